@@ -1,0 +1,496 @@
+"""The one settings model: defaults, the TOML file, ``COMFYWATCHMAN_*`` variables, CLI flags.
+
+Layers, weakest first: the defaults declared here, a TOML file (``--config PATH``, else
+``COMFYWATCHMAN_CONFIG``, else ``config.toml`` in the user config folder), environment
+variables ``COMFYWATCHMAN_<SECTION>__<KEY>``, then command-line flags. A few well-known
+variables are read as well, at the environment layer: ``COMFYUI_ROOT``,
+``CIVITAI_API_TOKEN`` and ``HF_TOKEN``.
+
+The descriptions below are the documentation: ``config/default.toml`` and
+``docs/configuration.md`` are rendered from them (``comfywatchman config --default``) and a
+test keeps both equal to this model.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from watchman.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+ENV_PREFIX = "COMFYWATCHMAN_"
+ENV_NESTED_DELIMITER = "__"
+CONFIG_FILE_NAME = "config.toml"
+
+BackendName = Literal["qwen", "civitai", "huggingface"]
+KNOWN_BACKENDS: tuple[str, ...] = ("qwen", "civitai", "huggingface")
+
+
+class _Section(BaseModel):
+    """A config section: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class PathsSettings(_Section):
+    home: Path | None = Field(
+        default=None,
+        description=(
+            "The tool's home: state/, output/ and log/ live under it. "
+            "COMFYWATCHMAN_HOME wins over this key; unset means the current folder."
+        ),
+    )
+
+
+class ComfyUISettings(_Section):
+    root: Path | None = Field(
+        default=None,
+        description=(
+            "The ComfyUI install (the folder holding main.py, nodes.py and comfy/). "
+            "Also read from COMFYUI_ROOT. Unset: detected from comfy-cli's config.ini, "
+            "then common folders."
+        ),
+    )
+    extra_model_paths: list[Path] = Field(
+        default_factory=list,
+        description=(
+            "More extra_model_paths.yaml files to read, besides the one next to "
+            "ComfyUI's main.py."
+        ),
+    )
+    url: str = Field(
+        default="http://127.0.0.1:8188",
+        description=(
+            "A running ComfyUI server. When it answers, its /object_info is the truth "
+            "for installed node types; otherwise the static inventory is used."
+        ),
+    )
+    use_server: bool = Field(
+        default=True, description="Ask the ComfyUI server at `url` for /object_info."
+    )
+    timeout_seconds: float = Field(
+        default=2.0, gt=0, description="How long to wait for the ComfyUI server."
+    )
+
+
+class WatchedFolder(_Section):
+    path: Path = Field(description="A folder of workflows, searched recursively.")
+    source: str = Field(
+        min_length=1, description="A label recorded in the intake log and report."
+    )
+
+
+class WorkflowsSettings(_Section):
+    folders: list[WatchedFolder] = Field(
+        default_factory=lambda: [
+            WatchedFolder(path=Path("user/default/workflows"), source="comfyui")
+        ],
+        description=(
+            "Watched workflow folders, each with a source label. A relative path is "
+            "taken from the ComfyUI root."
+        ),
+    )
+    include_images: bool = Field(
+        default=True,
+        description="Also read workflows embedded in .png and .webp files.",
+    )
+
+
+class ScheduleSettings(_Section):
+    interval_minutes: float = Field(
+        default=120, gt=0, description="Minutes between cycles under --scheduler."
+    )
+    min_vram_gb: float = Field(
+        default=4.0,
+        ge=0,
+        description="Free GPU memory (GiB) a cycle needs; less means a render is running.",
+    )
+    require_gpu: bool = Field(
+        default=False,
+        description="Skip cycles when no NVIDIA GPU or driver is found (default: pass).",
+    )
+    gpus: list[int] = Field(
+        default_factory=list,
+        description="GPU indices the VRAM guard checks; empty means any GPU may qualify.",
+    )
+    boot_grace_minutes: float = Field(
+        default=10, ge=0, description="No cycle within this many minutes of boot."
+    )
+    resume_grace_minutes: float = Field(
+        default=5,
+        ge=0,
+        description="No cycle within this many minutes of a resume from suspend.",
+    )
+    retry_after_skip_minutes: float = Field(
+        default=10,
+        gt=0,
+        description="A cycle skipped by a guard is retried this soon, not a full interval later.",
+    )
+    jitter_seconds: float = Field(
+        default=0, ge=0, description="Random delay added to each scheduled run."
+    )
+
+
+class CacheTTLSettings(_Section):
+    found_hours: float = Field(default=720, ge=0, description="Keep a FOUND result this long.")
+    uncertain_hours: float = Field(
+        default=24, ge=0, description="Keep an UNCERTAIN result this long."
+    )
+    not_found_hours: float = Field(
+        default=24, ge=0, description="Keep a NOT_FOUND result this long."
+    )
+    error_minutes: float = Field(
+        default=30,
+        ge=0,
+        description="Keep an ERROR result this long; doubled on each repeat, up to the cap.",
+    )
+    error_max_hours: float = Field(
+        default=24, ge=0, description="The cap on the growing ERROR time-to-live."
+    )
+
+
+class SearchSettings(_Section):
+    backend_order: list[BackendName] = Field(
+        default_factory=lambda: ["qwen", "civitai"],
+        description=(
+            "Remote backends tried in order after the known sources, until one finds "
+            "the file: qwen, civitai, huggingface. --backends overrides it for one run."
+        ),
+    )
+    offline: bool = Field(
+        default=False, description="Use only known sources; never ask a remote backend."
+    )
+    timeout_seconds: float = Field(
+        default=20, gt=0, description="Timeout of one HTTP request to a backend."
+    )
+    max_retries: int = Field(
+        default=3, ge=0, description="Retries on 429, 5xx and timeouts, with backoff."
+    )
+    per_host_concurrency: int = Field(
+        default=2, ge=1, description="Requests in flight to one host at a time."
+    )
+    max_parallel_models: int = Field(
+        default=4, ge=1, description="Missing models resolved at the same time."
+    )
+    cache_ttl: CacheTTLSettings = Field(default_factory=CacheTTLSettings)
+
+
+class CivitaiSettings(_Section):
+    base_url: str = Field(default="https://civitai.com", description="Civitai or a mirror.")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="API token; CIVITAI_API_TOKEN is read when unset. Never logged.",
+    )
+    max_search_terms: int = Field(
+        default=4, ge=1, description="Search terms derived from one file name, at most."
+    )
+
+
+class HuggingFaceSettings(_Section):
+    base_url: str = Field(
+        default="https://huggingface.co", description="The Hugging Face Hub or a mirror."
+    )
+    token: SecretStr | None = Field(
+        default=None, description="Access token; HF_TOKEN is read when unset. Never logged."
+    )
+    max_repos: int = Field(
+        default=5, ge=1, description="Candidate repositories listed per search, at most."
+    )
+
+
+class QwenSettings(_Section):
+    base_url: str = Field(
+        default="http://127.0.0.1:11434/v1",
+        description="An OpenAI-compatible chat API (Ollama, vLLM, llama.cpp, DashScope).",
+    )
+    model: str = Field(default="qwen3:8b", description="The model name to ask.")
+    api_key: SecretStr | None = Field(
+        default=None, description="Bearer key, when the server wants one. Never logged."
+    )
+    timeout_seconds: float = Field(
+        default=60, gt=0, description="How long one chat answer may take."
+    )
+    connect_timeout_seconds: float = Field(
+        default=3, gt=0, description="How long to wait for the server to accept a connection."
+    )
+    max_tool_calls: int = Field(
+        default=6, ge=0, description="Tool calls Qwen may make for one model, at most."
+    )
+
+
+class NodesSettings(_Section):
+    extension_node_map_url: str = Field(
+        default=(
+            "https://raw.githubusercontent.com/Comfy-Org/ComfyUI-Manager/main/"
+            "extension-node-map.json"
+        ),
+        description=(
+            "Where to fetch ComfyUI-Manager's extension-node-map.json when no "
+            "ComfyUI-Manager is installed."
+        ),
+    )
+    extension_node_map_ttl_hours: float = Field(
+        default=24, ge=0, description="How long a fetched extension-node-map.json is kept."
+    )
+
+
+class MetricsSettings(_Section):
+    textfile: Path | None = Field(
+        default=None,
+        description="Also write per-cycle metrics here, in node_exporter textfile format.",
+    )
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of the console and log/structured.log."
+    )
+
+
+class Settings(BaseSettings):
+    """Every setting of comfywatchman, grouped by section."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+        validate_default=True,
+    )
+
+    paths: PathsSettings = Field(default_factory=PathsSettings)
+    comfyui: ComfyUISettings = Field(default_factory=ComfyUISettings)
+    workflows: WorkflowsSettings = Field(default_factory=WorkflowsSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    civitai: CivitaiSettings = Field(default_factory=CivitaiSettings)
+    huggingface: HuggingFaceSettings = Field(default_factory=HuggingFaceSettings)
+    qwen: QwenSettings = Field(default_factory=QwenSettings)
+    nodes: NodesSettings = Field(default_factory=NodesSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    _config_source: Path | None = PrivateAttr(default=None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Strongest first: CLI flags (init), environment, then the TOML file.
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+
+# The TOML data of the load in progress. A context variable rather than a class attribute
+# so that two loads (tests, threads) never see each other's file.
+_current_toml: ContextVar[dict[str, Any]] = ContextVar("_current_toml", default={})
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return _current_toml.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_current_toml.get())
+
+
+# Well-known variables read at the environment layer, below their COMFYWATCHMAN_ spelling.
+_WELL_KNOWN_ENV: dict[str, tuple[str, str]] = {
+    "COMFYUI_ROOT": ("comfyui", "root"),
+    "CIVITAI_API_TOKEN": ("civitai", "api_token"),
+    "HF_TOKEN": ("huggingface", "token"),
+}
+
+
+def user_config_path() -> Path:
+    """Return where the user's config file lives when no other is named.
+
+    Linux and others: ``$XDG_CONFIG_HOME/comfywatchman/config.toml`` (``~/.config``);
+    Windows: ``%APPDATA%\\comfywatchman\\config.toml``; macOS:
+    ``~/Library/Application Support/comfywatchman/config.toml``.
+    """
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "comfywatchman" / CONFIG_FILE_NAME
+
+
+def config_file_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """Return the config file to read: the explicit one, ``COMFYWATCHMAN_CONFIG``, or
+    the user config file if it exists. An explicit or variable-named file must exist."""
+    if explicit is not None:
+        return explicit
+    from_env = environ.get(f"{ENV_PREFIX}CONFIG")
+    if from_env:
+        return Path(from_env)
+    candidate = user_config_path()
+    return candidate if candidate.is_file() else None
+
+
+def read_toml_file(path: Path) -> dict[str, Any]:
+    """Read a TOML config file.
+
+    Raises:
+        ConfigError: the file is missing, unreadable or not valid TOML.
+    """
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Config file {path} does not exist; create it (see config/default.toml) "
+            "or point --config / COMFYWATCHMAN_CONFIG elsewhere."
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"Config file {path} cannot be read: {error.strerror}.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"Config file {path} is not valid TOML: {error}.") from None
+
+
+def load_settings(
+    config_path: Path | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from every layer.
+
+    Args:
+        config_path: the ``--config`` flag, if given.
+        overrides: values from CLI flags, as ``{section: {key: value}}``.
+        environ: the environment to read (default ``os.environ``).
+
+    Returns:
+        The validated settings, with ``config_source`` telling which file was read.
+
+    Raises:
+        ConfigError: a file cannot be read or a value is wrong; the message names the
+            key, where it came from and the form expected.
+    """
+    environ = os.environ if environ is None else environ
+    path = config_file_path(config_path, environ)
+    toml_data = read_toml_file(path) if path is not None else {}
+    init: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (overrides or {}).items()}
+    well_known_used: dict[tuple[str, str], str] = {}
+    for variable, (section, key) in _WELL_KNOWN_ENV.items():
+        value = environ.get(variable)
+        prefixed = f"{ENV_PREFIX}{section}{ENV_NESTED_DELIMITER}{key}".upper()
+        if not value or key in init.get(section, {}) or _env_has(environ, prefixed):
+            continue
+        init.setdefault(section, {})[key] = value
+        well_known_used[(section, key)] = variable
+
+    token = _current_toml.set(toml_data)
+    try:
+        if environ is os.environ:
+            settings = Settings(**init)
+        else:
+            settings = _settings_with_environ(init, environ)
+    except ValidationError as error:
+        raise ConfigError(
+            _describe_validation_error(error, path, toml_data, init, well_known_used, environ)
+        ) from None
+    finally:
+        _current_toml.reset(token)
+    settings._config_source = path
+    return settings
+
+
+def _settings_with_environ(init: dict[str, Any], environ: Mapping[str, str]) -> Settings:
+    # pydantic-settings reads os.environ; swap it for the duration of this call only.
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(environ)
+        return Settings(**init)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _env_has(environ: Mapping[str, str], name: str) -> bool:
+    return any(key.upper() == name for key in environ)
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return (ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(part) for part in loc[:2])).upper()
+
+
+def _dig(data: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
+    current: Any = data
+    for part in loc:
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+        else:
+            return False
+    return True
+
+
+def _describe_validation_error(
+    error: ValidationError,
+    path: Path | None,
+    toml_data: Mapping[str, Any],
+    init: Mapping[str, Any],
+    well_known_used: Mapping[tuple[str, str], str],
+    environ: Mapping[str, str],
+) -> str:
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(part) for part in loc)
+    section_key = tuple(str(part) for part in loc[:2])
+    if section_key in well_known_used:
+        origin = f"variable {well_known_used[section_key]}"
+    elif _dig(init, loc[:2]):
+        origin = "the command line"
+    elif _env_has(environ, _env_name(loc)):
+        origin = f"variable {_env_name(loc)}"
+    elif path is not None and _dig(toml_data, loc):
+        origin = f"file {path}"
+    elif path is not None and first["type"] == "extra_forbidden":
+        origin = f"file {path}"
+    else:
+        origin = "the defaults"
+    if first["type"] == "extra_forbidden":
+        return (
+            f"Unknown config key {key} in {origin}; remove it or fix its spelling "
+            "(config/default.toml lists every key)."
+        )
+    given = first.get("input")
+    shown = "" if isinstance(given, (dict, list)) else f" (got {given!r})"
+    return f"Config key {key} from {origin} is wrong{shown}: {first['msg']}."
+
+
+def iter_fields(
+    model: type[BaseModel], prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Yield ``(key path, field info)`` for every leaf setting, in declaration order."""
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from iter_fields(annotation, (*prefix, name))
+        else:
+            yield (*prefix, name), info
+
+
+def config_source(settings: Settings) -> Path | None:
+    """Return the config file the settings were loaded from, or None."""
+    return settings._config_source

@@ -1,0 +1,44 @@
+"""The flat exception hierarchy of comfywatchman.
+
+Every error the core raises on purpose is a ``WatchmanError``; its message is one plain
+sentence that says what went wrong and what to do next. The CLI prints that sentence and
+maps the class to an exit status; a traceback appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class WatchmanError(Exception):
+    """Base class of every error comfywatchman raises on purpose."""
+
+
+class ConfigError(WatchmanError):
+    """A configuration value is wrong, or a config file cannot be read."""
+
+
+class ComfyUINotFoundError(WatchmanError):
+    """No ComfyUI install could be found or the given folder is not one."""
+
+
+class LockHeldError(WatchmanError):
+    """Another cycle holds the run lock."""
+
+
+class StateError(WatchmanError):
+    """A state file could not be read or written."""
+
+
+class WorkflowError(WatchmanError):
+    """A workflow file could not be read or is not a workflow."""
+
+
+class BackendError(WatchmanError):
+    """A remote service could not answer; ``reason`` is a short machine-readable code.
+
+    Reason codes: ``unreachable``, ``timeout``, ``rate_limited``, ``auth_required``,
+    ``gated``, ``bad_response``, ``server_error``, ``not_found``.
+    """
+
+    def __init__(self, message: str, reason: str = "bad_response") -> None:
+        super().__init__(message)
+        self.reason = reason
