@@ -66,8 +66,7 @@ class ComfyUISettings(_Section):
     extra_model_paths: list[Path] = Field(
         default_factory=list,
         description=(
-            "More extra_model_paths.yaml files to read, besides the one next to "
-            "ComfyUI's main.py."
+            "More extra_model_paths.yaml files to read, besides the one next to ComfyUI's main.py."
         ),
     )
     url: str = Field(
@@ -87,9 +86,7 @@ class ComfyUISettings(_Section):
 
 class WatchedFolder(_Section):
     path: Path = Field(description="A folder of workflows, searched recursively.")
-    source: str = Field(
-        min_length=1, description="A label recorded in the intake log and report."
-    )
+    source: str = Field(min_length=1, description="A label recorded in the intake log and report.")
 
 
 class WorkflowsSettings(_Section):
@@ -298,15 +295,15 @@ class Settings(BaseSettings):
 
 # The TOML data of the load in progress. A context variable rather than a class attribute
 # so that two loads (tests, threads) never see each other's file.
-_current_toml: ContextVar[dict[str, Any]] = ContextVar("_current_toml", default={})
+_current_toml: ContextVar[dict[str, Any] | None] = ContextVar("_current_toml", default=None)
 
 
 class _TomlSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return _current_toml.get().get(field_name), field_name, False
+        return (_current_toml.get() or {}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_current_toml.get())
+        return dict(_current_toml.get() or {})
 
 
 # Well-known variables read at the environment layer, below their COMFYWATCHMAN_ spelling.

@@ -62,7 +62,9 @@ def load_cycle_state(path: Path) -> CycleState:
     if document is None:
         return CycleState()
     records = tuple(
-        CycleRecord.from_json(item) for item in document.get("records", []) if isinstance(item, dict)
+        CycleRecord.from_json(item)
+        for item in document.get("records", [])
+        if isinstance(item, dict)
     )
     memory = document.get("guard_memory")
     return CycleState(

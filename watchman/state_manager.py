@@ -124,7 +124,9 @@ def set_aside_corrupt(path: Path, reason: str) -> Path | None:
     try:
         os.replace(path, target)
     except OSError as error:
-        logger.warning("State file %s is unreadable (%s) and cannot be moved: %s", path, reason, error)
+        logger.warning(
+            "State file %s is unreadable (%s) and cannot be moved: %s", path, reason, error
+        )
         return None
     logger.warning(
         "State file %s was unreadable (%s); moved it to %s and rebuilding it.", path, reason, target
