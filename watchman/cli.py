@@ -1,0 +1,331 @@
+"""The ``comfywatchman`` command: parses flags, calls the core, renders with rich.
+
+Nothing here decides anything about ComfyUI, workflows or resolution; it only turns
+arguments into calls and results into tables or JSON. Every error the core raises on
+purpose becomes one sentence on stderr and an exit status (``ExitStatus``); a traceback
+appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from watchman import __version__
+from watchman.config import KNOWN_BACKENDS, Settings, load_settings
+from watchman.errors import (
+    ComfyUINotFoundError,
+    ConfigError,
+    LockHeldError,
+    WatchmanError,
+)
+from watchman.exit_status import ExitStatus
+from watchman.home import Home, resolve_home
+from watchman.logging_setup import configure_logging
+
+app = typer.Typer(
+    name="comfywatchman",
+    help=(
+        "Keep a ComfyUI install ready for the workflows you collect: find the models and "
+        "custom nodes they need that are missing, where to get them, and report it."
+    ),
+    add_completion=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class Invocation:
+    """The global options of one invocation, shared with subcommands."""
+
+    config_path: Path | None = None
+    comfyui_root: Path | None = None
+    offline: bool = False
+    backends: list[str] | None = None
+    debug: bool = False
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def settings(self) -> Settings:
+        """Load the settings with this invocation's flags as the strongest layer."""
+        overrides: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self.overrides.items()}
+        if self.comfyui_root is not None:
+            overrides.setdefault("comfyui", {})["root"] = self.comfyui_root
+        if self.offline:
+            overrides.setdefault("search", {})["offline"] = True
+        if self.backends is not None:
+            overrides.setdefault("search", {})["backend_order"] = self.backends
+        return load_settings(self.config_path, overrides)
+
+
+def _exit_status_for(error: WatchmanError) -> ExitStatus:
+    if isinstance(error, LockHeldError):
+        return ExitStatus.LOCKED
+    if isinstance(error, (ConfigError, ComfyUINotFoundError)):
+        return ExitStatus.USAGE
+    return ExitStatus.CYCLE_FAILED
+
+
+@contextlib.contextmanager
+def handled_errors(invocation: Invocation) -> Iterator[None]:
+    """Turn our own errors into one sentence on stderr and the matching exit status."""
+    try:
+        yield
+    except WatchmanError as error:
+        if invocation.debug:
+            raise
+        stderr.print(f"comfywatchman: {error}", markup=False, highlight=False)
+        raise typer.Exit(int(_exit_status_for(error))) from None
+    except OSError as error:
+        if invocation.debug:
+            raise
+        where = f" ({error.filename})" if error.filename else ""
+        stderr.print(
+            f"comfywatchman: {error.strerror or error}{where}; check the path and permissions.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
+
+
+def parse_backends(value: str | None) -> list[str] | None:
+    """Parse ``--backends qwen,civitai`` into a list, checking each name.
+
+    Raises:
+        typer.BadParameter: an unknown backend name.
+    """
+    if value is None:
+        return None
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in KNOWN_BACKENDS]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown backend {unknown[0]!r}; choose from {', '.join(KNOWN_BACKENDS)}"
+        )
+    return names
+
+
+def print_json(document: Any) -> None:
+    """Write a JSON document to stdout (no colour, no wrapping)."""
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.flush()
+
+
+def _invocation(context: typer.Context) -> Invocation:
+    found = context.find_object(Invocation)
+    return found if found is not None else Invocation()
+
+
+def _fail_usage(message: str) -> NoReturn:
+    stderr.print(f"comfywatchman: {message}", markup=False, highlight=False)
+    raise typer.Exit(int(ExitStatus.USAGE))
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"comfywatchman {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    context: typer.Context,
+    run_cycle: bool = typer.Option(
+        False, "--run-cycle", help="Run one guarded cycle, then exit (0 ran or skipped, 3 locked)."
+    ),
+    scheduler: bool = typer.Option(
+        False, "--scheduler", help="Run cycles forever at the configured interval."
+    ),
+    list_intake: bool = typer.Option(
+        False, "--list-intake", help="Show the newest intake log entries, newest first."
+    ),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many entries --list-intake shows."),
+    json_output: bool = typer.Option(False, "--json", help="Print data as JSON."),
+    config: Path | None = typer.Option(
+        None, "--config", help="The TOML config file (else COMFYWATCHMAN_CONFIG, else user file)."
+    ),
+    comfyui_root: Path | None = typer.Option(
+        None, "--comfyui-root", help="The ComfyUI install folder (else COMFYUI_ROOT, config)."
+    ),
+    backends: str | None = typer.Option(
+        None, "--backends", help="Backend order for this run, e.g. qwen,civitai,huggingface."
+    ),
+    offline: bool = typer.Option(
+        False, "--offline", help="Never ask a remote backend; use known sources only."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Log at DEBUG and show tracebacks."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Keep a ComfyUI install ready for the workflows you collect."""
+    invocation = Invocation(
+        config_path=config,
+        comfyui_root=comfyui_root,
+        offline=offline,
+        backends=parse_backends(backends),
+        debug=debug,
+    )
+    context.obj = invocation
+    actions = [
+        name
+        for name, on in (
+            ("--run-cycle", run_cycle),
+            ("--scheduler", scheduler),
+            ("--list-intake", list_intake),
+        )
+        if on
+    ]
+    if len(actions) > 1:
+        _fail_usage(f"{' and '.join(actions)} cannot be combined; choose one.")
+    if actions and context.invoked_subcommand is not None:
+        _fail_usage(
+            f"{actions[0]} cannot be combined with the {context.invoked_subcommand} command."
+        )
+    if context.invoked_subcommand is not None:
+        _configure_logging_early(invocation)
+        return
+    if not actions:
+        stdout.print(context.get_help())
+        raise typer.Exit(int(ExitStatus.SUCCESS))
+    with handled_errors(invocation):
+        settings = invocation.settings()
+        configure_logging(
+            "DEBUG" if debug else settings.logging.level, json_lines=None if scheduler else False
+        )
+        home = resolve_home(settings)
+        if run_cycle:
+            raise typer.Exit(_do_run_cycle(settings, home, invocation, json_output))
+        if scheduler:
+            raise typer.Exit(_do_scheduler(settings, home, invocation))
+        _do_list_intake(home, limit, json_output)
+
+
+def _configure_logging_early(invocation: Invocation) -> None:
+    configure_logging("DEBUG" if invocation.debug else "WARNING", json_lines=False)
+
+
+def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_json: bool) -> int:
+    from watchman.cycle import run_cycle
+
+    result = run_cycle(
+        settings,
+        home,
+        offline=settings.search.offline,
+        backends=invocation.backends,
+        trigger="run-cycle",
+    )
+    record = result.record
+    if as_json:
+        print_json(result.to_json())
+    else:
+        _render_cycle(result)
+    return int(ExitStatus.CYCLE_FAILED if record.outcome == "failed" else ExitStatus.SUCCESS)
+
+
+def _render_cycle(result: Any) -> None:
+    record = result.record
+    if record.outcome == "skipped":
+        stdout.print(f"Cycle skipped: {record.reason}.", markup=False, highlight=False)
+        return
+    if record.outcome == "failed":
+        stderr.print(f"Cycle failed: {record.reason}.", markup=False, highlight=False)
+        return
+    summary = result.summary
+    table = Table(title="comfywatchman cycle", show_header=True)
+    table.add_column("status")
+    table.add_column("workflows", justify="right")
+    for status, count in summary.get("workflows_by_status", {}).items():
+        table.add_row(status, str(count))
+    stdout.print(table)
+    for label, key in (
+        ("missing models", "missing_models"),
+        ("uncertain", "uncertain"),
+        ("missing nodes", "missing_nodes"),
+        ("new or updated workflows", "intake_new_or_updated"),
+    ):
+        stdout.print(f"{label}: {summary.get(key, 0)}", markup=False, highlight=False)
+    stdout.print(f"report: {result.report_markdown}", markup=False, highlight=False)
+    stdout.print(f"json:   {result.report_json}", markup=False, highlight=False)
+
+
+def _do_scheduler(settings: Settings, home: Home, invocation: Invocation) -> int:
+    from watchman.scheduler import run_scheduler
+
+    return run_scheduler(
+        settings,
+        home,
+        cycle_kwargs={"offline": settings.search.offline, "backends": invocation.backends},
+    )
+
+
+def _do_list_intake(home: Home, limit: int, as_json: bool) -> None:
+    from watchman.intake import list_intake
+
+    entries = list_intake(home.intake_log, limit)
+    if as_json:
+        print_json([entry.to_json() for entry in entries])
+        return
+    if not entries:
+        stdout.print(f"No workflows recorded yet in {home.intake_log}.", markup=False)
+        return
+    table = Table(title=f"Intake log (newest {len(entries)})")
+    for column in ("time", "event", "source", "path", "sha256"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(entry.time, entry.event, entry.source, entry.path, entry.sha256[:12])
+    stdout.print(table)
+
+
+@app.command("config")
+def config_command(
+    context: typer.Context,
+    default: bool = typer.Option(False, "--default", help="Print every key with its default."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="With --default: print the configuration reference page."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the effective settings as JSON."),
+) -> None:
+    """Show the effective settings (secrets masked), or the documented defaults."""
+    from watchman.config_docs import render_configuration_markdown, render_default_toml
+
+    invocation = _invocation(context)
+    if default:
+        sys.stdout.write(render_configuration_markdown() if markdown else render_default_toml())
+        return
+    with handled_errors(invocation):
+        settings = invocation.settings()
+        document = settings.model_dump(mode="json")
+        if json_output:
+            print_json(document)
+            return
+        import tomli_w
+
+        clean = _without_none(document)
+        sys.stdout.write(tomli_w.dumps(clean))
+
+
+def _without_none(document: Any) -> Any:
+    if isinstance(document, dict):
+        return {key: _without_none(value) for key, value in document.items() if value is not None}
+    if isinstance(document, list):
+        return [_without_none(value) for value in document]
+    return document
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    app(args=argv, prog_name="comfywatchman")
