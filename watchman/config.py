@@ -120,7 +120,10 @@ class ScheduleSettings(_Section):
     )
     gpus: list[int] = Field(
         default_factory=list,
-        description="GPU indices the VRAM guard checks; empty means any GPU may qualify.",
+        description=(
+            "GPU indices (as nvidia-smi numbers them) the VRAM guard checks: each listed "
+            "GPU must have min_vram_gb free. Empty: one GPU with enough free memory suffices."
+        ),
     )
     boot_grace_minutes: float = Field(
         default=10, ge=0, description="No cycle within this many minutes of boot."
