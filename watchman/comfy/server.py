@@ -1,0 +1,163 @@
+"""A running ComfyUI server, asked for ``/object_info``: the truth about installed nodes.
+
+When the server answers, its node list reflects what actually loaded (packs that failed to
+import are absent) and each combo input lists the file names ComfyUI can see. Nothing here
+waits long: a box without a running ComfyUI falls back to the static inventory at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+import orjson
+
+from watchman.errors import BackendError
+
+logger = logging.getLogger(__name__)
+
+OBJECT_INFO_PATH = "/object_info"
+_INPUT_SECTIONS = ("required", "optional")
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a live ComfyUI reports: node types, and each combo input's valid values."""
+
+    node_types: frozenset[str]
+    input_choices: Mapping[str, Mapping[str, tuple[str, ...]]]
+
+    def choices_for(self, node_type: str, input_name: str) -> tuple[str, ...] | None:
+        """Return the valid values of one combo input, or None when it is not a combo."""
+        return self.input_choices.get(node_type, {}).get(input_name)
+
+
+class ComfyUIServer:
+    """Client of one ComfyUI server.
+
+    Args:
+        client: the HTTP client to use (injected, so tests and the cycle share settings).
+        base_url: the server, e.g. ``http://127.0.0.1:8188``.
+        timeout: seconds to wait for connecting and for the answer.
+    """
+
+    def __init__(self, client: httpx.Client, base_url: str, timeout: float) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def object_info(self) -> ObjectInfo:
+        """Fetch and read ``GET /object_info``.
+
+        Returns:
+            The node types and combo choices of the running server.
+
+        Raises:
+            BackendError: reason ``timeout`` when the server is too slow, ``unreachable``
+                when nothing answers, ``bad_response`` for a non-200 status or a body that
+                is not an object_info document.
+        """
+        url = self.base_url + OBJECT_INFO_PATH
+        try:
+            response = self.client.get(url, timeout=httpx.Timeout(self.timeout))
+        except httpx.TimeoutException as error:
+            raise BackendError(
+                f"ComfyUI at {self.base_url} did not answer within {self.timeout:g} s "
+                f"({type(error).__name__}); using the static node inventory.",
+                reason="timeout",
+            ) from None
+        except httpx.HTTPError as error:
+            raise BackendError(
+                f"ComfyUI at {self.base_url} is not reachable ({type(error).__name__}); "
+                "start it or check comfyui.url. Using the static node inventory.",
+                reason="unreachable",
+            ) from None
+        if response.status_code != 200:
+            raise BackendError(
+                f"ComfyUI at {self.base_url} answered {OBJECT_INFO_PATH} with HTTP "
+                f"{response.status_code}; check comfyui.url points at ComfyUI.",
+                reason="bad_response",
+            )
+        try:
+            document = orjson.loads(response.content)
+        except orjson.JSONDecodeError as error:
+            raise BackendError(
+                f"ComfyUI at {self.base_url} sent {OBJECT_INFO_PATH} that is not JSON "
+                f"({error}); check comfyui.url points at ComfyUI.",
+                reason="bad_response",
+            ) from None
+        if not isinstance(document, dict):
+            raise BackendError(
+                f"ComfyUI at {self.base_url} sent {OBJECT_INFO_PATH} that is not an object; "
+                "check comfyui.url points at ComfyUI.",
+                reason="bad_response",
+            )
+        info = parse_object_info(document)
+        logger.debug("ComfyUI at %s reports %d node types.", self.base_url, len(info.node_types))
+        return info
+
+
+def parse_object_info(document: Mapping[str, Any]) -> ObjectInfo:
+    """Read an ``/object_info`` document leniently.
+
+    Args:
+        document: ``{node_type: {"input": {"required": {...}, "optional": {...}}, ...}}``.
+
+    Returns:
+        Every node type, and for each node the combo inputs with their string choices, in
+        both the old form ``[["a", "b"], {...}]`` and the COMBO form
+        ``["COMBO", {"options": ["a", "b"]}]``. Malformed node entries keep their type but
+        contribute no choices.
+    """
+    choices: dict[str, Mapping[str, tuple[str, ...]]] = {}
+    for node_type, node_info in document.items():
+        inputs = node_info.get("input") if isinstance(node_info, dict) else None
+        if not isinstance(inputs, dict):
+            continue
+        node_choices: dict[str, tuple[str, ...]] = {}
+        for section in _INPUT_SECTIONS:
+            specs = inputs.get(section)
+            if not isinstance(specs, dict):
+                continue
+            for input_name, spec in specs.items():
+                values = combo_values(spec)
+                if values is not None:
+                    node_choices[str(input_name)] = values
+        if node_choices:
+            choices[str(node_type)] = MappingProxyType(node_choices)
+    return ObjectInfo(
+        node_types=frozenset(str(name) for name in document),
+        input_choices=MappingProxyType(choices),
+    )
+
+
+def combo_values(spec: object) -> tuple[str, ...] | None:
+    """Return the choices of one input spec, or None when the input is not a combo.
+
+    Non-string choices (numbers in a few packs' combos) are kept as their text.
+    """
+    if not isinstance(spec, (list, tuple)) or not spec:
+        return None
+    head = spec[0]
+    if isinstance(head, list):
+        return tuple(_choice_text(value) for value in head if _is_choice(value))
+    if head == "COMBO" and len(spec) > 1 and isinstance(spec[1], dict):
+        options = spec[1].get("options")
+        if isinstance(options, list):
+            return tuple(_choice_text(value) for value in options if _is_choice(value))
+        # A COMBO without options (remote or dynamic lists) has no static choices; None
+        # rather than () so no caller reads it as "no value is valid".
+        return None
+    return None
+
+
+def _is_choice(value: object) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _choice_text(value: object) -> str:
+    return value if isinstance(value, str) else str(value)
