@@ -1,0 +1,508 @@
+"""One readiness cycle: the only place that knows the order of the stages.
+
+guards -> inventory -> caches -> workflows (intake, parse) -> needs -> node packs ->
+resolve -> report -> state. Each stage takes data and returns frozen data; files are read
+and written here, at the edges. One workflow that cannot be read, or one backend that
+fails, becomes a recorded error and the cycle goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from watchman import metrics
+from watchman.comfy.install import find_comfyui_root
+from watchman.comfy.node_map import ExtensionNodeMap, load_extension_node_map, pack_for_missing_node
+from watchman.comfy.server import ComfyUIServer
+from watchman.config import ScheduleSettings, Settings
+from watchman.cycle_state import (
+    CycleRecord,
+    Outcome,
+    append_record,
+    load_cycle_state,
+    update_guard_memory,
+)
+from watchman.errors import BackendError, WatchmanError
+from watchman.guards import GuardVerdict, evaluate_guards
+from watchman.home import Home
+from watchman.intake import detect_changes, last_seen_hashes, record_intake
+from watchman.inventory.models import ModelInventory, scan_models
+from watchman.inventory.nodes import NodeInventory, scan_node_inventory
+from watchman.needs import NodeNeed, WorkflowNeeds, assess_workflow
+from watchman.reporting.document import (
+    WorkflowReport,
+    build_report,
+    request_key,
+    stable_part,
+    workflow_entry,
+)
+from watchman.reporting.markdown import render_markdown
+from watchman.state_manager import (
+    RunLock,
+    atomic_write_bytes,
+    dumps_json,
+    read_json_state,
+    write_json_if_changed,
+)
+from watchman.structured_log import log_event, utc_now_iso
+from watchman.workflow_store import StoredWorkflow, load_workflow_cache, scan_watched_folders
+
+logger = logging.getLogger(__name__)
+
+GuardEvaluator = Callable[[ScheduleSettings, Mapping[str, Any]], GuardVerdict]
+
+
+class CycleInterrupted(WatchmanError):
+    """A stop was requested; the cycle ends at a stage boundary with nothing half-written."""
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """What one cycle did: its record, where the report is, and the report's summary."""
+
+    record: CycleRecord
+    report_json: Path | None = None
+    report_markdown: Path | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cycle_id": self.record.cycle_id,
+            "started_at": self.record.started_at,
+            "duration_seconds": self.record.duration_seconds,
+            "outcome": self.record.outcome,
+            "reason": self.record.reason,
+            "counts": self.record.counts,
+            "report_json": str(self.report_json) if self.report_json else None,
+            "report_markdown": str(self.report_markdown) if self.report_markdown else None,
+            "summary": self.summary,
+        }
+
+
+class _Stages:
+    """Times each stage and writes one structured log line per stage."""
+
+    def __init__(self, home: Home, cycle_id: str, stop_event: threading.Event | None) -> None:
+        self.home = home
+        self.cycle_id = cycle_id
+        self.stop_event = stop_event
+
+    @contextmanager
+    def stage(self, phase: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        if self.stop_event is not None and self.stop_event.is_set():
+            raise CycleInterrupted(f"stop requested before the {phase} stage")
+        started = time.monotonic()
+        extra: dict[str, Any] = dict(fields)
+        yield extra
+        log_event(
+            self.home.structured_log,
+            "stage",
+            cycle_id=self.cycle_id,
+            phase=phase,
+            duration_seconds=round(time.monotonic() - started, 4),
+            **extra,
+        )
+
+
+def _new_cycle_id(started_at: str) -> str:
+    compact = started_at.replace("-", "").replace(":", "").replace(".", "")[:15]
+    return f"{compact}-{secrets.token_hex(3)}"
+
+
+def _watched_folders(settings: Settings, root: Path) -> list[tuple[Path, str]]:
+    folders = []
+    for watched in settings.workflows.folders:
+        path = watched.path.expanduser()
+        folders.append((path if path.is_absolute() else root / path, watched.source))
+    return folders
+
+
+def _installed_node_types(
+    settings: Settings, nodes: NodeInventory, client: httpx.Client
+) -> tuple[frozenset[str], str]:
+    """Return the installed node types and where they came from (server or static)."""
+    if settings.comfyui.use_server:
+        server = ComfyUIServer(client, settings.comfyui.url, settings.comfyui.timeout_seconds)
+        try:
+            info = server.object_info()
+        except BackendError as error:
+            logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
+        else:
+            return frozenset(info.node_types), "object_info"
+    return nodes.enabled_classes(), "static"
+
+
+def _pack_finder(
+    nodes: NodeInventory, node_map: ExtensionNodeMap | None
+) -> Callable[[NodeNeed], dict[str, Any]]:
+    def find(need: NodeNeed) -> dict[str, Any]:
+        disabled = [pack for pack in nodes.packs_defining(need.node_type) if not pack.enabled]
+        if disabled:
+            return {
+                "status": "installed_disabled",
+                "url": disabled[0].git_remote,
+                "title": disabled[0].name,
+                "candidates": [],
+                "reason": f"pack {disabled[0].name} is installed but disabled: enable it",
+            }
+        source = pack_for_missing_node(need.node_type, need.cnr_id, need.aux_id, node_map)
+        return source.to_json()
+
+    return find
+
+
+def _resolve_missing_models(
+    settings: Settings,
+    home: Home,
+    root: Path,
+    workflows: Sequence[StoredWorkflow],
+    needs: Mapping[str, WorkflowNeeds],
+    *,
+    offline: bool,
+    backends: Sequence[str] | None,
+    http_client: httpx.Client | None,
+) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """Resolve each unique missing model once; return results by report key and a note."""
+    from watchman.resolve import KnownSources, SearchRequest, build_resolver
+
+    requests: dict[str, Any] = {}
+    for workflow_needs in needs.values():
+        for need in workflow_needs.missing_models:
+            if need.state != "missing":
+                continue
+            reference = need.reference
+            key = request_key(reference.folder, reference.value)
+            if key in requests:
+                continue
+            embedded = reference.embedded
+            requests[key] = SearchRequest(
+                value=reference.value,
+                folder=reference.folder,
+                embedded_url=embedded.url if embedded else None,
+                embedded_hash=embedded.hash if embedded else None,
+                embedded_hash_type=embedded.hash_type if embedded else None,
+            )
+    if not requests:
+        return {}, None
+    known = KnownSources.from_comfyui(root)
+    for stored in workflows:
+        if stored.parsed is None:
+            continue
+        for model in stored.parsed.embedded_models:
+            if model.url:
+                known.add_model(
+                    model.name,
+                    model.url,
+                    model.directory,
+                    model.hash,
+                    model.hash_type,
+                    source=f"workflow {stored.watched.path.name}",
+                )
+    with build_resolver(
+        settings,
+        home,
+        root,
+        known_sources=known,
+        offline=offline,
+        backends=backends,
+        client=http_client,
+    ) as resolver:
+        results = resolver.search_multiple_models(list(requests.values()))
+    by_report_key = {}
+    for key, request in requests.items():
+        result = results.get(request.key)
+        if result is not None:
+            by_report_key[key] = result.to_json()
+    note = "offline: only known sources were used" if offline else None
+    return by_report_key, note
+
+
+def _write_report(home: Home, document: dict[str, Any]) -> bool:
+    """Write the report when anything but its timestamps changed; return True if written."""
+    previous = read_json_state(home.report_json, int(document["schema_version"]))
+    if previous is not None and stable_part(previous) == stable_part(document):
+        return False
+    atomic_write_bytes(home.report_markdown, render_markdown(document).encode("utf-8"))
+    atomic_write_bytes(home.report_json, dumps_json(document))
+    return True
+
+
+def run_cycle(
+    settings: Settings,
+    home: Home,
+    *,
+    comfyui_root: Path | None = None,
+    offline: bool = False,
+    backends: Sequence[str] | None = None,
+    trigger: str = "run-cycle",
+    stop_event: threading.Event | None = None,
+    guard_evaluator: GuardEvaluator | None = None,
+    http_client: httpx.Client | None = None,
+) -> CycleResult:
+    """Run one guarded cycle and record it.
+
+    Args:
+        settings: the loaded settings.
+        home: where state, reports and logs go.
+        comfyui_root: overrides ``settings.comfyui.root``.
+        offline: use known sources only, never a remote backend.
+        backends: backend order for this run (None: ``search.backend_order``).
+        trigger: ``run-cycle`` or ``scheduler``, recorded with the cycle.
+        stop_event: when set, the cycle ends at the next stage boundary.
+        guard_evaluator: replaces the real guards (tests, the scheduler's clock).
+        http_client: the client for the ComfyUI server, node map and backends.
+
+    Returns:
+        The cycle's result; a skipped or failed cycle is a result, not an exception.
+
+    Raises:
+        LockHeldError: another cycle holds the run lock.
+        ComfyUINotFoundError: no ComfyUI install is configured or found.
+    """
+    home.ensure()
+    offline = offline or settings.search.offline
+    with RunLock(home.lock_file):
+        started_at = utc_now_iso()
+        started = time.monotonic()
+        cycle_id = _new_cycle_id(started_at)
+        root = find_comfyui_root(comfyui_root or settings.comfyui.root, os.environ, Path.home())
+
+        def finish(
+            outcome: Outcome, reason: str | None, counts: dict[str, int], **result: Any
+        ) -> CycleResult:
+            record = CycleRecord(
+                cycle_id=cycle_id,
+                started_at=started_at,
+                duration_seconds=round(time.monotonic() - started, 3),
+                outcome=outcome,
+                reason=reason,
+                counts=counts,
+                trigger=trigger,
+            )
+            state = append_record(home.cycle_state, record)
+            log_event(
+                home.structured_log,
+                "cycle",
+                cycle_id=cycle_id,
+                phase="cycle",
+                outcome=outcome,
+                reason=reason,
+                trigger=trigger,
+                duration_seconds=record.duration_seconds,
+                workflows_scanned=counts.get("workflows", 0),
+                resolved=counts.get("resolved", 0),
+                uncertain=counts.get("uncertain", 0),
+                errors=counts.get("errors", 0),
+                counts=counts,
+            )
+            if settings.metrics.textfile is not None:
+                try:
+                    metrics.write_metrics_textfile(settings.metrics.textfile, state)
+                except OSError as error:
+                    logger.warning(
+                        "Cannot write metrics to %s: %s", settings.metrics.textfile, error
+                    )
+            return CycleResult(record=record, **result)
+
+        state = load_cycle_state(home.cycle_state)
+        verdict = (guard_evaluator or evaluate_guards)(settings.schedule, state.guard_memory)
+        if dict(verdict.memory) != dict(state.guard_memory):
+            update_guard_memory(home.cycle_state, dict(verdict.memory))
+        log_event(
+            home.structured_log,
+            "stage",
+            cycle_id=cycle_id,
+            phase="guards",
+            allowed=verdict.allowed,
+            reason=verdict.reason,
+            checks=[
+                {"name": c.name, "passed": c.passed, "detail": c.detail} for c in verdict.checks
+            ],
+        )
+        if not verdict.allowed:
+            logger.info("Cycle skipped: %s", verdict.reason)
+            return finish("skipped", verdict.reason, {})
+        try:
+            return _run_stages(
+                settings,
+                home,
+                root,
+                cycle_id,
+                started_at,
+                finish,
+                offline=offline,
+                backends=backends,
+                stop_event=stop_event,
+                http_client=http_client,
+            )
+        except CycleInterrupted as error:
+            return finish("failed", f"interrupted: {error}", {})
+        except (WatchmanError, OSError) as error:
+            logger.error("Cycle failed: %s", error)
+            return finish("failed", str(error), {})
+
+
+def _run_stages(
+    settings: Settings,
+    home: Home,
+    root: Path,
+    cycle_id: str,
+    started_at: str,
+    finish: Callable[..., CycleResult],
+    *,
+    offline: bool,
+    backends: Sequence[str] | None,
+    stop_event: threading.Event | None,
+    http_client: httpx.Client | None,
+) -> CycleResult:
+    stages = _Stages(home, cycle_id, stop_event)
+    own_client = http_client is None
+    client = http_client or httpx.Client(follow_redirects=False)
+    try:
+        with stages.stage("inventory") as info:
+            models: ModelInventory = scan_models(root, settings.comfyui.extra_model_paths)
+            previous_doc = read_json_state(home.custom_nodes_cache, 1)
+            previous_nodes = (
+                NodeInventory.from_cache_document(previous_doc) if previous_doc else None
+            )
+            nodes = scan_node_inventory(root, previous_nodes)
+            info.update(models=models.count, node_packs=len(nodes.packs))
+
+        with stages.stage("caches") as info:
+            info["model_cache_rewritten"] = write_json_if_changed(
+                home.model_cache, models.to_cache_document()
+            )
+            info["custom_nodes_cache_rewritten"] = write_json_if_changed(
+                home.custom_nodes_cache, nodes.to_cache_document()
+            )
+
+        with stages.stage("workflows") as info:
+            scan = scan_watched_folders(
+                _watched_folders(settings, root),
+                load_workflow_cache(home.workflow_cache),
+                settings.workflows.include_images,
+            )
+            write_json_if_changed(home.workflow_cache, scan.cache_document)
+            changes = detect_changes(
+                (stored.watched for stored in scan.workflows), last_seen_hashes(home.intake_log)
+            )
+            record_intake(home.intake_log, changes)
+            info.update(
+                workflows_scanned=len(scan.workflows),
+                hashed=scan.files_hashed,
+                parsed=scan.files_parsed,
+                intake=len(changes),
+            )
+
+        with stages.stage("needs") as info:
+            installed, node_source = _installed_node_types(settings, nodes, client)
+            needs = {
+                str(stored.watched.path): assess_workflow(stored.parsed, models, installed)
+                for stored in scan.workflows
+                if stored.parsed is not None
+            }
+            info.update(node_source=node_source)
+
+        with stages.stage("node_packs") as info:
+            node_map = None
+            if any(n.missing_nodes for n in needs.values()):
+                node_map = load_extension_node_map(
+                    root,
+                    home.extension_node_map,
+                    None if offline else client,
+                    settings.nodes.extension_node_map_url,
+                    settings.nodes.extension_node_map_ttl_hours,
+                )
+            info["node_map"] = node_map is not None
+            find_pack = _pack_finder(nodes, node_map)
+
+        with stages.stage("resolve") as info:
+            resolutions, note = _resolve_missing_models(
+                settings,
+                home,
+                root,
+                scan.workflows,
+                needs,
+                offline=offline,
+                backends=backends,
+                http_client=http_client,
+            )
+            info.update(requests=len(resolutions))
+
+        with stages.stage("report") as info:
+            entries = [
+                workflow_entry(
+                    WorkflowReport(
+                        path=str(stored.watched.path),
+                        source=stored.watched.source,
+                        sha256=stored.watched.sha256,
+                        format=stored.parsed.format if stored.parsed else None,
+                        needs=needs.get(str(stored.watched.path)),
+                        error=stored.error,
+                        findings=stored.parsed.errors if stored.parsed else (),
+                    ),
+                    resolutions,
+                    find_pack,
+                )
+                for stored in scan.workflows
+            ]
+            document = build_report(
+                entries,
+                generated_at=started_at,
+                cycle_id=cycle_id,
+                comfyui_root=str(root),
+                node_source=node_source,
+                models_installed=models.count,
+                node_packs=len(nodes.packs),
+                intake_new_or_updated=len(changes),
+                resolution_note=note,
+            )
+            info["rewritten"] = _write_report(home, document)
+    finally:
+        if own_client:
+            client.close()
+
+    summary = document["summary"]
+    statuses = [r.get("status") for r in resolutions.values()]
+    counts = {
+        "workflows": summary["workflows"],
+        "parse_errors": summary["workflows_by_status"].get("parse_error", 0),
+        "missing_models": summary["missing_models"],
+        "missing_nodes": summary["missing_nodes"],
+        "uncertain": summary["uncertain"],
+        "resolved": statuses.count("FOUND"),
+        "errors": statuses.count("ERROR") + summary["workflows_by_status"].get("parse_error", 0),
+        "intake_new": sum(1 for c in changes if c.event == "new"),
+        "intake_updated": sum(1 for c in changes if c.event == "updated"),
+        "models_installed": models.count,
+    }
+    return finish(
+        "ran",
+        None,
+        counts,
+        report_json=home.report_json,
+        report_markdown=home.report_markdown,
+        summary=summary,
+    )
+
+
+def read_last_summary(home: Home) -> dict[str, Any] | None:
+    """Return the summary of the last written report, or None."""
+    try:
+        document = orjson.loads(home.report_json.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    summary = document.get("summary") if isinstance(document, dict) else None
+    return summary if isinstance(summary, dict) else None

@@ -1,0 +1,246 @@
+"""The master status report as a JSON document (``master_status.json``).
+
+Built from frozen cycle data; the Markdown page is rendered from this document alone, so
+the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from watchman.needs import ModelNeed, NodeNeed, WorkflowNeeds, count_statuses
+
+SCHEMA_VERSION = 1
+UNRESOLVED = {"status": "unresolved", "reason": "no backend ran"}
+
+
+@dataclass(frozen=True)
+class WorkflowReport:
+    """One workflow's line in the report: what it is, its needs, or why it failed."""
+
+    path: str
+    source: str
+    sha256: str
+    format: str | None
+    needs: WorkflowNeeds | None  # None on a parse error
+    error: str | None
+    findings: tuple[str, ...]  # non-fatal notes from the reader
+
+
+def normalised_value(value: str) -> str:
+    """Return a workflow value with ``/`` separators and no leading ``./`` or ``/``."""
+    text = value.replace("\\", "/").strip()
+    while text.startswith("./"):
+        text = text[2:]
+    return text.lstrip("/")
+
+
+def request_key(folder: str | None, value: str) -> str:
+    """The key one missing model is resolved and reported under."""
+    return f"{folder or '?'}:{normalised_value(value).lower()}"
+
+
+def _model_need_json(need: ModelNeed, resolution: Mapping[str, Any] | None) -> dict[str, Any]:
+    reference = need.reference
+    path = PurePosixPath(normalised_value(reference.value))
+    document: dict[str, Any] = {
+        "value": reference.value,
+        "file_name": path.name,
+        "subfolder": str(path.parent) if str(path.parent) != "." else "",
+        "folder": reference.folder,
+        "node_type": reference.node_type,
+        "node_id": reference.node_id,
+        "input": reference.input,
+        "state": need.state,
+    }
+    if need.state == "misplaced":
+        document["locations"] = [
+            {"folder": found.folder, "path": found.relative_path, "root": found.root}
+            for found in need.locations
+        ]
+    if reference.embedded is not None:
+        document["embedded"] = {
+            "url": reference.embedded.url,
+            "directory": reference.embedded.directory,
+            "hash": reference.embedded.hash,
+            "hash_type": reference.embedded.hash_type,
+        }
+    if need.state == "missing":
+        document["resolution"] = dict(resolution) if resolution is not None else dict(UNRESOLVED)
+    return document
+
+
+def _node_need_json(need: NodeNeed, pack: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        "node_type": need.node_type,
+        "node_ids": list(need.node_ids),
+        "cnr_id": need.cnr_id,
+        "aux_id": need.aux_id,
+        "pack": dict(pack) if pack is not None else None,
+    }
+
+
+def workflow_entry(
+    report: WorkflowReport,
+    resolutions: Mapping[str, Mapping[str, Any]],
+    packs: Callable[[NodeNeed], Mapping[str, Any] | None],
+) -> dict[str, Any]:
+    """Return one workflow's entry of the master status document."""
+    entry: dict[str, Any] = {
+        "path": report.path,
+        "source": report.source,
+        "sha256": report.sha256,
+        "format": report.format,
+    }
+    if report.needs is None:
+        entry.update(
+            status="parse_error",
+            error=report.error,
+            missing_models=[],
+            missing_nodes=[],
+            uncertain_count=0,
+            last_resolved_at=None,
+        )
+        return entry
+    needs = report.needs
+
+    def resolution_of(need: ModelNeed) -> Mapping[str, Any] | None:
+        return resolutions.get(request_key(need.reference.folder, need.reference.value))
+
+    models = [_model_need_json(need, resolution_of(need)) for need in needs.missing_models]
+    nodes = [_node_need_json(need, packs(need)) for need in needs.missing_nodes]
+    uncertain = sum(
+        1 for model in models if model.get("resolution", {}).get("status") == "UNCERTAIN"
+    )
+    uncertain += sum(1 for node in nodes if (node["pack"] or {}).get("status") == "uncertain")
+    entry.update(
+        status=needs.status,
+        missing_models=models,
+        missing_nodes=nodes,
+        uncertain_count=uncertain,
+        last_resolved_at=max(
+            (
+                str(m["resolution"]["resolved_at"])
+                for m in models
+                if m.get("resolution", {}).get("resolved_at")
+            ),
+            default=None,
+        ),
+        inactive={
+            "bypassed_node_ids": list(needs.bypassed_node_ids),
+            "muted_node_ids": list(needs.muted_node_ids),
+            "missing_models": [_model_need_json(need, None) for need in needs.inactive_models],
+            "missing_nodes": [_node_need_json(need, None) for need in needs.inactive_nodes],
+        },
+        findings=list(report.findings),
+    )
+    return entry
+
+
+def planned_downloads(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return one planned download per FOUND missing model, with the workflows needing it.
+
+    Manual review is the default: nothing here is fetched, only listed.
+    """
+    plans: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        for model in entry.get("missing_models", []):
+            resolution = model.get("resolution") or {}
+            if resolution.get("status") != "FOUND" or not resolution.get("download_url"):
+                continue
+            key = request_key(model.get("folder"), model["value"])
+            folder = model.get("folder") or resolution.get("folder")
+            target = "/".join(
+                part
+                for part in ("models", folder, model.get("subfolder"), model["file_name"])
+                if part
+            )
+            plan = plans.setdefault(
+                key,
+                {
+                    "file_name": model["file_name"],
+                    "folder": folder,
+                    "target": target,
+                    "url": resolution.get("download_url"),
+                    "size": resolution.get("size"),
+                    "sha256": resolution.get("sha256"),
+                    "source": resolution.get("backend"),
+                    "trusted": bool(resolution.get("size") or resolution.get("sha256")),
+                    "workflows": [],
+                },
+            )
+            if entry["path"] not in plan["workflows"]:
+                plan["workflows"].append(entry["path"])
+    return sorted(plans.values(), key=lambda plan: (plan["folder"] or "", plan["file_name"]))
+
+
+def build_report(
+    entries: Sequence[dict[str, Any]],
+    *,
+    generated_at: str,
+    cycle_id: str,
+    comfyui_root: str,
+    node_source: str,
+    models_installed: int,
+    node_packs: int,
+    intake_new_or_updated: int,
+    resolution_note: str | None,
+) -> dict[str, Any]:
+    """Return the whole master status document, summary first."""
+    ordered = sorted(entries, key=lambda entry: entry["path"])
+    missing_model_keys = {
+        request_key(model.get("folder"), model["value"])
+        for entry in ordered
+        for model in entry["missing_models"]
+        if model["state"] == "missing"
+    }
+    misplaced = {
+        request_key(model.get("folder"), model["value"])
+        for entry in ordered
+        for model in entry["missing_models"]
+        if model["state"] == "misplaced"
+    }
+    resolution_statuses: dict[str, str] = {}
+    for entry in ordered:
+        for model in entry["missing_models"]:
+            if "resolution" in model:
+                key = request_key(model.get("folder"), model["value"])
+                resolution_statuses[key] = str(model["resolution"].get("status"))
+    missing_nodes = {node["node_type"] for entry in ordered for node in entry["missing_nodes"]}
+    summary = {
+        "workflows": len(ordered),
+        "workflows_by_status": dict(count_statuses(entry["status"] for entry in ordered)),
+        "missing_models": len(missing_model_keys),
+        "misplaced_models": len(misplaced),
+        "missing_nodes": len(missing_nodes),
+        "uncertain": sum(1 for status in resolution_statuses.values() if status == "UNCERTAIN"),
+        "resolutions": {
+            status: sum(1 for value in resolution_statuses.values() if value == status)
+            for status in sorted(set(resolution_statuses.values()))
+        },
+        "intake_new_or_updated": intake_new_or_updated,
+        "models_installed": models_installed,
+        "node_packs": node_packs,
+        "node_source": node_source,
+    }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": generated_at,
+        "cycle_id": cycle_id,
+        "comfyui_root": comfyui_root,
+        "resolution_note": resolution_note,
+        "summary": summary,
+        "downloads": planned_downloads(ordered),
+        "workflows": ordered,
+    }
+
+
+VOLATILE_KEYS = ("generated_at", "cycle_id")
+
+
+def stable_part(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The report without the keys that change every cycle, to tell a real change."""
+    return {key: value for key, value in document.items() if key not in VOLATILE_KEYS}

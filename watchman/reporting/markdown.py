@@ -1,0 +1,194 @@
+"""The master status report for a person (``master_status.md``).
+
+Rendered from the JSON document alone: summary first, then what to do, then every
+workflow. Written to be read over coffee: short lines, the fix next to the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+STATUS_LABELS = {
+    "ready": "ready",
+    "missing_nodes": "missing nodes",
+    "missing_models": "missing models",
+    "uncertain": "uncertain",
+    "parse_error": "parse error",
+}
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _size(size: Any) -> str:
+    if not isinstance(size, (int, float)) or size <= 0:
+        return "?"
+    units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    amount = float(size)
+    for unit in units:
+        if amount < 1024 or unit == units[-1]:
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return "?"
+
+
+def _summary(document: Mapping[str, Any]) -> list[str]:
+    summary = document["summary"]
+    lines = [
+        "# ComfyUI readiness",
+        "",
+        f"Generated {document['generated_at']} for `{document['comfyui_root']}` "
+        f"(cycle {document['cycle_id']}).",
+        "",
+        "| status | workflows |",
+        "| --- | ---: |",
+    ]
+    for status, count in summary["workflows_by_status"].items():
+        lines.append(f"| {STATUS_LABELS.get(status, status)} | {count} |")
+    lines.append(f"| **total** | **{summary['workflows']}** |")
+    lines += [
+        "",
+        f"- Missing models: {summary['missing_models']} "
+        f"(misplaced: {summary['misplaced_models']}, uncertain: {summary['uncertain']})",
+        f"- Missing node types: {summary['missing_nodes']}",
+        f"- New or updated workflows this cycle: {summary['intake_new_or_updated']}",
+        f"- Installed: {summary['models_installed']} model files, "
+        f"{summary['node_packs']} node packs; node types from {summary['node_source']}",
+    ]
+    if document.get("resolution_note"):
+        lines.append(f"- Resolution: {document['resolution_note']}")
+    return lines
+
+
+def _unique(
+    workflows: Sequence[Mapping[str, Any]], field: str, key: str
+) -> dict[str, tuple[Mapping[str, Any], list[str]]]:
+    found: dict[str, tuple[Mapping[str, Any], list[str]]] = {}
+    for workflow in workflows:
+        for item in workflow.get(field, []):
+            identity = (
+                f"{item.get('folder')}:{item[key]}".lower()
+                if field == "missing_models"
+                else item[key]
+            )
+            _, users = found.setdefault(identity, (item, []))
+            users.append(workflow["path"])
+    return found
+
+
+def _todo(document: Mapping[str, Any]) -> list[str]:
+    workflows = document["workflows"]
+    lines: list[str] = ["", "## What to do", ""]
+    nodes = _unique(workflows, "missing_nodes", "node_type")
+    models = _unique(workflows, "missing_models", "value")
+    broken = [w for w in workflows if w["status"] == "parse_error"]
+    if not (nodes or models or broken):
+        return [*lines, "Nothing: every watched workflow is ready."]
+    if nodes:
+        lines += ["### Install node packs", "", "| node type | pack | status | workflows |"]
+        lines.append("| --- | --- | --- | ---: |")
+        for item, users in nodes.values():
+            pack = item.get("pack") or {}
+            where = pack.get("url") or pack.get("title") or ""
+            if pack.get("candidates") and pack.get("status") == "uncertain":
+                where = "one of: " + ", ".join(
+                    str(c.get("url") or c.get("title")) for c in pack["candidates"]
+                )
+            status = pack.get("status", "unknown")
+            if pack.get("reason"):
+                status = f"{status}: {pack['reason']}"
+            lines.append(
+                f"| `{_cell(item['node_type'])}` | {_cell(where) or 'unknown'} | "
+                f"{_cell(status)} | {len(users)} |"
+            )
+        lines.append("")
+    misplaced = [(i, u) for i, u in models.values() if i["state"] == "misplaced"]
+    if misplaced:
+        lines += ["### Move misplaced models", ""]
+        for item, users in misplaced:
+            places = ", ".join(
+                f"`{loc['folder']}/{loc['path']}`" for loc in item.get("locations", [])
+            )
+            lines.append(
+                f"- `{_cell(item['value'])}` is expected in `{item.get('folder') or '?'}` "
+                f"but is in {places} ({len(users)} workflow(s))."
+            )
+        lines.append("")
+    missing = [(i, u) for i, u in models.values() if i["state"] == "missing"]
+    if missing:
+        lines += [
+            "### Get missing models",
+            "",
+            "| file | folder | resolution | source | size | workflows |",
+            "| --- | --- | --- | --- | ---: | ---: |",
+        ]
+        for item, users in missing:
+            resolution = item.get("resolution") or {}
+            status = str(resolution.get("status", "unresolved"))
+            if resolution.get("reason"):
+                status = f"{status} ({resolution['reason']})"
+            source = resolution.get("download_url") or resolution.get("backend") or ""
+            lines.append(
+                f"| `{_cell(item['value'])}` | {_cell(item.get('folder') or '?')} | "
+                f"{_cell(status)} | {_cell(source)} | {_size(resolution.get('size'))} | "
+                f"{len(users)} |"
+            )
+            for candidate in resolution.get("candidates") or []:
+                lines.append(
+                    f"|  ↳ candidate `{_cell(candidate.get('file_name'))}` | | | "
+                    f"{_cell(candidate.get('url') or candidate.get('source'))} | | |"
+                )
+        lines.append("")
+    if document.get("downloads"):
+        lines += ["### Planned downloads (manual review)", ""]
+        for plan in document["downloads"]:
+            trust = "" if plan.get("trusted") else " — unverified size and hash"
+            lines.append(
+                f"- `{plan['target']}` ← {plan['url']} ({_size(plan.get('size'))}"
+                f"{', sha256 ' + str(plan['sha256'])[:12] if plan.get('sha256') else ''}){trust}"
+            )
+        lines.append("")
+    if broken:
+        lines += ["### Fix unreadable workflows", ""]
+        lines += [f"- `{w['path']}`: {_cell(w.get('error'))}" for w in broken]
+        lines.append("")
+    return lines
+
+
+def _workflows(document: Mapping[str, Any]) -> list[str]:
+    lines = ["", "## Workflows", "", "| workflow | source | status | models | nodes | uncertain |"]
+    lines.append("| --- | --- | --- | ---: | ---: | ---: |")
+    for workflow in document["workflows"]:
+        lines.append(
+            f"| `{_cell(workflow['path'])}` | {_cell(workflow['source'])} | "
+            f"{STATUS_LABELS.get(workflow['status'], workflow['status'])} | "
+            f"{len(workflow['missing_models'])} | {len(workflow['missing_nodes'])} | "
+            f"{workflow.get('uncertain_count', 0)} |"
+        )
+    inactive = [
+        w
+        for w in document["workflows"]
+        if (w.get("inactive") or {}).get("bypassed_node_ids")
+        or (w.get("inactive") or {}).get("muted_node_ids")
+    ]
+    if inactive:
+        lines += ["", "### Bypassed and muted nodes (do not affect status)", ""]
+        for workflow in inactive:
+            info = workflow["inactive"]
+            extra = [m["value"] for m in info.get("missing_models", [])] + [
+                n["node_type"] for n in info.get("missing_nodes", [])
+            ]
+            note = f"; would need {', '.join(f'`{x}`' for x in extra)}" if extra else ""
+            lines.append(
+                f"- `{workflow['path']}`: bypassed {len(info['bypassed_node_ids'])}, "
+                f"muted {len(info['muted_node_ids'])}{note}"
+            )
+    return lines
+
+
+def render_markdown(document: Mapping[str, Any]) -> str:
+    """Return the Markdown page for a master status document."""
+    return "\n".join(_summary(document) + _todo(document) + _workflows(document)) + "\n"
