@@ -1,0 +1,163 @@
+"""extra_model_paths.yaml is read the way ComfyUI's utils/extra_config.py reads it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watchman.comfy.extra_model_paths import (
+    ExtraPath,
+    expand_path_text,
+    load_extra_model_paths,
+    parse_extra_model_paths,
+    search_order,
+)
+from watchman.errors import ConfigError
+
+
+def _parse(tmp_path: Path, text: str, **environ: str):
+    return parse_extra_model_paths(
+        text, tmp_path / "config" / "extra.yaml", environ=environ, home_dir=tmp_path / "home"
+    )
+
+
+def test_paths_are_joined_to_an_absolute_base_path(tmp_path):
+    base = tmp_path / "a1111"
+    parsed = _parse(
+        tmp_path, f"a111:\n  base_path: {base}\n  checkpoints: models/Stable-diffusion\n"
+    )
+    assert parsed.entries == (
+        ExtraPath(
+            folder="checkpoints",
+            path=base / "models" / "Stable-diffusion",
+            is_default=False,
+            source_file=tmp_path / "config" / "extra.yaml",
+            section="a111",
+        ),
+    )
+
+
+def test_a_relative_base_path_is_taken_from_the_yaml_files_folder(tmp_path):
+    parsed = _parse(tmp_path, "shared:\n  base_path: ../store\n  vae: vae\n")
+    assert parsed.entries[0].path == tmp_path / "store" / "vae"
+
+
+def test_without_base_path_relative_paths_are_taken_from_the_yaml_files_folder(tmp_path):
+    parsed = _parse(tmp_path, "plain:\n  loras: my_loras\n")
+    assert parsed.entries[0].path == tmp_path / "config" / "my_loras"
+
+
+def test_tilde_and_environment_variables_expand_in_base_path(tmp_path):
+    parsed = _parse(
+        tmp_path,
+        "home:\n  base_path: ~/ai\n  loras: loras\n"
+        "env:\n  base_path: $MODELS_ROOT/sub\n  vae: vae\n"
+        "braces:\n  base_path: ${MODELS_ROOT}\n  vae: other\n",
+        MODELS_ROOT=str(tmp_path / "store"),
+    )
+    assert [entry.path for entry in parsed.entries] == [
+        tmp_path / "home" / "ai" / "loras",
+        tmp_path / "store" / "sub" / "vae",
+        tmp_path / "store" / "other",
+    ]
+
+
+def test_undefined_variables_stay_as_written():
+    assert expand_path_text("$NOPE/x", {}, Path("/h"), windows=False) == "$NOPE/x"
+    assert expand_path_text("%APPDATA%\\m", {"APPDATA": "C:\\A"}, Path("/h"), windows=True) == (
+        "C:\\A\\m"
+    )
+    assert expand_path_text("%APPDATA%/m", {"APPDATA": "x"}, Path("/h"), windows=False) == (
+        "%APPDATA%/m"
+    )
+
+
+def test_multi_line_values_give_one_entry_per_line_and_skip_blank_lines(tmp_path):
+    parsed = _parse(
+        tmp_path,
+        "a111:\n  base_path: /srv/webui\n  loras: |\n    models/Lora\n\n    models/LyCORIS\n",
+    )
+    assert [entry.path for entry in parsed.entries] == [
+        Path("/srv/webui/models/Lora"),
+        Path("/srv/webui/models/LyCORIS"),
+    ]
+
+
+def test_legacy_keys_are_mapped_and_is_default_is_kept(tmp_path):
+    parsed = _parse(
+        tmp_path,
+        "desk:\n  base_path: /m\n  is_default: true\n  clip: clip\n  UNET: unet\n"
+        "  custom_nodes: /n\n  download_model_base: models\n",
+    )
+    assert [(entry.folder, entry.is_default) for entry in parsed.entries] == [
+        ("text_encoders", True),
+        ("diffusion_models", True),
+        ("custom_nodes", True),
+        ("download_model_base", True),
+    ]
+    assert parsed.folders() == (
+        "text_encoders",
+        "diffusion_models",
+        "custom_nodes",
+        "download_model_base",
+    )
+    assert len(parsed.for_folder("clip")) == 1
+
+
+def test_empty_files_and_empty_sections_give_nothing(tmp_path):
+    assert _parse(tmp_path, "").entries == ()
+    assert _parse(tmp_path, "# all commented out\nother_ui:\n").entries == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("a: [unclosed\n", "is not valid YAML"),
+        ("- a\n- b\n", "must hold named sections"),
+        ("s: just a string\n", "section 's' must map folder names"),
+        ("s:\n  loras:\n    - a\n    - b\n", "key 'loras' must be a path"),
+        ("s:\n  is_default: maybe\n  loras: l\n", "is_default must be true or false"),
+        ("s:\n  base_path: 12\n  loras: l\n", "base_path must be a folder path"),
+    ],
+)
+def test_a_malformed_file_raises_a_config_error_naming_the_file(tmp_path, text, complaint):
+    with pytest.raises(ConfigError) as raised:
+        _parse(tmp_path, text)
+    assert complaint in str(raised.value)
+    assert "extra.yaml" in str(raised.value)
+
+
+def test_loading_files_keeps_their_order_and_an_unreadable_file_is_a_config_error(tmp_path):
+    first = tmp_path / "first.yaml"
+    second = tmp_path / "second.yaml"
+    first.write_text("a:\n  loras: one\n", encoding="utf-8")
+    second.write_text("b:\n  loras: two\n", encoding="utf-8")
+    loaded = load_extra_model_paths([first, second], environ={}, home_dir=tmp_path)
+    assert [entry.path.name for entry in loaded.entries] == ["one", "two"]
+    with pytest.raises(ConfigError, match=r"absent\.yaml cannot be read"):
+        load_extra_model_paths([tmp_path / "absent.yaml"], environ={}, home_dir=tmp_path)
+
+
+def _extra(path: str, is_default: bool) -> ExtraPath:
+    return ExtraPath("loras", Path(path), is_default, Path("x.yaml"), "s")
+
+
+def test_search_order_puts_default_paths_first_and_others_last_like_comfyui():
+    order = search_order(
+        [Path("/c/models/loras")],
+        [
+            _extra("/extra/one", False),
+            _extra("/default/a", True),
+            _extra("/default/b", True),
+            _extra("/c/models/loras", False),
+            _extra("/extra/one", True),
+        ],
+    )
+    # ComfyUI inserts each default path at the front, so the last one wins first place.
+    assert order == (
+        Path("/extra/one"),
+        Path("/default/b"),
+        Path("/default/a"),
+        Path("/c/models/loras"),
+    )

@@ -1,0 +1,259 @@
+"""ComfyUI's ``extra_model_paths.yaml``: more directories to search for each folder type.
+
+The format, as ComfyUI's ``utils/extra_config.py`` reads it::
+
+    section_name:              # any name; a section whose value is empty is skipped
+        base_path: ~/ai/models # optional; ``~`` and environment variables expanded, a
+                               # relative base_path is taken from the YAML file's folder
+        is_default: true       # optional; these paths go FIRST in the search order
+        checkpoints: checkpoints/
+        clip: clip/            # legacy names are mapped (clip -> text_encoders)
+        loras: |               # several paths, one per line
+            loras
+            lycoris
+
+Each path is joined to ``base_path``; without a base_path a relative path is taken from
+the YAML file's folder. Keys that are not model folders (``custom_nodes``,
+``download_model_base``) are kept as entries too; the inventory skips them.
+
+Parsing is static (``yaml.safe_load``). Paths that do not exist are kept: the scanner skips
+them, since a missing drive is not a configuration error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from watchman.comfy.folders import canonical_folder
+from watchman.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+EXTRA_MODEL_PATHS_FILE_NAME = "extra_model_paths.yaml"
+"""The file ComfyUI reads next to its ``main.py`` when present."""
+
+_SPECIAL_KEYS = frozenset({"base_path", "is_default"})
+_POSIX_VARIABLE = re.compile(r"\$(\w+)|\$\{([^}]*)\}")
+_WINDOWS_VARIABLE = re.compile(r"%([^%]+)%")
+
+
+@dataclass(frozen=True)
+class ExtraPath:
+    """One directory an extra_model_paths file adds to one folder type.
+
+    ``folder`` is canonical (legacy names mapped, lower-case); ``path`` is absolute and
+    normalised; ``source_file`` is the YAML file and ``section`` its top-level key.
+    """
+
+    folder: str
+    path: Path
+    is_default: bool
+    source_file: Path
+    section: str
+
+
+@dataclass(frozen=True)
+class ExtraModelPaths:
+    """Every extra path of one or more files, in the order ComfyUI reads them."""
+
+    entries: tuple[ExtraPath, ...] = ()
+
+    def for_folder(self, folder: str) -> tuple[ExtraPath, ...]:
+        """Return the entries for ``folder`` (any spelling; legacy names mapped), in order."""
+        wanted = canonical_folder(folder)
+        return tuple(entry for entry in self.entries if entry.folder == wanted)
+
+    def folders(self) -> tuple[str, ...]:
+        """Return every folder name the entries mention, first mention first."""
+        return tuple(dict.fromkeys(entry.folder for entry in self.entries))
+
+    def __add__(self, other: ExtraModelPaths) -> ExtraModelPaths:
+        """Return the entries of ``self`` followed by those of ``other``."""
+        return ExtraModelPaths(self.entries + other.entries)
+
+
+def expand_path_text(
+    text: str, environ: Mapping[str, str], home_dir: Path, windows: bool = os.name == "nt"
+) -> str:
+    """Expand ``~`` and environment variables in ``text`` the way ComfyUI does.
+
+    ComfyUI calls ``os.path.expandvars(os.path.expanduser(base_path))``: a leading ``~``
+    becomes ``home_dir``, then ``$NAME`` and ``${NAME}`` (and on Windows ``%NAME%``) are
+    replaced from ``environ``. Undefined variables stay as written, as expandvars leaves
+    them. Takes the variables and home explicitly so callers and tests control them.
+    """
+    if text == "~" or text.startswith(("~/", "~\\")):
+        text = str(home_dir) + text[1:]
+    elif text.startswith("~"):
+        # "~otheruser/..." needs the password database; the standard library knows it.
+        text = os.path.expanduser(text)
+
+    def replace(match: re.Match[str]) -> str:
+        name = next(group for group in match.groups() if group is not None)
+        return environ.get(name, match.group(0))
+
+    text = _POSIX_VARIABLE.sub(replace, text)
+    if windows:
+        text = _WINDOWS_VARIABLE.sub(replace, text)
+    return text
+
+
+def parse_extra_model_paths(
+    text: str,
+    source_file: Path,
+    environ: Mapping[str, str] | None = None,
+    home_dir: Path | None = None,
+) -> ExtraModelPaths:
+    """Parse the text of an extra_model_paths file.
+
+    Takes the YAML text, the file it came from (relative paths are taken from its folder),
+    the environment for ``$VARIABLES`` (default ``os.environ``) and the home folder for
+    ``~`` (default the user's home). Returns the entries in file order.
+
+    Raises:
+        ConfigError: the text is not YAML, or its shape is not the one ComfyUI reads
+            (the message names the file, the section and the key).
+    """
+    environ = os.environ if environ is None else environ
+    home_dir = Path.home() if home_dir is None else home_dir
+    yaml_dir = Path(os.path.abspath(source_file)).parent
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"{source_file} is not valid YAML{where}; fix it, since ComfyUI cannot read it either."
+        ) from error
+    if document is None:
+        return ExtraModelPaths()
+    if not isinstance(document, dict):
+        raise ConfigError(
+            f"{source_file} must hold named sections (section: {{base_path: ..., "
+            f"checkpoints: ...}}), not a {type(document).__name__}."
+        )
+    entries: list[ExtraPath] = []
+    for section_name, section in document.items():
+        if section is None:
+            continue
+        entries.extend(
+            _parse_section(str(section_name), section, source_file, yaml_dir, environ, home_dir)
+        )
+    return ExtraModelPaths(tuple(entries))
+
+
+def _parse_section(
+    section_name: str,
+    section: object,
+    source_file: Path,
+    yaml_dir: Path,
+    environ: Mapping[str, str],
+    home_dir: Path,
+) -> Iterable[ExtraPath]:
+    where = f"{source_file}, section '{section_name}'"
+    if not isinstance(section, dict):
+        raise ConfigError(
+            f"{where} must map folder names to paths, not be a {type(section).__name__}."
+        )
+    base_path = _base_path(section.get("base_path"), where, yaml_dir, environ, home_dir)
+    is_default = section.get("is_default", False)
+    if not isinstance(is_default, bool):
+        raise ConfigError(f"{where}: is_default must be true or false, not {is_default!r}.")
+    for key, value in section.items():
+        if key in _SPECIAL_KEYS:
+            continue
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"{where}: the key {key!r} is not a folder name.")
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{where}, key '{key}' must be a path or several paths on separate lines, "
+                f"not a {type(value).__name__}."
+            )
+        for line in value.split("\n"):
+            # ComfyUI skips empty lines; surrounding blanks are never meant as part of a path.
+            line = line.strip()
+            if not line:
+                continue
+            if base_path is not None:
+                full_path = os.path.join(base_path, line)
+            else:
+                full_path = os.path.join(yaml_dir, line)
+            yield ExtraPath(
+                folder=canonical_folder(key),
+                path=Path(os.path.normpath(full_path)),
+                is_default=is_default,
+                source_file=source_file,
+                section=section_name,
+            )
+
+
+def _base_path(
+    value: object, where: str, yaml_dir: Path, environ: Mapping[str, str], home_dir: Path
+) -> str | None:
+    # An absent or empty base_path means "relative to the YAML file", as in ComfyUI.
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: base_path must be a folder path, not {value!r}.")
+    expanded = expand_path_text(value.strip(), environ, home_dir)
+    if not expanded:
+        return None
+    if not os.path.isabs(expanded):
+        expanded = os.path.join(yaml_dir, expanded)
+    return os.path.normpath(expanded)
+
+
+def load_extra_model_paths(
+    files: Sequence[Path],
+    environ: Mapping[str, str] | None = None,
+    home_dir: Path | None = None,
+) -> ExtraModelPaths:
+    """Read and parse several extra_model_paths files, in the given order.
+
+    Takes the files (ComfyUI's own ``extra_model_paths.yaml`` first, then configured ones),
+    the environment and home folder for expansion. Returns all their entries in order.
+
+    Raises:
+        ConfigError: a file cannot be read or is malformed (the message names it).
+    """
+    combined = ExtraModelPaths()
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(
+                f"{file} cannot be read ({error.__class__.__name__}: {error}); fix the path "
+                "in comfyui.extra_model_paths or the file itself."
+            ) from error
+        combined = combined + parse_extra_model_paths(text, file, environ, home_dir)
+    return combined
+
+
+def search_order(
+    default_dirs: Sequence[Path], extra_paths: Iterable[ExtraPath]
+) -> tuple[Path, ...]:
+    """Return a folder type's directories in the order ComfyUI searches them.
+
+    Replays ``folder_paths.add_model_folder_path`` over the default directories: each
+    extra path is appended, or, when ``is_default``, put first (a later is_default path
+    goes before an earlier one, as ComfyUI inserts at the front each time); a path already
+    present stays once, moved to the front if it is a default one.
+    """
+    order = list(default_dirs)
+    for extra in extra_paths:
+        if extra.path in order:
+            if extra.is_default and order[0] != extra.path:
+                order.remove(extra.path)
+                order.insert(0, extra.path)
+        elif extra.is_default:
+            order.insert(0, extra.path)
+        else:
+            order.append(extra.path)
+    return tuple(order)

@@ -1,0 +1,205 @@
+"""ComfyUI's model folder types, as ``folder_paths.py`` declares them, written as data.
+
+The table follows ``folder_names_and_paths`` in ComfyUI's ``folder_paths.py`` (commit
+a125cd84, 2025-10-12): every folder type with its default directories, relative to the
+ComfyUI root, and the file extensions its loaders list. Three groups of entries:
+
+- ``core``: present in that commit (the reference is ``comfyui/folder_paths.json`` in the
+  shared corpus; a test keeps this table equal to it).
+- ``core_unverified``: folders newer ComfyUI versions add (``latent_upscale_models``,
+  ``frame_interpolation``, ...). Scanning a folder that a given install lacks costs one
+  failed ``scandir``, while leaving one out would report its models as missing.
+- ``pack``: folders that widely installed custom node packs register at import time.
+  ComfyUI-GGUF registers ``unet_gguf`` and ``clip_gguf`` (extension ``.gguf``) over the
+  same directories as ``diffusion_models`` and ``text_encoders``; without them a ``.gguf``
+  file in ``models/unet`` would be invisible, since ``.gguf`` is not a core extension.
+
+Lookups go through :func:`canonical_folder`, which maps ComfyUI's legacy names
+(``clip`` -> ``text_encoders``, ``unet`` -> ``diffusion_models``) as ``map_legacy()`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_PT_EXTENSIONS: frozenset[str] = frozenset(
+    {".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"}
+)
+"""``supported_pt_extensions`` of ``folder_paths.py``."""
+
+PACK_MODEL_EXTENSIONS: frozenset[str] = frozenset(
+    {".gguf", ".onnx", ".engine", ".trt", ".torchscript"}
+)
+"""Model formats that custom node packs load (GGUF, ONNX, TensorRT engines, TorchScript)."""
+
+MODEL_EXTENSIONS: frozenset[str] = SUPPORTED_PT_EXTENSIONS | PACK_MODEL_EXTENSIONS
+"""Every extension that marks a file name as a model file, lower-case with the dot."""
+
+LEGACY_ALIASES: Mapping[str, str] = MappingProxyType(
+    {"clip": "text_encoders", "unet": "diffusion_models"}
+)
+"""``map_legacy()``: old folder type names still accepted everywhere ComfyUI looks one up."""
+
+NON_MODEL_FOLDERS: frozenset[str] = frozenset({"custom_nodes", "download_model_base"})
+"""Keys ComfyUI registers as folder types that never hold models (never scanned).
+
+``download_model_base`` is written by ComfyUI-Desktop into its extra_models_config.yaml;
+ComfyUI registers it like any key, but no loader lists it.
+"""
+
+
+@dataclass(frozen=True)
+class FolderType:
+    """One ComfyUI folder type.
+
+    ``extensions`` are lower-case with the dot; an empty set accepts any file and the set
+    ``{""}`` accepts only files without an extension (ComfyUI's ``classifiers``).
+    ``holds_folders`` marks types whose entries are folders (``diffusers``).
+    ``shares_dirs_with`` names the types whose search directories (extra paths included)
+    this one also searches, as ComfyUI-GGUF does for ``unet_gguf``.
+    """
+
+    name: str
+    default_dirs: tuple[str, ...]
+    extensions: frozenset[str]
+    holds_folders: bool = False
+    holds_models: bool = True
+    shares_dirs_with: tuple[str, ...] = ()
+    origin: str = "core"
+
+    def accepts_file(self, file_name: str) -> bool:
+        """Return whether a file named ``file_name`` is listed by this folder type.
+
+        Mirrors ``filter_files_extensions()``: the last extension, lower-cased, must be in
+        ``extensions``, or ``extensions`` is empty. Folder types that hold folders accept
+        no plain file.
+        """
+        if self.holds_folders:
+            return False
+        if not self.extensions:
+            return True
+        return os.path.splitext(file_name)[1].lower() in self.extensions
+
+
+def _models(name: str, *dirs: str, origin: str = "core") -> FolderType:
+    # Most folder types are "models/<name>" with the supported PyTorch extensions.
+    return FolderType(
+        name=name,
+        default_dirs=dirs or (f"models/{name}",),
+        extensions=SUPPORTED_PT_EXTENSIONS,
+        origin=origin,
+    )
+
+
+_TABLE: tuple[FolderType, ...] = (
+    _models("checkpoints"),
+    FolderType("configs", ("models/configs",), frozenset({".yaml"})),
+    _models("loras"),
+    _models("vae"),
+    _models("text_encoders", "models/text_encoders", "models/clip"),
+    _models("diffusion_models", "models/unet", "models/diffusion_models"),
+    _models("clip_vision"),
+    _models("style_models"),
+    _models("embeddings"),
+    FolderType("diffusers", ("models/diffusers",), frozenset(), holds_folders=True),
+    _models("vae_approx"),
+    _models("controlnet", "models/controlnet", "models/t2i_adapter"),
+    _models("gligen"),
+    _models("upscale_models"),
+    FolderType("custom_nodes", ("custom_nodes",), frozenset(), holds_models=False),
+    _models("hypernetworks"),
+    _models("photomaker"),
+    FolderType("classifiers", ("models/classifiers",), frozenset({""})),
+    _models("model_patches"),
+    _models("audio_encoders"),
+    # Newer ComfyUI versions (see the module docstring).
+    _models("latent_upscale_models", origin="core_unverified"),
+    _models("background_removal", origin="core_unverified"),
+    _models("frame_interpolation", origin="core_unverified"),
+    _models("geometry_estimation", origin="core_unverified"),
+    _models("optical_flow", origin="core_unverified"),
+    _models("detection", origin="core_unverified"),
+    # ComfyUI-GGUF (city96): update_folder_names_and_paths("unet_gguf", ["diffusion_models",
+    # "unet"]) and ("clip_gguf", ["text_encoders", "clip"]), both with {".gguf"}.
+    FolderType(
+        "unet_gguf",
+        ("models/unet", "models/diffusion_models"),
+        frozenset({".gguf"}),
+        shares_dirs_with=("diffusion_models",),
+        origin="pack:ComfyUI-GGUF",
+    ),
+    FolderType(
+        "clip_gguf",
+        ("models/text_encoders", "models/clip"),
+        frozenset({".gguf"}),
+        shares_dirs_with=("text_encoders",),
+        origin="pack:ComfyUI-GGUF",
+    ),
+)
+
+FOLDER_TYPES: Mapping[str, FolderType] = MappingProxyType({kind.name: kind for kind in _TABLE})
+"""Every known folder type by canonical name, in ``folder_paths.py`` order."""
+
+
+def canonical_folder(name: str) -> str:
+    """Return the canonical folder type name for ``name``.
+
+    Takes any folder name as written in a workflow, a YAML file or a config; trims it,
+    lower-cases it and maps legacy names (``clip``, ``unet``). Unknown names come back
+    lower-cased, so pack folders (``ipadapter``) compare the same way. Never raises.
+    """
+    lowered = name.strip().lower()
+    return LEGACY_ALIASES.get(lowered, lowered)
+
+
+def folder_type(name: str) -> FolderType | None:
+    """Return the known folder type for ``name`` (canonicalised), or None when unknown."""
+    return FOLDER_TYPES.get(canonical_folder(name))
+
+
+def pack_folder_type(name: str, directory: str) -> FolderType:
+    """Return a folder type for a folder a custom node pack registers (``ipadapter``, ...).
+
+    Takes the folder name and its directory relative to the ComfyUI root. Packs register
+    such folders with ComfyUI's model extensions, so any :data:`MODEL_EXTENSIONS` file
+    counts. A known name returns the table's entry instead.
+    """
+    known = folder_type(name)
+    if known is not None:
+        return known
+    return FolderType(
+        name=canonical_folder(name),
+        default_dirs=(directory,),
+        extensions=MODEL_EXTENSIONS,
+        origin="pack",
+    )
+
+
+def is_model_file_name(name: str) -> bool:
+    """Return whether ``name`` (a file name or a relative path, any separator) ends in a
+    model extension: the core PyTorch ones or a pack format such as ``.gguf`` or ``.onnx``.
+    Compares case-insensitively; ``x.torchscript.pt`` counts through its last extension.
+    """
+    base_name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return os.path.splitext(base_name)[1].lower() in MODEL_EXTENSIONS
+
+
+def folders_using_dir(relative_dir: str) -> tuple[str, ...]:
+    """Return the folder types whose default directories include ``relative_dir``.
+
+    Takes a directory relative to the ComfyUI root, e.g. ``models/t2i_adapter``, with
+    either separator and any case; returns canonical names in table order (core types
+    first), e.g. ``("controlnet",)``. Empty when no type uses that directory.
+    """
+    wanted = relative_dir.replace("\\", "/").strip("/").lower()
+    return tuple(
+        kind.name
+        for kind in _TABLE
+        if kind.holds_models and any(wanted == directory.lower() for directory in kind.default_dirs)
+    )

@@ -1,0 +1,159 @@
+"""Finding the ComfyUI install: an explicit root, comfy-cli's workspace, common folders.
+
+The caller merges ``--comfyui-root``, ``COMFYUI_ROOT`` and ``comfyui.root`` into one
+explicit path. Without one, detection tries comfy-cli's ``config.ini`` (the
+``default_workspace``, then the ``recent_workspace`` key of its ``[DEFAULT]`` section) and
+then the folders people usually install ComfyUI in. comfy-cli keeps that file in
+``~/.config/comfy-cli`` on Linux, ``~/Library/Application Support/comfy-cli`` on macOS and
+``~/AppData/Local/comfy-cli`` on Windows (``comfy_cli/constants.py``, ``DEFAULT_CONFIG``);
+``$XDG_CONFIG_HOME/comfy-cli`` and ``%LOCALAPPDATA%\\comfy-cli`` are checked as well, since
+that is where a user who moved those folders would look.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from watchman.errors import ComfyUINotFoundError
+
+logger = logging.getLogger(__name__)
+
+HOW_TO_SET_ROOT = (
+    "pass --comfyui-root, set COMFYUI_ROOT, or set comfyui.root in the config file to the "
+    "folder that holds ComfyUI's main.py"
+)
+_WORKSPACE_KEYS = ("default_workspace", "recent_workspace")
+
+
+def _missing_parts(path: Path) -> list[str]:
+    missing = [name for name in ("main.py", "nodes.py") if not (path / name).is_file()]
+    if not (path / "comfy").is_dir():
+        missing.append("comfy/")
+    return missing
+
+
+def is_comfyui_root(path: Path) -> bool:
+    """Return whether ``path`` is a ComfyUI install: it holds ``main.py``, ``nodes.py`` and
+    the ``comfy/`` package. Unreadable or absent paths are simply not roots."""
+    try:
+        return path.is_dir() and not _missing_parts(path)
+    except OSError:
+        return False
+
+
+def comfy_cli_config_files(
+    environ: Mapping[str, str], home_dir: Path, platform: str = sys.platform
+) -> tuple[Path, ...]:
+    """Return where comfy-cli's ``config.ini`` may be on ``platform``, most likely first.
+
+    Takes the environment (for ``XDG_CONFIG_HOME`` / ``LOCALAPPDATA``), the home folder and
+    a ``sys.platform`` value. The files need not exist.
+    """
+    folders: list[Path] = []
+    if platform.startswith("win"):
+        if environ.get("LOCALAPPDATA"):
+            folders.append(Path(environ["LOCALAPPDATA"]) / "comfy-cli")
+        folders.append(home_dir / "AppData" / "Local" / "comfy-cli")
+    elif platform == "darwin":
+        folders.append(home_dir / "Library" / "Application Support" / "comfy-cli")
+    else:
+        folders.append(home_dir / ".config" / "comfy-cli")
+        if environ.get("XDG_CONFIG_HOME"):
+            folders.append(Path(environ["XDG_CONFIG_HOME"]) / "comfy-cli")
+    return tuple(dict.fromkeys(folder / "config.ini" for folder in folders))
+
+
+def comfy_cli_workspaces(config_file: Path) -> tuple[Path, ...]:
+    """Return the workspaces named in one comfy-cli ``config.ini``: default, then recent.
+
+    An absent, unreadable or malformed file yields nothing (logged at DEBUG/WARNING): it
+    is comfy-cli's file, and its state must not stop detection.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with config_file.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        return ()
+    except (OSError, UnicodeDecodeError, configparser.Error) as error:
+        logger.warning("Ignoring comfy-cli config %s: %s", config_file, error)
+        return ()
+    workspaces = []
+    for key in _WORKSPACE_KEYS:
+        value = parser.defaults().get(key, "").strip()
+        if value:
+            workspaces.append(Path(os.path.expanduser(value)))
+    return tuple(workspaces)
+
+
+def common_locations(home_dir: Path, cwd: Path) -> tuple[Path, ...]:
+    """Return the folders ComfyUI is usually installed in, in the order they are tried:
+    the current folder and its ``ComfyUI/`` child, the home-folder installs (including
+    comfy-cli's default workspaces) and the Windows portable layout."""
+    return (
+        cwd,
+        cwd / "ComfyUI",
+        home_dir / "ComfyUI",
+        home_dir / "comfy" / "ComfyUI",
+        home_dir / "Documents" / "ComfyUI",
+        home_dir / "Documents" / "comfy" / "ComfyUI",
+        cwd / "ComfyUI_windows_portable" / "ComfyUI",
+        home_dir / "ComfyUI_windows_portable" / "ComfyUI",
+    )
+
+
+def _candidates(
+    environ: Mapping[str, str], home_dir: Path, cwd: Path, platform: str
+) -> Iterator[tuple[Path, str]]:
+    for config_file in comfy_cli_config_files(environ, home_dir, platform):
+        for workspace in comfy_cli_workspaces(config_file):
+            yield workspace, f"comfy-cli config {config_file}"
+            # comfy-cli workspaces may be the folder above the ComfyUI checkout.
+            yield workspace / "ComfyUI", f"comfy-cli config {config_file}"
+    for location in common_locations(home_dir, cwd):
+        yield location, "common location"
+
+
+def find_comfyui_root(
+    explicit: Path | None,
+    environ: Mapping[str, str],
+    home_dir: Path,
+    *,
+    cwd: Path | None = None,
+    platform: str = sys.platform,
+) -> Path:
+    """Return the ComfyUI install folder (absolute).
+
+    Takes the explicit root (flag, ``COMFYUI_ROOT`` and config already merged by the
+    caller; None when unset), the environment, the home folder, and for detection the
+    current folder (default ``Path.cwd()``) and ``sys.platform`` value.
+
+    Raises:
+        ComfyUINotFoundError: the explicit folder is not a ComfyUI install (the message
+            says what it lacks), or nothing was found; the message says how to set it.
+    """
+    if explicit is not None:
+        root = Path(os.path.abspath(os.path.expanduser(explicit)))
+        if not root.is_dir():
+            raise ComfyUINotFoundError(
+                f"The ComfyUI folder {root} does not exist; {HOW_TO_SET_ROOT}."
+            )
+        missing = _missing_parts(root)
+        if missing:
+            raise ComfyUINotFoundError(
+                f"{root} is not a ComfyUI install (it has no {', '.join(missing)}); "
+                f"{HOW_TO_SET_ROOT}."
+            )
+        return root
+    cwd = Path.cwd() if cwd is None else cwd
+    for candidate, origin in _candidates(environ, home_dir, cwd, platform):
+        if is_comfyui_root(candidate):
+            root = Path(os.path.abspath(candidate))
+            logger.info("Found ComfyUI at %s (%s)", root, origin)
+            return root
+    raise ComfyUINotFoundError(f"No ComfyUI install was found; {HOW_TO_SET_ROOT}.")
