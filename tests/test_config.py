@@ -1,0 +1,154 @@
+"""The settings model: layers, error sentences, and the docs rendered from it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from watchman.config import Settings, iter_fields, load_settings
+from watchman.config_docs import env_variable, render_configuration_markdown, render_default_toml
+from watchman.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_match_the_issue(tmp_path: Path) -> None:
+    settings = load_settings(environ={"HOME": str(tmp_path)})
+    assert settings.schedule.interval_minutes == 120
+    assert settings.schedule.require_gpu is False
+    assert settings.search.backend_order == ["qwen", "civitai"]
+    assert [(f.path.as_posix(), f.source) for f in settings.workflows.folders] == [
+        ("user/default/workflows", "comfyui")
+    ]
+
+
+def test_a_file_overrides_defaults_and_the_environment_overrides_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", "[schedule]\ninterval_minutes = 30\nmin_vram_gb = 2\n")
+    environ = {"COMFYWATCHMAN_SCHEDULE__MIN_VRAM_GB": "6"}
+    settings = load_settings(config, environ=environ)
+    assert settings.schedule.interval_minutes == 30
+    assert settings.schedule.min_vram_gb == 6
+
+
+def test_command_line_flags_are_the_strongest_layer(tmp_path: Path) -> None:
+    environ = {"COMFYWATCHMAN_SEARCH__BACKEND_ORDER": '["civitai"]'}
+    settings = load_settings(
+        overrides={"search": {"backend_order": ["huggingface"]}}, environ=environ
+    )
+    assert settings.search.backend_order == ["huggingface"]
+
+
+def test_the_config_file_can_be_named_by_variable(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", "[schedule]\ninterval_minutes = 15\n")
+    settings = load_settings(environ={"COMFYWATCHMAN_CONFIG": str(config)})
+    assert settings.schedule.interval_minutes == 15
+
+
+def test_the_user_config_file_is_read_when_nothing_else_is_named(tmp_path: Path) -> None:
+    folder = tmp_path / "xdg" / "comfywatchman"
+    folder.mkdir(parents=True)
+    write(folder / "config.toml", "[schedule]\ninterval_minutes = 45\n")
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("the XDG location is the Linux one")
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    try:
+        settings = load_settings(environ={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    finally:
+        monkey.undo()
+    assert settings.schedule.interval_minutes == 45
+
+
+def test_comfyui_root_and_tokens_are_read_from_their_well_known_variables() -> None:
+    settings = load_settings(
+        environ={"COMFYUI_ROOT": "/opt/ComfyUI", "CIVITAI_API_TOKEN": "t1", "HF_TOKEN": "t2"}
+    )
+    assert settings.comfyui.root == Path("/opt/ComfyUI")
+    assert settings.civitai.api_token is not None
+    assert settings.civitai.api_token.get_secret_value() == "t1"
+    assert "t1" not in repr(settings)
+
+
+def test_the_prefixed_variable_wins_over_the_well_known_one() -> None:
+    settings = load_settings(environ={"COMFYUI_ROOT": "/a", "COMFYWATCHMAN_COMFYUI__ROOT": "/b"})
+    assert settings.comfyui.root == Path("/b")
+
+
+def test_a_wrong_value_in_a_file_names_the_key_and_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", '[schedule]\nmin_vram_gb = "lots"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    message = str(caught.value)
+    assert "schedule.min_vram_gb" in message
+    assert str(config) in message
+    assert "\n" not in message
+
+
+def test_a_wrong_value_in_a_variable_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"COMFYWATCHMAN_SCHEDULE__INTERVAL_MINUTES": "-5"})
+    assert "COMFYWATCHMAN_SCHEDULE__INTERVAL_MINUTES" in str(caught.value)
+    assert "greater than 0" in str(caught.value)
+
+
+def test_an_unknown_key_is_an_error_not_silence(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", "[schedule]\nintervall_minutes = 5\n")
+    with pytest.raises(ConfigError, match="Unknown config key schedule.intervall_minutes"):
+        load_settings(config, environ={})
+
+
+def test_an_unknown_backend_is_refused(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", '[search]\nbackend_order = ["qwen", "bing"]\n')
+    with pytest.raises(ConfigError, match="search.backend_order"):
+        load_settings(config, environ={})
+
+
+def test_a_file_that_is_not_toml_gets_one_sentence(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", "[schedule\n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_settings(config, environ={})
+
+
+def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_the_shipped_default_toml_is_the_rendering_of_the_model() -> None:
+    shipped = (REPO / "config" / "default.toml").read_text(encoding="utf-8")
+    assert shipped == render_default_toml(), (
+        "run: comfywatchman config --default > config/default.toml"
+    )
+
+
+def test_the_shipped_default_toml_loads_to_the_defaults(tmp_path: Path) -> None:
+    loaded = load_settings(REPO / "config" / "default.toml", environ={})
+    assert loaded.model_dump() == load_settings(environ={}).model_dump()
+
+
+def test_every_key_is_documented_in_default_toml_and_configuration_md() -> None:
+    toml_text = (REPO / "config" / "default.toml").read_text(encoding="utf-8")
+    docs = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert docs == render_configuration_markdown()
+    parsed = tomllib.loads(toml_text)
+    for path, info in iter_fields(Settings):
+        assert info.description, f"{'.'.join(path)} has no description"
+        assert env_variable(path[:-1], path[-1]) in toml_text
+        assert f"`{path[-1]}`" in docs
+        section = parsed
+        for part in path[:-1]:
+            section = section[part]
+        # Unset keys are shown commented out; every other key is present with its value.
+        assert path[-1] in section or f"# {path[-1]} =" in toml_text
