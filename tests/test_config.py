@@ -105,13 +105,13 @@ def test_a_wrong_value_in_a_variable_names_the_variable() -> None:
 
 def test_an_unknown_key_is_an_error_not_silence(tmp_path: Path) -> None:
     config = write(tmp_path / "c.toml", "[schedule]\nintervall_minutes = 5\n")
-    with pytest.raises(ConfigError, match="Unknown config key schedule.intervall_minutes"):
+    with pytest.raises(ConfigError, match=r"Unknown config key schedule\.intervall_minutes"):
         load_settings(config, environ={})
 
 
 def test_an_unknown_backend_is_refused(tmp_path: Path) -> None:
     config = write(tmp_path / "c.toml", '[search]\nbackend_order = ["qwen", "bing"]\n')
-    with pytest.raises(ConfigError, match="search.backend_order"):
+    with pytest.raises(ConfigError, match=r"search\.backend_order"):
         load_settings(config, environ={})
 
 
