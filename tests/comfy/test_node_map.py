@@ -1,0 +1,273 @@
+"""Missing node types are mapped to the packs that provide them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from watchman.comfy.node_map import (
+    ExtensionNodeMap,
+    PackCandidate,
+    installed_map_paths,
+    load_extension_node_map,
+    pack_for_missing_node,
+)
+
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+CORPUS_MAP = CORPUS / "comfyui" / "extension-node-map.json"
+
+IMPACT = "https://github.com/ltdrdata/ComfyUI-Impact-Pack"
+GGUF = "https://github.com/city96/ComfyUI-GGUF"
+GGUF_COPY = "https://github.com/someone/gguf-copy"
+DERFUU = "https://github.com/Derfuu/Derfuu_ComfyUI_ModdedNodes"
+CORE = "https://github.com/comfyanonymous/ComfyUI"
+
+SMALL_MAP = {
+    IMPACT: [["FaceDetailer", "SAMLoader"], {"title_aux": "ComfyUI Impact Pack"}],
+    GGUF: [["UnetLoaderGGUF"], {"title_aux": "ComfyUI-GGUF", "preemptions": ["UnetLoaderGGUF"]}],
+    GGUF_COPY: [["UnetLoaderGGUF", "CopyOnly"], {"title_aux": "GGUF copy"}],
+    DERFUU: [["DF_Int"], {"title_aux": "Derfuu nodes", "nodename_pattern": "^DF_"}],
+    "https://github.com/bad/regex": [[], {"nodename_pattern": "(unclosed"}],
+    "https://github.com/js/regex": [[], {"nodename_pattern": "(?<name>x)"}],
+    CORE: [["KSampler", "EmptyHunyuanImageLatent"], {"title_aux": "ComfyUI"}],
+    "https://github.com/malformed/entry": "not a list",
+}
+
+
+@pytest.fixture
+def small_map() -> ExtensionNodeMap:
+    return ExtensionNodeMap.from_document(SMALL_MAP, source="fixture")
+
+
+def test_a_class_one_pack_defines_is_found(small_map: ExtensionNodeMap) -> None:
+    lookup = small_map.lookup("FaceDetailer")
+    assert lookup.status == "found"
+    assert lookup.candidates == (PackCandidate(IMPACT, "ComfyUI Impact Pack"),)
+
+
+def test_a_class_several_packs_define_is_uncertain_preferred_first(
+    small_map: ExtensionNodeMap,
+) -> None:
+    lookup = small_map.lookup("UnetLoaderGGUF")
+    assert lookup.status == "uncertain"
+    assert [c.url for c in lookup.candidates] == [GGUF, GGUF_COPY]
+    assert "prefers" in lookup.reason
+
+
+def test_a_pattern_only_match_is_uncertain(small_map: ExtensionNodeMap) -> None:
+    lookup = small_map.lookup("DF_Float_Add")
+    assert lookup.status == "uncertain"
+    assert lookup.candidates == (PackCandidate(DERFUU, "Derfuu nodes"),)
+    assert "pattern" in lookup.reason
+
+
+def test_bad_patterns_are_skipped_and_unknown_classes_are_unknown(
+    small_map: ExtensionNodeMap,
+) -> None:
+    assert len(small_map.patterns) == 1
+    assert small_map.lookup("(unclosed").status == "unknown"
+    assert small_map.lookup("NobodyDefinesThis").status == "unknown"
+    assert small_map.lookup("DF_" + "x" * 300).status == "unknown"
+
+
+def test_a_non_object_document_gives_an_empty_map() -> None:
+    assert ExtensionNodeMap.from_document([1, 2]).lookup("FaceDetailer").status == "unknown"
+
+
+def test_comfy_core_cnr_id_means_comfyui_is_outdated(small_map: ExtensionNodeMap) -> None:
+    source = pack_for_missing_node("EmptyHunyuanImageLatent", "comfy-core", None, small_map)
+    assert source.status == "outdated_comfyui"
+    assert source.pack is None
+    assert "update ComfyUI" in source.reason
+
+
+def test_a_class_the_map_lists_under_comfyui_itself_means_outdated(
+    small_map: ExtensionNodeMap,
+) -> None:
+    source = pack_for_missing_node("EmptyHunyuanImageLatent", None, None, small_map)
+    assert source.status == "outdated_comfyui"
+    assert source.candidates[0].url == CORE
+
+
+def test_a_cnr_id_names_the_registry_pack_first(small_map: ExtensionNodeMap) -> None:
+    source = pack_for_missing_node("UnetLoaderGGUF", "ComfyUI-GGUF", None, small_map)
+    assert source.status == "found"
+    assert source.pack == "https://registry.comfy.org/nodes/ComfyUI-GGUF"
+    assert [c.url for c in source.candidates] == [source.pack, GGUF, GGUF_COPY]
+
+
+def test_an_aux_id_names_the_github_repository(small_map: ExtensionNodeMap) -> None:
+    source = pack_for_missing_node("Whatever", None, "kijai/ComfyUI-KJNodes", small_map)
+    assert source.status == "found"
+    assert source.pack == "https://github.com/kijai/ComfyUI-KJNodes"
+
+
+def test_malformed_ids_are_ignored_and_the_map_answers(small_map: ExtensionNodeMap) -> None:
+    source = pack_for_missing_node("CopyOnly", "../../etc", "not an id", small_map)
+    assert source.status == "found"
+    assert source.pack == GGUF_COPY
+
+
+def test_the_map_answers_uncertain_and_unknown_without_a_pack(
+    small_map: ExtensionNodeMap,
+) -> None:
+    uncertain = pack_for_missing_node("UnetLoaderGGUF", None, None, small_map)
+    assert (uncertain.status, uncertain.pack, len(uncertain.candidates)) == ("uncertain", None, 2)
+    unknown = pack_for_missing_node("Nope", None, None, small_map)
+    assert (unknown.status, unknown.pack, unknown.candidates) == ("unknown", None, ())
+    no_map = pack_for_missing_node("FaceDetailer", None, None, None)
+    assert no_map.status == "unknown"
+    assert "no extension-node-map" in no_map.reason
+
+
+@pytest.fixture(scope="module")
+def corpus_map() -> ExtensionNodeMap:
+    if not CORPUS_MAP.is_file():
+        pytest.skip(f"../shared/corpus is absent: {CORPUS_MAP} not found")
+    return ExtensionNodeMap.from_document(json.loads(CORPUS_MAP.read_bytes()), str(CORPUS_MAP))
+
+
+def test_the_real_map_finds_impact_pack_classes(corpus_map: ExtensionNodeMap) -> None:
+    lookup = corpus_map.lookup("FaceDetailer")
+    assert (lookup.status, [c.url for c in lookup.candidates]) == ("found", [IMPACT])
+
+
+def test_the_real_map_keeps_every_definer_of_a_shared_class(corpus_map: ExtensionNodeMap) -> None:
+    lookup = corpus_map.lookup("UnetLoaderGGUF")
+    assert lookup.status == "uncertain"
+    assert lookup.candidates[0].url == GGUF  # ComfyUI-GGUF preempts it
+    assert len(lookup.candidates) >= 2
+
+
+def test_the_real_map_patterns_compile_and_match(corpus_map: ExtensionNodeMap) -> None:
+    assert len(corpus_map.patterns) > 10
+    lookup = corpus_map.lookup("DF_Some_Future_Node")
+    assert lookup.status == "uncertain"
+    assert DERFUU in [c.url for c in lookup.candidates]
+
+
+# --- loading: installed ComfyUI-Manager, state copy, fetch -------------------------------
+
+
+def write_map(path: Path, document: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_an_installed_manager_folder_or_package_is_found(tmp_path: Path) -> None:
+    root = tmp_path / "ComfyUI"
+    folder = write_map(root / "custom_nodes" / "ComfyUI-Manager" / "extension-node-map.json", {})
+    write_map(root / "custom_nodes" / "comfyui-manager.disabled" / "extension-node-map.json", {})
+    package = write_map(
+        root / ".venv/lib/python3.12/site-packages/comfyui_manager/extension-node-map.json", {}
+    )
+    portable = write_map(
+        tmp_path / "python_embeded/Lib/site-packages/comfyui_manager/extension-node-map.json", {}
+    )
+    assert installed_map_paths(root) == [folder, package, portable]
+
+
+def test_an_installed_manager_wins_over_state_and_network(tmp_path: Path) -> None:
+    root = tmp_path / "ComfyUI"
+    write_map(root / "custom_nodes" / "comfyui-manager" / "extension-node-map.json", SMALL_MAP)
+    loaded = load_extension_node_map(root, tmp_path / "state.json", None, "http://unused", 24)
+    assert loaded is not None
+    assert loaded.lookup("FaceDetailer").status == "found"
+    assert "comfyui-manager" in loaded.source
+
+
+class MapServer:
+    def __init__(self) -> None:
+        self.status = 200
+        self.body = json.dumps(SMALL_MAP).encode()
+        self.requests = 0
+
+
+@pytest.fixture
+def map_server() -> Iterator[tuple[MapServer, str]]:
+    state = MapServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.requests += 1
+            self.send_response(state.status)
+            self.send_header("Content-Length", str(len(state.body)))
+            self.end_headers()
+            self.wfile.write(state.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}/extension-node-map.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_fetched_map_is_saved_and_reused_while_fresh(
+    tmp_path: Path, map_server: tuple[MapServer, str]
+) -> None:
+    server, url = map_server
+    state_path = tmp_path / "state" / "extension-node-map.json"
+    with httpx.Client(timeout=5) as client:
+        first = load_extension_node_map(tmp_path, state_path, client, url, 24)
+        assert first is not None and first.source == url
+        assert json.loads(state_path.read_bytes()) == SMALL_MAP
+        second = load_extension_node_map(tmp_path, state_path, client, url, 24)
+    assert second is not None and second.source == str(state_path)
+    assert server.requests == 1
+
+
+def test_an_expired_copy_is_fetched_again(
+    tmp_path: Path, map_server: tuple[MapServer, str]
+) -> None:
+    server, url = map_server
+    state_path = write_map(tmp_path / "state.json", {IMPACT: [["OldOnly"], {}]})
+    os.utime(state_path, (1_000_000, 1_000_000))
+    with httpx.Client(timeout=5) as client:
+        loaded = load_extension_node_map(tmp_path, state_path, client, url, 24)
+    assert loaded is not None and loaded.lookup("FaceDetailer").status == "found"
+    assert server.requests == 1
+
+
+@pytest.mark.parametrize(("status", "body"), [(500, b"{}"), (200, b"{not json"), (200, b"{}")])
+def test_a_failed_fetch_falls_back_to_the_stale_copy(
+    tmp_path: Path, map_server: tuple[MapServer, str], status: int, body: bytes
+) -> None:
+    server, url = map_server
+    server.status, server.body = status, body
+    state_path = write_map(tmp_path / "state.json", SMALL_MAP)
+    os.utime(state_path, (1_000_000, 1_000_000))
+    with httpx.Client(timeout=5) as client:
+        loaded = load_extension_node_map(tmp_path, state_path, client, url, 24, now=2e9)
+    assert loaded is not None and loaded.source == str(state_path)
+    assert json.loads(state_path.read_bytes()) == SMALL_MAP
+
+
+def test_an_unreachable_url_without_any_copy_gives_none(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with httpx.Client(timeout=2) as client:
+        loaded = load_extension_node_map(
+            tmp_path, tmp_path / "state.json", client, f"http://127.0.0.1:{port}/map.json", 24
+        )
+    assert loaded is None
+
+
+def test_offline_without_any_copy_gives_none(tmp_path: Path) -> None:
+    assert load_extension_node_map(tmp_path, tmp_path / "s.json", None, "http://x", 24) is None

@@ -1,0 +1,399 @@
+"""Which custom node pack provides a missing node type.
+
+Evidence, strongest first: the workflow's own ``properties.cnr_id`` (the pack's id in the
+Comfy registry) or ``aux_id`` (``owner/repo`` on GitHub); then an exact class match in
+ComfyUI-Manager's ``extension-node-map.json``; then that map's ``nodename_pattern``
+regexes. A class several packs define, or one only a pattern matches, is UNCERTAIN with
+every candidate: guessing would send a user to install the wrong pack.
+
+The map (``{repo_url: [[class names...], {"title_aux": ..., "nodename_pattern": ...,
+"preemptions": [...]}]}``) is read from an installed ComfyUI-Manager, else a copy kept in
+the tool's state folder, else fetched from a configured URL (see ``load_extension_node_map``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import httpx
+import orjson
+
+from watchman.state_manager import atomic_write_bytes
+
+logger = logging.getLogger(__name__)
+
+MAP_FILE_NAME = "extension-node-map.json"
+REGISTRY_NODE_URL = "https://registry.comfy.org/nodes/{cnr_id}"
+GITHUB_URL = "https://github.com/{aux_id}"
+COMFY_CORE_ID = "comfy-core"
+# The map lists ComfyUI itself under these URLs: a class found there is a core node.
+CORE_REPOSITORIES = frozenset(
+    {"https://github.com/comfyanonymous/ComfyUI", "https://github.com/Comfy-Org/ComfyUI"}
+)
+
+# Patterns come from a downloaded file: bound what one may cost. Python's re has no time
+# limit, so long patterns are refused and only short subjects (node type names) are tried.
+MAX_PATTERN_LENGTH = 500
+MAX_PATTERN_SUBJECT = 256
+
+_CNR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_AUX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+
+LookupStatus = Literal["found", "uncertain", "unknown"]
+SourceStatus = Literal["found", "uncertain", "unknown", "outdated_comfyui"]
+
+
+@dataclass(frozen=True)
+class PackCandidate:
+    """A pack that may provide a node type: its repository (or registry) URL and title."""
+
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
+class PackLookup:
+    """The map's answer for one node type."""
+
+    status: LookupStatus
+    candidates: tuple[PackCandidate, ...]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MissingNodeSource:
+    """Where to get a missing node type: ``pack`` is set only when one pack is certain."""
+
+    status: SourceStatus
+    pack: str | None
+    candidates: tuple[PackCandidate, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExtensionNodeMap:
+    """ComfyUI-Manager's class -> pack map, indexed for lookups."""
+
+    by_class: Mapping[str, tuple[PackCandidate, ...]]
+    patterns: tuple[tuple[re.Pattern[str], PackCandidate], ...]
+    preferred: Mapping[str, str]
+    source: str = ""
+
+    @classmethod
+    def from_document(cls, document: Any, source: str = "") -> ExtensionNodeMap:
+        """Index an ``extension-node-map.json`` document; malformed entries are skipped.
+
+        Args:
+            document: the parsed JSON.
+            source: where it came from (a path or URL), for the report.
+
+        Returns:
+            The map; empty when the document is not an object.
+        """
+        by_class: dict[str, list[PackCandidate]] = {}
+        patterns: list[tuple[re.Pattern[str], PackCandidate]] = []
+        preferred: dict[str, str] = {}
+        if not isinstance(document, dict):
+            logger.warning("%s is not an extension-node-map object; ignoring it.", source)
+            document = {}
+        for url, entry in document.items():
+            if not isinstance(entry, list) or not entry or not isinstance(entry[0], list):
+                logger.debug("%s: entry %r is malformed; skipped.", source, url)
+                continue
+            meta = entry[1] if len(entry) > 1 and isinstance(entry[1], dict) else {}
+            candidate = PackCandidate(url=str(url), title=_title(meta, str(url)))
+            for name in entry[0]:
+                if isinstance(name, str):
+                    by_class.setdefault(name, []).append(candidate)
+            pattern = _compile_pattern(meta.get("nodename_pattern"), str(url))
+            if pattern is not None:
+                patterns.append((pattern, candidate))
+            for name in meta.get("preemptions") or ():
+                if isinstance(name, str):
+                    preferred.setdefault(name, str(url))
+        return cls(
+            by_class=MappingProxyType({name: _unique(found) for name, found in by_class.items()}),
+            patterns=tuple(patterns),
+            preferred=MappingProxyType(preferred),
+            source=source,
+        )
+
+    def lookup(self, node_type: str) -> PackLookup:
+        """Find the packs that provide ``node_type``.
+
+        Returns:
+            ``found`` with one candidate when exactly one pack lists the class;
+            ``uncertain`` with every candidate when several packs list it (the one
+            ComfyUI-Manager prefers first) or only a ``nodename_pattern`` matches;
+            ``unknown`` otherwise.
+        """
+        exact = self.by_class.get(node_type, ())
+        if len(exact) == 1:
+            return PackLookup("found", exact, f"only {exact[0].title} defines {node_type}")
+        if exact:
+            preferred_url = self.preferred.get(node_type)
+            ordered = sorted(exact, key=lambda c: (c.url != preferred_url, c.url.casefold()))
+            reason = f"{len(exact)} packs define {node_type}"
+            if preferred_url is not None and any(c.url == preferred_url for c in exact):
+                reason += f"; ComfyUI-Manager prefers {preferred_url}"
+            return PackLookup("uncertain", tuple(ordered), reason)
+        matched = self._pattern_matches(node_type)
+        if matched:
+            return PackLookup(
+                "uncertain", matched, f"only a name pattern matches {node_type}, no class list"
+            )
+        return PackLookup("unknown", (), f"no pack in the map defines {node_type}")
+
+    def _pattern_matches(self, node_type: str) -> tuple[PackCandidate, ...]:
+        if len(node_type) > MAX_PATTERN_SUBJECT:
+            return ()
+        return _unique(
+            candidate for pattern, candidate in self.patterns if pattern.search(node_type)
+        )
+
+
+def _title(meta: Mapping[str, Any], url: str) -> str:
+    for key in ("title_aux", "title", "nickname"):
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _compile_pattern(pattern: object, url: str) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN_LENGTH:
+        logger.debug("nodename_pattern of %s is empty, not text or too long; skipped.", url)
+        return None
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as error:
+        logger.debug(
+            "nodename_pattern %r of %s does not compile (%s); skipped.", pattern, url, error
+        )
+        return None
+
+
+def _unique(candidates: Iterable[PackCandidate]) -> tuple[PackCandidate, ...]:
+    seen: dict[str, PackCandidate] = {}
+    for candidate in candidates:
+        seen.setdefault(candidate.url, candidate)
+    return tuple(seen.values())
+
+
+def pack_for_missing_node(
+    node_type: str,
+    cnr_id: str | None,
+    aux_id: str | None,
+    node_map: ExtensionNodeMap | None,
+) -> MissingNodeSource:
+    """Say which pack provides a node type the install lacks.
+
+    Args:
+        node_type: the missing class name.
+        cnr_id: the node's ``properties.cnr_id`` in the workflow, if any.
+        aux_id: the node's ``properties.aux_id`` (``owner/repo``), if any.
+        node_map: ComfyUI-Manager's map, or None when none could be loaded.
+
+    Returns:
+        ``outdated_comfyui`` when the node is a core node of a newer ComfyUI (``cnr_id``
+        ``comfy-core``, or the map lists it under ComfyUI itself); ``found`` with ``pack``
+        when the workflow names the pack or one pack in the map defines it; else the map's
+        ``uncertain`` / ``unknown`` answer with its candidates.
+    """
+    lookup = node_map.lookup(node_type) if node_map is not None else None
+    exact = lookup.candidates if lookup is not None and lookup.status != "unknown" else ()
+    cnr = (cnr_id or "").strip()
+    if cnr == COMFY_CORE_ID:
+        return MissingNodeSource(
+            "outdated_comfyui",
+            None,
+            (),
+            f"{node_type} is a core node of a newer ComfyUI than the one installed "
+            "(the workflow marks it comfy-core); update ComfyUI.",
+        )
+    if cnr and _CNR_ID.match(cnr):
+        url = REGISTRY_NODE_URL.format(cnr_id=cnr)
+        return MissingNodeSource(
+            "found",
+            url,
+            _unique((PackCandidate(url, cnr), *exact)),
+            f"the workflow names registry pack {cnr} for {node_type}",
+        )
+    if cnr:
+        logger.debug("Ignoring cnr_id %r of %s: not a registry id.", cnr, node_type)
+    aux = _aux_url(aux_id)
+    if aux is not None:
+        return MissingNodeSource(
+            "found",
+            aux,
+            _unique((PackCandidate(aux, aux.rsplit("/", 1)[-1]), *exact)),
+            f"the workflow names repository {aux} for {node_type}",
+        )
+    if lookup is None:
+        return MissingNodeSource(
+            "unknown", None, (), f"no extension-node-map is available to look {node_type} up"
+        )
+    if any(candidate.url in CORE_REPOSITORIES for candidate in exact):
+        return MissingNodeSource(
+            "outdated_comfyui",
+            None,
+            exact,
+            f"ComfyUI-Manager's map lists {node_type} as a ComfyUI core node; the installed "
+            "ComfyUI is older than the workflow: update ComfyUI.",
+        )
+    if lookup.status == "found":
+        return MissingNodeSource("found", lookup.candidates[0].url, exact, lookup.reason)
+    return MissingNodeSource(lookup.status, None, lookup.candidates, lookup.reason)
+
+
+def _aux_url(aux_id: str | None) -> str | None:
+    aux = (aux_id or "").strip().strip("/")
+    if aux.startswith("https://"):
+        return aux
+    if aux.endswith(".git"):
+        aux = aux[: -len(".git")]
+    if _AUX_ID.match(aux):
+        return GITHUB_URL.format(aux_id=aux)
+    if aux:
+        logger.debug("Ignoring aux_id %r: not owner/repo.", aux)
+    return None
+
+
+def load_extension_node_map(
+    comfyui_root: Path,
+    state_path: Path,
+    client: httpx.Client | None,
+    url: str,
+    ttl_hours: float,
+    now: float | None = None,
+) -> ExtensionNodeMap | None:
+    """Load the freshest trustworthy ``extension-node-map.json``.
+
+    Order: an installed ComfyUI-Manager (``custom_nodes`` folder, or the
+    ``comfyui_manager`` package in ComfyUI's Python environment); the copy at
+    ``state_path`` if younger than ``ttl_hours``; a fresh fetch of ``url`` (saved to
+    ``state_path`` atomically); a stale copy at ``state_path`` as last resort.
+
+    Args:
+        comfyui_root: the ComfyUI folder.
+        state_path: where the fetched copy lives (``state/extension-node-map.json``).
+        client: an HTTP client, or None to stay offline.
+        url: where to fetch the map from.
+        ttl_hours: how long a fetched copy is fresh.
+        now: the current time (seconds since the epoch), for tests.
+
+    Returns:
+        The map, or None when no source gave one (each failure is logged, never raised).
+    """
+    for path in installed_map_paths(comfyui_root):
+        loaded = _read_map(path)
+        if loaded is not None:
+            return loaded
+    current = time.time() if now is None else now
+    age = _age_seconds(state_path, current)
+    if age is not None and age < ttl_hours * 3600:
+        loaded = _read_map(state_path)
+        if loaded is not None:
+            return loaded
+    if client is not None:
+        fetched = _fetch_map(client, url, state_path)
+        if fetched is not None:
+            return fetched
+    if age is not None:
+        loaded = _read_map(state_path)
+        if loaded is not None:
+            logger.warning(
+                "Using a stale extension-node-map (%s, %.0f hours old).", state_path, age / 3600
+            )
+            return loaded
+    logger.warning("No extension-node-map is available; missing nodes cannot be mapped to packs.")
+    return None
+
+
+def installed_map_paths(comfyui_root: Path) -> list[Path]:
+    """Return the ``extension-node-map.json`` files of installed ComfyUI-Managers, best first."""
+    found: list[Path] = []
+    custom_nodes = comfyui_root / "custom_nodes"
+    try:
+        entries = sorted(custom_nodes.iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        name = entry.name.lower()
+        if name.startswith("comfyui-manager") and not name.endswith(".disabled"):
+            candidate = entry / MAP_FILE_NAME
+            if candidate.is_file():
+                found.append(candidate)
+    # ComfyUI-Manager installed as the `comfyui_manager` pip package in ComfyUI's venv, or
+    # the Windows portable build's python_embeded beside the ComfyUI folder.
+    for environment in (
+        comfyui_root / "venv",
+        comfyui_root / ".venv",
+        comfyui_root.parent / "python_embeded",
+    ):
+        package_paths = [environment / "Lib" / "site-packages" / "comfyui_manager"]
+        package_paths += sorted(
+            (environment / "lib").glob("python3*/site-packages/comfyui_manager")
+        )
+        for package in package_paths:
+            candidate = package / MAP_FILE_NAME
+            if candidate.is_file():
+                found.append(candidate)
+    return found
+
+
+def _age_seconds(path: Path, now: float) -> float | None:
+    try:
+        return max(0.0, now - path.stat().st_mtime)
+    except OSError:
+        return None
+
+
+def _read_map(path: Path) -> ExtensionNodeMap | None:
+    try:
+        document = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        logger.warning("Cannot read extension-node-map %s (%s); skipping it.", path, error)
+        return None
+    if not isinstance(document, dict) or not document:
+        logger.warning("Extension-node-map %s is empty or not an object; skipping it.", path)
+        return None
+    return ExtensionNodeMap.from_document(document, source=str(path))
+
+
+def _fetch_map(client: httpx.Client, url: str, state_path: Path) -> ExtensionNodeMap | None:
+    try:
+        response = client.get(url, follow_redirects=True)
+    except httpx.HTTPError as error:
+        logger.warning(
+            "Cannot fetch the extension-node-map from %s (%s).", url, type(error).__name__
+        )
+        return None
+    if response.status_code != 200:
+        logger.warning(
+            "Fetching the extension-node-map from %s gave HTTP %d.", url, response.status_code
+        )
+        return None
+    try:
+        document = orjson.loads(response.content)
+    except orjson.JSONDecodeError as error:
+        logger.warning("The extension-node-map from %s is not JSON (%s).", url, error)
+        return None
+    if not isinstance(document, dict) or not document:
+        logger.warning("The extension-node-map from %s is empty or not an object.", url)
+        return None
+    try:
+        atomic_write_bytes(state_path, response.content)
+    except OSError as error:
+        # The map is still usable this cycle; only the cache is lost.
+        logger.warning("Cannot save the extension-node-map to %s (%s).", state_path, error)
+    return ExtensionNodeMap.from_document(document, source=url)
