@@ -1,0 +1,143 @@
+"""Finding ComfyUI: an explicit root must be one; otherwise comfy-cli, then usual folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watchman.comfy.install import (
+    comfy_cli_config_files,
+    comfy_cli_workspaces,
+    find_comfyui_root,
+    is_comfyui_root,
+)
+from watchman.errors import ComfyUINotFoundError
+
+
+def _make_comfyui(folder: Path) -> Path:
+    (folder / "comfy").mkdir(parents=True)
+    (folder / "main.py").write_text("", encoding="utf-8")
+    (folder / "nodes.py").write_text("", encoding="utf-8")
+    return folder
+
+
+def _write_comfy_cli_config(config_file: Path, **keys: str) -> None:
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["[DEFAULT]"] + [f"{key} = {value}" for key, value in keys.items()]
+    config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    folder = tmp_path / "home"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Path:
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    return folder
+
+
+def test_a_root_needs_main_py_nodes_py_and_the_comfy_package(tmp_path):
+    root = _make_comfyui(tmp_path / "ComfyUI")
+    assert is_comfyui_root(root)
+    (root / "nodes.py").unlink()
+    assert not is_comfyui_root(root)
+    assert not is_comfyui_root(tmp_path / "absent")
+
+
+def test_an_explicit_root_is_used_when_it_is_comfyui(tmp_path, home, elsewhere):
+    root = _make_comfyui(tmp_path / "mine")
+    _make_comfyui(home / "ComfyUI")
+    assert find_comfyui_root(root, {}, home, cwd=elsewhere) == root
+
+
+def test_an_explicit_folder_that_is_not_comfyui_says_what_it_lacks_and_how_to_set_it(
+    tmp_path, home, elsewhere
+):
+    not_comfy = tmp_path / "not_comfy"
+    (not_comfy / "comfy").mkdir(parents=True)
+    _make_comfyui(home / "ComfyUI")  # detection must not paper over a wrong explicit root
+    with pytest.raises(ComfyUINotFoundError) as raised:
+        find_comfyui_root(not_comfy, {}, home, cwd=elsewhere)
+    message = str(raised.value)
+    assert "main.py, nodes.py" in message
+    assert "--comfyui-root" in message and "COMFYUI_ROOT" in message
+    assert "comfyui.root" in message
+
+
+def test_an_explicit_folder_that_does_not_exist_is_an_error(tmp_path, home, elsewhere):
+    with pytest.raises(ComfyUINotFoundError, match="does not exist"):
+        find_comfyui_root(tmp_path / "nowhere", {}, home, cwd=elsewhere)
+
+
+def test_comfy_cli_default_workspace_is_found_on_linux(tmp_path, home, elsewhere):
+    workspace = _make_comfyui(tmp_path / "ws" / "ComfyUI")
+    _make_comfyui(home / "ComfyUI")
+    _write_comfy_cli_config(
+        home / ".config" / "comfy-cli" / "config.ini", default_workspace=str(workspace)
+    )
+    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == workspace
+
+
+def test_a_comfy_cli_workspace_may_be_the_folder_above_comfyui(tmp_path, home, elsewhere):
+    workspace = tmp_path / "ws"
+    _make_comfyui(workspace / "ComfyUI")
+    _write_comfy_cli_config(
+        home / "Library" / "Application Support" / "comfy-cli" / "config.ini",
+        recent_workspace=str(workspace),
+    )
+    found = find_comfyui_root(None, {}, home, cwd=elsewhere, platform="darwin")
+    assert found == workspace / "ComfyUI"
+
+
+def test_comfy_cli_config_lives_in_localappdata_on_windows(tmp_path, home):
+    local = tmp_path / "Local"
+    files = comfy_cli_config_files({"LOCALAPPDATA": str(local)}, home, platform="win32")
+    assert files[0] == local / "comfy-cli" / "config.ini"
+    assert home / "AppData" / "Local" / "comfy-cli" / "config.ini" in files
+
+
+def test_xdg_config_home_is_also_searched_on_linux(tmp_path, home):
+    files = comfy_cli_config_files({"XDG_CONFIG_HOME": str(tmp_path / "xdg")}, home, "linux")
+    assert files == (
+        home / ".config" / "comfy-cli" / "config.ini",
+        tmp_path / "xdg" / "comfy-cli" / "config.ini",
+    )
+
+
+def test_a_broken_comfy_cli_config_is_ignored(tmp_path, home, elsewhere):
+    config_file = home / ".config" / "comfy-cli" / "config.ini"
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text("default_workspace = no section header\n", encoding="utf-8")
+    assert comfy_cli_workspaces(config_file) == ()
+    root = _make_comfyui(home / "ComfyUI")
+    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == root
+
+
+@pytest.mark.parametrize(
+    "relative",
+    ["ComfyUI", "comfy/ComfyUI", "Documents/ComfyUI", "ComfyUI_windows_portable/ComfyUI"],
+)
+def test_common_home_folders_are_detected(home, elsewhere, relative):
+    root = _make_comfyui(home / relative)
+    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == root
+
+
+def test_the_current_folder_and_its_comfyui_child_come_first(home, elsewhere):
+    _make_comfyui(home / "ComfyUI")
+    child = _make_comfyui(elsewhere / "ComfyUI")
+    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == child
+    _make_comfyui(elsewhere)
+    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == elsewhere
+
+
+def test_nothing_found_says_how_to_set_the_root(home, elsewhere):
+    with pytest.raises(ComfyUINotFoundError) as raised:
+        find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux")
+    assert "No ComfyUI install was found" in str(raised.value)
+    assert "--comfyui-root" in str(raised.value)

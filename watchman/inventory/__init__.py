@@ -1,0 +1,1 @@
+"""What is installed: model files and custom node packs, learned by reading the disk only."""

@@ -1,0 +1,407 @@
+"""The model inventory: every model file ComfyUI can see, and where a workflow's file is.
+
+:func:`scan_models` walks each folder type's directories in ComfyUI's search order
+(``is_default`` extra paths, the default directories, the other extra paths), once per
+physical directory even when several folder types share it (``unet_gguf`` and
+``diffusion_models``). It follows symbolic links to files and folders, as ComfyUI's
+``os.walk(followlinks=True)`` does, but never enters a folder that is already on the
+current path, so a link loop ends. The result is frozen data with indexes built once, so
+matching a workflow's references costs one dictionary lookup each.
+
+Folder types scanned: every type of :data:`watchman.comfy.folders.FOLDER_TYPES` that holds
+models, plus pack folders: each sub-folder of ``models/`` that no known type uses
+(``models/ipadapter``, ...) and each unknown key of an extra_model_paths file. Custom node
+packs register such folders with the model extensions, so :data:`MODEL_EXTENSIONS` files
+count there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from watchman.comfy.extra_model_paths import (
+    EXTRA_MODEL_PATHS_FILE_NAME,
+    ExtraModelPaths,
+    load_extra_model_paths,
+    search_order,
+)
+from watchman.comfy.folders import (
+    FOLDER_TYPES,
+    LEGACY_ALIASES,
+    NON_MODEL_FOLDERS,
+    FolderType,
+    canonical_folder,
+    pack_folder_type,
+)
+from watchman.errors import StateError
+
+logger = logging.getLogger(__name__)
+
+CACHE_SCHEMA_VERSION = 1
+DIFFUSERS_MARKER = "model_index.json"
+"""A diffusers model is a folder holding this file (ComfyUI's DiffusersLoader)."""
+
+PresenceState = Literal["present", "misplaced", "missing"]
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One installed model: its folder type, its path relative to the root it was found
+    under (posix separators, case as on disk), that root, its size in bytes and mtime.
+    For folder-type entries (``diffusers``) the size is the total of the files inside."""
+
+    folder: str
+    relative_path: str
+    root: str
+    size: int
+    mtime: float
+
+    @property
+    def file_name(self) -> str:
+        """The last component of ``relative_path``."""
+        return self.relative_path.rsplit("/", 1)[-1]
+
+    @property
+    def full_path(self) -> Path:
+        """The file's path on disk: ``root`` joined with ``relative_path``."""
+        return Path(self.root, *self.relative_path.split("/"))
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Where a referenced model is. ``present``: in the expected folder, ``locations`` the
+    matches in search order (the first is what ComfyUI loads). ``misplaced``: the same file
+    name is elsewhere, ``locations`` says where. ``missing``: nowhere, no locations."""
+
+    state: PresenceState
+    locations: tuple[ModelFile, ...] = ()
+
+
+def normalise_model_value(value: str) -> str:
+    """Return a workflow's model value as a clean relative posix path, case kept.
+
+    ``\\`` becomes ``/``; leading ``./`` and ``/``, ``.`` parts and doubled separators go,
+    and ``..`` cannot climb above the folder, as in ComfyUI's ``get_full_path``
+    (``os.path.relpath(os.path.join("/", name), "/")``). An empty result means no file.
+    """
+    cleaned = posixpath.normpath("/" + value.replace("\\", "/"))
+    return cleaned.lstrip("/")
+
+
+@dataclass(frozen=True)
+class ModelInventory:
+    """The installed models of one ComfyUI install.
+
+    ``roots`` maps each folder type to its directories in search order; ``files`` maps it to
+    its files, ordered by root (search order) then relative path. Build with
+    :func:`scan_models` or :meth:`from_cache_document`.
+    """
+
+    roots: Mapping[str, tuple[str, ...]]
+    files: Mapping[str, tuple[ModelFile, ...]]
+    comfyui_root: str = ""
+    _by_path: Mapping[str, tuple[ModelFile, ...]] = field(init=False, repr=False, compare=False)
+    _by_name: Mapping[str, tuple[ModelFile, ...]] = field(init=False, repr=False, compare=False)
+    _root_sets: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Freeze the mappings and build the lookup indexes once.
+        object.__setattr__(self, "roots", MappingProxyType(dict(self.roots)))
+        object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+        by_path: dict[str, list[ModelFile]] = {}
+        by_name: dict[str, list[ModelFile]] = {}
+        for folder_files in self.files.values():
+            for model in folder_files:
+                key = model.relative_path.lower()
+                by_path.setdefault(key, []).append(model)
+                by_name.setdefault(key.rsplit("/", 1)[-1], []).append(model)
+        object.__setattr__(self, "_by_path", {k: tuple(v) for k, v in by_path.items()})
+        object.__setattr__(self, "_by_name", {k: tuple(v) for k, v in by_name.items()})
+        object.__setattr__(
+            self, "_root_sets", {name: frozenset(paths) for name, paths in self.roots.items()}
+        )
+
+    @property
+    def count(self) -> int:
+        """The number of installed model entries, all folders together."""
+        return sum(len(folder_files) for folder_files in self.files.values())
+
+    def roots_for(self, folder: str) -> tuple[str, ...]:
+        """Return the directories of ``folder`` (legacy names mapped) in search order;
+        the first is where ComfyUI-Manager would download to. Empty when unknown."""
+        return self.roots.get(canonical_folder(folder), ())
+
+    def locate(self, folder: str | None, value: str) -> Presence:
+        """Return where the model a workflow names is.
+
+        Takes the loader's folder type (legacy names mapped; None when unknown) and the
+        value exactly as the workflow wrote it (``\\`` or ``/``, subfolders allowed).
+        Compares case-insensitively. Present: the folder has that relative path under any
+        of its roots (a file another type listed there counts, e.g. a ``.gguf`` found as
+        ``unet_gguf`` under ``models/unet``); with no folder, any folder having it. Else
+        misplaced when the same file name exists in another folder or subfolder, else
+        missing. Never raises.
+        """
+        key = normalise_model_value(value).lower()
+        if not key:
+            return Presence("missing")
+        same_path = self._by_path.get(key, ())
+        if folder is None:
+            hits = same_path
+        else:
+            wanted = canonical_folder(folder)
+            own_roots = self._root_sets.get(wanted, frozenset())
+            hits = tuple(m for m in same_path if m.folder == wanted or m.root in own_roots)
+        if hits:
+            return Presence("present", hits)
+        same_name = self._by_name.get(key.rsplit("/", 1)[-1], ())
+        if same_name:
+            return Presence("misplaced", same_name)
+        return Presence("missing")
+
+    def to_cache_document(self) -> dict[str, Any]:
+        """Return the ``state/model_cache.json`` document: schema version, ComfyUI root,
+        roots and files grouped by folder type, folders sorted by name. An unchanged tree
+        gives an equal document, hence identical bytes when serialised the same way."""
+        return {
+            "schema_version": CACHE_SCHEMA_VERSION,
+            "comfyui_root": self.comfyui_root,
+            "roots": {name: list(self.roots[name]) for name in sorted(self.roots)},
+            "folders": {
+                name: [
+                    {
+                        "path": model.relative_path,
+                        "root": model.root,
+                        "size": model.size,
+                        "mtime": model.mtime,
+                    }
+                    for model in self.files[name]
+                ]
+                for name in sorted(self.files)
+            },
+        }
+
+    @classmethod
+    def from_cache_document(cls, document: Mapping[str, Any]) -> ModelInventory:
+        """Rebuild an inventory from :meth:`to_cache_document` output.
+
+        Raises:
+            StateError: the document has another schema version or a wrong shape.
+        """
+        if not isinstance(document, Mapping):
+            raise StateError("The model cache is not a JSON object; it will be rebuilt.")
+        if document.get("schema_version") != CACHE_SCHEMA_VERSION:
+            raise StateError(
+                f"The model cache has schema version {document.get('schema_version')!r}, "
+                f"not {CACHE_SCHEMA_VERSION}; it will be rebuilt."
+            )
+        try:
+            roots = {
+                str(name): tuple(str(path) for path in paths)
+                for name, paths in document["roots"].items()
+            }
+            files = {
+                str(name): tuple(
+                    ModelFile(
+                        folder=str(name),
+                        relative_path=str(item["path"]),
+                        root=str(item["root"]),
+                        size=int(item["size"]),
+                        mtime=float(item["mtime"]),
+                    )
+                    for item in items
+                )
+                for name, items in document["folders"].items()
+            }
+            comfyui_root = str(document.get("comfyui_root", ""))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise StateError(
+                f"The model cache is malformed ({error.__class__.__name__}: {error}); "
+                "it will be rebuilt."
+            ) from error
+        return cls(roots=roots, files=files, comfyui_root=comfyui_root)
+
+
+@dataclass
+class _Listing:
+    """What one walk of one directory found: files and diffusers-style model folders,
+    each as relative path -> (size, mtime)."""
+
+    files: dict[str, tuple[int, float]] = field(default_factory=dict)
+    model_folders: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool) -> _Listing:
+    """Walk ``root`` recursively, following links without loops; see the module docstring.
+
+    Only files ``wants_file`` accepts are stat'ed (a stat per file is the walk's main cost),
+    unless ``find_model_folders`` asks for every size to total the model folders.
+    """
+    listing = _Listing()
+    try:
+        root_stat = os.stat(root)
+    except OSError as error:
+        logger.debug("Skipping model folder %s: %s", root, error)
+        return listing
+    on_path: set[tuple[int, int]] = {(root_stat.st_dev, root_stat.st_ino)}
+
+    def visit(directory: str, prefix: str) -> int:
+        total = 0
+        has_marker = False
+        subfolders: list[tuple[str, str]] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    relative = prefix + entry.name
+                    try:
+                        if entry.is_dir():
+                            subfolders.append((entry.path, relative))
+                            continue
+                        if not entry.is_file():
+                            continue  # broken link, socket, device
+                        if entry.name == DIFFUSERS_MARKER:
+                            has_marker = True
+                        keep = wants_file(entry.name)
+                        if not keep and not find_model_folders:
+                            continue
+                        stat = entry.stat()
+                    except OSError as error:
+                        logger.debug("Skipping %s: %s", entry.path, error)
+                        continue
+                    total += stat.st_size
+                    if keep:
+                        listing.files[relative] = (stat.st_size, stat.st_mtime)
+        except OSError as error:
+            logger.warning("Cannot read model folder %s (skipped): %s", directory, error)
+            return 0
+        for path, relative in subfolders:
+            try:
+                # os.stat, not DirEntry.stat: the latter has no inode on Windows.
+                folder_stat = os.stat(path)
+            except OSError as error:
+                logger.debug("Skipping %s: %s", path, error)
+                continue
+            identity = (folder_stat.st_dev, folder_stat.st_ino)
+            if identity in on_path:
+                logger.debug("Not following %s: it loops back to a folder above it", path)
+                continue
+            on_path.add(identity)
+            subtotal = visit(path, relative + "/")
+            on_path.discard(identity)
+            total += subtotal
+        if has_marker and prefix and find_model_folders:
+            listing.model_folders[prefix.rstrip("/")] = (total, os.path.getmtime(directory))
+        return total
+
+    visit(root, "")
+    return listing
+
+
+def _scanned_folder_types(comfyui_root: Path, extra: ExtraModelPaths) -> list[FolderType]:
+    kinds = [kind for kind in FOLDER_TYPES.values() if kind.holds_models]
+    known_dirs = {d for kind in FOLDER_TYPES.values() for d in kind.default_dirs}
+    taken = set(FOLDER_TYPES) | set(LEGACY_ALIASES) | NON_MODEL_FOLDERS
+    try:
+        with os.scandir(comfyui_root / "models") as entries:
+            pack_dirs = sorted(
+                entry.name
+                for entry in entries
+                if entry.is_dir() and f"models/{entry.name}" not in known_dirs
+            )
+    except OSError as error:
+        logger.warning("Cannot list %s: %s", comfyui_root / "models", error)
+        pack_dirs = []
+    for name in pack_dirs:
+        if canonical_folder(name) not in taken:
+            taken.add(canonical_folder(name))
+            kinds.append(pack_folder_type(name, f"models/{name}"))
+    for name in extra.folders():
+        if name not in taken:
+            taken.add(name)
+            kinds.append(pack_folder_type(name, f"models/{name}"))
+    return kinds
+
+
+def _folder_roots(
+    kinds: Sequence[FolderType], comfyui_root: Path, extra: ExtraModelPaths
+) -> dict[str, tuple[str, ...]]:
+    roots: dict[str, tuple[str, ...]] = {}
+    # Types that share another's directories come after it in the table, so it is ready.
+    for kind in kinds:
+        if kind.shares_dirs_with:
+            base = [Path(path) for other in kind.shares_dirs_with for path in roots[other]]
+        else:
+            base = [Path(os.path.normpath(comfyui_root / d)) for d in kind.default_dirs]
+        ordered = search_order(list(dict.fromkeys(base)), extra.for_folder(kind.name))
+        roots[kind.name] = tuple(str(path) for path in ordered)
+    return roots
+
+
+def scan_models(
+    comfyui_root: Path,
+    extra_yaml_files: Sequence[Path] = (),
+    *,
+    environ: Mapping[str, str] | None = None,
+    home_dir: Path | None = None,
+) -> ModelInventory:
+    """Walk the model folders of the ComfyUI install at ``comfyui_root``.
+
+    Takes the install's root and extra_model_paths files to read after the
+    ``extra_model_paths.yaml`` next to ``main.py`` (read when present); ``environ`` and
+    ``home_dir`` expand their ``$VARIABLES`` and ``~`` (defaults: the process's). Missing
+    directories are skipped; unreadable ones are logged and skipped.
+
+    Raises:
+        ConfigError: an extra_model_paths file is malformed or cannot be read.
+    """
+    comfyui_root = Path(os.path.abspath(comfyui_root))
+    own_file = comfyui_root / EXTRA_MODEL_PATHS_FILE_NAME
+    yaml_files = ([own_file] if own_file.is_file() else []) + list(extra_yaml_files)
+    extra = load_extra_model_paths(yaml_files, environ, home_dir)
+    kinds = _scanned_folder_types(comfyui_root, extra)
+    roots = _folder_roots(kinds, comfyui_root, extra)
+
+    users: dict[str, list[FolderType]] = {}
+    for kind in kinds:
+        for root in roots[kind.name]:
+            users.setdefault(root, []).append(kind)
+    listings: dict[str, _Listing] = {}
+    for root, kinds_here in users.items():
+        accept_any = any(not k.extensions and not k.holds_folders for k in kinds_here)
+        extensions = frozenset().union(*(k.extensions for k in kinds_here))
+
+        def wants_file(
+            name: str, accept_any: bool = accept_any, wanted: frozenset[str] = extensions
+        ) -> bool:
+            return accept_any or os.path.splitext(name)[1].lower() in wanted
+
+        find_folders = any(k.holds_folders for k in kinds_here)
+        listings[root] = _walk(root, wants_file, find_folders)
+
+    files: dict[str, tuple[ModelFile, ...]] = {}
+    for kind in kinds:
+        found: list[ModelFile] = []
+        for root in roots[kind.name]:
+            listing = listings[root]
+            if kind.holds_folders:
+                entries = listing.model_folders
+            else:
+                entries = {
+                    path: facts
+                    for path, facts in listing.files.items()
+                    if kind.accepts_file(path.rsplit("/", 1)[-1])
+                }
+            for path in sorted(entries):
+                size, mtime = entries[path]
+                found.append(ModelFile(kind.name, path, root, size, mtime))
+        files[kind.name] = tuple(found)
+    inventory = ModelInventory(roots=roots, files=files, comfyui_root=str(comfyui_root))
+    logger.info("Model inventory: %d entries in %d folder types", inventory.count, len(files))
+    return inventory
