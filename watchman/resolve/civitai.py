@@ -1,0 +1,346 @@
+"""Civitai: search models by terms derived from the file name, look versions up by hash,
+and accept only an exact file-name match (case-insensitive) as FOUND.
+
+Civitai's answers changed shape over the years, so every field but ids is read leniently:
+absent, null or of another type means "unknown", never a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from watchman.errors import BackendError
+from watchman.resolve.http import HttpGateway
+from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
+from watchman.resolve.names import loose_key, same_file_name, search_terms
+
+logger = logging.getLogger(__name__)
+
+NAME = "civitai"
+
+# Civitai model type -> ComfyUI folder type; the workflow loader's folder still wins.
+CIVITAI_TYPE_FOLDERS = {
+    "checkpoint": "checkpoints",
+    "lora": "loras",
+    "locon": "loras",
+    "dora": "loras",
+    "lycoris": "loras",
+    "textualinversion": "embeddings",
+    "vae": "vae",
+    "controlnet": "controlnet",
+    "upscaler": "upscale_models",
+    "motionmodule": "animatediff_models",
+    "hypernetwork": "hypernetworks",
+    "detection": "ultralytics",
+}
+# Items that are not model files a loader can use.
+NON_MODEL_TYPES = frozenset({"workflows", "wildcards", "poses", "aestheticgradient"})
+_IMAGE_URL = re.compile(r"civitai\.com/images/(\d+)", re.IGNORECASE)
+_MAX_IMAGE_VERSIONS = 8
+
+
+@dataclass(frozen=True)
+class CivitaiFile:
+    """One file of a model version, as listed by Civitai."""
+
+    name: str
+    download_url: str | None
+    size: int | None
+    sha256: str | None
+    folder: str | None
+    model_name: str | None
+
+
+def validate_civitai_image_response(
+    image_id: int | str, payload: Any, url: str | None = None
+) -> bool:
+    """Return True when an ``/api/v1/images`` answer is about ``image_id``.
+
+    A payload without items, or whose first item has no id or another id, is rejected
+    (logged at DEBUG with the requested id, the returned id and the URL): Civitai has
+    answered unrelated images for an unknown id before.
+    """
+    items = _as_list(payload.get("items")) if isinstance(payload, dict) else []
+    first = items[0] if items and isinstance(items[0], dict) else {}
+    returned = _as_int(first.get("id"))
+    requested = _as_int(image_id)
+    if returned is None or requested is None or returned != requested:
+        logger.debug(
+            "Civitai images answer rejected: requested id %s, returned id %s, url %s",
+            image_id,
+            first.get("id"),
+            url,
+        )
+        return False
+    return True
+
+
+class CivitaiBackend:
+    """Searches Civitai through an ``HttpGateway`` (which carries the token, if any)."""
+
+    name = NAME
+
+    def __init__(
+        self, gateway: HttpGateway, base_url: str, *, max_search_terms: int = 4, page_size: int = 20
+    ) -> None:
+        self.gateway = gateway
+        self.base_url = base_url.rstrip("/")
+        self.max_search_terms = max_search_terms
+        self.page_size = page_size
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Find ``request`` on Civitai: by image, by hash, then by search terms.
+
+        Returns:
+            FOUND for an exact file name, UNCERTAIN with near names, else NOT_FOUND.
+
+        Raises:
+            BackendError: Civitai could not answer.
+        """
+        near: list[Candidate] = []
+        image_match = _IMAGE_URL.search(request.embedded_url or "")
+        if image_match:
+            result = self._search_image(request, image_match.group(1), near)
+            if result is not None:
+                return result
+        if request.embedded_hash:
+            result = self._search_hash(request, request.embedded_hash, near)
+            if result is not None:
+                return result
+        for term in search_terms(request.file_name, self.max_search_terms):
+            result = self.search_term(request, term, near)
+            if result is not None:
+                return result
+        return self.conclude(request, near)
+
+    def search_term(
+        self, request: SearchRequest, term: str, near: list[Candidate]
+    ) -> SearchResult | None:
+        """Run one ``/api/v1/models`` search; return FOUND or None, adding near names.
+
+        Raises:
+            BackendError: Civitai could not answer.
+        """
+        return self.match_files(request, self.query_files(term), near)
+
+    def query_files(self, term: str) -> list[CivitaiFile]:
+        """Return the files of the model items one ``/api/v1/models`` search lists.
+
+        Raises:
+            BackendError: Civitai could not answer.
+        """
+        answer = self.gateway.get_json(
+            f"{self.base_url}/api/v1/models", params={"query": term, "limit": self.page_size}
+        )
+        payload = answer.data if isinstance(answer.data, dict) else {}
+        return list(_files_of_models(_as_list(payload.get("items"))))
+
+    def lookup_model(
+        self, request: SearchRequest, model_id: int, near: list[Candidate]
+    ) -> SearchResult | None:
+        """Check one model's own listing (``/api/v1/models/{id}``) for the exact file.
+
+        Raises:
+            BackendError: Civitai could not answer (``not_found`` for an unknown id).
+        """
+        answer = self.gateway.get_json(f"{self.base_url}/api/v1/models/{model_id}")
+        return self.match_files(request, _files_of_models([answer.data]), near)
+
+    def conclude(self, request: SearchRequest, near: list[Candidate]) -> SearchResult:
+        """Return UNCERTAIN with the near names seen, or NOT_FOUND when there were none."""
+        if near:
+            return result_for(
+                request,
+                Status.UNCERTAIN,
+                NAME,
+                candidates=tuple(_unique(near)),
+                detail="Civitai lists similar file names but not this exact one.",
+            )
+        return result_for(
+            request, Status.NOT_FOUND, NAME, detail="Civitai lists no file of this name."
+        )
+
+    def _search_hash(
+        self, request: SearchRequest, file_hash: str, near: list[Candidate]
+    ) -> SearchResult | None:
+        try:
+            answer = self.gateway.get_json(
+                f"{self.base_url}/api/v1/model-versions/by-hash/{file_hash}"
+            )
+        except BackendError as error:
+            if error.reason == "not_found":
+                return None
+            raise
+        files = list(_files_of_version(answer.data, None))
+        found = self.match_files(request, files, near)
+        if found is not None:
+            return found
+        wanted = file_hash.lower()
+        for listed in files:
+            if listed.sha256 and listed.sha256 == wanted:
+                # The very same bytes under another name: trustworthy, and named as such.
+                return _found(request, listed, f"Civitai lists these bytes as {listed.name}.")
+        near.extend(_candidate(listed, "same hash on Civitai") for listed in files)
+        return None
+
+    def _search_image(
+        self, request: SearchRequest, image_id: str, near: list[Candidate]
+    ) -> SearchResult | None:
+        url = f"{self.base_url}/api/v1/images"
+        answer = self.gateway.get_json(url, params={"imageId": image_id})
+        if not validate_civitai_image_response(image_id, answer.data, answer.url):
+            return result_for(
+                request,
+                Status.NOT_FOUND,
+                NAME,
+                reason="image_mismatch",
+                detail=f"Civitai's images API did not answer about image {image_id}.",
+            )
+        item = _as_list(answer.data.get("items"))[0]
+        for version_id in _image_version_ids(item)[:_MAX_IMAGE_VERSIONS]:
+            try:
+                version = self.gateway.get_json(
+                    f"{self.base_url}/api/v1/model-versions/{version_id}"
+                )
+            except BackendError as error:
+                if error.reason == "not_found":
+                    continue
+                raise
+            found = self.match_files(request, _files_of_version(version.data, None), near)
+            if found is not None:
+                return found
+        return None
+
+    def match_files(
+        self, request: SearchRequest, files: Iterable[CivitaiFile], near: list[Candidate]
+    ) -> SearchResult | None:
+        wanted_loose = loose_key(request.file_name)
+        for listed in files:
+            if same_file_name(listed.name, request.file_name):
+                return _found(request, listed, f"Civitai lists {listed.name}.")
+            if loose_key(listed.name) == wanted_loose:
+                near.append(_candidate(listed, "near name on Civitai"))
+        return None
+
+
+def _found(request: SearchRequest, listed: CivitaiFile, detail: str) -> SearchResult:
+    return result_for(
+        request,
+        Status.FOUND,
+        NAME,
+        folder=listed.folder,
+        download_url=listed.download_url,
+        size=listed.size,
+        sha256=listed.sha256,
+        detail=detail,
+    )
+
+
+def _candidate(listed: CivitaiFile, note: str) -> Candidate:
+    model = f" (model {listed.model_name})" if listed.model_name else ""
+    return Candidate(listed.name, listed.download_url, NAME, f"{note}{model}")
+
+
+def _unique(candidates: Iterable[Candidate]) -> Iterator[Candidate]:
+    seen: set[tuple[str, str | None]] = set()
+    for candidate in candidates:
+        key = (candidate.file_name, candidate.url)
+        if key not in seen:
+            seen.add(key)
+            yield candidate
+
+
+def _files_of_models(items: Iterable[Any]) -> Iterator[CivitaiFile]:
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        model_type = str(item.get("type") or "").replace(" ", "").lower()
+        if model_type in NON_MODEL_TYPES:
+            continue
+        folder = CIVITAI_TYPE_FOLDERS.get(model_type)
+        model_name = item.get("name") if isinstance(item.get("name"), str) else None
+        for version in _as_list(item.get("modelVersions")):
+            yield from _files_of_version(version, (folder, model_name))
+
+
+def _files_of_version(
+    version: Any, model: tuple[str | None, str | None] | None
+) -> Iterator[CivitaiFile]:
+    if not isinstance(version, dict):
+        return
+    if model is None:
+        # A version fetched on its own names its model in a nested object.
+        nested = _as_dict(version.get("model"))
+        model_type = str(nested.get("type") or "").replace(" ", "").lower()
+        if model_type in NON_MODEL_TYPES:
+            return
+        name = nested.get("name")
+        model = (CIVITAI_TYPE_FOLDERS.get(model_type), name if isinstance(name, str) else None)
+    folder, model_name = model
+    raw_version_url = version.get("downloadUrl")
+    version_url = raw_version_url if isinstance(raw_version_url, str) else None
+    for entry in _as_list(version.get("files")):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        url = entry.get("downloadUrl")
+        yield CivitaiFile(
+            name=entry["name"],
+            download_url=url if isinstance(url, str) else version_url,
+            size=_size_of(entry.get("sizeKB")),
+            sha256=_sha256_of(entry.get("hashes")),
+            folder=folder,
+            model_name=model_name,
+        )
+
+
+def _image_version_ids(item: dict[str, Any]) -> list[int]:
+    ids: list[int] = []
+    raw: list[Any] = [*_as_list(item.get("modelVersionIds")), item.get("modelVersionId")]
+    meta = _as_dict(item.get("meta"))
+    raw += [
+        resource.get("modelVersionId")
+        for resource in _as_list(meta.get("civitaiResources"))
+        if isinstance(resource, dict)
+    ]
+    for value in raw:
+        number = _as_int(value)
+        if number is not None and number not in ids:
+            ids.append(number)
+    return ids
+
+
+def _size_of(size_kb: Any) -> int | None:
+    if isinstance(size_kb, bool) or not isinstance(size_kb, (int, float)) or size_kb <= 0:
+        return None
+    return round(size_kb * 1024)
+
+
+def _sha256_of(hashes: Any) -> str | None:
+    if not isinstance(hashes, dict):
+        return None
+    for key, value in hashes.items():
+        if str(key).upper() == "SHA256" and isinstance(value, str) and len(value) == 64:
+            return value.lower()
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None

@@ -1,0 +1,287 @@
+"""The one polite HTTP path every backend uses.
+
+Each request has a timeout; 429, 5xx and read timeouts are retried by tenacity with
+exponential backoff and jitter, honouring ``Retry-After`` (seconds or HTTP date, capped);
+each host gets a bounded number of requests in flight; redirects are followed here, so a
+token is attached only to the host it belongs to and never forwarded to another one.
+Transport failures and bad answers leave as ``BackendError`` with a reason code.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import orjson
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from watchman.errors import BackendError
+
+logger = logging.getLogger(__name__)
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """Timeouts, retries and limits of the HTTP path (tests shrink the waits)."""
+
+    timeout_seconds: float = 20.0
+    connect_timeout_seconds: float | None = None
+    max_retries: int = 3
+    per_host_concurrency: int = 2
+    backoff_initial_seconds: float = 1.0
+    backoff_max_seconds: float = 30.0
+    retry_after_cap_seconds: float = 60.0
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class JsonResponse:
+    """A decoded JSON answer with the headers and the final URL it came from."""
+
+    data: Any
+    headers: Mapping[str, str]
+    url: str
+
+
+class HttpStatusError(BackendError):
+    """The server answered with an error status; ``status_code`` and ``body`` say which."""
+
+    def __init__(self, message: str, reason: str, status_code: int, body: Any) -> None:
+        super().__init__(message, reason)
+        self.status_code = status_code
+        self.body = body
+
+
+class _Retryable(Exception):
+    """An answer worth asking again: 429, 5xx, a read timeout, a torn body."""
+
+    def __init__(self, reason: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class HostLimiter:
+    """A bounded number of requests in flight per host, shared by every gateway."""
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self._semaphores: dict[str, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    def slot(self, host: str) -> threading.BoundedSemaphore:
+        """Return the semaphore of ``host`` (created on first use)."""
+        with self._lock:
+            semaphore = self._semaphores.get(host)
+            if semaphore is None:
+                semaphore = threading.BoundedSemaphore(self.per_host)
+                self._semaphores[host] = semaphore
+            return semaphore
+
+
+@dataclass
+class HttpGateway:
+    """Sends requests for the backends through an injected ``httpx.Client``.
+
+    ``credentials`` maps a host (``host`` or ``host:port``, lower case) to headers sent
+    only to that host, such as an ``Authorization`` token.
+    """
+
+    client: httpx.Client
+    options: HttpOptions = field(default_factory=HttpOptions)
+    credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    limiter: HostLimiter | None = None
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = HostLimiter(self.options.per_host_concurrency)
+
+    def get_json(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> JsonResponse:
+        """GET ``url`` and decode its JSON body.
+
+        Raises:
+            BackendError: unreachable, timeout, rate_limited, server_error, auth_required,
+                not_found or bad_response (``HttpStatusError`` for error statuses).
+        """
+        return self.request_json("GET", url, params=params, timeout=timeout)
+
+    def post_json(
+        self, url: str, body: Any, *, timeout: httpx.Timeout | None = None
+    ) -> JsonResponse:
+        """POST ``body`` as JSON to ``url`` and decode the JSON answer.
+
+        Raises:
+            BackendError: as ``get_json``.
+        """
+        return self.request_json("POST", url, json_body=body, timeout=timeout)
+
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> JsonResponse:
+        """Send one request with retries and decode its JSON answer.
+
+        Raises:
+            BackendError: as ``get_json``.
+        """
+        effective_timeout = timeout or httpx.Timeout(
+            self.options.timeout_seconds,
+            connect=self.options.connect_timeout_seconds or self.options.timeout_seconds,
+        )
+        retrying = Retrying(
+            stop=stop_after_attempt(self.options.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._send_once(method, url, params, json_body, effective_timeout)
+        except _Retryable as failure:
+            raise BackendError(f"{method} {url} failed: {failure}", failure.reason) from None
+        return self._decode(method, url, response)
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, _Retryable) and failure.retry_after is not None:
+            return min(failure.retry_after, self.options.retry_after_cap_seconds)
+        backoff = wait_exponential_jitter(
+            initial=self.options.backoff_initial_seconds,
+            max=self.options.backoff_max_seconds,
+            jitter=self.options.backoff_initial_seconds,
+        )
+        return float(backoff(retry_state))
+
+    def _slot(self, host: str) -> threading.BoundedSemaphore:
+        assert self.limiter is not None  # set in __post_init__
+        return self.limiter.slot(host)
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        timeout: httpx.Timeout,
+    ) -> httpx.Response:
+        current = httpx.URL(url, params=dict(params) if params else None)
+        for _ in range(self.options.max_redirects + 1):
+            host = _host_of(current)
+            headers = dict(self.credentials.get(host, {}))
+            try:
+                with self._slot(host):
+                    logger.debug("%s %s", method, current)
+                    response = self.client.request(
+                        method,
+                        current,
+                        json=json_body,
+                        headers=headers,
+                        timeout=timeout,
+                        follow_redirects=False,
+                    )
+            except httpx.ConnectTimeout:
+                raise BackendError(
+                    f"{host} did not accept a connection in time.", "unreachable"
+                ) from None
+            except httpx.ConnectError as error:
+                raise BackendError(f"{host} is unreachable: {error}.", "unreachable") from None
+            except httpx.TimeoutException:
+                raise _Retryable("timeout", f"{host} did not answer in time") from None
+            except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+                raise _Retryable("bad_response", f"{host} broke the answer off: {error}") from None
+            except httpx.HTTPError as error:
+                raise BackendError(f"{method} {current} failed: {error}.", "unreachable") from None
+            if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+                # Followed here, with the next host's own headers, so no token crosses hosts.
+                current = current.join(response.headers["location"])
+                if response.status_code == 303:
+                    method, json_body = "GET", None
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                reason = "rate_limited" if response.status_code == 429 else "server_error"
+                raise _Retryable(
+                    reason,
+                    f"{host} answered HTTP {response.status_code}",
+                    parse_retry_after(response.headers.get("retry-after")),
+                )
+            return response
+        raise BackendError(f"{method} {url} redirected too many times.", "bad_response")
+
+    def _decode(self, method: str, url: str, response: httpx.Response) -> JsonResponse:
+        body: Any
+        try:
+            body = orjson.loads(response.content) if response.content else None
+            decoded = True
+        except orjson.JSONDecodeError:
+            body, decoded = None, False
+        status = response.status_code
+        if status >= 400:
+            reason = {401: "auth_required", 403: "auth_required", 404: "not_found"}.get(
+                status, "bad_response"
+            )
+            raise HttpStatusError(
+                f"{method} {response.url} answered HTTP {status}.", reason, status, body
+            )
+        if not decoded:
+            raise BackendError(f"{method} {response.url} did not answer JSON.", "bad_response")
+        return JsonResponse(data=body, headers=dict(response.headers), url=str(response.url))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Return the wait a ``Retry-After`` header asks for, in seconds, or None.
+
+    Takes delta-seconds (``"5"``) or an HTTP date; a date in the past means zero.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now or datetime.now(timezone.utc)
+    return max(0.0, (when - current).total_seconds())
+
+
+def _host_of(url: httpx.URL) -> str:
+    host = (url.host or "").lower()
+    return f"{host}:{url.port}" if url.port is not None else host
+
+
+def host_key(url: str) -> str:
+    """Return the credentials key of a URL: lower-case host, with the port when explicit."""
+    return _host_of(httpx.URL(url))

@@ -1,0 +1,321 @@
+"""The resolver: known sources first, then the remote backends in order, with a cache.
+
+For each unique request: a known source naming the exact file answers FOUND at once; else
+(unless offline) a fresh cached result answers; else the backends run in order, stopping
+at the first FOUND and keeping the candidates of every UNCERTAIN. A backend that fails
+never stops the others, and one found unreachable is marked down for the rest of the run,
+so a dead service costs one failure, not one per model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from watchman.config import KNOWN_BACKENDS, Settings
+from watchman.errors import BackendError, ConfigError
+from watchman.home import Home
+from watchman.resolve.cache import ResolutionCache, cache_key
+from watchman.resolve.civitai import CivitaiBackend
+from watchman.resolve.http import HostLimiter, HttpGateway, HttpOptions, host_key
+from watchman.resolve.huggingface import HuggingFaceBackend
+from watchman.resolve.known_sources import KnownSources
+from watchman.resolve.model import Backend, SearchRequest, SearchResult, Status, result_for
+from watchman.resolve.qwen import QwenBackend
+
+logger = logging.getLogger(__name__)
+
+# Failures that mean "the service is not there": no point asking it again this run.
+_DOWN_REASONS = frozenset({"unreachable"})
+
+
+@dataclass
+class _BackendHealth:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    answered: bool = False
+    down: BackendError | None = None
+
+
+class Resolver:
+    """Resolves missing models; a context manager whose ``close`` closes what it opened."""
+
+    def __init__(
+        self,
+        *,
+        known_sources: KnownSources,
+        backends: Mapping[str, Backend],
+        backend_order: Sequence[str],
+        cache: ResolutionCache | None = None,
+        offline: bool = False,
+        max_parallel_models: int = 4,
+        closers: Sequence[Callable[[], None]] = (),
+    ) -> None:
+        self.known_sources = known_sources
+        self.backends = dict(backends)
+        self.offline = offline
+        self.backend_order = self._validated(backend_order)
+        self.cache = cache
+        self.max_parallel_models = max(1, max_parallel_models)
+        self._closers = list(closers)
+        self._health = {name: _BackendHealth() for name in self.backends}
+        if cache is not None:
+            cache.load()
+
+    def __enter__(self) -> Resolver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP clients this resolver created (never an injected one)."""
+        while self._closers:
+            self._closers.pop()()
+
+    def search_multiple_models(
+        self, requests: Sequence[SearchRequest], backends: Sequence[str] | None = None
+    ) -> dict[str, SearchResult]:
+        """Resolve each unique request (by ``request.key``), several at a time.
+
+        Args:
+            requests: the missing models; repeats of a key are resolved once.
+            backends: a backend order for this call instead of the resolver's.
+
+        Returns:
+            ``{request.key: SearchResult}``.
+
+        Raises:
+            ConfigError: ``backends`` names an unknown or unavailable backend.
+        """
+        order = self._validated(backends) if backends is not None else self.backend_order
+        unique: dict[str, SearchRequest] = {}
+        for request in requests:
+            unique.setdefault(request.key, request)
+        if not unique:
+            return {}
+        workers = min(self.max_parallel_models, len(unique))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resolve") as pool:
+            futures = {
+                key: pool.submit(self._resolve, request, order) for key, request in unique.items()
+            }
+            results = {key: future.result() for key, future in futures.items()}
+        if self.cache is not None:
+            try:
+                self.cache.save()
+            except OSError as error:
+                logger.warning("Cannot save the resolution cache %s: %s", self.cache.path, error)
+        return results
+
+    def search(self, request: SearchRequest, backends: Sequence[str] | None = None) -> SearchResult:
+        """Resolve one request (see ``search_multiple_models``)."""
+        return self.search_multiple_models([request], backends)[request.key]
+
+    def _validated(self, order: Sequence[str]) -> tuple[str, ...]:
+        names = tuple(dict.fromkeys(name.strip().lower() for name in order if name.strip()))
+        unknown = [name for name in names if name not in KNOWN_BACKENDS]
+        if unknown:
+            raise ConfigError(
+                f"Unknown backend {', '.join(unknown)}; choose from {', '.join(KNOWN_BACKENDS)}."
+            )
+        missing = [name for name in names if name not in self.backends]
+        if missing and not self.offline:
+            raise ConfigError(f"Backend {', '.join(missing)} is not configured in this resolver.")
+        return names
+
+    def _resolve(self, request: SearchRequest, order: Sequence[str]) -> SearchResult:
+        known = self.known_sources.lookup(request)
+        if known is not None:
+            return known
+        if self.offline:
+            return result_for(
+                request,
+                Status.NOT_FOUND,
+                None,
+                reason="offline",
+                detail="Offline: no known source names this file and no remote backend was asked.",
+            )
+        if not order:
+            return result_for(
+                request,
+                Status.NOT_FOUND,
+                None,
+                reason="no backend ran",
+                detail="No known source names this file and no remote backend is configured.",
+            )
+        key = cache_key(request, order)
+        if self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+        result = self._run_backends(request, order)
+        if self.cache is not None:
+            self.cache.put(key, result)
+        return result
+
+    def _run_backends(self, request: SearchRequest, order: Sequence[str]) -> SearchResult:
+        uncertain: list[SearchResult] = []
+        searched: list[str] = []
+        failures: list[SearchResult] = []
+        for name in order:
+            outcome = self._ask(name, request)
+            errors = tuple(f"{failure.backend}: {failure.reason}" for failure in failures)
+            if outcome.status is Status.FOUND:
+                return replace(outcome, errors=errors)
+            if outcome.status is Status.UNCERTAIN:
+                uncertain.append(outcome)
+            elif outcome.status is Status.NOT_FOUND:
+                searched.append(name)
+            else:
+                failures.append(outcome)
+        errors = tuple(f"{failure.backend}: {failure.reason}" for failure in failures)
+        if uncertain:
+            return result_for(
+                request,
+                Status.UNCERTAIN,
+                ",".join(str(result.backend) for result in uncertain),
+                candidates=tuple(c for result in uncertain for c in result.candidates),
+                detail=" ".join(str(result.detail) for result in uncertain if result.detail),
+                errors=errors,
+            )
+        if searched:
+            return result_for(
+                request,
+                Status.NOT_FOUND,
+                ",".join(searched),
+                detail=f"Searched {', '.join(searched)}: no file of this exact name.",
+                errors=errors,
+            )
+        first = failures[0]
+        return replace(
+            first,
+            detail=" ".join(str(failure.detail) for failure in failures if failure.detail),
+            errors=errors,
+        )
+
+    def _ask(self, name: str, request: SearchRequest) -> SearchResult:
+        health = self._health[name]
+        # Until a backend has answered once, one request probes it and the others wait,
+        # so a dead service is found dead once rather than by every worker at the same time.
+        guard = contextlib.nullcontext() if health.answered else health.lock
+        with guard:
+            if health.down is not None:
+                return result_for(
+                    request,
+                    Status.ERROR,
+                    name,
+                    reason=health.down.reason,
+                    detail=f"{name} was marked down earlier in this run: {health.down}",
+                )
+            try:
+                return self.backends[name].search(request)
+            except BackendError as error:
+                if error.reason in _DOWN_REASONS:
+                    health.down = error
+                logger.warning("%s could not answer for %s: %s", name, request.file_name, error)
+                return result_for(
+                    request, Status.ERROR, name, reason=error.reason, detail=str(error)
+                )
+            finally:
+                health.answered = True
+
+
+def build_resolver(
+    settings: Settings,
+    home: Home,
+    comfyui_root: Path | None,
+    *,
+    known_sources: KnownSources,
+    offline: bool = False,
+    backends: Sequence[str] | None = None,
+    client: httpx.Client | None = None,
+    http_options: HttpOptions | None = None,
+) -> Resolver:
+    """Build a resolver from the settings.
+
+    Args:
+        settings: the loaded settings (``search``, ``civitai``, ``huggingface``, ``qwen``).
+        home: the tool's home; the cache lives at ``home.resolution_cache``.
+        comfyui_root: when given, the catalogues installed with ComfyUI (template
+            packages, ComfyUI-Manager's model list) are added after ``known_sources``.
+        known_sources: the catalogue built from the workflows seen.
+        offline: ask no remote backend (also ``search.offline``).
+        backends: a backend order for this resolver instead of ``search.backend_order``.
+        client: an ``httpx.Client`` to use (not closed by the resolver); else one is made.
+        http_options: timeouts, retries and waits (default: from ``settings.search``).
+
+    Raises:
+        ConfigError: ``backends`` names an unknown backend.
+    """
+    catalogue = KnownSources()
+    catalogue.merge(known_sources)
+    if comfyui_root is not None:
+        catalogue.merge(KnownSources.from_comfyui(comfyui_root))
+    offline = offline or settings.search.offline
+    order = list(backends) if backends is not None else list(settings.search.backend_order)
+    cache = ResolutionCache(home.resolution_cache, settings.search.cache_ttl)
+    if offline:
+        return Resolver(
+            known_sources=catalogue, backends={}, backend_order=order, cache=cache, offline=True
+        )
+    closers: list[Callable[[], None]] = []
+    if client is None:
+        client = httpx.Client(headers={"User-Agent": "comfywatchman"})
+        closers.append(client.close)
+    options = http_options or HttpOptions(
+        timeout_seconds=settings.search.timeout_seconds,
+        max_retries=settings.search.max_retries,
+        per_host_concurrency=settings.search.per_host_concurrency,
+    )
+    limiter = HostLimiter(options.per_host_concurrency)
+
+    def gateway(base_url: str, token: str | None) -> HttpGateway:
+        # One gateway per service, so a token can only ever reach its own host.
+        credentials = {host_key(base_url): {"Authorization": f"Bearer {token}"}} if token else {}
+        return HttpGateway(client, options, credentials, limiter=limiter)
+
+    civitai = CivitaiBackend(
+        gateway(settings.civitai.base_url, _secret(settings.civitai.api_token)),
+        settings.civitai.base_url,
+        max_search_terms=settings.civitai.max_search_terms,
+    )
+    huggingface = HuggingFaceBackend(
+        gateway(settings.huggingface.base_url, _secret(settings.huggingface.token)),
+        settings.huggingface.base_url,
+        max_repos=settings.huggingface.max_repos,
+    )
+    qwen = QwenBackend(
+        gateway(settings.qwen.base_url, _secret(settings.qwen.api_key)),
+        settings.qwen.base_url,
+        settings.qwen.model,
+        civitai=civitai,
+        huggingface=huggingface,
+        timeout_seconds=settings.qwen.timeout_seconds,
+        connect_timeout_seconds=settings.qwen.connect_timeout_seconds,
+        max_tool_calls=settings.qwen.max_tool_calls,
+    )
+    return Resolver(
+        known_sources=catalogue,
+        backends={"civitai": civitai, "huggingface": huggingface, "qwen": qwen},
+        backend_order=order,
+        cache=cache,
+        max_parallel_models=settings.search.max_parallel_models,
+        closers=closers,
+    )
+
+
+def _secret(value: object) -> str | None:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if callable(getter) else None
