@@ -1,0 +1,81 @@
+"""The API (prompt) workflow format: ``{id: {"class_type": ..., "inputs": {...}}}``.
+
+This is what ComfyUI's ``/prompt`` endpoint takes and what "Save (API)" writes. Inputs are
+named; a value that is a ``[node_id, slot]`` list is a link, not a value. The format has
+no node modes (bypassed and muted nodes are dropped before export), no subgraphs and no
+embedded model metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.workflow import ModelReference, NodeUse, ParsedWorkflow, references_for_node
+
+logger = logging.getLogger(__name__)
+
+
+def _is_node(entry: object) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("class_type"), str)
+
+
+def is_api_prompt(document: object) -> bool:
+    """Return whether ``document`` is an API prompt: a non-empty dict whose values are all
+    nodes with a string ``class_type``."""
+    return (
+        isinstance(document, dict)
+        and bool(document)
+        and all(_is_node(entry) for entry in document.values())
+    )
+
+
+def _is_link(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], (str, int))
+        and isinstance(value[1], int)
+    )
+
+
+def parse_api_prompt(document: dict[str, Any], file_format: str = "api") -> ParsedWorkflow:
+    """Return the ParsedWorkflow of an API-format prompt.
+
+    Takes the decoded prompt (already unwrapped) and the format to record. Linked inputs
+    are skipped; every other input is named. Never raises on content.
+    """
+    nodes: list[NodeUse] = []
+    references: list[ModelReference] = []
+    for raw_id, entry in document.items():
+        node_id = str(raw_id)
+        node_type = entry["class_type"]
+        if is_frontend_only(node_type):
+            continue
+        nodes.append(
+            NodeUse(
+                node_id=node_id,
+                node_type=node_type,
+                bypassed=False,
+                muted=False,
+                cnr_id=None,
+                aux_id=None,
+                version=None,
+            )
+        )
+        inputs = entry.get("inputs")
+        values = [
+            (str(name), value)
+            for name, value in (inputs.items() if isinstance(inputs, dict) else ())
+            if not _is_link(value)
+        ]
+        references.extend(references_for_node(node_id, node_type, values, False, False))
+    return ParsedWorkflow(
+        format=file_format,
+        nodes=tuple(nodes),
+        model_refs=tuple(references),
+        embedded_models=(),
+        subgraph_ids=frozenset(),
+        errors=(),
+    )

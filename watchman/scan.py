@@ -1,0 +1,103 @@
+"""The ``scan`` view: read workflow files or folders and say what each needs.
+
+For scripts and audits. It reads the given files only: no state, no network, no ComfyUI
+install. Each file becomes one ``ScanEntry``; a file that cannot be read is an entry with
+its error, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from watchman.comfy.workflow import ParsedWorkflow, read_workflow_file
+from watchman.errors import WorkflowError
+
+logger = logging.getLogger(__name__)
+
+JSON_SUFFIXES = frozenset({".json"})
+IMAGE_SUFFIXES = frozenset({".png", ".webp"})
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    """One scanned file: its path, format (None on error), parse and errors."""
+
+    path: Path
+    format: str | None
+    parsed: ParsedWorkflow | None
+    errors: tuple[str, ...]
+
+
+def _wanted(path: Path, include_images: bool) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in JSON_SUFFIXES or (include_images and suffix in IMAGE_SUFFIXES)
+
+
+def _files(paths: Sequence[Path], include_images: bool) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    child
+                    for child in path.rglob("*")
+                    if child.is_file() and _wanted(child, include_images)
+                )
+            )
+        else:
+            # A file named explicitly is read whatever its suffix: the user asked for it.
+            files.append(path)
+    return files
+
+
+def scan_file(path: Path) -> ScanEntry:
+    """Return the ScanEntry of one file; read and parse errors become the entry's errors."""
+    try:
+        parsed = read_workflow_file(path)
+    except (WorkflowError, OSError) as error:
+        message = (
+            str(error)
+            if isinstance(error, WorkflowError)
+            else f"{path}: {error.strerror or error}."
+        )
+        logger.debug("Cannot read workflow %s: %s", path, message)
+        return ScanEntry(path=path, format=None, parsed=None, errors=(message,))
+    return ScanEntry(path=path, format=parsed.format, parsed=parsed, errors=parsed.errors)
+
+
+def scan_paths(paths: Sequence[Path], include_images: bool = True) -> tuple[ScanEntry, ...]:
+    """Scan files and folders (recursively) for workflows.
+
+    Takes paths to files or folders; folders yield their ``.json`` files, and ``.png`` /
+    ``.webp`` files when ``include_images``. A path that does not exist becomes an entry
+    with an error. Returns one entry per file, folders' files in sorted order.
+    """
+    return tuple(scan_file(path) for path in _files(paths, include_images))
+
+
+def scan_entry_to_json(entry: ScanEntry) -> dict[str, Any]:
+    """Return the JSON object of one entry: ``path``, ``format``, ``node_types``,
+    ``model_refs`` (``node_type``, ``input``, ``value``, ``folder``, ``bypassed``),
+    ``embedded_models`` and ``errors``."""
+    parsed = entry.parsed
+    return {
+        "path": str(entry.path),
+        "format": entry.format,
+        "node_types": list(parsed.node_types) if parsed else [],
+        "model_refs": [
+            {
+                "node_type": reference.node_type,
+                "input": reference.input,
+                "value": reference.value,
+                "folder": reference.folder,
+                "bypassed": reference.bypassed,
+            }
+            for reference in (parsed.model_refs if parsed else ())
+        ],
+        "embedded_models": [asdict(model) for model in (parsed.embedded_models if parsed else ())],
+        "errors": list(entry.errors),
+    }
