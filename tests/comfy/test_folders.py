@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from watchman.comfy.folders import (
     MODEL_EXTENSIONS,
     SUPPORTED_PT_EXTENSIONS,
     canonical_folder,
+    file_extension,
     folder_type,
     folders_using_dir,
     is_model_file_name,
@@ -121,3 +123,11 @@ def test_unknown_folders_become_pack_folders_with_the_model_extensions():
     assert kind.accepts_file("antelopev2.onnx")
     assert pack_folder_type("clip", "models/clip") is FOLDER_TYPES["text_encoders"]
     assert folder_type("nonsense") is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a.SafeTensors", "a.b.pt", ".hidden", "..x.pt", "noext", "trailing.", "...", "", ".a.b"],
+)
+def test_file_extension_agrees_with_splitext(name):
+    assert file_extension(name) == os.path.splitext(name)[1].lower()

@@ -21,7 +21,6 @@ Lookups go through :func:`canonical_folder`, which maps ComfyUI's legacy names
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -84,7 +83,18 @@ class FolderType:
             return False
         if not self.extensions:
             return True
-        return os.path.splitext(file_name)[1].lower() in self.extensions
+        return file_extension(file_name) in self.extensions
+
+
+def file_extension(file_name: str) -> str:
+    """Return the last extension of ``file_name``, lower-cased with its dot, or ``""``.
+
+    Same answer as ``os.path.splitext(name)[1].lower()`` (leading dots do not start an
+    extension), without its cost: the inventory asks this once per file on disk.
+    """
+    stem = file_name.lstrip(".")
+    dot = stem.rfind(".")
+    return stem[dot:].lower() if dot != -1 else ""
 
 
 def _models(name: str, *dirs: str, origin: str = "core") -> FolderType:
@@ -187,7 +197,7 @@ def is_model_file_name(name: str) -> bool:
     Compares case-insensitively; ``x.torchscript.pt`` counts through its last extension.
     """
     base_name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return os.path.splitext(base_name)[1].lower() in MODEL_EXTENSIONS
+    return file_extension(base_name) in MODEL_EXTENSIONS
 
 
 def folders_using_dir(relative_dir: str) -> tuple[str, ...]:

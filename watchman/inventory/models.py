@@ -38,6 +38,7 @@ from watchman.comfy.folders import (
     NON_MODEL_FOLDERS,
     FolderType,
     canonical_folder,
+    file_extension,
     pack_folder_type,
 )
 from watchman.errors import StateError
@@ -231,18 +232,19 @@ class ModelInventory:
 
 @dataclass
 class _Listing:
-    """What one walk of one directory found: files and diffusers-style model folders,
-    each as relative path -> (size, mtime)."""
+    """What one walk of one directory found: files as relative path -> (size, mtime,
+    extension), and diffusers-style model folders as relative path -> (size, mtime)."""
 
-    files: dict[str, tuple[int, float]] = field(default_factory=dict)
+    files: dict[str, tuple[int, float, str]] = field(default_factory=dict)
     model_folders: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool) -> _Listing:
     """Walk ``root`` recursively, following links without loops; see the module docstring.
 
-    Only files ``wants_file`` accepts are stat'ed (a stat per file is the walk's main cost),
-    unless ``find_model_folders`` asks for every size to total the model folders.
+    Only files whose extension ``wants_file`` accepts are stat'ed (a stat per file is the
+    walk's main cost), unless ``find_model_folders`` asks for every size to total the
+    model folders.
     """
     listing = _Listing()
     try:
@@ -268,7 +270,8 @@ def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool
                             continue  # broken link, socket, device
                         if entry.name == DIFFUSERS_MARKER:
                             has_marker = True
-                        keep = wants_file(entry.name)
+                        extension = file_extension(entry.name)
+                        keep = wants_file(extension)
                         if not keep and not find_model_folders:
                             continue
                         stat = entry.stat()
@@ -277,7 +280,7 @@ def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool
                         continue
                     total += stat.st_size
                     if keep:
-                        listing.files[relative] = (stat.st_size, stat.st_mtime)
+                        listing.files[relative] = (stat.st_size, stat.st_mtime, extension)
         except OSError as error:
             logger.warning("Cannot read model folder %s (skipped): %s", directory, error)
             return 0
@@ -378,9 +381,9 @@ def scan_models(
         extensions = frozenset().union(*(k.extensions for k in kinds_here))
 
         def wants_file(
-            name: str, accept_any: bool = accept_any, wanted: frozenset[str] = extensions
+            extension: str, accept_any: bool = accept_any, wanted: frozenset[str] = extensions
         ) -> bool:
-            return accept_any or os.path.splitext(name)[1].lower() in wanted
+            return accept_any or extension in wanted
 
         find_folders = any(k.holds_folders for k in kinds_here)
         listings[root] = _walk(root, wants_file, find_folders)
@@ -392,11 +395,13 @@ def scan_models(
             listing = listings[root]
             if kind.holds_folders:
                 entries = listing.model_folders
+            elif not kind.extensions:
+                entries = {path: (size, mtime) for path, (size, mtime, _) in listing.files.items()}
             else:
                 entries = {
-                    path: facts
-                    for path, facts in listing.files.items()
-                    if kind.accepts_file(path.rsplit("/", 1)[-1])
+                    path: (size, mtime)
+                    for path, (size, mtime, extension) in listing.files.items()
+                    if extension in kind.extensions
                 }
             for path in sorted(entries):
                 size, mtime = entries[path]
