@@ -158,7 +158,13 @@ def _pack_finder(
                 "reason": f"pack {disabled[0].name} is installed but disabled: enable it",
             }
         source = pack_for_missing_node(need.node_type, need.cnr_id, need.aux_id, node_map)
-        return source.to_json()
+        return {
+            "status": source.status,
+            "url": source.pack,
+            "title": source.candidates[0].title if len(source.candidates) == 1 else None,
+            "candidates": [{"url": c.url, "title": c.title} for c in source.candidates],
+            "reason": source.reason,
+        }
 
     return find
 
@@ -494,7 +500,7 @@ def _run_stages(
         counts,
         report_json=home.report_json,
         report_markdown=home.report_markdown,
-        summary=summary,
+        summary={**summary, "intake_new_or_updated": len(changes)},
     )
 
 

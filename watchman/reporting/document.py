@@ -221,7 +221,6 @@ def build_report(
             status: sum(1 for value in resolution_statuses.values() if value == status)
             for status in sorted(set(resolution_statuses.values()))
         },
-        "intake_new_or_updated": intake_new_or_updated,
         "models_installed": models_installed,
         "node_packs": node_packs,
         "node_source": node_source,
@@ -230,6 +229,8 @@ def build_report(
         "schema_version": SCHEMA_VERSION,
         "generated_at": generated_at,
         "cycle_id": cycle_id,
+        # What this cycle saw arrive; the rest of the document is the standing status.
+        "cycle": {"intake_new_or_updated": intake_new_or_updated},
         "comfyui_root": comfyui_root,
         "resolution_note": resolution_note,
         "summary": summary,
@@ -238,7 +239,7 @@ def build_report(
     }
 
 
-VOLATILE_KEYS = ("generated_at", "cycle_id")
+VOLATILE_KEYS = ("generated_at", "cycle_id", "cycle")
 
 
 def stable_part(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -54,7 +54,8 @@ def _summary(document: Mapping[str, Any]) -> list[str]:
         f"- Missing models: {summary['missing_models']} "
         f"(misplaced: {summary['misplaced_models']}, uncertain: {summary['uncertain']})",
         f"- Missing node types: {summary['missing_nodes']}",
-        f"- New or updated workflows this cycle: {summary['intake_new_or_updated']}",
+        "- New or updated workflows in the cycle that wrote this report: "
+        f"{document.get('cycle', {}).get('intake_new_or_updated', 0)}",
         f"- Installed: {summary['models_installed']} model files, "
         f"{summary['node_packs']} node packs; node types from {summary['node_source']}",
     ]

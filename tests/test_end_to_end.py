@@ -1,0 +1,219 @@
+"""The whole cycle through the CLI, in-process, on a temporary copy of the demo tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchman.cli import app
+from watchman.state_manager import RunLock
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+EXPECTED_STATUSES = {
+    "ready_sdxl.json": "ready",
+    "missing_lora.json": "missing_models",
+    "misplaced_vae.json": "missing_models",
+    "missing_node.json": "missing_nodes",
+    "subgraph_upscale.json": "ready",
+    "api_format_flux.json": "missing_models",
+    "broken_download.json": "parse_error",
+}
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the demo tree with a config file; returns the config path."""
+    for variable in list(os.environ):
+        if variable.startswith("COMFYWATCHMAN_") or variable in ("COMFYUI_ROOT", "HF_TOKEN"):
+            monkeypatch.delenv(variable, raising=False)
+    shutil.copytree(EXAMPLES / "demo-comfyui", tmp_path / "ComfyUI")
+    shutil.copytree(EXAMPLES / "demo-extra-models", tmp_path / "demo-extra-models")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[paths]",
+                f'home = "{(tmp_path / "home").as_posix()}"',
+                "[comfyui]",
+                f'root = "{(tmp_path / "ComfyUI").as_posix()}"',
+                "use_server = false",
+                "[schedule]",
+                "boot_grace_minutes = 0",
+                "resume_grace_minutes = 0",
+                "min_vram_gb = 0",
+                "[search]",
+                "offline = true",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return config
+
+
+def run(*arguments: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(arguments))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def home_of(config: Path) -> Path:
+    return config.parent / "home"
+
+
+def report(config: Path) -> dict:
+    path = home_of(config) / "output" / "reports" / "status" / "master_status.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def intake_lines(config: Path) -> list[dict]:
+    log = home_of(config) / "state" / "intake_log.jsonl"
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_one_cycle_on_the_demo_tree_shows_every_status(demo: Path) -> None:
+    code, out, err = run("--config", str(demo), "--run-cycle")
+    assert code == 0, err
+    assert "master_status.md" in out
+    document = report(demo)
+    statuses = {Path(entry["path"]).name: entry["status"] for entry in document["workflows"]}
+    assert statuses == EXPECTED_STATUSES
+    counts = document["summary"]["workflows_by_status"]
+    assert all(counts[status] >= 1 for status in set(EXPECTED_STATUSES.values()))
+    markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
+    assert markdown.startswith("# ComfyUI readiness")
+    assert "demo_vae.safetensors" in markdown and "Move misplaced models" in markdown
+
+
+def test_the_report_says_where_a_misplaced_model_is_and_resolves_honestly(demo: Path) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    misplaced = entries["misplaced_vae.json"]["missing_models"]
+    assert [(m["value"], m["state"]) for m in misplaced] == [("demo_vae.safetensors", "misplaced")]
+    assert misplaced[0]["locations"][0]["folder"] == "checkpoints"
+    lora = {m["value"]: m for m in entries["missing_lora.json"]["missing_models"]}
+    assert "demo_detail_lora.safetensors" not in lora  # found through extra_model_paths.yaml
+    embedded = lora["pixel_art_xl_v2.safetensors"]["resolution"]
+    assert embedded["status"] == "FOUND"
+    assert embedded["download_url"].endswith("/pixel_art_xl_v2.safetensors")
+    unknown = lora["never_published_lora.safetensors"]["resolution"]
+    assert unknown["status"] != "FOUND"  # offline: nothing is made up
+    broken = entries["broken_download.json"]
+    assert broken["status"] == "parse_error" and broken["error"]
+
+
+def test_missing_nodes_name_their_pack_and_disabled_packs_do_not_count(demo: Path) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entry = next(e for e in report(demo)["workflows"] if e["path"].endswith("missing_node.json"))
+    nodes = {node["node_type"]: node for node in entry["missing_nodes"]}
+    assert set(nodes) == {"ImpactWildcardProcessor", "DemoSwitch"}
+    assert "comfyui-impact-pack" in json.dumps(nodes["ImpactWildcardProcessor"]["pack"])
+    assert nodes["DemoSwitch"]["pack"]["status"] == "installed_disabled"
+    # The bypassed loader's missing lora is reported apart and does not count.
+    assert all(m["value"] != "bypassed_only_lora.safetensors" for m in entry["missing_models"])
+    inactive = [m["value"] for m in entry["inactive"]["missing_models"]]
+    assert "bypassed_only_lora.safetensors" in inactive
+
+
+def test_a_second_cycle_rewrites_nothing_and_a_change_logs_one_update(demo: Path) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    state = home_of(demo) / "state"
+    watched = [
+        state / "model_cache.json",
+        state / "custom_nodes_cache.json",
+        home_of(demo) / "output/reports/status/master_status.json",
+    ]
+    for path in watched:
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    first_lines = intake_lines(demo)
+    assert len(first_lines) == len(EXPECTED_STATUSES)
+    assert {line["event"] for line in first_lines} == {"new"}
+
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert [path.stat().st_mtime_ns for path in watched] == [1_000_000_000] * 3
+    assert intake_lines(demo) == first_lines
+
+    changed = demo.parent / "ComfyUI/user/default/workflows/ready_sdxl.json"
+    document = json.loads(changed.read_text(encoding="utf-8"))
+    document["extra"]["note"] = "edited"
+    changed.write_text(json.dumps(document), encoding="utf-8")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    new_lines = intake_lines(demo)[len(first_lines) :]
+    assert [(Path(line["path"]).name, line["event"]) for line in new_lines] == [
+        ("ready_sdxl.json", "updated")
+    ]
+
+
+def test_list_intake_shows_newest_first_as_json_and_as_a_table(demo: Path) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    code, out, _ = run("--config", str(demo), "--list-intake", "--limit", "3", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    assert len(listed) == 3 and all(item["event"] == "new" for item in listed)
+    code, out, _ = run("--config", str(demo), "--list-intake")
+    assert code == 0 and "Intake log" in out
+
+
+def test_a_second_cycle_while_one_holds_the_lock_exits_3(demo: Path) -> None:
+    lock = home_of(demo) / "state" / "cycle.lock"
+    with RunLock(lock):
+        code, _, err = run("--config", str(demo), "--run-cycle")
+    assert code == 3
+    assert "Another comfywatchman cycle is running" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_corrupt_cache_is_set_aside_and_rebuilt(demo: Path) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    cache = home_of(demo) / "state" / "model_cache.json"
+    cache.write_text("{ torn", encoding="utf-8")
+    for name in ("cycle_state.json", "workflow_cache.json"):
+        (home_of(demo) / "state" / name).write_text("[]", encoding="utf-8")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert list(cache.parent.glob("custom_nodes_cache.json.corrupt-*")) == []
+    assert json.loads(cache.read_text(encoding="utf-8"))["schema_version"] == 1
+    assert list(cache.parent.glob("cycle_state.json.corrupt-*"))
+
+
+def test_a_bad_config_value_exits_2_naming_the_key_and_file(demo: Path) -> None:
+    with demo.open("a", encoding="utf-8") as handle:
+        handle.write('[metrics]\ntextfile = 3\n')
+    code, _, err = run("--config", str(demo), "--run-cycle")
+    assert code == 2
+    assert "metrics.textfile" in err and str(demo) in err
+
+
+def test_a_missing_comfyui_exits_2_saying_how_to_set_it(demo: Path, tmp_path: Path) -> None:
+    code, _, err = run("--config", str(demo), "--comfyui-root", str(tmp_path / "nope"), "--run-cycle")
+    assert code == 2
+    assert "COMFYUI_ROOT" in err
+
+
+def test_a_guard_that_says_no_skips_the_cycle_with_exit_0(demo: Path) -> None:
+    with demo.open("a", encoding="utf-8") as handle:
+        handle.write("")
+    text = demo.read_text(encoding="utf-8").replace("boot_grace_minutes = 0", "boot_grace_minutes = 10000000")
+    demo.write_text(text, encoding="utf-8")
+    code, out, _ = run("--config", str(demo), "--run-cycle")
+    assert code == 0
+    assert "skipped" in out.lower()
+    state = json.loads((home_of(demo) / "state" / "cycle_state.json").read_text("utf-8"))
+    assert state["records"][-1]["outcome"] == "skipped"
+    assert state["records"][-1]["reason"]
+
+
+def test_each_cycle_writes_structured_log_lines(demo: Path) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    log = home_of(demo) / "log" / "structured.log"
+    lines = [json.loads(line) for line in log.read_text("utf-8").splitlines()]
+    phases = [line["phase"] for line in lines]
+    assert phases[0] == "guards" and phases[-1] == "cycle"
+    for phase in ("inventory", "caches", "workflows", "needs", "resolve", "report"):
+        assert phase in phases
+    assert lines[-1]["workflows_scanned"] == len(EXPECTED_STATUSES)
