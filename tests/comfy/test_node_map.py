@@ -26,7 +26,7 @@ CORPUS_MAP = CORPUS / "comfyui" / "extension-node-map.json"
 
 IMPACT = "https://github.com/ltdrdata/ComfyUI-Impact-Pack"
 GGUF = "https://github.com/city96/ComfyUI-GGUF"
-GGUF_COPY = "https://github.com/someone/gguf-copy"
+GGUF_COPY = "https://github.com/aaa/gguf-copy"  # sorts before the preferred pack
 DERFUU = "https://github.com/Derfuu/Derfuu_ComfyUI_ModdedNodes"
 CORE = "https://github.com/comfyanonymous/ComfyUI"
 
@@ -102,6 +102,7 @@ def test_a_cnr_id_names_the_registry_pack_first(small_map: ExtensionNodeMap) -> 
     assert source.status == "found"
     assert source.pack == "https://registry.comfy.org/nodes/ComfyUI-GGUF"
     assert [c.url for c in source.candidates] == [source.pack, GGUF, GGUF_COPY]
+    assert source.candidates[0].title == "ComfyUI-GGUF"
 
 
 def test_an_aux_id_names_the_github_repository(small_map: ExtensionNodeMap) -> None:
@@ -141,10 +142,13 @@ def test_the_real_map_finds_impact_pack_classes(corpus_map: ExtensionNodeMap) ->
 
 
 def test_the_real_map_keeps_every_definer_of_a_shared_class(corpus_map: ExtensionNodeMap) -> None:
-    lookup = corpus_map.lookup("UnetLoaderGGUF")
+    lookup = corpus_map.lookup("DWPreprocessor")
     assert lookup.status == "uncertain"
-    assert lookup.candidates[0].url == GGUF  # ComfyUI-GGUF preempts it
+    # comfyui_controlnet_aux preempts it, though another definer sorts first by name.
+    assert lookup.candidates[0].url == "https://github.com/Fannovel16/comfyui_controlnet_aux"
     assert len(lookup.candidates) >= 2
+    gguf = corpus_map.lookup("UnetLoaderGGUF")
+    assert (gguf.status, gguf.candidates[0].url) == ("uncertain", GGUF)
 
 
 def test_the_real_map_patterns_compile_and_match(corpus_map: ExtensionNodeMap) -> None:
