@@ -298,3 +298,23 @@ def test_two_folders_linking_to_each_other_end_and_list_each_file_once_per_name(
         "y/two.safetensors",
         "y/to_x/one.safetensors",
     }
+
+
+def test_git_folders_are_not_searched_like_comfyui_recursive_search(tmp_path):
+    loras = tmp_path / "ComfyUI" / "models" / "loras"
+    _file(loras / "kept.safetensors")
+    _file(loras / ".git" / "lfs" / "objects" / "hidden.safetensors")
+    inventory = scan_models(tmp_path / "ComfyUI", [], environ={}, home_dir=tmp_path)
+    assert _paths(inventory, "loras") == {"kept.safetensors"}
+
+
+def test_folders_deeper_than_the_limit_are_skipped_with_a_warning(tmp_path, monkeypatch, caplog):
+    from watchman.inventory import models
+
+    monkeypatch.setattr(models, "MAX_DEPTH", 1)
+    loras = tmp_path / "ComfyUI" / "models" / "loras"
+    _file(loras / "a" / "shallow.safetensors")
+    _file(loras / "a" / "b" / "deep.safetensors")
+    inventory = scan_models(tmp_path / "ComfyUI", [], environ={}, home_dir=tmp_path)
+    assert _paths(inventory, "loras") == {"a/shallow.safetensors"}
+    assert any("Not descending" in record.message for record in caplog.records)

@@ -48,6 +48,11 @@ logger = logging.getLogger(__name__)
 CACHE_SCHEMA_VERSION = 1
 DIFFUSERS_MARKER = "model_index.json"
 """A diffusers model is a folder holding this file (ComfyUI's DiffusersLoader)."""
+EXCLUDED_FOLDER_NAMES = frozenset({".git"})
+"""Folders ComfyUI's ``recursive_search`` never enters."""
+MAX_DEPTH = 200
+"""Deeper folders are skipped with a warning: no model tree is that deep, and recursion
+must stay far below Python's limit."""
 
 PresenceState = Literal["present", "misplaced", "missing"]
 
@@ -254,7 +259,7 @@ def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool
         return listing
     on_path: set[tuple[int, int]] = {(root_stat.st_dev, root_stat.st_ino)}
 
-    def visit(directory: str, prefix: str) -> int:
+    def visit(directory: str, prefix: str, depth: int) -> int:
         total = 0
         has_marker = False
         subfolders: list[tuple[str, str]] = []
@@ -264,7 +269,8 @@ def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool
                     relative = prefix + entry.name
                     try:
                         if entry.is_dir():
-                            subfolders.append((entry.path, relative))
+                            if entry.name not in EXCLUDED_FOLDER_NAMES:
+                                subfolders.append((entry.path, relative))
                             continue
                         if not entry.is_file():
                             continue  # broken link, socket, device
@@ -284,6 +290,9 @@ def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool
         except OSError as error:
             logger.warning("Cannot read model folder %s (skipped): %s", directory, error)
             return 0
+        if subfolders and depth >= MAX_DEPTH:
+            logger.warning("Not descending below %s: deeper than %d folders", directory, depth)
+            subfolders = []
         for path, relative in subfolders:
             try:
                 # os.stat, not DirEntry.stat: the latter has no inode on Windows.
@@ -296,14 +305,14 @@ def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool
                 logger.debug("Not following %s: it loops back to a folder above it", path)
                 continue
             on_path.add(identity)
-            subtotal = visit(path, relative + "/")
+            subtotal = visit(path, relative + "/", depth + 1)
             on_path.discard(identity)
             total += subtotal
         if has_marker and prefix and find_model_folders:
             listing.model_folders[prefix.rstrip("/")] = (total, os.path.getmtime(directory))
         return total
 
-    visit(root, "")
+    visit(root, "", 0)
     return listing
 
 
