@@ -182,3 +182,20 @@ def test_a_node_pack_is_plain_frozen_data() -> None:
     pack = NodePack("p", "/p", "file", True, None, None, None, ("A",))
     with pytest.raises(AttributeError):
         pack.name = "q"  # type: ignore[misc]
+
+
+def test_an_unreadable_pack_is_skipped_and_the_others_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "custom_nodes" / "good" / "__init__.py", mapping("Good"))
+    write(tmp_path / "custom_nodes" / "locked" / "__init__.py", mapping("Locked"))
+    real_metadata = nodes.read_git_metadata
+
+    def failing(path: Path) -> object:
+        if path.name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_metadata(path)
+
+    monkeypatch.setattr(nodes, "read_git_metadata", failing)
+    inventory = scan_node_inventory(tmp_path)
+    assert [pack.name for pack in inventory.packs] == ["good"]

@@ -183,10 +183,13 @@ def scan_node_inventory(comfyui_root: Path, previous: NodeInventory | None = Non
     else:
         core_nodes = _classes_of(core_files)
     earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
-    packs = [
-        _scan_pack(path, enabled, earlier.get(str(path)))
-        for path, enabled in _pack_locations(comfyui_root / CUSTOM_NODES_FOLDER)
-    ]
+    packs: list[NodePack] = []
+    for path, enabled in _pack_locations(comfyui_root / CUSTOM_NODES_FOLDER):
+        try:
+            packs.append(_scan_pack(path, enabled, earlier.get(str(path))))
+        except OSError as error:
+            # One unreadable pack (permissions, a vanishing folder) is not the whole tree.
+            logger.warning("Skipping node pack %s: it cannot be read (%s).", path, error)
     packs.sort(key=lambda pack: (pack.name.casefold(), pack.name, pack.path))
     return NodeInventory(core_nodes=core_nodes, packs=tuple(packs), core_signature=core_signature)
 
@@ -215,11 +218,16 @@ def _pack_locations(custom_nodes: Path) -> Iterable[tuple[Path, bool]]:
         if name.startswith("."):
             # Hidden folders (.git, .disabled handled above, editor folders) are no packs.
             continue
-        if entry.is_dir():
+        try:
+            is_folder, is_file = entry.is_dir(), entry.is_file()
+        except OSError as error:
+            logger.warning("Skipping %s: it cannot be inspected (%s).", entry, error)
+            continue
+        if is_folder:
             yield entry, not (inside_disabled or name.endswith(DISABLED_SUFFIX))
-        elif entry.is_file() and name.endswith(".py"):
+        elif is_file and name.endswith(".py"):
             yield entry, not inside_disabled
-        elif entry.is_file() and name.endswith(".py" + DISABLED_SUFFIX):
+        elif is_file and name.endswith(".py" + DISABLED_SUFFIX):
             yield entry, False
 
 
