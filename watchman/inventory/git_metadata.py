@@ -64,10 +64,8 @@ def _read_text(path: Path) -> str | None:
 
 def _git_dir(checkout: Path) -> Path | None:
     dot_git = checkout / ".git"
-    if dot_git.is_dir():
+    if _is_folder(dot_git):
         return dot_git
-    if not dot_git.is_file():
-        return None
     text = _read_text(dot_git)
     if text is None:
         return None
@@ -75,7 +73,7 @@ def _git_dir(checkout: Path) -> Path | None:
         if line.startswith("gitdir:"):
             target = Path(line[len("gitdir:") :].strip())
             resolved = target if target.is_absolute() else checkout / target
-            if resolved.is_dir():
+            if _is_folder(resolved):
                 return resolved
             logger.debug("%s points at %s, which is not a folder.", dot_git, resolved)
             return None
@@ -88,7 +86,15 @@ def _common_dir(git_dir: Path) -> Path:
         return git_dir
     target = Path(text.strip())
     resolved = target if target.is_absolute() else git_dir / target
-    return resolved if resolved.is_dir() else git_dir
+    return resolved if _is_folder(resolved) else git_dir
+
+
+def _is_folder(path: Path) -> bool:
+    # Path.is_dir raises on permission errors; here an unreadable path is simply absent.
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _origin_url(config_path: Path) -> str | None:
