@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from watchman import __version__
@@ -286,7 +287,55 @@ def _do_list_intake(home: Home, limit: int, as_json: bool) -> None:
     for column in ("time", "event", "source", "path", "sha256"):
         table.add_column(column, overflow="fold")
     for entry in entries:
-        table.add_row(entry.time, entry.event, entry.source, entry.path, entry.sha256[:12])
+        table.add_row(
+            entry.time, entry.event, escape(entry.source), escape(entry.path), entry.sha256[:12]
+        )
+    stdout.print(table)
+
+
+@app.command("scan")
+def scan_command(
+    context: typer.Context,
+    paths: list[Path] = typer.Argument(
+        ..., help="Workflow files or folders (searched recursively)."
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print one JSON array, an object per file."
+    ),
+    no_images: bool = typer.Option(False, "--no-images", help="Skip .png and .webp files."),
+) -> None:
+    """Read workflows and list their node types and model references (no state, no network)."""
+    from watchman.scan import scan_entry_to_json, scan_paths
+
+    invocation = _invocation(context)
+    with handled_errors(invocation):
+        missing = [path for path in paths if not path.exists()]
+        if missing:
+            _fail_usage(f"{missing[0]} does not exist; give workflow files or folders.")
+        entries = scan_paths(paths, include_images=not no_images)
+    if json_output:
+        print_json([scan_entry_to_json(entry) for entry in entries])
+        return
+    table = Table(title=f"{len(entries)} workflow file(s)")
+    for column in ("file", "format", "nodes", "model references", "problems"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        parsed = entry.parsed
+        references = (
+            "\n".join(
+                f"{ref.value} [{ref.folder or '?'}]{' (bypassed)' if ref.bypassed else ''}"
+                for ref in parsed.model_refs
+            )
+            if parsed
+            else ""
+        )
+        table.add_row(
+            escape(str(entry.path)),
+            entry.format or "-",
+            str(len(parsed.node_types)) if parsed else "-",
+            escape(references),
+            escape("\n".join(entry.errors)),
+        )
     stdout.print(table)
 
 
