@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from watchman.errors import ConfigError, StateError
+from watchman.inventory import models as models_module
 from watchman.inventory.models import ModelInventory, normalise_model_value, scan_models
 
 
@@ -309,12 +310,21 @@ def test_git_folders_are_not_searched_like_comfyui_recursive_search(tmp_path):
 
 
 def test_folders_deeper_than_the_limit_are_skipped_with_a_warning(tmp_path, monkeypatch, caplog):
-    from watchman.inventory import models
-
-    monkeypatch.setattr(models, "MAX_DEPTH", 1)
+    monkeypatch.setattr(models_module, "MAX_DEPTH", 1)
     loras = tmp_path / "ComfyUI" / "models" / "loras"
     _file(loras / "a" / "shallow.safetensors")
     _file(loras / "a" / "b" / "deep.safetensors")
     inventory = scan_models(tmp_path / "ComfyUI", [], environ={}, home_dir=tmp_path)
     assert _paths(inventory, "loras") == {"a/shallow.safetensors"}
     assert any("Not descending" in record.message for record in caplog.records)
+
+
+def test_embeddings_named_without_extension_are_found_as_comfyui_load_embed_does(tree):
+    inventory = _scan(tree)
+    presence = inventory.locate("embeddings", "EasyNeg")
+    assert presence.state == "present"
+    assert presence.locations[0].relative_path == "easyneg.pt"
+    assert inventory.locate("embeddings", "sd15").state == "misplaced"
+    assert inventory.locate("embeddings", "unknown_style").state == "missing"
+    # Only embeddings imply extensions: a checkpoint must be named in full.
+    assert inventory.locate("checkpoints", "sd15").state == "missing"

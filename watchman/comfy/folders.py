@@ -62,6 +62,9 @@ class FolderType:
     ``holds_folders`` marks types whose entries are folders (``diffusers``).
     ``shares_dirs_with`` names the types whose search directories (extra paths included)
     this one also searches, as ComfyUI-GGUF does for ``unet_gguf``.
+    ``implied_extensions`` are tried, in order, after a name that is not found as written:
+    prompts name embeddings without extension (``embedding:name``) and ComfyUI's
+    ``load_embed`` then tries ``.safetensors``, ``.pt`` and ``.bin``.
     """
 
     name: str
@@ -71,6 +74,7 @@ class FolderType:
     holds_models: bool = True
     shares_dirs_with: tuple[str, ...] = ()
     origin: str = "core"
+    implied_extensions: tuple[str, ...] = ()
 
     def accepts_file(self, file_name: str) -> bool:
         """Return whether a file named ``file_name`` is listed by this folder type.
@@ -116,7 +120,12 @@ _TABLE: tuple[FolderType, ...] = (
     _models("diffusion_models", "models/unet", "models/diffusion_models"),
     _models("clip_vision"),
     _models("style_models"),
-    _models("embeddings"),
+    FolderType(
+        "embeddings",
+        ("models/embeddings",),
+        SUPPORTED_PT_EXTENSIONS,
+        implied_extensions=(".safetensors", ".pt", ".bin"),
+    ),
     FolderType("diffusers", ("models/diffusers",), frozenset(), holds_folders=True),
     _models("vae_approx"),
     _models("controlnet", "models/controlnet", "models/t2i_adapter"),

@@ -153,23 +153,30 @@ class ModelInventory:
         of its roots (a file another type listed there counts, e.g. a ``.gguf`` found as
         ``unet_gguf`` under ``models/unet``); with no folder, any folder having it. Else
         misplaced when the same file name exists in another folder or subfolder, else
-        missing. Never raises.
+        missing. Embeddings may be named without extension, as prompts do. Never raises.
         """
         key = normalise_model_value(value).lower()
         if not key:
             return Presence("missing")
-        same_path = self._by_path.get(key, ())
-        if folder is None:
-            hits = same_path
-        else:
-            wanted = canonical_folder(folder)
-            own_roots = self._root_sets.get(wanted, frozenset())
-            hits = tuple(m for m in same_path if m.folder == wanted or m.root in own_roots)
-        if hits:
-            return Presence("present", hits)
-        same_name = self._by_name.get(key.rsplit("/", 1)[-1], ())
-        if same_name:
-            return Presence("misplaced", same_name)
+        wanted = None if folder is None else canonical_folder(folder)
+        known = None if wanted is None else FOLDER_TYPES.get(wanted)
+        # The name as written first, then with the extensions the loader adds itself.
+        keys = [key] + [
+            key + extension for extension in (known.implied_extensions if known else ())
+        ]
+        for candidate in keys:
+            same_path = self._by_path.get(candidate, ())
+            if wanted is None:
+                hits = same_path
+            else:
+                own_roots = self._root_sets.get(wanted, frozenset())
+                hits = tuple(m for m in same_path if m.folder == wanted or m.root in own_roots)
+            if hits:
+                return Presence("present", hits)
+        for candidate in keys:
+            same_name = self._by_name.get(candidate.rsplit("/", 1)[-1], ())
+            if same_name:
+                return Presence("misplaced", same_name)
         return Presence("missing")
 
     def to_cache_document(self) -> dict[str, Any]:
