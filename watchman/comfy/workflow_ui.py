@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchman.comfy.loaders import loader_spec
+from watchman.comfy.loaders import CONTROL_AFTER_GENERATE, CONTROL_VALUES, loader_spec
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow import (
     EmbeddedModel,
@@ -103,23 +103,49 @@ def named_widget_values(
     )
     widget_inputs = [item for item in input_list if isinstance(item.get("widget"), dict)]
     spec = loader_spec(node_type)
-    names: Sequence[str]
+    candidates: list[list[str]]
     if spec is not None and spec.widgets:
         linked = {
             item["widget"].get("name") for item in widget_inputs if item.get("link") is not None
         }
         candidates = [list(spec.widgets), [name for name in spec.widgets if name not in linked]]
-        names = next(
-            (candidate for candidate in candidates if len(candidate) == len(widgets_values)),
-            candidates[0],
-        )
     else:
-        widget_names = [str(item["widget"].get("name")) for item in widget_inputs]
-        names = widget_names if len(widget_names) == len(widgets_values) else []
+        candidates = [[str(item["widget"].get("name")) for item in widget_inputs]]
+    for names in candidates:
+        if len(names) == len(widgets_values):
+            return list(zip(names, widgets_values, strict=True))
+    # The frontend stores a control_after_generate value after each seed-like INT widget;
+    # the node's widget list does not name it, so it shifts every later position.
+    kept = [
+        position
+        for position, value in enumerate(widgets_values)
+        if not _is_control_value(widgets_values, position)
+    ]
+    for names in candidates:
+        if names and len(names) == len(kept):
+            named = dict(zip(kept, names, strict=True))
+            return [
+                (named.get(position, CONTROL_AFTER_GENERATE), value)
+                for position, value in enumerate(widgets_values)
+            ]
+    # No alignment fits: name from the start for a table node (a newer version appends
+    # widgets), leave an unknown node's values unnamed.
+    prefix: Sequence[str] = candidates[0] if spec is not None and spec.widgets else ()
     return [
-        (names[position] if position < len(names) else None, value)
+        (prefix[position] if position < len(prefix) else None, value)
         for position, value in enumerate(widgets_values)
     ]
+
+
+def _is_control_value(values: list[object], position: int) -> bool:
+    value = values[position]
+    previous = values[position - 1] if position > 0 else None
+    return (
+        isinstance(value, str)
+        and value in CONTROL_VALUES
+        and isinstance(previous, int)
+        and not isinstance(previous, bool)
+    )
 
 
 def _linked_from_real_node(
