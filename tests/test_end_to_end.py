@@ -183,14 +183,16 @@ def test_a_corrupt_cache_is_set_aside_and_rebuilt(demo: Path) -> None:
 
 def test_a_bad_config_value_exits_2_naming_the_key_and_file(demo: Path) -> None:
     with demo.open("a", encoding="utf-8") as handle:
-        handle.write('[metrics]\ntextfile = 3\n')
+        handle.write("[metrics]\ntextfile = 3\n")
     code, _, err = run("--config", str(demo), "--run-cycle")
     assert code == 2
     assert "metrics.textfile" in err and str(demo) in err
 
 
 def test_a_missing_comfyui_exits_2_saying_how_to_set_it(demo: Path, tmp_path: Path) -> None:
-    code, _, err = run("--config", str(demo), "--comfyui-root", str(tmp_path / "nope"), "--run-cycle")
+    code, _, err = run(
+        "--config", str(demo), "--comfyui-root", str(tmp_path / "nope"), "--run-cycle"
+    )
     assert code == 2
     assert "COMFYUI_ROOT" in err
 
@@ -198,7 +200,9 @@ def test_a_missing_comfyui_exits_2_saying_how_to_set_it(demo: Path, tmp_path: Pa
 def test_a_guard_that_says_no_skips_the_cycle_with_exit_0(demo: Path) -> None:
     with demo.open("a", encoding="utf-8") as handle:
         handle.write("")
-    text = demo.read_text(encoding="utf-8").replace("boot_grace_minutes = 0", "boot_grace_minutes = 10000000")
+    text = demo.read_text(encoding="utf-8").replace(
+        "boot_grace_minutes = 0", "boot_grace_minutes = 10000000"
+    )
     demo.write_text(text, encoding="utf-8")
     code, out, _ = run("--config", str(demo), "--run-cycle")
     assert code == 0
@@ -217,3 +221,12 @@ def test_each_cycle_writes_structured_log_lines(demo: Path) -> None:
     for phase in ("inventory", "caches", "workflows", "needs", "resolve", "report"):
         assert phase in phases
     assert lines[-1]["workflows_scanned"] == len(EXPECTED_STATUSES)
+
+
+def test_a_node_cache_of_the_right_version_but_wrong_shape_is_set_aside(demo: Path) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    cache = home_of(demo) / "state" / "custom_nodes_cache.json"
+    cache.write_text('{"schema_version": 1, "packs": "nonsense"}', encoding="utf-8")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert list(cache.parent.glob("custom_nodes_cache.json.corrupt-*"))
+    assert isinstance(json.loads(cache.read_text(encoding="utf-8"))["packs"], list)

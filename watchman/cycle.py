@@ -34,7 +34,7 @@ from watchman.cycle_state import (
     load_cycle_state,
     update_guard_memory,
 )
-from watchman.errors import BackendError, WatchmanError
+from watchman.errors import BackendError, StateError, WatchmanError
 from watchman.guards import GuardVerdict, evaluate_guards
 from watchman.home import Home
 from watchman.intake import detect_changes, last_seen_hashes, record_intake
@@ -54,6 +54,7 @@ from watchman.state_manager import (
     atomic_write_bytes,
     dumps_json,
     read_json_state,
+    set_aside_corrupt,
     write_json_if_changed,
 )
 from watchman.structured_log import log_event, utc_now_iso
@@ -142,6 +143,19 @@ def _installed_node_types(
         else:
             return frozenset(info.node_types), "object_info"
     return nodes.enabled_classes(), "static"
+
+
+def _previous_node_inventory(home: Home) -> NodeInventory | None:
+    """The last node inventory, to reuse unchanged packs; None when absent or unusable."""
+    document = read_json_state(home.custom_nodes_cache, 1)
+    if document is None:
+        return None
+    try:
+        return NodeInventory.from_cache_document(document)
+    except StateError as error:
+        # Valid JSON of the right version but the wrong shape (e.g. edited by hand).
+        set_aside_corrupt(home.custom_nodes_cache, str(error))
+        return None
 
 
 def _pack_finder(
@@ -379,10 +393,7 @@ def _run_stages(
     try:
         with stages.stage("inventory") as info:
             models: ModelInventory = scan_models(root, settings.comfyui.extra_model_paths)
-            previous_doc = read_json_state(home.custom_nodes_cache, 1)
-            previous_nodes = (
-                NodeInventory.from_cache_document(previous_doc) if previous_doc else None
-            )
+            previous_nodes = _previous_node_inventory(home)
             nodes = scan_node_inventory(root, previous_nodes)
             info.update(models=models.count, node_packs=len(nodes.packs))
 
