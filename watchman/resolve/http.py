@@ -176,7 +176,7 @@ class HttpGateway:
         if isinstance(failure, _Retryable) and failure.retry_after is not None:
             return min(failure.retry_after, self.options.retry_after_cap_seconds)
         backoff = wait_exponential_jitter(
-            initial=self.options.backoff_initial_seconds,
+            multiplier=self.options.backoff_initial_seconds,
             max=self.options.backoff_max_seconds,
             jitter=self.options.backoff_initial_seconds,
         )
@@ -194,7 +194,8 @@ class HttpGateway:
         json_body: Any,
         timeout: httpx.Timeout,
     ) -> httpx.Response:
-        current = httpx.URL(url, params=dict(params) if params else None)
+        # httpx drops a URL's own query when given params=None, so pass params only if any.
+        current = httpx.URL(url, params=dict(params)) if params else httpx.URL(url)
         for _ in range(self.options.max_redirects + 1):
             host = _host_of(current)
             headers = dict(self.credentials.get(host, {}))

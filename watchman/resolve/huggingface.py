@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from watchman.errors import BackendError
 from watchman.resolve.http import HttpGateway, HttpStatusError
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
@@ -170,7 +172,9 @@ class HuggingFaceBackend:
                 if parsed is not None:
                     yield parsed
             link = _NEXT_LINK.search(answer.headers.get("link", ""))
-            url, params = (link.group(1), None) if link else (None, None)
+            # A relative next link is taken from the page that gave it.
+            url = str(httpx.URL(answer.url).join(link.group(1))) if link else None
+            params = None
 
     def resolve_url(self, repo: str, path: str) -> str:
         """Return the download URL of a file in a repository at ``main``."""

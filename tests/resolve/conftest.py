@@ -1,0 +1,78 @@
+"""Fixtures of the resolution tests: local replay servers, a client, fast HTTP options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from watchman.config import Settings
+from watchman.home import Home
+from watchman.resolve.http import HttpGateway, HttpOptions
+
+from .servers import CORPUS, ReplayServer
+
+# Tiny waits: the retry logic runs for real, the suite stays fast.
+FAST = HttpOptions(
+    timeout_seconds=2.0,
+    max_retries=2,
+    backoff_initial_seconds=0.01,
+    backoff_max_seconds=0.02,
+    retry_after_cap_seconds=0.05,
+)
+
+
+@pytest.fixture
+def server() -> Iterator[ReplayServer]:
+    with ReplayServer() as replay:
+        yield replay
+
+
+@pytest.fixture
+def second_server() -> Iterator[ReplayServer]:
+    with ReplayServer() as replay:
+        yield replay
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client() as http_client:
+        yield http_client
+
+
+@pytest.fixture
+def gateway(client: httpx.Client) -> HttpGateway:
+    return HttpGateway(client, FAST)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home(tmp_path / "home")
+
+
+@pytest.fixture
+def corpus_api() -> Path:
+    folder = CORPUS / "api"
+    if not folder.is_dir():
+        pytest.skip(f"../shared/corpus is absent: {folder} holds the recorded API responses")
+    return folder
+
+
+def settings_for(
+    *,
+    civitai: str = "http://127.0.0.1:9",
+    huggingface: str = "http://127.0.0.1:9",
+    qwen: str = "http://127.0.0.1:9/v1",
+    order: tuple[str, ...] = ("qwen", "civitai"),
+) -> Settings:
+    """Return settings pointing every backend at local servers."""
+    return Settings.model_validate(
+        {
+            "civitai": {"base_url": civitai},
+            "huggingface": {"base_url": huggingface},
+            "qwen": {"base_url": qwen, "connect_timeout_seconds": 1.0, "timeout_seconds": 2.0},
+            "search": {"backend_order": list(order), "max_parallel_models": 3},
+        }
+    )

@@ -1,0 +1,186 @@
+"""Small local HTTP servers on 127.0.0.1 that replay recorded answers and count requests.
+
+A route matches a method, a path and, optionally, query values; its replies are played in
+order and the last one repeats. Every request is recorded (method, path, query, headers,
+body) so tests can count what reached the server.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+RECORDINGS = Path(__file__).resolve().parent / "recordings"
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+
+
+def recording(name: str) -> Any:
+    """Return one of our own recordings-by-hand (tests/resolve/recordings/NAME)."""
+    return json.loads((RECORDINGS / name).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One recorded answer: status, body (bytes, str, or a value sent as JSON), headers,
+    and an optional delay before answering (to provoke a client timeout)."""
+
+    status: int = 200
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        if self.body is None:
+            return b""
+        return json.dumps(self.body).encode()
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class _Route:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    replies: list[Reply] | Callable[[Seen], Reply]
+    played: int = 0
+
+
+class ReplayServer:
+    """A threaded HTTP server on 127.0.0.1 with routes set by the test."""
+
+    def __init__(self) -> None:
+        self.requests: list[Seen] = []
+        self._routes: list[_Route] = []
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet tests
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                seen = Seen(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query),
+                    headers={key.lower(): value for key, value in self.headers.items()},
+                    body=body,
+                )
+                reply = server._reply_for(seen)
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                    data = reply.encoded()
+                    try:
+                        self.send_response(reply.status)
+                        headers = {"Content-Type": "application/json", **reply.headers}
+                        for key, value in headers.items():
+                            self.send_header(key, value)
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            do_GET = _handle
+            do_POST = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        # A short poll interval keeps shutdown (and so each test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *replies: Reply,
+        query: Mapping[str, str] | None = None,
+        handler: Callable[[Seen], Reply] | None = None,
+    ) -> None:
+        """Answer ``method path`` (and matching ``query`` values) with ``replies`` in turn
+        (the last repeats), or with ``handler(seen)``."""
+        self._routes.append(_Route(method, path, dict(query or {}), handler or list(replies)))
+
+    def count(self, path: str | None = None) -> int:
+        """Return how many requests arrived (for ``path`` only, when given)."""
+        with self._lock:
+            return sum(1 for seen in self.requests if path is None or seen.path == path)
+
+    def _reply_for(self, seen: Seen) -> Reply:
+        with self._lock:
+            self.requests.append(seen)
+            for route in self._routes:
+                if route.method != seen.method or route.path != seen.path:
+                    continue
+                if any(seen.query.get(key) != [value] for key, value in route.query.items()):
+                    continue
+                if callable(route.replies):
+                    handler = route.replies
+                    break
+                reply = route.replies[min(route.played, len(route.replies) - 1)]
+                route.played += 1
+                return reply
+            else:
+                return Reply(404, {"error": f"no route for {seen.method} {seen.path}"})
+        return handler(seen)
+
+    def __enter__(self) -> ReplayServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def refused_url() -> str:
+    """Return a 127.0.0.1 URL on which nothing listens (connection refused)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

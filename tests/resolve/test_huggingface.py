@@ -1,0 +1,117 @@
+"""Hugging Face: repository search, recursive paged trees with LFS hashes, gated repos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from watchman.errors import BackendError
+from watchman.resolve.http import HttpGateway
+from watchman.resolve.huggingface import HuggingFaceBackend, parse_resolve_url
+from watchman.resolve.model import SearchRequest, Status
+
+from .servers import ReplayServer, Reply, recording
+
+TREE = "/api/models/acme/upscalers/tree/main"
+
+
+def hub(server: ReplayServer, gateway: HttpGateway) -> HuggingFaceBackend:
+    return HuggingFaceBackend(gateway, server.url, max_repos=3, max_search_terms=2)
+
+
+def serve_upscalers(server: ReplayServer) -> None:
+    server.route("GET", "/api/models", Reply(200, recording("hf_models_search.json")))
+    next_page = f'<{server.url}{TREE}?recursive=true&cursor=page2>; rel="next"'
+    server.route(
+        "GET",
+        TREE,
+        Reply(200, recording("hf_tree_upscalers_page2.json")),
+        query={"cursor": "page2"},
+    )
+    server.route(
+        "GET", TREE, Reply(200, recording("hf_tree_upscalers_page1.json"), {"Link": next_page})
+    )
+    server.route(
+        "GET",
+        "/api/models/acme/gated-models/tree/main",
+        Reply(401, recording("hf_gated_401.json"), {"X-Error-Code": "GatedRepo"}),
+    )
+
+
+def test_an_exact_file_name_in_a_listing_is_found_with_resolve_url_size_and_sha256(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    serve_upscalers(server)
+    result = hub(server, gateway).search(SearchRequest("4x-UltraSharp.pth", "upscale_models"))
+    assert result.status is Status.FOUND
+    assert result.backend == "huggingface"
+    assert (
+        result.download_url == f"{server.url}/acme/upscalers/resolve/main/models/4x-UltraSharp.pth"
+    )
+    assert (result.size, result.sha256) == (66961958, "c3" * 32)
+    assert result.folder == "upscale_models"
+    assert server.requests[-1].query == {"recursive": ["true"]}
+
+
+def test_the_next_page_of_a_tree_is_followed(server: ReplayServer, gateway: HttpGateway) -> None:
+    serve_upscalers(server)
+    result = hub(server, gateway).search(SearchRequest("realesrgan_X4PLUS.pth", None))
+    assert result.status is Status.FOUND
+    assert result.download_url is not None
+    assert result.download_url.endswith("/resolve/main/models/deep/RealESRGAN_x4plus.pth")
+    assert server.count(TREE) == 2
+
+
+def test_a_different_extension_in_a_listing_is_only_a_candidate(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    serve_upscalers(server)
+    result = hub(server, gateway).search(SearchRequest("4x-UltraSharp.safetensors", None))
+    assert result.status is Status.UNCERTAIN
+    assert [candidate.file_name for candidate in result.candidates] == ["4x-UltraSharp.pth"]
+    assert result.download_url is None
+
+
+def test_a_gated_repository_without_the_file_elsewhere_is_an_error_gated(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    serve_upscalers(server)
+    with pytest.raises(BackendError) as raised:
+        hub(server, gateway).search(SearchRequest("secret_model.safetensors", None))
+    assert raised.value.reason == "gated"
+    assert "acme/gated-models" in str(raised.value)
+
+
+def test_nothing_listed_anywhere_is_not_found(server: ReplayServer, gateway: HttpGateway) -> None:
+    server.route("GET", "/api/models", Reply(200, []))
+    result = hub(server, gateway).search(SearchRequest("nothing_here.safetensors", None))
+    assert result.status is Status.NOT_FOUND
+    assert server.count("/api/models") == 2
+
+
+def test_resolve_urls_are_parsed_only_on_the_configured_hub() -> None:
+    base = "https://huggingface.co"
+    assert parse_resolve_url(f"{base}/a/b/resolve/main/x/y.pth?download=true", base) == (
+        "a/b",
+        "x/y.pth",
+    )
+    assert parse_resolve_url("https://elsewhere.example/a/b/resolve/main/y.pth", base) is None
+    assert parse_resolve_url(f"{base}/a/b", base) is None
+
+
+def test_a_recorded_hub_tree_is_matched_exactly(
+    corpus_api: Path, server: ReplayServer, gateway: HttpGateway
+) -> None:
+    tree = json.loads(
+        (corpus_api / "huggingface" / "tree_bert-base-uncased_dd4bc8b2.json").read_text()
+    )
+    server.route("GET", "/api/models", Reply(200, [{"id": "google/bert-base-uncased"}]))
+    server.route("GET", "/api/models/google/bert-base-uncased/tree/main", Reply(200, tree))
+    result = hub(server, gateway).search(SearchRequest("TF_MODEL.h5", None))
+    assert result.status is Status.FOUND
+    assert result.size == 536063208
+    assert result.sha256 == "a7a17d6d844b5de815ccab5f42cad6d24496db3850a2a43d8258221018ce87d2"
+    near = hub(server, gateway).search(SearchRequest("tf_model.safetensors", None))
+    assert near.status is Status.UNCERTAIN
