@@ -66,8 +66,7 @@ class ResolutionCache:
 
     def get(self, key: str) -> SearchResult | None:
         """Return the cached result for ``key`` while it is fresh, else None."""
-        if not self._loaded:
-            self.load()
+        self._ensure_loaded()
         with self._lock:
             entry = self._entries.get(key)
         if entry is None:
@@ -82,6 +81,7 @@ class ResolutionCache:
 
     def put(self, key: str, result: SearchResult) -> None:
         """Store ``result`` with the time-to-live its status earns."""
+        self._ensure_loaded()
         now = self._now()
         with self._lock:
             previous = self._entries.get(key) or {}
@@ -106,6 +106,7 @@ class ResolutionCache:
         Raises:
             OSError: the state folder is not writable.
         """
+        self._ensure_loaded()
         now = self._now()
         # An expired ERROR entry is kept a while longer: its streak doubles the next wait.
         streak_memory = timedelta(hours=self.ttl.error_max_hours)
@@ -119,6 +120,11 @@ class ResolutionCache:
             self._entries = kept
             document = {SCHEMA_VERSION_KEY: SCHEMA_VERSION, "entries": dict(kept)}
         return write_json_if_changed(self.path, document)
+
+    def _ensure_loaded(self) -> None:
+        # Without this, a put before the first get would be wiped by the lazy load.
+        if not self._loaded:
+            self.load()
 
     def _time_to_live(self, result: SearchResult, error_streak: int) -> timedelta:
         if error_streak > 0:

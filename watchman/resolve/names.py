@@ -61,8 +61,8 @@ def search_terms(file_name: str, max_terms: int) -> tuple[str, ...]:
     """Return at most ``max_terms`` search terms for a file name, most specific first.
 
     The stem comes first, then reductions: version and precision suffixes stripped,
-    separators turned into spaces, camel case split. Terms shorter than three characters
-    and repeats (ignoring case) are dropped.
+    separators turned into spaces, camel case split. Reductions shorter than three
+    characters and repeats (ignoring case) are dropped.
     """
     stem, _ = split_extension(file_name_of(file_name))
     reduced = stem
@@ -79,7 +79,8 @@ def search_terms(file_name: str, max_terms: int) -> tuple[str, ...]:
     seen: set[str] = set()
     for term in ordered:
         folded = term.casefold()
-        if len(term) < _MIN_TERM_LENGTH or folded in seen:
+        # The stem itself is always searched; shorter reductions would match too much.
+        if not term or (term is not stem and len(term) < _MIN_TERM_LENGTH) or folded in seen:
             continue
         seen.add(folded)
         terms.append(term)

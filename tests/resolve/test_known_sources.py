@@ -1,0 +1,153 @@
+"""Known sources: embedded URLs, the same name in other workflows, installed template
+packages and ComfyUI-Manager's model list; exact file names only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from watchman.resolve.known_sources import KnownSources
+from watchman.resolve.model import SearchRequest, Status
+
+from .servers import CORPUS
+
+SHA = "ab" * 32
+
+
+def test_a_url_embedded_in_the_requesting_workflow_is_found_with_its_hash() -> None:
+    request = SearchRequest(
+        "vae\\ae.safetensors",
+        "vae",
+        embedded_url="https://huggingface.co/x/y/resolve/main/ae.safetensors",
+        embedded_hash=SHA.upper(),
+        embedded_hash_type="SHA256",
+    )
+    result = KnownSources().lookup(request)
+    assert result is not None
+    assert result.status is Status.FOUND
+    assert (result.backend, result.download_url) == ("workflow", request.embedded_url)
+    assert (result.sha256, result.subfolder) == (SHA, "vae")
+
+
+def test_the_same_file_name_embedded_in_another_workflow_is_found_with_its_source() -> None:
+    catalogue = KnownSources()
+    catalogue.add_model(
+        "Flux_Turbo.safetensors",
+        "https://example.invalid/flux_turbo",
+        "loras",
+        source="workflow:b.json",
+    )
+    result = catalogue.lookup(SearchRequest("FLUX_turbo.safetensors", "loras"))
+    assert result is not None and result.status is Status.FOUND
+    assert result.backend == "workflow:b.json"
+    assert catalogue.lookup(SearchRequest("Flux_Turbo.ckpt", "loras")) is None
+    assert catalogue.lookup(SearchRequest("Flux_Turbo_v2.safetensors", "loras")) is None
+
+
+def test_entries_without_a_web_url_are_ignored() -> None:
+    catalogue = KnownSources()
+    assert catalogue.add_model("a.safetensors", "file:///etc/passwd", "loras") is False
+    assert catalogue.add_model("a.safetensors", None, "loras") is False
+    assert catalogue.add_model("", "https://example.invalid/a", "loras") is False
+    assert len(catalogue) == 0
+
+
+def test_an_entry_of_the_requested_folder_is_preferred_and_the_others_kept() -> None:
+    catalogue = KnownSources()
+    catalogue.add_model("ae.safetensors", "https://example.invalid/other", "checkpoints")
+    catalogue.add_model("ae.safetensors", "https://example.invalid/vae", "vae")
+    result = catalogue.lookup(SearchRequest("ae.safetensors", "vae"))
+    assert result is not None
+    assert result.download_url == "https://example.invalid/vae"
+    assert [candidate.url for candidate in result.candidates] == ["https://example.invalid/other"]
+
+
+def write_fake_comfyui(root: Path) -> None:
+    site = root / "venv" / "lib" / "python3.12" / "site-packages"
+    templates = site / "comfyui_workflow_templates_media_image" / "templates"
+    templates.mkdir(parents=True)
+    workflow = {
+        "nodes": [],
+        "definitions": {
+            "subgraphs": [
+                {
+                    "nodes": [
+                        {
+                            "type": "UNETLoader",
+                            "properties": {
+                                "models": [
+                                    {
+                                        "name": "template_unet.safetensors",
+                                        "url": "https://example.invalid/template_unet.safetensors",
+                                        "directory": "unet",
+                                        "hash": SHA,
+                                        "hash_type": "sha256",
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                }
+            ]
+        },
+        "models": [{"name": "top_level.safetensors", "url": "https://example.invalid/top"}],
+    }
+    (templates / "flux_template.json").write_text(json.dumps(workflow), encoding="utf-8")
+    (templates / "broken.json").write_text("{", encoding="utf-8")
+    (site / "comfyui_workflow_templates_media_image-0.3.1.dist-info").mkdir()
+    manager = root / "custom_nodes" / "ComfyUI-Manager"
+    manager.mkdir(parents=True)
+    model_list = {
+        "models": [
+            {
+                "name": "4x-UltraSharp",
+                "type": "upscale",
+                "save_path": "default",
+                "filename": "4x-UltraSharp.pth",
+                "url": "https://example.invalid/4x-UltraSharp.pth",
+            },
+            {
+                "name": "canny",
+                "type": "controlnet",
+                "save_path": "controlnet/SDXL",
+                "filename": "canny_sdxl.safetensors",
+                "url": "https://example.invalid/canny_sdxl.safetensors",
+            },
+            "not a model",
+        ]
+    }
+    (manager / "model-list.json").write_text(json.dumps(model_list), encoding="utf-8")
+
+
+def test_template_packages_and_the_manager_model_list_beside_comfyui_are_read(
+    tmp_path: Path,
+) -> None:
+    write_fake_comfyui(tmp_path / "ComfyUI")
+    catalogue = KnownSources.from_comfyui(tmp_path / "ComfyUI")
+    unet = catalogue.lookup(SearchRequest("template_unet.safetensors", None))
+    assert unet is not None and unet.status is Status.FOUND
+    assert unet.backend == "template:comfyui_workflow_templates_media_image"
+    assert (unet.folder, unet.sha256) == ("diffusion_models", SHA)
+    assert catalogue.lookup(SearchRequest("top_level.safetensors", None)) is not None
+    upscaler = catalogue.lookup(SearchRequest("4x-UltraSharp.pth", None))
+    assert upscaler is not None and upscaler.folder == "upscale_models"
+    assert upscaler.backend == "comfyui-manager model-list.json"
+    canny = catalogue.lookup(SearchRequest("canny_sdxl.safetensors", None))
+    assert canny is not None and canny.folder == "controlnet"
+
+
+def test_a_comfyui_without_catalogues_gives_an_empty_one(tmp_path: Path) -> None:
+    assert len(KnownSources.from_comfyui(tmp_path)) == 0
+
+
+def test_the_recorded_manager_model_list_reads_with_folders(tmp_path: Path) -> None:
+    model_list = CORPUS / "comfyui" / "model-list.json"
+    if not model_list.is_file():
+        pytest.skip(f"../shared/corpus is absent: {model_list} is ComfyUI-Manager's model list")
+    catalogue = KnownSources()
+    assert catalogue.add_model_list(model_list) > 400
+    taef1 = catalogue.lookup(SearchRequest("taef1_decoder.pth", None))
+    assert taef1 is not None and taef1.folder == "vae_approx"
+    assert taef1.download_url == "https://github.com/madebyollin/taesd/raw/main/taef1_decoder.pth"

@@ -1,0 +1,239 @@
+"""The resolver end to end over local servers: order, stop at FOUND, keep UNCERTAIN, a dead
+backend costs one failure per run, the cache makes a second run free, offline mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from watchman.errors import ConfigError
+from watchman.home import Home
+from watchman.resolve import KnownSources, SearchRequest, Status, build_resolver
+from watchman.resolve.http import host_key
+
+from .conftest import FAST, settings_for
+from .servers import ReplayServer, Reply, recording, refused_url
+
+CHAT = "/v1/chat/completions"
+SEARCH = "/api/v1/models"
+FOUND_ON_CIVITAI = SearchRequest("DreamShaper_8_pruned.safetensors", "checkpoints")
+
+
+class CountingClient:
+    """An httpx client that counts the requests it tries, per host, even refused ones."""
+
+    def __init__(self) -> None:
+        self.attempts: dict[str, int] = {}
+        self.client = httpx.Client(event_hooks={"request": [self._count]})
+
+    def _count(self, request: httpx.Request) -> None:
+        key = host_key(str(request.url))
+        self.attempts[key] = self.attempts.get(key, 0) + 1
+
+
+@pytest.fixture
+def counting() -> Iterator[CountingClient]:
+    counter = CountingClient()
+    with counter.client:
+        yield counter
+
+
+def serve_civitai(civitai: ReplayServer) -> None:
+    civitai.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+
+
+def test_backends_run_in_order_and_stop_at_the_first_found(
+    server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    server.route("POST", CHAT, Reply(200, recording("qwen_answer_empty.json")))
+    serve_civitai(second_server)
+    settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
+    with build_resolver(
+        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
+    ) as resolver:
+        results = resolver.search_multiple_models([FOUND_ON_CIVITAI, FOUND_ON_CIVITAI])
+    assert list(results) == [FOUND_ON_CIVITAI.key]
+    result = results[FOUND_ON_CIVITAI.key]
+    assert (result.status, result.backend) == (Status.FOUND, "civitai")
+    assert server.count(CHAT) == 1
+    # With civitai first, Qwen is never asked.
+    with build_resolver(
+        settings,
+        Home(home.root / "other"),
+        None,
+        known_sources=KnownSources(),
+        client=client,
+        http_options=FAST,
+        backends=["civitai", "qwen"],
+    ) as resolver:
+        assert resolver.search(FOUND_ON_CIVITAI).status is Status.FOUND
+    assert server.count(CHAT) == 1
+
+
+def test_uncertain_candidates_are_kept_when_later_backends_find_nothing(
+    server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    server.route("POST", CHAT, Reply(200, recording("qwen_answer_invented_url.json")))
+    second_server.route("GET", SEARCH, Reply(200, {"items": []}))
+    settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
+    with build_resolver(
+        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
+    ) as resolver:
+        result = resolver.search(SearchRequest("mystery_model.safetensors", "checkpoints"))
+    assert result.status is Status.UNCERTAIN
+    assert result.backend == "qwen"
+    assert len(result.candidates) == 2
+    assert result.download_url is None
+
+
+def test_a_failing_backend_never_stops_the_next_one(
+    server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    server.route("POST", CHAT, Reply(500, "model crashed"))
+    serve_civitai(second_server)
+    settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
+    with build_resolver(
+        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
+    ) as resolver:
+        result = resolver.search(FOUND_ON_CIVITAI)
+    assert result.status is Status.FOUND
+    assert result.errors == ("qwen: server_error",)
+
+
+def test_a_qwen_server_that_is_down_costs_one_quick_error_per_run(
+    second_server: ReplayServer, home: Home, counting: CountingClient
+) -> None:
+    serve_civitai(second_server)
+    qwen_url = refused_url()
+    settings = settings_for(civitai=second_server.url, qwen=f"{qwen_url}/v1")
+    requests = [SearchRequest(f"missing_{number}.safetensors", "loras") for number in range(6)]
+    with build_resolver(
+        settings,
+        home,
+        None,
+        known_sources=KnownSources(),
+        client=counting.client,
+        http_options=FAST,
+    ) as resolver:
+        results = resolver.search_multiple_models([*requests, FOUND_ON_CIVITAI])
+    assert counting.attempts[host_key(qwen_url)] == 1
+    assert results[FOUND_ON_CIVITAI.key].status is Status.FOUND
+    for request in requests:
+        result = results[request.key]
+        assert result.status is Status.NOT_FOUND
+        assert result.errors == ("qwen: unreachable",)
+
+
+def test_every_backend_failing_is_an_error_with_its_reason(
+    home: Home, counting: CountingClient
+) -> None:
+    settings = settings_for(civitai=refused_url(), qwen=f"{refused_url()}/v1")
+    with build_resolver(
+        settings,
+        home,
+        None,
+        known_sources=KnownSources(),
+        client=counting.client,
+        http_options=FAST,
+    ) as resolver:
+        result = resolver.search(SearchRequest("some_model.safetensors", None))
+    assert (result.status, result.reason, result.backend) == (Status.ERROR, "unreachable", "qwen")
+    assert result.errors == ("qwen: unreachable", "civitai: unreachable")
+
+
+def test_a_second_run_with_the_same_missing_set_sends_no_request(
+    server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    server.route("POST", CHAT, Reply(200, recording("qwen_answer_invented_url.json")))
+    serve_civitai(second_server)
+    settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
+    requests = [
+        FOUND_ON_CIVITAI,
+        SearchRequest("mystery_model.safetensors", "checkpoints"),
+        SearchRequest("DreamShaper_8_pruned.pt", "checkpoints"),
+    ]
+    first_run: dict[str, int] = {}
+    for _ in range(2):
+        with build_resolver(
+            settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
+        ) as resolver:
+            results = resolver.search_multiple_models(requests)
+        first_run = first_run or {"chat": server.count(), "civitai": second_server.count()}
+    assert first_run["chat"] > 0 and first_run["civitai"] > 0
+    assert (server.count(), second_server.count()) == (first_run["chat"], first_run["civitai"])
+    assert home.resolution_cache.is_file()
+    statuses = [results[request.key].status for request in requests]
+    assert statuses == [Status.FOUND, Status.UNCERTAIN, Status.UNCERTAIN]
+
+
+def test_offline_asks_no_backend_but_known_sources_still_answer(
+    server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    catalogue = KnownSources()
+    catalogue.add_model("known.safetensors", "https://example.invalid/known", "loras", source="w")
+    settings = settings_for(civitai=server.url, qwen=f"{server.url}/v1")
+    with build_resolver(
+        settings, home, None, known_sources=catalogue, offline=True, client=client
+    ) as resolver:
+        results = resolver.search_multiple_models(
+            [SearchRequest("known.safetensors", "loras"), SearchRequest("other.pth", None)]
+        )
+    known = results[SearchRequest("known.safetensors", "loras").key]
+    assert (known.status, known.backend) == (Status.FOUND, "w")
+    offline = results[SearchRequest("other.pth", None).key]
+    assert (offline.status, offline.reason) == (Status.NOT_FOUND, "offline")
+    assert server.count() == 0
+
+
+def test_known_sources_answer_before_any_backend(
+    server: ReplayServer, home: Home, client: httpx.Client, tmp_path: Path
+) -> None:
+    settings = settings_for(civitai=server.url, qwen=f"{server.url}/v1")
+    embedded = SearchRequest(
+        "a.safetensors", "loras", embedded_url="https://example.invalid/a.safetensors"
+    )
+    with build_resolver(
+        settings, home, tmp_path, known_sources=KnownSources(), client=client, http_options=FAST
+    ) as resolver:
+        result = resolver.search(embedded)
+    assert (result.status, result.backend) == (Status.FOUND, "workflow")
+    assert server.count() == 0
+
+
+def test_an_unknown_backend_name_is_a_config_error(home: Home, client: httpx.Client) -> None:
+    with pytest.raises(ConfigError, match="bing"):
+        build_resolver(
+            settings_for(),
+            home,
+            None,
+            known_sources=KnownSources(),
+            client=client,
+            backends=["civitai", "bing"],
+        )
+
+
+def test_no_backend_at_all_says_so(home: Home, client: httpx.Client) -> None:
+    with build_resolver(
+        settings_for(), home, None, known_sources=KnownSources(), client=client, backends=[]
+    ) as resolver:
+        result = resolver.search(SearchRequest("x.safetensors", None))
+    assert (result.status, result.reason) == (Status.NOT_FOUND, "no backend ran")
+
+
+def test_the_huggingface_backend_can_be_listed(
+    server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    from .test_huggingface import serve_upscalers
+
+    serve_upscalers(server)
+    settings = settings_for(huggingface=server.url, order=("huggingface",))
+    with build_resolver(
+        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
+    ) as resolver:
+        found = resolver.search(SearchRequest("4x-UltraSharp.pth", "upscale_models"))
+        gated = resolver.search(SearchRequest("secret.safetensors", None))
+    assert (found.status, found.backend) == (Status.FOUND, "huggingface")
+    assert (gated.status, gated.reason) == (Status.ERROR, "gated")
