@@ -339,6 +339,69 @@ def scan_command(
     stdout.print(table)
 
 
+@app.command("resolve")
+def resolve_command(
+    context: typer.Context,
+    name: str = typer.Argument(
+        ..., help="The model file as a workflow names it, e.g. SDXL\\foo.safetensors."
+    ),
+    folder: str | None = typer.Option(
+        None, "--folder", help="Its ComfyUI folder type: checkpoints, loras, vae, ..."
+    ),
+    backends: str | None = typer.Option(
+        None, "--backends", help="Backend order for this lookup, e.g. qwen,civitai,huggingface."
+    ),
+    offline: bool = typer.Option(
+        False, "--offline", help="Ask no remote backend; use known sources only."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Find where to get one model file: known sources first, then the backends in order."""
+    from watchman.resolve import KnownSources, SearchRequest, build_resolver
+
+    invocation = _invocation(context)
+    order = parse_backends(backends) if backends is not None else invocation.backends
+    with handled_errors(invocation):
+        settings = invocation.settings()
+        home = resolve_home(settings)
+        with build_resolver(
+            settings,
+            home,
+            settings.comfyui.root,
+            known_sources=KnownSources(),
+            offline=offline or invocation.offline,
+            backends=order,
+        ) as resolver:
+            result = resolver.search(SearchRequest(name, folder or None))
+    if json_output:
+        print_json(result.to_json())
+        return
+    table = Table(title=f"Resolution of {escape(result.file_name)}", show_header=False)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for label, value in (
+        ("status", result.status.value),
+        ("backend", result.backend),
+        ("folder", "/".join(part for part in (result.folder, result.subfolder) if part)),
+        ("url", result.download_url),
+        ("size", result.size),
+        ("sha256", result.sha256),
+        ("reason", result.reason),
+        ("detail", result.detail),
+        ("errors", ", ".join(result.errors)),
+    ):
+        if value not in (None, ""):
+            table.add_row(label, escape(str(value)))
+    stdout.print(table)
+    for candidate in result.candidates:
+        stdout.print(
+            f"candidate: {candidate.file_name} ({candidate.source}) "
+            f"{candidate.url or '(no verified URL)'} {candidate.note or ''}".rstrip(),
+            markup=False,
+            highlight=False,
+        )
+
+
 @app.command("config")
 def config_command(
     context: typer.Context,

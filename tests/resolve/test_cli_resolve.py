@@ -1,0 +1,68 @@
+"""``comfywatchman resolve NAME`` run in-process against local servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from watchman.cli import app
+
+from .servers import ReplayServer, Reply, recording
+
+
+def environment(tmp_path: Path, civitai: str) -> dict[str, str]:
+    return {
+        "COMFYWATCHMAN_HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "COMFYWATCHMAN_CIVITAI__BASE_URL": civitai,
+        "COMFYWATCHMAN_QWEN__BASE_URL": f"{civitai}/v1",
+        "COMFYWATCHMAN_SEARCH__MAX_RETRIES": "0",
+    }
+
+
+def test_resolve_prints_a_found_result_as_json(server: ReplayServer, tmp_path: Path) -> None:
+    server.route("GET", "/api/v1/models", Reply(200, recording("civitai_models_search.json")))
+    result = CliRunner().invoke(
+        app,
+        [
+            "resolve",
+            "SD15\\DreamShaper_8_pruned.safetensors",
+            "--folder",
+            "checkpoints",
+            "--backends",
+            "civitai",
+            "--json",
+        ],
+        env=environment(tmp_path, server.url),
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["status"] == "FOUND"
+    assert (document["backend"], document["folder"], document["subfolder"]) == (
+        "civitai",
+        "checkpoints",
+        "SD15",
+    )
+    assert server.count("/v1/chat/completions") == 0
+    assert (tmp_path / "home" / "state" / "resolution_cache.json").is_file()
+
+
+def test_resolve_offline_asks_nothing_and_says_so(server: ReplayServer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["resolve", "other.safetensors", "--offline"], env=environment(tmp_path, server.url)
+    )
+    assert result.exit_code == 0, result.output
+    assert "NOT_FOUND" in result.stdout and "offline" in result.stdout
+    assert server.count() == 0
+
+
+def test_resolve_refuses_an_unknown_backend(server: ReplayServer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["resolve", "a.safetensors", "--backends", "bing"],
+        env=environment(tmp_path, server.url),
+    )
+    assert result.exit_code == 2
+    assert server.count() == 0
