@@ -151,3 +151,33 @@ def test_the_recorded_manager_model_list_reads_with_folders(tmp_path: Path) -> N
     taef1 = catalogue.lookup(SearchRequest("taef1_decoder.pth", None))
     assert taef1 is not None and taef1.folder == "vae_approx"
     assert taef1.download_url == "https://github.com/madebyollin/taesd/raw/main/taef1_decoder.pth"
+
+
+def test_a_user_workflow_entry_wins_over_templates_and_the_manager_list() -> None:
+    catalogue = KnownSources()
+    catalogue.add_model(
+        "ae.safetensors",
+        "https://example.invalid/manager",
+        "vae",
+        source="comfyui-manager model-list.json",
+    )
+    catalogue.add_model(
+        "ae.safetensors", "https://example.invalid/template", "vae", source="template:pkg"
+    )
+    catalogue.add_model(
+        "ae.safetensors", "https://example.invalid/mine", "vae", source="workflow mine.json"
+    )
+    result = catalogue.lookup(SearchRequest("ae.safetensors", "vae"))
+    assert result is not None
+    assert result.download_url == "https://example.invalid/mine"
+    assert [candidate.url for candidate in result.candidates] == [
+        "https://example.invalid/template",
+        "https://example.invalid/manager",
+    ]
+
+
+def test_a_comfyui_catalogue_merged_by_the_caller_remembers_its_root(tmp_path: Path) -> None:
+    write_fake_comfyui(tmp_path / "ComfyUI")
+    merged = KnownSources()
+    merged.merge(KnownSources.from_comfyui(tmp_path / "ComfyUI"))
+    assert (tmp_path / "ComfyUI").resolve() in merged.comfyui_roots

@@ -43,6 +43,8 @@ _MANAGER_TYPE_FOLDERS = {
     "taesd": "vae_approx",
 }
 _LEGACY_FOLDERS = {"clip": "text_encoders", "unet": "diffusion_models"}
+TEMPLATE_SOURCE_PREFIX = "template:"
+MANAGER_SOURCE = "comfyui-manager model-list.json"
 _MAX_CATALOGUE_FILE_BYTES = 64 * 1024 * 1024
 
 
@@ -64,6 +66,7 @@ class KnownSources:
     def __init__(self) -> None:
         self._entries: dict[str, list[KnownModel]] = {}
         self._lock = threading.Lock()
+        self.comfyui_roots: set[Path] = set()
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._entries.values())
@@ -103,6 +106,7 @@ class KnownSources:
             self.add_model(
                 entry.name, entry.url, entry.folder, entry.sha256, "sha256", entry.source
             )
+        self.comfyui_roots |= other.comfyui_roots
 
     def entries(self) -> Iterator[KnownModel]:
         """Yield every entry in catalogue order."""
@@ -133,7 +137,11 @@ class KnownSources:
         if not entries:
             return None
         wanted = canonical_folder(request.folder)
-        entries.sort(key=lambda entry: 0 if wanted and entry.folder == wanted else 1)
+        # The requested folder type first; then the user's own workflows before the
+        # installed templates, and those before ComfyUI-Manager's list (stable otherwise).
+        entries.sort(
+            key=lambda entry: (0 if wanted and entry.folder == wanted else 1, _rank(entry.source))
+        )
         chosen = entries[0]
         others = tuple(
             Candidate(entry.name, entry.url, entry.source, f"folder {entry.folder or 'unknown'}")
@@ -156,9 +164,10 @@ class KnownSources:
         environment and ComfyUI-Manager's ``model-list.json``. Unreadable files are skipped
         with a warning."""
         catalogue = cls()
+        catalogue.comfyui_roots.add(comfyui_root.resolve())
         for package in _template_packages(comfyui_root):
             for path in sorted(package.rglob("*.json")):
-                catalogue.add_workflow_file(path, f"template:{package.name}")
+                catalogue.add_workflow_file(path, f"{TEMPLATE_SOURCE_PREFIX}{package.name}")
         for model_list in _manager_model_lists(comfyui_root):
             catalogue.add_model_list(model_list)
         return catalogue
@@ -182,7 +191,7 @@ class KnownSources:
             )
         return added
 
-    def add_model_list(self, path: Path, source: str = "comfyui-manager model-list.json") -> int:
+    def add_model_list(self, path: Path, source: str = MANAGER_SOURCE) -> int:
         """Add the entries of a ComfyUI-Manager ``model-list.json``.
 
         ``save_path`` gives the folder (its first part); ``default`` means by model type.
@@ -212,6 +221,14 @@ def canonical_folder(folder: str | None) -> str | None:
     if not folder:
         return None
     return _LEGACY_FOLDERS.get(folder, folder)
+
+
+def _rank(source: str) -> int:
+    if source.startswith(TEMPLATE_SOURCE_PREFIX):
+        return 1
+    if source.startswith(MANAGER_SOURCE):
+        return 2
+    return 0
 
 
 def _models_entries(document: Any) -> Iterator[dict[str, Any]]:

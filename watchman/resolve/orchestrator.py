@@ -249,7 +249,8 @@ def build_resolver(
         settings: the loaded settings (``search``, ``civitai``, ``huggingface``, ``qwen``).
         home: the tool's home; the cache lives at ``home.resolution_cache``.
         comfyui_root: when given, the catalogues installed with ComfyUI (template
-            packages, ComfyUI-Manager's model list) are added after ``known_sources``.
+            packages, ComfyUI-Manager's model list) are added after ``known_sources``,
+            unless ``known_sources`` already holds them (``KnownSources.from_comfyui``).
         known_sources: the catalogue built from the workflows seen.
         offline: ask no remote backend (also ``search.offline``).
         backends: a backend order for this resolver instead of ``search.backend_order``.
@@ -261,7 +262,8 @@ def build_resolver(
     """
     catalogue = KnownSources()
     catalogue.merge(known_sources)
-    if comfyui_root is not None:
+    # Read once: a caller that already merged this ComfyUI's catalogues is not charged again.
+    if comfyui_root is not None and comfyui_root.resolve() not in catalogue.comfyui_roots:
         catalogue.merge(KnownSources.from_comfyui(comfyui_root))
     offline = offline or settings.search.offline
     order = list(backends) if backends is not None else list(settings.search.backend_order)
