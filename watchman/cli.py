@@ -438,6 +438,58 @@ def _without_none(document: Any) -> Any:
     return document
 
 
+@app.command("status")
+def status_command(
+    context: typer.Context,
+    limit: int = typer.Option(10, "--limit", min=1, help="How many recent cycles to show."),
+    json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
+    """Show the last cycles, the next scheduled run and the summary of the last report."""
+    from watchman.status import collect_status, status_to_json
+
+    invocation = _invocation(context)
+    with handled_errors(invocation):
+        home = resolve_home(invocation.settings())
+        view = collect_status(home, limit)
+    if json_output:
+        print_json(status_to_json(view))
+        return
+    stdout.print(f"home: {view.home}", markup=False, highlight=False)
+    stdout.print(
+        f"next run: {view.next_run or 'not scheduled (no --scheduler running)'}",
+        markup=False,
+        highlight=False,
+    )
+    if view.cycles:
+        table = Table(title=f"Last {len(view.cycles)} cycle(s), newest first")
+        for column in ("started", "duration", "outcome", "trigger", "reason"):
+            table.add_column(column, overflow="fold")
+        for record in view.cycles:
+            table.add_row(
+                record.started_at,
+                f"{record.duration_seconds:.1f} s",
+                record.outcome,
+                record.trigger,
+                escape(record.reason or ""),
+            )
+        stdout.print(table)
+    else:
+        stdout.print(f"No cycle recorded yet in {home.cycle_state}.", markup=False)
+    if view.report_summary is not None:
+        report = view.report_markdown or view.report_json
+        summary = Table(title=f"Last report: {escape(str(report))}")
+        summary.add_column("item")
+        summary.add_column("value", overflow="fold")
+        for key, value in view.report_summary.items():
+            shown = orjson.dumps(value).decode() if isinstance(value, (dict, list)) else str(value)
+            summary.add_row(escape(str(key)), escape(shown))
+        stdout.print(summary)
+    elif view.report_problem:
+        stdout.print(f"Last report: {view.report_problem}.", markup=False, highlight=False)
+    else:
+        stdout.print("No report written yet.", markup=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     app(args=argv, prog_name="comfywatchman")
