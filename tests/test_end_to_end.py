@@ -230,3 +230,59 @@ def test_a_node_cache_of_the_right_version_but_wrong_shape_is_set_aside(demo: Pa
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     assert list(cache.parent.glob("custom_nodes_cache.json.corrupt-*"))
     assert isinstance(json.loads(cache.read_text(encoding="utf-8"))["packs"], list)
+
+
+def test_a_live_comfyui_server_is_the_truth_for_nodes_and_file_names(demo: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    object_info = {
+        name: {"input": {"required": {}}}
+        for name in (
+            "KSampler",
+            "CheckpointLoaderSimple",
+            "CLIPTextEncode",
+            "EmptyLatentImage",
+            "VAEDecode",
+            "SaveImage",
+            "VAELoader",
+            "UpscaleModelLoader",
+            "ImpactWildcardProcessor",
+        )
+    }
+    object_info["LoraLoader"] = {
+        "input": {"required": {"lora_name": [["pixel_art_xl_v2.safetensors"], {}]}}
+    }
+    body = json.dumps(object_info).encode()
+
+    class ObjectInfo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/object_info" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body if self.path == "/object_info" else b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ObjectInfo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        text = demo.read_text(encoding="utf-8").replace(
+            "use_server = false",
+            f'use_server = true\nurl = "http://127.0.0.1:{server.server_address[1]}"',
+        )
+        demo.write_text(text, encoding="utf-8")
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    document = report(demo)
+    assert document["summary"]["node_source"] == "object_info"
+    entries = {Path(e["path"]).name: e for e in document["workflows"]}
+    missing_nodes = {n["node_type"] for n in entries["missing_node.json"]["missing_nodes"]}
+    assert missing_nodes == {"DemoSwitch"}  # the server has the Impact node; not the pack
+    lora_values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}
+    assert "pixel_art_xl_v2.safetensors" not in lora_values  # listed by the server
+    assert "never_published_lora.safetensors" in lora_values

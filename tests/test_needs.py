@@ -128,3 +128,14 @@ def test_statuses_are_counted_in_precedence_order_with_zeroes() -> None:
     counts = count_statuses(["ready", "ready", "parse_error"])
     assert list(counts) == ["parse_error", "missing_nodes", "missing_models", "uncertain", "ready"]
     assert counts["ready"] == 2 and counts["missing_nodes"] == 0
+
+
+def test_a_file_the_live_server_lists_for_that_input_is_present() -> None:
+    offered = {("LoraLoader", "lora_name"): ("packs/extra_lora.safetensors",)}
+    reference = ModelReference(
+        "1", "LoraLoader", "lora_name", "packs\\Extra_Lora.safetensors", "loras", False, False, None
+    )
+    parsed = workflow([node("1", "LoraLoader")], [reference])
+    assert assess_workflow(parsed, INVENTORY, CORE).status == "missing_models"
+    live = assess_workflow(parsed, INVENTORY, CORE, lambda t, i: offered.get((t, i)))
+    assert live.status == "ready"

@@ -40,7 +40,7 @@ from watchman.home import Home
 from watchman.intake import detect_changes, last_seen_hashes, record_intake
 from watchman.inventory.models import ModelInventory, scan_models
 from watchman.inventory.nodes import NodeInventory, scan_node_inventory
-from watchman.needs import NodeNeed, WorkflowNeeds, assess_workflow
+from watchman.needs import ChoicesLookup, NodeNeed, WorkflowNeeds, assess_workflow
 from watchman.reporting.document import (
     WorkflowReport,
     build_report,
@@ -132,8 +132,9 @@ def _watched_folders(settings: Settings, root: Path) -> list[tuple[Path, str]]:
 
 def _installed_node_types(
     settings: Settings, nodes: NodeInventory, client: httpx.Client
-) -> tuple[frozenset[str], str]:
-    """Return the installed node types and where they came from (server or static)."""
+) -> tuple[frozenset[str], str, ChoicesLookup | None]:
+    """Return the installed node types, where they came from (server or static), and the
+    server's file names per loader input when it answered."""
     if settings.comfyui.use_server:
         server = ComfyUIServer(client, settings.comfyui.url, settings.comfyui.timeout_seconds)
         try:
@@ -141,8 +142,8 @@ def _installed_node_types(
         except BackendError as error:
             logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
         else:
-            return frozenset(info.node_types), "object_info"
-    return nodes.enabled_classes(), "static"
+            return frozenset(info.node_types), "object_info", info.choices_for
+    return nodes.enabled_classes(), "static", None
 
 
 def _previous_node_inventory(home: Home) -> NodeInventory | None:
@@ -424,9 +425,9 @@ def _run_stages(
             )
 
         with stages.stage("needs") as info:
-            installed, node_source = _installed_node_types(settings, nodes, client)
+            installed, node_source, choices = _installed_node_types(settings, nodes, client)
             needs = {
-                str(stored.watched.path): assess_workflow(stored.parsed, models, installed)
+                str(stored.watched.path): assess_workflow(stored.parsed, models, installed, choices)
                 for stored in scan.workflows
                 if stored.parsed is not None
             }

@@ -15,17 +15,24 @@ Workflow status, by precedence (the first that applies wins):
 5. ``ready``: everything the active nodes need is installed.
 
 Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the status.
+
+When a ComfyUI server answered, the file names its ``/object_info`` lists for a loader's
+input are the truth: a value listed there is present, whatever the static inventory
+knows (packs register folders of their own that no static table can know).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow import ModelReference, NodeUse, ParsedWorkflow
-from watchman.inventory.models import ModelFile, ModelInventory
+from watchman.inventory.models import ModelFile, ModelInventory, normalise_model_value
+
+# (node type, input name) -> the file names the live server offers, or None.
+ChoicesLookup = Callable[[str, str], "tuple[str, ...] | None"]
 
 WorkflowStatus = Literal["ready", "missing_models", "missing_nodes", "uncertain", "parse_error"]
 STATUS_ORDER: tuple[WorkflowStatus, ...] = (
@@ -74,12 +81,29 @@ class WorkflowNeeds:
     muted_node_ids: tuple[str, ...]
 
 
+def _listed_by_server(reference: ModelReference, choices: ChoicesLookup | None) -> bool:
+    if choices is None or reference.input is None:
+        return False
+    offered = choices(reference.node_type, reference.input)
+    if not offered:
+        return False
+    wanted = normalise_model_value(reference.value).lower()
+    return any(normalise_model_value(choice).lower() == wanted for choice in offered)
+
+
 def find_model_needs(
-    references: Iterable[ModelReference], inventory: ModelInventory
+    references: Iterable[ModelReference],
+    inventory: ModelInventory,
+    choices: ChoicesLookup | None = None,
 ) -> tuple[ModelNeed, ...]:
-    """Return the references whose file is missing or misplaced, in workflow order."""
+    """Return the references whose file is missing or misplaced, in workflow order.
+
+    ``choices`` is the live server's file list per loader input, when one answered.
+    """
     needs = []
     for reference in references:
+        if _listed_by_server(reference, choices):
+            continue
         presence = inventory.locate(reference.folder, reference.value)
         if presence.state == "present":
             continue
@@ -110,14 +134,24 @@ def find_node_needs(
 
 
 def assess_workflow(
-    parsed: ParsedWorkflow, inventory: ModelInventory, installed_node_types: Collection[str]
+    parsed: ParsedWorkflow,
+    inventory: ModelInventory,
+    installed_node_types: Collection[str],
+    choices: ChoicesLookup | None = None,
 ) -> WorkflowNeeds:
-    """Work out what one parsed workflow is missing and its status."""
+    """Work out what one parsed workflow is missing and its status.
+
+    Args:
+        parsed: the workflow.
+        inventory: the installed models.
+        installed_node_types: node types the install provides (server or static).
+        choices: the live server's file names per (node type, input), when it answered.
+    """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
     active_nodes = [node for node in parsed.nodes if not (node.bypassed or node.muted)]
     inactive_nodes = [node for node in parsed.nodes if node.bypassed or node.muted]
-    missing_models = find_model_needs(active_refs, inventory)
+    missing_models = find_model_needs(active_refs, inventory, choices)
     missing_nodes = find_node_needs(active_nodes, installed_node_types, parsed.subgraph_ids)
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
@@ -137,7 +171,7 @@ def assess_workflow(
         status=status,
         missing_models=missing_models,
         missing_nodes=missing_nodes,
-        inactive_models=find_model_needs(inactive_refs, inventory),
+        inactive_models=find_model_needs(inactive_refs, inventory, choices),
         inactive_nodes=inactive_missing,
         bypassed_node_ids=tuple(node.node_id for node in parsed.nodes if node.bypassed),
         muted_node_ids=tuple(node.node_id for node in parsed.nodes if node.muted),
