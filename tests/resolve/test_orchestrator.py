@@ -237,3 +237,25 @@ def test_the_huggingface_backend_can_be_listed(
         gated = resolver.search(SearchRequest("secret.safetensors", None))
     assert (found.status, found.backend) == (Status.FOUND, "huggingface")
     assert (gated.status, gated.reason) == (Status.ERROR, "gated")
+
+
+def test_a_qwen_server_that_times_out_is_asked_once_per_run_not_once_per_model(
+    server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    server.route("POST", CHAT, Reply(200, recording("qwen_answer_empty.json"), delay=0.5))
+    second_server.route("GET", SEARCH, Reply(200, {"items": []}))
+    settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
+    settings.qwen.timeout_seconds = 0.1
+    requests = [SearchRequest(f"slow_{number}.safetensors", "loras") for number in range(4)]
+    with build_resolver(
+        settings,
+        home,
+        None,
+        known_sources=KnownSources(),
+        client=client,
+        http_options=FAST,
+    ) as resolver:
+        results = resolver.search_multiple_models(requests)
+    # One model's ask plus its single retry; every other model skips the slow server.
+    assert server.count(CHAT) == 2
+    assert all(result.errors == ("qwen: timeout",) for result in results.values())

@@ -222,7 +222,7 @@ class Resolver:
             try:
                 return self.backends[name].search(request)
             except BackendError as error:
-                if error.reason in _DOWN_REASONS:
+                if error.reason in getattr(self.backends[name], "down_on", _DOWN_REASONS):
                     health.down = error
                 logger.warning("%s could not answer for %s: %s", name, request.file_name, error)
                 return result_for(
@@ -283,10 +283,10 @@ def build_resolver(
     )
     limiter = HostLimiter(options.per_host_concurrency)
 
-    def gateway(base_url: str, token: str | None) -> HttpGateway:
+    def gateway(base_url: str, token: str | None, own: HttpOptions = options) -> HttpGateway:
         # One gateway per service, so a token can only ever reach its own host.
         credentials = {host_key(base_url): {"Authorization": f"Bearer {token}"}} if token else {}
-        return HttpGateway(client, options, credentials, limiter=limiter)
+        return HttpGateway(client, own, credentials, limiter=limiter)
 
     civitai = CivitaiBackend(
         gateway(settings.civitai.base_url, _secret(settings.civitai.api_token)),
@@ -298,8 +298,11 @@ def build_resolver(
         settings.huggingface.base_url,
         max_repos=settings.huggingface.max_repos,
     )
+    # An LLM that timed out once will time out again: one retry at most, not a minute each.
+    qwen_options = replace(options, max_retries=min(options.max_retries, 1))
+    qwen_gateway = gateway(settings.qwen.base_url, _secret(settings.qwen.api_key), qwen_options)
     qwen = QwenBackend(
-        gateway(settings.qwen.base_url, _secret(settings.qwen.api_key)),
+        qwen_gateway,
         settings.qwen.base_url,
         settings.qwen.model,
         civitai=civitai,
