@@ -123,6 +123,40 @@ def test_tool_calls_run_against_the_real_listings_and_their_exact_match_is_found
     assert result.status is Status.FOUND
     assert result.backend == "qwen"
     assert second_server.requests[0].query["query"] == ["Add More Details"]
+    # Verified by the tool's own listing: no further chat round was needed.
+    assert server.count(CHAT) == 1
+
+
+def test_tool_results_go_back_to_the_model_as_tool_messages(
+    server: ReplayServer, second_server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route(
+        "POST",
+        CHAT,
+        Reply(200, recording("qwen_tool_call_civitai.json")),
+        Reply(200, recording("qwen_answer_empty.json")),
+    )
+    second_server.route(
+        "GET",
+        "/api/v1/models",
+        Reply(
+            200,
+            {
+                "items": [
+                    {
+                        "id": 201,
+                        "type": "LORA",
+                        "name": "Add More Details",
+                        "modelVersions": [recording("civitai_version_by_hash.json")],
+                    }
+                ]
+            },
+        ),
+    )
+    result = qwen_backend(server.url, second_server, gateway).search(
+        SearchRequest("other_detail.safetensors", None)
+    )
+    assert result.status is Status.NOT_FOUND
     follow_up = server.requests[1].json()["messages"]
     assert follow_up[-1]["role"] == "tool" and "add_detail.safetensors" in follow_up[-1]["content"]
 

@@ -191,6 +191,9 @@ class QwenBackend:
                             "content": orjson.dumps(content).decode(),
                         }
                     )
+                if verified:
+                    # A listing already confirmed the file: the rest of the talk adds nothing.
+                    return []
                 continue
             return _parse_answer(message.get("content"))
 
