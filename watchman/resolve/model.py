@@ -111,6 +111,8 @@ class SearchResult:
     reason: str | None = None
     detail: str | None = None
     errors: tuple[str, ...] = field(default=())
+    # When a remote backend answered (ISO 8601, UTC); None for local, uncached answers.
+    resolved_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the result as a JSON-ready dict (the report and the cache store this)."""
@@ -127,6 +129,7 @@ class SearchResult:
             "reason": self.reason,
             "detail": self.detail,
             "errors": list(self.errors),
+            "resolved_at": self.resolved_at,
         }
 
     @classmethod
@@ -153,6 +156,7 @@ class SearchResult:
             reason=_optional_str(data.get("reason")),
             detail=_optional_str(data.get("detail")),
             errors=tuple(str(item) for item in data.get("errors") or []),
+            resolved_at=_optional_str(data.get("resolved_at")),
         )
 
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
@@ -160,7 +161,7 @@ class Resolver:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached
-        result = self._run_backends(request, order)
+        result = replace(self._run_backends(request, order), resolved_at=_utc_now_iso())
         if self.cache is not None:
             self.cache.put(key, result)
         return result
@@ -324,3 +325,7 @@ def build_resolver(
 def _secret(value: object) -> str | None:
     getter = getattr(value, "get_secret_value", None)
     return str(getter()) if callable(getter) else None
+
+
+def _utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
