@@ -163,7 +163,7 @@ class CacheTTLSettings(_Section):
 
 class SearchSettings(_Section):
     backend_order: list[BackendName] = Field(
-        default_factory=lambda: ["qwen", "civitai"],
+        default_factory=lambda: list[BackendName](["qwen", "civitai"]),
         description=(
             "Remote backends tried in order after the known sources, until one finds "
             "the file: qwen, civitai, huggingface. --backends overrides it for one run."
@@ -400,7 +400,7 @@ def load_settings(
     token = _current_toml.set(toml_data)
     try:
         if environ is os.environ:
-            settings = Settings(**init)
+            settings = Settings(**init)  # type: ignore[arg-type]
         else:
             settings = _settings_with_environ(init, environ)
     except ValidationError as error:
@@ -456,7 +456,7 @@ def _describe_validation_error(
     first = error.errors()[0]
     loc = tuple(first["loc"])
     key = ".".join(str(part) for part in loc)
-    section_key = tuple(str(part) for part in loc[:2])
+    section_key = (str(loc[0]), str(loc[1]) if len(loc) > 1 else "")
     if section_key in well_known_used:
         origin = f"variable {well_known_used[section_key]}"
     elif _dig(init, loc[:2]):

@@ -132,8 +132,9 @@ def render_configuration_markdown() -> str:
             value = _default_of(defaults, path, name)
             shown = "unset" if value is None else f"`{_toml_value(value)}`"
             variable = f"`{env_variable(path, name)}`"
-            if (*path, name) in _WELL_KNOWN_VARIABLES:
-                variable += f", `{_WELL_KNOWN_VARIABLES[(*path, name)]}`"
+            well_known = _WELL_KNOWN_VARIABLES.get((path[0], name)) if len(path) == 1 else None
+            if well_known:
+                variable += f", `{well_known}`"
             description = (info.description or "").replace("|", "\\|")
             out.append(f"| `{name}` | {shown} | {variable} | {description} |")
     return "\n".join(out) + "\n"

@@ -180,7 +180,7 @@ def assess_workflow(
 
 def count_statuses(statuses: Iterable[str]) -> Mapping[str, int]:
     """Count workflows per status, every status present, in precedence order."""
-    counts = dict.fromkeys(STATUS_ORDER, 0)
+    counts: dict[str, int] = dict.fromkeys(STATUS_ORDER, 0)
     for status in statuses:
-        counts[status] = counts.get(status, 0) + 1  # type: ignore[index]
+        counts[status] = counts.get(status, 0) + 1
     return counts
