@@ -107,7 +107,7 @@ def settings_for(**schedule: Any) -> Settings:
         "interval_minutes": 10,
         "boot_grace_minutes": 0,
         "resume_grace_minutes": 0,
-        "retry_after_skip_minutes": 0.01,
+        "retry_after_skip_minutes": 0.005,  # 0.3 s
     }
     values.update(schedule)
     return make_settings(schedule=values, comfyui={"use_server": False})
@@ -181,7 +181,7 @@ def test_the_first_cycle_runs_at_start_and_the_next_one_an_interval_later(
     start_scheduler: Any,
 ) -> None:
     cycle = FakeCycle()
-    home, running = start_scheduler(settings_for(interval_minutes=0.01), cycle, nvml=NoGpu())
+    home, running = start_scheduler(settings_for(interval_minutes=0.005), cycle, nvml=NoGpu())
     wait_until(lambda: len(records(home)) >= 2)
     assert stop(running) == 0
     assert all(r.outcome == "ran" and r.trigger == "scheduler" for r in records(home))
@@ -349,7 +349,7 @@ def test_a_cycle_that_cannot_start_is_recorded_as_failed_and_the_daemon_goes_on(
     start_scheduler: Any, tmp_path: Path
 ) -> None:
     settings = make_settings(
-        schedule={"interval_minutes": 0.01},
+        schedule={"interval_minutes": 0.005},
         comfyui={"root": tmp_path / "no-such-comfyui", "use_server": False},
         search={"offline": True},
     )
