@@ -27,7 +27,7 @@ from watchman.errors import LockHeldError
 from watchman.guards import GIB, GpuMemory, NvmlReading
 from watchman.home import Home
 from watchman.scheduler import run_scheduler
-from watchman.state_manager import RunLock
+from watchman.state_manager import RunLock, read_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 WAIT_LIMIT = 15.0  # seconds; a bound against hangs, never a speed requirement
@@ -255,6 +255,8 @@ def test_a_run_lock_held_by_a_cron_cycle_is_a_skip_retried_soon(
     assert first.outcome == "skipped" and first.reason is not None
     assert first.reason.startswith("lock: Another comfywatchman cycle is running")
     assert second.outcome == "ran"
+    logged = [line for line in read_jsonl(home.structured_log) if line.get("event") == "cycle"]
+    assert logged[0]["outcome"] == "skipped" and logged[0]["reason"] == first.reason
 
 
 def test_a_run_cycle_while_the_scheduler_runs_a_cycle_gets_the_lock_error(

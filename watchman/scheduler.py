@@ -47,6 +47,7 @@ from watchman.errors import LockHeldError, WatchmanError
 from watchman.guards import GuardVerdict, NvmlReader, evaluate_guards, observe_suspend
 from watchman.home import Home
 from watchman.metrics import write_metrics_textfile
+from watchman.structured_log import log_event
 
 if TYPE_CHECKING:
     from watchman.cycle import CycleResult
@@ -286,6 +287,18 @@ class SchedulerLoop:
             outcome=outcome,  # type: ignore[arg-type]
             reason=reason,
             trigger="scheduler",
+        )
+        # The same figures as a cycle that got to record itself: state, log line, metrics.
+        log_event(
+            self.home.structured_log,
+            "cycle",
+            cycle_id=record.cycle_id,
+            phase="cycle",
+            outcome=outcome,
+            reason=reason,
+            trigger="scheduler",
+            duration_seconds=0.0,
+            counts={},
         )
         try:
             state = append_record(self.home.cycle_state, record)
