@@ -373,3 +373,41 @@ def test_a_corrupt_state_file_is_set_aside_and_the_scheduler_runs_on(
     assert stop(running) == 0
     assert [r.outcome for r in records(home)] == ["ran"]
     assert any(p.name.startswith("cycle_state.json.corrupt-") for p in home.state_dir.iterdir())
+
+
+def test_comfywatchman_scheduler_exits_0_on_sigterm_after_a_real_cycle(tmp_path: Path) -> None:
+    root = tmp_path / "ComfyUI"
+    (root / "comfy").mkdir(parents=True)
+    (root / "main.py").write_text("")
+    (root / "nodes.py").write_text("NODE_CLASS_MAPPINGS = {}\n")
+    home = Home(tmp_path / "home")
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "COMFYWATCHMAN_HOME": str(home.root),
+        "COMFYWATCHMAN_CONFIG": str(_empty_config(tmp_path)),
+        "COMFYWATCHMAN_SCHEDULE__BOOT_GRACE_MINUTES": "0",
+        "COMFYWATCHMAN_SCHEDULE__RESUME_GRACE_MINUTES": "0",
+        "COMFYWATCHMAN_SCHEDULE__REQUIRE_GPU": "false",
+        "COMFYWATCHMAN_SCHEDULE__MIN_VRAM_GB": "0",
+        "COMFYWATCHMAN_COMFYUI__USE_SERVER": "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "watchman", "--scheduler", "--offline", "--comfyui-root", str(root)],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: process.poll() is not None or len(records(home)) >= 1)
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=WAIT_LIMIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, errors
+    assert [r.outcome for r in records(home)] == ["ran"], errors
+    assert load_cycle_state(home.cycle_state).next_run is None
