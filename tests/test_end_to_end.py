@@ -286,3 +286,20 @@ def test_a_live_comfyui_server_is_the_truth_for_nodes_and_file_names(demo: Path)
     lora_values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}
     assert "pixel_art_xl_v2.safetensors" not in lora_values  # listed by the server
     assert "never_published_lora.safetensors" in lora_values
+
+
+def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path) -> None:
+    import threading
+
+    from watchman.config import load_settings
+    from watchman.cycle import run_cycle
+    from watchman.home import resolve_home
+
+    settings = load_settings(demo, environ={})
+    stop = threading.Event()
+    stop.set()
+    result = run_cycle(settings, resolve_home(settings, environ={}), stop_event=stop)
+    assert result.record.outcome == "skipped"
+    assert result.record.reason.startswith("interrupted: stop requested before the inventory")
+    assert not (home_of(demo) / "output/reports/status/master_status.json").exists()
+    assert not [p for p in (home_of(demo) / "state").iterdir() if p.name.startswith(".")]

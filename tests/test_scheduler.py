@@ -88,7 +88,7 @@ class FakeCycle:
             outcome, reason = ("ran", None) if verdict.allowed else ("skipped", verdict.reason)
             while self.hold is not None and not self.hold.is_set():
                 if stop_event.wait(0.01):
-                    outcome, reason = "failed", "interrupted: stop requested"
+                    outcome, reason = "skipped", "interrupted: stop requested"
                     break
             record = CycleRecord(
                 cycle_id=f"fake-{len(self.calls)}",
@@ -325,7 +325,7 @@ def test_sigterm_stops_the_scheduler_and_the_cycle_in_hand_cleanly(tmp_path: Pat
     assert status == 0
     assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored
     (record,) = records(home)
-    assert record.outcome == "failed" and record.reason == "interrupted: stop requested"
+    assert record.outcome == "skipped" and record.reason == "interrupted: stop requested"
     assert not [path.name for path in home.state_dir.iterdir() if path.name.startswith(".")]
 
 

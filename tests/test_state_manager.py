@@ -100,3 +100,24 @@ def test_the_run_lock_excludes_another_process(tmp_path: Path) -> None:
         held = subprocess.run([sys.executable, "-c", script], check=False)
     free = subprocess.run([sys.executable, "-c", script], check=False)
     assert (held.returncode, free.returncode) == (3, 0)
+
+
+def test_concurrent_cycle_state_updates_lose_no_write(tmp_path: Path) -> None:
+    import threading
+
+    from watchman.cycle_state import CycleRecord, append_record, load_cycle_state, update_next_run
+
+    path = tmp_path / "cycle_state.json"
+
+    def add(number: int) -> None:
+        append_record(path, CycleRecord(f"c{number}", "t", 0.0, "ran"))
+        update_next_run(path, f"next-{number}")
+
+    threads = [threading.Thread(target=add, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    state = load_cycle_state(path)
+    assert sorted(record.cycle_id for record in state.records) == [f"c{n}" for n in range(8)]
+    assert state.next_run is not None and state.next_run.startswith("next-")

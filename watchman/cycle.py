@@ -369,7 +369,9 @@ def run_cycle(
                 http_client=http_client,
             )
         except CycleInterrupted as error:
-            return finish("failed", f"interrupted: {error}", {})
+            # A requested stop is not a failure: nothing was half-written, and the next
+            # cycle starts from the same state.
+            return finish("skipped", f"interrupted: {error}", {})
         except (WatchmanError, OSError) as error:
             logger.error("Cycle failed: %s", error)
             return finish("failed", str(error), {})

@@ -6,9 +6,13 @@ bookkeeping such as the last suspend total seen). Read by ``comfywatchman status
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from filelock import FileLock
 
 from watchman.state_manager import atomic_write_json, read_json_state
 
@@ -91,29 +95,49 @@ def save_cycle_state(path: Path, state: CycleState) -> None:
     )
 
 
+@contextlib.contextmanager
+def _updating(path: Path) -> Iterator[None]:
+    # The scheduler (next run) and a cron cycle (its record) may both update the file at
+    # the same instant; a short lock of its own keeps one from losing the other's write.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_name(path.name + ".lock")), timeout=30):
+        yield
+
+
+def _update(path: Path, change: Callable[[CycleState], CycleState]) -> CycleState:
+    with _updating(path):
+        new_state = change(load_cycle_state(path))
+        save_cycle_state(path, new_state)
+        return new_state
+
+
 def append_record(path: Path, record: CycleRecord) -> CycleState:
     """Add one cycle record to the file and return the new state."""
-    state = load_cycle_state(path)
-    new_state = CycleState(
-        records=(*state.records, record)[-MAX_RECORDS:],
-        next_run=state.next_run,
-        guard_memory=state.guard_memory,
+    return _update(
+        path,
+        lambda state: CycleState(
+            records=(*state.records, record)[-MAX_RECORDS:],
+            next_run=state.next_run,
+            guard_memory=state.guard_memory,
+        ),
     )
-    save_cycle_state(path, new_state)
-    return new_state
 
 
 def update_next_run(path: Path, next_run: str | None) -> None:
     """Persist when the scheduler runs next (ISO 8601, UTC), or None."""
-    state = load_cycle_state(path)
-    save_cycle_state(
-        path, CycleState(records=state.records, next_run=next_run, guard_memory=state.guard_memory)
+    _update(
+        path,
+        lambda state: CycleState(
+            records=state.records, next_run=next_run, guard_memory=state.guard_memory
+        ),
     )
 
 
 def update_guard_memory(path: Path, memory: dict[str, Any]) -> None:
     """Persist what the guards remember between cycles (e.g. the last suspend total)."""
-    state = load_cycle_state(path)
-    save_cycle_state(
-        path, CycleState(records=state.records, next_run=state.next_run, guard_memory=memory)
+    _update(
+        path,
+        lambda state: CycleState(
+            records=state.records, next_run=state.next_run, guard_memory=memory
+        ),
     )
