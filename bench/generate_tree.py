@@ -28,7 +28,7 @@ from typing import Any
 # Run from a checkout without installing the package: the repository root on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from watchman.comfy.loaders import LOADERS  # noqa: E402
+from watchman.comfy.loaders import LOADERS
 
 # Core loaders the workflows use; each must be in the loader table, so the widget order
 # the generator writes is the one the parser reads.
@@ -120,12 +120,13 @@ FOLDER_PLAN: tuple[tuple[str, str, float, tuple[str, ...], str], ...] = (
 )
 BASE_MODELS = ("SD15", "SDXL", "Pony", "Illustrious", "Flux", "SD3")
 CATEGORIES = ("style", "character", "concept", "clothing", "poses", "background", "tools")
-WORDS = (
-    "cinematic anime photo real dream pastel neon ink velvet retro noir cyber misty "
-    "golden ember frost lunar solar crystal shadow amber ivory cobalt scarlet jade onyx "
-    "portrait landscape detail light skin eyes hands armor dress forest city ocean "
-    "castle robot dragon knight witch mecha garden studio film grain sketch watercolor"
-).split()
+_WORD_TEXT = """
+cinematic anime photo real dream pastel neon ink velvet retro noir cyber misty golden ember
+frost lunar solar crystal shadow amber ivory cobalt scarlet jade onyx portrait landscape
+detail light skin eyes hands armor dress forest city ocean castle robot dragon knight witch
+mecha garden studio film grain sketch watercolor
+"""
+WORDS = tuple(_WORD_TEXT.split())
 SIDECAR_SHARE = 0.25
 """Share of loras and checkpoints with a ``.preview.png`` and ``.civitai.info`` beside them,
 as model managers leave them: files the inventory walks past without a stat."""
@@ -145,7 +146,7 @@ class TreeCounts:
     api_workflows: int
     subgraph_workflows: int
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -320,7 +321,8 @@ class _WorkflowBuilder:
         nodes.append(("CLIPTextEncode", [prompt if rng.random() < 0.3 else "a castle at dusk"]))
         nodes.append(("CLIPTextEncode", ["blurry, lowres"]))
         nodes.append(("EmptyLatentImage", [1024, 1024, 1]))
-        nodes.append(("KSampler", [rng.randrange(2**32), "randomize", 25, 6.5, "euler", "normal", 1]))
+        seed = rng.randrange(2**32)
+        nodes.append(("KSampler", [seed, "randomize", 25, 6.5, "euler", "normal", 1]))
         nodes.append(("VAEDecode", []))
         extras = ("ControlNetLoader", "UpscaleModelLoader", "VAELoader", "CLIPVisionLoader")
         for loader in rng.sample(extras, rng.randint(0, 2)):
@@ -371,7 +373,7 @@ def _api_document(pairs: Sequence[tuple[str, list[Any]]]) -> dict[str, Any]:
     for number, (node_type, widgets) in enumerate(pairs, start=1):
         spec = LOADERS.get(node_type)
         names = spec.widgets if spec else tuple(f"value_{i}" for i in range(len(widgets)))
-        inputs: dict[str, Any] = dict(zip(names, widgets))
+        inputs: dict[str, Any] = dict(zip(names, widgets, strict=False))
         if number > 1:
             inputs["input"] = [str(number - 1), 0]
         document[str(number)] = {"class_type": node_type, "inputs": inputs}

@@ -28,7 +28,6 @@ import os
 import platform
 import random
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -40,14 +39,14 @@ from typing import Any
 # Run from a checkout without installing the package: the repository root on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # noqa: E402
+import psutil
 
-from bench.generate_tree import generate_tree  # noqa: E402
-from watchman.config import load_settings  # noqa: E402
-from watchman.cycle import CycleResult, run_cycle  # noqa: E402
-from watchman.guards import GuardVerdict  # noqa: E402
-from watchman.home import Home  # noqa: E402
-from watchman.inventory.models import ModelInventory, scan_models  # noqa: E402
+from bench.generate_tree import generate_tree
+from watchman.config import load_settings
+from watchman.cycle import CycleResult, run_cycle
+from watchman.guards import GuardVerdict
+from watchman.home import Home
+from watchman.inventory.models import ModelInventory, scan_models
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 WORKFLOWS_FOLDER = Path("user") / "default" / "workflows"
@@ -131,9 +130,12 @@ def _stage_seconds(home: Home, cycle_id: str) -> dict[str, float]:
     with home.structured_log.open(encoding="utf-8") as handle:
         for line in handle:
             event = json.loads(line)
-            if event.get("cycle_id") == cycle_id and event.get("event") == "stage":
-                if "duration_seconds" in event:
-                    stages[event["phase"]] = event["duration_seconds"]
+            if (
+                event.get("cycle_id") == cycle_id
+                and event.get("event") == "stage"
+                and "duration_seconds" in event
+            ):
+                stages[event["phase"]] = event["duration_seconds"]
     return stages
 
 
