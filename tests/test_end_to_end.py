@@ -24,6 +24,7 @@ EXPECTED_STATUSES = {
     "subgraph_upscale.json": "ready",
     "api_format_flux.json": "missing_models",
     "broken_download.json": "parse_error",
+    "uncertain_sharpen.json": "uncertain",
 }
 
 
@@ -86,6 +87,7 @@ def test_one_cycle_on_the_demo_tree_shows_every_status(demo: Path) -> None:
     assert statuses == EXPECTED_STATUSES
     counts = document["summary"]["workflows_by_status"]
     assert all(counts[status] >= 1 for status in set(EXPECTED_STATUSES.values()))
+    assert set(EXPECTED_STATUSES.values()) == set(counts)  # the demo shows every status
     markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
     assert markdown.startswith("# ComfyUI readiness")
     assert "demo_vae.safetensors" in markdown and "Move misplaced models" in markdown
@@ -114,6 +116,7 @@ def test_missing_nodes_name_their_pack_and_disabled_packs_do_not_count(demo: Pat
     nodes = {node["node_type"]: node for node in entry["missing_nodes"]}
     assert set(nodes) == {"ImpactWildcardProcessor", "DemoSwitch"}
     assert "comfyui-impact-pack" in json.dumps(nodes["ImpactWildcardProcessor"]["pack"])
+    assert nodes["ImpactWildcardProcessor"]["pack"]["status"] == "found"
     assert nodes["DemoSwitch"]["pack"]["status"] == "installed_disabled"
     # The bypassed loader's missing lora is reported apart and does not count.
     assert all(m["value"] != "bypassed_only_lora.safetensors" for m in entry["missing_models"])

@@ -131,7 +131,11 @@ def _todo(document: Mapping[str, Any]) -> list[str]:
             status = str(resolution.get("status", "unresolved"))
             if resolution.get("reason"):
                 status = f"{status} ({resolution['reason']})"
-            source = resolution.get("download_url") or resolution.get("backend") or ""
+            source = " ".join(
+                str(part)
+                for part in (resolution.get("backend"), resolution.get("download_url"))
+                if part
+            )
             lines.append(
                 f"| `{_cell(item['value'])}` | {_cell(item.get('folder') or '?')} | "
                 f"{_cell(status)} | {_cell(source)} | {_size(resolution.get('size'))} | "
