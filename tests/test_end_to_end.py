@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import shutil
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +16,17 @@ from watchman.state_manager import RunLock
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
+
+
+def _load_run_demo() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("run_demo", EXAMPLES / "run_demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_run_demo = _load_run_demo()
 
 EXPECTED_STATUSES = {
     "ready_sdxl.json": "ready",
@@ -34,29 +46,8 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for variable in list(os.environ):
         if variable.startswith("COMFYWATCHMAN_") or variable in ("COMFYUI_ROOT", "HF_TOKEN"):
             monkeypatch.delenv(variable, raising=False)
-    shutil.copytree(EXAMPLES / "demo-comfyui", tmp_path / "ComfyUI")
-    shutil.copytree(EXAMPLES / "demo-extra-models", tmp_path / "demo-extra-models")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[paths]",
-                f'home = "{(tmp_path / "home").as_posix()}"',
-                "[comfyui]",
-                f'root = "{(tmp_path / "ComfyUI").as_posix()}"',
-                "use_server = false",
-                "[schedule]",
-                "boot_grace_minutes = 0",
-                "resume_grace_minutes = 0",
-                "min_vram_gb = 0",
-                "[search]",
-                "offline = true",
-                "",
-            ]
-        ),
-        encoding="utf-8",
-    )
-    return config
+    # The same preparation `make demo` runs, so the demo itself is under test.
+    return _run_demo.prepare(tmp_path / "demo")
 
 
 def run(*arguments: str) -> tuple[int, str, str]:
