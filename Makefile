@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := .demo
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python bench/run.py
 
 lint: venv
 	$(BIN)/ruff check watchman tests bench examples

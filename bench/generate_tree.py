@@ -283,11 +283,11 @@ class _WorkflowBuilder:
             if rng.random() < 0.05:
                 value = value.upper()
             return value
-        if roll < 0.85 or not files:
+        others = [name for name in self.models if name not in (folder, "diffusers")]
+        if roll < 0.85 or not files or not others:
             extension = ".gguf" if folder == "diffusion_models" else ".safetensors"
             return f"missing_{folder}_{rng.randrange(MISSING_POOL):04d}{extension}"
-        other = rng.choice([name for name in self.models if name not in (folder, "diffusers")])
-        return rng.choice(self.models[other]).rsplit("/", 1)[-1]  # misplaced
+        return rng.choice(self.models[rng.choice(others)]).rsplit("/", 1)[-1]  # misplaced
 
     def loader_widgets(self, node_type: str) -> list[Any]:
         spec = LOADERS[node_type]

@@ -124,19 +124,21 @@ def walk_with_stat(folders: Sequence[Path]) -> int:
     return files
 
 
-def _stage_seconds(home: Home, cycle_id: str) -> dict[str, float]:
-    """Each stage's duration for one cycle, read from the structured log."""
+def _stage_log(home: Home, cycle_id: str) -> tuple[dict[str, float], dict[str, int]]:
+    """Each stage's duration for one cycle, and how many workflows that cycle hashed and
+    parsed, read from the structured log."""
     stages: dict[str, float] = {}
+    workflow_files: dict[str, int] = {}
     with home.structured_log.open(encoding="utf-8") as handle:
         for line in handle:
             event = json.loads(line)
-            if (
-                event.get("cycle_id") == cycle_id
-                and event.get("event") == "stage"
-                and "duration_seconds" in event
-            ):
+            if event.get("cycle_id") != cycle_id or event.get("event") != "stage":
+                continue
+            if "duration_seconds" in event:
                 stages[event["phase"]] = event["duration_seconds"]
-    return stages
+            if event["phase"] == "workflows":
+                workflow_files = {key: event.get(key, 0) for key in ("hashed", "parsed")}
+    return stages, workflow_files
 
 
 def _allow_always(*_: Any) -> GuardVerdict:
@@ -167,13 +169,15 @@ class CycleRunner:
         seconds = time.perf_counter() - started
         if result.record.outcome != "ran":
             raise RuntimeError(f"{name}: the cycle did not run: {result.record.reason}")
+        stages, workflow_files = _stage_log(self.home, result.record.cycle_id)
         return Figure(
             name,
             seconds,
             "bare walk",
             floor_seconds,
             {
-                "stages": _stage_seconds(self.home, result.record.cycle_id),
+                "stages": stages,
+                "workflow_files": workflow_files,
                 "counts": result.record.counts,
                 "peak_rss_mib": round(peak_rss_mib(), 1),
             },
@@ -293,6 +297,10 @@ def format_table(results: dict[str, Any]) -> str:
         if "stages" in figure:
             stages = ", ".join(f"{k} {v:.3f}" for k, v in figure["stages"].items())
             lines.append(f"{'':<4}stages (s): {stages}")
+            files = figure["workflow_files"]
+            lines.append(
+                f"{'':<4}workflows hashed {files.get('hashed')}, parsed {files.get('parsed')}"
+            )
         if "lookups_per_second" in figure:
             lines.append(
                 f"{'':<4}{figure['lookups_per_second']:,} lookups/s vs "

@@ -1,0 +1,64 @@
+"""The benchmark generator and runner complete at a tiny size and print ratios.
+
+Timings are never asserted: the figures depend on the machine; only that every figure is
+measured, reported as a ratio, and written to the results file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import run
+from bench.generate_tree import generate_tree
+
+FIGURES = (
+    "walk + stat every file",
+    "first cycle (cold state)",
+    "unchanged cycle",
+    "one workflow touched",
+    "one workflow edited",
+    "locate",
+)
+
+
+def test_the_generator_writes_the_same_tree_for_the_same_seed(tmp_path: Path) -> None:
+    first = generate_tree(tmp_path / "a", models=60, workflows=6, packs=2, seed=7)
+    second = generate_tree(tmp_path / "b", models=60, workflows=6, packs=2, seed=7)
+    assert first == second
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*"))
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*"))
+    assert files_a == files_b
+    assert (tmp_path / "a" / "nodes.py").read_text() == (tmp_path / "b" / "nodes.py").read_text()
+    workflows = sorted((tmp_path / "a" / "user" / "default" / "workflows").rglob("*.json"))
+    assert len(workflows) == 6
+
+
+def test_the_generator_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        generate_tree(tmp_path, models=10, workflows=1, packs=1)
+
+
+def test_the_runner_completes_at_a_tiny_size_and_prints_every_figure_as_a_ratio(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "latest.json"
+    arguments = ["--models", "200", "--workflows", "8", "--packs", "2"]
+    status = run.main([*arguments, "--locate-queries", "300", "--output", str(output)])
+
+    assert status == 0
+    printed = capsys.readouterr().out
+    for name in FIGURES:
+        line = next(line for line in printed.splitlines() if line.startswith(name))
+        assert "x " in line  # the ratio column
+    results = json.loads(output.read_text())
+    assert [figure["name"] for figure in results["figures"]] == list(FIGURES)
+    assert all(figure["ratio"] > 0 for figure in results["figures"])
+    by_name = {figure["name"]: figure for figure in results["figures"]}
+    assert by_name["first cycle (cold state)"]["workflow_files"]["parsed"] == 8
+    assert by_name["unchanged cycle"]["workflow_files"] == {"hashed": 0, "parsed": 0}
+    assert by_name["one workflow touched"]["workflow_files"] == {"hashed": 1, "parsed": 0}
+    assert by_name["one workflow edited"]["workflow_files"] == {"hashed": 1, "parsed": 1}
