@@ -6,7 +6,8 @@ reuses ``--tree``, then measures in one run:
 * the floor: a bare ``os.walk`` of the models folder, the watched workflows folder and
   ``custom_nodes`` (best of three, warm); a walk that also stats every file is shown too;
 * the first full offline cycle (cold state: every workflow hashed and parsed);
-* a cycle with nothing changed (median of three);
+* a cycle with nothing changed (median of three), and once more with Python's cyclic
+  garbage collector off, to show how much of it the collector takes;
 * a cycle after touching one workflow (mtime changes, bytes do not) and after editing one;
 * ``ModelInventory.locate`` lookups per second against a lower-cased dict lookup.
 
@@ -256,6 +257,14 @@ def run_benchmarks(root: Path, work: Path, locate_queries: int) -> dict[str, Any
     figures.append(runner.run("first cycle (cold state)", floor_seconds))
     unchanged = [runner.run("unchanged cycle", floor_seconds) for _ in range(3)]
     figures.append(sorted(unchanged, key=lambda figure: figure.seconds)[1])
+
+    # The same cycle with Python's cyclic garbage collector off: how much of its cost is
+    # collections triggered by the inventory's many small objects (a diagnosis only).
+    gc.disable()
+    try:
+        figures.append(runner.run("unchanged cycle, gc off", floor_seconds))
+    finally:
+        gc.enable()
 
     touched = _pick_workflow(root, seed=2)
     os.utime(touched)
