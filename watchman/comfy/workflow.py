@@ -38,7 +38,7 @@ MAX_WORKFLOW_BYTES = 256 * 1024 * 1024
 """A larger file is refused rather than read into memory."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EmbeddedModel:
     """A model entry a workflow carries: node ``properties.models`` or top-level ``models``."""
 
@@ -49,7 +49,7 @@ class EmbeddedModel:
     hash_type: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelReference:
     """One node input whose value names a model file.
 
@@ -68,7 +68,7 @@ class ModelReference:
     embedded: EmbeddedModel | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeUse:
     """One real node of the workflow, with its state and the pack ids it records."""
 

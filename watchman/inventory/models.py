@@ -57,7 +57,7 @@ must stay far below Python's limit."""
 PresenceState = Literal["present", "misplaced", "missing"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelFile:
     """One installed model: its folder type, its path relative to the root it was found
     under (posix separators, case as on disk), that root, its size in bytes and mtime.
