@@ -32,6 +32,10 @@ class WorkflowError(WatchmanError):
     """A workflow file could not be read or is not a workflow."""
 
 
+class ImageWithoutWorkflowError(WorkflowError):
+    """A PNG or WebP file carries no workflow at all: an ordinary picture, not a problem."""
+
+
 class BackendError(WatchmanError):
     """A remote service could not answer; ``reason`` is a short machine-readable code.
 

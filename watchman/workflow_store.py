@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from watchman.comfy.workflow import ParsedWorkflow, parse_workflow_bytes
-from watchman.errors import WorkflowError
+from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
 from watchman.intake import WatchedWorkflow, discover_workflow_files
 from watchman.state_manager import read_json_state
 
@@ -70,7 +70,12 @@ def _entry_for(
         and cached.get("size") == stat.st_size
         and cached.get("mtime_ns") == stat.st_mtime_ns
     ):
-        return _from_cache(path, source, cached), cached, False, False
+        try:
+            return _from_cache(path, source, cached), cached, False, False
+        except (StateError, KeyError, ValueError, TypeError) as error:
+            # A damaged cache entry costs one re-read of the file, nothing more.
+            logger.info("Cached parse of %s is unusable (%s); reading it again.", path, error)
+            cached = None
     data = path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     watched = WatchedWorkflow(path, source, stat.st_size, stat.st_mtime_ns, sha256)
@@ -81,6 +86,10 @@ def _entry_for(
     try:
         parsed: ParsedWorkflow | None = parse_workflow_bytes(data, str(path))
         error = None
+    except ImageWithoutWorkflowError:
+        # An ordinary picture beside the workflows: remembered so it is not read again,
+        # never reported.
+        parsed, error = None, None
     except WorkflowError as problem:
         parsed, error = None, str(problem)
     entry = {
@@ -133,8 +142,10 @@ def scan_watched_folders(
                 continue
             hashed += was_hashed
             parsed += was_parsed
-            stored.append(workflow)
             entries[key] = entry
+            if workflow.parsed is None and workflow.error is None:
+                continue  # a picture with no workflow in it
+            stored.append(workflow)
     document = {
         "schema_version": SCHEMA_VERSION,
         "parser_version": PARSER_VERSION,

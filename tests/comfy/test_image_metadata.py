@@ -12,7 +12,7 @@ import pytest
 from watchman.comfy import image_metadata
 from watchman.comfy.image_metadata import exif_strings, png_texts, webp_texts
 from watchman.comfy.workflow import parse_workflow_bytes
-from watchman.errors import WorkflowError
+from watchman.errors import ImageWithoutWorkflowError, WorkflowError
 
 UI_WORKFLOW: dict[str, Any] = {
     "nodes": [{"id": 1, "type": "CheckpointLoaderSimple", "widgets_values": ["ui.safetensors"]}]
@@ -104,11 +104,17 @@ def test_a_broken_workflow_text_falls_back_to_the_prompt() -> None:
     assert parse_workflow_bytes(data, "a.png").model_refs[0].value == "api.safetensors"
 
 
-def test_a_png_without_a_workflow_raises_a_workflow_error_naming_it() -> None:
+def test_a_png_without_a_workflow_is_an_ordinary_picture_named_in_the_error() -> None:
     with pytest.raises(
-        WorkflowError, match=r"plain\.png is a PNG image without a readable workflow"
+        ImageWithoutWorkflowError, match=r"plain\.png is a PNG image with no 'workflow'"
     ):
         parse_workflow_bytes(make_png(text_chunk("Software", "x")), "plain.png")
+
+
+def test_a_png_whose_workflow_text_is_broken_is_a_workflow_error_not_a_picture() -> None:
+    with pytest.raises(WorkflowError, match="without a readable workflow") as caught:
+        parse_workflow_bytes(make_png(text_chunk("workflow", "{broken")), "bad.png")
+    assert not isinstance(caught.value, ImageWithoutWorkflowError)
 
 
 def test_a_truncated_png_gives_what_was_read_before_the_cut() -> None:
@@ -143,7 +149,7 @@ def test_webp_keys_are_case_insensitive() -> None:
 
 
 def test_a_webp_without_exif_raises_a_workflow_error() -> None:
-    with pytest.raises(WorkflowError, match="WEBP image without a readable workflow"):
+    with pytest.raises(ImageWithoutWorkflowError, match="WEBP image with no 'workflow'"):
         parse_workflow_bytes(make_webp([]), "still.webp")
 
 

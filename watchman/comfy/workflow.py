@@ -27,7 +27,7 @@ from watchman.comfy.loaders import (
     table_value_names_file,
 )
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.errors import StateError, WorkflowError
+from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
 
 logger = logging.getLogger(__name__)
 
@@ -345,7 +345,11 @@ def parse_workflow_bytes(data: bytes, name: str) -> ParsedWorkflow:
                 return parse_workflow_json(json.loads(texts[key]), name, kind)
             except (ValueError, WorkflowError) as error:
                 problems.append(f"its {key!r} text is not a workflow ({error})")
-        detail = "; ".join(problems) if problems else "no 'workflow' or 'prompt' text in it"
+        if not problems:
+            raise ImageWithoutWorkflowError(
+                f"{name} is a {kind.upper()} image with no 'workflow' or 'prompt' text in it."
+            )
+        detail = "; ".join(problems)
         raise WorkflowError(
             f"{name} is a {kind.upper()} image without a readable workflow: {detail}."
         )
