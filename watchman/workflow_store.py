@@ -72,9 +72,9 @@ def _entry_for(
     ):
         try:
             return _from_cache(path, source, cached), cached, False, False
-        except (StateError, KeyError, ValueError, TypeError) as error:
+        except (StateError, KeyError, ValueError, TypeError) as damage:
             # A damaged cache entry costs one re-read of the file, nothing more.
-            logger.info("Cached parse of %s is unusable (%s); reading it again.", path, error)
+            logger.info("Cached parse of %s is unusable (%s); reading it again.", path, damage)
             cached = None
     data = path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
