@@ -76,6 +76,8 @@ def test_one_cycle_on_the_demo_tree_shows_every_status(demo: Path) -> None:
     document = report(demo)
     statuses = {Path(entry["path"]).name: entry["status"] for entry in document["workflows"]}
     assert statuses == EXPECTED_STATUSES
+    names = {entry["name"] for entry in document["workflows"]}
+    assert "subfolder/subgraph_upscale.json" in names  # shown inside its watched folder
     counts = document["summary"]["workflows_by_status"]
     assert all(counts[status] >= 1 for status in set(EXPECTED_STATUSES.values()))
     assert set(EXPECTED_STATUSES.values()) == set(counts)  # the demo shows every status

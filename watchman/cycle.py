@@ -131,6 +131,16 @@ def _watched_folders(settings: Settings, root: Path) -> list[tuple[Path, str]]:
     return folders
 
 
+def _name_in_folder(path: Path, folders: Sequence[tuple[Path, str]]) -> str:
+    """Return ``path`` relative to the watched folder holding it (posix), else in full."""
+    for folder, _ in folders:
+        try:
+            return path.relative_to(folder).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
 def _installed_node_types(
     settings: Settings, nodes: NodeInventory, client: httpx.Client
 ) -> tuple[frozenset[str], str, ChoicesLookup | None]:
@@ -419,8 +429,9 @@ def _run_stages(
             )
 
         with stages.stage("workflows") as info:
+            watched_folders = _watched_folders(settings, root)
             scan = scan_watched_folders(
-                _watched_folders(settings, root),
+                watched_folders,
                 load_workflow_cache(home.workflow_cache),
                 settings.workflows.include_images,
             )
@@ -482,6 +493,7 @@ def _run_stages(
                         needs=needs.get(str(stored.watched.path)),
                         error=stored.error,
                         findings=stored.parsed.errors if stored.parsed else (),
+                        name=_name_in_folder(stored.watched.path, watched_folders),
                     ),
                     resolutions,
                     find_pack,

@@ -28,6 +28,7 @@ class WorkflowReport:
     needs: WorkflowNeeds | None  # None on a parse error
     error: str | None
     findings: tuple[str, ...]  # non-fatal notes from the reader
+    name: str = ""  # the path inside its watched folder, for people to read
 
 
 def normalised_value(value: str) -> str:
@@ -91,6 +92,7 @@ def workflow_entry(
     """Return one workflow's entry of the master status document."""
     entry: dict[str, Any] = {
         "path": report.path,
+        "name": report.name or report.path,
         "source": report.source,
         "sha256": report.sha256,
         "format": report.format,

@@ -167,8 +167,9 @@ def _workflows(document: Mapping[str, Any]) -> list[str]:
     lines = ["", "## Workflows", "", "| workflow | source | status | models | nodes | uncertain |"]
     lines.append("| --- | --- | --- | ---: | ---: | ---: |")
     for workflow in document["workflows"]:
+        name = workflow.get("name") or workflow["path"]
         lines.append(
-            f"| `{_cell(workflow['path'])}` | {_cell(workflow['source'])} | "
+            f"| `{_cell(name)}` | {_cell(workflow['source'])} | "
             f"{STATUS_LABELS.get(workflow['status'], workflow['status'])} | "
             f"{len(workflow['missing_models'])} | {len(workflow['missing_nodes'])} | "
             f"{workflow.get('uncertain_count', 0)} |"
@@ -187,8 +188,9 @@ def _workflows(document: Mapping[str, Any]) -> list[str]:
                 n["node_type"] for n in info.get("missing_nodes", [])
             ]
             note = f"; would need {', '.join(f'`{x}`' for x in extra)}" if extra else ""
+            name = workflow.get("name") or workflow["path"]
             lines.append(
-                f"- `{workflow['path']}`: bypassed {len(info['bypassed_node_ids'])}, "
+                f"- `{name}`: bypassed {len(info['bypassed_node_ids'])}, "
                 f"muted {len(info['muted_node_ids'])}{note}"
             )
     return lines
