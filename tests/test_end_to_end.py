@@ -299,3 +299,23 @@ def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path
     assert result.record.reason.startswith("interrupted: stop requested before the inventory")
     assert not (home_of(demo) / "output/reports/status/master_status.json").exists()
     assert not [p for p in (home_of(demo) / "state").iterdir() if p.name.startswith(".")]
+
+
+def test_a_progress_callback_hears_every_stage_in_order(demo: Path) -> None:
+    from watchman.config import load_settings
+    from watchman.cycle import run_cycle
+    from watchman.home import resolve_home
+
+    settings = load_settings(demo, environ={})
+    heard: list[str] = []
+    result = run_cycle(settings, resolve_home(settings, environ={}), on_stage=heard.append)
+    assert result.record.outcome == "ran"
+    assert heard == [
+        "inventory",
+        "caches",
+        "workflows",
+        "needs",
+        "node_packs",
+        "resolve",
+        "report",
+    ]

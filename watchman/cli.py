@@ -9,6 +9,7 @@ appears only with ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -205,7 +206,9 @@ def main_callback(
     with handled_errors(invocation):
         settings = invocation.settings()
         configure_logging(
-            "DEBUG" if debug else settings.logging.level, json_lines=None if scheduler else False
+            "DEBUG" if debug else settings.logging.level,
+            json_lines=None if scheduler else False,
+            handler=None if scheduler else _terminal_log_handler(),
         )
         home = resolve_home(settings)
         if run_cycle:
@@ -216,19 +219,51 @@ def main_callback(
 
 
 def _configure_logging_early(invocation: Invocation) -> None:
-    configure_logging("DEBUG" if invocation.debug else "WARNING", json_lines=False)
+    configure_logging(
+        "DEBUG" if invocation.debug else "WARNING",
+        json_lines=False,
+        handler=_terminal_log_handler(),
+    )
+
+
+def _terminal_log_handler() -> logging.Handler | None:
+    """A handler that shares stderr with rich's progress display, when it is a terminal."""
+    if not stderr.is_terminal:
+        return None
+    from rich.logging import RichHandler
+
+    return RichHandler(console=stderr, show_time=False, show_path=False, markup=False)
+
+
+STAGE_LABELS = {
+    "inventory": "Taking stock of installed models and node packs…",
+    "caches": "Updating the caches…",
+    "workflows": "Reading the watched workflows…",
+    "needs": "Working out what each workflow needs…",
+    "node_packs": "Finding the packs that provide missing nodes…",
+    "resolve": "Finding where to get missing models…",
+    "report": "Writing the report…",
+}
 
 
 def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_json: bool) -> int:
     from watchman.cycle import run_cycle
 
-    result = run_cycle(
-        settings,
-        home,
-        offline=settings.search.offline,
-        backends=invocation.backends,
-        trigger="run-cycle",
-    )
+    kwargs: dict[str, Any] = {
+        "offline": settings.search.offline,
+        "backends": invocation.backends,
+        "trigger": "run-cycle",
+    }
+    if as_json or not stderr.is_terminal:
+        result = run_cycle(settings, home, **kwargs)
+    else:
+        # A person is watching: say which stage the cycle is in.
+        with stderr.status("Starting the cycle…") as spinner:
+
+            def show(phase: str) -> None:
+                spinner.update(STAGE_LABELS.get(phase, phase))
+
+            result = run_cycle(settings, home, on_stage=show, **kwargs)
     record = result.record
     if as_json:
         print_json(result.to_json())
@@ -254,8 +289,9 @@ def _render_cycle(result: Any) -> None:
     stdout.print(table)
     for label, key in (
         ("missing models", "missing_models"),
-        ("uncertain", "uncertain"),
-        ("missing nodes", "missing_nodes"),
+        ("misplaced models", "misplaced_models"),
+        ("uncertain resolutions", "uncertain"),
+        ("missing node types", "missing_nodes"),
         ("new or updated workflows", "intake_new_or_updated"),
     ):
         stdout.print(f"{label}: {summary.get(key, 0)}", markup=False, highlight=False)

@@ -96,15 +96,24 @@ class CycleResult:
 class _Stages:
     """Times each stage and writes one structured log line per stage."""
 
-    def __init__(self, home: Home, cycle_id: str, stop_event: threading.Event | None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        cycle_id: str,
+        stop_event: threading.Event | None,
+        on_stage: Callable[[str], None] | None = None,
+    ) -> None:
         self.home = home
         self.cycle_id = cycle_id
         self.stop_event = stop_event
+        self.on_stage = on_stage
 
     @contextmanager
     def stage(self, phase: str, **fields: Any) -> Iterator[dict[str, Any]]:
         if self.stop_event is not None and self.stop_event.is_set():
             raise CycleInterrupted(f"stop requested before the {phase} stage")
+        if self.on_stage is not None:
+            self.on_stage(phase)
         started = time.monotonic()
         extra: dict[str, Any] = dict(fields)
         yield extra
@@ -282,6 +291,7 @@ def run_cycle(
     stop_event: threading.Event | None = None,
     guard_evaluator: GuardEvaluator | None = None,
     http_client: httpx.Client | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> CycleResult:
     """Run one guarded cycle and record it.
 
@@ -295,6 +305,7 @@ def run_cycle(
         stop_event: when set, the cycle ends at the next stage boundary.
         guard_evaluator: replaces the real guards (tests, the scheduler's clock).
         http_client: the client for the ComfyUI server, node map and backends.
+        on_stage: called with each stage's name as it starts (a progress display).
 
     Returns:
         The cycle's result; a skipped or failed cycle is a result, not an exception.
@@ -384,6 +395,7 @@ def run_cycle(
                 backends=backends,
                 stop_event=stop_event,
                 http_client=http_client,
+                on_stage=on_stage,
             )
         except CycleInterrupted as error:
             # A requested stop is not a failure: nothing was half-written, and the next
@@ -409,8 +421,9 @@ def _run_stages(
     backends: Sequence[str] | None,
     stop_event: threading.Event | None,
     http_client: httpx.Client | None,
+    on_stage: Callable[[str], None] | None,
 ) -> CycleResult:
-    stages = _Stages(home, cycle_id, stop_event)
+    stages = _Stages(home, cycle_id, stop_event, on_stage)
     own_client = http_client is None
     client = http_client or httpx.Client(follow_redirects=False)
     try:

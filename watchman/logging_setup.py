@@ -31,21 +31,26 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(document).decode()
 
 
-def configure_logging(level: str, *, json_lines: bool | None = None) -> None:
+def configure_logging(
+    level: str, *, json_lines: bool | None = None, handler: logging.Handler | None = None
+) -> None:
     """Send log records to stderr at ``level``.
 
     Args:
         level: a logging level name.
         json_lines: force JSON lines on or off; None picks JSON when stderr is no terminal
             and plain text when it is.
+        handler: use this handler instead (the CLI passes one that shares the terminal
+            with its progress display).
     """
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
-    handler = logging.StreamHandler(sys.stderr)
-    if json_lines:
-        handler.setFormatter(JsonLineFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        if json_lines:
+            handler.setFormatter(JsonLineFormatter())
+        else:
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_comfywatchman", False):
