@@ -121,3 +121,13 @@ def test_concurrent_cycle_state_updates_lose_no_write(tmp_path: Path) -> None:
     state = load_cycle_state(path)
     assert sorted(record.cycle_id for record in state.records) == [f"c{n}" for n in range(8)]
     assert state.next_run is not None and state.next_run.startswith("next-")
+
+
+def test_an_atomic_write_gives_the_file_the_usual_mode_not_owner_only(tmp_path: Path) -> None:
+    if os.name != "posix":
+        pytest.skip("file modes are POSIX")
+    current = os.umask(0o022)
+    os.umask(current)
+    target = tmp_path / "metrics.prom"
+    atomic_write_json(target, {"a": 1})
+    assert target.stat().st_mode & 0o777 == 0o666 & ~current

@@ -26,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION_KEY = "schema_version"
 
+# mkstemp creates files readable by the owner only; written files should get the mode any
+# other file of this process gets (node_exporter must read the metrics textfile). The
+# umask can only be read by setting it, so read it once, at import, before any thread.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, replace.
@@ -36,6 +42,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(descriptor, 0o666 & ~_UMASK)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
