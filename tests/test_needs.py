@@ -139,3 +139,26 @@ def test_a_file_the_live_server_lists_for_that_input_is_present() -> None:
     assert assess_workflow(parsed, INVENTORY, CORE).status == "missing_models"
     live = assess_workflow(parsed, INVENTORY, CORE, lambda t, i: offered.get((t, i)))
     assert live.status == "ready"
+
+
+def test_an_instance_of_an_undefined_subgraph_is_a_missing_node() -> None:
+    from watchman.comfy.workflow import parse_workflow_json
+
+    undefined = "9f1c2a3b-4d5e-4f60-8a7b-1c2d3e4f5a6b"
+    document = {
+        "nodes": [
+            {"id": 1, "type": "KSampler", "mode": 0, "widgets_values": []},
+            {"id": 2, "type": undefined, "mode": 0, "widgets_values": []},
+            {"id": 3, "type": "workflow>Vanished Group", "mode": 0, "widgets_values": []},
+        ],
+        "links": [],
+    }
+    parsed = parse_workflow_json(document, "undefined.json")
+    assert undefined not in parsed.node_types
+    needs = assess_workflow(parsed, INVENTORY, CORE)
+    assert needs.status == "missing_nodes"
+    assert {need.node_type for need in needs.missing_nodes} == {
+        undefined,
+        "workflow>Vanished Group",
+    }
+    assert parsed == type(parsed).from_json(parsed.to_json())

@@ -27,6 +27,7 @@ from watchman import metrics
 from watchman.comfy.install import find_comfyui_root
 from watchman.comfy.node_map import ExtensionNodeMap, load_extension_node_map, pack_for_missing_node
 from watchman.comfy.server import ComfyUIServer
+from watchman.comfy.workflow_ui import is_instance_type
 from watchman.config import ScheduleSettings, Settings
 from watchman.cycle_state import (
     CycleRecord,
@@ -183,6 +184,15 @@ def _pack_finder(
     nodes: NodeInventory, node_map: ExtensionNodeMap | None
 ) -> Callable[[NodeNeed], dict[str, Any]]:
     def find(need: NodeNeed) -> dict[str, Any]:
+        if is_instance_type(need.node_type):
+            return {
+                "status": "undefined_in_workflow",
+                "url": None,
+                "title": None,
+                "candidates": [],
+                "reason": "the workflow uses a subgraph or group node it does not define; "
+                "get a complete copy of the workflow",
+            }
         disabled = [pack for pack in nodes.packs_defining(need.node_type) if not pack.enabled]
         if disabled:
             return {

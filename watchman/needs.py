@@ -153,6 +153,10 @@ def assess_workflow(
     inactive_nodes = [node for node in parsed.nodes if node.bypassed or node.muted]
     missing_models = find_model_needs(active_refs, inventory, choices)
     missing_nodes = find_node_needs(active_nodes, installed_node_types, parsed.subgraph_ids)
+    undefined = [node for node in parsed.undefined_instances if not (node.bypassed or node.muted)]
+    if undefined:
+        # The definition is absent from the file: no install can provide it.
+        missing_nodes = missing_nodes + find_node_needs(undefined, frozenset(), frozenset())
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
         need

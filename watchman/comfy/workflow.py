@@ -31,7 +31,7 @@ from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
 
 logger = logging.getLogger(__name__)
 
-PARSE_SCHEMA_VERSION = 1
+PARSE_SCHEMA_VERSION = 2
 """Version of ``ParsedWorkflow.to_json``; a cache entry of another version is re-parsed."""
 
 MAX_WORKFLOW_BYTES = 256 * 1024 * 1024
@@ -91,6 +91,9 @@ class ParsedWorkflow:
     embedded_models: tuple[EmbeddedModel, ...]
     subgraph_ids: frozenset[str]
     errors: tuple[str, ...]
+    # Subgraph or group-node instances whose definition the workflow lacks: ComfyUI cannot
+    # run them, so they count as missing nodes; never among ``nodes`` or ``node_types``.
+    undefined_instances: tuple[NodeUse, ...] = ()
 
     @property
     def node_types(self) -> tuple[str, ...]:
@@ -107,6 +110,7 @@ class ParsedWorkflow:
             "embedded_models": [asdict(model) for model in self.embedded_models],
             "subgraph_ids": sorted(self.subgraph_ids),
             "errors": list(self.errors),
+            "undefined_instances": [asdict(node) for node in self.undefined_instances],
         }
 
     @classmethod
@@ -135,6 +139,9 @@ class ParsedWorkflow:
                 embedded_models=tuple(EmbeddedModel(**model) for model in data["embedded_models"]),
                 subgraph_ids=frozenset(str(item) for item in data["subgraph_ids"]),
                 errors=tuple(str(item) for item in data["errors"]),
+                undefined_instances=tuple(
+                    NodeUse(**node) for node in data.get("undefined_instances", ())
+                ),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise StateError(f"The cached workflow parse is malformed ({error}).") from error

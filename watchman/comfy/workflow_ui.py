@@ -40,6 +40,11 @@ MAX_NESTING = 32
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
+def is_instance_type(node_type: str) -> bool:
+    """True for a subgraph instance type (a UUID) or a legacy group-node type."""
+    return bool(_UUID.match(node_type)) or node_type.startswith(GROUP_NODE_PREFIXES)
+
+
 def is_ui_workflow(document: object) -> bool:
     """Return whether ``document`` is a UI-format workflow (a dict with a ``nodes`` list)."""
     return isinstance(document, dict) and isinstance(document.get("nodes"), list)
@@ -175,6 +180,24 @@ class _Walk:
     own_models: dict[str, tuple[EmbeddedModel, ...]] = field(default_factory=dict)
     all_models: list[EmbeddedModel] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    undefined: list[NodeUse] = field(default_factory=list)
+
+    def undefined_instance(
+        self, node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
+    ) -> None:
+        properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        assert isinstance(properties, dict)
+        self.undefined.append(
+            NodeUse(
+                node_id=node_id,
+                node_type=node_type,
+                bypassed=bypassed,
+                muted=muted,
+                cnr_id=_string(properties.get("cnr_id")),
+                aux_id=_string(properties.get("aux_id")),
+                version=_string(properties.get("ver")),
+            )
+        )
 
     def graph(
         self,
@@ -242,6 +265,7 @@ class _Walk:
             self.errors.append(
                 f"Node {node_id} uses subgraph {node_type}, which the workflow does not define."
             )
+            self.undefined_instance(node, node_id, node_type, bypassed, muted)
             return
         if is_frontend_only(node_type):
             return
@@ -281,6 +305,7 @@ class _Walk:
             self.errors.append(
                 f"Node {node_id} is group node {group_name!r}, which the workflow does not define."
             )
+            self.undefined_instance(node, node_id, node_type, bypassed, muted)
             return
         inner = [item for item in definition.get("nodes") or () if isinstance(item, dict)]
         # The instance holds the live widget values: the inner nodes' values in order.
@@ -332,4 +357,5 @@ def parse_ui_workflow(document: dict[str, Any], file_format: str = "ui") -> Pars
         embedded_models=unique_models(walk.all_models),
         subgraph_ids=frozenset(walk.definitions),
         errors=tuple(walk.errors) + attach_errors,
+        undefined_instances=tuple(walk.undefined),
     )
