@@ -319,3 +319,30 @@ def test_a_progress_callback_hears_every_stage_in_order(demo: Path) -> None:
         "resolve",
         "report",
     ]
+
+
+def test_an_unreadable_workflow_stays_in_the_report_as_a_parse_error(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchman import workflow_store
+
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    real_entry_for = workflow_store._entry_for
+
+    def refuse(path: Path, source: str, cached: dict | None) -> object:
+        if path.name == "ready_sdxl.json":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_entry_for(path, source, cached)
+
+    monkeypatch.setattr(workflow_store, "_entry_for", refuse)
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert len(entries) == len(EXPECTED_STATUSES)
+    unreadable = entries["ready_sdxl.json"]
+    assert unreadable["status"] == "parse_error"
+    assert "Permission denied" in unreadable["error"]
+    # What was known about it is kept: readable again, it is not logged as new.
+    monkeypatch.setattr(workflow_store, "_entry_for", real_entry_for)
+    lines_before = intake_lines(demo)
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert intake_lines(demo) == lines_before

@@ -62,3 +62,17 @@ def test_a_torn_line_in_the_log_is_skipped_not_fatal(tmp_path: Path) -> None:
     with log.open("ab") as handle:
         handle.write(b'{"time": "t", "path": "/w/b.js')
     assert [entry.path for entry in list_intake(log)] == ["/w/a.json"]
+
+
+def test_a_symlink_loop_in_a_watched_folder_does_not_multiply_workflows(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "sub" / "b.json").write_text("{}", encoding="utf-8")
+    try:
+        (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    except OSError:
+        import pytest
+
+        pytest.skip("this system cannot make symlinks")
+    names = sorted(path.name for path in discover_workflow_files(tmp_path))
+    assert names == ["a.json", "b.json"]

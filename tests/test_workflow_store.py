@@ -76,3 +76,14 @@ def test_a_damaged_cache_entry_costs_one_re_read(tmp_path: Path) -> None:
     again = scan_watched_folders([(tmp_path, "mine")], entries)
     assert again.files_parsed == 1
     assert again.workflows[0].parsed.model_refs[0].value == "a.safetensors"
+
+
+def test_a_watched_path_that_is_a_file_is_skipped_with_a_warning(tmp_path: Path, caplog) -> None:
+    import logging
+
+    workflow = tmp_path / "w.json"
+    workflow.write_text(json.dumps(API), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        scan = scan_watched_folders([(workflow, "mine")], {})
+    assert scan.workflows == ()
+    assert "is a file, not a folder" in caplog.text

@@ -523,6 +523,23 @@ def _run_stages(
                 )
                 for stored in scan.workflows
             ]
+            entries += [
+                workflow_entry(
+                    WorkflowReport(
+                        path=str(unreadable.path),
+                        source=unreadable.source,
+                        sha256="",
+                        format=None,
+                        needs=None,
+                        error=unreadable.error,
+                        findings=(),
+                        name=_name_in_folder(unreadable.path, watched_folders),
+                    ),
+                    resolutions,
+                    find_pack,
+                )
+                for unreadable in scan.unreadable
+            ]
             document = build_report(
                 entries,
                 generated_at=started_at,

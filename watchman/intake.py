@@ -63,13 +63,25 @@ class IntakeEntry:
 def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterator[Path]:
     """Yield workflow files under ``folder`` recursively, sorted, skipping hidden entries.
 
-    A folder that cannot be read is logged and skipped.
+    Symlinked folders are followed, but a folder already entered (by device and inode) is
+    not entered again, so a link loop cannot multiply the workflows. A folder that cannot
+    be read is logged and skipped.
     """
     suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
     stack = [folder]
+    entered: set[tuple[int, int]] = set()
     found: list[Path] = []
     while stack:
         current = stack.pop()
+        try:
+            identity = os.stat(current)
+        except OSError as error:
+            logger.warning("Cannot read watched folder %s: %s", current, error)
+            continue
+        if (identity.st_dev, identity.st_ino) in entered:
+            logger.debug("Not entering %s again: a link leads back to it", current)
+            continue
+        entered.add((identity.st_dev, identity.st_ino))
         try:
             with os.scandir(current) as entries:
                 for entry in entries:

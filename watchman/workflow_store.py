@@ -37,6 +37,15 @@ class StoredWorkflow:
 
 
 @dataclass(frozen=True)
+class UnreadableWorkflow:
+    """A workflow file that exists but could not be read this cycle (permissions, I/O)."""
+
+    path: Path
+    source: str
+    error: str
+
+
+@dataclass(frozen=True)
 class WorkflowScan:
     """The outcome of walking every watched folder."""
 
@@ -44,7 +53,7 @@ class WorkflowScan:
     cache_document: dict[str, Any]
     files_hashed: int
     files_parsed: int
-    unreadable: tuple[str, ...]  # files that vanished or could not be read this cycle
+    unreadable: tuple[UnreadableWorkflow, ...]  # files that could not be read this cycle
 
 
 def load_workflow_cache(path: Path) -> dict[str, Any]:
@@ -125,8 +134,13 @@ def scan_watched_folders(
     stored: list[StoredWorkflow] = []
     entries: dict[str, Any] = {}
     hashed = parsed = 0
-    unreadable: list[str] = []
+    unreadable: list[UnreadableWorkflow] = []
     for folder, source in folders:
+        if folder.is_file():
+            logger.warning(
+                "Watched folder %s is a file, not a folder; watch the folder holding it.", folder
+            )
+            continue
         if not folder.is_dir():
             logger.info("Watched folder %s does not exist; skipping it.", folder)
             continue
@@ -136,9 +150,14 @@ def scan_watched_folders(
                 continue
             try:
                 workflow, entry, was_hashed, was_parsed = _entry_for(path, source, cached.get(key))
-            except (OSError, KeyError, ValueError, TypeError) as error:
+            except OSError as error:
                 logger.warning("Cannot read workflow %s: %s", path, error)
-                unreadable.append(key)
+                reason = error.strerror or str(error)
+                unreadable.append(
+                    UnreadableWorkflow(path, source, f"{path} cannot be read: {reason}.")
+                )
+                if key in cached:
+                    entries[key] = cached[key]  # keep what was known; nothing recorded is lost
                 continue
             hashed += was_hashed
             parsed += was_parsed
