@@ -26,6 +26,7 @@ from watchman.cycle_state import (
 from watchman.errors import LockHeldError
 from watchman.guards import GIB, GpuMemory, NvmlReading
 from watchman.home import Home
+from watchman.metrics import write_metrics_textfile
 from watchman.scheduler import run_scheduler
 from watchman.state_manager import RunLock, read_jsonl
 
@@ -98,7 +99,9 @@ class FakeCycle:
                 reason=reason,
                 trigger=kwargs["trigger"],
             )
-            append_record(home.cycle_state, record)
+            state = append_record(home.cycle_state, record)
+            if settings.metrics.textfile is not None:  # as run_cycle does, at its very end
+                write_metrics_textfile(settings.metrics.textfile, state)
             return CycleResult(record=record)
 
 
@@ -199,6 +202,33 @@ def test_the_next_run_is_persisted_an_interval_after_a_cycle_that_ran(
     next_run = datetime.fromisoformat(state.next_run)
     assert 29 * 60 < (next_run - started).total_seconds() <= 30 * 60 + 5
     assert stop(running) == 0
+
+
+def next_run_in_textfile(textfile: Path) -> float | None:
+    for line in textfile.read_text().splitlines():
+        if line.startswith("comfywatchman_next_run_timestamp_seconds "):
+            return float(line.split()[1])
+    return None
+
+
+def test_the_metrics_textfile_shows_the_persisted_next_run_and_none_once_stopped(
+    start_scheduler: Any, tmp_path: Path
+) -> None:
+    textfile = tmp_path / "textfile" / "comfywatchman.prom"
+    settings = make_settings(
+        schedule={"interval_minutes": 30, "boot_grace_minutes": 0, "resume_grace_minutes": 0},
+        comfyui={"use_server": False},
+        metrics={"textfile": textfile},
+    )
+    home, running = start_scheduler(settings, FakeCycle(), nvml=NoGpu())
+    wait_until(lambda: load_cycle_state(home.cycle_state).next_run is not None)
+    next_run = load_cycle_state(home.cycle_state).next_run
+    assert next_run is not None
+    # The cycle wrote the file before the scheduler knew its next run; it was rewritten.
+    assert next_run_in_textfile(textfile) == datetime.fromisoformat(next_run).timestamp()
+    assert stop(running) == 0
+    assert textfile.is_file() and next_run_in_textfile(textfile) is None
+    assert "comfywatchman_last_cycle_outcome" in textfile.read_text()
 
 
 def test_a_guard_skip_is_recorded_with_its_reason_and_retried_soon(start_scheduler: Any) -> None:

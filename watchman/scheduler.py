@@ -333,6 +333,11 @@ class SchedulerLoop:
             update_next_run(self.home.cycle_state, text)
         except OSError as error:
             logger.warning("Cannot record the next run in %s: %s", self.home.cycle_state, error)
+            return
+        # The cycle wrote the textfile before its next run was known (and a stopped
+        # scheduler has none): rewrite it so next_run_timestamp_seconds is never stale.
+        if self.settings.metrics.textfile is not None:
+            self._write_metrics(load_cycle_state(self.home.cycle_state))
 
 
 def _utc_now() -> datetime:
