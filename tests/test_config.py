@@ -152,3 +152,21 @@ def test_every_key_is_documented_in_default_toml_and_configuration_md() -> None:
             section = section[part]
         # Unset keys are shown commented out; every other key is present with its value.
         assert path[-1] in section or f"# {path[-1]} =" in toml_text
+
+
+def test_a_list_variable_that_is_not_json_names_the_variable_and_the_form() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"COMFYWATCHMAN_SEARCH__BACKEND_ORDER": "qwen,civitai"})
+    message = str(caught.value)
+    assert "COMFYWATCHMAN_SEARCH__BACKEND_ORDER" in message and "JSON" in message
+
+
+def test_a_list_variable_written_as_json_is_read() -> None:
+    settings = load_settings(environ={"COMFYWATCHMAN_SEARCH__BACKEND_ORDER": '["civitai"]'})
+    assert settings.search.backend_order == ["civitai"]
+
+
+def test_an_unknown_key_in_a_section_variable_names_the_variable(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", "[schedule]\ninterval_minutes = 5\n")
+    with pytest.raises(ConfigError, match="variable COMFYWATCHMAN_SCHEDULE"):
+        load_settings(config, environ={"COMFYWATCHMAN_SCHEDULE": '{"x": 1}'})

@@ -13,6 +13,7 @@ test keeps both equal to this model.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from watchman.errors import ConfigError
 
@@ -407,6 +409,8 @@ def load_settings(
         raise ConfigError(
             _describe_validation_error(error, path, toml_data, init, well_known_used, environ)
         ) from None
+    except SettingsError as error:
+        raise ConfigError(_describe_settings_error(error, environ)) from None
     finally:
         _current_toml.reset(token)
     settings._config_source = path
@@ -423,6 +427,35 @@ def _settings_with_environ(init: dict[str, Any], environ: Mapping[str, str]) -> 
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _describe_settings_error(error: SettingsError, environ: Mapping[str, str]) -> str:
+    """Name the variable whose list or table value is not JSON (pydantic-settings does not)."""
+    for name, value in environ.items():
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or ENV_NESTED_DELIMITER not in upper:
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            parts = upper[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)
+            if _is_complex_field(parts):
+                return (
+                    f"Variable {name} holds a list or table, which must be written as JSON, "
+                    f'e.g. \'["qwen", "civitai"]\' (got {value!r}).'
+                )
+    return f"A COMFYWATCHMAN_ variable cannot be read: {error}."
+
+
+def _is_complex_field(parts: list[str]) -> bool:
+    model: Any = Settings
+    for part in parts:
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return False
+        model = fields[part].annotation
+    origin = getattr(model, "__origin__", None)
+    return origin in (list, dict) or (isinstance(model, type) and issubclass(model, BaseModel))
 
 
 def _env_has(environ: Mapping[str, str], name: str) -> bool:
@@ -465,6 +498,8 @@ def _describe_validation_error(
         origin = f"variable {_env_name(loc)}"
     elif path is not None and _dig(toml_data, loc):
         origin = f"file {path}"
+    elif first["type"] == "extra_forbidden" and _env_has(environ, _env_name(loc[:1])):
+        origin = f"variable {_env_name(loc[:1])}"
     elif path is not None and first["type"] == "extra_forbidden":
         origin = f"file {path}"
     else:

@@ -121,7 +121,8 @@ def render_configuration_markdown() -> str:
         "",
         "The home folder is `COMFYWATCHMAN_HOME`, else `paths.home`, else the current",
         "folder. `COMFYUI_ROOT`, `CIVITAI_API_TOKEN` and `HF_TOKEN` are read too, below",
-        "their `COMFYWATCHMAN_*` spelling.",
+        "their `COMFYWATCHMAN_*` spelling. In a variable, a list or a table is written as",
+        'JSON, e.g. `COMFYWATCHMAN_SEARCH__BACKEND_ORDER=\'["civitai", "qwen"]\'`.',
         "",
         "This page is generated from `watchman/config.py`; a test keeps it equal.",
     ]
