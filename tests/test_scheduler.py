@@ -3,6 +3,7 @@ after a suspend, shares the run lock with --run-cycle, and stops cleanly on SIGT
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -27,7 +28,7 @@ from watchman.errors import LockHeldError
 from watchman.guards import GIB, GpuMemory, NvmlReading
 from watchman.home import Home
 from watchman.metrics import write_metrics_textfile
-from watchman.scheduler import run_scheduler
+from watchman.scheduler import BusyTickFilter, run_scheduler
 from watchman.state_manager import RunLock, read_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -256,6 +257,55 @@ def test_a_cycle_missed_while_suspended_runs_once_after_the_resume_grace(
     assert stop(running) == 0
     outcomes = [(r.outcome, (r.reason or "").split(" from ")[0]) for r in records(home)]
     assert outcomes == [("ran", ""), ("skipped", "awake: resumed"), ("ran", "")]
+
+
+def test_interval_ticks_during_a_long_cycle_log_no_warning(
+    start_scheduler: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hold = threading.Event()
+    cycle = FakeCycle(hold=hold)
+    home, running = start_scheduler(settings_for(interval_minutes=0.002), cycle, nvml=NoGpu())
+    assert cycle.started.wait(WAIT_LIMIT)
+
+    def a_tick_came_during_the_cycle() -> bool:
+        return any(
+            "maximum number of running instances" in r.getMessage()
+            or "tick came while a cycle was running" in r.getMessage()
+            for r in caplog.records
+        )
+
+    try:
+        wait_until(a_tick_came_during_the_cycle)
+    finally:
+        hold.set()
+    assert stop(running) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == []
+    assert records(home)[0].outcome == "ran"
+
+
+def test_the_tick_filter_lets_other_apscheduler_messages_through() -> None:
+    other = logging.LogRecord(
+        "apscheduler.scheduler",
+        logging.WARNING,
+        "",
+        0,
+        "Run time of job %s was missed",
+        ("x",),
+        None,
+    )
+    busy = logging.LogRecord(
+        "apscheduler.scheduler",
+        logging.WARNING,
+        "",
+        0,
+        'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+        ("x", 1),
+        None,
+    )
+    assert BusyTickFilter().filter(other)
+    assert not BusyTickFilter().filter(busy)
 
 
 def test_a_short_suspend_before_the_next_run_adds_no_cycle(start_scheduler: Any) -> None:

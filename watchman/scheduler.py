@@ -143,6 +143,7 @@ class SchedulerLoop:
         self._idle.set()
         self._memory: dict[str, Any] = {}
         self._scheduler = BackgroundScheduler(
+            logger=_apscheduler_logger(),
             timezone=timezone.utc,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -338,6 +339,31 @@ class SchedulerLoop:
         # scheduler has none): rewrite it so next_run_timestamp_seconds is never stale.
         if self.settings.metrics.textfile is not None:
             self._write_metrics(load_cycle_state(self.home.cycle_state))
+
+
+class BusyTickFilter(logging.Filter):
+    """Drop APScheduler's warning for an interval tick that falls while a cycle still runs.
+
+    With ``max_instances=1`` that is the design working (the tick is coalesced into the run
+    scheduled after the cycle), not a problem; a long cycle would otherwise log a WARNING
+    at every tick. Every other APScheduler message passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for the "maximum number of running instances reached" warning."""
+        if "maximum number of running instances reached" in str(record.msg):
+            logger.debug("An interval tick came while a cycle was running; it is dropped.")
+            return False
+        return True
+
+
+def _apscheduler_logger() -> logging.Logger:
+    # A child of APScheduler's own logger, so that its configuration still applies, with the
+    # filter on it alone: other APScheduler users in the process keep every message.
+    scheduler_logger = logging.getLogger("apscheduler.scheduler.comfywatchman")
+    if not any(isinstance(item, BusyTickFilter) for item in scheduler_logger.filters):
+        scheduler_logger.addFilter(BusyTickFilter())
+    return scheduler_logger
 
 
 def _utc_now() -> datetime:
