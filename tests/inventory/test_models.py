@@ -328,3 +328,18 @@ def test_embeddings_named_without_extension_are_found_as_comfyui_load_embed_does
     assert inventory.locate("embeddings", "unknown_style").state == "missing"
     # Only embeddings imply extensions: a checkpoint must be named in full.
     assert inventory.locate("checkpoints", "sd15").state == "missing"
+
+
+def test_a_loader_that_takes_a_model_folder_finds_it_present(tmp_path: Path) -> None:
+    root = tmp_path / "ComfyUI"
+    (root / "comfy").mkdir(parents=True)
+    (root / "main.py").write_text("", encoding="utf-8")
+    (root / "nodes.py").write_text("", encoding="utf-8")
+    nunchaku = root / "models" / "diffusion_models" / "svdq-int4-flux.1-dev"
+    nunchaku.mkdir(parents=True)
+    (nunchaku / "transformer_blocks.safetensors").write_bytes(b"x")
+    inventory = scan_models(root)
+    assert inventory.locate("diffusion_models", "svdq-int4-flux.1-dev").state == "present"
+    assert inventory.locate("diffusion_models", "SVDQ-int4-flux.1-dev").state == "present"
+    assert inventory.locate("diffusion_models", "svdq-fp4-flux.1-dev").state == "missing"
+    assert inventory.locate("loras", "svdq-int4-flux.1-dev").state == "missing"

@@ -113,6 +113,9 @@ class ModelInventory:
     roots: Mapping[str, tuple[str, ...]]
     files: Mapping[str, tuple[ModelFile, ...]]
     comfyui_root: str = ""
+    # Lower-cased relative paths of the subfolders under each folder type's roots: some
+    # loaders (e.g. Nunchaku's) take a model folder, not a file.
+    directories: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
     _by_path: Mapping[str, tuple[ModelFile, ...]] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, tuple[ModelFile, ...]] = field(init=False, repr=False, compare=False)
     _root_sets: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
@@ -173,6 +176,11 @@ class ModelInventory:
                 hits = tuple(m for m in same_path if m.folder == wanted or m.root in own_roots)
             if hits:
                 return Presence("present", hits)
+        if wanted is None:
+            if any(key in folders for folders in self.directories.values()):
+                return Presence("present")
+        elif key in self.directories.get(wanted, frozenset()):
+            return Presence("present")  # a model that is a folder
         for candidate in keys:
             same_name = self._by_name.get(candidate.rsplit("/", 1)[-1], ())
             if same_name:
@@ -249,6 +257,7 @@ class _Listing:
 
     files: dict[str, tuple[int, float, str]] = field(default_factory=dict)
     model_folders: dict[str, tuple[int, float]] = field(default_factory=dict)
+    subfolders: set[str] = field(default_factory=set)  # lower-cased relative paths
 
 
 def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool) -> _Listing:
@@ -312,6 +321,7 @@ def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool
                 logger.debug("Not following %s: it loops back to a folder above it", path)
                 continue
             on_path.add(identity)
+            listing.subfolders.add(relative.lower())
             subtotal = visit(path, relative + "/", depth + 1)
             on_path.discard(identity)
             total += subtotal
@@ -423,6 +433,12 @@ def scan_models(
                 size, mtime = entries[path]
                 found.append(ModelFile(kind.name, path, root, size, mtime))
         files[kind.name] = tuple(found)
-    inventory = ModelInventory(roots=roots, files=files, comfyui_root=str(comfyui_root))
+    directories = {
+        kind.name: frozenset().union(*(listings[root].subfolders for root in roots[kind.name]))
+        for kind in kinds
+    }
+    inventory = ModelInventory(
+        roots=roots, files=files, comfyui_root=str(comfyui_root), directories=directories
+    )
     logger.info("Model inventory: %d entries in %d folder types", inventory.count, len(files))
     return inventory
