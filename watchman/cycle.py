@@ -224,8 +224,12 @@ def _resolve_missing_models(
     offline: bool,
     backends: Sequence[str] | None,
     http_client: httpx.Client | None,
+    stop_event: threading.Event | None = None,
 ) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """Resolve each unique missing model once; return results by report key and a note."""
+    """Resolve each unique missing model once; return results by report key and a note.
+
+    A set ``stop_event`` ends resolution early: unresolved models come back ERROR
+    ``interrupted`` without further requests."""
     from watchman.resolve import KnownSources, SearchRequest, build_resolver
 
     requests: dict[str, Any] = {}
@@ -269,6 +273,7 @@ def _resolve_missing_models(
         offline=offline,
         backends=backends,
         client=http_client,
+        stop_event=stop_event,
     ) as resolver:
         results = resolver.search_multiple_models(list(requests.values()))
     by_report_key = {}
@@ -502,6 +507,7 @@ def _run_stages(
                 offline=offline,
                 backends=backends,
                 http_client=http_client,
+                stop_event=stop_event,
             )
             info.update(requests=len(resolutions))
 

@@ -4,7 +4,9 @@ Each request has a timeout; 429, 5xx and read timeouts are retried by tenacity w
 exponential backoff and jitter, honouring ``Retry-After`` (seconds or HTTP date, capped);
 each host gets a bounded number of requests in flight; redirects are followed here, so a
 token is attached only to the host it belongs to and never forwarded to another one.
-Transport failures and bad answers leave as ``BackendError`` with a reason code.
+Transport failures and bad answers leave as ``BackendError`` with a reason code. A stop
+event, once set, ends the work before the next attempt (reason ``interrupted``) and cuts
+any backoff wait short.
 """
 
 from __future__ import annotations
@@ -100,13 +102,18 @@ class HttpGateway:
 
     ``credentials`` maps a host (``host`` or ``host:port``, lower case) to headers sent
     only to that host, such as an ``Authorization`` token.
+
+    ``stop_event``, when set, makes the next attempt raise ``BackendError`` (reason
+    ``interrupted``) without sending anything, and ends a backoff wait at once. ``sleep``
+    replaces the backoff wait (tests record the waits instead of sleeping).
     """
 
     client: httpx.Client
     options: HttpOptions = field(default_factory=HttpOptions)
     credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None
     limiter: HostLimiter | None = None
+    stop_event: threading.Event | None = None
 
     def __post_init__(self) -> None:
         if self.limiter is None:
@@ -159,7 +166,7 @@ class HttpGateway:
             stop=stop_after_attempt(self.options.max_retries + 1),
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
-            sleep=self.sleep,
+            sleep=self._pause,
             reraise=True,
         )
         try:
@@ -182,6 +189,19 @@ class HttpGateway:
         )
         return float(backoff(retry_state))
 
+    def _pause(self, seconds: float) -> None:
+        if self.sleep is not None:
+            self.sleep(seconds)
+        elif self.stop_event is not None:
+            # Wakes as soon as a stop is asked for; the next attempt then raises.
+            self.stop_event.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+    def _check_stop(self, method: str, url: httpx.URL) -> None:
+        if self.stop_event is not None and self.stop_event.is_set():
+            raise BackendError(f"{method} {url} was not sent: a stop was asked for.", "interrupted")
+
     def _slot(self, host: str) -> threading.BoundedSemaphore:
         assert self.limiter is not None  # set in __post_init__
         return self.limiter.slot(host)
@@ -197,6 +217,7 @@ class HttpGateway:
         # httpx drops a URL's own query when given params=None, so pass params only if any.
         current = httpx.URL(url, params=dict(params)) if params else httpx.URL(url)
         for _ in range(self.options.max_redirects + 1):
+            self._check_stop(method, current)
             host = _host_of(current)
             headers = dict(self.credentials.get(host, {}))
             try:

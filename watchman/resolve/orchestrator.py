@@ -4,7 +4,9 @@ For each unique request: a known source naming the exact file answers FOUND at o
 (unless offline) a fresh cached result answers; else the backends run in order, stopping
 at the first FOUND and keeping the candidates of every UNCERTAIN. A backend that fails
 never stops the others, and one found unreachable is marked down for the rest of the run,
-so a dead service costs one failure, not one per model.
+so a dead service costs one failure, not one per model. A stop event, once set, turns every
+model not yet resolved into ``ERROR interrupted`` without a request, and such a result is
+never cached (it says nothing about the model).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 # Failures that mean "the service is not there": no point asking it again this run.
 _DOWN_REASONS = frozenset({"unreachable"})
+# The reason of a result cut short by a stop; never cached.
+INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Resolver:
         offline: bool = False,
         max_parallel_models: int = 4,
         closers: Sequence[Callable[[], None]] = (),
+        stop_event: threading.Event | None = None,
     ) -> None:
         self.known_sources = known_sources
         self.backends = dict(backends)
@@ -66,6 +71,7 @@ class Resolver:
         self.cache = cache
         self.max_parallel_models = max(1, max_parallel_models)
         self._closers = list(closers)
+        self.stop_event = stop_event
         self._health = {name: _BackendHealth() for name in self.backends}
         if cache is not None:
             cache.load()
@@ -161,10 +167,15 @@ class Resolver:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached
+        if self._stopped():
+            return _interrupted(request, ())
         result = replace(self._run_backends(request, order), resolved_at=_utc_now_iso())
-        if self.cache is not None:
+        if self.cache is not None and result.reason != INTERRUPTED:
             self.cache.put(key, result)
         return result
+
+    def _stopped(self) -> bool:
+        return self.stop_event is not None and self.stop_event.is_set()
 
     def _run_backends(self, request: SearchRequest, order: Sequence[str]) -> SearchResult:
         uncertain: list[SearchResult] = []
@@ -175,6 +186,10 @@ class Resolver:
             errors = tuple(f"{failure.backend}: {failure.reason}" for failure in failures)
             if outcome.status is Status.FOUND:
                 return replace(outcome, errors=errors)
+            # A backend cut short by a stop may have answered from half a search: the
+            # model is unresolved, not NOT_FOUND or UNCERTAIN.
+            if outcome.reason == INTERRUPTED or self._stopped():
+                return _interrupted(request, errors)
             if outcome.status is Status.UNCERTAIN:
                 uncertain.append(outcome)
             elif outcome.status is Status.NOT_FOUND:
@@ -212,6 +227,8 @@ class Resolver:
         # so a dead service is found dead once rather than by every worker at the same time.
         guard = contextlib.nullcontext() if health.answered else health.lock
         with guard:
+            if self._stopped():
+                return _interrupted(request, ())
             if health.down is not None:
                 return result_for(
                     request,
@@ -225,7 +242,8 @@ class Resolver:
             except BackendError as error:
                 if error.reason in getattr(self.backends[name], "down_on", _DOWN_REASONS):
                     health.down = error
-                logger.warning("%s could not answer for %s: %s", name, request.file_name, error)
+                if error.reason != INTERRUPTED:
+                    logger.warning("%s could not answer for %s: %s", name, request.file_name, error)
                 return result_for(
                     request, Status.ERROR, name, reason=error.reason, detail=str(error)
                 )
@@ -243,6 +261,7 @@ def build_resolver(
     backends: Sequence[str] | None = None,
     client: httpx.Client | None = None,
     http_options: HttpOptions | None = None,
+    stop_event: threading.Event | None = None,
 ) -> Resolver:
     """Build a resolver from the settings.
 
@@ -257,6 +276,8 @@ def build_resolver(
         backends: a backend order for this resolver instead of ``search.backend_order``.
         client: an ``httpx.Client`` to use (not closed by the resolver); else one is made.
         http_options: timeouts, retries and waits (default: from ``settings.search``).
+        stop_event: when set (a SIGTERM, say), no further request is sent and every model
+            not yet resolved is ``ERROR interrupted``; backoff waits end at once.
 
     Raises:
         ConfigError: ``backends`` names an unknown backend.
@@ -271,7 +292,12 @@ def build_resolver(
     cache = ResolutionCache(home.resolution_cache, settings.search.cache_ttl)
     if offline:
         return Resolver(
-            known_sources=catalogue, backends={}, backend_order=order, cache=cache, offline=True
+            known_sources=catalogue,
+            backends={},
+            backend_order=order,
+            cache=cache,
+            offline=True,
+            stop_event=stop_event,
         )
     closers: list[Callable[[], None]] = []
     if client is None:
@@ -287,7 +313,7 @@ def build_resolver(
     def gateway(base_url: str, token: str | None, own: HttpOptions = options) -> HttpGateway:
         # One gateway per service, so a token can only ever reach its own host.
         credentials = {host_key(base_url): {"Authorization": f"Bearer {token}"}} if token else {}
-        return HttpGateway(client, own, credentials, limiter=limiter)
+        return HttpGateway(client, own, credentials, limiter=limiter, stop_event=stop_event)
 
     civitai = CivitaiBackend(
         gateway(settings.civitai.base_url, _secret(settings.civitai.api_token)),
@@ -319,6 +345,18 @@ def build_resolver(
         cache=cache,
         max_parallel_models=settings.search.max_parallel_models,
         closers=closers,
+        stop_event=stop_event,
+    )
+
+
+def _interrupted(request: SearchRequest, errors: tuple[str, ...]) -> SearchResult:
+    return result_for(
+        request,
+        Status.ERROR,
+        None,
+        reason=INTERRUPTED,
+        detail="A stop was asked for before this model was resolved.",
+        errors=errors,
     )
 
 
