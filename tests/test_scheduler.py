@@ -279,6 +279,7 @@ def test_interval_ticks_during_a_long_cycle_log_no_warning(
         wait_until(a_tick_came_during_the_cycle)
     finally:
         hold.set()
+    wait_until(lambda: len(records(home)) >= 1)
     assert stop(running) == 0
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == []
