@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from watchman.cli import app
 from watchman.cycle_state import CycleRecord, append_record, update_next_run
 from watchman.home import Home
-from watchman.status import collect_status, status_to_json
+from watchman.status import collect_status, format_duration, status_to_json
 
 
 def cycle(number: int, outcome: str = "ran", reason: str | None = None) -> CycleRecord:
@@ -136,3 +136,11 @@ def test_the_status_command_on_a_fresh_home_says_nothing_happened_yet(
     assert "not scheduled" in output
     assert "No cycle recorded yet" in output
     assert "No report written yet." in output
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.045, "45 ms"), (0.0004, "0 ms"), (0.9994, "999 ms"), (0.9996, "1.0 s"), (12.34, "12.3 s")],
+)
+def test_sub_second_durations_are_shown_in_milliseconds(seconds: float, shown: str) -> None:
+    assert format_duration(seconds) == shown

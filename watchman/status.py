@@ -70,6 +70,16 @@ def collect_status(home: Home, limit: int = DEFAULT_CYCLES) -> StatusView:
     )
 
 
+def format_duration(seconds: float) -> str:
+    """Return a cycle's duration for a person: ``45 ms`` below a second, else ``12.3 s``.
+
+    A quick cycle (nothing changed) takes tens of milliseconds, which ``0.0 s`` would hide.
+    """
+    if seconds < 0.9995:  # from here on it would round to "1000 ms"
+        return f"{max(seconds, 0.0) * 1000:.0f} ms"
+    return f"{seconds:.1f} s"
+
+
 def status_to_json(view: StatusView) -> dict[str, Any]:
     """Return the status as a JSON-ready dict (the ``status --json`` contract)."""
     return {
