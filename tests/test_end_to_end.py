@@ -81,6 +81,9 @@ def test_one_cycle_on_the_demo_tree_shows_every_status(demo: Path) -> None:
     counts = document["summary"]["workflows_by_status"]
     assert all(counts[status] >= 1 for status in set(EXPECTED_STATUSES.values()))
     assert set(EXPECTED_STATUSES.values()) == set(counts)  # the demo shows every status
+    uncertain = next(e for e in document["workflows"] if e["status"] == "uncertain")
+    assert uncertain["uncertain_count"] == 1
+    assert document["summary"]["uncertain"] >= 1
     markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
     assert markdown.startswith("# ComfyUI readiness")
     assert "demo_vae.safetensors" in markdown and "Move misplaced models" in markdown
@@ -99,6 +102,7 @@ def test_the_report_says_where_a_misplaced_model_is_and_resolves_honestly(demo: 
     assert embedded["download_url"].endswith("/pixel_art_xl_v2.safetensors")
     unknown = lora["never_published_lora.safetensors"]["resolution"]
     assert unknown["status"] != "FOUND"  # offline: nothing is made up
+    assert entries["missing_lora.json"]["last_resolved_at"]
     broken = entries["broken_download.json"]
     assert broken["status"] == "parse_error" and broken["error"]
 

@@ -290,7 +290,7 @@ def _render_cycle(result: Any) -> None:
     for label, key in (
         ("missing models", "missing_models"),
         ("misplaced models", "misplaced_models"),
-        ("uncertain resolutions", "uncertain"),
+        ("uncertain (a person must decide)", "uncertain"),
         ("missing node types", "missing_nodes"),
         ("new or updated workflows", "intake_new_or_updated"),
     ):

@@ -526,6 +526,7 @@ def _run_stages(
                     ),
                     resolutions,
                     find_pack,
+                    started_at,
                 )
                 for stored in scan.workflows
             ]

@@ -84,12 +84,31 @@ def _node_need_json(need: NodeNeed, pack: Mapping[str, Any] | None) -> dict[str,
     }
 
 
+def is_uncertain_model(model: Mapping[str, Any]) -> bool:
+    """An uncertain missing model: its resolution is UNCERTAIN (candidates, none exact), or
+    its value comes from a node whose inputs are unknown, so it may not be a model at all."""
+    resolution = model.get("resolution") or {}
+    return resolution.get("status") == "UNCERTAIN" or (
+        model.get("state") == "missing" and model.get("folder") is None
+    )
+
+
+def is_uncertain_node(node: Mapping[str, Any]) -> bool:
+    """An uncertain missing node: several packs, or only a name pattern, may provide it."""
+    return (node.get("pack") or {}).get("status") == "uncertain"
+
+
 def workflow_entry(
     report: WorkflowReport,
     resolutions: Mapping[str, Mapping[str, Any]],
     packs: Callable[[NodeNeed], Mapping[str, Any] | None],
+    resolved_at: str | None = None,
 ) -> dict[str, Any]:
-    """Return one workflow's entry of the master status document."""
+    """Return one workflow's entry of the master status document.
+
+    ``resolved_at`` stamps resolutions that carry no time of their own (answered locally
+    in this cycle).
+    """
     entry: dict[str, Any] = {
         "path": report.path,
         "name": report.name or report.path,
@@ -114,10 +133,13 @@ def workflow_entry(
 
     models = [_model_need_json(need, resolution_of(need)) for need in needs.missing_models]
     nodes = [_node_need_json(need, packs(need)) for need in needs.missing_nodes]
-    uncertain = sum(
-        1 for model in models if model.get("resolution", {}).get("status") == "UNCERTAIN"
-    )
-    uncertain += sum(1 for node in nodes if (node["pack"] or {}).get("status") == "uncertain")
+    for model in models:
+        resolution = model.get("resolution")
+        if resolution is not None and not resolution.get("resolved_at") and resolved_at:
+            # Answered locally this cycle (a known source, or offline): stamped now.
+            resolution["resolved_at"] = resolved_at
+    uncertain = sum(1 for model in models if is_uncertain_model(model))
+    uncertain += sum(1 for node in nodes if is_uncertain_node(node))
     entry.update(
         status=needs.status,
         missing_models=models,
@@ -212,13 +234,26 @@ def build_report(
                 key = request_key(model.get("folder"), model["value"])
                 resolution_statuses[key] = str(model["resolution"].get("status"))
     missing_nodes = {node["node_type"] for entry in ordered for node in entry["missing_nodes"]}
+    uncertain_items = {
+        request_key(model.get("folder"), model["value"])
+        for entry in ordered
+        for model in entry["missing_models"]
+        if is_uncertain_model(model)
+    } | {
+        "node:" + node["node_type"]
+        for entry in ordered
+        for node in entry["missing_nodes"]
+        if is_uncertain_node(node)
+    }
     summary = {
         "workflows": len(ordered),
         "workflows_by_status": dict(count_statuses(entry["status"] for entry in ordered)),
         "missing_models": len(missing_model_keys),
         "misplaced_models": len(misplaced),
         "missing_nodes": len(missing_nodes),
-        "uncertain": sum(1 for status in resolution_statuses.values() if status == "UNCERTAIN"),
+        # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
+        # nodes that may be models, node types several packs may provide.
+        "uncertain": len(uncertain_items),
         "resolutions": {
             status: sum(1 for value in resolution_statuses.values() if value == status)
             for status in sorted(set(resolution_statuses.values()))
@@ -244,6 +279,21 @@ def build_report(
 VOLATILE_KEYS = ("generated_at", "cycle_id", "cycle")
 
 
+VOLATILE_NESTED_KEYS = frozenset({"resolved_at", "last_resolved_at"})
+
+
 def stable_part(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The report without the keys that change every cycle, to tell a real change."""
-    return {key: value for key, value in document.items() if key not in VOLATILE_KEYS}
+    """The report without what changes every cycle (times, cycle id), to tell a real change.
+
+    An unchanged report is not rewritten, so the times it shows are those of its last
+    real change.
+    """
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: strip(v) for k, v in value.items() if k not in VOLATILE_NESTED_KEYS}
+        if isinstance(value, list):
+            return [strip(item) for item in value]
+        return value
+
+    return {key: strip(value) for key, value in document.items() if key not in VOLATILE_KEYS}

@@ -51,9 +51,9 @@ def _summary(document: Mapping[str, Any]) -> list[str]:
     lines.append(f"| **total** | **{summary['workflows']}** |")
     lines += [
         "",
-        f"- Missing models: {summary['missing_models']} "
-        f"(misplaced: {summary['misplaced_models']}, uncertain: {summary['uncertain']})",
+        f"- Missing models: {summary['missing_models']} (misplaced: {summary['misplaced_models']})",
         f"- Missing node types: {summary['missing_nodes']}",
+        f"- Uncertain (a person must decide): {summary['uncertain']}",
         "- New or updated workflows in the cycle that wrote this report: "
         f"{document.get('cycle', {}).get('intake_new_or_updated', 0)}",
         f"- Installed: {summary['models_installed']} model files, "
