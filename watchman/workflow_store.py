@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 # Bump when the workflow reader learns something new, so cached parses are redone.
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 
 
 @dataclass(frozen=True)

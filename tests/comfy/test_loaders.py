@@ -138,3 +138,21 @@ def test_the_reference_core_node_list_holds_every_core_loader_and_the_virtual_no
     core = read_core_node_list(path)
     assert set(CORE_LOADERS) <= core
     assert core >= FRONTEND_ONLY_NODES
+
+
+def test_a_checkpoint_used_as_a_hook_is_a_checkpoint_reference() -> None:
+    from watchman.comfy.workflow import parse_workflow_json
+
+    document = {
+        "nodes": [
+            {
+                "id": 1,
+                "type": "CreateHookModelAsLora",
+                "mode": 0,
+                "widgets_values": ["sdxl\\\\hook_base.safetensors", 1.0, 1.0],
+            },
+        ],
+        "links": [],
+    }
+    [reference] = parse_workflow_json(document, "hook.json").model_refs
+    assert (reference.input, reference.folder) == ("ckpt_name", "checkpoints")

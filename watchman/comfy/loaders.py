@@ -118,6 +118,13 @@ LOADERS: Mapping[str, LoaderSpec] = MappingProxyType(
         "AudioEncoderLoader": _spec("audio_encoder_name", audio_encoder_name="audio_encoders"),
         "CreateHookLora": _spec("lora_name strength_model strength_clip", lora_name="loras"),
         "CreateHookLoraModelOnly": _spec("lora_name strength_model", lora_name="loras"),
+        # A checkpoint applied as a LoRA-like hook (comfy_extras/nodes_hooks.py).
+        "CreateHookModelAsLora": _spec(
+            "ckpt_name strength_model strength_clip", ckpt_name="checkpoints"
+        ),
+        "CreateHookModelAsLoraModelOnly": _spec(
+            "ckpt_name strength_model", ckpt_name="checkpoints"
+        ),
         # --- newer core nodes (folders newer than the reference commit; see folders.py)
         "LatentUpscaleModelLoader": _spec("model_name", model_name="latent_upscale_models"),
         "LoraLoaderBypass": _spec("lora_name strength_model strength_clip", lora_name="loras"),
