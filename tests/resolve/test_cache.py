@@ -118,3 +118,26 @@ def test_results_survive_a_json_round_trip() -> None:
         errors=("huggingface: gated",),
     )
     assert SearchResult.from_json(result.to_json()) == result
+
+
+def test_an_error_is_kept_at_least_until_the_time_retry_after_asked_for(tmp_path: Path) -> None:
+    clock = Clock()
+    path = tmp_path / "cache.json"
+    cache = cache_at(path, clock)
+    limited = result_for(REQUEST, Status.ERROR, "civitai", reason="rate_limited")
+    cache.put("key", limited, not_before=clock.now + timedelta(hours=10))
+    cache.save()
+    # Past the error time-to-live (30 minutes) and its cap (3 hours), still kept.
+    clock.now += timedelta(hours=9)
+    assert cache_at(path, clock).get("key") == limited
+    clock.now += timedelta(hours=1, minutes=1)
+    assert cache_at(path, clock).get("key") is None
+
+
+def test_a_short_retry_after_never_shortens_the_error_time_to_live(tmp_path: Path) -> None:
+    clock = Clock()
+    cache = cache_at(tmp_path / "cache.json", clock)
+    limited = result_for(REQUEST, Status.ERROR, "civitai", reason="rate_limited")
+    cache.put("key", limited, not_before=clock.now + timedelta(seconds=5))
+    clock.now += timedelta(minutes=29)
+    assert cache.get("key") == limited

@@ -14,6 +14,7 @@ from watchman.errors import BackendError
 from watchman.resolve.http import (
     HttpGateway,
     HttpStatusError,
+    RetryLaterError,
     host_key,
     parse_retry_after,
 )
@@ -28,7 +29,7 @@ def recording_gateway(client: httpx.Client, **changes: object) -> tuple[HttpGate
     return HttpGateway(client, options, sleep=waits.append), waits
 
 
-def test_a_429_with_retry_after_is_waited_out_then_the_answer_is_used(
+def test_a_429_with_retry_after_within_the_cap_is_waited_out_then_the_answer_is_used(
     server: ReplayServer, client: httpx.Client
 ) -> None:
     server.route(
@@ -37,12 +38,31 @@ def test_a_429_with_retry_after_is_waited_out_then_the_answer_is_used(
         Reply(429, {"error": "slow down"}, {"Retry-After": "7"}),
         Reply(200, {"ok": True}),
     )
-    gateway, waits = recording_gateway(client)
+    gateway, waits = recording_gateway(client, retry_after_cap_seconds=10.0)
     answer = gateway.get_json(f"{server.url}/api")
     assert answer.data == {"ok": True}
     assert server.count("/api") == 2
-    # Seven seconds were asked for; the cap (tiny in tests) bounds the wait.
-    assert waits == [FAST.retry_after_cap_seconds]
+    assert waits == [7.0]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_retry_after_beyond_the_cap_gives_up_at_once_as_rate_limited(
+    server: ReplayServer, client: httpx.Client, status: int
+) -> None:
+    server.route(
+        "GET",
+        "/api",
+        Reply(status, {"error": "slow down"}, {"Retry-After": "3600"}),
+        Reply(200, {}),
+    )
+    gateway, waits = recording_gateway(client, retry_after_cap_seconds=60.0)
+    with pytest.raises(RetryLaterError) as raised:
+        gateway.get_json(f"{server.url}/api")
+    # The host asked for an hour: it is not asked again after a minute.
+    assert server.count("/api") == 1
+    assert waits == []
+    assert raised.value.reason == "rate_limited"
+    assert raised.value.retry_after_seconds == 3600.0
 
 
 def test_a_retry_after_below_the_cap_is_honoured_as_given(

@@ -3,7 +3,10 @@ backend costs one failure per run, the cache makes a second run free, offline mo
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -263,3 +266,40 @@ def test_a_qwen_server_that_times_out_is_asked_once_per_run_not_once_per_model(
     # One model's ask plus its single retry; every other model skips the slow server.
     assert server.count(CHAT) == 2
     assert all(result.errors == ("qwen: timeout",) for result in results.values())
+
+
+def test_a_backend_asking_to_wait_beyond_the_cap_is_marked_down_and_its_error_cached_so_long(
+    server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    server.route("GET", SEARCH, Reply(429, {"error": "slow down"}, {"Retry-After": "7200"}))
+    settings = settings_for(civitai=server.url, order=("civitai",))
+    requests = [SearchRequest(f"limited_{number}.safetensors", "loras") for number in range(5)]
+    with build_resolver(
+        settings,
+        home,
+        None,
+        known_sources=KnownSources(),
+        client=client,
+        http_options=dataclasses.replace(FAST, retry_after_cap_seconds=60.0),
+    ) as resolver:
+        results = resolver.search_multiple_models(requests)
+    # One request in all: the first answer marks Civitai down for the rest of the run.
+    assert server.count(SEARCH) == 1
+    assert {(result.status, result.reason) for result in results.values()} == {
+        (Status.ERROR, "rate_limited")
+    }
+    entries = json.loads(home.resolution_cache.read_text(encoding="utf-8"))["entries"]
+    assert len(entries) == len(requests)
+    for entry in entries.values():
+        kept = datetime.fromisoformat(entry["expires_at"]) - datetime.fromisoformat(
+            entry["stored_at"]
+        )
+        # The error time-to-live is 30 minutes; Civitai asked for two hours.
+        assert kept >= timedelta(seconds=7200) - timedelta(seconds=5)
+    # The next cycle does not ask the host that asked to be left alone.
+    with build_resolver(
+        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
+    ) as resolver:
+        again = resolver.search_multiple_models(requests)
+    assert server.count(SEARCH) == 1
+    assert {result.reason for result in again.values()} == {"rate_limited"}

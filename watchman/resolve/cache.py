@@ -4,7 +4,8 @@ that depends on their status, so an unchanged missing set costs no request next 
 FOUND is kept long, UNCERTAIN and NOT_FOUND shorter, ERROR shortest, and an ERROR that
 repeats across cycles is kept twice as long each time, up to a cap (a service that is down
 is not asked again every cycle). A result that came with backend errors counts as ERROR
-for its time-to-live. Keys are the request key plus the backend order.
+for its time-to-live, and is kept at least until the time a ``Retry-After`` asked for. Keys
+are the request key plus the backend order.
 """
 
 from __future__ import annotations
@@ -79,8 +80,12 @@ class ResolutionCache:
         except (ValueError, TypeError):
             return None
 
-    def put(self, key: str, result: SearchResult) -> None:
-        """Store ``result`` with the time-to-live its status earns."""
+    def put(self, key: str, result: SearchResult, not_before: datetime | None = None) -> None:
+        """Store ``result`` with the time-to-live its status earns.
+
+        ``not_before`` (a ``Retry-After`` time) keeps a failed result at least until then,
+        so a host that asked to be left alone is not asked again by the next cycle.
+        """
         self._ensure_loaded()
         now = self._now()
         with self._lock:
@@ -89,9 +94,12 @@ class ResolutionCache:
                 result.status is not Status.FOUND and bool(result.errors)
             )
             streak = int(previous.get("error_streak") or 0) + 1 if failed else 0
+            expires = now + self._time_to_live(result, streak)
+            if failed and not_before is not None:
+                expires = max(expires, not_before)
             self._entries[key] = {
                 "stored_at": now.isoformat(),
-                "expires_at": (now + self._time_to_live(result, streak)).isoformat(),
+                "expires_at": expires.isoformat(),
                 "error_streak": streak,
                 "result": result.to_json(),
             }

@@ -1,7 +1,8 @@
 """The one polite HTTP path every backend uses.
 
 Each request has a timeout; 429, 5xx and read timeouts are retried by tenacity with
-exponential backoff and jitter, honouring ``Retry-After`` (seconds or HTTP date, capped);
+exponential backoff and jitter, honouring ``Retry-After`` (seconds or HTTP date); a host
+that asks for a longer wait than the cap is not asked again at all (``rate_limited``);
 each host gets a bounded number of requests in flight; redirects are followed here, so a
 token is attached only to the host it belongs to and never forwarded to another one.
 Transport failures and bad answers leave as ``BackendError`` with a reason code. A stop
@@ -67,6 +68,14 @@ class HttpStatusError(BackendError):
         super().__init__(message, reason)
         self.status_code = status_code
         self.body = body
+
+
+class RetryLaterError(BackendError):
+    """The server asked to be left alone for ``retry_after_seconds`` (``Retry-After``)."""
+
+    def __init__(self, message: str, reason: str, retry_after_seconds: float) -> None:
+        super().__init__(message, reason)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class _Retryable(Exception):
@@ -174,7 +183,10 @@ class HttpGateway:
                 with attempt:
                     response = self._send_once(method, url, params, json_body, effective_timeout)
         except _Retryable as failure:
-            raise BackendError(f"{method} {url} failed: {failure}", failure.reason) from None
+            message = f"{method} {url} failed: {failure}"
+            if failure.retry_after is not None:
+                raise RetryLaterError(message, failure.reason, failure.retry_after) from None
+            raise BackendError(message, failure.reason) from None
         return self._decode(method, url, response)
 
     def _wait(self, retry_state: RetryCallState) -> float:
@@ -251,10 +263,19 @@ class HttpGateway:
                 continue
             if response.status_code == 429 or response.status_code >= 500:
                 reason = "rate_limited" if response.status_code == 429 else "server_error"
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                cap = self.options.retry_after_cap_seconds
+                if retry_after is not None and retry_after > cap:
+                    # Retrying after the cap would ask a host that told us to wait longer.
+                    raise RetryLaterError(
+                        f"{host} answered HTTP {response.status_code} and asked to wait "
+                        f"{retry_after:.0f} s, more than the {cap:.0f} s "
+                        "this tool waits; not asked again this run.",
+                        "rate_limited",
+                        retry_after,
+                    )
                 raise _Retryable(
-                    reason,
-                    f"{host} answered HTTP {response.status_code}",
-                    parse_retry_after(response.headers.get("retry-after")),
+                    reason, f"{host} answered HTTP {response.status_code}", retry_after
                 )
             return response
         raise BackendError(f"{method} {url} redirected too many times.", "bad_response")

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 
@@ -28,7 +28,13 @@ from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
 from watchman.resolve.cache import ResolutionCache, cache_key
 from watchman.resolve.civitai import CivitaiBackend
-from watchman.resolve.http import HostLimiter, HttpGateway, HttpOptions, host_key
+from watchman.resolve.http import (
+    HostLimiter,
+    HttpGateway,
+    HttpOptions,
+    RetryLaterError,
+    host_key,
+)
 from watchman.resolve.huggingface import HuggingFaceBackend
 from watchman.resolve.known_sources import KnownSources
 from watchman.resolve.model import Backend, SearchRequest, SearchResult, Status, result_for
@@ -37,7 +43,7 @@ from watchman.resolve.qwen import QwenBackend
 logger = logging.getLogger(__name__)
 
 # Failures that mean "the service is not there": no point asking it again this run.
-_DOWN_REASONS = frozenset({"unreachable"})
+_DOWN_REASONS = frozenset({"unreachable", "rate_limited"})
 # The reason of a result cut short by a stop; never cached.
 INTERRUPTED = "interrupted"
 
@@ -47,6 +53,8 @@ class _BackendHealth:
     lock: threading.Lock = field(default_factory=threading.Lock)
     answered: bool = False
     down: BackendError | None = None
+    # The time a Retry-After asked us to wait until; results failed by it are cached so long.
+    retry_at: datetime | None = None
 
 
 class Resolver:
@@ -171,8 +179,18 @@ class Resolver:
             return _interrupted(request, ())
         result = replace(self._run_backends(request, order), resolved_at=_utc_now_iso())
         if self.cache is not None and result.reason != INTERRUPTED:
-            self.cache.put(key, result)
+            self.cache.put(key, result, not_before=self._retry_at(result))
         return result
+
+    def _retry_at(self, result: SearchResult) -> datetime | None:
+        """Return the latest Retry-After time of the backends that failed this result."""
+        failed = {entry.split(":", 1)[0] for entry in result.errors}
+        times = [
+            health.retry_at
+            for name, health in self._health.items()
+            if name in failed and health.retry_at is not None
+        ]
+        return max(times, default=None)
 
     def _stopped(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
@@ -242,6 +260,11 @@ class Resolver:
             except BackendError as error:
                 if error.reason in getattr(self.backends[name], "down_on", _DOWN_REASONS):
                     health.down = error
+                if isinstance(error, RetryLaterError):
+                    asked = datetime.now(timezone.utc) + timedelta(
+                        seconds=error.retry_after_seconds
+                    )
+                    health.retry_at = max(asked, health.retry_at or asked)
                 if error.reason != INTERRUPTED:
                     logger.warning("%s could not answer for %s: %s", name, request.file_name, error)
                 return result_for(
