@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from watchman.comfy.loaders import LOADERS
 from watchman.comfy.workflow import ParsedWorkflow, parse_workflow_bytes
 from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
 from watchman.intake import WatchedWorkflow, discover_workflow_files
@@ -23,8 +24,9 @@ from watchman.state_manager import read_json_state
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-# Bump when the workflow reader learns something new, so cached parses are redone.
-PARSER_VERSION = 3
+# Cached parses are redone when the reader changes: bump the number when its code learns
+# something new; a change to the loader table is noticed by itself through its digest.
+PARSER_VERSION = f"3:{hashlib.sha256(repr(sorted(LOADERS.items())).encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
