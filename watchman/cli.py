@@ -146,7 +146,10 @@ def _version(value: bool) -> None:
 def main_callback(
     context: typer.Context,
     run_cycle: bool = typer.Option(
-        False, "--run-cycle", help="Run one guarded cycle, then exit (0 ran or skipped, 3 locked)."
+        False,
+        "--run-cycle",
+        help="Run one guarded cycle, then exit: 0 ran or skipped by a guard, 1 failed, "
+        "2 bad config or usage, 3 another cycle holds the lock.",
     ),
     scheduler: bool = typer.Option(
         False, "--scheduler", help="Run cycles forever at the configured interval."
