@@ -56,6 +56,12 @@ def test_the_timer_runs_every_two_hours_persistently_with_a_random_delay() -> No
     assert timer.get("WakeSystem", "false") == "false"
 
 
+@pytest.mark.parametrize("name", ["comfywatchman.service", "comfywatchman-cycle.service"])
+def test_the_services_leave_the_metrics_textfile_readable_by_node_exporter(name: str) -> None:
+    # node_exporter runs as its own user: an owner-only umask (0077) would hide the file.
+    assert unit(name)["Service"]["UMask"] == "0022"
+
+
 def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
