@@ -62,6 +62,14 @@ def test_the_services_leave_the_metrics_textfile_readable_by_node_exporter(name:
     assert unit(name)["Service"]["UMask"] == "0022"
 
 
+@pytest.mark.parametrize("name", UNITS)
+def test_the_user_units_name_no_target_only_the_system_manager_has(name: str) -> None:
+    section = unit(name)["Unit"]
+    for key in ("After", "Wants", "Requires", "BindsTo"):
+        assert "network-online.target" not in section.get(key, ""), f"{name}: {key}="
+        assert "network.target" not in section.get(key, ""), f"{name}: {key}="
+
+
 def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
