@@ -303,3 +303,27 @@ def test_a_backend_asking_to_wait_beyond_the_cap_is_marked_down_and_its_error_ca
         again = resolver.search_multiple_models(requests)
     assert server.count(SEARCH) == 1
     assert {result.reason for result in again.values()} == {"rate_limited"}
+
+
+@pytest.mark.parametrize("backend", ["civitai", "huggingface"])
+def test_a_listing_backend_that_times_out_costs_one_retry_set_per_run_not_one_per_model(
+    server: ReplayServer, home: Home, client: httpx.Client, backend: str
+) -> None:
+    path = SEARCH if backend == "civitai" else "/api/models"
+    server.route("GET", path, Reply(200, {"items": []}, delay=0.5))
+    settings = settings_for(**{backend: server.url}, order=(backend,))
+    requests = [SearchRequest(f"hung_{number}.safetensors", "loras") for number in range(5)]
+    with build_resolver(
+        settings,
+        home,
+        None,
+        known_sources=KnownSources(),
+        client=client,
+        http_options=dataclasses.replace(FAST, timeout_seconds=0.1),
+    ) as resolver:
+        results = resolver.search_multiple_models(requests)
+    # One model's first request and its retries; every other model skips the hung service.
+    assert server.count(path) == FAST.max_retries + 1
+    assert {(result.status, result.reason) for result in results.values()} == {
+        (Status.ERROR, "timeout")
+    }

@@ -3,10 +3,10 @@
 For each unique request: a known source naming the exact file answers FOUND at once; else
 (unless offline) a fresh cached result answers; else the backends run in order, stopping
 at the first FOUND and keeping the candidates of every UNCERTAIN. A backend that fails
-never stops the others, and one found unreachable is marked down for the rest of the run,
-so a dead service costs one failure, not one per model. A stop event, once set, turns every
-model not yet resolved into ``ERROR interrupted`` without a request, and such a result is
-never cached (it says nothing about the model).
+never stops the others, and one found unreachable, timed out or rate limited is marked down
+for the rest of the run, so a dead service costs one failure, not one per model. A stop
+event, once set, turns every model not yet resolved into ``ERROR interrupted`` without a
+request, and such a result is never cached (it says nothing about the model).
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ from watchman.resolve.qwen import QwenBackend
 
 logger = logging.getLogger(__name__)
 
-# Failures that mean "the service is not there": no point asking it again this run.
-_DOWN_REASONS = frozenset({"unreachable", "rate_limited"})
+# Failures that mean "the service is not there": no point asking it again this run. A
+# service that timed out after its retries is hung or far too slow, and would cost a full
+# retry set per model; one that asked to be left alone (Retry-After) is left alone.
+_DOWN_REASONS = frozenset({"unreachable", "timeout", "rate_limited"})
 # The reason of a result cut short by a stop; never cached.
 INTERRUPTED = "interrupted"
 
@@ -258,7 +260,7 @@ class Resolver:
             try:
                 return self.backends[name].search(request)
             except BackendError as error:
-                if error.reason in getattr(self.backends[name], "down_on", _DOWN_REASONS):
+                if error.reason in _DOWN_REASONS:
                     health.down = error
                 if isinstance(error, RetryLaterError):
                     asked = datetime.now(timezone.utc) + timedelta(

@@ -97,9 +97,6 @@ class QwenBackend:
     """Asks the chat model, runs its tool calls, and verifies its proposals."""
 
     name = NAME
-    # A chat server that timed out is busy with something else (or far too slow) for the
-    # rest of the run; the resolver stops asking it, as it does for a refused connection.
-    down_on = frozenset({"unreachable", "timeout", "rate_limited"})
 
     def __init__(
         self,
