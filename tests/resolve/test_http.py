@@ -15,7 +15,7 @@ from watchman.resolve.http import (
     HttpGateway,
     HttpStatusError,
     RetryLaterError,
-    host_key,
+    credentials_key,
     parse_retry_after,
 )
 
@@ -163,7 +163,7 @@ def test_a_token_is_sent_to_its_host_and_not_across_a_redirect(
         "GET", "/api/download", Reply(302, None, {"Location": f"{second_server.url}/file"})
     )
     second_server.route("GET", "/file", Reply(200, {"served": True}))
-    credentials = {host_key(server.url): {"Authorization": "Bearer secret-token"}}
+    credentials = {credentials_key(server.url): {"Authorization": "Bearer secret-token"}}
     gateway = HttpGateway(client, FAST, credentials)
     assert gateway.get_json(f"{server.url}/api/download").data == {"served": True}
     assert server.requests[0].headers["authorization"] == "Bearer secret-token"
@@ -184,3 +184,31 @@ def test_requests_to_one_host_stay_within_the_concurrency_limit(
         thread.join()
     assert server.count("/api") == 6
     assert server.max_in_flight <= 2
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("https://civitai.com/api/v1/models", True),
+        ("https://CIVITAI.com:443/api/download/models/1", True),
+        # A redirect from https to http on the same host must not carry the token in clear.
+        ("http://civitai.com/api/download/models/1", False),
+        ("http://civitai.com:443/api/download/models/1", False),
+        ("https://civitai.com:8443/api", False),
+        ("https://cdn.civitai.com/file", False),
+    ],
+)
+def test_a_token_applies_only_to_its_own_scheme_host_and_port(
+    client: httpx.Client, url: str, sent: bool
+) -> None:
+    token = {"Authorization": "Bearer secret-token"}
+    gateway = HttpGateway(client, FAST, {credentials_key("https://civitai.com"): token})
+    assert gateway.headers_for(url) == (token if sent else {})
+
+
+def test_a_token_for_a_local_http_server_applies_to_that_server_only(client: httpx.Client) -> None:
+    token = {"Authorization": "Bearer secret-token"}
+    gateway = HttpGateway(client, FAST, {credentials_key("http://127.0.0.1:8188/v1"): token})
+    assert gateway.headers_for("http://127.0.0.1:8188/v1/chat/completions") == token
+    assert gateway.headers_for("https://127.0.0.1:8188/v1/chat/completions") == {}
+    assert gateway.headers_for("http://127.0.0.1:8189/v1/chat/completions") == {}

@@ -4,7 +4,8 @@ Each request has a timeout; 429, 5xx and read timeouts are retried by tenacity w
 exponential backoff and jitter, honouring ``Retry-After`` (seconds or HTTP date); a host
 that asks for a longer wait than the cap is not asked again at all (``rate_limited``);
 each host gets a bounded number of requests in flight; redirects are followed here, so a
-token is attached only to the host it belongs to and never forwarded to another one.
+token is attached only to the scheme, host and port it belongs to: never forwarded to
+another host, nor to the same host over plain HTTP after a downgrading redirect.
 Transport failures and bad answers leave as ``BackendError`` with a reason code. A stop
 event, once set, ends the work before the next attempt (reason ``interrupted``) and cuts
 any backoff wait short.
@@ -109,8 +110,8 @@ class HostLimiter:
 class HttpGateway:
     """Sends requests for the backends through an injected ``httpx.Client``.
 
-    ``credentials`` maps a host (``host`` or ``host:port``, lower case) to headers sent
-    only to that host, such as an ``Authorization`` token.
+    ``credentials`` maps an origin (``credentials_key``: ``scheme://host:port``) to headers
+    sent only to that origin, such as an ``Authorization`` token.
 
     ``stop_event``, when set, makes the next attempt raise ``BackendError`` (reason
     ``interrupted``) without sending anything, and ends a backoff wait at once. ``sleep``
@@ -201,6 +202,11 @@ class HttpGateway:
         )
         return float(backoff(retry_state))
 
+    def headers_for(self, url: httpx.URL | str) -> dict[str, str]:
+        """Return the credential headers to send to ``url``: those of its exact origin
+        (scheme, host and port), so an ``https`` token never goes over ``http``."""
+        return dict(self.credentials.get(credentials_key(url), {}))
+
     def _pause(self, seconds: float) -> None:
         if self.sleep is not None:
             self.sleep(seconds)
@@ -231,7 +237,7 @@ class HttpGateway:
         for _ in range(self.options.max_redirects + 1):
             self._check_stop(method, current)
             host = _host_of(current)
-            headers = dict(self.credentials.get(host, {}))
+            headers = self.headers_for(current)
             try:
                 with self._slot(host):
                     logger.debug("%s %s", method, current)
@@ -326,5 +332,19 @@ def _host_of(url: httpx.URL) -> str:
 
 
 def host_key(url: str) -> str:
-    """Return the credentials key of a URL: lower-case host, with the port when explicit."""
+    """Return the per-host key of the concurrency limit: lower-case host, with the port when
+    explicit."""
     return _host_of(httpx.URL(url))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def credentials_key(url: httpx.URL | str) -> str:
+    """Return the origin a credential belongs to: ``scheme://host:port``, lower case, with
+    the scheme's default port filled in (``https://a.com`` and ``https://a.com:443`` are one
+    origin; ``http://a.com`` is another)."""
+    parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    scheme = parsed.scheme.lower()
+    port = parsed.port if parsed.port is not None else _DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{(parsed.host or '').lower()}:{port}"

@@ -33,7 +33,7 @@ from watchman.resolve.http import (
     HttpGateway,
     HttpOptions,
     RetryLaterError,
-    host_key,
+    credentials_key,
 )
 from watchman.resolve.huggingface import HuggingFaceBackend
 from watchman.resolve.known_sources import KnownSources
@@ -337,7 +337,9 @@ def build_resolver(
 
     def gateway(base_url: str, token: str | None, own: HttpOptions = options) -> HttpGateway:
         # One gateway per service, so a token can only ever reach its own host.
-        credentials = {host_key(base_url): {"Authorization": f"Bearer {token}"}} if token else {}
+        credentials = (
+            {credentials_key(base_url): {"Authorization": f"Bearer {token}"}} if token else {}
+        )
         return HttpGateway(client, own, credentials, limiter=limiter, stop_event=stop_event)
 
     civitai = CivitaiBackend(
