@@ -115,8 +115,42 @@ def test_the_windows_task_starts_at_logon_and_runs_the_scheduler() -> None:
     root = task()
     assert root.find("t:Triggers/t:LogonTrigger", NS) is not None
     command = root.findtext("t:Actions/t:Exec/t:Command", namespaces=NS) or ""
-    assert command.endswith("comfywatchman.exe")
-    assert root.findtext("t:Actions/t:Exec/t:Arguments", namespaces=NS) == "--scheduler"
+    # pythonw.exe: comfywatchman.exe is a console program and would keep a window open.
+    assert command.endswith("\\Scripts\\pythonw.exe")
+    arguments = root.findtext("t:Actions/t:Exec/t:Arguments", namespaces=NS)
+    assert arguments == "-m watchman --scheduler"
+
+
+USER = "COMFYWATCHMAN-USER"
+
+
+def test_the_windows_task_runs_for_the_installing_user_at_their_logon_only() -> None:
+    root = task()
+    trigger = root.find("t:Triggers/t:LogonTrigger", NS)
+    assert trigger is not None
+    # Without a UserId the trigger fires at anyone's logon: only an administrator may
+    # register that. The schema orders the trigger's children: base fields, UserId, Delay.
+    children = [child.tag.split("}")[1] for child in trigger]
+    assert children == ["Enabled", "UserId", "Delay"]
+    assert trigger.findtext("t:UserId", namespaces=NS) == USER
+    principal = root.find("t:Principals/t:Principal", NS)
+    assert principal is not None
+    assert principal.findtext("t:UserId", namespaces=NS) == USER
+    assert principal.findtext("t:LogonType", namespaces=NS) == "InteractiveToken"
+    assert principal.findtext("t:RunLevel", namespaces=NS) == "LeastPrivilege"
+    actions = root.find("t:Actions", NS)
+    assert actions is not None and actions.get("Context") == principal.get("id")
+
+
+def test_the_documented_install_replaces_the_user_stand_in_everywhere() -> None:
+    operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert f".Replace('{USER}', $user)" in operations
+    assert "GetCurrent().Name" in operations
+    installed = TASK.read_text(encoding="utf-8").replace(USER, "DESKTOP-1\\ada")
+    root = ElementTree.fromstring(installed.encode("utf-8"))
+    assert root.findtext("t:Triggers/t:LogonTrigger/t:UserId", namespaces=NS) == "DESKTOP-1\\ada"
+    assert root.findtext("t:Principals/t:Principal/t:UserId", namespaces=NS) == "DESKTOP-1\\ada"
+    assert USER not in installed.split("-->", 1)[1]  # nothing left outside the comment
 
 
 @pytest.mark.parametrize(
