@@ -122,7 +122,7 @@ def test_a_known_hash_is_looked_up_by_hash_first(
     assert server.count(SEARCH) == 0
 
 
-def test_the_same_bytes_under_another_name_are_found_by_their_sha256(
+def test_the_same_sha256_under_another_name_is_uncertain_with_the_listed_file_as_candidate(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
     sha256 = "b2" * 32
@@ -131,10 +131,21 @@ def test_the_same_bytes_under_another_name_are_found_by_their_sha256(
         f"/api/v1/model-versions/by-hash/{sha256}",
         Reply(200, recording("civitai_version_by_hash.json")),
     )
+    server.route("GET", SEARCH, Reply(200, {"items": []}))
     request = SearchRequest("renamed_detail.safetensors", "loras", embedded_hash=sha256)
     result = civitai(server, gateway).search(request)
-    assert result.status is Status.FOUND
-    assert "add_detail.safetensors" in (result.detail or "")
+    # The listing does not name this file: not an exact match, so never FOUND.
+    assert result.status is Status.UNCERTAIN
+    assert result.download_url is None
+    first = result.candidates[0]
+    assert (first.file_name, first.url) == (
+        "add_detail.safetensors",
+        "https://civitai.com/api/download/models/2001",
+    )
+    assert (first.note or "").startswith("same sha256, listed as add_detail.safetensors")
+    assert "same sha256" in (result.detail or "")
+    # The name search still ran, in case Civitai lists the exact name elsewhere.
+    assert server.count(SEARCH) >= 1
 
 
 def test_an_unknown_hash_falls_back_to_the_name_search(

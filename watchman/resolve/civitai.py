@@ -1,5 +1,6 @@
 """Civitai: search models by terms derived from the file name, look versions up by hash,
-and accept only an exact file-name match (case-insensitive) as FOUND.
+and accept only an exact file-name match (case-insensitive) as FOUND. The same sha256 under
+another name is a candidate (UNCERTAIN), not FOUND: the listing does not name this file.
 
 Civitai's answers changed shape over the years, so every field but ids is read leniently:
 absent, null or of another type means "unknown", never a crash.
@@ -153,12 +154,18 @@ class CivitaiBackend:
     def conclude(self, request: SearchRequest, near: list[Candidate]) -> SearchResult:
         """Return UNCERTAIN with the near names seen, or NOT_FOUND when there were none."""
         if near:
+            same_bytes = any((c.note or "").startswith("same sha256") for c in near)
             return result_for(
                 request,
                 Status.UNCERTAIN,
                 NAME,
                 candidates=tuple(_unique(near)),
-                detail="Civitai lists similar file names but not this exact one.",
+                detail=(
+                    "Civitai lists a file with the same sha256 under another name, but not "
+                    "this exact file name."
+                    if same_bytes
+                    else "Civitai lists similar file names but not this exact one."
+                ),
             )
         return result_for(
             request, Status.NOT_FOUND, NAME, detail="Civitai lists no file of this name."
@@ -180,11 +187,17 @@ class CivitaiBackend:
         if found is not None:
             return found
         wanted = file_hash.lower()
-        for listed in files:
-            if listed.sha256 and listed.sha256 == wanted:
-                # The very same bytes under another name: trustworthy, and named as such.
-                return _found(request, listed, f"Civitai lists these bytes as {listed.name}.")
-        near.extend(_candidate(listed, "same hash on Civitai") for listed in files)
+        # The same bytes under another name are the best candidate, but not FOUND: FOUND
+        # means the listing names this exact file, and a loader asks for it by name.
+        same_bytes = [listed for listed in files if listed.sha256 and listed.sha256 == wanted]
+        near.extend(
+            _candidate(listed, f"same sha256, listed as {listed.name}") for listed in same_bytes
+        )
+        near.extend(
+            _candidate(listed, "same hash on Civitai")
+            for listed in files
+            if listed not in same_bytes
+        )
         return None
 
     def _search_image(
