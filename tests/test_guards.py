@@ -274,3 +274,35 @@ def test_the_system_clock_counts_boot_time_including_suspend() -> None:
     assert clock.boottime() >= clock.monotonic() - 1.0 or sys.platform != "linux"
     assert clock.boottime() > 0
     assert clock.wall() > 1_600_000_000
+
+
+def test_a_resume_noticed_only_at_a_one_shot_slot_says_its_time_is_uncertain() -> None:
+    # A cron --run-cycle: the last cycle at 22:00, asleep overnight, the next slot comes
+    # 100 awake minutes after the previous one. When in those 100 minutes the machine
+    # resumed nothing tells, so the guard stays on the safe side and says why.
+    clock = FakeClock()
+    memory = evaluate_guards(schedule(), {}, clock=clock, nvml=NO_GPU).memory
+    clock.run(40 * 60)
+    clock.suspend(8 * 3600)
+    clock.run(60 * 60)
+    verdict = evaluate_guards(schedule(), memory, clock=clock, nvml=NO_GPU)
+    assert not verdict.allowed
+    assert verdict.reason == (
+        "awake: resumed from suspend, noticed only 0 s ago (the resume may be up to "
+        "100.0 min of awake time back; nothing dates it closer); waiting 5.0 min after a resume"
+    )
+    assert verdict.memory["resume_window_seconds"] == pytest.approx(100 * 60)
+
+
+def test_a_resume_seen_at_once_dates_the_next_slot_from_the_real_resume() -> None:
+    # The systemd timer's catch-up run fires at the resume: skipped by the grace, but it
+    # notices the resume on the spot, so the next slot is judged from the real resume.
+    clock = FakeClock()
+    memory = evaluate_guards(schedule(), {}, clock=clock, nvml=NO_GPU).memory
+    clock.suspend(8 * 3600)
+    clock.run(5)
+    at_resume = evaluate_guards(schedule(), memory, clock=clock, nvml=NO_GPU)
+    assert at_resume.reason is not None
+    assert at_resume.reason.startswith("awake: resumed from suspend 0 s ago")
+    clock.run(2 * 3600)
+    assert evaluate_guards(schedule(), at_resume.memory, clock=clock, nvml=NO_GPU).allowed

@@ -6,9 +6,14 @@ Awake guard: no cycle within ``schedule.boot_grace_minutes`` of boot, nor within
 ``schedule.resume_grace_minutes`` of a resume from suspend. A resume is seen as growth of
 ``boottime - monotonic`` (the total time spent suspended, see ``watchman.clocks``) since the
 last observation, which the caller keeps in the guard memory between cycles. When the
-growth is first seen, the resume is taken to have happened just then (the safe side: the
-scheduler observes every few seconds, so the estimate is close; a cron run that comes
-hours after a resume is skipped once).
+growth is first seen, the resume is taken to have happened just then: the safe side, since
+the resume lies somewhere in the awake time since the last observation and nothing an
+unprivileged process can read dates it (``/sys/power/suspend_stats`` only counts suspends
+and, in ``last_hw_sleep``, measures the last one; the journal and the kernel log need
+privileges or are absent). The scheduler observes every few seconds, so its estimate is
+close; a one-shot run that notices a resume only at its slot says so in its reason
+("noticed only now") and is skipped once. The systemd timer's catch-up run at a resume
+notices it on the spot, so the next slot is judged from the real resume.
 
 VRAM guard: free memory from NVML on the GPUs of ``schedule.gpus``. An empty list means
 any GPU may qualify: the guard passes when one GPU has ``min_vram_gb`` GiB free. A list
@@ -34,6 +39,9 @@ GIB = 1024**3
 SUSPEND_DETECTION_SECONDS = 2.0
 # The boot's wall-clock time drifts a little with NTP; a larger change means a reboot.
 REBOOT_DETECTION_SECONDS = 120.0
+# A resume first seen more than this long (awake time) after the previous observation is
+# dated only loosely; the scheduler looks every 15 s, a one-shot run once per slot.
+UNCERTAIN_RESUME_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -169,13 +177,15 @@ def observe_suspend(memory: Mapping[str, Any], clock: Clock) -> dict[str, Any]:
 
     Args:
         memory: the previous observation (keys ``boot_epoch``, ``suspended_total``,
-            ``observed_monotonic``, ``last_resume_monotonic``, ``last_suspend_seconds``);
+            ``observed_monotonic``, ``last_resume_monotonic``, ``last_suspend_seconds``,
+            ``resume_window_seconds``);
             empty or from another boot means no resume is known.
         clock: the clocks to read.
 
     Returns:
         The new observation, to persist. ``last_resume_monotonic`` is set to now when the
-        suspended total grew since the previous observation.
+        suspended total grew since the previous observation, and ``resume_window_seconds``
+        to the awake time since that observation: how long ago the resume may really be.
     """
     monotonic = clock.monotonic()
     boottime = clock.boottime()
@@ -187,6 +197,7 @@ def observe_suspend(memory: Mapping[str, Any], clock: Clock) -> dict[str, Any]:
         "observed_monotonic": monotonic,
         "last_resume_monotonic": None,
         "last_suspend_seconds": None,
+        "resume_window_seconds": None,
     }
     previous_total = _number(memory.get("suspended_total"))
     previous_epoch = _number(memory.get("boot_epoch"))
@@ -199,11 +210,16 @@ def observe_suspend(memory: Mapping[str, Any], clock: Clock) -> dict[str, Any]:
         return observation
     observation["last_resume_monotonic"] = _number(memory.get("last_resume_monotonic"))
     observation["last_suspend_seconds"] = _number(memory.get("last_suspend_seconds"))
+    observation["resume_window_seconds"] = _number(memory.get("resume_window_seconds"))
     grown = suspended_total - previous_total
     if grown > SUSPEND_DETECTION_SECONDS:
         logger.info("The machine was suspended for about %.0f s.", grown)
         observation["last_resume_monotonic"] = monotonic
         observation["last_suspend_seconds"] = grown
+        # How much awake time the resume may lie back: all of it since the last look.
+        previous_monotonic = _number(memory.get("observed_monotonic"))
+        if previous_monotonic is not None:
+            observation["resume_window_seconds"] = max(monotonic - previous_monotonic, 0.0)
     # The total is compared with the previous observation only, never with an older one, so
     # that slow drift (NTP slewing the wall clock on non-Linux systems) never adds up to a
     # false resume; a suspend is always a jump.
@@ -227,11 +243,17 @@ def awake_check(
     if last_resume is not None:
         awake_for = clock.monotonic() - last_resume
         if awake_for < resume_grace:
+            window = _number(observation.get("resume_window_seconds")) or 0.0
+            if window - awake_for > UNCERTAIN_RESUME_SECONDS:
+                when = (
+                    f"resumed from suspend, noticed only {_duration(awake_for)} ago (the resume "
+                    f"may be up to {_duration(window)} of awake time back; nothing dates it "
+                    "closer)"
+                )
+            else:
+                when = f"resumed from suspend {_duration(awake_for)} ago"
             return GuardCheck(
-                "awake",
-                False,
-                f"resumed from suspend {_duration(awake_for)} ago; "
-                f"waiting {_duration(resume_grace)} after a resume",
+                "awake", False, f"{when}; waiting {_duration(resume_grace)} after a resume"
             )
         return GuardCheck(
             "awake", True, f"up {_duration(uptime)}, awake {_duration(awake_for)} since resume"
