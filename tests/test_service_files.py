@@ -70,6 +70,18 @@ def test_the_user_units_name_no_target_only_the_system_manager_has(name: str) ->
         assert "network.target" not in section.get(key, ""), f"{name}: {key}="
 
 
+def test_the_timer_has_one_trigger_per_slot_and_the_docs_say_skips_wait_for_the_next() -> None:
+    # --run-cycle exits 0 when a guard skips it, so a retry trigger would fire after every
+    # cycle, not only after skipped ones: the timer has none and the docs say so.
+    timer = unit("comfywatchman-cycle.timer")["Timer"]
+    assert "OnUnitInactiveSec" not in timer and "OnUnitActiveSec" not in timer
+    text = (SYSTEMD / "comfywatchman-cycle.timer").read_text()
+    assert sum(line.startswith("OnCalendar=") for line in text.splitlines()) == 1
+    operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "a skipped cycle is **not** retried sooner" in operations
+    assert "noticed only" in operations  # how a cron slot after a resume is judged
+
+
 def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
