@@ -484,7 +484,7 @@ def status_command(
     json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Show the last cycles, the next scheduled run and the summary of the last report."""
-    from watchman.status import collect_status, status_to_json
+    from watchman.status import collect_status, format_duration, status_to_json
 
     invocation = _invocation(context)
     with handled_errors(invocation):
@@ -506,7 +506,7 @@ def status_command(
         for record in view.cycles:
             table.add_row(
                 record.started_at,
-                f"{record.duration_seconds:.1f} s",
+                format_duration(record.duration_seconds),
                 record.outcome,
                 record.trigger,
                 escape(record.reason or ""),
