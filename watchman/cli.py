@@ -208,12 +208,13 @@ def main_callback(
         raise typer.Exit(int(ExitStatus.SUCCESS))
     with handled_errors(invocation):
         settings = invocation.settings()
+        home = resolve_home(settings)
         configure_logging(
             "DEBUG" if debug else settings.logging.level,
             json_lines=None if scheduler else False,
             handler=None if scheduler else _terminal_log_handler(),
+            fallback_file=home.log_dir / "comfywatchman.log",
         )
-        home = resolve_home(settings)
         if run_cycle:
             raise typer.Exit(_do_run_cycle(settings, home, invocation, json_output))
         if scheduler:
@@ -231,7 +232,7 @@ def _configure_logging_early(invocation: Invocation) -> None:
 
 def _terminal_log_handler() -> logging.Handler | None:
     """A handler that shares stderr with rich's progress display, when it is a terminal."""
-    if not stderr.is_terminal:
+    if sys.stderr is None or not stderr.is_terminal:
         return None
     from rich.logging import RichHandler
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -32,7 +33,11 @@ class JsonLineFormatter(logging.Formatter):
 
 
 def configure_logging(
-    level: str, *, json_lines: bool | None = None, handler: logging.Handler | None = None
+    level: str,
+    *,
+    json_lines: bool | None = None,
+    handler: logging.Handler | None = None,
+    fallback_file: Path | None = None,
 ) -> None:
     """Send log records to stderr at ``level``.
 
@@ -42,9 +47,17 @@ def configure_logging(
             and plain text when it is.
         handler: use this handler instead (the CLI passes one that shares the terminal
             with its progress display).
+        fallback_file: where JSON lines go when there is no stderr at all (pythonw.exe
+            under Windows Task Scheduler).
     """
+    if sys.stderr is None:
+        if fallback_file is None:
+            return  # nowhere to write; logging's last resort would fail as well
+        fallback_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(fallback_file, encoding="utf-8")
+        handler.setFormatter(JsonLineFormatter())
     if json_lines is None:
-        json_lines = not sys.stderr.isatty()
+        json_lines = sys.stderr is None or not sys.stderr.isatty()
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         if json_lines:
