@@ -93,3 +93,11 @@ def test_the_readme_names_every_flag_and_command_of_the_cli() -> None:
     command = typer.main.get_command(app)
     for name in command.commands:  # type: ignore[attr-defined]
         assert f"comfywatchman {name}" in readme, name
+
+
+def test_every_document_the_readme_points_to_exists() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(docs/[\w.-]+\.md)`", readme))
+    assert named, "the README names its documents"
+    for document in named:
+        assert (REPO / document).is_file(), document
