@@ -185,19 +185,7 @@ class _Walk:
     def undefined_instance(
         self, node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
     ) -> None:
-        properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
-        assert isinstance(properties, dict)
-        self.undefined.append(
-            NodeUse(
-                node_id=node_id,
-                node_type=node_type,
-                bypassed=bypassed,
-                muted=muted,
-                cnr_id=_string(properties.get("cnr_id")),
-                aux_id=_string(properties.get("aux_id")),
-                version=_string(properties.get("ver")),
-            )
-        )
+        self.undefined.append(_node_use(node, node_id, node_type, bypassed, muted))
 
     def graph(
         self,
@@ -269,17 +257,7 @@ class _Walk:
             return
         if is_frontend_only(node_type):
             return
-        self.nodes.append(
-            NodeUse(
-                node_id=node_id,
-                node_type=node_type,
-                bypassed=bypassed,
-                muted=muted,
-                cnr_id=_string(properties.get("cnr_id")),
-                aux_id=_string(properties.get("aux_id")),
-                version=_string(properties.get("ver")),
-            )
-        )
+        self.nodes.append(_node_use(node, node_id, node_type, bypassed, muted))
         stale = _linked_from_real_node(node, origins, level_types)
         values = [
             (name, value)
@@ -327,6 +305,22 @@ class _Walk:
         self.graph(
             expanded, definition.get("links"), f"{node_id}:", bypassed, muted, (*stack, node_type)
         )
+
+
+def _node_use(
+    node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
+) -> NodeUse:
+    properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+    assert isinstance(properties, dict)
+    return NodeUse(
+        node_id=node_id,
+        node_type=node_type,
+        bypassed=bypassed,
+        muted=muted,
+        cnr_id=_string(properties.get("cnr_id")),
+        aux_id=_string(properties.get("aux_id")),
+        version=_string(properties.get("ver")),
+    )
 
 
 def _string(value: object) -> str | None:
