@@ -21,13 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from watchman import metrics
 from watchman.comfy.install import find_comfyui_root
-from watchman.comfy.node_map import ExtensionNodeMap, load_extension_node_map, pack_for_missing_node
+from watchman.comfy.node_map import load_extension_node_map
 from watchman.comfy.server import ComfyUIServer
-from watchman.comfy.workflow_ui import is_instance_type
 from watchman.config import ScheduleSettings, Settings
 from watchman.cycle_state import (
     CycleRecord,
@@ -42,15 +40,16 @@ from watchman.home import Home
 from watchman.intake import detect_changes, last_seen_hashes, record_intake
 from watchman.inventory.models import ModelInventory, scan_models
 from watchman.inventory.nodes import NodeInventory, scan_node_inventory
-from watchman.needs import ChoicesLookup, NodeNeed, WorkflowNeeds, assess_workflow
+from watchman.needs import ChoicesLookup, assess_workflow
+from watchman.node_packs import pack_finder
 from watchman.reporting.document import (
     WorkflowReport,
     build_report,
-    request_key,
     stable_part,
     workflow_entry,
 )
 from watchman.reporting.markdown import render_markdown
+from watchman.resolution_stage import resolve_missing_models
 from watchman.state_manager import (
     RunLock,
     atomic_write_bytes,
@@ -60,7 +59,7 @@ from watchman.state_manager import (
     write_json_if_changed,
 )
 from watchman.structured_log import log_event, utc_now_iso
-from watchman.workflow_store import StoredWorkflow, load_workflow_cache, scan_watched_folders
+from watchman.workflow_store import load_workflow_cache, scan_watched_folders
 
 logger = logging.getLogger(__name__)
 
@@ -178,111 +177,6 @@ def _previous_node_inventory(home: Home) -> NodeInventory | None:
         # Valid JSON of the right version but the wrong shape (e.g. edited by hand).
         set_aside_corrupt(home.custom_nodes_cache, str(error))
         return None
-
-
-def _pack_finder(
-    nodes: NodeInventory, node_map: ExtensionNodeMap | None
-) -> Callable[[NodeNeed], dict[str, Any]]:
-    def find(need: NodeNeed) -> dict[str, Any]:
-        if is_instance_type(need.node_type):
-            return {
-                "status": "undefined_in_workflow",
-                "url": None,
-                "title": None,
-                "candidates": [],
-                "reason": "the workflow uses a subgraph or group node it does not define; "
-                "get a complete copy of the workflow",
-            }
-        disabled = [pack for pack in nodes.packs_defining(need.node_type) if not pack.enabled]
-        if disabled:
-            return {
-                "status": "installed_disabled",
-                "url": disabled[0].git_remote,
-                "title": disabled[0].name,
-                "candidates": [],
-                "reason": f"pack {disabled[0].name} is installed but disabled: enable it",
-            }
-        source = pack_for_missing_node(need.node_type, need.cnr_id, need.aux_id, node_map)
-        return {
-            "status": source.status,
-            "url": source.pack,
-            "title": source.candidates[0].title if len(source.candidates) == 1 else None,
-            "candidates": [{"url": c.url, "title": c.title} for c in source.candidates],
-            "reason": source.reason,
-        }
-
-    return find
-
-
-def _resolve_missing_models(
-    settings: Settings,
-    home: Home,
-    root: Path,
-    workflows: Sequence[StoredWorkflow],
-    needs: Mapping[str, WorkflowNeeds],
-    *,
-    offline: bool,
-    backends: Sequence[str] | None,
-    http_client: httpx.Client | None,
-    stop_event: threading.Event | None = None,
-) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """Resolve each unique missing model once; return results by report key and a note.
-
-    A set ``stop_event`` ends resolution early: unresolved models come back ERROR
-    ``interrupted`` without further requests."""
-    from watchman.resolve import KnownSources, SearchRequest, build_resolver
-
-    requests: dict[str, Any] = {}
-    for workflow_needs in needs.values():
-        for need in workflow_needs.missing_models:
-            if need.state != "missing":
-                continue
-            reference = need.reference
-            key = request_key(reference.folder, reference.value)
-            if key in requests:
-                continue
-            embedded = reference.embedded
-            requests[key] = SearchRequest(
-                value=reference.value,
-                folder=reference.folder,
-                embedded_url=embedded.url if embedded else None,
-                embedded_hash=embedded.hash if embedded else None,
-                embedded_hash_type=embedded.hash_type if embedded else None,
-            )
-    if not requests:
-        return {}, None
-    known = KnownSources.from_comfyui(root)
-    for stored in workflows:
-        if stored.parsed is None:
-            continue
-        for model in stored.parsed.embedded_models:
-            if model.url:
-                known.add_model(
-                    model.name,
-                    model.url,
-                    model.directory,
-                    model.hash,
-                    model.hash_type,
-                    source=f"workflow {stored.watched.path.name}",
-                )
-    with build_resolver(
-        settings,
-        home,
-        root,
-        known_sources=known,
-        offline=offline,
-        backends=backends,
-        client=http_client,
-        stop_event=stop_event,
-    ) as resolver:
-        results = resolver.search_multiple_models(list(requests.values()))
-    by_report_key = {}
-    for key, request in requests.items():
-        result = results.get(request.key)
-        if result is not None:
-            by_report_key[key] = result.to_json()
-    note = "offline: only known sources were used" if offline else None
-    return by_report_key, note
 
 
 def _write_report(home: Home, document: dict[str, Any]) -> bool:
@@ -495,10 +389,10 @@ def _run_stages(
                     settings.nodes.extension_node_map_ttl_hours,
                 )
             info["node_map"] = node_map is not None
-            find_pack = _pack_finder(nodes, node_map)
+            find_pack = pack_finder(nodes, node_map)
 
         with stages.stage("resolve") as info:
-            resolutions, note = _resolve_missing_models(
+            resolutions, note = resolve_missing_models(
                 settings,
                 home,
                 root,
@@ -585,13 +479,3 @@ def _run_stages(
         report_markdown=home.report_markdown,
         summary={**summary, "intake_new_or_updated": len(changes)},
     )
-
-
-def read_last_summary(home: Home) -> dict[str, Any] | None:
-    """Return the summary of the last written report, or None."""
-    try:
-        document = orjson.loads(home.report_json.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    summary = document.get("summary") if isinstance(document, dict) else None
-    return summary if isinstance(summary, dict) else None
