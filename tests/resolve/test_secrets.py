@@ -118,7 +118,7 @@ def test_no_secret_reaches_logs_cache_results_or_errors(
     assert statuses["DreamShaper_8_pruned.safetensors"] is Status.FOUND
     assert statuses["4x-UltraSharp.pth"] is Status.FOUND
     # Which model ends as ERROR depends on which worker meets a failing backend first;
-    # the direct calls below are what prove each error path ran.
+    # the direct calls above are what prove each error path ran.
     logged = caplog.text + " ".join(str(record.__dict__) for record in caplog.records)
     cache_text = home.resolution_cache.read_text(encoding="utf-8")
     results_text = json.dumps([result.to_json() for result in results.values()])
