@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 from typer.testing import CliRunner
 
+from tests.local_http import answering
 from watchman.cli import app
 from watchman.state_manager import RunLock
 
@@ -233,9 +234,6 @@ def test_a_node_cache_of_the_right_version_but_wrong_shape_is_set_aside(demo: Pa
 
 
 def test_a_live_comfyui_server_is_the_truth_for_nodes_and_file_names(demo: Path) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     object_info = {
         name: {"input": {"required": {}}}
         for name in (
@@ -255,29 +253,15 @@ def test_a_live_comfyui_server_is_the_truth_for_nodes_and_file_names(demo: Path)
     }
     body = json.dumps(object_info).encode()
 
-    class ObjectInfo(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/object_info" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body if self.path == "/object_info" else b"{}")
+    def respond(path: str) -> tuple[int, bytes]:
+        return (200, body) if path == "/object_info" else (404, b"{}")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ObjectInfo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with answering(respond) as server:
         text = demo.read_text(encoding="utf-8").replace(
-            "use_server = false",
-            f'use_server = true\nurl = "http://127.0.0.1:{server.server_address[1]}"',
+            "use_server = false", f'use_server = true\nurl = "{server.url}"'
         )
         demo.write_text(text, encoding="utf-8")
         assert run("--config", str(demo), "--run-cycle")[0] == 0
-    finally:
-        server.shutdown()
-        server.server_close()
     document = report(demo)
     assert document["summary"]["node_source"] == "object_info"
     entries = {Path(e["path"]).name: e for e in document["workflows"]}

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.local_http import answering, refused_url
 from watchman.comfy.node_map import (
     ExtensionNodeMap,
     PackCandidate,
@@ -200,26 +198,12 @@ class MapServer:
 def map_server() -> Iterator[tuple[MapServer, str]]:
     state = MapServer()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests += 1
-            self.send_response(state.status)
-            self.send_header("Content-Length", str(len(state.body)))
-            self.end_headers()
-            self.wfile.write(state.body)
+    def respond(path: str) -> tuple[int, bytes]:
+        state.requests += 1
+        return state.status, state.body
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/extension-node-map.json"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with answering(respond) as server:
+        yield state, f"{server.url}/extension-node-map.json"
 
 
 def test_a_fetched_map_is_saved_and_reused_while_fresh(
@@ -263,12 +247,9 @@ def test_a_failed_fetch_falls_back_to_the_stale_copy(
 
 
 def test_an_unreachable_url_without_any_copy_gives_none(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     with httpx.Client(timeout=2) as client:
         loaded = load_extension_node_map(
-            tmp_path, tmp_path / "state.json", client, f"http://127.0.0.1:{port}/map.json", 24
+            tmp_path, tmp_path / "state.json", client, f"{refused_url()}/map.json", 24
         )
     assert loaded is None
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
+from tests.local_http import answering, refused_url
 from watchman.comfy.server import ComfyUIServer, combo_values, parse_object_info
 from watchman.errors import BackendError
 
@@ -56,31 +55,18 @@ class Replay:
 def replay() -> Iterator[tuple[Replay, str]]:
     state = Replay()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.paths.append(self.path)
-            if state.stalling:
-                # Hold the answer until the test ends, so the client's timeout fires first.
-                state.stall.wait(10)
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(state.body)))
-            self.end_headers()
-            self.wfile.write(state.body)
+    def respond(path: str) -> tuple[int, bytes]:
+        state.paths.append(path)
+        if state.stalling:
+            # Hold the answer until the test ends, so the client's timeout fires first.
+            state.stall.wait(10)
+        return state.status, state.body
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        state.stall.set()
-        server.shutdown()
-        server.server_close()
+    with answering(respond) as server:
+        try:
+            yield state, f"{server.url}/"
+        finally:
+            state.stall.set()
 
 
 def test_object_info_gives_node_types_and_both_combo_formats(
@@ -109,11 +95,8 @@ def test_object_info_gives_node_types_and_both_combo_formats(
 
 
 def test_a_refused_port_is_unreachable() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     with httpx.Client() as client, pytest.raises(BackendError) as raised:
-        ComfyUIServer(client, f"http://127.0.0.1:{port}", timeout=2).object_info()
+        ComfyUIServer(client, refused_url(), timeout=2).object_info()
     assert raised.value.reason == "unreachable"
 
 

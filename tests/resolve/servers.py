@@ -7,15 +7,18 @@ body) so tests can count what reached the server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.local_http import LocalServer, QuietHandler
+from tests.local_http import refused_url as refused_url  # the resolve tests import it from here
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
@@ -80,10 +83,7 @@ class ReplayServer:
         self.max_in_flight = 0
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # quiet tests
-                pass
-
+        class Handler(QuietHandler):
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -102,17 +102,9 @@ class ReplayServer:
                 try:
                     if reply.delay:
                         time.sleep(reply.delay)
-                    data = reply.encoded()
-                    try:
-                        self.send_response(reply.status)
-                        headers = {"Content-Type": "application/json", **reply.headers}
-                        for key, value in headers.items():
-                            self.send_header(key, value)
-                        self.send_header("Content-Length", str(len(data)))
-                        self.end_headers()
-                        self.wfile.write(data)
-                    except (BrokenPipeError, ConnectionResetError):
-                        pass
+                    # The client may have given up (a timeout test): nothing to answer.
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.send_body(reply.status, reply.encoded(), dict(reply.headers))
                 finally:
                     with server._lock:
                         server.in_flight -= 1
@@ -120,17 +112,11 @@ class ReplayServer:
             do_GET = _handle
             do_POST = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        # A short poll interval keeps shutdown (and so each test's teardown) quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._server = LocalServer(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def route(
         self,
@@ -168,19 +154,8 @@ class ReplayServer:
         return handler(seen)
 
     def __enter__(self) -> ReplayServer:
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def refused_url() -> str:
-    """Return a 127.0.0.1 URL on which nothing listens (connection refused)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        self._server.__exit__(*exc_info)
