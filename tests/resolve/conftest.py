@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from watchman.config import Settings
 from watchman.home import Home
+from watchman.resolve import KnownSources, Resolver, build_resolver
 from watchman.resolve.http import HttpGateway, HttpOptions
 
 from .servers import CORPUS, ReplayServer
@@ -76,3 +78,10 @@ def settings_for(
             "search": {"backend_order": list(order), "max_parallel_models": 3},
         }
     )
+
+
+def resolver_for(settings: Settings, home: Home, client: httpx.Client, **options: Any) -> Resolver:
+    """Return ``build_resolver(settings, home, None, ...)`` with an empty known-sources
+    catalogue and the FAST HTTP options; ``options`` add to or replace those arguments."""
+    arguments: dict[str, Any] = {"known_sources": KnownSources(), "http_options": FAST}
+    return build_resolver(settings, home, None, client=client, **{**arguments, **options})

@@ -15,10 +15,10 @@ import pytest
 
 from watchman.errors import BackendError
 from watchman.home import Home
-from watchman.resolve import KnownSources, SearchRequest, Status, build_resolver
+from watchman.resolve import SearchRequest, Status
 from watchman.resolve.http import HttpGateway
 
-from .conftest import FAST, settings_for
+from .conftest import FAST, resolver_for, settings_for
 from .servers import ReplayServer, Reply, Seen
 
 SEARCH = "/api/v1/models"
@@ -47,15 +47,7 @@ def test_a_stop_during_a_run_sends_no_further_request_and_marks_every_model_inte
     requests = [
         SearchRequest(f"Slow_Model-v{number}_fp16.safetensors", "loras") for number in range(8)
     ]
-    with build_resolver(
-        settings,
-        home,
-        None,
-        known_sources=KnownSources(),
-        client=client,
-        http_options=FAST,
-        stop_event=stop,
-    ) as resolver:
+    with resolver_for(settings, home, client, stop_event=stop) as resolver:
         results = resolver.search_multiple_models(requests)
     # At most one request per worker was already on its way; none was sent after.
     assert server.count(SEARCH) <= settings.search.max_parallel_models
@@ -73,22 +65,12 @@ def test_models_answered_from_the_cache_before_a_stop_keep_their_answer(
     server.route("GET", SEARCH, Reply(200, {"items": []}))
     settings = settings_for(civitai=server.url, order=("civitai",))
     known = SearchRequest("seen_before.safetensors", "loras")
-    with build_resolver(
-        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
-    ) as resolver:
+    with resolver_for(settings, home, client) as resolver:
         assert resolver.search(known).status is Status.NOT_FOUND
     sent = server.count()
     stop = threading.Event()
     stop.set()
-    with build_resolver(
-        settings,
-        home,
-        None,
-        known_sources=KnownSources(),
-        client=client,
-        http_options=FAST,
-        stop_event=stop,
-    ) as resolver:
+    with resolver_for(settings, home, client, stop_event=stop) as resolver:
         results = resolver.search_multiple_models([known, SearchRequest("new.safetensors", None)])
     assert server.count() == sent
     assert results[known.key].status is Status.NOT_FOUND

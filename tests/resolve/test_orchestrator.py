@@ -17,7 +17,7 @@ from watchman.home import Home
 from watchman.resolve import KnownSources, SearchRequest, Status, build_resolver
 from watchman.resolve.http import host_key
 
-from .conftest import FAST, settings_for
+from .conftest import FAST, resolver_for, settings_for
 from .servers import ReplayServer, Reply, recording, refused_url
 
 CHAT = "/v1/chat/completions"
@@ -54,23 +54,15 @@ def test_backends_run_in_order_and_stop_at_the_first_found(
     server.route("POST", CHAT, Reply(200, recording("qwen_answer_empty.json")))
     serve_civitai(second_server)
     settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
-    with build_resolver(
-        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
-    ) as resolver:
+    with resolver_for(settings, home, client) as resolver:
         results = resolver.search_multiple_models([FOUND_ON_CIVITAI, FOUND_ON_CIVITAI])
     assert list(results) == [FOUND_ON_CIVITAI.key]
     result = results[FOUND_ON_CIVITAI.key]
     assert (result.status, result.backend) == (Status.FOUND, "civitai")
     assert server.count(CHAT) == 1
     # With civitai first, Qwen is never asked.
-    with build_resolver(
-        settings,
-        Home(home.root / "other"),
-        None,
-        known_sources=KnownSources(),
-        client=client,
-        http_options=FAST,
-        backends=["civitai", "qwen"],
+    with resolver_for(
+        settings, Home(home.root / "other"), client, backends=["civitai", "qwen"]
     ) as resolver:
         assert resolver.search(FOUND_ON_CIVITAI).status is Status.FOUND
     assert server.count(CHAT) == 1
@@ -82,9 +74,7 @@ def test_uncertain_candidates_are_kept_when_later_backends_find_nothing(
     server.route("POST", CHAT, Reply(200, recording("qwen_answer_invented_url.json")))
     second_server.route("GET", SEARCH, Reply(200, {"items": []}))
     settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
-    with build_resolver(
-        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
-    ) as resolver:
+    with resolver_for(settings, home, client) as resolver:
         result = resolver.search(SearchRequest("mystery_model.safetensors", "checkpoints"))
     assert result.status is Status.UNCERTAIN
     assert result.backend == "qwen"
@@ -98,9 +88,7 @@ def test_a_failing_backend_never_stops_the_next_one(
     server.route("POST", CHAT, Reply(500, "model crashed"))
     serve_civitai(second_server)
     settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
-    with build_resolver(
-        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
-    ) as resolver:
+    with resolver_for(settings, home, client) as resolver:
         result = resolver.search(FOUND_ON_CIVITAI)
     assert result.status is Status.FOUND
     assert result.errors == ("qwen: server_error",)
@@ -113,14 +101,7 @@ def test_a_qwen_server_that_is_down_costs_one_quick_error_per_run(
     qwen_url = refused_url()
     settings = settings_for(civitai=second_server.url, qwen=f"{qwen_url}/v1")
     requests = [SearchRequest(f"missing_{number}.safetensors", "loras") for number in range(6)]
-    with build_resolver(
-        settings,
-        home,
-        None,
-        known_sources=KnownSources(),
-        client=counting.client,
-        http_options=FAST,
-    ) as resolver:
+    with resolver_for(settings, home, counting.client) as resolver:
         results = resolver.search_multiple_models([*requests, FOUND_ON_CIVITAI])
     assert counting.attempts[host_key(qwen_url)] == 1
     assert results[FOUND_ON_CIVITAI.key].status is Status.FOUND
@@ -134,14 +115,7 @@ def test_every_backend_failing_is_an_error_with_its_reason(
     home: Home, counting: CountingClient
 ) -> None:
     settings = settings_for(civitai=refused_url(), qwen=f"{refused_url()}/v1")
-    with build_resolver(
-        settings,
-        home,
-        None,
-        known_sources=KnownSources(),
-        client=counting.client,
-        http_options=FAST,
-    ) as resolver:
+    with resolver_for(settings, home, counting.client) as resolver:
         result = resolver.search(SearchRequest("some_model.safetensors", None))
     assert (result.status, result.reason, result.backend) == (Status.ERROR, "unreachable", "qwen")
     assert result.errors == ("qwen: unreachable", "civitai: unreachable")
@@ -161,9 +135,7 @@ def test_a_second_run_with_the_same_missing_set_sends_no_request(
     first_run: dict[str, int] = {}
     stamps = []
     for _ in range(2):
-        with build_resolver(
-            settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
-        ) as resolver:
+        with resolver_for(settings, home, client) as resolver:
             results = resolver.search_multiple_models(requests)
         first_run = first_run or {"chat": server.count(), "civitai": second_server.count()}
         stamps.append([results[request.key].resolved_at for request in requests])
@@ -237,9 +209,7 @@ def test_the_huggingface_backend_can_be_listed(
 
     serve_upscalers(server)
     settings = settings_for(huggingface=server.url, order=("huggingface",))
-    with build_resolver(
-        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
-    ) as resolver:
+    with resolver_for(settings, home, client) as resolver:
         found = resolver.search(SearchRequest("4x-UltraSharp.pth", "upscale_models"))
         gated = resolver.search(SearchRequest("secret.safetensors", None))
     assert (found.status, found.backend) == (Status.FOUND, "huggingface")
@@ -254,14 +224,7 @@ def test_a_qwen_server_that_times_out_is_asked_once_per_run_not_once_per_model(
     settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
     settings.qwen.timeout_seconds = 0.1
     requests = [SearchRequest(f"slow_{number}.safetensors", "loras") for number in range(4)]
-    with build_resolver(
-        settings,
-        home,
-        None,
-        known_sources=KnownSources(),
-        client=client,
-        http_options=FAST,
-    ) as resolver:
+    with resolver_for(settings, home, client) as resolver:
         results = resolver.search_multiple_models(requests)
     # One model's ask plus its single retry; every other model skips the slow server.
     assert server.count(CHAT) == 2
@@ -274,13 +237,8 @@ def test_a_backend_asking_to_wait_beyond_the_cap_is_marked_down_and_its_error_ca
     server.route("GET", SEARCH, Reply(429, {"error": "slow down"}, {"Retry-After": "7200"}))
     settings = settings_for(civitai=server.url, order=("civitai",))
     requests = [SearchRequest(f"limited_{number}.safetensors", "loras") for number in range(5)]
-    with build_resolver(
-        settings,
-        home,
-        None,
-        known_sources=KnownSources(),
-        client=client,
-        http_options=dataclasses.replace(FAST, retry_after_cap_seconds=60.0),
+    with resolver_for(
+        settings, home, client, http_options=dataclasses.replace(FAST, retry_after_cap_seconds=60.0)
     ) as resolver:
         results = resolver.search_multiple_models(requests)
     # One request in all: the first answer marks Civitai down for the rest of the run.
@@ -297,9 +255,7 @@ def test_a_backend_asking_to_wait_beyond_the_cap_is_marked_down_and_its_error_ca
         # The error time-to-live is 30 minutes; Civitai asked for two hours.
         assert kept >= timedelta(seconds=7200) - timedelta(seconds=5)
     # The next cycle does not ask the host that asked to be left alone.
-    with build_resolver(
-        settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
-    ) as resolver:
+    with resolver_for(settings, home, client) as resolver:
         again = resolver.search_multiple_models(requests)
     assert server.count(SEARCH) == 1
     assert {result.reason for result in again.values()} == {"rate_limited"}
@@ -313,13 +269,8 @@ def test_a_listing_backend_that_times_out_costs_one_retry_set_per_run_not_one_pe
     server.route("GET", path, Reply(200, {"items": []}, delay=0.5))
     settings = settings_for(**{backend: server.url}, order=(backend,))
     requests = [SearchRequest(f"hung_{number}.safetensors", "loras") for number in range(5)]
-    with build_resolver(
-        settings,
-        home,
-        None,
-        known_sources=KnownSources(),
-        client=client,
-        http_options=dataclasses.replace(FAST, timeout_seconds=0.1),
+    with resolver_for(
+        settings, home, client, http_options=dataclasses.replace(FAST, timeout_seconds=0.1)
     ) as resolver:
         results = resolver.search_multiple_models(requests)
     # One model's first request and its retries; every other model skips the hung service.

@@ -17,9 +17,9 @@ import pytest
 from watchman.config import load_settings
 from watchman.errors import BackendError
 from watchman.home import Home
-from watchman.resolve import KnownSources, SearchRequest, Status, build_resolver
+from watchman.resolve import SearchRequest, Status
 
-from .conftest import FAST
+from .conftest import resolver_for
 from .servers import ReplayServer, Reply, Seen, recording
 from .test_huggingface import serve_upscalers
 
@@ -95,9 +95,7 @@ def test_no_secret_reaches_logs_cache_results_or_errors(
     assert settings.huggingface.base_url == second_server.url
     errors: list[str] = []
     with caplog.at_level(logging.DEBUG):
-        with build_resolver(
-            settings, home, None, known_sources=KnownSources(), client=client, http_options=FAST
-        ) as resolver:
+        with resolver_for(settings, home, client) as resolver:
             results = resolver.search_multiple_models(REQUESTS)
             # Errors raised straight from each backend, as a caller would see them.
             for name, request in (
