@@ -18,6 +18,11 @@ from .servers import ReplayServer, Reply, recording
 SEARCH = "/api/v1/models"
 
 
+def serve_civitai_search(server: ReplayServer) -> None:
+    """Answer every model search with our recorded listing (civitai_models_search.json)."""
+    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+
+
 def civitai(server: ReplayServer, gateway: HttpGateway) -> CivitaiBackend:
     return CivitaiBackend(gateway, server.url, max_search_terms=3)
 
@@ -25,7 +30,7 @@ def civitai(server: ReplayServer, gateway: HttpGateway) -> CivitaiBackend:
 def test_an_exact_file_name_is_found_with_its_url_size_hash_and_folder(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     result = civitai(server, gateway).search(
         SearchRequest("SD15\\DreamShaper_8_pruned.safetensors", None)
     )
@@ -43,7 +48,7 @@ def test_an_exact_file_name_is_found_with_its_url_size_hash_and_folder(
 def test_the_request_folder_wins_over_civitai_s_type(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     result = civitai(server, gateway).search(
         SearchRequest("DreamShaper_8_pruned.safetensors", "diffusion_models")
     )
@@ -54,7 +59,7 @@ def test_the_request_folder_wins_over_civitai_s_type(
 def test_a_case_difference_is_still_the_exact_file(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     result = civitai(server, gateway).search(
         SearchRequest("dreamshaper_8_PRUNED.SafeTensors", "checkpoints")
     )
@@ -64,7 +69,7 @@ def test_a_case_difference_is_still_the_exact_file(
 def test_a_different_extension_is_never_found_only_a_candidate(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     result = civitai(server, gateway).search(
         SearchRequest("DreamShaper_8_pruned.pt", "checkpoints")
     )
@@ -75,7 +80,7 @@ def test_a_different_extension_is_never_found_only_a_candidate(
 
 
 def test_a_near_name_is_never_found(server: ReplayServer, gateway: HttpGateway) -> None:
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     result = civitai(server, gateway).search(
         SearchRequest("DreamShaper-8-pruned.safetensors", "checkpoints")
     )
@@ -88,7 +93,7 @@ def test_a_near_name_is_never_found(server: ReplayServer, gateway: HttpGateway) 
 
 
 def test_items_that_are_not_models_are_skipped(server: ReplayServer, gateway: HttpGateway) -> None:
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     result = civitai(server, gateway).search(SearchRequest("workflow_only.safetensors", "loras"))
     assert result.status is Status.NOT_FOUND
     # Every derived term was tried, and no more than the bound.
@@ -98,7 +103,7 @@ def test_items_that_are_not_models_are_skipped(server: ReplayServer, gateway: Ht
 def test_fields_of_surprising_types_are_read_leniently(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     result = civitai(server, gateway).search(SearchRequest("detail_tweaker_lora.safetensors", None))
     assert result.status is Status.FOUND
     assert result.folder == "loras"
@@ -151,7 +156,7 @@ def test_the_same_sha256_under_another_name_is_uncertain_with_the_listed_file_as
 def test_an_unknown_hash_falls_back_to_the_name_search(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     request = SearchRequest("DreamShaper_8_pruned.safetensors", None, embedded_hash="ABCDEF0123")
     result = civitai(server, gateway).search(request)
     assert result.status is Status.FOUND
@@ -162,7 +167,7 @@ def test_an_images_answer_about_another_id_is_a_hard_not_found(
     server: ReplayServer, gateway: HttpGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.route("GET", "/api/v1/images", Reply(200, recording("civitai_image_other_id.json")))
-    server.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     request = SearchRequest(
         "DreamShaper_8_pruned.safetensors", None, embedded_url="https://civitai.com/images/4242"
     )

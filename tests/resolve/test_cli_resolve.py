@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from watchman.cli import app
 
-from .servers import ReplayServer, Reply, recording
+from .servers import ReplayServer
+from .test_civitai import serve_civitai_search
 
 
 def environment(tmp_path: Path, civitai: str) -> dict[str, str]:
@@ -23,7 +24,7 @@ def environment(tmp_path: Path, civitai: str) -> dict[str, str]:
 
 
 def test_resolve_prints_a_found_result_as_json(server: ReplayServer, tmp_path: Path) -> None:
-    server.route("GET", "/api/v1/models", Reply(200, recording("civitai_models_search.json")))
+    serve_civitai_search(server)
     result = CliRunner().invoke(
         app,
         [

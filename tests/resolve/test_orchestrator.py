@@ -19,6 +19,7 @@ from watchman.resolve.http import host_key
 
 from .conftest import FAST, resolver_for, settings_for
 from .servers import ReplayServer, Reply, recording, refused_url
+from .test_civitai import serve_civitai_search
 
 CHAT = "/v1/chat/completions"
 SEARCH = "/api/v1/models"
@@ -44,15 +45,11 @@ def counting() -> Iterator[CountingClient]:
         yield counter
 
 
-def serve_civitai(civitai: ReplayServer) -> None:
-    civitai.route("GET", SEARCH, Reply(200, recording("civitai_models_search.json")))
-
-
 def test_backends_run_in_order_and_stop_at_the_first_found(
     server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
 ) -> None:
     server.route("POST", CHAT, Reply(200, recording("qwen_answer_empty.json")))
-    serve_civitai(second_server)
+    serve_civitai_search(second_server)
     settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
     with resolver_for(settings, home, client) as resolver:
         results = resolver.search_multiple_models([FOUND_ON_CIVITAI, FOUND_ON_CIVITAI])
@@ -86,7 +83,7 @@ def test_a_failing_backend_never_stops_the_next_one(
     server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
 ) -> None:
     server.route("POST", CHAT, Reply(500, "model crashed"))
-    serve_civitai(second_server)
+    serve_civitai_search(second_server)
     settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
     with resolver_for(settings, home, client) as resolver:
         result = resolver.search(FOUND_ON_CIVITAI)
@@ -97,7 +94,7 @@ def test_a_failing_backend_never_stops_the_next_one(
 def test_a_qwen_server_that_is_down_costs_one_quick_error_per_run(
     second_server: ReplayServer, home: Home, counting: CountingClient
 ) -> None:
-    serve_civitai(second_server)
+    serve_civitai_search(second_server)
     qwen_url = refused_url()
     settings = settings_for(civitai=second_server.url, qwen=f"{qwen_url}/v1")
     requests = [SearchRequest(f"missing_{number}.safetensors", "loras") for number in range(6)]
@@ -125,7 +122,7 @@ def test_a_second_run_with_the_same_missing_set_sends_no_request(
     server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
 ) -> None:
     server.route("POST", CHAT, Reply(200, recording("qwen_answer_invented_url.json")))
-    serve_civitai(second_server)
+    serve_civitai_search(second_server)
     settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
     requests = [
         FOUND_ON_CIVITAI,
