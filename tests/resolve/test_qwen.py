@@ -33,6 +33,24 @@ def qwen_backend(
     )
 
 
+def script_one_civitai_tool_call(chat: ReplayServer, listings: ReplayServer) -> None:
+    """Qwen first calls the Civitai search tool, then proposes nothing; the Civitai listing
+    holds one LoRA, "Add More Details", whose version lists add_detail.safetensors."""
+    chat.route(
+        "POST",
+        CHAT,
+        Reply(200, recording("qwen_tool_call_civitai.json")),
+        Reply(200, recording("qwen_answer_empty.json")),
+    )
+    add_more_details = {
+        "id": 201,
+        "type": "LORA",
+        "name": "Add More Details",
+        "modelVersions": [recording("civitai_version_by_hash.json")],
+    }
+    listings.route("GET", "/api/v1/models", Reply(200, {"items": [add_more_details]}))
+
+
 def test_a_proposal_verified_by_the_hub_listing_is_found_by_qwen(
     server: ReplayServer, second_server: ReplayServer, gateway: HttpGateway
 ) -> None:
@@ -94,29 +112,7 @@ def test_no_proposal_at_all_is_not_found(
 def test_tool_calls_run_against_the_real_listings_and_their_exact_match_is_found(
     server: ReplayServer, second_server: ReplayServer, gateway: HttpGateway
 ) -> None:
-    server.route(
-        "POST",
-        CHAT,
-        Reply(200, recording("qwen_tool_call_civitai.json")),
-        Reply(200, recording("qwen_answer_empty.json")),
-    )
-    second_server.route(
-        "GET",
-        "/api/v1/models",
-        Reply(
-            200,
-            {
-                "items": [
-                    {
-                        "id": 201,
-                        "type": "LORA",
-                        "name": "Add More Details",
-                        "modelVersions": [recording("civitai_version_by_hash.json")],
-                    }
-                ]
-            },
-        ),
-    )
+    script_one_civitai_tool_call(server, second_server)
     result = qwen_backend(server.url, second_server, gateway).search(
         SearchRequest("add_detail.safetensors", None)
     )
@@ -130,29 +126,7 @@ def test_tool_calls_run_against_the_real_listings_and_their_exact_match_is_found
 def test_tool_results_go_back_to_the_model_as_tool_messages(
     server: ReplayServer, second_server: ReplayServer, gateway: HttpGateway
 ) -> None:
-    server.route(
-        "POST",
-        CHAT,
-        Reply(200, recording("qwen_tool_call_civitai.json")),
-        Reply(200, recording("qwen_answer_empty.json")),
-    )
-    second_server.route(
-        "GET",
-        "/api/v1/models",
-        Reply(
-            200,
-            {
-                "items": [
-                    {
-                        "id": 201,
-                        "type": "LORA",
-                        "name": "Add More Details",
-                        "modelVersions": [recording("civitai_version_by_hash.json")],
-                    }
-                ]
-            },
-        ),
-    )
+    script_one_civitai_tool_call(server, second_server)
     result = qwen_backend(server.url, second_server, gateway).search(
         SearchRequest("other_detail.safetensors", None)
     )
