@@ -27,13 +27,17 @@ def civitai(server: ReplayServer, gateway: HttpGateway) -> CivitaiBackend:
     return CivitaiBackend(gateway, server.url, max_search_terms=3)
 
 
-def test_an_exact_file_name_is_found_with_its_url_size_hash_and_folder(
-    server: ReplayServer, gateway: HttpGateway
-) -> None:
+@pytest.fixture
+def recorded_civitai(server: ReplayServer, gateway: HttpGateway) -> CivitaiBackend:
+    """A Civitai backend whose model search answers with our recorded listing."""
     serve_civitai_search(server)
-    result = civitai(server, gateway).search(
-        SearchRequest("SD15\\DreamShaper_8_pruned.safetensors", None)
-    )
+    return civitai(server, gateway)
+
+
+def test_an_exact_file_name_is_found_with_its_url_size_hash_and_folder(
+    recorded_civitai: CivitaiBackend, server: ReplayServer
+) -> None:
+    result = recorded_civitai.search(SearchRequest("SD15\\DreamShaper_8_pruned.safetensors", None))
     assert result.status is Status.FOUND
     assert result.backend == "civitai"
     assert result.download_url == "https://civitai.com/api/download/models/1001"
@@ -45,66 +49,54 @@ def test_an_exact_file_name_is_found_with_its_url_size_hash_and_folder(
     assert server.requests[0].query["query"] == ["DreamShaper_8_pruned"]
 
 
-def test_the_request_folder_wins_over_civitai_s_type(
-    server: ReplayServer, gateway: HttpGateway
-) -> None:
-    serve_civitai_search(server)
-    result = civitai(server, gateway).search(
+def test_the_request_folder_wins_over_civitai_s_type(recorded_civitai: CivitaiBackend) -> None:
+    result = recorded_civitai.search(
         SearchRequest("DreamShaper_8_pruned.safetensors", "diffusion_models")
     )
     assert result.status is Status.FOUND
     assert result.folder == "diffusion_models"
 
 
-def test_a_case_difference_is_still_the_exact_file(
-    server: ReplayServer, gateway: HttpGateway
-) -> None:
-    serve_civitai_search(server)
-    result = civitai(server, gateway).search(
+def test_a_case_difference_is_still_the_exact_file(recorded_civitai: CivitaiBackend) -> None:
+    result = recorded_civitai.search(
         SearchRequest("dreamshaper_8_PRUNED.SafeTensors", "checkpoints")
     )
     assert result.status is Status.FOUND
 
 
 def test_a_different_extension_is_never_found_only_a_candidate(
-    server: ReplayServer, gateway: HttpGateway
+    recorded_civitai: CivitaiBackend,
 ) -> None:
-    serve_civitai_search(server)
-    result = civitai(server, gateway).search(
-        SearchRequest("DreamShaper_8_pruned.pt", "checkpoints")
-    )
+    result = recorded_civitai.search(SearchRequest("DreamShaper_8_pruned.pt", "checkpoints"))
     assert result.status is Status.UNCERTAIN
     assert result.download_url is None
     names = {candidate.file_name for candidate in result.candidates}
     assert names == {"DreamShaper_8_pruned.safetensors", "DreamShaper_8_pruned.ckpt"}
 
 
-def test_a_near_name_is_never_found(server: ReplayServer, gateway: HttpGateway) -> None:
-    serve_civitai_search(server)
-    result = civitai(server, gateway).search(
+def test_a_near_name_is_never_found(recorded_civitai: CivitaiBackend) -> None:
+    result = recorded_civitai.search(
         SearchRequest("DreamShaper-8-pruned.safetensors", "checkpoints")
     )
     assert result.status is Status.UNCERTAIN
     assert all(candidate.url for candidate in result.candidates)
-    result = civitai(server, gateway).search(
+    result = recorded_civitai.search(
         SearchRequest("DreamShaper_8_pruned_v2.safetensors", "checkpoints")
     )
     assert result.status is Status.NOT_FOUND
 
 
-def test_items_that_are_not_models_are_skipped(server: ReplayServer, gateway: HttpGateway) -> None:
-    serve_civitai_search(server)
-    result = civitai(server, gateway).search(SearchRequest("workflow_only.safetensors", "loras"))
+def test_items_that_are_not_models_are_skipped(
+    recorded_civitai: CivitaiBackend, server: ReplayServer
+) -> None:
+    result = recorded_civitai.search(SearchRequest("workflow_only.safetensors", "loras"))
     assert result.status is Status.NOT_FOUND
     # Every derived term was tried, and no more than the bound.
     assert 1 <= server.count(SEARCH) <= 3
 
 
-def test_fields_of_surprising_types_are_read_leniently(
-    server: ReplayServer, gateway: HttpGateway
-) -> None:
-    serve_civitai_search(server)
-    result = civitai(server, gateway).search(SearchRequest("detail_tweaker_lora.safetensors", None))
+def test_fields_of_surprising_types_are_read_leniently(recorded_civitai: CivitaiBackend) -> None:
+    result = recorded_civitai.search(SearchRequest("detail_tweaker_lora.safetensors", None))
     assert result.status is Status.FOUND
     assert result.folder == "loras"
     assert result.download_url == "https://civitai.com/api/download/models/1004"
@@ -154,11 +146,10 @@ def test_the_same_sha256_under_another_name_is_uncertain_with_the_listed_file_as
 
 
 def test_an_unknown_hash_falls_back_to_the_name_search(
-    server: ReplayServer, gateway: HttpGateway
+    recorded_civitai: CivitaiBackend, server: ReplayServer
 ) -> None:
-    serve_civitai_search(server)
     request = SearchRequest("DreamShaper_8_pruned.safetensors", None, embedded_hash="ABCDEF0123")
-    result = civitai(server, gateway).search(request)
+    result = recorded_civitai.search(request)
     assert result.status is Status.FOUND
     assert server.count("/api/v1/model-versions/by-hash/ABCDEF0123") == 1
 
