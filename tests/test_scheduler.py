@@ -222,11 +222,18 @@ def test_the_metrics_textfile_shows_the_persisted_next_run_and_none_once_stopped
         metrics={"textfile": textfile},
     )
     home, running = start_scheduler(settings, FakeCycle(), nvml=NoGpu())
-    wait_until(lambda: load_cycle_state(home.cycle_state).next_run is not None)
-    next_run = load_cycle_state(home.cycle_state).next_run
-    assert next_run is not None
-    # The cycle wrote the file before the scheduler knew its next run; it was rewritten.
-    assert next_run_in_textfile(textfile) == datetime.fromisoformat(next_run).timestamp()
+
+    def textfile_shows_the_persisted_next_run() -> bool:
+        next_run = load_cycle_state(home.cycle_state).next_run
+        return (
+            next_run is not None
+            and textfile.is_file()
+            and next_run_in_textfile(textfile) == datetime.fromisoformat(next_run).timestamp()
+        )
+
+    # The cycle wrote the file before the scheduler knew its next run; it is rewritten
+    # once the next run is persisted (wait for that: the two writes are not one step).
+    wait_until(textfile_shows_the_persisted_next_run)
     assert stop(running) == 0
     assert textfile.is_file() and next_run_in_textfile(textfile) is None
     assert "comfywatchman_last_cycle_outcome" in textfile.read_text()
