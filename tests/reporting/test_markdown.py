@@ -91,3 +91,39 @@ def test_table_cells_escape_pipes_from_file_names() -> None:
     }
     text = render_markdown(document([entry("/w/a.json", "missing_models", [odd])]))
     assert "a\\|b.safetensors" in text
+
+
+def node_need(node_type: str, pack: dict) -> dict:
+    return {"node_type": node_type, "node_ids": ["1"], "cnr_id": None, "aux_id": None, "pack": pack}
+
+
+def test_missing_nodes_are_grouped_by_what_to_do() -> None:
+    aux = {
+        "status": "found",
+        "url": "https://example.invalid/aux",
+        "title": "Aux",
+        "candidates": [],
+    }
+    nodes = [
+        node_need("CannyEdge", aux),
+        node_need("DepthMap", aux),
+        node_need("Switch", {"status": "installed_disabled", "title": "DemoSwitch"}),
+        node_need("NewCore", {"status": "outdated_comfyui"}),
+        node_need(
+            "Shared",
+            {
+                "status": "uncertain",
+                "candidates": [
+                    {"url": "https://example.invalid/a"},
+                    {"url": "https://example.invalid/b"},
+                ],
+            },
+        ),
+        node_need("Nowhere", {"status": "unknown", "reason": "no pack known"}),
+    ]
+    text = render_markdown(document([entry("/w/a.json", "missing_nodes", nodes=nodes)]))
+    assert "| Aux (https://example.invalid/aux) | `CannyEdge`, `DepthMap` | 1 |" in text
+    assert "`DemoSwitch` is installed but disabled" in text
+    assert "### Update ComfyUI" in text and "`NewCore`" in text
+    assert "https://example.invalid/a, https://example.invalid/b" in text
+    assert "| `Nowhere` | no pack known | 1 |" in text

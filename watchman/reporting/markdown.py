@@ -80,6 +80,72 @@ def _unique(
     return found
 
 
+def _node_sections(
+    nodes: Mapping[str, tuple[Mapping[str, Any], list[str]]],
+) -> list[str]:
+    """Missing nodes grouped by what to do: install a pack (one line per pack), enable a
+    disabled pack, update ComfyUI, choose among candidate packs, or look further."""
+    install: dict[str, tuple[str, list[str], set[str]]] = {}
+    enable: dict[str, tuple[list[str], set[str]]] = {}
+    update: list[str] = []
+    choose: list[str] = []
+    unknown: list[str] = []
+    for item, users in nodes.values():
+        pack = item.get("pack") or {}
+        status = pack.get("status", "unknown")
+        node = f"`{_cell(item['node_type'])}`"
+        if status == "found" and pack.get("url"):
+            title = str(pack.get("title") or "")
+            _, types, workflows = install.setdefault(str(pack["url"]), (title, [], set()))
+            types.append(node)
+            workflows.update(users)
+        elif status == "installed_disabled":
+            types, workflows = enable.setdefault(str(pack.get("title")), ([], set()))
+            types.append(node)
+            workflows.update(users)
+        elif status == "outdated_comfyui":
+            update.append(node)
+        elif status == "uncertain":
+            candidates = ", ".join(
+                str(c.get("url") or c.get("title")) for c in pack.get("candidates") or []
+            )
+            choose.append(f"| {node} | {_cell(candidates)} | {len(users)} |")
+        else:
+            reason = pack.get("reason") or "no known pack provides it"
+            unknown.append(f"| {node} | {_cell(reason)} | {len(users)} |")
+    lines: list[str] = []
+    if install:
+        lines += ["### Install node packs", "", "| pack | node types | workflows |"]
+        lines.append("| --- | --- | ---: |")
+        for url, (title, types, workflows) in sorted(install.items()):
+            name = f"{_cell(title)} ({url})" if title else url
+            lines.append(f"| {name} | {', '.join(types)} | {len(workflows)} |")
+        lines.append("")
+    if enable:
+        lines += ["### Enable installed packs", ""]
+        for name, (types, workflows) in sorted(enable.items()):
+            lines.append(
+                f"- `{_cell(name)}` is installed but disabled; it provides {', '.join(types)} "
+                f"({len(workflows)} workflow(s))."
+            )
+        lines.append("")
+    if update:
+        lines += [
+            "### Update ComfyUI",
+            "",
+            f"- These core node types are newer than this ComfyUI install: {', '.join(update)}.",
+            "",
+        ]
+    if choose:
+        lines += ["### Choose a pack (several may provide these)", ""]
+        lines += ["| node type | candidate packs | workflows |", "| --- | --- | ---: |"]
+        lines += [*choose, ""]
+    if unknown:
+        lines += ["### Node types with no known pack", ""]
+        lines += ["| node type | why | workflows |", "| --- | --- | ---: |", *unknown, ""]
+    return lines
+
+
 def _todo(document: Mapping[str, Any]) -> list[str]:
     workflows = document["workflows"]
     lines: list[str] = ["", "## What to do", ""]
@@ -88,24 +154,7 @@ def _todo(document: Mapping[str, Any]) -> list[str]:
     broken = [w for w in workflows if w["status"] == "parse_error"]
     if not (nodes or models or broken):
         return [*lines, "Nothing: every watched workflow is ready."]
-    if nodes:
-        lines += ["### Install node packs", "", "| node type | pack | status | workflows |"]
-        lines.append("| --- | --- | --- | ---: |")
-        for item, users in nodes.values():
-            pack = item.get("pack") or {}
-            where = pack.get("url") or pack.get("title") or ""
-            if pack.get("candidates") and pack.get("status") == "uncertain":
-                where = "one of: " + ", ".join(
-                    str(c.get("url") or c.get("title")) for c in pack["candidates"]
-                )
-            status = pack.get("status", "unknown")
-            if pack.get("reason"):
-                status = f"{status}: {pack['reason']}"
-            lines.append(
-                f"| `{_cell(item['node_type'])}` | {_cell(where) or 'unknown'} | "
-                f"{_cell(status)} | {len(users)} |"
-            )
-        lines.append("")
+    lines += _node_sections(nodes)
     misplaced = [(i, u) for i, u in models.values() if i["state"] == "misplaced"]
     if misplaced:
         lines += ["### Move misplaced models", ""]
