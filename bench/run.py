@@ -45,9 +45,9 @@ import psutil
 from bench.generate_tree import generate_tree
 from watchman.config import load_settings
 from watchman.cycle import CycleResult, run_cycle
-from watchman.guards import GuardVerdict
 from watchman.home import Home
-from watchman.inventory.models import ModelInventory, scan_models
+from watchman.stages.guards import GuardVerdict
+from watchman.stages.inventory.models import ModelInventory, scan_models
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 WORKFLOWS_FOLDER = Path("user") / "default" / "workflows"

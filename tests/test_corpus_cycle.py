@@ -10,8 +10,8 @@ import pytest
 from watchman.comfy.node_kinds import FRONTEND_ONLY_NODES
 from watchman.config import load_settings
 from watchman.cycle import run_cycle
-from watchman.guards import GuardVerdict
 from watchman.home import Home
+from watchman.stages.guards import GuardVerdict
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "workflows"
 STATUSES = {"ready", "missing_models", "missing_nodes", "uncertain", "parse_error"}

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.local_http import answering
-from watchman.cli import app
-from watchman.state_manager import RunLock
+from watchman.commands.cli import app
+from watchman.state.safe_files import RunLock
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -312,7 +312,7 @@ def test_a_progress_callback_hears_every_stage_in_order(demo: Path) -> None:
 def test_an_unreadable_workflow_stays_in_the_report_as_a_parse_error(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from watchman import workflow_store
+    from watchman.stages import workflows as workflow_store
 
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     real_entry_for = workflow_store._entry_for

@@ -1,6 +1,6 @@
 """Allow ``python -m watchman``."""
 
-from watchman.cli import main
+from watchman.commands.cli import main
 
 if __name__ == "__main__":
     main()

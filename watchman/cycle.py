@@ -22,26 +22,12 @@ from typing import Any
 
 import httpx
 
-from watchman import metrics
 from watchman.comfy.install import find_comfyui_root
 from watchman.comfy.node_map import load_extension_node_map
-from watchman.comfy.server import ComfyUIServer
 from watchman.config import ScheduleSettings, Settings
-from watchman.cycle_state import (
-    CycleRecord,
-    Outcome,
-    append_record,
-    load_cycle_state,
-    update_guard_memory,
-)
 from watchman.errors import BackendError, StateError, WatchmanError
-from watchman.guards import GuardVerdict, evaluate_guards
 from watchman.home import Home
-from watchman.intake import detect_changes, last_seen_hashes, record_intake
-from watchman.inventory.models import ModelInventory, scan_models
-from watchman.inventory.nodes import NodeInventory, scan_node_inventory
-from watchman.needs import ChoicesLookup, assess_workflow
-from watchman.node_packs import pack_finder
+from watchman.remote.comfyui_server import ComfyUIServer
 from watchman.reporting.document import (
     WorkflowReport,
     build_report,
@@ -49,8 +35,23 @@ from watchman.reporting.document import (
     workflow_entry,
 )
 from watchman.reporting.markdown import render_markdown
-from watchman.resolution_stage import resolve_missing_models
-from watchman.state_manager import (
+from watchman.stages.guards import GuardVerdict, evaluate_guards
+from watchman.stages.intake import detect_changes, last_seen_hashes, record_intake
+from watchman.stages.inventory.models import ModelInventory, scan_models
+from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
+from watchman.stages.needs import ChoicesLookup, assess_workflow
+from watchman.stages.node_packs import pack_finder
+from watchman.stages.resolve import resolve_missing_models
+from watchman.stages.workflows import load_workflow_cache, scan_watched_folders
+from watchman.state import metrics
+from watchman.state.cycle_state import (
+    CycleRecord,
+    Outcome,
+    append_record,
+    load_cycle_state,
+    update_guard_memory,
+)
+from watchman.state.safe_files import (
     RunLock,
     atomic_write_bytes,
     dumps_json,
@@ -58,8 +59,7 @@ from watchman.state_manager import (
     set_aside_corrupt,
     write_json_if_changed,
 )
-from watchman.structured_log import log_event, utc_now_iso
-from watchman.workflow_store import load_workflow_cache, scan_watched_folders
+from watchman.state.structured_log import log_event, utc_now_iso
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import pytest
 
 from watchman.config import Settings
 from watchman.home import Home
+from watchman.remote.gateway import HttpGateway, HttpOptions
 from watchman.resolve import KnownSources, Resolver, build_resolver
-from watchman.resolve.http import HttpGateway, HttpOptions
 
 from .servers import CORPUS, ReplayServer
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from watchman.errors import BackendError
+from watchman.remote.gateway import HttpGateway
 from watchman.resolve.civitai import CivitaiBackend, validate_civitai_image_response
-from watchman.resolve.http import HttpGateway
 from watchman.resolve.model import SearchRequest, Status
 
 from .servers import ReplayServer, Reply, recording

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from watchman.cli import app
+from watchman.commands.cli import app
 
 from .servers import ReplayServer
 from .test_civitai import serve_civitai_search

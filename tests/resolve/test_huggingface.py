@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from watchman.errors import BackendError
-from watchman.resolve.http import HttpGateway
+from watchman.remote.gateway import HttpGateway
 from watchman.resolve.huggingface import HuggingFaceBackend, parse_resolve_url
 from watchman.resolve.model import SearchRequest, Status
 

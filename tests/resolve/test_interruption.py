@@ -15,8 +15,8 @@ import pytest
 
 from watchman.errors import BackendError
 from watchman.home import Home
+from watchman.remote.gateway import HttpGateway
 from watchman.resolve import SearchRequest, Status
-from watchman.resolve.http import HttpGateway
 
 from .conftest import FAST, resolver_for, settings_for
 from .servers import ReplayServer, Reply, Seen

@@ -14,8 +14,8 @@ import pytest
 
 from watchman.errors import ConfigError
 from watchman.home import Home
+from watchman.remote.gateway import host_key
 from watchman.resolve import KnownSources, SearchRequest, Status, build_resolver
-from watchman.resolve.http import host_key
 
 from .conftest import FAST, resolver_for, settings_for
 from .servers import ReplayServer, Reply, recording, refused_url

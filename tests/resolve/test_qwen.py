@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from watchman.errors import BackendError
+from watchman.remote.gateway import HttpGateway
 from watchman.resolve.civitai import CivitaiBackend
-from watchman.resolve.http import HttpGateway
 from watchman.resolve.huggingface import HuggingFaceBackend
 from watchman.resolve.model import SearchRequest, Status
 from watchman.resolve.qwen import QwenBackend

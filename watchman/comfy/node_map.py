@@ -25,7 +25,7 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from watchman.state_manager import atomic_write_bytes
+from watchman.state.safe_files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from watchman.needs import ModelNeed, NodeNeed, WorkflowNeeds, count_statuses
+from watchman.stages.needs import ModelNeed, NodeNeed, WorkflowNeeds, count_statuses
 
 SCHEMA_VERSION = 1
 UNRESOLVED = {"status": "unresolved", "reason": "no backend ran"}

@@ -19,7 +19,7 @@ from typing import Any
 
 from watchman.config import CacheTTLSettings
 from watchman.resolve.model import SearchRequest, SearchResult, Status
-from watchman.state_manager import SCHEMA_VERSION_KEY, read_json_state, write_json_if_changed
+from watchman.state.safe_files import SCHEMA_VERSION_KEY, read_json_state, write_json_if_changed
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from watchman.errors import BackendError
-from watchman.resolve.http import HttpGateway
+from watchman.remote.gateway import HttpGateway
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
 from watchman.resolve.names import loose_key, same_file_name, search_terms
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from watchman.errors import BackendError
-from watchman.resolve.http import HttpGateway, HttpStatusError
+from watchman.remote.gateway import HttpGateway, HttpStatusError
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
 from watchman.resolve.names import file_name_of, loose_key, same_file_name, search_terms
 

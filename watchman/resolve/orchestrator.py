@@ -26,15 +26,15 @@ import httpx
 from watchman.config import KNOWN_BACKENDS, Settings
 from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
-from watchman.resolve.cache import ResolutionCache, cache_key
-from watchman.resolve.civitai import CivitaiBackend
-from watchman.resolve.http import (
+from watchman.remote.gateway import (
     HostLimiter,
     HttpGateway,
     HttpOptions,
     RetryLaterError,
     credentials_key,
 )
+from watchman.resolve.cache import ResolutionCache, cache_key
+from watchman.resolve.civitai import CivitaiBackend
 from watchman.resolve.huggingface import HuggingFaceBackend
 from watchman.resolve.known_sources import KnownSources
 from watchman.resolve.model import Backend, SearchRequest, SearchResult, Status, result_for

@@ -19,8 +19,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from watchman.errors import BackendError
+from watchman.remote.gateway import HttpGateway
 from watchman.resolve.civitai import CivitaiBackend
-from watchman.resolve.http import HttpGateway
 from watchman.resolve.huggingface import GatedRepoError, HuggingFaceBackend, parse_resolve_url
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
 

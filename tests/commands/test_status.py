@@ -1,0 +1,146 @@
+"""``comfywatchman status``: the last cycles, the next run and the last report's summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchman.commands.cli import app
+from watchman.commands.status import collect_status, format_duration, status_to_json
+from watchman.home import Home
+from watchman.state.cycle_state import CycleRecord, append_record, update_next_run
+
+
+def cycle(number: int, outcome: str = "ran", reason: str | None = None) -> CycleRecord:
+    return CycleRecord(
+        cycle_id=f"cycle-{number}",
+        started_at=f"2026-01-0{number}T10:00:00+00:00",
+        duration_seconds=1.5 * number,
+        outcome=outcome,  # type: ignore[arg-type]
+        reason=reason,
+        counts={"workflows": number},
+        trigger="scheduler",
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    home = Home(tmp_path / "home")
+    home.ensure()
+    return home
+
+
+def write_history(home: Home) -> None:
+    append_record(home.cycle_state, cycle(1))
+    append_record(home.cycle_state, cycle(2, "failed", "ComfyUI folder vanished"))
+    append_record(home.cycle_state, cycle(3, "skipped", "vram: no GPU has 4 GiB free"))
+    update_next_run(home.cycle_state, "2026-01-03T10:10:00+00:00")
+    home.report_json.write_text(
+        json.dumps({"schema_version": 1, "summary": {"workflows": 4, "missing_models": 2}})
+    )
+    home.report_markdown.write_text("# Status\n")
+
+
+def test_an_empty_home_has_no_cycles_no_next_run_and_no_report(home: Home) -> None:
+    view = collect_status(home)
+    assert view.cycles == () and view.next_run is None
+    assert view.report_summary is None and view.report_problem is None
+    assert view.last_success is None
+
+
+def test_the_status_lists_the_newest_cycles_first_with_the_next_run_and_summary(
+    home: Home,
+) -> None:
+    write_history(home)
+    view = collect_status(home, limit=2)
+    assert [record.cycle_id for record in view.cycles] == ["cycle-3", "cycle-2"]
+    assert view.cycles[0].reason == "vram: no GPU has 4 GiB free"
+    assert view.next_run == "2026-01-03T10:10:00+00:00"
+    assert view.report_summary == {"workflows": 4, "missing_models": 2}
+    assert view.report_markdown == home.report_markdown
+    assert view.last_success is None  # cycle 1, the last that ran, is beyond the limit
+    assert collect_status(home).last_success == cycle(1)
+
+
+def test_the_json_form_carries_every_field(home: Home) -> None:
+    write_history(home)
+    document = status_to_json(collect_status(home))
+    assert document["next_run"] == "2026-01-03T10:10:00+00:00"
+    assert document["cycles"][0]["outcome"] == "skipped"
+    assert document["cycles"][0]["duration_seconds"] == 4.5
+    assert document["last_success"]["cycle_id"] == "cycle-1"
+    assert document["report"]["summary"] == {"workflows": 4, "missing_models": 2}
+    json.dumps(document)  # JSON-ready as it is
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{ torn", "is not valid JSON"),
+        (b"[1, 2]", "is not a JSON object"),
+        (b'{"entries": []}', "has no summary"),
+        (b'{"summary": "all good"}', "the summary in"),
+    ],
+)
+def test_an_unreadable_report_is_named_as_a_problem_not_an_error(
+    home: Home, content: bytes, problem: str
+) -> None:
+    home.report_json.write_bytes(content)
+    view = collect_status(home)
+    assert view.report_summary is None
+    assert view.report_problem is not None and problem in view.report_problem
+    assert home.report_json.read_bytes() == content  # status never moves the report
+
+
+def invoke(home: Home, tmp_path: Path, *arguments: str) -> tuple[int, str]:
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    result = CliRunner().invoke(
+        app,
+        ["status", *arguments],
+        env={
+            "COMFYWATCHMAN_HOME": str(home.root),
+            "COMFYWATCHMAN_CONFIG": str(config),
+            "COLUMNS": "200",  # wide enough that no table cell wraps
+        },
+    )
+    return result.exit_code, result.output
+
+
+def test_the_status_command_prints_json(home: Home, tmp_path: Path) -> None:
+    write_history(home)
+    exit_code, output = invoke(home, tmp_path, "--json", "--limit", "1")
+    assert exit_code == 0, output
+    document = json.loads(output)
+    assert [item["cycle_id"] for item in document["cycles"]] == ["cycle-3"]
+    assert document["report"]["summary"]["missing_models"] == 2
+
+
+def test_the_status_command_prints_tables_for_a_person(home: Home, tmp_path: Path) -> None:
+    write_history(home)
+    exit_code, output = invoke(home, tmp_path)
+    assert exit_code == 0, output
+    assert "next run: 2026-01-03T10:10:00+00:00" in output
+    assert "vram: no GPU has 4 GiB free" in output
+    assert "missing_models" in output
+
+
+def test_the_status_command_on_a_fresh_home_says_nothing_happened_yet(
+    home: Home, tmp_path: Path
+) -> None:
+    exit_code, output = invoke(home, tmp_path)
+    assert exit_code == 0, output
+    assert "not scheduled" in output
+    assert "No cycle recorded yet" in output
+    assert "No report written yet." in output
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.045, "45 ms"), (0.0004, "0 ms"), (0.9994, "999 ms"), (0.9996, "1.0 s"), (12.34, "12.3 s")],
+)
+def test_sub_second_durations_are_shown_in_milliseconds(seconds: float, shown: str) -> None:
+    assert format_duration(seconds) == shown

@@ -1,0 +1,141 @@
+"""The ComfyUI server client, over real sockets against a small local server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.local_http import answering, refused_url
+from watchman.errors import BackendError
+from watchman.remote.comfyui_server import ComfyUIServer, combo_values, parse_object_info
+
+OBJECT_INFO = {
+    "CheckpointLoaderSimple": {
+        "input": {
+            "required": {
+                "ckpt_name": [["sd_xl_base_1.0.safetensors", "SDXL\\juggernaut.safetensors"], {}]
+            }
+        },
+        "output": ["MODEL", "CLIP", "VAE"],
+    },
+    "LoraLoader": {
+        "input": {
+            "required": {
+                "model": ["MODEL"],
+                "lora_name": ["COMBO", {"options": ["detail.safetensors"], "multiselect": False}],
+                "strength_model": ["FLOAT", {"default": 1.0}],
+            },
+            "optional": {"remote_list": ["COMBO", {"remote": {"route": "/x"}}]},
+        }
+    },
+    "UpscaleModelLoader": {
+        "input": {"required": {"model_name": [["4x.pth"]]}, "optional": {"bits": [[8, 16]]}}
+    },
+    "KSampler": {"input": {"required": {"seed": ["INT", {"default": 0}]}}},
+    "BrokenNode": "not a dict",
+}
+
+
+class Replay:
+    """What the local server answers: a status, a body, and an optional stall."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.body = json.dumps(OBJECT_INFO).encode()
+        self.stall = threading.Event()
+        self.stalling = False
+        self.paths: list[str] = []
+
+
+@pytest.fixture
+def replay() -> Iterator[tuple[Replay, str]]:
+    state = Replay()
+
+    def respond(path: str) -> tuple[int, bytes]:
+        state.paths.append(path)
+        if state.stalling:
+            # Hold the answer until the test ends, so the client's timeout fires first.
+            state.stall.wait(10)
+        return state.status, state.body
+
+    with answering(respond) as server:
+        try:
+            yield state, f"{server.url}/"
+        finally:
+            state.stall.set()
+
+
+def test_object_info_gives_node_types_and_both_combo_formats(
+    replay: tuple[Replay, str],
+) -> None:
+    state, url = replay
+    with httpx.Client() as client:
+        info = ComfyUIServer(client, url, timeout=5).object_info()
+    assert state.paths == ["/object_info"]
+    assert info.node_types == {
+        "CheckpointLoaderSimple",
+        "LoraLoader",
+        "UpscaleModelLoader",
+        "KSampler",
+        "BrokenNode",
+    }
+    assert info.choices_for("CheckpointLoaderSimple", "ckpt_name") == (
+        "sd_xl_base_1.0.safetensors",
+        "SDXL\\juggernaut.safetensors",
+    )
+    assert info.choices_for("LoraLoader", "lora_name") == ("detail.safetensors",)
+    assert info.choices_for("UpscaleModelLoader", "bits") == ("8", "16")
+    assert info.choices_for("LoraLoader", "strength_model") is None
+    assert info.choices_for("LoraLoader", "remote_list") is None
+    assert "KSampler" not in info.input_choices
+
+
+def test_a_refused_port_is_unreachable() -> None:
+    with httpx.Client() as client, pytest.raises(BackendError) as raised:
+        ComfyUIServer(client, refused_url(), timeout=2).object_info()
+    assert raised.value.reason == "unreachable"
+
+
+def test_a_slow_server_is_a_timeout(replay: tuple[Replay, str]) -> None:
+    state, url = replay
+    state.stalling = True
+    with httpx.Client() as client, pytest.raises(BackendError) as raised:
+        ComfyUIServer(client, url, timeout=0.2).object_info()
+    assert raised.value.reason == "timeout"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, b'{"KSampler": {"input": '),
+        (200, b"[1, 2]"),
+        (500, b'{"error": "boom"}'),
+        (404, b"Not Found"),
+    ],
+)
+def test_malformed_json_or_a_bad_status_is_a_bad_response(
+    replay: tuple[Replay, str], status: int, body: bytes
+) -> None:
+    state, url = replay
+    state.status, state.body = status, body
+    with httpx.Client() as client, pytest.raises(BackendError) as raised:
+        ComfyUIServer(client, url, timeout=5).object_info()
+    assert raised.value.reason == "bad_response"
+
+
+def test_parsing_is_lenient_about_odd_entries() -> None:
+    info = parse_object_info({"A": {"input": None}, "B": {"input": {"required": []}}, "C": 3})
+    assert info.node_types == {"A", "B", "C"}
+    assert dict(info.input_choices) == {}
+
+
+def test_only_list_and_combo_specs_are_combos() -> None:
+    assert combo_values([["a", None, True, "b"], {}]) == ("a", "b")
+    assert combo_values(["COMBO", {"options": ["x"]}]) == ("x",)
+    assert combo_values(["STRING", {"multiline": True}]) is None
+    assert combo_values([]) is None
+    assert combo_values("MODEL") is None

@@ -1,0 +1,201 @@
+"""The node inventory of a ComfyUI tree: core classes and every custom node pack, statically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from watchman.comfy import python_source
+from watchman.errors import StateError
+from watchman.stages.inventory import nodes
+from watchman.stages.inventory.nodes import NodeInventory, NodePack, scan_node_inventory
+
+SHA = "a" * 40
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def mapping(*names: str) -> str:
+    return "NODE_CLASS_MAPPINGS = {" + ", ".join(f'"{n}": object' for n in names) + "}\n"
+
+
+@pytest.fixture
+def comfyui(tmp_path: Path) -> Path:
+    """A small ComfyUI tree covering each kind of pack and each core location."""
+    root = tmp_path / "ComfyUI"
+    write(root / "nodes.py", mapping("KSampler", "CheckpointLoaderSimple"))
+    write(root / "comfy_extras" / "nodes_latent.py", mapping("LatentAdd"))
+    write(
+        root / "comfy_extras" / "nodes_v3.py",
+        'def define_schema():\n    return io.Schema(node_id="EmptyHunyuanLatentVideo")\n',
+    )
+    write(root / "comfy_extras" / "deep" / "not_loaded.py", mapping("NotCore"))
+    write(root / "comfy_api_nodes" / "apis" / "nodes_api.py", mapping("OpenAIDalle3"))
+    custom = root / "custom_nodes"
+    pack = custom / "ComfyUI-Impact-Pack"
+    write(pack / "__init__.py", "from .modules.impact import NODE_CLASS_MAPPINGS\n")
+    write(pack / "modules" / "impact" / "__init__.py", mapping("SAMLoader", "FaceDetailer"))
+    write(pack / "tests" / "test_nodes.py", mapping("TestOnly"))
+    write(pack / ".venv" / "lib" / "x.py", mapping("VenvOnly"))
+    write(pack / "node_modules" / "y.py", mapping("JsOnly"))
+    write(pack / "pyproject.toml", '[project]\nname = "comfyui-impact-pack"\nversion = "8.1"\n')
+    git = pack / ".git"
+    write(git / "HEAD", "ref: refs/heads/main\n")
+    write(git / "refs" / "heads" / "main", SHA + "\n")
+    write(git / "config", '[remote "origin"]\n\turl = https://github.com/ltdrdata/Impact.git\n')
+    write(custom / "single_file_pack.py", mapping("SingleNode"))
+    write(custom / "old_pack.disabled" / "__init__.py", mapping("FaceDetailer", "OldNode"))
+    write(custom / "legacy.py.disabled", mapping("LegacyFileNode"))
+    write(custom / ".disabled" / "managed@1_0" / "nodes.py", mapping("ManagedDisabled"))
+    write(custom / ".hidden" / "__init__.py", mapping("HiddenNode"))
+    write(custom / "__pycache__" / "x.py", mapping("CacheNode"))
+    write(custom / "example_node.py.example", mapping("ExampleNode"))
+    write(custom / "README.md", "not a pack")
+    return root
+
+
+def test_core_classes_come_from_nodes_py_extras_and_api_nodes(comfyui: Path) -> None:
+    inventory = scan_node_inventory(comfyui)
+    assert inventory.core_nodes == {
+        "KSampler",
+        "CheckpointLoaderSimple",
+        "LatentAdd",
+        "EmptyHunyuanLatentVideo",
+        "OpenAIDalle3",
+    }
+
+
+def test_every_pack_is_found_with_its_kind_and_enabled_state(comfyui: Path) -> None:
+    inventory = scan_node_inventory(comfyui)
+    found = {(p.name, p.kind, p.enabled) for p in inventory.packs}
+    assert found == {
+        ("ComfyUI-Impact-Pack", "folder", True),
+        ("single_file_pack", "file", True),
+        ("old_pack", "folder", False),
+        ("legacy", "file", False),
+        ("managed@1_0", "folder", False),
+    }
+
+
+def test_a_folder_pack_carries_git_version_and_classes_from_all_its_files(comfyui: Path) -> None:
+    inventory = scan_node_inventory(comfyui)
+    (impact,) = [p for p in inventory.packs if p.name == "ComfyUI-Impact-Pack"]
+    assert impact.git_remote == "https://github.com/ltdrdata/Impact.git"
+    assert impact.git_commit == SHA
+    assert impact.version == "8.1"
+    assert impact.node_classes == ("FaceDetailer", "SAMLoader")
+    assert impact.path == str(comfyui / "custom_nodes" / "ComfyUI-Impact-Pack")
+
+
+def test_only_core_and_enabled_packs_count_as_installed(comfyui: Path) -> None:
+    classes = scan_node_inventory(comfyui).enabled_classes()
+    assert {"KSampler", "SAMLoader", "SingleNode"} <= classes
+    assert not classes & {"OldNode", "LegacyFileNode", "ManagedDisabled", "TestOnly"}
+    assert not classes & {"VenvOnly", "JsOnly", "HiddenNode", "CacheNode", "ExampleNode"}
+
+
+def test_packs_defining_a_class_include_disabled_ones(comfyui: Path) -> None:
+    inventory = scan_node_inventory(comfyui)
+    defining = inventory.packs_defining("FaceDetailer")
+    assert {(p.name, p.enabled) for p in defining} == {
+        ("ComfyUI-Impact-Pack", True),
+        ("old_pack", False),
+    }
+    assert [p.name for p in inventory.packs_defining("OldNode")] == ["old_pack"]
+    assert inventory.packs_defining("Nowhere") == ()
+
+
+def test_the_cache_document_round_trips_and_is_stable(comfyui: Path) -> None:
+    first = scan_node_inventory(comfyui)
+    document = first.to_cache_document()
+    assert document["schema_version"] == 1
+    assert document["core_node_count"] == 5
+    assert document["core_nodes"] == sorted(first.core_nodes)
+    assert scan_node_inventory(comfyui).to_cache_document() == document
+    assert NodeInventory.from_cache_document(document) == first
+
+
+def test_a_foreign_or_malformed_cache_document_is_a_state_error() -> None:
+    with pytest.raises(StateError):
+        NodeInventory.from_cache_document({"schema_version": 99, "packs": []})
+    with pytest.raises(StateError):
+        NodeInventory.from_cache_document({"schema_version": 1, "core_nodes": [], "packs": [{}]})
+
+
+def test_unchanged_packs_are_not_parsed_again(
+    comfyui: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    previous = scan_node_inventory(comfyui)
+    parsed: list[Path] = []
+
+    def counting(path: Path) -> frozenset[str]:
+        parsed.append(path)
+        return python_source.node_classes_in_file(path)
+
+    monkeypatch.setattr(nodes, "node_classes_in_file", counting)
+    assert scan_node_inventory(comfyui, previous) == previous
+    assert parsed == []
+
+    changed = comfyui / "custom_nodes" / "single_file_pack.py"
+    changed.write_text(mapping("SingleNode", "AddedNode"))
+    os.utime(changed, ns=(1, 1))
+    again = scan_node_inventory(comfyui, previous)
+    assert parsed == [changed]
+    assert "AddedNode" in again.enabled_classes()
+
+
+def test_a_missing_custom_nodes_folder_gives_core_only(tmp_path: Path) -> None:
+    write(tmp_path / "nodes.py", mapping("KSampler"))
+    inventory = scan_node_inventory(tmp_path)
+    assert inventory.core_nodes == {"KSampler"}
+    assert inventory.packs == ()
+
+
+def test_a_broken_file_or_pyproject_does_not_stop_the_scan(tmp_path: Path) -> None:
+    pack = tmp_path / "custom_nodes" / "broken"
+    write(pack / "bad.py", "NODE_CLASS_MAPPINGS = {\n")
+    write(pack / "good.py", mapping("Good"))
+    write(pack / "pyproject.toml", "[project\nversion = 1")
+    (only,) = scan_node_inventory(tmp_path).packs
+    assert only.node_classes == ("Good",)
+    assert only.version is None
+
+
+def test_a_pack_with_too_many_files_is_read_up_to_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nodes, "MAX_FILES_PER_PACK", 2)
+    pack = tmp_path / "custom_nodes" / "big"
+    for index in range(4):
+        write(pack / f"f{index}.py", mapping(f"Node{index}"))
+    (only,) = scan_node_inventory(tmp_path).packs
+    assert only.node_classes == ("Node0", "Node1")
+
+
+def test_a_node_pack_is_plain_frozen_data() -> None:
+    pack = NodePack("p", "/p", "file", True, None, None, None, ("A",))
+    with pytest.raises(AttributeError):
+        pack.name = "q"  # type: ignore[misc]
+
+
+def test_an_unreadable_pack_is_skipped_and_the_others_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "custom_nodes" / "good" / "__init__.py", mapping("Good"))
+    write(tmp_path / "custom_nodes" / "locked" / "__init__.py", mapping("Locked"))
+    real_metadata = nodes.read_git_metadata
+
+    def failing(path: Path) -> object:
+        if path.name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_metadata(path)
+
+    monkeypatch.setattr(nodes, "read_git_metadata", failing)
+    inventory = scan_node_inventory(tmp_path)
+    assert [pack.name for pack in inventory.packs] == ["good"]

@@ -1,0 +1,164 @@
+"""Needs: what a workflow is missing, and the status precedence."""
+
+from __future__ import annotations
+
+from watchman.comfy.workflow import ModelReference, NodeUse, ParsedWorkflow
+from watchman.stages.inventory.models import ModelFile, ModelInventory
+from watchman.stages.needs import assess_workflow, count_statuses
+
+ROOT = "/comfy/models"
+INVENTORY = ModelInventory(
+    roots={"checkpoints": (f"{ROOT}/checkpoints",), "vae": (f"{ROOT}/vae",)},
+    files={
+        "checkpoints": (
+            ModelFile("checkpoints", "SDXL/base.safetensors", f"{ROOT}/checkpoints", 1, 0.0),
+            ModelFile("checkpoints", "stray_vae.safetensors", f"{ROOT}/checkpoints", 1, 0.0),
+        ),
+        "vae": (),
+    },
+)
+CORE = {"CheckpointLoaderSimple", "VAELoader", "KSampler", "LoraLoader"}
+
+
+def node(node_id: str, node_type: str, mode: int = 0, cnr_id: str | None = None) -> NodeUse:
+    return NodeUse(node_id, node_type, mode == 4, mode == 2, cnr_id, None, None)
+
+
+def ref(
+    node_id: str, node_type: str, value: str, folder: str | None, mode: int = 0
+) -> ModelReference:
+    return ModelReference(node_id, node_type, None, value, folder, mode == 4, mode == 2, None)
+
+
+def workflow(
+    nodes: list[NodeUse], refs: list[ModelReference], subgraphs: frozenset[str] = frozenset()
+) -> ParsedWorkflow:
+    return ParsedWorkflow("ui", tuple(nodes), tuple(refs), (), subgraphs, ())
+
+
+def test_a_workflow_whose_files_and_nodes_are_installed_is_ready() -> None:
+    needs = assess_workflow(
+        workflow(
+            [node("1", "CheckpointLoaderSimple"), node("2", "Note")],
+            [ref("1", "CheckpointLoaderSimple", "sdxl\\BASE.safetensors", "checkpoints")],
+        ),
+        INVENTORY,
+        CORE,
+    )
+    assert needs.status == "ready"
+    assert needs.missing_models == () and needs.missing_nodes == ()
+
+
+def test_a_file_in_another_folder_is_misplaced_with_where_it_is() -> None:
+    needs = assess_workflow(
+        workflow([node("1", "VAELoader")], [ref("1", "VAELoader", "stray_vae.safetensors", "vae")]),
+        INVENTORY,
+        CORE,
+    )
+    assert needs.status == "missing_models"
+    [need] = needs.missing_models
+    assert need.state == "misplaced"
+    assert need.locations[0].folder == "checkpoints"
+
+
+def test_a_missing_node_outranks_a_missing_model() -> None:
+    needs = assess_workflow(
+        workflow(
+            [node("1", "LoraLoader"), node("2", "FancyPackNode", cnr_id="fancy-pack")],
+            [ref("1", "LoraLoader", "nowhere.safetensors", "loras")],
+        ),
+        INVENTORY,
+        CORE,
+    )
+    assert needs.status == "missing_nodes"
+    assert [(n.node_type, n.cnr_id) for n in needs.missing_nodes] == [
+        ("FancyPackNode", "fancy-pack")
+    ]
+    assert [m.state for m in needs.missing_models] == ["missing"]
+
+
+def test_subgraph_ids_and_frontend_only_nodes_are_never_missing() -> None:
+    subgraph = "0b2f7a8c-1111-4222-8333-944455566677"
+    needs = assess_workflow(
+        workflow(
+            [
+                node("1", subgraph),
+                node("2", "Reroute"),
+                node("3", "MarkdownNote"),
+                node("4", "PrimitiveNode"),
+            ],
+            [],
+            frozenset({subgraph}),
+        ),
+        INVENTORY,
+        CORE,
+    )
+    assert needs.status == "ready"
+
+
+def test_bypassed_and_muted_nodes_are_reported_apart_and_do_not_change_the_status() -> None:
+    needs = assess_workflow(
+        workflow(
+            [
+                node("1", "CheckpointLoaderSimple"),
+                node("2", "LoraLoader", mode=4),
+                node("3", "GhostNode", mode=2),
+            ],
+            [ref("2", "LoraLoader", "gone.safetensors", "loras", mode=4)],
+        ),
+        INVENTORY,
+        CORE,
+    )
+    assert needs.status == "ready"
+    assert [m.reference.value for m in needs.inactive_models] == ["gone.safetensors"]
+    assert [n.node_type for n in needs.inactive_nodes] == ["GhostNode"]
+    assert needs.bypassed_node_ids == ("2",) and needs.muted_node_ids == ("3",)
+
+
+def test_an_unknown_node_value_that_looks_like_a_model_makes_the_workflow_uncertain() -> None:
+    needs = assess_workflow(
+        workflow([node("1", "KSampler")], [ref("1", "KSampler", "mystery.safetensors", None)]),
+        INVENTORY,
+        CORE,
+    )
+    assert needs.status == "uncertain"
+
+
+def test_statuses_are_counted_in_precedence_order_with_zeroes() -> None:
+    counts = count_statuses(["ready", "ready", "parse_error"])
+    assert list(counts) == ["parse_error", "missing_nodes", "missing_models", "uncertain", "ready"]
+    assert counts["ready"] == 2 and counts["missing_nodes"] == 0
+
+
+def test_a_file_the_live_server_lists_for_that_input_is_present() -> None:
+    offered = {("LoraLoader", "lora_name"): ("packs/extra_lora.safetensors",)}
+    reference = ModelReference(
+        "1", "LoraLoader", "lora_name", "packs\\Extra_Lora.safetensors", "loras", False, False, None
+    )
+    parsed = workflow([node("1", "LoraLoader")], [reference])
+    assert assess_workflow(parsed, INVENTORY, CORE).status == "missing_models"
+    live = assess_workflow(parsed, INVENTORY, CORE, lambda t, i: offered.get((t, i)))
+    assert live.status == "ready"
+
+
+def test_an_instance_of_an_undefined_subgraph_is_a_missing_node() -> None:
+    from watchman.comfy.workflow import parse_workflow_json
+
+    undefined = "9f1c2a3b-4d5e-4f60-8a7b-1c2d3e4f5a6b"
+    document = {
+        "nodes": [
+            {"id": 1, "type": "KSampler", "mode": 0, "widgets_values": []},
+            {"id": 2, "type": undefined, "mode": 0, "widgets_values": []},
+            {"id": 3, "type": "workflow>Vanished Group", "mode": 0, "widgets_values": []},
+        ],
+        "links": [],
+    }
+    parsed = parse_workflow_json(document, "undefined.json")
+    assert undefined not in parsed.node_types
+    needs = assess_workflow(parsed, INVENTORY, CORE)
+    assert needs.status == "missing_nodes"
+    assert {need.node_type for need in needs.missing_nodes} == {
+        undefined,
+        "workflow>Vanished Group",
+    }
+    assert parsed == type(parsed).from_json(parsed.to_json())

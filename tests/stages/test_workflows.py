@@ -1,0 +1,89 @@
+"""The watched-workflow store: parse cache reuse and what counts as a workflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+
+from watchman.stages.workflows import load_workflow_cache, scan_watched_folders
+from watchman.state.safe_files import atomic_write_json
+
+API = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}}}
+
+
+def png(*texts: tuple[str, str]) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    parts = [chunk(b"IHDR", header)]
+    parts += [chunk(b"tEXt", key.encode() + b"\x00" + value.encode()) for key, value in texts]
+    parts.append(chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + b"".join(parts)
+
+
+def test_pictures_without_workflows_are_skipped_and_workflow_pictures_are_read(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "render.png").write_bytes(png(("Software", "a camera")))
+    (tmp_path / "shared.png").write_bytes(png(("prompt", json.dumps(API))))
+    (tmp_path / "broken.png").write_bytes(png(("workflow", "{not json")))
+    scan = scan_watched_folders([(tmp_path, "mine")], {})
+    found = {path.name: stored for stored in scan.workflows for path in [stored.watched.path]}
+    assert set(found) == {"shared.png", "broken.png"}
+    assert found["shared.png"].parsed is not None
+    assert found["shared.png"].parsed.format == "png"
+    assert found["broken.png"].error
+    # The picture is remembered, so the next cycle does not read it again.
+    again = scan_watched_folders([(tmp_path, "mine")], scan.cache_document["workflows"])
+    assert again.files_hashed == 0 and len(again.workflows) == 2
+
+
+def test_a_touched_but_unchanged_file_is_hashed_not_parsed(tmp_path: Path) -> None:
+    workflow = tmp_path / "w.json"
+    workflow.write_text(json.dumps(API), encoding="utf-8")
+    first = scan_watched_folders([(tmp_path, "mine")], {})
+    assert (first.files_hashed, first.files_parsed) == (1, 1)
+    os.utime(workflow, ns=(5_000_000_000, 5_000_000_000))
+    touched = scan_watched_folders([(tmp_path, "mine")], first.cache_document["workflows"])
+    assert (touched.files_hashed, touched.files_parsed) == (1, 0)
+    workflow.write_text(json.dumps({**API, "2": API["1"]}), encoding="utf-8")
+    edited = scan_watched_folders([(tmp_path, "mine")], touched.cache_document["workflows"])
+    assert (edited.files_hashed, edited.files_parsed) == (1, 1)
+    assert len(edited.workflows[0].parsed.model_refs) == 2
+
+
+def test_a_cache_from_another_parser_version_is_ignored(tmp_path: Path) -> None:
+    cache = tmp_path / "workflow_cache.json"
+    atomic_write_json(cache, {"schema_version": 1, "parser_version": -1, "workflows": {"x": {}}})
+    assert load_workflow_cache(cache) == {}
+
+
+def test_a_missing_watched_folder_is_skipped(tmp_path: Path) -> None:
+    scan = scan_watched_folders([(tmp_path / "nope", "mine")], {})
+    assert scan.workflows == ()
+
+
+def test_a_damaged_cache_entry_costs_one_re_read(tmp_path: Path) -> None:
+    workflow = tmp_path / "w.json"
+    workflow.write_text(json.dumps(API), encoding="utf-8")
+    entries = scan_watched_folders([(tmp_path, "mine")], {}).cache_document["workflows"]
+    entries[str(workflow)]["parsed"] = {"schema_version": 1, "nodes": "garbage"}
+    again = scan_watched_folders([(tmp_path, "mine")], entries)
+    assert again.files_parsed == 1
+    assert again.workflows[0].parsed.model_refs[0].value == "a.safetensors"
+
+
+def test_a_watched_path_that_is_a_file_is_skipped_with_a_warning(tmp_path: Path, caplog) -> None:
+    import logging
+
+    workflow = tmp_path / "w.json"
+    workflow.write_text(json.dumps(API), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        scan = scan_watched_folders([(workflow, "mine")], {})
+    assert scan.workflows == ()
+    assert "is a file, not a folder" in caplog.text

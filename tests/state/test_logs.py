@@ -1,0 +1,45 @@
+"""Logging for a terminal, a service, and a service with no console at all."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from watchman.state.logs import JsonLineFormatter, configure_logging
+
+
+def test_a_record_becomes_one_json_object() -> None:
+    record = logging.LogRecord("watchman.x", logging.WARNING, __file__, 1, "a %s", ("b",), None)
+    document = json.loads(JsonLineFormatter().format(record))
+    assert (document["level"], document["logger"], document["message"]) == (
+        "WARNING",
+        "watchman.x",
+        "a b",
+    )
+
+
+def test_without_any_stderr_the_log_goes_to_the_fallback_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pythonw.exe under Windows Task Scheduler has no stderr.
+    monkeypatch.setattr(sys, "stderr", None)
+    target = tmp_path / "log" / "comfywatchman.log"
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging("INFO", json_lines=None, fallback_file=target)
+        logging.getLogger("watchman.test").warning("still heard")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in list(root.handlers):
+            if handler not in saved[0]:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(saved[1])
+    lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert lines[-1]["message"] == "still heard"

@@ -1,0 +1,535 @@
+"""The ``comfywatchman`` command: parses flags, calls the core, renders with rich.
+
+Nothing here decides anything about ComfyUI, workflows or resolution; it only turns
+arguments into calls and results into tables or JSON. Every error the core raises on
+purpose becomes one sentence on stderr and an exit status (``ExitStatus``); a traceback
+appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from watchman import __version__
+from watchman.config import KNOWN_BACKENDS, Settings, load_settings
+from watchman.errors import (
+    ComfyUINotFoundError,
+    ConfigError,
+    LockHeldError,
+    WatchmanError,
+)
+from watchman.exit_status import ExitStatus
+from watchman.home import Home, resolve_home
+from watchman.state.logs import configure_logging
+
+app = typer.Typer(
+    name="comfywatchman",
+    help=(
+        "Keep a ComfyUI install ready for the workflows you collect: find the models and "
+        "custom nodes they need that are missing, where to get them, and report it."
+    ),
+    add_completion=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class Invocation:
+    """The global options of one invocation, shared with subcommands."""
+
+    config_path: Path | None = None
+    comfyui_root: Path | None = None
+    offline: bool = False
+    backends: list[str] | None = None
+    debug: bool = False
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def settings(self) -> Settings:
+        """Load the settings with this invocation's flags as the strongest layer."""
+        overrides: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self.overrides.items()}
+        if self.comfyui_root is not None:
+            overrides.setdefault("comfyui", {})["root"] = self.comfyui_root
+        if self.offline:
+            overrides.setdefault("search", {})["offline"] = True
+        if self.backends is not None:
+            overrides.setdefault("search", {})["backend_order"] = self.backends
+        return load_settings(self.config_path, overrides)
+
+
+def _exit_status_for(error: WatchmanError) -> ExitStatus:
+    if isinstance(error, LockHeldError):
+        return ExitStatus.LOCKED
+    if isinstance(error, (ConfigError, ComfyUINotFoundError)):
+        return ExitStatus.USAGE
+    return ExitStatus.CYCLE_FAILED
+
+
+@contextlib.contextmanager
+def handled_errors(invocation: Invocation) -> Iterator[None]:
+    """Turn our own errors into one sentence on stderr and the matching exit status."""
+    try:
+        yield
+    except WatchmanError as error:
+        if invocation.debug:
+            raise
+        stderr.print(f"comfywatchman: {error}", markup=False, highlight=False)
+        raise typer.Exit(int(_exit_status_for(error))) from None
+    except OSError as error:
+        if invocation.debug:
+            raise
+        where = f" ({error.filename})" if error.filename else ""
+        stderr.print(
+            f"comfywatchman: {error.strerror or error}{where}; check the path and permissions.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
+
+
+def parse_backends(value: str | None) -> list[str] | None:
+    """Parse ``--backends qwen,civitai`` into a list, checking each name.
+
+    Raises:
+        typer.BadParameter: an unknown backend name.
+    """
+    if value is None:
+        return None
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in KNOWN_BACKENDS]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown backend {unknown[0]!r}; choose from {', '.join(KNOWN_BACKENDS)}"
+        )
+    return names
+
+
+def print_json(document: Any) -> None:
+    """Write a JSON document to stdout (no colour, no wrapping)."""
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.flush()
+
+
+def _invocation(context: typer.Context) -> Invocation:
+    found = context.find_object(Invocation)
+    return found if found is not None else Invocation()
+
+
+def _fail_usage(message: str) -> NoReturn:
+    stderr.print(f"comfywatchman: {message}", markup=False, highlight=False)
+    raise typer.Exit(int(ExitStatus.USAGE))
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"comfywatchman {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    context: typer.Context,
+    run_cycle: bool = typer.Option(
+        False,
+        "--run-cycle",
+        help="Run one guarded cycle, then exit: 0 ran or skipped by a guard, 1 failed, "
+        "2 bad config or usage, 3 another cycle holds the lock.",
+    ),
+    scheduler: bool = typer.Option(
+        False, "--scheduler", help="Run cycles forever at the configured interval."
+    ),
+    list_intake: bool = typer.Option(
+        False, "--list-intake", help="Show the newest intake log entries, newest first."
+    ),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many entries --list-intake shows."),
+    json_output: bool = typer.Option(False, "--json", help="Print data as JSON."),
+    config: Path | None = typer.Option(
+        None, "--config", help="The TOML config file (else COMFYWATCHMAN_CONFIG, else user file)."
+    ),
+    comfyui_root: Path | None = typer.Option(
+        None, "--comfyui-root", help="The ComfyUI install folder (else COMFYUI_ROOT, config)."
+    ),
+    backends: str | None = typer.Option(
+        None, "--backends", help="Backend order for this run, e.g. qwen,civitai,huggingface."
+    ),
+    offline: bool = typer.Option(
+        False, "--offline", help="Never ask a remote backend; use known sources only."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Log at DEBUG and show tracebacks."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Keep a ComfyUI install ready for the workflows you collect."""
+    invocation = Invocation(
+        config_path=config,
+        comfyui_root=comfyui_root,
+        offline=offline,
+        backends=parse_backends(backends),
+        debug=debug,
+    )
+    context.obj = invocation
+    actions = [
+        name
+        for name, on in (
+            ("--run-cycle", run_cycle),
+            ("--scheduler", scheduler),
+            ("--list-intake", list_intake),
+        )
+        if on
+    ]
+    if len(actions) > 1:
+        _fail_usage(f"{' and '.join(actions)} cannot be combined; choose one.")
+    if actions and context.invoked_subcommand is not None:
+        _fail_usage(
+            f"{actions[0]} cannot be combined with the {context.invoked_subcommand} command."
+        )
+    if context.invoked_subcommand is not None:
+        _configure_logging_early(invocation)
+        return
+    if not actions:
+        stdout.print(context.get_help())
+        raise typer.Exit(int(ExitStatus.SUCCESS))
+    with handled_errors(invocation):
+        settings = invocation.settings()
+        home = resolve_home(settings)
+        configure_logging(
+            "DEBUG" if debug else settings.logging.level,
+            json_lines=None if scheduler else False,
+            handler=None if scheduler else _terminal_log_handler(),
+            fallback_file=home.log_dir / "comfywatchman.log",
+        )
+        if run_cycle:
+            raise typer.Exit(_do_run_cycle(settings, home, invocation, json_output))
+        if scheduler:
+            raise typer.Exit(_do_scheduler(settings, home, invocation))
+        _do_list_intake(home, limit, json_output)
+
+
+def _configure_logging_early(invocation: Invocation) -> None:
+    configure_logging(
+        "DEBUG" if invocation.debug else "WARNING",
+        json_lines=False,
+        handler=_terminal_log_handler(),
+    )
+
+
+def _terminal_log_handler() -> logging.Handler | None:
+    """A handler that shares stderr with rich's progress display, when it is a terminal."""
+    if sys.stderr is None or not stderr.is_terminal:
+        return None
+    from rich.logging import RichHandler
+
+    return RichHandler(console=stderr, show_time=False, show_path=False, markup=False)
+
+
+STAGE_LABELS = {
+    "inventory": "Taking stock of installed models and node packs…",
+    "caches": "Updating the caches…",
+    "workflows": "Reading the watched workflows…",
+    "needs": "Working out what each workflow needs…",
+    "node_packs": "Finding the packs that provide missing nodes…",
+    "resolve": "Finding where to get missing models…",
+    "report": "Writing the report…",
+}
+
+
+def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_json: bool) -> int:
+    from watchman.cycle import run_cycle
+
+    kwargs: dict[str, Any] = {
+        "offline": settings.search.offline,
+        "backends": invocation.backends,
+        "trigger": "run-cycle",
+    }
+    if as_json or not stderr.is_terminal:
+        result = run_cycle(settings, home, **kwargs)
+    else:
+        # A person is watching: say which stage the cycle is in.
+        with stderr.status("Starting the cycle…") as spinner:
+
+            def show(phase: str) -> None:
+                spinner.update(STAGE_LABELS.get(phase, phase))
+
+            result = run_cycle(settings, home, on_stage=show, **kwargs)
+    record = result.record
+    if as_json:
+        print_json(result.to_json())
+    else:
+        _render_cycle(result)
+    return int(ExitStatus.CYCLE_FAILED if record.outcome == "failed" else ExitStatus.SUCCESS)
+
+
+def _render_cycle(result: Any) -> None:
+    record = result.record
+    if record.outcome == "skipped":
+        stdout.print(f"Cycle skipped: {record.reason}.", markup=False, highlight=False)
+        return
+    if record.outcome == "failed":
+        stderr.print(f"Cycle failed: {record.reason}.", markup=False, highlight=False)
+        return
+    summary = result.summary
+    table = Table(title="comfywatchman cycle", show_header=True)
+    table.add_column("status")
+    table.add_column("workflows", justify="right")
+    for status, count in summary.get("workflows_by_status", {}).items():
+        table.add_row(status, str(count))
+    stdout.print(table)
+    for label, key in (
+        ("missing models", "missing_models"),
+        ("misplaced models", "misplaced_models"),
+        ("uncertain (a person must decide)", "uncertain"),
+        ("missing node types", "missing_nodes"),
+        ("new or updated workflows", "intake_new_or_updated"),
+    ):
+        stdout.print(f"{label}: {summary.get(key, 0)}", markup=False, highlight=False)
+    stdout.print(f"report: {result.report_markdown}", markup=False, highlight=False)
+    stdout.print(f"json:   {result.report_json}", markup=False, highlight=False)
+
+
+def _do_scheduler(settings: Settings, home: Home, invocation: Invocation) -> int:
+    from watchman.commands.scheduler import run_scheduler
+
+    return run_scheduler(
+        settings,
+        home,
+        cycle_kwargs={"offline": settings.search.offline, "backends": invocation.backends},
+    )
+
+
+def _do_list_intake(home: Home, limit: int, as_json: bool) -> None:
+    from watchman.stages.intake import list_intake
+
+    entries = list_intake(home.intake_log, limit)
+    if as_json:
+        print_json([entry.to_json() for entry in entries])
+        return
+    if not entries:
+        stdout.print(f"No workflows recorded yet in {home.intake_log}.", markup=False)
+        return
+    table = Table(title=f"Intake log (newest {len(entries)})")
+    for column in ("time", "event", "source", "path", "sha256"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            entry.time, entry.event, escape(entry.source), escape(entry.path), entry.sha256[:12]
+        )
+    stdout.print(table)
+
+
+@app.command("scan")
+def scan_command(
+    context: typer.Context,
+    paths: list[Path] = typer.Argument(
+        ..., help="Workflow files or folders (searched recursively)."
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print one JSON array, an object per file."
+    ),
+    no_images: bool = typer.Option(False, "--no-images", help="Skip .png and .webp files."),
+) -> None:
+    """Read workflows and list their node types and model references (no state, no network)."""
+    from watchman.commands.scan import scan_entry_to_json, scan_paths
+
+    invocation = _invocation(context)
+    with handled_errors(invocation):
+        missing = [path for path in paths if not path.exists()]
+        if missing:
+            _fail_usage(f"{missing[0]} does not exist; give workflow files or folders.")
+        entries = scan_paths(paths, include_images=not no_images)
+    if json_output:
+        print_json([scan_entry_to_json(entry) for entry in entries])
+        return
+    table = Table(title=f"{len(entries)} workflow file(s)")
+    for column in ("file", "format", "nodes", "model references", "problems"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        parsed = entry.parsed
+        references = (
+            "\n".join(
+                f"{ref.value} [{ref.folder or '?'}]{' (bypassed)' if ref.bypassed else ''}"
+                for ref in parsed.model_refs
+            )
+            if parsed
+            else ""
+        )
+        table.add_row(
+            escape(str(entry.path)),
+            entry.format or "-",
+            str(len(parsed.node_types)) if parsed else "-",
+            escape(references),
+            escape("\n".join(entry.errors)),
+        )
+    stdout.print(table)
+
+
+@app.command("resolve")
+def resolve_command(
+    context: typer.Context,
+    name: str = typer.Argument(
+        ..., help="The model file as a workflow names it, e.g. SDXL\\foo.safetensors."
+    ),
+    folder: str | None = typer.Option(
+        None, "--folder", help="Its ComfyUI folder type: checkpoints, loras, vae, ..."
+    ),
+    backends: str | None = typer.Option(
+        None, "--backends", help="Backend order for this lookup, e.g. qwen,civitai,huggingface."
+    ),
+    offline: bool = typer.Option(
+        False, "--offline", help="Ask no remote backend; use known sources only."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Find where to get one model file: known sources first, then the backends in order."""
+    from watchman.resolve import KnownSources, SearchRequest, build_resolver
+
+    invocation = _invocation(context)
+    order = parse_backends(backends) if backends is not None else invocation.backends
+    with handled_errors(invocation):
+        settings = invocation.settings()
+        home = resolve_home(settings)
+        with build_resolver(
+            settings,
+            home,
+            settings.comfyui.root,
+            known_sources=KnownSources(),
+            offline=offline or invocation.offline,
+            backends=order,
+        ) as resolver:
+            result = resolver.search(SearchRequest(name, folder or None))
+    if json_output:
+        print_json(result.to_json())
+        return
+    table = Table(title=f"Resolution of {escape(result.file_name)}", show_header=False)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for label, value in (
+        ("status", result.status.value),
+        ("backend", result.backend),
+        ("folder", "/".join(part for part in (result.folder, result.subfolder) if part)),
+        ("url", result.download_url),
+        ("size", result.size),
+        ("sha256", result.sha256),
+        ("reason", result.reason),
+        ("detail", result.detail),
+        ("errors", ", ".join(result.errors)),
+    ):
+        if value not in (None, ""):
+            table.add_row(label, escape(str(value)))
+    stdout.print(table)
+    for candidate in result.candidates:
+        stdout.print(
+            f"candidate: {candidate.file_name} ({candidate.source}) "
+            f"{candidate.url or '(no verified URL)'} {candidate.note or ''}".rstrip(),
+            markup=False,
+            highlight=False,
+        )
+
+
+@app.command("config")
+def config_command(
+    context: typer.Context,
+    default: bool = typer.Option(False, "--default", help="Print every key with its default."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="With --default: print the configuration reference page."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the effective settings as JSON."),
+) -> None:
+    """Show the effective settings (secrets masked), or the documented defaults."""
+    from watchman.config_docs import render_configuration_markdown, render_default_toml
+
+    invocation = _invocation(context)
+    if default:
+        sys.stdout.write(render_configuration_markdown() if markdown else render_default_toml())
+        return
+    with handled_errors(invocation):
+        settings = invocation.settings()
+        document = settings.model_dump(mode="json")
+        if json_output:
+            print_json(document)
+            return
+        import tomli_w
+
+        clean = _without_none(document)
+        sys.stdout.write(tomli_w.dumps(clean))
+
+
+def _without_none(document: Any) -> Any:
+    if isinstance(document, dict):
+        return {key: _without_none(value) for key, value in document.items() if value is not None}
+    if isinstance(document, list):
+        return [_without_none(value) for value in document]
+    return document
+
+
+@app.command("status")
+def status_command(
+    context: typer.Context,
+    limit: int = typer.Option(10, "--limit", min=1, help="How many recent cycles to show."),
+    json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
+    """Show the last cycles, the next scheduled run and the summary of the last report."""
+    from watchman.commands.status import collect_status, format_duration, status_to_json
+
+    invocation = _invocation(context)
+    with handled_errors(invocation):
+        home = resolve_home(invocation.settings())
+        view = collect_status(home, limit)
+    if json_output:
+        print_json(status_to_json(view))
+        return
+    stdout.print(f"home: {view.home}", markup=False, highlight=False)
+    stdout.print(
+        f"next run: {view.next_run or 'not scheduled (no --scheduler running)'}",
+        markup=False,
+        highlight=False,
+    )
+    if view.cycles:
+        table = Table(title=f"Last {len(view.cycles)} cycle(s), newest first")
+        for column in ("started", "duration", "outcome", "trigger", "reason"):
+            table.add_column(column, overflow="fold")
+        for record in view.cycles:
+            table.add_row(
+                record.started_at,
+                format_duration(record.duration_seconds),
+                record.outcome,
+                record.trigger,
+                escape(record.reason or ""),
+            )
+        stdout.print(table)
+    else:
+        stdout.print(f"No cycle recorded yet in {home.cycle_state}.", markup=False)
+    if view.report_summary is not None:
+        report = view.report_markdown or view.report_json
+        summary = Table(title=f"Last report: {escape(str(report))}")
+        summary.add_column("item")
+        summary.add_column("value", overflow="fold")
+        for key, value in view.report_summary.items():
+            shown = orjson.dumps(value).decode() if isinstance(value, (dict, list)) else str(value)
+            summary.add_row(escape(str(key)), escape(shown))
+        stdout.print(summary)
+    elif view.report_problem:
+        stdout.print(f"Last report: {view.report_problem}.", markup=False, highlight=False)
+    else:
+        stdout.print("No report written yet.", markup=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    app(args=argv, prog_name="comfywatchman")

@@ -1,0 +1,391 @@
+"""``comfywatchman --scheduler``: run the cycle every ``schedule.interval_minutes``, for weeks.
+
+APScheduler 3 (a ``BackgroundScheduler`` with one ``IntervalTrigger`` job) runs the cycle:
+one at a time (``max_instances=1``, a single worker thread), missed runs coalesced into
+one, no misfire limit, optional jitter. The first cycle runs at start. A cycle skipped by a
+guard, or by the run lock held by a cron ``--run-cycle``, is retried after
+``schedule.retry_after_skip_minutes`` rather than a full interval later.
+
+The suspend trap: APScheduler waits with ``threading.Event.wait``, which since Python 3.11
+counts CLOCK_MONOTONIC; that clock stops during suspend, so after a resume the scheduler
+would sleep on for the remaining awake time. The main thread therefore runs a heartbeat
+every few seconds that (1) watches ``boottime - monotonic`` for a resume; when a run fell
+due while the machine slept, it makes the job due now, so it runs once (not once per missed
+slot, and never zero times) and its awake guard waits out the resume grace by skipping and
+retrying; and (2) wakes the scheduler whenever the wall clock has passed the next run. The
+daemon never wakes the machine: it holds no wake lock and sets no RTC alarm.
+
+SIGTERM and SIGINT set the stop event: no new cycle starts, the cycle in hand ends at its
+next stage boundary (its files are written atomically, so nothing is left half-written),
+and ``run_scheduler`` returns 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watchman.clocks import Clock, SystemClock
+from watchman.config import ScheduleSettings, Settings
+from watchman.errors import LockHeldError, WatchmanError
+from watchman.home import Home
+from watchman.stages.guards import GuardVerdict, NvmlReader, evaluate_guards, observe_suspend
+from watchman.state.cycle_state import (
+    CycleRecord,
+    CycleState,
+    append_record,
+    load_cycle_state,
+    update_next_run,
+)
+from watchman.state.metrics import write_metrics_textfile
+from watchman.state.structured_log import log_event
+
+if TYPE_CHECKING:
+    from watchman.cycle import CycleResult
+
+logger = logging.getLogger(__name__)
+
+JOB_ID = "comfywatchman-cycle"
+HEARTBEAT_SECONDS = 15.0
+
+CycleFunction = Callable[..., "CycleResult"]
+
+
+def run_scheduler(
+    settings: Settings,
+    home: Home,
+    *,
+    cycle: CycleFunction | None = None,
+    cycle_kwargs: Mapping[str, Any] | None = None,
+    stop_event: threading.Event | None = None,
+    clock: Clock | None = None,
+    install_signal_handlers: bool = True,
+    nvml: NvmlReader | None = None,
+    heartbeat_seconds: float | None = None,
+) -> int:
+    """Run cycles at the configured interval until stopped.
+
+    Args:
+        settings: the loaded settings (``schedule`` and ``metrics`` are read here).
+        home: the tool's home.
+        cycle: the cycle function (default ``watchman.cycle.run_cycle``), called as
+            ``cycle(settings, home, trigger="scheduler", stop_event=..., guard_evaluator=...,
+            **cycle_kwargs)``.
+        cycle_kwargs: more keyword arguments for each cycle (offline, backends, ...).
+        stop_event: set it to stop (it is set when the scheduler returns); created when not given.
+        clock: the clocks for the guards and the resume check (default: the machine's).
+        install_signal_handlers: make SIGTERM and SIGINT set the stop event (main thread only).
+        nvml: the GPU reader for the VRAM guard (default: NVML).
+        heartbeat_seconds: how often the resume check runs (default 15 s, or less for
+            short intervals).
+
+    Returns:
+        0 once stopped cleanly.
+    """
+    if cycle is None:
+        from watchman.cycle import run_cycle  # imported late: the cycle pulls in every stage
+
+        cycle = run_cycle
+    stop_event = stop_event or threading.Event()
+    loop = SchedulerLoop(
+        settings,
+        home,
+        cycle=cycle,
+        cycle_kwargs=dict(cycle_kwargs or {}),
+        stop_event=stop_event,
+        clock=clock or SystemClock(),
+        nvml=nvml,
+        heartbeat_seconds=heartbeat_seconds,
+    )
+    with _signals_set(stop_event, install_signal_handlers):
+        loop.run()
+    return 0
+
+
+class SchedulerLoop:
+    """The APScheduler job, the heartbeat and the bookkeeping around one cycle function."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        home: Home,
+        *,
+        cycle: CycleFunction,
+        cycle_kwargs: dict[str, Any],
+        stop_event: threading.Event,
+        clock: Clock,
+        nvml: NvmlReader | None = None,
+        heartbeat_seconds: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.home = home
+        self.cycle = cycle
+        self.cycle_kwargs = cycle_kwargs
+        self.stop_event = stop_event
+        self.clock = clock
+        self.nvml = nvml
+        interval_seconds = settings.schedule.interval_minutes * 60
+        # Short intervals (tests, impatient users) need a heartbeat finer than the interval.
+        self.heartbeat_seconds = heartbeat_seconds or min(HEARTBEAT_SECONDS, interval_seconds / 4)
+        # Guards the guard memory, the running flag, and this process's cycle_state writes.
+        self._lock = threading.Lock()
+        self._running = False
+        self._idle = threading.Event()  # set while no cycle is in hand
+        self._idle.set()
+        self._memory: dict[str, Any] = {}
+        self._scheduler = BackgroundScheduler(
+            logger=_apscheduler_logger(),
+            timezone=timezone.utc,
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+
+    def run(self) -> None:
+        """Start the scheduler, run the heartbeat until the stop event is set, then stop."""
+        schedule = self.settings.schedule
+        self.home.ensure()
+        self._memory = observe_suspend(
+            load_cycle_state(self.home.cycle_state).guard_memory, self.clock
+        )
+        self._scheduler.add_job(
+            self._run_job,
+            IntervalTrigger(
+                seconds=schedule.interval_minutes * 60,
+                jitter=schedule.jitter_seconds or None,
+                timezone=timezone.utc,
+            ),
+            id=JOB_ID,
+            name="comfywatchman cycle",
+            next_run_time=_utc_now(),
+        )
+        logger.info(
+            "Scheduler started: a cycle every %g min, the first now; home %s.",
+            schedule.interval_minutes,
+            self.home.root,
+        )
+        self._scheduler.start()
+        try:
+            while not self.stop_event.wait(self.heartbeat_seconds):
+                self.heartbeat()
+        finally:
+            logger.info("Stopping the scheduler; the cycle in hand ends at its next stage.")
+            self.stop_event.set()  # also when the heartbeat failed: no new cycle may start
+            with self._lock:
+                pass  # from here on a job either is marked running or sees the stop event
+            # Wait for the cycle in hand before shutdown(): APScheduler's shutdown holds the
+            # job store lock while it waits, and the job needs that lock to reschedule.
+            self._idle.wait()
+            self._scheduler.shutdown(wait=True)
+            with self._lock:
+                self._persist_next_run(None)
+            logger.info("Scheduler stopped.")
+
+    def heartbeat(self) -> None:
+        """Look for a resume from suspend and wake the scheduler when a run is due."""
+        with self._lock:
+            previous_resume = self._memory.get("last_resume_monotonic")
+            self._memory = observe_suspend(self._memory, self.clock)
+            resume = self._memory.get("last_resume_monotonic")
+            resumed = resume is not None and resume != previous_resume
+            if self._running:
+                return  # the job thread reschedules when the cycle ends
+            job = self._scheduler.get_job(JOB_ID)
+            next_run = job.next_run_time if job is not None else None
+            if next_run is None:
+                return
+            if resumed:
+                slept = self._memory.get("last_suspend_seconds") or 0.0
+                if next_run.timestamp() <= self.clock.wall():
+                    # A run fell due while asleep: run it once now. However many slots were
+                    # missed, one run stands for them all; its awake guard skips until the
+                    # resume grace is over, and the skip is retried soon.
+                    logger.info("Resumed after %.0f s asleep; running the missed cycle.", slept)
+                    self._scheduler.modify_job(JOB_ID, next_run_time=_utc_now())
+                    self._persist_next_run(_utc_now())
+                else:
+                    logger.info("Resumed after %.0f s asleep; next cycle at %s.", slept, next_run)
+                    self._scheduler.wakeup()
+            elif next_run <= _utc_now():
+                # The scheduler's own wait counts monotonic time and may oversleep; nudge it.
+                self._scheduler.wakeup()
+
+    def evaluate_guards(
+        self, schedule: ScheduleSettings, memory: Mapping[str, Any]
+    ) -> GuardVerdict:
+        """The guards as the scheduler sees them: with its clock and its fresher memory.
+
+        The heartbeat has observed the suspend clocks every few seconds, so its memory
+        dates a resume more closely than the memory persisted by the previous cycle.
+        """
+        with self._lock:
+            current = self._memory or dict(memory)
+        verdict = evaluate_guards(schedule, current, clock=self.clock, nvml=self.nvml)
+        with self._lock:
+            self._memory = dict(verdict.memory)
+        return verdict
+
+    def _run_job(self) -> None:
+        with self._lock:
+            if self.stop_event.is_set():
+                return
+            self._running = True
+            self._idle.clear()
+        retry = False
+        try:
+            retry = self._run_cycle()
+        finally:
+            with self._lock:
+                self._running = False
+                if retry and not self.stop_event.is_set():
+                    self._retry_soon()
+                self._persist_next_run(self._next_run_time())
+                self._idle.set()
+
+    def _run_cycle(self) -> bool:
+        """Run one cycle; return True when it should be retried soon (skipped)."""
+        try:
+            result = self.cycle(
+                self.settings,
+                self.home,
+                trigger="scheduler",
+                stop_event=self.stop_event,
+                guard_evaluator=self.evaluate_guards,
+                **self.cycle_kwargs,
+            )
+        except LockHeldError as error:
+            logger.info("Cycle skipped: %s", error)
+            self._record("skipped", f"lock: {error}")
+            return True
+        except (WatchmanError, OSError) as error:
+            # ComfyUI not found (a drive not mounted yet) or bad state: record it and carry
+            # on at the normal interval; the next cycle may find things mended.
+            logger.error("Cycle failed before it started: %s", error)
+            self._record("failed", str(error))
+            return False
+        logger.info(
+            "Cycle %s %s%s.",
+            result.record.cycle_id,
+            result.record.outcome,
+            f" ({result.record.reason})" if result.record.reason else "",
+        )
+        return result.record.outcome == "skipped"
+
+    def _record(self, outcome: str, reason: str) -> None:
+        now = _utc_now()
+        record = CycleRecord(
+            cycle_id=f"{now.strftime('%Y%m%dT%H%M%S')}-scheduler",
+            started_at=now.isoformat(),
+            duration_seconds=0.0,
+            outcome=outcome,  # type: ignore[arg-type]
+            reason=reason,
+            trigger="scheduler",
+        )
+        # The same figures as a cycle that got to record itself: state, log line, metrics.
+        log_event(
+            self.home.structured_log,
+            "cycle",
+            cycle_id=record.cycle_id,
+            phase="cycle",
+            outcome=outcome,
+            reason=reason,
+            trigger="scheduler",
+            duration_seconds=0.0,
+            counts={},
+        )
+        try:
+            state = append_record(self.home.cycle_state, record)
+        except OSError as error:
+            logger.warning("Cannot record the cycle in %s: %s", self.home.cycle_state, error)
+            return
+        self._write_metrics(state)
+
+    def _write_metrics(self, state: CycleState) -> None:
+        textfile = self.settings.metrics.textfile
+        if textfile is None:
+            return
+        try:
+            write_metrics_textfile(textfile, state)
+        except OSError as error:
+            logger.warning("Cannot write metrics to %s: %s", textfile, error)
+
+    def _retry_soon(self) -> None:
+        retry_at = _utc_now() + timedelta(minutes=self.settings.schedule.retry_after_skip_minutes)
+        next_run = self._next_run_time()
+        if next_run is None or retry_at < next_run:
+            self._scheduler.modify_job(JOB_ID, next_run_time=retry_at)
+            logger.info("Retrying the skipped cycle at %s.", retry_at.isoformat(timespec="seconds"))
+
+    def _next_run_time(self) -> datetime | None:
+        job = self._scheduler.get_job(JOB_ID)
+        return job.next_run_time if job is not None else None
+
+    def _persist_next_run(self, next_run: datetime | None) -> None:
+        text = next_run.astimezone(timezone.utc).isoformat() if next_run is not None else None
+        try:
+            update_next_run(self.home.cycle_state, text)
+        except OSError as error:
+            logger.warning("Cannot record the next run in %s: %s", self.home.cycle_state, error)
+            return
+        # The cycle wrote the textfile before its next run was known (and a stopped
+        # scheduler has none): rewrite it so next_run_timestamp_seconds is never stale.
+        if self.settings.metrics.textfile is not None:
+            self._write_metrics(load_cycle_state(self.home.cycle_state))
+
+
+class BusyTickFilter(logging.Filter):
+    """Drop APScheduler's warning for an interval tick that falls while a cycle still runs.
+
+    With ``max_instances=1`` that is the design working (the tick is coalesced into the run
+    scheduled after the cycle), not a problem; a long cycle would otherwise log a WARNING
+    at every tick. Every other APScheduler message passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for the "maximum number of running instances reached" warning."""
+        if "maximum number of running instances reached" in str(record.msg):
+            logger.debug("An interval tick came while a cycle was running; it is dropped.")
+            return False
+        return True
+
+
+def _apscheduler_logger() -> logging.Logger:
+    # A child of APScheduler's own logger, so that its configuration still applies, with the
+    # filter on it alone: other APScheduler users in the process keep every message.
+    scheduler_logger = logging.getLogger("apscheduler.scheduler.comfywatchman")
+    if not any(isinstance(item, BusyTickFilter) for item in scheduler_logger.filters):
+        scheduler_logger.addFilter(BusyTickFilter())
+    return scheduler_logger
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@contextmanager
+def _signals_set(stop_event: threading.Event, install: bool) -> Iterator[None]:
+    """Make SIGTERM and SIGINT set ``stop_event`` for the duration; restore the old handlers."""
+    if not install or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signal_number: int, frame: object) -> None:
+        logger.info("Received %s; stopping.", signal.Signals(signal_number).name)
+        stop_event.set()
+
+    previous = {
+        number: signal.signal(number, request_stop) for number in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

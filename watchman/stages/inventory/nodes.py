@@ -1,0 +1,332 @@
+"""The installed node classes: ComfyUI's core and every custom node pack, read statically.
+
+Custom node code is never imported (that would run it): class names come from
+``watchman.comfy.python_source``, git facts from ``watchman.stages.inventory.git_metadata`` and the
+version from ``pyproject.toml``. A pack is a folder or a single ``.py`` file in
+``custom_nodes/``; it is disabled when its name ends in ``.disabled`` or it sits in
+``custom_nodes/.disabled/`` (where ComfyUI-Manager moves disabled packs).
+
+Scale: each pack carries a signature of its Python files (paths, sizes, mtimes). Given the
+previous inventory, a pack whose signature is unchanged keeps its class names without
+re-parsing, so an unchanged tree costs a walk and a few ``stat`` calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from watchman.comfy.python_source import node_classes_in_file
+from watchman.errors import StateError
+from watchman.stages.inventory.git_metadata import read_git_metadata
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+logger = logging.getLogger(__name__)
+
+CACHE_SCHEMA_VERSION = 1
+CUSTOM_NODES_FOLDER = "custom_nodes"
+DISABLED_SUFFIX = ".disabled"
+DISABLED_FOLDER = ".disabled"
+
+# Bounds for one pack, so a pack that vendors a whole library cannot stall the cycle.
+MAX_FILES_PER_PACK = 2000
+# Folders that hold no node definitions ComfyUI loads, only tests and environments.
+SKIPPED_FOLDERS = frozenset(
+    {"__pycache__", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages"}
+)
+SKIPPED_FILES = frozenset({"example_node.py.example"})
+
+PackKind = Literal["folder", "file"]
+
+
+@dataclass(frozen=True)
+class NodePack:
+    """One installed custom node pack, enabled or disabled."""
+
+    name: str
+    path: str
+    kind: PackKind
+    enabled: bool
+    git_remote: str | None
+    git_commit: str | None
+    version: str | None
+    node_classes: tuple[str, ...]
+    signature: str = ""
+
+
+@dataclass(frozen=True)
+class NodeInventory:
+    """Core node classes plus every pack found under ``custom_nodes``."""
+
+    core_nodes: frozenset[str]
+    packs: tuple[NodePack, ...]
+    core_signature: str = ""
+    _by_class: Mapping[str, tuple[NodePack, ...]] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[NodePack]] = {}
+        for pack in self.packs:
+            for node_class in pack.node_classes:
+                index.setdefault(node_class, []).append(pack)
+        object.__setattr__(self, "_by_class", {k: tuple(v) for k, v in index.items()})
+
+    def enabled_classes(self) -> frozenset[str]:
+        """Return the node types ComfyUI would load: core plus enabled packs."""
+        classes = set(self.core_nodes)
+        for pack in self.packs:
+            if pack.enabled:
+                classes.update(pack.node_classes)
+        return frozenset(classes)
+
+    def packs_defining(self, node_type: str) -> tuple[NodePack, ...]:
+        """Return every pack, enabled or disabled, that declares ``node_type``."""
+        return self._by_class.get(node_type, ())
+
+    def to_cache_document(self) -> dict[str, Any]:
+        """Return the ``custom_nodes_cache.json`` document; equal trees give equal documents."""
+        return {
+            "schema_version": CACHE_SCHEMA_VERSION,
+            "core_node_count": len(self.core_nodes),
+            "core_nodes": sorted(self.core_nodes),
+            "core_signature": self.core_signature,
+            "packs": [
+                {
+                    "name": pack.name,
+                    "path": pack.path,
+                    "kind": pack.kind,
+                    "enabled": pack.enabled,
+                    "git_remote": pack.git_remote,
+                    "git_commit": pack.git_commit,
+                    "version": pack.version,
+                    "node_classes": list(pack.node_classes),
+                    "signature": pack.signature,
+                }
+                for pack in self.packs
+            ],
+        }
+
+    @classmethod
+    def from_cache_document(cls, document: Mapping[str, Any]) -> NodeInventory:
+        """Rebuild an inventory from ``to_cache_document`` output.
+
+        Raises:
+            StateError: the document is of another schema or malformed.
+        """
+        if document.get("schema_version") != CACHE_SCHEMA_VERSION:
+            raise StateError(
+                f"Node inventory cache has schema_version {document.get('schema_version')!r}, "
+                f"expected {CACHE_SCHEMA_VERSION}; it will be rebuilt."
+            )
+        try:
+            packs = tuple(
+                NodePack(
+                    name=str(item["name"]),
+                    path=str(item["path"]),
+                    kind=_pack_kind(item["kind"]),
+                    enabled=bool(item["enabled"]),
+                    git_remote=_optional_text(item.get("git_remote")),
+                    git_commit=_optional_text(item.get("git_commit")),
+                    version=_optional_text(item.get("version")),
+                    node_classes=tuple(str(name) for name in item["node_classes"]),
+                    signature=str(item.get("signature", "")),
+                )
+                for item in document["packs"]
+            )
+            core = frozenset(str(name) for name in document["core_nodes"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise StateError(
+                f"Node inventory cache is malformed ({error!r}); it will be rebuilt."
+            ) from None
+        return cls(
+            core_nodes=core, packs=packs, core_signature=str(document.get("core_signature", ""))
+        )
+
+
+def _pack_kind(value: object) -> PackKind:
+    if value not in ("folder", "file"):
+        raise ValueError(f"pack kind {value!r}")
+    return cast(PackKind, value)
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def scan_node_inventory(comfyui_root: Path, previous: NodeInventory | None = None) -> NodeInventory:
+    """Take stock of the node classes installed in a ComfyUI tree, without importing code.
+
+    Args:
+        comfyui_root: the ComfyUI folder (holding ``nodes.py`` and ``custom_nodes/``).
+        previous: an earlier inventory of the same tree; parts whose file signature is
+            unchanged reuse its class names instead of being parsed again.
+
+    Returns:
+        The inventory, packs sorted by name then path. Unreadable files and folders are
+        skipped with a warning; this never raises for a damaged tree.
+    """
+    core_files = list(_core_files(comfyui_root))
+    core_signature = _signature(comfyui_root, core_files)
+    if previous is not None and previous.core_signature == core_signature and core_files:
+        core_nodes = previous.core_nodes
+    else:
+        core_nodes = _classes_of(core_files)
+    earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
+    packs: list[NodePack] = []
+    for path, enabled in _pack_locations(comfyui_root / CUSTOM_NODES_FOLDER):
+        try:
+            packs.append(_scan_pack(path, enabled, earlier.get(str(path))))
+        except OSError as error:
+            # One unreadable pack (permissions, a vanishing folder) is not the whole tree.
+            logger.warning("Skipping node pack %s: it cannot be read (%s).", path, error)
+    packs.sort(key=lambda pack: (pack.name.casefold(), pack.name, pack.path))
+    return NodeInventory(core_nodes=core_nodes, packs=tuple(packs), core_signature=core_signature)
+
+
+def _core_files(comfyui_root: Path) -> Iterable[Path]:
+    main_nodes = comfyui_root / "nodes.py"
+    if main_nodes.is_file():
+        yield main_nodes
+    extras = comfyui_root / "comfy_extras"
+    if extras.is_dir():
+        yield from sorted(extras.glob("*.py"))
+    api_nodes = comfyui_root / "comfy_api_nodes"
+    if api_nodes.is_dir():
+        yield from _python_files(api_nodes)
+
+
+def _pack_locations(custom_nodes: Path) -> Iterable[tuple[Path, bool]]:
+    """Yield ``(path, enabled)`` for each pack folder or file, in name order."""
+    for entry, inside_disabled in [
+        *((entry, False) for entry in _entries(custom_nodes)),
+        *((entry, True) for entry in _entries(custom_nodes / DISABLED_FOLDER)),
+    ]:
+        name = entry.name
+        if name in SKIPPED_FILES or name == "__pycache__":
+            continue
+        if name.startswith("."):
+            # Hidden folders (.git, .disabled handled above, editor folders) are no packs.
+            continue
+        try:
+            is_folder, is_file = entry.is_dir(), entry.is_file()
+        except OSError as error:
+            logger.warning("Skipping %s: it cannot be inspected (%s).", entry, error)
+            continue
+        if is_folder:
+            yield entry, not (inside_disabled or name.endswith(DISABLED_SUFFIX))
+        elif is_file and name.endswith(".py"):
+            yield entry, not inside_disabled
+        elif is_file and name.endswith(".py" + DISABLED_SUFFIX):
+            yield entry, False
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        logger.warning("Cannot list %s (%s); its packs are not counted.", folder, error)
+        return []
+
+
+def _pack_name(path: Path) -> str:
+    name = path.name
+    if name.endswith(DISABLED_SUFFIX):
+        name = name[: -len(DISABLED_SUFFIX)]
+    if path.is_file() and name.endswith(".py"):
+        name = name[: -len(".py")]
+    return name
+
+
+def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
+    kind: PackKind = "folder" if path.is_dir() else "file"
+    files = list(_python_files(path)) if kind == "folder" else [path]
+    signature = _signature(path, files)
+    if earlier is not None and earlier.signature == signature and earlier.kind == kind:
+        node_classes = earlier.node_classes
+    else:
+        node_classes = tuple(sorted(_classes_of(files)))
+    git = read_git_metadata(path) if kind == "folder" else None
+    return NodePack(
+        name=_pack_name(path),
+        path=str(path),
+        kind=kind,
+        enabled=enabled,
+        git_remote=git.remote_url if git else None,
+        git_commit=git.commit if git else None,
+        version=_pyproject_version(path / "pyproject.toml") if kind == "folder" else None,
+        node_classes=node_classes,
+        signature=signature,
+    )
+
+
+def _python_files(folder: Path) -> Iterable[Path]:
+    """Yield the pack's ``.py`` files in a stable order, skipping tests and environments."""
+    count = 0
+    for current, folders, files in os.walk(folder, onerror=_walk_error):
+        folders[:] = sorted(
+            name for name in folders if name not in SKIPPED_FOLDERS and not name.startswith(".")
+        )
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            count += 1
+            if count > MAX_FILES_PER_PACK:
+                logger.warning(
+                    "%s holds more than %d Python files; the rest are not read.",
+                    folder,
+                    MAX_FILES_PER_PACK,
+                )
+                return
+            yield Path(current) / name
+
+
+def _walk_error(error: OSError) -> None:
+    logger.warning("Cannot list %s (%s); skipping it.", error.filename, error.strerror)
+
+
+def _signature(base: Path, files: Iterable[Path]) -> str:
+    # Path, size and mtime of every file: cheap to compute, and any edit, addition or
+    # removal of a Python file changes it.
+    digest = hashlib.sha256()
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        relative = path.relative_to(base).as_posix() if path != base else path.name
+        digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def _classes_of(files: Iterable[Path]) -> frozenset[str]:
+    classes: set[str] = set()
+    for path in files:
+        classes |= node_classes_in_file(path)
+    return frozenset(classes)
+
+
+def _pyproject_version(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        logger.debug("Cannot read a version from %s (%s).", path, error)
+        return None
+    project = document.get("project")
+    version = project.get("version") if isinstance(project, dict) else None
+    return version if isinstance(version, str) and version.strip() else None

@@ -1,0 +1,190 @@
+"""What each workflow needs that is not installed: a pure stage, data in, data out.
+
+Takes a parsed workflow, the model inventory and the set of installed node types, and
+returns its missing and misplaced models, its missing nodes and its status. No I/O.
+
+Workflow status, by precedence (the first that applies wins):
+
+1. ``parse_error``: the file could not be read as a workflow.
+2. ``missing_nodes``: an active node's type is not installed.
+3. ``missing_models``: an active loader names a file that is missing from its folder, or
+   that is only in another folder or subfolder (misplaced: ComfyUI will not find it).
+4. ``uncertain``: nothing is certainly missing, but a value that looks like a model file,
+   on a node whose inputs are not known, is not installed anywhere: it may be a model,
+   or a file the node fetches itself.
+5. ``ready``: everything the active nodes need is installed.
+
+Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the status.
+
+When a ComfyUI server answered, the file names its ``/object_info`` lists for a loader's
+input are the truth: a value listed there is present, whatever the static inventory
+knows (packs register folders of their own that no static table can know).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.workflow import ModelReference, NodeUse, ParsedWorkflow
+from watchman.stages.inventory.models import ModelFile, ModelInventory, normalise_model_value
+
+# (node type, input name) -> the file names the live server offers, or None.
+ChoicesLookup = Callable[[str, str], "tuple[str, ...] | None"]
+
+WorkflowStatus = Literal["ready", "missing_models", "missing_nodes", "uncertain", "parse_error"]
+STATUS_ORDER: tuple[WorkflowStatus, ...] = (
+    "parse_error",
+    "missing_nodes",
+    "missing_models",
+    "uncertain",
+    "ready",
+)
+
+
+@dataclass(frozen=True)
+class ModelNeed:
+    """A model reference that is not where ComfyUI will look for it."""
+
+    reference: ModelReference
+    state: Literal["missing", "misplaced"]
+    locations: tuple[ModelFile, ...]  # where a misplaced file actually is
+
+    @property
+    def certain(self) -> bool:
+        """False for a value of unknown folder that may not be a model at all."""
+        return self.reference.folder is not None
+
+
+@dataclass(frozen=True)
+class NodeNeed:
+    """A node type the workflow uses that is not installed."""
+
+    node_type: str
+    node_ids: tuple[str, ...]
+    cnr_id: str | None
+    aux_id: str | None
+
+
+@dataclass(frozen=True)
+class WorkflowNeeds:
+    """Everything one workflow is missing, and its status."""
+
+    status: WorkflowStatus
+    missing_models: tuple[ModelNeed, ...]
+    missing_nodes: tuple[NodeNeed, ...]
+    inactive_models: tuple[ModelNeed, ...]  # on bypassed or muted nodes: reported apart
+    inactive_nodes: tuple[NodeNeed, ...]
+    bypassed_node_ids: tuple[str, ...]
+    muted_node_ids: tuple[str, ...]
+
+
+def _listed_by_server(reference: ModelReference, choices: ChoicesLookup | None) -> bool:
+    if choices is None or reference.input is None:
+        return False
+    offered = choices(reference.node_type, reference.input)
+    if not offered:
+        return False
+    wanted = normalise_model_value(reference.value).lower()
+    return any(normalise_model_value(choice).lower() == wanted for choice in offered)
+
+
+def find_model_needs(
+    references: Iterable[ModelReference],
+    inventory: ModelInventory,
+    choices: ChoicesLookup | None = None,
+) -> tuple[ModelNeed, ...]:
+    """Return the references whose file is missing or misplaced, in workflow order.
+
+    ``choices`` is the live server's file list per loader input, when one answered.
+    """
+    needs = []
+    for reference in references:
+        if _listed_by_server(reference, choices):
+            continue
+        presence = inventory.locate(reference.folder, reference.value)
+        if presence.state == "present":
+            continue
+        needs.append(ModelNeed(reference, presence.state, presence.locations))
+    return tuple(needs)
+
+
+def find_node_needs(
+    nodes: Iterable[NodeUse], installed: Collection[str], subgraph_ids: Collection[str]
+) -> tuple[NodeNeed, ...]:
+    """Return node types that are not installed, not frontend-only and not subgraph ids."""
+    grouped: dict[str, list[NodeUse]] = {}
+    for node in nodes:
+        if node.node_type in installed or node.node_type in subgraph_ids:
+            continue
+        if is_frontend_only(node.node_type):
+            continue
+        grouped.setdefault(node.node_type, []).append(node)
+    return tuple(
+        NodeNeed(
+            node_type=node_type,
+            node_ids=tuple(node.node_id for node in uses),
+            cnr_id=next((node.cnr_id for node in uses if node.cnr_id), None),
+            aux_id=next((node.aux_id for node in uses if node.aux_id), None),
+        )
+        for node_type, uses in sorted(grouped.items())
+    )
+
+
+def assess_workflow(
+    parsed: ParsedWorkflow,
+    inventory: ModelInventory,
+    installed_node_types: Collection[str],
+    choices: ChoicesLookup | None = None,
+) -> WorkflowNeeds:
+    """Work out what one parsed workflow is missing and its status.
+
+    Args:
+        parsed: the workflow.
+        inventory: the installed models.
+        installed_node_types: node types the install provides (server or static).
+        choices: the live server's file names per (node type, input), when it answered.
+    """
+    active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
+    inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
+    active_nodes = [node for node in parsed.nodes if not (node.bypassed or node.muted)]
+    inactive_nodes = [node for node in parsed.nodes if node.bypassed or node.muted]
+    missing_models = find_model_needs(active_refs, inventory, choices)
+    missing_nodes = find_node_needs(active_nodes, installed_node_types, parsed.subgraph_ids)
+    undefined = [node for node in parsed.undefined_instances if not (node.bypassed or node.muted)]
+    if undefined:
+        # The definition is absent from the file: no install can provide it.
+        missing_nodes = missing_nodes + find_node_needs(undefined, frozenset(), frozenset())
+    active_types = {node.node_type for node in active_nodes}
+    inactive_missing = tuple(
+        need
+        for need in find_node_needs(inactive_nodes, installed_node_types, parsed.subgraph_ids)
+        if need.node_type not in active_types
+    )
+    if missing_nodes:
+        status: WorkflowStatus = "missing_nodes"
+    elif any(need.certain for need in missing_models):
+        status = "missing_models"
+    elif missing_models:
+        status = "uncertain"
+    else:
+        status = "ready"
+    return WorkflowNeeds(
+        status=status,
+        missing_models=missing_models,
+        missing_nodes=missing_nodes,
+        inactive_models=find_model_needs(inactive_refs, inventory, choices),
+        inactive_nodes=inactive_missing,
+        bypassed_node_ids=tuple(node.node_id for node in parsed.nodes if node.bypassed),
+        muted_node_ids=tuple(node.node_id for node in parsed.nodes if node.muted),
+    )
+
+
+def count_statuses(statuses: Iterable[str]) -> Mapping[str, int]:
+    """Count workflows per status, every status present, in precedence order."""
+    counts: dict[str, int] = dict.fromkeys(STATUS_ORDER, 0)
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return counts

@@ -1,0 +1,175 @@
+"""Watched workflows and their parse cache (``state/workflow_cache.json``).
+
+A cycle in which nothing changed must cost about one walk of the watched folders: a file
+whose size and modification time are as recorded keeps its recorded sha256 and parse
+result without being read. A changed file is hashed; it is parsed again only when its
+hash changed too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchman.comfy.loaders import LOADERS
+from watchman.comfy.workflow import ParsedWorkflow, parse_workflow_bytes
+from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
+from watchman.stages.intake import WatchedWorkflow, discover_workflow_files
+from watchman.state.safe_files import read_json_state
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Cached parses are redone when the reader changes: bump the number when its code learns
+# something new; a change to the loader table is noticed by itself through its digest.
+PARSER_VERSION = f"3:{hashlib.sha256(repr(sorted(LOADERS.items())).encode()).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class StoredWorkflow:
+    """A watched workflow with its parse result, or the error that stopped the parse."""
+
+    watched: WatchedWorkflow
+    parsed: ParsedWorkflow | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class UnreadableWorkflow:
+    """A workflow file that exists but could not be read this cycle (permissions, I/O)."""
+
+    path: Path
+    source: str
+    error: str
+
+
+@dataclass(frozen=True)
+class WorkflowScan:
+    """The outcome of walking every watched folder."""
+
+    workflows: tuple[StoredWorkflow, ...]
+    cache_document: dict[str, Any]
+    files_hashed: int
+    files_parsed: int
+    unreadable: tuple[UnreadableWorkflow, ...]  # files that could not be read this cycle
+
+
+def load_workflow_cache(path: Path) -> dict[str, Any]:
+    """Return the cached entries by path (empty when absent, stale or corrupt)."""
+    document = read_json_state(path, SCHEMA_VERSION)
+    if document is None or document.get("parser_version") != PARSER_VERSION:
+        return {}
+    entries = document.get("workflows")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _entry_for(
+    path: Path, source: str, cached: dict[str, Any] | None
+) -> tuple[StoredWorkflow, dict[str, Any], bool, bool]:
+    """Return the stored workflow, its cache entry, whether it was hashed and parsed.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    stat = path.stat()
+    if (
+        cached is not None
+        and cached.get("size") == stat.st_size
+        and cached.get("mtime_ns") == stat.st_mtime_ns
+    ):
+        try:
+            return _from_cache(path, source, cached), cached, False, False
+        except (StateError, KeyError, ValueError, TypeError) as damage:
+            # A damaged cache entry costs one re-read of the file, nothing more.
+            logger.info("Cached parse of %s is unusable (%s); reading it again.", path, damage)
+            cached = None
+    data = path.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    watched = WatchedWorkflow(path, source, stat.st_size, stat.st_mtime_ns, sha256)
+    if cached is not None and cached.get("sha256") == sha256:
+        # Touched but not changed: reuse the parse, remember the new mtime.
+        entry = {**cached, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "source": source}
+        return _from_cache(path, source, entry), entry, True, False
+    try:
+        parsed: ParsedWorkflow | None = parse_workflow_bytes(data, str(path))
+        error = None
+    except ImageWithoutWorkflowError:
+        # An ordinary picture beside the workflows: remembered so it is not read again,
+        # never reported.
+        parsed, error = None, None
+    except WorkflowError as problem:
+        parsed, error = None, str(problem)
+    entry = {
+        "source": source,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "sha256": sha256,
+        "parsed": parsed.to_json() if parsed is not None else None,
+        "error": error,
+    }
+    return StoredWorkflow(watched, parsed, error), entry, True, True
+
+
+def _from_cache(path: Path, source: str, entry: dict[str, Any]) -> StoredWorkflow:
+    watched = WatchedWorkflow(
+        path, source, int(entry["size"]), int(entry["mtime_ns"]), str(entry["sha256"])
+    )
+    parsed_doc = entry.get("parsed")
+    parsed = ParsedWorkflow.from_json(parsed_doc) if isinstance(parsed_doc, dict) else None
+    return StoredWorkflow(watched, parsed, entry.get("error"))
+
+
+def scan_watched_folders(
+    folders: Sequence[tuple[Path, str]], cached: dict[str, Any], include_images: bool = True
+) -> WorkflowScan:
+    """Walk every watched folder, reusing cached hashes and parses where nothing changed.
+
+    Args:
+        folders: ``(folder, source label)`` pairs; a missing folder is logged and skipped.
+        cached: the entries from ``load_workflow_cache``.
+        include_images: also read ``.png`` / ``.webp`` files.
+    """
+    stored: list[StoredWorkflow] = []
+    entries: dict[str, Any] = {}
+    hashed = parsed = 0
+    unreadable: list[UnreadableWorkflow] = []
+    for folder, source in folders:
+        if folder.is_file():
+            logger.warning(
+                "Watched folder %s is a file, not a folder; watch the folder holding it.", folder
+            )
+            continue
+        if not folder.is_dir():
+            logger.info("Watched folder %s does not exist; skipping it.", folder)
+            continue
+        for path in discover_workflow_files(folder, include_images):
+            key = str(path)
+            if key in entries:  # the same folder watched twice
+                continue
+            try:
+                workflow, entry, was_hashed, was_parsed = _entry_for(path, source, cached.get(key))
+            except OSError as error:
+                logger.warning("Cannot read workflow %s: %s", path, error)
+                reason = error.strerror or str(error)
+                unreadable.append(
+                    UnreadableWorkflow(path, source, f"{path} cannot be read: {reason}.")
+                )
+                if key in cached:
+                    entries[key] = cached[key]  # keep what was known; nothing recorded is lost
+                continue
+            hashed += was_hashed
+            parsed += was_parsed
+            entries[key] = entry
+            if workflow.parsed is None and workflow.error is None:
+                continue  # a picture with no workflow in it
+            stored.append(workflow)
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "parser_version": PARSER_VERSION,
+        "workflows": entries,
+    }
+    return WorkflowScan(tuple(stored), document, hashed, parsed, tuple(unreadable))

@@ -1,0 +1,143 @@
+"""``state/cycle_state.json``: what each cycle did, the next run, and guard memory.
+
+Written by the cycle (one record per cycle) and by the scheduler (next run, guard
+bookkeeping such as the last suspend total seen). Read by ``comfywatchman status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from filelock import FileLock
+
+from watchman.state.safe_files import atomic_write_json, read_json_state
+
+SCHEMA_VERSION = 1
+MAX_RECORDS = 100
+
+Outcome = Literal["ran", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    """One cycle: when it started, how long it took, how it ended and what it counted."""
+
+    cycle_id: str
+    started_at: str  # ISO 8601, UTC
+    duration_seconds: float
+    outcome: Outcome
+    reason: str | None = None  # why it was skipped or failed
+    counts: dict[str, int] = field(default_factory=dict)
+    trigger: str = "run-cycle"  # "run-cycle" or "scheduler"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CycleRecord:
+        return cls(
+            cycle_id=str(data.get("cycle_id", "")),
+            started_at=str(data.get("started_at", "")),
+            duration_seconds=float(data.get("duration_seconds", 0.0)),
+            outcome=data.get("outcome", "failed"),
+            reason=data.get("reason"),
+            counts={str(k): int(v) for k, v in (data.get("counts") or {}).items()},
+            trigger=str(data.get("trigger", "run-cycle")),
+        )
+
+
+@dataclass(frozen=True)
+class CycleState:
+    """The whole file: newest record last."""
+
+    records: tuple[CycleRecord, ...] = ()
+    next_run: str | None = None
+    guard_memory: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last(self) -> CycleRecord | None:
+        return self.records[-1] if self.records else None
+
+
+def load_cycle_state(path: Path) -> CycleState:
+    """Read the cycle state; a missing or corrupt file gives an empty state (and is set aside)."""
+    document = read_json_state(path, SCHEMA_VERSION)
+    if document is None:
+        return CycleState()
+    records = tuple(
+        CycleRecord.from_json(item)
+        for item in document.get("records", [])
+        if isinstance(item, dict)
+    )
+    memory = document.get("guard_memory")
+    return CycleState(
+        records=records,
+        next_run=document.get("next_run"),
+        guard_memory=memory if isinstance(memory, dict) else {},
+    )
+
+
+def save_cycle_state(path: Path, state: CycleState) -> None:
+    """Write the cycle state atomically, keeping the newest ``MAX_RECORDS`` records.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    atomic_write_json(
+        path,
+        {
+            "schema_version": SCHEMA_VERSION,
+            "records": [asdict(record) for record in state.records[-MAX_RECORDS:]],
+            "next_run": state.next_run,
+            "guard_memory": state.guard_memory,
+        },
+    )
+
+
+@contextlib.contextmanager
+def _updating(path: Path) -> Iterator[None]:
+    # The scheduler (next run) and a cron cycle (its record) may both update the file at
+    # the same instant; a short lock of its own keeps one from losing the other's write.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_name(path.name + ".lock")), timeout=30):
+        yield
+
+
+def _update(path: Path, change: Callable[[CycleState], CycleState]) -> CycleState:
+    with _updating(path):
+        new_state = change(load_cycle_state(path))
+        save_cycle_state(path, new_state)
+        return new_state
+
+
+def append_record(path: Path, record: CycleRecord) -> CycleState:
+    """Add one cycle record to the file and return the new state."""
+    return _update(
+        path,
+        lambda state: CycleState(
+            records=(*state.records, record)[-MAX_RECORDS:],
+            next_run=state.next_run,
+            guard_memory=state.guard_memory,
+        ),
+    )
+
+
+def update_next_run(path: Path, next_run: str | None) -> None:
+    """Persist when the scheduler runs next (ISO 8601, UTC), or None."""
+    _update(
+        path,
+        lambda state: CycleState(
+            records=state.records, next_run=next_run, guard_memory=state.guard_memory
+        ),
+    )
+
+
+def update_guard_memory(path: Path, memory: dict[str, Any]) -> None:
+    """Persist what the guards remember between cycles (e.g. the last suspend total)."""
+    _update(
+        path,
+        lambda state: CycleState(
+            records=state.records, next_run=state.next_run, guard_memory=memory
+        ),
+    )

@@ -1,0 +1,78 @@
+"""Logging for people and for services.
+
+A person at a terminal gets short human lines on stderr. A service (``--scheduler`` with
+no terminal, e.g. under systemd or Task Scheduler) gets one JSON object a line, which the
+journal and log shippers keep intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from watchman.state.structured_log import utc_now_iso
+
+
+class JsonLineFormatter(logging.Formatter):
+    """Format each record as one JSON object: time, level, logger, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "time": utc_now_iso(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(document).decode()
+
+
+def configure_logging(
+    level: str,
+    *,
+    json_lines: bool | None = None,
+    handler: logging.Handler | None = None,
+    fallback_file: Path | None = None,
+) -> None:
+    """Send log records to stderr at ``level``.
+
+    Args:
+        level: a logging level name.
+        json_lines: force JSON lines on or off; None picks JSON when stderr is no terminal
+            and plain text when it is.
+        handler: use this handler instead (the CLI passes one that shares the terminal
+            with its progress display).
+        fallback_file: where JSON lines go when there is no stderr at all (pythonw.exe
+            under Windows Task Scheduler).
+    """
+    if sys.stderr is None:
+        if fallback_file is None:
+            return  # nowhere to write; logging's last resort would fail as well
+        fallback_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(fallback_file, encoding="utf-8")
+        handler.setFormatter(JsonLineFormatter())
+    if json_lines is None:
+        json_lines = sys.stderr is None or not sys.stderr.isatty()
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        if json_lines:
+            handler.setFormatter(JsonLineFormatter())
+        else:
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_comfywatchman", False):
+            root.removeHandler(existing)
+    handler._comfywatchman = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # httpx logs every request at INFO; keep that for --debug only.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(
+        logging.DEBUG if level == "DEBUG" else logging.WARNING
+    )
