@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.workflow import ParsedWorkflow, read_workflow_file
+from watchman.comfy.workflow import read_workflow_file
+from watchman.comfy.workflow_model import ParsedWorkflow
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "workflows"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)

@@ -15,7 +15,9 @@ import pytest
 
 from watchman.comfy.folders import canonical_folder
 from watchman.comfy.loaders import loader_spec
-from watchman.comfy.workflow import ParsedWorkflow, base_name_key, parse_workflow_json
+from watchman.comfy.model_references import base_name_key
+from watchman.comfy.workflow import parse_workflow_json
+from watchman.comfy.workflow_model import ParsedWorkflow
 
 # (template file, model name) -> why the loader's folder wins over the entry's directory.
 # None today: every entry agrees with its loader. Add a case here with its reason.

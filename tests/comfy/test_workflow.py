@@ -8,12 +8,8 @@ from typing import Any
 
 import pytest
 
-from watchman.comfy.workflow import (
-    ModelReference,
-    ParsedWorkflow,
-    parse_workflow_bytes,
-    read_workflow_file,
-)
+from watchman.comfy.workflow import parse_workflow_bytes, read_workflow_file
+from watchman.comfy.workflow_model import ModelReference, ParsedWorkflow
 from watchman.errors import StateError, WorkflowError
 
 SUBGRAPH_ID = "11111111-2222-4333-8444-555555555555"

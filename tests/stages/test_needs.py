@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from watchman.comfy.workflow import ModelReference, NodeUse, ParsedWorkflow
+from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import assess_workflow, count_statuses
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from watchman.comfy.model_references import references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.workflow import ModelReference, NodeUse, ParsedWorkflow, references_for_node
+from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 
 logger = logging.getLogger(__name__)
 

@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchman.comfy.loaders import CONTROL_AFTER_GENERATE, CONTROL_VALUES, loader_spec
+from watchman.comfy.model_references import attach_embedded, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.workflow import (
+from watchman.comfy.workflow_model import (
     EmbeddedModel,
     ModelReference,
     NodeUse,
     ParsedWorkflow,
-    attach_embedded,
     embedded_models_from,
-    references_for_node,
     unique_models,
 )
 

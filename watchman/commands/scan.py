@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from watchman.comfy.workflow import ParsedWorkflow, read_workflow_file
+from watchman.comfy.workflow import read_workflow_file
+from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import WorkflowError
 
 logger = logging.getLogger(__name__)

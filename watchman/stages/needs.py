@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.workflow import ModelReference, NodeUse, ParsedWorkflow
+from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.inventory.models import ModelFile, ModelInventory, normalise_model_value
 
 # (node type, input name) -> the file names the live server offers, or None.

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from watchman.comfy.loaders import LOADERS
-from watchman.comfy.workflow import ParsedWorkflow, parse_workflow_bytes
+from watchman.comfy.workflow import parse_workflow_bytes
+from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
 from watchman.stages.intake import WatchedWorkflow, discover_workflow_files
 from watchman.state.safe_files import read_json_state

@@ -1,0 +1,159 @@
+"""The workflow data model: what reading a workflow yields, frozen and serialisable.
+
+Nothing here reads files or knows a format; the readers (``workflow_ui``, ``workflow_api``,
+``image_metadata``) build these values and ``workflow`` picks the reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from watchman.errors import StateError
+
+PARSE_SCHEMA_VERSION = 2
+"""Version of ``ParsedWorkflow.to_json``; a cache entry of another version is re-parsed."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedModel:
+    """A model entry a workflow carries: node ``properties.models`` or top-level ``models``."""
+
+    name: str
+    url: str | None
+    directory: str | None
+    hash: str | None
+    hash_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReference:
+    """One node input whose value names a model file.
+
+    ``node_id`` is ``"outerId:innerId"`` inside a subgraph or group node instance;
+    ``value`` is exactly as written; ``folder`` is the canonical ComfyUI folder type or
+    None when unknown; ``embedded`` is the matching embedded metadata, if any.
+    """
+
+    node_id: str
+    node_type: str
+    input: str | None
+    value: str
+    folder: str | None
+    bypassed: bool
+    muted: bool
+    embedded: EmbeddedModel | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUse:
+    """One real node of the workflow, with its state and the pack ids it records."""
+
+    node_id: str
+    node_type: str
+    bypassed: bool
+    muted: bool
+    cnr_id: str | None
+    aux_id: str | None
+    version: str | None
+
+
+@dataclass(frozen=True)
+class ParsedWorkflow:
+    """Everything the daemon needs to know about one workflow."""
+
+    format: str
+    nodes: tuple[NodeUse, ...]
+    model_refs: tuple[ModelReference, ...]
+    embedded_models: tuple[EmbeddedModel, ...]
+    subgraph_ids: frozenset[str]
+    errors: tuple[str, ...]
+    # Subgraph or group-node instances whose definition the workflow lacks: ComfyUI cannot
+    # run them, so they count as missing nodes; never among ``nodes`` or ``node_types``.
+    undefined_instances: tuple[NodeUse, ...] = ()
+
+    @property
+    def node_types(self) -> tuple[str, ...]:
+        """The node types used, sorted and unique (instance types never among them)."""
+        return tuple(sorted({node.node_type for node in self.nodes}))
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict that :meth:`from_json` turns back into an equal object."""
+        return {
+            "schema_version": PARSE_SCHEMA_VERSION,
+            "format": self.format,
+            "nodes": [asdict(node) for node in self.nodes],
+            "model_refs": [asdict(reference) for reference in self.model_refs],
+            "embedded_models": [asdict(model) for model in self.embedded_models],
+            "subgraph_ids": sorted(self.subgraph_ids),
+            "errors": list(self.errors),
+            "undefined_instances": [asdict(node) for node in self.undefined_instances],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ParsedWorkflow:
+        """Rebuild a ParsedWorkflow from :meth:`to_json` output.
+
+        Raises StateError when the data is of another schema version or malformed.
+        """
+        if not isinstance(data, dict) or data.get("schema_version") != PARSE_SCHEMA_VERSION:
+            raise StateError("The cached workflow parse has another schema version.")
+        try:
+            return cls(
+                format=str(data["format"]),
+                nodes=tuple(NodeUse(**node) for node in data["nodes"]),
+                model_refs=tuple(
+                    ModelReference(
+                        **{
+                            **reference,
+                            "embedded": EmbeddedModel(**reference["embedded"])
+                            if reference.get("embedded")
+                            else None,
+                        }
+                    )
+                    for reference in data["model_refs"]
+                ),
+                embedded_models=tuple(EmbeddedModel(**model) for model in data["embedded_models"]),
+                subgraph_ids=frozenset(str(item) for item in data["subgraph_ids"]),
+                errors=tuple(str(item) for item in data["errors"]),
+                undefined_instances=tuple(
+                    NodeUse(**node) for node in data.get("undefined_instances", ())
+                ),
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise StateError(f"The cached workflow parse is malformed ({error}).") from error
+
+
+def _text_or_none(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def embedded_models_from(entries: object) -> tuple[EmbeddedModel, ...]:
+    """Return the embedded model entries in a ``models`` list (node or top level).
+
+    Takes any JSON value; entries without a string ``name`` are skipped. Never raises.
+    """
+    if not isinstance(entries, list):
+        return ()
+    models = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not _text_or_none(entry.get("name")):
+            continue
+        models.append(
+            EmbeddedModel(
+                name=str(entry["name"]),
+                url=_text_or_none(entry.get("url")),
+                directory=_text_or_none(entry.get("directory")),
+                hash=_text_or_none(entry.get("hash")),
+                hash_type=_text_or_none(entry.get("hash_type")),
+            )
+        )
+    return tuple(models)
+
+
+def unique_models(models: Iterable[EmbeddedModel]) -> tuple[EmbeddedModel, ...]:
+    """Return ``models`` without repeats, first occurrence first."""
+    return tuple(dict.fromkeys(models))
