@@ -46,3 +46,16 @@ class BackendError(WatchmanError):
     def __init__(self, message: str, reason: str = "bad_response") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class DownloadError(WatchmanError):
+    """A download could not be done or verified; ``reason`` is a short code.
+
+    Reason codes: ``unsafe_target``, ``insecure_url``, ``busy``, ``no_space``,
+    ``auth_required``, ``not_a_model``, ``not_found``, ``http_error``, ``server_error``,
+    ``unreachable``, ``size_mismatch``, ``hash_mismatch``, ``truncated``, ``too_many_redirects``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -1,0 +1,667 @@
+"""The downloader: one model file, streamed, resumed, verified, then renamed into place.
+
+A download writes ``<name>.cwpart`` beside the target, with ``<name>.cwpart.json`` saying
+what it is a part of (URL, the server's ETag / Last-Modified, the total size). After a cut
+connection it asks for the rest with ``Range`` and ``If-Range``, in the same run or in a
+later one; a server that ignores ``Range``, or a file that changed on the server (another
+ETag, Last-Modified or size), starts the part over from zero. The sha256 and the size are
+computed while the bytes stream; within one run the hash state lives on across resumes, and
+a later run hashes the part already on disk once before asking for the rest (Python cannot
+save a hash state to disk). Only a file whose size and sha256 match what the plan expected,
+and whose first bytes are not an HTML page or a JSON error (a ``.safetensors`` header is
+checked too), is renamed onto the final name, atomically; nothing else ever appears under
+that name.
+
+Before any byte is written the free space must hold the rest of the file plus a margin.
+Plain ``http:`` is refused except to loopback. Tokens come from the gateway's credentials,
+keyed by origin: redirects are followed here, hop by hop, and each hop gets only its own
+origin's headers, so a signed CDN redirect is fetched without the Civitai or Hugging Face
+token. A per-file lock keeps two processes off one file. A stop event (SIGTERM) ends the
+stream at the next chunk and keeps the part for the next run; a byte budget does the same.
+
+The HTTP path is the gateway's client, credentials, per-host limiter and stop event; the
+streaming loop lives here until the gateway grows a streaming call of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import httpx
+import orjson
+from filelock import FileLock, Timeout
+
+from watchman.comfy.model_file_check import (
+    SNIFF_BYTES,
+    check_model_file,
+    sniff_text_body,
+)
+from watchman.errors import DownloadError
+from watchman.remote.gateway import HttpGateway, host_key
+from watchman.state.safe_files import atomic_write_bytes
+
+logger = logging.getLogger(__name__)
+
+PARTIAL_SUFFIX = ".cwpart"
+META_SUFFIX = ".cwpart.json"
+LOCK_SUFFIX = ".cwlock"
+META_SCHEMA_VERSION = 1
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_LOGIN_WORDS = (b"log in", b"login", b"sign in", b"signin", b"unauthorized", b"token")
+
+Outcome = Literal["downloaded", "present", "failed", "interrupted", "paused"]
+
+
+@dataclass(frozen=True)
+class DownloadTask:
+    """One file to fetch: ``url``; the folder it belongs in (``root``) and its path there
+    (``relative``, posix, as the workflow names it); the size and sha256 to verify, when
+    known; ``replace`` a file already under the name (one found broken)."""
+
+    url: str
+    root: Path
+    relative: str
+    size: int | None = None
+    sha256: str | None = None
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    """How a download may use the machine and the network."""
+
+    chunk_bytes: int = 1 << 20
+    free_space_margin_bytes: int = 512 << 20
+    bandwidth_bytes_per_second: float | None = None
+    max_resumes: int = 5
+    resume_wait_seconds: float = 2.0
+    connect_timeout_seconds: float = 20.0
+    read_timeout_seconds: float = 60.0
+    max_redirects: int = 10
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one download is: bytes on disk, the total when known, bytes this run."""
+
+    target: Path
+    done: int
+    total: int | None
+    fetched: int
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What became of one task. ``reason`` is a :class:`DownloadError` code for ``failed``,
+    ``interrupted`` (a stop) or ``byte_budget`` (``paused``); ``detail`` a sentence."""
+
+    url: str
+    target: Path
+    outcome: Outcome
+    reason: str | None = None
+    detail: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    fetched_bytes: int = 0
+    resumed_from: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the file is in place (fetched now or already there)."""
+        return self.outcome in ("downloaded", "present")
+
+
+class _Stopped(Exception):
+    """A stop or the byte budget ended the stream; the part is kept."""
+
+    def __init__(self, outcome: Outcome, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+class _Cut(Exception):
+    """The connection broke mid-body; worth resuming."""
+
+
+class _Restart(Exception):
+    """The part on disk cannot be continued (Range ignored, file changed): start over."""
+
+
+def default_free_space(folder: Path) -> int:
+    """Return the bytes free for this user in ``folder``'s file system."""
+    return shutil.disk_usage(folder).free
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: httpx.URL) -> None:
+    """Refuse anything but ``https:``, or ``http:`` to a loopback host.
+
+    Raises:
+        DownloadError: ``insecure_url``.
+    """
+    scheme = url.scheme.lower()
+    if scheme == "https" or (scheme == "http" and is_loopback(url.host or "")):
+        return
+    raise DownloadError(
+        f"{_safe_url(url)} is not https; only https (or http to this machine) is downloaded.",
+        "insecure_url",
+    )
+
+
+def safe_target(root: Path, relative: str) -> Path:
+    """Return where ``relative`` goes under ``root``, refusing anything that escapes it.
+
+    ``relative`` uses ``/`` or ``\\``; ``..``, ``.``, empty parts, absolute paths, drive
+    letters, NUL bytes, and a path whose existing folders (or an existing file) lead out of
+    ``root`` through a symbolic link are refused. Takes the folder type's root.
+
+    Raises:
+        DownloadError: ``unsafe_target``.
+    """
+    text = relative.replace("\\", "/")
+    parts = text.split("/")
+
+    def refuse(why: str) -> DownloadError:
+        return DownloadError(f"Refusing to write {relative!r}: {why}.", "unsafe_target")
+
+    if not text or "\x00" in text:
+        raise refuse("it is empty or holds a NUL byte")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise refuse("it is an absolute path")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise refuse("it climbs out of the folder or has empty parts")
+        if ":" in part:
+            raise refuse("it names a drive or a stream")
+    real_root = Path(os.path.realpath(root))
+    target = real_root.joinpath(*parts)
+    # Every existing folder on the way, and the file itself if it is a link, must stay
+    # inside the root after links are followed.
+    real_target = Path(os.path.realpath(target))
+    if os.path.commonpath([real_root, real_target]) != str(real_root) or real_target == real_root:
+        raise refuse(f"it resolves to {real_target}, outside {real_root}")
+    return target
+
+
+@dataclass
+class _Part:
+    """The part on disk and what it is a part of."""
+
+    path: Path
+    meta_path: Path
+    url: str
+    offset: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    total: int | None = None
+    fetched: int = 0  # bytes received in this run
+    resumed_from: int = 0  # where this run's bytes started
+    hasher: Any = field(default_factory=hashlib.sha256)
+
+    def save_meta(self) -> None:
+        document = {
+            "schema_version": META_SCHEMA_VERSION,
+            "url": self.url,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "total": self.total,
+        }
+        atomic_write_bytes(self.meta_path, orjson.dumps(document))
+
+    def reset(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self.offset, self.etag, self.last_modified, self.total = 0, None, None, None
+        self.resumed_from = 0
+        self.hasher = hashlib.sha256()
+
+    def discard(self) -> None:
+        for path in (self.path, self.meta_path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+class Downloader:
+    """Fetches :class:`DownloadTask` s through the gateway's client and credentials.
+
+    ``free_space`` and ``sleep`` are injectable (tests); ``on_progress`` hears about each
+    chunk. ``byte_budget`` bounds the bytes fetched by this downloader over all tasks
+    (None: no bound).
+    """
+
+    def __init__(
+        self,
+        gateway: HttpGateway,
+        limits: DownloadLimits | None = None,
+        *,
+        free_space: Callable[[Path], int] = default_free_space,
+        byte_budget: int | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.gateway = gateway
+        self.limits = limits or DownloadLimits()
+        self.free_space = free_space
+        self.budget_left = byte_budget
+        self.on_progress = on_progress
+        self.clock = clock
+        self.stop_event = gateway.stop_event or threading.Event()
+
+    def fetch(self, task: DownloadTask) -> DownloadResult:
+        """Download one task; never raises for the task's own failure.
+
+        Returns:
+            ``downloaded`` (verified and in place), ``present`` (a file already bears the
+            name and ``replace`` is off), ``failed`` with a reason, ``interrupted`` (a
+            stop; the part is kept for next time) or ``paused`` (the byte budget).
+        """
+        target = task.root / task.relative
+        try:
+            target = safe_target(task.root, task.relative)
+            check_url(httpx.URL(task.url))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return self._fetch_locked(task, target)
+        except DownloadError as error:
+            logger.warning("Download of %s failed: %s", task.relative, error)
+            return DownloadResult(task.url, target, "failed", error.reason, str(error))
+        except OSError as error:
+            logger.warning("Download of %s failed: %s", task.relative, error)
+            return DownloadResult(
+                task.url, target, "failed", "io_error", f"{target}: {error.strerror or error}."
+            )
+
+    def _fetch_locked(self, task: DownloadTask, target: Path) -> DownloadResult:
+        lock_path = target.with_name(target.name + LOCK_SUFFIX)
+        lock = FileLock(str(lock_path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise DownloadError(
+                f"Another process is downloading {target.name}; try again when it is done.",
+                "busy",
+            ) from None
+        try:
+            if target.exists() and not task.replace:
+                return DownloadResult(task.url, target, "present", size=target.stat().st_size)
+            result = self._download(task, target)
+            if result.outcome == "downloaded":
+                # Safe to remove while held: a waiter that then locks the old file finds
+                # the target in place and does nothing.
+                with contextlib.suppress(OSError):
+                    lock_path.unlink()
+            return result
+        finally:
+            lock.release()
+
+    def _open_part(self, task: DownloadTask, target: Path) -> _Part:
+        part = _Part(
+            path=target.with_name(target.name + PARTIAL_SUFFIX),
+            meta_path=target.with_name(target.name + META_SUFFIX),
+            url=task.url,
+        )
+        meta: Any = None
+        with contextlib.suppress(OSError, orjson.JSONDecodeError):
+            meta = orjson.loads(part.meta_path.read_bytes())
+        usable = (
+            isinstance(meta, dict)
+            and meta.get("schema_version") == META_SCHEMA_VERSION
+            and meta.get("url") == task.url
+            and part.path.is_file()
+            and (meta.get("etag") or meta.get("last_modified"))
+        )
+        if not usable:
+            part.discard()
+            return part
+        part.etag = meta.get("etag")
+        part.last_modified = meta.get("last_modified")
+        total = meta.get("total")
+        part.total = total if isinstance(total, int) else None
+        # Across runs the hash state is gone: hash the part once, then stream the rest.
+        with part.path.open("rb") as handle:
+            while chunk := handle.read(self.limits.chunk_bytes):
+                part.hasher.update(chunk)
+                part.offset += len(chunk)
+        if part.total is not None and part.offset > part.total:
+            part.reset()
+        part.resumed_from = part.offset
+        logger.info("Resuming %s at byte %d", target.name, part.offset)
+        return part
+
+    def _download(self, task: DownloadTask, target: Path) -> DownloadResult:
+        part = self._open_part(task, target)
+        cuts = restarts = 0
+
+        def result(outcome: Outcome, reason: str, detail: str) -> DownloadResult:
+            return DownloadResult(
+                task.url, target, outcome, reason, detail, part.offset, None, part.fetched,
+                part.resumed_from,
+            )  # fmt: skip
+
+        while True:
+            try:
+                self._attempt(task, target, part)
+                break
+            except _Stopped as stop:
+                return result(stop.outcome, stop.reason, _stop_detail(stop.reason, part.offset))
+            except _Restart as why:
+                restarts += 1
+                if restarts > 2:
+                    part.discard()
+                    return result(
+                        "failed", "http_error", f"The server's answers do not add up: {why}."
+                    )
+                logger.info("Restarting %s from zero: %s", target.name, why)
+                part.reset()
+            except _Cut as cut:
+                cuts += 1
+                if cuts > self.limits.max_resumes:
+                    return result(
+                        "failed",
+                        "truncated",
+                        f"The connection broke {cuts} times ({cut}); the {part.offset} bytes "
+                        "fetched are kept and the next run resumes.",
+                    )
+                logger.info(
+                    "Connection to %s cut at byte %d (%s); resuming.",
+                    _safe_url(task.url), part.offset, cut,
+                )  # fmt: skip
+                if self.stop_event.wait(self.limits.resume_wait_seconds * cuts):
+                    return result(
+                        "interrupted", "interrupted", _stop_detail("interrupted", part.offset)
+                    )
+            except DownloadError as error:
+                if error.reason in ("not_a_model", "auth_required", "size_mismatch", "not_found"):
+                    part.discard()
+                raise
+        return self._finish(task, target, part)
+
+    def _finish(self, task: DownloadTask, target: Path, part: _Part) -> DownloadResult:
+        digest = part.hasher.hexdigest()
+        failure: DownloadError | None = None
+        if task.size is not None and part.offset != task.size:
+            failure = DownloadError(
+                f"{target.name} is {part.offset} bytes, not the {task.size} expected; "
+                "it was not kept.",
+                "size_mismatch",
+            )
+        elif task.sha256 and digest != task.sha256.lower():
+            failure = DownloadError(
+                f"{target.name} has sha256 {digest}, not the {task.sha256.lower()} expected; "
+                "it was not kept.",
+                "hash_mismatch",
+            )
+        else:
+            problem = check_model_file(part.path, part.offset, name=target.name)
+            if problem is not None:
+                failure = DownloadError(
+                    f"{target.name} is not a model: {problem.detail}; it was not kept.",
+                    "not_a_model",
+                )
+        if failure is not None:
+            part.discard()
+            raise failure
+        with part.path.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(part.path, target)
+        _fsync_folder(target.parent)
+        with contextlib.suppress(FileNotFoundError):
+            part.meta_path.unlink()
+        self._report(Progress(target, part.offset, part.offset, part.fetched, finished=True))
+        logger.info("Downloaded %s (%d bytes, sha256 %s)", target, part.offset, digest)
+        return DownloadResult(
+            task.url,
+            target,
+            "downloaded",
+            None,
+            None,
+            part.offset,
+            digest,
+            part.fetched,
+            part.resumed_from,
+        )
+
+    def _attempt(self, task: DownloadTask, target: Path, part: _Part) -> int:
+        """Send one request for the rest of the part and stream it; return bytes written.
+
+        Raises:
+            _Stopped, _Cut, _Restart, DownloadError.
+        """
+        with self._open_stream(task.url, part) as response:
+            total = self._accept(response, part, task, target)
+            return self._stream(response, part, total, target)
+
+    @contextlib.contextmanager
+    def _open_stream(self, url: str, part: _Part) -> Iterator[httpx.Response]:
+        current = httpx.URL(url)
+        limits = self.limits
+        timeout = httpx.Timeout(limits.read_timeout_seconds, connect=limits.connect_timeout_seconds)
+        for _ in range(limits.max_redirects + 1):
+            if self.stop_event.is_set():
+                raise _Stopped("interrupted", "interrupted")
+            check_url(current)
+            headers = dict(self.gateway.headers_for(current))
+            headers["Accept-Encoding"] = "identity"  # sizes and hashes are of the file itself
+            if part.offset > 0:
+                headers["Range"] = f"bytes={part.offset}-"
+                validator = part.etag if part.etag and not part.etag.startswith("W/") else None
+                validator = validator or part.last_modified
+                if validator:
+                    headers["If-Range"] = validator
+            assert self.gateway.limiter is not None
+            with self.gateway.limiter.slot(host_key(str(current))):
+                try:
+                    with self.gateway.client.stream(
+                        "GET", current, headers=headers, timeout=timeout, follow_redirects=False
+                    ) as response:
+                        if response.status_code in _REDIRECTS and "location" in response.headers:
+                            # Each hop gets its own origin's credentials only (none for a CDN).
+                            current = current.join(response.headers["location"])
+                            continue
+                        yield response
+                        return
+                except httpx.ConnectError as error:
+                    raise DownloadError(
+                        f"{_safe_url(current)} is unreachable: {error}.", "unreachable"
+                    ) from None
+                except httpx.TimeoutException as error:
+                    raise _Cut(f"timed out: {error}") from None
+                except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+                    raise _Cut(str(error) or error.__class__.__name__) from None
+        raise DownloadError(
+            f"{_safe_url(httpx.URL(url))} redirected too often.", "too_many_redirects"
+        )
+
+    def _accept(
+        self, response: httpx.Response, part: _Part, task: DownloadTask, target: Path
+    ) -> int | None:
+        """Check the answer before any byte is written; return the file's total size."""
+        status = response.status_code
+        where = _safe_url(response.url)
+        if status in (401, 403):
+            raise DownloadError(
+                f"{where} answered HTTP {status}: it needs a token (or another one).",
+                "auth_required",
+            )
+        if status == 404:
+            raise DownloadError(f"{where} answered HTTP 404: the file is not there.", "not_found")
+        if status == 416 and part.offset > 0:
+            raise _Restart("the server cannot serve the rest (HTTP 416)")
+        if status == 429 or status >= 500:
+            raise _Cut(f"HTTP {status}")
+        if status not in (200, 206):
+            raise DownloadError(f"{where} answered HTTP {status}.", "http_error")
+        etag = response.headers.get("etag")
+        last_modified = response.headers.get("last-modified")
+        if status == 206:
+            start, total = _content_range(response.headers.get("content-range"))
+            if part.offset == 0 or start != part.offset:
+                raise _Restart(f"the server sent bytes from {start}, not {part.offset}")
+            if part.total is not None and total is not None and total != part.total:
+                raise _Restart("the file changed size on the server")
+            if part.etag and etag and etag != part.etag:
+                raise _Restart("the file changed on the server (another ETag)")
+        else:
+            if part.offset > 0:
+                # Range ignored, or If-Range saw a changed file: this answer is the whole
+                # file, so start the part over with it rather than asking again.
+                logger.info("Restarting %s from zero: the server sent the whole file", target.name)
+                part.reset()
+            length = response.headers.get("content-length")
+            total = int(length) if length and length.isdigit() else None
+        if total is not None and task.size is not None and total != task.size:
+            raise DownloadError(
+                f"{where} serves {total} bytes, not the {task.size} expected; not downloaded.",
+                "size_mismatch",
+            )
+        needed = (total or task.size or 0) - part.offset + self.limits.free_space_margin_bytes
+        free = self.free_space(target.parent)
+        if free < needed:
+            raise DownloadError(
+                f"{target.parent} has {_mib(free)} free; {target.name} needs {_mib(needed)} "
+                "(with the safety margin). Free some space and run it again.",
+                "no_space",
+            )
+        if part.offset == 0:
+            part.etag, part.last_modified, part.total = etag, last_modified, total
+            part.save_meta()
+        return total
+
+    def _stream(
+        self, response: httpx.Response, part: _Part, total: int | None, target: Path
+    ) -> int:
+        written = 0
+        started = self.clock()
+        limit = self.limits.bandwidth_bytes_per_second
+        with _open_at(part.path, part.offset) as handle:
+            first = part.offset == 0
+            try:
+                for chunk in response.iter_raw():
+                    if self.stop_event.is_set():
+                        raise _Stopped("interrupted", "interrupted")
+                    if self.budget_left is not None and self.budget_left <= 0:
+                        raise _Stopped("paused", "byte_budget")
+                    if first:
+                        first = False
+                        _refuse_text(response, chunk, target.name)
+                    if total is not None and part.offset + len(chunk) > total:
+                        raise _Restart("the server sent more bytes than it announced")
+                    handle.write(chunk)
+                    part.hasher.update(chunk)
+                    part.offset += len(chunk)
+                    written += len(chunk)
+                    part.fetched += len(chunk)
+                    if self.budget_left is not None:
+                        self.budget_left -= len(chunk)
+                    self._report(Progress(target, part.offset, total, written))
+                    if limit:
+                        ahead = written / limit - (self.clock() - started)
+                        if ahead > 0 and self.stop_event.wait(ahead):
+                            raise _Stopped("interrupted", "interrupted")
+            except httpx.TimeoutException as error:
+                raise _Cut(f"timed out: {error}") from None
+            except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+                raise _Cut(str(error) or error.__class__.__name__) from None
+            finally:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if total is not None and part.offset < total:
+            raise _Cut(f"the body ended at byte {part.offset} of {total}")
+        return written
+
+    def _report(self, progress: Progress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+
+def _refuse_text(response: httpx.Response, head: bytes, name: str) -> None:
+    """Refuse a body whose first bytes are an HTML page or a JSON document under a binary
+    model's name: ``auth_required`` when it asks to log in, else ``not_a_model``.
+
+    Raises:
+        DownloadError: the body is not a model.
+    """
+    problem = sniff_text_body(head, name)
+    if problem is None:
+        return
+    kind = "an HTML page" if problem.reason == "html_page" else "a JSON document"
+    if any(word in head[:SNIFF_BYTES].lower() for word in _LOGIN_WORDS):
+        raise DownloadError(
+            f"{_safe_url(response.url)} served {kind} asking to log in instead of the model: "
+            "set the service's token (CIVITAI_API_TOKEN or HF_TOKEN).",
+            "auth_required",
+        )
+    raise DownloadError(
+        f"{_safe_url(response.url)} served {kind} instead of the model; not downloaded.",
+        "not_a_model",
+    )
+
+
+@contextlib.contextmanager
+def _open_at(path: Path, offset: int) -> Iterator[BinaryIO]:
+    """Open the part for appending at ``offset`` (what was hashed is what is kept)."""
+    handle = path.open("r+b" if path.exists() else "wb")
+    try:
+        handle.truncate(offset)
+        handle.seek(offset)
+        yield handle
+    finally:
+        handle.close()
+
+
+def _content_range(value: str | None) -> tuple[int | None, int | None]:
+    """Parse ``bytes START-END/TOTAL``; return (start, total), None where unknown."""
+    if not value or not value.startswith("bytes "):
+        return None, None
+    span, _, total_text = value[6:].partition("/")
+    start_text = span.partition("-")[0]
+    start = int(start_text) if start_text.isdigit() else None
+    total = int(total_text) if total_text.isdigit() else None
+    return start, total
+
+
+def _safe_url(url: httpx.URL | str) -> str:
+    """The URL without its query (signed URLs carry signatures, some carry tokens)."""
+    parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    return str(parsed.copy_with(query=None, fragment=None))
+
+
+def _mib(count: int) -> str:
+    return f"{count / (1 << 20):.0f} MiB"
+
+
+def _stop_detail(reason: str, offset: int) -> str:
+    why = "the byte budget of this run is spent" if reason == "byte_budget" else "a stop came"
+    return f"Paused at byte {offset}: {why}; the next run resumes from there."
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
