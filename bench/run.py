@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil
 
 from bench.generate_tree import generate_tree
+from watchman.comfy.model_key import ModelKey
 from watchman.config import load_settings
 from watchman.cycle import CycleResult, run_cycle
 from watchman.home import Home
@@ -218,7 +219,7 @@ def measure_locate(inventory: ModelInventory, count: int) -> Figure:
     def locate() -> dict[str, int]:
         states: dict[str, int] = {}
         for folder, value in queries:
-            state = inventory.locate(folder, value).state
+            state = inventory.locate(ModelKey.of(folder, value)).state
             states[state] = states.get(state, 0) + 1
         return states
 

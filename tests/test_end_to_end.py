@@ -30,7 +30,8 @@ def _load_run_demo() -> ModuleType:
 _run_demo = _load_run_demo()
 
 EXPECTED_STATUSES = {
-    "ready_sdxl.json": "ready",
+    # ComfyUI accepts only its own spelling, with the separator of the OS it runs on.
+    "ready_sdxl.json": "ready" if os.sep == "/" else "missing_models",
     "missing_lora.json": "missing_models",
     "misplaced_vae.json": "missing_models",
     "missing_node.json": "missing_nodes",

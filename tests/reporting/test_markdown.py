@@ -22,6 +22,7 @@ def entry(
 
 
 FOUND = {
+    "key": "loras:loras/detail.safetensors",
     "value": "loras\\detail.safetensors",
     "file_name": "detail.safetensors",
     "subfolder": "loras",

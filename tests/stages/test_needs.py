@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import assess_workflow, count_statuses
@@ -16,6 +18,7 @@ INVENTORY = ModelInventory(
         ),
         "vae": (),
     },
+    separator="/",  # ComfyUI on Linux, whatever runs the tests
 )
 CORE = {"CheckpointLoaderSimple", "VAELoader", "KSampler", "LoraLoader"}
 
@@ -40,7 +43,7 @@ def test_a_workflow_whose_files_and_nodes_are_installed_is_ready() -> None:
     needs = assess_workflow(
         workflow(
             [node("1", "CheckpointLoaderSimple"), node("2", "Note")],
-            [ref("1", "CheckpointLoaderSimple", "sdxl\\BASE.safetensors", "checkpoints")],
+            [ref("1", "CheckpointLoaderSimple", "SDXL/base.safetensors", "checkpoints")],
         ),
         INVENTORY,
         CORE,
@@ -130,15 +133,72 @@ def test_statuses_are_counted_in_precedence_order_with_zeroes() -> None:
     assert counts["ready"] == 2 and counts["missing_nodes"] == 0
 
 
+def lora(value: str) -> ModelReference:
+    return ModelReference("1", "LoraLoader", "lora_name", value, "loras", False, False, None)
+
+
 def test_a_file_the_live_server_lists_for_that_input_is_present() -> None:
     offered = {("LoraLoader", "lora_name"): ("packs/extra_lora.safetensors",)}
-    reference = ModelReference(
-        "1", "LoraLoader", "lora_name", "packs\\Extra_Lora.safetensors", "loras", False, False, None
-    )
-    parsed = workflow([node("1", "LoraLoader")], [reference])
+    parsed = workflow([node("1", "LoraLoader")], [lora("packs/extra_lora.safetensors")])
     assert assess_workflow(parsed, INVENTORY, CORE).status == "missing_models"
     live = assess_workflow(parsed, INVENTORY, CORE, lambda t, i: offered.get((t, i)))
     assert live.status == "ready"
+
+
+def test_a_file_the_live_server_lists_in_another_spelling_names_the_one_to_pick() -> None:
+    offered = {("LoraLoader", "lora_name"): ("packs\\extra_lora.safetensors",)}
+    parsed = workflow([node("1", "LoraLoader")], [lora("packs/Extra_Lora.safetensors")])
+    live = assess_workflow(parsed, INVENTORY, CORE, lambda t, i: offered.get((t, i)))
+    assert live.status == "missing_models"
+    [need] = live.missing_models
+    assert (need.state, need.pick) == ("misspelled", "packs\\extra_lora.safetensors")
+
+
+def checkpoint(value: str) -> ParsedWorkflow:
+    return workflow(
+        [node("1", "CheckpointLoaderSimple")],
+        [ref("1", "CheckpointLoaderSimple", value, "checkpoints")],
+    )
+
+
+def test_a_windows_path_on_a_linux_comfyui_is_not_ready_and_names_the_file_to_pick() -> None:
+    needs = assess_workflow(checkpoint("SDXL\\base.safetensors"), INVENTORY, CORE)
+    assert needs.status == "missing_models"
+    [need] = needs.missing_models
+    assert need.state == "misspelled"
+    assert (need.reference.node_id, need.reference.value) == ("1", "SDXL\\base.safetensors")
+    assert need.pick == "SDXL/base.safetensors"
+    assert need.locations[0].relative_path == "SDXL/base.safetensors"
+
+
+def test_another_letter_case_is_not_ready_and_names_the_file_to_pick() -> None:
+    [need] = assess_workflow(checkpoint("sdxl/BASE.SAFETENSORS"), INVENTORY, CORE).missing_models
+    assert (need.state, need.pick) == ("misspelled", "SDXL/base.safetensors")
+
+
+def test_on_a_windows_comfyui_the_list_uses_backslashes() -> None:
+    windows = replace(INVENTORY, separator="\\")
+    assert assess_workflow(checkpoint("SDXL\\base.safetensors"), windows, CORE).status == "ready"
+    [need] = assess_workflow(checkpoint("SDXL/base.safetensors"), windows, CORE).missing_models
+    assert (need.state, need.pick) == ("misspelled", "SDXL\\base.safetensors")
+
+
+def test_an_embedding_named_in_a_prompt_keeps_the_lenient_match() -> None:
+    inventory = replace(
+        INVENTORY,
+        roots={**INVENTORY.roots, "embeddings": (f"{ROOT}/embeddings",)},
+        files={
+            **INVENTORY.files,
+            "embeddings": (
+                ModelFile("embeddings", "EasyNeg.safetensors", f"{ROOT}/embeddings", 1, 0.0),
+            ),
+        },
+    )
+    prompt = ModelReference(
+        "1", "CLIPTextEncode", "text", "easyneg", "embeddings", False, False, None
+    )
+    parsed = workflow([node("1", "KSampler")], [prompt])
+    assert assess_workflow(parsed, inventory, CORE).status == "ready"
 
 
 def test_an_instance_of_an_undefined_subgraph_is_a_missing_node() -> None:

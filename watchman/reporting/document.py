@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
+from watchman.comfy.model_key import value_parts
 from watchman.stages.needs import ModelNeed, NodeNeed, WorkflowNeeds, count_statuses
 
 SCHEMA_VERSION = 1
@@ -31,33 +31,23 @@ class WorkflowReport:
     name: str = ""  # the path inside its watched folder, for people to read
 
 
-def normalised_value(value: str) -> str:
-    """Return a workflow value with ``/`` separators and no leading ``./`` or ``/``."""
-    text = value.replace("\\", "/").strip()
-    while text.startswith("./"):
-        text = text[2:]
-    return text.lstrip("/")
-
-
-def request_key(folder: str | None, value: str) -> str:
-    """The key one missing model is resolved and reported under."""
-    return f"{folder or '?'}:{normalised_value(value).lower()}"
-
-
 def _model_need_json(need: ModelNeed, resolution: Mapping[str, Any] | None) -> dict[str, Any]:
     reference = need.reference
-    path = PurePosixPath(normalised_value(reference.value))
+    parts = value_parts(reference.value)
     document: dict[str, Any] = {
+        "key": need.key.text,
         "value": reference.value,
-        "file_name": path.name,
-        "subfolder": str(path.parent) if str(path.parent) != "." else "",
+        "file_name": parts.file_name,
+        "subfolder": parts.subfolder,
         "folder": reference.folder,
         "node_type": reference.node_type,
         "node_id": reference.node_id,
         "input": reference.input,
         "state": need.state,
     }
-    if need.state == "misplaced":
+    if need.state == "misspelled":
+        document["pick"] = need.pick
+    if need.state in ("misplaced", "misspelled"):
         document["locations"] = [
             {"folder": found.folder, "path": found.relative_path, "root": found.root}
             for found in need.locations
@@ -129,7 +119,7 @@ def workflow_entry(
     needs = report.needs
 
     def resolution_of(need: ModelNeed) -> Mapping[str, Any] | None:
-        return resolutions.get(request_key(need.reference.folder, need.reference.value))
+        return resolutions.get(need.key.text)
 
     models = [_model_need_json(need, resolution_of(need)) for need in needs.missing_models]
     nodes = [_node_need_json(need, packs(need)) for need in needs.missing_nodes]
@@ -175,7 +165,7 @@ def planned_downloads(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, An
             resolution = model.get("resolution") or {}
             if resolution.get("status") != "FOUND" or not resolution.get("download_url"):
                 continue
-            key = request_key(model.get("folder"), model["value"])
+            key = model["key"]
             folder = model.get("folder") or resolution.get("folder")
             target = "/".join(
                 part
@@ -216,26 +206,31 @@ def build_report(
     """Return the whole master status document, summary first."""
     ordered = sorted(entries, key=lambda entry: entry["path"])
     missing_model_keys = {
-        request_key(model.get("folder"), model["value"])
+        model["key"]
         for entry in ordered
         for model in entry["missing_models"]
         if model["state"] == "missing"
     }
     misplaced = {
-        request_key(model.get("folder"), model["value"])
+        model["key"]
         for entry in ordered
         for model in entry["missing_models"]
         if model["state"] == "misplaced"
+    }
+    misspelled = {
+        model["key"]
+        for entry in ordered
+        for model in entry["missing_models"]
+        if model["state"] == "misspelled"
     }
     resolution_statuses: dict[str, str] = {}
     for entry in ordered:
         for model in entry["missing_models"]:
             if "resolution" in model:
-                key = request_key(model.get("folder"), model["value"])
-                resolution_statuses[key] = str(model["resolution"].get("status"))
+                resolution_statuses[model["key"]] = str(model["resolution"].get("status"))
     missing_nodes = {node["node_type"] for entry in ordered for node in entry["missing_nodes"]}
     uncertain_items = {
-        request_key(model.get("folder"), model["value"])
+        model["key"]
         for entry in ordered
         for model in entry["missing_models"]
         if is_uncertain_model(model)
@@ -250,6 +245,7 @@ def build_report(
         "workflows_by_status": dict(count_statuses(entry["status"] for entry in ordered)),
         "missing_models": len(missing_model_keys),
         "misplaced_models": len(misplaced),
+        "misspelled_models": len(misspelled),
         "missing_nodes": len(missing_nodes),
         # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
         # nodes that may be models, node types several packs may provide.

@@ -51,7 +51,8 @@ def _summary(document: Mapping[str, Any]) -> list[str]:
     lines.append(f"| **total** | **{summary['workflows']}** |")
     lines += [
         "",
-        f"- Missing models: {summary['missing_models']} (misplaced: {summary['misplaced_models']})",
+        f"- Missing models: {summary['missing_models']} (misplaced: {summary['misplaced_models']}, "
+        f"misspelled: {summary.get('misspelled_models', 0)})",
         f"- Missing node types: {summary['missing_nodes']}",
         f"- Uncertain (a person must decide): {summary['uncertain']}",
         "- New or updated workflows in the cycle that wrote this report: "
@@ -70,11 +71,7 @@ def _unique(
     found: dict[str, tuple[Mapping[str, Any], list[str]]] = {}
     for workflow in workflows:
         for item in workflow.get(field, []):
-            identity = (
-                f"{item.get('folder')}:{item[key]}".lower()
-                if field == "missing_models"
-                else item[key]
-            )
+            identity = str(item[key])
             _, users = found.setdefault(identity, (item, []))
             users.append(workflow["path"])
     return found
@@ -150,7 +147,7 @@ def _todo(document: Mapping[str, Any]) -> list[str]:
     workflows = document["workflows"]
     lines: list[str] = ["", "## What to do", ""]
     nodes = _unique(workflows, "missing_nodes", "node_type")
-    models = _unique(workflows, "missing_models", "value")
+    models = _unique(workflows, "missing_models", "key")
     broken = [w for w in workflows if w["status"] == "parse_error"]
     if not (nodes or models or broken):
         return [*lines, "Nothing: every watched workflow is ready."]
@@ -165,6 +162,20 @@ def _todo(document: Mapping[str, Any]) -> list[str]:
             lines.append(
                 f"- `{_cell(item['value'])}` is expected in `{item.get('folder') or '?'}` "
                 f"but is in {places} ({len(users)} workflow(s))."
+            )
+        lines.append("")
+    misspelled = [(i, u) for i, u in models.values() if i["state"] == "misspelled"]
+    if misspelled:
+        lines += [
+            "### Pick the installed file (ComfyUI accepts only its exact name)",
+            "",
+            "| node | value in the workflow | pick | workflows |",
+            "| --- | --- | --- | ---: |",
+        ]
+        for item, users in misspelled:
+            lines.append(
+                f"| {_cell(item['node_type'])} #{_cell(item['node_id'])} | "
+                f"`{_cell(item['value'])}` | `{_cell(item.get('pick'))}` | {len(users)} |"
             )
         lines.append("")
     missing = [(i, u) for i, u in models.values() if i["state"] == "missing"]

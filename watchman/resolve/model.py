@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-from watchman.resolve.names import file_name_of, normalise_value, subfolder_of
+from watchman.comfy.model_key import ModelKey
+from watchman.resolve.names import file_name_of, subfolder_of
 
 
 class Status(str, Enum):
@@ -84,8 +85,9 @@ class SearchRequest:
 
     @property
     def key(self) -> str:
-        """A stable key: the folder type and the lower-cased normalised value."""
-        return f"{self.folder or ''}:{normalise_value(self.value).lower()}"
+        """A stable key: the text of the value's :class:`ModelKey`, so the resolver, its
+        cache and the report agree on which requests are the same model."""
+        return ModelKey.of(self.folder, self.value).text
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ Workflow status, by precedence (the first that applies wins):
 1. ``parse_error``: the file could not be read as a workflow.
 2. ``missing_nodes``: an active node's type is not installed.
 3. ``missing_models``: an active loader names a file that is missing from its folder, or
-   that is only in another folder or subfolder (misplaced: ComfyUI will not find it).
+   that is only in another folder or subfolder (misplaced: ComfyUI will not find it), or
+   that is installed but spelled otherwise than ComfyUI lists it (misspelled, below).
 4. ``uncertain``: nothing is certainly missing, but a value that looks like a model file,
    on a node whose inputs are not known, is not installed anywhere: it may be a model,
    or a file the node fetches itself.
@@ -19,6 +20,14 @@ Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the
 When a ComfyUI server answered, the file names its ``/object_info`` lists for a loader's
 input are the truth: a value listed there is present, whatever the static inventory
 knows (packs register folders of their own that no static table can know).
+
+Spelling: ComfyUI refuses a loader value that is not exactly in the loader's file list
+(``Value not in list``, ``validate_inputs`` in its execution.py), and that list spells each
+file as ``os.path.relpath`` does on the OS ComfyUI runs on. A value that matches an
+installed file only after folding case or separators (``SDXL\\x.safetensors`` on Linux,
+``STYLE.SAFETENSORS`` for ``style.safetensors``) is therefore *misspelled*: the need names
+the exact installed name to pick. Values ComfyUI does not check against a list keep the
+lenient match: those of unknown inputs, and embeddings named in prompt text.
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from watchman.comfy.loaders import loader_spec
+from watchman.comfy.model_key import ModelKey, fold_case, is_exact_spelling, listed_name
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
-from watchman.stages.inventory.models import ModelFile, ModelInventory, normalise_model_value
+from watchman.stages.inventory.models import ModelFile, ModelInventory
 
 # (node type, input name) -> the file names the live server offers, or None.
 ChoicesLookup = Callable[[str, str], "tuple[str, ...] | None"]
@@ -44,13 +55,23 @@ STATUS_ORDER: tuple[WorkflowStatus, ...] = (
 )
 
 
+NeedState = Literal["missing", "misplaced", "misspelled"]
+
+
 @dataclass(frozen=True)
 class ModelNeed:
-    """A model reference that is not where ComfyUI will look for it."""
+    """A model reference ComfyUI will not accept as written.
+
+    ``missing``: no such file. ``misplaced``: the file is in another folder or subfolder,
+    ``locations`` say where. ``misspelled``: the file is installed, but ComfyUI lists it
+    as ``pick`` and refuses any other spelling; ``locations`` are the installed files.
+    """
 
     reference: ModelReference
-    state: Literal["missing", "misplaced"]
-    locations: tuple[ModelFile, ...]  # where a misplaced file actually is
+    key: ModelKey
+    state: NeedState
+    locations: tuple[ModelFile, ...]
+    pick: str | None = None
 
     @property
     def certain(self) -> bool:
@@ -81,14 +102,58 @@ class WorkflowNeeds:
     muted_node_ids: tuple[str, ...]
 
 
-def _listed_by_server(reference: ModelReference, choices: ChoicesLookup | None) -> bool:
-    if choices is None or reference.input is None:
+def _checked_against_list(reference: ModelReference) -> bool:
+    """Whether ComfyUI checks this value against the loader's exact file list: any value
+    of a known folder, except embeddings named in prompt text (ComfyUI looks those up by
+    path, not through a list)."""
+    if reference.folder is None:
         return False
+    if reference.folder == "embeddings":
+        spec = loader_spec(reference.node_type)
+        return spec is not None and reference.input in spec.model_inputs
+    return True
+
+
+def _server_answer(
+    reference: ModelReference, key: ModelKey, choices: ChoicesLookup | None
+) -> ModelNeed | Literal["listed"] | None:
+    """What the live server's list says: ``listed`` when it offers the value as written,
+    a misspelled need when it offers it only in another spelling, None when it does not
+    know the input or the file (the static inventory decides)."""
+    if choices is None or reference.input is None:
+        return None
     offered = choices(reference.node_type, reference.input)
     if not offered:
-        return False
-    wanted = normalise_model_value(reference.value).lower()
-    return any(normalise_model_value(choice).lower() == wanted for choice in offered)
+        return None
+    if reference.value in offered:
+        return "listed"
+    for choice in offered:
+        if ModelKey.of(key.folder, choice).path == key.path:
+            if _checked_against_list(reference):
+                return ModelNeed(reference, key, "misspelled", (), pick=choice)
+            return "listed"
+    return None
+
+
+def _spelling_need(
+    reference: ModelReference, key: ModelKey, hits: tuple[ModelFile, ...], separator: str
+) -> ModelNeed | None:
+    """A misspelled need when ComfyUI would refuse the value for the installed file(s)
+    ``hits``, else None."""
+    if not hits or not _checked_against_list(reference):
+        return None
+    if any(is_exact_spelling(reference.value, hit.relative_path, separator) for hit in hits):
+        return None
+    same_path = [hit for hit in hits if fold_case(hit.relative_path) == key.path]
+    if not same_path:
+        return None  # found through an extension the loader adds itself
+    return ModelNeed(
+        reference,
+        key,
+        "misspelled",
+        tuple(same_path),
+        pick=listed_name(same_path[0].relative_path, separator),
+    )
 
 
 def find_model_needs(
@@ -96,18 +161,27 @@ def find_model_needs(
     inventory: ModelInventory,
     choices: ChoicesLookup | None = None,
 ) -> tuple[ModelNeed, ...]:
-    """Return the references whose file is missing or misplaced, in workflow order.
+    """Return the references whose file is missing, misplaced or misspelled, in workflow
+    order.
 
     ``choices`` is the live server's file list per loader input, when one answered.
     """
     needs = []
     for reference in references:
-        if _listed_by_server(reference, choices):
+        key = ModelKey.of(reference.folder, reference.value)
+        answer = _server_answer(reference, key, choices)
+        if answer == "listed":
             continue
-        presence = inventory.locate(reference.folder, reference.value)
+        if isinstance(answer, ModelNeed):
+            needs.append(answer)
+            continue
+        presence = inventory.locate(key)
         if presence.state == "present":
+            misspelled = _spelling_need(reference, key, presence.locations, inventory.separator)
+            if misspelled is not None:
+                needs.append(misspelled)
             continue
-        needs.append(ModelNeed(reference, presence.state, presence.locations))
+        needs.append(ModelNeed(reference, key, presence.state, presence.locations))
     return tuple(needs)
 
 

@@ -12,7 +12,6 @@ import httpx
 
 from watchman.config import Settings
 from watchman.home import Home
-from watchman.reporting.document import request_key
 from watchman.resolve import KnownSources, SearchRequest, build_resolver
 from watchman.stages.needs import WorkflowNeeds
 from watchman.stages.workflows import StoredWorkflow
@@ -40,7 +39,7 @@ def resolve_missing_models(
             if need.state != "missing":
                 continue
             reference = need.reference
-            key = request_key(reference.folder, reference.value)
+            key = need.key.text
             if key in requests:
                 continue
             embedded = reference.embedded

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from watchman.comfy.model_key import ModelKey, normalise_relative_path
 from watchman.errors import ConfigError, StateError
 from watchman.stages.inventory import models as models_module
-from watchman.stages.inventory.models import ModelInventory, normalise_model_value, scan_models
+from watchman.stages.inventory.models import ModelInventory, scan_models
 
 
 def _file(path: Path, size: int = 4) -> Path:
@@ -196,23 +197,29 @@ def test_a_malformed_extra_model_paths_file_is_a_config_error(tree):
 
 def test_a_file_in_the_expected_folder_is_present_in_any_root_and_any_case(tree):
     inventory = _scan(tree)
-    presence = inventory.locate("checkpoints", "SHARED.safetensors")
+    presence = inventory.locate(ModelKey.of("checkpoints", "SHARED.safetensors"))
     assert presence.state == "present"
     assert presence.locations[0].root == str(tree["store"] / "checkpoints")
-    assert inventory.locate("checkpoints", "sdxl\\juggernaut.safetensors").state == "present"
-    assert inventory.locate("checkpoints", "./SDXL/Juggernaut.SAFETENSORS").state == "present"
-    assert inventory.locate("loras", "/b.safetensors").state == "present"
-    assert inventory.locate("clip", "clip_l.safetensors").state == "present"
+    assert (
+        inventory.locate(ModelKey.of("checkpoints", "sdxl\\juggernaut.safetensors")).state
+        == "present"
+    )
+    assert (
+        inventory.locate(ModelKey.of("checkpoints", "./SDXL/Juggernaut.SAFETENSORS")).state
+        == "present"
+    )
+    assert inventory.locate(ModelKey.of("loras", "/b.safetensors")).state == "present"
+    assert inventory.locate(ModelKey.of("clip", "clip_l.safetensors")).state == "present"
 
 
 def test_a_gguf_file_in_a_shared_dir_is_present_for_the_core_folder_too(tree):
     inventory = _scan(tree)
-    assert inventory.locate("unet", "flux-Q4_0.gguf").state == "present"
-    assert inventory.locate("unet_gguf", "flux-Q4_0.gguf").state == "present"
+    assert inventory.locate(ModelKey.of("unet", "flux-Q4_0.gguf")).state == "present"
+    assert inventory.locate(ModelKey.of("unet_gguf", "flux-Q4_0.gguf")).state == "present"
 
 
 def test_the_same_name_in_another_folder_is_misplaced_and_says_where(tree):
-    presence = _scan(tree).locate("loras", "sd15.safetensors")
+    presence = _scan(tree).locate(ModelKey.of("loras", "sd15.safetensors"))
     assert presence.state == "misplaced"
     assert [(m.folder, m.relative_path) for m in presence.locations] == [
         ("checkpoints", "sd15.safetensors")
@@ -221,34 +228,34 @@ def test_the_same_name_in_another_folder_is_misplaced_and_says_where(tree):
 
 def test_the_same_name_in_another_subfolder_is_misplaced(tree):
     inventory = _scan(tree)
-    moved = inventory.locate("checkpoints", "SD15\\sd15.safetensors")
+    moved = inventory.locate(ModelKey.of("checkpoints", "SD15\\sd15.safetensors"))
     assert moved.state == "misplaced"
     assert moved.locations[0].relative_path == "sd15.safetensors"
-    flattened = inventory.locate("checkpoints", "Juggernaut.safetensors")
+    flattened = inventory.locate(ModelKey.of("checkpoints", "Juggernaut.safetensors"))
     assert flattened.state == "misplaced"
     assert flattened.locations[0].relative_path == "SDXL/Juggernaut.SAFETENSORS"
 
 
 def test_an_unknown_file_is_missing(tree):
     inventory = _scan(tree)
-    assert inventory.locate("checkpoints", "nothing.safetensors").state == "missing"
-    assert inventory.locate("checkpoints", "").state == "missing"
-    assert inventory.locate("checkpoints", "notes.txt").state == "missing"
-    assert inventory.locate("checkpoints", "nothing.safetensors").locations == ()
+    assert inventory.locate(ModelKey.of("checkpoints", "nothing.safetensors")).state == "missing"
+    assert inventory.locate(ModelKey.of("checkpoints", "")).state == "missing"
+    assert inventory.locate(ModelKey.of("checkpoints", "notes.txt")).state == "missing"
+    assert inventory.locate(ModelKey.of("checkpoints", "nothing.safetensors")).locations == ()
 
 
 def test_with_an_unknown_folder_any_folder_with_that_path_makes_it_present(tree):
     inventory = _scan(tree)
-    assert inventory.locate(None, "style\\ink.safetensors").state == "present"
-    assert inventory.locate(None, "other/ink.safetensors").state == "misplaced"
-    assert inventory.locate(None, "never.safetensors").state == "missing"
+    assert inventory.locate(ModelKey.of(None, "style\\ink.safetensors")).state == "present"
+    assert inventory.locate(ModelKey.of(None, "other/ink.safetensors")).state == "misplaced"
+    assert inventory.locate(ModelKey.of(None, "never.safetensors")).state == "missing"
 
 
 def test_values_normalise_like_comfyui_get_full_path():
-    assert normalise_model_value("SDXL\\foo.safetensors") == "SDXL/foo.safetensors"
-    assert normalise_model_value("./a//b/./c.pt") == "a/b/c.pt"
-    assert normalise_model_value("../../etc/x.pt") == "etc/x.pt"
-    assert normalise_model_value("/") == ""
+    assert normalise_relative_path("SDXL\\foo.safetensors") == "SDXL/foo.safetensors"
+    assert normalise_relative_path("./a//b/./c.pt") == "a/b/c.pt"
+    assert normalise_relative_path("../../etc/x.pt") == "etc/x.pt"
+    assert normalise_relative_path("/") == ""
 
 
 def test_the_cache_document_is_deterministic_and_round_trips(tree):
@@ -269,7 +276,7 @@ def test_the_cache_document_is_deterministic_and_round_trips(tree):
     restored = ModelInventory.from_cache_document(json.loads(json.dumps(document)))
     assert restored == first
     assert restored.count == first.count
-    assert restored.locate("loras", "sd15.safetensors").state == "misplaced"
+    assert restored.locate(ModelKey.of("loras", "sd15.safetensors")).state == "misplaced"
 
 
 def test_a_cache_document_of_another_schema_or_shape_is_a_state_error():
@@ -321,13 +328,13 @@ def test_folders_deeper_than_the_limit_are_skipped_with_a_warning(tmp_path, monk
 
 def test_embeddings_named_without_extension_are_found_as_comfyui_load_embed_does(tree):
     inventory = _scan(tree)
-    presence = inventory.locate("embeddings", "EasyNeg")
+    presence = inventory.locate(ModelKey.of("embeddings", "EasyNeg"))
     assert presence.state == "present"
     assert presence.locations[0].relative_path == "easyneg.pt"
-    assert inventory.locate("embeddings", "sd15").state == "misplaced"
-    assert inventory.locate("embeddings", "unknown_style").state == "missing"
+    assert inventory.locate(ModelKey.of("embeddings", "sd15")).state == "misplaced"
+    assert inventory.locate(ModelKey.of("embeddings", "unknown_style")).state == "missing"
     # Only embeddings imply extensions: a checkpoint must be named in full.
-    assert inventory.locate("checkpoints", "sd15").state == "missing"
+    assert inventory.locate(ModelKey.of("checkpoints", "sd15")).state == "missing"
 
 
 def test_a_loader_that_takes_a_model_folder_finds_it_present(tmp_path: Path) -> None:
@@ -339,7 +346,13 @@ def test_a_loader_that_takes_a_model_folder_finds_it_present(tmp_path: Path) -> 
     nunchaku.mkdir(parents=True)
     (nunchaku / "transformer_blocks.safetensors").write_bytes(b"x")
     inventory = scan_models(root)
-    assert inventory.locate("diffusion_models", "svdq-int4-flux.1-dev").state == "present"
-    assert inventory.locate("diffusion_models", "SVDQ-int4-flux.1-dev").state == "present"
-    assert inventory.locate("diffusion_models", "svdq-fp4-flux.1-dev").state == "missing"
-    assert inventory.locate("loras", "svdq-int4-flux.1-dev").state == "missing"
+    assert (
+        inventory.locate(ModelKey.of("diffusion_models", "svdq-int4-flux.1-dev")).state == "present"
+    )
+    assert (
+        inventory.locate(ModelKey.of("diffusion_models", "SVDQ-int4-flux.1-dev")).state == "present"
+    )
+    assert (
+        inventory.locate(ModelKey.of("diffusion_models", "svdq-fp4-flux.1-dev")).state == "missing"
+    )
+    assert inventory.locate(ModelKey.of("loras", "svdq-int4-flux.1-dev")).state == "missing"

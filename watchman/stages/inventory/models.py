@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from watchman.comfy.folders import (
     file_extension,
     pack_folder_type,
 )
+from watchman.comfy.model_key import ModelKey, fold_case
 from watchman.errors import StateError
 
 logger = logging.getLogger(__name__)
@@ -90,17 +90,6 @@ class Presence:
     locations: tuple[ModelFile, ...] = ()
 
 
-def normalise_model_value(value: str) -> str:
-    """Return a workflow's model value as a clean relative posix path, case kept.
-
-    ``\\`` becomes ``/``; leading ``./`` and ``/``, ``.`` parts and doubled separators go,
-    and ``..`` cannot climb above the folder, as in ComfyUI's ``get_full_path``
-    (``os.path.relpath(os.path.join("/", name), "/")``). An empty result means no file.
-    """
-    cleaned = posixpath.normpath("/" + value.replace("\\", "/"))
-    return cleaned.lstrip("/")
-
-
 @dataclass(frozen=True)
 class ModelInventory:
     """The installed models of one ComfyUI install.
@@ -113,6 +102,9 @@ class ModelInventory:
     roots: Mapping[str, tuple[str, ...]]
     files: Mapping[str, tuple[ModelFile, ...]]
     comfyui_root: str = ""
+    # The separator in the file lists ComfyUI offers its loaders: that of the OS it runs on,
+    # taken as this machine's since the inventory walks its disks.
+    separator: str = field(default=os.sep, compare=False)
     # Lower-cased relative paths of the subfolders under each folder type's roots: some
     # loaders (e.g. Nunchaku's) take a model folder, not a file.
     directories: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
@@ -128,7 +120,7 @@ class ModelInventory:
         by_name: dict[str, list[ModelFile]] = {}
         for folder_files in self.files.values():
             for model in folder_files:
-                key = model.relative_path.lower()
+                key = fold_case(model.relative_path)
                 by_path.setdefault(key, []).append(model)
                 by_name.setdefault(key.rsplit("/", 1)[-1], []).append(model)
         object.__setattr__(self, "_by_path", {k: tuple(v) for k, v in by_path.items()})
@@ -147,25 +139,24 @@ class ModelInventory:
         the first is where ComfyUI-Manager would download to. Empty when unknown."""
         return self.roots.get(canonical_folder(folder), ())
 
-    def locate(self, folder: str | None, value: str) -> Presence:
+    def locate(self, key: ModelKey) -> Presence:
         """Return where the model a workflow names is.
 
-        Takes the loader's folder type (legacy names mapped; None when unknown) and the
-        value exactly as the workflow wrote it (``\\`` or ``/``, subfolders allowed).
-        Compares case-insensitively. Present: the folder has that relative path under any
-        of its roots (a file another type listed there counts, e.g. a ``.gguf`` found as
-        ``unet_gguf`` under ``models/unet``); with no folder, any folder having it. Else
-        misplaced when the same file name exists in another folder or subfolder, else
+        Takes the reference's key (folder type, None when unknown, and normalised path;
+        see :mod:`watchman.comfy.model_key`). Present: the folder has that relative path
+        under any of its roots (a file another type listed there counts, e.g. a ``.gguf``
+        found as ``unet_gguf`` under ``models/unet``); with no folder, any folder having it.
+        Else misplaced when the same file name exists in another folder or subfolder, else
         missing. Embeddings may be named without extension, as prompts do. Never raises.
         """
-        key = normalise_model_value(value).lower()
-        if not key:
+        path = key.path
+        if not path:
             return Presence("missing")
-        wanted = None if folder is None else canonical_folder(folder)
+        wanted = key.folder
         known = None if wanted is None else FOLDER_TYPES.get(wanted)
         # The name as written first, then with the extensions the loader adds itself.
-        keys = [key] + [
-            key + extension for extension in (known.implied_extensions if known else ())
+        keys = [path] + [
+            path + extension for extension in (known.implied_extensions if known else ())
         ]
         for candidate in keys:
             same_path = self._by_path.get(candidate, ())
@@ -177,9 +168,9 @@ class ModelInventory:
             if hits:
                 return Presence("present", hits)
         if wanted is None:
-            if any(key in folders for folders in self.directories.values()):
+            if any(path in folders for folders in self.directories.values()):
                 return Presence("present")
-        elif key in self.directories.get(wanted, frozenset()):
+        elif path in self.directories.get(wanted, frozenset()):
             return Presence("present")  # a model that is a folder
         for candidate in keys:
             same_name = self._by_name.get(candidate.rsplit("/", 1)[-1], ())
@@ -321,7 +312,7 @@ def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool
                 logger.debug("Not following %s: it loops back to a folder above it", path)
                 continue
             on_path.add(identity)
-            listing.subfolders.add(relative.lower())
+            listing.subfolders.add(fold_case(relative))
             subtotal = visit(path, relative + "/", depth + 1)
             on_path.discard(identity)
             total += subtotal

@@ -1,0 +1,111 @@
+"""Which model file a workflow value means: one key, built once per reference.
+
+A workflow names a model by a folder type (from its loader) and a value as written
+(``SDXL\\foo.safetensors``, ``./loras/x.pt``). Every part of the tool that asks "is this the
+same model?" — the inventory lookup, the needs, the resolver's requests and cache, the
+planned downloads, the JSON and Markdown grouping — compares :class:`ModelKey` values, so
+the rules below live here and nowhere else:
+
+- ``\\`` and ``/`` are the same separator; ``.`` parts, doubled and leading separators go;
+  ``..`` cannot climb above the folder, as in ComfyUI's ``get_full_path``
+  (``os.path.relpath(os.path.join("/", name), "/")``);
+- two values that differ only in letter case name the same model (the design's rule, and
+  what a case-insensitive disk does); whether ComfyUI *accepts* the spelling is another
+  question, answered by :func:`listed_name` and :func:`is_exact_spelling`;
+- legacy folder names map to their canonical type (``clip`` -> ``text_encoders``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from watchman.comfy.folders import canonical_folder
+
+UNKNOWN_FOLDER = "?"
+"""How a key of unknown folder type is written in its text form."""
+
+
+def normalise_relative_path(value: str) -> str:
+    """Return a workflow's model value as a clean relative posix path, case kept.
+
+    ``\\`` becomes ``/``; leading ``./`` and ``/``, ``.`` parts and doubled separators go,
+    and ``..`` cannot climb above the folder. An empty result means no file.
+    """
+    cleaned = posixpath.normpath("/" + value.replace("\\", "/"))
+    return cleaned.lstrip("/")
+
+
+def fold_case(path: str) -> str:
+    """Return ``path`` with letter case folded, the one case rule of every comparison."""
+    return path.lower()
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class ModelKey:
+    """One model file as a workflow means it: its folder type and its folded path.
+
+    ``folder`` is the canonical folder type, or None when the loader is unknown; ``path``
+    is the normalised relative path with its case folded. Build with :meth:`of`.
+    """
+
+    folder: str | None
+    path: str
+
+    @classmethod
+    def of(cls, folder: str | None, value: str) -> ModelKey:
+        """Return the key of ``value`` read from folder type ``folder`` (None: unknown)."""
+        return cls(
+            folder=None if folder is None else canonical_folder(folder),
+            path=fold_case(normalise_relative_path(value)),
+        )
+
+    @property
+    def file_name(self) -> str:
+        """The last part of the path (folded)."""
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def text(self) -> str:
+        """``folder:path``, with ``?`` for an unknown folder: the key in JSON documents."""
+        return f"{self.folder or UNKNOWN_FOLDER}:{self.path}"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class ValueParts:
+    """A workflow value split for people and for download targets, case kept."""
+
+    relative_path: str
+    subfolder: str
+    file_name: str
+
+
+def value_parts(value: str) -> ValueParts:
+    """Return the normalised relative path of ``value``, its subfolder (``""`` at the top)
+    and its file name, with the case as written."""
+    relative = normalise_relative_path(value)
+    subfolder, _, file_name = relative.rpartition("/")
+    return ValueParts(relative, subfolder, file_name)
+
+
+def listed_name(relative_path: str, separator: str) -> str:
+    """Return how ComfyUI lists an installed file in a loader's choices.
+
+    ComfyUI's ``folder_paths.recursive_search`` lists ``os.path.relpath`` of each file, so
+    the list uses the separator of the OS ComfyUI runs on (``\\`` on Windows). Takes the
+    file's relative path with ``/`` separators (as the inventory keeps it).
+    """
+    return relative_path.replace("/", separator)
+
+
+def is_exact_spelling(value: str, relative_path: str, separator: str) -> bool:
+    """Return whether ComfyUI accepts ``value`` for the installed file ``relative_path``.
+
+    ComfyUI's ``validate_inputs`` (execution.py) refuses a value that is not in the
+    loader's list exactly (``Value not in list``): no case folding, no separator or ``./``
+    normalisation. So only the listed name itself is accepted.
+    """
+    return value == listed_name(relative_path, separator)
