@@ -6,25 +6,31 @@ the API-format reader (``workflow_api``). Both produce the same ``ParsedWorkflow
 instance nodes and frontend-only nodes left out), the model references with their
 folder, the embedded model metadata, and non-fatal findings.
 
-Nothing here runs workflow content: it is read as JSON and text only.
+Nothing here runs workflow content: it is read as JSON and text only. Every limit that
+bounds the work is a module constant named in the message of a file that breaks it:
+``MAX_WORKFLOW_BYTES`` here, ``MAX_JSON_DEPTH`` (``workflow_json``), ``MAX_NESTING``,
+``MAX_EXPANDED_NODES`` and ``MAX_NODE_VALUES`` (``workflow_ui``), and the image text caps
+(``image_metadata``). docs/reliability.md lists them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from watchman.comfy.image_metadata import image_kind, workflow_texts
 from watchman.comfy.workflow_api import is_api_prompt, parse_api_prompt
+from watchman.comfy.workflow_json import decode_json
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.comfy.workflow_ui import is_ui_workflow, parse_ui_workflow
 from watchman.errors import ImageWithoutWorkflowError, WorkflowError
+from watchman.printable import printable, shortened
 
 logger = logging.getLogger(__name__)
 
-MAX_WORKFLOW_BYTES = 256 * 1024 * 1024
-"""A larger file is refused rather than read into memory."""
+MAX_WORKFLOW_BYTES = 64 * 1024 * 1024
+"""A larger file is refused rather than read into memory (a workflow is a few MB at most;
+a PNG carrying one rarely passes 40 MB)."""
 
 
 def parse_workflow_json(
@@ -41,7 +47,7 @@ def parse_workflow_json(
     for _ in range(4):
         if is_ui_workflow(current):
             assert isinstance(current, dict)
-            return parse_ui_workflow(current, file_format or "ui")
+            return parse_ui_workflow(current, file_format or "ui", name)
         if is_api_prompt(current):
             assert isinstance(current, dict)
             return parse_api_prompt(current, file_format or "api")
@@ -76,8 +82,8 @@ def parse_workflow_bytes(data: bytes, name: str) -> ParsedWorkflow:
             if key not in texts:
                 continue
             try:
-                return parse_workflow_json(json.loads(texts[key]), name, kind)
-            except (ValueError, WorkflowError) as error:
+                return parse_workflow_json(decode_json(texts[key], name), name, kind)
+            except WorkflowError as error:
                 problems.append(f"its {key!r} text is not a workflow ({error})")
         if not problems:
             raise ImageWithoutWorkflowError(
@@ -87,13 +93,22 @@ def parse_workflow_bytes(data: bytes, name: str) -> ParsedWorkflow:
         raise WorkflowError(
             f"{name} is a {kind.upper()} image without a readable workflow: {detail}."
         )
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        raise WorkflowError(f"{name} is neither UTF-8 JSON nor a PNG/WebP image.") from error
-    except ValueError as error:
-        raise WorkflowError(f"{name} is not valid JSON ({error}).") from error
-    return parse_workflow_json(document, name)
+    return parse_workflow_json(decode_json(data, name), name)
+
+
+def reader_failure(name: str, error: Exception) -> WorkflowError:
+    """Return the one-sentence error for a failure the readers did not foresee.
+
+    The last-resort boundary around one untrusted file (the cycle's workflow stage, scan)
+    calls this instead of letting the exception end the cycle or the batch. The traceback
+    goes to the log at ERROR, for a bug report; the sentence names the exception type.
+    """
+    kind = type(error).__name__
+    logger.error("Reading %s failed unexpectedly (%s).", name, kind, exc_info=error)
+    return WorkflowError(
+        f"{name} could not be read: the reader failed on its content ({kind}: "
+        f"{shortened(str(error), 160)}); please report this file."
+    )
 
 
 def read_workflow_file(path: Path) -> ParsedWorkflow:
@@ -102,7 +117,19 @@ def read_workflow_file(path: Path) -> ParsedWorkflow:
     Raises WorkflowError when it is not a readable workflow or too large, OSError when
     it cannot be read.
     """
+    name = printable(str(path))
     size = path.stat().st_size
     if size > MAX_WORKFLOW_BYTES:
-        raise WorkflowError(f"{path} is {size} bytes, larger than a workflow can be.")
-    return parse_workflow_bytes(path.read_bytes(), str(path))
+        raise WorkflowError(
+            f"{name} is over a limit: {size} bytes, more than the {MAX_WORKFLOW_BYTES} a "
+            "workflow file may have (MAX_WORKFLOW_BYTES)."
+        )
+    with path.open("rb") as handle:
+        # Read no more than the limit even when the file grows after the stat.
+        data = handle.read(MAX_WORKFLOW_BYTES + 1)
+    if len(data) > MAX_WORKFLOW_BYTES:
+        raise WorkflowError(
+            f"{name} is over a limit: it grew past the {MAX_WORKFLOW_BYTES} bytes a workflow "
+            "file may have while it was read (MAX_WORKFLOW_BYTES)."
+        )
+    return parse_workflow_bytes(data, name)

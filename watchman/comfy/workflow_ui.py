@@ -6,6 +6,12 @@ A UI workflow is what the ComfyUI frontend saves: ``nodes`` (each with ``type``,
 group node instances (``workflow>Name``, ``workflow/Name`` in older frontends) are
 replaced by their inner nodes, whose ids become ``"outerId:innerId"``. A bypassed (mode 4)
 or muted (mode 2) instance passes its state to every inner node.
+
+The document is a stranger's: every field is checked for its JSON type as it is read, and
+the work is bounded. Expansion is iterative (no recursion), nests at most ``MAX_NESTING``
+levels, and stops with an error naming the limit past ``MAX_EXPANDED_NODES`` nodes or
+``MAX_NODE_VALUES`` values read, so a small file whose subgraphs fan out cannot run for
+minutes.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from watchman.comfy.workflow_model import (
     embedded_models_from,
     unique_models,
 )
+from watchman.errors import WorkflowError
+from watchman.printable import shortened
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +42,17 @@ MODE_MUTED = 2
 MODE_BYPASSED = 4
 GROUP_NODE_PREFIXES = ("workflow>", "workflow/")
 MAX_NESTING = 32
-"""Deeper subgraph nesting than this is reported, not followed (a guard against cycles)."""
+"""Deeper subgraph or group-node nesting than this is reported, not followed."""
+MAX_EXPANDED_NODES = 100_000
+"""Nodes a workflow may expand to, inner nodes of every instance counted; past it the
+workflow is a parse error naming this limit (real workflows have a few thousand)."""
+MAX_NODE_VALUES = 5_000_000
+"""Widget values, inputs and embedded model entries read over all expanded nodes (a string
+costs one more per KiB); past it the workflow is a parse error naming this limit."""
+MAX_ID_CHARS = 64
+"""A node id that is not a number or text of at most this length is named by position."""
+MAX_FINDINGS = 200
+"""Findings kept per workflow; further ones are counted in one last finding."""
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
@@ -74,16 +92,37 @@ def subgraph_definitions(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _scalar_key(value: object) -> object:
+    """Return ``value`` when it can be a link or node id (a JSON scalar), else None."""
+    return value if isinstance(value, (str, int, float)) or value is None else None
+
+
 def _link_origins(links: object) -> dict[object, object]:
     """Return link id -> origin node id, for list links (``[id, origin, slot, ...]``) and
-    the dict links of subgraphs (``{"id", "origin_id", ...}``)."""
+    the dict links of subgraphs (``{"id", "origin_id", ...}``). Links whose ids are not
+    JSON scalars are skipped."""
     origins: dict[object, object] = {}
     for link in links if isinstance(links, list) else ():
         if isinstance(link, list) and len(link) >= 2:
-            origins[link[0]] = link[1]
-        elif isinstance(link, dict) and "id" in link:
-            origins[link["id"]] = link.get("origin_id")
+            key, origin = _scalar_key(link[0]), _scalar_key(link[1])
+        elif isinstance(link, dict):
+            key, origin = _scalar_key(link.get("id")), _scalar_key(link.get("origin_id"))
+        else:
+            continue
+        if key is not None:
+            origins[key] = origin
     return origins
+
+
+def _widget_name(item: dict[str, Any]) -> str | None:
+    """Return the widget name of one ``inputs`` entry (text or a number), else None."""
+    widget = item.get("widget")
+    name = widget.get("name") if isinstance(widget, dict) else None
+    if isinstance(name, str):
+        return name
+    if isinstance(name, (int, float)) and not isinstance(name, bool):
+        return str(name)
+    return None
 
 
 def named_widget_values(
@@ -96,7 +135,7 @@ def named_widget_values(
     count does not match, the names of inputs converted to links are dropped and tried
     again; else names are zipped from the start and extra values stay unnamed. For other
     nodes the ``inputs[].widget.name`` list names positions only when its length equals
-    the values'. Never raises.
+    the values'. A name that is not text stays unnamed. Never raises.
     """
     if isinstance(widgets_values, dict):
         return [(str(key), value) for key, value in widgets_values.items()]
@@ -107,14 +146,12 @@ def named_widget_values(
     )
     widget_inputs = [item for item in input_list if isinstance(item.get("widget"), dict)]
     spec = loader_spec(node_type)
-    candidates: list[list[str]]
+    candidates: list[list[str | None]]
     if spec is not None and spec.widgets:
-        linked = {
-            item["widget"].get("name") for item in widget_inputs if item.get("link") is not None
-        }
+        linked = {_widget_name(item) for item in widget_inputs if item.get("link") is not None}
         candidates = [list(spec.widgets), [name for name in spec.widgets if name not in linked]]
     else:
-        candidates = [[str(item["widget"].get("name")) for item in widget_inputs]]
+        candidates = [[_widget_name(item) for item in widget_inputs]]
     for names in candidates:
         if len(names) == len(widgets_values):
             return list(zip(names, widgets_values, strict=True))
@@ -134,7 +171,7 @@ def named_widget_values(
             ]
     # No alignment fits: name from the start for a table node (a newer version appends
     # widgets), leave an unknown node's values unnamed.
-    prefix: Sequence[str] = candidates[0] if spec is not None and spec.widgets else ()
+    prefix: Sequence[str | None] = candidates[0] if spec is not None and spec.widgets else ()
     return [
         (prefix[position] if position < len(prefix) else None, value)
         for position, value in enumerate(widgets_values)
@@ -158,20 +195,61 @@ def _linked_from_real_node(
     """Return the widget input names fed by a link from a real node of the same graph:
     their widget value is a stale copy, the source node provides the value."""
     names = set()
-    for item in node.get("inputs") or ():
-        if not isinstance(item, dict) or not isinstance(item.get("widget"), dict):
+    inputs = node.get("inputs")
+    for item in inputs if isinstance(inputs, list) else ():
+        if not isinstance(item, dict):
             continue
-        origin = origins.get(item.get("link")) if item.get("link") is not None else None
-        origin_type = level_types.get(origin)
+        name = _widget_name(item)
+        link = _scalar_key(item.get("link"))
+        if name is None or link is None:
+            continue
+        origin_type = level_types.get(origins.get(link))
         if origin_type is not None and not is_frontend_only(origin_type):
-            names.add(str(item["widget"].get("name")))
+            names.add(name)
     return names
+
+
+def _node_id(raw: object, position: int) -> str:
+    """Return a node's id as text: a number or short text as written, else ``#position``."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return str(raw)
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, str) and 0 < len(raw) <= MAX_ID_CHARS:
+        return raw
+    return f"#{position}"
+
+
+def _value_cost(values: object) -> int:
+    """The budget one list or dict of node values costs: one per value, one more per KiB
+    of text."""
+    if isinstance(values, dict):
+        values = list(values.values())
+    if not isinstance(values, list):
+        return 0
+    return len(values) + sum(len(value) >> 10 for value in values if isinstance(value, str))
+
+
+@dataclass
+class _Level:
+    """One graph level being walked: its nodes, their link origins and types, and the
+    state every node of the level inherits."""
+
+    nodes: list[dict[str, Any]]
+    origins: dict[object, object]
+    types: dict[object, str]
+    prefix: str
+    bypassed: bool
+    muted: bool
+    stack: tuple[str, ...]
+    position: int = 0
 
 
 @dataclass
 class _Walk:
     """Accumulates what a walk over the graph finds (mutable only inside this module)."""
 
+    name: str
     definitions: dict[str, dict[str, Any]]
     group_nodes: dict[str, Any]
     nodes: list[NodeUse] = field(default_factory=list)
@@ -180,92 +258,143 @@ class _Walk:
     all_models: list[EmbeddedModel] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     undefined: list[NodeUse] = field(default_factory=list)
+    expanded: int = 0
+    values_read: int = 0
+    findings_dropped: int = 0
+    # Link origins and node types per graph definition, computed once however many
+    # instances there are (keyed by the id of the definition's object, alive all walk).
+    _levels: dict[int, tuple[list[dict[str, Any]], dict[object, object], dict[object, str]]] = (
+        field(default_factory=dict)
+    )
+
+    def finding(self, message: str) -> None:
+        if len(self.errors) < MAX_FINDINGS:
+            self.errors.append(message)
+        else:
+            self.findings_dropped += 1
+
+    def spend(self, nodes: int, values: int) -> None:
+        """Count work against the budgets; raises WorkflowError naming the broken limit."""
+        self.expanded += nodes
+        self.values_read += values
+        if self.expanded > MAX_EXPANDED_NODES:
+            raise WorkflowError(
+                f"{self.name} is over a limit: its subgraphs and group nodes expand to more "
+                f"than {MAX_EXPANDED_NODES} nodes (MAX_EXPANDED_NODES)."
+            )
+        if self.values_read > MAX_NODE_VALUES:
+            raise WorkflowError(
+                f"{self.name} is over a limit: its nodes hold more than {MAX_NODE_VALUES} "
+                "values once subgraphs and group nodes are expanded (MAX_NODE_VALUES)."
+            )
 
     def undefined_instance(
         self, node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
     ) -> None:
         self.undefined.append(_node_use(node, node_id, node_type, bypassed, muted))
 
-    def graph(
+    def level(
         self,
+        key: object,
         nodes: object,
         links: object,
         prefix: str,
-        outer_bypassed: bool,
-        outer_muted: bool,
+        bypassed: bool,
+        muted: bool,
         stack: tuple[str, ...],
-    ) -> None:
-        node_list = (
-            [node for node in nodes if isinstance(node, dict)] if isinstance(nodes, list) else []
-        )
-        origins = _link_origins(links)
-        level_types = {node.get("id"): str(node.get("type")) for node in node_list}
-        for node in node_list:
-            self.node(node, prefix, outer_bypassed, outer_muted, stack, origins, level_types)
+    ) -> _Level:
+        """Return the walk state of one graph level; ``key`` identifies a reusable
+        definition (None: compute afresh)."""
+        cached = self._levels.get(id(key)) if key is not None else None
+        if cached is None:
+            node_list = (
+                [node for node in nodes if isinstance(node, dict)]
+                if isinstance(nodes, list)
+                else []
+            )
+            types = {}
+            for node in node_list:
+                raw_id, raw_type = _scalar_key(node.get("id")), node.get("type")
+                if raw_id is not None and isinstance(raw_type, str):
+                    types[raw_id] = raw_type
+            cached = (node_list, _link_origins(links), types)
+            if key is not None:
+                self._levels[id(key)] = cached
+        node_list, origins, types = cached
+        return _Level(node_list, origins, types, prefix, bypassed, muted, stack)
 
-    def node(
-        self,
-        node: dict[str, Any],
-        prefix: str,
-        outer_bypassed: bool,
-        outer_muted: bool,
-        stack: tuple[str, ...],
-        origins: dict[object, object],
-        level_types: dict[object, str],
-    ) -> None:
-        node_id = f"{prefix}{node.get('id')}"
-        node_type = node.get("type")
-        if not isinstance(node_type, str) or not node_type:
-            self.errors.append(f"Node {node_id} has no type and is ignored.")
-            return
-        mode = node.get("mode")
-        bypassed = outer_bypassed or mode == MODE_BYPASSED
-        muted = outer_muted or mode == MODE_MUTED
+    def run(self, top: _Level) -> None:
+        """Walk ``top`` and every instance inside it, depth first, without recursion."""
+        levels = [top]
+        while levels:
+            level = levels[-1]
+            if level.position >= len(level.nodes):
+                levels.pop()
+                continue
+            position = level.position
+            level.position += 1
+            inner = self.node(level.nodes[position], position, level)
+            if inner is not None:
+                levels.append(inner)
+
+    def node(self, node: dict[str, Any], position: int, level: _Level) -> _Level | None:
+        """Record one node; return the level of its inner nodes when it is an instance."""
+        widgets = node.get("widgets_values")
+        inputs = node.get("inputs")
         properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
         assert isinstance(properties, dict)
-        models = embedded_models_from(properties.get("models"))
+        raw_models = properties.get("models")
+        self.spend(1, _value_cost(widgets) + _value_cost(inputs) + _value_cost(raw_models))
+        node_id = f"{level.prefix}{_node_id(node.get('id'), position)}"
+        node_type = node.get("type")
+        if not isinstance(node_type, str) or not node_type:
+            self.finding(f"Node {node_id} has no type and is ignored.")
+            return None
+        mode = node.get("mode")
+        bypassed = level.bypassed or mode == MODE_BYPASSED
+        muted = level.muted or mode == MODE_MUTED
+        models = embedded_models_from(raw_models)
         if models:
             self.own_models[node_id] = models
             self.all_models.extend(models)
 
         if node_type in self.definitions:
-            if node_type in stack or len(stack) >= MAX_NESTING:
-                self.errors.append(
-                    f"Node {node_id} instantiates subgraph {node_type} inside itself; "
-                    "the nesting is not followed."
+            if node_type in level.stack or len(level.stack) >= MAX_NESTING:
+                self.finding(
+                    f"Node {node_id} instantiates subgraph {node_type} inside itself or "
+                    f"deeper than {MAX_NESTING} levels (MAX_NESTING); the nesting is not "
+                    "followed."
                 )
-                return
+                return None
             subgraph = self.definitions[node_type]
-            self.graph(
+            return self.level(
+                subgraph,
                 subgraph.get("nodes"),
                 subgraph.get("links"),
                 f"{node_id}:",
                 bypassed,
                 muted,
-                (*stack, node_type),
+                (*level.stack, node_type),
             )
-            return
         if node_type.startswith(GROUP_NODE_PREFIXES):
-            self.group_instance(node, node_id, node_type, bypassed, muted, stack)
-            return
+            return self.group_instance(node, node_id, node_type, bypassed, muted, level.stack)
         if _UUID.match(node_type):
-            self.errors.append(
+            self.finding(
                 f"Node {node_id} uses subgraph {node_type}, which the workflow does not define."
             )
             self.undefined_instance(node, node_id, node_type, bypassed, muted)
-            return
+            return None
         if is_frontend_only(node_type):
-            return
+            return None
         self.nodes.append(_node_use(node, node_id, node_type, bypassed, muted))
-        stale = _linked_from_real_node(node, origins, level_types)
+        stale = _linked_from_real_node(node, level.origins, level.types)
         values = [
             (name, value)
-            for name, value in named_widget_values(
-                node_type, node.get("widgets_values"), node.get("inputs")
-            )
+            for name, value in named_widget_values(node_type, widgets, inputs)
             if name is None or name not in stale
         ]
         self.references.extend(references_for_node(node_id, node_type, values, bypassed, muted))
+        return None
 
     def group_instance(
         self,
@@ -275,16 +404,28 @@ class _Walk:
         bypassed: bool,
         muted: bool,
         stack: tuple[str, ...],
-    ) -> None:
+    ) -> _Level | None:
         group_name = node_type.split(">", 1)[1] if ">" in node_type else node_type.split("/", 1)[1]
         definition = self.group_nodes.get(group_name)
         if not isinstance(definition, dict) or node_type in stack:
-            self.errors.append(
-                f"Node {node_id} is group node {group_name!r}, which the workflow does not define."
+            self.finding(
+                f"Node {node_id} is group node {shortened(group_name)!r}, which the workflow "
+                "does not define."
             )
             self.undefined_instance(node, node_id, node_type, bypassed, muted)
-            return
-        inner = [item for item in definition.get("nodes") or () if isinstance(item, dict)]
+            return None
+        if len(stack) >= MAX_NESTING:
+            self.finding(
+                f"Node {node_id} is group node {shortened(group_name)!r} nested deeper than "
+                f"{MAX_NESTING} levels (MAX_NESTING); it is not followed."
+            )
+            return None
+        raw_inner = definition.get("nodes")
+        inner = (
+            [item for item in raw_inner if isinstance(item, dict)]
+            if isinstance(raw_inner, list)
+            else []
+        )
         # The instance holds the live widget values: the inner nodes' values in order.
         counts = [
             len(item["widgets_values"]) if isinstance(item.get("widgets_values"), list) else 0
@@ -301,8 +442,14 @@ class _Walk:
                 copy["widgets_values"] = instance_values[start : start + count]
             start += count
             expanded.append(copy)
-        self.graph(
-            expanded, definition.get("links"), f"{node_id}:", bypassed, muted, (*stack, node_type)
+        return self.level(
+            None,
+            expanded,
+            definition.get("links"),
+            f"{node_id}:",
+            bypassed,
+            muted,
+            (*stack, node_type),
         )
 
 
@@ -328,20 +475,29 @@ def _string(value: object) -> str | None:
     return None
 
 
-def parse_ui_workflow(document: dict[str, Any], file_format: str = "ui") -> ParsedWorkflow:
+def parse_ui_workflow(
+    document: dict[str, Any], file_format: str = "ui", name: str = "The workflow"
+) -> ParsedWorkflow:
     """Return the ParsedWorkflow of a UI-format workflow.
 
-    Takes the decoded document and the format to record. Undefined subgraphs and group
-    nodes, nodes without a type and contradicting embedded directories become entries of
-    ``errors``; nothing in the document makes it raise.
+    Takes the decoded document, the format to record and a name for messages. Undefined
+    subgraphs and group nodes, nodes without a type and contradicting embedded directories
+    become entries of ``errors``. Raises WorkflowError (naming the limit) only when the
+    workflow expands past ``MAX_EXPANDED_NODES`` nodes or ``MAX_NODE_VALUES`` values.
     """
     extra = document.get("extra") if isinstance(document.get("extra"), dict) else {}
     assert isinstance(extra, dict)
     group_nodes = extra.get("groupNodes") if isinstance(extra.get("groupNodes"), dict) else {}
     assert isinstance(group_nodes, dict)
-    walk = _Walk(definitions=subgraph_definitions(document), group_nodes=group_nodes)
-    walk.all_models.extend(embedded_models_from(document.get("models")))
-    walk.graph(document.get("nodes"), document.get("links"), "", False, False, ())
+    walk = _Walk(name=name, definitions=subgraph_definitions(document), group_nodes=group_nodes)
+    top_models = document.get("models")
+    walk.spend(0, _value_cost(top_models))
+    walk.all_models.extend(embedded_models_from(top_models))
+    walk.run(walk.level(None, document.get("nodes"), document.get("links"), "", False, False, ()))
+    if walk.findings_dropped:
+        walk.errors.append(
+            f"{walk.findings_dropped} further findings are not listed (MAX_FINDINGS)."
+        )
     references, attach_errors = attach_embedded(walk.references, walk.own_models, walk.all_models)
     return ParsedWorkflow(
         format=file_format,

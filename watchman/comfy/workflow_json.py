@@ -1,0 +1,116 @@
+"""Decoding a stranger's JSON with bounded depth and no string Python cannot print.
+
+orjson decodes in C without touching Python's stack (it refuses nesting past 1024 levels
+by itself); the decoded document is then checked against ``MAX_JSON_DEPTH`` with an
+iterative walk, so nothing downstream (``str()``, ``repr()``, a log line) can exhaust the
+stack on a value from the file.
+
+Two things browsers accept and orjson refuses are repaired before a second try rather
+than reported: a lone UTF-16 surrogate escape (``"\\ud800"``, which ``JSON.parse`` keeps)
+becomes the six characters ``\\ud800`` as text, so every decoded string is printable
+UTF-8; and Python's ``NaN`` / ``Infinity`` tokens (``json.dumps`` writes them, ComfyUI
+stores prompts with it) become ``null``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from watchman.errors import WorkflowError
+
+MAX_JSON_DEPTH = 100
+"""Deepest nesting of arrays and objects accepted in a workflow document. Real workflows
+nest about 10 levels (subgraphs inside subgraphs add 3 each)."""
+
+_STRING_OR_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)')
+# Inside one JSON string: an escaped backslash (kept), a valid surrogate pair (kept), or a
+# lone surrogate escape (its backslash is escaped so it decodes as plain text).
+_ESCAPE = re.compile(
+    rb"(\\\\)|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    rb"|\\(u[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
+
+
+def _repair_escape(match: re.Match[bytes]) -> bytes:
+    lone = match.group(2)
+    return b"\\\\" + lone if lone is not None else match.group(0)
+
+
+def _repair(match: re.Match[bytes]) -> bytes:
+    if match.group(1) is not None:
+        return b"null"
+    text = match.group(0)
+    return _ESCAPE.sub(_repair_escape, text) if b"\\u" in text or b"\\U" in text else text
+
+
+def repair_json(data: bytes) -> bytes:
+    """Return ``data`` with lone surrogate escapes made literal text and bare ``NaN`` /
+    ``Infinity`` tokens made ``null``; everything else byte for byte."""
+    return _STRING_OR_TOKEN.sub(_repair, data)
+
+
+def nesting_depth(document: object, limit: int) -> int:
+    """Return how deep arrays and objects nest in ``document`` (a scalar is 0), counting
+    no further than ``limit + 1``. Iterative: any depth is safe to measure."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: object = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        pending.extend(
+            (child, depth + 1)
+            for child in children  # type: ignore[attr-defined]
+            if isinstance(child, (dict, list))
+        )
+    return deepest
+
+
+def decode_json(data: bytes | str, name: str) -> object:
+    """Return the decoded JSON document in ``data`` (UTF-8 bytes, BOM allowed, or text).
+
+    Takes the data and a name for messages. Raises WorkflowError (one sentence naming
+    ``name``) when it is not UTF-8 JSON, or when it nests deeper than ``MAX_JSON_DEPTH``
+    (the message names the limit).
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as first:
+        if "depth" in str(first) or "recursion" in str(first).lower():
+            raise _too_deep(name) from first
+        try:
+            document = orjson.loads(repair_json(raw))
+        except orjson.JSONDecodeError:
+            if _is_utf8(raw):
+                raise WorkflowError(f"{name} is not valid JSON ({first}).") from first
+            raise WorkflowError(f"{name} is neither UTF-8 JSON nor a PNG/WebP image.") from first
+    if nesting_depth(document, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise _too_deep(name)
+    return document
+
+
+def _too_deep(name: str) -> WorkflowError:
+    return WorkflowError(
+        f"{name} is over a limit: its JSON nests deeper than {MAX_JSON_DEPTH} levels "
+        "(MAX_JSON_DEPTH); no workflow does."
+    )
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
