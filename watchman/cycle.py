@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,11 @@ import httpx
 
 from watchman.comfy.install import find_comfyui_root
 from watchman.comfy.node_map import load_extension_node_map
+from watchman.comfy.workflow import reader_failure
 from watchman.config import ScheduleSettings, Settings
 from watchman.errors import BackendError, StateError, WatchmanError
 from watchman.home import Home
+from watchman.printable import printable
 from watchman.remote.comfyui_server import ComfyUIServer
 from watchman.reporting.document import (
     WorkflowReport,
@@ -39,10 +41,10 @@ from watchman.stages.guards import GuardVerdict, evaluate_guards
 from watchman.stages.intake import detect_changes, last_seen_hashes, record_intake
 from watchman.stages.inventory.models import ModelInventory, scan_models
 from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
-from watchman.stages.needs import ChoicesLookup, assess_workflow
+from watchman.stages.needs import ChoicesLookup, WorkflowNeeds, assess_workflow
 from watchman.stages.node_packs import pack_finder
 from watchman.stages.resolve import resolve_missing_models
-from watchman.stages.workflows import load_workflow_cache, scan_watched_folders
+from watchman.stages.workflows import WorkflowScan, load_workflow_cache, scan_watched_folders
 from watchman.state import metrics
 from watchman.state.cycle_state import (
     CycleRecord,
@@ -184,9 +186,38 @@ def _write_report(home: Home, document: dict[str, Any]) -> bool:
     previous = read_json_state(home.report_json, int(document["schema_version"]))
     if previous is not None and stable_part(previous) == stable_part(document):
         return False
-    atomic_write_bytes(home.report_markdown, render_markdown(document).encode("utf-8"))
+    markdown = printable(render_markdown(document))
+    atomic_write_bytes(home.report_markdown, markdown.encode("utf-8"))
     atomic_write_bytes(home.report_json, dumps_json(document))
     return True
+
+
+def _assess_each(
+    scan: WorkflowScan,
+    models: ModelInventory,
+    installed: frozenset[str],
+    choices: ChoicesLookup | None,
+) -> tuple[dict[str, WorkflowNeeds], WorkflowScan]:
+    """Assess every parsed workflow; one whose assessment fails unexpectedly becomes a
+    parse error of its own (the last-resort boundary per workflow), never the cycle's.
+
+    Returns the needs by path and the scan with such workflows turned into errors (its
+    ``failures`` then name the files and exception types of this stage only).
+    """
+    needs: dict[str, WorkflowNeeds] = {}
+    stored_list = []
+    failures = []
+    for stored in scan.workflows:
+        if stored.parsed is not None:
+            key = str(stored.watched.path)
+            try:
+                needs[key] = assess_workflow(stored.parsed, models, installed, choices)
+            except Exception as surprise:
+                failure = reader_failure(printable(key), surprise)
+                failures.append({"path": printable(key), "exception": type(surprise).__name__})
+                stored = replace(stored, parsed=None, error=str(failure))
+        stored_list.append(stored)
+    return needs, replace(scan, workflows=tuple(stored_list), failures=tuple(failures))
 
 
 def run_cycle(
@@ -367,16 +398,13 @@ def _run_stages(
                 hashed=scan.files_hashed,
                 parsed=scan.files_parsed,
                 intake=len(changes),
+                reader_failures=list(scan.failures),
             )
 
         with stages.stage("needs") as info:
             installed, node_source, choices = _installed_node_types(settings, nodes, client)
-            needs = {
-                str(stored.watched.path): assess_workflow(stored.parsed, models, installed, choices)
-                for stored in scan.workflows
-                if stored.parsed is not None
-            }
-            info.update(node_source=node_source)
+            needs, scan = _assess_each(scan, models, installed, choices)
+            info.update(node_source=node_source, assess_failures=list(scan.failures))
 
         with stages.stage("node_packs") as info:
             node_map = None

@@ -9,6 +9,7 @@ appears only with ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from watchman.errors import (
 )
 from watchman.exit_status import ExitStatus
 from watchman.home import Home, resolve_home
+from watchman.printable import printable
 from watchman.state.logs import configure_logging
 
 app = typer.Typer(
@@ -122,7 +124,12 @@ def parse_backends(value: str | None) -> list[str] | None:
 
 def print_json(document: Any) -> None:
     """Write a JSON document to stdout (no colour, no wrapping)."""
-    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        # A file name that is not UTF-8 (lone surrogates): ASCII JSON with \u escapes.
+        text = json.dumps(document, indent=2)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
@@ -328,7 +335,11 @@ def _do_list_intake(home: Home, limit: int, as_json: bool) -> None:
         table.add_column(column, overflow="fold")
     for entry in entries:
         table.add_row(
-            entry.time, entry.event, escape(entry.source), escape(entry.path), entry.sha256[:12]
+            entry.time,
+            entry.event,
+            escape(printable(entry.source)),
+            escape(printable(entry.path)),
+            entry.sha256[:12],
         )
     stdout.print(table)
 
@@ -370,7 +381,7 @@ def scan_command(
             else ""
         )
         table.add_row(
-            escape(str(entry.path)),
+            escape(printable(str(entry.path))),
             entry.format or "-",
             str(len(parsed.node_types)) if parsed else "-",
             escape(references),

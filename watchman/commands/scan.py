@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from watchman.comfy.workflow import read_workflow_file
+from watchman.comfy.workflow import read_workflow_file, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import WorkflowError
+from watchman.printable import printable
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +57,22 @@ def _files(paths: Sequence[Path], include_images: bool) -> list[Path]:
 
 
 def scan_file(path: Path) -> ScanEntry:
-    """Return the ScanEntry of one file; read and parse errors become the entry's errors."""
+    """Return the ScanEntry of one file; read and parse errors become the entry's errors,
+    and so does anything else that goes wrong on this file (the last-resort boundary:
+    one file never silences the batch)."""
     try:
         parsed = read_workflow_file(path)
     except (WorkflowError, OSError) as error:
         message = (
             str(error)
             if isinstance(error, WorkflowError)
-            else f"{path}: {error.strerror or error}."
+            else f"{printable(str(path))}: {error.strerror or error}."
         )
-        logger.debug("Cannot read workflow %s: %s", path, message)
+        logger.debug("Cannot read workflow %s: %s", printable(str(path)), message)
         return ScanEntry(path=path, format=None, parsed=None, errors=(message,))
+    except Exception as surprise:
+        failure = reader_failure(printable(str(path)), surprise)
+        return ScanEntry(path=path, format=None, parsed=None, errors=(str(failure),))
     return ScanEntry(path=path, format=parsed.format, parsed=parsed, errors=parsed.errors)
 
 
@@ -86,7 +92,7 @@ def scan_entry_to_json(entry: ScanEntry) -> dict[str, Any]:
     ``embedded_models`` and ``errors``."""
     parsed = entry.parsed
     return {
-        "path": str(entry.path),
+        "path": printable(str(entry.path)),
         "format": entry.format,
         "node_types": list(parsed.node_types) if parsed else [],
         "model_refs": [

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from watchman.comfy.loaders import LOADERS
-from watchman.comfy.workflow import parse_workflow_bytes
+from watchman.comfy.workflow import parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
+from watchman.printable import printable
 from watchman.stages.intake import WatchedWorkflow, discover_workflow_files
 from watchman.state.safe_files import read_json_state
 
@@ -57,6 +58,9 @@ class WorkflowScan:
     files_hashed: int
     files_parsed: int
     unreadable: tuple[UnreadableWorkflow, ...]  # files that could not be read this cycle
+    # Files the readers failed on unexpectedly this cycle: path and exception type, for
+    # the structured log (each is also that workflow's error).
+    failures: tuple[dict[str, str], ...] = ()
 
 
 def load_workflow_cache(path: Path) -> dict[str, Any]:
@@ -77,6 +81,7 @@ def _entry_for(
         OSError: the file cannot be read.
     """
     stat = path.stat()
+    failure_kind = None
     if (
         cached is not None
         and cached.get("size") == stat.st_size
@@ -104,6 +109,11 @@ def _entry_for(
         parsed, error = None, None
     except WorkflowError as problem:
         parsed, error = None, str(problem)
+    except Exception as surprise:
+        # The last-resort boundary for one stranger's file: whatever the readers did not
+        # foresee is this workflow's parse error, never the cycle's end.
+        parsed, error = None, str(reader_failure(printable(str(path)), surprise))
+        failure_kind = type(surprise).__name__
     entry = {
         "source": source,
         "size": stat.st_size,
@@ -112,6 +122,8 @@ def _entry_for(
         "parsed": parsed.to_json() if parsed is not None else None,
         "error": error,
     }
+    if failure_kind is not None:
+        entry["failure"] = failure_kind
     return StoredWorkflow(watched, parsed, error), entry, True, True
 
 
@@ -138,6 +150,7 @@ def scan_watched_folders(
     entries: dict[str, Any] = {}
     hashed = parsed = 0
     unreadable: list[UnreadableWorkflow] = []
+    failures: list[dict[str, str]] = []
     for folder, source in folders:
         if folder.is_file():
             logger.warning(
@@ -154,14 +167,22 @@ def scan_watched_folders(
             try:
                 workflow, entry, was_hashed, was_parsed = _entry_for(path, source, cached.get(key))
             except OSError as error:
-                logger.warning("Cannot read workflow %s: %s", path, error)
+                logger.warning("Cannot read workflow %s: %s", printable(key), error)
                 reason = error.strerror or str(error)
                 unreadable.append(
-                    UnreadableWorkflow(path, source, f"{path} cannot be read: {reason}.")
+                    UnreadableWorkflow(path, source, f"{printable(key)} cannot be read: {reason}.")
                 )
                 if key in cached:
                     entries[key] = cached[key]  # keep what was known; nothing recorded is lost
                 continue
+            except Exception as surprise:
+                # Last-resort boundary around everything else done for this one file.
+                failure = reader_failure(printable(key), surprise)
+                failures.append({"path": printable(key), "exception": type(surprise).__name__})
+                unreadable.append(UnreadableWorkflow(path, source, str(failure)))
+                continue
+            if was_parsed and "failure" in entry:
+                failures.append({"path": printable(key), "exception": str(entry["failure"])})
             hashed += was_hashed
             parsed += was_parsed
             entries[key] = entry
@@ -173,4 +194,4 @@ def scan_watched_folders(
         "parser_version": PARSER_VERSION,
         "workflows": entries,
     }
-    return WorkflowScan(tuple(stored), document, hashed, parsed, tuple(unreadable))
+    return WorkflowScan(tuple(stored), document, hashed, parsed, tuple(unreadable), tuple(failures))

@@ -8,7 +8,9 @@ rather than stopping the daemon.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -69,12 +71,50 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def dumps_json(document: Any) -> bytes:
-    """Serialise a document (dicts, lists, frozen dataclasses, paths) as indented JSON."""
-    return orjson.dumps(
-        document,
-        option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE,
-        default=_json_default,
-    )
+    """Serialise a document (dicts, lists, frozen dataclasses, paths) as indented JSON.
+
+    A string that is not valid Unicode (a file name that is not UTF-8 holds lone
+    surrogates) is written as ``\\udcXX`` escapes, which every reader here turns back
+    into the same string, so such a path keeps its identity across cycles.
+    """
+    try:
+        return orjson.dumps(
+            document,
+            option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE,
+            default=_json_default,
+        )
+    except orjson.JSONEncodeError as error:
+        if "surrogates" not in str(error):
+            raise
+        text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
+        return (text + "\n").encode("ascii")
+
+
+def _dumps_line(record: Any) -> bytes:
+    try:
+        return orjson.dumps(record, default=_json_default)
+    except orjson.JSONEncodeError as error:
+        if "surrogates" not in str(error):
+            raise
+        return json.dumps(record, separators=(",", ":"), default=_json_default).encode("ascii")
+
+
+def loads_json(data: bytes) -> Any:
+    """Return the JSON value in ``data`` as written by ``dumps_json`` or ``append_jsonl``.
+
+    Raises:
+        ValueError: not valid JSON (orjson.JSONDecodeError is one).
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        if b"\\ud" not in data and b"\\uD" not in data:
+            raise
+    # Lone surrogate escapes, written for a file name that is not UTF-8 (see dumps_json).
+    try:
+        return json.loads(data)
+    except RecursionError as error:
+        raise ValueError("nested too deeply") from error
 
 
 def _json_default(value: Any) -> Any:
@@ -84,6 +124,9 @@ def _json_default(value: Any) -> Any:
         return sorted(value)
     if isinstance(value, tuple):
         return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # orjson writes dataclasses itself; the json fallback of dumps_json needs this.
+        return {item.name: getattr(value, item.name) for item in dataclasses.fields(value)}
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
@@ -158,8 +201,8 @@ def read_json_state(path: Path, schema_version: int) -> dict[str, Any] | None:
         logger.warning("State file %s cannot be read (%s); rebuilding it.", path, error)
         return None
     try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
+        document = loads_json(data)
+    except ValueError as error:
         set_aside_corrupt(path, f"not valid JSON: {error}")
         return None
     if not isinstance(document, dict):
@@ -183,7 +226,7 @@ def append_jsonl(path: Path, record: Any) -> None:
         OSError: the file cannot be written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = orjson.dumps(record, default=_json_default) + b"\n"
+    line = _dumps_line(record) + b"\n"
     with path.open("ab+") as handle:
         handle.seek(0, os.SEEK_END)
         if handle.tell() > 0:
@@ -206,8 +249,8 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             if not raw.strip():
                 continue
             try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
+                record = loads_json(raw)
+            except ValueError:
                 logger.warning("Skipping unreadable line %d of %s.", number, path)
                 continue
             if isinstance(record, dict):
