@@ -64,8 +64,10 @@ def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterat
     """Yield workflow files under ``folder`` recursively, sorted, skipping hidden entries.
 
     Symlinked folders are followed, but a folder already entered (by device and inode) is
-    not entered again, so a link loop cannot multiply the workflows. A folder that cannot
-    be read is logged and skipped.
+    not entered again, so a link loop cannot multiply the workflows. A link that loops on
+    itself is yielded when it has a workflow's name (reading it then fails: one unreadable
+    entry) and skipped with a warning otherwise; the entries after it are still listed. A
+    folder that cannot be read is logged and skipped.
     """
     suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
     stack = [folder]
@@ -87,9 +89,21 @@ def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterat
                 for entry in entries:
                     if entry.name.startswith("."):
                         continue
-                    if entry.is_dir():
+                    wanted = entry.name.lower().endswith(suffixes)
+                    try:
+                        is_dir = entry.is_dir()
+                        is_file = not is_dir and entry.is_file()
+                    except OSError as error:
+                        # A link that loops or cannot be followed costs this one entry (an
+                        # unreadable workflow when it has a workflow's name), never the
+                        # rest of the folder's listing.
+                        logger.warning("Cannot follow %s: %s", entry.path, error)
+                        if wanted:
+                            found.append(Path(entry.path))
+                        continue
+                    if is_dir:
                         stack.append(Path(entry.path))
-                    elif entry.is_file() and entry.name.lower().endswith(suffixes):
+                    elif is_file and wanted:
                         found.append(Path(entry.path))
         except OSError as error:
             logger.warning("Cannot read watched folder %s: %s", current, error)
