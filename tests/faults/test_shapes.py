@@ -151,7 +151,10 @@ def test_findings_past_their_cap_are_counted_in_one_last_finding() -> None:
 
 
 def test_a_lone_surrogate_in_a_value_is_kept_as_visible_escaped_text() -> None:
-    data = b'{"nodes": [{"id": 1, "type": "CheckpointLoaderSimple", "widgets_values": ["a\\ud800.safetensors"]}]}'
+    data = (
+        b'{"nodes": [{"id": 1, "type": "CheckpointLoaderSimple",'
+        b' "widgets_values": ["a\\ud800.safetensors"]}]}'
+    )
     parsed = parse_workflow_bytes(data, "w.json")
     assert [ref.value for ref in parsed.model_refs] == ["a\\ud800.safetensors"]
     # Everything it holds can be written as UTF-8.
