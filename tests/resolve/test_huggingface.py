@@ -52,7 +52,9 @@ def test_an_exact_file_name_in_a_listing_is_found_with_resolve_url_size_and_sha2
     )
     assert (result.size, result.sha256) == (66961958, "c3" * 32)
     assert result.folder == "upscale_models"
-    assert server.requests[-1].query == {"recursive": ["true"]}
+    assert result.reason is None
+    trees = [seen for seen in server.requests if seen.path == TREE]
+    assert trees[0].query == {"recursive": ["true"]}
 
 
 def test_the_next_page_of_a_tree_is_followed(server: ReplayServer, gateway: HttpGateway) -> None:
@@ -101,17 +103,34 @@ def test_resolve_urls_are_parsed_only_on_the_configured_hub() -> None:
     assert parse_resolve_url(f"{base}/a/b", base) is None
 
 
-def test_a_recorded_hub_tree_is_matched_exactly(
-    corpus_api: Path, server: ReplayServer, gateway: HttpGateway
-) -> None:
+def serve_bert(server: ReplayServer, corpus_api: Path) -> None:
     tree = json.loads(
         (corpus_api / "huggingface" / "tree_bert-base-uncased_dd4bc8b2.json").read_text()
     )
     server.route("GET", "/api/models", Reply(200, [{"id": "google/bert-base-uncased"}]))
     server.route("GET", "/api/models/google/bert-base-uncased/tree/main", Reply(200, tree))
-    result = hub(server, gateway).search(SearchRequest("TF_MODEL.h5", None))
+
+
+def test_a_generic_name_found_by_searching_the_recorded_bert_tree_is_uncertain(
+    corpus_api: Path, server: ReplayServer, gateway: HttpGateway
+) -> None:
+    serve_bert(server, corpus_api)
+    result = hub(server, gateway).search(SearchRequest("pytorch_model.bin", "clip_vision"))
+    assert result.status is Status.UNCERTAIN
+    assert result.download_url is None
+    assert [candidate.file_name for candidate in result.candidates] == ["pytorch_model.bin"]
+    assert "generic name" in (result.detail or "")
+
+
+def test_a_generic_name_with_the_workflow_s_sha256_in_the_recorded_tree_is_found(
+    corpus_api: Path, server: ReplayServer, gateway: HttpGateway
+) -> None:
+    serve_bert(server, corpus_api)
+    sha256 = "a7a17d6d844b5de815ccab5f42cad6d24496db3850a2a43d8258221018ce87d2"
+    result = hub(server, gateway).search(
+        SearchRequest("TF_MODEL.h5", None, embedded_hash=sha256.upper())
+    )
     assert result.status is Status.FOUND
-    assert result.size == 536063208
-    assert result.sha256 == "a7a17d6d844b5de815ccab5f42cad6d24496db3850a2a43d8258221018ce87d2"
+    assert (result.size, result.sha256) == (536063208, sha256)
     near = hub(server, gateway).search(SearchRequest("tf_model.safetensors", None))
     assert near.status is Status.UNCERTAIN

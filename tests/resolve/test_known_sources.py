@@ -153,22 +153,41 @@ def test_the_recorded_manager_model_list_reads_with_folders(tmp_path: Path) -> N
     assert taef1.download_url == "https://github.com/madebyollin/taesd/raw/main/taef1_decoder.pth"
 
 
-def test_a_user_workflow_entry_wins_over_templates_and_the_manager_list() -> None:
-    catalogue = KnownSources()
+def add_three_sources(catalogue: KnownSources, sha: str | None = None) -> None:
     catalogue.add_model(
         "ae.safetensors",
         "https://example.invalid/manager",
         "vae",
+        sha,
         source="comfyui-manager model-list.json",
     )
     catalogue.add_model(
-        "ae.safetensors", "https://example.invalid/template", "vae", source="template:pkg"
+        "ae.safetensors", "https://example.invalid/template", "vae", sha, source="template:pkg"
     )
     catalogue.add_model(
-        "ae.safetensors", "https://example.invalid/mine", "vae", source="workflow mine.json"
+        "ae.safetensors", "https://example.invalid/mine", "vae", sha, source="workflow mine.json"
     )
+
+
+def test_three_catalogue_urls_for_one_name_are_uncertain_unless_one_file() -> None:
+    catalogue = KnownSources()
+    add_three_sources(catalogue)
     result = catalogue.lookup(SearchRequest("ae.safetensors", "vae"))
-    assert result is not None
+    assert result is not None and result.status is Status.UNCERTAIN
+    assert result.download_url is None
+    # Listed the user's own first, then templates, then the Manager's list.
+    assert [candidate.url for candidate in result.candidates] == [
+        "https://example.invalid/mine",
+        "https://example.invalid/template",
+        "https://example.invalid/manager",
+    ]
+
+
+def test_three_catalogue_urls_with_one_sha256_are_one_file_and_the_user_s_wins() -> None:
+    catalogue = KnownSources()
+    add_three_sources(catalogue, SHA)
+    result = catalogue.lookup(SearchRequest("ae.safetensors", "vae"))
+    assert result is not None and result.status is Status.FOUND
     assert result.download_url == "https://example.invalid/mine"
     assert [candidate.url for candidate in result.candidates] == [
         "https://example.invalid/template",

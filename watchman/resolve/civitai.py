@@ -9,6 +9,7 @@ absent, null or of another type means "unknown", never a crash.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,28 +17,22 @@ from typing import Any
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
-from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
-from watchman.resolve.names import loose_key, same_file_name, search_terms
+from watchman.resolve.choose import Offer, choose
+from watchman.resolve.evidence import FolderClaim, civitai_claim
+from watchman.resolve.model import (
+    Candidate,
+    SearchRequest,
+    SearchResult,
+    Status,
+    as_sha256,
+    result_for,
+)
+from watchman.resolve.names import loose_key, name_match, search_terms
 
 logger = logging.getLogger(__name__)
 
 NAME = "civitai"
 
-# Civitai model type -> ComfyUI folder type; the workflow loader's folder still wins.
-CIVITAI_TYPE_FOLDERS = {
-    "checkpoint": "checkpoints",
-    "lora": "loras",
-    "locon": "loras",
-    "dora": "loras",
-    "lycoris": "loras",
-    "textualinversion": "embeddings",
-    "vae": "vae",
-    "controlnet": "controlnet",
-    "upscaler": "upscale_models",
-    "motionmodule": "animatediff_models",
-    "hypernetwork": "hypernetworks",
-    "detection": "ultralytics",
-}
 # Items that are not model files a loader can use.
 NON_MODEL_TYPES = frozenset({"workflows", "wildcards", "poses", "aestheticgradient"})
 _IMAGE_URL = re.compile(r"civitai\.com/images/(\d+)", re.IGNORECASE)
@@ -52,8 +47,9 @@ class CivitaiFile:
     download_url: str | None
     size: int | None
     sha256: str | None
-    folder: str | None
+    claim: FolderClaim
     model_name: str | None
+    primary: bool = False
 
 
 def validate_civitai_image_response(
@@ -155,6 +151,7 @@ class CivitaiBackend:
         """Return UNCERTAIN with the near names seen, or NOT_FOUND when there were none."""
         if near:
             same_bytes = any((c.note or "").startswith("same sha256") for c in near)
+            named = any(name_match(c.file_name, request.file_name) for c in near)
             return result_for(
                 request,
                 Status.UNCERTAIN,
@@ -164,6 +161,9 @@ class CivitaiBackend:
                     "Civitai lists a file with the same sha256 under another name, but not "
                     "this exact file name."
                     if same_bytes
+                    else "Civitai lists files of this name, but none is surely the one: "
+                    + "; ".join(dict.fromkeys(c.note or "" for c in near if c.note))[:600]
+                    if named
                     else "Civitai lists similar file names but not this exact one."
                 ),
             )
@@ -183,7 +183,7 @@ class CivitaiBackend:
                 return None
             raise
         files = list(_files_of_version(answer.data, None))
-        found = self.match_files(request, files, near)
+        found = self.match_files(request, files, near, tied=True)
         if found is not None:
             return found
         wanted = file_hash.lower()
@@ -223,34 +223,70 @@ class CivitaiBackend:
                 if error.reason == "not_found":
                     continue
                 raise
-            found = self.match_files(request, _files_of_version(version.data, None), near)
+            found = self.match_files(
+                request, _files_of_version(version.data, None), near, tied=True
+            )
             if found is not None:
                 return found
         return None
 
     def match_files(
-        self, request: SearchRequest, files: Iterable[CivitaiFile], near: list[Candidate]
+        self,
+        request: SearchRequest,
+        files: Iterable[CivitaiFile],
+        near: list[Candidate],
+        *,
+        tied: bool = False,
     ) -> SearchResult | None:
+        """Judge one answer's files by the rules of ``choose``: return FOUND, or None
+        with every file of this name (and every near name) added to ``near``.
+
+        ``tied``: the answer came from a lookup that ties it to the request (its hash, its
+        image), not from a search by name; only such an answer may name a generic file.
+        """
+        listed = list(files)
+        offers = [_offer(item, tied) for item in listed]
+        choice = choose(request, offers)
+        if choice.found is not None:
+            found = choice.found
+            return result_for(
+                request,
+                Status.FOUND,
+                NAME,
+                folder=found.claim.folder,
+                download_url=found.url,
+                size=found.size,
+                sha256=found.sha256,
+                candidates=choice.candidates,
+                detail=f"Civitai lists {found.name}{_of_model(found)}.",
+            )
+        near.extend(choice.candidates)
         wanted_loose = loose_key(request.file_name)
-        for listed in files:
-            if same_file_name(listed.name, request.file_name):
-                return _found(request, listed, f"Civitai lists {listed.name}.")
-            if loose_key(listed.name) == wanted_loose:
-                near.append(_candidate(listed, "near name on Civitai"))
+        near.extend(
+            _candidate(item, "near name on Civitai")
+            for item in listed
+            if name_match(item.name, request.file_name) is None
+            and loose_key(item.name) == wanted_loose
+        )
         return None
 
 
-def _found(request: SearchRequest, listed: CivitaiFile, detail: str) -> SearchResult:
-    return result_for(
-        request,
-        Status.FOUND,
-        NAME,
-        folder=listed.folder,
-        download_url=listed.download_url,
+def _offer(listed: CivitaiFile, tied: bool) -> Offer:
+    return Offer(
+        name=listed.name,
+        url=listed.download_url,
+        source=NAME,
+        claim=listed.claim,
         size=listed.size,
         sha256=listed.sha256,
-        detail=detail,
+        tied=tied,
+        primary=listed.primary,
+        note=f"model {listed.model_name}" if listed.model_name else "",
     )
+
+
+def _of_model(offer: Offer) -> str:
+    return f" ({offer.note})" if offer.note else ""
 
 
 def _candidate(listed: CivitaiFile, note: str) -> Candidate:
@@ -271,13 +307,12 @@ def _files_of_models(items: Iterable[Any]) -> Iterator[CivitaiFile]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        model_type = str(item.get("type") or "").replace(" ", "").lower()
-        if model_type in NON_MODEL_TYPES:
+        model_type = _text(item.get("type"))
+        if (model_type or "").replace(" ", "").lower() in NON_MODEL_TYPES:
             continue
-        folder = CIVITAI_TYPE_FOLDERS.get(model_type)
-        model_name = item.get("name") if isinstance(item.get("name"), str) else None
+        model_name = _text(item.get("name"))
         for version in _as_list(item.get("modelVersions")):
-            yield from _files_of_version(version, (folder, model_name))
+            yield from _files_of_version(version, (model_type, model_name))
 
 
 def _files_of_version(
@@ -288,25 +323,25 @@ def _files_of_version(
     if model is None:
         # A version fetched on its own names its model in a nested object.
         nested = _as_dict(version.get("model"))
-        model_type = str(nested.get("type") or "").replace(" ", "").lower()
-        if model_type in NON_MODEL_TYPES:
-            return
-        name = nested.get("name")
-        model = (CIVITAI_TYPE_FOLDERS.get(model_type), name if isinstance(name, str) else None)
-    folder, model_name = model
-    raw_version_url = version.get("downloadUrl")
-    version_url = raw_version_url if isinstance(raw_version_url, str) else None
+        model = (_text(nested.get("type")), _text(nested.get("name")))
+    model_type, model_name = model
+    if (model_type or "").replace(" ", "").lower() in NON_MODEL_TYPES:
+        return
+    version_url = _text(version.get("downloadUrl"))
     for entry in _as_list(version.get("files")):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             continue
-        url = entry.get("downloadUrl")
+        claim = civitai_claim(model_type, _text(entry.get("type")))
+        if claim is None:
+            continue  # a config, training data or an archive: not weights a loader reads
         yield CivitaiFile(
             name=entry["name"],
-            download_url=url if isinstance(url, str) else version_url,
+            download_url=_text(entry.get("downloadUrl")) or version_url,
             size=_size_of(entry.get("sizeKB")),
             sha256=_sha256_of(entry.get("hashes")),
-            folder=folder,
+            claim=claim,
             model_name=model_name,
+            primary=entry.get("primary") is True,
         )
 
 
@@ -326,8 +361,14 @@ def _image_version_ids(item: dict[str, Any]) -> list[int]:
     return ids
 
 
+# No model file is a petabyte: a larger (or infinite, or NaN) size is a broken field.
+_MAX_SIZE_KB = 1024.0**4
+
+
 def _size_of(size_kb: Any) -> int | None:
-    if isinstance(size_kb, bool) or not isinstance(size_kb, (int, float)) or size_kb <= 0:
+    if isinstance(size_kb, bool) or not isinstance(size_kb, (int, float)):
+        return None
+    if not math.isfinite(size_kb) or not 0 < size_kb <= _MAX_SIZE_KB:
         return None
     return round(size_kb * 1024)
 
@@ -336,9 +377,13 @@ def _sha256_of(hashes: Any) -> str | None:
     if not isinstance(hashes, dict):
         return None
     for key, value in hashes.items():
-        if str(key).upper() == "SHA256" and isinstance(value, str) and len(value) == 64:
-            return value.lower()
+        if isinstance(key, str) and key.upper() == "SHA256":
+            return as_sha256(value)
     return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -354,6 +399,8 @@ def _as_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    # Ids are small numbers; a thousand-digit string is not one (and int() would refuse).
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        text = value.strip()
+        return int(text) if len(text) <= 19 else None
     return None

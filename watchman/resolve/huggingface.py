@@ -1,5 +1,13 @@
 """Hugging Face: search repositories by terms from the file name, list each candidate
-repository's files (recursive tree, with LFS sha256 and size), accept an exact file name."""
+repository's files (recursive tree, with LFS sha256 and size), and judge them by the rules
+of ``choose``: the exact name, the folder a repository path implies (``vae/``,
+``text_encoder/`` ...), never a generic name found by searching.
+
+A candidate repository that answers 404, 5xx or garbage is skipped, not fatal; a search
+result that is not a valid repository id is never asked for; a ``next`` page on another
+host is not followed. A FOUND file's repository metadata says whether it is gated: such a
+file is FOUND with reason ``auth_required``, so a person knows before downloading.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +21,37 @@ from urllib.parse import quote
 import httpx
 
 from watchman.errors import BackendError
-from watchman.remote.gateway import HttpGateway, HttpStatusError
-from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
-from watchman.resolve.names import file_name_of, loose_key, same_file_name, search_terms
+from watchman.remote.gateway import HttpGateway, HttpStatusError, credentials_key
+from watchman.resolve.choose import Offer, choose
+from watchman.resolve.evidence import hub_claim
+from watchman.resolve.model import (
+    Candidate,
+    SearchRequest,
+    SearchResult,
+    Status,
+    as_sha256,
+    result_for,
+)
+from watchman.resolve.names import file_name_of, loose_key, name_match, search_terms
 
 logger = logging.getLogger(__name__)
 
 NAME = "huggingface"
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
 _MAX_TREE_PAGES = 20
-_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+# The Hub's rule for a namespace and a repository name: letters, digits, "-", "_", ".",
+# neither starting nor ending with "-" or ".", no "--" or "..", at most 96 characters.
+_REPO_PART = re.compile(r"^(?!.*(?:--|\.\.))[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
+# No model file is a petabyte; a larger size is a broken field.
+_MAX_SIZE = 1024**5
+
+
+def valid_repo_id(repo: Any) -> bool:
+    """Return True for a Hub repository id ``owner/name`` that is safe to put in a URL."""
+    if not isinstance(repo, str) or repo.count("/") != 1:
+        return False
+    owner, name = repo.split("/")
+    return bool(_REPO_PART.match(owner) and _REPO_PART.match(name))
 
 
 @dataclass(frozen=True)
@@ -40,7 +69,11 @@ class GatedRepoError(BackendError):
 
 
 class HuggingFaceBackend:
-    """Searches the Hugging Face Hub through an ``HttpGateway``."""
+    """Searches the Hugging Face Hub through an ``HttpGateway``.
+
+    ``token_configured`` says whether a token goes with the requests, so a gated file's
+    result can say whether the download will work as configured.
+    """
 
     name = NAME
 
@@ -51,22 +84,28 @@ class HuggingFaceBackend:
         *,
         max_repos: int = 5,
         max_search_terms: int = 4,
+        token_configured: bool = False,
     ) -> None:
         self.gateway = gateway
         self.base_url = base_url.rstrip("/")
         self.max_repos = max_repos
         self.max_search_terms = max_search_terms
+        self.token_configured = token_configured
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Find ``request`` in the repositories the Hub's search names.
 
+        Every candidate repository's listing is read, so two repositories holding
+        different files of one name make the answer UNCERTAIN rather than a guess.
+
         Returns:
-            FOUND for an exact file name in a listing, UNCERTAIN with near names, else
-            NOT_FOUND.
+            FOUND for one file that passes every rule, UNCERTAIN with the files of this
+            name (or near names), else NOT_FOUND.
 
         Raises:
-            BackendError: the Hub could not answer, or (``gated``) a candidate repository
-                refused its listing and no other one had the file.
+            BackendError: the Hub's search could not answer, every candidate repository
+                failed, or (``gated``) candidate repositories refused their listing and
+                no other one had the file.
         """
         repos: list[str] = []
         for term in search_terms(request.file_name, self.max_search_terms):
@@ -75,36 +114,52 @@ class HuggingFaceBackend:
                     repos.append(repo)
             if len(repos) >= self.max_repos:
                 break
-        near: list[Candidate] = []
+        offers: list[Offer] = []
+        listed: list[RepoFile] = []
         gated: list[str] = []
+        failures: list[BackendError] = []
         for repo in repos:
             try:
-                found = self.check_repo(request, repo, near)
+                files = list(self.list_files(repo))
             except GatedRepoError:
                 gated.append(repo)
                 continue
-            if found is not None:
-                return found
-        if gated and not near:
-            raise GatedRepoError(
-                f"Hugging Face repositories {', '.join(gated)} are gated; accept their terms "
-                "and set HF_TOKEN to search them.",
-                "gated",
-            )
+            except BackendError as error:
+                if error.reason == "interrupted":
+                    raise
+                # One bad candidate (gone, broken, answering garbage) is not the Hub.
+                logger.info("Skipping Hugging Face repository %s: %s", repo, error)
+                failures.append(error)
+                continue
+            listed += files
+            offers += [self._offer(item) for item in files]
+        choice = choose(request, offers)
+        if choice.found is not None:
+            return self._found(request, choice.found, choice.candidates)
+        near = list(choice.candidates) + self._near(request, listed)
         if near:
             return result_for(
                 request,
                 Status.UNCERTAIN,
                 NAME,
                 candidates=tuple(near),
-                detail="Hugging Face lists similar file names but not this exact one.",
+                detail=choice.reason
+                or "Hugging Face lists similar file names but not this exact one.",
             )
+        if gated:
+            raise GatedRepoError(
+                f"Hugging Face repositories {', '.join(gated)} are gated; accept their terms "
+                "and set HF_TOKEN to search them.",
+                "gated",
+            )
+        if failures and len(failures) == len(repos):
+            raise failures[0]
         return result_for(
             request, Status.NOT_FOUND, NAME, detail="No Hugging Face repository lists this file."
         )
 
     def search_repos(self, term: str) -> list[str]:
-        """Return repository ids the Hub's model search gives for ``term``.
+        """Return the valid repository ids the Hub's model search gives for ``term``.
 
         Raises:
             BackendError: the Hub could not answer.
@@ -117,38 +172,37 @@ class HuggingFaceBackend:
             if not isinstance(item, dict):
                 continue
             repo = item.get("id") or item.get("modelId")
-            if isinstance(repo, str) and _REPO_ID.match(repo) and repo not in repos:
+            if isinstance(repo, str) and valid_repo_id(repo) and repo not in repos:
                 repos.append(repo)
         return repos
 
     def check_repo(
         self, request: SearchRequest, repo: str, near: list[Candidate]
     ) -> SearchResult | None:
-        """Look for the exact file in one repository's listing; add near names to ``near``.
+        """Look for the file in one repository's listing (a repository named by a search
+        or a proposal, never by the workflow); add the other files of this name and near
+        names to ``near``.
 
         Raises:
             GatedRepoError: the listing needs accepted terms or a token.
-            BackendError: the Hub could not answer (``not_found`` for an unknown repo).
+            BackendError: the Hub could not answer (``not_found`` for an unknown repo,
+                ``bad_response`` for an invalid repository id).
         """
-        wanted_loose = loose_key(request.file_name)
-        for listed in self.list_files(repo):
-            url = self.resolve_url(repo, listed.path)
-            if same_file_name(listed.path, request.file_name):
-                return result_for(
-                    request,
-                    Status.FOUND,
-                    NAME,
-                    download_url=url,
-                    size=listed.size,
-                    sha256=listed.sha256,
-                    detail=f"Hugging Face repository {repo} lists {listed.path}.",
-                )
-            if loose_key(listed.path) == wanted_loose:
-                near.append(Candidate(file_name_of(listed.path), url, NAME, f"near name in {repo}"))
+        if not valid_repo_id(repo):
+            raise BackendError(
+                f"{repo[:80]!r} is not a Hugging Face repository id.", "bad_response"
+            )
+        files = list(self.list_files(repo))
+        choice = choose(request, [self._offer(item) for item in files])
+        if choice.found is not None:
+            return self._found(request, choice.found, choice.candidates)
+        near.extend(choice.candidates)
+        near.extend(self._near(request, files))
         return None
 
     def list_files(self, repo: str) -> Iterator[RepoFile]:
-        """Yield every file of ``repo`` at ``main``, following ``Link: rel=next`` pages.
+        """Yield every file of ``repo`` at ``main``, following ``Link: rel=next`` pages on
+        the Hub's own origin only.
 
         Raises:
             GatedRepoError: HTTP 401/403 on the listing.
@@ -156,6 +210,7 @@ class HuggingFaceBackend:
         """
         url: str | None = f"{self.base_url}/api/models/{_quote_repo(repo)}/tree/main"
         params: dict[str, Any] | None = {"recursive": "true"}
+        origin = credentials_key(self.base_url)
         for _ in range(_MAX_TREE_PAGES):
             if url is None:
                 return
@@ -173,28 +228,121 @@ class HuggingFaceBackend:
                     yield parsed
             link = _NEXT_LINK.search(answer.headers.get("link", ""))
             # A relative next link is taken from the page that gave it.
-            url = str(httpx.URL(answer.url).join(link.group(1))) if link else None
+            url = _join(answer.url, link.group(1)) if link else None
+            if url is not None and credentials_key(url) != origin:
+                # A page elsewhere would list files the Hub never listed.
+                logger.warning(
+                    "Not following a next page of %s on another host: %s", repo, url[:200]
+                )
+                return
             params = None
+
+    def gated(self, repo: str) -> str | None:
+        """Return the repository's gating (``auto`` or ``manual``), ``""`` when it is not
+        gated, or None when its metadata could not be read.
+
+        Raises:
+            BackendError: only ``interrupted`` (a stop was asked for).
+        """
+        try:
+            answer = self.gateway.get_json(f"{self.base_url}/api/models/{_quote_repo(repo)}")
+        except BackendError as error:
+            if error.reason == "interrupted":
+                raise
+            logger.info("Cannot read the metadata of %s: %s", repo, error)
+            return None
+        data = answer.data if isinstance(answer.data, dict) else {}
+        value = data.get("gated")
+        if value is True:
+            return "manual"
+        if isinstance(value, str) and value.strip().lower() in ("auto", "manual"):
+            return value.strip().lower()
+        return "" if value in (False, None) else None
 
     def resolve_url(self, repo: str, path: str) -> str:
         """Return the download URL of a file in a repository at ``main``."""
         return f"{self.base_url}/{_quote_repo(repo)}/resolve/main/{quote(path)}"
+
+    def _offer(self, listed: RepoFile) -> Offer:
+        return Offer(
+            name=file_name_of(listed.path),
+            url=self.resolve_url(listed.repo, listed.path),
+            source=NAME,
+            claim=hub_claim(listed.repo, listed.path),
+            size=listed.size,
+            sha256=listed.sha256,
+            note=f"{listed.repo}: {listed.path}",
+        )
+
+    def _near(self, request: SearchRequest, files: list[RepoFile]) -> list[Candidate]:
+        wanted_loose = loose_key(request.file_name)
+        return [
+            Candidate(
+                file_name_of(item.path),
+                self.resolve_url(item.repo, item.path),
+                NAME,
+                f"near name in {item.repo}",
+            )
+            for item in files
+            if name_match(file_name_of(item.path), request.file_name) is None
+            and loose_key(item.path) == wanted_loose
+        ]
+
+    def _found(
+        self, request: SearchRequest, found: Offer, candidates: tuple[Candidate, ...]
+    ) -> SearchResult:
+        repo, _, path = found.note.partition(": ")
+        gating = self.gated(repo)
+        reason = None
+        detail = f"Hugging Face repository {repo} lists {path}."
+        if gating:
+            reason = "auth_required"
+            token = (
+                "a token is configured (its account must have accepted the terms)"
+                if self.token_configured
+                else "no HF_TOKEN is configured, so the download will be refused"
+            )
+            detail += f" The repository is gated ({gating}): accept its terms on the Hub; {token}."
+        elif gating is None:
+            detail += " Whether it is gated is unknown (its metadata did not answer)."
+        return result_for(
+            request,
+            Status.FOUND,
+            NAME,
+            folder=found.claim.folder,
+            download_url=found.url,
+            size=found.size,
+            sha256=found.sha256,
+            candidates=candidates,
+            reason=reason,
+            detail=detail,
+        )
+
+
+def _join(page_url: str, link: str) -> str | None:
+    try:
+        return str(httpx.URL(page_url).join(link))
+    except (httpx.InvalidURL, ValueError):
+        return None
 
 
 def _repo_file(repo: str, entry: Any) -> RepoFile | None:
     if not isinstance(entry, dict) or entry.get("type", "file") != "file":
         return None
     path = entry.get("path")
-    if not isinstance(path, str) or not path:
+    # A path with empty, "." or ".." parts is not a file of the repository.
+    if not isinstance(path, str) or not path or len(path) > 1000:
+        return None
+    if any(part in ("", ".", "..") for part in path.split("/")) or "\\" in path:
         return None
     lfs = _as_dict(entry.get("lfs"))
     size = lfs.get("size", entry.get("size"))
-    sha256 = lfs.get("oid") if isinstance(lfs.get("oid"), str) else None
+    valid_size = isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= _MAX_SIZE
     return RepoFile(
         repo=repo,
         path=path,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        sha256=sha256.lower() if sha256 and len(sha256) == 64 else None,
+        size=size if valid_size else None,
+        sha256=as_sha256(lfs.get("oid")),
     )
 
 

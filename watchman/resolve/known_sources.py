@@ -16,33 +16,13 @@ from typing import Any
 
 import orjson
 
-from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
-from watchman.resolve.names import file_name_of, first_folder_segment
+from watchman.resolve.choose import Offer, choose
+from watchman.resolve.evidence import FolderClaim, directory_claim, manager_claim
+from watchman.resolve.model import SearchRequest, SearchResult, Status, as_sha256, result_for
+from watchman.resolve.names import ascii_lower, file_name_of, is_web_url
 
 logger = logging.getLogger(__name__)
 
-# ComfyUI-Manager's `save_path: "default"` means "the folder of this model type".
-_MANAGER_TYPE_FOLDERS = {
-    "checkpoint": "checkpoints",
-    "checkpoints": "checkpoints",
-    "unclip": "checkpoints",
-    "clip": "text_encoders",
-    "text_encoder": "text_encoders",
-    "vae": "vae",
-    "lora": "loras",
-    "t2i-adapter": "controlnet",
-    "t2i-style": "controlnet",
-    "controlnet": "controlnet",
-    "clip_vision": "clip_vision",
-    "gligen": "gligen",
-    "upscale": "upscale_models",
-    "embedding": "embeddings",
-    "embeddings": "embeddings",
-    "unet": "diffusion_models",
-    "diffusion_model": "diffusion_models",
-    "taesd": "vae_approx",
-}
-_LEGACY_FOLDERS = {"clip": "text_encoders", "unet": "diffusion_models"}
 TEMPLATE_SOURCE_PREFIX = "template:"
 MANAGER_SOURCE = "comfyui-manager model-list.json"
 _MAX_CATALOGUE_FILE_BYTES = 64 * 1024 * 1024
@@ -50,18 +30,25 @@ _MAX_CATALOGUE_FILE_BYTES = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class KnownModel:
-    """One catalogue entry: an exact file name and where it is published."""
+    """One catalogue entry: a file name, where it is published, and where the catalogue
+    says it belongs (folder and, for ComfyUI-Manager, the subfolder of ``save_path``)."""
 
     name: str
     url: str
-    folder: str | None
+    claim: FolderClaim
     sha256: str | None
     source: str
 
+    @property
+    def folder(self) -> str | None:
+        """The folder type the entry names, or None."""
+        return self.claim.folder
+
 
 class KnownSources:
-    """The offline catalogue: exact file name -> sources, in the order they were added
-    (earlier additions win). Safe to read from several threads once built."""
+    """The offline catalogue: entries keyed by (folder, subfolder, file name) through their
+    folder claims, looked up by the rules of ``choose``. Safe to read from several
+    threads once built."""
 
     def __init__(self) -> None:
         self._entries: dict[str, list[KnownModel]] = {}
@@ -82,20 +69,35 @@ class KnownSources:
     ) -> bool:
         """Add one embedded model entry (``properties.models`` / ``models`` item).
 
+        ``directory`` is the entry's folder type (a subfolder may follow: ``loras/flux``).
+
         Returns:
             True when added; False for an entry without a name or an http(s) URL, or a
-            repeat of a known name and URL.
+            repeat of a known entry.
         """
-        file_name = file_name_of(name or "")
-        if not file_name or not isinstance(url, str) or not _is_web_url(url):
+        origin = "the template" if source.startswith(TEMPLATE_SOURCE_PREFIX) else "a workflow"
+        return self._add(name, url, directory_claim(directory, origin), hash, hash_type, source)
+
+    def _add(
+        self,
+        name: str,
+        url: Any,
+        claim: FolderClaim,
+        hash: str | None,
+        hash_type: str | None,
+        source: str,
+    ) -> bool:
+        file_name = file_name_of(name or "") if isinstance(name, str) else ""
+        if not file_name or not isinstance(url, str) or not is_web_url(url):
             return False
-        sha256 = hash.lower() if hash and _is_sha256(hash, hash_type) else None
-        folder = canonical_folder(directory)
-        entry = KnownModel(file_name, url.strip(), folder, sha256, source)
-        key = file_name.casefold()
+        entry = KnownModel(file_name, url.strip(), claim, as_sha256(hash, hash_type), source)
+        key = ascii_lower(file_name)
         with self._lock:
             entries = self._entries.setdefault(key, [])
-            if any(known.url == entry.url for known in entries):
+            if any(
+                (known.url, known.claim, known.name) == (entry.url, entry.claim, entry.name)
+                for known in entries
+            ):
                 return False
             entries.append(entry)
         return True
@@ -103,9 +105,7 @@ class KnownSources:
     def merge(self, other: KnownSources) -> None:
         """Add every entry of ``other`` after this catalogue's own entries."""
         for entry in other.entries():
-            self.add_model(
-                entry.name, entry.url, entry.folder, entry.sha256, "sha256", entry.source
-            )
+            self._add(entry.name, entry.url, entry.claim, entry.sha256, "sha256", entry.source)
         self.comfyui_roots |= other.comfyui_roots
 
     def entries(self) -> Iterator[KnownModel]:
@@ -115,48 +115,48 @@ class KnownSources:
         yield from snapshot
 
     def lookup(self, request: SearchRequest) -> SearchResult | None:
-        """Return a FOUND result when the request's URL or its exact file name is known.
+        """Return what the catalogue knows of ``request``, or None when it has no entry of
+        that file name.
 
-        The request's own embedded URL comes first; otherwise an entry of the request's
-        folder type is preferred. Every other distinct URL is kept as a candidate.
+        The workflow's own URL (embedded, or the value itself when it is a link) is FOUND
+        at once: its author tied the name to that file. Otherwise the entries of this
+        name are judged by ``choose``: FOUND when one file fits the loader's folder and
+        the value's subfolder; UNCERTAIN (with every entry and why) when entries
+        contradict the folder, or name different files.
         """
-        if request.embedded_url and _is_web_url(request.embedded_url):
-            sha256 = request.embedded_hash
-            if sha256 and not _is_sha256(sha256, request.embedded_hash_type):
-                sha256 = None
+        own_url = request.source_url
+        if own_url is not None:
             return result_for(
                 request,
                 Status.FOUND,
                 "workflow",
-                download_url=request.embedded_url.strip(),
-                sha256=sha256.lower() if sha256 else None,
+                download_url=own_url,
+                sha256=request.sha256,
                 detail="The workflow names this URL for the file.",
             )
         with self._lock:
-            entries = list(self._entries.get(request.file_name.casefold(), ()))
+            entries = list(self._entries.get(ascii_lower(request.file_name), ()))
         if not entries:
             return None
-        wanted = canonical_folder(request.folder)
-        # The requested folder type first; then the user's own workflows before the
-        # installed templates, and those before ComfyUI-Manager's list (stable otherwise).
-        entries.sort(
-            key=lambda entry: (0 if wanted and entry.folder == wanted else 1, _rank(entry.source))
-        )
-        chosen = entries[0]
-        others = tuple(
-            Candidate(entry.name, entry.url, entry.source, f"folder {entry.folder or 'unknown'}")
-            for entry in entries[1:]
-        )
-        return result_for(
-            request,
-            Status.FOUND,
-            chosen.source,
-            folder=chosen.folder,
-            download_url=chosen.url,
-            sha256=chosen.sha256,
-            candidates=others,
-            detail=f"Known source {chosen.source} names this exact file.",
-        )
+        # The user's own workflows, then the templates, then ComfyUI-Manager's list:
+        # only the order candidates are shown in, never a tie-breaker between files.
+        entries.sort(key=lambda entry: _rank(entry.source))
+        offers = [
+            Offer(
+                name=entry.name,
+                url=entry.url,
+                source=entry.source,
+                claim=entry.claim,
+                sha256=entry.sha256,
+                tied=True,
+                note=f"folder {_where(entry.claim)}",
+            )
+            for entry in entries
+        ]
+        choice = choose(request, offers)
+        found = choice.found
+        detail = f"Known source {found.source} names this exact file." if found else ""
+        return choice.result(request, found.source if found else "known sources", detail)
 
     @classmethod
     def from_comfyui(cls, comfyui_root: Path) -> KnownSources:
@@ -194,7 +194,8 @@ class KnownSources:
     def add_model_list(self, path: Path, source: str = MANAGER_SOURCE) -> int:
         """Add the entries of a ComfyUI-Manager ``model-list.json``.
 
-        ``save_path`` gives the folder (its first part); ``default`` means by model type.
+        ``save_path`` gives the folder (its first part) and the subfolder (the rest);
+        ``default`` means the folder of the model type.
 
         Returns:
             How many entries were added.
@@ -205,22 +206,11 @@ class KnownSources:
         for item in models if isinstance(models, list) else ():
             if not isinstance(item, dict):
                 continue
-            save_path = _text(item.get("save_path")) or "default"
-            if save_path == "default":
-                folder = _MANAGER_TYPE_FOLDERS.get((_text(item.get("type")) or "").lower())
-            else:
-                folder = first_folder_segment(save_path)
-            added += self.add_model(
-                _text(item.get("filename")) or "", item.get("url"), folder, source=source
+            claim = manager_claim(_text(item.get("type")), _text(item.get("save_path")))
+            added += self._add(
+                _text(item.get("filename")) or "", item.get("url"), claim, None, None, source
             )
         return added
-
-
-def canonical_folder(folder: str | None) -> str | None:
-    """Return ComfyUI's current name of a folder type (``clip`` -> ``text_encoders``)."""
-    if not folder:
-        return None
-    return _LEGACY_FOLDERS.get(folder, folder)
 
 
 def _rank(source: str) -> int:
@@ -307,14 +297,9 @@ def _read_json(path: Path) -> Any:
     return None
 
 
-def _is_web_url(url: str) -> bool:
-    return url.strip().lower().startswith(("https://", "http://"))
-
-
-def _is_sha256(value: str, hash_type: str | None) -> bool:
-    if hash_type and hash_type.lower().replace("-", "") != "sha256":
-        return False
-    return len(value) == 64 and all(char in "0123456789abcdefABCDEF" for char in value)
+def _where(claim: FolderClaim) -> str:
+    folder = ", ".join(sorted(claim.folders)) or "unknown"
+    return f"{folder}/{claim.subfolder}" if claim.subfolder else folder
 
 
 def _text(value: Any) -> str | None:

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from watchman.comfy.folders import is_model_file_name
 from watchman.comfy.model_key import ModelKey
-from watchman.resolve.names import file_name_of, subfolder_of
+from watchman.resolve.names import file_name_of, is_web_url, subfolder_of
+from watchman.resolve.urls import hub_download_url
 
 
 class Status(str, Enum):
@@ -72,6 +74,23 @@ class SearchRequest:
     embedded_url: str | None = None
     embedded_hash: str | None = None
     embedded_hash_type: str | None = None
+
+    @property
+    def source_url(self) -> str | None:
+        """The URL the workflow gives for this file: the embedded one, else the value
+        itself when the loader was fed a Hub or Civitai link."""
+        if self.embedded_url and is_web_url(self.embedded_url):
+            return self.embedded_url.strip()
+        if is_web_url(self.value) and is_model_file_name(self.file_name):
+            # A Hub page link (/blob/) names the same file as its download link.
+            return hub_download_url(self.value.strip())
+        return None
+
+    @property
+    def sha256(self) -> str | None:
+        """The workflow's sha256 for this file, lower-case, or None (absent, another hash
+        type, or not 64 hex digits)."""
+        return as_sha256(self.embedded_hash, self.embedded_hash_type)
 
     @property
     def file_name(self) -> str:
@@ -186,6 +205,20 @@ def result_for(
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def as_sha256(value: Any, hash_type: Any = None) -> str | None:
+    """Return ``value`` lower-cased when it is a sha256 (64 hex digits, and ``hash_type``
+    absent or naming SHA-256), else None."""
+    if not isinstance(value, str):
+        return None
+    if isinstance(hash_type, str) and hash_type.strip().lower().replace("-", "") != "sha256":
+        return None
+    text = value.strip().lower()
+    return text if len(text) == 64 and set(text) <= _HEX else None
 
 
 class Backend(Protocol):

@@ -347,10 +347,12 @@ def build_resolver(
         settings.civitai.base_url,
         max_search_terms=settings.civitai.max_search_terms,
     )
+    hf_token = _secret(settings.huggingface.token)
     huggingface = HuggingFaceBackend(
-        gateway(settings.huggingface.base_url, _secret(settings.huggingface.token)),
+        gateway(settings.huggingface.base_url, hf_token),
         settings.huggingface.base_url,
         max_repos=settings.huggingface.max_repos,
+        token_configured=bool(hf_token),
     )
     # An LLM that timed out once will time out again: one retry at most, not a minute each.
     qwen_options = replace(options, max_retries=min(options.max_retries, 1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
 from watchman.resolve.civitai import CivitaiBackend
-from watchman.resolve.huggingface import GatedRepoError, HuggingFaceBackend, parse_resolve_url
+from watchman.resolve.huggingface import HuggingFaceBackend, parse_resolve_url
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
 
 logger = logging.getLogger(__name__)
@@ -236,21 +237,43 @@ class QwenBackend:
         if model_id is None and proposal.url:
             match = _CIVITAI_MODEL_URL.search(proposal.url)
             model_id = int(match.group(1)) if match else None
-        try:
-            if repo and "/" in repo:
-                found = self.huggingface.check_repo(request, repo, near)
-                if found is not None:
-                    return _verified(found, f"Hugging Face listing of {repo}")
-            if model_id is not None:
-                found = self.civitai.lookup_model(request, model_id, near)
-                if found is not None:
-                    return _verified(found, f"Civitai listing of model {model_id}")
-            if proposal.query:
-                found = self.civitai.search_term(request, proposal.query, near)
-                if found is not None:
-                    return _verified(found, "Civitai search")
-        except (GatedRepoError, BackendError) as error:
-            logger.info("Could not verify a Qwen proposal for %s: %s", request.file_name, error)
+        # Each way of checking stands alone: a proposed repository or model id that is
+        # gone (404) still leaves the proposal's search words to try.
+        checks: list[tuple[str, Callable[[], SearchResult | None]]] = []
+        if repo:
+            checks.append(
+                (
+                    f"Hugging Face listing of {repo}",
+                    lambda: self.huggingface.check_repo(request, repo, near),
+                )
+            )
+        if model_id is not None:
+            checks.append(
+                (
+                    f"Civitai listing of model {model_id}",
+                    lambda: self.civitai.lookup_model(request, model_id, near),
+                )
+            )
+        if proposal.query:
+            query = proposal.query
+            checks.append(
+                ("Civitai search", lambda: self.civitai.search_term(request, query, near))
+            )
+        for listing, check in checks:
+            try:
+                found = check()
+            except BackendError as error:
+                if error.reason == "interrupted":
+                    raise
+                logger.info(
+                    "Could not check a Qwen proposal for %s in the %s: %s",
+                    request.file_name,
+                    listing,
+                    error,
+                )
+                continue
+            if found is not None:
+                return _verified(found, listing)
         return None
 
 
