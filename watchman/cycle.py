@@ -30,6 +30,7 @@ from watchman.errors import BackendError, StateError, WatchmanError
 from watchman.home import Home
 from watchman.printable import printable
 from watchman.remote.comfyui_server import ComfyUIServer
+from watchman.remote.transport import new_client
 from watchman.reporting.document import (
     WorkflowReport,
     build_report,
@@ -365,7 +366,8 @@ def _run_stages(
 ) -> CycleResult:
     stages = _Stages(home, cycle_id, stop_event, on_stage)
     own_client = http_client is None
-    client = http_client or httpx.Client(follow_redirects=False)
+    # A stop must wake a blocked read: the gateway's client waits in short slices.
+    client = http_client or new_client()
     try:
         with stages.stage("inventory") as info:
             models: ModelInventory = scan_models(root, settings.comfyui.extra_model_paths)

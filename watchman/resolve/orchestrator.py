@@ -32,6 +32,7 @@ from watchman.remote.gateway import (
     HttpOptions,
     RetryLaterError,
     credentials_key,
+    new_client,
 )
 from watchman.resolve.cache import ResolutionCache, cache_key
 from watchman.resolve.civitai import CivitaiBackend
@@ -326,7 +327,8 @@ def build_resolver(
         )
     closers: list[Callable[[], None]] = []
     if client is None:
-        client = httpx.Client(headers={"User-Agent": "comfywatchman"})
+        # A stop must wake a blocked read: the gateway's client waits in short slices.
+        client = new_client()
         closers.append(client.close)
     options = http_options or HttpOptions(
         timeout_seconds=settings.search.timeout_seconds,

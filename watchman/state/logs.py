@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from watchman.remote import redaction
 from watchman.state.structured_log import utc_now_iso
 
 
@@ -64,6 +65,8 @@ def configure_logging(
             handler.setFormatter(JsonLineFormatter())
         else:
             handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # Tokens, keys and cookies are redacted from every record, httpx's and httpcore's too.
+    redaction.install()
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_comfywatchman", False):
