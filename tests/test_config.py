@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from watchman.config import Settings, iter_fields, load_settings
+from watchman.config import Settings, config_source, iter_fields, load_settings
 from watchman.config_docs import env_variable, render_configuration_markdown, render_default_toml
 from watchman.errors import ConfigError
 
@@ -60,15 +61,60 @@ def test_the_user_config_file_is_read_when_nothing_else_is_named(tmp_path: Path)
     folder = tmp_path / "xdg" / "comfywatchman"
     folder.mkdir(parents=True)
     write(folder / "config.toml", "[schedule]\ninterval_minutes = 45\n")
-    if sys.platform in ("win32", "darwin"):
-        pytest.skip("the XDG location is the Linux one")
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    try:
-        settings = load_settings(environ={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
-    finally:
-        monkey.undo()
+    settings = load_settings(environ={}, config_dir=folder)
     assert settings.schedule.interval_minutes == 45
+    assert config_source(settings) == folder / "config.toml"
+
+
+def test_no_user_config_file_is_read_unless_its_folder_is_given(tmp_path: Path) -> None:
+    # The process's home holds a config (the autouse fixture made HOME a temporary folder).
+    own = Path(os.environ["HOME"]) / ".config" / "comfywatchman"
+    own.mkdir(parents=True)
+    write(own / "config.toml", "[schedule]\ninterval_minutes = 45\n")
+    settings = load_settings(environ={"HOME": os.environ["HOME"]})
+    assert settings.schedule.interval_minutes == 120
+    assert config_source(settings) is None
+
+
+def test_variables_are_read_from_the_mapping_given_never_from_the_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMFYWATCHMAN_SCHEDULE__INTERVAL_MINUTES", "7")
+    assert load_settings(environ={}).schedule.interval_minutes == 120
+    given = {"COMFYWATCHMAN_SCHEDULE__INTERVAL_MINUTES": "9"}
+    assert load_settings(environ=given).schedule.interval_minutes == 9
+
+
+class _WatchedEnviron(dict):  # type: ignore[type-arg]
+    """Stands in for os.environ and remembers any change made to it."""
+
+    changed = False
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.changed = True
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.changed = True
+        super().__delitem__(key)
+
+    def clear(self) -> None:
+        self.changed = True
+        super().clear()
+
+    def update(self, *args: object, **kwargs: object) -> None:
+        self.changed = True
+        super().update(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_loading_settings_never_changes_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another thread reading os.environ mid-load must never see it emptied or replaced.
+    watched = _WatchedEnviron(os.environ)
+    monkeypatch.setattr(os, "environ", watched)
+    load_settings(environ={"COMFYWATCHMAN_SCHEDULE__INTERVAL_MINUTES": "9"})
+    assert not watched.changed
 
 
 def test_comfyui_root_and_tokens_are_read_from_their_well_known_variables() -> None:

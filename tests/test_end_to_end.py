@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from tests.local_http import answering
 from watchman.commands.cli import app
+from watchman.environment import Environment
 from watchman.state.safe_files import RunLock
 
 REPO = Path(__file__).resolve().parents[1]
@@ -283,7 +284,11 @@ def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path
     settings = load_settings(demo, environ={})
     stop = threading.Event()
     stop.set()
-    result = run_cycle(settings, resolve_home(settings, environ={}), stop_event=stop)
+    result = run_cycle(
+        settings,
+        resolve_home(settings, Environment(environ={}, home_dir=demo.parent, cwd=demo.parent)),
+        stop_event=stop,
+    )
     assert result.record.outcome == "skipped"
     assert result.record.reason.startswith("interrupted: stop requested before the inventory")
     assert not (home_of(demo) / "output/reports/status/master_status.json").exists()
@@ -297,7 +302,11 @@ def test_a_progress_callback_hears_every_stage_in_order(demo: Path) -> None:
 
     settings = load_settings(demo, environ={})
     heard: list[str] = []
-    result = run_cycle(settings, resolve_home(settings, environ={}), on_stage=heard.append)
+    result = run_cycle(
+        settings,
+        resolve_home(settings, Environment(environ={}, home_dir=demo.parent, cwd=demo.parent)),
+        on_stage=heard.append,
+    )
     assert result.record.outcome == "ran"
     assert heard == [
         "inventory",

@@ -6,6 +6,10 @@ variables ``COMFYWATCHMAN_<SECTION>__<KEY>``, then command-line flags. A few wel
 variables are read as well, at the environment layer: ``COMFYUI_ROOT``,
 ``CIVITAI_API_TOKEN`` and ``HF_TOKEN``.
 
+The variables are read from the mapping the caller hands over (the ``Environment`` made in
+``main()``), never from ``os.environ``: two loads with different environments never see
+each other's, and the process's own environment is never changed.
+
 The descriptions below are the documentation: ``config/default.toml`` and
 ``docs/configuration.md`` are rendered from them (``comfywatchman config --default``) and a
 test keeps both equal to this model.
@@ -14,7 +18,6 @@ test keeps both equal to this model.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -22,7 +25,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from pydantic_settings.exceptions import SettingsError
 
 from watchman.errors import ConfigError
@@ -51,7 +59,10 @@ class PathsSettings(_Section):
         default=None,
         description=(
             "The tool's home: state/, output/ and log/ live under it. "
-            "COMFYWATCHMAN_HOME wins over this key; unset means the current folder."
+            "COMFYWATCHMAN_HOME wins over this key. Unset: systemd's STATE_DIRECTORY "
+            "when set, else the user state folder (~/.local/state/comfywatchman on Linux, "
+            "%LOCALAPPDATA%\\comfywatchman on Windows, ~/Library/Application Support/"
+            "comfywatchman on macOS); never the current folder."
         ),
     )
 
@@ -294,13 +305,33 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Strongest first: CLI flags (init), environment, then the TOML file.
-        return (init_settings, env_settings, _TomlSource(settings_cls))
+        # Strongest first: CLI flags (init), environment, then the TOML file. The
+        # environment is the mapping handed to load_settings, never os.environ.
+        return (init_settings, _MappingEnvSource(settings_cls), _TomlSource(settings_cls))
 
 
-# The TOML data of the load in progress. A context variable rather than a class attribute
-# so that two loads (tests, threads) never see each other's file.
+# The TOML data and the environment of the load in progress. Context variables rather
+# than class attributes so that two loads (tests, threads) never see each other's.
 _current_toml: ContextVar[dict[str, Any] | None] = ContextVar("_current_toml", default=None)
+_current_environ: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "_current_environ", default=None
+)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the load's mapping, not os.environ.
+
+    Outside ``load_settings`` (``Settings()`` in a test) the mapping is empty: the
+    settings model never reads the process's environment on its own.
+    """
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _current_environ.get() or {}
+        return {
+            (name if self.case_sensitive else name.lower()): value
+            for name, value in environ.items()
+            if not (self.env_ignore_empty and value == "")
+        }
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -319,31 +350,29 @@ _WELL_KNOWN_ENV: dict[str, tuple[str, str]] = {
 }
 
 
-def user_config_path() -> Path:
-    """Return where the user's config file lives when no other is named.
+def config_file_path(
+    explicit: Path | None, environ: Mapping[str, str], config_dir: Path | None = None
+) -> Path | None:
+    """Return the config file to read.
 
-    Linux and others: ``$XDG_CONFIG_HOME/comfywatchman/config.toml`` (``~/.config``);
-    Windows: ``%APPDATA%\\comfywatchman\\config.toml``; macOS:
-    ``~/Library/Application Support/comfywatchman/config.toml``.
+    Args:
+        explicit: the ``--config`` flag, if given.
+        environ: the environment (``COMFYWATCHMAN_CONFIG`` is read from it).
+        config_dir: the user's config folder (``Environment.user_config_dir``); None
+            looks for no user file at all.
+
+    Returns:
+        The explicit file, else the one ``COMFYWATCHMAN_CONFIG`` names (both must exist
+        when read), else ``config.toml`` in ``config_dir`` if it exists, else None.
     """
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "comfywatchman" / CONFIG_FILE_NAME
-
-
-def config_file_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
-    """Return the config file to read: the explicit one, ``COMFYWATCHMAN_CONFIG``, or
-    the user config file if it exists. An explicit or variable-named file must exist."""
     if explicit is not None:
         return explicit
     from_env = environ.get(f"{ENV_PREFIX}CONFIG")
     if from_env:
         return Path(from_env)
-    candidate = user_config_path()
+    if config_dir is None:
+        return None
+    candidate = config_dir / CONFIG_FILE_NAME
     return candidate if candidate.is_file() else None
 
 
@@ -371,13 +400,19 @@ def load_settings(
     config_path: Path | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    config_dir: Path | None = None,
 ) -> Settings:
     """Build the settings from every layer.
 
     Args:
         config_path: the ``--config`` flag, if given.
         overrides: values from CLI flags, as ``{section: {key: value}}``.
-        environ: the environment to read (default ``os.environ``).
+        environ: the environment to read (None: no variables at all; the CLI passes
+            ``Environment.environ``). ``os.environ`` is never read.
+        config_dir: the user's config folder, where ``config.toml`` is looked for when
+            neither ``config_path`` nor ``COMFYWATCHMAN_CONFIG`` names a file (None: no
+            user file).
 
     Returns:
         The validated settings, with ``config_source`` telling which file was read.
@@ -386,8 +421,8 @@ def load_settings(
         ConfigError: a file cannot be read or a value is wrong; the message names the
             key, where it came from and the form expected.
     """
-    environ = os.environ if environ is None else environ
-    path = config_file_path(config_path, environ)
+    environ = {} if environ is None else environ
+    path = config_file_path(config_path, environ, config_dir)
     toml_data = read_toml_file(path) if path is not None else {}
     init: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (overrides or {}).items()}
     well_known_used: dict[tuple[str, str], str] = {}
@@ -399,12 +434,10 @@ def load_settings(
         init.setdefault(section, {})[key] = value
         well_known_used[(section, key)] = variable
 
-    token = _current_toml.set(toml_data)
+    toml_token = _current_toml.set(toml_data)
+    environ_token = _current_environ.set(environ)
     try:
-        if environ is os.environ:
-            settings = Settings(**init)  # type: ignore[arg-type]
-        else:
-            settings = _settings_with_environ(init, environ)
+        settings = Settings(**init)  # type: ignore[arg-type]
     except ValidationError as error:
         raise ConfigError(
             _describe_validation_error(error, path, toml_data, init, well_known_used, environ)
@@ -412,21 +445,10 @@ def load_settings(
     except SettingsError as error:
         raise ConfigError(_describe_settings_error(error, environ)) from None
     finally:
-        _current_toml.reset(token)
+        _current_environ.reset(environ_token)
+        _current_toml.reset(toml_token)
     settings._config_source = path
     return settings
-
-
-def _settings_with_environ(init: dict[str, Any], environ: Mapping[str, str]) -> Settings:
-    # pydantic-settings reads os.environ; swap it for the duration of this call only.
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(environ)
-        return Settings(**init)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _describe_settings_error(error: SettingsError, environ: Mapping[str, str]) -> str:

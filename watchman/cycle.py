@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import secrets
 import threading
 import time
@@ -26,6 +25,7 @@ from watchman.comfy.install import find_comfyui_root
 from watchman.comfy.node_map import load_extension_node_map
 from watchman.comfy.workflow import reader_failure
 from watchman.config import ScheduleSettings, Settings
+from watchman.environment import Environment
 from watchman.errors import BackendError, StateError, WatchmanError
 from watchman.home import Home
 from watchman.printable import printable
@@ -233,6 +233,7 @@ def run_cycle(
     guard_evaluator: GuardEvaluator | None = None,
     http_client: httpx.Client | None = None,
     on_stage: Callable[[str], None] | None = None,
+    environment: Environment | None = None,
 ) -> CycleResult:
     """Run one guarded cycle and record it.
 
@@ -247,6 +248,9 @@ def run_cycle(
         guard_evaluator: replaces the real guards (tests, the scheduler's clock).
         http_client: the client for the ComfyUI server, node map and backends.
         on_stage: called with each stage's name as it starts (a progress display).
+        environment: the process's surroundings (variables, home and working folders),
+            for finding ComfyUI when no root is configured; None: nothing of the machine
+            (no variables, detection from the tool's home only).
 
     Returns:
         The cycle's result; a skipped or failed cycle is a result, not an exception.
@@ -261,7 +265,14 @@ def run_cycle(
         started_at = utc_now_iso()
         started = time.monotonic()
         cycle_id = _new_cycle_id(started_at)
-        root = find_comfyui_root(comfyui_root or settings.comfyui.root, os.environ, Path.home())
+        surroundings = environment or Environment(environ={}, home_dir=home.root, cwd=home.root)
+        root = find_comfyui_root(
+            comfyui_root or settings.comfyui.root,
+            surroundings.environ,
+            surroundings.home_dir,
+            cwd=surroundings.cwd,
+            platform=surroundings.platform,
+        )
 
         def finish(
             outcome: Outcome, reason: str | None, counts: dict[str, int], **result: Any

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from watchman.config import Settings
+from watchman.environment import Environment, expand_user
 
 
 @dataclass(frozen=True)
@@ -86,12 +85,33 @@ class Home:
             folder.mkdir(parents=True, exist_ok=True)
 
 
-def resolve_home(settings: Settings, environ: Mapping[str, str] | None = None) -> Home:
-    """Return the home: ``COMFYWATCHMAN_HOME``, else ``paths.home``, else the current folder."""
-    environ = os.environ if environ is None else environ
-    from_env = environ.get("COMFYWATCHMAN_HOME")
+def resolve_home(settings: Settings, environment: Environment) -> Home:
+    """Return the tool's home; the same whichever folder the process was started in.
+
+    Order: ``COMFYWATCHMAN_HOME``; ``paths.home`` from the settings; systemd's
+    ``STATE_DIRECTORY`` (the first, when the unit lists several); the platform's user state
+    folder (``Environment.user_state_dir``). Never the current folder: a ``--run-cycle``
+    from cron must find the state the service wrote. A relative path is taken from the
+    folder the process was started in, ``~`` from the user's home.
+
+    Args:
+        settings: the loaded settings.
+        environment: the process's surroundings.
+
+    Returns:
+        The home (not created; ``Home.ensure`` creates it).
+    """
+    environ = environment.environ
+    chosen: Path
+    from_env = environ.get("COMFYWATCHMAN_HOME", "").strip()
+    systemd = environ.get("STATE_DIRECTORY", "").split(":")[0].strip()
     if from_env:
-        return Home(Path(from_env).expanduser().absolute())
-    if settings.paths.home is not None:
-        return Home(settings.paths.home.expanduser().absolute())
-    return Home(Path.cwd())
+        chosen = Path(from_env)
+    elif settings.paths.home is not None:
+        chosen = settings.paths.home
+    elif systemd:
+        chosen = Path(systemd)
+    else:
+        chosen = environment.user_state_dir
+    chosen = expand_user(chosen, environment.home_dir)
+    return Home(chosen if chosen.is_absolute() else environment.cwd / chosen)

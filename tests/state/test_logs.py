@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
-
-import pytest
 
 from watchman.state.logs import JsonLineFormatter, configure_logging
 
@@ -22,16 +19,13 @@ def test_a_record_becomes_one_json_object() -> None:
     )
 
 
-def test_without_any_stderr_the_log_goes_to_the_fallback_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_any_stderr_the_log_goes_to_the_fallback_file(tmp_path: Path) -> None:
     # pythonw.exe under Windows Task Scheduler has no stderr.
-    monkeypatch.setattr(sys, "stderr", None)
     target = tmp_path / "log" / "comfywatchman.log"
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     try:
-        configure_logging("INFO", json_lines=None, fallback_file=target)
+        configure_logging("INFO", stream=None, json_lines=None, fallback_file=target)
         logging.getLogger("watchman.test").warning("still heard")
         for handler in root.handlers:
             handler.flush()

@@ -9,13 +9,14 @@ appears only with ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import orjson
 import typer
@@ -25,6 +26,7 @@ from rich.table import Table
 
 from watchman import __version__
 from watchman.config import KNOWN_BACKENDS, Settings, load_settings
+from watchman.environment import Environment
 from watchman.errors import (
     ComfyUINotFoundError,
     ConfigError,
@@ -48,20 +50,38 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+
+def _console(stream: TextIO | None) -> Console:
+    # No stream at all (pythonw.exe under Task Scheduler): output goes nowhere, quietly.
+    return Console(file=stream if stream is not None else io.StringIO(), soft_wrap=True)
 
 
 @dataclass
 class Invocation:
-    """The global options of one invocation, shared with subcommands."""
+    """The global options of one invocation and the environment it runs in, shared with
+    subcommands."""
 
+    environment: Environment
     config_path: Path | None = None
     comfyui_root: Path | None = None
     offline: bool = False
     backends: list[str] | None = None
     debug: bool = False
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @cached_property
+    def out(self) -> Console:
+        """The console on the environment's stdout."""
+        return _console(self.environment.stdout)
+
+    @cached_property
+    def err(self) -> Console:
+        """The console on the environment's stderr."""
+        return _console(self.environment.stderr)
+
+    def home(self, settings: Settings) -> Home:
+        """The tool's home for these settings in this environment."""
+        return resolve_home(settings, self.environment)
 
     def settings(self) -> Settings:
         """Load the settings with this invocation's flags as the strongest layer."""
@@ -72,7 +92,12 @@ class Invocation:
             overrides.setdefault("search", {})["offline"] = True
         if self.backends is not None:
             overrides.setdefault("search", {})["backend_order"] = self.backends
-        return load_settings(self.config_path, overrides)
+        return load_settings(
+            self.config_path,
+            overrides,
+            self.environment.environ,
+            config_dir=self.environment.user_config_dir,
+        )
 
 
 def _exit_status_for(error: WatchmanError) -> ExitStatus:
@@ -91,13 +116,13 @@ def handled_errors(invocation: Invocation) -> Iterator[None]:
     except WatchmanError as error:
         if invocation.debug:
             raise
-        stderr.print(f"comfywatchman: {error}", markup=False, highlight=False)
+        invocation.err.print(f"comfywatchman: {error}", markup=False, highlight=False)
         raise typer.Exit(int(_exit_status_for(error))) from None
     except OSError as error:
         if invocation.debug:
             raise
         where = f" ({error.filename})" if error.filename else ""
-        stderr.print(
+        invocation.err.print(
             f"comfywatchman: {error.strerror or error}{where}; check the path and permissions.",
             markup=False,
             highlight=False,
@@ -122,30 +147,43 @@ def parse_backends(value: str | None) -> list[str] | None:
     return names
 
 
-def print_json(document: Any) -> None:
-    """Write a JSON document to stdout (no colour, no wrapping)."""
+def print_json(invocation: Invocation, document: Any) -> None:
+    """Write a JSON document to the invocation's stdout (no colour, no wrapping)."""
     try:
         text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
     except orjson.JSONEncodeError:
         # A file name that is not UTF-8 (lone surrogates): ASCII JSON with \u escapes.
         text = json.dumps(document, indent=2)
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    _write(invocation, text + "\n")
+
+
+def _write(invocation: Invocation, text: str) -> None:
+    stream = invocation.environment.stdout
+    if stream is not None:
+        stream.write(text)
+        stream.flush()
+
+
+def _environment(context: typer.Context) -> Environment:
+    """The environment ``main()`` handed over (as the context object); else the process's
+    own, read here, at the entry (``app`` invoked directly, as by click's test runner)."""
+    given = context.find_object(Environment)
+    return given if given is not None else Environment.from_process()
 
 
 def _invocation(context: typer.Context) -> Invocation:
     found = context.find_object(Invocation)
-    return found if found is not None else Invocation()
+    return found if found is not None else Invocation(_environment(context))
 
 
-def _fail_usage(message: str) -> NoReturn:
-    stderr.print(f"comfywatchman: {message}", markup=False, highlight=False)
+def _fail_usage(invocation: Invocation, message: str) -> NoReturn:
+    invocation.err.print(f"comfywatchman: {message}", markup=False, highlight=False)
     raise typer.Exit(int(ExitStatus.USAGE))
 
 
 def _version(value: bool) -> None:
     if value:
-        stdout.print(f"comfywatchman {__version__}")
+        typer.echo(f"comfywatchman {__version__}")
         raise typer.Exit()
 
 
@@ -184,9 +222,12 @@ def main_callback(
     ),
 ) -> None:
     """Keep a ComfyUI install ready for the workflows you collect."""
+    environment = _environment(context)
     invocation = Invocation(
-        config_path=config,
-        comfyui_root=comfyui_root,
+        environment,
+        # Paths given on the command line are the user's, taken from where they stood.
+        config_path=environment.cwd / config if config is not None else None,
+        comfyui_root=environment.cwd / comfyui_root if comfyui_root is not None else None,
         offline=offline,
         backends=parse_backends(backends),
         debug=debug,
@@ -202,48 +243,51 @@ def main_callback(
         if on
     ]
     if len(actions) > 1:
-        _fail_usage(f"{' and '.join(actions)} cannot be combined; choose one.")
+        _fail_usage(invocation, f"{' and '.join(actions)} cannot be combined; choose one.")
     if actions and context.invoked_subcommand is not None:
         _fail_usage(
-            f"{actions[0]} cannot be combined with the {context.invoked_subcommand} command."
+            invocation,
+            f"{actions[0]} cannot be combined with the {context.invoked_subcommand} command.",
         )
     if context.invoked_subcommand is not None:
         _configure_logging_early(invocation)
         return
     if not actions:
-        stdout.print(context.get_help())
+        invocation.out.print(context.get_help())
         raise typer.Exit(int(ExitStatus.SUCCESS))
     with handled_errors(invocation):
         settings = invocation.settings()
-        home = resolve_home(settings)
+        home = invocation.home(settings)
         configure_logging(
             "DEBUG" if debug else settings.logging.level,
+            stream=invocation.environment.stderr,
             json_lines=None if scheduler else False,
-            handler=None if scheduler else _terminal_log_handler(),
+            handler=None if scheduler else _terminal_log_handler(invocation),
             fallback_file=home.log_dir / "comfywatchman.log",
         )
         if run_cycle:
             raise typer.Exit(_do_run_cycle(settings, home, invocation, json_output))
         if scheduler:
             raise typer.Exit(_do_scheduler(settings, home, invocation))
-        _do_list_intake(home, limit, json_output)
+        _do_list_intake(invocation, home, limit, json_output)
 
 
 def _configure_logging_early(invocation: Invocation) -> None:
     configure_logging(
         "DEBUG" if invocation.debug else "WARNING",
+        stream=invocation.environment.stderr,
         json_lines=False,
-        handler=_terminal_log_handler(),
+        handler=_terminal_log_handler(invocation),
     )
 
 
-def _terminal_log_handler() -> logging.Handler | None:
-    """A handler that shares stderr with rich's progress display, when it is a terminal."""
-    if sys.stderr is None or not stderr.is_terminal:
+def _terminal_log_handler(invocation: Invocation) -> logging.Handler | None:
+    """A handler that shares stderr with rich's progress display, when a person watches."""
+    if not invocation.environment.interactive:
         return None
     from rich.logging import RichHandler
 
-    return RichHandler(console=stderr, show_time=False, show_path=False, markup=False)
+    return RichHandler(console=invocation.err, show_time=False, show_path=False, markup=False)
 
 
 STAGE_LABELS = {
@@ -264,12 +308,13 @@ def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_jso
         "offline": settings.search.offline,
         "backends": invocation.backends,
         "trigger": "run-cycle",
+        "environment": invocation.environment,
     }
-    if as_json or not stderr.is_terminal:
+    if as_json or not invocation.environment.interactive:
         result = run_cycle(settings, home, **kwargs)
     else:
         # A person is watching: say which stage the cycle is in.
-        with stderr.status("Starting the cycle…") as spinner:
+        with invocation.err.status("Starting the cycle…") as spinner:
 
             def show(phase: str) -> None:
                 spinner.update(STAGE_LABELS.get(phase, phase))
@@ -277,13 +322,14 @@ def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_jso
             result = run_cycle(settings, home, on_stage=show, **kwargs)
     record = result.record
     if as_json:
-        print_json(result.to_json())
+        print_json(invocation, result.to_json())
     else:
-        _render_cycle(result)
+        _render_cycle(invocation, result)
     return int(ExitStatus.CYCLE_FAILED if record.outcome == "failed" else ExitStatus.SUCCESS)
 
 
-def _render_cycle(result: Any) -> None:
+def _render_cycle(invocation: Invocation, result: Any) -> None:
+    stdout, stderr = invocation.out, invocation.err
     record = result.record
     if record.outcome == "skipped":
         stdout.print(f"Cycle skipped: {record.reason}.", markup=False, highlight=False)
@@ -316,16 +362,22 @@ def _do_scheduler(settings: Settings, home: Home, invocation: Invocation) -> int
     return run_scheduler(
         settings,
         home,
-        cycle_kwargs={"offline": settings.search.offline, "backends": invocation.backends},
+        clock=invocation.environment.clock,
+        cycle_kwargs={
+            "offline": settings.search.offline,
+            "backends": invocation.backends,
+            "environment": invocation.environment,
+        },
     )
 
 
-def _do_list_intake(home: Home, limit: int, as_json: bool) -> None:
+def _do_list_intake(invocation: Invocation, home: Home, limit: int, as_json: bool) -> None:
     from watchman.stages.intake import list_intake
 
+    stdout = invocation.out
     entries = list_intake(home.intake_log, limit)
     if as_json:
-        print_json([entry.to_json() for entry in entries])
+        print_json(invocation, [entry.to_json() for entry in entries])
         return
     if not entries:
         stdout.print(f"No workflows recorded yet in {home.intake_log}.", markup=False)
@@ -360,12 +412,14 @@ def scan_command(
 
     invocation = _invocation(context)
     with handled_errors(invocation):
+        # Relative paths are the user's, taken from where the command was started.
+        paths = [invocation.environment.cwd / path for path in paths]
         missing = [path for path in paths if not path.exists()]
         if missing:
-            _fail_usage(f"{missing[0]} does not exist; give workflow files or folders.")
+            _fail_usage(invocation, f"{missing[0]} does not exist; give workflow files or folders.")
         entries = scan_paths(paths, include_images=not no_images)
     if json_output:
-        print_json([scan_entry_to_json(entry) for entry in entries])
+        print_json(invocation, [scan_entry_to_json(entry) for entry in entries])
         return
     table = Table(title=f"{len(entries)} workflow file(s)")
     for column in ("file", "format", "nodes", "model references", "problems"):
@@ -387,7 +441,7 @@ def scan_command(
             escape(references),
             escape("\n".join(entry.errors)),
         )
-    stdout.print(table)
+    invocation.out.print(table)
 
 
 @app.command("resolve")
@@ -414,7 +468,7 @@ def resolve_command(
     order = parse_backends(backends) if backends is not None else invocation.backends
     with handled_errors(invocation):
         settings = invocation.settings()
-        home = resolve_home(settings)
+        home = invocation.home(settings)
         with build_resolver(
             settings,
             home,
@@ -425,8 +479,9 @@ def resolve_command(
         ) as resolver:
             result = resolver.search(SearchRequest(name, folder or None))
     if json_output:
-        print_json(result.to_json())
+        print_json(invocation, result.to_json())
         return
+    stdout = invocation.out
     table = Table(title=f"Resolution of {escape(result.file_name)}", show_header=False)
     table.add_column("field")
     table.add_column("value", overflow="fold")
@@ -467,18 +522,18 @@ def config_command(
 
     invocation = _invocation(context)
     if default:
-        sys.stdout.write(render_configuration_markdown() if markdown else render_default_toml())
+        _write(invocation, render_configuration_markdown() if markdown else render_default_toml())
         return
     with handled_errors(invocation):
         settings = invocation.settings()
         document = settings.model_dump(mode="json")
         if json_output:
-            print_json(document)
+            print_json(invocation, document)
             return
         import tomli_w
 
         clean = _without_none(document)
-        sys.stdout.write(tomli_w.dumps(clean))
+        _write(invocation, tomli_w.dumps(clean))
 
 
 def _without_none(document: Any) -> Any:
@@ -500,11 +555,12 @@ def status_command(
 
     invocation = _invocation(context)
     with handled_errors(invocation):
-        home = resolve_home(invocation.settings())
+        home = invocation.home(invocation.settings())
         view = collect_status(home, limit)
     if json_output:
-        print_json(status_to_json(view))
+        print_json(invocation, status_to_json(view))
         return
+    stdout = invocation.out
     stdout.print(f"home: {view.home}", markup=False, highlight=False)
     stdout.print(
         f"next run: {view.next_run or 'not scheduled (no --scheduler running)'}",
@@ -542,5 +598,6 @@ def status_command(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    app(args=argv, prog_name="comfywatchman")
+    """Console-script entry point: reads the process's surroundings once, here, and hands
+    them to every command as an ``Environment``."""
+    app(args=argv, prog_name="comfywatchman", obj=Environment.from_process())

@@ -8,22 +8,23 @@ journal and log shippers keep intact.
 from __future__ import annotations
 
 import logging
-import sys
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
 from watchman.remote import redaction
-from watchman.state.structured_log import utc_now_iso
 
 
 class JsonLineFormatter(logging.Formatter):
     """Format each record as one JSON object: time, level, logger, message."""
 
     def format(self, record: logging.LogRecord) -> str:
+        # The time logging stamped on the record when it was made, not the time of writing.
+        moment = datetime.fromtimestamp(record.created, timezone.utc)
         document: dict[str, Any] = {
-            "time": utc_now_iso(),
+            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -36,31 +37,34 @@ class JsonLineFormatter(logging.Formatter):
 def configure_logging(
     level: str,
     *,
+    stream: TextIO | None,
     json_lines: bool | None = None,
     handler: logging.Handler | None = None,
     fallback_file: Path | None = None,
 ) -> None:
-    """Send log records to stderr at ``level``.
+    """Send log records to ``stream`` (the process's stderr) at ``level``.
 
     Args:
         level: a logging level name.
-        json_lines: force JSON lines on or off; None picks JSON when stderr is no terminal
-            and plain text when it is.
+        stream: where messages go (``Environment.stderr``); None when the process has no
+            stderr at all.
+        json_lines: force JSON lines on or off; None picks JSON when ``stream`` is no
+            terminal and plain text when it is.
         handler: use this handler instead (the CLI passes one that shares the terminal
             with its progress display).
         fallback_file: where JSON lines go when there is no stderr at all (pythonw.exe
             under Windows Task Scheduler).
     """
-    if sys.stderr is None:
+    if stream is None:
         if fallback_file is None:
             return  # nowhere to write; logging's last resort would fail as well
         fallback_file.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(fallback_file, encoding="utf-8")
         handler.setFormatter(JsonLineFormatter())
     if json_lines is None:
-        json_lines = sys.stderr is None or not sys.stderr.isatty()
+        json_lines = stream is None or not stream.isatty()
     if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = logging.StreamHandler(stream)
         if json_lines:
             handler.setFormatter(JsonLineFormatter())
         else:

@@ -1,0 +1,94 @@
+"""The process's surroundings: read once, frozen, and the per-user folders they imply."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+import pytest
+from typer.testing import CliRunner
+
+from watchman.commands.cli import app
+from watchman.environment import Environment, expand_user, user_folders
+
+
+def test_linux_folders_follow_xdg_variables_else_the_home(tmp_path: Path) -> None:
+    plain = user_folders({}, tmp_path, "linux")
+    assert plain.config == tmp_path / ".config" / "comfywatchman"
+    assert plain.state == tmp_path / ".local" / "state" / "comfywatchman"
+    xdg = user_folders(
+        {"XDG_CONFIG_HOME": str(tmp_path / "c"), "XDG_STATE_HOME": str(tmp_path / "s")},
+        tmp_path,
+        "linux",
+    )
+    assert (xdg.config, xdg.state) == (tmp_path / "c/comfywatchman", tmp_path / "s/comfywatchman")
+
+
+def test_windows_keeps_config_roaming_and_state_local(tmp_path: Path) -> None:
+    folders = user_folders(
+        {"APPDATA": str(tmp_path / "Roaming"), "LOCALAPPDATA": str(tmp_path / "Local")},
+        tmp_path,
+        "win32",
+    )
+    assert folders.config == tmp_path / "Roaming" / "comfywatchman"
+    assert folders.state == tmp_path / "Local" / "comfywatchman"
+
+
+def test_macos_keeps_both_in_application_support(tmp_path: Path) -> None:
+    folders = user_folders({"XDG_STATE_HOME": "/ignored"}, tmp_path, "darwin")
+    expected = tmp_path / "Library" / "Application Support" / "comfywatchman"
+    assert (folders.config, folders.state) == (expected, expected)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows asks the known-folder API")
+def test_the_rules_agree_with_platformdirs_on_this_platform(tmp_path: Path) -> None:
+    # The autouse fixture gave this process an empty home; platformdirs reads the process.
+    ours = user_folders(os.environ, Path.home(), sys.platform)
+    assert ours.config == platformdirs.user_config_path("comfywatchman", appauthor=False)
+    assert ours.state == platformdirs.user_state_path("comfywatchman", appauthor=False)
+    process = Environment.from_process()
+    assert (process.user_config_dir, process.user_state_dir) == (ours.config, ours.state)
+
+
+def test_the_environment_keeps_its_own_copy_of_the_variables(tmp_path: Path) -> None:
+    variables = {"COMFYWATCHMAN_HOME": "/a"}
+    environment = Environment(environ=variables, home_dir=tmp_path, cwd=tmp_path)
+    variables["COMFYWATCHMAN_HOME"] = "/b"
+    assert environment.environ["COMFYWATCHMAN_HOME"] == "/a"
+    with pytest.raises(TypeError):
+        environment.environ["X"] = "y"  # type: ignore[index]
+
+
+def test_a_tilde_means_the_given_home_not_the_process_one(tmp_path: Path) -> None:
+    assert expand_user(Path("~/x"), tmp_path) == tmp_path / "x"
+    assert expand_user(Path("~"), tmp_path) == tmp_path
+    assert expand_user(Path("/abs/~x"), tmp_path) == Path("/abs/~x")
+
+
+def test_the_cli_reads_settings_and_writes_output_through_the_environment_it_is_handed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMFYWATCHMAN_SCHEDULE__MIN_VRAM_GB", "99")  # the process's: unseen
+    config_dir = tmp_path / "config-home" / "comfywatchman"
+    config_dir.mkdir(parents=True)
+    (config_dir / "config.toml").write_text("[schedule]\ninterval_minutes = 33\n", "utf-8")
+    out = io.StringIO()
+    environment = Environment(
+        environ={
+            "XDG_CONFIG_HOME": str(tmp_path / "config-home"),
+            "COMFYWATCHMAN_SCHEDULE__MIN_VRAM_GB": "5",
+        },
+        home_dir=tmp_path,
+        cwd=tmp_path,
+        platform="linux",
+        stdout=out,
+    )
+    result = CliRunner().invoke(app, ["config", "--json"], obj=environment)
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(out.getvalue())
+    assert shown["schedule"]["interval_minutes"] == 33
+    assert shown["schedule"]["min_vram_gb"] == 5
