@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchman.comfy.loaders import LOADERS
+from watchman.comfy.loaders import default_table
 from watchman.comfy.workflow import parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 # Cached parses are redone when the reader changes: bump the number when its code learns
-# something new; a change to the loader table is noticed by itself through its digest.
-PARSER_VERSION = f"3:{hashlib.sha256(repr(sorted(LOADERS.items())).encode()).hexdigest()[:12]}"
+# something new; a change to the loader tables is noticed by itself through their digest.
+PARSER_VERSION = f"3:{default_table().digest}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,93 @@
+"""Loader specs read from packs' source: every style, never by importing it."""
+
+from __future__ import annotations
+
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.loaders import LoaderTable, loader_table
+
+from .loader_pack_sources import BOUND_NAMES, BROKEN, CLASSIC, V3, WRAPPERS
+
+
+def learned(*sources: tuple[str, str]) -> dict[str, LearnedLoader]:
+    loaders, _ = learn_loaders((name, text.encode()) for name, text in sources)
+    return {loader.node_type: loader for loader in loaders}
+
+
+def test_a_classic_loader_gives_its_folders_and_widget_order_without_sockets() -> None:
+    loader = learned(("nodes.py", CLASSIC))["My Checkpoint Loader"]
+    assert loader.widgets == ("ckpt", "strength", "lora")
+    assert dict(loader.model_inputs) == {"ckpt": ("checkpoints",), "lora": ("loras",)}
+
+
+def test_names_helpers_methods_comprehensions_and_folder_paths_are_followed() -> None:
+    found = learned(("nodes.py", BOUND_NAMES))
+    bound = found["Bound Loader"]
+    assert bound.widgets == ("upscaler", "vae", "unet", "device")
+    assert dict(bound.model_inputs) == {
+        "upscaler": ("upscale_models",),
+        "vae": ("vae", "vae_approx"),
+        "unet": ("unet_gguf",),
+    }
+    assert dict(found["ClipListLoader"].model_inputs) == {
+        "clip_name": ("text_encoders", "clip_gguf")
+    }
+    assert dict(found["FolderPathLoader"].model_inputs) == {"provider": ("insightface",)}
+
+
+def test_a_v3_schema_gives_required_widgets_before_optional_ones() -> None:
+    loader = learned(("v3.py", V3))["StyleLoaderV3"]
+    assert loader.widgets == ("style", "strength")
+    assert dict(loader.model_inputs) == {"style": ("style_models",)}
+
+
+def test_wrappers_and_subclasses_of_core_loaders_take_the_core_inputs() -> None:
+    found = learned(("wrap.py", WRAPPERS))
+    assert {name: found[name].wraps for name in found} == {
+        "UNETLoaderWrapped": "UNETLoader",
+        "CLIPLoaderWrapped": "CLIPLoader",
+        "SubclassLoader": "VAELoader",
+        "SuperLoader": "CheckpointLoaderSimple",
+        "ConfigLoader": "VAELoader",
+    }
+    table = loader_table(found.values())
+    unet = table.spec("UNETLoaderWrapped")
+    assert unet is not None and dict(unet.model_inputs) == {"unet_name": "diffusion_models"}
+    assert unet.origin == "learned"
+    super_loader = table.spec("SuperLoader")
+    assert super_loader is not None and super_loader.model_inputs == {"ckpt_name": "checkpoints"}
+
+
+def test_classes_and_mappings_join_across_the_files_of_a_pack() -> None:
+    definition = CLASSIC.replace(
+        'NODE_CLASS_MAPPINGS = {"My Checkpoint Loader": MyCheckpointLoader}', ""
+    )
+    init = (
+        "from .nodes import MyCheckpointLoader\n"
+        'NODE_CLASS_MAPPINGS = {"Joined": MyCheckpointLoader}\n'
+    )
+    assert "Joined" in learned(("nodes.py", definition), ("__init__.py", init))
+
+
+def test_a_file_that_does_not_parse_is_that_files_problem_only() -> None:
+    loaders, problems = learn_loaders([("bad.py", BROKEN.encode()), ("nodes.py", CLASSIC.encode())])
+    assert [loader.node_type for loader in loaders] == ["My Checkpoint Loader"]
+    assert len(problems) == 1 and problems[0].startswith("bad.py:")
+
+
+def test_bounds_stop_reading_instead_of_running_away() -> None:
+    deep = "x = " + "[" * 5000 + "]" * 5000 + "\nNODE_CLASS_MAPPINGS = {}\n"
+    huge = b"# INPUT_TYPES\n" + b"#" * (3 * 1024 * 1024)
+    loaders, problems = learn_loaders([("deep.py", deep.encode()), ("huge.py", huge)])
+    assert loaders == ()
+    assert len(problems) == 2
+
+
+def test_learned_loaders_survive_a_json_round_trip() -> None:
+    for loader in learned(("nodes.py", BOUND_NAMES)).values():
+        assert LearnedLoader.from_json(loader.to_json()) == loader
+
+
+def test_learned_gguf_folders_place_files_in_the_folder_they_share() -> None:
+    table = LoaderTable(learned=learned(("nodes.py", BOUND_NAMES)), bundled={})
+    spec = table.spec("ClipListLoader")
+    assert spec is not None and spec.model_inputs == {"clip_name": "text_encoders"}

@@ -1,0 +1,195 @@
+"""Build ``watchman/comfy/data/bundled_loaders.json`` from node packs' sources.
+
+Runs the same extractor the inventory runs on installed packs
+(``watchman.comfy.loader_source.learn_loaders``) over git snapshots of widely used packs,
+so ``scan`` without an install, and a cycle meeting a pack that is not installed, still
+know which folder each loader input lists. Every entry records its pack, repository and
+commit. The sources are read from bare git directories (``git show``), never run, and
+never committed here: only the generated table is.
+
+Usage::
+
+    python tools/build_loader_table.py MIRRORS_DIR [--output PATH]
+
+``MIRRORS_DIR`` holds one bare clone per pack named ``owner+name`` (with the git
+directory at ``owner+name/repo`` or ``owner+name`` itself). A pack whose snapshot is
+absent is reported and left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from watchman.comfy.loader_source import learn_loaders
+from watchman.comfy.python_source import node_classes_in_source
+
+# (owner/name, what the pack is called, whether the pack downloads its own model files
+# into its own folder instead of listing a ComfyUI models folder)
+PACKS: tuple[tuple[str, str, bool], ...] = (
+    ("pollockjj/ComfyUI-MultiGPU", "ComfyUI-MultiGPU", False),
+    ("nunchaku-tech/ComfyUI-nunchaku", "ComfyUI-nunchaku", False),
+    ("cubiq/ComfyUI_InstantID", "ComfyUI_InstantID", False),
+    ("cubiq/PuLID_ComfyUI", "PuLID_ComfyUI", False),
+    ("balazik/ComfyUI-PuLID-Flux", "ComfyUI-PuLID-Flux", False),
+    ("kijai/ComfyUI-KJNodes", "ComfyUI-KJNodes", False),
+    ("kijai/ComfyUI-MelBandRoFormer", "ComfyUI-MelBandRoFormer", False),
+    ("Lightricks/ComfyUI-LTXVideo", "ComfyUI-LTXVideo", False),
+    ("kijai/ComfyUI-WanVideoWrapper", "ComfyUI-WanVideoWrapper", False),
+    # Newer forks of the wrapper hold the MultiTalk, InfiniteTalk and LongCat loaders
+    # that the snapshot of kijai's repository available here predates.
+    ("wzxysf/ComfyUI-WanVideoWrapper", "ComfyUI-WanVideoWrapper", False),
+    ("rookiestar28/ComfyUI-WanVideoWrapper", "ComfyUI-WanVideoWrapper", False),
+    ("rookiestar28/ComfyUI-LongCat-Avatar", "ComfyUI-LongCat-Avatar", False),
+    ("ltdrdata/ComfyUI-Impact-Pack", "ComfyUI-Impact-Pack", False),
+    ("ltdrdata/ComfyUI-Impact-Subpack", "ComfyUI-Impact-Subpack", False),
+    ("ltdrdata/ComfyUI-Inspire-Pack", "ComfyUI-Inspire-Pack", False),
+    ("cubiq/ComfyUI_IPAdapter_plus", "ComfyUI_IPAdapter_plus", False),
+    ("city96/ComfyUI-GGUF", "ComfyUI-GGUF", False),
+    ("Gourieff/comfyui-reactor-node", "comfyui-reactor-node", False),
+    ("rgthree/rgthree-comfy", "rgthree-comfy", False),
+    ("Suzie1/ComfyUI_Comfyroll_CustomNodes", "ComfyUI_Comfyroll_CustomNodes", False),
+    ("willmiao/ComfyUI-Lora-Manager", "ComfyUI-Lora-Manager", False),
+    ("MinusZoneAI/ComfyUI-Kolors-MZ", "ComfyUI-Kolors-MZ", False),
+    ("Fannovel16/comfyui_controlnet_aux", "comfyui_controlnet_aux", True),
+    ("Kosinkadink/ComfyUI-AnimateDiff-Evolved", "ComfyUI-AnimateDiff-Evolved", False),
+    ("jags111/efficiency-nodes-comfyui", "efficiency-nodes-comfyui", False),
+    ("kijai/ComfyUI-HunyuanVideoWrapper", "ComfyUI-HunyuanVideoWrapper", False),
+    ("XLabs-AI/x-flux-comfyui", "x-flux-comfyui", False),
+    ("kijai/ComfyUI-SUPIR", "ComfyUI-SUPIR", False),
+    ("kijai/ComfyUI-FluxTrainer", "ComfyUI-FluxTrainer", False),
+    ("ssitu/ComfyUI_UltimateSDUpscale", "ComfyUI_UltimateSDUpscale", False),
+)
+
+SKIPPED_PARTS = frozenset({"tests", "test", "venv", ".venv", "node_modules", "site-packages"})
+
+
+def _git(git_dir: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(git_dir), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def _python_files(git_dir: Path) -> Iterator[tuple[str, bytes]]:
+    names = [
+        name
+        for name in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+        if name.endswith(".py") and not SKIPPED_PARTS & set(name.split("/")[:-1])
+    ]
+    for name in sorted(names):
+        blob = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "show", f"HEAD:{name}"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        yield name, blob
+
+
+def _git_dir(mirrors: Path, repo: str) -> Path | None:
+    base = mirrors / repo.replace("/", "+")
+    for candidate in (base / "repo", base):
+        if (candidate / "HEAD").is_file():
+            return candidate
+    return None
+
+
+def build(mirrors: Path) -> tuple[dict[str, object], list[str]]:
+    """Return the table document and the messages for packs left out or read in part."""
+    entries: list[dict[str, object]] = []
+    messages: list[str] = []
+    for repo, pack, downloads in PACKS:
+        git_dir = _git_dir(mirrors, repo)
+        if git_dir is None:
+            messages.append(f"{repo}: no snapshot under {mirrors}; left out.")
+            continue
+        commit = _git(git_dir, "rev-parse", "HEAD").strip()
+        committed = int(_git(git_dir, "log", "-1", "--format=%ct", "HEAD").strip())
+        files = list(_python_files(git_dir))
+        loaders, problems = learn_loaders(files)
+        messages.extend(f"{repo}: {problem}" for problem in problems)
+        seen = set()
+        for loader in loaders:
+            seen.add(loader.node_type)
+            entries.append(
+                {
+                    "node_type": loader.node_type,
+                    "pack": pack,
+                    "repository": f"https://github.com/{repo}",
+                    "commit": commit,
+                    "widgets": list(loader.widgets),
+                    "inputs": {name: list(folders) for name, folders in loader.model_inputs},
+                    "wraps": loader.wraps,
+                    "downloads_own_files": False,
+                    "source": loader.source,
+                    "_committed": committed,
+                }
+            )
+        if downloads:
+            classes: set[str] = set()
+            for name, data in files:
+                classes |= node_classes_in_source(data.decode("utf-8", "replace"), name)
+            for node_type in sorted(classes - seen):
+                entries.append(
+                    {
+                        "node_type": node_type,
+                        "pack": pack,
+                        "repository": f"https://github.com/{repo}",
+                        "commit": commit,
+                        "widgets": [],
+                        "inputs": {},
+                        "wraps": None,
+                        "downloads_own_files": True,
+                        "source": "",
+                        "_committed": committed,
+                    }
+                )
+        messages.append(f"{repo}@{commit[:10]}: {len(loaders)} loaders from {len(files)} files.")
+    # Several snapshots of one pack (a fork newer than the original): the newest wins.
+    newest: dict[tuple[str, str], dict[str, object]] = {}
+    for entry in entries:
+        key = (str(entry["node_type"]), str(entry["pack"]))
+        held = newest.get(key)
+        if held is None or int(str(entry["_committed"])) > int(str(held["_committed"])):
+            newest[key] = entry
+    entries = [
+        {name: value for name, value in entry.items() if name != "_committed"}
+        for _, entry in sorted(newest.items())
+    ]
+    document = {
+        "schema_version": 1,
+        "generator": "tools/build_loader_table.py",
+        "entries": entries,
+    }
+    return document, messages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mirrors", type=Path)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path(__file__).resolve().parents[1]
+        / "watchman"
+        / "comfy"
+        / "data"
+        / "bundled_loaders.json",
+    )
+    arguments = parser.parse_args(argv)
+    document, messages = build(arguments.mirrors)
+    for message in messages:
+        print(message, file=sys.stderr)
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(
+        json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

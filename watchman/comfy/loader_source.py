@@ -1,0 +1,501 @@
+"""Loader inputs learned from a node pack's Python source, by reading it, never running it.
+
+A node pack tells ComfyUI which model folder an input lists through
+``folder_paths.get_filename_list("loras")`` in the node's ``INPUT_TYPES`` (or, in the v3
+API, ``io.Combo.Input("name", options=folder_paths.get_filename_list(...))`` in
+``define_schema``). This module reads a pack's syntax trees and records, per node type,
+the widget inputs in the order the frontend stores their values (required, then
+optional) and, for each input that lists a folder, the folder types.
+
+What is understood: the list call itself (any function named ``get_filename_list``, so
+packs' own wrappers count), sums of lists (``["None"] + get_filename_list("loras")``),
+``sorted``/``list``/comprehensions over one, ``get_folder_paths("x")``-based listings, a
+name bound to any of these (in ``INPUT_TYPES``, the class body or the module, also
+through ``.extend``/``+=``), a module function returning one, and ``folder_names_and_paths
+["x"]``. Node types come from ``NODE_CLASS_MAPPINGS`` (literal dicts, ``.update``, item
+assignment, keys such as ``Cls.NAME``), from any dict literal of node classes (packs
+register conditional groups that way), and from v3 ``node_id=``. A class with no
+``INPUT_TYPES`` of its own takes its base's; a mapping value wrapping a class
+(``override_class(UNETLoader)``, ``wrap(NODE_CLASS_MAPPINGS["UNETLoader"])``) or a
+subclass of a class the pack does not define records that it *wraps* the node type of
+that name, whose spec the loader table supplies.
+
+The work is bounded (bytes, files and syntax nodes per pack, depth of name following),
+and one file that does not parse or exceeds a bound is that file's problem only.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from watchman.comfy.loader_expressions import (
+    MAX_DEPTH,
+    Scope,
+    bind_statement,
+    constant_text,
+    dict_items,
+    input_kind,
+    input_types_call,
+    is_name,
+    last_name,
+    list_items,
+    v3_input,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""A larger file is generated or vendored code, not a node definition: not read."""
+MAX_PACK_BYTES = 24 * 1024 * 1024
+"""Source read per pack at most; the rest of a larger pack is not read (said once)."""
+MAX_SYNTAX_NODES = 400_000
+"""Syntax nodes visited per pack at most (a bound on time that needs no clock)."""
+
+
+@dataclass(frozen=True)
+class LearnedLoader:
+    """What a pack's source says about one node type's inputs.
+
+    ``widgets``: widget input names, required then optional. ``model_inputs``: input name
+    to the canonical folder types it lists, in order. ``wraps``: the node type whose
+    inputs this one copies (a wrapper or subclass of a class defined elsewhere), or None.
+    ``source``: the file (relative to the pack) that declared the inputs.
+    """
+
+    node_type: str
+    widgets: tuple[str, ...]
+    model_inputs: tuple[tuple[str, tuple[str, ...]], ...]
+    wraps: str | None = None
+    source: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        """Return a JSON-ready dict that :meth:`from_json` reads back."""
+        return {
+            "node_type": self.node_type,
+            "widgets": list(self.widgets),
+            "model_inputs": {name: list(folders) for name, folders in self.model_inputs},
+            "wraps": self.wraps,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> LearnedLoader:
+        """Rebuild from :meth:`to_json` output. Raises ValueError when malformed."""
+        if not isinstance(data, dict) or not isinstance(data.get("node_type"), str):
+            raise ValueError("a learned loader needs a node_type")
+        inputs = data.get("model_inputs") or {}
+        widgets = data.get("widgets") or []
+        if not isinstance(inputs, dict) or not isinstance(widgets, list):
+            raise ValueError(f"learned loader {data['node_type']!r} is malformed")
+        wraps = data.get("wraps")
+        return cls(
+            node_type=data["node_type"],
+            widgets=tuple(str(name) for name in widgets),
+            model_inputs=tuple(
+                (str(name), tuple(str(folder) for folder in folders))
+                for name, folders in inputs.items()
+                if isinstance(folders, list)
+            ),
+            wraps=wraps if isinstance(wraps, str) else None,
+            source=str(data.get("source") or ""),
+        )
+
+
+@dataclass
+class _ClassInfo:
+    name: str
+    source: str
+    bases: tuple[str, ...]
+    widgets: tuple[str, ...] | None  # None: no INPUT_TYPES / schema of its own
+    model_inputs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    inherits_inputs_of: str | None = None  # INPUT_TYPES built on Base.INPUT_TYPES()
+    attributes: dict[str, ast.expr] = field(default_factory=dict)
+
+
+@dataclass
+class _PackIndex:
+    classes: dict[str, list[_ClassInfo]] = field(default_factory=dict)
+    # (node type, class name it maps to, wrapped node type or None, source, group)
+    entries: list[tuple[str, str | None, str | None, str, str]] = field(default_factory=list)
+    # Groups (one dict literal, or one mapping name) known to map node types to classes.
+    node_groups: set[str] = field(default_factory=set)
+    v3: dict[str, _ClassInfo] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+class _Budget:
+    def __init__(self, nodes: int) -> None:
+        self.left = nodes
+
+    def spend(self, count: int = 1) -> bool:
+        self.left -= count
+        return self.left >= 0
+
+
+def learn_loaders(
+    files: Iterable[tuple[str, bytes]],
+) -> tuple[tuple[LearnedLoader, ...], tuple[str, ...]]:
+    """Return the loaders a pack's Python files declare, and the problems met.
+
+    Takes ``(relative path, source bytes)`` pairs of one pack (read lazily, in order).
+    Returns the learned loaders sorted by node type (only node types with at least one
+    input listing a model folder, or wrapping another node type) and one sentence per
+    file that could not be read or per bound reached. Never raises for any content.
+    """
+    index = _PackIndex()
+    budget = _Budget(MAX_SYNTAX_NODES)
+    total = 0
+    for relative, data in files:
+        if len(data) > MAX_FILE_BYTES:
+            index.problems.append(f"{relative}: {len(data)} bytes is over the file limit.")
+            continue
+        total += len(data)
+        if total > MAX_PACK_BYTES:
+            index.problems.append(f"{relative}: the pack's source limit was reached; not read.")
+            break
+        if b"INPUT_TYPES" not in data and b"node_id" not in data and b"MAPPINGS" not in data:
+            continue
+        try:
+            tree = ast.parse(data, filename=relative)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+            index.problems.append(f"{relative}: does not parse as Python ({error}).")
+            continue
+        size = sum(1 for _ in ast.walk(tree))
+        if not budget.spend(size):
+            index.problems.append(f"{relative}: the pack's syntax budget was spent; not read.")
+            break
+        try:
+            _FileReader(tree, relative, index).read()
+        except (RecursionError, MemoryError) as error:
+            index.problems.append(f"{relative}: too deeply nested to read ({error!r}).")
+    return _join(index), tuple(index.problems)
+
+
+def _join(index: _PackIndex) -> tuple[LearnedLoader, ...]:
+    loaders: dict[str, LearnedLoader] = {}
+    for node_type, info in index.v3.items():
+        if info.model_inputs:
+            loaders[node_type] = _loader(node_type, info)
+    node_groups = set(index.node_groups)
+    for _, class_name, wrapped, _, group in index.entries:
+        # A dict whose values include a node class (INPUT_TYPES or schema) maps node
+        # types; other dicts ({"lat_h": H}) are data.
+        for name in (class_name, wrapped):
+            if name is not None and name in index.classes:
+                node_groups.add(group)
+    for node_type, class_name, wrapped, source, group in index.entries:
+        if node_type in loaders or group not in node_groups:
+            continue
+        learned = None
+        if class_name is not None:
+            learned = _from_class(node_type, class_name, index, 0)
+            if (
+                learned is None
+                and class_name not in index.classes
+                and class_name != node_type
+                and _looks_like_class(class_name)
+            ):
+                # A class imported from elsewhere (ComfyUI's nodes, another pack).
+                wrapped = class_name
+        if learned is None and wrapped is not None:
+            inner = _from_class(node_type, wrapped, index, 0) if wrapped in index.classes else None
+            learned = inner or LearnedLoader(node_type, (), (), wraps=wrapped, source=source)
+        if learned is not None:
+            loaders[node_type] = learned
+    return tuple(loaders[name] for name in sorted(loaders))
+
+
+def _loader(node_type: str, info: _ClassInfo) -> LearnedLoader:
+    return LearnedLoader(
+        node_type, info.widgets or (), info.model_inputs, wraps=None, source=info.source
+    )
+
+
+def _from_class(
+    node_type: str, class_name: str, index: _PackIndex, depth: int
+) -> LearnedLoader | None:
+    if depth > MAX_DEPTH:
+        return None
+    candidates = index.classes.get(class_name)
+    if not candidates:
+        return None
+    # The same class name in several files: prefer one that declares model inputs.
+    info = next((c for c in candidates if c.model_inputs), None) or candidates[0]
+    if info.widgets is not None:
+        if info.model_inputs:
+            return _loader(node_type, info)
+        if info.inherits_inputs_of is not None:
+            base = _from_class(node_type, info.inherits_inputs_of, index, depth + 1)
+            if base is not None:
+                return LearnedLoader(
+                    node_type,
+                    base.widgets + tuple(w for w in info.widgets if w not in base.widgets),
+                    base.model_inputs,
+                    wraps=base.wraps,
+                    source=base.source,
+                )
+            return LearnedLoader(
+                node_type, (), (), wraps=info.inherits_inputs_of, source=info.source
+            )
+        return None
+    for base_name in info.bases:
+        if base_name in index.classes and base_name != class_name:
+            found = _from_class(node_type, base_name, index, depth + 1)
+            if found is not None:
+                return found
+        elif base_name not in _IGNORED_BASES:
+            # A subclass of a class defined elsewhere (a core loader): it copies its inputs.
+            return LearnedLoader(node_type, (), (), wraps=base_name, source=info.source)
+    return None
+
+
+_IGNORED_BASES = frozenset({"object", "ABC", "ComfyNode", "Enum", "dict", "str", "Exception"})
+
+
+class _FileReader:
+    """Reads one syntax tree into the pack index."""
+
+    def __init__(self, tree: ast.Module, source: str, index: _PackIndex) -> None:
+        self.tree = tree
+        self.source = source
+        self.index = index
+        self.module_bindings: dict[str, list[ast.expr]] = {}
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self.class_nodes: dict[str, ast.ClassDef] = {}
+
+    def read(self) -> None:
+        for statement in self.tree.body:
+            bind_statement(statement, self.module_bindings)
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[statement.name] = statement
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.ClassDef):
+                self.class_nodes.setdefault(node.name, node)
+        for name, class_node in self.class_nodes.items():
+            info = self._class_info(class_node)
+            self.index.classes.setdefault(name, []).append(info)
+        mapping_groups: dict[str, str] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+                for target in node.targets:
+                    target_name = last_name(target)
+                    if target_name is not None and "MAPPINGS" in target_name.upper():
+                        self.index.node_groups.add(self._group(node.value))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = last_name(node.func.value) or ""
+                if node.func.attr == "update" and "MAPPINGS" in owner.upper():
+                    for argument in node.args:
+                        self.index.node_groups.add(self._group(argument))
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Dict):
+                self._mapping_dict(node)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Subscript):
+                        owner = last_name(target.value) or ""
+                        group = mapping_groups.setdefault(owner, self._group(target))
+                        if "MAPPINGS" in owner.upper():
+                            self.index.node_groups.add(group)
+                        self._mapping_item(target.slice, node.value, group)
+
+    # --- bindings -------------------------------------------------------------------
+
+    # --- classes --------------------------------------------------------------------
+
+    def _class_info(self, class_node: ast.ClassDef) -> _ClassInfo:
+        attributes: dict[str, ast.expr] = {}
+        class_bindings: dict[str, list[ast.expr]] = {}
+        methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        for statement in class_node.body:
+            bind_statement(statement, class_bindings)
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                methods[statement.name] = statement
+        for name, values in class_bindings.items():
+            attributes[name] = values[-1]
+        info = _ClassInfo(
+            name=class_node.name,
+            source=self.source,
+            bases=tuple(name for name in (last_name(base) for base in class_node.bases) if name),
+            widgets=None,
+            attributes=attributes,
+        )
+        for base_name in info.bases:
+            base_node = self.class_nodes.get(base_name)
+            for statement in base_node.body if base_node is not None else ():
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    methods.setdefault(statement.name, statement)
+        scope = Scope(
+            self.module_bindings,
+            self.functions,
+            frozenset(self.class_nodes),
+            class_bindings,
+            {},
+            methods,
+        )
+        if "INPUT_TYPES" in methods:
+            self._read_input_types(methods["INPUT_TYPES"], info, scope)
+        elif "define_schema" in methods:
+            self._read_schema(methods["define_schema"], info, scope)
+        return info
+
+    def _read_input_types(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: _ClassInfo, scope: Scope
+    ) -> None:
+        local = scope.inside(function)
+        returned = [
+            node.value
+            for node in ast.walk(function)
+            if isinstance(node, ast.Return) and node.value is not None
+        ]
+        sections: dict[str, list[tuple[str, ast.expr]]] = {"required": [], "optional": []}
+        for value in returned:
+            target = value
+            if isinstance(value, ast.Name):
+                bound = local.lookup(value.id)
+                target = bound[0] if bound else value
+                self._section_assignments(function, value.id, sections, local)
+            base = input_types_call(target)
+            if base == "super":
+                base = info.bases[0] if info.bases else None
+            if base is not None:
+                info.inherits_inputs_of = base
+            if isinstance(target, ast.Dict):
+                for key, item in zip(target.keys, target.values, strict=True):
+                    section = constant_text(key) if key is not None else None
+                    if section in sections:
+                        sections[section].extend(dict_items(item, local, 0))
+            if sections["required"] or sections["optional"]:
+                break
+        widgets: list[str] = []
+        model_inputs: list[tuple[str, tuple[str, ...]]] = []
+        for name, spec in [*sections["required"], *sections["optional"]]:
+            if name in widgets:
+                continue
+            kind, folders = input_kind(spec, local)
+            if kind == "socket":
+                continue
+            widgets.append(name)
+            if folders:
+                model_inputs.append((name, folders))
+        info.widgets = tuple(widgets)
+        info.model_inputs = tuple(model_inputs)
+
+    def _section_assignments(
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        name: str,
+        sections: dict[str, list[tuple[str, ast.expr]]],
+        scope: Scope,
+    ) -> None:
+        """``inputs["optional"] = {...}`` and ``inputs["required"]["x"] = (...)``."""
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Assign):
+                continue
+            for target in node.targets:
+                if not isinstance(target, ast.Subscript):
+                    continue
+                if is_name(target.value, name):
+                    section = constant_text(target.slice)
+                    if section in sections:
+                        sections[section].extend(dict_items(node.value, scope, 0))
+                elif isinstance(target.value, ast.Subscript) and is_name(target.value.value, name):
+                    section = constant_text(target.value.slice)
+                    key = constant_text(target.slice)
+                    if section in sections and key is not None:
+                        sections[section].append((key, node.value))
+
+    def _read_schema(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: _ClassInfo, scope: Scope
+    ) -> None:
+        local = scope.inside(function)
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Call):
+                continue
+            node_id = next((k.value for k in node.keywords if k.arg == "node_id"), None)
+            if node_id is None:
+                continue
+            node_type = constant_text(node_id)
+            if node_type is None:
+                continue
+            inputs = next((k.value for k in node.keywords if k.arg == "inputs"), None)
+            required: list[str] = []
+            optional: list[str] = []
+            model_inputs: list[tuple[str, tuple[str, ...]]] = []
+            for item in list_items(inputs, local, 0):
+                parsed = v3_input(item, local)
+                if parsed is None:
+                    continue
+                name, is_widget, is_optional, folders = parsed
+                if not is_widget:
+                    continue
+                (optional if is_optional else required).append(name)
+                if folders:
+                    model_inputs.append((name, folders))
+            info.widgets = tuple(required + optional)
+            info.model_inputs = tuple(model_inputs)
+            self.index.v3[node_type] = info
+            return
+
+    # --- mappings -------------------------------------------------------------------
+
+    def _group(self, node: ast.AST) -> str:
+        # Unique while this file's tree is alive; the file name keeps groups of files apart.
+        return f"{self.source}:{id(node)}"
+
+    def _mapping_dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is not None:
+                self._mapping_item(key, value, self._group(node))
+
+    def _mapping_item(self, key: ast.expr, value: ast.expr, group: str) -> None:
+        node_type = self._key_text(key)
+        if node_type is None or node_type == "class":  # the inner dict of a NODE_CONFIG
+            return
+        if isinstance(value, ast.Dict):
+            # {"X": {"class": Cls, "name": "Display"}} (KJNodes' NODE_CONFIG)
+            value = next(
+                (
+                    v
+                    for k, v in zip(value.keys, value.values, strict=True)
+                    if constant_text(k) == "class"
+                ),
+                value,
+            )
+        class_name = last_name(value)
+        wrapped = None
+        if class_name is None and isinstance(value, ast.Call) and value.args:
+            argument = value.args[0]
+            if isinstance(argument, ast.Subscript):
+                wrapped = constant_text(argument.slice)
+            else:
+                wrapped = last_name(argument)
+            if wrapped is not None and not _looks_like_class(wrapped):
+                wrapped = None
+        if class_name is None and wrapped is None:
+            return
+        self.index.entries.append((node_type, class_name, wrapped, self.source, group))
+
+    def _key_text(self, key: ast.expr) -> str | None:
+        text = constant_text(key)
+        if text is not None:
+            return text
+        if isinstance(key, ast.Name):
+            bound = self.module_bindings.get(key.id)
+            return constant_text(bound[-1]) if bound else None
+        if isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name):
+            class_node = self.class_nodes.get(key.value.id)
+            if class_node is not None:
+                for statement in class_node.body:
+                    if isinstance(statement, ast.Assign) and any(
+                        is_name(t, key.attr) for t in statement.targets
+                    ):
+                        return constant_text(statement.value)
+        return None
+
+
+def _looks_like_class(name: str) -> bool:
+    # Node classes are named in CapWords; lower-case names are values (device, dtype).
+    return name[:1].isupper()
