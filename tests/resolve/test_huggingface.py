@@ -134,3 +134,135 @@ def test_a_generic_name_with_the_workflow_s_sha256_in_the_recorded_tree_is_found
     assert (result.size, result.sha256) == (536063208, sha256)
     near = hub(server, gateway).search(SearchRequest("tf_model.safetensors", None))
     assert near.status is Status.UNCERTAIN
+
+
+# Rule 6: the Hub's own answers are checked as hostile input.
+
+UPSCALE_FILE = {
+    "type": "file",
+    "path": "4x-Foo.pth",
+    "lfs": {"oid": "e5" * 32, "size": 1000},
+}
+
+
+def test_a_next_page_on_another_host_is_not_followed(
+    server: ReplayServer, second_server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route("GET", "/api/models", Reply(200, [{"id": "acme/upscalers"}]))
+    elsewhere = f'<{second_server.url}{TREE}?cursor=2>; rel="next"'
+    server.route("GET", TREE, Reply(200, [], {"Link": elsewhere}))
+    second_server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
+    result = hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert result.status is Status.NOT_FOUND
+    assert second_server.count() == 0
+
+
+@pytest.mark.parametrize("failure", [Reply(404, {"error": "gone"}), Reply(503, b"down")])
+def test_a_failing_candidate_repository_is_skipped_and_the_next_one_answers(
+    server: ReplayServer, gateway: HttpGateway, failure: Reply
+) -> None:
+    server.route(
+        "GET", "/api/models", Reply(200, [{"id": "acme/broken"}, {"id": "acme/upscalers"}])
+    )
+    server.route("GET", "/api/models/acme/broken/tree/main", failure)
+    server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
+    result = hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert result.status is Status.FOUND
+    assert result.download_url == f"{server.url}/acme/upscalers/resolve/main/4x-Foo.pth"
+
+
+def test_every_candidate_repository_failing_is_the_hub_s_error(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route("GET", "/api/models", Reply(200, [{"id": "acme/broken"}]))
+    server.route("GET", "/api/models/acme/broken/tree/main", Reply(503, b"down"))
+    with pytest.raises(BackendError) as raised:
+        hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert raised.value.reason == "server_error"
+
+
+@pytest.mark.parametrize(
+    "repo_id",
+    ["../..", "acme/..", "../acme", "acme/x/y", "acme", "-acme/x", "acme/x--y", "a b/c", "acme/"],
+)
+def test_search_results_that_are_not_repository_ids_are_never_asked_for(
+    server: ReplayServer, gateway: HttpGateway, repo_id: str
+) -> None:
+    server.route("GET", "/api/models", Reply(200, [{"id": repo_id}, {"id": "acme/upscalers"}]))
+    server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
+    result = hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert result.status is Status.FOUND
+    asked = {seen.path for seen in server.requests}
+    assert asked <= {"/api/models", TREE, "/api/models/acme/upscalers"}
+
+
+def test_tree_entries_with_dot_dot_paths_or_absurd_sizes_are_read_safely(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route("GET", "/api/models", Reply(200, [{"id": "acme/upscalers"}]))
+    entries = [
+        {"type": "file", "path": "../4x-Foo.pth"},
+        {"type": "file", "path": "a//4x-Foo.pth"},
+        {"type": "file", "path": "4x-Foo.pth", "size": 10**30, "lfs": {"oid": 5, "size": "x"}},
+        {"type": "file", "path": ["not", "a", "path"]},
+    ]
+    server.route("GET", TREE, Reply(200, entries))
+    result = hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert result.status is Status.FOUND
+    assert (result.size, result.sha256) == (None, None)
+    assert result.download_url == f"{server.url}/acme/upscalers/resolve/main/4x-Foo.pth"
+
+
+@pytest.mark.parametrize("token", [False, True])
+def test_a_gated_repository_s_file_is_found_with_auth_required_and_the_token_state(
+    server: ReplayServer, gateway: HttpGateway, token: bool
+) -> None:
+    server.route("GET", "/api/models", Reply(200, [{"id": "acme/upscalers"}]))
+    server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
+    server.route("GET", "/api/models/acme/upscalers", Reply(200, {"gated": "manual"}))
+    backend = HuggingFaceBackend(gateway, server.url, max_repos=3, token_configured=token)
+    result = backend.search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert result.status is Status.FOUND
+    assert result.reason == "auth_required"
+    assert "gated (manual)" in (result.detail or "")
+    assert ("a token is configured" in (result.detail or "")) is token
+    assert ("no HF_TOKEN is configured" in (result.detail or "")) is not token
+
+
+def test_an_ungated_repository_s_file_is_a_plain_found(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route("GET", "/api/models", Reply(200, [{"id": "acme/upscalers"}]))
+    server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
+    server.route("GET", "/api/models/acme/upscalers", Reply(200, {"gated": False}))
+    result = hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert (result.status, result.reason) == (Status.FOUND, None)
+
+
+def test_a_hub_path_folder_that_contradicts_the_loader_is_uncertain(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route("GET", "/api/models", Reply(200, [{"id": "acme/flux"}]))
+    server.route(
+        "GET",
+        "/api/models/acme/flux/tree/main",
+        Reply(200, [{"type": "file", "path": "text_encoder/flux-te.safetensors"}]),
+    )
+    result = hub(server, gateway).search(SearchRequest("flux-te.safetensors", "clip_vision"))
+    assert result.status is Status.UNCERTAIN
+    assert "text_encoders" in (result.detail or "")
+
+
+def test_two_repositories_with_different_files_of_one_name_are_uncertain(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route("GET", "/api/models", Reply(200, [{"id": "acme/a"}, {"id": "acme/b"}]))
+    for repo, sha in (("a", "a1"), ("b", "b1")):
+        server.route(
+            "GET",
+            f"/api/models/acme/{repo}/tree/main",
+            Reply(200, [{"type": "file", "path": "x.pth", "lfs": {"oid": sha * 32}}]),
+        )
+    result = hub(server, gateway).search(SearchRequest("x.pth", "upscale_models"))
+    assert result.status is Status.UNCERTAIN
+    assert len(result.candidates) == 2

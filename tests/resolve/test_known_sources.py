@@ -200,3 +200,24 @@ def test_a_comfyui_catalogue_merged_by_the_caller_remembers_its_root(tmp_path: P
     merged = KnownSources()
     merged.merge(KnownSources.from_comfyui(tmp_path / "ComfyUI"))
     assert (tmp_path / "ComfyUI").resolve() in merged.comfyui_roots
+
+
+def test_a_model_value_that_is_a_hub_url_is_a_known_source_in_the_loader_s_folder() -> None:
+    value = "https://huggingface.co/acme/flux/blob/main/split/flux-lora.safetensors"
+    request = SearchRequest(value, "loras")
+    assert (request.file_name, request.subfolder) == ("flux-lora.safetensors", "")
+    catalogue = KnownSources()
+    catalogue.add_model("flux-lora.safetensors", "https://elsewhere.invalid/other", "loras")
+    result = catalogue.lookup(request)
+    assert result is not None and result.status is Status.FOUND
+    assert result.download_url == (
+        "https://huggingface.co/acme/flux/resolve/main/split/flux-lora.safetensors"
+    )
+    assert (result.folder, result.subfolder, result.backend) == ("loras", "", "workflow")
+
+
+def test_a_model_value_that_is_a_civitai_download_url_with_a_file_name_is_a_known_source() -> None:
+    value = "https://civitai.com/api/download/models/1234/detail.safetensors"
+    result = KnownSources().lookup(SearchRequest(value, "loras"))
+    assert result is not None and result.status is Status.FOUND
+    assert result.download_url == value
