@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from watchman.config import CacheTTLSettings
-from watchman.resolve.cache import ResolutionCache, cache_key
+from watchman.resolve.cache import ResolutionCache, backend_key
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
 
 REQUEST = SearchRequest("SDXL\\model.safetensors", "checkpoints")
@@ -99,10 +99,13 @@ def test_a_corrupt_cache_file_is_set_aside_and_the_cache_starts_empty(tmp_path: 
     assert list(tmp_path.glob("cache.json.corrupt-*"))
 
 
-def test_cache_keys_differ_by_backend_order_and_ignore_separator_and_case() -> None:
+def test_cache_keys_differ_by_backend_and_ignore_separator_and_case() -> None:
     same = SearchRequest("sdxl/MODEL.safetensors", "checkpoints")
-    assert cache_key(REQUEST, ["qwen", "civitai"]) == cache_key(same, ["qwen", "civitai"])
-    assert cache_key(REQUEST, ["qwen", "civitai"]) != cache_key(REQUEST, ["civitai"])
+    assert backend_key(REQUEST, "civitai") == backend_key(same, "civitai")
+    assert backend_key(REQUEST, "civitai") != backend_key(REQUEST, "qwen")
+    assert backend_key(REQUEST, "civitai") != backend_key(
+        SearchRequest("sdxl/MODEL.safetensors", "loras"), "civitai"
+    )
 
 
 def test_results_survive_a_json_round_trip() -> None:
@@ -120,17 +123,31 @@ def test_results_survive_a_json_round_trip() -> None:
     assert SearchResult.from_json(result.to_json()) == result
 
 
-def test_an_error_is_kept_at_least_until_the_time_retry_after_asked_for(tmp_path: Path) -> None:
+def test_an_error_is_kept_until_the_time_retry_after_asked_for(tmp_path: Path) -> None:
     clock = Clock()
     path = tmp_path / "cache.json"
     cache = cache_at(path, clock)
     limited = result_for(REQUEST, Status.ERROR, "civitai", reason="rate_limited")
-    cache.put("key", limited, not_before=clock.now + timedelta(hours=10))
+    cache.put("key", limited, not_before=clock.now + timedelta(hours=2))
     cache.save()
-    # Past the error time-to-live (30 minutes) and its cap (3 hours), still kept.
-    clock.now += timedelta(hours=9)
+    # Past the error time-to-live (30 minutes), still kept until the time asked for.
+    clock.now += timedelta(hours=1, minutes=59)
     assert cache_at(path, clock).get("key") == limited
-    clock.now += timedelta(hours=1, minutes=1)
+    clock.now += timedelta(minutes=2)
+    assert cache_at(path, clock).get("key") is None
+
+
+def test_an_error_is_never_kept_past_the_longest_error_time_to_live(tmp_path: Path) -> None:
+    clock = Clock()
+    path = tmp_path / "cache.json"
+    cache = cache_at(path, clock)
+    limited = result_for(REQUEST, Status.ERROR, "civitai", reason="rate_limited")
+    # A host asking for a year is asked again after error_max_hours (3 hours here).
+    cache.put("key", limited, not_before=clock.now + timedelta(days=365))
+    cache.save()
+    clock.now += timedelta(hours=2, minutes=59)
+    assert cache_at(path, clock).get("key") == limited
+    clock.now += timedelta(minutes=2)
     assert cache_at(path, clock).get("key") is None
 
 

@@ -4,15 +4,17 @@ that depends on their status, so an unchanged missing set costs no request next 
 FOUND is kept long, UNCERTAIN and NOT_FOUND shorter, ERROR shortest, and an ERROR that
 repeats across cycles is kept twice as long each time, up to a cap (a service that is down
 is not asked again every cycle). A result that came with backend errors counts as ERROR
-for its time-to-live, and is kept at least until the time a ``Retry-After`` asked for. Keys
-are the request key plus the backend order.
+for its time-to-live. An ERROR is kept until the time a ``Retry-After`` asked for, but
+never past the longest error time-to-live (``error_max_hours``): a host's answer decides
+no more than the configuration allows. The resolver keys each backend's own answer
+(``backend_key``), so one backend's failure never shortens another's entry.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,9 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 
 
-def cache_key(request: SearchRequest, backend_order: Sequence[str]) -> str:
-    """Return the cache key of a request searched with the given backend order."""
-    return f"{request.key}|{','.join(backend_order)}"
+def backend_key(request: SearchRequest, backend: str) -> str:
+    """Return the cache key of one backend's own answer to a request."""
+    return f"{request.key}@{backend}"
 
 
 class ResolutionCache:
@@ -96,7 +98,8 @@ class ResolutionCache:
             streak = int(previous.get("error_streak") or 0) + 1 if failed else 0
             expires = now + self._time_to_live(result, streak)
             if failed and not_before is not None:
-                expires = max(expires, not_before)
+                longest = now + timedelta(hours=self.ttl.error_max_hours)
+                expires = max(expires, min(not_before, longest))
             self._entries[key] = {
                 "stored_at": now.isoformat(),
                 "expires_at": expires.isoformat(),

@@ -1,12 +1,15 @@
 """The resolver: known sources first, then the remote backends in order, with a cache.
 
-For each unique request: a known source naming the exact file answers FOUND at once; else
-(unless offline) a fresh cached result answers; else the backends run in order, stopping
-at the first FOUND and keeping the candidates of every UNCERTAIN. A backend that fails
-never stops the others, and one found unreachable, timed out or rate limited is marked down
-for the rest of the run, so a dead service costs one failure, not one per model. A stop
-event, once set, turns every model not yet resolved into ``ERROR interrupted`` without a
-request, and such a result is never cached (it says nothing about the model).
+For each unique request: a known source naming the exact file answers at once; else
+(unless offline) the backends run in order, stopping at the first FOUND and keeping the
+candidates of every UNCERTAIN. Each backend's own answer is cached under its own key and
+time-to-live, so one backend that is down (an Ollama not running) never shortens how long
+the others' answers are kept; a fresh cached FOUND of any backend in the order answers
+without a request. A backend that fails never stops the others, and one found
+unreachable, timed out, failing with 5xx or rate limited is marked down for the rest of
+the run (``health.HealthBoard``, shared with Qwen's tool calls), so a dead service costs
+one failure, not one per model. A stop event, once set, turns every model not yet resolved
+into ``ERROR interrupted`` without a request, and such a result is never cached.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
@@ -30,12 +33,12 @@ from watchman.remote.gateway import (
     HostLimiter,
     HttpGateway,
     HttpOptions,
-    RetryLaterError,
     credentials_key,
     new_client,
 )
-from watchman.resolve.cache import ResolutionCache, cache_key
+from watchman.resolve.cache import ResolutionCache, backend_key
 from watchman.resolve.civitai import CivitaiBackend
+from watchman.resolve.health import HealthBoard
 from watchman.resolve.huggingface import HuggingFaceBackend
 from watchman.resolve.known_sources import KnownSources
 from watchman.resolve.model import Backend, SearchRequest, SearchResult, Status, result_for
@@ -43,21 +46,8 @@ from watchman.resolve.qwen import QwenBackend
 
 logger = logging.getLogger(__name__)
 
-# Failures that mean "the service is not there": no point asking it again this run. A
-# service that timed out after its retries is hung or far too slow, and would cost a full
-# retry set per model; one that asked to be left alone (Retry-After) is left alone.
-_DOWN_REASONS = frozenset({"unreachable", "timeout", "rate_limited"})
 # The reason of a result cut short by a stop; never cached.
 INTERRUPTED = "interrupted"
-
-
-@dataclass
-class _BackendHealth:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    answered: bool = False
-    down: BackendError | None = None
-    # The time a Retry-After asked us to wait until; results failed by it are cached so long.
-    retry_at: datetime | None = None
 
 
 class Resolver:
@@ -74,6 +64,7 @@ class Resolver:
         max_parallel_models: int = 4,
         closers: Sequence[Callable[[], None]] = (),
         stop_event: threading.Event | None = None,
+        health: HealthBoard | None = None,
     ) -> None:
         self.known_sources = known_sources
         self.backends = dict(backends)
@@ -83,7 +74,7 @@ class Resolver:
         self.max_parallel_models = max(1, max_parallel_models)
         self._closers = list(closers)
         self.stop_event = stop_event
-        self._health = {name: _BackendHealth() for name in self.backends}
+        self.health = health or HealthBoard(self.backends)
         if cache is not None:
             cache.load()
 
@@ -173,43 +164,59 @@ class Resolver:
                 reason="no backend ran",
                 detail="No known source names this file and no remote backend is configured.",
             )
-        key = cache_key(request, order)
-        if self.cache is not None:
-            cached = self.cache.get(key)
-            if cached is not None:
-                return cached
-        if self._stopped():
+        cached = self._cached(request, order)
+        for name in order:
+            hit = cached.get(name)
+            # A FOUND verified by a listing is final, whoever gave it: asking the backends
+            # before it again would only cost requests.
+            if hit is not None and hit.status is Status.FOUND:
+                return hit
+        if self._stopped() and any(name not in cached for name in order):
             return _interrupted(request, ())
-        result = replace(self._run_backends(request, order), resolved_at=_utc_now_iso())
-        if self.cache is not None and result.reason != INTERRUPTED:
-            self.cache.put(key, result, not_before=self._retry_at(result))
-        return result
+        return self._run_backends(request, order, cached)
 
-    def _retry_at(self, result: SearchResult) -> datetime | None:
-        """Return the latest Retry-After time of the backends that failed this result."""
-        failed = {entry.split(":", 1)[0] for entry in result.errors}
-        times = [
-            health.retry_at
-            for name, health in self._health.items()
-            if name in failed and health.retry_at is not None
-        ]
-        return max(times, default=None)
+    def _cached(self, request: SearchRequest, order: Sequence[str]) -> dict[str, SearchResult]:
+        if self.cache is None:
+            return {}
+        found = {}
+        for name in order:
+            hit = self.cache.get(backend_key(request, name))
+            if hit is not None:
+                found[name] = hit
+        return found
+
+    def _answer(self, name: str, request: SearchRequest) -> SearchResult:
+        """Ask one backend and cache its own answer under its own key."""
+        outcome = replace(self._ask(name, request), resolved_at=_utc_now_iso())
+        if self.cache is not None and outcome.reason != INTERRUPTED:
+            self.cache.put(
+                backend_key(request, name), outcome, not_before=self.health.retry_at(name)
+            )
+        return outcome
 
     def _stopped(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
 
-    def _run_backends(self, request: SearchRequest, order: Sequence[str]) -> SearchResult:
+    def _run_backends(
+        self,
+        request: SearchRequest,
+        order: Sequence[str],
+        cached: Mapping[str, SearchResult],
+    ) -> SearchResult:
         uncertain: list[SearchResult] = []
         searched: list[str] = []
         failures: list[SearchResult] = []
+        stamps: list[str] = []
         for name in order:
-            outcome = self._ask(name, request)
+            outcome = cached.get(name) or self._answer(name, request)
+            if outcome.resolved_at:
+                stamps.append(outcome.resolved_at)
             errors = tuple(f"{failure.backend}: {failure.reason}" for failure in failures)
             if outcome.status is Status.FOUND:
                 return replace(outcome, errors=errors)
             # A backend cut short by a stop may have answered from half a search: the
             # model is unresolved, not NOT_FOUND or UNCERTAIN.
-            if outcome.reason == INTERRUPTED or self._stopped():
+            if outcome.reason == INTERRUPTED or (name not in cached and self._stopped()):
                 return _interrupted(request, errors)
             if outcome.status is Status.UNCERTAIN:
                 uncertain.append(outcome)
@@ -218,6 +225,8 @@ class Resolver:
             else:
                 failures.append(outcome)
         errors = tuple(f"{failure.backend}: {failure.reason}" for failure in failures)
+        # The answer is as old as its newest part (stable while every part is cached).
+        resolved_at = max(stamps, default=None)
         if uncertain:
             return result_for(
                 request,
@@ -226,6 +235,7 @@ class Resolver:
                 candidates=tuple(c for result in uncertain for c in result.candidates),
                 detail=" ".join(str(result.detail) for result in uncertain if result.detail),
                 errors=errors,
+                resolved_at=resolved_at,
             )
         if searched:
             return result_for(
@@ -234,44 +244,59 @@ class Resolver:
                 ",".join(searched),
                 detail=f"Searched {', '.join(searched)}: no file of this exact name.",
                 errors=errors,
+                resolved_at=resolved_at,
             )
         first = failures[0]
         return replace(
             first,
             detail=" ".join(str(failure.detail) for failure in failures if failure.detail),
             errors=errors,
+            resolved_at=resolved_at,
         )
 
     def _ask(self, name: str, request: SearchRequest) -> SearchResult:
-        health = self._health[name]
+        health = self.health.of(name)
         # Until a backend has answered once, one request probes it and the others wait,
         # so a dead service is found dead once rather than by every worker at the same time.
         guard = contextlib.nullcontext() if health.answered else health.lock
         with guard:
             if self._stopped():
                 return _interrupted(request, ())
-            if health.down is not None:
+            down = self.health.down(name)
+            if down is not None:
                 return result_for(
                     request,
                     Status.ERROR,
                     name,
-                    reason=health.down.reason,
-                    detail=f"{name} was marked down earlier in this run: {health.down}",
+                    reason=down.reason,
+                    detail=f"{name} was marked down earlier in this run: {down}",
                 )
             try:
                 return self.backends[name].search(request)
             except BackendError as error:
-                if error.reason in _DOWN_REASONS:
-                    health.down = error
-                if isinstance(error, RetryLaterError):
-                    asked = datetime.now(timezone.utc) + timedelta(
-                        seconds=error.retry_after_seconds
-                    )
-                    health.retry_at = max(asked, health.retry_at or asked)
+                self.health.record(name, error)
                 if error.reason != INTERRUPTED:
                     logger.warning("%s could not answer for %s: %s", name, request.file_name, error)
                 return result_for(
                     request, Status.ERROR, name, reason=error.reason, detail=str(error)
+                )
+            except Exception as error:
+                # A backend's answer is untrusted input: whatever slipped past its parser
+                # is this model's error from this backend, never the cycle's.
+                logger.warning(
+                    "%s answered something unreadable for %s: %s",
+                    name,
+                    request.file_name,
+                    type(error).__name__,
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
+                return result_for(
+                    request,
+                    Status.ERROR,
+                    name,
+                    reason="bad_response",
+                    detail=f"{name} answered something that could not be read "
+                    f"({type(error).__name__}).",
                 )
             finally:
                 health.answered = True
@@ -359,6 +384,7 @@ def build_resolver(
     # An LLM that timed out once will time out again: one retry at most, not a minute each.
     qwen_options = replace(options, max_retries=min(options.max_retries, 1))
     qwen_gateway = gateway(settings.qwen.base_url, _secret(settings.qwen.api_key), qwen_options)
+    health = HealthBoard(KNOWN_BACKENDS)
     qwen = QwenBackend(
         qwen_gateway,
         settings.qwen.base_url,
@@ -368,6 +394,7 @@ def build_resolver(
         timeout_seconds=settings.qwen.timeout_seconds,
         connect_timeout_seconds=settings.qwen.connect_timeout_seconds,
         max_tool_calls=settings.qwen.max_tool_calls,
+        health=health,
     )
     return Resolver(
         known_sources=catalogue,
@@ -377,6 +404,7 @@ def build_resolver(
         max_parallel_models=settings.search.max_parallel_models,
         closers=closers,
         stop_event=stop_event,
+        health=health,
     )
 
 

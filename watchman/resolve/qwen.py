@@ -10,6 +10,7 @@ UNCERTAIN with every candidate; NOT_FOUND only when it proposed nothing at all.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -21,7 +22,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
+from watchman.resolve.civitai import NAME as CIVITAI
 from watchman.resolve.civitai import CivitaiBackend
+from watchman.resolve.health import HealthBoard
+from watchman.resolve.huggingface import NAME as HUGGINGFACE
 from watchman.resolve.huggingface import HuggingFaceBackend, parse_resolve_url
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
 
@@ -110,6 +114,7 @@ class QwenBackend:
         timeout_seconds: float = 60.0,
         connect_timeout_seconds: float = 3.0,
         max_tool_calls: int = 6,
+        health: HealthBoard | None = None,
     ) -> None:
         self.gateway = gateway
         self.url = f"{base_url.rstrip('/')}/chat/completions"
@@ -118,6 +123,9 @@ class QwenBackend:
         self.huggingface = huggingface
         self.timeout = httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds)
         self.max_tool_calls = max_tool_calls
+        # Shared with the resolver: a listing service marked down (rate limited, dead)
+        # is not asked by a tool call either, and a failure met here marks it down.
+        self.health = health or HealthBoard((CIVITAI, HUGGINGFACE))
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Ask Qwen about ``request`` and verify what it proposes.
@@ -209,6 +217,12 @@ class QwenBackend:
         query = raw_query.strip()[:120] if isinstance(raw_query, str) else ""
         if not query:
             return {"error": "query is required"}
+        service = {"search_civitai": CIVITAI, "search_huggingface": HUGGINGFACE}.get(str(name))
+        if service is None:
+            return {"error": f"unknown tool {str(name)[:40]}"}
+        down = self.health.down(service)
+        if down is not None:
+            return {"error": down.reason}
         try:
             if name == "search_civitai":
                 files = self.civitai.query_files(query)
@@ -223,6 +237,9 @@ class QwenBackend:
             if name == "search_huggingface":
                 return {"repos": self.huggingface.search_repos(query)[:_MAX_TOOL_RESULTS]}
         except BackendError as error:
+            if error.reason == "interrupted":
+                raise
+            self.health.record(service, error)
             return {"error": error.reason}
         return {"error": f"unknown tool {str(name)[:40]}"}
 
@@ -239,10 +256,11 @@ class QwenBackend:
             model_id = int(match.group(1)) if match else None
         # Each way of checking stands alone: a proposed repository or model id that is
         # gone (404) still leaves the proposal's search words to try.
-        checks: list[tuple[str, Callable[[], SearchResult | None]]] = []
+        checks: list[tuple[str, str, Callable[[], SearchResult | None]]] = []
         if repo:
             checks.append(
                 (
+                    HUGGINGFACE,
                     f"Hugging Face listing of {repo}",
                     lambda: self.huggingface.check_repo(request, repo, near),
                 )
@@ -250,6 +268,7 @@ class QwenBackend:
         if model_id is not None:
             checks.append(
                 (
+                    CIVITAI,
                     f"Civitai listing of model {model_id}",
                     lambda: self.civitai.lookup_model(request, model_id, near),
                 )
@@ -257,14 +276,18 @@ class QwenBackend:
         if proposal.query:
             query = proposal.query
             checks.append(
-                ("Civitai search", lambda: self.civitai.search_term(request, query, near))
+                (CIVITAI, "Civitai search", lambda: self.civitai.search_term(request, query, near))
             )
-        for listing, check in checks:
+        for service, listing, check in checks:
+            if self.health.down(service) is not None:
+                continue
             try:
                 found = check()
             except BackendError as error:
                 if error.reason == "interrupted":
                     raise
+                # A 404 on a proposed id is the proposal's fault, not the service's.
+                self.health.record(service, error)
                 logger.info(
                     "Could not check a Qwen proposal for %s in the %s: %s",
                     request.file_name,
@@ -321,20 +344,52 @@ def _first_message(payload: Any) -> dict[str, Any]:
     return message
 
 
+# Reasoning models (Qwen3, DeepSeek-R1) think aloud before answering, braces and all.
+_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.IGNORECASE | re.DOTALL)
+_MAX_ANSWER_CHARS = 200_000
+_MAX_JSON_TRIES = 200
+
+
 def _parse_answer(content: Any) -> list[QwenCandidate]:
+    """Return the candidates of Qwen's final answer.
+
+    The answer may wrap its JSON in prose, code fences or ``<think>`` blocks: thinking is
+    dropped, then each ``{`` is tried in turn (a bounded number of times) until one
+    decodes to an object that follows the schema; the last such object wins, since
+    models tend to restate their final answer at the end.
+
+    Raises:
+        BackendError: (``bad_response``) no text, or no object that follows the schema.
+    """
     if not isinstance(content, str):
         raise BackendError("Qwen's answer had no text.", "bad_response")
-    # Models wrap JSON in prose or code fences; the outermost braces hold the object.
-    start, end = content.find("{"), content.rfind("}")
-    if start < 0 or end <= start:
-        raise BackendError("Qwen's answer held no JSON object.", "bad_response")
-    try:
-        return QwenAnswer.model_validate_json(content[start : end + 1]).candidates
-    except ValidationError as error:
+    text = _THINK.sub(" ", content[:_MAX_ANSWER_CHARS])
+    decoder = json.JSONDecoder()
+    answer: QwenAnswer | None = None
+    schema_errors = 0
+    position = text.find("{")
+    tries = 0
+    while position >= 0 and tries < _MAX_JSON_TRIES:
+        tries += 1
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except (ValueError, RecursionError):
+            position = text.find("{", position + 1)
+            continue
+        if isinstance(value, dict) and "candidates" in value:
+            try:
+                answer = QwenAnswer.model_validate(value)
+            except ValidationError:
+                schema_errors += 1
+        position = text.find("{", end)
+    if answer is not None:
+        return answer.candidates
+    if schema_errors:
         raise BackendError(
-            f"Qwen's answer did not follow the schema: {error.error_count()} errors.",
+            "Qwen's answer did not follow the schema.",
             "bad_response",
-        ) from None
+        )
+    raise BackendError("Qwen's answer held no JSON object with candidates.", "bad_response")
 
 
 def _loads_object(raw: Any) -> dict[str, Any]:
