@@ -157,21 +157,30 @@ def test_a_next_page_on_another_host_is_not_followed(
     assert second_server.count() == 0
 
 
-@pytest.mark.parametrize("failure", [Reply(404, {"error": "gone"}), Reply(503, b"down")])
+@pytest.mark.parametrize(
+    "failures",
+    [
+        [Reply(404, {"error": "gone"})],
+        [Reply(200, b"<html>not json</html>")],
+        [Reply(200, {"error": "an object, not a list"})],
+        # A 5xx that a retry cures is no reason to stop.
+        [Reply(503, b"busy"), Reply(200, b"[")],
+    ],
+)
 def test_a_failing_candidate_repository_is_skipped_and_the_next_one_answers(
-    server: ReplayServer, gateway: HttpGateway, failure: Reply
+    server: ReplayServer, gateway: HttpGateway, failures: list[Reply]
 ) -> None:
     server.route(
         "GET", "/api/models", Reply(200, [{"id": "acme/broken"}, {"id": "acme/upscalers"}])
     )
-    server.route("GET", "/api/models/acme/broken/tree/main", failure)
+    server.route("GET", "/api/models/acme/broken/tree/main", *failures)
     server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
     result = hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
     assert result.status is Status.FOUND
     assert result.download_url == f"{server.url}/acme/upscalers/resolve/main/4x-Foo.pth"
 
 
-def test_every_candidate_repository_failing_is_the_hub_s_error(
+def test_a_repository_answering_5xx_after_retries_marks_the_hub_down_never_a_wrong_answer(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
     server.route("GET", "/api/models", Reply(200, [{"id": "acme/broken"}]))

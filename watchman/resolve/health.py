@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 # Failures that mean "the service is not there or does not want us": no point asking it
 # again this run. A timeout comes after the gateway's retries, a 5xx too.
-DOWN_REASONS = frozenset({"unreachable", "timeout", "rate_limited", "server_error"})
+DOWN_REASONS = frozenset({"unreachable", "timeout", "rate_limited", "server_error", "host_down"})
 # A Retry-After longer than this is read as this: no cache entry outlives a week, and a
 # date far in the future (or an absurd number) must not overflow the clock.
 _LONGEST_WAIT = timedelta(days=7)
