@@ -184,9 +184,12 @@ def test_a_caller_waiting_for_a_busy_host_slot_is_bounded_by_its_deadline_and_a_
     stop = threading.Event()
     with hostile(silent(for_seconds=30)) as (url, seen):
         busy = HttpGateway(client, FAST, limiter=hosts, stop_event=stop)
-        holder = threading.Thread(
-            target=lambda: pytest.raises(BackendError, busy.get_json, f"{url}/hold")
-        )
+
+        def hold() -> None:
+            with pytest.raises(BackendError):
+                busy.get_json(f"{url}/hold")
+
+        holder = threading.Thread(target=hold)
         holder.start()
         assert seen.got_request.wait(10)
         waiting = HttpGateway(client, FAST, limiter=hosts)
