@@ -10,7 +10,7 @@ import pytest
 
 from watchman.comfy.model_key import ModelKey, normalise_relative_path
 from watchman.errors import ConfigError, StateError
-from watchman.stages.inventory import models as models_module
+from watchman.stages.inventory import listing as listing_module
 from watchman.stages.inventory.models import ModelInventory, scan_models
 
 
@@ -186,7 +186,7 @@ def test_an_unreadable_folder_is_logged_and_skipped(tree, monkeypatch, caplog):
     inventory = _scan(tree)
     assert "style/ink.safetensors" not in _paths(inventory, "loras")
     assert "detail.safetensors" in _paths(inventory, "loras")
-    assert any("Cannot read model folder" in record.message for record in caplog.records)
+    assert any("Cannot read folder" in record.message for record in caplog.records)
 
 
 def test_a_malformed_extra_model_paths_file_is_a_config_error(tree):
@@ -317,7 +317,7 @@ def test_git_folders_are_not_searched_like_comfyui_recursive_search(tmp_path):
 
 
 def test_folders_deeper_than_the_limit_are_skipped_with_a_warning(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(models_module, "MAX_DEPTH", 1)
+    monkeypatch.setattr(listing_module, "MAX_DEPTH", 1)
     loras = tmp_path / "ComfyUI" / "models" / "loras"
     _file(loras / "a" / "shallow.safetensors")
     _file(loras / "a" / "b" / "deep.safetensors")

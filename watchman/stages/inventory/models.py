@@ -42,6 +42,7 @@ from watchman.comfy.folders import (
 )
 from watchman.comfy.model_key import ModelKey, fold_case
 from watchman.errors import StateError
+from watchman.stages.inventory.listing import TreeListing, seconds
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,6 @@ DIFFUSERS_MARKER = "model_index.json"
 """A diffusers model is a folder holding this file (ComfyUI's DiffusersLoader)."""
 EXCLUDED_FOLDER_NAMES = frozenset({".git"})
 """Folders ComfyUI's ``recursive_search`` never enters."""
-MAX_DEPTH = 200
-"""Deeper folders are skipped with a warning: no model tree is that deep, and recursion
-must stay far below Python's limit."""
 
 PresenceState = Literal["present", "misplaced", "missing"]
 
@@ -251,76 +249,41 @@ class _Listing:
     subfolders: set[str] = field(default_factory=set)  # lower-cased relative paths
 
 
-def _walk(root: str, wants_file: Callable[[str], bool], find_model_folders: bool) -> _Listing:
-    """Walk ``root`` recursively, following links without loops; see the module docstring.
+def _walk(
+    root: str, wants_file: Callable[[str], bool], find_model_folders: bool, tree: TreeListing
+) -> _Listing:
+    """Walk ``root`` recursively through ``tree`` (which reuses unchanged directories'
+    listings), following links without loops; see the module docstring.
 
-    Only files whose extension ``wants_file`` accepts are stat'ed (a stat per file is the
-    walk's main cost), unless ``find_model_folders`` asks for every size to total the
-    model folders.
+    Keeps the files whose extension ``wants_file`` accepts; with ``find_model_folders``,
+    also totals the sizes below each folder holding a diffusers marker.
     """
     listing = _Listing()
-    try:
-        root_stat = os.stat(root)
-    except OSError as error:
-        logger.debug("Skipping model folder %s: %s", root, error)
-        return listing
-    on_path: set[tuple[int, int]] = {(root_stat.st_dev, root_stat.st_ino)}
-
-    def visit(directory: str, prefix: str, depth: int) -> int:
-        total = 0
-        has_marker = False
-        subfolders: list[tuple[str, str]] = []
-        try:
-            with os.scandir(directory) as entries:
-                for entry in entries:
-                    relative = prefix + entry.name
-                    try:
-                        if entry.is_dir():
-                            if entry.name not in EXCLUDED_FOLDER_NAMES:
-                                subfolders.append((entry.path, relative))
-                            continue
-                        if not entry.is_file():
-                            continue  # broken link, socket, device
-                        if entry.name == DIFFUSERS_MARKER:
-                            has_marker = True
-                        extension = file_extension(entry.name)
-                        keep = wants_file(extension)
-                        if not keep and not find_model_folders:
-                            continue
-                        stat = entry.stat()
-                    except OSError as error:
-                        logger.debug("Skipping %s: %s", entry.path, error)
-                        continue
-                    total += stat.st_size
-                    if keep:
-                        listing.files[relative] = (stat.st_size, stat.st_mtime, extension)
-        except OSError as error:
-            logger.warning("Cannot read model folder %s (skipped): %s", directory, error)
-            return 0
-        if subfolders and depth >= MAX_DEPTH:
-            logger.warning("Not descending below %s: deeper than %d folders", directory, depth)
-            subfolders = []
-        for path, relative in subfolders:
-            try:
-                # os.stat, not DirEntry.stat: the latter has no inode on Windows.
-                folder_stat = os.stat(path)
-            except OSError as error:
-                logger.debug("Skipping %s: %s", path, error)
-                continue
-            identity = (folder_stat.st_dev, folder_stat.st_ino)
-            if identity in on_path:
-                logger.debug("Not following %s: it loops back to a folder above it", path)
-                continue
-            on_path.add(identity)
-            listing.subfolders.add(fold_case(relative))
-            subtotal = visit(path, relative + "/", depth + 1)
-            on_path.discard(identity)
-            total += subtotal
-        if has_marker and prefix and find_model_folders:
-            listing.model_folders[prefix.rstrip("/")] = (total, os.path.getmtime(directory))
-        return total
-
-    visit(root, "", 0)
+    direct_sizes: dict[str, int] = {}
+    markers: dict[str, float] = {}
+    for _, prefix, record in tree.walk(root, EXCLUDED_FOLDER_NAMES.__contains__):
+        if prefix:
+            listing.subfolders.add(fold_case(prefix[:-1]))
+        files = listing.files
+        for name, size, mtime_ns in zip(record.names, record.sizes, record.mtimes_ns, strict=True):
+            extension = file_extension(name)
+            if wants_file(extension):
+                files[prefix + name] = (size, seconds(mtime_ns), extension)
+        if find_model_folders:
+            direct_sizes[prefix] = sum(record.sizes)
+            if prefix and DIFFUSERS_MARKER in record.names:
+                markers[prefix] = seconds(record.stamp[2])
+    if markers:
+        totals = dict.fromkeys(markers, 0)
+        for prefix, size in direct_sizes.items():
+            # Add each folder's own files to every marked folder above it (or itself).
+            parts = prefix.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                above = "/".join(parts[:depth]) + "/"
+                if above in totals:
+                    totals[above] += size
+        for prefix, mtime in markers.items():
+            listing.model_folders[prefix[:-1]] = (totals[prefix], mtime)
     return listing
 
 
@@ -370,13 +333,16 @@ def scan_models(
     *,
     environ: Mapping[str, str] | None = None,
     home_dir: Path | None = None,
+    tree: TreeListing | None = None,
 ) -> ModelInventory:
     """Walk the model folders of the ComfyUI install at ``comfyui_root``.
 
     Takes the install's root and extra_model_paths files to read after the
     ``extra_model_paths.yaml`` next to ``main.py`` (read when present); ``environ`` and
     ``home_dir`` expand their ``$VARIABLES`` and ``~`` (defaults: the process's). Missing
-    directories are skipped; unreadable ones are logged and skipped.
+    directories are skipped; unreadable ones are logged and skipped. ``tree`` holds the
+    previous cycle's directory listings to reuse (see
+    :mod:`watchman.stages.inventory.listing`); without it every directory is listed.
 
     Raises:
         ConfigError: an extra_model_paths file is malformed or cannot be read.
@@ -392,6 +358,7 @@ def scan_models(
     for kind in kinds:
         for root in roots[kind.name]:
             users.setdefault(root, []).append(kind)
+    tree = tree if tree is not None else TreeListing()
     listings: dict[str, _Listing] = {}
     for root, kinds_here in users.items():
         accept_any = any(not k.extensions and not k.holds_folders for k in kinds_here)
@@ -403,7 +370,7 @@ def scan_models(
             return accept_any or extension in wanted
 
         find_folders = any(k.holds_folders for k in kinds_here)
-        listings[root] = _walk(root, wants_file, find_folders)
+        listings[root] = _walk(root, wants_file, find_folders, tree)
 
     files: dict[str, tuple[ModelFile, ...]] = {}
     for kind in kinds:

@@ -1,0 +1,383 @@
+"""Incremental directory listings: a directory whose own stamp is unchanged keeps its list.
+
+Adding, removing or renaming an entry changes its directory's mtime, so a walk that stats
+each directory (one ``stat`` each) and lists again only the directories whose stamp
+(device, inode, mtime, ctime) changed sees every such change at a fraction of the cost of
+stating every file. Two things it cannot see, handled here as git handles its index:
+
+* a change made in the same timestamp tick as the listing (the "racy" case): a directory
+  whose mtime lies within :data:`RACY_NANOSECONDS` of the moment it was listed, or after it,
+  is listed again next time, whatever its stamp says;
+* a file rewritten in place (its size or mtime change, its directory's do not): a full
+  re-stat (``restat=True``, run on a schedule by the caller) lists every directory again.
+
+A :class:`TreeListing` holds the records of every directory walked; records are compact
+(file names interned once per directory, sizes and mtimes in ``array('q')``). It is saved
+as one JSON document in the state folder and kept in memory between cycles of the same
+process (:func:`load_listing` re-reads the file only when another process rewrote it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from watchman.state.safe_files import atomic_write_bytes, loads_json, set_aside_corrupt
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+RACY_NANOSECONDS = 2_000_000_000
+"""The coarsest directory timestamp in common use (FAT: 2 s; HFS+ 1 s; ext4 and NTFS
+finer, but the kernel's clock ticks coarsely): a directory modified this close to its
+listing may have changed after it within the same tick."""
+MAX_DEPTH = 200
+"""Deeper folders are not entered (warned once per walk): no real tree is that deep."""
+
+Stamp = tuple[int, int, int, int]
+"""A directory's (device, inode, mtime_ns, ctime_ns)."""
+
+
+def seconds(nanoseconds: int) -> float:
+    """Return a nanosecond timestamp as the float ``os.stat`` gives as ``st_mtime``."""
+    whole, fraction = divmod(nanoseconds, 1_000_000_000)
+    return whole + fraction * 1e-9
+
+
+def _stamp_of(stat: os.stat_result) -> Stamp:
+    return (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@dataclass(slots=True)
+class DirectoryListing:
+    """One directory's entries when it was last listed.
+
+    ``subfolders`` are the names of entries that are folders (links followed); ``names``,
+    ``sizes`` and ``mtimes_ns`` the files (links followed), in the same order. Entries that
+    are neither (broken links, sockets) are left out.
+    """
+
+    stamp: Stamp
+    listed_at_ns: int
+    subfolders: tuple[str, ...]
+    names: tuple[str, ...]
+    sizes: array[int]
+    mtimes_ns: array[int]
+
+    def is_racy(self) -> bool:
+        """True when the directory changed too close to its listing to trust the list."""
+        return self.stamp[2] >= self.listed_at_ns - RACY_NANOSECONDS
+
+    def same_entries(self, other: DirectoryListing) -> bool:
+        """True when both list the same folders and files with the same sizes and mtimes."""
+        return (
+            self.subfolders == other.subfolders
+            and self.names == other.names
+            and self.sizes == other.sizes
+            and self.mtimes_ns == other.mtimes_ns
+        )
+
+    def to_json(self) -> list[Any]:
+        return [
+            list(self.stamp),
+            self.listed_at_ns,
+            list(self.subfolders),
+            list(self.names),
+            self.sizes.tolist(),
+            self.mtimes_ns.tolist(),
+        ]
+
+    @classmethod
+    def from_json(cls, item: Any) -> DirectoryListing:
+        """Rebuild a record from :meth:`to_json` output.
+
+        Raises:
+            ValueError, TypeError, IndexError: the item has another shape.
+        """
+        stamp, listed_at, subfolders, names, sizes, mtimes = item
+        record = cls(
+            stamp=(int(stamp[0]), int(stamp[1]), int(stamp[2]), int(stamp[3])),
+            listed_at_ns=int(listed_at),
+            subfolders=tuple(sys.intern(str(name)) for name in subfolders),
+            names=tuple(str(name) for name in names),
+            sizes=array("q", sizes),
+            mtimes_ns=array("q", mtimes),
+        )
+        if not (len(record.names) == len(record.sizes) == len(record.mtimes_ns)):
+            raise ValueError("names, sizes and mtimes differ in length")
+        return record
+
+
+def list_directory(path: str, stamp: Stamp, now_ns: int) -> DirectoryListing:
+    """List one directory: its subfolders and its files with their sizes and mtimes.
+
+    Takes the directory, its stamp (from the ``stat`` the caller made) and the current
+    time in nanoseconds. An entry that cannot be inspected is logged and left out.
+
+    Raises:
+        OSError: the directory cannot be listed.
+    """
+    subfolders: list[str] = []
+    names: list[str] = []
+    sizes = array("q")
+    mtimes = array("q")
+    with os.scandir(path) as entries:
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    subfolders.append(sys.intern(entry.name))
+                    continue
+                if not entry.is_file():
+                    continue  # broken link, socket, device
+                stat = entry.stat()
+            except OSError as error:
+                logger.debug("Skipping %s: %s", entry.path, error)
+                continue
+            names.append(entry.name)
+            sizes.append(stat.st_size)
+            mtimes.append(stat.st_mtime_ns)
+    subfolders.sort()
+    order = sorted(range(len(names)), key=names.__getitem__)
+    return DirectoryListing(
+        stamp=stamp,
+        listed_at_ns=now_ns,
+        subfolders=tuple(subfolders),
+        names=tuple(names[i] for i in order),
+        sizes=array("q", (sizes[i] for i in order)),
+        mtimes_ns=array("q", (mtimes[i] for i in order)),
+    )
+
+
+@dataclass
+class TreeListing:
+    """The listings of every directory walked, reused while their stamps hold.
+
+    Build one per cycle with :meth:`for_cycle`, walk with :meth:`walk`, then keep
+    :meth:`current` (the directories seen this cycle) for the next.
+    ``changed`` turns True when a directory appeared, vanished or listed other entries
+    than before; ``listed`` counts the directories listed (not reused) this cycle.
+    """
+
+    previous: dict[str, DirectoryListing] = field(default_factory=dict)
+    now_ns: int = 0
+    restat: bool = False
+    restat_at_ns: int = 0
+    seen: dict[str, DirectoryListing] = field(default_factory=dict)
+    changed: bool = False
+    listed: int = 0
+    changed_paths: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_cycle(
+        cls, previous: TreeListing | None, now_ns: int, restat_interval_ns: int
+    ) -> TreeListing:
+        """Return the listing for a new cycle at ``now_ns`` (nanoseconds since the epoch).
+
+        A full re-stat is due when there is no previous listing, the interval passed since
+        the last one, ``restat_interval_ns`` is 0 (never reuse), or the clock went back.
+        """
+        records = previous.seen if previous is not None else {}
+        last = previous.restat_at_ns if previous is not None else 0
+        due = (
+            previous is None
+            or restat_interval_ns <= 0
+            or now_ns - last >= restat_interval_ns
+            or now_ns < last
+        )
+        return cls(
+            previous=records,
+            now_ns=now_ns,
+            restat=due,
+            restat_at_ns=now_ns if due else last,
+        )
+
+    def directory(self, path: str, stat: os.stat_result) -> DirectoryListing:
+        """Return the listing of ``path`` whose ``stat`` the caller just made: the previous
+        one when its stamp is unchanged and it was not racy (and no re-stat is due), else a
+        fresh one.
+
+        Raises:
+            OSError: the directory must be listed and cannot be.
+        """
+        known = self.seen.get(path)
+        if known is not None:
+            return known  # the same directory reached twice in one cycle
+        stamp = _stamp_of(stat)
+        before = self.previous.get(path)
+        reusable = before is not None and not self.restat and before.stamp == stamp
+        if reusable and before is not None and not before.is_racy():
+            self.seen[path] = before
+            return before
+        record = list_directory(path, stamp, self.now_ns)
+        self.listed += 1
+        if before is None or not before.same_entries(record):
+            self.changed = True
+            self.changed_paths.append(path)
+        self.seen[path] = record
+        return record
+
+    def walk(
+        self, root: str, skip_folder: Callable[[str], bool] = lambda name: False
+    ) -> Iterator[tuple[str, str, DirectoryListing]]:
+        """Yield ``(directory, relative prefix, listing)`` for ``root`` and every folder
+        below it, depth first in name order, following links but never a folder already on
+        the current path (a link loop ends). ``skip_folder(name)`` keeps a subfolder out.
+
+        The prefix is the directory's path relative to ``root`` with a trailing ``/``
+        (empty for the root). A folder that cannot be read is logged and left out.
+        """
+        try:
+            root_stat = os.stat(root)
+        except OSError as error:
+            logger.debug("Skipping folder %s: %s", root, error)
+            return
+        yield from self._visit(root, "", root_stat, set(), 0, skip_folder)
+
+    def _visit(
+        self,
+        path: str,
+        prefix: str,
+        stat: os.stat_result,
+        on_path: set[tuple[int, int]],
+        depth: int,
+        skip_folder: Callable[[str], bool],
+    ) -> Iterator[tuple[str, str, DirectoryListing]]:
+        try:
+            record = self.directory(path, stat)
+        except OSError as error:
+            logger.warning("Cannot read folder %s (skipped): %s", path, error)
+            return
+        yield path, prefix, record
+        identity = (stat.st_dev, stat.st_ino)
+        on_path.add(identity)
+        try:
+            if record.subfolders and depth >= MAX_DEPTH:
+                logger.warning("Not descending below %s: deeper than %d folders", path, depth)
+                return
+            for name in record.subfolders:
+                if skip_folder(name):
+                    continue
+                child = os.path.join(path, name)
+                try:
+                    # os.stat, not DirEntry.stat: the latter has no inode on Windows.
+                    child_stat = os.stat(child)
+                except OSError as error:
+                    # Vanished since the listing, or a link that loops or leads nowhere.
+                    logger.debug("Skipping %s: %s", child, error)
+                    if record is self.previous.get(path):
+                        # A reused list named it: a linked folder's target went away while
+                        # the link stayed. List this directory again next cycle.
+                        record.listed_at_ns = record.stamp[2]
+                        self.changed = True
+                    continue
+                if (child_stat.st_dev, child_stat.st_ino) in on_path:
+                    logger.debug("Not following %s: it loops back to a folder above it", child)
+                    continue
+                yield from self._visit(
+                    child, prefix + name + "/", child_stat, on_path, depth + 1, skip_folder
+                )
+        finally:
+            on_path.discard(identity)
+
+    def finish(self) -> TreeListing:
+        """Close the cycle's walk: a directory known before and not seen now vanished,
+        which is a change. Returns self, to keep for the next cycle."""
+        if not self.changed and any(path not in self.seen for path in self.previous):
+            self.changed = True
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "restat_at_ns": self.restat_at_ns,
+            "directories": {path: record.to_json() for path, record in self.seen.items()},
+        }
+
+
+# The listing a long-running process (the scheduler) keeps between cycles, with the stamp
+# of the file it matches, so a cycle run meanwhile by another process (cron) is noticed.
+_resident: dict[str, tuple[tuple[int, int], TreeListing]] = {}
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def load_listing(path: Path) -> TreeListing | None:
+    """Return the listing saved at ``path``: the one kept in memory when the file is the
+    one this process wrote or read, else read from the file. None when absent, of another
+    schema, or unreadable (then set aside, so the next cycle lists everything)."""
+    identity = _file_identity(path)
+    if identity is None:
+        return None
+    kept = _resident.get(str(path))
+    if kept is not None and kept[0] == identity:
+        return kept[1]
+    try:
+        document = loads_json(path.read_bytes())
+        if document.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"schema_version {document.get('schema_version')!r}")
+        seen = {
+            str(directory): DirectoryListing.from_json(item)
+            for directory, item in document["directories"].items()
+        }
+        listing = TreeListing(seen=seen, restat_at_ns=int(document["restat_at_ns"]))
+    except OSError as error:
+        logger.warning("Cannot read the listing cache %s (%s); listing everything.", path, error)
+        return None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        set_aside_corrupt(path, f"not a listing cache: {error}")
+        return None
+    _resident[str(path)] = (identity, listing)
+    return listing
+
+
+def save_listing(path: Path, listing: TreeListing) -> None:
+    """Keep ``listing`` for the next cycle: in memory, and in ``path`` when anything in it
+    changed since it was loaded (a cycle that listed nothing rewrites nothing).
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    kept = _resident.get(str(path))
+    unchanged = (
+        kept is not None
+        and listing.listed == 0
+        and not listing.changed
+        and listing.restat_at_ns == kept[1].restat_at_ns
+        and kept[0] == _file_identity(path)
+    )
+    if not unchanged:
+        atomic_write_bytes(path, _dumps_compact(listing.to_json()))
+    identity = _file_identity(path)
+    if identity is not None:
+        # Keep only what the next cycle needs: this cycle's records.
+        kept_listing = TreeListing(seen=listing.seen, restat_at_ns=listing.restat_at_ns)
+        _resident[str(path)] = (identity, kept_listing)
+
+
+def _dumps_compact(document: Any) -> bytes:
+    # No indentation: the document is large and read by this module only.
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        # A file name that is not UTF-8 (lone surrogates): escaped, as loads_json reads.
+        return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+
+def forget_resident() -> None:
+    """Drop the listings kept in memory (tests; a process about to go idle for long)."""
+    _resident.clear()
