@@ -95,6 +95,17 @@ class ComfyUISettings(_Section):
     timeout_seconds: float = Field(
         default=2.0, gt=0, description="How long to wait for the ComfyUI server."
     )
+    full_restat_hours: float = Field(
+        default=24,
+        ge=0,
+        description=(
+            "Hours between full re-stats of the model, node and workflow folders. Between "
+            "them a folder whose own timestamp is unchanged keeps its previous listing, so a "
+            "model file rewritten in place (same name) is seen at the next full re-stat. "
+            "0: list every folder every cycle (for file systems whose folder timestamps "
+            "cannot be trusted)."
+        ),
+    )
 
 
 class WatchedFolder(_Section):

@@ -40,6 +40,12 @@ from watchman.reporting.document import (
 from watchman.reporting.markdown import render_markdown
 from watchman.stages.guards import GuardVerdict, evaluate_guards
 from watchman.stages.intake import detect_changes, last_seen_hashes, record_intake
+from watchman.stages.inventory.listing import (
+    TreeListing,
+    file_identity,
+    load_listing,
+    save_listing,
+)
 from watchman.stages.inventory.models import ModelInventory, scan_models
 from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
 from watchman.stages.needs import ChoicesLookup, WorkflowNeeds, assess_workflow
@@ -348,6 +354,7 @@ def run_cycle(
                 stop_event=stop_event,
                 http_client=http_client,
                 on_stage=on_stage,
+                now_ns=int(surroundings.clock.wall() * 1e9),
             )
         except CycleInterrupted as error:
             # A requested stop is not a failure: nothing was half-written, and the next
@@ -374,6 +381,7 @@ def _run_stages(
     stop_event: threading.Event | None,
     http_client: httpx.Client | None,
     on_stage: Callable[[str], None] | None,
+    now_ns: int,
 ) -> CycleResult:
     stages = _Stages(home, cycle_id, stop_event, on_stage)
     own_client = http_client is None
@@ -381,15 +389,40 @@ def _run_stages(
     client = http_client or new_client()
     try:
         with stages.stage("inventory") as info:
-            models: ModelInventory = scan_models(root, settings.comfyui.extra_model_paths)
+            tree = TreeListing.for_cycle(
+                load_listing(home.listing_cache),
+                now_ns,
+                int(settings.comfyui.full_restat_hours * 3600e9),
+            )
+            models: ModelInventory = scan_models(
+                root, settings.comfyui.extra_model_paths, tree=tree
+            )
+            tree.finish()
             previous_nodes = _previous_node_inventory(home)
             nodes = scan_node_inventory(root, previous_nodes)
-            info.update(models=models.count, node_packs=len(nodes.packs))
+            info.update(
+                models=models.count,
+                node_packs=len(nodes.packs),
+                folders_listed=tree.listed,
+                full_restat=tree.restat,
+            )
 
         with stages.stage("caches") as info:
-            info["model_cache_rewritten"] = write_json_if_changed(
+            # The model cache follows from the listings and the roots: when neither
+            # changed and the file is the one last written, it is not rebuilt only to be
+            # found equal.
+            roots_digest = models.roots_digest()
+            stale = (
+                tree.changed
+                or tree.meta.get("model_roots") != roots_digest
+                or tree.meta.get("model_cache_file") != file_identity(home.model_cache)
+            )
+            info["model_cache_rewritten"] = stale and write_json_if_changed(
                 home.model_cache, models.to_cache_document()
             )
+            tree.meta["model_roots"] = roots_digest
+            tree.meta["model_cache_file"] = file_identity(home.model_cache)
+            save_listing(home.listing_cache, tree)
             info["custom_nodes_cache_rewritten"] = write_json_if_changed(
                 home.custom_nodes_cache, nodes.to_cache_document()
             )

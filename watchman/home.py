@@ -48,6 +48,16 @@ class Home:
         return self.state_dir / "workflow_cache.json"
 
     @property
+    def listing_cache(self) -> Path:
+        """The directory listings reused while a folder's stamp holds (issue 14)."""
+        return self.state_dir / "listing_cache.json"
+
+    @property
+    def fingerprint(self) -> Path:
+        """The small digest of a cycle's inputs that lets an unchanged cycle stop early."""
+        return self.state_dir / "cycle_fingerprint.json"
+
+    @property
     def resolution_cache(self) -> Path:
         return self.state_dir / "resolution_cache.json"
 

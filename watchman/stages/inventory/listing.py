@@ -175,6 +175,8 @@ class TreeListing:
     changed: bool = False
     listed: int = 0
     changed_paths: list[str] = field(default_factory=list)
+    # Small facts the caller keeps with the listing (e.g. a digest of the model roots).
+    meta: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_cycle(
@@ -198,6 +200,7 @@ class TreeListing:
             now_ns=now_ns,
             restat=due,
             restat_at_ns=now_ns if due else last,
+            meta=dict(previous.meta) if previous is not None else {},
         )
 
     def directory(self, path: str, stat: os.stat_result) -> DirectoryListing:
@@ -299,6 +302,7 @@ class TreeListing:
         return {
             "schema_version": SCHEMA_VERSION,
             "restat_at_ns": self.restat_at_ns,
+            "meta": self.meta,
             "directories": {path: record.to_json() for path, record in self.seen.items()},
         }
 
@@ -314,6 +318,13 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (stat.st_mtime_ns, stat.st_size)
+
+
+def file_identity(path: Path) -> str:
+    """Return a short text naming the file's current version (mtime and size), empty when
+    it is absent: equal texts mean the file was not replaced or edited in between."""
+    identity = _file_identity(path)
+    return "" if identity is None else f"{identity[0]}:{identity[1]}"
 
 
 def load_listing(path: Path) -> TreeListing | None:
@@ -334,7 +345,8 @@ def load_listing(path: Path) -> TreeListing | None:
             str(directory): DirectoryListing.from_json(item)
             for directory, item in document["directories"].items()
         }
-        listing = TreeListing(seen=seen, restat_at_ns=int(document["restat_at_ns"]))
+        meta = {str(key): str(value) for key, value in document.get("meta", {}).items()}
+        listing = TreeListing(seen=seen, restat_at_ns=int(document["restat_at_ns"]), meta=meta)
     except OSError as error:
         logger.warning("Cannot read the listing cache %s (%s); listing everything.", path, error)
         return None
@@ -358,6 +370,7 @@ def save_listing(path: Path, listing: TreeListing) -> None:
         and listing.listed == 0
         and not listing.changed
         and listing.restat_at_ns == kept[1].restat_at_ns
+        and listing.meta == kept[1].meta
         and kept[0] == _file_identity(path)
     )
     if not unchanged:
@@ -365,7 +378,9 @@ def save_listing(path: Path, listing: TreeListing) -> None:
     identity = _file_identity(path)
     if identity is not None:
         # Keep only what the next cycle needs: this cycle's records.
-        kept_listing = TreeListing(seen=listing.seen, restat_at_ns=listing.restat_at_ns)
+        kept_listing = TreeListing(
+            seen=listing.seen, restat_at_ns=listing.restat_at_ns, meta=dict(listing.meta)
+        )
         _resident[str(path)] = (identity, kept_listing)
 
 

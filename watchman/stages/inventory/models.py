@@ -17,6 +17,7 @@ count there.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -175,6 +176,12 @@ class ModelInventory:
             if same_name:
                 return Presence("misplaced", same_name)
         return Presence("missing")
+
+    def roots_digest(self) -> str:
+        """Return a digest of the ComfyUI root and every folder type's roots: with the
+        directory listings unchanged, an equal digest means an equal cache document."""
+        text = repr((self.comfyui_root, sorted(self.roots.items())))
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def to_cache_document(self) -> dict[str, Any]:
         """Return the ``state/model_cache.json`` document: schema version, ComfyUI root,
