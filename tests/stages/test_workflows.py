@@ -8,7 +8,15 @@ import struct
 import zlib
 from pathlib import Path
 
-from watchman.stages.workflows import load_workflow_cache, scan_watched_folders
+import pytest
+
+from watchman.commands.scan import scan_paths
+from watchman.stages import workflows as workflows_module
+from watchman.stages.workflows import (
+    discover_workflow_files,
+    load_workflow_cache,
+    scan_watched_folders,
+)
 from watchman.state.safe_files import atomic_write_json
 
 API = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}}}
@@ -87,3 +95,57 @@ def test_a_watched_path_that_is_a_file_is_skipped_with_a_warning(tmp_path: Path,
         scan = scan_watched_folders([(workflow, "mine")], {})
     assert scan.workflows == ()
     assert "is a file, not a folder" in caplog.text
+
+
+def test_workflows_are_discovered_recursively_skipping_hidden_entries(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / ".trash").mkdir()
+    for name in ("one.json", "a/two.JSON", "a/b/three.png", "a/notes.txt", ".trash/x.json"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    found = [p.relative_to(tmp_path).as_posix() for p in discover_workflow_files(tmp_path)]
+    assert found == ["a/b/three.png", "a/two.JSON", "one.json"]
+    no_images = list(discover_workflow_files(tmp_path, include_images=False))
+    assert all(p.suffix.lower() == ".json" for p in no_images)
+
+
+def test_a_symlink_loop_in_a_watched_folder_does_not_multiply_workflows(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "sub" / "b.json").write_text("{}", encoding="utf-8")
+    try:
+        (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    except OSError:
+        pytest.skip("this system cannot make symlinks")
+    names = sorted(path.name for path in discover_workflow_files(tmp_path))
+    assert names == ["a.json", "b.json"]
+
+
+def test_scan_and_the_cycle_find_the_same_workflow_files(tmp_path: Path) -> None:
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "sub").mkdir()
+    for name in ("a.json", ".dotfile.json", ".hidden/b.json", "sub/c.json", "sub/d.PNG"):
+        (tmp_path / name).write_text(json.dumps(API), encoding="utf-8")
+    by_scan = [entry.path for entry in scan_paths([tmp_path])]
+    by_cycle = [
+        stored.watched.path for stored in scan_watched_folders([(tmp_path, "x")], {}).workflows
+    ]
+    assert (
+        by_scan
+        == by_cycle
+        == [tmp_path / "a.json", tmp_path / "sub/c.json", tmp_path / "sub/d.PNG"]
+    )
+
+
+def test_scan_and_the_cycle_refuse_the_same_oversized_file_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workflows_module, "MAX_WORKFLOW_BYTES", 150)
+    (tmp_path / "small.json").write_text(json.dumps(API), encoding="utf-8")
+    (tmp_path / "huge.json").write_text(json.dumps({**API, "pad": "x" * 100}), encoding="utf-8")
+    [huge_scan, small_scan] = scan_paths([tmp_path])
+    assert huge_scan.parsed is None and "over a limit" in huge_scan.errors[0]
+    assert small_scan.parsed is not None
+    cycle = {s.watched.path.name: s for s in scan_watched_folders([(tmp_path, "x")], {}).workflows}
+    assert cycle["huge.json"].parsed is None
+    assert "over a limit" in str(cycle["huge.json"].error)
+    assert cycle["small.json"].parsed is not None

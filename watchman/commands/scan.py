@@ -1,8 +1,9 @@
 """The ``scan`` view: read workflow files or folders and say what each needs.
 
 For scripts and audits. It reads the given files only: no state, no network, no ComfyUI
-install. Each file becomes one ``ScanEntry``; a file that cannot be read is an entry with
-its error, never an exception.
+install. Folders are searched with the cycle's own discovery and files read with its
+size limit, so ``scan`` and the cycle see the same workflows. Each file becomes one
+``ScanEntry``; a file that cannot be read is an entry with its error, never an exception.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from watchman.comfy.workflow import read_workflow_file, reader_failure
+from watchman.comfy.workflow import parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import WorkflowError
 from watchman.printable import printable
+from watchman.stages.workflows import discover_workflow_files, read_workflow_bytes
 
 logger = logging.getLogger(__name__)
-
-JSON_SUFFIXES = frozenset({".json"})
-IMAGE_SUFFIXES = frozenset({".png", ".webp"})
 
 
 @dataclass(frozen=True)
@@ -34,22 +33,11 @@ class ScanEntry:
     errors: tuple[str, ...]
 
 
-def _wanted(path: Path, include_images: bool) -> bool:
-    suffix = path.suffix.lower()
-    return suffix in JSON_SUFFIXES or (include_images and suffix in IMAGE_SUFFIXES)
-
-
 def _files(paths: Sequence[Path], include_images: bool) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(
-                    child
-                    for child in path.rglob("*")
-                    if child.is_file() and _wanted(child, include_images)
-                )
-            )
+            files.extend(discover_workflow_files(path, include_images))
         else:
             # A file named explicitly is read whatever its suffix: the user asked for it.
             files.append(path)
@@ -61,7 +49,7 @@ def scan_file(path: Path) -> ScanEntry:
     and so does anything else that goes wrong on this file (the last-resort boundary:
     one file never silences the batch)."""
     try:
-        parsed = read_workflow_file(path)
+        parsed = parse_workflow_bytes(read_workflow_bytes(path, path.stat().st_size), str(path))
     except (WorkflowError, OSError) as error:
         message = (
             str(error)
@@ -79,8 +67,9 @@ def scan_file(path: Path) -> ScanEntry:
 def scan_paths(paths: Sequence[Path], include_images: bool = True) -> tuple[ScanEntry, ...]:
     """Scan files and folders (recursively) for workflows.
 
-    Takes paths to files or folders; folders yield their ``.json`` files, and ``.png`` /
-    ``.webp`` files when ``include_images``. A path that does not exist becomes an entry
+    Takes paths to files or folders; folders yield what the cycle's discovery finds in
+    them (``.json``, and ``.png`` / ``.webp`` when ``include_images``; hidden entries
+    skipped). A path that does not exist becomes an entry
     with an error. Returns one entry per file, folders' files in sorted order.
     """
     return tuple(scan_file(path) for path in _files(paths, include_images))

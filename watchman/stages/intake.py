@@ -8,10 +8,8 @@ path), so nothing recorded can disagree with it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,8 +20,6 @@ from watchman.state.structured_log import utc_now_iso
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-WORKFLOW_SUFFIXES = (".json",)
-IMAGE_SUFFIXES = (".png", ".webp")
 
 IntakeEvent = Literal["new", "updated"]
 
@@ -58,69 +54,6 @@ class IntakeEntry:
             "sha256": self.sha256,
             "event": self.event,
         }
-
-
-def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterator[Path]:
-    """Yield workflow files under ``folder`` recursively, sorted, skipping hidden entries.
-
-    Symlinked folders are followed, but a folder already entered (by device and inode) is
-    not entered again, so a link loop cannot multiply the workflows. A link that loops on
-    itself is yielded when it has a workflow's name (reading it then fails: one unreadable
-    entry) and skipped with a warning otherwise; the entries after it are still listed. A
-    folder that cannot be read is logged and skipped.
-    """
-    suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
-    stack = [folder]
-    entered: set[tuple[int, int]] = set()
-    found: list[Path] = []
-    while stack:
-        current = stack.pop()
-        try:
-            identity = os.stat(current)
-        except OSError as error:
-            logger.warning("Cannot read watched folder %s: %s", current, error)
-            continue
-        if (identity.st_dev, identity.st_ino) in entered:
-            logger.debug("Not entering %s again: a link leads back to it", current)
-            continue
-        entered.add((identity.st_dev, identity.st_ino))
-        try:
-            with os.scandir(current) as entries:
-                for entry in entries:
-                    if entry.name.startswith("."):
-                        continue
-                    wanted = entry.name.lower().endswith(suffixes)
-                    try:
-                        is_dir = entry.is_dir()
-                        is_file = not is_dir and entry.is_file()
-                    except OSError as error:
-                        # A link that loops or cannot be followed costs this one entry (an
-                        # unreadable workflow when it has a workflow's name), never the
-                        # rest of the folder's listing.
-                        logger.warning("Cannot follow %s: %s", entry.path, error)
-                        if wanted:
-                            found.append(Path(entry.path))
-                        continue
-                    if is_dir:
-                        stack.append(Path(entry.path))
-                    elif is_file and wanted:
-                        found.append(Path(entry.path))
-        except OSError as error:
-            logger.warning("Cannot read watched folder %s: %s", current, error)
-    yield from sorted(found)
-
-
-def sha256_of_file(path: Path) -> str:
-    """Return the hex sha256 of a file's bytes.
-
-    Raises:
-        OSError: the file cannot be read.
-    """
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def last_seen_hashes(log_path: Path) -> dict[str, str]:

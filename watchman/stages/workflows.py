@@ -1,4 +1,9 @@
-"""Watched workflows and their parse cache (``state/workflow_cache.json``).
+"""Watched workflows: the one file discovery, and their parse cache
+(``state/workflow_cache.json``).
+
+:func:`discover_workflow_files` is how both the cycle and the ``scan`` command find
+workflow files in a folder, and :func:`read_workflow_bytes` how both read one (with the same
+size limit), so by hand and in the cycle the same files are read the same way.
 
 A cycle in which nothing changed must cost about one walk of the watched folders: a file
 whose size and modification time are as recorded keeps its recorded sha256 and parse
@@ -10,22 +15,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from watchman.comfy.loaders import default_table
-from watchman.comfy.workflow import parse_workflow_bytes, reader_failure
+from watchman.comfy.workflow import MAX_WORKFLOW_BYTES, parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
 from watchman.printable import printable
-from watchman.stages.intake import WatchedWorkflow, discover_workflow_files
+from watchman.stages.intake import WatchedWorkflow
 from watchman.state.safe_files import read_json_state
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+WORKFLOW_SUFFIXES = (".json",)
+IMAGE_SUFFIXES = (".png", ".webp")
 # Cached parses are redone when the reader changes: bump the number when its code learns
 # something new; a change to the loader tables is noticed by itself through their digest.
 PARSER_VERSION = f"3:{default_table().digest}"
@@ -63,6 +71,83 @@ class WorkflowScan:
     failures: tuple[dict[str, str], ...] = ()
 
 
+def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterator[Path]:
+    """Yield workflow files under ``folder`` recursively, sorted, skipping hidden entries.
+
+    Hidden files and folders (a leading ``.``: ``.git``, editors' backups, ``.trash``) are
+    never workflows the owner collected. Symlinked folders are followed, but a folder
+    already entered (by device and inode) is not entered again, so a link loop cannot
+    multiply the workflows. A link that loops on itself is yielded when it has a
+    workflow's name (reading it then fails: one unreadable entry) and skipped with a
+    warning otherwise; the entries after it are still listed. A folder that cannot be read
+    is logged and skipped.
+    """
+    suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
+    stack = [folder]
+    entered: set[tuple[int, int]] = set()
+    found: list[Path] = []
+    while stack:
+        current = stack.pop()
+        try:
+            identity = os.stat(current)
+        except OSError as error:
+            logger.warning("Cannot read watched folder %s: %s", current, error)
+            continue
+        if (identity.st_dev, identity.st_ino) in entered:
+            logger.debug("Not entering %s again: a link leads back to it", current)
+            continue
+        entered.add((identity.st_dev, identity.st_ino))
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    wanted = entry.name.lower().endswith(suffixes)
+                    try:
+                        is_dir = entry.is_dir()
+                        is_file = not is_dir and entry.is_file()
+                    except OSError as error:
+                        # A link that loops or cannot be followed costs this one entry (an
+                        # unreadable workflow when it has a workflow's name), never the
+                        # rest of the folder's listing.
+                        logger.warning("Cannot follow %s: %s", entry.path, error)
+                        if wanted:
+                            found.append(Path(entry.path))
+                        continue
+                    if is_dir:
+                        stack.append(Path(entry.path))
+                    elif is_file and wanted:
+                        found.append(Path(entry.path))
+        except OSError as error:
+            logger.warning("Cannot read watched folder %s: %s", current, error)
+    yield from sorted(found)
+
+
+def read_workflow_bytes(path: Path, size: int) -> bytes:
+    """Return the bytes of the workflow file ``path``, whose stat gave ``size``.
+
+    Raises:
+        WorkflowError: the file is larger than a workflow can be (then it is not read), or
+            grew past the limit while it was read.
+        OSError: the file cannot be read.
+    """
+    name = printable(str(path))
+    if size > MAX_WORKFLOW_BYTES:
+        raise WorkflowError(
+            f"{name} is over a limit: {size} bytes, more than the {MAX_WORKFLOW_BYTES} a "
+            "workflow file may have (MAX_WORKFLOW_BYTES); it was not read."
+        )
+    with path.open("rb") as handle:
+        # Read no more than the limit even when the file grows after the stat.
+        data = handle.read(MAX_WORKFLOW_BYTES + 1)
+    if len(data) > MAX_WORKFLOW_BYTES:
+        raise WorkflowError(
+            f"{name} is over a limit: it grew past the {MAX_WORKFLOW_BYTES} bytes a workflow "
+            "file may have while it was read (MAX_WORKFLOW_BYTES)."
+        )
+    return data
+
+
 def load_workflow_cache(path: Path) -> dict[str, Any]:
     """Return the cached entries by path (empty when absent, stale or corrupt)."""
     document = read_json_state(path, SCHEMA_VERSION)
@@ -93,22 +178,32 @@ def _entry_for(
             # A damaged cache entry costs one re-read of the file, nothing more.
             logger.info("Cached parse of %s is unusable (%s); reading it again.", path, damage)
             cached = None
-    data = path.read_bytes()
-    sha256 = hashlib.sha256(data).hexdigest()
+    data: bytes | None = None
+    refusal: str | None = None
+    sha256 = ""
+    try:
+        data = read_workflow_bytes(path, stat.st_size)
+        sha256 = hashlib.sha256(data).hexdigest()
+    except WorkflowError as too_large:
+        # Not read at all, not even to hash it: the work per file stays bounded. Its
+        # size and mtime in the cache keep it from being looked at again.
+        refusal = str(too_large)
     watched = WatchedWorkflow(path, source, stat.st_size, stat.st_mtime_ns, sha256)
     if cached is not None and cached.get("sha256") == sha256:
         # Touched but not changed: reuse the parse, remember the new mtime.
         entry = {**cached, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "source": source}
         return _from_cache(path, source, entry), entry, True, False
+    parsed: ParsedWorkflow | None = None
+    error: str | None = refusal
     try:
-        parsed: ParsedWorkflow | None = parse_workflow_bytes(data, str(path))
-        error = None
+        if data is not None:
+            parsed = parse_workflow_bytes(data, str(path))
     except ImageWithoutWorkflowError:
         # An ordinary picture beside the workflows: remembered so it is not read again,
         # never reported.
-        parsed, error = None, None
+        pass
     except WorkflowError as problem:
-        parsed, error = None, str(problem)
+        error = str(problem)
     except Exception as surprise:
         # The last-resort boundary for one stranger's file: whatever the readers did not
         # foresee is this workflow's parse error, never the cycle's end.
