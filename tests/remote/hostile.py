@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ def hostile(behaviour: Behaviour) -> Iterator[tuple[str, Seen]]:
             seen.paths.append(self.path)
             seen.headers.append({key.lower(): value for key, value in self.headers.items()})
             seen.got_request.set()
-            # The client may hang up: exactly what a bounded client does.
+            # The client hanging up is exactly what a bounded client does.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 behaviour(self, seen)
 
@@ -152,8 +151,3 @@ def echoing(header_names: tuple[str, ...]) -> Behaviour:
         )
 
     return behave
-
-
-def pause_briefly() -> None:
-    """Give a server thread a moment to see a hang-up (bounded)."""
-    time.sleep(0.05)

@@ -132,6 +132,10 @@ def test_secret_shapes_are_redacted_without_knowing_the_secret(line: str) -> Non
         "the token was not configured; set CIVITAI_API_TOKEN",
         "sha256 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         "127.0.0.1:8188 is unreachable",
+        "x.json was unreadable (not valid JSON: expected a string key: line 1); rebuilding",
+        "cache key: civitai|loras|a.safetensors",
+        "{'model_key': 'loras/a.safetensors', 'folder': 'loras'}",
+        "the token is missing: set HF_TOKEN",
     ],
 )
 def test_ordinary_lines_are_left_as_they_are(line: str) -> None:

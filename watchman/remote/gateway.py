@@ -166,6 +166,8 @@ class _Call:
     deadline: float
     max_bytes: int
     deadline_seconds: float
+    # True while the deadline, not a configured timeout, bounds the socket waits.
+    deadline_bounds_waits: bool = False
 
 
 class StreamedResponse:
@@ -495,7 +497,11 @@ class HttpGateway:
             connect=self.options.connect_timeout_seconds or self.options.timeout_seconds,
         )
         # Over a client of another transport, no single wait may outlast the deadline.
-        effective = _clipped(effective, call.deadline - time.monotonic())
+        left = call.deadline - time.monotonic()
+        call.deadline_bounds_waits = left <= max(
+            value for value in (effective.read, effective.connect, 0.0) if value is not None
+        )
+        effective = _clipped(effective, left)
         logger.debug("%s %s", method, redact_url(url))
         try:
             request = self.client.build_request(
@@ -512,7 +518,8 @@ class HttpGateway:
     def _transport_failure(self, call: _Call, host: str, error: httpx.HTTPError) -> Exception:
         """Return the error a transport failure stands for: a stop and the deadline first."""
         self._check_stop(call)
-        if time.monotonic() >= call.deadline:
+        timed_out = isinstance(error, httpx.TimeoutException)
+        if time.monotonic() >= call.deadline or (timed_out and call.deadline_bounds_waits):
             return self._late(call, f"({type(error).__name__})")
         detail = redaction.redact(str(error)) or type(error).__name__
         if isinstance(error, httpx.ConnectTimeout):
@@ -554,15 +561,23 @@ class HttpGateway:
         if declared is not None and declared > call.max_bytes:
             raise self._too_large(call, f"it declares {declared} bytes")
         received = 0
+        pending = b""
         try:
-            for chunk in response.iter_bytes(chunk_size):
-                received += len(chunk)
+            # Pieces as they arrive (httpx's own chunking would read on, unchecked, until
+            # a whole chunk is in), so the bounds are looked at after every read.
+            for piece in response.iter_bytes():
+                received += len(piece)
                 if received > call.max_bytes:
                     raise self._too_large(call, "its body grew past that")
                 self._check_stop(call)
                 if time.monotonic() >= call.deadline:
                     raise self._late(call, f"after {received} bytes of the body")
-                yield chunk
+                pending += piece
+                while len(pending) >= chunk_size:
+                    yield pending[:chunk_size]
+                    pending = pending[chunk_size:]
+            if pending:
+                yield pending
         except httpx.HTTPError as error:
             # A silence or a break in mid-body fails this attempt (retried by request_json).
             raise self._transport_failure(call, host, error) from None

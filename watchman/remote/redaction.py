@@ -59,29 +59,43 @@ SECRET_PARAMS = frozenset(
     }
 )
 
-_NAME_HINT = (
+# Any header name hinting at a secret (in httpcore's header lists, names are headers).
+_HEADER_HINT = (
     r"(?:authorization|proxy-authorization|cookie|set-cookie"
     r"|[\w-]*(?:token|key|secret|auth|session|password|passwd)[\w-]*)"
+)
+# In free text "key:" is prose as often as a header: only names that are plainly a
+# credential's (the known ones, hyphenated header names, or api_key-like words).
+_FIELD_HINT = (
+    r"(?:authorization|proxy-authorization|cookie|set-cookie"
+    r"|[a-z0-9]+(?:-[a-z0-9]+)*-(?:token|key|secret|auth|session|password)(?:-[a-z0-9]+)*"
+    r"|x-[a-z0-9-]*(?:token|key|secret|auth|session|password)[a-z0-9-]*"
+    r"|api_?key|access_token|auth_token|refresh_token|client_secret|password|passwd|token)"
 )
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # httpcore DEBUG header lists: (b'Authorization', b'Bearer x')
     (
-        re.compile(r"""(?i)(\(b?(['"])""" + _NAME_HINT + r"""\2,\s*b?(['"]))(?:\\.|(?!\3).)*"""),
+        re.compile(r"""(?i)(\(b?(['"])""" + _HEADER_HINT + r"""\2,\s*b?(['"]))(?:\\.|(?!\3).)*"""),
         r"\1" + REDACTED,
     ),
     # dict reprs: 'authorization': 'Bearer x'
     (
-        re.compile(r"""(?i)((['"])""" + _NAME_HINT + r"""\2\s*:\s*b?(['"]))(?:\\.|(?!\3).)*"""),
+        re.compile(r"""(?i)((['"])""" + _FIELD_HINT + r"""\2\s*:\s*b?(['"]))(?:\\.|(?!\3).)*"""),
         r"\1" + REDACTED,
     ),
     # header lines: Authorization: Bearer x   /   Cookie: a=b; c=d
     (
-        re.compile(r"(?im)(^|[\s,;{])(" + _NAME_HINT + r")(\s*:\s*)[^\r\n,}]*"),
+        re.compile(r"(?im)(^|[\s,;{])(" + _FIELD_HINT + r")(\s*:\s*)[^\r\n,}]*"),
         r"\1\2\3" + REDACTED,
     ),
-    # bare credentials: Bearer x, Basic x, Token x
-    (re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{4,}"), r"\1\2" + REDACTED),
+    # bare credentials: Bearer x, Basic x
+    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{4,}"), r"\1\2" + REDACTED),
+    # "token x" only when x looks like one (a digit in 8 or more token characters)
+    (
+        re.compile(r"(?i)\b(token)(\s+)(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{8,}"),
+        r"\1\2" + REDACTED,
+    ),
     # Hugging Face user tokens
     (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), REDACTED),
     # query parameters: ?token=x&key=y
