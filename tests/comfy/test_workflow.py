@@ -118,7 +118,6 @@ def test_notes_urls_and_multi_line_strings_never_give_model_names() -> None:
                 node(2, "MarkdownNote", ["[x](https://h/a.safetensors)"]),
                 node(3, "Custom Thing", ["https://example.com/files/a.safetensors"]),
                 node(4, "Custom Thing", ["line one\nb.safetensors"]),
-                node(5, "LoraLoader", ["https://hf.co/x/lora.safetensors", 1, 1]),
             ]
         }
     )

@@ -114,7 +114,14 @@ def _models(name: str, *dirs: str, origin: str = "core") -> FolderType:
 _TABLE: tuple[FolderType, ...] = (
     _models("checkpoints"),
     FolderType("configs", ("models/configs",), frozenset({".yaml"})),
-    _models("loras"),
+    # LoRA tags (<lora:name:0.8>) name a LoRA without extension, as LoRA Manager and
+    # A1111-style prompts write it; the file is name.safetensors (or .pt, ...).
+    FolderType(
+        "loras",
+        ("models/loras",),
+        SUPPORTED_PT_EXTENSIONS,
+        implied_extensions=(".safetensors", ".pt", ".ckpt", ".bin", ".pth"),
+    ),
     _models("vae"),
     _models("text_encoders", "models/text_encoders", "models/clip"),
     _models("diffusion_models", "models/unet", "models/diffusion_models"),

@@ -350,12 +350,9 @@ def table_value_names_file(spec: LoaderSpec, input_name: str, value: object) -> 
     listed as folder entries accept a bare name. Placeholders (``None``, ``Baked VAE``)
     never name a file.
     """
-    if input_name not in spec.model_inputs or not is_plain_value(value):
+    if input_name not in spec.model_inputs or not isinstance(value, str):
         return False
-    assert isinstance(value, str)
-    if value.strip().lower() in PLACEHOLDER_VALUES:
-        return False
-    return input_name in spec.folder_entries or _has_extension(value)
+    return names_file(value, input_name in spec.folder_entries)
 
 
 def generic_value_names_file(value: object) -> bool:
@@ -517,3 +514,63 @@ DEFAULT_TABLE_LEARNED: Mapping[str, LearnedLoader] = MappingProxyType({})
 def default_table() -> LoaderTable:
     """Return the table when no install is known: hand-written plus bundled."""
     return LoaderTable(learned=DEFAULT_TABLE_LEARNED, bundled=bundled_loaders())
+
+
+# --- inference from input names -------------------------------------------------------
+
+INFERRED_INPUTS: Mapping[str, str] = MappingProxyType(
+    {
+        "ckpt_name": "checkpoints",
+        "lora_name": "loras",
+        "vae_name": "vae",
+        "unet_name": "diffusion_models",
+        "clip_name": "text_encoders",
+        "control_net_name": "controlnet",
+        "controlnet_name": "controlnet",
+        "style_model_name": "style_models",
+        "clip_vision_name": "clip_vision",
+        "upscale_model_name": "upscale_models",
+        "gligen_name": "gligen",
+        "hypernetwork_name": "hypernetworks",
+        "photomaker_model_name": "photomaker",
+        "audio_encoder_name": "audio_encoders",
+        "ipadapter_file": "ipadapter",
+        "instantid_file": "instantid",
+        "pulid_file": "pulid",
+    }
+)
+"""Input names ComfyUI's own loaders (and the packs that copy them) tie to one folder."""
+
+_NUMBERED = re.compile(r"_?\d+$")
+
+
+def inferred_folder(node_type: str, input_name: str | None) -> str | None:
+    """Return the folder an input's name implies on a node no table knows, or None.
+
+    Takes the node type and the input name. ``ckpt_name``, ``lora_name``, ``vae_name``,
+    ``unet_name``, ``clip_name`` (``clip_vision`` on a node naming vision), ... mean the
+    folder ComfyUI's own loader of that input reads, also numbered (``clip_name2``,
+    ``lora_name_3``) or prefixed (``refiner_ckpt_name``). ``model_name`` is ambiguous
+    (upscalers, detectors, AnimateDiff, ...) and is inferred only on a node whose type
+    names an upscale model. None for every other name.
+    """
+    if not input_name:
+        return None
+    name = _NUMBERED.sub("", input_name.strip().lower())
+    for key, folder in INFERRED_INPUTS.items():
+        if name == key or name.endswith("_" + key):
+            if key == "clip_name" and "vision" in node_type.lower():
+                return "clip_vision"
+            return folder
+    lowered_type = node_type.lower().replace(" ", "")
+    if name == "model_name" and "upscalemodel" in lowered_type and "latent" not in lowered_type:
+        return "upscale_models"
+    return None
+
+
+def names_file(value: str, folder_entry: bool = False) -> bool:
+    """Return whether a value on a model input names a file: it is not a placeholder
+    (``None``, ``Baked VAE``) and has an extension, unless the input takes folders."""
+    if not is_plain_value(value) or value.strip().lower() in PLACEHOLDER_VALUES:
+        return False
+    return folder_entry or _has_extension(value)

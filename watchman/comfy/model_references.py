@@ -8,12 +8,23 @@ from dataclasses import replace
 from watchman.comfy.folders import canonical_folder
 from watchman.comfy.loaders import (
     LoaderSpec,
+    LoaderTable,
     embedding_names,
     generic_value_names_file,
+    inferred_folder,
     loader_spec,
+    names_file,
     table_value_names_file,
 )
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.value_forms import (
+    is_lora_list,
+    location_of,
+    lora_list_entries,
+    lora_tag_names,
+    power_lora_entry,
+    reads_lora_tags,
+)
 from watchman.comfy.workflow_model import EmbeddedModel, ModelReference
 
 
@@ -72,7 +83,7 @@ def attach_embedded(
                     f"directory {match.directory!r}; the loader's folder is used."
                 )
         attached.append(replace(reference, folder=folder, embedded=match))
-    return tuple(attached), tuple(errors)
+    return tuple(attached), tuple(errors) + location_findings(attached)
 
 
 def _generic_rule_applies(spec: LoaderSpec | None, input_name: str | None) -> bool:
@@ -83,49 +94,136 @@ def _generic_rule_applies(spec: LoaderSpec | None, input_name: str | None) -> bo
     return bool(spec.model_inputs) and (input_name is None or input_name not in spec.widgets)
 
 
+class _NodeReferences:
+    """Collects one node's references, each (input, value) once."""
+
+    def __init__(self, node_id: str, node_type: str, bypassed: bool, muted: bool) -> None:
+        self.node_id = node_id
+        self.node_type = node_type
+        self.bypassed = bypassed
+        self.muted = muted
+        self.found: dict[tuple[str | None, str], ModelReference] = {}
+
+    def add(
+        self,
+        input_name: str | None,
+        value: str,
+        folder: str | None,
+        *,
+        inferred: bool = False,
+        written_as: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        key = (input_name, value)
+        if key in self.found:
+            return
+        embedded = None
+        if url is not None:
+            embedded = EmbeddedModel(
+                name=value, url=url, directory=folder, hash=None, hash_type=None
+            )
+        self.found[key] = ModelReference(
+            node_id=self.node_id,
+            node_type=self.node_type,
+            input=input_name,
+            value=value,
+            folder=folder,
+            bypassed=self.bypassed,
+            muted=self.muted,
+            embedded=embedded,
+            inferred=inferred,
+            written_as=written_as,
+        )
+
+    def add_lora(self, input_name: str | None, name: str, written_as: str | None) -> None:
+        # A LoRA named by a tag or a list entry: one reference per name for the node.
+        if any(ref.value == name and ref.folder == "loras" for ref in self.found.values()):
+            return
+        self.add(input_name, name, "loras", written_as=written_as)
+
+
 def references_for_node(
     node_id: str,
     node_type: str,
     values: Sequence[tuple[str | None, object]],
     bypassed: bool,
     muted: bool,
+    table: LoaderTable | None = None,
 ) -> tuple[ModelReference, ...]:
     """Return the model references among one node's input values.
 
-    Takes the node's id and type, its values as (input name or None, value) pairs, and
-    its state. Known loader inputs get the table's folder; for a node type the table does
-    not know (and for positions of a table node its widget list does not cover), a
-    one-line string with a model extension is a reference of unknown folder;
-    ``embedding:name`` tokens in any string give ``embeddings`` references. Frontend-only
-    nodes (notes, primitives, reroutes) give nothing.
+    Takes the node's id and type, its values as (input name or None, value) pairs (a
+    value may be a dict or a list: Power Lora Loader and LoRA Manager entries), its
+    state, and the loader table (default: hand-written and bundled). Known loader inputs
+    get the table's folder; on a node no table knows, an input name that ComfyUI's own
+    loaders tie to a folder (``ckpt_name``, ``lora_name``, ...) gives that folder, marked
+    ``inferred``; else a one-line string with a model extension is a reference of unknown
+    folder. A URL or absolute path counts by its file name (the URL kept as embedded
+    metadata). ``<lora:...>`` tags count on nodes that read them; ``embedding:name``
+    tokens in any string give ``embeddings`` references. Frontend-only nodes give nothing.
     """
     if is_frontend_only(node_type):
         return ()
-    spec = loader_spec(node_type)
-    found: dict[tuple[str | None, str], ModelReference] = {}
-
-    def add(input_name: str | None, value: str, folder: str | None) -> None:
-        key = (input_name, value)
-        if key not in found:
-            found[key] = ModelReference(
-                node_id=node_id,
-                node_type=node_type,
-                input=input_name,
-                value=value,
-                folder=folder,
-                bypassed=bypassed,
-                muted=muted,
-                embedded=None,
-            )
-
+    spec = loader_spec(node_type, table)
+    node = _NodeReferences(node_id, node_type, bypassed, muted)
+    tags = reads_lora_tags(node_type)
+    has_lora_list = tags and any(is_lora_list(value) for _, value in values)
     for input_name, value in values:
+        if isinstance(value, dict):
+            lora = power_lora_entry(value)
+            if lora is not None:
+                node.add_lora(input_name, lora, None)
+            continue
+        if isinstance(value, list):
+            if tags:
+                for name in lora_list_entries(value):
+                    node.add_lora(input_name, name, None)
+            continue
         if not isinstance(value, str):
             continue
-        if spec is not None and input_name is not None and input_name in spec.model_inputs:
-            if table_value_names_file(spec, input_name, value):
-                add(input_name, value, canonical_folder(spec.model_inputs[input_name]))
-        elif _generic_rule_applies(spec, input_name) and generic_value_names_file(value):
-            add(input_name, value, None)
+        _string_value(node, spec, input_name, value)
+        if tags and not has_lora_list:
+            # LoRA Manager applies its list, not the text that mirrors it.
+            for name in lora_tag_names(value):
+                node.add_lora(input_name, name, f"<lora:{name}>")
         for embedding in embedding_names(value):
-            add(input_name, embedding, "embeddings")
-    return tuple(found.values())
+            node.add(input_name, embedding, "embeddings")
+    return tuple(node.found.values())
+
+
+def _string_value(
+    node: _NodeReferences, spec: LoaderSpec | None, input_name: str | None, value: str
+) -> None:
+    location = location_of(value)
+    name = location.file_name if location is not None else value
+    written_as = value if location is not None else None
+    url = value.strip() if location is not None and location.kind == "url" else None
+    if spec is not None and input_name is not None and input_name in spec.model_inputs:
+        if table_value_names_file(spec, input_name, name):
+            folder = canonical_folder(spec.model_inputs[input_name])
+            node.add(input_name, name, folder, written_as=written_as, url=url)
+        return
+    if not _generic_rule_applies(spec, input_name):
+        return
+    inferred = inferred_folder(node.node_type, input_name)
+    if inferred is not None and names_file(name):
+        node.add(input_name, name, inferred, inferred=True, written_as=written_as, url=url)
+    elif generic_value_names_file(name) and (location is None or location.kind == "path"):
+        # A URL on an input nothing knows may be anything the node downloads itself.
+        node.add(input_name, name, None, written_as=written_as)
+
+
+def location_findings(references: Iterable[ModelReference]) -> tuple[str, ...]:
+    """Return one finding per reference written as an absolute path: the path is the
+    author's machine, the file is looked for by its name like any other."""
+    findings = []
+    for reference in references:
+        written = reference.written_as
+        if written is None or location_of(written) is None or "://" in written:
+            continue
+        findings.append(
+            f"Node {reference.node_id} ({reference.node_type}) names {written!r}, a path "
+            f"on the machine the workflow was made on; {reference.value!r} is looked for "
+            "in the models folders instead."
+        )
+    return tuple(dict.fromkeys(findings))

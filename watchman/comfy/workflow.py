@@ -19,6 +19,7 @@ import logging
 from pathlib import Path
 
 from watchman.comfy.image_metadata import image_kind, workflow_texts
+from watchman.comfy.loaders import LoaderTable
 from watchman.comfy.workflow_api import is_api_prompt, parse_api_prompt
 from watchman.comfy.workflow_json import decode_json
 from watchman.comfy.workflow_model import ParsedWorkflow
@@ -34,7 +35,7 @@ a PNG carrying one rarely passes 40 MB)."""
 
 
 def parse_workflow_json(
-    document: object, name: str, file_format: str | None = None
+    document: object, name: str, file_format: str | None = None, table: LoaderTable | None = None
 ) -> ParsedWorkflow:
     """Return the parsed workflow for an already decoded JSON document.
 
@@ -47,10 +48,10 @@ def parse_workflow_json(
     for _ in range(4):
         if is_ui_workflow(current):
             assert isinstance(current, dict)
-            return parse_ui_workflow(current, file_format or "ui", name)
+            return parse_ui_workflow(current, file_format or "ui", name, table)
         if is_api_prompt(current):
             assert isinstance(current, dict)
-            return parse_api_prompt(current, file_format or "api")
+            return parse_api_prompt(current, file_format or "api", table)
         if not isinstance(current, dict):
             break
         if isinstance(current.get("prompt"), dict):
@@ -67,7 +68,9 @@ def parse_workflow_json(
     )
 
 
-def parse_workflow_bytes(data: bytes, name: str) -> ParsedWorkflow:
+def parse_workflow_bytes(
+    data: bytes, name: str, table: LoaderTable | None = None
+) -> ParsedWorkflow:
     """Return the parsed workflow in ``data``: JSON, or a PNG / WebP image carrying one.
 
     Takes the file's bytes and a name used in messages. Raises WorkflowError (one
@@ -82,7 +85,7 @@ def parse_workflow_bytes(data: bytes, name: str) -> ParsedWorkflow:
             if key not in texts:
                 continue
             try:
-                return parse_workflow_json(decode_json(texts[key], name), name, kind)
+                return parse_workflow_json(decode_json(texts[key], name), name, kind, table)
             except WorkflowError as error:
                 problems.append(f"its {key!r} text is not a workflow ({error})")
         if not problems:
@@ -93,7 +96,7 @@ def parse_workflow_bytes(data: bytes, name: str) -> ParsedWorkflow:
         raise WorkflowError(
             f"{name} is a {kind.upper()} image without a readable workflow: {detail}."
         )
-    return parse_workflow_json(decode_json(data, name), name)
+    return parse_workflow_json(decode_json(data, name), name, None, table)
 
 
 def reader_failure(name: str, error: Exception) -> WorkflowError:
@@ -111,7 +114,7 @@ def reader_failure(name: str, error: Exception) -> WorkflowError:
     )
 
 
-def read_workflow_file(path: Path) -> ParsedWorkflow:
+def read_workflow_file(path: Path, table: LoaderTable | None = None) -> ParsedWorkflow:
     """Read and parse the workflow file at ``path`` (.json, .png or .webp).
 
     Raises WorkflowError when it is not a readable workflow or too large, OSError when
@@ -132,4 +135,4 @@ def read_workflow_file(path: Path) -> ParsedWorkflow:
             f"{name} is over a limit: it grew past the {MAX_WORKFLOW_BYTES} bytes a workflow "
             "file may have while it was read (MAX_WORKFLOW_BYTES)."
         )
-    return parse_workflow_bytes(data, name)
+    return parse_workflow_bytes(data, name, table)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from watchman.comfy.model_references import references_for_node
+from watchman.comfy.loaders import LoaderTable
+from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 
@@ -41,7 +42,9 @@ def _is_link(value: object) -> bool:
     )
 
 
-def parse_api_prompt(document: dict[str, Any], file_format: str = "api") -> ParsedWorkflow:
+def parse_api_prompt(
+    document: dict[str, Any], file_format: str = "api", table: LoaderTable | None = None
+) -> ParsedWorkflow:
     """Return the ParsedWorkflow of an API-format prompt.
 
     Takes the decoded prompt (already unwrapped) and the format to record. Linked inputs
@@ -71,12 +74,12 @@ def parse_api_prompt(document: dict[str, Any], file_format: str = "api") -> Pars
             for name, value in (inputs.items() if isinstance(inputs, dict) else ())
             if not _is_link(value)
         ]
-        references.extend(references_for_node(node_id, node_type, values, False, False))
+        references.extend(references_for_node(node_id, node_type, values, False, False, table))
     return ParsedWorkflow(
         format=file_format,
         nodes=tuple(nodes),
         model_refs=tuple(references),
         embedded_models=(),
         subgraph_ids=frozenset(),
-        errors=(),
+        errors=location_findings(references),
     )

@@ -32,8 +32,11 @@ class ModelReference:
     """One node input whose value names a model file.
 
     ``node_id`` is ``"outerId:innerId"`` inside a subgraph or group node instance;
-    ``value`` is exactly as written; ``folder`` is the canonical ComfyUI folder type or
-    None when unknown; ``embedded`` is the matching embedded metadata, if any.
+    ``value`` is the file name as written (for a URL, an absolute path or a ``<lora:...>``
+    tag, the file name in it, the full text kept in ``written_as``); ``folder`` is the
+    canonical ComfyUI folder type or None when unknown; ``embedded`` is the matching
+    embedded metadata (a URL value is its own), if any; ``inferred`` says the folder
+    comes from the input's name alone, on a node no loader table knows.
     """
 
     node_id: str
@@ -44,6 +47,8 @@ class ModelReference:
     bypassed: bool
     muted: bool
     embedded: EmbeddedModel | None
+    inferred: bool = False
+    written_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchman.comfy.loaders import CONTROL_AFTER_GENERATE, CONTROL_VALUES, loader_spec
+from watchman.comfy.loaders import (
+    CONTROL_AFTER_GENERATE,
+    CONTROL_VALUES,
+    LoaderTable,
+    loader_spec,
+)
 from watchman.comfy.model_references import attach_embedded, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow_model import (
@@ -126,7 +131,7 @@ def _widget_name(item: dict[str, Any]) -> str | None:
 
 
 def named_widget_values(
-    node_type: str, widgets_values: object, inputs: object
+    node_type: str, widgets_values: object, inputs: object, table: LoaderTable | None = None
 ) -> list[tuple[str | None, object]]:
     """Return a node's widget values paired with their input names where known.
 
@@ -145,7 +150,7 @@ def named_widget_values(
         [item for item in inputs if isinstance(item, dict)] if isinstance(inputs, list) else []
     )
     widget_inputs = [item for item in input_list if isinstance(item.get("widget"), dict)]
-    spec = loader_spec(node_type)
+    spec = loader_spec(node_type, table)
     candidates: list[list[str | None]]
     if spec is not None and spec.widgets:
         linked = {_widget_name(item) for item in widget_inputs if item.get("link") is not None}
@@ -260,6 +265,7 @@ class _Walk:
     undefined: list[NodeUse] = field(default_factory=list)
     expanded: int = 0
     values_read: int = 0
+    table: LoaderTable | None = None
     findings_dropped: int = 0
     # Link origins and node types per graph definition, computed once however many
     # instances there are (keyed by the id of the definition's object, alive all walk).
@@ -390,10 +396,12 @@ class _Walk:
         stale = _linked_from_real_node(node, level.origins, level.types)
         values = [
             (name, value)
-            for name, value in named_widget_values(node_type, widgets, inputs)
+            for name, value in named_widget_values(node_type, widgets, inputs, self.table)
             if name is None or name not in stale
         ]
-        self.references.extend(references_for_node(node_id, node_type, values, bypassed, muted))
+        self.references.extend(
+            references_for_node(node_id, node_type, values, bypassed, muted, self.table)
+        )
         return None
 
     def group_instance(
@@ -476,7 +484,10 @@ def _string(value: object) -> str | None:
 
 
 def parse_ui_workflow(
-    document: dict[str, Any], file_format: str = "ui", name: str = "The workflow"
+    document: dict[str, Any],
+    file_format: str = "ui",
+    name: str = "The workflow",
+    table: LoaderTable | None = None,
 ) -> ParsedWorkflow:
     """Return the ParsedWorkflow of a UI-format workflow.
 
@@ -490,6 +501,7 @@ def parse_ui_workflow(
     group_nodes = extra.get("groupNodes") if isinstance(extra.get("groupNodes"), dict) else {}
     assert isinstance(group_nodes, dict)
     walk = _Walk(name=name, definitions=subgraph_definitions(document), group_nodes=group_nodes)
+    walk.table = table
     top_models = document.get("models")
     walk.spend(0, _value_cost(top_models))
     walk.all_models.extend(embedded_models_from(top_models))

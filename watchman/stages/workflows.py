@@ -36,7 +36,7 @@ WORKFLOW_SUFFIXES = (".json",)
 IMAGE_SUFFIXES = (".png", ".webp")
 # Cached parses are redone when the reader changes: bump the number when its code learns
 # something new; a change to the loader tables is noticed by itself through their digest.
-PARSER_VERSION = f"3:{default_table().digest}"
+PARSER_VERSION = f"4:{default_table().digest}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,153 @@
+"""The forms people write models in, and folders inferred from input names."""
+
+from __future__ import annotations
+
+from watchman.comfy.model_references import references_for_node
+from watchman.comfy.value_forms import location_of, lora_tag_names
+from watchman.comfy.workflow import parse_workflow_json
+
+
+def refs(node_type: str, values: list[tuple[str | None, object]]) -> list[tuple[str, str | None]]:
+    return [
+        (ref.value, ref.folder)
+        for ref in references_for_node("1", node_type, values, bypassed=False, muted=False)
+    ]
+
+
+def test_core_input_names_give_their_folder_on_an_unknown_wrapper_marked_inferred() -> None:
+    found = references_for_node(
+        "1",
+        "SomeonesUNETLoaderWrapper",
+        [("unet_name", "flux.safetensors"), ("clip_name2", "t5.safetensors"), ("x", "None")],
+        False,
+        False,
+    )
+    assert [(ref.input, ref.folder, ref.inferred) for ref in found] == [
+        ("unet_name", "diffusion_models", True),
+        ("clip_name2", "text_encoders", True),
+    ]
+    assert refs("MyCLIPVisionLoader", [("clip_name", "vit.safetensors")]) == [
+        ("vit.safetensors", "clip_vision")
+    ]
+    assert refs("MyLoader", [("refiner_ckpt_name", "r.safetensors")]) == [
+        ("r.safetensors", "checkpoints")
+    ]
+
+
+def test_an_ambiguous_model_name_stays_of_unknown_folder() -> None:
+    assert refs("SomeDetectorLoader", [("model_name", "yolo.pt")]) == [("yolo.pt", None)]
+    assert refs("MyUpscaleModelLoader", [("model_name", "4x.pth")]) == [
+        ("4x.pth", "upscale_models")
+    ]
+
+
+def test_a_known_loader_wins_over_inference() -> None:
+    assert refs("CLIPVisionLoader", [("clip_name", "a.safetensors")]) == [
+        ("a.safetensors", "clip_vision")
+    ]
+
+
+def test_lora_tags_count_on_nodes_that_read_them_and_not_in_plain_prompts() -> None:
+    text = "a cat <lora:Cute Cat:0.8>, <lyco:style_v2> and <LORA:x:1:0.5>"
+    assert lora_tag_names(text) == ("Cute Cat", "style_v2", "x")
+    assert refs("Lora Loader (LoraManager)", [("text", text)]) == [
+        ("Cute Cat", "loras"),
+        ("style_v2", "loras"),
+        ("x", "loras"),
+    ]
+    assert refs("ImpactWildcardEncode", [("wildcard_text", "<lora:w:1>")]) == [("w", "loras")]
+    assert refs("Power Prompt (rgthree)", [("prompt", "<lora:p.safetensors:1>")]) == [
+        ("p.safetensors", "loras")
+    ]
+    assert refs("CLIPTextEncode", [("text", text)]) == []
+
+
+def test_lora_manager_applies_its_active_list_not_the_mirrored_text() -> None:
+    entries = [
+        {"name": "on_one", "strength": 1, "active": True},
+        {"name": "off_one", "strength": 1, "active": False},
+    ]
+    values = [
+        (None, {"version": 1}),
+        ("text", "<lora:on_one:1> <lora:off_one:1>"),
+        ("loras", entries),
+    ]
+    assert refs("Lora Loader (LoraManager)", values) == [("on_one", "loras")]
+
+
+def test_power_lora_loader_entries_skip_those_switched_off() -> None:
+    ui_values: list[tuple[str | None, object]] = [
+        (None, {}),
+        (None, {"type": "PowerLoraLoaderHeaderWidget"}),
+        (
+            None,
+            {"on": True, "lora": "SDXL\\detail.safetensors", "strength": 1, "strengthTwo": None},
+        ),
+        (None, {"on": False, "lora": "off.safetensors", "strength": 1}),
+        (None, {}),
+        (None, ""),
+    ]
+    assert refs("Power Lora Loader (rgthree)", ui_values) == [("SDXL\\detail.safetensors", "loras")]
+    api = parse_workflow_json(
+        {
+            "1": {
+                "class_type": "Power Lora Loader (rgthree)",
+                "inputs": {
+                    "model": ["2", 0],
+                    "lora_1": {"on": True, "lora": "a.safetensors", "strength": 0.7},
+                    "lora_2": {"on": False, "lora": "b.safetensors", "strength": 1},
+                    "➕ Add Lora": "",
+                },
+            }
+        },
+        "api.json",
+    )
+    assert [(ref.input, ref.value, ref.folder) for ref in api.model_refs] == [
+        ("lora_1", "a.safetensors", "loras")
+    ]
+
+
+def test_a_url_value_counts_by_its_file_name_with_the_url_as_its_source() -> None:
+    api = parse_workflow_json(
+        {
+            "2": {
+                "class_type": "LoraLoader",
+                "inputs": {
+                    "lora_name": "https://huggingface.co/o/r/blob/main/my%20lora.safetensors?x=1",
+                    "strength_model": 1,
+                },
+            },
+            "3": {"class_type": "SomeDownloader", "inputs": {"url": "https://h/x.safetensors"}},
+        },
+        "api.json",
+    )
+    (reference,) = api.model_refs
+    assert (reference.value, reference.folder) == ("my lora.safetensors", "loras")
+    assert reference.embedded is not None
+    assert (
+        reference.embedded.url == "https://huggingface.co/o/r/blob/main/my%20lora.safetensors?x=1"
+    )
+    assert api.errors == ()
+
+
+def test_an_absolute_path_counts_by_its_file_name_and_is_a_finding() -> None:
+    api = parse_workflow_json(
+        {
+            "4": {
+                "class_type": "CheckpointLoaderSimple",
+                "inputs": {"ckpt_name": "D:\\models\\checkpoints\\sdxl.safetensors"},
+            }
+        },
+        "api.json",
+    )
+    (reference,) = api.model_refs
+    assert (reference.value, reference.folder) == ("sdxl.safetensors", "checkpoints")
+    assert reference.written_as == "D:\\models\\checkpoints\\sdxl.safetensors"
+    assert len(api.errors) == 1 and "made on" in api.errors[0]
+
+
+def test_locations_need_a_file_name() -> None:
+    assert location_of("https://civitai.com/api/download/models/123") is None
+    assert location_of("/home/me/x.safetensors") is not None
+    assert location_of("SDXL\\x.safetensors") is None
+    assert location_of("\\\\server\\share\\x.pt") is not None
