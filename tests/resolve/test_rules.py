@@ -430,3 +430,71 @@ def test_a_listing_without_a_hash_does_not_contradict_the_workflow_s(
     )
     result = backend.search(SearchRequest("style.safetensors", "loras", embedded_hash=SHA_A))
     assert found_url(result) == "https://c.invalid/1"
+
+
+def test_a_generic_name_from_another_workflow_s_entry_without_a_directory_is_not_found() -> None:
+    catalogue = catalogue_of(("model.safetensors", "https://c.invalid/te", None))
+    result = catalogue.lookup(SearchRequest("model.safetensors", "clip_vision"))
+    assert result is not None and result.status is Status.UNCERTAIN
+    same_folder = catalogue_of(("model.safetensors", "https://c.invalid/cv", "clip_vision"))
+    assert found_url(same_folder.lookup(SearchRequest("model.safetensors", "clip_vision"))) == (
+        "https://c.invalid/cv"
+    )
+    in_a_subfolder = same_folder.lookup(SearchRequest("sub/model.safetensors", "clip_vision"))
+    assert in_a_subfolder is not None and in_a_subfolder.status is Status.UNCERTAIN
+
+
+def test_catalogue_names_with_path_parts_are_never_stripped_into_a_match(
+    tmp_path: Path,
+) -> None:
+    catalogue = manager_catalogue(
+        tmp_path,
+        {
+            "models": [
+                {
+                    "type": "lora",
+                    "save_path": "default",
+                    "filename": "../../evil/x.safetensors",
+                    "url": "https://c.invalid/evil",
+                },
+                {
+                    "type": "lora",
+                    "save_path": "default",
+                    "filename": "sub/x.safetensors",
+                    "url": "https://c.invalid/sub",
+                },
+            ]
+        },
+    )
+    assert catalogue.lookup(SearchRequest("x.safetensors", "loras")) is None
+    catalogue.add_model("../x.safetensors", "https://c.invalid/up", "loras")
+    catalogue.add_model("x.safetensors/", "https://c.invalid/slash", "loras")
+    assert catalogue.lookup(SearchRequest("x.safetensors", "loras")) is None
+
+
+def test_a_workflow_entry_named_with_a_subfolder_claims_that_subfolder() -> None:
+    catalogue = catalogue_of(("flux/x.safetensors", "https://c.invalid/flux", "loras"))
+    assert found_url(catalogue.lookup(SearchRequest("flux/x.safetensors", "loras")))
+    other = catalogue.lookup(SearchRequest("sdxl/x.safetensors", "loras"))
+    assert other is not None and other.status is Status.UNCERTAIN
+
+
+def test_doubt_in_one_civitai_answer_is_not_lifted_by_a_later_answer_listing_one_file(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    both = listing(
+        "Checkpoint",
+        civitai_file("dream_v2.ckpt", "https://c.invalid/a", sha256=SHA_A),
+        civitai_file("dream_v2.ckpt", "https://c.invalid/b", sha256=SHA_B),
+    )
+    one = listing("Checkpoint", civitai_file("dream_v2.ckpt", "https://c.invalid/a", sha256=SHA_A))
+    server.route("GET", SEARCH, Reply(200, both), query={"query": "dream_v2"})
+    server.route("GET", SEARCH, Reply(200, one))
+    backend = CivitaiBackend(gateway, server.url, max_search_terms=3)
+    result = backend.search(SearchRequest("dream_v2.ckpt", "checkpoints"))
+    assert result.status is Status.UNCERTAIN
+    assert {candidate.url for candidate in result.candidates} >= {
+        "https://c.invalid/a",
+        "https://c.invalid/b",
+    }
+    assert server.count(SEARCH) == 1

@@ -21,6 +21,7 @@ rule becomes a candidate with the reason.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -29,16 +30,27 @@ from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Statu
 from watchman.resolve.names import NameMatch, is_generic_name, name_match
 from watchman.resolve.urls import same_download
 
+SEVERAL_FILES = "one of several different files of this name"
+"""The note of each candidate of an answer that names different files: more answers can
+only add files, so a searcher may stop asking."""
+
+
+class Tie(enum.Enum):
+    """How a source ties a listed name to the request beyond the name itself."""
+
+    NONE = "none"  # a search by name: the name is all there is
+    LOOKUP = "lookup"  # found through the request's own hash or image
+    CATALOGUE = "catalogue"  # an entry that names its folder (and subfolder)
+
 
 @dataclass(frozen=True)
 class Offer:
     """One file a source lists.
 
     ``name`` is the file name exactly as listed; ``claim`` the source's folder evidence;
-    ``tied`` True when the source ties this name to the request by more than the name (an
-    embedded URL, a hash lookup, a catalogue entry keyed by folder and subfolder);
-    ``primary`` Civitai's primary flag, None when the source has none; ``note`` says where
-    the offer comes from, for a person.
+    ``tied`` how the source ties this name to the request (``Tie``); ``primary`` Civitai's
+    primary flag, None when the source has none; ``note`` says where the offer comes
+    from, for a person.
     """
 
     name: str
@@ -47,7 +59,7 @@ class Offer:
     claim: FolderClaim
     size: int | None = None
     sha256: str | None = None
-    tied: bool = False
+    tied: Tie = Tie.NONE
     primary: bool | None = None
     note: str = ""
 
@@ -128,7 +140,7 @@ def choose(request: SearchRequest, offers: Iterable[Offer]) -> Choice:
         candidates += [_candidate(o, "a less preferred file of this name") for o in others]
         candidates += [_candidate(o, why) for o, why in rejected]
         return Choice(chosen, tuple(_unique(candidates)), None)
-    candidates = [_candidate(o, "one of several different files of this name") for o in preferred]
+    candidates = [_candidate(o, SEVERAL_FILES) for o in preferred]
     candidates += [_candidate(o, "a less preferred file of this name") for o in others]
     candidates += [_candidate(o, why) for o, why in rejected]
     if groups:
@@ -159,10 +171,11 @@ def _tied(request: SearchRequest, offer: Offer) -> bool:
     # The workflow's own sha256 on the listed file ties it, whoever found it.
     if request.sha256 and offer.sha256 == request.sha256:
         return True
-    if not offer.tied:
-        return False
-    # A catalogue entry ties a generic name only through its exact folder and subfolder.
-    return offer.claim.subfolder is None or ties_to_request(
+    if offer.tied is Tie.LOOKUP:
+        return True
+    # A catalogue entry ties a generic name only by naming exactly the loader's folder and
+    # the value's subfolder (an entry naming no subfolder means the folder itself).
+    return offer.tied is Tie.CATALOGUE and ties_to_request(
         offer.claim, request.folder, request.subfolder
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
-from watchman.resolve.choose import Offer, choose
+from watchman.resolve.choose import SEVERAL_FILES, Offer, Tie, choose
 from watchman.resolve.evidence import FolderClaim, civitai_claim
 from watchman.resolve.model import (
     Candidate,
@@ -108,11 +108,19 @@ class CivitaiBackend:
             result = self._search_hash(request, request.embedded_hash, near)
             if result is not None:
                 return result
+        # The answers of every term are judged together: a second answer listing only one
+        # of two different files the first one listed must not turn doubt into FOUND.
+        listed: list[CivitaiFile] = []
+        judged: list[Candidate] = []
         for term in search_terms(request.file_name, self.max_search_terms):
-            result = self.search_term(request, term, near)
+            listed += [item for item in self.query_files(term) if item not in listed]
+            judged = []
+            result = self.match_files(request, listed, judged)
             if result is not None:
                 return result
-        return self.conclude(request, near)
+            if _several_files(judged):
+                break  # more answers can only add files, never remove the doubt
+        return self.conclude(request, near + judged)
 
     def search_term(
         self, request: SearchRequest, term: str, near: list[Candidate]
@@ -183,7 +191,7 @@ class CivitaiBackend:
                 return None
             raise
         files = list(_files_of_version(answer.data, None))
-        found = self.match_files(request, files, near, tied=True)
+        found = self.match_files(request, files, near, tied=Tie.LOOKUP)
         if found is not None:
             return found
         wanted = file_hash.lower()
@@ -224,7 +232,7 @@ class CivitaiBackend:
                     continue
                 raise
             found = self.match_files(
-                request, _files_of_version(version.data, None), near, tied=True
+                request, _files_of_version(version.data, None), near, tied=Tie.LOOKUP
             )
             if found is not None:
                 return found
@@ -236,7 +244,7 @@ class CivitaiBackend:
         files: Iterable[CivitaiFile],
         near: list[Candidate],
         *,
-        tied: bool = False,
+        tied: Tie = Tie.NONE,
     ) -> SearchResult | None:
         """Judge one answer's files by the rules of ``choose``: return FOUND, or None
         with every file of this name (and every near name) added to ``near``.
@@ -271,7 +279,11 @@ class CivitaiBackend:
         return None
 
 
-def _offer(listed: CivitaiFile, tied: bool) -> Offer:
+def _several_files(candidates: Iterable[Candidate]) -> bool:
+    return any((candidate.note or "").startswith(SEVERAL_FILES) for candidate in candidates)
+
+
+def _offer(listed: CivitaiFile, tied: Tie) -> Offer:
     return Offer(
         name=listed.name,
         url=listed.download_url,

@@ -182,9 +182,10 @@ def _directories_of(folder: str) -> tuple[str, ...]:
 
 def ties_to_request(claim: FolderClaim, folder: str | None, subfolder: str) -> bool:
     """Return True when a catalogue claim pins a file to exactly the loader's folder and
-    the value's subfolder: what a generic name (``model.safetensors``) needs before its
-    entry can be the file the workflow means."""
-    if not folder or not claim.folders or claim.subfolder is None:
+    the value's subfolder (a claim without a subfolder means the folder itself): what a
+    generic name (``model.safetensors``) needs before its entry can be the file the
+    workflow means."""
+    if not folder or not claim.folders:
         return False
     placed = placement(claim, folder)
     return placed is not None and same_subfolder(placed, subfolder)

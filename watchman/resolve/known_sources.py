@@ -10,16 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from watchman.resolve.choose import Offer, choose
+from watchman.resolve.choose import Offer, Tie, choose
 from watchman.resolve.evidence import FolderClaim, directory_claim, manager_claim
 from watchman.resolve.model import SearchRequest, SearchResult, Status, as_sha256, result_for
-from watchman.resolve.names import ascii_lower, file_name_of, is_web_url
+from watchman.resolve.names import ascii_lower, is_web_url
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +87,20 @@ class KnownSources:
         hash_type: str | None,
         source: str,
     ) -> bool:
-        file_name = file_name_of(name or "") if isinstance(name, str) else ""
-        if not file_name or not isinstance(url, str) or not is_web_url(url):
+        if not isinstance(name, str) or not isinstance(url, str) or not is_web_url(url):
             return False
+        parts = name.replace("\\", "/").split("/")
+        # A name with "..", "." or empty parts is not a file of a folder; never stripped
+        # down to its last part, which would make it match a name it is not.
+        if any(part in ("", ".", "..") for part in parts):
+            return False
+        file_name = parts[-1]
+        if len(parts) > 1:
+            if source.startswith(MANAGER_SOURCE):
+                return False  # the Manager's filename is a file name, never a path
+            # A workflow entry named "flux/x.safetensors" says its subfolder too.
+            if claim.subfolder is None and claim.folders:
+                claim = replace(claim, subfolder="/".join(parts[:-1]))
         entry = KnownModel(file_name, url.strip(), claim, as_sha256(hash, hash_type), source)
         key = ascii_lower(file_name)
         with self._lock:
@@ -148,7 +159,7 @@ class KnownSources:
                 source=entry.source,
                 claim=entry.claim,
                 sha256=entry.sha256,
-                tied=True,
+                tied=Tie.CATALOGUE,
                 note=f"folder {_where(entry.claim)}",
             )
             for entry in entries
