@@ -1,0 +1,127 @@
+"""Present but broken: truncated, empty and HTML-bodied model files are caught by reading a
+few bytes of each new or changed file, and an unchanged tree is not read at all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.remote.blob_server import safetensors_blob
+from watchman.comfy.model_file_check import FileProblem, check_model_file
+from watchman.stages.inventory.model_health import (
+    check_model_health,
+    leftovers_beside,
+    previous_verdicts,
+)
+from watchman.stages.inventory.models import scan_models
+
+GOOD = safetensors_blob(4096)
+
+
+def comfy(tmp_path: Path) -> Path:
+    root = tmp_path / "ComfyUI"
+    (root / "models" / "loras").mkdir(parents=True)
+    (root / "models" / "checkpoints").mkdir(parents=True)
+    return root
+
+
+def health_of(root: Path, previous: dict | None = None, opened: list[Path] | None = None):
+    def counting(path: Path, size: int | None = None) -> FileProblem | None:
+        if opened is not None:
+            opened.append(Path(path))
+        return check_model_file(path, size)
+
+    return check_model_health(scan_models(root), previous or {}, check=counting)
+
+
+def reasons(health) -> dict[str, str]:
+    return {b.relative_path: b.reason for b in health.broken.values()}
+
+
+def test_truncated_empty_and_html_bodied_safetensors_are_broken_and_a_sound_one_is_not(
+    tmp_path: Path,
+) -> None:
+    root = comfy(tmp_path)
+    loras = root / "models" / "loras"
+    (loras / "good.safetensors").write_bytes(GOOD)
+    (loras / "cut.safetensors").write_bytes(GOOD[:3000])
+    (loras / "empty.safetensors").write_bytes(b"")
+    (loras / "login.safetensors").write_bytes(b"<!DOCTYPE html><html><title>Sign in</title>")
+    (loras / "error.ckpt").write_bytes(b'{"error": "Unauthorized"}')
+    (loras / "short.safetensors").write_bytes(b"\x10\x00")
+    health = health_of(root)
+    assert reasons(health) == {
+        "cut.safetensors": "truncated",
+        "empty.safetensors": "empty",
+        "login.safetensors": "html_page",
+        "error.ckpt": "json_body",
+        "short.safetensors": "truncated",
+    }
+    assert "tensors need" in health.broken[str(loras / "cut.safetensors")].detail
+
+
+def test_a_header_that_is_not_json_or_lacks_offsets_is_a_bad_header(tmp_path: Path) -> None:
+    root = comfy(tmp_path)
+    loras = root / "models" / "loras"
+    (loras / "garbage.safetensors").write_bytes((5).to_bytes(8, "little") + b"nope!" + b"x" * 9)
+    header = b'{"w": {"dtype": "U8"}}'
+    (loras / "nooffsets.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
+    assert reasons(health_of(root)) == {
+        "garbage.safetensors": "bad_header",
+        "nooffsets.safetensors": "bad_header",
+    }
+
+
+def test_an_unchanged_tree_is_not_read_again_and_keeps_its_verdicts(tmp_path: Path) -> None:
+    root = comfy(tmp_path)
+    loras = root / "models" / "loras"
+    (loras / "good.safetensors").write_bytes(GOOD)
+    (loras / "empty.safetensors").write_bytes(b"")
+    first = health_of(root)
+    remembered = previous_verdicts(first.to_state_document())
+    opened: list[Path] = []
+    second = health_of(root, remembered, opened)
+    assert opened == [] and second.opened == 0
+    assert reasons(second) == {"empty.safetensors": "empty"}
+
+
+def test_only_the_new_or_changed_file_is_read(tmp_path: Path) -> None:
+    root = comfy(tmp_path)
+    loras = root / "models" / "loras"
+    (loras / "good.safetensors").write_bytes(GOOD)
+    (loras / "later.safetensors").write_bytes(b"")
+    remembered = previous_verdicts(health_of(root).to_state_document())
+    (loras / "later.safetensors").write_bytes(GOOD)  # fixed by hand: a new size
+    (loras / "new.safetensors").write_bytes(GOOD[:100])
+    opened: list[Path] = []
+    health = health_of(root, remembered, opened)
+    assert sorted(p.name for p in opened) == ["later.safetensors", "new.safetensors"]
+    assert reasons(health) == {"new.safetensors": "truncated"}
+
+
+def test_the_header_check_reads_the_header_not_the_file(tmp_path: Path) -> None:
+    big = tmp_path / "big.safetensors"
+    header = b'{"w": {"dtype": "U8", "shape": [1], "data_offsets": [0, 50000000]}}'
+    with big.open("wb") as handle:
+        handle.write(len(header).to_bytes(8, "little") + header)
+        handle.truncate(8 + len(header) + 50_000_000)  # sparse: nothing to read anyway
+    assert check_model_file(big) is None
+    os.truncate(big, 8 + len(header) + 49_999_999)
+    problem = check_model_file(big)
+    assert problem is not None and problem.reason == "truncated"
+
+
+def test_a_corrupt_health_state_just_means_checking_again(tmp_path: Path) -> None:
+    assert previous_verdicts({"schema_version": 1, "files": {"a": "nonsense", "b": [1]}}) == {}
+    assert previous_verdicts(None) == {}
+
+
+def test_unfinished_downloads_of_other_tools_are_found_beside_a_missing_model(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "loras"
+    (root / "sdxl").mkdir(parents=True)
+    (root / "sdxl" / "x.safetensors.part").write_bytes(b"abc")
+    (root / "sdxl" / "x.safetensors.crdownload").write_bytes(b"abc")
+    found = leftovers_beside([str(root)], "sdxl/x.safetensors")
+    assert sorted(p.name for p in found) == ["x.safetensors.crdownload", "x.safetensors.part"]
