@@ -270,6 +270,32 @@ class NodesSettings(_Section):
     )
 
 
+class DownloadsSettings(_Section):
+    auto_download: bool = Field(
+        default=False,
+        description=(
+            "Download trusted planned files in each cycle: FOUND by exact name, folder "
+            "agreed, a sha256 or size to verify. Off: the report lists them for review "
+            "and `comfywatchman download` fetches them. --auto-download turns it on for one run."
+        ),
+    )
+    max_gb_per_cycle: float = Field(
+        default=0,
+        ge=0,
+        description=(
+            "GB one cycle may download; a file the budget cuts resumes next cycle. 0: no limit."
+        ),
+    )
+    bandwidth_mb_per_second: float = Field(
+        default=0, ge=0, description="Download speed cap in MB/s. 0: no cap."
+    )
+    free_space_margin_gb: float = Field(
+        default=2,
+        ge=0,
+        description="Space a download must leave free on the models disk, in GB.",
+    )
+
+
 class MetricsSettings(_Section):
     textfile: Path | None = Field(
         default=None,
@@ -302,6 +328,7 @@ class Settings(BaseSettings):
     huggingface: HuggingFaceSettings = Field(default_factory=HuggingFaceSettings)
     qwen: QwenSettings = Field(default_factory=QwenSettings)
     nodes: NodesSettings = Field(default_factory=NodesSettings)
+    downloads: DownloadsSettings = Field(default_factory=DownloadsSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 

@@ -508,6 +508,47 @@ def resolve_command(
         )
 
 
+@app.command("downloads")
+def downloads_command(
+    context: typer.Context,
+    json_output: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """List the planned downloads of the last cycle, for review."""
+    from watchman.commands.downloads import show_plan
+
+    invocation = _invocation(context)
+    with handled_errors(invocation):
+        document = show_plan(resolve_home(invocation.settings()), stdout, json_output)
+        if document is not None:
+            print_json(document)
+
+
+@app.command("download")
+def download_command(
+    context: typer.Context,
+    names: list[str] = typer.Argument(None, help="Planned downloads to run (see `downloads`)."),
+    run_all: bool = typer.Option(False, "--all", help="Run every planned download."),
+    json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Download planned files after review: verified, resumable, renamed into place."""
+    from watchman.commands.downloads import run_download
+
+    invocation = _invocation(context)
+    with handled_errors(invocation):
+        settings = invocation.settings()
+        status, run = run_download(
+            settings,
+            resolve_home(settings),
+            names or [],
+            run_all=run_all,
+            console=stderr if json_output else stdout,
+            interactive=not json_output and stderr.is_terminal,
+        )
+        if json_output and run is not None:
+            print_json(run.to_json())
+    raise typer.Exit(status)
+
+
 @app.command("config")
 def config_command(
     context: typer.Context,

@@ -1,0 +1,119 @@
+"""`comfywatchman downloads` lists the plan, `download` runs it after review: exit status,
+the download log, and SIGTERM mid-download leaving a part the next run resumes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.remote.blob_server import BlobServer, safetensors_blob
+from watchman.commands.cli import app
+from watchman.remote.downloader import PARTIAL_SUFFIX
+from watchman.stages.downloads import Wanted, build_plan, save_plan, token_services
+from watchman.state.download_log import log_path, read_downloads
+
+BLOB = safetensors_blob(1_500_000)
+SHA = hashlib.sha256(BLOB).hexdigest()
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def plan_for(home: Path, models: Path, url: str, *, sha256: str = SHA) -> None:
+    wanted = [Wanted("loras:x.safetensors", "loras", "x.safetensors", ("w.json",))]
+    resolutions = {
+        "loras:x.safetensors": {
+            "status": "FOUND", "backend": "civitai", "download_url": url,
+            "file_name": "x.safetensors", "folder": "loras", "size": len(BLOB), "sha256": sha256,
+        }
+    }  # fmt: skip
+    plan = build_plan(wanted, resolutions, lambda folder: (str(models / folder),), token_services(
+        "https://civitai.com", "https://huggingface.co"))  # fmt: skip
+    save_plan(home / "state", plan)
+
+
+def environment(home: Path, tmp_path: Path) -> dict[str, str | None]:
+    config = tmp_path / "config.toml"
+    config.write_text("[downloads]\nfree_space_margin_gb = 0\n")
+    return {
+        "COMFYWATCHMAN_HOME": str(home),
+        "COMFYWATCHMAN_CONFIG": str(config),
+        "CIVITAI_API_TOKEN": None,
+        "HF_TOKEN": None,
+        "COLUMNS": "200",
+    }
+
+
+def invoke(home: Path, tmp_path: Path, *arguments: str):
+    return CliRunner().invoke(app, list(arguments), env=environment(home, tmp_path))
+
+
+def test_downloads_lists_the_plan_as_json_and_as_a_table(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    plan_for(home, tmp_path / "models", "https://civitai.com/api/download/models/1")
+    listed = invoke(home, tmp_path, "downloads", "--json")
+    assert listed.exit_code == 0
+    (task,) = json.loads(listed.stdout)["tasks"]
+    assert task["name"] == "loras/x.safetensors" and task["token"] == "civitai"
+    table = invoke(home, tmp_path, "downloads")
+    assert "loras/x.safetensors" in table.stdout and "civitai.com" in table.stdout
+
+
+def test_download_all_fetches_logs_and_exits_zero(tmp_path: Path) -> None:
+    home, models = tmp_path / "home", tmp_path / "models"
+    with BlobServer(BLOB) as server:
+        plan_for(home, models, f"{server.url}/x")
+        result = invoke(home, tmp_path, "download", "--all", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["outcome"] == "downloaded"
+    assert (models / "loras" / "x.safetensors").read_bytes() == BLOB
+    (record,) = read_downloads(log_path(home / "state"))
+    assert record["sha256"] == SHA and record["trigger"] == "download"
+
+
+def test_a_failed_download_exits_non_zero_and_says_why(tmp_path: Path) -> None:
+    home, models = tmp_path / "home", tmp_path / "models"
+    with BlobServer(BLOB) as server:
+        plan_for(home, models, f"{server.url}/x", sha256="0" * 64)
+        result = invoke(home, tmp_path, "download", "x.safetensors")
+    assert result.exit_code == 1
+    assert "hash_mismatch" in result.stdout or "sha256" in result.stdout
+    assert not (models / "loras" / "x.safetensors").exists()
+
+
+def test_an_unknown_name_is_one_sentence_and_a_failure(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    plan_for(home, tmp_path / "models", "https://civitai.com/api/download/models/1")
+    result = invoke(home, tmp_path, "download", "nope.safetensors")
+    assert result.exit_code == 1
+    assert "No planned download is named 'nope.safetensors'" in result.stderr
+
+
+def test_sigterm_mid_download_exits_143_and_the_next_run_resumes(tmp_path: Path) -> None:
+    home, models = tmp_path / "home", tmp_path / "models"
+    env = {key: value for key, value in environment(home, tmp_path).items() if value is not None}
+    env |= {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(PROJECT)}
+    command = [sys.executable, "-m", "watchman", "download", "--all"]
+    part = models / "loras" / ("x.safetensors" + PARTIAL_SUFFIX)
+    with BlobServer(BLOB, delay_per_chunk=0.05) as server:
+        plan_for(home, models, f"{server.url}/x")
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 143
+        assert not (models / "loras" / "x.safetensors").exists()
+        kept = part.stat().st_size
+        assert 0 < kept < len(BLOB)
+        server.delay_per_chunk = 0
+        finished = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=60)
+        assert finished.returncode == 0, finished.stderr
+        assert server.requests[-1]["headers"]["Range"] == f"bytes={kept}-"
+    assert (models / "loras" / "x.safetensors").read_bytes() == BLOB

@@ -1,0 +1,217 @@
+"""``comfywatchman downloads`` and ``comfywatchman download``: the plan, reviewed and run.
+
+``downloads`` lists what the last cycle planned (``state/download_plan.json``);
+``download NAME… | --all`` fetches the chosen tasks, with rich progress bars (per file and
+in total, speed and time left) when a person watches, structured progress lines in
+``log/structured.log`` otherwise. SIGTERM or SIGINT stop at the next chunk and keep the
+part for the next run. Exit 0 when every chosen file is in place, 1 when one failed, 130
+or 143 when stopped by SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from watchman.config import Settings
+from watchman.errors import DownloadError
+from watchman.exit_status import ExitStatus
+from watchman.home import Home
+from watchman.remote import downloader as remote
+from watchman.stages.downloads import (
+    DownloadRun,
+    PlannedDownload,
+    ProgressLines,
+    build_downloader,
+    load_plan,
+    run_downloads,
+)
+from watchman.state.download_log import log_path
+from watchman.state.structured_log import log_event, utc_now_iso
+
+SIGNAL_EXIT: dict[int, int] = {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}
+
+
+def show_plan(home: Home, console: Console, as_json: bool) -> dict[str, Any] | None:
+    """Print the planned downloads as a table, or return them as a JSON document."""
+    plan = load_plan(home.state_dir)
+    if as_json:
+        return plan.to_json()
+    if not plan.tasks:
+        console.print(
+            "No planned downloads. Run a cycle (comfywatchman --run-cycle) to plan them.",
+            markup=False,
+            highlight=False,
+        )
+        return None
+    table = Table(title="Planned downloads (review, then: comfywatchman download NAME)")
+    for column in ("name", "size", "sha256", "source", "token", "auto", "workflows"):
+        table.add_column(column, overflow="fold")
+    for task in plan.tasks:
+        table.add_row(
+            task.name + (f" (replaces a broken file: {task.replaces})" if task.replaces else ""),
+            _size(task.size),
+            (task.sha256 or "?")[:12],
+            task.source or "?",
+            task.token or "-",
+            "yes" if task.trusted else f"no: {task.why_not}",
+            str(len(task.workflows)),
+        )
+    console.print(table)
+    for task in plan.tasks:
+        console.print(f"{task.name}: {task.url}", markup=False, highlight=False)
+    for item in plan.not_planned:
+        console.print(f"not planned: {item.key}: {item.reason}", markup=False, highlight=False)
+    return None
+
+
+def run_download(
+    settings: Settings,
+    home: Home,
+    names: Sequence[str],
+    *,
+    run_all: bool,
+    console: Console,
+    interactive: bool,
+    client: httpx.Client | None = None,
+) -> tuple[int, DownloadRun | None]:
+    """Fetch the tasks ``names`` designate (or all with ``run_all``); return the exit
+    status and what happened.
+
+    Raises:
+        DownloadError: a name designates no planned download (``unknown_name``), or
+            neither names nor ``--all`` were given.
+    """
+    plan = load_plan(home.state_dir)
+    if not names and not run_all:
+        raise DownloadError("Name the downloads to run, or pass --all.", "unknown_name")
+    tasks = plan.tasks if run_all else plan.select(names)
+    if not tasks:
+        console.print("Nothing to download.", markup=False, highlight=False)
+        return int(ExitStatus.SUCCESS), DownloadRun()
+    home.ensure()
+    stop = threading.Event()
+    with _stop_on_signals(stop) as caught, _client(client) as http:
+        if interactive:
+            run = _run_with_bars(settings, home, tasks, http, stop)
+        else:
+            lines = ProgressLines(
+                lambda event, **fields: log_event(home.structured_log, event, **fields),
+                time.monotonic,
+            )
+            downloader = build_downloader(settings, http, stop_event=stop, on_progress=lines)
+            run = run_downloads(
+                tasks, downloader, log_path(home.state_dir), utc_now_iso, trigger="download"
+            )
+    for task, result in run.results:
+        line = f"{task.name}: {result.outcome}"
+        if result.detail:
+            line += f" ({result.detail})"
+        console.print(line, markup=False, highlight=False)
+    if caught:
+        return SIGNAL_EXIT[caught[0]], run
+    if run.failed:
+        return int(ExitStatus.CYCLE_FAILED), run
+    return int(ExitStatus.SUCCESS), run
+
+
+def _run_with_bars(
+    settings: Settings,
+    home: Home,
+    tasks: Sequence[PlannedDownload],
+    client: httpx.Client,
+    stop: threading.Event,
+) -> DownloadRun:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as bars:
+        known = [task.size for task in tasks]
+        total_bar = bars.add_task(
+            "all files", total=sum(s for s in known if s) if all(known) else None
+        )
+        current: dict[str, TaskID] = {}
+        finished_bytes = [0]
+
+        def on_start(task: PlannedDownload) -> None:
+            current["bar"] = bars.add_task(task.name, total=task.size)
+
+        def on_progress(progress: remote.Progress) -> None:
+            bar = current.get("bar")
+            if bar is None:
+                return
+            bars.update(bar, completed=progress.done, total=progress.total)
+            bars.update(total_bar, completed=finished_bytes[0] + progress.done)
+            if progress.finished:
+                finished_bytes[0] += progress.done
+
+        downloader = build_downloader(settings, client, stop_event=stop, on_progress=on_progress)
+        return run_downloads(
+            tasks,
+            downloader,
+            log_path(home.state_dir),
+            utc_now_iso,
+            trigger="download",
+            on_start=on_start,
+        )
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
+    """Make SIGTERM and SIGINT set ``stop`` (main thread only); yield the signals caught."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def request_stop(number: int, frame: object) -> None:
+        caught.append(number)
+        stop.set()
+
+    previous: dict[int, Callable[..., Any] | int | None] = {}
+    for number in (int(signal.SIGTERM), int(signal.SIGINT)):
+        previous[number] = signal.signal(number, request_stop)
+    try:
+        yield caught
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
+    if client is not None:
+        yield client
+        return
+    with httpx.Client(headers={"User-Agent": "comfywatchman"}) as own:
+        yield own
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
