@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,18 +102,20 @@ def test_sigterm_mid_download_exits_143_and_the_next_run_resumes(tmp_path: Path)
     env |= {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(PROJECT)}
     command = [sys.executable, "-m", "watchman", "download", "--all"]
     part = models / "loras" / ("x.safetensors" + PARTIAL_SUFFIX)
-    with BlobServer(BLOB, delay_per_chunk=0.05) as server:
+    gate = threading.Event()
+    with BlobServer(BLOB, gate=gate) as server:
         plan_for(home, models, f"{server.url}/x")
         process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
             time.sleep(0.02)
         process.send_signal(signal.SIGTERM)
+        gate.set()
         assert process.wait(timeout=60) == 143
         assert not (models / "loras" / "x.safetensors").exists()
         kept = part.stat().st_size
         assert 0 < kept < len(BLOB)
-        server.delay_per_chunk = 0
+        server.gate = None
         finished = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=60)
         assert finished.returncode == 0, finished.stderr
         assert server.requests[-1]["headers"]["Range"] == f"bytes={kept}-"

@@ -31,6 +31,7 @@ class BlobServer:
     cuts_left: int = 0  # ...this many times
     redirect_to: str | None = None  # answer 302 to this URL (path appended)
     delay_per_chunk: float = 0.0  # seconds between 64 KiB chunks
+    gate: threading.Event | None = None  # after the first chunk, wait until it is set
     requests: list[dict[str, Any]] = field(default_factory=list)
     _server: LocalServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,6 +102,9 @@ class BlobServer:
                 step = min(1 << 16, limit - sent)
                 handler.wfile.write(body[sent : sent + step])
                 sent += step
+                if self.gate is not None:
+                    handler.wfile.flush()
+                    self.gate.wait(60)
                 if self.delay_per_chunk:
                     handler.wfile.flush()
                     time.sleep(self.delay_per_chunk)

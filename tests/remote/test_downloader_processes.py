@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -33,18 +34,20 @@ def last_json(output: str) -> dict[str, object]:
 
 
 def test_sigterm_mid_download_keeps_a_part_that_the_next_run_resumes(tmp_path: Path) -> None:
-    with BlobServer(BLOB, delay_per_chunk=0.02) as server:
+    gate = threading.Event()
+    with BlobServer(BLOB, gate=gate) as server:
         process = child(server, tmp_path)
         assert process.stdout is not None
         assert process.stdout.readline().startswith("progress")
         process.send_signal(signal.SIGTERM)
+        gate.set()
         output, _ = process.communicate(timeout=60)
         stopped = last_json(output)
         assert stopped["outcome"] == "interrupted"
         assert not (tmp_path / "m.safetensors").exists()
         part = tmp_path / ("m.safetensors" + PARTIAL_SUFFIX)
         assert 0 < part.stat().st_size < len(BLOB)
-        server.delay_per_chunk = 0
+        server.gate = None
         with httpx.Client() as client:
             limits = DownloadLimits(free_space_margin_bytes=0, resume_wait_seconds=0)
             result = Downloader(HttpGateway(client), limits).fetch(
@@ -56,12 +59,14 @@ def test_sigterm_mid_download_keeps_a_part_that_the_next_run_resumes(tmp_path: P
 
 
 def test_two_processes_on_one_file_never_both_write_it(tmp_path: Path) -> None:
-    with BlobServer(BLOB, delay_per_chunk=0.01) as server:
+    gate = threading.Event()
+    with BlobServer(BLOB, gate=gate) as server:
         first = child(server, tmp_path)
         assert first.stdout is not None
         assert first.stdout.readline().startswith("progress")  # the first holds the lock
         second = child(server, tmp_path)
         second_output, _ = second.communicate(timeout=60)
+        gate.set()  # only now may the first go on
         first_output, _ = first.communicate(timeout=120)
     assert last_json(second_output)["reason"] == "busy"
     assert last_json(first_output)["outcome"] == "downloaded"
