@@ -518,9 +518,10 @@ def downloads_command(
 
     invocation = _invocation(context)
     with handled_errors(invocation):
-        document = show_plan(resolve_home(invocation.settings()), stdout, json_output)
+        settings = invocation.settings()
+        document = show_plan(invocation.home(settings), invocation.out, json_output)
         if document is not None:
-            print_json(document)
+            print_json(invocation, document)
 
 
 @app.command("download")
@@ -538,14 +539,14 @@ def download_command(
         settings = invocation.settings()
         status, run = run_download(
             settings,
-            resolve_home(settings),
+            invocation.home(settings),
             names or [],
             run_all=run_all,
-            console=stderr if json_output else stdout,
-            interactive=not json_output and stderr.is_terminal,
+            console=invocation.err if json_output else invocation.out,
+            interactive=not json_output and invocation.environment.interactive,
         )
         if json_output and run is not None:
-            print_json(run.to_json())
+            print_json(invocation, run.to_json())
     raise typer.Exit(status)
 
 
