@@ -13,10 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
-import httpx
-
 from watchman.remote.downloader import Downloader, DownloadLimits, DownloadTask, Progress
-from watchman.remote.gateway import HttpGateway
+from watchman.remote.gateway import HttpGateway, new_client
 
 
 def main(url: str, root: str, name: str, size: str, sha256: str) -> None:
@@ -30,7 +28,7 @@ def main(url: str, root: str, name: str, size: str, sha256: str) -> None:
             told = True
             print(f"progress {progress.done}", flush=True)
 
-    with httpx.Client() as client:
+    with new_client() as client:
         gateway = HttpGateway(client, stop_event=stop)
         limits = DownloadLimits(free_space_margin_bytes=0, resume_wait_seconds=0)
         downloader = Downloader(gateway, limits, on_progress=show)

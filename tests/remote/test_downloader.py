@@ -78,8 +78,11 @@ def test_a_cut_connection_is_resumed_with_range_in_the_same_run(
         result = downloader(client).fetch(task(server, tmp_path))
         ranges = [r["headers"].get("Range") for r in server.requests]
     assert result.outcome == "downloaded" and result.sha256 == SHA
-    assert ranges == [None, "bytes=200000-", "bytes=400000-"]
-    assert result.fetched_bytes == len(BLOB)  # nothing fetched twice
+    # The part keeps every byte that came in whole chunks; the rest is asked for.
+    assert ranges[0] is None and len(ranges) == 3
+    starts = [int(r.removeprefix("bytes=").rstrip("-")) for r in ranges[1:]]
+    assert 0 < starts[0] <= 200_000 < starts[1] <= 400_000
+    assert result.fetched_bytes == len(BLOB)  # nothing written twice
 
 
 def test_a_part_left_by_an_earlier_run_is_resumed_and_only_the_rest_is_fetched(
@@ -93,14 +96,15 @@ def test_a_part_left_by_an_earlier_run_is_resumed_and_only_the_rest_is_fetched(
         )
         assert cut.outcome == "failed" and cut.reason == "truncated"
         assert not (tmp_path / "lora.safetensors").exists()
-        assert (tmp_path / ("lora.safetensors" + PARTIAL_SUFFIX)).stat().st_size == 250_000
+        kept = (tmp_path / ("lora.safetensors" + PARTIAL_SUFFIX)).stat().st_size
+        assert 0 < kept <= 250_000  # the whole chunks that came before the cut
         assert (tmp_path / ("lora.safetensors" + META_SUFFIX)).is_file()
         # A new process: new downloader, no memory but the part and its description.
         again = downloader(client).fetch(task(server, tmp_path))
         last = server.requests[-1]["headers"]
     assert again.outcome == "downloaded" and again.sha256 == SHA
-    assert again.resumed_from == 250_000 and again.fetched_bytes == len(BLOB) - 250_000
-    assert last["Range"] == "bytes=250000-" and last["If-Range"] == '"v1"'
+    assert again.resumed_from == kept and again.fetched_bytes == len(BLOB) - kept
+    assert last["Range"] == f"bytes={kept}-" and last["If-Range"] == '"v1"'
     assert leftovers(tmp_path) == ["lora.safetensors"]
 
 

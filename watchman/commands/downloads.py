@@ -35,6 +35,7 @@ from watchman.errors import DownloadError
 from watchman.exit_status import ExitStatus
 from watchman.home import Home
 from watchman.remote import downloader as remote
+from watchman.remote.gateway import new_client
 from watchman.stages.downloads import (
     DownloadRun,
     PlannedDownload,
@@ -204,7 +205,7 @@ def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
     if client is not None:
         yield client
         return
-    with httpx.Client(headers={"User-Agent": "comfywatchman"}) as own:
+    with new_client() as own:  # a stop wakes a blocked read on this transport
         yield own
 
 

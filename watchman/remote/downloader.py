@@ -19,8 +19,10 @@ origin's headers, so a signed CDN redirect is fetched without the Civitai or Hug
 token. A per-file lock keeps two processes off one file. A stop event (SIGTERM) ends the
 stream at the next chunk and keeps the part for the next run; a byte budget does the same.
 
-The HTTP path is the gateway's client, credentials, per-host limiter and stop event; the
-streaming loop lives here until the gateway grows a streaming call of its own.
+Every request goes through the gateway's ``stream`` call: its per-host limits, retries of
+429 and 5xx, redirects with per-origin credentials, a stop that wakes a blocked read, the
+redaction of tokens. Each attempt has a deadline (``attempt_deadline_seconds``) and a size
+cap (the bytes still expected); a silence longer than the read timeout is a cut connection.
 """
 
 from __future__ import annotations
@@ -47,8 +49,13 @@ from watchman.comfy.model_file_check import (
     check_model_file,
     sniff_text_body,
 )
-from watchman.errors import DownloadError
-from watchman.remote.gateway import HttpGateway, host_key
+from watchman.errors import BackendError, DownloadError
+from watchman.remote.gateway import (
+    HttpGateway,
+    RequestInterruptedError,
+    ResponseTooLargeError,
+    StreamedResponse,
+)
 from watchman.state.safe_files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
@@ -57,7 +64,8 @@ PARTIAL_SUFFIX = ".cwpart"
 META_SUFFIX = ".cwpart.json"
 LOCK_SUFFIX = ".cwlock"
 META_SCHEMA_VERSION = 1
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_SLACK_BYTES = 1 << 20
+"""Read past the expected end (a server sending too much is caught by the size check)."""
 _LOGIN_WORDS = (b"log in", b"login", b"sign in", b"signin", b"unauthorized", b"token")
 
 Outcome = Literal["downloaded", "present", "failed", "interrupted", "paused"]
@@ -81,14 +89,15 @@ class DownloadTask:
 class DownloadLimits:
     """How a download may use the machine and the network."""
 
-    chunk_bytes: int = 1 << 20
+    chunk_bytes: int = 64 << 10
     free_space_margin_bytes: int = 512 << 20
     bandwidth_bytes_per_second: float | None = None
     max_resumes: int = 5
     resume_wait_seconds: float = 2.0
     connect_timeout_seconds: float = 20.0
     read_timeout_seconds: float = 60.0
-    max_redirects: int = 10
+    attempt_deadline_seconds: float = 12 * 3600.0
+    max_file_bytes: int = 512 << 30
 
 
 @dataclass(frozen=True)
@@ -448,53 +457,45 @@ class Downloader:
         Raises:
             _Stopped, _Cut, _Restart, DownloadError.
         """
-        with self._open_stream(task.url, part) as response:
-            total = self._accept(response, part, task, target)
-            return self._stream(response, part, total, target)
-
-    @contextlib.contextmanager
-    def _open_stream(self, url: str, part: _Part) -> Iterator[httpx.Response]:
-        current = httpx.URL(url)
+        headers = {"Accept-Encoding": "identity"}  # sizes and hashes are of the file itself
+        if part.offset > 0:
+            headers["Range"] = f"bytes={part.offset}-"
+            validator = part.etag if part.etag and not part.etag.startswith("W/") else None
+            validator = validator or part.last_modified
+            if validator:
+                headers["If-Range"] = validator
         limits = self.limits
-        timeout = httpx.Timeout(limits.read_timeout_seconds, connect=limits.connect_timeout_seconds)
-        for _ in range(limits.max_redirects + 1):
-            if self.stop_event.is_set():
-                raise _Stopped("interrupted", "interrupted")
-            check_url(current)
-            headers = dict(self.gateway.headers_for(current))
-            headers["Accept-Encoding"] = "identity"  # sizes and hashes are of the file itself
-            if part.offset > 0:
-                headers["Range"] = f"bytes={part.offset}-"
-                validator = part.etag if part.etag and not part.etag.startswith("W/") else None
-                validator = validator or part.last_modified
-                if validator:
-                    headers["If-Range"] = validator
-            assert self.gateway.limiter is not None
-            with self.gateway.limiter.slot(host_key(str(current))):
-                try:
-                    with self.gateway.client.stream(
-                        "GET", current, headers=headers, timeout=timeout, follow_redirects=False
-                    ) as response:
-                        if response.status_code in _REDIRECTS and "location" in response.headers:
-                            # Each hop gets its own origin's credentials only (none for a CDN).
-                            current = current.join(response.headers["location"])
-                            continue
-                        yield response
-                        return
-                except httpx.ConnectError as error:
-                    raise DownloadError(
-                        f"{_safe_url(current)} is unreachable: {error}.", "unreachable"
-                    ) from None
-                except httpx.TimeoutException as error:
-                    raise _Cut(f"timed out: {error}") from None
-                except (httpx.RemoteProtocolError, httpx.ReadError) as error:
-                    raise _Cut(str(error) or error.__class__.__name__) from None
-        raise DownloadError(
-            f"{_safe_url(httpx.URL(url))} redirected too often.", "too_many_redirects"
-        )
+        left = (task.size - part.offset) if task.size is not None else limits.max_file_bytes
+        try:
+            # The gateway follows redirects hop by hop, each hop with only its own origin's
+            # credentials (none for a signed CDN URL), and retries 429 and 5xx itself.
+            with self.gateway.stream(
+                "GET",
+                task.url,
+                headers=headers,
+                timeout=httpx.Timeout(
+                    limits.read_timeout_seconds, connect=limits.connect_timeout_seconds
+                ),
+                deadline_seconds=limits.attempt_deadline_seconds,
+                max_bytes=max(left, 0) + _SLACK_BYTES,
+            ) as response:
+                check_url(httpx.URL(response.url))
+                total = self._accept(response, part, task, target)
+                return self._stream(response, part, total, target)
+        except RequestInterruptedError:
+            raise _Stopped("interrupted", "interrupted") from None
+        except ResponseTooLargeError:
+            raise DownloadError(
+                f"{_safe_url(task.url)} sent more bytes than the file has; not kept.",
+                "size_mismatch",
+            ) from None
+        except BackendError as error:
+            if error.reason in ("bad_response", "timeout"):
+                raise _Cut(str(error)) from None  # a break mid-body or a silence: resume
+            raise DownloadError(str(error), error.reason) from None
 
     def _accept(
-        self, response: httpx.Response, part: _Part, task: DownloadTask, target: Path
+        self, response: StreamedResponse, part: _Part, task: DownloadTask, target: Path
     ) -> int | None:
         """Check the answer before any byte is written; return the file's total size."""
         status = response.status_code
@@ -549,7 +550,7 @@ class Downloader:
         return total
 
     def _stream(
-        self, response: httpx.Response, part: _Part, total: int | None, target: Path
+        self, response: StreamedResponse, part: _Part, total: int | None, target: Path
     ) -> int:
         written = 0
         started = self.clock()
@@ -557,7 +558,7 @@ class Downloader:
         with _open_at(part.path, part.offset) as handle:
             first = part.offset == 0
             try:
-                for chunk in response.iter_raw():
+                for chunk in response.iter_bytes(self.limits.chunk_bytes):
                     if self.stop_event.is_set():
                         raise _Stopped("interrupted", "interrupted")
                     if self.budget_left is not None and self.budget_left <= 0:
@@ -579,10 +580,6 @@ class Downloader:
                         ahead = written / limit - (self.clock() - started)
                         if ahead > 0 and self.stop_event.wait(ahead):
                             raise _Stopped("interrupted", "interrupted")
-            except httpx.TimeoutException as error:
-                raise _Cut(f"timed out: {error}") from None
-            except (httpx.RemoteProtocolError, httpx.ReadError) as error:
-                raise _Cut(str(error) or error.__class__.__name__) from None
             finally:
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -595,7 +592,7 @@ class Downloader:
             self.on_progress(progress)
 
 
-def _refuse_text(response: httpx.Response, head: bytes, name: str) -> None:
+def _refuse_text(response: StreamedResponse, head: bytes, name: str) -> None:
     """Refuse a body whose first bytes are an HTML page or a JSON document under a binary
     model's name: ``auth_required`` when it asks to log in, else ``not_a_model``.
 
