@@ -21,8 +21,6 @@ from typing import Any
 
 import httpx
 
-from watchman.comfy.install import find_comfyui_root
-from watchman.comfy.node_map import load_extension_node_map
 from watchman.comfy.workflow import reader_failure
 from watchman.config import ScheduleSettings, Settings
 from watchman.environment import Environment
@@ -30,7 +28,6 @@ from watchman.errors import BackendError, StateError, WatchmanError
 from watchman.home import Home
 from watchman.printable import printable
 from watchman.remote.comfyui_server import ComfyUIServer
-from watchman.remote.transport import new_client
 from watchman.reporting.document import (
     WorkflowReport,
     build_report,
@@ -38,6 +35,7 @@ from watchman.reporting.document import (
     workflow_entry,
 )
 from watchman.reporting.markdown import render_markdown
+from watchman.services import Services, build_services, with_overrides
 from watchman.stages.guards import GuardVerdict, evaluate_guards
 from watchman.stages.intake import detect_changes, last_seen_hashes, record_intake
 from watchman.stages.inventory.listing import (
@@ -160,12 +158,11 @@ def _name_in_folder(path: Path, folders: Sequence[tuple[Path, str]]) -> str:
 
 
 def _installed_node_types(
-    settings: Settings, nodes: NodeInventory, client: httpx.Client
+    server: ComfyUIServer | None, nodes: NodeInventory
 ) -> tuple[frozenset[str], str, ChoicesLookup | None]:
     """Return the installed node types, where they came from (server or static), and the
     server's file names per loader input when it answered."""
-    if settings.comfyui.use_server:
-        server = ComfyUIServer(client, settings.comfyui.url, settings.comfyui.timeout_seconds)
+    if server is not None:
         try:
             info = server.object_info()
         except BackendError as error:
@@ -240,6 +237,7 @@ def run_cycle(
     http_client: httpx.Client | None = None,
     on_stage: Callable[[str], None] | None = None,
     environment: Environment | None = None,
+    services: Services | None = None,
 ) -> CycleResult:
     """Run one guarded cycle and record it.
 
@@ -257,6 +255,9 @@ def run_cycle(
         environment: the process's surroundings (variables, home and working folders),
             for finding ComfyUI when no root is configured; None: nothing of the machine
             (no variables, detection from the tool's home only).
+        services: the outside world, wired once by the command (``build_services``);
+            when given, ``offline``, ``backends``, ``http_client`` and ``environment``
+            are taken from it. None: built here from the other arguments, closed after.
 
     Returns:
         The cycle's result; a skipped or failed cycle is a result, not an exception.
@@ -266,19 +267,31 @@ def run_cycle(
         ComfyUINotFoundError: no ComfyUI install is configured or found.
     """
     home.ensure()
-    offline = offline or settings.search.offline
+    if services is None:
+        with build_services(
+            with_overrides(settings, offline=offline or None, backends=backends),
+            environment or Environment(environ={}, home_dir=home.root, cwd=home.root),
+            home,
+            stop_event=stop_event,
+            client=http_client,
+        ) as own:
+            return run_cycle(
+                own.settings,
+                home,
+                comfyui_root=comfyui_root,
+                trigger=trigger,
+                stop_event=stop_event,
+                guard_evaluator=guard_evaluator,
+                on_stage=on_stage,
+                services=own,
+            )
+    settings = services.settings
+    services.new_run()
     with RunLock(home.lock_file):
         started_at = utc_now_iso()
         started = time.monotonic()
         cycle_id = _new_cycle_id(started_at)
-        surroundings = environment or Environment(environ={}, home_dir=home.root, cwd=home.root)
-        root = find_comfyui_root(
-            comfyui_root or settings.comfyui.root,
-            surroundings.environ,
-            surroundings.home_dir,
-            cwd=surroundings.cwd,
-            platform=surroundings.platform,
-        )
+        root = services.find_comfyui_root(comfyui_root)
 
         def finish(
             outcome: Outcome, reason: str | None, counts: dict[str, int], **result: Any
@@ -349,12 +362,10 @@ def run_cycle(
                 cycle_id,
                 started_at,
                 finish,
-                offline=offline,
-                backends=backends,
+                services=services,
                 stop_event=stop_event,
-                http_client=http_client,
                 on_stage=on_stage,
-                now_ns=int(surroundings.clock.wall() * 1e9),
+                now_ns=int(services.environment.clock.wall() * 1e9),
             )
         except CycleInterrupted as error:
             # A requested stop is not a failure: nothing was half-written, and the next
@@ -376,160 +387,144 @@ def _run_stages(
     started_at: str,
     finish: Callable[..., CycleResult],
     *,
-    offline: bool,
-    backends: Sequence[str] | None,
+    services: Services,
     stop_event: threading.Event | None,
-    http_client: httpx.Client | None,
     on_stage: Callable[[str], None] | None,
     now_ns: int,
 ) -> CycleResult:
     stages = _Stages(home, cycle_id, stop_event, on_stage)
-    own_client = http_client is None
-    # A stop must wake a blocked read: the gateway's client waits in short slices.
-    client = http_client or new_client()
-    try:
-        with stages.stage("inventory") as info:
-            tree = TreeListing.for_cycle(
-                load_listing(home.listing_cache),
-                now_ns,
-                int(settings.comfyui.full_restat_hours * 3600e9),
-            )
-            models: ModelInventory = scan_models(
-                root, settings.comfyui.extra_model_paths, tree=tree
-            )
-            tree.finish()
-            previous_nodes = _previous_node_inventory(home)
-            nodes = scan_node_inventory(root, previous_nodes)
-            info.update(
-                models=models.count,
-                node_packs=len(nodes.packs),
-                folders_listed=tree.listed,
-                full_restat=tree.restat,
-            )
+    offline = services.offline
+    with stages.stage("inventory") as info:
+        tree = TreeListing.for_cycle(
+            load_listing(home.listing_cache),
+            now_ns,
+            int(settings.comfyui.full_restat_hours * 3600e9),
+        )
+        models: ModelInventory = scan_models(root, settings.comfyui.extra_model_paths, tree=tree)
+        tree.finish()
+        previous_nodes = _previous_node_inventory(home)
+        nodes = scan_node_inventory(root, previous_nodes)
+        info.update(
+            models=models.count,
+            node_packs=len(nodes.packs),
+            folders_listed=tree.listed,
+            full_restat=tree.restat,
+        )
 
-        with stages.stage("caches") as info:
-            # The model cache follows from the listings and the roots: when neither
-            # changed and the file is the one last written, it is not rebuilt only to be
-            # found equal.
-            roots_digest = models.roots_digest()
-            stale = (
-                tree.changed
-                or tree.meta.get("model_roots") != roots_digest
-                or tree.meta.get("model_cache_file") != file_identity(home.model_cache)
-            )
-            info["model_cache_rewritten"] = stale and write_json_if_changed(
-                home.model_cache, models.to_cache_document()
-            )
-            tree.meta["model_roots"] = roots_digest
-            tree.meta["model_cache_file"] = file_identity(home.model_cache)
-            save_listing(home.listing_cache, tree)
-            info["custom_nodes_cache_rewritten"] = write_json_if_changed(
-                home.custom_nodes_cache, nodes.to_cache_document()
-            )
+    with stages.stage("caches") as info:
+        # The model cache follows from the listings and the roots: when neither
+        # changed and the file is the one last written, it is not rebuilt only to be
+        # found equal.
+        roots_digest = models.roots_digest()
+        stale = (
+            tree.changed
+            or tree.meta.get("model_roots") != roots_digest
+            or tree.meta.get("model_cache_file") != file_identity(home.model_cache)
+        )
+        info["model_cache_rewritten"] = stale and write_json_if_changed(
+            home.model_cache, models.to_cache_document()
+        )
+        tree.meta["model_roots"] = roots_digest
+        tree.meta["model_cache_file"] = file_identity(home.model_cache)
+        save_listing(home.listing_cache, tree)
+        info["custom_nodes_cache_rewritten"] = write_json_if_changed(
+            home.custom_nodes_cache, nodes.to_cache_document()
+        )
 
-        with stages.stage("workflows") as info:
-            watched_folders = _watched_folders(settings, root)
-            scan = scan_watched_folders(
-                watched_folders,
-                load_workflow_cache(home.workflow_cache),
-                settings.workflows.include_images,
-            )
-            write_json_if_changed(home.workflow_cache, scan.cache_document)
-            changes = detect_changes(
-                (stored.watched for stored in scan.workflows), last_seen_hashes(home.intake_log)
-            )
-            record_intake(home.intake_log, changes)
-            info.update(
-                workflows_scanned=len(scan.workflows),
-                hashed=scan.files_hashed,
-                parsed=scan.files_parsed,
-                intake=len(changes),
-                reader_failures=list(scan.failures),
-            )
+    with stages.stage("workflows") as info:
+        watched_folders = _watched_folders(settings, root)
+        scan = scan_watched_folders(
+            watched_folders,
+            load_workflow_cache(home.workflow_cache),
+            settings.workflows.include_images,
+        )
+        write_json_if_changed(home.workflow_cache, scan.cache_document)
+        changes = detect_changes(
+            (stored.watched for stored in scan.workflows), last_seen_hashes(home.intake_log)
+        )
+        record_intake(home.intake_log, changes)
+        info.update(
+            workflows_scanned=len(scan.workflows),
+            hashed=scan.files_hashed,
+            parsed=scan.files_parsed,
+            intake=len(changes),
+            reader_failures=list(scan.failures),
+        )
 
-        with stages.stage("needs") as info:
-            installed, node_source, choices = _installed_node_types(settings, nodes, client)
-            needs, scan = _assess_each(scan, models, installed, choices)
-            info.update(node_source=node_source, assess_failures=list(scan.failures))
+    with stages.stage("needs") as info:
+        installed, node_source, choices = _installed_node_types(services.comfyui_server, nodes)
+        needs, scan = _assess_each(scan, models, installed, choices)
+        info.update(node_source=node_source, assess_failures=list(scan.failures))
 
-        with stages.stage("node_packs") as info:
-            node_map = None
-            if any(n.missing_nodes for n in needs.values()):
-                node_map = load_extension_node_map(
-                    root,
-                    home.extension_node_map,
-                    None if offline else client,
-                    settings.nodes.extension_node_map_url,
-                    settings.nodes.extension_node_map_ttl_hours,
-                )
-            info["node_map"] = node_map is not None
-            find_pack = pack_finder(nodes, node_map)
+    with stages.stage("node_packs") as info:
+        node_map = None
+        if any(n.missing_nodes for n in needs.values()):
+            node_map = services.node_map.load(root)
+        info["node_map"] = node_map is not None
+        find_pack = pack_finder(nodes, node_map)
 
-        with stages.stage("resolve") as info:
-            resolutions, note = resolve_missing_models(
-                settings,
-                home,
-                root,
-                scan.workflows,
-                needs,
-                offline=offline,
-                backends=backends,
-                http_client=http_client,
-                stop_event=stop_event,
+    with stages.stage("resolve") as info:
+        resolutions, note = resolve_missing_models(
+            settings,
+            home,
+            root,
+            scan.workflows,
+            needs,
+            offline=offline,
+            backends=services.backend_order,
+            http_client=services.client,
+            stop_event=stop_event or services.stop_event,
+        )
+        info.update(requests=len(resolutions))
+
+    with stages.stage("report") as info:
+        entries = [
+            workflow_entry(
+                WorkflowReport(
+                    path=str(stored.watched.path),
+                    source=stored.watched.source,
+                    sha256=stored.watched.sha256,
+                    format=stored.parsed.format if stored.parsed else None,
+                    needs=needs.get(str(stored.watched.path)),
+                    error=stored.error,
+                    findings=stored.parsed.errors if stored.parsed else (),
+                    name=_name_in_folder(stored.watched.path, watched_folders),
+                ),
+                resolutions,
+                find_pack,
+                started_at,
             )
-            info.update(requests=len(resolutions))
-
-        with stages.stage("report") as info:
-            entries = [
-                workflow_entry(
-                    WorkflowReport(
-                        path=str(stored.watched.path),
-                        source=stored.watched.source,
-                        sha256=stored.watched.sha256,
-                        format=stored.parsed.format if stored.parsed else None,
-                        needs=needs.get(str(stored.watched.path)),
-                        error=stored.error,
-                        findings=stored.parsed.errors if stored.parsed else (),
-                        name=_name_in_folder(stored.watched.path, watched_folders),
-                    ),
-                    resolutions,
-                    find_pack,
-                    started_at,
-                )
-                for stored in scan.workflows
-            ]
-            entries += [
-                workflow_entry(
-                    WorkflowReport(
-                        path=str(unreadable.path),
-                        source=unreadable.source,
-                        sha256="",
-                        format=None,
-                        needs=None,
-                        error=unreadable.error,
-                        findings=(),
-                        name=_name_in_folder(unreadable.path, watched_folders),
-                    ),
-                    resolutions,
-                    find_pack,
-                )
-                for unreadable in scan.unreadable
-            ]
-            document = build_report(
-                entries,
-                generated_at=started_at,
-                cycle_id=cycle_id,
-                comfyui_root=str(root),
-                node_source=node_source,
-                models_installed=models.count,
-                node_packs=len(nodes.packs),
-                intake_new_or_updated=len(changes),
-                resolution_note=note,
+            for stored in scan.workflows
+        ]
+        entries += [
+            workflow_entry(
+                WorkflowReport(
+                    path=str(unreadable.path),
+                    source=unreadable.source,
+                    sha256="",
+                    format=None,
+                    needs=None,
+                    error=unreadable.error,
+                    findings=(),
+                    name=_name_in_folder(unreadable.path, watched_folders),
+                ),
+                resolutions,
+                find_pack,
             )
-            info["rewritten"] = _write_report(home, document)
-    finally:
-        if own_client:
-            client.close()
+            for unreadable in scan.unreadable
+        ]
+        document = build_report(
+            entries,
+            generated_at=started_at,
+            cycle_id=cycle_id,
+            comfyui_root=str(root),
+            node_source=node_source,
+            models_installed=models.count,
+            node_packs=len(nodes.packs),
+            intake_new_or_updated=len(changes),
+            resolution_note=note,
+        )
+        info["rewritten"] = _write_report(home, document)
 
     summary = document["summary"]
     statuses = [r.get("status") for r in resolutions.values()]

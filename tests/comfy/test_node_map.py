@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.local_http import answering, refused_url
 from watchman.comfy.node_map import (
     ExtensionNodeMap,
     PackCandidate,
     installed_map_paths,
-    load_extension_node_map,
     pack_for_missing_node,
 )
 
@@ -176,83 +171,3 @@ def test_an_installed_manager_folder_or_package_is_found(tmp_path: Path) -> None
         tmp_path / "python_embeded/Lib/site-packages/comfyui_manager/extension-node-map.json", {}
     )
     assert installed_map_paths(root) == [folder, package, portable]
-
-
-def test_an_installed_manager_wins_over_state_and_network(tmp_path: Path) -> None:
-    root = tmp_path / "ComfyUI"
-    write_map(root / "custom_nodes" / "comfyui-manager" / "extension-node-map.json", SMALL_MAP)
-    loaded = load_extension_node_map(root, tmp_path / "state.json", None, "http://unused", 24)
-    assert loaded is not None
-    assert loaded.lookup("FaceDetailer").status == "found"
-    assert "comfyui-manager" in loaded.source
-
-
-class MapServer:
-    def __init__(self) -> None:
-        self.status = 200
-        self.body = json.dumps(SMALL_MAP).encode()
-        self.requests = 0
-
-
-@pytest.fixture
-def map_server() -> Iterator[tuple[MapServer, str]]:
-    state = MapServer()
-
-    def respond(path: str) -> tuple[int, bytes]:
-        state.requests += 1
-        return state.status, state.body
-
-    with answering(respond) as server:
-        yield state, f"{server.url}/extension-node-map.json"
-
-
-def test_a_fetched_map_is_saved_and_reused_while_fresh(
-    tmp_path: Path, map_server: tuple[MapServer, str]
-) -> None:
-    server, url = map_server
-    state_path = tmp_path / "state" / "extension-node-map.json"
-    with httpx.Client(timeout=5) as client:
-        first = load_extension_node_map(tmp_path, state_path, client, url, 24)
-        assert first is not None and first.source == url
-        assert json.loads(state_path.read_bytes()) == SMALL_MAP
-        second = load_extension_node_map(tmp_path, state_path, client, url, 24)
-    assert second is not None and second.source == str(state_path)
-    assert server.requests == 1
-
-
-def test_an_expired_copy_is_fetched_again(
-    tmp_path: Path, map_server: tuple[MapServer, str]
-) -> None:
-    server, url = map_server
-    state_path = write_map(tmp_path / "state.json", {IMPACT: [["OldOnly"], {}]})
-    os.utime(state_path, (1_000_000, 1_000_000))
-    with httpx.Client(timeout=5) as client:
-        loaded = load_extension_node_map(tmp_path, state_path, client, url, 24)
-    assert loaded is not None and loaded.lookup("FaceDetailer").status == "found"
-    assert server.requests == 1
-
-
-@pytest.mark.parametrize(("status", "body"), [(500, b"{}"), (200, b"{not json"), (200, b"{}")])
-def test_a_failed_fetch_falls_back_to_the_stale_copy(
-    tmp_path: Path, map_server: tuple[MapServer, str], status: int, body: bytes
-) -> None:
-    server, url = map_server
-    server.status, server.body = status, body
-    state_path = write_map(tmp_path / "state.json", SMALL_MAP)
-    os.utime(state_path, (1_000_000, 1_000_000))
-    with httpx.Client(timeout=5) as client:
-        loaded = load_extension_node_map(tmp_path, state_path, client, url, 24, now=2e9)
-    assert loaded is not None and loaded.source == str(state_path)
-    assert json.loads(state_path.read_bytes()) == SMALL_MAP
-
-
-def test_an_unreachable_url_without_any_copy_gives_none(tmp_path: Path) -> None:
-    with httpx.Client(timeout=2) as client:
-        loaded = load_extension_node_map(
-            tmp_path, tmp_path / "state.json", client, f"{refused_url()}/map.json", 24
-        )
-    assert loaded is None
-
-
-def test_offline_without_any_copy_gives_none(tmp_path: Path) -> None:
-    assert load_extension_node_map(tmp_path, tmp_path / "s.json", None, "http://x", 24) is None

@@ -11,7 +11,12 @@ import pytest
 
 from tests.local_http import answering, refused_url
 from watchman.errors import BackendError
-from watchman.remote.comfyui_server import ComfyUIServer, combo_values, parse_object_info
+from watchman.remote.comfyui_server import (
+    ComfyUIServer,
+    combo_values,
+    parse_object_info,
+    server_gateway,
+)
 
 OBJECT_INFO = {
     "CheckpointLoaderSimple": {
@@ -74,7 +79,7 @@ def test_object_info_gives_node_types_and_both_combo_formats(
 ) -> None:
     state, url = replay
     with httpx.Client() as client:
-        info = ComfyUIServer(client, url, timeout=5).object_info()
+        info = ComfyUIServer(server_gateway(client, 5), url, timeout=5).object_info()
     assert state.paths == ["/object_info"]
     assert info.node_types == {
         "CheckpointLoaderSimple",
@@ -96,7 +101,7 @@ def test_object_info_gives_node_types_and_both_combo_formats(
 
 def test_a_refused_port_is_unreachable() -> None:
     with httpx.Client() as client, pytest.raises(BackendError) as raised:
-        ComfyUIServer(client, refused_url(), timeout=2).object_info()
+        ComfyUIServer(server_gateway(client, 2), refused_url(), timeout=2).object_info()
     assert raised.value.reason == "unreachable"
 
 
@@ -104,7 +109,7 @@ def test_a_slow_server_is_a_timeout(replay: tuple[Replay, str]) -> None:
     state, url = replay
     state.stalling = True
     with httpx.Client() as client, pytest.raises(BackendError) as raised:
-        ComfyUIServer(client, url, timeout=0.2).object_info()
+        ComfyUIServer(server_gateway(client, 0.2), url, timeout=0.2).object_info()
     assert raised.value.reason == "timeout"
 
 
@@ -123,7 +128,7 @@ def test_malformed_json_or_a_bad_status_is_a_bad_response(
     state, url = replay
     state.status, state.body = status, body
     with httpx.Client() as client, pytest.raises(BackendError) as raised:
-        ComfyUIServer(client, url, timeout=5).object_info()
+        ComfyUIServer(server_gateway(client, 5), url, timeout=5).object_info()
     assert raised.value.reason == "bad_response"
 
 

@@ -7,25 +7,20 @@ regexes. A class several packs define, or one only a pattern matches, is UNCERTA
 every candidate: guessing would send a user to install the wrong pack.
 
 The map (``{repo_url: [[class names...], {"title_aux": ..., "nodename_pattern": ...,
-"preemptions": [...]}]}``) is read from an installed ComfyUI-Manager, else a copy kept in
-the tool's state folder, else fetched from a configured URL (see ``load_extension_node_map``).
+"preemptions": [...]}]}``) is found by ``watchman.remote.node_map`` (an installed
+ComfyUI-Manager, the copy in the state folder, or a fetch); this module only reads it and
+answers from it: no network, no state written.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
-
-import httpx
-import orjson
-
-from watchman.state.safe_files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -268,57 +263,6 @@ def _aux_url(aux_id: str | None) -> str | None:
     return None
 
 
-def load_extension_node_map(
-    comfyui_root: Path,
-    state_path: Path,
-    client: httpx.Client | None,
-    url: str,
-    ttl_hours: float,
-    now: float | None = None,
-) -> ExtensionNodeMap | None:
-    """Load the freshest trustworthy ``extension-node-map.json``.
-
-    Order: an installed ComfyUI-Manager (``custom_nodes`` folder, or the
-    ``comfyui_manager`` package in ComfyUI's Python environment); the copy at
-    ``state_path`` if younger than ``ttl_hours``; a fresh fetch of ``url`` (saved to
-    ``state_path`` atomically); a stale copy at ``state_path`` as last resort.
-
-    Args:
-        comfyui_root: the ComfyUI folder.
-        state_path: where the fetched copy lives (``state/extension-node-map.json``).
-        client: an HTTP client, or None to stay offline.
-        url: where to fetch the map from.
-        ttl_hours: how long a fetched copy is fresh.
-        now: the current time (seconds since the epoch), for tests.
-
-    Returns:
-        The map, or None when no source gave one (each failure is logged, never raised).
-    """
-    for path in installed_map_paths(comfyui_root):
-        loaded = _read_map(path)
-        if loaded is not None:
-            return loaded
-    current = time.time() if now is None else now
-    age = _age_seconds(state_path, current)
-    if age is not None and age < ttl_hours * 3600:
-        loaded = _read_map(state_path)
-        if loaded is not None:
-            return loaded
-    if client is not None:
-        fetched = _fetch_map(client, url, state_path)
-        if fetched is not None:
-            return fetched
-    if age is not None:
-        loaded = _read_map(state_path)
-        if loaded is not None:
-            logger.warning(
-                "Using a stale extension-node-map (%s, %.0f hours old).", state_path, age / 3600
-            )
-            return loaded
-    logger.warning("No extension-node-map is available; missing nodes cannot be mapped to packs.")
-    return None
-
-
 def installed_map_paths(comfyui_root: Path) -> list[Path]:
     """Return the ``extension-node-map.json`` files of installed ComfyUI-Managers, best first."""
     found: list[Path] = []
@@ -349,51 +293,3 @@ def installed_map_paths(comfyui_root: Path) -> list[Path]:
             if candidate.is_file():
                 found.append(candidate)
     return found
-
-
-def _age_seconds(path: Path, now: float) -> float | None:
-    try:
-        return max(0.0, now - path.stat().st_mtime)
-    except OSError:
-        return None
-
-
-def _read_map(path: Path) -> ExtensionNodeMap | None:
-    try:
-        document = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as error:
-        logger.warning("Cannot read extension-node-map %s (%s); skipping it.", path, error)
-        return None
-    if not isinstance(document, dict) or not document:
-        logger.warning("Extension-node-map %s is empty or not an object; skipping it.", path)
-        return None
-    return ExtensionNodeMap.from_document(document, source=str(path))
-
-
-def _fetch_map(client: httpx.Client, url: str, state_path: Path) -> ExtensionNodeMap | None:
-    try:
-        response = client.get(url, follow_redirects=True)
-    except httpx.HTTPError as error:
-        logger.warning(
-            "Cannot fetch the extension-node-map from %s (%s).", url, type(error).__name__
-        )
-        return None
-    if response.status_code != 200:
-        logger.warning(
-            "Fetching the extension-node-map from %s gave HTTP %d.", url, response.status_code
-        )
-        return None
-    try:
-        document = orjson.loads(response.content)
-    except orjson.JSONDecodeError as error:
-        logger.warning("The extension-node-map from %s is not JSON (%s).", url, error)
-        return None
-    if not isinstance(document, dict) or not document:
-        logger.warning("The extension-node-map from %s is empty or not an object.", url)
-        return None
-    try:
-        atomic_write_bytes(state_path, response.content)
-    except OSError as error:
-        # The map is still usable this cycle; only the cache is lost.
-        logger.warning("Cannot save the extension-node-map to %s (%s).", state_path, error)
-    return ExtensionNodeMap.from_document(document, source=url)

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,7 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from watchman import __version__
-from watchman.config import KNOWN_BACKENDS, Settings, load_settings
+from watchman.config import Settings, load_settings
 from watchman.environment import Environment
 from watchman.errors import (
     ComfyUINotFoundError,
@@ -36,6 +37,7 @@ from watchman.errors import (
 from watchman.exit_status import ExitStatus
 from watchman.home import Home, resolve_home
 from watchman.printable import printable
+from watchman.services import Services, build_services
 from watchman.state.logs import configure_logging
 
 app = typer.Typer(
@@ -82,6 +84,12 @@ class Invocation:
     def home(self, settings: Settings) -> Home:
         """The tool's home for these settings in this environment."""
         return resolve_home(settings, self.environment)
+
+    def services(
+        self, settings: Settings, home: Home, stop_event: threading.Event | None = None
+    ) -> Services:
+        """Wire the outside world once for this command (close it, or use ``with``)."""
+        return build_services(settings, self.environment, home, stop_event=stop_event)
 
     def settings(self) -> Settings:
         """Load the settings with this invocation's flags as the strongest layer."""
@@ -131,20 +139,29 @@ def handled_errors(invocation: Invocation) -> Iterator[None]:
 
 
 def parse_backends(value: str | None) -> list[str] | None:
-    """Parse ``--backends qwen,civitai`` into a list, checking each name.
-
-    Raises:
-        typer.BadParameter: an unknown backend name.
-    """
+    """Split ``--backends qwen,civitai`` into names. Not checked here: the list becomes the
+    ``search.backend_order`` setting, and the settings model checks every name (one place
+    for a flag, a variable and the config file alike)."""
     if value is None:
         return None
-    names = [name.strip().lower() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in KNOWN_BACKENDS]
-    if unknown:
-        raise typer.BadParameter(
-            f"unknown backend {unknown[0]!r}; choose from {', '.join(KNOWN_BACKENDS)}"
+    return [name.strip().lower() for name in value.split(",") if name.strip()]
+
+
+def _comfyui_root_if_any(invocation: Invocation, services: Services) -> Path | None:
+    """The ComfyUI install as the cycle finds it. A root that was set (flag, variable,
+    config) must be one; when none is set and none is detected, None with a warning:
+    one lookup is still useful without the install's known sources."""
+    if services.settings.comfyui.root is not None:
+        return services.find_comfyui_root()
+    try:
+        return services.find_comfyui_root()
+    except ComfyUINotFoundError as error:
+        invocation.err.print(
+            f"comfywatchman: {error} Resolving without the install's known sources.",
+            markup=False,
+            highlight=False,
         )
-    return names
+        return None
 
 
 def print_json(invocation: Invocation, document: Any) -> None:
@@ -304,22 +321,19 @@ STAGE_LABELS = {
 def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_json: bool) -> int:
     from watchman.cycle import run_cycle
 
-    kwargs: dict[str, Any] = {
-        "offline": settings.search.offline,
-        "backends": invocation.backends,
-        "trigger": "run-cycle",
-        "environment": invocation.environment,
-    }
-    if as_json or not invocation.environment.interactive:
-        result = run_cycle(settings, home, **kwargs)
-    else:
-        # A person is watching: say which stage the cycle is in.
-        with invocation.err.status("Starting the cycle…") as spinner:
+    with invocation.services(settings, home) as services:
+        if as_json or not invocation.environment.interactive:
+            result = run_cycle(settings, home, trigger="run-cycle", services=services)
+        else:
+            # A person is watching: say which stage the cycle is in.
+            with invocation.err.status("Starting the cycle…") as spinner:
 
-            def show(phase: str) -> None:
-                spinner.update(STAGE_LABELS.get(phase, phase))
+                def show(phase: str) -> None:
+                    spinner.update(STAGE_LABELS.get(phase, phase))
 
-            result = run_cycle(settings, home, on_stage=show, **kwargs)
+                result = run_cycle(
+                    settings, home, trigger="run-cycle", services=services, on_stage=show
+                )
     record = result.record
     if as_json:
         print_json(invocation, result.to_json())
@@ -359,16 +373,16 @@ def _render_cycle(invocation: Invocation, result: Any) -> None:
 def _do_scheduler(settings: Settings, home: Home, invocation: Invocation) -> int:
     from watchman.commands.scheduler import run_scheduler
 
-    return run_scheduler(
-        settings,
-        home,
-        clock=invocation.environment.clock,
-        cycle_kwargs={
-            "offline": settings.search.offline,
-            "backends": invocation.backends,
-            "environment": invocation.environment,
-        },
-    )
+    # One stop event: SIGTERM both ends the scheduler and cuts the requests under way.
+    stop_event = threading.Event()
+    with invocation.services(settings, home, stop_event) as services:
+        return run_scheduler(
+            settings,
+            home,
+            clock=invocation.environment.clock,
+            stop_event=stop_event,
+            cycle_kwargs={"services": services},
+        )
 
 
 def _do_list_intake(invocation: Invocation, home: Home, limit: int, as_json: bool) -> None:
@@ -462,22 +476,21 @@ def resolve_command(
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Find where to get one model file: known sources first, then the backends in order."""
-    from watchman.resolve import KnownSources, SearchRequest, build_resolver
+    from watchman.resolve import SearchRequest
+    from watchman.stages.resolve import resolve_one
 
     invocation = _invocation(context)
-    order = parse_backends(backends) if backends is not None else invocation.backends
+    # The subcommand's flags are the same overrides as the global ones, nothing more.
+    if backends is not None:
+        invocation.backends = parse_backends(backends)
+    invocation.offline = invocation.offline or offline
     with handled_errors(invocation):
         settings = invocation.settings()
         home = invocation.home(settings)
-        with build_resolver(
-            settings,
-            home,
-            settings.comfyui.root,
-            known_sources=KnownSources(),
-            offline=offline or invocation.offline,
-            backends=order,
-        ) as resolver:
-            result = resolver.search(SearchRequest(name, folder or None))
+        with invocation.services(settings, home) as services:
+            # The same install, known sources and resolver as the cycle's resolve stage.
+            root = _comfyui_root_if_any(invocation, services)
+            result = resolve_one(services, root, SearchRequest(name, folder or None))
     if json_output:
         print_json(invocation, result.to_json())
         return

@@ -8,19 +8,22 @@ waits long: a box without a running ComfyUI falls back to the static inventory a
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import httpx
-import orjson
 
 from watchman.errors import BackendError
+from watchman.remote.gateway import HttpGateway, HttpOptions
 
 logger = logging.getLogger(__name__)
 
 OBJECT_INFO_PATH = "/object_info"
+# object_info of an install with hundreds of packs runs to tens of MiB; bound it well above.
+MAX_OBJECT_INFO_BYTES = 256 * 1024 * 1024
 _INPUT_SECTIONS = ("required", "optional")
 
 
@@ -37,16 +40,17 @@ class ObjectInfo:
 
 
 class ComfyUIServer:
-    """Client of one ComfyUI server.
+    """Client of one ComfyUI server, through the gateway (a deadline, a size cap, a stop).
 
     Args:
-        client: the HTTP client to use (injected, so tests and the cycle share settings).
+        gateway: the HTTP path; build it with no retries (``server_gateway``): a box
+            without a running ComfyUI falls back to the static inventory at once.
         base_url: the server, e.g. ``http://127.0.0.1:8188``.
-        timeout: seconds to wait for connecting and for the answer.
+        timeout: seconds to wait for connecting and for each read of the answer.
     """
 
-    def __init__(self, client: httpx.Client, base_url: str, timeout: float) -> None:
-        self.client = client
+    def __init__(self, gateway: HttpGateway, base_url: str, timeout: float) -> None:
+        self.gateway = gateway
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
@@ -58,38 +62,37 @@ class ComfyUIServer:
 
         Raises:
             BackendError: reason ``timeout`` when the server is too slow, ``unreachable``
-                when nothing answers, ``bad_response`` for a non-200 status or a body that
-                is not an object_info document.
+                when nothing answers, ``interrupted`` after a stop, ``bad_response`` for
+                an error status, a body too large, or a body that is not an object_info
+                document.
         """
         url = self.base_url + OBJECT_INFO_PATH
         try:
-            response = self.client.get(url, timeout=httpx.Timeout(self.timeout))
-        except httpx.TimeoutException as error:
-            raise BackendError(
-                f"ComfyUI at {self.base_url} did not answer within {self.timeout:g} s "
-                f"({type(error).__name__}); using the static node inventory.",
-                reason="timeout",
-            ) from None
-        except httpx.HTTPError as error:
-            raise BackendError(
-                f"ComfyUI at {self.base_url} is not reachable ({type(error).__name__}); "
-                "start it or check comfyui.url. Using the static node inventory.",
-                reason="unreachable",
-            ) from None
-        if response.status_code != 200:
-            raise BackendError(
-                f"ComfyUI at {self.base_url} answered {OBJECT_INFO_PATH} with HTTP "
-                f"{response.status_code}; check comfyui.url points at ComfyUI.",
-                reason="bad_response",
+            response = self.gateway.get_json(
+                url,
+                timeout=httpx.Timeout(self.timeout),
+                deadline_seconds=deadline_for(self.timeout),
+                max_bytes=MAX_OBJECT_INFO_BYTES,
             )
-        try:
-            document = orjson.loads(response.content)
-        except orjson.JSONDecodeError as error:
+        except BackendError as error:
+            if error.reason == "timeout":
+                raise BackendError(
+                    f"ComfyUI at {self.base_url} did not answer within {self.timeout:g} s; "
+                    "using the static node inventory.",
+                    reason="timeout",
+                ) from None
+            if error.reason in ("unreachable", "interrupted"):
+                raise BackendError(
+                    f"ComfyUI at {self.base_url} is not reachable ({error}); start it or "
+                    "check comfyui.url. Using the static node inventory.",
+                    reason=error.reason,
+                ) from None
             raise BackendError(
-                f"ComfyUI at {self.base_url} sent {OBJECT_INFO_PATH} that is not JSON "
-                f"({error}); check comfyui.url points at ComfyUI.",
+                f"ComfyUI at {self.base_url} did not answer {OBJECT_INFO_PATH} as ComfyUI "
+                f"does ({error}); check comfyui.url points at ComfyUI.",
                 reason="bad_response",
             ) from None
+        document = response.data
         if not isinstance(document, dict):
             raise BackendError(
                 f"ComfyUI at {self.base_url} sent {OBJECT_INFO_PATH} that is not an object; "
@@ -99,6 +102,27 @@ class ComfyUIServer:
         info = parse_object_info(document)
         logger.debug("ComfyUI at %s reports %d node types.", self.base_url, len(info.node_types))
         return info
+
+
+def server_gateway(
+    client: httpx.Client, timeout: float, stop_event: threading.Event | None = None
+) -> HttpGateway:
+    """Return the gateway for a ComfyUI server: no retries (a server that is not there is
+    not asked twice), reads of ``timeout`` seconds, a whole call bounded by
+    ``deadline_for(timeout)``."""
+    options = HttpOptions(
+        timeout_seconds=timeout,
+        max_retries=0,
+        total_deadline_seconds=deadline_for(timeout),
+        max_response_bytes=MAX_OBJECT_INFO_BYTES,
+    )
+    return HttpGateway(client, options, stop_event=stop_event)
+
+
+def deadline_for(timeout: float) -> float:
+    """The longest a whole /object_info call may take: building the answer for hundreds of
+    packs takes ComfyUI a few seconds even when each read is quick."""
+    return max(10.0, 5 * timeout)
 
 
 def parse_object_info(document: Mapping[str, Any]) -> ObjectInfo:

@@ -12,7 +12,8 @@ import httpx
 
 from watchman.config import Settings
 from watchman.home import Home
-from watchman.resolve import KnownSources, SearchRequest, build_resolver
+from watchman.resolve import KnownSources, SearchRequest, SearchResult, build_resolver
+from watchman.services import Services
 from watchman.stages.needs import WorkflowNeeds
 from watchman.stages.workflows import StoredWorkflow
 
@@ -84,3 +85,30 @@ def resolve_missing_models(
             by_report_key[key] = result.to_json()
     note = "offline: only known sources were used" if offline else None
     return by_report_key, note
+
+
+def resolve_one(
+    services: Services,
+    comfyui_root: Path | None,
+    request: SearchRequest,
+    more_sources: KnownSources | None = None,
+) -> SearchResult:
+    """Resolve one model exactly as the cycle's resolve stage would: the install's known
+    sources (ComfyUI-Manager's model list, the template packages), then ``more_sources``,
+    then the backends in ``services.backend_order`` unless offline, through the same
+    resolver and cache.
+
+    Args:
+        services: the wired services (settings, client, stop event).
+        comfyui_root: the ComfyUI install whose known sources count; None: none.
+        request: the model, as a workflow names it, with its folder when known.
+        more_sources: further known sources (URLs embedded in workflows).
+
+    Returns:
+        The result (a backend failure is an ERROR result, not an exception).
+
+    Raises:
+        ConfigError: a backend in the order is unknown.
+    """
+    with services.resolver(comfyui_root, more_sources) as resolver:
+        return resolver.search(request)

@@ -1,0 +1,240 @@
+"""The one place that wires the outside world: built once per command from settings and
+the environment, handed to the cycle, the scheduler and ``resolve``.
+
+``Services`` holds one HTTP client (its User-Agent names the tool and version), the
+gateways over it (retries, deadlines, size caps, the stop event), the ComfyUI server
+client, the node-map source, and what builds the resolver with the known sources found in
+the install. Whether to stay offline and which backends to ask are read here, from the
+settings, and nowhere else: command-line flags only override settings (see
+``with_overrides``), so a flag and a config key can never disagree.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from watchman import __version__
+from watchman.comfy.install import find_comfyui_root
+from watchman.config import SearchSettings, Settings
+from watchman.environment import Environment
+from watchman.errors import ConfigError
+from watchman.home import Home
+from watchman.remote.comfyui_server import ComfyUIServer, server_gateway
+from watchman.remote.gateway import HttpGateway, HttpOptions, new_client
+from watchman.remote.node_map import NodeMapSource
+from watchman.resolve import KnownSources, Resolver, build_resolver
+
+USER_AGENT = f"comfywatchman/{__version__}"
+
+
+def with_overrides(
+    settings: Settings, *, offline: bool | None = None, backends: Sequence[str] | None = None
+) -> Settings:
+    """Return ``settings`` with ``search.offline`` / ``search.backend_order`` replaced when
+    given, validated as the settings model validates them (for callers holding loaded
+    settings; the CLI passes its flags to ``load_settings`` instead).
+
+    Raises:
+        ConfigError: a backend name is not one the settings model knows.
+    """
+    update: dict[str, Any] = {}
+    if offline is not None:
+        update["offline"] = offline
+    if backends is not None:
+        update["backend_order"] = list(backends)
+    if not update:
+        return settings
+    try:
+        search = SearchSettings.model_validate({**settings.search.model_dump(), **update})
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ConfigError(
+            f"search.{'.'.join(str(part) for part in first['loc'])} is wrong "
+            f"(got {first.get('input')!r}): {first['msg']}."
+        ) from None
+    copied = settings.model_copy(update={"search": search})
+    copied._config_source = settings._config_source
+    return copied
+
+
+@dataclass
+class Services:
+    """What a command talks to the outside with. Close it (or use ``with``) when done.
+
+    Attributes:
+        settings: the settings every service was built from.
+        environment: the process's surroundings.
+        home: the tool's home.
+        client: the one HTTP client of the process.
+        stop_event: set it (SIGTERM, SIGINT) to end every request under way.
+        comfyui_server: the ComfyUI server client; None when ``comfyui.use_server`` is off.
+        node_map: the source of ComfyUI-Manager's extension-node-map.
+    """
+
+    settings: Settings
+    environment: Environment
+    home: Home
+    client: httpx.Client
+    stop_event: threading.Event
+    comfyui_server: ComfyUIServer | None
+    node_map: NodeMapSource
+    owns_client: bool = True
+    _known: dict[Path, KnownSources] = field(default_factory=dict)
+
+    @property
+    def offline(self) -> bool:
+        """Ask no remote service: the one place this is decided (``search.offline``)."""
+        return self.settings.search.offline
+
+    @property
+    def backend_order(self) -> tuple[str, ...]:
+        """The remote backends, in order (``search.backend_order``, validated on load)."""
+        return tuple(self.settings.search.backend_order)
+
+    def find_comfyui_root(self, explicit: Path | None = None) -> Path:
+        """Return the ComfyUI install: ``explicit``, else ``comfyui.root``, else detected
+        from the environment (comfy-cli's config, then common folders).
+
+        Raises:
+            ComfyUINotFoundError: no install there, or none found; the message says how
+                to set it.
+        """
+        environment = self.environment
+        return find_comfyui_root(
+            explicit or self.settings.comfyui.root,
+            environment.environ,
+            environment.home_dir,
+            cwd=environment.cwd,
+            platform=environment.platform,
+        )
+
+    def install_sources(self, comfyui_root: Path) -> KnownSources:
+        """The known sources installed with ComfyUI (ComfyUI-Manager's model list, the
+        workflow template packages), read once per root for the life of these services."""
+        key = comfyui_root.resolve()
+        if key not in self._known:
+            self._known[key] = KnownSources.from_comfyui(comfyui_root)
+        return self._known[key]
+
+    def resolver(
+        self, comfyui_root: Path | None, more_sources: KnownSources | None = None
+    ) -> Resolver:
+        """Build the resolver: the install's known sources, then ``more_sources`` (URLs
+        embedded in the workflows seen), then the backends in ``backend_order`` over this
+        client, unless offline. Close it (or use ``with``); the client stays open.
+
+        Raises:
+            ConfigError: a backend in the order is unknown.
+        """
+        known = KnownSources()
+        if comfyui_root is not None:
+            known.merge(self.install_sources(comfyui_root))
+        if more_sources is not None:
+            known.merge(more_sources)
+        return build_resolver(
+            self.settings,
+            self.home,
+            comfyui_root,
+            known_sources=known,
+            offline=self.offline,
+            backends=self.backend_order,
+            client=self.client,
+            stop_event=self.stop_event,
+        )
+
+    def new_run(self) -> None:
+        """Start a cycle afresh: forget the hosts the long-lived gateways marked down."""
+        if self.comfyui_server is not None:
+            self.comfyui_server.gateway.new_run()
+        if self.node_map.gateway is not None:
+            self.node_map.gateway.new_run()
+
+    def close(self) -> None:
+        """Close the HTTP client, when these services made it."""
+        if self.owns_client:
+            self.client.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def build_services(
+    settings: Settings,
+    environment: Environment,
+    home: Home,
+    *,
+    stop_event: threading.Event | None = None,
+    client: httpx.Client | None = None,
+) -> Services:
+    """Wire every outside service from the settings and the environment.
+
+    Args:
+        settings: the loaded settings, flags already applied.
+        environment: the process's surroundings (clock, variables, folders).
+        home: the tool's home (caches and the kept node map live there).
+        stop_event: the event a signal handler sets; one is made when not given.
+        client: an HTTP client to use instead of making one (not closed by ``close``).
+
+    Returns:
+        The services; nothing is contacted yet.
+    """
+    stop = stop_event or threading.Event()
+    owns = client is None
+    http = client or new_client(headers={"User-Agent": USER_AGENT})
+    comfyui = settings.comfyui
+    server = (
+        ComfyUIServer(
+            server_gateway(http, comfyui.timeout_seconds, stop),
+            comfyui.url,
+            comfyui.timeout_seconds,
+        )
+        if comfyui.use_server
+        else None
+    )
+    search = settings.search
+    node_map_gateway = (
+        None
+        if search.offline
+        else HttpGateway(
+            http,
+            HttpOptions(
+                timeout_seconds=search.timeout_seconds,
+                max_retries=search.max_retries,
+                per_host_concurrency=search.per_host_concurrency,
+            ),
+            stop_event=stop,
+        )
+    )
+    node_map = NodeMapSource(
+        gateway=node_map_gateway,
+        url=settings.nodes.extension_node_map_url,
+        ttl_hours=settings.nodes.extension_node_map_ttl_hours,
+        state_path=home.extension_node_map,
+        clock=environment.clock,
+    )
+    return Services(
+        settings=settings,
+        environment=environment,
+        home=home,
+        client=http,
+        stop_event=stop,
+        comfyui_server=server,
+        node_map=node_map,
+        owns_client=owns,
+    )
