@@ -1,10 +1,11 @@
 """``comfywatchman --scheduler``: run the cycle every ``schedule.interval_minutes``, for weeks.
 
-APScheduler 3 (a ``BackgroundScheduler`` with one ``IntervalTrigger`` job) runs the cycle:
-one at a time (``max_instances=1``, a single worker thread), missed runs coalesced into
-one, no misfire limit, optional jitter. The first cycle runs at start. A cycle skipped by a
-guard, or by the run lock held by a cron ``--run-cycle``, is retried after
-``schedule.retry_after_skip_minutes`` rather than a full interval later.
+When to run is decided by ``watchman.commands.timetable``, pure functions of the clock and
+the timetable (the first cycle at start, then a grid of intervals, a skip retried after
+``schedule.retry_after_skip_minutes``, one catch-up after a resume, jitter). This module
+only runs those decisions: APScheduler 3 (a ``BackgroundScheduler`` with one job) starts
+the cycle at the time the timetable names, one at a time (``max_instances=1``, a single
+worker thread), and after each cycle the job is moved to the next planned time.
 
 The suspend trap: APScheduler waits with ``threading.Event.wait``, which since Python 3.11
 counts CLOCK_MONOTONIC; that clock stops during suspend, so after a resume the scheduler
@@ -23,6 +24,7 @@ and ``run_scheduler`` returns 0.
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +37,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watchman.clocks import Clock, SystemClock
+from watchman.commands.timetable import (
+    CycleOutcome,
+    Rules,
+    Tick,
+    Timetable,
+    after_cycle,
+    at_start,
+    on_tick,
+)
 from watchman.config import ScheduleSettings, Settings
 from watchman.errors import LockHeldError, WatchmanError
 from watchman.home import Home
@@ -142,6 +153,11 @@ class SchedulerLoop:
         self._idle = threading.Event()  # set while no cycle is in hand
         self._idle.set()
         self._memory: dict[str, Any] = {}
+        self._rules = Rules(
+            interval=interval_seconds,
+            retry_after_skip=settings.schedule.retry_after_skip_minutes * 60,
+        )
+        self._timetable: Timetable | None = None
         self._scheduler = BackgroundScheduler(
             logger=_apscheduler_logger(),
             timezone=timezone.utc,
@@ -156,16 +172,15 @@ class SchedulerLoop:
         self._memory = observe_suspend(
             load_cycle_state(self.home.cycle_state).guard_memory, self.clock
         )
+        self._timetable = at_start(self.clock.wall())
+        # The trigger only keeps the job alive; its times are always replaced by the
+        # timetable's (``_plan_next``).
         self._scheduler.add_job(
             self._run_job,
-            IntervalTrigger(
-                seconds=schedule.interval_minutes * 60,
-                jitter=schedule.jitter_seconds or None,
-                timezone=timezone.utc,
-            ),
+            IntervalTrigger(seconds=schedule.interval_minutes * 60, timezone=timezone.utc),
             id=JOB_ID,
             name="comfywatchman cycle",
-            next_run_time=_utc_now(),
+            next_run_time=_scheduler_time(0.0),
         )
         logger.info(
             "Scheduler started: a cycle every %g min, the first now; home %s.",
@@ -186,36 +201,37 @@ class SchedulerLoop:
             self._idle.wait()
             self._scheduler.shutdown(wait=True)
             with self._lock:
-                self._persist_next_run(None)
+                self._timetable = None
+                self._persist_next_run()
             logger.info("Scheduler stopped.")
 
     def heartbeat(self) -> None:
-        """Look for a resume from suspend and wake the scheduler when a run is due."""
+        """Look for a resume from suspend and start the run the timetable says is due."""
         with self._lock:
             previous_resume = self._memory.get("last_resume_monotonic")
             self._memory = observe_suspend(self._memory, self.clock)
             resume = self._memory.get("last_resume_monotonic")
             resumed = resume is not None and resume != previous_resume
-            if self._running:
-                return  # the job thread reschedules when the cycle ends
-            job = self._scheduler.get_job(JOB_ID)
-            next_run = job.next_run_time if job is not None else None
-            if next_run is None:
-                return
-            if resumed:
-                slept = self._memory.get("last_suspend_seconds") or 0.0
-                if next_run.timestamp() <= self.clock.wall():
-                    # A run fell due while asleep: run it once now. However many slots were
-                    # missed, one run stands for them all; its awake guard skips until the
-                    # resume grace is over, and the skip is retried soon.
+            if self._running or self._timetable is None:
+                return  # the job thread plans the next run when the cycle ends
+            tick = on_tick(self._timetable, now=self.clock.wall(), resumed=resumed)
+            slept = self._memory.get("last_suspend_seconds") or 0.0
+            if tick is Tick.RUN_NOW:
+                if resumed:
                     logger.info("Resumed after %.0f s asleep; running the missed cycle.", slept)
-                    self._scheduler.modify_job(JOB_ID, next_run_time=_utc_now())
-                    self._persist_next_run(_utc_now())
-                else:
-                    logger.info("Resumed after %.0f s asleep; next cycle at %s.", slept, next_run)
-                    self._scheduler.wakeup()
-            elif next_run <= _utc_now():
-                # The scheduler's own wait counts monotonic time and may oversleep; nudge it.
+                job = self._scheduler.get_job(JOB_ID)
+                now = _scheduler_time(0.0)
+                if job is not None and job.next_run_time is not None and job.next_run_time > now:
+                    # APScheduler's own wait counts monotonic time (stopped while asleep)
+                    # and may oversleep: the timetable's word is final.
+                    self._scheduler.modify_job(JOB_ID, next_run_time=now)
+                self._scheduler.wakeup()
+            elif tick is Tick.RECHECK:
+                logger.info(
+                    "Resumed after %.0f s asleep; next cycle at %s.",
+                    slept,
+                    _iso(self._timetable.next_run),
+                )
                 self._scheduler.wakeup()
 
     def evaluate_guards(
@@ -239,19 +255,19 @@ class SchedulerLoop:
                 return
             self._running = True
             self._idle.clear()
-        retry = False
+        outcome: CycleOutcome = "failed"
         try:
-            retry = self._run_cycle()
+            outcome = self._run_cycle()
         finally:
             with self._lock:
                 self._running = False
-                if retry and not self.stop_event.is_set():
-                    self._retry_soon()
-                self._persist_next_run(self._next_run_time())
+                if not self.stop_event.is_set():
+                    self._plan_next(outcome)
+                self._persist_next_run()
                 self._idle.set()
 
-    def _run_cycle(self) -> bool:
-        """Run one cycle; return True when it should be retried soon (skipped)."""
+    def _run_cycle(self) -> CycleOutcome:
+        """Run one cycle; return its outcome (a lock held elsewhere counts as skipped)."""
         try:
             result = self.cycle(
                 self.settings,
@@ -264,23 +280,42 @@ class SchedulerLoop:
         except LockHeldError as error:
             logger.info("Cycle skipped: %s", error)
             self._record("skipped", f"lock: {error}")
-            return True
+            return "skipped"
         except (WatchmanError, OSError) as error:
             # ComfyUI not found (a drive not mounted yet) or bad state: record it and carry
             # on at the normal interval; the next cycle may find things mended.
             logger.error("Cycle failed before it started: %s", error)
             self._record("failed", str(error))
-            return False
+            return "failed"
         logger.info(
             "Cycle %s %s%s.",
             result.record.cycle_id,
             result.record.outcome,
             f" ({result.record.reason})" if result.record.reason else "",
         )
-        return result.record.outcome == "skipped"
+        return result.record.outcome
+
+    def _plan_next(self, outcome: CycleOutcome) -> None:
+        """Ask the timetable for the next run and move the job there (lock held)."""
+        if self._timetable is None:
+            return
+        jitter_seconds = self.settings.schedule.jitter_seconds
+        now = self.clock.wall()
+        self._timetable = after_cycle(
+            self._timetable,
+            self._rules,
+            now=now,
+            outcome=outcome,
+            jitter=random.uniform(0.0, jitter_seconds) if jitter_seconds else 0.0,
+        )
+        self._scheduler.modify_job(
+            JOB_ID, next_run_time=_scheduler_time(self._timetable.next_run - now)
+        )
+        if outcome == "skipped":
+            logger.info("Retrying the skipped cycle at %s.", _iso(self._timetable.next_run))
 
     def _record(self, outcome: str, reason: str) -> None:
-        now = _utc_now()
+        now = datetime.fromtimestamp(self.clock.wall(), timezone.utc)
         record = CycleRecord(
             cycle_id=f"{now.strftime('%Y%m%dT%H%M%S')}-scheduler",
             started_at=now.isoformat(),
@@ -317,19 +352,9 @@ class SchedulerLoop:
         except OSError as error:
             logger.warning("Cannot write metrics to %s: %s", textfile, error)
 
-    def _retry_soon(self) -> None:
-        retry_at = _utc_now() + timedelta(minutes=self.settings.schedule.retry_after_skip_minutes)
-        next_run = self._next_run_time()
-        if next_run is None or retry_at < next_run:
-            self._scheduler.modify_job(JOB_ID, next_run_time=retry_at)
-            logger.info("Retrying the skipped cycle at %s.", retry_at.isoformat(timespec="seconds"))
-
-    def _next_run_time(self) -> datetime | None:
-        job = self._scheduler.get_job(JOB_ID)
-        return job.next_run_time if job is not None else None
-
-    def _persist_next_run(self, next_run: datetime | None) -> None:
-        text = next_run.astimezone(timezone.utc).isoformat() if next_run is not None else None
+    def _persist_next_run(self) -> None:
+        """Record the timetable's next run (none once stopped) in the cycle state."""
+        text = _iso(self._timetable.next_run) if self._timetable is not None else None
         try:
             update_next_run(self.home.cycle_state, text)
         except OSError as error:
@@ -366,8 +391,15 @@ def _apscheduler_logger() -> logging.Logger:
     return scheduler_logger
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+def _scheduler_time(delay_seconds: float) -> datetime:
+    """APScheduler's time ``delay_seconds`` from now. APScheduler compares run times with
+    its own reading of the wall clock, so a delay the timetable planned is laid on that
+    reading (the one wall-clock read here)."""
+    return datetime.now(timezone.utc) + timedelta(seconds=max(0.0, delay_seconds))
+
+
+def _iso(wall_seconds: float) -> str:
+    return datetime.fromtimestamp(wall_seconds, timezone.utc).isoformat(timespec="seconds")
 
 
 @contextmanager
