@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -92,3 +93,54 @@ def test_the_cli_reads_settings_and_writes_output_through_the_environment_it_is_
     shown = json.loads(out.getvalue())
     assert shown["schedule"]["interval_minutes"] == 33
     assert shown["schedule"]["min_vram_gb"] == 5
+
+
+def test_a_tilde_or_relative_comfyui_root_is_taken_from_the_environment_given(
+    tmp_path: Path,
+) -> None:
+    from watchman.comfy.install import find_comfyui_root
+
+    home = tmp_path / "given-home"
+    root = home / "apps" / "ComfyUI"
+    (root / "comfy").mkdir(parents=True)
+    (root / "main.py").write_text("", encoding="utf-8")
+    (root / "nodes.py").write_text("", encoding="utf-8")
+    assert find_comfyui_root(Path("~/apps/ComfyUI"), {}, home, cwd=tmp_path) == root
+    assert find_comfyui_root(Path("ComfyUI"), {}, home, cwd=home / "apps") == root
+
+
+# Reading the process's surroundings is main()'s job (Environment.from_process). What is
+# left below it, and why; a new read anywhere else fails this test.
+_PROCESS_READS_ALLOWED = {
+    "environment.py": "Environment.from_process, called by main() alone",
+    "comfy/extra_model_paths.py": "defaults for callers without an environment (bench)",
+}
+
+
+def _process_reads(tree: ast.AST) -> list[int]:
+    """Lines reading os.environ / os.getenv / os.getcwd, Path.home / Path.cwd, or
+    expanduser (which reads HOME)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = node.value.id if isinstance(node.value, ast.Name) else None
+        if (
+            (owner == "os" and node.attr in ("environ", "getenv", "getcwd", "getcwdb"))
+            or (owner == "Path" and node.attr in ("home", "cwd"))
+            or node.attr == "expanduser"
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_nothing_below_main_reads_the_process_environment_home_or_working_folder() -> None:
+    package = Path(__file__).resolve().parents[1] / "watchman"
+    offenders = []
+    for source in sorted(package.rglob("*.py")):
+        name = source.relative_to(package).as_posix()
+        if name in _PROCESS_READS_ALLOWED:
+            continue
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        offenders += [f"{name}:{line}" for line in _process_reads(tree)]
+    assert offenders == []

@@ -23,7 +23,7 @@ import httpx
 
 from watchman.comfy.workflow import reader_failure
 from watchman.config import ScheduleSettings, Settings
-from watchman.environment import Environment
+from watchman.environment import Environment, expand_user
 from watchman.errors import BackendError, StateError, WatchmanError
 from watchman.home import Home
 from watchman.printable import printable
@@ -139,10 +139,10 @@ def _new_cycle_id(started_at: str) -> str:
     return f"{compact}-{secrets.token_hex(3)}"
 
 
-def _watched_folders(settings: Settings, root: Path) -> list[tuple[Path, str]]:
+def _watched_folders(settings: Settings, root: Path, home_dir: Path) -> list[tuple[Path, str]]:
     folders = []
     for watched in settings.workflows.folders:
-        path = watched.path.expanduser()
+        path = expand_user(watched.path, home_dir)
         folders.append((path if path.is_absolute() else root / path, watched.source))
     return folders
 
@@ -400,7 +400,13 @@ def _run_stages(
             now_ns,
             int(settings.comfyui.full_restat_hours * 3600e9),
         )
-        models: ModelInventory = scan_models(root, settings.comfyui.extra_model_paths, tree=tree)
+        models: ModelInventory = scan_models(
+            root,
+            settings.comfyui.extra_model_paths,
+            environ=services.environment.environ,
+            home_dir=services.environment.home_dir,
+            tree=tree,
+        )
         tree.finish()
         previous_nodes = _previous_node_inventory(home)
         nodes = scan_node_inventory(root, previous_nodes)
@@ -432,7 +438,7 @@ def _run_stages(
         )
 
     with stages.stage("workflows") as info:
-        watched_folders = _watched_folders(settings, root)
+        watched_folders = _watched_folders(settings, root, services.environment.home_dir)
         scan = scan_watched_folders(
             watched_folders,
             load_workflow_cache(home.workflow_cache),

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from watchman.environment import expand_user
 from watchman.errors import ComfyUINotFoundError
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def comfy_cli_config_files(
     return tuple(dict.fromkeys(folder / "config.ini" for folder in folders))
 
 
-def comfy_cli_workspaces(config_file: Path) -> tuple[Path, ...]:
+def comfy_cli_workspaces(config_file: Path, home_dir: Path | None = None) -> tuple[Path, ...]:
     """Return the workspaces named in one comfy-cli ``config.ini``: default, then recent.
 
     An absent, unreadable or malformed file yields nothing (logged at DEBUG/WARNING): it
@@ -87,7 +88,8 @@ def comfy_cli_workspaces(config_file: Path) -> tuple[Path, ...]:
     for key in _WORKSPACE_KEYS:
         value = parser.defaults().get(key, "").strip()
         if value:
-            workspaces.append(Path(os.path.expanduser(value)))
+            # "~" is the given home (None: left as written).
+            workspaces.append(expand_user(Path(value), home_dir) if home_dir else Path(value))
     return tuple(workspaces)
 
 
@@ -111,7 +113,7 @@ def _candidates(
     environ: Mapping[str, str], home_dir: Path, cwd: Path, platform: str
 ) -> Iterator[tuple[Path, str]]:
     for config_file in comfy_cli_config_files(environ, home_dir, platform):
-        for workspace in comfy_cli_workspaces(config_file):
+        for workspace in comfy_cli_workspaces(config_file, home_dir):
             yield workspace, f"comfy-cli config {config_file}"
             # comfy-cli workspaces may be the folder above the ComfyUI checkout.
             yield workspace / "ComfyUI", f"comfy-cli config {config_file}"
@@ -124,21 +126,22 @@ def find_comfyui_root(
     environ: Mapping[str, str],
     home_dir: Path,
     *,
-    cwd: Path | None = None,
+    cwd: Path,
     platform: str = sys.platform,
 ) -> Path:
     """Return the ComfyUI install folder (absolute).
 
     Takes the explicit root (flag, ``COMFYUI_ROOT`` and config already merged by the
-    caller; None when unset), the environment, the home folder, and for detection the
-    current folder (default ``Path.cwd()``) and ``sys.platform`` value.
+    caller; None when unset), the environment, the home folder (for ``~``), the folder
+    the command started in (a relative root is taken from it, and detection looks there
+    first) and a ``sys.platform`` value.
 
     Raises:
         ComfyUINotFoundError: the explicit folder is not a ComfyUI install (the message
             says what it lacks), or nothing was found; the message says how to set it.
     """
     if explicit is not None:
-        root = Path(os.path.abspath(os.path.expanduser(explicit)))
+        root = Path(os.path.abspath(cwd / expand_user(Path(explicit), home_dir)))
         if not root.is_dir():
             raise ComfyUINotFoundError(
                 f"The ComfyUI folder {root} does not exist; {HOW_TO_SET_ROOT}."
@@ -150,7 +153,6 @@ def find_comfyui_root(
                 f"{HOW_TO_SET_ROOT}."
             )
         return root
-    cwd = Path.cwd() if cwd is None else cwd
     for candidate, origin in _candidates(environ, home_dir, cwd, platform):
         if is_comfyui_root(candidate):
             root = Path(os.path.abspath(candidate))
