@@ -370,11 +370,11 @@ def embedding_names(text: object) -> tuple[str, ...]:
     """
     if not isinstance(text, str) or "embedding:" not in text.lower():
         return ()
-    names: list[str] = []
+    names: dict[str, None] = {}  # ordered and unique: a list's `in` was quadratic
     for match in _EMBEDDING_TOKEN.finditer(text):
         name = _TRAILING_WEIGHT.sub("", match.group(1)).rstrip(".:;!?")
-        if name and not name.startswith("/") and name not in names:
-            names.append(name)
+        if name and not name.startswith("/"):
+            names[name] = None
     return tuple(names)
 
 

@@ -64,9 +64,14 @@ def attach_embedded(
     """
     attached: list[ModelReference] = []
     errors: list[str] = []
+    # By base name, so attaching is linear: a scan of every entry per reference was
+    # references x entries (hours for a hostile file with many of both).
+    by_name: dict[str, list[EmbeddedModel]] = {}
+    for model in all_models:
+        by_name.setdefault(base_name_key(model.name), []).append(model)
     for reference in references:
         match = _best_match(reference, own_models.get(reference.node_id, ())) or _best_match(
-            reference, all_models
+            reference, by_name.get(base_name_key(reference.value), ())
         )
         if match is None:
             attached.append(reference)

@@ -51,7 +51,7 @@ def parse_workflow_json(
             return parse_ui_workflow(current, file_format or "ui", name, table)
         if is_api_prompt(current):
             assert isinstance(current, dict)
-            return parse_api_prompt(current, file_format or "api", table)
+            return parse_api_prompt(current, file_format or "api", table, name)
         if not isinstance(current, dict):
             break
         if isinstance(current.get("prompt"), dict):

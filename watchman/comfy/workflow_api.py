@@ -15,6 +15,13 @@ from watchman.comfy.loaders import LoaderTable
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
+from watchman.comfy.workflow_ui import (
+    MAX_EXPANDED_NODES,
+    MAX_MODEL_REFERENCES,
+    embedding_tokens,
+    too_many_references,
+)
+from watchman.errors import WorkflowError
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +50,24 @@ def _is_link(value: object) -> bool:
 
 
 def parse_api_prompt(
-    document: dict[str, Any], file_format: str = "api", table: LoaderTable | None = None
+    document: dict[str, Any],
+    file_format: str = "api",
+    table: LoaderTable | None = None,
+    name: str = "The workflow",
 ) -> ParsedWorkflow:
     """Return the ParsedWorkflow of an API-format prompt.
 
-    Takes the decoded prompt (already unwrapped) and the format to record. Linked inputs
-    are skipped; every other input is named. Never raises on content.
+    Takes the decoded prompt (already unwrapped), the format to record, the loader table
+    (None: the bundled one) and a name for messages. Linked inputs are skipped; every
+    other input is named. Raises WorkflowError (naming the limit) only past
+    ``MAX_EXPANDED_NODES`` nodes or ``MAX_MODEL_REFERENCES`` references, the limits of
+    the UI format.
     """
+    if len(document) > MAX_EXPANDED_NODES:
+        raise WorkflowError(
+            f"{name} is over a limit: it has more than {MAX_EXPANDED_NODES} nodes "
+            "(MAX_EXPANDED_NODES)."
+        )
     nodes: list[NodeUse] = []
     references: list[ModelReference] = []
     for raw_id, entry in document.items():
@@ -74,7 +92,11 @@ def parse_api_prompt(
             for name, value in (inputs.items() if isinstance(inputs, dict) else ())
             if not _is_link(value)
         ]
+        if len(references) + embedding_tokens(values) > MAX_MODEL_REFERENCES:
+            raise too_many_references(name)
         references.extend(references_for_node(node_id, node_type, values, False, False, table))
+        if len(references) > MAX_MODEL_REFERENCES:
+            raise too_many_references(name)
     return ParsedWorkflow(
         format=file_format,
         nodes=tuple(nodes),

@@ -48,9 +48,12 @@ MODE_BYPASSED = 4
 GROUP_NODE_PREFIXES = ("workflow>", "workflow/")
 MAX_NESTING = 32
 """Deeper subgraph or group-node nesting than this is reported, not followed."""
-MAX_EXPANDED_NODES = 100_000
+MAX_EXPANDED_NODES = 50_000
 """Nodes a workflow may expand to, inner nodes of every instance counted; past it the
-workflow is a parse error naming this limit (real workflows have a few thousand)."""
+workflow is a parse error naming this limit (large real workflows have a few thousand)."""
+MAX_MODEL_REFERENCES = 50_000
+"""Model references a workflow may make (embedding tokens in prompts included); past it
+the workflow is a parse error naming this limit."""
 MAX_NODE_VALUES = 5_000_000
 """Widget values, inputs and embedded model entries read over all expanded nodes (a string
 costs one more per KiB); past it the workflow is a parse error naming this limit."""
@@ -399,9 +402,15 @@ class _Walk:
             for name, value in named_widget_values(node_type, widgets, inputs, self.table)
             if name is None or name not in stale
         ]
+        # Every embedding token in a prompt is a reference: count them before they are
+        # built, so a prompt of millions of tokens is refused, not materialised.
+        if len(self.references) + embedding_tokens(values) > MAX_MODEL_REFERENCES:
+            raise too_many_references(self.name)
         self.references.extend(
             references_for_node(node_id, node_type, values, bypassed, muted, self.table)
         )
+        if len(self.references) > MAX_MODEL_REFERENCES:
+            raise too_many_references(self.name)
         return None
 
     def group_instance(
@@ -459,6 +468,19 @@ class _Walk:
             muted,
             (*stack, node_type),
         )
+
+
+def embedding_tokens(values: Sequence[tuple[str | None, object]]) -> int:
+    """Return how many ``embedding:`` tokens (any case) the text values hold, at most."""
+    return sum(value.lower().count("embedding:") for _, value in values if isinstance(value, str))
+
+
+def too_many_references(name: str) -> WorkflowError:
+    """The error of a workflow past ``MAX_MODEL_REFERENCES``."""
+    return WorkflowError(
+        f"{name} is over a limit: it names more than {MAX_MODEL_REFERENCES} model files "
+        "(MAX_MODEL_REFERENCES)."
+    )
 
 
 def _node_use(

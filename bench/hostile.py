@@ -1,0 +1,342 @@
+"""Hostile files: what one workflow or image of up to 50 MB costs to read, at worst.
+
+Each generator writes one file built to make the readers work hard (deep nesting, subgraphs
+that fan out, group-node chains, compression bombs in many PNG chunks, overlapping WebP
+EXIF values, huge strings, many embedding tokens, many embedded models). Each file is then
+read by ``scan_file`` in a fresh process, so its wall time and peak RSS are its own. The
+floor, measured in the same run, is a fresh process that reads the same file and hashes
+it. The goal (issue 9) is at most 10 s and 1 GiB per file, judged on the reader's CPU
+seconds (its wall time on a shared machine also counts other processes); the table shows
+wall and CPU seconds, the ratio of wall time to the floor, and the peak RSS.
+
+Usage: ``python bench/hostile.py [--size-mb 50] [--only NAME]``; figures are printed and
+written to ``bench/results/hostile.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RESULTS = Path(__file__).resolve().parent / "results" / "hostile.json"
+GOAL_SECONDS = 10.0
+GOAL_BYTES = 1 << 30
+
+
+def _node(node_id: int, node_type: str = "CheckpointLoaderSimple", **extra: Any) -> dict:
+    return {
+        "id": node_id,
+        "type": node_type,
+        "mode": 0,
+        "inputs": [{"name": "model", "type": "MODEL", "link": node_id}],
+        "properties": {"cnr_id": "comfy-core", "ver": "0.3.40"},
+        "widgets_values": [f"models/sdxl/checkpoint_{node_id}.safetensors"],
+        **extra,
+    }
+
+
+def _json(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def many_nodes(size: int) -> bytes:
+    """A plain UI workflow with as many ordinary nodes as fit (past the node budget)."""
+    one = len(_json(_node(10**6))) + 1
+    count = size // one
+    links = [[index, index, 0, index + 1, 0, "MODEL"] for index in range(min(count, 1000))]
+    return _json({"nodes": [_node(index) for index in range(count)], "links": links})
+
+
+def many_nodes_within_budget(size: int) -> bytes:
+    """45,000 nodes (under MAX_EXPANDED_NODES), each with a long prompt to reach ``size``."""
+    count = 45_000
+    pad = max(0, size // count - 300)
+    nodes = [
+        _node(index, "CLIPTextEncode", widgets_values=["a photo, " + "x" * pad])
+        for index in range(count)
+    ]
+    return _json({"nodes": nodes})
+
+
+def deep_nesting(size: int) -> bytes:
+    half = size // 2 - 20
+    return b'{"nodes":[' + b"[" * half + b"]" * half + b"]}"
+
+
+def fan_out(_: int) -> bytes:
+    """Subgraph i holds two instances of subgraph i+1, 40 levels: 2**40 nodes if followed."""
+    ids = [f"{index:08x}-0000-4000-8000-000000000000" for index in range(40)]
+    definitions = [
+        {"id": ids[i], "nodes": [{"id": 1, "type": ids[i + 1]}, {"id": 2, "type": ids[i + 1]}]}
+        for i in range(39)
+    ]
+    definitions.append({"id": ids[-1], "nodes": [_node(1)]})
+    return _json({"nodes": [{"id": 1, "type": ids[0]}], "definitions": {"subgraphs": definitions}})
+
+
+def fan_out_wide(size: int) -> bytes:
+    """One subgraph of many loaders, instantiated as often as fits: expansion x values."""
+    sub = "00000000-0000-4000-8000-000000000000"
+    inner = [_node(index) for index in range(1000)]
+    count = max(1, (size - len(_json(inner))) // 60)
+    top = [{"id": index, "type": sub} for index in range(count)]
+    return _json({"nodes": top, "definitions": {"subgraphs": [{"id": sub, "nodes": inner}]}})
+
+
+def group_chain(size: int) -> bytes:
+    count = size // 80
+    groups = {
+        f"G{i}": {"nodes": [{"type": f"workflow>G{i + 1}", "index": 0}]} for i in range(count)
+    }
+    return _json({"nodes": [{"id": 1, "type": "workflow>G0"}], "extra": {"groupNodes": groups}})
+
+
+def huge_strings(size: int) -> bytes:
+    """Few nodes of unknown type whose values are megabytes of text near model names."""
+    value = ("lora.safetensors embedding:" * (size // 30 // 10))[: size // 10]
+    nodes = [{"id": i, "type": "SomePackNode", "widgets_values": [value]} for i in range(9)]
+    return _json({"nodes": nodes})
+
+
+def embedding_tokens(size: int) -> bytes:
+    """One prompt with as many distinct ``embedding:`` tokens as fit."""
+    count = size // 20
+    text = " ".join(f"embedding:e{i}" for i in range(count))
+    return _json({"nodes": [{"id": 1, "type": "CLIPTextEncode", "widgets_values": [text]}]})
+
+
+def embedded_models(size: int) -> bytes:
+    """Thousands of loaders and as many embedded model entries: attach is refs x models."""
+    count = size // 260
+    half = min(count // 2, 45_000)
+    models = [
+        {"name": f"m{i}.safetensors", "url": f"https://h/m{i}", "directory": "checkpoints"}
+        for i in range(count - half)
+    ]
+    nodes = [_node(i, widgets_values=[f"m{i}.safetensors"]) for i in range(half)]
+    return _json({"nodes": nodes, "models": models})
+
+
+def api_prompt(size: int) -> bytes:
+    count = size // 120
+    return _json(
+        {
+            str(i): {"class_type": "LoraLoader", "inputs": {"lora_name": f"l{i}.safetensors"}}
+            for i in range(count)
+        }
+    )
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png(*chunks: bytes) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks) + _png_chunk(b"IEND", b"")
+
+
+_BOMB = zlib.compress(b" " * (64 << 20), 9)  # 64 MiB of spaces in ~64 KB
+
+
+def png_many_bombs(size: int) -> bytes:
+    """Chunks of other keywords that each inflate to 64 MiB, then a real workflow."""
+    chunk = _png_chunk(b"zTXt", b"Comment\x00\x00" + _BOMB)
+    workflow = _png_chunk(b"tEXt", b"workflow\x00" + _json({"nodes": [_node(1)]}))
+    return _png(*([chunk] * (size // len(chunk))), workflow)
+
+
+def png_workflow_bombs(size: int) -> bytes:
+    """Every chunk is a ``workflow`` zTXt inflating to 64 MiB."""
+    chunk = _png_chunk(b"zTXt", b"workflow\x00\x00" + _BOMB)
+    return _png(*([chunk] * (size // len(chunk))))
+
+
+def png_big_text(size: int) -> bytes:
+    """One plain tEXt workflow of nearly ``size`` bytes (decoded JSON of that size)."""
+    return _png(_png_chunk(b"tEXt", b"workflow\x00" + many_nodes(size - 100)))
+
+
+def webp_overlapping_exif(size: int) -> bytes:
+    """An EXIF IFD of 1,000 entries that all point at one region of most of the file."""
+    region = b"workflow:" + b" " * (size - 20_000)
+    entries = b"".join(struct.pack("<HHII", 0x010F, 2, len(region), 0) for _ in range(1000))
+    ifd_offset = 8
+    data_offset = ifd_offset + 2 + len(entries) + 4
+    entries = b"".join(
+        struct.pack("<HHII", 0x010F, 2, len(region), data_offset) for _ in range(1000)
+    )
+    tiff = b"II*\x00" + struct.pack("<I", ifd_offset) + struct.pack("<H", 1000) + entries
+    tiff += struct.pack("<I", 0) + region
+    exif = b"EXIF" + struct.pack("<I", len(tiff)) + tiff + b"\x00" * (len(tiff) & 1)
+    return b"RIFF" + struct.pack("<I", 4 + len(exif)) + b"WEBP" + exif
+
+
+def webp_ifd_maze(size: int) -> bytes:
+    """IFDs of 1,000 pointer entries each, pointing at every other IFD."""
+    count = max(2, size // 12_010)
+    ifd_size = 2 + 12 * 1000 + 4
+    tiff = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for index in range(count):
+        tiff += struct.pack("<H", 1000)
+        for entry in range(1000):
+            target = 8 + ((index + entry + 1) % count) * ifd_size
+            tiff += struct.pack("<HHII", 0x8769, 4, 1, target)
+        tiff += struct.pack("<I", 0)
+    exif = b"EXIF" + struct.pack("<I", len(tiff)) + bytes(tiff) + b"\x00" * (len(tiff) & 1)
+    return b"RIFF" + struct.pack("<I", 4 + len(exif)) + b"WEBP" + exif
+
+
+GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
+    "many nodes (past the node budget)": ("json", many_nodes),
+    "45k nodes with long prompts": ("json", many_nodes_within_budget),
+    "deep nesting": ("json", deep_nesting),
+    "subgraphs fanning out 40 levels": ("json", fan_out),
+    "one wide subgraph instantiated often": ("json", fan_out_wide),
+    "group-node chain": ("json", group_chain),
+    "huge string values": ("json", huge_strings),
+    "distinct embedding tokens": ("json", embedding_tokens),
+    "refs x embedded models": ("json", embedded_models),
+    "API prompt of many nodes": ("json", api_prompt),
+    "PNG: many 64 MiB bombs of other keywords": ("png", png_many_bombs),
+    "PNG: many 64 MiB workflow bombs": ("png", png_workflow_bombs),
+    "PNG: one huge tEXt workflow": ("png", png_big_text),
+    "WebP: 1,000 overlapping EXIF values": ("webp", webp_overlapping_exif),
+    "WebP: a maze of IFD pointers": ("webp", webp_ifd_maze),
+}
+
+# Peak RSS of this process image only: ru_maxrss would also count the parent's memory
+# copied by fork before exec (Linux keeps the high-water mark across exec).
+_PEAK = """
+def peak():
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+"""
+_READ = (
+    _PEAK
+    + """
+import logging, sys, time
+from pathlib import Path
+from watchman.commands.scan import scan_file
+logging.disable(logging.WARNING)
+started = time.perf_counter()
+entry = scan_file(Path(sys.argv[1]))
+print(time.perf_counter() - started)
+print(peak())
+print(entry.errors[0][:300] if entry.errors else f"read: {entry.format}")
+"""
+)
+_FLOOR = (
+    _PEAK
+    + """
+import hashlib, sys, time
+from pathlib import Path
+started = time.perf_counter()
+hashlib.sha256(Path(sys.argv[1]).read_bytes()).hexdigest()
+print(time.perf_counter() - started)
+print(peak())
+print("floor")
+"""
+)
+
+
+def measure(script: str, path: Path) -> tuple[float, float, int, str]:
+    """Run ``script`` on ``path`` in a fresh process; return its wall seconds (inside the
+    process, start-up excluded), its CPU seconds (start-up included), its peak RSS in
+    bytes and the line it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    lines = output.strip().splitlines()
+    cpu = usage.ru_utime + usage.ru_stime
+    if process.returncode != 0 or len(lines) < 3:
+        return float("nan"), cpu, usage.ru_maxrss * 1024, f"exit {process.returncode}"
+    return float(lines[0]), cpu, int(lines[1]), lines[2]
+
+
+def run(size: int, only: str | None = None) -> list[dict[str, Any]]:
+    """Generate each hostile file of about ``size`` bytes, read it, return the figures."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="hostile-") as folder:
+        for name, (suffix, generate) in GENERATORS.items():
+            if only and only.lower() not in name.lower():
+                continue
+            path = Path(folder) / f"hostile.{suffix}"
+            data = generate(size)
+            path.write_bytes(data)
+            del data
+            floor_seconds, _, floor_rss, _ = measure(_FLOOR, path)
+            seconds, cpu, rss, outcome = measure(_READ, path)
+            rows.append(
+                {
+                    "file": name,
+                    "bytes": path.stat().st_size,
+                    "seconds": round(seconds, 3),
+                    "cpu_seconds": round(cpu, 3),
+                    "peak_rss_mib": round(rss / 2**20, 1),
+                    "floor_seconds": round(floor_seconds, 3),
+                    "floor_rss_mib": round(floor_rss / 2**20, 1),
+                    "ratio": round(seconds / floor_seconds, 1) if floor_seconds else None,
+                    # CPU time, not wall time: on a shared machine the wall clock also
+                    # counts other processes' turns.
+                    "within_goal": cpu <= GOAL_SECONDS and rss <= GOAL_BYTES,
+                    "outcome": limit_broken(outcome),
+                }
+            )
+            row = rows[-1]
+            print(
+                f"{name:42} {row['bytes'] / 1e6:6.1f} MB wall {row['seconds']:6.2f} s "
+                f"cpu {row['cpu_seconds']:6.2f} s (x{row['ratio']} floor) "
+                f"{row['peak_rss_mib']:7.1f} MiB "
+                f"{'ok' if row['within_goal'] else 'OVER GOAL'}  {row['outcome']}",
+                flush=True,
+            )
+            path.unlink()
+    return rows
+
+
+def limit_broken(outcome: str) -> str:
+    """The limit named in a refusal (``MAX_...``), or what happened."""
+    for word in outcome.replace("(", " ").replace(")", " ").split():
+        if word.startswith("MAX_"):
+            return word.rstrip(".,;")
+    return outcome if outcome.startswith("read") else "error: " + outcome[-80:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size-mb", type=float, default=50.0)
+    parser.add_argument("--only", default=None, help="run the generators whose name has this")
+    arguments = parser.parse_args()
+    rows = run(int(arguments.size_mb * 1_000_000), arguments.only)
+    if not arguments.only:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps({"size_mb": arguments.size_mb, "rows": rows}, indent=2))
+    return 0 if all(row["within_goal"] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
