@@ -60,10 +60,11 @@ from watchman.state.cycle_state import (
 )
 from watchman.state.safe_files import (
     RunLock,
-    atomic_write_bytes,
     dumps_json,
     read_json_state,
+    remove_stale_temp_files,
     set_aside_corrupt,
+    write_file_set,
     write_json_if_changed,
 )
 from watchman.state.structured_log import log_event, utc_now_iso
@@ -186,14 +187,31 @@ def _previous_node_inventory(home: Home) -> NodeInventory | None:
 
 
 def _write_report(home: Home, document: dict[str, Any]) -> bool:
-    """Write the report when anything but its timestamps changed; return True if written."""
+    """Write the report when anything but its timestamps changed, or when the Markdown is
+    not the JSON's cycle's; return True if written. Both are replaced as one set."""
     previous = read_json_state(home.report_json, int(document["schema_version"]))
-    if previous is not None and stable_part(previous) == stable_part(document):
+    if (
+        previous is not None
+        and stable_part(previous) == stable_part(document)
+        and _markdown_is_of_cycle(home.report_markdown, str(previous.get("cycle_id")))
+    ):
         return False
     markdown = printable(render_markdown(document))
-    atomic_write_bytes(home.report_markdown, markdown.encode("utf-8"))
-    atomic_write_bytes(home.report_json, dumps_json(document))
+    write_file_set(
+        [
+            (home.report_markdown, markdown.encode("utf-8")),
+            (home.report_json, dumps_json(document)),
+        ],
+        tag=str(document["cycle_id"]),
+    )
     return True
+
+
+def _markdown_is_of_cycle(path: Path, cycle_id: str) -> bool:
+    try:
+        return f"(cycle {cycle_id})" in path.read_text("utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _assess_each(
@@ -288,6 +306,7 @@ def run_cycle(
     settings = services.settings
     services.new_run()
     with RunLock(home.lock_file):
+        remove_stale_temp_files(home.root)
         started_at = utc_now_iso()
         started = time.monotonic()
         cycle_id = _new_cycle_id(started_at)

@@ -3,6 +3,13 @@
 Every file the tool writes goes through here, so that a crash or a full disk never leaves a
 half-written state file, and a state file that cannot be parsed is set aside and rebuilt
 rather than stopping the daemon.
+
+A process killed mid-write can leave its temporary file behind. Temporary files carry the
+writer's process id (``.<name>.<pid>-<random>.tmp``), and :func:`remove_stale_temp_files`
+deletes, under the tool's home only, those whose writer is gone or that are older than
+``STALE_TEMP_SECONDS``. Files that must agree with each other (the JSON and Markdown
+reports) are replaced as one set with :func:`write_file_set`: a kill at any moment leaves
+either the old set or, once the set is committed, the new one after recovery.
 """
 
 from __future__ import annotations
@@ -13,13 +20,15 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 from filelock import FileLock, Timeout
 
 from watchman.errors import LockHeldError
@@ -42,7 +51,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         OSError: the folder is not writable or the disk is full; ``path`` is untouched.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX, dir=path.parent
+    )
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(descriptor, 0o666 & ~_UMASK)
@@ -56,6 +67,145 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(temporary)
         raise
     _fsync_folder(path.parent)
+
+
+TEMP_SUFFIX = ".tmp"
+STALE_TEMP_SECONDS = 3600
+"""A temporary file this old is stale whoever wrote it: no write takes an hour."""
+# .<name>.<pid>-<mkstemp's 8 characters>.tmp, and the form before the pid was added.
+_TEMP = re.compile(r"^\..+\.(?P<pid>\d+)-[a-z0-9_]{8}\.tmp$")
+_OLD_TEMP = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}$")
+_SET_PENDING = re.compile(r"^\..+\.set-(?P<tag>[A-Za-z0-9_-]+)\.tmp$")
+_SET_MARKER = re.compile(r"^\.set-(?P<tag>[A-Za-z0-9_-]+)\.commit$")
+
+
+def remove_stale_temp_files(home: Path, now: float | None = None) -> list[Path]:
+    """Delete the temporary files killed writes left under ``home``; return them.
+
+    Takes the tool's home folder (nothing outside it is looked at, links are not
+    followed) and the current time (seconds since the epoch; default: the file system's
+    clock). Only this module's own patterns are touched: a temporary file whose writer
+    process is gone or that is older than ``STALE_TEMP_SECONDS`` (one of the form before
+    the pid was added, ``.<name>.<random>``, only when older and beside ``<name>``), and a
+    file set's leftovers (see :func:`recover_file_sets`). Never raises: what cannot be removed is
+    logged.
+    """
+    removed: list[Path] = []
+    now = time.time() if now is None else now
+    for folder, _, names in os.walk(home):
+        if any(_SET_MARKER.match(name) or _SET_PENDING.match(name) for name in names):
+            removed.extend(recover_file_sets(Path(folder)))
+            with contextlib.suppress(OSError):
+                names = os.listdir(folder)
+        for name in names:
+            match = _TEMP.match(name)
+            old = _OLD_TEMP.match(name) if match is None else None
+            # The old form has no pid: only beside the file it was to replace.
+            if match is None and (old is None or old["target"] not in names):
+                continue
+            path = Path(folder) / name
+            try:
+                age = now - path.lstat().st_mtime
+            except OSError:
+                continue
+            writer_gone = match is not None and not _writer_alive(int(match["pid"]))
+            if writer_gone or age > STALE_TEMP_SECONDS:
+                try:
+                    path.unlink()
+                except OSError as error:
+                    logger.warning("Cannot remove stale temporary file %s: %s", path, error)
+                    continue
+                removed.append(path)
+    if removed:
+        logger.info("Removed %d temporary file(s) left by interrupted writes.", len(removed))
+    return removed
+
+
+def _writer_alive(pid: int) -> bool:
+    # Our own id is a writer that is alive (another thread may be writing right now).
+    return pid == os.getpid() or psutil.pid_exists(pid)
+
+
+def write_file_set(files: Sequence[tuple[Path, bytes]], tag: str) -> None:
+    """Replace several files of one folder as a set: a reader of any of them after a crash
+    and the next start never finds one from this set beside one from an earlier set.
+
+    Takes ``(path, data)`` pairs (all paths in one folder) and the set's tag (letters,
+    digits, ``-`` and ``_``; e.g. the cycle id). Each file is written and fsynced beside
+    its target as ``.<name>.set-<tag>.tmp``; then a commit marker ``.set-<tag>.commit`` is
+    written atomically; then each file is renamed into place and the marker removed. A
+    kill before the marker leaves the old set (its leftovers are removed at the next
+    start); a kill after it is completed by :func:`recover_file_sets`.
+
+    Raises:
+        OSError: the folder is not writable or the disk is full; the old set is intact
+            unless the commit marker was written (then recovery completes the new one).
+        ValueError: the paths are not all in one folder, or the tag has other characters.
+    """
+    folders = {path.parent for path, _ in files}
+    if len(folders) != 1 or not re.fullmatch(r"[A-Za-z0-9_-]+", tag):
+        raise ValueError("a file set is one folder's files, tagged with [A-Za-z0-9_-]")
+    (folder,) = folders
+    folder.mkdir(parents=True, exist_ok=True)
+    recover_file_sets(folder)
+    pending = [(path, folder / f".{path.name}.set-{tag}.tmp") for path, _ in files]
+    try:
+        for (_, data), (_, temporary) in zip(files, pending, strict=True):
+            with open(temporary, "wb") as handle:
+                if hasattr(os, "fchmod"):
+                    os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        _fsync_folder(folder)
+        marker = folder / f".set-{tag}.commit"
+        atomic_write_bytes(marker, "\n".join(path.name for path, _ in files).encode())
+    except BaseException:
+        for _, temporary in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise
+    _complete_set(folder, marker, tag)
+
+
+def _complete_set(folder: Path, marker: Path, tag: str) -> None:
+    try:
+        names = [name for name in marker.read_text("utf-8").splitlines() if name]
+    except (OSError, UnicodeDecodeError):
+        names = []
+    for name in names:
+        temporary = folder / f".{name}.set-{tag}.tmp"
+        if temporary.exists():
+            os.replace(temporary, folder / name)
+    _fsync_folder(folder)
+    with contextlib.suppress(FileNotFoundError):
+        marker.unlink()
+    _fsync_folder(folder)
+
+
+def recover_file_sets(folder: Path) -> list[Path]:
+    """Finish or drop the file sets an earlier process left half-done in ``folder``.
+
+    A committed set (its marker exists) is completed: its files still pending are renamed
+    into place. Pending files of a set without a marker never became current and are
+    deleted. Returns the pending files deleted. Raises OSError when a rename fails.
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    for name in names:
+        match = _SET_MARKER.match(name)
+        if match is not None:
+            logger.info("Completing the file set %s left by an interrupted write.", name)
+            _complete_set(folder, folder / name, match["tag"])
+    removed = []
+    for name in os.listdir(folder):
+        if _SET_PENDING.match(name):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
+                removed.append(folder / name)
+    return removed
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -1,0 +1,157 @@
+"""What killed writes leave behind is cleaned at the next start, only the tool's own files
+under its home, and the two reports are replaced as one set."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_end_to_end import demo, home_of, report, run  # noqa: F401
+from watchman.state import safe_files
+from watchman.state.safe_files import (
+    atomic_write_bytes,
+    recover_file_sets,
+    remove_stale_temp_files,
+    write_file_set,
+)
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (reaped, so nothing runs under it now)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_temp_file_of_a_writer_that_is_gone_is_removed_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    (home / "state").mkdir(parents=True)
+    stale = home / "state" / f".model_cache.json.{dead_pid()}-abcd_123.tmp"
+    stale.write_bytes(b"half")
+    mine = home / "state" / f".cycle_state.json.{os.getpid()}-abcd_123.tmp"
+    mine.write_bytes(b"being written")
+    kept = [
+        home / "state" / "model_cache.json",
+        home / "state" / "notes.tmp",
+        home / "state" / ".hidden.tmp",
+        home / "state" / ".config.abcdefgh",  # looks like the old form, no file beside it
+    ]
+    for path in kept:
+        path.write_bytes(b"x")
+    outside = tmp_path / "elsewhere" / f".x.json.{dead_pid()}-abcd_123.tmp"
+    outside.parent.mkdir()
+    outside.write_bytes(b"not ours to judge")
+    assert remove_stale_temp_files(home) == [stale]
+    assert all(path.exists() for path in [*kept, mine, outside])
+
+
+def test_a_temp_file_older_than_an_hour_is_stale_whoever_wrote_it(tmp_path: Path) -> None:
+    mine = tmp_path / f".cycle_state.json.{os.getpid()}-abcd_123.tmp"
+    old_form = tmp_path / ".model_cache.json.k2j_9xq1"
+    (tmp_path / "model_cache.json").write_bytes(b"{}")
+    for path in (mine, old_form):
+        path.write_bytes(b"x")
+    later = time.time() + safe_files.STALE_TEMP_SECONDS + 60
+    assert sorted(remove_stale_temp_files(tmp_path, now=later)) == sorted([mine, old_form])
+
+
+def test_atomic_writes_use_the_pattern_the_cleaner_knows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    real_replace = os.replace
+
+    def replace(source: str, target: Path) -> None:
+        seen.append(Path(source).name)
+        raise KeyboardInterrupt  # killed between write and rename
+
+    monkeypatch.setattr(safe_files.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(tmp_path / "state.json", b"{}")
+    monkeypatch.setattr(safe_files.os, "replace", real_replace)
+    assert safe_files._TEMP.match(seen[0])
+
+
+def test_a_file_set_replaces_every_file_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    write_file_set([(tmp_path / "a.md", b"one"), (tmp_path / "a.json", b"1")], tag="c1")
+    write_file_set([(tmp_path / "a.md", b"two"), (tmp_path / "a.json", b"2")], tag="c2")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.json", "a.md"]
+    assert (tmp_path / "a.md").read_bytes() == b"two"
+    assert (tmp_path / "a.json").read_bytes() == b"2"
+
+
+def test_a_set_killed_before_its_commit_leaves_the_old_set_and_no_leftovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_file_set([(tmp_path / "a.md", b"old"), (tmp_path / "a.json", b"old")], tag="c1")
+
+    def killed(path: Path, data: bytes) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safe_files, "atomic_write_bytes", killed)  # the commit marker
+    with pytest.raises(KeyboardInterrupt):
+        write_file_set([(tmp_path / "a.md", b"new"), (tmp_path / "a.json", b"new")], tag="c2")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {
+        "a.md": b"old",
+        "a.json": b"old",
+    }
+
+
+def test_a_set_killed_after_its_commit_is_completed_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_file_set([(tmp_path / "a.md", b"old"), (tmp_path / "a.json", b"old")], tag="c1")
+    real_replace = os.replace
+    calls = []
+
+    def replace_once(source: str, target: str) -> None:
+        calls.append(target)
+        if len(calls) == 3:  # marker written; first file renamed; killed before the second
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    monkeypatch.setattr(safe_files.os, "replace", replace_once)
+    with pytest.raises(KeyboardInterrupt):
+        write_file_set([(tmp_path / "a.md", b"new"), (tmp_path / "a.json", b"new")], tag="c2")
+    monkeypatch.setattr(safe_files.os, "replace", real_replace)
+    assert (tmp_path / "a.md").read_bytes() == b"new"
+    assert (tmp_path / "a.json").read_bytes() == b"old"  # a mix, until the next start
+    remove_stale_temp_files(tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {
+        "a.md": b"new",
+        "a.json": b"new",
+    }
+
+
+def test_pending_files_without_a_commit_are_dropped_by_recovery(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_bytes(b"old")
+    pending = tmp_path / ".a.json.set-c9.tmp"
+    pending.write_bytes(b"half")
+    assert recover_file_sets(tmp_path) == [pending]
+    assert (tmp_path / "a.json").read_bytes() == b"old"
+
+
+def test_a_markdown_report_of_another_cycle_is_rewritten_by_the_next_cycle(
+    demo: Path,  # noqa: F811
+) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    markdown = home_of(demo) / "output" / "reports" / "status" / "master_status.md"
+    markdown.write_text("# from an older cycle (cycle 20200101T000000-abcdef).\n")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert f"(cycle {report(demo)['cycle_id']})" in markdown.read_text()
+
+
+def test_a_cycle_start_removes_what_a_killed_write_left(demo: Path) -> None:  # noqa: F811
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    state = home_of(demo) / "state"
+    stale = state / f".workflow_cache.json.{dead_pid()}-zz_zz_zz.tmp"
+    stale.write_bytes(b"x" * 1000)
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert not stale.exists()
