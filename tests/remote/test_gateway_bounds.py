@@ -6,6 +6,7 @@ wall time (pytest-timeout only keeps a broken bound from hanging the suite)."""
 from __future__ import annotations
 
 import dataclasses
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -195,3 +196,33 @@ def test_an_ordinary_answer_comes_through_a_stoppable_client(
         gateway = HttpGateway(stoppable_client, FAST)
         assert gateway.get_json(f"{url}/models").data == {"items": [1, 2]}
         assert gateway.post_json(f"{url}/chat", {"q": 1}).data == {"items": [1, 2]}
+
+
+def test_a_host_name_is_looked_up_and_answered(stoppable_client: httpx.Client) -> None:
+    with hostile(status(200, b'{"named": true}')) as (url, _):
+        gateway = HttpGateway(stoppable_client, FAST)
+        by_name = url.replace("127.0.0.1", "localhost")
+        assert gateway.get_json(f"{by_name}/models").data == {"named": True}
+
+
+@pytest.mark.timeout(20)
+def test_a_stop_ends_a_name_lookup_that_hangs(
+    stoppable_client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    looking_up = threading.Event()
+
+    def hanging_lookup(host: str, *args: object, **kwargs: object) -> list[object]:
+        looking_up.set()
+        release.wait(30)  # a resolver that takes its time (bounded)
+        raise socket.gaierror(f"{host}: no such name")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
+    stop = threading.Event()
+    threading.Thread(target=lambda: looking_up.wait(10) and stop.set()).start()
+    gateway = HttpGateway(stoppable_client, PATIENT, stop_event=stop)
+    try:
+        with pytest.raises(RequestInterruptedError):
+            gateway.get_json("http://slow-resolver.invalid/models")
+    finally:
+        release.set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -213,3 +214,31 @@ def test_the_resolver_over_hostile_civitai_hub_and_chat_servers_records_errors_o
     shown = json.dumps([result.to_json() for result in results.values()])
     assert TOKEN not in shown
     assert TOKEN not in debug_logs.text
+
+
+@pytest.mark.timeout(30)
+def test_a_stop_while_the_chat_server_is_silent_ends_the_search_as_interrupted(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    stop = threading.Event()
+    requests = [SearchRequest(f"model_{number}.safetensors", "loras") for number in range(3)]
+    with hostile(silent(30)) as (chat, seen), hostile(status(200, b'{"items": []}')) as (site, _):
+        # Qwen may think for a minute: only the stop can end these reads early.
+        settings = _settings(site, site, chat)
+        settings = settings.model_copy(
+            update={"qwen": settings.qwen.model_copy(update={"timeout_seconds": 60.0})}
+        )
+        threading.Thread(target=lambda: seen.got_request.wait(10) and stop.set()).start()
+        with build_resolver(
+            settings,
+            Home(tmp_path / "home"),
+            None,
+            known_sources=KnownSources(),
+            client=client,
+            http_options=replace(OPTIONS, total_deadline_seconds=60.0),
+            stop_event=stop,
+        ) as resolver:
+            results = resolver.search_multiple_models(requests)
+    assert {(result.status, result.reason) for result in results.values()} == {
+        (Status.ERROR, "interrupted")
+    }

@@ -9,15 +9,15 @@ errors and a passed deadline with a timeout, within one slice; the gateway then 
 its own ``interrupted`` or deadline error. Without a guard the transport behaves like
 httpx's own, with the timeouts the request carries.
 
-Only the name lookup (``getaddrinfo``) cannot be sliced: it is bounded by the system
-resolver's own timeout.
+A host name is looked up in a helper thread that the caller stops waiting for in the
+same slices (the lookup itself then ends on its own, at the system resolver's timeout).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import functools
+import ipaddress
 import os
 import select
 import socket
@@ -64,15 +64,18 @@ def _guard() -> _Guard | None:
 
 
 def _sliced(
-    operation: Callable[[], _T],
-    sock: socket.socket,
+    operation: Callable[[float], _T],
     timeout: float | None,
     on_timeout: type[Exception],
     on_error: type[Exception],
 ) -> _T:
-    """Run a blocking socket ``operation`` in slices until it completes, the step's own
+    """Run a blocking ``operation`` in slices until it completes, the step's own
     ``timeout`` passes (``on_timeout``), the guard's deadline passes (``on_timeout``) or
-    the guard's stop event is set (``on_error``)."""
+    the guard's stop event is set (``on_error``).
+
+    ``operation(wait)`` must block at most ``wait`` seconds and raise ``TimeoutError``
+    when nothing happened in that time.
+    """
     limit = None if timeout is None else time.monotonic() + timeout
     guard = _guard()
     while True:
@@ -86,13 +89,22 @@ def _sliced(
             wait = min(wait, guard.deadline - now)
         if wait <= 0:
             raise on_timeout("timed out")
-        sock.settimeout(wait)
         try:
-            return operation()
+            return operation(wait)
         except (TimeoutError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             continue
         except OSError as error:
             raise on_error(str(error) or type(error).__name__) from error
+
+
+def _on(sock: socket.socket, call: Callable[..., _T], *args: Any) -> Callable[[float], _T]:
+    """Return ``call(*args)`` as a sliced operation on ``sock`` (its timeout is the slice)."""
+
+    def operation(wait: float) -> _T:
+        sock.settimeout(wait)
+        return call(*args)
+
+    return operation
 
 
 class _Stream(httpcore.NetworkStream):
@@ -103,8 +115,7 @@ class _Stream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return _sliced(
-            lambda: self._sock.recv(max_bytes),
-            self._sock,
+            _on(self._sock, self._sock.recv, max_bytes),
             timeout,
             httpcore.ReadTimeout,
             httpcore.ReadError,
@@ -114,8 +125,7 @@ class _Stream(httpcore.NetworkStream):
         view = memoryview(buffer)
         while view:
             sent = _sliced(
-                functools.partial(self._sock.send, view),
-                self._sock,
+                _on(self._sock, self._sock.send, view),
                 timeout,
                 httpcore.WriteTimeout,
                 httpcore.WriteError,
@@ -135,7 +145,9 @@ class _Stream(httpcore.NetworkStream):
             tls = ssl_context.wrap_socket(
                 self._sock, server_hostname=server_hostname, do_handshake_on_connect=False
             )
-            _sliced(tls.do_handshake, tls, timeout, httpcore.ConnectTimeout, httpcore.ConnectError)
+            _sliced(
+                _on(tls, tls.do_handshake), timeout, httpcore.ConnectTimeout, httpcore.ConnectError
+            )
         except BaseException:
             self._sock.close()
             raise
@@ -181,10 +193,7 @@ class StoppableBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        try:
-            addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from error
+        addresses = _lookup(host, port, timeout)
         failure: Exception = httpcore.ConnectError(f"no address for {host}")
         for family, kind, protocol, _, address in addresses:
             sock = socket.socket(family, kind, protocol)
@@ -209,6 +218,44 @@ class StoppableBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
+def _lookup(host: str, port: int, timeout: float | None) -> list[Any]:
+    """Return the addresses of ``host``; a name is looked up in a helper thread so a stop
+    or the deadline need not wait for the system resolver's own timeout."""
+    try:
+        ipaddress.ip_address(host)
+        literal = True
+    except ValueError:
+        literal = False
+    if literal:  # nothing to look up: answered at once
+        try:
+            return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as error:
+            raise httpcore.ConnectError(str(error)) from error
+    answer: list[Any] = []
+    failure: list[OSError] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            answer.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as error:
+            failure.append(error)
+        finally:
+            done.set()
+
+    # A daemon thread: when the caller gives up, the lookup ends on its own, unheeded.
+    threading.Thread(target=look_up, name=f"lookup {host}", daemon=True).start()
+
+    def wait_done(wait: float) -> None:
+        if not done.wait(wait):
+            raise TimeoutError()
+
+    _sliced(wait_done, timeout, httpcore.ConnectTimeout, httpcore.ConnectError)
+    if failure:
+        raise httpcore.ConnectError(str(failure[0])) from failure[0]
+    return answer
+
+
 def _connect(sock: socket.socket, address: Any, timeout: float | None) -> None:
     sock.setblocking(False)
     code = sock.connect_ex(address)
@@ -216,13 +263,12 @@ def _connect(sock: socket.socket, address: Any, timeout: float | None) -> None:
         raise httpcore.ConnectError(os.strerror(code))
     if code != 0:
 
-        def wait_writable() -> None:
-            wait = sock.gettimeout()
+        def wait_writable(wait: float) -> None:
             _, writable, failed = select.select([], [sock], [sock], wait)
             if not writable and not failed:
                 raise TimeoutError()
 
-        _sliced(wait_writable, sock, timeout, httpcore.ConnectTimeout, httpcore.ConnectError)
+        _sliced(wait_writable, timeout, httpcore.ConnectTimeout, httpcore.ConnectError)
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code != 0:
             raise httpcore.ConnectError(os.strerror(code))
