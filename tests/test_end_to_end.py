@@ -333,6 +333,9 @@ def test_an_unreadable_workflow_stays_in_the_report_as_a_parse_error(
         return real_entry_for(path, source, cached)
 
     monkeypatch.setattr(workflow_store, "_entry_for", refuse)
+    # A real loss of permission is a chmod, which changes the file's stamp (ctime).
+    for path in demo.parent.rglob("ready_sdxl.json"):
+        path.chmod(path.stat().st_mode)
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
     assert len(entries) == len(EXPECTED_STATUSES)

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from watchman import __version__
 from watchman.comfy.workflow import reader_failure
 from watchman.config import ScheduleSettings, Settings
 from watchman.environment import Environment, expand_user
@@ -49,8 +50,14 @@ from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
 from watchman.stages.needs import ChoicesLookup, WorkflowNeeds, assess_workflow
 from watchman.stages.node_packs import pack_finder
 from watchman.stages.resolve import resolve_missing_models
-from watchman.stages.workflows import WorkflowScan, load_workflow_cache, scan_watched_folders
-from watchman.state import metrics
+from watchman.stages.workflows import (
+    IMAGE_SUFFIXES,
+    WORKFLOW_SUFFIXES,
+    WorkflowScan,
+    load_workflow_cache,
+    scan_watched_folders,
+)
+from watchman.state import fingerprint, metrics
 from watchman.state.cycle_state import (
     CycleRecord,
     Outcome,
@@ -367,6 +374,16 @@ def run_cycle(
         if not verdict.allowed:
             logger.info("Cycle skipped: %s", verdict.reason)
             return finish("skipped", verdict.reason, {})
+        now_ns = int(services.environment.clock.wall() * 1e9)
+        inputs_digest = fingerprint.settings_digest(
+            __version__, settings.model_dump_json(), str(root)
+        )
+        saved = fingerprint.load(home.fingerprint)
+        why = fingerprint.check(saved, inputs_digest, now_ns)
+        if why is None and saved is not None:
+            return _unchanged_cycle(home, cycle_id, saved, finish)
+        logger.info("Running the cycle in full: %s.", why)
+        cycle_fingerprint = fingerprint.CycleFingerprint(home.fingerprint, inputs_digest, now_ns)
         # The inventory keeps ~100k small objects alive through the cycle; the cyclic
         # collector would rescan them on every allocation burst (a third of an idle
         # cycle's time at 100k models). Nothing here builds reference cycles worth
@@ -384,7 +401,7 @@ def run_cycle(
                 services=services,
                 stop_event=stop_event,
                 on_stage=on_stage,
-                now_ns=int(services.environment.clock.wall() * 1e9),
+                cycle_fingerprint=cycle_fingerprint,
             )
         except CycleInterrupted as error:
             # A requested stop is not a failure: nothing was half-written, and the next
@@ -392,6 +409,7 @@ def run_cycle(
             return finish("skipped", f"interrupted: {error}", {})
         except (WatchmanError, OSError) as error:
             logger.error("Cycle failed: %s", error)
+            fingerprint.forget(home.fingerprint)  # the next cycle runs in full
             return finish("failed", str(error), {})
         finally:
             if collector_was_on:
@@ -409,16 +427,32 @@ def _run_stages(
     services: Services,
     stop_event: threading.Event | None,
     on_stage: Callable[[str], None] | None,
-    now_ns: int,
+    cycle_fingerprint: fingerprint.CycleFingerprint,
 ) -> CycleResult:
     stages = _Stages(home, cycle_id, stop_event, on_stage)
     offline = services.offline
+    now_ns = cycle_fingerprint.now_ns
+    restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     with stages.stage("inventory") as info:
-        tree = TreeListing.for_cycle(
-            load_listing(home.listing_cache),
-            now_ns,
-            int(settings.comfyui.full_restat_hours * 3600e9),
+        # Stamped before any stage reads them, so a change made meanwhile shows next time.
+        watched_folders = _watched_folders(settings, root, services.environment.home_dir)
+        input_tree = TreeListing.for_cycle(
+            load_listing(home.input_listing_cache), now_ns, restat_interval_ns
         )
+        cycle_fingerprint.observe_inputs(
+            input_tree,
+            *fingerprint.cycle_input_trees(
+                root,
+                [folder for folder, _ in watched_folders],
+                WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if settings.workflows.include_images else ()),
+                [
+                    expand_user(path, services.environment.home_dir)
+                    for path in settings.comfyui.extra_model_paths
+                ],
+            ),
+        )
+        save_listing(home.input_listing_cache, input_tree.finish())
+        tree = TreeListing.for_cycle(load_listing(home.listing_cache), now_ns, restat_interval_ns)
         models: ModelInventory = scan_models(
             root,
             settings.comfyui.extra_model_paths,
@@ -427,13 +461,15 @@ def _run_stages(
             tree=tree,
         )
         tree.finish()
+        cycle_fingerprint.add_models(tree, restat_interval_ns)
         previous_nodes = _previous_node_inventory(home)
         nodes = scan_node_inventory(root, previous_nodes)
         info.update(
             models=models.count,
             node_packs=len(nodes.packs),
-            folders_listed=tree.listed,
+            folders_listed=tree.listed + input_tree.listed,
             full_restat=tree.restat,
+            fingerprint_paths=len(cycle_fingerprint.stamps.paths),
         )
 
     with stages.stage("caches") as info:
@@ -457,7 +493,6 @@ def _run_stages(
         )
 
     with stages.stage("workflows") as info:
-        watched_folders = _watched_folders(settings, root, services.environment.home_dir)
         scan = scan_watched_folders(
             watched_folders,
             load_workflow_cache(home.workflow_cache),
@@ -478,6 +513,7 @@ def _run_stages(
 
     with stages.stage("needs") as info:
         installed, node_source, choices = _installed_node_types(services.comfyui_server, nodes)
+        cycle_fingerprint.node_source = _node_source_digest(node_source, installed)
         needs, scan = _assess_each(scan, models, installed, choices)
         info.update(node_source=node_source, assess_failures=list(scan.failures))
 
@@ -565,11 +601,55 @@ def _run_stages(
         "intake_updated": sum(1 for c in changes if c.event == "updated"),
         "models_installed": models.count,
     }
+    summary = {**summary, "intake_new_or_updated": len(changes)}
+    cycle_fingerprint.finish(
+        [
+            home.model_cache,
+            home.custom_nodes_cache,
+            home.workflow_cache,
+            home.intake_log,
+            home.resolution_cache,
+            home.extension_node_map,
+            home.report_json,
+            home.report_markdown,
+        ],
+        {"counts": counts, "summary": summary},
+        home.resolution_cache,
+    )
     return finish(
         "ran",
         None,
         counts,
         report_json=home.report_json,
         report_markdown=home.report_markdown,
-        summary={**summary, "intake_new_or_updated": len(changes)},
+        summary=summary,
+    )
+
+
+def _node_source_digest(node_source: str, installed: frozenset[str]) -> str:
+    """What the installed node types came from: the static inventory (its files are
+    stamped) or a server's answer (digested, since the server can change at any time)."""
+    if node_source == "static":
+        return "static"
+    return fingerprint.settings_digest(node_source, sorted(installed))
+
+
+def _unchanged_cycle(
+    home: Home,
+    cycle_id: str,
+    saved: fingerprint.Saved,
+    finish: Callable[..., CycleResult],
+) -> CycleResult:
+    """Record a cycle none of whose inputs changed: the last outcome stands, with no new
+    intake; nothing is read beyond the fingerprint, nothing rewritten but the record."""
+    log_event(home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True)
+    counts = {**saved.outcome.get("counts", {}), "intake_new": 0, "intake_updated": 0}
+    summary = {**saved.outcome.get("summary", {}), "intake_new_or_updated": 0}
+    return finish(
+        "ran",
+        None,
+        counts,
+        report_json=home.report_json,
+        report_markdown=home.report_markdown,
+        summary=summary,
     )

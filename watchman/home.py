@@ -53,6 +53,11 @@ class Home:
         return self.state_dir / "listing_cache.json"
 
     @property
+    def input_listing_cache(self) -> Path:
+        """The listings of the workflow, node pack and ComfyUI node folders (issue 14)."""
+        return self.state_dir / "listing_inputs.json"
+
+    @property
     def fingerprint(self) -> Path:
         """The small digest of a cycle's inputs that lets an unchanged cycle stop early."""
         return self.state_dir / "cycle_fingerprint.json"

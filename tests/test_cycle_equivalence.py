@@ -1,0 +1,216 @@
+"""Every kind of cycle gives the report a cold cycle gives on the same tree.
+
+Seeded random edits (models and workflows added, removed, renamed, rewritten in place) are
+applied to a copy of the demo tree between cycles of one home; after each round the
+incremental cycle's report and model cache are compared with those of a cold cycle in a
+fresh home. A model rewritten in place (same name, its folder's stamp unchanged) is seen
+at the next full re-stat, which the clock then makes due; an unchanged cycle stops at the
+fingerprint and leaves the report as it was.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from watchman.config import Settings, load_settings
+from watchman.cycle import CycleResult, run_cycle
+from watchman.environment import Environment
+from watchman.home import Home
+from watchman.reporting.document import stable_part
+from watchman.stages.guards import GuardVerdict
+from watchman.stages.inventory.listing import forget_resident
+
+
+def _load_run_demo() -> ModuleType:
+    path = Path(__file__).resolve().parents[1] / "examples" / "run_demo.py"
+    spec = importlib.util.spec_from_file_location("run_demo_for_equivalence", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run_demo = _load_run_demo()
+
+HOUR = 3600.0
+
+
+class SteppedClock:
+    """A wall clock the test moves; monotonic readings follow it."""
+
+    def __init__(self, wall: float) -> None:
+        self.now = wall
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def boottime(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return self.now
+
+
+def _allow(*_: Any) -> GuardVerdict:
+    return GuardVerdict(allowed=True, reason=None, checks=(), memory={})
+
+
+class Bench:
+    """A demo tree, its settings, a clock and a home kept across cycles."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        config = run_demo.prepare(tmp_path / "demo")
+        self.root = config.parent / "ComfyUI"
+        self.models = self.root / "models"
+        self.workflows = self.root / "user" / "default" / "workflows"
+        self.settings: Settings = load_settings(config, environ={})
+        self.clock = SteppedClock(time.time() + 60)
+        self.tmp_path = tmp_path
+        self.home = Home(tmp_path / "home")
+        self.cold_homes = 0
+
+    def cycle(self, home: Home) -> CycleResult:
+        # Each cycle a minute later than the last: no listing is racy unless a test says so.
+        self.clock.now += 60
+        environment = Environment(
+            environ={}, home_dir=self.tmp_path, cwd=self.tmp_path, clock=self.clock
+        )
+        result = run_cycle(self.settings, home, guard_evaluator=_allow, environment=environment)
+        assert result.record.outcome == "ran", result.record.reason
+        return result
+
+    def incremental(self) -> CycleResult:
+        return self.cycle(self.home)
+
+    def cold(self) -> Home:
+        """Run a cycle in a fresh home (nothing kept in memory either); return the home."""
+        forget_resident()
+        self.cold_homes += 1
+        home = Home(self.tmp_path / f"cold-{self.cold_homes}")
+        self.cycle(home)
+        forget_resident()
+        return home
+
+
+def _report(home: Home) -> dict[str, Any]:
+    return stable_part(json.loads(home.report_json.read_text(encoding="utf-8")))
+
+
+def _model_cache(home: Home) -> dict[str, Any]:
+    return json.loads(home.model_cache.read_text(encoding="utf-8"))
+
+
+def _model_files(bench: Bench) -> list[Path]:
+    return sorted(path for path in bench.models.rglob("*") if path.is_file())
+
+
+def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
+    """Apply one random edit; return True when it rewrote a model in place."""
+    models = _model_files(bench)
+    workflows = sorted(bench.workflows.rglob("*.json"))
+    kind = rng.choice(
+        [
+            *("add_model", "remove_model", "rename_model", "rewrite_model"),
+            *("edit_workflow", "add_workflow", "remove_workflow", "rename_workflow"),
+        ]
+    )
+    if kind == "add_model" or (not models and kind.endswith("_model")):
+        folder = rng.choice([p for p in bench.models.iterdir() if p.is_dir()])
+        target = folder / rng.choice(names)
+        existed = target.exists()
+        target.write_bytes(b"model")
+        return existed  # over an existing file: a rewrite in place
+    elif kind == "remove_model":
+        rng.choice(models).unlink()
+    elif kind == "rename_model":
+        model = rng.choice(models)
+        folder = rng.choice([p for p in bench.models.iterdir() if p.is_dir()])
+        model.rename(folder / rng.choice(names))
+    elif kind == "rewrite_model":
+        model = rng.choice(models)
+        model.write_bytes(model.read_bytes() + b"rewritten in place")
+        return True
+    elif not workflows or kind == "add_workflow":
+        source = rng.choice(workflows) if workflows else None
+        data = source.read_bytes() if source else b"{}"
+        (bench.workflows / f"added_{rng.randrange(10**6)}.json").write_bytes(data)
+    elif kind == "edit_workflow":
+        workflow = rng.choice(workflows)
+        text = workflow.read_text(encoding="utf-8")
+        present = [name for name in names if name in text]
+        if present:
+            text = text.replace(rng.choice(present), rng.choice(names))
+        workflow.write_text(text + "\n", encoding="utf-8")
+    elif kind == "remove_workflow":
+        rng.choice(workflows).unlink()
+    else:
+        workflow = rng.choice(workflows)
+        workflow.rename(workflow.with_name(f"renamed_{rng.randrange(10**6)}.json"))
+    return False
+
+
+def _names(bench: Bench) -> list[str]:
+    """File names that matter to the workflows: the installed ones and the missing ones."""
+    names = {path.name for path in _model_files(bench)}
+    for entry in _report(bench.home)["workflows"]:
+        for missing in entry.get("missing_models", []):
+            value = missing.get("name") or missing.get("file_name") or ""
+            if value:
+                names.add(value.replace("\\", "/").rsplit("/", 1)[-1])
+    return sorted(names)
+
+
+@pytest.fixture(autouse=True)
+def _no_resident_listing():
+    forget_resident()
+    yield
+    forget_resident()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_cycle_kind_reports_what_a_cold_cycle_reports(tmp_path, seed):
+    bench = Bench(tmp_path)
+    rng = random.Random(seed)
+    bench.incremental()
+    names = _names(bench)
+    for _ in range(5):
+        rewritten = False
+        for _ in range(rng.randint(1, 3)):
+            rewritten = _edit(bench, rng, names) or rewritten
+        bench.incremental()
+        cold = bench.cold()
+        assert _report(bench.home) == _report(cold)
+        if rewritten:
+            # Seen only by the full re-stat: make it due.
+            bench.clock.now += 25 * HOUR
+            result = bench.incremental()
+            assert result.record.counts["models_installed"] == _model_cache_count(cold)
+            assert _report(bench.home) == _report(cold)
+        assert _model_cache(bench.home) == _model_cache(cold)
+        # Nothing changed since: the cycle stops at the fingerprint, same outcome.
+        before = bench.home.report_json.stat().st_mtime_ns
+        again = bench.incremental()
+        assert again.record.counts["workflows"] == len(_report(cold)["workflows"])
+        assert bench.home.report_json.stat().st_mtime_ns == before
+        assert _unchanged(bench.home, again)
+
+
+def _model_cache_count(home: Home) -> int:
+    return sum(len(files) for files in _model_cache(home)["folders"].values())
+
+
+def _unchanged(home: Home, result: CycleResult) -> bool:
+    """True when the structured log says the cycle stopped at an unchanged fingerprint."""
+    for line in home.structured_log.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("cycle_id") == result.record.cycle_id and event.get("unchanged"):
+            return True
+    return False

@@ -1,0 +1,375 @@
+"""The cycle's fingerprint: a small digest of its inputs, so an unchanged cycle stops early.
+
+A cycle's report follows from its inputs: the model folders, the watched workflows, the
+node packs and ComfyUI's own node files, the extra_model_paths files, the packages beside
+ComfyUI that hold known sources, the state files the cycle reads back (resolution cache,
+node map), the settings and the run's options, and the clock (a resolution cached until a
+given time, a full re-stat due on a given day). The fingerprint keeps, in
+``state/cycle_fingerprint.json``:
+
+* the paths whose stamps stand for those inputs (every folder walked, every workflow file,
+  every pack's Python, TOML and JSON file, ...), and one digest of their stamps;
+* a digest of the settings, options and tool version;
+* the earliest moment something time-based falls due;
+* the outcome (counts and report summary) of the cycle that wrote it.
+
+:func:`check` stats those paths again (one ``stat`` each, nothing read) and says why the
+cycle must run, or None when nothing changed: then the cycle records the previous outcome
+and stops, without loading the big caches. Stamps are taken before the stages read what
+they stand for, so a change made while a cycle runs is seen by the next one. A stamp whose
+mtime lies within the file system's timestamp granularity of the moment it was taken is
+"racy" (git's rule): the next cycle runs in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from watchman.stages.inventory.listing import RACY_NANOSECONDS, TreeListing
+from watchman.state.safe_files import atomic_write_bytes, dumps_json, loads_json, read_json_state
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MISSING: tuple[int, ...] = (-1,)
+# File names a pack's node inventory or the known sources read (besides .py files).
+PACK_FILE_SUFFIXES = (".py", ".toml", ".json")
+# Folders neither the node inventory nor ComfyUI reads node definitions from.
+SKIPPED_PACK_FOLDERS = frozenset(
+    {"__pycache__", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages"}
+)
+
+
+def stamp(path: str) -> tuple[int, ...]:
+    """Return what stands for the content of ``path``: device, inode, size, mtime and
+    ctime in nanoseconds; :data:`MISSING` when it cannot be stat'ed."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return MISSING
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def _is_racy(stamped: tuple[int, ...], taken_at_ns: int) -> bool:
+    return len(stamped) == 5 and stamped[3] >= taken_at_ns - RACY_NANOSECONDS
+
+
+@dataclass
+class Stamps:
+    """Paths with their kind ("d" folder, "f" file) and stamp, in the order taken, and
+    whether any stamp is racy."""
+
+    paths: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    values: list[tuple[int, ...]] = field(default_factory=list)
+    racy: bool = False
+
+    def add(self, path: str, kind: str, value: tuple[int, ...], racy: bool = False) -> None:
+        self.paths.append(path)
+        self.kinds.append(kind)
+        self.values.append(value)
+        self.racy = self.racy or racy
+
+    def take(
+        self, paths: Iterable[str], kind: str, now_ns: int, racy_counts: bool = True
+    ) -> Stamps:
+        """Stat each path now and add its stamp (``racy_counts`` False for the cycle's own
+        state files, which nothing else writes under the run lock); returns self."""
+        for path in paths:
+            value = folder_stamp(path) if kind == "d" else stamp(path)
+            self.add(path, kind, value, racy_counts and _is_racy(value, now_ns))
+        return self
+
+    def add_listing(self, tree: TreeListing) -> Stamps:
+        """Add every folder ``tree`` walked this cycle, with the stamp it was listed with
+        (so a change after its listing shows); returns self."""
+        for path, record in tree.seen.items():
+            device, inode, mtime, ctime = record.stamp
+            self.add(path, "d", (device, inode, 0, mtime, ctime), record.is_racy())
+        return self
+
+    def digest(self) -> str:
+        return _digest_of(self.paths, self.values)
+
+
+def _digest_of(paths: Sequence[str], values: Sequence[tuple[int, ...]]) -> str:
+    digest = hashlib.sha256()
+    for path, value in zip(paths, values, strict=True):
+        digest.update(path.encode("utf-8", "surrogatepass"))
+        digest.update(repr(value).encode())
+    return digest.hexdigest()
+
+
+def folder_stamp(path: str) -> tuple[int, ...]:
+    """Return a folder's stamp: as :func:`stamp` with the size left out (it means nothing
+    portable for a folder, and listings do not keep it)."""
+    value = stamp(path)
+    return value if value == MISSING else (value[0], value[1], 0, value[3], value[4])
+
+
+def settings_digest(*parts: Any) -> str:
+    """Return a digest of the settings, options and versions a cycle depends on (each
+    part's ``repr``; settings as their JSON dump, secrets included only as a digest)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(repr(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def input_paths(
+    tree: TreeListing,
+    roots: Sequence[tuple[str, Sequence[str], bool]],
+    files: Sequence[str],
+) -> tuple[list[str], list[str]]:
+    """Walk the input trees through ``tree`` (reusing unchanged folders' listings) and
+    return the folders walked and the files whose stamps stand for the inputs.
+
+    Args:
+        tree: the listing of the input trees for this cycle.
+        roots: ``(folder, file suffixes to stamp, hidden folders skipped)`` per tree.
+        files: single files to stamp (absent ones count: their appearance is a change).
+    """
+    folders: list[str] = []
+    stamped: list[str] = list(files)
+    for root, suffixes, skip_hidden in roots:
+        folders.append(root)  # its absence is stamped too
+
+        def skip(name: str, skip_hidden: bool = skip_hidden) -> bool:
+            if name in SKIPPED_PACK_FOLDERS:
+                return True
+            return skip_hidden and name.startswith(".") and name != ".disabled"
+
+        for directory, _, record in tree.walk(root, skip):
+            folders.append(directory)
+            for name in record.names:
+                if name.lower().endswith(tuple(suffixes)) and not name.startswith("."):
+                    stamped.append(os.path.join(directory, name))
+            if ".git" in record.subfolders:
+                # A pack's git facts: HEAD names the checked-out commit or branch.
+                git = os.path.join(directory, ".git")
+                folders.append(git)
+                stamped.append(os.path.join(git, "HEAD"))
+    return list(dict.fromkeys(folders)), stamped
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What the last full cycle left: its inputs' stamps and its outcome."""
+
+    paths: tuple[str, ...]
+    kinds: str  # "d" for a folder, "f" for a file, one per path
+    digest: str
+    racy: bool
+    settings: str
+    due_at_ns: int
+    outcome: dict[str, Any]
+
+
+def load(path: Path) -> Saved | None:
+    """Return the saved fingerprint, or None when absent or unusable (then set aside)."""
+    document = read_json_state(path, SCHEMA_VERSION)
+    if document is None:
+        return None
+    try:
+        paths = tuple(str(item) for item in document["paths"])
+        kinds = str(document["kinds"])
+        if len(kinds) != len(paths):
+            raise ValueError("kinds and paths differ in length")
+        return Saved(
+            paths=paths,
+            kinds=kinds,
+            digest=str(document["digest"]),
+            racy=bool(document["racy"]),
+            settings=str(document["settings"]),
+            due_at_ns=int(document["due_at_ns"]),
+            outcome=dict(document["outcome"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        logger.info("The cycle fingerprint is unusable (%s); running the cycle in full.", error)
+        return None
+
+
+def check(saved: Saved | None, settings: str, now_ns: int) -> str | None:
+    """Return why the cycle must run in full, or None when none of its inputs changed.
+
+    Takes the saved fingerprint, the digest of this run's settings and options, and the
+    current time. Stats every saved path; reads nothing else.
+    """
+    if saved is None:
+        return "no fingerprint of an earlier cycle"
+    if saved.racy:
+        return "an input changed too close to the last cycle to trust its stamp"
+    if saved.settings != settings:
+        return "the settings, options or tool version changed"
+    if now_ns >= saved.due_at_ns:
+        return "something time-based fell due (cache expiry or full re-stat)"
+    values = [
+        folder_stamp(path) if kind == "d" else stamp(path)
+        for path, kind in zip(saved.paths, saved.kinds, strict=True)
+    ]
+    if _digest_of(saved.paths, values) != saved.digest:
+        return "an input changed"
+    return None
+
+
+def save(
+    path: Path,
+    stamps: Stamps,
+    settings: str,
+    due_at_ns: int,
+    outcome: dict[str, Any],
+) -> None:
+    """Write the fingerprint of a cycle that ran in full.
+
+    Raises:
+        OSError: the state folder is not writable.
+    """
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "digest": stamps.digest(),
+        "racy": stamps.racy,
+        "settings": settings,
+        "due_at_ns": due_at_ns,
+        "outcome": outcome,
+        "kinds": "".join(stamps.kinds),
+        "paths": stamps.paths,
+    }
+    atomic_write_bytes(path, dumps_json(document))
+
+
+def forget(path: Path) -> None:
+    """Remove the fingerprint, so the next cycle runs in full (after a failed cycle)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        logger.warning("Cannot remove %s (%s); the next cycle may stop early.", path, error)
+
+
+def earliest_expiry_ns(resolution_cache: Path, now_ns: int) -> int | None:
+    """Return when the first cached resolution still valid at ``now_ns`` expires (ns since
+    the epoch), or None when none is. An entry expired already is not one a workflow
+    needs: the resolver would have asked again and stored a fresh one."""
+    # Read here without judging the file: the resolver owns it (and sets it aside if bad).
+    try:
+        document = loads_json(resolution_cache.read_bytes())
+    except (OSError, ValueError):
+        return None
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, dict):
+        return None
+    earliest: int | None = None
+    for entry in entries.values():
+        expires = entry.get("expires_at") if isinstance(entry, dict) else None
+        if not isinstance(expires, str):
+            continue
+        try:
+            moment = datetime.fromisoformat(expires)
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        at_ns = int(moment.timestamp() * 1e9)
+        if at_ns > now_ns and (earliest is None or at_ns < earliest):
+            earliest = at_ns
+    return earliest
+
+
+@dataclass
+class CycleFingerprint:
+    """The fingerprint a full cycle builds as it goes: input stamps taken before the
+    stages read, the model folders' stamps from their listings, the cycle's own state files
+    after it wrote them, and what falls due when.
+
+    Use: :meth:`observe_inputs` first, :meth:`add_models` after the model walk,
+    :meth:`finish` once the cycle ran.
+    """
+
+    path: Path
+    settings: str
+    now_ns: int
+    stamps: Stamps = field(default_factory=Stamps)
+    due_at_ns: list[int] = field(default_factory=list)
+    node_source: str = ""
+
+    def observe_inputs(
+        self,
+        tree: TreeListing,
+        roots: Sequence[tuple[str, Sequence[str], bool]],
+        files: Sequence[str],
+        extra_folders: Sequence[str],
+    ) -> None:
+        """Stamp the input trees (walked through ``tree``), single files and folders."""
+        folders, stamped = input_paths(tree, roots, files)
+        self.stamps.add_listing(tree)
+        walked = set(tree.seen)
+        self.stamps.take(
+            [path for path in folders if path not in walked] + list(extra_folders),
+            "d",
+            self.now_ns,
+        )
+        self.stamps.take(stamped, "f", self.now_ns)
+
+    def add_models(self, tree: TreeListing, restat_interval_ns: int) -> None:
+        """Add the model folders as listed this cycle, and when the next re-stat is due."""
+        self.stamps.add_listing(tree)
+        if restat_interval_ns > 0:
+            self.due_at_ns.append(tree.restat_at_ns + restat_interval_ns)
+        else:
+            self.due_at_ns.append(self.now_ns)  # every cycle lists everything
+
+    def finish(
+        self, own_files: Sequence[Path], outcome: dict[str, Any], resolution_cache: Path
+    ) -> None:
+        """Stamp the cycle's own state files as written, and save the fingerprint.
+
+        Raises:
+            OSError: the state folder is not writable.
+        """
+        self.stamps.take([str(path) for path in own_files], "f", self.now_ns, racy_counts=False)
+        expiry = earliest_expiry_ns(resolution_cache, self.now_ns)
+        due = [*self.due_at_ns, *([expiry] if expiry is not None else [])]
+        save(
+            self.path,
+            self.stamps,
+            self.settings,
+            min(due) if due else self.now_ns,
+            {**outcome, "node_source": self.node_source},
+        )
+
+
+def cycle_input_trees(
+    comfyui_root: Path,
+    watched_folders: Sequence[Path],
+    workflow_suffixes: Sequence[str],
+    extra_model_paths: Sequence[Path],
+) -> tuple[list[tuple[str, Sequence[str], bool]], list[str], list[str]]:
+    """Return what stands for a cycle's inputs besides the model folders: the trees to
+    walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
+    file suffixes to stamp in each, single files (``nodes.py``, extra_model_paths files,
+    ComfyUI-Manager model lists) and single folders (the Python environments' package
+    folders, where pip installs the workflow templates and a packaged Manager)."""
+    # Imported here: the resolver stack is not needed to check a fingerprint.
+    from watchman.resolve.known_sources import _manager_model_lists, _site_packages
+
+    root = str(comfyui_root)
+    trees: list[tuple[str, Sequence[str], bool]] = [
+        (str(folder), tuple(workflow_suffixes), True) for folder in watched_folders
+    ]
+    trees.append((os.path.join(root, "custom_nodes"), PACK_FILE_SUFFIXES, True))
+    trees.append((os.path.join(root, "comfy_extras"), (".py",), True))
+    trees.append((os.path.join(root, "comfy_api_nodes"), (".py",), True))
+    files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
+    files += [str(path) for path in extra_model_paths]
+    files += [str(path) for path in _manager_model_lists(comfyui_root)]
+    folders = [str(path) for path in _site_packages(comfyui_root)]
+    return trees, files, folders
