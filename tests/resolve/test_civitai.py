@@ -303,3 +303,22 @@ def test_every_name_of_the_recorded_top_ten_checkpoint_listing_is_decided_by_the
     # which now always wins; the other 18 are UNCERTAIN.
     assert len(by_name) == 146
     assert dict(outcomes) == {"single": 95, "primary": 33, "uncertain": 18}
+
+
+def test_a_civitai_model_page_the_workflow_names_ties_even_a_generic_name(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    version = {
+        "model": {"type": "LORA", "name": "x"},
+        "files": [{"name": "lora.safetensors", "downloadUrl": "https://c.invalid/77"}],
+    }
+    server.route("GET", "/api/v1/model-versions/77", Reply(200, version))
+    request = SearchRequest(
+        "lora.safetensors",
+        "loras",
+        embedded_url="https://civitai.com/models/5/some-name?modelVersionId=77",
+    )
+    result = civitai(server, gateway).search(request)
+    assert result.status is Status.FOUND
+    assert result.download_url == "https://c.invalid/77"
+    assert server.count(SEARCH) == 0

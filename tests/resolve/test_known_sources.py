@@ -221,3 +221,25 @@ def test_a_model_value_that_is_a_civitai_download_url_with_a_file_name_is_a_know
     result = KnownSources().lookup(SearchRequest(value, "loras"))
     assert result is not None and result.status is Status.FOUND
     assert result.download_url == value
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "https://civitai.com/images/4242",
+        "https://civitai.com/models/101?modelVersionId=1001",
+        "https://huggingface.co/acme/flux",
+        "https://huggingface.co/acme/flux/tree/main/split",
+    ],
+)
+def test_an_embedded_url_that_is_a_page_not_a_file_is_never_found(page: str) -> None:
+    request = SearchRequest("flux-lora.safetensors", "loras", embedded_url=page)
+    assert request.source_url is None
+    assert KnownSources().lookup(request) is None
+
+
+def test_an_embedded_hub_page_link_to_a_file_is_found_as_its_download_link() -> None:
+    page = "https://huggingface.co/acme/flux/blob/main/flux-lora.safetensors"
+    result = KnownSources().lookup(SearchRequest("flux-lora.safetensors", "loras", page))
+    assert result is not None and result.status is Status.FOUND
+    assert result.download_url == page.replace("/blob/", "/resolve/")

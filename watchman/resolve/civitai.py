@@ -36,6 +36,8 @@ NAME = "civitai"
 # Items that are not model files a loader can use.
 NON_MODEL_TYPES = frozenset({"workflows", "wildcards", "poses", "aestheticgradient"})
 _IMAGE_URL = re.compile(r"civitai\.com/images/(\d+)", re.IGNORECASE)
+_MODEL_PAGE = re.compile(r"civitai\.com/models/(\d+)", re.IGNORECASE)
+_VERSION_PARAMETER = re.compile(r"[?&]modelVersionId=(\d+)", re.IGNORECASE)
 _MAX_IMAGE_VERSIONS = 8
 
 
@@ -104,6 +106,11 @@ class CivitaiBackend:
             result = self._search_image(request, image_match.group(1), near)
             if result is not None:
                 return result
+        page = _MODEL_PAGE.search(request.embedded_url or "")
+        if page:
+            result = self._search_model_page(request, request.embedded_url or "", page, near)
+            if result is not None:
+                return result
         if request.embedded_hash:
             result = self._search_hash(request, request.embedded_hash, near)
             if result is not None:
@@ -145,15 +152,38 @@ class CivitaiBackend:
         return list(_files_of_models(_as_list(payload.get("items"))))
 
     def lookup_model(
-        self, request: SearchRequest, model_id: int, near: list[Candidate]
+        self, request: SearchRequest, model_id: int, near: list[Candidate], *, tied: Tie = Tie.NONE
     ) -> SearchResult | None:
         """Check one model's own listing (``/api/v1/models/{id}``) for the exact file.
+
+        ``tied``: ``Tie.LOOKUP`` when the workflow itself names this model (its page URL);
+        a model id from a search or a proposal ties nothing.
 
         Raises:
             BackendError: Civitai could not answer (``not_found`` for an unknown id).
         """
         answer = self.gateway.get_json(f"{self.base_url}/api/v1/models/{model_id}")
-        return self.match_files(request, _files_of_models([answer.data]), near)
+        return self.match_files(request, _files_of_models([answer.data]), near, tied=tied)
+
+    def _search_model_page(
+        self, request: SearchRequest, url: str, page: re.Match[str], near: list[Candidate]
+    ) -> SearchResult | None:
+        # The workflow names a model page (with a version, often): that listing is tied to
+        # the request, as a hash lookup is. A page that is gone is no answer, not an error.
+        version = _VERSION_PARAMETER.search(url)
+        try:
+            if version:
+                answer = self.gateway.get_json(
+                    f"{self.base_url}/api/v1/model-versions/{version.group(1)}"
+                )
+                return self.match_files(
+                    request, _files_of_version(answer.data, None), near, tied=Tie.LOOKUP
+                )
+            return self.lookup_model(request, int(page.group(1)[:19]), near, tied=Tie.LOOKUP)
+        except BackendError as error:
+            if error.reason == "not_found":
+                return None
+            raise
 
     def conclude(self, request: SearchRequest, near: list[Candidate]) -> SearchResult:
         """Return UNCERTAIN with the near names seen, or NOT_FOUND when there were none."""

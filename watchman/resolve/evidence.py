@@ -58,7 +58,8 @@ CIVITAI_TYPE_FOLDERS: dict[str, tuple[str, ...]] = {
     "upscaler": ("upscale_models",),
     "motionmodule": ("animatediff_models",),
     "hypernetwork": ("hypernetworks",),
-    "detection": ("ultralytics", "detection"),
+    # Impact Pack reads detectors from ultralytics_bbox / ultralytics_segm.
+    "detection": ("ultralytics", "ultralytics_bbox", "ultralytics_segm", "detection"),
 }
 # Civitai file types that are never model weights a loader reads.
 CIVITAI_NON_MODEL_FILE_TYPES = frozenset({"config", "training data", "archive"})

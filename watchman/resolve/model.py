@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from watchman.comfy.folders import is_model_file_name
 from watchman.comfy.model_key import ModelKey
 from watchman.resolve.names import file_name_of, is_web_url, subfolder_of
-from watchman.resolve.urls import hub_download_url
+from watchman.resolve.urls import as_download_url
 
 
 class Status(str, Enum):
@@ -77,13 +77,14 @@ class SearchRequest:
 
     @property
     def source_url(self) -> str | None:
-        """The URL the workflow gives for this file: the embedded one, else the value
-        itself when the loader was fed a Hub or Civitai link."""
+        """The download URL the workflow gives for this file: the embedded one, else the
+        value itself when the loader was fed a link; None when there is none, or when it
+        is a page (a Civitai image or model page, a Hub repository page) rather than a
+        file (``urls.as_download_url``)."""
         if self.embedded_url and is_web_url(self.embedded_url):
-            return self.embedded_url.strip()
+            return as_download_url(self.embedded_url)
         if is_web_url(self.value) and is_model_file_name(self.file_name):
-            # A Hub page link (/blob/) names the same file as its download link.
-            return hub_download_url(self.value.strip())
+            return as_download_url(self.value)
         return None
 
     @property

@@ -62,3 +62,31 @@ def hub_download_url(url: str) -> str:
         segments[3] = "resolve"
         return parts._replace(path="/".join(segments)).geturl()
     return url
+
+
+_CIVITAI_HOSTS = frozenset({"civitai.com", "www.civitai.com", "api.civitai.com"})
+
+
+def as_download_url(url: str) -> str | None:
+    """Return the download link a workflow's URL for a file stands for, or None when the
+    URL is a page rather than a file.
+
+    A Hub ``/blob/`` page link becomes its ``/resolve/`` link; a Hub URL that is neither
+    (a repository or tree page) is no file. A Civitai URL is a file only under
+    ``/api/download/``: an image or model page names no file (the Civitai backend reads
+    those). Any other http(s) URL is taken as given.
+    """
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    segments = parts.path.split("/")
+    if host in _HUB_HOSTS:
+        if len(segments) > 4 and segments[3] in ("resolve", "blob"):
+            return hub_download_url(text)
+        return None
+    if host in _CIVITAI_HOSTS:
+        return text if parts.path.startswith("/api/download/") else None
+    return text
