@@ -216,3 +216,13 @@ def test_an_unknown_key_in_a_section_variable_names_the_variable(tmp_path: Path)
     config = write(tmp_path / "c.toml", "[schedule]\ninterval_minutes = 5\n")
     with pytest.raises(ConfigError, match="variable COMFYWATCHMAN_SCHEDULE"):
         load_settings(config, environ={"COMFYWATCHMAN_SCHEDULE": '{"x": 1}'})
+
+
+def test_an_unknown_backend_is_refused_by_one_rule_whether_flag_or_variable() -> None:
+    with pytest.raises(ConfigError) as from_flag:
+        load_settings(overrides={"search": {"backend_order": ["qwen", "bing"]}}, environ={})
+    assert "--backends" in str(from_flag.value) and "'civitai'" in str(from_flag.value)
+    with pytest.raises(ConfigError) as from_variable:
+        load_settings(environ={"COMFYWATCHMAN_SEARCH__BACKEND_ORDER": '["bing"]'})
+    assert "COMFYWATCHMAN_SEARCH__BACKEND_ORDER" in str(from_variable.value)
+    assert "'civitai'" in str(from_variable.value)

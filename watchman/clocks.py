@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime, timezone
 from typing import Protocol
 
 
@@ -57,3 +58,9 @@ class SystemClock:
     def wall(self) -> float:
         """Return ``time.time()``."""
         return time.time()
+
+
+def utc_iso(wall_seconds: float) -> str:
+    """Return a wall-clock reading as ISO 8601 in UTC, to the millisecond, with a ``Z``."""
+    moment = datetime.fromtimestamp(wall_seconds, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import (
@@ -45,7 +45,15 @@ ENV_NESTED_DELIMITER = "__"
 CONFIG_FILE_NAME = "config.toml"
 
 BackendName = Literal["qwen", "civitai", "huggingface"]
-KNOWN_BACKENDS: tuple[str, ...] = ("qwen", "civitai", "huggingface")
+# The one list of backend names: the settings model checks --backends, variables and the
+# file against it alike.
+KNOWN_BACKENDS: tuple[str, ...] = get_args(BackendName)
+# The flag behind each setting a command-line flag overrides, to name it in an error.
+FLAG_FOR_SETTING: dict[tuple[str, str], str] = {
+    ("search", "backend_order"): "--backends",
+    ("search", "offline"): "--offline",
+    ("comfyui", "root"): "--comfyui-root",
+}
 
 
 class _Section(BaseModel):
@@ -553,7 +561,8 @@ def _describe_validation_error(
     if section_key in well_known_used:
         origin = f"variable {well_known_used[section_key]}"
     elif _dig(init, loc[:2]):
-        origin = "the command line"
+        flag = FLAG_FOR_SETTING.get(section_key)
+        origin = f"the command line ({flag})" if flag else "the command line"
     elif _env_has(environ, _env_name(loc)):
         origin = f"variable {_env_name(loc)}"
     elif path is not None and _dig(toml_data, loc):

@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from watchman import __version__
+from watchman.clocks import utc_iso
 from watchman.comfy.workflow import reader_failure
 from watchman.config import ScheduleSettings, Settings
 from watchman.environment import Environment, expand_user
@@ -74,7 +76,7 @@ from watchman.state.safe_files import (
     write_file_set,
     write_json_if_changed,
 )
-from watchman.state.structured_log import log_event, utc_now_iso
+from watchman.state.structured_log import log_event
 
 logger = logging.getLogger(__name__)
 
@@ -312,9 +314,10 @@ def run_cycle(
             )
     settings = services.settings
     services.new_run()
+    clock = services.environment.clock
     with RunLock(home.lock_file):
         remove_stale_temp_files(home.root)
-        started_at = utc_now_iso()
+        started_at = utc_iso(clock.wall())
         started = time.monotonic()
         cycle_id = _new_cycle_id(started_at)
         root = services.find_comfyui_root(comfyui_root)
@@ -357,7 +360,9 @@ def run_cycle(
             return CycleResult(record=record, **result)
 
         state = load_cycle_state(home.cycle_state)
-        verdict = (guard_evaluator or evaluate_guards)(settings.schedule, state.guard_memory)
+        verdict = (guard_evaluator or partial(evaluate_guards, clock=clock))(
+            settings.schedule, state.guard_memory
+        )
         if dict(verdict.memory) != dict(state.guard_memory):
             update_guard_memory(home.cycle_state, dict(verdict.memory))
         log_event(
@@ -374,7 +379,7 @@ def run_cycle(
         if not verdict.allowed:
             logger.info("Cycle skipped: %s", verdict.reason)
             return finish("skipped", verdict.reason, {})
-        now_ns = int(services.environment.clock.wall() * 1e9)
+        now_ns = int(clock.wall() * 1e9)
         inputs_digest = fingerprint.settings_digest(
             __version__, settings.model_dump_json(), str(root)
         )
@@ -500,7 +505,9 @@ def _run_stages(
         )
         write_json_if_changed(home.workflow_cache, scan.cache_document)
         changes = detect_changes(
-            (stored.watched for stored in scan.workflows), last_seen_hashes(home.intake_log)
+            (stored.watched for stored in scan.workflows),
+            last_seen_hashes(home.intake_log),
+            now=started_at,  # the cycle's clock, not a second reading of the wall
         )
         record_intake(home.intake_log, changes)
         info.update(
