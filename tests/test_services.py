@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.resolve.servers import Reply, ReplayServer, recording
+from tests.resolve.servers import ReplayServer, Reply, recording
 from watchman.config import Settings
 from watchman.cycle import run_cycle
 from watchman.environment import Environment
