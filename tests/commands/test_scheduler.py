@@ -266,6 +266,27 @@ def test_a_cycle_missed_while_suspended_runs_once_after_the_resume_grace(
     assert outcomes == [("ran", ""), ("skipped", "awake: resumed"), ("ran", "")]
 
 
+def test_a_suspend_at_the_very_end_of_a_cycle_still_gets_its_one_catch_up(
+    start_scheduler: Any,
+) -> None:
+    clock = RealTimeClock()
+    inner = FakeCycle()
+
+    def cycle_then_sleep(settings: Settings, home: Home, **kwargs: Any) -> Any:
+        result = inner(settings, home, **kwargs)
+        if len(inner.calls) == 1:
+            clock.suspended += 3.5 * 60  # asleep before the scheduler plans the next run
+        return result
+
+    settings = settings_for(interval_minutes=1, resume_grace_minutes=0.004)
+    home, running = start_scheduler(settings, cycle_then_sleep, clock=clock, nvml=NoGpu())
+    wait_until(lambda: len(records(home)) >= 3)
+    time.sleep(0.5)  # room for any wrong extra run to show itself
+    assert stop(running) == 0
+    outcomes = [(r.outcome, (r.reason or "").split(" from ")[0]) for r in records(home)]
+    assert outcomes == [("ran", ""), ("skipped", "awake: resumed"), ("ran", "")]
+
+
 def test_interval_ticks_during_a_long_cycle_log_no_warning(
     start_scheduler: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

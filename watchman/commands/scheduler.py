@@ -256,13 +256,18 @@ class SchedulerLoop:
             self._running = True
             self._idle.clear()
         outcome: CycleOutcome = "failed"
+        # The cycle's end is dated as its start plus the awake time it took: a suspend
+        # right at its end (before the plan below) must leave the slots it sleeps through
+        # missed, so the heartbeat catches them up, not quietly planned past.
+        started_wall, started_awake = self.clock.wall(), self.clock.monotonic()
         try:
             outcome = self._run_cycle()
         finally:
+            ended = started_wall + max(0.0, self.clock.monotonic() - started_awake)
             with self._lock:
                 self._running = False
                 if not self.stop_event.is_set():
-                    self._plan_next(outcome)
+                    self._plan_next(outcome, ended)
                 self._persist_next_run()
                 self._idle.set()
 
@@ -295,8 +300,9 @@ class SchedulerLoop:
         )
         return result.record.outcome
 
-    def _plan_next(self, outcome: CycleOutcome) -> None:
-        """Ask the timetable for the next run and move the job there (lock held)."""
+    def _plan_next(self, outcome: CycleOutcome, ended: float) -> None:
+        """Ask the timetable for the next run after a cycle that ended at ``ended`` (wall
+        seconds) and move the job there (lock held)."""
         if self._timetable is None:
             return
         jitter_seconds = self.settings.schedule.jitter_seconds
@@ -304,7 +310,7 @@ class SchedulerLoop:
         self._timetable = after_cycle(
             self._timetable,
             self._rules,
-            now=now,
+            now=ended,
             outcome=outcome,
             jitter=random.uniform(0.0, jitter_seconds) if jitter_seconds else 0.0,
         )
