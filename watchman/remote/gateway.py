@@ -31,7 +31,6 @@ What a request gets here, and its documented bounds (``HttpOptions``):
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import re
@@ -40,7 +39,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -48,11 +46,22 @@ import orjson
 
 from watchman.errors import BackendError
 from watchman.remote import redaction
-from watchman.remote.hosts import HostDownError, HostLimiter, HostStates, RetryLaterError
+from watchman.remote.hosts import HostLimiter, HostStates
+from watchman.remote.http_errors import (
+    DeadlineExceededError,
+    HostDownError,
+    HttpStatusError,
+    RequestInterruptedError,
+    ResponseTooLargeError,
+    RetryLaterError,
+)
+from watchman.remote.origins import credentials_key, host_key, host_of
 from watchman.remote.redaction import redact_url
+from watchman.remote.retry_after import RETRY_AFTER_CEILING_SECONDS, parse_retry_after
 from watchman.remote.transport import guarded, new_client
 
 __all__ = [
+    "RETRY_AFTER_CEILING_SECONDS",
     "DeadlineExceededError",
     "HostDownError",
     "HostLimiter",
@@ -75,9 +84,6 @@ logger = logging.getLogger(__name__)
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MIB = 1024 * 1024
-# The longest Retry-After this tool ever believes: anything longer is read as this (a
-# week), so no arithmetic on a server's number can overflow.
-RETRY_AFTER_CEILING_SECONDS = 7 * 24 * 3600.0
 # An error answer's body is kept (for ``HttpStatusError.body``) up to this size.
 _ERROR_BODY_BYTES = 256 * 1024
 _CHUNK_BYTES = 64 * 1024
@@ -113,36 +119,6 @@ class JsonResponse:
     data: Any
     headers: Mapping[str, str]
     url: str
-
-
-class HttpStatusError(BackendError):
-    """The server answered with an error status; ``status_code`` and ``body`` say which."""
-
-    def __init__(self, message: str, reason: str, status_code: int, body: Any) -> None:
-        super().__init__(message, reason)
-        self.status_code = status_code
-        self.body = body
-
-
-class DeadlineExceededError(BackendError):
-    """The call did not finish within its total deadline (reason ``timeout``)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "timeout")
-
-
-class ResponseTooLargeError(BackendError):
-    """The body is larger than the endpoint's size cap (reason ``too_large``)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "too_large")
-
-
-class RequestInterruptedError(BackendError):
-    """A stop was asked for while the call was under way (reason ``interrupted``)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "interrupted")
 
 
 class _Retryable(Exception):
@@ -447,7 +423,7 @@ class HttpGateway:
         current = httpx.URL(call.url, params=dict(params)) if params else httpx.URL(call.url)
         for _ in range(self.options.max_redirects + 1):
             self._check_stop(call)
-            host = _host_of(current)
+            host = host_of(current)
             self.hosts.check(host)
             headers = {**(extra_headers or {}), **self.headers_for(current)}
             slot = self.hosts.acquire(
@@ -491,7 +467,7 @@ class HttpGateway:
         headers: Mapping[str, str],
         timeout: httpx.Timeout | None,
     ) -> Iterator[httpx.Response]:
-        host = _host_of(url)
+        host = host_of(url)
         effective = timeout or httpx.Timeout(
             self.options.timeout_seconds,
             connect=self.options.connect_timeout_seconds or self.options.timeout_seconds,
@@ -556,7 +532,7 @@ class HttpGateway:
     def _body_chunks(
         self, response: httpx.Response, call: _Call, chunk_size: int
     ) -> Iterator[bytes]:
-        host = _host_of(response.url)
+        host = host_of(response.url)
         declared = _content_length(response)
         if declared is not None and declared > call.max_bytes:
             raise self._too_large(call, f"it declares {declared} bytes")
@@ -664,59 +640,3 @@ def _clipped(timeout: httpx.Timeout, left: float) -> httpx.Timeout:
 def _content_length(response: httpx.Response) -> int | None:
     value = response.headers.get("content-length", "")
     return int(value) if re.fullmatch(r"[0-9]{1,19}", value.strip()) else None
-
-
-_SECONDS = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,9})?")
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Return the wait a ``Retry-After`` header asks for, in seconds, or None.
-
-    Takes delta-seconds (``"5"``, leniently ``"1.5"``) or an HTTP date; a date in the
-    past means zero. Anything else (``"²"``, ``"soon"``, a negative number, an impossible
-    date) is None: the header is ignored. A number beyond a week is read as a week
-    (``RETRY_AFTER_CEILING_SECONDS``), so no later arithmetic can overflow. Never raises.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if _SECONDS.fullmatch(text):  # ASCII digits only: str.isdigit() also takes "²"
-        return min(float(text), RETRY_AFTER_CEILING_SECONDS)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = now or datetime.now(timezone.utc)
-    try:
-        seconds = (when - current).total_seconds()
-    except OverflowError:
-        return None
-    return min(max(0.0, seconds), RETRY_AFTER_CEILING_SECONDS)
-
-
-def _host_of(url: httpx.URL) -> str:
-    host = (url.host or "").lower()
-    return f"{host}:{url.port}" if url.port is not None else host
-
-
-def host_key(url: str) -> str:
-    """Return the per-host key of the shared host state: lower-case host, with the port
-    when explicit."""
-    return _host_of(httpx.URL(url))
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def credentials_key(url: httpx.URL | str) -> str:
-    """Return the origin a credential belongs to: ``scheme://host:port``, lower case, with
-    the scheme's default port filled in (``https://a.com`` and ``https://a.com:443`` are one
-    origin; ``http://a.com`` is another)."""
-    parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
-    scheme = parsed.scheme.lower()
-    port = parsed.port if parsed.port is not None else _DEFAULT_PORTS.get(scheme)
-    return f"{scheme}://{(parsed.host or '').lower()}:{port}"

@@ -20,29 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from watchman.errors import BackendError
+from watchman.remote.http_errors import HostDownError, RetryLaterError
 
 # How long a slot wait sleeps before it looks at the stop event and the deadline again.
 _SLOT_POLL_SECONDS = 0.2
-
-
-class RetryLaterError(BackendError):
-    """The server asked to be left alone for ``retry_after_seconds`` (``Retry-After``).
-
-    ``retry_after_seconds`` is already capped (``HttpOptions.retry_after_max_seconds``),
-    so a cache may add it to the current time safely.
-    """
-
-    def __init__(self, message: str, reason: str, retry_after_seconds: float) -> None:
-        super().__init__(message, reason)
-        self.retry_after_seconds = retry_after_seconds
-
-
-class HostDownError(BackendError):
-    """The host was marked down earlier in this run; no request was sent."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "host_down")
 
 
 @dataclass
