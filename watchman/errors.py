@@ -40,7 +40,9 @@ class BackendError(WatchmanError):
     """A remote service could not answer; ``reason`` is a short machine-readable code.
 
     Reason codes: ``unreachable``, ``timeout``, ``rate_limited``, ``auth_required``,
-    ``gated``, ``bad_response``, ``server_error``, ``not_found``.
+    ``gated``, ``bad_response``, ``server_error``, ``not_found``; from the gateway also
+    ``host_down`` (marked down earlier in the run), ``too_large`` (over the size cap) and
+    ``interrupted`` (a stop was asked for).
     """
 
     def __init__(self, message: str, reason: str = "bad_response") -> None:
