@@ -1,9 +1,10 @@
-"""One readiness cycle: the only place that knows the order of the stages.
+"""One readiness cycle: the lock, the guards, the order of the stages, and the record.
 
 guards -> inventory -> caches -> workflows (intake, parse) -> needs -> node packs ->
-resolve -> report -> state. Each stage takes data and returns frozen data; files are read
-and written here, at the edges. One workflow that cannot be read, or one backend that
-fails, becomes a recorded error and the cycle goes on.
+resolve -> report -> state. Each stage is a function of ``watchman.stages`` (or
+``watchman.reporting``) from frozen data to frozen data; this module only calls them in
+order, times them, and records the cycle. One workflow that cannot be read, or one backend
+that fails, becomes a recorded error inside its stage and the cycle goes on.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,63 +25,60 @@ import httpx
 
 from watchman import __version__
 from watchman.clocks import utc_iso
-from watchman.comfy.workflow import reader_failure
 from watchman.config import ScheduleSettings, Settings
 from watchman.environment import Environment, expand_user
-from watchman.errors import BackendError, StateError, WatchmanError
+from watchman.errors import WatchmanError
 from watchman.home import Home
-from watchman.printable import printable
-from watchman.remote.comfyui_server import ComfyUIServer
-from watchman.reporting.document import (
-    WorkflowReport,
-    build_report,
-    stable_part,
-    workflow_entry,
-)
-from watchman.reporting.markdown import render_markdown
+from watchman.reporting.document import report_json
+from watchman.reporting.files import write_report
+from watchman.reporting.report import build_report, cycle_counts
 from watchman.services import Services, build_services, with_overrides
 from watchman.stages.guards import GuardVerdict, evaluate_guards
-from watchman.stages.intake import detect_changes, last_seen_hashes, record_intake
-from watchman.stages.inventory.listing import (
-    TreeListing,
-    file_identity,
-    load_listing,
-    save_listing,
-)
-from watchman.stages.inventory.models import ModelInventory, scan_models
-from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
-from watchman.stages.needs import ChoicesLookup, WorkflowNeeds, assess_workflow
-from watchman.stages.node_packs import pack_finder
+from watchman.stages.intake import take_intake
+from watchman.stages.inventory.listing import TreeListing, load_listing, save_listing
+from watchman.stages.inventory.stock import installed_nodes, take_stock, write_caches
+from watchman.stages.needs import assess_all
+from watchman.stages.node_packs import advise_packs
 from watchman.stages.resolve import resolve_missing_models
 from watchman.stages.workflows import (
     IMAGE_SUFFIXES,
     WORKFLOW_SUFFIXES,
-    WorkflowScan,
-    load_workflow_cache,
-    scan_watched_folders,
+    WatchedFolder,
+    read_watched_workflows,
+    watched_folders,
 )
 from watchman.state import fingerprint, metrics
 from watchman.state.cycle_state import (
     CycleRecord,
+    CycleState,
     Outcome,
     append_record,
     load_cycle_state,
     update_guard_memory,
 )
-from watchman.state.safe_files import (
-    RunLock,
-    dumps_json,
-    read_json_state,
-    remove_stale_temp_files,
-    set_aside_corrupt,
-    write_file_set,
-    write_json_if_changed,
-)
+from watchman.state.safe_files import RunLock, remove_stale_temp_files
 from watchman.state.structured_log import log_event
 
 logger = logging.getLogger(__name__)
 
 GuardEvaluator = Callable[[ScheduleSettings, Mapping[str, Any]], GuardVerdict]
+
+STAGES: tuple[tuple[str, str], ...] = (
+    ("inventory", "Taking stock of installed models and node packs…"),
+    ("caches", "Updating the caches…"),
+    ("workflows", "Reading the watched workflows…"),
+    ("needs", "Working out what each workflow needs…"),
+    ("node_packs", "Finding the packs that provide missing nodes…"),
+    ("resolve", "Finding where to get missing models…"),
+    ("report", "Writing the report…"),
+)
+"""The stages in the order a cycle runs them, each with the label a progress display
+shows while it runs."""
+
+
+def stage_label(phase: str) -> str:
+    """The progress label of a stage (its name when unknown)."""
+    return dict(STAGES).get(phase, phase)
 
 
 class CycleInterrupted(WatchmanError):
@@ -110,6 +108,39 @@ class CycleResult:
         }
 
 
+def record_cycle(home: Home, metrics_textfile: Path | None, record: CycleRecord) -> CycleState:
+    """Record one cycle, however it ended and whoever ran it (``--run-cycle`` or the
+    scheduler): appended to the cycle state, one structured log line, and the metrics
+    textfile when configured. Returns the new cycle state.
+
+    Raises:
+        OSError: the cycle state cannot be written.
+    """
+    counts = record.counts
+    log_event(
+        home.structured_log,
+        "cycle",
+        cycle_id=record.cycle_id,
+        phase="cycle",
+        outcome=record.outcome,
+        reason=record.reason,
+        trigger=record.trigger,
+        duration_seconds=record.duration_seconds,
+        workflows_scanned=counts.get("workflows", 0),
+        resolved=counts.get("resolved", 0),
+        uncertain=counts.get("uncertain", 0),
+        errors=counts.get("errors", 0),
+        counts=counts,
+    )
+    state = append_record(home.cycle_state, record)
+    if metrics_textfile is not None:
+        try:
+            metrics.write_metrics_textfile(metrics_textfile, state)
+        except OSError as error:
+            logger.warning("Cannot write metrics to %s: %s", metrics_textfile, error)
+    return state
+
+
 class _Stages:
     """Times each stage and writes one structured log line per stage."""
 
@@ -126,13 +157,13 @@ class _Stages:
         self.on_stage = on_stage
 
     @contextmanager
-    def stage(self, phase: str, **fields: Any) -> Iterator[dict[str, Any]]:
+    def stage(self, phase: str) -> Iterator[dict[str, Any]]:
         if self.stop_event is not None and self.stop_event.is_set():
             raise CycleInterrupted(f"stop requested before the {phase} stage")
         if self.on_stage is not None:
             self.on_stage(phase)
         started = time.monotonic()
-        extra: dict[str, Any] = dict(fields)
+        extra: dict[str, Any] = {}
         yield extra
         log_event(
             self.home.structured_log,
@@ -149,106 +180,12 @@ def _new_cycle_id(started_at: str) -> str:
     return f"{compact}-{secrets.token_hex(3)}"
 
 
-def _watched_folders(settings: Settings, root: Path, home_dir: Path) -> list[tuple[Path, str]]:
-    folders = []
-    for watched in settings.workflows.folders:
-        path = expand_user(watched.path, home_dir)
-        folders.append((path if path.is_absolute() else root / path, watched.source))
-    return folders
+@dataclass(frozen=True)
+class _Ran:
+    """What a cycle that ran all its stages hands to its record."""
 
-
-def _name_in_folder(path: Path, folders: Sequence[tuple[Path, str]]) -> str:
-    """Return ``path`` relative to the watched folder holding it (posix), else in full."""
-    for folder, _ in folders:
-        try:
-            return path.relative_to(folder).as_posix()
-        except ValueError:
-            continue
-    return str(path)
-
-
-def _installed_node_types(
-    server: ComfyUIServer | None, nodes: NodeInventory
-) -> tuple[frozenset[str], str, ChoicesLookup | None]:
-    """Return the installed node types, where they came from (server or static), and the
-    server's file names per loader input when it answered."""
-    if server is not None:
-        try:
-            info = server.object_info()
-        except BackendError as error:
-            logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
-        else:
-            return frozenset(info.node_types), "object_info", info.choices_for
-    return nodes.enabled_classes(), "static", None
-
-
-def _previous_node_inventory(home: Home) -> NodeInventory | None:
-    """The last node inventory, to reuse unchanged packs; None when absent or unusable."""
-    document = read_json_state(home.custom_nodes_cache, 1)
-    if document is None:
-        return None
-    try:
-        return NodeInventory.from_cache_document(document)
-    except StateError as error:
-        # Valid JSON of the right version but the wrong shape (e.g. edited by hand).
-        set_aside_corrupt(home.custom_nodes_cache, str(error))
-        return None
-
-
-def _write_report(home: Home, document: dict[str, Any]) -> bool:
-    """Write the report when anything but its timestamps changed, or when the Markdown is
-    not the JSON's cycle's; return True if written. Both are replaced as one set."""
-    previous = read_json_state(home.report_json, int(document["schema_version"]))
-    if (
-        previous is not None
-        and stable_part(previous) == stable_part(document)
-        and _markdown_is_of_cycle(home.report_markdown, str(previous.get("cycle_id")))
-    ):
-        return False
-    markdown = printable(render_markdown(document))
-    write_file_set(
-        [
-            (home.report_markdown, markdown.encode("utf-8")),
-            (home.report_json, dumps_json(document)),
-        ],
-        tag=str(document["cycle_id"]),
-    )
-    return True
-
-
-def _markdown_is_of_cycle(path: Path, cycle_id: str) -> bool:
-    try:
-        return f"(cycle {cycle_id})" in path.read_text("utf-8", errors="replace")
-    except OSError:
-        return False
-
-
-def _assess_each(
-    scan: WorkflowScan,
-    models: ModelInventory,
-    installed: frozenset[str],
-    choices: ChoicesLookup | None,
-) -> tuple[dict[str, WorkflowNeeds], WorkflowScan]:
-    """Assess every parsed workflow; one whose assessment fails unexpectedly becomes a
-    parse error of its own (the last-resort boundary per workflow), never the cycle's.
-
-    Returns the needs by path and the scan with such workflows turned into errors (its
-    ``failures`` then name the files and exception types of this stage only).
-    """
-    needs: dict[str, WorkflowNeeds] = {}
-    stored_list = []
-    failures = []
-    for stored in scan.workflows:
-        if stored.parsed is not None:
-            key = str(stored.watched.path)
-            try:
-                needs[key] = assess_workflow(stored.parsed, models, installed, choices)
-            except Exception as surprise:
-                failure = reader_failure(printable(key), surprise)
-                failures.append({"path": printable(key), "exception": type(surprise).__name__})
-                stored = replace(stored, parsed=None, error=str(failure))
-        stored_list.append(stored)
-    return needs, replace(scan, workflows=tuple(stored_list), failures=tuple(failures))
+    counts: dict[str, int]
+    summary: dict[str, Any]
 
 
 def run_cycle(
@@ -322,42 +259,25 @@ def run_cycle(
         cycle_id = _new_cycle_id(started_at)
         root = services.find_comfyui_root(comfyui_root)
 
-        def finish(
-            outcome: Outcome, reason: str | None, counts: dict[str, int], **result: Any
-        ) -> CycleResult:
+        def finish(outcome: Outcome, reason: str | None, ran: _Ran | None = None) -> CycleResult:
             record = CycleRecord(
                 cycle_id=cycle_id,
                 started_at=started_at,
                 duration_seconds=round(time.monotonic() - started, 3),
                 outcome=outcome,
                 reason=reason,
-                counts=counts,
+                counts=ran.counts if ran is not None else {},
                 trigger=trigger,
             )
-            state = append_record(home.cycle_state, record)
-            log_event(
-                home.structured_log,
-                "cycle",
-                cycle_id=cycle_id,
-                phase="cycle",
-                outcome=outcome,
-                reason=reason,
-                trigger=trigger,
-                duration_seconds=record.duration_seconds,
-                workflows_scanned=counts.get("workflows", 0),
-                resolved=counts.get("resolved", 0),
-                uncertain=counts.get("uncertain", 0),
-                errors=counts.get("errors", 0),
-                counts=counts,
+            record_cycle(home, settings.metrics.textfile, record)
+            if ran is None:
+                return CycleResult(record=record)
+            return CycleResult(
+                record=record,
+                report_json=home.report_json,
+                report_markdown=home.report_markdown,
+                summary=ran.summary,
             )
-            if settings.metrics.textfile is not None:
-                try:
-                    metrics.write_metrics_textfile(settings.metrics.textfile, state)
-                except OSError as error:
-                    logger.warning(
-                        "Cannot write metrics to %s: %s", settings.metrics.textfile, error
-                    )
-            return CycleResult(record=record, **result)
 
         state = load_cycle_state(home.cycle_state)
         verdict = (guard_evaluator or partial(evaluate_guards, clock=clock))(
@@ -378,7 +298,7 @@ def run_cycle(
         )
         if not verdict.allowed:
             logger.info("Cycle skipped: %s", verdict.reason)
-            return finish("skipped", verdict.reason, {})
+            return finish("skipped", verdict.reason)
         now_ns = int(clock.wall() * 1e9)
         inputs_digest = fingerprint.settings_digest(
             __version__, settings.model_dump_json(), str(root)
@@ -386,7 +306,10 @@ def run_cycle(
         saved = fingerprint.load(home.fingerprint)
         why = fingerprint.check(saved, inputs_digest, now_ns)
         if why is None and saved is not None:
-            return _unchanged_cycle(home, cycle_id, saved, finish)
+            log_event(
+                home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True
+            )
+            return finish("ran", None, _unchanged(saved))
         logger.info("Running the cycle in full: %s.", why)
         cycle_fingerprint = fingerprint.CycleFingerprint(home.fingerprint, inputs_digest, now_ns)
         # The inventory keeps ~100k small objects alive through the cycle; the cyclic
@@ -396,13 +319,11 @@ def run_cycle(
         collector_was_on = gc.isenabled()
         gc.disable()
         try:
-            return _run_stages(
-                settings,
+            ran = _run_stages(
                 home,
                 root,
                 cycle_id,
                 started_at,
-                finish,
                 services=services,
                 stop_event=stop_event,
                 on_stage=on_stage,
@@ -411,204 +332,100 @@ def run_cycle(
         except CycleInterrupted as error:
             # A requested stop is not a failure: nothing was half-written, and the next
             # cycle starts from the same state.
-            return finish("skipped", f"interrupted: {error}", {})
+            return finish("skipped", f"interrupted: {error}")
         except (WatchmanError, OSError) as error:
             logger.error("Cycle failed: %s", error)
             fingerprint.forget(home.fingerprint)  # the next cycle runs in full
-            return finish("failed", str(error), {})
+            return finish("failed", str(error))
         finally:
             if collector_was_on:
                 gc.enable()
+        return finish("ran", None, ran)
 
 
 def _run_stages(
-    settings: Settings,
     home: Home,
     root: Path,
     cycle_id: str,
     started_at: str,
-    finish: Callable[..., CycleResult],
     *,
     services: Services,
     stop_event: threading.Event | None,
     on_stage: Callable[[str], None] | None,
     cycle_fingerprint: fingerprint.CycleFingerprint,
-) -> CycleResult:
-    stages = _Stages(home, cycle_id, stop_event, on_stage)
-    offline = services.offline
+) -> _Ran:
+    settings = services.settings
+    environment = services.environment
+    stages = _Stages(home, cycle_id, stop_event or services.stop_event, on_stage)
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     with stages.stage("inventory") as info:
-        # Stamped before any stage reads them, so a change made meanwhile shows next time.
-        watched_folders = _watched_folders(settings, root, services.environment.home_dir)
-        input_tree = TreeListing.for_cycle(
-            load_listing(home.input_listing_cache), now_ns, restat_interval_ns
+        folders = watched_folders(
+            [(f.path, f.source) for f in settings.workflows.folders], root, environment.home_dir
         )
-        cycle_fingerprint.observe_inputs(
-            input_tree,
-            *fingerprint.cycle_input_trees(
-                root,
-                [folder for folder, _ in watched_folders],
-                WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if settings.workflows.include_images else ()),
-                [
-                    expand_user(path, services.environment.home_dir)
-                    for path in settings.comfyui.extra_model_paths
-                ],
-            ),
+        input_tree = _stamp_inputs(
+            home, services, root, folders, cycle_fingerprint, restat_interval_ns
         )
-        save_listing(home.input_listing_cache, input_tree.finish())
-        tree = TreeListing.for_cycle(load_listing(home.listing_cache), now_ns, restat_interval_ns)
-        models: ModelInventory = scan_models(
-            root,
-            settings.comfyui.extra_model_paths,
-            environ=services.environment.environ,
-            home_dir=services.environment.home_dir,
-            tree=tree,
-        )
-        tree.finish()
-        cycle_fingerprint.add_models(tree, restat_interval_ns)
-        previous_nodes = _previous_node_inventory(home)
-        nodes = scan_node_inventory(root, previous_nodes)
+        stock = take_stock(settings, home, root, environment, now_ns)
+        cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
         info.update(
-            models=models.count,
-            node_packs=len(nodes.packs),
-            folders_listed=tree.listed + input_tree.listed,
-            full_restat=tree.restat,
+            models=stock.models.count,
+            node_packs=len(stock.nodes.packs),
+            folders_listed=stock.tree.listed + input_tree.listed,
+            full_restat=stock.tree.restat,
             fingerprint_paths=len(cycle_fingerprint.stamps.paths),
         )
 
     with stages.stage("caches") as info:
-        # The model cache follows from the listings and the roots: when neither
-        # changed and the file is the one last written, it is not rebuilt only to be
-        # found equal.
-        roots_digest = models.roots_digest()
-        stale = (
-            tree.changed
-            or tree.meta.get("model_roots") != roots_digest
-            or tree.meta.get("model_cache_file") != file_identity(home.model_cache)
-        )
-        info["model_cache_rewritten"] = stale and write_json_if_changed(
-            home.model_cache, models.to_cache_document()
-        )
-        tree.meta["model_roots"] = roots_digest
-        tree.meta["model_cache_file"] = file_identity(home.model_cache)
-        save_listing(home.listing_cache, tree)
-        info["custom_nodes_cache_rewritten"] = write_json_if_changed(
-            home.custom_nodes_cache, nodes.to_cache_document()
-        )
+        written = write_caches(home, stock)
+        info["model_cache_rewritten"] = written.model_cache
+        info["custom_nodes_cache_rewritten"] = written.custom_nodes_cache
 
     with stages.stage("workflows") as info:
-        scan = scan_watched_folders(
-            watched_folders,
-            load_workflow_cache(home.workflow_cache),
-            settings.workflows.include_images,
+        scan = read_watched_workflows(
+            home.workflow_cache, folders, settings.workflows.include_images
         )
-        write_json_if_changed(home.workflow_cache, scan.cache_document)
-        changes = detect_changes(
-            (stored.watched for stored in scan.workflows),
-            last_seen_hashes(home.intake_log),
-            now=started_at,  # the cycle's clock, not a second reading of the wall
+        intake = take_intake(
+            home.intake_log, (stored.watched for stored in scan.workflows), started_at
         )
-        record_intake(home.intake_log, changes)
         info.update(
             workflows_scanned=len(scan.workflows),
             hashed=scan.files_hashed,
             parsed=scan.files_parsed,
-            intake=len(changes),
+            intake=len(intake),
             reader_failures=list(scan.failures),
         )
 
     with stages.stage("needs") as info:
-        installed, node_source, choices = _installed_node_types(services.comfyui_server, nodes)
-        cycle_fingerprint.node_source = _node_source_digest(node_source, installed)
-        needs, scan = _assess_each(scan, models, installed, choices)
-        info.update(node_source=node_source, assess_failures=list(scan.failures))
+        installed = installed_nodes(services.comfyui_server, stock.nodes)
+        cycle_fingerprint.node_source = _node_source_digest(installed.source, installed.types)
+        needs = assess_all(scan, stock.models, installed)
+        info.update(node_source=installed.source, assess_failures=list(needs.failures))
 
     with stages.stage("node_packs") as info:
-        node_map = None
-        if any(n.missing_nodes for n in needs.values()):
-            node_map = services.node_map.load(root)
-        info["node_map"] = node_map is not None
-        find_pack = pack_finder(nodes, node_map)
+        packs = advise_packs(needs, stock.nodes, lambda: services.node_map.load(root))
+        info["node_map"] = packs.node_map_used
 
     with stages.stage("resolve") as info:
-        resolutions, note = resolve_missing_models(
-            settings,
-            home,
-            root,
-            scan.workflows,
-            needs,
-            offline=offline,
-            backends=services.backend_order,
-            http_client=services.client,
-            stop_event=stop_event or services.stop_event,
-        )
-        info.update(requests=len(resolutions))
+        resolutions = resolve_missing_models(services, root, needs, started_at)
+        info["requests"] = len(resolutions.by_key)
 
     with stages.stage("report") as info:
-        entries = [
-            workflow_entry(
-                WorkflowReport(
-                    path=str(stored.watched.path),
-                    source=stored.watched.source,
-                    sha256=stored.watched.sha256,
-                    format=stored.parsed.format if stored.parsed else None,
-                    needs=needs.get(str(stored.watched.path)),
-                    error=stored.error,
-                    findings=stored.parsed.errors if stored.parsed else (),
-                    name=_name_in_folder(stored.watched.path, watched_folders),
-                ),
-                resolutions,
-                find_pack,
-                started_at,
-            )
-            for stored in scan.workflows
-        ]
-        entries += [
-            workflow_entry(
-                WorkflowReport(
-                    path=str(unreadable.path),
-                    source=unreadable.source,
-                    sha256="",
-                    format=None,
-                    needs=None,
-                    error=unreadable.error,
-                    findings=(),
-                    name=_name_in_folder(unreadable.path, watched_folders),
-                ),
-                resolutions,
-                find_pack,
-            )
-            for unreadable in scan.unreadable
-        ]
-        document = build_report(
-            entries,
+        report = build_report(
+            needs.workflows,
+            resolutions,
+            packs,
             generated_at=started_at,
             cycle_id=cycle_id,
             comfyui_root=str(root),
-            node_source=node_source,
-            models_installed=models.count,
-            node_packs=len(nodes.packs),
-            intake_new_or_updated=len(changes),
-            resolution_note=note,
+            node_source=installed.source,
+            models_installed=stock.models.count,
+            node_packs=len(stock.nodes.packs),
+            intake_new_or_updated=len(intake),
         )
-        info["rewritten"] = _write_report(home, document)
-
-    summary = document["summary"]
-    statuses = [r.get("status") for r in resolutions.values()]
-    counts = {
-        "workflows": summary["workflows"],
-        "parse_errors": summary["workflows_by_status"].get("parse_error", 0),
-        "missing_models": summary["missing_models"],
-        "missing_nodes": summary["missing_nodes"],
-        "uncertain": summary["uncertain"],
-        "resolved": statuses.count("FOUND"),
-        "errors": statuses.count("ERROR") + summary["workflows_by_status"].get("parse_error", 0),
-        "intake_new": sum(1 for c in changes if c.event == "new"),
-        "intake_updated": sum(1 for c in changes if c.event == "updated"),
-        "models_installed": models.count,
-    }
-    summary = {**summary, "intake_new_or_updated": len(changes)}
+        info["rewritten"] = write_report(home.report_json, home.report_markdown, report)
+    summary = {**report_json(report)["summary"], "intake_new_or_updated": len(intake)}
+    counts = cycle_counts(report, resolutions, intake)
     cycle_fingerprint.finish(
         [
             home.model_cache,
@@ -623,14 +440,37 @@ def _run_stages(
         {"counts": counts, "summary": summary},
         home.resolution_cache,
     )
-    return finish(
-        "ran",
-        None,
-        counts,
-        report_json=home.report_json,
-        report_markdown=home.report_markdown,
-        summary=summary,
+    return _Ran(counts=counts, summary=summary)
+
+
+def _stamp_inputs(
+    home: Home,
+    services: Services,
+    root: Path,
+    folders: Sequence[WatchedFolder],
+    cycle_fingerprint: fingerprint.CycleFingerprint,
+    restat_interval_ns: int,
+) -> TreeListing:
+    """Stamp the cycle's inputs before any stage reads them, so a change made meanwhile
+    shows next time; return the listing of the input trees (saved)."""
+    settings = services.settings
+    input_tree = TreeListing.for_cycle(
+        load_listing(home.input_listing_cache), cycle_fingerprint.now_ns, restat_interval_ns
     )
+    cycle_fingerprint.observe_inputs(
+        input_tree,
+        *fingerprint.cycle_input_trees(
+            root,
+            [folder.path for folder in folders],
+            WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if settings.workflows.include_images else ()),
+            [
+                expand_user(path, services.environment.home_dir)
+                for path in settings.comfyui.extra_model_paths
+            ],
+        ),
+    )
+    save_listing(home.input_listing_cache, input_tree.finish())
+    return input_tree
 
 
 def _node_source_digest(node_source: str, installed: frozenset[str]) -> str:
@@ -641,22 +481,11 @@ def _node_source_digest(node_source: str, installed: frozenset[str]) -> str:
     return fingerprint.settings_digest(node_source, sorted(installed))
 
 
-def _unchanged_cycle(
-    home: Home,
-    cycle_id: str,
-    saved: fingerprint.Saved,
-    finish: Callable[..., CycleResult],
-) -> CycleResult:
-    """Record a cycle none of whose inputs changed: the last outcome stands, with no new
-    intake; nothing is read beyond the fingerprint, nothing rewritten but the record."""
-    log_event(home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True)
-    counts = {**saved.outcome.get("counts", {}), "intake_new": 0, "intake_updated": 0}
-    summary = {**saved.outcome.get("summary", {}), "intake_new_or_updated": 0}
-    return finish(
-        "ran",
-        None,
-        counts,
-        report_json=home.report_json,
-        report_markdown=home.report_markdown,
-        summary=summary,
+def _unchanged(saved: fingerprint.Saved) -> _Ran:
+    """The record of a cycle none of whose inputs changed: the last outcome stands, with
+    no new intake; nothing is read beyond the fingerprint, nothing rewritten but the
+    record."""
+    return _Ran(
+        counts={**saved.outcome.get("counts", {}), "intake_new": 0, "intake_updated": 0},
+        summary={**saved.outcome.get("summary", {}), "intake_new_or_updated": 0},
     )

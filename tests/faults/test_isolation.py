@@ -116,16 +116,16 @@ def test_an_assessment_failure_is_that_workflow_s_parse_error_and_the_cycle_runs
     demo: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from watchman import cycle
+    from watchman.stages import needs
 
-    real = cycle.assess_workflow
+    real = needs.assess_workflow
 
     def assess(parsed: Any, *args: Any) -> Any:
         if "VAELoader" in parsed.node_types:
             raise KeyError("an assessment bug")
         return real(parsed, *args)
 
-    monkeypatch.setattr(cycle, "assess_workflow", assess)
+    monkeypatch.setattr(needs, "assess_workflow", assess)
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     statuses = {Path(entry["path"]).name: entry["status"] for entry in report(demo)["workflows"]}
     assert statuses["misplaced_vae.json"] == "parse_error"

@@ -6,76 +6,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
-from watchman.reporting.document import WorkflowReport, build_report, workflow_entry
+from tests.reporting.reports import found, lora, pack, parsed, report_of
+from watchman.reporting.document import report_json
 from watchman.reporting.markdown import render_markdown
-from watchman.stages.inventory.models import ModelFile, ModelInventory
-from watchman.stages.needs import NodeNeed, assess_workflow
 
-ROOT = "/comfy/models"
-INVENTORY = ModelInventory(
-    roots={"checkpoints": (f"{ROOT}/checkpoints",), "loras": (f"{ROOT}/loras",)},
-    files={
-        "checkpoints": (
-            ModelFile("checkpoints", "base.safetensors", f"{ROOT}/checkpoints", 1, 0.0),
-            ModelFile("checkpoints", "stray_lora.safetensors", f"{ROOT}/checkpoints", 1, 0.0),
-        ),
-        "loras": (ModelFile("loras", "Style.safetensors", f"{ROOT}/loras", 1, 0.0),),
-    },
-    separator="/",
-)
-CORE = frozenset({"CheckpointLoaderSimple", "LoraLoader", "KSampler"})
-FOUND = {
-    "status": "FOUND",
-    "backend": "civitai",
-    "download_url": "https://example.invalid/foo",
-    "size": 1024,
-    "sha256": "ab" * 32,
-    "candidates": [],
-}
-
-
-def lora(node_id: str, value: str) -> ModelReference:
-    return ModelReference(node_id, "LoraLoader", "lora_name", value, "loras", False, False, None)
-
-
-def parsed(refs: list[ModelReference], extra_nodes: tuple[str, ...] = ()) -> ParsedWorkflow:
-    nodes = [NodeUse(r.node_id, r.node_type, False, False, None, None, None) for r in refs]
-    nodes += [
-        NodeUse(f"n{i}", t, False, False, None, None, None) for i, t in enumerate(extra_nodes)
-    ]
-    return ParsedWorkflow("ui", tuple(nodes), tuple(refs), (), frozenset(), ())
-
-
-def pack(need: NodeNeed) -> dict:
-    return {"status": "found", "url": f"https://example.invalid/{need.node_type}", "title": None}
-
-
-def report_of(workflows: dict[str, ParsedWorkflow | None], resolutions: dict) -> dict:
-    entries = []
-    for path, workflow in workflows.items():
-        needs = assess_workflow(workflow, INVENTORY, CORE) if workflow is not None else None
-        report = WorkflowReport(
-            path=path,
-            source="comfyui",
-            sha256="0" * 64,
-            format="ui" if workflow else None,
-            needs=needs,
-            error=None if workflow else "not JSON",
-            findings=(),
-        )
-        entries.append(workflow_entry(report, resolutions, pack, "2026-11-30T00:00:00Z"))
-    return build_report(
-        entries,
-        generated_at="2026-11-30T00:00:00Z",
-        cycle_id="c1",
-        comfyui_root="/comfy",
-        node_source="static",
-        models_installed=INVENTORY.count,
-        node_packs=0,
-        intake_new_or_updated=0,
-        resolution_note=None,
-    )
+FOO = ("loras", "SDXL/foo.safetensors")
 
 
 def section_rows(markdown: str, heading: str) -> list[str]:
@@ -90,15 +25,16 @@ def section_rows(markdown: str, heading: str) -> list[str]:
 
 
 def test_one_file_written_with_either_separator_is_one_missing_model_and_one_row() -> None:
-    document = report_of(
+    report = report_of(
         {
             "/w/windows.json": parsed([lora("1", "SDXL\\foo.safetensors")]),
             "/w/linux.json": parsed([lora("1", "SDXL/foo.safetensors")]),
         },
-        {"loras:sdxl/foo.safetensors": FOUND},
+        {FOO: found("https://example.invalid/foo")},
     )
+    document = report_json(report)
     assert document["summary"]["missing_models"] == 1
-    markdown = render_markdown(document)
+    markdown = render_markdown(report)
     [row] = section_rows(markdown, "Get missing models")
     assert row.endswith("| 2 |")  # both workflows need it
     assert len(document["downloads"]) == 1
@@ -106,7 +42,7 @@ def test_one_file_written_with_either_separator_is_one_missing_model_and_one_row
 
 
 def test_every_count_of_the_summary_agrees_with_every_table() -> None:
-    document = report_of(
+    report = report_of(
         {
             "/w/a.json": parsed(
                 [lora("1", "SDXL\\foo.safetensors"), lora("2", "stray_lora.safetensors")]
@@ -119,10 +55,15 @@ def test_every_count_of_the_summary_agrees_with_every_table() -> None:
             "/w/ready.json": parsed([lora("1", "Style.safetensors")]),
             "/w/broken.json": None,
         },
-        {"loras:sdxl/foo.safetensors": FOUND},
+        {FOO: found("https://example.invalid/foo")},
+        {
+            "FancyNode": pack(url="https://example.invalid/fancy"),
+            "OtherNode": pack(url="https://example.invalid/other"),
+        },
     )
+    document = report_json(report)
     summary = document["summary"]
-    markdown = render_markdown(document)
+    markdown = render_markdown(report)
 
     status_rows = dict(re.findall(r"^\| ([a-z ]+) \| (\d+) \|$", markdown, re.MULTILINE))
     by_status = Counter(entry["status"] for entry in document["workflows"])

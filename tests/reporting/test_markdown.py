@@ -1,74 +1,38 @@
-"""The Markdown report is rendered from the JSON document alone."""
+"""The Markdown page: summary first, then what to do, then every workflow."""
 
 from __future__ import annotations
 
-from watchman.reporting.document import build_report, planned_downloads
+from tests.reporting.reports import found, lora, pack, parsed, report_of
 from watchman.reporting.markdown import render_markdown
+from watchman.resolve import SearchResult, Status
+from watchman.stages.node_packs import PackCandidate
 
-
-def entry(
-    path: str, status: str, models: list[dict] | None = None, nodes: list[dict] | None = None
-) -> dict:
-    return {
-        "path": path,
-        "source": "comfyui",
-        "sha256": "0" * 64,
-        "format": "ui",
-        "status": status,
-        "missing_models": models or [],
-        "missing_nodes": nodes or [],
-        "uncertain_count": 0,
-    }
-
-
-FOUND = {
-    "key": "loras:loras/detail.safetensors",
-    "value": "loras\\detail.safetensors",
-    "file_name": "detail.safetensors",
-    "subfolder": "loras",
-    "folder": "loras",
-    "node_type": "LoraLoader",
-    "node_id": "3",
-    "input": "lora_name",
-    "state": "missing",
-    "resolution": {
-        "status": "FOUND",
-        "backend": "civitai",
-        "download_url": "https://example.invalid/d",
-        "size": 3 * 1024 * 1024,
-        "sha256": "ab" * 32,
-        "candidates": [],
-    },
-}
-
-
-def document(entries: list[dict]) -> dict:
-    return build_report(
-        entries,
-        generated_at="2026-11-22T00:00:00Z",
-        cycle_id="c1",
-        comfyui_root="/comfy",
-        node_source="static",
-        models_installed=3,
-        node_packs=1,
-        intake_new_or_updated=2,
-        resolution_note=None,
-    )
+DETAIL = ("loras", "loras\\detail.safetensors")
+FOUND = found("https://example.invalid/d", size=3 * 1024 * 1024)
 
 
 def test_a_found_model_becomes_one_planned_download_into_its_folder() -> None:
-    entries = [
-        entry("/w/a.json", "missing_models", [FOUND]),
-        entry("/w/b.json", "missing_models", [FOUND]),
-    ]
-    [plan] = planned_downloads(entries)
-    assert plan["target"] == "models/loras/loras/detail.safetensors"
-    assert plan["workflows"] == ["/w/a.json", "/w/b.json"] and plan["trusted"] is True
+    report = report_of(
+        {
+            "/w/a.json": parsed([lora("3", "loras\\detail.safetensors")]),
+            "/w/b.json": parsed([lora("3", "loras/detail.safetensors")]),
+        },
+        {DETAIL: FOUND},
+    )
+    [plan] = report.downloads
+    assert plan.target == "models/loras/loras/detail.safetensors"
+    assert plan.workflows == ("/w/a.json", "/w/b.json") and plan.trusted is True
 
 
 def test_the_page_puts_the_summary_first_then_what_to_do() -> None:
     text = render_markdown(
-        document([entry("/w/a.json", "missing_models", [FOUND]), entry("/w/r.json", "ready")])
+        report_of(
+            {
+                "/w/a.json": parsed([lora("3", "loras\\detail.safetensors")]),
+                "/w/r.json": parsed([lora("1", "Style.safetensors")]),
+            },
+            {DETAIL: FOUND},
+        )
     )
     assert (
         text.index("| status | workflows |")
@@ -80,49 +44,44 @@ def test_the_page_puts_the_summary_first_then_what_to_do() -> None:
 
 
 def test_a_ready_library_says_there_is_nothing_to_do() -> None:
-    text = render_markdown(document([entry("/w/r.json", "ready")]))
+    text = render_markdown(report_of({"/w/r.json": parsed([lora("1", "Style.safetensors")])}))
     assert "Nothing: every watched workflow is ready." in text
 
 
 def test_table_cells_escape_pipes_from_file_names() -> None:
-    odd = {
-        **FOUND,
-        "value": "a|b.safetensors",
-        "resolution": {"status": "NOT_FOUND", "reason": "searched"},
-    }
-    text = render_markdown(document([entry("/w/a.json", "missing_models", [odd])]))
+    searched = SearchResult(Status.NOT_FOUND, "civitai", "a|b.safetensors", "loras", reason="x")
+    text = render_markdown(
+        report_of(
+            {"/w/a.json": parsed([lora("1", "a|b.safetensors")])},
+            {("loras", "a|b.safetensors"): searched},
+        )
+    )
     assert "a\\|b.safetensors" in text
 
 
-def node_need(node_type: str, pack: dict) -> dict:
-    return {"node_type": node_type, "node_ids": ["1"], "cnr_id": None, "aux_id": None, "pack": pack}
+def test_a_misspelled_value_names_the_file_to_pick() -> None:
+    text = render_markdown(report_of({"/w/a.json": parsed([lora("7", "STYLE.SAFETENSORS")])}))
+    assert "### Pick the installed file" in text
+    assert "| LoraLoader #7 | `STYLE.SAFETENSORS` | `Style.safetensors` | 1 |" in text
 
 
 def test_missing_nodes_are_grouped_by_what_to_do() -> None:
-    aux = {
-        "status": "found",
-        "url": "https://example.invalid/aux",
-        "title": "Aux",
-        "candidates": [],
-    }
-    nodes = [
-        node_need("CannyEdge", aux),
-        node_need("DepthMap", aux),
-        node_need("Switch", {"status": "installed_disabled", "title": "DemoSwitch"}),
-        node_need("NewCore", {"status": "outdated_comfyui"}),
-        node_need(
-            "Shared",
-            {
-                "status": "uncertain",
-                "candidates": [
-                    {"url": "https://example.invalid/a"},
-                    {"url": "https://example.invalid/b"},
-                ],
-            },
+    aux = pack(url="https://example.invalid/aux", title="Aux")
+    packs = {
+        "CannyEdge": aux,
+        "DepthMap": aux,
+        "Switch": pack("installed_disabled", title="DemoSwitch"),
+        "NewCore": pack("outdated_comfyui"),
+        "Shared": pack(
+            "uncertain",
+            candidates=(
+                PackCandidate("https://example.invalid/a", None),
+                PackCandidate("https://example.invalid/b", None),
+            ),
         ),
-        node_need("Nowhere", {"status": "unknown", "reason": "no pack known"}),
-    ]
-    text = render_markdown(document([entry("/w/a.json", "missing_nodes", nodes=nodes)]))
+        "Nowhere": pack("unknown", reason="no pack known"),
+    }
+    text = render_markdown(report_of({"/w/a.json": parsed([], tuple(packs))}, packs=packs))
     assert "| Aux (https://example.invalid/aux) | `CannyEdge`, `DepthMap` | 1 |" in text
     assert "`DemoSwitch` is installed but disabled" in text
     assert "### Update ComfyUI" in text and "`NewCore`" in text

@@ -307,19 +307,8 @@ def _terminal_log_handler(invocation: Invocation) -> logging.Handler | None:
     return RichHandler(console=invocation.err, show_time=False, show_path=False, markup=False)
 
 
-STAGE_LABELS = {
-    "inventory": "Taking stock of installed models and node packs…",
-    "caches": "Updating the caches…",
-    "workflows": "Reading the watched workflows…",
-    "needs": "Working out what each workflow needs…",
-    "node_packs": "Finding the packs that provide missing nodes…",
-    "resolve": "Finding where to get missing models…",
-    "report": "Writing the report…",
-}
-
-
 def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_json: bool) -> int:
-    from watchman.cycle import run_cycle
+    from watchman.cycle import run_cycle, stage_label
 
     with invocation.services(settings, home) as services:
         if as_json or not invocation.environment.interactive:
@@ -329,7 +318,7 @@ def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_jso
             with invocation.err.status("Starting the cycle…") as spinner:
 
                 def show(phase: str) -> None:
-                    spinner.update(STAGE_LABELS.get(phase, phase))
+                    spinner.update(stage_label(phase))
 
                 result = run_cycle(
                     settings, home, trigger="run-cycle", services=services, on_stage=show

@@ -53,12 +53,10 @@ from watchman.stages.guards import GuardVerdict, NvmlReader, evaluate_guards, ob
 from watchman.state.cycle_state import (
     CycleRecord,
     CycleState,
-    append_record,
     load_cycle_state,
     update_next_run,
 )
 from watchman.state.metrics import write_metrics_textfile
-from watchman.state.structured_log import log_event
 
 if TYPE_CHECKING:
     from watchman.cycle import CycleResult
@@ -330,24 +328,13 @@ class SchedulerLoop:
             reason=reason,
             trigger="scheduler",
         )
-        # The same figures as a cycle that got to record itself: state, log line, metrics.
-        log_event(
-            self.home.structured_log,
-            "cycle",
-            cycle_id=record.cycle_id,
-            phase="cycle",
-            outcome=outcome,
-            reason=reason,
-            trigger="scheduler",
-            duration_seconds=0.0,
-            counts={},
-        )
+        # Recorded by the cycle's own function: state, log line, metrics alike.
+        from watchman.cycle import record_cycle  # imported late: the cycle pulls in every stage
+
         try:
-            state = append_record(self.home.cycle_state, record)
+            record_cycle(self.home, self.settings.metrics.textfile, record)
         except OSError as error:
             logger.warning("Cannot record the cycle in %s: %s", self.home.cycle_state, error)
-            return
-        self._write_metrics(state)
 
     def _write_metrics(self, state: CycleState) -> None:
         textfile = self.settings.metrics.textfile

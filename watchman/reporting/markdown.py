@@ -1,13 +1,16 @@
 """The master status report for a person (``master_status.md``).
 
-Rendered from the JSON document alone: summary first, then what to do, then every
-workflow. Written to be read over coffee: short lines, the fix next to the problem.
+Rendered from the typed :class:`~watchman.reporting.report.Report`, the same value the
+JSON document is made from: summary first, then what to do, then every workflow. Written
+to be read over coffee: short lines, the fix next to the problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
+
+from watchman.reporting.report import ModelRow, NodeRow, Report
 
 STATUS_LABELS = {
     "ready": "ready",
@@ -35,51 +38,36 @@ def _size(size: Any) -> str:
     return "?"
 
 
-def _summary(document: Mapping[str, Any]) -> list[str]:
-    summary = document["summary"]
+def _summary(report: Report) -> list[str]:
+    summary = report.summary
     lines = [
         "# ComfyUI readiness",
         "",
-        f"Generated {document['generated_at']} for `{document['comfyui_root']}` "
-        f"(cycle {document['cycle_id']}).",
+        f"Generated {report.generated_at} for `{report.comfyui_root}` (cycle {report.cycle_id}).",
         "",
         "| status | workflows |",
         "| --- | ---: |",
     ]
-    for status, count in summary["workflows_by_status"].items():
+    for status, count in summary.workflows_by_status.items():
         lines.append(f"| {STATUS_LABELS.get(status, status)} | {count} |")
-    lines.append(f"| **total** | **{summary['workflows']}** |")
+    lines.append(f"| **total** | **{summary.workflows}** |")
     lines += [
         "",
-        f"- Missing models: {summary['missing_models']} (misplaced: {summary['misplaced_models']}, "
-        f"misspelled: {summary.get('misspelled_models', 0)})",
-        f"- Missing node types: {summary['missing_nodes']}",
-        f"- Uncertain (a person must decide): {summary['uncertain']}",
+        f"- Missing models: {summary.missing_models} (misplaced: {summary.misplaced_models}, "
+        f"misspelled: {summary.misspelled_models})",
+        f"- Missing node types: {summary.missing_nodes}",
+        f"- Uncertain (a person must decide): {summary.uncertain}",
         "- New or updated workflows in the cycle that wrote this report: "
-        f"{document.get('cycle', {}).get('intake_new_or_updated', 0)}",
-        f"- Installed: {summary['models_installed']} model files, "
-        f"{summary['node_packs']} node packs; node types from {summary['node_source']}",
+        f"{report.intake_new_or_updated}",
+        f"- Installed: {summary.models_installed} model files, "
+        f"{summary.node_packs} node packs; node types from {summary.node_source}",
     ]
-    if document.get("resolution_note"):
-        lines.append(f"- Resolution: {document['resolution_note']}")
+    if report.resolution_note:
+        lines.append(f"- Resolution: {report.resolution_note}")
     return lines
 
 
-def _unique(
-    workflows: Sequence[Mapping[str, Any]], field: str, key: str
-) -> dict[str, tuple[Mapping[str, Any], list[str]]]:
-    found: dict[str, tuple[Mapping[str, Any], list[str]]] = {}
-    for workflow in workflows:
-        for item in workflow.get(field, []):
-            identity = str(item[key])
-            _, users = found.setdefault(identity, (item, []))
-            users.append(workflow["path"])
-    return found
-
-
-def _node_sections(
-    nodes: Mapping[str, tuple[Mapping[str, Any], list[str]]],
-) -> list[str]:
+def _node_sections(nodes: Mapping[str, tuple[NodeRow, tuple[str, ...]]]) -> list[str]:
     """Missing nodes grouped by what to do: install a pack (one line per pack), enable a
     disabled pack, update ComfyUI, choose among candidate packs, or look further."""
     install: dict[str, tuple[str, list[str], set[str]]] = {}
@@ -87,28 +75,25 @@ def _node_sections(
     update: list[str] = []
     choose: list[str] = []
     unknown: list[str] = []
-    for item, users in nodes.values():
-        pack = item.get("pack") or {}
-        status = pack.get("status", "unknown")
-        node = f"`{_cell(item['node_type'])}`"
-        if status == "found" and pack.get("url"):
-            title = str(pack.get("title") or "")
-            _, types, workflows = install.setdefault(str(pack["url"]), (title, [], set()))
+    for row, users in nodes.values():
+        pack = row.pack
+        status = pack.status if pack is not None else "unknown"
+        node = f"`{_cell(row.need.node_type)}`"
+        if pack is not None and status == "found" and pack.url:
+            _, types, workflows = install.setdefault(pack.url, (pack.title or "", [], set()))
             types.append(node)
             workflows.update(users)
-        elif status == "installed_disabled":
-            types, workflows = enable.setdefault(str(pack.get("title")), ([], set()))
+        elif pack is not None and status == "installed_disabled":
+            types, workflows = enable.setdefault(str(pack.title), ([], set()))
             types.append(node)
             workflows.update(users)
         elif status == "outdated_comfyui":
             update.append(node)
-        elif status == "uncertain":
-            candidates = ", ".join(
-                str(c.get("url") or c.get("title")) for c in pack.get("candidates") or []
-            )
+        elif pack is not None and status == "uncertain":
+            candidates = ", ".join(str(c.url or c.title) for c in pack.candidates)
             choose.append(f"| {node} | {_cell(candidates)} | {len(users)} |")
         else:
-            reason = pack.get("reason") or "no known pack provides it"
+            reason = (pack.reason if pack is not None else None) or "no known pack provides it"
             unknown.append(f"| {node} | {_cell(reason)} | {len(users)} |")
     lines: list[str] = []
     if install:
@@ -143,119 +128,122 @@ def _node_sections(
     return lines
 
 
-def _todo(document: Mapping[str, Any]) -> list[str]:
-    workflows = document["workflows"]
+def _misplaced(models: list[tuple[ModelRow, tuple[str, ...]]]) -> list[str]:
+    lines = ["### Move misplaced models", ""]
+    for row, users in models:
+        places = ", ".join(f"`{loc.folder}/{loc.relative_path}`" for loc in row.need.locations)
+        lines.append(
+            f"- `{_cell(row.need.reference.value)}` is expected in "
+            f"`{row.need.reference.folder or '?'}` but is in {places} "
+            f"({len(users)} workflow(s))."
+        )
+    return [*lines, ""]
+
+
+def _misspelled(models: list[tuple[ModelRow, tuple[str, ...]]]) -> list[str]:
+    lines = [
+        "### Pick the installed file (ComfyUI accepts only its exact name)",
+        "",
+        "| node | value in the workflow | pick | workflows |",
+        "| --- | --- | --- | ---: |",
+    ]
+    for row, users in models:
+        reference = row.need.reference
+        lines.append(
+            f"| {_cell(reference.node_type)} #{_cell(reference.node_id)} | "
+            f"`{_cell(reference.value)}` | `{_cell(row.need.pick)}` | {len(users)} |"
+        )
+    return [*lines, ""]
+
+
+def _missing(models: list[tuple[ModelRow, tuple[str, ...]]]) -> list[str]:
+    lines = [
+        "### Get missing models",
+        "",
+        "| file | folder | resolution | source | size | workflows |",
+        "| --- | --- | --- | --- | ---: | ---: |",
+    ]
+    for row, users in models:
+        result = row.resolution
+        status = result.status.value if result is not None else "unresolved"
+        reason = result.reason if result is not None else "no backend ran"
+        if reason:
+            status = f"{status} ({reason})"
+        source = (
+            " ".join(part for part in (result.backend, result.download_url) if part)
+            if result is not None
+            else ""
+        )
+        lines.append(
+            f"| `{_cell(row.need.reference.value)}` | {_cell(row.need.reference.folder or '?')} | "
+            f"{_cell(status)} | {_cell(source)} | {_size(result.size if result else None)} | "
+            f"{len(users)} |"
+        )
+        for candidate in result.candidates if result is not None else ():
+            lines.append(
+                f"|  ↳ candidate `{_cell(candidate.file_name)}` | | | "
+                f"{_cell(candidate.url or candidate.source)} | | |"
+            )
+    return [*lines, ""]
+
+
+def _todo(report: Report) -> list[str]:
     lines: list[str] = ["", "## What to do", ""]
-    nodes = _unique(workflows, "missing_nodes", "node_type")
-    models = _unique(workflows, "missing_models", "key")
-    broken = [w for w in workflows if w["status"] == "parse_error"]
+    nodes = report.unique_nodes()
+    models = list(report.unique_models().values())
+    broken = [w for w in report.workflows if w.status == "parse_error"]
     if not (nodes or models or broken):
         return [*lines, "Nothing: every watched workflow is ready."]
     lines += _node_sections(nodes)
-    misplaced = [(i, u) for i, u in models.values() if i["state"] == "misplaced"]
-    if misplaced:
-        lines += ["### Move misplaced models", ""]
-        for item, users in misplaced:
-            places = ", ".join(
-                f"`{loc['folder']}/{loc['path']}`" for loc in item.get("locations", [])
-            )
-            lines.append(
-                f"- `{_cell(item['value'])}` is expected in `{item.get('folder') or '?'}` "
-                f"but is in {places} ({len(users)} workflow(s))."
-            )
-        lines.append("")
-    misspelled = [(i, u) for i, u in models.values() if i["state"] == "misspelled"]
-    if misspelled:
-        lines += [
-            "### Pick the installed file (ComfyUI accepts only its exact name)",
-            "",
-            "| node | value in the workflow | pick | workflows |",
-            "| --- | --- | --- | ---: |",
-        ]
-        for item, users in misspelled:
-            lines.append(
-                f"| {_cell(item['node_type'])} #{_cell(item['node_id'])} | "
-                f"`{_cell(item['value'])}` | `{_cell(item.get('pick'))}` | {len(users)} |"
-            )
-        lines.append("")
-    missing = [(i, u) for i, u in models.values() if i["state"] == "missing"]
-    if missing:
-        lines += [
-            "### Get missing models",
-            "",
-            "| file | folder | resolution | source | size | workflows |",
-            "| --- | --- | --- | --- | ---: | ---: |",
-        ]
-        for item, users in missing:
-            resolution = item.get("resolution") or {}
-            status = str(resolution.get("status", "unresolved"))
-            if resolution.get("reason"):
-                status = f"{status} ({resolution['reason']})"
-            source = " ".join(
-                str(part)
-                for part in (resolution.get("backend"), resolution.get("download_url"))
-                if part
-            )
-            lines.append(
-                f"| `{_cell(item['value'])}` | {_cell(item.get('folder') or '?')} | "
-                f"{_cell(status)} | {_cell(source)} | {_size(resolution.get('size'))} | "
-                f"{len(users)} |"
-            )
-            for candidate in resolution.get("candidates") or []:
-                lines.append(
-                    f"|  ↳ candidate `{_cell(candidate.get('file_name'))}` | | | "
-                    f"{_cell(candidate.get('url') or candidate.get('source'))} | | |"
-                )
-        lines.append("")
-    if document.get("downloads"):
+    by_state = {
+        state: [(row, users) for row, users in models if row.need.state == state]
+        for state in ("misplaced", "misspelled", "missing")
+    }
+    if by_state["misplaced"]:
+        lines += _misplaced(by_state["misplaced"])
+    if by_state["misspelled"]:
+        lines += _misspelled(by_state["misspelled"])
+    if by_state["missing"]:
+        lines += _missing(by_state["missing"])
+    if report.downloads:
         lines += ["### Planned downloads (manual review)", ""]
-        for plan in document["downloads"]:
-            trust = "" if plan.get("trusted") else " — unverified size and hash"
-            lines.append(
-                f"- `{plan['target']}` ← {plan['url']} ({_size(plan.get('size'))}"
-                f"{', sha256 ' + str(plan['sha256'])[:12] if plan.get('sha256') else ''}){trust}"
-            )
+        for plan in report.downloads:
+            trust = "" if plan.trusted else " — unverified size and hash"
+            digest = f", sha256 {plan.sha256[:12]}" if plan.sha256 else ""
+            lines.append(f"- `{plan.target}` ← {plan.url} ({_size(plan.size)}{digest}){trust}")
         lines.append("")
     if broken:
         lines += ["### Fix unreadable workflows", ""]
-        lines += [f"- `{w['path']}`: {_cell(w.get('error'))}" for w in broken]
+        lines += [f"- `{w.path}`: {_cell(w.error)}" for w in broken]
         lines.append("")
     return lines
 
 
-def _workflows(document: Mapping[str, Any]) -> list[str]:
+def _workflows(report: Report) -> list[str]:
     lines = ["", "## Workflows", "", "| workflow | source | status | models | nodes | uncertain |"]
     lines.append("| --- | --- | --- | ---: | ---: | ---: |")
-    for workflow in document["workflows"]:
-        name = workflow.get("name") or workflow["path"]
+    for workflow in report.workflows:
         lines.append(
-            f"| `{_cell(name)}` | {_cell(workflow['source'])} | "
-            f"{STATUS_LABELS.get(workflow['status'], workflow['status'])} | "
-            f"{len(workflow['missing_models'])} | {len(workflow['missing_nodes'])} | "
-            f"{workflow.get('uncertain_count', 0)} |"
+            f"| `{_cell(workflow.name or workflow.path)}` | {_cell(workflow.source)} | "
+            f"{STATUS_LABELS.get(workflow.status, workflow.status)} | "
+            f"{len(workflow.models)} | {len(workflow.nodes)} | "
+            f"{workflow.uncertain_count} |"
         )
-    inactive = [
-        w
-        for w in document["workflows"]
-        if (w.get("inactive") or {}).get("bypassed_node_ids")
-        or (w.get("inactive") or {}).get("muted_node_ids")
-    ]
+    inactive = [w for w in report.workflows if w.bypassed_node_ids or w.muted_node_ids]
     if inactive:
         lines += ["", "### Bypassed and muted nodes (do not affect status)", ""]
         for workflow in inactive:
-            info = workflow["inactive"]
-            extra = [m["value"] for m in info.get("missing_models", [])] + [
-                n["node_type"] for n in info.get("missing_nodes", [])
+            extra = [row.need.reference.value for row in workflow.inactive_models] + [
+                row.need.node_type for row in workflow.inactive_nodes
             ]
             note = f"; would need {', '.join(f'`{x}`' for x in extra)}" if extra else ""
-            name = workflow.get("name") or workflow["path"]
             lines.append(
-                f"- `{name}`: bypassed {len(info['bypassed_node_ids'])}, "
-                f"muted {len(info['muted_node_ids'])}{note}"
+                f"- `{workflow.name or workflow.path}`: bypassed "
+                f"{len(workflow.bypassed_node_ids)}, muted {len(workflow.muted_node_ids)}{note}"
             )
     return lines
 
 
-def render_markdown(document: Mapping[str, Any]) -> str:
-    """Return the Markdown page for a master status document."""
-    return "\n".join(_summary(document) + _todo(document) + _workflows(document)) + "\n"
+def render_markdown(report: Report) -> str:
+    """Return the Markdown page for a report."""
+    return "\n".join(_summary(report) + _todo(report) + _workflows(report)) + "\n"

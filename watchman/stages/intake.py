@@ -117,3 +117,17 @@ def list_intake(log_path: Path, limit: int | None = None) -> tuple[IntakeEntry, 
             continue
     entries.reverse()
     return tuple(entries[:limit] if limit is not None else entries)
+
+
+def take_intake(
+    log_path: Path, workflows: Iterable[WatchedWorkflow], now: str
+) -> tuple[IntakeEntry, ...]:
+    """The intake stage: append the workflows that are new or changed since the log last
+    saw them, stamped ``now``, and return those entries.
+
+    Raises:
+        OSError: the log cannot be written; lines written before stay.
+    """
+    changes = detect_changes(workflows, last_seen_hashes(log_path), now)
+    record_intake(log_path, changes)
+    return changes

@@ -32,15 +32,19 @@ lenient match: those of unknown inputs, and embeddings named in prompt text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from watchman.comfy.loaders import loader_spec
 from watchman.comfy.model_key import ModelKey, fold_case, is_exact_spelling, listed_name
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.workflow import reader_failure
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
+from watchman.printable import printable
 from watchman.stages.inventory.models import ModelFile, ModelInventory
+from watchman.stages.workflows import WorkflowScan
 
 # (node type, input name) -> the file names the live server offers, or None.
 ChoicesLookup = Callable[[str, str], "tuple[str, ...] | None"]
@@ -254,6 +258,106 @@ def assess_workflow(
         bypassed_node_ids=tuple(node.node_id for node in parsed.nodes if node.bypassed),
         muted_node_ids=tuple(node.node_id for node in parsed.nodes if node.muted),
     )
+
+
+@dataclass(frozen=True)
+class InstalledNodes:
+    """The node types the install provides, where that came from (``object_info`` from a
+    live server, else ``static`` from reading the packs), and the server's file names per
+    loader input when it answered."""
+
+    types: frozenset[str]
+    source: Literal["object_info", "static"]
+    choices: ChoicesLookup | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One watched workflow with its own needs: ``needs`` is None when it could not be
+    read or parsed, and ``error`` then says why."""
+
+    path: Path
+    name: str
+    source: str
+    sha256: str
+    parsed: ParsedWorkflow | None
+    needs: WorkflowNeeds | None
+    error: str | None
+
+    @property
+    def status(self) -> WorkflowStatus:
+        """The workflow's status (``parse_error`` when it has no needs)."""
+        return self.needs.status if self.needs is not None else "parse_error"
+
+
+@dataclass(frozen=True)
+class NeedsResult:
+    """The needs stage's result: every workflow, each with its needs, in scan order, and
+    the workflows whose assessment failed unexpectedly (path and exception type)."""
+
+    workflows: tuple[Assessment, ...]
+    failures: tuple[Mapping[str, str], ...] = ()
+
+    def missing_models(self) -> Iterator[ModelNeed]:
+        """Every active need whose file is missing (not misplaced or misspelled)."""
+        for assessment in self.workflows:
+            if assessment.needs is not None:
+                yield from (n for n in assessment.needs.missing_models if n.state == "missing")
+
+    @property
+    def has_missing_nodes(self) -> bool:
+        """Whether any workflow lacks a node type."""
+        return any(a.needs is not None and a.needs.missing_nodes for a in self.workflows)
+
+
+def assess_all(
+    scan: WorkflowScan, inventory: ModelInventory, installed: InstalledNodes
+) -> NeedsResult:
+    """The needs stage: assess every workflow of the scan.
+
+    Unreadable and unparsable workflows become assessments with their error; one whose
+    assessment fails unexpectedly becomes a parse error of its own (the last-resort
+    boundary per workflow), never the cycle's.
+    """
+    assessed: list[Assessment] = []
+    failures: list[Mapping[str, str]] = []
+    for stored in scan.workflows:
+        watched = stored.watched
+        needs = None
+        error = stored.error
+        if stored.parsed is not None:
+            try:
+                needs = assess_workflow(
+                    stored.parsed, inventory, installed.types, installed.choices
+                )
+            except Exception as surprise:
+                name = printable(str(watched.path))
+                error = str(reader_failure(name, surprise))
+                failures.append({"path": name, "exception": type(surprise).__name__})
+        assessed.append(
+            Assessment(
+                path=watched.path,
+                name=stored.name or str(watched.path),
+                source=watched.source,
+                sha256=watched.sha256,
+                parsed=stored.parsed if needs is not None else None,
+                needs=needs,
+                error=error,
+            )
+        )
+    for unreadable in scan.unreadable:
+        assessed.append(
+            Assessment(
+                path=unreadable.path,
+                name=unreadable.name or str(unreadable.path),
+                source=unreadable.source,
+                sha256="",
+                parsed=None,
+                needs=None,
+                error=unreadable.error,
+            )
+        )
+    return NeedsResult(tuple(assessed), tuple(failures))
 
 
 def count_statuses(statuses: Iterable[str]) -> Mapping[str, int]:

@@ -1,49 +1,113 @@
-"""Which pack provides a missing node type, as the report shows it."""
+"""The node packs stage: which pack provides each missing node type, as advice to act on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from watchman.comfy.node_map import ExtensionNodeMap, pack_for_missing_node
 from watchman.comfy.workflow_ui import is_instance_type
 from watchman.stages.inventory.nodes import NodeInventory
-from watchman.stages.needs import NodeNeed
+from watchman.stages.needs import NeedsResult, NodeNeed
+
+NeedIdentity = tuple[str, "str | None", "str | None"]
+"""A missing node as the advice depends on it: its type and the pack ids it records."""
 
 
-def pack_finder(
-    nodes: NodeInventory, node_map: ExtensionNodeMap | None
-) -> Callable[[NodeNeed], dict[str, Any]]:
-    """Return a function giving, for one missing node type, the pack to install as a
-    report-ready dict: undefined in the workflow, installed but disabled, or what the
-    workflow's ``cnr_id``/``aux_id`` and ComfyUI-Manager's map say."""
+@dataclass(frozen=True)
+class PackCandidate:
+    """One pack that may provide a node type."""
 
-    def find(need: NodeNeed) -> dict[str, Any]:
-        if is_instance_type(need.node_type):
-            return {
-                "status": "undefined_in_workflow",
-                "url": None,
-                "title": None,
-                "candidates": [],
-                "reason": "the workflow uses a subgraph or group node it does not define; "
-                "get a complete copy of the workflow",
-            }
-        disabled = [pack for pack in nodes.packs_defining(need.node_type) if not pack.enabled]
-        if disabled:
-            return {
-                "status": "installed_disabled",
-                "url": disabled[0].git_remote,
-                "title": disabled[0].name,
-                "candidates": [],
-                "reason": f"pack {disabled[0].name} is installed but disabled: enable it",
-            }
-        source = pack_for_missing_node(need.node_type, need.cnr_id, need.aux_id, node_map)
-        return {
-            "status": source.status,
-            "url": source.pack,
-            "title": source.candidates[0].title if len(source.candidates) == 1 else None,
-            "candidates": [{"url": c.url, "title": c.title} for c in source.candidates],
-            "reason": source.reason,
-        }
+    url: str | None
+    title: str | None
 
-    return find
+
+@dataclass(frozen=True)
+class PackAdvice:
+    """What to do about one missing node type.
+
+    ``status``: ``found`` (install ``url``), ``installed_disabled`` (enable the pack named
+    ``title``), ``outdated_comfyui``, ``uncertain`` (choose among ``candidates``),
+    ``undefined_in_workflow`` or ``unknown``; ``reason`` says why in a sentence.
+    """
+
+    status: str
+    url: str | None
+    title: str | None
+    candidates: tuple[PackCandidate, ...]
+    reason: str | None
+
+    @property
+    def uncertain(self) -> bool:
+        """Several packs, or only a name pattern, may provide the node type."""
+        return self.status == "uncertain"
+
+
+@dataclass(frozen=True)
+class PackAdvices:
+    """The stage's result: advice per missing node (type and recorded pack ids)."""
+
+    by_need: Mapping[NeedIdentity, PackAdvice]
+    node_map_used: bool
+
+    def for_need(self, need: NodeNeed) -> PackAdvice | None:
+        """The advice for ``need``, or None when it was not asked about."""
+        return self.by_need.get(_identity(need))
+
+
+def _identity(need: NodeNeed) -> NeedIdentity:
+    return (need.node_type, need.cnr_id, need.aux_id)
+
+
+def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | None) -> PackAdvice:
+    """Return the advice for one missing node type: undefined in the workflow, installed
+    but disabled, or what the workflow's ``cnr_id``/``aux_id`` and ComfyUI-Manager's map
+    say."""
+    if is_instance_type(need.node_type):
+        return PackAdvice(
+            status="undefined_in_workflow",
+            url=None,
+            title=None,
+            candidates=(),
+            reason="the workflow uses a subgraph or group node it does not define; "
+            "get a complete copy of the workflow",
+        )
+    disabled = [pack for pack in nodes.packs_defining(need.node_type) if not pack.enabled]
+    if disabled:
+        return PackAdvice(
+            status="installed_disabled",
+            url=disabled[0].git_remote,
+            title=disabled[0].name,
+            candidates=(),
+            reason=f"pack {disabled[0].name} is installed but disabled: enable it",
+        )
+    source = pack_for_missing_node(need.node_type, need.cnr_id, need.aux_id, node_map)
+    return PackAdvice(
+        status=source.status,
+        url=source.pack,
+        title=source.candidates[0].title if len(source.candidates) == 1 else None,
+        candidates=tuple(PackCandidate(c.url, c.title) for c in source.candidates),
+        reason=source.reason,
+    )
+
+
+def advise_packs(
+    needs: NeedsResult,
+    nodes: NodeInventory,
+    load_node_map: Callable[[], ExtensionNodeMap | None],
+) -> PackAdvices:
+    """The node packs stage: advice for every node type an active node lacks, in every
+    workflow. ``load_node_map`` is called only when a node type is missing."""
+    wanted: dict[NeedIdentity, NodeNeed] = {}
+    for assessment in needs.workflows:
+        if assessment.needs is not None:
+            for need in assessment.needs.missing_nodes:
+                wanted.setdefault(_identity(need), need)
+    node_map = load_node_map() if wanted else None
+    return PackAdvices(
+        by_need=MappingProxyType(
+            {identity: advise(need, nodes, node_map) for identity, need in wanted.items()}
+        ),
+        node_map_used=node_map is not None,
+    )

@@ -1,63 +1,54 @@
-"""The resolve stage: one request per unique missing model, known sources from every
-workflow seen, then the resolver; results keyed as the report keys them."""
+"""The resolve stage: one request per unique missing model (by model key), known sources
+from every workflow seen, then the resolver; results keyed by model key."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
 
-import httpx
-
-from watchman.config import Settings
-from watchman.home import Home
-from watchman.resolve import KnownSources, SearchRequest, SearchResult, build_resolver
+from watchman.comfy.model_key import ModelKey
+from watchman.resolve import KnownSources, SearchRequest, SearchResult
 from watchman.services import Services
-from watchman.stages.needs import WorkflowNeeds
-from watchman.stages.workflows import StoredWorkflow
+from watchman.stages.needs import Assessment, ModelNeed, NeedsResult
+
+OFFLINE_NOTE = "offline: only known sources were used"
 
 
-def resolve_missing_models(
-    settings: Settings,
-    home: Home,
-    root: Path,
-    workflows: Sequence[StoredWorkflow],
-    needs: Mapping[str, WorkflowNeeds],
-    *,
-    offline: bool,
-    backends: Sequence[str] | None,
-    http_client: httpx.Client | None,
-    stop_event: threading.Event | None = None,
-) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """Resolve each unique missing model once; return results by report key and a note.
+@dataclass(frozen=True)
+class Resolutions:
+    """Where to get each missing model, by its key, and a note on how they were found."""
 
-    A set ``stop_event`` ends resolution early: unresolved models come back ERROR
-    ``interrupted`` without further requests."""
-    requests: dict[str, Any] = {}
-    for workflow_needs in needs.values():
-        for need in workflow_needs.missing_models:
-            if need.state != "missing":
-                continue
-            reference = need.reference
-            key = need.key.text
-            if key in requests:
-                continue
-            embedded = reference.embedded
-            requests[key] = SearchRequest(
-                value=reference.value,
-                folder=reference.folder,
-                embedded_url=embedded.url if embedded else None,
-                embedded_hash=embedded.hash if embedded else None,
-                embedded_hash_type=embedded.hash_type if embedded else None,
-            )
-    if not requests:
-        return {}, None
-    known = KnownSources.from_comfyui(root)
-    for stored in workflows:
-        if stored.parsed is None:
+    by_key: Mapping[ModelKey, SearchResult]
+    note: str | None = None
+
+    def get(self, key: ModelKey) -> SearchResult | None:
+        """The result for ``key``, or None when it was not resolved."""
+        return self.by_key.get(key)
+
+
+def search_request(need: ModelNeed) -> SearchRequest:
+    """The resolver's request for one missing model: the value as written, the loader's
+    folder, and what the workflow embeds about it (URL, hash)."""
+    reference = need.reference
+    embedded = reference.embedded
+    return SearchRequest(
+        value=reference.value,
+        folder=reference.folder,
+        embedded_url=embedded.url if embedded else None,
+        embedded_hash=embedded.hash if embedded else None,
+        embedded_hash_type=embedded.hash_type if embedded else None,
+    )
+
+
+def embedded_sources(workflows: Sequence[Assessment]) -> KnownSources:
+    """Every model URL that a watched workflow embeds, as known sources."""
+    known = KnownSources()
+    for assessment in workflows:
+        if assessment.parsed is None:
             continue
-        for model in stored.parsed.embedded_models:
+        for model in assessment.parsed.embedded_models:
             if model.url:
                 known.add_model(
                     model.name,
@@ -65,26 +56,38 @@ def resolve_missing_models(
                     model.directory,
                     model.hash,
                     model.hash_type,
-                    source=f"workflow {stored.watched.path.name}",
+                    source=f"workflow {assessment.path.name}",
                 )
-    with build_resolver(
-        settings,
-        home,
-        root,
-        known_sources=known,
-        offline=offline,
-        backends=backends,
-        client=http_client,
-        stop_event=stop_event,
-    ) as resolver:
+    return known
+
+
+def resolve_missing_models(
+    services: Services, root: Path, needs: NeedsResult, now: str
+) -> Resolutions:
+    """The resolve stage: resolve each unique missing model (by key) once, through the
+    resolver ``services`` builds (the install's known sources, the URLs the workflows
+    embed, then the backends unless offline); return the results by model key.
+
+    Results answered locally this cycle (a known source, offline) carry no time of their
+    own: they are stamped ``now``. A set stop event ends resolution early: unresolved
+    models come back ERROR ``interrupted`` without further requests.
+
+    Raises:
+        ConfigError: a backend in the order is unknown.
+    """
+    requests: dict[ModelKey, SearchRequest] = {}
+    for need in needs.missing_models():
+        requests.setdefault(need.key, search_request(need))
+    if not requests:
+        return Resolutions(MappingProxyType({}), None)
+    with services.resolver(root, embedded_sources(needs.workflows)) as resolver:
         results = resolver.search_multiple_models(list(requests.values()))
-    by_report_key = {}
+    by_key = {}
     for key, request in requests.items():
         result = results.get(request.key)
         if result is not None:
-            by_report_key[key] = result.to_json()
-    note = "offline: only known sources were used" if offline else None
-    return by_report_key, note
+            by_key[key] = result if result.resolved_at else replace(result, resolved_at=now)
+    return Resolutions(MappingProxyType(by_key), OFFLINE_NOTE if services.offline else None)
 
 
 def resolve_one(

@@ -17,17 +17,18 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from watchman.comfy.loaders import default_table
 from watchman.comfy.workflow import MAX_WORKFLOW_BYTES, parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
+from watchman.environment import expand_user
 from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
 from watchman.printable import printable
 from watchman.stages.intake import WatchedWorkflow
-from watchman.state.safe_files import read_json_state
+from watchman.state.safe_files import read_json_state, write_json_if_changed
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +41,23 @@ PARSER_VERSION = f"4:{default_table().digest}"
 
 
 @dataclass(frozen=True)
+class WatchedFolder:
+    """A folder of workflows to watch, absolute, with the source label it records."""
+
+    path: Path
+    source: str
+
+
+@dataclass(frozen=True)
 class StoredWorkflow:
-    """A watched workflow with its parse result, or the error that stopped the parse."""
+    """A watched workflow with its parse result, or the error that stopped the parse.
+
+    ``name`` is its path inside the watched folder holding it (posix), for people."""
 
     watched: WatchedWorkflow
     parsed: ParsedWorkflow | None
     error: str | None
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class UnreadableWorkflow:
     path: Path
     source: str
     error: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -222,6 +235,14 @@ def _entry_for(
     return StoredWorkflow(watched, parsed, error), entry, True, True
 
 
+def _name_in(path: Path, folder: Path) -> str:
+    """``path`` inside the watched ``folder`` (posix), or in full when outside it."""
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _from_cache(path: Path, source: str, entry: dict[str, Any]) -> StoredWorkflow:
     watched = WatchedWorkflow(
         path, source, int(entry["size"]), int(entry["mtime_ns"]), str(entry["sha256"])
@@ -229,6 +250,36 @@ def _from_cache(path: Path, source: str, entry: dict[str, Any]) -> StoredWorkflo
     parsed_doc = entry.get("parsed")
     parsed = ParsedWorkflow.from_json(parsed_doc) if isinstance(parsed_doc, dict) else None
     return StoredWorkflow(watched, parsed, entry.get("error"))
+
+
+def watched_folders(
+    configured: Sequence[tuple[Path, str]], comfyui_root: Path, home_dir: Path
+) -> tuple[WatchedFolder, ...]:
+    """Return the configured ``(path, source)`` folders made absolute: ``~`` is
+    ``home_dir``, and a relative path is taken from the ComfyUI root."""
+    folders = []
+    for configured_path, source in configured:
+        path = expand_user(configured_path, home_dir)
+        folders.append(WatchedFolder(path if path.is_absolute() else comfyui_root / path, source))
+    return tuple(folders)
+
+
+def read_watched_workflows(
+    cache_path: Path, folders: Sequence[WatchedFolder], include_images: bool
+) -> WorkflowScan:
+    """The workflows stage: walk the watched folders with the parse cache at
+    ``cache_path``, and rewrite that cache when it changed.
+
+    Raises:
+        OSError: the cache cannot be written.
+    """
+    scan = scan_watched_folders(
+        [(folder.path, folder.source) for folder in folders],
+        load_workflow_cache(cache_path),
+        include_images,
+    )
+    write_json_if_changed(cache_path, scan.cache_document)
+    return scan
 
 
 def scan_watched_folders(
@@ -265,7 +316,12 @@ def scan_watched_folders(
                 logger.warning("Cannot read workflow %s: %s", printable(key), error)
                 reason = error.strerror or str(error)
                 unreadable.append(
-                    UnreadableWorkflow(path, source, f"{printable(key)} cannot be read: {reason}.")
+                    UnreadableWorkflow(
+                        path,
+                        source,
+                        f"{printable(key)} cannot be read: {reason}.",
+                        _name_in(path, folder),
+                    )
                 )
                 if key in cached:
                     entries[key] = cached[key]  # keep what was known; nothing recorded is lost
@@ -274,7 +330,9 @@ def scan_watched_folders(
                 # Last-resort boundary around everything else done for this one file.
                 failure = reader_failure(printable(key), surprise)
                 failures.append({"path": printable(key), "exception": type(surprise).__name__})
-                unreadable.append(UnreadableWorkflow(path, source, str(failure)))
+                unreadable.append(
+                    UnreadableWorkflow(path, source, str(failure), _name_in(path, folder))
+                )
                 continue
             if was_parsed and "failure" in entry:
                 failures.append({"path": printable(key), "exception": str(entry["failure"])})
@@ -283,7 +341,7 @@ def scan_watched_folders(
             entries[key] = entry
             if workflow.parsed is None and workflow.error is None:
                 continue  # a picture with no workflow in it
-            stored.append(workflow)
+            stored.append(replace(workflow, name=_name_in(path, folder)))
     document = {
         "schema_version": SCHEMA_VERSION,
         "parser_version": PARSER_VERSION,

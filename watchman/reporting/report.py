@@ -1,0 +1,337 @@
+"""The master status report as typed data: built from the cycle's stage results, then
+turned into JSON (:mod:`watchman.reporting.document`) and Markdown
+(:mod:`watchman.reporting.markdown`) when written. Both render this one value, and every
+grouping in it is by :class:`~watchman.comfy.model_key.ModelKey`, so no count of one can
+disagree with a table of the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import TypeVar
+
+from watchman.comfy.model_key import ModelKey, value_parts
+from watchman.resolve import SearchResult, Status
+from watchman.stages.intake import IntakeEntry
+from watchman.stages.needs import (
+    Assessment,
+    ModelNeed,
+    NodeNeed,
+    WorkflowStatus,
+    count_statuses,
+)
+from watchman.stages.node_packs import PackAdvice, PackAdvices
+from watchman.stages.resolve import Resolutions
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One model a workflow names that ComfyUI will not accept as written, with where to
+    get it when it is missing (None: not resolved)."""
+
+    need: ModelNeed
+    resolution: SearchResult | None = None
+
+    @property
+    def key(self) -> ModelKey:
+        return self.need.key
+
+    @property
+    def uncertain(self) -> bool:
+        """A person must decide: its resolution is UNCERTAIN (candidates, none exact), or
+        its value comes from a node whose inputs are unknown, so it may not be a model."""
+        if self.resolution is not None and self.resolution.status is Status.UNCERTAIN:
+            return True
+        return self.need.state == "missing" and self.need.reference.folder is None
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    """One node type a workflow lacks, with the advice on the pack that provides it."""
+
+    need: NodeNeed
+    pack: PackAdvice | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Several packs, or only a name pattern, may provide it."""
+        return self.pack is not None and self.pack.uncertain
+
+
+@dataclass(frozen=True)
+class WorkflowEntry:
+    """One workflow's line in the report."""
+
+    path: str
+    name: str
+    source: str
+    sha256: str
+    format: str | None
+    status: WorkflowStatus
+    error: str | None
+    models: tuple[ModelRow, ...]
+    nodes: tuple[NodeRow, ...]
+    inactive_models: tuple[ModelRow, ...]
+    inactive_nodes: tuple[NodeRow, ...]
+    bypassed_node_ids: tuple[str, ...]
+    muted_node_ids: tuple[str, ...]
+    findings: tuple[str, ...]  # non-fatal notes from the reader
+
+    @property
+    def uncertain_count(self) -> int:
+        """The things in this workflow a person must decide."""
+        return sum(row.uncertain for row in self.models) + sum(row.uncertain for row in self.nodes)
+
+    @property
+    def last_resolved_at(self) -> str | None:
+        """When the newest resolution of its missing models was made."""
+        times = [
+            row.resolution.resolved_at
+            for row in self.models
+            if row.resolution is not None and row.resolution.resolved_at
+        ]
+        return max(times, default=None)
+
+
+@dataclass(frozen=True)
+class PlannedDownload:
+    """One FOUND missing model to fetch after review, with the workflows needing it."""
+
+    key: ModelKey
+    file_name: str
+    folder: str | None
+    target: str  # models/<folder>/<subfolder>/<file name>, posix
+    url: str
+    size: int | None
+    sha256: str | None
+    source: str | None  # the backend or known source that found it
+    workflows: tuple[str, ...]
+
+    @property
+    def trusted(self) -> bool:
+        """Safe to fetch unattended: its size or hash is known, so it can be verified."""
+        return bool(self.size or self.sha256)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The report's counts. Models count once per model key, node types once per type."""
+
+    workflows: int
+    workflows_by_status: Mapping[str, int]
+    missing_models: int
+    misplaced_models: int
+    misspelled_models: int
+    missing_nodes: int
+    uncertain: int
+    resolutions: Mapping[str, int]
+    models_installed: int
+    node_packs: int
+    node_source: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole master status report."""
+
+    generated_at: str
+    cycle_id: str
+    intake_new_or_updated: int  # what this cycle saw arrive; the rest is standing status
+    comfyui_root: str
+    resolution_note: str | None
+    summary: Summary
+    downloads: tuple[PlannedDownload, ...]
+    workflows: tuple[WorkflowEntry, ...]
+
+    def unique_models(self) -> dict[ModelKey, tuple[ModelRow, tuple[str, ...]]]:
+        """Each active model row once per key (its first row), with the paths of the
+        workflows naming it, in report order."""
+        return _unique(
+            (row.key, row, entry.path) for entry in self.workflows for row in entry.models
+        )
+
+    def unique_nodes(self) -> dict[str, tuple[NodeRow, tuple[str, ...]]]:
+        """Each missing node type once (its first row), with the workflows lacking it."""
+        return _unique(
+            (row.need.node_type, row, entry.path) for entry in self.workflows for row in entry.nodes
+        )
+
+
+K = TypeVar("K")
+R = TypeVar("R")
+
+
+def _unique(items: Iterable[tuple[K, R, str]]) -> dict[K, tuple[R, tuple[str, ...]]]:
+    found: dict[K, tuple[R, list[str]]] = {}
+    for identity, row, path in items:
+        _, users = found.setdefault(identity, (row, []))
+        if path not in users:
+            users.append(path)
+    return {identity: (row, tuple(users)) for identity, (row, users) in found.items()}
+
+
+def workflow_entry(
+    assessment: Assessment, resolutions: Resolutions, packs: PackAdvices
+) -> WorkflowEntry:
+    """Return one workflow's entry: its needs with their resolutions and pack advice."""
+    needs = assessment.needs
+    parsed = assessment.parsed
+    if needs is None:
+        return WorkflowEntry(
+            path=str(assessment.path),
+            name=assessment.name,
+            source=assessment.source,
+            sha256=assessment.sha256,
+            format=None,
+            status="parse_error",
+            error=assessment.error,
+            models=(),
+            nodes=(),
+            inactive_models=(),
+            inactive_nodes=(),
+            bypassed_node_ids=(),
+            muted_node_ids=(),
+            findings=(),
+        )
+    return WorkflowEntry(
+        path=str(assessment.path),
+        name=assessment.name,
+        source=assessment.source,
+        sha256=assessment.sha256,
+        format=parsed.format if parsed is not None else None,
+        status=needs.status,
+        error=assessment.error,
+        models=tuple(
+            ModelRow(need, resolutions.get(need.key) if need.state == "missing" else None)
+            for need in needs.missing_models
+        ),
+        nodes=tuple(NodeRow(need, packs.for_need(need)) for need in needs.missing_nodes),
+        inactive_models=tuple(ModelRow(need) for need in needs.inactive_models),
+        inactive_nodes=tuple(NodeRow(need) for need in needs.inactive_nodes),
+        bypassed_node_ids=needs.bypassed_node_ids,
+        muted_node_ids=needs.muted_node_ids,
+        findings=parsed.errors if parsed is not None else (),
+    )
+
+
+def planned_downloads(entries: Sequence[WorkflowEntry]) -> tuple[PlannedDownload, ...]:
+    """Return one planned download per FOUND missing model (by key), with the workflows
+    needing it. Manual review is the default: nothing here is fetched, only listed."""
+    plans: dict[ModelKey, PlannedDownload] = {}
+    for entry in entries:
+        for row in entry.models:
+            result = row.resolution
+            if result is None or result.status is not Status.FOUND or not result.download_url:
+                continue
+            plan = plans.get(row.key)
+            if plan is None:
+                parts = value_parts(row.need.reference.value)
+                folder = row.need.reference.folder or result.folder
+                target = "/".join(
+                    part for part in ("models", folder, parts.subfolder, parts.file_name) if part
+                )
+                plan = PlannedDownload(
+                    key=row.key,
+                    file_name=parts.file_name,
+                    folder=folder,
+                    target=target,
+                    url=result.download_url,
+                    size=result.size,
+                    sha256=result.sha256,
+                    source=result.backend,
+                    workflows=(),
+                )
+            if entry.path not in plan.workflows:
+                plan = replace(plan, workflows=(*plan.workflows, entry.path))
+            plans[row.key] = plan
+    return tuple(sorted(plans.values(), key=lambda plan: (plan.folder or "", plan.file_name)))
+
+
+def _summary(
+    entries: Sequence[WorkflowEntry], models_installed: int, node_packs: int, node_source: str
+) -> Summary:
+    rows = [row for entry in entries for row in entry.models]
+    resolution_by_key: dict[ModelKey, str] = {}
+    for row in rows:
+        if row.need.state == "missing":
+            status = row.resolution.status.value if row.resolution is not None else "unresolved"
+            resolution_by_key[row.key] = status
+    uncertain = {row.key.text for row in rows if row.uncertain} | {
+        "node:" + row.need.node_type for entry in entries for row in entry.nodes if row.uncertain
+    }
+    return Summary(
+        workflows=len(entries),
+        workflows_by_status=MappingProxyType(dict(count_statuses(e.status for e in entries))),
+        missing_models=len({row.key for row in rows if row.need.state == "missing"}),
+        misplaced_models=len({row.key for row in rows if row.need.state == "misplaced"}),
+        misspelled_models=len({row.key for row in rows if row.need.state == "misspelled"}),
+        missing_nodes=len({row.need.node_type for entry in entries for row in entry.nodes}),
+        # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
+        # nodes that may be models, node types several packs may provide.
+        uncertain=len(uncertain),
+        resolutions=MappingProxyType(
+            {
+                status: sum(1 for value in resolution_by_key.values() if value == status)
+                for status in sorted(set(resolution_by_key.values()))
+            }
+        ),
+        models_installed=models_installed,
+        node_packs=node_packs,
+        node_source=node_source,
+    )
+
+
+def build_report(
+    assessments: Sequence[Assessment],
+    resolutions: Resolutions,
+    packs: PackAdvices,
+    *,
+    generated_at: str,
+    cycle_id: str,
+    comfyui_root: str,
+    node_source: str,
+    models_installed: int,
+    node_packs: int,
+    intake_new_or_updated: int,
+) -> Report:
+    """The report stage: every workflow's entry (sorted by path), the summary and the
+    planned downloads."""
+    entries = tuple(
+        sorted(
+            (workflow_entry(a, resolutions, packs) for a in assessments),
+            key=lambda entry: entry.path,
+        )
+    )
+    return Report(
+        generated_at=generated_at,
+        cycle_id=cycle_id,
+        intake_new_or_updated=intake_new_or_updated,
+        comfyui_root=comfyui_root,
+        resolution_note=resolutions.note,
+        summary=_summary(entries, models_installed, node_packs, node_source),
+        downloads=planned_downloads(entries),
+        workflows=entries,
+    )
+
+
+def cycle_counts(
+    report: Report, resolutions: Resolutions, intake: Sequence[IntakeEntry]
+) -> dict[str, int]:
+    """The figures one cycle records (cycle state, structured log, metrics)."""
+    summary = report.summary
+    statuses = [result.status for result in resolutions.by_key.values()]
+    parse_errors = summary.workflows_by_status.get("parse_error", 0)
+    return {
+        "workflows": summary.workflows,
+        "parse_errors": parse_errors,
+        "missing_models": summary.missing_models,
+        "missing_nodes": summary.missing_nodes,
+        "uncertain": summary.uncertain,
+        "resolved": statuses.count(Status.FOUND),
+        "errors": statuses.count(Status.ERROR) + parse_errors,
+        "intake_new": sum(1 for change in intake if change.event == "new"),
+        "intake_updated": sum(1 for change in intake if change.event == "updated"),
+        "models_installed": summary.models_installed,
+    }

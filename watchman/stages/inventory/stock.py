@@ -1,0 +1,131 @@
+"""The inventory stage: take stock of the installed models and node packs, keep their
+caches, and learn which node types the install provides.
+
+:func:`take_stock` walks the model folders (reusing unchanged directory listings) and the
+node packs (reusing the previous node inventory for unchanged packs); :func:`write_caches`
+writes ``state/model_cache.json``, ``state/custom_nodes_cache.json`` and the listing
+cache only when they changed; :func:`installed_nodes` asks a live ComfyUI server when one
+is configured, else uses what the packs' source says.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchman.config import Settings
+from watchman.environment import Environment
+from watchman.errors import BackendError, StateError
+from watchman.home import Home
+from watchman.remote.comfyui_server import ComfyUIServer
+from watchman.stages.inventory.listing import (
+    TreeListing,
+    file_identity,
+    load_listing,
+    save_listing,
+)
+from watchman.stages.inventory.models import ModelInventory, scan_models
+from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
+from watchman.stages.needs import InstalledNodes
+from watchman.state.safe_files import read_json_state, set_aside_corrupt, write_json_if_changed
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stock:
+    """What is installed: the models, the node packs, and the directory listings the
+    model walk used (saved with the caches)."""
+
+    models: ModelInventory
+    nodes: NodeInventory
+    tree: TreeListing
+
+
+@dataclass(frozen=True)
+class CacheWrites:
+    """Which cache files the caches stage rewrote."""
+
+    model_cache: bool
+    custom_nodes_cache: bool
+
+
+def _previous_node_inventory(home: Home) -> NodeInventory | None:
+    """The last node inventory, to reuse unchanged packs; None when absent or unusable."""
+    document = read_json_state(home.custom_nodes_cache, 1)
+    if document is None:
+        return None
+    try:
+        return NodeInventory.from_cache_document(document)
+    except StateError as error:
+        # Valid JSON of the right version but the wrong shape (e.g. edited by hand).
+        set_aside_corrupt(home.custom_nodes_cache, str(error))
+        return None
+
+
+def take_stock(
+    settings: Settings, home: Home, root: Path, environment: Environment, now_ns: int
+) -> Stock:
+    """Walk the install at ``root``: its models (a full re-stat every
+    ``comfyui.full_restat_hours``, else unchanged directories keep their listing) and its
+    node packs. ``environment`` expands ``$VARIABLES`` and ``~`` in extra_model_paths.
+
+    Raises:
+        ConfigError: an extra_model_paths file is malformed or cannot be read.
+    """
+    tree = TreeListing.for_cycle(
+        load_listing(home.listing_cache),
+        now_ns,
+        int(settings.comfyui.full_restat_hours * 3600e9),
+    )
+    models = scan_models(
+        root,
+        settings.comfyui.extra_model_paths,
+        environ=environment.environ,
+        home_dir=environment.home_dir,
+        tree=tree,
+    )
+    tree.finish()
+    nodes = scan_node_inventory(root, _previous_node_inventory(home))
+    return Stock(models, nodes, tree)
+
+
+def write_caches(home: Home, stock: Stock) -> CacheWrites:
+    """Write the model and node caches when they changed, and save the listings.
+
+    The model cache follows from the listings and the roots: when neither changed and the
+    file is the one last written, it is not rebuilt only to be found equal.
+
+    Raises:
+        OSError: a cache cannot be written.
+    """
+    tree = stock.tree
+    roots_digest = stock.models.roots_digest()
+    stale = (
+        tree.changed
+        or tree.meta.get("model_roots") != roots_digest
+        or tree.meta.get("model_cache_file") != file_identity(home.model_cache)
+    )
+    model_cache = stale and write_json_if_changed(
+        home.model_cache, stock.models.to_cache_document()
+    )
+    tree.meta["model_roots"] = roots_digest
+    tree.meta["model_cache_file"] = file_identity(home.model_cache)
+    save_listing(home.listing_cache, tree)
+    nodes_cache = write_json_if_changed(home.custom_nodes_cache, stock.nodes.to_cache_document())
+    return CacheWrites(model_cache, nodes_cache)
+
+
+def installed_nodes(server: ComfyUIServer | None, nodes: NodeInventory) -> InstalledNodes:
+    """The node types the install provides: a live server's ``/object_info`` when one is
+    configured (``server``) and answers (with its file lists per loader input), else the
+    static inventory's enabled classes."""
+    if server is not None:
+        try:
+            info = server.object_info()
+        except BackendError as error:
+            logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
+        else:
+            return InstalledNodes(frozenset(info.node_types), "object_info", info.choices_for)
+    return InstalledNodes(nodes.enabled_classes(), "static")
