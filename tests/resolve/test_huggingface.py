@@ -190,6 +190,13 @@ def test_a_repository_answering_5xx_after_retries_marks_the_hub_down_never_a_wro
     assert raised.value.reason == "server_error"
 
 
+def test_a_recorded_hostile_search_answer_yields_only_valid_repository_ids(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route("GET", "/api/models", Reply(200, recording("hf_models_search_hostile.json")))
+    assert hub(server, gateway).search_repos("anything") == ["acme/upscalers"]
+
+
 @pytest.mark.parametrize(
     "repo_id",
     ["../..", "acme/..", "../acme", "acme/x/y", "acme", "-acme/x", "acme/x--y", "a b/c", "acme/"],
@@ -228,7 +235,9 @@ def test_a_gated_repository_s_file_is_found_with_auth_required_and_the_token_sta
 ) -> None:
     server.route("GET", "/api/models", Reply(200, [{"id": "acme/upscalers"}]))
     server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
-    server.route("GET", "/api/models/acme/upscalers", Reply(200, {"gated": "manual"}))
+    server.route(
+        "GET", "/api/models/acme/upscalers", Reply(200, recording("hf_model_info_gated.json"))
+    )
     backend = HuggingFaceBackend(gateway, server.url, max_repos=3, token_configured=token)
     result = backend.search(SearchRequest("4x-Foo.pth", "upscale_models"))
     assert result.status is Status.FOUND
