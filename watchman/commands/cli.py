@@ -539,14 +539,18 @@ def download_command(
     invocation = _invocation(context)
     with handled_errors(invocation):
         settings = invocation.settings()
-        status, run = run_download(
-            settings,
-            invocation.home(settings),
-            names or [],
-            run_all=run_all,
-            console=invocation.err if json_output else invocation.out,
-            interactive=not json_output and invocation.environment.interactive,
-        )
+        home = invocation.home(settings)
+        # The same client (and User-Agent) as every other request of the tool.
+        with invocation.services(settings, home) as services:
+            status, run = run_download(
+                settings,
+                home,
+                names or [],
+                run_all=run_all,
+                console=invocation.err if json_output else invocation.out,
+                interactive=not json_output and invocation.environment.interactive,
+                client=services.client,
+            )
         if json_output and run is not None:
             print_json(invocation, run.to_json())
     raise typer.Exit(status)
