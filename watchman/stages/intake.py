@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from watchman.state.safe_files import append_jsonl, read_jsonl
+from watchman.state.safe_files import append_jsonl_lines, read_jsonl
 from watchman.state.structured_log import utc_now_iso
 
 logger = logging.getLogger(__name__)
@@ -90,13 +90,12 @@ def detect_changes(
 
 
 def record_intake(log_path: Path, entries: Sequence[IntakeEntry]) -> None:
-    """Append each entry to the intake log (flushed and fsynced per line).
+    """Append the entries to the intake log: one write, one fsync per cycle.
 
     Raises:
         OSError: the log cannot be written; lines written before stay.
     """
-    for entry in entries:
-        append_jsonl(log_path, entry.to_json())
+    append_jsonl_lines(log_path, [entry.to_json() for entry in entries])
 
 
 def list_intake(log_path: Path, limit: int | None = None) -> tuple[IntakeEntry, ...]:

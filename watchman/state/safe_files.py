@@ -375,8 +375,22 @@ def append_jsonl(path: Path, record: Any) -> None:
     Raises:
         OSError: the file cannot be written.
     """
+    append_jsonl_lines(path, [record])
+
+
+def append_jsonl_lines(path: Path, records: Sequence[Any]) -> None:
+    """Append JSON objects one a line with one write and one fsync for them all (a cycle
+    that takes in 5,000 workflows syncs the log once, not 5,000 times). Nothing is
+    written for no records. A crash mid-write leaves whole lines and at most one torn
+    last line, which readers skip.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    if not records:
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = _dumps_line(record) + b"\n"
+    line = b"".join(_dumps_line(record) + b"\n" for record in records)
     with path.open("ab+") as handle:
         handle.seek(0, os.SEEK_END)
         if handle.tell() > 0:
