@@ -1,90 +1,98 @@
-"""Scale benchmarks: a cycle's cost as a ratio to a bare walk of the same trees.
+"""Scale benchmarks: what a cycle costs, as ratios to a walk of the same trees in one run.
 
 Generates a synthetic ComfyUI tree (``bench/generate_tree.py``) in a temporary folder, or
 reuses ``--tree``, then measures in one run:
 
-* the floor: a bare ``os.walk`` of the models folder, the watched workflows folder and
-  ``custom_nodes`` (best of three, warm); a walk that also stats every file is shown too;
-* the first full offline cycle (cold state: every workflow hashed and parsed);
-* a cycle with nothing changed (median of three), and once more with Python's cyclic
-  garbage collector off, to show how much of it the collector takes;
-* a cycle after touching one workflow (mtime changes, bytes do not) and after editing one;
-* ``ModelInventory.locate`` lookups per second against a lower-cased dict lookup.
+* the floor: a Python ``os.scandir`` walk of ``models/``, ``custom_nodes/`` and the watched
+  workflows folder collecting each file's name, size and mtime (best of three, warm); and
+  the bare walk, ``os.walk`` with names only;
+* in one process that behaves as the scheduler (``bench/cycle_child.py``): the cold cycle
+  (empty state), the unchanged cycle (median of ``--repeat``), one workflow edited, one
+  model added, and a full re-stat (the clock a day on), each with its peak RSS, and the
+  resident set between cycles;
+* the unchanged cycle as a fresh process, as cron runs it: ``python -m watchman
+  --run-cycle`` with start-up included (median of ``--repeat``), with its peak RSS;
+* a growth table: the floor, the cold cycle and the unchanged cycles (scheduler and fresh
+  process) at several sizes (``--growth``; default 25k, 50k, 100k and 200k models, with
+  workflows and packs in proportion), with the log-log slope of each against the floor's.
 
-Every figure is reported as a ratio to its floor measured in the same run, with absolute
-seconds for context, and the peak RSS. Timings depend on the machine; ratios much less so.
+Every figure is a ratio to the floor measured in the same run, with seconds for context.
 The table is printed and written to ``bench/results/latest.json``.
 
-Usage: ``python bench/run.py`` (100k models, 2,000 workflows, 50 packs), ``--quick`` (10k /
-200 / 10), or ``--models/--workflows/--packs`` for any size.
+Usage: ``python bench/run.py`` (100k models, 5,000 workflows, 300 packs, then the growth
+table), ``--quick`` (10k / 500 / 30, growth 2.5k-10k), ``--no-growth``, or
+``--models/--workflows/--packs`` for any size.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import logging
+import math
 import os
 import platform
-import random
-import resource
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 # Run from a checkout without installing the package: the repository root on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))
 
-import psutil
-
-from bench.generate_tree import generate_tree
-from watchman.comfy.model_key import ModelKey
-from watchman.config import load_settings
-from watchman.cycle import CycleResult, run_cycle
-from watchman.home import Home
-from watchman.stages.guards import GuardVerdict
-from watchman.stages.inventory.models import ModelInventory, scan_models
+from bench.generate_tree import generate_tree  # noqa: E402
+from watchman.stages.inventory.listing import RACY_NANOSECONDS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 WORKFLOWS_FOLDER = Path("user") / "default" / "workflows"
-SIZES = {"default": (100_000, 2_000, 50), "quick": (10_000, 200, 10)}
+SIZES = {"default": (100_000, 5_000, 300), "quick": (10_000, 500, 30)}
+GROWTH = {"default": (25_000, 50_000, 100_000, 200_000), "quick": (2_500, 5_000, 10_000)}
+GOALS = {
+    "cold cycle": 3.0,
+    "unchanged cycle, scheduler": 0.5,
+    "unchanged cycle, fresh process": 1.0,
+}
+PEAK_RSS_GOAL_MIB = 200
+IDLE_RSS_GOAL_MIB = 100
 
 
-@dataclass(frozen=True)
-class Figure:
-    """One measurement: seconds, the floor it is compared to, and details."""
-
-    name: str
-    seconds: float
-    floor: str
-    floor_seconds: float
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ratio(self) -> float:
-        return self.seconds / self.floor_seconds if self.floor_seconds > 0 else float("inf")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "seconds": round(self.seconds, 4),
-            "floor": self.floor,
-            "floor_seconds": round(self.floor_seconds, 4),
-            "ratio": round(self.ratio, 2),
-            **self.detail,
-        }
+def walked_folders(root: Path) -> list[Path]:
+    """The folders a cycle walks: models, custom_nodes and the watched workflows."""
+    return [root / "models", root / "custom_nodes", root / WORKFLOWS_FOLDER]
 
 
-def peak_rss_mib() -> float:
-    """The process's peak resident set size so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes.
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+def floor_walk(folders: Sequence[Path]) -> int:
+    """The floor: an ``os.scandir`` walk collecting each file's name, size and mtime.
+    Returns the number of files."""
+    collected: list[tuple[str, int, float]] = []
+    stack = [str(folder) for folder in folders]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    stack.append(entry.path)
+                else:
+                    stat = entry.stat()
+                    collected.append((entry.name, stat.st_size, stat.st_mtime))
+    return len(collected)
+
+
+def bare_walk(folders: Sequence[Path]) -> int:
+    """``os.walk`` with names only (no stat); returns the number of files."""
+    return sum(len(names) for folder in folders for _, _, names in os.walk(folder))
+
+
+def settle() -> None:
+    """Wait out the timestamp granularity after writing a tree: a folder changed within it
+    is listed again by the next cycle (git's racy rule), as it would be in real use, but
+    a user's tree is not written a second before each measured cycle."""
+    time.sleep(RACY_NANOSECONDS / 1e9 + 0.1)
 
 
 def _best_of(times: int, action: Callable[[], Any]) -> tuple[float, Any]:
@@ -96,248 +104,236 @@ def _best_of(times: int, action: Callable[[], Any]) -> tuple[float, Any]:
     return best, value
 
 
-def walked_folders(root: Path) -> list[Path]:
-    """The folders a cycle walks: models, the watched workflows, custom_nodes."""
-    return [root / "models", root / WORKFLOWS_FOLDER, root / "custom_nodes"]
-
-
-def bare_walk(folders: Sequence[Path]) -> int:
-    """Walk the folders with ``os.walk`` (following links, as ComfyUI does); return the
-    number of files seen. This is the floor: no stat, no parse, no state."""
-    files = 0
-    for folder in folders:
-        for _, _, names in os.walk(folder, followlinks=True):
-            files += len(names)
-    return files
-
-
-def walk_with_stat(folders: Sequence[Path]) -> int:
-    """Walk with ``os.scandir`` and stat every file; return the number of files."""
-    files = 0
-    stack = [str(folder) for folder in folders]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    stack.append(entry.path)
-                else:
-                    entry.stat()
-                    files += 1
-    return files
-
-
-def _stage_log(home: Home, cycle_id: str) -> tuple[dict[str, float], dict[str, int]]:
-    """Each stage's duration for one cycle, and how many workflows that cycle hashed and
-    parsed, read from the structured log."""
-    stages: dict[str, float] = {}
-    workflow_files: dict[str, int] = {}
-    with home.structured_log.open(encoding="utf-8") as handle:
-        for line in handle:
-            event = json.loads(line)
-            if event.get("cycle_id") != cycle_id or event.get("event") != "stage":
-                continue
-            if "duration_seconds" in event:
-                stages[event["phase"]] = event["duration_seconds"]
-            if event["phase"] == "workflows":
-                workflow_files = {key: event.get(key, 0) for key in ("hashed", "parsed")}
-    return stages, workflow_files
-
-
-def _allow_always(*_: Any) -> GuardVerdict:
-    return GuardVerdict(allowed=True, reason=None, checks=(), memory={})
-
-
-class CycleRunner:
-    """Runs offline cycles on one tree with one home and times them."""
-
-    def __init__(self, root: Path, work: Path) -> None:
-        config = work / "bench.toml"
-        config.write_text("# Empty: the benchmark's settings come from overrides.\n", "utf-8")
-        self.settings = load_settings(
-            config,
-            overrides={
-                "comfyui": {"root": str(root), "use_server": False},
-                "search": {"offline": True},
-            },
-            environ={},
-        )
-        self.home = Home(work / "home")
-        self.root = root
-
-    def run(self, name: str, floor_seconds: float) -> Figure:
-        gc.collect()
-        started = time.perf_counter()
-        result: CycleResult = run_cycle(self.settings, self.home, guard_evaluator=_allow_always)
-        seconds = time.perf_counter() - started
-        if result.record.outcome != "ran":
-            raise RuntimeError(f"{name}: the cycle did not run: {result.record.reason}")
-        stages, workflow_files = _stage_log(self.home, result.record.cycle_id)
-        return Figure(
-            name,
-            seconds,
-            "bare walk",
-            floor_seconds,
-            {
-                "stages": stages,
-                "workflow_files": workflow_files,
-                "counts": result.record.counts,
-                "peak_rss_mib": round(peak_rss_mib(), 1),
-            },
-        )
-
-
-def _locate_queries(inventory: ModelInventory, count: int, seed: int) -> list[tuple[str, str]]:
-    """A mix like the workflows': present (some upper-case or with ``\\``), misplaced
-    (a file name asked of another folder) and missing names."""
-    rng = random.Random(seed)
-    folders = [name for name, files in inventory.files.items() if files]
-    queries: list[tuple[str, str]] = []
-    for index in range(count):
-        folder = rng.choice(folders)
-        model = rng.choice(inventory.files[folder])
-        roll = rng.random()
-        if roll < 0.6:
-            value = model.relative_path
-            if rng.random() < 0.2:
-                value = value.replace("/", "\\").upper()
-            queries.append((folder, value))
-        elif roll < 0.8:
-            queries.append((rng.choice(folders), model.file_name))
-        else:
-            queries.append((folder, f"absent_{index}.safetensors"))
-    return queries
-
-
-def measure_locate(inventory: ModelInventory, count: int) -> Figure:
-    """Time ``locate`` over ``count`` queries against a lower-cased dict lookup of each."""
-    queries = _locate_queries(inventory, count, seed=1)
-    index = {m.relative_path.lower(): m for files in inventory.files.values() for m in files}
-
-    def floor() -> int:
-        return sum(1 for _, value in queries if index.get(value.lower()) is not None)
-
-    def locate() -> dict[str, int]:
-        states: dict[str, int] = {}
-        for folder, value in queries:
-            state = inventory.locate(ModelKey.of(folder, value)).state
-            states[state] = states.get(state, 0) + 1
-        return states
-
-    floor_seconds, _ = _best_of(3, floor)
-    seconds, states = _best_of(3, locate)
-    return Figure(
-        "locate",
-        seconds,
-        "dict lookup",
-        floor_seconds,
-        {
-            "queries": count,
-            "lookups_per_second": round(count / seconds),
-            "floor_lookups_per_second": round(count / floor_seconds),
-            "states": states,
-        },
+def write_config(root: Path, home: Path) -> Path:
+    """A config for offline cycles on ``root`` with guards that always pass here."""
+    config = home.parent / f"{home.name}.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[paths]",
+                f"home = {json.dumps(str(home))}",
+                "[comfyui]",
+                f"root = {json.dumps(str(root))}",
+                "use_server = false",
+                "[schedule]",
+                "boot_grace_minutes = 0",
+                "resume_grace_minutes = 0",
+                "min_vram_gb = 0",
+                "[search]",
+                "offline = true",
+                "",
+            ]
+        ),
+        encoding="utf-8",
     )
+    return config
 
 
-def _pick_workflow(root: Path, seed: int) -> Path:
-    paths = sorted((root / WORKFLOWS_FOLDER).rglob("*.json"))
-    return random.Random(seed).choice(paths)
+def _python() -> str:
+    return sys.executable
 
 
-def run_benchmarks(root: Path, work: Path, locate_queries: int) -> dict[str, Any]:
+def scheduler_figures(
+    config: Path, root: Path, repeat: int, cold_and_unchanged_only: bool = False
+) -> dict[str, Any]:
+    """Run ``bench/cycle_child.py`` and return what it measured."""
+    command = [
+        _python(),
+        str(REPOSITORY / "bench" / "cycle_child.py"),
+        "--config",
+        str(config),
+        "--root",
+        str(root),
+        "--repeat",
+        str(repeat),
+    ]
+    if cold_and_unchanged_only:
+        command.append("--cold-and-unchanged-only")
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def fresh_process_cycle(config: Path) -> tuple[float, float, float]:
+    """Run ``python -m watchman --run-cycle`` once; return wall seconds, CPU seconds and
+    the child's peak RSS in MiB."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("COMFYWATCHMAN_")
+    }
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [_python(), "-m", "watchman", "--config", str(config), "--run-cycle"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=environment,
+        cwd=str(REPOSITORY),
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    error = process.stderr.read() if process.stderr else b""
+    if process.returncode != 0:
+        raise RuntimeError(f"--run-cycle exited {process.returncode}: {error.decode()[-500:]}")
+    peak = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, peak
+
+
+def measure(root: Path, work: Path, repeat: int, full: bool = True) -> dict[str, Any]:
     """Measure every figure on the tree at ``root``; state goes under ``work``."""
     folders = walked_folders(root)
-    bare_walk(folders)  # warm the page cache, as a resident daemon's would be
-    floor_seconds, files = _best_of(3, lambda: bare_walk(folders))
-    stat_seconds, _ = _best_of(3, lambda: walk_with_stat(folders))
-    figures = [
-        Figure("walk + stat every file", stat_seconds, "bare walk", floor_seconds, {}),
-    ]
-    rss_before = peak_rss_mib()
-    runner = CycleRunner(root, work)
-    figures.append(runner.run("first cycle (cold state)", floor_seconds))
-    unchanged = [runner.run("unchanged cycle", floor_seconds) for _ in range(3)]
-    figures.append(sorted(unchanged, key=lambda figure: figure.seconds)[1])
-
-    # The same cycle with Python's cyclic garbage collector off: how much of its cost is
-    # collections triggered by the inventory's many small objects (a diagnosis only).
-    gc.disable()
-    try:
-        figures.append(runner.run("unchanged cycle, gc off", floor_seconds))
-    finally:
-        gc.enable()
-
-    touched = _pick_workflow(root, seed=2)
-    os.utime(touched)
-    figures.append(runner.run("one workflow touched", floor_seconds))
-
-    edited = _pick_workflow(root, seed=3)
-    original = edited.read_bytes()
-    try:
-        edited.write_bytes(original + b"\n")
-        figures.append(runner.run("one workflow edited", floor_seconds))
-    finally:
-        edited.write_bytes(original)  # a reused --tree stays as generated
-
-    inventory = scan_models(root)
-    figures.append(measure_locate(inventory, locate_queries))
+    floor_walk(folders)  # warm the page cache, as a resident daemon's would be
+    floor_seconds, files = _best_of(3, lambda: floor_walk(folders))
+    bare_seconds, _ = _best_of(3, lambda: bare_walk(folders))
+    home = work / f"home-{root.name}"
+    config = write_config(root, home)
+    child = scheduler_figures(config, root, repeat, cold_and_unchanged_only=not full)
+    figures = child.pop("figures")
+    runs = [fresh_process_cycle(config) for _ in range(repeat)]
+    runs.sort()
+    wall, cpu, peak = runs[len(runs) // 2]
+    figures.insert(
+        2,
+        {
+            "name": "unchanged cycle, fresh process",
+            "seconds": wall,
+            "cpu_seconds": cpu,
+            "peak_rss_mib": round(peak, 1),
+            "runs": [round(run[0], 4) for run in runs],
+            "seconds_spread": round(statistics.pstdev(run[0] for run in runs), 4),
+        },
+    )
+    for figure in figures:
+        figure["ratio"] = round(figure["seconds"] / floor_seconds, 3)
+        figure["ratio_cpu"] = round(figure["cpu_seconds"] / floor_seconds, 3)
+        figure["ratio_bare_walk"] = round(figure["seconds"] / bare_seconds, 3)
+        figure["seconds"] = round(figure["seconds"], 4)
+        figure["cpu_seconds"] = round(figure["cpu_seconds"], 4)
+    shutil.rmtree(home, ignore_errors=True)
     return {
-        "floor": {"bare_walk_seconds": round(floor_seconds, 4), "files_walked": files},
-        "figures": [figure.to_json() for figure in figures],
-        "peak_rss_mib_before_cycles": round(rss_before, 1),
-        "peak_rss_mib": round(peak_rss_mib(), 1),
-        "rss_mib_now": round(psutil.Process().memory_info().rss / (1024 * 1024), 1),
-        "model_cache_bytes": runner.home.model_cache.stat().st_size,
-        "workflow_cache_bytes": runner.home.workflow_cache.stat().st_size,
+        "floor": {
+            "seconds": round(floor_seconds, 4),
+            "bare_walk_seconds": round(bare_seconds, 4),
+            "files": files,
+        },
+        "figures": figures,
+        **child,
     }
 
 
+def growth_table(
+    sizes: Sequence[int], base: tuple[int, int, int], work: Path, repeat: int, seed: int
+) -> dict[str, Any]:
+    """Generate a tree per size (workflows and packs in proportion to ``base``), measure
+    the floor, cold and unchanged cycles, and fit log-log slopes; trees are deleted."""
+    models0, workflows0, packs0 = base
+    rows = []
+    for models in sizes:
+        workflows = max(1, round(workflows0 * models / models0))
+        packs = max(1, round(packs0 * models / models0))
+        root = work / f"growth-{models}"
+        generate_tree(root, models, workflows, packs, seed)
+        settle()
+        try:
+            measured = measure(root, work, repeat, full=False)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        by_name = {figure["name"]: figure for figure in measured["figures"]}
+        rows.append(
+            {
+                "models": models,
+                "workflows": workflows,
+                "packs": packs,
+                "files": measured["floor"]["files"],
+                "floor_seconds": measured["floor"]["seconds"],
+                **{
+                    name: {
+                        "seconds": by_name[name]["seconds"],
+                        "ratio": by_name[name]["ratio"],
+                        "peak_rss_mib": by_name[name]["peak_rss_mib"],
+                    }
+                    for name in GOALS
+                },
+            }
+        )
+        print(f"growth: {models:,} models measured", flush=True)
+    slopes = {"floor": _slope([r["models"] for r in rows], [r["floor_seconds"] for r in rows])}
+    for name in GOALS:
+        slopes[name] = _slope([r["models"] for r in rows], [r[name]["seconds"] for r in rows])
+    return {"rows": rows, "log_log_slopes": slopes}
+
+
+def _slope(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """The least-squares slope of log(y) against log(x): 1.0 is linear growth."""
+    points = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
+    if len(points) < 2:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        return None
+    return round(sum((x - mean_x) * (y - mean_y) for x, y in points) / spread, 2)
+
+
 def format_table(results: dict[str, Any]) -> str:
-    """Return the results as a plain-text table, one figure a line."""
+    """Return the results as plain text: one figure a line, then the growth table."""
+    floor = results["floor"]
     lines = [
-        f"floor: bare walk of {results['floor']['files_walked']:,} files in "
-        f"{results['floor']['bare_walk_seconds']:.3f} s",
-        f"{'figure':<28} {'ratio':>8}  {'seconds':>8}  floor",
+        f"floor: scandir walk of {floor['files']:,} files collecting name, size, mtime: "
+        f"{floor['seconds']:.3f} s (bare os.walk {floor['bare_walk_seconds']:.3f} s)",
+        f"{'figure':<32} {'ratio':>7} {'cpu':>7} {'/bare':>7} {'seconds':>8} {'peak RSS':>9}  goal",
     ]
     for figure in results["figures"]:
+        goal = GOALS.get(figure["name"])
         lines.append(
-            f"{figure['name']:<28} {figure['ratio']:>7.2f}x  {figure['seconds']:>8.3f}  "
-            f"{figure['floor']} ({figure['floor_seconds']:.4f} s)"
+            f"{figure['name']:<32} {figure['ratio']:>6.2f}x {figure['ratio_cpu']:>6.2f}x "
+            f"{figure['ratio_bare_walk']:>6.2f}x {figure['seconds']:>8.3f} "
+            f"{figure['peak_rss_mib']:>6.0f} MiB  {f'<= {goal}x' if goal else ''}"
         )
-        if "stages" in figure:
-            stages = ", ".join(f"{k} {v:.3f}" for k, v in figure["stages"].items())
-            lines.append(f"{'':<4}stages (s): {stages}")
-            files = figure["workflow_files"]
-            lines.append(
-                f"{'':<4}workflows hashed {files.get('hashed')}, parsed {files.get('parsed')}"
-            )
-        if "lookups_per_second" in figure:
-            lines.append(
-                f"{'':<4}{figure['lookups_per_second']:,} lookups/s vs "
-                f"{figure['floor_lookups_per_second']:,}/s; {figure['states']}"
-            )
     lines.append(
-        f"peak RSS: {results['peak_rss_mib']:.0f} MiB "
-        f"(before the cycles: {results['peak_rss_mib_before_cycles']:.0f} MiB); caches: model "
-        f"{results['model_cache_bytes'] / 1e6:.1f} MB, workflow "
-        f"{results['workflow_cache_bytes'] / 1e6:.1f} MB"
+        f"scheduler RSS between cycles: {results['scheduler_idle_rss_mib']:.0f} MiB "
+        f"(goal <= {IDLE_RSS_GOAL_MIB}); peak RSS goal <= {PEAK_RSS_GOAL_MIB} MiB"
     )
+    lines.append(
+        "state: model cache {:.1f} MB, workflow cache {:.1f} MB, listing {:.1f} MB, "
+        "fingerprint {:.2f} MB".format(
+            results["model_cache_bytes"] / 1e6,
+            results["workflow_cache_bytes"] / 1e6,
+            results["listing_cache_bytes"] / 1e6,
+            results["fingerprint_bytes"] / 1e6,
+        )
+    )
+    growth = results.get("growth")
+    if growth:
+        lines.append("growth (seconds, ratio to the floor):")
+        lines.append(
+            f"{'models':>8} {'files':>8} {'floor':>7} {'cold':>14} {'unchanged sched':>16} "
+            f"{'unchanged fresh':>16}"
+        )
+        for row in growth["rows"]:
+            cells = [f"{row[name]['seconds']:>7.2f} {row[name]['ratio']:>5.2f}x" for name in GOALS]
+            lines.append(
+                f"{row['models']:>8,} {row['files']:>8,} {row['floor_seconds']:>7.2f} "
+                + " ".join(f"{cell:>16}" for cell in cells)
+            )
+        lines.append(f"log-log slopes against models: {growth['log_log_slopes']}")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10k models / 200 workflows")
+    parser.add_argument("--quick", action="store_true", help="10k models / 500 workflows")
     parser.add_argument("--models", type=int)
     parser.add_argument("--workflows", type=int)
     parser.add_argument("--packs", type=int)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=5, help="runs per median")
     parser.add_argument("--tree", type=Path, help="reuse a tree made by generate_tree.py")
-    parser.add_argument("--locate-queries", type=int, default=100_000)
+    parser.add_argument("--growth", type=int, nargs="*", help="model counts for growth")
+    parser.add_argument("--no-growth", action="store_true")
     parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results file")
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    models, workflows, packs = SIZES["quick" if arguments.quick else "default"]
+    size = "quick" if arguments.quick else "default"
+    models, workflows, packs = SIZES[size]
     models = arguments.models if arguments.models is not None else models
     workflows = arguments.workflows if arguments.workflows is not None else workflows
     packs = arguments.packs if arguments.packs is not None else packs
@@ -354,13 +350,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             tree = generate_tree(root, models, workflows, packs, arguments.seed).to_json()
             tree["generate_seconds"] = round(time.perf_counter() - started, 2)
             print(f"generated {tree} in {root}", flush=True)
-        results = run_benchmarks(root, work, arguments.locate_queries)
+            settle()
+        results = measure(root, work, arguments.repeat)
+        if arguments.tree is None:
+            shutil.rmtree(root, ignore_errors=True)
+        sizes = arguments.growth if arguments.growth is not None else GROWTH[size]
+        if sizes and not arguments.no_growth:
+            results["growth"] = growth_table(
+                sizes, (models, workflows, packs), work, max(1, arguments.repeat // 2), 0
+            )
     results = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "tree": tree,
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         },
         **results,
     }

@@ -15,13 +15,12 @@ from bench import run
 from bench.generate_tree import generate_tree
 
 FIGURES = (
-    "walk + stat every file",
-    "first cycle (cold state)",
-    "unchanged cycle",
-    "unchanged cycle, gc off",
-    "one workflow touched",
+    "cold cycle",
+    "unchanged cycle, scheduler",
+    "unchanged cycle, fresh process",
     "one workflow edited",
-    "locate",
+    "one model added",
+    "full re-stat",
 )
 
 
@@ -47,8 +46,8 @@ def test_the_runner_completes_at_a_tiny_size_and_prints_every_figure_as_a_ratio(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "latest.json"
-    arguments = ["--models", "200", "--workflows", "8", "--packs", "2"]
-    status = run.main([*arguments, "--locate-queries", "300", "--output", str(output)])
+    arguments = ["--models", "200", "--workflows", "8", "--packs", "2", "--repeat", "1"]
+    status = run.main([*arguments, "--growth", "100", "200", "--output", str(output)])
 
     assert status == 0
     printed = capsys.readouterr().out
@@ -59,7 +58,10 @@ def test_the_runner_completes_at_a_tiny_size_and_prints_every_figure_as_a_ratio(
     assert [figure["name"] for figure in results["figures"]] == list(FIGURES)
     assert all(figure["ratio"] > 0 for figure in results["figures"])
     by_name = {figure["name"]: figure for figure in results["figures"]}
-    assert by_name["first cycle (cold state)"]["workflow_files"]["parsed"] == 8
-    assert by_name["unchanged cycle"]["workflow_files"] == {"hashed": 0, "parsed": 0}
-    assert by_name["one workflow touched"]["workflow_files"] == {"hashed": 1, "parsed": 0}
-    assert by_name["one workflow edited"]["workflow_files"] == {"hashed": 1, "parsed": 1}
+    assert by_name["cold cycle"]["stages"]["parsed"] == 8
+    # Nothing changed: the cycle stopped at the fingerprint, no stage ran.
+    assert by_name["unchanged cycle, scheduler"]["stages"] == {"unchanged": True}
+    assert by_name["one workflow edited"]["stages"]["parsed"] == 1
+    assert by_name["one model added"]["stages"]["parsed"] == 0
+    assert [row["models"] for row in results["growth"]["rows"]] == [100, 200]
+    assert set(results["growth"]["log_log_slopes"]) >= {"floor", "cold cycle"}
