@@ -19,9 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from watchman import __version__
 from watchman.clocks import utc_iso
@@ -29,24 +27,8 @@ from watchman.config import ScheduleSettings, Settings
 from watchman.environment import Environment, expand_user
 from watchman.errors import WatchmanError
 from watchman.home import Home
-from watchman.reporting.document import report_json
-from watchman.reporting.files import write_report
-from watchman.reporting.report import build_report, cycle_counts
-from watchman.services import Services, build_services, with_overrides
 from watchman.stages.guards import GuardVerdict, evaluate_guards
-from watchman.stages.intake import take_intake
 from watchman.stages.inventory.listing import TreeListing, load_listing, save_listing
-from watchman.stages.inventory.stock import installed_nodes, take_stock, write_caches
-from watchman.stages.needs import assess_all
-from watchman.stages.node_packs import advise_packs
-from watchman.stages.resolve import resolve_missing_models
-from watchman.stages.workflows import (
-    IMAGE_SUFFIXES,
-    WORKFLOW_SUFFIXES,
-    WatchedFolder,
-    read_watched_workflows,
-    watched_folders,
-)
 from watchman.state import fingerprint, metrics
 from watchman.state.cycle_state import (
     CycleRecord,
@@ -56,8 +38,18 @@ from watchman.state.cycle_state import (
     load_cycle_state,
     update_guard_memory,
 )
+from watchman.state.memory import release_memory
 from watchman.state.safe_files import RunLock, remove_stale_temp_files
 from watchman.state.structured_log import log_event
+
+if TYPE_CHECKING:
+    # The stages are imported where a cycle runs in full (_run_stages): a cycle whose
+    # inputs did not change never needs them, so a fresh process (cron's --run-cycle)
+    # does not pay for importing the readers, the resolver and the report.
+    import httpx
+
+    from watchman.services import Services
+    from watchman.stages.workflows import WatchedFolder
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +224,8 @@ def run_cycle(
     """
     home.ensure()
     if services is None:
+        from watchman.services import build_services, with_overrides
+
         with build_services(
             with_overrides(settings, offline=offline or None, backends=backends),
             environment or Environment(environ={}, home_dir=home.root, cwd=home.root),
@@ -340,6 +334,10 @@ def run_cycle(
         finally:
             if collector_was_on:
                 gc.enable()
+            if trigger == "scheduler":
+                # The daemon now idles until the next cycle: hand the cycle's freed memory
+                # back to the system (a one-shot process simply exits).
+                release_memory()
         return finish("ran", None, ran)
 
 
@@ -354,6 +352,16 @@ def _run_stages(
     on_stage: Callable[[str], None] | None,
     cycle_fingerprint: fingerprint.CycleFingerprint,
 ) -> _Ran:
+    from watchman.reporting.document import report_json
+    from watchman.reporting.files import write_report
+    from watchman.reporting.report import build_report, cycle_counts
+    from watchman.stages.intake import take_intake
+    from watchman.stages.inventory.stock import installed_nodes, take_stock, write_caches
+    from watchman.stages.needs import assess_all
+    from watchman.stages.node_packs import advise_packs
+    from watchman.stages.resolve import resolve_missing_models
+    from watchman.stages.workflows import read_watched_workflows, watched_folders
+
     settings = services.settings
     environment = services.environment
     stages = _Stages(home, cycle_id, stop_event or services.stop_event, on_stage)
@@ -453,6 +461,8 @@ def _stamp_inputs(
 ) -> TreeListing:
     """Stamp the cycle's inputs before any stage reads them, so a change made meanwhile
     shows next time; return the listing of the input trees (saved)."""
+    from watchman.stages.workflows import IMAGE_SUFFIXES, WORKFLOW_SUFFIXES
+
     settings = services.settings
     input_tree = TreeListing.for_cycle(
         load_listing(home.input_listing_cache), cycle_fingerprint.now_ns, restat_interval_ns

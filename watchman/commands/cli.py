@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import orjson
 import typer
@@ -37,8 +37,10 @@ from watchman.errors import (
 from watchman.exit_status import ExitStatus
 from watchman.home import Home, resolve_home
 from watchman.printable import printable
-from watchman.services import Services, build_services
 from watchman.state.logs import configure_logging
+
+if TYPE_CHECKING:
+    from watchman.services import Services
 
 app = typer.Typer(
     name="comfywatchman",
@@ -89,6 +91,9 @@ class Invocation:
         self, settings: Settings, home: Home, stop_event: threading.Event | None = None
     ) -> Services:
         """Wire the outside world once for this command (close it, or use ``with``)."""
+        # Imported here: the HTTP and resolver stack is not needed to start every command.
+        from watchman.services import build_services
+
         return build_services(settings, self.environment, home, stop_event=stop_event)
 
     def settings(self) -> Settings:
