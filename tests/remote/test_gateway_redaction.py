@@ -5,7 +5,11 @@ to another host after a redirect."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -161,3 +165,35 @@ def test_a_handler_filter_redacts_records_made_before_install() -> None:
     )
     RedactingFilter().filter(record)
     assert TOKEN not in record.getMessage()
+
+
+@pytest.mark.timeout(60)
+def test_resolve_under_debug_prints_no_token_a_server_echoes(tmp_path: Path) -> None:
+    """The command line end to end, in its own process: --debug logs every request,
+    httpx's and httpcore's lines included, and still shows the token nowhere."""
+    project = Path(__file__).resolve().parents[2]
+    with hostile(echoing(("X-Echo", "X-Auth-Token"))) as (url, seen):
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            "COMFYWATCHMAN_HOME": str(tmp_path / "home"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "COMFYWATCHMAN_CIVITAI__BASE_URL": url,
+            "COMFYWATCHMAN_SEARCH__MAX_RETRIES": "0",
+            "CIVITAI_API_TOKEN": TOKEN,
+        }
+        command = ["--debug", "resolve", "a_lora.safetensors", "--backends", "civitai", "--json"]
+        finished = subprocess.run(
+            [sys.executable, "-m", "watchman", *command],
+            cwd=project,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=50,
+            check=False,
+        )
+    assert seen.count() >= 1
+    assert seen.headers[0].get("authorization") == f"Bearer {TOKEN}"
+    assert "DEBUG" in finished.stderr  # the debug lines were written
+    assert TOKEN not in finished.stdout
+    assert TOKEN not in finished.stderr
