@@ -173,3 +173,22 @@ def test_a_server_that_is_down_is_an_unreachable_error_without_retries(
         )
     assert raised.value.reason == "unreachable"
     assert waits == []
+
+
+def test_a_gated_file_verified_through_a_proposal_keeps_auth_required(
+    server: ReplayServer, second_server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route("POST", CHAT, Reply(200, recording("qwen_answer_repo.json")))
+    serve_upscalers(second_server)
+    second_server.route(
+        "GET", "/api/models/acme/upscalers", Reply(200, recording("hf_model_info_gated.json"))
+    )
+    result = qwen_backend(server.url, second_server, gateway).search(
+        SearchRequest("4x-UltraSharp.pth", "upscale_models")
+    )
+    assert (result.status, result.backend, result.reason) == (
+        Status.FOUND,
+        "qwen",
+        "auth_required",
+    )
+    assert "gated" in (result.detail or "")

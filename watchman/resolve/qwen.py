@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -301,16 +302,11 @@ class QwenBackend:
 
 
 def _verified(found: SearchResult, listing: str) -> SearchResult:
-    return SearchResult(
-        status=Status.FOUND,
+    # The listing's answer, kept whole (a gated file keeps its auth_required and why).
+    return replace(
+        found,
         backend=NAME,
-        file_name=found.file_name,
-        folder=found.folder,
-        subfolder=found.subfolder,
-        download_url=found.download_url,
-        size=found.size,
-        sha256=found.sha256,
-        detail=f"Proposed by Qwen, verified by the {listing}.",
+        detail=f"Proposed by Qwen, verified by the {listing}. {found.detail or ''}".strip(),
     )
 
 
