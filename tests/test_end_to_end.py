@@ -327,10 +327,10 @@ def test_an_unreadable_workflow_stays_in_the_report_as_a_parse_error(
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     real_entry_for = workflow_store._entry_for
 
-    def refuse(path: Path, source: str, cached: dict | None) -> object:
+    def refuse(path: Path, source: str, cached: dict | None, *rest: object) -> object:
         if path.name == "ready_sdxl.json":
             raise PermissionError(13, "Permission denied", str(path))
-        return real_entry_for(path, source, cached)
+        return real_entry_for(path, source, cached, *rest)
 
     monkeypatch.setattr(workflow_store, "_entry_for", refuse)
     # A real loss of permission is a chmod, which changes the file's stamp (ctime).

@@ -135,6 +135,14 @@ class WorkflowsSettings(_Section):
         default=True,
         description="Also read workflows embedded in .png and .webp files.",
     )
+    full_rehash_hours: float = Field(
+        default=24,
+        ge=0,
+        description=(
+            "Hours between cycles that hash every workflow file again, even one whose size "
+            "and mtime are unchanged (catches cp -p / rsync -t edits); 0 never does."
+        ),
+    )
 
 
 class ScheduleSettings(_Section):

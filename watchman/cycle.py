@@ -391,8 +391,15 @@ def _run_stages(
 
     with stages.stage("workflows") as info:
         scan = read_watched_workflows(
-            home.workflow_cache, folders, settings.workflows.include_images
+            home.workflow_cache,
+            folders,
+            settings.workflows.include_images,
+            now_ns=now_ns,
+            full_rehash_hours=settings.workflows.full_rehash_hours,
         )
+        if scan.next_full_rehash_ns is not None:
+            # An unchanged cycle stops at the fingerprint: the re-hash must wake it.
+            cycle_fingerprint.due_at_ns.append(scan.next_full_rehash_ns)
         intake = take_intake(
             home.intake_log, (stored.watched for stored in scan.workflows), started_at
         )
@@ -402,6 +409,7 @@ def _run_stages(
             parsed=scan.files_parsed,
             intake=len(intake),
             reader_failures=list(scan.failures),
+            full_rehash=scan.full_rehash,
         )
 
     with stages.stage("needs") as info:

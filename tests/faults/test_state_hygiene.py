@@ -155,3 +155,71 @@ def test_a_cycle_start_removes_what_a_killed_write_left(demo: Path) -> None:  # 
     stale.write_bytes(b"x" * 1000)
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     assert not stale.exists()
+
+
+def test_an_edit_in_the_same_clock_tick_as_the_scan_is_caught_by_the_racy_rule(
+    tmp_path: Path,
+) -> None:
+    from watchman.stages.workflows import scan_watched_folders
+
+    workflow = tmp_path / "w.json"
+    tick = 1_700_000_000_000_000_000
+    workflow.write_text('{"1": {"class_type": "A", "inputs": {}}}')
+    os.utime(workflow, ns=(tick, tick))
+    first = scan_watched_folders([(tmp_path, "u")], {}, scan_started_ns=tick + 10**9)
+    # Edited within the same tick: same size, and the file system gives the same mtime.
+    workflow.write_text('{"1": {"class_type": "B", "inputs": {}}}')
+    os.utime(workflow, ns=(tick, tick))
+    later = tick + 3600 * 10**9
+    second = scan_watched_folders(
+        [(tmp_path, "u")], first.cache_document["workflows"], scan_started_ns=later
+    )
+    assert second.workflows[0].parsed is not None
+    assert second.workflows[0].parsed.node_types == ("B",)
+    # Now safely older than the scan that hashed it: trusted without reading.
+    third = scan_watched_folders(
+        [(tmp_path, "u")], second.cache_document["workflows"], scan_started_ns=later + 10**9
+    )
+    assert third.files_hashed == 0
+
+
+def test_an_edit_that_keeps_an_old_mtime_is_caught_by_the_full_rehash(tmp_path: Path) -> None:
+    from watchman.stages.workflows import scan_watched_folders
+
+    workflow = tmp_path / "w.json"
+    old = 1_600_000_000_000_000_000
+    workflow.write_text('{"1": {"class_type": "A", "inputs": {}}}')
+    os.utime(workflow, ns=(old, old))
+    now = old + 86400 * 10**9
+    first = scan_watched_folders([(tmp_path, "u")], {}, scan_started_ns=now)
+    workflow.write_text('{"1": {"class_type": "B", "inputs": {}}}')  # like cp -p
+    os.utime(workflow, ns=(old, old))
+    trusted = scan_watched_folders(
+        [(tmp_path, "u")], first.cache_document["workflows"], scan_started_ns=now + 10**9
+    )
+    assert trusted.files_hashed == 0  # size and mtime alone cannot see it
+    full = scan_watched_folders(
+        [(tmp_path, "u")],
+        first.cache_document["workflows"],
+        scan_started_ns=now + 10**9,
+        rehash_all=True,
+    )
+    assert full.workflows[0].parsed is not None
+    assert full.workflows[0].parsed.node_types == ("B",)
+
+
+def test_a_cycle_rehashes_everything_once_per_period(demo: Path) -> None:  # noqa: F811
+    import json as json_module
+
+    def full_rehash_flags() -> list[bool]:
+        log = home_of(demo) / "log" / "structured.log"
+        events = [json_module.loads(line) for line in log.read_text().splitlines() if line]
+        return [e["full_rehash"] for e in events if e.get("phase") == "workflows"]
+
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    stamp = home_of(demo) / "state" / "workflow_rehash.stamp"
+    day_ago = time.time_ns() - 25 * 3600 * 10**9
+    os.utime(stamp, ns=(day_ago, day_ago))
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert full_rehash_flags() == [True, False, True]

@@ -40,6 +40,8 @@ def test_pictures_without_workflows_are_skipped_and_workflow_pictures_are_read(
     (tmp_path / "render.png").write_bytes(png(("Software", "a camera")))
     (tmp_path / "shared.png").write_bytes(png(("prompt", json.dumps(API))))
     (tmp_path / "broken.png").write_bytes(png(("workflow", "{not json")))
+    for written in tmp_path.iterdir():  # older than the scan, or the racy rule re-hashes
+        os.utime(written, ns=(5_000_000_000, 5_000_000_000))
     scan = scan_watched_folders([(tmp_path, "mine")], {})
     found = {path.name: stored for stored in scan.workflows for path in [stored.watched.path]}
     assert set(found) == {"shared.png", "broken.png"}

@@ -9,6 +9,14 @@ A cycle in which nothing changed must cost about one walk of the watched folders
 whose size and modification time are as recorded keeps its recorded sha256 and parse
 result without being read. A changed file is hashed; it is parsed again only when its
 hash changed too.
+
+Size and mtime miss an edit that keeps both, so two rules (git's "racy" rule and a
+periodic check) close the gap. Each entry records when the scan that hashed it started
+(``checked_ns``); an entry whose mtime is not at least ``RACY_WINDOW_NS`` older than that
+may have been edited again within the same clock tick, so it is hashed again (once: the
+re-hash records a later ``checked_ns``). An edit that sets an old mtime on purpose
+(``cp -p``, ``rsync -t``) is caught by the full re-hash every
+``workflows.full_rehash_hours``. A re-hash that finds the same sha256 costs no parse.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +42,8 @@ from watchman.state.safe_files import read_json_state, write_json_if_changed
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+RACY_WINDOW_NS = 2_000_000_000
+"""The coarsest mtime granularity of a common file system (FAT: 2 s)."""
 WORKFLOW_SUFFIXES = (".json",)
 IMAGE_SUFFIXES = (".png", ".webp")
 # Cached parses are redone when the reader changes: bump the number when its code learns
@@ -82,6 +93,8 @@ class WorkflowScan:
     # Files the readers failed on unexpectedly this cycle: path and exception type, for
     # the structured log (each is also that workflow's error).
     failures: tuple[dict[str, str], ...] = ()
+    full_rehash: bool = False  # every file was hashed, whatever its stamps
+    next_full_rehash_ns: int | None = None  # when the next full re-hash falls due
 
 
 def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterator[Path]:
@@ -170,21 +183,37 @@ def load_workflow_cache(path: Path) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
+def _trusted(cached: dict[str, Any], size: int, mtime_ns: int) -> bool:
+    """Whether a cache entry may be reused unread: same size and mtime, and the mtime
+    safely older than the scan that hashed it (see the module's racy rule)."""
+    checked = cached.get("checked_ns")
+    return (
+        cached.get("size") == size
+        and cached.get("mtime_ns") == mtime_ns
+        and isinstance(checked, int)
+        and mtime_ns < checked - RACY_WINDOW_NS
+    )
+
+
 def _entry_for(
-    path: Path, source: str, cached: dict[str, Any] | None
+    path: Path,
+    source: str,
+    cached: dict[str, Any] | None,
+    scan_started_ns: int = 0,
+    rehash: bool = False,
 ) -> tuple[StoredWorkflow, dict[str, Any], bool, bool]:
     """Return the stored workflow, its cache entry, whether it was hashed and parsed.
+
+    Takes the file, its source label, its cache entry, when this scan started (wall clock,
+    ns; recorded as the entry's ``checked_ns`` when the file is hashed) and whether to
+    hash it even when the entry is trusted.
 
     Raises:
         OSError: the file cannot be read.
     """
     stat = path.stat()
     failure_kind = None
-    if (
-        cached is not None
-        and cached.get("size") == stat.st_size
-        and cached.get("mtime_ns") == stat.st_mtime_ns
-    ):
+    if cached is not None and not rehash and _trusted(cached, stat.st_size, stat.st_mtime_ns):
         try:
             return _from_cache(path, source, cached), cached, False, False
         except (StateError, KeyError, ValueError, TypeError) as damage:
@@ -204,13 +233,22 @@ def _entry_for(
     watched = WatchedWorkflow(path, source, stat.st_size, stat.st_mtime_ns, sha256)
     if cached is not None and cached.get("sha256") == sha256:
         # Touched but not changed: reuse the parse, remember the new mtime.
-        entry = {**cached, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "source": source}
-        return _from_cache(path, source, entry), entry, True, False
+        entry = {
+            **cached,
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "source": source,
+            "checked_ns": scan_started_ns,
+        }
+        try:
+            return _from_cache(path, source, entry), entry, True, False
+        except (StateError, KeyError, ValueError, TypeError) as damage:
+            logger.info("Cached parse of %s is unusable (%s); parsing it again.", path, damage)
     parsed: ParsedWorkflow | None = None
     error: str | None = refusal
     try:
         if data is not None:
-            parsed = parse_workflow_bytes(data, str(path))
+            parsed = parse_workflow_bytes(data, printable(str(path)))
     except ImageWithoutWorkflowError:
         # An ordinary picture beside the workflows: remembered so it is not read again,
         # never reported.
@@ -226,6 +264,7 @@ def _entry_for(
         "source": source,
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
+        "checked_ns": scan_started_ns,
         "sha256": sha256,
         "parsed": parsed.to_json() if parsed is not None else None,
         "error": error,
@@ -264,26 +303,72 @@ def watched_folders(
     return tuple(folders)
 
 
+REHASH_STAMP = "workflow_rehash.stamp"
+"""Beside the cache; its mtime is when the last full re-hash started."""
+
+
+def full_rehash_due(stamp: Path, hours: float, now_ns: int) -> tuple[bool, int | None]:
+    """Return whether a full re-hash is due now, and when the next one falls due (None:
+    never). Takes the stamp file, ``workflows.full_rehash_hours`` (0: never) and the wall
+    clock in ns. A stamp from the future counts as due (the clock went back)."""
+    interval_ns = int(hours * 3600e9)
+    if interval_ns <= 0:
+        return False, None
+    try:
+        last = stamp.stat().st_mtime_ns
+    except OSError:
+        return True, now_ns + interval_ns
+    if now_ns - last >= interval_ns or last > now_ns:
+        return True, now_ns + interval_ns
+    return False, last + interval_ns
+
+
 def read_watched_workflows(
-    cache_path: Path, folders: Sequence[WatchedFolder], include_images: bool
+    cache_path: Path,
+    folders: Sequence[WatchedFolder],
+    include_images: bool,
+    *,
+    now_ns: int | None = None,
+    full_rehash_hours: float = 0,
 ) -> WorkflowScan:
     """The workflows stage: walk the watched folders with the parse cache at
     ``cache_path``, and rewrite that cache when it changed.
 
+    Takes the wall-clock time of the scan's start (ns; None: now), the reference of the
+    racy rule, and ``workflows.full_rehash_hours``: when that long has passed since the
+    last full re-hash (the mtime of ``REHASH_STAMP`` beside the cache), every file is
+    hashed again and the stamp is set to ``now_ns``.
+
     Raises:
         OSError: the cache cannot be written.
     """
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    stamp = cache_path.with_name(REHASH_STAMP)
+    rehash_all, next_rehash_ns = full_rehash_due(stamp, full_rehash_hours, now_ns)
     scan = scan_watched_folders(
         [(folder.path, folder.source) for folder in folders],
         load_workflow_cache(cache_path),
         include_images,
+        scan_started_ns=now_ns,
+        rehash_all=rehash_all,
     )
     write_json_if_changed(cache_path, scan.cache_document)
-    return scan
+    if rehash_all:
+        try:
+            stamp.touch()
+            os.utime(stamp, ns=(now_ns, now_ns))
+        except OSError as error:
+            logger.warning("Cannot record the full workflow re-hash in %s: %s", stamp, error)
+    return replace(scan, full_rehash=rehash_all, next_full_rehash_ns=next_rehash_ns)
 
 
 def scan_watched_folders(
-    folders: Sequence[tuple[Path, str]], cached: dict[str, Any], include_images: bool = True
+    folders: Sequence[tuple[Path, str]],
+    cached: dict[str, Any],
+    include_images: bool = True,
+    *,
+    scan_started_ns: int | None = None,
+    rehash_all: bool = False,
 ) -> WorkflowScan:
     """Walk every watched folder, reusing cached hashes and parses where nothing changed.
 
@@ -291,7 +376,12 @@ def scan_watched_folders(
         folders: ``(folder, source label)`` pairs; a missing folder is logged and skipped.
         cached: the entries from ``load_workflow_cache``.
         include_images: also read ``.png`` / ``.webp`` files.
+        scan_started_ns: the wall-clock time this scan starts (ns since the epoch), the
+            reference of the racy rule; None: now.
+        rehash_all: hash every file even when size and mtime are unchanged (the periodic
+            full re-hash).
     """
+    started_ns = time.time_ns() if scan_started_ns is None else scan_started_ns
     stored: list[StoredWorkflow] = []
     entries: dict[str, Any] = {}
     hashed = parsed = 0
@@ -311,7 +401,9 @@ def scan_watched_folders(
             if key in entries:  # the same folder watched twice
                 continue
             try:
-                workflow, entry, was_hashed, was_parsed = _entry_for(path, source, cached.get(key))
+                workflow, entry, was_hashed, was_parsed = _entry_for(
+                    path, source, cached.get(key), started_ns, rehash_all
+                )
             except OSError as error:
                 logger.warning("Cannot read workflow %s: %s", printable(key), error)
                 reason = error.strerror or str(error)
