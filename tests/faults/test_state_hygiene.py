@@ -183,9 +183,11 @@ def test_an_edit_in_the_same_clock_tick_as_the_scan_is_caught_by_the_racy_rule(
     assert third.files_hashed == 0
 
 
-def test_an_edit_that_keeps_an_old_mtime_is_caught_by_the_full_rehash(tmp_path: Path) -> None:
+def test_an_edit_that_restores_size_and_mtime_is_seen_through_the_ctime(tmp_path: Path) -> None:
     from watchman.stages.workflows import scan_watched_folders
 
+    if os.name != "posix":
+        pytest.skip("only POSIX keeps a ctime that every write sets")
     workflow = tmp_path / "w.json"
     old = 1_600_000_000_000_000_000
     workflow.write_text('{"1": {"class_type": "A", "inputs": {}}}')
@@ -194,32 +196,62 @@ def test_an_edit_that_keeps_an_old_mtime_is_caught_by_the_full_rehash(tmp_path: 
     first = scan_watched_folders([(tmp_path, "u")], {}, scan_started_ns=now)
     workflow.write_text('{"1": {"class_type": "B", "inputs": {}}}')  # like cp -p
     os.utime(workflow, ns=(old, old))
-    trusted = scan_watched_folders(
+    again = scan_watched_folders(
         [(tmp_path, "u")], first.cache_document["workflows"], scan_started_ns=now + 10**9
     )
+    assert again.workflows[0].parsed is not None
+    assert again.workflows[0].parsed.node_types == ("B",)
+
+
+def test_a_full_rehash_reads_every_file_even_when_its_stamps_are_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchman.stages import workflows
+
+    # As on a file system whose ctime says nothing (Windows): only the re-hash sees it.
+    monkeypatch.setattr(workflows, "_ctime_ns", lambda stat: None)
+    workflow = tmp_path / "w.json"
+    old = 1_600_000_000_000_000_000
+    workflow.write_text('{"1": {"class_type": "A", "inputs": {}}}')
+    os.utime(workflow, ns=(old, old))
+    now = old + 86400 * 10**9
+    first = workflows.scan_watched_folders([(tmp_path, "u")], {}, scan_started_ns=now)
+    workflow.write_text('{"1": {"class_type": "B", "inputs": {}}}')
+    os.utime(workflow, ns=(old, old))
+    entries = first.cache_document["workflows"]
+    trusted = workflows.scan_watched_folders([(tmp_path, "u")], entries, scan_started_ns=now)
     assert trusted.files_hashed == 0  # size and mtime alone cannot see it
-    full = scan_watched_folders(
-        [(tmp_path, "u")],
-        first.cache_document["workflows"],
-        scan_started_ns=now + 10**9,
-        rehash_all=True,
+    full = workflows.scan_watched_folders(
+        [(tmp_path, "u")], entries, scan_started_ns=now, rehash_all=True
     )
     assert full.workflows[0].parsed is not None
     assert full.workflows[0].parsed.node_types == ("B",)
 
 
-def test_a_cycle_rehashes_everything_once_per_period(demo: Path) -> None:  # noqa: F811
+def test_the_full_rehash_falls_due_after_its_period_and_wakes_an_unchanged_cycle(
+    demo: Path,  # noqa: F811
+) -> None:
     import json as json_module
 
-    def full_rehash_flags() -> list[bool]:
-        log = home_of(demo) / "log" / "structured.log"
-        events = [json_module.loads(line) for line in log.read_text().splitlines() if line]
-        return [e["full_rehash"] for e in events if e.get("phase") == "workflows"]
+    from watchman.config import load_settings
+    from watchman.home import Home
+    from watchman.stages.workflows import REHASH_STAMP, full_rehash_due
 
     assert run("--config", str(demo), "--run-cycle")[0] == 0
-    assert run("--config", str(demo), "--run-cycle")[0] == 0
-    stamp = home_of(demo) / "state" / "workflow_rehash.stamp"
-    day_ago = time.time_ns() - 25 * 3600 * 10**9
-    os.utime(stamp, ns=(day_ago, day_ago))
-    assert run("--config", str(demo), "--run-cycle")[0] == 0
-    assert full_rehash_flags() == [True, False, True]
+    home = Home(home_of(demo))
+    settings = load_settings(demo, environ={})
+    stamp = home.state_dir / REHASH_STAMP
+    last = stamp.stat().st_mtime_ns
+    hours = settings.workflows.full_rehash_hours
+    period = int(hours * 3600) * 10**9
+    assert full_rehash_due(stamp, hours, last + period - 1) == (False, last + period)
+    assert full_rehash_due(stamp, hours, last + period)[0] is True
+    assert full_rehash_due(stamp, 0, last + period) == (False, None)
+    saved = json_module.loads((home.state_dir / "cycle_fingerprint.json").read_text())
+    assert saved["due_at_ns"] <= last + period  # an unchanged cycle is woken by it
+    events = [
+        json_module.loads(line)
+        for line in (home.log_dir / "structured.log").read_text().splitlines()
+        if line
+    ]
+    assert [e["full_rehash"] for e in events if e.get("phase") == "workflows"] == [True]

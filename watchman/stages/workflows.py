@@ -10,13 +10,15 @@ whose size and modification time are as recorded keeps its recorded sha256 and p
 result without being read. A changed file is hashed; it is parsed again only when its
 hash changed too.
 
-Size and mtime miss an edit that keeps both, so two rules (git's "racy" rule and a
-periodic check) close the gap. Each entry records when the scan that hashed it started
+Size and mtime miss an edit that keeps both, so three rules close the gap. On POSIX the
+entry also keeps the ctime, which every write sets and nothing can set back, so ``cp -p``
+and ``rsync -t`` show. Each entry records when the scan that hashed it started
 (``checked_ns``); an entry whose mtime is not at least ``RACY_WINDOW_NS`` older than that
-may have been edited again within the same clock tick, so it is hashed again (once: the
-re-hash records a later ``checked_ns``). An edit that sets an old mtime on purpose
-(``cp -p``, ``rsync -t``) is caught by the full re-hash every
-``workflows.full_rehash_hours``. A re-hash that finds the same sha256 costs no parse.
+may have been edited again within the same clock tick (git's "racy" rule), so it is
+hashed again (once: the re-hash records a later ``checked_ns``). And every
+``workflows.full_rehash_hours`` a full re-hash reads every file, for file systems whose
+ctime does not help (Windows, some network mounts). A re-hash that finds the same sha256
+costs no parse.
 """
 
 from __future__ import annotations
@@ -183,16 +185,24 @@ def load_workflow_cache(path: Path) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def _trusted(cached: dict[str, Any], size: int, mtime_ns: int) -> bool:
-    """Whether a cache entry may be reused unread: same size and mtime, and the mtime
-    safely older than the scan that hashed it (see the module's racy rule)."""
+def _trusted(cached: dict[str, Any], stat: os.stat_result) -> bool:
+    """Whether a cache entry may be reused unread: same size, mtime and (on POSIX) ctime,
+    and the mtime safely older than the scan that hashed it (the module's racy rule)."""
     checked = cached.get("checked_ns")
     return (
-        cached.get("size") == size
-        and cached.get("mtime_ns") == mtime_ns
+        cached.get("size") == stat.st_size
+        and cached.get("mtime_ns") == stat.st_mtime_ns
+        and cached.get("ctime_ns") == _ctime_ns(stat)
         and isinstance(checked, int)
-        and mtime_ns < checked - RACY_WINDOW_NS
+        and stat.st_mtime_ns < checked - RACY_WINDOW_NS
     )
+
+
+def _ctime_ns(stat: os.stat_result) -> int | None:
+    # On POSIX every write sets ctime to now and no call can set it back, so an edit that
+    # restores size and mtime (cp -p, rsync -t) still shows. Windows' st_ctime is the
+    # creation time: there only the racy rule and the periodic full re-hash help.
+    return stat.st_ctime_ns if os.name == "posix" else None
 
 
 def _entry_for(
@@ -213,7 +223,7 @@ def _entry_for(
     """
     stat = path.stat()
     failure_kind = None
-    if cached is not None and not rehash and _trusted(cached, stat.st_size, stat.st_mtime_ns):
+    if cached is not None and not rehash and _trusted(cached, stat):
         try:
             return _from_cache(path, source, cached), cached, False, False
         except (StateError, KeyError, ValueError, TypeError) as damage:
@@ -237,6 +247,7 @@ def _entry_for(
             **cached,
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
+            "ctime_ns": _ctime_ns(stat),
             "source": source,
             "checked_ns": scan_started_ns,
         }
@@ -264,6 +275,7 @@ def _entry_for(
         "source": source,
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
+        "ctime_ns": _ctime_ns(stat),
         "checked_ns": scan_started_ns,
         "sha256": sha256,
         "parsed": parsed.to_json() if parsed is not None else None,
