@@ -206,3 +206,23 @@ def test_a_caller_waiting_for_a_busy_host_slot_is_bounded_by_its_deadline_and_a_
         holder.join(10)
     assert seen.count() == 1
     assert [type(outcome) for outcome in outcomes] == [RequestInterruptedError]
+
+
+def test_every_gateway_over_one_client_shares_the_host_state(client: httpx.Client) -> None:
+    with hostile(status(503, b'{"error": "busy"}')) as (url, seen):
+        # As the process builds them: the resolver's, the node map's, the downloads'.
+        resolver_gateway = HttpGateway(client, FAST)
+        downloads_gateway = HttpGateway(client, FAST)
+        with pytest.raises(BackendError):
+            resolver_gateway.get_json(f"{url}/api/v1/models")
+        asked = seen.count()
+        with pytest.raises(HostDownError):
+            with downloads_gateway.stream("GET", f"{url}/api/download/models/1"):
+                pass
+    assert seen.count() == asked
+    assert resolver_gateway.hosts is downloads_gateway.hosts
+
+
+def test_gateways_over_different_clients_keep_their_own_host_state() -> None:
+    with new_client() as first, new_client() as second:
+        assert HttpGateway(first, FAST).hosts is not HttpGateway(second, FAST).hosts

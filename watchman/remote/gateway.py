@@ -36,6 +36,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ __all__ = [
     "StreamedResponse",
     "credentials_key",
     "host_key",
+    "hosts_for",
     "new_client",
     "parse_retry_after",
 ]
@@ -189,8 +191,8 @@ class HttpGateway:
 
     ``stop_event``, when set, ends every call under way and refuses new ones
     (``RequestInterruptedError``, reason ``interrupted``). ``sleep`` replaces the backoff
-    wait (tests record the waits instead of sleeping). ``limiter`` (a ``HostStates``) is
-    shared by every gateway of the process; one is made when none is given.
+    wait (tests record the waits instead of sleeping). ``limiter`` (a ``HostStates``)
+    defaults to the one shared by every gateway over the same client (``hosts_for``).
     """
 
     client: httpx.Client = field(default_factory=new_client)
@@ -202,9 +204,7 @@ class HttpGateway:
 
     def __post_init__(self) -> None:
         if self.limiter is None:
-            self.limiter = HostStates(
-                self.options.per_host_concurrency, down_seconds=self.options.host_down_seconds
-            )
+            self.limiter = hosts_for(self.client, self.options)
         redaction.install()
         for headers in self.credentials.values():
             for value in headers.values():
@@ -621,6 +621,27 @@ class HttpGateway:
             f"{call.method} {redact_url(call.url)} answered more than the "
             f"{call.max_bytes} bytes this endpoint may send: {detail}."
         )
+
+
+_hosts_by_client: weakref.WeakKeyDictionary[httpx.Client, HostStates] = weakref.WeakKeyDictionary()
+_hosts_lock = threading.Lock()
+
+
+def hosts_for(client: httpx.Client, options: HttpOptions | None = None) -> HostStates:
+    """Return the host state shared by every gateway over ``client``.
+
+    A process has one client (``services.py`` makes it), so the resolver's gateways, the
+    Qwen tool calls, the node map, the ComfyUI server and the downloads all meet one
+    state per host: its slots, its pauses, its down mark. The first gateway over a client
+    sets the per-host concurrency and the down time (``options``).
+    """
+    options = options or HttpOptions()
+    with _hosts_lock:
+        hosts = _hosts_by_client.get(client)
+        if hosts is None:
+            hosts = HostStates(options.per_host_concurrency, down_seconds=options.host_down_seconds)
+            _hosts_by_client[client] = hosts
+        return hosts
 
 
 def _clipped(timeout: httpx.Timeout, left: float) -> httpx.Timeout:

@@ -30,10 +30,10 @@ from watchman.config import KNOWN_BACKENDS, Settings
 from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
 from watchman.remote.gateway import (
-    HostStates,
     HttpGateway,
     HttpOptions,
     credentials_key,
+    hosts_for,
     new_client,
 )
 from watchman.resolve.cache import ResolutionCache, backend_key
@@ -360,9 +360,9 @@ def build_resolver(
         max_retries=settings.search.max_retries,
         per_host_concurrency=settings.search.per_host_concurrency,
     )
-    # One host state for every gateway of this resolver: Qwen's tool calls meet the same
-    # per-host limits, pauses and down marks as the backends they call.
-    limiter = HostStates(options.per_host_concurrency, down_seconds=options.host_down_seconds)
+    # One host state for every gateway over this client: Qwen's tool calls, the node map
+    # and the downloads meet the same per-host limits, pauses and down marks.
+    limiter = hosts_for(client, options)
 
     def gateway(base_url: str, token: str | None, own: HttpOptions = options) -> HttpGateway:
         # One gateway per service, so a token can only ever reach its own host.
