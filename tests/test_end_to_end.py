@@ -315,6 +315,7 @@ def test_a_progress_callback_hears_every_stage_in_order(demo: Path) -> None:
         "needs",
         "node_packs",
         "resolve",
+        "downloads",
         "report",
     ]
 

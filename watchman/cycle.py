@@ -1,7 +1,7 @@
 """One readiness cycle: the lock, the guards, the order of the stages, and the record.
 
 guards -> inventory -> caches -> workflows (intake, parse) -> needs -> node packs ->
-resolve -> report -> state. Each stage is a function of ``watchman.stages`` (or
+resolve -> downloads -> report -> state. Each stage is a function of ``watchman.stages`` (or
 ``watchman.reporting``) from frozen data to frozen data; this module only calls them in
 order, times them, and records the cycle. One workflow that cannot be read, or one backend
 that fails, becomes a recorded error inside its stage and the cycle goes on.
@@ -62,6 +62,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("needs", "Working out what each workflow needs…"),
     ("node_packs", "Finding the packs that provide missing nodes…"),
     ("resolve", "Finding where to get missing models…"),
+    ("downloads", "Planning downloads (fetching trusted ones with --auto-download)…"),
     ("report", "Writing the report…"),
 )
 """The stages in the order a cycle runs them, each with the label a progress display
@@ -194,6 +195,7 @@ def run_cycle(
     on_stage: Callable[[str], None] | None = None,
     environment: Environment | None = None,
     services: Services | None = None,
+    auto_download: bool = False,
 ) -> CycleResult:
     """Run one guarded cycle and record it.
 
@@ -214,6 +216,8 @@ def run_cycle(
         services: the outside world, wired once by the command (``build_services``);
             when given, ``offline``, ``backends``, ``http_client`` and ``environment``
             are taken from it. None: built here from the other arguments, closed after.
+        auto_download: fetch trusted planned downloads in this cycle (also
+            ``downloads.auto_download``); the guards are asked again before each file.
 
     Returns:
         The cycle's result; a skipped or failed cycle is a result, not an exception.
@@ -242,6 +246,7 @@ def run_cycle(
                 guard_evaluator=guard_evaluator,
                 on_stage=on_stage,
                 services=own,
+                auto_download=auto_download,
             )
     settings = services.settings
     services.new_run()
@@ -312,6 +317,15 @@ def run_cycle(
         # collecting mid-cycle, so collect once afterwards instead.
         collector_was_on = gc.isenabled()
         gc.disable()
+
+        def may_download() -> str | None:
+            # A long download may outlast the machine's idle time: ask the guards again
+            # (awake, VRAM) before each file; a no ends the downloads, not the cycle.
+            again = (guard_evaluator or partial(evaluate_guards, clock=clock))(
+                settings.schedule, verdict.memory
+            )
+            return None if again.allowed else again.reason
+
         try:
             ran = _run_stages(
                 home,
@@ -322,6 +336,8 @@ def run_cycle(
                 stop_event=stop_event,
                 on_stage=on_stage,
                 cycle_fingerprint=cycle_fingerprint,
+                auto_download=auto_download or settings.downloads.auto_download,
+                may_download=may_download,
             )
         except CycleInterrupted as error:
             # A requested stop is not a failure: nothing was half-written, and the next
@@ -351,16 +367,30 @@ def _run_stages(
     stop_event: threading.Event | None,
     on_stage: Callable[[str], None] | None,
     cycle_fingerprint: fingerprint.CycleFingerprint,
+    auto_download: bool = False,
+    may_download: Callable[[], str | None] = lambda: None,
 ) -> _Ran:
     from watchman.reporting.document import report_json
     from watchman.reporting.files import write_report
     from watchman.reporting.report import build_report, cycle_counts
+    from watchman.stages.downloads import (
+        downloaded_since,
+        downloads_stage,
+        resolution_documents,
+    )
     from watchman.stages.intake import take_intake
+    from watchman.stages.inventory.model_health import (
+        broken_lookup,
+        check_model_health,
+        load_verdicts,
+        save_health,
+    )
     from watchman.stages.inventory.stock import installed_nodes, take_stock, write_caches
     from watchman.stages.needs import assess_all
     from watchman.stages.node_packs import advise_packs
     from watchman.stages.resolve import resolve_missing_models
     from watchman.stages.workflows import read_watched_workflows, watched_folders
+    from watchman.state.download_log import log_path
 
     settings = services.settings
     environment = services.environment
@@ -376,18 +406,22 @@ def _run_stages(
         )
         stock = take_stock(settings, home, root, environment, now_ns)
         cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
+        health = check_model_health(stock.models, load_verdicts(home.state_dir))
         info.update(
             models=stock.models.count,
             node_packs=len(stock.nodes.packs),
             folders_listed=stock.tree.listed + input_tree.listed,
             full_restat=stock.tree.restat,
             fingerprint_paths=len(cycle_fingerprint.stamps.paths),
+            model_files_checked=health.opened,
+            broken_models=len(health.broken),
         )
 
     with stages.stage("caches") as info:
         written = write_caches(home, stock)
         info["model_cache_rewritten"] = written.model_cache
         info["custom_nodes_cache_rewritten"] = written.custom_nodes_cache
+        info["model_health_rewritten"] = save_health(home.state_dir, health)
 
     with stages.stage("workflows") as info:
         scan = read_watched_workflows(
@@ -415,7 +449,7 @@ def _run_stages(
     with stages.stage("needs") as info:
         installed = installed_nodes(services.comfyui_server, stock.nodes)
         cycle_fingerprint.node_source = _node_source_digest(installed.source, installed.types)
-        needs = assess_all(scan, stock.models, installed)
+        needs = assess_all(scan, stock.models, installed, broken_lookup(health))
         info.update(node_source=installed.source, assess_failures=list(needs.failures))
 
     with stages.stage("node_packs") as info:
@@ -425,6 +459,32 @@ def _run_stages(
     with stages.stage("resolve") as info:
         resolutions = resolve_missing_models(services, root, needs, started_at)
         info["requests"] = len(resolutions.by_key)
+
+    with stages.stage("downloads") as info:
+        downloads = downloads_stage(
+            settings,
+            home.state_dir,
+            (
+                (str(a.path), a.needs.missing_models if a.needs is not None else ())
+                for a in needs.workflows
+            ),
+            resolution_documents(resolutions.by_key),
+            stock.models.roots_for,
+            services.client,
+            auto=auto_download and not services.offline,
+            stop_event=stop_event or services.stop_event,
+            may_start=may_download,
+            write_event=lambda event, **fields: log_event(
+                home.structured_log, event, cycle_id=cycle_id, **fields
+            ),
+            now=lambda: utc_iso(environment.clock.wall()),
+            clock=environment.clock.monotonic,
+        )
+        info.update(planned=len(downloads.plan.tasks), auto=auto_download)
+        if downloads.run is not None:
+            info.update(
+                results=downloads.run.to_json(), stopped_because=downloads.run.stopped_because
+            )
 
     with stages.stage("report") as info:
         report = build_report(
@@ -438,10 +498,12 @@ def _run_stages(
             models_installed=stock.models.count,
             node_packs=len(stock.nodes.packs),
             intake_new_or_updated=len(intake),
+            downloads=downloads.plan.tasks,
+            downloaded=downloaded_since(home.report_json, log_path(home.state_dir)),
         )
         info["rewritten"] = write_report(home.report_json, home.report_markdown, report)
     summary = {**report_json(report)["summary"], "intake_new_or_updated": len(intake)}
-    counts = cycle_counts(report, resolutions, intake)
+    counts = {**cycle_counts(report, resolutions, intake), **downloads.counts()}
     cycle_fingerprint.finish(
         [
             home.model_cache,
@@ -456,6 +518,10 @@ def _run_stages(
         {"counts": counts, "summary": summary},
         home.resolution_cache,
     )
+    if downloads.run is not None and downloads.run.to_resume:
+        # A paused or cut download resumes next cycle even when no input changed (a
+        # growing part need not change its folder's stamp).
+        fingerprint.forget(home.fingerprint)
     return _Ran(counts=counts, summary=summary)
 
 

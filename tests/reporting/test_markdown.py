@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from tests.reporting.reports import found, lora, pack, parsed, report_of
 from watchman.reporting.markdown import render_markdown
 from watchman.resolve import SearchResult, Status
 from watchman.stages.node_packs import PackCandidate
 
 DETAIL = ("loras", "loras\\detail.safetensors")
-FOUND = found("https://example.invalid/d", size=3 * 1024 * 1024)
+# A FOUND result names the file its listing holds (trusted only when it is the one asked).
+FOUND = dataclasses.replace(
+    found("https://example.invalid/d", size=3 * 1024 * 1024), file_name="detail.safetensors"
+)
 
 
 def test_a_found_model_becomes_one_planned_download_into_its_folder() -> None:
@@ -20,7 +25,7 @@ def test_a_found_model_becomes_one_planned_download_into_its_folder() -> None:
         {DETAIL: FOUND},
     )
     [plan] = report.downloads
-    assert plan.target == "models/loras/loras/detail.safetensors"
+    assert plan.target.as_posix() == "models/loras/loras/detail.safetensors"
     assert plan.workflows == ("/w/a.json", "/w/b.json") and plan.trusted is True
 
 

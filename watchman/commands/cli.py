@@ -239,6 +239,12 @@ def main_callback(
         False, "--offline", help="Never ask a remote backend; use known sources only."
     ),
     debug: bool = typer.Option(False, "--debug", help="Log at DEBUG and show tracebacks."),
+    auto_download: bool = typer.Option(
+        False,
+        "--auto-download",
+        help="With --run-cycle or --scheduler: fetch trusted planned downloads (FOUND by "
+        "exact name, folder agreed, sha256 or size known); see docs/downloads.md.",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
@@ -254,6 +260,8 @@ def main_callback(
         backends=parse_backends(backends),
         debug=debug,
     )
+    if auto_download:
+        invocation.overrides.setdefault("downloads", {})["auto_download"] = True
     context.obj = invocation
     actions = [
         name
@@ -554,6 +562,7 @@ def download_command(
                 run_all=run_all,
                 console=invocation.err if json_output else invocation.out,
                 interactive=not json_output and invocation.environment.interactive,
+                clock=invocation.environment.clock,
                 client=services.client,
             )
         if json_output and run is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from watchman.clocks import Clock, utc_iso
 from watchman.config import Settings
 from watchman.errors import DownloadError
 from watchman.exit_status import ExitStatus
@@ -45,7 +45,7 @@ from watchman.stages.downloads import (
     run_downloads,
 )
 from watchman.state.download_log import log_path
-from watchman.state.structured_log import log_event, utc_now_iso
+from watchman.state.structured_log import log_event
 
 SIGNAL_EXIT: dict[int, int] = {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}
 
@@ -91,10 +91,11 @@ def run_download(
     run_all: bool,
     console: Console,
     interactive: bool,
+    clock: Clock,
     client: httpx.Client | None = None,
 ) -> tuple[int, DownloadRun | None]:
     """Fetch the tasks ``names`` designate (or all with ``run_all``); return the exit
-    status and what happened.
+    status and what happened. ``clock`` dates the download log and paces progress lines.
 
     Raises:
         DownloadError: a name designates no planned download (``unknown_name``), or
@@ -110,16 +111,20 @@ def run_download(
     home.ensure()
     stop = threading.Event()
     with _stop_on_signals(stop) as caught, _client(client) as http:
+
+        def now() -> str:
+            return utc_iso(clock.wall())
+
         if interactive:
-            run = _run_with_bars(settings, home, tasks, http, stop)
+            run = _run_with_bars(settings, home, tasks, http, stop, now)
         else:
             lines = ProgressLines(
                 lambda event, **fields: log_event(home.structured_log, event, **fields),
-                time.monotonic,
+                clock.monotonic,
             )
             downloader = build_downloader(settings, http, stop_event=stop, on_progress=lines)
             run = run_downloads(
-                tasks, downloader, log_path(home.state_dir), utc_now_iso, trigger="download"
+                tasks, downloader, log_path(home.state_dir), now, trigger="download"
             )
     for task, result in run.results:
         line = f"{task.name}: {result.outcome}"
@@ -139,6 +144,7 @@ def _run_with_bars(
     tasks: Sequence[PlannedDownload],
     client: httpx.Client,
     stop: threading.Event,
+    now: Callable[[], str],
 ) -> DownloadRun:
     columns = (
         TextColumn("{task.description}"),
@@ -172,7 +178,7 @@ def _run_with_bars(
             tasks,
             downloader,
             log_path(home.state_dir),
-            utc_now_iso,
+            now,
             trigger="download",
             on_start=on_start,
         )

@@ -10,7 +10,6 @@ from watchman.comfy.model_key import value_parts
 from watchman.reporting.report import (
     ModelRow,
     NodeRow,
-    PlannedDownload,
     Report,
     Summary,
     WorkflowEntry,
@@ -38,7 +37,9 @@ def _model_json(row: ModelRow, with_resolution: bool) -> dict[str, Any]:
     }
     if need.state == "misspelled":
         document["pick"] = need.pick
-    if need.state in ("misplaced", "misspelled"):
+    if need.state == "broken":
+        document["problem"] = need.problem
+    if need.state in ("misplaced", "misspelled", "broken"):
         document["locations"] = [
             {"folder": found.folder, "path": found.relative_path, "root": found.root}
             for found in need.locations
@@ -50,7 +51,7 @@ def _model_json(row: ModelRow, with_resolution: bool) -> dict[str, Any]:
             "hash": reference.embedded.hash,
             "hash_type": reference.embedded.hash_type,
         }
-    if with_resolution and need.state == "missing":
+    if with_resolution and need.state in ("missing", "broken"):
         resolution = row.resolution
         document["resolution"] = resolution.to_json() if resolution else dict(UNRESOLVED)
     return document
@@ -112,20 +113,6 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
     return document
 
 
-def _download_json(plan: PlannedDownload) -> dict[str, Any]:
-    return {
-        "file_name": plan.file_name,
-        "folder": plan.folder,
-        "target": plan.target,
-        "url": plan.url,
-        "size": plan.size,
-        "sha256": plan.sha256,
-        "source": plan.source,
-        "trusted": plan.trusted,
-        "workflows": list(plan.workflows),
-    }
-
-
 def _summary_json(summary: Summary) -> dict[str, Any]:
     return {
         "workflows": summary.workflows,
@@ -133,6 +120,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "missing_models": summary.missing_models,
         "misplaced_models": summary.misplaced_models,
         "misspelled_models": summary.misspelled_models,
+        "broken_models": summary.broken_models,
         "missing_nodes": summary.missing_nodes,
         "uncertain": summary.uncertain,
         "resolutions": dict(summary.resolutions),
@@ -153,7 +141,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "comfyui_root": report.comfyui_root,
         "resolution_note": report.resolution_note,
         "summary": _summary_json(report.summary),
-        "downloads": [_download_json(plan) for plan in report.downloads],
+        "downloads": [plan.to_json() for plan in report.downloads],
+        "downloaded": [dict(item) for item in report.downloaded],
         "workflows": [workflow_json(entry) for entry in report.workflows],
     }
 

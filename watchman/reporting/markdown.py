@@ -54,7 +54,7 @@ def _summary(report: Report) -> list[str]:
     lines += [
         "",
         f"- Missing models: {summary.missing_models} (misplaced: {summary.misplaced_models}, "
-        f"misspelled: {summary.misspelled_models})",
+        f"misspelled: {summary.misspelled_models}, broken: {summary.broken_models})",
         f"- Missing node types: {summary.missing_nodes}",
         f"- Uncertain (a person must decide): {summary.uncertain}",
         "- New or updated workflows in the cycle that wrote this report: "
@@ -187,6 +187,36 @@ def _missing(models: list[tuple[ModelRow, tuple[str, ...]]]) -> list[str]:
     return [*lines, ""]
 
 
+def _broken(models: list[tuple[ModelRow, tuple[str, ...]]]) -> list[str]:
+    lines = ["### Replace broken model files", ""]
+    for row, users in models:
+        where = ", ".join(f"`{loc.full_path}`" for loc in row.need.locations)
+        result = row.resolution
+        fix = (
+            f"a planned download replaces it from {result.download_url}"
+            if result is not None and result.status.value == "FOUND" and result.download_url
+            else "no verified source was found: fetch it again by hand"
+        )
+        lines.append(
+            f"- {where}: {_cell(row.need.problem)} — {_cell(fix)} ({len(users)} workflow(s))."
+        )
+    return [*lines, ""]
+
+
+def _downloaded(report: Report) -> list[str]:
+    if not report.downloaded:
+        return []
+    lines = ["", "## Downloaded since last report", ""]
+    lines += ["| file | size | sha256 | from | workflows |", "| --- | ---: | --- | --- | ---: |"]
+    for item in report.downloaded:
+        lines.append(
+            f"| `{_cell(item.get('target'))}` | {_size(item.get('size'))} | "
+            f"{_cell(str(item.get('sha256') or '')[:12])} | {_cell(item.get('url'))} | "
+            f"{len(item.get('workflows') or [])} |"
+        )
+    return lines
+
+
 def _todo(report: Report) -> list[str]:
     lines: list[str] = ["", "## What to do", ""]
     nodes = report.unique_nodes()
@@ -197,20 +227,25 @@ def _todo(report: Report) -> list[str]:
     lines += _node_sections(nodes)
     by_state = {
         state: [(row, users) for row, users in models if row.need.state == state]
-        for state in ("misplaced", "misspelled", "missing")
+        for state in ("misplaced", "misspelled", "broken", "missing")
     }
     if by_state["misplaced"]:
         lines += _misplaced(by_state["misplaced"])
     if by_state["misspelled"]:
         lines += _misspelled(by_state["misspelled"])
+    if by_state["broken"]:
+        lines += _broken(by_state["broken"])
     if by_state["missing"]:
         lines += _missing(by_state["missing"])
     if report.downloads:
         lines += ["### Planned downloads (manual review)", ""]
         for plan in report.downloads:
-            trust = "" if plan.trusted else " — unverified size and hash"
+            trust = "" if plan.trusted else f" — not for --auto-download: {plan.why_not}"
             digest = f", sha256 {plan.sha256[:12]}" if plan.sha256 else ""
-            lines.append(f"- `{plan.target}` ← {plan.url} ({_size(plan.size)}{digest}){trust}")
+            lines.append(
+                f"- `{_cell(plan.name)}` → `{_cell(plan.target)}` ← {_cell(plan.url)} "
+                f"({_size(plan.size)}{digest}){trust}"
+            )
         lines.append("")
     if broken:
         lines += ["### Fix unreadable workflows", ""]
@@ -246,4 +281,5 @@ def _workflows(report: Report) -> list[str]:
 
 def render_markdown(report: Report) -> str:
     """Return the Markdown page for a report."""
-    return "\n".join(_summary(report) + _todo(report) + _workflows(report)) + "\n"
+    sections = _summary(report) + _downloaded(report) + _todo(report) + _workflows(report)
+    return "\n".join(sections) + "\n"

@@ -8,12 +8,18 @@ disagree with a table of the other.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from watchman.comfy.model_key import ModelKey, value_parts
+from watchman.comfy.model_key import ModelKey
 from watchman.resolve import SearchResult, Status
+from watchman.stages.downloads import (
+    PlannedDownload,
+    build_plan,
+    resolution_documents,
+    wanted_models,
+)
 from watchman.stages.intake import IntakeEntry
 from watchman.stages.needs import (
     Assessment,
@@ -96,26 +102,6 @@ class WorkflowEntry:
 
 
 @dataclass(frozen=True)
-class PlannedDownload:
-    """One FOUND missing model to fetch after review, with the workflows needing it."""
-
-    key: ModelKey
-    file_name: str
-    folder: str | None
-    target: str  # models/<folder>/<subfolder>/<file name>, posix
-    url: str
-    size: int | None
-    sha256: str | None
-    source: str | None  # the backend or known source that found it
-    workflows: tuple[str, ...]
-
-    @property
-    def trusted(self) -> bool:
-        """Safe to fetch unattended: its size or hash is known, so it can be verified."""
-        return bool(self.size or self.sha256)
-
-
-@dataclass(frozen=True)
 class Summary:
     """The report's counts. Models count once per model key, node types once per type."""
 
@@ -130,6 +116,7 @@ class Summary:
     models_installed: int
     node_packs: int
     node_source: str
+    broken_models: int = 0  # present under the name, but not the model (model_health)
 
 
 @dataclass(frozen=True)
@@ -144,6 +131,8 @@ class Report:
     summary: Summary
     downloads: tuple[PlannedDownload, ...]
     workflows: tuple[WorkflowEntry, ...]
+    # The download log's lines since the report before this one (stages.downloads).
+    downloaded: tuple[Mapping[str, Any], ...] = ()
 
     def unique_models(self) -> dict[ModelKey, tuple[ModelRow, tuple[str, ...]]]:
         """Each active model row once per key (its first row), with the paths of the
@@ -204,7 +193,10 @@ def workflow_entry(
         status=needs.status,
         error=assessment.error,
         models=tuple(
-            ModelRow(need, resolutions.get(need.key) if need.state == "missing" else None)
+            ModelRow(
+                need,
+                resolutions.get(need.key) if need.state in ("missing", "broken") else None,
+            )
             for need in needs.missing_models
         ),
         nodes=tuple(NodeRow(need, packs.for_need(need)) for need in needs.missing_nodes),
@@ -216,37 +208,19 @@ def workflow_entry(
     )
 
 
-def planned_downloads(entries: Sequence[WorkflowEntry]) -> tuple[PlannedDownload, ...]:
-    """Return one planned download per FOUND missing model (by key), with the workflows
-    needing it. Manual review is the default: nothing here is fetched, only listed."""
-    plans: dict[ModelKey, PlannedDownload] = {}
-    for entry in entries:
-        for row in entry.models:
-            result = row.resolution
-            if result is None or result.status is not Status.FOUND or not result.download_url:
-                continue
-            plan = plans.get(row.key)
-            if plan is None:
-                parts = value_parts(row.need.reference.value)
-                folder = row.need.reference.folder or result.folder
-                target = "/".join(
-                    part for part in ("models", folder, parts.subfolder, parts.file_name) if part
-                )
-                plan = PlannedDownload(
-                    key=row.key,
-                    file_name=parts.file_name,
-                    folder=folder,
-                    target=target,
-                    url=result.download_url,
-                    size=result.size,
-                    sha256=result.sha256,
-                    source=result.backend,
-                    workflows=(),
-                )
-            if entry.path not in plan.workflows:
-                plan = replace(plan, workflows=(*plan.workflows, entry.path))
-            plans[row.key] = plan
-    return tuple(sorted(plans.values(), key=lambda plan: (plan.folder or "", plan.file_name)))
+def planned_downloads(
+    entries: Sequence[WorkflowEntry], resolutions: Resolutions
+) -> tuple[PlannedDownload, ...]:
+    """The plan when the cycle gave none (tests, a report rebuilt alone): every FOUND
+    missing or broken model, its target shown under ``models/<folder>``. The cycle passes
+    the plan of the downloads stage, with each folder's real default root."""
+    plan = build_plan(
+        wanted_models((entry.path, (row.need for row in entry.models)) for entry in entries),
+        resolution_documents(resolutions.by_key),
+        lambda folder: (f"models/{folder}",),
+        {},
+    )
+    return plan.tasks
 
 
 def _summary(
@@ -267,6 +241,7 @@ def _summary(
         missing_models=len({row.key for row in rows if row.need.state == "missing"}),
         misplaced_models=len({row.key for row in rows if row.need.state == "misplaced"}),
         misspelled_models=len({row.key for row in rows if row.need.state == "misspelled"}),
+        broken_models=len({row.key for row in rows if row.need.state == "broken"}),
         missing_nodes=len({row.need.node_type for entry in entries for row in entry.nodes}),
         # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
         # nodes that may be models, node types several packs may provide.
@@ -295,9 +270,12 @@ def build_report(
     models_installed: int,
     node_packs: int,
     intake_new_or_updated: int,
+    downloads: Sequence[PlannedDownload] | None = None,
+    downloaded: Sequence[Mapping[str, Any]] = (),
 ) -> Report:
     """The report stage: every workflow's entry (sorted by path), the summary and the
-    planned downloads."""
+    planned downloads (``downloads``: the downloads stage's plan; None: derived here),
+    with the files ``downloaded`` since the last report."""
     entries = tuple(
         sorted(
             (workflow_entry(a, resolutions, packs) for a in assessments),
@@ -311,8 +289,11 @@ def build_report(
         comfyui_root=comfyui_root,
         resolution_note=resolutions.note,
         summary=_summary(entries, models_installed, node_packs, node_source),
-        downloads=planned_downloads(entries),
+        downloads=(
+            tuple(downloads) if downloads is not None else planned_downloads(entries, resolutions)
+        ),
         workflows=entries,
+        downloaded=tuple(downloaded),
     )
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from watchman.comfy.model_key import value_parts
 from watchman.config import Settings
@@ -36,7 +37,12 @@ from watchman.remote.downloader import (
     check_url,
 )
 from watchman.remote.gateway import HttpGateway, credentials_key
-from watchman.state.download_log import DownloadRecord, append_download
+from watchman.state.download_log import (
+    DownloadRecord,
+    append_download,
+    log_path,
+    read_downloads,
+)
 from watchman.state.safe_files import read_json_state, write_json_if_changed
 
 logger = logging.getLogger(__name__)
@@ -365,6 +371,16 @@ class DownloadRun:
         """The tasks that failed (not those paused or interrupted, which resume)."""
         return tuple(pair for pair in self.results if pair[1].outcome == "failed")
 
+    @property
+    def to_resume(self) -> bool:
+        """Whether work is left that a next run would resume: tasks not started, or
+        paused, stopped or cut (not those refused for good: a wrong hash, a login page)."""
+        resumable = {"truncated", "unreachable", "server_error", "timeout", "busy", "host_down"}
+        return bool(self.not_started) or any(
+            result.outcome in ("paused", "interrupted") or result.reason in resumable
+            for _, result in self.results
+        )
+
     def to_json(self) -> list[dict[str, Any]]:
         """One line per task run: name, outcome, reason, detail, size, sha256."""
         return [
@@ -516,3 +532,118 @@ class ProgressLines:
             seconds_left=left,
             finished=progress.finished,
         )
+
+
+def wanted_models(workflows: Iterable[tuple[str, Iterable[Any]]]) -> list[Wanted]:
+    """Return each missing or broken model once, with every workflow needing it.
+
+    Takes ``(workflow path, its ModelNeeds)`` pairs from the needs stage.
+    """
+    found: dict[str, Wanted] = {}
+    for path, model_needs in workflows:
+        for need in model_needs:
+            if need.state not in ("missing", "broken"):
+                continue
+            key = need.key.text
+            known = found.get(key)
+            if known is None:
+                found[key] = Wanted(
+                    key,
+                    need.reference.folder,
+                    need.reference.value,
+                    (path,),
+                    need.problem if need.state == "broken" else None,
+                )
+            elif path not in known.workflows:
+                found[key] = Wanted(
+                    known.key, known.folder, known.value, (*known.workflows, path), known.broken
+                )
+    return list(found.values())
+
+
+def resolution_documents(by_key: Mapping[Any, Any]) -> dict[str, dict[str, Any]]:
+    """Resolutions by ``ModelKey`` (``SearchResult``) as :func:`build_plan` takes them:
+    by key text, as JSON."""
+    return {key.text: result.to_json() for key, result in by_key.items()}
+
+
+@dataclass(frozen=True)
+class DownloadsStage:
+    """What the downloads stage did: the plan, and the run when downloads were automatic."""
+
+    plan: DownloadPlan
+    run: DownloadRun | None = None
+
+    def counts(self) -> dict[str, int]:
+        """The figures a cycle records: planned, fetched, failed."""
+        results = self.run.results if self.run is not None else ()
+        return {
+            "downloads_planned": len(self.plan.tasks),
+            "downloaded": sum(1 for _, result in results if result.outcome == "downloaded"),
+            "download_failures": sum(1 for _, result in results if result.outcome == "failed"),
+        }
+
+
+def downloaded_since(report_json: Path, log: Path) -> list[dict[str, Any]]:
+    """The download log's lines since the report at ``report_json`` was made (its
+    ``generated_at``); every line when there is no report yet."""
+    # Read, never judged: the report belongs to the report stage (which sets it aside).
+    try:
+        previous = orjson.loads(report_json.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        previous = None
+    since = previous.get("generated_at") if isinstance(previous, dict) else None
+    return list(read_downloads(log, since if isinstance(since, str) else None))
+
+
+def downloads_stage(
+    settings: Settings,
+    state_dir: Path,
+    needs: Iterable[tuple[str, Iterable[Any]]],
+    resolutions: Mapping[str, Mapping[str, Any]],
+    roots_for: Callable[[str], Sequence[str]],
+    client: httpx.Client,
+    *,
+    auto: bool,
+    stop_event: threading.Event | None,
+    may_start: Callable[[], str | None],
+    write_event: Callable[..., None],
+    now: Callable[[], str],
+    clock: Callable[[], float],
+) -> DownloadsStage:
+    """Plan a download for every FOUND missing or broken model, keep the plan in
+    ``state/``, and with ``auto`` fetch the trusted tasks.
+
+    Takes the settings (tokens, limits, byte budget), the state folder, the needs
+    (``(workflow path, its ModelNeeds)`` pairs) and resolutions (:func:`resolution_documents`)
+    of this cycle, the folder roots (``ModelInventory.roots_for``), the HTTP
+    client, the stop event (a SIGTERM keeps the part for the next cycle), ``may_start``
+    (the guards, asked before each file), where structured progress lines go, and clocks.
+
+    Raises:
+        OSError: the plan cannot be written.
+    """
+    plan = build_plan(
+        wanted_models(needs),
+        resolutions,
+        roots_for,
+        token_services(settings.civitai.base_url, settings.huggingface.base_url),
+    )
+    save_plan(state_dir, plan)
+    if not auto:
+        return DownloadsStage(plan)
+    trusted = [task for task in plan.tasks if task.trusted]
+    if not trusted:
+        return DownloadsStage(plan, DownloadRun())
+    downloader = build_downloader(
+        settings, client, stop_event=stop_event, on_progress=ProgressLines(write_event, clock)
+    )
+    run = run_downloads(
+        trusted,
+        downloader,
+        log_path(state_dir),
+        now,
+        trigger="auto",
+        may_start=may_start,
+    )
+    return DownloadsStage(plan, run)

@@ -9,7 +9,9 @@ Workflow status, by precedence (the first that applies wins):
 2. ``missing_nodes``: an active node's type is not installed.
 3. ``missing_models``: an active loader names a file that is missing from its folder, or
    that is only in another folder or subfolder (misplaced: ComfyUI will not find it), or
-   that is installed but spelled otherwise than ComfyUI lists it (misspelled, below).
+   that is installed but spelled otherwise than ComfyUI lists it (misspelled, below),
+   or whose installed file is broken (truncated, empty, an HTML page: see
+   ``stages/inventory/model_health``; ComfyUI would fail loading it).
 4. ``uncertain``: nothing is certainly missing, but a value that looks like a model file,
    on a node whose inputs are not known, is not installed anywhere: it may be a model,
    or a file the node fetches itself.
@@ -59,7 +61,9 @@ STATUS_ORDER: tuple[WorkflowStatus, ...] = (
 )
 
 
-NeedState = Literal["missing", "misplaced", "misspelled"]
+NeedState = Literal["missing", "misplaced", "misspelled", "broken"]
+BrokenLookup = Callable[[ModelFile], "str | None"]
+"""Why an installed model file is broken (model_health), or None when it looks sound."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class ModelNeed:
     ``missing``: no such file. ``misplaced``: the file is in another folder or subfolder,
     ``locations`` say where. ``misspelled``: the file is installed, but ComfyUI lists it
     as ``pick`` and refuses any other spelling; ``locations`` are the installed files.
+    ``broken``: the file ComfyUI would load (``locations``) cannot be the model
+    (truncated, empty, an HTML page...), ``problem`` says why.
     """
 
     reference: ModelReference
@@ -76,6 +82,7 @@ class ModelNeed:
     state: NeedState
     locations: tuple[ModelFile, ...]
     pick: str | None = None
+    problem: str | None = None
 
     @property
     def certain(self) -> bool:
@@ -160,21 +167,40 @@ def _spelling_need(
     )
 
 
+def _broken_need(
+    reference: ModelReference, key: ModelKey, inventory: ModelInventory, broken: BrokenLookup
+) -> ModelNeed | None:
+    """A broken need when the file ComfyUI would load for ``key`` is broken, else None."""
+    presence = inventory.locate(key)
+    if presence.state != "present" or not presence.locations:
+        return None
+    problem = broken(presence.locations[0])
+    if problem is None:
+        return None
+    return ModelNeed(reference, key, "broken", presence.locations[:1], problem=problem)
+
+
 def find_model_needs(
     references: Iterable[ModelReference],
     inventory: ModelInventory,
     choices: ChoicesLookup | None = None,
+    broken: BrokenLookup | None = None,
 ) -> tuple[ModelNeed, ...]:
-    """Return the references whose file is missing, misplaced or misspelled, in workflow
-    order.
+    """Return the references whose file is missing, misplaced, misspelled or broken, in
+    workflow order.
 
-    ``choices`` is the live server's file list per loader input, when one answered.
+    ``choices`` is the live server's file list per loader input, when one answered;
+    ``broken`` says why an installed file cannot be the model (None: no file is broken).
     """
     needs = []
     for reference in references:
         key = ModelKey.of(reference.folder, reference.value)
         answer = _server_answer(reference, key, choices)
         if answer == "listed":
+            # The server lists whatever file bears the name, broken or not.
+            damaged = None if broken is None else _broken_need(reference, key, inventory, broken)
+            if damaged is not None:
+                needs.append(damaged)
             continue
         if isinstance(answer, ModelNeed):
             needs.append(answer)
@@ -184,6 +210,10 @@ def find_model_needs(
             misspelled = _spelling_need(reference, key, presence.locations, inventory.separator)
             if misspelled is not None:
                 needs.append(misspelled)
+            elif broken is not None:
+                damaged = _broken_need(reference, key, inventory, broken)
+                if damaged is not None:
+                    needs.append(damaged)
             continue
         needs.append(ModelNeed(reference, key, presence.state, presence.locations))
     return tuple(needs)
@@ -216,6 +246,7 @@ def assess_workflow(
     inventory: ModelInventory,
     installed_node_types: Collection[str],
     choices: ChoicesLookup | None = None,
+    broken: BrokenLookup | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -224,12 +255,14 @@ def assess_workflow(
         inventory: the installed models.
         installed_node_types: node types the install provides (server or static).
         choices: the live server's file names per (node type, input), when it answered.
+        broken: why an installed file is broken (model_health); a workflow needing a
+            broken file is not ready.
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
     active_nodes = [node for node in parsed.nodes if not (node.bypassed or node.muted)]
     inactive_nodes = [node for node in parsed.nodes if node.bypassed or node.muted]
-    missing_models = find_model_needs(active_refs, inventory, choices)
+    missing_models = find_model_needs(active_refs, inventory, choices, broken)
     missing_nodes = find_node_needs(active_nodes, installed_node_types, parsed.subgraph_ids)
     undefined = [node for node in parsed.undefined_instances if not (node.bypassed or node.muted)]
     if undefined:
@@ -299,10 +332,13 @@ class NeedsResult:
     failures: tuple[Mapping[str, str], ...] = ()
 
     def missing_models(self) -> Iterator[ModelNeed]:
-        """Every active need whose file is missing (not misplaced or misspelled)."""
+        """Every active need whose file is missing or broken (a file to fetch), not those
+        misplaced or misspelled."""
         for assessment in self.workflows:
             if assessment.needs is not None:
-                yield from (n for n in assessment.needs.missing_models if n.state == "missing")
+                yield from (
+                    n for n in assessment.needs.missing_models if n.state in ("missing", "broken")
+                )
 
     @property
     def has_missing_nodes(self) -> bool:
@@ -311,13 +347,17 @@ class NeedsResult:
 
 
 def assess_all(
-    scan: WorkflowScan, inventory: ModelInventory, installed: InstalledNodes
+    scan: WorkflowScan,
+    inventory: ModelInventory,
+    installed: InstalledNodes,
+    broken: BrokenLookup | None = None,
 ) -> NeedsResult:
     """The needs stage: assess every workflow of the scan.
 
     Unreadable and unparsable workflows become assessments with their error; one whose
     assessment fails unexpectedly becomes a parse error of its own (the last-resort
-    boundary per workflow), never the cycle's.
+    boundary per workflow), never the cycle's. ``broken`` says why an installed file
+    cannot be the model (model_health); None when no file is broken.
     """
     assessed: list[Assessment] = []
     failures: list[Mapping[str, str]] = []
@@ -328,7 +368,7 @@ def assess_all(
         if stored.parsed is not None:
             try:
                 needs = assess_workflow(
-                    stored.parsed, inventory, installed.types, installed.choices
+                    stored.parsed, inventory, installed.types, installed.choices, broken
                 )
             except Exception as surprise:
                 name = printable(str(watched.path))

@@ -125,3 +125,28 @@ def test_unfinished_downloads_of_other_tools_are_found_beside_a_missing_model(
     (root / "sdxl" / "x.safetensors.crdownload").write_bytes(b"abc")
     found = leftovers_beside([str(root)], "sdxl/x.safetensors")
     assert sorted(p.name for p in found) == ["x.safetensors.crdownload", "x.safetensors.part"]
+
+
+def test_a_workflow_needing_a_broken_file_is_not_ready_and_says_why(tmp_path: Path) -> None:
+    from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
+    from watchman.stages.inventory.model_health import broken_lookup
+    from watchman.stages.needs import assess_workflow
+
+    root = comfy(tmp_path)
+    (root / "models" / "loras" / "cut.safetensors").write_bytes(GOOD[:3000])
+    (root / "models" / "loras" / "good.safetensors").write_bytes(GOOD)
+    inventory = scan_models(root)
+    health = check_model_health(inventory, {})
+
+    def workflow(value: str) -> ParsedWorkflow:
+        ref = ModelReference("1", "LoraLoader", "lora_name", value, "loras", False, False, None)
+        node = NodeUse("1", "LoraLoader", False, False, None, None, None)
+        return ParsedWorkflow("ui", (node,), (ref,), (), frozenset(), ())
+
+    lookup = broken_lookup(health)
+    cut = assess_workflow(workflow("cut.safetensors"), inventory, {"LoraLoader"}, None, lookup)
+    good = assess_workflow(workflow("good.safetensors"), inventory, {"LoraLoader"}, None, lookup)
+    assert cut.status == "missing_models"
+    (need,) = cut.missing_models
+    assert need.state == "broken" and "truncated" in (need.problem or "")
+    assert good.status == "ready"

@@ -24,6 +24,7 @@ from typing import Any
 from watchman.comfy.folders import FOLDER_TYPES
 from watchman.comfy.model_file_check import FileProblem, check_model_file
 from watchman.stages.inventory.models import ModelFile, ModelInventory
+from watchman.state.safe_files import read_json_state, write_json_if_changed
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class ModelHealth:
     broken: Mapping[str, BrokenModel]
     verdicts: Mapping[str, Verdict] = field(repr=False)
     opened: int = 0
+    changed: bool = True  # a verdict differs from the remembered ones: save them
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "broken", MappingProxyType(dict(self.broken)))
@@ -179,7 +181,8 @@ def check_model_health(
                 )  # fmt: skip
     if broken:
         logger.warning("%d model files are present but broken", len(broken))
-    return ModelHealth(broken=broken, verdicts=verdicts, opened=opened)
+    changed = opened > 0 or len(verdicts) != len(previous)
+    return ModelHealth(broken=broken, verdicts=verdicts, opened=opened, changed=changed)
 
 
 def leftovers_beside(roots: Iterable[str], relative: str) -> tuple[Path, ...]:
@@ -194,3 +197,37 @@ def leftovers_beside(roots: Iterable[str], relative: str) -> tuple[Path, ...]:
             if candidate.is_file():
                 found.append(candidate)
     return tuple(found)
+
+
+HEALTH_FILE_NAME = "model_health.json"
+
+
+def load_verdicts(state_dir: Path) -> dict[str, Verdict]:
+    """Read the verdicts the last cycle kept in ``state/model_health.json``; an absent or
+    unreadable file means every file is checked again (a corrupt one is set aside)."""
+    return previous_verdicts(read_json_state(state_dir / HEALTH_FILE_NAME, HEALTH_SCHEMA_VERSION))
+
+
+def save_health(state_dir: Path, health: ModelHealth) -> bool:
+    """Keep the verdicts for the next cycle, atomically, only when a file was judged or
+    one disappeared; return True if written.
+
+    Raises:
+        OSError: the state folder is not writable.
+    """
+    if not health.changed:
+        return False
+    return write_json_if_changed(state_dir / HEALTH_FILE_NAME, health.to_state_document())
+
+
+def broken_lookup(health: ModelHealth) -> Callable[[ModelFile], str | None] | None:
+    """Return the needs stage's question "why is this file broken?", or None when no file
+    is (so the needs stage asks nothing)."""
+    if not health.broken:
+        return None
+
+    def why(model: ModelFile) -> str | None:
+        found = health.problem_of(model)
+        return None if found is None else f"{found.reason}: {found.detail}"
+
+    return why
