@@ -135,7 +135,7 @@ class HuggingFaceBackend:
             offers += [self._offer(item) for item in files]
         choice = choose(request, offers)
         if choice.found is not None:
-            return self._found(request, choice.found, choice.candidates)
+            return self._found(request, choice.found, listed, choice.candidates)
         near = list(choice.candidates) + self._near(request, listed)
         if near:
             return result_for(
@@ -195,7 +195,7 @@ class HuggingFaceBackend:
         files = list(self.list_files(repo))
         choice = choose(request, [self._offer(item) for item in files])
         if choice.found is not None:
-            return self._found(request, choice.found, choice.candidates)
+            return self._found(request, choice.found, files, choice.candidates)
         near.extend(choice.candidates)
         near.extend(self._near(request, files))
         return None
@@ -289,9 +289,14 @@ class HuggingFaceBackend:
         ]
 
     def _found(
-        self, request: SearchRequest, found: Offer, candidates: tuple[Candidate, ...]
+        self,
+        request: SearchRequest,
+        found: Offer,
+        listed: list[RepoFile],
+        candidates: tuple[Candidate, ...],
     ) -> SearchResult:
-        repo, _, path = found.note.partition(": ")
+        item = next(item for item in listed if self.resolve_url(item.repo, item.path) == found.url)
+        repo, path = item.repo, item.path
         gating = self.gated(repo)
         reason = None
         detail = f"Hugging Face repository {repo} lists {path}."
