@@ -243,3 +243,15 @@ def test_an_embedded_hub_page_link_to_a_file_is_found_as_its_download_link() -> 
     result = KnownSources().lookup(SearchRequest("flux-lora.safetensors", "loras", page))
     assert result is not None and result.status is Status.FOUND
     assert result.download_url == page.replace("/blob/", "/resolve/")
+
+
+def test_an_embedding_named_without_extension_gets_its_listed_file_as_a_candidate() -> None:
+    catalogue = KnownSources()
+    catalogue.add_model(
+        "EasyNegative.safetensors", "https://example.invalid/en", "embeddings", source="w"
+    )
+    result = catalogue.lookup(SearchRequest("easynegative", "embeddings"))
+    assert result is not None and result.status is Status.UNCERTAIN
+    assert [candidate.url for candidate in result.candidates] == ["https://example.invalid/en"]
+    assert "EasyNegative.safetensors" in (result.detail or "")
+    assert catalogue.lookup(SearchRequest("easynegative", "loras")) is None

@@ -16,10 +16,23 @@ from typing import Any
 
 import orjson
 
+from watchman.comfy.folders import folder_type, is_model_file_name
 from watchman.resolve.choose import Offer, Tie, choose
-from watchman.resolve.evidence import FolderClaim, directory_claim, manager_claim
-from watchman.resolve.model import SearchRequest, SearchResult, Status, as_sha256, result_for
-from watchman.resolve.names import ascii_lower, is_web_url
+from watchman.resolve.evidence import (
+    FolderClaim,
+    contradiction,
+    directory_claim,
+    manager_claim,
+)
+from watchman.resolve.model import (
+    Candidate,
+    SearchRequest,
+    SearchResult,
+    Status,
+    as_sha256,
+    result_for,
+)
+from watchman.resolve.names import ascii_lower, is_web_url, name_match
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +161,7 @@ class KnownSources:
         with self._lock:
             entries = list(self._entries.get(ascii_lower(request.file_name), ()))
         if not entries:
-            return None
+            return self._with_implied_extension(request)
         # The user's own workflows, then the templates, then ComfyUI-Manager's list:
         # only the order candidates are shown in, never a tie-breaker between files.
         entries.sort(key=lambda entry: _rank(entry.source))
@@ -168,6 +181,43 @@ class KnownSources:
         found = choice.found
         detail = f"Known source {found.source} names this exact file." if found else ""
         return choice.result(request, found.source if found else "known sources", detail)
+
+    def _with_implied_extension(self, request: SearchRequest) -> SearchResult | None:
+        """An embedding named without extension (``embedding:easynegative``) is loaded by
+        ComfyUI as the first of ``name + extension`` that exists. Entries of those names
+        are candidates, never FOUND: the download would need another name than the
+        workflow's, and which extension ComfyUI picks depends on what is on disk."""
+        kind = folder_type(request.folder or "")
+        name = request.file_name
+        if kind is None or not kind.implied_extensions or is_model_file_name(name):
+            return None
+        candidates = []
+        with self._lock:
+            for extension in kind.implied_extensions:
+                for entry in self._entries.get(ascii_lower(name + extension), ()):
+                    if name_match(entry.name, name + extension) is None:
+                        continue
+                    if contradiction(entry.claim, request.folder, request.subfolder):
+                        continue
+                    candidates.append(
+                        Candidate(
+                            entry.name,
+                            entry.url,
+                            entry.source,
+                            f"the workflow names it without extension; ComfyUI loads "
+                            f"{name}{extension} (folder {_where(entry.claim)})",
+                        )
+                    )
+        if not candidates:
+            return None
+        return result_for(
+            request,
+            Status.UNCERTAIN,
+            "known sources",
+            candidates=tuple(candidates),
+            detail=f"{name} has no extension; known sources list {candidates[0].file_name}: "
+            "save it under that name.",
+        )
 
     @classmethod
     def from_comfyui(cls, comfyui_root: Path) -> KnownSources:
