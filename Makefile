@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := .demo
 
-.PHONY: demo test lint venv clean bench
+.PHONY: demo test lint venv clean bench faults
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,8 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info
+
+# The long fault run: 10,000 fuzzed workflows through scan --json and cycles, 200 SIGKILLs
+# (figures in bench/results/faults.json, reported in docs/reliability.md).
+faults: venv
+	$(BIN)/python -m tests.faults.run_faults
