@@ -100,10 +100,12 @@ class Stamps:
 
 
 def _digest_of(paths: Sequence[str], values: Sequence[tuple[int, ...]]) -> str:
-    digest = hashlib.sha256()
-    for path, value in zip(paths, values, strict=True):
-        digest.update(path.encode("utf-8", "surrogatepass"))
-        digest.update(repr(value).encode())
+    # One pass over joined text rather than two hash updates per path: a fresh process
+    # checks ~25,000 stamps at 100k models.
+    if len(paths) != len(values):
+        raise ValueError("paths and stamps differ in length")
+    digest = hashlib.sha256("\0".join(paths).encode("utf-8", "surrogatepass"))
+    digest.update(repr(values).encode())
     return digest.hexdigest()
 
 
