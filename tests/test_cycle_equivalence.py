@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.local_http import answering
 from watchman.config import Settings, load_settings
 from watchman.cycle import CycleResult, run_cycle
 from watchman.environment import Environment
@@ -214,3 +215,23 @@ def _unchanged(home: Home, result: CycleResult) -> bool:
         if event.get("cycle_id") == result.record.cycle_id and event.get("unchanged"):
             return True
     return False
+
+
+def test_a_live_server_whose_node_types_changed_makes_the_cycle_run_in_full(tmp_path):
+    bench = Bench(tmp_path)
+    node_types = {"KSampler": {"input": {"required": {}}}}
+
+    def respond(path: str) -> tuple[int, bytes]:
+        body = json.dumps(node_types).encode()
+        return (200, body) if path == "/object_info" else (404, b"{}")
+
+    with answering(respond) as server:
+        comfyui = bench.settings.comfyui.model_copy(update={"use_server": True, "url": server.url})
+        bench.settings = bench.settings.model_copy(update={"comfyui": comfyui})
+        bench.incremental()
+        assert _unchanged(bench.home, bench.incremental())
+        node_types["CheckpointLoaderSimple"] = {"input": {"required": {}}}  # a pack loaded
+        assert not _unchanged(bench.home, bench.incremental())
+        assert _unchanged(bench.home, bench.incremental())
+    # The server stopped: the static inventory is the truth now, a change of input.
+    assert not _unchanged(bench.home, bench.incremental())

@@ -25,7 +25,7 @@ from watchman import __version__
 from watchman.clocks import utc_iso
 from watchman.config import ScheduleSettings, Settings
 from watchman.environment import Environment, expand_user
-from watchman.errors import WatchmanError
+from watchman.errors import BackendError, WatchmanError
 from watchman.home import Home
 from watchman.stages.guards import GuardVerdict, evaluate_guards
 from watchman.stages.inventory.listing import TreeListing, load_listing, save_listing
@@ -304,6 +304,14 @@ def run_cycle(
         )
         saved = fingerprint.load(home.fingerprint)
         why = fingerprint.check(saved, inputs_digest, now_ns)
+        # A live server is an input no file stamp stands for: ask it (one request).
+        if (
+            why is None
+            and saved is not None
+            and services.comfyui_server is not None
+            and _server_digest(services) != saved.outcome.get("node_source")
+        ):
+            why = "the ComfyUI server's node types changed"
         if why is None and saved is not None:
             log_event(
                 home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True
@@ -555,6 +563,17 @@ def _stamp_inputs(
     )
     save_listing(home.input_listing_cache, input_tree.finish())
     return input_tree
+
+
+def _server_digest(services: Services) -> str:
+    """The digest :func:`_node_source_digest` gives for what the server says now."""
+    assert services.comfyui_server is not None
+    try:
+        info = services.comfyui_server.object_info()
+    except BackendError as error:
+        logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
+        return "static"
+    return _node_source_digest("object_info", frozenset(info.node_types))
 
 
 def _node_source_digest(node_source: str, installed: frozenset[str]) -> str:
