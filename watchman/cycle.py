@@ -378,6 +378,7 @@ def _run_stages(
     auto_download: bool = False,
     may_download: Callable[[], str | None] = lambda: None,
 ) -> _Ran:
+    from watchman.comfy.loaders import loader_table
     from watchman.reporting.document import report_json
     from watchman.reporting.files import write_report
     from watchman.reporting.report import build_report, cycle_counts
@@ -438,6 +439,7 @@ def _run_stages(
             settings.workflows.include_images,
             now_ns=now_ns,
             full_rehash_hours=settings.workflows.full_rehash_hours,
+            table=loader_table(stock.nodes.learned_loaders()),
         )
         if scan.next_full_rehash_ns is not None:
             # An unchanged cycle stops at the fingerprint: the re-hash must wake it.

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from watchman.comfy.loaders import default_table
+from watchman.comfy.loaders import LoaderTable, default_table
 from watchman.comfy.workflow import MAX_WORKFLOW_BYTES, parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.environment import expand_user
@@ -51,6 +51,11 @@ IMAGE_SUFFIXES = (".png", ".webp")
 # Cached parses are redone when the reader changes: bump the number when its code learns
 # something new; a change to the loader tables is noticed by itself through their digest.
 PARSER_VERSION = f"4:{default_table().digest}"
+
+
+def parser_version(table: LoaderTable | None) -> str:
+    """The parse cache's version for a loader table (the install's learned loaders)."""
+    return PARSER_VERSION if table is None else f"4:{table.digest}"
 
 
 @dataclass(frozen=True)
@@ -176,10 +181,10 @@ def read_workflow_bytes(path: Path, size: int) -> bytes:
     return data
 
 
-def load_workflow_cache(path: Path) -> dict[str, Any]:
+def load_workflow_cache(path: Path, table: LoaderTable | None = None) -> dict[str, Any]:
     """Return the cached entries by path (empty when absent, stale or corrupt)."""
     document = read_json_state(path, SCHEMA_VERSION)
-    if document is None or document.get("parser_version") != PARSER_VERSION:
+    if document is None or document.get("parser_version") != parser_version(table):
         return {}
     entries = document.get("workflows")
     return entries if isinstance(entries, dict) else {}
@@ -211,6 +216,7 @@ def _entry_for(
     cached: dict[str, Any] | None,
     scan_started_ns: int = 0,
     rehash: bool = False,
+    table: LoaderTable | None = None,
 ) -> tuple[StoredWorkflow, dict[str, Any], bool, bool]:
     """Return the stored workflow, its cache entry, whether it was hashed and parsed.
 
@@ -259,7 +265,7 @@ def _entry_for(
     error: str | None = refusal
     try:
         if data is not None:
-            parsed = parse_workflow_bytes(data, printable(str(path)))
+            parsed = parse_workflow_bytes(data, printable(str(path)), table)
     except ImageWithoutWorkflowError:
         # An ordinary picture beside the workflows: remembered so it is not read again,
         # never reported.
@@ -342,6 +348,7 @@ def read_watched_workflows(
     *,
     now_ns: int | None = None,
     full_rehash_hours: float = 0,
+    table: LoaderTable | None = None,
 ) -> WorkflowScan:
     """The workflows stage: walk the watched folders with the parse cache at
     ``cache_path``, and rewrite that cache when it changed.
@@ -359,10 +366,11 @@ def read_watched_workflows(
     rehash_all, next_rehash_ns = full_rehash_due(stamp, full_rehash_hours, now_ns)
     scan = scan_watched_folders(
         [(folder.path, folder.source) for folder in folders],
-        load_workflow_cache(cache_path),
+        load_workflow_cache(cache_path, table),
         include_images,
         scan_started_ns=now_ns,
         rehash_all=rehash_all,
+        table=table,
     )
     write_json_if_changed(cache_path, scan.cache_document)
     if rehash_all:
@@ -381,6 +389,7 @@ def scan_watched_folders(
     *,
     scan_started_ns: int | None = None,
     rehash_all: bool = False,
+    table: LoaderTable | None = None,
 ) -> WorkflowScan:
     """Walk every watched folder, reusing cached hashes and parses where nothing changed.
 
@@ -414,7 +423,7 @@ def scan_watched_folders(
                 continue
             try:
                 workflow, entry, was_hashed, was_parsed = _entry_for(
-                    path, source, cached.get(key), started_ns, rehash_all
+                    path, source, cached.get(key), started_ns, rehash_all, table
                 )
             except OSError as error:
                 logger.warning("Cannot read workflow %s: %s", printable(key), error)
@@ -448,7 +457,7 @@ def scan_watched_folders(
             stored.append(replace(workflow, name=_name_in(path, folder)))
     document = {
         "schema_version": SCHEMA_VERSION,
-        "parser_version": PARSER_VERSION,
+        "parser_version": parser_version(table),
         "workflows": entries,
     }
     return WorkflowScan(tuple(stored), document, hashed, parsed, tuple(unreadable), tuple(failures))

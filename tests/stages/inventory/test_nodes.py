@@ -199,3 +199,107 @@ def test_an_unreadable_pack_is_skipped_and_the_others_counted(
     monkeypatch.setattr(nodes, "read_git_metadata", failing)
     inventory = scan_node_inventory(tmp_path)
     assert [pack.name for pack in inventory.packs] == ["good"]
+
+
+# --- loaders learned from the installed packs' source ---------------------------------
+
+
+@pytest.fixture
+def packs_with_loaders(tmp_path: Path) -> Path:
+    """A ComfyUI tree whose packs declare loaders in every source style; each file raises
+    if imported, so recognising them proves they were only read."""
+    from tests.comfy.loader_pack_sources import BOUND_NAMES, BROKEN, CLASSIC, V3, WRAPPERS
+
+    root = tmp_path / "ComfyUI"
+    write(root / "nodes.py", mapping("CheckpointLoaderSimple"))
+    custom = root / "custom_nodes"
+    write(custom / "classic-pack" / "__init__.py", CLASSIC)
+    write(custom / "bound-pack" / "nodes" / "loaders.py", BOUND_NAMES)
+    write(custom / "bound-pack" / "nodes" / "broken.py", BROKEN)
+    write(custom / "v3-pack" / "__init__.py", V3)
+    write(custom / "wrapper-pack.py", WRAPPERS)
+    return root
+
+
+def test_installed_packs_loaders_are_learned_without_importing_them(
+    packs_with_loaders: Path,
+) -> None:
+    from watchman.comfy.loaders import loader_table
+
+    inventory = scan_node_inventory(packs_with_loaders)
+    learned = {loader.node_type for loader in inventory.learned_loaders()}
+    assert {
+        "My Checkpoint Loader",
+        "Bound Loader",
+        "ClipListLoader",
+        "FolderPathLoader",
+        "StyleLoaderV3",
+        "UNETLoaderWrapped",
+        "SuperLoader",
+    } <= learned
+    table = loader_table(inventory.learned_loaders())
+    for node_type, input_name, folder in [
+        ("My Checkpoint Loader", "ckpt", "checkpoints"),
+        ("Bound Loader", "unet", "diffusion_models"),
+        ("StyleLoaderV3", "style", "style_models"),
+        ("UNETLoaderWrapped", "unet_name", "diffusion_models"),
+    ]:
+        spec = table.spec(node_type)
+        assert spec is not None and spec.origin == "learned", node_type
+        assert spec.model_inputs[input_name] == folder
+
+
+def test_a_workflow_using_an_installed_packs_loader_gets_its_folder(
+    packs_with_loaders: Path,
+) -> None:
+    from watchman.comfy.loaders import loader_table
+    from watchman.comfy.workflow import parse_workflow_json
+
+    table = loader_table(scan_node_inventory(packs_with_loaders).learned_loaders())
+    ui = {
+        "nodes": [
+            {
+                "id": 1,
+                "type": "My Checkpoint Loader",
+                "widgets_values": ["a.safetensors", 1.0, "b.safetensors"],
+            },
+            {"id": 2, "type": "StyleLoaderV3", "widgets_values": ["s.safetensors", 0.5]},
+        ]
+    }
+    parsed = parse_workflow_json(ui, "ui.json", None, table)
+    assert [(ref.value, ref.folder) for ref in parsed.model_refs] == [
+        ("a.safetensors", "checkpoints"),
+        ("b.safetensors", "loras"),
+        ("s.safetensors", "style_models"),
+    ]
+    # Without the install the same nodes are unknown: their values keep no folder.
+    unknown = parse_workflow_json(ui, "ui.json")
+    assert {ref.folder for ref in unknown.model_refs} == {None}
+
+
+def test_learned_loaders_are_cached_and_an_unchanged_pack_is_not_read_again(
+    packs_with_loaders: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = scan_node_inventory(packs_with_loaders)
+    document = first.to_cache_document()
+    cached = NodeInventory.from_cache_document(document)
+    assert cached.learned_loaders() == first.learned_loaders()
+
+    def must_not_read(files: object) -> object:
+        raise AssertionError("an unchanged pack was read again")
+
+    monkeypatch.setattr(nodes, "learn_loaders", must_not_read)
+    again = scan_node_inventory(packs_with_loaders, cached)
+    assert again.learned_loaders() == first.learned_loaders()
+
+
+def test_a_cache_written_before_loaders_were_learned_makes_packs_be_read_again(
+    packs_with_loaders: Path,
+) -> None:
+    document = scan_node_inventory(packs_with_loaders).to_cache_document()
+    for pack in document["packs"]:
+        del pack["loaders"]
+    del document["core_loaders"]
+    old = NodeInventory.from_cache_document(document)
+    assert old.learned_loaders() == ()
+    assert scan_node_inventory(packs_with_loaders, old).learned_loaders() != ()

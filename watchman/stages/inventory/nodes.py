@@ -17,11 +17,13 @@ import hashlib
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.python_source import node_classes_in_file
 from watchman.errors import StateError
 from watchman.stages.inventory.git_metadata import read_git_metadata
@@ -62,6 +64,7 @@ class NodePack:
     version: str | None
     node_classes: tuple[str, ...]
     signature: str = ""
+    loaders: tuple[LearnedLoader, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class NodeInventory:
     core_nodes: frozenset[str]
     packs: tuple[NodePack, ...]
     core_signature: str = ""
+    core_loaders: tuple[LearnedLoader, ...] = ()
     _by_class: Mapping[str, tuple[NodePack, ...]] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
@@ -90,6 +94,14 @@ class NodeInventory:
                 classes.update(pack.node_classes)
         return frozenset(classes)
 
+    def learned_loaders(self) -> tuple[LearnedLoader, ...]:
+        """Return the loaders read from the install's source: enabled packs first (what
+        ComfyUI runs), then the core, then disabled packs (their folders still describe
+        a workflow that uses them)."""
+        enabled = [loader for pack in self.packs if pack.enabled for loader in pack.loaders]
+        disabled = [loader for pack in self.packs if not pack.enabled for loader in pack.loaders]
+        return (*enabled, *self.core_loaders, *disabled)
+
     def packs_defining(self, node_type: str) -> tuple[NodePack, ...]:
         """Return every pack, enabled or disabled, that declares ``node_type``."""
         return self._by_class.get(node_type, ())
@@ -101,6 +113,7 @@ class NodeInventory:
             "core_node_count": len(self.core_nodes),
             "core_nodes": sorted(self.core_nodes),
             "core_signature": self.core_signature,
+            "core_loaders": [loader.to_json() for loader in self.core_loaders],
             "packs": [
                 {
                     "name": pack.name,
@@ -112,6 +125,7 @@ class NodeInventory:
                     "version": pack.version,
                     "node_classes": list(pack.node_classes),
                     "signature": pack.signature,
+                    "loaders": [loader.to_json() for loader in pack.loaders],
                 }
                 for pack in self.packs
             ],
@@ -140,17 +154,27 @@ class NodeInventory:
                     git_commit=_optional_text(item.get("git_commit")),
                     version=_optional_text(item.get("version")),
                     node_classes=tuple(str(name) for name in item["node_classes"]),
-                    signature=str(item.get("signature", "")),
+                    # A cache written before loaders were learned has none: an empty
+                    # signature makes the next scan read the pack again.
+                    signature=str(item.get("signature", "")) if "loaders" in item else "",
+                    loaders=tuple(LearnedLoader.from_json(x) for x in item.get("loaders", ())),
                 )
                 for item in document["packs"]
             )
             core = frozenset(str(name) for name in document["core_nodes"])
+            core_loaders = tuple(
+                LearnedLoader.from_json(x) for x in document.get("core_loaders", ())
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise StateError(
                 f"Node inventory cache is malformed ({error!r}); it will be rebuilt."
             ) from None
+        core_signature = str(document.get("core_signature", ""))
         return cls(
-            core_nodes=core, packs=packs, core_signature=str(document.get("core_signature", ""))
+            core_nodes=core,
+            packs=packs,
+            core_signature=core_signature if "core_loaders" in document else "",
+            core_loaders=core_loaders,
         )
 
 
@@ -180,8 +204,10 @@ def scan_node_inventory(comfyui_root: Path, previous: NodeInventory | None = Non
     core_signature = _signature(comfyui_root, core_files)
     if previous is not None and previous.core_signature == core_signature and core_files:
         core_nodes = previous.core_nodes
+        core_loaders = previous.core_loaders
     else:
         core_nodes = _classes_of(core_files)
+        core_loaders = _loaders_of(comfyui_root, core_files, "ComfyUI")
     earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
     packs: list[NodePack] = []
     for path, enabled in _pack_locations(comfyui_root / CUSTOM_NODES_FOLDER):
@@ -191,7 +217,12 @@ def scan_node_inventory(comfyui_root: Path, previous: NodeInventory | None = Non
             # One unreadable pack (permissions, a vanishing folder) is not the whole tree.
             logger.warning("Skipping node pack %s: it cannot be read (%s).", path, error)
     packs.sort(key=lambda pack: (pack.name.casefold(), pack.name, pack.path))
-    return NodeInventory(core_nodes=core_nodes, packs=tuple(packs), core_signature=core_signature)
+    return NodeInventory(
+        core_nodes=core_nodes,
+        packs=tuple(packs),
+        core_signature=core_signature,
+        core_loaders=core_loaders,
+    )
 
 
 def _core_files(comfyui_root: Path) -> Iterable[Path]:
@@ -256,8 +287,11 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
     signature = _signature(path, files)
     if earlier is not None and earlier.signature == signature and earlier.kind == kind:
         node_classes = earlier.node_classes
+        loaders = earlier.loaders
     else:
         node_classes = tuple(sorted(_classes_of(files)))
+        base = path if kind == "folder" else path.parent
+        loaders = _loaders_of(base, files, _pack_name(path))
     git = read_git_metadata(path) if kind == "folder" else None
     return NodePack(
         name=_pack_name(path),
@@ -269,6 +303,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         version=_pyproject_version(path / "pyproject.toml") if kind == "folder" else None,
         node_classes=node_classes,
         signature=signature,
+        loaders=loaders,
     )
 
 
@@ -309,6 +344,32 @@ def _signature(base: Path, files: Iterable[Path]) -> str:
         relative = path.relative_to(base).as_posix() if path != base else path.name
         digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
+
+
+def _loaders_of(base: Path, files: Iterable[Path], pack: str) -> tuple[LearnedLoader, ...]:
+    """Return the loaders the files declare; unreadable or oversized files are skipped,
+    and any problem is said once per file at INFO (a pack's odd file is not an error)."""
+    loaders, problems = learn_loaders(_sources(base, files))
+    for problem in problems:
+        logger.info("Loader inputs of %s: %s", pack, problem)
+    return loaders
+
+
+def _sources(base: Path, files: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
+    for path in files:
+        try:
+            relative = path.relative_to(base).as_posix()
+        except ValueError:
+            relative = path.name
+        try:
+            if path.stat().st_size > MAX_LOADER_FILE_BYTES:
+                logger.info("Loader inputs: %s is too large to read; skipped.", path)
+                continue
+            data = path.read_bytes()
+        except OSError as error:
+            logger.warning("Skipping %s: it cannot be read (%s).", path, error)
+            continue
+        yield relative, data
 
 
 def _classes_of(files: Iterable[Path]) -> frozenset[str]:
