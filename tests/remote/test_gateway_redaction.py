@@ -197,3 +197,17 @@ def test_resolve_under_debug_prints_no_token_a_server_echoes(tmp_path: Path) -> 
     assert "DEBUG" in finished.stderr  # the debug lines were written
     assert TOKEN not in finished.stdout
     assert TOKEN not in finished.stderr
+
+
+def test_a_log_call_whose_argument_cannot_be_shown_still_logs_and_never_raises(
+    debug_logs: pytest.LogCaptureFixture,
+) -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    redaction.install()
+    logging.getLogger("watchman.test").warning("value %s with token=%s", Unprintable(), TOKEN)
+    logging.getLogger("watchman.test").warning("%d items", "not a number")
+    assert "unformattable arguments" in debug_logs.text
+    assert TOKEN not in debug_logs.text

@@ -192,20 +192,31 @@ def redact_record(record: logging.LogRecord) -> None:
     """
     try:
         message = record.getMessage()
-    except (TypeError, ValueError, KeyError):
-        message = f"{record.msg!s} {record.args!r}"
+    except Exception:  # last resort: a log call must never raise (logging defers this too)
+        message = f"{_safe_text(record.msg)} (unformattable arguments)"
     record.msg = redact(message)
     record.args = None
     if record.exc_info and record.exc_info[1] is not None:
         # Formatted once here, so handlers show the redacted text (Formatter uses exc_text).
-        record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
+        try:
+            formatted = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        except Exception:  # last resort, as above
+            formatted = _safe_text(record.exc_info[1])
+        record.exc_text = redact(formatted)
         error = record.exc_info[1]
         # Formatters that re-format exc_info themselves see a redacted exception message.
         record.exc_info = (record.exc_info[0], _redacted_exception(error), record.exc_info[2])
 
 
+def _safe_text(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:  # last resort: an object whose __str__ fails still logs
+        return f"<{type(value).__name__}>"
+
+
 def _redacted_exception(error: BaseException) -> BaseException:
-    text = str(error)
+    text = _safe_text(error)
     cleaned = redact(text)
     if cleaned == text:
         return error
