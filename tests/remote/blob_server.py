@@ -31,7 +31,8 @@ class BlobServer:
     cuts_left: int = 0  # ...this many times
     redirect_to: str | None = None  # answer 302 to this URL (path appended)
     delay_per_chunk: float = 0.0  # seconds between 64 KiB chunks
-    gate: threading.Event | None = None  # after the first chunk, wait until it is set
+    gate: threading.Event | None = None  # after ``gate_after`` bytes, wait until it is set
+    gate_after: int = 512 << 10
     requests: list[dict[str, Any]] = field(default_factory=list)
     _server: LocalServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -97,12 +98,14 @@ class BlobServer:
         handler.end_headers()
         limit = len(body) if cut is None else min(cut, len(body))
         sent = 0
+        waited = False
         try:
             while sent < limit:
                 step = min(1 << 16, limit - sent)
                 handler.wfile.write(body[sent : sent + step])
                 sent += step
-                if self.gate is not None:
+                if self.gate is not None and sent >= self.gate_after and not waited:
+                    waited = True
                     handler.wfile.flush()
                     self.gate.wait(60)
                 if self.delay_per_chunk:

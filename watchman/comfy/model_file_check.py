@@ -134,7 +134,10 @@ def check_model_file(
     """
     file_path = os.fspath(path)
     name = name or file_path
-    with open(file_path, "rb") as handle:
+    if size == 0:
+        return FileProblem("empty", "it is empty (0 bytes)")  # known without opening it
+    # Unbuffered: read exactly the bytes looked at, not a buffer's worth more.
+    with open(file_path, "rb", buffering=0) as handle:
         if size is None:
             size = os.fstat(handle.fileno()).st_size
         if size == 0:

@@ -32,6 +32,7 @@ import hashlib
 import ipaddress
 import logging
 import os
+import queue
 import shutil
 import threading
 import time
@@ -89,7 +90,7 @@ class DownloadTask:
 class DownloadLimits:
     """How a download may use the machine and the network."""
 
-    chunk_bytes: int = 64 << 10
+    chunk_bytes: int = 256 << 10
     free_space_margin_bytes: int = 512 << 20
     bandwidth_bytes_per_second: float | None = None
     max_resumes: int = 5
@@ -552,40 +553,43 @@ class Downloader:
     def _stream(
         self, response: StreamedResponse, part: _Part, total: int | None, target: Path
     ) -> int:
-        written = 0
+        received = 0
+        start = part.offset
         started = self.clock()
         limit = self.limits.bandwidth_bytes_per_second
         with _open_at(part.path, part.offset) as handle:
-            first = part.offset == 0
+            # Hashing and writing run beside the socket reads (hashlib and file writes
+            # release the GIL), so verifying costs the download almost no throughput.
+            writer = _Writer(part, handle)
             try:
                 for chunk in response.iter_bytes(self.limits.chunk_bytes):
                     if self.stop_event.is_set():
                         raise _Stopped("interrupted", "interrupted")
                     if self.budget_left is not None and self.budget_left <= 0:
                         raise _Stopped("paused", "byte_budget")
-                    if first:
-                        first = False
+                    if received == 0 and start == 0:
                         _refuse_text(response, chunk, target.name)
-                    if total is not None and part.offset + len(chunk) > total:
+                    if total is not None and start + received + len(chunk) > total:
                         raise _Restart("the server sent more bytes than it announced")
-                    handle.write(chunk)
-                    part.hasher.update(chunk)
-                    part.offset += len(chunk)
-                    written += len(chunk)
-                    part.fetched += len(chunk)
+                    writer.put(chunk)
+                    received += len(chunk)
                     if self.budget_left is not None:
                         self.budget_left -= len(chunk)
-                    self._report(Progress(target, part.offset, total, written))
+                    self._report(Progress(target, start + received, total, received))
                     if limit:
-                        ahead = written / limit - (self.clock() - started)
+                        ahead = received / limit - (self.clock() - started)
                         if ahead > 0 and self.stop_event.wait(ahead):
                             raise _Stopped("interrupted", "interrupted")
             finally:
+                # What was received is written and hashed before anything else happens:
+                # the part on disk is always exactly what the hash state has seen.
+                writer.close()
                 handle.flush()
                 os.fsync(handle.fileno())
+                part.fetched += part.offset - start
         if total is not None and part.offset < total:
             raise _Cut(f"the body ended at byte {part.offset} of {total}")
-        return written
+        return part.offset - start
 
     def _report(self, progress: Progress) -> None:
         if self.on_progress is not None:
@@ -613,6 +617,52 @@ def _refuse_text(response: StreamedResponse, head: bytes, name: str) -> None:
         f"{_safe_url(response.url)} served {kind} instead of the model; not downloaded.",
         "not_a_model",
     )
+
+
+class _Writer:
+    """Hashes and writes a part's chunks in a thread of its own, in order.
+
+    ``put`` hands over a chunk (waiting when a few are queued already) and raises the
+    writer's ``OSError`` (a full disk) as soon as it happened; ``close`` waits until every
+    chunk is written and hashed, then raises that error if any.
+    """
+
+    _DONE = b""
+
+    def __init__(self, part: _Part, handle: BinaryIO, depth: int = 32) -> None:
+        self.part = part
+        self.handle = handle
+        self.queue: queue.Queue[bytes] = queue.Queue(maxsize=depth)
+        self.error: OSError | None = None
+        self.thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            chunk = self.queue.get()
+            if chunk is self._DONE:
+                return
+            if self.error is not None:
+                continue  # drain without writing after a failure
+            try:
+                self.handle.write(chunk)
+            except OSError as error:
+                self.error = error
+                continue
+            self.part.hasher.update(chunk)
+            self.part.offset += len(chunk)
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        if chunk:
+            self.queue.put(chunk)
+
+    def close(self) -> None:
+        self.queue.put(self._DONE)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 @contextlib.contextmanager

@@ -1,0 +1,208 @@
+"""Download benchmark: the downloader against a raw stream of the same bytes, and the cost
+of the broken-file check.
+
+Throughput: one server on 127.0.0.1 serves ``--megabytes`` of random bytes. The floor is a
+raw read of the body over the tool's own HTTP client (``new_client()``): bytes counted,
+nothing hashed or written. The downloader then fetches the same URL for real: sha256 and
+size checked while streaming, written to a part file, fsynced and renamed into place. Each
+is the best of ``--repeat`` runs; the figure is the downloader's throughput as a ratio of
+the floor's (target: at least 0.9).
+
+Broken-file check: a tree of ``--models`` small ``.safetensors`` files is scanned once
+(``scan_models``); then ``check_model_health`` runs cold (every file new), then over the
+same unchanged tree with the verdicts remembered, then after ``--new`` files were added.
+For each it reports the files opened and the bytes read (``/proc/self/io`` rchar, Linux),
+and the time as a ratio of the scan's own walk.
+
+Usage: ``python bench/download_bench.py [--megabytes 256] [--models 100000] [--new 1000]``
+(``--quick``: 32 MB, 5,000 models, 200 new). Results go to
+``bench/results/download_latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))
+
+from watchman.remote.downloader import Downloader, DownloadLimits, DownloadTask  # noqa: E402
+from watchman.remote.gateway import HttpGateway, new_client  # noqa: E402
+from watchman.stages.inventory.model_health import (  # noqa: E402
+    check_model_health,
+    previous_verdicts,
+)
+from watchman.stages.inventory.models import scan_models  # noqa: E402
+
+RESULTS = REPOSITORY / "bench" / "results" / "download_latest.json"
+
+
+def _server(blob: bytes) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(blob)))
+            self.send_header("ETag", '"bench"')
+            self.end_headers()
+            view = memoryview(blob)
+            step = 1 << 20
+            for start in range(0, len(blob), step):
+                self.wfile.write(view[start : start + step])
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _safetensors(data_bytes: int) -> bytes:
+    header = json.dumps(
+        {"w": {"dtype": "U8", "shape": [data_bytes], "data_offsets": [0, data_bytes]}}
+    ).encode()
+    return struct.pack("<Q", len(header)) + header + os.urandom(data_bytes)
+
+
+def _best(runs: int, action: Any) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def throughput(
+    megabytes: int, repeat: int, folder: Path, chunk_bytes: int = 1 << 20
+) -> dict[str, Any]:
+    blob = _safetensors(megabytes * 1_000_000)
+    digest = hashlib.sha256(blob).hexdigest()
+    server = _server(blob)
+    url = f"http://127.0.0.1:{server.server_address[1]}/model.safetensors"
+    try:
+        with new_client() as client:
+
+            def raw() -> None:
+                with client.stream("GET", url) as response:
+                    received = sum(len(chunk) for chunk in response.iter_raw(chunk_bytes))
+                assert received == len(blob)
+
+            def download() -> None:
+                target = folder / "model.safetensors"
+                target.unlink(missing_ok=True)
+                limits = DownloadLimits(free_space_margin_bytes=0, chunk_bytes=chunk_bytes)
+                result = Downloader(HttpGateway(client), limits).fetch(
+                    DownloadTask(url, folder, "model.safetensors", len(blob), digest)
+                )
+                assert result.outcome == "downloaded", result
+
+            raw()  # warm up the connection pool and the page cache
+            floor = _best(repeat, raw)
+            ours = _best(repeat, download)
+    finally:
+        server.shutdown()
+        server.server_close()
+    return {
+        "bytes": len(blob),
+        "raw_seconds": round(floor, 4),
+        "raw_mb_per_second": round(len(blob) / floor / 1e6, 1),
+        "downloader_seconds": round(ours, 4),
+        "downloader_mb_per_second": round(len(blob) / ours / 1e6, 1),
+        "ratio_to_raw": round(floor / ours, 3),
+        "target": ">= 0.9",
+    }
+
+
+def _read_bytes() -> int | None:
+    try:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _measured(action: Any) -> tuple[Any, float, int | None]:
+    before = _read_bytes()
+    started = time.perf_counter()
+    value = action()
+    seconds = time.perf_counter() - started
+    after = _read_bytes()
+    return value, seconds, (after - before) if before is not None and after is not None else None
+
+
+def health(models: int, new: int, folder: Path) -> dict[str, Any]:
+    root = folder / "ComfyUI"
+    loras = root / "models" / "loras"
+    for index in range(models):
+        sub = loras / f"set{index % 100:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"lora_{index:06d}.safetensors").write_bytes(_safetensors(64))
+    inventory, walk_seconds, _ = _measured(lambda: scan_models(root))
+    cold, cold_seconds, cold_bytes = _measured(lambda: check_model_health(inventory, {}))
+    remembered = previous_verdicts(cold.to_state_document())
+    same, same_seconds, same_bytes = _measured(lambda: check_model_health(inventory, remembered))
+    for index in range(new):
+        (loras / "new" / f"fresh_{index:05d}.safetensors").parent.mkdir(exist_ok=True)
+        (loras / "new" / f"fresh_{index:05d}.safetensors").write_bytes(_safetensors(1 << 20))
+    grown = scan_models(root)
+    fresh, fresh_seconds, fresh_bytes = _measured(lambda: check_model_health(grown, remembered))
+    return {
+        "models": models,
+        "walk_seconds": round(walk_seconds, 4),
+        "cold": {"opened": cold.opened, "bytes_read": cold_bytes,
+                 "ratio_to_walk": round(cold_seconds / walk_seconds, 3)},
+        "unchanged": {"opened": same.opened, "bytes_read": same_bytes,
+                      "ratio_to_walk": round(same_seconds / walk_seconds, 3)},
+        "new_files": {"added": new, "opened": fresh.opened, "bytes_read": fresh_bytes,
+                      "bytes_of_new_files": new * len(_safetensors(1 << 20)),
+                      "ratio_to_walk": round(fresh_seconds / walk_seconds, 3)},
+        "broken_found": len(fresh.broken),
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--megabytes", type=int, default=256)
+    parser.add_argument("--models", type=int, default=100_000)
+    parser.add_argument("--new", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    arguments = parser.parse_args(argv)
+    if arguments.quick:
+        arguments.megabytes, arguments.models, arguments.new = 32, 5_000, 200
+    folder = Path(tempfile.mkdtemp(prefix="cw-download-bench-"))
+    try:
+        results = {
+            "throughput": throughput(arguments.megabytes, arguments.repeat, folder),
+            "health": health(arguments.models, arguments.new, folder),
+        }
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+if __name__ == "__main__":
+    main()
