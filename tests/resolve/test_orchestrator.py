@@ -275,3 +275,36 @@ def test_a_listing_backend_that_times_out_costs_one_retry_set_per_run_not_one_pe
     assert {(result.status, result.reason) for result in results.values()} == {
         (Status.ERROR, "timeout")
     }
+
+
+def test_a_known_source_in_doubt_lets_the_backends_settle_it_by_the_same_rules(
+    server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    catalogue = KnownSources()
+    catalogue.add_model("ae.safetensors", "https://example.invalid/vae", "vae", source="w")
+    checkpoint = {
+        "items": [
+            {
+                "id": 9,
+                "type": "Checkpoint",
+                "name": "AE",
+                "modelVersions": [
+                    {"files": [{"name": "ae.safetensors", "downloadUrl": "https://c.invalid/9"}]}
+                ],
+            }
+        ]
+    }
+    server.route("GET", SEARCH, Reply(200, checkpoint), query={"query": "ae"})
+    server.route("GET", SEARCH, Reply(200, {"items": []}))
+    settings = settings_for(civitai=server.url, order=("civitai",))
+    with resolver_for(settings, home, client, known_sources=catalogue) as resolver:
+        settled = resolver.search(SearchRequest("ae.safetensors", "checkpoints"))
+        doubt = resolver.search(SearchRequest("ae.safetensors", "loras"))
+    assert (settled.status, settled.download_url) == (Status.FOUND, "https://c.invalid/9")
+    assert "https://example.invalid/vae" in [candidate.url for candidate in settled.candidates]
+    # For a LoRA loader neither the catalogue's VAE nor Civitai's checkpoint will do.
+    assert doubt.status is Status.UNCERTAIN
+    assert {candidate.url for candidate in doubt.candidates} == {
+        "https://example.invalid/vae",
+        "https://c.invalid/9",
+    }

@@ -146,8 +146,26 @@ class Resolver:
 
     def _resolve(self, request: SearchRequest, order: Sequence[str]) -> SearchResult:
         known = self.known_sources.lookup(request)
-        if known is not None:
+        if known is None:
+            return self._remote(request, order)
+        if known.status is Status.FOUND or self.offline or not order:
             return known
+        # The catalogues doubt (a contradicting folder, several files of the name): a
+        # backend's own listing may still settle it by the same rules; its candidates
+        # are shown beside the catalogues' either way.
+        remote = self._remote(request, order)
+        if remote.status is Status.FOUND:
+            return replace(remote, candidates=remote.candidates + known.candidates)
+        if remote.reason == INTERRUPTED:
+            return remote
+        return replace(
+            known,
+            candidates=known.candidates + remote.candidates,
+            errors=remote.errors,
+            resolved_at=remote.resolved_at,
+        )
+
+    def _remote(self, request: SearchRequest, order: Sequence[str]) -> SearchResult:
         if self.offline:
             return result_for(
                 request,
