@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from watchman.comfy.folders import canonical_folder
+from watchman.comfy.folders import canonical_folder, folder_type, is_model_file_name
 from watchman.comfy.loaders import (
     LoaderSpec,
     LoaderTable,
@@ -204,8 +204,8 @@ def _string_value(
     written_as = value if location is not None else None
     url = value.strip() if location is not None and location.kind == "url" else None
     if spec is not None and input_name is not None and input_name in spec.model_inputs:
-        if table_value_names_file(spec, input_name, name):
-            folder = canonical_folder(spec.model_inputs[input_name])
+        folder = canonical_folder(spec.model_inputs[input_name])
+        if table_value_names_file(spec, input_name, name) and _holds_models(spec, folder, name):
             node.add(input_name, name, folder, written_as=written_as, url=url)
         return
     if not _generic_rule_applies(spec, input_name):
@@ -216,6 +216,13 @@ def _string_value(
     elif generic_value_names_file(name) and (location is None or location.kind == "path"):
         # A URL on an input nothing knows may be anything the node downloads itself.
         node.add(input_name, name, None, written_as=written_as)
+
+
+def _holds_models(spec: LoaderSpec, folder: str, name: str) -> bool:
+    """A folder a pack registers for its own files (KJNodes' fonts) is listed the same way
+    as a model folder: from learned and bundled specs, a value in a folder ComfyUI does
+    not know counts only when it is a model file."""
+    return spec.origin == "table" or folder_type(folder) is not None or is_model_file_name(name)
 
 
 def location_findings(references: Iterable[ModelReference]) -> tuple[str, ...]:

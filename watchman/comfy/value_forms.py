@@ -23,7 +23,7 @@ _LORA_TAG = re.compile(r"<\s*(lora|lyco)\s*:\s*([^:<>\n]+?)\s*(?::[^<>\n]*)?>", 
 _WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\[^\\]+\\)")
 _FILE_NAME = re.compile(r"\.[A-Za-z0-9_]{1,16}$")
 
-_TAG_NODE_WORDS = ("lora", "lyco", "wildcard", "power prompt")
+_TAG_NODE_WORDS = ("lora", "lyco", "wildcard", "power prompt", "detailer")
 """Node types whose name says they read LoRA tags (compared lower-case)."""
 
 
@@ -39,7 +39,7 @@ def reads_lora_tags(node_type: str) -> bool:
     """Return whether a node of this type loads the ``<lora:...>`` tags of its text.
 
     Takes the node type. LoRA Manager's loaders and stackers, Impact's and Inspire's
-    wildcard encoders, rgthree's Power Prompt and the LoRA tag loaders all name
+    wildcard encoders and detailers, rgthree's Power Prompt and the LoRA tag loaders all name
     themselves so; ComfyUI's own text encoders do not, and ignore such tags.
     """
     lowered = node_type.lower()
