@@ -10,6 +10,7 @@ hangs up or the server is closed, so no test can leave a thread running for long
 from __future__ import annotations
 
 import contextlib
+import gzip
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -125,6 +126,17 @@ def truncated(declared: int, send: bytes) -> Behaviour:
         handler.wfile.write(send)
         handler.wfile.flush()
         handler.close_connection = True
+
+    return behave
+
+
+def gzip_bomb(inflated_bytes: int) -> Behaviour:
+    """Send ``inflated_bytes`` of zeros gzip-compressed (about a thousandth of that on
+    the wire), declaring only the compressed length."""
+    compressed = gzip.compress(b"\0" * inflated_bytes, compresslevel=9)
+
+    def behave(handler: QuietHandler, seen: Seen) -> None:
+        handler.send_body(200, compressed, {"Content-Encoding": "gzip"})
 
     return behave
 

@@ -22,6 +22,7 @@ import pytest
 from tests.remote.hostile import (
     Behaviour,
     echoing,
+    gzip_bomb,
     hostile,
     huge,
     silent,
@@ -70,6 +71,9 @@ SCENARIOS = (
     Scenario("silent for 30 s", silent(30), (DeadlineExceededError,)),
     Scenario("declares 400 MB", huge(400 * 1024 * 1024, 2 * CAP_BYTES), (ResponseTooLargeError,)),
     Scenario("endless undeclared body", huge(None, 64 * CAP_BYTES), (ResponseTooLargeError,)),
+    Scenario(
+        "gzip bomb: 64 KB inflating to 64 MB", gzip_bomb(64 * CAP_BYTES), (ResponseTooLargeError,)
+    ),
     Scenario("body broken off", truncated(1000, b'{"items": ['), (BackendError,)),
     Scenario("429 Retry-After: ²", status(429, b"{}", {"Retry-After": "²"}), (BackendError,)),
     Scenario(

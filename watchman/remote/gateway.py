@@ -11,7 +11,8 @@ What a request gets here, and its documented bounds (``HttpOptions``):
   and the call raises ``DeadlineExceededError`` (reason ``timeout``).
 - **A size cap** per endpoint (``max_bytes`` per call, default ``max_response_bytes``,
   16 MiB): a ``Content-Length`` over the cap is refused before any byte is read, and a body
-  that grows past it is cut there; ``ResponseTooLargeError`` (reason ``too_large``).
+  that grows past it (counted after decompression, so a gzip bomb is cut too) is cut
+  there; ``ResponseTooLargeError`` (reason ``too_large``).
 - **Retries** (``max_retries``, default 3) on 429, 5xx, a read timeout and a torn body,
   with exponential backoff and jitter. ``Retry-After`` (seconds or an HTTP date; garbage
   is ignored) is waited out when it fits under ``retry_after_cap_seconds`` and the
