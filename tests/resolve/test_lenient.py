@@ -85,6 +85,11 @@ def test_a_surprise_inside_a_backend_is_that_model_s_error(
     assert "OverflowError" in (result.detail or "")
 
 
+OFFLINE_CIVITAI = CivitaiBackend(
+    HttpGateway(httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(599)))),
+    "http://127.0.0.1:9",
+)
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -131,9 +136,9 @@ def test_any_civitai_shaped_answer_is_read_without_raising(payload: Any) -> None
     items = payload.get("items") if isinstance(payload, dict) else payload
     files = list(_files_of_models(items if isinstance(items, list) else [payload]))
     files += list(_files_of_version(payload, None))
-    backend = CivitaiBackend(HttpGateway(httpx.Client()), "http://127.0.0.1:9")
+    # Judging files sends nothing: the backend's gateway is never used here.
     near: list[Any] = []
-    result = backend.match_files(SearchRequest("absurd.safetensors", None), files, near)
+    result = OFFLINE_CIVITAI.match_files(SearchRequest("absurd.safetensors", None), files, near)
     assert result is None or result.status is Status.FOUND
 
 
