@@ -340,11 +340,6 @@ class NeedsResult:
                     n for n in assessment.needs.missing_models if n.state in ("missing", "broken")
                 )
 
-    @property
-    def has_missing_nodes(self) -> bool:
-        """Whether any workflow lacks a node type."""
-        return any(a.needs is not None and a.needs.missing_nodes for a in self.workflows)
-
 
 def assess_all(
     scan: WorkflowScan,

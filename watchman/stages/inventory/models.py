@@ -42,7 +42,6 @@ from watchman.comfy.folders import (
     pack_folder_type,
 )
 from watchman.comfy.model_key import ModelKey, fold_case
-from watchman.errors import StateError
 from watchman.stages.inventory.listing import TreeListing, seconds
 
 logger = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ class ModelInventory:
 
     ``roots`` maps each folder type to its directories in search order; ``files`` maps it to
     its files, ordered by root (search order) then relative path. Build with
-    :func:`scan_models` or :meth:`from_cache_document`.
+    :func:`scan_models`.
     """
 
     roots: Mapping[str, tuple[str, ...]]
@@ -204,46 +203,6 @@ class ModelInventory:
                 for name in sorted(self.files)
             },
         }
-
-    @classmethod
-    def from_cache_document(cls, document: Mapping[str, Any]) -> ModelInventory:
-        """Rebuild an inventory from :meth:`to_cache_document` output.
-
-        Raises:
-            StateError: the document has another schema version or a wrong shape.
-        """
-        if not isinstance(document, Mapping):
-            raise StateError("The model cache is not a JSON object; it will be rebuilt.")
-        if document.get("schema_version") != CACHE_SCHEMA_VERSION:
-            raise StateError(
-                f"The model cache has schema version {document.get('schema_version')!r}, "
-                f"not {CACHE_SCHEMA_VERSION}; it will be rebuilt."
-            )
-        try:
-            roots = {
-                str(name): tuple(str(path) for path in paths)
-                for name, paths in document["roots"].items()
-            }
-            files = {
-                str(name): tuple(
-                    ModelFile(
-                        folder=str(name),
-                        relative_path=str(item["path"]),
-                        root=str(item["root"]),
-                        size=int(item["size"]),
-                        mtime=float(item["mtime"]),
-                    )
-                    for item in items
-                )
-                for name, items in document["folders"].items()
-            }
-            comfyui_root = str(document.get("comfyui_root", ""))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise StateError(
-                f"The model cache is malformed ({error.__class__.__name__}: {error}); "
-                "it will be rebuilt."
-            ) from error
-        return cls(roots=roots, files=files, comfyui_root=comfyui_root)
 
 
 @dataclass
