@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from watchman import __version__
-from watchman.clocks import utc_iso
+from watchman.clocks import Clock, utc_iso
 from watchman.config import ScheduleSettings, Settings
 from watchman.environment import Environment, expand_user
 from watchman.errors import BackendError, WatchmanError
@@ -254,71 +254,19 @@ def run_cycle(
     with RunLock(home.lock_file):
         remove_stale_temp_files(home.root)
         started_at = utc_iso(clock.wall())
-        started = time.monotonic()
         cycle_id = _new_cycle_id(started_at)
         root = services.find_comfyui_root(comfyui_root)
 
-        def finish(outcome: Outcome, reason: str | None, ran: _Ran | None = None) -> CycleResult:
-            record = CycleRecord(
-                cycle_id=cycle_id,
-                started_at=started_at,
-                duration_seconds=round(time.monotonic() - started, 3),
-                outcome=outcome,
-                reason=reason,
-                counts=ran.counts if ran is not None else {},
-                trigger=trigger,
-            )
-            record_cycle(home, settings.metrics.textfile, record)
-            if ran is None:
-                return CycleResult(record=record)
-            return CycleResult(
-                record=record,
-                report_json=home.report_json,
-                report_markdown=home.report_markdown,
-                summary=ran.summary,
-            )
-
-        state = load_cycle_state(home.cycle_state)
-        verdict = (guard_evaluator or partial(evaluate_guards, clock=clock))(
-            settings.schedule, state.guard_memory
-        )
-        if dict(verdict.memory) != dict(state.guard_memory):
-            update_guard_memory(home.cycle_state, dict(verdict.memory))
-        log_event(
-            home.structured_log,
-            "stage",
-            cycle_id=cycle_id,
-            phase="guards",
-            allowed=verdict.allowed,
-            reason=verdict.reason,
-            checks=[
-                {"name": c.name, "passed": c.passed, "detail": c.detail} for c in verdict.checks
-            ],
-        )
+        recorder = _Recorder(home, settings.metrics.textfile, cycle_id, started_at, trigger)
+        finish = recorder.finish
+        verdict = _ask_guards(settings, home, cycle_id, guard_evaluator, clock)
         if not verdict.allowed:
             logger.info("Cycle skipped: %s", verdict.reason)
             return finish("skipped", verdict.reason)
-        now_ns = int(clock.wall() * 1e9)
-        inputs_digest = fingerprint.settings_digest(
-            __version__, settings.model_dump_json(), str(root)
-        )
-        saved = fingerprint.load(home.fingerprint)
-        why = fingerprint.check(saved, inputs_digest, now_ns)
-        # A live server is an input no file stamp stands for: ask it (one request).
-        if (
-            why is None
-            and saved is not None
-            and services.comfyui_server is not None
-            and _server_digest(services) != saved.outcome.get("node_source")
-        ):
-            why = "the ComfyUI server's node types changed"
-        if why is None and saved is not None:
-            log_event(
-                home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True
-            )
-            return finish("ran", None, _unchanged(saved))
-        logger.info("Running the cycle in full: %s.", why)
-        cycle_fingerprint = fingerprint.CycleFingerprint(home.fingerprint, inputs_digest, now_ns)
+        quick = _quick_check(services, home, root, cycle_id, int(clock.wall() * 1e9))
+        if isinstance(quick, _Ran):
+            return finish("ran", None, quick)
+        cycle_fingerprint = quick
         # The inventory keeps ~100k small objects alive through the cycle; the cyclic
         # collector would rescan them on every allocation burst (a third of an idle
         # cycle's time at 100k models). Nothing here builds reference cycles worth
@@ -363,6 +311,91 @@ def run_cycle(
                 # back to the system (a one-shot process simply exits).
                 release_memory()
         return finish("ran", None, ran)
+
+
+@dataclass
+class _Recorder:
+    """Records the cycle in hand, however it ends (see :func:`record_cycle`)."""
+
+    home: Home
+    metrics_textfile: Path | None
+    cycle_id: str
+    started_at: str
+    trigger: str
+    started: float = field(default_factory=time.monotonic)
+
+    def finish(self, outcome: Outcome, reason: str | None, ran: _Ran | None = None) -> CycleResult:
+        record = CycleRecord(
+            cycle_id=self.cycle_id,
+            started_at=self.started_at,
+            duration_seconds=round(time.monotonic() - self.started, 3),
+            outcome=outcome,
+            reason=reason,
+            counts=ran.counts if ran is not None else {},
+            trigger=self.trigger,
+        )
+        record_cycle(self.home, self.metrics_textfile, record)
+        if ran is None:
+            return CycleResult(record=record)
+        return CycleResult(
+            record=record,
+            report_json=self.home.report_json,
+            report_markdown=self.home.report_markdown,
+            summary=ran.summary,
+        )
+
+
+def _ask_guards(
+    settings: Settings,
+    home: Home,
+    cycle_id: str,
+    guard_evaluator: GuardEvaluator | None,
+    clock: Clock,
+) -> GuardVerdict:
+    """Ask the guards (with their memory from the cycle state, kept when it changed) and
+    log their answer."""
+    state = load_cycle_state(home.cycle_state)
+    verdict = (guard_evaluator or partial(evaluate_guards, clock=clock))(
+        settings.schedule, state.guard_memory
+    )
+    if dict(verdict.memory) != dict(state.guard_memory):
+        update_guard_memory(home.cycle_state, dict(verdict.memory))
+    log_event(
+        home.structured_log,
+        "stage",
+        cycle_id=cycle_id,
+        phase="guards",
+        allowed=verdict.allowed,
+        reason=verdict.reason,
+        checks=[{"name": c.name, "passed": c.passed, "detail": c.detail} for c in verdict.checks],
+    )
+    return verdict
+
+
+def _quick_check(
+    services: Services, home: Home, root: Path, cycle_id: str, now_ns: int
+) -> _Ran | fingerprint.CycleFingerprint:
+    """When none of the cycle's inputs changed since the last full cycle, the last outcome
+    (nothing read beyond the fingerprint); else the fingerprint the full cycle fills."""
+    settings = services.settings
+    inputs_digest = fingerprint.settings_digest(__version__, settings.model_dump_json(), str(root))
+    saved = fingerprint.load(home.fingerprint)
+    why = fingerprint.check(saved, inputs_digest, now_ns)
+    # A live server is an input no file stamp stands for: ask it (one request).
+    if (
+        why is None
+        and saved is not None
+        and services.comfyui_server is not None
+        and _server_digest(services) != saved.outcome.get("node_source")
+    ):
+        why = "the ComfyUI server's node types changed"
+    if why is None and saved is not None:
+        log_event(
+            home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True
+        )
+        return _unchanged(saved)
+    logger.info("Running the cycle in full: %s.", why)
+    return fingerprint.CycleFingerprint(home.fingerprint, inputs_digest, now_ns)
 
 
 def _run_stages(

@@ -145,6 +145,7 @@ def test_legacy_dirs_and_keys_feed_their_canonical_folders(tree):
     assert _paths(inventory, "text_encoders") == {"t5xxl.safetensors", "clip_l.safetensors"}
     assert _paths(inventory, "diffusion_models") == {"wan.safetensors"}
     assert _paths(inventory, "controlnet") == {"adapter.pth"}
+    assert inventory.roots_for("clip") == inventory.roots["text_encoders"]
     assert inventory.locate(ModelKey.of("clip", "t5xxl.safetensors")).state == "present"
 
 
