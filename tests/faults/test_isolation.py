@@ -174,3 +174,12 @@ def test_a_symlink_loop_is_one_unreadable_entry_and_every_other_workflow_is_read
     (unreadable,) = scan.unreadable
     assert unreadable.path.name == "self.json"
     assert "symbolic links" in unreadable.error
+
+
+def test_a_log_line_about_a_file_name_that_is_not_utf8_is_written_escaped() -> None:
+    import logging
+
+    from watchman.state.logs import JsonLineFormatter
+
+    record = logging.LogRecord("x", logging.WARNING, "f", 1, "Cannot read %s", ("caf\udcff",), None)
+    assert json.loads(JsonLineFormatter().format(record))["message"] == "Cannot read caf\\xff"

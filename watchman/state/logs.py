@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from watchman.printable import printable
 from watchman.remote import redaction
 
 
@@ -27,10 +28,11 @@ class JsonLineFormatter(logging.Formatter):
             "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            # A file name that is not UTF-8 holds lone surrogates orjson cannot write.
+            "message": printable(record.getMessage()),
         }
         if record.exc_info:
-            document["exception"] = self.formatException(record.exc_info)
+            document["exception"] = printable(self.formatException(record.exc_info))
         return orjson.dumps(document).decode()
 
 
