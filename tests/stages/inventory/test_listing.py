@@ -4,12 +4,14 @@ the scheduled full re-stat, and the listing kept between cycles."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from watchman.stages.inventory.listing import (
     RACY_NANOSECONDS,
+    SCHEMA_VERSION,
     TreeListing,
     forget_resident,
     load_listing,
@@ -176,7 +178,17 @@ def test_a_listing_written_by_another_process_replaces_the_one_in_memory(tmp_pat
 
 
 def test_a_damaged_listing_is_set_aside_and_everything_listed(tmp_path):
-    state = _file(tmp_path / "listing.json", b'{"schema_version": 1, "directories": [1]}')
+    state = _file(
+        tmp_path / "listing.json",
+        b'{"schema_version": %d, "byteorder": "%s", "directories": {"/m": [1]}}'
+        % (SCHEMA_VERSION, sys.byteorder.encode()),
+    )
     assert load_listing(state) is None
     assert not state.exists()
     assert list(tmp_path.glob("listing.json.corrupt-*"))
+
+
+def test_a_listing_of_another_version_is_ignored_not_set_aside(tmp_path):
+    state = _file(tmp_path / "listing.json", b'{"schema_version": 1, "directories": {}}')
+    assert load_listing(state) is None
+    assert state.exists()
