@@ -226,3 +226,14 @@ def test_every_gateway_over_one_client_shares_the_host_state(client: httpx.Clien
 def test_gateways_over_different_clients_keep_their_own_host_state() -> None:
     with new_client() as first, new_client() as second:
         assert HttpGateway(first, FAST).hosts is not HttpGateway(second, FAST).hosts
+
+
+def test_a_5xx_storm_with_a_short_retry_after_is_marked_down_too(client: httpx.Client) -> None:
+    with hostile(status(503, b"", {"Retry-After": "0"})) as (url, seen):
+        gateway, _ = recording(client)
+        with pytest.raises(BackendError) as raised:
+            gateway.get_json(f"{url}/api")
+        assert raised.value.reason == "server_error"
+        with pytest.raises(HostDownError):
+            gateway.get_json(f"{url}/api")
+    assert seen.count() == FAST.max_retries + 1

@@ -396,12 +396,13 @@ class HttpGateway:
             self._check_stop(call)
             return
         message = f"{what} failed: {failure}."
+        if failure.reason == "server_error" and not retries_left:
+            # Still failing after every retry, Retry-After or not: down for this run.
+            self.hosts.mark_down(failure.host, f"{failure} after {attempt + 1} attempts")
         if failure.retry_after is not None:
             seconds = min(failure.retry_after, self.options.retry_after_max_seconds)
             self.hosts.pause(failure.host, seconds, f"asked to wait {seconds:.0f} s")
             raise RetryLaterError(message, failure.reason, seconds) from None
-        if failure.reason == "server_error":
-            self.hosts.mark_down(failure.host, f"{failure} after {attempt + 1} attempts")
         if not fits and failure.reason == "timeout":
             raise DeadlineExceededError(
                 f"{what} did not finish within its {call.deadline_seconds:.0f} s deadline "

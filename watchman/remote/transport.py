@@ -322,9 +322,10 @@ class _Body(httpx.SyncByteStream):
 class StoppableTransport(httpx.BaseTransport):
     """An HTTP/1.1 connection pool over ``StoppableBackend`` (TLS verified as httpx does)."""
 
-    def __init__(self, *, verify: bool = True, max_connections: int = 20) -> None:
+    def __init__(self, *, verify: bool | ssl.SSLContext = True, max_connections: int = 20) -> None:
+        context = verify if isinstance(verify, ssl.SSLContext) else None
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify),
+            ssl_context=context or httpx.create_ssl_context(verify=verify),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
@@ -361,7 +362,9 @@ class StoppableTransport(httpx.BaseTransport):
 
 def new_client(**options: Any) -> httpx.Client:
     """Return an ``httpx.Client`` over ``StoppableTransport``, which the gateway needs for
-    a stop or a deadline to cut a blocked read short (``options`` go to ``httpx.Client``)."""
+    a stop or a deadline to cut a blocked read short (``options`` go to ``httpx.Client``;
+    ``verify``, True or an ``ssl.SSLContext``, to the transport)."""
     options.setdefault("headers", {"User-Agent": "comfywatchman"})
     options.setdefault("follow_redirects", False)
-    return httpx.Client(transport=StoppableTransport(), **options)
+    transport = StoppableTransport(verify=options.pop("verify", True))
+    return httpx.Client(transport=transport, **options)
