@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -485,7 +485,7 @@ def _run_stages(
             hashed=scan.files_hashed,
             parsed=scan.files_parsed,
             intake=len(intake),
-            reader_failures=list(scan.failures),
+            reader_failures=[asdict(failure) for failure in scan.failures],
             full_rehash=scan.full_rehash,
         )
 
@@ -493,7 +493,10 @@ def _run_stages(
         installed = installed_nodes(services.comfyui_server, stock.nodes)
         cycle_fingerprint.node_source = _node_source_digest(installed.source, installed.types)
         needs = assess_all(scan, stock.models, installed, broken_lookup(health))
-        info.update(node_source=installed.source, assess_failures=list(needs.failures))
+        info.update(
+            node_source=installed.source,
+            assess_failures=[asdict(failure) for failure in needs.failures],
+        )
 
     with stages.stage("node_packs") as info:
         packs = advise_packs(needs, stock.nodes, lambda: services.node_map.load(root))

@@ -46,7 +46,7 @@ from watchman.comfy.workflow import reader_failure
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.printable import printable
 from watchman.stages.inventory.models import ModelFile, ModelInventory
-from watchman.stages.workflows import WorkflowScan
+from watchman.stages.workflows import ReaderFailure, WorkflowScan
 
 # (node type, input name) -> the file names the live server offers, or None.
 ChoicesLookup = Callable[[str, str], "tuple[str, ...] | None"]
@@ -329,7 +329,7 @@ class NeedsResult:
     the workflows whose assessment failed unexpectedly (path and exception type)."""
 
     workflows: tuple[Assessment, ...]
-    failures: tuple[Mapping[str, str], ...] = ()
+    failures: tuple[ReaderFailure, ...] = ()
 
     def missing_models(self) -> Iterator[ModelNeed]:
         """Every active need whose file is missing or broken (a file to fetch), not those
@@ -355,7 +355,7 @@ def assess_all(
     cannot be the model (model_health); None when no file is broken.
     """
     assessed: list[Assessment] = []
-    failures: list[Mapping[str, str]] = []
+    failures: list[ReaderFailure] = []
     for stored in scan.workflows:
         watched = stored.watched
         needs = None
@@ -368,7 +368,7 @@ def assess_all(
             except Exception as surprise:
                 name = printable(str(watched.path))
                 error = str(reader_failure(name, surprise))
-                failures.append({"path": name, "exception": type(surprise).__name__})
+                failures.append(ReaderFailure(name, type(surprise).__name__))
         assessed.append(
             Assessment(
                 path=watched.path,

@@ -89,6 +89,15 @@ class UnreadableWorkflow:
 
 
 @dataclass(frozen=True)
+class ReaderFailure:
+    """A file a reader failed on unexpectedly (each is also that workflow's error): its
+    printable path and the exception's type, for the structured log."""
+
+    path: str
+    exception: str
+
+
+@dataclass(frozen=True)
 class WorkflowScan:
     """The outcome of walking every watched folder."""
 
@@ -99,7 +108,7 @@ class WorkflowScan:
     unreadable: tuple[UnreadableWorkflow, ...]  # files that could not be read this cycle
     # Files the readers failed on unexpectedly this cycle: path and exception type, for
     # the structured log (each is also that workflow's error).
-    failures: tuple[dict[str, str], ...] = ()
+    failures: tuple[ReaderFailure, ...] = ()
     full_rehash: bool = False  # every file was hashed, whatever its stamps
     next_full_rehash_ns: int | None = None  # when the next full re-hash falls due
 
@@ -407,7 +416,7 @@ def scan_watched_folders(
     entries: dict[str, Any] = {}
     hashed = parsed = 0
     unreadable: list[UnreadableWorkflow] = []
-    failures: list[dict[str, str]] = []
+    failures: list[ReaderFailure] = []
     for folder, source in folders:
         if folder.is_file():
             logger.warning(
@@ -442,13 +451,13 @@ def scan_watched_folders(
             except Exception as surprise:
                 # Last-resort boundary around everything else done for this one file.
                 failure = reader_failure(printable(key), surprise)
-                failures.append({"path": printable(key), "exception": type(surprise).__name__})
+                failures.append(ReaderFailure(printable(key), type(surprise).__name__))
                 unreadable.append(
                     UnreadableWorkflow(path, source, str(failure), _name_in(path, folder))
                 )
                 continue
             if was_parsed and "failure" in entry:
-                failures.append({"path": printable(key), "exception": str(entry["failure"])})
+                failures.append(ReaderFailure(printable(key), str(entry["failure"])))
             hashed += was_hashed
             parsed += was_parsed
             entries[key] = entry
