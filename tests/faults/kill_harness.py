@@ -4,7 +4,9 @@ tree that changes between runs, and the checks that state survives.
 Each round edits the watched tree (new workflows, rewritten ones, deletions, an edit that
 restores size and mtime like ``cp -p``), starts ``python -m watchman --run-cycle`` and sends
 SIGKILL after a random delay drawn over a whole cycle's duration. After every kill, each
-JSON state file must parse (and none may have been set aside as corrupt). Every
+JSON state file must parse (and none may have been set aside as corrupt), and once the
+report folder is recovered as the next start would, the two reports must be of one
+cycle. Every
 ``check_every`` kills, and at the end, one cycle runs to completion; then no temporary
 file may be left under the home, the JSON and Markdown reports must be of that cycle,
 and the intake log must hold every workflow version present (none lost) and never the
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.faults import fuzz
-from watchman.state.safe_files import loads_json
+from watchman.state.safe_files import loads_json, recover_file_sets
 
 TEMP_PATTERNS = (
     re.compile(r"^\..+\.\d+-[a-z0-9_]{8}\.tmp$"),
@@ -54,6 +56,7 @@ class KillFigures:
     intake_lines: int = 0
     temp_files_left: int = 0
     reports_mixed: int = 0
+    report_checks: int = 0
     clean_cycle_failures: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -157,6 +160,22 @@ def check_state(home: Path, figures: KillFigures) -> None:
             (state / name).unlink()
 
 
+def check_reports_after_recovery(home: Path, figures: KillFigures) -> None:
+    """Do what the next start does to the report folder, then the two reports must be of
+    one cycle (a kill between writing them must not leave a mixed pair behind)."""
+    status = home / "output" / "reports" / "status"
+    recover_file_sets(status)
+    try:
+        report = json.loads((status / "master_status.json").read_bytes())
+        markdown = (status / "master_status.md").read_text("utf-8")
+    except FileNotFoundError:
+        return  # no report yet: killed before the first one was written
+    figures.report_checks += 1
+    if f"(cycle {report['cycle_id']})" not in markdown:
+        figures.reports_mixed += 1
+        figures.problems.append("after a kill and recovery, the reports are of two cycles")
+
+
 def temp_files(home: Path) -> list[Path]:
     found = []
     for folder, _, names in os.walk(home):
@@ -229,6 +248,7 @@ def run_kill_harness(
             figures.kills += 1
             since_check += 1
         check_state(home, figures)
+        check_reports_after_recovery(home, figures)
         if since_check >= check_every or figures.kills >= kills:
             since_check = 0
             clean = _cycle(config)
