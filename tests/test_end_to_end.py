@@ -308,6 +308,9 @@ def test_a_progress_callback_hears_every_stage_in_order(demo: Path) -> None:
         on_stage=heard.append,
     )
     assert result.record.outcome == "ran"
+    from watchman.cycle import STAGES
+
+    assert heard == [name for name, _ in STAGES]  # every stage has its progress label
     assert heard == [
         "inventory",
         "caches",
@@ -348,3 +351,24 @@ def test_an_unreadable_workflow_stays_in_the_report_as_a_parse_error(
     lines_before = intake_lines(demo)
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     assert intake_lines(demo) == lines_before
+
+
+@pytest.mark.skipif(os.sep != "/", reason="ComfyUI on Windows lists files with backslashes")
+def test_a_value_in_another_spelling_is_not_ready_and_the_report_says_what_to_pick(
+    demo: Path,
+) -> None:
+    folder = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
+    ready = (folder / "ready_sdxl.json").read_text(encoding="utf-8")
+    windows = ready.replace("SDXL/demo_sdxl_base.safetensors", "SDXL\\\\demo_sdxl_base.safetensors")
+    (folder / "written_on_windows.json").write_text(windows, encoding="utf-8")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert entries["ready_sdxl.json"]["status"] == "ready"
+    entry = entries["written_on_windows.json"]
+    assert entry["status"] == "missing_models"
+    [model] = entry["missing_models"]
+    assert model["state"] == "misspelled" and model["value"] == "SDXL\\demo_sdxl_base.safetensors"
+    assert model["pick"] == "SDXL/demo_sdxl_base.safetensors"
+    assert report(demo)["summary"]["misspelled_models"] == 1
+    markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
+    assert "`SDXL/demo_sdxl_base.safetensors`" in markdown and "Pick the installed file" in markdown
