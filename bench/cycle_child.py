@@ -27,6 +27,7 @@ from typing import Any
 # Run from a checkout without installing the package: the repository root on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.generate_tree import model_body
 from watchman.clocks import SystemClock
 from watchman.config import load_settings
 from watchman.cycle import run_cycle
@@ -171,7 +172,7 @@ def measure(config: Path, root: Path, repeat: int, only_cold_and_unchanged: bool
         try:
             edited.write_bytes(original + b" ")  # other bytes: hashed and parsed again
             figures.append(runner.cycle("one workflow edited"))
-            added.write_bytes(b"\0" * 16)
+            added.write_bytes(model_body(added.name))
             figures.append(runner.cycle("one model added"))
             figures.append(runner.cycle("full re-stat", shift=2 * DAY))
         finally:

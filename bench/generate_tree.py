@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import struct
 import sys
 import uuid
 from collections.abc import Sequence
@@ -150,8 +151,25 @@ class TreeCounts:
         return dict(self.__dict__)
 
 
-def _touch(path: str) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+def _touch(path: str, body: bytes = b"") -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        if body:
+            os.write(descriptor, body)
+    finally:
+        os.close(descriptor)
+
+
+SAFETENSORS_BODY = struct.pack("<Q", 2) + b"{}"
+"""The smallest sound .safetensors file: an 8-byte header length and an empty header."""
+BINARY_BODY = b"\x80\x02model\x00"
+"""A few binary bytes: what the inventory's health check takes for a model."""
+
+
+def model_body(name: str) -> bytes:
+    """Return a tiny body the model health check accepts for a file of this name (an
+    empty file is a broken model; the benchmark's models are sound)."""
+    return SAFETENSORS_BODY if name.endswith((".safetensors", ".sft")) else BINARY_BODY
 
 
 def _model_name(rng: random.Random, index: int) -> str:
@@ -171,7 +189,7 @@ def _subfolder(rng: random.Random, layout: str) -> str:
 def _write_models(
     root: Path, rng: random.Random, count: int
 ) -> tuple[dict[str, list[str]], int, int]:
-    """Write ``count`` empty model files; return relative paths by folder type, the number
+    """Write ``count`` tiny sound model files; return relative paths by folder type, the number
     of sidecar files and of diffusers folders."""
     weights = [plan[2] for plan in FOLDER_PLAN]
     made: set[str] = set()
@@ -185,7 +203,7 @@ def _write_models(
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
-        _touch(str(full))
+        _touch(str(full), model_body(relative))
         by_folder.setdefault(folder, []).append(relative)
         if folder in ("loras", "checkpoints") and rng.random() < SIDECAR_SHARE:
             stem = str(full).rsplit(".", 1)[0]
@@ -198,7 +216,7 @@ def _write_models(
         base = root / "models" / "diffusers" / folder_name
         for part in ("unet", "vae", "text_encoder"):
             os.makedirs(base / part, exist_ok=True)
-            _touch(str(base / part / "diffusion_pytorch_model.safetensors"))
+            _touch(str(base / part / "diffusion_pytorch_model.safetensors"), SAFETENSORS_BODY)
         (base / "model_index.json").write_text('{"_class_name": "Pipeline"}', encoding="utf-8")
         by_folder.setdefault("diffusers", []).append(folder_name)
     return by_folder, sidecars, diffusers
