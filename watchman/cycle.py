@@ -378,7 +378,9 @@ def _quick_check(
     """When none of the cycle's inputs changed since the last full cycle, the last outcome
     (nothing read beyond the fingerprint); else the fingerprint the full cycle fills."""
     settings = services.settings
-    inputs_digest = fingerprint.settings_digest(__version__, settings.model_dump_json(), str(root))
+    inputs_digest = fingerprint.settings_digest(
+        __version__, settings.model_dump_json(), fingerprint.secrets_digest(settings), str(root)
+    )
     saved = fingerprint.load(home.fingerprint)
     why = fingerprint.check(saved, inputs_digest, now_ns)
     # A live server is an input no file stamp stands for: ask it (one request).

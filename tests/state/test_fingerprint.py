@@ -101,3 +101,16 @@ def test_the_earliest_resolution_still_cached_sets_the_due_time(tmp_path):
     )
     now = 1_800_000_000 * 1_000_000_000  # 2027
     assert fingerprint.earliest_expiry_ns(cache, now) == 1_893_456_000 * 1_000_000_000
+
+
+def test_a_new_token_changes_the_settings_digest_though_the_dump_masks_it():
+    from watchman.config import Settings
+
+    before = Settings.model_validate({"civitai": {"api_token": "first-token"}})
+    after = Settings.model_validate({"civitai": {"api_token": "second-token"}})
+    assert before.model_dump_json() == after.model_dump_json()  # masked alike
+    assert fingerprint.secrets_digest(before) != fingerprint.secrets_digest(after)
+    assert fingerprint.secrets_digest(before) == fingerprint.secrets_digest(
+        Settings.model_validate({"civitai": {"api_token": "first-token"}})
+    )
+    assert "first-token" not in fingerprint.secrets_digest(before)

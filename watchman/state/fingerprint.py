@@ -126,6 +126,28 @@ def settings_digest(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+def secrets_digest(settings: Any) -> str:
+    """Return one digest of every secret setting's value (tokens, API keys), which the
+    settings' JSON dump masks: a new token can change what the backends answer. Only this
+    digest of a digest is kept; the values themselves never leave memory."""
+    from pydantic import BaseModel, SecretStr
+
+    digest = hashlib.sha256()
+    pending: list[Any] = [settings]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, SecretStr):
+            digest.update(value.get_secret_value().encode("utf-8", "surrogatepass"))
+            digest.update(b"\0")
+        elif isinstance(value, BaseModel):
+            pending.extend(getattr(value, name) for name in sorted(type(value).model_fields))
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        else:
+            digest.update(b"-")
+    return digest.hexdigest()
+
+
 def input_paths(
     tree: TreeListing,
     roots: Sequence[tuple[str, Sequence[str], bool]],
