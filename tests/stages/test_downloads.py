@@ -156,3 +156,12 @@ def test_running_tasks_logs_each_file_fetched_and_stops_when_told(tmp_path: Path
     assert record["workflows"] == ["w1.json"] and record["trigger"] == "auto"
     assert record["size"] == len(blob) and "SECRET" not in record["url"]
     assert list(read_downloads(log_path(tmp_path / "state"), since="2026-01-02")) == []
+
+
+def test_an_unfinished_download_of_another_tool_is_named_with_its_task(tmp_path: Path) -> None:
+    (tmp_path / "extra" / "loras").mkdir(parents=True)
+    (tmp_path / "extra" / "loras" / "x.safetensors.part").write_bytes(b"half")
+    wanted = [Wanted("loras:x.safetensors", "loras", "x.safetensors", ("w",))]
+    resolutions = {"loras:x.safetensors": found("https://h/x", "x.safetensors", size=3)}
+    (task,) = build_plan(wanted, resolutions, roots(tmp_path), TOKENS).tasks
+    assert task.leftovers == (str(tmp_path / "extra" / "loras" / "x.safetensors.part"),)

@@ -78,6 +78,14 @@ def show_plan(home: Home, console: Console, as_json: bool) -> dict[str, Any] | N
     console.print(table)
     for task in plan.tasks:
         console.print(f"{task.name}: {task.url}", markup=False, highlight=False)
+    for task in plan.tasks:
+        for leftover in task.leftovers:
+            console.print(
+                f"{task.name}: another tool left an unfinished download at {leftover}; "
+                "delete it once this file is in place.",
+                markup=False,
+                highlight=False,
+            )
     for item in plan.not_planned:
         console.print(f"not planned: {item.key}: {item.reason}", markup=False, highlight=False)
     return None

@@ -246,6 +246,11 @@ def _todo(report: Report) -> list[str]:
                 f"- `{_cell(plan.name)}` → `{_cell(plan.target)}` ← {_cell(plan.url)} "
                 f"({_size(plan.size)}{digest}){trust}"
             )
+            lines += [
+                f"  - an unfinished download of another tool lies at `{_cell(left)}`: "
+                "delete it once this file is in place."
+                for left in plan.leftovers
+            ]
         lines.append("")
     if broken:
         lines += ["### Fix unreadable workflows", ""]

@@ -37,6 +37,7 @@ from watchman.remote.downloader import (
     check_url,
 )
 from watchman.remote.gateway import HttpGateway, credentials_key
+from watchman.stages.inventory.model_health import leftovers_beside
 from watchman.state.download_log import (
     DownloadRecord,
     append_download,
@@ -77,6 +78,8 @@ class PlannedDownload:
     trusted: bool
     why_not: str | None = None
     replaces: str | None = None
+    # Unfinished downloads of other tools (``x.safetensors.part``) found where it goes.
+    leftovers: tuple[str, ...] = ()
 
     @property
     def relative(self) -> str:
@@ -117,6 +120,7 @@ class PlannedDownload:
             "trusted": self.trusted,
             "why_not": self.why_not,
             "replaces": self.replaces,
+            "leftovers": list(self.leftovers),
         }
 
     @classmethod
@@ -142,6 +146,7 @@ class PlannedDownload:
             trusted=bool(data.get("trusted")),
             why_not=_text(data.get("why_not")),
             replaces=_text(data.get("replaces")),
+            leftovers=tuple(str(item) for item in data.get("leftovers") or ()),
         )
 
 
@@ -300,6 +305,7 @@ def build_plan(
             trusted=why_not is None,
             why_not=why_not,
             replaces=item.broken,
+            leftovers=tuple(str(path) for path in leftovers_beside(roots, parts.relative_path)),
         )
     ordered = tuple(sorted(tasks.values(), key=lambda task: task.name.lower()))
     return DownloadPlan(ordered, tuple(skipped))
