@@ -197,7 +197,12 @@ class CacheTTLSettings(_Section):
         description="Keep an ERROR result this long; doubled on each repeat, up to the cap.",
     )
     error_max_hours: float = Field(
-        default=24, ge=0, description="The cap on the growing ERROR time-to-live."
+        default=24,
+        ge=0,
+        description=(
+            "The cap on the growing ERROR time-to-live, and on how long a server's "
+            "Retry-After keeps an ERROR cached."
+        ),
     )
 
 
