@@ -9,6 +9,7 @@ import pytest
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
+from watchman.remote.origins import host_key
 from watchman.resolve.huggingface import HuggingFaceBackend, parse_resolve_url
 from watchman.resolve.model import SearchRequest, Status
 
@@ -180,7 +181,7 @@ def test_a_failing_candidate_repository_is_skipped_and_the_next_one_answers(
     assert result.download_url == f"{server.url}/acme/upscalers/resolve/main/4x-Foo.pth"
 
 
-def test_a_repository_answering_5xx_after_retries_marks_the_hub_down_never_a_wrong_answer(
+def test_every_candidate_repository_answering_5xx_after_retries_is_an_error_never_an_answer(
     server: ReplayServer, gateway: HttpGateway
 ) -> None:
     server.route("GET", "/api/models", Reply(200, [{"id": "acme/broken"}]))
@@ -188,6 +189,21 @@ def test_a_repository_answering_5xx_after_retries_marks_the_hub_down_never_a_wro
     with pytest.raises(BackendError) as raised:
         hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
     assert raised.value.reason == "server_error"
+
+
+def test_a_repository_answering_5xx_for_good_is_skipped_and_the_next_one_is_found(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    server.route(
+        "GET", "/api/models", Reply(200, [{"id": "acme/broken"}, {"id": "acme/upscalers"}])
+    )
+    server.route("GET", "/api/models/acme/broken/tree/main", Reply(500, b"broken repo"))
+    server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
+    result = hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert result.status is Status.FOUND, (result.reason, result.detail)
+    assert result.download_url == f"{server.url}/acme/upscalers/resolve/main/4x-Foo.pth"
+    # One repository's broken listing says nothing of the Hub: later calls still go out.
+    assert not gateway.hosts.is_down(host_key(server.url))
 
 
 def test_a_recorded_hostile_search_answer_yields_only_valid_repository_ids(

@@ -145,6 +145,9 @@ class _Call:
     deadline: float
     max_bytes: int
     deadline_seconds: float
+    # False: a 5xx after the retries fails this call alone (one broken resource, not a
+    # broken host), so the host is not marked down.
+    marks_host_down: bool = True
     # True while the deadline, not a configured timeout, bounds the socket waits.
     deadline_bounds_waits: bool = False
 
@@ -233,11 +236,14 @@ class HttpGateway:
         timeout: httpx.Timeout | None = None,
         deadline_seconds: float | None = None,
         max_bytes: int | None = None,
+        marks_host_down: bool = True,
     ) -> JsonResponse:
         """GET ``url`` and decode its JSON body.
 
         ``timeout`` replaces the per-read and connect timeouts, ``deadline_seconds`` the
-        total deadline and ``max_bytes`` the size cap, for this call.
+        total deadline and ``max_bytes`` the size cap, for this call. ``marks_host_down``
+        False: a 5xx after the retries fails this call without marking the host down (a
+        per-resource call, such as one repository's listing among several).
 
         Raises:
             BackendError: unreachable, timeout (``DeadlineExceededError`` past the total
@@ -252,6 +258,7 @@ class HttpGateway:
             timeout=timeout,
             deadline_seconds=deadline_seconds,
             max_bytes=max_bytes,
+            marks_host_down=marks_host_down,
         )
 
     def post_json(
@@ -287,13 +294,16 @@ class HttpGateway:
         timeout: httpx.Timeout | None = None,
         deadline_seconds: float | None = None,
         max_bytes: int | None = None,
+        marks_host_down: bool = True,
     ) -> JsonResponse:
-        """Send one request with retries and decode its JSON answer.
+        """Send one request with retries and decode its JSON answer (``marks_host_down``:
+        as for ``get_json``).
 
         Raises:
             BackendError: as ``get_json``.
         """
         call = self._call(method, url, params, deadline_seconds, max_bytes)
+        call.marks_host_down = marks_host_down
         with guarded(self.stop_event, call.deadline):
             for attempt in range(self.options.max_retries + 1):
                 try:
@@ -396,7 +406,7 @@ class HttpGateway:
             self._check_stop(call)
             return
         message = f"{what} failed: {failure}."
-        if failure.reason == "server_error" and not retries_left:
+        if failure.reason == "server_error" and not retries_left and call.marks_host_down:
             # Still failing after every retry, Retry-After or not: down for this run.
             self.hosts.mark_down(failure.host, f"{failure} after {attempt + 1} attempts")
         if failure.retry_after is not None:

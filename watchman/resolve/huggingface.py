@@ -215,7 +215,9 @@ class HuggingFaceBackend:
             if url is None:
                 return
             try:
-                answer = self.gateway.get_json(url, params=params)
+                # One repository answering 5xx for good is that repository's fault, not
+                # the Hub's: the next candidate is still asked.
+                answer = self.gateway.get_json(url, params=params, marks_host_down=False)
             except HttpStatusError as error:
                 if error.status_code in (401, 403):
                     raise GatedRepoError(
