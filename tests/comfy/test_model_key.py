@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from watchman.comfy.model_key import ModelKey, is_exact_spelling, listed_name, value_parts
+from watchman.comfy.model_key import (
+    ModelKey,
+    found_by_name,
+    is_exact_spelling,
+    listed_name,
+    value_parts,
+)
 
 
 def test_separators_dots_and_case_make_no_difference() -> None:
@@ -39,3 +45,13 @@ def test_comfyui_accepts_only_its_own_listing_of_a_file() -> None:
     assert not is_exact_spelling("SDXL\\foo.safetensors", "SDXL/foo.safetensors", "/")
     assert not is_exact_spelling("SDXL/FOO.safetensors", "SDXL/foo.safetensors", "/")
     assert is_exact_spelling("SDXL\\foo.safetensors", "SDXL/foo.safetensors", "\\")
+
+
+def test_found_by_name_follows_the_lora_nodes_own_lookups() -> None:
+    assert found_by_name("detail", "styles/detail.safetensors", "/")
+    assert found_by_name("detail.safetensors", "styles/detail.safetensors", "/")
+    assert found_by_name("styles/detail", "styles/detail.safetensors", "/")
+    assert found_by_name("styles\\detail", "styles/detail.safetensors", "\\")
+    assert not found_by_name("Detail", "styles/detail.safetensors", "/")
+    assert not found_by_name("styles\\detail.safetensors", "styles/detail.safetensors", "/")
+    assert not found_by_name("tail", "styles/detail.safetensors", "/")

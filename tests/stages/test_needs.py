@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from watchman.comfy.model_references import references_for_node
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import assess_workflow, count_statuses
@@ -222,3 +223,54 @@ def test_an_instance_of_an_undefined_subgraph_is_a_missing_node() -> None:
         "workflow>Vanished Group",
     }
     assert parsed == type(parsed).from_json(parsed.to_json())
+
+
+LORAS = replace(
+    INVENTORY,
+    roots={**INVENTORY.roots, "loras": (f"{ROOT}/loras",)},
+    files={
+        **INVENTORY.files,
+        "loras": (ModelFile("loras", "styles/detail.safetensors", f"{ROOT}/loras", 1, 0.0),),
+    },
+)
+
+
+def lora_workflow(node_type: str, value: object) -> ParsedWorkflow:
+    refs = references_for_node("1", node_type, [("text", value)], False, False)
+    return workflow([node("1", "KSampler")], list(refs))
+
+
+def test_a_lora_tag_found_by_name_in_a_subfolder_is_ready_as_lora_manager_finds_it() -> None:
+    parsed = lora_workflow("Lora Loader (LoraManager)", "a cat <lora:detail:0.8>")
+    assert [r.lookup for r in parsed.model_refs] == ["by_name"]
+    assert assess_workflow(parsed, LORAS, CORE).status == "ready"
+
+
+def test_a_power_lora_entry_by_base_name_or_without_extension_is_ready() -> None:
+    for lora in ("detail.safetensors", "styles/detail", "detail"):
+        entry = {"on": True, "lora": lora, "strength": 1.0}
+        parsed = lora_workflow("Power Lora Loader (rgthree)", entry)
+        assert assess_workflow(parsed, LORAS, CORE).status == "ready", lora
+
+
+def test_a_lora_tag_in_another_letter_case_is_misspelled_since_the_nodes_match_exactly() -> None:
+    parsed = lora_workflow("Lora Loader (LoraManager)", "<lora:DETAIL:1>")
+    [need] = assess_workflow(parsed, LORAS, CORE).missing_models
+    assert (need.state, need.pick) == ("misspelled", "styles/detail.safetensors")
+
+
+def test_a_lora_tag_naming_a_file_only_in_another_folder_is_misplaced() -> None:
+    parsed = lora_workflow("Lora Loader (LoraManager)", "<lora:stray_vae:1>")
+    [need] = assess_workflow(parsed, LORAS, CORE).missing_models
+    assert need.state == "misplaced"
+    assert need.locations[0].folder == "checkpoints"
+
+
+def test_a_lora_combo_value_in_a_subfolder_stays_misplaced_as_comfyui_checks_the_list() -> None:
+    combo = ModelReference(
+        "1", "LoraLoader", "lora_name", "detail.safetensors", "loras", False, False, None
+    )
+    [need] = assess_workflow(
+        workflow([node("1", "LoraLoader")], [combo]), LORAS, CORE
+    ).missing_models
+    assert need.state == "misplaced"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import Literal
 
 from watchman.comfy.folders import canonical_folder
 
@@ -109,3 +110,44 @@ def is_exact_spelling(value: str, relative_path: str, separator: str) -> bool:
     normalisation. So only the listed name itself is accepted.
     """
     return value == listed_name(relative_path, separator)
+
+
+NodeLookup = Literal["list", "by_name"]
+"""How the node that reads a value finds its file.
+
+``list``: ComfyUI validates the value against the loader's exact file list (a combo).
+``by_name``: the node looks the file up itself, by name, in any subfolder of the folder
+(LoRA tags, rgthree's Power Lora Loader entries, LoRA Manager lists); see
+:func:`found_by_name`.
+"""
+
+
+def _base_and_stem(name: str, separator: str) -> tuple[str, str]:
+    """Return the last part of ``name`` and ``name`` without that part's extension, as
+    ``os.path.basename`` and ``os.path.splitext`` do on the OS whose separator is given
+    (Windows takes both separators, POSIX only ``/``)."""
+    cut = max(name.rfind("/"), name.rfind("\\") if separator == "\\" else -1)
+    base = name[cut + 1 :]
+    dot = base.rfind(".")
+    stem = name if dot <= 0 or base[:dot].strip(".") == "" else name[: cut + 1 + dot]
+    return base, stem
+
+
+def found_by_name(value: str, relative_path: str, separator: str) -> bool:
+    """Return whether a node that looks LoRAs up by name finds ``relative_path`` for
+    ``value``.
+
+    Takes the value as written, an installed file's relative path (``/`` separators) and
+    the separator of the OS ComfyUI runs on. Follows the nodes' own lookups, all exact in
+    letter case: rgthree's ``get_lora_by_filename`` (the listed name, with or without
+    extension, or its base name with or without extension), Impact's
+    ``resolve_lora_name`` (``.safetensors`` added to a name without extension, then a
+    listed name ending in it, here as a whole base name) and LoRA Manager's
+    ``get_lora_info`` (the base name without extension, in any subfolder). Their looser
+    substring fallbacks are not followed: a file found only that way is not counted.
+    """
+    listed = listed_name(relative_path, separator)
+    base, stem = _base_and_stem(listed, separator)
+    base_stem = _base_and_stem(base, separator)[1]
+    names = {listed, stem, base, base_stem}
+    return value in names or _base_and_stem(value, separator)[1] in names

@@ -16,6 +16,7 @@ from watchman.comfy.loaders import (
     names_file,
     table_value_names_file,
 )
+from watchman.comfy.model_key import NodeLookup
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.value_forms import (
     is_lora_list,
@@ -118,6 +119,7 @@ class _NodeReferences:
         inferred: bool = False,
         written_as: str | None = None,
         url: str | None = None,
+        lookup: NodeLookup = "list",
     ) -> None:
         key = (input_name, value)
         if key in self.found:
@@ -138,13 +140,15 @@ class _NodeReferences:
             embedded=embedded,
             inferred=inferred,
             written_as=written_as,
+            lookup=lookup,
         )
 
     def add_lora(self, input_name: str | None, name: str, written_as: str | None) -> None:
-        # A LoRA named by a tag or a list entry: one reference per name for the node.
+        # A LoRA named by a tag or a list entry: one reference per name for the node, which
+        # looks the file up by name itself (no ComfyUI list checks it).
         if any(ref.value == name and ref.folder == "loras" for ref in self.found.values()):
             return
-        self.add(input_name, name, "loras", written_as=written_as)
+        self.add(input_name, name, "loras", written_as=written_as, lookup="by_name")
 
 
 def references_for_node(

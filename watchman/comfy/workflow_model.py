@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from watchman.comfy.model_key import NodeLookup
 from watchman.errors import StateError
 
 PARSE_SCHEMA_VERSION = 2
@@ -36,7 +37,9 @@ class ModelReference:
     tag, the file name in it, the full text kept in ``written_as``); ``folder`` is the
     canonical ComfyUI folder type or None when unknown; ``embedded`` is the matching
     embedded metadata (a URL value is its own), if any; ``inferred`` says the folder
-    comes from the input's name alone, on a node no loader table knows.
+    comes from the input's name alone, on a node no loader table knows; ``lookup`` says
+    how the node finds the file (:data:`~watchman.comfy.model_key.NodeLookup`): through
+    ComfyUI's exact list, or by name itself (LoRA tags and entries).
     """
 
     node_id: str
@@ -49,6 +52,7 @@ class ModelReference:
     embedded: EmbeddedModel | None
     inferred: bool = False
     written_as: str | None = None
+    lookup: NodeLookup = "list"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,12 @@ installed file only after folding case or separators (``SDXL\\x.safetensors`` on
 ``STYLE.SAFETENSORS`` for ``style.safetensors``) is therefore *misspelled*: the need names
 the exact installed name to pick. Values ComfyUI does not check against a list keep the
 lenient match: those of unknown inputs, and embeddings named in prompt text.
+
+Nodes that look a file up themselves (``lookup == "by_name"``: ``<lora:...>`` tags, rgthree
+Power Lora Loader entries, LoRA Manager lists) follow their own rule instead
+(:func:`watchman.comfy.model_key.found_by_name`): a file they find by its name, with or
+without extension, in any subfolder of the folder, is present, neither misplaced nor
+misspelled. One they would miss but that matches in another letter case is misspelled.
 """
 
 from __future__ import annotations
@@ -40,7 +46,13 @@ from pathlib import Path
 from typing import Literal
 
 from watchman.comfy.loaders import loader_spec
-from watchman.comfy.model_key import ModelKey, fold_case, is_exact_spelling, listed_name
+from watchman.comfy.model_key import (
+    ModelKey,
+    fold_case,
+    found_by_name,
+    is_exact_spelling,
+    listed_name,
+)
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow import reader_failure
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
@@ -167,6 +179,34 @@ def _spelling_need(
     )
 
 
+def _by_name_need(
+    reference: ModelReference, key: ModelKey, inventory: ModelInventory, broken: BrokenLookup | None
+) -> ModelNeed | None:
+    """The need of a reference whose node looks the file up by name itself: None when it
+    finds a sound file, broken when the file it finds is broken, misspelled when it would
+    find one only in another letter case, else what the inventory says (misplaced in
+    another folder, or missing)."""
+    folder = key.folder or ""
+    files = inventory.files.get(folder, ())
+    separator = inventory.separator
+    hits = tuple(f for f in files if found_by_name(reference.value, f.relative_path, separator))
+    if hits:
+        problem = None if broken is None else broken(hits[0])
+        if problem is None:
+            return None
+        return ModelNeed(reference, key, "broken", hits[:1], problem=problem)
+    folded = fold_case(reference.value)
+    near = tuple(f for f in files if found_by_name(folded, fold_case(f.relative_path), separator))
+    if near:
+        return ModelNeed(
+            reference, key, "misspelled", near, pick=listed_name(near[0].relative_path, separator)
+        )
+    presence = inventory.locate(key)
+    if presence.state == "present":
+        return None  # a file of another type kept under the folder's roots
+    return ModelNeed(reference, key, presence.state, presence.locations)
+
+
 def _broken_need(
     reference: ModelReference, key: ModelKey, inventory: ModelInventory, broken: BrokenLookup
 ) -> ModelNeed | None:
@@ -195,6 +235,11 @@ def find_model_needs(
     needs = []
     for reference in references:
         key = ModelKey.of(reference.folder, reference.value)
+        if reference.lookup == "by_name":
+            need = _by_name_need(reference, key, inventory, broken)
+            if need is not None:
+                needs.append(need)
+            continue
         answer = _server_answer(reference, key, choices)
         if answer == "listed":
             # The server lists whatever file bears the name, broken or not.
