@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.remote.blob_server import BlobServer, safetensors_blob
 from watchman.commands.cli import app
+from watchman.commands.downloads import run_download
 from watchman.remote.downloader import PARTIAL_SUFFIX
 from watchman.stages.downloads import Wanted, build_plan, save_plan, token_services
 from watchman.state.download_log import log_path, read_downloads
@@ -120,3 +121,38 @@ def test_sigterm_mid_download_exits_143_and_the_next_run_resumes(tmp_path: Path)
         assert finished.returncode == 0, finished.stderr
         assert server.requests[-1]["headers"]["Range"] == f"bytes={kept}-"
     assert (models / "loras" / "x.safetensors").read_bytes() == BLOB
+
+
+def test_a_person_watching_sees_progress_bars_and_the_daemon_gets_progress_lines(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from watchman.clocks import SystemClock
+    from watchman.config import load_settings
+    from watchman.home import Home
+    from watchman.remote.downloader import Progress
+    from watchman.stages.downloads import ProgressLines
+
+    home, models = Home(tmp_path / "home"), tmp_path / "models"
+    settings = load_settings(None, {"downloads": {"free_space_margin_gb": 0}}, environ={})
+    shown = io.StringIO()
+    with BlobServer(BLOB) as server:
+        plan_for(home.root, models, f"{server.url}/x")
+        status, run = run_download(
+            settings, home, [], run_all=True, interactive=True, clock=SystemClock(),
+            console=Console(file=shown, force_terminal=True, width=120),
+        )  # fmt: skip
+    assert status == 0 and run is not None and run.results[0][1].outcome == "downloaded"
+    assert "loras/x.safetensors: downloaded" in shown.getvalue()
+    lines: list[dict] = []
+    ticks = iter([0.0, 1.0, 2.0, 30.0])
+    progress = ProgressLines(lambda event, **f: lines.append({"event": event, **f}),
+                             lambda: next(ticks), every=10.0)  # fmt: skip
+    target = models / "x.safetensors"
+    for done, finished in ((100, False), (200, False), (300, False), (400, True)):
+        progress(Progress(target, done, 400, done, finished=finished))
+    assert [line["done_bytes"] for line in lines] == [100, 400]  # first, then the end
+    assert lines[-1]["finished"] is True and lines[-1]["total_bytes"] == 400
