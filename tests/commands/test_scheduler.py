@@ -36,19 +36,56 @@ WAIT_LIMIT = 15.0  # seconds; a bound against hangs, never a speed requirement
 
 
 class RealTimeClock:
-    """The machine's clocks, plus a simulated suspend that moves boottime and wall ahead."""
+    """The machine's clocks, plus a simulated suspend that moves boottime and wall ahead,
+    and awake time the test may hold still and later let pass at once.
+
+    Holding awake time is how a test says "the catch-up cycle's guards look right after the
+    resume" without trusting a busy machine to get there within the resume grace.
+    """
 
     def __init__(self) -> None:
         self.suspended = 0.0
+        self._lock = threading.Lock()
+        self._held_at: float | None = None  # the machine's monotonic time when held
+        self._shift = 0.0  # awake time let pass by the test, minus the time held
+
+    def _awake(self) -> float:
+        with self._lock:
+            base = time.monotonic() if self._held_at is None else self._held_at
+            return base + self._shift
+
+    def hold_awake_time(self) -> None:
+        with self._lock:
+            self._held_at = time.monotonic()
+
+    def let_awake_time_pass(self, seconds: float) -> None:
+        """End a hold with ``seconds`` of awake time gone by at once."""
+        with self._lock:
+            assert self._held_at is not None
+            self._shift += self._held_at + seconds - time.monotonic()
+            self._held_at = None
 
     def monotonic(self) -> float:
-        return time.monotonic()
+        return self._awake()
 
     def boottime(self) -> float:
-        return time.monotonic() + 100_000 + self.suspended
+        return self._awake() + 100_000 + self.suspended
 
     def wall(self) -> float:
-        return time.time() + self.suspended
+        # Moves with awake time (held and let pass alike) so the boot never seems to move.
+        return time.time() + (self._awake() - time.monotonic()) + self.suspended
+
+
+def grace_passes_after_a_skip(cycle: Any, clock: RealTimeClock, grace_minutes: float) -> Any:
+    """Wrap a cycle: once a cycle is skipped, the held awake time passes the resume grace."""
+
+    def run(settings: Settings, home: Home, **kwargs: Any) -> Any:
+        result = cycle(settings, home, **kwargs)
+        if result.record.outcome == "skipped":
+            clock.let_awake_time_pass(grace_minutes * 60 + 1)
+        return result
+
+    return run
 
 
 class NoGpu:
@@ -254,9 +291,11 @@ def test_a_cycle_missed_while_suspended_runs_once_after_the_resume_grace(
 ) -> None:
     clock = RealTimeClock()
     settings = settings_for(interval_minutes=1, resume_grace_minutes=0.004)
-    home, running = start_scheduler(settings, FakeCycle(), clock=clock, nvml=NoGpu())
+    cycle = grace_passes_after_a_skip(FakeCycle(), clock, grace_minutes=0.004)
+    home, running = start_scheduler(settings, cycle, clock=clock, nvml=NoGpu())
     wait_until(lambda: len(records(home)) == 1)
-    clock.suspended += 3.5 * 60  # asleep through three scheduled runs
+    clock.hold_awake_time()  # the catch-up's guards look right after the resume...
+    clock.suspended += 3.5 * 60  # ...from a sleep through three scheduled runs
     wait_until(
         lambda: [r.outcome for r in records(home)][-1:] == ["ran"] and len(records(home)) > 2
     )
@@ -275,11 +314,13 @@ def test_a_suspend_at_the_very_end_of_a_cycle_still_gets_its_one_catch_up(
     def cycle_then_sleep(settings: Settings, home: Home, **kwargs: Any) -> Any:
         result = inner(settings, home, **kwargs)
         if len(inner.calls) == 1:
+            clock.hold_awake_time()  # the catch-up's guards look right after the resume
             clock.suspended += 3.5 * 60  # asleep before the scheduler plans the next run
         return result
 
     settings = settings_for(interval_minutes=1, resume_grace_minutes=0.004)
-    home, running = start_scheduler(settings, cycle_then_sleep, clock=clock, nvml=NoGpu())
+    cycle = grace_passes_after_a_skip(cycle_then_sleep, clock, grace_minutes=0.004)
+    home, running = start_scheduler(settings, cycle, clock=clock, nvml=NoGpu())
     wait_until(lambda: len(records(home)) >= 3)
     time.sleep(0.5)  # room for any wrong extra run to show itself
     assert stop(running) == 0
