@@ -99,7 +99,8 @@ def test_a_stop_ends_a_trickled_body_in_mid_read(stoppable_client: httpx.Client)
 @pytest.mark.timeout(20)
 def test_a_stop_ends_a_streamed_download_between_chunks(stoppable_client: httpx.Client) -> None:
     stop = threading.Event()
-    with hostile(trickle(total_bytes=30, every_seconds=0.05)) as (url, _):
+    # A byte every 0.2 s: the stop after the first must come long before the last byte.
+    with hostile(trickle(total_bytes=30, every_seconds=0.2)) as (url, _):
         gateway = HttpGateway(
             stoppable_client,
             dataclasses.replace(PATIENT, total_deadline_seconds=60),
