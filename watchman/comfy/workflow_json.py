@@ -1,8 +1,9 @@
 """Decoding a stranger's JSON with bounded depth and no string Python cannot print.
 
 orjson decodes in C without touching Python's stack (it refuses nesting past 1024 levels
-by itself); the decoded document is then checked against ``MAX_JSON_DEPTH`` with an
-iterative walk, so nothing downstream (``str()``, ``repr()``, a log line) can exhaust the
+by itself); the document is then checked against ``MAX_JSON_DEPTH`` by a scan of its text
+(``text_nesting_depth``, byte operations in C, far cheaper than walking every decoded
+value), so nothing downstream (``str()``, ``repr()``, a log line) can exhaust the
 stack on a value from the file.
 
 Two things browsers accept and orjson refuses are repaired before a second try rather
@@ -75,6 +76,37 @@ def nesting_depth(document: object, limit: int) -> int:
     return deepest
 
 
+# Every opening bracket becomes "(", every closing one ")"; everything but brackets and
+# quotes is dropped, so the scan below works on a few percent of the document.
+_BRACKETS = bytes.maketrans(b"[{]}", b"(())")
+_NOT_BRACKET_OR_QUOTE = bytes(byte for byte in range(256) if byte not in b'[]{}"')
+
+
+def text_nesting_depth(raw: bytes, limit: int) -> int:
+    """Return how deep arrays and objects nest in ``raw``, the bytes of a valid JSON
+    document (one ``orjson`` decoded), counting no further than ``limit + 1``.
+
+    The same number ``nesting_depth`` gives for the decoded document, measured on the text
+    with C-speed byte operations instead of a walk over every decoded value (the walk was
+    most of the cost of parsing thousands of workflows). Escaped backslashes and quotes
+    are removed first, so the quotes left delimit strings exactly; the text between them
+    (brackets inside strings) is dropped; then each pass removes the innermost "()"
+    pairs: the number of passes is the depth.
+    """
+    if b"\\\\" in raw:
+        raw = raw.replace(b"\\\\", b"")
+    if b'\\"' in raw:
+        raw = raw.replace(b'\\"', b"")
+    skeleton = raw.translate(_BRACKETS, _NOT_BRACKET_OR_QUOTE)
+    if b'"' in skeleton:
+        skeleton = b"".join(skeleton.split(b'"')[::2])
+    depth = 0
+    while skeleton and depth <= limit:
+        skeleton = skeleton.replace(b"()", b"")
+        depth += 1
+    return depth if not skeleton else limit + 1
+
+
 def decode_json(data: bytes | str, name: str) -> object:
     """Return the decoded JSON document in ``data`` (UTF-8 bytes, BOM allowed, or text).
 
@@ -90,13 +122,14 @@ def decode_json(data: bytes | str, name: str) -> object:
     except orjson.JSONDecodeError as first:
         if "depth" in str(first) or "recursion" in str(first).lower():
             raise _too_deep(name) from first
+        raw = repair_json(raw)
         try:
-            document = orjson.loads(repair_json(raw))
+            document = orjson.loads(raw)
         except orjson.JSONDecodeError:
             if _is_utf8(raw):
                 raise WorkflowError(f"{name} is not valid JSON ({first}).") from first
             raise WorkflowError(f"{name} is neither UTF-8 JSON nor a PNG/WebP image.") from first
-    if nesting_depth(document, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+    if text_nesting_depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise _too_deep(name)
     return document
 
