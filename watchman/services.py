@@ -130,10 +130,7 @@ class Services:
         """Build the resolver: the install's known sources, then ``more_sources`` (URLs
         embedded in the workflows seen), then the backends in ``backend_order`` over this
         client, unless offline. Close it (or use ``with``); the client stays open.
-
-        Raises:
-            ConfigError: a backend in the order is unknown.
-        """
+        The cycle's resolve stage and ``comfywatchman resolve`` both get theirs here."""
         known = KnownSources()
         if comfyui_root is not None:
             known.merge(self.install_sources(comfyui_root))
@@ -142,10 +139,9 @@ class Services:
         return build_resolver(
             self.settings,
             self.home,
-            comfyui_root,
             known_sources=known,
             offline=self.offline,
-            backends=self.backend_order,
+            backend_order=self.backend_order,
             client=self.client,
             stop_event=self.stop_event,
         )

@@ -196,11 +196,13 @@ def test_the_resolver_over_hostile_civitai_hub_and_chat_servers_records_errors_o
         hostile(chat_fails) as (chat, _),
     ):
         options = replace(OPTIONS, total_deadline_seconds=DEADLINE_SECONDS)
+        settings = _settings(civitai, hub, chat)
         with build_resolver(
-            _settings(civitai, hub, chat),
+            settings,
             home,
-            None,
             known_sources=KnownSources(),
+            offline=False,
+            backend_order=settings.search.backend_order,
             client=client,
             http_options=options,
         ) as resolver:
@@ -236,8 +238,9 @@ def test_a_stop_while_the_chat_server_is_silent_ends_the_search_as_interrupted(
         with build_resolver(
             settings,
             Home(tmp_path / "home"),
-            None,
             known_sources=KnownSources(),
+            offline=False,
+            backend_order=settings.search.backend_order,
             client=client,
             http_options=replace(OPTIONS, total_deadline_seconds=60.0),
             stop_event=stop,

@@ -81,7 +81,13 @@ def settings_for(
 
 
 def resolver_for(settings: Settings, home: Home, client: httpx.Client, **options: Any) -> Resolver:
-    """Return ``build_resolver(settings, home, None, ...)`` with an empty known-sources
-    catalogue and the FAST HTTP options; ``options`` add to or replace those arguments."""
-    arguments: dict[str, Any] = {"known_sources": KnownSources(), "http_options": FAST}
-    return build_resolver(settings, home, None, client=client, **{**arguments, **options})
+    """Return ``build_resolver(settings, home, ...)`` with an empty known-sources
+    catalogue, the FAST HTTP options, and offline and the backend order from ``settings``
+    (as ``Services`` passes them); ``options`` add to or replace those arguments."""
+    arguments: dict[str, Any] = {
+        "known_sources": KnownSources(),
+        "http_options": FAST,
+        "offline": settings.search.offline,
+        "backend_order": settings.search.backend_order,
+    }
+    return build_resolver(settings, home, client=client, **{**arguments, **options})

@@ -67,3 +67,21 @@ def test_resolve_refuses_an_unknown_backend(server: ReplayServer, tmp_path: Path
     )
     assert result.exit_code == 2
     assert server.count() == 0
+    # Refused once, by the settings model, in one sentence naming the flag.
+    assert result.stderr.count("bing") == 1, result.stderr
+    assert "--backends" in result.stderr and "search.backend_order" in result.stderr
+
+
+def test_a_config_file_naming_an_unknown_backend_is_refused_naming_the_key_and_file(
+    server: ReplayServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[search]\nbackend_order = ["civitai", "bing"]\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["--config", str(config), "resolve", "a.safetensors", "--offline"],
+        env=environment(tmp_path, server.url),
+    )
+    assert result.exit_code == 2
+    assert result.stderr.count("bing") == 1, result.stderr
+    assert "search.backend_order" in result.stderr and str(config) in result.stderr

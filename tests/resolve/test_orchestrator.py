@@ -7,15 +7,13 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
-from watchman.errors import ConfigError
 from watchman.home import Home
 from watchman.remote.gateway import host_key
-from watchman.resolve import KnownSources, SearchRequest, Status, build_resolver
+from watchman.resolve import KnownSources, SearchRequest, Status
 
 from .conftest import FAST, resolver_for, settings_for
 from .servers import ReplayServer, Reply, recording, refused_url
@@ -59,7 +57,7 @@ def test_backends_run_in_order_and_stop_at_the_first_found(
     assert server.count(CHAT) == 1
     # With civitai first, Qwen is never asked.
     with resolver_for(
-        settings, Home(home.root / "other"), client, backends=["civitai", "qwen"]
+        settings, Home(home.root / "other"), client, backend_order=["civitai", "qwen"]
     ) as resolver:
         assert resolver.search(FOUND_ON_CIVITAI).status is Status.FOUND
     assert server.count(CHAT) == 1
@@ -151,9 +149,7 @@ def test_offline_asks_no_backend_but_known_sources_still_answer(
     catalogue = KnownSources()
     catalogue.add_model("known.safetensors", "https://example.invalid/known", "loras", source="w")
     settings = settings_for(civitai=server.url, qwen=f"{server.url}/v1")
-    with build_resolver(
-        settings, home, None, known_sources=catalogue, offline=True, client=client
-    ) as resolver:
+    with resolver_for(settings, home, client, known_sources=catalogue, offline=True) as resolver:
         results = resolver.search_multiple_models(
             [SearchRequest("known.safetensors", "loras"), SearchRequest("other.pth", None)]
         )
@@ -165,36 +161,36 @@ def test_offline_asks_no_backend_but_known_sources_still_answer(
 
 
 def test_known_sources_answer_before_any_backend(
-    server: ReplayServer, home: Home, client: httpx.Client, tmp_path: Path
+    server: ReplayServer, home: Home, client: httpx.Client
 ) -> None:
     settings = settings_for(civitai=server.url, qwen=f"{server.url}/v1")
     embedded = SearchRequest(
         "a.safetensors", "loras", embedded_url="https://example.invalid/a.safetensors"
     )
-    with build_resolver(
-        settings, home, tmp_path, known_sources=KnownSources(), client=client, http_options=FAST
-    ) as resolver:
+    with resolver_for(settings, home, client) as resolver:
         result = resolver.search(embedded)
     assert (result.status, result.backend) == (Status.FOUND, "workflow")
     assert server.count() == 0
 
 
-def test_an_unknown_backend_name_is_a_config_error(home: Home, client: httpx.Client) -> None:
-    with pytest.raises(ConfigError, match="bing"):
-        build_resolver(
-            settings_for(),
-            home,
-            None,
-            known_sources=KnownSources(),
-            client=client,
-            backends=["civitai", "bing"],
-        )
+def test_the_resolver_asks_the_backends_its_builder_is_told_to_whatever_else_settings_hold(
+    server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    # Services is the one place deciding offline: build_resolver takes its word, never
+    # a second reading of search.offline.
+    server.route("GET", "/api/v1/models", Reply(200, {"items": []}))
+    settings = settings_for(civitai=server.url, order=("civitai",))
+    settings = settings.model_copy(
+        update={"search": settings.search.model_copy(update={"offline": True})}
+    )
+    with resolver_for(settings, home, client, offline=False) as resolver:
+        result = resolver.search(SearchRequest("x.safetensors", "loras"))
+    assert (result.status, result.backend) == (Status.NOT_FOUND, "civitai")
+    assert server.count() > 0
 
 
 def test_no_backend_at_all_says_so(home: Home, client: httpx.Client) -> None:
-    with build_resolver(
-        settings_for(), home, None, known_sources=KnownSources(), client=client, backends=[]
-    ) as resolver:
+    with resolver_for(settings_for(), home, client, backend_order=[]) as resolver:
         result = resolver.search(SearchRequest("x.safetensors", None))
     assert (result.status, result.reason) == (Status.NOT_FOUND, "no backend ran")
 

@@ -21,13 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
-from pathlib import Path
 from types import TracebackType
 
 import httpx
 
 from watchman.config import KNOWN_BACKENDS, Settings
-from watchman.errors import BackendError, ConfigError
+from watchman.errors import BackendError
 from watchman.home import Home
 from watchman.remote.gateway import (
     HttpGateway,
@@ -69,7 +68,12 @@ class Resolver:
         self.known_sources = known_sources
         self.backends = dict(backends)
         self.offline = offline
-        self.backend_order = self._validated(backend_order)
+        # The names were checked once, by the settings model (search.backend_order,
+        # --backends); here only that each has a backend to ask.
+        self.backend_order = tuple(dict.fromkeys(backend_order))
+        missing = [name for name in self.backend_order if name not in self.backends]
+        if missing and not offline:
+            raise ValueError(f"No backend object for {', '.join(missing)} in this resolver.")
         self.cache = cache
         self.max_parallel_models = max(1, max_parallel_models)
         self._closers = list(closers)
@@ -94,22 +98,16 @@ class Resolver:
         while self._closers:
             self._closers.pop()()
 
-    def search_multiple_models(
-        self, requests: Sequence[SearchRequest], backends: Sequence[str] | None = None
-    ) -> dict[str, SearchResult]:
+    def search_multiple_models(self, requests: Sequence[SearchRequest]) -> dict[str, SearchResult]:
         """Resolve each unique request (by ``request.key``), several at a time.
 
         Args:
             requests: the missing models; repeats of a key are resolved once.
-            backends: a backend order for this call instead of the resolver's.
 
         Returns:
             ``{request.key: SearchResult}``.
-
-        Raises:
-            ConfigError: ``backends`` names an unknown or unavailable backend.
         """
-        order = self._validated(backends) if backends is not None else self.backend_order
+        order = self.backend_order
         unique: dict[str, SearchRequest] = {}
         for request in requests:
             unique.setdefault(request.key, request)
@@ -128,21 +126,9 @@ class Resolver:
                 logger.warning("Cannot save the resolution cache %s: %s", self.cache.path, error)
         return results
 
-    def search(self, request: SearchRequest, backends: Sequence[str] | None = None) -> SearchResult:
+    def search(self, request: SearchRequest) -> SearchResult:
         """Resolve one request (see ``search_multiple_models``)."""
-        return self.search_multiple_models([request], backends)[request.key]
-
-    def _validated(self, order: Sequence[str]) -> tuple[str, ...]:
-        names = tuple(dict.fromkeys(name.strip().lower() for name in order if name.strip()))
-        unknown = [name for name in names if name not in KNOWN_BACKENDS]
-        if unknown:
-            raise ConfigError(
-                f"Unknown backend {', '.join(unknown)}; choose from {', '.join(KNOWN_BACKENDS)}."
-            )
-        missing = [name for name in names if name not in self.backends]
-        if missing and not self.offline:
-            raise ConfigError(f"Backend {', '.join(missing)} is not configured in this resolver.")
-        return names
+        return self.search_multiple_models([request])[request.key]
 
     def _resolve(self, request: SearchRequest, order: Sequence[str]) -> SearchResult:
         known = self.known_sources.lookup(request)
@@ -323,41 +309,32 @@ class Resolver:
 def build_resolver(
     settings: Settings,
     home: Home,
-    comfyui_root: Path | None,
     *,
     known_sources: KnownSources,
-    offline: bool = False,
-    backends: Sequence[str] | None = None,
+    offline: bool,
+    backend_order: Sequence[str],
     client: httpx.Client | None = None,
     http_options: HttpOptions | None = None,
     stop_event: threading.Event | None = None,
 ) -> Resolver:
-    """Build a resolver from the settings.
+    """Build a resolver from the settings. Called by ``Services.resolver`` (the one place
+    that decides offline and the backend order, and adds the install's catalogues).
 
     Args:
         settings: the loaded settings (``search``, ``civitai``, ``huggingface``, ``qwen``).
         home: the tool's home; the cache lives at ``home.resolution_cache``.
-        comfyui_root: when given, the catalogues installed with ComfyUI (template
-            packages, ComfyUI-Manager's model list) are added after ``known_sources``,
-            unless ``known_sources`` already holds them (``KnownSources.from_comfyui``).
-        known_sources: the catalogue built from the workflows seen.
-        offline: ask no remote backend (also ``search.offline``).
-        backends: a backend order for this resolver instead of ``search.backend_order``.
+        known_sources: the whole catalogue: the install's and the workflows' sources.
+        offline: ask no remote backend.
+        backend_order: the remote backends in order, names already checked by the
+            settings model (``search.backend_order``).
         client: an ``httpx.Client`` to use (not closed by the resolver); else one is made.
         http_options: timeouts, retries and waits (default: from ``settings.search``).
         stop_event: when set (a SIGTERM, say), no further request is sent and every model
             not yet resolved is ``ERROR interrupted``; backoff waits end at once.
-
-    Raises:
-        ConfigError: ``backends`` names an unknown backend.
     """
     catalogue = KnownSources()
     catalogue.merge(known_sources)
-    # Read once: a caller that already merged this ComfyUI's catalogues is not charged again.
-    if comfyui_root is not None and comfyui_root.resolve() not in catalogue.comfyui_roots:
-        catalogue.merge(KnownSources.from_comfyui(comfyui_root))
-    offline = offline or settings.search.offline
-    order = list(backends) if backends is not None else list(settings.search.backend_order)
+    order = list(backend_order)
     cache = ResolutionCache(home.resolution_cache, settings.search.cache_ttl)
     if offline:
         return Resolver(

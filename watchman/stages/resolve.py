@@ -71,9 +71,6 @@ def resolve_missing_models(
     Results answered locally this cycle (a known source, offline) carry no time of their
     own: they are stamped ``now``. A set stop event ends resolution early: unresolved
     models come back ERROR ``interrupted`` without further requests.
-
-    Raises:
-        ConfigError: a backend in the order is unknown.
     """
     requests: dict[ModelKey, SearchRequest] = {}
     for need in needs.missing_models():
@@ -109,9 +106,6 @@ def resolve_one(
 
     Returns:
         The result (a backend failure is an ERROR result, not an exception).
-
-    Raises:
-        ConfigError: a backend in the order is unknown.
     """
     with services.resolver(comfyui_root, more_sources) as resolver:
         return resolver.search(request)
