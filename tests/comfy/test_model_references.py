@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from watchman.comfy.model_references import references_for_node
+from watchman.comfy.model_key import ModelKey
+from watchman.comfy.model_references import base_name_key, references_for_node
 from watchman.comfy.value_forms import location_of, lora_tag_names
 from watchman.comfy.workflow import parse_workflow_json
 
@@ -151,3 +152,8 @@ def test_locations_need_a_file_name() -> None:
     assert location_of("/home/me/x.safetensors") is not None
     assert location_of("SDXL\\x.safetensors") is None
     assert location_of("\\\\server\\share\\x.pt") is not None
+
+
+def test_embedded_metadata_attaches_by_the_model_keys_file_name() -> None:
+    assert base_name_key("SDXL/./Detail.safetensors/") == "detail.safetensors"
+    assert base_name_key("SDXL\\Detail.safetensors") == ModelKey.of(None, "Detail.safetensors").path

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from watchman.comfy.model_key import ModelKey, fold_case
 from watchman.resolve.model import SearchRequest
-from watchman.resolve.names import loose_key, same_file_name, search_terms
+from watchman.resolve.names import (
+    file_name_of,
+    loose_key,
+    same_file_name,
+    search_terms,
+    subfolder_of,
+)
 
 
 def test_a_windows_value_splits_into_subfolder_and_file_name() -> None:
@@ -32,3 +39,11 @@ def test_search_terms_start_with_the_stem_then_reduce_within_the_bound() -> None
     )
     assert search_terms("x.pth", 4) == ("x",)
     assert search_terms("flux1-dev-fp8.safetensors", 1) == ("flux1-dev-fp8",)
+
+
+def test_the_resolver_reads_a_value_as_the_model_key_does() -> None:
+    for value in ("SDXL\\a.safetensors", "./x//SDXL/./a.safetensors", "a/../b/c.pt", "/up/d.ckpt/"):
+        key = ModelKey.of("loras", value)
+        folded = fold_case("/".join(filter(None, (subfolder_of(value), file_name_of(value)))))
+        assert folded == key.path, value
+        assert file_name_of(value).lower() == key.file_name, value

@@ -65,6 +65,27 @@ def test_workflows_needing_the_same_file_share_one_task(tmp_path: Path) -> None:
     assert task.workflows == ("a.json", "b.json")
 
 
+def test_one_file_named_by_a_legacy_folder_and_other_separators_is_one_task(
+    tmp_path: Path,
+) -> None:
+    # The same model key (text_encoders:sub/x.safetensors) reached twice: once through a
+    # value of unknown folder that the source files under the legacy "clip", once as written.
+    wanted = [
+        Wanted("?:sub/x.safetensors", None, "sub/x.safetensors", ("a.json",)),
+        Wanted("text_encoders:sub/x.safetensors", "text_encoders", "sub\\x.safetensors",
+               ("b.json",)),
+    ]  # fmt: skip
+    resolutions = {
+        "?:sub/x.safetensors": found("https://h/x", "x.safetensors", folder="clip", size=3),
+        "text_encoders:sub/x.safetensors": found(
+            "https://h/x", "x.safetensors", folder="text_encoders", size=3
+        ),
+    }
+    (task,) = build_plan(wanted, resolutions, roots(tmp_path), TOKENS).tasks
+    assert task.name == "text_encoders/sub/x.safetensors"
+    assert task.workflows == ("a.json", "b.json")
+
+
 @pytest.mark.parametrize(
     ("result", "why"),
     [

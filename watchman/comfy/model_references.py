@@ -16,7 +16,7 @@ from watchman.comfy.loaders import (
     names_file,
     table_value_names_file,
 )
-from watchman.comfy.model_key import NodeLookup
+from watchman.comfy.model_key import ModelKey, NodeLookup
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.value_forms import (
     is_lora_list,
@@ -30,9 +30,9 @@ from watchman.comfy.workflow_model import EmbeddedModel, ModelReference
 
 
 def base_name_key(value: str) -> str:
-    """Return the comparison key of a model value: its base name, lower-cased, with
-    ``\\`` and ``/`` alike."""
-    return value.strip().replace("\\", "/").rsplit("/", 1)[-1].lower()
+    """Return the comparison key of a model value: the file name of its :class:`ModelKey`
+    (separators, ``./`` and case by ModelKey's rules), blanks around it trimmed."""
+    return ModelKey.of(None, value.strip()).file_name
 
 
 def _best_match(

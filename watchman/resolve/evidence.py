@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from watchman.comfy.folders import canonical_folder, folder_type
+from watchman.comfy.model_key import fold_case
 from watchman.resolve.names import ascii_lower, normalise_value
 
 # Folder types that share their directories: a file in one is listed by the other.
@@ -193,8 +194,9 @@ def ties_to_request(claim: FolderClaim, folder: str | None, subfolder: str) -> b
 
 
 def same_subfolder(left: str, right: str) -> bool:
-    """Compare two subfolder paths with ``/`` separators, ASCII letters without case."""
-    return ascii_lower(normalise_value(left)) == ascii_lower(normalise_value(right))
+    """Compare two subfolder paths as ModelKey compares paths (separators, ``./`` and case
+    folded by its rules)."""
+    return fold_case(normalise_value(left)) == fold_case(normalise_value(right))
 
 
 def manager_claim(model_type: str | None, save_path: str | None) -> FolderClaim:

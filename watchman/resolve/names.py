@@ -13,6 +13,8 @@ import enum
 import re
 from urllib.parse import unquote, urlsplit
 
+from watchman.comfy.model_key import normalise_relative_path, value_parts
+
 # Suffixes that say how a file was saved rather than what it is; search indexes know the
 # model by its name without them.
 _PRECISION = re.compile(
@@ -125,29 +127,26 @@ def is_web_url(value: str) -> bool:
 
 
 def normalise_value(value: str) -> str:
-    """Return a workflow value with ``/`` separators and no leading ``./`` or slashes.
+    """Return a workflow value as the relative path it means, case kept: ModelKey's rule
+    (:func:`watchman.comfy.model_key.normalise_relative_path`), after trimming blanks.
 
     A value that is itself an http(s) URL (a loader fed a Hub or Civitai link) becomes the
     file name its URL path ends with: the URL is where to get it, not a folder.
     """
     if is_web_url(value):
         path = urlsplit(value.strip()).path.rstrip("/")
-        return unquote(path.rsplit("/", 1)[-1]).replace("\\", "/").rsplit("/", 1)[-1]
-    text = value.strip().replace("\\", "/")
-    while text.startswith("./"):
-        text = text[2:]
-    return text.strip("/")
+        return value_parts(unquote(path.rsplit("/", 1)[-1])).file_name
+    return normalise_relative_path(value.strip())
 
 
 def file_name_of(value: str) -> str:
     """Return the base name of a workflow value (``SDXL\\a.safetensors`` -> ``a.safetensors``)."""
-    return normalise_value(value).rsplit("/", 1)[-1]
+    return value_parts(normalise_value(value)).file_name
 
 
 def subfolder_of(value: str) -> str:
     """Return the folder part of a workflow value with ``/`` separators, or ``""``."""
-    normalised = normalise_value(value)
-    return normalised.rsplit("/", 1)[0] if "/" in normalised else ""
+    return value_parts(normalise_value(value)).subfolder
 
 
 def same_file_name(left: str, right: str) -> bool:

@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 import orjson
 
-from watchman.comfy.model_key import value_parts
+from watchman.comfy.folders import canonical_folder
+from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.config import Settings
 from watchman.errors import DownloadError, StateError
 from watchman.remote.downloader import (
@@ -280,17 +281,21 @@ def build_plan(
         except (DownloadError, httpx.InvalidURL) as error:
             skipped.append(NotPlanned(item.key, str(error)))
             continue
+        # Tasks are keyed by the model key, so one file reached through a legacy folder
+        # name or other separators is one download.
+        key = ModelKey.of(folder, item.value).text
+        folder = canonical_folder(folder)
         name = f"{folder}/{parts.relative_path}"
-        existing = tasks.get(name.lower())
+        existing = tasks.get(key)
         if existing is not None:
             merged = tuple(dict.fromkeys(existing.workflows + item.workflows))
-            tasks[name.lower()] = _with_workflows(existing, merged)
+            tasks[key] = _with_workflows(existing, merged)
             continue
         size = result.get("size")
         size = size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None
         sha256 = _text(result.get("sha256"))
         why_not = _distrust(result, item, folder, parts.file_name, size, sha256)
-        tasks[name.lower()] = PlannedDownload(
+        tasks[key] = PlannedDownload(
             name=name,
             url=url,
             folder=folder,
