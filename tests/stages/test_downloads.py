@@ -92,6 +92,8 @@ def test_one_file_named_by_a_legacy_folder_and_other_separators_is_one_task(
         (found("https://h/x", "x.safetensors"), "no sha256 or size"),
         (found("https://h/x", "x_v2.safetensors", size=3), "the source lists"),
         (found("https://h/x", "x.safetensors", folder="checkpoints", size=3), "folder"),
+        (found("https://h/x", "X.safetensors", size=3), "the source lists"),
+        (found("https://h/x", "x.safetensors", size=3, reason="auth_required"), "gated"),
     ],
 )
 def test_a_task_without_exact_name_agreed_folder_and_a_check_is_not_trusted(

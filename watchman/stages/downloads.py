@@ -326,8 +326,13 @@ def _distrust(
 ) -> str | None:
     """Why a FOUND result is not trusted for an unattended download, or None."""
     listed = str(result.get("file_name") or "")
-    if listed.lower() != file_name.lower():
+    if listed != file_name:
+        # Trust needs the exact name: a case variant is FOUND for review, never fetched alone.
         return f"the source lists {listed!r}, not {file_name!r}"
+    if result.get("reason") == "auth_required":
+        # A gated file answers 401 until its owner's terms are accepted with the user's own
+        # account, which no token setting proves: a person downloads it after review.
+        return "the file is gated: accept its terms on the site, set the token, then download it"
     if item.folder is None or (result.get("folder") and result.get("folder") != folder):
         return "the folder is not agreed by the loader and the source"
     if not sha256 and size is None:
