@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.resolve.conftest import FAST
-from tests.resolve.servers import ReplayServer, Reply, refused_url
+from tests.resolve.servers import LATE, ReplayServer, Reply, refused_url
 from watchman.errors import BackendError
 from watchman.remote.gateway import (
     HttpGateway,
@@ -108,7 +108,9 @@ def test_persistent_429_is_rate_limited(server: ReplayServer, gateway: HttpGatew
 def test_a_timeout_is_retried_and_then_the_answer_is_used(
     server: ReplayServer, client: httpx.Client
 ) -> None:
-    server.route("GET", "/slow", Reply(200, {"late": True}, delay=0.6), Reply(200, {"late": False}))
+    server.route(
+        "GET", "/slow", Reply(200, {"late": True}, delay=LATE), Reply(200, {"late": False})
+    )
     gateway, _ = recording_gateway(client, timeout_seconds=0.2)
     assert gateway.get_json(f"{server.url}/slow").data == {"late": False}
     assert server.count("/slow") == 2
@@ -117,7 +119,7 @@ def test_a_timeout_is_retried_and_then_the_answer_is_used(
 def test_a_server_that_never_answers_in_time_gives_a_timeout_error(
     server: ReplayServer, client: httpx.Client
 ) -> None:
-    server.route("GET", "/slow", Reply(200, {}, delay=0.4))
+    server.route("GET", "/slow", Reply(200, {}, delay=LATE))
     gateway, _ = recording_gateway(client, timeout_seconds=0.1, max_retries=1)
     with pytest.raises(BackendError) as raised:
         gateway.get_json(f"{server.url}/slow")

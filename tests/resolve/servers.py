@@ -22,6 +22,10 @@ from tests.local_http import refused_url as refused_url  # the resolve tests imp
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+# A reply delay for timeout tests: far past any client timeout the tests set (at most
+# 0.2 s), so a client starved of CPU on a loaded machine still times out before the answer
+# comes. Handler threads are daemons: the wait never holds up a test's teardown.
+LATE = 5.0
 
 
 def recording(name: str) -> Any:

@@ -16,7 +16,7 @@ from watchman.remote.gateway import host_key
 from watchman.resolve import KnownSources, SearchRequest, Status
 
 from .conftest import FAST, resolver_for, settings_for
-from .servers import ReplayServer, Reply, recording, refused_url
+from .servers import LATE, ReplayServer, Reply, recording, refused_url
 from .test_civitai import serve_civitai_search
 
 CHAT = "/v1/chat/completions"
@@ -212,7 +212,7 @@ def test_the_huggingface_backend_can_be_listed(
 def test_a_qwen_server_that_times_out_is_asked_once_per_run_not_once_per_model(
     server: ReplayServer, second_server: ReplayServer, home: Home, client: httpx.Client
 ) -> None:
-    server.route("POST", CHAT, Reply(200, recording("qwen_answer_empty.json"), delay=0.5))
+    server.route("POST", CHAT, Reply(200, recording("qwen_answer_empty.json"), delay=LATE))
     second_server.route("GET", SEARCH, Reply(200, {"items": []}))
     settings = settings_for(civitai=second_server.url, qwen=f"{server.url}/v1")
     settings.qwen.timeout_seconds = 0.1
@@ -259,7 +259,7 @@ def test_a_listing_backend_that_times_out_costs_one_retry_set_per_run_not_one_pe
     server: ReplayServer, home: Home, client: httpx.Client, backend: str
 ) -> None:
     path = SEARCH if backend == "civitai" else "/api/models"
-    server.route("GET", path, Reply(200, {"items": []}, delay=0.5))
+    server.route("GET", path, Reply(200, {"items": []}, delay=LATE))
     settings = settings_for(**{backend: server.url}, order=(backend,))
     requests = [SearchRequest(f"hung_{number}.safetensors", "loras") for number in range(5)]
     with resolver_for(
