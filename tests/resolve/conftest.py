@@ -16,9 +16,11 @@ from watchman.resolve import KnownSources, Resolver, build_resolver
 
 from .servers import CORPUS, ReplayServer
 
-# Tiny waits: the retry logic runs for real, the suite stays fast.
+# Tiny waits: the retry logic runs for real, the suite stays fast. The read timeout is
+# long: a local server always answers, and a timeout that fired because a loaded machine
+# starved a test would retry and break the request counts (timeout tests set their own).
 FAST = HttpOptions(
-    timeout_seconds=2.0,
+    timeout_seconds=10.0,
     max_retries=2,
     backoff_initial_seconds=0.01,
     backoff_max_seconds=0.02,
