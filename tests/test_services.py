@@ -76,6 +76,26 @@ def test_a_backend_asks_through_the_one_client_that_names_the_tool(tmp_path: Pat
     assert {seen.headers.get("user-agent") for seen in server.requests} == {USER_AGENT}
 
 
+def test_a_backend_answer_and_its_cache_entry_are_dated_by_the_environments_clock(
+    tmp_path: Path,
+) -> None:
+    with ReplayServer() as server:
+        server.route("GET", "/api/v1/models", Reply(200, recording("civitai_models_search.json")))
+        settings = Settings.model_validate(
+            {
+                "civitai": {"base_url": server.url},
+                "search": {"backend_order": ["civitai"], "max_retries": 0},
+                "comfyui": {"use_server": False},
+            }
+        )
+        home = Home(tmp_path / "h")
+        with build_services(settings, environment(tmp_path), home) as services:
+            request = SearchRequest("SD15\\DreamShaper_8_pruned.safetensors", "checkpoints")
+            result = resolve_one(services, None, request)
+    assert result.resolved_at == "2027-01-15T08:00:00Z"
+    assert "2027-01-15T08:00:00" in home.resolution_cache.read_text(encoding="utf-8")
+
+
 def test_the_cycle_dates_itself_and_asks_the_guards_with_the_environments_clock(
     tmp_path: Path,
 ) -> None:

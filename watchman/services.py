@@ -144,6 +144,7 @@ class Services:
             backend_order=self.backend_order,
             client=self.client,
             stop_event=self.stop_event,
+            wall=self.environment.clock.wall,
         )
 
     def new_run(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -203,6 +204,7 @@ def test_the_resolver_over_hostile_civitai_hub_and_chat_servers_records_errors_o
             known_sources=KnownSources(),
             offline=False,
             backend_order=settings.search.backend_order,
+            wall=time.time,
             client=client,
             http_options=options,
         ) as resolver:
@@ -241,6 +243,7 @@ def test_a_stop_while_the_chat_server_is_silent_ends_the_search_as_interrupted(
             known_sources=KnownSources(),
             offline=False,
             backend_order=settings.search.backend_order,
+            wall=time.time,
             client=client,
             http_options=replace(OPTIONS, total_deadline_seconds=60.0),
             stop_event=stop,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,5 +92,6 @@ def resolver_for(settings: Settings, home: Home, client: httpx.Client, **options
         "http_options": FAST,
         "offline": settings.search.offline,
         "backend_order": settings.search.backend_order,
+        "wall": time.time,
     }
     return build_resolver(settings, home, client=client, **{**arguments, **options})

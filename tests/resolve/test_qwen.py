@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import httpx
 import pytest
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
 from watchman.resolve.civitai import CivitaiBackend
+from watchman.resolve.health import HealthBoard
 from watchman.resolve.huggingface import HuggingFaceBackend
 from watchman.resolve.model import SearchRequest, Status
 from watchman.resolve.qwen import QwenBackend
@@ -30,6 +33,7 @@ def qwen_backend(
         timeout_seconds=2.0,
         connect_timeout_seconds=0.5,
         max_tool_calls=max_tool_calls,
+        health=HealthBoard(("civitai", "huggingface"), lambda: datetime.now(timezone.utc)),
     )
 
 

@@ -43,8 +43,9 @@ class ResolutionCache:
         self,
         path: Path,
         ttl: CacheTTLSettings,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime],
     ) -> None:
+        """``now`` reads the clock handed down from ``main()`` (an aware UTC datetime)."""
         self.path = path
         self.ttl = ttl
         self._now = now

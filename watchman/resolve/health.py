@@ -13,7 +13,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import RetryLaterError
@@ -45,8 +45,9 @@ class HealthBoard:
     def __init__(
         self,
         names: Iterable[str],
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime],
     ) -> None:
+        """``now`` reads the clock handed down from ``main()`` (an aware UTC datetime)."""
         self._now = now
         self._backends = {name: BackendHealth() for name in names}
         self._lock = threading.Lock()

@@ -64,6 +64,7 @@ class Resolver:
         closers: Sequence[Callable[[], None]] = (),
         stop_event: threading.Event | None = None,
         health: HealthBoard | None = None,
+        now: Callable[[], datetime],
     ) -> None:
         self.known_sources = known_sources
         self.backends = dict(backends)
@@ -78,7 +79,8 @@ class Resolver:
         self.max_parallel_models = max(1, max_parallel_models)
         self._closers = list(closers)
         self.stop_event = stop_event
-        self.health = health or HealthBoard(self.backends)
+        self._now = now
+        self.health = health or HealthBoard(self.backends, now)
         if cache is not None:
             cache.load()
 
@@ -191,7 +193,7 @@ class Resolver:
 
     def _answer(self, name: str, request: SearchRequest) -> SearchResult:
         """Ask one backend and cache its own answer under its own key."""
-        outcome = replace(self._ask(name, request), resolved_at=_utc_now_iso())
+        outcome = replace(self._ask(name, request), resolved_at=_iso_seconds(self._now()))
         if self.cache is not None and outcome.reason != INTERRUPTED:
             self.cache.put(
                 backend_key(request, name), outcome, not_before=self.health.retry_at(name)
@@ -316,6 +318,7 @@ def build_resolver(
     client: httpx.Client | None = None,
     http_options: HttpOptions | None = None,
     stop_event: threading.Event | None = None,
+    wall: Callable[[], float],
 ) -> Resolver:
     """Build a resolver from the settings. Called by ``Services.resolver`` (the one place
     that decides offline and the backend order, and adds the install's catalogues).
@@ -331,11 +334,17 @@ def build_resolver(
         http_options: timeouts, retries and waits (default: from ``settings.search``).
         stop_event: when set (a SIGTERM, say), no further request is sent and every model
             not yet resolved is ``ERROR interrupted``; backoff waits end at once.
+        wall: the wall clock handed down from ``main()`` (``Environment.clock.wall``):
+            it dates answers and cache entries and times Retry-After waits.
     """
     catalogue = KnownSources()
     catalogue.merge(known_sources)
     order = list(backend_order)
-    cache = ResolutionCache(home.resolution_cache, settings.search.cache_ttl)
+
+    def now() -> datetime:
+        return datetime.fromtimestamp(wall(), timezone.utc)
+
+    cache = ResolutionCache(home.resolution_cache, settings.search.cache_ttl, now)
     if offline:
         return Resolver(
             known_sources=catalogue,
@@ -344,6 +353,7 @@ def build_resolver(
             cache=cache,
             offline=True,
             stop_event=stop_event,
+            now=now,
         )
     closers: list[Callable[[], None]] = []
     if client is None:
@@ -381,7 +391,7 @@ def build_resolver(
     # An LLM that timed out once will time out again: one retry at most, not a minute each.
     qwen_options = replace(options, max_retries=min(options.max_retries, 1))
     qwen_gateway = gateway(settings.qwen.base_url, _secret(settings.qwen.api_key), qwen_options)
-    health = HealthBoard(KNOWN_BACKENDS)
+    health = HealthBoard(KNOWN_BACKENDS, now)
     qwen = QwenBackend(
         qwen_gateway,
         settings.qwen.base_url,
@@ -402,6 +412,7 @@ def build_resolver(
         closers=closers,
         stop_event=stop_event,
         health=health,
+        now=now,
     )
 
 
@@ -421,5 +432,5 @@ def _secret(value: object) -> str | None:
     return str(getter()) if callable(getter) else None
 
 
-def _utc_now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _iso_seconds(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -115,7 +115,7 @@ class QwenBackend:
         timeout_seconds: float = 60.0,
         connect_timeout_seconds: float = 3.0,
         max_tool_calls: int = 6,
-        health: HealthBoard | None = None,
+        health: HealthBoard,
     ) -> None:
         self.gateway = gateway
         self.url = f"{base_url.rstrip('/')}/chat/completions"
@@ -126,7 +126,7 @@ class QwenBackend:
         self.max_tool_calls = max_tool_calls
         # Shared with the resolver: a listing service marked down (rate limited, dead)
         # is not asked by a tool call either, and a failure met here marks it down.
-        self.health = health or HealthBoard((CIVITAI, HUGGINGFACE))
+        self.health = health
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Ask Qwen about ``request`` and verify what it proposes.
