@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from watchman.comfy.workflow import read_workflow_file
+from tests.cycle_reader import read_as_the_cycle_does
 from watchman.comfy.workflow_model import ParsedWorkflow
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "workflows"
@@ -22,7 +22,7 @@ def corpus() -> dict[str, ParsedWorkflow]:
     files = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
     if not files:
         pytest.skip("../shared/corpus is absent: no real workflows to measure")
-    return {path.name: read_workflow_file(path) for path in files}
+    return {path.name: read_as_the_cycle_does(path) for path in files}
 
 
 def test_at_least_98_percent_of_model_values_get_a_folder(

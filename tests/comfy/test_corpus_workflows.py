@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cycle_reader import read_as_the_cycle_does
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.workflow import read_workflow_file
 from watchman.comfy.workflow_model import ParsedWorkflow
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "workflows"
@@ -28,7 +28,8 @@ def parsed_corpus() -> dict[str, tuple[str, ParsedWorkflow]]:
     if not files:
         pytest.skip("../shared/corpus is absent: no real workflows to read")
     return {
-        path.name: (path.read_text(encoding="utf-8"), read_workflow_file(path)) for path in files
+        path.name: (path.read_text(encoding="utf-8"), read_as_the_cycle_does(path))
+        for path in files
     }
 
 

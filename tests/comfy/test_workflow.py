@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from watchman.comfy.workflow import parse_workflow_bytes, read_workflow_file
+from tests.cycle_reader import read_as_the_cycle_does
+from watchman.comfy.workflow import parse_workflow_bytes
 from watchman.comfy.workflow_model import ModelReference, ParsedWorkflow
 from watchman.errors import StateError, WorkflowError
 
@@ -348,13 +349,13 @@ def test_what_is_not_a_workflow_raises_a_workflow_error_naming_the_file(
     assert "broken.json" in str(caught.value)
 
 
-def test_read_workflow_file_reads_from_disk_and_raises_oserror_for_a_missing_file(
+def test_a_workflow_file_is_read_from_disk_and_raises_oserror_for_a_missing_file(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "w.json"
     path.write_text(
         json.dumps({"nodes": [node(1, "VAELoader", ["v.safetensors"])]}), encoding="utf-8"
     )
-    assert read_workflow_file(path).model_refs[0].value == "v.safetensors"
+    assert read_as_the_cycle_does(path).model_refs[0].value == "v.safetensors"
     with pytest.raises(OSError):
-        read_workflow_file(tmp_path / "absent.json")
+        read_as_the_cycle_does(tmp_path / "absent.json")

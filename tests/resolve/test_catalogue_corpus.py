@@ -14,8 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from tests.cycle_reader import read_as_the_cycle_does
 from watchman.comfy.folders import is_model_file_name
-from watchman.comfy.workflow import read_workflow_file
 from watchman.errors import WorkflowError
 from watchman.resolve.evidence import contradiction, hub_claim, manager_claim
 from watchman.resolve.known_sources import MANAGER_SOURCE, KnownSources
@@ -130,7 +130,7 @@ def corpus_catalogue_and_references() -> tuple[KnownSources, dict[tuple[str, str
     references: dict[tuple[str, str | None], Any] = {}
     for path in sorted(WORKFLOWS.iterdir()):
         try:
-            parsed = read_workflow_file(path)
+            parsed = read_as_the_cycle_does(path)
         except (WorkflowError, OSError):
             continue
         for model in parsed.embedded_models:

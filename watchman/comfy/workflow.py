@@ -16,7 +16,6 @@ bounds the work is a module constant named in the message of a file that breaks 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from watchman.comfy.image_metadata import image_kind, workflow_texts
 from watchman.comfy.loaders import LoaderTable
@@ -25,7 +24,7 @@ from watchman.comfy.workflow_json import decode_json
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.comfy.workflow_ui import is_ui_workflow, parse_ui_workflow
 from watchman.errors import ImageWithoutWorkflowError, WorkflowError
-from watchman.printable import printable, shortened
+from watchman.printable import shortened
 
 logger = logging.getLogger(__name__)
 
@@ -112,27 +111,3 @@ def reader_failure(name: str, error: Exception) -> WorkflowError:
         f"{name} could not be read: the reader failed on its content ({kind}: "
         f"{shortened(str(error), 160)}); please report this file."
     )
-
-
-def read_workflow_file(path: Path, table: LoaderTable | None = None) -> ParsedWorkflow:
-    """Read and parse the workflow file at ``path`` (.json, .png or .webp).
-
-    Raises WorkflowError when it is not a readable workflow or too large, OSError when
-    it cannot be read.
-    """
-    name = printable(str(path))
-    size = path.stat().st_size
-    if size > MAX_WORKFLOW_BYTES:
-        raise WorkflowError(
-            f"{name} is over a limit: {size} bytes, more than the {MAX_WORKFLOW_BYTES} a "
-            "workflow file may have (MAX_WORKFLOW_BYTES)."
-        )
-    with path.open("rb") as handle:
-        # Read no more than the limit even when the file grows after the stat.
-        data = handle.read(MAX_WORKFLOW_BYTES + 1)
-    if len(data) > MAX_WORKFLOW_BYTES:
-        raise WorkflowError(
-            f"{name} is over a limit: it grew past the {MAX_WORKFLOW_BYTES} bytes a workflow "
-            "file may have while it was read (MAX_WORKFLOW_BYTES)."
-        )
-    return parse_workflow_bytes(data, name, table)
