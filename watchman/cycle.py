@@ -196,6 +196,7 @@ def run_cycle(
     environment: Environment | None = None,
     services: Services | None = None,
     auto_download: bool = False,
+    force: bool = False,
 ) -> CycleResult:
     """Run one guarded cycle and record it.
 
@@ -218,6 +219,8 @@ def run_cycle(
             are taken from it. None: built here from the other arguments, closed after.
         auto_download: fetch trusted planned downloads in this cycle (also
             ``downloads.auto_download``); the guards are asked again before each file.
+        force: run whatever the guards say (``--force``); they are still asked and
+            logged, and the run lock still holds.
 
     Returns:
         The cycle's result; a skipped or failed cycle is a result, not an exception.
@@ -247,6 +250,7 @@ def run_cycle(
                 on_stage=on_stage,
                 services=own,
                 auto_download=auto_download,
+                force=force,
             )
     settings = services.settings
     services.new_run()
@@ -260,8 +264,10 @@ def run_cycle(
         recorder = _Recorder(home, settings.metrics.textfile, cycle_id, started_at, trigger)
         finish = recorder.finish
         verdict = _ask_guards(settings, home, cycle_id, guard_evaluator, clock)
-        if not verdict.allowed:
-            logger.info("Cycle skipped: %s", verdict.reason)
+        if not verdict.allowed and force:
+            logger.warning("The guards say no (%s); running anyway (--force).", verdict.reason)
+        elif not verdict.allowed:
+            logger.info("Cycle skipped: %s (--force runs anyway)", verdict.reason)
             return finish("skipped", verdict.reason)
         quick = _quick_check(services, home, root, cycle_id, int(clock.wall() * 1e9))
         if isinstance(quick, _Ran):
@@ -277,6 +283,8 @@ def run_cycle(
         def may_download() -> str | None:
             # A long download may outlast the machine's idle time: ask the guards again
             # (awake, VRAM) before each file; a no ends the downloads, not the cycle.
+            if force:
+                return None
             again = (guard_evaluator or partial(evaluate_guards, clock=clock))(
                 settings.schedule, verdict.memory
             )
@@ -296,9 +304,11 @@ def run_cycle(
                 may_download=may_download,
             )
         except CycleInterrupted as error:
-            # A requested stop is not a failure: nothing was half-written, and the next
-            # cycle starts from the same state.
-            return finish("skipped", f"interrupted: {error}")
+            # A requested stop is not a failure: nothing was half-written (the report is
+            # written whole or not at all), and the next cycle starts from the same state.
+            logger.warning("Cycle interrupted: %s.", error)
+            fingerprint.forget(home.fingerprint)  # the next cycle runs in full
+            return finish("interrupted", str(error))
         except (WatchmanError, OSError) as error:
             logger.error("Cycle failed: %s", error)
             fingerprint.forget(home.fingerprint)  # the next cycle runs in full

@@ -12,3 +12,5 @@ class ExitStatus(IntEnum):
     CYCLE_FAILED = 1  # the cycle started and failed
     USAGE = 2  # bad configuration or usage; ComfyUI not found
     LOCKED = 3  # another cycle holds the run lock
+    SIGINT = 130  # stopped by SIGINT (Ctrl-C); the cycle is recorded as interrupted
+    SIGTERM = 143  # stopped by SIGTERM; the cycle is recorded as interrupted

@@ -101,3 +101,36 @@ def test_every_document_the_readme_points_to_exists() -> None:
     assert named, "the README names its documents"
     for document in named:
         assert (REPO / document).is_file(), document
+
+
+def _demo_config(target: Path, *extra: str) -> Path:
+    import sys
+
+    sys.path.insert(0, str(REPO / "examples"))
+    try:
+        from run_demo import prepare  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(REPO / "examples"))
+    config = prepare(target)
+    with config.open("a", encoding="utf-8") as file:
+        file.write("\n".join(extra) + "\n")
+    return config
+
+
+def test_a_guard_skip_names_force_and_force_runs_the_cycle_anyway(tmp_path: Path) -> None:
+    # Booted less than a million years ago: the awake guard always says no.
+    config = _demo_config(tmp_path / "demo")
+    text = config.read_text().replace("boot_grace_minutes = 0", "boot_grace_minutes = 5e11")
+    config.write_text(text)
+    code, out, _ = run("--config", str(config), "--run-cycle")
+    assert code == 0
+    assert "skipped" in out and "--force" in out
+    code, out, err = run("--config", str(config), "--run-cycle", "--force")
+    assert code == 0, err
+    assert "skipped" not in out
+    assert (tmp_path / "demo/home/output/reports/status/master_status.md").exists()
+
+
+def test_force_without_run_cycle_is_a_usage_error() -> None:
+    code, _, err = run("--force", "--list-intake")
+    assert code == 2 and "--force" in err

@@ -216,7 +216,14 @@ def main_callback(
         False,
         "--run-cycle",
         help="Run one guarded cycle, then exit: 0 ran or skipped by a guard, 1 failed, "
-        "2 bad config or usage, 3 another cycle holds the lock.",
+        "2 bad config or usage, 3 another cycle holds the lock, 130 stopped by SIGINT, "
+        "143 stopped by SIGTERM (recorded as interrupted).",
+    ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="With --run-cycle: run now whatever the awake and VRAM guards say "
+        "(the run lock still holds).",
     ),
     scheduler: bool = typer.Option(
         False, "--scheduler", help="Run cycles forever at the configured interval."
@@ -274,6 +281,8 @@ def main_callback(
     ]
     if len(actions) > 1:
         _fail_usage(invocation, f"{' and '.join(actions)} cannot be combined; choose one.")
+    if force and not run_cycle:
+        _fail_usage(invocation, "--force goes with --run-cycle only.")
     if actions and context.invoked_subcommand is not None:
         _fail_usage(
             invocation,
@@ -296,7 +305,7 @@ def main_callback(
             fallback_file=home.log_dir / "comfywatchman.log",
         )
         if run_cycle:
-            raise typer.Exit(_do_run_cycle(settings, home, invocation, json_output))
+            raise typer.Exit(_do_run_cycle(settings, home, invocation, json_output, force))
         if scheduler:
             raise typer.Exit(_do_scheduler(settings, home, invocation))
         _do_list_intake(invocation, home, limit, json_output)
@@ -320,12 +329,34 @@ def _terminal_log_handler(invocation: Invocation) -> logging.Handler | None:
     return RichHandler(console=invocation.err, show_time=False, show_path=False, markup=False)
 
 
-def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_json: bool) -> int:
+STOP_GRACE_SECONDS = 1.5
+"""How long a cycle may take to reach a stage boundary after SIGINT or SIGTERM before the
+command records it as interrupted and exits anyway (the contract is 2 s)."""
+
+
+def _do_run_cycle(
+    settings: Settings, home: Home, invocation: Invocation, as_json: bool, force: bool
+) -> int:
+    from watchman.commands.stopping import stop_on_signals
     from watchman.cycle import run_cycle, stage_label
 
-    with invocation.services(settings, home) as services:
-        if as_json or not invocation.environment.interactive:
-            result = run_cycle(settings, home, trigger="run-cycle", services=services)
+    environment = invocation.environment
+    started_wall = environment.clock.wall()
+    done = threading.Event()
+
+    def record_and_exit(request: Any) -> None:
+        _record_overdue_stop(settings, home, request, started_wall, done)
+
+    stop_event = threading.Event()
+    with contextlib.ExitStack() as stack:
+        request = stack.enter_context(
+            stop_on_signals(
+                stop_event, grace_seconds=STOP_GRACE_SECONDS, on_overdue=record_and_exit
+            )
+        )
+        services = stack.enter_context(invocation.services(settings, home, stop_event))
+        if as_json or not environment.interactive:
+            result = run_cycle(settings, home, trigger="run-cycle", services=services, force=force)
         else:
             # A person is watching: say which stage the cycle is in.
             with invocation.err.status("Starting the cycle…") as spinner:
@@ -334,21 +365,67 @@ def _do_run_cycle(settings: Settings, home: Home, invocation: Invocation, as_jso
                     spinner.update(stage_label(phase))
 
                 result = run_cycle(
-                    settings, home, trigger="run-cycle", services=services, on_stage=show
+                    settings,
+                    home,
+                    trigger="run-cycle",
+                    services=services,
+                    on_stage=show,
+                    force=force,
                 )
+        done.set()
     record = result.record
     if as_json:
         print_json(invocation, result.to_json())
     else:
         _render_cycle(invocation, result)
+    if request.exit_status is not None:
+        return request.exit_status
     return int(ExitStatus.CYCLE_FAILED if record.outcome == "failed" else ExitStatus.SUCCESS)
+
+
+def _record_overdue_stop(
+    settings: Settings, home: Home, request: Any, started_wall: float, done: threading.Event
+) -> NoReturn:
+    """The cycle did not reach a stage boundary in time after a signal: record it as
+    interrupted (unless it has just recorded itself) and end the process at once. Every
+    file is replaced atomically, so nothing is left half-written."""
+    import os
+    import sys
+    from datetime import datetime, timezone
+
+    from watchman.cycle import record_cycle
+    from watchman.state.cycle_state import CycleRecord
+
+    if not done.is_set():
+        started = datetime.fromtimestamp(started_wall, timezone.utc)
+        record = CycleRecord(
+            cycle_id=f"{started.strftime('%Y%m%dT%H%M%S')}-stopped",
+            started_at=started.isoformat(),
+            duration_seconds=0.0,
+            outcome="interrupted",
+            reason=f"stopped by {request.signal_name} before the stage in hand ended",
+            trigger="run-cycle",
+        )
+        with contextlib.suppress(OSError):
+            record_cycle(home, settings.metrics.textfile, record)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"comfywatchman: stopped by {request.signal_name}.\n")
+            sys.stderr.flush()
+    os._exit(request.exit_status or int(ExitStatus.CYCLE_FAILED))
 
 
 def _render_cycle(invocation: Invocation, result: Any) -> None:
     stdout, stderr = invocation.out, invocation.err
     record = result.record
     if record.outcome == "skipped":
-        stdout.print(f"Cycle skipped: {record.reason}.", markup=False, highlight=False)
+        stdout.print(
+            f"Cycle skipped: {record.reason}. To run now anyway: comfywatchman --run-cycle --force",
+            markup=False,
+            highlight=False,
+        )
+        return
+    if record.outcome == "interrupted":
+        stderr.print(f"Cycle interrupted: {record.reason}.", markup=False, highlight=False)
         return
     if record.outcome == "failed":
         stderr.print(f"Cycle failed: {record.reason}.", markup=False, highlight=False)

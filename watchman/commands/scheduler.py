@@ -296,7 +296,9 @@ class SchedulerLoop:
             result.record.outcome,
             f" ({result.record.reason})" if result.record.reason else "",
         )
-        return result.record.outcome
+        outcome = result.record.outcome
+        # An interrupted cycle is planned like a skipped one (only ever after a stop).
+        return "skipped" if outcome == "interrupted" else outcome
 
     def _plan_next(self, outcome: CycleOutcome, ended: float) -> None:
         """Ask the timetable for the next run after a cycle that ended at ``ended`` (wall

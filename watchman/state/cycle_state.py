@@ -19,7 +19,7 @@ from watchman.state.safe_files import atomic_write_json, read_json_state
 SCHEMA_VERSION = 1
 MAX_RECORDS = 100
 
-Outcome = Literal["ran", "skipped", "failed"]
+Outcome = Literal["ran", "skipped", "failed", "interrupted"]
 
 
 @dataclass(frozen=True)

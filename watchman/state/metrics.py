@@ -23,7 +23,7 @@ from watchman.state.safe_files import atomic_write_bytes
 logger = logging.getLogger(__name__)
 
 PREFIX = "comfywatchman"
-OUTCOMES = ("ran", "skipped", "failed")
+OUTCOMES = ("ran", "skipped", "failed", "interrupted")
 _REASON_CODE = re.compile(r"^([a-z][a-z0-9_]{0,31}):")
 _METRIC_NAME = re.compile(r"[^a-zA-Z0-9_]")
 
@@ -61,7 +61,7 @@ def render_metrics(state: CycleState) -> str:
         _gauge(
             lines,
             "last_cycle_outcome",
-            "1 for the outcome the last cycle had (ran, skipped or failed), else 0.",
+            "1 for the outcome the last cycle had (ran, skipped, failed, interrupted), else 0.",
             [
                 (_labels(outcome=outcome), 1 if last.outcome == outcome else 0)
                 for outcome in OUTCOMES
