@@ -85,6 +85,7 @@ def test_an_empty_state_still_writes_a_valid_file() -> None:
         'comfywatchman_recent_cycles{outcome="ran"}': 0,
         'comfywatchman_recent_cycles{outcome="skipped"}': 0,
         'comfywatchman_recent_cycles{outcome="failed"}': 0,
+        'comfywatchman_recent_cycles{outcome="interrupted"}': 0,
     }
 
 
