@@ -60,9 +60,10 @@ def main() -> int:
     report = target / "home" / "output" / "reports" / "status" / "master_status.md"
     print(f"\nThe report is at {report}\n")
     text = report.read_text(encoding="utf-8")
-    summary_end = text.find("## What to do")
-    print(text[: summary_end if summary_end > 0 else None].rstrip())
-    print(f"\n(The whole report, with what to do, is in {report}.)")
+    # The summary, what changed and what to do; the lists after them stay in the file.
+    todo_end = text.find("\n## ", text.find("## What to do") + 1)
+    print(text[: todo_end if todo_end > 0 else None].rstrip())
+    print(f"\n(The whole report, with every missing model and workflow, is in {report}.)")
     return 0
 
 

@@ -89,7 +89,17 @@ def test_one_cycle_on_the_demo_tree_shows_every_status(demo: Path) -> None:
     assert document["summary"]["uncertain"] >= 1
     markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
     assert markdown.startswith("# ComfyUI readiness")
-    assert "demo_vae.safetensors" in markdown and "Move misplaced models" in markdown
+    assert "Move demo_vae.safetensors into models/vae." in markdown
+    # What a person does next, with commands to copy, without reading the JSON.
+    for command in (
+        "mkdir -p models/vae && mv models/checkpoints/demo_vae.safetensors models/vae/",
+        "mv custom_nodes/ComfyUI-DemoSwitch.disabled custom_nodes/ComfyUI-DemoSwitch",
+        "comfy node install comfyui-impact-pack",
+        "comfywatchman download checkpoints/flux1-dev-fp8.safetensors",
+    ):
+        assert f"   {command}\n" in markdown, command
+    assert "Watched folders:" in markdown and "workflows` (comfyui): 8 workflow file(s)" in markdown
+    assert "- New: `api_format_flux.json`" in markdown
 
 
 def test_the_report_says_where_a_misplaced_model_is_and_resolves_honestly(demo: Path) -> None:

@@ -424,6 +424,7 @@ def _run_stages(
     may_download: Callable[[], str | None] = lambda: None,
 ) -> _Ran:
     from watchman.comfy.loaders import loader_table
+    from watchman.reporting.document import SCHEMA_VERSION as REPORT_SCHEMA_VERSION
     from watchman.reporting.document import report_json
     from watchman.reporting.files import write_report
     from watchman.reporting.report import build_report, cycle_counts
@@ -445,6 +446,7 @@ def _run_stages(
     from watchman.stages.resolve import resolve_missing_models
     from watchman.stages.workflows import read_watched_workflows, watched_folders
     from watchman.state.download_log import log_path
+    from watchman.state.safe_files import read_json_state
 
     settings = services.settings
     environment = services.environment
@@ -558,6 +560,13 @@ def _run_stages(
             intake_new_or_updated=len(intake),
             downloads=downloads.plan.tasks,
             downloaded=downloaded_since(home.report_json, log_path(home.state_dir)),
+            watched=scan.folders,
+            previous=read_json_state(home.report_json, REPORT_SCHEMA_VERSION),
+            backend_urls={
+                "qwen": settings.qwen.base_url,
+                "civitai": settings.civitai.base_url,
+                "huggingface": settings.huggingface.base_url,
+            },
         )
         info["rewritten"] = write_report(home.report_json, home.report_markdown, report)
     summary = {**report_json(report)["summary"], "intake_new_or_updated": len(intake)}

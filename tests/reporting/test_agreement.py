@@ -13,15 +13,16 @@ from watchman.reporting.markdown import render_markdown
 FOO = ("loras", "SDXL/foo.safetensors")
 
 
-def section_rows(markdown: str, heading: str) -> list[str]:
-    """The table rows (or bullets) under one ``###`` heading, header lines left out."""
-    lines = markdown.split(f"### {heading}", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
-    rows = [
-        line
-        for line in lines.splitlines()[1:]
-        if line.startswith(("| ", "- ")) and not line.startswith(("| ---", "|  ↳"))
-    ]
-    return rows[1:] if rows and rows[0].startswith("| ") else rows
+def section_items(markdown: str, heading: str) -> list[str]:
+    """The top-level bullets under one ``##`` heading."""
+    part = markdown.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    return [line for line in part.splitlines() if line.startswith("- ")]
+
+
+def action_titles(markdown: str) -> list[str]:
+    """The numbered items of "What to do", their bold titles."""
+    part = markdown.split("## What to do", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\d+\. \*\*(.*)\*\*$", part, re.MULTILINE)
 
 
 def test_one_file_written_with_either_separator_is_one_missing_model_and_one_row() -> None:
@@ -35,13 +36,17 @@ def test_one_file_written_with_either_separator_is_one_missing_model_and_one_row
     document = report_json(report)
     assert document["summary"]["missing_models"] == 1
     markdown = render_markdown(report)
-    [row] = section_rows(markdown, "Get missing models")
-    assert row.endswith("| 2 |")  # both workflows need it
+    [row] = section_items(markdown, "Missing models")
+    needed_by = markdown.split(row, 1)[1].splitlines()[1]
+    assert needed_by == "  needed by `linux.json`, `windows.json`"  # names, not a count
     assert len(document["downloads"]) == 1
     assert document["downloads"][0]["workflows"] == ["/w/linux.json", "/w/windows.json"]
+    [action] = document["actions"]
+    assert action["unblocks"] == ["linux.json", "windows.json"]
+    assert action["command"] == "comfywatchman download loras/SDXL/foo.safetensors"
 
 
-def test_every_count_of_the_summary_agrees_with_every_table() -> None:
+def test_every_count_of_the_summary_agrees_with_every_list() -> None:
     report = report_of(
         {
             "/w/a.json": parsed(
@@ -65,30 +70,24 @@ def test_every_count_of_the_summary_agrees_with_every_table() -> None:
     summary = document["summary"]
     markdown = render_markdown(report)
 
-    status_rows = dict(re.findall(r"^\| ([a-z ]+) \| (\d+) \|$", markdown, re.MULTILINE))
     by_status = Counter(entry["status"] for entry in document["workflows"])
     for status, count in summary["workflows_by_status"].items():
-        assert count == by_status[status] == int(status_rows[status.replace("_", " ")])
+        assert count == by_status[status]
+        assert not count or f"{count} {status.replace('_', ' ')}" in markdown
     assert summary["workflows"] == len(document["workflows"]) == 6
 
-    assert summary["missing_models"] == len(section_rows(markdown, "Get missing models")) == 2
-    assert summary["misplaced_models"] == len(section_rows(markdown, "Move misplaced models")) == 1
-    assert (
-        summary["misspelled_models"] == len(section_rows(markdown, "Pick the installed file")) == 1
-    )
-    node_rows = section_rows(markdown, "Install node packs")
-    assert summary["missing_nodes"] == len(node_rows) == 2
-    assert len(document["downloads"]) == len(section_rows(markdown, "Planned downloads")) == 1
-    assert len(section_rows(markdown, "Fix unreadable workflows")) == by_status["parse_error"]
-    assert f"- Missing models: {summary['missing_models']} " in markdown
-
-    workflow_rows = [
-        line for line in markdown.split("## Workflows", 1)[1].splitlines() if line.startswith("| `")
+    assert summary["missing_models"] == len(section_items(markdown, "Missing models")) == 2
+    titles = action_titles(markdown)
+    assert [action["title"] for action in document["actions"]] == [
+        title.removeprefix("Decide: ") for title in titles
     ]
+    kinds = Counter(action["kind"] for action in document["actions"])
+    assert summary["misplaced_models"] == kinds["move_file"] == 1
+    assert summary["misspelled_models"] == kinds["pick_name"] == 1
+    assert kinds["install_pack"] == 2 and kinds["fix_workflow"] == by_status["parse_error"]
+    assert len(document["downloads"]) == len(section_items(markdown, "Planned downloads")) == 1
+
+    workflow_rows = section_items(markdown, "Workflows")
     assert len(workflow_rows) == len(document["workflows"])
     for entry, row in zip(document["workflows"], workflow_rows, strict=True):
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert cells[0] == f"`{entry['name']}`"
-        assert int(cells[3]) == len(entry["missing_models"])
-        assert int(cells[4]) == len(entry["missing_nodes"])
-        assert int(cells[5]) == entry["uncertain_count"]
+        assert row.startswith(f"- `{entry['name']}`: ")

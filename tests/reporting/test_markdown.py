@@ -29,7 +29,7 @@ def test_a_found_model_becomes_one_planned_download_into_its_folder() -> None:
     assert plan.workflows == ("/w/a.json", "/w/b.json") and plan.trusted is True
 
 
-def test_the_page_puts_the_summary_first_then_what_to_do() -> None:
+def test_the_page_puts_the_summary_first_then_what_changed_then_what_to_do() -> None:
     text = render_markdown(
         report_of(
             {
@@ -40,12 +40,22 @@ def test_the_page_puts_the_summary_first_then_what_to_do() -> None:
         )
     )
     assert (
-        text.index("| status | workflows |")
+        text.index("## Summary")
+        < text.index("## What changed")
         < text.index("## What to do")
         < text.index("## Workflows")
     )
-    assert "| missing models | 1 |" in text and "| ready | 1 |" in text
+    assert "- 2 workflow(s): 1 missing models, 1 ready" in text
     assert "3.0 MiB" in text and "https://example.invalid/d" in text
+    assert "comfywatchman download loras/loras/detail.safetensors" in text
+
+
+def test_no_line_outside_a_command_is_wider_than_a_phone_paragraph() -> None:
+    text = render_markdown(
+        report_of({"/w/a.json": parsed([lora("3", "loras\\detail.safetensors")])}, {DETAIL: FOUND})
+    )
+    assert "{" not in text  # no raw JSON
+    assert all(not line.startswith("| ") for line in text.splitlines())  # no wide tables
 
 
 def test_a_ready_library_says_there_is_nothing_to_do() -> None:
@@ -66,12 +76,11 @@ def test_table_cells_escape_pipes_from_file_names() -> None:
 
 def test_a_misspelled_value_names_the_file_to_pick() -> None:
     text = render_markdown(report_of({"/w/a.json": parsed([lora("7", "STYLE.SAFETENSORS")])}))
-    assert "### Pick the installed file" in text
-    assert "| LoraLoader #7 | `STYLE.SAFETENSORS` | `Style.safetensors` | 1 |" in text
+    assert "In the LoraLoader node, pick Style.safetensors instead of STYLE.SAFETENSORS." in text
 
 
-def test_missing_nodes_are_grouped_by_what_to_do() -> None:
-    aux = pack(url="https://example.invalid/aux", title="Aux")
+def test_missing_nodes_become_one_action_per_pack_with_its_command() -> None:
+    aux = pack(url="https://example.invalid/aux.git", title="Aux")
     packs = {
         "CannyEdge": aux,
         "DepthMap": aux,
@@ -87,8 +96,11 @@ def test_missing_nodes_are_grouped_by_what_to_do() -> None:
         "Nowhere": pack("unknown", reason="no pack known"),
     }
     text = render_markdown(report_of({"/w/a.json": parsed([], tuple(packs))}, packs=packs))
-    assert "| Aux (https://example.invalid/aux) | `CannyEdge`, `DepthMap` | 1 |" in text
-    assert "`DemoSwitch` is installed but disabled" in text
-    assert "### Update ComfyUI" in text and "`NewCore`" in text
-    assert "https://example.invalid/a, https://example.invalid/b" in text
-    assert "| `Nowhere` | no pack known | 1 |" in text
+    assert "Install the node pack Aux (CannyEdge, DepthMap)." in text
+    assert "git clone https://example.invalid/aux.git custom_nodes/aux" in text
+    assert "Enable the installed pack DemoSwitch" in text
+    assert "Update ComfyUI: NewCore" in text
+    assert "**Decide: Choose the pack that provides Shared.**" in text
+    assert "   - https://example.invalid/a\n   - https://example.invalid/b" in text
+    assert "Find the pack that provides Nowhere: no pack known." in text
+    assert text.count("Unblocks: `a.json`") == 5  # the two Aux types are one action

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from watchman.comfy.model_key import value_parts
+from watchman.reporting.advice import actions, backend_problems
 from watchman.reporting.report import (
     ModelRow,
     NodeRow,
@@ -139,6 +140,23 @@ def report_json(report: Report) -> dict[str, Any]:
         # What this cycle saw arrive; the rest of the document is the standing status.
         "cycle": {"intake_new_or_updated": report.intake_new_or_updated},
         "comfyui_root": report.comfyui_root,
+        "watched_folders": [
+            {
+                "path": folder.path,
+                "source": folder.source,
+                "files": folder.files,
+                "listed": folder.listed,
+                "problems": list(folder.problems),
+            }
+            for folder in report.watched
+        ],
+        "findings": [problem for folder in report.watched for problem in folder.problems],
+        "changes": report.changes.to_json() if report.changes is not None else None,
+        "actions": [action.to_json() for action in actions(report)],
+        "commands_run_in": report.comfyui_root,
+        "backend_problems": [
+            problem.to_json() for problem in backend_problems(report, report.backend_urls)
+        ],
         "resolution_note": report.resolution_note,
         "summary": _summary_json(report.summary),
         "downloads": [plan.to_json() for plan in report.downloads],
@@ -147,7 +165,9 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-VOLATILE_KEYS = ("generated_at", "cycle_id", "cycle")
+# "changes" compares with the report before: a report rewritten for it alone would lose
+# what the person has not read yet, so it is written only with a real change.
+VOLATILE_KEYS = ("generated_at", "cycle_id", "cycle", "changes")
 VOLATILE_NESTED_KEYS = frozenset({"resolved_at", "last_resolved_at"})
 
 

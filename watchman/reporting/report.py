@@ -8,7 +8,7 @@ disagree with a table of the other.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from watchman.stages.needs import (
 )
 from watchman.stages.node_packs import PackAdvice, PackAdvices
 from watchman.stages.resolve import Resolutions
+from watchman.stages.workflows import FolderSeen
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,65 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class Changes:
+    """What changed since the previous report, workflows named as the report names them.
+    ``previous_generated_at`` is None when there was no previous report."""
+
+    previous_generated_at: str | None
+    new: tuple[str, ...]
+    updated: tuple[str, ...]
+    newly_ready: tuple[str, ...]
+    newly_blocked: tuple[str, ...]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.new or self.updated or self.newly_ready or self.newly_blocked)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "previous_generated_at": self.previous_generated_at,
+            "new": list(self.new),
+            "updated": list(self.updated),
+            "newly_ready": list(self.newly_ready),
+            "newly_blocked": list(self.newly_blocked),
+        }
+
+
+def changes_since(previous: Mapping[str, Any] | None, entries: Sequence[WorkflowEntry]) -> Changes:
+    """Compare the workflows with the previous report's JSON document (None: there was
+    none, so every workflow is new): new and updated (by sha256) workflows, those ready
+    now that were not, and those blocked now that were ready."""
+    before: dict[str, tuple[str, str]] = {}
+    for item in (previous or {}).get("workflows") or ():
+        if isinstance(item, Mapping) and isinstance(item.get("path"), str):
+            before[item["path"]] = (str(item.get("sha256")), str(item.get("status")))
+    new: list[str] = []
+    updated: list[str] = []
+    ready: list[str] = []
+    blocked: list[str] = []
+    for entry in entries:
+        name = entry.name or entry.path
+        old = before.get(entry.path)
+        if old is None:
+            new.append(name)
+            continue
+        if old[0] != entry.sha256:
+            updated.append(name)
+        if entry.status == "ready" and old[1] != "ready":
+            ready.append(name)
+        elif entry.status != "ready" and old[1] == "ready":
+            blocked.append(name)
+    when = (previous or {}).get("generated_at")
+    return Changes(
+        previous_generated_at=str(when) if when else None,
+        new=tuple(new),
+        updated=tuple(updated),
+        newly_ready=tuple(ready),
+        newly_blocked=tuple(blocked),
+    )
+
+
+@dataclass(frozen=True)
 class Report:
     """The whole master status report."""
 
@@ -133,6 +193,9 @@ class Report:
     workflows: tuple[WorkflowEntry, ...]
     # The download log's lines since the report before this one (stages.downloads).
     downloaded: tuple[Mapping[str, Any], ...] = ()
+    watched: tuple[FolderSeen, ...] = ()  # each watched folder: files, problems
+    changes: Changes | None = None  # since the previous report (None: not compared)
+    backend_urls: Mapping[str, str] = field(default_factory=dict)  # for remedies
 
     def unique_models(self) -> dict[ModelKey, tuple[ModelRow, tuple[str, ...]]]:
         """Each active model row once per key (its first row), with the paths of the
@@ -272,10 +335,15 @@ def build_report(
     intake_new_or_updated: int,
     downloads: Sequence[PlannedDownload] | None = None,
     downloaded: Sequence[Mapping[str, Any]] = (),
+    watched: Sequence[FolderSeen] = (),
+    previous: Mapping[str, Any] | None = None,
+    backend_urls: Mapping[str, str] | None = None,
 ) -> Report:
     """The report stage: every workflow's entry (sorted by path), the summary and the
     planned downloads (``downloads``: the downloads stage's plan; None: derived here),
-    with the files ``downloaded`` since the last report."""
+    with the files ``downloaded`` since the last report, the ``watched`` folders as the
+    cycle found them, the changes since the ``previous`` report's JSON document, and the
+    backends' URLs (for the remedy of one that could not be reached)."""
     entries = tuple(
         sorted(
             (workflow_entry(a, resolutions, packs) for a in assessments),
@@ -294,6 +362,9 @@ def build_report(
         ),
         workflows=entries,
         downloaded=tuple(downloaded),
+        watched=tuple(watched),
+        changes=changes_since(previous, entries),
+        backend_urls=MappingProxyType(dict(backend_urls or {})),
     )
 
 

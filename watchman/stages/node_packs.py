@@ -37,6 +37,7 @@ class PackAdvice:
     title: str | None
     candidates: tuple[PackCandidate, ...]
     reason: str | None
+    path: str | None = None  # an installed (disabled) pack's folder, for the rename
 
     @property
     def uncertain(self) -> bool:
@@ -81,6 +82,7 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
             title=disabled[0].name,
             candidates=(),
             reason=f"pack {disabled[0].name} is installed but disabled: enable it",
+            path=disabled[0].path,
         )
     source = pack_for_missing_node(need.node_type, need.cnr_id, need.aux_id, node_map)
     return PackAdvice(

@@ -67,6 +67,19 @@ class WatchedFolder:
 
 
 @dataclass(frozen=True)
+class FolderSeen:
+    """A watched folder as a cycle found it: its workflow files, whether it could be
+    listed at all, and each problem (missing, not a folder, a subfolder that cannot be
+    read) as a sentence for the top of the report."""
+
+    path: str
+    source: str
+    files: int
+    listed: bool
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StoredWorkflow:
     """A watched workflow with its parse result, or the error that stopped the parse.
 
@@ -110,10 +123,13 @@ class WorkflowScan:
     # the structured log (each is also that workflow's error).
     failures: tuple[ReaderFailure, ...] = ()
     full_rehash: bool = False  # every file was hashed, whatever its stamps
+    folders: tuple[FolderSeen, ...] = ()  # each watched folder: files, problems
     next_full_rehash_ns: int | None = None  # when the next full re-hash falls due
 
 
-def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterator[Path]:
+def discover_workflow_files(
+    folder: Path, include_images: bool = True, problems: list[str] | None = None
+) -> Iterator[Path]:
     """Yield workflow files under ``folder`` recursively, sorted, skipping hidden entries.
 
     Hidden files and folders (a leading ``.``: ``.git``, editors' backups, ``.trash``) are
@@ -122,7 +138,8 @@ def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterat
     multiply the workflows. A link that loops on itself is yielded when it has a
     workflow's name (reading it then fails: one unreadable entry) and skipped with a
     warning otherwise; the entries after it are still listed. A folder that cannot be read
-    is logged and skipped.
+    is logged and skipped, and a sentence saying so is appended to ``problems`` (when
+    given) for the report.
     """
     suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
     stack = [folder]
@@ -134,6 +151,8 @@ def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterat
             identity = os.stat(current)
         except OSError as error:
             logger.warning("Cannot read watched folder %s: %s", current, error)
+            if problems is not None:
+                problems.append(f"{current} cannot be read: {error.strerror or error}.")
             continue
         if (identity.st_dev, identity.st_ino) in entered:
             logger.debug("Not entering %s again: a link leads back to it", current)
@@ -162,6 +181,8 @@ def discover_workflow_files(folder: Path, include_images: bool = True) -> Iterat
                         found.append(Path(entry.path))
         except OSError as error:
             logger.warning("Cannot read watched folder %s: %s", current, error)
+            if problems is not None:
+                problems.append(f"{current} cannot be read: {error.strerror or error}.")
     yield from sorted(found)
 
 
@@ -417,16 +438,25 @@ def scan_watched_folders(
     hashed = parsed = 0
     unreadable: list[UnreadableWorkflow] = []
     failures: list[ReaderFailure] = []
+    seen: list[FolderSeen] = []
     for folder, source in folders:
         if folder.is_file():
             logger.warning(
                 "Watched folder %s is a file, not a folder; watch the folder holding it.", folder
             )
+            problem = f"Watched folder {folder} is a file, not a folder."
+            seen.append(FolderSeen(str(folder), source, 0, False, (problem,)))
             continue
         if not folder.is_dir():
-            logger.info("Watched folder %s does not exist; skipping it.", folder)
+            logger.warning("Watched folder %s does not exist; nothing in it is watched.", folder)
+            problem = f"Watched folder {folder} does not exist."
+            seen.append(FolderSeen(str(folder), source, 0, False, (problem,)))
             continue
-        for path in discover_workflow_files(folder, include_images):
+        problems: list[str] = []
+        files = list(discover_workflow_files(folder, include_images, problems))
+        listed = not (problems and problems[0].startswith(f"{folder} "))
+        seen.append(FolderSeen(str(folder), source, len(files), listed, tuple(problems)))
+        for path in files:
             key = str(path)
             if key in entries:  # the same folder watched twice
                 continue
@@ -469,4 +499,12 @@ def scan_watched_folders(
         "parser_version": parser_version(table),
         "workflows": entries,
     }
-    return WorkflowScan(tuple(stored), document, hashed, parsed, tuple(unreadable), tuple(failures))
+    return WorkflowScan(
+        tuple(stored),
+        document,
+        hashed,
+        parsed,
+        tuple(unreadable),
+        tuple(failures),
+        folders=tuple(seen),
+    )

@@ -1,0 +1,94 @@
+"""What to do, read off the report: a backend that could not be reached is one line with
+its remedy; an uncertain model says why and lists its candidates; a watched folder that
+is not there is a finding at the top, never "every watched workflow is ready"."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tests.reporting.reports import lora, parsed, report_of
+from watchman.reporting.document import report_json
+from watchman.reporting.markdown import render_markdown
+from watchman.resolve import Candidate, SearchResult, Status
+from watchman.stages.workflows import FolderSeen
+
+QWEN_URL = "http://127.0.0.1:11434/v1"
+
+
+def _unreachable(name: str) -> SearchResult:
+    return SearchResult(
+        Status.ERROR,
+        "qwen",
+        name,
+        "loras",
+        reason="unreachable",
+        errors=("qwen: unreachable", "civitai: unreachable"),
+    )
+
+
+def test_an_unreachable_backend_is_one_line_with_its_remedy() -> None:
+    report = report_of(
+        {"/w/a.json": parsed([lora("1", "one.safetensors"), lora("2", "two.safetensors")])},
+        {
+            ("loras", "one.safetensors"): _unreachable("one.safetensors"),
+            ("loras", "two.safetensors"): _unreachable("two.safetensors"),
+        },
+    )
+    report = dataclasses.replace(
+        report, backend_urls={"qwen": QWEN_URL, "civitai": "https://civitai.com"}
+    )
+    text = render_markdown(report)
+    lines = [line for line in text.splitlines() if line.startswith("- qwen")]
+    assert lines == [
+        f"- qwen (unreachable, 2 model(s)): start Ollama (or your OpenAI-compatible server) "
+        f"at {QWEN_URL}, or drop qwen from search.backend_order."
+    ]
+    assert text.count("- civitai (unreachable") == 1
+    problems = report_json(report)["backend_problems"]
+    assert [(p["backend"], p["models"]) for p in problems] == [("civitai", 2), ("qwen", 2)]
+
+
+def test_an_uncertain_model_says_why_and_lists_its_candidates() -> None:
+    uncertain = SearchResult(
+        Status.UNCERTAIN,
+        "civitai",
+        "detail.safetensors",
+        "loras",
+        reason="two files of that name, neither verified",
+        candidates=(
+            Candidate("detail.safetensors", "https://example.invalid/1", "civitai"),
+            Candidate("Detail.safetensors", "https://example.invalid/2", "civitai"),
+        ),
+    )
+    report = report_of(
+        {"/w/a.json": parsed([lora("1", "detail.safetensors")])},
+        {("loras", "detail.safetensors"): uncertain},
+    )
+    text = render_markdown(report)
+    assert "**Decide: Choose the file for detail.safetensors (models/loras).**" in text
+    assert "Uncertain: two files of that name, neither verified" in text
+    assert "   - detail.safetensors (https://example.invalid/1)" in text
+    [action] = report_json(report)["actions"]
+    assert action["uncertain"] and len(action["candidates"]) == 2
+
+
+def test_a_missing_watched_folder_is_a_finding_at_the_top_and_not_all_ready() -> None:
+    report = dataclasses.replace(
+        report_of({}),
+        watched=(
+            FolderSeen(
+                "/gone/workflows",
+                "downloads",
+                0,
+                False,
+                ("Watched folder /gone/workflows does not exist.",),
+            ),
+        ),
+    )
+    text = render_markdown(report)
+    assert text.index("## ⚠ Not everything could be watched") < text.index("## Summary")
+    assert "- Watched folder /gone/workflows does not exist." in text
+    assert "every watched workflow is ready" not in text
+    document = report_json(report)
+    assert document["findings"] == ["Watched folder /gone/workflows does not exist."]
+    assert document["watched_folders"][0]["files"] == 0

@@ -1,0 +1,46 @@
+"""Each watched folder is reported with its workflow file count; one that is missing or
+cannot be read is a problem sentence and a WARNING, never silently nothing."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from watchman.stages.workflows import scan_watched_folders
+
+WORKFLOW = '{"1": {"class_type": "KSampler", "inputs": {}}}'
+
+
+def test_a_missing_folder_is_a_problem_and_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    here = tmp_path / "here"
+    (here / "sub").mkdir(parents=True)
+    (here / "a.json").write_text(WORKFLOW)
+    (here / "sub" / "b.json").write_text(WORKFLOW)
+    gone = tmp_path / "gone"
+    with caplog.at_level(logging.WARNING):
+        scan = scan_watched_folders([(here, "mine"), (gone, "downloads")], {})
+    seen = {folder.path: folder for folder in scan.folders}
+    assert seen[str(here)].files == 2 and seen[str(here)].problems == ()
+    assert seen[str(gone)].files == 0 and not seen[str(gone)].listed
+    assert seen[str(gone)].problems == (f"Watched folder {gone} does not exist.",)
+    assert any(str(gone) in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any folder")
+def test_an_unreadable_subfolder_is_a_problem_of_its_watched_folder(tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    locked = here / "locked"
+    locked.mkdir(parents=True)
+    (here / "a.json").write_text(WORKFLOW)
+    locked.chmod(0)
+    try:
+        [folder] = scan_watched_folders([(here, "mine")], {}).folders
+    finally:
+        locked.chmod(0o755)
+    assert folder.files == 1 and folder.listed
+    assert folder.problems and str(locked) in folder.problems[0]

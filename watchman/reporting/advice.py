@@ -1,0 +1,375 @@
+"""What a person should do, read off a report: pure functions of the typed
+:class:`~watchman.reporting.report.Report`, so the Markdown and the JSON say the same
+things.
+
+Each action names the workflows it unblocks and, where one exists, a command to copy:
+``comfy node install <id>`` for a pack of the Comfy registry, a ``git clone`` (what
+ComfyUI-Manager's "Install via Git URL" does) otherwise, the rename that enables a
+disabled pack, the ``mv`` that puts a misplaced file where its loader looks, and
+``comfywatchman download NAME`` for a planned download.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePath, PurePosixPath
+from typing import Any
+
+from watchman.comfy.model_key import value_parts
+from watchman.reporting.report import ModelRow, NodeRow, Report, WorkflowEntry
+from watchman.resolve import Status
+
+CORE_PACK_IDS = frozenset({"comfy-core", "comfyui", "comfy_core"})
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing to do: a short sentence, the workflows it unblocks, the command to copy
+    (None: none exists), and for an uncertain item what is uncertain and its candidates."""
+
+    kind: str
+    title: str
+    unblocks: tuple[str, ...]
+    command: str | None = None
+    uncertain: str | None = None
+    candidates: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "unblocks": list(self.unblocks),
+            "command": self.command,
+            "uncertain": self.uncertain,
+            "candidates": list(self.candidates),
+        }
+
+
+def display_name(entry: WorkflowEntry) -> str:
+    """The workflow as a person knows it: its path inside its watched folder."""
+    return entry.name or entry.path
+
+
+def _q(text: str) -> str:
+    return shlex.quote(text)
+
+
+def _rel(path: PurePath | str, root: PurePath) -> str:
+    """``path`` relative to the ComfyUI folder (commands run from there), else whole."""
+    path = PurePath(path)
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _names(report: Report, paths: Iterable[str]) -> tuple[str, ...]:
+    by_path = {entry.path: display_name(entry) for entry in report.workflows}
+    return tuple(by_path.get(path, path) for path in paths)
+
+
+def node_actions(report: Report) -> list[Action]:
+    """One action per pack to install or enable (grouping its node types), one per node
+    type to decide about."""
+    install: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
+    actions: list[Action] = []
+    root = PurePath(report.comfyui_root)
+    for row, users in report.unique_nodes().values():
+        pack = row.pack
+        status = pack.status if pack is not None else "unknown"
+        node = row.need.node_type
+        names = _names(report, users)
+        if pack is not None and status == "found" and (pack.url or _registry_id(row)):
+            key = _registry_id(row) or str(pack.url)
+            title, url, types, workflows = install.setdefault(
+                key, (pack.title or key, pack.url, [], [])
+            )
+            types.append(node)
+            workflows.extend(name for name in names if name not in workflows)
+        elif pack is not None and status == "installed_disabled":
+            actions.append(_enable(pack.title or "?", pack.path, node, names, root))
+        elif status == "outdated_comfyui":
+            actions.append(
+                Action(
+                    "update_comfyui",
+                    f"Update ComfyUI: {node} is newer than this install.",
+                    names,
+                    command="git pull",
+                )
+            )
+        elif pack is not None and status == "uncertain":
+            candidates = tuple(str(c.url or c.title) for c in pack.candidates)
+            actions.append(
+                Action(
+                    "choose_pack",
+                    f"Choose the pack that provides {node}.",
+                    names,
+                    uncertain=pack.reason
+                    or f"{len(candidates)} packs may provide {node}; none is certain",
+                    candidates=candidates,
+                )
+            )
+        else:
+            reason = (pack.reason if pack is not None else None) or "no known pack provides it"
+            actions.append(
+                Action(
+                    "find_node",
+                    f"Find the pack that provides {node}: {reason}.",
+                    names,
+                    uncertain=reason,
+                )
+            )
+    for key, (title, url, types, workflows) in sorted(install.items()):
+        registry = key if key != str(url) else None
+        if registry is not None:
+            command = f"comfy node install {_q(registry)}"
+        else:
+            folder = PurePosixPath(str(url).rstrip("/")).name.removesuffix(".git")
+            command = f"git clone {_q(str(url))} {_q('custom_nodes/' + folder)}"
+        actions.append(
+            Action(
+                "install_pack",
+                f"Install the node pack {title} ({', '.join(sorted(types))}).",
+                tuple(workflows),
+                command=command,
+            )
+        )
+    return actions
+
+
+REGISTRY_PAGE = "https://registry.comfy.org/nodes/"
+
+
+def _registry_id(row: NodeRow) -> str | None:
+    """The pack's Comfy registry id: the workflow's ``cnr_id``, or the id in a registry
+    page URL; None for a pack known only by its git URL."""
+    cnr_id = row.need.cnr_id
+    if cnr_id and cnr_id.lower() not in CORE_PACK_IDS:
+        return cnr_id
+    url = row.pack.url if row.pack is not None else None
+    if url and url.startswith(REGISTRY_PAGE):
+        return url[len(REGISTRY_PAGE) :].strip("/").split("/")[0] or None
+    return None
+
+
+def _enable(
+    name: str, path: str | None, node: str, names: tuple[str, ...], root: PurePath
+) -> Action:
+    command = None
+    if path:
+        where = PurePath(path)
+        if where.name.endswith(".disabled"):
+            enabled = where.with_name(where.name[: -len(".disabled")])
+        elif where.parent.name == ".disabled":
+            enabled = where.parent.parent / where.name
+        else:
+            enabled = None
+        if enabled is not None:
+            command = f"mv {_q(_rel(where, root))} {_q(_rel(enabled, root))}"
+    return Action(
+        "enable_pack",
+        f"Enable the installed pack {name} (it provides {node}).",
+        names,
+        command=command,
+    )
+
+
+def model_actions(report: Report) -> list[Action]:
+    """One action per model key: move, pick the listed name, replace a broken file,
+    download a planned file, or get/decide about a missing one."""
+    planned = {_plan_key(plan.folder, plan.relative): plan for plan in report.downloads}
+    root = PurePath(report.comfyui_root)
+    actions: list[Action] = []
+    for row, users in report.unique_models().values():
+        need = row.need
+        reference = need.reference
+        names = _names(report, users)
+        value = reference.value
+        parts = value_parts(value)
+        plan = planned.get(
+            _plan_key(
+                reference.folder or (row.resolution.folder if row.resolution else None) or "",
+                f"{parts.subfolder}/{parts.file_name}" if parts.subfolder else parts.file_name,
+            )
+        )
+        if need.state == "misplaced":
+            actions.append(_move(row, root, names))
+        elif need.state == "misspelled":
+            actions.append(
+                Action(
+                    "pick_name",
+                    f"In the {reference.node_type} node, pick {need.pick} instead of {value}.",
+                    names,
+                )
+            )
+        elif need.state == "broken":
+            actions.append(
+                Action(
+                    "replace_broken",
+                    f"Replace the broken file {value}: {need.problem or 'it is not a model'}.",
+                    names,
+                    command=f"comfywatchman download {_q(plan.name)}" if plan else None,
+                )
+            )
+        elif plan is not None:
+            actions.append(
+                Action(
+                    "download",
+                    f"Download {plan.file_name} into models/{plan.folder}"
+                    f" ({_size(plan.size)}, from {plan.source or 'its source'}).",
+                    names,
+                    command=f"comfywatchman download {_q(plan.name)}",
+                )
+            )
+        else:
+            actions.append(_missing(row, names))
+    return actions
+
+
+def _plan_key(folder: str, relative: str) -> tuple[str, str]:
+    return (folder, relative.replace("\\", "/").lower())
+
+
+def _size(size: int | None) -> str:
+    if not size or size <= 0:
+        return "size unknown"
+    amount = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if amount < 1024 or unit == "GiB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return "size unknown"
+
+
+def _move(row: ModelRow, root: PurePath, names: tuple[str, ...]) -> Action:
+    need = row.need
+    reference = need.reference
+    parts = value_parts(reference.value)
+    title = f"Move {parts.file_name} into models/{reference.folder or '?'}."
+    if not need.locations or reference.folder is None:
+        return Action("move_file", title, names)
+    found = need.locations[0]
+    source = found.full_path
+    target_folder = root / "models" / reference.folder
+    if parts.subfolder:
+        target_folder = target_folder / parts.subfolder
+    target = _rel(target_folder, root)
+    command = f"mkdir -p {_q(target)} && mv {_q(_rel(source, root))} {_q(target)}/"
+    return Action("move_file", title, names, command=command)
+
+
+def _missing(row: ModelRow, names: tuple[str, ...]) -> Action:
+    need = row.need
+    reference = need.reference
+    result = row.resolution
+    name = value_parts(reference.value).file_name
+    where = f"models/{reference.folder}" if reference.folder else "an unknown folder"
+    candidates = (
+        tuple(
+            f"{candidate.file_name} ({candidate.url or candidate.source})"
+            for candidate in result.candidates
+        )
+        if result is not None
+        else ()
+    )
+    if reference.folder is None:
+        return Action(
+            "decide_model",
+            f"Is {reference.value} a model file?",
+            names,
+            uncertain=f"{reference.node_type} is not a known loader, so its value "
+            "may not name a model file",
+            candidates=candidates,
+        )
+    if result is not None and result.status is Status.UNCERTAIN:
+        return Action(
+            "choose_model",
+            f"Choose the file for {name} ({where}).",
+            names,
+            uncertain=result.reason or "candidates exist, none is the exact file",
+            candidates=candidates,
+        )
+    if result is not None and result.status is Status.FOUND and result.download_url:
+        return Action("get_model", f"Get {name} into {where}: {result.download_url}", names)
+    why = "no source knows it"
+    if result is not None and result.status is Status.ERROR:
+        why = "no source could be asked (see the backends above)"
+    elif result is not None and result.status is Status.NOT_FOUND:
+        why = "no source has it"
+    elif result is None:
+        why = "no backend ran"
+    return Action("find_model", f"Find {name} ({where}) by hand: {why}.", names)
+
+
+@dataclass(frozen=True)
+class BackendProblem:
+    """A backend that could not answer this cycle, with the remedy in one line."""
+
+    backend: str
+    reason: str
+    models: int
+    remedy: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "reason": self.reason,
+            "models": self.models,
+            "remedy": self.remedy,
+        }
+
+
+def backend_problems(report: Report, backend_urls: Mapping[str, str]) -> list[BackendProblem]:
+    """One line per backend that failed on some lookup (``backend: reason`` errors of
+    the resolutions), with the remedy."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    for key, (row, _) in report.unique_models().items():
+        result = row.resolution
+        if result is None:
+            continue
+        for error in result.errors:
+            backend, _, reason = error.partition(":")
+            reason = reason.strip().split()[0] if reason.strip() else "error"
+            if reason == "interrupted":
+                continue
+            seen.setdefault((backend.strip(), reason), set()).add(key.text)
+    problems = []
+    for (backend, reason), keys in sorted(seen.items()):
+        problems.append(
+            BackendProblem(backend, reason, len(keys), _remedy(backend, reason, backend_urls))
+        )
+    return problems
+
+
+def _remedy(backend: str, reason: str, urls: Mapping[str, str]) -> str:
+    url = urls.get(backend, "its URL")
+    drop = f"or drop {backend} from search.backend_order"
+    if reason in ("unreachable", "host_down", "timeout"):
+        if backend == "qwen":
+            return f"start Ollama (or your OpenAI-compatible server) at {url}, {drop}"
+        return f"check the network to {url}, {drop}"
+    if reason in ("auth", "auth_required", "unauthorized", "forbidden", "gated"):
+        token = {"civitai": "CIVITAI_API_TOKEN", "huggingface": "HF_TOKEN"}.get(backend)
+        return f"set {token}, {drop}" if token else f"check its credentials, {drop}"
+    if reason in ("rate_limited", "rate_limit"):
+        return "wait: it asked for fewer requests; the next cycle tries again"
+    return f"see log/structured.log for {backend} at {url}, {drop}"
+
+
+def actions(report: Report) -> list[Action]:
+    """Everything to do, most certain first: packs, models, then items to decide, then
+    unreadable workflows."""
+    found = node_actions(report) + model_actions(report)
+    found += [
+        Action(
+            "fix_workflow",
+            f"Fix or replace {display_name(entry)}: "
+            f"{(entry.error or 'it cannot be read').replace(entry.path, display_name(entry))}",
+            (display_name(entry),),
+        )
+        for entry in report.workflows
+        if entry.status == "parse_error"
+    ]
+    return sorted(found, key=lambda action: (action.uncertain is not None, -len(action.unblocks)))
