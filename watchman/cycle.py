@@ -9,8 +9,10 @@ that fails, becomes a recorded error inside its stage and the cycle goes on.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import secrets
 import threading
 import time
@@ -36,6 +38,7 @@ from watchman.state.cycle_state import (
     Outcome,
     append_record,
     load_cycle_state,
+    running_marker,
     update_guard_memory,
 )
 from watchman.state.memory import release_memory
@@ -143,11 +146,20 @@ class _Stages:
         cycle_id: str,
         stop_event: threading.Event | None,
         on_stage: Callable[[str], None] | None = None,
+        on_progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
+        self.on_progress = on_progress
         self.home = home
         self.cycle_id = cycle_id
         self.stop_event = stop_event
         self.on_stage = on_stage
+
+    def progress(self, phase: str) -> Callable[[int, int], None] | None:
+        """The (done, total) callback of a stage that counts its steps, or None."""
+        on_progress = self.on_progress
+        if on_progress is None:
+            return None
+        return lambda done, total: on_progress(phase, done, total)
 
     @contextmanager
     def stage(self, phase: str) -> Iterator[dict[str, Any]]:
@@ -193,6 +205,7 @@ def run_cycle(
     guard_evaluator: GuardEvaluator | None = None,
     http_client: httpx.Client | None = None,
     on_stage: Callable[[str], None] | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
     environment: Environment | None = None,
     services: Services | None = None,
     auto_download: bool = False,
@@ -211,6 +224,8 @@ def run_cycle(
         guard_evaluator: replaces the real guards (tests, the scheduler's clock).
         http_client: the client for the ComfyUI server, node map and backends.
         on_stage: called with each stage's name as it starts (a progress display).
+        on_progress: called with a stage's name, steps done and steps in all, after
+            each step of a stage that counts them (resolve: each missing model).
         environment: the process's surroundings (variables, home and working folders),
             for finding ComfyUI when no root is configured; None: nothing of the machine
             (no variables, detection from the tool's home only).
@@ -248,6 +263,7 @@ def run_cycle(
                 stop_event=stop_event,
                 guard_evaluator=guard_evaluator,
                 on_stage=on_stage,
+                on_progress=on_progress,
                 services=own,
                 auto_download=auto_download,
                 force=force,
@@ -255,9 +271,11 @@ def run_cycle(
     settings = services.settings
     services.new_run()
     clock = services.environment.clock
-    with RunLock(home.lock_file):
+    with RunLock(home.lock_file), contextlib.ExitStack() as running:
         remove_stale_temp_files(home.root)
         started_at = utc_iso(clock.wall())
+        # `status` says "running now" from this marker, never by touching the lock.
+        running.enter_context(running_marker(home.state_dir, started_at, os.getpid()))
         cycle_id = _new_cycle_id(started_at)
         root = services.find_comfyui_root(comfyui_root)
 
@@ -299,6 +317,7 @@ def run_cycle(
                 services=services,
                 stop_event=stop_event,
                 on_stage=on_stage,
+                on_progress=on_progress,
                 cycle_fingerprint=cycle_fingerprint,
                 auto_download=auto_download or settings.downloads.auto_download,
                 may_download=may_download,
@@ -419,6 +438,7 @@ def _run_stages(
     services: Services,
     stop_event: threading.Event | None,
     on_stage: Callable[[str], None] | None,
+    on_progress: Callable[[str, int, int], None] | None = None,
     cycle_fingerprint: fingerprint.CycleFingerprint,
     auto_download: bool = False,
     may_download: Callable[[], str | None] = lambda: None,
@@ -450,7 +470,7 @@ def _run_stages(
 
     settings = services.settings
     environment = services.environment
-    stages = _Stages(home, cycle_id, stop_event or services.stop_event, on_stage)
+    stages = _Stages(home, cycle_id, stop_event or services.stop_event, on_stage, on_progress)
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     with stages.stage("inventory") as info:
@@ -517,7 +537,9 @@ def _run_stages(
         info["node_map"] = packs.node_map_used
 
     with stages.stage("resolve") as info:
-        resolutions = resolve_missing_models(services, root, needs, started_at)
+        resolutions = resolve_missing_models(
+            services, root, needs, started_at, stages.progress("resolve")
+        )
         info["requests"] = len(resolutions.by_key)
 
     with stages.stage("downloads") as info:

@@ -35,7 +35,7 @@ def test_an_unknown_backend_is_a_usage_error_naming_the_choices() -> None:
 
 def test_scan_prints_one_json_object_per_file_in_the_documented_shape() -> None:
     code, out, _ = run("scan", "--json", str(DEMO_WORKFLOWS))
-    assert code == 0
+    assert code == 1  # broken_download.json cannot be parsed
     entries = {Path(item["path"]).name: item for item in json.loads(out)}
     assert set(entries) >= {"api_format_flux.json", "broken_download.json", "ready_sdxl.json"}
     for item in entries.values():
@@ -134,3 +134,132 @@ def test_a_guard_skip_names_force_and_force_runs_the_cycle_anyway(tmp_path: Path
 def test_force_without_run_cycle_is_a_usage_error() -> None:
     code, _, err = run("--force", "--list-intake")
     assert code == 2 and "--force" in err
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+SCAN_EXIT = (
+    "Exit 0 every file was read, 1 a file could not be read or parsed (listed with its "
+    "error), 2 a path does not exist."
+)
+RESOLVE_EXIT = (
+    "Exit 0 the lookup was made (FOUND, UNCERTAIN or NOT_FOUND), 1 it ended in ERROR (a "
+    "source could not be asked), 2 bad config or usage."
+)
+
+
+def test_options_with_nothing_to_do_are_a_usage_error_not_help() -> None:
+    code, _, err = run("--limit", "3")
+    assert code == 2 and "nothing to do" in err
+    code, out, _ = run()
+    assert code == 0 and "Usage" in out
+
+
+def test_help_texts_show_no_placeholders() -> None:
+    command = typer.main.get_command(app)
+    texts = [run("--help")[1]] + [run(name, "--help")[1] for name in command.commands]  # type: ignore[attr-defined]
+    for text in texts:
+        assert not re.search(r"<[a-z][\w\[\], ]*>|\{[a-z_]+\}", text), text
+
+
+def test_scan_and_resolve_exit_statuses_read_the_same_in_help_and_readme() -> None:
+    readme = _normal((REPO / "README.md").read_text(encoding="utf-8"))
+    for command, sentence in (("scan", SCAN_EXIT), ("resolve", RESOLVE_EXIT)):
+        assert sentence in _normal(run(command, "--help")[1]), command
+        assert sentence in readme, command
+
+
+def test_scan_exits_1_when_a_file_cannot_be_read_and_shows_paths_inside_the_folder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sub").mkdir()
+    good = tmp_path / "sub" / "good.json"
+    good.write_text((DEMO_WORKFLOWS / "ready_sdxl.json").read_text())
+    (tmp_path / "bad.json").write_text("{not json")
+    code, out, _ = run("scan", str(tmp_path))
+    assert code == 1 and "bad.json" in out
+    assert "sub/good.json" in out and str(tmp_path / "sub") not in out
+    assert run("scan", str(good))[0] == 0
+
+
+def test_json_before_a_subcommand_is_honoured() -> None:
+    code, out, _ = run("--json", "scan", str(DEMO_WORKFLOWS / "ready_sdxl.json"))
+    assert code == 0
+    assert [Path(item["path"]).name for item in json.loads(out)] == ["ready_sdxl.json"]
+
+
+def test_resolve_takes_options_after_it_and_exits_1_on_error(tmp_path: Path) -> None:
+    from tests.local_http import refused_url
+
+    config = _demo_config(
+        tmp_path / "demo",
+        "[civitai]",
+        f'base_url = "{refused_url()}"',
+    )
+    text = config.read_text().replace(
+        "offline = true", 'backend_order = ["civitai"]\nmax_retries = 0'
+    )
+    config.write_text(text)
+    root = tmp_path / "demo" / "ComfyUI"
+    arguments = ["never_heard_of.safetensors", "--folder", "loras", "--json"]
+    code, out, err = run(
+        "resolve", *arguments, "--config", str(config), "--comfyui-root", str(root)
+    )
+    assert code == 1, err
+    assert json.loads(out)["status"] == "ERROR"
+    code, out, err = run("resolve", *arguments, "--offline", "--config", str(config))
+    assert code == 0, err
+    assert json.loads(out)["status"] == "NOT_FOUND"
+
+
+def test_status_and_config_take_config_after_the_command(tmp_path: Path) -> None:
+    config = _demo_config(tmp_path / "demo")
+    code, out, err = run("status", "--config", str(config), "--json")
+    assert code == 0, err
+    assert json.loads(out)["home"] == str(tmp_path / "demo" / "home")
+    code, out, err = run("config", "--json", "--config", str(config))
+    assert code == 0, err
+    assert json.loads(out)["search"]["offline"] is True
+
+
+def test_without_a_terminal_each_step_of_a_cycle_is_one_json_progress_line(
+    tmp_path: Path,
+) -> None:
+    config = _demo_config(tmp_path / "demo")
+    code, _, err = run("--config", str(config), "--run-cycle")
+    assert code == 0, err
+    lines = [
+        json.loads(line) for line in err.splitlines() if line.startswith('{"event": "progress"')
+    ]
+    phases = [line["phase"] for line in lines if "done" not in line]
+    assert phases[0] == "inventory" and "resolve" in phases and phases[-1] == "report"
+    counted = [
+        (line["done"], line["total"])
+        for line in lines
+        if line["phase"] == "resolve" and "done" in line
+    ]
+    assert counted and counted[-1][0] == counted[-1][1] >= 1
+    assert [done for done, _ in counted] == list(range(1, len(counted) + 1))
+
+
+def test_config_shows_where_each_value_came_from_and_the_home_and_comfyui(
+    tmp_path: Path,
+) -> None:
+    config = _demo_config(tmp_path / "demo")
+    result = CliRunner().invoke(
+        app,
+        ["--offline", "config", "--config", str(config)],
+        env={"COMFYWATCHMAN_SCHEDULE__INTERVAL_MINUTES": "30"},
+    )
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert (
+        "interval_minutes = 30.0  # environment (COMFYWATCHMAN_SCHEDULE__INTERVAL_MINUTES)" in out
+    )
+    assert "min_vram_gb = 0.0  # file" in out
+    assert "offline = true  # flag" in out
+    assert "max_retries = 3  # default" in out
+    assert f"# home: {tmp_path / 'demo' / 'home'} (from paths.home)" in out
+    assert f"# ComfyUI: {tmp_path / 'demo' / 'ComfyUI'} (configured)" in out

@@ -123,7 +123,8 @@ def test_the_status_command_prints_tables_for_a_person(home: Home, tmp_path: Pat
     write_history(home)
     exit_code, output = invoke(home, tmp_path)
     assert exit_code == 0, output
-    assert "next run: 2026-01-03T10:10:00+00:00" in output
+    # Long past by now: never shown as if it were still to come.
+    assert "next run: due now (was planned for 2026-01-03T10:10:00+00:00)" in output
     assert "vram: no GPU has 4 GiB free" in output
     assert "missing_models" in output
 
@@ -144,3 +145,19 @@ def test_the_status_command_on_a_fresh_home_says_nothing_happened_yet(
 )
 def test_sub_second_durations_are_shown_in_milliseconds(seconds: float, shown: str) -> None:
     assert format_duration(seconds) == shown
+
+
+def test_status_says_running_now_while_a_cycle_runs_and_not_after(tmp_path: Path) -> None:
+    import os
+
+    from watchman.commands.status import collect_status
+    from watchman.home import Home
+    from watchman.state.cycle_state import running_marker
+
+    home = Home(tmp_path / "home")
+    home.ensure()
+    with running_marker(home.state_dir, "2026-01-02T03:04:05Z", os.getpid()):
+        assert collect_status(home).running_since == "2026-01-02T03:04:05Z"
+        # A marker left by a killed cycle (its process gone) is not "running now".
+        assert collect_status(home, is_alive=lambda pid: False).running_since is None
+    assert collect_status(home).running_since is None

@@ -144,3 +144,19 @@ def test_only_list_and_combo_specs_are_combos() -> None:
     assert combo_values(["STRING", {"multiline": True}]) is None
     assert combo_values([]) is None
     assert combo_values("MODEL") is None
+
+
+def test_an_unreachable_server_is_one_log_line_that_says_the_fallback_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from watchman.stages.inventory.nodes import NodeInventory
+    from watchman.stages.inventory.stock import installed_nodes
+
+    with httpx.Client() as client, caplog.at_level(logging.INFO):
+        server = ComfyUIServer(server_gateway(client, 2), refused_url(), timeout=2)
+        installed = installed_nodes(server, NodeInventory(frozenset({"KSampler"}), ()))
+    assert installed.source == "static"
+    [line] = [r.getMessage() for r in caplog.records if "ComfyUI server not used" in r.getMessage()]
+    assert line.count("static node inventory") == 1, line

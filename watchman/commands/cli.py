@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperCommand
 
 from watchman import __version__
 from watchman.config import Settings, load_settings
@@ -41,6 +43,18 @@ from watchman.state.logs import configure_logging
 
 if TYPE_CHECKING:
     from watchman.services import Services
+
+_PLACEHOLDER = re.compile(r" <[^<>\n]*>|[{}]")
+
+
+class PlainHelpCommand(TyperCommand):
+    """A command whose help shows names a person reads (``PATH...``), not typer's type
+    placeholders (``<list[Path]>``, ``{paths}``)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        super().format_help(ctx, formatter)
+        formatter.buffer[:] = [_PLACEHOLDER.sub("", piece) for piece in formatter.buffer]
+
 
 app = typer.Typer(
     name="comfywatchman",
@@ -71,6 +85,7 @@ class Invocation:
     offline: bool = False
     backends: list[str] | None = None
     debug: bool = False
+    json_output: bool = False  # --json given before a subcommand
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @cached_property
@@ -96,8 +111,8 @@ class Invocation:
 
         return build_services(settings, self.environment, home, stop_event=stop_event)
 
-    def settings(self) -> Settings:
-        """Load the settings with this invocation's flags as the strongest layer."""
+    def flag_overrides(self) -> dict[str, dict[str, Any]]:
+        """The settings this invocation's flags set, as ``{section: {key: value}}``."""
         overrides: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self.overrides.items()}
         if self.comfyui_root is not None:
             overrides.setdefault("comfyui", {})["root"] = self.comfyui_root
@@ -105,9 +120,13 @@ class Invocation:
             overrides.setdefault("search", {})["offline"] = True
         if self.backends is not None:
             overrides.setdefault("search", {})["backend_order"] = self.backends
+        return overrides
+
+    def settings(self) -> Settings:
+        """Load the settings with this invocation's flags as the strongest layer."""
         return load_settings(
             self.config_path,
-            overrides,
+            self.flag_overrides(),
             self.environment.environ,
             config_dir=self.environment.user_config_dir,
         )
@@ -203,6 +222,28 @@ def _fail_usage(invocation: Invocation, message: str) -> NoReturn:
     raise typer.Exit(int(ExitStatus.USAGE))
 
 
+CONFIG_HELP = "The TOML config file (else COMFYWATCHMAN_CONFIG, else the user's file)."
+ROOT_HELP = "The ComfyUI install folder (else COMFYUI_ROOT, else comfyui.root, else detected)."
+
+
+def _subcommand_invocation(
+    context: typer.Context,
+    config: Path | None = None,
+    comfyui_root: Path | None = None,
+    json_output: bool = False,
+) -> tuple[Invocation, bool]:
+    """The invocation with the options given after the subcommand added (paths taken
+    from where the command was started), and whether JSON was asked for, before or
+    after the subcommand."""
+    invocation = _invocation(context)
+    cwd = invocation.environment.cwd
+    if config is not None:
+        invocation.config_path = cwd / config
+    if comfyui_root is not None:
+        invocation.comfyui_root = cwd / comfyui_root
+    return invocation, json_output or invocation.json_output
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"comfywatchman {__version__}")
@@ -231,16 +272,19 @@ def main_callback(
     list_intake: bool = typer.Option(
         False, "--list-intake", help="Show the newest intake log entries, newest first."
     ),
-    limit: int = typer.Option(20, "--limit", min=1, help="How many entries --list-intake shows."),
-    json_output: bool = typer.Option(False, "--json", help="Print data as JSON."),
-    config: Path | None = typer.Option(
-        None, "--config", help="The TOML config file (else COMFYWATCHMAN_CONFIG, else user file)."
+    limit: int = typer.Option(
+        20, "--limit", min=1, metavar="N", help="How many entries --list-intake shows."
     ),
+    json_output: bool = typer.Option(False, "--json", help="Print data as JSON."),
+    config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
     comfyui_root: Path | None = typer.Option(
-        None, "--comfyui-root", help="The ComfyUI install folder (else COMFYUI_ROOT, config)."
+        None, "--comfyui-root", metavar="PATH", help=ROOT_HELP
     ),
     backends: str | None = typer.Option(
-        None, "--backends", help="Backend order for this run, e.g. qwen,civitai,huggingface."
+        None,
+        "--backends",
+        metavar="LIST",
+        help="Backend order for this run, e.g. qwen,civitai,huggingface.",
     ),
     offline: bool = typer.Option(
         False, "--offline", help="Never ask a remote backend; use known sources only."
@@ -266,6 +310,7 @@ def main_callback(
         offline=offline,
         backends=parse_backends(backends),
         debug=debug,
+        json_output=json_output,
     )
     if auto_download:
         invocation.overrides.setdefault("downloads", {})["auto_download"] = True
@@ -292,6 +337,18 @@ def main_callback(
         _configure_logging_early(invocation)
         return
     if not actions:
+        given = [
+            name
+            for name in context.params
+            if getattr(context.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
+        ]
+        if given:
+            # `comfywatchman --limit 3`: options with nothing to do are a mistake, not help.
+            _fail_usage(
+                invocation,
+                "nothing to do: add --run-cycle, --scheduler, --list-intake or a command "
+                "(see comfywatchman --help).",
+            )
         invocation.out.print(context.get_help())
         raise typer.Exit(int(ExitStatus.SUCCESS))
     with handled_errors(invocation):
@@ -337,8 +394,9 @@ command records it as interrupted and exits anyway (the contract is 2 s)."""
 def _do_run_cycle(
     settings: Settings, home: Home, invocation: Invocation, as_json: bool, force: bool
 ) -> int:
+    from watchman.commands.progress import LineProgress, TerminalProgress
     from watchman.commands.stopping import stop_on_signals
-    from watchman.cycle import run_cycle, stage_label
+    from watchman.cycle import STAGES, run_cycle
 
     environment = invocation.environment
     started_wall = environment.clock.wall()
@@ -355,23 +413,21 @@ def _do_run_cycle(
             )
         )
         services = stack.enter_context(invocation.services(settings, home, stop_event))
-        if as_json or not environment.interactive:
-            result = run_cycle(settings, home, trigger="run-cycle", services=services, force=force)
+        progress: TerminalProgress | LineProgress
+        if environment.interactive and not as_json:
+            # A person is watching: the stage in hand, with counts where it has them.
+            progress = stack.enter_context(TerminalProgress(invocation.err, dict(STAGES)))
         else:
-            # A person is watching: say which stage the cycle is in.
-            with invocation.err.status("Starting the cycle…") as spinner:
-
-                def show(phase: str) -> None:
-                    spinner.update(stage_label(phase))
-
-                result = run_cycle(
-                    settings,
-                    home,
-                    trigger="run-cycle",
-                    services=services,
-                    on_stage=show,
-                    force=force,
-                )
+            progress = LineProgress(environment.stderr)
+        result = run_cycle(
+            settings,
+            home,
+            trigger="run-cycle",
+            services=services,
+            on_stage=progress.on_stage,
+            on_progress=progress.on_progress,
+            force=force,
+        )
         done.set()
     record = result.record
     if as_json:
@@ -489,21 +545,25 @@ def _do_list_intake(invocation: Invocation, home: Home, limit: int, as_json: boo
     stdout.print(table)
 
 
-@app.command("scan")
+@app.command("scan", cls=PlainHelpCommand)
 def scan_command(
     context: typer.Context,
     paths: list[Path] = typer.Argument(
-        ..., help="Workflow files or folders (searched recursively)."
+        ..., metavar="PATH", help="Workflow files or folders (searched recursively)."
     ),
     json_output: bool = typer.Option(
         False, "--json", help="Print one JSON array, an object per file."
     ),
     no_images: bool = typer.Option(False, "--no-images", help="Skip .png and .webp files."),
 ) -> None:
-    """Read workflows and list their node types and model references (no state, no network)."""
+    """Read workflows and list their node types and model references (no state, no network).
+
+    Exit 0 every file was read, 1 a file could not be read or parsed (listed with its
+    error), 2 a path does not exist.
+    """
     from watchman.commands.scan import scan_entry_to_json, scan_paths
 
-    invocation = _invocation(context)
+    invocation, json_output = _subcommand_invocation(context, json_output=json_output)
     with handled_errors(invocation):
         # Relative paths are the user's, taken from where the command was started.
         paths = [invocation.environment.cwd / path for path in paths]
@@ -511,9 +571,12 @@ def scan_command(
         if missing:
             _fail_usage(invocation, f"{missing[0]} does not exist; give workflow files or folders.")
         entries = scan_paths(paths, include_images=not no_images)
+    # A file that could not be read or parsed means the scan could not do what was asked.
+    status = int(ExitStatus.CYCLE_FAILED) if any(e.parsed is None for e in entries) else 0
     if json_output:
         print_json(invocation, [scan_entry_to_json(entry) for entry in entries])
-        return
+        raise typer.Exit(status)
+    folders = [path for path in paths if path.is_dir()]
     table = Table(title=f"{len(entries)} workflow file(s)")
     for column in ("file", "format", "nodes", "model references", "problems"):
         table.add_column(column, overflow="fold")
@@ -528,37 +591,67 @@ def scan_command(
             else ""
         )
         table.add_row(
-            escape(printable(str(entry.path))),
+            escape(printable(_shown_path(entry.path, folders))),
             entry.format or "-",
             str(len(parsed.node_types)) if parsed else "-",
             escape(references),
             escape("\n".join(entry.errors)),
         )
+    if len(folders) == 1:
+        table.caption = f"paths under {printable(str(folders[0]))}"
     invocation.out.print(table)
+    raise typer.Exit(status)
 
 
-@app.command("resolve")
+def _shown_path(path: Path, folders: list[Path]) -> str:
+    """``path`` relative to the one folder given when it is under it (short enough for an
+    80-column terminal), else whole."""
+    if len(folders) == 1:
+        try:
+            return path.relative_to(folders[0]).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+@app.command("resolve", cls=PlainHelpCommand)
 def resolve_command(
     context: typer.Context,
     name: str = typer.Argument(
-        ..., help="The model file as a workflow names it, e.g. SDXL\\foo.safetensors."
+        ...,
+        metavar="NAME",
+        help="The model file as a workflow names it, e.g. SDXL\\foo.safetensors.",
     ),
     folder: str | None = typer.Option(
-        None, "--folder", help="Its ComfyUI folder type: checkpoints, loras, vae, ..."
+        None,
+        "--folder",
+        metavar="FOLDER",
+        help="Its ComfyUI folder type: checkpoints, loras, vae, ...",
     ),
     backends: str | None = typer.Option(
-        None, "--backends", help="Backend order for this lookup, e.g. qwen,civitai,huggingface."
+        None,
+        "--backends",
+        metavar="LIST",
+        help="Backend order for this lookup, e.g. qwen,civitai,huggingface.",
+    ),
+    config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
+    comfyui_root: Path | None = typer.Option(
+        None, "--comfyui-root", metavar="PATH", help=ROOT_HELP
     ),
     offline: bool = typer.Option(
         False, "--offline", help="Ask no remote backend; use known sources only."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Find where to get one model file: known sources first, then the backends in order."""
+    """Find where to get one model file: known sources first, then the backends in order.
+
+    Exit 0 the lookup was made (FOUND, UNCERTAIN or NOT_FOUND), 1 it ended in ERROR (a
+    source could not be asked), 2 bad config or usage.
+    """
     from watchman.resolve import SearchRequest
     from watchman.stages.resolve import resolve_one
 
-    invocation = _invocation(context)
+    invocation, json_output = _subcommand_invocation(context, config, comfyui_root, json_output)
     # The subcommand's flags are the same overrides as the global ones, nothing more.
     if backends is not None:
         invocation.backends = parse_backends(backends)
@@ -572,7 +665,7 @@ def resolve_command(
             result = resolve_one(services, root, SearchRequest(name, folder or None))
     if json_output:
         print_json(invocation, result.to_json())
-        return
+        raise typer.Exit(_resolve_status(result))
     stdout = invocation.out
     table = Table(title=f"Resolution of {escape(result.file_name)}", show_header=False)
     table.add_column("field")
@@ -598,17 +691,26 @@ def resolve_command(
             markup=False,
             highlight=False,
         )
+    raise typer.Exit(_resolve_status(result))
 
 
-@app.command("downloads")
+def _resolve_status(result: Any) -> int:
+    """1 when the lookup ended in ERROR (a source could not be asked), else 0."""
+    from watchman.resolve import Status
+
+    return int(ExitStatus.CYCLE_FAILED) if result.status is Status.ERROR else 0
+
+
+@app.command("downloads", cls=PlainHelpCommand)
 def downloads_command(
     context: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
 ) -> None:
     """List the planned downloads of the last cycle, for review."""
     from watchman.commands.downloads import show_plan
 
-    invocation = _invocation(context)
+    invocation, json_output = _subcommand_invocation(context, config, None, json_output)
     with handled_errors(invocation):
         settings = invocation.settings()
         document = show_plan(invocation.home(settings), invocation.out, json_output)
@@ -616,17 +718,20 @@ def downloads_command(
             print_json(invocation, document)
 
 
-@app.command("download")
+@app.command("download", cls=PlainHelpCommand)
 def download_command(
     context: typer.Context,
-    names: list[str] = typer.Argument(None, help="Planned downloads to run (see `downloads`)."),
+    names: list[str] = typer.Argument(
+        None, metavar="NAME", help="Planned downloads to run (see `downloads`)."
+    ),
     run_all: bool = typer.Option(False, "--all", help="Run every planned download."),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
 ) -> None:
     """Download planned files after review: verified, resumable, renamed into place."""
     from watchman.commands.downloads import run_download
 
-    invocation = _invocation(context)
+    invocation, json_output = _subcommand_invocation(context, config, None, json_output)
     with handled_errors(invocation):
         settings = invocation.settings()
         home = invocation.home(settings)
@@ -647,7 +752,7 @@ def download_command(
     raise typer.Exit(status)
 
 
-@app.command("config")
+@app.command("config", cls=PlainHelpCommand)
 def config_command(
     context: typer.Context,
     default: bool = typer.Option(False, "--default", help="Print every key with its default."),
@@ -655,11 +760,15 @@ def config_command(
         False, "--markdown", help="With --default: print the configuration reference page."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the effective settings as JSON."),
+    config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
+    comfyui_root: Path | None = typer.Option(
+        None, "--comfyui-root", metavar="PATH", help=ROOT_HELP
+    ),
 ) -> None:
     """Show the effective settings (secrets masked), or the documented defaults."""
     from watchman.config_docs import render_configuration_markdown, render_default_toml
 
-    invocation = _invocation(context)
+    invocation, json_output = _subcommand_invocation(context, config, comfyui_root, json_output)
     if default:
         _write(invocation, render_configuration_markdown() if markdown else render_default_toml())
         return
@@ -669,30 +778,56 @@ def config_command(
         if json_output:
             print_json(invocation, document)
             return
-        import tomli_w
+        from watchman.commands.config_view import render_config, value_sources
 
-        clean = _without_none(document)
-        _write(invocation, tomli_w.dumps(clean))
+        environ = invocation.environment.environ
+        sources = value_sources(settings, invocation.flag_overrides(), environ)
+        home = invocation.home(settings)
+        lines = render_config(
+            settings,
+            sources,
+            (home.root, _home_source(settings, environ)),
+            _detected_root(invocation, settings, home),
+        )
+        _write(invocation, "\n".join(lines) + "\n")
 
 
-def _without_none(document: Any) -> Any:
-    if isinstance(document, dict):
-        return {key: _without_none(value) for key, value in document.items() if value is not None}
-    if isinstance(document, list):
-        return [_without_none(value) for value in document]
-    return document
+def _home_source(settings: Settings, environ: Any) -> str:
+    """Which rule chose the home (the order of ``resolve_home``)."""
+    if environ.get("COMFYWATCHMAN_HOME", "").strip():
+        return "from COMFYWATCHMAN_HOME"
+    if settings.paths.home is not None:
+        return "from paths.home"
+    if environ.get("STATE_DIRECTORY", "").strip():
+        return "from systemd's STATE_DIRECTORY"
+    return "the platform's user state folder"
 
 
-@app.command("status")
+def _detected_root(
+    invocation: Invocation, settings: Settings, home: Home
+) -> tuple[Path | None, str]:
+    """The ComfyUI folder a cycle would use, and how it was found (or why not)."""
+    with invocation.services(settings, home) as services:
+        try:
+            root = services.find_comfyui_root()
+        except ComfyUINotFoundError as error:
+            return None, str(error).rstrip(".")
+    return root, "configured" if settings.comfyui.root is not None else "detected"
+
+
+@app.command("status", cls=PlainHelpCommand)
 def status_command(
     context: typer.Context,
-    limit: int = typer.Option(10, "--limit", min=1, help="How many recent cycles to show."),
+    limit: int = typer.Option(
+        10, "--limit", min=1, metavar="N", help="How many recent cycles to show."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+    config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
 ) -> None:
     """Show the last cycles, the next scheduled run and the summary of the last report."""
     from watchman.commands.status import collect_status, format_duration, status_to_json
 
-    invocation = _invocation(context)
+    invocation, json_output = _subcommand_invocation(context, config, None, json_output)
     with handled_errors(invocation):
         home = invocation.home(invocation.settings())
         view = collect_status(home, limit)
@@ -702,9 +837,7 @@ def status_command(
     stdout = invocation.out
     stdout.print(f"home: {view.home}", markup=False, highlight=False)
     stdout.print(
-        f"next run: {view.next_run or 'not scheduled (no --scheduler running)'}",
-        markup=False,
-        highlight=False,
+        _next_run_line(view, invocation.environment.clock.wall()), markup=False, highlight=False
     )
     if view.cycles:
         table = Table(title=f"Last {len(view.cycles)} cycle(s), newest first")
@@ -734,6 +867,23 @@ def status_command(
         stdout.print(f"Last report: {view.report_problem}.", markup=False, highlight=False)
     else:
         stdout.print("No report written yet.", markup=False)
+
+
+def _next_run_line(view: Any, now: float) -> str:
+    """ "running now" during a cycle; a next run never shown in the past."""
+    from datetime import datetime
+
+    if view.running_since is not None:
+        return f"running now: a cycle started at {view.running_since}"
+    if view.next_run is None:
+        return "next run: not scheduled (no --scheduler running)"
+    try:
+        due = datetime.fromisoformat(view.next_run.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return f"next run: {view.next_run}"
+    if due <= now:
+        return f"next run: due now (was planned for {view.next_run})"
+    return f"next run: {view.next_run}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,14 +8,16 @@ while a cycle runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 
 from watchman.home import Home
-from watchman.state.cycle_state import CycleRecord, load_cycle_state
+from watchman.state.cycle_state import CycleRecord, load_cycle_state, read_running
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class StatusView:
     report_markdown: Path | None
     report_summary: dict[str, Any] | None
     report_problem: str | None = None
+    running_since: str | None = None  # a cycle runs now, started then
 
     @property
     def last_success(self) -> CycleRecord | None:
@@ -45,12 +48,15 @@ class StatusView:
         return next((record for record in self.cycles if record.outcome == "ran"), None)
 
 
-def collect_status(home: Home, limit: int = DEFAULT_CYCLES) -> StatusView:
+def collect_status(
+    home: Home, limit: int = DEFAULT_CYCLES, is_alive: Callable[[int], bool] = psutil.pid_exists
+) -> StatusView:
     """Read the status from ``home``.
 
     Args:
         home: the tool's home.
         limit: how many of the newest cycles to include.
+        is_alive: whether a process id still runs (a killed cycle's marker is stale).
 
     Returns:
         The status; missing files give an empty status, never an error. A corrupt cycle
@@ -67,6 +73,7 @@ def collect_status(home: Home, limit: int = DEFAULT_CYCLES) -> StatusView:
         report_markdown=home.report_markdown if home.report_markdown.is_file() else None,
         report_summary=summary,
         report_problem=problem,
+        running_since=read_running(home.state_dir, is_alive),
     )
 
 
@@ -86,6 +93,7 @@ def status_to_json(view: StatusView) -> dict[str, Any]:
         "schema_version": 1,
         "home": view.home.as_posix(),
         "next_run": view.next_run,
+        "running_since": view.running_since,
         "cycles": [asdict(record) for record in view.cycles],
         "last_success": asdict(view.last_success) if view.last_success else None,
         "report": {

@@ -77,14 +77,13 @@ class ComfyUIServer:
         except BackendError as error:
             if error.reason == "timeout":
                 raise BackendError(
-                    f"ComfyUI at {self.base_url} did not answer within {self.timeout:g} s; "
-                    "using the static node inventory.",
+                    f"ComfyUI at {self.base_url} did not answer within {self.timeout:g} s",
                     reason="timeout",
                 ) from None
             if error.reason in ("unreachable", "interrupted"):
                 raise BackendError(
                     f"ComfyUI at {self.base_url} is not reachable ({error}); start it or "
-                    "check comfyui.url. Using the static node inventory.",
+                    "check comfyui.url",
                     reason=error.reason,
                 ) from None
             raise BackendError(

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from datetime import datetime, timezone
 from types import TracebackType
@@ -100,11 +100,17 @@ class Resolver:
         while self._closers:
             self._closers.pop()()
 
-    def search_multiple_models(self, requests: Sequence[SearchRequest]) -> dict[str, SearchResult]:
+    def search_multiple_models(
+        self,
+        requests: Sequence[SearchRequest],
+        on_done: Callable[[int, int], None] | None = None,
+    ) -> dict[str, SearchResult]:
         """Resolve each unique request (by ``request.key``), several at a time.
 
         Args:
             requests: the missing models; repeats of a key are resolved once.
+            on_done: called (from the calling thread) with how many unique requests are
+                done and how many there are, after each one (a progress display).
 
         Returns:
             ``{request.key: SearchResult}``.
@@ -118,9 +124,14 @@ class Resolver:
         workers = min(self.max_parallel_models, len(unique))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resolve") as pool:
             futures = {
-                key: pool.submit(self._resolve, request, order) for key, request in unique.items()
+                pool.submit(self._resolve, request, order): key for key, request in unique.items()
             }
-            results = {key: future.result() for key, future in futures.items()}
+            results: dict[str, SearchResult] = {}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if on_done is not None:
+                    on_done(len(results), len(unique))
+            results = {key: results[key] for key in unique}
         if self.cache is not None:
             try:
                 self.cache.save()

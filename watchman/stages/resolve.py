@@ -3,7 +3,7 @@ from every workflow seen, then the resolver; results keyed by model key."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -62,7 +62,11 @@ def embedded_sources(workflows: Sequence[Assessment]) -> KnownSources:
 
 
 def resolve_missing_models(
-    services: Services, root: Path, needs: NeedsResult, now: str
+    services: Services,
+    root: Path,
+    needs: NeedsResult,
+    now: str,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Resolutions:
     """The resolve stage: resolve each unique missing model (by key) once, through the
     resolver ``services`` builds (the install's known sources, the URLs the workflows
@@ -70,7 +74,8 @@ def resolve_missing_models(
 
     Results answered locally this cycle (a known source, offline) carry no time of their
     own: they are stamped ``now``. A set stop event ends resolution early: unresolved
-    models come back ERROR ``interrupted`` without further requests.
+    models come back ERROR ``interrupted`` without further requests. ``on_progress`` is
+    called with (done, total) after each unique model.
     """
     requests: dict[ModelKey, SearchRequest] = {}
     for need in needs.missing_models():
@@ -78,7 +83,7 @@ def resolve_missing_models(
     if not requests:
         return Resolutions(MappingProxyType({}), None)
     with services.resolver(root, embedded_sources(needs.workflows)) as resolver:
-        results = resolver.search_multiple_models(list(requests.values()))
+        results = resolver.search_multiple_models(list(requests.values()), on_done=on_progress)
     by_key = {}
     for key, request in requests.items():
         result = results.get(request.key)

@@ -47,6 +47,36 @@ class CycleRecord:
         )
 
 
+RUNNING_FILE = "running.json"
+
+
+@contextlib.contextmanager
+def running_marker(state_dir: Path, started_at: str, pid: int) -> Iterator[None]:
+    """While the block runs, ``state/running.json`` says a cycle runs (its start and
+    process id), so ``status`` can say "running now" without touching the run lock."""
+    path = state_dir / RUNNING_FILE
+    atomic_write_json(
+        path, {"schema_version": SCHEMA_VERSION, "started_at": started_at, "pid": pid}
+    )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def read_running(state_dir: Path, is_alive: Callable[[int], bool]) -> str | None:
+    """When a cycle runs now, the time it started; None otherwise (no marker, or its
+    process is gone: a killed cycle leaves its marker behind)."""
+    data = read_json_state(state_dir / RUNNING_FILE, SCHEMA_VERSION)
+    if not isinstance(data, dict):
+        return None
+    pid = data.get("pid")
+    if not isinstance(pid, int) or not is_alive(pid):
+        return None
+    return str(data.get("started_at") or "?")
+
+
 @dataclass(frozen=True)
 class CycleState:
     """The whole file: newest record last."""

@@ -1,0 +1,78 @@
+"""How a cycle's progress is shown: a rich progress bar with counts when a person watches
+a terminal ("Resolving 12 of 40 missing models"), one structured JSON line per step on
+stderr when none is attached (cron, a service, a pipe). The core only calls the two
+callbacks; rendering lives here."""
+
+from __future__ import annotations
+
+import json
+from types import TracebackType
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+STEP_LABELS = {"resolve": "Resolving missing models"}
+
+
+class TerminalProgress:
+    """A transient rich progress bar: the stage in hand, and its counts when it has them."""
+
+    def __init__(self, console: Console, stage_label: dict[str, str]) -> None:
+        self._labels = stage_label
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task = self._progress.add_task("Starting the cycle…", total=None)
+
+    def __enter__(self) -> TerminalProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def on_stage(self, phase: str) -> None:
+        self._progress.update(
+            self._task, description=self._labels.get(phase, phase), total=None, completed=0
+        )
+
+    def on_progress(self, phase: str, done: int, total: int) -> None:
+        label = STEP_LABELS.get(phase, phase)
+        self._progress.update(
+            self._task, description=f"{label}: {done} of {total}", total=total, completed=done
+        )
+
+
+class LineProgress:
+    """One JSON object a line per step, for logs: ``{"event": "progress", "phase": ...,
+    "done": N, "total": M}`` (``done``/``total`` only for counted steps)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def _write(self, document: dict[str, object]) -> None:
+        if self._stream is None:
+            return
+        document = {"event": "progress", **document}
+        try:
+            self._stream.write(json.dumps(document) + "\n")
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stderr never stops the cycle
+
+    def on_stage(self, phase: str) -> None:
+        self._write({"phase": phase})
+
+    def on_progress(self, phase: str, done: int, total: int) -> None:
+        self._write({"phase": phase, "done": done, "total": total})
