@@ -38,9 +38,9 @@ def write_batch(folder: Path) -> None:
     (folder / "c.json").write_text(json.dumps(GOOD))
 
 
-def scan_json(*paths: Path) -> list[dict[str, Any]]:
+def scan_json(*paths: Path, status: int = 0) -> list[dict[str, Any]]:
     result = CliRunner().invoke(app, ["scan", "--json", *map(str, paths)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == status, result.output
     return json.loads(result.stdout)
 
 
@@ -49,7 +49,7 @@ def test_a_reader_failure_on_one_file_leaves_every_file_of_the_batch_printed(
 ) -> None:
     write_batch(tmp_path)
     explode_on_trap(monkeypatch)
-    entries = scan_json(tmp_path)
+    entries = scan_json(tmp_path, status=1)  # 1: a file could not be read
     assert [Path(entry["path"]).name for entry in entries] == ["a.json", "b.json", "c.json"]
     assert entries[0]["node_types"] == ["CheckpointLoaderSimple"]
     (error,) = entries[1]["errors"]
@@ -63,7 +63,7 @@ def test_the_scan_table_also_lists_every_file_when_one_fails(
     write_batch(tmp_path)
     explode_on_trap(monkeypatch)
     result = CliRunner().invoke(app, ["scan", str(tmp_path)], env={"COLUMNS": "400"})
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # a file could not be read, and every file is listed
     assert "3 workflow file(s)" in result.stdout
     assert "ZeroDivisionError" in result.stdout
 
