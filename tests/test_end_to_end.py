@@ -381,4 +381,4 @@ def test_a_value_in_another_spelling_is_not_ready_and_the_report_says_what_to_pi
     assert model["pick"] == "SDXL/demo_sdxl_base.safetensors"
     assert report(demo)["summary"]["misspelled_models"] == 1
     markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
-    assert "`SDXL/demo_sdxl_base.safetensors`" in markdown and "Pick the installed file" in markdown
+    assert "node, pick SDXL/demo_sdxl_base.safetensors instead of SDXL\\demo_sdxl_base" in markdown
