@@ -210,7 +210,7 @@ def _downloads(report: Report) -> list[str]:
             ]
         lines += ["", "Run them all: `comfywatchman download --all`"]
     if report.downloaded:
-        lines += ["", "## Downloaded since the last report", ""]
+        lines += ["", "## Downloaded since last report", ""]
         for item in report.downloaded:
             lines.append(f"- {_code(str(item.get('target')))} ({_size(item.get('size'))})")
     return lines
