@@ -91,7 +91,7 @@ def test_auto_download_fetches_trusted_files_and_the_next_cycle_is_ready(tmp_pat
         assert "html_page" in broken[0]["problem"]
         markdown = Path(first["report_markdown"]).read_text()
         assert "## Downloaded since last report" in markdown
-        assert "### Replace broken model files" in markdown
+        assert "Replace the broken file login_page.safetensors" in markdown
         sent = [r["headers"] for r in server.requests]
         second = cycle(config)
     assert (loras / "fresh_lora.safetensors").read_bytes() == BLOB
