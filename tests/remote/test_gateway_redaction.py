@@ -16,10 +16,10 @@ import pytest
 
 from tests.remote.hostile import echoing, hostile, status
 from tests.resolve.conftest import FAST
+from watchman import redaction
 from watchman.errors import BackendError
-from watchman.remote import redaction
+from watchman.redaction import REDACTED, RedactingFilter, redact, redact_url
 from watchman.remote.gateway import HttpGateway, credentials_key, new_client
-from watchman.remote.redaction import REDACTED, RedactingFilter, redact, redact_url
 
 TOKEN = "cw-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 HF_TOKEN = "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345"

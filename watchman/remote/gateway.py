@@ -46,8 +46,9 @@ from typing import Any
 import httpx
 import orjson
 
+from watchman import redaction
 from watchman.errors import BackendError
-from watchman.remote import redaction
+from watchman.redaction import redact_url
 from watchman.remote.hosts import HostLimiter, HostStates
 from watchman.remote.http_errors import (
     DeadlineExceededError,
@@ -58,7 +59,6 @@ from watchman.remote.http_errors import (
     RetryLaterError,
 )
 from watchman.remote.origins import credentials_key, host_key, host_of
-from watchman.remote.redaction import redact_url
 from watchman.remote.retry_after import RETRY_AFTER_CEILING_SECONDS, parse_retry_after
 from watchman.remote.transport import guarded, new_client
 

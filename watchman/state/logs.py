@@ -14,8 +14,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from watchman import redaction
 from watchman.printable import printable
-from watchman.remote import redaction
 
 
 class JsonLineFormatter(logging.Formatter):
