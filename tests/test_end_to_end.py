@@ -173,6 +173,19 @@ def test_list_intake_shows_newest_first_as_json_and_as_a_table(demo: Path) -> No
     assert code == 0 and "Intake log" in out
 
 
+def test_list_intake_names_the_common_folder_once_and_each_path_below_it(demo: Path) -> None:
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    result = CliRunner().invoke(
+        app, ["--config", str(demo), "--list-intake"], env={"COLUMNS": "200"}
+    )
+    watched = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
+    assert result.exit_code == 0
+    # An 80-column terminal cannot show five absolute paths: the title names their folder.
+    assert f"under {watched}" in " ".join(result.stdout.split())
+    assert str(watched / "ready_sdxl.json") not in result.stdout
+    assert "ready_sdxl.json" in result.stdout
+
+
 def test_a_second_cycle_while_one_holds_the_lock_exits_3(demo: Path) -> None:
     lock = home_of(demo) / "state" / "cycle.lock"
     with RunLock(lock):

@@ -520,6 +520,25 @@ def _do_scheduler(settings: Settings, home: Home, invocation: Invocation) -> int
         )
 
 
+def _common_folder(paths: list[str]) -> str | None:
+    """The folder every path is under, when there is one (an 80-column terminal then
+    shows the short rest of each path); None when they share none but the root."""
+    import os.path
+
+    folders = [os.path.dirname(path) for path in paths]
+    try:
+        common = os.path.commonpath(folders) if folders else ""
+    except ValueError:  # a mix of absolute and relative paths, or of drives
+        return None
+    return common if common and common != os.path.dirname(common) else None
+
+
+def _relative_to(path: str, base: str | None) -> str:
+    import os.path
+
+    return os.path.relpath(path, base) if base else path
+
+
 def _do_list_intake(invocation: Invocation, home: Home, limit: int, as_json: bool) -> None:
     from watchman.stages.intake import list_intake
 
@@ -531,7 +550,9 @@ def _do_list_intake(invocation: Invocation, home: Home, limit: int, as_json: boo
     if not entries:
         stdout.print(f"No workflows recorded yet in {home.intake_log}.", markup=False)
         return
-    table = Table(title=f"Intake log (newest {len(entries)})")
+    base = _common_folder([entry.path for entry in entries])
+    where = f" under {printable(base)}" if base else ""
+    table = Table(title=f"Intake log (newest {len(entries)}){escape(where)}")
     for column in ("time", "event", "source", "path", "sha256"):
         table.add_column(column, overflow="fold")
     for entry in entries:
@@ -539,7 +560,7 @@ def _do_list_intake(invocation: Invocation, home: Home, limit: int, as_json: boo
             entry.time,
             entry.event,
             escape(printable(entry.source)),
-            escape(printable(entry.path)),
+            escape(printable(_relative_to(entry.path, base))),
             entry.sha256[:12],
         )
     stdout.print(table)
