@@ -57,7 +57,7 @@ from watchman.remote.gateway import (
     ResponseTooLargeError,
     StreamedResponse,
 )
-from watchman.state.safe_files import atomic_write_bytes
+from watchman.state.safe_files import atomic_write_bytes, fsync_folder
 
 logger = logging.getLogger(__name__)
 
@@ -375,7 +375,7 @@ class Downloader:
         with part.path.open("rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(part.path, target)
-        _fsync_folder(target.parent)
+        fsync_folder(target.parent)
         with contextlib.suppress(FileNotFoundError):
             part.meta_path.unlink()
         self._report(Progress(target, part.offset, part.offset, part.fetched, finished=True))
@@ -641,14 +641,3 @@ def _mib(count: int) -> str:
 def _stop_detail(reason: str, offset: int) -> str:
     why = "the byte budget of this run is spent" if reason == "byte_budget" else "a stop came"
     return f"Paused at byte {offset}: {why}; the next run resumes from there."
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)

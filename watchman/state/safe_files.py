@@ -66,7 +66,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 TEMP_SUFFIX = ".tmp"
@@ -157,7 +157,7 @@ def write_file_set(files: Sequence[tuple[Path, bytes]], tag: str) -> None:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        _fsync_folder(folder)
+        fsync_folder(folder)
         marker = folder / f".set-{tag}.commit"
         atomic_write_bytes(marker, "\n".join(path.name for path, _ in files).encode())
     except BaseException:
@@ -177,10 +177,10 @@ def _complete_set(folder: Path, marker: Path, tag: str) -> None:
         temporary = folder / f".{name}.set-{tag}.tmp"
         if temporary.exists():
             os.replace(temporary, folder / name)
-    _fsync_folder(folder)
+    fsync_folder(folder)
     with contextlib.suppress(FileNotFoundError):
         marker.unlink()
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
 def recover_file_sets(folder: Path) -> list[Path]:
@@ -208,7 +208,8 @@ def recover_file_sets(folder: Path) -> list[Path]:
     return removed
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable; never raises."""
     # Makes the rename durable on POSIX; Windows cannot open folders, which is fine.
     if os.name != "posix":
         return
