@@ -287,17 +287,7 @@ class CivitaiBackend:
         choice = choose(request, offers)
         if choice.found is not None:
             found = choice.found
-            return result_for(
-                request,
-                Status.FOUND,
-                NAME,
-                folder=found.claim.folder,
-                download_url=found.url,
-                size=found.size,
-                sha256=found.sha256,
-                candidates=choice.candidates,
-                detail=f"Civitai lists {found.name}{_of_model(found)}.",
-            )
+            return choice.result(request, NAME, f"Civitai lists {found.name}{_of_model(found)}.")
         near.extend(choice.candidates)
         wanted_loose = loose_key(request.file_name)
         near.extend(
