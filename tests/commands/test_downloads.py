@@ -89,6 +89,33 @@ def test_a_failed_download_exits_non_zero_and_says_why(tmp_path: Path) -> None:
     assert not (models / "loras" / "x.safetensors").exists()
 
 
+def test_a_device_name_is_shown_as_not_planned_and_refused_from_a_copied_plan(
+    tmp_path: Path,
+) -> None:
+    home, models = tmp_path / "home", tmp_path / "models"
+    wanted = [Wanted("loras:con.safetensors", "loras", "CON.safetensors", ("w.json",))]
+    resolutions = {"loras:con.safetensors": {
+        "status": "FOUND", "backend": "civitai", "download_url": "https://civitai.com/x",
+        "file_name": "CON.safetensors", "folder": "loras", "size": 3}}  # fmt: skip
+    plan = build_plan(wanted, resolutions, lambda folder: (str(models / folder),), {})
+    save_plan(home / "state", plan)
+    listed = invoke(home, tmp_path, "downloads")
+    assert "not planned: loras:con.safetensors" in listed.stdout
+    assert "device name Windows reserves" in listed.stdout
+    # A plan written by another version (or edited by hand) still cannot write the name.
+    with BlobServer(BLOB) as server:
+        plan_for(home, models, f"{server.url}/x")
+        document = json.loads((home / "state" / "download_plan.json").read_text())
+        document["tasks"][0].update(name="loras/AUX.safetensors", file_name="AUX.safetensors")
+        (home / "state" / "download_plan.json").write_text(json.dumps(document))
+        result = invoke(home, tmp_path, "download", "--all", "--json")
+    assert result.exit_code == 1
+    (outcome,) = json.loads(result.stdout)
+    assert (outcome["outcome"], outcome["reason"]) == ("failed", "unsafe_target")
+    assert "device name Windows reserves" in outcome["detail"]
+    assert not any(models.rglob("AUX*"))
+
+
 def test_an_unknown_name_is_one_sentence_and_a_failure(tmp_path: Path) -> None:
     home = tmp_path / "home"
     plan_for(home, tmp_path / "models", "https://civitai.com/api/download/models/1")

@@ -119,6 +119,28 @@ def test_uncertain_results_are_never_planned_and_unsafe_ones_say_why(tmp_path: P
     assert "https" in plan.not_planned[0].reason
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("CON.safetensors", "device name"),
+        ("sdxl/aux/x.safetensors", "device name"),
+        ("x.safetensors.", "ends in a dot or a space"),
+        ("what?.safetensors", "?"),
+        ("tab\there.safetensors", "control character"),
+    ],
+)
+def test_a_name_windows_cannot_hold_is_not_planned_and_says_why(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    file_name = value.rsplit("/", 1)[-1]
+    wanted = [Wanted("loras:" + value.lower(), "loras", value, ("w",))]
+    resolutions = {"loras:" + value.lower(): found("https://h/x", file_name, size=1)}
+    plan = build_plan(wanted, resolutions, roots(tmp_path), TOKENS)
+    assert plan.tasks == ()
+    (skipped,) = plan.not_planned
+    assert "Refusing to write" in skipped.reason and why in skipped.reason
+
+
 def test_the_plan_survives_the_state_file_and_names_select_tasks(tmp_path: Path) -> None:
     wanted = [
         Wanted("loras:a/x.safetensors", "loras", "a/x.safetensors", ("w",)),

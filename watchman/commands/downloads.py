@@ -37,6 +37,7 @@ from watchman.home import Home
 from watchman.remote import downloader as remote
 from watchman.remote.gateway import new_client
 from watchman.stages.downloads import (
+    DownloadPlan,
     DownloadRun,
     PlannedDownload,
     ProgressLines,
@@ -61,7 +62,16 @@ def show_plan(home: Home, console: Console, as_json: bool) -> dict[str, Any] | N
             markup=False,
             highlight=False,
         )
-        return None
+    else:
+        _print_tasks(plan, console)
+    # Shown even when nothing is planned: a refused name is what the person must fix.
+    for item in plan.not_planned:
+        console.print(f"not planned: {item.key}: {item.reason}", markup=False, highlight=False)
+    return None
+
+
+def _print_tasks(plan: DownloadPlan, console: Console) -> None:
+    """Print the planned tasks as a table, then each URL and leftover."""
     table = Table(title="Planned downloads (review, then: comfywatchman download NAME)")
     for column in ("name", "size", "sha256", "source", "token", "auto", "workflows"):
         table.add_column(column, overflow="fold")
@@ -86,9 +96,6 @@ def show_plan(home: Home, console: Console, as_json: bool) -> dict[str, Any] | N
                 markup=False,
                 highlight=False,
             )
-    for item in plan.not_planned:
-        console.print(f"not planned: {item.key}: {item.reason}", markup=False, highlight=False)
-    return None
 
 
 def run_download(

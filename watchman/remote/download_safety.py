@@ -1,8 +1,10 @@
 """Where a download may go and where it may come from: the checks made before any byte.
 
 A target must resolve inside the folder it belongs to (``..``, absolute paths, drive
-letters, NUL bytes and symbolic links leading out are refused); a URL must be ``https:``,
-or ``http:`` to this machine only. Pure functions of paths and URLs.
+letters, NUL bytes and symbolic links leading out are refused) and be a name Windows can
+hold (no reserved device name, no trailing dot or space, none of ``<>:"|?*`` or control
+characters); a URL must be ``https:``, or ``http:`` to this machine only. Pure functions of
+paths and URLs.
 """
 
 from __future__ import annotations
@@ -47,15 +49,46 @@ def check_url(url: httpx.URL) -> None:
     )
 
 
-def safe_target(root: Path, relative: str) -> Path:
-    """Return where ``relative`` goes under ``root``, refusing anything that escapes it.
+# Names Windows reserves for devices, whatever the extension ("CON.safetensors" opens the
+# console) and the case; Microsoft's naming rules also list COM0/LPT0 and the superscript
+# digits, which some Windows versions reserve as well.
+_DEVICE_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"{port}{digit}" for port in ("COM", "LPT") for digit in "0123456789\u00b9\u00b2\u00b3"]
+)
+_WINDOWS_FORBIDDEN = frozenset('<>"|?*')
 
-    ``relative`` uses ``/`` or ``\\``; ``..``, ``.``, empty parts, absolute paths, drive
-    letters, NUL bytes, and a path whose existing folders (or an existing file) lead out of
-    ``root`` through a symbolic link are refused. Takes the folder type's root.
+
+def unportable_reason(part: str) -> str | None:
+    """Return why Windows cannot hold a file or folder named ``part``, or None.
+
+    Takes one path part (no separator). Refused: a reserved device name (``CON``, ``PRN``,
+    ``AUX``, ``NUL``, ``COM1``…, ``LPT1``…; any case, with or without an extension), a name
+    ending in a dot or a space, one of ``<>"|?*`` and control characters (``:`` is refused
+    by the caller as a drive or stream).
+    """
+    if any(ord(char) < 32 for char in part):
+        return "it holds a control character"
+    bad = sorted({char for char in part if char in _WINDOWS_FORBIDDEN})
+    if bad:
+        return f"it holds {' '.join(bad)}, which Windows does not allow in a file name"
+    if part.endswith((".", " ")):
+        return f"{part!r} ends in a dot or a space, which Windows drops"
+    # Windows matches the device name before the first dot, trailing spaces ignored.
+    if part.split(".", 1)[0].rstrip(" ").upper() in _DEVICE_NAMES:
+        return f"{part!r} is a device name Windows reserves"
+    return None
+
+
+def target_parts(relative: str) -> list[str]:
+    """Return the parts of ``relative`` (``/`` or ``\\`` separated), refusing a name that
+    could leave its folder or that Windows cannot hold. Pure: no file system access.
+
+    Refused: ``..``, ``.``, empty parts, absolute paths, drive letters, NUL bytes, and the
+    names of :func:`unportable_reason`.
 
     Raises:
-        DownloadError: ``unsafe_target``.
+        DownloadError: ``unsafe_target``, one sentence saying why.
     """
     text = relative.replace("\\", "/")
     parts = text.split("/")
@@ -72,11 +105,34 @@ def safe_target(root: Path, relative: str) -> Path:
             raise refuse("it climbs out of the folder or has empty parts")
         if ":" in part:
             raise refuse("it names a drive or a stream")
+        # Refused on every platform, not only on Windows: a plan made on Linux may be
+        # copied to (or share models with) a Windows machine, where such a name opens a
+        # device, loses its trailing dot, or cannot be created at all.
+        why = unportable_reason(part)
+        if why is not None:
+            raise refuse(why)
+    return parts
+
+
+def safe_target(root: Path, relative: str) -> Path:
+    """Return where ``relative`` goes under ``root``, refusing anything that escapes it.
+
+    The name must pass :func:`target_parts`; then a path whose existing folders (or an
+    existing file) lead out of ``root`` through a symbolic link is refused too. Takes the
+    folder type's root.
+
+    Raises:
+        DownloadError: ``unsafe_target``.
+    """
+    parts = target_parts(relative)
     real_root = Path(os.path.realpath(root))
     target = real_root.joinpath(*parts)
     # Every existing folder on the way, and the file itself if it is a link, must stay
     # inside the root after links are followed.
     real_target = Path(os.path.realpath(target))
     if os.path.commonpath([real_root, real_target]) != str(real_root) or real_target == real_root:
-        raise refuse(f"it resolves to {real_target}, outside {real_root}")
+        raise DownloadError(
+            f"Refusing to write {relative!r}: it resolves to {real_target}, outside {real_root}.",
+            "unsafe_target",
+        )
     return target

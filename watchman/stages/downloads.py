@@ -29,6 +29,7 @@ from watchman.comfy.folders import canonical_folder
 from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.config import Settings
 from watchman.errors import DownloadError, StateError
+from watchman.remote.download_safety import target_parts
 from watchman.remote.downloader import (
     Downloader,
     DownloadLimits,
@@ -255,8 +256,9 @@ def build_plan(
 
     Takes the wanted models, resolutions by report key (``SearchResult.to_json``), the
     folder type's roots in search order (the first is the default) and
-    :func:`token_services`. A FOUND result whose target would escape its folder, whose URL
-    is not https, or whose folder has no root is listed in ``not_planned`` with why.
+    :func:`token_services`. A FOUND result whose target would escape its folder or is a
+    name Windows cannot hold, whose URL is not https, or whose folder has no root is listed
+    in ``not_planned`` with why.
     """
     tasks: dict[str, PlannedDownload] = {}
     skipped: list[NotPlanned] = []
@@ -278,6 +280,9 @@ def build_plan(
             continue
         try:
             check_url(httpx.URL(url))
+            # A name Windows cannot hold (CON, a trailing dot, "?") is refused here too, so
+            # the review shows why before anyone runs the download.
+            target_parts(parts.relative_path)
         except (DownloadError, httpx.InvalidURL) as error:
             skipped.append(NotPlanned(item.key, str(error)))
             continue
