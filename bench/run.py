@@ -47,7 +47,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 from bench.generate_tree import generate_tree  # noqa: E402
-from watchman.stages.inventory.listing import RACY_NANOSECONDS  # noqa: E402
+from watchman.clocks import RACY_NANOSECONDS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 WORKFLOWS_FOLDER = Path("user") / "default" / "workflows"

@@ -235,3 +235,26 @@ def test_a_live_server_whose_node_types_changed_makes_the_cycle_run_in_full(tmp_
         assert _unchanged(bench.home, bench.incremental())
     # The server stopped: the static inventory is the truth now, a change of input.
     assert not _unchanged(bench.home, bench.incremental())
+
+
+def test_an_unchanged_cycle_tells_the_same_summary_with_nothing_new(tmp_path):
+    bench = Bench(tmp_path)
+    full = bench.incremental()
+    again = bench.incremental()
+    assert _unchanged(bench.home, again)
+    assert full.summary is not None and again.summary is not None
+    assert again.summary == full.summary.with_intake(0)
+    assert again.to_json()["summary"]["workflows_by_status"] == dict(
+        full.summary.workflows_by_status
+    )
+
+
+def test_a_fingerprint_whose_saved_outcome_is_damaged_makes_the_cycle_run_in_full(tmp_path):
+    bench = Bench(tmp_path)
+    bench.incremental()
+    document = json.loads(bench.home.fingerprint.read_text(encoding="utf-8"))
+    document["outcome"]["counts"]["workflows"] = "many"
+    bench.home.fingerprint.write_text(json.dumps(document), encoding="utf-8")
+    again = bench.incremental()
+    assert not _unchanged(bench.home, again)
+    assert again.record.counts["workflows"] == len(_report(bench.home)["workflows"])

@@ -23,6 +23,12 @@ import time
 from datetime import datetime, timezone
 from typing import Protocol
 
+RACY_NANOSECONDS = 2_000_000_000
+"""The coarsest file-system timestamp in common use (FAT: 2 s; HFS+ 1 s; ext4 and NTFS
+finer, but the kernel's clock ticks coarsely): a folder or file modified this close to the
+moment it was listed or stamped may change again within the same tick, unseen (git's
+"racy" rule)."""
+
 
 class Clock(Protocol):
     """What the guards and the scheduler need to know about time."""

@@ -23,18 +23,18 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from watchman import __version__
 from watchman.clocks import Clock, utc_iso
 from watchman.config import ScheduleSettings, Settings
-from watchman.environment import Environment, expand_user
-from watchman.errors import BackendError, WatchmanError
+from watchman.environment import Environment
+from watchman.errors import WatchmanError
 from watchman.home import Home
+from watchman.stages.fingerprint import CycleFingerprint, RunOutcome, check_inputs, stamp_inputs
 from watchman.stages.guards import GuardVerdict, evaluate_guards
-from watchman.stages.inventory.listing import TreeListing, load_listing, save_listing
 from watchman.state import fingerprint, metrics
 from watchman.state.cycle_state import (
     CycleRecord,
     CycleState,
+    CycleSummary,
     Outcome,
     append_record,
     load_cycle_state,
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     import httpx
 
     from watchman.services import Services
-    from watchman.stages.workflows import WatchedFolder
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ class CycleResult:
     record: CycleRecord
     report_json: Path | None = None
     report_markdown: Path | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: CycleSummary | None = None  # None: the cycle did not run its stages
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,7 +99,7 @@ class CycleResult:
             "counts": self.record.counts,
             "report_json": str(self.report_json) if self.report_json else None,
             "report_markdown": str(self.report_markdown) if self.report_markdown else None,
-            "summary": self.summary,
+            "summary": self.summary.to_json() if self.summary is not None else {},
         }
 
 
@@ -183,14 +182,6 @@ class _Stages:
 def _new_cycle_id(started_at: str) -> str:
     compact = started_at.replace("-", "").replace(":", "").replace(".", "")[:15]
     return f"{compact}-{secrets.token_hex(3)}"
-
-
-@dataclass(frozen=True)
-class _Ran:
-    """What a cycle that ran all its stages hands to its record."""
-
-    counts: dict[str, int]
-    summary: dict[str, Any]
 
 
 def run_cycle(
@@ -287,10 +278,10 @@ def run_cycle(
         elif not verdict.allowed:
             logger.info("Cycle skipped: %s (--force runs anyway)", verdict.reason)
             return finish("skipped", verdict.reason)
-        quick = _quick_check(services, home, root, cycle_id, int(clock.wall() * 1e9))
-        if isinstance(quick, _Ran):
-            return finish("ran", None, quick)
-        cycle_fingerprint = quick
+        checked = check_inputs(services, home, root, cycle_id, int(clock.wall() * 1e9))
+        if isinstance(checked, RunOutcome):
+            return finish("ran", None, checked)
+        cycle_fingerprint = checked
         # The inventory keeps ~100k small objects alive through the cycle; the cyclic
         # collector would rescan them on every allocation burst (a third of an idle
         # cycle's time at 100k models). Nothing here builds reference cycles worth
@@ -353,14 +344,16 @@ class _Recorder:
     trigger: str
     started: float = field(default_factory=time.monotonic)
 
-    def finish(self, outcome: Outcome, reason: str | None, ran: _Ran | None = None) -> CycleResult:
+    def finish(
+        self, outcome: Outcome, reason: str | None, ran: RunOutcome | None = None
+    ) -> CycleResult:
         record = CycleRecord(
             cycle_id=self.cycle_id,
             started_at=self.started_at,
             duration_seconds=round(time.monotonic() - self.started, 3),
             outcome=outcome,
             reason=reason,
-            counts=ran.counts if ran is not None else {},
+            counts=dict(ran.counts) if ran is not None else {},
             trigger=self.trigger,
         )
         record_cycle(self.home, self.metrics_textfile, record)
@@ -401,34 +394,6 @@ def _ask_guards(
     return verdict
 
 
-def _quick_check(
-    services: Services, home: Home, root: Path, cycle_id: str, now_ns: int
-) -> _Ran | fingerprint.CycleFingerprint:
-    """When none of the cycle's inputs changed since the last full cycle, the last outcome
-    (nothing read beyond the fingerprint); else the fingerprint the full cycle fills."""
-    settings = services.settings
-    inputs_digest = fingerprint.settings_digest(
-        __version__, settings.model_dump_json(), fingerprint.secrets_digest(settings), str(root)
-    )
-    saved = fingerprint.load(home.fingerprint)
-    why = fingerprint.check(saved, inputs_digest, now_ns)
-    # A live server is an input no file stamp stands for: ask it (one request).
-    if (
-        why is None
-        and saved is not None
-        and services.comfyui_server is not None
-        and _server_digest(services) != saved.outcome.get("node_source")
-    ):
-        why = "the ComfyUI server's node types changed"
-    if why is None and saved is not None:
-        log_event(
-            home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True
-        )
-        return _unchanged(saved)
-    logger.info("Running the cycle in full: %s.", why)
-    return fingerprint.CycleFingerprint(home.fingerprint, inputs_digest, now_ns)
-
-
 def _run_stages(
     home: Home,
     root: Path,
@@ -439,15 +404,14 @@ def _run_stages(
     stop_event: threading.Event | None,
     on_stage: Callable[[str], None] | None,
     on_progress: Callable[[str, int, int], None] | None = None,
-    cycle_fingerprint: fingerprint.CycleFingerprint,
+    cycle_fingerprint: CycleFingerprint,
     auto_download: bool = False,
     may_download: Callable[[], str | None] = lambda: None,
-) -> _Ran:
+) -> RunOutcome:
     from watchman.comfy.loaders import loader_table
     from watchman.reporting.document import SCHEMA_VERSION as REPORT_SCHEMA_VERSION
-    from watchman.reporting.document import report_json
     from watchman.reporting.files import write_report
-    from watchman.reporting.report import build_report, cycle_counts
+    from watchman.reporting.report import build_report, cycle_counts, cycle_summary
     from watchman.stages.downloads import (
         downloaded_since,
         downloads_stage,
@@ -464,7 +428,12 @@ def _run_stages(
     from watchman.stages.needs import assess_all
     from watchman.stages.node_packs import advise_packs
     from watchman.stages.resolve import resolve_missing_models
-    from watchman.stages.workflows import read_watched_workflows, watched_folders
+    from watchman.stages.workflows import (
+        IMAGE_SUFFIXES,
+        WORKFLOW_SUFFIXES,
+        read_watched_workflows,
+        watched_folders,
+    )
     from watchman.state.download_log import log_path
     from watchman.state.safe_files import read_json_state
 
@@ -477,8 +446,14 @@ def _run_stages(
         folders = watched_folders(
             [(f.path, f.source) for f in settings.workflows.folders], root, environment.home_dir
         )
-        input_tree = _stamp_inputs(
-            home, services, root, folders, cycle_fingerprint, restat_interval_ns
+        input_tree = stamp_inputs(
+            home,
+            services,
+            root,
+            [folder.path for folder in folders],
+            WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if settings.workflows.include_images else ()),
+            cycle_fingerprint,
+            restat_interval_ns,
         )
         stock = take_stock(settings, home, root, environment, now_ns)
         cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
@@ -525,7 +500,7 @@ def _run_stages(
 
     with stages.stage("needs") as info:
         installed = installed_nodes(services.comfyui_server, stock.nodes)
-        cycle_fingerprint.node_source = _node_source_digest(installed.source, installed.types)
+        cycle_fingerprint.note_node_source(installed.source, installed.types)
         needs = assess_all(scan, stock.models, installed, broken_lookup(health))
         info.update(
             node_source=installed.source,
@@ -591,8 +566,10 @@ def _run_stages(
             },
         )
         info["rewritten"] = write_report(home.report_json, home.report_markdown, report)
-    summary = {**report_json(report)["summary"], "intake_new_or_updated": len(intake)}
-    counts = {**cycle_counts(report, resolutions, intake), **downloads.counts()}
+    outcome = RunOutcome(
+        counts={**cycle_counts(report, resolutions, intake), **downloads.counts()},
+        summary=cycle_summary(report, intake),
+    )
     cycle_fingerprint.finish(
         [
             home.model_cache,
@@ -604,72 +581,11 @@ def _run_stages(
             home.report_json,
             home.report_markdown,
         ],
-        {"counts": counts, "summary": summary},
+        outcome,
         home.resolution_cache,
     )
     if downloads.run is not None and downloads.run.to_resume:
         # A paused or cut download resumes next cycle even when no input changed (a
         # growing part need not change its folder's stamp).
         fingerprint.forget(home.fingerprint)
-    return _Ran(counts=counts, summary=summary)
-
-
-def _stamp_inputs(
-    home: Home,
-    services: Services,
-    root: Path,
-    folders: Sequence[WatchedFolder],
-    cycle_fingerprint: fingerprint.CycleFingerprint,
-    restat_interval_ns: int,
-) -> TreeListing:
-    """Stamp the cycle's inputs before any stage reads them, so a change made meanwhile
-    shows next time; return the listing of the input trees (saved)."""
-    from watchman.stages.workflows import IMAGE_SUFFIXES, WORKFLOW_SUFFIXES
-
-    settings = services.settings
-    input_tree = TreeListing.for_cycle(
-        load_listing(home.input_listing_cache), cycle_fingerprint.now_ns, restat_interval_ns
-    )
-    cycle_fingerprint.observe_inputs(
-        input_tree,
-        *fingerprint.cycle_input_trees(
-            root,
-            [folder.path for folder in folders],
-            WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if settings.workflows.include_images else ()),
-            [
-                expand_user(path, services.environment.home_dir)
-                for path in settings.comfyui.extra_model_paths
-            ],
-        ),
-    )
-    save_listing(home.input_listing_cache, input_tree.finish())
-    return input_tree
-
-
-def _server_digest(services: Services) -> str:
-    """The digest :func:`_node_source_digest` gives for what the server says now."""
-    assert services.comfyui_server is not None
-    try:
-        info = services.comfyui_server.object_info()
-    except BackendError as error:
-        logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
-        return "static"
-    return _node_source_digest("object_info", frozenset(info.node_types))
-
-
-def _node_source_digest(node_source: str, installed: frozenset[str]) -> str:
-    """What the installed node types came from: the static inventory (its files are
-    stamped) or a server's answer (digested, since the server can change at any time)."""
-    if node_source == "static":
-        return "static"
-    return fingerprint.settings_digest(node_source, sorted(installed))
-
-
-def _unchanged(saved: fingerprint.Saved) -> _Ran:
-    """The record of a cycle none of whose inputs changed: the last outcome stands, with
-    no new intake; nothing is read beyond the fingerprint, nothing rewritten but the
-    record."""
-    return _Ran(
-        counts={**saved.outcome.get("counts", {}), "intake_new": 0, "intake_updated": 0},
-        summary={**saved.outcome.get("summary", {}), "intake_new_or_updated": 0},
-    )
+    return outcome

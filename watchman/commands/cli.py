@@ -39,9 +39,11 @@ from watchman.errors import (
 from watchman.exit_status import ExitStatus
 from watchman.home import Home, resolve_home
 from watchman.printable import printable
+from watchman.state.cycle_state import CycleSummary
 from watchman.state.logs import configure_logging
 
 if TYPE_CHECKING:
+    from watchman.cycle import CycleResult
     from watchman.services import Services
 
 _PLACEHOLDER = re.compile(r" <[^<>\n]*>|[{}]")
@@ -470,7 +472,7 @@ def _record_overdue_stop(
     os._exit(request.exit_status or int(ExitStatus.CYCLE_FAILED))
 
 
-def _render_cycle(invocation: Invocation, result: Any) -> None:
+def _render_cycle(invocation: Invocation, result: CycleResult) -> None:
     stdout, stderr = invocation.out, invocation.err
     record = result.record
     if record.outcome == "skipped":
@@ -486,21 +488,21 @@ def _render_cycle(invocation: Invocation, result: Any) -> None:
     if record.outcome == "failed":
         stderr.print(f"Cycle failed: {record.reason}.", markup=False, highlight=False)
         return
-    summary = result.summary
+    summary = result.summary or CycleSummary()
     table = Table(title="comfywatchman cycle", show_header=True)
     table.add_column("status")
     table.add_column("workflows", justify="right")
-    for status, count in summary.get("workflows_by_status", {}).items():
+    for status, count in summary.workflows_by_status.items():
         table.add_row(status, str(count))
     stdout.print(table)
-    for label, key in (
-        ("missing models", "missing_models"),
-        ("misplaced models", "misplaced_models"),
-        ("uncertain (a person must decide)", "uncertain"),
-        ("missing node types", "missing_nodes"),
-        ("new or updated workflows", "intake_new_or_updated"),
+    for label, count in (
+        ("missing models", summary.missing_models),
+        ("misplaced models", summary.misplaced_models),
+        ("uncertain (a person must decide)", summary.uncertain),
+        ("missing node types", summary.missing_nodes),
+        ("new or updated workflows", summary.intake_new_or_updated),
     ):
-        stdout.print(f"{label}: {summary.get(key, 0)}", markup=False, highlight=False)
+        stdout.print(f"{label}: {count}", markup=False, highlight=False)
     stdout.print(f"report: {result.report_markdown}", markup=False, highlight=False)
     stdout.print(f"json:   {result.report_json}", markup=False, highlight=False)
 

@@ -31,6 +31,7 @@ from watchman.stages.needs import (
 from watchman.stages.node_packs import PackAdvice, PackAdvices
 from watchman.stages.resolve import Resolutions
 from watchman.stages.workflows import FolderSeen
+from watchman.state.cycle_state import CycleSummary
 
 
 @dataclass(frozen=True)
@@ -365,6 +366,27 @@ def build_report(
         watched=tuple(watched),
         changes=changes_since(previous, entries),
         backend_urls=MappingProxyType(dict(backend_urls or {})),
+    )
+
+
+def cycle_summary(report: Report, intake: Sequence[IntakeEntry]) -> CycleSummary:
+    """What the cycle tells the person who started it: the report's headline counts and
+    how many workflows arrived new or updated."""
+    summary = report.summary
+    return CycleSummary(
+        workflows=summary.workflows,
+        workflows_by_status=dict(summary.workflows_by_status),
+        missing_models=summary.missing_models,
+        misplaced_models=summary.misplaced_models,
+        misspelled_models=summary.misspelled_models,
+        broken_models=summary.broken_models,
+        missing_nodes=summary.missing_nodes,
+        uncertain=summary.uncertain,
+        resolutions=dict(summary.resolutions),
+        models_installed=summary.models_installed,
+        node_packs=summary.node_packs,
+        node_source=summary.node_source,
+        intake_new_or_updated=len(intake),
     )
 
 

@@ -7,8 +7,8 @@ bookkeeping such as the last suspend total seen). Read by ``comfywatchman status
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +44,73 @@ class CycleRecord:
             reason=data.get("reason"),
             counts={str(k): int(v) for k, v in (data.get("counts") or {}).items()},
             trigger=str(data.get("trigger", "run-cycle")),
+        )
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """What a cycle that ran tells the person who started it: workflows by status and the
+    report's headline counts (models count once per model key, node types once per type)."""
+
+    workflows: int = 0
+    workflows_by_status: Mapping[str, int] = field(default_factory=dict)
+    missing_models: int = 0
+    misplaced_models: int = 0
+    misspelled_models: int = 0
+    broken_models: int = 0
+    missing_nodes: int = 0
+    uncertain: int = 0
+    resolutions: Mapping[str, int] = field(default_factory=dict)  # results by status
+    models_installed: int = 0
+    node_packs: int = 0
+    node_source: str = ""
+    intake_new_or_updated: int = 0
+
+    def with_intake(self, count: int) -> CycleSummary:
+        """The same summary with ``count`` workflows new or updated in this cycle."""
+        return replace(self, intake_new_or_updated=count)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "workflows_by_status": dict(self.workflows_by_status),
+            "resolutions": dict(self.resolutions),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> CycleSummary:
+        """Read a summary written by :meth:`to_json` (unknown keys ignored, missing ones
+        zero).
+
+        Raises:
+            TypeError, ValueError: ``data`` is not such a document.
+        """
+        if not isinstance(data, dict):
+            raise TypeError("a cycle summary is an object")
+        by_status = data.get("workflows_by_status", {})
+        resolutions = data.get("resolutions", {})
+        if not isinstance(by_status, dict) or not isinstance(resolutions, dict):
+            raise TypeError("workflows_by_status and resolutions are objects")
+        numbers = {
+            name: int(data.get(name, 0))
+            for name in (
+                "workflows",
+                "missing_models",
+                "misplaced_models",
+                "misspelled_models",
+                "broken_models",
+                "missing_nodes",
+                "uncertain",
+                "models_installed",
+                "node_packs",
+                "intake_new_or_updated",
+            )
+        }
+        return cls(
+            workflows_by_status={str(k): int(v) for k, v in by_status.items()},
+            resolutions={str(k): int(v) for k, v in resolutions.items()},
+            node_source=str(data.get("node_source", "")),
+            **numbers,
         )
 
 

@@ -32,19 +32,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from watchman.stages.inventory.listing import RACY_NANOSECONDS, TreeListing
+from watchman.clocks import RACY_NANOSECONDS
 from watchman.state.safe_files import atomic_write_bytes, dumps_json, loads_json, read_json_state
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MISSING: tuple[int, ...] = (-1,)
-# File names a pack's node inventory or the known sources read (besides .py files).
-PACK_FILE_SUFFIXES = (".py", ".toml", ".json")
-# Folders neither the node inventory nor ComfyUI reads node definitions from.
-SKIPPED_PACK_FOLDERS = frozenset(
-    {"__pycache__", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages"}
-)
 
 
 def stamp(path: str) -> tuple[int, ...]:
@@ -57,7 +51,7 @@ def stamp(path: str) -> tuple[int, ...]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
-def _is_racy(stamped: tuple[int, ...], taken_at_ns: int) -> bool:
+def is_racy(stamped: tuple[int, ...], taken_at_ns: int) -> bool:
     return len(stamped) == 5 and stamped[3] >= taken_at_ns - RACY_NANOSECONDS
 
 
@@ -84,22 +78,14 @@ class Stamps:
         state files, which nothing else writes under the run lock); returns self."""
         for path in paths:
             value = folder_stamp(path) if kind == "d" else stamp(path)
-            self.add(path, kind, value, racy_counts and _is_racy(value, now_ns))
-        return self
-
-    def add_listing(self, tree: TreeListing) -> Stamps:
-        """Add every folder ``tree`` walked this cycle, with the stamp it was listed with
-        (so a change after its listing shows); returns self."""
-        for path, record in tree.seen.items():
-            device, inode, mtime, ctime = record.stamp
-            self.add(path, "d", (device, inode, 0, mtime, ctime), record.is_racy())
+            self.add(path, kind, value, racy_counts and is_racy(value, now_ns))
         return self
 
     def digest(self) -> str:
-        return _digest_of(self.paths, self.values)
+        return digest_of(self.paths, self.values)
 
 
-def _digest_of(paths: Sequence[str], values: Sequence[tuple[int, ...]]) -> str:
+def digest_of(paths: Sequence[str], values: Sequence[tuple[int, ...]]) -> str:
     # One pass over joined text rather than two hash updates per path: a fresh process
     # checks ~25,000 stamps at 100k models.
     if len(paths) != len(values):
@@ -146,42 +132,6 @@ def secrets_digest(settings: Any) -> str:
         else:
             digest.update(b"-")
     return digest.hexdigest()
-
-
-def input_paths(
-    tree: TreeListing,
-    roots: Sequence[tuple[str, Sequence[str], bool]],
-    files: Sequence[str],
-) -> tuple[list[str], list[str]]:
-    """Walk the input trees through ``tree`` (reusing unchanged folders' listings) and
-    return the folders walked and the files whose stamps stand for the inputs.
-
-    Args:
-        tree: the listing of the input trees for this cycle.
-        roots: ``(folder, file suffixes to stamp, hidden folders skipped)`` per tree.
-        files: single files to stamp (absent ones count: their appearance is a change).
-    """
-    folders: list[str] = []
-    stamped: list[str] = list(files)
-    for root, suffixes, skip_hidden in roots:
-        folders.append(root)  # its absence is stamped too
-
-        def skip(name: str, skip_hidden: bool = skip_hidden) -> bool:
-            if name in SKIPPED_PACK_FOLDERS:
-                return True
-            return skip_hidden and name.startswith(".") and name != ".disabled"
-
-        for directory, _, record in tree.walk(root, skip):
-            folders.append(directory)
-            for name in record.names:
-                if name.lower().endswith(tuple(suffixes)) and not name.startswith("."):
-                    stamped.append(os.path.join(directory, name))
-            if ".git" in record.subfolders:
-                # A pack's git facts: HEAD names the checked-out commit or branch.
-                git = os.path.join(directory, ".git")
-                folders.append(git)
-                stamped.append(os.path.join(git, "HEAD"))
-    return list(dict.fromkeys(folders)), stamped
 
 
 @dataclass(frozen=True)
@@ -239,7 +189,7 @@ def check(saved: Saved | None, settings: str, now_ns: int) -> str | None:
         folder_stamp(path) if kind == "d" else stamp(path)
         for path, kind in zip(saved.paths, saved.kinds, strict=True)
     ]
-    if _digest_of(saved.paths, values) != saved.digest:
+    if digest_of(saved.paths, values) != saved.digest:
         return "an input changed"
     return None
 
@@ -306,94 +256,3 @@ def earliest_expiry_ns(resolution_cache: Path, now_ns: int) -> int | None:
         if at_ns > now_ns and (earliest is None or at_ns < earliest):
             earliest = at_ns
     return earliest
-
-
-@dataclass
-class CycleFingerprint:
-    """The fingerprint a full cycle builds as it goes: input stamps taken before the
-    stages read, the model folders' stamps from their listings, the cycle's own state files
-    after it wrote them, and what falls due when.
-
-    Use: :meth:`observe_inputs` first, :meth:`add_models` after the model walk,
-    :meth:`finish` once the cycle ran.
-    """
-
-    path: Path
-    settings: str
-    now_ns: int
-    stamps: Stamps = field(default_factory=Stamps)
-    due_at_ns: list[int] = field(default_factory=list)
-    node_source: str = ""
-
-    def observe_inputs(
-        self,
-        tree: TreeListing,
-        roots: Sequence[tuple[str, Sequence[str], bool]],
-        files: Sequence[str],
-        extra_folders: Sequence[str],
-    ) -> None:
-        """Stamp the input trees (walked through ``tree``), single files and folders."""
-        folders, stamped = input_paths(tree, roots, files)
-        self.stamps.add_listing(tree)
-        walked = set(tree.seen)
-        self.stamps.take(
-            [path for path in folders if path not in walked] + list(extra_folders),
-            "d",
-            self.now_ns,
-        )
-        self.stamps.take(stamped, "f", self.now_ns)
-
-    def add_models(self, tree: TreeListing, restat_interval_ns: int) -> None:
-        """Add the model folders as listed this cycle, and when the next re-stat is due."""
-        self.stamps.add_listing(tree)
-        if restat_interval_ns > 0:
-            self.due_at_ns.append(tree.restat_at_ns + restat_interval_ns)
-        else:
-            self.due_at_ns.append(self.now_ns)  # every cycle lists everything
-
-    def finish(
-        self, own_files: Sequence[Path], outcome: dict[str, Any], resolution_cache: Path
-    ) -> None:
-        """Stamp the cycle's own state files as written, and save the fingerprint.
-
-        Raises:
-            OSError: the state folder is not writable.
-        """
-        self.stamps.take([str(path) for path in own_files], "f", self.now_ns, racy_counts=False)
-        expiry = earliest_expiry_ns(resolution_cache, self.now_ns)
-        due = [*self.due_at_ns, *([expiry] if expiry is not None else [])]
-        save(
-            self.path,
-            self.stamps,
-            self.settings,
-            min(due) if due else self.now_ns,
-            {**outcome, "node_source": self.node_source},
-        )
-
-
-def cycle_input_trees(
-    comfyui_root: Path,
-    watched_folders: Sequence[Path],
-    workflow_suffixes: Sequence[str],
-    extra_model_paths: Sequence[Path],
-) -> tuple[list[tuple[str, Sequence[str], bool]], list[str], list[str]]:
-    """Return what stands for a cycle's inputs besides the model folders: the trees to
-    walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
-    file suffixes to stamp in each, single files (``nodes.py``, extra_model_paths files,
-    ComfyUI-Manager model lists) and single folders (the Python environments' package
-    folders, where pip installs the workflow templates and a packaged Manager)."""
-    # Imported here: the resolver stack is not needed to check a fingerprint.
-    from watchman.resolve.known_sources import _manager_model_lists, _site_packages
-
-    root = str(comfyui_root)
-    trees: list[tuple[str, Sequence[str], bool]] = [
-        (str(folder), tuple(workflow_suffixes), True) for folder in watched_folders
-    ]
-    trees.append((os.path.join(root, "custom_nodes"), PACK_FILE_SUFFIXES, True))
-    trees.append((os.path.join(root, "comfy_extras"), (".py",), True))
-    trees.append((os.path.join(root, "comfy_api_nodes"), (".py",), True))
-    files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
-    files += [str(path) for path in extra_model_paths]
-    files += [str(path) for path in _manager_model_lists(comfyui_root)]
-    folders = [str(path) for path in _site_packages(comfyui_root)]
-    return trees, files, folders

@@ -32,15 +32,12 @@ from typing import Any
 
 import orjson
 
+from watchman.clocks import RACY_NANOSECONDS
 from watchman.state.safe_files import atomic_write_bytes, loads_json, set_aside_corrupt
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-RACY_NANOSECONDS = 2_000_000_000
-"""The coarsest directory timestamp in common use (FAT: 2 s; HFS+ 1 s; ext4 and NTFS
-finer, but the kernel's clock ticks coarsely): a directory modified this close to its
-listing may have changed after it within the same tick."""
 MAX_DEPTH = 200
 """Deeper folders are not entered (warned once per walk): no real tree is that deep."""
 

@@ -1,0 +1,92 @@
+"""The fingerprint stage: stamps of the inputs, taken as a cycle runs, decide whether the next
+cycle has any work."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from watchman.stages.fingerprint import CycleFingerprint, RunOutcome
+from watchman.stages.inventory.listing import TreeListing
+from watchman.state import fingerprint
+from watchman.state.cycle_state import CycleSummary
+
+LATER = 60 * 1_000_000_000
+
+
+def _file(path: Path, data: bytes = b"{}") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _saved_after_cycle(tmp_path: Path, now_ns: int, due_in: int = 10 * LATER) -> Path:
+    """Fingerprint a workflows folder and a nodes.py file as a full cycle would."""
+    state = tmp_path / "state" / "fingerprint.json"
+    cycle = CycleFingerprint(state, "settings-1", now_ns)
+    cycle.observe_inputs(
+        TreeListing.for_cycle(None, now_ns, 0),
+        [(str(tmp_path / "workflows"), (".json",), True)],
+        [str(tmp_path / "nodes.py"), str(tmp_path / "extra_model_paths.yaml")],
+        [],
+    )
+    cycle.due_at_ns.append(now_ns + due_in)
+    cycle.finish(
+        [],
+        RunOutcome(counts={"workflows": 1}, summary=CycleSummary(workflows=1)),
+        tmp_path / "no-resolution-cache.json",
+    )
+    return state
+
+
+def _tree(tmp_path: Path) -> int:
+    _file(tmp_path / "workflows" / "a" / "one.json")
+    _file(tmp_path / "nodes.py", b"NODE_CLASS_MAPPINGS = {}")
+    return max(os.stat(p).st_mtime_ns for p in tmp_path.rglob("*")) + LATER
+
+
+def test_nothing_changed_means_no_work(tmp_path):
+    now = _tree(tmp_path)
+    saved = fingerprint.load(_saved_after_cycle(tmp_path, now))
+    assert fingerprint.check(saved, "settings-1", now + LATER) is None
+    assert saved is not None and saved.outcome["counts"] == {"workflows": 1}
+
+
+def test_a_workflow_edited_in_place_is_a_change(tmp_path):
+    now = _tree(tmp_path)
+    saved = fingerprint.load(_saved_after_cycle(tmp_path, now))
+    (tmp_path / "workflows" / "a" / "one.json").write_bytes(b'{"nodes": []}')
+    assert fingerprint.check(saved, "settings-1", now + LATER) == "an input changed"
+
+
+def test_a_new_workflow_in_a_subfolder_is_a_change(tmp_path):
+    now = _tree(tmp_path)
+    saved = fingerprint.load(_saved_after_cycle(tmp_path, now))
+    _file(tmp_path / "workflows" / "a" / "two.json")
+    assert fingerprint.check(saved, "settings-1", now + LATER) == "an input changed"
+
+
+def test_an_extra_model_paths_file_appearing_is_a_change(tmp_path):
+    now = _tree(tmp_path)
+    saved = fingerprint.load(_saved_after_cycle(tmp_path, now))
+    _file(tmp_path / "extra_model_paths.yaml", b"a: {}")
+    assert fingerprint.check(saved, "settings-1", now + LATER) == "an input changed"
+
+
+def test_other_settings_or_options_mean_work(tmp_path):
+    now = _tree(tmp_path)
+    saved = fingerprint.load(_saved_after_cycle(tmp_path, now))
+    assert "settings" in (fingerprint.check(saved, "settings-2", now + LATER) or "")
+
+
+def test_something_falling_due_means_work(tmp_path):
+    now = _tree(tmp_path)
+    saved = fingerprint.load(_saved_after_cycle(tmp_path, now, due_in=LATER))
+    assert "due" in (fingerprint.check(saved, "settings-1", now + 2 * LATER) or "")
+
+
+def test_an_input_stamped_in_the_same_tick_as_its_change_means_work(tmp_path):
+    now = _tree(tmp_path) - LATER  # stamped right as the files were written
+    saved = fingerprint.load(_saved_after_cycle(tmp_path, now))
+    assert saved is not None and saved.racy
+    assert "too close" in (fingerprint.check(saved, "settings-1", now + LATER) or "")

@@ -1,0 +1,298 @@
+"""The fingerprint stage: does this cycle have work, and what stands for its inputs.
+
+Right after the guards, :func:`check_inputs` compares the saved fingerprint
+(:mod:`watchman.state.fingerprint`) with the settings, the clock and one ``stat`` per saved
+path. When nothing changed it returns the last outcome and the cycle stops there: no
+cache is loaded, needs, resolve and report do not run. Otherwise it returns a
+:class:`CycleFingerprint` that the full cycle fills as it goes: the input trees stamped
+before any stage reads them (:func:`stamp_inputs`), the model folders as listed, the node
+source, the cycle's own state files once written; :meth:`CycleFingerprint.finish` saves it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from watchman import __version__
+from watchman.environment import expand_user
+from watchman.errors import BackendError
+from watchman.home import Home
+from watchman.stages.inventory.listing import TreeListing, load_listing, save_listing
+from watchman.state import fingerprint
+from watchman.state.cycle_state import CycleSummary
+from watchman.state.structured_log import log_event
+
+if TYPE_CHECKING:
+    from watchman.services import Services
+
+logger = logging.getLogger(__name__)
+
+# File names a pack's node inventory or the known sources read (besides .py files).
+PACK_FILE_SUFFIXES = (".py", ".toml", ".json")
+# Folders neither the node inventory nor ComfyUI reads node definitions from.
+SKIPPED_PACK_FOLDERS = frozenset(
+    {"__pycache__", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages"}
+)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a cycle that ran all its stages hands to its record: its counts and summary."""
+
+    counts: Mapping[str, int]
+    summary: CycleSummary
+
+    def to_json(self) -> dict[str, object]:
+        return {"counts": dict(self.counts), "summary": self.summary.to_json()}
+
+
+def add_listing(stamps: fingerprint.Stamps, tree: TreeListing) -> None:
+    """Add every folder ``tree`` walked this cycle, with the stamp it was listed with (so
+    a change after its listing shows)."""
+    for path, record in tree.seen.items():
+        device, inode, mtime, ctime = record.stamp
+        stamps.add(path, "d", (device, inode, 0, mtime, ctime), record.is_racy())
+
+
+def input_paths(
+    tree: TreeListing,
+    roots: Sequence[tuple[str, Sequence[str], bool]],
+    files: Sequence[str],
+) -> tuple[list[str], list[str]]:
+    """Walk the input trees through ``tree`` (reusing unchanged folders' listings) and
+    return the folders walked and the files whose stamps stand for the inputs.
+
+    Args:
+        tree: the listing of the input trees for this cycle.
+        roots: ``(folder, file suffixes to stamp, hidden folders skipped)`` per tree.
+        files: single files to stamp (absent ones count: their appearance is a change).
+    """
+    folders: list[str] = []
+    stamped: list[str] = list(files)
+    for root, suffixes, skip_hidden in roots:
+        folders.append(root)  # its absence is stamped too
+
+        def skip(name: str, skip_hidden: bool = skip_hidden) -> bool:
+            if name in SKIPPED_PACK_FOLDERS:
+                return True
+            return skip_hidden and name.startswith(".") and name != ".disabled"
+
+        for directory, _, record in tree.walk(root, skip):
+            folders.append(directory)
+            for name in record.names:
+                if name.lower().endswith(tuple(suffixes)) and not name.startswith("."):
+                    stamped.append(os.path.join(directory, name))
+            if ".git" in record.subfolders:
+                # A pack's git facts: HEAD names the checked-out commit or branch.
+                git = os.path.join(directory, ".git")
+                folders.append(git)
+                stamped.append(os.path.join(git, "HEAD"))
+    return list(dict.fromkeys(folders)), stamped
+
+
+@dataclass
+class CycleFingerprint:
+    """The fingerprint a full cycle builds as it goes: input stamps taken before the
+    stages read, the model folders' stamps from their listings, the cycle's own state files
+    after it wrote them, and what falls due when.
+
+    Use: :meth:`observe_inputs` first, :meth:`add_models` after the model walk,
+    :meth:`finish` once the cycle ran.
+    """
+
+    path: Path
+    settings: str
+    now_ns: int
+    stamps: fingerprint.Stamps = field(default_factory=fingerprint.Stamps)
+    due_at_ns: list[int] = field(default_factory=list)
+    node_source: str = ""
+
+    def observe_inputs(
+        self,
+        tree: TreeListing,
+        roots: Sequence[tuple[str, Sequence[str], bool]],
+        files: Sequence[str],
+        extra_folders: Sequence[str],
+    ) -> None:
+        """Stamp the input trees (walked through ``tree``), single files and folders."""
+        folders, stamped = input_paths(tree, roots, files)
+        add_listing(self.stamps, tree)
+        walked = set(tree.seen)
+        self.stamps.take(
+            [path for path in folders if path not in walked] + list(extra_folders),
+            "d",
+            self.now_ns,
+        )
+        self.stamps.take(stamped, "f", self.now_ns)
+
+    def add_models(self, tree: TreeListing, restat_interval_ns: int) -> None:
+        """Add the model folders as listed this cycle, and when the next re-stat is due."""
+        add_listing(self.stamps, tree)
+        if restat_interval_ns > 0:
+            self.due_at_ns.append(tree.restat_at_ns + restat_interval_ns)
+        else:
+            self.due_at_ns.append(self.now_ns)  # every cycle lists everything
+
+    def note_node_source(self, source: str, installed: frozenset[str]) -> None:
+        """Remember what the installed node types came from (see :func:`node_source_digest`)."""
+        self.node_source = node_source_digest(source, installed)
+
+    def finish(
+        self, own_files: Sequence[Path], outcome: RunOutcome, resolution_cache: Path
+    ) -> None:
+        """Stamp the cycle's own state files as written, and save the fingerprint.
+
+        Raises:
+            OSError: the state folder is not writable.
+        """
+        self.stamps.take([str(path) for path in own_files], "f", self.now_ns, racy_counts=False)
+        expiry = fingerprint.earliest_expiry_ns(resolution_cache, self.now_ns)
+        due = [*self.due_at_ns, *([expiry] if expiry is not None else [])]
+        fingerprint.save(
+            self.path,
+            self.stamps,
+            self.settings,
+            min(due) if due else self.now_ns,
+            {**outcome.to_json(), "node_source": self.node_source},
+        )
+
+
+def cycle_input_trees(
+    comfyui_root: Path,
+    watched_folders: Sequence[Path],
+    workflow_suffixes: Sequence[str],
+    extra_model_paths: Sequence[Path],
+) -> tuple[list[tuple[str, Sequence[str], bool]], list[str], list[str]]:
+    """Return what stands for a cycle's inputs besides the model folders: the trees to
+    walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
+    file suffixes to stamp in each, single files (``nodes.py``, extra_model_paths files,
+    ComfyUI-Manager model lists) and single folders (the Python environments' package
+    folders, where pip installs the workflow templates and a packaged Manager)."""
+    # Imported here: the resolver stack is not needed to check a fingerprint.
+    from watchman.resolve.known_sources import _manager_model_lists, _site_packages
+
+    root = str(comfyui_root)
+    trees: list[tuple[str, Sequence[str], bool]] = [
+        (str(folder), tuple(workflow_suffixes), True) for folder in watched_folders
+    ]
+    trees.append((os.path.join(root, "custom_nodes"), PACK_FILE_SUFFIXES, True))
+    trees.append((os.path.join(root, "comfy_extras"), (".py",), True))
+    trees.append((os.path.join(root, "comfy_api_nodes"), (".py",), True))
+    files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
+    files += [str(path) for path in extra_model_paths]
+    files += [str(path) for path in _manager_model_lists(comfyui_root)]
+    folders = [str(path) for path in _site_packages(comfyui_root)]
+    return trees, files, folders
+
+
+def check_inputs(
+    services: Services, home: Home, root: Path, cycle_id: str, now_ns: int
+) -> RunOutcome | CycleFingerprint:
+    """Return the last outcome when none of the cycle's inputs changed since the last full
+    cycle (nothing read beyond the fingerprint), else the fingerprint the full cycle fills.
+
+    Takes the wired services (settings, the live ComfyUI server if used), the home, the
+    ComfyUI root, the cycle id (for the log line) and the current wall time in ns.
+    """
+    settings = services.settings
+    inputs_digest = fingerprint.settings_digest(
+        __version__, settings.model_dump_json(), fingerprint.secrets_digest(settings), str(root)
+    )
+    saved = fingerprint.load(home.fingerprint)
+    why = fingerprint.check(saved, inputs_digest, now_ns)
+    # A live server is an input no file stamp stands for: ask it (one request).
+    if (
+        why is None
+        and saved is not None
+        and services.comfyui_server is not None
+        and _server_digest(services) != saved.outcome.get("node_source")
+    ):
+        why = "the ComfyUI server's node types changed"
+    if why is None and saved is not None:
+        try:
+            outcome = _unchanged(saved)
+        except (TypeError, ValueError) as error:
+            why = f"the saved outcome is unusable ({error})"
+        else:
+            log_event(
+                home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True
+            )
+            return outcome
+    logger.info("Running the cycle in full: %s.", why)
+    return CycleFingerprint(home.fingerprint, inputs_digest, now_ns)
+
+
+def stamp_inputs(
+    home: Home,
+    services: Services,
+    root: Path,
+    watched: Sequence[Path],
+    workflow_suffixes: Sequence[str],
+    cycle_fingerprint: CycleFingerprint,
+    restat_interval_ns: int,
+) -> TreeListing:
+    """Stamp the cycle's inputs before any stage reads them, so a change made meanwhile
+    shows next time; return the listing of the input trees (saved).
+
+    Raises:
+        OSError: the listing cannot be saved.
+    """
+    input_tree = TreeListing.for_cycle(
+        load_listing(home.input_listing_cache), cycle_fingerprint.now_ns, restat_interval_ns
+    )
+    cycle_fingerprint.observe_inputs(
+        input_tree,
+        *cycle_input_trees(
+            root,
+            watched,
+            workflow_suffixes,
+            [
+                expand_user(path, services.environment.home_dir)
+                for path in services.settings.comfyui.extra_model_paths
+            ],
+        ),
+    )
+    save_listing(home.input_listing_cache, input_tree.finish())
+    return input_tree
+
+
+def _server_digest(services: Services) -> str:
+    """The digest :func:`node_source_digest` gives for what the server says now."""
+    assert services.comfyui_server is not None
+    try:
+        info = services.comfyui_server.object_info()
+    except BackendError as error:
+        logger.info("ComfyUI server not used (%s); using the static node inventory", error)
+        return "static"
+    return node_source_digest("object_info", frozenset(info.node_types))
+
+
+def node_source_digest(node_source: str, installed: frozenset[str]) -> str:
+    """What the installed node types came from: the static inventory (its files are
+    stamped) or a server's answer (digested, since the server can change at any time)."""
+    if node_source == "static":
+        return "static"
+    return fingerprint.settings_digest(node_source, sorted(installed))
+
+
+def _unchanged(saved: fingerprint.Saved) -> RunOutcome:
+    """The outcome of a cycle none of whose inputs changed: the last one stands, with no
+    workflow new or updated; nothing is read beyond the fingerprint.
+
+    Raises:
+        TypeError, ValueError: the saved outcome is not what a cycle wrote.
+    """
+    counts = saved.outcome.get("counts", {})
+    return RunOutcome(
+        counts={
+            **{str(name): int(value) for name, value in dict(counts).items()},
+            "intake_new": 0,
+            "intake_updated": 0,
+        },
+        summary=CycleSummary.from_json(saved.outcome.get("summary", {})).with_intake(0),
+    )
