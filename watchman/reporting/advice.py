@@ -65,8 +65,13 @@ def _rel(path: PurePath | str, root: PurePath) -> str:
         return str(path)
 
 
-def _names(report: Report, paths: Iterable[str]) -> tuple[str, ...]:
-    by_path = {entry.path: display_name(entry) for entry in report.workflows}
+def _display_names(report: Report) -> dict[str, str]:
+    """Each workflow's display name by path, built once per list of actions (one per
+    action made it quadratic: minutes at 5,000 workflows)."""
+    return {entry.path: display_name(entry) for entry in report.workflows}
+
+
+def _names(by_path: Mapping[str, str], paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(by_path.get(path, path) for path in paths)
 
 
@@ -76,11 +81,12 @@ def node_actions(report: Report) -> list[Action]:
     install: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
     actions: list[Action] = []
     root = PurePath(report.comfyui_root)
+    by_path = _display_names(report)
     for row, users in report.unique_nodes().values():
         pack = row.pack
         status = pack.status if pack is not None else "unknown"
         node = row.need.node_type
-        names = _names(report, users)
+        names = _names(by_path, users)
         if pack is not None and status == "found" and (pack.url or _registry_id(row)):
             key = _registry_id(row) or str(pack.url)
             title, url, types, workflows = install.setdefault(
@@ -182,10 +188,11 @@ def model_actions(report: Report) -> list[Action]:
     planned = {_plan_key(plan.folder, plan.relative): plan for plan in report.downloads}
     root = PurePath(report.comfyui_root)
     actions: list[Action] = []
+    by_path = _display_names(report)
     for row, users in report.unique_models().values():
         need = row.need
         reference = need.reference
-        names = _names(report, users)
+        names = _names(by_path, users)
         value = reference.value
         parts = value_parts(value)
         plan = planned.get(
