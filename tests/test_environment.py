@@ -90,7 +90,7 @@ def test_the_cli_reads_settings_and_writes_output_through_the_environment_it_is_
     )
     result = CliRunner().invoke(app, ["config", "--json"], obj=environment)
     assert result.exit_code == 0, result.stderr
-    shown = json.loads(out.getvalue())
+    shown = json.loads(out.getvalue())["settings"]
     assert shown["schedule"]["interval_minutes"] == 33
     assert shown["schedule"]["min_vram_gb"] == 5
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import typer
 from typer.testing import CliRunner
 
 from watchman.commands.cli import app
 from watchman.config_docs import render_default_toml
+from watchman.environment import Environment
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_WORKFLOWS = REPO / "examples" / "demo-comfyui" / "user" / "default" / "workflows"
@@ -75,7 +78,7 @@ def test_config_shows_effective_settings_without_secrets(monkeypatch) -> None:
     code, out, _ = run("config", "--json")
     assert code == 0
     assert "super-secret-token" not in out
-    assert json.loads(out)["schedule"]["interval_minutes"] == 120
+    assert json.loads(out)["settings"]["schedule"]["interval_minutes"] == 120
 
 
 def _root_options() -> set[str]:
@@ -221,7 +224,7 @@ def test_status_and_config_take_config_after_the_command(tmp_path: Path) -> None
     assert json.loads(out)["home"] == str(tmp_path / "demo" / "home")
     code, out, err = run("config", "--json", "--config", str(config))
     assert code == 0, err
-    assert json.loads(out)["search"]["offline"] is True
+    assert json.loads(out)["settings"]["search"]["offline"] is True
 
 
 def test_without_a_terminal_each_step_of_a_cycle_is_one_json_progress_line(
@@ -261,5 +264,72 @@ def test_config_shows_where_each_value_came_from_and_the_home_and_comfyui(
     assert "min_vram_gb = 0.0  # file" in out
     assert "offline = true  # flag" in out
     assert "max_retries = 3  # default" in out
-    assert f"# home: {tmp_path / 'demo' / 'home'} (from paths.home)" in out
-    assert f"# ComfyUI: {tmp_path / 'demo' / 'ComfyUI'} (configured)" in out
+    assert f"# home: {tmp_path / 'demo' / 'home'} (file: paths.home)" in out
+    assert f"# ComfyUI: {tmp_path / 'demo' / 'ComfyUI'} (file)" in out
+
+
+def _comfyui(folder: Path) -> Path:
+    (folder / "comfy").mkdir(parents=True)
+    (folder / "main.py").write_text("")
+    (folder / "nodes.py").write_text("")
+    return folder
+
+
+def _config_json(tmp_path: Path, *arguments: str, **environ: str) -> dict[str, Any]:
+    out = io.StringIO()
+    environment = Environment(
+        environ=environ, home_dir=tmp_path / "user", cwd=tmp_path, platform="linux", stdout=out
+    )
+    result = CliRunner().invoke(app, [*arguments, "config", "--json"], obj=environment)
+    assert result.exit_code == 0, result.stderr
+    document: dict[str, Any] = json.loads(out.getvalue())
+    return document
+
+
+def test_config_json_says_where_each_value_the_home_and_the_comfyui_folder_came_from(
+    tmp_path: Path,
+) -> None:
+    root = _comfyui(tmp_path / "elsewhere" / "ComfyUI")
+    shown = _config_json(
+        tmp_path,
+        "--comfyui-root",
+        str(root),
+        "--offline",
+        COMFYWATCHMAN_HOME=str(tmp_path / "state"),
+        COMFYWATCHMAN_SCHEDULE__MIN_VRAM_GB="6",
+    )
+    assert shown["settings"]["schedule"]["min_vram_gb"] == 6
+    sources = shown["sources"]
+    assert sources["schedule"]["min_vram_gb"] == {
+        "from": "environment",
+        "detail": "COMFYWATCHMAN_SCHEDULE__MIN_VRAM_GB",
+    }
+    assert sources["search"]["offline"] == {"from": "flag"}
+    assert sources["schedule"]["interval_minutes"] == {"from": "default"}
+    assert shown["home"] == {
+        "path": str(tmp_path / "state"),
+        "from": "environment",
+        "detail": "COMFYWATCHMAN_HOME",
+    }
+    assert shown["comfyui_root"] == {"path": str(root), "from": "flag"}
+    assert shown["config_file"] is None
+
+
+def test_config_names_the_detected_comfyui_folder_and_the_platform_home(tmp_path: Path) -> None:
+    root = _comfyui(tmp_path / "ComfyUI")  # the current folder's ComfyUI/ child
+    shown = _config_json(tmp_path)
+    assert shown["comfyui_root"] == {
+        "path": str(root),
+        "from": "detected",
+        "detail": "common location",
+    }
+    assert shown["home"]["from"] == "platform default"
+    assert shown["home"]["path"] == str(tmp_path / "user" / ".local" / "state" / "comfywatchman")
+
+
+def test_config_says_why_a_configured_comfyui_folder_cannot_be_used(tmp_path: Path) -> None:
+    shown = _config_json(tmp_path, COMFYUI_ROOT=str(tmp_path / "nowhere"))
+    root = shown["comfyui_root"]
+    assert root["path"] is None
+    assert root["from"] == "environment" and root["detail"] == "COMFYUI_ROOT"
+    assert "does not exist" in root["problem"]

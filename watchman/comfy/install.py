@@ -153,9 +153,21 @@ def find_comfyui_root(
                 f"{HOW_TO_SET_ROOT}."
             )
         return root
+    detected = detect_comfyui_root(environ, home_dir, cwd=cwd, platform=platform)
+    if detected is None:
+        raise ComfyUINotFoundError(f"No ComfyUI install was found; {HOW_TO_SET_ROOT}.")
+    root, origin = detected
+    logger.info("Found ComfyUI at %s (%s)", root, origin)
+    return root
+
+
+def detect_comfyui_root(
+    environ: Mapping[str, str], home_dir: Path, *, cwd: Path, platform: str = sys.platform
+) -> tuple[Path, str] | None:
+    """Return the first ComfyUI install detection finds (absolute) and the rule that
+    found it (``comfy-cli config <file>`` or ``common location``), or None: none found.
+    Takes what :func:`find_comfyui_root` takes, less the explicit root."""
     for candidate, origin in _candidates(environ, home_dir, cwd, platform):
         if is_comfyui_root(candidate):
-            root = Path(os.path.abspath(candidate))
-            logger.info("Found ComfyUI at %s (%s)", root, origin)
-            return root
-    raise ComfyUINotFoundError(f"No ComfyUI install was found; {HOW_TO_SET_ROOT}.")
+            return Path(os.path.abspath(candidate)), origin
+    return None

@@ -43,6 +43,7 @@ from watchman.state.cycle_state import CycleSummary
 from watchman.state.logs import configure_logging
 
 if TYPE_CHECKING:
+    from watchman.commands.config_view import ConfigView
     from watchman.cycle import CycleResult
     from watchman.services import Services
 
@@ -782,13 +783,20 @@ def config_command(
     markdown: bool = typer.Option(
         False, "--markdown", help="With --default: print the configuration reference page."
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the effective settings as JSON."),
+    json_output: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the settings, their sources, the home and ComfyUI folder as JSON.",
+    ),
     config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
     comfyui_root: Path | None = typer.Option(
         None, "--comfyui-root", metavar="PATH", help=ROOT_HELP
     ),
 ) -> None:
-    """Show the effective settings (secrets masked), or the documented defaults."""
+    """Show the effective settings (secrets masked), each with where it came from (default,
+    file, environment, flag), and the home and ComfyUI folder a cycle would use with where
+    each came from (flag, variable, config, detected, platform default); or, with
+    --default, the documented defaults."""
     from watchman.config_docs import render_configuration_markdown, render_default_toml
 
     invocation, json_output = _subcommand_invocation(context, config, comfyui_root, json_output)
@@ -796,46 +804,50 @@ def config_command(
         _write(invocation, render_configuration_markdown() if markdown else render_default_toml())
         return
     with handled_errors(invocation):
-        settings = invocation.settings()
-        document = settings.model_dump(mode="json")
-        if json_output:
-            print_json(invocation, document)
-            return
-        from watchman.commands.config_view import render_config, value_sources
+        view = _config_view(invocation, invocation.settings())
+    if json_output:
+        print_json(invocation, view.to_json())
+        return
+    from watchman.commands.config_view import render_config
 
-        environ = invocation.environment.environ
-        sources = value_sources(settings, invocation.flag_overrides(), environ)
-        home = invocation.home(settings)
-        lines = render_config(
-            settings,
-            sources,
-            (home.root, _home_source(settings, environ)),
-            _detected_root(invocation, settings, home),
-        )
-        _write(invocation, "\n".join(lines) + "\n")
+    _write(invocation, "\n".join(render_config(view)) + "\n")
 
 
-def _home_source(settings: Settings, environ: Any) -> str:
-    """Which rule chose the home (the order of ``resolve_home``)."""
-    if environ.get("COMFYWATCHMAN_HOME", "").strip():
-        return "from COMFYWATCHMAN_HOME"
-    if settings.paths.home is not None:
-        return "from paths.home"
-    if environ.get("STATE_DIRECTORY", "").strip():
-        return "from systemd's STATE_DIRECTORY"
-    return "the platform's user state folder"
+def _config_view(invocation: Invocation, settings: Settings) -> ConfigView:
+    """What ``config`` shows: each value's origin, and the home and ComfyUI folder a
+    cycle would use, with where each came from."""
+    from watchman.comfy.install import detect_comfyui_root
+    from watchman.commands.config_view import (
+        ConfigView,
+        comfyui_origin,
+        home_origin,
+        value_sources,
+    )
 
-
-def _detected_root(
-    invocation: Invocation, settings: Settings, home: Home
-) -> tuple[Path | None, str]:
-    """The ComfyUI folder a cycle would use, and how it was found (or why not)."""
+    environment = invocation.environment
+    sources = value_sources(settings, invocation.flag_overrides(), environment.environ)
+    home = invocation.home(settings)
     with invocation.services(settings, home) as services:
-        try:
-            root = services.find_comfyui_root()
-        except ComfyUINotFoundError as error:
-            return None, str(error).rstrip(".")
-    return root, "configured" if settings.comfyui.root is not None else "detected"
+        root, root_from, problem = comfyui_origin(
+            settings,
+            sources[("comfyui", "root")],
+            services.find_comfyui_root,
+            lambda: detect_comfyui_root(
+                environment.environ,
+                environment.home_dir,
+                cwd=environment.cwd,
+                platform=environment.platform,
+            ),
+        )
+    return ConfigView(
+        settings,
+        sources,
+        home.root,
+        home_origin(settings, environment.environ, sources[("paths", "home")]),
+        root,
+        root_from,
+        problem,
+    )
 
 
 @app.command("status", cls=PlainHelpCommand)

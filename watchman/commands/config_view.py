@@ -5,12 +5,14 @@ ComfyUI folder as detected."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from watchman.comfy.install import HOW_TO_SET_ROOT
 from watchman.config import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
@@ -19,6 +21,7 @@ from watchman.config import (
     iter_fields,
     read_toml_file,
 )
+from watchman.errors import ComfyUINotFoundError
 
 WELL_KNOWN_ENV: dict[tuple[str, ...], str] = {
     ("comfyui", "root"): "COMFYUI_ROOT",
@@ -36,32 +39,101 @@ def _has(data: Mapping[str, Any], path: tuple[str, ...]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a value came from: ``kind`` is ``default``, ``file``, ``environment``,
+    ``flag``, ``detected`` or ``platform default``; ``detail`` names the variable, file or
+    rule when there is one."""
+
+    kind: str
+    detail: str | None = None
+
+    def text(self) -> str:
+        """``kind (detail)``, as the table shows it."""
+        return self.kind if self.detail is None else f"{self.kind} ({self.detail})"
+
+    def phrase(self) -> str:
+        """``kind: detail``, as the header shows where the home and ComfyUI came from."""
+        return self.kind if self.detail is None else f"{self.kind}: {self.detail}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"from": self.kind, **({"detail": self.detail} if self.detail else {})}
+
+
 def value_sources(
     settings: Settings, flags: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str]
-) -> dict[tuple[str, ...], str]:
+) -> dict[tuple[str, ...], Origin]:
     """Where each setting's value came from, strongest layer first: ``flag``,
-    ``environment (NAME)``, ``file``, else ``default``.
+    ``environment`` (with the variable), ``file``, else ``default``.
 
     Raises:
         ConfigError: the config file the settings were read from cannot be read now.
     """
     path = config_source(settings)
     file_data = read_toml_file(path) if path is not None else {}
-    sources: dict[tuple[str, ...], str] = {}
+    sources: dict[tuple[str, ...], Origin] = {}
     for key, _ in iter_fields(Settings):
         variable = ENV_PREFIX + ENV_NESTED_DELIMITER.join(key).upper()
         well_known = WELL_KNOWN_ENV.get(key)
         if _has(flags, key):
-            sources[key] = "flag"
+            sources[key] = Origin("flag")
         elif environ.get(variable):
-            sources[key] = f"environment ({variable})"
+            sources[key] = Origin("environment", variable)
         elif _has(file_data, key):
-            sources[key] = "file"
+            sources[key] = Origin("file")
         elif well_known is not None and environ.get(well_known):
-            sources[key] = f"environment ({well_known})"
+            sources[key] = Origin("environment", well_known)
         else:
-            sources[key] = "default"
+            sources[key] = Origin("default")
     return sources
+
+
+def home_origin(settings: Settings, environ: Mapping[str, str], paths_home: Origin) -> Origin:
+    """Which rule of ``resolve_home`` chose the home (the same order), given where the
+    ``paths.home`` setting came from."""
+    if environ.get("COMFYWATCHMAN_HOME", "").strip():
+        return Origin("environment", "COMFYWATCHMAN_HOME")
+    if settings.paths.home is not None:
+        return Origin(paths_home.kind, ", ".join(filter(None, ["paths.home", paths_home.detail])))
+    if environ.get("STATE_DIRECTORY", "").strip():
+        return Origin("environment", "STATE_DIRECTORY, set by systemd")
+    return Origin("platform default", "the user state folder")
+
+
+def comfyui_origin(
+    settings: Settings,
+    root_source: Origin,
+    find: Callable[[], Path],
+    detect: Callable[[], tuple[Path, str] | None],
+) -> tuple[Path | None, Origin, str | None]:
+    """The ComfyUI folder a cycle would use, where it came from, and why it cannot be
+    used (None when it can).
+
+    Takes where ``comfyui.root`` came from, ``find`` (the cycle's own lookup of a set
+    root, raising ComfyUINotFoundError when it is not an install) and ``detect`` (the
+    detection, None when nothing is found).
+    """
+    if settings.comfyui.root is not None:
+        try:
+            return find(), root_source, None
+        except ComfyUINotFoundError as error:
+            return None, root_source, str(error)
+    detected = detect()
+    if detected is None:
+        return None, Origin("detected"), f"No ComfyUI install was found; {HOW_TO_SET_ROOT}."
+    root, rule = detected
+    return root, Origin("detected", rule), None
+
+
+def nested(flat: Mapping[tuple[str, ...], Any]) -> dict[str, Any]:
+    """``{("a", "b"): v}`` as ``{"a": {"b": v}}``."""
+    document: dict[str, Any] = {}
+    for key, value in flat.items():
+        current = document
+        for part in key[:-1]:
+            current = current.setdefault(part, {})
+        current[key[-1]] = value
+    return document
 
 
 def _value(document: Mapping[str, Any], key: tuple[str, ...]) -> Any:
@@ -79,25 +151,50 @@ def _line(name: str, value: Any) -> str:
     return tomli_w.dumps({name: value}).strip()
 
 
-def render_config(
-    settings: Settings,
-    sources: Mapping[tuple[str, ...], str],
-    home: tuple[Path, str],
-    comfyui_root: tuple[Path | None, str],
-) -> Iterator[str]:
-    """The lines of the text view: a header (file, home, ComfyUI folder), then each
-    section's keys as TOML with their source as a comment."""
-    path = config_source(settings)
+@dataclass(frozen=True)
+class ConfigView:
+    """Everything ``config`` shows: the settings, each value's origin, the config file,
+    the home and the ComfyUI folder with their origins."""
+
+    settings: Settings
+    sources: Mapping[tuple[str, ...], Origin]
+    home: Path
+    home_from: Origin
+    comfyui_root: Path | None
+    comfyui_from: Origin
+    comfyui_problem: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        path = config_source(self.settings)
+        return {
+            "config_file": str(path) if path is not None else None,
+            "home": {"path": str(self.home), **self.home_from.to_json()},
+            "comfyui_root": {
+                "path": str(self.comfyui_root) if self.comfyui_root is not None else None,
+                **self.comfyui_from.to_json(),
+                **({"problem": self.comfyui_problem} if self.comfyui_problem else {}),
+            },
+            "settings": self.settings.model_dump(mode="json"),
+            "sources": nested({key: origin.to_json() for key, origin in self.sources.items()}),
+        }
+
+
+def render_config(view: ConfigView) -> Iterator[str]:
+    """The lines of the text view: a header (file, home, ComfyUI folder, each with where
+    it came from), then each section's keys as TOML with their source as a comment."""
+    path = config_source(view.settings)
     yield f"# config file: {path if path is not None else 'none (defaults and variables)'}"
-    yield f"# home: {home[0]} ({home[1]})"
-    root, how = comfyui_root
-    yield f"# ComfyUI: {root if root is not None else 'not found'} ({how})"
-    document = settings.model_dump(mode="json")
+    yield f"# home: {view.home} ({view.home_from.phrase()})"
+    if view.comfyui_root is not None:
+        yield f"# ComfyUI: {view.comfyui_root} ({view.comfyui_from.phrase()})"
+    else:
+        yield f"# ComfyUI: not usable ({view.comfyui_from.phrase()}): {view.comfyui_problem}"
+    document = view.settings.model_dump(mode="json")
     section = None
-    for key in sources:
+    for key, origin in view.sources.items():
         if key[0] != section:
             section = key[0]
             yield ""
             yield f"[{section}]"
         name = ".".join(key[1:])
-        yield f"{_line(name, _value(document, key))}  # {sources[key]}"
+        yield f"{_line(name, _value(document, key))}  # {origin.text()}"
