@@ -159,7 +159,7 @@ def health(models: int, new: int, folder: Path) -> dict[str, Any]:
         sub = loras / f"set{index % 100:02d}"
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"lora_{index:06d}.safetensors").write_bytes(_safetensors(64))
-    inventory, walk_seconds, _ = _measured(lambda: scan_models(root))
+    inventory, walk_seconds, _ = _measured(lambda: scan_models(root, environ={}, home_dir=root))
     cold, cold_seconds, cold_bytes = _measured(lambda: check_model_health(inventory, {}))
     state = orjson.dumps(cold.to_state_document())
     remembered = previous_verdicts(orjson.loads(state))
@@ -170,7 +170,7 @@ def health(models: int, new: int, folder: Path) -> dict[str, Any]:
     for index in range(new):
         (loras / "new" / f"fresh_{index:05d}.safetensors").parent.mkdir(exist_ok=True)
         (loras / "new" / f"fresh_{index:05d}.safetensors").write_bytes(_safetensors(1 << 20))
-    grown = scan_models(root)
+    grown = scan_models(root, environ={}, home_dir=root)
     fresh, fresh_seconds, fresh_bytes = _measured(lambda: check_model_health(grown, remembered))
     return {
         "models": models,

@@ -113,7 +113,9 @@ def test_a_tilde_or_relative_comfyui_root_is_taken_from_the_environment_given(
 # left below it, and why; a new read anywhere else fails this test.
 _PROCESS_READS_ALLOWED = {
     "environment.py": "Environment.from_process, called by main() alone",
-    "comfy/extra_model_paths.py": "defaults for callers without an environment (bench)",
+    # "~otheruser/…" in a YAML file: expanduser looks that user up in the password
+    # database (a plain "~" uses the home handed down from main()).
+    "comfy/extra_model_paths.py": "expanduser for ~otheruser only",
 }
 
 
@@ -144,3 +146,57 @@ def test_nothing_below_main_reads_the_process_environment_home_or_working_folder
         tree = ast.parse(source.read_text(encoding="utf-8"))
         offenders += [f"{name}:{line}" for line in _process_reads(tree)]
     assert offenders == []
+
+
+# Reading the wall clock is the Clock's job (clocks.SystemClock, made once in main() and
+# handed down in the Environment). What is left, and why; a new read fails this test.
+_WALL_CLOCK_READS_ALLOWED = {
+    "clocks.py": "SystemClock, the one real clock",
+    # APScheduler compares run times with its own reading of the wall clock, so the delay
+    # the (pure, fake-clock-tested) timetable planned is laid on that same reading.
+    "commands/scheduler.py": "the run time handed to APScheduler",
+}
+
+
+def _wall_clock_reads(tree: ast.AST) -> list[int]:
+    """Lines calling time.time / time.time_ns, datetime.now / utcnow / today, date.today,
+    or time.gmtime / localtime / ctime / strftime without a moment (which read the clock)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        owner = node.func.value.id if isinstance(node.func.value, ast.Name) else None
+        attr = node.func.attr
+        if (
+            (owner == "time" and attr in ("time", "time_ns"))
+            or (owner in ("datetime", "date") and attr in ("now", "utcnow", "today"))
+            or (owner == "time" and attr in ("gmtime", "localtime", "ctime") and not node.args)
+            or (owner == "time" and attr == "strftime" and len(node.args) < 2)
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_nothing_below_main_reads_the_wall_clock() -> None:
+    package = Path(__file__).resolve().parents[1] / "watchman"
+    offenders = []
+    for source in sorted(package.rglob("*.py")):
+        name = source.relative_to(package).as_posix()
+        if name in _WALL_CLOCK_READS_ALLOWED:
+            continue
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        offenders += [f"{name}:{line}" for line in _wall_clock_reads(tree)]
+    assert offenders == []
+
+
+def test_the_wall_clock_check_sees_each_kind_of_read() -> None:
+    source = (
+        "import time, datetime\n"
+        "time.time()\n"
+        "datetime.now(tz)\n"
+        "time.gmtime()\n"
+        "time.strftime('%Y')\n"
+        "time.gmtime(0)\n"
+        "time.strftime('%Y', time.gmtime(0))\n"
+    )
+    assert _wall_clock_reads(ast.parse(source)) == [2, 3, 4, 5]

@@ -15,7 +15,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -43,7 +42,7 @@ from watchman.state.cycle_state import (
 )
 from watchman.state.memory import release_memory
 from watchman.state.safe_files import RunLock, remove_stale_temp_files
-from watchman.state.structured_log import log_event
+from watchman.state.structured_log import StructuredLog
 
 if TYPE_CHECKING:
     # The stages are imported where a cycle runs in full (_run_stages): a cycle whose
@@ -103,17 +102,18 @@ class CycleResult:
         }
 
 
-def record_cycle(home: Home, metrics_textfile: Path | None, record: CycleRecord) -> CycleState:
+def record_cycle(
+    home: Home, metrics_textfile: Path | None, record: CycleRecord, wall: Callable[[], float]
+) -> CycleState:
     """Record one cycle, however it ended and whoever ran it (``--run-cycle`` or the
-    scheduler): appended to the cycle state, one structured log line, and the metrics
-    textfile when configured. Returns the new cycle state.
+    scheduler): appended to the cycle state, one structured log line (dated by ``wall``),
+    and the metrics textfile when configured. Returns the new cycle state.
 
     Raises:
         OSError: the cycle state cannot be written.
     """
     counts = record.counts
-    log_event(
-        home.structured_log,
+    StructuredLog(home.structured_log, wall).write(
         "cycle",
         cycle_id=record.cycle_id,
         phase="cycle",
@@ -141,14 +141,16 @@ class _Stages:
 
     def __init__(
         self,
-        home: Home,
+        log: StructuredLog,
+        clock: Clock,
         cycle_id: str,
         stop_event: threading.Event | None,
         on_stage: Callable[[str], None] | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.on_progress = on_progress
-        self.home = home
+        self.log = log
+        self.clock = clock
         self.cycle_id = cycle_id
         self.stop_event = stop_event
         self.on_stage = on_stage
@@ -166,15 +168,14 @@ class _Stages:
             raise CycleInterrupted(f"stop requested before the {phase} stage")
         if self.on_stage is not None:
             self.on_stage(phase)
-        started = time.monotonic()
+        started = self.clock.monotonic()
         extra: dict[str, Any] = {}
         yield extra
-        log_event(
-            self.home.structured_log,
+        self.log.write(
             "stage",
             cycle_id=self.cycle_id,
             phase=phase,
-            duration_seconds=round(time.monotonic() - started, 4),
+            duration_seconds=round(self.clock.monotonic() - started, 4),
             **extra,
         )
 
@@ -263,22 +264,23 @@ def run_cycle(
     services.new_run()
     clock = services.environment.clock
     with RunLock(home.lock_file), contextlib.ExitStack() as running:
-        remove_stale_temp_files(home.root)
+        remove_stale_temp_files(home.root, now=clock.wall())
         started_at = utc_iso(clock.wall())
         # `status` says "running now" from this marker, never by touching the lock.
         running.enter_context(running_marker(home.state_dir, started_at, os.getpid()))
         cycle_id = _new_cycle_id(started_at)
         root = services.find_comfyui_root(comfyui_root)
 
-        recorder = _Recorder(home, settings.metrics.textfile, cycle_id, started_at, trigger)
+        recorder = _Recorder(home, settings.metrics.textfile, cycle_id, started_at, trigger, clock)
+        log = StructuredLog(home.structured_log, clock.wall)
         finish = recorder.finish
-        verdict = _ask_guards(settings, home, cycle_id, guard_evaluator, clock)
+        verdict = _ask_guards(settings, home, log, cycle_id, guard_evaluator, clock)
         if not verdict.allowed and force:
             logger.warning("The guards say no (%s); running anyway (--force).", verdict.reason)
         elif not verdict.allowed:
             logger.info("Cycle skipped: %s (--force runs anyway)", verdict.reason)
             return finish("skipped", verdict.reason)
-        checked = check_inputs(services, home, root, cycle_id, int(clock.wall() * 1e9))
+        checked = check_inputs(services, home, root, log, cycle_id, int(clock.wall() * 1e9))
         if isinstance(checked, RunOutcome):
             return finish("ran", None, checked)
         cycle_fingerprint = checked
@@ -342,7 +344,11 @@ class _Recorder:
     cycle_id: str
     started_at: str
     trigger: str
-    started: float = field(default_factory=time.monotonic)
+    clock: Clock
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock.monotonic()
 
     def finish(
         self, outcome: Outcome, reason: str | None, ran: RunOutcome | None = None
@@ -350,13 +356,13 @@ class _Recorder:
         record = CycleRecord(
             cycle_id=self.cycle_id,
             started_at=self.started_at,
-            duration_seconds=round(time.monotonic() - self.started, 3),
+            duration_seconds=round(self.clock.monotonic() - self.started, 3),
             outcome=outcome,
             reason=reason,
             counts=dict(ran.counts) if ran is not None else {},
             trigger=self.trigger,
         )
-        record_cycle(self.home, self.metrics_textfile, record)
+        record_cycle(self.home, self.metrics_textfile, record, self.clock.wall)
         if ran is None:
             return CycleResult(record=record)
         return CycleResult(
@@ -370,6 +376,7 @@ class _Recorder:
 def _ask_guards(
     settings: Settings,
     home: Home,
+    log: StructuredLog,
     cycle_id: str,
     guard_evaluator: GuardEvaluator | None,
     clock: Clock,
@@ -382,8 +389,7 @@ def _ask_guards(
     )
     if dict(verdict.memory) != dict(state.guard_memory):
         update_guard_memory(home.cycle_state, dict(verdict.memory))
-    log_event(
-        home.structured_log,
+    log.write(
         "stage",
         cycle_id=cycle_id,
         phase="guards",
@@ -439,7 +445,10 @@ def _run_stages(
 
     settings = services.settings
     environment = services.environment
-    stages = _Stages(home, cycle_id, stop_event or services.stop_event, on_stage, on_progress)
+    log = StructuredLog(home.structured_log, environment.clock.wall)
+    stages = _Stages(
+        log, environment.clock, cycle_id, stop_event or services.stop_event, on_stage, on_progress
+    )
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     with stages.stage("inventory") as info:
@@ -531,9 +540,7 @@ def _run_stages(
             auto=auto_download and not services.offline,
             stop_event=stop_event or services.stop_event,
             may_start=may_download,
-            write_event=lambda event, **fields: log_event(
-                home.structured_log, event, cycle_id=cycle_id, **fields
-            ),
+            write_event=lambda event, **fields: log.write(event, cycle_id=cycle_id, **fields),
             now=lambda: utc_iso(environment.clock.wall()),
             clock=environment.clock.monotonic,
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from watchman.clocks import SystemClock
 from watchman.commands.scheduler import BusyTickFilter, run_scheduler
 from watchman.config import Settings
 from watchman.errors import LockHeldError
@@ -191,6 +192,7 @@ def start_scheduler(tmp_path: Path) -> Iterator[Callable[..., tuple[Home, Runnin
                 run_scheduler(
                     settings,
                     home,
+                    clock=options.pop("clock", SystemClock()),
                     cycle=cycle,
                     stop_event=stop,
                     install_signal_handlers=False,
@@ -470,7 +472,14 @@ def test_sigterm_stops_the_scheduler_and_the_cycle_in_hand_cleanly(tmp_path: Pat
     sender = threading.Thread(target=send_sigterm)
     sender.start()
     previous = signal.getsignal(signal.SIGTERM)
-    status = run_scheduler(settings_for(), home, cycle=cycle, nvml=NoGpu(), heartbeat_seconds=0.05)
+    status = run_scheduler(
+        settings_for(),
+        home,
+        clock=SystemClock(),
+        cycle=cycle,
+        nvml=NoGpu(),
+        heartbeat_seconds=0.05,
+    )
     sender.join(WAIT_LIMIT)
     assert status == 0
     assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored

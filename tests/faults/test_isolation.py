@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ def test_a_symlink_loop_is_one_unreadable_entry_and_every_other_workflow_is_read
     (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
     (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
     (tmp_path / "self.json").symlink_to(tmp_path / "self.json")
-    scan = scan_watched_folders([(tmp_path, "user")], {})
+    scan = scan_watched_folders([(tmp_path, "user")], {}, scan_started_ns=time.time_ns())
     assert sorted(stored.watched.path.name for stored in scan.workflows) == [
         f"w{index}.json" for index in range(8)
     ]

@@ -48,7 +48,7 @@ def test_a_temp_file_of_a_writer_that_is_gone_is_removed_and_nothing_else(
     outside = tmp_path / "elsewhere" / f".x.json.{dead_pid()}-abcd_123.tmp"
     outside.parent.mkdir()
     outside.write_bytes(b"not ours to judge")
-    assert remove_stale_temp_files(home) == [stale]
+    assert remove_stale_temp_files(home, now=time.time()) == [stale]
     assert all(path.exists() for path in [*kept, mine, outside])
 
 
@@ -123,7 +123,7 @@ def test_a_set_killed_after_its_commit_is_completed_at_the_next_start(
     monkeypatch.setattr(safe_files.os, "replace", real_replace)
     assert (tmp_path / "a.md").read_bytes() == b"new"
     assert (tmp_path / "a.json").read_bytes() == b"old"  # a mix, until the next start
-    remove_stale_temp_files(tmp_path)
+    remove_stale_temp_files(tmp_path, now=time.time())
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {
         "a.md": b"new",
         "a.json": b"new",

@@ -28,6 +28,9 @@ from watchman.remote.gateway import (
     new_client,
     parse_retry_after,
 )
+from watchman.remote.retry_after import (
+    server_time,
+)
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -237,3 +240,16 @@ def test_a_5xx_storm_with_a_short_retry_after_is_marked_down_too(client: httpx.C
         with pytest.raises(HostDownError):
             gateway.get_json(f"{url}/api")
     assert seen.count() == FAST.max_retries + 1
+
+
+def test_a_retry_after_date_is_measured_from_the_servers_own_date_header() -> None:
+    # The server's clock names both moments: a machine whose clock is off changes nothing.
+    server_now = server_time("Thu, 01 Jan 2026 12:00:00 GMT")
+    assert parse_retry_after("Thu, 01 Jan 2026 12:00:45 GMT", server_now) == 45.0
+
+
+def test_a_retry_after_date_without_a_date_header_to_measure_it_by_is_ignored() -> None:
+    assert server_time(None) is None
+    assert server_time("yesterday-ish") is None
+    assert parse_retry_after("Thu, 01 Jan 2026 12:00:45 GMT", None) is None
+    assert parse_retry_after("45", None) == 45.0  # delta-seconds need no clock

@@ -25,7 +25,7 @@ def test_a_new_workflow_is_new_an_unchanged_one_is_nothing_a_changed_one_is_upda
     record_intake(log, first)
     assert [entry.event for entry in first] == ["new", "new"]
     again = detect_changes(
-        [watched("/w/a.json", "h1"), watched("/w/b.json", "h2")], last_seen_hashes(log)
+        [watched("/w/a.json", "h1"), watched("/w/b.json", "h2")], last_seen_hashes(log), "t1b"
     )
     assert again == ()
     changed = detect_changes(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ def test_a_missing_folder_is_a_problem_and_a_warning(
     (here / "sub" / "b.json").write_text(WORKFLOW)
     gone = tmp_path / "gone"
     with caplog.at_level(logging.WARNING):
-        scan = scan_watched_folders([(here, "mine"), (gone, "downloads")], {})
+        scan = scan_watched_folders(
+            [(here, "mine"), (gone, "downloads")], {}, scan_started_ns=time.time_ns()
+        )
     seen = {folder.path: folder for folder in scan.folders}
     assert seen[str(here)].files == 2 and seen[str(here)].problems == ()
     assert seen[str(gone)].files == 0 and not seen[str(gone)].listed
@@ -39,7 +42,9 @@ def test_an_unreadable_subfolder_is_a_problem_of_its_watched_folder(tmp_path: Pa
     (here / "a.json").write_text(WORKFLOW)
     locked.chmod(0)
     try:
-        [folder] = scan_watched_folders([(here, "mine")], {}).folders
+        [folder] = scan_watched_folders(
+            [(here, "mine")], {}, scan_started_ns=time.time_ns()
+        ).folders
     finally:
         locked.chmod(0o755)
     assert folder.files == 1 and folder.listed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -42,27 +43,33 @@ def test_pictures_without_workflows_are_skipped_and_workflow_pictures_are_read(
     (tmp_path / "broken.png").write_bytes(png(("workflow", "{not json")))
     for written in tmp_path.iterdir():  # older than the scan, or the racy rule re-hashes
         os.utime(written, ns=(5_000_000_000, 5_000_000_000))
-    scan = scan_watched_folders([(tmp_path, "mine")], {})
+    scan = scan_watched_folders([(tmp_path, "mine")], {}, scan_started_ns=time.time_ns())
     found = {path.name: stored for stored in scan.workflows for path in [stored.watched.path]}
     assert set(found) == {"shared.png", "broken.png"}
     assert found["shared.png"].parsed is not None
     assert found["shared.png"].parsed.format == "png"
     assert found["broken.png"].error
     # The picture is remembered, so the next cycle does not read it again.
-    again = scan_watched_folders([(tmp_path, "mine")], scan.cache_document["workflows"])
+    again = scan_watched_folders(
+        [(tmp_path, "mine")], scan.cache_document["workflows"], scan_started_ns=time.time_ns()
+    )
     assert again.files_hashed == 0 and len(again.workflows) == 2
 
 
 def test_a_touched_but_unchanged_file_is_hashed_not_parsed(tmp_path: Path) -> None:
     workflow = tmp_path / "w.json"
     workflow.write_text(json.dumps(API), encoding="utf-8")
-    first = scan_watched_folders([(tmp_path, "mine")], {})
+    first = scan_watched_folders([(tmp_path, "mine")], {}, scan_started_ns=time.time_ns())
     assert (first.files_hashed, first.files_parsed) == (1, 1)
     os.utime(workflow, ns=(5_000_000_000, 5_000_000_000))
-    touched = scan_watched_folders([(tmp_path, "mine")], first.cache_document["workflows"])
+    touched = scan_watched_folders(
+        [(tmp_path, "mine")], first.cache_document["workflows"], scan_started_ns=time.time_ns()
+    )
     assert (touched.files_hashed, touched.files_parsed) == (1, 0)
     workflow.write_text(json.dumps({**API, "2": API["1"]}), encoding="utf-8")
-    edited = scan_watched_folders([(tmp_path, "mine")], touched.cache_document["workflows"])
+    edited = scan_watched_folders(
+        [(tmp_path, "mine")], touched.cache_document["workflows"], scan_started_ns=time.time_ns()
+    )
     assert (edited.files_hashed, edited.files_parsed) == (1, 1)
     assert len(edited.workflows[0].parsed.model_refs) == 2
 
@@ -74,16 +81,18 @@ def test_a_cache_from_another_parser_version_is_ignored(tmp_path: Path) -> None:
 
 
 def test_a_missing_watched_folder_is_skipped(tmp_path: Path) -> None:
-    scan = scan_watched_folders([(tmp_path / "nope", "mine")], {})
+    scan = scan_watched_folders([(tmp_path / "nope", "mine")], {}, scan_started_ns=time.time_ns())
     assert scan.workflows == ()
 
 
 def test_a_damaged_cache_entry_costs_one_re_read(tmp_path: Path) -> None:
     workflow = tmp_path / "w.json"
     workflow.write_text(json.dumps(API), encoding="utf-8")
-    entries = scan_watched_folders([(tmp_path, "mine")], {}).cache_document["workflows"]
+    entries = scan_watched_folders(
+        [(tmp_path, "mine")], {}, scan_started_ns=time.time_ns()
+    ).cache_document["workflows"]
     entries[str(workflow)]["parsed"] = {"schema_version": 1, "nodes": "garbage"}
-    again = scan_watched_folders([(tmp_path, "mine")], entries)
+    again = scan_watched_folders([(tmp_path, "mine")], entries, scan_started_ns=time.time_ns())
     assert again.files_parsed == 1
     assert again.workflows[0].parsed.model_refs[0].value == "a.safetensors"
 
@@ -94,7 +103,7 @@ def test_a_watched_path_that_is_a_file_is_skipped_with_a_warning(tmp_path: Path,
     workflow = tmp_path / "w.json"
     workflow.write_text(json.dumps(API), encoding="utf-8")
     with caplog.at_level(logging.WARNING):
-        scan = scan_watched_folders([(workflow, "mine")], {})
+        scan = scan_watched_folders([(workflow, "mine")], {}, scan_started_ns=time.time_ns())
     assert scan.workflows == ()
     assert "is a file, not a folder" in caplog.text
 
@@ -129,7 +138,10 @@ def test_scan_and_the_cycle_find_the_same_workflow_files(tmp_path: Path) -> None
         (tmp_path / name).write_text(json.dumps(API), encoding="utf-8")
     by_scan = [entry.path for entry in scan_paths([tmp_path])]
     by_cycle = [
-        stored.watched.path for stored in scan_watched_folders([(tmp_path, "x")], {}).workflows
+        stored.watched.path
+        for stored in scan_watched_folders(
+            [(tmp_path, "x")], {}, scan_started_ns=time.time_ns()
+        ).workflows
     ]
     assert (
         by_scan
@@ -147,7 +159,12 @@ def test_scan_and_the_cycle_refuse_the_same_oversized_file_unread(
     [huge_scan, small_scan] = scan_paths([tmp_path])
     assert huge_scan.parsed is None and "over a limit" in huge_scan.errors[0]
     assert small_scan.parsed is not None
-    cycle = {s.watched.path.name: s for s in scan_watched_folders([(tmp_path, "x")], {}).workflows}
+    cycle = {
+        s.watched.path.name: s
+        for s in scan_watched_folders(
+            [(tmp_path, "x")], {}, scan_started_ns=time.time_ns()
+        ).workflows
+    }
     assert cycle["huge.json"].parsed is None
     assert "over a limit" in str(cycle["huge.json"].error)
     assert cycle["small.json"].parsed is not None

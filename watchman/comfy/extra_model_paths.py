@@ -108,21 +108,19 @@ def expand_path_text(
 def parse_extra_model_paths(
     text: str,
     source_file: Path,
-    environ: Mapping[str, str] | None = None,
-    home_dir: Path | None = None,
+    environ: Mapping[str, str],
+    home_dir: Path,
 ) -> ExtraModelPaths:
     """Parse the text of an extra_model_paths file.
 
     Takes the YAML text, the file it came from (relative paths are taken from its folder),
-    the environment for ``$VARIABLES`` (default ``os.environ``) and the home folder for
-    ``~`` (default the user's home). Returns the entries in file order.
+    the environment for ``$VARIABLES`` and the home folder for ``~`` (both the process's,
+    handed down from ``main()``). Returns the entries in file order.
 
     Raises:
         ConfigError: the text is not YAML, or its shape is not the one ComfyUI reads
             (the message names the file, the section and the key).
     """
-    environ = os.environ if environ is None else environ
-    home_dir = Path.home() if home_dir is None else home_dir
     yaml_dir = Path(os.path.abspath(source_file)).parent
     try:
         document = yaml.safe_load(text)
@@ -212,8 +210,8 @@ def _base_path(
 
 def load_extra_model_paths(
     files: Sequence[Path],
-    environ: Mapping[str, str] | None = None,
-    home_dir: Path | None = None,
+    environ: Mapping[str, str],
+    home_dir: Path,
 ) -> ExtraModelPaths:
     """Read and parse several extra_model_paths files, in the given order.
 

@@ -43,6 +43,7 @@ from watchman.state.cycle_state import CycleSummary
 from watchman.state.logs import configure_logging
 
 if TYPE_CHECKING:
+    from watchman.clocks import Clock
     from watchman.commands.config_view import ConfigView
     from watchman.cycle import CycleResult
     from watchman.services import Services
@@ -406,7 +407,7 @@ def _do_run_cycle(
     done = threading.Event()
 
     def record_and_exit(request: Any) -> None:
-        _record_overdue_stop(settings, home, request, started_wall, done)
+        _record_overdue_stop(settings, home, request, environment.clock, started_wall, done)
 
     stop_event = threading.Event()
     with contextlib.ExitStack() as stack:
@@ -443,7 +444,12 @@ def _do_run_cycle(
 
 
 def _record_overdue_stop(
-    settings: Settings, home: Home, request: Any, started_wall: float, done: threading.Event
+    settings: Settings,
+    home: Home,
+    request: Any,
+    clock: Clock,
+    started_wall: float,
+    done: threading.Event,
 ) -> NoReturn:
     """The cycle did not reach a stage boundary in time after a signal: record it as
     interrupted (unless it has just recorded itself) and end the process at once. Every
@@ -466,7 +472,7 @@ def _record_overdue_stop(
             trigger="run-cycle",
         )
         with contextlib.suppress(OSError):
-            record_cycle(home, settings.metrics.textfile, record)
+            record_cycle(home, settings.metrics.textfile, record, clock.wall)
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"comfywatchman: stopped by {request.signal_name}.\n")
             sys.stderr.flush()

@@ -46,7 +46,7 @@ from watchman.stages.downloads import (
     run_downloads,
 )
 from watchman.state.download_log import log_path
-from watchman.state.structured_log import log_event
+from watchman.state.structured_log import StructuredLog
 
 SIGNAL_EXIT: dict[int, int] = {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}
 
@@ -134,8 +134,7 @@ def run_download(
             run = _run_with_bars(settings, home, tasks, http, stop, now)
         else:
             lines = ProgressLines(
-                lambda event, **fields: log_event(home.structured_log, event, **fields),
-                clock.monotonic,
+                StructuredLog(home.structured_log, clock.wall).write, clock.monotonic
             )
             downloader = build_downloader(settings, http, stop_event=stop, on_progress=lines)
             run = run_downloads(

@@ -36,7 +36,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watchman.clocks import Clock, SystemClock
+from watchman.clocks import Clock
 from watchman.commands.timetable import (
     CycleOutcome,
     Rules,
@@ -75,8 +75,8 @@ def run_scheduler(
     *,
     cycle: CycleFunction | None = None,
     cycle_kwargs: Mapping[str, Any] | None = None,
+    clock: Clock,
     stop_event: threading.Event | None = None,
-    clock: Clock | None = None,
     install_signal_handlers: bool = True,
     nvml: NvmlReader | None = None,
     heartbeat_seconds: float | None = None,
@@ -91,7 +91,8 @@ def run_scheduler(
             **cycle_kwargs)``.
         cycle_kwargs: more keyword arguments for each cycle (offline, backends, ...).
         stop_event: set it to stop (it is set when the scheduler returns); created when not given.
-        clock: the clocks for the guards and the resume check (default: the machine's).
+        clock: the clocks for the guards and the resume check (the process's, from
+            ``main()``; a test's fake).
         install_signal_handlers: make SIGTERM and SIGINT set the stop event (main thread only).
         nvml: the GPU reader for the VRAM guard (default: NVML).
         heartbeat_seconds: how often the resume check runs (default 15 s, or less for
@@ -111,7 +112,7 @@ def run_scheduler(
         cycle=cycle,
         cycle_kwargs=dict(cycle_kwargs or {}),
         stop_event=stop_event,
-        clock=clock or SystemClock(),
+        clock=clock,
         nvml=nvml,
         heartbeat_seconds=heartbeat_seconds,
     )
@@ -334,7 +335,7 @@ class SchedulerLoop:
         from watchman.cycle import record_cycle  # imported late: the cycle pulls in every stage
 
         try:
-            record_cycle(self.home, self.settings.metrics.textfile, record)
+            record_cycle(self.home, self.settings.metrics.textfile, record, self.clock.wall)
         except OSError as error:
             logger.warning("Cannot record the cycle in %s: %s", self.home.cycle_state, error)
 

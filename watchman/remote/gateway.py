@@ -59,7 +59,11 @@ from watchman.remote.http_errors import (
     RetryLaterError,
 )
 from watchman.remote.origins import credentials_key, host_key, host_of
-from watchman.remote.retry_after import RETRY_AFTER_CEILING_SECONDS, parse_retry_after
+from watchman.remote.retry_after import (
+    RETRY_AFTER_CEILING_SECONDS,
+    parse_retry_after,
+    server_time,
+)
 from watchman.remote.transport import guarded, new_client
 
 __all__ = [
@@ -525,7 +529,9 @@ class HttpGateway:
     def _retryable_status(self, call: _Call, host: str, response: httpx.Response) -> Exception:
         status = response.status_code
         reason = "rate_limited" if status == 429 else "server_error"
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = parse_retry_after(
+            response.headers.get("retry-after"), server_time(response.headers.get("date"))
+        )
         cap = self.options.retry_after_cap_seconds
         if retry_after is not None and retry_after > cap:
             # Retrying after the cap would ask a host that told us to wait longer.

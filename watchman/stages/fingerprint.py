@@ -25,7 +25,7 @@ from watchman.home import Home
 from watchman.stages.inventory.listing import TreeListing, load_listing, save_listing
 from watchman.state import fingerprint
 from watchman.state.cycle_state import CycleSummary
-from watchman.state.structured_log import log_event
+from watchman.state.structured_log import StructuredLog
 
 if TYPE_CHECKING:
     from watchman.services import Services
@@ -191,13 +191,14 @@ def cycle_input_trees(
 
 
 def check_inputs(
-    services: Services, home: Home, root: Path, cycle_id: str, now_ns: int
+    services: Services, home: Home, root: Path, log: StructuredLog, cycle_id: str, now_ns: int
 ) -> RunOutcome | CycleFingerprint:
     """Return the last outcome when none of the cycle's inputs changed since the last full
     cycle (nothing read beyond the fingerprint), else the fingerprint the full cycle fills.
 
     Takes the wired services (settings, the live ComfyUI server if used), the home, the
-    ComfyUI root, the cycle id (for the log line) and the current wall time in ns.
+    ComfyUI root, the structured log and the cycle id (for its line when nothing changed)
+    and the current wall time in ns.
     """
     settings = services.settings
     inputs_digest = fingerprint.settings_digest(
@@ -219,9 +220,7 @@ def check_inputs(
         except (TypeError, ValueError) as error:
             why = f"the saved outcome is unusable ({error})"
         else:
-            log_event(
-                home.structured_log, "stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True
-            )
+            log.write("stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True)
             return outcome
     logger.info("Running the cycle in full: %s.", why)
     return CycleFingerprint(home.fingerprint, inputs_digest, now_ns)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from watchman.state.safe_files import append_jsonl_lines, read_jsonl
-from watchman.state.structured_log import utc_now_iso
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +66,10 @@ def last_seen_hashes(log_path: Path) -> dict[str, str]:
 
 
 def detect_changes(
-    workflows: Iterable[WatchedWorkflow], previous: dict[str, str], now: str | None = None
+    workflows: Iterable[WatchedWorkflow], previous: dict[str, str], now: str
 ) -> tuple[IntakeEntry, ...]:
-    """Return the intake entries for workflows that are new or whose hash changed."""
-    now = now or utc_now_iso()
+    """Return the intake entries, stamped ``now`` (ISO 8601), for workflows that are new or
+    whose hash changed since ``previous`` (path -> sha256)."""
     entries = []
     for workflow in workflows:
         key = str(workflow.path)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -376,22 +375,21 @@ def read_watched_workflows(
     folders: Sequence[WatchedFolder],
     include_images: bool,
     *,
-    now_ns: int | None = None,
+    now_ns: int,
     full_rehash_hours: float = 0,
     table: LoaderTable | None = None,
 ) -> WorkflowScan:
     """The workflows stage: walk the watched folders with the parse cache at
     ``cache_path``, and rewrite that cache when it changed.
 
-    Takes the wall-clock time of the scan's start (ns; None: now), the reference of the
-    racy rule, and ``workflows.full_rehash_hours``: when that long has passed since the
-    last full re-hash (the mtime of ``REHASH_STAMP`` beside the cache), every file is
-    hashed again and the stamp is set to ``now_ns``.
+    Takes the wall-clock time of the scan's start (ns, from the process's clock), the
+    reference of the racy rule, and ``workflows.full_rehash_hours``: when that long has
+    passed since the last full re-hash (the mtime of ``REHASH_STAMP`` beside the cache),
+    every file is hashed again and the stamp is set to ``now_ns``.
 
     Raises:
         OSError: the cache cannot be written.
     """
-    now_ns = time.time_ns() if now_ns is None else now_ns
     stamp = cache_path.with_name(REHASH_STAMP)
     rehash_all, next_rehash_ns = full_rehash_due(stamp, full_rehash_hours, now_ns)
     scan = scan_watched_folders(
@@ -417,7 +415,7 @@ def scan_watched_folders(
     cached: dict[str, Any],
     include_images: bool = True,
     *,
-    scan_started_ns: int | None = None,
+    scan_started_ns: int,
     rehash_all: bool = False,
     table: LoaderTable | None = None,
 ) -> WorkflowScan:
@@ -428,11 +426,11 @@ def scan_watched_folders(
         cached: the entries from ``load_workflow_cache``.
         include_images: also read ``.png`` / ``.webp`` files.
         scan_started_ns: the wall-clock time this scan starts (ns since the epoch), the
-            reference of the racy rule; None: now.
+            reference of the racy rule (from the process's clock).
         rehash_all: hash every file even when size and mtime are unchanged (the periodic
             full re-hash).
     """
-    started_ns = time.time_ns() if scan_started_ns is None else scan_started_ns
+    started_ns = scan_started_ns
     stored: list[StoredWorkflow] = []
     entries: dict[str, Any] = {}
     hashed = parsed = 0

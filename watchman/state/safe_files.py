@@ -79,19 +79,18 @@ _SET_PENDING = re.compile(r"^\..+\.set-(?P<tag>[A-Za-z0-9_-]+)\.tmp$")
 _SET_MARKER = re.compile(r"^\.set-(?P<tag>[A-Za-z0-9_-]+)\.commit$")
 
 
-def remove_stale_temp_files(home: Path, now: float | None = None) -> list[Path]:
+def remove_stale_temp_files(home: Path, now: float) -> list[Path]:
     """Delete the temporary files killed writes left under ``home``; return them.
 
     Takes the tool's home folder (nothing outside it is looked at, links are not
-    followed) and the current time (seconds since the epoch; default: the file system's
-    clock). Only this module's own patterns are touched: a temporary file whose writer
-    process is gone or that is older than ``STALE_TEMP_SECONDS`` (one of the form before
-    the pid was added, ``.<name>.<random>``, only when older and beside ``<name>``), and a
-    file set's leftovers (see :func:`recover_file_sets`). Never raises: what cannot be removed is
+    followed) and the current time (seconds since the epoch, from the process's clock).
+    Only this module's own patterns are touched: a temporary file whose writer process is
+    gone or that is older than ``STALE_TEMP_SECONDS`` (one of the form before the pid was
+    added, ``.<name>.<random>``, only when older and beside ``<name>``), and a file set's
+    leftovers (see :func:`recover_file_sets`). Never raises: what cannot be removed is
     logged.
     """
     removed: list[Path] = []
-    now = time.time() if now is None else now
     for folder, _, names in os.walk(home):
         if any(_SET_MARKER.match(name) or _SET_PENDING.match(name) for name in names):
             removed.extend(recover_file_sets(Path(folder)))
@@ -317,7 +316,13 @@ def set_aside_corrupt(path: Path, reason: str) -> Path | None:
     Returns:
         The new path, or None when the file could not be moved.
     """
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    # Named by when the bad file was last written (its own mtime, UTC), not by reading the
+    # clock: that is the moment a person looking into it wants, and it needs no clock.
+    try:
+        written = os.stat(path).st_mtime
+    except OSError:
+        written = 0.0
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(written))
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     counter = 1
     while target.exists():

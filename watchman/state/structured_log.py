@@ -7,10 +7,12 @@ cycle do and how long did each stage take".
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from watchman.clocks import utc_iso
 from watchman.state.safe_files import append_jsonl
 
 logger = logging.getLogger(__name__)
@@ -18,19 +20,27 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 
 
-def utc_now_iso() -> str:
-    """Return the current time as ISO 8601 in UTC, to the millisecond."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+@dataclass(frozen=True)
+class StructuredLog:
+    """The structured log file and the wall clock its lines are dated by (the process's
+    clock, handed down from ``main()``, so a test's fake clock dates them too)."""
 
+    path: Path
+    wall: Callable[[], float]
 
-def log_event(path: Path, event: str, **fields: Any) -> None:
-    """Append one structured event (``event`` is ``stage`` or ``cycle``).
+    def write(self, event: str, **fields: Any) -> None:
+        """Append one structured event (``stage``, ``cycle``, ``download``…) with ``fields``.
 
-    Never raises: a log that cannot be written must not end a cycle, so the failure is
-    reported through ``logging`` instead.
-    """
-    record = {"time": utc_now_iso(), "schema_version": SCHEMA_VERSION, "event": event, **fields}
-    try:
-        append_jsonl(path, record)
-    except OSError as error:
-        logger.warning("Cannot write %s: %s", path, error)
+        Never raises: a log that cannot be written must not end a cycle, so the failure is
+        reported through ``logging`` instead.
+        """
+        record = {
+            "time": utc_iso(self.wall()),
+            "schema_version": SCHEMA_VERSION,
+            "event": event,
+            **fields,
+        }
+        try:
+            append_jsonl(self.path, record)
+        except OSError as error:
+            logger.warning("Cannot write %s: %s", self.path, error)

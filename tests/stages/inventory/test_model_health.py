@@ -31,7 +31,9 @@ def health_of(root: Path, previous: dict | None = None, opened: list[Path] | Non
             opened.append(Path(path))
         return check_model_file(path, size)
 
-    return check_model_health(scan_models(root), previous or {}, check=counting)
+    return check_model_health(
+        scan_models(root, environ={}, home_dir=root), previous or {}, check=counting
+    )
 
 
 def reasons(health) -> dict[str, str]:
@@ -135,7 +137,7 @@ def test_a_workflow_needing_a_broken_file_is_not_ready_and_says_why(tmp_path: Pa
     root = comfy(tmp_path)
     (root / "models" / "loras" / "cut.safetensors").write_bytes(GOOD[:3000])
     (root / "models" / "loras" / "good.safetensors").write_bytes(GOOD)
-    inventory = scan_models(root)
+    inventory = scan_models(root, environ={}, home_dir=root)
     health = check_model_health(inventory, {})
 
     def workflow(value: str) -> ParsedWorkflow:

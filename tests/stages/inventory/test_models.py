@@ -337,7 +337,7 @@ def test_a_loader_that_takes_a_model_folder_finds_it_present(tmp_path: Path) -> 
     nunchaku = root / "models" / "diffusion_models" / "svdq-int4-flux.1-dev"
     nunchaku.mkdir(parents=True)
     (nunchaku / "transformer_blocks.safetensors").write_bytes(b"x")
-    inventory = scan_models(root)
+    inventory = scan_models(root, environ={}, home_dir=root)
     assert (
         inventory.locate(ModelKey.of("diffusion_models", "svdq-int4-flux.1-dev")).state == "present"
     )

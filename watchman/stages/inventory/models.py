@@ -297,15 +297,15 @@ def scan_models(
     comfyui_root: Path,
     extra_yaml_files: Sequence[Path] = (),
     *,
-    environ: Mapping[str, str] | None = None,
-    home_dir: Path | None = None,
+    environ: Mapping[str, str],
+    home_dir: Path,
     tree: TreeListing | None = None,
 ) -> ModelInventory:
     """Walk the model folders of the ComfyUI install at ``comfyui_root``.
 
     Takes the install's root and extra_model_paths files to read after the
     ``extra_model_paths.yaml`` next to ``main.py`` (read when present); ``environ`` and
-    ``home_dir`` expand their ``$VARIABLES`` and ``~`` (defaults: the process's). Missing
+    ``home_dir`` expand their ``$VARIABLES`` and ``~`` (the process's, from ``main()``). Missing
     directories are skipped; unreadable ones are logged and skipped. ``tree`` holds the
     previous cycle's directory listings to reuse (see
     :mod:`watchman.stages.inventory.listing`); without it every directory is listed.
