@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from watchman.clocks import Clock, utc_iso
 from watchman.config import ScheduleSettings, Settings
 from watchman.environment import Environment
-from watchman.errors import WatchmanError
+from watchman.errors import CycleInterrupted, WatchmanError
 from watchman.home import Home
 from watchman.stages.fingerprint import CycleFingerprint, RunOutcome, check_inputs, stamp_inputs
 from watchman.stages.guards import GuardVerdict, evaluate_guards
@@ -73,10 +73,6 @@ shows while it runs."""
 def stage_label(phase: str) -> str:
     """The progress label of a stage (its name when unknown)."""
     return dict(STAGES).get(phase, phase)
-
-
-class CycleInterrupted(WatchmanError):
-    """A stop was requested; the cycle ends at a stage boundary with nothing half-written."""
 
 
 @dataclass(frozen=True)
@@ -464,7 +460,7 @@ def _run_stages(
             cycle_fingerprint,
             restat_interval_ns,
         )
-        stock = take_stock(settings, home, root, environment, now_ns)
+        stock = take_stock(settings, home, root, environment, now_ns, stages.stop_event)
         cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
         health = check_model_health(stock.models, load_verdicts(home.state_dir))
         info.update(
@@ -491,6 +487,7 @@ def _run_stages(
             now_ns=now_ns,
             full_rehash_hours=settings.workflows.full_rehash_hours,
             table=loader_table(stock.nodes.learned_loaders()),
+            stop_event=stages.stop_event,
         )
         if scan.next_full_rehash_ns is not None:
             # An unchanged cycle stops at the fingerprint: the re-hash must wake it.

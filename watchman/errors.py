@@ -12,6 +12,11 @@ class WatchmanError(Exception):
     """Base class of every error comfywatchman raises on purpose."""
 
 
+class CycleInterrupted(WatchmanError):
+    """A stop was requested (SIGINT, SIGTERM): the cycle ends where it stands, at a stage
+    boundary or in a long walk, with nothing half-written."""
+
+
 class ConfigError(WatchmanError):
     """A configuration value is wrong, or a config file cannot be read."""
 

@@ -7,10 +7,11 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from watchman.stages.workflows import scan_watched_folders
+from watchman.stages.workflows import discover_workflow_files, scan_watched_folders
 
 WORKFLOW = '{"1": {"class_type": "KSampler", "inputs": {}}}'
 
@@ -32,6 +33,30 @@ def test_a_missing_folder_is_a_problem_and_a_warning(
     assert seen[str(gone)].files == 0 and not seen[str(gone)].listed
     assert seen[str(gone)].problems == (f"Watched folder {gone} does not exist.",)
     assert any(str(gone) in record.getMessage() for record in caplog.records)
+
+
+def test_a_subfolder_that_cannot_be_listed_is_a_problem_and_the_rest_is_still_found(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A listing that refuses one folder, as the OS does for a folder without read
+    # permission: testable as root too (root reads any folder, whatever its mode).
+    here = tmp_path / "here"
+    locked = here / "locked"
+    (locked / "deeper").mkdir(parents=True)
+    (here / "a.json").write_text(WORKFLOW)
+    (locked / "hidden.json").write_text(WORKFLOW)
+
+    def refusing_scandir(path: Path) -> Any:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return os.scandir(path)
+
+    problems: list[str] = []
+    with caplog.at_level(logging.WARNING):
+        found = list(discover_workflow_files(here, True, problems, scandir=refusing_scandir))
+    assert found == [here / "a.json"]
+    assert problems == [f"{locked} cannot be read: Permission denied."]
+    assert any(str(locked) in record.getMessage() for record in caplog.records)
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any folder")

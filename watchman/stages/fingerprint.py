@@ -242,7 +242,10 @@ def stamp_inputs(
         OSError: the listing cannot be saved.
     """
     input_tree = TreeListing.for_cycle(
-        load_listing(home.input_listing_cache), cycle_fingerprint.now_ns, restat_interval_ns
+        load_listing(home.input_listing_cache),
+        cycle_fingerprint.now_ns,
+        restat_interval_ns,
+        services.stop_event,  # a stop ends the walk of a huge tree at the next folder
     )
     cycle_fingerprint.observe_inputs(
         input_tree,

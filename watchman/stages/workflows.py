@@ -26,7 +26,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,12 @@ from watchman.comfy.loaders import LoaderTable, default_table
 from watchman.comfy.workflow import MAX_WORKFLOW_BYTES, parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.environment import expand_user
-from watchman.errors import ImageWithoutWorkflowError, StateError, WorkflowError
+from watchman.errors import (
+    CycleInterrupted,
+    ImageWithoutWorkflowError,
+    StateError,
+    WorkflowError,
+)
 from watchman.printable import printable
 from watchman.stages.intake import WatchedWorkflow
 from watchman.state.safe_files import read_json_state, write_json_if_changed
@@ -127,7 +134,12 @@ class WorkflowScan:
 
 
 def discover_workflow_files(
-    folder: Path, include_images: bool = True, problems: list[str] | None = None
+    folder: Path,
+    include_images: bool = True,
+    problems: list[str] | None = None,
+    *,
+    stop_event: threading.Event | None = None,
+    scandir: Callable[[Path], AbstractContextManager[Iterator[os.DirEntry[str]]]] = os.scandir,
 ) -> Iterator[Path]:
     """Yield workflow files under ``folder`` recursively, sorted, skipping hidden entries.
 
@@ -138,7 +150,10 @@ def discover_workflow_files(
     workflow's name (reading it then fails: one unreadable entry) and skipped with a
     warning otherwise; the entries after it are still listed. A folder that cannot be read
     is logged and skipped, and a sentence saying so is appended to ``problems`` (when
-    given) for the report.
+    given) for the report. ``scandir`` lists one folder (``os.scandir``; a fake in tests).
+
+    Raises:
+        CycleInterrupted: ``stop_event`` was set (checked before each folder).
     """
     suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
     stack = [folder]
@@ -146,6 +161,8 @@ def discover_workflow_files(
     found: list[Path] = []
     while stack:
         current = stack.pop()
+        if stop_event is not None and stop_event.is_set():
+            raise CycleInterrupted(f"stop requested while listing {printable(str(current))}")
         try:
             identity = os.stat(current)
         except OSError as error:
@@ -158,7 +175,7 @@ def discover_workflow_files(
             continue
         entered.add((identity.st_dev, identity.st_ino))
         try:
-            with os.scandir(current) as entries:
+            with scandir(current) as entries:
                 for entry in entries:
                     if entry.name.startswith("."):
                         continue
@@ -378,6 +395,7 @@ def read_watched_workflows(
     now_ns: int,
     full_rehash_hours: float = 0,
     table: LoaderTable | None = None,
+    stop_event: threading.Event | None = None,
 ) -> WorkflowScan:
     """The workflows stage: walk the watched folders with the parse cache at
     ``cache_path``, and rewrite that cache when it changed.
@@ -389,6 +407,7 @@ def read_watched_workflows(
 
     Raises:
         OSError: the cache cannot be written.
+        CycleInterrupted: ``stop_event`` was set during the walk (nothing written).
     """
     stamp = cache_path.with_name(REHASH_STAMP)
     rehash_all, next_rehash_ns = full_rehash_due(stamp, full_rehash_hours, now_ns)
@@ -399,6 +418,7 @@ def read_watched_workflows(
         scan_started_ns=now_ns,
         rehash_all=rehash_all,
         table=table,
+        stop_event=stop_event,
     )
     write_json_if_changed(cache_path, scan.cache_document)
     if rehash_all:
@@ -418,6 +438,7 @@ def scan_watched_folders(
     scan_started_ns: int,
     rehash_all: bool = False,
     table: LoaderTable | None = None,
+    stop_event: threading.Event | None = None,
 ) -> WorkflowScan:
     """Walk every watched folder, reusing cached hashes and parses where nothing changed.
 
@@ -429,6 +450,10 @@ def scan_watched_folders(
             reference of the racy rule (from the process's clock).
         rehash_all: hash every file even when size and mtime are unchanged (the periodic
             full re-hash).
+        stop_event: once set, the walk ends before the next folder or file.
+
+    Raises:
+        CycleInterrupted: ``stop_event`` was set.
     """
     started_ns = scan_started_ns
     stored: list[StoredWorkflow] = []
@@ -451,10 +476,14 @@ def scan_watched_folders(
             seen.append(FolderSeen(str(folder), source, 0, False, (problem,)))
             continue
         problems: list[str] = []
-        files = list(discover_workflow_files(folder, include_images, problems))
+        files = list(
+            discover_workflow_files(folder, include_images, problems, stop_event=stop_event)
+        )
         listed = not (problems and problems[0].startswith(f"{folder} "))
         seen.append(FolderSeen(str(folder), source, len(files), listed, tuple(problems)))
         for path in files:
+            if stop_event is not None and stop_event.is_set():
+                raise CycleInterrupted(f"stop requested while reading {printable(str(path))}")
             key = str(path)
             if key in entries:  # the same folder watched twice
                 continue

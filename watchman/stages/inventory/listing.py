@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from typing import Any
 import orjson
 
 from watchman.clocks import RACY_NANOSECONDS
+from watchman.errors import CycleInterrupted
 from watchman.state.safe_files import atomic_write_bytes, loads_json, set_aside_corrupt
 
 logger = logging.getLogger(__name__)
@@ -210,12 +212,21 @@ class TreeListing:
     changed_paths: list[str] = field(default_factory=list)
     # Small facts the caller keeps with the listing (e.g. a digest of the model roots).
     meta: dict[str, str] = field(default_factory=dict)
+    # Set by SIGINT/SIGTERM: the walk ends at the next folder (a huge tree's walk would
+    # otherwise outlast the 2 s a stop may take).
+    stop_event: threading.Event | None = None
 
     @classmethod
     def for_cycle(
-        cls, previous: TreeListing | None, now_ns: int, restat_interval_ns: int
+        cls,
+        previous: TreeListing | None,
+        now_ns: int,
+        restat_interval_ns: int,
+        stop_event: threading.Event | None = None,
     ) -> TreeListing:
-        """Return the listing for a new cycle at ``now_ns`` (nanoseconds since the epoch).
+        """Return the listing for a new cycle at ``now_ns`` (nanoseconds since the epoch),
+        whose walks end with ``CycleInterrupted`` at the next folder once ``stop_event``
+        is set.
 
         A full re-stat is due when there is no previous listing, the interval passed since
         the last one, ``restat_interval_ns`` is 0 (never reuse), or the clock went back.
@@ -234,6 +245,7 @@ class TreeListing:
             restat=due,
             restat_at_ns=now_ns if due else last,
             meta=dict(previous.meta) if previous is not None else {},
+            stop_event=stop_event,
         )
 
     def directory(self, path: str, stat: os.stat_result) -> DirectoryListing:
@@ -270,6 +282,9 @@ class TreeListing:
 
         The prefix is the directory's path relative to ``root`` with a trailing ``/``
         (empty for the root). A folder that cannot be read is logged and left out.
+
+        Raises:
+            CycleInterrupted: the stop event was set (checked before each folder).
         """
         try:
             root_stat = os.stat(root)
@@ -287,6 +302,8 @@ class TreeListing:
         depth: int,
         skip_folder: Callable[[str], bool],
     ) -> Iterator[tuple[str, str, DirectoryListing]]:
+        if self.stop_event is not None and self.stop_event.is_set():
+            raise CycleInterrupted(f"stop requested while listing {path}")
         try:
             record = self.directory(path, stat)
         except OSError as error:

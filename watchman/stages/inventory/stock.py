@@ -11,6 +11,7 @@ is configured, else uses what the packs' source says.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,19 +66,27 @@ def _previous_node_inventory(home: Home) -> NodeInventory | None:
 
 
 def take_stock(
-    settings: Settings, home: Home, root: Path, environment: Environment, now_ns: int
+    settings: Settings,
+    home: Home,
+    root: Path,
+    environment: Environment,
+    now_ns: int,
+    stop_event: threading.Event | None = None,
 ) -> Stock:
     """Walk the install at ``root``: its models (a full re-stat every
     ``comfyui.full_restat_hours``, else unchanged directories keep their listing) and its
-    node packs. ``environment`` expands ``$VARIABLES`` and ``~`` in extra_model_paths.
+    node packs. ``environment`` expands ``$VARIABLES`` and ``~`` in extra_model_paths;
+    ``stop_event``, once set, ends the model walk at the next folder.
 
     Raises:
         ConfigError: an extra_model_paths file is malformed or cannot be read.
+        CycleInterrupted: ``stop_event`` was set during the walk.
     """
     tree = TreeListing.for_cycle(
         load_listing(home.listing_cache),
         now_ns,
         int(settings.comfyui.full_restat_hours * 3600e9),
+        stop_event,
     )
     models = scan_models(
         root,
