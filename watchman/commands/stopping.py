@@ -2,9 +2,10 @@
 and request watches, and the command exits 130 (SIGINT) or 143 (SIGTERM).
 
 The stop event ends requests under way within about a second (the gateway's socket
-waits look at it) and the cycle at its next stage boundary. Should the cycle still be
-busy ``grace_seconds`` after the signal (a long walk of a huge tree, say), or a second
-signal come, ``on_overdue`` runs: it records the cycle as interrupted and ends the
+waits look at it), the walks of the model and workflow trees at their next folder, and
+the cycle at its next stage boundary. Should the cycle still be busy ``grace_seconds``
+after the signal (work that does not look at the event: a disk that hangs, say), or a
+second signal come, ``on_overdue`` runs: it records the cycle as interrupted and ends the
 process. Every file the tool writes is replaced atomically, so ending there leaves no
 half-written report.
 """
