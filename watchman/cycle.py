@@ -414,11 +414,7 @@ def _run_stages(
     from watchman.reporting.document import SCHEMA_VERSION as REPORT_SCHEMA_VERSION
     from watchman.reporting.files import write_report
     from watchman.reporting.report import build_report, cycle_counts, cycle_summary
-    from watchman.stages.downloads import (
-        downloaded_since,
-        downloads_stage,
-        resolution_documents,
-    )
+    from watchman.stages.downloads import downloaded_since, downloads_stage
     from watchman.stages.intake import take_intake
     from watchman.stages.inventory.model_health import (
         broken_lookup,
@@ -531,7 +527,7 @@ def _run_stages(
                 (str(a.path), a.needs.missing_models if a.needs is not None else ())
                 for a in needs.workflows
             ),
-            resolution_documents(resolutions.by_key),
+            resolutions.by_key,
             stock.models.roots_for,
             services.client,
             auto=auto_download and not services.offline,

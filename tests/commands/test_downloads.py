@@ -16,10 +16,12 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tests.remote.blob_server import BlobServer, safetensors_blob
+from watchman.comfy.model_key import ModelKey
 from watchman.commands.cli import app
 from watchman.commands.downloads import run_download
 from watchman.remote.downloader import PARTIAL_SUFFIX
-from watchman.stages.downloads import Wanted, build_plan, save_plan, token_services
+from watchman.resolve import SearchResult
+from watchman.stages.download_plan import Wanted, build_plan, save_plan, token_services
 from watchman.state.download_log import log_path, read_downloads
 
 BLOB = safetensors_blob(1_500_000)
@@ -28,12 +30,13 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def plan_for(home: Path, models: Path, url: str, *, sha256: str = SHA) -> None:
-    wanted = [Wanted("loras:x.safetensors", "loras", "x.safetensors", ("w.json",))]
+    key = ModelKey.of("loras", "x.safetensors")
+    wanted = [Wanted(key, "loras", "x.safetensors", ("w.json",))]
     resolutions = {
-        "loras:x.safetensors": {
+        key: SearchResult.from_json({
             "status": "FOUND", "backend": "civitai", "download_url": url,
             "file_name": "x.safetensors", "folder": "loras", "size": len(BLOB), "sha256": sha256,
-        }
+        })
     }  # fmt: skip
     plan = build_plan(wanted, resolutions, lambda folder: (str(models / folder),), token_services(
         "https://civitai.com", "https://huggingface.co"))  # fmt: skip
@@ -76,7 +79,7 @@ def test_download_all_fetches_logs_and_exits_zero(tmp_path: Path) -> None:
     assert json.loads(result.stdout)[0]["outcome"] == "downloaded"
     assert (models / "loras" / "x.safetensors").read_bytes() == BLOB
     (record,) = read_downloads(log_path(home / "state"))
-    assert record["sha256"] == SHA and record["trigger"] == "download"
+    assert record.sha256 == SHA and record.trigger == "download"
 
 
 def test_a_failed_download_exits_non_zero_and_says_why(tmp_path: Path) -> None:
@@ -93,10 +96,11 @@ def test_a_device_name_is_shown_as_not_planned_and_refused_from_a_copied_plan(
     tmp_path: Path,
 ) -> None:
     home, models = tmp_path / "home", tmp_path / "models"
-    wanted = [Wanted("loras:con.safetensors", "loras", "CON.safetensors", ("w.json",))]
-    resolutions = {"loras:con.safetensors": {
+    key = ModelKey.of("loras", "CON.safetensors")
+    wanted = [Wanted(key, "loras", "CON.safetensors", ("w.json",))]
+    resolutions = {key: SearchResult.from_json({
         "status": "FOUND", "backend": "civitai", "download_url": "https://civitai.com/x",
-        "file_name": "CON.safetensors", "folder": "loras", "size": 3}}  # fmt: skip
+        "file_name": "CON.safetensors", "folder": "loras", "size": 3})}  # fmt: skip
     plan = build_plan(wanted, resolutions, lambda folder: (str(models / folder),), {})
     save_plan(home / "state", plan)
     listed = invoke(home, tmp_path, "downloads")

@@ -36,13 +36,11 @@ from watchman.exit_status import ExitStatus
 from watchman.home import Home
 from watchman.remote import downloader as remote
 from watchman.remote.gateway import new_client
+from watchman.stages.download_plan import DownloadPlan, PlannedDownload, load_plan
 from watchman.stages.downloads import (
-    DownloadPlan,
     DownloadRun,
-    PlannedDownload,
     ProgressLines,
     build_downloader,
-    load_plan,
     run_downloads,
 )
 from watchman.state.download_log import log_path

@@ -212,7 +212,7 @@ def _downloads(report: Report) -> list[str]:
     if report.downloaded:
         lines += ["", "## Downloaded since last report", ""]
         for item in report.downloaded:
-            lines.append(f"- {_code(str(item.get('target')))} ({_size(item.get('size'))})")
+            lines.append(f"- {_code(item.target)} ({_size(item.size)})")
     return lines
 
 

@@ -14,12 +14,7 @@ from typing import Any, TypeVar
 
 from watchman.comfy.model_key import ModelKey
 from watchman.resolve import SearchResult, Status
-from watchman.stages.downloads import (
-    PlannedDownload,
-    build_plan,
-    resolution_documents,
-    wanted_models,
-)
+from watchman.stages.download_plan import PlannedDownload, build_plan, wanted_models
 from watchman.stages.intake import IntakeEntry
 from watchman.stages.needs import (
     Assessment,
@@ -32,6 +27,7 @@ from watchman.stages.node_packs import PackAdvice, PackAdvices
 from watchman.stages.resolve import Resolutions
 from watchman.stages.workflows import FolderSeen
 from watchman.state.cycle_state import CycleSummary
+from watchman.state.download_log import DownloadRecord
 
 
 @dataclass(frozen=True)
@@ -193,7 +189,7 @@ class Report:
     downloads: tuple[PlannedDownload, ...]
     workflows: tuple[WorkflowEntry, ...]
     # The download log's lines since the report before this one (stages.downloads).
-    downloaded: tuple[Mapping[str, Any], ...] = ()
+    downloaded: tuple[DownloadRecord, ...] = ()
     watched: tuple[FolderSeen, ...] = ()  # each watched folder: files, problems
     changes: Changes | None = None  # since the previous report (None: not compared)
     backend_urls: Mapping[str, str] = field(default_factory=dict)  # for remedies
@@ -280,7 +276,7 @@ def planned_downloads(
     the plan of the downloads stage, with each folder's real default root."""
     plan = build_plan(
         wanted_models((entry.path, (row.need for row in entry.models)) for entry in entries),
-        resolution_documents(resolutions.by_key),
+        resolutions.by_key,
         lambda folder: (f"models/{folder}",),
         {},
     )
@@ -335,7 +331,7 @@ def build_report(
     node_packs: int,
     intake_new_or_updated: int,
     downloads: Sequence[PlannedDownload] | None = None,
-    downloaded: Sequence[Mapping[str, Any]] = (),
+    downloaded: Sequence[DownloadRecord] = (),
     watched: Sequence[FolderSeen] = (),
     previous: Mapping[str, Any] | None = None,
     backend_urls: Mapping[str, str] | None = None,

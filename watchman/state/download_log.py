@@ -9,7 +9,7 @@ is read from here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,32 @@ class DownloadRecord:
             "replaced": self.replaced,
         }
 
+    @classmethod
+    def from_json(cls, line: Mapping[str, Any]) -> DownloadRecord | None:
+        """Read one log line written by :meth:`to_json`; None when its shape is wrong."""
+        size, workflows = line.get("size"), line.get("workflows")
+        texts = [line.get(name) for name in ("time", "name", "url", "target", "sha256")]
+        if (
+            not all(isinstance(text, str) for text in texts)
+            or not isinstance(size, int)
+            or isinstance(size, bool)
+            or not isinstance(workflows, list)
+        ):
+            return None
+        source, replaced = line.get("source"), line.get("replaced")
+        return cls(
+            time=str(line["time"]),
+            name=str(line["name"]),
+            url=str(line["url"]),
+            source=source if isinstance(source, str) else None,
+            target=str(line["target"]),
+            size=size,
+            sha256=str(line["sha256"]),
+            workflows=tuple(str(item) for item in workflows),
+            trigger=str(line.get("trigger") or ""),
+            replaced=replaced if isinstance(replaced, str) else None,
+        )
+
 
 def without_query(url: str) -> str:
     """Return ``url`` without query and fragment: signatures and tokens never go to disk."""
@@ -78,15 +104,13 @@ def append_download(path: Path, record: DownloadRecord) -> None:
     append_jsonl(path, record.to_json())
 
 
-def read_downloads(path: Path, since: str | None = None) -> Iterator[dict[str, Any]]:
+def read_downloads(path: Path, since: str | None = None) -> Iterator[DownloadRecord]:
     """Yield the logged downloads in order, only those at or after ``since`` (ISO 8601
     UTC, compared as text, which orders such times) when given. Lines of another schema
-    version or without a time are skipped."""
-    for record in read_jsonl(path):
-        if record.get("schema_version") != LOG_SCHEMA_VERSION:
+    version, without a time, or of another shape are skipped."""
+    for line in read_jsonl(path):
+        if line.get("schema_version") != LOG_SCHEMA_VERSION:
             continue
-        when = record.get("time")
-        if not isinstance(when, str):
-            continue
-        if since is None or when >= since:
+        record = DownloadRecord.from_json(line)
+        if record is not None and (since is None or record.time >= since):
             yield record
