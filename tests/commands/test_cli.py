@@ -227,15 +227,15 @@ def test_status_and_config_take_config_after_the_command(tmp_path: Path) -> None
     assert json.loads(out)["settings"]["search"]["offline"] is True
 
 
-def test_without_a_terminal_each_step_of_a_cycle_is_one_json_progress_line(
-    tmp_path: Path,
-) -> None:
-    config = _demo_config(tmp_path / "demo")
-    code, _, err = run("--config", str(config), "--run-cycle")
-    assert code == 0, err
-    lines = [
-        json.loads(line) for line in err.splitlines() if line.startswith('{"event": "progress"')
+def _progress_lines(lines: list[str]) -> list[dict[str, Any]]:
+    return [
+        document
+        for document in (json.loads(line) for line in lines if line.startswith("{"))
+        if document.get("event") == "progress"
     ]
+
+
+def _check_one_line_per_step(lines: list[dict[str, Any]]) -> None:
     phases = [line["phase"] for line in lines if "done" not in line]
     assert phases[0] == "inventory" and "resolve" in phases and phases[-1] == "report"
     counted = [
@@ -245,6 +245,38 @@ def test_without_a_terminal_each_step_of_a_cycle_is_one_json_progress_line(
     ]
     assert counted and counted[-1][0] == counted[-1][1] >= 1
     assert [done for done, _ in counted] == list(range(1, len(counted) + 1))
+
+
+def test_without_a_terminal_each_step_is_one_json_line_in_the_structured_log_not_stderr(
+    tmp_path: Path,
+) -> None:
+    # Under cron, whatever reaches stderr is mailed: the progress lines go to the log.
+    config = _demo_config(tmp_path / "demo")
+    code, _, err = run("--config", str(config), "--run-cycle")
+    assert code == 0, err
+    assert _progress_lines(err.splitlines()) == []
+    log = tmp_path / "demo" / "home" / "log" / "structured.log"
+    _check_one_line_per_step(_progress_lines(log.read_text().splitlines()))
+
+
+def test_progress_writes_the_lines_to_stderr_too_when_asked(tmp_path: Path) -> None:
+    config = _demo_config(tmp_path / "demo")
+    code, _, err = run("--config", str(config), "--run-cycle", "--progress")
+    assert code == 0, err
+    _check_one_line_per_step(_progress_lines(err.splitlines()))
+
+
+def test_quiet_prints_nothing_for_a_cycle_that_ran_or_was_skipped(tmp_path: Path) -> None:
+    config = _demo_config(tmp_path / "demo")
+    assert run("--config", str(config), "--run-cycle", "--quiet") == (0, "", "")
+    text = config.read_text().replace("boot_grace_minutes = 0", "boot_grace_minutes = 5e11")
+    config.write_text(text)
+    assert run("--config", str(config), "--run-cycle", "-q") == (0, "", "")
+
+
+def test_progress_without_run_cycle_is_a_usage_error() -> None:
+    code, _, err = run("--list-intake", "--no-progress")
+    assert code == 2 and "--progress" in err
 
 
 def test_config_shows_where_each_value_came_from_and_the_home_and_comfyui(

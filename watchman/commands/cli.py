@@ -270,6 +270,20 @@ def main_callback(
         help="With --run-cycle: run now whatever the awake and VRAM guards say "
         "(the run lock still holds).",
     ),
+    progress: bool | None = typer.Option(
+        None,
+        "--progress/--no-progress",
+        help="With --run-cycle: --progress also writes the progress lines to stderr when no "
+        "terminal is attached (they always go to log/structured.log then, one JSON line "
+        "per step); --no-progress hides the progress bar on a terminal.",
+    ),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="With --run-cycle: print only warnings and errors (no summary, no progress), "
+        "for cron, which mails whatever a job prints.",
+    ),
     scheduler: bool = typer.Option(
         False, "--scheduler", help="Run cycles forever at the configured interval."
     ),
@@ -332,6 +346,8 @@ def main_callback(
         _fail_usage(invocation, f"{' and '.join(actions)} cannot be combined; choose one.")
     if force and not run_cycle:
         _fail_usage(invocation, "--force goes with --run-cycle only.")
+    if (progress is not None or quiet) and not run_cycle:
+        _fail_usage(invocation, "--progress, --no-progress and --quiet go with --run-cycle only.")
     if actions and context.invoked_subcommand is not None:
         _fail_usage(
             invocation,
@@ -358,15 +374,22 @@ def main_callback(
     with handled_errors(invocation):
         settings = invocation.settings()
         home = invocation.home(settings)
+        level = settings.logging.level
+        if quiet and logging.getLevelName(level) < logging.WARNING:
+            level = "WARNING"
         configure_logging(
-            "DEBUG" if debug else settings.logging.level,
+            "DEBUG" if debug else level,
             stream=invocation.environment.stderr,
             json_lines=None if scheduler else False,
             handler=None if scheduler else _terminal_log_handler(invocation),
             fallback_file=home.log_dir / "comfywatchman.log",
         )
         if run_cycle:
-            raise typer.Exit(_do_run_cycle(settings, home, invocation, json_output, force))
+            if quiet and progress is None:
+                progress = False
+            raise typer.Exit(
+                _do_run_cycle(settings, home, invocation, json_output, force, progress, quiet)
+            )
         if scheduler:
             raise typer.Exit(_do_scheduler(settings, home, invocation))
         _do_list_intake(invocation, home, limit, json_output)
@@ -396,11 +419,21 @@ command records it as interrupted and exits anyway (the contract is 2 s)."""
 
 
 def _do_run_cycle(
-    settings: Settings, home: Home, invocation: Invocation, as_json: bool, force: bool
+    settings: Settings,
+    home: Home,
+    invocation: Invocation,
+    as_json: bool,
+    force: bool,
+    show_progress: bool | None = None,
+    quiet: bool = False,
 ) -> int:
+    """Run one cycle and render it. ``show_progress``: None shows the bar on a terminal;
+    True also writes progress lines to stderr without one; False shows none. ``quiet``:
+    no summary; only a failed or interrupted cycle is said (on stderr)."""
     from watchman.commands.progress import LineProgress, TerminalProgress
     from watchman.commands.stopping import stop_on_signals
     from watchman.cycle import STAGES, run_cycle
+    from watchman.state.structured_log import StructuredLog
 
     environment = invocation.environment
     started_wall = environment.clock.wall()
@@ -418,11 +451,18 @@ def _do_run_cycle(
         )
         services = stack.enter_context(invocation.services(settings, home, stop_event))
         progress: TerminalProgress | LineProgress
-        if environment.interactive and not as_json:
+        if environment.interactive and not as_json and show_progress is not False:
             # A person is watching: the stage in hand, with counts where it has them.
             progress = stack.enter_context(TerminalProgress(invocation.err, dict(STAGES)))
         else:
-            progress = LineProgress(environment.stderr)
+            # No terminal (cron, a service, a pipe): the lines go to the structured log,
+            # not stderr, so cron mails only what is wrong; --progress asks for stderr.
+            progress = LineProgress(
+                environment.stderr if show_progress else None,
+                None
+                if environment.interactive
+                else StructuredLog(home.structured_log, environment.clock.wall),
+            )
         result = run_cycle(
             settings,
             home,
@@ -437,7 +477,7 @@ def _do_run_cycle(
     if as_json:
         print_json(invocation, result.to_json())
     else:
-        _render_cycle(invocation, result)
+        _render_cycle(invocation, result, quiet)
     if request.exit_status is not None:
         return request.exit_status
     return int(ExitStatus.CYCLE_FAILED if record.outcome == "failed" else ExitStatus.SUCCESS)
@@ -479,9 +519,11 @@ def _record_overdue_stop(
     os._exit(request.exit_status or int(ExitStatus.CYCLE_FAILED))
 
 
-def _render_cycle(invocation: Invocation, result: CycleResult) -> None:
+def _render_cycle(invocation: Invocation, result: CycleResult, quiet: bool = False) -> None:
     stdout, stderr = invocation.out, invocation.err
     record = result.record
+    if quiet and record.outcome in ("ran", "skipped"):
+        return  # --quiet: a normal outcome prints nothing (cron mails nothing)
     if record.outcome == "skipped":
         stdout.print(
             f"Cycle skipped: {record.reason}. To run now anyway: comfywatchman --run-cycle --force",

@@ -1,7 +1,8 @@
 """How a cycle's progress is shown: a rich progress bar with counts when a person watches
-a terminal ("Resolving 12 of 40 missing models"), one structured JSON line per step on
-stderr when none is attached (cron, a service, a pipe). The core only calls the two
-callbacks; rendering lives here."""
+a terminal ("Resolving missing models: 12 of 40"), one structured JSON line per step when
+none is attached (cron, a service, a pipe). Those lines go to ``log/structured.log``, not
+stderr, so that cron does not mail every run; ``--progress`` writes them to stderr too.
+The core only calls the two callbacks; rendering lives here."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+from watchman.state.structured_log import StructuredLog
 
 STEP_LABELS = {"resolve": "Resolving missing models"}
 
@@ -55,13 +58,17 @@ class TerminalProgress:
 
 
 class LineProgress:
-    """One JSON object a line per step, for logs: ``{"event": "progress", "phase": ...,
-    "done": N, "total": M}`` (``done``/``total`` only for counted steps)."""
+    """One JSON object a line per step: ``{"event": "progress", "phase": ..., "done": N,
+    "total": M}`` (``done``/``total`` only for counted steps), appended to the structured
+    log (``log``) and written to ``stream`` (stderr with ``--progress``), each when given."""
 
-    def __init__(self, stream: TextIO | None) -> None:
+    def __init__(self, stream: TextIO | None, log: StructuredLog | None = None) -> None:
         self._stream = stream
+        self._log = log
 
     def _write(self, document: dict[str, object]) -> None:
+        if self._log is not None:
+            self._log.write("progress", **document)  # never raises
         if self._stream is None:
             return
         document = {"event": "progress", **document}
