@@ -93,7 +93,7 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped_by_scan(tmp_path: Path) -
 def structured_events(config: Path, phase: str) -> list[dict[str, Any]]:
     log = home_of(config) / "log" / "structured.log"
     events = [json.loads(line) for line in log.read_text().splitlines() if line]
-    return [event for event in events if event.get("phase") == phase]
+    return [e for e in events if e.get("event") == "stage" and e.get("phase") == phase]
 
 
 def test_a_reader_failure_in_a_cycle_is_that_workflow_s_parse_error_and_the_cycle_runs(

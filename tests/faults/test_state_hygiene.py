@@ -254,4 +254,5 @@ def test_the_full_rehash_falls_due_after_its_period_and_wakes_an_unchanged_cycle
         for line in (home.log_dir / "structured.log").read_text().splitlines()
         if line
     ]
-    assert [e["full_rehash"] for e in events if e.get("phase") == "workflows"] == [True]
+    stages = [e for e in events if e.get("event") == "stage"]
+    assert [e["full_rehash"] for e in stages if e.get("phase") == "workflows"] == [True]
