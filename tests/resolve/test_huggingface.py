@@ -300,3 +300,22 @@ def test_two_repositories_with_different_files_of_one_name_are_uncertain(
     result = hub(server, gateway).search(SearchRequest("x.pth", "upscale_models"))
     assert result.status is Status.UNCERTAIN
     assert len(result.candidates) == 2
+
+
+def test_a_repository_answering_retry_after_beyond_the_cap_pauses_the_hub_and_is_an_error(
+    server: ReplayServer, gateway: HttpGateway
+) -> None:
+    # A Retry-After speaks of the client, not of one repository: the Hub asked this machine
+    # to wait, so no other repository is asked either, and the answer is an error to retry
+    # later (never NOT_FOUND, which would be cached as a fact).
+    server.route(
+        "GET", "/api/models", Reply(200, [{"id": "acme/busy"}, {"id": "acme/upscalers"}])
+    )
+    server.route(
+        "GET", "/api/models/acme/busy/tree/main", Reply(503, b"busy", {"Retry-After": "3600"})
+    )
+    server.route("GET", TREE, Reply(200, [UPSCALE_FILE]))
+    with pytest.raises(BackendError) as raised:
+        hub(server, gateway).search(SearchRequest("4x-Foo.pth", "upscale_models"))
+    assert raised.value.reason == "rate_limited"
+    assert server.count(TREE) == 0
