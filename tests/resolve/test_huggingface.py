@@ -308,9 +308,7 @@ def test_a_repository_answering_retry_after_beyond_the_cap_pauses_the_hub_and_is
     # A Retry-After speaks of the client, not of one repository: the Hub asked this machine
     # to wait, so no other repository is asked either, and the answer is an error to retry
     # later (never NOT_FOUND, which would be cached as a fact).
-    server.route(
-        "GET", "/api/models", Reply(200, [{"id": "acme/busy"}, {"id": "acme/upscalers"}])
-    )
+    server.route("GET", "/api/models", Reply(200, [{"id": "acme/busy"}, {"id": "acme/upscalers"}]))
     server.route(
         "GET", "/api/models/acme/busy/tree/main", Reply(503, b"busy", {"Retry-After": "3600"})
     )
