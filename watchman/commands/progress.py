@@ -11,7 +11,13 @@ from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from watchman.state.structured_log import StructuredLog
 
@@ -19,7 +25,11 @@ STEP_LABELS = {"resolve": "Resolving missing models"}
 
 
 class TerminalProgress:
-    """A transient rich progress bar: the stage in hand, and its counts when it has them."""
+    """A transient rich progress bar: the stage in hand with its time so far, and its
+    counts when it has them ("Resolving missing models: 12 of 40"). Each stage is a task
+    of its own, so one stage's total never shows under the next; each change is drawn at
+    once (a stage or a step is rare enough), not at the next tick, so a log line printed
+    meanwhile never sits under a stale label."""
 
     def __init__(self, console: Console, stage_label: dict[str, str]) -> None:
         self._labels = stage_label
@@ -27,7 +37,7 @@ class TerminalProgress:
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TimeElapsedColumn(),
             console=console,
             transient=True,
         )
@@ -46,15 +56,16 @@ class TerminalProgress:
         self._progress.stop()
 
     def on_stage(self, phase: str) -> None:
-        self._progress.update(
-            self._task, description=self._labels.get(phase, phase), total=None, completed=0
-        )
+        self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(self._labels.get(phase, phase), total=None)
+        self._progress.refresh()
 
     def on_progress(self, phase: str, done: int, total: int) -> None:
-        label = STEP_LABELS.get(phase, phase)
+        label = STEP_LABELS.get(phase, self._labels.get(phase, phase))
         self._progress.update(
             self._task, description=f"{label}: {done} of {total}", total=total, completed=done
         )
+        self._progress.refresh()
 
 
 class LineProgress:
