@@ -14,6 +14,7 @@ from filelock import FileLock
 
 from tests.remote.blob_server import BlobServer, safetensors_blob
 from watchman.errors import DownloadError
+from watchman.remote import downloader as downloader_module
 from watchman.remote.downloader import (
     LOCK_SUFFIX,
     META_SUFFIX,
@@ -336,6 +337,37 @@ def test_the_byte_budget_pauses_a_download_and_keeps_what_it_fetched(
     assert (paused.outcome, paused.reason) == ("paused", "byte_budget")
     assert 200_000 <= (paused.size or 0) < len(BLOB)
     assert done.outcome == "downloaded" and done.resumed_from == paused.size
+
+
+def test_a_stop_while_a_resumed_part_is_hashed_keeps_it_and_asks_the_server_nothing(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    part = tmp_path / ("lora.safetensors" + PARTIAL_SUFFIX)
+    with BlobServer(BLOB) as server:
+        paused = downloader(client, byte_budget=300_000).fetch(task(server, tmp_path))
+        kept = part.read_bytes()
+        asked = len(server.requests)
+        stop = threading.Event()
+        stop.set()
+        stopped = downloader(client, stop=stop).fetch(task(server, tmp_path))
+        assert len(server.requests) == asked
+        done = downloader(client).fetch(task(server, tmp_path))
+    assert paused.outcome == "paused" and len(kept) == paused.size
+    assert (stopped.outcome, stopped.reason) == ("interrupted", "interrupted")
+    assert "part on disk was being checked" in (stopped.detail or "")
+    assert done.outcome == "downloaded" and done.resumed_from == len(kept)
+    assert done.sha256 == SHA
+
+
+def test_a_part_handed_to_the_disk_as_it_grows_is_still_the_whole_file(
+    tmp_path: Path, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Write-back advice every 64 KiB instead of 32 MiB, so this small file goes through it.
+    monkeypatch.setattr(downloader_module, "_WRITEBACK_BYTES", 64 << 10)
+    with BlobServer(BLOB, cut_after=250_000, cuts_left=1) as server:
+        result = downloader(client).fetch(task(server, tmp_path))
+    assert result.outcome == "downloaded" and result.sha256 == SHA
+    assert (tmp_path / "lora.safetensors").read_bytes() == BLOB
 
 
 def test_a_file_another_process_is_downloading_is_left_alone(

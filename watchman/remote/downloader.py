@@ -66,6 +66,8 @@ META_SUFFIX = ".cwpart.json"
 LOCK_SUFFIX = ".cwlock"
 META_SCHEMA_VERSION = 1
 _SLACK_BYTES = 1 << 20
+_REHASH_BYTES = 1 << 20
+"""The buffer a resumed part is hashed through (see ``Downloader._rehash``)."""
 """Read past the expected end (a server sending too much is caught by the size check)."""
 _LOGIN_WORDS = (b"log in", b"login", b"sign in", b"signin", b"unauthorized", b"token")
 
@@ -288,19 +290,45 @@ class Downloader:
         part.last_modified = meta.get("last_modified")
         total = meta.get("total")
         part.total = total if isinstance(total, int) else None
-        # Across runs the hash state is gone: hash the part once, then stream the rest.
-        with part.path.open("rb") as handle:
-            while chunk := handle.read(self.limits.chunk_bytes):
-                part.hasher.update(chunk)
-                part.offset += len(chunk)
+        self._rehash(part)
         if part.total is not None and part.offset > part.total:
             part.reset()
         part.resumed_from = part.offset
         logger.info("Resuming %s at byte %d", target.name, part.offset)
         return part
 
+    def _rehash(self, part: _Part) -> None:
+        """Hash the part an earlier run left, once, front to back, into ``part``.
+
+        hashlib cannot save a sha256 state to disk, so across runs this is the one second
+        read of any byte (within a run the state lives on across resumes). Memory stays
+        bounded: one reused buffer, no copies. A stop ends it at the next buffer; the part
+        is untouched and the next run starts the hash again.
+
+        Raises:
+            _Stopped: a stop came. OSError: the part cannot be read.
+        """
+        buffer = bytearray(_REHASH_BYTES)
+        view = memoryview(buffer)
+        with part.path.open("rb", buffering=0) as handle:
+            advise = getattr(os, "posix_fadvise", None)
+            if advise is not None:
+                with contextlib.suppress(OSError):
+                    advise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            while count := handle.readinto(buffer):
+                if self.stop_event.is_set():
+                    raise _Stopped("interrupted", "interrupted")
+                part.hasher.update(view[:count])
+                part.offset += count
+
     def _download(self, task: DownloadTask, target: Path) -> DownloadResult:
-        part = self._open_part(task, target)
+        try:
+            part = self._open_part(task, target)
+        except _Stopped as stop:
+            return DownloadResult(
+                task.url, target, stop.outcome, stop.reason,
+                "A stop came while the part on disk was being checked; the next run resumes it.",
+            )  # fmt: skip
         cuts = restarts = 0
 
         def result(outcome: Outcome, reason: str, detail: str) -> DownloadResult:
