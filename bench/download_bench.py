@@ -198,7 +198,7 @@ def health(models: int, new: int, folder: Path) -> dict[str, Any]:
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"lora_{index:06d}.safetensors").write_bytes(_safetensors(64))
     inventory, walk_seconds, _ = _measured(lambda: scan_models(root, environ={}, home_dir=root))
-    cold, cold_seconds, cold_bytes = _measured(lambda: check_model_health(inventory, {}))
+    cold, cold_seconds, cold_bytes = _measured(lambda: check_model_health(inventory))
     state = orjson.dumps(cold.to_state_document())
     remembered = previous_verdicts(orjson.loads(state))
     # Unchanged: reading the remembered verdicts back is part of the cost.

@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
+
 from tests.remote.blob_server import safetensors_blob
 from watchman.comfy.model_file_check import FileProblem, check_model_file
 from watchman.stages.inventory.model_health import (
+    RememberedVerdicts,
     check_model_health,
     leftovers_beside,
     previous_verdicts,
@@ -25,14 +28,16 @@ def comfy(tmp_path: Path) -> Path:
     return root
 
 
-def health_of(root: Path, previous: dict | None = None, opened: list[Path] | None = None):
+def health_of(
+    root: Path, previous: RememberedVerdicts | None = None, opened: list[Path] | None = None
+):
     def counting(path: Path, size: int | None = None) -> FileProblem | None:
         if opened is not None:
             opened.append(Path(path))
         return check_model_file(path, size)
 
     return check_model_health(
-        scan_models(root, environ={}, home_dir=root), previous or {}, check=counting
+        scan_models(root, environ={}, home_dir=root), previous, check=counting
     )
 
 
@@ -80,10 +85,11 @@ def test_an_unchanged_tree_is_not_read_again_and_keeps_its_verdicts(tmp_path: Pa
     (loras / "good.safetensors").write_bytes(GOOD)
     (loras / "empty.safetensors").write_bytes(b"")
     first = health_of(root)
-    remembered = previous_verdicts(first.to_state_document())
+    # Through the bytes of the state file, as the next cycle reads it.
+    remembered = previous_verdicts(orjson.loads(orjson.dumps(first.to_state_document())))
     opened: list[Path] = []
     second = health_of(root, remembered, opened)
-    assert opened == [] and second.opened == 0
+    assert opened == [] and second.opened == 0 and not second.changed
     assert reasons(second) == {"empty.safetensors": "empty"}
 
 
@@ -114,8 +120,37 @@ def test_the_header_check_reads_the_header_not_the_file(tmp_path: Path) -> None:
 
 
 def test_a_corrupt_health_state_just_means_checking_again(tmp_path: Path) -> None:
-    assert previous_verdicts({"schema_version": 1, "files": {"a": "nonsense", "b": [1]}}) == {}
-    assert previous_verdicts(None) == {}
+    root = comfy(tmp_path)
+    (root / "models" / "loras" / "a.safetensors").write_bytes(GOOD)
+    (root / "models" / "checkpoints" / "c.safetensors").write_bytes(b"")
+    document = health_of(root).to_state_document()
+    (key,) = [key for key in document["judged"] if key.startswith("loras:")]
+    document["judged"][key][1] = "not base64!"
+    opened: list[Path] = []
+    health = health_of(root, previous_verdicts(document), opened)
+    assert [p.name for p in opened] == ["a.safetensors"]  # only the damaged record's files
+    assert reasons(health) == {"c.safetensors": "empty"}
+    assert health.changed
+    for nonsense in (
+        {"schema_version": 2, "files": {"a": [1, 2.0]}},
+        None,
+        {"schema_version": 3, "judged": {"loras:x": "nonsense", "b": [1]}},
+    ):
+        remembered = previous_verdicts(nonsense)  # type: ignore[arg-type]
+        assert remembered.get("loras:x") is None and remembered.get("b") is None
+
+
+def test_a_removed_file_is_forgotten_and_the_state_is_saved_again(tmp_path: Path) -> None:
+    root = comfy(tmp_path)
+    loras = root / "models" / "loras"
+    (loras / "good.safetensors").write_bytes(GOOD)
+    (loras / "empty.safetensors").write_bytes(b"")
+    remembered = previous_verdicts(health_of(root).to_state_document())
+    assert not health_of(root, remembered).changed
+    (loras / "empty.safetensors").unlink()
+    opened: list[Path] = []
+    health = health_of(root, remembered, opened)
+    assert opened == [] and health.changed and reasons(health) == {}
 
 
 def test_unfinished_downloads_of_other_tools_are_found_beside_a_missing_model(
@@ -138,7 +173,7 @@ def test_a_workflow_needing_a_broken_file_is_not_ready_and_says_why(tmp_path: Pa
     (root / "models" / "loras" / "cut.safetensors").write_bytes(GOOD[:3000])
     (root / "models" / "loras" / "good.safetensors").write_bytes(GOOD)
     inventory = scan_models(root, environ={}, home_dir=root)
-    health = check_model_health(inventory, {})
+    health = check_model_health(inventory)
 
     def workflow(value: str) -> ParsedWorkflow:
         ref = ModelReference("1", "LoraLoader", "lora_name", value, "loras", False, False, None)

@@ -14,9 +14,14 @@ its workflows are not ready and the plan replaces it.
 
 from __future__ import annotations
 
+import base64
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -28,15 +33,15 @@ from watchman.state.safe_files import read_json_state, write_json_if_changed
 
 logger = logging.getLogger(__name__)
 
-HEALTH_SCHEMA_VERSION = 2
+HEALTH_SCHEMA_VERSION = 3
 LEFTOVER_SUFFIXES = (
     ".part", ".partial", ".tmp", ".temp", ".download", ".crdownload", ".aria2", ".cwpart",
 )  # fmt: skip
 """Names other downloaders (browsers, aria2, ComfyUI-Manager, this tool) give to a file
 that is still being fetched: never a finished model."""
 
-Verdict = tuple[int, float, "str | None", "str | None"]
-"""What is remembered of one file: size, mtime, and its problem (reason, detail) or None."""
+Problem = tuple[str, str]
+"""A broken file's (reason, detail)."""
 
 
 @dataclass(frozen=True)
@@ -68,54 +73,147 @@ class BrokenModel:
 
 
 @dataclass(frozen=True)
+class Judged:
+    """The files of one folder type under one root as they were judged: their relative
+    paths joined by NUL, their sizes and mtimes in arrays (in the inventory's order), and
+    the problems of the broken ones by relative path.
+
+    Compact on purpose: comparing two of these is three C-level comparisons, and reading
+    100,000 verdicts back parses a few long strings instead of 100,000 small objects.
+    """
+
+    paths: str
+    sizes: array[int]
+    mtimes: array[float]
+    problems: Mapping[str, Problem] = field(default_factory=dict)
+
+    @classmethod
+    def stamps_of(cls, models: Sequence[ModelFile]) -> Judged:
+        """Return the stamps of ``models`` (no problems yet)."""
+        return cls(
+            "\0".join([model.relative_path for model in models]),
+            array("q", [model.size for model in models]),
+            array("d", [model.mtime for model in models]),
+        )
+
+    def same_files(self, other: Judged) -> bool:
+        """True when both hold the same files with the same sizes and mtimes."""
+        return (
+            self.paths == other.paths and self.sizes == other.sizes and self.mtimes == other.mtimes
+        )
+
+    def stamps(self) -> dict[str, tuple[int, float]]:
+        """Return (size, mtime) by relative path (built only when something changed)."""
+        paths = self.paths.split("\0") if self.paths else []
+        return dict(zip(paths, zip(self.sizes, self.mtimes, strict=True), strict=True))
+
+    def to_json(self) -> list[Any]:
+        return [
+            self.paths,
+            _encode(self.sizes),
+            _encode(self.mtimes),
+            {path: list(problem) for path, problem in sorted(self.problems.items())},
+        ]
+
+    @classmethod
+    def from_json(cls, item: Any) -> Judged:
+        """Rebuild from :meth:`to_json` output.
+
+        Raises:
+            ValueError, TypeError: the item has another shape.
+        """
+        paths, sizes, mtimes, problems = item
+        if not isinstance(paths, str) or not isinstance(problems, dict):
+            raise TypeError("not a judged record")
+        judged = cls(
+            paths,
+            _decode("q", sizes),
+            _decode("d", mtimes),
+            {str(path): (str(value[0]), str(value[1])) for path, value in problems.items()},
+        )
+        count = paths.count("\0") + 1 if paths else 0
+        if not count == len(judged.sizes) == len(judged.mtimes):
+            raise ValueError("paths, sizes and mtimes differ in length")
+        return judged
+
+
+def _encode(values: array[Any]) -> str:
+    if sys.byteorder == "big":  # stored little-endian, so a state file means one thing
+        values = array(values.typecode, values)
+        values.byteswap()
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def _decode(typecode: str, text: Any) -> array[Any]:
+    values = array(typecode)
+    values.frombytes(base64.b64decode(str(text), validate=True))  # ValueError if damaged
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
+class RememberedVerdicts:
+    """The verdicts of the last cycle, read from the state document lazily: a record is
+    decoded only when its folder type and root are looked at, and a malformed one is
+    dropped (its files are simply checked again)."""
+
+    def __init__(self, records: Mapping[str, Any] | None = None) -> None:
+        self._raw: Mapping[str, Any] = records or {}
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def keys(self) -> set[str]:
+        """The record keys (folder type and root) remembered."""
+        return set(self._raw)
+
+    def get(self, key: str) -> Judged | None:
+        """Return the record of ``key``, or None when absent or malformed."""
+        item = self._raw.get(key)
+        if item is None:
+            return None
+        try:
+            return Judged.from_json(item)
+        except (ValueError, TypeError, IndexError):
+            return None
+
+
+@dataclass(frozen=True)
 class ModelHealth:
-    """The verdict on every model file: ``broken`` by full path, ``verdicts`` to remember,
-    and ``opened``, how many files were read this cycle (zero when nothing changed)."""
+    """The verdict on every model file: ``broken`` by full path, ``judged`` (one record per
+    folder type and root) to remember, and ``opened``, how many files were read this cycle
+    (zero when nothing changed)."""
 
     broken: Mapping[str, BrokenModel]
-    verdicts: Mapping[str, Verdict] = field(repr=False)
+    judged: Mapping[str, Judged] = field(repr=False)
     opened: int = 0
-    changed: bool = True  # a verdict differs from the remembered ones: save them
+    changed: bool = True  # a record differs from the remembered ones: save them
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "broken", MappingProxyType(dict(self.broken)))
-        object.__setattr__(self, "verdicts", MappingProxyType(dict(self.verdicts)))
+        object.__setattr__(self, "judged", MappingProxyType(dict(self.judged)))
 
     def problem_of(self, model: ModelFile) -> BrokenModel | None:
         """Return why ``model`` is broken, or None when it looks sound."""
         return self.broken.get(file_key(model))
 
     def to_state_document(self) -> dict[str, Any]:
-        """Return ``state/model_health.json``: schema version and one verdict per file
-        (``[size, mtime]``, or ``[size, mtime, reason, detail]`` when broken), sorted."""
+        """Return ``state/model_health.json``: schema version and one record per folder
+        type and root (:meth:`Judged.to_json`), sorted."""
         return {
             "schema_version": HEALTH_SCHEMA_VERSION,
-            "files": {
-                path: list(verdict) if verdict[2] is not None else [verdict[0], verdict[1]]
-                for path, verdict in sorted(self.verdicts.items())
-            },
+            "judged": {key: judged.to_json() for key, judged in sorted(self.judged.items())},
         }
 
 
-def previous_verdicts(document: Mapping[str, Any] | None) -> dict[str, Verdict]:
-    """Read the verdicts of :meth:`ModelHealth.to_state_document`; anything malformed is
-    dropped (that file is simply checked again). Takes the parsed document or None."""
+def previous_verdicts(document: Mapping[str, Any] | None) -> RememberedVerdicts:
+    """Read the verdicts of :meth:`ModelHealth.to_state_document` (lazily, see
+    :class:`RememberedVerdicts`); a document of another version or shape is no verdicts.
+    Takes the parsed document or None."""
     if not isinstance(document, Mapping) or document.get("schema_version") != HEALTH_SCHEMA_VERSION:
-        return {}
-    files = document.get("files")
-    if not isinstance(files, Mapping):
-        return {}
-    verdicts: dict[str, Verdict] = {}
-    for path, item in files.items():
-        if not isinstance(item, list) or len(item) not in (2, 4):
-            continue
-        size, mtime = item[0], item[1]
-        if not isinstance(size, int) or not isinstance(mtime, (int, float)):
-            continue
-        reason = str(item[2]) if len(item) == 4 else None
-        detail = str(item[3]) if len(item) == 4 else None
-        verdicts[str(path)] = (size, float(mtime), reason, detail)
-    return verdicts
+        return RememberedVerdicts()
+    judged = document.get("judged")
+    return RememberedVerdicts(judged if isinstance(judged, Mapping) else None)
 
 
 def file_key(model: ModelFile) -> str:
@@ -133,62 +231,85 @@ def leftover_problem(name: str) -> FileProblem | None:
     return None
 
 
-def _judge(model: ModelFile, check: Callable[..., FileProblem | None]) -> FileProblem | None:
+def _judge(model: ModelFile, check: Callable[..., FileProblem | None]) -> Problem | None:
     problem = leftover_problem(model.file_name)
-    if problem is not None:
-        return problem
-    try:
-        return check(model.full_path, model.size)
-    except OSError as error:
-        return FileProblem("unreadable", f"it cannot be read: {error.strerror or error}")
+    if problem is None:
+        try:
+            problem = check(model.full_path, model.size)
+        except OSError as error:
+            problem = FileProblem("unreadable", f"it cannot be read: {error.strerror or error}")
+    return None if problem is None else (problem.reason, problem.detail)
+
+
+def _by_root(models: Sequence[ModelFile]) -> Iterator[tuple[str, Sequence[ModelFile]]]:
+    """Split a folder type's files (ordered by root, then path) into one run per root."""
+    for root, run in groupby(models, key=attrgetter("root")):
+        yield root, tuple(run)
 
 
 def check_model_health(
     inventory: ModelInventory,
-    previous: Mapping[str, Verdict],
+    previous: RememberedVerdicts | None = None,
     *,
     check: Callable[..., FileProblem | None] = check_model_file,
 ) -> ModelHealth:
     """Check every model file of ``inventory`` that is new or changed since ``previous``.
 
     Takes the inventory, the verdicts remembered from the last cycle
-    (:func:`previous_verdicts`) and the check to run on a new or changed file (tests count
-    the files it opens). Folder models (diffusers) are not files and are skipped. Never
-    raises: an unreadable file is broken with reason ``unreadable``.
+    (:func:`previous_verdicts`, :func:`load_verdicts`; None: none) and the check to run on
+    a new or changed file (tests count the files it opens). The files of one folder type
+    under one root whose paths, sizes and mtimes are all as remembered keep their verdicts
+    at the cost of three comparisons, without a look at each file; elsewhere each file is
+    compared to its remembered size and mtime and only a new or changed one is opened.
+    Folder models (diffusers) are not files and are skipped. Never raises: an unreadable
+    file is broken with reason ``unreadable``.
     """
-    verdicts: dict[str, Verdict] = {}
+    previous = previous if previous is not None else RememberedVerdicts()
+    judged: dict[str, Judged] = {}
     broken: dict[str, BrokenModel] = {}
+    seen: dict[str, Problem | None] = {}  # full path: a file under two folder types is read once
     opened = 0
+    changed = False
     for folder, models in inventory.files.items():
         kind = FOLDER_TYPES.get(folder)
         if kind is not None and kind.holds_folders:
             continue
-        for model in models:
-            path = file_key(model)
-            verdict = verdicts.get(path)
-            if verdict is None:
-                remembered = previous.get(path)
-                if remembered is not None and remembered[:2] == (model.size, model.mtime):
-                    verdict = remembered
-                else:
-                    opened += 1
-                    problem = _judge(model, check)
-                    verdict = (
-                        model.size,
-                        model.mtime,
-                        problem.reason if problem else None,
-                        problem.detail if problem else None,
-                    )
-                verdicts[path] = verdict
-            if verdict[2] is not None and path not in broken:
-                broken[path] = BrokenModel(
-                    model.folder, model.relative_path, model.root, model.size,
-                    verdict[2], verdict[3] or verdict[2],
-                )  # fmt: skip
+        for root, run in _by_root(models):
+            key = f"{folder}:{root}"
+            now = Judged.stamps_of(run)
+            before = previous.get(key)
+            if before is not None and before.same_files(now):
+                problems = before.problems
+            else:
+                changed = True
+                stamps = before.stamps() if before is not None else {}
+                old_problems = before.problems if before is not None else {}
+                found: dict[str, Problem] = {}
+                for model in run:
+                    path = file_key(model)
+                    if path in seen:
+                        problem = seen[path]
+                    elif stamps.get(model.relative_path) == (model.size, model.mtime):
+                        problem = old_problems.get(model.relative_path)
+                    else:
+                        opened += 1
+                        problem = _judge(model, check)
+                    seen[path] = problem
+                    if problem is not None:
+                        found[model.relative_path] = problem
+                problems = found
+            judged[key] = Judged(now.paths, now.sizes, now.mtimes, problems)
+            if problems:
+                for model in run:
+                    problem = problems.get(model.relative_path)
+                    if problem is not None:
+                        broken.setdefault(file_key(model), BrokenModel(
+                            folder, model.relative_path, root, model.size, *problem
+                        ))  # fmt: skip
     if broken:
         logger.warning("%d model files are present but broken", len(broken))
-    changed = opened > 0 or len(verdicts) != len(previous)
-    return ModelHealth(broken=broken, verdicts=verdicts, opened=opened, changed=changed)
+    changed = changed or set(judged) != previous.keys()
+    return ModelHealth(broken=broken, judged=judged, opened=opened, changed=changed)
 
 
 def leftovers_beside(roots: Iterable[str], relative: str) -> tuple[Path, ...]:
@@ -208,7 +329,7 @@ def leftovers_beside(roots: Iterable[str], relative: str) -> tuple[Path, ...]:
 HEALTH_FILE_NAME = "model_health.json"
 
 
-def load_verdicts(state_dir: Path) -> dict[str, Verdict]:
+def load_verdicts(state_dir: Path) -> RememberedVerdicts:
     """Read the verdicts the last cycle kept in ``state/model_health.json``; an absent or
     unreadable file means every file is checked again (a corrupt one is set aside)."""
     return previous_verdicts(read_json_state(state_dir / HEALTH_FILE_NAME, HEALTH_SCHEMA_VERSION))
