@@ -570,3 +570,6 @@ def test_comfywatchman_scheduler_exits_0_on_sigterm_after_a_real_cycle(tmp_path:
     assert process.returncode == 0, errors
     assert [r.outcome for r in records(home)] == ["ran"], errors
     assert load_cycle_state(home.cycle_state).next_run is None
+    # No terminal under a service: the cycle's progress lines are in the structured log.
+    logged = [line for line in read_jsonl(home.structured_log) if line["event"] == "progress"]
+    assert [line["phase"] for line in logged][:2] == ["inventory", "caches"], errors

@@ -557,17 +557,27 @@ def _render_cycle(invocation: Invocation, result: CycleResult, quiet: bool = Fal
 
 
 def _do_scheduler(settings: Settings, home: Home, invocation: Invocation) -> int:
+    from watchman.commands.progress import LineProgress
     from watchman.commands.scheduler import run_scheduler
+    from watchman.state.structured_log import StructuredLog
 
+    clock = invocation.environment.clock
+    # A service has no terminal: each cycle's progress goes to the structured log, as a
+    # --run-cycle's does without one (`tail -f log/structured.log` follows it).
+    progress = LineProgress(None, StructuredLog(home.structured_log, clock.wall))
     # One stop event: SIGTERM both ends the scheduler and cuts the requests under way.
     stop_event = threading.Event()
     with invocation.services(settings, home, stop_event) as services:
         return run_scheduler(
             settings,
             home,
-            clock=invocation.environment.clock,
+            clock=clock,
             stop_event=stop_event,
-            cycle_kwargs={"services": services},
+            cycle_kwargs={
+                "services": services,
+                "on_stage": progress.on_stage,
+                "on_progress": progress.on_progress,
+            },
         )
 
 
