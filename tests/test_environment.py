@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -136,16 +137,20 @@ def _process_reads(tree: ast.AST) -> list[int]:
     return lines
 
 
-def test_nothing_below_main_reads_the_process_environment_home_or_working_folder() -> None:
+def _offenders(allowed: dict[str, str], reads: Callable[[ast.AST], list[int]]) -> list[str]:
+    """``module:line`` of every read ``reads`` finds in the package outside ``allowed``."""
     package = Path(__file__).resolve().parents[1] / "watchman"
     offenders = []
     for source in sorted(package.rglob("*.py")):
         name = source.relative_to(package).as_posix()
-        if name in _PROCESS_READS_ALLOWED:
-            continue
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-        offenders += [f"{name}:{line}" for line in _process_reads(tree)]
-    assert offenders == []
+        if name not in allowed:
+            tree = ast.parse(source.read_text(encoding="utf-8"))
+            offenders += [f"{name}:{line}" for line in reads(tree)]
+    return offenders
+
+
+def test_nothing_below_main_reads_the_process_environment_home_or_working_folder() -> None:
+    assert _offenders(_PROCESS_READS_ALLOWED, _process_reads) == []
 
 
 # Reading the wall clock is the Clock's job (clocks.SystemClock, made once in main() and
@@ -178,15 +183,7 @@ def _wall_clock_reads(tree: ast.AST) -> list[int]:
 
 
 def test_nothing_below_main_reads_the_wall_clock() -> None:
-    package = Path(__file__).resolve().parents[1] / "watchman"
-    offenders = []
-    for source in sorted(package.rglob("*.py")):
-        name = source.relative_to(package).as_posix()
-        if name in _WALL_CLOCK_READS_ALLOWED:
-            continue
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-        offenders += [f"{name}:{line}" for line in _wall_clock_reads(tree)]
-    assert offenders == []
+    assert _offenders(_WALL_CLOCK_READS_ALLOWED, _wall_clock_reads) == []
 
 
 def test_the_wall_clock_check_sees_each_kind_of_read() -> None:

@@ -8,38 +8,12 @@ from pathlib import Path
 import httpx
 
 from tests.remote.blob_server import BlobServer, safetensors_blob
-from watchman.comfy.model_key import ModelKey
+from tests.stages.test_download_plan import TOKENS, found, key, keyed, roots
 from watchman.remote.downloader import Downloader, DownloadLimits
 from watchman.remote.gateway import HttpGateway
-from watchman.resolve import SearchResult
-from watchman.stages.download_plan import (
-    Wanted,
-    build_plan,
-    token_services,
-)
+from watchman.stages.download_plan import Wanted, build_plan
 from watchman.stages.downloads import run_downloads
 from watchman.state.download_log import log_path, read_downloads
-
-TOKENS = token_services("https://civitai.com", "https://huggingface.co")
-
-
-def found(url: str, file_name: str, folder: str | None = "loras", **extra: object) -> SearchResult:
-    return SearchResult.from_json({"status": "FOUND", "backend": "civitai", "download_url": url,
-            "file_name": file_name, "folder": folder, **extra})  # fmt: skip
-
-
-def key(text: str) -> ModelKey:
-    """The model key whose JSON text is ``text`` (``folder:path``, ``?`` for no folder)."""
-    folder, path = text.split(":", 1)
-    return ModelKey(folder=None if folder == "?" else folder, path=path)
-
-
-def keyed(results: dict[str, SearchResult]) -> dict[ModelKey, SearchResult]:
-    return {key(text): result for text, result in results.items()}
-
-
-def roots(tmp_path: Path):
-    return lambda folder: (str(tmp_path / "extra" / folder), str(tmp_path / "models" / folder))
 
 
 def test_running_tasks_logs_each_file_fetched_and_stops_when_told(tmp_path: Path) -> None:
