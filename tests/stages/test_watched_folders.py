@@ -57,6 +57,12 @@ def test_a_subfolder_that_cannot_be_listed_is_a_problem_and_the_rest_is_still_fo
     assert found == [here / "a.json"]
     assert problems == [f"{locked} cannot be read: Permission denied."]
     assert any(str(locked) in record.getMessage() for record in caplog.records)
+    # The watched folder itself was listed: the problem is its subfolder's, in its entry.
+    [folder] = scan_watched_folders(
+        [(here, "mine")], {}, scan_started_ns=time.time_ns(), scandir=refusing_scandir
+    ).folders
+    assert folder.files == 1 and folder.listed
+    assert folder.problems == (f"{locked} cannot be read: Permission denied.",)
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any folder")

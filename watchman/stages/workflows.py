@@ -439,6 +439,7 @@ def scan_watched_folders(
     rehash_all: bool = False,
     table: LoaderTable | None = None,
     stop_event: threading.Event | None = None,
+    scandir: Callable[[Path], AbstractContextManager[Iterator[os.DirEntry[str]]]] = os.scandir,
 ) -> WorkflowScan:
     """Walk every watched folder, reusing cached hashes and parses where nothing changed.
 
@@ -451,6 +452,7 @@ def scan_watched_folders(
         rehash_all: hash every file even when size and mtime are unchanged (the periodic
             full re-hash).
         stop_event: once set, the walk ends before the next folder or file.
+        scandir: lists one folder (``os.scandir``; a fake in tests).
 
     Raises:
         CycleInterrupted: ``stop_event`` was set.
@@ -477,7 +479,9 @@ def scan_watched_folders(
             continue
         problems: list[str] = []
         files = list(
-            discover_workflow_files(folder, include_images, problems, stop_event=stop_event)
+            discover_workflow_files(
+                folder, include_images, problems, stop_event=stop_event, scandir=scandir
+            )
         )
         listed = not (problems and problems[0].startswith(f"{folder} "))
         seen.append(FolderSeen(str(folder), source, len(files), listed, tuple(problems)))
