@@ -45,7 +45,8 @@ class Home:
 
     @property
     def workflow_cache(self) -> Path:
-        return self.state_dir / "workflow_cache.json"
+        """The workflow parse cache, one line per workflow (watchman.stages.workflow_cache)."""
+        return self.state_dir / "workflow_cache.jsonl"
 
     @property
     def listing_cache(self) -> Path:

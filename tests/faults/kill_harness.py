@@ -152,6 +152,18 @@ def check_state(home: Path, figures: KillFigures) -> None:
         if not isinstance(document, dict):
             figures.unreadable_state_files += 1
             figures.problems.append(f"{path.name} is not an object")
+    cache = state / "workflow_cache.jsonl"
+    if cache.exists():
+        # One line per workflow: every line whole (a header, then path TAB record).
+        try:
+            lines = cache.read_bytes().splitlines()
+            loads_json(lines[0])
+            for line in lines[1:]:
+                key, _, record = line.partition(b"\t")
+                loads_json(key), loads_json(record)
+        except (OSError, ValueError, IndexError) as error:
+            figures.unreadable_state_files += 1
+            figures.problems.append(f"{cache.name} unreadable: {error}")
     corrupt = [path.name for path in state.glob("*.corrupt-*")]
     if corrupt:
         figures.set_aside_state_files += len(corrupt)

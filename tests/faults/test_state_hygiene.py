@@ -171,15 +171,11 @@ def test_an_edit_in_the_same_clock_tick_as_the_scan_is_caught_by_the_racy_rule(
     workflow.write_text('{"1": {"class_type": "B", "inputs": {}}}')
     os.utime(workflow, ns=(tick, tick))
     later = tick + 3600 * 10**9
-    second = scan_watched_folders(
-        [(tmp_path, "u")], first.cache_document["workflows"], scan_started_ns=later
-    )
+    second = scan_watched_folders([(tmp_path, "u")], first.entries, scan_started_ns=later)
     assert second.workflows[0].parsed is not None
     assert second.workflows[0].parsed.node_types == ("B",)
     # Now safely older than the scan that hashed it: trusted without reading.
-    third = scan_watched_folders(
-        [(tmp_path, "u")], second.cache_document["workflows"], scan_started_ns=later + 10**9
-    )
+    third = scan_watched_folders([(tmp_path, "u")], second.entries, scan_started_ns=later + 10**9)
     assert third.files_hashed == 0
 
 
@@ -196,9 +192,7 @@ def test_an_edit_that_restores_size_and_mtime_is_seen_through_the_ctime(tmp_path
     first = scan_watched_folders([(tmp_path, "u")], {}, scan_started_ns=now)
     workflow.write_text('{"1": {"class_type": "B", "inputs": {}}}')  # like cp -p
     os.utime(workflow, ns=(old, old))
-    again = scan_watched_folders(
-        [(tmp_path, "u")], first.cache_document["workflows"], scan_started_ns=now + 10**9
-    )
+    again = scan_watched_folders([(tmp_path, "u")], first.entries, scan_started_ns=now + 10**9)
     assert again.workflows[0].parsed is not None
     assert again.workflows[0].parsed.node_types == ("B",)
 
@@ -218,7 +212,7 @@ def test_a_full_rehash_reads_every_file_even_when_its_stamps_are_unchanged(
     first = workflows.scan_watched_folders([(tmp_path, "u")], {}, scan_started_ns=now)
     workflow.write_text('{"1": {"class_type": "B", "inputs": {}}}')
     os.utime(workflow, ns=(old, old))
-    entries = first.cache_document["workflows"]
+    entries = first.entries
     trusted = workflows.scan_watched_folders([(tmp_path, "u")], entries, scan_started_ns=now)
     assert trusted.files_hashed == 0  # size and mtime alone cannot see it
     full = workflows.scan_watched_folders(

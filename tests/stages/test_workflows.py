@@ -7,18 +7,21 @@ import os
 import struct
 import time
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from watchman.commands.scan import scan_paths
 from watchman.stages import workflows as workflows_module
+from watchman.stages.workflow_cache import CacheEntry, decode_entry, encode_entry
+from watchman.stages.workflow_cache import header as cache_header
 from watchman.stages.workflows import (
     discover_workflow_files,
     load_workflow_cache,
+    parser_version,
     scan_watched_folders,
 )
-from watchman.state.safe_files import atomic_write_json
 
 API = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}}}
 
@@ -50,9 +53,7 @@ def test_pictures_without_workflows_are_skipped_and_workflow_pictures_are_read(
     assert found["shared.png"].parsed.format == "png"
     assert found["broken.png"].error
     # The picture is remembered, so the next cycle does not read it again.
-    again = scan_watched_folders(
-        [(tmp_path, "mine")], scan.cache_document["workflows"], scan_started_ns=time.time_ns()
-    )
+    again = scan_watched_folders([(tmp_path, "mine")], scan.entries, scan_started_ns=time.time_ns())
     assert again.files_hashed == 0 and len(again.workflows) == 2
 
 
@@ -63,21 +64,24 @@ def test_a_touched_but_unchanged_file_is_hashed_not_parsed(tmp_path: Path) -> No
     assert (first.files_hashed, first.files_parsed) == (1, 1)
     os.utime(workflow, ns=(5_000_000_000, 5_000_000_000))
     touched = scan_watched_folders(
-        [(tmp_path, "mine")], first.cache_document["workflows"], scan_started_ns=time.time_ns()
+        [(tmp_path, "mine")], first.entries, scan_started_ns=time.time_ns()
     )
     assert (touched.files_hashed, touched.files_parsed) == (1, 0)
     workflow.write_text(json.dumps({**API, "2": API["1"]}), encoding="utf-8")
     edited = scan_watched_folders(
-        [(tmp_path, "mine")], touched.cache_document["workflows"], scan_started_ns=time.time_ns()
+        [(tmp_path, "mine")], touched.entries, scan_started_ns=time.time_ns()
     )
     assert (edited.files_hashed, edited.files_parsed) == (1, 1)
     assert len(edited.workflows[0].parsed.model_refs) == 2
 
 
 def test_a_cache_from_another_parser_version_is_ignored(tmp_path: Path) -> None:
-    cache = tmp_path / "workflow_cache.json"
-    atomic_write_json(cache, {"schema_version": 1, "parser_version": -1, "workflows": {"x": {}}})
+    cache = tmp_path / "workflow_cache.jsonl"
+    entry = CacheEntry("mine", 1, 1, None, 1, "", None, "error")
+    cache.write_bytes(cache_header("another parser") + encode_entry("x", entry))
     assert load_workflow_cache(cache) == {}
+    cache.write_bytes(cache_header(parser_version(None)) + encode_entry("x", entry))
+    assert list(load_workflow_cache(cache)) == ["x"]
 
 
 def test_a_missing_watched_folder_is_skipped(tmp_path: Path) -> None:
@@ -88,10 +92,10 @@ def test_a_missing_watched_folder_is_skipped(tmp_path: Path) -> None:
 def test_a_damaged_cache_entry_costs_one_re_read(tmp_path: Path) -> None:
     workflow = tmp_path / "w.json"
     workflow.write_text(json.dumps(API), encoding="utf-8")
-    entries = scan_watched_folders(
-        [(tmp_path, "mine")], {}, scan_started_ns=time.time_ns()
-    ).cache_document["workflows"]
-    entries[str(workflow)]["parsed"] = {"schema_version": 1, "nodes": "garbage"}
+    entries = scan_watched_folders([(tmp_path, "mine")], {}, scan_started_ns=time.time_ns()).entries
+    entries = dict(entries)
+    entry = replace(decode_entry(entries[str(workflow)]), parsed=[1, "garbage"])
+    entries[str(workflow)] = encode_entry(str(workflow), entry)
     again = scan_watched_folders([(tmp_path, "mine")], entries, scan_started_ns=time.time_ns())
     assert again.files_parsed == 1
     assert again.workflows[0].parsed.model_refs[0].value == "a.safetensors"

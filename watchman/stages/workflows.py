@@ -1,5 +1,5 @@
 """Watched workflows: the one file discovery, and their parse cache
-(``state/workflow_cache.json``).
+(``state/workflow_cache.jsonl``, :mod:`watchman.stages.workflow_cache`).
 
 :func:`discover_workflow_files` is how both the cycle and the ``scan`` command find
 workflow files in a folder, and :func:`read_workflow_bytes` how both read one (with the same
@@ -23,15 +23,15 @@ costs no parse.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from watchman.comfy.loaders import LoaderTable, default_table
 from watchman.comfy.workflow import MAX_WORKFLOW_BYTES, parse_workflow_bytes, reader_failure
@@ -44,12 +44,12 @@ from watchman.errors import (
     WorkflowError,
 )
 from watchman.printable import printable
+from watchman.stages import workflow_cache
 from watchman.stages.intake import WatchedWorkflow
-from watchman.state.safe_files import read_json_state, write_json_if_changed
+from watchman.stages.workflow_cache import CacheEntry
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 RACY_WINDOW_NS = 2_000_000_000
 """The coarsest mtime granularity of a common file system (FAT: 2 s)."""
 WORKFLOW_SUFFIXES = (".json",)
@@ -121,7 +121,7 @@ class WorkflowScan:
     """The outcome of walking every watched folder."""
 
     workflows: tuple[StoredWorkflow, ...]
-    cache_document: dict[str, Any]
+    entries: Mapping[str, bytes]  # the cache lines by path (watchman.stages.workflow_cache)
     files_hashed: int
     files_parsed: int
     unreadable: tuple[UnreadableWorkflow, ...]  # files that could not be read this cycle
@@ -227,25 +227,20 @@ def read_workflow_bytes(path: Path, size: int) -> bytes:
     return data
 
 
-def load_workflow_cache(path: Path, table: LoaderTable | None = None) -> dict[str, Any]:
-    """Return the cached entries by path (empty when absent, stale or corrupt)."""
-    document = read_json_state(path, SCHEMA_VERSION)
-    if document is None or document.get("parser_version") != parser_version(table):
-        return {}
-    entries = document.get("workflows")
-    return entries if isinstance(entries, dict) else {}
+def load_workflow_cache(path: Path, table: LoaderTable | None = None) -> dict[str, bytes]:
+    """Return the cached entries by path, undecoded (empty when absent, stale or
+    unreadable); see :mod:`watchman.stages.workflow_cache`."""
+    return workflow_cache.load_entries(path, parser_version(table))
 
 
-def _trusted(cached: dict[str, Any], stat: os.stat_result) -> bool:
+def _trusted(cached: CacheEntry, stat: os.stat_result) -> bool:
     """Whether a cache entry may be reused unread: same size, mtime and (on POSIX) ctime,
     and the mtime safely older than the scan that hashed it (the module's racy rule)."""
-    checked = cached.get("checked_ns")
     return (
-        cached.get("size") == stat.st_size
-        and cached.get("mtime_ns") == stat.st_mtime_ns
-        and cached.get("ctime_ns") == _ctime_ns(stat)
-        and isinstance(checked, int)
-        and stat.st_mtime_ns < checked - RACY_WINDOW_NS
+        cached.size == stat.st_size
+        and cached.mtime_ns == stat.st_mtime_ns
+        and cached.ctime_ns == _ctime_ns(stat)
+        and stat.st_mtime_ns < cached.checked_ns - RACY_WINDOW_NS
     )
 
 
@@ -256,17 +251,22 @@ def _ctime_ns(stat: os.stat_result) -> int | None:
     return stat.st_ctime_ns if os.name == "posix" else None
 
 
+_DAMAGE = (StateError, KeyError, ValueError, TypeError, IndexError, AttributeError)
+"""What a damaged cache line raises when decoded or unpacked."""
+
+
 def _entry_for(
     path: Path,
     source: str,
-    cached: dict[str, Any] | None,
+    cached_line: bytes | None,
     scan_started_ns: int = 0,
     rehash: bool = False,
     table: LoaderTable | None = None,
-) -> tuple[StoredWorkflow, dict[str, Any], bool, bool]:
-    """Return the stored workflow, its cache entry, whether it was hashed and parsed.
+) -> tuple[StoredWorkflow, bytes, bool, CacheEntry | None]:
+    """Return the stored workflow, its cache line, whether it was hashed, and its new
+    cache entry when it was parsed this time (None: the parse was reused).
 
-    Takes the file, its source label, its cache entry, when this scan started (wall clock,
+    Takes the file, its source label, its cache line, when this scan started (wall clock,
     ns; recorded as the entry's ``checked_ns`` when the file is hashed) and whether to
     hash it even when the entry is trusted.
 
@@ -274,14 +274,23 @@ def _entry_for(
         OSError: the file cannot be read.
     """
     stat = path.stat()
-    failure_kind = None
+    key = str(path)
+    cached: CacheEntry | None = None
+    if cached_line is not None:
+        try:
+            cached = workflow_cache.decode_entry(cached_line)
+        except _DAMAGE as damage:
+            logger.info("Cache entry of %s is unusable (%s); reading it again.", path, damage)
     if cached is not None and not rehash and _trusted(cached, stat):
         try:
-            return _from_cache(path, source, cached), cached, False, False
-        except (StateError, KeyError, ValueError, TypeError) as damage:
+            stored = _from_cache(path, source, cached)
+        except _DAMAGE as damage:
             # A damaged cache entry costs one re-read of the file, nothing more.
             logger.info("Cached parse of %s is unusable (%s); reading it again.", path, damage)
             cached = None
+        else:
+            assert cached_line is not None
+            return stored, cached_line, False, None
     data: bytes | None = None
     refusal: str | None = None
     sha256 = ""
@@ -293,22 +302,25 @@ def _entry_for(
         # size and mtime in the cache keep it from being looked at again.
         refusal = str(too_large)
     watched = WatchedWorkflow(path, source, stat.st_size, stat.st_mtime_ns, sha256)
-    if cached is not None and cached.get("sha256") == sha256:
+    if cached is not None and cached.sha256 == sha256:
         # Touched but not changed: reuse the parse, remember the new mtime.
-        entry = {
-            **cached,
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "ctime_ns": _ctime_ns(stat),
-            "source": source,
-            "checked_ns": scan_started_ns,
-        }
+        entry = replace(
+            cached,
+            source=source,
+            size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            ctime_ns=_ctime_ns(stat),
+            checked_ns=scan_started_ns,
+        )
         try:
-            return _from_cache(path, source, entry), entry, True, False
-        except (StateError, KeyError, ValueError, TypeError) as damage:
+            stored = _from_cache(path, source, entry)
+        except _DAMAGE as damage:
             logger.info("Cached parse of %s is unusable (%s); parsing it again.", path, damage)
+        else:
+            return stored, workflow_cache.encode_entry(key, entry), True, None
     parsed: ParsedWorkflow | None = None
     error: str | None = refusal
+    failure_kind = None
     try:
         if data is not None:
             parsed = parse_workflow_bytes(data, printable(str(path)), table)
@@ -323,19 +335,23 @@ def _entry_for(
         # foresee is this workflow's parse error, never the cycle's end.
         parsed, error = None, str(reader_failure(printable(str(path)), surprise))
         failure_kind = type(surprise).__name__
-    entry = {
-        "source": source,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "ctime_ns": _ctime_ns(stat),
-        "checked_ns": scan_started_ns,
-        "sha256": sha256,
-        "parsed": parsed.to_json() if parsed is not None else None,
-        "error": error,
-    }
-    if failure_kind is not None:
-        entry["failure"] = failure_kind
-    return StoredWorkflow(watched, parsed, error), entry, True, True
+    new = CacheEntry(
+        source=source,
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        ctime_ns=_ctime_ns(stat),
+        checked_ns=scan_started_ns,
+        sha256=sha256,
+        parsed=workflow_cache.pack_parse(parsed) if parsed is not None else None,
+        error=error,
+        failure=failure_kind,
+    )
+    return (
+        StoredWorkflow(watched, parsed, error),
+        workflow_cache.encode_entry(key, new),
+        True,
+        new,
+    )
 
 
 def _name_in(path: Path, folder: Path) -> str:
@@ -346,13 +362,10 @@ def _name_in(path: Path, folder: Path) -> str:
         return str(path)
 
 
-def _from_cache(path: Path, source: str, entry: dict[str, Any]) -> StoredWorkflow:
-    watched = WatchedWorkflow(
-        path, source, int(entry["size"]), int(entry["mtime_ns"]), str(entry["sha256"])
-    )
-    parsed_doc = entry.get("parsed")
-    parsed = ParsedWorkflow.from_json(parsed_doc) if isinstance(parsed_doc, dict) else None
-    return StoredWorkflow(watched, parsed, entry.get("error"))
+def _from_cache(path: Path, source: str, entry: CacheEntry) -> StoredWorkflow:
+    watched = WatchedWorkflow(path, source, entry.size, entry.mtime_ns, entry.sha256)
+    parsed = workflow_cache.unpack_parse(entry.parsed) if entry.parsed is not None else None
+    return StoredWorkflow(watched, parsed, entry.error)
 
 
 def watched_folders(
@@ -411,16 +424,21 @@ def read_watched_workflows(
     """
     stamp = cache_path.with_name(REHASH_STAMP)
     rehash_all, next_rehash_ns = full_rehash_due(stamp, full_rehash_hours, now_ns)
+    cached = load_workflow_cache(cache_path, table)
     scan = scan_watched_folders(
         [(folder.path, folder.source) for folder in folders],
-        load_workflow_cache(cache_path, table),
+        cached,
         include_images,
         scan_started_ns=now_ns,
         rehash_all=rehash_all,
         table=table,
         stop_event=stop_event,
     )
-    write_json_if_changed(cache_path, scan.cache_document)
+    workflow_cache.save_entries(cache_path, parser_version(table), scan.entries, cached)
+    del cached
+    with contextlib.suppress(OSError):
+        # Earlier versions kept the cache as one JSON document: nothing reads it now.
+        cache_path.with_name("workflow_cache.json").unlink(missing_ok=True)
     if rehash_all:
         try:
             stamp.touch()
@@ -432,7 +450,7 @@ def read_watched_workflows(
 
 def scan_watched_folders(
     folders: Sequence[tuple[Path, str]],
-    cached: dict[str, Any],
+    cached: Mapping[str, bytes],
     include_images: bool = True,
     *,
     scan_started_ns: int,
@@ -445,7 +463,8 @@ def scan_watched_folders(
 
     Args:
         folders: ``(folder, source label)`` pairs; a missing folder is logged and skipped.
-        cached: the entries from ``load_workflow_cache``.
+        cached: the cache lines from ``load_workflow_cache`` (or a previous scan's
+            ``entries``).
         include_images: also read ``.png`` / ``.webp`` files.
         scan_started_ns: the wall-clock time this scan starts (ns since the epoch), the
             reference of the racy rule (from the process's clock).
@@ -459,7 +478,7 @@ def scan_watched_folders(
     """
     started_ns = scan_started_ns
     stored: list[StoredWorkflow] = []
-    entries: dict[str, Any] = {}
+    entries: dict[str, bytes] = {}
     hashed = parsed = 0
     unreadable: list[UnreadableWorkflow] = []
     failures: list[ReaderFailure] = []
@@ -492,7 +511,7 @@ def scan_watched_folders(
             if key in entries:  # the same folder watched twice
                 continue
             try:
-                workflow, entry, was_hashed, was_parsed = _entry_for(
+                workflow, line, was_hashed, new = _entry_for(
                     path, source, cached.get(key), started_ns, rehash_all, table
                 )
             except OSError as error:
@@ -517,22 +536,17 @@ def scan_watched_folders(
                     UnreadableWorkflow(path, source, str(failure), _name_in(path, folder))
                 )
                 continue
-            if was_parsed and "failure" in entry:
-                failures.append(ReaderFailure(printable(key), str(entry["failure"])))
+            if new is not None and new.failure is not None:
+                failures.append(ReaderFailure(printable(key), new.failure))
             hashed += was_hashed
-            parsed += was_parsed
-            entries[key] = entry
+            parsed += new is not None
+            entries[key] = line
             if workflow.parsed is None and workflow.error is None:
                 continue  # a picture with no workflow in it
             stored.append(replace(workflow, name=_name_in(path, folder)))
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "parser_version": parser_version(table),
-        "workflows": entries,
-    }
     return WorkflowScan(
         tuple(stored),
-        document,
+        entries,
         hashed,
         parsed,
         tuple(unreadable),

@@ -1,0 +1,110 @@
+"""The workflow parse cache on disk: compact lines that come back equal, one at a time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from watchman.comfy.workflow_model import EmbeddedModel, ModelReference, NodeUse, ParsedWorkflow
+from watchman.stages.workflow_cache import (
+    CacheEntry,
+    decode_entry,
+    encode_entry,
+    header,
+    load_entries,
+    pack_parse,
+    save_entries,
+    unpack_parse,
+)
+
+EMBEDDED = EmbeddedModel("a.safetensors", "https://example.org/a", "loras", "abc", "sha256")
+PARSED = ParsedWorkflow(
+    format="ui",
+    nodes=(
+        NodeUse("1", "LoraLoader", False, False, "comfy-core", None, "0.3"),
+        NodeUse("2:5", "KSampler", True, False, None, "me/pack", None),
+    ),
+    model_refs=(
+        ModelReference(
+            "1", "LoraLoader", "lora_name", "a.safetensors", "loras", False, False, EMBEDDED
+        ),
+        ModelReference(
+            "3", "Mystery", None, "b.ckpt", None, False, True, None, True, "C:\\b.ckpt", "name"
+        ),
+    ),
+    embedded_models=(EMBEDDED,),
+    subgraph_ids=frozenset({"sg-2", "sg-1"}),
+    errors=("a finding",),
+    undefined_instances=(NodeUse("9", "sg-3", False, True, None, None, None),),
+)
+
+
+def entry(parsed: ParsedWorkflow | None = PARSED, **changes: object) -> CacheEntry:
+    packed = pack_parse(parsed) if parsed is not None else None
+    fields: dict = dict(source="mine", size=10, mtime_ns=1, ctime_ns=2, checked_ns=3)
+    fields.update(sha256="ff", parsed=packed, error=None)
+    return CacheEntry(**{**fields, **changes})
+
+
+def test_a_packed_parse_comes_back_equal() -> None:
+    line = encode_entry("/w/a.json", entry())
+    back = decode_entry(line)
+    assert back == entry()
+    assert back.parsed is not None and unpack_parse(back.parsed) == PARSED
+
+
+def test_unpacking_leaves_the_packed_parse_as_it_was_for_writing_again() -> None:
+    packed = entry().parsed
+    assert packed is not None
+    unpack_parse(packed)
+    assert decode_entry(encode_entry("p", entry())).parsed == packed
+
+
+def test_a_path_with_a_tab_or_a_lone_surrogate_is_one_line_and_its_own_key(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache.jsonl"
+    odd = ["/w/tab\there.json", "/w/bad-\udcff.json", "/w/new\nline.json"]
+    entries = {path: encode_entry(path, entry(error=path)) for path in odd}
+    assert all(line.count(b"\n") == 1 for line in entries.values())
+    assert save_entries(cache, "v1", entries, {})
+    loaded = load_entries(cache, "v1")
+    assert list(loaded) == odd
+    assert [decode_entry(line).error for line in loaded.values()] == odd
+
+
+def test_a_damaged_line_costs_only_its_own_entry(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.jsonl"
+    good = encode_entry("/w/good.json", entry())
+    cache.write_bytes(header("v1") + b'"/w/torn.json"\t["mine", 10, 1' + b"\n" + b"junk\n" + good)
+    loaded = load_entries(cache, "v1")
+    assert list(loaded) == ["/w/torn.json", "/w/good.json"]
+    assert decode_entry(loaded["/w/good.json"]) == entry()
+    try:
+        decode_entry(loaded["/w/torn.json"])
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a torn line decoded")
+
+
+def test_another_version_or_layout_reads_nothing(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.jsonl"
+    cache.write_bytes(header("v1") + encode_entry("/w/a.json", entry()))
+    assert load_entries(cache, "v2") == {}
+    cache.write_bytes(b'{\n  "schema_version": 1,\n  "workflows": {}\n}\n')
+    assert load_entries(cache, "v1") == {}
+    assert load_entries(tmp_path / "absent.jsonl", "v1") == {}
+
+
+def test_a_cache_whose_lines_did_not_change_is_not_rewritten(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.jsonl"
+    entries = {"/w/a.json": encode_entry("/w/a.json", entry(None, error="bad"))}
+    assert save_entries(cache, "v1", entries, {})
+    os.utime(cache, ns=(1, 1))
+    loaded = load_entries(cache, "v1")
+    assert not save_entries(cache, "v1", dict(loaded), loaded)
+    assert cache.stat().st_mtime_ns == 1
+    changed = {"/w/a.json": encode_entry("/w/a.json", entry(None, error="other"))}
+    assert save_entries(cache, "v1", changed, loaded)
+    assert decode_entry(load_entries(cache, "v1")["/w/a.json"]).error == "other"

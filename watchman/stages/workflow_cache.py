@@ -1,0 +1,243 @@
+"""The workflow parse cache on disk (``state/workflow_cache.jsonl``): one compact line per
+workflow, read and written line by line.
+
+At 5,000 workflows the cache is tens of megabytes. Read as one JSON document it cost
+about four times its size in memory while decoding (the decoder's own tree beside the
+Python objects) and every parse was rebuilt from a dict of dicts. Here each workflow is
+one line, ``<path as JSON> TAB <record as JSON>``, its record a positional array and its
+parse one too (no key repeated per node), so:
+
+* loading keeps each line as bytes, keyed by the path before the tab: nothing is decoded
+  until the workflows stage asks for that entry (:func:`decode_entry`);
+* an entry that did not change keeps its line as it was read: it is never re-encoded,
+  and a cache in which no line changed is not rewritten;
+* a damaged line costs that one workflow a re-read, never the rest of the cache.
+
+The first line is a header naming the schema, the parser version (a new reader or loader
+table re-parses everything) and the record layout (the parse's field names: a changed
+data model re-parses everything instead of misreading positions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from watchman.comfy.workflow_model import (
+    PARSE_SCHEMA_VERSION,
+    EmbeddedModel,
+    ModelReference,
+    NodeUse,
+    ParsedWorkflow,
+)
+from watchman.state.safe_files import atomic_write_bytes, loads_json
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+_NODE_FIELDS = tuple(field.name for field in fields(NodeUse))
+_REFERENCE_FIELDS = tuple(field.name for field in fields(ModelReference))
+_EMBEDDED_FIELDS = tuple(field.name for field in fields(EmbeddedModel))
+RECORD_LAYOUT = hashlib.sha256(
+    repr((PARSE_SCHEMA_VERSION, _NODE_FIELDS, _REFERENCE_FIELDS, _EMBEDDED_FIELDS)).encode()
+).hexdigest()[:12]
+"""Names the positions of a packed parse; another data model reads nothing back."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """What the cache remembers of one workflow file: its source label, its stamps when
+    it was last hashed (size, mtime, POSIX ctime, and when that scan started), its sha256,
+    and the parse (packed, see :func:`unpack_parse`) or the error that stopped it;
+    ``failure`` names the exception a reader failed with unexpectedly."""
+
+    source: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int | None
+    checked_ns: int
+    sha256: str
+    parsed: list[Any] | None
+    error: str | None
+    failure: str | None = None
+
+
+def header(parser_version: str) -> bytes:
+    """The first line of a cache written for ``parser_version``."""
+    return _dumps(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "parser_version": parser_version,
+            "layout": RECORD_LAYOUT,
+        }
+    )
+
+
+def encode_entry(path: str, entry: CacheEntry) -> bytes:
+    """Return the cache line of ``entry`` for the file ``path`` (newline included)."""
+    record = [
+        entry.source,
+        entry.size,
+        entry.mtime_ns,
+        entry.ctime_ns,
+        entry.checked_ns,
+        entry.sha256,
+        entry.parsed,
+        entry.error,
+        entry.failure,
+    ]
+    # JSON escapes control characters inside strings, so the first tab ends the path.
+    return _dumps(path)[:-1] + b"\t" + _dumps(record)
+
+
+def decode_entry(line: bytes) -> CacheEntry:
+    """Return the entry of one cache line.
+
+    Raises:
+        ValueError, TypeError: the line is damaged or of another shape.
+    """
+    _, _, record = line.partition(b"\t")
+    source, size, mtime_ns, ctime_ns, checked_ns, sha256, parsed, error, failure = loads_json(
+        record
+    )
+    if not (isinstance(size, int) and isinstance(mtime_ns, int) and isinstance(checked_ns, int)):
+        raise TypeError("stamps are not integers")
+    if not (ctime_ns is None or isinstance(ctime_ns, int)):
+        raise TypeError("the ctime is not an integer")
+    if not (parsed is None or isinstance(parsed, list)):
+        raise TypeError("the parse is not a list")
+    return CacheEntry(
+        str(source),
+        size,
+        mtime_ns,
+        ctime_ns,
+        checked_ns,
+        str(sha256),
+        parsed,
+        None if error is None else str(error),
+        None if failure is None else str(failure),
+    )
+
+
+def pack_parse(parsed: ParsedWorkflow) -> list[Any]:
+    """Return ``parsed`` as positional JSON-ready lists (see :func:`unpack_parse`)."""
+    return [
+        parsed.format,
+        [[getattr(node, name) for name in _NODE_FIELDS] for node in parsed.nodes],
+        [_pack_reference(reference) for reference in parsed.model_refs],
+        [[getattr(model, name) for name in _EMBEDDED_FIELDS] for model in parsed.embedded_models],
+        sorted(parsed.subgraph_ids),
+        list(parsed.errors),
+        [[getattr(node, name) for name in _NODE_FIELDS] for node in parsed.undefined_instances],
+    ]
+
+
+def _pack_reference(reference: ModelReference) -> list[Any]:
+    values = [getattr(reference, name) for name in _REFERENCE_FIELDS]
+    embedded = reference.embedded
+    if embedded is not None:
+        values[_REFERENCE_FIELDS.index("embedded")] = [
+            getattr(embedded, name) for name in _EMBEDDED_FIELDS
+        ]
+    return values
+
+
+_EMBEDDED_AT = _REFERENCE_FIELDS.index("embedded")
+_NODE_TYPE_AT = _NODE_FIELDS.index("node_type")
+_intern = sys.intern
+
+
+def unpack_parse(packed: Sequence[Any]) -> ParsedWorkflow:
+    """Rebuild the ParsedWorkflow :func:`pack_parse` packed, equal to the original. Node
+    types are interned: thousands of workflows name the same few hundred.
+
+    Raises:
+        ValueError, TypeError: the packed value has another shape.
+    """
+    kind, nodes, references, embedded, subgraph_ids, errors, undefined = packed
+    return ParsedWorkflow(
+        format=_intern(str(kind)),
+        nodes=tuple(_node(values) for values in nodes),
+        model_refs=tuple(_reference(values) for values in references),
+        embedded_models=tuple(EmbeddedModel(*values) for values in embedded),
+        subgraph_ids=frozenset(str(item) for item in subgraph_ids),
+        errors=tuple(str(item) for item in errors),
+        undefined_instances=tuple(_node(values) for values in undefined),
+    )
+
+
+def _node(values: list[Any]) -> NodeUse:
+    if len(values) != len(_NODE_FIELDS):
+        raise ValueError("a node record of another length")
+    values = list(values)  # the packed parse may be written again as it was
+    values[_NODE_TYPE_AT] = _intern(str(values[_NODE_TYPE_AT]))
+    return NodeUse(*values)
+
+
+def _reference(values: list[Any]) -> ModelReference:
+    if len(values) != len(_REFERENCE_FIELDS):
+        raise ValueError("a reference record of another length")
+    values = list(values)
+    embedded = values[_EMBEDDED_AT]
+    if embedded is not None:
+        values[_EMBEDDED_AT] = EmbeddedModel(*embedded)
+    values[_NODE_TYPE_AT] = _intern(str(values[_NODE_TYPE_AT]))
+    return ModelReference(*values)
+
+
+def load_entries(path: Path, parser_version: str) -> dict[str, bytes]:
+    """Return the cache's lines by workflow path, undecoded; empty when the file is
+    absent, unreadable, of another version or layout (then everything is read again).
+    A line without a path is skipped (that workflow is read again)."""
+    entries: dict[str, bytes] = {}
+    try:
+        with path.open("rb") as handle:
+            if handle.readline() != header(parser_version):
+                logger.info("The workflow cache %s is of another version; re-reading.", path)
+                return entries
+            for line in handle:
+                key, tab, _ = line.partition(b"\t")
+                try:
+                    name = loads_json(key) if tab else None
+                except ValueError:
+                    name = None
+                if isinstance(name, str):
+                    entries[name] = line
+    except OSError as error:
+        if not isinstance(error, FileNotFoundError):
+            logger.warning("Cannot read the workflow cache %s (%s); re-reading.", path, error)
+        return {}
+    return entries
+
+
+def save_entries(
+    path: Path, parser_version: str, entries: Mapping[str, bytes], previous: Mapping[str, bytes]
+) -> bool:
+    """Write the cache's lines when any differs from ``previous`` (what was loaded, in
+    order); return True if written.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    if list(entries.values()) == list(previous.values()) and path.exists():
+        return False
+    atomic_write_bytes(path, b"".join([header(parser_version), *entries.values()]))
+    return True
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError as error:
+        if "surrogates" not in str(error):
+            raise
+        # A file name that is not UTF-8 (lone surrogates): escaped, as loads_json reads.
+        return json.dumps(value, separators=(",", ":")).encode("ascii") + b"\n"
