@@ -141,7 +141,10 @@ class DirectoryListing:
             _int64_array(sizes),
             _int64_array(mtimes),
         )
-        if not (len(record.names) == len(record.sizes) == len(record.mtimes_ns)):
+        # Counted, not split: splitting every directory's names here made 136,000
+        # short-lived strings at 100k models.
+        count = names.count("\0") + 1 if names else 0
+        if not (count == len(record.sizes) == len(record.mtimes_ns)):
             raise ValueError("names, sizes and mtimes differ in length")
         return record
 

@@ -106,23 +106,32 @@ class ModelInventory:
     # Lower-cased relative paths of the subfolders under each folder type's roots: some
     # loaders (e.g. Nunchaku's) take a model folder, not a file.
     directories: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
-    _by_path: Mapping[str, tuple[ModelFile, ...]] = field(init=False, repr=False, compare=False)
-    _by_name: Mapping[str, tuple[ModelFile, ...]] = field(init=False, repr=False, compare=False)
+    # One model per key is the rule, so a key maps to its ModelFile, or to a tuple when
+    # several share it: 100,000 one-element tuples would cost ~11 MB (see _hits).
+    _by_path: Mapping[str, ModelFile | tuple[ModelFile, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _by_name: Mapping[str, ModelFile | tuple[ModelFile, ...]] = field(
+        init=False, repr=False, compare=False
+    )
     _root_sets: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Freeze the mappings and build the lookup indexes once.
         object.__setattr__(self, "roots", MappingProxyType(dict(self.roots)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
-        by_path: dict[str, list[ModelFile]] = {}
-        by_name: dict[str, list[ModelFile]] = {}
+        by_path: dict[str, ModelFile | tuple[ModelFile, ...]] = {}
+        by_name: dict[str, ModelFile | tuple[ModelFile, ...]] = {}
         for folder_files in self.files.values():
             for model in folder_files:
-                key = fold_case(model.relative_path)
-                by_path.setdefault(key, []).append(model)
-                by_name.setdefault(key.rsplit("/", 1)[-1], []).append(model)
-        object.__setattr__(self, "_by_path", {k: tuple(v) for k, v in by_path.items()})
-        object.__setattr__(self, "_by_name", {k: tuple(v) for k, v in by_name.items()})
+                relative = model.relative_path
+                key = fold_case(relative)
+                if key == relative:
+                    key = relative  # one string, not two equal ones
+                _add(by_path, key, model)
+                _add(by_name, key.rpartition("/")[2], model)
+        object.__setattr__(self, "_by_path", by_path)
+        object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(
             self, "_root_sets", {name: frozenset(paths) for name, paths in self.roots.items()}
         )
@@ -157,7 +166,7 @@ class ModelInventory:
             path + extension for extension in (known.implied_extensions if known else ())
         ]
         for candidate in keys:
-            same_path = self._by_path.get(candidate, ())
+            same_path = _hits(self._by_path, candidate)
             if wanted is None:
                 hits = same_path
             else:
@@ -171,7 +180,7 @@ class ModelInventory:
         elif path in self.directories.get(wanted, frozenset()):
             return Presence("present")  # a model that is a folder
         for candidate in keys:
-            same_name = self._by_name.get(candidate.rsplit("/", 1)[-1], ())
+            same_name = _hits(self._by_name, candidate.rsplit("/", 1)[-1])
             if same_name:
                 return Presence("misplaced", same_name)
         return Presence("missing")
@@ -203,6 +212,26 @@ class ModelInventory:
                 for name in sorted(self.files)
             },
         }
+
+
+def _add(index: dict[str, ModelFile | tuple[ModelFile, ...]], key: str, model: ModelFile) -> None:
+    known = index.get(key)
+    if known is None:
+        index[key] = model
+    elif isinstance(known, tuple):
+        index[key] = (*known, model)
+    else:
+        index[key] = (known, model)
+
+
+def _hits(
+    index: Mapping[str, ModelFile | tuple[ModelFile, ...]], key: str
+) -> tuple[ModelFile, ...]:
+    """The models an index holds under ``key``, in the order they were added."""
+    found = index.get(key)
+    if found is None:
+        return ()
+    return found if isinstance(found, tuple) else (found,)
 
 
 @dataclass
