@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from watchman.printable import printable
-from watchman.reporting.document import SCHEMA_VERSION, report_json, stable_part
+from watchman.reporting.document import SCHEMA_VERSION, report_json, same_stable_part
 from watchman.reporting.markdown import render_markdown
 from watchman.reporting.report import Report
 from watchman.state.safe_files import dumps_json, read_json_state, write_file_set
@@ -24,7 +24,7 @@ def write_report(json_path: Path, markdown_path: Path, report: Report) -> bool:
     previous = read_json_state(json_path, SCHEMA_VERSION)
     if (
         previous is not None
-        and stable_part(previous) == stable_part(document)
+        and same_stable_part(previous, document)
         and _markdown_is_of_cycle(markdown_path, str(previous.get("cycle_id")))
     ):
         return False
