@@ -414,7 +414,11 @@ def _run_stages(
     from watchman.reporting.document import SCHEMA_VERSION as REPORT_SCHEMA_VERSION
     from watchman.reporting.files import write_report
     from watchman.reporting.report import build_report, cycle_counts, cycle_summary
-    from watchman.stages.downloads import downloaded_since, downloads_stage
+    from watchman.stages.downloads import (
+        downloaded_after,
+        downloads_stage,
+        read_report_unjudged,
+    )
     from watchman.stages.intake import take_intake
     from watchman.stages.inventory.model_health import (
         broken_lookup,
@@ -544,6 +548,17 @@ def _run_stages(
             )
 
     with stages.stage("report") as info:
+        # The previous report, read once (at 5,000 workflows it is ~10 MB): the downloads
+        # since it, the changes since it, and whether this one differs from it.
+        unjudged = read_report_unjudged(home.report_json)
+        downloaded = downloaded_after(unjudged, log_path(home.state_dir))
+        previous = (
+            unjudged
+            if isinstance(unjudged, dict)
+            and unjudged.get("schema_version") == REPORT_SCHEMA_VERSION
+            else read_json_state(home.report_json, REPORT_SCHEMA_VERSION)
+        )
+        del unjudged
         report = build_report(
             needs.workflows,
             resolutions,
@@ -556,16 +571,19 @@ def _run_stages(
             node_packs=len(stock.nodes.packs),
             intake_new_or_updated=len(intake),
             downloads=downloads.plan.tasks,
-            downloaded=downloaded_since(home.report_json, log_path(home.state_dir)),
+            downloaded=downloaded,
             watched=scan.folders,
-            previous=read_json_state(home.report_json, REPORT_SCHEMA_VERSION),
+            previous=previous,
             backend_urls={
                 "qwen": settings.qwen.base_url,
                 "civitai": settings.civitai.base_url,
                 "huggingface": settings.huggingface.base_url,
             },
         )
-        info["rewritten"] = write_report(home.report_json, home.report_markdown, report)
+        info["rewritten"] = write_report(
+            home.report_json, home.report_markdown, report, previous=previous
+        )
+        del previous
     outcome = RunOutcome(
         counts={**cycle_counts(report, resolutions, intake), **downloads.counts()},
         summary=cycle_summary(report, intake),

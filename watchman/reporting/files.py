@@ -3,7 +3,9 @@ only when something but their timestamps changed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from watchman.printable import printable
 from watchman.reporting.document import SCHEMA_VERSION, report_json, same_stable_part
@@ -12,16 +14,31 @@ from watchman.reporting.report import Report
 from watchman.state.safe_files import dumps_json, read_json_state, write_file_set
 
 
-def write_report(json_path: Path, markdown_path: Path, report: Report) -> bool:
+class Unread:
+    """The previous report was not read by the caller: ``write_report`` reads it."""
+
+
+UNREAD = Unread()
+
+
+def write_report(
+    json_path: Path,
+    markdown_path: Path,
+    report: Report,
+    *,
+    previous: Mapping[str, Any] | Unread | None = UNREAD,
+) -> bool:
     """Write the report's JSON and Markdown as one set when anything but its timestamps
     changed since the last written JSON, or when the Markdown is not of that JSON's cycle;
-    return True if written.
+    return True if written. ``previous`` is that JSON as ``read_json_state`` gave it, when
+    the caller has read it already (a 5,000-workflow report is not read twice).
 
     Raises:
         OSError: a file cannot be written (the previous set stays whole).
     """
     document = report_json(report)
-    previous = read_json_state(json_path, SCHEMA_VERSION)
+    if isinstance(previous, Unread):
+        previous = read_json_state(json_path, SCHEMA_VERSION)
     if (
         previous is not None
         and same_stable_part(previous, document)

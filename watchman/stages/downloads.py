@@ -240,10 +240,21 @@ def downloaded_since(report_json: Path, log: Path) -> list[DownloadRecord]:
     """The download log's lines since the report at ``report_json`` was made (its
     ``generated_at``); every line when there is no report yet."""
     # Read, never judged: the report belongs to the report stage (which sets it aside).
+    return downloaded_after(read_report_unjudged(report_json), log)
+
+
+def read_report_unjudged(report_json: Path) -> object:
+    """The report document at ``report_json`` as read, of any shape; None when absent or
+    not JSON. Never raises."""
     try:
-        previous = orjson.loads(report_json.read_bytes())
+        return orjson.loads(report_json.read_bytes())
     except (OSError, orjson.JSONDecodeError):
-        previous = None
+        return None
+
+
+def downloaded_after(previous: object, log: Path) -> list[DownloadRecord]:
+    """The download log's lines since the report document ``previous`` (as
+    :func:`read_report_unjudged` gives it) was made; every line without one."""
     since = previous.get("generated_at") if isinstance(previous, dict) else None
     return list(read_downloads(log, since if isinstance(since, str) else None))
 
