@@ -121,7 +121,8 @@ class WorkflowScan:
     """The outcome of walking every watched folder."""
 
     workflows: tuple[StoredWorkflow, ...]
-    entries: Mapping[str, bytes]  # the cache lines by path (watchman.stages.workflow_cache)
+    # The cache lines by path (watchman.stages.workflow_cache); empty once written.
+    entries: Mapping[str, bytes]
     files_hashed: int
     files_parsed: int
     unreadable: tuple[UnreadableWorkflow, ...]  # files that could not be read this cycle
@@ -445,7 +446,8 @@ def read_watched_workflows(
             os.utime(stamp, ns=(now_ns, now_ns))
         except OSError as error:
             logger.warning("Cannot record the full workflow re-hash in %s: %s", stamp, error)
-    return replace(scan, full_rehash=rehash_all, next_full_rehash_ns=next_rehash_ns)
+    # The lines are written: the rest of the cycle needs the parses, not 10 MB of lines.
+    return replace(scan, entries={}, full_rehash=rehash_all, next_full_rehash_ns=next_rehash_ns)
 
 
 def scan_watched_folders(
