@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,12 +238,29 @@ def _hits(
 
 @dataclass
 class _Listing:
-    """What one walk of one directory found: files as relative path -> (size, mtime,
-    extension), and diffusers-style model folders as relative path -> (size, mtime)."""
+    """What one walk of one directory found: the wanted files in path order (relative
+    paths, sizes, mtimes in ns and extensions, as parallel sequences: 100,000 files are
+    not 100,000 tuples in a dict), diffusers-style model folders as relative path ->
+    (size, mtime), and the subfolders (lower-cased relative paths)."""
 
-    files: dict[str, tuple[int, float, str]] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)
+    sizes: array[int] = field(default_factory=lambda: array("q"))
+    mtimes_ns: array[int] = field(default_factory=lambda: array("q"))
+    extensions: list[str] = field(default_factory=list)
     model_folders: dict[str, tuple[int, float]] = field(default_factory=dict)
-    subfolders: set[str] = field(default_factory=set)  # lower-cased relative paths
+    subfolders: set[str] = field(default_factory=set)
+
+    def in_path_order(self) -> _Listing:
+        """The same listing with its files sorted by relative path."""
+        order = sorted(range(len(self.paths)), key=self.paths.__getitem__)
+        return _Listing(
+            [self.paths[i] for i in order],
+            array("q", (self.sizes[i] for i in order)),
+            array("q", (self.mtimes_ns[i] for i in order)),
+            [self.extensions[i] for i in order],
+            self.model_folders,
+            self.subfolders,
+        )
 
 
 def _walk(
@@ -250,20 +269,24 @@ def _walk(
     """Walk ``root`` recursively through ``tree`` (which reuses unchanged directories'
     listings), following links without loops; see the module docstring.
 
-    Keeps the files whose extension ``wants_file`` accepts; with ``find_model_folders``,
-    also totals the sizes below each folder holding a diffusers marker.
+    Keeps the files whose extension ``wants_file`` accepts, sorted by relative path; with
+    ``find_model_folders``, also totals the sizes below each folder holding a diffusers
+    marker.
     """
     listing = _Listing()
     direct_sizes: dict[str, int] = {}
     markers: dict[str, float] = {}
+    intern = sys.intern
     for _, prefix, record in tree.walk(root, EXCLUDED_FOLDER_NAMES.__contains__):
         if prefix:
             listing.subfolders.add(fold_case(prefix[:-1]))
-        files = listing.files
         for name, size, mtime_ns in zip(record.names, record.sizes, record.mtimes_ns, strict=True):
             extension = file_extension(name)
             if wants_file(extension):
-                files[prefix + name] = (size, seconds(mtime_ns), extension)
+                listing.paths.append(prefix + name)
+                listing.sizes.append(size)
+                listing.mtimes_ns.append(mtime_ns)
+                listing.extensions.append(intern(extension))
         if find_model_folders:
             direct_sizes[prefix] = sum(record.sizes)
             if prefix and DIFFUSERS_MARKER in record.names:
@@ -279,7 +302,7 @@ def _walk(
                     totals[above] += size
         for prefix, mtime in markers.items():
             listing.model_folders[prefix[:-1]] = (totals[prefix], mtime)
-    return listing
+    return listing.in_path_order()
 
 
 def _scanned_folder_types(comfyui_root: Path, extra: ExtraModelPaths) -> list[FolderType]:
@@ -373,18 +396,15 @@ def scan_models(
         for root in roots[kind.name]:
             listing = listings[root]
             if kind.holds_folders:
-                entries = listing.model_folders
-            elif not kind.extensions:
-                entries = {path: (size, mtime) for path, (size, mtime, _) in listing.files.items()}
-            else:
-                entries = {
-                    path: (size, mtime)
-                    for path, (size, mtime, extension) in listing.files.items()
-                    if extension in kind.extensions
-                }
-            for path in sorted(entries):
-                size, mtime = entries[path]
-                found.append(ModelFile(kind.name, path, root, size, mtime))
+                for path in sorted(listing.model_folders):
+                    size, mtime = listing.model_folders[path]
+                    found.append(ModelFile(kind.name, path, root, size, mtime))
+                continue
+            wanted = kind.extensions
+            for at, path in enumerate(listing.paths):
+                if not wanted or listing.extensions[at] in wanted:
+                    mtime = seconds(listing.mtimes_ns[at])
+                    found.append(ModelFile(kind.name, path, root, listing.sizes[at], mtime))
         files[kind.name] = tuple(found)
     directories = {
         kind.name: frozenset().union(*(listings[root].subfolders for root in roots[kind.name]))
