@@ -42,6 +42,8 @@ that is still being fetched: never a finished model."""
 
 Problem = tuple[str, str]
 """A broken file's (reason, detail)."""
+Flaw = tuple[int, str, str]
+"""What is remembered of a broken file: its size, reason and detail."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class BrokenModel:
 class Judged:
     """The files of one folder type under one root as they were judged: their relative
     paths joined by NUL, their sizes and mtimes in arrays (in the inventory's order), and
-    the problems of the broken ones by relative path.
+    the flaws of the broken ones by relative path.
 
     Compact on purpose: comparing two of these is three C-level comparisons, and reading
     100,000 verdicts back parses a few long strings instead of 100,000 small objects.
@@ -85,7 +87,7 @@ class Judged:
     paths: str
     sizes: array[int]
     mtimes: array[float]
-    problems: Mapping[str, Problem] = field(default_factory=dict)
+    problems: Mapping[str, Flaw] = field(default_factory=dict)
 
     @classmethod
     def stamps_of(cls, models: Sequence[ModelFile]) -> Judged:
@@ -102,10 +104,9 @@ class Judged:
             self.paths == other.paths and self.sizes == other.sizes and self.mtimes == other.mtimes
         )
 
-    def stamps(self) -> dict[str, tuple[int, float]]:
-        """Return (size, mtime) by relative path (built only when something changed)."""
-        paths = self.paths.split("\0") if self.paths else []
-        return dict(zip(paths, zip(self.sizes, self.mtimes, strict=True), strict=True))
+    def path_list(self) -> list[str]:
+        """The relative paths, in order."""
+        return self.paths.split("\0") if self.paths else []
 
     def to_json(self) -> list[Any]:
         return [
@@ -129,7 +130,10 @@ class Judged:
             paths,
             _decode("q", sizes),
             _decode("d", mtimes),
-            {str(path): (str(value[0]), str(value[1])) for path, value in problems.items()},
+            {
+                str(path): (int(value[0]), str(value[1]), str(value[2]))
+                for path, value in problems.items()
+            },
         )
         count = paths.count("\0") + 1 if paths else 0
         if not count == len(judged.sizes) == len(judged.mtimes):
@@ -247,6 +251,29 @@ def _by_root(models: Sequence[ModelFile]) -> Iterator[tuple[str, Sequence[ModelF
         yield root, tuple(run)
 
 
+def _changed_files(now: Judged, before: Judged | None) -> tuple[list[int], dict[str, Flaw]]:
+    """Return the positions in ``now`` of the files new or changed since ``before``, and
+    the flaws of ``before`` that still hold (their file is there, unchanged).
+
+    The comparison runs on (path, size, mtime) tuples against a set, so a root of 100,000
+    files where one changed costs one tight pass over them, not the full per-file check.
+    """
+    paths = now.path_list()
+    stamps = zip(paths, now.sizes, now.mtimes, strict=True)
+    if before is None:
+        return list(range(len(paths))), {}
+    old = set(zip(before.path_list(), before.sizes, before.mtimes, strict=True))
+    fresh = [index for index, stamp in enumerate(stamps) if stamp not in old]
+    fresh_paths = {paths[index] for index in fresh}
+    present = set(paths)
+    kept = {
+        relative: flaw
+        for relative, flaw in before.problems.items()
+        if relative in present and relative not in fresh_paths
+    }
+    return fresh, kept
+
+
 def check_model_health(
     inventory: ModelInventory,
     previous: RememberedVerdicts | None = None,
@@ -282,30 +309,22 @@ def check_model_health(
                 problems = before.problems
             else:
                 changed = True
-                stamps = before.stamps() if before is not None else {}
-                old_problems = before.problems if before is not None else {}
-                found: dict[str, Problem] = {}
-                for model in run:
+                fresh, problems = _changed_files(now, before)
+                for index in fresh:
+                    model = run[index]
                     path = file_key(model)
                     if path in seen:
                         problem = seen[path]
-                    elif stamps.get(model.relative_path) == (model.size, model.mtime):
-                        problem = old_problems.get(model.relative_path)
                     else:
                         opened += 1
-                        problem = _judge(model, check)
-                    seen[path] = problem
+                        problem = seen[path] = _judge(model, check)
                     if problem is not None:
-                        found[model.relative_path] = problem
-                problems = found
+                        problems[model.relative_path] = (model.size, *problem)
             judged[key] = Judged(now.paths, now.sizes, now.mtimes, problems)
-            if problems:
-                for model in run:
-                    problem = problems.get(model.relative_path)
-                    if problem is not None:
-                        broken.setdefault(file_key(model), BrokenModel(
-                            folder, model.relative_path, root, model.size, *problem
-                        ))  # fmt: skip
+            for relative, (size, reason, detail) in problems.items():
+                broken.setdefault(
+                    f"{root}/{relative}", BrokenModel(folder, relative, root, size, reason, detail)
+                )
     if broken:
         logger.warning("%d model files are present but broken", len(broken))
     changed = changed or set(judged) != previous.keys()
