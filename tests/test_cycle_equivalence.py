@@ -258,3 +258,33 @@ def test_a_fingerprint_whose_saved_outcome_is_damaged_makes_the_cycle_run_in_ful
     again = bench.incremental()
     assert not _unchanged(bench.home, again)
     assert again.record.counts["workflows"] == len(_report(bench.home)["workflows"])
+
+
+def test_a_bug_in_a_stage_is_recorded_as_failed_and_the_next_cycle_runs_in_full(
+    tmp_path, monkeypatch
+):
+    from watchman.stages import needs
+    from watchman.state.cycle_state import load_cycle_state
+
+    bench = Bench(tmp_path)
+    bench.incremental()
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug, not an input")
+
+    (bench.workflows / "new.json").write_text('{"nodes": [], "links": []}', encoding="utf-8")
+    with monkeypatch.context() as patched:
+        patched.setattr(needs, "assess_all", broken)
+        with pytest.raises(KeyError):
+            run_cycle(
+                bench.settings,
+                bench.home,
+                guard_evaluator=_allow,
+                environment=Environment(
+                    environ={}, home_dir=tmp_path, cwd=tmp_path, clock=bench.clock
+                ),
+            )
+    last = load_cycle_state(bench.home.cycle_state).records[-1]
+    assert last.outcome == "failed" and "unexpected KeyError" in (last.reason or "")
+    assert not bench.home.fingerprint.exists()
+    assert not _unchanged(bench.home, bench.incremental())

@@ -322,6 +322,13 @@ def run_cycle(
             logger.error("Cycle failed: %s", error)
             fingerprint.forget(home.fingerprint)  # the next cycle runs in full
             return finish("failed", str(error))
+        except Exception as error:
+            # Last resort: a bug must be recorded and must not pass the next cycle off as
+            # "unchanged" behind a fingerprint of the cycle before. Then it goes on up: the
+            # command says it in one sentence, the scheduler logs it and carries on.
+            fingerprint.forget(home.fingerprint)
+            finish("failed", f"unexpected {type(error).__name__}: {error}")
+            raise
         finally:
             if collector_was_on:
                 gc.enable()

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -365,3 +366,22 @@ def test_config_says_why_a_configured_comfyui_folder_cannot_be_used(tmp_path: Pa
     assert root["path"] is None
     assert root["from"] == "environment" and root["detail"] == "COMFYUI_ROOT"
     assert "does not exist" in root["problem"]
+
+
+def test_a_bug_during_a_cycle_is_one_sentence_exit_1_and_recorded_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchman.stages import needs
+    from watchman.state.cycle_state import load_cycle_state
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise KeyError("a bug, not an input")
+
+    monkeypatch.setattr(needs, "assess_all", broken)
+    config = _demo_config(tmp_path / "demo")
+    code, out, err = run("--config", str(config), "--run-cycle")
+    assert code == 1
+    assert "unexpected KeyError" in err and "--debug" in err
+    assert "Traceback" not in err + out
+    (record,) = load_cycle_state(tmp_path / "demo" / "home" / "state" / "cycle_state.json").records
+    assert record.outcome == "failed"

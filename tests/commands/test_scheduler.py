@@ -573,3 +573,21 @@ def test_comfywatchman_scheduler_exits_0_on_sigterm_after_a_real_cycle(tmp_path:
     # No terminal under a service: the cycle's progress lines are in the structured log.
     logged = [line for line in read_jsonl(home.structured_log) if line["event"] == "progress"]
     assert [line["phase"] for line in logged][:2] == ["inventory", "caches"], errors
+
+
+def test_a_cycle_that_raises_a_bug_is_logged_and_the_daemon_runs_the_next_one(
+    start_scheduler: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    def buggy_cycle(settings: Settings, home: Home, **kwargs: Any) -> Any:
+        calls.append(1)
+        raise KeyError("a bug, not an input")
+
+    with caplog.at_level(logging.ERROR, logger="watchman.commands.scheduler"):
+        _, running = start_scheduler(
+            settings_for(interval_minutes=0.005), buggy_cycle, nvml=NoGpu()
+        )
+        wait_until(lambda: len(calls) >= 2)
+        assert stop(running) == 0
+    assert "Cycle failed unexpectedly" in caplog.text and "KeyError" in caplog.text

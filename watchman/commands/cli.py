@@ -42,6 +42,8 @@ from watchman.printable import printable
 from watchman.state.cycle_state import CycleSummary
 from watchman.state.logs import configure_logging
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from watchman.clocks import Clock
     from watchman.commands.config_view import ConfigView
@@ -160,6 +162,18 @@ def handled_errors(invocation: Invocation) -> Iterator[None]:
         where = f" ({error.filename})" if error.filename else ""
         invocation.err.print(
             f"comfywatchman: {error.strerror or error}{where}; check the path and permissions.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
+    except Exception as error:
+        # Last resort (a bug, not an input): one sentence and the way to the traceback.
+        if invocation.debug:
+            raise
+        logger.debug("Unexpected error", exc_info=True)
+        invocation.err.print(
+            f"comfywatchman: unexpected {type(error).__name__}: {error}. This is a bug; "
+            "run again with --debug for the traceback, and please report it.",
             markup=False,
             highlight=False,
         )

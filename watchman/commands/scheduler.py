@@ -291,6 +291,11 @@ class SchedulerLoop:
             logger.error("Cycle failed before it started: %s", error)
             self._record("failed", str(error))
             return "failed"
+        except Exception:
+            # Last resort: a bug in one cycle must not end the daemon. The cycle recorded
+            # itself if it got that far; the traceback goes to the log for a report.
+            logger.exception("Cycle failed unexpectedly; the scheduler goes on.")
+            return "failed"
         logger.info(
             "Cycle %s %s%s.",
             result.record.cycle_id,
