@@ -166,6 +166,8 @@ def handled_errors(invocation: Invocation) -> Iterator[None]:
             highlight=False,
         )
         raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
+    except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+        raise  # the command line's own ways out (exit statuses, usage errors)
     except Exception as error:
         # Last resort (a bug, not an input): one sentence and the way to the traceback.
         if invocation.debug:
