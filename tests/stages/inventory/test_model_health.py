@@ -16,7 +16,7 @@ from watchman.stages.inventory.model_health import (
     leftovers_beside,
     previous_verdicts,
 )
-from watchman.stages.inventory.models import scan_models
+from watchman.stages.inventory.models import ModelFile, ModelInventory, scan_models
 
 GOOD = safetensors_blob(4096)
 
@@ -187,3 +187,34 @@ def test_a_workflow_needing_a_broken_file_is_not_ready_and_says_why(tmp_path: Pa
     (need,) = cut.missing_models
     assert need.state == "broken" and "truncated" in (need.problem or "")
     assert good.status == "ready"
+
+
+def test_files_of_one_folder_type_in_two_roots_are_remembered_per_root(tmp_path: Path) -> None:
+    first, second = tmp_path / "models" / "loras", tmp_path / "extra" / "loras"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    (first / "a.safetensors").write_bytes(GOOD)
+    (second / "b.safetensors").write_bytes(b"")
+    (first / "c.safetensors").write_bytes(GOOD[:100])
+
+    def model(root: Path, name: str) -> ModelFile:
+        stat = (root / name).stat()
+        return ModelFile("loras", name, str(root), stat.st_size, stat.st_mtime)
+
+    # Even with a root's files not side by side, each root is one record.
+    files = (model(first, "a.safetensors"), model(second, "b.safetensors"),
+             model(first, "c.safetensors"))  # fmt: skip
+    inventory = ModelInventory({"loras": (str(first), str(second))}, {"loras": files})
+    cold = check_model_health(inventory)
+    assert sorted(cold.judged) == sorted([f"loras:{first}", f"loras:{second}"])
+    assert reasons(cold) == {"b.safetensors": "empty", "c.safetensors": "truncated"}
+    opened: list[Path] = []
+
+    def counting(path: Path, size: int | None = None) -> FileProblem | None:
+        opened.append(path)
+        return check_model_file(path, size)
+
+    again = check_model_health(
+        inventory, previous_verdicts(cold.to_state_document()), check=counting
+    )
+    assert opened == [] and not again.changed and reasons(again) == reasons(cold)

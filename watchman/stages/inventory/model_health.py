@@ -246,9 +246,17 @@ def _judge(model: ModelFile, check: Callable[..., FileProblem | None]) -> Proble
 
 
 def _by_root(models: Sequence[ModelFile]) -> Iterator[tuple[str, Sequence[ModelFile]]]:
-    """Split a folder type's files (ordered by root, then path) into one run per root."""
+    """Split a folder type's files into one run per root, in order of first appearance.
+
+    The inventory orders them by root, so each root is one stretch; should a root come
+    back later, its stretches are joined (one record per root, or its files would look
+    new every cycle).
+    """
+    runs: dict[str, tuple[ModelFile, ...]] = {}
     for root, run in groupby(models, key=attrgetter("root")):
-        yield root, tuple(run)
+        stretch = tuple(run)
+        runs[root] = runs[root] + stretch if root in runs else stretch
+    yield from runs.items()
 
 
 def _changed_files(now: Judged, before: Judged | None) -> tuple[list[int], dict[str, Flaw]]:
