@@ -163,12 +163,12 @@ def learn_loaders(
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
             index.problems.append(f"{relative}: does not parse as Python ({error}).")
             continue
-        size = sum(1 for _ in ast.walk(tree))
-        if not budget.spend(size):
+        nodes = list(ast.walk(tree))  # counted for the budget, then read (one walk)
+        if not budget.spend(len(nodes)):
             index.problems.append(f"{relative}: the pack's syntax budget was spent; not read.")
             break
         try:
-            _FileReader(tree, relative, index).read()
+            _FileReader(tree, relative, index).read(nodes)
         except (RecursionError, MemoryError) as error:
             index.problems.append(f"{relative}: too deeply nested to read ({error!r}).")
     return _join(index), tuple(index.problems)
@@ -266,7 +266,9 @@ class _FileReader:
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.class_nodes: dict[str, ast.ClassDef] = {}
 
-    def read(self) -> None:
+    def read(self, nodes: Iterable[ast.AST]) -> None:
+        """Read the tree's classes and node mappings; ``nodes`` are all of its nodes in
+        ``ast.walk`` order."""
         for statement in self.tree.body:
             bind_statement(statement, self.module_bindings)
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -274,7 +276,7 @@ class _FileReader:
         # One walk of the tree, not three (it was two thirds of a cold node inventory):
         # the later passes see the same nodes in the same order.
         statements: list[ast.Assign | ast.Call | ast.Dict] = []
-        for node in ast.walk(self.tree):
+        for node in nodes:
             if isinstance(node, ast.ClassDef):
                 self.class_nodes.setdefault(node.name, node)
             elif isinstance(node, (ast.Assign, ast.Call, ast.Dict)):
