@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
@@ -22,6 +22,9 @@ from watchman.config import (
     read_toml_file,
 )
 from watchman.errors import ComfyUINotFoundError
+
+if TYPE_CHECKING:
+    from watchman.commands.invocation import Invocation
 
 WELL_KNOWN_ENV: dict[tuple[str, ...], str] = {
     ("comfyui", "root"): "COMFYUI_ROOT",
@@ -198,3 +201,34 @@ def render_config(view: ConfigView) -> Iterator[str]:
             yield f"[{section}]"
         name = ".".join(key[1:])
         yield f"{_line(name, _value(document, key))}  # {origin.text()}"
+
+
+def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
+    """What ``config`` shows: each value's origin, and the home and ComfyUI folder a
+    cycle would use, with where each came from."""
+    from watchman.comfy.install import detect_comfyui_root
+
+    environment = invocation.environment
+    sources = value_sources(settings, invocation.flag_overrides(), environment.environ)
+    home = invocation.home(settings)
+    with invocation.services(settings, home) as services:
+        root, root_from, problem = comfyui_origin(
+            settings,
+            sources[("comfyui", "root")],
+            services.find_comfyui_root,
+            lambda: detect_comfyui_root(
+                environment.environ,
+                environment.home_dir,
+                cwd=environment.cwd,
+                platform=environment.platform,
+            ),
+        )
+    return ConfigView(
+        settings,
+        sources,
+        home.root,
+        home_origin(settings, environment.environ, sources[("paths", "home")]),
+        root,
+        root_from,
+        problem,
+    )

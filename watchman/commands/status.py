@@ -125,3 +125,20 @@ def _read_report_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]
     if not isinstance(summary, dict):
         return None, f"the summary in {path} is not a JSON object"
     return summary, None
+
+
+def next_run_line(view: StatusView, now: float) -> str:
+    """ "running now" during a cycle; a next run never shown in the past."""
+    from datetime import datetime
+
+    if view.running_since is not None:
+        return f"running now: a cycle started at {view.running_since}"
+    if view.next_run is None:
+        return "next run: not scheduled (no --scheduler running)"
+    try:
+        due = datetime.fromisoformat(view.next_run.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return f"next run: {view.next_run}"
+    if due <= now:
+        return f"next run: due now (was planned for {view.next_run})"
+    return f"next run: {view.next_run}"

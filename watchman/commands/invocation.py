@@ -1,0 +1,242 @@
+"""One invocation of ``comfywatchman``: its global options, the environment it runs in,
+its consoles, and how its errors become one sentence and an exit status.
+
+Shared by :mod:`watchman.commands.cli` (which parses) and the actions it calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+import orjson
+import typer
+from rich.console import Console
+
+from watchman.config import Settings, load_settings
+from watchman.environment import Environment
+from watchman.errors import (
+    ComfyUINotFoundError,
+    ConfigError,
+    LockHeldError,
+    WatchmanError,
+)
+from watchman.exit_status import ExitStatus
+from watchman.home import Home, resolve_home
+from watchman.state.logs import configure_logging
+
+if TYPE_CHECKING:
+    from watchman.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def console_on(stream: TextIO | None) -> Console:
+    # No stream at all (pythonw.exe under Task Scheduler): output goes nowhere, quietly.
+    return Console(file=stream if stream is not None else io.StringIO(), soft_wrap=True)
+
+
+@dataclass
+class Invocation:
+    """The global options of one invocation and the environment it runs in, shared with
+    subcommands."""
+
+    environment: Environment
+    config_path: Path | None = None
+    comfyui_root: Path | None = None
+    offline: bool = False
+    backends: list[str] | None = None
+    debug: bool = False
+    json_output: bool = False  # --json given before a subcommand
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @cached_property
+    def out(self) -> Console:
+        """The console on the environment's stdout."""
+        return console_on(self.environment.stdout)
+
+    @cached_property
+    def err(self) -> Console:
+        """The console on the environment's stderr."""
+        return console_on(self.environment.stderr)
+
+    def home(self, settings: Settings) -> Home:
+        """The tool's home for these settings in this environment."""
+        return resolve_home(settings, self.environment)
+
+    def services(
+        self, settings: Settings, home: Home, stop_event: threading.Event | None = None
+    ) -> Services:
+        """Wire the outside world once for this command (close it, or use ``with``)."""
+        # Imported here: the HTTP and resolver stack is not needed to start every command.
+        from watchman.services import build_services
+
+        return build_services(settings, self.environment, home, stop_event=stop_event)
+
+    def flag_overrides(self) -> dict[str, dict[str, Any]]:
+        """The settings this invocation's flags set, as ``{section: {key: value}}``."""
+        overrides: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self.overrides.items()}
+        if self.comfyui_root is not None:
+            overrides.setdefault("comfyui", {})["root"] = self.comfyui_root
+        if self.offline:
+            overrides.setdefault("search", {})["offline"] = True
+        if self.backends is not None:
+            overrides.setdefault("search", {})["backend_order"] = self.backends
+        return overrides
+
+    def settings(self) -> Settings:
+        """Load the settings with this invocation's flags as the strongest layer."""
+        return load_settings(
+            self.config_path,
+            self.flag_overrides(),
+            self.environment.environ,
+            config_dir=self.environment.user_config_dir,
+        )
+
+
+def _exit_status_for(error: WatchmanError) -> ExitStatus:
+    if isinstance(error, LockHeldError):
+        return ExitStatus.LOCKED
+    if isinstance(error, (ConfigError, ComfyUINotFoundError)):
+        return ExitStatus.USAGE
+    return ExitStatus.CYCLE_FAILED
+
+
+@contextlib.contextmanager
+def handled_errors(invocation: Invocation) -> Iterator[None]:
+    """Turn our own errors into one sentence on stderr and the matching exit status."""
+    try:
+        yield
+    except WatchmanError as error:
+        if invocation.debug:
+            raise
+        invocation.err.print(f"comfywatchman: {error}", markup=False, highlight=False)
+        raise typer.Exit(int(_exit_status_for(error))) from None
+    except OSError as error:
+        if invocation.debug:
+            raise
+        where = f" ({error.filename})" if error.filename else ""
+        invocation.err.print(
+            f"comfywatchman: {error.strerror or error}{where}; check the path and permissions.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
+    except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+        raise  # the command line's own ways out (exit statuses, usage errors)
+    except Exception as error:
+        # Last resort (a bug, not an input): one sentence and the way to the traceback.
+        if invocation.debug:
+            raise
+        logger.debug("Unexpected error", exc_info=True)
+        invocation.err.print(
+            f"comfywatchman: unexpected {type(error).__name__}: {error}. This is a bug; "
+            "run again with --debug for the traceback, and please report it.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
+
+
+def parse_backends(value: str | None) -> list[str] | None:
+    """Split ``--backends qwen,civitai`` into names. Not checked here: the list becomes the
+    ``search.backend_order`` setting, and the settings model checks every name (one place
+    for a flag, a variable and the config file alike)."""
+    if value is None:
+        return None
+    return [name.strip().lower() for name in value.split(",") if name.strip()]
+
+
+def comfyui_root_if_any(invocation: Invocation, services: Services) -> Path | None:
+    """The ComfyUI install as the cycle finds it. A root that was set (flag, variable,
+    config) must be one; when none is set and none is detected, None with a warning:
+    one lookup is still useful without the install's known sources."""
+    if services.settings.comfyui.root is not None:
+        return services.find_comfyui_root()
+    try:
+        return services.find_comfyui_root()
+    except ComfyUINotFoundError as error:
+        invocation.err.print(
+            f"comfywatchman: {error} Resolving without the install's known sources.",
+            markup=False,
+            highlight=False,
+        )
+        return None
+
+
+def print_json(invocation: Invocation, document: Any) -> None:
+    """Write a JSON document to the invocation's stdout (no colour, no wrapping)."""
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        # A file name that is not UTF-8 (lone surrogates): ASCII JSON with \u escapes.
+        text = json.dumps(document, indent=2)
+    write_text(invocation, text + "\n")
+
+
+def write_text(invocation: Invocation, text: str) -> None:
+    stream = invocation.environment.stdout
+    if stream is not None:
+        stream.write(text)
+        stream.flush()
+
+
+def environment_of(context: typer.Context) -> Environment:
+    """The environment ``main()`` handed over (as the context object); else the process's
+    own, read here, at the entry (``app`` invoked directly, as by click's test runner)."""
+    given = context.find_object(Environment)
+    return given if given is not None else Environment.from_process()
+
+
+def invocation_of(context: typer.Context) -> Invocation:
+    found = context.find_object(Invocation)
+    return found if found is not None else Invocation(environment_of(context))
+
+
+def fail_usage(invocation: Invocation, message: str) -> NoReturn:
+    invocation.err.print(f"comfywatchman: {message}", markup=False, highlight=False)
+    raise typer.Exit(int(ExitStatus.USAGE))
+
+
+def subcommand_invocation(
+    context: typer.Context,
+    config: Path | None = None,
+    comfyui_root: Path | None = None,
+    json_output: bool = False,
+) -> tuple[Invocation, bool]:
+    """The invocation with the options given after the subcommand added (paths taken
+    from where the command was started), and whether JSON was asked for, before or
+    after the subcommand."""
+    invocation = invocation_of(context)
+    cwd = invocation.environment.cwd
+    if config is not None:
+        invocation.config_path = cwd / config
+    if comfyui_root is not None:
+        invocation.comfyui_root = cwd / comfyui_root
+    return invocation, json_output or invocation.json_output
+
+
+def configure_logging_early(invocation: Invocation) -> None:
+    configure_logging(
+        "DEBUG" if invocation.debug else "WARNING",
+        stream=invocation.environment.stderr,
+        json_lines=False,
+        handler=terminal_log_handler(invocation),
+    )
+
+
+def terminal_log_handler(invocation: Invocation) -> logging.Handler | None:
+    """A handler that shares stderr with rich's progress display, when a person watches."""
+    if not invocation.environment.interactive:
+        return None
+    from rich.logging import RichHandler
+
+    return RichHandler(console=invocation.err, show_time=False, show_path=False, markup=False)
