@@ -246,6 +246,7 @@ def test_names_that_climb_out_of_the_folder_are_refused(
         ("COM1.safetensors", "device name"),
         ("lpt9.safetensors", "device name"),
         ("COM\u00b9.safetensors", "device name"),
+        ("conout$.safetensors", "device name"),
         ("sdxl/AUX/x.safetensors", "device name"),
         ("x.safetensors.", "ends in a dot or a space"),
         ("x.safetensors ", "ends in a dot or a space"),

@@ -50,10 +50,10 @@ def check_url(url: httpx.URL) -> None:
 
 
 # Names Windows reserves for devices, whatever the extension ("CON.safetensors" opens the
-# console) and the case; Microsoft's naming rules also list COM0/LPT0 and the superscript
-# digits, which some Windows versions reserve as well.
+# console) and the case; Microsoft's naming rules also list COM0/LPT0, the superscript
+# digits and the console's CONIN$/CONOUT$, which some Windows versions reserve as well.
 _DEVICE_NAMES = frozenset(
-    ["CON", "PRN", "AUX", "NUL"]
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
     + [f"{port}{digit}" for port in ("COM", "LPT") for digit in "0123456789\u00b9\u00b2\u00b3"]
 )
 _WINDOWS_FORBIDDEN = frozenset('<>"|?*')
