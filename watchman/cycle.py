@@ -581,7 +581,7 @@ def _run_stages(
             models_installed=stock.models.count,
             node_packs=len(stock.nodes.packs),
             intake_new_or_updated=len(intake),
-            downloads=downloads.plan.tasks,
+            downloads=downloads.plan,
             downloaded=downloaded,
             watched=scan.folders,
             previous=previous,

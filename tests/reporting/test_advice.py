@@ -92,3 +92,20 @@ def test_a_missing_watched_folder_is_a_finding_at_the_top_and_not_all_ready() ->
     document = report_json(report)
     assert document["findings"] == ["Watched folder /gone/workflows does not exist."]
     assert document["watched_folders"][0]["files"] == 0
+
+
+def test_a_found_file_that_cannot_be_downloaded_as_named_says_why_in_both_documents() -> None:
+    # Windows reserves CON as a device name: the file is found, but never planned.
+    from tests.reporting.reports import found
+
+    report = report_of(
+        {"/w/a.json": parsed([lora("1", "CON.safetensors")])},
+        {("loras", "CON.safetensors"): found("https://civitai.com/api/download/models/7")},
+    )
+    assert report.downloads == ()
+    (refused,) = report_json(report)["not_planned"]
+    assert refused["key"] == "loras:con.safetensors" and "device name" in refused["reason"]
+    text = render_markdown(report)
+    assert "## Found, but not planned for download" in text
+    (action,) = [line for line in text.splitlines() if "Get CON.safetensors" in line]
+    assert "not planned for download" in action and "device name" in action

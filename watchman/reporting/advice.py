@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath
 from typing import Any
 
-from watchman.comfy.model_key import value_parts
+from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.reporting.report import ModelRow, NodeRow, Report, WorkflowEntry
 from watchman.resolve import Status
 
@@ -185,7 +185,9 @@ def _enable(
 def model_actions(report: Report) -> list[Action]:
     """One action per model key: move, pick the listed name, replace a broken file,
     download a planned file, or get/decide about a missing one."""
-    planned = {_plan_key(plan.folder, plan.relative): plan for plan in report.downloads}
+    # Both sides keyed by the one ModelKey rule, as the plan itself keys its tasks.
+    planned = {ModelKey.of(plan.folder, plan.relative): plan for plan in report.downloads}
+    refused = {item.key: item.reason for item in report.not_planned}
     root = PurePath(report.comfyui_root)
     actions: list[Action] = []
     by_path = _display_names(report)
@@ -194,13 +196,10 @@ def model_actions(report: Report) -> list[Action]:
         reference = need.reference
         names = _names(by_path, users)
         value = reference.value
-        parts = value_parts(value)
-        plan = planned.get(
-            _plan_key(
-                reference.folder or (row.resolution.folder if row.resolution else None) or "",
-                f"{parts.subfolder}/{parts.file_name}" if parts.subfolder else parts.file_name,
-            )
+        key = ModelKey.of(
+            reference.folder or (row.resolution.folder if row.resolution else None), value
         )
+        plan = planned.get(key)
         if need.state == "misplaced":
             actions.append(_move(row, root, names))
         elif need.state == "misspelled":
@@ -231,12 +230,8 @@ def model_actions(report: Report) -> list[Action]:
                 )
             )
         else:
-            actions.append(_missing(row, names))
+            actions.append(_missing(row, names, refused.get(key.text)))
     return actions
-
-
-def _plan_key(folder: str, relative: str) -> tuple[str, str]:
-    return (folder, relative.replace("\\", "/").lower())
 
 
 def _size(size: int | None) -> str:
@@ -267,7 +262,7 @@ def _move(row: ModelRow, root: PurePath, names: tuple[str, ...]) -> Action:
     return Action("move_file", title, names, command=command)
 
 
-def _missing(row: ModelRow, names: tuple[str, ...]) -> Action:
+def _missing(row: ModelRow, names: tuple[str, ...], not_planned: str | None = None) -> Action:
     need = row.need
     reference = need.reference
     result = row.resolution
@@ -299,7 +294,12 @@ def _missing(row: ModelRow, names: tuple[str, ...]) -> Action:
             candidates=candidates,
         )
     if result is not None and result.status is Status.FOUND and result.download_url:
-        return Action("get_model", f"Get {name} into {where}: {result.download_url}", names)
+        # Found, but not downloadable as the workflow names it (a name Windows cannot
+        # hold, plain http, no folder root): the person fetches it, knowing why.
+        why_not = f" (not planned for download: {not_planned})" if not_planned else ""
+        return Action(
+            "get_model", f"Get {name} into {where}: {result.download_url}{why_not}", names
+        )
     why = "no source knows it"
     if result is not None and result.status is Status.ERROR:
         why = "no source could be asked (see the backends above)"

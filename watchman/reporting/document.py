@@ -160,6 +160,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "resolution_note": report.resolution_note,
         "summary": _summary_json(report.summary),
         "downloads": [plan.to_json() for plan in report.downloads],
+        "not_planned": [item.to_json() for item in report.not_planned],
         "downloaded": [item.to_json() for item in report.downloaded],
         "workflows": [workflow_json(entry) for entry in report.workflows],
     }

@@ -209,6 +209,9 @@ def _downloads(report: Report) -> list[str]:
                 for left in plan.leftovers
             ]
         lines += ["", "Run them all: `comfywatchman download --all`"]
+    if report.not_planned:
+        lines += ["", "## Found, but not planned for download", ""]
+        lines += [f"- {_code(item.key)}: {_cell(item.reason)}" for item in report.not_planned]
     if report.downloaded:
         lines += ["", "## Downloaded since last report", ""]
         for item in report.downloaded:

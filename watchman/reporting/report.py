@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 from watchman.comfy.model_key import ModelKey
 from watchman.resolve import SearchResult, Status
-from watchman.stages.download_plan import PlannedDownload, build_plan, wanted_models
+from watchman.stages.download_plan import (
+    DownloadPlan,
+    NotPlanned,
+    PlannedDownload,
+    build_plan,
+    wanted_models,
+)
 from watchman.stages.intake import IntakeEntry
 from watchman.stages.needs import (
     Assessment,
@@ -188,6 +194,8 @@ class Report:
     summary: Summary
     downloads: tuple[PlannedDownload, ...]
     workflows: tuple[WorkflowEntry, ...]
+    # FOUND results that cannot become a download as the workflow names them, and why.
+    not_planned: tuple[NotPlanned, ...] = ()
     # The download log's lines since the report before this one (stages.downloads).
     downloaded: tuple[DownloadRecord, ...] = ()
     watched: tuple[FolderSeen, ...] = ()  # each watched folder: files, problems
@@ -268,19 +276,16 @@ def workflow_entry(
     )
 
 
-def planned_downloads(
-    entries: Sequence[WorkflowEntry], resolutions: Resolutions
-) -> tuple[PlannedDownload, ...]:
+def planned_downloads(entries: Sequence[WorkflowEntry], resolutions: Resolutions) -> DownloadPlan:
     """The plan when the cycle gave none (tests, a report rebuilt alone): every FOUND
     missing or broken model, its target shown under ``models/<folder>``. The cycle passes
     the plan of the downloads stage, with each folder's real default root."""
-    plan = build_plan(
+    return build_plan(
         wanted_models((entry.path, (row.need for row in entry.models)) for entry in entries),
         resolutions.by_key,
         lambda folder: (f"models/{folder}",),
         {},
     )
-    return plan.tasks
 
 
 def _summary(
@@ -330,7 +335,7 @@ def build_report(
     models_installed: int,
     node_packs: int,
     intake_new_or_updated: int,
-    downloads: Sequence[PlannedDownload] | None = None,
+    downloads: DownloadPlan | None = None,
     downloaded: Sequence[DownloadRecord] = (),
     watched: Sequence[FolderSeen] = (),
     previous: Mapping[str, Any] | None = None,
@@ -347,6 +352,7 @@ def build_report(
             key=lambda entry: entry.path,
         )
     )
+    plan = downloads if downloads is not None else planned_downloads(entries, resolutions)
     return Report(
         generated_at=generated_at,
         cycle_id=cycle_id,
@@ -354,9 +360,8 @@ def build_report(
         comfyui_root=comfyui_root,
         resolution_note=resolutions.note,
         summary=_summary(entries, models_installed, node_packs, node_source),
-        downloads=(
-            tuple(downloads) if downloads is not None else planned_downloads(entries, resolutions)
-        ),
+        downloads=plan.tasks,
+        not_planned=plan.not_planned,
         workflows=entries,
         downloaded=tuple(downloaded),
         watched=tuple(watched),
