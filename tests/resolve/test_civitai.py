@@ -11,7 +11,8 @@ import pytest
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
-from watchman.resolve.civitai import CivitaiBackend, validate_civitai_image_response
+from watchman.resolve.civitai import CivitaiBackend
+from watchman.resolve.civitai_listing import validate_civitai_image_response
 from watchman.resolve.model import SearchRequest, Status
 
 from .servers import ReplayServer, Reply, recording
@@ -163,7 +164,7 @@ def test_an_images_answer_about_another_id_is_a_hard_not_found(
     request = SearchRequest(
         "DreamShaper_8_pruned.safetensors", None, embedded_url="https://civitai.com/images/4242"
     )
-    with caplog.at_level(logging.DEBUG, logger="watchman.resolve.civitai"):
+    with caplog.at_level(logging.DEBUG, logger="watchman.resolve"):
         result = civitai(server, gateway).search(request)
     assert result.status is Status.NOT_FOUND
     assert result.reason == "image_mismatch"
@@ -270,13 +271,13 @@ def test_every_name_of_the_recorded_top_ten_checkpoint_listing_is_decided_by_the
 ) -> None:
     from collections import defaultdict
 
-    from watchman.resolve.civitai import _files_of_models
+    from watchman.resolve.civitai_listing import files_of_models
 
     payload = read_corpus(
         corpus_api / "civitai", "models_list_types-Checkpoint_limit10_comflowyspace_2024.json"
     )
     assert isinstance(payload, dict)
-    files = list(_files_of_models(payload["items"]))
+    files = list(files_of_models(payload["items"]))
     by_name: dict[str, list[Any]] = defaultdict(list)
     for listed in files:
         by_name[listed.name].append(listed)

@@ -131,11 +131,11 @@ json_values = st.recursive(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payload=json_values)
 def test_any_civitai_shaped_answer_is_read_without_raising(payload: Any) -> None:
-    from watchman.resolve.civitai import _files_of_models, _files_of_version
+    from watchman.resolve.civitai_listing import files_of_models, files_of_version
 
     items = payload.get("items") if isinstance(payload, dict) else payload
-    files = list(_files_of_models(items if isinstance(items, list) else [payload]))
-    files += list(_files_of_version(payload, None))
+    files = list(files_of_models(items if isinstance(items, list) else [payload]))
+    files += list(files_of_version(payload, None))
     # Judging files sends nothing: the backend's gateway is never used here.
     near: list[Any] = []
     result = OFFLINE_CIVITAI.match_files(SearchRequest("absurd.safetensors", None), files, near)

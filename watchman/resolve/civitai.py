@@ -9,22 +9,25 @@ absent, null or of another type means "unknown", never a crash.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
 from watchman.resolve.choose import SEVERAL_FILES, Offer, Tie, choose
-from watchman.resolve.evidence import FolderClaim, civitai_claim
+from watchman.resolve.civitai_listing import (
+    CivitaiFile,
+    as_list,
+    files_of_models,
+    files_of_version,
+    image_version_ids,
+    validate_civitai_image_response,
+)
 from watchman.resolve.model import (
     Candidate,
     SearchRequest,
     SearchResult,
     Status,
-    as_sha256,
     result_for,
 )
 from watchman.resolve.names import loose_key, name_match, search_terms
@@ -33,49 +36,10 @@ logger = logging.getLogger(__name__)
 
 NAME = "civitai"
 
-# Items that are not model files a loader can use.
-NON_MODEL_TYPES = frozenset({"workflows", "wildcards", "poses", "aestheticgradient"})
 _IMAGE_URL = re.compile(r"civitai\.com/images/(\d+)", re.IGNORECASE)
 _MODEL_PAGE = re.compile(r"civitai\.com/models/(\d+)", re.IGNORECASE)
 _VERSION_PARAMETER = re.compile(r"[?&]modelVersionId=(\d+)", re.IGNORECASE)
 _MAX_IMAGE_VERSIONS = 8
-
-
-@dataclass(frozen=True)
-class CivitaiFile:
-    """One file of a model version, as listed by Civitai."""
-
-    name: str
-    download_url: str | None
-    size: int | None
-    sha256: str | None
-    claim: FolderClaim
-    model_name: str | None
-    primary: bool = False
-
-
-def validate_civitai_image_response(
-    image_id: int | str, payload: Any, url: str | None = None
-) -> bool:
-    """Return True when an ``/api/v1/images`` answer is about ``image_id``.
-
-    A payload without items, or whose first item has no id or another id, is rejected
-    (logged at DEBUG with the requested id, the returned id and the URL): Civitai has
-    answered unrelated images for an unknown id before.
-    """
-    items = _as_list(payload.get("items")) if isinstance(payload, dict) else []
-    first = items[0] if items and isinstance(items[0], dict) else {}
-    returned = _as_int(first.get("id"))
-    requested = _as_int(image_id)
-    if returned is None or requested is None or returned != requested:
-        logger.debug(
-            "Civitai images answer rejected: requested id %s, returned id %s, url %s",
-            image_id,
-            first.get("id"),
-            url,
-        )
-        return False
-    return True
 
 
 class CivitaiBackend:
@@ -149,7 +113,7 @@ class CivitaiBackend:
             f"{self.base_url}/api/v1/models", params={"query": term, "limit": self.page_size}
         )
         payload = answer.data if isinstance(answer.data, dict) else {}
-        return list(_files_of_models(_as_list(payload.get("items"))))
+        return list(files_of_models(as_list(payload.get("items"))))
 
     def lookup_model(
         self, request: SearchRequest, model_id: int, near: list[Candidate], *, tied: Tie = Tie.NONE
@@ -163,7 +127,7 @@ class CivitaiBackend:
             BackendError: Civitai could not answer (``not_found`` for an unknown id).
         """
         answer = self.gateway.get_json(f"{self.base_url}/api/v1/models/{model_id}")
-        return self.match_files(request, _files_of_models([answer.data]), near, tied=tied)
+        return self.match_files(request, files_of_models([answer.data]), near, tied=tied)
 
     def _search_model_page(
         self, request: SearchRequest, url: str, page: re.Match[str], near: list[Candidate]
@@ -177,7 +141,7 @@ class CivitaiBackend:
                     f"{self.base_url}/api/v1/model-versions/{version.group(1)}"
                 )
                 return self.match_files(
-                    request, _files_of_version(answer.data, None), near, tied=Tie.LOOKUP
+                    request, files_of_version(answer.data, None), near, tied=Tie.LOOKUP
                 )
             return self.lookup_model(request, int(page.group(1)[:19]), near, tied=Tie.LOOKUP)
         except BackendError as error:
@@ -220,7 +184,7 @@ class CivitaiBackend:
             if error.reason == "not_found":
                 return None
             raise
-        files = list(_files_of_version(answer.data, None))
+        files = list(files_of_version(answer.data, None))
         found = self.match_files(request, files, near, tied=Tie.LOOKUP)
         if found is not None:
             return found
@@ -251,8 +215,8 @@ class CivitaiBackend:
                 reason="image_mismatch",
                 detail=f"Civitai's images API did not answer about image {image_id}.",
             )
-        item = _as_list(answer.data.get("items"))[0]
-        for version_id in _image_version_ids(item)[:_MAX_IMAGE_VERSIONS]:
+        item = as_list(answer.data.get("items"))[0]
+        for version_id in image_version_ids(item)[:_MAX_IMAGE_VERSIONS]:
             try:
                 version = self.gateway.get_json(
                     f"{self.base_url}/api/v1/model-versions/{version_id}"
@@ -262,7 +226,7 @@ class CivitaiBackend:
                     continue
                 raise
             found = self.match_files(
-                request, _files_of_version(version.data, None), near, tied=Tie.LOOKUP
+                request, files_of_version(version.data, None), near, tied=Tie.LOOKUP
             )
             if found is not None:
                 return found
@@ -333,106 +297,3 @@ def _unique(candidates: Iterable[Candidate]) -> Iterator[Candidate]:
         if key not in seen:
             seen.add(key)
             yield candidate
-
-
-def _files_of_models(items: Iterable[Any]) -> Iterator[CivitaiFile]:
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        model_type = _text(item.get("type"))
-        if (model_type or "").replace(" ", "").lower() in NON_MODEL_TYPES:
-            continue
-        model_name = _text(item.get("name"))
-        for version in _as_list(item.get("modelVersions")):
-            yield from _files_of_version(version, (model_type, model_name))
-
-
-def _files_of_version(
-    version: Any, model: tuple[str | None, str | None] | None
-) -> Iterator[CivitaiFile]:
-    if not isinstance(version, dict):
-        return
-    if model is None:
-        # A version fetched on its own names its model in a nested object.
-        nested = _as_dict(version.get("model"))
-        model = (_text(nested.get("type")), _text(nested.get("name")))
-    model_type, model_name = model
-    if (model_type or "").replace(" ", "").lower() in NON_MODEL_TYPES:
-        return
-    version_url = _text(version.get("downloadUrl"))
-    for entry in _as_list(version.get("files")):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            continue
-        claim = civitai_claim(model_type, _text(entry.get("type")))
-        if claim is None:
-            continue  # a config, training data or an archive: not weights a loader reads
-        yield CivitaiFile(
-            name=entry["name"],
-            download_url=_text(entry.get("downloadUrl")) or version_url,
-            size=_size_of(entry.get("sizeKB")),
-            sha256=_sha256_of(entry.get("hashes")),
-            claim=claim,
-            model_name=model_name,
-            primary=entry.get("primary") is True,
-        )
-
-
-def _image_version_ids(item: dict[str, Any]) -> list[int]:
-    ids: list[int] = []
-    raw: list[Any] = [*_as_list(item.get("modelVersionIds")), item.get("modelVersionId")]
-    meta = _as_dict(item.get("meta"))
-    raw += [
-        resource.get("modelVersionId")
-        for resource in _as_list(meta.get("civitaiResources"))
-        if isinstance(resource, dict)
-    ]
-    for value in raw:
-        number = _as_int(value)
-        if number is not None and number not in ids:
-            ids.append(number)
-    return ids
-
-
-# No model file is a petabyte: a larger (or infinite, or NaN) size is a broken field.
-_MAX_SIZE_KB = 1024.0**4
-
-
-def _size_of(size_kb: Any) -> int | None:
-    if isinstance(size_kb, bool) or not isinstance(size_kb, (int, float)):
-        return None
-    if not math.isfinite(size_kb) or not 0 < size_kb <= _MAX_SIZE_KB:
-        return None
-    return round(size_kb * 1024)
-
-
-def _sha256_of(hashes: Any) -> str | None:
-    if not isinstance(hashes, dict):
-        return None
-    for key, value in hashes.items():
-        if isinstance(key, str) and key.upper() == "SHA256":
-            return as_sha256(value)
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    # Ids are small numbers; a thousand-digit string is not one (and int() would refuse).
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        text = value.strip()
-        return int(text) if len(text) <= 19 else None
-    return None
