@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from watchman.resolve.known_sources import KnownSources
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status
-from watchman.resolve.orchestrator import Resolver, build_resolver
+from watchman.resolve.orchestrator import Resolver
+from watchman.resolve.wiring import build_resolver
 
 __all__ = [
     "Candidate",
