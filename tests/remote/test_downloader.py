@@ -14,17 +14,11 @@ from filelock import FileLock
 
 from tests.remote.blob_server import BlobServer, safetensors_blob
 from watchman.errors import DownloadError
-from watchman.remote import downloader as downloader_module
-from watchman.remote.downloader import (
-    LOCK_SUFFIX,
-    META_SUFFIX,
-    PARTIAL_SUFFIX,
-    Downloader,
-    DownloadLimits,
-    DownloadTask,
-    safe_target,
-)
+from watchman.remote import part_file
+from watchman.remote.download_safety import safe_target
+from watchman.remote.downloader import LOCK_SUFFIX, Downloader, DownloadLimits, DownloadTask
 from watchman.remote.gateway import HttpGateway, credentials_key
+from watchman.remote.part_file import META_SUFFIX, PARTIAL_SUFFIX
 
 BLOB = safetensors_blob(600_000)
 SHA = hashlib.sha256(BLOB).hexdigest()
@@ -364,7 +358,7 @@ def test_a_part_handed_to_the_disk_as_it_grows_is_still_the_whole_file(
     tmp_path: Path, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Write-back advice every 64 KiB instead of 32 MiB, so this small file goes through it.
-    monkeypatch.setattr(downloader_module, "_WRITEBACK_BYTES", 64 << 10)
+    monkeypatch.setattr(part_file, "_WRITEBACK_BYTES", 64 << 10)
     with BlobServer(BLOB, cut_after=250_000, cuts_left=1) as server:
         result = downloader(client).fetch(task(server, tmp_path))
     assert result.outcome == "downloaded" and result.sha256 == SHA

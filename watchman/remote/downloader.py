@@ -28,17 +28,15 @@ cap (the bytes still expected); a silence longer than the read timeout is a cut 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -57,18 +55,23 @@ from watchman.remote.gateway import (
     ResponseTooLargeError,
     StreamedResponse,
 )
-from watchman.state.safe_files import atomic_write_bytes, fsync_folder
+from watchman.remote.part_file import (
+    META_SCHEMA_VERSION,
+    META_SUFFIX,
+    PARTIAL_SUFFIX,
+    PartFile,
+    PartWriter,
+    open_part_at,
+)
+from watchman.state.safe_files import fsync_folder
 
 logger = logging.getLogger(__name__)
 
-PARTIAL_SUFFIX = ".cwpart"
-META_SUFFIX = ".cwpart.json"
 LOCK_SUFFIX = ".cwlock"
-META_SCHEMA_VERSION = 1
 _SLACK_BYTES = 1 << 20
+"""Read past the expected end (a server sending too much is caught by the size check)."""
 _REHASH_BYTES = 1 << 20
 """The buffer a resumed part is hashed through (see ``Downloader._rehash``)."""
-"""Read past the expected end (a server sending too much is caught by the size check)."""
 _LOGIN_WORDS = (b"log in", b"login", b"sign in", b"signin", b"unauthorized", b"token")
 
 Outcome = Literal["downloaded", "present", "failed", "interrupted", "paused"]
@@ -157,44 +160,6 @@ def default_free_space(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
-@dataclass
-class _Part:
-    """The part on disk and what it is a part of."""
-
-    path: Path
-    meta_path: Path
-    url: str
-    offset: int = 0
-    etag: str | None = None
-    last_modified: str | None = None
-    total: int | None = None
-    fetched: int = 0  # bytes received in this run
-    resumed_from: int = 0  # where this run's bytes started
-    hasher: Any = field(default_factory=hashlib.sha256)
-
-    def save_meta(self) -> None:
-        document = {
-            "schema_version": META_SCHEMA_VERSION,
-            "url": self.url,
-            "etag": self.etag,
-            "last_modified": self.last_modified,
-            "total": self.total,
-        }
-        atomic_write_bytes(self.meta_path, orjson.dumps(document))
-
-    def reset(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self.offset, self.etag, self.last_modified, self.total = 0, None, None, None
-        self.resumed_from = 0
-        self.hasher = hashlib.sha256()
-
-    def discard(self) -> None:
-        for path in (self.path, self.meta_path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-
 class Downloader:
     """Fetches :class:`DownloadTask` s through the gateway's client and credentials.
 
@@ -267,8 +232,8 @@ class Downloader:
         finally:
             lock.release()
 
-    def _open_part(self, task: DownloadTask, target: Path) -> _Part:
-        part = _Part(
+    def _open_part(self, task: DownloadTask, target: Path) -> PartFile:
+        part = PartFile(
             path=target.with_name(target.name + PARTIAL_SUFFIX),
             meta_path=target.with_name(target.name + META_SUFFIX),
             url=task.url,
@@ -297,7 +262,7 @@ class Downloader:
         logger.info("Resuming %s at byte %d", target.name, part.offset)
         return part
 
-    def _rehash(self, part: _Part) -> None:
+    def _rehash(self, part: PartFile) -> None:
         """Hash the part an earlier run left, once, front to back, into ``part``.
 
         hashlib cannot save a sha256 state to disk, so across runs this is the one second
@@ -375,7 +340,7 @@ class Downloader:
                 raise
         return self._finish(task, target, part)
 
-    def _finish(self, task: DownloadTask, target: Path, part: _Part) -> DownloadResult:
+    def _finish(self, task: DownloadTask, target: Path, part: PartFile) -> DownloadResult:
         digest = part.hasher.hexdigest()
         failure: DownloadError | None = None
         if task.size is not None and part.offset != task.size:
@@ -420,7 +385,7 @@ class Downloader:
             part.resumed_from,
         )
 
-    def _attempt(self, task: DownloadTask, target: Path, part: _Part) -> int:
+    def _attempt(self, task: DownloadTask, target: Path, part: PartFile) -> int:
         """Send one request for the rest of the part and stream it; return bytes written.
 
         Raises:
@@ -464,7 +429,7 @@ class Downloader:
             raise DownloadError(str(error), error.reason) from None
 
     def _accept(
-        self, response: StreamedResponse, part: _Part, task: DownloadTask, target: Path
+        self, response: StreamedResponse, part: PartFile, task: DownloadTask, target: Path
     ) -> int | None:
         """Check the answer before any byte is written; return the file's total size."""
         status = response.status_code
@@ -519,16 +484,16 @@ class Downloader:
         return total
 
     def _stream(
-        self, response: StreamedResponse, part: _Part, total: int | None, target: Path
+        self, response: StreamedResponse, part: PartFile, total: int | None, target: Path
     ) -> int:
         received = 0
         start = part.offset
         started = self.clock()
         limit = self.limits.bandwidth_bytes_per_second
-        with _open_at(part.path, part.offset) as handle:
+        with open_part_at(part.path, part.offset) as handle:
             # Hashing and writing run beside the socket reads (hashlib and file writes
             # release the GIL), so verifying costs the download almost no throughput.
-            writer = _Writer(part, handle)
+            writer = PartWriter(part, handle)
             try:
                 for chunk in response.iter_bytes(self.limits.chunk_bytes):
                     if self.stop_event.is_set():
@@ -585,86 +550,6 @@ def _refuse_text(response: StreamedResponse, head: bytes, name: str) -> None:
         f"{_safe_url(response.url)} served {kind} instead of the model; not downloaded.",
         "not_a_model",
     )
-
-
-_WRITEBACK_BYTES = 32 << 20
-"""How often the writer asks the kernel to write the part out (see ``_Writer``)."""
-
-
-class _Writer:
-    """Hashes and writes a part's chunks in a thread of its own, in order.
-
-    ``put`` hands over a chunk (waiting when a few are queued already) and raises the
-    writer's ``OSError`` (a full disk) as soon as it happened; ``close`` waits until every
-    chunk is written and hashed, then raises that error if any.
-
-    Every ``_WRITEBACK_BYTES`` the part written so far is handed to the disk with
-    ``posix_fadvise(DONTNEED)`` (where the OS has it): the kernel starts writing it out while
-    the download goes on, instead of the final fsync writing the whole file at once, and a
-    model of several GB does not push everything else out of the page cache.
-    """
-
-    _DONE = b""
-
-    def __init__(self, part: _Part, handle: BinaryIO, depth: int = 8) -> None:
-        self.part = part
-        self.handle = handle
-        self.queue: queue.Queue[bytes] = queue.Queue(maxsize=depth)
-        self.error: OSError | None = None
-        self.advised = part.offset  # bytes of the part already handed to the disk
-        self.thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            chunk = self.queue.get()
-            if chunk is self._DONE:
-                return
-            if self.error is not None:
-                continue  # drain without writing after a failure
-            try:
-                self.handle.write(chunk)
-            except OSError as error:
-                self.error = error
-                continue
-            self.part.hasher.update(chunk)
-            self.part.offset += len(chunk)
-            if self.part.offset - self.advised >= _WRITEBACK_BYTES:
-                self._write_back()
-
-    def _write_back(self) -> None:
-        """Start writing out what was written since the last call (advice: never fails)."""
-        advise = getattr(os, "posix_fadvise", None)
-        if advise is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            self.handle.flush()
-            start, self.advised = self.advised, self.part.offset
-            advise(self.handle.fileno(), start, self.advised - start, os.POSIX_FADV_DONTNEED)
-
-    def put(self, chunk: bytes) -> None:
-        if self.error is not None:
-            raise self.error
-        if chunk:
-            self.queue.put(chunk)
-
-    def close(self) -> None:
-        self.queue.put(self._DONE)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-
-
-@contextlib.contextmanager
-def _open_at(path: Path, offset: int) -> Iterator[BinaryIO]:
-    """Open the part for appending at ``offset`` (what was hashed is what is kept)."""
-    handle = path.open("r+b" if path.exists() else "wb")
-    try:
-        handle.truncate(offset)
-        handle.seek(offset)
-        yield handle
-    finally:
-        handle.close()
 
 
 def _content_range(value: str | None) -> tuple[int | None, int | None]:
