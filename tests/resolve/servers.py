@@ -106,12 +106,15 @@ class ReplayServer:
                 try:
                     if reply.delay:
                         time.sleep(reply.delay)
-                    # The client may have given up (a timeout test): nothing to answer.
-                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                        self.send_body(reply.status, reply.encoded(), dict(reply.headers))
                 finally:
+                    # Counted out before the answer leaves: once a client has it, it may
+                    # send its next request at once, and this thread, descheduled under
+                    # load, must not still count the finished one as in flight.
                     with server._lock:
                         server.in_flight -= 1
+                # The client may have given up (a timeout test): nothing to answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.send_body(reply.status, reply.encoded(), dict(reply.headers))
 
             do_GET = _handle
             do_POST = _handle
