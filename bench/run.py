@@ -133,10 +133,20 @@ def _python() -> str:
     return sys.executable
 
 
+# The resident scheduler runs as systemd/comfywatchman.service runs it: with glibc's
+# allocator for every object (PYTHONMALLOC=malloc), so the memory a cycle freed goes back
+# to the system between cycles. ``--scheduler-allocator pymalloc`` measures Python's own.
+SCHEDULER_ALLOCATOR = {"malloc": {"PYTHONMALLOC": "malloc"}, "pymalloc": {}}
+
+
 def scheduler_figures(
-    config: Path, root: Path, repeat: int, cold_and_unchanged_only: bool = False
+    config: Path,
+    root: Path,
+    repeat: int,
+    cold_and_unchanged_only: bool = False,
+    allocator: str = "malloc",
 ) -> dict[str, Any]:
-    """Run ``bench/cycle_child.py`` and return what it measured."""
+    """Run ``bench/cycle_child.py`` (under ``allocator``) and return what it measured."""
     command = [
         _python(),
         str(REPOSITORY / "bench" / "cycle_child.py"),
@@ -149,8 +159,13 @@ def scheduler_figures(
     ]
     if cold_and_unchanged_only:
         command.append("--cold-and-unchanged-only")
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return dict(json.loads(output.strip().splitlines()[-1]))
+    environment = {
+        key: value for key, value in os.environ.items() if key != "PYTHONMALLOC"
+    } | SCHEDULER_ALLOCATOR[allocator]
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True, env=environment
+    ).stdout
+    return {**json.loads(output.strip().splitlines()[-1]), "allocator": allocator}
 
 
 def fresh_process_cycle(config: Path) -> tuple[float, float, float]:
@@ -177,15 +192,20 @@ def fresh_process_cycle(config: Path) -> tuple[float, float, float]:
     return seconds, usage.ru_utime + usage.ru_stime, peak
 
 
-def measure(root: Path, work: Path, repeat: int, full: bool = True) -> dict[str, Any]:
-    """Measure every figure on the tree at ``root``; state goes under ``work``."""
+def measure(
+    root: Path, work: Path, repeat: int, full: bool = True, allocator: str = "malloc"
+) -> dict[str, Any]:
+    """Measure every figure on the tree at ``root``; state goes under ``work``; the
+    scheduler's cycles run under ``allocator`` (see ``SCHEDULER_ALLOCATOR``)."""
     folders = walked_folders(root)
     floor_walk(folders)  # warm the page cache, as a resident daemon's would be
     floor_seconds, files = _best_of(3, lambda: floor_walk(folders))
     bare_seconds, _ = _best_of(3, lambda: bare_walk(folders))
     home = work / f"home-{root.name}"
     config = write_config(root, home)
-    child = scheduler_figures(config, root, repeat, cold_and_unchanged_only=not full)
+    child = scheduler_figures(
+        config, root, repeat, cold_and_unchanged_only=not full, allocator=allocator
+    )
     figures = child.pop("figures")
     runs = [fresh_process_cycle(config) for _ in range(repeat)]
     runs.sort()
@@ -331,6 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--growth", type=int, nargs="*", help="model counts for growth")
     parser.add_argument("--no-growth", action="store_true")
     parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results file")
+    parser.add_argument(
+        "--scheduler-allocator",
+        choices=sorted(SCHEDULER_ALLOCATOR),
+        default="malloc",
+        help="the scheduler's allocator (malloc: as the systemd service runs it)",
+    )
     arguments = parser.parse_args(argv)
     size = "quick" if arguments.quick else "default"
     models, workflows, packs = SIZES[size]
@@ -351,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tree["generate_seconds"] = round(time.perf_counter() - started, 2)
             print(f"generated {tree} in {root}", flush=True)
             settle()
-        results = measure(root, work, arguments.repeat)
+        results = measure(root, work, arguments.repeat, allocator=arguments.scheduler_allocator)
         if arguments.tree is None:
             shutil.rmtree(root, ignore_errors=True)
         sizes = arguments.growth if arguments.growth is not None else GROWTH[size]
