@@ -32,9 +32,13 @@ def _install(prefix: str, caller: str, marker: Path) -> None:
 
     # Before watchman is imported: defaults bound to os.scandir take the slow one too.
     os.scandir = slow_scandir  # type: ignore[assignment]
-    import watchman.commands.cli as cli
+    import watchman.commands.actions as actions
 
-    cli.STOP_GRACE_SECONDS = 600.0
+    # Fail loudly if the fallback moves: setting a name nobody reads would let the
+    # fallback, not the walk, end the cycle, and the test would prove nothing.
+    if not hasattr(actions, "STOP_GRACE_SECONDS"):
+        raise SystemExit("the stop fallback is no longer watchman.commands.actions")
+    actions.STOP_GRACE_SECONDS = 600.0
 
 
 if os.environ.get("WATCHMAN_TEST_SLOW_WALK"):
