@@ -14,11 +14,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import ValidationError
 
 from watchman import __version__
@@ -27,10 +27,15 @@ from watchman.config import SearchSettings, Settings
 from watchman.environment import Environment
 from watchman.errors import ConfigError
 from watchman.home import Home
-from watchman.remote.comfyui_server import ComfyUIServer, server_gateway
-from watchman.remote.gateway import HttpGateway, HttpOptions, new_client
-from watchman.remote.node_map import NodeMapSource
-from watchman.resolve import KnownSources, Resolver, build_resolver
+
+if TYPE_CHECKING:
+    # The HTTP stack and the resolver are imported when first used (see Services): a
+    # cycle whose inputs did not change, started fresh by cron, never needs them.
+    import httpx
+
+    from watchman.remote.comfyui_server import ComfyUIServer
+    from watchman.remote.node_map import NodeMapSource
+    from watchman.resolve import KnownSources, Resolver
 
 USER_AGENT = f"comfywatchman/{__version__}"
 
@@ -69,25 +74,74 @@ def with_overrides(
 class Services:
     """What a command talks to the outside with. Close it (or use ``with``) when done.
 
+    The HTTP client, the ComfyUI server client and the node-map source are made when first
+    used, so a command or a cycle that never goes out never imports the HTTP stack.
+
     Attributes:
         settings: the settings every service was built from.
         environment: the process's surroundings.
         home: the tool's home.
-        client: the one HTTP client of the process.
         stop_event: set it (SIGTERM, SIGINT) to end every request under way.
-        comfyui_server: the ComfyUI server client; None when ``comfyui.use_server`` is off.
-        node_map: the source of ComfyUI-Manager's extension-node-map.
+        given_client: an HTTP client to use instead of making one (not closed here).
     """
 
     settings: Settings
     environment: Environment
     home: Home
-    client: httpx.Client
     stop_event: threading.Event
-    comfyui_server: ComfyUIServer | None
-    node_map: NodeMapSource
-    owns_client: bool = True
+    given_client: httpx.Client | None = None
     _known: dict[Path, KnownSources] = field(default_factory=dict)
+
+    @cached_property
+    def client(self) -> httpx.Client:
+        """The one HTTP client of the process (its User-Agent names the tool)."""
+        from watchman.remote.gateway import new_client
+
+        if self.given_client is not None:
+            return self.given_client
+        return new_client(headers={"User-Agent": USER_AGENT})
+
+    @cached_property
+    def comfyui_server(self) -> ComfyUIServer | None:
+        """The ComfyUI server client; None when ``comfyui.use_server`` is off."""
+        comfyui = self.settings.comfyui
+        if not comfyui.use_server:
+            return None
+        from watchman.remote.comfyui_server import ComfyUIServer, server_gateway
+
+        return ComfyUIServer(
+            server_gateway(self.client, comfyui.timeout_seconds, self.stop_event),
+            comfyui.url,
+            comfyui.timeout_seconds,
+        )
+
+    @cached_property
+    def node_map(self) -> NodeMapSource:
+        """The source of ComfyUI-Manager's extension-node-map (never fetched offline)."""
+        from watchman.remote.gateway import HttpGateway, HttpOptions
+        from watchman.remote.node_map import NodeMapSource
+
+        search = self.settings.search
+        gateway = (
+            None
+            if search.offline
+            else HttpGateway(
+                self.client,
+                HttpOptions(
+                    timeout_seconds=search.timeout_seconds,
+                    max_retries=search.max_retries,
+                    per_host_concurrency=search.per_host_concurrency,
+                ),
+                stop_event=self.stop_event,
+            )
+        )
+        return NodeMapSource(
+            gateway=gateway,
+            url=self.settings.nodes.extension_node_map_url,
+            ttl_hours=self.settings.nodes.extension_node_map_ttl_hours,
+            state_path=self.home.extension_node_map,
+            clock=self.environment.clock,
+        )
 
     @property
     def offline(self) -> bool:
@@ -119,6 +173,8 @@ class Services:
     def install_sources(self, comfyui_root: Path) -> KnownSources:
         """The known sources installed with ComfyUI (ComfyUI-Manager's model list, the
         workflow template packages), read once per root for the life of these services."""
+        from watchman.resolve import KnownSources
+
         key = comfyui_root.resolve()
         if key not in self._known:
             self._known[key] = KnownSources.from_comfyui(comfyui_root)
@@ -131,6 +187,8 @@ class Services:
         embedded in the workflows seen), then the backends in ``backend_order`` over this
         client, unless offline. Close it (or use ``with``); the client stays open.
         The cycle's resolve stage and ``comfywatchman resolve`` both get theirs here."""
+        from watchman.resolve import KnownSources, build_resolver
+
         known = KnownSources()
         if comfyui_root is not None:
             known.merge(self.install_sources(comfyui_root))
@@ -148,16 +206,21 @@ class Services:
         )
 
     def new_run(self) -> None:
-        """Start a cycle afresh: forget the hosts the long-lived gateways marked down."""
-        if self.comfyui_server is not None:
-            self.comfyui_server.gateway.new_run()
-        if self.node_map.gateway is not None:
-            self.node_map.gateway.new_run()
+        """Start a cycle afresh: forget the hosts the long-lived gateways marked down
+        (only those made already: the others have marked nothing)."""
+        made = self.__dict__
+        server = made.get("comfyui_server")
+        if server is not None:
+            server.gateway.new_run()
+        node_map = made.get("node_map")
+        if node_map is not None and node_map.gateway is not None:
+            node_map.gateway.new_run()
 
     def close(self) -> None:
-        """Close the HTTP client, when these services made it."""
-        if self.owns_client:
-            self.client.close()
+        """Close the HTTP client, when these services made it (and made it at all)."""
+        client = self.__dict__.get("client")
+        if client is not None and self.given_client is None:
+            client.close()
 
     def __enter__(self) -> Services:
         return self
@@ -189,49 +252,12 @@ def build_services(
         client: an HTTP client to use instead of making one (not closed by ``close``).
 
     Returns:
-        The services; nothing is contacted yet.
+        The services; nothing is contacted (or imported) yet.
     """
-    stop = stop_event or threading.Event()
-    owns = client is None
-    http = client or new_client(headers={"User-Agent": USER_AGENT})
-    comfyui = settings.comfyui
-    server = (
-        ComfyUIServer(
-            server_gateway(http, comfyui.timeout_seconds, stop),
-            comfyui.url,
-            comfyui.timeout_seconds,
-        )
-        if comfyui.use_server
-        else None
-    )
-    search = settings.search
-    node_map_gateway = (
-        None
-        if search.offline
-        else HttpGateway(
-            http,
-            HttpOptions(
-                timeout_seconds=search.timeout_seconds,
-                max_retries=search.max_retries,
-                per_host_concurrency=search.per_host_concurrency,
-            ),
-            stop_event=stop,
-        )
-    )
-    node_map = NodeMapSource(
-        gateway=node_map_gateway,
-        url=settings.nodes.extension_node_map_url,
-        ttl_hours=settings.nodes.extension_node_map_ttl_hours,
-        state_path=home.extension_node_map,
-        clock=environment.clock,
-    )
     return Services(
         settings=settings,
         environment=environment,
         home=home,
-        client=http,
-        stop_event=stop,
-        comfyui_server=server,
-        node_map=node_map,
-        owns_client=owns,
+        stop_event=stop_event or threading.Event(),
+        given_client=client,
     )

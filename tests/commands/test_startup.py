@@ -1,0 +1,71 @@
+"""Start-up: a cron ``--run-cycle`` whose inputs did not change imports only what it uses.
+
+Checked the way issue 14 asks, with ``python -X importtime``: the second cycle of a real
+process stops at the fingerprint and never imports the HTTP stack, the resolver, the
+workflow readers or the report.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.commands.test_stopping_walks import _tree
+
+REPO = Path(__file__).resolve().parents[2]
+NOT_NEEDED = (
+    "httpx",
+    "watchman.resolve.orchestrator",
+    "watchman.comfy.workflow_ui",
+    "watchman.reporting.report",
+    "watchman.stages.needs",
+)
+
+
+def _run_cycle(config: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("COMFYWATCHMAN_")
+    }
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
+    )
+    return subprocess.run(
+        [sys.executable, *options, "-m", "watchman", "--config", str(config), "--run-cycle"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+
+
+def _imported(importtime: str) -> set[str]:
+    names = set()
+    for line in importtime.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+def test_an_unchanged_cron_cycle_imports_neither_the_http_stack_nor_the_stages(
+    tmp_path: Path,
+) -> None:
+    config, _, home = _tree(tmp_path)
+    first = _run_cycle(config)
+    assert first.returncode == 0, first.stderr
+    # Stamps taken within the file system's granularity of a change are not trusted:
+    # age the tree's and the state's times so the next cycle may stop at the fingerprint.
+    for folder, _, files in os.walk(tmp_path):
+        for name in [*files, "."]:
+            path = os.path.join(folder, name)
+            stat = os.stat(path)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 60 * 10**9))
+    _run_cycle(config)  # sees the aged stamps as a change, runs in full, fingerprints them
+    again = _run_cycle(config, "-X", "importtime")
+    assert again.returncode == 0, again.stderr
+    imported = _imported(again.stderr)
+    assert "watchman.cycle" in imported  # the check saw the cycle's own imports
+    assert [name for name in NOT_NEEDED if name in imported] == []
+    assert '"unchanged":true' in home.structured_log.read_text(encoding="utf-8").replace(" ", "")
