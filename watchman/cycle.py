@@ -473,7 +473,9 @@ def _run_stages(
         )
         stock = take_stock(settings, home, root, environment, now_ns, stages.stop_event)
         cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
-        health = check_model_health(stock.models, load_verdicts(home.state_dir))
+        health = check_model_health(
+            stock.models, load_verdicts(home.state_dir), stop_event=stages.stop_event
+        )
         info.update(
             models=stock.models.count,
             node_packs=len(stock.nodes.packs),

@@ -218,3 +218,27 @@ def test_files_of_one_folder_type_in_two_roots_are_remembered_per_root(tmp_path:
         inventory, previous_verdicts(cold.to_state_document()), check=counting
     )
     assert opened == [] and not again.changed and reasons(again) == reasons(cold)
+
+
+def test_a_stop_ends_the_check_before_it_opens_another_file(tmp_path: Path) -> None:
+    import threading
+
+    import pytest
+
+    from watchman.errors import CycleInterrupted
+
+    root = comfy(tmp_path)
+    for number in range(3):
+        (root / "models" / "loras" / f"l{number}.safetensors").write_bytes(GOOD)
+    stop = threading.Event()
+    opened: list[Path] = []
+
+    def stopping_after_one(path: Path, size: int | None = None) -> FileProblem | None:
+        opened.append(Path(path))
+        stop.set()  # the person pressed Ctrl-C while the first file was read
+        return check_model_file(path, size)
+
+    inventory = scan_models(root, environ={}, home_dir=root)
+    with pytest.raises(CycleInterrupted, match="while checking"):
+        check_model_health(inventory, None, check=stopping_after_one, stop_event=stop)
+    assert len(opened) == 1

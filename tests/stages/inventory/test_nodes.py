@@ -303,3 +303,15 @@ def test_a_cache_written_before_loaders_were_learned_makes_packs_be_read_again(
     old = NodeInventory.from_cache_document(document)
     assert old.learned_loaders() == ()
     assert scan_node_inventory(packs_with_loaders, old).learned_loaders() != ()
+
+
+def test_a_stop_ends_the_node_pack_scan_before_the_next_pack(comfyui: Path) -> None:
+    import threading
+
+    from watchman.errors import CycleInterrupted
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(CycleInterrupted, match="while reading the node pack"):
+        scan_node_inventory(comfyui, None, stop)
+    assert scan_node_inventory(comfyui, None, threading.Event()).packs  # unset: a full scan

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import logging
 import sys
+import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 
 from watchman.comfy.folders import FOLDER_TYPES
 from watchman.comfy.model_file_check import FileProblem, check_model_file
+from watchman.errors import CycleInterrupted
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.state.safe_files import read_json_state, write_json_if_changed
 
@@ -287,6 +289,7 @@ def check_model_health(
     previous: RememberedVerdicts | None = None,
     *,
     check: Callable[..., FileProblem | None] = check_model_file,
+    stop_event: threading.Event | None = None,
 ) -> ModelHealth:
     """Check every model file of ``inventory`` that is new or changed since ``previous``.
 
@@ -296,8 +299,12 @@ def check_model_health(
     under one root whose paths, sizes and mtimes are all as remembered keep their verdicts
     at the cost of three comparisons, without a look at each file; elsewhere each file is
     compared to its remembered size and mtime and only a new or changed one is opened.
-    Folder models (diffusers) are not files and are skipped. Never raises: an unreadable
-    file is broken with reason ``unreadable``.
+    Folder models (diffusers) are not files and are skipped. An unreadable file is
+    broken with reason ``unreadable``. ``stop_event``, once set, ends the check before the
+    next file it would open (a cold cycle opens every model file).
+
+    Raises:
+        CycleInterrupted: ``stop_event`` was set during the check.
     """
     previous = previous if previous is not None else RememberedVerdicts()
     judged: dict[str, Judged] = {}
@@ -324,6 +331,8 @@ def check_model_health(
                     if path in seen:
                         problem = seen[path]
                     else:
+                        if stop_event is not None and stop_event.is_set():
+                            raise CycleInterrupted(f"stop requested while checking {path}")
                         opened += 1
                         problem = seen[path] = _judge(model, check)
                     if problem is not None:

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any, Literal, cast
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.python_source import node_classes_in_file
-from watchman.errors import StateError
+from watchman.errors import CycleInterrupted, StateError
 from watchman.stages.inventory.git_metadata import read_git_metadata
 
 if sys.version_info >= (3, 11):
@@ -188,17 +189,26 @@ def _optional_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def scan_node_inventory(comfyui_root: Path, previous: NodeInventory | None = None) -> NodeInventory:
+def scan_node_inventory(
+    comfyui_root: Path,
+    previous: NodeInventory | None = None,
+    stop_event: threading.Event | None = None,
+) -> NodeInventory:
     """Take stock of the node classes installed in a ComfyUI tree, without importing code.
 
     Args:
         comfyui_root: the ComfyUI folder (holding ``nodes.py`` and ``custom_nodes/``).
         previous: an earlier inventory of the same tree; parts whose file signature is
             unchanged reuse its class names instead of being parsed again.
+        stop_event: once set, the scan ends before the next pack (a stop must end a
+            cycle within 2 s even among hundreds of packs).
 
     Returns:
         The inventory, packs sorted by name then path. Unreadable files and folders are
         skipped with a warning; this never raises for a damaged tree.
+
+    Raises:
+        CycleInterrupted: ``stop_event`` was set during the scan.
     """
     core_files = list(_core_files(comfyui_root))
     core_signature = _signature(comfyui_root, core_files)
@@ -211,6 +221,8 @@ def scan_node_inventory(comfyui_root: Path, previous: NodeInventory | None = Non
     earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
     packs: list[NodePack] = []
     for path, enabled in _pack_locations(comfyui_root / CUSTOM_NODES_FOLDER):
+        if stop_event is not None and stop_event.is_set():
+            raise CycleInterrupted(f"stop requested while reading the node pack {path.name}")
         try:
             packs.append(_scan_pack(path, enabled, earlier.get(str(path))))
         except OSError as error:

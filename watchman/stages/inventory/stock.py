@@ -76,7 +76,8 @@ def take_stock(
     """Walk the install at ``root``: its models (a full re-stat every
     ``comfyui.full_restat_hours``, else unchanged directories keep their listing) and its
     node packs. ``environment`` expands ``$VARIABLES`` and ``~`` in extra_model_paths;
-    ``stop_event``, once set, ends the model walk at the next folder.
+    ``stop_event``, once set, ends the model walk at the next folder and the node-pack
+    scan at the next pack.
 
     Raises:
         ConfigError: an extra_model_paths file is malformed or cannot be read.
@@ -96,7 +97,7 @@ def take_stock(
         tree=tree,
     )
     tree.finish()
-    nodes = scan_node_inventory(root, _previous_node_inventory(home))
+    nodes = scan_node_inventory(root, _previous_node_inventory(home), stop_event)
     return Stock(models, nodes, tree)
 
 
