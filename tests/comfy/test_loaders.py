@@ -18,7 +18,6 @@ from watchman.comfy.node_kinds import (
     FRONTEND_ONLY_NODES,
     is_frontend_only,
     parse_core_node_list,
-    read_core_node_list,
 )
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
@@ -135,7 +134,7 @@ def test_the_reference_core_node_list_holds_every_core_loader_and_the_virtual_no
     path = CORPUS / "comfyui" / "core_nodes.txt"
     if not path.is_file():
         pytest.skip("../shared/corpus is absent: no core_nodes.txt to compare against")
-    core = read_core_node_list(path)
+    core = parse_core_node_list(path.read_text(encoding="utf-8"))
     assert set(CORE_LOADERS) <= core
     assert core >= FRONTEND_ONLY_NODES
 

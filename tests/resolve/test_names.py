@@ -7,7 +7,7 @@ from watchman.resolve.model import SearchRequest
 from watchman.resolve.names import (
     file_name_of,
     loose_key,
-    same_file_name,
+    name_match,
     search_terms,
     subfolder_of,
 )
@@ -21,9 +21,9 @@ def test_a_windows_value_splits_into_subfolder_and_file_name() -> None:
 
 
 def test_file_names_compare_exactly_except_for_case() -> None:
-    assert same_file_name("Foo.SafeTensors", "dir\\foo.safetensors")
-    assert not same_file_name("foo.safetensors", "foo.ckpt")
-    assert not same_file_name("foo-v2.safetensors", "foo_v2.safetensors")
+    assert name_match("Foo.SafeTensors", file_name_of("dir\\foo.safetensors")) is not None
+    assert name_match("foo.safetensors", "foo.ckpt") is None
+    assert name_match("foo-v2.safetensors", "foo_v2.safetensors") is None
     assert loose_key("foo-v2.safetensors") == loose_key("FOO_V2.ckpt")
 
 

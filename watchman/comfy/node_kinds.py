@@ -11,7 +11,6 @@ listed. ``PrimitiveString`` / ``PrimitiveInt`` / ... are real server nodes
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +26,6 @@ FRONTEND_ONLY_NODES: frozenset[str] = frozenset(
     }
 )
 """Node types registered by the ComfyUI frontend as virtual nodes."""
-
-TEXT_ONLY_NODES: frozenset[str] = frozenset({"Note", "MarkdownNote"})
-"""Frontend-only nodes that hold free text for people: never a source of model names."""
 
 
 def is_frontend_only(node_type: str) -> bool:
@@ -49,10 +45,3 @@ def parse_core_node_list(text: str) -> frozenset[str]:
         if stripped and not stripped.startswith("#"):
             names.add(stripped)
     return frozenset(names)
-
-
-def read_core_node_list(path: Path) -> frozenset[str]:
-    """Return the node class names listed in the file at ``path`` (see
-    :func:`parse_core_node_list`). Raises OSError when the file cannot be read.
-    """
-    return parse_core_node_list(path.read_text(encoding="utf-8"))

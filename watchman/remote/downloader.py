@@ -132,11 +132,6 @@ class DownloadResult:
     fetched_bytes: int = 0
     resumed_from: int = 0
 
-    @property
-    def ok(self) -> bool:
-        """True when the file is in place (fetched now or already there)."""
-        return self.outcome in ("downloaded", "present")
-
 
 class _Stopped(Exception):
     """A stop or the byte budget ended the stream; the part is kept."""

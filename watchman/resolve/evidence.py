@@ -116,9 +116,6 @@ class FolderClaim:
         return self.usual or next(iter(sorted(self.folders)), None)
 
 
-NO_CLAIM = FolderClaim()
-
-
 def same_folder(left: str, right: str) -> bool:
     """Return True when two folder type names are one folder for ComfyUI (legacy names,
     folder types that share directories)."""

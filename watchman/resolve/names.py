@@ -149,11 +149,6 @@ def subfolder_of(value: str) -> str:
     return value_parts(normalise_value(value)).subfolder
 
 
-def same_file_name(left: str, right: str) -> bool:
-    """Return True when two base names are equal, ignoring ASCII case only."""
-    return name_match(file_name_of(left), file_name_of(right)) is not None
-
-
 def split_extension(file_name: str) -> tuple[str, str]:
     """Return ``(stem, extension)``; the extension keeps its dot, or is ``""``."""
     stem, dot, extension = file_name.rpartition(".")
@@ -197,9 +192,3 @@ def search_terms(file_name: str, max_terms: int) -> tuple[str, ...]:
         seen.add(folded)
         terms.append(term)
     return tuple(terms[:max_terms])
-
-
-def first_folder_segment(path: str) -> str | None:
-    """Return the first part of a folder path (``controlnet/SDXL`` -> ``controlnet``)."""
-    first = normalise_value(path).split("/", 1)[0]
-    return first or None
