@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.commands.test_stopping_walks import _tree
+from tests.commands.comfy_tree import minimal_install, write_config
+from watchman.home import Home
 
 REPO = Path(__file__).resolve().parents[2]
 NOT_NEEDED = (
@@ -52,7 +53,16 @@ def _imported(importtime: str) -> set[str]:
 def test_an_unchanged_cron_cycle_imports_neither_the_http_stack_nor_the_stages(
     tmp_path: Path,
 ) -> None:
-    config, _, home = _tree(tmp_path)
+    root = minimal_install(tmp_path / "ComfyUI")
+    (root / "models" / "checkpoints").mkdir(parents=True)
+    (root / "models" / "checkpoints" / "a.safetensors").write_bytes(b"\0" * 16)
+    workflows = root / "user" / "default" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "flow.json").write_text(
+        '{"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "b.safetensors"}}}'
+    )
+    home = Home(tmp_path / "home")
+    config = write_config(tmp_path / "config.toml", home, root, "[search]", "offline = true")
     first = _run_cycle(config)
     assert first.returncode == 0, first.stderr
     # Stamps taken within the file system's granularity of a change are not trusted:

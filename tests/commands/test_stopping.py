@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands.comfy_tree import minimal_install, write_config
 from tests.local_http import LocalServer, QuietHandler
 from watchman.home import Home
 from watchman.state.cycle_state import load_cycle_state
@@ -45,37 +46,22 @@ class HungServer(LocalServer):
 
 
 def _tree(tmp_path: Path, source_url: str) -> tuple[Path, Home]:
-    root = tmp_path / "ComfyUI"
-    (root / "comfy").mkdir(parents=True)
+    root = minimal_install(tmp_path / "ComfyUI")
     (root / "models" / "checkpoints").mkdir(parents=True)
-    (root / "main.py").write_text("")
-    (root / "nodes.py").write_text("NODE_CLASS_MAPPINGS = {'CheckpointLoaderSimple': 1}\n")
     workflows = root / "user" / "default" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "hung.json").write_text(WORKFLOW)
     home = Home(tmp_path / "home")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[paths]",
-                f'home = "{home.root.as_posix()}"',
-                "[comfyui]",
-                f'root = "{root.as_posix()}"',
-                "use_server = false",
-                "[schedule]",
-                "boot_grace_minutes = 0",
-                "resume_grace_minutes = 0",
-                "min_vram_gb = 0",
-                "[search]",
-                'backend_order = ["civitai"]',
-                "max_retries = 0",
-                "timeout_seconds = 300",
-                "[civitai]",
-                f'base_url = "{source_url}"',
-                "",
-            ]
-        )
+    config = write_config(
+        tmp_path / "config.toml",
+        home,
+        root,
+        "[search]",
+        'backend_order = ["civitai"]',
+        "max_retries = 0",
+        "timeout_seconds = 300",
+        "[civitai]",
+        f'base_url = "{source_url}"',
     )
     return config, home
 

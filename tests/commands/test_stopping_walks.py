@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands.comfy_tree import minimal_install, write_config
 from watchman.home import Home
 from watchman.state.cycle_state import load_cycle_state
 
@@ -30,10 +31,7 @@ WORKFLOW = """{"1": {"class_type": "CheckpointLoaderSimple",
 
 def _tree(tmp_path: Path) -> tuple[Path, Path, Home]:
     """A ComfyUI install with 60 model folders and 60 workflow folders, and its config."""
-    root = tmp_path / "ComfyUI"
-    (root / "comfy").mkdir(parents=True)
-    (root / "main.py").write_text("")
-    (root / "nodes.py").write_text("NODE_CLASS_MAPPINGS = {'CheckpointLoaderSimple': 1}\n")
+    root = minimal_install(tmp_path / "ComfyUI")
     workflows = root / "user" / "default" / "workflows"
     for number in range(FOLDERS):
         models = root / "models" / "checkpoints" / f"family{number:03}"
@@ -42,25 +40,7 @@ def _tree(tmp_path: Path) -> tuple[Path, Path, Home]:
         (workflows / f"set{number:03}").mkdir(parents=True)
         (workflows / f"set{number:03}" / "flow.json").write_text(WORKFLOW)
     home = Home(tmp_path / "home")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[paths]",
-                f'home = "{home.root.as_posix()}"',
-                "[comfyui]",
-                f'root = "{root.as_posix()}"',
-                "use_server = false",
-                "[schedule]",
-                "boot_grace_minutes = 0",
-                "resume_grace_minutes = 0",
-                "min_vram_gb = 0",
-                "[search]",
-                "offline = true",
-                "",
-            ]
-        )
-    )
+    config = write_config(tmp_path / "config.toml", home, root, "[search]", "offline = true")
     return config, root, home
 
 
