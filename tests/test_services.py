@@ -58,16 +58,21 @@ def test_flags_are_settings_overrides_checked_like_any_value() -> None:
         with_overrides(Settings(), backends=["bing"])
 
 
+def _civitai_only(url: str) -> Settings:
+    """Settings that resolve with Civitai at ``url`` alone, once, without a ComfyUI server."""
+    return Settings.model_validate(
+        {
+            "civitai": {"base_url": url},
+            "search": {"backend_order": ["civitai"], "max_retries": 0},
+            "comfyui": {"use_server": False},
+        }
+    )
+
+
 def test_a_backend_asks_through_the_one_client_that_names_the_tool(tmp_path: Path) -> None:
     with ReplayServer() as server:
         server.route("GET", "/api/v1/models", Reply(200, recording("civitai_models_search.json")))
-        settings = Settings.model_validate(
-            {
-                "civitai": {"base_url": server.url},
-                "search": {"backend_order": ["civitai"], "max_retries": 0},
-                "comfyui": {"use_server": False},
-            }
-        )
+        settings = _civitai_only(server.url)
         with build_services(settings, environment(tmp_path), Home(tmp_path / "h")) as services:
             request = SearchRequest("SD15\\DreamShaper_8_pruned.safetensors", "checkpoints")
             result = resolve_one(services, None, request)
@@ -81,13 +86,7 @@ def test_a_backend_answer_and_its_cache_entry_are_dated_by_the_environments_cloc
 ) -> None:
     with ReplayServer() as server:
         server.route("GET", "/api/v1/models", Reply(200, recording("civitai_models_search.json")))
-        settings = Settings.model_validate(
-            {
-                "civitai": {"base_url": server.url},
-                "search": {"backend_order": ["civitai"], "max_retries": 0},
-                "comfyui": {"use_server": False},
-            }
-        )
+        settings = _civitai_only(server.url)
         home = Home(tmp_path / "h")
         with build_services(settings, environment(tmp_path), home) as services:
             request = SearchRequest("SD15\\DreamShaper_8_pruned.safetensors", "checkpoints")

@@ -3,9 +3,14 @@ that always pass, no ComfyUI server, state in a home of the test's own."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from watchman.home import Home
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def minimal_install(root: Path) -> Path:
@@ -36,3 +41,28 @@ def write_config(path: Path, home: Home, root: Path, *more: str) -> Path:
         )
     )
     return path
+
+
+def child_environment(*python_path: Path) -> dict[str, str]:
+    """This process's environment for a ``python -m watchman`` child: no
+    ``COMFYWATCHMAN_*`` variable of the person running the tests, the project (after
+    ``python_path``, e.g. a fault hook) importable."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("COMFYWATCHMAN")
+    }
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [*map(str, python_path), str(REPO), os.environ.get("PYTHONPATH")])
+    )
+    return environment
+
+
+def start_run_cycle(config: Path, cwd: Path, environment: dict[str, str]) -> subprocess.Popen[str]:
+    """Start ``python -m watchman --config CONFIG --run-cycle`` with its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "watchman", "--config", str(config), "--run-cycle"],
+        env=environment,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.commands.comfy_tree import minimal_install, write_config
+from tests.commands.comfy_tree import child_environment, minimal_install, write_config
 from watchman.home import Home
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,17 +26,11 @@ NOT_NEEDED = (
 
 
 def _run_cycle(config: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("COMFYWATCHMAN_")
-    }
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
-    )
     return subprocess.run(
         [sys.executable, *options, "-m", "watchman", "--config", str(config), "--run-cycle"],
         capture_output=True,
         text=True,
-        env=environment,
+        env=child_environment(),
         timeout=300,
         check=False,
     )

@@ -4,16 +4,18 @@ report is left half-written."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from tests.commands.comfy_tree import minimal_install, write_config
+from tests.commands.comfy_tree import (
+    child_environment,
+    minimal_install,
+    start_run_cycle,
+    write_config,
+)
 from tests.local_http import LocalServer, QuietHandler
 from watchman.home import Home
 from watchman.state.cycle_state import load_cycle_state
@@ -72,21 +74,9 @@ def test_a_signal_stops_a_cycle_waiting_on_a_hung_source_and_records_it_interrup
 ) -> None:
     with HungServer() as server:
         config, home = _tree(tmp_path, server.url)
-        environment = {
-            key: value for key, value in os.environ.items() if not key.startswith("COMFYWATCHMAN")
-        }
-        environment["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
-        )
+        environment = child_environment()
         environment["CIVITAI_API_TOKEN"] = ""
-        process = subprocess.Popen(
-            [sys.executable, "-m", "watchman", "--config", str(config), "--run-cycle"],
-            env=environment,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = start_run_cycle(config, tmp_path, environment)
         try:
             assert server.asked.wait(WAIT_LIMIT), "the cycle never asked the source"
             process.send_signal(signal_number)

@@ -7,16 +7,18 @@ walk, exit 130 or 143, and leave no report, cache or temporary file half-written
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.commands.comfy_tree import minimal_install, write_config
+from tests.commands.comfy_tree import (
+    child_environment,
+    minimal_install,
+    start_run_cycle,
+    write_config,
+)
 from watchman.home import Home
 from watchman.state.cycle_state import load_cycle_state
 
@@ -62,25 +64,13 @@ def test_a_signal_during_a_long_walk_ends_the_cycle_in_the_walk(
         "workflows": (root / "user", "discover_workflow_files"),
     }[walk]
     started = tmp_path / "walk-started"
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("COMFYWATCHMAN")
-    }
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(HOOK), str(REPO), os.environ.get("PYTHONPATH")])
-    )
+    environment = child_environment(HOOK)
     environment.update(
         WATCHMAN_TEST_SLOW_WALK=str(slowed),
         WATCHMAN_TEST_SLOW_CALLER=caller,
         WATCHMAN_TEST_WALK_STARTED=str(started),
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "watchman", "--config", str(config), "--run-cycle"],
-        env=environment,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_run_cycle(config, tmp_path, environment)
     try:
         deadline = time.monotonic() + WAIT_LIMIT
         while not started.exists() and process.poll() is None and time.monotonic() < deadline:
