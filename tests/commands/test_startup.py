@@ -15,7 +15,6 @@ from pathlib import Path
 from tests.commands.comfy_tree import child_environment, minimal_install, write_config
 from watchman.home import Home
 
-REPO = Path(__file__).resolve().parents[2]
 NOT_NEEDED = (
     "httpx",
     "watchman.resolve.orchestrator",

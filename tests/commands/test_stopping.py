@@ -20,7 +20,6 @@ from tests.local_http import LocalServer, QuietHandler
 from watchman.home import Home
 from watchman.state.cycle_state import load_cycle_state
 
-REPO = Path(__file__).resolve().parents[2]
 WAIT_LIMIT = 60.0  # seconds; a bound against hangs, never a speed requirement
 
 WORKFLOW = """{"1": {"class_type": "CheckpointLoaderSimple",

@@ -22,7 +22,6 @@ from tests.commands.comfy_tree import (
 from watchman.home import Home
 from watchman.state.cycle_state import load_cycle_state
 
-REPO = Path(__file__).resolve().parents[2]
 HOOK = Path(__file__).resolve().parent / "slow_walk"
 WAIT_LIMIT = 60.0  # seconds; a bound against hangs, never a speed requirement
 FOLDERS = 60
