@@ -253,3 +253,13 @@ def test_a_retry_after_date_without_a_date_header_to_measure_it_by_is_ignored() 
     assert server_time("yesterday-ish") is None
     assert parse_retry_after("Thu, 01 Jan 2026 12:00:45 GMT", None) is None
     assert parse_retry_after("45", None) == 45.0  # delta-seconds need no clock
+
+
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_a_hostile_date_header_never_raises_and_measures_only_a_real_moment(
+    date: str, header: str
+) -> None:
+    moment = server_time(date)
+    assert moment is None or moment.tzinfo is not None
+    seconds = parse_retry_after(header, moment)
+    assert seconds is None or 0.0 <= seconds <= RETRY_AFTER_CEILING_SECONDS
