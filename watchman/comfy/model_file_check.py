@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import orjson
 
@@ -31,6 +31,9 @@ BINARY_MODEL_EXTENSIONS = frozenset(
     {".safetensors", ".sft", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".gguf", ".onnx", ".pkl"}
 )
 """Model formats that are never text: an HTML or JSON body under these names is wrong."""
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+ReadAt = Callable[[int, int], bytes]
+"""Reads ``length`` bytes at ``offset`` of a file (fewer at its end)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,11 @@ def sniff_text_body(head: bytes, name: str) -> FileProblem | None:
     names with a binary model extension are judged. Returns None when ``head`` may well be
     a model.
     """
-    if extension_of(name) not in BINARY_MODEL_EXTENSIONS or not head:
+    return _sniff(head, extension_of(name))
+
+
+def _sniff(head: bytes, extension: str) -> FileProblem | None:
+    if extension not in BINARY_MODEL_EXTENSIONS or not head:
         return None
     text = head[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
     lowered = text[:1024].lower()
@@ -71,17 +78,22 @@ def sniff_text_body(head: bytes, name: str) -> FileProblem | None:
     return None
 
 
-def check_safetensors_header(handle: BinaryIO, size: int) -> FileProblem | None:
-    """Return what is wrong with the safetensors header of the open file, or None.
+def check_safetensors_header(head: bytes, size: int, read_at: ReadAt) -> FileProblem | None:
+    """Return what is wrong with a safetensors file's header, or None.
 
-    Reads the 8-byte length and the JSON header only. Takes the file's size in bytes.
+    Takes the file's first bytes (``head``, usually :data:`SNIFF_BYTES`), its size in bytes
+    and ``read_at(offset, length)``, which reads more of it when the header runs past
+    ``head`` (most headers of small files fit in the first 4 KiB: one read in all). Reads
+    the 8-byte length and the JSON header only.
+
+    Raises:
+        OSError: ``read_at`` could not read.
     """
     if size < 8:
         return FileProblem("truncated", f"it is {size} bytes long, shorter than a header")
-    raw = handle.read(8)
-    if len(raw) < 8:
+    if len(head) < 8:
         return FileProblem("truncated", "it ends inside the header length")
-    (header_length,) = struct.unpack("<Q", raw)
+    (header_length,) = struct.unpack_from("<Q", head)
     if header_length == 0 or header_length > MAX_SAFETENSORS_HEADER:
         return FileProblem("bad_header", f"its header length {header_length} is not plausible")
     if 8 + header_length > size:
@@ -89,7 +101,10 @@ def check_safetensors_header(handle: BinaryIO, size: int) -> FileProblem | None:
             "truncated",
             f"its header claims {header_length} bytes but the file is {size} bytes long",
         )
-    header_bytes = handle.read(header_length)
+    if 8 + header_length <= len(head):
+        header_bytes = head[8 : 8 + header_length]
+    else:
+        header_bytes = head[8:] + read_at(len(head), 8 + header_length - len(head))
     if len(header_bytes) < header_length:
         return FileProblem("truncated", "it ends inside its header")
     try:
@@ -125,9 +140,10 @@ def check_model_file(
 ) -> FileProblem | None:
     """Return what is wrong with the model file at ``path``, or None when it looks sound.
 
-    Reads at most the first :data:`SNIFF_BYTES` and, for ``.safetensors``, the header.
-    ``size`` saves a stat when the caller knows it; ``name`` is the name whose extension
-    says the format (default: the path's own; a download part passes its target's).
+    Reads at most the first :data:`SNIFF_BYTES` and, for ``.safetensors``, the rest of
+    the header when it runs past them. ``size`` saves a stat when the caller knows it;
+    ``name`` is the name whose extension says the format (default: the path's own; a
+    download part passes its target's).
 
     Raises:
         OSError: the file cannot be opened or read.
@@ -136,17 +152,38 @@ def check_model_file(
     name = name or file_path
     if size == 0:
         return FileProblem("empty", "it is empty (0 bytes)")  # known without opening it
-    # Unbuffered: read exactly the bytes looked at, not a buffer's worth more.
-    with open(file_path, "rb", buffering=0) as handle:
+    # A bare descriptor and exact reads: at 100,000 files in a cold cycle, a buffered
+    # file object per file and a second read of the same first bytes cost a third more.
+    descriptor = os.open(file_path, os.O_RDONLY | _BINARY)
+    try:
         if size is None:
-            size = os.fstat(handle.fileno()).st_size
+            size = os.fstat(descriptor).st_size
         if size == 0:
             return FileProblem("empty", "it is empty (0 bytes)")
-        head = handle.read(SNIFF_BYTES)
-        problem = sniff_text_body(head, name)
+        head = os.read(descriptor, SNIFF_BYTES)
+        extension = extension_of(name)
+        problem = _sniff(head, extension)
         if problem is not None:
             return problem
-        if extension_of(name) in (".safetensors", ".sft"):
-            handle.seek(0)
-            return check_safetensors_header(handle, size)
+        if extension in (".safetensors", ".sft"):
+
+            def read_at(offset: int, length: int) -> bytes:
+                os.lseek(descriptor, offset, os.SEEK_SET)
+                return _read_exactly(descriptor, length)
+
+            return check_safetensors_header(head, size, read_at)
+    finally:
+        os.close(descriptor)
     return None
+
+
+def _read_exactly(descriptor: int, length: int) -> bytes:
+    """Read up to ``length`` bytes, fewer only at the end of the file."""
+    pieces = []
+    while length > 0:
+        piece = os.read(descriptor, min(length, 1 << 24))
+        if not piece:
+            break
+        pieces.append(piece)
+        length -= len(piece)
+    return b"".join(pieces)
