@@ -491,6 +491,14 @@ def _run_stages(
         info["model_cache_rewritten"] = written.model_cache
         info["custom_nodes_cache_rewritten"] = written.custom_nodes_cache
         info["model_health_rewritten"] = save_health(home.state_dir, health)
+    # Saved: from here on the cycle needs the inventories and the broken files, not the
+    # directory listings nor the verdict on every file. Letting them go now keeps ~25 MiB
+    # at 100k models out of the later stages, where the cycle's peak is (issue 14); the
+    # next full cycle reads the listings back from their file (~0.2 s).
+    models, nodes = stock.models, stock.nodes
+    health = health.broken_only()
+    del stock, input_tree
+    forget_resident()
 
     with stages.stage("workflows") as info:
         scan = read_watched_workflows(
@@ -499,7 +507,7 @@ def _run_stages(
             settings.workflows.include_images,
             now_ns=now_ns,
             full_rehash_hours=settings.workflows.full_rehash_hours,
-            table=loader_table(stock.nodes.learned_loaders()),
+            table=loader_table(nodes.learned_loaders()),
             stop_event=stages.stop_event,
         )
         if scan.next_full_rehash_ns is not None:
@@ -518,16 +526,16 @@ def _run_stages(
         )
 
     with stages.stage("needs") as info:
-        installed = installed_nodes(services.comfyui_server, stock.nodes)
+        installed = installed_nodes(services.comfyui_server, nodes)
         cycle_fingerprint.note_node_source(installed.source, installed.types)
-        needs = assess_all(scan, stock.models, installed, broken_lookup(health))
+        needs = assess_all(scan, models, installed, broken_lookup(health))
         info.update(
             node_source=installed.source,
             assess_failures=[asdict(failure) for failure in needs.failures],
         )
 
     with stages.stage("node_packs") as info:
-        packs = advise_packs(needs, stock.nodes, lambda: services.node_map.load(root))
+        packs = advise_packs(needs, nodes, lambda: services.node_map.load(root))
         info["node_map"] = packs.node_map_used
 
     with stages.stage("resolve") as info:
@@ -545,7 +553,7 @@ def _run_stages(
                 for a in needs.workflows
             ),
             resolutions.by_key,
-            stock.models.roots_for,
+            models.roots_for,
             services.client,
             auto=auto_download and not services.offline,
             stop_event=stop_event or services.stop_event,
@@ -580,8 +588,8 @@ def _run_stages(
             cycle_id=cycle_id,
             comfyui_root=str(root),
             node_source=installed.source,
-            models_installed=stock.models.count,
-            node_packs=len(stock.nodes.packs),
+            models_installed=models.count,
+            node_packs=len(nodes.packs),
             intake_new_or_updated=len(intake),
             downloads=downloads.plan,
             downloaded=downloaded,

@@ -199,6 +199,11 @@ class ModelHealth:
         object.__setattr__(self, "broken", MappingProxyType(dict(self.broken)))
         object.__setattr__(self, "judged", MappingProxyType(dict(self.judged)))
 
+    def broken_only(self) -> ModelHealth:
+        """Return this health without the per-file records (``judged``): what the cycle
+        needs once they are saved (at 100,000 files they hold ~10 MiB)."""
+        return ModelHealth(self.broken, {}, self.opened, self.changed)
+
     def problem_of(self, model: ModelFile) -> BrokenModel | None:
         """Return why ``model`` is broken, or None when it looks sound."""
         return self.broken.get(file_key(model))
