@@ -348,3 +348,29 @@ def test_a_loader_that_takes_a_model_folder_finds_it_present(tmp_path: Path) -> 
         inventory.locate(ModelKey.of("diffusion_models", "svdq-fp4-flux.1-dev")).state == "missing"
     )
     assert inventory.locate(ModelKey.of("loras", "svdq-int4-flux.1-dev")).state == "missing"
+
+
+def test_a_lookup_index_keeps_only_models_whose_own_key_matches_under_a_shared_hash() -> None:
+    # The indexes are keyed by the hash of the folded text; two texts sharing a hash must
+    # not answer for each other. Simulated: a model filed under another text's hash.
+    from watchman.stages.inventory.models import ModelFile, _folded_name, _folded_path, _Index
+
+    stranger = ModelFile("loras", "Sub/Other.safetensors", "/r", 1, 0.0)
+    twin = ModelFile("loras", "wanted.safetensors", "/r2", 1, 0.0)
+    models = (stranger, twin)
+    index = _Index.of([hash("wanted.safetensors"), hash("wanted.safetensors")])
+    assert index.hits(models, "wanted.safetensors", _folded_path) == (twin,)
+    assert index.hits(models, "wanted.safetensors", _folded_name) == (twin,)
+    assert index.hits(models, "other.safetensors", _folded_name) == ()
+
+
+def test_models_are_found_by_folded_path_and_name_whatever_their_case(tmp_path: Path) -> None:
+    loras = tmp_path / "models" / "loras" / "Styles"
+    loras.mkdir(parents=True)
+    (loras / "Detail_XL.safetensors").write_bytes(b"x")
+    inventory = scan_models(tmp_path, environ={}, home_dir=tmp_path / "home")
+    present = inventory.locate(ModelKey.of("loras", "styles/DETAIL_xl.safetensors"))
+    assert present.state == "present"
+    assert present.locations[0].relative_path == "Styles/Detail_XL.safetensors"
+    misplaced = inventory.locate(ModelKey.of("checkpoints", "detail_xl.SAFETENSORS"))
+    assert misplaced.state == "misplaced"

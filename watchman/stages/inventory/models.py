@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,32 +109,26 @@ class ModelInventory:
     # Lower-cased relative paths of the subfolders under each folder type's roots: some
     # loaders (e.g. Nunchaku's) take a model folder, not a file.
     directories: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
-    # One model per key is the rule, so a key maps to its ModelFile, or to a tuple when
-    # several share it: 100,000 one-element tuples would cost ~11 MB (see _hits).
-    _by_path: Mapping[str, ModelFile | tuple[ModelFile, ...]] = field(
-        init=False, repr=False, compare=False
-    )
-    _by_name: Mapping[str, ModelFile | tuple[ModelFile, ...]] = field(
-        init=False, repr=False, compare=False
-    )
+    # The lookup indexes: folded relative path, and folded file name. Each is the sorted
+    # hashes of the folded texts beside the positions of their models in ``_all``: at
+    # 100,000 mixed-case names, dicts of folded copies held ~25 MiB through the cycle,
+    # these 4 MiB. A lookup folds its few candidates again to compare (see _Index).
+    _all: tuple[ModelFile, ...] = field(init=False, repr=False, compare=False)
+    _by_path: _Index = field(init=False, repr=False, compare=False)
+    _by_name: _Index = field(init=False, repr=False, compare=False)
     _root_sets: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Freeze the mappings and build the lookup indexes once.
         object.__setattr__(self, "roots", MappingProxyType(dict(self.roots)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
-        by_path: dict[str, ModelFile | tuple[ModelFile, ...]] = {}
-        by_name: dict[str, ModelFile | tuple[ModelFile, ...]] = {}
-        for folder_files in self.files.values():
-            for model in folder_files:
-                relative = model.relative_path
-                key = fold_case(relative)
-                if key == relative:
-                    key = relative  # one string, not two equal ones
-                _add(by_path, key, model)
-                _add(by_name, key.rpartition("/")[2], model)
-        object.__setattr__(self, "_by_path", by_path)
-        object.__setattr__(self, "_by_name", by_name)
+        every = tuple(model for folder_files in self.files.values() for model in folder_files)
+        folded = [fold_case(model.relative_path) for model in every]
+        object.__setattr__(self, "_all", every)
+        object.__setattr__(self, "_by_path", _Index.of([hash(key) for key in folded]))
+        object.__setattr__(
+            self, "_by_name", _Index.of([hash(key.rpartition("/")[2]) for key in folded])
+        )
         object.__setattr__(
             self, "_root_sets", {name: frozenset(paths) for name, paths in self.roots.items()}
         )
@@ -168,7 +163,7 @@ class ModelInventory:
             path + extension for extension in (known.implied_extensions if known else ())
         ]
         for candidate in keys:
-            same_path = _hits(self._by_path, candidate)
+            same_path = self._by_path.hits(self._all, candidate, _folded_path)
             if wanted is None:
                 hits = same_path
             else:
@@ -182,7 +177,7 @@ class ModelInventory:
         elif path in self.directories.get(wanted, frozenset()):
             return Presence("present")  # a model that is a folder
         for candidate in keys:
-            same_name = _hits(self._by_name, candidate.rsplit("/", 1)[-1])
+            same_name = self._by_name.hits(self._all, candidate.rsplit("/", 1)[-1], _folded_name)
             if same_name:
                 return Presence("misplaced", same_name)
         return Presence("missing")
@@ -216,24 +211,43 @@ class ModelInventory:
         }
 
 
-def _add(index: dict[str, ModelFile | tuple[ModelFile, ...]], key: str, model: ModelFile) -> None:
-    known = index.get(key)
-    if known is None:
-        index[key] = model
-    elif isinstance(known, tuple):
-        index[key] = (*known, model)
-    else:
-        index[key] = (known, model)
+def _folded_path(model: ModelFile) -> str:
+    return fold_case(model.relative_path)
 
 
-def _hits(
-    index: Mapping[str, ModelFile | tuple[ModelFile, ...]], key: str
-) -> tuple[ModelFile, ...]:
-    """The models an index holds under ``key``, in the order they were added."""
-    found = index.get(key)
-    if found is None:
-        return ()
-    return found if isinstance(found, tuple) else (found,)
+def _folded_name(model: ModelFile) -> str:
+    return fold_case(model.relative_path).rpartition("/")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """A lookup from a text's hash to the positions of the models filed under it: the
+    hashes sorted, the positions beside them (ascending within one hash, so in the order
+    the models were added)."""
+
+    hashes: array[int]
+    positions: array[int]
+
+    @classmethod
+    def of(cls, hashes: Sequence[int]) -> _Index:
+        """Index position ``i`` under ``hashes[i]``."""
+        order = sorted(range(len(hashes)), key=hashes.__getitem__)
+        return cls(array("q", (hashes[i] for i in order)), array("q", order))
+
+    def hits(
+        self, models: Sequence[ModelFile], key: str, key_of: Callable[[ModelFile], str]
+    ) -> tuple[ModelFile, ...]:
+        """The models filed under ``key``'s hash whose own key (``key_of``) is ``key``
+        (two texts may share a hash), in the order they were added."""
+        wanted = hash(key)
+        found = []
+        at = bisect_left(self.hashes, wanted)
+        while at < len(self.hashes) and self.hashes[at] == wanted:
+            model = models[self.positions[at]]
+            if key_of(model) == key:
+                found.append(model)
+            at += 1
+        return tuple(found)
 
 
 @dataclass
