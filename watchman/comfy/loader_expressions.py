@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from watchman.comfy.folders import canonical_folder
+from watchman.comfy.python_source import syntax_nodes
 
 MAX_DEPTH = 12
 """How many names, calls or bases are followed from one input before giving up."""
@@ -187,7 +188,7 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
         if function is not None:
             # A helper of the module or a method of the class: what it returns.
             inner = scope.inside(function)
-            for returned in ast.walk(function):
+            for returned in syntax_nodes(function):
                 if isinstance(returned, ast.Return) and returned.value is not None:
                     yield from folders_iter(returned.value, inner, depth + 1)
             return
@@ -243,7 +244,7 @@ def string_value(node: ast.expr, scope: Scope) -> str | None:
 
 def input_types_call(node: ast.expr) -> str | None:
     """``Base.INPUT_TYPES()`` (or ``copy.deepcopy`` of it) -> ``"Base"``."""
-    for inner in ast.walk(node):
+    for inner in syntax_nodes(node):
         if (
             isinstance(inner, ast.Call)
             and isinstance(inner.func, ast.Attribute)

@@ -44,6 +44,7 @@ from watchman.comfy.loader_expressions import (
     list_items,
     v3_input,
 )
+from watchman.comfy.python_source import syntax_nodes
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def learn_loaders(
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
             index.problems.append(f"{relative}: does not parse as Python ({error}).")
             continue
-        nodes = list(ast.walk(tree))  # counted for the budget, then read (one walk)
+        nodes = syntax_nodes(tree)  # counted for the budget, then read (one walk)
         if not budget.spend(len(nodes)):
             index.problems.append(f"{relative}: the pack's syntax budget was spent; not read.")
             break
@@ -354,7 +355,7 @@ class _FileReader:
         local = scope.inside(function)
         returned = [
             node.value
-            for node in ast.walk(function)
+            for node in syntax_nodes(function)
             if isinstance(node, ast.Return) and node.value is not None
         ]
         sections: dict[str, list[tuple[str, ast.expr]]] = {"required": [], "optional": []}
@@ -398,7 +399,7 @@ class _FileReader:
         scope: Scope,
     ) -> None:
         """``inputs["optional"] = {...}`` and ``inputs["required"]["x"] = (...)``."""
-        for node in ast.walk(function):
+        for node in syntax_nodes(function):
             if not isinstance(node, ast.Assign):
                 continue
             for target in node.targets:
@@ -418,7 +419,7 @@ class _FileReader:
         self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: _ClassInfo, scope: Scope
     ) -> None:
         local = scope.inside(function)
-        for node in ast.walk(function):
+        for node in syntax_nodes(function):
             if not isinstance(node, ast.Call):
                 continue
             node_id = next((k.value for k in node.keywords if k.arg == "node_id"), None)

