@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.generate_tree import model_body
 from watchman.clocks import SystemClock
-from watchman.config import load_settings
+from watchman.config_loading import load_settings
 from watchman.cycle import run_cycle
 from watchman.environment import Environment
 from watchman.home import Home

@@ -25,6 +25,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("watchman.state",),
     (
         "watchman.config",
+        "watchman.config_loading",
+        "watchman.config_sources",
         "watchman.config_docs",
         "watchman.environment",
         "watchman.home",

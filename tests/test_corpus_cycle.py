@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from watchman.comfy.node_kinds import FRONTEND_ONLY_NODES
-from watchman.config import load_settings
+from watchman.config_loading import load_settings
 from watchman.cycle import run_cycle
 from watchman.home import Home
 from watchman.stages.guards import GuardVerdict

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from tests.local_http import answering
-from watchman.config import Settings, load_settings
+from watchman.config import Settings
+from watchman.config_loading import load_settings
 from watchman.cycle import CycleResult, run_cycle
 from watchman.environment import Environment
 from watchman.home import Home

@@ -302,7 +302,7 @@ def test_a_live_comfyui_server_is_the_truth_for_nodes_and_file_names(demo: Path)
 def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path) -> None:
     import threading
 
-    from watchman.config import load_settings
+    from watchman.config_loading import load_settings
     from watchman.cycle import run_cycle
     from watchman.home import resolve_home
 
@@ -321,7 +321,7 @@ def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path
 
 
 def test_a_progress_callback_hears_every_stage_in_order(demo: Path) -> None:
-    from watchman.config import load_settings
+    from watchman.config_loading import load_settings
     from watchman.cycle import run_cycle
     from watchman.home import resolve_home
 

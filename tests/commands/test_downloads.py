@@ -162,7 +162,7 @@ def test_a_person_watching_sees_progress_bars_and_the_daemon_gets_progress_lines
     from rich.console import Console
 
     from watchman.clocks import SystemClock
-    from watchman.config import load_settings
+    from watchman.config_loading import load_settings
     from watchman.home import Home
     from watchman.remote.downloader import Progress
     from watchman.stages.downloads import ProgressLines

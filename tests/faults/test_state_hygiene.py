@@ -227,7 +227,7 @@ def test_the_full_rehash_falls_due_after_its_period_and_wakes_an_unchanged_cycle
 ) -> None:
     import json as json_module
 
-    from watchman.config import load_settings
+    from watchman.config_loading import load_settings
     from watchman.home import Home
     from watchman.stages.workflows import REHASH_STAMP, full_rehash_due
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from watchman.config import load_settings
+from watchman.config_loading import load_settings
 from watchman.errors import BackendError
 from watchman.home import Home
 from watchman.resolve import SearchRequest, Status

@@ -13,14 +13,8 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from watchman.comfy.install import HOW_TO_SET_ROOT
-from watchman.config import (
-    ENV_NESTED_DELIMITER,
-    ENV_PREFIX,
-    Settings,
-    config_source,
-    iter_fields,
-    read_toml_file,
-)
+from watchman.config import ENV_NESTED_DELIMITER, ENV_PREFIX, Settings, iter_fields
+from watchman.config_loading import config_source, read_toml_file
 from watchman.errors import ComfyUINotFoundError
 
 if TYPE_CHECKING:

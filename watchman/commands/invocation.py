@@ -21,7 +21,8 @@ import orjson
 import typer
 from rich.console import Console
 
-from watchman.config import Settings, load_settings
+from watchman.config import Settings
+from watchman.config_loading import load_settings
 from watchman.environment import Environment
 from watchman.errors import (
     ComfyUINotFoundError,
