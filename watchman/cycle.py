@@ -421,7 +421,7 @@ def _run_stages(
     auto_download: bool = False,
     may_download: Callable[[], str | None] = lambda: None,
 ) -> RunOutcome:
-    from watchman.comfy.loaders import loader_table
+    from watchman.comfy.loader_lookup import loader_table
     from watchman.reporting.document import SCHEMA_VERSION as REPORT_SCHEMA_VERSION
     from watchman.reporting.files import write_report
     from watchman.reporting.report import build_report, cycle_counts, cycle_summary

@@ -9,8 +9,8 @@ from importlib import resources
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from watchman.comfy.loader_lookup import parse_bundled_table
 from watchman.comfy.loader_source import learn_loaders
-from watchman.comfy.loaders import parse_bundled_table
 from watchman.comfy.workflow import parse_workflow_json
 
 # UI widget values as the frontend stores them for each loader (first value the file).

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from watchman.comfy.loader_lookup import LoaderTable, loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
-from watchman.comfy.loaders import LoaderTable, loader_table
 
 from .loader_pack_sources import BOUND_NAMES, BROKEN, CLASSIC, V3, WRAPPERS
 

@@ -7,13 +7,8 @@ from pathlib import Path
 import pytest
 
 from watchman.comfy.folders import canonical_folder
-from watchman.comfy.loaders import (
-    LOADERS,
-    embedding_names,
-    generic_value_names_file,
-    loader_spec,
-    table_value_names_file,
-)
+from watchman.comfy.loader_lookup import loader_spec
+from watchman.comfy.loaders import LOADERS
 from watchman.comfy.node_kinds import (
     FRONTEND_ONLY_NODES,
     is_frontend_only,
@@ -69,53 +64,6 @@ def test_pack_loaders_use_the_folders_their_packs_register() -> None:
     assert loader_spec("IPAdapterModelLoader").model_inputs["ipadapter_file"] == "ipadapter"  # type: ignore[union-attr]
     assert loader_spec("UltralyticsDetectorProvider").model_inputs["model_name"] == "ultralytics"  # type: ignore[union-attr]
     assert dict(loader_spec("IPAdapterUnifiedLoader").model_inputs) == {}  # type: ignore[union-attr]
-
-
-@pytest.mark.parametrize(
-    ("value", "names_file"),
-    [
-        ("sub\\file.safetensors", True),
-        ("None", False),
-        ("Baked VAE", False),
-        ("taesd", False),
-        ("https://x/y.safetensors", False),
-        ("two\nlines.safetensors", False),
-        ("", False),
-    ],
-)
-def test_table_values_name_files_only_when_they_look_like_one(value: str, names_file: bool) -> None:
-    spec = loader_spec("VAELoader")
-    assert spec is not None
-    assert table_value_names_file(spec, "vae_name", value) is names_file
-
-
-def test_folder_entries_need_no_extension() -> None:
-    spec = loader_spec("DiffusersLoader")
-    assert spec is not None and table_value_names_file(spec, "model_path", "stable-diffusion-2")
-
-
-@pytest.mark.parametrize(
-    ("value", "is_file"),
-    [("a.gguf", True), ("a.onnx", True), ("a.png", False), ("a", False), ("www.x/a.pt", False)],
-)
-def test_generic_values_need_a_model_extension(value: str, is_file: bool) -> None:
-    assert generic_value_names_file(value) is is_file
-
-
-@pytest.mark.parametrize(
-    ("text", "names"),
-    [
-        ("embedding:foo, embedding:bar.pt", ("foo", "bar.pt")),
-        ("(embedding:neg:1.3)", ("neg",)),
-        ("myembedding:no", ()),
-        ("EMBEDDING:Up", ("Up",)),
-        ("nothing here", ()),
-    ],
-)
-def test_embedding_tokens_are_read_as_comfyui_tokenizes_them(
-    text: str, names: tuple[str, ...]
-) -> None:
-    assert embedding_names(text) == names
 
 
 def test_frontend_only_nodes_are_the_frontends_virtual_nodes() -> None:

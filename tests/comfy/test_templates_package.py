@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from watchman.comfy.folders import canonical_folder
-from watchman.comfy.loaders import loader_spec
+from watchman.comfy.loader_lookup import loader_spec
 from watchman.comfy.model_references import base_name_key
 from watchman.comfy.workflow import parse_workflow_json
 from watchman.comfy.workflow_model import ParsedWorkflow

@@ -6,16 +6,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from watchman.comfy.folders import canonical_folder, folder_type, is_model_file_name
-from watchman.comfy.loaders import (
-    LoaderSpec,
-    LoaderTable,
+from watchman.comfy.input_inference import (
     embedding_names,
     generic_value_names_file,
     inferred_folder,
-    loader_spec,
     names_file,
     table_value_names_file,
 )
+from watchman.comfy.loader_lookup import LoaderTable, loader_spec
+from watchman.comfy.loaders import LoaderSpec
 from watchman.comfy.model_key import ModelKey, NodeLookup
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.value_forms import (

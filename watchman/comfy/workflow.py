@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from watchman.comfy.image_metadata import image_kind, workflow_texts
-from watchman.comfy.loaders import LoaderTable
+from watchman.comfy.loader_lookup import LoaderTable
 from watchman.comfy.workflow_api import is_api_prompt, parse_api_prompt
 from watchman.comfy.workflow_json import decode_json
 from watchman.comfy.workflow_model import ParsedWorkflow

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from watchman.comfy.loaders import LoaderTable
+from watchman.comfy.loader_lookup import LoaderTable
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow

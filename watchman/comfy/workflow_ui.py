@@ -22,12 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchman.comfy.loaders import (
-    CONTROL_AFTER_GENERATE,
-    CONTROL_VALUES,
-    LoaderTable,
-    loader_spec,
-)
+from watchman.comfy.loader_lookup import LoaderTable, loader_spec
+from watchman.comfy.loaders import CONTROL_AFTER_GENERATE, CONTROL_VALUES
 from watchman.comfy.model_references import attach_embedded, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow_model import (

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from watchman.comfy.loaders import loader_spec
+from watchman.comfy.loader_lookup import loader_spec
 from watchman.comfy.model_key import (
     ModelKey,
     fold_case,

@@ -33,7 +33,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from watchman.comfy.loaders import LoaderTable, default_table
+from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.workflow import MAX_WORKFLOW_BYTES, parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.environment import expand_user

@@ -224,7 +224,7 @@ def packs_with_loaders(tmp_path: Path) -> Path:
 def test_installed_packs_loaders_are_learned_without_importing_them(
     packs_with_loaders: Path,
 ) -> None:
-    from watchman.comfy.loaders import loader_table
+    from watchman.comfy.loader_lookup import loader_table
 
     inventory = scan_node_inventory(packs_with_loaders)
     learned = {loader.node_type for loader in inventory.learned_loaders()}
@@ -252,7 +252,7 @@ def test_installed_packs_loaders_are_learned_without_importing_them(
 def test_a_workflow_using_an_installed_packs_loader_gets_its_folder(
     packs_with_loaders: Path,
 ) -> None:
-    from watchman.comfy.loaders import loader_table
+    from watchman.comfy.loader_lookup import loader_table
     from watchman.comfy.workflow import parse_workflow_json
 
     table = loader_table(scan_node_inventory(packs_with_loaders).learned_loaders())

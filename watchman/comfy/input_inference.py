@@ -1,0 +1,131 @@
+"""Reading a node's values without a table's word for them: which values name a model file,
+which folder an input's name implies on a node no table knows, and the embeddings named in
+prompt text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from watchman.comfy.folders import is_model_file_name
+from watchman.comfy.loaders import LoaderSpec
+
+PLACEHOLDER_VALUES: frozenset[str] = frozenset(
+    {"none", "baked vae", "[none]", "null", "undefined", "", "disabled"}
+)
+"""Values loaders offer in their file lists that name no file (compared lower-case)."""
+
+_EMBEDDING_TOKEN = re.compile(r"(?<![\w:])embedding:([^\s,()\[\]{}<>|\"']+)", re.IGNORECASE)
+_TRAILING_WEIGHT = re.compile(r":-?\d*\.?\d+$")
+
+
+def is_plain_value(value: object) -> bool:
+    """Return whether ``value`` could name a file: a one-line string that is not a URL."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 1024:
+        return False
+    if "\n" in value or "\r" in value:
+        return False
+    return "://" not in value and not value.lower().startswith(("http:", "https:", "www."))
+
+
+def _has_extension(value: str) -> bool:
+    base_name = value.replace("\\", "/").rstrip().rsplit("/", 1)[-1]
+    return re.search(r"\.[A-Za-z0-9_]{1,16}$", base_name) is not None
+
+
+def table_value_names_file(spec: LoaderSpec, input_name: str, value: object) -> bool:
+    """Return whether ``value`` of ``input_name`` on a table node names a model file.
+
+    Takes the node's spec, the input name and the value as written. A file needs an
+    extension (so presets such as ``taesd`` or ``pixel_space`` are not files); inputs
+    listed as folder entries accept a bare name. Placeholders (``None``, ``Baked VAE``)
+    never name a file.
+    """
+    if input_name not in spec.model_inputs or not isinstance(value, str):
+        return False
+    return names_file(value, input_name in spec.folder_entries)
+
+
+def generic_value_names_file(value: object) -> bool:
+    """Return whether a value of a node the table does not know looks like a model file:
+    a one-line, non-URL string ending in a model extension."""
+    return is_plain_value(value) and is_model_file_name(str(value).strip())
+
+
+def embedding_names(text: object) -> tuple[str, ...]:
+    """Return the embedding names written as ``embedding:name`` tokens in prompt text.
+
+    Takes any value; non-strings give nothing. A name runs to the next space, comma or
+    bracket, as ComfyUI's tokenizer reads it; a trailing ``:1.2`` weight is not part of
+    it. Names are returned exactly as written (no extension added), in order, unique.
+    """
+    if not isinstance(text, str) or "embedding:" not in text.lower():
+        return ()
+    names: dict[str, None] = {}  # ordered and unique: a list's `in` was quadratic
+    for match in _EMBEDDING_TOKEN.finditer(text):
+        name = _TRAILING_WEIGHT.sub("", match.group(1)).rstrip(".:;!?")
+        if name and not name.startswith("/"):
+            names[name] = None
+    return tuple(names)
+
+
+# --- inference from input names -------------------------------------------------------
+
+INFERRED_INPUTS: Mapping[str, str] = MappingProxyType(
+    {
+        "ckpt_name": "checkpoints",
+        "lora_name": "loras",
+        "vae_name": "vae",
+        "unet_name": "diffusion_models",
+        "clip_name": "text_encoders",
+        "control_net_name": "controlnet",
+        "controlnet_name": "controlnet",
+        "style_model_name": "style_models",
+        "clip_vision_name": "clip_vision",
+        "upscale_model_name": "upscale_models",
+        "gligen_name": "gligen",
+        "hypernetwork_name": "hypernetworks",
+        "photomaker_model_name": "photomaker",
+        "audio_encoder_name": "audio_encoders",
+        "ipadapter_file": "ipadapter",
+        "instantid_file": "instantid",
+        "pulid_file": "pulid",
+    }
+)
+"""Input names ComfyUI's own loaders (and the packs that copy them) tie to one folder."""
+
+_NUMBERED = re.compile(r"_?\d+$")
+
+
+def inferred_folder(node_type: str, input_name: str | None) -> str | None:
+    """Return the folder an input's name implies on a node no table knows, or None.
+
+    Takes the node type and the input name. ``ckpt_name``, ``lora_name``, ``vae_name``,
+    ``unet_name``, ``clip_name`` (``clip_vision`` on a node naming vision), ... mean the
+    folder ComfyUI's own loader of that input reads, also numbered (``clip_name2``,
+    ``lora_name_3``) or prefixed (``refiner_ckpt_name``). ``model_name`` is ambiguous
+    (upscalers, detectors, AnimateDiff, ...) and is inferred only on a node whose type
+    names an upscale model. None for every other name.
+    """
+    if not input_name:
+        return None
+    name = _NUMBERED.sub("", input_name.strip().lower())
+    for key, folder in INFERRED_INPUTS.items():
+        if name == key or name.endswith("_" + key):
+            if key == "clip_name" and "vision" in node_type.lower():
+                return "clip_vision"
+            return folder
+    lowered_type = node_type.lower().replace(" ", "")
+    if name == "model_name" and "upscalemodel" in lowered_type and "latent" not in lowered_type:
+        return "upscale_models"
+    return None
+
+
+def names_file(value: str, folder_entry: bool = False) -> bool:
+    """Return whether a value on a model input names a file: it is not a placeholder
+    (``None``, ``Baked VAE``) and has an extension, unless the input takes folders."""
+    if not is_plain_value(value) or value.strip().lower() in PLACEHOLDER_VALUES:
+        return False
+    return folder_entry or _has_extension(value)

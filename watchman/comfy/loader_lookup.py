@@ -1,0 +1,167 @@
+"""Looking a node type's loader spec up: the hand-written table, then the specs learned
+from the installed packs' source, then the bundled table generated from packs' sources.
+
+``LoaderTable`` holds one install's sources in order of trust and follows wrappers;
+``loader_table`` builds it for an install, ``default_table`` when no install is known.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from types import MappingProxyType
+
+from watchman.comfy.folders import canonical_folder, folder_type
+from watchman.comfy.loader_source import LearnedLoader
+from watchman.comfy.loaders import LOADERS, LoaderSpec
+
+logger = logging.getLogger(__name__)
+
+
+# --- specs learned from packs' source, and the generated table of them ---------------
+
+BUNDLED_TABLE = "bundled_loaders.json"
+"""The generated table in ``watchman/comfy/data`` (see ``tools/build_loader_table.py``)."""
+
+MAX_WRAP_DEPTH = 8
+
+
+def placement_folder(folder: str) -> str:
+    """Return the folder type a file listed under ``folder`` is placed in.
+
+    Takes a folder type as a pack names it. Types that only re-list another type's
+    directories (ComfyUI-GGUF's ``unet_gguf`` over ``diffusion_models``) give that type,
+    since it is where a file goes and where the inventory looks. Never raises.
+    """
+    canonical = canonical_folder(folder)
+    known = folder_type(canonical)
+    if known is not None and known.shares_dirs_with:
+        return known.shares_dirs_with[0]
+    return canonical
+
+
+def learned_spec(loader: LearnedLoader, origin: str) -> LoaderSpec:
+    """Return the LoaderSpec of a learned loader (without following ``wraps``): each model
+    input reads from the placement folder of the first folder type it lists."""
+    return LoaderSpec(
+        widgets=loader.widgets,
+        model_inputs=MappingProxyType(
+            {name: placement_folder(folders[0]) for name, folders in loader.model_inputs if folders}
+        ),
+        origin=origin,
+    )
+
+
+@dataclass(frozen=True)
+class LoaderTable:
+    """Every source of loader specs, looked up in order of trust.
+
+    The hand-written :data:`LOADERS` first (checked against real workflows' widget
+    names), then specs learned from the installed packs' source, then the bundled table
+    generated from packs' sources. A learned or bundled node that wraps another node type
+    (MultiGPU's ``UNETLoaderMultiGPU`` around ``UNETLoader``) takes that type's inputs.
+    """
+
+    learned: Mapping[str, LearnedLoader]
+    bundled: Mapping[str, LearnedLoader]
+
+    def spec(self, node_type: str) -> LoaderSpec | None:
+        """Return the spec for ``node_type``, or None when no source knows it."""
+        return self._spec(node_type, 0)
+
+    def _spec(self, node_type: str, depth: int) -> LoaderSpec | None:
+        table = LOADERS.get(node_type)
+        if table is not None:
+            return table
+        for origin, source in (("learned", self.learned), ("bundled", self.bundled)):
+            loader = source.get(node_type)
+            if loader is None:
+                continue
+            if loader.model_inputs or loader.wraps is None:
+                return learned_spec(loader, origin)
+            if depth < MAX_WRAP_DEPTH and loader.wraps != node_type:
+                inner = self._spec(loader.wraps, depth + 1)
+                if inner is not None:
+                    # The wrapper's widgets are the wrapped node's plus its own (a device
+                    # choice), which the frontend stores after them.
+                    return LoaderSpec(
+                        widgets=inner.widgets,
+                        model_inputs=inner.model_inputs,
+                        folder_entries=inner.folder_entries,
+                        origin=origin,
+                    )
+        return None
+
+    @property
+    def digest(self) -> str:
+        """A short digest of everything the table knows, for parse caches."""
+        text = repr(
+            (
+                sorted(LOADERS.items()),
+                sorted((k, v.to_json()) for k, v in self.learned.items()),
+                sorted((k, v.to_json()) for k, v in self.bundled.items()),
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def loader_table(learned: Iterable[LearnedLoader] = ()) -> LoaderTable:
+    """Return the table for an install: the learned loaders (earlier ones win for a node
+    type defined twice) over the bundled table."""
+    known: dict[str, LearnedLoader] = {}
+    for loader in learned:
+        known.setdefault(loader.node_type, loader)
+    return LoaderTable(learned=MappingProxyType(known), bundled=bundled_loaders())
+
+
+@functools.cache
+def bundled_loaders() -> Mapping[str, LearnedLoader]:
+    """Return the bundled table's loaders by node type (read once).
+
+    An absent or damaged table (a broken install) gives an empty mapping and a warning:
+    the hand table and inference still work.
+    """
+    try:
+        text = (resources.files("watchman.comfy") / "data" / BUNDLED_TABLE).read_text("utf-8")
+        document = json.loads(text)
+    except (OSError, ValueError) as error:
+        logger.warning("The bundled loader table cannot be read (%s); it is not used.", error)
+        return MappingProxyType({})
+    return MappingProxyType(parse_bundled_table(document))
+
+
+def parse_bundled_table(document: object) -> dict[str, LearnedLoader]:
+    """Return the loaders of a bundled table document by node type; malformed entries
+    are skipped. The first entry of a node type wins (packs are sorted by name)."""
+    entries = document.get("entries") if isinstance(document, dict) else None
+    loaders: dict[str, LearnedLoader] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        try:
+            loader = LearnedLoader.from_json(
+                {**entry, "model_inputs": entry.get("inputs"), "source": entry.get("pack")}
+            )
+        except ValueError:
+            continue
+        loaders.setdefault(loader.node_type, loader)
+    return loaders
+
+
+DEFAULT_TABLE_LEARNED: Mapping[str, LearnedLoader] = MappingProxyType({})
+
+
+def default_table() -> LoaderTable:
+    """Return the table when no install is known: hand-written plus bundled."""
+    return LoaderTable(learned=DEFAULT_TABLE_LEARNED, bundled=bundled_loaders())
+
+
+def loader_spec(node_type: str, table: LoaderTable | None = None) -> LoaderSpec | None:
+    """Return the spec for ``node_type`` from ``table`` (default: the hand-written and the
+    bundled tables), or None when nothing knows it."""
+    return (table or default_table()).spec(node_type)
