@@ -11,6 +11,7 @@ disabled pack, the ``mv`` that puts a misplaced file where its loader looks, and
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.reporting.report import ModelRow, NodeRow, Report, WorkflowEntry
 from watchman.resolve import Status
+from watchman.stages.inventory.models import ModelFile
 
 CORE_PACK_IDS = frozenset({"comfy-core", "comfyui", "comfy_core"})
 
@@ -188,7 +190,7 @@ def model_actions(report: Report) -> list[Action]:
     # Both sides keyed by the one ModelKey rule, as the plan itself keys its tasks.
     planned = {ModelKey.of(plan.folder, plan.relative): plan for plan in report.downloads}
     refused = {item.key: item.reason for item in report.not_planned}
-    root = PurePath(report.comfyui_root)
+    where = _Relative(PurePath(report.comfyui_root))
     actions: list[Action] = []
     by_path = _display_names(report)
     for row, users in report.unique_models().values():
@@ -201,7 +203,7 @@ def model_actions(report: Report) -> list[Action]:
         )
         plan = planned.get(key)
         if need.state == "misplaced":
-            actions.append(_move(row, root, names))
+            actions.append(_move(row, where, names))
         elif need.state == "misspelled":
             actions.append(
                 Action(
@@ -245,21 +247,58 @@ def _size(size: int | None) -> str:
     return "size unknown"
 
 
-def _move(row: ModelRow, root: PurePath, names: tuple[str, ...]) -> Action:
+def _move(row: ModelRow, where: _Relative, names: tuple[str, ...]) -> Action:
     need = row.need
     reference = need.reference
     parts = value_parts(reference.value)
     title = f"Move {parts.file_name} into models/{reference.folder or '?'}."
     if not need.locations or reference.folder is None:
         return Action("move_file", title, names)
-    found = need.locations[0]
-    source = found.full_path
-    target_folder = root / "models" / reference.folder
-    if parts.subfolder:
-        target_folder = target_folder / parts.subfolder
-    target = _rel(target_folder, root)
-    command = f"mkdir -p {_q(target)} && mv {_q(_rel(source, root))} {_q(target)}/"
+    target = where.model_folder(reference.folder, parts.subfolder)
+    command = f"mkdir -p {_q(target)} && mv {_q(where.model_file(need.locations[0]))} {_q(target)}/"
     return Action("move_file", title, names, command=command)
+
+
+class _Relative:
+    """``_rel`` of model files and model folders against one ComfyUI folder, each root
+    and target folder worked out once (pathlib's parsing of 9,000 misplaced files' paths,
+    twice each, was most of a cold cycle's report)."""
+
+    def __init__(self, root: PurePath) -> None:
+        self.root = root
+        self._roots: dict[str, str | None] = {}
+        self._targets: dict[tuple[str, str], str] = {}
+
+    def model_file(self, found: ModelFile) -> str:
+        """``_rel(found.full_path, root)``."""
+        relative = found.relative_path
+        # Parts pathlib would fold, split or re-anchor take the long way.
+        if not _PLAIN_RELATIVE.fullmatch(relative):
+            return _rel(found.full_path, self.root)
+        if found.root not in self._roots:
+            try:
+                self._roots[found.root] = PurePath(found.root).relative_to(self.root).as_posix()
+            except ValueError:
+                self._roots[found.root] = None
+        folder = self._roots[found.root]
+        if folder is None:
+            return _rel(found.full_path, self.root)
+        return relative if folder == "." else f"{folder}/{relative}"
+
+    def model_folder(self, folder: str, subfolder: str) -> str:
+        """``_rel(root / "models" / folder [/ subfolder], root)``."""
+        key = (folder, subfolder)
+        if key not in self._targets:
+            target = self.root / "models" / folder
+            if subfolder:
+                target = target / subfolder
+            self._targets[key] = _rel(target, self.root)
+        return self._targets[key]
+
+
+# Path parts that are neither empty nor ".", without a backslash or a colon (a separator
+# or a drive on Windows): joined with "/", they are what pathlib makes of them.
+_PLAIN_RELATIVE = re.compile(r"(?!\.?(?:/|$))[^/\\:]+(?:/(?!\.?(?:/|$))[^/\\:]+)*")
 
 
 def _missing(row: ModelRow, names: tuple[str, ...], not_planned: str | None = None) -> Action:
