@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import psutil
@@ -142,29 +142,94 @@ def write_file_set(files: Sequence[tuple[Path, bytes]], tag: str) -> None:
         ValueError: the paths are not all in one folder, or the tag has other characters.
     """
     folders = {path.parent for path, _ in files}
-    if len(folders) != 1 or not re.fullmatch(r"[A-Za-z0-9_-]+", tag):
+    if len(folders) != 1:
         raise ValueError("a file set is one folder's files, tagged with [A-Za-z0-9_-]")
     (folder,) = folders
-    folder.mkdir(parents=True, exist_ok=True)
-    recover_file_sets(folder)
-    pending = [(path, folder / f".{path.name}.set-{tag}.tmp") for path, _ in files]
-    try:
-        for (_, data), (_, temporary) in zip(files, pending, strict=True):
-            with open(temporary, "wb") as handle:
-                if hasattr(os, "fchmod"):
-                    os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
-                handle.write(data)
+    with PendingFileSet(folder, tag) as pending:
+        for path, data in files:
+            pending.open(path).write(data)
+        pending.commit()
+
+
+class PendingFileSet:
+    """:func:`write_file_set` in steps, for files too large to hold in memory: the caller
+    writes each file into the handle :meth:`open` gives, then commits the set (or drops
+    it: a report found unchanged once written is never put in place).
+
+    Use as a context manager: leaving it without :meth:`commit` (an exception, a kill
+    signal turned into one) deletes the pending files and leaves the old set.
+
+    Raises (constructor):
+        ValueError: the tag has characters other than letters, digits, ``-`` and ``_``.
+        OSError: the folder cannot be made.
+    """
+
+    def __init__(self, folder: Path, tag: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", tag):
+            raise ValueError("a file set is one folder's files, tagged with [A-Za-z0-9_-]")
+        self.folder = folder
+        self.tag = tag
+        self._files: list[tuple[Path, Path, BinaryIO]] = []
+        self._committed = False
+        folder.mkdir(parents=True, exist_ok=True)
+        recover_file_sets(folder)
+
+    def __enter__(self) -> PendingFileSet:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._committed:
+            self.discard()
+
+    def open(self, path: Path) -> BinaryIO:
+        """Return the handle the new ``path`` (in this set's folder) is written into; it
+        stays open until the set is committed or dropped.
+
+        Raises:
+            ValueError: ``path`` is not in the set's folder, or already in the set.
+            OSError: the pending file cannot be created.
+        """
+        if path.parent != self.folder or any(path == target for target, _, _ in self._files):
+            raise ValueError(f"{path} is not a new file of the set in {self.folder}")
+        temporary = self.folder / f".{path.name}.set-{self.tag}.tmp"
+        handle = open(temporary, "wb")  # noqa: SIM115 (closed by commit or discard)
+        self._files.append((path, temporary, handle))
+        if hasattr(os, "fchmod"):
+            os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
+        return handle
+
+    def commit(self, order: Sequence[Path] = ()) -> None:
+        """Put the set in place: each file fsynced, the commit marker written, each file
+        renamed (those in ``order`` first, in that order, the rest as opened), the marker
+        removed.
+
+        Raises:
+            OSError: as :func:`write_file_set`.
+        """
+        rank = {path: number for number, path in enumerate(order)}
+        self._files.sort(key=lambda file: rank.get(file[0], len(rank)))
+        try:
+            for _, _, handle in self._files:
                 handle.flush()
                 os.fsync(handle.fileno())
-        fsync_folder(folder)
-        marker = folder / f".set-{tag}.commit"
-        atomic_write_bytes(marker, "\n".join(path.name for path, _ in files).encode())
-    except BaseException:
-        for _, temporary in pending:
+                handle.close()
+            fsync_folder(self.folder)
+            marker = self.folder / f".set-{self.tag}.commit"
+            atomic_write_bytes(marker, "\n".join(path.name for path, _, _ in self._files).encode())
+        except BaseException:
+            self.discard()
+            raise
+        self._committed = True
+        _complete_set(self.folder, marker, self.tag)
+
+    def discard(self) -> None:
+        """Drop the pending files: the old set stays. Never raises."""
+        for _, temporary, handle in self._files:
+            with contextlib.suppress(OSError):
+                handle.close()
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-        raise
-    _complete_set(folder, marker, tag)
+        self._files = []
 
 
 def _complete_set(folder: Path, marker: Path, tag: str) -> None:
@@ -231,22 +296,22 @@ def dumps_json(document: Any) -> bytes:
         return orjson.dumps(
             document,
             option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE,
-            default=_json_default,
+            default=json_default,
         )
     except orjson.JSONEncodeError as error:
         if "surrogates" not in str(error):
             raise
-        text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
+        text = json.dumps(document, indent=2, sort_keys=True, default=json_default)
         return (text + "\n").encode("ascii")
 
 
 def _dumps_line(record: Any) -> bytes:
     try:
-        return orjson.dumps(record, default=_json_default)
+        return orjson.dumps(record, default=json_default)
     except orjson.JSONEncodeError as error:
         if "surrogates" not in str(error):
             raise
-        return json.dumps(record, separators=(",", ":"), default=_json_default).encode("ascii")
+        return json.dumps(record, separators=(",", ":"), default=json_default).encode("ascii")
 
 
 def loads_json(data: bytes) -> Any:
@@ -267,7 +332,13 @@ def loads_json(data: bytes) -> Any:
         raise ValueError("nested too deeply") from error
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """What the JSON writers here write for a value JSON has no type for: a path as
+    posix text, a set sorted, a tuple or dataclass as a list or object.
+
+    Raises:
+        TypeError: any other value.
+    """
     if isinstance(value, Path):
         return value.as_posix()
     if isinstance(value, (set, frozenset)):
