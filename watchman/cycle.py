@@ -422,14 +422,10 @@ def _run_stages(
     may_download: Callable[[], str | None] = lambda: None,
 ) -> RunOutcome:
     from watchman.comfy.loader_lookup import loader_table
-    from watchman.reporting.document import SCHEMA_VERSION as REPORT_SCHEMA_VERSION
     from watchman.reporting.files import write_report
+    from watchman.reporting.previous import index_path, read_previous_report
     from watchman.reporting.report import build_report, cycle_counts, cycle_summary
-    from watchman.stages.downloads import (
-        downloaded_after,
-        downloads_stage,
-        read_report_unjudged,
-    )
+    from watchman.stages.downloads import downloads_stage
     from watchman.stages.intake import take_intake
     from watchman.stages.inventory.model_health import (
         broken_lookup,
@@ -447,8 +443,7 @@ def _run_stages(
         read_watched_workflows,
         watched_folders,
     )
-    from watchman.state.download_log import log_path
-    from watchman.state.safe_files import read_json_state
+    from watchman.state.download_log import log_path, read_downloads
 
     settings = services.settings
     environment = services.environment
@@ -569,17 +564,11 @@ def _run_stages(
             )
 
     with stages.stage("report") as info:
-        # The previous report, read once (at 5,000 workflows it is ~10 MB): the downloads
-        # since it, the changes since it, and whether this one differs from it.
-        unjudged = read_report_unjudged(home.report_json)
-        downloaded = downloaded_after(unjudged, log_path(home.state_dir))
-        previous = (
-            unjudged
-            if isinstance(unjudged, dict)
-            and unjudged.get("schema_version") == REPORT_SCHEMA_VERSION
-            else read_json_state(home.report_json, REPORT_SCHEMA_VERSION)
-        )
-        del unjudged
+        # What this cycle needs of the report before it (when it was made, its workflows'
+        # digests and statuses, its stable part's digest) from its small index; the 17 MB
+        # JSON is decoded only when the index does not describe it.
+        report_index = index_path(home.state_dir)
+        previous = read_previous_report(home.report_json, home.report_markdown, report_index)
         report = build_report(
             needs.workflows,
             resolutions,
@@ -592,9 +581,9 @@ def _run_stages(
             node_packs=len(nodes.packs),
             intake_new_or_updated=len(intake),
             downloads=downloads.plan,
-            downloaded=downloaded,
+            downloaded=list(read_downloads(log_path(home.state_dir), previous.generated_at)),
             watched=scan.folders,
-            previous=previous,
+            previous=previous.before,
             backend_urls={
                 "qwen": settings.qwen.base_url,
                 "civitai": settings.civitai.base_url,
@@ -602,7 +591,7 @@ def _run_stages(
             },
         )
         info["rewritten"] = write_report(
-            home.report_json, home.report_markdown, report, previous=previous
+            home.report_json, home.report_markdown, report, index=report_index, previous=previous
         )
         del previous
     outcome = RunOutcome(

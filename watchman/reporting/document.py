@@ -3,11 +3,11 @@ typed :class:`~watchman.reporting.report.Report` only when it is written."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from watchman.comfy.model_key import value_parts
-from watchman.reporting.advice import actions, backend_problems
+from watchman.reporting.advice import Action, BackendProblem, actions, backend_problems
 from watchman.reporting.report import (
     ModelRow,
     NodeRow,
@@ -15,6 +15,7 @@ from watchman.reporting.report import (
     Summary,
     WorkflowEntry,
 )
+from watchman.reporting.stream import VOLATILE_KEYS, VOLATILE_NESTED_KEYS, Items
 from watchman.stages.node_packs import PackAdvice
 
 SCHEMA_VERSION = 1
@@ -132,7 +133,19 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
 
 
 def report_json(report: Report) -> dict[str, Any]:
-    """Return the whole master status document, summary first."""
+    """Return the whole master status document, summary first (the cycle writes it with
+    :func:`document_parts`, never whole)."""
+    parts = document_parts(report, actions(report), backend_problems(report, report.backend_urls))
+    return {key: list(value) if isinstance(value, Items) else value for key, value in parts.items()}
+
+
+def document_parts(
+    report: Report, todo: Sequence[Action], problems: Sequence[BackendProblem]
+) -> dict[str, Any]:
+    """Return the master status document with its long lists (the workflows, the actions)
+    as :class:`~watchman.reporting.stream.Items`, made one item at a time as they are
+    written. ``todo`` and ``problems`` are the report's ``actions`` and
+    ``backend_problems`` (made once for the JSON and the Markdown)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": report.generated_at,
@@ -152,28 +165,21 @@ def report_json(report: Report) -> dict[str, Any]:
         ],
         "findings": [problem for folder in report.watched for problem in folder.problems],
         "changes": report.changes.to_json() if report.changes is not None else None,
-        "actions": [action.to_json() for action in actions(report)],
+        "actions": Items(lambda: (action.to_json() for action in todo)),
         "commands_run_in": report.comfyui_root,
-        "backend_problems": [
-            problem.to_json() for problem in backend_problems(report, report.backend_urls)
-        ],
+        "backend_problems": [problem.to_json() for problem in problems],
         "resolution_note": report.resolution_note,
         "summary": _summary_json(report.summary),
         "downloads": [plan.to_json() for plan in report.downloads],
         "not_planned": [item.to_json() for item in report.not_planned],
         "downloaded": [item.to_json() for item in report.downloaded],
-        "workflows": [workflow_json(entry) for entry in report.workflows],
+        "workflows": Items(lambda: (workflow_json(entry) for entry in report.workflows)),
     }
 
 
-# "changes" compares with the report before: a report rewritten for it alone would lose
-# what the person has not read yet, so it is written only with a real change.
-VOLATILE_KEYS = ("generated_at", "cycle_id", "cycle", "changes")
-VOLATILE_NESTED_KEYS = frozenset({"resolved_at", "last_resolved_at"})
-
-
 def stable_part(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The report without what changes every cycle (times, cycle id), to tell a real change.
+    """The report without what changes every cycle (times, cycle id), to tell a real change
+    (the cycle compares :func:`~watchman.reporting.stream.stable_digest` of it instead).
 
     An unchanged report is not rewritten, so the times it shows are those of its last
     real change.
@@ -187,29 +193,3 @@ def stable_part(document: Mapping[str, Any]) -> dict[str, Any]:
         return value
 
     return {key: strip(value) for key, value in document.items() if key not in VOLATILE_KEYS}
-
-
-def same_stable_part(document: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
-    """``stable_part(document) == stable_part(other)``, without building either copy (two
-    copies of a 5,000-workflow report cost a second and tens of MB per cycle)."""
-    keys = {key for key in document if key not in VOLATILE_KEYS}
-    if keys != {key for key in other if key not in VOLATILE_KEYS}:
-        return False
-    return all(_same(document[key], other[key]) for key in keys)
-
-
-def _same(value: Any, other: Any) -> bool:
-    if isinstance(value, Mapping):
-        if not isinstance(other, Mapping):
-            return False
-        keys = {key for key in value if key not in VOLATILE_NESTED_KEYS}
-        if keys != {key for key in other if key not in VOLATILE_NESTED_KEYS}:
-            return False
-        return all(_same(value[key], other[key]) for key in keys)
-    if isinstance(value, list):
-        return (
-            isinstance(other, list) and len(value) == len(other) and all(map(_same, value, other))
-        )
-    if isinstance(other, (Mapping, list)):
-        return False
-    return bool(value == other)

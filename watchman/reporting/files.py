@@ -1,24 +1,29 @@
 """Writing the report: ``master_status.json`` and ``master_status.md``, replaced as one set,
-only when something but their timestamps changed."""
+only when something but their timestamps changed.
+
+The JSON is written item by item while its stable part is hashed
+(:mod:`watchman.reporting.stream`); when the digest is that of the report before (kept in
+its index, :mod:`watchman.reporting.previous`) and the Markdown beside it is of its
+cycle, the new files are dropped before they are put in place. Neither report is ever
+held whole in memory.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from watchman.printable import printable
-from watchman.reporting.document import SCHEMA_VERSION, report_json, same_stable_part
-from watchman.reporting.markdown import render_markdown
+from watchman.reporting.advice import actions, backend_problems
+from watchman.reporting.document import document_parts
+from watchman.reporting.markdown import write_markdown
+from watchman.reporting.previous import (
+    PreviousReport,
+    index_of_report,
+    read_previous_report,
+    save_index,
+)
 from watchman.reporting.report import Report
-from watchman.state.safe_files import dumps_json, read_json_state, write_file_set
-
-
-class Unread:
-    """The previous report was not read by the caller: ``write_report`` reads it."""
-
-
-UNREAD = Unread()
+from watchman.reporting.stream import write_document
+from watchman.state.safe_files import PendingFileSet
 
 
 def write_report(
@@ -26,36 +31,41 @@ def write_report(
     markdown_path: Path,
     report: Report,
     *,
-    previous: Mapping[str, Any] | Unread | None = UNREAD,
+    index: Path,
+    previous: PreviousReport | None = None,
 ) -> bool:
     """Write the report's JSON and Markdown as one set when anything but its timestamps
     changed since the last written JSON, or when the Markdown is not of that JSON's cycle;
-    return True if written. ``previous`` is that JSON as ``read_json_state`` gave it, when
-    the caller has read it already (a 5,000-workflow report is not read twice).
+    return True if written. Afterwards the index at ``index`` describes the pair on disk.
+    ``previous`` is what :func:`read_previous_report` gave for these paths, when the caller
+    has read it already (the changes of ``report`` were told against it).
 
     Raises:
         OSError: a file cannot be written (the previous set stays whole).
     """
-    document = report_json(report)
-    if isinstance(previous, Unread):
-        previous = read_json_state(json_path, SCHEMA_VERSION)
-    if (
-        previous is not None
-        and same_stable_part(previous, document)
-        and _markdown_is_of_cycle(markdown_path, str(previous.get("cycle_id")))
-    ):
-        return False
-    # A file name that is not UTF-8 (lone surrogates) must not make the page unwritable.
-    markdown = printable(render_markdown(report))
-    write_file_set(
-        [(markdown_path, markdown.encode("utf-8")), (json_path, dumps_json(document))],
-        tag=report.cycle_id,
+    if previous is None:
+        previous = read_previous_report(json_path, markdown_path, index)
+    todo = actions(report)
+    problems = backend_problems(report, report.backend_urls)
+    with PendingFileSet(json_path.parent, report.cycle_id) as pending:
+        written = write_document(pending.open(json_path), document_parts(report, todo, problems))
+        if previous.markdown_current and written.stable_digest == previous.stable_digest:
+            pending.discard()
+            if previous.index is not None:
+                save_index(index, previous.index)
+            return False
+        markdown = write_markdown(pending.open(markdown_path), report, todo, problems)
+        # The JSON is put in place last: once it is new, so is the page beside it.
+        pending.commit(order=(markdown_path, json_path))
+    save_index(
+        index,
+        index_of_report(
+            written.sha256,
+            markdown,
+            written.stable_digest,
+            report.cycle_id,
+            report.generated_at,
+            report.workflows,
+        ),
     )
     return True
-
-
-def _markdown_is_of_cycle(path: Path, cycle_id: str) -> bool:
-    try:
-        return f"(cycle {cycle_id})" in path.read_text("utf-8", errors="replace")
-    except OSError:
-        return False

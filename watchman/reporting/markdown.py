@@ -9,10 +9,18 @@ command to copy. Short lines, lists rather than wide tables, no raw JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import hashlib
+from collections.abc import Iterator, Sequence
+from typing import Any, BinaryIO
 
-from watchman.reporting.advice import Action, actions, backend_problems, display_name
+from watchman.printable import printable
+from watchman.reporting.advice import (
+    Action,
+    BackendProblem,
+    actions,
+    backend_problems,
+    display_name,
+)
 from watchman.reporting.report import ModelRow, Report
 
 STATUS_LABELS = {
@@ -145,10 +153,8 @@ def _action_lines(number: int, action: Action) -> list[str]:
     return lines
 
 
-def _todo(report: Report, backend_urls: Mapping[str, str]) -> list[str]:
+def _todo(report: Report, todo: Sequence[Action], problems: Sequence[BackendProblem]) -> list[str]:
     lines: list[str] = ["", "## What to do", ""]
-    problems = backend_problems(report, backend_urls)
-    todo = actions(report)
     if not todo and not problems:
         if any(folder.problems for folder in report.watched):
             return [*lines, "Nothing in the folders that could be read; see the warning above."]
@@ -249,14 +255,40 @@ def _workflows(report: Report) -> list[str]:
 
 def render_markdown(report: Report) -> str:
     """Return the Markdown page for a report."""
-    sections = (
-        _header(report)
-        + _findings(report)
-        + _summary(report)
-        + _changes(report)
-        + _todo(report, report.backend_urls)
-        + _missing_models(report)
-        + _downloads(report)
-        + _workflows(report)
-    )
-    return "\n".join(sections) + "\n"
+    todo = actions(report)
+    problems = backend_problems(report, report.backend_urls)
+    return "\n".join(line for lines in sections(report, todo, problems) for line in lines) + "\n"
+
+
+def sections(
+    report: Report, todo: Sequence[Action], problems: Sequence[BackendProblem]
+) -> Iterator[list[str]]:
+    """Yield the page's sections in order, each as its lines (an empty list: the section
+    has nothing to say), made one at a time. ``todo`` and ``problems`` are the report's
+    ``actions`` and ``backend_problems``."""
+    yield _header(report)
+    yield _findings(report)
+    yield _summary(report)
+    yield _changes(report)
+    yield _todo(report, todo, problems)
+    yield _missing_models(report)
+    yield _downloads(report)
+    yield _workflows(report)
+
+
+def write_markdown(
+    handle: BinaryIO, report: Report, todo: Sequence[Action], problems: Sequence[BackendProblem]
+) -> str:
+    """Write the page :func:`render_markdown` returns, printable (a file name that is not
+    UTF-8 escaped), one section at a time, to ``handle``; return the sha256 of the bytes.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    digest = hashlib.sha256()
+    for lines in sections(report, todo, problems):
+        if lines:
+            data = printable("\n".join(lines) + "\n").encode("utf-8")
+            digest.update(data)
+            handle.write(data)
+    return digest.hexdigest()

@@ -148,14 +148,38 @@ class Changes:
         }
 
 
-def changes_since(previous: Mapping[str, Any] | None, entries: Sequence[WorkflowEntry]) -> Changes:
-    """Compare the workflows with the previous report's JSON document (None: there was
-    none, so every workflow is new): new and updated (by sha256) workflows, those ready
-    now that were not, and those blocked now that were ready."""
-    before: dict[str, tuple[str, str]] = {}
-    for item in (previous or {}).get("workflows") or ():
-        if isinstance(item, Mapping) and isinstance(item.get("path"), str):
-            before[item["path"]] = (str(item.get("sha256")), str(item.get("status")))
+@dataclass(frozen=True)
+class Before:
+    """What the report before this one said that its changes are told against: when it
+    was made (None: it does not say) and each workflow's ``(sha256, status)`` by path, as
+    its JSON gives them (text)."""
+
+    generated_at: str | None
+    workflows: Mapping[str, tuple[str, str]]
+
+    @classmethod
+    def of_document(cls, document: Mapping[str, Any]) -> Before:
+        """Read them from a report's JSON document (of any shape: what is not as written
+        is left out)."""
+        workflows: dict[str, tuple[str, str]] = {}
+        items = document.get("workflows")
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, Mapping) and isinstance(item.get("path"), str):
+                workflows[item["path"]] = (str(item.get("sha256")), str(item.get("status")))
+        when = document.get("generated_at")
+        return cls(str(when) if when else None, workflows)
+
+
+def changes_since(
+    previous: Mapping[str, Any] | Before | None, entries: Sequence[WorkflowEntry]
+) -> Changes:
+    """Compare the workflows with the previous report (its JSON document, or what was
+    kept of it; None: there was none, so every workflow is new): new and updated (by
+    sha256) workflows, those ready now that were not, and those blocked now that were
+    ready."""
+    if previous is not None and not isinstance(previous, Before):
+        previous = Before.of_document(previous)
+    before = previous.workflows if previous is not None else {}
     new: list[str] = []
     updated: list[str] = []
     ready: list[str] = []
@@ -172,9 +196,8 @@ def changes_since(previous: Mapping[str, Any] | None, entries: Sequence[Workflow
             ready.append(name)
         elif entry.status != "ready" and old[1] == "ready":
             blocked.append(name)
-    when = (previous or {}).get("generated_at")
     return Changes(
-        previous_generated_at=str(when) if when else None,
+        previous_generated_at=previous.generated_at if previous is not None else None,
         new=tuple(new),
         updated=tuple(updated),
         newly_ready=tuple(ready),
@@ -338,13 +361,14 @@ def build_report(
     downloads: DownloadPlan | None = None,
     downloaded: Sequence[DownloadRecord] = (),
     watched: Sequence[FolderSeen] = (),
-    previous: Mapping[str, Any] | None = None,
+    previous: Mapping[str, Any] | Before | None = None,
     backend_urls: Mapping[str, str] | None = None,
 ) -> Report:
     """The report stage: every workflow's entry (sorted by path), the summary and the
     planned downloads (``downloads``: the downloads stage's plan; None: derived here),
     with the files ``downloaded`` since the last report, the ``watched`` folders as the
-    cycle found them, the changes since the ``previous`` report's JSON document, and the
+    cycle found them, the changes since the ``previous`` report (its JSON document or its
+    :class:`Before`), and the
     backends' URLs (for the remedy of one that could not be reached)."""
     entries = tuple(
         sorted(

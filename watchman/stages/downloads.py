@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from watchman.comfy.model_key import ModelKey
 from watchman.config import Settings
@@ -37,7 +36,6 @@ from watchman.state.download_log import (
     DownloadRecord,
     append_download,
     log_path,
-    read_downloads,
 )
 
 logger = logging.getLogger(__name__)
@@ -234,29 +232,6 @@ class DownloadsStage:
             "downloaded": sum(1 for _, result in results if result.outcome == "downloaded"),
             "download_failures": sum(1 for _, result in results if result.outcome == "failed"),
         }
-
-
-def downloaded_since(report_json: Path, log: Path) -> list[DownloadRecord]:
-    """The download log's lines since the report at ``report_json`` was made (its
-    ``generated_at``); every line when there is no report yet."""
-    # Read, never judged: the report belongs to the report stage (which sets it aside).
-    return downloaded_after(read_report_unjudged(report_json), log)
-
-
-def read_report_unjudged(report_json: Path) -> object:
-    """The report document at ``report_json`` as read, of any shape; None when absent or
-    not JSON. Never raises."""
-    try:
-        return orjson.loads(report_json.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-
-
-def downloaded_after(previous: object, log: Path) -> list[DownloadRecord]:
-    """The download log's lines since the report document ``previous`` (as
-    :func:`read_report_unjudged` gives it) was made; every line without one."""
-    since = previous.get("generated_at") if isinstance(previous, dict) else None
-    return list(read_downloads(log, since if isinstance(since, str) else None))
 
 
 def downloads_stage(

@@ -1,0 +1,261 @@
+"""What a cycle needs of the report before it, without decoding it.
+
+The report stage needs three things of the previous report: when it was made (the
+downloads since), each workflow's sha256 and status (the changes since) and whether the
+new report differs from it. Decoding the 17 MB JSON of a 5,000-workflow report for that
+cost ~35 MiB at the cycle's peak. So each written report leaves a small index,
+``state/report_index.json``: those things, the digest of its stable part, and the sha256
+of the JSON and Markdown files it describes. The index is believed only while the
+report's JSON hashes to what it says (a report replaced by hand, restored from a backup,
+or written by a version without the index is read the old way, once, and the index is
+made again); it is written after the report pair is in place, so a kill between the two
+leaves an index that does not match, never one that lies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watchman.reporting.document import SCHEMA_VERSION
+from watchman.reporting.report import Before, WorkflowEntry
+from watchman.reporting.stream import stable_digest
+from watchman.state.safe_files import (
+    atomic_write_bytes,
+    dumps_json,
+    loads_json,
+    read_json_state,
+)
+
+logger = logging.getLogger(__name__)
+
+INDEX_SCHEMA_VERSION = 1
+INDEX_FILE_NAME = "report_index.json"
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+"""An index larger than this was not written here: it is not read (the report is)."""
+_CHUNK = 1024 * 1024
+
+
+def index_path(state_dir: Path) -> Path:
+    """Where the report's index is: ``state/report_index.json``."""
+    return state_dir / INDEX_FILE_NAME
+
+
+@dataclass(frozen=True)
+class PreviousReport:
+    """The report before this cycle's, as far as the report stage needs it.
+
+    ``generated_at``: when it was made, whatever its layout (None: no report, or it does
+    not say); the downloads since are listed from it. ``before``: its workflows for the
+    changes (None: no report of this layout). ``stable_digest``: its stable part's
+    digest (None: nothing to compare with). ``markdown_current``: the Markdown beside it
+    is of its cycle. ``index``: the index as it should be for the files on disk (None:
+    the one on disk already is, or there is no report to describe).
+    """
+
+    generated_at: str | None = None
+    before: Before | None = None
+    stable_digest: str | None = None
+    markdown_current: bool = False
+    index: ReportIndex | None = None
+
+
+NO_REPORT = PreviousReport()
+
+
+@dataclass(frozen=True)
+class ReportIndex:
+    """The contents of ``state/report_index.json`` (see the module's docstring)."""
+
+    json_sha256: str
+    markdown_sha256: str | None
+    cycle_id: str
+    generated_at: str | None
+    stable_digest: str
+    workflows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": INDEX_SCHEMA_VERSION,
+            "report_schema_version": SCHEMA_VERSION,
+            "json_sha256": self.json_sha256,
+            "markdown_sha256": self.markdown_sha256,
+            "cycle_id": self.cycle_id,
+            "generated_at": self.generated_at,
+            "stable_digest": self.stable_digest,
+            "workflows": [[path, sha, status] for path, (sha, status) in self.workflows.items()],
+        }
+
+    @classmethod
+    def from_json(cls, document: object) -> ReportIndex | None:
+        """Read an index written by :meth:`to_json`; None when anything is not as written
+        (another layout, a damaged file)."""
+        if not isinstance(document, dict):
+            return None
+        if (
+            document.get("schema_version") != INDEX_SCHEMA_VERSION
+            or document.get("report_schema_version") != SCHEMA_VERSION
+        ):
+            return None
+        texts = [document.get(key) for key in ("json_sha256", "cycle_id", "stable_digest")]
+        markdown, when = document.get("markdown_sha256"), document.get("generated_at")
+        rows = document.get("workflows")
+        if (
+            not all(isinstance(text, str) for text in texts)
+            or not isinstance(markdown, (str, type(None)))
+            or not isinstance(when, (str, type(None)))
+            or not isinstance(rows, list)
+        ):
+            return None
+        workflows: dict[str, tuple[str, str]] = {}
+        for row in rows:
+            if not (
+                isinstance(row, list) and len(row) == 3 and all(isinstance(t, str) for t in row)
+            ):
+                return None
+            workflows[row[0]] = (row[1], row[2])
+        return cls(
+            json_sha256=str(texts[0]),
+            markdown_sha256=markdown,
+            cycle_id=str(texts[1]),
+            generated_at=when,
+            stable_digest=str(texts[2]),
+            workflows=workflows,
+        )
+
+
+def index_of_report(
+    json_sha256: str,
+    markdown_sha256: str,
+    stable: str,
+    cycle_id: str,
+    generated_at: str,
+    entries: tuple[WorkflowEntry, ...],
+) -> ReportIndex:
+    """The index of a report just written: its files' sha256, its stable digest, and its
+    workflows as its JSON gives them."""
+    return ReportIndex(
+        json_sha256=json_sha256,
+        markdown_sha256=markdown_sha256,
+        cycle_id=cycle_id,
+        generated_at=generated_at,
+        stable_digest=stable,
+        workflows={entry.path: (str(entry.sha256), str(entry.status)) for entry in entries},
+    )
+
+
+def save_index(path: Path, index: ReportIndex) -> None:
+    """Write the index; a failure is logged, never raised (the next cycle reads the report
+    instead)."""
+    try:
+        atomic_write_bytes(path, dumps_json(index.to_json()))
+    except OSError as error:
+        logger.warning(
+            "Cannot write the report's index %s (%s); the next cycle reads the report itself.",
+            path,
+            error,
+        )
+
+
+def read_previous_report(json_path: Path, markdown_path: Path, index: Path) -> PreviousReport:
+    """What the report stage needs of the report at ``json_path`` (and the Markdown at
+    ``markdown_path``): from the index at ``index`` while it describes that JSON, else from
+    the JSON itself. A report of another layout, or damaged, gives what the old reading
+    gave: its ``generated_at`` when it has one, and it is set aside (``read_json_state``).
+    Never raises."""
+    known = _read_index(index)
+    if known is not None and _file_sha256(json_path) == known.json_sha256:
+        markdown = known.markdown_sha256 is not None and (
+            _file_sha256(markdown_path) == known.markdown_sha256
+        )
+        return PreviousReport(
+            generated_at=known.generated_at,
+            before=Before(known.generated_at, known.workflows),
+            stable_digest=known.stable_digest,
+            markdown_current=markdown or _markdown_is_of_cycle(markdown_path, known.cycle_id),
+        )
+    return _read_report(json_path, markdown_path)
+
+
+def _read_report(json_path: Path, markdown_path: Path) -> PreviousReport:
+    """The old way: the whole JSON decoded, once."""
+    try:
+        data: bytes | None = json_path.read_bytes()
+    except OSError:
+        data = None
+    try:
+        unjudged = loads_json(data) if data is not None else None
+    except (ValueError, RecursionError):
+        unjudged = None
+    since = unjudged.get("generated_at") if isinstance(unjudged, dict) else None
+    generated_at = since if isinstance(since, str) else None
+    if isinstance(unjudged, dict) and unjudged.get("schema_version") == SCHEMA_VERSION:
+        document: dict[str, Any] | None = unjudged
+    else:
+        del unjudged
+        # Sets a damaged report or one of another layout aside, saying why.
+        document = read_json_state(json_path, SCHEMA_VERSION)
+    if document is None or data is None:
+        return PreviousReport(generated_at=generated_at)
+    json_sha256 = hashlib.sha256(data).hexdigest()
+    del data
+    before = Before.of_document(document)
+    cycle_id = str(document.get("cycle_id"))
+    digest = stable_digest(document)
+    del document
+    markdown_sha256 = _file_sha256(markdown_path)
+    current = _markdown_is_of_cycle(markdown_path, cycle_id)
+    # Kept if this cycle's report turns out the same, so the next cycle need not decode
+    # it again: the Markdown is described only when it is of the JSON's cycle, and a
+    # report whose time is not text as written here gets no index.
+    index = (
+        ReportIndex(
+            json_sha256=json_sha256,
+            markdown_sha256=markdown_sha256 if current else None,
+            cycle_id=cycle_id,
+            generated_at=generated_at,
+            stable_digest=digest,
+            workflows=before.workflows,
+        )
+        if generated_at and generated_at == before.generated_at
+        else None
+    )
+    return PreviousReport(generated_at, before, digest, current, index)
+
+
+def _read_index(path: Path) -> ReportIndex | None:
+    try:
+        with path.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_INDEX_BYTES:
+                return None
+            data = handle.read()
+    except OSError:
+        return None
+    try:
+        return ReportIndex.from_json(loads_json(data))
+    except (ValueError, RecursionError):
+        logger.info("The report's index %s is not readable; reading the report.", path)
+        return None
+
+
+def _file_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _markdown_is_of_cycle(path: Path, cycle_id: str) -> bool:
+    try:
+        return f"(cycle {cycle_id})" in path.read_text("utf-8", errors="replace")
+    except OSError:
+        return False

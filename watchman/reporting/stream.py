@@ -1,0 +1,200 @@
+"""The report's JSON document written item by item, and the digest of its stable part.
+
+A 5,000-workflow report is ~17 MB of JSON; held whole it cost ~24 MiB as objects and
+its serialised bytes on top, and telling it unchanged meant decoding the previous one
+(~35 MiB). Here each item of a top-level list (:class:`Items`: the workflows, the
+actions) is made, serialised and written on its own, so the document never exists whole,
+and the same pass hashes its stable part (everything but the times and the cycle id, see
+:data:`~watchman.reporting.document.VOLATILE_KEYS`): two reports are the same when their
+digests are. The bytes are exactly those :func:`~watchman.state.safe_files.dumps_json`
+writes for the whole document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import orjson
+
+from watchman.state.safe_files import json_default
+
+VOLATILE_KEYS = frozenset({"generated_at", "cycle_id", "cycle", "changes"})
+"""Top-level keys that change every cycle. "changes" compares with the report before: a
+report rewritten for it alone would lose what the person has not read yet."""
+VOLATILE_NESTED_KEYS = frozenset({"resolved_at", "last_resolved_at"})
+"""Keys left out at any depth: when a lookup was made is not a change of the report."""
+
+_INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+
+
+class Items:
+    """A top-level list of the document, made item by item as it is written (never held
+    whole). ``make`` returns a fresh iterable each time (a document with a string that is
+    not valid Unicode is written a second time, escaped)."""
+
+    def __init__(self, make: Callable[[], Iterable[Any]]) -> None:
+        self._make = make
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._make())
+
+
+class _NotUnicode(Exception):
+    """A string of the document holds a lone surrogate: orjson cannot write it."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`write_document` wrote: the sha256 of the file's bytes and the digest of
+    the document's stable part (both hex)."""
+
+    sha256: str
+    stable_digest: str
+
+
+def write_document(handle: BinaryIO, document: Mapping[str, Any]) -> Written:
+    """Write ``document`` to ``handle`` (an empty file open for writing and seeking) as
+    ``dumps_json(document)`` would, an :class:`Items` value one item at a time, and
+    return what was written.
+
+    Raises:
+        OSError: the file cannot be written.
+        TypeError: a value JSON cannot hold.
+    """
+    try:
+        return _write(handle, document, ascii_only=False)
+    except _NotUnicode:
+        # As dumps_json: the whole document escaped, so a file name that is not UTF-8
+        # keeps its identity (\\udcXX) across cycles.
+        handle.seek(0)
+        handle.truncate()
+        return _write(handle, document, ascii_only=True)
+
+
+def _write(handle: BinaryIO, document: Mapping[str, Any], ascii_only: bool) -> Written:
+    dump = _dump_ascii if ascii_only else _dump
+    file_hash = hashlib.sha256()
+    stable = _StableHash()
+
+    def write(data: bytes) -> None:
+        file_hash.update(data)
+        handle.write(data)
+
+    if not document:
+        write(b"{}\n")
+        return Written(file_hash.hexdigest(), stable.hexdigest())
+    for number, key in enumerate(_ordered(document)):
+        value = document[key]
+        write((b"{\n  " if number == 0 else b",\n  ") + dump(key) + b": ")
+        if isinstance(value, (list, tuple, Items)):
+            stable.open_list(key)
+            count = 0
+            for item in value:
+                write((b"[\n    " if count == 0 else b",\n    ") + _indent(dump(item), 4))
+                stable.item(key, item)
+                count += 1
+            write(b"\n  ]" if count else b"[]")
+        else:
+            write(_indent(dump(value), 2))
+            stable.value(key, value)
+    write(b"\n}\n")
+    return Written(file_hash.hexdigest(), stable.hexdigest())
+
+
+def stable_digest(document: Mapping[str, Any]) -> str:
+    """The digest :func:`write_document` returns for ``document`` (a report as read back
+    from its JSON, or as made), without writing it."""
+    stable = _StableHash()
+    for key in _ordered(document):
+        value = document[key]
+        if isinstance(value, (list, tuple, Items)):
+            stable.open_list(key)
+            for item in value:
+                stable.item(key, item)
+        else:
+            stable.value(key, value)
+    return stable.hexdigest()
+
+
+def _ordered(document: Mapping[str, Any]) -> list[str]:
+    keys = sorted(document)
+    if not all(isinstance(key, str) for key in keys):
+        raise TypeError("a report's top-level keys are strings")
+    return keys
+
+
+class _StableHash:
+    """The sha256 of a document's stable part, fed one top-level value or list item at a
+    time: each as canonical JSON (sorted keys, no spaces), volatile keys left out."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def open_list(self, key: str) -> None:
+        if key not in VOLATILE_KEYS:
+            self._hash.update(b"\n" + _canonical(key) + b"[")
+
+    def item(self, key: str, item: Any) -> None:
+        if key not in VOLATILE_KEYS:
+            self._hash.update(_canonical(_strip(item)) + b",")
+
+    def value(self, key: str, value: Any) -> None:
+        if key not in VOLATILE_KEYS:
+            self._hash.update(b"\n" + _canonical(key) + b"=" + _canonical(_strip(value)))
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _strip(value: Any) -> Any:
+    # Exact type checks first: a 5,000-workflow report has ~400,000 values, and an
+    # isinstance check against Mapping (an ABC) on each was most of the digest's time.
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list or kind is tuple or (kind is not dict and isinstance(value, (list, tuple))):
+        return [item if type(item) in _SCALARS else _strip(item) for item in value]
+    if kind is dict or isinstance(value, Mapping):
+        return {
+            key: item if type(item) in _SCALARS else _strip(item)
+            for key, item in value.items()
+            if key not in VOLATILE_NESTED_KEYS
+        }
+    return value
+
+
+def _canonical(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=json_default)
+    except orjson.JSONEncodeError as error:
+        if "surrogates" not in str(error):
+            raise TypeError(str(error)) from error
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), default=json_default
+        ).encode("ascii")
+
+
+def _dump(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=_INDENTED, default=json_default)
+    except orjson.JSONEncodeError as error:
+        if "surrogates" in str(error):
+            raise _NotUnicode from error
+        raise TypeError(str(error)) from error
+
+
+def _dump_ascii(value: Any) -> bytes:
+    return json.dumps(value, indent=2, sort_keys=True, default=json_default).encode("ascii")
+
+
+def _indent(data: bytes, spaces: int) -> bytes:
+    # A JSON string never holds a raw newline (it is escaped), so every newline is
+    # between tokens and the nested value's lines move right as a whole.
+    return data.replace(b"\n", b"\n" + b" " * spaces)
