@@ -8,9 +8,9 @@ folder, the embedded model metadata, and non-fatal findings.
 
 Nothing here runs workflow content: it is read as JSON and text only. Every limit that
 bounds the work is a module constant named in the message of a file that breaks it:
-``MAX_WORKFLOW_BYTES`` here, ``MAX_JSON_DEPTH`` (``workflow_json``), ``MAX_NESTING``,
-``MAX_EXPANDED_NODES`` and ``MAX_NODE_VALUES`` (``workflow_ui``), and the image text caps
-(``image_metadata``). docs/reliability.md lists them.
+``MAX_WORKFLOW_BYTES`` here, ``MAX_JSON_DEPTH`` (``workflow_json``), ``MAX_NESTING``
+(``workflow_ui``), ``MAX_EXPANDED_NODES`` and ``MAX_NODE_VALUES`` (``workflow_limits``),
+and the image text caps (``image_metadata``). docs/reliability.md lists them.
 """
 
 from __future__ import annotations

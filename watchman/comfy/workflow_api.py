@@ -14,13 +14,13 @@ from typing import Any
 from watchman.comfy.loader_lookup import LoaderTable
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
-from watchman.comfy.workflow_ui import (
+from watchman.comfy.workflow_limits import (
     MAX_EXPANDED_NODES,
     MAX_MODEL_REFERENCES,
     embedding_tokens,
     too_many_references,
 )
+from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.errors import WorkflowError
 
 logger = logging.getLogger(__name__)

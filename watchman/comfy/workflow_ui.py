@@ -12,20 +12,40 @@ the work is bounded. Expansion is iterative (no recursion), nests at most ``MAX_
 levels, and stops with an error naming the limit past ``MAX_EXPANDED_NODES`` nodes or
 ``MAX_NODE_VALUES`` values read, so a small file whose subgraphs fan out cannot run for
 minutes.
+
+This module walks the graph; what one level holds (modes, instance types, definitions,
+links) is read by ``workflow_graph``, which input each widget value is by
+``widget_names``, and the limits shared with the API reader live in ``workflow_limits``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchman.comfy.loader_lookup import LoaderTable, loader_spec
-from watchman.comfy.loaders import CONTROL_AFTER_GENERATE, CONTROL_VALUES
+from watchman.comfy.loader_lookup import LoaderTable
 from watchman.comfy.model_references import attach_embedded, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.widget_names import named_widget_values
+from watchman.comfy.workflow_graph import (
+    GROUP_NODE_PREFIXES,
+    MODE_BYPASSED,
+    MODE_MUTED,
+    SUBGRAPH_TYPE,
+    link_origins,
+    linked_from_real_node,
+    scalar_key,
+    subgraph_definitions,
+)
+from watchman.comfy.workflow_limits import (
+    MAX_EXPANDED_NODES,
+    MAX_MODEL_REFERENCES,
+    MAX_NODE_VALUES,
+    embedding_tokens,
+    too_many_references,
+    value_cost,
+)
 from watchman.comfy.workflow_model import (
     EmbeddedModel,
     ModelReference,
@@ -39,178 +59,17 @@ from watchman.printable import shortened
 
 logger = logging.getLogger(__name__)
 
-MODE_MUTED = 2
-MODE_BYPASSED = 4
-GROUP_NODE_PREFIXES = ("workflow>", "workflow/")
 MAX_NESTING = 32
 """Deeper subgraph or group-node nesting than this is reported, not followed."""
-MAX_EXPANDED_NODES = 50_000
-"""Nodes a workflow may expand to, inner nodes of every instance counted; past it the
-workflow is a parse error naming this limit (large real workflows have a few thousand)."""
-MAX_MODEL_REFERENCES = 50_000
-"""Model references a workflow may make (embedding tokens in prompts included); past it
-the workflow is a parse error naming this limit."""
-MAX_NODE_VALUES = 5_000_000
-"""Widget values, inputs and embedded model entries read over all expanded nodes (a string
-costs one more per KiB); past it the workflow is a parse error naming this limit."""
 MAX_ID_CHARS = 64
 """A node id that is not a number or text of at most this length is named by position."""
 MAX_FINDINGS = 200
 """Findings kept per workflow; further ones are counted in one last finding."""
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-
-
-def is_instance_type(node_type: str) -> bool:
-    """True for a subgraph instance type (a UUID) or a legacy group-node type."""
-    return bool(_UUID.match(node_type)) or node_type.startswith(GROUP_NODE_PREFIXES)
-
 
 def is_ui_workflow(document: object) -> bool:
     """Return whether ``document`` is a UI-format workflow (a dict with a ``nodes`` list)."""
     return isinstance(document, dict) and isinstance(document.get("nodes"), list)
-
-
-def subgraph_definitions(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Return every subgraph definition by id, nested definitions included.
-
-    Takes a UI workflow; reads ``definitions.subgraphs`` at the top level and inside each
-    definition. Entries without a string ``id`` are skipped. Never raises.
-    """
-    found: dict[str, dict[str, Any]] = {}
-    pending: list[object] = [document]
-    while pending:
-        holder = pending.pop()
-        if not isinstance(holder, dict):
-            continue
-        definitions = holder.get("definitions")
-        subgraphs = definitions.get("subgraphs") if isinstance(definitions, dict) else None
-        for subgraph in subgraphs if isinstance(subgraphs, list) else ():
-            if (
-                isinstance(subgraph, dict)
-                and isinstance(subgraph.get("id"), str)
-                and subgraph["id"] not in found
-            ):
-                found[subgraph["id"]] = subgraph
-                pending.append(subgraph)
-    return found
-
-
-def _scalar_key(value: object) -> object:
-    """Return ``value`` when it can be a link or node id (a JSON scalar), else None."""
-    return value if isinstance(value, (str, int, float)) or value is None else None
-
-
-def _link_origins(links: object) -> dict[object, object]:
-    """Return link id -> origin node id, for list links (``[id, origin, slot, ...]``) and
-    the dict links of subgraphs (``{"id", "origin_id", ...}``). Links whose ids are not
-    JSON scalars are skipped."""
-    origins: dict[object, object] = {}
-    for link in links if isinstance(links, list) else ():
-        if isinstance(link, list) and len(link) >= 2:
-            key, origin = _scalar_key(link[0]), _scalar_key(link[1])
-        elif isinstance(link, dict):
-            key, origin = _scalar_key(link.get("id")), _scalar_key(link.get("origin_id"))
-        else:
-            continue
-        if key is not None:
-            origins[key] = origin
-    return origins
-
-
-def _widget_name(item: dict[str, Any]) -> str | None:
-    """Return the widget name of one ``inputs`` entry (text or a number), else None."""
-    widget = item.get("widget")
-    name = widget.get("name") if isinstance(widget, dict) else None
-    if isinstance(name, str):
-        return name
-    if isinstance(name, (int, float)) and not isinstance(name, bool):
-        return str(name)
-    return None
-
-
-def named_widget_values(
-    node_type: str, widgets_values: object, inputs: object, table: LoaderTable | None = None
-) -> list[tuple[str | None, object]]:
-    """Return a node's widget values paired with their input names where known.
-
-    Takes the node type, its ``widgets_values`` (a dict is already named) and its
-    ``inputs``. For a table node the table's ordered widget names map positions; when the
-    count does not match, the names of inputs converted to links are dropped and tried
-    again; else names are zipped from the start and extra values stay unnamed. For other
-    nodes the ``inputs[].widget.name`` list names positions only when its length equals
-    the values'. A name that is not text stays unnamed. Never raises.
-    """
-    if isinstance(widgets_values, dict):
-        return [(str(key), value) for key, value in widgets_values.items()]
-    if not isinstance(widgets_values, list):
-        return []
-    input_list = (
-        [item for item in inputs if isinstance(item, dict)] if isinstance(inputs, list) else []
-    )
-    widget_inputs = [item for item in input_list if isinstance(item.get("widget"), dict)]
-    spec = loader_spec(node_type, table)
-    candidates: list[list[str | None]]
-    if spec is not None and spec.widgets:
-        linked = {_widget_name(item) for item in widget_inputs if item.get("link") is not None}
-        candidates = [list(spec.widgets), [name for name in spec.widgets if name not in linked]]
-    else:
-        candidates = [[_widget_name(item) for item in widget_inputs]]
-    for names in candidates:
-        if len(names) == len(widgets_values):
-            return list(zip(names, widgets_values, strict=True))
-    # The frontend stores a control_after_generate value after each seed-like INT widget;
-    # the node's widget list does not name it, so it shifts every later position.
-    kept = [
-        position
-        for position, value in enumerate(widgets_values)
-        if not _is_control_value(widgets_values, position)
-    ]
-    for names in candidates:
-        if names and len(names) == len(kept):
-            named = dict(zip(kept, names, strict=True))
-            return [
-                (named.get(position, CONTROL_AFTER_GENERATE), value)
-                for position, value in enumerate(widgets_values)
-            ]
-    # No alignment fits: name from the start for a table node (a newer version appends
-    # widgets), leave an unknown node's values unnamed.
-    prefix: Sequence[str | None] = candidates[0] if spec is not None and spec.widgets else ()
-    return [
-        (prefix[position] if position < len(prefix) else None, value)
-        for position, value in enumerate(widgets_values)
-    ]
-
-
-def _is_control_value(values: list[object], position: int) -> bool:
-    value = values[position]
-    previous = values[position - 1] if position > 0 else None
-    return (
-        isinstance(value, str)
-        and value in CONTROL_VALUES
-        and isinstance(previous, int)
-        and not isinstance(previous, bool)
-    )
-
-
-def _linked_from_real_node(
-    node: dict[str, Any], origins: dict[object, object], level_types: dict[object, str]
-) -> set[str]:
-    """Return the widget input names fed by a link from a real node of the same graph:
-    their widget value is a stale copy, the source node provides the value."""
-    names = set()
-    inputs = node.get("inputs")
-    for item in inputs if isinstance(inputs, list) else ():
-        if not isinstance(item, dict):
-            continue
-        name = _widget_name(item)
-        link = _scalar_key(item.get("link"))
-        if name is None or link is None:
-            continue
-        origin_type = level_types.get(origins.get(link))
-        if origin_type is not None and not is_frontend_only(origin_type):
-            names.add(name)
-    return names
 
 
 def _node_id(raw: object, position: int) -> str:
@@ -222,16 +81,6 @@ def _node_id(raw: object, position: int) -> str:
     if isinstance(raw, str) and 0 < len(raw) <= MAX_ID_CHARS:
         return raw
     return f"#{position}"
-
-
-def _value_cost(values: object) -> int:
-    """The budget one list or dict of node values costs: one per value, one more per KiB
-    of text."""
-    if isinstance(values, dict):
-        values = list(values.values())
-    if not isinstance(values, list):
-        return 0
-    return len(values) + sum(len(value) >> 10 for value in values if isinstance(value, str))
 
 
 @dataclass
@@ -319,10 +168,10 @@ class _Walk:
             )
             types = {}
             for node in node_list:
-                raw_id, raw_type = _scalar_key(node.get("id")), node.get("type")
+                raw_id, raw_type = scalar_key(node.get("id")), node.get("type")
                 if raw_id is not None and isinstance(raw_type, str):
                     types[raw_id] = raw_type
-            cached = (node_list, _link_origins(links), types)
+            cached = (node_list, link_origins(links), types)
             if key is not None:
                 self._levels[id(key)] = cached
         node_list, origins, types = cached
@@ -349,7 +198,7 @@ class _Walk:
         properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
         assert isinstance(properties, dict)
         raw_models = properties.get("models")
-        self.spend(1, _value_cost(widgets) + _value_cost(inputs) + _value_cost(raw_models))
+        self.spend(1, value_cost(widgets) + value_cost(inputs) + value_cost(raw_models))
         node_id = f"{level.prefix}{_node_id(node.get('id'), position)}"
         node_type = node.get("type")
         if not isinstance(node_type, str) or not node_type:
@@ -383,7 +232,7 @@ class _Walk:
             )
         if node_type.startswith(GROUP_NODE_PREFIXES):
             return self.group_instance(node, node_id, node_type, bypassed, muted, level.stack)
-        if _UUID.match(node_type):
+        if SUBGRAPH_TYPE.match(node_type):
             self.finding(
                 f"Node {node_id} uses subgraph {node_type}, which the workflow does not define."
             )
@@ -392,7 +241,7 @@ class _Walk:
         if is_frontend_only(node_type):
             return None
         self.nodes.append(_node_use(node, node_id, node_type, bypassed, muted))
-        stale = _linked_from_real_node(node, level.origins, level.types)
+        stale = linked_from_real_node(node, level.origins, level.types)
         values = [
             (name, value)
             for name, value in named_widget_values(node_type, widgets, inputs, self.table)
@@ -466,19 +315,6 @@ class _Walk:
         )
 
 
-def embedding_tokens(values: Sequence[tuple[str | None, object]]) -> int:
-    """Return how many ``embedding:`` tokens (any case) the text values hold, at most."""
-    return sum(value.lower().count("embedding:") for _, value in values if isinstance(value, str))
-
-
-def too_many_references(name: str) -> WorkflowError:
-    """The error of a workflow past ``MAX_MODEL_REFERENCES``."""
-    return WorkflowError(
-        f"{name} is over a limit: it names more than {MAX_MODEL_REFERENCES} model files "
-        "(MAX_MODEL_REFERENCES)."
-    )
-
-
 def _node_use(
     node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
 ) -> NodeUse:
@@ -521,7 +357,7 @@ def parse_ui_workflow(
     walk = _Walk(name=name, definitions=subgraph_definitions(document), group_nodes=group_nodes)
     walk.table = table
     top_models = document.get("models")
-    walk.spend(0, _value_cost(top_models))
+    walk.spend(0, value_cost(top_models))
     walk.all_models.extend(embedded_models_from(top_models))
     walk.run(walk.level(None, document.get("nodes"), document.get("links"), "", False, False, ()))
     if walk.findings_dropped:

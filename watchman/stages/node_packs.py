@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from watchman.comfy.node_map import ExtensionNodeMap, pack_for_missing_node
-from watchman.comfy.workflow_ui import is_instance_type
+from watchman.comfy.workflow_graph import is_instance_type
 from watchman.stages.inventory.nodes import NodeInventory
 from watchman.stages.needs import NeedsResult, NodeNeed
 
