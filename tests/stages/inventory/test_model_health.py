@@ -242,3 +242,39 @@ def test_a_stop_ends_the_check_before_it_opens_another_file(tmp_path: Path) -> N
     with pytest.raises(CycleInterrupted, match="while checking"):
         check_model_health(inventory, None, check=stopping_after_one, stop_event=stop)
     assert len(opened) == 1
+
+
+def test_a_header_longer_than_the_first_read_is_read_to_its_end(tmp_path: Path) -> None:
+    # 300 tensors: a header of ~25 KB, well past the 4 KiB the text checks look at.
+    tensors = {
+        f"layer.{index}.weight": {
+            "dtype": "U8",
+            "shape": [10],
+            "data_offsets": [index * 10, index * 10 + 10],
+        }
+        for index in range(300)
+    }
+    header = orjson.dumps(tensors)
+    assert len(header) > 4096 * 4
+    whole = tmp_path / "long_header.safetensors"
+    whole.write_bytes(len(header).to_bytes(8, "little") + header + bytes(3000))
+    assert check_model_file(whole) is None
+    os.truncate(whole, 8 + len(header) + 2999)
+    problem = check_model_file(whole)
+    assert problem is not None and problem.reason == "truncated"
+    os.truncate(whole, 8 + len(header) - 1)
+    problem = check_model_file(whole)
+    assert problem is not None and problem.reason == "truncated"
+
+
+def test_the_health_kept_for_the_rest_of_a_cycle_still_knows_every_broken_file(
+    tmp_path: Path,
+) -> None:
+    root = comfy(tmp_path)
+    loras = root / "models" / "loras"
+    (loras / "good.safetensors").write_bytes(GOOD)
+    (loras / "empty.safetensors").write_bytes(b"")
+    health = health_of(root)
+    slim = health.broken_only()
+    assert slim.broken == health.broken and not slim.judged
+    assert reasons(slim) == {"empty.safetensors": "empty"}
