@@ -6,6 +6,7 @@ leaves the old pair and nothing else."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 from pathlib import Path
 from typing import BinaryIO
@@ -177,3 +178,20 @@ def test_a_write_cut_short_leaves_the_old_pair_and_nothing_else(
         pair.write(report("c2", missing="other.safetensors"))
     assert pair.files() == before
     assert pair.index.read_bytes() == index
+
+
+def test_a_full_disk_fails_only_a_report_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = Pair(tmp_path)
+    pair.write(report("c1"))
+    before = pair.files()
+
+    def disk_full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_document", disk_full)
+    assert not pair.write(report("c2"))  # unchanged: nothing needed writing
+    with pytest.raises(OSError):
+        pair.write(report("c3", missing="other.safetensors"))
+    assert pair.files() == before

@@ -22,7 +22,7 @@ from watchman.reporting.previous import (
     save_index,
 )
 from watchman.reporting.report import Report
-from watchman.reporting.stream import write_document
+from watchman.reporting.stream import stable_digest, write_document
 from watchman.state.safe_files import PendingFileSet
 
 
@@ -47,8 +47,16 @@ def write_report(
         previous = read_previous_report(json_path, markdown_path, index)
     todo = actions(report)
     problems = backend_problems(report, report.backend_urls)
+    parts = document_parts(report, todo, problems)
     with PendingFileSet(json_path.parent, report.cycle_id) as pending:
-        written = write_document(pending.open(json_path), document_parts(report, todo, problems))
+        try:
+            written = write_document(pending.open(json_path), parts)
+        except OSError:
+            # A full disk must not fail a cycle whose report did not change (nothing
+            # needed writing before the report was streamed).
+            if previous.markdown_current and stable_digest(parts) == previous.stable_digest:
+                return False
+            raise
         if previous.markdown_current and written.stable_digest == previous.stable_digest:
             pending.discard()
             if previous.index is not None:
