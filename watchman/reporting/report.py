@@ -225,12 +225,19 @@ class Report:
     changes: Changes | None = None  # since the previous report (None: not compared)
     backend_urls: Mapping[str, str] = field(default_factory=dict)  # for remedies
 
-    def unique_models(self) -> dict[ModelKey, tuple[ModelRow, tuple[str, ...]]]:
+    def unique_models(self) -> Mapping[ModelKey, tuple[ModelRow, tuple[str, ...]]]:
         """Each active model row once per key (its first row), with the paths of the
-        workflows naming it, in report order."""
-        return _unique(
-            (row.key, row, entry.path) for entry in self.workflows for row in entry.models
-        )
+        workflows naming it, in report order. Made once per report: the actions, the
+        backend problems and the page each read it (~0.1 s at 5,000 workflows)."""
+        made = self.__dict__.get("_unique_models")
+        if made is None:
+            made = MappingProxyType(
+                _unique(
+                    (row.key, row, entry.path) for entry in self.workflows for row in entry.models
+                )
+            )
+            object.__setattr__(self, "_unique_models", made)  # a cache, not a field
+        return made
 
     def unique_nodes(self) -> dict[str, tuple[NodeRow, tuple[str, ...]]]:
         """Each missing node type once (its first row), with the workflows lacking it."""
