@@ -8,7 +8,7 @@ from pathlib import Path
 from watchman.comfy.workflow import parse_workflow_bytes
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.printable import printable
-from watchman.stages.workflows import read_workflow_bytes
+from watchman.stages.watched_folders import read_workflow_bytes
 
 
 def read_as_the_cycle_does(path: Path) -> ParsedWorkflow:

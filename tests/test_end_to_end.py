@@ -354,14 +354,14 @@ def test_an_unreadable_workflow_stays_in_the_report_as_a_parse_error(
     from watchman.stages import workflows as workflow_store
 
     assert run("--config", str(demo), "--run-cycle")[0] == 0
-    real_entry_for = workflow_store._entry_for
+    real_entry_for = workflow_store.entry_for
 
     def refuse(path: Path, source: str, cached: dict | None, *rest: object) -> object:
         if path.name == "ready_sdxl.json":
             raise PermissionError(13, "Permission denied", str(path))
         return real_entry_for(path, source, cached, *rest)
 
-    monkeypatch.setattr(workflow_store, "_entry_for", refuse)
+    monkeypatch.setattr(workflow_store, "entry_for", refuse)
     # A real loss of permission is a chmod, which changes the file's stamp (ctime).
     for path in demo.parent.rglob("ready_sdxl.json"):
         path.chmod(path.stat().st_mode)
@@ -372,7 +372,7 @@ def test_an_unreadable_workflow_stays_in_the_report_as_a_parse_error(
     assert unreadable["status"] == "parse_error"
     assert "Permission denied" in unreadable["error"]
     # What was known about it is kept: readable again, it is not logged as new.
-    monkeypatch.setattr(workflow_store, "_entry_for", real_entry_for)
+    monkeypatch.setattr(workflow_store, "entry_for", real_entry_for)
     lines_before = intake_lines(demo)
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     assert intake_lines(demo) == lines_before

@@ -437,12 +437,8 @@ def _run_stages(
     from watchman.stages.needs import assess_all
     from watchman.stages.node_packs import advise_packs
     from watchman.stages.resolve import resolve_missing_models
-    from watchman.stages.workflows import (
-        IMAGE_SUFFIXES,
-        WORKFLOW_SUFFIXES,
-        read_watched_workflows,
-        watched_folders,
-    )
+    from watchman.stages.watched_folders import IMAGE_SUFFIXES, WORKFLOW_SUFFIXES, watched_folders
+    from watchman.stages.workflows import read_watched_workflows
     from watchman.state.download_log import log_path, read_downloads
 
     settings = services.settings

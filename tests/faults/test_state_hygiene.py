@@ -200,10 +200,10 @@ def test_an_edit_that_restores_size_and_mtime_is_seen_through_the_ctime(tmp_path
 def test_a_full_rehash_reads_every_file_even_when_its_stamps_are_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from watchman.stages import workflows
+    from watchman.stages import workflow_entries, workflows
 
     # As on a file system whose ctime says nothing (Windows): only the re-hash sees it.
-    monkeypatch.setattr(workflows, "_ctime_ns", lambda stat: None)
+    monkeypatch.setattr(workflow_entries, "_ctime_ns", lambda stat: None)
     workflow = tmp_path / "w.json"
     old = 1_600_000_000_000_000_000
     workflow.write_text('{"1": {"class_type": "A", "inputs": {}}}')

@@ -1,4 +1,5 @@
-"""Each watched folder is reported with its workflow file count; one that is missing or
+"""Watched folders: workflow files are found recursively, hidden entries and link loops
+skipped; each folder is reported with its workflow file count, and one that is missing or
 cannot be read is a problem sentence and a WARNING, never silently nothing."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from watchman.stages.workflows import discover_workflow_files, scan_watched_folders
+from watchman.stages.watched_folders import discover_workflow_files
+from watchman.stages.workflows import scan_watched_folders
 
 WORKFLOW = '{"1": {"class_type": "KSampler", "inputs": {}}}'
 
@@ -80,3 +82,26 @@ def test_an_unreadable_subfolder_is_a_problem_of_its_watched_folder(tmp_path: Pa
         locked.chmod(0o755)
     assert folder.files == 1 and folder.listed
     assert folder.problems and str(locked) in folder.problems[0]
+
+
+def test_workflows_are_discovered_recursively_skipping_hidden_entries(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / ".trash").mkdir()
+    for name in ("one.json", "a/two.JSON", "a/b/three.png", "a/notes.txt", ".trash/x.json"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    found = [p.relative_to(tmp_path).as_posix() for p in discover_workflow_files(tmp_path)]
+    assert found == ["a/b/three.png", "a/two.JSON", "one.json"]
+    no_images = list(discover_workflow_files(tmp_path, include_images=False))
+    assert all(p.suffix.lower() == ".json" for p in no_images)
+
+
+def test_a_symlink_loop_in_a_watched_folder_does_not_multiply_workflows(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "sub" / "b.json").write_text("{}", encoding="utf-8")
+    try:
+        (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    except OSError:
+        pytest.skip("this system cannot make symlinks")
+    names = sorted(path.name for path in discover_workflow_files(tmp_path))
+    assert names == ["a.json", "b.json"]

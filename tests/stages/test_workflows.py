@@ -13,15 +13,11 @@ from pathlib import Path
 import pytest
 
 from watchman.commands.scan import scan_paths
-from watchman.stages import workflows as workflows_module
+from watchman.stages import watched_folders as watched_folders_module
 from watchman.stages.workflow_cache import CacheEntry, decode_entry, encode_entry
 from watchman.stages.workflow_cache import header as cache_header
-from watchman.stages.workflows import (
-    discover_workflow_files,
-    load_workflow_cache,
-    parser_version,
-    scan_watched_folders,
-)
+from watchman.stages.workflow_entries import load_workflow_cache, parser_version
+from watchman.stages.workflows import scan_watched_folders
 
 API = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}}}
 
@@ -112,29 +108,6 @@ def test_a_watched_path_that_is_a_file_is_skipped_with_a_warning(tmp_path: Path,
     assert "is a file, not a folder" in caplog.text
 
 
-def test_workflows_are_discovered_recursively_skipping_hidden_entries(tmp_path: Path) -> None:
-    (tmp_path / "a" / "b").mkdir(parents=True)
-    (tmp_path / ".trash").mkdir()
-    for name in ("one.json", "a/two.JSON", "a/b/three.png", "a/notes.txt", ".trash/x.json"):
-        (tmp_path / name).write_text("{}", encoding="utf-8")
-    found = [p.relative_to(tmp_path).as_posix() for p in discover_workflow_files(tmp_path)]
-    assert found == ["a/b/three.png", "a/two.JSON", "one.json"]
-    no_images = list(discover_workflow_files(tmp_path, include_images=False))
-    assert all(p.suffix.lower() == ".json" for p in no_images)
-
-
-def test_a_symlink_loop_in_a_watched_folder_does_not_multiply_workflows(tmp_path: Path) -> None:
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "a.json").write_text("{}", encoding="utf-8")
-    (tmp_path / "sub" / "b.json").write_text("{}", encoding="utf-8")
-    try:
-        (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
-    except OSError:
-        pytest.skip("this system cannot make symlinks")
-    names = sorted(path.name for path in discover_workflow_files(tmp_path))
-    assert names == ["a.json", "b.json"]
-
-
 def test_scan_and_the_cycle_find_the_same_workflow_files(tmp_path: Path) -> None:
     (tmp_path / ".hidden").mkdir()
     (tmp_path / "sub").mkdir()
@@ -157,7 +130,7 @@ def test_scan_and_the_cycle_find_the_same_workflow_files(tmp_path: Path) -> None
 def test_scan_and_the_cycle_refuse_the_same_oversized_file_unread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(workflows_module, "MAX_WORKFLOW_BYTES", 150)
+    monkeypatch.setattr(watched_folders_module, "MAX_WORKFLOW_BYTES", 150)
     (tmp_path / "small.json").write_text(json.dumps(API), encoding="utf-8")
     (tmp_path / "huge.json").write_text(json.dumps({**API, "pad": "x" * 100}), encoding="utf-8")
     [huge_scan, small_scan] = scan_paths([tmp_path])

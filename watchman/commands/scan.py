@@ -18,7 +18,7 @@ from watchman.comfy.workflow import parse_workflow_bytes, reader_failure
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import WorkflowError
 from watchman.printable import printable
-from watchman.stages.workflows import discover_workflow_files, read_workflow_bytes
+from watchman.stages.watched_folders import discover_workflow_files, read_workflow_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -1,30 +1,17 @@
-"""Watched workflows: the one file discovery, and their parse cache
-(``state/workflow_cache.jsonl``, :mod:`watchman.stages.workflow_cache`).
+"""The workflows stage: every watched folder walked with the parse cache
+(``state/workflow_cache.jsonl``, :mod:`watchman.stages.workflow_cache`), and what the walk
+found in each folder.
 
-:func:`discover_workflow_files` is how both the cycle and the ``scan`` command find
-workflow files in a folder, and :func:`read_workflow_bytes` how both read one (with the same
-size limit), so by hand and in the cycle the same files are read the same way.
-
-A cycle in which nothing changed must cost about one walk of the watched folders: a file
-whose size and modification time are as recorded keeps its recorded sha256 and parse
-result without being read. A changed file is hashed; it is parsed again only when its
-hash changed too.
-
-Size and mtime miss an edit that keeps both, so three rules close the gap. On POSIX the
-entry also keeps the ctime, which every write sets and nothing can set back, so ``cp -p``
-and ``rsync -t`` show. Each entry records when the scan that hashed it started
-(``checked_ns``); an entry whose mtime is not at least ``RACY_WINDOW_NS`` older than that
-may have been edited again within the same clock tick (git's "racy" rule), so it is
-hashed again (once: the re-hash records a later ``checked_ns``). And every
-``workflows.full_rehash_hours`` a full re-hash reads every file, for file systems whose
-ctime does not help (Windows, some network mounts). A re-hash that finds the same sha256
-costs no parse.
+The files are found and read as ``scan`` finds and reads them
+(:mod:`watchman.stages.watched_folders`); each file's cache entry is reused, re-hashed or
+parsed again by the rules of :mod:`watchman.stages.workflow_entries`. Every
+``workflows.full_rehash_hours`` a full re-hash reads every file, whatever its stamps
+(``REHASH_STAMP`` beside the cache records when the last one started).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -33,43 +20,20 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from watchman.comfy.loader_lookup import LoaderTable, default_table
-from watchman.comfy.workflow import MAX_WORKFLOW_BYTES, parse_workflow_bytes, reader_failure
-from watchman.comfy.workflow_model import ParsedWorkflow
-from watchman.environment import expand_user
-from watchman.errors import (
-    CycleInterrupted,
-    ImageWithoutWorkflowError,
-    StateError,
-    WorkflowError,
-)
+from watchman.comfy.loader_lookup import LoaderTable
+from watchman.comfy.workflow import reader_failure
+from watchman.errors import CycleInterrupted
 from watchman.printable import printable
 from watchman.stages import workflow_cache
-from watchman.stages.intake import WatchedWorkflow
-from watchman.stages.workflow_cache import CacheEntry
+from watchman.stages.watched_folders import WatchedFolder, discover_workflow_files
+from watchman.stages.workflow_entries import (
+    StoredWorkflow,
+    entry_for,
+    load_workflow_cache,
+    parser_version,
+)
 
 logger = logging.getLogger(__name__)
-
-RACY_WINDOW_NS = 2_000_000_000
-"""The coarsest mtime granularity of a common file system (FAT: 2 s)."""
-WORKFLOW_SUFFIXES = (".json",)
-IMAGE_SUFFIXES = (".png", ".webp")
-# Cached parses are redone when the reader changes: bump the number when its code learns
-# something new; a change to the loader tables is noticed by itself through their digest.
-PARSER_VERSION = f"4:{default_table().digest}"
-
-
-def parser_version(table: LoaderTable | None) -> str:
-    """The parse cache's version for a loader table (the install's learned loaders)."""
-    return PARSER_VERSION if table is None else f"4:{table.digest}"
-
-
-@dataclass(frozen=True)
-class WatchedFolder:
-    """A folder of workflows to watch, absolute, with the source label it records."""
-
-    path: Path
-    source: str
 
 
 @dataclass(frozen=True)
@@ -83,18 +47,6 @@ class FolderSeen:
     files: int
     listed: bool
     problems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StoredWorkflow:
-    """A watched workflow with its parse result, or the error that stopped the parse.
-
-    ``name`` is its path inside the watched folder holding it (posix), for people."""
-
-    watched: WatchedWorkflow
-    parsed: ParsedWorkflow | None
-    error: str | None
-    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,251 +86,12 @@ class WorkflowScan:
     next_full_rehash_ns: int | None = None  # when the next full re-hash falls due
 
 
-def discover_workflow_files(
-    folder: Path,
-    include_images: bool = True,
-    problems: list[str] | None = None,
-    *,
-    stop_event: threading.Event | None = None,
-    scandir: Callable[[Path], AbstractContextManager[Iterator[os.DirEntry[str]]]] = os.scandir,
-) -> Iterator[Path]:
-    """Yield workflow files under ``folder`` recursively, sorted, skipping hidden entries.
-
-    Hidden files and folders (a leading ``.``: ``.git``, editors' backups, ``.trash``) are
-    never workflows the owner collected. Symlinked folders are followed, but a folder
-    already entered (by device and inode) is not entered again, so a link loop cannot
-    multiply the workflows. A link that loops on itself is yielded when it has a
-    workflow's name (reading it then fails: one unreadable entry) and skipped with a
-    warning otherwise; the entries after it are still listed. A folder that cannot be read
-    is logged and skipped, and a sentence saying so is appended to ``problems`` (when
-    given) for the report. ``scandir`` lists one folder (``os.scandir``; a fake in tests).
-
-    Raises:
-        CycleInterrupted: ``stop_event`` was set (checked before each folder).
-    """
-    suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
-    stack = [folder]
-    entered: set[tuple[int, int]] = set()
-    found: list[Path] = []
-    while stack:
-        current = stack.pop()
-        if stop_event is not None and stop_event.is_set():
-            raise CycleInterrupted(f"stop requested while listing {printable(str(current))}")
-        try:
-            identity = os.stat(current)
-        except OSError as error:
-            logger.warning("Cannot read watched folder %s: %s", current, error)
-            if problems is not None:
-                problems.append(f"{current} cannot be read: {error.strerror or error}.")
-            continue
-        if (identity.st_dev, identity.st_ino) in entered:
-            logger.debug("Not entering %s again: a link leads back to it", current)
-            continue
-        entered.add((identity.st_dev, identity.st_ino))
-        try:
-            with scandir(current) as entries:
-                for entry in entries:
-                    if entry.name.startswith("."):
-                        continue
-                    wanted = entry.name.lower().endswith(suffixes)
-                    try:
-                        is_dir = entry.is_dir()
-                        is_file = not is_dir and entry.is_file()
-                    except OSError as error:
-                        # A link that loops or cannot be followed costs this one entry (an
-                        # unreadable workflow when it has a workflow's name), never the
-                        # rest of the folder's listing.
-                        logger.warning("Cannot follow %s: %s", entry.path, error)
-                        if wanted:
-                            found.append(Path(entry.path))
-                        continue
-                    if is_dir:
-                        stack.append(Path(entry.path))
-                    elif is_file and wanted:
-                        found.append(Path(entry.path))
-        except OSError as error:
-            logger.warning("Cannot read watched folder %s: %s", current, error)
-            if problems is not None:
-                problems.append(f"{current} cannot be read: {error.strerror or error}.")
-    yield from sorted(found)
-
-
-def read_workflow_bytes(path: Path, size: int) -> bytes:
-    """Return the bytes of the workflow file ``path``, whose stat gave ``size``.
-
-    Raises:
-        WorkflowError: the file is larger than a workflow can be (then it is not read), or
-            grew past the limit while it was read.
-        OSError: the file cannot be read.
-    """
-    name = printable(str(path))
-    if size > MAX_WORKFLOW_BYTES:
-        raise WorkflowError(
-            f"{name} is over a limit: {size} bytes, more than the {MAX_WORKFLOW_BYTES} a "
-            "workflow file may have (MAX_WORKFLOW_BYTES); it was not read."
-        )
-    with path.open("rb") as handle:
-        # Read no more than the limit even when the file grows after the stat.
-        data = handle.read(MAX_WORKFLOW_BYTES + 1)
-    if len(data) > MAX_WORKFLOW_BYTES:
-        raise WorkflowError(
-            f"{name} is over a limit: it grew past the {MAX_WORKFLOW_BYTES} bytes a workflow "
-            "file may have while it was read (MAX_WORKFLOW_BYTES)."
-        )
-    return data
-
-
-def load_workflow_cache(path: Path, table: LoaderTable | None = None) -> dict[str, bytes]:
-    """Return the cached entries by path, undecoded (empty when absent, stale or
-    unreadable); see :mod:`watchman.stages.workflow_cache`."""
-    return workflow_cache.load_entries(path, parser_version(table))
-
-
-def _trusted(cached: CacheEntry, stat: os.stat_result) -> bool:
-    """Whether a cache entry may be reused unread: same size, mtime and (on POSIX) ctime,
-    and the mtime safely older than the scan that hashed it (the module's racy rule)."""
-    return (
-        cached.size == stat.st_size
-        and cached.mtime_ns == stat.st_mtime_ns
-        and cached.ctime_ns == _ctime_ns(stat)
-        and stat.st_mtime_ns < cached.checked_ns - RACY_WINDOW_NS
-    )
-
-
-def _ctime_ns(stat: os.stat_result) -> int | None:
-    # On POSIX every write sets ctime to now and no call can set it back, so an edit that
-    # restores size and mtime (cp -p, rsync -t) still shows. Windows' st_ctime is the
-    # creation time: there only the racy rule and the periodic full re-hash help.
-    return stat.st_ctime_ns if os.name == "posix" else None
-
-
-_DAMAGE = (StateError, KeyError, ValueError, TypeError, IndexError, AttributeError)
-"""What a damaged cache line raises when decoded or unpacked."""
-
-
-def _entry_for(
-    path: Path,
-    source: str,
-    cached_line: bytes | None,
-    scan_started_ns: int = 0,
-    rehash: bool = False,
-    table: LoaderTable | None = None,
-) -> tuple[StoredWorkflow, bytes, bool, CacheEntry | None]:
-    """Return the stored workflow, its cache line, whether it was hashed, and its new
-    cache entry when it was parsed this time (None: the parse was reused).
-
-    Takes the file, its source label, its cache line, when this scan started (wall clock,
-    ns; recorded as the entry's ``checked_ns`` when the file is hashed) and whether to
-    hash it even when the entry is trusted.
-
-    Raises:
-        OSError: the file cannot be read.
-    """
-    stat = path.stat()
-    key = str(path)
-    cached: CacheEntry | None = None
-    if cached_line is not None:
-        try:
-            cached = workflow_cache.decode_entry(cached_line)
-        except _DAMAGE as damage:
-            logger.info("Cache entry of %s is unusable (%s); reading it again.", path, damage)
-    if cached is not None and not rehash and _trusted(cached, stat):
-        try:
-            stored = _from_cache(path, source, cached)
-        except _DAMAGE as damage:
-            # A damaged cache entry costs one re-read of the file, nothing more.
-            logger.info("Cached parse of %s is unusable (%s); reading it again.", path, damage)
-            cached = None
-        else:
-            assert cached_line is not None
-            return stored, cached_line, False, None
-    data: bytes | None = None
-    refusal: str | None = None
-    sha256 = ""
-    try:
-        data = read_workflow_bytes(path, stat.st_size)
-        sha256 = hashlib.sha256(data).hexdigest()
-    except WorkflowError as too_large:
-        # Not read at all, not even to hash it: the work per file stays bounded. Its
-        # size and mtime in the cache keep it from being looked at again.
-        refusal = str(too_large)
-    watched = WatchedWorkflow(path, source, stat.st_size, stat.st_mtime_ns, sha256)
-    if cached is not None and cached.sha256 == sha256:
-        # Touched but not changed: reuse the parse, remember the new mtime.
-        entry = replace(
-            cached,
-            source=source,
-            size=stat.st_size,
-            mtime_ns=stat.st_mtime_ns,
-            ctime_ns=_ctime_ns(stat),
-            checked_ns=scan_started_ns,
-        )
-        try:
-            stored = _from_cache(path, source, entry)
-        except _DAMAGE as damage:
-            logger.info("Cached parse of %s is unusable (%s); parsing it again.", path, damage)
-        else:
-            return stored, workflow_cache.encode_entry(key, entry), True, None
-    parsed: ParsedWorkflow | None = None
-    error: str | None = refusal
-    failure_kind = None
-    try:
-        if data is not None:
-            parsed = parse_workflow_bytes(data, printable(str(path)), table)
-    except ImageWithoutWorkflowError:
-        # An ordinary picture beside the workflows: remembered so it is not read again,
-        # never reported.
-        pass
-    except WorkflowError as problem:
-        error = str(problem)
-    except Exception as surprise:
-        # The last-resort boundary for one stranger's file: whatever the readers did not
-        # foresee is this workflow's parse error, never the cycle's end.
-        parsed, error = None, str(reader_failure(printable(str(path)), surprise))
-        failure_kind = type(surprise).__name__
-    new = CacheEntry(
-        source=source,
-        size=stat.st_size,
-        mtime_ns=stat.st_mtime_ns,
-        ctime_ns=_ctime_ns(stat),
-        checked_ns=scan_started_ns,
-        sha256=sha256,
-        parsed=workflow_cache.pack_parse(parsed) if parsed is not None else None,
-        error=error,
-        failure=failure_kind,
-    )
-    return (
-        StoredWorkflow(watched, parsed, error),
-        workflow_cache.encode_entry(key, new),
-        True,
-        new,
-    )
-
-
 def _name_in(path: Path, folder: Path) -> str:
     """``path`` inside the watched ``folder`` (posix), or in full when outside it."""
     try:
         return path.relative_to(folder).as_posix()
     except ValueError:
         return str(path)
-
-
-def _from_cache(path: Path, source: str, entry: CacheEntry) -> StoredWorkflow:
-    watched = WatchedWorkflow(path, source, entry.size, entry.mtime_ns, entry.sha256)
-    parsed = workflow_cache.unpack_parse(entry.parsed) if entry.parsed is not None else None
-    return StoredWorkflow(watched, parsed, entry.error)
-
-
-def watched_folders(
-    configured: Sequence[tuple[Path, str]], comfyui_root: Path, home_dir: Path
-) -> tuple[WatchedFolder, ...]:
-    """Return the configured ``(path, source)`` folders made absolute: ``~`` is
-    ``home_dir``, and a relative path is taken from the ComfyUI root."""
-    folders = []
-    for configured_path, source in configured:
-        path = expand_user(configured_path, home_dir)
-        folders.append(WatchedFolder(path if path.is_absolute() else comfyui_root / path, source))
-    return tuple(folders)
 
 
 REHASH_STAMP = "workflow_rehash.stamp"
@@ -513,7 +226,7 @@ def scan_watched_folders(
             if key in entries:  # the same folder watched twice
                 continue
             try:
-                workflow, line, was_hashed, new = _entry_for(
+                workflow, line, was_hashed, new = entry_for(
                     path, source, cached.get(key), started_ns, rehash_all, table
                 )
             except OSError as error:

@@ -1,0 +1,141 @@
+"""Watched folders: the configured folders made absolute, the one file discovery, and
+reading one workflow file.
+
+:func:`discover_workflow_files` is how both the cycle and the ``scan`` command find
+workflow files in a folder, and :func:`read_workflow_bytes` how both read one (with the same
+size limit), so by hand and in the cycle the same files are read the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchman.comfy.workflow import MAX_WORKFLOW_BYTES
+from watchman.environment import expand_user
+from watchman.errors import CycleInterrupted, WorkflowError
+from watchman.printable import printable
+
+logger = logging.getLogger(__name__)
+
+WORKFLOW_SUFFIXES = (".json",)
+IMAGE_SUFFIXES = (".png", ".webp")
+
+
+@dataclass(frozen=True)
+class WatchedFolder:
+    """A folder of workflows to watch, absolute, with the source label it records."""
+
+    path: Path
+    source: str
+
+
+def watched_folders(
+    configured: Sequence[tuple[Path, str]], comfyui_root: Path, home_dir: Path
+) -> tuple[WatchedFolder, ...]:
+    """Return the configured ``(path, source)`` folders made absolute: ``~`` is
+    ``home_dir``, and a relative path is taken from the ComfyUI root."""
+    folders = []
+    for configured_path, source in configured:
+        path = expand_user(configured_path, home_dir)
+        folders.append(WatchedFolder(path if path.is_absolute() else comfyui_root / path, source))
+    return tuple(folders)
+
+
+def discover_workflow_files(
+    folder: Path,
+    include_images: bool = True,
+    problems: list[str] | None = None,
+    *,
+    stop_event: threading.Event | None = None,
+    scandir: Callable[[Path], AbstractContextManager[Iterator[os.DirEntry[str]]]] = os.scandir,
+) -> Iterator[Path]:
+    """Yield workflow files under ``folder`` recursively, sorted, skipping hidden entries.
+
+    Hidden files and folders (a leading ``.``: ``.git``, editors' backups, ``.trash``) are
+    never workflows the owner collected. Symlinked folders are followed, but a folder
+    already entered (by device and inode) is not entered again, so a link loop cannot
+    multiply the workflows. A link that loops on itself is yielded when it has a
+    workflow's name (reading it then fails: one unreadable entry) and skipped with a
+    warning otherwise; the entries after it are still listed. A folder that cannot be read
+    is logged and skipped, and a sentence saying so is appended to ``problems`` (when
+    given) for the report. ``scandir`` lists one folder (``os.scandir``; a fake in tests).
+
+    Raises:
+        CycleInterrupted: ``stop_event`` was set (checked before each folder).
+    """
+    suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
+    stack = [folder]
+    entered: set[tuple[int, int]] = set()
+    found: list[Path] = []
+    while stack:
+        current = stack.pop()
+        if stop_event is not None and stop_event.is_set():
+            raise CycleInterrupted(f"stop requested while listing {printable(str(current))}")
+        try:
+            identity = os.stat(current)
+        except OSError as error:
+            logger.warning("Cannot read watched folder %s: %s", current, error)
+            if problems is not None:
+                problems.append(f"{current} cannot be read: {error.strerror or error}.")
+            continue
+        if (identity.st_dev, identity.st_ino) in entered:
+            logger.debug("Not entering %s again: a link leads back to it", current)
+            continue
+        entered.add((identity.st_dev, identity.st_ino))
+        try:
+            with scandir(current) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    wanted = entry.name.lower().endswith(suffixes)
+                    try:
+                        is_dir = entry.is_dir()
+                        is_file = not is_dir and entry.is_file()
+                    except OSError as error:
+                        # A link that loops or cannot be followed costs this one entry (an
+                        # unreadable workflow when it has a workflow's name), never the
+                        # rest of the folder's listing.
+                        logger.warning("Cannot follow %s: %s", entry.path, error)
+                        if wanted:
+                            found.append(Path(entry.path))
+                        continue
+                    if is_dir:
+                        stack.append(Path(entry.path))
+                    elif is_file and wanted:
+                        found.append(Path(entry.path))
+        except OSError as error:
+            logger.warning("Cannot read watched folder %s: %s", current, error)
+            if problems is not None:
+                problems.append(f"{current} cannot be read: {error.strerror or error}.")
+    yield from sorted(found)
+
+
+def read_workflow_bytes(path: Path, size: int) -> bytes:
+    """Return the bytes of the workflow file ``path``, whose stat gave ``size``.
+
+    Raises:
+        WorkflowError: the file is larger than a workflow can be (then it is not read), or
+            grew past the limit while it was read.
+        OSError: the file cannot be read.
+    """
+    name = printable(str(path))
+    if size > MAX_WORKFLOW_BYTES:
+        raise WorkflowError(
+            f"{name} is over a limit: {size} bytes, more than the {MAX_WORKFLOW_BYTES} a "
+            "workflow file may have (MAX_WORKFLOW_BYTES); it was not read."
+        )
+    with path.open("rb") as handle:
+        # Read no more than the limit even when the file grows after the stat.
+        data = handle.read(MAX_WORKFLOW_BYTES + 1)
+    if len(data) > MAX_WORKFLOW_BYTES:
+        raise WorkflowError(
+            f"{name} is over a limit: it grew past the {MAX_WORKFLOW_BYTES} bytes a workflow "
+            "file may have while it was read (MAX_WORKFLOW_BYTES)."
+        )
+    return data
