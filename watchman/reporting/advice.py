@@ -198,8 +198,12 @@ def model_actions(report: Report) -> list[Action]:
         reference = need.reference
         names = _names(by_path, users)
         value = reference.value
-        key = ModelKey.of(
-            reference.folder or (row.resolution.folder if row.resolution else None), value
+        # The need's own key when the workflow names the folder (it is made by the same
+        # rule); else the folder the resolution found.
+        key = (
+            need.key
+            if reference.folder
+            else ModelKey.of(row.resolution.folder if row.resolution else None, value)
         )
         plan = planned.get(key)
         if need.state == "misplaced":
