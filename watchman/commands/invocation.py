@@ -1,7 +1,8 @@
 """One invocation of ``comfywatchman``: its global options, the environment it runs in,
 its consoles, and how its errors become one sentence and an exit status.
 
-Shared by :mod:`watchman.commands.cli` (which parses) and the actions it calls.
+Shared by :mod:`watchman.commands.cli` and :mod:`watchman.commands.subcommands` (which
+parse) and the actions they call.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
     from watchman.services import Services
 
 logger = logging.getLogger(__name__)
+
+# The help of the options every command that reads the config takes.
+CONFIG_HELP = "The TOML config file (else COMFYWATCHMAN_CONFIG, else the user's file)."
+ROOT_HELP = "The ComfyUI install folder (else COMFYUI_ROOT, else comfyui.root, else detected)."
 
 
 def console_on(stream: TextIO | None) -> Console:
