@@ -195,3 +195,19 @@ def test_a_full_disk_fails_only_a_report_that_changed(
     with pytest.raises(OSError):
         pair.write(report("c3", missing="other.safetensors"))
     assert pair.files() == before
+
+
+def test_a_report_python_reads_but_orjson_cannot_write_is_compared_all_the_same(
+    tmp_path: Path,
+) -> None:
+    pair = Pair(tmp_path)
+    pair.write(report("c1"))
+    pair.index.unlink()
+    document = json.loads(pair.json.read_bytes())
+    # An integer beyond 64 bits beside a name that is not UTF-8: only Python's json reads it.
+    document["summary"]["models_installed"] = 10**30
+    document["workflows"][0]["name"] = "caf\udce9.json"
+    pair.json.write_bytes(json.dumps(document, indent=2, sort_keys=True).encode() + b"\n")
+    previous = pair.previous()
+    assert previous.before is not None and previous.stable_digest is not None
+    assert pair.write(report("c2"))  # it differs: rewritten, never a crash

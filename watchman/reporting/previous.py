@@ -206,7 +206,10 @@ def _read_report(json_path: Path, markdown_path: Path) -> PreviousReport:
     del data
     before = Before.of_document(document)
     cycle_id = str(document.get("cycle_id"))
-    digest = stable_digest(document)
+    try:
+        digest: str | None = stable_digest(document)
+    except (TypeError, ValueError, RecursionError):
+        digest = None  # read, but not to be written back (too deep): the report is rewritten
     del document
     markdown_sha256 = _file_sha256(markdown_path)
     current = _markdown_is_of_cycle(markdown_path, cycle_id)
@@ -222,7 +225,7 @@ def _read_report(json_path: Path, markdown_path: Path) -> PreviousReport:
             stable_digest=digest,
             workflows=before.workflows,
         )
-        if generated_at and generated_at == before.generated_at
+        if digest is not None and generated_at and generated_at == before.generated_at
         else None
     )
     return PreviousReport(generated_at, before, digest, current, index)

@@ -173,9 +173,9 @@ def _strip(value: Any) -> Any:
 def _canonical(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=json_default)
-    except orjson.JSONEncodeError as error:
-        if "surrogates" not in str(error):
-            raise TypeError(str(error)) from error
+    except orjson.JSONEncodeError:
+        # A lone surrogate, or an integer beyond 64 bits in a report read back: the same
+        # value always takes this way, so its digest is still its own.
         return json.dumps(
             value, sort_keys=True, separators=(",", ":"), default=json_default
         ).encode("ascii")
