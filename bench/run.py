@@ -52,7 +52,7 @@ from watchman.clocks import RACY_NANOSECONDS  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 WORKFLOWS_FOLDER = Path("user") / "default" / "workflows"
 SIZES = {"default": (100_000, 5_000, 300), "quick": (10_000, 500, 30)}
-GROWTH = {"default": (25_000, 50_000, 100_000, 200_000), "quick": (2_500, 5_000, 10_000)}
+GROWTH = {"default": (25_000, 50_000, 100_000, 200_000, 500_000), "quick": (2_500, 5_000, 10_000)}
 GOALS = {
     "cold cycle": 3.0,
     "unchanged cycle, scheduler": 0.5,
