@@ -20,6 +20,7 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -42,12 +43,15 @@ FLAG_FOR_SETTING: dict[tuple[str, str], str] = {
     ("comfyui", "root"): "--comfyui-root",
 }
 
-# Well-known variables read at the environment layer, below their COMFYWATCHMAN_ spelling.
-_WELL_KNOWN_ENV: dict[str, tuple[str, str]] = {
-    "COMFYUI_ROOT": ("comfyui", "root"),
-    "CIVITAI_API_TOKEN": ("civitai", "api_token"),
-    "HF_TOKEN": ("huggingface", "token"),
-}
+WELL_KNOWN_ENV: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "COMFYUI_ROOT": ("comfyui", "root"),
+        "CIVITAI_API_TOKEN": ("civitai", "api_token"),
+        "HF_TOKEN": ("huggingface", "token"),
+    }
+)
+"""Well-known variables read at the environment layer, below their COMFYWATCHMAN_
+spelling: variable -> (section, key). ``config --show-origin`` reads the same table."""
 
 
 def config_file_path(
@@ -126,7 +130,7 @@ def load_settings(
     toml_data = read_toml_file(path) if path is not None else {}
     init: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (overrides or {}).items()}
     well_known_used: dict[tuple[str, str], str] = {}
-    for variable, (section, key) in _WELL_KNOWN_ENV.items():
+    for variable, (section, key) in WELL_KNOWN_ENV.items():
         value = environ.get(variable)
         prefixed = f"{ENV_PREFIX}{section}{ENV_NESTED_DELIMITER}{key}".upper()
         if not value or key in init.get(section, {}) or _env_has(environ, prefixed):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from watchman.stages.watched_folders import discover_workflow_files
+from watchman.stages.watched_folders import FolderProblem, discover_workflow_files
 from watchman.stages.workflows import scan_watched_folders
 
 WORKFLOW = '{"1": {"class_type": "KSampler", "inputs": {}}}'
@@ -53,11 +53,11 @@ def test_a_subfolder_that_cannot_be_listed_is_a_problem_and_the_rest_is_still_fo
             raise PermissionError(13, "Permission denied", str(path))
         return os.scandir(path)
 
-    problems: list[str] = []
+    problems: list[FolderProblem] = []
     with caplog.at_level(logging.WARNING):
         found = list(discover_workflow_files(here, True, problems, scandir=refusing_scandir))
     assert found == [here / "a.json"]
-    assert problems == [f"{locked} cannot be read: Permission denied."]
+    assert problems == [FolderProblem(locked, f"{locked} cannot be read: Permission denied.")]
     assert any(str(locked) in record.getMessage() for record in caplog.records)
     # The watched folder itself was listed: the problem is its subfolder's, in its entry.
     [folder] = scan_watched_folders(
@@ -105,3 +105,20 @@ def test_a_symlink_loop_in_a_watched_folder_does_not_multiply_workflows(tmp_path
         pytest.skip("this system cannot make symlinks")
     names = sorted(path.name for path in discover_workflow_files(tmp_path))
     assert names == ["a.json", "b.json"]
+
+
+def test_a_watched_folder_that_cannot_be_listed_itself_is_not_listed(tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "a.json").write_text(WORKFLOW)
+
+    def refusing_scandir(path: Path) -> Any:
+        if Path(path) == here:
+            raise PermissionError(13, "Permission denied", str(path))
+        return os.scandir(path)
+
+    [folder] = scan_watched_folders(
+        [(here, "mine")], {}, scan_started_ns=time.time_ns(), scandir=refusing_scandir
+    ).folders
+    assert folder.files == 0 and not folder.listed
+    assert folder.problems == (f"{here} cannot be read: Permission denied.",)

@@ -14,16 +14,15 @@ import tomli_w
 
 from watchman.comfy.install import HOW_TO_SET_ROOT
 from watchman.config import ENV_NESTED_DELIMITER, ENV_PREFIX, Settings, iter_fields
-from watchman.config_loading import config_source, read_toml_file
+from watchman.config_loading import WELL_KNOWN_ENV, config_source, read_toml_file
 from watchman.errors import ComfyUINotFoundError
 
 if TYPE_CHECKING:
     from watchman.commands.invocation import Invocation
 
-WELL_KNOWN_ENV: dict[tuple[str, ...], str] = {
-    ("comfyui", "root"): "COMFYUI_ROOT",
-    ("civitai", "api_token"): "CIVITAI_API_TOKEN",
-    ("huggingface", "token"): "HF_TOKEN",
+# The setting a well-known variable sets -> that variable (one table, read both ways).
+_VARIABLE_OF: dict[tuple[str, ...], str] = {
+    setting: variable for variable, setting in WELL_KNOWN_ENV.items()
 }
 
 
@@ -71,7 +70,7 @@ def value_sources(
     sources: dict[tuple[str, ...], Origin] = {}
     for key, _ in iter_fields(Settings):
         variable = ENV_PREFIX + ENV_NESTED_DELIMITER.join(key).upper()
-        well_known = WELL_KNOWN_ENV.get(key)
+        well_known = _VARIABLE_OF.get(key)
         if _has(flags, key):
             sources[key] = Origin("flag")
         elif environ.get(variable):

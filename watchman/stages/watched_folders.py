@@ -28,6 +28,15 @@ IMAGE_SUFFIXES = (".png", ".webp")
 
 
 @dataclass(frozen=True)
+class FolderProblem:
+    """A folder under a watched folder (or the watched folder itself) that could not be
+    listed, and the sentence the report gives for it."""
+
+    folder: Path
+    sentence: str
+
+
+@dataclass(frozen=True)
 class WatchedFolder:
     """A folder of workflows to watch, absolute, with the source label it records."""
 
@@ -50,7 +59,7 @@ def watched_folders(
 def discover_workflow_files(
     folder: Path,
     include_images: bool = True,
-    problems: list[str] | None = None,
+    problems: list[FolderProblem] | None = None,
     *,
     stop_event: threading.Event | None = None,
     scandir: Callable[[Path], AbstractContextManager[Iterator[os.DirEntry[str]]]] = os.scandir,
@@ -63,8 +72,9 @@ def discover_workflow_files(
     multiply the workflows. A link that loops on itself is yielded when it has a
     workflow's name (reading it then fails: one unreadable entry) and skipped with a
     warning otherwise; the entries after it are still listed. A folder that cannot be read
-    is logged and skipped, and a sentence saying so is appended to ``problems`` (when
-    given) for the report. ``scandir`` lists one folder (``os.scandir``; a fake in tests).
+    is logged and skipped, and a :class:`FolderProblem` saying so is appended to
+    ``problems`` (when given) for the report. ``scandir`` lists one folder
+    (``os.scandir``; a fake in tests).
 
     Raises:
         CycleInterrupted: ``stop_event`` was set (checked before each folder).
@@ -82,7 +92,7 @@ def discover_workflow_files(
         except OSError as error:
             logger.warning("Cannot read watched folder %s: %s", current, error)
             if problems is not None:
-                problems.append(f"{current} cannot be read: {error.strerror or error}.")
+                problems.append(_unreadable(current, error))
             continue
         if (identity.st_dev, identity.st_ino) in entered:
             logger.debug("Not entering %s again: a link leads back to it", current)
@@ -112,8 +122,12 @@ def discover_workflow_files(
         except OSError as error:
             logger.warning("Cannot read watched folder %s: %s", current, error)
             if problems is not None:
-                problems.append(f"{current} cannot be read: {error.strerror or error}.")
+                problems.append(_unreadable(current, error))
     yield from sorted(found)
+
+
+def _unreadable(folder: Path, error: OSError) -> FolderProblem:
+    return FolderProblem(folder, f"{folder} cannot be read: {error.strerror or error}.")
 
 
 def read_workflow_bytes(path: Path, size: int) -> bytes:

@@ -25,7 +25,11 @@ from watchman.comfy.workflow import reader_failure
 from watchman.errors import CycleInterrupted
 from watchman.printable import printable
 from watchman.stages import workflow_cache
-from watchman.stages.watched_folders import WatchedFolder, discover_workflow_files
+from watchman.stages.watched_folders import (
+    FolderProblem,
+    WatchedFolder,
+    discover_workflow_files,
+)
 from watchman.stages.workflow_entries import (
     StoredWorkflow,
     entry_for,
@@ -211,14 +215,15 @@ def scan_watched_folders(
             problem = f"Watched folder {folder} does not exist."
             seen.append(FolderSeen(str(folder), source, 0, False, (problem,)))
             continue
-        problems: list[str] = []
+        problems: list[FolderProblem] = []
         files = list(
             discover_workflow_files(
                 folder, include_images, problems, stop_event=stop_event, scandir=scandir
             )
         )
-        listed = not (problems and problems[0].startswith(f"{folder} "))
-        seen.append(FolderSeen(str(folder), source, len(files), listed, tuple(problems)))
+        listed = all(problem.folder != folder for problem in problems)
+        sentences = tuple(problem.sentence for problem in problems)
+        seen.append(FolderSeen(str(folder), source, len(files), listed, sentences))
         for path in files:
             if stop_event is not None and stop_event.is_set():
                 raise CycleInterrupted(f"stop requested while reading {printable(str(path))}")
