@@ -2,8 +2,9 @@
 
 ``BlobServer`` serves ``blob`` at every path, with the knobs a model host has: ``Range``
 support or not, an ETag, a connection cut after some bytes, a content type, a redirect to
-another server, a slow trickle, an error status. Every request's path and headers are kept
-in ``requests`` so a test can see what was sent (a token, a ``Range``).
+another server, a slow trickle in chunks of a chosen size, an error status. Every
+request's path and headers are kept in ``requests`` so a test can see what was sent (a
+token, a ``Range``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class BlobServer:
     cut_after: int | None = None  # close the connection after this many body bytes...
     cuts_left: int = 0  # ...this many times
     redirect_to: str | None = None  # answer 302 to this URL (path appended)
-    delay_per_chunk: float = 0.0  # seconds between 64 KiB chunks
+    delay_per_chunk: float = 0.0  # seconds between chunks
+    chunk: int = 1 << 16  # bytes per write (small ones with a delay: small socket reads)
     gate: threading.Event | None = None  # after ``gate_after`` bytes, wait until it is set
     gate_after: int = 512 << 10
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -101,7 +103,7 @@ class BlobServer:
         waited = False
         try:
             while sent < limit:
-                step = min(1 << 16, limit - sent)
+                step = min(self.chunk, limit - sent)
                 handler.wfile.write(body[sent : sent + step])
                 sent += step
                 if self.gate is not None and sent >= self.gate_after and not waited:

@@ -22,7 +22,13 @@ from watchman.remote.part_file import META_SUFFIX, PARTIAL_SUFFIX
 
 BLOB = safetensors_blob(600_000)
 SHA = hashlib.sha256(BLOB).hexdigest()
-FAST = DownloadLimits(chunk_bytes=64 << 10, free_space_margin_bytes=1 << 20, resume_wait_seconds=0)
+# Small write buffers, so each download here goes through several hand-offs to the writer.
+FAST = DownloadLimits(
+    chunk_bytes=64 << 10,
+    buffer_bytes=48 << 10,
+    free_space_margin_bytes=1 << 20,
+    resume_wait_seconds=0,
+)
 PLENTY = 1 << 40
 
 
@@ -173,6 +179,18 @@ def test_an_html_login_page_served_as_the_model_is_refused_as_auth_required(
 ) -> None:
     page = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Log in</body></html>"
     with BlobServer(page, content_type="text/html") as server:
+        result = downloader(client).fetch(task(server, tmp_path, size=None, sha256=None))
+    assert (result.outcome, result.reason) == ("failed", "auth_required")
+    assert leftovers(tmp_path) in ([], ["lora.safetensors" + LOCK_SUFFIX])
+
+
+def test_a_login_page_arriving_in_small_pieces_is_judged_on_its_first_kilobytes(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    # Its first pieces are blank lines alone, which say nothing: the downloader must wait
+    # for the first 4 KiB before judging, and then refuse it for what it is.
+    page = b"\n" * 1500 + b"<!DOCTYPE html><html><title>Sign in</title>" + b" " * 8000 + b"</html>"
+    with BlobServer(page, content_type="text/html", chunk=300, delay_per_chunk=0.002) as server:
         result = downloader(client).fetch(task(server, tmp_path, size=None, sha256=None))
     assert (result.outcome, result.reason) == ("failed", "auth_required")
     assert leftovers(tmp_path) in ([], ["lora.safetensors" + LOCK_SUFFIX])

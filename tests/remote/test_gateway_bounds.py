@@ -150,13 +150,28 @@ def test_an_undeclared_endless_body_is_cut_at_the_endpoint_cap(
     assert "grew past" in str(raised.value)
 
 
-def test_a_stream_enforces_its_own_size_cap(stoppable_client: httpx.Client) -> None:
+@pytest.mark.parametrize("chunk_size", [64 * 1024, None], ids=["joined", "pieces"])
+def test_a_stream_enforces_its_own_size_cap(
+    stoppable_client: httpx.Client, chunk_size: int | None
+) -> None:
+    received = 0
     with hostile(huge(declared=None, send_bytes=8 * 1024 * 1024)) as (url, _):
         gateway = HttpGateway(stoppable_client, PATIENT)
         with pytest.raises(ResponseTooLargeError):
             with gateway.stream("GET", f"{url}/file", max_bytes=256 * 1024) as response:
-                for _ in response.iter_bytes():
-                    pass
+                for chunk in response.iter_bytes(chunk_size):
+                    received += len(chunk)
+    assert received <= 256 * 1024
+
+
+def test_a_body_read_in_pieces_is_the_whole_body(stoppable_client: httpx.Client) -> None:
+    body = bytes(range(256)) * 4000
+    with hostile(status(200, body)) as (url, _):
+        gateway = HttpGateway(stoppable_client, PATIENT)
+        with gateway.stream("GET", f"{url}/file", max_bytes=len(body)) as response:
+            pieces = list(response.iter_bytes(None))
+    assert b"".join(pieces) == body
+    assert all(pieces)  # no empty piece
 
 
 def test_a_truncated_body_is_retried_then_a_bad_response(stoppable_client: httpx.Client) -> None:

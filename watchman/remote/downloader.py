@@ -95,7 +95,8 @@ class DownloadTask:
 class DownloadLimits:
     """How a download may use the machine and the network."""
 
-    chunk_bytes: int = 256 << 10
+    chunk_bytes: int = 256 << 10  # progress is reported every this many bytes
+    buffer_bytes: int = 2 << 20  # each of the writer thread's three buffers
     free_space_margin_bytes: int = 512 << 20
     bandwidth_bytes_per_second: float | None = None
     max_resumes: int = 5
@@ -484,32 +485,52 @@ class Downloader:
         received = 0
         start = part.offset
         started = self.clock()
-        limit = self.limits.bandwidth_bytes_per_second
+        limits = self.limits
+        rate = limits.bandwidth_bytes_per_second
+        # A new file's first bytes are judged (an HTML page, a JSON error) before any is
+        # written; the pieces wait here until there are enough of them to judge.
+        head: list[bytes] | None = [] if start == 0 else None
+        next_report = limits.chunk_bytes
         with open_part_at(part.path, part.offset) as handle:
             # Hashing and writing run beside the socket reads (hashlib and file writes
-            # release the GIL), so verifying costs the download almost no throughput.
-            writer = PartWriter(part, handle)
+            # release the GIL), so verifying costs the download little throughput when a
+            # core is free for them.
+            writer = PartWriter(part, handle, limits.buffer_bytes)
             try:
-                for chunk in response.iter_bytes(self.limits.chunk_bytes):
+                # The pieces as the socket gave them (no copy): the writer copies each into
+                # its buffer, which is the one copy the body needs.
+                for piece in response.iter_bytes(None):
                     if self.stop_event.is_set():
                         raise _Stopped("interrupted", "interrupted")
                     if self.budget_left is not None and self.budget_left <= 0:
                         raise _Stopped("paused", "byte_budget")
-                    if received == 0 and start == 0:
-                        _refuse_text(response, chunk, target.name)
-                    if total is not None and start + received + len(chunk) > total:
+                    if total is not None and start + received + len(piece) > total:
                         raise _Restart("the server sent more bytes than it announced")
-                    writer.put(chunk)
-                    received += len(chunk)
+                    received += len(piece)
                     if self.budget_left is not None:
-                        self.budget_left -= len(chunk)
-                    self._report(Progress(target, start + received, total, received))
-                    if limit:
-                        ahead = received / limit - (self.clock() - started)
+                        self.budget_left -= len(piece)
+                    if head is None:
+                        writer.put(piece)
+                    else:
+                        head.append(piece)
+                        if received >= SNIFF_BYTES:
+                            _refuse_text(response, b"".join(head), target.name)
+                            for held in head:
+                                writer.put(held)
+                            head = None
+                    if received >= next_report:
+                        next_report = received + limits.chunk_bytes
+                        self._report(Progress(target, start + received, total, received))
+                    if rate:
+                        ahead = received / rate - (self.clock() - started)
                         if ahead > 0 and self.stop_event.wait(ahead):
                             raise _Stopped("interrupted", "interrupted")
+                if head:  # a body shorter than what is judged
+                    _refuse_text(response, b"".join(head), target.name)
+                    for held in head:
+                        writer.put(held)
             finally:
-                # What was received is written and hashed before anything else happens:
+                # What was handed over is written and hashed before anything else happens:
                 # the part on disk is always exactly what the hash state has seen.
                 writer.close()
                 handle.flush()

@@ -171,9 +171,11 @@ class StreamedResponse:
         self.headers: Mapping[str, str] = response.headers
         self.url = str(response.url)
 
-    def iter_bytes(self, chunk_size: int = _CHUNK_BYTES) -> Iterator[bytes]:
+    def iter_bytes(self, chunk_size: int | None = _CHUNK_BYTES) -> Iterator[bytes]:
         """Yield the body in chunks of about ``chunk_size`` bytes (at least that, save the
-        last: the pieces read so far, joined once they reach it).
+        last: the pieces read so far, joined once they reach it), or with ``None`` each
+        piece as the socket gave it, never copied (a caller that copies the bytes anyway,
+        such as the downloader into its write buffers, saves one copy of the body).
 
         Raises:
             DeadlineExceededError, ResponseTooLargeError, RequestInterruptedError,
@@ -549,7 +551,7 @@ class HttpGateway:
     # -- bodies -----------------------------------------------------------------------
 
     def _body_chunks(
-        self, response: httpx.Response, call: _Call, chunk_size: int
+        self, response: httpx.Response, call: _Call, chunk_size: int | None
     ) -> Iterator[bytes]:
         host = host_of(response.url)
         declared = _content_length(response)
@@ -568,6 +570,9 @@ class HttpGateway:
                 self._check_stop(call)
                 if time.monotonic() >= call.deadline:
                     raise self._late(call, f"after {received} bytes of the body")
+                if chunk_size is None:
+                    yield piece
+                    continue
                 # Joined once per chunk: growing one bytes object piece by piece copied
                 # each chunk ~chunk/piece times, the downloader's largest cost after sha256.
                 pending.append(piece)

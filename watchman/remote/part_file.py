@@ -68,11 +68,18 @@ _WRITEBACK_BYTES = 32 << 20
 
 
 class PartWriter:
-    """Hashes and writes a part's chunks in a thread of its own, in order.
+    """Hashes and writes a part's bytes in a thread of its own, in order.
 
-    ``put`` hands over a chunk (waiting when a few are queued already) and raises the
-    writer's ``OSError`` (a full disk) as soon as it happened; ``close`` waits until every
-    chunk is written and hashed, then raises that error if any.
+    ``put`` copies the bytes it is handed into the current buffer (``buffer_bytes``); a
+    full buffer goes to the writer thread, which writes it to the part, hashes it and
+    gives it back. ``buffers`` buffers are reused for the whole download, so memory stays at
+    ``buffers * buffer_bytes`` and no large object is allocated per chunk, and the two
+    threads meet once per buffer, not once per socket read: each meeting costs the reading
+    thread a GIL hand-off, the largest cost of a writer thread after the work itself
+    (``docs/downloads.md``). ``put`` waits when every buffer is in use (the disk is slower
+    than the network) and raises the writer's ``OSError`` (a full disk) as soon as it
+    happened; ``close`` hands over what is left, waits until every byte is written and
+    hashed, then raises that error if any.
 
     Every ``_WRITEBACK_BYTES`` the part written so far is handed to the disk with
     ``posix_fadvise(DONTNEED)`` (where the OS has it): the kernel starts writing it out while
@@ -80,33 +87,48 @@ class PartWriter:
     model of several GB does not push everything else out of the page cache.
     """
 
-    _DONE = b""
-
-    def __init__(self, part: PartFile, handle: BinaryIO, depth: int = 8) -> None:
+    def __init__(
+        self, part: PartFile, handle: BinaryIO, buffer_bytes: int = 2 << 20, buffers: int = 3
+    ) -> None:
         self.part = part
         self.handle = handle
-        self.queue: queue.Queue[bytes] = queue.Queue(maxsize=depth)
         self.error: OSError | None = None
         self.advised = part.offset  # bytes of the part already handed to the disk
+        self._size = max(buffer_bytes, 1)
+        # SimpleQueue: a C queue, cheaper per hand-off than queue.Queue's Python locks.
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+        for _ in range(max(buffers, 2) - 1):
+            self._free.put(bytearray(self._size))
+        self._buffer = bytearray(self._size)
+        self._view = memoryview(self._buffer)
+        self._filled = 0
         self.thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while True:
-            chunk = self.queue.get()
-            if chunk is self._DONE:
+            item = self._full.get()
+            if item is None:
                 return
-            if self.error is not None:
-                continue  # drain without writing after a failure
+            buffer, count = item
             try:
-                self.handle.write(chunk)
+                if self.error is None:  # after a failure, only give the buffers back
+                    self._write(buffer, count)
+            finally:
+                self._free.put(buffer)
+
+    def _write(self, buffer: bytearray, count: int) -> None:
+        with memoryview(buffer)[:count] as data:
+            try:
+                self.handle.write(data)
             except OSError as error:
                 self.error = error
-                continue
-            self.part.hasher.update(chunk)
-            self.part.offset += len(chunk)
-            if self.part.offset - self.advised >= _WRITEBACK_BYTES:
-                self._write_back()
+                return
+            self.part.hasher.update(data)
+        self.part.offset += count
+        if self.part.offset - self.advised >= _WRITEBACK_BYTES:
+            self._write_back()
 
     def _write_back(self) -> None:
         """Start writing out what was written since the last call (advice: never fails)."""
@@ -118,17 +140,51 @@ class PartWriter:
             start, self.advised = self.advised, self.part.offset
             advise(self.handle.fileno(), start, self.advised - start, os.POSIX_FADV_DONTNEED)
 
-    def put(self, chunk: bytes) -> None:
+    def put(self, data: bytes) -> None:
+        """Take ``data`` (copied: the caller may reuse it); raise the writer's error if any."""
         if self.error is not None:
             raise self.error
-        if chunk:
-            self.queue.put(chunk)
+        count = len(data)
+        filled = self._filled
+        if filled + count < self._size:  # the usual case: a socket read fits
+            self._view[filled : filled + count] = data
+            self._filled = filled + count
+            return
+        rest = memoryview(data)
+        while rest:
+            take = min(self._size - self._filled, len(rest))
+            self._view[self._filled : self._filled + take] = rest[:take]
+            self._filled += take
+            rest = rest[take:]
+            if self._filled == self._size:
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        self._full.put((self._buffer, self._filled))
+        self._buffer = self._next_buffer()
+        self._view = memoryview(self._buffer)
+        self._filled = 0
+
+    def _next_buffer(self) -> bytearray:
+        while True:
+            try:
+                return self._free.get(timeout=_WAIT_SECONDS)
+            except queue.Empty:
+                if not self.thread.is_alive():  # it died of something else than OSError
+                    raise OSError("the download's writer thread stopped") from None
 
     def close(self) -> None:
-        self.queue.put(self._DONE)
+        if self._filled:
+            self._full.put((self._buffer, self._filled))
+            self._filled = 0
+        self._full.put(None)
         self.thread.join()
         if self.error is not None:
             raise self.error
+
+
+_WAIT_SECONDS = 1.0
+"""How often a ``put`` waiting for a free buffer checks that the writer thread still runs."""
 
 
 @contextlib.contextmanager

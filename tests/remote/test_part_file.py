@@ -1,0 +1,78 @@
+"""The part writer: bytes handed over in any sizes are written and hashed in order through
+its few reused buffers, and a failing disk surfaces as the writer's error, never as a hang."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import random
+from pathlib import Path
+
+import pytest
+
+from watchman.remote.part_file import PartFile, PartWriter, open_part_at
+
+
+def part_at(path: Path) -> PartFile:
+    return PartFile(path=path, meta_path=path.with_suffix(".json"), url="http://127.0.0.1/x")
+
+
+def test_pieces_smaller_and_larger_than_a_buffer_are_written_and_hashed_in_order(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(3)
+    pieces = [rng.randbytes(rng.choice([1, 7, 100, 4095, 4096, 4097, 20_000])) for _ in range(300)]
+    part = part_at(tmp_path / "m.cwpart")
+    with open_part_at(part.path, 0) as handle:
+        writer = PartWriter(part, handle, buffer_bytes=4096, buffers=2)
+        for piece in pieces:
+            writer.put(piece)
+        writer.close()
+    body = b"".join(pieces)
+    assert part.path.read_bytes() == body
+    assert part.offset == len(body)
+    assert part.hasher.hexdigest() == hashlib.sha256(body).hexdigest()
+
+
+def test_a_writer_resumed_at_an_offset_appends_after_what_was_kept(tmp_path: Path) -> None:
+    part = part_at(tmp_path / "m.cwpart")
+    part.path.write_bytes(b"kept" + b"junk past the hashed end")
+    part.offset = 4
+    part.hasher.update(b"kept")
+    with open_part_at(part.path, part.offset) as handle:
+        writer = PartWriter(part, handle, buffer_bytes=3)
+        writer.put(b"-and-the-rest")
+        writer.close()
+    assert part.path.read_bytes() == b"kept-and-the-rest"
+    assert part.hasher.hexdigest() == hashlib.sha256(b"kept-and-the-rest").hexdigest()
+
+
+class FullDisk(io.BytesIO):
+    """A file that takes ``room`` bytes, then fails as a full disk does."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, data: object) -> int:
+        if self.tell() + len(data) > self.room:  # type: ignore[arg-type]
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(20)
+def test_a_full_disk_is_raised_to_the_reader_and_the_hash_stops_where_the_writes_did(
+    tmp_path: Path,
+) -> None:
+    part = part_at(tmp_path / "m.cwpart")
+    writer = PartWriter(part, FullDisk(room=10_000), buffer_bytes=1000, buffers=2)
+    with pytest.raises(OSError) as raised:
+        # Far more than the room: the error must come back through put or close, and the
+        # reader must never wait for a buffer the failed writer keeps.
+        for _ in range(1000):
+            writer.put(b"x" * 700)
+        writer.close()
+    assert raised.value.errno == errno.ENOSPC
+    assert part.offset <= 10_000
+    assert part.hasher.hexdigest() == hashlib.sha256(b"x" * part.offset).hexdigest()
