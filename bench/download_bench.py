@@ -3,14 +3,21 @@ of the broken-file check.
 
 Throughput: one server on 127.0.0.1, in a process of its own, serves ``--megabytes`` of
 random bytes. The floor is a raw read of the body over the tool's own HTTP client
-(``new_client()``): bytes counted, nothing hashed or written. The downloader then fetches
-the same URL for real: sha256 and size checked while streaming, written to a part file,
-fsynced and renamed into place. The two alternate ``--repeat`` times (so a burst of load
-from other processes hits both) and the best of each is kept; the figure is the
-downloader's throughput as a ratio of the floor's (target: at least 0.9), with the median
-of each pair's ratio beside it. CPU seconds of both (this process: the server's are not
-counted), sha256 and write+fsync of the same bytes alone, and the machine's load average
-are recorded too.
+(``new_client()``, ``iter_raw`` in 1 MiB chunks): bytes counted, nothing hashed or
+written; a second, harder floor reads the pieces as they come (``iter_raw()``, no chunks
+built) and is reported beside it (``raw_pieces``). The downloader fetches the same URL for
+real: sha256 and size checked while streaming, written to a part file, fsynced and renamed
+into place. Each side runs in a client process of its own (so none inherits another's
+heap, which swayed the floor), warmed up once; then the parent asks them in turn,
+``--repeat`` rounds (so a burst of load from other processes hits all alike). Reported for
+each side: throughput best / median / worst, wall seconds and CPU seconds (user, kernel,
+main thread, the other threads, the server process's from ``/proc``, Linux, in 10 ms
+ticks) as min / median / max, and the cores the client kept busy; then the ratio of the
+bests, the ratio of the medians and each pair's ratio (min / median / max), against the
+target of 0.9. sha256 and write+fsync of the same bytes alone, the machine's load average
+before and after and the scheduling policy are recorded too: ``chrt -f 10 python
+bench/download_bench.py`` (root) runs the whole bench, server included, ahead of other
+users' work, which stands in for a quiet machine on a shared one.
 
 Broken-file check: a tree of ``--models`` small ``.safetensors`` files is scanned once
 (``scan_models``); then ``check_model_health`` runs cold (every file new), then over the
@@ -19,9 +26,9 @@ included), then after ``--new`` files were added. For each it reports the files 
 and the bytes read (``/proc/self/io`` rchar, Linux), and the time as a ratio of the scan's
 own walk.
 
-Usage: ``python bench/download_bench.py [--megabytes 256] [--models 100000] [--new 1000]
-[--folder DIR]`` (``--quick``: 32 MB, 5,000 models, 200 new; ``--folder /dev/shm`` takes the
-disk out of the figure). Results go to
+Usage: ``python bench/download_bench.py [--megabytes 256] [--repeat 9] [--models 100000]
+[--new 1000] [--folder DIR] [--only throughput|health]`` (``--quick``: 32 MB, 5,000 models,
+200 new; ``--folder /dev/shm`` takes the disk out of the figure). Results go to
 ``bench/results/download_latest.json``.
 """
 
@@ -33,6 +40,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import statistics
 import struct
 import sys
 import tempfile
@@ -57,6 +65,8 @@ from watchman.stages.inventory.model_health import (  # noqa: E402
 from watchman.stages.inventory.models import scan_models  # noqa: E402
 
 RESULTS = REPOSITORY / "bench" / "results" / "download_latest.json"
+RAW_CHUNK_BYTES = 1 << 20
+"""The raw read's chunk (``iter_raw``) and the write-alone chunk."""
 
 
 def _server(blob: bytes) -> ThreadingHTTPServer:
@@ -133,49 +143,154 @@ def _load() -> list[float] | None:
         return None
 
 
-def throughput(
-    megabytes: int, repeat: int, folder: Path, chunk_bytes: int = 1 << 20
-) -> dict[str, Any]:
-    """Downloader against raw stream; ``chunk_bytes`` is the raw read's and the write's
-    chunk (the downloader keeps its own default, as in use)."""
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + kernel, every thread) process ``pid`` has used (Linux: /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _client_main(connection: Connection, side: str, url: str, blob: Any, folder: str) -> None:
+    """One side of the comparison in a process of its own (``raw`` or ``downloader``): runs
+    once to warm up, then once per request from the parent, answering each with its wall
+    seconds, this process's user and kernel CPU seconds, its main thread's CPU seconds and
+    the whole process's.
+
+    Each side has its own process so neither inherits the other's heap: the raw read's
+    1 MiB chunks cost more or less (page faults) depending on what the process allocated
+    before, which swayed the floor by up to 2x when both ran in one process.
+    """
+    size, digest = blob
+    with new_client() as client:
+
+        def raw() -> None:
+            with client.stream("GET", url) as response:
+                received = sum(len(chunk) for chunk in response.iter_raw(RAW_CHUNK_BYTES))
+            assert received == size
+
+        def raw_pieces() -> None:
+            with client.stream("GET", url) as response:
+                received = sum(len(piece) for piece in response.iter_raw())
+            assert received == size
+
+        target = Path(folder) / "model.safetensors"
+
+        def download() -> None:
+            limits = DownloadLimits(free_space_margin_bytes=0)
+            result = Downloader(HttpGateway(client), limits).fetch(
+                DownloadTask(url, Path(folder), "model.safetensors", size, digest)
+            )
+            assert result.outcome == "downloaded", result
+
+        action = {"raw": raw, "raw_pieces": raw_pieces, "downloader": download}[side]
+        action()  # warm up: the connection, the page cache, the allocator
+        connection.send("ready")
+        while connection.recv():
+            target.unlink(missing_ok=True)  # each run writes a new file, as a download does
+            # os.times() counts in clock ticks (10 ms); these two in nanoseconds.
+            thread_before, process_before = time.thread_time(), time.process_time()
+            wall, user, kernel = _timed(action)
+            main = time.thread_time() - thread_before
+            connection.send((wall, user, kernel, main, time.process_time() - process_before))
+
+
+class _ClientProcess:
+    def __init__(self, side: str, url: str, size: int, digest: str, folder: Path) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(
+            target=_client_main, args=(child, side, url, (size, digest), str(folder)), daemon=True
+        )
+        self.process.start()
+        if self.connection.recv() != "ready":
+            raise RuntimeError(f"the {side} client did not start")
+
+    def run(self) -> tuple[float, float, float, float, float]:
+        self.connection.send(True)
+        answer: tuple[float, float, float, float, float] = self.connection.recv()
+        return answer
+
+    def close(self) -> None:
+        self.connection.send(False)
+        self.process.join(30)
+
+
+def _spread(values: list[float], digits: int = 3) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "min": round(ordered[0], digits),
+        "median": round(statistics.median(ordered), digits),
+        "max": round(ordered[-1], digits),
+    }
+
+
+def _scheduling() -> str:
+    """How this process is scheduled (a real-time policy stands in for a quiet machine)."""
+    policy = getattr(os, "sched_getscheduler", None)
+    if policy is None:
+        return "unknown"
+    names = {getattr(os, name, -1): name for name in ("SCHED_OTHER", "SCHED_FIFO", "SCHED_RR")}
+    return f"{names.get(policy(0), policy(0))}, nice {os.nice(0)}"
+
+
+def throughput(megabytes: int, repeat: int, folder: Path) -> dict[str, Any]:
+    """The downloader against the raw stream, ``repeat`` alternated pairs; see the module."""
     blob = _safetensors(megabytes * 1_000_000)
     digest = hashlib.sha256(blob).hexdigest()
     server = _ServerProcess(blob)
     url = f"http://127.0.0.1:{server.port}/model.safetensors"
     load_before = _load()
+    sides = ("raw", "downloader", "raw_pieces")
+    runs: dict[str, list[tuple[float, float, float, float, float]]] = {side: [] for side in sides}
+    server_cpu: dict[str, list[float]] = {side: [] for side in sides}
+    clients: dict[str, _ClientProcess] = {}
     try:
-        with new_client() as client:
-
-            def raw() -> None:
-                with client.stream("GET", url) as response:
-                    received = sum(len(chunk) for chunk in response.iter_raw(chunk_bytes))
-                assert received == len(blob)
-
-            def download() -> None:
-                target = folder / "model.safetensors"
-                target.unlink(missing_ok=True)
-                limits = DownloadLimits(free_space_margin_bytes=0)
-                result = Downloader(HttpGateway(client), limits).fetch(
-                    DownloadTask(url, folder, "model.safetensors", len(blob), digest)
-                )
-                assert result.outcome == "downloaded", result
-
-            raw()  # warm up the connection pool and the page cache
-            # Alternated, so a burst of load from other processes hits both alike; the
-            # best of each is kept (the run least disturbed).
-            raws, ours = [], []
-            for _ in range(repeat):
-                raws.append(_timed(raw))
-                ours.append(_timed(download))
-            floor, floor_user, floor_system = min(raws)
-            best, best_user, best_system = min(ours)
-            # Each raw run against the downloader run right after it: less swayed by a
-            # single lucky or unlucky run than the ratio of the bests.
-            paired = sorted(
-                raw_run[0] / our_run[0] for raw_run, our_run in zip(raws, ours, strict=True)
-            )
+        for side in runs:
+            (folder / side).mkdir()
+            clients[side] = _ClientProcess(side, url, len(blob), digest, folder / side)
+        server_pid = server.process.pid or 0
+        # Alternated, so a burst of load from other processes hits both alike.
+        for _ in range(repeat):
+            for side, client in clients.items():
+                before = _process_cpu(server_pid)
+                runs[side].append(client.run())
+                after = _process_cpu(server_pid)
+                if before is not None and after is not None:
+                    server_cpu[side].append(after - before)
     finally:
+        for client in clients.values():
+            client.close()
         server.close()
+    raw_walls = [run[0] for run in runs["raw"]]
+    our_walls = [run[0] for run in runs["downloader"]]
+    lean_walls = [run[0] for run in runs["raw_pieces"]]
+    # Each raw run against the downloader run right after it.
+    paired = [raw / ours for raw, ours in zip(raw_walls, our_walls, strict=True)]
+
+    def side_figures(side: str) -> dict[str, Any]:
+        walls = [run[0] for run in runs[side]]
+        process = [run[4] for run in runs[side]]
+        return {
+            "mb_per_second": {
+                "best": round(len(blob) / min(walls) / 1e6, 1),
+                "median": round(len(blob) / statistics.median(walls) / 1e6, 1),
+                "worst": round(len(blob) / max(walls) / 1e6, 1),
+            },
+            "seconds": _spread(walls),
+            "cpu_seconds": {
+                "user": _spread([run[1] for run in runs[side]]),
+                "kernel": _spread([run[2] for run in runs[side]]),
+                "main_thread": _spread([run[3] for run in runs[side]]),
+                "whole_process": _spread(process),
+                "other_threads": _spread([max(run[4] - run[3], 0.0) for run in runs[side]]),
+                "server": _spread(server_cpu[side]) if server_cpu[side] else None,
+            },
+            # CPU seconds per wall second: how many cores the client kept busy.
+            "cores_used": round(statistics.median(process) / statistics.median(walls), 2),
+        }
+
     # Where the downloader's extra time goes: the same bytes hashed, then written (page
     # cache) and fsynced, outside any stream.
     hash_seconds = _timed(lambda: hashlib.sha256(blob).hexdigest())[0]
@@ -184,8 +299,8 @@ def throughput(
     def write() -> None:
         with scratch.open("wb") as handle:
             view = memoryview(blob)
-            for start in range(0, len(blob), chunk_bytes):
-                handle.write(view[start : start + chunk_bytes])
+            for start in range(0, len(blob), RAW_CHUNK_BYTES):
+                handle.write(view[start : start + RAW_CHUNK_BYTES])
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -193,22 +308,23 @@ def throughput(
     scratch.unlink()
     return {
         "bytes": len(blob),
-        "raw_seconds": round(floor, 4),
-        "raw_mb_per_second": round(len(blob) / floor / 1e6, 1),
-        "downloader_seconds": round(best, 4),
-        "downloader_mb_per_second": round(len(blob) / best / 1e6, 1),
-        "ratio_to_raw": round(floor / best, 3),
-        "paired_ratio_median": round(paired[len(paired) // 2], 3),
+        "pairs": repeat,
+        "raw": side_figures("raw"),
+        "downloader": side_figures("downloader"),
+        "raw_pieces": side_figures("raw_pieces"),
+        "ratio_to_raw": round(min(raw_walls) / min(our_walls), 3),
+        "ratio_of_medians": round(statistics.median(raw_walls) / statistics.median(our_walls), 3),
+        "paired_ratio": _spread(paired),
+        # Against the leanest read httpx offers (no 1 MiB chunks built): a harder floor.
+        "ratio_of_medians_to_raw_pieces": round(
+            statistics.median(lean_walls) / statistics.median(our_walls), 3
+        ),
         "target": ">= 0.9",
-        "downloader_chunk_bytes": DownloadLimits().chunk_bytes,
-        "cpu_seconds": {
-            "raw": {"user": round(floor_user, 3), "kernel": round(floor_system, 3)},
-            "downloader": {"user": round(best_user, 3), "kernel": round(best_system, 3)},
-        },
+        "downloader_buffer_bytes": DownloadLimits().buffer_bytes,
         "alone_seconds": {"sha256": round(hash_seconds, 3),
                           "write_and_fsync": round(write_seconds, 3)},
         "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": _load(),
-                    "folder": str(folder)},
+                    "folder": str(folder), "scheduling": _scheduling()},
     }  # fmt: skip
 
 
@@ -275,7 +391,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--megabytes", type=int, default=256)
     parser.add_argument("--models", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=9, help="alternated pairs")
+    parser.add_argument("--only", choices=("throughput", "health"), default=None)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
@@ -289,10 +406,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         arguments.megabytes, arguments.models, arguments.new = 32, 5_000, 200
     folder = Path(tempfile.mkdtemp(prefix="cw-download-bench-", dir=arguments.folder))
     try:
-        results = {
-            "throughput": throughput(arguments.megabytes, arguments.repeat, folder),
-            "health": health(arguments.models, arguments.new, folder),
-        }
+        results: dict[str, Any] = {}
+        if arguments.only in (None, "throughput"):
+            results["throughput"] = throughput(arguments.megabytes, arguments.repeat, folder)
+        if arguments.only in (None, "health"):
+            results["health"] = health(arguments.models, arguments.new, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps(results, indent=2))
