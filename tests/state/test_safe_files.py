@@ -17,6 +17,7 @@ from watchman.state.safe_files import (
     atomic_write_json,
     read_json_state,
     read_jsonl,
+    write_chunks_if_changed,
     write_json_if_changed,
 )
 
@@ -43,6 +44,34 @@ def test_an_unchanged_document_is_not_rewritten(tmp_path: Path) -> None:
     assert write_json_if_changed(target, {"a": 1, "b": 2}) is False
     assert target.stat().st_mtime_ns == 1_000_000_000
     assert write_json_if_changed(target, {"a": 2}) is True
+
+
+def test_streamed_bytes_are_written_only_when_they_differ_and_leave_no_temp_file(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "state" / "x.json"
+    assert write_chunks_if_changed(target, iter([b"{", b'"a": 1', b"}"])) is True
+    assert target.read_bytes() == b'{"a": 1}'
+    os.utime(target, ns=(1_000_000_000, 1_000_000_000))
+    assert write_chunks_if_changed(target, iter([b'{"a"', b": 1}"])) is False
+    assert target.stat().st_mtime_ns == 1_000_000_000
+    assert write_chunks_if_changed(target, iter([b'{"a": 2}'])) is True
+    assert target.read_bytes() == b'{"a": 2}'
+    assert sorted(path.name for path in target.parent.iterdir()) == ["x.json"]
+
+
+def test_a_stream_that_fails_midway_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    target.write_bytes(b"old")
+
+    def failing():
+        yield b"new"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_chunks_if_changed(target, failing())
+    assert target.read_bytes() == b"old"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["x.json"]
 
 
 def test_a_corrupt_state_file_is_set_aside_with_a_warning(

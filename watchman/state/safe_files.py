@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -379,6 +379,60 @@ def write_json_if_changed(path: Path, document: Any) -> bool:
         return False
     atomic_write_bytes(path, data)
     return True
+
+
+def write_chunks_if_changed(path: Path, chunks: Iterable[bytes]) -> bool:
+    """Write the bytes ``chunks`` make, one after another, to ``path`` atomically, only
+    when they differ from what ``path`` holds; never holds them all in memory.
+
+    The chunks go to a temporary file beside ``path`` while they are hashed; the file
+    already there is hashed in blocks. Equal: the temporary file is removed and ``path``
+    keeps its mtime. Else the temporary file is fsynced and replaces ``path``.
+
+    Returns:
+        True when the file was (re)written.
+
+    Raises:
+        OSError: the folder is not writable or the disk is full; ``path`` is untouched.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX, dir=path.parent
+    )
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(descriptor, 0o666 & ~_UMASK)
+        written = hashlib.sha256()
+        with os.fdopen(descriptor, "wb") as handle:
+            for chunk in chunks:
+                written.update(chunk)
+                handle.write(chunk)
+            same = written.digest() == _file_digest(path)
+            if not same:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if same:
+            os.unlink(temporary)  # closed first: Windows removes no open file
+            return False
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    fsync_folder(path.parent)
+    return True
+
+
+def _file_digest(path: Path) -> bytes | None:
+    """The sha256 of the file at ``path``, read in blocks; None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.digest()
 
 
 def set_aside_corrupt(path: Path, reason: str) -> Path | None:

@@ -374,3 +374,28 @@ def test_models_are_found_by_folded_path_and_name_whatever_their_case(tmp_path: 
     assert present.locations[0].relative_path == "Styles/Detail_XL.safetensors"
     misplaced = inventory.locate(ModelKey.of("checkpoints", "detail_xl.SAFETENSORS"))
     assert misplaced.state == "misplaced"
+
+
+def test_the_streamed_model_cache_is_the_document_byte_for_byte(tree) -> None:
+    from watchman.state.safe_files import dumps_json
+
+    inventory = _scan(tree)
+    assert inventory.files and any(not models for models in inventory.files.values())
+    assert b"".join(inventory.cache_chunks()) == dumps_json(inventory.to_cache_document())
+    empty = ModelInventory(roots={}, files={}, comfyui_root="/nowhere")
+    assert b"".join(empty.cache_chunks()) == dumps_json(empty.to_cache_document())
+
+
+def test_a_streamed_model_cache_with_names_that_are_not_text_reads_back_the_same(
+    tmp_path: Path,
+) -> None:
+    from watchman.stages.inventory.models import ModelFile
+    from watchman.state.safe_files import loads_json
+
+    odd = ModelFile("loras", "caf\udce9.safetensors", "/r/loras", 3, 1.5)
+    plain = ModelFile("loras", "Ünïcode ✓.safetensors", "/r/loras", 4, 2.5)
+    inventory = ModelInventory(
+        roots={"loras": ("/r/loras",)}, files={"loras": (odd, plain)}, comfyui_root="/r"
+    )
+    document = loads_json(b"".join(inventory.cache_chunks()))
+    assert document == json.loads(json.dumps(inventory.to_cache_document()))

@@ -23,7 +23,7 @@ import os
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -46,6 +46,7 @@ from watchman.comfy.folders import (
 )
 from watchman.comfy.model_key import ModelKey, fold_case
 from watchman.stages.inventory.listing import TreeListing, seconds
+from watchman.state.safe_files import dumps_json
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,37 @@ class ModelInventory:
         text = repr((self.comfyui_root, sorted(self.roots.items())))
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
+    def cache_chunks(self) -> Iterator[bytes]:
+        """Yield ``state/model_cache.json`` in pieces: the bytes of
+        ``dumps_json(self.to_cache_document())`` (a file name that is not UTF-8 is escaped
+        in its own entry only), without the 100,000 dicts of the whole document at once.
+        """
+        head = {"comfyui_root": self.comfyui_root}
+        yield dumps_json(head)[:-3] + b",\n"  # without the closing "\n}\n"
+        folders = sorted(self.files)
+        if not folders:
+            yield b'  "folders": {},\n'
+        else:
+            yield b'  "folders": {\n'
+            for position, name in enumerate(folders):
+                key = _indented(dumps_json(name).rstrip(b"\n"), 4)
+                models = self.files[name]
+                if not models:
+                    yield b"    " + key + b": []"
+                else:
+                    yield b"    " + key + b": [\n"
+                    last = len(models) - 1
+                    for at, model in enumerate(models):
+                        yield b"      " + _entry_bytes(model) + (b"\n" if at == last else b",\n")
+                    yield b"    ]"
+                yield b"\n" if position == len(folders) - 1 else b",\n"
+            yield b"  },\n"
+        tail = {
+            "roots": {name: list(self.roots[name]) for name in sorted(self.roots)},
+            "schema_version": CACHE_SCHEMA_VERSION,
+        }
+        yield dumps_json(tail)[2:]  # without the opening "{\n"
+
     def to_cache_document(self) -> dict[str, Any]:
         """Return the ``state/model_cache.json`` document: schema version, ComfyUI root,
         roots and files grouped by folder type, folders sorted by name. An unchanged tree
@@ -209,6 +241,21 @@ class ModelInventory:
                 for name in sorted(self.files)
             },
         }
+
+
+def _entry_bytes(model: ModelFile) -> bytes:
+    """One file of the model cache, as ``dumps_json`` writes it six levels in."""
+    entry = {
+        "mtime": model.mtime,
+        "path": model.relative_path,
+        "root": model.root,
+        "size": model.size,
+    }
+    return _indented(dumps_json(entry).rstrip(b"\n"), 6)
+
+
+def _indented(data: bytes, spaces: int) -> bytes:
+    return data.replace(b"\n", b"\n" + b" " * spaces)
 
 
 def _folded_path(model: ModelFile) -> str:

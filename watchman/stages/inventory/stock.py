@@ -29,7 +29,12 @@ from watchman.stages.inventory.listing import (
 from watchman.stages.inventory.models import ModelInventory, scan_models
 from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
 from watchman.stages.needs import InstalledNodes
-from watchman.state.safe_files import read_json_state, set_aside_corrupt, write_json_if_changed
+from watchman.state.safe_files import (
+    read_json_state,
+    set_aside_corrupt,
+    write_chunks_if_changed,
+    write_json_if_changed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +122,9 @@ def write_caches(home: Home, stock: Stock) -> CacheWrites:
         or tree.meta.get("model_roots") != roots_digest
         or tree.meta.get("model_cache_file") != file_identity(home.model_cache)
     )
-    model_cache = stale and write_json_if_changed(
-        home.model_cache, stock.models.to_cache_document()
-    )
+    # Streamed: the whole document (100,000 dicts, then 18 MB of bytes, then the old
+    # file read back to compare) was the peak of a cycle that added one model.
+    model_cache = stale and write_chunks_if_changed(home.model_cache, stock.models.cache_chunks())
     tree.meta["model_roots"] = roots_digest
     tree.meta["model_cache_file"] = file_identity(home.model_cache)
     save_listing(home.listing_cache, tree)
