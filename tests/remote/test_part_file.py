@@ -76,3 +76,20 @@ def test_a_full_disk_is_raised_to_the_reader_and_the_hash_stops_where_the_writes
     assert raised.value.errno == errno.ENOSPC
     assert part.offset <= 10_000
     assert part.hasher.hexdigest() == hashlib.sha256(b"x" * part.offset).hexdigest()
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("pieces", [1, 50], ids=["seen-at-close", "seen-while-putting"])
+def test_a_writer_thread_that_dies_of_another_error_is_an_error_not_a_short_part(
+    tmp_path: Path, pieces: int
+) -> None:
+    part = part_at(tmp_path / "m.cwpart")
+    handle = io.BytesIO()
+    handle.close()  # writing raises ValueError, not OSError: the thread dies of it
+    writer = PartWriter(part, handle, buffer_bytes=100, buffers=2)
+    with pytest.raises(OSError, match="writer thread stopped"):
+        for _ in range(pieces):
+            writer.put(b"y" * 60)
+        writer.close()
+    assert part.offset == 0

@@ -103,6 +103,7 @@ class PartWriter:
         self._buffer = bytearray(self._size)
         self._view = memoryview(self._buffer)
         self._filled = 0
+        self._handed = part.offset  # where the part ends once the writer has caught up
         self.thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
         self.thread.start()
 
@@ -161,6 +162,7 @@ class PartWriter:
 
     def _hand_over(self) -> None:
         self._full.put((self._buffer, self._filled))
+        self._handed += self._filled
         self._buffer = self._next_buffer()
         self._view = memoryview(self._buffer)
         self._filled = 0
@@ -174,13 +176,17 @@ class PartWriter:
                     raise OSError("the download's writer thread stopped") from None
 
     def close(self) -> None:
+        """Write what is left; raise the writer's error, or ``OSError`` if it stopped short."""
         if self._filled:
             self._full.put((self._buffer, self._filled))
+            self._handed += self._filled
             self._filled = 0
         self._full.put(None)
         self.thread.join()
         if self.error is not None:
             raise self.error
+        if self.part.offset != self._handed:  # the thread died of something else
+            raise OSError("the download's writer thread stopped before the end")
 
 
 _WAIT_SECONDS = 1.0
