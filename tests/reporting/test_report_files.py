@@ -15,9 +15,11 @@ import pytest
 
 from tests.reporting.reports import lora, parsed, report_of
 from watchman.reporting import files
+from watchman.reporting import previous as previous_module
 from watchman.reporting.document import report_json
 from watchman.reporting.files import write_report
 from watchman.reporting.markdown import render_markdown
+from watchman.reporting.pieces import read_in_pieces
 from watchman.reporting.previous import PreviousReport, read_previous_report
 from watchman.reporting.report import Report, changes_since
 from watchman.state.safe_files import dumps_json
@@ -211,3 +213,18 @@ def test_a_report_python_reads_but_orjson_cannot_write_is_compared_all_the_same(
     previous = pair.previous()
     assert previous.before is not None and previous.stable_digest is not None
     assert pair.write(report("c2"))  # it differs: rewritten, never a crash
+
+
+@pytest.mark.parametrize("name", ["a.json", "caf\udce9.json"], ids=["utf-8", "not utf-8"])
+def test_a_report_without_its_index_is_read_in_pieces_as_a_whole_decode_reads_it(
+    tmp_path: Path, name: str
+) -> None:
+    pair = Pair(tmp_path)
+    made = report_of({f"/w/{name}": parsed([lora("1", "missing.safetensors")])})
+    pair.write(dataclasses.replace(made, cycle_id="c1"))
+    pair.index.unlink()
+    assert read_in_pieces(pair.json) is not None  # as this tool writes it
+    in_pieces = previous_module._read_report(pair.json, pair.markdown)
+    assert in_pieces == previous_module._read_whole(pair.json, pair.markdown)
+    assert in_pieces.before is not None and list(in_pieces.before.workflows) == [f"/w/{name}"]
+    assert in_pieces.index is not None and in_pieces.markdown_current

@@ -7,9 +7,11 @@ cost ~35 MiB at the cycle's peak. So each written report leaves a small index,
 ``state/report_index.json``: those things, the digest of its stable part, and the sha256
 of the JSON and Markdown files it describes. The index is believed only while the
 report's JSON hashes to what it says (a report replaced by hand, restored from a backup,
-or written by a version without the index is read the old way, once, and the index is
-made again); it is written after the report pair is in place, so a kill between the two
-leaves an index that does not match, never one that lies.
+or written by a version without the index is read once, in pieces as
+:mod:`watchman.reporting.pieces` reads it, or decoded whole when it is not laid out as
+written here, and the index is made again); it is written after the report pair is in
+place, so a kill between the two leaves an index that does not match, never one that
+lies.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from watchman.reporting.document import SCHEMA_VERSION
-from watchman.reporting.report import Before, WorkflowEntry
+from watchman.reporting.pieces import read_in_pieces
+from watchman.reporting.report import Before, WorkflowEntry, add_workflow, time_of
 from watchman.reporting.stream import stable_digest
 from watchman.state.safe_files import (
     atomic_write_bytes,
@@ -183,6 +186,35 @@ def read_previous_report(json_path: Path, markdown_path: Path, index: Path) -> P
 
 
 def _read_report(json_path: Path, markdown_path: Path) -> PreviousReport:
+    """Without an index: the JSON read in pieces when it is laid out as this tool writes
+    it, else decoded whole, as before."""
+    workflows: dict[str, tuple[str, str]] = {}
+
+    def on_item(key: str, item: Any) -> None:
+        if key == "workflows":
+            add_workflow(workflows, item)
+
+    pieces = read_in_pieces(json_path, on_item)
+    if pieces is None:
+        return _read_whole(json_path, markdown_path)
+    values = pieces.values
+    since = values.get("generated_at")
+    generated_at = since if isinstance(since, str) else None
+    if values.get("schema_version") != SCHEMA_VERSION:
+        # Sets a report of another layout aside, saying why (as the whole decode does).
+        read_json_state(json_path, SCHEMA_VERSION)
+        return PreviousReport(generated_at=generated_at)
+    return _previous(
+        markdown_path,
+        generated_at,
+        Before(time_of(since), workflows),
+        str(values.get("cycle_id")),
+        pieces.stable_digest,
+        pieces.sha256,
+    )
+
+
+def _read_whole(json_path: Path, markdown_path: Path) -> PreviousReport:
     """The old way: the whole JSON decoded, once."""
     try:
         data: bytes | None = json_path.read_bytes()
@@ -211,15 +243,26 @@ def _read_report(json_path: Path, markdown_path: Path) -> PreviousReport:
     except (TypeError, ValueError, RecursionError):
         digest = None  # read, but not to be written back (too deep): the report is rewritten
     del document
-    markdown_sha256 = _file_sha256(markdown_path)
+    return _previous(markdown_path, generated_at, before, cycle_id, digest, json_sha256)
+
+
+def _previous(
+    markdown_path: Path,
+    generated_at: str | None,
+    before: Before,
+    cycle_id: str,
+    digest: str | None,
+    json_sha256: str,
+) -> PreviousReport:
     current = _markdown_is_of_cycle(markdown_path, cycle_id)
-    # Kept if this cycle's report turns out the same, so the next cycle need not decode
+    markdown_sha256 = _file_sha256(markdown_path) if current else None
+    # Kept if this cycle's report turns out the same, so the next cycle need not read
     # it again: the Markdown is described only when it is of the JSON's cycle, and a
     # report whose time is not text as written here gets no index.
     index = (
         ReportIndex(
             json_sha256=json_sha256,
-            markdown_sha256=markdown_sha256 if current else None,
+            markdown_sha256=markdown_sha256,
             cycle_id=cycle_id,
             generated_at=generated_at,
             stable_digest=digest,

@@ -164,10 +164,20 @@ class Before:
         workflows: dict[str, tuple[str, str]] = {}
         items = document.get("workflows")
         for item in items if isinstance(items, list) else ():
-            if isinstance(item, Mapping) and isinstance(item.get("path"), str):
-                workflows[item["path"]] = (str(item.get("sha256")), str(item.get("status")))
-        when = document.get("generated_at")
-        return cls(str(when) if when else None, workflows)
+            add_workflow(workflows, item)
+        return cls(time_of(document.get("generated_at")), workflows)
+
+
+def add_workflow(workflows: dict[str, tuple[str, str]], item: object) -> None:
+    """Add one item of a report's ``workflows`` list (as read back) to ``workflows``:
+    its ``(sha256, status)`` by path, as text; an item of another shape is left out."""
+    if isinstance(item, Mapping) and isinstance(item.get("path"), str):
+        workflows[item["path"]] = (str(item.get("sha256")), str(item.get("status")))
+
+
+def time_of(generated_at: object) -> str | None:
+    """A report's ``generated_at`` as its changes name it (None: it has none)."""
+    return str(generated_at) if generated_at else None
 
 
 def changes_since(

@@ -78,7 +78,7 @@ def write_document(handle: BinaryIO, document: Mapping[str, Any]) -> Written:
 def _write(handle: BinaryIO, document: Mapping[str, Any], ascii_only: bool) -> Written:
     dump = _dump_ascii if ascii_only else _dump
     file_hash = hashlib.sha256()
-    stable = _StableHash()
+    stable = StableHash()
 
     def write(data: bytes) -> None:
         file_hash.update(data)
@@ -108,7 +108,7 @@ def _write(handle: BinaryIO, document: Mapping[str, Any], ascii_only: bool) -> W
 def stable_digest(document: Mapping[str, Any]) -> str:
     """The digest :func:`write_document` returns for ``document`` (a report as read back
     from its JSON, or as made), without writing it."""
-    stable = _StableHash()
+    stable = StableHash()
     for key in _ordered(document):
         value = document[key]
         if isinstance(value, (list, tuple, Items)):
@@ -127,7 +127,7 @@ def _ordered(document: Mapping[str, Any]) -> list[str]:
     return keys
 
 
-class _StableHash:
+class StableHash:
     """The sha256 of a document's stable part, fed one top-level value or list item at a
     time: each as canonical JSON (sorted keys, no spaces), volatile keys left out."""
 
