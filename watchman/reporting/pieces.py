@@ -54,7 +54,7 @@ def read_in_pieces(
     try:
         with path.open("rb") as handle:
             return _read(handle, on_item)
-    except (OSError, ValueError, RecursionError, _NotThisLayout):
+    except (OSError, TypeError, ValueError, RecursionError, _NotThisLayout):
         return None
 
 
