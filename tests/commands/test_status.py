@@ -161,3 +161,46 @@ def test_status_says_running_now_while_a_cycle_runs_and_not_after(tmp_path: Path
         # A marker left by a killed cycle (its process gone) is not "running now".
         assert collect_status(home, is_alive=lambda pid: False).running_since is None
     assert collect_status(home).running_since is None
+
+
+def _index_for_report(home: Home, summary: dict | None) -> None:
+    from watchman.reporting.report_index import ReportIndex, file_sha256, index_path, save_index
+
+    sha = file_sha256(home.report_json)
+    assert sha is not None
+    index = ReportIndex(sha, None, "cycle-9", None, "digest", {}, summary)
+    save_index(index_path(home.state_dir), index)
+
+
+def test_the_summary_comes_from_the_index_while_it_describes_the_report(home: Home) -> None:
+    write_history(home)
+    # The index's copy differs from the report's on purpose: it shows which was read.
+    _index_for_report(home, {"workflows": 7})
+    assert collect_status(home).report_summary == {"workflows": 7}
+
+
+def test_a_stale_index_or_one_without_a_summary_sends_status_to_the_report(
+    home: Home,
+) -> None:
+    write_history(home)
+    _index_for_report(home, {"workflows": 7})
+    home.report_json.write_text(json.dumps({"schema_version": 1, "summary": {"workflows": 5}}))
+    assert collect_status(home).report_summary == {"workflows": 5}  # the report changed
+    _index_for_report(home, None)  # an index written before it kept the summary
+    assert collect_status(home).report_summary == {"workflows": 5}
+
+
+def test_after_a_real_cycle_status_shows_the_reports_own_summary(tmp_path: Path) -> None:
+    from tests.commands.comfy_tree import minimal_install, write_config
+
+    root = minimal_install(tmp_path / "ComfyUI")
+    home = Home(tmp_path / "home")
+    config = write_config(tmp_path / "config.toml", home, root)
+    result = CliRunner().invoke(app, ["--config", str(config), "--run-cycle", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(home.report_json.read_text(encoding="utf-8"))
+    from watchman.reporting.report_index import index_path, read_index
+
+    index = read_index(index_path(home.state_dir))
+    assert index is not None and index.summary == report["summary"]
+    assert collect_status(home).report_summary == report["summary"]

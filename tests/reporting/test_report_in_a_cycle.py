@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.test_end_to_end import demo, home_of, report, run  # noqa: F401
-from watchman.reporting.previous import index_path, read_previous_report
+from watchman.reporting.previous import read_previous_report
+from watchman.reporting.report_index import index_path
 
 
 def test_a_full_cycle_with_the_same_report_keeps_the_pair_and_its_index(

@@ -15,10 +15,10 @@ from watchman.reporting.report import (
     Summary,
     WorkflowEntry,
 )
+from watchman.reporting.report_index import REPORT_SCHEMA_VERSION
 from watchman.reporting.stream import VOLATILE_KEYS, VOLATILE_NESTED_KEYS, Items
 from watchman.stages.node_packs import PackAdvice
 
-SCHEMA_VERSION = 1
 UNRESOLVED: Mapping[str, str] = {"status": "unresolved", "reason": "no backend ran"}
 
 
@@ -147,7 +147,7 @@ def document_parts(
     written. ``todo`` and ``problems`` are the report's ``actions`` and
     ``backend_problems`` (made once for the JSON and the Markdown)."""
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": REPORT_SCHEMA_VERSION,
         "generated_at": report.generated_at,
         "cycle_id": report.cycle_id,
         # What this cycle saw arrive; the rest of the document is the standing status.

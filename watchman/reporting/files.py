@@ -15,13 +15,9 @@ from pathlib import Path
 from watchman.reporting.advice import actions, backend_problems
 from watchman.reporting.document import document_parts
 from watchman.reporting.markdown import write_markdown
-from watchman.reporting.previous import (
-    PreviousReport,
-    index_of_report,
-    read_previous_report,
-    save_index,
-)
+from watchman.reporting.previous import PreviousReport, index_of_report, read_previous_report
 from watchman.reporting.report import Report
+from watchman.reporting.report_index import save_index
 from watchman.reporting.stream import stable_digest, write_document
 from watchman.state.safe_files import PendingFileSet
 
@@ -74,6 +70,7 @@ def write_report(
             report.cycle_id,
             report.generated_at,
             report.workflows,
+            parts["summary"],
         ),
     )
     return True

@@ -18,35 +18,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchman.reporting.document import SCHEMA_VERSION
 from watchman.reporting.pieces import read_in_pieces
 from watchman.reporting.report import Before, WorkflowEntry, add_workflow, time_of
+from watchman.reporting.report_index import (
+    REPORT_SCHEMA_VERSION,
+    ReportIndex,
+    file_sha256,
+    read_index,
+)
 from watchman.reporting.stream import stable_digest
 from watchman.state.safe_files import (
-    atomic_write_bytes,
-    dumps_json,
     loads_json,
     read_json_state,
 )
 
 logger = logging.getLogger(__name__)
-
-INDEX_SCHEMA_VERSION = 1
-INDEX_FILE_NAME = "report_index.json"
-MAX_INDEX_BYTES = 64 * 1024 * 1024
-"""An index larger than this was not written here: it is not read (the report is)."""
-_CHUNK = 1024 * 1024
-
-
-def index_path(state_dir: Path) -> Path:
-    """Where the report's index is: ``state/report_index.json``."""
-    return state_dir / INDEX_FILE_NAME
 
 
 @dataclass(frozen=True)
@@ -71,67 +62,6 @@ class PreviousReport:
 NO_REPORT = PreviousReport()
 
 
-@dataclass(frozen=True)
-class ReportIndex:
-    """The contents of ``state/report_index.json`` (see the module's docstring)."""
-
-    json_sha256: str
-    markdown_sha256: str | None
-    cycle_id: str
-    generated_at: str | None
-    stable_digest: str
-    workflows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": INDEX_SCHEMA_VERSION,
-            "report_schema_version": SCHEMA_VERSION,
-            "json_sha256": self.json_sha256,
-            "markdown_sha256": self.markdown_sha256,
-            "cycle_id": self.cycle_id,
-            "generated_at": self.generated_at,
-            "stable_digest": self.stable_digest,
-            "workflows": [[path, sha, status] for path, (sha, status) in self.workflows.items()],
-        }
-
-    @classmethod
-    def from_json(cls, document: object) -> ReportIndex | None:
-        """Read an index written by :meth:`to_json`; None when anything is not as written
-        (another layout, a damaged file)."""
-        if not isinstance(document, dict):
-            return None
-        if (
-            document.get("schema_version") != INDEX_SCHEMA_VERSION
-            or document.get("report_schema_version") != SCHEMA_VERSION
-        ):
-            return None
-        texts = [document.get(key) for key in ("json_sha256", "cycle_id", "stable_digest")]
-        markdown, when = document.get("markdown_sha256"), document.get("generated_at")
-        rows = document.get("workflows")
-        if (
-            not all(isinstance(text, str) for text in texts)
-            or not isinstance(markdown, (str, type(None)))
-            or not isinstance(when, (str, type(None)))
-            or not isinstance(rows, list)
-        ):
-            return None
-        workflows: dict[str, tuple[str, str]] = {}
-        for row in rows:
-            if not (
-                isinstance(row, list) and len(row) == 3 and all(isinstance(t, str) for t in row)
-            ):
-                return None
-            workflows[row[0]] = (row[1], row[2])
-        return cls(
-            json_sha256=str(texts[0]),
-            markdown_sha256=markdown,
-            cycle_id=str(texts[1]),
-            generated_at=when,
-            stable_digest=str(texts[2]),
-            workflows=workflows,
-        )
-
-
 def index_of_report(
     json_sha256: str,
     markdown_sha256: str,
@@ -139,9 +69,10 @@ def index_of_report(
     cycle_id: str,
     generated_at: str,
     entries: tuple[WorkflowEntry, ...],
+    summary: Mapping[str, Any] | None = None,
 ) -> ReportIndex:
-    """The index of a report just written: its files' sha256, its stable digest, and its
-    workflows as its JSON gives them."""
+    """The index of a report just written: its files' sha256, its stable digest, its
+    workflows as its JSON gives them, and its ``summary`` object."""
     return ReportIndex(
         json_sha256=json_sha256,
         markdown_sha256=markdown_sha256,
@@ -149,20 +80,8 @@ def index_of_report(
         generated_at=generated_at,
         stable_digest=stable,
         workflows={entry.path: (str(entry.sha256), str(entry.status)) for entry in entries},
+        summary=summary,
     )
-
-
-def save_index(path: Path, index: ReportIndex) -> None:
-    """Write the index; a failure is logged, never raised (the next cycle reads the report
-    instead)."""
-    try:
-        atomic_write_bytes(path, dumps_json(index.to_json()))
-    except OSError as error:
-        logger.warning(
-            "Cannot write the report's index %s (%s); the next cycle reads the report itself.",
-            path,
-            error,
-        )
 
 
 def read_previous_report(json_path: Path, markdown_path: Path, index: Path) -> PreviousReport:
@@ -171,10 +90,10 @@ def read_previous_report(json_path: Path, markdown_path: Path, index: Path) -> P
     the JSON itself. A report of another layout, or damaged, gives what the old reading
     gave: its ``generated_at`` when it has one, and it is set aside (``read_json_state``).
     Never raises."""
-    known = _read_index(index)
-    if known is not None and _file_sha256(json_path) == known.json_sha256:
+    known = read_index(index)
+    if known is not None and file_sha256(json_path) == known.json_sha256:
         markdown = known.markdown_sha256 is not None and (
-            _file_sha256(markdown_path) == known.markdown_sha256
+            file_sha256(markdown_path) == known.markdown_sha256
         )
         return PreviousReport(
             generated_at=known.generated_at,
@@ -200,9 +119,9 @@ def _read_report(json_path: Path, markdown_path: Path) -> PreviousReport:
     values = pieces.values
     since = values.get("generated_at")
     generated_at = since if isinstance(since, str) else None
-    if values.get("schema_version") != SCHEMA_VERSION:
+    if values.get("schema_version") != REPORT_SCHEMA_VERSION:
         # Sets a report of another layout aside, saying why (as the whole decode does).
-        read_json_state(json_path, SCHEMA_VERSION)
+        read_json_state(json_path, REPORT_SCHEMA_VERSION)
         return PreviousReport(generated_at=generated_at)
     return _previous(
         markdown_path,
@@ -211,6 +130,7 @@ def _read_report(json_path: Path, markdown_path: Path) -> PreviousReport:
         str(values.get("cycle_id")),
         pieces.stable_digest,
         pieces.sha256,
+        _summary(values.get("summary")),
     )
 
 
@@ -226,24 +146,25 @@ def _read_whole(json_path: Path, markdown_path: Path) -> PreviousReport:
         unjudged = None
     since = unjudged.get("generated_at") if isinstance(unjudged, dict) else None
     generated_at = since if isinstance(since, str) else None
-    if isinstance(unjudged, dict) and unjudged.get("schema_version") == SCHEMA_VERSION:
+    if isinstance(unjudged, dict) and unjudged.get("schema_version") == REPORT_SCHEMA_VERSION:
         document: dict[str, Any] | None = unjudged
     else:
         del unjudged
         # Sets a damaged report or one of another layout aside, saying why.
-        document = read_json_state(json_path, SCHEMA_VERSION)
+        document = read_json_state(json_path, REPORT_SCHEMA_VERSION)
     if document is None or data is None:
         return PreviousReport(generated_at=generated_at)
     json_sha256 = hashlib.sha256(data).hexdigest()
     del data
     before = Before.of_document(document)
     cycle_id = str(document.get("cycle_id"))
+    summary = _summary(document.get("summary"))
     try:
         digest: str | None = stable_digest(document)
     except (TypeError, ValueError, RecursionError):
         digest = None  # read, but not to be written back (too deep): the report is rewritten
     del document
-    return _previous(markdown_path, generated_at, before, cycle_id, digest, json_sha256)
+    return _previous(markdown_path, generated_at, before, cycle_id, digest, json_sha256, summary)
 
 
 def _previous(
@@ -253,9 +174,10 @@ def _previous(
     cycle_id: str,
     digest: str | None,
     json_sha256: str,
+    summary: Mapping[str, Any] | None,
 ) -> PreviousReport:
     current = _markdown_is_of_cycle(markdown_path, cycle_id)
-    markdown_sha256 = _file_sha256(markdown_path) if current else None
+    markdown_sha256 = file_sha256(markdown_path) if current else None
     # Kept if this cycle's report turns out the same, so the next cycle need not read
     # it again: the Markdown is described only when it is of the JSON's cycle, and a
     # report whose time is not text as written here gets no index.
@@ -267,6 +189,7 @@ def _previous(
             generated_at=generated_at,
             stable_digest=digest,
             workflows=before.workflows,
+            summary=summary,
         )
         if digest is not None and generated_at and generated_at == before.generated_at
         else None
@@ -274,30 +197,8 @@ def _previous(
     return PreviousReport(generated_at, before, digest, current, index)
 
 
-def _read_index(path: Path) -> ReportIndex | None:
-    try:
-        with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size > MAX_INDEX_BYTES:
-                return None
-            data = handle.read()
-    except OSError:
-        return None
-    try:
-        return ReportIndex.from_json(loads_json(data))
-    except (ValueError, RecursionError):
-        logger.info("The report's index %s is not readable; reading the report.", path)
-        return None
-
-
-def _file_sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
+def _summary(value: Any) -> Mapping[str, Any] | None:
+    return value if isinstance(value, dict) else None
 
 
 def _markdown_is_of_cycle(path: Path, cycle_id: str) -> bool:
