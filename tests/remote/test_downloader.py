@@ -375,7 +375,7 @@ def test_a_stop_while_a_resumed_part_is_hashed_keeps_it_and_asks_the_server_noth
 def test_a_part_handed_to_the_disk_as_it_grows_is_still_the_whole_file(
     tmp_path: Path, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Write-back advice every 64 KiB instead of 32 MiB, so this small file goes through it.
+    # Write-back advice every 64 KiB instead of 8 MiB, so this small file goes through it.
     monkeypatch.setattr(part_file, "_WRITEBACK_BYTES", 64 << 10)
     with BlobServer(BLOB, cut_after=250_000, cuts_left=1) as server:
         result = downloader(client).fetch(task(server, tmp_path))
