@@ -334,9 +334,10 @@ def run_cycle(
                 gc.enable()
             if trigger == "scheduler":
                 # The daemon now idles until the next cycle: hand the cycle's freed memory
-                # back to the system (a one-shot process simply exits). The directory
-                # listings go too (~20 MB at 100k models): an unchanged cycle never needs
-                # them, a full one reads them back from their file (~0.2 s).
+                # back to the system (a one-shot process simply exits). A cycle stopped
+                # or failed before its caches stage still holds the directory listings
+                # (~17 MB at 100k models): they go too, read back from their file next
+                # time (~0.2 s).
                 forget_resident()
                 release_memory()
         return finish("ran", None, ran)

@@ -362,8 +362,10 @@ class TreeListing:
         }
 
 
-# The listing a long-running process (the scheduler) keeps between cycles, with the stamp
-# of the file it matches, so a cycle run meanwhile by another process (cron) is noticed.
+# The listing as last read or written, with the stamp of the file it matches: a cycle's
+# save_listing tells from it that nothing changed (and writes nothing). The cycle drops it
+# once its caches are saved (forget_resident), so none outlives a cycle; the stamp still
+# guards against a file another process (cron) rewrote meanwhile.
 _resident: dict[str, tuple[tuple[int, int], TreeListing]] = {}
 
 
@@ -455,5 +457,5 @@ def _dumps_compact(document: Any) -> bytes:
 
 
 def forget_resident() -> None:
-    """Drop the listings kept in memory (tests; a process about to go idle for long)."""
+    """Drop the listings kept in memory (the cycle, once its caches are saved; tests)."""
     _resident.clear()
