@@ -164,7 +164,8 @@ def test_status_says_running_now_while_a_cycle_runs_and_not_after(tmp_path: Path
 
 
 def _index_for_report(home: Home, summary: dict | None) -> None:
-    from watchman.reporting.report_index import ReportIndex, file_sha256, index_path, save_index
+    from watchman.reporting.report_index import ReportIndex, index_path, save_index
+    from watchman.state.safe_files import file_sha256
 
     sha = file_sha256(home.report_json)
     assert sha is not None

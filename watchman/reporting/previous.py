@@ -28,11 +28,11 @@ from watchman.reporting.report import Before, WorkflowEntry, add_workflow, time_
 from watchman.reporting.report_index import (
     REPORT_SCHEMA_VERSION,
     ReportIndex,
-    file_sha256,
     read_index,
 )
 from watchman.reporting.stream import stable_digest
 from watchman.state.safe_files import (
+    file_sha256,
     loads_json,
     read_json_state,
 )

@@ -6,7 +6,6 @@ report builder, the resolver and the HTTP stack.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Mapping
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watchman.state.safe_files import atomic_write_bytes, dumps_json, loads_json
+from watchman.state.safe_files import atomic_write_bytes, dumps_json, file_sha256, loads_json
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +23,6 @@ INDEX_SCHEMA_VERSION = 1
 INDEX_FILE_NAME = "report_index.json"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 """An index larger than this was not written here: it is not read (the report is)."""
-_CHUNK = 1024 * 1024
 
 
 def index_path(state_dir: Path) -> Path:
@@ -141,15 +139,3 @@ def read_index(path: Path) -> ReportIndex | None:
     except (ValueError, RecursionError):
         logger.info("The report's index %s is not readable; reading the report.", path)
         return None
-
-
-def file_sha256(path: Path) -> str | None:
-    """The sha256 of the file at ``path``, read in blocks; None when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()

@@ -50,6 +50,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     Raises:
         OSError: the folder is not writable or the disk is full; ``path`` is untouched.
     """
+    with _temporary_beside(path) as (handle, temporary):
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        os.replace(temporary, path)
+    fsync_folder(path.parent)
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: Path) -> Iterator[tuple[BinaryIO, str]]:
+    """Open a temporary file in ``path``'s folder (named so stale ones are found and
+    cleaned, with the mode any file of this process gets); yield it and its name. It is
+    removed if the body raises, or if it is still there when the body ends."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(
         prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX, dir=path.parent
@@ -58,15 +72,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if hasattr(os, "fchmod"):
             os.fchmod(descriptor, 0o666 & ~_UMASK)
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
+            yield handle, temporary
+    finally:
+        # Replaced into place: already gone. Raised, or not kept: removed (closed first,
+        # Windows removes no open file).
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise
-    fsync_folder(path.parent)
 
 
 TEMP_SUFFIX = ".tmp"
@@ -395,36 +406,24 @@ def write_chunks_if_changed(path: Path, chunks: Iterable[bytes]) -> bool:
     Raises:
         OSError: the folder is not writable or the disk is full; ``path`` is untouched.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX, dir=path.parent
-    )
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(descriptor, 0o666 & ~_UMASK)
+    with _temporary_beside(path) as (handle, temporary):
         written = hashlib.sha256()
-        with os.fdopen(descriptor, "wb") as handle:
-            for chunk in chunks:
-                written.update(chunk)
-                handle.write(chunk)
-            same = written.digest() == _file_digest(path)
-            if not same:
-                handle.flush()
-                os.fsync(handle.fileno())
-        if same:
-            os.unlink(temporary)  # closed first: Windows removes no open file
+        for chunk in chunks:
+            written.update(chunk)
+            handle.write(chunk)
+        if written.hexdigest() == file_sha256(path):
             return False
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
         os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
     fsync_folder(path.parent)
     return True
 
 
-def _file_digest(path: Path) -> bytes | None:
-    """The sha256 of the file at ``path``, read in blocks; None when it cannot be read."""
+def file_sha256(path: Path) -> str | None:
+    """The sha256 (hex) of the file at ``path``, read in blocks; None when it cannot be
+    read."""
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:
@@ -432,7 +431,7 @@ def _file_digest(path: Path) -> bytes | None:
                 digest.update(block)
     except OSError:
         return None
-    return digest.digest()
+    return digest.hexdigest()
 
 
 def set_aside_corrupt(path: Path, reason: str) -> Path | None:
