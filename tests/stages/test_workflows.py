@@ -145,3 +145,32 @@ def test_scan_and_the_cycle_refuse_the_same_oversized_file_unread(
     assert cycle["huge.json"].parsed is None
     assert "over a limit" in str(cycle["huge.json"].error)
     assert cycle["small.json"].parsed is not None
+
+
+def test_an_earlier_versions_parse_cache_is_removed_and_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from watchman.stages.watched_folders import WatchedFolder
+    from watchman.stages.workflows import read_watched_workflows
+
+    state = tmp_path / "state"
+    state.mkdir()
+    old_cache = state / "workflow_cache.json"
+    old_cache.write_text('{"schema_version": 1, "workflows": {}}')
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    (folder / "a.json").write_text('{"1": {"class_type": "KSampler", "inputs": {}}}')
+    watched = [WatchedFolder(folder, "mine")]
+    with caplog.at_level(logging.INFO, logger="watchman.stages.workflows"):
+        scan = read_watched_workflows(
+            state / "workflow_cache.jsonl", watched, True, now_ns=time.time_ns()
+        )
+    assert len(scan.workflows) == 1 and not old_cache.exists()
+    assert [r.getMessage() for r in caplog.records if "earlier version" in r.getMessage()] == [
+        f"Removed {old_cache}, the parse cache of an earlier version."
+    ]
+    caplog.clear()
+    read_watched_workflows(state / "workflow_cache.jsonl", watched, True, now_ns=time.time_ns())
+    assert not [r for r in caplog.records if "earlier version" in r.getMessage()]

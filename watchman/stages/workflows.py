@@ -154,9 +154,13 @@ def read_watched_workflows(
     )
     workflow_cache.save_entries(cache_path, parser_version(table), scan.entries, cached)
     del cached
+    # Earlier versions kept the cache as one JSON document (43 MB at 5,000 workflows):
+    # nothing reads it now. Said once, when it goes, so the space coming back is explained.
+    old_cache = cache_path.with_name("workflow_cache.json")
     with contextlib.suppress(OSError):
-        # Earlier versions kept the cache as one JSON document: nothing reads it now.
-        cache_path.with_name("workflow_cache.json").unlink(missing_ok=True)
+        if old_cache.is_file():
+            old_cache.unlink()
+            logger.info("Removed %s, the parse cache of an earlier version.", old_cache)
     if rehash_all:
         try:
             stamp.touch()
