@@ -382,11 +382,7 @@ def write_json_if_changed(path: Path, document: Any) -> bool:
         OSError: as ``atomic_write_bytes``.
     """
     data = dumps_json(document)
-    try:
-        existing = path.read_bytes()
-    except OSError:
-        existing = None
-    if existing is not None and hashlib.sha256(existing).digest() == hashlib.sha256(data).digest():
+    if file_sha256(path) == hashlib.sha256(data).hexdigest():
         return False
     atomic_write_bytes(path, data)
     return True

@@ -229,29 +229,25 @@ class ModelInventory:
             "comfyui_root": self.comfyui_root,
             "roots": {name: list(self.roots[name]) for name in sorted(self.roots)},
             "folders": {
-                name: [
-                    {
-                        "path": model.relative_path,
-                        "root": model.root,
-                        "size": model.size,
-                        "mtime": model.mtime,
-                    }
-                    for model in self.files[name]
-                ]
+                name: [_cache_entry(model) for model in self.files[name]]
                 for name in sorted(self.files)
             },
         }
 
 
-def _entry_bytes(model: ModelFile) -> bytes:
-    """One file of the model cache, as ``dumps_json`` writes it six levels in."""
-    entry = {
-        "mtime": model.mtime,
+def _cache_entry(model: ModelFile) -> dict[str, Any]:
+    """One file of the model cache document."""
+    return {
         "path": model.relative_path,
         "root": model.root,
         "size": model.size,
+        "mtime": model.mtime,
     }
-    return _indented(dumps_json(entry).rstrip(b"\n"), 6)
+
+
+def _entry_bytes(model: ModelFile) -> bytes:
+    """One file of the model cache, as ``dumps_json`` writes it six levels in."""
+    return _indented(dumps_json(_cache_entry(model)).rstrip(b"\n"), 6)
 
 
 def _indented(data: bytes, spaces: int) -> bytes:
