@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -28,7 +29,6 @@ from watchman.environment import Environment
 from watchman.home import Home
 from watchman.reporting.document import stable_part
 from watchman.stages.guards import GuardVerdict
-from watchman.stages.inventory.listing import forget_resident
 
 
 def _load_run_demo() -> ModuleType:
@@ -78,8 +78,8 @@ class Bench:
         self.tmp_path = tmp_path
         self.home = Home(tmp_path / "home")
         self.cold_homes = 0
-        # The scheduler forgets its directory listings between cycles (memory goes back
-        # to the system); a one-shot --run-cycle in the same process keeps them.
+        # The scheduler hands its freed memory back to the system between cycles; a
+        # one-shot --run-cycle simply exits. Both read their listings back from the file.
         self.trigger = "run-cycle"
 
     def cycle(self, home: Home) -> CycleResult:
@@ -102,12 +102,10 @@ class Bench:
         return self.cycle(self.home)
 
     def cold(self) -> Home:
-        """Run a cycle in a fresh home (nothing kept in memory either); return the home."""
-        forget_resident()
+        """Run a cycle in a fresh home; return the home."""
         self.cold_homes += 1
         home = Home(self.tmp_path / f"cold-{self.cold_homes}")
         self.cycle(home)
-        forget_resident()
         return home
 
 
@@ -179,13 +177,6 @@ def _names(bench: Bench) -> list[str]:
     return sorted(names)
 
 
-@pytest.fixture(autouse=True)
-def _no_resident_listing():
-    forget_resident()
-    yield
-    forget_resident()
-
-
 @pytest.mark.parametrize(
     ("seed", "trigger"),
     [*((seed, "run-cycle") for seed in range(4)), *((seed, "scheduler") for seed in range(2))],
@@ -229,6 +220,26 @@ def _unchanged(home: Home, result: CycleResult) -> bool:
         if event.get("cycle_id") == result.record.cycle_id and event.get("unchanged"):
             return True
     return False
+
+
+@pytest.mark.parametrize("trigger", ["run-cycle", "scheduler"])
+def test_a_cycle_whose_models_did_not_change_leaves_their_listing_file_as_it_was(tmp_path, trigger):
+    bench = Bench(tmp_path)
+    bench.trigger = trigger
+    bench.incremental()
+    listing = bench.home.listing_cache
+    os.utime(listing, ns=(1_000_000_000, 1_000_000_000))
+    written = listing.read_bytes()
+    (bench.workflows / "new.json").write_text('{"nodes": [], "links": []}', encoding="utf-8")
+    again = bench.incremental()
+    assert not _unchanged(bench.home, again)  # ran in full, the models walked again
+    assert listing.stat().st_mtime_ns == 1_000_000_000
+    # A model added: the next cycle writes the listing that names it.
+    folder = min(path for path in bench.models.iterdir() if path.is_dir())
+    (folder / "added.safetensors").write_bytes(b"model")
+    bench.incremental()
+    assert listing.stat().st_mtime_ns != 1_000_000_000
+    assert listing.read_bytes() != written
 
 
 def test_a_live_server_whose_node_types_changed_makes_the_cycle_run_in_full(tmp_path):

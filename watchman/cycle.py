@@ -29,7 +29,6 @@ from watchman.errors import CycleInterrupted, WatchmanError
 from watchman.home import Home
 from watchman.stages.fingerprint import CycleFingerprint, RunOutcome, check_inputs, stamp_inputs
 from watchman.stages.guards import GuardVerdict, evaluate_guards
-from watchman.stages.inventory.listing import forget_resident
 from watchman.state import fingerprint, metrics
 from watchman.state.cycle_state import (
     CycleRecord,
@@ -334,11 +333,9 @@ def run_cycle(
                 gc.enable()
             if trigger == "scheduler":
                 # The daemon now idles until the next cycle: hand the cycle's freed memory
-                # back to the system (a one-shot process simply exits). A cycle stopped
-                # or failed before its caches stage still holds the directory listings
-                # (~17 MB at 100k models): they go too, read back from their file next
-                # time (~0.2 s).
-                forget_resident()
+                # back to the system (a one-shot process simply exits). Nothing of the
+                # cycle outlives it: the next one reads the directory listings back from
+                # their file (~0.2 s).
                 release_memory()
         return finish("ran", None, ran)
 
@@ -491,7 +488,6 @@ def _run_stages(
     models, nodes = stock.models, stock.nodes
     health = health.broken_only()
     del stock, input_tree
-    forget_resident()
 
     with stages.stage("workflows") as info:
         scan = read_watched_workflows(

@@ -1,5 +1,5 @@
 """Incremental directory listings: reuse while a directory's stamp holds, git's racy rule,
-the scheduled full re-stat, and the listing kept between cycles."""
+the scheduled full re-stat, and the listing saved between cycles."""
 
 from __future__ import annotations
 
@@ -13,20 +13,12 @@ from watchman.stages.inventory.listing import (
     RACY_NANOSECONDS,
     SCHEMA_VERSION,
     TreeListing,
-    forget_resident,
     load_listing,
     save_listing,
 )
 
 DAY_NS = 86_400 * 1_000_000_000
 LATER = 60 * 1_000_000_000
-
-
-@pytest.fixture(autouse=True)
-def _no_resident_listing():
-    forget_resident()
-    yield
-    forget_resident()
 
 
 def _file(path: Path, data: bytes = b"") -> Path:
@@ -135,7 +127,6 @@ def test_a_saved_listing_is_read_back_by_another_process(tmp_path):
     state = tmp_path / "state" / "listing.json"
     first = _cycle(root, None, _newest_mtime(root) + LATER)
     save_listing(state, first)
-    forget_resident()  # as a fresh process would start
     loaded = load_listing(state)
     assert loaded is not None and loaded.restat_at_ns == first.restat_at_ns
     second = _cycle(root, loaded, first.now_ns + LATER)
@@ -143,7 +134,7 @@ def test_a_saved_listing_is_read_back_by_another_process(tmp_path):
     assert _files(second, root) == {"a/one.safetensors": 2}
 
 
-def test_an_unchanged_listing_is_not_rewritten_and_stays_in_memory(tmp_path):
+def test_an_unchanged_listing_is_not_rewritten(tmp_path):
     root = tmp_path / "models"
     _file(root / "one.safetensors")
     state = tmp_path / "listing.json"
@@ -155,6 +146,61 @@ def test_an_unchanged_listing_is_not_rewritten_and_stays_in_memory(tmp_path):
     save_listing(state, second)
     assert state.stat().st_mtime_ns == written
     assert load_listing(state) is not None
+
+
+def test_a_listing_kept_in_memory_is_not_rewritten_by_the_next_cycle(tmp_path):
+    root = tmp_path / "models"
+    _file(root / "one.safetensors")
+    state = tmp_path / "listing.json"
+    first = _cycle(root, None, _newest_mtime(root) + LATER)
+    save_listing(state, first)
+    written = state.stat().st_mtime_ns
+    second = _cycle(root, first, first.now_ns + LATER)
+    save_listing(state, second)
+    assert state.stat().st_mtime_ns == written
+
+
+def test_a_listing_is_written_when_its_facts_or_folders_changed(tmp_path):
+    root = tmp_path / "models"
+    _file(root / "one.safetensors")
+    state = tmp_path / "listing.json"
+    first = _cycle(root, None, _newest_mtime(root) + LATER)
+    save_listing(state, first)
+    with_fact = _cycle(root, load_listing(state), first.now_ns + LATER)
+    with_fact.meta["model_roots"] = "another digest"
+    save_listing(state, with_fact)
+    loaded = load_listing(state)
+    assert loaded is not None and loaded.meta["model_roots"] == "another digest"
+    _file(root / "two.safetensors")
+    added = _cycle(root, loaded, _newest_mtime(root) + LATER)
+    save_listing(state, added)
+    reloaded = load_listing(state)
+    assert reloaded is not None
+    assert reloaded.seen[str(root)].names == ("one.safetensors", "two.safetensors")
+
+
+def test_an_unchanged_listing_is_written_over_a_file_another_process_replaced(tmp_path):
+    root = tmp_path / "models"
+    _file(root / "one.safetensors")
+    state = tmp_path / "listing.json"
+    first = _cycle(root, None, _newest_mtime(root) + LATER)
+    save_listing(state, first)
+    ours = state.read_bytes()
+    second = _cycle(root, load_listing(state), first.now_ns + LATER)
+    state.write_bytes(b"{}")  # another process's write after this one read the file
+    save_listing(state, second)
+    assert state.read_bytes() == ours
+
+
+def test_an_unchanged_listing_is_written_to_a_file_that_does_not_hold_it(tmp_path):
+    root = tmp_path / "models"
+    _file(root / "one.safetensors")
+    state = tmp_path / "listing.json"
+    first = _cycle(root, None, _newest_mtime(root) + LATER)
+    save_listing(state, first)
+    elsewhere = tmp_path / "elsewhere.json"
+    save_listing(elsewhere, _cycle(root, load_listing(state), first.now_ns + LATER))
+    assert elsewhere.read_bytes() == state.read_bytes()
 
 
 def test_a_listing_written_by_another_process_replaces_the_one_in_memory(tmp_path):

@@ -13,8 +13,9 @@ stating every file. Two things it cannot see, handled here as git handles its in
 
 A :class:`TreeListing` holds the records of every directory walked; records are compact
 (a directory's file names in one string, sizes and mtimes in ``array('q')``). It is saved
-as one JSON document in the state folder and kept in memory between cycles of the same
-process (:func:`load_listing` re-reads the file only when another process rewrote it).
+as one JSON document in the state folder; a listing read from that file or written to it
+remembers which version of the file it matches (:class:`ListingFile`), so a cycle that
+changed nothing writes nothing.
 """
 
 from __future__ import annotations
@@ -195,12 +196,47 @@ def list_directory(path: str, stamp: Stamp, now_ns: int) -> DirectoryListing:
     )
 
 
+FileIdentity = tuple[int, int]
+"""A file's (mtime_ns, size): equal identities mean it was not replaced or edited."""
+
+
+@dataclass(frozen=True)
+class ListingFile:
+    """The version of a listing cache file a listing was read from or last written to: the
+    file, its identity then, and the re-stat time and facts it held (the records it held
+    are the listing's own ``previous`` ones)."""
+
+    path: str
+    identity: FileIdentity
+    restat_at_ns: int
+    meta: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, path: Path, identity: FileIdentity, listing: TreeListing) -> ListingFile:
+        """Return the version of ``path`` (now of ``identity``) that holds ``listing``."""
+        return cls(str(path), identity, listing.restat_at_ns, tuple(sorted(listing.meta.items())))
+
+    def holds(self, path: Path, listing: TreeListing) -> bool:
+        """True when ``path`` is still this version of the file and it holds what
+        ``listing`` would write: nothing listed or changed this cycle, the same re-stat
+        time and facts."""
+        return (
+            self.path == str(path)
+            and listing.listed == 0
+            and not listing.changed
+            and listing.restat_at_ns == self.restat_at_ns
+            and tuple(sorted(listing.meta.items())) == self.meta
+            and _file_identity(path) == self.identity
+        )
+
+
 @dataclass
 class TreeListing:
     """The listings of every directory walked, reused while their stamps hold.
 
-    Build one per cycle with :meth:`for_cycle`, walk with :meth:`walk`, then keep
-    :meth:`current` (the directories seen this cycle) for the next.
+    Build one per cycle with :meth:`for_cycle`, walk with :meth:`walk`, close with
+    :meth:`finish`, then save it (:func:`save_listing`) or pass it to the next cycle's
+    :meth:`for_cycle`, which reuses ``seen`` (the directories seen this cycle).
     ``changed`` turns True when a directory appeared, vanished or listed other entries
     than before; ``listed`` counts the directories listed (not reused) this cycle.
     """
@@ -218,6 +254,8 @@ class TreeListing:
     # Set by SIGINT/SIGTERM: the walk ends at the next folder (a huge tree's walk would
     # otherwise outlast the 2 s a stop may take).
     stop_event: threading.Event | None = None
+    # The cache file version ``previous`` came from (None: not from a file, or unknown).
+    source: ListingFile | None = None
 
     @classmethod
     def for_cycle(
@@ -249,6 +287,7 @@ class TreeListing:
             restat_at_ns=now_ns if due else last,
             meta=dict(previous.meta) if previous is not None else {},
             stop_event=stop_event,
+            source=previous.source if previous is not None else None,
         )
 
     def directory(self, path: str, stat: os.stat_result) -> DirectoryListing:
@@ -362,14 +401,7 @@ class TreeListing:
         }
 
 
-# The listing as last read or written, with the stamp of the file it matches: a cycle's
-# save_listing tells from it that nothing changed (and writes nothing). The cycle drops it
-# once its caches are saved (forget_resident), so none outlives a cycle; the stamp still
-# guards against a file another process (cron) rewrote meanwhile.
-_resident: dict[str, tuple[tuple[int, int], TreeListing]] = {}
-
-
-def _file_identity(path: Path) -> tuple[int, int] | None:
+def _file_identity(path: Path) -> FileIdentity | None:
     try:
         stat = path.stat()
     except OSError:
@@ -385,15 +417,12 @@ def file_identity(path: Path) -> str:
 
 
 def load_listing(path: Path) -> TreeListing | None:
-    """Return the listing saved at ``path``: the one kept in memory when the file is the
-    one this process wrote or read, else read from the file. None when absent, of another
-    schema, or unreadable (then set aside, so the next cycle lists everything)."""
+    """Return the listing saved at ``path``, which remembers the version of the file it
+    came from. None when absent, of another schema, or unreadable (then set aside, so the
+    next cycle lists everything)."""
     identity = _file_identity(path)
     if identity is None:
         return None
-    kept = _resident.get(str(path))
-    if kept is not None and kept[0] == identity:
-        return kept[1]
     try:
         document = loads_json(path.read_bytes())
         if not isinstance(document, dict):
@@ -416,35 +445,24 @@ def load_listing(path: Path) -> TreeListing | None:
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
         set_aside_corrupt(path, f"not a listing cache: {error}")
         return None
-    _resident[str(path)] = (identity, listing)
+    listing.source = ListingFile.of(path, identity, listing)
     return listing
 
 
 def save_listing(path: Path, listing: TreeListing) -> None:
-    """Keep ``listing`` for the next cycle: in memory, and in ``path`` when anything in it
-    changed since it was loaded (a cycle that listed nothing rewrites nothing).
+    """Write ``listing`` to ``path`` unless the file already holds it: the version it was
+    loaded from (or last saved to) is still there and this cycle listed and changed
+    nothing (a cycle that listed nothing rewrites nothing). Afterwards ``listing``
+    remembers the version of the file that holds it.
 
     Raises:
         OSError: the file cannot be written.
     """
-    kept = _resident.get(str(path))
-    unchanged = (
-        kept is not None
-        and listing.listed == 0
-        and not listing.changed
-        and listing.restat_at_ns == kept[1].restat_at_ns
-        and listing.meta == kept[1].meta
-        and kept[0] == _file_identity(path)
-    )
-    if not unchanged:
-        atomic_write_bytes(path, _dumps_compact(listing.to_json()))
+    if listing.source is not None and listing.source.holds(path, listing):
+        return
+    atomic_write_bytes(path, _dumps_compact(listing.to_json()))
     identity = _file_identity(path)
-    if identity is not None:
-        # Keep only what the next cycle needs: this cycle's records.
-        kept_listing = TreeListing(
-            seen=listing.seen, restat_at_ns=listing.restat_at_ns, meta=dict(listing.meta)
-        )
-        _resident[str(path)] = (identity, kept_listing)
+    listing.source = None if identity is None else ListingFile.of(path, identity, listing)
 
 
 def _dumps_compact(document: Any) -> bytes:
@@ -454,8 +472,3 @@ def _dumps_compact(document: Any) -> bytes:
     except orjson.JSONEncodeError:
         # A file name that is not UTF-8 (lone surrogates): escaped, as loads_json reads.
         return json.dumps(document, separators=(",", ":")).encode("ascii")
-
-
-def forget_resident() -> None:
-    """Drop the listings kept in memory (the cycle, once its caches are saved; tests)."""
-    _resident.clear()
