@@ -90,15 +90,17 @@ class ComfyUISettings(_Section):
     )
 
 
-class WatchedFolder(_Section):
+class WatchedFolderSettings(_Section):
+    """One watched workflow folder as configured: its path and its source label."""
+
     path: Path = Field(description="A folder of workflows, searched recursively.")
     source: str = Field(min_length=1, description="A label recorded in the intake log and report.")
 
 
 class WorkflowsSettings(_Section):
-    folders: list[WatchedFolder] = Field(
+    folders: list[WatchedFolderSettings] = Field(
         default_factory=lambda: [
-            WatchedFolder(path=Path("user/default/workflows"), source="comfyui")
+            WatchedFolderSettings(path=Path("user/default/workflows"), source="comfyui")
         ],
         description=(
             "Watched workflow folders, each with a source label. A relative path is "
