@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 import zlib
 from typing import Any
 
 import pytest
 
-from watchman.comfy import workflow_ui
+from watchman.comfy import workflow_limits, workflow_ui
 from watchman.comfy.workflow import parse_workflow_bytes
 from watchman.comfy.workflow_json import MAX_JSON_DEPTH, decode_json, repair_json
 from watchman.comfy.workflow_model import ParsedWorkflow
@@ -136,11 +137,35 @@ def test_subgraphs_that_fan_out_within_the_budget_are_all_read() -> None:
     assert len(parsed.model_refs) == 2**7
 
 
+def lower_the_value_budget(monkeypatch: pytest.MonkeyPatch, limit: int) -> list[str]:
+    """Set ``MAX_NODE_VALUES`` to ``limit`` where it is defined and in every module that
+    imported it by name (patching only one of them would leave the other copy as it was,
+    and the walk may read either); return the modules patched."""
+    real = workflow_limits.MAX_NODE_VALUES
+    patched = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith("watchman.") and getattr(module, "MAX_NODE_VALUES", None) is real:
+            monkeypatch.setattr(module, "MAX_NODE_VALUES", limit)
+            patched.append(name)
+    return patched
+
+
+def test_lowering_the_value_budget_leaves_no_copy_of_the_real_one_in_the_ui_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    patched = lower_the_value_budget(monkeypatch, 100)
+    assert "watchman.comfy.workflow_limits" in patched
+    # The UI reader imports the limit by name (or, if it reads it through its module,
+    # holds no copy at all): either way no copy of the real budget is left in it.
+    assert getattr(workflow_ui, "MAX_NODE_VALUES", 100) == 100
+
+
 def test_values_past_the_value_budget_are_a_parse_error_naming_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(workflow_ui, "MAX_NODE_VALUES", 100)
-    with pytest.raises(WorkflowError, match="MAX_NODE_VALUES"):
+    lower_the_value_budget(monkeypatch, 100)
+    # "more than 100": the walk read the lowered budget, not the real one (5,000,000).
+    with pytest.raises(WorkflowError, match=r"more than 100 values .*\(MAX_NODE_VALUES\)"):
         parse({"nodes": [loader(widgets_values=list(range(200)))]})
 
 
