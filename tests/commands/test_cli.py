@@ -385,3 +385,15 @@ def test_a_bug_during_a_cycle_is_one_sentence_exit_1_and_recorded_not_a_tracebac
     assert "Traceback" not in err + out
     (record,) = load_cycle_state(tmp_path / "demo" / "home" / "state" / "cycle_state.json").records
     assert record.outcome == "failed"
+
+
+def test_config_options_with_nothing_to_do_are_usage_errors() -> None:
+    # --default prints TOML or Markdown; --json and a lone --markdown would be ignored.
+    code, out, err = run("config", "--default", "--json")
+    assert (code, out) == (2, "") and "--json" in err
+    code, out, err = run("--json", "config", "--default")
+    assert (code, out) == (2, "") and "--json" in err
+    code, out, err = run("config", "--markdown")
+    assert (code, out) == (2, "") and "--markdown goes with --default" in err
+    code, out, _ = run("config", "--default", "--markdown")
+    assert code == 0 and out.startswith("# Configuration")

@@ -252,12 +252,17 @@ def config_command(
 ) -> None:
     """Show the effective settings (secrets masked), each with where it came from (default,
     file, environment, flag), and the home and ComfyUI folder a cycle would use with where
-    each came from (flag, variable, config, detected, platform default); or, with
+    each came from (flag, environment, file, detected, platform default); or, with
     --default, the documented defaults."""
     from watchman.commands.config_view import config_view_for, render_config
     from watchman.config_docs import render_configuration_markdown, render_default_toml
 
     invocation, json_output = subcommand_invocation(context, config, comfyui_root, json_output)
+    # Options with nothing to do are a usage error, as everywhere else.
+    if markdown and not default:
+        fail_usage(invocation, "--markdown goes with --default only.")
+    if default and json_output:
+        fail_usage(invocation, "--default prints TOML (or Markdown); --json goes without it.")
     if default:
         write_text(
             invocation, render_configuration_markdown() if markdown else render_default_toml()
