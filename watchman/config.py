@@ -302,7 +302,12 @@ class MetricsSettings(_Section):
 
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", description="Log level of the console and log/structured.log."
+        default="INFO",
+        description=(
+            "Level of the log messages on stderr (the journal under systemd; "
+            "log/comfywatchman.log when there is no stderr, as under pythonw.exe). "
+            "log/structured.log records every stage and cycle whatever the level."
+        ),
     )
 
 
