@@ -1,0 +1,274 @@
+"""README.md and docs/ say what the code does: every command line they show parses, every
+setting and variable they name exists, every file they name is one the tool writes (and
+every file a cycle writes is listed), and the statuses, exit statuses and metrics they list
+are the code's.
+
+docs/benchmarks.md is measurements, not a contract, and is left out.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any, get_args
+
+import typer
+from typer.testing import CliRunner
+
+from watchman.commands.cli import app
+from watchman.config import Settings, iter_fields
+from watchman.config_docs import env_variable
+from watchman.exit_status import ExitStatus
+from watchman.resolve.model import Status
+from watchman.stages.needs import STATUS_ORDER
+from watchman.state.cycle_state import CycleRecord, CycleState, Outcome
+from watchman.state.metrics import PREFIX, render_metrics
+
+REPO = Path(__file__).resolve().parents[2]
+README = REPO / "README.md"
+DOCS = [README, *sorted(p for p in (REPO / "docs").glob("*.md") if p.name != "benchmarks.md")]
+CODE = "\n".join(path.read_text(encoding="utf-8") for path in (REPO / "watchman").rglob("*.py"))
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _spans(text: str) -> list[str]:
+    """The inline code spans of a Markdown text (fenced blocks excluded)."""
+    outside_blocks = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    return re.findall(r"`([^`\n]+)`", outside_blocks)
+
+
+def _block_lines(text: str) -> list[str]:
+    """The lines of the fenced code blocks of a Markdown text."""
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.M | re.S)
+    return [line for block in blocks for line in block.splitlines()]
+
+
+# The program as the docs write it, first on its line or span ("comfywatchman" as an
+# argument, `-TaskName comfywatchman`, is not a command): bare, by path
+# ("$HOME/.local/bin/comfywatchman"), or as `python -m watchman` (the Windows task).
+_PROGRAM = re.compile(r'(?:^\s*|(?<=/))comfywatchman"?(?=\s|$)|-m watchman(?=\s|$)')
+# Shell syntax that ends the command's own arguments.
+_SHELL_END = re.compile(r"\s(?:#|>>?|2>|\||;|&&)\s.*$")
+
+
+def _command_lines() -> list[tuple[str, str]]:
+    """(document, arguments) for every comfywatchman command line in the docs."""
+    found = []
+    for path in DOCS:
+        text = _text(path)
+        pieces = _spans(text) + _block_lines(text)
+        for piece in pieces:
+            # `NAME... \| --all`: in a table, an escaped bar separates alternatives.
+            piece = piece.replace("\\|", " ")
+            for match in _PROGRAM.finditer(piece):
+                rest = _SHELL_END.sub("", piece[match.end() :])
+                found.append((path.name, rest))
+    return found
+
+
+def _root() -> Any:
+    """The command group (typer's own click): its options and its ``commands``."""
+    root = typer.main.get_command(app)
+    assert root.commands  # type: ignore[attr-defined]
+    return root
+
+
+def _options(command: Any) -> set[str]:
+    names = {"--help"}
+    for parameter in command.params:
+        names.update(parameter.opts)
+        names.update(getattr(parameter, "secondary_opts", ()))
+    return names
+
+
+def test_the_docs_show_command_lines_at_all() -> None:
+    # The check below is only as good as the extraction: it must see the usual forms.
+    lines = {rest.strip() for _, rest in _command_lines()}
+    assert "--run-cycle --quiet" in lines
+    assert any(line.startswith("resolve ") for line in lines)
+    assert any(line.startswith("download ") and "--all" in line for line in lines)
+
+
+def test_every_option_in_a_documented_command_line_is_one_that_command_takes() -> None:
+    root = _root()
+    wrong = []
+    for document, rest in _command_lines():
+        command = root
+        for token in rest.replace("[", " ").replace("]", " ").split():
+            token = token.rstrip(".,:;)")
+            if command is root and token in root.commands:
+                command = root.commands[token]
+            elif token.startswith("-") and token not in ("-", "--"):
+                option = token.split("=", 1)[0]
+                if option not in _options(command):
+                    wrong.append(f"{document}: {option} in `comfywatchman {rest.strip()}`")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_option_named_in_the_readme_exists_in_the_cli() -> None:
+    root = _root()
+    known = _options(root).union(*(_options(sub) for sub in root.commands.values()))
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", _text(README)))
+    assert named - known == set()
+
+
+def test_every_option_of_every_command_is_named_in_the_readme() -> None:
+    root = _root()
+    readme = _text(README)
+    missing = [
+        f"{name} {option}"
+        for name, command in root.commands.items()
+        for option in _options(command) - {"--help"}
+        if option.startswith("--") and not re.search(re.escape(option) + r"(?![\w-])", readme)
+    ]
+    assert not missing, missing
+
+
+def _setting_paths() -> tuple[set[str], set[str]]:
+    keys = {".".join(path) for path, _ in iter_fields(Settings)}
+    sections = {key.rsplit(".", 1)[0] for key in keys}
+    return keys, sections
+
+
+def test_every_setting_the_docs_name_exists() -> None:
+    keys, sections = _setting_paths()
+    roots = {section.split(".")[0] for section in sections}
+    wrong = []
+    for path in DOCS:
+        for span in _spans(_text(path)):
+            match = re.fullmatch(r"([a-z_]+(?:\.[a-z_]+)+)(?: = .*)?", span)
+            name = match.group(1) if match else ""
+            if name.split(".")[0] in roots and name not in keys | sections:
+                wrong.append(f"{path.name}: {span}")
+    assert not wrong, wrong
+
+
+def test_every_comfywatchman_variable_the_docs_name_is_read() -> None:
+    settings = {env_variable(tuple(path[:-1]), path[-1]) for path, _ in iter_fields(Settings)}
+    wrong = []
+    for path in DOCS:
+        for name in set(re.findall(r"\bCOMFYWATCHMAN_[A-Z0-9_]*[A-Z0-9]\b", _text(path))):
+            if "__" in name:
+                if name not in settings:
+                    wrong.append(f"{path.name}: {name}")
+            elif (
+                f'"{name}"' not in CODE
+                and f'ENV_PREFIX}}{name[len("COMFYWATCHMAN_") :]}"' not in CODE
+            ):
+                wrong.append(f"{path.name}: {name} is read nowhere")
+    assert not wrong, wrong
+
+
+_HOME_FILE = re.compile(r"((?:state|log|output/reports/status)/[\w.-]+)")
+
+
+def _documented_home_files(path: Path) -> set[str]:
+    return {
+        match.group(1)
+        for span in _spans(_text(path))
+        for match in [_HOME_FILE.fullmatch(span.split(" ")[0])]
+        if match
+    }
+
+
+def _files_a_cycle_writes(tmp_path: Path) -> set[str]:
+    sys.path.insert(0, str(REPO / "examples"))
+    try:
+        from run_demo import prepare  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(REPO / "examples"))
+    config = prepare(tmp_path / "demo")
+    result = CliRunner().invoke(app, ["--config", str(config), "--run-cycle"])
+    assert result.exit_code == 0, result.stderr
+    home = tmp_path / "demo" / "home"
+    return {path.relative_to(home).as_posix() for path in home.rglob("*") if path.is_file()}
+
+
+def test_the_files_under_the_home_in_the_docs_are_those_the_tool_writes(tmp_path: Path) -> None:
+    written = _files_a_cycle_writes(tmp_path)
+    assert "state/cycle_state.json" in written
+    # Every file a cycle leaves under the home is in operations.md's list...
+    assert written - _documented_home_files(REPO / "docs" / "operations.md") == set()
+    # ...and every file any document names is one a cycle wrote, or one the code names
+    # whole (those a cycle writes only sometimes: the download log, the fetched node map).
+    named = set().union(*(_documented_home_files(path) for path in DOCS))
+    assert "state/download_log.jsonl" in named
+    unknown = sorted(
+        name
+        for name in named - written
+        if f'"{name.rsplit("/", 1)[1]}"' not in CODE and f'"{name}"' not in CODE
+    )
+    assert not unknown, unknown
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    return text[start : end if end > 0 else None]
+
+
+def test_the_readme_lists_the_workflow_statuses_in_the_code_s_order() -> None:
+    section = _section(_text(README), "## Workflow statuses")
+    first_paragraph = section.split("\n\n")[1]
+    named = [span for span in _spans(first_paragraph) if re.fullmatch(r"[a-z_]+", span)]
+    assert tuple(named) == STATUS_ORDER
+
+
+def test_resolution_md_lists_every_resolution_status() -> None:
+    table = _section(_text(REPO / "docs" / "resolution.md"), "## Statuses and reasons")
+    named = re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M)
+    assert named == [status.value for status in Status]
+
+
+def _exit_numbers(text: str) -> set[int]:
+    return {int(number) for number in re.findall(r"(?<![\w.])(\d{1,3})(?= [a-z])", text)}
+
+
+def test_the_run_cycle_exit_statuses_are_the_code_s_in_the_readme_operations_and_help() -> None:
+    expected = {int(status) for status in ExitStatus}
+    readme_row = next(
+        line for line in _text(README).splitlines() if line.startswith("| `comfywatchman --run")
+    )
+    assert _exit_numbers(readme_row.rsplit("|", 2)[1]) == expected
+    operations = _text(REPO / "docs" / "operations.md")
+    paragraph = operations[operations.index("Exit statuses of `--run-cycle`:") :]
+    assert _exit_numbers(paragraph[: paragraph.index("SIGTERM.")]) == expected
+    help_text = " ".join(CliRunner().invoke(app, ["--help"]).stdout.split())
+    sentence = help_text[help_text.index("--run-cycle Run") : help_text.index("--force")]
+    assert _exit_numbers(sentence) == expected
+
+
+def _record(outcome: Any, reason: str | None = None) -> CycleRecord:
+    return CycleRecord(
+        cycle_id=f"c-{outcome}",
+        started_at="2026-11-30T10:00:00.000Z",
+        duration_seconds=3.0,
+        outcome=outcome,
+        reason=reason,
+        counts={"workflows": 2},
+    )
+
+
+def test_operations_md_lists_every_metric_and_outcome_the_textfile_has() -> None:
+    table = _section(_text(REPO / "docs" / "operations.md"), "## Metrics for Prometheus")
+    rows = re.findall(r"^\| `([a-z_]+)(?:\{(\w+)=\"?([^}]*?)\"?\})?` \|", table, flags=re.M)
+    documented = {name for name, _, _ in rows}
+    labels = {name: set(values.replace("\\|", "|").split("|")) for name, _, values in rows}
+    texts = [
+        render_metrics(
+            CycleState(
+                records=(_record("ran"), _record("failed"), _record(last, "vram: 1 GiB free")),
+                next_run="2026-11-30T12:00:00.000Z",
+            )
+        )
+        for last in ("ran", "skipped")
+    ]
+    written = set(re.findall(rf"^{PREFIX}_([a-z_]+)", "".join(texts), flags=re.M))
+    assert written == documented
+    outcomes = set(get_args(Outcome))
+    assert labels["last_cycle_outcome"] == outcomes
+    assert set(re.findall(r'last_cycle_outcome\{outcome="(\w+)"\}', texts[0])) == outcomes
