@@ -194,6 +194,7 @@ def run_cycle(
     http_client: httpx.Client | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
+    on_cycle_start: Callable[[str], None] | None = None,
     environment: Environment | None = None,
     services: Services | None = None,
     auto_download: bool = False,
@@ -214,6 +215,8 @@ def run_cycle(
         on_stage: called with each stage's name as it starts (a progress display).
         on_progress: called with a stage's name, steps done and steps in all, after
             each step of a stage that counts them (resolve: each missing model).
+        on_cycle_start: called with the cycle's id once it has one (the run lock held,
+            before the guards and any stage), so progress lines can carry it.
         environment: the process's surroundings (variables, home and working folders),
             for finding ComfyUI when no root is configured; None: nothing of the machine
             (no variables, detection from the tool's home only).
@@ -252,6 +255,7 @@ def run_cycle(
                 guard_evaluator=guard_evaluator,
                 on_stage=on_stage,
                 on_progress=on_progress,
+                on_cycle_start=on_cycle_start,
                 services=own,
                 auto_download=auto_download,
                 force=force,
@@ -265,6 +269,8 @@ def run_cycle(
         # `status` says "running now" from this marker, never by touching the lock.
         running.enter_context(running_marker(home.state_dir, started_at, os.getpid()))
         cycle_id = _new_cycle_id(started_at)
+        if on_cycle_start is not None:
+            on_cycle_start(cycle_id)
         root = services.find_comfyui_root(comfyui_root)
 
         recorder = _Recorder(home, settings.metrics.textfile, cycle_id, started_at, trigger, clock)

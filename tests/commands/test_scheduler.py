@@ -573,6 +573,8 @@ def test_comfywatchman_scheduler_exits_0_on_sigterm_after_a_real_cycle(tmp_path:
     # No terminal under a service: the cycle's progress lines are in the structured log.
     logged = [line for line in read_jsonl(home.structured_log) if line["event"] == "progress"]
     assert [line["phase"] for line in logged][:2] == ["inventory", "caches"], errors
+    # Each carries the id of the cycle it tells, as the cycle's own lines do.
+    assert {line["cycle_id"] for line in logged} == {records(home)[0].cycle_id}
 
 
 def test_a_cycle_that_raises_a_bug_is_logged_and_the_daemon_runs_the_next_one(

@@ -81,6 +81,9 @@ def run_cycle_action(
             services=services,
             on_stage=progress.on_stage,
             on_progress=progress.on_progress,
+            on_cycle_start=(
+                progress.on_cycle_start if isinstance(progress, LineProgress) else None
+            ),
             force=force,
         )
         done.set()
@@ -188,6 +191,7 @@ def scheduler_action(settings: Settings, home: Home, invocation: Invocation) -> 
                 "services": services,
                 "on_stage": progress.on_stage,
                 "on_progress": progress.on_progress,
+                "on_cycle_start": progress.on_cycle_start,
             },
         )
 

@@ -69,15 +69,25 @@ class TerminalProgress:
 
 
 class LineProgress:
-    """One JSON object a line per step: ``{"event": "progress", "phase": ..., "done": N,
-    "total": M}`` (``done``/``total`` only for counted steps), appended to the structured
-    log (``log``) and written to ``stream`` (stderr with ``--progress``), each when given."""
+    """One JSON object a line per step: ``{"event": "progress", "cycle_id": ..., "phase":
+    ..., "done": N, "total": M}`` (``done``/``total`` only for counted steps), appended to
+    the structured log (``log``) and written to ``stream`` (stderr with ``--progress``),
+    each when given. ``cycle_id`` is the one :meth:`on_cycle_start` last heard (the
+    scheduler runs one cycle at a time), so a cycle's lines group with its stage and cycle
+    lines."""
 
     def __init__(self, stream: TextIO | None, log: StructuredLog | None = None) -> None:
         self._stream = stream
         self._log = log
+        self._cycle_id: str | None = None
+
+    def on_cycle_start(self, cycle_id: str) -> None:
+        """Take the id of the cycle whose steps the next lines tell."""
+        self._cycle_id = cycle_id
 
     def _write(self, document: dict[str, object]) -> None:
+        if self._cycle_id is not None:
+            document = {"cycle_id": self._cycle_id, **document}
         if self._log is not None:
             self._log.write("progress", **document)  # never raises
         if self._stream is None:
