@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
 
@@ -29,6 +29,8 @@ BUNDLED_TABLE = "bundled_loaders.json"
 """The generated table in ``watchman/comfy/data`` (see ``tools/build_loader_table.py``)."""
 
 MAX_WRAP_DEPTH = 8
+MAX_KEPT_ANSWERS = 20_000
+"""Lookups a table remembers (installs know a few thousand node types)."""
 
 
 def placement_folder(folder: str) -> str:
@@ -69,10 +71,22 @@ class LoaderTable:
 
     learned: Mapping[str, LearnedLoader]
     bundled: Mapping[str, LearnedLoader]
+    # Answers by node type: a reader asks for every node, and a learned spec is built
+    # afresh from its loader on each miss. The sources are frozen, so an answer never goes
+    # stale; node types are a stranger's text, so at most MAX_KEPT_ANSWERS are kept.
+    _answers: dict[str, LoaderSpec | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def spec(self, node_type: str) -> LoaderSpec | None:
         """Return the spec for ``node_type``, or None when no source knows it."""
-        return self._spec(node_type, 0)
+        answers = self._answers
+        if node_type in answers:
+            return answers[node_type]
+        found = self._spec(node_type, 0)
+        if len(answers) < MAX_KEPT_ANSWERS:
+            answers[node_type] = found
+        return found
 
     def _spec(self, node_type: str, depth: int) -> LoaderSpec | None:
         table = LOADERS.get(node_type)
@@ -156,8 +170,10 @@ def parse_bundled_table(document: object) -> dict[str, LearnedLoader]:
 DEFAULT_TABLE_LEARNED: Mapping[str, LearnedLoader] = MappingProxyType({})
 
 
+@functools.cache
 def default_table() -> LoaderTable:
-    """Return the table when no install is known: hand-written plus bundled."""
+    """Return the table when no install is known: hand-written plus bundled (one per
+    process, so the answers it remembers serve every reader)."""
     return LoaderTable(learned=DEFAULT_TABLE_LEARNED, bundled=bundled_loaders())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -148,6 +149,48 @@ class _NodeReferences:
         if any(ref.value == name and ref.folder == "loras" for ref in self.found.values()):
             return
         self.add(input_name, name, "loras", written_as=written_as, lookup="by_name")
+
+
+_EMBEDDING_WORD = re.compile("embedding:", re.IGNORECASE)
+"""Finds at least every string ``embedding_names`` reads a token in (any case)."""
+_NAME_END = re.compile(r"\.\w{1,16}[\s/\\]*$")
+"""Finds at least every string whose file name the generic rule or input inference can
+take: an extension at its end, then at most blanks and separators. Word characters, not
+ASCII letters: the Kelvin sign lower-cases into a ``k``, and ``.ckpt`` has one."""
+
+
+def could_name_models(node_type: str, raw_values: object, table: LoaderTable | None = None) -> bool:
+    """Return False when :func:`references_for_node` surely finds nothing in these values.
+
+    Takes the node type, its raw widget values (a list, or a dict of named values) and the
+    loader table. Every rule of ``references_for_node`` needs a mark in a value before it
+    can find a file there (a table loader's inputs aside, which are always looked at): an
+    extension at its end (before trailing blanks or separators) or a URL, ``embedding:``,
+    a ``<lora:`` tag on a node that reads tags, a Power Lora entry (a dict) or a LoRA list.
+    False when no value has one: most nodes of a workflow (samplers, prompts, image
+    nodes), answered without naming their values. True means "look": it may still find
+    nothing. Never raises.
+    """
+    spec = loader_spec(node_type, table)
+    if spec is not None and spec.model_inputs:
+        return True
+    generic = spec is None  # the generic rule and input-name inference read any string
+    tags = reads_lora_tags(node_type)
+    values = raw_values.values() if isinstance(raw_values, dict) else raw_values
+    for value in values if isinstance(values, (list, _DICT_VALUES)) else ():
+        if isinstance(value, str):
+            if (
+                (generic and ("://" in value or _NAME_END.search(value)))
+                or (tags and "<" in value)
+                or (":" in value and _EMBEDDING_WORD.search(value))
+            ):
+                return True
+        elif isinstance(value, dict) or (tags and isinstance(value, list)):
+            return True
+    return False
+
+
+_DICT_VALUES = type({}.values())
 
 
 def references_for_node(

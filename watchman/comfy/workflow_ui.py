@@ -25,7 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchman.comfy.loader_lookup import LoaderTable
-from watchman.comfy.model_references import attach_embedded, references_for_node
+from watchman.comfy.model_references import (
+    attach_embedded,
+    could_name_models,
+    references_for_node,
+)
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.widget_names import named_widget_values
 from watchman.comfy.workflow_graph import (
@@ -241,6 +245,8 @@ class _Walk:
         if is_frontend_only(node_type):
             return None
         self.nodes.append(_node_use(node, node_id, node_type, bypassed, muted))
+        if not could_name_models(node_type, widgets, self.table):
+            return None
         stale = linked_from_real_node(node, level.origins, level.types)
         values = [
             (name, value)
