@@ -16,17 +16,24 @@ from watchman.stages.resolve import Resolutions
 
 ROOT = "/comfy/models"
 INVENTORY = ModelInventory(
-    roots={"checkpoints": (f"{ROOT}/checkpoints",), "loras": (f"{ROOT}/loras",)},
+    roots={
+        "checkpoints": (f"{ROOT}/checkpoints",),
+        "loras": (f"{ROOT}/loras",),
+        "embeddings": (f"{ROOT}/embeddings",),
+    },
     files={
         "checkpoints": (
             ModelFile("checkpoints", "base.safetensors", f"{ROOT}/checkpoints", 1, 0.0),
             ModelFile("checkpoints", "stray_lora.safetensors", f"{ROOT}/checkpoints", 1, 0.0),
         ),
         "loras": (ModelFile("loras", "Style.safetensors", f"{ROOT}/loras", 1, 0.0),),
+        "embeddings": (
+            ModelFile("embeddings", "neg/EasyNegative.pt", f"{ROOT}/embeddings", 1, 0.0),
+        ),
     },
     separator="/",  # a ComfyUI on Linux, whatever runs the tests
 )
-CORE = frozenset({"CheckpointLoaderSimple", "LoraLoader", "KSampler"})
+CORE = frozenset({"CheckpointLoaderSimple", "LoraLoader", "KSampler", "CLIPTextEncode"})
 
 
 def found(url: str, size: int | None = 1024, sha256: str | None = "ab" * 32) -> SearchResult:
@@ -37,6 +44,10 @@ def found(url: str, size: int | None = 1024, sha256: str | None = "ab" * 32) -> 
 
 def lora(node_id: str, value: str) -> ModelReference:
     return ModelReference(node_id, "LoraLoader", "lora_name", value, "loras", False, False, None)
+
+
+def prompt_embedding(node_id: str, name: str) -> ModelReference:
+    return ModelReference(node_id, "CLIPTextEncode", "text", name, "embeddings", False, False, None)
 
 
 def parsed(refs: list[ModelReference], extra_nodes: tuple[str, ...] = ()) -> ParsedWorkflow:

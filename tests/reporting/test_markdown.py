@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.reporting.reports import found, lora, pack, parsed, report_of
+from tests.reporting.reports import found, lora, pack, parsed, prompt_embedding, report_of
 from watchman.reporting.markdown import render_markdown
 from watchman.resolve import SearchResult, Status
 from watchman.stages.node_packs import PackCandidate
@@ -77,6 +77,23 @@ def test_table_cells_escape_pipes_from_file_names() -> None:
 def test_a_misspelled_value_names_the_file_to_pick() -> None:
     text = render_markdown(report_of({"/w/a.json": parsed([lora("7", "STYLE.SAFETENSORS")])}))
     assert "In the LoraLoader node, pick Style.safetensors instead of STYLE.SAFETENSORS." in text
+
+
+def test_a_prompt_embedding_in_another_case_says_how_to_write_it_in_the_text() -> None:
+    text = render_markdown(
+        report_of({"/w/a.json": parsed([prompt_embedding("4", "easynegative")])})
+    )
+    assert (
+        "In the CLIPTextEncode node's text, write embedding:EasyNegative instead of "
+        "embedding:easynegative." in text
+    )
+
+
+def test_a_prompt_embedding_in_a_subfolder_is_found_as_comfyui_finds_it() -> None:
+    text = render_markdown(
+        report_of({"/w/a.json": parsed([prompt_embedding("4", "EasyNegative")])})
+    )
+    assert "Nothing: every watched workflow is ready." in text
 
 
 def test_missing_nodes_become_one_action_per_pack_with_its_command() -> None:

@@ -184,22 +184,86 @@ def test_on_a_windows_comfyui_the_list_uses_backslashes() -> None:
     assert (need.state, need.pick) == ("misspelled", "SDXL\\base.safetensors")
 
 
-def test_an_embedding_named_in_a_prompt_keeps_the_lenient_match() -> None:
-    inventory = replace(
+def embeddings(*paths: str, separator: str = "/") -> ModelInventory:
+    return replace(
         INVENTORY,
         roots={**INVENTORY.roots, "embeddings": (f"{ROOT}/embeddings",)},
         files={
             **INVENTORY.files,
-            "embeddings": (
-                ModelFile("embeddings", "EasyNeg.safetensors", f"{ROOT}/embeddings", 1, 0.0),
+            "embeddings": tuple(
+                ModelFile("embeddings", path, f"{ROOT}/embeddings", 1, 0.0) for path in paths
             ),
         },
+        separator=separator,
     )
-    prompt = ModelReference(
-        "1", "CLIPTextEncode", "text", "easyneg", "embeddings", False, False, None
+
+
+def prompt_embedding(name: str) -> ParsedWorkflow:
+    prompt = ModelReference("1", "CLIPTextEncode", "text", name, "embeddings", False, False, None)
+    return workflow([node("1", "KSampler")], [prompt])
+
+
+def test_an_embedding_in_a_prompt_is_found_as_comfyui_tokenizer_finds_it() -> None:
+    # The name as written, then with .safetensors, .pt or .bin, in any subdirectory.
+    inventory = embeddings("neg/EasyNegative.safetensors", "style.pt", "a/b/deep.bin", "x.pt")
+    for name in (
+        "EasyNegative",
+        "neg/EasyNegative",
+        "EasyNegative.safetensors",
+        "style",
+        "deep",
+        "b/deep",
+        "a/b/deep.bin",
+        "./x",
+    ):
+        assert assess_workflow(prompt_embedding(name), inventory, CORE).status == "ready", name
+
+
+def test_an_embedding_in_another_letter_case_is_not_ready_and_says_how_to_write_it() -> None:
+    inventory = embeddings("neg/EasyNeg.safetensors")
+    needs = assess_workflow(prompt_embedding("easyneg"), inventory, CORE)
+    assert needs.status == "missing_models"
+    (need,) = needs.missing_models
+    assert (need.state, need.pick) == ("misspelled", "EasyNeg")
+    (need,) = assess_workflow(
+        prompt_embedding("NEG/easyneg.SAFETENSORS"), inventory, CORE
+    ).missing_models
+    assert need.pick == "neg/EasyNeg.safetensors"
+
+
+def test_on_windows_an_embedding_in_another_letter_case_is_found() -> None:
+    inventory = embeddings("neg/EasyNeg.safetensors", separator="\\")
+    assert assess_workflow(prompt_embedding("NEG\\easyneg"), inventory, CORE).status == "ready"
+
+
+def test_an_embedding_under_another_subfolder_than_named_is_misplaced() -> None:
+    inventory = embeddings("pos/x.pt")
+    (need,) = assess_workflow(prompt_embedding("neg/x"), inventory, CORE).missing_models
+    assert need.state == "misplaced"
+    assert [f.relative_path for f in need.locations] == ["pos/x.pt"]
+
+
+def test_an_embedding_name_that_climbs_out_or_names_a_folder_is_missing() -> None:
+    inventory = embeddings("x.pt")
+    inventory = replace(inventory, directories={"embeddings": frozenset({"folder"})})
+    for name in ("../embeddings/x", "/comfy/models/embeddings/x.pt", "folder"):
+        (need,) = assess_workflow(prompt_embedding(name), inventory, CORE).missing_models
+        assert need.state in ("missing", "misplaced"), name
+        assert need.state != "misplaced" or name.startswith(("../", "/"))
+
+
+def test_a_broken_embedding_the_tokenizer_may_load_makes_the_workflow_not_ready() -> None:
+    inventory = embeddings("a/x.pt", "b/x.safetensors")
+    problems = {"b/x.safetensors": "truncated"}
+    needs = assess_workflow(
+        prompt_embedding("x"), inventory, CORE, broken=lambda f: problems.get(f.relative_path)
     )
-    parsed = workflow([node("1", "KSampler")], [prompt])
-    assert assess_workflow(parsed, inventory, CORE).status == "ready"
+    (need,) = needs.missing_models
+    assert (need.state, need.problem, need.locations[0].relative_path) == (
+        "broken",
+        "truncated",
+        "b/x.safetensors",
+    )
 
 
 def test_an_instance_of_an_undefined_subgraph_is_a_missing_node() -> None:

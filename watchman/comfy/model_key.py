@@ -151,3 +151,39 @@ def found_by_name(value: str, relative_path: str, separator: str) -> bool:
     base_stem = _base_and_stem(base, separator)[1]
     names = {listed, stem, base, base_stem}
     return value in names or _base_and_stem(value, separator)[1] in names
+
+
+EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin")
+"""What ComfyUI's ``load_embed`` adds, in order, to a prompt's embedding name it does not
+find as written (``comfy/sd1_clip.py``)."""
+
+
+def embedding_targets(value: str, separator: str) -> tuple[str, ...]:
+    """Return the paths ComfyUI's tokenizer tries for ``embedding:value``, relative to a
+    directory it searches (``/`` separators): the name as written, then with each of
+    :data:`EMBEDDING_EXTENSIONS`.
+
+    Takes the name as the prompt writes it and the separator of the OS ComfyUI runs on
+    (Windows divides a name at both separators). ``load_embed`` searches every embeddings
+    directory and each of its subdirectories, joining the name to it and skipping a path
+    that leaves the directory: a name that climbs out (``..``) or is absolute gives
+    nothing. Never raises.
+    """
+    text = value.replace("\\", "/") if separator == "\\" else value
+    if not text or text.startswith("/") or (separator == "\\" and text[1:2] == ":"):
+        return ()
+    normal = posixpath.normpath(text)
+    if normal in (".", "..") or normal.startswith("../"):
+        return ()
+    return (normal, *(normal + extension for extension in EMBEDDING_EXTENSIONS))
+
+
+def found_as_embedding(targets: tuple[str, ...], relative_path: str) -> bool:
+    """Return whether ComfyUI's tokenizer finds the installed embedding ``relative_path``
+    (``/`` separators, relative to an embeddings root) for a name whose
+    :func:`embedding_targets` are ``targets``: a target is the whole relative path or its
+    end after a separator (the file sits in a subdirectory, which is searched too).
+    Letter case is compared as given: fold both sides for a case-insensitive disk."""
+    return any(
+        relative_path == target or relative_path.endswith("/" + target) for target in targets
+    )

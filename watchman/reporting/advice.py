@@ -22,6 +22,7 @@ from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.reporting.report import ModelRow, NodeRow, Report, WorkflowEntry
 from watchman.resolve import Status
 from watchman.stages.inventory.models import ModelFile
+from watchman.stages.needs import named_in_prompt
 
 CORE_PACK_IDS = frozenset({"comfy-core", "comfyui", "comfy_core"})
 
@@ -209,13 +210,13 @@ def model_actions(report: Report) -> list[Action]:
         if need.state == "misplaced":
             actions.append(_move(row, where, names))
         elif need.state == "misspelled":
-            actions.append(
-                Action(
-                    "pick_name",
-                    f"In the {reference.node_type} node, pick {need.pick} instead of {value}.",
-                    names,
-                )
+            wording = (
+                f"In the {reference.node_type} node's text, write embedding:{need.pick} "
+                f"instead of embedding:{value}."
+                if named_in_prompt(reference)
+                else f"In the {reference.node_type} node, pick {need.pick} instead of {value}."
             )
+            actions.append(Action("pick_name", wording, names))
         elif need.state == "broken":
             actions.append(
                 Action(

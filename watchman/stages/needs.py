@@ -28,8 +28,17 @@ Spelling: ComfyUI refuses a loader value that is not exactly in the loader's fil
 file as ``os.path.relpath`` does on the OS ComfyUI runs on. A value that matches an
 installed file only after folding case or separators (``SDXL\\x.safetensors`` on Linux,
 ``STYLE.SAFETENSORS`` for ``style.safetensors``) is therefore *misspelled*: the need names
-the exact installed name to pick. Values ComfyUI does not check against a list keep the
-lenient match: those of unknown inputs, and embeddings named in prompt text.
+the exact installed name to pick. Values of unknown inputs, which ComfyUI checks against
+no list, keep the lenient match.
+
+Embeddings named in prompt text (``embedding:name``) follow ComfyUI's tokenizer
+(``load_embed`` in ``comfy/sd1_clip.py``): under every embeddings directory and each of its
+subdirectories, the name as written, then with ``.safetensors``, ``.pt`` or ``.bin`` added
+(:func:`watchman.comfy.model_key.embedding_targets`). A file it finds that way is present,
+whatever subfolder holds it; the disk decides letter case, so one that matches only in
+another case is misspelled, except on Windows, whose disks ignore case. ComfyUI skips an
+embedding it cannot find with a warning and renders anyway, so a wrong "present" here
+would be a ``ready`` workflow rendering something else.
 
 Nodes that look a file up themselves (``lookup == "by_name"``: ``<lora:...>`` tags, rgthree
 Power Lora Loader entries, LoRA Manager lists) follow their own rule instead
@@ -48,7 +57,9 @@ from typing import Literal
 from watchman.comfy.loader_lookup import loader_spec
 from watchman.comfy.model_key import (
     ModelKey,
+    embedding_targets,
     fold_case,
+    found_as_embedding,
     found_by_name,
     is_exact_spelling,
     listed_name,
@@ -137,6 +148,12 @@ def _checked_against_list(reference: ModelReference) -> bool:
     return True
 
 
+def named_in_prompt(reference: ModelReference) -> bool:
+    """Whether ``reference`` is an ``embedding:name`` token of prompt text, which ComfyUI's
+    tokenizer looks up by path (see the module's docstring), not a loader's value."""
+    return reference.folder == "embeddings" and not _checked_against_list(reference)
+
+
 def _server_answer(
     reference: ModelReference, key: ModelKey, choices: ChoicesLookup | None
 ) -> ModelNeed | Literal["listed"] | None:
@@ -207,6 +224,59 @@ def _by_name_need(
     return ModelNeed(reference, key, presence.state, presence.locations)
 
 
+def _embedding_need(
+    reference: ModelReference, key: ModelKey, inventory: ModelInventory, broken: BrokenLookup | None
+) -> ModelNeed | None:
+    """The need of an embedding named in prompt text (see the module's docstring): None
+    when ComfyUI's tokenizer finds a sound file, broken when a file it may load is broken,
+    misspelled when it would find one only in another letter case, else what the inventory
+    says (misplaced in another folder or subfolder, or missing)."""
+    targets = embedding_targets(reference.value, inventory.separator)
+    candidates = tuple(
+        dict.fromkeys(
+            model
+            for target in targets
+            for model in inventory.named("embeddings", target.rpartition("/")[2])
+        )
+    )
+    folded_targets = tuple(fold_case(target) for target in targets)
+    near = tuple(
+        f for f in candidates if found_as_embedding(folded_targets, fold_case(f.relative_path))
+    )
+    if inventory.separator == "\\":
+        hits = near  # a Windows disk ignores letter case
+    else:
+        hits = tuple(f for f in near if found_as_embedding(targets, f.relative_path))
+    if hits:
+        # ComfyUI searches its directories in no set order: any of the hits may be loaded.
+        problems = [(f, broken(f)) for f in hits] if broken is not None else []
+        damaged = next(((f, problem) for f, problem in problems if problem is not None), None)
+        if damaged is None:
+            return None
+        return ModelNeed(reference, key, "broken", (damaged[0],), problem=damaged[1])
+    if near:
+        return ModelNeed(
+            reference, key, "misspelled", near, pick=_embedding_spelling(reference.value, near[0])
+        )
+    presence = inventory.locate(key)
+    if presence.state == "present":
+        # Only a folder of that name (no file the tokenizer would open): nothing to load.
+        return ModelNeed(reference, key, "missing", ())
+    return ModelNeed(reference, key, presence.state, presence.locations)
+
+
+def _embedding_spelling(value: str, model: ModelFile) -> str:
+    """How the prompt must write ``value`` to find ``model`` (matched in another case): the
+    file's own spelling of as many path parts as the value has, without the extension
+    when the value has none."""
+    parts = model.relative_path.split("/")
+    written = "/".join(parts[-len(value.replace("\\", "/").split("/")) :])
+    stem, dot, _ = written.rpartition(".")
+    if dot and fold_case(written) != fold_case(value) and fold_case(stem) == fold_case(value):
+        return stem
+    return written
+
+
 def _broken_need(
     reference: ModelReference, key: ModelKey, inventory: ModelInventory, broken: BrokenLookup
 ) -> ModelNeed | None:
@@ -235,6 +305,11 @@ def find_model_needs(
     needs = []
     for reference in references:
         key = ModelKey.of(reference.folder, reference.value)
+        if named_in_prompt(reference):
+            need = _embedding_need(reference, key, inventory, broken)
+            if need is not None:
+                needs.append(need)
+            continue
         if reference.lookup == "by_name":
             need = _by_name_need(reference, key, inventory, broken)
             if need is not None:

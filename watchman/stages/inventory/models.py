@@ -183,6 +183,17 @@ class ModelInventory:
                 return Presence("misplaced", same_name)
         return Presence("missing")
 
+    def named(self, folder: str, file_name: str) -> tuple[ModelFile, ...]:
+        """Return the files of ``folder`` (or kept under its roots by another type) whose
+        file name is ``file_name`` in any letter case, in any subfolder; in inventory
+        order. Never raises."""
+        own_roots = self._root_sets.get(folder, frozenset())
+        return tuple(
+            model
+            for model in self._by_name.hits(self._all, fold_case(file_name), _folded_name)
+            if model.folder == folder or model.root in own_roots
+        )
+
     def roots_digest(self) -> str:
         """Return a digest of the ComfyUI root and every folder type's roots: with the
         directory listings unchanged, an equal digest means an equal cache document."""
