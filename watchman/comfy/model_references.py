@@ -176,8 +176,14 @@ def could_name_models(node_type: str, raw_values: object, table: LoaderTable | N
         return True
     generic = spec is None  # the generic rule and input-name inference read any string
     tags = reads_lora_tags(node_type)
-    values = raw_values.values() if isinstance(raw_values, dict) else raw_values
-    for value in values if isinstance(values, (list, _DICT_VALUES)) else ():
+    values: Iterable[object]
+    if isinstance(raw_values, dict):
+        values = raw_values.values()
+    elif isinstance(raw_values, list):
+        values = raw_values
+    else:
+        return False  # no values: named_widget_values gives none either
+    for value in values:
         if isinstance(value, str):
             if (
                 (generic and ("://" in value or _NAME_END.search(value)))
@@ -188,9 +194,6 @@ def could_name_models(node_type: str, raw_values: object, table: LoaderTable | N
         elif isinstance(value, dict) or (tags and isinstance(value, list)):
             return True
     return False
-
-
-_DICT_VALUES = type({}.values())
 
 
 def references_for_node(
