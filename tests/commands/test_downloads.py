@@ -120,12 +120,16 @@ def test_a_device_name_is_shown_as_not_planned_and_refused_from_a_copied_plan(
     assert not any(models.rglob("AUX*"))
 
 
-def test_an_unknown_name_is_one_sentence_and_a_failure(tmp_path: Path) -> None:
+def test_an_unknown_name_or_no_name_is_one_sentence_and_a_usage_error(tmp_path: Path) -> None:
+    # Exit 2 like every usage error: 1 would read as "a file failed" to a script.
     home = tmp_path / "home"
     plan_for(home, tmp_path / "models", "https://civitai.com/api/download/models/1")
     result = invoke(home, tmp_path, "download", "nope.safetensors")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "No planned download is named 'nope.safetensors'" in result.stderr
+    result = invoke(home, tmp_path, "download")
+    assert result.exit_code == 2
+    assert "Name the downloads to run, or pass --all." in result.stderr
 
 
 def test_sigterm_mid_download_exits_143_and_the_next_run_resumes(tmp_path: Path) -> None:

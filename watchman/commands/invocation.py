@@ -28,6 +28,7 @@ from watchman.environment import Environment
 from watchman.errors import (
     ComfyUINotFoundError,
     ConfigError,
+    DownloadError,
     LockHeldError,
     WatchmanError,
 )
@@ -112,6 +113,10 @@ def _exit_status_for(error: WatchmanError) -> ExitStatus:
     if isinstance(error, LockHeldError):
         return ExitStatus.LOCKED
     if isinstance(error, (ConfigError, ComfyUINotFoundError)):
+        return ExitStatus.USAGE
+    # `download` with a name no planned download has, or with no name and no --all, is a
+    # usage error: exit 1 would read as "a file failed".
+    if isinstance(error, DownloadError) and error.reason == "unknown_name":
         return ExitStatus.USAGE
     return ExitStatus.CYCLE_FAILED
 
