@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from watchman.commands.cli import app
 from watchman.config import Settings, iter_fields
 from watchman.config_docs import env_variable
+from watchman.cycle import STAGES
 from watchman.exit_status import ExitStatus
 from watchman.resolve.model import Status
 from watchman.stages.needs import STATUS_ORDER
@@ -272,3 +273,11 @@ def test_operations_md_lists_every_metric_and_outcome_the_textfile_has() -> None
     outcomes = set(get_args(Outcome))
     assert labels["last_cycle_outcome"] == outcomes
     assert set(re.findall(r'last_cycle_outcome\{outcome="(\w+)"\}', texts[0])) == outcomes
+
+
+def test_the_architecture_page_draws_the_stages_in_the_cycle_s_order() -> None:
+    section = _section(_text(REPO / "docs" / "architecture.md"), "## One cycle")
+    drawn = next(line for line in _block_lines(section) if "─►" in line)
+    names = [name.strip().replace(" ", "_") for name in drawn.split("─►")]
+    # The guards and the fingerprint check come before the stages; the record after.
+    assert names == ["guards", "fingerprint", *(name for name, _ in STAGES), "record"]
