@@ -8,6 +8,7 @@ docs/benchmarks.md is measurements, not a contract, and is left out.
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -281,3 +282,26 @@ def test_the_architecture_page_draws_the_stages_in_the_cycle_s_order() -> None:
     names = [name.strip().replace(" ", "_") for name in drawn.split("─►")]
     # The guards and the fingerprint check come before the stages; the record after.
     assert names == ["guards", "fingerprint", *(name for name, _ in STAGES), "record"]
+
+
+_UNITS = {"": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+
+
+def test_the_reader_limits_in_reliability_md_are_the_code_s() -> None:
+    table = _section(_text(REPO / "docs" / "reliability.md"), "### Limits")
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| `MAX_")]
+    assert len(rows) >= 10
+    wrong = []
+    for row in rows:
+        names = re.findall(r"`(MAX_[A-Z_]+)`", row[0])
+        values = [
+            int(number.replace(",", "")) * _UNITS[unit]
+            for number, unit in re.findall(r"(?<![\w.])(\d[\d,]*)(?: (KiB|MiB|GiB))?", row[1])
+        ]
+        module_name = re.findall(r"`([\w/]+)\.py`", row[2])[0].replace("/", ".")
+        module = importlib.import_module(f"watchman.{module_name}")
+        # The first numbers of the value cell are the limits, in the order of the names.
+        for name, value in zip(names, values[: len(names)], strict=True):
+            if getattr(module, name, None) != value:
+                wrong.append(f"{name}: {value} in the doc, {getattr(module, name, None)} in code")
+    assert not wrong, wrong
