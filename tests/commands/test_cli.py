@@ -397,3 +397,17 @@ def test_config_options_with_nothing_to_do_are_usage_errors() -> None:
     assert (code, out) == (2, "") and "--markdown goes with --default" in err
     code, out, _ = run("config", "--default", "--markdown")
     assert code == 0 and out.startswith("# Configuration")
+
+
+def test_config_credits_a_well_known_variable_that_wins_over_the_file(tmp_path: Path) -> None:
+    # COMFYUI_ROOT is read at the environment layer, above the file: the value shown is
+    # the variable's, and so must be the source shown beside it.
+    from_file, from_variable = _comfyui(tmp_path / "a" / "ComfyUI"), _comfyui(tmp_path / "b")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[comfyui]\nroot = "{from_file.as_posix()}"\n')
+    document = _config_json(tmp_path, "--config", str(config), COMFYUI_ROOT=str(from_variable))
+    assert document["settings"]["comfyui"]["root"] == str(from_variable)
+    assert document["sources"]["comfyui"]["root"] == {
+        "from": "environment",
+        "detail": "COMFYUI_ROOT",
+    }

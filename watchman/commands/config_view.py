@@ -75,10 +75,12 @@ def value_sources(
             sources[key] = Origin("flag")
         elif environ.get(variable):
             sources[key] = Origin("environment", variable)
-        elif _has(file_data, key):
-            sources[key] = Origin("file")
+        # The well-known variables (COMFYUI_ROOT, the tokens) are read at the environment
+        # layer, above the file, as config_loading does.
         elif well_known is not None and environ.get(well_known):
             sources[key] = Origin("environment", well_known)
+        elif _has(file_data, key):
+            sources[key] = Origin("file")
         else:
             sources[key] = Origin("default")
     return sources
