@@ -170,10 +170,13 @@ def parse_bundled_table(document: object) -> dict[str, LearnedLoader]:
 DEFAULT_TABLE_LEARNED: Mapping[str, LearnedLoader] = MappingProxyType({})
 
 
-@functools.cache
 def default_table() -> LoaderTable:
-    """Return the table when no install is known: hand-written plus bundled (one per
-    process, so the answers it remembers serve every reader)."""
+    """Return the table when no install is known: hand-written plus bundled.
+
+    A new table each time, never one kept for the process: its remembered answers hold
+    node type texts of the workflows read, and objects kept across cycles pin the pages
+    they sit on, so the scheduler could not hand a cycle's memory back (+12 MiB idle).
+    """
     return LoaderTable(learned=DEFAULT_TABLE_LEARNED, bundled=bundled_loaders())
 
 

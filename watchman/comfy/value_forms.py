@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -36,7 +35,6 @@ class Location:
     kind: str  # "url" or "path"
 
 
-@functools.lru_cache(maxsize=4096)  # asked once per node; a few hundred types are common
 def reads_lora_tags(node_type: str) -> bool:
     """Return whether a node of this type loads the ``<lora:...>`` tags of its text.
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from watchman.comfy.image_metadata import image_kind, workflow_texts
-from watchman.comfy.loader_lookup import LoaderTable
+from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.workflow_api import is_api_prompt, parse_api_prompt
 from watchman.comfy.workflow_json import decode_json
 from watchman.comfy.workflow_model import ParsedWorkflow
@@ -43,6 +43,8 @@ def parse_workflow_json(
     ``{"prompt": ...}`` and ``{"input": {"workflow": ...}}``. Raises WorkflowError when
     the document is not a workflow.
     """
+    # One table for the whole document, so the answers it remembers serve every node.
+    table = table if table is not None else default_table()
     current = document
     for _ in range(4):
         if is_ui_workflow(current):
