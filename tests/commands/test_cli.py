@@ -411,3 +411,11 @@ def test_config_credits_a_well_known_variable_that_wins_over_the_file(tmp_path: 
         "from": "environment",
         "detail": "COMFYUI_ROOT",
     }
+
+
+def test_limit_without_list_intake_is_a_usage_error_not_ignored() -> None:
+    # Before `status` it would silently show status's own default of 10 cycles.
+    for arguments in (["--limit", "3", "status"], ["--run-cycle", "--limit", "3"]):
+        code, out, err = run(*arguments)
+        assert (code, out) == (2, ""), arguments
+        assert "--limit goes with --list-intake" in err

@@ -170,6 +170,10 @@ def main_callback(
         fail_usage(invocation, "--force goes with --run-cycle only.")
     if (progress is not None or quiet) and not run_cycle:
         fail_usage(invocation, "--progress, --no-progress and --quiet go with --run-cycle only.")
+    limit_source = getattr(context.get_parameter_source("limit"), "name", "DEFAULT")
+    if limit_source != "DEFAULT" and (run_cycle or scheduler or context.invoked_subcommand):
+        # `--limit 3 status` would otherwise show status's default 10 cycles, silently.
+        fail_usage(invocation, "--limit goes with --list-intake, or after the status command.")
     if actions and context.invoked_subcommand is not None:
         fail_usage(
             invocation,
