@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from tests.reporting.reports import found, lora, pack, parsed, prompt_embedding, report_of
+from watchman.comfy.node_map import PackCandidate
 from watchman.reporting.markdown import render_markdown
 from watchman.resolve import SearchResult, Status
-from watchman.stages.node_packs import PackCandidate
 
 DETAIL = ("loras", "loras\\detail.safetensors")
 # A FOUND result names the file its listing holds (trusted only when it is the one asked).
@@ -106,8 +106,8 @@ def test_missing_nodes_become_one_action_per_pack_with_its_command() -> None:
         "Shared": pack(
             "uncertain",
             candidates=(
-                PackCandidate("https://example.invalid/a", None),
-                PackCandidate("https://example.invalid/b", None),
+                PackCandidate("https://example.invalid/a", "A"),
+                PackCandidate("https://example.invalid/b", "B"),
             ),
         ),
         "Nowhere": pack("unknown", reason="no pack known"),

@@ -6,21 +6,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from watchman.comfy.node_map import ExtensionNodeMap, pack_for_missing_node
+from watchman.comfy.node_map import ExtensionNodeMap, PackCandidate, pack_for_missing_node
 from watchman.comfy.workflow_graph import is_instance_type
 from watchman.stages.inventory.nodes import NodeInventory
 from watchman.stages.needs import NeedsResult, NodeNeed
 
 NeedIdentity = tuple[str, "str | None", "str | None"]
 """A missing node as the advice depends on it: its type and the pack ids it records."""
-
-
-@dataclass(frozen=True)
-class PackCandidate:
-    """One pack that may provide a node type."""
-
-    url: str | None
-    title: str | None
 
 
 @dataclass(frozen=True)
@@ -89,7 +81,7 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
         status=source.status,
         url=source.pack,
         title=source.candidates[0].title if len(source.candidates) == 1 else None,
-        candidates=tuple(PackCandidate(c.url, c.title) for c in source.candidates),
+        candidates=tuple(source.candidates),
         reason=source.reason,
     )
 
