@@ -305,3 +305,60 @@ def test_the_reader_limits_in_reliability_md_are_the_code_s() -> None:
             if getattr(module, name, None) != value:
                 wrong.append(f"{name}: {value} in the doc, {getattr(module, name, None)} in code")
     assert not wrong, wrong
+
+
+def _table_keys(text: str, heading: str) -> set[str]:
+    """The backticked names in the first column of the table that follows ``heading``."""
+    start = text.index(heading)
+    rows = []
+    for line in text[start:].splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    return {key for row in rows[2:] for key in re.findall(r"`(\w+)`", row.split(" | ")[0])}
+
+
+def _paragraph_spans(text: str, opening: str) -> set[str]:
+    start = text.index(opening)
+    end = text.find("\n\n", start)
+    return set(_spans(text[start : end if end > 0 else None]))
+
+
+def test_report_md_names_every_key_of_the_report_a_cycle_writes(tmp_path: Path) -> None:
+    import json
+
+    from watchman.reporting.advice import Action
+    from watchman.resolve.model import Candidate, SearchResult
+
+    _files_a_cycle_writes(tmp_path)
+    home = tmp_path / "demo" / "home"
+    report = json.loads((home / "output/reports/status/master_status.json").read_text())
+    doc = _text(REPO / "docs" / "report.md")
+    assert set(report) == _table_keys(doc, "The top-level keys:")
+    assert set(report["summary"]) == _table_keys(doc, "`summary`:")
+    # The demo has a workflow of each status, a parse error among them.
+    entries = report["workflows"]
+    assert set().union(*entries) == _table_keys(doc, "A workflow entry:")
+    models = [model for entry in entries for model in entry["missing_models"]]
+    documented = _table_keys(doc, "A missing model:")
+    assert set().union(*models) <= documented
+    writer = _text(REPO / "watchman" / "reporting" / "document.py")
+    assert all(f'"{key}"' in writer for key in documented), "a documented key nobody writes"
+    resolution = _paragraph_spans(doc, "A resolution:")
+    result = SearchResult(Status.FOUND, "civitai", "x.safetensors", "loras")
+    assert set(result.to_json()) <= resolution
+    assert set(Candidate("x.safetensors", None, "civitai").to_json()) <= resolution
+    node = _paragraph_spans(doc, "A missing node:")
+    assert {"node_type", "node_ids", "cnr_id", "aux_id", "pack"} <= node
+    for entry in entries:
+        for need in entry["missing_nodes"]:
+            assert set(need) <= node and set(need["pack"] or {}) <= node
+    action_text = _paragraph_spans(doc, "An action:")
+    assert set(Action("download", "t", ()).to_json()) <= action_text
+    advice = _text(REPO / "watchman" / "reporting" / "advice.py")
+    kinds = set(re.findall(r'Action\(\s*"([a-z_]+)"', advice))
+    assert kinds and kinds <= action_text
+    plan = json.loads((home / "state" / "download_plan.json").read_text())
+    table = _text(REPO / "docs" / "downloads.md")
+    assert set().union(*plan["tasks"]) == _table_keys(table, "A task says:")
