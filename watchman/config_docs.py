@@ -16,18 +16,18 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
 from watchman.config import ENV_NESTED_DELIMITER, ENV_PREFIX, Settings
+from watchman.config_loading import WELL_KNOWN_ENV
 
-_WELL_KNOWN_VARIABLES = {
-    ("comfyui", "root"): "COMFYUI_ROOT",
-    ("civitai", "api_token"): "CIVITAI_API_TOKEN",
-    ("huggingface", "token"): "HF_TOKEN",
-}
+# The setting a well-known variable sets -> that variable: the loader's one table, so the
+# documents name exactly the variables that are read.
+_WELL_KNOWN_VARIABLES = {setting: variable for variable, setting in WELL_KNOWN_ENV.items()}
 _HEADER = """\
 # comfywatchman configuration: every key with its default.
 #
 # Copy the keys you want to change into your own config file: --config PATH, else
 # COMFYWATCHMAN_CONFIG, else the user config file (~/.config/comfywatchman/config.toml
-# on Linux, %APPDATA%\\comfywatchman\\config.toml on Windows).
+# on Linux, %APPDATA%\\comfywatchman\\config.toml on Windows, ~/Library/Application
+# Support/comfywatchman/config.toml on macOS).
 # Layers, weakest first: these defaults, the file, COMFYWATCHMAN_<SECTION>__<KEY>
 # environment variables, command-line flags.
 # Keys shown commented out are unset by default.
