@@ -362,3 +362,28 @@ def test_report_md_names_every_key_of_the_report_a_cycle_writes(tmp_path: Path) 
     plan = json.loads((home / "state" / "download_plan.json").read_text())
     table = _text(REPO / "docs" / "downloads.md")
     assert set().union(*plan["tasks"]) == _table_keys(table, "A task says:")
+
+
+_REPO_PATH = re.compile(
+    r"((?:watchman|tests|bench|tools|systemd|windows|examples|config|docs)/[\w./-]+)"
+)
+_TEST_NAME = re.compile(r"(?<![\w/])(test_\w+)(?:\.py)?")
+
+
+def test_every_repository_path_and_test_the_docs_name_exists() -> None:
+    tests_text = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").rglob("*.py"))
+    test_files = {p.stem for p in (REPO / "tests").rglob("test_*.py")}
+    wrong = []
+    for path in DOCS:
+        for span in _spans(_text(path)):
+            for part in span.split("::"):
+                match = _REPO_PATH.fullmatch(part.split(" ")[0].rstrip(".,:;"))
+                named = match.group(1) if match else ""
+                # Benchmark results are written by the runs, not kept in the repository.
+                generated = named.startswith("bench/results/")
+                if named and not generated and not (REPO / named.rstrip("/")).exists():
+                    wrong.append(f"{path.name}: {named}")
+                for name in _TEST_NAME.findall(part):
+                    if name not in test_files and f"def {name}(" not in tests_text:
+                        wrong.append(f"{path.name}: {name}")
+    assert not wrong, wrong
