@@ -18,6 +18,7 @@ the rules below live here and nowhere else:
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -151,6 +152,16 @@ def found_by_name(value: str, relative_path: str, separator: str) -> bool:
     base_stem = _base_and_stem(base, separator)[1]
     names = {listed, stem, base, base_stem}
     return value in names or _base_and_stem(value, separator)[1] in names
+
+
+def by_name_file_names(value: str, separator: str, extensions: Iterable[str]) -> set[str]:
+    """Return the file names (last path parts) a file must bear, in some letter case, for
+    :func:`found_by_name` to find it for ``value``: the value's last part or that of its
+    stem, as they are or with one of ``extensions``, the extensions the folder's files can
+    have. Lets a caller look candidates up by name instead of testing every file."""
+    base, stem = _base_and_stem(value, separator)
+    stem_base = _base_and_stem(stem, separator)[0]
+    return {name + extension for name in (base, stem_base) for extension in ("", *extensions)}
 
 
 EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin")

@@ -183,14 +183,21 @@ class ModelInventory:
                 return Presence("misplaced", same_name)
         return Presence("missing")
 
-    def named(self, folder: str, file_name: str) -> tuple[ModelFile, ...]:
+    def named(self, folder: str, *file_names: str) -> tuple[ModelFile, ...]:
         """Return the files of ``folder`` (or kept under its roots by another type) whose
-        file name is ``file_name`` in any letter case, in any subfolder; in inventory
-        order. Never raises."""
+        file name is one of ``file_names`` in any letter case, in any subfolder; in
+        inventory order, each once. Never raises."""
         own_roots = self._root_sets.get(folder, frozenset())
+        positions = sorted(
+            {
+                position
+                for name in file_names
+                for position in self._by_name.where(self._all, fold_case(name), _folded_name)
+            }
+        )
         return tuple(
             model
-            for model in self._by_name.hits(self._all, fold_case(file_name), _folded_name)
+            for model in (self._all[position] for position in positions)
             if model.folder == folder or model.root in own_roots
         )
 
@@ -293,15 +300,21 @@ class _Index:
     ) -> tuple[ModelFile, ...]:
         """The models filed under ``key``'s hash whose own key (``key_of``) is ``key``
         (two texts may share a hash), in the order they were added."""
+        return tuple(models[position] for position in self.where(models, key, key_of))
+
+    def where(
+        self, models: Sequence[ModelFile], key: str, key_of: Callable[[ModelFile], str]
+    ) -> list[int]:
+        """The positions in ``models`` of :meth:`hits`, ascending."""
         wanted = hash(key)
         found = []
         at = bisect_left(self.hashes, wanted)
         while at < len(self.hashes) and self.hashes[at] == wanted:
-            model = models[self.positions[at]]
-            if key_of(model) == key:
-                found.append(model)
+            position = self.positions[at]
+            if key_of(models[position]) == key:
+                found.append(position)
             at += 1
-        return tuple(found)
+        return found
 
 
 @dataclass
