@@ -387,3 +387,23 @@ def test_every_repository_path_and_test_the_docs_name_exists() -> None:
                     if name not in test_files and f"def {name}(" not in tests_text:
                         wrong.append(f"{path.name}: {name}")
     assert not wrong, wrong
+
+
+# Names architecture.md quotes from ComfyUI itself, not from this code.
+_COMFYUI_NAMES = {"validate_inputs"}
+
+
+def test_every_function_and_class_the_architecture_page_names_exists() -> None:
+    defined = set(re.findall(r"^\s*(?:def|class)\s+(\w+)", CODE, flags=re.M))
+    defined |= set(re.findall(r"^\s*(\w+)\s*[:=]", CODE, flags=re.M))
+    named = set()
+    for span in _spans(_text(REPO / "docs" / "architecture.md")):
+        match = re.fullmatch(r"([A-Za-z_][\w.]*?)(?:\(\))?", span)
+        # `a.b` names an attribute; `a.json`, `a.py` name files, checked elsewhere.
+        if match is None or re.search(r"\.(json|jsonl|md|py|log|toml|yaml)$", span):
+            continue
+        for part in match.group(1).split("."):
+            if "_" in part.strip("_") or re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*", part):
+                named.add(part)
+    assert {"record_cycle", "GuardVerdict", "found_by_name"} <= named
+    assert sorted(named - defined - _COMFYUI_NAMES) == []
