@@ -407,3 +407,44 @@ def test_every_function_and_class_the_architecture_page_names_exists() -> None:
                 named.add(part)
     assert {"record_cycle", "GuardVerdict", "found_by_name"} <= named
     assert sorted(named - defined - _COMFYUI_NAMES) == []
+
+
+def _defaults() -> dict[str, Any]:
+    document = Settings.model_construct().model_dump(mode="json")
+    values = {}
+    for path, _ in iter_fields(Settings):
+        value: Any = document
+        for part in path:
+            value = value[part]
+        values[".".join(path)] = value
+    return values
+
+
+def _same(written: str, value: Any) -> bool:
+    import json
+
+    try:
+        parsed = json.loads(written.strip("`"))
+    except ValueError:
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return isinstance(parsed, (int, float)) and float(parsed) == float(value)
+    return bool(parsed == value)
+
+
+def test_every_default_the_docs_state_is_the_settings_default() -> None:
+    defaults = _defaults()
+    stated = []
+    for path in DOCS:
+        text = _text(path)
+        sentences = r"`([a-z_]+\.[a-z_.]+)`[^`(]{0,60}?\(default\s+(`[^`]+`|[^)\s,;]+)"
+        stated += [(path.name, *found) for found in re.findall(sentences, text)]
+        table_rows = r"^\| `([a-z_]+\.[a-z_.]+)` \| (`[^`]+`)"
+        stated += [(path.name, *found) for found in re.findall(table_rows, text, flags=re.M)]
+    assert len(stated) >= 10
+    wrong = [
+        f"{document}: {key} = {written}, default {defaults.get(key, 'no such key')!r}"
+        for document, key, written in stated
+        if key not in defaults or not _same(written, defaults[key])
+    ]
+    assert not wrong, wrong
