@@ -229,6 +229,8 @@ def test_an_embedding_in_another_letter_case_is_not_ready_and_says_how_to_write_
         prompt_embedding("NEG/easyneg.SAFETENSORS"), inventory, CORE
     ).missing_models
     assert need.pick == "neg/EasyNeg.safetensors"
+    (need,) = assess_workflow(prompt_embedding("./a/../EASYNEG"), inventory, CORE).missing_models
+    assert need.pick == "EasyNeg"
 
 
 def test_on_windows_an_embedding_in_another_letter_case_is_found() -> None:

@@ -272,7 +272,7 @@ def _embedding_need(
         return ModelNeed(reference, key, "broken", (damaged[0],), problem=damaged[1])
     if near:
         return ModelNeed(
-            reference, key, "misspelled", near, pick=_embedding_spelling(reference.value, near[0])
+            reference, key, "misspelled", near, pick=_embedding_spelling(targets[0], near[0])
         )
     presence = inventory.locate(key)
     if presence.state == "present":
@@ -281,14 +281,14 @@ def _embedding_need(
     return ModelNeed(reference, key, presence.state, presence.locations)
 
 
-def _embedding_spelling(value: str, model: ModelFile) -> str:
-    """How the prompt must write ``value`` to find ``model`` (matched in another case): the
-    file's own spelling of as many path parts as the value has, without the extension
-    when the value has none."""
+def _embedding_spelling(name: str, model: ModelFile) -> str:
+    """How the prompt must write ``name`` (normalised, ``/`` separators) to find ``model``
+    (matched in another case): the file's own spelling of as many path parts as the name
+    has, without the extension when the name has none."""
     parts = model.relative_path.split("/")
-    written = "/".join(parts[-len(value.replace("\\", "/").split("/")) :])
+    written = "/".join(parts[-len(name.split("/")) :])
     stem, dot, _ = written.rpartition(".")
-    if dot and fold_case(written) != fold_case(value) and fold_case(stem) == fold_case(value):
+    if dot and fold_case(written) != fold_case(name) and fold_case(stem) == fold_case(name):
         return stem
     return written
 
