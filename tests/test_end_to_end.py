@@ -323,14 +323,20 @@ def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path
 def test_a_progress_callback_hears_every_stage_in_order(demo: Path) -> None:
     from watchman.config_loading import load_settings
     from watchman.cycle import run_cycle
+    from watchman.cycle_listener import QuietListener
     from watchman.home import resolve_home
 
     settings = load_settings(demo, environ={})
     heard: list[str] = []
+
+    class Listener(QuietListener):
+        def on_stage(self, phase: str) -> None:
+            heard.append(phase)
+
     result = run_cycle(
         settings,
         resolve_home(settings, Environment(environ={}, home_dir=demo.parent, cwd=demo.parent)),
-        on_stage=heard.append,
+        listener=Listener(),
     )
     assert result.record.outcome == "ran"
     from watchman.cycle import STAGES

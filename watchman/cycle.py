@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from watchman.clocks import Clock, utc_iso
 from watchman.config import ScheduleSettings, Settings
+from watchman.cycle_listener import CycleListener, QuietListener
 from watchman.environment import Environment
 from watchman.errors import CycleInterrupted, WatchmanError
 from watchman.home import Home
@@ -141,29 +142,24 @@ class _Stages:
         clock: Clock,
         cycle_id: str,
         stop_event: threading.Event | None,
-        on_stage: Callable[[str], None] | None = None,
-        on_progress: Callable[[str, int, int], None] | None = None,
+        listener: CycleListener,
     ) -> None:
-        self.on_progress = on_progress
         self.log = log
         self.clock = clock
         self.cycle_id = cycle_id
         self.stop_event = stop_event
-        self.on_stage = on_stage
+        self.listener = listener
 
-    def progress(self, phase: str) -> Callable[[int, int], None] | None:
-        """The (done, total) callback of a stage that counts its steps, or None."""
-        on_progress = self.on_progress
-        if on_progress is None:
-            return None
-        return lambda done, total: on_progress(phase, done, total)
+    def progress(self, phase: str) -> Callable[[int, int], None]:
+        """The (done, total) callback of a stage that counts its steps."""
+        listener = self.listener
+        return lambda done, total: listener.on_progress(phase, done, total)
 
     @contextmanager
     def stage(self, phase: str) -> Iterator[dict[str, Any]]:
         if self.stop_event is not None and self.stop_event.is_set():
             raise CycleInterrupted(f"stop requested before the {phase} stage")
-        if self.on_stage is not None:
-            self.on_stage(phase)
+        self.listener.on_stage(phase)
         started = self.clock.monotonic()
         extra: dict[str, Any] = {}
         yield extra
@@ -192,9 +188,7 @@ def run_cycle(
     stop_event: threading.Event | None = None,
     guard_evaluator: GuardEvaluator | None = None,
     http_client: httpx.Client | None = None,
-    on_stage: Callable[[str], None] | None = None,
-    on_progress: Callable[[str, int, int], None] | None = None,
-    on_cycle_start: Callable[[str], None] | None = None,
+    listener: CycleListener | None = None,
     environment: Environment | None = None,
     services: Services | None = None,
     auto_download: bool = False,
@@ -212,11 +206,9 @@ def run_cycle(
         stop_event: when set, the cycle ends at the next stage boundary.
         guard_evaluator: replaces the real guards (tests, the scheduler's clock).
         http_client: the client for the ComfyUI server, node map and backends.
-        on_stage: called with each stage's name as it starts (a progress display).
-        on_progress: called with a stage's name, steps done and steps in all, after
-            each step of a stage that counts them (resolve: each missing model).
-        on_cycle_start: called with the cycle's id once it has one (the run lock held,
-            before the guards and any stage), so progress lines can carry it.
+        listener: hears the cycle's id, each stage as it starts and the steps of the
+            stages that count them (resolve: each missing model); a progress display.
+            None: nobody watches.
         environment: the process's surroundings (variables, home and working folders),
             for finding ComfyUI when no root is configured; None: nothing of the machine
             (no variables, detection from the tool's home only).
@@ -253,15 +245,14 @@ def run_cycle(
                 trigger=trigger,
                 stop_event=stop_event,
                 guard_evaluator=guard_evaluator,
-                on_stage=on_stage,
-                on_progress=on_progress,
-                on_cycle_start=on_cycle_start,
+                listener=listener,
                 services=own,
                 auto_download=auto_download,
                 force=force,
             )
     settings = services.settings
     services.new_run()
+    listener = listener if listener is not None else QuietListener()
     clock = services.environment.clock
     with RunLock(home.lock_file), contextlib.ExitStack() as running:
         remove_stale_temp_files(home.root, now=clock.wall())
@@ -269,8 +260,7 @@ def run_cycle(
         # `status` says "running now" from this marker, never by touching the lock.
         running.enter_context(running_marker(home.state_dir, started_at, os.getpid()))
         cycle_id = _new_cycle_id(started_at)
-        if on_cycle_start is not None:
-            on_cycle_start(cycle_id)
+        listener.on_cycle_start(cycle_id)
         root = services.find_comfyui_root(comfyui_root)
 
         recorder = _Recorder(home, settings.metrics.textfile, cycle_id, started_at, trigger, clock)
@@ -311,8 +301,7 @@ def run_cycle(
                 started_at,
                 services=services,
                 stop_event=stop_event,
-                on_stage=on_stage,
-                on_progress=on_progress,
+                listener=listener,
                 cycle_fingerprint=cycle_fingerprint,
                 auto_download=auto_download or settings.downloads.auto_download,
                 may_download=may_download,
@@ -419,8 +408,7 @@ def _run_stages(
     *,
     services: Services,
     stop_event: threading.Event | None,
-    on_stage: Callable[[str], None] | None,
-    on_progress: Callable[[str, int, int], None] | None = None,
+    listener: CycleListener,
     cycle_fingerprint: CycleFingerprint,
     auto_download: bool = False,
     may_download: Callable[[], str | None] = lambda: None,
@@ -449,9 +437,7 @@ def _run_stages(
     settings = services.settings
     environment = services.environment
     log = StructuredLog(home.structured_log, environment.clock.wall)
-    stages = _Stages(
-        log, environment.clock, cycle_id, stop_event or services.stop_event, on_stage, on_progress
-    )
+    stages = _Stages(log, environment.clock, cycle_id, stop_event or services.stop_event, listener)
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     with stages.stage("inventory") as info:

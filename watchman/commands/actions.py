@@ -79,11 +79,7 @@ def run_cycle_action(
             home,
             trigger="run-cycle",
             services=services,
-            on_stage=progress.on_stage,
-            on_progress=progress.on_progress,
-            on_cycle_start=(
-                progress.on_cycle_start if isinstance(progress, LineProgress) else None
-            ),
+            listener=progress,
             force=force,
         )
         done.set()
@@ -189,9 +185,7 @@ def scheduler_action(settings: Settings, home: Home, invocation: Invocation) -> 
             stop_event=stop_event,
             cycle_kwargs={
                 "services": services,
-                "on_stage": progress.on_stage,
-                "on_progress": progress.on_progress,
-                "on_cycle_start": progress.on_cycle_start,
+                "listener": progress,
             },
         )
 

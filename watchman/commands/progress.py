@@ -55,6 +55,9 @@ class TerminalProgress:
     ) -> None:
         self._progress.stop()
 
+    def on_cycle_start(self, cycle_id: str) -> None:
+        """The bar shows stages, not ids: nothing to do."""
+
     def on_stage(self, phase: str) -> None:
         self._progress.remove_task(self._task)
         self._task = self._progress.add_task(self._labels.get(phase, phase), total=None)
