@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.demo_tree import prepare_demo
 from tests.local_http import answering
 from watchman.commands.cli import app
 from watchman.environment import Environment
 from watchman.state.safe_files import RunLock
-
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples"
-
-
-def _load_run_demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("run_demo", EXAMPLES / "run_demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_run_demo = _load_run_demo()
 
 EXPECTED_STATUSES = {
     # ComfyUI accepts only its own spelling, with the separator of the OS it runs on.
@@ -50,7 +35,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if variable.startswith("COMFYWATCHMAN_") or variable in ("COMFYUI_ROOT", "HF_TOKEN"):
             monkeypatch.delenv(variable, raising=False)
     # The same preparation `make demo` runs, so the demo itself is under test.
-    return _run_demo.prepare(tmp_path / "demo")
+    return prepare_demo(tmp_path / "demo")
 
 
 def run(*arguments: str) -> tuple[int, str, str]:

@@ -12,6 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from tests.demo_tree import prepare_demo
 from watchman.commands.cli import app
 from watchman.config_docs import render_default_toml
 from watchman.environment import Environment
@@ -107,23 +108,9 @@ def test_every_document_the_readme_points_to_exists() -> None:
         assert (REPO / document).is_file(), document
 
 
-def _demo_config(target: Path, *extra: str) -> Path:
-    import sys
-
-    sys.path.insert(0, str(REPO / "examples"))
-    try:
-        from run_demo import prepare  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(REPO / "examples"))
-    config = prepare(target)
-    with config.open("a", encoding="utf-8") as file:
-        file.write("\n".join(extra) + "\n")
-    return config
-
-
 def test_a_guard_skip_names_force_and_force_runs_the_cycle_anyway(tmp_path: Path) -> None:
     # Booted less than a million years ago: the awake guard always says no.
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     text = config.read_text().replace("boot_grace_minutes = 0", "boot_grace_minutes = 5e11")
     config.write_text(text)
     code, out, _ = run("--config", str(config), "--run-cycle")
@@ -197,7 +184,7 @@ def test_json_before_a_subcommand_is_honoured() -> None:
 def test_resolve_takes_options_after_it_and_exits_1_on_error(tmp_path: Path) -> None:
     from tests.local_http import refused_url
 
-    config = _demo_config(
+    config = prepare_demo(
         tmp_path / "demo",
         "[civitai]",
         f'base_url = "{refused_url()}"',
@@ -219,7 +206,7 @@ def test_resolve_takes_options_after_it_and_exits_1_on_error(tmp_path: Path) -> 
 
 
 def test_status_and_config_take_config_after_the_command(tmp_path: Path) -> None:
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     code, out, err = run("status", "--config", str(config), "--json")
     assert code == 0, err
     assert json.loads(out)["home"] == str(tmp_path / "demo" / "home")
@@ -252,7 +239,7 @@ def test_without_a_terminal_each_step_is_one_json_line_in_the_structured_log_not
     tmp_path: Path,
 ) -> None:
     # Under cron, whatever reaches stderr is mailed: the progress lines go to the log.
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     code, _, err = run("--config", str(config), "--run-cycle")
     assert code == 0, err
     assert _progress_lines(err.splitlines()) == []
@@ -261,14 +248,14 @@ def test_without_a_terminal_each_step_is_one_json_line_in_the_structured_log_not
 
 
 def test_progress_writes_the_lines_to_stderr_too_when_asked(tmp_path: Path) -> None:
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     code, _, err = run("--config", str(config), "--run-cycle", "--progress")
     assert code == 0, err
     _check_one_line_per_step(_progress_lines(err.splitlines()))
 
 
 def test_quiet_prints_nothing_for_a_cycle_that_ran_or_was_skipped(tmp_path: Path) -> None:
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     assert run("--config", str(config), "--run-cycle", "--quiet") == (0, "", "")
     text = config.read_text().replace("boot_grace_minutes = 0", "boot_grace_minutes = 5e11")
     config.write_text(text)
@@ -283,7 +270,7 @@ def test_progress_without_run_cycle_is_a_usage_error() -> None:
 def test_config_shows_where_each_value_came_from_and_the_home_and_comfyui(
     tmp_path: Path,
 ) -> None:
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     result = CliRunner().invoke(
         app,
         ["--offline", "config", "--config", str(config)],
@@ -378,7 +365,7 @@ def test_a_bug_during_a_cycle_is_one_sentence_exit_1_and_recorded_not_a_tracebac
         raise KeyError("a bug, not an input")
 
     monkeypatch.setattr(needs, "assess_all", broken)
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     code, out, err = run("--config", str(config), "--run-cycle")
     assert code == 1
     assert "unexpected KeyError" in err and "--debug" in err

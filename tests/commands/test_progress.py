@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
 
+from tests.demo_tree import prepare_demo
 from watchman.commands.cli import app
 from watchman.commands.progress import LineProgress
 from watchman.state.structured_log import StructuredLog
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _demo_config(target: Path) -> Path:
-    sys.path.insert(0, str(REPO / "examples"))
-    try:
-        from run_demo import prepare  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(REPO / "examples"))
-    config: Path = prepare(target)
-    return config
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -59,7 +47,7 @@ def test_progress_lines_carry_the_id_of_the_cycle_they_tell(tmp_path: Path) -> N
 def test_a_cycle_run_without_a_terminal_logs_its_progress_under_its_own_id(
     tmp_path: Path,
 ) -> None:
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     workflow = next(
         (tmp_path / "demo" / "ComfyUI" / "user" / "default" / "workflows").glob("*.json")
     )

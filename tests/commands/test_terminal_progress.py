@@ -14,21 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.demo_tree import prepare_demo
+
 REPO = Path(__file__).resolve().parents[2]
 WAIT_LIMIT = 120.0  # seconds; a bound against hangs, never a speed requirement
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
-
-
-def _demo_config(target: Path) -> Path:
-    sys.path.insert(0, str(REPO / "examples"))
-    try:
-        from run_demo import prepare  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(REPO / "examples"))
-    config: Path = prepare(target)
-    return config
 
 
 def run_on_a_terminal(*arguments: str, cwd: Path) -> tuple[int, str]:
@@ -87,7 +79,7 @@ def frames(drawn: str) -> list[str]:
 def test_a_cycle_on_a_terminal_draws_its_stages_and_counts_and_ends_cleanly(
     tmp_path: Path,
 ) -> None:
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     status, drawn = run_on_a_terminal("--config", str(config), "--run-cycle", cwd=tmp_path)
     seen = frames(drawn)
     assert status == 0, seen
@@ -107,7 +99,7 @@ def test_a_cycle_on_a_terminal_draws_its_stages_and_counts_and_ends_cleanly(
 
 
 def test_no_progress_draws_no_bar_on_a_terminal(tmp_path: Path) -> None:
-    config = _demo_config(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     status, drawn = run_on_a_terminal(
         "--config", str(config), "--run-cycle", "--no-progress", cwd=tmp_path
     )

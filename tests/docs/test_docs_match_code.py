@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import importlib
 import re
-import sys
 from pathlib import Path
 from typing import Any, get_args
 
 import typer
 from typer.testing import CliRunner
 
+from tests.demo_tree import prepare_demo
 from watchman.commands.cli import app
 from watchman.config import Settings, iter_fields
 from watchman.config_docs import env_variable
@@ -178,12 +178,7 @@ def _documented_home_files(path: Path) -> set[str]:
 
 
 def _files_a_cycle_writes(tmp_path: Path) -> set[str]:
-    sys.path.insert(0, str(REPO / "examples"))
-    try:
-        from run_demo import prepare  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(REPO / "examples"))
-    config = prepare(tmp_path / "demo")
+    config = prepare_demo(tmp_path / "demo")
     result = CliRunner().invoke(app, ["--config", str(config), "--run-cycle"])
     assert result.exit_code == 0, result.stderr
     home = tmp_path / "demo" / "home"
