@@ -47,6 +47,17 @@ def _files(tree: TreeListing, root: Path) -> dict[str, int]:
     return found
 
 
+def _listed_and_saved(tmp_path: Path) -> tuple[Path, Path, TreeListing]:
+    """A models folder of one file, listed once and saved: the folder, the listing's
+    file and the listing."""
+    root = tmp_path / "models"
+    _file(root / "one.safetensors")
+    state = tmp_path / "listing.json"
+    first = _cycle(root, None, _newest_mtime(root) + LATER)
+    save_listing(state, first)
+    return root, state, first
+
+
 def test_an_unchanged_tree_is_not_listed_again(tmp_path):
     _file(tmp_path / "a" / "one.safetensors")
     _file(tmp_path / "b" / "c" / "two.safetensors")
@@ -135,11 +146,7 @@ def test_a_saved_listing_is_read_back_by_another_process(tmp_path):
 
 
 def test_an_unchanged_listing_is_not_rewritten(tmp_path):
-    root = tmp_path / "models"
-    _file(root / "one.safetensors")
-    state = tmp_path / "listing.json"
-    first = _cycle(root, None, _newest_mtime(root) + LATER)
-    save_listing(state, first)
+    root, state, first = _listed_and_saved(tmp_path)
     written = state.stat().st_mtime_ns
     kept = load_listing(state)
     second = _cycle(root, kept, first.now_ns + LATER)
@@ -149,11 +156,7 @@ def test_an_unchanged_listing_is_not_rewritten(tmp_path):
 
 
 def test_a_listing_kept_in_memory_is_not_rewritten_by_the_next_cycle(tmp_path):
-    root = tmp_path / "models"
-    _file(root / "one.safetensors")
-    state = tmp_path / "listing.json"
-    first = _cycle(root, None, _newest_mtime(root) + LATER)
-    save_listing(state, first)
+    root, state, first = _listed_and_saved(tmp_path)
     written = state.stat().st_mtime_ns
     second = _cycle(root, first, first.now_ns + LATER)
     save_listing(state, second)
@@ -161,11 +164,7 @@ def test_a_listing_kept_in_memory_is_not_rewritten_by_the_next_cycle(tmp_path):
 
 
 def test_a_listing_is_written_when_its_facts_or_folders_changed(tmp_path):
-    root = tmp_path / "models"
-    _file(root / "one.safetensors")
-    state = tmp_path / "listing.json"
-    first = _cycle(root, None, _newest_mtime(root) + LATER)
-    save_listing(state, first)
+    root, state, first = _listed_and_saved(tmp_path)
     with_fact = _cycle(root, load_listing(state), first.now_ns + LATER)
     with_fact.meta["model_roots"] = "another digest"
     save_listing(state, with_fact)
@@ -180,11 +179,7 @@ def test_a_listing_is_written_when_its_facts_or_folders_changed(tmp_path):
 
 
 def test_an_unchanged_listing_is_written_over_a_file_another_process_replaced(tmp_path):
-    root = tmp_path / "models"
-    _file(root / "one.safetensors")
-    state = tmp_path / "listing.json"
-    first = _cycle(root, None, _newest_mtime(root) + LATER)
-    save_listing(state, first)
+    root, state, first = _listed_and_saved(tmp_path)
     ours = state.read_bytes()
     second = _cycle(root, load_listing(state), first.now_ns + LATER)
     state.write_bytes(b"{}")  # another process's write after this one read the file
@@ -193,22 +188,14 @@ def test_an_unchanged_listing_is_written_over_a_file_another_process_replaced(tm
 
 
 def test_an_unchanged_listing_is_written_to_a_file_that_does_not_hold_it(tmp_path):
-    root = tmp_path / "models"
-    _file(root / "one.safetensors")
-    state = tmp_path / "listing.json"
-    first = _cycle(root, None, _newest_mtime(root) + LATER)
-    save_listing(state, first)
+    root, state, first = _listed_and_saved(tmp_path)
     elsewhere = tmp_path / "elsewhere.json"
     save_listing(elsewhere, _cycle(root, load_listing(state), first.now_ns + LATER))
     assert elsewhere.read_bytes() == state.read_bytes()
 
 
 def test_a_listing_written_by_another_process_replaces_the_one_in_memory(tmp_path):
-    root = tmp_path / "models"
-    _file(root / "one.safetensors")
-    state = tmp_path / "listing.json"
-    first = _cycle(root, None, _newest_mtime(root) + LATER)
-    save_listing(state, first)
+    root, state, first = _listed_and_saved(tmp_path)
     _file(root / "two.safetensors")
     other = _cycle(root, TreeListing(seen=dict(first.seen)), _newest_mtime(root) + LATER)
     state.write_bytes(b"")  # another process's write: the file is not the one kept
