@@ -30,6 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from watchman.clocks import Clock, utc_iso
+from watchman.commands.stopping import EXIT_AFTER
 from watchman.config import Settings
 from watchman.errors import DownloadError
 from watchman.exit_status import ExitStatus
@@ -45,8 +46,6 @@ from watchman.stages.downloads import (
 )
 from watchman.state.download_log import log_path
 from watchman.state.structured_log import StructuredLog
-
-SIGNAL_EXIT: dict[int, int] = {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}
 
 
 def show_plan(home: Home, console: Console, as_json: bool) -> dict[str, Any] | None:
@@ -144,7 +143,7 @@ def run_download(
             line += f" ({result.detail})"
         console.print(line, markup=False, highlight=False)
     if caught:
-        return SIGNAL_EXIT[caught[0]], run
+        return EXIT_AFTER[caught[0]], run
     if run.failed:
         return int(ExitStatus.CYCLE_FAILED), run
     return int(ExitStatus.SUCCESS), run

@@ -48,6 +48,7 @@ from watchman.commands.timetable import (
 )
 from watchman.config import ScheduleSettings, Settings
 from watchman.errors import LockHeldError, WatchmanError
+from watchman.exit_status import ExitStatus
 from watchman.home import Home
 from watchman.stages.guards import GuardVerdict, NvmlReader, evaluate_guards, observe_suspend
 from watchman.state.cycle_state import (
@@ -118,7 +119,7 @@ def run_scheduler(
     )
     with _signals_set(stop_event, install_signal_handlers):
         loop.run()
-    return 0
+    return int(ExitStatus.SUCCESS)
 
 
 class SchedulerLoop:

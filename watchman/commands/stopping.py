@@ -20,9 +20,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from watchman.exit_status import ExitStatus
+
 logger = logging.getLogger(__name__)
 
-EXIT_AFTER: dict[int, int] = {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}
+EXIT_AFTER: dict[int, int] = {
+    int(signal.SIGINT): int(ExitStatus.SIGINT),
+    int(signal.SIGTERM): int(ExitStatus.SIGTERM),
+}
 """The exit status after each signal: 128 plus its number, as shells report it."""
 
 
