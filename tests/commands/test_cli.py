@@ -33,7 +33,7 @@ def test_two_actions_at_once_are_a_usage_error() -> None:
 
 
 def test_an_unknown_backend_is_a_usage_error_naming_the_choices() -> None:
-    code, _, err = run("--backends", "qwen,bing", "--list-intake")
+    code, _, err = run("--backends", "qwen,bing", "--run-cycle")
     assert code == 2
     assert "bing" in err and "civitai" in err
 
@@ -264,7 +264,7 @@ def test_quiet_prints_nothing_for_a_cycle_that_ran_or_was_skipped(tmp_path: Path
 
 def test_progress_without_run_cycle_is_a_usage_error() -> None:
     code, _, err = run("--list-intake", "--no-progress")
-    assert code == 2 and "--progress" in err
+    assert code == 2 and "--no-progress does nothing with --list-intake" in err
 
 
 def test_config_shows_where_each_value_came_from_and_the_home_and_comfyui(
@@ -402,7 +402,9 @@ def test_config_credits_a_well_known_variable_that_wins_over_the_file(tmp_path: 
 
 def test_limit_without_list_intake_is_a_usage_error_not_ignored() -> None:
     # Before `status` it would silently show status's own default of 10 cycles.
-    for arguments in (["--limit", "3", "status"], ["--run-cycle", "--limit", "3"]):
-        code, out, err = run(*arguments)
-        assert (code, out) == (2, ""), arguments
-        assert "--limit goes with --list-intake" in err
+    code, out, err = run("--limit", "3", "status")
+    assert (code, out) == (2, "")
+    assert "--limit does nothing before the status command; put it after the command" in err
+    code, out, err = run("--run-cycle", "--limit", "3")
+    assert (code, out) == (2, "")
+    assert "--limit does nothing with --run-cycle; it goes with --list-intake." in err

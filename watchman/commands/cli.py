@@ -30,6 +30,7 @@ from watchman.commands.invocation import (
     environment_of,
     fail_usage,
     handled_errors,
+    invocation_of,
     parse_backends,
     terminal_log_handler,
 )
@@ -41,20 +42,39 @@ from watchman.commands.subcommands import (
     scan_command,
     status_command,
 )
+from watchman.commands.usage import (
+    LIST_INTAKE,
+    MODE_FLAGS,
+    RUN_CYCLE,
+    SCHEDULER,
+    misuse,
+    option_help,
+)
 from watchman.environment import Environment
 from watchman.exit_status import ExitStatus
 from watchman.state.logs import configure_logging
 
+# Before a command, these two say where they mean something (the table in usage.py).
+_CONFIG_HELP_HERE = option_help("--config", CONFIG_HELP)
+_ROOT_HELP_HERE = option_help("--comfyui-root", ROOT_HELP)
 _PLACEHOLDER = re.compile(r" <[^<>\n]*>|[{}]")
 
 
-class PlainHelpCommand(TyperCommand):
-    """A command whose help shows names a person reads (``PATH...``), not typer's type
-    placeholders (``<list[Path]>``, ``{paths}``)."""
+class Subcommand(TyperCommand):
+    """A command beside the contract flags: its help shows names a person reads
+    (``PATH...``), not typer's type placeholders (``<list[Path]>``, ``{paths}``), and all
+    of its run is inside the one error boundary (:func:`handled_errors`: one sentence and
+    an exit status; the traceback only with ``--debug``, given before or after it)."""
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         super().format_help(ctx, formatter)
         formatter.buffer[:] = [_PLACEHOLDER.sub("", piece) for piece in formatter.buffer]
+
+    def invoke(self, ctx: Any) -> Any:
+        # The command's own --debug sets invocation.debug as it starts; the boundary reads
+        # it when an error reaches it.
+        with handled_errors(invocation_of(ctx)):
+            return super().invoke(ctx)
 
 
 app = typer.Typer(
@@ -73,7 +93,59 @@ app = typer.Typer(
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"comfywatchman {__version__}")
-        raise typer.Exit()
+        raise typer.Exit(int(ExitStatus.SUCCESS))
+
+
+def usage_problem(context: typer.Context) -> str | None:
+    """What is wrong with the options of the command line parsed into ``context`` (the
+    command's own; a command's options are its own to check), in one sentence, or None.
+
+    Two modes at once, a mode with a command, options with no mode, and any option where
+    it does nothing (``watchman.commands.usage.OPTION_MODES``) are wrong; no option at
+    all is a request for help.
+    """
+    params = context.params
+    flags = {RUN_CYCLE: "run_cycle", SCHEDULER: "scheduler", LIST_INTAKE: "list_intake"}
+    actions = [flag for flag, name in flags.items() if params.get(name)]
+    if len(actions) > 1:
+        return f"{' and '.join(actions)} cannot be combined; choose one."
+    subcommand = context.invoked_subcommand
+    if actions and subcommand is not None:
+        return f"{actions[0]} cannot be combined with the {subcommand} command."
+    given = _options_given(context)
+    if not actions and subcommand is None:
+        # `comfywatchman --limit 3`: options with nothing to do are a mistake, not help.
+        return (
+            "nothing to do: add --run-cycle, --scheduler, --list-intake or a command "
+            "(see comfywatchman --help)."
+            if given
+            else None
+        )
+    mode = actions[0] if actions else str(subcommand)
+    return misuse(mode, given, _options_of(context.command, mode))
+
+
+def _options_given(context: typer.Context) -> list[tuple[str, str]]:
+    """``(row, typed)`` for each option of the command itself given on the command line
+    (the mode flags aside): its row in ``OPTION_MODES`` (its first name) and how it was
+    spelled (``--no-progress``, ``--quiet`` for ``-q``)."""
+    given = []
+    for parameter in context.command.params:
+        name = parameter.name or ""
+        source = getattr(context.get_parameter_source(name), "name", "DEFAULT")
+        if source == "DEFAULT" or parameter.opts[0] in MODE_FLAGS:
+            continue
+        row = parameter.opts[0]
+        value = context.params.get(name)
+        negative = getattr(parameter, "secondary_opts", None)
+        given.append((row, negative[0] if negative and value is False else row))
+    return given
+
+
+def _options_of(group: Any, name: str) -> list[str]:
+    """The options the command ``name`` takes after it (none for a mode flag)."""
+    command = getattr(group, "commands", {}).get(name)
+    return [] if command is None else [o for p in command.params for o in p.opts]
 
 
 @app.callback(invoke_without_command=True)
@@ -89,22 +161,29 @@ def main_callback(
     force: bool = typer.Option(
         False,
         "--force",
-        help="With --run-cycle: run now whatever the awake and VRAM guards say "
-        "(the run lock still holds).",
+        help=option_help(
+            "--force", "run now whatever the awake and VRAM guards say (the run lock still holds)."
+        ),
     ),
     progress: bool | None = typer.Option(
         None,
         "--progress/--no-progress",
-        help="With --run-cycle: --progress also writes the progress lines to stderr when no "
-        "terminal is attached (they always go to log/structured.log then, one JSON line "
-        "per step); --no-progress hides the progress bar on a terminal.",
+        help=option_help(
+            "--progress",
+            "--progress also writes the progress lines to stderr when no terminal is "
+            "attached (they always go to log/structured.log then, one JSON line per step); "
+            "--no-progress hides the progress bar on a terminal.",
+        ),
     ),
     quiet: bool = typer.Option(
         False,
         "--quiet",
         "-q",
-        help="With --run-cycle: print only warnings and errors (no summary, no progress), "
-        "for cron, which mails whatever a job prints.",
+        help=option_help(
+            "--quiet",
+            "print only warnings and errors (no summary, no progress), for cron, which "
+            "mails whatever a job prints.",
+        ),
     ),
     scheduler: bool = typer.Option(
         False, "--scheduler", help="Run cycles forever at the configured interval."
@@ -113,28 +192,39 @@ def main_callback(
         False, "--list-intake", help="Show the newest intake log entries, newest first."
     ),
     limit: int = typer.Option(
-        20, "--limit", min=1, metavar="N", help="How many entries --list-intake shows."
+        20, "--limit", min=1, metavar="N", help=option_help("--limit", "how many entries to show.")
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print data as JSON."),
-    config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
+    json_output: bool = typer.Option(
+        False, "--json", help=option_help("--json", "print data as JSON.")
+    ),
+    config: Path | None = typer.Option(None, "--config", metavar="PATH", help=_CONFIG_HELP_HERE),
     comfyui_root: Path | None = typer.Option(
-        None, "--comfyui-root", metavar="PATH", help=ROOT_HELP
+        None, "--comfyui-root", metavar="PATH", help=_ROOT_HELP_HERE
     ),
     backends: str | None = typer.Option(
         None,
         "--backends",
         metavar="LIST",
-        help="Backend order for this run, e.g. qwen,civitai,huggingface.",
+        help=option_help("--backends", "the backend order, e.g. qwen,civitai,huggingface."),
     ),
     offline: bool = typer.Option(
-        False, "--offline", help="Never ask a remote backend; use known sources only."
+        False,
+        "--offline",
+        help=option_help("--offline", "never ask a remote backend; use known sources only."),
     ),
-    debug: bool = typer.Option(False, "--debug", help="Log at DEBUG and show tracebacks."),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Log at DEBUG and show tracebacks (before or after any command).",
+    ),
     auto_download: bool = typer.Option(
         False,
         "--auto-download",
-        help="With --run-cycle or --scheduler: fetch trusted planned downloads (FOUND by "
-        "exact name, folder agreed, sha256 or size known); see docs/downloads.md.",
+        help=option_help(
+            "--auto-download",
+            "fetch trusted planned downloads (FOUND by exact name, folder agreed, sha256 "
+            "or size known); see docs/downloads.md.",
+        ),
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
@@ -155,46 +245,13 @@ def main_callback(
     if auto_download:
         invocation.overrides.setdefault("downloads", {})["auto_download"] = True
     context.obj = invocation
-    actions = [
-        name
-        for name, on in (
-            ("--run-cycle", run_cycle),
-            ("--scheduler", scheduler),
-            ("--list-intake", list_intake),
-        )
-        if on
-    ]
-    if len(actions) > 1:
-        fail_usage(invocation, f"{' and '.join(actions)} cannot be combined; choose one.")
-    if force and not run_cycle:
-        fail_usage(invocation, "--force goes with --run-cycle only.")
-    if (progress is not None or quiet) and not run_cycle:
-        fail_usage(invocation, "--progress, --no-progress and --quiet go with --run-cycle only.")
-    limit_source = getattr(context.get_parameter_source("limit"), "name", "DEFAULT")
-    if limit_source != "DEFAULT" and (run_cycle or scheduler or context.invoked_subcommand):
-        # `--limit 3 status` would otherwise show status's default 10 cycles, silently.
-        fail_usage(invocation, "--limit goes with --list-intake, or after the status command.")
-    if actions and context.invoked_subcommand is not None:
-        fail_usage(
-            invocation,
-            f"{actions[0]} cannot be combined with the {context.invoked_subcommand} command.",
-        )
+    problem = usage_problem(context)
+    if problem is not None:
+        fail_usage(invocation, problem)
     if context.invoked_subcommand is not None:
         configure_logging_early(invocation)
         return
-    if not actions:
-        given = [
-            name
-            for name in context.params
-            if getattr(context.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
-        ]
-        if given:
-            # `comfywatchman --limit 3`: options with nothing to do are a mistake, not help.
-            fail_usage(
-                invocation,
-                "nothing to do: add --run-cycle, --scheduler, --list-intake or a command "
-                "(see comfywatchman --help).",
-            )
+    if not (run_cycle or scheduler or list_intake):
         invocation.out.print(context.get_help())
         raise typer.Exit(int(ExitStatus.SUCCESS))
     with handled_errors(invocation):
@@ -222,12 +279,12 @@ def main_callback(
 
 
 # The commands beside the contract flags, in the order --help lists them.
-app.command("scan", cls=PlainHelpCommand)(scan_command)
-app.command("resolve", cls=PlainHelpCommand)(resolve_command)
-app.command("downloads", cls=PlainHelpCommand)(downloads_command)
-app.command("download", cls=PlainHelpCommand)(download_command)
-app.command("config", cls=PlainHelpCommand)(config_command)
-app.command("status", cls=PlainHelpCommand)(status_command)
+app.command("scan", cls=Subcommand)(scan_command)
+app.command("resolve", cls=Subcommand)(resolve_command)
+app.command("downloads", cls=Subcommand)(downloads_command)
+app.command("download", cls=Subcommand)(download_command)
+app.command("config", cls=Subcommand)(config_command)
+app.command("status", cls=Subcommand)(status_command)
 
 
 def main(argv: list[str] | None = None) -> None:

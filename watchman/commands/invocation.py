@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 # The help of the options every command that reads the config takes.
 CONFIG_HELP = "The TOML config file (else COMFYWATCHMAN_CONFIG, else the user's file)."
 ROOT_HELP = "The ComfyUI install folder (else COMFYUI_ROOT, else comfyui.root, else detected)."
+# --debug after a command: the same as before it.
+DEBUG_AFTER = typer.Option(False, "--debug", help="Log at DEBUG and show tracebacks.")
 
 
 def console_on(stream: TextIO | None) -> Console:
@@ -222,11 +224,15 @@ def subcommand_invocation(
     config: Path | None = None,
     comfyui_root: Path | None = None,
     json_output: bool = False,
+    debug: bool = False,
 ) -> tuple[Invocation, bool]:
     """The invocation with the options given after the subcommand added (paths taken
     from where the command was started), and whether JSON was asked for, before or
     after the subcommand."""
     invocation = invocation_of(context)
+    if debug and not invocation.debug:
+        invocation.debug = True
+        configure_logging_early(invocation)
     cwd = invocation.environment.cwd
     if config is not None:
         invocation.config_path = cwd / config

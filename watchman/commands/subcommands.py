@@ -18,15 +18,16 @@ from rich.table import Table
 
 from watchman.commands.invocation import (
     CONFIG_HELP,
+    DEBUG_AFTER,
     ROOT_HELP,
     comfyui_root_if_any,
     fail_usage,
-    handled_errors,
     parse_backends,
     print_json,
     subcommand_invocation,
     write_text,
 )
+from watchman.commands.usage import cancelled
 from watchman.exit_status import ExitStatus
 from watchman.printable import printable
 
@@ -40,6 +41,7 @@ def scan_command(
         False, "--json", help="Print one JSON array, an object per file."
     ),
     no_images: bool = typer.Option(False, "--no-images", help="Skip .png and .webp files."),
+    debug: bool = DEBUG_AFTER,
 ) -> None:
     """Read workflows and list their node types and model references (no state, no network).
 
@@ -48,16 +50,16 @@ def scan_command(
     """
     from watchman.commands.scan import scan_entry_to_json, scan_paths
 
-    invocation, json_output = subcommand_invocation(context, json_output=json_output)
-    with handled_errors(invocation):
-        # Relative paths are the user's, taken from where the command was started.
-        paths = [invocation.environment.cwd / path for path in paths]
-        missing = [path for path in paths if not path.exists()]
-        if missing:
-            fail_usage(invocation, f"{missing[0]} does not exist; give workflow files or folders.")
-        entries = scan_paths(paths, include_images=not no_images)
+    invocation, json_output = subcommand_invocation(context, json_output=json_output, debug=debug)
+    # Relative paths are the user's, taken from where the command was started.
+    paths = [invocation.environment.cwd / path for path in paths]
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        fail_usage(invocation, f"{missing[0]} does not exist; give workflow files or folders.")
+    entries = scan_paths(paths, include_images=not no_images)
     # A file that could not be read or parsed means the scan could not do what was asked.
-    status = int(ExitStatus.CYCLE_FAILED) if any(e.parsed is None for e in entries) else 0
+    failed = any(e.parsed is None for e in entries)
+    status = int(ExitStatus.CYCLE_FAILED if failed else ExitStatus.SUCCESS)
     if json_output:
         print_json(invocation, [scan_entry_to_json(entry) for entry in entries])
         raise typer.Exit(status)
@@ -126,6 +128,7 @@ def resolve_command(
         False, "--offline", help="Ask no remote backend; use known sources only."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    debug: bool = DEBUG_AFTER,
 ) -> None:
     """Find where to get one model file: known sources first, then the backends in order.
 
@@ -135,18 +138,25 @@ def resolve_command(
     from watchman.resolve import SearchRequest
     from watchman.stages.resolve import resolve_one
 
-    invocation, json_output = subcommand_invocation(context, config, comfyui_root, json_output)
+    invocation, json_output = subcommand_invocation(
+        context, config, comfyui_root, json_output, debug
+    )
     # The subcommand's flags are the same overrides as the global ones, nothing more.
     if backends is not None:
         invocation.backends = parse_backends(backends)
     invocation.offline = invocation.offline or offline
-    with handled_errors(invocation):
-        settings = invocation.settings()
-        home = invocation.home(settings)
-        with invocation.services(settings, home) as services:
-            # The same install, known sources and resolver as the cycle's resolve stage.
-            root = comfyui_root_if_any(invocation, services)
-            result = resolve_one(services, root, SearchRequest(name, folder or None))
+    given = {"--offline": "--offline"} if invocation.offline else {}
+    if invocation.backends is not None:
+        given["--backends"] = "--backends"
+    problem = cancelled(given)
+    if problem is not None:
+        fail_usage(invocation, problem)
+    settings = invocation.settings()
+    home = invocation.home(settings)
+    with invocation.services(settings, home) as services:
+        # The same install, known sources and resolver as the cycle's resolve stage.
+        root = comfyui_root_if_any(invocation, services)
+        result = resolve_one(services, root, SearchRequest(name, folder or None))
     if json_output:
         print_json(invocation, result.to_json())
         raise typer.Exit(_resolve_status(result))
@@ -182,23 +192,23 @@ def _resolve_status(result: Any) -> int:
     """1 when the lookup ended in ERROR (a source could not be asked), else 0."""
     from watchman.resolve import Status
 
-    return int(ExitStatus.CYCLE_FAILED) if result.status is Status.ERROR else 0
+    return int(ExitStatus.CYCLE_FAILED if result.status is Status.ERROR else ExitStatus.SUCCESS)
 
 
 def downloads_command(
     context: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
     config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
+    debug: bool = DEBUG_AFTER,
 ) -> None:
     """List the planned downloads of the last cycle, for review."""
     from watchman.commands.downloads import show_plan
 
-    invocation, json_output = subcommand_invocation(context, config, None, json_output)
-    with handled_errors(invocation):
-        settings = invocation.settings()
-        document = show_plan(invocation.home(settings), invocation.out, json_output)
-        if document is not None:
-            print_json(invocation, document)
+    invocation, json_output = subcommand_invocation(context, config, None, json_output, debug)
+    settings = invocation.settings()
+    document = show_plan(invocation.home(settings), invocation.out, json_output)
+    if document is not None:
+        print_json(invocation, document)
 
 
 def download_command(
@@ -209,28 +219,31 @@ def download_command(
     run_all: bool = typer.Option(False, "--all", help="Run every planned download."),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
+    debug: bool = DEBUG_AFTER,
 ) -> None:
     """Download planned files after review: verified, resumable, renamed into place."""
     from watchman.commands.downloads import run_download
 
-    invocation, json_output = subcommand_invocation(context, config, None, json_output)
-    with handled_errors(invocation):
-        settings = invocation.settings()
-        home = invocation.home(settings)
-        # The same client (and User-Agent) as every other request of the tool.
-        with invocation.services(settings, home) as services:
-            status, run = run_download(
-                settings,
-                home,
-                names or [],
-                run_all=run_all,
-                console=invocation.err if json_output else invocation.out,
-                interactive=not json_output and invocation.environment.interactive,
-                clock=invocation.environment.clock,
-                client=services.client,
-            )
-        if json_output and run is not None:
-            print_json(invocation, run.to_json())
+    invocation, json_output = subcommand_invocation(context, config, None, json_output, debug)
+    if names and run_all:
+        # --all would run every planned download, not only those named.
+        fail_usage(invocation, "download takes names or --all, not both; choose one.")
+    settings = invocation.settings()
+    home = invocation.home(settings)
+    # The same client (and User-Agent) as every other request of the tool.
+    with invocation.services(settings, home) as services:
+        status, run = run_download(
+            settings,
+            home,
+            names or [],
+            run_all=run_all,
+            console=invocation.err if json_output else invocation.out,
+            interactive=not json_output and invocation.environment.interactive,
+            clock=invocation.environment.clock,
+            client=services.client,
+        )
+    if json_output and run is not None:
+        print_json(invocation, run.to_json())
     raise typer.Exit(status)
 
 
@@ -249,6 +262,7 @@ def config_command(
     comfyui_root: Path | None = typer.Option(
         None, "--comfyui-root", metavar="PATH", help=ROOT_HELP
     ),
+    debug: bool = DEBUG_AFTER,
 ) -> None:
     """Show the effective settings (secrets masked), each with where it came from (default,
     file, environment, flag), and the home and ComfyUI folder a cycle would use with where
@@ -257,7 +271,9 @@ def config_command(
     from watchman.commands.config_view import config_view_for, render_config
     from watchman.config_docs import render_configuration_markdown, render_default_toml
 
-    invocation, json_output = subcommand_invocation(context, config, comfyui_root, json_output)
+    invocation, json_output = subcommand_invocation(
+        context, config, comfyui_root, json_output, debug
+    )
     # Options with nothing to do are a usage error, as everywhere else.
     if markdown and not default:
         fail_usage(invocation, "--markdown goes with --default only.")
@@ -268,8 +284,7 @@ def config_command(
             invocation, render_configuration_markdown() if markdown else render_default_toml()
         )
         return
-    with handled_errors(invocation):
-        view = config_view_for(invocation, invocation.settings())
+    view = config_view_for(invocation, invocation.settings())
     if json_output:
         print_json(invocation, view.to_json())
         return
@@ -283,6 +298,7 @@ def status_command(
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
     config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
+    debug: bool = DEBUG_AFTER,
 ) -> None:
     """Show the last cycles, the next scheduled run and the summary of the last report."""
     from watchman.commands.status import (
@@ -292,10 +308,9 @@ def status_command(
         status_to_json,
     )
 
-    invocation, json_output = subcommand_invocation(context, config, None, json_output)
-    with handled_errors(invocation):
-        home = invocation.home(invocation.settings())
-        view = collect_status(home, limit)
+    invocation, json_output = subcommand_invocation(context, config, None, json_output, debug)
+    home = invocation.home(invocation.settings())
+    view = collect_status(home, limit)
     if json_output:
         print_json(invocation, status_to_json(view))
         return
