@@ -133,7 +133,7 @@ def _normal(text: str) -> str:
 
 SCAN_EXIT = (
     "Exit 0 every file was read, 1 a file could not be read or parsed (listed with its "
-    "error), 2 a path does not exist."
+    "error), 2 a path does not exist or bad usage."
 )
 RESOLVE_EXIT = (
     "Exit 0 the lookup was made (FOUND, UNCERTAIN or NOT_FOUND), 1 it ended in ERROR (a "

@@ -1,4 +1,5 @@
-"""README.md and docs/ say what the code does: every command line they show parses, every
+"""README.md and docs/ say what the code does: every command line they (and the service
+files and the config sample) show parses, with no option where it does nothing; every
 setting and variable they name exists, every file they name is one the tool writes (and
 every file a cycle writes is listed), and the statuses, exit statuses and metrics they list
 are the code's.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shlex
 from pathlib import Path
 from typing import Any, get_args
 
@@ -17,7 +19,7 @@ import typer
 from typer.testing import CliRunner
 
 from tests.demo_tree import prepare_demo
-from watchman.commands.cli import app
+from watchman.commands.cli import app, usage_problem
 from watchman.config import Settings, iter_fields
 from watchman.config_docs import env_variable
 from watchman.cycle import STAGES
@@ -57,17 +59,45 @@ _PROGRAM = re.compile(r'(?:^\s*|(?<=/))comfywatchman"?(?=\s|$)|-m watchman(?=\s|
 _SHELL_END = re.compile(r"\s(?:#|>>?|2>|\||;|&&)\s.*$")
 
 
+# Where else the repository shows command lines: the service files and the config sample.
+_SAMPLES = [
+    *sorted((REPO / "systemd").glob("*.service")),
+    *sorted((REPO / "windows").glob("*.xml")),
+    REPO / "config" / "default.toml",
+]
+
+
+def _sample_pieces(path: Path) -> list[str]:
+    text = _text(path)
+    if path.suffix == ".service":
+        return re.findall(r"^ExecStart=(.*)$", text, flags=re.M)
+    if path.suffix == ".xml":
+        return [
+            f"-m watchman {arguments}"
+            for arguments in re.findall(r"<Arguments>-m watchman ([^<]*)</Arguments>", text)
+        ]
+    return _spans(text)
+
+
+def _alternatives(piece: str) -> list[str]:
+    """``download NAME... \\| --all [--json]`` (in a table, an escaped bar separates
+    alternatives) as ``download NAME...`` and ``download --all [--json]``."""
+    first, *others = piece.split("\\|")
+    match = re.match(r"(.*?comfywatchman(?:\s+[a-z]+)?)\s", first)
+    lead = match.group(1) if match else ""
+    return [first, *(f"{lead} {other.strip()}" for other in others)]
+
+
 def _command_lines() -> list[tuple[str, str]]:
-    """(document, arguments) for every comfywatchman command line in the docs."""
+    """(document, arguments) for every comfywatchman command line in the docs, the service
+    files and the config sample."""
     found = []
-    for path in DOCS:
-        text = _text(path)
-        pieces = _spans(text) + _block_lines(text)
-        for piece in pieces:
-            # `NAME... \| --all`: in a table, an escaped bar separates alternatives.
-            piece = piece.replace("\\|", " ")
-            for match in _PROGRAM.finditer(piece):
-                rest = _SHELL_END.sub("", piece[match.end() :])
+    sources = [(path, _spans(_text(path)) + _block_lines(_text(path))) for path in DOCS]
+    sources += [(path, _sample_pieces(path)) for path in _SAMPLES]
+    for path, pieces in sources:
+        for line in (alternative for piece in pieces for alternative in _alternatives(piece)):
+            for match in _PROGRAM.finditer(line):
+                rest = _SHELL_END.sub("", line[match.end() :])
                 found.append((path.name, rest))
     return found
 
@@ -109,6 +139,72 @@ def test_every_option_in_a_documented_command_line_is_one_that_command_takes() -
                 if option not in _options(command):
                     wrong.append(f"{document}: {option} in `comfywatchman {rest.strip()}`")
     assert not wrong, "\n".join(wrong)
+
+
+# Documented on purpose as usage errors (the README's example of an option with nothing
+# to do).
+_SHOWN_AS_ERRORS = {"--limit 3"}
+# The words the docs write for a value, and one the command accepts there.
+_PLACEHOLDERS = {"N": "3", "PATH": "p", "F": "loras", "NAME": "x.safetensors", "LIST": "qwen"}
+
+
+def _arguments(rest: str) -> list[str]:
+    """A documented line's arguments as a shell passes them, placeholders filled in and
+    optional parts (``[--json]``) given."""
+    tokens = shlex.split(rest.replace("[", " ").replace("]", " "))
+    words = [token.removesuffix("...").removesuffix("…") for token in tokens]
+    return [_PLACEHOLDERS.get(word, word) for word in words if word]
+
+
+def _usage_problem(arguments: list[str]) -> str | None:
+    """Parse ``arguments`` as ``comfywatchman`` does, the command's own check included,
+    without running anything: the usage error, or None."""
+    root = _root()
+    try:
+        context = root.make_context("comfywatchman", list(arguments))
+        rest = [*context._protected_args, *context.args]
+        if rest:
+            name, command, rest = root.resolve_command(context, rest)
+            context.invoked_subcommand = name
+        problem = usage_problem(context)
+        # A command named with nothing after it (`comfywatchman resolve`) is a mention in
+        # prose, not a line to run: its own arguments are checked only where given.
+        if problem is None and rest:
+            command.make_context(name, rest, parent=context)
+    except typer.BadParameter as error:
+        return error.format_message()
+    except typer.TyperException as error:  # click's usage errors
+        return str(error)
+    return problem
+
+
+def test_every_documented_command_line_parses_and_every_option_in_it_means_something() -> None:
+    lines = sorted({rest.strip() for _, rest in _command_lines()})
+    assert {"--scheduler", "--run-cycle", "download --all --json"} <= set(lines)
+    wrong = []
+    for rest in lines:
+        if "--help" in rest.split():
+            continue  # help prints and exits as it parses; its options are checked above
+        problem = _usage_problem(_arguments(rest))
+        if (problem is None) == (rest in _SHOWN_AS_ERRORS):
+            wrong.append(f"`comfywatchman {rest}`: {problem or 'accepted'}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_check_of_documented_lines_sees_a_line_that_does_nothing() -> None:
+    assert "does nothing" in str(_usage_problem(["--list-intake", "--offline"]))
+    assert "Missing argument" in str(_usage_problem(["resolve", "--json"]))
+    assert _usage_problem(["--offline", "resolve", "x.safetensors", "--json"]) is None
+
+
+def test_the_readme_names_the_options_that_go_before_a_command_as_the_table_does() -> None:
+    from watchman.commands.usage import COMMANDS, OPTION_MODES
+
+    text = _text(README)
+    start = text.index("Options go before the command")
+    sentence = text[start : text.index("After the command", start)]
+    named = {span.split()[0] for span in _spans(sentence) if span.startswith("--")}
+    assert named == {option for option, modes in OPTION_MODES.items() if modes & set(COMMANDS)}
 
 
 def test_every_option_named_in_the_readme_exists_in_the_cli() -> None:
@@ -237,6 +333,29 @@ def test_the_run_cycle_exit_statuses_are_the_code_s_in_the_readme_operations_and
     help_text = " ".join(CliRunner().invoke(app, ["--help"]).stdout.split())
     sentence = help_text[help_text.index("--run-cycle Run") : help_text.index("--force")]
     assert _exit_numbers(sentence) == expected
+
+
+def _numbers(text: str) -> set[int]:
+    return {int(number) for number in re.findall(r"(?<![\w.])\d{1,3}(?![\w.])", text)}
+
+
+def test_every_exit_status_the_readme_the_help_and_downloads_md_list_is_the_code_s() -> None:
+    codes = {int(status) for status in ExitStatus}
+    rows = [line for line in _text(README).splitlines() if line.startswith("| `comfywatchman ")]
+    assert len(rows) == 9
+    cells = {row.split(" | ")[0]: _numbers(row.rsplit("|", 2)[1]) for row in rows}
+    wrong = [f"{row}: {numbers - codes}" for row, numbers in cells.items() if numbers - codes]
+    # Every command can be given wrongly: each says so with 2.
+    wrong += [f"{row}: no 2" for row, numbers in cells.items() if 2 not in numbers]
+    assert not wrong, wrong
+    root = _root()
+    for name, command in root.commands.items():
+        sentence = re.search(r"Exit \d.*?\.(?:\s|$)", " ".join((command.help or "").split()))
+        assert sentence is None or _numbers(sentence.group(0)) <= codes, name
+    downloads = _text(REPO / "docs" / "downloads.md")
+    paragraph = downloads[downloads.index("Exit status: ") :].split("\n\n")[0]
+    download_row = next(numbers for row, numbers in cells.items() if "download NAME" in row)
+    assert _numbers(paragraph) == download_row == {0, 1, 2, 130, 143}
 
 
 def _record(outcome: Any, reason: str | None = None) -> CycleRecord:

@@ -46,7 +46,7 @@ def scan_command(
     """Read workflows and list their node types and model references (no state, no network).
 
     Exit 0 every file was read, 1 a file could not be read or parsed (listed with its
-    error), 2 a path does not exist.
+    error), 2 a path does not exist or bad usage.
     """
     from watchman.commands.scan import scan_entry_to_json, scan_paths
 
