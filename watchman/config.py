@@ -109,7 +109,10 @@ class WorkflowsSettings(_Section):
     )
     include_images: bool = Field(
         default=True,
-        description="Also read workflows embedded in .png and .webp files.",
+        description=(
+            "Also read workflows embedded in images (.png, .webp), videos (.mp4, .mov, "
+            ".m4v, .webm, .mkv) and FLAC audio."
+        ),
     )
     full_rehash_hours: float = Field(
         default=24,

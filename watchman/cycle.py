@@ -430,7 +430,7 @@ def _run_stages(
     from watchman.stages.needs import assess_all
     from watchman.stages.node_packs import advise_packs
     from watchman.stages.resolve import resolve_missing_models
-    from watchman.stages.watched_folders import IMAGE_SUFFIXES, WORKFLOW_SUFFIXES, watched_folders
+    from watchman.stages.watched_folders import watched_folders, workflow_suffixes
     from watchman.stages.workflows import read_watched_workflows
     from watchman.state.download_log import log_path, read_downloads
 
@@ -449,7 +449,7 @@ def _run_stages(
             services,
             root,
             [folder.path for folder in folders],
-            WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if settings.workflows.include_images else ()),
+            workflow_suffixes(settings.workflows.include_images),
             cycle_fingerprint,
             restat_interval_ns,
         )

@@ -38,7 +38,8 @@ class WorkflowError(WatchmanError):
 
 
 class ImageWithoutWorkflowError(WorkflowError):
-    """A PNG or WebP file carries no workflow at all: an ordinary picture, not a problem."""
+    """An image, video or audio file carries no workflow at all: an ordinary picture or
+    clip, not a problem."""
 
 
 class BackendError(WatchmanError):

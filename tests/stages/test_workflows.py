@@ -53,6 +53,32 @@ def test_pictures_without_workflows_are_skipped_and_workflow_pictures_are_read(
     assert again.files_hashed == 0 and len(again.workflows) == 2
 
 
+def test_videos_and_audio_in_a_watched_folder_are_read_by_their_metadata(
+    tmp_path: Path,
+) -> None:
+    media = Path(__file__).resolve().parents[1] / "comfy" / "media"
+    for name in ("savevideo.mp4", "vhs_comment.webm", "saveaudio.flac", "plain.mp4"):
+        (tmp_path / name).write_bytes((media / name).read_bytes())
+    (tmp_path / "renamed.mov").write_bytes(b"not a video at all")
+    for written in tmp_path.iterdir():  # older than the scan, or the racy rule re-hashes
+        os.utime(written, ns=(5_000_000_000, 5_000_000_000))
+    scan = scan_watched_folders([(tmp_path, "mine")], {}, scan_started_ns=time.time_ns())
+    found = {stored.watched.path.name: stored for stored in scan.workflows}
+    # The clip without metadata and the file that is no video are neither workflows nor
+    # errors; each of the others is one workflow, named by its format.
+    assert {name: stored.parsed.format for name, stored in found.items() if stored.parsed} == {
+        "savevideo.mp4": "mp4",
+        "vhs_comment.webm": "webm",
+        "saveaudio.flac": "flac",
+    }
+    assert all(stored.error is None for stored in found.values())
+    # The recorded sha256 is of the embedded texts: the same workflow in another
+    # container of the same kind is the same workflow.
+    assert found["savevideo.mp4"].watched.sha256
+    again = scan_watched_folders([(tmp_path, "mine")], scan.entries, scan_started_ns=time.time_ns())
+    assert again.files_hashed == 0 and len(again.workflows) == 3
+
+
 def test_a_touched_but_unchanged_file_is_hashed_not_parsed(tmp_path: Path) -> None:
     workflow = tmp_path / "w.json"
     workflow.write_text(json.dumps(API), encoding="utf-8")

@@ -19,6 +19,7 @@ import logging
 
 from watchman.comfy.image_metadata import image_kind, workflow_texts
 from watchman.comfy.loader_lookup import LoaderTable, default_table
+from watchman.comfy.media_metadata import MEDIA_KIND_LABELS, payload_texts
 from watchman.comfy.workflow_api import is_api_prompt, parse_api_prompt
 from watchman.comfy.workflow_json import decode_json
 from watchman.comfy.workflow_model import ParsedWorkflow
@@ -72,32 +73,51 @@ def parse_workflow_json(
 def parse_workflow_bytes(
     data: bytes, name: str, table: LoaderTable | None = None
 ) -> ParsedWorkflow:
-    """Return the parsed workflow in ``data``: JSON, or a PNG / WebP image carrying one.
+    """Return the parsed workflow in ``data``: JSON, a PNG / WebP image carrying one, or
+    the embedded texts of a video or audio file (``media_metadata.media_payload``).
 
     Takes the file's bytes and a name used in messages. Raises WorkflowError (one
     sentence naming ``name``) for invalid JSON, a document that is not a workflow, or an
     image without a readable workflow.
     """
+    media = payload_texts(data)
+    if media is not None:
+        if media[0] == "unknown":
+            raise ImageWithoutWorkflowError(
+                f"{name} is not an MP4, MOV, WebM, MKV or FLAC file: no workflow is read from it."
+            )
+        return _from_texts(media[1], media[0], MEDIA_KIND_LABELS[media[0]], name, table)
     kind = image_kind(data)
     if kind is not None:
-        texts = workflow_texts(data, kind, name)
-        problems = []
-        for key in ("workflow", "prompt"):
-            if key not in texts:
-                continue
-            try:
-                return parse_workflow_json(decode_json(texts[key], name), name, kind, table)
-            except WorkflowError as error:
-                problems.append(f"its {key!r} text is not a workflow ({error})")
-        if not problems:
-            raise ImageWithoutWorkflowError(
-                f"{name} is a {kind.upper()} image with no 'workflow' or 'prompt' text in it."
-            )
-        detail = "; ".join(problems)
-        raise WorkflowError(
-            f"{name} is a {kind.upper()} image without a readable workflow: {detail}."
+        return _from_texts(
+            workflow_texts(data, kind, name), kind, f"{kind.upper()} image", name, table
         )
     return parse_workflow_json(decode_json(data, name), name, None, table)
+
+
+def _from_texts(
+    texts: dict[str, str], kind: str, label: str, name: str, table: LoaderTable | None
+) -> ParsedWorkflow:
+    """Return the workflow of the embedded ``workflow`` text, else of the ``prompt`` text.
+
+    Raises:
+        ImageWithoutWorkflowError: neither text is there (an ordinary picture or video).
+        WorkflowError: no text present is a readable workflow.
+    """
+    problems = []
+    for key in ("workflow", "prompt"):
+        if key not in texts:
+            continue
+        try:
+            return parse_workflow_json(decode_json(texts[key], name), name, kind, table)
+        except WorkflowError as error:
+            problems.append(f"its {key!r} text is not a workflow ({error})")
+    if not problems:
+        raise ImageWithoutWorkflowError(
+            f"{name} is a {label} with no 'workflow' or 'prompt' text in it."
+        )
+    detail = "; ".join(problems)
+    raise WorkflowError(f"{name} is a {label} without a readable workflow: {detail}.")
 
 
 def reader_failure(name: str, error: Exception) -> WorkflowError:

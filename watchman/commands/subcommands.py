@@ -40,7 +40,9 @@ def scan_command(
     json_output: bool = typer.Option(
         False, "--json", help="Print one JSON array, an object per file."
     ),
-    no_images: bool = typer.Option(False, "--no-images", help="Skip .png and .webp files."),
+    no_images: bool = typer.Option(
+        False, "--no-images", help="Skip images, videos and audio files (read only .json)."
+    ),
     debug: bool = DEBUG_AFTER,
 ) -> None:
     """Read workflows and list their node types and model references (no state, no network).

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchman.comfy.media_metadata import MEDIA_SUFFIXES, media_payload, read_media_texts
 from watchman.comfy.workflow import MAX_WORKFLOW_BYTES
 from watchman.environment import expand_user
 from watchman.errors import CycleInterrupted, WorkflowError
@@ -25,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 WORKFLOW_SUFFIXES = (".json",)
 IMAGE_SUFFIXES = (".png", ".webp")
+
+
+def workflow_suffixes(include_images: bool) -> tuple[str, ...]:
+    """Return the file-name endings read for workflows: ``.json``, and with
+    ``include_images`` the images, videos and audio files that can embed one."""
+    return WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES + MEDIA_SUFFIXES if include_images else ())
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ def discover_workflow_files(
     Raises:
         CycleInterrupted: ``stop_event`` was set (checked before each folder).
     """
-    suffixes = WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES if include_images else ())
+    suffixes = workflow_suffixes(include_images)
     stack = [folder]
     entered: set[tuple[int, int]] = set()
     found: list[Path] = []
@@ -133,12 +140,18 @@ def _unreadable(folder: Path, error: OSError) -> FolderProblem:
 def read_workflow_bytes(path: Path, size: int) -> bytes:
     """Return the bytes of the workflow file ``path``, whose stat gave ``size``.
 
+    A video or audio file (``MEDIA_SUFFIXES``) is not read whole: the bytes returned are
+    its embedded texts (``media_metadata.media_payload``), whatever its size.
+
     Raises:
         WorkflowError: the file is larger than a workflow can be (then it is not read), or
-            grew past the limit while it was read.
+            grew past the limit while it was read; a media file is not one or is damaged.
         OSError: the file cannot be read.
     """
     name = printable(str(path))
+    if path.name.lower().endswith(MEDIA_SUFFIXES):
+        with path.open("rb") as handle:
+            return media_payload(*read_media_texts(handle, size, name))
     if size > MAX_WORKFLOW_BYTES:
         raise WorkflowError(
             f"{name} is over a limit: {size} bytes, more than the {MAX_WORKFLOW_BYTES} a "

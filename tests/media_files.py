@@ -1,0 +1,76 @@
+"""Small writers of the containers ComfyUI's video and audio savers produce, for tests.
+
+They write the structures the readers look at (box headers, EBML elements, FLAC blocks)
+and filler where the media would be; the real files PyAV writes are in
+``tests/fixtures/media`` (made by ``tools/make_media_fixtures.py``).
+"""
+
+from __future__ import annotations
+
+import struct
+
+
+def box(kind: bytes, content: bytes) -> bytes:
+    """An ISO-BMFF box: 32-bit size, 4-byte type, content."""
+    return struct.pack(">I", 8 + len(content)) + kind + content
+
+
+def mp4_with_keys(items: dict[str, bytes], *, mdat: bytes = b"\0" * 64) -> bytes:
+    """An MP4 as SaveVideo writes it: ftyp, mdat, then moov/udta/meta with 'mdta' keys."""
+    keys = struct.pack(">II", 0, len(items)) + b"".join(
+        box(b"mdta", name.encode()) for name in items
+    )
+    item_list = b"".join(
+        box(struct.pack(">I", index), box(b"data", struct.pack(">II", 1, 0) + value))
+        for index, value in enumerate(items.values(), start=1)
+    )
+    handler = box(b"hdlr", b"\0" * 8 + b"mdta" + b"\0" * 13)
+    meta = box(b"meta", b"\0\0\0\0" + handler + box(b"keys", keys) + box(b"ilst", item_list))
+    moov = box(b"moov", box(b"mvhd", b"\0" * 100) + box(b"udta", meta))
+    return box(b"ftyp", b"isom\0\0\2\0isomiso2") + box(b"mdat", mdat) + moov
+
+
+def mp4_with_comment(comment: bytes) -> bytes:
+    """An MP4 as Video Helper Suite's ffmpeg writes it: an iTunes '©cmt' item."""
+    item = box(b"\xa9cmt", box(b"data", struct.pack(">II", 1, 0) + comment))
+    handler = box(b"hdlr", b"\0" * 8 + b"mdirappl" + b"\0" * 9)
+    meta = box(b"meta", b"\0\0\0\0" + handler + box(b"ilst", item))
+    return box(b"ftyp", b"isom\0\0\2\0") + box(b"moov", box(b"udta", meta)) + box(b"mdat", b"")
+
+
+def mov_with_text(kind: bytes, text: bytes) -> bytes:
+    """A MOV with a QuickTime text in 'udta' (2-byte length, 2-byte language, text)."""
+    atom = box(kind, struct.pack(">HH", len(text), 0x55C4) + text)
+    return box(b"ftyp", b"qt  \0\0\2\0qt  ") + box(b"moov", box(b"udta", atom))
+
+
+def _ebml_size(length: int) -> bytes:
+    return (length | (1 << 56)).to_bytes(8, "big")  # an 8-byte size: any length fits
+
+
+def element(element_id: bytes, content: bytes) -> bytes:
+    """A Matroska element: its id bytes (marker kept), an 8-byte size, the content."""
+    return element_id + _ebml_size(len(content)) + content
+
+
+def simple_tag(name: bytes, value: bytes) -> bytes:
+    """A Matroska ``SimpleTag`` with ``TagName`` and ``TagString``."""
+    return element(b"\x67\xc8", element(b"\x45\xa3", name) + element(b"\x44\x87", value))
+
+
+def webm_with_tags(tags: dict[bytes, bytes], *, clusters: bytes = b"") -> bytes:
+    """A WebM: EBML header, a Segment holding Tags (then ``clusters`` as filler)."""
+    header = element(b"\x1a\x45\xdf\xa3", element(b"\x42\x82", b"webm"))
+    tag = element(b"\x73\x73", b"".join(simple_tag(n, v) for n, v in tags.items()))
+    segment = element(b"\x18\x53\x80\x67", element(b"\x12\x54\xc3\x67", tag) + clusters)
+    return header + segment
+
+
+def flac_with_comments(comments: dict[bytes, bytes], *, vendor: bytes = b"test") -> bytes:
+    """A FLAC: signature, a STREAMINFO block, a last VORBIS_COMMENT block, audio filler."""
+    entries = [key + b"=" + value for key, value in comments.items()]
+    body = struct.pack("<I", len(vendor)) + vendor + struct.pack("<I", len(entries))
+    body += b"".join(struct.pack("<I", len(entry)) + entry for entry in entries)
+    stream_info = bytes([0]) + (34).to_bytes(3, "big") + b"\0" * 34
+    comment_block = bytes([0x80 | 4]) + len(body).to_bytes(3, "big") + body
+    return b"fLaC" + stream_info + comment_block + b"\xff\xf8" + b"\0" * 32
