@@ -1,5 +1,5 @@
 """The workflow fuzzer: Hypothesis strategies that mutate real workflows and wrap them in
-hostile PNG / WebP containers, and the checks a batch of fuzzed files must pass.
+hostile PNG / WebP / MP4 / WebM / FLAC containers, and the checks a batch of fuzzed files must pass.
 
 Seeds are the project's own example workflows (``examples/``) and, when present, the
 shared corpus (``../shared/corpus/workflows``, read in place). A mutation replaces a value
@@ -16,6 +16,7 @@ itself and writes a report listing every workflow.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import struct
@@ -28,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
+
+from tests import media_files
+from watchman.comfy.media_metadata import media_payload, read_media_texts
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / ".." / "shared" / "corpus" / "workflows"
@@ -242,14 +246,60 @@ def fuzzed_webp(draw: st.DrawFn, seeds: list[tuple[str, Any]]) -> bytes:
     return b"RIFF" + struct.pack("<I", riff_size) + b"WEBP" + chunk
 
 
+@st.composite
+def fuzzed_media(draw: st.DrawFn, seeds: list[tuple[str, Any]], suffix: str) -> bytes:
+    """A video or audio file whose metadata holds fuzzed workflow texts, then cut short
+    or with bytes overwritten (sizes that lie, structures broken mid-way)."""
+    workflow, prompt = draw(fuzzed_workflow(seeds)), draw(fuzzed_workflow(seeds))
+    if suffix == ".mp4":
+        data = draw(
+            st.sampled_from(
+                [
+                    media_files.mp4_with_keys({"workflow": workflow, "prompt": prompt}),
+                    media_files.mp4_with_comment(
+                        b'{"workflow": ' + workflow + b', "prompt": ' + prompt + b"}"
+                    ),
+                ]
+            )
+        )
+    elif suffix == ".webm":
+        data = media_files.webm_with_tags({b"WORKFLOW": workflow, b"PROMPT": prompt})
+    else:
+        data = media_files.flac_with_comments({b"workflow": workflow, b"prompt": prompt})
+    mutable = bytearray(data)
+    for position, value in draw(
+        st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)), max_size=4)
+    ):
+        mutable[position] = value
+    if draw(st.integers(min_value=0, max_value=3)) == 0:
+        mutable = mutable[: draw(st.integers(min_value=0, max_value=len(mutable)))]
+    return bytes(mutable)
+
+
+MEDIA_FUZZ_SUFFIXES = (".mp4", ".webm", ".flac")
+
+
+def reader_input(suffix: str, data: bytes) -> bytes:
+    """Return what the workflow reader is given for a file of ``suffix`` holding ``data``:
+    the bytes, or for a video or audio file its embedded texts (as the cycle reads it).
+
+    Raises:
+        WorkflowError: the media file's metadata is damaged or over a limit.
+    """
+    if suffix not in MEDIA_FUZZ_SUFFIXES:
+        return data
+    return media_payload(*read_media_texts(io.BytesIO(data), len(data), "fuzzed"))
+
+
 def fuzzed_file(seeds: list[tuple[str, Any]]) -> st.SearchStrategy[tuple[str, bytes]]:
-    """A ``(suffix, bytes)`` pair: 70 % JSON, 20 % PNG, 10 % WebP."""
+    """A ``(suffix, bytes)`` pair: 7 in 13 JSON, 2 PNG, 1 WebP, 1 each MP4, WebM, FLAC."""
     kinds = {
         ".json": fuzzed_workflow(seeds),
         ".png": fuzzed_png(seeds),
         ".webp": fuzzed_webp(seeds),
+        **{suffix: fuzzed_media(seeds, suffix) for suffix in MEDIA_FUZZ_SUFFIXES},
     }
-    suffixes = st.sampled_from([".json"] * 7 + [".png"] * 2 + [".webp"])
+    suffixes = st.sampled_from([".json"] * 7 + [".png"] * 2 + [".webp", *MEDIA_FUZZ_SUFFIXES])
     return suffixes.flatmap(lambda suffix: kinds[suffix].map(lambda data: (suffix, data)))
 
 
@@ -355,8 +405,8 @@ def check_cycle(config: Path, home: Path, paths: list[Path], timeout: float = 60
     pictures = 0
     for path in paths:
         if path.name not in reported:
-            if path.suffix in (".png", ".webp"):
-                pictures += 1  # an ordinary picture: never reported, by design
+            if path.suffix in (".png", ".webp", *MEDIA_FUZZ_SUFFIXES):
+                pictures += 1  # an ordinary picture or clip: never reported, by design
                 continue
             problems.append(f"{path.name!r} missing from the report")
     for entry in report["workflows"]:

@@ -45,7 +45,12 @@ def fuzz_files(count: int, seed_value: int) -> tuple[list[tuple[str, bytes]], di
         "refused": 0,
         "crashes": 0,
         "slowest_read_seconds": 0.0,
-        "by_kind": {".json": 0, ".png": 0, ".webp": 0},
+        "by_kind": {
+            ".json": 0,
+            ".png": 0,
+            ".webp": 0,
+            **dict.fromkeys(fuzz.MEDIA_FUZZ_SUFFIXES, 0),
+        },
         "crash_samples": [],
     }
 
@@ -64,7 +69,7 @@ def fuzz_files(count: int, seed_value: int) -> tuple[list[tuple[str, bytes]], di
         figures["by_kind"][suffix] += 1
         started = time.perf_counter()
         try:
-            parsed = parse_workflow_bytes(data, "fuzzed")
+            parsed = parse_workflow_bytes(fuzz.reader_input(suffix, data), "fuzzed")
             dumps_json(parsed.to_json()).decode("utf-8")
             figures["read"] += 1
         except WorkflowError:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
 from tests.faults import fuzz
 from watchman.comfy.workflow import parse_workflow_bytes
@@ -54,6 +55,23 @@ def test_hostile_pngs_are_read_or_refused_never_a_crash(data: bytes) -> None:
 @given(fuzz.fuzzed_webp(SEEDS))
 def test_hostile_webps_are_read_or_refused_never_a_crash(data: bytes) -> None:
     read_in_process(data)
+
+
+@seed(9)
+@QUICK
+@given(
+    st.sampled_from(fuzz.MEDIA_FUZZ_SUFFIXES).flatmap(
+        lambda s: fuzz.fuzzed_media(SEEDS, s).map(lambda d: (s, d))
+    )
+)
+def test_hostile_videos_and_audio_are_read_or_refused_never_a_crash(
+    item: tuple[str, bytes],
+) -> None:
+    suffix, data = item
+    try:
+        read_in_process(fuzz.reader_input(suffix, data))
+    except WorkflowError as error:
+        assert str(error)
 
 
 def test_a_fuzzed_batch_goes_through_a_real_scan_and_a_real_cycle(tmp_path: Path) -> None:
