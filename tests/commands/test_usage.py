@@ -142,6 +142,48 @@ def test_a_flag_that_sets_a_setting_is_shown_by_config_as_the_flag_s() -> None:
     assert "auto_download = true  # flag" in result.stdout
 
 
+def _after(command: str) -> set[str]:
+    root: Any = typer.main.get_command(app)
+    return {option for parameter in root.commands[command].params for option in parameter.opts}
+
+
+def test_what_means_something_before_a_command_is_taken_after_it_too_and_only_that() -> None:
+    root_options = set(OPTION_MODES)
+    for command in COMMANDS:
+        before = {option for option, modes in OPTION_MODES.items() if command in modes}
+        after = _after(command) & root_options
+        # status's own --limit counts cycles, not intake entries: it is status's alone.
+        assert after - {"--limit"} == before, command
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["config", "--default", "--offline"],
+        ["--offline", "config", "--default"],
+        ["config", "--default", "--config", "c.toml"],
+        ["--auto-download", "config", "--default", "--markdown"],
+    ],
+)
+def test_config_default_refuses_what_would_change_the_settings(arguments: list[str]) -> None:
+    result = run(*arguments)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "does nothing with config --default, which prints the defaults" in result.stderr
+
+
+def test_config_shows_the_setting_flags_given_after_it() -> None:
+    result = run("config", "--offline", "--comfyui-root", "C")
+    assert result.exit_code == 0, result.stderr
+    assert "offline = true  # flag" in result.stdout
+    result = run("config", "--auto-download", "--backends", "civitai")
+    assert result.exit_code == 0, result.stderr
+    assert "auto_download = true  # flag" in result.stdout
+    assert 'backend_order = [\n    "civitai",\n]  # flag' in result.stdout
+    result = run("config", "--backends", "civitai", "--offline")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "--backends does nothing with --offline" in result.stderr
+
+
 def test_where_an_option_goes_is_said_in_the_help_from_the_same_table() -> None:
     help_text = " ".join(run("--help").stdout.split())
     for option, modes in OPTION_MODES.items():

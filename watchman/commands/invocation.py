@@ -22,6 +22,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from watchman.commands.usage import cancelled
 from watchman.config import Settings
 from watchman.config_loading import load_settings
 from watchman.environment import Environment
@@ -46,6 +47,8 @@ CONFIG_HELP = "The TOML config file (else COMFYWATCHMAN_CONFIG, else the user's 
 ROOT_HELP = "The ComfyUI install folder (else COMFYUI_ROOT, else comfyui.root, else detected)."
 # --debug after a command: the same as before it.
 DEBUG_AFTER = typer.Option(False, "--debug", help="Log at DEBUG and show tracebacks.")
+OFFLINE_HELP = "Ask no remote backend; use known sources only."
+BACKENDS_HELP = "The backend order, e.g. qwen,civitai,huggingface."
 
 
 def console_on(stream: TextIO | None) -> Console:
@@ -100,6 +103,23 @@ class Invocation:
         if self.backends is not None:
             overrides.setdefault("search", {})["backend_order"] = self.backends
         return overrides
+
+    def setting_flags(self) -> list[str]:
+        """The options given, before or after the command, that choose or change the
+        settings (``--config``, ``--comfyui-root``, ``--backends``, ``--offline``,
+        ``--auto-download``), in that order."""
+        given = [
+            flag
+            for flag, on in (
+                ("--config", self.config_path is not None),
+                ("--comfyui-root", self.comfyui_root is not None),
+                ("--backends", self.backends is not None),
+                ("--offline", self.offline),
+                ("--auto-download", bool(self.overrides.get("downloads", {}).get("auto_download"))),
+            )
+            if on
+        ]
+        return given
 
     def settings(self) -> Settings:
         """Load the settings with this invocation's flags as the strongest layer."""
@@ -225,10 +245,18 @@ def subcommand_invocation(
     comfyui_root: Path | None = None,
     json_output: bool = False,
     debug: bool = False,
+    *,
+    backends: str | None = None,
+    offline: bool = False,
+    auto_download: bool = False,
 ) -> tuple[Invocation, bool]:
     """The invocation with the options given after the subcommand added (paths taken
-    from where the command was started), and whether JSON was asked for, before or
-    after the subcommand."""
+    from where the command was started; the setting flags the same overrides as before
+    the command), and whether JSON was asked for, before or after the subcommand.
+
+    Raises:
+        typer.Exit: (usage) one setting flag, before or after, cancels another.
+    """
     invocation = invocation_of(context)
     if debug and not invocation.debug:
         invocation.debug = True
@@ -238,6 +266,14 @@ def subcommand_invocation(
         invocation.config_path = cwd / config
     if comfyui_root is not None:
         invocation.comfyui_root = cwd / comfyui_root
+    if backends is not None:
+        invocation.backends = parse_backends(backends)
+    invocation.offline = invocation.offline or offline
+    if auto_download:
+        invocation.overrides.setdefault("downloads", {})["auto_download"] = True
+    problem = cancelled({flag: flag for flag in invocation.setting_flags()})
+    if problem is not None:
+        fail_usage(invocation, problem)
     return invocation, json_output or invocation.json_output
 
 

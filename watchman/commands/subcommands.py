@@ -17,17 +17,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from watchman.commands.invocation import (
+    BACKENDS_HELP,
     CONFIG_HELP,
     DEBUG_AFTER,
+    OFFLINE_HELP,
     ROOT_HELP,
     comfyui_root_if_any,
     fail_usage,
-    parse_backends,
     print_json,
     subcommand_invocation,
     write_text,
 )
-from watchman.commands.usage import cancelled
 from watchman.exit_status import ExitStatus
 from watchman.printable import printable
 
@@ -116,19 +116,12 @@ def resolve_command(
         metavar="FOLDER",
         help="Its ComfyUI folder type: checkpoints, loras, vae, ...",
     ),
-    backends: str | None = typer.Option(
-        None,
-        "--backends",
-        metavar="LIST",
-        help="Backend order for this lookup, e.g. qwen,civitai,huggingface.",
-    ),
+    backends: str | None = typer.Option(None, "--backends", metavar="LIST", help=BACKENDS_HELP),
     config: Path | None = typer.Option(None, "--config", metavar="PATH", help=CONFIG_HELP),
     comfyui_root: Path | None = typer.Option(
         None, "--comfyui-root", metavar="PATH", help=ROOT_HELP
     ),
-    offline: bool = typer.Option(
-        False, "--offline", help="Ask no remote backend; use known sources only."
-    ),
+    offline: bool = typer.Option(False, "--offline", help=OFFLINE_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     debug: bool = DEBUG_AFTER,
 ) -> None:
@@ -141,18 +134,8 @@ def resolve_command(
     from watchman.stages.resolve import resolve_one
 
     invocation, json_output = subcommand_invocation(
-        context, config, comfyui_root, json_output, debug
+        context, config, comfyui_root, json_output, debug, backends=backends, offline=offline
     )
-    # The subcommand's flags are the same overrides as the global ones, nothing more.
-    if backends is not None:
-        invocation.backends = parse_backends(backends)
-    invocation.offline = invocation.offline or offline
-    given = {"--offline": "--offline"} if invocation.offline else {}
-    if invocation.backends is not None:
-        given["--backends"] = "--backends"
-    problem = cancelled(given)
-    if problem is not None:
-        fail_usage(invocation, problem)
     settings = invocation.settings()
     home = invocation.home(settings)
     with invocation.services(settings, home) as services:
@@ -264,6 +247,11 @@ def config_command(
     comfyui_root: Path | None = typer.Option(
         None, "--comfyui-root", metavar="PATH", help=ROOT_HELP
     ),
+    backends: str | None = typer.Option(None, "--backends", metavar="LIST", help=BACKENDS_HELP),
+    offline: bool = typer.Option(False, "--offline", help=OFFLINE_HELP),
+    auto_download: bool = typer.Option(
+        False, "--auto-download", help="Download trusted planned files in each cycle."
+    ),
     debug: bool = DEBUG_AFTER,
 ) -> None:
     """Show the effective settings (secrets masked), each with where it came from (default,
@@ -274,13 +262,27 @@ def config_command(
     from watchman.config_docs import render_configuration_markdown, render_default_toml
 
     invocation, json_output = subcommand_invocation(
-        context, config, comfyui_root, json_output, debug
+        context,
+        config,
+        comfyui_root,
+        json_output,
+        debug,
+        backends=backends,
+        offline=offline,
+        auto_download=auto_download,
     )
     # Options with nothing to do are a usage error, as everywhere else.
     if markdown and not default:
         fail_usage(invocation, "--markdown goes with --default only.")
     if default and json_output:
         fail_usage(invocation, "--default prints TOML (or Markdown); --json goes without it.")
+    if default and invocation.setting_flags():
+        # The defaults are the same whatever file or flag would change the settings.
+        fail_usage(
+            invocation,
+            f"{invocation.setting_flags()[0]} does nothing with config --default, which "
+            "prints the defaults; give it without --default to see its effect.",
+        )
     if default:
         write_text(
             invocation, render_configuration_markdown() if markdown else render_default_toml()
