@@ -1,11 +1,10 @@
-"""Reading values without a table's word: which name model files, and the embeddings in prompts."""
+"""Reading values without a table's word: which name model files."""
 
 from __future__ import annotations
 
 import pytest
 
 from watchman.comfy.input_inference import (
-    embedding_names,
     generic_value_names_file,
     table_value_names_file,
 )
@@ -41,19 +40,3 @@ def test_folder_entries_need_no_extension() -> None:
 )
 def test_generic_values_need_a_model_extension(value: str, is_file: bool) -> None:
     assert generic_value_names_file(value) is is_file
-
-
-@pytest.mark.parametrize(
-    ("text", "names"),
-    [
-        ("embedding:foo, embedding:bar.pt", ("foo", "bar.pt")),
-        ("(embedding:neg:1.3)", ("neg",)),
-        ("myembedding:no", ()),
-        ("EMBEDDING:Up", ("Up",)),
-        ("nothing here", ()),
-    ],
-)
-def test_embedding_tokens_are_read_as_comfyui_tokenizes_them(
-    text: str, names: tuple[str, ...]
-) -> None:
-    assert embedding_names(text) == names

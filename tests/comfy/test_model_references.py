@@ -157,3 +157,13 @@ def test_locations_need_a_file_name() -> None:
 def test_embedded_metadata_attaches_by_the_model_keys_file_name() -> None:
     assert base_name_key("SDXL/./Detail.safetensors/") == "detail.safetensors"
     assert base_name_key("SDXL\\Detail.safetensors") == ModelKey.of(None, "Detail.safetensors").path
+
+
+def test_prompt_embeddings_are_references_named_as_comfyui_first_tries_them() -> None:
+    text = "a (embedding:x:1.2), embedding:y:0.5 embedding:w, EMBEDDING:z,embedding:v"
+    refs = references_for_node("3", "CLIPTextEncode", [("text", text)], False, False)
+    assert [(ref.value, ref.folder) for ref in refs] == [
+        ("x", "embeddings"),
+        ("y:0.5", "embeddings"),
+        ("w,", "embeddings"),
+    ]

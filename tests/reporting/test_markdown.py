@@ -89,6 +89,22 @@ def test_a_prompt_embedding_in_another_case_says_how_to_write_it_in_the_text() -
     )
 
 
+def test_a_prompt_embedding_weighted_outside_parentheses_says_how_to_write_it() -> None:
+    text = render_markdown(
+        report_of({"/w/a.json": parsed([prompt_embedding("4", "EasyNegative:1.2")])})
+    )
+    assert (
+        "In the CLIPTextEncode node's text, write (embedding:EasyNegative:1.2) instead of "
+        "embedding:EasyNegative:1.2 (ComfyUI reads a weight outside parentheses as part of "
+        "the name)." in text
+    )
+
+
+def test_a_missing_prompt_embedding_weighted_outside_parentheses_says_so_too() -> None:
+    text = render_markdown(report_of({"/w/a.json": parsed([prompt_embedding("4", "Gone:0.5")])}))
+    assert "Then, in the CLIPTextEncode node's text, write (embedding:Gone:0.5) instead" in text
+
+
 def test_a_prompt_embedding_in_a_subfolder_is_found_as_comfyui_finds_it() -> None:
     text = render_markdown(
         report_of({"/w/a.json": parsed([prompt_embedding("4", "EasyNegative")])})

@@ -340,3 +340,56 @@ def test_a_lora_combo_value_in_a_subfolder_stays_misplaced_as_comfyui_checks_the
         workflow([node("1", "LoraLoader")], [combo]), LORAS, CORE
     ).missing_models
     assert need.state == "misplaced"
+
+
+def test_an_embedding_name_with_commas_at_its_ends_is_tried_again_without_them() -> None:
+    # ComfyUI tries "x," first, then "x": the prompt is ready, and a missing one is "x".
+    assert assess_workflow(prompt_embedding("x,"), embeddings("x.pt"), CORE).status == "ready"
+    assert assess_workflow(prompt_embedding("x,"), embeddings("x,.pt"), CORE).status == "ready"
+    (need,) = assess_workflow(prompt_embedding(",y,"), embeddings("x.pt"), CORE).missing_models
+    assert (need.state, need.reference.value, need.key.text) == ("missing", "y", "embeddings:y")
+    assert need.reference.written_as == "embedding:,y,"
+
+
+def test_a_weight_outside_parentheses_is_not_ready_and_says_how_to_write_it() -> None:
+    # embedding:x:1.2 makes ComfyUI look for "x:1.2": it renders without the embedding.
+    needs = assess_workflow(prompt_embedding("x:1.2"), embeddings("neg/x.pt"), CORE)
+    assert needs.status == "missing_models"
+    (need,) = needs.missing_models
+    assert (need.state, need.reference.value, need.pick, need.rewrite) == (
+        "misspelled",
+        "x:1.2",
+        "x",
+        "(embedding:x:1.2)",
+    )
+    assert [f.relative_path for f in need.locations] == ["neg/x.pt"]
+
+
+def test_a_weight_outside_parentheses_on_a_name_in_another_case_names_the_file() -> None:
+    (need,) = assess_workflow(
+        prompt_embedding("easyneg:0.8,"), embeddings("EasyNeg.pt"), CORE
+    ).missing_models
+    assert (need.state, need.pick, need.rewrite) == (
+        "misspelled",
+        "EasyNeg",
+        "(embedding:EasyNeg:0.8)",
+    )
+
+
+def test_a_weight_outside_parentheses_on_a_name_not_installed_is_missing_with_the_rewrite() -> None:
+    (need,) = assess_workflow(prompt_embedding("x:1.2"), embeddings(), CORE).missing_models
+    assert (need.state, need.reference.value, need.rewrite) == (
+        "missing",
+        "x:1.2",
+        "(embedding:x:1.2)",
+    )
+
+
+def test_a_file_named_with_the_colon_is_what_comfyui_loads() -> None:
+    inventory = embeddings("x:1.2.pt", "x.pt")
+    assert assess_workflow(prompt_embedding("x:1.2"), inventory, CORE).status == "ready"
+
+
+def test_a_colon_that_is_no_weight_is_just_part_of_the_name() -> None:
+    (need,) = assess_workflow(prompt_embedding("x:y"), embeddings("x.pt"), CORE).missing_models
+    assert (need.state, need.rewrite) == ("missing", None)

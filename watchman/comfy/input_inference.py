@@ -1,6 +1,6 @@
 """Reading a node's values without a table's word for them: which values name a model file,
-which folder an input's name implies on a node no table knows, and the embeddings named in
-prompt text.
+and which folder an input's name implies on a node no table knows. The embeddings named in
+prompt text are read by :mod:`watchman.comfy.prompt_tokens`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ PLACEHOLDER_VALUES: frozenset[str] = frozenset(
     {"none", "baked vae", "[none]", "null", "undefined", "", "disabled"}
 )
 """Values loaders offer in their file lists that name no file (compared lower-case)."""
-
-_EMBEDDING_TOKEN = re.compile(r"(?<![\w:])embedding:([^\s,()\[\]{}<>|\"']+)", re.IGNORECASE)
-_TRAILING_WEIGHT = re.compile(r":-?\d*\.?\d+$")
 
 
 def is_plain_value(value: object) -> bool:
@@ -52,23 +49,6 @@ def generic_value_names_file(value: object) -> bool:
     """Return whether a value of a node the table does not know looks like a model file:
     a one-line, non-URL string ending in a model extension."""
     return is_plain_value(value) and is_model_file_name(str(value).strip())
-
-
-def embedding_names(text: object) -> tuple[str, ...]:
-    """Return the embedding names written as ``embedding:name`` tokens in prompt text.
-
-    Takes any value; non-strings give nothing. A name runs to the next space, comma or
-    bracket, as ComfyUI's tokenizer reads it; a trailing ``:1.2`` weight is not part of
-    it. Names are returned exactly as written (no extension added), in order, unique.
-    """
-    if not isinstance(text, str) or "embedding:" not in text.lower():
-        return ()
-    names: dict[str, None] = {}  # ordered and unique: a list's `in` was quadratic
-    for match in _EMBEDDING_TOKEN.finditer(text):
-        name = _TRAILING_WEIGHT.sub("", match.group(1)).rstrip(".:;!?")
-        if name and not name.startswith("/"):
-            names[name] = None
-    return tuple(names)
 
 
 # --- inference from input names -------------------------------------------------------

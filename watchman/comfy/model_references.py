@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from watchman.comfy.folders import canonical_folder, folder_type, is_model_file_name
 from watchman.comfy.input_inference import (
-    embedding_names,
     generic_value_names_file,
     inferred_folder,
     names_file,
@@ -18,6 +17,7 @@ from watchman.comfy.loader_lookup import LoaderTable, loader_spec
 from watchman.comfy.loaders import LoaderSpec
 from watchman.comfy.model_key import ModelKey, NodeLookup
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.prompt_tokens import IDENTIFIER, read_embedding_tokens
 from watchman.comfy.value_forms import (
     is_lora_list,
     location_of,
@@ -151,8 +151,6 @@ class _NodeReferences:
         self.add(input_name, name, "loras", written_as=written_as, lookup="by_name")
 
 
-_EMBEDDING_WORD = re.compile("embedding:", re.IGNORECASE)
-"""Finds at least every string ``embedding_names`` reads a token in (any case)."""
 _NAME_END = re.compile(r"\.\w{1,16}[\s/\\]*$")
 """Finds at least every string whose file name the generic rule or input inference can
 take: an extension at its end, then at most blanks and separators. Word characters, not
@@ -188,7 +186,7 @@ def could_name_models(node_type: str, raw_values: object, table: LoaderTable | N
             if (
                 (generic and ("://" in value or _NAME_END.search(value)))
                 or (tags and "<" in value)
-                or (":" in value and _EMBEDDING_WORD.search(value))
+                or IDENTIFIER in value  # read_embedding_tokens needs it, in this case
             ):
                 return True
         elif isinstance(value, dict) or (tags and isinstance(value, list)):
@@ -240,8 +238,9 @@ def references_for_node(
             # LoRA Manager applies its list, not the text that mirrors it.
             for name in lora_tag_names(value):
                 node.add_lora(input_name, name, f"<lora:{name}>")
-        for embedding in embedding_names(value):
-            node.add(input_name, embedding, "embeddings")
+        for token in read_embedding_tokens(value):
+            # The name as ComfyUI tries it first; the needs try its retry themselves.
+            node.add(input_name, token.name, "embeddings")
     return tuple(node.found.values())
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath, PurePosixPath
 from typing import Any
 
@@ -210,12 +210,19 @@ def model_actions(report: Report) -> list[Action]:
         if need.state == "misplaced":
             actions.append(_move(row, where, names))
         elif need.state == "misspelled":
-            wording = (
-                f"In the {reference.node_type} node's text, write embedding:{need.pick} "
-                f"instead of embedding:{value}."
-                if named_in_prompt(reference)
-                else f"In the {reference.node_type} node, pick {need.pick} instead of {value}."
-            )
+            if need.rewrite is not None:
+                wording = (
+                    f"In the {reference.node_type} node's text, write {need.rewrite} instead "
+                    f"of embedding:{value} (ComfyUI reads a weight outside parentheses as "
+                    "part of the name)."
+                )
+            elif named_in_prompt(reference):
+                wording = (
+                    f"In the {reference.node_type} node's text, write embedding:{need.pick} "
+                    f"instead of embedding:{value}."
+                )
+            else:
+                wording = f"In the {reference.node_type} node, pick {need.pick} instead of {value}."
             actions.append(Action("pick_name", wording, names))
         elif need.state == "broken":
             actions.append(
@@ -237,7 +244,15 @@ def model_actions(report: Report) -> list[Action]:
                 )
             )
         else:
-            actions.append(_missing(row, names, refused.get(key.text)))
+            action = _missing(row, names, refused.get(key.text))
+            if need.rewrite is not None:
+                action = replace(
+                    action,
+                    title=f"{action.title} Then, in the {reference.node_type} node's text, "
+                    f"write {need.rewrite} instead of embedding:{value} (ComfyUI reads a "
+                    "weight outside parentheses as part of the name).",
+                )
+            actions.append(action)
     return actions
 
 

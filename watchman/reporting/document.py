@@ -39,6 +39,8 @@ def _model_json(row: ModelRow, with_resolution: bool) -> dict[str, Any]:
     }
     if need.state == "misspelled":
         document["pick"] = need.pick
+    if need.rewrite is not None:
+        document["rewrite"] = need.rewrite
     if need.state == "broken":
         document["problem"] = need.problem
     if need.state in ("misplaced", "misspelled", "broken"):

@@ -50,7 +50,7 @@ misspelled. One they would miss but that matches in another letter case is missp
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -67,6 +67,7 @@ from watchman.comfy.model_key import (
     listed_name,
 )
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.prompt_tokens import EmbeddingToken, weight_outside_parentheses
 from watchman.comfy.workflow import reader_failure
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.printable import printable
@@ -99,7 +100,11 @@ class ModelNeed:
     ``locations`` say where. ``misspelled``: the file is installed, but ComfyUI lists it
     as ``pick`` and refuses any other spelling; ``locations`` are the installed files.
     ``broken``: the file ComfyUI would load (``locations``) cannot be the model
-    (truncated, empty, an HTML page...), ``problem`` says why.
+    (truncated, empty, an HTML page...), ``problem`` says why. ``rewrite``: for a prompt
+    embedding written with its weight outside parentheses (``embedding:x:1.2``, which
+    ComfyUI reads as the name ``x:1.2``), how the prompt must write it instead
+    (``(embedding:x:1.2)``); the need is then misspelled when ``x`` is installed (``pick``
+    is its spelling), else missing.
     """
 
     reference: ModelReference
@@ -108,6 +113,7 @@ class ModelNeed:
     locations: tuple[ModelFile, ...]
     pick: str | None = None
     problem: str | None = None
+    rewrite: str | None = None
 
     @property
     def certain(self) -> bool:
@@ -251,34 +257,83 @@ def _embedding_need(
 ) -> ModelNeed | None:
     """The need of an embedding named in prompt text (see the module's docstring): None
     when ComfyUI's tokenizer finds a sound file, broken when a file it may load is broken,
-    misspelled when it would find one only in another letter case, else what the inventory
-    says (misplaced in another folder or subfolder, or missing)."""
-    targets = embedding_targets(reference.value, inventory.separator)
+    misspelled when it would find one only in another letter case or only once a weight
+    written outside parentheses is put inside them, else what the inventory says
+    (misplaced in another folder or subfolder, or missing)."""
+    tries = EmbeddingToken(reference.value).tries
+    near: tuple[ModelFile, ...] = ()
+    for name in tries:
+        hits, close = _embedding_files(name, inventory)
+        if hits:
+            return _embedding_damage(reference, key, hits, broken)
+        near = near or close
+    if tries[-1] != reference.value:
+        # ComfyUI found nothing as written and nothing without the commas at its ends:
+        # the need is for the name it tried last, the one the writer meant.
+        reference = replace(reference, value=tries[-1], written_as=f"embedding:{reference.value}")
+        key = ModelKey.of(key.folder, tries[-1])
+    name = tries[-1]
+    if near:
+        spelling = _embedding_spelling(_first_target(name, inventory), near[0])
+        return ModelNeed(reference, key, "misspelled", near, pick=spelling)
+    weighted = weight_outside_parentheses(name)
+    if weighted is not None:
+        meant, weight = weighted
+        hits, close = _embedding_files(meant, inventory)
+        found = hits or close
+        pick = (
+            (meant if hits else _embedding_spelling(_first_target(meant, inventory), close[0]))
+            if found
+            else None
+        )
+        rewrite = f"(embedding:{pick or meant}:{weight})"
+        if found:
+            return ModelNeed(reference, key, "misspelled", found, pick=pick, rewrite=rewrite)
+        return ModelNeed(reference, key, "missing", (), rewrite=rewrite)
+    presence = inventory.locate(key)
+    if presence.state == "present":
+        # Only a folder of that name (no file the tokenizer would open): nothing to load.
+        return ModelNeed(reference, key, "missing", ())
+    return ModelNeed(reference, key, presence.state, presence.locations)
+
+
+def _first_target(name: str, inventory: ModelInventory) -> str:
+    targets = embedding_targets(name, inventory.separator)
+    return targets[0] if targets else name
+
+
+def _embedding_files(
+    name: str, inventory: ModelInventory
+) -> tuple[tuple[ModelFile, ...], tuple[ModelFile, ...]]:
+    """The installed embeddings ComfyUI's ``load_embed`` finds for ``name``, and those it
+    would find only in another letter case (empty when the disk ignores case: then the
+    first are all of them)."""
+    targets = embedding_targets(name, inventory.separator)
     candidates = inventory.named("embeddings", *(t.rpartition("/")[2] for t in targets))
     folded_targets = tuple(fold_case(target) for target in targets)
     near = tuple(
         f for f in candidates if found_as_embedding(folded_targets, fold_case(f.relative_path))
     )
     if inventory.separator == "\\":
-        hits = near  # a Windows disk ignores letter case
-    else:
-        hits = tuple(f for f in near if found_as_embedding(targets, f.relative_path))
-    if hits:
-        # ComfyUI searches its directories in no set order: any of the hits may be loaded.
-        problems = [(f, broken(f)) for f in hits] if broken is not None else []
-        damaged = next(((f, problem) for f, problem in problems if problem is not None), None)
-        if damaged is None:
-            return None
-        return ModelNeed(reference, key, "broken", (damaged[0],), problem=damaged[1])
-    if near:
-        return ModelNeed(
-            reference, key, "misspelled", near, pick=_embedding_spelling(targets[0], near[0])
-        )
-    presence = inventory.locate(key)
-    if presence.state == "present":
-        # Only a folder of that name (no file the tokenizer would open): nothing to load.
-        return ModelNeed(reference, key, "missing", ())
-    return ModelNeed(reference, key, presence.state, presence.locations)
+        return near, ()  # a Windows disk ignores letter case
+    hits = tuple(f for f in near if found_as_embedding(targets, f.relative_path))
+    return hits, (() if hits else near)
+
+
+def _embedding_damage(
+    reference: ModelReference,
+    key: ModelKey,
+    hits: tuple[ModelFile, ...],
+    broken: BrokenLookup | None,
+) -> ModelNeed | None:
+    """None when every embedding file ComfyUI may load (``hits``) is sound, else a broken
+    need naming the first that is not."""
+    # ComfyUI searches its directories in no set order: any of the hits may be loaded.
+    problems = [(f, broken(f)) for f in hits] if broken is not None else []
+    damaged = next(((f, problem) for f, problem in problems if problem is not None), None)
+    if damaged is None:
+        return None
+    return ModelNeed(reference, key, "broken", (damaged[0],), problem=damaged[1])
 
 
 def _embedding_spelling(name: str, model: ModelFile) -> str:

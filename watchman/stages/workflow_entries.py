@@ -41,12 +41,14 @@ RACY_WINDOW_NS = 2_000_000_000
 """The coarsest mtime granularity of a common file system (FAT: 2 s)."""
 # Cached parses are redone when the reader changes: bump the number when its code learns
 # something new; a change to the loader tables is noticed by itself through their digest.
-PARSER_VERSION = f"4:{default_table().digest}"
+# 5: embedding tokens are read as ComfyUI's tokenizer reads them (comfy/prompt_tokens.py).
+_READER = 5
+PARSER_VERSION = f"{_READER}:{default_table().digest}"
 
 
 def parser_version(table: LoaderTable | None) -> str:
     """The parse cache's version for a loader table (the install's learned loaders)."""
-    return PARSER_VERSION if table is None else f"4:{table.digest}"
+    return PARSER_VERSION if table is None else f"{_READER}:{table.digest}"
 
 
 @dataclass(frozen=True)

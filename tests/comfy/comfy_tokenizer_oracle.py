@@ -1,0 +1,87 @@
+"""ComfyUI's reading of ``embedding:`` tokens, re-done step by step as its tokenizer does it
+(``comfy/sd1_clip.py``: ``escape_important``, ``parse_parentheses``, ``token_weights``,
+``unescape_important``, the split before ``embedding:`` in ``tokenize_with_weights``, and
+``_try_get_embedding``), character by character and recursively, with no care for speed.
+
+Used as the oracle of the property test of :mod:`watchman.comfy.prompt_tokens`: only the
+names the tokenizer tries are kept, not the tokens or the weights.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def escape(text: str) -> str:
+    return text.replace("\\)", "\0\1").replace("\\(", "\0\2")
+
+
+def unescape(text: str) -> str:
+    return text.replace("\0\1", ")").replace("\0\2", "(")
+
+
+def parentheses(text: str) -> list[str]:
+    """The top-level items: plain runs and ``( ... )`` groups, counted as ComfyUI counts."""
+    items: list[str] = []
+    current = ""
+    level = 0
+    for char in text:
+        if char == "(":
+            if level == 0:
+                if current:
+                    items.append(current)
+                current = "("
+            else:
+                current += char
+            level += 1
+        elif char == ")":
+            level -= 1
+            if level == 0:
+                items.append(current + ")")
+                current = ""
+            else:
+                current += char
+        else:
+            current += char
+    if current:
+        items.append(current)
+    return items
+
+
+def weighted_segments(text: str, weight: float = 1.0) -> list[tuple[str, float]]:
+    segments: list[tuple[str, float]] = []
+    for item in parentheses(text):
+        if len(item) >= 2 and item[0] == "(" and item[-1] == ")":
+            inner = item[1:-1]
+            colon = inner.rfind(":")
+            inner_weight = weight * 1.1
+            if colon > 0:
+                try:
+                    inner_weight = float(inner[colon + 1 :])
+                    inner = inner[:colon]
+                except ValueError:
+                    pass
+            segments += weighted_segments(inner, inner_weight)
+        else:
+            segments.append((item, weight))
+    return segments
+
+
+def tried_names(text: str) -> list[str]:
+    """Every name ComfyUI's load_embed is asked for, in order, when nothing is found."""
+    tried: list[str] = []
+    for segment, _ in weighted_segments(escape(text)):
+        pieces = re.split(" embedding:|\nembedding:", unescape(segment))
+        words = [pieces[0]] + ["embedding:" + piece for piece in pieces[1:]]
+        for word in words:
+            if not word or not word.startswith("embedding:"):
+                continue
+            split = word[len("embedding:") :].strip("\n").split()
+            if not split:
+                continue  # ComfyUI raises IndexError here: no name is tried
+            name = split[0]
+            tried.append(name)
+            stripped = name.strip(",")
+            if len(stripped) < len(name) and stripped:
+                tried.append(stripped)
+    return tried

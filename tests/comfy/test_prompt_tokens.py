@@ -1,0 +1,161 @@
+"""Prompt text's ``embedding:`` tokens are read exactly as ComfyUI's tokenizer reads them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.comfy.comfy_tokenizer_oracle import tried_names
+from watchman.comfy.prompt_tokens import EmbeddingToken, embedding_names, read_embedding_tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("(embedding:x:1.2)", ("x",)),
+        ("((embedding:x:1.2))", ("x",)),
+        ("(embedding:x)", ("x",)),
+        ("embedding:foo, embedding:bar.pt", ("foo,", "foo", "bar.pt")),
+        ("embedding:sub/neg", ("sub/neg",)),
+        ("two\nembedding:lines", ("lines",)),
+    ],
+)
+def test_a_weight_inside_parentheses_is_not_part_of_the_name(
+    text: str, names: tuple[str, ...]
+) -> None:
+    assert embedding_names(text) == names
+
+
+def test_a_weight_outside_parentheses_is_part_of_the_name() -> None:
+    assert embedding_names("embedding:x:1.2") == ("x:1.2",)
+
+
+def test_a_colon_that_is_not_a_weight_stays_in_the_group() -> None:
+    assert embedding_names("(embedding:x:y)") == ("x:y",)
+
+
+def test_the_identifier_is_case_sensitive() -> None:
+    assert embedding_names("EMBEDDING:x, Embedding:y") == ()
+
+
+@pytest.mark.parametrize(
+    "text", ["a,embedding:x", "a\tembedding:x", "myembedding:x", "x:embedding:y"]
+)
+def test_a_token_needs_a_space_or_a_newline_before_it(text: str) -> None:
+    assert embedding_names(text) == ()
+
+
+@pytest.mark.parametrize(
+    "text", ["embedding:x", "a (embedding:x)", "(a)embedding:x", "a(embedding:x)"]
+)
+def test_a_token_may_start_a_segment(text: str) -> None:
+    assert embedding_names(text) == ("x",)
+
+
+def test_escaped_parentheses_are_text_not_a_group() -> None:
+    assert embedding_names("\\(embedding:x\\)") == ()
+    assert embedding_names("a \\(b\\) embedding:x") == ("x",)
+
+
+def test_the_name_is_the_first_word_after_the_identifier() -> None:
+    assert embedding_names("embedding:  x y z") == ("x",)
+    assert embedding_names("embedding:x\u3000y") == ("x",)
+
+
+def test_nothing_after_the_identifier_names_nothing() -> None:
+    assert embedding_names("a embedding:") == ()
+    assert embedding_names("embedding:  \n") == ()
+
+
+def test_commas_at_the_ends_of_a_name_are_stripped_for_a_second_try() -> None:
+    assert read_embedding_tokens("embedding:x, b") == (EmbeddingToken("x,"),)
+    assert EmbeddingToken("x,").tries == ("x,", "x")
+    assert EmbeddingToken(",x,,").tries == (",x,,", "x")
+    assert EmbeddingToken("x").tries == ("x",)
+    assert EmbeddingToken(",,").tries == (",,",)
+
+
+def test_names_come_in_the_order_of_the_text_each_once() -> None:
+    text = "embedding:b (embedding:a:0.5) embedding:b ((embedding:c))"
+    assert embedding_names(text) == ("b", "a", "c")
+
+
+def test_an_unclosed_group_runs_to_the_end_of_the_text() -> None:
+    assert embedding_names("(a embedding:x") == ("x",)
+    # Ending with ")", it is a group: its own weight is read, "(b" stays open text.
+    assert embedding_names("(a (embedding:b:1.5)") == ()
+    assert embedding_names("((b embedding:q)") == ("q",)
+
+
+def test_a_close_before_any_open_makes_the_rest_plain_text() -> None:
+    assert embedding_names("a) (embedding:c) x") == ()
+    assert embedding_names("a) x embedding:c") == ("c",)
+
+
+def test_deep_and_long_hostile_text_is_read_without_recursion() -> None:
+    depth = 200_000
+    text = "(" * depth + "embedding:deep:0.5" + ")" * depth
+    assert embedding_names(text) == ("deep",)
+    assert embedding_names("(" * depth + " embedding:open") == ("open",)
+    assert embedding_names(")(" * depth + " embedding:x") == ("x",)
+
+
+def test_non_strings_hold_no_tokens() -> None:
+    assert embedding_names(None) == () and embedding_names(["embedding:x"]) == ()
+
+
+_PIECES = st.sampled_from(
+    [
+        "embedding:",
+        " embedding:",
+        "\nembedding:",
+        "EMBEDDING:",
+        "x",
+        "Neg",
+        "a/b",
+        ",",
+        ":",
+        ":1.2",
+        ":0",
+        ":x",
+        " ",
+        "\n",
+        "\t",
+        "\u3000",
+        "(",
+        ")",
+        "\\(",
+        "\\)",
+        "\0\1",
+        "1",
+        ".5",
+        "e3",
+        "_",
+        "inf",
+    ]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_PIECES, max_size=24).map("".join))
+def test_the_names_are_exactly_those_comfyui_tries(text: str) -> None:
+    assert embedding_names(text) == tuple(dict.fromkeys(tried_names(text)))
+
+
+_PAIRED = st.recursive(
+    st.lists(_PIECES.filter(lambda piece: piece not in ("(", ")")), max_size=4).map("".join),
+    lambda inner: st.lists(st.one_of(inner, inner.map(lambda text: f"({text})")), max_size=4).map(
+        "".join
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_PAIRED)
+def test_paired_parentheses_are_read_as_runs_between_them_as_comfyui_reads_them(
+    text: str,
+) -> None:
+    # Such texts take the short reading (runs between parentheses), whatever their length.
+    assert embedding_names(text * 40) == tuple(dict.fromkeys(tried_names(text * 40)))
