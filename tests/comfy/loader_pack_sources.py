@@ -138,3 +138,105 @@ NODE_CONFIG = {"ConfigLoader": {"class": SubclassLoader, "name": "Config Loader"
 )
 
 BROKEN = "class Broken:\n    def INPUT_TYPES(:\n        pass\n"
+
+LOOPS = (
+    RAISE
+    + """
+import folder_paths
+
+MAX_STACK = 3
+
+class StackLoader:
+    modes = ["simple", "advanced"]
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        choices = ["None"] + folder_paths.get_filename_list("loras")
+        inputs = {
+            "required": {"mode": (cls.modes,), "count": ("INT", {"default": 1})},
+            "optional": {"stack": ("LORA_STACK",)},
+        }
+        for n in range(1, MAX_STACK + 1):
+            inputs["optional"][f"lora_{n}"] = (choices,)
+            inputs["optional"][f"weight_{n}"] = ("FLOAT", {"default": 1.0})
+        for other in some_runtime_list():
+            inputs["optional"][f"ignored_{other}"] = ("FLOAT",)
+        return inputs
+
+class PickerLoader:
+    @classmethod
+    def INPUT_TYPES(s):
+        pickers = {}
+        for k in range(2):
+            pickers[f"unet_{k}"] = (folder_paths.get_filename_list("unet"),)
+        return {"required": {"seed": ("INT",)}, "optional": pickers}
+
+NODE_CLASS_MAPPINGS = {f"Stack Loader": StackLoader, "PickerLoader": PickerLoader}
+"""
+)
+
+HELPERS = (
+    RAISE
+    + """
+import os
+import folder_paths
+
+def files_in(kind, extensions=(".safetensors",)):
+    found = {}
+    for root in folder_paths.get_folder_paths(kind):
+        for name in os.listdir(root):
+            found[name] = root
+    return found
+
+class PatchLoader:
+    @classmethod
+    def INPUT_TYPES(self):
+        self.patches = files_in("inpaint")
+        s_names = files_in(kind="clip")
+        return {"required": {"patch": ([f for f in self.patches],), "base": (list(s_names),)}}
+
+class WildcardText:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {
+            "required": {
+                "text": ("STRING", {"multiline": True}),
+                "Select to add LoRA": (["Select"] + folder_paths.get_filename_list("loras"),),
+            }
+        }
+
+class NamedList:
+    choices = []
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        NamedList.choices = folder_paths.get_filename_list("vae")
+        return {"required": {"vae": (NamedList.choices,)}}
+
+NODE_CLASS_MAPPINGS = {
+    "PatchLoader": PatchLoader,
+    "WildcardText": WildcardText,
+    "NamedList": NamedList,
+}
+"""
+)
+
+BORROWED = (
+    RAISE
+    + """
+try:
+    other = load_module("efficiency-nodes").NODE_CLASS_MAPPINGS
+    Borrowed = other["Efficient Loader"]
+
+    class BorrowedLoader(Borrowed):
+        @classmethod
+        def INPUT_TYPES(cls):
+            inputs = Borrowed.INPUT_TYPES()
+            inputs["optional"]["override"] = ("STRING", {"default": "None"})
+            return inputs
+
+    NODE_CLASS_MAPPINGS = {"BorrowedLoader": BorrowedLoader}
+except Exception:
+    NODE_CLASS_MAPPINGS = {}
+"""
+)

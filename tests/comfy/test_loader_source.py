@@ -5,7 +5,16 @@ from __future__ import annotations
 from watchman.comfy.loader_lookup import LoaderTable, loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 
-from .loader_pack_sources import BOUND_NAMES, BROKEN, CLASSIC, V3, WRAPPERS
+from .loader_pack_sources import (
+    BORROWED,
+    BOUND_NAMES,
+    BROKEN,
+    CLASSIC,
+    HELPERS,
+    LOOPS,
+    V3,
+    WRAPPERS,
+)
 
 
 def learned(*sources: tuple[str, str]) -> dict[str, LearnedLoader]:
@@ -91,3 +100,44 @@ def test_learned_gguf_folders_place_files_in_the_folder_they_share() -> None:
     table = LoaderTable(learned=learned(("nodes.py", BOUND_NAMES)), bundled={})
     spec = table.spec("ClipListLoader")
     assert spec is not None and spec.model_inputs == {"clip_name": "text_encoders"}
+
+
+def test_inputs_added_in_a_counted_loop_keep_their_order_and_folders() -> None:
+    found = learned(("stack.py", LOOPS))
+    stack = found["Stack Loader"]
+    assert stack.widgets == (
+        "mode",
+        "count",
+        *("lora_1", "weight_1", "lora_2", "weight_2", "lora_3", "weight_3"),
+    )
+    assert dict(stack.model_inputs) == {f"lora_{n}": ("loras",) for n in (1, 2, 3)}
+    picker = found["PickerLoader"]
+    assert picker.widgets == ("seed", "unet_0", "unet_1")
+    assert dict(picker.model_inputs) == {
+        "unet_0": ("diffusion_models",),
+        "unet_1": ("diffusion_models",),
+    }
+
+
+def test_helpers_get_their_arguments_and_attributes_set_in_input_types_are_followed() -> None:
+    found = learned(("helpers.py", HELPERS))
+    assert dict(found["PatchLoader"].model_inputs) == {
+        "patch": ("inpaint",),
+        "base": ("text_encoders",),
+    }
+    assert dict(found["NamedList"].model_inputs) == {"vae": ("vae",)}
+
+
+def test_a_combo_listing_loras_only_to_insert_a_tag_loads_no_file() -> None:
+    wildcard = learned(("helpers.py", HELPERS))["WildcardText"]
+    assert wildcard.widgets == ("text", "Select to add LoRA")
+    assert wildcard.model_inputs == () and wildcard.wraps is None
+    spec = loader_table([wildcard]).spec("WildcardText")
+    assert spec is not None and spec.model_inputs == {}
+
+
+def test_a_subclass_of_another_packs_mapping_entry_wraps_that_node_type() -> None:
+    borrowed = learned(("borrowed.py", BORROWED))["BorrowedLoader"]
+    assert borrowed.wraps == "Efficient Loader"
+    spec = loader_table([borrowed]).spec("BorrowedLoader")
+    assert spec is not None and spec.model_inputs["ckpt_name"] == "checkpoints"

@@ -36,6 +36,11 @@ def test_update_calls_item_assignments_and_in_place_union_add_classes() -> None:
     assert classes(source) == {"FromUpdate", "FromKeyword", "FromItem", "FromUnion"}
 
 
+def test_an_f_string_without_fields_is_a_literal_key() -> None:
+    source = 'NODE_CLASS_MAPPINGS = {f"Plain": A, f"Field{n}": B}\n'
+    assert classes(source) == {"Plain"}
+
+
 def test_merges_of_dicts_defined_in_the_same_file_are_resolved() -> None:
     source = (
         'LOADERS = {"LoaderA": A}\n'

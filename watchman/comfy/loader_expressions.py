@@ -25,6 +25,7 @@ V3_WIDGET_TYPES = frozenset({"Combo", "Int", "Float", "String", "Boolean", "Mult
 SELF_NAMES = frozenset({"self", "cls", "s", "c"})
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
+Items = dict[tuple[str, ...], list[tuple[str, ast.expr]]]
 
 
 @dataclass
@@ -37,6 +38,10 @@ class Scope:
     class_bindings: dict[str, list[ast.expr]] = field(default_factory=dict)
     local_bindings: dict[str, list[ast.expr]] = field(default_factory=dict)
     methods: dict[str, Function] = field(default_factory=dict)
+    # Items stored into dicts by subscript (``d["k"] = v``, ``d["s"]["k"] = v``), by the
+    # path of names and keys before the last key: function, then module.
+    local_items: Items = field(default_factory=dict)
+    module_items: Items = field(default_factory=dict)
 
     def lookup(self, name: str) -> list[ast.expr]:
         """Every value bound to ``name``, from the innermost scope binding it."""
@@ -46,19 +51,201 @@ class Scope:
         return []
 
     def attribute(self, name: str) -> list[ast.expr]:
-        """Values bound to ``self.name`` / ``cls.name``: class attributes, else module."""
-        return self.class_bindings.get(name) or self.module_bindings.get(name, [])
+        """Values bound to ``self.name`` / ``cls.name``: set in this function
+        (``s.names = ...`` inside ``INPUT_TYPES``), class attributes, else module."""
+        return (
+            self.local_bindings.get(ATTRIBUTE_PREFIX + name)
+            or self.class_bindings.get(name)
+            or self.module_bindings.get(name, [])
+        )
 
-    def inside(self, function: Function) -> Scope:
-        """The scope of ``function``'s body, in this class and module."""
-        return Scope(
+    def items(self, path: tuple[str, ...]) -> list[tuple[str, ast.expr]]:
+        """Items stored by subscript under ``path`` (``("inputs", "optional")``)."""
+        return self.local_items.get(path) or self.module_items.get(path, [])
+
+    def inside(self, function: Function, arguments: ast.Call | None = None) -> Scope:
+        """The scope of ``function``'s body, in this class and module; with ``arguments``
+        (a call of it read in this scope), its parameters are bound to what the call
+        passes, or to their defaults."""
+        bindings = local_bindings(function)
+        if arguments is not None:
+            for name, value in _parameters(function, arguments, self).items():
+                bindings.setdefault(name, []).insert(0, value)
+        inner = Scope(
             self.module_bindings,
             self.functions,
             self.class_names,
             self.class_bindings,
-            local_bindings(function),
+            bindings,
             self.methods,
+            module_items=self.module_items,
         )
+        inner.local_items = item_assignments(function.body, inner)
+        return inner
+
+
+ATTRIBUTE_PREFIX = "."
+"""Key prefix of ``self.x = ...`` bindings among a function's names (never a name)."""
+
+MAX_UNROLLED = 256
+"""Items one function's (or module's) loops may add before the rest are not read."""
+
+
+def _parameters(function: Function, call: ast.Call, scope: Scope) -> dict[str, ast.expr]:
+    """Parameter name -> the expression a call passes (a string it names is resolved
+    in the caller's scope, where its names mean something), else the default."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    bound: dict[str, ast.expr] = {}
+    defaults = arguments.defaults
+    with_defaults = positional[len(positional) - len(defaults) :]
+    for parameter, default in zip(with_defaults, defaults, strict=True):
+        bound[parameter.arg] = default
+    for parameter, optional in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        if optional is not None:
+            bound[parameter.arg] = optional
+    if positional and positional[0].arg in SELF_NAMES and isinstance(call.func, ast.Attribute):
+        positional = positional[1:]  # s.method(x): x is the second parameter
+    given = [(positional[index], value) for index, value in enumerate(call.args[: len(positional)])]
+    named = {p.arg: p for p in [*positional, *arguments.kwonlyargs]}
+    given += [(named[k.arg], k.value) for k in call.keywords if k.arg in named]
+    for parameter, value in given:
+        if isinstance(value, ast.Starred):
+            break
+        text = string_value(value, scope)
+        bound[parameter.arg] = ast.Constant(text) if text is not None else value
+    return bound
+
+
+def item_assignments(statements: list[ast.stmt], scope: Scope) -> Items:
+    """Return what ``statements`` store into dicts by subscript, in source order, by path.
+
+    ``inputs["optional"][f"lora_{i}"] = spec`` inside ``for i in range(1, n + 1)`` gives
+    one item per value of ``i`` under ``("inputs", "optional")``, when the range's bounds
+    are integers known here (literals, names bound to them, sums). Loops over anything
+    else are read once, and keys that need their variable are skipped. At most
+    :data:`MAX_UNROLLED` items are gathered.
+    """
+    found: Items = {}
+    _gather_items(statements, scope, {}, found, [MAX_UNROLLED], 0)
+    return found
+
+
+def _gather_items(
+    statements: list[ast.stmt],
+    scope: Scope,
+    env: dict[str, int],
+    found: Items,
+    left: list[int],
+    depth: int,
+) -> None:
+    if depth > MAX_DEPTH:
+        return
+    for statement in statements:
+        if left[0] <= 0:
+            return
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                path = _subscript_path(target, env)
+                if path is not None and len(path) >= 2:
+                    found.setdefault(path[:-1], []).append((path[-1], statement.value))
+                    left[0] -= 1
+        elif isinstance(statement, ast.For):
+            variable = statement.target
+            values = None
+            if isinstance(variable, ast.Name):
+                values = _range_values(statement.iter, scope, env)
+            if values is None or not isinstance(variable, ast.Name):
+                _gather_items(statement.body, scope, env, found, left, depth + 1)
+            else:
+                for value in values:
+                    inner = {**env, variable.id: value}
+                    _gather_items(statement.body, scope, inner, found, left, depth + 1)
+        elif isinstance(statement, (ast.If, ast.With, ast.Try, ast.While)):
+            blocks = [statement.body, getattr(statement, "orelse", [])]
+            blocks += [handler.body for handler in getattr(statement, "handlers", [])]
+            blocks.append(getattr(statement, "finalbody", []))
+            for block in blocks:
+                _gather_items(block, scope, env, found, left, depth + 1)
+
+
+def _subscript_path(target: ast.expr, env: dict[str, int]) -> tuple[str, ...] | None:
+    keys: list[str] = []
+    node = target
+    while isinstance(node, ast.Subscript) and len(keys) <= MAX_DEPTH:
+        key = key_text(node.slice, env)
+        if key is None:
+            return None
+        keys.append(key)
+        node = node.value
+    if not isinstance(node, ast.Name) or not keys:
+        return None
+    return (node.id, *reversed(keys))
+
+
+def key_text(node: ast.expr, env: dict[str, int]) -> str | None:
+    """A literal string, or an f-string whose fields are loop variables of ``env``."""
+    text = constant_text(node)
+    if text is not None or not isinstance(node, ast.JoinedStr):
+        return text
+    parts: list[str] = []
+    for value in node.values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            parts.append(value.value)
+        elif (
+            isinstance(value, ast.FormattedValue)
+            and value.format_spec is None
+            and isinstance(value.value, ast.Name)
+            and value.value.id in env
+        ):
+            parts.append(str(env[value.value.id]))
+        else:
+            return None
+    return "".join(parts)
+
+
+def _range_values(node: ast.expr, scope: Scope, env: dict[str, int]) -> range | None:
+    if not isinstance(node, ast.Call) or call_name(node) != "range" or node.keywords:
+        return None
+    if not 1 <= len(node.args) <= 3:
+        return None
+    bounds = [int_value(argument, scope, env, 0) for argument in node.args]
+    if any(bound is None for bound in bounds):
+        return None
+    values = range(*[bound for bound in bounds if bound is not None])
+    return values if 0 < len(values) <= MAX_UNROLLED else None
+
+
+def int_value(node: ast.expr, scope: Scope, env: dict[str, int], depth: int) -> int | None:
+    """An integer an expression is known to be here: literals, loop variables, names
+    bound once to one, and ``+ - *`` of those (small results only)."""
+    if depth > MAX_DEPTH:
+        return None
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(node, ast.Name):
+        if node.id in env:
+            return env[node.id]
+        bound = scope.lookup(node.id)
+        return int_value(bound[-1], scope, env, depth + 1) if len(bound) == 1 else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = int_value(node.operand, scope, env, depth + 1)
+        return -inner if inner is not None else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+        left = int_value(node.left, scope, env, depth + 1)
+        right = int_value(node.right, scope, env, depth + 1)
+        if left is None or right is None:
+            return None
+        result = (
+            left + right
+            if isinstance(node.op, ast.Add)
+            else left - right
+            if isinstance(node.op, ast.Sub)
+            else left * right
+        )
+        return result if abs(result) <= 1_000_000 else None
+    return None
 
 
 def dict_items(node: ast.expr, scope: Scope, depth: int) -> list[tuple[str, ast.expr]]:
@@ -66,7 +253,8 @@ def dict_items(node: ast.expr, scope: Scope, depth: int) -> list[tuple[str, ast.
         return []
     if isinstance(node, ast.Name):
         bound = scope.lookup(node.id)
-        return dict_items(bound[0], scope, depth + 1) if bound else []
+        own = dict_items(bound[0], scope, depth + 1) if bound else []
+        return own + scope.items((node.id,))
     if isinstance(node, ast.Call) and call_name(node) == "dict":
         return [(k.arg, k.value) for k in node.keywords if k.arg is not None]
     if not isinstance(node, ast.Dict):
@@ -120,7 +308,17 @@ def input_kind(spec: ast.expr, scope: Scope) -> tuple[str, tuple[str, ...]]:
         return "widget", folders
     text = constant_text(first)
     if text is None and isinstance(first, ast.Attribute):
-        text = first.attr  # IO.INT, io.FLOAT, ...
+        owner = first.value
+        if isinstance(owner, ast.Name) and (
+            owner.id in SELF_NAMES or owner.id in scope.class_names
+        ):
+            # (cls.modes,): a class attribute holding the choices, or the type's name.
+            bound = scope.attribute(first.attr)
+            if bound and isinstance(bound[-1], (ast.List, ast.Tuple, ast.ListComp)):
+                return "widget", ()
+            text = constant_text(bound[-1]) if bound else None
+        if text is None:
+            text = first.attr  # IO.INT, io.FLOAT, ...
     if text is None and isinstance(first, ast.Name):
         bound = scope.lookup(first.id)
         if bound:
@@ -186,11 +384,24 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
         ):
             function = scope.methods.get(node.func.attr)
         if function is not None:
-            # A helper of the module or a method of the class: what it returns.
-            inner = scope.inside(function)
-            for returned in syntax_nodes(function):
+            # A helper of the module or a method of the class: what it returns, its
+            # parameters bound to what this call passes (get_files("inpaint")).
+            inner = scope.inside(function, node)
+            body = syntax_nodes(function)
+            found = False
+            for returned in body:
                 if isinstance(returned, ast.Return) and returned.value is not None:
-                    yield from folders_iter(returned.value, inner, depth + 1)
+                    for folder in folders_iter(returned.value, inner, depth + 1):
+                        found = True
+                        yield folder
+            if not found:
+                # What it returns is built step by step (a dict filled in a loop over
+                # get_folder_paths(name)): the folders its own listing calls name.
+                for call in body:
+                    if isinstance(call, ast.Call) and call_name(call) in LIST_CALLS | (
+                        FOLDER_PATH_CALLS
+                    ):
+                        yield from folders_iter(call, inner, depth + 1)
             return
         if isinstance(node.func, ast.Attribute) and node.func.attr in ("copy", "keys"):
             yield from folders_iter(node.func.value, scope, depth + 1)
@@ -277,6 +488,10 @@ def is_name(node: ast.expr, name: str) -> bool:
 def constant_text(node: ast.expr | None) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = [part.value for part in node.values if isinstance(part, ast.Constant)]
+        if len(parts) == len(node.values) and all(isinstance(part, str) for part in parts):
+            return "".join(str(part) for part in parts)  # f"Name" has no fields
     return None
 
 
@@ -291,6 +506,14 @@ def bind_statement(statement: ast.stmt, bindings: dict[str, list[ast.expr]]) -> 
         for target in statement.targets:
             if isinstance(target, ast.Name):
                 bindings.setdefault(target.id, []).append(statement.value)
+            elif (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and (target.value.id in SELF_NAMES or target.value.id[:1].isupper())
+            ):
+                # s.model_paths = ... (or Loader.names = ...) in INPUT_TYPES, then read
+                # as s.model_paths
+                bindings.setdefault(ATTRIBUTE_PREFIX + target.attr, []).append(statement.value)
     elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
         if isinstance(statement.target, ast.Name):
             bindings.setdefault(statement.target.id, []).append(statement.value)

@@ -11,14 +11,22 @@ What is understood: the list call itself (any function named ``get_filename_list
 packs' own wrappers count), sums of lists (``["None"] + get_filename_list("loras")``),
 ``sorted``/``list``/comprehensions over one, ``get_folder_paths("x")``-based listings, a
 name bound to any of these (in ``INPUT_TYPES``, the class body or the module, also
-through ``.extend``/``+=``), a module function returning one, and ``folder_names_and_paths
-["x"]``. Node types come from ``NODE_CLASS_MAPPINGS`` (literal dicts, ``.update``, item
+through ``.extend``/``+=``, or to ``s.x`` inside ``INPUT_TYPES``), a module function
+returning one (its parameters bound to the call's arguments; when what it returns is
+built step by step, the listing calls in its body), and ``folder_names_and_paths["x"]``.
+Inputs stored by subscript (``inputs["optional"]["x"] = ...``) count in source order, and
+a ``for i in range(...)`` loop with known integer bounds is unrolled for f-string keys
+(``f"lora_{i}_name"``). A "Select to add LoRA" combo lists a folder only to insert a tag
+into the text: its node is known, but that input loads no file.
+
+Node types come from ``NODE_CLASS_MAPPINGS`` (literal dicts, ``.update``, item
 assignment, keys such as ``Cls.NAME``), from any dict literal of node classes (packs
 register conditional groups that way), and from v3 ``node_id=``. A class with no
 ``INPUT_TYPES`` of its own takes its base's; a mapping value wrapping a class
 (``override_class(UNETLoader)``, ``wrap(NODE_CLASS_MAPPINGS["UNETLoader"])``) or a
 subclass of a class the pack does not define records that it *wraps* the node type of
-that name, whose spec the loader table supplies.
+that name (or of the mapping key a base is bound to: ``Base = nodes["Efficient Loader"]``),
+whose spec the loader table supplies.
 
 The work is bounded (bytes, files and syntax nodes per pack, depth of name following),
 and one file that does not parse or exceeds a bound is that file's problem only.
@@ -33,6 +41,7 @@ from dataclasses import dataclass, field
 
 from watchman.comfy.loader_expressions import (
     MAX_DEPTH,
+    Items,
     Scope,
     bind_statement,
     constant_text,
@@ -40,6 +49,7 @@ from watchman.comfy.loader_expressions import (
     input_kind,
     input_types_call,
     is_name,
+    item_assignments,
     last_name,
     list_items,
     v3_input,
@@ -113,6 +123,8 @@ class _ClassInfo:
     widgets: tuple[str, ...] | None  # None: no INPUT_TYPES / schema of its own
     model_inputs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     inherits_inputs_of: str | None = None  # INPUT_TYPES built on Base.INPUT_TYPES()
+    # A folder listing only to insert text (below): known to load no file from it.
+    inserts_text: bool = False
     attributes: dict[str, ast.expr] = field(default_factory=dict)
 
 
@@ -143,7 +155,8 @@ def learn_loaders(
 
     Takes ``(relative path, source bytes)`` pairs of one pack (read lazily, in order).
     Returns the learned loaders sorted by node type (only node types with at least one
-    input listing a model folder, or wrapping another node type) and one sentence per
+    input listing a model folder, or one listing it only to insert text, which load no
+    file, or wrapping another node type) and one sentence per
     file that could not be read or per bound reached. Never raises for any content.
     """
     index = _PackIndex()
@@ -178,7 +191,7 @@ def learn_loaders(
 def _join(index: _PackIndex) -> tuple[LearnedLoader, ...]:
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
-        if info.model_inputs:
+        if info.model_inputs or info.inserts_text:
             loaders[node_type] = _loader(node_type, info)
     node_groups = set(index.node_groups)
     for _, class_name, wrapped, _, group in index.entries:
@@ -226,7 +239,7 @@ def _from_class(
     # The same class name in several files: prefer one that declares model inputs.
     info = next((c for c in candidates if c.model_inputs), None) or candidates[0]
     if info.widgets is not None:
-        if info.model_inputs:
+        if info.model_inputs or info.inserts_text:
             return _loader(node_type, info)
         if info.inherits_inputs_of is not None:
             base = _from_class(node_type, info.inherits_inputs_of, index, depth + 1)
@@ -264,6 +277,7 @@ class _FileReader:
         self.source = source
         self.index = index
         self.module_bindings: dict[str, list[ast.expr]] = {}
+        self.module_items: Items = {}
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.class_nodes: dict[str, ast.ClassDef] = {}
 
@@ -282,6 +296,8 @@ class _FileReader:
                 self.class_nodes.setdefault(node.name, node)
             elif isinstance(node, (ast.Assign, ast.Call, ast.Dict)):
                 statements.append(node)
+        module_scope = Scope(self.module_bindings, self.functions, frozenset(self.class_nodes))
+        self.module_items = item_assignments(self.tree.body, module_scope)
         for name, class_node in self.class_nodes.items():
             info = self._class_info(class_node)
             self.index.classes.setdefault(name, []).append(info)
@@ -326,7 +342,11 @@ class _FileReader:
         info = _ClassInfo(
             name=class_node.name,
             source=self.source,
-            bases=tuple(name for name in (last_name(base) for base in class_node.bases) if name),
+            bases=tuple(
+                self._node_type_of(name)
+                for name in (last_name(base) for base in class_node.bases)
+                if name
+            ),
             widgets=None,
             attributes=attributes,
         )
@@ -342,12 +362,23 @@ class _FileReader:
             class_bindings,
             {},
             methods,
+            module_items=self.module_items,
         )
         if "INPUT_TYPES" in methods:
             self._read_input_types(methods["INPUT_TYPES"], info, scope)
         elif "define_schema" in methods:
             self._read_schema(methods["define_schema"], info, scope)
         return info
+
+    def _node_type_of(self, name: str) -> str:
+        """The node type a base class name stands for: a name bound to another pack's
+        mapping entry (``Loader = nodes["Efficient Loader"]``) is that node type."""
+        bound = self.module_bindings.get(name)
+        if bound and isinstance(bound[-1], ast.Subscript):
+            key = constant_text(bound[-1].slice)
+            if key is not None:
+                return key
+        return name
 
     def _read_input_types(
         self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: _ClassInfo, scope: Scope
@@ -364,17 +395,23 @@ class _FileReader:
             if isinstance(value, ast.Name):
                 bound = local.lookup(value.id)
                 target = bound[0] if bound else value
-                self._section_assignments(function, value.id, sections, local)
             base = input_types_call(target)
             if base == "super":
                 base = info.bases[0] if info.bases else None
             if base is not None:
-                info.inherits_inputs_of = base
+                info.inherits_inputs_of = self._node_type_of(base)
             if isinstance(target, ast.Dict):
                 for key, item in zip(target.keys, target.values, strict=True):
                     section = constant_text(key) if key is not None else None
                     if section in sections:
                         sections[section].extend(dict_items(item, local, 0))
+            if isinstance(value, ast.Name):
+                # inputs["optional"] = {...}; inputs["optional"][f"lora_{i}"] = (...)
+                for section, item in local.items((value.id,)):
+                    if section in sections:
+                        sections[section].extend(dict_items(item, local, 0))
+                for section, items in sections.items():
+                    items.extend(local.items((value.id, section)))
             if sections["required"] or sections["optional"]:
                 break
         widgets: list[str] = []
@@ -386,34 +423,12 @@ class _FileReader:
             if kind == "socket":
                 continue
             widgets.append(name)
-            if folders:
+            if folders and _inserts_text(name):
+                info.inserts_text = True
+            elif folders:
                 model_inputs.append((name, folders))
         info.widgets = tuple(widgets)
         info.model_inputs = tuple(model_inputs)
-
-    def _section_assignments(
-        self,
-        function: ast.FunctionDef | ast.AsyncFunctionDef,
-        name: str,
-        sections: dict[str, list[tuple[str, ast.expr]]],
-        scope: Scope,
-    ) -> None:
-        """``inputs["optional"] = {...}`` and ``inputs["required"]["x"] = (...)``."""
-        for node in syntax_nodes(function):
-            if not isinstance(node, ast.Assign):
-                continue
-            for target in node.targets:
-                if not isinstance(target, ast.Subscript):
-                    continue
-                if is_name(target.value, name):
-                    section = constant_text(target.slice)
-                    if section in sections:
-                        sections[section].extend(dict_items(node.value, scope, 0))
-                elif isinstance(target.value, ast.Subscript) and is_name(target.value.value, name):
-                    section = constant_text(target.value.slice)
-                    key = constant_text(target.slice)
-                    if section in sections and key is not None:
-                        sections[section].append((key, node.value))
 
     def _read_schema(
         self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: _ClassInfo, scope: Scope
@@ -440,7 +455,9 @@ class _FileReader:
                 if not is_widget:
                     continue
                 (optional if is_optional else required).append(name)
-                if folders:
+                if folders and _inserts_text(name):
+                    info.inserts_text = True
+                elif folders:
                     model_inputs.append((name, folders))
             info.widgets = tuple(required + optional)
             info.model_inputs = tuple(model_inputs)
@@ -502,6 +519,13 @@ class _FileReader:
                     ):
                         return constant_text(statement.value)
         return None
+
+
+def _inserts_text(input_name: str) -> bool:
+    # Impact's wildcard widgets "Select to add LoRA" (copied by Easy-Use and others) list
+    # the loras folder only to insert a <lora:...> tag into the text, whose tags are read;
+    # the combo itself loads nothing and keeps a placeholder as its value.
+    return input_name.startswith("Select to add")
 
 
 def _looks_like_class(name: str) -> bool:

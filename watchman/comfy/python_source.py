@@ -233,6 +233,10 @@ class _NodeClassCollector:
     def _string_of(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return node.value
+        if isinstance(node, ast.JoinedStr):
+            parts = [part.value for part in node.values if isinstance(part, ast.Constant)]
+            if len(parts) == len(node.values) and all(isinstance(part, str) for part in parts):
+                return "".join(str(part) for part in parts)  # f"Name" has no fields
         if isinstance(node, ast.Name):
             return self.strings.get(node.id)
         return None
