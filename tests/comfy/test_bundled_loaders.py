@@ -82,3 +82,61 @@ def test_any_source_text_is_read_without_an_exception(text: str) -> None:
     source = "class X:\n    def INPUT_TYPES(s):\n        return " + text
     loaders, problems = learn_loaders([("x.py", source.encode("utf-8", "replace"))])
     assert isinstance(loaders, tuple) and isinstance(problems, tuple)
+
+
+# Loaders of packs added to the table in session 6, as a UI workflow stores them (file
+# names made up): each value gets its folder from the table alone.
+ADDED_PACKS = {
+    "easy loraStack": (
+        [True, "simple", 2, "style.safetensors", 1.0, 1.0, 1.0, "None", 1.0, 1.0, 1.0],
+        [("style.safetensors", "loras")],
+    ),
+    "easy XYInputs: Checkpoint": (
+        ["Ckpt Names+ClipSkip+VAE", 2, "a.safetensors", -1, "Baked VAE", "b.ckpt", -2, "v.pt"],
+        [("a.safetensors", "checkpoints"), ("b.ckpt", "checkpoints"), ("v.pt", "vae")],
+    ),
+    "ttN pipeLoader_v2": (
+        ["real.safetensors", "Default", "kl.safetensors", -1, "", "a cat"],
+        [("real.safetensors", "checkpoints"), ("kl.safetensors", "vae")],
+    ),
+    "CheckpointLoader|pysssss": (
+        ["sd15/base.safetensors"],
+        [("sd15/base.safetensors", "checkpoints")],
+    ),
+    "INPAINT_LoadInpaintModel": (["big-lama.pt"], [("big-lama.pt", "inpaint")]),
+    "BrushNetLoader": (
+        ["brushnet/random_mask.safetensors", "float16"],
+        [("brushnet/random_mask.safetensors", "inpaint")],
+    ),
+    "ACN_ControlNetLoaderAdvanced": (
+        ["cn-depth.safetensors"],
+        [("cn-depth.safetensors", "controlnet")],
+    ),
+    "FaceRestoreModelLoader": (["codeformer.pth"], [("codeformer.pth", "facerestore_models")]),
+    "TensorRTLoader": (["unet_trt.engine", "sdxl_base"], [("unet_trt.engine", "tensorrt")]),
+    "CogVideoXModelLoader": (
+        ["cogvideox_5b.safetensors", "bf16", "disabled", "main_device", False, "sdpa"],
+        [("cogvideox_5b.safetensors", "diffusion_models")],
+    ),
+    "AV_CheckpointLoader": (
+        ["model.safetensors", "Baked VAE", -1, "None", 1.0, 1.0, "p", "n"],
+        [("model.safetensors", "checkpoints")],
+    ),
+    # The combo only inserts a tag; the tag in the text is the reference.
+    "easy wildcards": (
+        ["a <lora:x:0.5> cat", "Select the LoRA to add to the text"],
+        [("x", "loras")],
+    ),
+}
+
+
+def test_loaders_of_the_added_packs_get_their_folders_without_an_install() -> None:
+    nodes = [
+        {"id": index, "type": node_type, "widgets_values": values}
+        for index, (node_type, (values, _)) in enumerate(ADDED_PACKS.items(), 1)
+    ]
+    parsed = parse_workflow_json({"nodes": nodes}, "added.json")
+    found: dict[str, list[tuple[str, str | None]]] = {name: [] for name in ADDED_PACKS}
+    for reference in parsed.model_refs:
+        found[reference.node_type].append((reference.value, reference.folder))
+    assert found == {name: expected for name, (_, expected) in ADDED_PACKS.items()}
