@@ -74,3 +74,46 @@ def flac_with_comments(comments: dict[bytes, bytes], *, vendor: bytes = b"test")
     stream_info = bytes([0]) + (34).to_bytes(3, "big") + b"\0" * 34
     comment_block = bytes([0x80 | 4]) + len(body).to_bytes(3, "big") + body
     return b"fLaC" + stream_info + comment_block + b"\xff\xf8" + b"\0" * 32
+
+
+def _syncsafe(value: int) -> bytes:
+    return bytes((value >> shift) & 0x7F for shift in (21, 14, 7, 0))
+
+
+def id3_frame(frame_id: bytes, body: bytes) -> bytes:
+    """An ID3v2.4 frame: id, syncsafe size, two flag bytes, body."""
+    return frame_id + _syncsafe(len(body)) + b"\0\0" + body
+
+
+def mp3_with_texts(texts: dict[bytes, bytes], *, encoding: int = 3) -> bytes:
+    """An MP3 as SaveAudioMP3 writes it: an ID3v2.4 tag of TXXX frames, then audio."""
+    terminator = b"\0\0" if encoding in (1, 2) else b"\0"
+    frames = b"".join(
+        id3_frame(b"TXXX", bytes([encoding]) + key + terminator + value)
+        for key, value in texts.items()
+    )
+    return b"ID3\x04\0\0" + _syncsafe(len(frames)) + frames + b"\xff\xfb" + b"\0" * 64
+
+
+def ogg_pages(packet: bytes, *, serial: int = 1, sequence: int = 0) -> bytes:
+    """The Ogg pages carrying one ``packet``: 255-byte segments, at most 255 per page, a
+    last segment under 255 bytes ending the packet; later pages are marked continued."""
+    lacing = [255] * (len(packet) // 255) + [len(packet) % 255]
+    pages, offset = [], 0
+    for first in range(0, len(lacing), 255):
+        values = lacing[first : first + 255]
+        header = b"OggS\0" + bytes([1 if first else 0]) + b"\0" * 8
+        header += struct.pack("<III", serial, sequence, 0) + bytes([len(values)])
+        pages.append(header + bytes(values) + packet[offset : offset + sum(values)])
+        offset += sum(values)
+        sequence += 1
+    return b"".join(pages)
+
+
+def opus_with_comments(comments: dict[bytes, bytes]) -> bytes:
+    """An Opus file as SaveAudioOpus writes it: OpusHead, then an OpusTags packet."""
+    entries = [key + b"=" + value for key, value in comments.items()]
+    tags = b"OpusTags" + struct.pack("<I", 4) + b"test" + struct.pack("<I", len(entries))
+    tags += b"".join(struct.pack("<I", len(entry)) + entry for entry in entries)
+    head = b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0"
+    return ogg_pages(head) + ogg_pages(tags, sequence=1) + ogg_pages(b"\0" * 10, sequence=9)

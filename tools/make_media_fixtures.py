@@ -5,7 +5,8 @@ PyAV is not a dependency of comfywatchman: install it in a scratch environment t
 this (``pip install av numpy``). The files are committed, so the tests never need it.
 
 - ``savevideo.mp4``: SaveVideo's layout, ``prompt`` and ``workflow`` as 'mdta' keys
-  (``movflags=use_metadata_tags``); ``saveaudio.flac``: SaveAudio's Vorbis comments;
+  (``movflags=use_metadata_tags``); ``saveaudio.flac``, ``saveaudio.mp3`` and
+  ``saveaudio.opus``: SaveAudio's, SaveAudioMP3's and SaveAudioOpus's tags;
   ``savewebm.webm``: SaveWEBM's tags.
 - ``vhs_comment.{mp4,mov,webm}``: Video Combine's one ``comment``, a JSON object holding
   ``prompt`` as a JSON string and ``workflow`` as an object.
@@ -50,15 +51,17 @@ def _video(path: Path, metadata: dict[str, str], options: dict[str, str], codec:
     container.close()
 
 
-def _audio(path: Path, metadata: dict[str, str]) -> None:
-    container = av.open(str(path), mode="w")
-    stream = container.add_stream("flac", rate=8000)
+def _audio(path: Path, metadata: dict[str, str], container_format: str, codec: str) -> None:
+    container = av.open(str(path), mode="w", format=container_format)
+    rate = 48000 if codec == "libopus" else 8000
+    stream = container.add_stream(codec, rate=rate)
     for key, value in metadata.items():
         container.metadata[key] = value
+    sample_format, dtype = ("flt", numpy.float32) if codec == "libopus" else ("s16", numpy.int16)
     frame = av.AudioFrame.from_ndarray(
-        numpy.zeros((1, 800), dtype=numpy.int16), format="s16", layout="mono"
+        numpy.zeros((1, 960), dtype=dtype), format=sample_format, layout="mono"
     )
-    frame.sample_rate = 8000
+    frame.sample_rate = rate
     for packet in stream.encode(frame):
         container.mux(packet)
     for packet in stream.encode():
@@ -72,7 +75,9 @@ def main(output: Path) -> None:
     core = {"prompt": json.dumps(PROMPT), "workflow": json.dumps(WORKFLOW)}
     _video(output / "savevideo.mp4", core, {"movflags": "use_metadata_tags"}, "libx264")
     _video(output / "savewebm.webm", core, {}, "libvpx-vp9")
-    _audio(output / "saveaudio.flac", core)
+    _audio(output / "saveaudio.flac", core, "flac", "flac")
+    _audio(output / "saveaudio.mp3", core, "mp3", "libmp3lame")
+    _audio(output / "saveaudio.opus", core, "ogg", "libopus")
     comment = {"comment": json.dumps({"prompt": json.dumps(PROMPT), "workflow": WORKFLOW})}
     _video(output / "vhs_comment.mp4", comment, {}, "libx264")
     _video(output / "vhs_comment.mov", comment, {}, "libx264")

@@ -111,7 +111,7 @@ class WorkflowsSettings(_Section):
         default=True,
         description=(
             "Also read workflows embedded in images (.png, .webp), videos (.mp4, .mov, "
-            ".m4v, .webm, .mkv) and FLAC audio."
+            ".m4v, .webm, .mkv) and audio (.flac, .mp3, .opus, .ogg)."
         ),
     )
     full_rehash_hours: float = Field(

@@ -18,8 +18,11 @@ from tests.media_files import (
     box,
     flac_with_comments,
     mov_with_text,
+    mp3_with_texts,
     mp4_with_comment,
     mp4_with_keys,
+    ogg_pages,
+    opus_with_comments,
     webm_with_tags,
 )
 from watchman.comfy import media_metadata
@@ -55,6 +58,8 @@ def values_in(path: Path) -> list[str]:
         ("savevideo.mp4", "mp4"),
         ("savewebm.webm", "webm"),
         ("saveaudio.flac", "flac"),
+        ("saveaudio.mp3", "mp3"),
+        ("saveaudio.opus", "ogg"),
         ("vhs_comment.mp4", "mp4"),
         ("vhs_comment.mov", "mp4"),
         ("vhs_comment.webm", "webm"),
@@ -83,7 +88,9 @@ def test_a_file_of_another_kind_under_a_video_name_is_no_workflow_and_no_error(
 ) -> None:
     clip = tmp_path / "old.mp4"
     clip.write_bytes(b"RIFF\x10\0\0\0AVI LIST" + b"\0" * 64)
-    with pytest.raises(ImageWithoutWorkflowError, match="not an MP4, MOV, WebM, MKV or FLAC"):
+    with pytest.raises(
+        ImageWithoutWorkflowError, match="not an MP4, MOV, WebM, MKV, FLAC, MP3 or Ogg"
+    ):
         values_in(clip)
 
 
@@ -126,6 +133,32 @@ def test_flac_vorbis_comments_are_read() -> None:
     kind, texts = texts_of(data)
     assert kind == "flac"
     assert json.loads(texts["prompt"]) == PROMPT
+
+
+def test_mp3_user_text_frames_are_read_in_each_encoding() -> None:
+    workflow = json.dumps(WORKFLOW)
+    for encoding, codec in ((0, "latin-1"), (1, "utf-16"), (2, "utf-16-be"), (3, "utf-8")):
+        data = mp3_with_texts({"workflow".encode(codec): workflow.encode(codec)}, encoding=encoding)
+        kind, texts = texts_of(data)
+        assert kind == "mp3"
+        assert json.loads(texts["workflow"]) == WORKFLOW, codec
+
+
+def test_opus_comments_spanning_ogg_pages_are_reassembled() -> None:
+    workflow = json.dumps({**WORKFLOW, "padding": "x" * 150_000}).encode()
+    data = opus_with_comments({b"workflow": workflow})
+    assert data.count(b"OggS") > 4  # the comment packet spans three pages
+    # A page of another stream between them (a second track) is passed over.
+    second = data.index(b"OggS", data.index(b"OpusTags") + 100)
+    data = data[:second] + ogg_pages(b"\0" * 300, serial=7) + data[second:]
+    kind, texts = texts_of(data)
+    assert kind == "ogg"
+    assert json.loads(texts["workflow"])["padding"] == "x" * 150_000
+
+
+def test_opus_tags_are_read_like_vorbis_comments() -> None:
+    data = opus_with_comments({b"prompt": json.dumps(PROMPT).encode()})
+    assert json.loads(texts_of(data)[1]["prompt"]) == PROMPT
 
 
 def test_a_value_encoded_as_a_json_string_is_peeled_up_to_three_layers() -> None:

@@ -1,5 +1,6 @@
 """The workflow fuzzer: Hypothesis strategies that mutate real workflows and wrap them in
-hostile PNG / WebP / MP4 / WebM / FLAC containers, and the checks a batch of fuzzed files must pass.
+hostile PNG / WebP / MP4 / WebM / FLAC / MP3 / Opus containers, and the checks a batch of
+fuzzed files must pass.
 
 Seeds are the project's own example workflows (``examples/``) and, when present, the
 shared corpus (``../shared/corpus/workflows``, read in place). A mutation replaces a value
@@ -264,6 +265,10 @@ def fuzzed_media(draw: st.DrawFn, seeds: list[tuple[str, Any]], suffix: str) -> 
         )
     elif suffix == ".webm":
         data = media_files.webm_with_tags({b"WORKFLOW": workflow, b"PROMPT": prompt})
+    elif suffix == ".mp3":
+        data = media_files.mp3_with_texts({b"workflow": workflow, b"prompt": prompt})
+    elif suffix == ".opus":
+        data = media_files.opus_with_comments({b"workflow": workflow, b"prompt": prompt})
     else:
         data = media_files.flac_with_comments({b"workflow": workflow, b"prompt": prompt})
     mutable = bytearray(data)
@@ -276,7 +281,7 @@ def fuzzed_media(draw: st.DrawFn, seeds: list[tuple[str, Any]], suffix: str) -> 
     return bytes(mutable)
 
 
-MEDIA_FUZZ_SUFFIXES = (".mp4", ".webm", ".flac")
+MEDIA_FUZZ_SUFFIXES = (".mp4", ".webm", ".flac", ".mp3", ".opus")
 
 
 def reader_input(suffix: str, data: bytes) -> bytes:
@@ -292,7 +297,8 @@ def reader_input(suffix: str, data: bytes) -> bytes:
 
 
 def fuzzed_file(seeds: list[tuple[str, Any]]) -> st.SearchStrategy[tuple[str, bytes]]:
-    """A ``(suffix, bytes)`` pair: 7 in 13 JSON, 2 PNG, 1 WebP, 1 each MP4, WebM, FLAC."""
+    """A ``(suffix, bytes)`` pair: 7 in 15 JSON, 2 PNG, 1 WebP, 1 each MP4, WebM, FLAC,
+    MP3, Opus."""
     kinds = {
         ".json": fuzzed_workflow(seeds),
         ".png": fuzzed_png(seeds),

@@ -1,7 +1,7 @@
 """The long fault run (``make faults``): the figures docs/reliability.md reports.
 
 1. The fuzzer: ``--files`` (default 10,000) seeded Hypothesis examples, mutated workflows,
-   PNGs, WebPs, MP4s, WebMs and FLACs alike, each read in process (a crash is counted,
+   PNGs, WebPs, MP4s, WebMs, FLACs, MP3s and Opus files, each read in process (a crash is counted,
    with the slowest read), then written in batches of ``--batch`` files with names that
    are not all UTF-8; every batch goes through a real ``scan --json`` and ``--run-cycle``.
 2. The SIGKILL harness: ``--kills`` (default 200) cycles killed at random moments over a

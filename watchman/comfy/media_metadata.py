@@ -1,22 +1,26 @@
-"""Workflows embedded in video and audio files (MP4 / MOV, WebM / MKV, FLAC), read with
-struct only and without reading the media itself.
+"""Workflows embedded in video and audio files (MP4 / MOV, WebM / MKV, FLAC, MP3, Opus /
+Ogg), read with struct only and without reading the media itself.
 
 ComfyUI's own savers write the API prompt and the UI workflow as container metadata keyed
 ``prompt`` and ``workflow``: SaveVideo into an MP4's ``moov/udta/meta`` as ``mdta`` keys
 with an ``ilst`` value per key, SaveWEBM as Matroska ``SimpleTag``s (``PROMPT``,
-``WORKFLOW``), SaveAudio as FLAC Vorbis comments. Video Helper Suite's Video Combine
-writes one ``comment`` instead, a JSON object holding ``prompt`` (as a JSON string) and
-``workflow`` (an object): an iTunes ``©cmt`` item in MP4, a QuickTime ``©cmt`` / ``©des``
-text in MOV, a ``COMMENT`` tag in WebM. Some writers encode a value as a JSON string of
-the JSON text, once or more; such layers are peeled (at most :data:`MAX_STRING_LAYERS`).
+``WORKFLOW``), SaveAudio as FLAC Vorbis comments, SaveAudioMP3 as ID3v2 ``TXXX`` frames,
+SaveAudioOpus as the comments of the Ogg stream's ``OpusTags`` packet. Video Helper
+Suite's Video Combine writes one ``comment`` instead, a JSON object holding ``prompt`` (as
+a JSON string) and ``workflow`` (an object): an iTunes ``©cmt`` item in MP4, a QuickTime
+``©cmt`` / ``©des`` text in MOV, a ``COMMENT`` tag in WebM. Some writers encode a value as
+a JSON string of the JSON text, once or more; such layers are peeled (at most
+:data:`MAX_STRING_LAYERS`).
 
 A video is a stranger's file like any workflow, and a large one: only the metadata is
 read. An MP4's top-level boxes are walked by their headers (the ``moov`` box, often at
 the end, is read alone, at most :data:`MAX_MOOV_BYTES`); a Matroska file's first
 :data:`MATROSKA_HEAD_BYTES` and last :data:`MATROSKA_TAIL_BYTES` are searched for tags
-(where muxers put them); a FLAC file's metadata blocks are walked up to the audio. Boxes,
-blocks, keys and tags walked are capped, every size is checked against what holds it, and
-all text taken from one file is capped at ``image_metadata.MAX_TEXT_BYTES``.
+(where muxers put them); a FLAC file's metadata blocks are walked up to the audio; an
+MP3's ID3v2 tag (at its start) is read alone; an Ogg file's pages are read only until its
+comment packet is whole. Boxes, blocks, pages, keys and tags walked are capped, every size
+is checked against what holds it, and all text taken from one file is capped at
+``image_metadata.MAX_TEXT_BYTES``.
 
 The texts found are handed to the workflow reader as a small payload of their own
 (:func:`media_payload`), so a 2 GB video costs a few reads and its entry's sha256 is that
@@ -34,13 +38,25 @@ import orjson
 from watchman.comfy.image_metadata import MAX_TEXT_BYTES, WORKFLOW_KEYS
 from watchman.errors import WorkflowError
 
-MEDIA_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".flac")
+MEDIA_SUFFIXES: tuple[str, ...] = (
+    ".mp4",
+    ".mov",
+    ".m4v",
+    ".webm",
+    ".mkv",
+    ".flac",
+    ".mp3",
+    ".opus",
+    ".ogg",
+)
 """File names read for a workflow embedded in video or audio metadata."""
 
 MEDIA_KIND_LABELS = {
     "mp4": "MP4 video",
     "webm": "WebM video",
     "flac": "FLAC audio",
+    "mp3": "MP3 audio",
+    "ogg": "Ogg audio",
     "unknown": "video or audio file of a kind not read",
 }
 MAX_MOOV_BYTES = 64 * 1024 * 1024
@@ -77,10 +93,15 @@ class _Texts:
 
 
 def media_kind(head: bytes) -> str | None:
-    """Return ``"mp4"`` (ISO-BMFF, MOV too), ``"webm"`` (Matroska) or ``"flac"`` when the
-    first bytes ``head`` (at least 12) start such a file, else None."""
+    """Return ``"mp4"`` (ISO-BMFF, MOV too), ``"webm"`` (Matroska), ``"flac"``, ``"mp3"``
+    (with an ID3v2 tag) or ``"ogg"`` when the first bytes ``head`` (at least 12) start
+    such a file, else None."""
     if head.startswith(b"fLaC"):
         return "flac"
+    if head.startswith(b"ID3") and head[3:4] in (b"\x02", b"\x03", b"\x04"):
+        return "mp3"
+    if head.startswith(b"OggS"):
+        return "ogg"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "webm"
     if len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"wide", b"free", b"mdat", b"skip"):
@@ -109,6 +130,10 @@ def read_media_texts(handle: BinaryIO, size: int, name: str) -> tuple[str, dict[
     try:
         if kind == "flac":
             _flac_comments(handle, size, texts)
+        elif kind == "mp3":
+            _id3_frames(handle, head, texts)
+        elif kind == "ogg":
+            _ogg_comments(handle, size, texts)
         elif kind == "webm":
             _matroska_tags(handle, size, texts)
         else:
@@ -218,6 +243,7 @@ def _flac_comments(handle: BinaryIO, size: int, texts: _Texts) -> None:
 
 
 def _vorbis_comments(block: bytes, texts: _Texts) -> None:
+    """Read a Vorbis comment structure: vendor string, count, ``KEY=value`` entries."""
     (vendor_length,) = struct.unpack_from("<I", block, 0)
     offset = 4 + vendor_length
     (count,) = struct.unpack_from("<I", block, offset)
@@ -434,3 +460,105 @@ def _simple_tag(data: bytes, position: int, texts: _Texts) -> int:
     if name is not None and value is not None and len(name) <= 64:
         texts.add(name.decode("utf-8", "replace"), value)
     return end
+
+
+# --- MP3 (ID3v2) ------------------------------------------------------------------------
+
+_ID3_ENCODINGS = {
+    0: ("latin-1", b"\x00"),
+    1: ("utf-16", b"\x00\x00"),
+    2: ("utf-16-be", b"\x00\x00"),
+    3: ("utf-8", b"\x00"),
+}
+
+
+def _syncsafe(data: bytes) -> int:
+    return (data[0] << 21) | (data[1] << 14) | (data[2] << 7) | data[3]
+
+
+def _id3_frames(handle: BinaryIO, head: bytes, texts: _Texts) -> None:
+    """Read the ``TXXX`` (user text) and ``COMM`` frames of an ID3v2.3 / 2.4 tag."""
+    version, flags = head[3], head[5]
+    if version < 3 or flags & 0x80:  # ID3v2.2 frames and unsynchronised tags: not read
+        return
+    tag_size = _syncsafe(head[6:10])
+    if tag_size > MAX_TEXT_BYTES + 65_536:
+        texts.exceeded = True
+        return
+    handle.seek(10)
+    tag = handle.read(tag_size)
+    position = 0
+    if flags & 0x40 and len(tag) >= 4:  # an extended header comes first
+        extended = _syncsafe(tag[:4]) if version == 4 else 4 + int.from_bytes(tag[:4], "big")
+        position = extended
+    for _ in range(MAX_BOXES):
+        if position + 10 > len(tag) or tag[position] == 0:
+            return
+        frame_id = tag[position : position + 4]
+        raw_size = tag[position + 4 : position + 8]
+        frame_size = _syncsafe(raw_size) if version == 4 else int.from_bytes(raw_size, "big")
+        body = tag[position + 10 : position + 10 + frame_size]
+        position += 10 + frame_size
+        if frame_id in (b"TXXX", b"COMM") and body:
+            _id3_text_frame(frame_id, body, texts)
+
+
+def _id3_text_frame(frame_id: bytes, body: bytes, texts: _Texts) -> None:
+    encoding, terminator = _ID3_ENCODINGS.get(body[0], ("latin-1", b"\x00"))
+    rest = body[4:] if frame_id == b"COMM" else body[1:]  # COMM has a 3-byte language
+    cut = -1
+    for start in range(0, len(rest), len(terminator)):
+        if rest[start : start + len(terminator)] == terminator:
+            cut = start
+            break
+    if cut < 0:
+        return
+    description = rest[:cut].decode(encoding, "replace")
+    value = rest[cut + len(terminator) :].decode(encoding, "replace")
+    key = "comment" if frame_id == b"COMM" else description
+    texts.add(key, value.encode("utf-8"))
+
+
+# --- Ogg (Opus, Vorbis) -----------------------------------------------------------------
+
+
+def _ogg_comments(handle: BinaryIO, size: int, texts: _Texts) -> None:
+    """Reassemble the first stream's second packet (its comments) from the Ogg pages."""
+    handle.seek(0)
+    packets: list[bytes] = []
+    current = b""
+    serial: bytes | None = None
+    limit = min(size, MAX_TEXT_BYTES + 1_048_576)
+    read = 0
+    for _ in range(MAX_BOXES * 4):
+        header = handle.read(27)
+        if len(header) < 27 or not header.startswith(b"OggS"):
+            return
+        segment_count = header[26]
+        lacing = handle.read(segment_count)
+        body = handle.read(sum(lacing))
+        read += 27 + segment_count + len(body)
+        if read > limit:
+            texts.exceeded = True
+            return
+        if serial is None:
+            serial = header[14:18]
+        if header[14:18] != serial:
+            continue  # a page of another stream (a video's, a second track's)
+        offset = 0
+        for length in lacing:
+            current += body[offset : offset + length]
+            offset += length
+            if length < 255:  # a lacing value under 255 ends a packet
+                packets.append(current)
+                current = b""
+                if len(packets) == 2:
+                    _comment_packet(packets[1], texts)
+                    return
+
+
+def _comment_packet(packet: bytes, texts: _Texts) -> None:
+    for magic in (b"OpusTags", b"\x03vorbis"):
+        if packet.startswith(magic):
+            _vorbis_comments(packet[len(magic) :], texts)
+            return

@@ -84,7 +84,8 @@ def parse_workflow_bytes(
     if media is not None:
         if media[0] == "unknown":
             raise ImageWithoutWorkflowError(
-                f"{name} is not an MP4, MOV, WebM, MKV or FLAC file: no workflow is read from it."
+                f"{name} is not an MP4, MOV, WebM, MKV, FLAC, MP3 or Ogg file: no workflow is "
+                "read from it."
             )
         return _from_texts(media[1], media[0], MEDIA_KIND_LABELS[media[0]], name, table)
     kind = image_kind(data)
