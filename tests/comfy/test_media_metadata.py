@@ -234,6 +234,9 @@ def test_texts_past_the_budget_are_an_over_limit_error(monkeypatch: pytest.Monke
         b"fLaC" + bytes([4]) + b"\xff\xff\xff" + b"\0" * 10,  # a block past the end
         b"fLaC" + bytes([0x84, 0, 0, 8]) + b"\xff\xff\xff\x7f" + b"\0" * 4,  # vendor overrun
         b"\x1a\x45\xdf\xa3" + b"\x67\xc8\x01\xff\xff\xff\xff\xff\xff\xff" * 100,
+        b"ID3\x04\0",  # an ID3 header cut short
+        b"ID3\x03\0\x40\0\0\0\x20" + b"\xff" * 40,  # an extended header that lies
+        b"OggS" + b"\0" * 22 + b"\xff" + b"\xff" * 10,  # a page whose segments are missing
     ],
 )
 def test_lying_sizes_cost_nothing_but_that_file(data: bytes) -> None:

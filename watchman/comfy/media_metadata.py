@@ -478,6 +478,8 @@ def _syncsafe(data: bytes) -> int:
 
 def _id3_frames(handle: BinaryIO, head: bytes, texts: _Texts) -> None:
     """Read the ``TXXX`` (user text) and ``COMM`` frames of an ID3v2.3 / 2.4 tag."""
+    if len(head) < 10:  # the tag header is cut short: no tag
+        return
     version, flags = head[3], head[5]
     if version < 3 or flags & 0x80:  # ID3v2.2 frames and unsynchronised tags: not read
         return
