@@ -119,6 +119,10 @@ def test_every_option_given_where_it_does_nothing_is_a_one_sentence_usage_error(
             "--backends does nothing with --offline (--offline asks no backend); choose one.",
         ),
         (
+            ["--run-cycle", "--quiet", "--no-progress"],
+            "--no-progress does nothing with --quiet (--quiet shows no progress); choose one.",
+        ),
+        (
             ["download", "x.safetensors", "--all"],
             "download takes names or --all, not both; choose one.",
         ),

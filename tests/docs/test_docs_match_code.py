@@ -207,6 +207,48 @@ def test_the_readme_names_the_options_that_go_before_a_command_as_the_table_does
     assert named == {option for option, modes in OPTION_MODES.items() if modes & set(COMMANDS)}
 
 
+# A command line the tool itself suggests, in a message, a table title or the report:
+# `comfywatchman` and the words that follow it as arguments (an f-string's `{...}` one).
+_SUGGESTED = re.compile(r"comfywatchman((?: (?:--?[a-z][\w-]*|[a-z]+|NAME|\{[^}]*\}))+)")
+
+
+def _string_literals() -> list[str]:
+    """The strings of the code (docstrings included; an f-string's fields as ``{x}``)."""
+    import ast
+
+    texts = []
+    for path in (REPO / "watchman").rglob("*.py"):
+        for node in ast.walk(ast.parse(_text(path))):
+            if isinstance(node, ast.JoinedStr):
+                texts.append(
+                    "".join(
+                        part.value if isinstance(part, ast.Constant) else "{x}"
+                        for part in node.values
+                    )
+                )
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                texts.append(node.value)
+    return texts
+
+
+def test_every_command_line_the_tool_suggests_parses_and_means_something() -> None:
+    commands = set(_root().commands)
+    suggested = set()
+    for text in _string_literals():
+        for match in _SUGGESTED.finditer(text):
+            words = match.group(1).split()
+            # Prose ("comfywatchman cycle", "comfywatchman on Linux") is not a command.
+            if words[0].startswith("-") or words[0] in commands:
+                suggested.add(" ".join("x" if word.startswith("{") else word for word in words))
+    assert {"--run-cycle --force", "download --all", "download x"} <= suggested
+    wrong = [
+        f"`comfywatchman {line}`: {problem}"
+        for line in sorted(suggested)
+        if "--help" not in line and (problem := _usage_problem(_arguments(line))) is not None
+    ]
+    assert not wrong, wrong
+
+
 def test_every_option_named_in_the_readme_exists_in_the_cli() -> None:
     root = _root()
     known = _options(root).union(*(_options(sub) for sub in root.commands.values()))

@@ -55,6 +55,7 @@ row (a test keeps it so)."""
 CANCELLING: tuple[tuple[str, str, str], ...] = (
     ("--offline", "--backends", "--offline asks no backend"),
     ("--offline", "--auto-download", "--offline downloads nothing"),
+    ("--quiet", "--progress", "--quiet shows no progress"),
 )
 """Pairs of options of which the first makes the second do nothing, and why, in a few
 words."""
