@@ -102,7 +102,11 @@ def test_a_prompt_embedding_weighted_outside_parentheses_says_how_to_write_it() 
 
 def test_a_missing_prompt_embedding_weighted_outside_parentheses_says_so_too() -> None:
     text = render_markdown(report_of({"/w/a.json": parsed([prompt_embedding("4", "Gone:0.5")])}))
-    assert "Then, in the CLIPTextEncode node's text, write (embedding:Gone:0.5) instead" in text
+    assert "Find Gone (models/embeddings) by hand" in text
+    assert (
+        "Then, in the CLIPTextEncode node's text, write (embedding:Gone:0.5) instead of "
+        "embedding:Gone:0.5" in text
+    )
 
 
 def test_a_prompt_embedding_in_a_subfolder_is_found_as_comfyui_finds_it() -> None:

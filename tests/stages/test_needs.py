@@ -363,6 +363,7 @@ def test_a_weight_outside_parentheses_is_not_ready_and_says_how_to_write_it() ->
         "(embedding:x:1.2)",
     )
     assert [f.relative_path for f in need.locations] == ["neg/x.pt"]
+    assert need.reference.written_as == "embedding:x:1.2"
 
 
 def test_a_weight_outside_parentheses_on_a_name_in_another_case_names_the_file() -> None:
@@ -376,13 +377,16 @@ def test_a_weight_outside_parentheses_on_a_name_in_another_case_names_the_file()
     )
 
 
-def test_a_weight_outside_parentheses_on_a_name_not_installed_is_missing_with_the_rewrite() -> None:
+def test_a_weight_outside_parentheses_on_a_name_not_installed_needs_that_name() -> None:
+    # The file to get is x (what a source can find); the rewrite is still to do.
     (need,) = assess_workflow(prompt_embedding("x:1.2"), embeddings(), CORE).missing_models
-    assert (need.state, need.reference.value, need.rewrite) == (
+    assert (need.state, need.reference.value, need.key.text, need.rewrite) == (
         "missing",
-        "x:1.2",
+        "x",
+        "embeddings:x",
         "(embedding:x:1.2)",
     )
+    assert need.reference.written_as == "embedding:x:1.2"
 
 
 def test_a_file_named_with_the_colon_is_what_comfyui_loads() -> None:

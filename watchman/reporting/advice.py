@@ -22,7 +22,7 @@ from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.reporting.report import ModelRow, NodeRow, Report, WorkflowEntry
 from watchman.resolve import Status
 from watchman.stages.inventory.models import ModelFile
-from watchman.stages.needs import named_in_prompt
+from watchman.stages.needs import ModelNeed, named_in_prompt
 
 CORE_PACK_IDS = frozenset({"comfy-core", "comfyui", "comfy_core"})
 
@@ -208,14 +208,10 @@ def model_actions(report: Report) -> list[Action]:
         )
         plan = planned.get(key)
         if need.state == "misplaced":
-            actions.append(_move(row, where, names))
+            action = _move(row, where, names)
         elif need.state == "misspelled":
             if need.rewrite is not None:
-                wording = (
-                    f"In the {reference.node_type} node's text, write {need.rewrite} instead "
-                    f"of embedding:{value} (ComfyUI reads a weight outside parentheses as "
-                    "part of the name)."
-                )
+                wording = f"In the {reference.node_type} node's text, {_rewrite(need)}"
             elif named_in_prompt(reference):
                 wording = (
                     f"In the {reference.node_type} node's text, write embedding:{need.pick} "
@@ -223,37 +219,42 @@ def model_actions(report: Report) -> list[Action]:
                 )
             else:
                 wording = f"In the {reference.node_type} node, pick {need.pick} instead of {value}."
-            actions.append(Action("pick_name", wording, names))
+            action = Action("pick_name", wording, names)
         elif need.state == "broken":
-            actions.append(
-                Action(
-                    "replace_broken",
-                    f"Replace the broken file {value}: {need.problem or 'it is not a model'}.",
-                    names,
-                    command=f"comfywatchman download {_q(plan.name)}" if plan else None,
-                )
+            action = Action(
+                "replace_broken",
+                f"Replace the broken file {value}: {need.problem or 'it is not a model'}.",
+                names,
+                command=f"comfywatchman download {_q(plan.name)}" if plan else None,
             )
         elif plan is not None:
-            actions.append(
-                Action(
-                    "download",
-                    f"Download {plan.file_name} into models/{plan.folder}"
-                    f" ({_size(plan.size)}, from {plan.source or 'its source'}).",
-                    names,
-                    command=f"comfywatchman download {_q(plan.name)}",
-                )
+            action = Action(
+                "download",
+                f"Download {plan.file_name} into models/{plan.folder}"
+                f" ({_size(plan.size)}, from {plan.source or 'its source'}).",
+                names,
+                command=f"comfywatchman download {_q(plan.name)}",
             )
         else:
             action = _missing(row, names, refused.get(key.text))
-            if need.rewrite is not None:
-                action = replace(
-                    action,
-                    title=f"{action.title} Then, in the {reference.node_type} node's text, "
-                    f"write {need.rewrite} instead of embedding:{value} (ComfyUI reads a "
-                    "weight outside parentheses as part of the name).",
-                )
-            actions.append(action)
+        if need.rewrite is not None and need.state != "misspelled":
+            # The file the writer meant is to get first; the prompt is wrong either way.
+            action = replace(
+                action,
+                title=f"{action.title} Then, in the {reference.node_type} node's text, "
+                f"{_rewrite(need)}",
+            )
+        actions.append(action)
     return actions
+
+
+def _rewrite(need: ModelNeed) -> str:
+    """How to write a prompt embedding whose weight is outside parentheses."""
+    written = need.reference.written_as or f"embedding:{need.reference.value}"
+    return (
+        f"write {need.rewrite} instead of {written} (ComfyUI reads a weight outside "
+        "parentheses as part of the name)."
+    )
 
 
 def _size(size: int | None) -> str:

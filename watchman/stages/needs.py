@@ -103,8 +103,10 @@ class ModelNeed:
     (truncated, empty, an HTML page...), ``problem`` says why. ``rewrite``: for a prompt
     embedding written with its weight outside parentheses (``embedding:x:1.2``, which
     ComfyUI reads as the name ``x:1.2``), how the prompt must write it instead
-    (``(embedding:x:1.2)``); the need is then misspelled when ``x`` is installed (``pick``
-    is its spelling), else missing.
+    (``(embedding:x:1.2)``). The need is then misspelled when ``x`` is installed
+    (``pick`` is its spelling, the reference's value stays ``x:1.2``), else it is for
+    ``x`` itself, missing or misplaced; ``reference.written_as`` keeps the token as
+    written.
     """
 
     reference: ModelReference
@@ -280,16 +282,24 @@ def _embedding_need(
     if weighted is not None:
         meant, weight = weighted
         hits, close = _embedding_files(meant, inventory)
-        found = hits or close
-        pick = (
-            (meant if hits else _embedding_spelling(_first_target(meant, inventory), close[0]))
-            if found
-            else None
+        reference = replace(
+            reference, written_as=reference.written_as or f"embedding:{reference.value}"
         )
-        rewrite = f"(embedding:{pick or meant}:{weight})"
-        if found:
-            return ModelNeed(reference, key, "misspelled", found, pick=pick, rewrite=rewrite)
-        return ModelNeed(reference, key, "missing", (), rewrite=rewrite)
+        if hits or close:
+            pick = meant if hits else _embedding_spelling(_first_target(meant, inventory), close[0])
+            rewrite = f"(embedding:{pick}:{weight})"
+            return ModelNeed(
+                reference, key, "misspelled", hits or close, pick=pick, rewrite=rewrite
+            )
+        # Not installed either: the need is for the file the writer meant (the one to
+        # get), and the prompt must still be rewritten once it is there.
+        reference = replace(reference, value=meant)
+        key = ModelKey.of(key.folder, meant)
+        presence = inventory.locate(key)
+        rewrite = f"(embedding:{meant}:{weight})"
+        if presence.state == "present":
+            return ModelNeed(reference, key, "missing", (), rewrite=rewrite)
+        return ModelNeed(reference, key, presence.state, presence.locations, rewrite=rewrite)
     presence = inventory.locate(key)
     if presence.state == "present":
         # Only a folder of that name (no file the tokenizer would open): nothing to load.
