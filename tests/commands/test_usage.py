@@ -240,6 +240,46 @@ def test_an_internal_error_shows_a_traceback_only_with_debug_before_or_after_the
         assert "unexpected" not in result.stderr, debugged
 
 
+# The same for the three contract flags.
+MODE_BREAKS = {
+    "--run-cycle": ("watchman.cycle", "run_cycle"),
+    "--scheduler": ("watchman.commands.scheduler", "run_scheduler"),
+    "--list-intake": ("watchman.stages.intake", "list_intake"),
+}
+
+
+@pytest.mark.parametrize("flag", MODE_FLAGS)
+def test_an_internal_error_in_a_mode_shows_a_traceback_only_with_debug(
+    flag: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module, name = MODE_BREAKS[flag]
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise KeyError("a bug, not an input")
+
+    monkeypatch.setattr(importlib.import_module(module), name, broken)
+    plain = run(flag)
+    assert plain.exit_code == 1 and isinstance(plain.exception, SystemExit)
+    assert "unexpected KeyError" in plain.stderr and "--debug" in plain.stderr
+    debugged = run(flag, "--debug")
+    assert isinstance(debugged.exception, KeyError)
+    assert "unexpected" not in debugged.stderr
+
+
+def test_debug_after_a_command_logs_at_debug_as_before_it() -> None:
+    import logging
+
+    root = logging.getLogger()
+    before = root.level
+    try:
+        assert run("status").exit_code == 0
+        assert root.level == logging.WARNING
+        assert run("status", "--debug").exit_code == 0
+        assert root.level == logging.DEBUG
+    finally:
+        root.setLevel(before)
+
+
 def _int_literals(node: ast.AST) -> list[int]:
     return [
         child.value

@@ -245,16 +245,18 @@ def main_callback(
     if auto_download:
         invocation.overrides.setdefault("downloads", {})["auto_download"] = True
     context.obj = invocation
-    problem = usage_problem(context)
-    if problem is not None:
-        fail_usage(invocation, problem)
-    if context.invoked_subcommand is not None:
-        configure_logging_early(invocation)
-        return
-    if not (run_cycle or scheduler or list_intake):
-        invocation.out.print(context.get_help())
-        raise typer.Exit(int(ExitStatus.SUCCESS))
+    # One boundary over all of it, the check of the options included: a bug anywhere is
+    # one sentence, its traceback only with --debug.
     with handled_errors(invocation):
+        problem = usage_problem(context)
+        if problem is not None:
+            fail_usage(invocation, problem)
+        if context.invoked_subcommand is not None:
+            configure_logging_early(invocation)
+            return
+        if not (run_cycle or scheduler or list_intake):
+            invocation.out.print(context.get_help())
+            raise typer.Exit(int(ExitStatus.SUCCESS))
         settings = invocation.settings()
         home = invocation.home(settings)
         level = settings.logging.level
