@@ -67,9 +67,10 @@ def weighted_segments(text: str, weight: float = 1.0) -> list[tuple[str, float]]
     return segments
 
 
-def tried_names(text: str) -> list[str]:
-    """Every name ComfyUI's load_embed is asked for, in order, when nothing is found."""
-    tried: list[str] = []
+def token_tries(text: str) -> list[tuple[str, ...]]:
+    """For each embedding token, in order, the names ComfyUI's load_embed is asked for
+    when each finds nothing: the first word, then the word without its end commas."""
+    tokens: list[tuple[str, ...]] = []
     for segment, _ in weighted_segments(escape(text)):
         pieces = re.split(" embedding:|\nembedding:", unescape(segment))
         words = [pieces[0]] + ["embedding:" + piece for piece in pieces[1:]]
@@ -80,8 +81,14 @@ def tried_names(text: str) -> list[str]:
             if not split:
                 continue  # ComfyUI raises IndexError here: no name is tried
             name = split[0]
-            tried.append(name)
             stripped = name.strip(",")
             if len(stripped) < len(name) and stripped:
-                tried.append(stripped)
-    return tried
+                tokens.append((name, stripped))
+            else:
+                tokens.append((name,))
+    return tokens
+
+
+def tried_names(text: str) -> list[str]:
+    """Every name ComfyUI's load_embed is asked for, in order, when nothing is found."""
+    return [name for tries in token_tries(text) for name in tries]

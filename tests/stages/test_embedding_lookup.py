@@ -3,8 +3,10 @@
 The oracle below does on a real folder what ComfyUI's ``load_embed`` (``comfy/sd1_clip.py``)
 does: every embeddings directory and each of its subdirectories, the name joined to it
 (skipped when the result leaves the directory), as written, then with ``.safetensors``,
-``.pt`` or ``.bin``. The needs must call a workflow ready exactly when the oracle finds a
-file, on any tree and any name Hypothesis makes up.
+``.pt`` or ``.bin``, and again without the commas at the name's ends when that finds
+nothing. The needs must call a workflow ready exactly when the oracle finds a file, on any
+tree and any name Hypothesis makes up, and, from a prompt's text, exactly when it finds one
+for every token ComfyUI's tokenizer reads (``tests/comfy/comfy_tokenizer_oracle.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.comfy.comfy_tokenizer_oracle import token_tries
+from watchman.comfy.model_references import references_for_node
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import assess_workflow
 
 
 def _tokenizer_finds(name: str, directory: str) -> bool:
+    """What ComfyUI's _try_get_embedding would find for ``name`` under ``directory``:
+    load_embed of the name, then, when that finds nothing, of the name without the commas
+    at its ends (when there were any)."""
+    if _load_embed_finds(name, directory):
+        return True
+    stripped = name.strip(",")
+    return len(stripped) < len(name) and _load_embed_finds(stripped, directory)
+
+
+def _load_embed_finds(name: str, directory: str) -> bool:
     """What ComfyUI's load_embed would find for ``name`` under ``directory``."""
     directories = {directory} | {root for root, _, _ in os.walk(directory, followlinks=True)}
     for searched in directories:
@@ -46,7 +60,7 @@ def _disk_ignores_case() -> bool:
         return Path(folder, "case").exists()
 
 
-_PART = st.sampled_from(["a", "A", "neg", "Neg", "x", "X", "easy", "Easy"])
+_PART = st.sampled_from(["a", "A", "neg", "Neg", "x", "X", "easy", "Easy", "x,"])
 _EXTENSION = st.sampled_from([".safetensors", ".pt", ".bin", ".ckpt", ""])
 _FILES = st.lists(
     st.tuples(st.lists(_PART, min_size=0, max_size=2), _PART, _EXTENSION).map(
@@ -56,8 +70,44 @@ _FILES = st.lists(
     max_size=6,
 )
 _NAMES = st.tuples(
-    st.sampled_from(["", "./", "../", "a/../", "neg/", "Neg/", "a/neg/"]), _PART, _EXTENSION
+    st.sampled_from(["", "./", "../", "a/../", "neg/", "Neg/", "a/neg/", ","]),
+    _PART,
+    _EXTENSION,
+    st.sampled_from(["", ",", ",,"]),
 ).map("".join)
+
+
+def _installed(root: Path, files: list[str]) -> ModelInventory:
+    """Writes ``files`` under ``root`` (those a disk can hold) and returns their inventory."""
+    kept: list[str] = []
+    for relative in files:
+        target = root / relative
+        if any(parent.is_file() for parent in target.parents) or target.is_dir():
+            continue  # a file where a folder must be: not a tree a disk can hold
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"x")
+        kept.append(relative)
+    folders = {
+        Path(current).relative_to(root).as_posix().lower()
+        for current, _, _ in os.walk(root)
+        if Path(current) != root
+    }
+    return ModelInventory(
+        roots={"embeddings": (str(root),)},
+        files={
+            "embeddings": tuple(
+                ModelFile("embeddings", relative, str(root), 1, 0.0)
+                for relative in sorted(set(kept))
+            )
+        },
+        separator="/",
+        directories={"embeddings": frozenset(folders)},
+    )
+
+
+def _prompt_workflow(references: tuple[ModelReference, ...]) -> ParsedWorkflow:
+    node = NodeUse("1", "CLIPTextEncode", False, False, None, None, None)
+    return ParsedWorkflow("ui", (node,), references, (), frozenset(), ())
 
 
 @pytest.mark.skipif(_disk_ignores_case(), reason="this disk ignores letter case, unlike Linux's")
@@ -69,40 +119,41 @@ def test_a_prompt_embedding_is_ready_exactly_when_comfyui_would_load_it(
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder, "embeddings")
         root.mkdir()
-        kept: list[str] = []
-        for relative in files:
-            target = root / relative
-            if any(parent.is_file() for parent in target.parents) or target.is_dir():
-                continue  # a file where a folder must be: not a tree a disk can hold
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(b"x")
-            kept.append(relative)
-        folders = {
-            Path(current).relative_to(root).as_posix().lower()
-            for current, _, _ in os.walk(root)
-            if Path(current) != root
-        }
-        inventory = ModelInventory(
-            roots={"embeddings": (str(root),)},
-            files={
-                "embeddings": tuple(
-                    ModelFile("embeddings", relative, str(root), 1, 0.0)
-                    for relative in sorted(set(kept))
-                )
-            },
-            separator="/",
-            directories={"embeddings": frozenset(folders)},
-        )
+        inventory = _installed(root, files)
         prompt = ModelReference(
             "1", "CLIPTextEncode", "text", name, "embeddings", False, False, None
         )
-        parsed = ParsedWorkflow(
-            "ui",
-            (NodeUse("1", "CLIPTextEncode", False, False, None, None, None),),
-            (prompt,),
-            (),
-            frozenset(),
-            (),
+        needs = assess_workflow(_prompt_workflow((prompt,)), inventory, {"CLIPTextEncode"})
+        assert (needs.status == "ready") == _tokenizer_finds(name, str(root)), (files, name)
+
+
+_PROMPT_PIECES = st.sampled_from(
+    [" embedding:", "embedding:", "\nembedding:", "(", ")", ":1.2", ":x", ",", " ", "\\("]
+)
+_PROMPTS = st.lists(st.one_of(_PROMPT_PIECES, _NAMES), max_size=10).map("".join)
+
+
+@pytest.mark.skipif(_disk_ignores_case(), reason="this disk ignores letter case, unlike Linux's")
+@settings(max_examples=300, deadline=None)
+@given(files=_FILES, text=_PROMPTS)
+def test_a_prompt_is_ready_exactly_when_comfyui_loads_every_embedding_it_names(
+    files: list[str], text: str
+) -> None:
+    # From the text as written to the status: the reader, then the needs, against
+    # ComfyUI's tokenizer step by step and load_embed on a real folder.
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder, "embeddings")
+        root.mkdir()
+        inventory = _installed(root, files)
+        references = tuple(
+            reference
+            for reference in references_for_node(
+                "1", "CLIPTextEncode", [("text", text)], False, False
+            )
+            if reference.folder == "embeddings"  # not a text that looks like a file name
         )
-        needs = assess_workflow(parsed, inventory, {"CLIPTextEncode"})
-        assert (needs.status == "ready") == _tokenizer_finds(name, str(root)), (kept, name)
+        needs = assess_workflow(_prompt_workflow(references), inventory, {"CLIPTextEncode"})
+        loads_all = all(
+            any(_load_embed_finds(name, str(root)) for name in tries) for tries in token_tries(text)
+        )
+        assert (needs.status == "ready") == loads_all, (files, text)
