@@ -316,8 +316,8 @@ def _embedding_files(
     name: str, inventory: ModelInventory
 ) -> tuple[tuple[ModelFile, ...], tuple[ModelFile, ...]]:
     """The installed embeddings ComfyUI's ``load_embed`` finds for ``name``, and those it
-    would find only in another letter case (empty when the disk ignores case: then the
-    first are all of them)."""
+    would find only in another letter case (empty when the disk ignores case, on Windows
+    or a root in ``inventory.case_blind_roots``: then the first are all of them)."""
     targets = embedding_targets(name, inventory.separator)
     candidates = inventory.named("embeddings", *(t.rpartition("/")[2] for t in targets))
     folded_targets = tuple(fold_case(target) for target in targets)
@@ -326,7 +326,11 @@ def _embedding_files(
     )
     if inventory.separator == "\\":
         return near, ()  # a Windows disk ignores letter case
-    hits = tuple(f for f in near if found_as_embedding(targets, f.relative_path))
+    hits = tuple(
+        f
+        for f in near
+        if f.root in inventory.case_blind_roots or found_as_embedding(targets, f.relative_path)
+    )
     return hits, (() if hits else near)
 
 

@@ -110,6 +110,10 @@ class ModelInventory:
     # Lower-cased relative paths of the subfolders under each folder type's roots: some
     # loaders (e.g. Nunchaku's) take a model folder, not a file.
     directories: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    # The embeddings roots on a disk that ignores letter case (macOS and Windows volumes
+    # usually do): ComfyUI's tokenizer opens an embedding by path there, so another case
+    # finds it. Loader lists are exact strings on any disk.
+    case_blind_roots: frozenset[str] = field(default=frozenset(), compare=False)
     # The lookup indexes: folded relative path, and folded file name. Each is the sorted
     # hashes of the folded texts beside the positions of their models in ``_all``: at
     # 100,000 mixed-case names, dicts of folded copies held ~25 MiB through the cycle,
@@ -426,6 +430,20 @@ def _folder_roots(
     return roots
 
 
+def disk_ignores_case(directory: str) -> bool:
+    """Return whether the disk holding ``directory`` ignores letter case: the same name in
+    swapped case is the same directory. False when the name has no letters or either
+    cannot be looked at (then case counts, the careful answer)."""
+    path = Path(directory)
+    swapped = path.name.swapcase()
+    if swapped == path.name:
+        return False
+    try:
+        return os.path.samefile(path.parent / swapped, path)
+    except OSError:
+        return False
+
+
 def scan_models(
     comfyui_root: Path,
     extra_yaml_files: Sequence[Path] = (),
@@ -492,7 +510,13 @@ def scan_models(
         for kind in kinds
     }
     inventory = ModelInventory(
-        roots=roots, files=files, comfyui_root=str(comfyui_root), directories=directories
+        roots=roots,
+        files=files,
+        comfyui_root=str(comfyui_root),
+        directories=directories,
+        case_blind_roots=frozenset(
+            root for root in roots.get("embeddings", ()) if disk_ignores_case(root)
+        ),
     )
     logger.info("Model inventory: %d entries in %d folder types", inventory.count, len(files))
     return inventory
