@@ -240,3 +240,55 @@ except Exception:
     NODE_CLASS_MAPPINGS = {}
 """
 )
+
+# Two files of one pack: the node file calls helpers that only a later file defines.
+CROSS_FILE_NODES = (
+    RAISE
+    + """
+from .utils import motion_models, UI, choices
+
+class MotionLoader:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {
+            "required": {
+                "motion": (motion_models(),),
+                "upscaler": (UI.UPSCALERS_WITH_NONE(),),
+                "either": (choices(),),
+            }
+        }
+
+NODE_CLASS_MAPPINGS = {"MotionLoader": MotionLoader}
+"""
+)
+
+CROSS_FILE_UTILS = (
+    RAISE
+    + """
+import folder_paths
+
+def motion_models():
+    return folder_paths.get_filename_list("animatediff_models")
+
+def choices():
+    return folder_paths.get_filename_list("vae")
+
+class UI:
+    NONE = "None"
+
+    @staticmethod
+    def UPSCALERS_WITH_NONE():
+        return [UI.NONE] + folder_paths.get_filename_list("upscale_models")
+"""
+)
+
+# Another file defining a helper of the same name with another folder: ambiguous.
+CROSS_FILE_OTHER = (
+    RAISE
+    + """
+import folder_paths
+
+def choices():
+    return folder_paths.get_filename_list("loras")
+"""
+)

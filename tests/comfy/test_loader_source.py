@@ -10,6 +10,9 @@ from .loader_pack_sources import (
     BOUND_NAMES,
     BROKEN,
     CLASSIC,
+    CROSS_FILE_NODES,
+    CROSS_FILE_OTHER,
+    CROSS_FILE_UTILS,
     HELPERS,
     LOOPS,
     V3,
@@ -141,3 +144,42 @@ def test_a_subclass_of_another_packs_mapping_entry_wraps_that_node_type() -> Non
     assert borrowed.wraps == "Efficient Loader"
     spec = loader_table([borrowed]).spec("BorrowedLoader")
     assert spec is not None and spec.model_inputs["ckpt_name"] == "checkpoints"
+
+
+def test_helpers_defined_in_another_file_of_the_pack_give_their_folders() -> None:
+    found = learned(("nodes.py", CROSS_FILE_NODES), ("utils.py", CROSS_FILE_UTILS))
+    assert dict(found["MotionLoader"].model_inputs) == {
+        "motion": ("animatediff_models",),
+        "upscaler": ("upscale_models",),
+        "either": ("vae",),
+    }
+
+
+def test_a_helper_name_two_files_define_with_different_folders_gives_none() -> None:
+    found = learned(
+        ("nodes.py", CROSS_FILE_NODES),
+        ("other.py", CROSS_FILE_OTHER),
+        ("utils.py", CROSS_FILE_UTILS),
+    )
+    assert "either" not in dict(found["MotionLoader"].model_inputs)
+    assert found["MotionLoader"].widgets == ("motion", "upscaler", "either")
+
+
+def test_helpers_calling_helpers_many_times_are_read_within_a_step_bound() -> None:
+    # Each helper returns the lists of all helpers before it: following every call, as
+    # deep as names may be followed, would take hours; the step bound stops it.
+    lines = ["import folder_paths", "def h0():", '    return folder_paths.get_filename_list("vae")']
+    for level in range(1, 60):
+        calls = ", ".join(f"*h{below}()" for below in range(level))
+        lines += [f"def h{level}():", f"    return [{calls}]"]
+    lines += [
+        "class Deep:",
+        "    @classmethod",
+        "    def INPUT_TYPES(s):",
+        '        return {"required": {"vae": (h59(),)}}',
+        'NODE_CLASS_MAPPINGS = {"Deep": Deep}',
+    ]
+    loaders, problems = learn_loaders([("deep.py", "\n".join(lines).encode())])
+    assert [loader.node_type for loader in loaders] == ["Deep"]
+    assert dict(loaders[0].model_inputs) == {"vae": ("vae",)}
+    assert problems == ()

@@ -42,6 +42,9 @@ class Scope:
     # path of names and keys before the last key: function, then module.
     local_items: Items = field(default_factory=dict)
     module_items: Items = field(default_factory=dict)
+    # Steps left for the expression being read, shared by the scopes of the helpers it
+    # follows: helpers calling helpers would otherwise cost exponential time.
+    steps: list[int] = field(default_factory=lambda: [MAX_STEPS])
 
     def lookup(self, name: str) -> list[ast.expr]:
         """Every value bound to ``name``, from the innermost scope binding it."""
@@ -79,6 +82,7 @@ class Scope:
             bindings,
             self.methods,
             module_items=self.module_items,
+            steps=self.steps,
         )
         inner.local_items = item_assignments(function.body, inner)
         return inner
@@ -86,6 +90,9 @@ class Scope:
 
 ATTRIBUTE_PREFIX = "."
 """Key prefix of ``self.x = ...`` bindings among a function's names (never a name)."""
+
+MAX_STEPS = 4000
+"""Expressions visited while reading one input's folders (or one helper's) at most."""
 
 MAX_UNROLLED = 256
 """Items one function's (or module's) loops may add before the rest are not read."""
@@ -353,9 +360,11 @@ def v3_input(item: ast.expr, scope: Scope) -> tuple[str, bool, bool, tuple[str, 
 
 
 def folders_of(node: ast.expr | None, scope: Scope, depth: int) -> tuple[str, ...]:
-    """Folder types a list expression draws on, in order; empty when none."""
+    """Folder types a list expression draws on, in order; empty when none. Reading one
+    expression takes at most :data:`MAX_STEPS` steps."""
     if node is None or depth > MAX_DEPTH:
         return ()
+    scope.steps[0] = MAX_STEPS
     found: list[str] = []
     for folder in folders_iter(node, scope, depth):
         canonical = canonical_folder(folder)
@@ -365,7 +374,8 @@ def folders_of(node: ast.expr | None, scope: Scope, depth: int) -> tuple[str, ..
 
 
 def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
-    if depth > MAX_DEPTH:
+    scope.steps[0] -= 1
+    if depth > MAX_DEPTH or scope.steps[0] < 0:
         return
     if isinstance(node, ast.Call):
         callee = call_name(node)
@@ -386,22 +396,7 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
         if function is not None:
             # A helper of the module or a method of the class: what it returns, its
             # parameters bound to what this call passes (get_files("inpaint")).
-            inner = scope.inside(function, node)
-            body = syntax_nodes(function)
-            found = False
-            for returned in body:
-                if isinstance(returned, ast.Return) and returned.value is not None:
-                    for folder in folders_iter(returned.value, inner, depth + 1):
-                        found = True
-                        yield folder
-            if not found:
-                # What it returns is built step by step (a dict filled in a loop over
-                # get_folder_paths(name)): the folders its own listing calls name.
-                for call in body:
-                    if isinstance(call, ast.Call) and call_name(call) in LIST_CALLS | (
-                        FOLDER_PATH_CALLS
-                    ):
-                        yield from folders_iter(call, inner, depth + 1)
+            yield from function_folders(function, scope.inside(function, node), depth + 1)
             return
         if isinstance(node.func, ast.Attribute) and node.func.attr in ("copy", "keys"):
             yield from folders_iter(node.func.value, scope, depth + 1)
@@ -443,6 +438,44 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
     ):
         for bound in scope.attribute(node.attr):
             yield from folders_iter(bound, scope, depth + 1)
+
+
+def function_folders(function: Function, inner: Scope, depth: int) -> Iterator[str]:
+    """Folders a helper lists: those of what it returns, read in ``inner`` (its body's
+    scope); when that names none, those of the listing calls in its body."""
+    body = syntax_nodes(function)
+    found = False
+    for returned in body:
+        if isinstance(returned, ast.Return) and returned.value is not None:
+            for folder in folders_iter(returned.value, inner, depth + 1):
+                found = True
+                yield folder
+    if not found:
+        # What it returns is built step by step (a dict filled in a loop over
+        # get_folder_paths(name)): the folders its own listing calls name.
+        for call in body:
+            if isinstance(call, ast.Call) and call_name(call) in LIST_CALLS | FOLDER_PATH_CALLS:
+                yield from folders_iter(call, inner, depth + 1)
+
+
+def call_keys(node: ast.expr | None, limit: int = 8) -> tuple[str, ...]:
+    """Names of the calls in an expression, as a pack-wide helper registry keys them:
+    ``helper()`` -> ``"helper"``, ``UI.CHECKPOINTS()`` -> ``"UI.CHECKPOINTS"``."""
+    keys: list[str] = []
+    for inner in syntax_nodes(node) if node is not None else ():
+        if not isinstance(inner, ast.Call):
+            continue
+        if isinstance(inner.func, ast.Name):
+            key = inner.func.id
+        elif isinstance(inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Name):
+            key = f"{inner.func.value.id}.{inner.func.attr}"
+        else:
+            continue
+        if key not in keys:
+            keys.append(key)
+        if len(keys) >= limit:
+            break
+    return tuple(keys)
 
 
 def string_value(node: ast.expr, scope: Scope) -> str | None:

@@ -39,13 +39,20 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from watchman.comfy.folders import canonical_folder
 from watchman.comfy.loader_expressions import (
+    FOLDER_PATH_CALLS,
+    LIST_CALLS,
     MAX_DEPTH,
+    MAX_STEPS,
     Items,
     Scope,
     bind_statement,
+    call_keys,
+    call_name,
     constant_text,
     dict_items,
+    function_folders,
     input_kind,
     input_types_call,
     is_name,
@@ -125,6 +132,9 @@ class _ClassInfo:
     inherits_inputs_of: str | None = None  # INPUT_TYPES built on Base.INPUT_TYPES()
     # A folder listing only to insert text (below): known to load no file from it.
     inserts_text: bool = False
+    # Widget inputs whose choices come from calls this file cannot follow (a helper
+    # imported from another file of the pack): input name, the calls' registry keys.
+    pending: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     attributes: dict[str, ast.expr] = field(default_factory=dict)
 
 
@@ -137,6 +147,9 @@ class _PackIndex:
     node_groups: set[str] = field(default_factory=set)
     v3: dict[str, _ClassInfo] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Pack-wide listing helpers: "helper" / "Class.method" -> the folders it lists, or
+    # None when two files define the name with different folders.
+    helpers: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 class _Budget:
@@ -162,6 +175,7 @@ def learn_loaders(
     index = _PackIndex()
     budget = _Budget(MAX_SYNTAX_NODES)
     total = 0
+    helper_files: list[tuple[str, bytes]] = []
     for relative, data in files:
         if len(data) > MAX_FILE_BYTES:
             index.problems.append(f"{relative}: {len(data)} bytes is over the file limit.")
@@ -170,25 +184,66 @@ def learn_loaders(
         if total > MAX_PACK_BYTES:
             index.problems.append(f"{relative}: the pack's source limit was reached; not read.")
             break
-        if b"INPUT_TYPES" not in data and b"node_id" not in data and b"MAPPINGS" not in data:
-            continue
-        try:
-            tree = ast.parse(data, filename=relative)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-            index.problems.append(f"{relative}: does not parse as Python ({error}).")
-            continue
-        nodes = syntax_nodes(tree)  # counted for the budget, then read (one walk)
-        if not budget.spend(len(nodes)):
-            index.problems.append(f"{relative}: the pack's syntax budget was spent; not read.")
+        if any(marker in data for marker in _NODE_MARKERS):
+            if not _read_file(relative, data, index, budget):
+                break
+        elif any(marker in data for marker in _LISTING_MARKERS):
+            helper_files.append((relative, data))
+    # A file that declares no node but lists a folder may hold helpers that node files
+    # import (from .utils import get_models): read only those defining a name some
+    # input still waits for.
+    wanted = {
+        key.rsplit(".", 1)[-1].encode()
+        for infos in (*index.classes.values(), index.v3.values())
+        for info in infos
+        for _, keys in info.pending
+        for key in keys
+    }
+    for relative, data in helper_files:
+        needed = any(b"def " + name in data for name in wanted)
+        if needed and not _read_file(relative, data, index, budget):
             break
-        try:
-            _FileReader(tree, relative, index).read(nodes)
-        except (RecursionError, MemoryError) as error:
-            index.problems.append(f"{relative}: too deeply nested to read ({error!r}).")
     return _join(index), tuple(index.problems)
 
 
+def _read_file(relative: str, data: bytes, index: _PackIndex, budget: _Budget) -> bool:
+    """Read one file into ``index``; False when the pack's syntax budget is spent."""
+    try:
+        tree = ast.parse(data, filename=relative)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        index.problems.append(f"{relative}: does not parse as Python ({error}).")
+        return True
+    nodes = syntax_nodes(tree)  # counted for the budget, then read (one walk)
+    if not budget.spend(len(nodes)):
+        index.problems.append(f"{relative}: the pack's syntax budget was spent; not read.")
+        return False
+    try:
+        _FileReader(tree, relative, index).read(nodes)
+    except (RecursionError, MemoryError) as error:
+        index.problems.append(f"{relative}: too deeply nested to read ({error!r}).")
+    return True
+
+
+def _resolve_pending(index: _PackIndex) -> None:
+    """Give deferred inputs the folders the pack's helpers list (see ``_defer``)."""
+    infos = [info for infos in index.classes.values() for info in infos]
+    for info in [*infos, *index.v3.values()]:
+        pending, info.pending = info.pending, []
+        added: list[tuple[str, tuple[str, ...]]] = []
+        for name, keys in pending:
+            folders: list[str] = []
+            for key in keys:
+                for folder in index.helpers.get(key) or ():
+                    if folder not in folders:
+                        folders.append(folder)
+            if folders:
+                added.append((name, tuple(folders)))
+        if added:
+            info.model_inputs = (*info.model_inputs, *added)
+
+
 def _join(index: _PackIndex) -> tuple[LearnedLoader, ...]:
+    _resolve_pending(index)
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
         if info.model_inputs or info.inserts_text:
@@ -266,6 +321,12 @@ def _from_class(
     return None
 
 
+LISTING_CALLS = LIST_CALLS | FOLDER_PATH_CALLS
+
+# A file naming none of these declares no node: it is parsed only for helpers (below).
+_NODE_MARKERS = (b"INPUT_TYPES", b"node_id", b"MAPPINGS")
+_LISTING_MARKERS = (b"get_filename_list", b"get_folder_paths")
+
 _IGNORED_BASES = frozenset({"object", "ABC", "ComfyNode", "Enum", "dict", "str", "Exception"})
 
 
@@ -291,13 +352,18 @@ class _FileReader:
         # One walk of the tree, not three (it was two thirds of a cold node inventory):
         # the later passes see the same nodes in the same order.
         statements: list[ast.Assign | ast.Call | ast.Dict] = []
+        listing_lines: list[int] = []
         for node in nodes:
             if isinstance(node, ast.ClassDef):
                 self.class_nodes.setdefault(node.name, node)
             elif isinstance(node, (ast.Assign, ast.Call, ast.Dict)):
                 statements.append(node)
+                if isinstance(node, ast.Call) and call_name(node) in LISTING_CALLS:
+                    listing_lines.append(node.lineno)
         module_scope = Scope(self.module_bindings, self.functions, frozenset(self.class_nodes))
         self.module_items = item_assignments(self.tree.body, module_scope)
+        module_scope.module_items = self.module_items
+        self._register_helpers(module_scope, listing_lines)
         for name, class_node in self.class_nodes.items():
             info = self._class_info(class_node)
             self.index.classes.setdefault(name, []).append(info)
@@ -370,6 +436,57 @@ class _FileReader:
             self._read_schema(methods["define_schema"], info, scope)
         return info
 
+    def _register_helpers(self, module_scope: Scope, listing_lines: list[int]) -> None:
+        """Record what this file's module functions and class methods list, for inputs
+        of other files that call them (``from .utils import get_models``). Only those
+        holding a listing call themselves (``listing_lines``) are read."""
+
+        def lists(node: ast.stmt) -> bool:
+            last = getattr(node, "end_lineno", None) or node.lineno
+            return any(node.lineno <= line <= last for line in listing_lines)
+
+        if not listing_lines:
+            return
+        owners: list[tuple[str, list[ast.stmt], dict[str, list[ast.expr]]]] = [
+            ("", self.tree.body, {})
+        ]
+        for class_name, class_node in self.class_nodes.items():
+            if lists(class_node):
+                class_bindings: dict[str, list[ast.expr]] = {}
+                for statement in class_node.body:
+                    bind_statement(statement, class_bindings)
+                owners.append((class_name + ".", class_node.body, class_bindings))
+        for prefix, body, class_bindings in owners:
+            methods = {
+                statement.name: statement
+                for statement in body
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+            scope = Scope(
+                self.module_bindings,
+                self.functions,
+                module_scope.class_names,
+                class_bindings,
+                {},
+                methods if prefix else {},
+                module_items=self.module_items,
+            )
+            for name, function in methods.items():
+                if name in ("INPUT_TYPES", "define_schema") or not lists(function):
+                    continue
+                call = ast.Call(func=ast.Name(id=name), args=[], keywords=[])
+                scope.steps[0] = MAX_STEPS
+                folders = tuple(
+                    dict.fromkeys(
+                        canonical_folder(folder)
+                        for folder in function_folders(function, scope.inside(function, call), 0)
+                    )
+                )
+                if folders:
+                    key = prefix + name
+                    held = self.index.helpers.get(key, folders)
+                    self.index.helpers[key] = folders if held == folders else None
+
     def _node_type_of(self, name: str) -> str:
         """The node type a base class name stands for: a name bound to another pack's
         mapping entry (``Loader = nodes["Efficient Loader"]``) is that node type."""
@@ -427,8 +544,20 @@ class _FileReader:
                 info.inserts_text = True
             elif folders:
                 model_inputs.append((name, folders))
+            elif not _inserts_text(name):
+                self._defer(info, name, spec, local)
         info.widgets = tuple(widgets)
         info.model_inputs = tuple(model_inputs)
+
+    def _defer(self, info: _ClassInfo, name: str, spec: ast.expr | None, scope: Scope) -> None:
+        # Calls of names this file does not define: a helper of another file may list a
+        # folder; the pack-wide registry answers once every file is read.
+        first = spec.elts[0] if isinstance(spec, ast.Tuple) and spec.elts else spec
+        if not isinstance(first, (ast.Call, ast.BinOp, ast.ListComp, ast.List)):
+            return  # ("INT", {...}), ("MODEL",), a name: nothing to follow elsewhere
+        keys = tuple(key for key in call_keys(first) if key not in scope.functions)
+        if keys:
+            info.pending.append((name, keys))
 
     def _read_schema(
         self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: _ClassInfo, scope: Scope
@@ -459,6 +588,9 @@ class _FileReader:
                     info.inserts_text = True
                 elif folders:
                     model_inputs.append((name, folders))
+                elif not _inserts_text(name) and isinstance(item, ast.Call):
+                    options = next((k.value for k in item.keywords if k.arg == "options"), None)
+                    self._defer(info, name, options, local)
             info.widgets = tuple(required + optional)
             info.model_inputs = tuple(model_inputs)
             self.index.v3[node_type] = info
