@@ -111,6 +111,22 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("1038lab/ComfyUI-RMBG", "ComfyUI-RMBG", True),
     ("chflame163/ComfyUI_LayerStyle", "ComfyUI_LayerStyle", True),
     ("chflame163/ComfyUI_LayerStyle_Advance", "ComfyUI_LayerStyle_Advance", True),
+    # ReActor's current repository (the older one above keeps its pack name; newest wins).
+    ("Gourieff/ComfyUI-ReActor", "comfyui-reactor-node", False),
+    ("kijai/ComfyUI-WanAnimatePreprocess", "ComfyUI-WanAnimatePreprocess", False),
+    ("kijai/ComfyUI-MMAudio", "ComfyUI-MMAudio", False),
+    ("lldacing/ComfyUI_BiRefNet_ll", "ComfyUI_BiRefNet_ll", False),
+    ("SeaArtLab/ComfyUI-Long-CLIP", "ComfyUI-Long-CLIP", False),
+    ("gokayfem/ComfyUI_VLM_nodes", "ComfyUI_VLM_nodes", False),
+    ("jitcoder/lora-info", "lora-info", False),
+    ("LarryJane491/Lora-Training-in-Comfy", "Lora-Training-in-Comfy", False),
+    ("ArtVentureX/comfyui-animatediff", "comfyui-animatediff", False),
+    ("ZHO-ZHO-ZHO/ComfyUI-PhotoMaker-ZHO", "ComfyUI-PhotoMaker-ZHO", False),
+    ("smthemex/ComfyUI_Sonic", "ComfyUI_Sonic", False),
+    ("GreenLandisaLie/AuraSR-ComfyUI", "AuraSR-ComfyUI", False),
+    ("kijai/ComfyUI-KwaiKolorsWrapper", "ComfyUI-KwaiKolorsWrapper", True),
+    ("kijai/ComfyUI-GIMM-VFI", "ComfyUI-GIMM-VFI", True),
+    ("PowerHouseMan/ComfyUI-AdvancedLivePortrait", "ComfyUI-AdvancedLivePortrait", True),
 )
 
 SKIPPED_PARTS = frozenset({"tests", "test", "venv", ".venv", "node_modules", "site-packages"})

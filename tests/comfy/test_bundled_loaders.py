@@ -122,6 +122,15 @@ ADDED_PACKS = {
         ["model.safetensors", "Baked VAE", -1, "None", 1.0, 1.0, "p", "n"],
         [("model.safetensors", "checkpoints")],
     ),
+    "SeargeModelSelector": (
+        ["sdxl_base.safetensors", "None", "sdxl_vae.safetensors"],
+        [("sdxl_base.safetensors", "checkpoints"), ("sdxl_vae.safetensors", "vae")],
+    ),
+    "AnimateDiffModuleLoader": (["mm_sd_v15_v2.ckpt"], [("mm_sd_v15_v2.ckpt", "animatediff")]),
+    "OnnxDetectionModelLoader": (
+        ["vitpose_h.onnx", "yolov10m.onnx", "CUDAExecutionProvider"],
+        [("vitpose_h.onnx", "detection"), ("yolov10m.onnx", "detection")],
+    ),
     # The combo only inserts a tag; the tag in the text is the reference.
     "easy wildcards": (
         ["a <lora:x:0.5> cat", "Select the LoRA to add to the text"],
