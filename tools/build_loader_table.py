@@ -127,6 +127,11 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("kijai/ComfyUI-KwaiKolorsWrapper", "ComfyUI-KwaiKolorsWrapper", True),
     ("kijai/ComfyUI-GIMM-VFI", "ComfyUI-GIMM-VFI", True),
     ("PowerHouseMan/ComfyUI-AdvancedLivePortrait", "ComfyUI-AdvancedLivePortrait", True),
+    ("kijai/ComfyUI-LBMWrapper", "ComfyUI-LBMWrapper", False),
+    ("kijai/ComfyUI-Lotus", "ComfyUI-Lotus", False),
+    ("kijai/ComfyUI-PyramidFlowWrapper", "ComfyUI-PyramidFlowWrapper", True),
+    ("kijai/ComfyUI-Marigold", "ComfyUI-Marigold", True),
+    ("neverbiasu/ComfyUI-SAM2", "ComfyUI-SAM2", True),
 )
 
 SKIPPED_PARTS = frozenset({"tests", "test", "venv", ".venv", "node_modules", "site-packages"})

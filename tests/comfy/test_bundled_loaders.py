@@ -131,6 +131,12 @@ ADDED_PACKS = {
         ["vitpose_h.onnx", "yolov10m.onnx", "CUDAExecutionProvider"],
         [("vitpose_h.onnx", "detection"), ("yolov10m.onnx", "detection")],
     ),
+    "LoadLBMModel": (
+        ["lbm_relight.safetensors", "bf16", "main_device"],
+        [("lbm_relight.safetensors", "diffusion_models")],
+    ),
+    # It fetches a Hugging Face repository itself: no file to look for.
+    "MarigoldModelLoader": (["prs-eth/marigold-depth-v1-1"], []),
     # The combo only inserts a tag; the tag in the text is the reference.
     "easy wildcards": (
         ["a <lora:x:0.5> cat", "Select the LoRA to add to the text"],
