@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from watchman.comfy.model_key import ModelKey
 from watchman.comfy.model_references import base_name_key, references_for_node
-from watchman.comfy.value_forms import location_of, lora_tag_names
+from watchman.comfy.value_forms import location_of, lora_tag_names, reads_lora_tags
 from watchman.comfy.workflow import parse_workflow_json
 
 
@@ -61,6 +61,18 @@ def test_lora_tags_count_on_nodes_that_read_them_and_not_in_plain_prompts() -> N
         ("p.safetensors", "loras")
     ]
     assert refs("CLIPTextEncode", [("text", text)]) == []
+
+
+def test_easy_use_loaders_load_the_lora_tags_of_their_prompts() -> None:
+    # Easy-Use's loaders run their prompts through process_with_loras; a LoRA named only
+    # there must be found, or a workflow would be called ready without it.
+    values = [("ckpt_name", "base.safetensors"), ("positive", "a fox <lora:foxy:0.7>")]
+    assert refs("easy a1111Loader", values) == [
+        ("base.safetensors", "checkpoints"),
+        ("foxy", "loras"),
+    ]
+    assert refs("easy pipeEditPrompt", [("positive", "<lora:edit_me:1>")]) == [("edit_me", "loras")]
+    assert reads_lora_tags("easy fluxLoader") and not reads_lora_tags("easy showAnything")
 
 
 def test_lora_manager_applies_its_active_list_not_the_mirrored_text() -> None:

@@ -26,6 +26,24 @@ _FILE_NAME = re.compile(r"\.[A-Za-z0-9_]{1,16}$")
 _TAG_NODE_WORDS = ("lora", "lyco", "wildcard", "power prompt", "detailer")
 """Node types whose name says they read LoRA tags (compared lower-case)."""
 
+_TAG_NODE_TYPES = frozenset(
+    {
+        # ComfyUI-Easy-Use (4de1ab3): these run their positive and negative prompts through
+        # process_with_loras, which loads each <lora:...> tag (py/libs/wildcards.py).
+        "easy fullLoader",
+        "easy a1111Loader",
+        "easy comfyLoader",
+        "easy hunyuanDiTLoader",
+        "easy fluxLoader",
+        "easy mochiLoader",
+        "easy cascadeLoader",
+        "easy ipadapterApplyRegional",
+        "easy pipeEdit",
+        "easy pipeEditPrompt",
+    }
+)
+"""Node types that read LoRA tags though their name does not say so."""
+
 
 @dataclass(frozen=True)
 class Location:
@@ -40,8 +58,11 @@ def reads_lora_tags(node_type: str) -> bool:
 
     Takes the node type. LoRA Manager's loaders and stackers, Impact's and Inspire's
     wildcard encoders and detailers, rgthree's Power Prompt and the LoRA tag loaders all name
-    themselves so; ComfyUI's own text encoders do not, and ignore such tags.
+    themselves so; ComfyUI's own text encoders do not, and ignore such tags. Easy-Use's
+    loaders and pipe editors read them too (``_TAG_NODE_TYPES``).
     """
+    if node_type in _TAG_NODE_TYPES:
+        return True
     lowered = node_type.lower()
     return any(word in lowered for word in _TAG_NODE_WORDS)
 

@@ -42,7 +42,8 @@ RACY_WINDOW_NS = 2_000_000_000
 # Cached parses are redone when the reader changes: bump the number when its code learns
 # something new; a change to the loader tables is noticed by itself through their digest.
 # 5: embedding tokens are read as ComfyUI's tokenizer reads them (comfy/prompt_tokens.py).
-_READER = 5
+# 6: Easy-Use's loaders and pipe editors read the <lora:...> tags of their prompts.
+_READER = 6
 PARSER_VERSION = f"{_READER}:{default_table().digest}"
 
 
