@@ -19,6 +19,7 @@ from watchman.comfy.folders import (
     is_model_file_name,
     pack_folder_type,
 )
+from watchman.comfy.workflow import parse_workflow_json
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 
@@ -131,3 +132,21 @@ def test_unknown_folders_become_pack_folders_with_the_model_extensions():
 )
 def test_file_extension_agrees_with_splitext(name):
     assert file_extension(name) == os.path.splitext(name)[1].lower()
+
+
+def test_the_inpaint_folder_takes_fooocus_patch_files_as_the_pack_registers_it() -> None:
+    # comfyui-inpaint-nodes lists .patch files in its inpaint folder: Fooocus' patch is one.
+    document = {
+        "nodes": [
+            {
+                "id": 1,
+                "type": "INPAINT_LoadFooocusInpaint",
+                "widgets_values": ["fooocus_inpaint_head.pth", "inpaint_v26.fooocus.patch"],
+            }
+        ]
+    }
+    parsed = parse_workflow_json(document, "inpaint")
+    assert [(ref.value, ref.folder) for ref in parsed.model_refs] == [
+        ("fooocus_inpaint_head.pth", "inpaint"),
+        ("inpaint_v26.fooocus.patch", "inpaint"),
+    ]

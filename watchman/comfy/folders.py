@@ -167,6 +167,14 @@ _TABLE: tuple[FolderType, ...] = (
         shares_dirs_with=("text_encoders",),
         origin="pack:ComfyUI-GGUF",
     ),
+    # comfyui-inpaint-nodes (Acly): _add_folder_path("inpaint", [".pt", ".pth",
+    # ".safetensors", ".patch"]); Fooocus' inpaint patch is a ``.patch`` file.
+    FolderType(
+        "inpaint",
+        ("models/inpaint",),
+        frozenset({".pt", ".pth", ".safetensors", ".patch"}),
+        origin="pack:comfyui-inpaint-nodes",
+    ),
 )
 
 FOLDER_TYPES: Mapping[str, FolderType] = MappingProxyType({kind.name: kind for kind in _TABLE})

@@ -43,7 +43,8 @@ RACY_WINDOW_NS = 2_000_000_000
 # something new; a change to the loader tables is noticed by itself through their digest.
 # 5: embedding tokens are read as ComfyUI's tokenizer reads them (comfy/prompt_tokens.py).
 # 6: Easy-Use's loaders and pipe editors read the <lora:...> tags of their prompts.
-_READER = 6
+# 7: the inpaint folder (comfyui-inpaint-nodes) takes .patch files.
+_READER = 7
 PARSER_VERSION = f"{_READER}:{default_table().digest}"
 
 
