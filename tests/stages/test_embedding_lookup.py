@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.comfy.comfy_tokenizer_oracle import token_tries
@@ -113,6 +113,10 @@ def _prompt_workflow(references: tuple[ModelReference, ...]) -> ParsedWorkflow:
 @pytest.mark.skipif(_disk_ignores_case(), reason="this disk ignores letter case, unlike Linux's")
 @settings(max_examples=300, deadline=None)
 @given(files=_FILES, name=_NAMES)
+# Found by this test: from the subdirectory a, ../a is a itself (inside it, so not
+# skipped), and load_embed then adds .safetensors: a.safetensors beside it is loaded.
+@example(files=["a.safetensors", "a/a.safetensors"], name="../a")
+@example(files=["x/A.pt"], name="../x")
 def test_a_prompt_embedding_is_ready_exactly_when_comfyui_would_load_it(
     files: list[str], name: str
 ) -> None:

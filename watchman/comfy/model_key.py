@@ -189,6 +189,34 @@ def embedding_targets(value: str, separator: str) -> tuple[str, ...]:
     return (normal, *(normal + extension for extension in EMBEDDING_EXTENSIONS))
 
 
+def climbing_embedding_paths(
+    value: str, separator: str, directories: Iterable[str]
+) -> frozenset[str]:
+    """Return the paths (relative to an embeddings root, ``/`` separators) ComfyUI's
+    ``load_embed`` tries for a name that climbs (its normal form starts with ``..``).
+
+    ``load_embed`` joins the name to every searched directory and skips the directory only
+    when the joined path leaves it; the extensions are added after that check. So
+    ``../a`` from a subdirectory ``a`` is that directory itself, and ``a.safetensors``
+    beside it is loaded. Takes the name as written, the OS separator and the root's
+    directories (``""`` for the root itself). Never raises.
+    """
+    text = value.replace("\\", "/") if separator == "\\" else value
+    if not text or text.startswith("/") or (separator == "\\" and text[1:2] == ":"):
+        return frozenset()
+    paths: set[str] = set()
+    for directory in directories:
+        joined = posixpath.normpath(f"{directory}/{text}" if directory else text)
+        if directory:
+            inside = joined == directory or joined.startswith(directory + "/")
+        else:
+            inside = joined != "." and joined != ".." and not joined.startswith("../")
+        if inside:
+            paths.add(joined)
+            paths.update(joined + extension for extension in EMBEDDING_EXTENSIONS)
+    return frozenset(paths)
+
+
 def found_as_embedding(targets: tuple[str, ...], relative_path: str) -> bool:
     """Return whether ComfyUI's tokenizer finds the installed embedding ``relative_path``
     (``/`` separators, relative to an embeddings root) for a name whose

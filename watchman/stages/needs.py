@@ -59,6 +59,7 @@ from watchman.comfy.loader_lookup import loader_spec
 from watchman.comfy.model_key import (
     ModelKey,
     by_name_file_names,
+    climbing_embedding_paths,
     embedding_targets,
     fold_case,
     found_as_embedding,
@@ -319,6 +320,8 @@ def _embedding_files(
     would find only in another letter case (empty when the disk ignores case, on Windows
     or a root in ``inventory.case_blind_roots``: then the first are all of them)."""
     targets = embedding_targets(name, inventory.separator)
+    if not targets:
+        return _climbing_embedding_files(name, inventory)
     candidates = inventory.named("embeddings", *(t.rpartition("/")[2] for t in targets))
     folded_targets = tuple(fold_case(target) for target in targets)
     near = tuple(
@@ -332,6 +335,33 @@ def _embedding_files(
         if f.root in inventory.case_blind_roots or found_as_embedding(targets, f.relative_path)
     )
     return hits, (() if hits else near)
+
+
+def _climbing_embedding_files(
+    name: str, inventory: ModelInventory
+) -> tuple[tuple[ModelFile, ...], tuple[ModelFile, ...]]:
+    """:func:`_embedding_files` for a name that climbs (``../a``): tried from each
+    directory of each root, it finds a file only where the climb comes back into that
+    directory (``model_key.climbing_embedding_paths``). Rare: every file is looked at."""
+    files = inventory.files.get("embeddings", ())
+    directories: dict[str, set[str]] = {}
+    for model in files:
+        parts = model.relative_path.split("/")[:-1]
+        known = directories.setdefault(model.root, {""})
+        known.update("/".join(parts[: depth + 1]) for depth in range(len(parts)))
+    paths = {
+        root: climbing_embedding_paths(name, inventory.separator, found)
+        for root, found in directories.items()
+    }
+    hits = tuple(model for model in files if model.relative_path in paths[model.root])
+    if hits:
+        return hits, ()
+    folded = {root: {fold_case(path) for path in found} for root, found in paths.items()}
+    near = tuple(m for m in files if fold_case(m.relative_path) in folded[m.root])
+    if inventory.separator == "\\":
+        return near, ()  # a Windows disk ignores letter case
+    blind = tuple(m for m in near if m.root in inventory.case_blind_roots)
+    return (blind, ()) if blind else ((), near)
 
 
 def _embedding_damage(
