@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -105,6 +107,15 @@ def _installed(root: Path, files: list[str]) -> ModelInventory:
     )
 
 
+@contextmanager
+def _embeddings_folder(files: list[str]) -> Iterator[tuple[Path, ModelInventory]]:
+    """A real embeddings folder holding ``files``, and its inventory."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder, "embeddings")
+        root.mkdir()
+        yield root, _installed(root, files)
+
+
 def _prompt_workflow(references: tuple[ModelReference, ...]) -> ParsedWorkflow:
     node = NodeUse("1", "CLIPTextEncode", False, False, None, None, None)
     return ParsedWorkflow("ui", (node,), references, (), frozenset(), ())
@@ -120,10 +131,7 @@ def _prompt_workflow(references: tuple[ModelReference, ...]) -> ParsedWorkflow:
 def test_a_prompt_embedding_is_ready_exactly_when_comfyui_would_load_it(
     files: list[str], name: str
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder, "embeddings")
-        root.mkdir()
-        inventory = _installed(root, files)
+    with _embeddings_folder(files) as (root, inventory):
         prompt = ModelReference(
             "1", "CLIPTextEncode", "text", name, "embeddings", False, False, None
         )
@@ -145,10 +153,7 @@ def test_a_prompt_is_ready_exactly_when_comfyui_loads_every_embedding_it_names(
 ) -> None:
     # From the text as written to the status: the reader, then the needs, against
     # ComfyUI's tokenizer step by step and load_embed on a real folder.
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder, "embeddings")
-        root.mkdir()
-        inventory = _installed(root, files)
+    with _embeddings_folder(files) as (root, inventory):
         references = tuple(
             reference
             for reference in references_for_node(
