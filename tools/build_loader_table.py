@@ -39,11 +39,8 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("kijai/ComfyUI-KJNodes", "ComfyUI-KJNodes", False),
     ("kijai/ComfyUI-MelBandRoFormer", "ComfyUI-MelBandRoFormer", False),
     ("Lightricks/ComfyUI-LTXVideo", "ComfyUI-LTXVideo", False),
+    # Read at a commit of kijai's own that a fork's snapshot holds (UPSTREAM_IN_FORKS).
     ("kijai/ComfyUI-WanVideoWrapper", "ComfyUI-WanVideoWrapper", False),
-    # Newer forks of the wrapper hold the MultiTalk, InfiniteTalk and LongCat loaders
-    # that the snapshot of kijai's repository available here predates.
-    ("wzxysf/ComfyUI-WanVideoWrapper", "ComfyUI-WanVideoWrapper", False),
-    ("rookiestar28/ComfyUI-WanVideoWrapper", "ComfyUI-WanVideoWrapper", False),
     ("rookiestar28/ComfyUI-LongCat-Avatar", "ComfyUI-LongCat-Avatar", False),
     ("ltdrdata/ComfyUI-Impact-Pack", "ComfyUI-Impact-Pack", False),
     ("ltdrdata/ComfyUI-Impact-Subpack", "ComfyUI-Impact-Subpack", False),
@@ -134,6 +131,19 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("neverbiasu/ComfyUI-SAM2", "ComfyUI-SAM2", True),
 )
 
+# Upstream commits read from a fork's snapshot: where the snapshot of a pack's own
+# repository here is older than a commit of that repository which a fork's snapshot
+# holds, the table reads that commit from the fork, and still names the upstream
+# repository and commit, never the fork's own changes.
+UPSTREAM_IN_FORKS: dict[str, tuple[str, str]] = {
+    # kijai's 2026-05-24 "Don't count .disabled as duplicate": MultiTalk, InfiniteTalk,
+    # LongCat and NLF loaders that kijai's own snapshot here (2025-03) predates.
+    "kijai/ComfyUI-WanVideoWrapper": (
+        "rookiestar28/ComfyUI-WanVideoWrapper",
+        "088128b224242e110d3906c6750e9a3a348a659b",
+    ),
+}
+
 SKIPPED_PARTS = frozenset({"tests", "test", "venv", ".venv", "node_modules", "site-packages"})
 
 
@@ -143,15 +153,15 @@ def _git(git_dir: Path, *args: str) -> str:
     ).stdout
 
 
-def _python_files(git_dir: Path) -> Iterator[tuple[str, bytes]]:
+def _python_files(git_dir: Path, revision: str) -> Iterator[tuple[str, bytes]]:
     names = [
         name
-        for name in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+        for name in _git(git_dir, "ls-tree", "-r", "--name-only", revision).splitlines()
         if name.endswith(".py") and not SKIPPED_PARTS & set(name.split("/")[:-1])
     ]
     for name in sorted(names):
         blob = subprocess.run(
-            ["git", "--git-dir", str(git_dir), "show", f"HEAD:{name}"],
+            ["git", "--git-dir", str(git_dir), "show", f"{revision}:{name}"],
             check=True,
             capture_output=True,
         ).stdout
@@ -166,18 +176,48 @@ def _git_dir(mirrors: Path, repo: str) -> Path | None:
     return None
 
 
+def _has_commit(git_dir: Path, commit: str) -> bool:
+    found = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "cat-file", "-e", f"{commit}^{{commit}}"],
+        capture_output=True,
+    )
+    return found.returncode == 0
+
+
+def _committed(git_dir: Path, revision: str) -> int:
+    return int(_git(git_dir, "log", "-1", "--format=%ct", revision).strip())
+
+
+def snapshot(mirrors: Path, repo: str) -> tuple[Path, str] | None:
+    """Return the git directory and the commit to read ``repo``'s pack from, or None.
+
+    The pack's own snapshot at its HEAD, unless :data:`UPSTREAM_IN_FORKS` names a newer
+    commit of the pack's own that a fork's snapshot holds: then the fork's git directory
+    at that commit.
+    """
+    own = _git_dir(mirrors, repo)
+    chosen = (own, _git(own, "rev-parse", "HEAD").strip()) if own is not None else None
+    fork, commit = UPSTREAM_IN_FORKS.get(repo, ("", ""))
+    fork_dir = _git_dir(mirrors, fork) if fork else None
+    if fork_dir is None or not _has_commit(fork_dir, commit):
+        return chosen
+    if chosen is None or _committed(fork_dir, commit) > _committed(*chosen):
+        chosen = (fork_dir, commit)
+    return chosen
+
+
 def build(mirrors: Path) -> tuple[dict[str, object], list[str]]:
     """Return the table document and the messages for packs left out or read in part."""
     entries: list[dict[str, object]] = []
     messages: list[str] = []
     for repo, pack, downloads in PACKS:
-        git_dir = _git_dir(mirrors, repo)
-        if git_dir is None:
+        found = snapshot(mirrors, repo)
+        if found is None:
             messages.append(f"{repo}: no snapshot under {mirrors}; left out.")
             continue
-        commit = _git(git_dir, "rev-parse", "HEAD").strip()
-        committed = int(_git(git_dir, "log", "-1", "--format=%ct", "HEAD").strip())
-        files = list(_python_files(git_dir))
+        git_dir, commit = found
+        committed = _committed(git_dir, commit)
+        files = list(_python_files(git_dir, commit))
         loaders, problems = learn_loaders(files)
         messages.extend(f"{repo}: {problem}" for problem in problems)
         seen = set()
