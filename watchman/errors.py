@@ -7,6 +7,9 @@ maps the class to an exit status; a traceback appears only with ``--debug``.
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class WatchmanError(Exception):
     """Base class of every error comfywatchman raises on purpose."""
@@ -67,3 +70,19 @@ class DownloadError(WatchmanError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class FileTooLargeError(OSError):
+    """A file is larger than a limit allows, so it was not read (or not read whole).
+
+    An ``OSError`` rather than a ``WatchmanError``: every per-item boundary that turns an
+    unreadable file into that item's warning handles an oversized one the same way.
+    ``strerror`` says the size and the limit; ``size`` and ``limit`` are kept.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], size: int, limit: int) -> None:
+        super().__init__(
+            errno.EFBIG, f"{size} bytes is over the {limit}-byte limit", os.fspath(path)
+        )
+        self.size = size
+        self.limit = limit

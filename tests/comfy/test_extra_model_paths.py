@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from tests.named_pipes import finishes, needs_fifo
 from watchman.comfy.extra_model_paths import (
     ExtraPath,
     expand_path_text,
@@ -137,6 +139,15 @@ def test_loading_files_keeps_their_order_and_an_unreadable_file_is_a_config_erro
     assert [entry.path.name for entry in loaded.entries] == ["one", "two"]
     with pytest.raises(ConfigError, match=r"absent\.yaml cannot be read"):
         load_extra_model_paths([tmp_path / "absent.yaml"], environ={}, home_dir=tmp_path)
+
+
+@needs_fifo
+def test_a_pipe_named_as_a_paths_file_is_a_config_error_not_a_wait(tmp_path):
+    pipe = tmp_path / "extra.yaml"
+    os.mkfifo(pipe)
+    raised = finishes(lambda: load_extra_model_paths([pipe], environ={}, home_dir=tmp_path), [pipe])
+    assert isinstance(raised, ConfigError)
+    assert "named pipe, not a regular file" in str(raised)
 
 
 def _extra(path: str, is_default: bool) -> ExtraPath:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from tests.named_pipes import finishes, needs_fifo
 from watchman.comfy.install import (
     comfy_cli_config_files,
     comfy_cli_workspaces,
@@ -117,6 +119,13 @@ def test_a_broken_comfy_cli_config_is_ignored(tmp_path, home, elsewhere):
     assert comfy_cli_workspaces(config_file) == ()
     root = _make_comfyui(home / "ComfyUI")
     assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == root
+
+
+@needs_fifo
+def test_a_pipe_in_place_of_the_comfy_cli_config_is_ignored_at_once(tmp_path):
+    pipe = tmp_path / "config.ini"
+    os.mkfifo(pipe)
+    assert finishes(lambda: comfy_cli_workspaces(pipe), [pipe]) == ()
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ and its tensors' data fits in the file, whether the header fits in the first rea
 
 from __future__ import annotations
 
+import os
 import struct
 import tempfile
 from pathlib import Path
@@ -12,6 +13,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.named_pipes import finishes, needs_fifo
 from watchman.comfy.model_file_check import SNIFF_BYTES, check_model_file
 
 REASONS = {"empty", "html_page", "json_body", "bad_header", "truncated"}
@@ -66,3 +68,14 @@ def test_a_safetensors_file_is_sound_exactly_when_its_data_fits(sizes: list[int]
         assert problem is not None and problem.reason == "truncated", problem
     else:  # a few bytes left of the length itself: broken, whatever it looks like
         assert problem is not None and problem.reason in REASONS
+
+
+@needs_fifo
+def test_a_pipe_swapped_in_for_a_listed_model_is_judged_at_once(tmp_path: Path) -> None:
+    # The listing saw a regular file of 4 KiB; by the time it is checked, a pipe bears its
+    # name. The check must not wait for a writer: the pipe reads as nothing at all.
+    pipe = tmp_path / "model.safetensors"
+    os.mkfifo(pipe)
+    verdict = finishes(lambda: check_model_file(pipe, 4096), [pipe])
+    assert not isinstance(verdict, BaseException), verdict
+    assert verdict is not None

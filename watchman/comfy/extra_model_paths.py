@@ -33,11 +33,16 @@ import yaml
 
 from watchman.comfy.folders import canonical_folder
 from watchman.errors import ConfigError
+from watchman.regular_files import read_regular
 
 logger = logging.getLogger(__name__)
 
 EXTRA_MODEL_PATHS_FILE_NAME = "extra_model_paths.yaml"
 """The file ComfyUI reads next to its ``main.py`` when present."""
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""The largest extra_model_paths file read: real ones are a few KiB, and a stray huge
+file is refused rather than parsed whole."""
 
 _SPECIAL_KEYS = frozenset({"base_path", "is_default"})
 _POSIX_VARIABLE = re.compile(r"\$(\w+)|\$\{([^}]*)\}")
@@ -224,7 +229,7 @@ def load_extra_model_paths(
     combined = ExtraModelPaths()
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
+            text = read_regular(file, MAX_FILE_BYTES).decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(
                 f"{file} cannot be read ({error.__class__.__name__}: {error}); fix the path "

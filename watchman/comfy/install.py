@@ -13,6 +13,7 @@ that is where a user who moved those folders would look.
 from __future__ import annotations
 
 import configparser
+import io
 import logging
 import os
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from watchman.environment import expand_user
 from watchman.errors import ComfyUINotFoundError
+from watchman.regular_files import open_regular
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +79,8 @@ def comfy_cli_workspaces(config_file: Path, home_dir: Path | None = None) -> tup
     """
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        with config_file.open(encoding="utf-8") as handle:
-            parser.read_file(handle)
+        with open_regular(config_file) as handle:
+            parser.read_file(io.TextIOWrapper(handle, encoding="utf-8"))
     except FileNotFoundError:
         return ()
     except (OSError, UnicodeDecodeError, configparser.Error) as error:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from watchman.regular_files import READ_FLAGS
+
 SNIFF_BYTES = 4096
 """How much of a file's start the text checks look at."""
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
@@ -31,7 +33,6 @@ BINARY_MODEL_EXTENSIONS = frozenset(
     {".safetensors", ".sft", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".gguf", ".onnx", ".pkl"}
 )
 """Model formats that are never text: an HTML or JSON body under these names is wrong."""
-_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 ReadAt = Callable[[int, int], bytes]
 """Reads ``length`` bytes at ``offset`` of a file (fewer at its end)."""
 
@@ -154,7 +155,9 @@ def check_model_file(
         return FileProblem("empty", "it is empty (0 bytes)")  # known without opening it
     # A bare descriptor and exact reads: at 100,000 files in a cold cycle, a buffered
     # file object per file and a second read of the same first bytes cost a third more.
-    descriptor = os.open(file_path, os.O_RDONLY | _BINARY)
+    # The listing saw a regular file; O_NONBLOCK keeps a pipe swapped in since from
+    # blocking the open or the reads (it reads as empty, or fails as this one file).
+    descriptor = os.open(file_path, READ_FLAGS)
     try:
         if size is None:
             size = os.fstat(descriptor).st_size

@@ -23,6 +23,9 @@ import logging
 import tokenize
 from pathlib import Path
 
+from watchman.errors import FileTooLargeError
+from watchman.regular_files import read_regular
+
 logger = logging.getLogger(__name__)
 
 MAPPING_NAME = "NODE_CLASS_MAPPINGS"
@@ -66,18 +69,17 @@ def node_classes_in_file(path: Path) -> frozenset[str]:
         or not valid Python (a warning is logged in each case).
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
-            logger.warning(
-                "Skipping %s: %d bytes is over the %d-byte limit for node source files.",
-                path,
-                size,
-                MAX_SOURCE_BYTES,
-            )
-            return frozenset()
-        data = path.read_bytes()
+        data = read_regular(path, MAX_SOURCE_BYTES)
+    except FileTooLargeError as error:
+        logger.warning(
+            "Skipping %s: %d bytes is over the %d-byte limit for node source files.",
+            path,
+            error.size,
+            MAX_SOURCE_BYTES,
+        )
+        return frozenset()
     except OSError as error:
-        logger.warning("Skipping %s: it cannot be read (%s).", path, error)
+        logger.warning("Skipping %s: %s.", path, error.strerror or error)
         return frozenset()
     if not any(marker in data for marker in _MARKERS):
         return frozenset()

@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 
 from watchman.comfy.folders import folder_type, is_model_file_name
+from watchman.errors import FileTooLargeError
+from watchman.regular_files import read_regular
 from watchman.resolve.choose import Offer, Tie, choose
 from watchman.resolve.evidence import (
     FolderClaim,
@@ -347,12 +349,11 @@ def _manager_model_lists(comfyui_root: Path) -> list[Path]:
 
 def _read_json(path: Path) -> Any:
     try:
-        if path.stat().st_size > _MAX_CATALOGUE_FILE_BYTES:
-            logger.warning("Skipping %s: too large to be a workflow or model list.", path)
-            return None
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(read_regular(path, _MAX_CATALOGUE_FILE_BYTES))
+    except FileTooLargeError:
+        logger.warning("Skipping %s: too large to be a workflow or model list.", path)
     except OSError as error:
-        logger.warning("Cannot read %s: %s", path, error)
+        logger.warning("Cannot read %s: %s.", path, error.strerror or error)
     except orjson.JSONDecodeError:
         logger.warning("Skipping %s: not valid JSON.", path)
     return None

@@ -21,6 +21,7 @@ from watchman.comfy.workflow import MAX_WORKFLOW_BYTES
 from watchman.environment import expand_user
 from watchman.errors import CycleInterrupted, WorkflowError
 from watchman.printable import printable
+from watchman.regular_files import open_regular
 
 logger = logging.getLogger(__name__)
 
@@ -150,14 +151,14 @@ def read_workflow_bytes(path: Path, size: int) -> bytes:
     """
     name = printable(str(path))
     if path.name.lower().endswith(MEDIA_SUFFIXES):
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             return media_payload(*read_media_texts(handle, size, name))
     if size > MAX_WORKFLOW_BYTES:
         raise WorkflowError(
             f"{name} is over a limit: {size} bytes, more than the {MAX_WORKFLOW_BYTES} a "
             "workflow file may have (MAX_WORKFLOW_BYTES); it was not read."
         )
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         # Read no more than the limit even when the file grows after the stat.
         data = handle.read(MAX_WORKFLOW_BYTES + 1)
     if len(data) > MAX_WORKFLOW_BYTES:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from watchman.regular_files import open_regular
+
 logger = logging.getLogger(__name__)
 
 # Loose ref chains longer than this are a loop or vandalism, not a real repository.
@@ -55,7 +57,7 @@ def read_git_metadata(checkout: Path) -> GitMetadata:
 
 def _read_text(path: Path) -> str | None:
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             data = handle.read(_SMALL_FILE_BYTES)
     except OSError:
         return None

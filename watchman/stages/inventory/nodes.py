@@ -26,7 +26,8 @@ from typing import Any, Literal, cast
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.python_source import node_classes_in_file
-from watchman.errors import CycleInterrupted, StateError
+from watchman.errors import CycleInterrupted, FileTooLargeError, StateError
+from watchman.regular_files import read_regular
 from watchman.stages.inventory.git_metadata import read_git_metadata
 
 if sys.version_info >= (3, 11):
@@ -43,6 +44,8 @@ DISABLED_FOLDER = ".disabled"
 
 # Bounds for one pack, so a pack that vendors a whole library cannot stall the cycle.
 MAX_FILES_PER_PACK = 2000
+# A pack's pyproject.toml is read for its version only; real ones are a few KiB.
+MAX_PYPROJECT_BYTES = 1 << 20
 # Folders that hold no node definitions ComfyUI loads, only tests and environments.
 SKIPPED_FOLDERS = frozenset(
     {"__pycache__", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages"}
@@ -374,12 +377,13 @@ def _sources(base: Path, files: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
         except ValueError:
             relative = path.name
         try:
-            if path.stat().st_size > MAX_LOADER_FILE_BYTES:
-                logger.info("Loader inputs: %s is too large to read; skipped.", path)
-                continue
-            data = path.read_bytes()
+            data = read_regular(path, MAX_LOADER_FILE_BYTES)
+        except FileTooLargeError:
+            logger.info("Loader inputs: %s is too large to read; skipped.", path)
+            continue
         except OSError as error:
-            logger.warning("Skipping %s: it cannot be read (%s).", path, error)
+            # The same files were read for their class names just before, which warned.
+            logger.debug("Loader inputs: skipping %s: %s.", path, error.strerror or error)
             continue
         yield relative, data
 
@@ -393,12 +397,13 @@ def _classes_of(files: Iterable[Path]) -> frozenset[str]:
 
 def _pyproject_version(path: Path) -> str | None:
     try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
+        document = tomllib.loads(read_regular(path, MAX_PYPROJECT_BYTES).decode("utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        logger.debug("Cannot read a version from %s (%s).", path, error)
+        logger.debug(
+            "Cannot read a version from %s (%s).", path, getattr(error, "strerror", None) or error
+        )
         return None
     project = document.get("project")
     version = project.get("version") if isinstance(project, dict) else None
