@@ -69,7 +69,9 @@ def weighted_segments(text: str, weight: float = 1.0) -> list[tuple[str, float]]
 
 def token_tries(text: str) -> list[tuple[str, ...]]:
     """For each embedding token, in order, the names ComfyUI's load_embed is asked for
-    when each finds nothing: the first word, then the word without its end commas."""
+    when each finds nothing: the first word, then the word without its end commas; none
+    for a token followed by no word, on which ComfyUI raises (IndexError: the
+    ``split()[0]`` of ``_try_get_embedding``) before it asks for any."""
     tokens: list[tuple[str, ...]] = []
     for segment, _ in weighted_segments(escape(text)):
         pieces = re.split(" embedding:|\nembedding:", unescape(segment))
@@ -79,7 +81,8 @@ def token_tries(text: str) -> list[tuple[str, ...]]:
                 continue
             split = word[len("embedding:") :].strip("\n").split()
             if not split:
-                continue  # ComfyUI raises IndexError here: no name is tried
+                tokens.append(())  # ComfyUI raises IndexError here: no name is tried
+                continue
             name = split[0]
             stripped = name.strip(",")
             if len(stripped) < len(name) and stripped:
@@ -92,3 +95,14 @@ def token_tries(text: str) -> list[tuple[str, ...]]:
 def tried_names(text: str) -> list[str]:
     """Every name ComfyUI's load_embed is asked for, in order, when nothing is found."""
     return [name for tries in token_tries(text) for name in tries]
+
+
+def token_names(text: str) -> list[str]:
+    """Each embedding token's first name, in order; ``""`` for a token on which ComfyUI
+    raises (no word after ``embedding:``)."""
+    return [tries[0] if tries else "" for tries in token_tries(text)]
+
+
+def raises(text: str) -> bool:
+    """Whether ComfyUI's tokenizer raises on the text (a token followed by no word)."""
+    return any(not tries for tries in token_tries(text))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.comfy.comfy_tokenizer_oracle import tried_names
+from tests.comfy.comfy_tokenizer_oracle import token_names, tried_names
 from watchman.comfy.prompt_tokens import EmbeddingToken, embedding_names, read_embedding_tokens
 
 
@@ -63,9 +63,43 @@ def test_the_name_is_the_first_word_after_the_identifier() -> None:
     assert embedding_names("embedding:x\u3000y") == ("x",)
 
 
-def test_nothing_after_the_identifier_names_nothing() -> None:
-    assert embedding_names("a embedding:") == ()
-    assert embedding_names("embedding:  \n") == ()
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a cat, embedding:",
+        "embedding:",
+        "embedding:  \n",
+        "embedding:\t",
+        "embedding: embedding:x",
+        "a embedding:\nembedding:x",
+        "(embedding:)",
+        "(embedding::1.2)",
+        "embedding:(x)",
+        "(a embedding:)",
+    ],
+)
+def test_a_token_followed_by_no_word_is_a_token_of_no_name(text: str) -> None:
+    # ComfyUI's _try_get_embedding takes the first word of nothing there and raises.
+    assert EmbeddingToken("") in read_embedding_tokens(text)
+    assert EmbeddingToken("").names_nothing and EmbeddingToken("").tries == ()
+    assert "" not in embedding_names(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("embedding:,", ","),
+        ("embedding: , b", ","),
+        ("embedding:\tembedding:x", "embedding:x"),  # a tab is no separator
+        ("embedding:embedding:x", "embedding:x"),
+        ("embedding: x", "x"),
+    ],
+)
+def test_a_word_after_the_identifier_is_a_name_even_when_it_names_nothing_useful(
+    text: str, name: str
+) -> None:
+    assert read_embedding_tokens(text) == (EmbeddingToken(name),)
+    assert not EmbeddingToken(name).names_nothing
 
 
 def test_commas_at_the_ends_of_a_name_are_stripped_for_a_second_try() -> None:
@@ -141,6 +175,8 @@ _PIECES = st.sampled_from(
 @given(st.lists(_PIECES, max_size=24).map("".join))
 def test_the_names_are_exactly_those_comfyui_tries(text: str) -> None:
     assert embedding_names(text) == tuple(dict.fromkeys(tried_names(text)))
+    tokens = tuple(token.name for token in read_embedding_tokens(text))
+    assert tokens == tuple(dict.fromkeys(token_names(text)))
 
 
 _PAIRED = st.recursive(
@@ -159,3 +195,5 @@ def test_paired_parentheses_are_read_as_runs_between_them_as_comfyui_reads_them(
 ) -> None:
     # Such texts take the short reading (runs between parentheses), whatever their length.
     assert embedding_names(text * 40) == tuple(dict.fromkeys(tried_names(text * 40)))
+    tokens = tuple(token.name for token in read_embedding_tokens(text * 40))
+    assert tokens == tuple(dict.fromkeys(token_names(text * 40)))

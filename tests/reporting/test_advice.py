@@ -109,3 +109,25 @@ def test_a_found_file_that_cannot_be_downloaded_as_named_says_why_in_both_docume
     assert "## Found, but not planned for download" in text
     (action,) = [line for line in text.splitlines() if "Get CON.safetensors" in line]
     assert "not planned for download" in action and "device name" in action
+
+
+def test_a_bare_embedding_token_is_a_prompt_to_fix_in_the_json_too() -> None:
+    from tests.reporting.reports import prompt_embedding
+
+    document = report_json(report_of({"/w/a.json": parsed([prompt_embedding("4", "")])}))
+    [entry] = document["workflows"]
+    [model] = entry["missing_models"]
+    assert (entry["status"], model["state"], model["node_id"]) == (
+        "missing_models",
+        "nameless",
+        "4",
+    )
+    assert "stops with an error" in model["problem"] and "resolution" not in model
+    [action] = document["actions"]
+    assert (action["kind"], action["unblocks"], action["command"]) == (
+        "fix_prompt",
+        ["a.json"],
+        None,
+    )
+    assert document["summary"]["nameless_embeddings"] == 1
+    assert document["summary"]["missing_models"] == 0

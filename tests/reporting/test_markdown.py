@@ -141,3 +141,22 @@ def test_missing_nodes_become_one_action_per_pack_with_its_command() -> None:
     assert "   - https://example.invalid/a\n   - https://example.invalid/b" in text
     assert "Find the pack that provides Nowhere: no pack known." in text
     assert text.count("Unblocks: `a.json`") == 5  # the two Aux types are one action
+
+
+def test_a_bare_embedding_token_says_which_node_to_fix_and_how() -> None:
+    report = report_of(
+        {
+            "/w/a.json": parsed([prompt_embedding("4", "")]),
+            "/w/b.json": parsed([prompt_embedding("9", ",")]),
+        }
+    )
+    text = render_markdown(report)
+    assert (
+        "Fix the text of node 4 (CLIPTextEncode): it has embedding: with no name after it, "
+        "and ComfyUI stops with an error when it encodes that text. Remove the bare "
+        "embedding:, or write the embedding's file name right after it (embedding:name)." in text
+    )
+    assert "Fix the text of node 9 (CLIPTextEncode): embedding:, names no embedding" in text
+    assert "- 2 workflow(s): 2 missing models" in text
+    assert "0 broken, 2 embedding: naming nothing" in text
+    assert "by hand" not in text and "## Missing models" not in text

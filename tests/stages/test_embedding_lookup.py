@@ -162,6 +162,7 @@ def test_a_prompt_is_ready_exactly_when_comfyui_loads_every_embedding_it_names(
             if reference.folder == "embeddings"  # not a text that looks like a file name
         )
         needs = assess_workflow(_prompt_workflow(references), inventory, {"CLIPTextEncode"})
+        # A token followed by no word tries nothing (ComfyUI raises): never loaded.
         loads_all = all(
             any(_load_embed_finds(name, str(root)) for name in tries) for tries in token_tries(text)
         )

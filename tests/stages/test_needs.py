@@ -397,3 +397,75 @@ def test_a_file_named_with_the_colon_is_what_comfyui_loads() -> None:
 def test_a_colon_that_is_no_weight_is_just_part_of_the_name() -> None:
     (need,) = assess_workflow(prompt_embedding("x:y"), embeddings("x.pt"), CORE).missing_models
     assert (need.state, need.rewrite) == ("missing", None)
+
+
+def test_an_embedding_token_naming_nothing_is_not_ready_since_comfyui_fails_on_it() -> None:
+    # "a cat, embedding:" makes ComfyUI's tokenizer raise when the prompt is encoded.
+    needs = assess_workflow(prompt_embedding(""), embeddings("x.pt"), CORE)
+    assert needs.status == "missing_models"
+    (need,) = needs.missing_models
+    assert (need.state, need.reference.value, need.locations) == ("nameless", "", ())
+    assert need.problem is not None and "stops with an error" in need.problem
+
+
+def test_an_embedding_token_of_commas_alone_names_nothing_to_get() -> None:
+    (need,) = assess_workflow(prompt_embedding(","), embeddings("x.pt"), CORE).missing_models
+    assert (need.state, need.reference.value) == ("nameless", ",")
+    assert need.problem is not None and "renders without one" in need.problem
+    # A file of that very name is what ComfyUI loads: then the text names it.
+    assert assess_workflow(prompt_embedding(","), embeddings(",.pt"), CORE).status == "ready"
+
+
+def test_a_nameless_token_is_nothing_to_download() -> None:
+    from pathlib import Path
+
+    from watchman.stages.needs import Assessment, NeedsResult
+
+    needs = assess_workflow(prompt_embedding(""), embeddings(), CORE)
+    result = NeedsResult((Assessment(Path("/w/a.json"), "a", "s", "", None, needs, None),))
+    assert list(result.missing_models()) == []
+
+
+def _encoded(document: dict[str, object], name: str) -> ParsedWorkflow:
+    import json
+
+    from watchman.comfy.workflow import parse_workflow_bytes
+
+    return parse_workflow_bytes(json.dumps(document).encode(), name)
+
+
+def test_ui_and_api_workflows_with_a_bare_embedding_token_are_not_ready() -> None:
+    text = "a cat, (masterpiece:1.2), embedding:"
+    ui = {
+        "nodes": [
+            {"id": 6, "type": "CLIPTextEncode", "mode": 0, "widgets_values": [text]},
+            {"id": 7, "type": "KSampler", "mode": 0, "widgets_values": []},
+        ],
+        "links": [],
+    }
+    api = {
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": text, "clip": ["4", 1]}},
+        "7": {"class_type": "KSampler", "inputs": {"positive": ["6", 0]}},
+    }
+    for parsed in (_encoded(ui, "ui.json"), _encoded(api, "api.json")):
+        needs = assess_workflow(parsed, embeddings(), CORE | {"CLIPTextEncode"})
+        assert needs.status == "missing_models", parsed.format
+        (need,) = needs.missing_models
+        assert (need.state, need.reference.node_id, need.reference.written_as) == (
+            "nameless",
+            "6",
+            "embedding:",
+        )
+
+
+def test_a_bare_embedding_token_on_a_bypassed_node_does_not_change_the_status() -> None:
+    ui = {
+        "nodes": [
+            {"id": 6, "type": "CLIPTextEncode", "mode": 4, "widgets_values": ["embedding:"]},
+            {"id": 7, "type": "KSampler", "mode": 0, "widgets_values": []},
+        ],
+        "links": [],
+    }
+    needs = assess_workflow(_encoded(ui, "ui.json"), embeddings(), CORE | {"CLIPTextEncode"})
+    assert needs.status == "ready"
+    assert [need.state for need in needs.inactive_models] == ["nameless"]

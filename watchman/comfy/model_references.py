@@ -212,7 +212,8 @@ def references_for_node(
     ``inferred``; else a one-line string with a model extension is a reference of unknown
     folder. A URL or absolute path counts by its file name (the URL kept as embedded
     metadata). ``<lora:...>`` tags count on nodes that read them; ``embedding:name``
-    tokens in any string give ``embeddings`` references. Frontend-only nodes give nothing.
+    tokens in any string give ``embeddings`` references (one of empty value, written as
+    ``embedding:``, for tokens naming nothing). Frontend-only nodes give nothing.
     """
     if is_frontend_only(node_type):
         return ()
@@ -239,8 +240,10 @@ def references_for_node(
             for name in lora_tag_names(value):
                 node.add_lora(input_name, name, f"<lora:{name}>")
         for token in read_embedding_tokens(value):
-            # The name as ComfyUI tries it first; the needs try its retry themselves.
-            node.add(input_name, token.name, "embeddings")
+            # The name as ComfyUI tries it first; the needs try its retry themselves. A
+            # token naming nothing is a reference of no name (ComfyUI fails on it).
+            written_as = IDENTIFIER if token.names_nothing else None
+            node.add(input_name, token.name, "embeddings", written_as=written_as)
     return tuple(node.found.values())
 
 

@@ -14,10 +14,14 @@ five steps, and a name counts only if it survives all five:
 4. The name is the first whitespace-delimited word after ``embedding:``. A bare
    ``embedding:x:1.2`` therefore names ``x:1.2``: a weight outside parentheses is part of
    the name, and ComfyUI loads nothing for it (it warns and renders without the
-   embedding). Nothing after ``embedding:`` makes ComfyUI's tokenizer fail outright; no
-   name is read there.
+   embedding). When no word follows before the token's end (``a embedding:``,
+   ``embedding: embedding:x``, ``(embedding:)``, ``embedding:(x)``), ComfyUI's
+   ``_try_get_embedding`` takes the first word of nothing and raises ``IndexError``: the
+   prompt cannot be encoded, so the workflow fails when it runs. Such a token is read as
+   a token of no name (:attr:`EmbeddingToken.names_nothing`).
 5. When nothing is found under that name, ComfyUI strips commas from both of its ends
-   and tries again: ``embedding:x,`` loads ``x``.
+   and tries again: ``embedding:x,`` loads ``x``. A name of commas alone
+   (``embedding:,``) raises nothing: ComfyUI warns and renders without an embedding.
 
 The work is bounded for any text, and nothing recurses or backtracks. The parentheses are
 counted first, in C. When they pair up (no ``)`` before its ``(``, none left open: real
@@ -58,10 +62,17 @@ class EmbeddingToken:
 
     ``name`` is the word ComfyUI's ``load_embed`` tries first, exactly as written;
     ``retry`` is the name it tries when that finds nothing (``name`` with the commas at its
-    ends stripped), or None when it tries nothing else.
+    ends stripped), or None when it tries nothing else. ``name`` is empty for a token
+    followed by no word, on which ComfyUI's tokenizer raises (:attr:`names_nothing`).
     """
 
     name: str
+
+    @property
+    def names_nothing(self) -> bool:
+        """Whether no word follows ``embedding:``: ComfyUI's tokenizer then raises
+        (``IndexError`` in ``_try_get_embedding``) and the prompt cannot be encoded."""
+        return not self.name
 
     @property
     def retry(self) -> str | None:
@@ -71,7 +82,10 @@ class EmbeddingToken:
 
     @property
     def tries(self) -> tuple[str, ...]:
-        """The names ComfyUI tries for this token, in order."""
+        """The names ComfyUI tries for this token, in order (none for a token of no
+        name: ComfyUI raises before it tries any)."""
+        if self.names_nothing:
+            return ()
         retry = self.retry
         return (self.name,) if retry is None else (self.name, retry)
 
@@ -103,7 +117,8 @@ def read_embedding_tokens(text: object) -> tuple[EmbeddingToken, ...]:
     """Return the ``embedding:`` tokens ComfyUI's tokenizer reads in prompt text.
 
     Takes any value; non-strings give nothing. Tokens come in the order of the text,
-    each name once. Never raises.
+    each name once; tokens followed by no word give one token of no name
+    (:attr:`EmbeddingToken.names_nothing`). Never raises.
     """
     if not isinstance(text, str) or IDENTIFIER not in text:
         return ()
@@ -136,7 +151,8 @@ def embedding_names(text: object) -> tuple[str, ...]:
 
 
 def _segment_names(segment: str) -> list[str]:
-    """The first word after each ``embedding:`` token of one weighted segment."""
+    """The first word after each ``embedding:`` token of one weighted segment, or ``""``
+    for a token followed by no word before the next token or the segment's end."""
     # Each token's text runs from its identifier's end to the next separator's start.
     cuts = [(match.start(), match.end()) for match in _SEPARATOR.finditer(segment)]
     if segment.startswith(IDENTIFIER):
@@ -146,8 +162,7 @@ def _segment_names(segment: str) -> list[str]:
     names = []
     for start, end in zip(starts, ends, strict=True):
         word = _WORD.search(segment, start, end)
-        if word is not None:
-            names.append(word.group())
+        names.append(word.group() if word is not None else "")
     return names
 
 

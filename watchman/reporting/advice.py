@@ -6,7 +6,8 @@ Each action names the workflows it unblocks and, where one exists, a command to 
 ``comfy node install <id>`` for a pack of the Comfy registry, a ``git clone`` (what
 ComfyUI-Manager's "Install via Git URL" does) otherwise, the rename that enables a
 disabled pack, the ``mv`` that puts a misplaced file where its loader looks, and
-``comfywatchman download NAME`` for a planned download.
+``comfywatchman download NAME`` for a planned download. A prompt whose ``embedding:``
+names nothing gets its own action per node: the text to fix.
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ def model_actions(report: Report) -> list[Action]:
     by_path = _display_names(report)
     for row, users in report.unique_models().values():
         need = row.need
+        if need.state == "nameless":
+            continue  # one action per node instead (prompt_actions): each text to fix
         reference = need.reference
         names = _names(by_path, users)
         value = reference.value
@@ -246,6 +249,35 @@ def model_actions(report: Report) -> list[Action]:
             )
         actions.append(action)
     return actions
+
+
+def prompt_actions(report: Report) -> list[Action]:
+    """One action per node whose prompt has an ``embedding:`` naming nothing: which
+    workflow, which node, and what to write instead. Such tokens share one model key, so
+    they are not grouped as models are: each is a text to fix in its own node."""
+    found: list[Action] = []
+    for entry in report.workflows:
+        for row in entry.models:
+            reference = row.need.reference
+            if row.need.state != "nameless":
+                continue
+            where = f"node {reference.node_id} ({reference.node_type})"
+            if reference.value:
+                title = (
+                    f"Fix the text of {where}: embedding:{reference.value} names no "
+                    "embedding, so ComfyUI renders without one (it skips it with a "
+                    "warning). Remove it, or write the embedding's file name right after "
+                    "embedding:."
+                )
+            else:
+                title = (
+                    f"Fix the text of {where}: it has embedding: with no name after it, "
+                    "and ComfyUI stops with an error when it encodes that text. Remove "
+                    "the bare embedding:, or write the embedding's file name right after "
+                    "it (embedding:name)."
+                )
+            found.append(Action("fix_prompt", title, (display_name(entry),)))
+    return found
 
 
 def _rewrite(need: ModelNeed) -> str:
@@ -428,7 +460,7 @@ def _remedy(backend: str, reason: str, urls: Mapping[str, str]) -> str:
 def actions(report: Report) -> list[Action]:
     """Everything to do, most certain first: packs, models, then items to decide, then
     unreadable workflows."""
-    found = node_actions(report) + model_actions(report)
+    found = node_actions(report) + model_actions(report) + prompt_actions(report)
     found += [
         Action(
             "fix_workflow",

@@ -41,7 +41,7 @@ def _model_json(row: ModelRow, with_resolution: bool) -> dict[str, Any]:
         document["pick"] = need.pick
     if need.rewrite is not None:
         document["rewrite"] = need.rewrite
-    if need.state == "broken":
+    if need.state in ("broken", "nameless"):
         document["problem"] = need.problem
     if need.state in ("misplaced", "misspelled", "broken"):
         document["locations"] = [
@@ -125,6 +125,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "misplaced_models": summary.misplaced_models,
         "misspelled_models": summary.misspelled_models,
         "broken_models": summary.broken_models,
+        "nameless_embeddings": summary.nameless_embeddings,
         "missing_nodes": summary.missing_nodes,
         "uncertain": summary.uncertain,
         "resolutions": dict(summary.resolutions),

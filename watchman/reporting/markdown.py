@@ -103,7 +103,12 @@ def _summary(report: Report) -> list[str]:
     lines = ["", "## Summary", "", f"- {summary.workflows} workflow(s): {counts or 'none'}"]
     lines += [
         f"- Models to fix: {summary.missing_models} missing, {summary.misplaced_models} "
-        f"misplaced, {summary.misspelled_models} misspelled, {summary.broken_models} broken",
+        f"misplaced, {summary.misspelled_models} misspelled, {summary.broken_models} broken"
+        + (
+            f", {summary.nameless_embeddings} embedding: naming nothing"
+            if summary.nameless_embeddings
+            else ""
+        ),
         f"- Node types missing: {summary.missing_nodes}",
         f"- To decide by you: {summary.uncertain} (marked “decide” below)",
         f"- Installed: {summary.models_installed} model files, {summary.node_packs} node "
@@ -242,9 +247,10 @@ def _workflows(report: Report) -> list[str]:
     if inactive:
         lines += ["", "### Bypassed and muted nodes (do not affect status)", ""]
         for workflow in inactive:
-            extra_needs = [row.need.reference.value for row in workflow.inactive_models] + [
-                row.need.node_type for row in workflow.inactive_nodes
-            ]
+            extra_needs = [
+                row.need.reference.value or row.need.reference.written_as or ""
+                for row in workflow.inactive_models
+            ] + [row.need.node_type for row in workflow.inactive_nodes]
             note = f"; would need {_listed(extra_needs)}" if extra_needs else ""
             lines.append(
                 f"- {_code(display_name(workflow))}: bypassed "

@@ -121,6 +121,9 @@ class Summary:
     node_packs: int
     node_source: str
     broken_models: int = 0  # present under the name, but not the model (model_health)
+    # Prompt texts whose embedding: names nothing, counted per node input (no file to
+    # count: each text is fixed in its own node).
+    nameless_embeddings: int = 0
 
 
 @dataclass(frozen=True)
@@ -347,6 +350,7 @@ def _summary(
         misplaced_models=len({row.key for row in rows if row.need.state == "misplaced"}),
         misspelled_models=len({row.key for row in rows if row.need.state == "misspelled"}),
         broken_models=len({row.key for row in rows if row.need.state == "broken"}),
+        nameless_embeddings=sum(1 for row in rows if row.need.state == "nameless"),
         missing_nodes=len({row.need.node_type for entry in entries for row in entry.nodes}),
         # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
         # nodes that may be models, node types several packs may provide.

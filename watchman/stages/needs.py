@@ -11,7 +11,10 @@ Workflow status, by precedence (the first that applies wins):
    that is only in another folder or subfolder (misplaced: ComfyUI will not find it), or
    that is installed but spelled otherwise than ComfyUI lists it (misspelled, below),
    or whose installed file is broken (truncated, empty, an HTML page: see
-   ``stages/inventory/model_health``; ComfyUI would fail loading it).
+   ``stages/inventory/model_health``; ComfyUI would fail loading it), or a prompt's
+   ``embedding:`` names no file at all (nameless, below: the embedding the text asks for
+   is missing by its very writing; with no word after it, ComfyUI fails encoding the
+   text).
 4. ``uncertain``: nothing is certainly missing, but a value that looks like a model file,
    on a node whose inputs are not known, is not installed anywhere: it may be a model,
    or a file the node fetches itself.
@@ -38,7 +41,12 @@ subdirectories, the name as written, then with ``.safetensors``, ``.pt`` or ``.b
 whatever subfolder holds it; the disk decides letter case, so one that matches only in
 another case is misspelled, except on Windows, whose disks ignore case. ComfyUI skips an
 embedding it cannot find with a warning and renders anyway, so a wrong "present" here
-would be a ``ready`` workflow rendering something else.
+would be a ``ready`` workflow rendering something else. A token followed by no word
+(``a cat, embedding:``, ``(embedding:)``) makes ComfyUI's tokenizer raise
+(``_try_get_embedding`` takes the first word of nothing): the prompt cannot be encoded,
+so the need is ``nameless`` and the workflow is not ready; so is a token of commas
+alone (``embedding:,``), which ComfyUI skips with a warning, unless a file of that very
+name exists.
 
 Nodes that look a file up themselves (``lookup == "by_name"``: ``<lora:...>`` tags, rgthree
 Power Lora Loader entries, LoRA Manager lists) follow their own rule instead
@@ -88,7 +96,17 @@ STATUS_ORDER: tuple[WorkflowStatus, ...] = (
 )
 
 
-NeedState = Literal["missing", "misplaced", "misspelled", "broken"]
+NeedState = Literal["missing", "misplaced", "misspelled", "broken", "nameless"]
+NAMELESS_RAISES = (
+    "embedding: is followed by no name, and ComfyUI stops with an error (IndexError) when "
+    "it encodes this text"
+)
+"""The problem of a prompt token naming nothing: ComfyUI's tokenizer raises on it."""
+NAMELESS_SKIPPED = (
+    "embedding: is followed by commas only, which name no embedding: ComfyUI skips it "
+    "with a warning and renders without one"
+)
+"""The problem of a prompt token naming only commas: ComfyUI renders without it."""
 BrokenLookup = Callable[[ModelFile], "str | None"]
 """Why an installed model file is broken (model_health), or None when it looks sound."""
 
@@ -101,7 +119,10 @@ class ModelNeed:
     ``locations`` say where. ``misspelled``: the file is installed, but ComfyUI lists it
     as ``pick`` and refuses any other spelling; ``locations`` are the installed files.
     ``broken``: the file ComfyUI would load (``locations``) cannot be the model
-    (truncated, empty, an HTML page...), ``problem`` says why. ``rewrite``: for a prompt
+    (truncated, empty, an HTML page...), ``problem`` says why. ``nameless``: a prompt's
+    ``embedding:`` token names nothing (no word after it: ComfyUI raises when it encodes
+    the text; or commas only: it renders without an embedding), ``problem`` says which;
+    there is no file to get, the prompt is to fix. ``rewrite``: for a prompt
     embedding written with its weight outside parentheses (``embedding:x:1.2``, which
     ComfyUI reads as the name ``x:1.2``), how the prompt must write it instead
     (``(embedding:x:1.2)``). The need is then misspelled when ``x`` is installed
@@ -263,13 +284,21 @@ def _embedding_need(
     misspelled when it would find one only in another letter case or only once a weight
     written outside parentheses is put inside them, else what the inventory says
     (misplaced in another folder or subfolder, or missing)."""
-    tries = EmbeddingToken(reference.value).tries
+    token = EmbeddingToken(reference.value)
+    if token.names_nothing:
+        return ModelNeed(reference, key, "nameless", (), problem=NAMELESS_RAISES)
+    tries = token.tries
     near: tuple[ModelFile, ...] = ()
     for name in tries:
         hits, close = _embedding_files(name, inventory)
         if hits:
             return _embedding_damage(reference, key, hits, broken)
         near = near or close
+    if not reference.value.strip(","):
+        # embedding:, names no file: nothing to get, the prompt is to fix. (ComfyUI's
+        # second try, the empty name, opens a file named after the folder or one of its
+        # subfolders, e.g. embeddings/neg.pt beside embeddings/neg/: never the one meant.)
+        return ModelNeed(reference, key, "nameless", (), problem=NAMELESS_SKIPPED)
     if tries[-1] != reference.value:
         # ComfyUI found nothing as written and nothing without the commas at its ends:
         # the need is for the name it tried last, the one the writer meant.

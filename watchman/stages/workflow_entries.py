@@ -44,7 +44,8 @@ RACY_WINDOW_NS = 2_000_000_000
 # 5: embedding tokens are read as ComfyUI's tokenizer reads them (comfy/prompt_tokens.py).
 # 6: Easy-Use's loaders and pipe editors read the <lora:...> tags of their prompts.
 # 7: the inpaint folder (comfyui-inpaint-nodes) takes .patch files.
-_READER = 7
+# 8: an embedding: token followed by no name is a reference (of empty value).
+_READER = 8
 PARSER_VERSION = f"{_READER}:{default_table().digest}"
 
 
