@@ -129,6 +129,15 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("kijai/ComfyUI-PyramidFlowWrapper", "ComfyUI-PyramidFlowWrapper", True),
     ("kijai/ComfyUI-Marigold", "ComfyUI-Marigold", True),
     ("neverbiasu/ComfyUI-SAM2", "ComfyUI-SAM2", True),
+    # Session 7: GGUF loaders of calcuis (its own folder types, see folders.py), face
+    # parsing and PuLID variants, EchoMimic, AD MotionDirector, and WD14-Tagger (its
+    # model names carry no extension: the pack downloads them into its own folder).
+    ("calcuis/gguf", "gguf", False),
+    ("Ryuukeisyou/comfyui_face_parsing", "comfyui_face_parsing", False),
+    ("sipie800/ComfyUI-PuLID-Flux-Enhanced", "ComfyUI-PuLID-Flux-Enhanced", False),
+    ("smthemex/ComfyUI_EchoMimic", "ComfyUI_EchoMimic", False),
+    ("kijai/ComfyUI-ADMotionDirector", "ComfyUI-ADMotionDirector", False),
+    ("pythongosssss/ComfyUI-WD14-Tagger", "ComfyUI-WD14-Tagger", False),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own

@@ -135,6 +135,22 @@ ADDED_PACKS = {
         ["lbm_relight.safetensors", "bf16", "main_device"],
         [("lbm_relight.safetensors", "diffusion_models")],
     ),
+    # Session 7: calcuis' GGUF loaders list its own types over the core directories.
+    "LoaderGGUF": (["flux1-dev-Q4_0.gguf"], [("flux1-dev-Q4_0.gguf", "diffusion_models")]),
+    "VaeGGUF": (["ae-Q8_0.gguf"], [("ae-Q8_0.gguf", "vae")]),
+    "AudioEncoderLoaderGGUF": (["w2v-Q8.gguf"], [("w2v-Q8.gguf", "audio_encoders")]),
+    "BBoxDetectorLoader(FaceParsing)": (
+        ["face_yolov8m.pt"],
+        [("face_yolov8m.pt", "ultralytics_bbox")],
+    ),
+    "ADMD_CheckpointLoader": (
+        ["sd15.safetensors", "DDIMScheduler", False],
+        [("sd15.safetensors", "checkpoints")],
+    ),
+    "Echo_LoadModel": (
+        ["sd-vae-ft-mse.safetensors", "none", False, "audio_drived", False, False],
+        [("sd-vae-ft-mse.safetensors", "vae")],
+    ),
     # It fetches a Hugging Face repository itself: no file to look for.
     "MarigoldModelLoader": (["prs-eth/marigold-depth-v1-1"], []),
     # The combo only inserts a tag; the tag in the text is the reference.

@@ -13,6 +13,8 @@ ComfyUI root, and the file extensions its loaders list. Three groups of entries:
   ComfyUI-GGUF registers ``unet_gguf`` and ``clip_gguf`` (extension ``.gguf``) over the
   same directories as ``diffusion_models`` and ``text_encoders``; without them a ``.gguf``
   file in ``models/unet`` would be invisible, since ``.gguf`` is not a core extension.
+  calcuis' gguf adds ``vae_gguf`` and ``encoder_gguf`` the same way; its types that list
+  exactly another type's files (``model_gguf``) are :data:`RELISTED_AS` that type.
 
 Lookups go through :func:`canonical_folder`, which maps ComfyUI's legacy names
 (``clip`` -> ``text_encoders``, ``unet`` -> ``diffusion_models``) as ``map_legacy()`` does.
@@ -167,6 +169,40 @@ _TABLE: tuple[FolderType, ...] = (
         shares_dirs_with=("text_encoders",),
         origin="pack:ComfyUI-GGUF",
     ),
+    # gguf (calcuis): get_folder_names_and_paths("vae_gguf", ["vae"]) and
+    # ("encoder_gguf", ["audio_encoders"]) re-list those folders' directories for
+    # {".gguf"}, as ComfyUI-GGUF's types do (its model_gguf and select_gguf are
+    # RELISTED_AS below; its clip_gguf is ComfyUI-GGUF's).
+    FolderType(
+        "vae_gguf",
+        ("models/vae",),
+        frozenset({".gguf"}),
+        shares_dirs_with=("vae",),
+        origin="pack:gguf",
+    ),
+    FolderType(
+        "encoder_gguf",
+        ("models/audio_encoders",),
+        frozenset({".gguf"}),
+        shares_dirs_with=("audio_encoders",),
+        origin="pack:gguf",
+    ),
+    # ComfyUI-Impact-Subpack (ltdrdata): add_folder_path_and_extensions("ultralytics_bbox",
+    # [models/ultralytics/bbox]) and ("ultralytics_segm", [models/ultralytics/segm]), with
+    # the core extensions; ReActor and face parsing list them too. (``ultralytics`` itself,
+    # models/ultralytics, is found as any pack folder is.)
+    FolderType(
+        "ultralytics_bbox",
+        ("models/ultralytics/bbox",),
+        SUPPORTED_PT_EXTENSIONS,
+        origin="pack:ComfyUI-Impact-Subpack",
+    ),
+    FolderType(
+        "ultralytics_segm",
+        ("models/ultralytics/segm",),
+        SUPPORTED_PT_EXTENSIONS,
+        origin="pack:ComfyUI-Impact-Subpack",
+    ),
     # comfyui-inpaint-nodes (Acly): _add_folder_path("inpaint", [".pt", ".pth",
     # ".safetensors", ".patch"]); Fooocus' inpaint patch is a ``.patch`` file.
     FolderType(
@@ -180,6 +216,20 @@ _TABLE: tuple[FolderType, ...] = (
 FOLDER_TYPES: Mapping[str, FolderType] = MappingProxyType({kind.name: kind for kind in _TABLE})
 """Every known folder type by canonical name, in ``folder_paths.py`` order."""
 
+RELISTED_AS: Mapping[str, str] = MappingProxyType(
+    {
+        # gguf (calcuis) registers these over the very directories and extensions of
+        # another type: model_gguf and select_gguf (its converter's input) over the
+        # diffusion models' directories with {".gguf"}, select_safetensors over them with
+        # {".safetensors"}.
+        "model_gguf": "unet_gguf",
+        "select_gguf": "unet_gguf",
+        "select_safetensors": "diffusion_models",
+    }
+)
+"""Pack folder types that list exactly the files of another type, by name: a loader
+reading one reads the other's files, so they are not scanned twice."""
+
 
 def canonical_folder(name: str) -> str:
     """Return the canonical folder type name for ``name``.
@@ -190,6 +240,16 @@ def canonical_folder(name: str) -> str:
     """
     lowered = name.strip().lower()
     return LEGACY_ALIASES.get(lowered, lowered)
+
+
+def listed_folder(name: str) -> str:
+    """Return the folder type whose files a loader listing the type ``name`` offers.
+
+    :func:`canonical_folder`, then :data:`RELISTED_AS` (``model_gguf`` lists the files of
+    ``unet_gguf``). Never raises.
+    """
+    canonical = canonical_folder(name)
+    return RELISTED_AS.get(canonical, canonical)
 
 
 def folder_type(name: str) -> FolderType | None:

@@ -12,7 +12,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from watchman.comfy.folders import canonical_folder
+from watchman.comfy.folders import listed_folder
 from watchman.comfy.python_source import syntax_nodes
 
 MAX_DEPTH = 12
@@ -367,7 +367,7 @@ def folders_of(node: ast.expr | None, scope: Scope, depth: int) -> tuple[str, ..
     scope.steps[0] = MAX_STEPS
     found: list[str] = []
     for folder in folders_iter(node, scope, depth):
-        canonical = canonical_folder(folder)
+        canonical = listed_folder(folder)
         if canonical not in found:
             found.append(canonical)
     return tuple(found)

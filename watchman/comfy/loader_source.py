@@ -39,7 +39,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from watchman.comfy.folders import canonical_folder
+from watchman.comfy.folders import listed_folder
 from watchman.comfy.loader_expressions import (
     FOLDER_PATH_CALLS,
     LIST_CALLS,
@@ -253,7 +253,7 @@ def _join(index: _PackIndex) -> tuple[LearnedLoader, ...]:
         # A dict whose values include a node class (INPUT_TYPES or schema) maps node
         # types; other dicts ({"lat_h": H}) are data.
         for name in (class_name, wrapped):
-            if name is not None and name in index.classes:
+            if name is not None and _is_node_class(name, index, 0):
                 node_groups.add(group)
     for node_type, class_name, wrapped, source, group in index.entries:
         if node_type in loaders or group not in node_groups:
@@ -275,6 +275,27 @@ def _join(index: _PackIndex) -> tuple[LearnedLoader, ...]:
         if learned is not None:
             loaders[node_type] = learned
     return tuple(loaders[name] for name in sorted(loaders))
+
+
+def _is_node_class(name: str, index: _PackIndex, depth: int) -> bool:
+    """Whether the pack's class ``name`` can be a node: it declares inputs, or a base
+    does (one of the pack's, or a CapWords class defined elsewhere, such as a core
+    loader). ``{"custom_operations": GGMLOps}`` (a subclass of ``comfy.ops.manual_cast``)
+    is model options, not a node mapping."""
+    if depth > MAX_DEPTH:
+        return False
+    for info in index.classes.get(name, ()):
+        if info.widgets is not None or info.inherits_inputs_of is not None:
+            return True
+        for base in info.bases:
+            if base == name or base in _IGNORED_BASES:
+                continue
+            if base in index.classes:
+                if _is_node_class(base, index, depth + 1):
+                    return True
+            elif _looks_like_class(base):
+                return True
+    return False
 
 
 def _loader(node_type: str, info: _ClassInfo) -> LearnedLoader:
@@ -478,7 +499,7 @@ class _FileReader:
                 scope.steps[0] = MAX_STEPS
                 folders = tuple(
                     dict.fromkeys(
-                        canonical_folder(folder)
+                        listed_folder(folder)
                         for folder in function_folders(function, scope.inside(function, call), 0)
                     )
                 )
