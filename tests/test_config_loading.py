@@ -142,6 +142,14 @@ def test_a_file_that_is_not_toml_gets_one_sentence(tmp_path: Path) -> None:
         load_settings(config, environ={})
 
 
+def test_a_file_nesting_too_deeply_for_the_toml_reader_gets_one_sentence(
+    tmp_path: Path,
+) -> None:
+    config = write(tmp_path / "c.toml", "x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ConfigError, match="nests arrays or tables too deeply"):
+        load_settings(config, environ={})
+
+
 def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})

@@ -98,6 +98,11 @@ def read_toml_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Config file {path} cannot be read: {error.strerror}.") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"Config file {path} is not valid TOML: {error}.") from None
+    except RecursionError:
+        # tomllib reads nested arrays and inline tables recursively.
+        raise ConfigError(
+            f"Config file {path} nests arrays or tables too deeply to be read; fix it."
+        ) from None
 
 
 def load_settings(

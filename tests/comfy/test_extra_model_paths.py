@@ -141,6 +141,13 @@ def test_loading_files_keeps_their_order_and_an_unreadable_file_is_a_config_erro
         load_extra_model_paths([tmp_path / "absent.yaml"], environ={}, home_dir=tmp_path)
 
 
+def test_a_file_nesting_past_the_yaml_readers_stack_is_a_config_error(tmp_path):
+    deep = tmp_path / "extra.yaml"
+    deep.write_text("a:\n  loras: " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="nests lists or mappings too deeply"):
+        load_extra_model_paths([deep], environ={}, home_dir=tmp_path)
+
+
 @needs_fifo
 def test_a_pipe_named_as_a_paths_file_is_a_config_error_not_a_wait(tmp_path):
     pipe = tmp_path / "extra.yaml"

@@ -135,6 +135,13 @@ def parse_extra_model_paths(
         raise ConfigError(
             f"{source_file} is not valid YAML{where}; fix it, since ComfyUI cannot read it either."
         ) from error
+    except RecursionError:
+        # PyYAML builds nested lists and mappings recursively: a file of a few KiB of
+        # brackets exhausts the stack. ComfyUI's own reading of it fails the same way.
+        raise ConfigError(
+            f"{source_file} nests lists or mappings too deeply to be read; ComfyUI cannot "
+            "read it either: fix it."
+        ) from None
     if document is None:
         return ExtraModelPaths()
     if not isinstance(document, dict):

@@ -167,6 +167,17 @@ def test_a_broken_file_or_pyproject_does_not_stop_the_scan(tmp_path: Path) -> No
     assert only.version is None
 
 
+def test_a_pyproject_nesting_past_the_toml_readers_stack_costs_only_the_version(
+    tmp_path: Path,
+) -> None:
+    pack = tmp_path / "custom_nodes" / "deep"
+    write(pack / "__init__.py", mapping("Deep"))
+    write(pack / "pyproject.toml", "[project]\nx = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (only,) = scan_node_inventory(tmp_path).packs
+    assert only.node_classes == ("Deep",)
+    assert only.version is None
+
+
 def test_a_pack_with_too_many_files_is_read_up_to_the_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -199,6 +210,24 @@ def test_an_unreadable_pack_is_skipped_and_the_others_counted(
     monkeypatch.setattr(nodes, "read_git_metadata", failing)
     inventory = scan_node_inventory(tmp_path)
     assert [pack.name for pack in inventory.packs] == ["good"]
+
+
+def test_a_pack_whose_reading_fails_unexpectedly_costs_that_pack_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path / "custom_nodes" / "good" / "__init__.py", mapping("Good"))
+    write(tmp_path / "custom_nodes" / "strange" / "__init__.py", mapping("Strange"))
+    real_metadata = nodes.read_git_metadata
+
+    def surprising(path: Path) -> object:
+        if path.name == "strange":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_metadata(path)
+
+    monkeypatch.setattr(nodes, "read_git_metadata", surprising)
+    inventory = scan_node_inventory(tmp_path)
+    assert [pack.name for pack in inventory.packs] == ["good"]
+    assert "Skipping node pack" in caplog.text and "strange" in caplog.text
 
 
 # --- loaders learned from the installed packs' source ---------------------------------

@@ -230,7 +230,13 @@ def scan_node_inventory(
             packs.append(_scan_pack(path, enabled, earlier.get(str(path))))
         except OSError as error:
             # One unreadable pack (permissions, a vanishing folder) is not the whole tree.
-            logger.warning("Skipping node pack %s: it cannot be read (%s).", path, error)
+            logger.warning(
+                "Skipping node pack %s: it cannot be read (%s).", path, error.strerror or error
+            )
+        except Exception:
+            # Last-resort boundary: a pack is a stranger's files, read by parsers that may
+            # fail in ways nobody foresaw; that costs this pack, never the inventory.
+            logger.exception("Skipping node pack %s: reading it failed; please report this.", path)
     packs.sort(key=lambda pack: (pack.name.casefold(), pack.name, pack.path))
     return NodeInventory(
         core_nodes=core_nodes,
@@ -400,7 +406,9 @@ def _pyproject_version(path: Path) -> str | None:
         document = tomllib.loads(read_regular(path, MAX_PYPROJECT_BYTES).decode("utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
+        # tomllib parses nested arrays and tables recursively: a pack's pyproject.toml of a
+        # few KiB of brackets raises RecursionError, which costs only the version.
         logger.debug(
             "Cannot read a version from %s (%s).", path, getattr(error, "strerror", None) or error
         )
