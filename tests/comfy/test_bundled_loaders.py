@@ -151,6 +151,20 @@ ADDED_PACKS = {
         ["sd-vae-ft-mse.safetensors", "none", False, "audio_drived", False, False],
         [("sd-vae-ft-mse.safetensors", "vae")],
     ),
+    # ReActor lists its face restorers and saved face models by globbing directories.
+    "ReActorRestoreFace": (
+        ["retinaface_resnet50", "codeformer-v0.1.0.pth", 1.0, 0.5],
+        [("codeformer-v0.1.0.pth", "facerestore_models")],
+    ),
+    "ReActorLoadFaceModel": (["me.safetensors"], [("me.safetensors", "reactor_faces")]),
+    "ReActorFaceSwapOpt": (
+        [True, "inswapper_128.onnx", "retinaface_resnet50", "GFPGANv1.4.pth", 1.0, 0.5],
+        [("inswapper_128.onnx", "insightface"), ("GFPGANv1.4.pth", "facerestore_models")],
+    ),
+    "LayerMask: TransparentBackgroundUltra": (
+        ["ckpt_base.pth", "VITMatte", 6, 6],
+        [("ckpt_base.pth", "transparent-background")],
+    ),
     # It fetches a Hugging Face repository itself: no file to look for.
     "MarigoldModelLoader": (["prs-eth/marigold-depth-v1-1"], []),
     # The combo only inserts a tag; the tag in the text is the reference.

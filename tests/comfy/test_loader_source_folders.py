@@ -112,3 +112,110 @@ def test_the_inventory_finds_gguf_vaes_and_subpack_detectors_where_the_packs_lis
     assert inventory.locate(ModelKey.of("ultralytics_bbox", "face_yolov8m.pt")).state == "present"
     # Impact's own loaders name the same file through the parent folder.
     assert inventory.locate(ModelKey.of("ultralytics", "bbox/face_yolov8m.pt")).state == "present"
+
+
+# ReActor's style: helpers glob directories under models_dir (a helper handed in as an
+# argument, a loop over folder names in another file) and filter by extension.
+DIRECTORY_NODES = (
+    RAISE
+    + """
+import glob, os
+import folder_paths
+from .swapper import get_models
+
+models_dir = folder_paths.models_dir
+FACES = os.path.join(os.path.join(models_dir, "reactor"), "faces")
+
+def get_facemodels():
+    return [x for x in glob.glob(os.path.join(FACES, "*")) if x.endswith(".safetensors")]
+
+def get_restorers():
+    models = glob.glob(os.path.join(models_dir, "facerestore_models/*"))
+    return [x for x in models if x.endswith(".pth") or x.endswith(".onnx")]
+
+def get_model_names(get_models):
+    names = []
+    for x in get_models():
+        names.append(os.path.basename(x))
+    return ["none"] + sorted(names)
+
+def model_names():
+    return {os.path.basename(x): x for x in get_models()}
+
+class Swap:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {
+            "swap_model": (list(model_names().keys()),),
+            "face_restore_model": (get_model_names(get_restorers),),
+        }}
+
+class LoadFace:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"face_model": (get_model_names(get_facemodels),)}}
+
+class TransparentBackground:
+    @classmethod
+    def INPUT_TYPES(s):
+        where = os.path.join(folder_paths.models_dir, "transparent-background")
+        found = glob.glob(where + "/*.pth")
+        return {"required": {"model": ([os.path.basename(x) for x in found],)}}
+
+class PathLister:
+    @classmethod
+    def INPUT_TYPES(s):
+        root = Path(folder_paths.models_dir) / "clip"
+        return {"required": {"te": ([p.name for p in root.glob("*.safetensors")],)}}
+
+class RepoFolders:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"model": (os.listdir(os.path.join(folder_paths.models_dir, "LLM")),)}}
+
+NODE_CLASS_MAPPINGS = {
+    "Swap": Swap,
+    "LoadFace": LoadFace,
+    "TransparentBackground": TransparentBackground,
+    "PathLister": PathLister,
+    "RepoFolders": RepoFolders,
+}
+"""
+)
+
+DIRECTORY_HELPERS = (
+    RAISE
+    + """
+import glob, os
+import folder_paths
+
+def get_models():
+    found = []
+    for folder in ["insightface", "reswapper"]:
+        pattern = os.path.join(folder_paths.models_dir, folder + "/*")
+        found.extend(x for x in glob.glob(pattern) if x.endswith(".onnx"))
+    return found
+"""
+)
+
+
+def test_listings_of_directories_under_models_dir_give_their_folders() -> None:
+    found = learned(("nodes.py", DIRECTORY_NODES), ("swapper.py", DIRECTORY_HELPERS))
+    assert dict(found["Swap"].model_inputs) == {
+        "face_restore_model": ("facerestore_models",),
+        "swap_model": ("insightface", "reswapper"),
+    }
+    # A deeper directory counts through the folder type that uses it.
+    assert dict(found["LoadFace"].model_inputs) == {"face_model": ("reactor_faces",)}
+    assert FOLDER_TYPES["reactor_faces"].default_dirs == ("models/reactor/faces",)
+    assert dict(found["TransparentBackground"].model_inputs) == {
+        "model": ("transparent-background",)
+    }
+    # models/clip is the core text_encoders type.
+    assert dict(found["PathLister"].model_inputs) == {"te": ("text_encoders",)}
+
+
+def test_a_listing_that_names_no_model_extension_lists_no_model_files() -> None:
+    # Florence2-style: the folders of downloaded repositories under models/LLM.
+    found = learned(("nodes.py", DIRECTORY_NODES), ("swapper.py", DIRECTORY_HELPERS))
+    assert "RepoFolders" not in found

@@ -203,6 +203,14 @@ _TABLE: tuple[FolderType, ...] = (
         SUPPORTED_PT_EXTENSIONS,
         origin="pack:ComfyUI-Impact-Subpack",
     ),
+    # ReActor (Gourieff) lists the face models it saves, models/reactor/faces/*.safetensors,
+    # by globbing that directory; it registers no folder type for it.
+    FolderType(
+        "reactor_faces",
+        ("models/reactor/faces",),
+        frozenset({".safetensors"}),
+        origin="pack:comfyui-reactor-node",
+    ),
     # comfyui-inpaint-nodes (Acly): _add_folder_path("inpaint", [".pt", ".pth",
     # ".safetensors", ".patch"]); Fooocus' inpaint patch is a ``.patch`` file.
     FolderType(

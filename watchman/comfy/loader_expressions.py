@@ -12,7 +12,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from watchman.comfy.folders import listed_folder
+from watchman.comfy.folders import MODEL_EXTENSIONS, folders_using_dir, listed_folder
 from watchman.comfy.python_source import syntax_nodes
 
 MAX_DEPTH = 12
@@ -20,6 +20,12 @@ MAX_DEPTH = 12
 
 LIST_CALLS = frozenset({"get_filename_list", "get_filename_list_"})
 FOLDER_PATH_CALLS = frozenset({"get_folder_paths"})
+DIRECTORY_CALLS = frozenset({"listdir", "scandir", "walk", "glob", "iglob", "iterdir", "rglob"})
+"""Calls listing a directory: ``os.listdir(p)``, ``glob.glob(p)``, ``Path(p).glob(...)``."""
+PATH_CALLS = frozenset({"Path", "PurePath", "abspath", "normpath", "realpath", "expanduser", "str"})
+"""Calls that give back the path they are given (as far as its directory goes)."""
+MAX_PATHS = 16
+"""Paths one expression may stand for (a loop over folder names) before it is dropped."""
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 V3_WIDGET_TYPES = frozenset({"Combo", "Int", "Float", "String", "Boolean", "MultiCombo"})
 SELF_NAMES = frozenset({"self", "cls", "s", "c"})
@@ -45,6 +51,9 @@ class Scope:
     # Steps left for the expression being read, shared by the scopes of the helpers it
     # follows: helpers calling helpers would otherwise cost exponential time.
     steps: list[int] = field(default_factory=lambda: [MAX_STEPS])
+    # The function whose body is being read (None at module or class level): a directory
+    # listing in it counts as a list of model files only when it names a model extension.
+    function: Function | None = None
 
     def lookup(self, name: str) -> list[ast.expr]:
         """Every value bound to ``name``, from the innermost scope binding it."""
@@ -83,6 +92,7 @@ class Scope:
             self.methods,
             module_items=self.module_items,
             steps=self.steps,
+            function=function,
         )
         inner.local_items = item_assignments(function.body, inner)
         return inner
@@ -384,9 +394,18 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
             if folder:
                 yield folder
             return
+        if callee in DIRECTORY_CALLS:
+            listed = list(directory_folders(node, scope, depth + 1))
+            if listed:
+                yield from listed
+                return
         function = None
         if isinstance(node.func, ast.Name):
             function = scope.functions.get(node.func.id)
+            passed = scope.local_bindings.get(node.func.id)
+            if passed and isinstance(passed[0], ast.Name) and passed[0].id in scope.functions:
+                # A helper handed in as an argument: get_model_names(get_restorers).
+                function = scope.functions[passed[0].id]
         elif (
             isinstance(node.func, ast.Attribute)
             and isinstance(node.func.value, ast.Name)
@@ -414,7 +433,7 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
             yield from folders_iter(element, scope, depth + 1)
     elif isinstance(node, ast.Starred):
         yield from folders_iter(node.value, scope, depth + 1)
-    elif isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+    elif isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
         for generator in node.generators:
             yield from folders_iter(generator.iter, scope, depth + 1)
     elif isinstance(node, ast.IfExp):
@@ -440,6 +459,130 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
             yield from folders_iter(bound, scope, depth + 1)
 
 
+def directory_folders(call: ast.Call, scope: Scope, depth: int) -> Iterator[str]:
+    """Folder types a directory listing under ComfyUI's models directory offers.
+
+    ``os.listdir``, ``os.scandir``, ``os.walk``, ``glob.glob`` or ``Path(...).glob`` /
+    ``.iterdir()`` of a path built from ``folder_paths.models_dir`` (``os.path.join``,
+    ``/``, ``+``, names bound to these, loops over literal folder names). The directory
+    ``models/x`` gives the folder type using it (``folders_using_dir``), else ``x`` itself,
+    as the inventory names a pack's folder; a deeper directory no type uses gives none.
+    Only a listing that names a model extension (in its glob pattern, or in the function
+    reading it) lists model files: packs also list folders of downloaded repositories.
+    """
+    method = call.func
+    on_path = isinstance(method, ast.Attribute) and not (
+        isinstance(method.value, ast.Name) and method.value.id in ("os", "glob")
+    )
+    if on_path and isinstance(method, ast.Attribute):  # Path(p).glob("*.pth"), p.iterdir()
+        target: ast.expr | None = method.value
+        patterns = [text for argument in call.args for text in string_values(argument, scope, 0)]
+    else:
+        target = call.args[0] if call.args else None
+        patterns = []
+    if target is None:
+        return
+    evidence = False
+    for path in models_paths(target, scope, 0):  # a path of its own, as deep again
+        parts = [part for part in path.split("/") if part not in ("", ".")]
+        while parts and any(mark in parts[-1] for mark in "*?["):
+            patterns.append(parts.pop())
+        if any(mark in part for part in parts for mark in "*?[") or not parts:
+            continue
+        evidence = evidence or _names_model_extension(patterns, scope)
+        if not evidence:
+            return
+        relative = "/".join(parts)
+        using = folders_using_dir(f"models/{relative}")
+        if using:
+            yield using[0]
+        elif len(parts) == 1:
+            yield parts[0]
+
+
+def _names_model_extension(patterns: list[str], scope: Scope) -> bool:
+    texts = list(patterns)
+    if scope.function is not None:
+        for node in syntax_nodes(scope.function):
+            text = constant_text(node) if isinstance(node, ast.Constant) else None
+            if text is not None:
+                texts.append(text)
+            elif isinstance(node, ast.Attribute) and node.attr == "supported_pt_extensions":
+                return True
+    return any(_is_model_extension(text) for text in texts)
+
+
+def _is_model_extension(text: str) -> bool:
+    # ".pth", "*.safetensors", "pth" in endswith(("pth", ...)) is not enough: a dot.
+    dot = text.rfind(".")
+    return dot != -1 and text[dot:].lower() in MODEL_EXTENSIONS and "/" not in text[dot:]
+
+
+def models_paths(node: ast.expr, scope: Scope, depth: int) -> list[str]:
+    """The paths, relative to ComfyUI's models directory and joined by ``/``, that an
+    expression may stand for ("" for the directory itself); empty when it is not known
+    to lie under it."""
+    scope.steps[0] -= 1
+    if depth > MAX_DEPTH or scope.steps[0] < 0:
+        return []
+    if isinstance(node, ast.Attribute) and node.attr == "models_dir":
+        return [""]
+    if isinstance(node, ast.Name):
+        bound = scope.lookup(node.id)
+        if not bound:
+            return [""] if node.id == "models_dir" else []  # from folder_paths import ...
+        found: list[str] = []
+        for value in bound:
+            if value is not node:
+                found.extend(models_paths(value, scope, depth + 1))
+        return list(dict.fromkeys(found))[:MAX_PATHS]
+    bases: list[str] = []
+    tails: list[ast.expr] = []
+    if isinstance(node, ast.Call):
+        name = call_name(node)
+        if name in PATH_CALLS and node.args:
+            return models_paths(node.args[0], scope, depth + 1)
+        if name != "join" or not node.args:
+            return []
+        bases, tails = models_paths(node.args[0], scope, depth + 1), node.args[1:]
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Add)):
+        bases, tails = models_paths(node.left, scope, depth + 1), [node.right]
+    paths = bases
+    for tail in tails:
+        if not paths:
+            return []
+        texts = string_values(tail, scope, depth + 1)
+        paths = [f"{path}/{text}" for path in paths for text in texts][:MAX_PATHS]
+    return paths
+
+
+def string_values(node: ast.expr, scope: Scope, depth: int) -> list[str]:
+    """The strings an expression may be: literals, names bound to them (a loop over a
+    literal list binds each), and sums of those; empty when any part is unknown."""
+    if depth > MAX_DEPTH:
+        return []
+    text = constant_text(node)
+    if text is not None:
+        return [text]
+    if isinstance(node, ast.Name):
+        found: list[str] = []
+        for value in scope.lookup(node.id):
+            if value is not node:
+                found.extend(string_values(value, scope, depth + 1))
+        return list(dict.fromkeys(found))[:MAX_PATHS]
+    if isinstance(node, ast.Starred):  # the elements a loop variable takes
+        return [
+            text
+            for element in list_items(node.value, scope, depth + 1)
+            for text in string_values(element, scope, depth + 1)
+        ][:MAX_PATHS]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = string_values(node.left, scope, depth + 1)
+        right = string_values(node.right, scope, depth + 1)
+        return [a + b for a in left for b in right][:MAX_PATHS]
+    return []
+
+
 def function_folders(function: Function, inner: Scope, depth: int) -> Iterator[str]:
     """Folders a helper lists: those of what it returns, read in ``inner`` (its body's
     scope); when that names none, those of the listing calls in its body."""
@@ -454,11 +597,13 @@ def function_folders(function: Function, inner: Scope, depth: int) -> Iterator[s
         # What it returns is built step by step (a dict filled in a loop over
         # get_folder_paths(name)): the folders its own listing calls name.
         for call in body:
-            if isinstance(call, ast.Call) and call_name(call) in LIST_CALLS | FOLDER_PATH_CALLS:
+            if isinstance(call, ast.Call) and call_name(call) in (
+                LIST_CALLS | FOLDER_PATH_CALLS | DIRECTORY_CALLS
+            ):
                 yield from folders_iter(call, inner, depth + 1)
 
 
-def call_keys(node: ast.expr | None, limit: int = 8) -> tuple[str, ...]:
+def call_keys(node: ast.AST | None, limit: int = 8) -> tuple[str, ...]:
     """Names of the calls in an expression, as a pack-wide helper registry keys them:
     ``helper()`` -> ``"helper"``, ``UI.CHECKPOINTS()`` -> ``"UI.CHECKPOINTS"``."""
     keys: list[str] = []
@@ -561,6 +706,16 @@ def bind_statement(statement: ast.stmt, bindings: dict[str, list[ast.expr]]) -> 
         ):
             bindings.setdefault(call.func.value.id, []).extend(call.args)
     elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.For)):
+        if (
+            isinstance(statement, ast.For)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(statement.iter, (ast.Name, ast.List, ast.Tuple, ast.Call))
+        ):
+            # for folder in ["insightface", "reswapper"], for x in get_models(): the
+            # variable takes each element.
+            bindings.setdefault(statement.target.id, []).append(
+                ast.Starred(statement.iter, ast.Load())
+            )
         for child in ast.iter_child_nodes(statement):
             if isinstance(child, ast.stmt):
                 bind_statement(child, bindings)

@@ -13,7 +13,9 @@ packs' own wrappers count), sums of lists (``["None"] + get_filename_list("loras
 name bound to any of these (in ``INPUT_TYPES``, the class body or the module, also
 through ``.extend``/``+=``, or to ``s.x`` inside ``INPUT_TYPES``), a module function
 returning one (its parameters bound to the call's arguments; when what it returns is
-built step by step, the listing calls in its body), and ``folder_names_and_paths["x"]``.
+built step by step, the listing calls in its body), ``folder_names_and_paths["x"]``, and
+listings of a directory under ``folder_paths.models_dir`` that name a model extension
+(``glob.glob(os.path.join(models_dir, "facerestore_models/*"))`` filtered by ``.pth``).
 Inputs stored by subscript (``inputs["optional"]["x"] = ...``) count in source order, and
 a ``for i in range(...)`` loop with known integer bounds is unrolled for f-string keys
 (``f"lora_{i}_name"``). A "Select to add LoRA" combo lists a folder only to insert a tag
@@ -41,6 +43,7 @@ from dataclasses import dataclass, field
 
 from watchman.comfy.folders import listed_folder
 from watchman.comfy.loader_expressions import (
+    DIRECTORY_CALLS,
     FOLDER_PATH_CALLS,
     LIST_CALLS,
     MAX_DEPTH,
@@ -342,11 +345,11 @@ def _from_class(
     return None
 
 
-LISTING_CALLS = LIST_CALLS | FOLDER_PATH_CALLS
+LISTING_CALLS = LIST_CALLS | FOLDER_PATH_CALLS | DIRECTORY_CALLS
 
 # A file naming none of these declares no node: it is parsed only for helpers (below).
 _NODE_MARKERS = (b"INPUT_TYPES", b"node_id", b"MAPPINGS")
-_LISTING_MARKERS = (b"get_filename_list", b"get_folder_paths")
+_LISTING_MARKERS = (b"get_filename_list", b"get_folder_paths", b"models_dir")
 
 _IGNORED_BASES = frozenset({"object", "ABC", "ComfyNode", "Enum", "dict", "str", "Exception"})
 
@@ -576,9 +579,17 @@ class _FileReader:
         first = spec.elts[0] if isinstance(spec, ast.Tuple) and spec.elts else spec
         if not isinstance(first, (ast.Call, ast.BinOp, ast.ListComp, ast.List)):
             return  # ("INT", {...}), ("MODEL",), a name: nothing to follow elsewhere
-        keys = tuple(key for key in call_keys(first) if key not in scope.functions)
+        keys = [key for key in call_keys(first) if key not in scope.functions]
+        for local in call_keys(first):
+            # A helper of this file calling one of another file (model_names() building
+            # its dict from an imported get_models()): wait for that one too.
+            helper = scope.functions.get(local)
+            if helper is not None:
+                for key in call_keys(helper):
+                    if key not in scope.functions and key not in keys:
+                        keys.append(key)
         if keys:
-            info.pending.append((name, keys))
+            info.pending.append((name, tuple(keys)))
 
     def _read_schema(
         self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: _ClassInfo, scope: Scope
