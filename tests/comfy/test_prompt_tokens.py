@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.comfy.comfy_tokenizer_oracle import token_names, tried_names
+from watchman.comfy import prompt_tokens
 from watchman.comfy.prompt_tokens import EmbeddingToken, embedding_names, read_embedding_tokens
 
 
@@ -197,3 +200,49 @@ def test_paired_parentheses_are_read_as_runs_between_them_as_comfyui_reads_them(
     assert embedding_names(text * 40) == tuple(dict.fromkeys(tried_names(text * 40)))
     tokens = tuple(token.name for token in read_embedding_tokens(text * 40))
     assert tokens == tuple(dict.fromkeys(token_names(text * 40)))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_PIECES, max_size=24).map("".join))
+def test_the_text_read_in_small_windows_gives_the_same_names(text: str) -> None:
+    # The parentheses are counted, and looked for backwards, a window at a time: an
+    # escape across a window's edge must read as in one piece.
+    with (
+        patch.object(prompt_tokens, "_WINDOW", 3),
+        patch.object(prompt_tokens, "_BACK_WINDOW", 1),
+    ):
+        tokens = tuple(token.name for token in read_embedding_tokens(text))
+    assert tokens == tuple(dict.fromkeys(token_names(text)))
+
+
+_NUMBERISH = st.text(alphabet=" \t\u30000123456789\u0661\u0662_.+-eE", max_size=16)
+
+
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_NUMBERISH)
+def test_a_long_weight_is_read_in_place_as_float_reads_it(text: str) -> None:
+    with patch.object(prompt_tokens, "_SHORT_WEIGHT", 0):
+        assert prompt_tokens._is_weight(text, 0, len(text)) == _reads_as_number(text), text
+
+
+@pytest.mark.parametrize(
+    "weight",
+    ["1.5", "-inf", "Infinity", "nan", "1_000.5e-3", "\u0661.\u0665", "1__0", "1.5x", "inf1"],
+)
+def test_a_weight_padded_with_long_blanks_is_read_as_float_reads_it(weight: str) -> None:
+    text = " " * 5000 + weight + "\u3000" * 5000
+    assert prompt_tokens._is_weight(text, 0, len(text)) == _reads_as_number(text)
+    assert prompt_tokens._is_weight("x:" + text, 2, len(text) + 2) == _reads_as_number(text)
+
+
+def test_a_long_run_of_digits_after_a_colon_is_a_weight() -> None:
+    assert embedding_names("(embedding:x:" + "1" * 100_000 + ")") == ("x",)
+    assert embedding_names("(embedding:x:" + "1" * 100_000 + "z)") == ("x:" + "1" * 100_000 + "z",)

@@ -31,6 +31,11 @@ parenthesis as ComfyUI walks it, up to ``MAX_UNPAIRED_PARENTHESES`` of them; pas
 is read as if they paired up, the one place this reading may differ from ComfyUI's.
 ComfyUI's own reading recurses, so past about a thousand nested levels it fails where this
 one reads on.
+
+Memory is bounded too: the text is read in place. Escaped parentheses are told by the
+character before them (no escaped copy of the text is made), the parentheses are counted
+a window of at most ``_WINDOW`` characters at a time, and the names are read from each
+segment by position: a 40 MB prompt costs a few MiB beyond itself, not copies of it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -46,7 +52,16 @@ IDENTIFIER = "embedding:"
 
 _SEPARATOR = re.compile("[ \n]" + IDENTIFIER)
 _WORD = re.compile(r"\S+")  # \S is exactly what str.split() does not split at
-_PAREN = re.compile(r"[()]")
+# A parenthesis ComfyUI's escape_important leaves one: not right after a backslash.
+_PAREN = re.compile(r"[()](?<!\\[()])")
+_REVERSED_PAREN = re.compile(r"[()](?!\\)")  # the same, in text read backwards
+_WINDOW = 1 << 20  # characters of text copied at a time to count its parentheses
+_BACK_WINDOW = 4096  # the first window read backwards for a parenthesis, then doubled
+_SHORT_WEIGHT = 64
+_NOT_WEIGHT = re.compile(r"[^\s\d.+\-_eEiInNfFtTyYaA]")
+_NOT_BLANK = re.compile(r"\S")
+_LONG_NUMBER = re.compile(r"[+-]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?")
+_BAD_UNDERSCORE = re.compile(r"(?<!\d)_|_(?!\d)")
 _ROOT = -1
 _NOT_PARENS = bytes(byte for byte in range(256) if byte not in b"()")
 _STEPS = bytes.maketrans(b"()", b"\x01\xff")  # +1 and -1 as signed bytes
@@ -122,19 +137,15 @@ def read_embedding_tokens(text: object) -> tuple[EmbeddingToken, ...]:
     """
     if not isinstance(text, str) or IDENTIFIER not in text:
         return ()
-    escaped = text.replace("\\)", "\0\1").replace("\\(", "\0\2")  # same length as text
-    found = [match.start() for match in re.finditer(re.escape(IDENTIFIER), escaped)]
-    paired, count = _pairing(escaped)
+    paired, count = _pairing(text)
+    segments: Iterable[tuple[int, int]]
     if paired or count > MAX_UNPAIRED_PARENTHESES:
-        segments = _segments_between_parentheses(escaped, found)
+        segments = _segments_between_parentheses(text)
     else:
-        segments = _segments(escaped, found)
+        segments = _segments(text)
     names: dict[str, None] = {}
     for start, end in segments:
-        segment = escaped[start:end]
-        if "\0" in segment:
-            segment = segment.replace("\0\1", ")").replace("\0\2", "(")
-        for name in _segment_names(segment):
+        for name in _segment_names(text, start, end):
             names.setdefault(name, None)
     return tuple(EmbeddingToken(name) for name in names)
 
@@ -150,20 +161,101 @@ def embedding_names(text: object) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _segment_names(segment: str) -> list[str]:
-    """The first word after each ``embedding:`` token of one weighted segment, or ``""``
-    for a token followed by no word before the next token or the segment's end."""
+def _segment_names(text: str, start: int, end: int) -> Iterator[str]:
+    """The first word after each ``embedding:`` token of the weighted segment
+    ``text[start:end]``, or ``""`` for a token followed by no word before the next token
+    or the segment's end. Read in place: nothing of the segment is copied but its words."""
     # Each token's text runs from its identifier's end to the next separator's start.
-    cuts = [(match.start(), match.end()) for match in _SEPARATOR.finditer(segment)]
-    if segment.startswith(IDENTIFIER):
-        cuts.insert(0, (0, len(IDENTIFIER)))
-    starts = [end for _, end in cuts]
-    ends = [start for start, _ in cuts[1:]] + [len(segment)] if cuts else []
-    names = []
-    for start, end in zip(starts, ends, strict=True):
-        word = _WORD.search(segment, start, end)
-        names.append(word.group() if word is not None else "")
-    return names
+    current = start + len(IDENTIFIER) if text.startswith(IDENTIFIER, start, end) else None
+    for separator in _SEPARATOR.finditer(text, start, end):
+        if current is not None:
+            yield _first_word(text, current, separator.start())
+        current = separator.end()
+    if current is not None:
+        yield _first_word(text, current, end)
+
+
+def _first_word(text: str, start: int, end: int) -> str:
+    """The first word of ``text[start:end]`` as ComfyUI reads it (escaped parentheses
+    unescaped), or ``""`` when there is none."""
+    word = _WORD.search(text, start, end)
+    if word is None:
+        return ""
+    found = word.group()
+    if "\\" in found or "\0" in found:
+        # escape_important then unescape_important, as ComfyUI does to the whole text: a
+        # word begins after a blank and ends before a blank or a parenthesis, so no pair
+        # of either straddles it.
+        found = found.replace("\\)", "\0\1").replace("\\(", "\0\2")
+        found = found.replace("\0\1", ")").replace("\0\2", "(")
+    return found
+
+
+def _next_paren(text: str, start: int) -> int:
+    """Where the first parenthesis at or after ``start`` is (``len(text)``: none)."""
+    found = _PAREN.search(text, start)
+    return found.start() if found is not None else len(text)
+
+
+def _last_paren(text: str, start: int, end: int) -> int:
+    """Where the last parenthesis of ``text[start:end]`` is (-1: none). Read backwards in
+    windows of the text reversed, each at most 1 MiB: no copy of the whole range."""
+    # Most often the last one found by rfind is it (not escaped).
+    last = max(text.rfind("(", start, end), text.rfind(")", start, end))
+    if last == -1 or _is_paren(text, last):
+        return last
+    end = last
+    width = _BACK_WINDOW
+    while end > start:
+        low = max(start, end - width)
+        # One more character before the window: the backslash that escapes its first.
+        window = text[max(low - 1, 0) : end][::-1]
+        found = _REVERSED_PAREN.search(window)
+        if found is not None and end - 1 - found.start() >= low:
+            return end - 1 - found.start()
+        end = low
+        width = min(width * 2, _WINDOW)
+    return -1
+
+
+def _is_weight(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` reads as a number to Python's ``float``, as ComfyUI
+    reads a group's weight. A short text is given to ``float``; a long one is first
+    looked at in place (a weight holds only blanks, digits, signs, points, underscores
+    and the letters of ``e``, ``inf`` and ``nan``), so a stranger's long run of text after
+    a colon is never copied."""
+    if end - start <= _SHORT_WEIGHT:
+        try:
+            float(text[start:end])
+        except ValueError:
+            return False
+        return True
+    if _NOT_WEIGHT.search(text, start, end) is not None:
+        return False
+    first = _NOT_BLANK.search(text, start, end)
+    if first is None:
+        return False
+    core = (first.start(), _last_not_blank(text, first.start(), end) + 1)
+    if core[1] - core[0] <= _SHORT_WEIGHT:
+        return _is_weight(text, *core)
+    # Long and not blank: digits only, so no inf or nan; float's own grammar.
+    return _LONG_NUMBER.fullmatch(text, *core) is not None and (
+        _BAD_UNDERSCORE.search(text, *core) is None
+    )
+
+
+def _last_not_blank(text: str, start: int, end: int) -> int:
+    """Where the last character of ``text[start:end]`` that is not blank is (``start``
+    itself must be one), read backwards in windows as :func:`_last_paren` reads."""
+    width = _BACK_WINDOW
+    while end > start:
+        low = max(start, end - width)
+        found = _NOT_BLANK.search(text[low:end][::-1])
+        if found is not None:
+            return end - 1 - found.start()
+        end = low
+        width = min(width * 2, _WINDOW)
+    return start
 
 
 class _Parentheses:
@@ -191,55 +283,65 @@ class _Parentheses:
 
 def _pairing(text: str) -> tuple[bool, int]:
     """Whether every parenthesis of ``text`` pairs up (no ``)`` before its ``(``, none left
-    open), and how many there are. Counted in C: the bytes of the parentheses alone, their
-    running sum as +1 and -1."""
-    parentheses = text.encode("utf-8", "surrogatepass").translate(None, _NOT_PARENS)
-    if not parentheses:
+    open), and how many there are. Counted in C: the totals by ``str.count``, the lowest
+    running level window by window (at most ``_WINDOW`` characters copied at a time), from
+    the bytes of the parentheses alone as +1 and -1."""
+    opens = text.count("(") - text.count("\\(")
+    closes = text.count(")") - text.count("\\)")
+    if opens + closes == 0:
         return True, 0
-    levels = accumulate(array("b", parentheses.translate(_STEPS)))
-    lowest = min(levels)
-    final = parentheses.count(b"(") * 2 - len(parentheses)
-    return lowest >= 0 and final == 0, len(parentheses)
+    if opens != closes:
+        return False, opens + closes
+    level = 0
+    for start in range(0, len(text), _WINDOW):
+        window = text[start : start + _WINDOW]
+        if start and text[start - 1] == "\\" and window[:1] in ("(", ")"):
+            window = "\0" + window[1:]  # escaped by the backslash before the window
+        # Escaped ones are not parentheses: same length, so no new pair is made either.
+        window = window.replace("\\(", "\\\0").replace("\\)", "\\\0")
+        steps = window.encode("utf-8", "surrogatepass").translate(None, _NOT_PARENS)
+        if not steps:
+            continue
+        if min(accumulate(array("b", steps.translate(_STEPS)), initial=level)) < 0:
+            return False, opens + closes
+        level += steps.count(b"(") * 2 - len(steps)
+    return True, opens + closes
 
 
-def _segments_between_parentheses(text: str, found: list[int]) -> list[tuple[int, int]]:
-    """The weighted segments holding the identifiers at ``found`` in a text whose
-    parentheses pair up: there every segment is a run of text between two parentheses
-    (a group's own text, or the text between its inner groups), the one before a group's
-    ``)`` without the group's weight. Each character is looked at a bounded number of
-    times."""
-    segments: list[tuple[int, int]] = []
+def _segments_between_parentheses(text: str) -> Iterator[tuple[int, int]]:
+    """The weighted segments holding an identifier, in the order of the text, of a text
+    whose parentheses pair up: there every segment is a run of text between two
+    parentheses (a group's own text, or the text between its inner groups), the one
+    before a group's ``)`` without the group's weight. Each character is looked at a
+    bounded number of times, and nothing is kept per identifier."""
     passed = 0  # the parenthesis that ended the last run, or where the search starts
-    for at in found:
-        if at < passed:
-            continue  # in the last run (its weight holds no identifier)
-        after = _PAREN.search(text, at)
-        end = after.start() if after is not None else len(text)
-        start = max(text.rfind("(", passed, at), text.rfind(")", passed, at)) + 1
+    at = text.find(IDENTIFIER)
+    while at != -1:
+        end = _next_paren(text, at)
+        start = _last_paren(text, passed, at) + 1
         passed = end
         if end < len(text) and text[end] == ")":
             # A group's last run. Its first character may not be the weight's colon when
             # the group's "(" comes right before it (the colon must follow some text).
             colon = text.rfind(":", start, end)
-            if colon > start or (colon == start and start > 0 and text[start - 1] == ")"):
-                try:
-                    float(text[colon + 1 : end])
-                    end = colon
-                except ValueError:
-                    pass
+            follows_text = colon > start or (
+                colon == start and start > 0 and text[start - 1] == ")"
+            )
+            if follows_text and _is_weight(text, colon + 1, end):
+                end = colon
         if start < end:
-            segments.append((start, end))
-    return segments
+            yield start, end
+        # The identifiers before the run's end are in it (its weight holds none).
+        at = text.find(IDENTIFIER, max(at + len(IDENTIFIER), passed))
 
 
-def _segments(text: str, found: list[int]) -> list[tuple[int, int]]:
-    """The weighted segments of escaped ``text`` that hold an identifier (at ``found``),
-    as (start, end) offsets, in the order of the text (see the module's docstring,
-    step 2), for any parentheses: one walk over them, in Python."""
+def _segments(text: str) -> list[tuple[int, int]]:
+    """The weighted segments of ``text`` that hold an identifier, as (start, end)
+    offsets, in the order of the text (see the module's docstring, step 2), for any
+    parentheses: one walk over them, in Python."""
 
     def holds_token(start: int, end: int) -> bool:
-        at = bisect_left(found, start)
-        return at < len(found) and found[at] + len(IDENTIFIER) <= end
+        return text.find(IDENTIFIER, start, end) != -1
 
     groups = _Parentheses(text)
     segments: list[tuple[int, int]] = []
@@ -263,7 +365,7 @@ def _segments(text: str, found: list[int]) -> list[tuple[int, int]]:
                 at = close + 1
                 continue
             # Open to the end of this text: a group only when the text ends with ")".
-            if end - child >= 2 and text[end - 1] == ")":
+            if end - child >= 2 and text[end - 1] == ")" and _is_paren(text, end - 1):
                 work.append((child, child + 1, end - 1))
             else:
                 segments.append((child, end))
@@ -276,6 +378,11 @@ def _segments(text: str, found: list[int]) -> list[tuple[int, int]]:
     return segments
 
 
+def _is_paren(text: str, at: int) -> bool:
+    """Whether the parenthesis at ``at`` is one (not escaped by a backslash before it)."""
+    return at == 0 or text[at - 1] != "\\"
+
+
 def _without_weight(text: str, groups: _Parentheses, owner: int, start: int, end: int) -> int:
     """The end of a group's text without its ``:weight``: ComfyUI takes what follows the
     last colon as the weight when ``float`` reads it (the colon not the first character).
@@ -286,16 +393,10 @@ def _without_weight(text: str, groups: _Parentheses, owner: int, start: int, end
     last = bisect_left(children, end) - 1
     if last >= 0:
         close = groups.closes.get(children[last], len(text))
-        if close < end:
-            after = close + 1  # nothing after the last group's close is a parenthesis
-        else:  # the last group is open to the end: read its text alone
-            opened = children[last]
-            after = max(text.rfind(")", opened, end), text.rfind("(", opened, end)) + 1
+        # Nothing after the last group's close is a parenthesis; a last group open to the
+        # end is read alone.
+        after = close + 1 if close < end else _last_paren(text, children[last], end) + 1
     colon = text.rfind(":", after, end)
     if colon <= start:
         return end
-    try:
-        float(text[colon + 1 : end])
-    except ValueError:
-        return end
-    return colon
+    return colon if _is_weight(text, colon + 1, end) else end
