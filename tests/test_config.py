@@ -35,6 +35,33 @@ def test_defaults_match_the_issue(tmp_path: Path) -> None:
     ]
 
 
+def test_a_watched_folder_may_be_a_bare_path_or_leave_its_label_out(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "c.toml",
+        "[workflows]\n"
+        'folders = ["~/Downloads/workflows/", { path = "/srv/shared" }, '
+        '{ path = "/srv/team", source = "team" }]\n',
+    )
+    folders = load_settings(config, environ={}).workflows.folders
+    assert [(f.path.as_posix(), f.source) for f in folders] == [
+        ("~/Downloads/workflows", "workflows"),
+        ("/srv/shared", "shared"),
+        ("/srv/team", "team"),
+    ]
+
+
+def test_a_watched_folder_from_the_environment_takes_windows_paths_too() -> None:
+    environ = {"COMFYWATCHMAN_WORKFLOWS__FOLDERS": '["D:\\\\ComfyUI\\\\my flows"]'}
+    (folder,) = load_settings(environ=environ).workflows.folders
+    assert folder.source == "my flows"
+
+
+def test_an_empty_label_is_still_refused(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", '[workflows]\nfolders = [{ path = "/x", source = "" }]\n')
+    with pytest.raises(ConfigError, match=r"workflows\.folders\.0\.source"):
+        load_settings(config, environ={})
+
+
 def test_an_unknown_backend_is_refused(tmp_path: Path) -> None:
     config = write(tmp_path / "c.toml", '[search]\nbackend_order = ["qwen", "bing"]\n')
     with pytest.raises(ConfigError, match=r"search\.backend_order"):

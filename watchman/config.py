@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from watchman.config_sources import MappingEnvSource, TomlSource
@@ -91,10 +91,32 @@ class ComfyUISettings(_Section):
 
 
 class WatchedFolderSettings(_Section):
-    """One watched workflow folder as configured: its path and its source label."""
+    """One watched workflow folder as configured: its path and its source label.
+
+    Written as ``{ path = "...", source = "..." }``; the label may be left out (it is then
+    the folder's own name), and a bare path string stands for ``{ path = "..." }``.
+    """
 
     path: Path = Field(description="A folder of workflows, searched recursively.")
-    source: str = Field(min_length=1, description="A label recorded in the intake log and report.")
+    source: str = Field(
+        min_length=1,
+        description=(
+            "A label recorded in the intake log and report; default: the folder's own name."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _label_from_the_path(cls, value: Any) -> Any:
+        # People write the folder they mean and expect it to be watched; the label exists
+        # for the intake log and can be the folder's name until they pick another.
+        if isinstance(value, (str, Path)):
+            value = {"path": value}
+        if isinstance(value, dict) and "source" not in value and "path" in value:
+            path = str(value["path"]).rstrip("/\\")
+            label = path.replace("\\", "/").rsplit("/", 1)[-1] or path or "watched"
+            value = {**value, "source": label}
+        return value
 
 
 class WorkflowsSettings(_Section):
@@ -103,8 +125,9 @@ class WorkflowsSettings(_Section):
             WatchedFolderSettings(path=Path("user/default/workflows"), source="comfyui")
         ],
         description=(
-            "Watched workflow folders, each with a source label. A relative path is "
-            "taken from the ComfyUI root."
+            "Watched workflow folders, each with a source label (default: the folder's "
+            "name; a bare path string is also accepted). A relative path is taken from the "
+            "ComfyUI root."
         ),
     )
     include_images: bool = Field(
