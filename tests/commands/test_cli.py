@@ -374,6 +374,24 @@ def test_a_bug_during_a_cycle_is_one_sentence_exit_1_and_recorded_not_a_tracebac
     assert record.outcome == "failed"
 
 
+def test_a_full_disk_is_one_sentence_saying_to_free_space_not_to_check_permissions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from watchman import cycle
+
+    def disk_full(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cycle, "append_record", disk_full)
+    config = prepare_demo(tmp_path / "demo")
+    code, out, err = run("--config", str(config), "--run-cycle")
+    assert code == 1
+    assert "No space left on device; free some space on that disk" in err
+    assert "permissions" not in err and "Traceback" not in err + out
+
+
 def test_config_options_with_nothing_to_do_are_usage_errors() -> None:
     # --default prints TOML or Markdown; --json and a lone --markdown would be ignored.
     code, out, err = run("config", "--default", "--json")

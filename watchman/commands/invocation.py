@@ -8,6 +8,7 @@ parse) and the actions they call.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import logging
@@ -158,7 +159,7 @@ def handled_errors(invocation: Invocation) -> Iterator[None]:
             raise
         where = f" ({error.filename})" if error.filename else ""
         invocation.err.print(
-            f"comfywatchman: {error.strerror or error}{where}; check the path and permissions.",
+            f"comfywatchman: {error.strerror or error}{where}; {_remedy(error)}.",
             markup=False,
             highlight=False,
         )
@@ -177,6 +178,22 @@ def handled_errors(invocation: Invocation) -> Iterator[None]:
             highlight=False,
         )
         raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
+
+
+_REMEDIES = {
+    errno.ENOSPC: "free some space on that disk; nothing recorded before was lost",
+    errno.EROFS: "that disk is mounted read-only; point paths.home at a writable folder",
+    errno.EACCES: "check the permissions",
+    errno.EPERM: "check the permissions",
+    errno.ENOENT: "check the path",
+}
+if hasattr(errno, "EDQUOT"):  # not on Windows
+    _REMEDIES[errno.EDQUOT] = "your disk quota is used up; free some space"
+
+
+def _remedy(error: OSError) -> str:
+    """What a person can do about a file error, by its kind."""
+    return _REMEDIES.get(error.errno or 0, "check the path and permissions")
 
 
 def parse_backends(value: str | None) -> list[str] | None:
