@@ -165,6 +165,15 @@ ADDED_PACKS = {
         ["ckpt_base.pth", "VITMatte", 6, 6],
         [("ckpt_base.pth", "transparent-background")],
     ),
+    # rgthree keys its mapping by NAME = get_name("..."), a helper of another file.
+    "Lora Loader Stack (rgthree)": (
+        ["a.safetensors", 1.0, "None", 1.0, "b.safetensors", 0.5, "None", 1.0],
+        [("a.safetensors", "loras"), ("b.safetensors", "loras")],
+    ),
+    "Power Prompt (rgthree)": (
+        ["<lora:ink:0.7> a cat", "CHOOSE", "CHOOSE", "CHOOSE"],
+        [("ink", "loras")],
+    ),
     # It fetches a Hugging Face repository itself: no file to look for.
     "MarigoldModelLoader": (["prs-eth/marigold-depth-v1-1"], []),
     # The combo only inserts a tag; the tag in the text is the reference.

@@ -87,11 +87,11 @@ def test_gguf_vaes_and_audio_encoders_are_listed_beside_the_core_files() -> None
 
 def test_a_dict_of_model_options_holding_a_class_is_not_a_node_mapping() -> None:
     assert set(learned(("pig.py", GGUF_STYLE))) == {"LoaderGGUF", "VaeGGUF"}
-    # A subclass of a core node in such a dict still is one.
+    # Nor is a dict of a model's outputs holding a torch module of the pack.
     source = GGUF_STYLE.replace(
-        "class GGMLOps(comfy.ops.manual_cast):", "class GGMLOps(nodes.VAELoader):"
+        "class GGMLOps(comfy.ops.manual_cast):", "class GGMLOps(nn.Module):"
     )
-    assert learned(("pig.py", source))["custom_operations"].wraps == "VAELoader"
+    assert set(learned(("pig.py", source))) == {"LoaderGGUF", "VaeGGUF"}
 
 
 def test_impact_subpacks_detector_folders_are_its_subdirectories_of_ultralytics() -> None:

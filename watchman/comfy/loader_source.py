@@ -64,6 +64,13 @@ from watchman.comfy.loader_expressions import (
     list_items,
     v3_input,
 )
+from watchman.comfy.loader_names import (
+    TextCall,
+    TextHelper,
+    attribute_text,
+    call_text,
+    text_helper,
+)
 from watchman.comfy.python_source import syntax_nodes
 
 logger = logging.getLogger(__name__)
@@ -72,6 +79,8 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 """A larger file is generated or vendored code, not a node definition: not read."""
 MAX_PACK_BYTES = 24 * 1024 * 1024
 """Source read per pack at most; the rest of a larger pack is not read (said once)."""
+MAX_TEXT_HELPER_FILE_BYTES = 64 * 1024
+"""A file with neither nodes nor listings is kept for a name-building helper up to this."""
 MAX_SYNTAX_NODES = 400_000
 """Syntax nodes visited per pack at most (a bound on time that needs no clock)."""
 
@@ -139,6 +148,9 @@ class _ClassInfo:
     # imported from another file of the pack): input name, the calls' registry keys.
     pending: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     attributes: dict[str, ast.expr] = field(default_factory=dict)
+    # Class attributes holding text, or a helper call giving it (NAME = get_name("X")),
+    # for mappings keyed by Cls.NAME.
+    texts: dict[str, str | TextCall] = field(default_factory=dict)
 
 
 @dataclass
@@ -153,6 +165,13 @@ class _PackIndex:
     # Pack-wide listing helpers: "helper" / "Class.method" -> the folders it lists, or
     # None when two files define the name with different folders.
     helpers: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    # Pack-wide helpers returning text (rgthree's get_name), None when ambiguous.
+    text_helpers: dict[str, TextHelper | None] = field(default_factory=dict)
+    # Mapping items keyed by a class attribute (Cls.NAME) this file could not read:
+    # (class, attribute, class name, wrapped node type, source, group).
+    attribute_keys: list[tuple[str, str, str | None, str | None, str, str]] = field(
+        default_factory=list
+    )
 
 
 class _Budget:
@@ -192,6 +211,8 @@ def learn_loaders(
                 break
         elif any(marker in data for marker in _LISTING_MARKERS):
             helper_files.append((relative, data))
+        elif len(data) <= MAX_TEXT_HELPER_FILE_BYTES and b"return" in data:
+            helper_files.append((relative, data))  # may define a name-building helper
     # A file that declares no node but lists a folder may hold helpers that node files
     # import (from .utils import get_models): read only those defining a name some
     # input still waits for.
@@ -201,6 +222,13 @@ def learn_loaders(
         for info in infos
         for _, keys in info.pending
         for key in keys
+    }
+    wanted |= {
+        text.helper.encode()
+        for name, attribute, *_ in index.attribute_keys
+        for info in index.classes.get(name, ())
+        for text in [info.texts.get(attribute)]
+        if isinstance(text, TextCall) and text.helper not in index.text_helpers
     }
     for relative, data in helper_files:
         needed = any(b"def " + name in data for name in wanted)
@@ -247,6 +275,7 @@ def _resolve_pending(index: _PackIndex) -> None:
 
 def _join(index: _PackIndex) -> tuple[LearnedLoader, ...]:
     _resolve_pending(index)
+    _resolve_attribute_keys(index)
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
         if info.model_inputs or info.inserts_text:
@@ -280,11 +309,27 @@ def _join(index: _PackIndex) -> tuple[LearnedLoader, ...]:
     return tuple(loaders[name] for name in sorted(loaders))
 
 
+def _resolve_attribute_keys(index: _PackIndex) -> None:
+    """Give mapping items keyed by ``Cls.NAME`` their node type, now that every file's
+    classes and text helpers are known (one reading, or none when they disagree)."""
+    for name, attribute, class_name, wrapped, source, group in index.attribute_keys:
+        found: set[str] = set()
+        for info in index.classes.get(name, ()):
+            text = info.texts.get(attribute)
+            if isinstance(text, TextCall):
+                text = call_text(text, index.text_helpers)
+            if text:
+                found.add(text)
+        if len(found) == 1:
+            index.entries.append((found.pop(), class_name, wrapped, source, group))
+
+
 def _is_node_class(name: str, index: _PackIndex, depth: int) -> bool:
-    """Whether the pack's class ``name`` can be a node: it declares inputs, or a base
-    does (one of the pack's, or a CapWords class defined elsewhere, such as a core
-    loader). ``{"custom_operations": GGMLOps}`` (a subclass of ``comfy.ops.manual_cast``)
-    is model options, not a node mapping."""
+    """Whether the pack's class ``name`` can be a node: it or one of its bases in the
+    pack declares inputs, or it subclasses a CapWords class defined elsewhere (a core
+    loader) other than the library bases of :data:`_IGNORED_BASES`. Model options
+    (``{"custom_operations": GGMLOps}``, GGMLOps a ``comfy.ops.manual_cast``) and a
+    model's outputs (``{"attentions": Attention}``, a torch ``Module``) map no node."""
     if depth > MAX_DEPTH:
         return False
     for info in index.classes.get(name, ()):
@@ -297,7 +342,7 @@ def _is_node_class(name: str, index: _PackIndex, depth: int) -> bool:
                 if _is_node_class(base, index, depth + 1):
                     return True
             elif _looks_like_class(base):
-                return True
+                return True  # a subclass of a core loader: it copies its inputs
     return False
 
 
@@ -351,7 +396,14 @@ LISTING_CALLS = LIST_CALLS | FOLDER_PATH_CALLS | DIRECTORY_CALLS
 _NODE_MARKERS = (b"INPUT_TYPES", b"node_id", b"MAPPINGS")
 _LISTING_MARKERS = (b"get_filename_list", b"get_folder_paths", b"models_dir")
 
-_IGNORED_BASES = frozenset({"object", "ABC", "ComfyNode", "Enum", "dict", "str", "Exception"})
+_IGNORED_BASES = frozenset(
+    {
+        *("object", "ABC", "ComfyNode", "Enum", "dict", "str", "Exception", "NamedTuple"),
+        # Model code packs vendor (torch, transformers, diffusers): never a node.
+        *("Module", "ModuleList", "Sequential", "PreTrainedModel", "ModelMixin"),
+        *("GradientCheckpointingLayer", "Dataset", "ConfigMixin", "Function"),
+    }
+)
 
 
 class _FileReader:
@@ -373,6 +425,12 @@ class _FileReader:
             bind_statement(statement, self.module_bindings)
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[statement.name] = statement
+        for name, function in self.functions.items():
+            helper = text_helper(function, self.module_bindings)
+            if helper is not None:
+                held = self.index.text_helpers.get(name, helper)
+                same = held is not None and held.same_as(helper)
+                self.index.text_helpers[name] = helper if same else None
         # One walk of the tree, not three (it was two thirds of a cold node inventory):
         # the later passes see the same nodes in the same order.
         statements: list[ast.Assign | ast.Call | ast.Dict] = []
@@ -427,8 +485,13 @@ class _FileReader:
             bind_statement(statement, class_bindings)
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 methods[statement.name] = statement
+        texts: dict[str, str | TextCall] = {}
         for name, values in class_bindings.items():
             attributes[name] = values[-1]
+            if name.isupper():  # NAME, NODE_NAME: the attributes mappings are keyed by
+                text = attribute_text(values[-1], self.module_bindings)
+                if text is not None:
+                    texts[name] = text
         info = _ClassInfo(
             name=class_node.name,
             source=self.source,
@@ -439,6 +502,7 @@ class _FileReader:
             ),
             widgets=None,
             attributes=attributes,
+            texts=texts,
         )
         for base_name in info.bases:
             base_node = self.class_nodes.get(base_name)
@@ -641,7 +705,7 @@ class _FileReader:
 
     def _mapping_item(self, key: ast.expr, value: ast.expr, group: str) -> None:
         node_type = self._key_text(key)
-        if node_type is None or node_type == "class":  # the inner dict of a NODE_CONFIG
+        if node_type == "class":  # the inner dict of a NODE_CONFIG
             return
         if isinstance(value, ast.Dict):
             # {"X": {"class": Cls, "name": "Display"}} (KJNodes' NODE_CONFIG)
@@ -665,7 +729,13 @@ class _FileReader:
                 wrapped = None
         if class_name is None and wrapped is None:
             return
-        self.index.entries.append((node_type, class_name, wrapped, self.source, group))
+        if node_type is not None:
+            self.index.entries.append((node_type, class_name, wrapped, self.source, group))
+        elif isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name):
+            # {Cls.NAME: Cls} with Cls (or its NAME's helper) in another file.
+            self.index.attribute_keys.append(
+                (key.value.id, key.attr, class_name, wrapped, self.source, group)
+            )
 
     def _key_text(self, key: ast.expr) -> str | None:
         text = constant_text(key)
@@ -686,10 +756,11 @@ class _FileReader:
 
 
 def _inserts_text(input_name: str) -> bool:
-    # Impact's wildcard widgets "Select to add LoRA" (copied by Easy-Use and others) list
-    # the loras folder only to insert a <lora:...> tag into the text, whose tags are read;
-    # the combo itself loads nothing and keeps a placeholder as its value.
-    return input_name.startswith("Select to add")
+    # Impact's wildcard widgets "Select to add LoRA" (copied by Easy-Use and others) and
+    # rgthree's Power Prompt "insert_lora" / "insert_embedding" list a folder only to
+    # insert a <lora:...> or embedding: tag into the text, whose tags are read; the combo
+    # itself loads nothing and keeps a placeholder ("CHOOSE") as its value.
+    return input_name.startswith(("Select to add", "insert_"))
 
 
 def _looks_like_class(name: str) -> bool:
