@@ -138,6 +138,20 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("smthemex/ComfyUI_EchoMimic", "ComfyUI_EchoMimic", False),
     ("kijai/ComfyUI-ADMotionDirector", "ComfyUI-ADMotionDirector", False),
     ("pythongosssss/ComfyUI-WD14-Tagger", "ComfyUI-WD14-Tagger", False),
+    # rgthree's mapping keys come from a helper of another file (loader_names.py).
+    ("GraftingRayman/ComfyUI-PuLID-Flux-GR", "ComfyUI-PuLID-Flux-GR", False),
+    ("smthemex/ComfyUI_Hallo2", "ComfyUI_Hallo2", False),
+    # Upscalers, interpolation, segmentation and captioners that fetch their weights
+    # (Hugging Face snapshots, or ONNX files they build TensorRT engines from) themselves.
+    ("lihaoyun6/ComfyUI-FlashVSR_Ultra_Fast", "ComfyUI-FlashVSR_Ultra_Fast", True),
+    ("numz/ComfyUI-SeedVR2_VideoUpscaler", "ComfyUI-SeedVR2_VideoUpscaler", True),
+    ("yuvraj108c/ComfyUI-Upscaler-Tensorrt", "ComfyUI-Upscaler-Tensorrt", True),
+    ("yuvraj108c/ComfyUI-Rife-Tensorrt", "ComfyUI-Rife-Tensorrt", True),
+    ("kijai/ComfyUI-ControlNeXt-SVD", "ComfyUI-ControlNeXt-SVD", True),
+    ("PozzettiAndrea/ComfyUI-SAM3", "ComfyUI-SAM3", True),
+    ("1038lab/ComfyUI-QwenVL", "ComfyUI-QwenVL", True),
+    ("1038lab/ComfyUI-JoyCaption", "ComfyUI-JoyCaption", True),
+    ("miaoshouai/ComfyUI-Miaoshouai-Tagger", "ComfyUI-Miaoshouai-Tagger", True),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own

@@ -174,6 +174,20 @@ ADDED_PACKS = {
         ["<lora:ink:0.7> a cat", "CHOOSE", "CHOOSE", "CHOOSE"],
         [("ink", "loras")],
     ),
+    "HalloLoader": (
+        ["sd15.safetensors", "vae-ft-mse.safetensors", "hallo/motion_module.pth", "fp16", False],
+        [
+            ("sd15.safetensors", "checkpoints"),
+            ("vae-ft-mse.safetensors", "vae"),
+            ("hallo/motion_module.pth", "hallo"),
+        ],
+    ),
+    "FlashVSRInitPipe": (
+        ["tiny", "wan_2.1_vae.safetensors", True, "bf16", "auto", "sdpa"],
+        [("wan_2.1_vae.safetensors", "vae")],
+    ),
+    # SeedVR2 fetches the models of its registry into models/SEEDVR2 itself.
+    "SeedVR2LoadDiTModel": (["seedvr2_ema_3b_fp8_e4m3fn.safetensors", "cuda:0", 0], []),
     # It fetches a Hugging Face repository itself: no file to look for.
     "MarigoldModelLoader": (["prs-eth/marigold-depth-v1-1"], []),
     # The combo only inserts a tag; the tag in the text is the reference.
