@@ -246,3 +246,63 @@ def test_a_weight_padded_with_long_blanks_is_read_as_float_reads_it(weight: str)
 def test_a_long_run_of_digits_after_a_colon_is_a_weight() -> None:
     assert embedding_names("(embedding:x:" + "1" * 100_000 + ")") == ("x",)
     assert embedding_names("(embedding:x:" + "1" * 100_000 + "z)") == ("x:" + "1" * 100_000 + "z",)
+
+
+_SOUP = st.lists(
+    st.sampled_from(
+        ["(", "(", ")", ")", " embedding:", "embedding:", "x", ":1.2", ":", " ", "\\(", "\\)", ","]
+    ),
+    min_size=60,
+    max_size=240,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_SOUP)
+def test_any_soup_of_parentheses_is_read_exactly_as_comfyui_reads_it(text: str) -> None:
+    # Far more than 64 parentheses, unpaired, with weights, escapes and separators.
+    tokens = tuple(token.name for token in read_embedding_tokens(text))
+    assert tokens == tuple(dict.fromkeys(token_names(text)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SOUP)
+def test_a_soup_read_a_few_characters_at_a_time_gives_the_same_names(text: str) -> None:
+    with (
+        patch.object(prompt_tokens, "_LEVEL_WINDOW", 2),
+        patch.object(prompt_tokens, "_WINDOW", 3),
+        patch.object(prompt_tokens, "_BACK_WINDOW", 1),
+    ):
+        tokens = tuple(token.name for token in read_embedding_tokens(text))
+    assert tokens == tuple(dict.fromkeys(token_names(text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # The last group never closes: read as a group, level by level, while it ends
+        # with ")"; the text left at the first other end is one segment, "(" and all.
+        ("(( embedding:a)", ("a",)),
+        ("((embedding:a)", ()),  # the segment "(embedding:a" starts with "("
+        ("(x (embedding:a:1.5):0.5)", ("a",)),
+        ("(x embedding:a:1) (y", ("a",)),
+        ("(x (y embedding:a:1) z", ("a:1)",)),  # read as pairs it would be "a"
+        # Below level zero parentheses are text, up to the next "(" met at level zero.
+        ("a) b (embedding:c", ()),
+        ("a) b ( embedding:c", ("c",)),
+        ("x) embedding:y (z) embedding:w", ("y", "w")),
+    ],
+)
+def test_unpaired_parentheses_are_read_as_comfyui_reads_them(
+    text: str, names: tuple[str, ...]
+) -> None:
+    assert tuple(dict.fromkeys(token_names(text))) == names  # the oracle agrees
+    assert embedding_names(text) == names
+
+
+def test_a_long_chain_of_weighted_closes_is_walked_up_to_its_bound() -> None:
+    text = "(" * 3 + "embedding:a" + ":1)" * 2
+    assert embedding_names(text) == tuple(dict.fromkeys(tried_names(text)))
+    with patch.object(prompt_tokens, "MAX_TRAILING_WEIGHTS", 1):
+        # Past the bound the end is read as if paired: still the names of runs.
+        assert embedding_names(text) == ("a",)

@@ -26,9 +26,12 @@ five steps, and a name counts only if it survives all five:
 The work is bounded for any text, and nothing recurses or backtracks. The parentheses are
 counted first, in C. When they pair up (no ``)`` before its ``(``, none left open: real
 prompts), every segment is a run of text between two of them, found from each
-``embedding:`` with a few searches. When they do not, the text is walked parenthesis by
-parenthesis as ComfyUI walks it, up to ``MAX_UNPAIRED_PARENTHESES`` of them; past that it
-is read as if they paired up, the one place this reading may differ from ComfyUI's.
+``embedding:`` with a few searches. When they do not, what ComfyUI's recursion makes of
+them is worked out from the levels (:func:`_segments_of_unpaired`): below level zero the
+parentheses are text, and a last group that never closes is read level by level from the
+end, each weighted level walked in Python up to ``MAX_TRAILING_WEIGHTS`` of them (past
+that the end is read as if paired: the one place this reading may differ from
+ComfyUI's); the levels themselves are followed in C. Linear in the text either way.
 ComfyUI's own reading recurses, so past about a thousand nested levels it fails where this
 one reads on.
 
@@ -42,7 +45,6 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
@@ -56,19 +58,23 @@ _WORD = re.compile(r"\S+")  # \S is exactly what str.split() does not split at
 _PAREN = re.compile(r"[()](?<!\\[()])")
 _REVERSED_PAREN = re.compile(r"[()](?!\\)")  # the same, in text read backwards
 _WINDOW = 1 << 20  # characters of text copied at a time to count its parentheses
+_LEVEL_WINDOW = 1 << 16  # characters whose levels are listed at a time
+_RISES = bytes(1 if byte == 0x28 else 0xFF if byte == 0x29 else 0 for byte in range(256))
+_FALLS = bytes(0xFF if byte == 0x28 else 1 if byte == 0x29 else 0 for byte in range(256))
 _BACK_WINDOW = 4096  # the first window read backwards for a parenthesis, then doubled
 _SHORT_WEIGHT = 64
 _NOT_WEIGHT = re.compile(r"[^\s\d.+\-_eEiInNfFtTyYaA]")
 _NOT_BLANK = re.compile(r"\S")
 _LONG_NUMBER = re.compile(r"[+-]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?")
 _BAD_UNDERSCORE = re.compile(r"(?<!\d)_|_(?!\d)")
-_ROOT = -1
 _NOT_PARENS = bytes(byte for byte in range(256) if byte not in b"()")
 _STEPS = bytes.maketrans(b"()", b"\x01\xff")  # +1 and -1 as signed bytes
 
-MAX_UNPAIRED_PARENTHESES = 64
-"""Parentheses a prompt whose parentheses do not pair up is read exactly with; past it the
-prompt is read as if they paired up (the bound keeps the per-character walk short)."""
+MAX_TRAILING_WEIGHTS = 100_000
+"""Weighted ``)`` at the end of a prompt whose last group never closes (``((x:1):1):1)``
+and so on) walked one by one, each a level of ComfyUI's reading; past it the end of that
+prompt is read as if its parentheses paired up (the only place this reading may differ
+from ComfyUI's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +143,11 @@ def read_embedding_tokens(text: object) -> tuple[EmbeddingToken, ...]:
     """
     if not isinstance(text, str) or IDENTIFIER not in text:
         return ()
-    paired, count = _pairing(text)
     segments: Iterable[tuple[int, int]]
-    if paired or count > MAX_UNPAIRED_PARENTHESES:
+    if _pairing(text):
         segments = _segments_between_parentheses(text)
     else:
-        segments = _segments(text)
+        segments = _segments_of_unpaired(text)
     names: dict[str, None] = {}
     for start, end in segments:
         for name in _segment_names(text, start, end):
@@ -197,15 +202,20 @@ def _next_paren(text: str, start: int) -> int:
     return found.start() if found is not None else len(text)
 
 
-def _last_paren(text: str, start: int, end: int) -> int:
+def _last_paren(text: str, start: int, end: int, bounded: bool = False) -> int:
     """Where the last parenthesis of ``text[start:end]`` is (-1: none). Read backwards in
-    windows of the text reversed, each at most 1 MiB: no copy of the whole range."""
-    # Most often the last one found by rfind is it (not escaped).
-    last = max(text.rfind("(", start, end), text.rfind(")", start, end))
-    if last == -1 or _is_paren(text, last):
-        return last
-    end = last
+    windows of the text reversed, each at most 1 MiB: no copy of the whole range.
+    ``bounded``: the cost is the distance to that parenthesis, not the range's length
+    (``rfind`` would look at the whole range for each kind)."""
     width = _BACK_WINDOW
+    if not bounded:
+        # Most often the last one found by rfind is it (not escaped).
+        last = max(text.rfind("(", start, end), text.rfind(")", start, end))
+        if last == -1 or _is_paren(text, last):
+            return last
+        end = last
+    else:
+        width = 16
     while end > start:
         low = max(start, end - width)
         # One more character before the window: the backslash that escapes its first.
@@ -258,40 +268,17 @@ def _last_not_blank(text: str, start: int, end: int) -> int:
     return start
 
 
-class _Parentheses:
-    """Where each weight group of a text opens and closes, from one pass over its
-    parentheses, counted as ComfyUI's ``parse_parentheses`` counts them: a ``(`` opens a
-    group only at a level of zero or more, a ``)`` closes one only above zero."""
-
-    def __init__(self, text: str) -> None:
-        self.closes: dict[int, int] = {}
-        self.children: dict[int, list[int]] = {}
-        stack: list[int] = []
-        level = 0
-        for match in _PAREN.finditer(text):
-            at = match.start()
-            if text[at] == "(":
-                if level >= 0:
-                    self.children.setdefault(stack[-1] if stack else _ROOT, []).append(at)
-                    stack.append(at)
-                level += 1
-            else:
-                if level > 0:
-                    self.closes[stack.pop()] = at
-                level -= 1
-
-
-def _pairing(text: str) -> tuple[bool, int]:
+def _pairing(text: str) -> bool:
     """Whether every parenthesis of ``text`` pairs up (no ``)`` before its ``(``, none left
-    open), and how many there are. Counted in C: the totals by ``str.count``, the lowest
+    open). Counted in C: the totals by ``str.count``, the lowest
     running level window by window (at most ``_WINDOW`` characters copied at a time), from
     the bytes of the parentheses alone as +1 and -1."""
     opens = text.count("(") - text.count("\\(")
     closes = text.count(")") - text.count("\\)")
-    if opens + closes == 0:
-        return True, 0
     if opens != closes:
-        return False, opens + closes
+        return False
+    if not opens:
+        return True
     level = 0
     for start in range(0, len(text), _WINDOW):
         window = text[start : start + _WINDOW]
@@ -303,9 +290,9 @@ def _pairing(text: str) -> tuple[bool, int]:
         if not steps:
             continue
         if min(accumulate(array("b", steps.translate(_STEPS)), initial=level)) < 0:
-            return False, opens + closes
+            return False
         level += steps.count(b"(") * 2 - len(steps)
-    return True, opens + closes
+    return True
 
 
 def _segments_between_parentheses(text: str) -> Iterator[tuple[int, int]]:
@@ -317,86 +304,166 @@ def _segments_between_parentheses(text: str) -> Iterator[tuple[int, int]]:
     passed = 0  # the parenthesis that ended the last run, or where the search starts
     at = text.find(IDENTIFIER)
     while at != -1:
-        end = _next_paren(text, at)
-        start = _last_paren(text, passed, at) + 1
-        passed = end
-        if end < len(text) and text[end] == ")":
-            # A group's last run. Its first character may not be the weight's colon when
-            # the group's "(" comes right before it (the colon must follow some text).
-            colon = text.rfind(":", start, end)
-            follows_text = colon > start or (
-                colon == start and start > 0 and text[start - 1] == ")"
-            )
-            if follows_text and _is_weight(text, colon + 1, end):
-                end = colon
+        start, end, passed = _run(text, passed, at)
         if start < end:
             yield start, end
         # The identifiers before the run's end are in it (its weight holds none).
         at = text.find(IDENTIFIER, max(at + len(IDENTIFIER), passed))
 
 
-def _segments(text: str) -> list[tuple[int, int]]:
-    """The weighted segments of ``text`` that hold an identifier, as (start, end)
-    offsets, in the order of the text (see the module's docstring, step 2), for any
-    parentheses: one walk over them, in Python."""
+def _run(text: str, passed: int, at: int) -> tuple[int, int, int]:
+    """The run of text between two parentheses holding the identifier at ``at`` (the
+    previous parenthesis looked for from ``passed`` on), without the group's weight when
+    it is a group's last run: (start, end, the next parenthesis)."""
+    after = _next_paren(text, at)
+    start = _last_paren(text, passed, at) + 1
+    end = after
+    if after < len(text) and text[after] == ")":
+        # A group's last run. Its first character may not be the weight's colon when the
+        # group's "(" comes right before it (the colon must follow some text).
+        colon = text.rfind(":", start, end)
+        follows_text = colon > start or (colon == start and start > 0 and text[start - 1] == ")")
+        if follows_text and _is_weight(text, colon + 1, end):
+            end = colon
+    return start, end, after
 
-    def holds_token(start: int, end: int) -> bool:
-        return text.find(IDENTIFIER, start, end) != -1
 
-    groups = _Parentheses(text)
-    segments: list[tuple[int, int]] = []
-    # (group, start, end): the text a group holds, its parentheses excluded.
-    work = [(_ROOT, 0, len(text))]
-    while work:
-        owner, start, end = work.pop()
-        if owner != _ROOT:
-            end = _without_weight(text, groups, owner, start, end)
-        if not holds_token(start, end):
-            continue
-        at = start
-        for child in groups.children.get(owner, ()):
-            if child >= end:
-                break
-            if child > at:
-                segments.append((at, child))
-            close = groups.closes.get(child, len(text))
-            if close < end:
-                work.append((child, child + 1, close))
-                at = close + 1
-                continue
-            # Open to the end of this text: a group only when the text ends with ")".
-            if end - child >= 2 and text[end - 1] == ")" and _is_paren(text, end - 1):
-                work.append((child, child + 1, end - 1))
-            else:
-                segments.append((child, end))
-            at = end
+def _segments_of_unpaired(text: str) -> Iterator[tuple[int, int]]:
+    """The weighted segments holding an identifier, in the order of the text, of a text
+    whose parentheses do not pair up, exactly as ComfyUI's ``token_weights`` makes them.
+
+    What ComfyUI's recursion makes of such a text, worked out once (``level`` is the count
+    of ``(`` minus ``)`` before a place, as ``parse_parentheses`` counts at the top):
+
+    * inside a group that closes, the parentheses pair up: segments are runs between
+      two of them, as in :func:`_segments_between_parentheses`;
+    * where the level is zero or less, the text is one segment from the end of the last
+      group that closed to the next ``(`` met at level zero (its parentheses are text);
+    * the last group, when it never closes, is read as a group when the text ends with
+      ``)``: its inner text again, each level stripping one ``)`` and a weight before it.
+      That chain ends at the first end that is not ``)``, in a segment from the ``(``
+      of that level (the last one before it where the level rises to it) to that end;
+      elsewhere in the last group segments are again runs between parentheses.
+
+    Levels are followed in C, windows of ``_LEVEL_WINDOW`` characters at a time; the
+    chain's weighted steps are walked one by one, at most ``MAX_TRAILING_WEIGHTS``."""
+    final = _net_level(text, 0, len(text))
+    last = _last_segment(text, final) if final > 0 else None
+    level = 0
+    counted = 0
+    passed = 0
+    item = (0, -1)  # the zero-level segment last found
+    at = text.find(IDENTIFIER)
+    while at != -1:
+        level += _net_level(text, counted, at)
+        counted = at
+        if last is not None and last[0] < at < last[1]:
+            start, end = last
+            passed = end
+        elif level <= 0:
+            if not item[0] <= at < item[1]:
+                item = (_backward_hit(text, at, level, 1) + 1, _forward_hit(text, at, level, 1))
+            start, end = item
+            passed = end
+        else:
+            start, end, passed = _run(text, passed, at)
+        if start < end:
+            yield start, end
+        at = text.find(IDENTIFIER, max(at + len(IDENTIFIER), passed))
+
+
+def _net_level(text: str, start: int, end: int) -> int:
+    """How far ``text[start:end]`` raises the level: its ``(`` less its ``)``, escaped ones
+    aside (``start`` is never a parenthesis escaped from before it)."""
+    opens = text.count("(", start, end) - text.count("\\(", start, end)
+    return opens - text.count(")", start, end) + text.count("\\)", start, end)
+
+
+def _last_segment(text: str, final: int) -> tuple[int, int] | None:
+    """The segment ComfyUI ends a text with whose last group never closes (``final``,
+    the level at the end, is above zero), as (start, end): see
+    :func:`_segments_of_unpaired`. None past ``MAX_TRAILING_WEIGHTS`` weighted steps:
+    the text is then read as runs between parentheses there."""
+    end = len(text)
+    depth = 0
+    weighted = 0
+    while end > 0 and text[end - 1] == ")" and _is_paren(text, end - 1):
+        # A run of ")" strips one level each, with nothing between them to weigh.
+        run = _closing_run(text, end)
+        depth += run - 1
+        end -= run - 1
+        close = end - 1
+        colon = text.rfind(":", _last_paren(text, 0, close, bounded=True) + 1, close)
+        if colon != -1 and _is_weight(text, colon + 1, close):
+            weighted += 1
+            if weighted > MAX_TRAILING_WEIGHTS:
+                return None
+            end = colon
+        else:
+            end = close
+        depth += 1
+    # What follows end holds depth ")" and no "(": the level there is final + depth.
+    return _backward_hit(text, end, final + depth, depth), end
+
+
+def _closing_run(text: str, end: int) -> int:
+    """How many ``)`` end at ``end`` (the last one not escaped), escaped ones aside."""
+    run = 0
+    position = end
+    width = 16
+    while position > 0:
+        low = max(0, position - width)
+        chunk = text[low:position]
+        stripped = len(chunk) - len(chunk.rstrip(")"))
+        run += stripped
+        position -= stripped
+        if stripped < len(chunk):
             break
-        if at < end:
-            segments.append((at, end))
-    segments = [segment for segment in segments if holds_token(*segment)]
-    segments.sort()
-    return segments
+        width = min(width * 2, _WINDOW)
+    if position > 0 and text[position - 1] == "\\":
+        run -= 1  # the first of them is escaped: text
+    return run
+
+
+def _steps(text: str, start: int, end: int, table: bytes) -> bytes:
+    """One byte per character of ``text[start:end]``: what ``table`` makes of ``(`` and
+    ``)`` (+1 or -1), 0 for any other character and for escaped parentheses."""
+    window = text[start:end]
+    if start and text[start - 1] == "\\" and window[:1] in ("(", ")"):
+        window = "\0" + window[1:]  # escaped by the backslash before the window
+    window = window.replace("\\(", "\\\0").replace("\\)", "\\\0")
+    return window.encode("latin-1", "replace").translate(table)
+
+
+def _forward_hit(text: str, start: int, level: int, target: int) -> int:
+    """The first place at or after ``start`` after which the level is ``target``, the
+    level before ``start`` being ``level`` (``len(text)``: none)."""
+    while start < len(text):
+        end = min(len(text), start + _LEVEL_WINDOW)
+        levels = list(accumulate(array("b", _steps(text, start, end, _RISES)), initial=level))
+        try:
+            return start + levels.index(target, 1) - 1
+        except ValueError:
+            level = levels[-1]
+            start = end
+    return len(text)
+
+
+def _backward_hit(text: str, end: int, level: int, target: int) -> int:
+    """The last place before ``end`` before which the level is ``target``, the level at
+    ``end`` being ``level`` (-1: none)."""
+    while end > 0:
+        start = max(0, end - _LEVEL_WINDOW)
+        steps = _steps(text, start, end, _FALLS)[::-1]
+        levels = list(accumulate(array("b", steps), initial=level))
+        try:
+            return end - levels.index(target, 1)
+        except ValueError:
+            level = levels[-1]
+            end = start
+    return -1
 
 
 def _is_paren(text: str, at: int) -> bool:
     """Whether the parenthesis at ``at`` is one (not escaped by a backslash before it)."""
     return at == 0 or text[at - 1] != "\\"
-
-
-def _without_weight(text: str, groups: _Parentheses, owner: int, start: int, end: int) -> int:
-    """The end of a group's text without its ``:weight``: ComfyUI takes what follows the
-    last colon as the weight when ``float`` reads it (the colon not the first character).
-    A weight holds no parenthesis, so only the text after the last one is looked at: each
-    character is looked at for one group only, however deep they nest."""
-    after = start
-    children = groups.children.get(owner, ())
-    last = bisect_left(children, end) - 1
-    if last >= 0:
-        close = groups.closes.get(children[last], len(text))
-        # Nothing after the last group's close is a parenthesis; a last group open to the
-        # end is read alone.
-        after = close + 1 if close < end else _last_paren(text, children[last], end) + 1
-    colon = text.rfind(":", after, end)
-    if colon <= start:
-        return end
-    return colon if _is_weight(text, colon + 1, end) else end
