@@ -8,7 +8,11 @@ checks read a few bytes, never a whole file:
 - an HTML page or a JSON error body (text where a binary model belongs);
 - a ``.safetensors`` file whose header is wrong: the first 8 bytes are the little-endian
   length of a JSON header, which must be a JSON object, and the largest ``data_offsets``
-  end of its tensors must fit in the file after the header (a truncated file fails here).
+  end of its tensors must fit in the file after the header (a truncated file fails here);
+- a ``.gguf`` file that does not open with GGUF's magic bytes and a known version;
+- a zip archive (PyTorch's own format since 1.6 for ``.ckpt``, ``.pt``, ``.pth``, ``.bin``)
+  with no end-of-central-directory record in its last 64 KiB: a cut download. PyTorch
+  reads the archive from that record, so such a file cannot load.
 
 Used by the inventory's health check and by the downloader before a file is renamed into
 place. Pure functions of bytes and one open file; no imports of the file's contents.
@@ -168,16 +172,77 @@ def check_model_file(
         problem = _sniff(head, extension)
         if problem is not None:
             return problem
+
+        def read_at(offset: int, length: int) -> bytes:
+            os.lseek(descriptor, offset, os.SEEK_SET)
+            return _read_exactly(descriptor, length)
+
         if extension in (".safetensors", ".sft"):
-
-            def read_at(offset: int, length: int) -> bytes:
-                os.lseek(descriptor, offset, os.SEEK_SET)
-                return _read_exactly(descriptor, length)
-
             return check_safetensors_header(head, size, read_at)
+        if extension == ".gguf":
+            return check_gguf_header(head)
+        if head.startswith(ZIP_LOCAL_HEADER):
+            return check_zip_end(size, read_at)
     finally:
         os.close(descriptor)
     return None
+
+
+GGUF_MAGIC = b"GGUF"
+GGUF_VERSIONS = frozenset({1, 2, 3})
+"""The GGUF format's versions so far (llama.cpp's ``gguf.h``); every file opens with the
+magic and a 32-bit version, in the byte order of the file."""
+
+
+def check_gguf_header(head: bytes) -> FileProblem | None:
+    """Return what is wrong with the start of a ``.gguf`` file, or None.
+
+    Takes the file's first bytes. Only the magic and the version are judged: a GGUF
+    file's metadata can run to megabytes (an LLM's vocabulary), so its end is not sought.
+    """
+    if len(head) < 8:
+        return FileProblem("truncated", f"it is {len(head)} bytes long, shorter than a GGUF header")
+    if not head.startswith(GGUF_MAGIC):
+        return FileProblem("bad_header", "it does not start as a GGUF file does (GGUF)")
+    little, big = struct.unpack_from("<I", head, 4)[0], struct.unpack_from(">I", head, 4)[0]
+    if little not in GGUF_VERSIONS and big not in GGUF_VERSIONS:
+        return FileProblem("bad_header", f"its GGUF version {little} is not one that exists")
+    return None
+
+
+ZIP_LOCAL_HEADER = b"PK\x03\x04"
+ZIP_END_RECORD = b"PK\x05\x06"
+ZIP_END_RECORD_BYTES = 22
+ZIP_MAX_COMMENT_BYTES = 0xFFFF
+
+
+def check_zip_end(size: int, read_at: ReadAt) -> FileProblem | None:
+    """Return why a file that starts as a zip archive is cut short, or None.
+
+    Takes the file's size and ``read_at``. A zip archive ends with its end-of-central-
+    directory record, followed only by an archive comment of at most 64 KiB; readers,
+    PyTorch's among them, start from that record. Reads the last 22 bytes (PyTorch
+    writes no comment), and the last 64 KiB only when the record is not there.
+
+    Raises:
+        OSError: ``read_at`` could not read.
+    """
+    if size < ZIP_END_RECORD_BYTES:
+        return FileProblem("truncated", f"it is {size} bytes long, too short for a zip archive")
+    if read_at(size - ZIP_END_RECORD_BYTES, 4) == ZIP_END_RECORD:
+        return None
+    window = min(size, ZIP_END_RECORD_BYTES + ZIP_MAX_COMMENT_BYTES)
+    tail = read_at(size - window, window)
+    position = tail.rfind(ZIP_END_RECORD, 0, len(tail) - ZIP_END_RECORD_BYTES + 4)
+    if position != -1:
+        (comment_length,) = struct.unpack_from("<H", tail, position + 20)
+        if position + ZIP_END_RECORD_BYTES + comment_length == len(tail):
+            return None
+    return FileProblem(
+        "truncated",
+        "it starts as a zip archive (PyTorch's format) but its end record is missing: "
+        "the file was cut short",
+    )
 
 
 def _read_exactly(descriptor: int, length: int) -> bytes:

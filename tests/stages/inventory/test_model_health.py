@@ -134,7 +134,7 @@ def test_a_corrupt_health_state_just_means_checking_again(tmp_path: Path) -> Non
     for nonsense in (
         {"schema_version": 2, "files": {"a": [1, 2.0]}},
         None,
-        {"schema_version": 3, "judged": {"loras:x": "nonsense", "b": [1]}},
+        {"schema_version": 4, "judged": {"loras:x": "nonsense", "b": [1]}},
     ):
         remembered = previous_verdicts(nonsense)  # type: ignore[arg-type]
         assert remembered.get("loras:x") is None and remembered.get("b") is None

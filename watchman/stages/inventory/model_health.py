@@ -35,7 +35,7 @@ from watchman.state.safe_files import read_json_state, write_json_if_changed
 
 logger = logging.getLogger(__name__)
 
-HEALTH_SCHEMA_VERSION = 3
+HEALTH_SCHEMA_VERSION = 4  # 4: GGUF and zip archives judged too
 LEFTOVER_SUFFIXES = (
     ".part", ".partial", ".tmp", ".temp", ".download", ".crdownload", ".aria2", ".cwpart",
 )  # fmt: skip
