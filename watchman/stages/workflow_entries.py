@@ -45,7 +45,8 @@ RACY_WINDOW_NS = 2_000_000_000
 # 6: Easy-Use's loaders and pipe editors read the <lora:...> tags of their prompts.
 # 7: the inpaint folder (comfyui-inpaint-nodes) takes .patch files.
 # 8: an embedding: token followed by no name is a reference (of empty value).
-_READER = 8
+# 9: prompts whose parentheses do not pair up are read exactly at any length.
+_READER = 9
 PARSER_VERSION = f"{_READER}:{default_table().digest}"
 
 
