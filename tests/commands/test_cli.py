@@ -426,3 +426,10 @@ def test_limit_without_list_intake_is_a_usage_error_not_ignored() -> None:
     code, out, err = run("--run-cycle", "--limit", "3")
     assert (code, out) == (2, "")
     assert "--limit does nothing with --run-cycle; it goes with --list-intake." in err
+
+
+def test_scan_shows_an_embedding_naming_nothing_as_written(tmp_path: Path) -> None:
+    prompt = {"6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a cat, embedding:"}}}
+    (tmp_path / "api.json").write_text(json.dumps(prompt))
+    code, out, _ = run("scan", str(tmp_path / "api.json"))
+    assert code == 0 and "embedding:" in out and "[embeddings]" in out  # the table folds

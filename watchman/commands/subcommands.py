@@ -73,7 +73,9 @@ def scan_command(
         parsed = entry.parsed
         references = (
             "\n".join(
-                f"{ref.value} [{ref.folder or '?'}]{' (bypassed)' if ref.bypassed else ''}"
+                # A prompt's embedding: naming nothing has no value: show it as written.
+                f"{ref.value or ref.written_as} [{ref.folder or '?'}]"
+                f"{' (bypassed)' if ref.bypassed else ''}"
                 for ref in parsed.model_refs
             )
             if parsed
