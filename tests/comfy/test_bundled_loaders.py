@@ -188,6 +188,12 @@ ADDED_PACKS = {
     ),
     # SeedVR2 fetches the models of its registry into models/SEEDVR2 itself.
     "SeedVR2LoadDiTModel": (["seedvr2_ema_3b_fp8_e4m3fn.safetensors", "cuda:0", 0], []),
+    # Diffusers folders, as the core DiffusersLoader names them: no extension.
+    "Diffusers Model Loader": (["stable-diffusion-v1-5"], [("stable-diffusion-v1-5", "diffusers")]),
+    "ADMD_DiffusersLoader": (
+        [False, "DDIMScheduler", False, "sd15-diffusers"],
+        [("sd15-diffusers", "diffusers")],
+    ),
     # It fetches a Hugging Face repository itself: no file to look for.
     "MarigoldModelLoader": (["prs-eth/marigold-depth-v1-1"], []),
     # The combo only inserts a tag; the tag in the text is the reference.

@@ -49,14 +49,23 @@ def placement_folder(folder: str) -> str:
 
 def learned_spec(loader: LearnedLoader, origin: str) -> LoaderSpec:
     """Return the LoaderSpec of a learned loader (without following ``wraps``): each model
-    input reads from the placement folder of the first folder type it lists."""
+    input reads from the placement folder of the first folder type it lists; an input
+    reading a type whose entries are folders (``diffusers``) takes folder entries, whose
+    names carry no extension, as the core ``DiffusersLoader`` does."""
+    inputs = {
+        name: placement_folder(folders[0]) for name, folders in loader.model_inputs if folders
+    }
     return LoaderSpec(
         widgets=loader.widgets,
-        model_inputs=MappingProxyType(
-            {name: placement_folder(folders[0]) for name, folders in loader.model_inputs if folders}
-        ),
+        model_inputs=MappingProxyType(inputs),
+        folder_entries=frozenset(name for name, folder in inputs.items() if _holds_folders(folder)),
         origin=origin,
     )
+
+
+def _holds_folders(folder: str) -> bool:
+    kind = folder_type(folder)
+    return kind is not None and kind.holds_folders
 
 
 @dataclass(frozen=True)
