@@ -229,8 +229,9 @@ def check_zip_end(size: int, read_at: ReadAt) -> FileProblem | None:
     """
     if size < ZIP_END_RECORD_BYTES:
         return FileProblem("truncated", f"it is {size} bytes long, too short for a zip archive")
-    if read_at(size - ZIP_END_RECORD_BYTES, 4) == ZIP_END_RECORD:
-        return None
+    last = read_at(size - ZIP_END_RECORD_BYTES, ZIP_END_RECORD_BYTES)
+    if last[:4] == ZIP_END_RECORD and last[20:22] == b"\x00\x00":
+        return None  # the record, saying no comment follows
     window = min(size, ZIP_END_RECORD_BYTES + ZIP_MAX_COMMENT_BYTES)
     tail = read_at(size - window, window)
     position = tail.rfind(ZIP_END_RECORD, 0, len(tail) - ZIP_END_RECORD_BYTES + 4)
