@@ -152,6 +152,9 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("1038lab/ComfyUI-QwenVL", "ComfyUI-QwenVL", True),
     ("1038lab/ComfyUI-JoyCaption", "ComfyUI-JoyCaption", True),
     ("miaoshouai/ComfyUI-Miaoshouai-Tagger", "ComfyUI-Miaoshouai-Tagger", True),
+    ("john-mnz/ComfyUI-Inspyrenet-Rembg", "ComfyUI-Inspyrenet-Rembg", True),
+    ("Fannovel16/ComfyUI-Video-Matting", "ComfyUI-Video-Matting", True),
+    ("kijai/ComfyUI-moondream", "ComfyUI-moondream", True),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own
