@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from watchman.comfy.folders import FOLDER_TYPES, folders_using_dir, listed_folder
+from watchman.comfy.folders import FOLDER_TYPES, folders_using_dir, listed_folder, target_dir
 from watchman.comfy.loader_lookup import loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.model_key import ModelKey
@@ -219,3 +219,12 @@ def test_a_listing_that_names_no_model_extension_lists_no_model_files() -> None:
     # Florence2-style: the folders of downloaded repositories under models/LLM.
     found = learned(("nodes.py", DIRECTORY_NODES), ("swapper.py", DIRECTORY_HELPERS))
     assert "RepoFolders" not in found
+
+
+def test_files_of_a_pack_type_go_to_its_own_directory_not_one_named_after_it() -> None:
+    assert target_dir("reactor_faces") == "models/reactor/faces"
+    assert target_dir("ultralytics_bbox") == "models/ultralytics/bbox"
+    # Types using models/<name>, and types nothing knows, keep it.
+    assert target_dir("diffusion_models") == "models/diffusion_models"
+    assert target_dir("clip") == "models/text_encoders"
+    assert target_dir("ipadapter") == "models/ipadapter"

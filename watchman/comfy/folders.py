@@ -260,6 +260,18 @@ def listed_folder(name: str) -> str:
     return RELISTED_AS.get(canonical, canonical)
 
 
+def target_dir(name: str) -> str:
+    """Return the directory, relative to the ComfyUI root, a file of folder type ``name``
+    goes to: ``models/<name>`` when the type uses it (or is not known), else the type's
+    first directory (``reactor_faces`` -> ``models/reactor/faces``). Never raises."""
+    canonical = canonical_folder(name)
+    kind = FOLDER_TYPES.get(canonical)
+    usual = f"models/{canonical}"
+    if kind is None or not kind.default_dirs or usual in kind.default_dirs:
+        return usual
+    return kind.default_dirs[0]
+
+
 def folder_type(name: str) -> FolderType | None:
     """Return the known folder type for ``name`` (canonicalised), or None when unknown."""
     return FOLDER_TYPES.get(canonical_folder(name))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath, PurePosixPath
 from typing import Any
 
+from watchman.comfy.folders import target_dir
 from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.reporting.report import ModelRow, NodeRow, Report, WorkflowEntry
 from watchman.resolve import Status
@@ -233,7 +234,7 @@ def model_actions(report: Report) -> list[Action]:
         elif plan is not None:
             action = Action(
                 "download",
-                f"Download {plan.file_name} into models/{plan.folder}"
+                f"Download {plan.file_name} into {target_dir(plan.folder)}"
                 f" ({_size(plan.size)}, from {plan.source or 'its source'}).",
                 names,
                 command=f"comfywatchman download {_q(plan.name)}",
@@ -304,7 +305,7 @@ def _move(row: ModelRow, where: _Relative, names: tuple[str, ...]) -> Action:
     need = row.need
     reference = need.reference
     parts = value_parts(reference.value)
-    title = f"Move {parts.file_name} into models/{reference.folder or '?'}."
+    title = f"Move {parts.file_name} into {target_dir(reference.folder or '?')}."
     if not need.locations or reference.folder is None:
         return Action("move_file", title, names)
     target = where.model_folder(reference.folder, parts.subfolder)
@@ -339,10 +340,10 @@ class _Relative:
         return relative if folder == "." else f"{folder}/{relative}"
 
     def model_folder(self, folder: str, subfolder: str) -> str:
-        """``_rel(root / "models" / folder [/ subfolder], root)``."""
+        """``_rel(root / target_dir(folder) [/ subfolder], root)``."""
         key = (folder, subfolder)
         if key not in self._targets:
-            target = self.root / "models" / folder
+            target = self.root / target_dir(folder)
             if subfolder:
                 target = target / subfolder
             self._targets[key] = _rel(target, self.root)
@@ -359,7 +360,7 @@ def _missing(row: ModelRow, names: tuple[str, ...], not_planned: str | None = No
     reference = need.reference
     result = row.resolution
     name = value_parts(reference.value).file_name
-    where = f"models/{reference.folder}" if reference.folder else "an unknown folder"
+    where = target_dir(reference.folder) if reference.folder else "an unknown folder"
     candidates = (
         tuple(
             f"{candidate.file_name} ({candidate.url or candidate.source})"
