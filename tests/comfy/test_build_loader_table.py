@@ -50,6 +50,14 @@ def _commit(work: Path, node_type: str, folder: str, when: int) -> str:
     return _git(work, "rev-parse", "HEAD")
 
 
+def _repository(tmp_path: Path) -> tuple[Path, Path]:
+    """An empty git work tree and the folder its mirrors go to."""
+    work = tmp_path / "work"
+    work.mkdir()
+    _git(work, "init", "-q")
+    return work, tmp_path / "mirrors"
+
+
 def _mirror(work: Path, mirrors: Path, repo: str) -> None:
     subprocess.run(
         ["git", "clone", "-q", "--bare", str(work), str(mirrors / repo.replace("/", "+") / "repo")],
@@ -61,9 +69,7 @@ def _mirror(work: Path, mirrors: Path, repo: str) -> None:
 def test_an_upstream_commit_held_by_a_fork_is_read_and_named_as_the_upstreams(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work, mirrors = tmp_path / "work", tmp_path / "mirrors"
-    work.mkdir()
-    _git(work, "init", "-q")
+    work, mirrors = _repository(tmp_path)
     _commit(work, "OldLoader", "loras", 1_700_000_000)
     _mirror(work, mirrors, "up/Pack")  # the upstream's own snapshot is the old commit
     newer = _commit(work, "NewLoader", "vae", 1_700_100_000)
@@ -84,9 +90,7 @@ def test_an_upstream_commit_held_by_a_fork_is_read_and_named_as_the_upstreams(
 def test_the_upstreams_own_snapshot_wins_when_it_is_newer_than_the_forks_commit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work, mirrors = tmp_path / "work", tmp_path / "mirrors"
-    work.mkdir()
-    _git(work, "init", "-q")
+    work, mirrors = _repository(tmp_path)
     older = _commit(work, "OldLoader", "loras", 1_700_000_000)
     _mirror(work, mirrors, "fork/Pack")
     newest = _commit(work, "NewLoader", "vae", 1_700_100_000)
@@ -99,9 +103,7 @@ def test_the_upstreams_own_snapshot_wins_when_it_is_newer_than_the_forks_commit(
 def test_a_commit_the_fork_does_not_hold_is_never_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work, mirrors = tmp_path / "work", tmp_path / "mirrors"
-    work.mkdir()
-    _git(work, "init", "-q")
+    work, mirrors = _repository(tmp_path)
     older = _commit(work, "OldLoader", "loras", 1_700_000_000)
     _mirror(work, mirrors, "up/Pack")
     _mirror(work, mirrors, "fork/Pack")

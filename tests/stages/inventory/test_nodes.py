@@ -195,39 +195,33 @@ def test_a_node_pack_is_plain_frozen_data() -> None:
         pack.name = "q"  # type: ignore[misc]
 
 
-def test_an_unreadable_pack_is_skipped_and_the_others_counted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "failure",
+    [
+        PermissionError(13, "Permission denied"),  # an unreadable pack
+        RecursionError("maximum recursion depth exceeded"),  # the last-resort boundary
+    ],
+    ids=["unreadable", "unexpected"],
+)
+def test_a_pack_that_cannot_be_read_costs_that_pack_only(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: Exception,
 ) -> None:
     write(tmp_path / "custom_nodes" / "good" / "__init__.py", mapping("Good"))
-    write(tmp_path / "custom_nodes" / "locked" / "__init__.py", mapping("Locked"))
+    write(tmp_path / "custom_nodes" / "failing" / "__init__.py", mapping("Failing"))
     real_metadata = nodes.read_git_metadata
 
     def failing(path: Path) -> object:
-        if path.name == "locked":
-            raise PermissionError(13, "Permission denied", str(path))
+        if path.name == "failing":
+            raise failure
         return real_metadata(path)
 
     monkeypatch.setattr(nodes, "read_git_metadata", failing)
     inventory = scan_node_inventory(tmp_path)
     assert [pack.name for pack in inventory.packs] == ["good"]
-
-
-def test_a_pack_whose_reading_fails_unexpectedly_costs_that_pack_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    write(tmp_path / "custom_nodes" / "good" / "__init__.py", mapping("Good"))
-    write(tmp_path / "custom_nodes" / "strange" / "__init__.py", mapping("Strange"))
-    real_metadata = nodes.read_git_metadata
-
-    def surprising(path: Path) -> object:
-        if path.name == "strange":
-            raise RecursionError("maximum recursion depth exceeded")
-        return real_metadata(path)
-
-    monkeypatch.setattr(nodes, "read_git_metadata", surprising)
-    inventory = scan_node_inventory(tmp_path)
-    assert [pack.name for pack in inventory.packs] == ["good"]
-    assert "Skipping node pack" in caplog.text and "strange" in caplog.text
+    assert "Skipping node pack" in caplog.text and "failing" in caplog.text
 
 
 # --- loaders learned from the installed packs' source ---------------------------------
