@@ -57,7 +57,8 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 from watchman.remote.downloader import Downloader, DownloadLimits, DownloadTask  # noqa: E402
-from watchman.remote.gateway import HttpGateway, new_client  # noqa: E402
+from watchman.remote.gateway import HttpGateway  # noqa: E402
+from watchman.remote.transport import new_client  # noqa: E402
 from watchman.stages.inventory.model_health import (  # noqa: E402
     check_model_health,
     previous_verdicts,

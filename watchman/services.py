@@ -95,7 +95,7 @@ class Services:
     @cached_property
     def client(self) -> httpx.Client:
         """The one HTTP client of the process (its User-Agent names the tool)."""
-        from watchman.remote.gateway import new_client
+        from watchman.remote.transport import new_client
 
         if self.given_client is not None:
             return self.given_client
@@ -118,7 +118,8 @@ class Services:
     @cached_property
     def node_map(self) -> NodeMapSource:
         """The source of ComfyUI-Manager's extension-node-map (never fetched offline)."""
-        from watchman.remote.gateway import HttpGateway, HttpOptions
+        from watchman.remote.gateway import HttpGateway
+        from watchman.remote.http_options import HttpOptions
         from watchman.remote.node_map import NodeMapSource
 
         search = self.settings.search

@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 from watchman.remote.downloader import Downloader, DownloadLimits, DownloadTask, Progress
-from watchman.remote.gateway import HttpGateway, new_client
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.transport import new_client
 
 
 def main(url: str, root: str, name: str, size: str, sha256: str) -> None:

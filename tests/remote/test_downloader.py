@@ -17,7 +17,8 @@ from watchman.errors import DownloadError
 from watchman.remote import part_file
 from watchman.remote.download_safety import safe_target
 from watchman.remote.downloader import LOCK_SUFFIX, Downloader, DownloadLimits, DownloadTask
-from watchman.remote.gateway import HttpGateway, credentials_key
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.origins import credentials_key
 from watchman.remote.part_file import META_SUFFIX, PARTIAL_SUFFIX
 
 BLOB = safetensors_blob(600_000)

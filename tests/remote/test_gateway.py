@@ -13,13 +13,10 @@ import pytest
 from tests.resolve.conftest import FAST
 from tests.resolve.servers import LATE, ReplayServer, Reply, refused_url
 from watchman.errors import BackendError
-from watchman.remote.gateway import (
-    HttpGateway,
-    HttpStatusError,
-    RetryLaterError,
-    credentials_key,
-    parse_retry_after,
-)
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_errors import HttpStatusError, RetryLaterError
+from watchman.remote.origins import credentials_key
+from watchman.remote.retry_after import parse_retry_after
 
 
 def recording_gateway(client: httpx.Client, **changes: object) -> tuple[HttpGateway, list[float]]:

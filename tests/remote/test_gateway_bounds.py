@@ -16,13 +16,13 @@ import pytest
 from tests.remote.hostile import hostile, huge, silent, status, trickle, truncated
 from tests.resolve.conftest import FAST
 from watchman.errors import BackendError
-from watchman.remote.gateway import (
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_errors import (
     DeadlineExceededError,
-    HttpGateway,
     RequestInterruptedError,
     ResponseTooLargeError,
-    new_client,
 )
+from watchman.remote.transport import new_client
 
 # Reads may be silent for a minute: only the deadline or the stop can end these calls early.
 PATIENT = dataclasses.replace(FAST, timeout_seconds=60.0, max_retries=0)

@@ -35,15 +35,15 @@ from tests.resolve.conftest import FAST
 from watchman.config import Settings
 from watchman.errors import BackendError
 from watchman.home import Home
-from watchman.remote.gateway import (
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_errors import (
     DeadlineExceededError,
     HostDownError,
-    HttpGateway,
     ResponseTooLargeError,
     RetryLaterError,
-    credentials_key,
-    new_client,
 )
+from watchman.remote.origins import credentials_key
+from watchman.remote.transport import new_client
 from watchman.resolve import KnownSources, build_resolver
 from watchman.resolve.model import SearchRequest, Status
 

@@ -17,20 +17,20 @@ from hypothesis import strategies as st
 from tests.remote.hostile import hostile, silent, status
 from tests.resolve.conftest import FAST
 from watchman.errors import BackendError
-from watchman.remote.gateway import (
-    RETRY_AFTER_CEILING_SECONDS,
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.hosts import HostStates
+from watchman.remote.http_errors import (
     DeadlineExceededError,
     HostDownError,
-    HostStates,
-    HttpGateway,
     RequestInterruptedError,
     RetryLaterError,
-    new_client,
-    parse_retry_after,
 )
 from watchman.remote.retry_after import (
+    RETRY_AFTER_CEILING_SECONDS,
+    parse_retry_after,
     server_time,
 )
+from watchman.remote.transport import new_client
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 

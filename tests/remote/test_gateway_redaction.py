@@ -19,7 +19,9 @@ from tests.resolve.conftest import FAST
 from watchman import redaction
 from watchman.errors import BackendError
 from watchman.redaction import REDACTED, RedactingFilter, redact, redact_url
-from watchman.remote.gateway import HttpGateway, credentials_key, new_client
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.origins import credentials_key
+from watchman.remote.transport import new_client
 
 TOKEN = "cw-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 HF_TOKEN = "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345"

@@ -20,12 +20,9 @@ import pytest
 from tests.local_http import QuietHandler
 from tests.resolve.conftest import FAST
 from watchman.errors import BackendError
-from watchman.remote.gateway import (
-    DeadlineExceededError,
-    HttpGateway,
-    RequestInterruptedError,
-    new_client,
-)
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_errors import DeadlineExceededError, RequestInterruptedError
+from watchman.remote.transport import new_client
 
 PATIENT = replace(FAST, timeout_seconds=60.0, max_retries=0, total_deadline_seconds=60.0)
 

@@ -16,7 +16,8 @@ from tests.local_http import LocalServer, QuietHandler, answering, refused_url
 from watchman.config import Settings
 from watchman.environment import Environment
 from watchman.home import Home
-from watchman.remote.gateway import HttpGateway, HttpOptions
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_options import HttpOptions
 from watchman.remote.node_map import NodeMapSource
 from watchman.services import USER_AGENT, build_services
 

@@ -12,7 +12,8 @@ import pytest
 
 from watchman.config import Settings
 from watchman.home import Home
-from watchman.remote.gateway import HttpGateway, HttpOptions
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_options import HttpOptions
 from watchman.resolve import KnownSources, Resolver, build_resolver
 
 from .servers import CORPUS, ReplayServer

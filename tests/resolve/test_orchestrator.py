@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from watchman.home import Home
-from watchman.remote.gateway import host_key
+from watchman.remote.origins import host_key
 from watchman.resolve import KnownSources, SearchRequest, Status
 
 from .conftest import FAST, resolver_for, settings_for

@@ -36,7 +36,7 @@ from watchman.errors import DownloadError
 from watchman.exit_status import ExitStatus
 from watchman.home import Home
 from watchman.remote import downloader as remote
-from watchman.remote.gateway import new_client
+from watchman.remote.transport import new_client
 from watchman.stages.download_plan import DownloadPlan, PlannedDownload, load_plan
 from watchman.stages.downloads import (
     DownloadRun,

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 
 from watchman.errors import BackendError
-from watchman.remote.gateway import HttpGateway, HttpOptions
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_options import HttpOptions
 
 logger = logging.getLogger(__name__)
 

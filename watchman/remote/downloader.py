@@ -49,12 +49,8 @@ from watchman.comfy.model_file_check import (
 )
 from watchman.errors import BackendError, DownloadError
 from watchman.remote.download_safety import check_url, safe_target
-from watchman.remote.gateway import (
-    HttpGateway,
-    RequestInterruptedError,
-    ResponseTooLargeError,
-    StreamedResponse,
-)
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_errors import RequestInterruptedError, ResponseTooLargeError
 from watchman.remote.part_file import (
     META_SCHEMA_VERSION,
     META_SUFFIX,
@@ -63,6 +59,7 @@ from watchman.remote.part_file import (
     PartWriter,
     open_part_at,
 )
+from watchman.remote.response_bodies import StreamedResponse
 from watchman.state.safe_files import fsync_folder
 
 logger = logging.getLogger(__name__)

@@ -33,163 +33,40 @@ What a request gets here, and its documented bounds (``HttpOptions``):
 from __future__ import annotations
 
 import logging
-import random
-import re
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
 
 from watchman import redaction
 from watchman.errors import BackendError
 from watchman.redaction import redact_url
-from watchman.remote.hosts import HostLimiter, HostStates
-from watchman.remote.http_errors import (
-    DeadlineExceededError,
-    HostDownError,
-    HttpStatusError,
-    RequestInterruptedError,
-    ResponseTooLargeError,
-    RetryLaterError,
+from watchman.remote.call_bounds import CallBounds
+from watchman.remote.hosts import HostStates
+from watchman.remote.http_options import HttpOptions, hosts_for
+from watchman.remote.origins import credentials_key, host_of
+from watchman.remote.redirects import redirect_target
+from watchman.remote.response_bodies import (
+    CHUNK_BYTES,
+    JsonResponse,
+    StreamedResponse,
+    body_chunks,
+    decode_json,
+    error_body,
 )
-from watchman.remote.origins import credentials_key, host_key, host_of
-from watchman.remote.retry_after import (
-    RETRY_AFTER_CEILING_SECONDS,
-    parse_retry_after,
-    server_time,
+from watchman.remote.retry_policy import (
+    Retryable,
+    status_failure,
+    transport_failure,
+    wait_or_raise,
 )
 from watchman.remote.transport import guarded, new_client
 
-__all__ = [
-    "RETRY_AFTER_CEILING_SECONDS",
-    "DeadlineExceededError",
-    "HostDownError",
-    "HostLimiter",
-    "HostStates",
-    "HttpGateway",
-    "HttpOptions",
-    "HttpStatusError",
-    "JsonResponse",
-    "RequestInterruptedError",
-    "ResponseTooLargeError",
-    "RetryLaterError",
-    "StreamedResponse",
-    "credentials_key",
-    "host_key",
-    "hosts_for",
-    "new_client",
-    "parse_retry_after",
-]
-
 logger = logging.getLogger(__name__)
-
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MIB = 1024 * 1024
-# An error answer's body is kept (for ``HttpStatusError.body``) up to this size.
-_ERROR_BODY_BYTES = 256 * 1024
-_CHUNK_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class HttpOptions:
-    """Timeouts, retries and limits of the HTTP path (tests shrink the waits).
-
-    ``timeout_seconds`` is the longest silence of one read (and of the connect, unless
-    ``connect_timeout_seconds``); ``total_deadline_seconds`` bounds a whole call;
-    ``max_response_bytes`` is the default size cap of a body.
-    """
-
-    timeout_seconds: float = 20.0
-    connect_timeout_seconds: float | None = None
-    max_retries: int = 3
-    per_host_concurrency: int = 2
-    backoff_initial_seconds: float = 1.0
-    backoff_max_seconds: float = 30.0
-    retry_after_cap_seconds: float = 60.0
-    retry_after_max_seconds: float = 86400.0
-    max_redirects: int = 5
-    total_deadline_seconds: float = 120.0
-    max_response_bytes: int = 16 * MIB
-    host_down_seconds: float = 1800.0
-
-
-@dataclass(frozen=True)
-class JsonResponse:
-    """A decoded JSON answer with the headers and the final URL it came from."""
-
-    data: Any
-    headers: Mapping[str, str]
-    url: str
-
-
-class _Retryable(Exception):
-    """An answer worth asking again: 429, 5xx, a read timeout, a torn body."""
-
-    def __init__(
-        self, reason: str, message: str, host: str, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.host = host
-        self.retry_after = retry_after
-
-
-@dataclass
-class _Call:
-    """One call's bounds: its monotonic deadline and the size cap of its body."""
-
-    method: str
-    url: str
-    deadline: float
-    max_bytes: int
-    deadline_seconds: float
-    # False: a 5xx after the retries fails this call alone (one broken resource, not a
-    # broken host), so the host is not marked down.
-    marks_host_down: bool = True
-    # True while the deadline, not a configured timeout, bounds the socket waits.
-    deadline_bounds_waits: bool = False
-
-
-class StreamedResponse:
-    """An answer whose body is read as it comes, within the call's deadline and size cap.
-
-    ``status_code``, ``headers`` and ``url`` are those of the final answer (after the
-    redirects). ``iter_bytes`` yields the body in chunks.
-    """
-
-    def __init__(self, gateway: HttpGateway, response: httpx.Response, call: _Call) -> None:
-        self._gateway = gateway
-        self._response = response
-        self._call = call
-        self.status_code = response.status_code
-        self.headers: Mapping[str, str] = response.headers
-        self.url = str(response.url)
-
-    def iter_bytes(self, chunk_size: int | None = _CHUNK_BYTES) -> Iterator[bytes]:
-        """Yield the body in chunks of about ``chunk_size`` bytes (at least that, save the
-        last: the pieces read so far, joined once they reach it), or with ``None`` each
-        piece as the socket gave it, never copied (a caller that copies the bytes anyway,
-        such as the downloader into its write buffers, saves one copy of the body).
-
-        Raises:
-            DeadlineExceededError, ResponseTooLargeError, RequestInterruptedError,
-            BackendError: ``bad_response`` when the body breaks off.
-        """
-        try:
-            yield from self._gateway._body_chunks(self._response, self._call, chunk_size)
-        except _Retryable as failure:
-            # A break in a streamed body is the caller's to handle (a download resumes).
-            raise BackendError(f"{failure}.", failure.reason) from None
-
-    def read(self) -> bytes:
-        """Return the whole body (raises as ``iter_bytes``)."""
-        return b"".join(self.iter_bytes())
 
 
 @dataclass
@@ -316,11 +193,11 @@ class HttpGateway:
                 try:
                     with self._exchange(call, params, json_body, None, timeout) as response:
                         if response.status_code >= 400:
-                            content = self._error_body(response, call)
+                            content = error_body(response, call)
                         else:
-                            content = b"".join(self._body_chunks(response, call, _CHUNK_BYTES))
-                        return self._decode(method, response, content)
-                except _Retryable as failure:
+                            content = b"".join(body_chunks(response, call, CHUNK_BYTES))
+                        return decode_json(method, response, content)
+                except Retryable as failure:
                     self._before_retry(call, failure, attempt)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
@@ -355,9 +232,9 @@ class HttpGateway:
                 try:
                     with self._exchange(call, params, None, headers, timeout) as response:
                         answered = True
-                        yield StreamedResponse(self, response, call)
+                        yield StreamedResponse(response, call)
                         return
-                except _Retryable as failure:
+                except Retryable as failure:
                     if answered:
                         # The body is the caller's: a break in it is not ours to retry.
                         raise BackendError(str(failure), failure.reason) from None
@@ -377,7 +254,7 @@ class HttpGateway:
         params: Mapping[str, Any] | None,
         deadline_seconds: float | None,
         max_bytes: int | None,
-    ) -> _Call:
+    ) -> CallBounds:
         redaction.register_url_secrets(url)
         for name, value in (params or {}).items():
             if str(name).lower() in redaction.SECRET_PARAMS:
@@ -387,50 +264,25 @@ class HttpGateway:
             if deadline_seconds is not None
             else self.options.total_deadline_seconds
         )
-        return _Call(
+        return CallBounds(
             method=method,
             url=url,
             deadline=time.monotonic() + seconds,
             max_bytes=max_bytes if max_bytes is not None else self.options.max_response_bytes,
             deadline_seconds=seconds,
+            stop_event=self.stop_event,
         )
 
-    def _before_retry(self, call: _Call, failure: _Retryable, attempt: int) -> None:
+    def _before_retry(self, call: CallBounds, failure: Retryable, attempt: int) -> None:
         """Wait before the next attempt, or raise the failure when none is left."""
-        what = f"{call.method} {redact_url(call.url)}"
-        retries_left = attempt < self.options.max_retries
-        if failure.retry_after is not None:
-            wait = min(failure.retry_after, self.options.retry_after_cap_seconds)
-        else:
-            wait = min(
-                self.options.backoff_max_seconds,
-                self.options.backoff_initial_seconds * (2**attempt),
-            ) + random.uniform(0, self.options.backoff_initial_seconds)
-        fits = time.monotonic() + wait < call.deadline
-        if retries_left and fits:
-            logger.debug("%s: %s; retrying in %.1f s", what, failure, wait)
-            self._pause(wait)
-            self._check_stop(call)
-            return
-        message = f"{what} failed: {failure}."
-        if failure.reason == "server_error" and not retries_left and call.marks_host_down:
-            # Still failing after every retry, Retry-After or not: down for this run.
-            self.hosts.mark_down(failure.host, f"{failure} after {attempt + 1} attempts")
-        if failure.retry_after is not None:
-            seconds = min(failure.retry_after, self.options.retry_after_max_seconds)
-            self.hosts.pause(failure.host, seconds, f"asked to wait {seconds:.0f} s")
-            raise RetryLaterError(message, failure.reason, seconds) from None
-        if not fits and failure.reason == "timeout":
-            raise DeadlineExceededError(
-                f"{what} did not finish within its {call.deadline_seconds:.0f} s deadline "
-                f"({failure})."
-            ) from None
-        raise BackendError(message, failure.reason) from None
+        wait_or_raise(
+            call, failure, attempt, options=self.options, hosts=self.hosts, pause=self._pause
+        )
 
     @contextmanager
     def _exchange(
         self,
-        call: _Call,
+        call: CallBounds,
         params: Mapping[str, Any] | None,
         json_body: Any,
         extra_headers: Mapping[str, str] | None,
@@ -441,7 +293,7 @@ class HttpGateway:
         # httpx drops a URL's own query when given params=None, so pass params only if any.
         current = httpx.URL(call.url, params=dict(params)) if params else httpx.URL(call.url)
         for _ in range(self.options.max_redirects + 1):
-            self._check_stop(call)
+            call.check_stop()
             host = host_of(current)
             self.hosts.check(host)
             headers = {**(extra_headers or {}), **self.headers_for(current)}
@@ -449,25 +301,21 @@ class HttpGateway:
                 host,
                 stop_event=self.stop_event,
                 deadline=call.deadline,
-                on_stop=lambda: self._interrupted(call),
-                on_deadline=lambda: self._late(call, "while waiting for a free slot"),
+                on_stop=call.interrupted,
+                on_deadline=lambda: call.late("while waiting for a free slot"),
             )
             try:
                 with self._send(call, current, method, json_body, headers, timeout) as response:
                     status = response.status_code
-                    if status in _REDIRECT_STATUSES and "location" in response.headers:
+                    target = redirect_target(current, response, host)
+                    if target is not None:
                         # Followed here, with the next host's own headers: no token crosses.
-                        try:
-                            current = current.join(response.headers["location"])
-                        except (httpx.InvalidURL, ValueError):
-                            raise BackendError(
-                                f"{host} redirected to an invalid address.", "bad_response"
-                            ) from None
+                        current = target
                         if status == 303:
                             method, json_body = "GET", None
                         continue
                     if status == 429 or status >= 500:
-                        raise self._retryable_status(call, host, response)
+                        raise status_failure(self.options, self.hosts, host, response)
                     yield response
                     return
             finally:
@@ -479,7 +327,7 @@ class HttpGateway:
     @contextmanager
     def _send(
         self,
-        call: _Call,
+        call: CallBounds,
         url: httpx.URL,
         method: str,
         json_body: Any,
@@ -487,16 +335,7 @@ class HttpGateway:
         timeout: httpx.Timeout | None,
     ) -> Iterator[httpx.Response]:
         host = host_of(url)
-        effective = timeout or httpx.Timeout(
-            self.options.timeout_seconds,
-            connect=self.options.connect_timeout_seconds or self.options.timeout_seconds,
-        )
-        # Over a client of another transport, no single wait may outlast the deadline.
-        left = call.deadline - time.monotonic()
-        call.deadline_bounds_waits = left <= max(
-            value for value in (effective.read, effective.connect, 0.0) if value is not None
-        )
-        effective = _clipped(effective, left)
+        effective = call.attempt_timeout(timeout, self.options)
         logger.debug("%s %s", method, redact_url(url))
         try:
             request = self.client.build_request(
@@ -504,122 +343,13 @@ class HttpGateway:
             )
             response = self.client.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as error:
-            raise self._transport_failure(call, host, error) from None
+            raise transport_failure(call, host, error) from None
         try:
             yield response
         finally:
             response.close()
 
-    def _transport_failure(self, call: _Call, host: str, error: httpx.HTTPError) -> Exception:
-        """Return the error a transport failure stands for: a stop and the deadline first."""
-        self._check_stop(call)
-        timed_out = isinstance(error, httpx.TimeoutException)
-        if time.monotonic() >= call.deadline or (timed_out and call.deadline_bounds_waits):
-            return self._late(call, f"({type(error).__name__})")
-        detail = redaction.redact(str(error)) or type(error).__name__
-        if isinstance(error, httpx.ConnectTimeout):
-            return BackendError(f"{host} did not accept a connection in time.", "unreachable")
-        if isinstance(error, httpx.ConnectError):
-            return BackendError(f"{host} is unreachable: {detail}.", "unreachable")
-        if isinstance(error, httpx.TimeoutException):
-            return _Retryable("timeout", f"{host} did not answer in time", host)
-        if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
-            return _Retryable("bad_response", f"{host} broke the answer off: {detail}", host)
-        return BackendError(
-            f"{call.method} {redact_url(call.url)} failed: {detail}.", "unreachable"
-        )
-
-    def _retryable_status(self, call: _Call, host: str, response: httpx.Response) -> Exception:
-        status = response.status_code
-        reason = "rate_limited" if status == 429 else "server_error"
-        retry_after = parse_retry_after(
-            response.headers.get("retry-after"), server_time(response.headers.get("date"))
-        )
-        cap = self.options.retry_after_cap_seconds
-        if retry_after is not None and retry_after > cap:
-            # Retrying after the cap would ask a host that told us to wait longer.
-            seconds = min(retry_after, self.options.retry_after_max_seconds)
-            self.hosts.pause(host, seconds, f"HTTP {status} with Retry-After {seconds:.0f} s")
-            return RetryLaterError(
-                f"{host} answered HTTP {status} and asked to wait {seconds:.0f} s, more than "
-                f"the {cap:.0f} s this tool waits; not asked again before then.",
-                "rate_limited",
-                seconds,
-            )
-        return _Retryable(reason, f"{host} answered HTTP {status}", host, retry_after)
-
-    # -- bodies -----------------------------------------------------------------------
-
-    def _body_chunks(
-        self, response: httpx.Response, call: _Call, chunk_size: int | None
-    ) -> Iterator[bytes]:
-        host = host_of(response.url)
-        declared = _content_length(response)
-        if declared is not None and declared > call.max_bytes:
-            raise self._too_large(call, f"it declares {declared} bytes")
-        received = 0
-        pending: list[bytes] = []
-        pending_bytes = 0
-        try:
-            # Pieces as they arrive (httpx's own chunking would read on, unchecked, until
-            # a whole chunk is in), so the bounds are looked at after every read.
-            for piece in response.iter_bytes():
-                received += len(piece)
-                if received > call.max_bytes:
-                    raise self._too_large(call, "its body grew past that")
-                self._check_stop(call)
-                if time.monotonic() >= call.deadline:
-                    raise self._late(call, f"after {received} bytes of the body")
-                if chunk_size is None:
-                    yield piece
-                    continue
-                # Joined once per chunk: growing one bytes object piece by piece copied
-                # each chunk ~chunk/piece times, the downloader's largest cost after sha256.
-                pending.append(piece)
-                pending_bytes += len(piece)
-                if pending_bytes >= chunk_size:
-                    yield b"".join(pending)
-                    pending.clear()
-                    pending_bytes = 0
-            if pending:
-                yield b"".join(pending)
-        except httpx.HTTPError as error:
-            # A silence or a break in mid-body fails this attempt (retried by request_json).
-            raise self._transport_failure(call, host, error) from None
-
-    def _error_body(self, response: httpx.Response, call: _Call) -> bytes:
-        """Read an error answer's body up to a small cap (beyond it, no body is kept)."""
-        small = _Call(
-            call.method,
-            call.url,
-            call.deadline,
-            min(call.max_bytes, _ERROR_BODY_BYTES),
-            call.deadline_seconds,
-        )
-        try:
-            return b"".join(self._body_chunks(response, small, _CHUNK_BYTES))
-        except ResponseTooLargeError:
-            return b""
-
-    def _decode(self, method: str, response: httpx.Response, content: bytes) -> JsonResponse:
-        body: Any
-        try:
-            body = orjson.loads(content) if content else None
-            decoded = True
-        except orjson.JSONDecodeError:
-            body, decoded = None, False
-        status = response.status_code
-        where = redact_url(response.url)
-        if status >= 400:
-            reason = {401: "auth_required", 403: "auth_required", 404: "not_found"}.get(
-                status, "bad_response"
-            )
-            raise HttpStatusError(f"{method} {where} answered HTTP {status}.", reason, status, body)
-        if not decoded:
-            raise BackendError(f"{method} {where} did not answer JSON.", "bad_response")
-        return JsonResponse(data=body, headers=dict(response.headers), url=str(response.url))
-
-    # -- stops, deadlines, waits ------------------------------------------------------
+    # -- waits ----------------------------------------------------------------------
 
     def _pause(self, seconds: float) -> None:
         if self.sleep is not None:
@@ -629,64 +359,3 @@ class HttpGateway:
             self.stop_event.wait(seconds)
         else:
             time.sleep(seconds)
-
-    def _check_stop(self, call: _Call) -> None:
-        if self.stop_event is not None and self.stop_event.is_set():
-            raise self._interrupted(call)
-
-    def _interrupted(self, call: _Call) -> RequestInterruptedError:
-        return RequestInterruptedError(
-            f"{call.method} {redact_url(call.url)} was stopped: a stop was asked for."
-        )
-
-    def _late(self, call: _Call, detail: str) -> DeadlineExceededError:
-        return DeadlineExceededError(
-            f"{call.method} {redact_url(call.url)} did not finish within its "
-            f"{call.deadline_seconds:g} s deadline {detail}."
-        )
-
-    def _too_large(self, call: _Call, detail: str) -> ResponseTooLargeError:
-        return ResponseTooLargeError(
-            f"{call.method} {redact_url(call.url)} answered more than the "
-            f"{call.max_bytes} bytes this endpoint may send: {detail}."
-        )
-
-
-_hosts_by_client: weakref.WeakKeyDictionary[httpx.Client, HostStates] = weakref.WeakKeyDictionary()
-_hosts_lock = threading.Lock()
-
-
-def hosts_for(client: httpx.Client, options: HttpOptions | None = None) -> HostStates:
-    """Return the host state shared by every gateway over ``client``.
-
-    A process has one client (``services.py`` makes it), so the resolver's gateways, the
-    Qwen tool calls, the node map, the ComfyUI server and the downloads all meet one
-    state per host: its slots, its pauses, its down mark. The first gateway over a client
-    sets the per-host concurrency and the down time (``options``).
-    """
-    options = options or HttpOptions()
-    with _hosts_lock:
-        hosts = _hosts_by_client.get(client)
-        if hosts is None:
-            hosts = HostStates(options.per_host_concurrency, down_seconds=options.host_down_seconds)
-            _hosts_by_client[client] = hosts
-        return hosts
-
-
-def _clipped(timeout: httpx.Timeout, left: float) -> httpx.Timeout:
-    left = max(left, 0.001)
-
-    def clip(value: float | None) -> float:
-        return left if value is None else min(value, left)
-
-    return httpx.Timeout(
-        connect=clip(timeout.connect),
-        read=clip(timeout.read),
-        write=clip(timeout.write),
-        pool=clip(timeout.pool),
-    )
-
-
-def _content_length(response: httpx.Response) -> int | None:
-    value = response.headers.get("content-length", "")
-    return int(value) if re.fullmatch(r"[0-9]{1,19}", value.strip()) else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from watchman.errors import BackendError
-from watchman.remote.gateway import RetryLaterError
+from watchman.remote.http_errors import RetryLaterError
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,9 @@ from urllib.parse import quote
 import httpx
 
 from watchman.errors import BackendError
-from watchman.remote.gateway import HttpGateway, HttpStatusError, credentials_key
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_errors import HttpStatusError
+from watchman.remote.origins import credentials_key
 from watchman.resolve.choose import Offer, choose
 from watchman.resolve.evidence import hub_claim
 from watchman.resolve.model import (

@@ -15,13 +15,10 @@ import httpx
 
 from watchman.config import KNOWN_BACKENDS, Settings
 from watchman.home import Home
-from watchman.remote.gateway import (
-    HttpGateway,
-    HttpOptions,
-    credentials_key,
-    hosts_for,
-    new_client,
-)
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.http_options import HttpOptions, hosts_for
+from watchman.remote.origins import credentials_key
+from watchman.remote.transport import new_client
 from watchman.resolve.cache import ResolutionCache
 from watchman.resolve.civitai import CivitaiBackend
 from watchman.resolve.health import HealthBoard

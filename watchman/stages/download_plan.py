@@ -28,7 +28,7 @@ from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.errors import DownloadError, StateError
 from watchman.remote.download_safety import target_parts
 from watchman.remote.downloader import DownloadTask, check_url
-from watchman.remote.gateway import credentials_key
+from watchman.remote.origins import credentials_key
 from watchman.resolve import SearchResult, Status
 from watchman.stages.inventory.model_health import leftovers_beside
 from watchman.stages.needs import ModelNeed

@@ -21,7 +21,8 @@ import httpx
 from watchman.comfy.model_key import ModelKey
 from watchman.config import Settings
 from watchman.remote.downloader import Downloader, DownloadLimits, DownloadResult, Progress
-from watchman.remote.gateway import HttpGateway, credentials_key
+from watchman.remote.gateway import HttpGateway
+from watchman.remote.origins import credentials_key
 from watchman.resolve import SearchResult
 from watchman.stages.download_plan import (
     DownloadPlan,
