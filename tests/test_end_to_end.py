@@ -13,7 +13,7 @@ from tests.demo_tree import prepare_demo
 from tests.local_http import answering
 from watchman.commands.cli import app
 from watchman.environment import Environment
-from watchman.state.safe_files import RunLock
+from watchman.state.run_lock import RunLock
 
 EXPECTED_STATUSES = {
     # ComfyUI accepts only its own spelling, with the separator of the OS it runs on.

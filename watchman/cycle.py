@@ -42,7 +42,8 @@ from watchman.state.cycle_state import (
     update_guard_memory,
 )
 from watchman.state.memory import release_memory
-from watchman.state.safe_files import RunLock, remove_stale_temp_files
+from watchman.state.run_lock import RunLock
+from watchman.state.stale_temp_files import remove_stale_temp_files
 from watchman.state.structured_log import StructuredLog
 
 if TYPE_CHECKING:

@@ -29,8 +29,9 @@ from watchman.state.cycle_state import (
     load_cycle_state,
     update_guard_memory,
 )
+from watchman.state.jsonl import read_jsonl
 from watchman.state.metrics import write_metrics_textfile
-from watchman.state.safe_files import RunLock, read_jsonl
+from watchman.state.run_lock import RunLock
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_LIMIT = 15.0  # seconds; a bound against hangs, never a speed requirement

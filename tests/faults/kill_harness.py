@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.faults import fuzz
-from watchman.state.safe_files import loads_json, recover_file_sets
+from watchman.state.file_sets import recover_file_sets
+from watchman.state.json_codec import loads_json
 
 TEMP_PATTERNS = (
     re.compile(r"^\..+\.\d+-[a-z0-9_]{8}\.tmp$"),

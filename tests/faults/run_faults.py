@@ -30,7 +30,7 @@ from tests.faults import fuzz
 from tests.faults.kill_harness import run_kill_harness
 from watchman.comfy.workflow import parse_workflow_bytes
 from watchman.errors import WorkflowError
-from watchman.state.safe_files import dumps_json
+from watchman.state.json_codec import dumps_json
 
 RESULTS = fuzz.REPO / "bench" / "results" / "faults.json"
 

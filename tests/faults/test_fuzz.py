@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.faults import fuzz
 from watchman.comfy.workflow import parse_workflow_bytes
 from watchman.errors import WorkflowError
-from watchman.state.safe_files import dumps_json
+from watchman.state.json_codec import dumps_json
 
 # The fuzzed values include 100 kB strings; Hypothesis warns that their repr is long.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")

@@ -12,13 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.test_end_to_end import demo, home_of, report, run  # noqa: F401
-from watchman.state import safe_files
-from watchman.state.safe_files import (
-    atomic_write_bytes,
-    recover_file_sets,
-    remove_stale_temp_files,
-    write_file_set,
-)
+from watchman.state import file_sets, safe_files
+from watchman.state.file_sets import recover_file_sets, write_file_set
+from watchman.state.safe_files import atomic_write_bytes
+from watchman.state.stale_temp_files import STALE_TEMP_SECONDS, remove_stale_temp_files
 
 
 def dead_pid() -> int:
@@ -58,7 +55,7 @@ def test_a_temp_file_older_than_an_hour_is_stale_whoever_wrote_it(tmp_path: Path
     (tmp_path / "model_cache.json").write_bytes(b"{}")
     for path in (mine, old_form):
         path.write_bytes(b"x")
-    later = time.time() + safe_files.STALE_TEMP_SECONDS + 60
+    later = time.time() + STALE_TEMP_SECONDS + 60
     assert sorted(remove_stale_temp_files(tmp_path, now=later)) == sorted([mine, old_form])
 
 
@@ -76,7 +73,7 @@ def test_atomic_writes_use_the_pattern_the_cleaner_knows(
     with pytest.raises(KeyboardInterrupt):
         atomic_write_bytes(tmp_path / "state.json", b"{}")
     monkeypatch.setattr(safe_files.os, "replace", real_replace)
-    assert safe_files._TEMP.match(seen[0])
+    assert safe_files.TEMP_NAME.match(seen[0])
 
 
 def test_a_file_set_replaces_every_file_and_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -95,7 +92,7 @@ def test_a_set_killed_before_its_commit_leaves_the_old_set_and_no_leftovers(
     def killed(path: Path, data: bytes) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(safe_files, "atomic_write_bytes", killed)  # the commit marker
+    monkeypatch.setattr(file_sets, "atomic_write_bytes", killed)  # the commit marker
     with pytest.raises(KeyboardInterrupt):
         write_file_set([(tmp_path / "a.md", b"new"), (tmp_path / "a.json", b"new")], tag="c2")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.reporting.test_streamed_report import DOCUMENTS
 from watchman.reporting.pieces import read_in_pieces
 from watchman.reporting.stream import stable_digest
-from watchman.state.safe_files import dumps_json, loads_json
+from watchman.state.json_codec import dumps_json, loads_json
 
 TMP = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -22,7 +22,7 @@ from watchman.reporting.markdown import render_markdown
 from watchman.reporting.pieces import read_in_pieces
 from watchman.reporting.previous import PreviousReport, read_previous_report
 from watchman.reporting.report import Report, changes_since
-from watchman.state.safe_files import dumps_json
+from watchman.state.json_codec import dumps_json
 
 
 class Pair:

@@ -16,7 +16,7 @@ from watchman.reporting.markdown import render_markdown, write_markdown
 from watchman.reporting.report import Report
 from watchman.reporting.stream import Items, stable_digest, write_document
 from watchman.stages.workflows import FolderSeen
-from watchman.state.safe_files import dumps_json, loads_json
+from watchman.state.json_codec import dumps_json, loads_json
 
 KEYS = st.sampled_from(["cycle_id", "generated_at", "resolved_at", "status", "path", "a", "é"])
 # No 0, 1 or floats: True == 1 == 1.0 in Python, so stable_part would call them equal.

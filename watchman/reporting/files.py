@@ -19,7 +19,7 @@ from watchman.reporting.previous import PreviousReport, index_of_report, read_pr
 from watchman.reporting.report import Report
 from watchman.reporting.report_index import save_index
 from watchman.reporting.stream import stable_digest, write_document
-from watchman.state.safe_files import PendingFileSet
+from watchman.state.file_sets import PendingFileSet
 
 
 def write_report(

@@ -1,4 +1,4 @@
-"""Reading back a report JSON as :func:`~watchman.state.safe_files.dumps_json` wrote it, one
+"""Reading back a report JSON as :func:`~watchman.state.json_codec.dumps_json` wrote it, one
 top-level value or one list item at a time, instead of decoding the 17 MB document whole
 (~47 MiB at the cycle's peak; the report stage does it once after an upgrade, when there
 is no index yet).
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from watchman.reporting.stream import StableHash
-from watchman.state.safe_files import loads_json
+from watchman.state.json_codec import loads_json
 
 _ENTRY = re.compile(rb'  ("(?:[^"\\\n]|\\.)*"): (.*)\n')
 _ITEM_START = re.compile(rb"    [^ \]}]")

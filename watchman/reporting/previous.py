@@ -31,11 +31,9 @@ from watchman.reporting.report_index import (
     read_index,
 )
 from watchman.reporting.stream import stable_digest
-from watchman.state.safe_files import (
-    file_sha256,
-    loads_json,
-    read_json_state,
-)
+from watchman.state.json_codec import loads_json
+from watchman.state.json_state import read_json_state
+from watchman.state.safe_files import file_sha256
 
 logger = logging.getLogger(__name__)
 

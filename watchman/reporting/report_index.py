@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watchman.state.safe_files import atomic_write_bytes, dumps_json, file_sha256, loads_json
+from watchman.state.json_codec import dumps_json, loads_json
+from watchman.state.safe_files import atomic_write_bytes, file_sha256
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ its serialised bytes on top, and telling it unchanged meant decoding the previou
 actions) is made, serialised and written on its own, so the document never exists whole,
 and the same pass hashes its stable part (everything but the times and the cycle id, see
 :data:`~watchman.reporting.document.VOLATILE_KEYS`): two reports are the same when their
-digests are. The bytes are exactly those :func:`~watchman.state.safe_files.dumps_json`
+digests are. The bytes are exactly those :func:`~watchman.state.json_codec.dumps_json`
 writes for the whole document.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from watchman.state.safe_files import json_default
+from watchman.state.json_codec import json_default
 
 VOLATILE_KEYS = frozenset({"generated_at", "cycle_id", "cycle", "changes"})
 """Top-level keys that change every cycle. "changes" compares with the report before: a

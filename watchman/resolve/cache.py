@@ -21,7 +21,8 @@ from typing import Any
 
 from watchman.config import CacheTTLSettings
 from watchman.resolve.model import SearchRequest, SearchResult, Status
-from watchman.state.safe_files import SCHEMA_VERSION_KEY, read_json_state, write_json_if_changed
+from watchman.state.json_state import SCHEMA_VERSION_KEY, read_json_state
+from watchman.state.safe_files import write_json_if_changed
 
 logger = logging.getLogger(__name__)
 

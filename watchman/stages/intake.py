@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from watchman.state.safe_files import append_jsonl_lines, read_jsonl
+from watchman.state.jsonl import append_jsonl_lines, read_jsonl
 
 logger = logging.getLogger(__name__)
 

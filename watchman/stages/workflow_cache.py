@@ -38,7 +38,8 @@ from watchman.comfy.workflow_model import (
     NodeUse,
     ParsedWorkflow,
 )
-from watchman.state.safe_files import atomic_write_bytes, loads_json
+from watchman.state.json_codec import loads_json
+from watchman.state.safe_files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from filelock import FileLock
 
-from watchman.state.safe_files import atomic_write_json, read_json_state
+from watchman.state.json_state import read_json_state
+from watchman.state.safe_files import atomic_write_json
 
 SCHEMA_VERSION = 1
 MAX_RECORDS = 100

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from watchman.state.safe_files import append_jsonl, read_jsonl
+from watchman.state.jsonl import append_jsonl, read_jsonl
 
 LOG_SCHEMA_VERSION = 1
 LOG_FILE_NAME = "download_log.jsonl"

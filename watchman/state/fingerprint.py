@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from watchman.clocks import RACY_NANOSECONDS
-from watchman.state.safe_files import atomic_write_bytes, dumps_json, loads_json, read_json_state
+from watchman.state.json_codec import dumps_json, loads_json
+from watchman.state.json_state import read_json_state
+from watchman.state.safe_files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 

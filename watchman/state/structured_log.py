@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from watchman.clocks import utc_iso
-from watchman.state.safe_files import append_jsonl
+from watchman.state.jsonl import append_jsonl
 
 logger = logging.getLogger(__name__)
 

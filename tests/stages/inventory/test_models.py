@@ -377,7 +377,7 @@ def test_models_are_found_by_folded_path_and_name_whatever_their_case(tmp_path: 
 
 
 def test_the_streamed_model_cache_is_the_document_byte_for_byte(tree) -> None:
-    from watchman.state.safe_files import dumps_json
+    from watchman.state.json_codec import dumps_json
 
     inventory = _scan(tree)
     assert inventory.files and any(not models for models in inventory.files.values())
@@ -390,7 +390,7 @@ def test_a_streamed_model_cache_with_names_that_are_not_text_reads_back_the_same
     tmp_path: Path,
 ) -> None:
     from watchman.stages.inventory.models import ModelFile
-    from watchman.state.safe_files import loads_json
+    from watchman.state.json_codec import loads_json
 
     odd = ModelFile("loras", "caf\udce9.safetensors", "/r/loras", 3, 1.5)
     plain = ModelFile("loras", "Ünïcode ✓.safetensors", "/r/loras", 4, 2.5)

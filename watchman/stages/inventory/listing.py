@@ -36,7 +36,9 @@ import orjson
 
 from watchman.clocks import RACY_NANOSECONDS
 from watchman.errors import CycleInterrupted
-from watchman.state.safe_files import atomic_write_bytes, loads_json, set_aside_corrupt
+from watchman.state.json_codec import loads_json
+from watchman.state.json_state import set_aside_corrupt
+from watchman.state.safe_files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 

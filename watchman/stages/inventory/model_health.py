@@ -31,7 +31,8 @@ from watchman.comfy.folders import FOLDER_TYPES
 from watchman.comfy.model_file_check import FileProblem, check_model_file
 from watchman.errors import CycleInterrupted
 from watchman.stages.inventory.models import ModelFile, ModelInventory
-from watchman.state.safe_files import read_json_state, write_json_if_changed
+from watchman.state.json_state import read_json_state
+from watchman.state.safe_files import write_json_if_changed
 
 logger = logging.getLogger(__name__)
 

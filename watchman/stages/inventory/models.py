@@ -46,7 +46,7 @@ from watchman.comfy.folders import (
 )
 from watchman.comfy.model_key import ModelKey, fold_case
 from watchman.stages.inventory.listing import TreeListing, seconds
-from watchman.state.safe_files import dumps_json
+from watchman.state.json_codec import dumps_json
 
 logger = logging.getLogger(__name__)
 

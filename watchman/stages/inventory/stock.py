@@ -29,12 +29,8 @@ from watchman.stages.inventory.listing import (
 from watchman.stages.inventory.models import ModelInventory, scan_models
 from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
 from watchman.stages.needs import InstalledNodes
-from watchman.state.safe_files import (
-    read_json_state,
-    set_aside_corrupt,
-    write_chunks_if_changed,
-    write_json_if_changed,
-)
+from watchman.state.json_state import read_json_state, set_aside_corrupt
+from watchman.state.safe_files import write_chunks_if_changed, write_json_if_changed
 
 logger = logging.getLogger(__name__)
 
