@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from watchman.comfy.folders import canonical_folder, folder_type
+from watchman.comfy.folders import canonical_folder, folder_type, listed_folder
 from watchman.comfy.model_key import fold_case
 from watchman.resolve.names import ascii_lower, normalise_value
 
-# Folder types that share their directories: a file in one is listed by the other.
-_SAME_DIRECTORIES = {
-    "unet_gguf": "diffusion_models",
-    "clip_gguf": "text_encoders",
-    "t2i_adapter": "controlnet",
-}
+# A directory older ComfyUI and ComfyUI-Manager name as a folder of its own; ComfyUI
+# lists it under ``controlnet``. (Folder types that share directories, such as the GGUF
+# ones, are read from the folder table: see ``_base``.)
+_SAME_DIRECTORIES = {"t2i_adapter": "controlnet"}
 
 # ComfyUI-Manager's model `type` -> the folder its `save_path: "default"` means.
 MANAGER_TYPE_FOLDERS = {
@@ -123,8 +121,13 @@ def same_folder(left: str, right: str) -> bool:
 
 
 def _base(folder: str) -> str:
-    canonical = canonical_folder(folder)
-    return _SAME_DIRECTORIES.get(canonical, canonical)
+    # A type that re-lists another's files, or searches another's directories (ComfyUI-GGUF's
+    # unet_gguf, calcuis' vae_gguf), is that other folder for the question "same place?".
+    listed = listed_folder(folder)
+    kind = folder_type(listed)
+    if kind is not None and kind.shares_dirs_with:
+        return kind.shares_dirs_with[0]
+    return _SAME_DIRECTORIES.get(listed, listed)
 
 
 def contradiction(claim: FolderClaim, folder: str | None, subfolder: str) -> str | None:
