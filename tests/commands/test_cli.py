@@ -433,3 +433,16 @@ def test_scan_shows_an_embedding_naming_nothing_as_written(tmp_path: Path) -> No
     (tmp_path / "api.json").write_text(json.dumps(prompt))
     code, out, _ = run("scan", str(tmp_path / "api.json"))
     assert code == 0 and "embedding:" in out and "[embeddings]" in out  # the table folds
+
+
+def test_the_cycle_summary_names_a_bare_embedding_only_when_a_prompt_has_one(
+    tmp_path: Path,
+) -> None:
+    config = prepare_demo(tmp_path / "demo")
+    code, out, _ = run("--config", str(config), "--run-cycle")
+    assert code == 0 and "missing models:" in out and "embedding:" not in out
+    workflows = tmp_path / "demo" / "ComfyUI" / "user" / "default" / "workflows"
+    prompt = {"1": {"class_type": "CLIPTextEncode", "inputs": {"text": "a cat, embedding:"}}}
+    (workflows / "bare_embedding.json").write_text(json.dumps(prompt), encoding="utf-8")
+    code, out, _ = run("--config", str(config), "--run-cycle")
+    assert code == 0 and "bare 'embedding:' in prompts: 1" in out

@@ -53,6 +53,8 @@ def test_a_cycle_summary_reads_back_what_it_wrote():
         workflows=3,
         workflows_by_status={"ready": 2, "missing_models": 1},
         missing_models=1,
+        broken_models=1,
+        nameless_embeddings=2,
         resolutions={"FOUND": 1},
         node_source="static",
         intake_new_or_updated=2,

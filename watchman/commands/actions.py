@@ -154,14 +154,19 @@ def _render_cycle(invocation: Invocation, result: CycleResult, quiet: bool = Fal
     for status, count in summary.workflows_by_status.items():
         table.add_row(status, str(count))
     stdout.print(table)
-    for label, count in (
-        ("missing models", summary.missing_models),
-        ("misplaced models", summary.misplaced_models),
-        ("uncertain (a person must decide)", summary.uncertain),
-        ("missing node types", summary.missing_nodes),
-        ("new or updated workflows", summary.intake_new_or_updated),
+    for label, count, always in (
+        ("missing models", summary.missing_models, True),
+        ("misplaced models", summary.misplaced_models, True),
+        ("misspelled models", summary.misspelled_models, False),
+        ("broken model files", summary.broken_models, False),
+        ("bare 'embedding:' in prompts", summary.nameless_embeddings, False),
+        ("uncertain (a person must decide)", summary.uncertain, True),
+        ("missing node types", summary.missing_nodes, True),
+        ("new or updated workflows", summary.intake_new_or_updated, True),
     ):
-        stdout.print(f"{label}: {count}", markup=False, highlight=False)
+        # The rarer findings show only when there are some: each then blocks a workflow.
+        if always or count:
+            stdout.print(f"{label}: {count}", markup=False, highlight=False)
     stdout.print(f"report: {result.report_markdown}", markup=False, highlight=False)
     stdout.print(f"json:   {result.report_json}", markup=False, highlight=False)
 

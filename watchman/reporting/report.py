@@ -426,6 +426,7 @@ def cycle_summary(report: Report, intake: Sequence[IntakeEntry]) -> CycleSummary
         misplaced_models=summary.misplaced_models,
         misspelled_models=summary.misspelled_models,
         broken_models=summary.broken_models,
+        nameless_embeddings=summary.nameless_embeddings,
         missing_nodes=summary.missing_nodes,
         uncertain=summary.uncertain,
         resolutions=dict(summary.resolutions),

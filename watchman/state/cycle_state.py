@@ -59,6 +59,7 @@ class CycleSummary:
     misplaced_models: int = 0
     misspelled_models: int = 0
     broken_models: int = 0
+    nameless_embeddings: int = 0  # prompts' bare ``embedding:`` that ComfyUI refuses
     missing_nodes: int = 0
     uncertain: int = 0
     resolutions: Mapping[str, int] = field(default_factory=dict)  # results by status
@@ -100,6 +101,7 @@ class CycleSummary:
                 "misplaced_models",
                 "misspelled_models",
                 "broken_models",
+                "nameless_embeddings",
                 "missing_nodes",
                 "uncertain",
                 "models_installed",
