@@ -359,3 +359,41 @@ def test_a_workflow_file_is_read_from_disk_and_raises_oserror_for_a_missing_file
     assert read_as_the_cycle_does(path).model_refs[0].value == "v.safetensors"
     with pytest.raises(OSError):
         read_as_the_cycle_does(tmp_path / "absent.json")
+
+
+def _ui_with(widgets: dict[str, list[Any]]) -> dict[str, Any]:
+    return {
+        "nodes": [node(i, t, w) for i, (t, w) in enumerate(widgets.items(), start=1)],
+        "links": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        _ui_with({"LoraLoader": ["a" * 256 + ".safetensors", 1.0, 1.0]}),
+        _ui_with({"CLIPTextEncode": ["a cat, embedding:" + "b" * 1_000_000]}),
+        {
+            "1": {
+                "class_type": "CheckpointLoaderSimple",
+                "inputs": {"ckpt_name": "c" * 300 + ".ckpt"},
+            }
+        },
+        {"1": {"class_type": "CLIPTextEncode", "inputs": {"text": "embedding:" + "d" * 300}}},
+    ],
+    ids=["ui loader", "ui prompt", "api loader", "api prompt"],
+)
+def test_a_model_name_no_file_system_can_hold_is_a_parse_error_whose_message_stays_short(
+    document: dict[str, Any],
+) -> None:
+    with pytest.raises(WorkflowError, match="MAX_FILE_NAME_CHARS") as caught:
+        parse(document)
+    message = str(caught.value)
+    assert "no file can be it" in message and len(message) < 400
+
+
+def test_a_long_path_of_short_parts_and_a_name_of_255_characters_are_still_references() -> None:
+    deep = "/".join(["sub" * 50] * 30) + "/x.safetensors"  # 4.5 KB, each part 150
+    longest = "e" * 243 + ".safetensors"  # exactly 255 characters
+    parsed = parse(_ui_with({"LoraLoader": [deep, 1.0, 1.0], "CheckpointLoaderSimple": [longest]}))
+    assert sorted(reference.value for reference in parsed.model_refs) == sorted([deep, longest])

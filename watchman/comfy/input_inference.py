@@ -19,10 +19,13 @@ PLACEHOLDER_VALUES: frozenset[str] = frozenset(
 
 
 def is_plain_value(value: object) -> bool:
-    """Return whether ``value`` could name a file: a one-line string that is not a URL."""
-    if not isinstance(value, str) or not value.strip() or len(value) > 1024:
-        return False
-    if "\n" in value or "\r" in value:
+    """Return whether ``value`` could name a file: a one-line string that is not a URL,
+    of at most 1,024 characters (a longer text on an input nothing knows is prose)."""
+    return isinstance(value, str) and len(value) <= 1024 and _one_line_name(value)
+
+
+def _one_line_name(value: str) -> bool:
+    if not value.strip() or "\n" in value or "\r" in value:
         return False
     return "://" not in value and not value.lower().startswith(("http:", "https:", "www."))
 
@@ -106,6 +109,9 @@ def inferred_folder(node_type: str, input_name: str | None) -> str | None:
 def names_file(value: str, folder_entry: bool = False) -> bool:
     """Return whether a value on a model input names a file: it is not a placeholder
     (``None``, ``Baked VAE``) and has an extension, unless the input takes folders."""
-    if not is_plain_value(value) or value.strip().lower() in PLACEHOLDER_VALUES:
+    # No length cap here: ComfyUI checks a loader's value against its file list however
+    # long it is, so a long one is a missing file (or, past MAX_FILE_NAME_CHARS in one
+    # part, a name no file can have), never "nothing to check".
+    if not _one_line_name(value) or value.strip().lower() in PLACEHOLDER_VALUES:
         return False
     return folder_entry or _has_extension(value)

@@ -17,6 +17,7 @@ from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow_limits import (
     MAX_EXPANDED_NODES,
     MAX_MODEL_REFERENCES,
+    check_reference_names,
     embedding_tokens,
     too_many_references,
 )
@@ -94,7 +95,9 @@ def parse_api_prompt(
         ]
         if len(references) + embedding_tokens(values) > MAX_MODEL_REFERENCES:
             raise too_many_references(name)
-        references.extend(references_for_node(node_id, node_type, values, False, False, table))
+        found = references_for_node(node_id, node_type, values, False, False, table)
+        check_reference_names(name, found)
+        references.extend(found)
         if len(references) > MAX_MODEL_REFERENCES:
             raise too_many_references(name)
     return ParsedWorkflow(

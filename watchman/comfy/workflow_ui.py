@@ -46,6 +46,7 @@ from watchman.comfy.workflow_limits import (
     MAX_EXPANDED_NODES,
     MAX_MODEL_REFERENCES,
     MAX_NODE_VALUES,
+    check_reference_names,
     embedding_tokens,
     too_many_references,
     value_cost,
@@ -257,9 +258,9 @@ class _Walk:
         # built, so a prompt of millions of tokens is refused, not materialised.
         if len(self.references) + embedding_tokens(values) > MAX_MODEL_REFERENCES:
             raise too_many_references(self.name)
-        self.references.extend(
-            references_for_node(node_id, node_type, values, bypassed, muted, self.table)
-        )
+        found = references_for_node(node_id, node_type, values, bypassed, muted, self.table)
+        check_reference_names(self.name, found)
+        self.references.extend(found)
         if len(self.references) > MAX_MODEL_REFERENCES:
             raise too_many_references(self.name)
         return None

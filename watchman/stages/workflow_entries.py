@@ -46,7 +46,8 @@ RACY_WINDOW_NS = 2_000_000_000
 # 7: the inpaint folder (comfyui-inpaint-nodes) takes .patch files.
 # 8: an embedding: token followed by no name is a reference (of empty value).
 # 9: prompts whose parentheses do not pair up are read exactly at any length.
-_READER = 9
+# 10: a model name with a part over 255 characters is a parse error (MAX_FILE_NAME_CHARS).
+_READER = 10
 PARSER_VERSION = f"{_READER}:{default_table().digest}"
 
 
