@@ -107,6 +107,30 @@ def test_source_that_does_not_parse_is_skipped_with_a_warning(
     assert len([r for r in caplog.records if "does not parse" in r.getMessage()]) == 2
 
 
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (MemoryError(), "nested deeper than the Python parser can follow"),
+        (RecursionError("maximum recursion depth exceeded"), "nested deeper"),
+        (SyntaxError("'{' was never closed", ("x.py", 3, 1, "", 3, 1)), "never closed, line 3"),
+        (ValueError("source code string cannot contain null bytes"), "null bytes"),
+        (ValueError(), "ValueError"),
+    ],
+)
+def test_every_parse_failure_gives_a_reason_of_a_few_words(error: Exception, reason: str) -> None:
+    said = python_source.parse_failure(error)
+    assert reason in said and said.strip()
+
+
+def test_code_nested_past_the_parser_is_skipped_with_a_reason_not_an_empty_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger=python_source.__name__):
+        assert classes("NODE_CLASS_MAPPINGS = " + "(" * 100_000 + ")" * 100_000) == frozenset()
+    [message] = [r.getMessage() for r in caplog.records if "does not parse" in r.getMessage()]
+    assert "()" not in message
+
+
 def test_a_file_in_a_declared_legacy_encoding_is_decoded(tmp_path: Path) -> None:
     path = tmp_path / "latin.py"
     path.write_bytes(b'# -*- coding: latin-1 -*-\nNODE_CLASS_MAPPINGS = {"Caf\xe9Node": object}\n')

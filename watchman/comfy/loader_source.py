@@ -71,7 +71,7 @@ from watchman.comfy.loader_names import (
     call_text,
     text_helper,
 )
-from watchman.comfy.python_source import syntax_nodes
+from watchman.comfy.python_source import PARSE_ERRORS, parse_failure, syntax_nodes
 
 logger = logging.getLogger(__name__)
 
@@ -241,8 +241,8 @@ def _read_file(relative: str, data: bytes, index: _PackIndex, budget: _Budget) -
     """Read one file into ``index``; False when the pack's syntax budget is spent."""
     try:
         tree = ast.parse(data, filename=relative)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-        index.problems.append(f"{relative}: does not parse as Python ({error}).")
+    except PARSE_ERRORS as error:
+        index.problems.append(f"{relative}: does not parse as Python ({parse_failure(error)}).")
         return True
     nodes = syntax_nodes(tree)  # counted for the budget, then read (one walk)
     if not budget.spend(len(nodes)):

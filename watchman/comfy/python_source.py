@@ -39,6 +39,21 @@ MAX_SOURCE_BYTES = 4 * 1024 * 1024
 _MARKERS = (MAPPING_NAME.encode(), NODE_ID_KEYWORD.encode())
 
 
+PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
+"""What ``ast.parse`` raises on a stranger's text: bad syntax, null bytes, and code
+nested past what the parser or the recursion limit allows."""
+
+
+def parse_failure(error: BaseException) -> str:
+    """Return why a text did not parse, in a few words, for one of :data:`PARSE_ERRORS`
+    (a MemoryError from the parser carries no message of its own)."""
+    if isinstance(error, (MemoryError, RecursionError)):
+        return "nested deeper than the Python parser can follow"
+    if isinstance(error, SyntaxError) and error.msg:
+        return f"{error.msg}, line {error.lineno}" if error.lineno else error.msg
+    return str(error) or type(error).__name__
+
+
 def node_classes_in_source(text: str, filename: str) -> frozenset[str]:
     """Return the node class names declared in Python source text.
 
@@ -51,9 +66,10 @@ def node_classes_in_source(text: str, filename: str) -> frozenset[str]:
     """
     try:
         tree = ast.parse(text, filename=filename)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-        # ValueError: null bytes; RecursionError: absurdly nested generated code.
-        logger.warning("Skipping %s: it does not parse as Python (%s).", filename, error)
+    except PARSE_ERRORS as error:
+        logger.warning(
+            "Skipping %s: it does not parse as Python (%s).", filename, parse_failure(error)
+        )
         return frozenset()
     return frozenset(_NodeClassCollector(tree, filename).collect())
 
