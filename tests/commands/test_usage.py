@@ -123,6 +123,14 @@ def test_every_option_given_where_it_does_nothing_is_a_one_sentence_usage_error(
             "--no-progress does nothing with --quiet (--quiet shows no progress); choose one.",
         ),
         (
+            ["--run-cycle", "--json", "--no-progress"],
+            "--no-progress does nothing with --json (--json shows no progress bar); choose one.",
+        ),
+        (
+            ["--no-progress", "--json", "--run-cycle"],
+            "--no-progress does nothing with --json (--json shows no progress bar); choose one.",
+        ),
+        (
             ["download", "x.safetensors", "--all"],
             "download takes names or --all, not both; choose one.",
         ),

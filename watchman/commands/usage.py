@@ -56,9 +56,12 @@ CANCELLING: tuple[tuple[str, str, str], ...] = (
     ("--offline", "--backends", "--offline asks no backend"),
     ("--offline", "--auto-download", "--offline downloads nothing"),
     ("--quiet", "--progress", "--quiet shows no progress"),
+    # --progress --json still writes progress lines to stderr; --no-progress would hide a
+    # bar that --json never shows.
+    ("--json", "--no-progress", "--json shows no progress bar"),
 )
 """Pairs of options of which the first makes the second do nothing, and why, in a few
-words."""
+words; an option is named by its row or by one spelling of it (``--no-progress``)."""
 
 
 def _one_of(names: list[str]) -> str:
@@ -129,7 +132,9 @@ def misuse(
 def cancelled(given: Mapping[str, str]) -> str | None:
     """The usage error for two options given together of which one cancels the other
     (:data:`CANCELLING`), else None. ``given`` maps each row to the spelling typed."""
+    typed = {spelling: row for row, spelling in given.items()}
     for first, second, why in CANCELLING:
-        if first in given and second in given:
-            return f"{given[second]} does nothing with {given[first]} ({why}); choose one."
+        if first in given and (second in given or second in typed):
+            shown = given[second] if second in given else second
+            return f"{shown} does nothing with {given[first]} ({why}); choose one."
     return None
