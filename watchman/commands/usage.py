@@ -135,6 +135,6 @@ def cancelled(given: Mapping[str, str]) -> str | None:
     typed = {spelling: row for row, spelling in given.items()}
     for first, second, why in CANCELLING:
         if first in given and (second in given or second in typed):
-            shown = given[second] if second in given else second
+            shown = given.get(second, second)
             return f"{shown} does nothing with {given[first]} ({why}); choose one."
     return None
