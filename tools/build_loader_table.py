@@ -155,6 +155,9 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("john-mnz/ComfyUI-Inspyrenet-Rembg", "ComfyUI-Inspyrenet-Rembg", True),
     ("Fannovel16/ComfyUI-Video-Matting", "ComfyUI-Video-Matting", True),
     ("kijai/ComfyUI-moondream", "ComfyUI-moondream", True),
+    # Session 8: loaders whose values name folders (folders.py ``entry_folders``):
+    # ACE-Step's model parts under models/TTS/ACE-Step-v1-3.5B.
+    ("billwuhao/ComfyUI_ACE-Step", "ComfyUI_ACE-Step", False),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own
@@ -249,8 +252,10 @@ def build(mirrors: Path) -> tuple[dict[str, object], list[str]]:
         seen = set()
         for loader in loaders:
             seen.add(loader.node_type)
+            folder_inputs = {"folder_inputs": list(loader.folder_inputs)}
             entries.append(
                 {
+                    **(folder_inputs if loader.folder_inputs else {}),
                     "node_type": loader.node_type,
                     "pack": pack,
                     "repository": f"https://github.com/{repo}",

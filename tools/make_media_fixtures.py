@@ -32,7 +32,9 @@ WORKFLOW = {
     "links": [],
     "version": 0.4,
 }
-PROMPT = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "media_ckpt.safetensors"}}}
+PROMPT = {
+    "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "media_ckpt.safetensors"}}
+}
 
 
 def _video(path: Path, metadata: dict[str, str], options: dict[str, str], codec: str) -> None:

@@ -61,7 +61,12 @@ class FolderType:
 
     ``extensions`` are lower-case with the dot; an empty set accepts any file and the set
     ``{""}`` accepts only files without an extension (ComfyUI's ``classifiers``).
-    ``holds_folders`` marks types whose entries are folders (``diffusers``).
+    ``holds_folders`` marks types whose entries are folders only (``diffusers``): no plain
+    file is listed. ``entry_folders`` says which sub-folders a loader of the type offers as
+    values (each a downloaded model repository): None, none; ``""``, every first-level
+    sub-folder (``os.listdir`` filtered by ``isdir``: Florence2's ``models/LLM``); a file
+    name, every folder at any depth holding that file (``os.walk`` for a marker: the
+    diffusers' ``model_index.json``, ELLA's T5 ``config.json``).
     ``shares_dirs_with`` names the types whose search directories (extra paths included)
     this one also searches, as ComfyUI-GGUF does for ``unet_gguf``.
     ``implied_extensions`` are tried, in order, after a name that is not found as written:
@@ -73,6 +78,7 @@ class FolderType:
     default_dirs: tuple[str, ...]
     extensions: frozenset[str]
     holds_folders: bool = False
+    entry_folders: str | None = None
     holds_models: bool = True
     shares_dirs_with: tuple[str, ...] = ()
     origin: str = "core"
@@ -135,7 +141,13 @@ _TABLE: tuple[FolderType, ...] = (
         SUPPORTED_PT_EXTENSIONS,
         implied_extensions=(".safetensors", ".pt", ".bin"),
     ),
-    FolderType("diffusers", ("models/diffusers",), frozenset(), holds_folders=True),
+    FolderType(
+        "diffusers",
+        ("models/diffusers",),
+        frozenset(),
+        holds_folders=True,
+        entry_folders="model_index.json",
+    ),
     _models("vae_approx"),
     _models("controlnet", "models/controlnet", "models/t2i_adapter"),
     _models("gligen"),
@@ -210,6 +222,38 @@ _TABLE: tuple[FolderType, ...] = (
         ("models/reactor/faces",),
         frozenset({".safetensors"}),
         origin="pack:comfyui-reactor-node",
+    ),
+    # Folders of downloaded repositories that loaders list by name (``entry_folders``).
+    # ComfyUI-Florence2 (kijai): add_model_folder_path("LLM", models/LLM); its
+    # Florence2ModelLoader lists the sub-folders of get_folder_paths("LLM") (iterdir
+    # filtered by is_dir). Other packs keep model files there too (GGUF captioners).
+    FolderType(
+        "llm",
+        ("models/LLM",),
+        MODEL_EXTENSIONS,
+        entry_folders="",
+        origin="pack:ComfyUI-Florence2",
+    ),
+    # ComfyUI-ELLA (TencentQQGYLab): folder_names_and_paths["ella_encoder"] =
+    # models/ella_encoder; T5TextEncoderLoader lists the folders, at any depth, that
+    # hold a config.json (os.walk), each a T5 encoder saved by transformers.
+    FolderType(
+        "ella_encoder",
+        ("models/ella_encoder",),
+        SUPPORTED_PT_EXTENSIONS,
+        entry_folders="config.json",
+        origin="pack:ComfyUI-ELLA",
+    ),
+    # ComfyUI_ACE-Step (billwuhao): ACEModelLoader lists the sub-folders of
+    # models/TTS/ACE-Step-v1-3.5B (os.listdir filtered by isdir), the parts of the
+    # ACE-Step checkpoint (music_dcae_f8c8, music_vocoder, ace_step_transformer, umt5-base).
+    FolderType(
+        "ace_step",
+        ("models/TTS/ACE-Step-v1-3.5B",),
+        frozenset(),
+        holds_folders=True,
+        entry_folders="",
+        origin="pack:ComfyUI_ACE-Step",
     ),
     # comfyui-inpaint-nodes (Acly): _add_folder_path("inpaint", [".pt", ".pth",
     # ".safetensors", ".patch"]); Fooocus' inpaint patch is a ``.patch`` file.

@@ -54,6 +54,8 @@ class Scope:
     # The function whose body is being read (None at module or class level): a directory
     # listing in it counts as a list of model files only when it names a model extension.
     function: Function | None = None
+    # What the listings read for the current input gave: shared like ``steps``.
+    trace: ListingTrace = field(default_factory=lambda: ListingTrace())
 
     def lookup(self, name: str) -> list[ast.expr]:
         """Every value bound to ``name``, from the innermost scope binding it."""
@@ -81,8 +83,8 @@ class Scope:
         passes, or to their defaults."""
         bindings = local_bindings(function)
         if arguments is not None:
-            for name, value in _parameters(function, arguments, self).items():
-                bindings.setdefault(name, []).insert(0, value)
+            for name, values in _parameters(function, arguments, self).items():
+                bindings[name] = [*values, *bindings.get(name, [])]
         inner = Scope(
             self.module_bindings,
             self.functions,
@@ -93,6 +95,7 @@ class Scope:
             module_items=self.module_items,
             steps=self.steps,
             function=function,
+            trace=self.trace,
         )
         inner.local_items = item_assignments(function.body, inner)
         return inner
@@ -108,19 +111,21 @@ MAX_UNROLLED = 256
 """Items one function's (or module's) loops may add before the rest are not read."""
 
 
-def _parameters(function: Function, call: ast.Call, scope: Scope) -> dict[str, ast.expr]:
-    """Parameter name -> the expression a call passes (a string it names is resolved
-    in the caller's scope, where its names mean something), else the default."""
+def _parameters(function: Function, call: ast.Call, scope: Scope) -> dict[str, list[ast.expr]]:
+    """Parameter name -> the expressions a call passes (a string it names is resolved
+    in the caller's scope, where its names mean something, and so is a name local to the
+    caller: ``create_path_dict(paths, ...)`` passes what ``paths`` holds there), else the
+    default."""
     arguments = function.args
     positional = [*arguments.posonlyargs, *arguments.args]
-    bound: dict[str, ast.expr] = {}
+    bound: dict[str, list[ast.expr]] = {}
     defaults = arguments.defaults
     with_defaults = positional[len(positional) - len(defaults) :]
     for parameter, default in zip(with_defaults, defaults, strict=True):
-        bound[parameter.arg] = default
+        bound[parameter.arg] = [default]
     for parameter, optional in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
         if optional is not None:
-            bound[parameter.arg] = optional
+            bound[parameter.arg] = [optional]
     if positional and positional[0].arg in SELF_NAMES and isinstance(call.func, ast.Attribute):
         positional = positional[1:]  # s.method(x): x is the second parameter
     given = [(positional[index], value) for index, value in enumerate(call.args[: len(positional)])]
@@ -130,7 +135,13 @@ def _parameters(function: Function, call: ast.Call, scope: Scope) -> dict[str, a
         if isinstance(value, ast.Starred):
             break
         text = string_value(value, scope)
-        bound[parameter.arg] = ast.Constant(text) if text is not None else value
+        if text is not None:
+            bound[parameter.arg] = [ast.Constant(text)]
+        elif isinstance(value, ast.Name) and scope.local_bindings.get(value.id):
+            held = [item for item in scope.local_bindings[value.id] if item is not value]
+            bound[parameter.arg] = held[:MAX_PATHS] or [value]
+        else:
+            bound[parameter.arg] = [value]
     return bound
 
 
@@ -369,12 +380,106 @@ def v3_input(item: ast.expr, scope: Scope) -> tuple[str, bool, bool, tuple[str, 
     return name, type_name in V3_WIDGET_TYPES or bool(folders), optional, folders
 
 
+class DirectoriesOf(ast.expr):
+    """The directories a listing yields, as a name bound by ``for root, dirs, files in
+    os.walk(p)`` holds them (``root`` and ``dirs``); never in parsed source."""
+
+    _fields = ("value",)
+
+    def __init__(self, value: ast.expr) -> None:
+        super().__init__()
+        self.value = value
+
+
+DIRECTORY_TESTS = frozenset({"isdir", "is_dir"})
+"""Calls that keep only the directories of a listing (``os.path.isdir``, ``Path.is_dir``)."""
+
+
+@dataclass
+class ListingTrace:
+    """What the listings met while reading one input's folders say its entries are:
+    ``filters`` counts the directory filters around the expression being read,
+    ``leading`` the leading parts of joined paths (``os.path.join(root, file)``); each
+    folder met is noted as listing ``files`` (``get_filename_list``, a models directory
+    listing naming a model extension), ``folders`` (a listing kept to directories) or
+    only its ``roots`` (``get_folder_paths``, whose entries the listing around decides)."""
+
+    filters: int = 0
+    leading: int = 0
+    files: set[str] = field(default_factory=set)
+    folders: set[str] = field(default_factory=set)
+
+    def reset(self) -> None:
+        """Forget what the previous input's reading met."""
+        self.filters = self.leading = 0
+        self.files.clear()
+        self.folders.clear()
+
+    def note(self, folder: str, listing: str) -> None:
+        """Record that ``folder`` was met as a ``files``, ``folders`` or ``roots`` listing
+        (roots inside a directory filter list folders). Nothing is noted while the leading
+        parts of a joined path are read (``leading``): they hold the entry."""
+        if self.leading:
+            return
+        if listing == "files":
+            self.files.add(folder)
+        elif listing == "folders" or self.filters:
+            self.folders.add(folder)
+
+    @property
+    def lists_folders(self) -> bool:
+        """Whether the input's values are folder names: some listing was kept to
+        directories and none listed files."""
+        return bool(self.folders) and not self.files
+
+
+def _filtered(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
+    """The folders of ``node`` read inside a directory filter."""
+    scope.trace.filters += 1
+    try:
+        yield from folders_iter(node, scope, depth + 1)
+    finally:
+        scope.trace.filters -= 1
+
+
+def _tests_directory(test: ast.expr, scope: Scope, depth: int = 0) -> bool:
+    """Whether a filter ``test`` keeps directories: it calls ``isdir`` / ``is_dir`` (not
+    under a ``not``), or a predicate bound here (a lambda handed in, a helper) that does;
+    ``os.path.isdir`` itself as ``filter``'s function."""
+    if depth > 2:
+        return False
+    if last_name(test) in DIRECTORY_TESTS and not isinstance(test, ast.Call):
+        return True  # filter(os.path.isdir, ...)
+    if isinstance(test, ast.Lambda):
+        return _tests_directory(test.body, scope, depth + 1)
+    negated: set[int] = set()
+    for node in syntax_nodes(test):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            negated.update(id(inner) for inner in syntax_nodes(node.operand))
+        if not isinstance(node, ast.Call) or id(node) in negated:
+            continue
+        if call_name(node) in DIRECTORY_TESTS:
+            return True
+        if isinstance(node.func, ast.Name):
+            for bound in scope.lookup(node.func.id)[:4]:
+                if isinstance(bound, ast.Lambda) and _tests_directory(bound, scope, depth + 1):
+                    return True
+            helper = scope.functions.get(node.func.id)
+            if helper is not None and any(
+                isinstance(inner, ast.Call) and call_name(inner) in DIRECTORY_TESTS
+                for inner in syntax_nodes(helper)
+            ):
+                return True
+    return False
+
+
 def folders_of(node: ast.expr | None, scope: Scope, depth: int) -> tuple[str, ...]:
     """Folder types a list expression draws on, in order; empty when none. Reading one
     expression takes at most :data:`MAX_STEPS` steps."""
     if node is None or depth > MAX_DEPTH:
         return ()
     scope.steps[0] = MAX_STEPS
+    scope.trace.reset()
     found: list[str] = []
     for folder in folders_iter(node, scope, depth):
         canonical = listed_folder(folder)
@@ -387,18 +492,38 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
     scope.steps[0] -= 1
     if depth > MAX_DEPTH or scope.steps[0] < 0:
         return
+    if isinstance(node, DirectoriesOf):
+        yield from _filtered(node.value, scope, depth)
+        return
     if isinstance(node, ast.Call):
         callee = call_name(node)
         if (callee in LIST_CALLS or callee in FOLDER_PATH_CALLS) and node.args:
             folder = string_value(node.args[0], scope)
             if folder:
+                # get_filename_list lists files; get_folder_paths gives the roots, whose
+                # entries are what the listing around it keeps.
+                scope.trace.note(folder, "files" if callee in LIST_CALLS else "roots")
                 yield folder
+            return
+        if callee == "filter" and len(node.args) == 2 and _tests_directory(node.args[0], scope):
+            yield from _filtered(node.args[1], scope, depth)  # filter(os.path.isdir, ...)
             return
         if callee in DIRECTORY_CALLS:
             listed = list(directory_folders(node, scope, depth + 1))
             if listed:
                 yield from listed
                 return
+        if callee == "join" and len(node.args) >= 2 and not node.keywords:
+            # os.path.join(root, file): the entry is what its last part names; the parts
+            # before it are the folders holding it, whatever listing they come from.
+            scope.trace.leading += 1
+            try:
+                for argument in node.args[:-1]:
+                    yield from folders_iter(argument, scope, depth + 1)
+            finally:
+                scope.trace.leading -= 1
+            yield from folders_iter(node.args[-1], scope, depth + 1)
+            return
         function = None
         if isinstance(node.func, ast.Name):
             function = scope.functions.get(node.func.id)
@@ -434,8 +559,14 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
     elif isinstance(node, ast.Starred):
         yield from folders_iter(node.value, scope, depth + 1)
     elif isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
+        keeps_folders = any(
+            _tests_directory(test, scope) for generator in node.generators for test in generator.ifs
+        )
         for generator in node.generators:
-            yield from folders_iter(generator.iter, scope, depth + 1)
+            if keeps_folders:
+                yield from _filtered(generator.iter, scope, depth)
+            else:
+                yield from folders_iter(generator.iter, scope, depth + 1)
     elif isinstance(node, ast.IfExp):
         yield from folders_iter(node.body, scope, depth + 1)
         yield from folders_iter(node.orelse, scope, depth + 1)
@@ -443,6 +574,7 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
         if last_name(node.value) == "folder_names_and_paths":
             folder = string_value(node.slice, scope)
             if folder:
+                scope.trace.note(folder, "roots")
                 yield folder
         else:
             yield from folders_iter(node.value, scope, depth + 1)
@@ -490,14 +622,16 @@ def directory_folders(call: ast.Call, scope: Scope, depth: int) -> Iterator[str]
         if any(mark in part for part in parts for mark in "*?[") or not parts:
             continue
         evidence = evidence or _names_model_extension(patterns, scope)
-        if not evidence:
+        if not evidence and not scope.trace.filters:
             return
         relative = "/".join(parts)
         using = folders_using_dir(f"models/{relative}")
-        if using:
-            yield using[0]
-        elif len(parts) == 1:
-            yield parts[0]
+        folder = using[0] if using else parts[0] if len(parts) == 1 else None
+        if folder is not None:
+            # A listing kept to directories lists folders, even when its function names
+            # a model extension elsewhere.
+            scope.trace.note(folder, "folders" if scope.trace.filters else "files")
+            yield folder
 
 
 def _names_model_extension(patterns: list[str], scope: Scope) -> bool:
@@ -706,6 +840,21 @@ def bind_statement(statement: ast.stmt, bindings: dict[str, list[ast.expr]]) -> 
         ):
             bindings.setdefault(call.func.value.id, []).extend(call.args)
     elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.For)):
+        if (
+            isinstance(statement, ast.For)
+            and isinstance(statement.target, ast.Tuple)
+            and isinstance(statement.iter, ast.Call)
+            and call_name(statement.iter) == "walk"
+            and len(statement.target.elts) == 3
+        ):
+            # for root, dirs, files in os.walk(p): root and dirs hold directories.
+            for position, element in enumerate(statement.target.elts):
+                if isinstance(element, ast.Name):
+                    walked = statement.iter
+                    held: ast.expr = (
+                        DirectoriesOf(walked) if position < 2 else ast.Starred(walked, ast.Load())
+                    )
+                    bindings.setdefault(element.id, []).append(held)
         if (
             isinstance(statement, ast.For)
             and isinstance(statement.target, ast.Name)

@@ -50,15 +50,20 @@ def placement_folder(folder: str) -> str:
 def learned_spec(loader: LearnedLoader, origin: str) -> LoaderSpec:
     """Return the LoaderSpec of a learned loader (without following ``wraps``): each model
     input reads from the placement folder of the first folder type it lists; an input
-    reading a type whose entries are folders (``diffusers``) takes folder entries, whose
-    names carry no extension, as the core ``DiffusersLoader`` does."""
+    reading a type whose entries are folders (``diffusers``), or one the pack lists as
+    folders (``loader.folder_inputs``: Florence2's ``models/LLM`` sub-folders), takes
+    folder entries, whose names carry no extension, as the core ``DiffusersLoader`` does."""
     inputs = {
         name: placement_folder(folders[0]) for name, folders in loader.model_inputs if folders
     }
     return LoaderSpec(
         widgets=loader.widgets,
         model_inputs=MappingProxyType(inputs),
-        folder_entries=frozenset(name for name, folder in inputs.items() if _holds_folders(folder)),
+        folder_entries=frozenset(
+            name
+            for name, folder in inputs.items()
+            if _holds_folders(folder) or name in loader.folder_inputs
+        ),
         origin=origin,
     )
 

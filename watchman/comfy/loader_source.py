@@ -93,6 +93,9 @@ class LearnedLoader:
     to the canonical folder types it lists, in order. ``wraps``: the node type whose
     inputs this one copies (a wrapper or subclass of a class defined elsewhere), or None.
     ``source``: the file (relative to the pack) that declared the inputs.
+    ``folder_inputs``: the model inputs whose values name a folder, not a file (the
+    listing keeps directories only: ``os.listdir`` filtered by ``isdir``, the folders
+    ``os.walk`` finds), sorted.
     """
 
     node_type: str
@@ -100,16 +103,21 @@ class LearnedLoader:
     model_inputs: tuple[tuple[str, tuple[str, ...]], ...]
     wraps: str | None = None
     source: str = ""
+    folder_inputs: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        """Return a JSON-ready dict that :meth:`from_json` reads back."""
-        return {
+        """Return a JSON-ready dict that :meth:`from_json` reads back (``folder_inputs``
+        only when there are some, so older documents read the same)."""
+        document: dict[str, object] = {
             "node_type": self.node_type,
             "widgets": list(self.widgets),
             "model_inputs": {name: list(folders) for name, folders in self.model_inputs},
             "wraps": self.wraps,
             "source": self.source,
         }
+        if self.folder_inputs:
+            document["folder_inputs"] = list(self.folder_inputs)
+        return document
 
     @classmethod
     def from_json(cls, data: object) -> LearnedLoader:
@@ -121,6 +129,9 @@ class LearnedLoader:
         if not isinstance(inputs, dict) or not isinstance(widgets, list):
             raise ValueError(f"learned loader {data['node_type']!r} is malformed")
         wraps = data.get("wraps")
+        folder_inputs = data.get("folder_inputs") or []
+        if not isinstance(folder_inputs, list):
+            raise ValueError(f"learned loader {data['node_type']!r} is malformed")
         return cls(
             node_type=data["node_type"],
             widgets=tuple(str(name) for name in widgets),
@@ -131,6 +142,7 @@ class LearnedLoader:
             ),
             wraps=wraps if isinstance(wraps, str) else None,
             source=str(data.get("source") or ""),
+            folder_inputs=tuple(sorted({name for name in folder_inputs if isinstance(name, str)})),
         )
 
 
@@ -141,6 +153,7 @@ class _ClassInfo:
     bases: tuple[str, ...]
     widgets: tuple[str, ...] | None  # None: no INPUT_TYPES / schema of its own
     model_inputs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    folder_inputs: tuple[str, ...] = ()  # model inputs listing folders, not files
     inherits_inputs_of: str | None = None  # INPUT_TYPES built on Base.INPUT_TYPES()
     # A folder listing only to insert text (below): known to load no file from it.
     inserts_text: bool = False
@@ -348,7 +361,12 @@ def _is_node_class(name: str, index: _PackIndex, depth: int) -> bool:
 
 def _loader(node_type: str, info: _ClassInfo) -> LearnedLoader:
     return LearnedLoader(
-        node_type, info.widgets or (), info.model_inputs, wraps=None, source=info.source
+        node_type,
+        info.widgets or (),
+        info.model_inputs,
+        wraps=None,
+        source=info.source,
+        folder_inputs=info.folder_inputs,
     )
 
 
@@ -374,6 +392,7 @@ def _from_class(
                     base.model_inputs,
                     wraps=base.wraps,
                     source=base.source,
+                    folder_inputs=base.folder_inputs,
                 )
             return LearnedLoader(
                 node_type, (), (), wraps=info.inherits_inputs_of, source=info.source
@@ -621,6 +640,7 @@ class _FileReader:
                 break
         widgets: list[str] = []
         model_inputs: list[tuple[str, tuple[str, ...]]] = []
+        folder_inputs: list[str] = []
         for name, spec in [*sections["required"], *sections["optional"]]:
             if name in widgets:
                 continue
@@ -632,10 +652,13 @@ class _FileReader:
                 info.inserts_text = True
             elif folders:
                 model_inputs.append((name, folders))
+                if local.trace.lists_folders:
+                    folder_inputs.append(name)
             elif not _inserts_text(name):
                 self._defer(info, name, spec, local)
         info.widgets = tuple(widgets)
         info.model_inputs = tuple(model_inputs)
+        info.folder_inputs = tuple(sorted(folder_inputs))
 
     def _defer(self, info: _ClassInfo, name: str, spec: ast.expr | None, scope: Scope) -> None:
         # Calls of names this file does not define: a helper of another file may list a
@@ -672,6 +695,7 @@ class _FileReader:
             required: list[str] = []
             optional: list[str] = []
             model_inputs: list[tuple[str, tuple[str, ...]]] = []
+            folder_inputs: list[str] = []
             for item in list_items(inputs, local, 0):
                 parsed = v3_input(item, local)
                 if parsed is None:
@@ -684,11 +708,14 @@ class _FileReader:
                     info.inserts_text = True
                 elif folders:
                     model_inputs.append((name, folders))
+                    if local.trace.lists_folders:
+                        folder_inputs.append(name)
                 elif not _inserts_text(name) and isinstance(item, ast.Call):
                     options = next((k.value for k in item.keywords if k.arg == "options"), None)
                     self._defer(info, name, options, local)
             info.widgets = tuple(required + optional)
             info.model_inputs = tuple(model_inputs)
+            info.folder_inputs = tuple(sorted(folder_inputs))
             self.index.v3[node_type] = info
             return
 

@@ -113,10 +113,12 @@ def is_exact_spelling(value: str, relative_path: str, separator: str) -> bool:
     return value == listed_name(relative_path, separator)
 
 
-NodeLookup = Literal["list", "by_name"]
+NodeLookup = Literal["list", "by_name", "folder"]
 """How the node that reads a value finds its file.
 
 ``list``: ComfyUI validates the value against the loader's exact file list (a combo).
+``folder``: the same, but the list holds model folders, not files (diffusers, Florence2's
+``models/LLM/<name>``; see ``stages/folder_needs.py``).
 ``by_name``: the node looks the file up itself, by name, in any subfolder of the folder
 (LoRA tags, rgthree's Power Lora Loader entries, LoRA Manager lists); see
 :func:`found_by_name`.

@@ -256,8 +256,12 @@ def _string_value(
     url = value.strip() if location is not None and location.kind == "url" else None
     if spec is not None and input_name is not None and input_name in spec.model_inputs:
         folder = canonical_folder(spec.model_inputs[input_name])
-        if table_value_names_file(spec, input_name, name) and _holds_models(spec, folder, name):
-            node.add(input_name, name, folder, written_as=written_as, url=url)
+        if table_value_names_file(spec, input_name, name) and _holds_models(
+            spec, folder, name, input_name
+        ):
+            # A folder entry names a model folder, which the loader lists by name.
+            lookup: NodeLookup = "folder" if input_name in spec.folder_entries else "list"
+            node.add(input_name, name, folder, written_as=written_as, url=url, lookup=lookup)
         return
     if not _generic_rule_applies(spec, input_name):
         return
@@ -269,11 +273,17 @@ def _string_value(
         node.add(input_name, name, None, written_as=written_as)
 
 
-def _holds_models(spec: LoaderSpec, folder: str, name: str) -> bool:
+def _holds_models(spec: LoaderSpec, folder: str, name: str, input_name: str) -> bool:
     """A folder a pack registers for its own files (KJNodes' fonts) is listed the same way
     as a model folder: from learned and bundled specs, a value in a folder ComfyUI does
-    not know counts only when it is a model file."""
-    return spec.origin == "table" or folder_type(folder) is not None or is_model_file_name(name)
+    not know counts only when it is a model file, or when the pack lists folders there
+    (a folder entry: a downloaded model repository)."""
+    return (
+        spec.origin == "table"
+        or folder_type(folder) is not None
+        or is_model_file_name(name)
+        or input_name in spec.folder_entries
+    )
 
 
 def location_findings(references: Iterable[ModelReference]) -> tuple[str, ...]:

@@ -53,6 +53,9 @@ Power Lora Loader entries, LoRA Manager lists) follow their own rule instead
 (:func:`watchman.comfy.model_key.found_by_name`): a file they find by its name, with or
 without extension, in any subfolder of the folder, is present, neither misplaced nor
 misspelled. One they would miss but that matches in another letter case is misspelled.
+
+Loaders whose values name a model folder (``lookup == "folder"``: Florence2's
+``models/LLM/<name>``, diffusers) follow :mod:`watchman.stages.folder_needs`.
 """
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ from watchman.comfy.prompt_tokens import EmbeddingToken, weight_outside_parenthe
 from watchman.comfy.workflow import reader_failure
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.printable import printable
+from watchman.stages.folder_needs import folder_need
 from watchman.stages.inventory.models import ModelFile, ModelInventory
+from watchman.stages.needs_model import ModelNeed
 from watchman.stages.workflows import ReaderFailure, WorkflowScan
 
 # (node type, input name) -> the file names the live server offers, or None.
@@ -96,7 +101,6 @@ STATUS_ORDER: tuple[WorkflowStatus, ...] = (
 )
 
 
-NeedState = Literal["missing", "misplaced", "misspelled", "broken", "nameless"]
 NAMELESS_RAISES = (
     "embedding: is followed by no name, and ComfyUI stops with an error (IndexError) when "
     "it encodes this text"
@@ -109,40 +113,6 @@ NAMELESS_SKIPPED = (
 """The problem of a prompt token naming only commas: ComfyUI renders without it."""
 BrokenLookup = Callable[[ModelFile], "str | None"]
 """Why an installed model file is broken (model_health), or None when it looks sound."""
-
-
-@dataclass(frozen=True)
-class ModelNeed:
-    """A model reference ComfyUI will not accept as written.
-
-    ``missing``: no such file. ``misplaced``: the file is in another folder or subfolder,
-    ``locations`` say where. ``misspelled``: the file is installed, but ComfyUI lists it
-    as ``pick`` and refuses any other spelling; ``locations`` are the installed files.
-    ``broken``: the file ComfyUI would load (``locations``) cannot be the model
-    (truncated, empty, an HTML page...), ``problem`` says why. ``nameless``: a prompt's
-    ``embedding:`` token names nothing (no word after it: ComfyUI raises when it encodes
-    the text; or commas only: it renders without an embedding), ``problem`` says which;
-    there is no file to get, the prompt is to fix. ``rewrite``: for a prompt
-    embedding written with its weight outside parentheses (``embedding:x:1.2``, which
-    ComfyUI reads as the name ``x:1.2``), how the prompt must write it instead
-    (``(embedding:x:1.2)``). The need is then misspelled when ``x`` is installed
-    (``pick`` is its spelling, the reference's value stays ``x:1.2``), else it is for
-    ``x`` itself, missing or misplaced; ``reference.written_as`` keeps the token as
-    written.
-    """
-
-    reference: ModelReference
-    key: ModelKey
-    state: NeedState
-    locations: tuple[ModelFile, ...]
-    pick: str | None = None
-    problem: str | None = None
-    rewrite: str | None = None
-
-    @property
-    def certain(self) -> bool:
-        """False for a value of unknown folder that may not be a model at all."""
-        return self.reference.folder is not None
 
 
 @dataclass(frozen=True)
@@ -460,6 +430,11 @@ def find_model_needs(
                 needs.append(need)
             continue
         answer = _server_answer(reference, key, choices)
+        if answer is None and reference.lookup == "folder":
+            need = folder_need(reference, key, inventory)  # a model folder, not a file
+            if need is not None:
+                needs.append(need)
+            continue
         if answer == "listed":
             # The server lists whatever file bears the name, broken or not.
             damaged = None if broken is None else _broken_need(reference, key, inventory, broken)

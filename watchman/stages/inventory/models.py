@@ -51,8 +51,6 @@ from watchman.state.json_codec import dumps_json
 logger = logging.getLogger(__name__)
 
 CACHE_SCHEMA_VERSION = 1
-DIFFUSERS_MARKER = "model_index.json"
-"""A diffusers model is a folder holding this file (ComfyUI's DiffusersLoader)."""
 EXCLUDED_FOLDER_NAMES = frozenset({".git"})
 """Folders ComfyUI's ``recursive_search`` never enters."""
 
@@ -110,6 +108,10 @@ class ModelInventory:
     # Lower-cased relative paths of the subfolders under each folder type's roots: some
     # loaders (e.g. Nunchaku's) take a model folder, not a file.
     directories: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    # The model folders of the folder types whose loaders list folders by name
+    # (``FolderType.entry_folders``: Florence2's models/LLM/<name>, diffusers), each with
+    # the total size of the files below it, in search order; see ``folder_entry``.
+    folder_entries: Mapping[str, tuple[ModelFile, ...]] = field(default_factory=dict, compare=False)
     # The embeddings roots on a disk that ignores letter case (macOS and Windows volumes
     # usually do): ComfyUI's tokenizer opens an embedding by path there, so another case
     # finds it. Loader lists are exact strings on any disk.
@@ -122,6 +124,10 @@ class ModelInventory:
     _by_path: _Index = field(init=False, repr=False, compare=False)
     _by_name: _Index = field(init=False, repr=False, compare=False)
     _root_sets: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    # The model folders by folded relative path (few: downloaded repositories).
+    _folders_by_path: Mapping[str, tuple[ModelFile, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # Freeze the mappings and build the lookup indexes once.
@@ -136,6 +142,14 @@ class ModelInventory:
         )
         object.__setattr__(
             self, "_root_sets", {name: frozenset(paths) for name, paths in self.roots.items()}
+        )
+        object.__setattr__(self, "folder_entries", MappingProxyType(dict(self.folder_entries)))
+        by_path: dict[str, list[ModelFile]] = {}
+        for entries in self.folder_entries.values():
+            for entry in entries:
+                by_path.setdefault(fold_case(entry.relative_path), []).append(entry)
+        object.__setattr__(
+            self, "_folders_by_path", {key: tuple(found) for key, found in by_path.items()}
         )
 
     @property
@@ -186,6 +200,13 @@ class ModelInventory:
             if same_name:
                 return Presence("misplaced", same_name)
         return Presence("missing")
+
+    def model_folders(self, path: str, folder: str | None = None) -> tuple[ModelFile, ...]:
+        """Return the model folders (``folder_entries``) whose relative path folds to
+        ``path`` (a normalised, case-folded key path), of ``folder`` only when given, in
+        search order. Never raises."""
+        found = self._folders_by_path.get(path, ())
+        return found if folder is None else tuple(e for e in found if e.folder == folder)
 
     def named(self, folder: str, *file_names: str) -> tuple[ModelFile, ...]:
         """Return the files of ``folder`` (or kept under its roots by another type) whose
@@ -325,14 +346,16 @@ class _Index:
 class _Listing:
     """What one walk of one directory found: the wanted files in path order (relative
     paths, sizes, mtimes in ns and extensions, as parallel sequences: 100,000 files are
-    not 100,000 tuples in a dict), diffusers-style model folders as relative path ->
-    (size, mtime), and the subfolders (lower-cased relative paths)."""
+    not 100,000 tuples in a dict), the model folders by how they are found (the marker
+    file they hold, ``""`` for every first-level sub-folder; see
+    ``FolderType.entry_folders``) as relative path -> (total size, mtime), and the
+    subfolders (lower-cased relative paths)."""
 
     paths: list[str] = field(default_factory=list)
     sizes: array[int] = field(default_factory=lambda: array("q"))
     mtimes_ns: array[int] = field(default_factory=lambda: array("q"))
     extensions: list[str] = field(default_factory=list)
-    model_folders: dict[str, tuple[int, float]] = field(default_factory=dict)
+    model_folders: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict)
     subfolders: set[str] = field(default_factory=set)
 
     def in_path_order(self) -> _Listing:
@@ -349,18 +372,20 @@ class _Listing:
 
 
 def _walk(
-    root: str, wants_file: Callable[[str], bool], find_model_folders: bool, tree: TreeListing
+    root: str, wants_file: Callable[[str], bool], folder_ways: frozenset[str], tree: TreeListing
 ) -> _Listing:
     """Walk ``root`` recursively through ``tree`` (which reuses unchanged directories'
     listings), following links without loops; see the module docstring.
 
-    Keeps the files whose extension ``wants_file`` accepts, sorted by relative path; with
-    ``find_model_folders``, also totals the sizes below each folder holding a diffusers
-    marker.
+    Keeps the files whose extension ``wants_file`` accepts, sorted by relative path. For
+    each way of ``folder_ways`` (a marker file name, or ``""`` for every first-level
+    sub-folder) it also finds the model folders and totals the sizes of the files below
+    each (one pass over the directories' own totals: no file is looked at twice).
     """
     listing = _Listing()
     direct_sizes: dict[str, int] = {}
-    markers: dict[str, float] = {}
+    found: dict[str, dict[str, float]] = {way: {} for way in folder_ways}
+    markers = [way for way in folder_ways if way]
     intern = sys.intern
     for _, prefix, record in tree.walk(root, EXCLUDED_FOLDER_NAMES.__contains__):
         if prefix:
@@ -372,21 +397,32 @@ def _walk(
                 listing.sizes.append(size)
                 listing.mtimes_ns.append(mtime_ns)
                 listing.extensions.append(intern(extension))
-        if find_model_folders:
-            direct_sizes[prefix] = sum(record.sizes)
-            if prefix and DIFFUSERS_MARKER in record.names:
-                markers[prefix] = seconds(record.stamp[2])
-    if markers:
-        totals = dict.fromkeys(markers, 0)
+        if not folder_ways:
+            continue
+        direct_sizes[prefix] = sum(record.sizes)
+        if not prefix:
+            continue
+        if "" in found and prefix.count("/") == 1:
+            found[""][prefix] = seconds(record.stamp[2])
+        if markers:
+            names = record.names
+            for marker in markers:
+                if marker in names:
+                    found[marker][prefix] = seconds(record.stamp[2])
+    wanted = {prefix for folders in found.values() for prefix in folders}
+    if wanted:
+        totals = dict.fromkeys(wanted, 0)
         for prefix, size in direct_sizes.items():
-            # Add each folder's own files to every marked folder above it (or itself).
+            # Add each folder's own files to every wanted folder above it (or itself).
             parts = prefix.split("/")[:-1]
             for depth in range(1, len(parts) + 1):
                 above = "/".join(parts[:depth]) + "/"
                 if above in totals:
                     totals[above] += size
-        for prefix, mtime in markers.items():
-            listing.model_folders[prefix[:-1]] = (totals[prefix], mtime)
+        for way, folders in found.items():
+            listing.model_folders[way] = {
+                prefix[:-1]: (totals[prefix], mtime) for prefix, mtime in folders.items()
+            }
     return listing.in_path_order()
 
 
@@ -486,19 +522,26 @@ def scan_models(
         ) -> bool:
             return accept_any or extension in wanted
 
-        find_folders = any(k.holds_folders for k in kinds_here)
-        listings[root] = _walk(root, wants_file, find_folders, tree)
+        ways = frozenset(k.entry_folders for k in kinds_here if k.entry_folders is not None)
+        listings[root] = _walk(root, wants_file, ways, tree)
 
     files: dict[str, tuple[ModelFile, ...]] = {}
+    folder_entries: dict[str, tuple[ModelFile, ...]] = {}
     for kind in kinds:
+        if kind.entry_folders is not None:
+            entries: list[ModelFile] = []
+            for root in roots[kind.name]:
+                folders = listings[root].model_folders.get(kind.entry_folders, {})
+                for path in sorted(folders):
+                    size, mtime = folders[path]
+                    entries.append(ModelFile(kind.name, path, root, size, mtime))
+            folder_entries[kind.name] = tuple(entries)
+        if kind.holds_folders:
+            files[kind.name] = folder_entries.get(kind.name, ())
+            continue
         found: list[ModelFile] = []
         for root in roots[kind.name]:
             listing = listings[root]
-            if kind.holds_folders:
-                for path in sorted(listing.model_folders):
-                    size, mtime = listing.model_folders[path]
-                    found.append(ModelFile(kind.name, path, root, size, mtime))
-                continue
             wanted = kind.extensions
             for at, path in enumerate(listing.paths):
                 if not wanted or listing.extensions[at] in wanted:
@@ -514,6 +557,7 @@ def scan_models(
         files=files,
         comfyui_root=str(comfyui_root),
         directories=directories,
+        folder_entries=folder_entries,
         case_blind_roots=frozenset(
             root for root in roots.get("embeddings", ()) if disk_ignores_case(root)
         ),
