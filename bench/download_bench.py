@@ -56,7 +56,8 @@ import orjson
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from watchman.remote.downloader import Downloader, DownloadLimits, DownloadTask  # noqa: E402
+from watchman.remote.download_task import DownloadLimits, DownloadTask  # noqa: E402
+from watchman.remote.downloader import Downloader  # noqa: E402
 from watchman.remote.gateway import HttpGateway  # noqa: E402
 from watchman.remote.transport import new_client  # noqa: E402
 from watchman.stages.inventory.model_health import (  # noqa: E402

@@ -19,7 +19,7 @@ from tests.remote.blob_server import BlobServer, safetensors_blob
 from watchman.comfy.model_key import ModelKey
 from watchman.commands.cli import app
 from watchman.commands.downloads import run_download
-from watchman.remote.downloader import PARTIAL_SUFFIX
+from watchman.remote.part_file import PARTIAL_SUFFIX
 from watchman.resolve import SearchResult
 from watchman.stages.download_plan import Wanted, build_plan, save_plan, token_services
 from watchman.state.download_log import log_path, read_downloads
@@ -168,7 +168,7 @@ def test_a_person_watching_sees_progress_bars_and_the_daemon_gets_progress_lines
     from watchman.clocks import SystemClock
     from watchman.config_loading import load_settings
     from watchman.home import Home
-    from watchman.remote.downloader import Progress
+    from watchman.remote.download_task import Progress
     from watchman.stages.downloads import ProgressLines
 
     home, models = Home(tmp_path / "home"), tmp_path / "models"

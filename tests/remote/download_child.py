@@ -13,7 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
-from watchman.remote.downloader import Downloader, DownloadLimits, DownloadTask, Progress
+from watchman.remote.download_task import DownloadLimits, DownloadTask, Progress
+from watchman.remote.downloader import Downloader
 from watchman.remote.gateway import HttpGateway
 from watchman.remote.transport import new_client
 

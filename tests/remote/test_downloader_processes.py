@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 
 from tests.remote.blob_server import BlobServer, safetensors_blob
-from watchman.remote.downloader import PARTIAL_SUFFIX, Downloader, DownloadLimits, DownloadTask
+from watchman.remote.download_task import DownloadLimits, DownloadTask
+from watchman.remote.downloader import Downloader
 from watchman.remote.gateway import HttpGateway
+from watchman.remote.part_file import PARTIAL_SUFFIX
 
 BLOB = safetensors_blob(2_000_000)
 SHA = hashlib.sha256(BLOB).hexdigest()

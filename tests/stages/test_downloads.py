@@ -9,7 +9,8 @@ import httpx
 
 from tests.remote.blob_server import BlobServer, safetensors_blob
 from tests.stages.test_download_plan import TOKENS, found, key, keyed, roots
-from watchman.remote.downloader import Downloader, DownloadLimits
+from watchman.remote.download_task import DownloadLimits
+from watchman.remote.downloader import Downloader
 from watchman.remote.gateway import HttpGateway
 from watchman.stages.download_plan import Wanted, build_plan
 from watchman.stages.downloads import run_downloads

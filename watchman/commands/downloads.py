@@ -35,7 +35,7 @@ from watchman.config import Settings
 from watchman.errors import DownloadError
 from watchman.exit_status import ExitStatus
 from watchman.home import Home
-from watchman.remote import downloader as remote
+from watchman.remote import download_task as remote
 from watchman.remote.transport import new_client
 from watchman.stages.download_plan import DownloadPlan, PlannedDownload, load_plan
 from watchman.stages.downloads import (

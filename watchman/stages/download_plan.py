@@ -26,8 +26,8 @@ import httpx
 from watchman.comfy.folders import canonical_folder
 from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.errors import DownloadError, StateError
-from watchman.remote.download_safety import target_parts
-from watchman.remote.downloader import DownloadTask, check_url
+from watchman.remote.download_safety import check_url, target_parts
+from watchman.remote.download_task import DownloadTask
 from watchman.remote.origins import credentials_key
 from watchman.resolve import SearchResult, Status
 from watchman.stages.inventory.model_health import leftovers_beside

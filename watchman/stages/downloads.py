@@ -20,7 +20,8 @@ import httpx
 
 from watchman.comfy.model_key import ModelKey
 from watchman.config import Settings
-from watchman.remote.downloader import Downloader, DownloadLimits, DownloadResult, Progress
+from watchman.remote.download_task import DownloadLimits, DownloadResult, Progress
+from watchman.remote.downloader import Downloader
 from watchman.remote.gateway import HttpGateway
 from watchman.remote.origins import credentials_key
 from watchman.resolve import SearchResult
