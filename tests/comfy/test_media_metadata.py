@@ -25,7 +25,7 @@ from tests.media_files import (
     opus_with_comments,
     webm_with_tags,
 )
-from watchman.comfy import media_metadata
+from watchman.comfy import matroska_metadata, media_metadata, mp4_metadata
 from watchman.comfy.media_metadata import (
     media_payload,
     payload_texts,
@@ -197,7 +197,7 @@ def test_only_the_metadata_of_a_large_mp4_is_read() -> None:
 
 
 def test_an_mp4_whose_moov_passes_the_limit_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(media_metadata, "MAX_MOOV_BYTES", 100)
+    monkeypatch.setattr(mp4_metadata, "MAX_MOOV_BYTES", 100)
     data = mp4_with_keys({"workflow": json.dumps(WORKFLOW).encode()})
     handle = CountingFile(data)
     assert read_media_texts(handle, len(data), "clip")[1] == {}
@@ -207,8 +207,8 @@ def test_an_mp4_whose_moov_passes_the_limit_is_not_read(monkeypatch: pytest.Monk
 def test_a_matroska_tag_after_the_head_is_found_in_the_tail(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(media_metadata, "MATROSKA_HEAD_BYTES", 1_000)
-    monkeypatch.setattr(media_metadata, "MATROSKA_TAIL_BYTES", 1_000)
+    monkeypatch.setattr(matroska_metadata, "MATROSKA_HEAD_BYTES", 1_000)
+    monkeypatch.setattr(matroska_metadata, "MATROSKA_TAIL_BYTES", 1_000)
     tags = webm_with_tags({b"WORKFLOW": json.dumps(WORKFLOW).encode()})
     data = tags[:40] + b"\0" * 50_000 + tags[40:]  # the tags end up in the last bytes
     handle = CountingFile(data)
