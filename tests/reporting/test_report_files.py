@@ -41,7 +41,7 @@ class Pair:
         """Write ``report`` as the cycle does: its changes told against the pair on disk."""
         previous = self.previous()
         report = dataclasses.replace(
-            report, changes=changes_since(previous.before, report.workflows)
+            report, changes=changes_since(previous.before, report.workflows, ["/w"])
         )
         return write_report(self.json, self.markdown, report, index=self.index, previous=previous)
 
@@ -112,6 +112,28 @@ def test_a_report_changed_by_hand_is_read_not_its_stale_index(tmp_path: Path) ->
     assert previous.before.workflows["/w/b.json"] == ("0" * 64, "missing_nodes")
     assert pair.write(report("c2"))  # it differs from this cycle's: rewritten
     assert "- Now ready: `b.json`" in pair.markdown.read_text()
+
+
+def test_a_workflow_gone_since_the_last_report_is_named_below_its_folder_in_both_files(
+    tmp_path: Path,
+) -> None:
+    pair = Pair(tmp_path)
+    pair.write(report("c1"))
+    only_a = report_of({"/w/a.json": parsed([lora("1", "missing.safetensors")])})
+    assert pair.write(dataclasses.replace(only_a, cycle_id="c2", generated_at="2026-11-30T02:00Z"))
+    assert "- Gone (deleted, renamed or no longer watched): `b.json`" in pair.markdown.read_text()
+    assert json.loads(pair.json.read_bytes())["changes"]["removed"] == ["b.json"]
+    # Told once: the next report that changes lists nothing gone.
+    other = report_of({"/w/a.json": parsed([lora("1", "other.safetensors")])})
+    assert pair.write(dataclasses.replace(other, cycle_id="c3", generated_at="2026-11-30T03:00Z"))
+    assert json.loads(pair.json.read_bytes())["changes"]["removed"] == []
+
+
+def test_a_workflow_outside_every_watched_folder_is_named_by_its_path() -> None:
+    from watchman.reporting.report import Before
+
+    before = Before("2026-11-30T01:00Z", {"/elsewhere/x.json": ("0" * 64, "ready")})
+    assert changes_since(before, (), ["/w"]).removed == ("/elsewhere/x.json",)
 
 
 @pytest.mark.parametrize(

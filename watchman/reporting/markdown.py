@@ -136,6 +136,7 @@ def _changes(report: Report) -> list[str]:
         ("Updated", changes.updated),
         ("Now ready", changes.newly_ready),
         ("Now blocked", changes.newly_blocked),
+        ("Gone (deleted, renamed or no longer watched)", changes.removed),
     ):
         if names:
             lines.append(f"- {label}: {_listed(names)}")

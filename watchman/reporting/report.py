@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -136,10 +137,14 @@ class Changes:
     updated: tuple[str, ...]
     newly_ready: tuple[str, ...]
     newly_blocked: tuple[str, ...]
+    # In the previous report, not in this one: deleted, renamed, or no longer watched.
+    removed: tuple[str, ...] = ()
 
     @property
     def any(self) -> bool:
-        return bool(self.new or self.updated or self.newly_ready or self.newly_blocked)
+        return bool(
+            self.new or self.updated or self.newly_ready or self.newly_blocked or self.removed
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +153,7 @@ class Changes:
             "updated": list(self.updated),
             "newly_ready": list(self.newly_ready),
             "newly_blocked": list(self.newly_blocked),
+            "removed": list(self.removed),
         }
 
 
@@ -184,12 +190,15 @@ def time_of(generated_at: object) -> str | None:
 
 
 def changes_since(
-    previous: Mapping[str, Any] | Before | None, entries: Sequence[WorkflowEntry]
+    previous: Mapping[str, Any] | Before | None,
+    entries: Sequence[WorkflowEntry],
+    watched_folders: Sequence[str] = (),
 ) -> Changes:
     """Compare the workflows with the previous report (its JSON document, or what was
     kept of it; None: there was none, so every workflow is new): new and updated (by
-    sha256) workflows, those ready now that were not, and those blocked now that were
-    ready."""
+    sha256) workflows, those ready now that were not, those blocked now that were ready,
+    and those it listed that are gone (named below the watched folder that held them,
+    among ``watched_folders``, else by their path)."""
     if previous is not None and not isinstance(previous, Before):
         previous = Before.of_document(previous)
     before = previous.workflows if previous is not None else {}
@@ -209,13 +218,28 @@ def changes_since(
             ready.append(name)
         elif entry.status != "ready" and old[1] == "ready":
             blocked.append(name)
+    present = {entry.path for entry in entries}
+    removed = sorted(
+        _name_below(path, watched_folders) for path in before if path not in present
+    )
     return Changes(
         previous_generated_at=previous.generated_at if previous is not None else None,
         new=tuple(new),
         updated=tuple(updated),
         newly_ready=tuple(ready),
         newly_blocked=tuple(blocked),
+        removed=tuple(removed),
     )
+
+
+def _name_below(path: str, folders: Sequence[str]) -> str:
+    # As the report names a workflow: its path below the watched folder that holds it.
+    for folder in folders:
+        try:
+            return PurePath(path).relative_to(folder).as_posix()
+        except ValueError:
+            continue
+    return path
 
 
 @dataclass(frozen=True)
@@ -410,7 +434,7 @@ def build_report(
         workflows=entries,
         downloaded=tuple(downloaded),
         watched=tuple(watched),
-        changes=changes_since(previous, entries),
+        changes=changes_since(previous, entries, [folder.path for folder in watched]),
         backend_urls=MappingProxyType(dict(backend_urls or {})),
     )
 
