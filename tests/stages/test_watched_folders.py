@@ -12,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from watchman.stages.watched_folders import FolderProblem, discover_workflow_files
+from watchman.stages.watched_folders import (
+    FolderProblem,
+    WatchedFolder,
+    discover_workflow_files,
+    watched_folders,
+)
 from watchman.stages.workflows import scan_watched_folders
 
 WORKFLOW = '{"1": {"class_type": "KSampler", "inputs": {}}}'
@@ -122,3 +127,22 @@ def test_a_watched_folder_that_cannot_be_listed_itself_is_not_listed(tmp_path: P
     ).folders
     assert folder.files == 0 and not folder.listed
     assert folder.problems == (f"{here} cannot be read: Permission denied.",)
+
+
+def test_a_folder_configured_twice_is_watched_once_under_its_first_label(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root, home = tmp_path / "ComfyUI", tmp_path / "home"
+    configured = [
+        (Path("user/default/workflows"), "comfyui"),
+        (root / "user" / "default" / "workflows", "again"),
+        (Path("~/flows"), "mine"),
+        (home / "flows", "mine again"),
+    ]
+    with caplog.at_level(logging.WARNING):
+        folders = watched_folders(configured, root, home)
+    assert folders == (
+        WatchedFolder(root / "user" / "default" / "workflows", "comfyui"),
+        WatchedFolder(home / "flows", "mine"),
+    )
+    assert sum("configured more than once" in r.getMessage() for r in caplog.records) == 2

@@ -56,12 +56,22 @@ def watched_folders(
     configured: Sequence[tuple[Path, str]], comfyui_root: Path, home_dir: Path
 ) -> tuple[WatchedFolder, ...]:
     """Return the configured ``(path, source)`` folders made absolute: ``~`` is
-    ``home_dir``, and a relative path is taken from the ComfyUI root."""
-    folders = []
+    ``home_dir``, and a relative path is taken from the ComfyUI root. A folder configured
+    twice (``user/default/workflows`` and its absolute path) is watched once, under its
+    first source label: listed twice, it would show twice in the report."""
+    folders: dict[Path, WatchedFolder] = {}
     for configured_path, source in configured:
         path = expand_user(configured_path, home_dir)
-        folders.append(WatchedFolder(path if path.is_absolute() else comfyui_root / path, source))
-    return tuple(folders)
+        absolute = path if path.is_absolute() else comfyui_root / path
+        if absolute in folders:
+            logger.warning(
+                "Watched folder %s is configured more than once; it is watched once, as %r.",
+                absolute,
+                folders[absolute].source,
+            )
+            continue
+        folders[absolute] = WatchedFolder(absolute, source)
+    return tuple(folders.values())
 
 
 def discover_workflow_files(
