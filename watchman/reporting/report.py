@@ -219,9 +219,7 @@ def changes_since(
         elif entry.status != "ready" and old[1] == "ready":
             blocked.append(name)
     present = {entry.path for entry in entries}
-    removed = sorted(
-        _name_below(path, watched_folders) for path in before if path not in present
-    )
+    removed = sorted(_name_below(path, watched_folders) for path in before if path not in present)
     return Changes(
         previous_generated_at=previous.generated_at if previous is not None else None,
         new=tuple(new),
