@@ -7,7 +7,9 @@ Each action names the workflows it unblocks and, where one exists, a command to 
 ComfyUI-Manager's "Install via Git URL" does) otherwise, the rename that enables a
 disabled pack, the ``mv`` that puts a misplaced file where its loader looks, and
 ``comfywatchman download NAME`` for a planned download. A prompt whose ``embedding:``
-names nothing gets its own action per node: the text to fix.
+names nothing gets its own action per node: the text to fix. A model folder a loader
+takes by name (Florence2's ``models/LLM/<name>``) gets where it goes and, when its
+repository is likely known, the ``huggingface-cli download`` that fetches it, uncertain.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from watchman.comfy.folders import target_dir
 from watchman.comfy.model_key import ModelKey, value_parts
 from watchman.reporting.report import ModelRow, NodeRow, Report, WorkflowEntry
 from watchman.resolve import Status
+from watchman.resolve.model_folders import folder_source
 from watchman.stages.inventory.models import ModelFile
 from watchman.stages.needs import ModelNeed, named_in_prompt
 
@@ -211,7 +214,9 @@ def model_actions(report: Report) -> list[Action]:
             else ModelKey.of(row.resolution.folder if row.resolution else None, value)
         )
         plan = planned.get(key)
-        if need.state == "misplaced":
+        if reference.lookup == "folder" and need.state in ("missing", "broken"):
+            action = _folder(row, names)
+        elif need.state == "misplaced":
             action = _move(row, where, names)
         elif need.state == "misspelled":
             if need.rewrite is not None:
@@ -353,6 +358,37 @@ class _Relative:
 # Path parts that are neither empty nor ".", without a backslash or a colon (a separator
 # or a drive on Windows): joined with "/", they are what pathlib makes of them.
 _PLAIN_RELATIVE = re.compile(r"(?!\.?(?:/|$))[^/\\:]+(?:/(?!\.?(?:/|$))[^/\\:]+)*")
+
+
+def _folder(row: ModelRow, names: tuple[str, ...]) -> Action:
+    """Get (or fill) a model folder a loader takes by name: where it goes, and the
+    repository it likely comes from with the command that fetches it when one is known
+    (uncertain: no listing confirmed it). Never a planned download."""
+    need = row.need
+    reference = need.reference
+    folder = reference.folder or "?"
+    name = reference.value.strip()
+    where = f"{target_dir(folder)}/{name}"
+    if need.state == "broken":
+        title = f"Fill the model folder {where}: {need.problem or 'it holds no model'}."
+    else:
+        title = (
+            f"Get the model folder {where} ({folder}): the loader takes a whole folder "
+            "(a downloaded model repository), not one file; nothing fetches it automatically."
+        )
+    source = folder_source(reference.folder, name)
+    if source is None:
+        return Action("get_folder", title, names)
+    result = row.resolution
+    return Action(
+        "get_folder",
+        title,
+        names,
+        command=source.command(folder, name),
+        uncertain=(result.reason if result is not None and result.reason else None)
+        or f"likely {source.repo} ({source.source}); no file listing confirmed it",
+        candidates=(f"{source.repo} ({source.source})",),
+    )
 
 
 def _missing(row: ModelRow, names: tuple[str, ...], not_planned: str | None = None) -> Action:

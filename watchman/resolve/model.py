@@ -67,6 +67,7 @@ class SearchRequest:
 
     ``value`` is the workflow value as written (``SDXL\\foo.safetensors``); ``folder`` the
     canonical ComfyUI folder type from the loader, which wins over any remote site's type.
+    ``folder_entry``: the value names a model folder, not a file (``model_folders``).
     """
 
     value: str
@@ -74,6 +75,7 @@ class SearchRequest:
     embedded_url: str | None = None
     embedded_hash: str | None = None
     embedded_hash_type: str | None = None
+    folder_entry: bool = False
 
     @property
     def source_url(self) -> str | None:

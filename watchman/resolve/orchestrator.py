@@ -9,7 +9,8 @@ without a request. A backend that fails never stops the others, and one found
 unreachable, timed out, failing with 5xx or rate limited is marked down for the rest of
 the run (``health.HealthBoard``, shared with Qwen's tool calls), so a dead service costs
 one failure, not one per model. A stop event, once set, turns every model not yet resolved
-into ``ERROR interrupted`` without a request, and such a result is never cached.
+into ``ERROR interrupted`` without a request, and such a result is never cached. A
+request for a model folder asks no source at all (``model_folders``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from watchman.resolve.cache import ResolutionCache, backend_key
 from watchman.resolve.health import HealthBoard
 from watchman.resolve.known_sources import KnownSources
 from watchman.resolve.model import Backend, SearchRequest, SearchResult, Status, result_for
+from watchman.resolve.model_folders import folder_result
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +132,9 @@ class Resolver:
         return self.search_multiple_models([request])[request.key]
 
     def _resolve(self, request: SearchRequest, order: Sequence[str]) -> SearchResult:
+        if request.folder_entry:
+            # A model folder is no file any source lists: never a file's FOUND.
+            return folder_result(request)
         known = self.known_sources.lookup(request)
         if known is None:
             return self._remote(request, order)

@@ -39,6 +39,7 @@ def search_request(need: ModelNeed) -> SearchRequest:
         embedded_url=embedded.url if embedded else None,
         embedded_hash=embedded.hash if embedded else None,
         embedded_hash_type=embedded.hash_type if embedded else None,
+        folder_entry=reference.lookup == "folder",
     )
 
 
