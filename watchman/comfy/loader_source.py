@@ -46,22 +46,10 @@ from watchman.comfy.loader_expressions import (
     DIRECTORY_CALLS,
     FOLDER_PATH_CALLS,
     LIST_CALLS,
-    MAX_DEPTH,
-    MAX_STEPS,
-    Items,
-    Scope,
-    bind_statement,
     call_keys,
-    call_name,
-    constant_text,
-    dict_items,
     function_folders,
     input_kind,
     input_types_call,
-    is_name,
-    item_assignments,
-    last_name,
-    list_items,
     v3_input,
 )
 from watchman.comfy.loader_names import (
@@ -70,6 +58,20 @@ from watchman.comfy.loader_names import (
     attribute_text,
     call_text,
     text_helper,
+)
+from watchman.comfy.loader_scope import (
+    MAX_DEPTH,
+    MAX_STEPS,
+    Items,
+    Scope,
+    bind_statement,
+    call_name,
+    constant_text,
+    dict_items,
+    is_name,
+    item_assignments,
+    last_name,
+    list_items,
 )
 from watchman.comfy.python_source import PARSE_ERRORS, parse_failure, syntax_nodes
 
