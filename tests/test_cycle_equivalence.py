@@ -24,7 +24,8 @@ import pytest
 from tests.local_http import answering
 from watchman.config import Settings
 from watchman.config_loading import load_settings
-from watchman.cycle import CycleResult, run_cycle
+from watchman.cycle import run_cycle
+from watchman.cycle_record import CycleResult
 from watchman.environment import Environment
 from watchman.home import Home
 from watchman.reporting.document import stable_part

@@ -1,10 +1,12 @@
-"""One readiness cycle: the lock, the guards, the order of the stages, and the record.
+"""One readiness cycle: the order of the stages.
 
 guards -> inventory -> caches -> workflows (intake, parse) -> needs -> node packs ->
 resolve -> downloads -> report -> state. Each stage is a function of ``watchman.stages`` (or
-``watchman.reporting``) from frozen data to frozen data; this module only calls them in
-order, times them, and records the cycle. One workflow that cannot be read, or one backend
-that fails, becomes a recorded error inside its stage and the cycle goes on.
+``watchman.reporting``) from frozen data to frozen data; this module takes the run lock,
+calls them in order and times them. The guards are asked by :mod:`watchman.cycle_guards`
+and the cycle is recorded by :mod:`watchman.cycle_record`, however it ends. One workflow
+that cannot be read, or one backend that fails, becomes a recorded error inside its stage
+and the cycle goes on.
 """
 
 from __future__ import annotations
@@ -15,32 +17,23 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from functools import partial
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from watchman.clocks import Clock, utc_iso
-from watchman.config import ScheduleSettings, Settings
+from watchman.config import Settings
+from watchman.cycle_guards import GuardEvaluator, ask_guards, download_check
 from watchman.cycle_listener import CycleListener, QuietListener
+from watchman.cycle_record import CycleRecorder, CycleResult
 from watchman.environment import Environment
 from watchman.errors import CycleInterrupted, WatchmanError
 from watchman.home import Home
 from watchman.stages.fingerprint import CycleFingerprint, RunOutcome, check_inputs, stamp_inputs
-from watchman.stages.guards import GuardVerdict, evaluate_guards
-from watchman.state import fingerprint, metrics
-from watchman.state.cycle_state import (
-    CycleRecord,
-    CycleState,
-    CycleSummary,
-    Outcome,
-    append_record,
-    load_cycle_state,
-    running_marker,
-    update_guard_memory,
-)
+from watchman.state import fingerprint
+from watchman.state.cycle_state import running_marker
 from watchman.state.memory import release_memory
 from watchman.state.run_lock import RunLock
 from watchman.state.stale_temp_files import remove_stale_temp_files
@@ -55,8 +48,6 @@ if TYPE_CHECKING:
     from watchman.services import Services
 
 logger = logging.getLogger(__name__)
-
-GuardEvaluator = Callable[[ScheduleSettings, Mapping[str, Any]], GuardVerdict]
 
 STAGES: tuple[tuple[str, str], ...] = (
     ("inventory", "Taking stock of installed models and node packs…"),
@@ -75,63 +66,6 @@ shows while it runs."""
 def stage_label(phase: str) -> str:
     """The progress label of a stage (its name when unknown)."""
     return dict(STAGES).get(phase, phase)
-
-
-@dataclass(frozen=True)
-class CycleResult:
-    """What one cycle did: its record, where the report is, and the report's summary."""
-
-    record: CycleRecord
-    report_json: Path | None = None
-    report_markdown: Path | None = None
-    summary: CycleSummary | None = None  # None: the cycle did not run its stages
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "cycle_id": self.record.cycle_id,
-            "started_at": self.record.started_at,
-            "duration_seconds": self.record.duration_seconds,
-            "outcome": self.record.outcome,
-            "reason": self.record.reason,
-            "counts": self.record.counts,
-            "report_json": str(self.report_json) if self.report_json else None,
-            "report_markdown": str(self.report_markdown) if self.report_markdown else None,
-            "summary": self.summary.to_json() if self.summary is not None else {},
-        }
-
-
-def record_cycle(
-    home: Home, metrics_textfile: Path | None, record: CycleRecord, wall: Callable[[], float]
-) -> CycleState:
-    """Record one cycle, however it ended and whoever ran it (``--run-cycle`` or the
-    scheduler): appended to the cycle state, one structured log line (dated by ``wall``),
-    and the metrics textfile when configured. Returns the new cycle state.
-
-    Raises:
-        OSError: the cycle state cannot be written.
-    """
-    counts = record.counts
-    StructuredLog(home.structured_log, wall).write(
-        "cycle",
-        cycle_id=record.cycle_id,
-        phase="cycle",
-        outcome=record.outcome,
-        reason=record.reason,
-        trigger=record.trigger,
-        duration_seconds=record.duration_seconds,
-        workflows_scanned=counts.get("workflows", 0),
-        resolved=counts.get("resolved", 0),
-        uncertain=counts.get("uncertain", 0),
-        errors=counts.get("errors", 0),
-        counts=counts,
-    )
-    state = append_record(home.cycle_state, record)
-    if metrics_textfile is not None:
-        try:
-            metrics.write_metrics_textfile(metrics_textfile, state)
-        except OSError as error:
-            logger.warning("Cannot write metrics to %s: %s", metrics_textfile, error)
-    return state
 
 
 class _Stages:
@@ -264,10 +198,11 @@ def run_cycle(
         listener.on_cycle_start(cycle_id)
         root = services.find_comfyui_root(comfyui_root)
 
-        recorder = _Recorder(home, settings.metrics.textfile, cycle_id, started_at, trigger, clock)
+        finish = CycleRecorder(
+            home, settings.metrics.textfile, cycle_id, started_at, trigger, clock
+        ).finish
         log = StructuredLog(home.structured_log, clock.wall)
-        finish = recorder.finish
-        verdict = _ask_guards(settings, home, log, cycle_id, guard_evaluator, clock)
+        verdict = ask_guards(settings, home, log, cycle_id, guard_evaluator, clock)
         if not verdict.allowed and force:
             logger.warning("The guards say no (%s); running anyway (--force).", verdict.reason)
         elif not verdict.allowed:
@@ -283,17 +218,7 @@ def run_cycle(
         # collecting mid-cycle, so collect once afterwards instead.
         collector_was_on = gc.isenabled()
         gc.disable()
-
-        def may_download() -> str | None:
-            # A long download may outlast the machine's idle time: ask the guards again
-            # (awake, VRAM) before each file; a no ends the downloads, not the cycle.
-            if force:
-                return None
-            again = (guard_evaluator or partial(evaluate_guards, clock=clock))(
-                settings.schedule, verdict.memory
-            )
-            return None if again.allowed else again.reason
-
+        may_download = download_check(settings, verdict, guard_evaluator, clock, force=force)
         try:
             ran = _run_stages(
                 home,
@@ -334,71 +259,6 @@ def run_cycle(
                 # their file (~0.2 s).
                 release_memory()
         return finish("ran", None, ran)
-
-
-@dataclass
-class _Recorder:
-    """Records the cycle in hand, however it ends (see :func:`record_cycle`)."""
-
-    home: Home
-    metrics_textfile: Path | None
-    cycle_id: str
-    started_at: str
-    trigger: str
-    clock: Clock
-    started: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.started = self.clock.monotonic()
-
-    def finish(
-        self, outcome: Outcome, reason: str | None, ran: RunOutcome | None = None
-    ) -> CycleResult:
-        record = CycleRecord(
-            cycle_id=self.cycle_id,
-            started_at=self.started_at,
-            duration_seconds=round(self.clock.monotonic() - self.started, 3),
-            outcome=outcome,
-            reason=reason,
-            counts=dict(ran.counts) if ran is not None else {},
-            trigger=self.trigger,
-        )
-        record_cycle(self.home, self.metrics_textfile, record, self.clock.wall)
-        if ran is None:
-            return CycleResult(record=record)
-        return CycleResult(
-            record=record,
-            report_json=self.home.report_json,
-            report_markdown=self.home.report_markdown,
-            summary=ran.summary,
-        )
-
-
-def _ask_guards(
-    settings: Settings,
-    home: Home,
-    log: StructuredLog,
-    cycle_id: str,
-    guard_evaluator: GuardEvaluator | None,
-    clock: Clock,
-) -> GuardVerdict:
-    """Ask the guards (with their memory from the cycle state, kept when it changed) and
-    log their answer."""
-    state = load_cycle_state(home.cycle_state)
-    verdict = (guard_evaluator or partial(evaluate_guards, clock=clock))(
-        settings.schedule, state.guard_memory
-    )
-    if dict(verdict.memory) != dict(state.guard_memory):
-        update_guard_memory(home.cycle_state, dict(verdict.memory))
-    log.write(
-        "stage",
-        cycle_id=cycle_id,
-        phase="guards",
-        allowed=verdict.allowed,
-        reason=verdict.reason,
-        checks=[{"name": c.name, "passed": c.passed, "detail": c.detail} for c in verdict.checks],
-    )
-    return verdict
 
 
 def _run_stages(

@@ -379,12 +379,12 @@ def test_a_full_disk_is_one_sentence_saying_to_free_space_not_to_check_permissio
 ) -> None:
     import errno
 
-    from watchman import cycle
+    from watchman import cycle_record
 
     def disk_full(*args: object, **kwargs: object) -> object:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cycle, "append_record", disk_full)
+    monkeypatch.setattr(cycle_record, "append_record", disk_full)
     config = prepare_demo(tmp_path / "demo")
     code, out, err = run("--config", str(config), "--run-cycle")
     assert code == 1

@@ -117,7 +117,7 @@ class FakeCycle:
         self.calls: list[dict[str, Any]] = []
 
     def __call__(self, settings: Settings, home: Home, **kwargs: Any) -> Any:
-        from watchman.cycle import CycleResult
+        from watchman.cycle_record import CycleResult
 
         self.calls.append(kwargs)
         with RunLock(home.lock_file):

@@ -21,7 +21,7 @@ from watchman.state.cycle_state import CycleSummary
 
 if TYPE_CHECKING:
     from watchman.clocks import Clock
-    from watchman.cycle import CycleResult
+    from watchman.cycle_record import CycleResult
 
 
 STOP_GRACE_SECONDS = 1.5
@@ -108,7 +108,7 @@ def _record_overdue_stop(
     import sys
     from datetime import datetime, timezone
 
-    from watchman.cycle import record_cycle
+    from watchman.cycle_record import record_cycle
     from watchman.state.cycle_state import CycleRecord
 
     if not done.is_set():

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,6 +47,7 @@ from watchman.commands.timetable import (
     on_tick,
 )
 from watchman.config import ScheduleSettings, Settings
+from watchman.cycle_record import CycleResult, record_cycle
 from watchman.errors import LockHeldError, WatchmanError
 from watchman.exit_status import ExitStatus
 from watchman.home import Home
@@ -59,15 +60,12 @@ from watchman.state.cycle_state import (
 )
 from watchman.state.metrics import write_metrics_textfile
 
-if TYPE_CHECKING:
-    from watchman.cycle import CycleResult
-
 logger = logging.getLogger(__name__)
 
 JOB_ID = "comfywatchman-cycle"
 HEARTBEAT_SECONDS = 15.0
 
-CycleFunction = Callable[..., "CycleResult"]
+CycleFunction = Callable[..., CycleResult]
 
 
 def run_scheduler(
@@ -338,8 +336,6 @@ class SchedulerLoop:
             trigger="scheduler",
         )
         # Recorded by the cycle's own function: state, log line, metrics alike.
-        from watchman.cycle import record_cycle  # imported late: the cycle pulls in every stage
-
         try:
             record_cycle(self.home, self.settings.metrics.textfile, record, self.clock.wall)
         except OSError as error:
