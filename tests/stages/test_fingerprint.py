@@ -90,3 +90,30 @@ def test_an_input_stamped_in_the_same_tick_as_its_change_means_work(tmp_path):
     saved = fingerprint.load(_saved_after_cycle(tmp_path, now))
     assert saved is not None and saved.racy
     assert "too close" in (fingerprint.check(saved, "settings-1", now + LATER) or "")
+
+
+def test_the_folders_of_comfyuis_startup_logs_are_inputs(tmp_path):
+    from watchman.stages.fingerprint import cycle_input_trees
+
+    _, _, folders = cycle_input_trees(tmp_path, [], [], [])
+    assert str(tmp_path / "user") in folders and str(tmp_path) in folders
+
+
+def test_a_fingerprint_that_stamped_fewer_inputs_is_not_trusted(tmp_path, monkeypatch):
+    from tests.commands.test_cli import run
+    from tests.demo_tree import prepare_demo
+    from watchman.stages import fingerprint as stage
+
+    config = prepare_demo(tmp_path / "demo")
+    structured = tmp_path / "demo" / "home" / "log" / "structured.log"
+
+    def unchanged_cycles() -> int:
+        lines = structured.read_text(encoding="utf-8").splitlines()
+        return sum('"phase":"fingerprint"' in line.replace(" ", "") for line in lines)
+
+    assert run("--config", str(config), "--run-cycle")[0] == 0
+    assert run("--config", str(config), "--run-cycle")[0] == 0
+    assert unchanged_cycles() == 1
+    monkeypatch.setattr(stage, "INPUTS_VERSION", stage.INPUTS_VERSION + 1)
+    assert run("--config", str(config), "--run-cycle")[0] == 0
+    assert unchanged_cycles() == 1  # ran in full

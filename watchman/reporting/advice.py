@@ -104,6 +104,18 @@ def node_actions(report: Report) -> list[Action]:
             workflows.extend(name for name in names if name not in workflows)
         elif pack is not None and status == "installed_disabled":
             actions.append(_enable(pack.title or "?", pack.path, node, names, root))
+        elif pack is not None and status == "import_failed":
+            actions.append(
+                Action(
+                    "fix_pack_import",
+                    f"Fix the installed pack {pack.title or '?'}: ComfyUI failed to import "
+                    f"it when it last started, so {node} does not exist. Its start-up log "
+                    "(user/comfyui.log) says why, most often a Python package the pack "
+                    "needs (its requirements.txt, installed with ComfyUI's Python); then "
+                    "restart ComfyUI.",
+                    names,
+                )
+            )
         elif status == "outdated_comfyui":
             actions.append(
                 Action(

@@ -162,6 +162,12 @@ class CycleFingerprint:
         )
 
 
+INPUTS_VERSION = 2
+"""Which inputs a fingerprint stamps: bump it when :func:`cycle_input_trees` stamps more,
+so a fingerprint saved before, which never stamped them, cannot pass a change off as
+"unchanged" (2: the folders of ComfyUI's start-up logs)."""
+
+
 def cycle_input_trees(
     comfyui_root: Path,
     watched_folders: Sequence[Path],
@@ -172,7 +178,8 @@ def cycle_input_trees(
     walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
     file suffixes to stamp in each, single files (``nodes.py``, extra_model_paths files,
     ComfyUI-Manager model lists) and single folders (the Python environments' package
-    folders, where pip installs the workflow templates and a packaged Manager)."""
+    folders, where pip installs the workflow templates and a packaged Manager; the
+    folders of ComfyUI's start-up logs)."""
     # Imported here: the resolver stack is not needed to check a fingerprint.
     from watchman.resolve.known_sources import _manager_model_lists, _site_packages
 
@@ -187,6 +194,10 @@ def cycle_input_trees(
     files += [str(path) for path in extra_model_paths]
     files += [str(path) for path in _manager_model_lists(comfyui_root)]
     folders = [str(path) for path in _site_packages(comfyui_root)]
+    # ComfyUI-Manager starts a new start-up log at each ComfyUI start (renaming the last
+    # one), which stamps the folder that holds it; the log's lines, appended as ComfyUI
+    # runs, do not (comfy/startup_log: which packs failed to import).
+    folders += [os.path.join(root, "user"), root]
     return trees, files, folders
 
 
@@ -202,7 +213,11 @@ def check_inputs(
     """
     settings = services.settings
     inputs_digest = fingerprint.settings_digest(
-        __version__, settings.model_dump_json(), fingerprint.secrets_digest(settings), str(root)
+        __version__,
+        INPUTS_VERSION,
+        settings.model_dump_json(),
+        fingerprint.secrets_digest(settings),
+        str(root),
     )
     saved = fingerprint.load(home.fingerprint)
     why = fingerprint.check(saved, inputs_digest, now_ns)

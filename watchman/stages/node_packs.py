@@ -20,8 +20,10 @@ class PackAdvice:
     """What to do about one missing node type.
 
     ``status``: ``found`` (install ``url``), ``installed_disabled`` (enable the pack named
-    ``title``), ``outdated_comfyui``, ``uncertain`` (choose among ``candidates``),
-    ``undefined_in_workflow`` or ``unknown``; ``reason`` says why in a sentence.
+    ``title``), ``import_failed`` (the pack ``title`` is installed and enabled, but
+    ComfyUI's last start failed to import it), ``outdated_comfyui``, ``uncertain``
+    (choose among ``candidates``), ``undefined_in_workflow`` or ``unknown``; ``reason``
+    says why in a sentence.
     """
 
     status: str
@@ -29,7 +31,7 @@ class PackAdvice:
     title: str | None
     candidates: tuple[PackCandidate, ...]
     reason: str | None
-    path: str | None = None  # an installed (disabled) pack's folder, for the rename
+    path: str | None = None  # an installed pack's folder (disabled: for the rename)
 
     @property
     def uncertain(self) -> bool:
@@ -55,8 +57,8 @@ def _identity(need: NodeNeed) -> NeedIdentity:
 
 def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | None) -> PackAdvice:
     """Return the advice for one missing node type: undefined in the workflow, installed
-    but disabled, or what the workflow's ``cnr_id``/``aux_id`` and ComfyUI-Manager's map
-    say."""
+    but failed to import at ComfyUI's last start, installed but disabled, or what the
+    workflow's ``cnr_id``/``aux_id`` and ComfyUI-Manager's map say."""
     if is_instance_type(need.node_type):
         return PackAdvice(
             status="undefined_in_workflow",
@@ -66,7 +68,20 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
             reason="the workflow uses a subgraph or group node it does not define; "
             "get a complete copy of the workflow",
         )
-    disabled = [pack for pack in nodes.packs_defining(need.node_type) if not pack.enabled]
+    installed = nodes.packs_defining(need.node_type)
+    failed = [pack for pack in installed if pack.path in nodes.import_failed]
+    if failed:
+        return PackAdvice(
+            status="import_failed",
+            url=failed[0].git_remote,
+            title=failed[0].name,
+            candidates=(),
+            reason=f"pack {failed[0].name} is installed, but ComfyUI failed to import it "
+            "when it last started (its log says why; most often a Python package the pack "
+            "needs is missing): fix it, then restart ComfyUI",
+            path=failed[0].path,
+        )
+    disabled = [pack for pack in installed if not pack.enabled]
     if disabled:
         return PackAdvice(
             status="installed_disabled",

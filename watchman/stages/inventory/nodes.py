@@ -79,6 +79,9 @@ class NodeInventory:
     packs: tuple[NodePack, ...]
     core_signature: str = ""
     core_loaders: tuple[LearnedLoader, ...] = ()
+    # The paths of enabled packs ComfyUI failed to import at its last start (its log, read
+    # each cycle: never cached); their node types do not exist for it.
+    import_failed: frozenset[str] = frozenset()
     _by_class: Mapping[str, tuple[NodePack, ...]] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
@@ -91,12 +94,17 @@ class NodeInventory:
         object.__setattr__(self, "_by_class", {k: tuple(v) for k, v in index.items()})
 
     def enabled_classes(self) -> frozenset[str]:
-        """Return the node types ComfyUI would load: core plus enabled packs."""
+        """Return the node types ComfyUI would load: core plus enabled packs, but for
+        those it failed to import at its last start."""
         classes = set(self.core_nodes)
         for pack in self.packs:
-            if pack.enabled:
+            if self.loads(pack):
                 classes.update(pack.node_classes)
         return frozenset(classes)
+
+    def loads(self, pack: NodePack) -> bool:
+        """Whether ComfyUI loads ``pack``: it is enabled and did not fail to import."""
+        return pack.enabled and pack.path not in self.import_failed
 
     def learned_loaders(self) -> tuple[LearnedLoader, ...]:
         """Return the loaders read from the install's source: enabled packs first (what

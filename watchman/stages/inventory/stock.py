@@ -5,16 +5,19 @@ caches, and learn which node types the install provides.
 node packs (reusing the previous node inventory for unchanged packs); :func:`write_caches`
 writes ``state/model_cache.json``, ``state/custom_nodes_cache.json`` and the listing
 cache only when they changed; :func:`installed_nodes` asks a live ComfyUI server when one
-is configured, else uses what the packs' source says.
+is configured, else uses what the packs' source says, less the packs ComfyUI's last start
+failed to import (``comfy/startup_log``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from watchman.comfy.startup_log import ImportFailures, read_import_failures
 from watchman.config import Settings
 from watchman.environment import Environment
 from watchman.errors import BackendError, StateError
@@ -99,7 +102,46 @@ def take_stock(
     )
     tree.finish()
     nodes = scan_node_inventory(root, _previous_node_inventory(home), stop_event)
-    return Stock(models, nodes, tree)
+    return Stock(models, with_import_failures(nodes, read_import_failures(root)), tree)
+
+
+def with_import_failures(nodes: NodeInventory, failures: ImportFailures | None) -> NodeInventory:
+    """Return ``nodes`` with the enabled packs ComfyUI's last start failed to import
+    (``failures``, from its log) marked so; a pack changed since that log was written
+    (its folder or ``__init__.py`` newer) may import now, and is left as it is."""
+    if failures is None or not failures.packs:
+        return nodes
+    failed = set()
+    for pack in nodes.packs:
+        if not pack.enabled or os.path.basename(pack.path) not in failures.packs:
+            continue
+        if _changed_since(pack.path, failures.written_ns):
+            logger.info(
+                "Pack %s failed to import at ComfyUI's last start (%s) but changed since; "
+                "it is taken as loading.",
+                pack.name,
+                failures.log,
+            )
+            continue
+        failed.add(pack.path)
+    if failed:
+        logger.warning(
+            "%d node pack(s) failed to import at ComfyUI's last start (%s): %s",
+            len(failed),
+            failures.log,
+            ", ".join(sorted(os.path.basename(path) for path in failed)),
+        )
+    return replace(nodes, import_failed=frozenset(failed))
+
+
+def _changed_since(pack_path: str, written_ns: int) -> bool:
+    for path in (pack_path, os.path.join(pack_path, "__init__.py")):
+        try:
+            if os.stat(path).st_mtime_ns > written_ns:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def write_caches(home: Home, stock: Stock) -> CacheWrites:

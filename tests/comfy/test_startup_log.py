@@ -1,0 +1,98 @@
+"""ComfyUI's start-up log: which packs its last start failed to import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.named_pipes import finishes, needs_fifo
+from watchman.comfy.startup_log import (
+    MAX_LOG_BYTES,
+    failed_imports_in,
+    read_import_failures,
+    startup_logs,
+)
+
+START = b"""[START] Security scan
+Total VRAM 24576 MB
+Import times for custom nodes:
+   0.0 seconds: /home/me/ComfyUI/custom_nodes/websocket_image_save.py
+   0.0 seconds (IMPORT FAILED): /home/me/ComfyUI/custom_nodes/ComfyUI-Broken
+   0.4 seconds: /home/me/ComfyUI/custom_nodes/ComfyUI-Fine
+   1.2 seconds (IMPORT FAILED): C:\\ComfyUI\\custom_nodes\\was-node-suite-comfyui
+
+Starting server
+
+To see the GUI go to: http://127.0.0.1:8188
+"""
+
+
+def test_the_packs_marked_import_failed_are_named_by_their_folder_on_either_system() -> None:
+    assert failed_imports_in(START) == {"ComfyUI-Broken", "was-node-suite-comfyui"}
+
+
+def test_the_last_start_in_a_log_counts_and_its_block_ends_at_the_first_other_line() -> None:
+    again = START.replace(b"(IMPORT FAILED): /home", b": /home").replace(
+        b"1.2 seconds (IMPORT FAILED)", b"1.2 seconds"
+    )
+    assert failed_imports_in(START + again) == frozenset()
+    block_then_noise = (
+        b"Import times for custom nodes:\n   0.1 seconds: /a/b\nprint (IMPORT FAILED): x\n"
+    )
+    assert failed_imports_in(block_then_noise) == frozenset()
+
+
+@pytest.mark.parametrize("text", [b"", b"Total VRAM 24576 MB\n", b"\x00\xff" * 100])
+def test_a_log_without_import_times_says_nothing(text: bytes) -> None:
+    assert failed_imports_in(text) is None
+
+
+def _write(path: Path, data: bytes, mtime: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_the_newest_log_is_read_and_rotated_copies_are_not(tmp_path: Path) -> None:
+    _write(tmp_path / "user" / "comfyui.log", b"old", 1_000)
+    newest = _write(tmp_path / "user" / "comfyui_8189.log", START, 3_000)
+    _write(tmp_path / "user" / "comfyui.prev.log", b"older", 5_000)
+    _write(tmp_path / "comfyui.log", b"root", 2_000)
+    assert startup_logs(tmp_path) == [
+        newest,
+        tmp_path / "comfyui.log",
+        tmp_path / "user" / "comfyui.log",
+    ]
+    failures = read_import_failures(tmp_path)
+    assert failures is not None and failures.log == newest
+    assert failures.written_ns == 3_000 * 10**9
+    assert failures.packs == {"ComfyUI-Broken", "was-node-suite-comfyui"}
+
+
+def test_a_start_not_yet_at_its_import_times_makes_no_older_log_the_truth(tmp_path: Path) -> None:
+    _write(tmp_path / "user" / "comfyui.log", b"[START] Security scan\n", 2_000)
+    _write(tmp_path / "comfyui.log", START, 1_000)
+    assert read_import_failures(tmp_path) is None
+
+
+def test_no_log_or_one_that_is_a_folder_is_nothing_known(tmp_path: Path) -> None:
+    assert read_import_failures(tmp_path) is None
+    (tmp_path / "user" / "comfyui.log").mkdir(parents=True)
+    assert read_import_failures(tmp_path) is None
+
+
+def test_only_the_start_of_a_huge_log_is_read(tmp_path: Path) -> None:
+    late = b"x" * MAX_LOG_BYTES + START
+    _write(tmp_path / "user" / "comfyui.log", late, 1_000)
+    assert read_import_failures(tmp_path) is None
+
+
+@needs_fifo
+def test_a_named_pipe_under_the_log_s_name_is_skipped_not_waited_on(tmp_path: Path) -> None:
+    pipe = tmp_path / "user" / "comfyui.log"
+    pipe.parent.mkdir()
+    os.mkfifo(pipe)
+    assert finishes(lambda: read_import_failures(tmp_path), [pipe]) is None
