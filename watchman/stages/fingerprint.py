@@ -22,7 +22,8 @@ from watchman import __version__
 from watchman.environment import expand_user
 from watchman.errors import BackendError
 from watchman.home import Home
-from watchman.stages.inventory.listing import TreeListing, load_listing, save_listing
+from watchman.stages.inventory.listing import TreeListing
+from watchman.stages.inventory.listing_file import load_listing, save_listing
 from watchman.state import fingerprint
 from watchman.state.cycle_state import CycleSummary
 from watchman.state.structured_log import StructuredLog

@@ -6,230 +6,39 @@ each directory (one ``stat`` each) and lists again only the directories whose st
 stating every file. Two things it cannot see, handled here as git handles its index:
 
 * a change made in the same timestamp tick as the listing (the "racy" case): a directory
-  whose mtime lies within :data:`RACY_NANOSECONDS` of the moment it was listed, or after it,
-  is listed again next time, whatever its stamp says;
+  whose mtime lies within :data:`~watchman.clocks.RACY_NANOSECONDS` of the moment it was
+  listed, or after it, is listed again next time, whatever its stamp says;
 * a file rewritten in place (its size or mtime change, its directory's do not): a full
   re-stat (``restat=True``, run on a schedule by the caller) lists every directory again.
 
-A :class:`TreeListing` holds the records of every directory walked; records are compact
-(a directory's file names in one string, sizes and mtimes in ``array('q')``). It is saved
-as one JSON document in the state folder; a listing read from that file or written to it
-remembers which version of the file it matches (:class:`ListingFile`), so a cycle that
-changed nothing writes nothing.
+A :class:`TreeListing` holds the records of every directory walked
+(:class:`~watchman.stages.inventory.directory_listing.DirectoryListing`). It is saved
+between cycles by :mod:`watchman.stages.inventory.listing_file`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import os
-import sys
 import threading
-from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import orjson
-
-from watchman.clocks import RACY_NANOSECONDS
 from watchman.errors import CycleInterrupted
-from watchman.state.json_codec import loads_json
-from watchman.state.json_state import set_aside_corrupt
-from watchman.state.safe_files import atomic_write_bytes
+from watchman.stages.inventory.directory_listing import (
+    DirectoryListing,
+    list_directory,
+    stamp_of,
+)
+
+if TYPE_CHECKING:
+    from watchman.stages.inventory.listing_file import ListingFile
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
 MAX_DEPTH = 200
 """Deeper folders are not entered (warned once per walk): no real tree is that deep."""
-
-Stamp = tuple[int, int, int, int]
-"""A directory's (device, inode, mtime_ns, ctime_ns)."""
-
-
-def seconds(nanoseconds: int) -> float:
-    """Return a nanosecond timestamp as the float ``os.stat`` gives as ``st_mtime``."""
-    whole, fraction = divmod(nanoseconds, 1_000_000_000)
-    return whole + fraction * 1e-9
-
-
-def _stamp_of(stat: os.stat_result) -> Stamp:
-    return (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
-
-
-@dataclass(slots=True)
-class DirectoryListing:
-    """One directory's entries when it was last listed.
-
-    ``subfolders`` are the names of entries that are folders (links followed); ``names``,
-    ``sizes`` and ``mtimes_ns`` the files (links followed), in the same order. Entries that
-    are neither (broken links, sockets) are left out. The names are kept as one string
-    per directory (NUL, which no file name holds, between them): 16,000 strings rather
-    than 136,000 at 100k models, a third of the resident listing's memory.
-    """
-
-    stamp: Stamp
-    listed_at_ns: int
-    joined_subfolders: str
-    joined_names: str
-    sizes: array[int]
-    mtimes_ns: array[int]
-
-    @classmethod
-    def of(
-        cls,
-        stamp: Stamp,
-        listed_at_ns: int,
-        subfolders: Sequence[str],
-        names: Sequence[str],
-        sizes: array[int],
-        mtimes_ns: array[int],
-    ) -> DirectoryListing:
-        """Build a record from its lists of subfolder and file names."""
-        return cls(stamp, listed_at_ns, "\0".join(subfolders), "\0".join(names), sizes, mtimes_ns)
-
-    @property
-    def subfolders(self) -> tuple[str, ...]:
-        """The subfolders' names, sorted."""
-        return tuple(self.joined_subfolders.split("\0")) if self.joined_subfolders else ()
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The files' names, sorted, in the order of ``sizes`` and ``mtimes_ns``."""
-        return tuple(self.joined_names.split("\0")) if self.joined_names else ()
-
-    def is_racy(self) -> bool:
-        """True when the directory changed too close to its listing to trust the list."""
-        return self.stamp[2] >= self.listed_at_ns - RACY_NANOSECONDS
-
-    def same_entries(self, other: DirectoryListing) -> bool:
-        """True when both list the same folders and files with the same sizes and mtimes."""
-        return (
-            self.joined_subfolders == other.joined_subfolders
-            and self.joined_names == other.joined_names
-            and self.sizes == other.sizes
-            and self.mtimes_ns == other.mtimes_ns
-        )
-
-    def to_json(self) -> list[Any]:
-        # Few, large values: reading 16,000 directories back makes 16,000 strings, not a
-        # list per directory and an object per name, size and mtime (a 150 MiB peak).
-        return [
-            list(self.stamp),
-            self.listed_at_ns,
-            self.joined_subfolders,
-            self.joined_names,
-            base64.b64encode(self.sizes.tobytes()).decode("ascii"),
-            base64.b64encode(self.mtimes_ns.tobytes()).decode("ascii"),
-        ]
-
-    @classmethod
-    def from_json(cls, item: Any) -> DirectoryListing:
-        """Rebuild a record from :meth:`to_json` output.
-
-        Raises:
-            ValueError, TypeError, IndexError: the item has another shape.
-        """
-        stamp, listed_at, subfolders, names, sizes, mtimes = item
-        if not isinstance(subfolders, str) or not isinstance(names, str):
-            raise TypeError("names are not joined text")
-        record = cls(
-            (int(stamp[0]), int(stamp[1]), int(stamp[2]), int(stamp[3])),
-            int(listed_at),
-            subfolders,
-            names,
-            _int64_array(sizes),
-            _int64_array(mtimes),
-        )
-        # Counted, not split: splitting every directory's names here made 136,000
-        # short-lived strings at 100k models.
-        count = names.count("\0") + 1 if names else 0
-        if not (count == len(record.sizes) == len(record.mtimes_ns)):
-            raise ValueError("names, sizes and mtimes differ in length")
-        return record
-
-
-def _int64_array(text: Any) -> array[int]:
-    values = array("q")
-    values.frombytes(base64.b64decode(str(text), validate=True))  # ValueError if damaged
-    return values
-
-
-def list_directory(path: str, stamp: Stamp, now_ns: int) -> DirectoryListing:
-    """List one directory: its subfolders and its files with their sizes and mtimes.
-
-    Takes the directory, its stamp (from the ``stat`` the caller made) and the current
-    time in nanoseconds. An entry that cannot be inspected is logged and left out.
-
-    Raises:
-        OSError: the directory cannot be listed.
-    """
-    subfolders: list[str] = []
-    names: list[str] = []
-    sizes = array("q")
-    mtimes = array("q")
-    with os.scandir(path) as entries:
-        for entry in entries:
-            try:
-                if entry.is_dir():
-                    subfolders.append(entry.name)
-                    continue
-                if not entry.is_file():
-                    continue  # broken link, socket, device
-                stat = entry.stat()
-            except OSError as error:
-                logger.debug("Skipping %s: %s", entry.path, error)
-                continue
-            names.append(entry.name)
-            sizes.append(stat.st_size)
-            mtimes.append(stat.st_mtime_ns)
-    subfolders.sort()
-    order = sorted(range(len(names)), key=names.__getitem__)
-    return DirectoryListing.of(
-        stamp,
-        now_ns,
-        subfolders,
-        [names[i] for i in order],
-        array("q", (sizes[i] for i in order)),
-        array("q", (mtimes[i] for i in order)),
-    )
-
-
-FileIdentity = tuple[int, int]
-"""A file's (mtime_ns, size): equal identities mean it was not replaced or edited."""
-
-
-@dataclass(frozen=True)
-class ListingFile:
-    """The version of a listing cache file a listing was read from or last written to: the
-    file, its identity then, and the re-stat time and facts it held (the records it held
-    are the listing's own ``previous`` ones)."""
-
-    path: str
-    identity: FileIdentity
-    restat_at_ns: int
-    meta: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, path: Path, identity: FileIdentity, listing: TreeListing) -> ListingFile:
-        """Return the version of ``path`` (now of ``identity``) that holds ``listing``."""
-        return cls(str(path), identity, listing.restat_at_ns, tuple(sorted(listing.meta.items())))
-
-    def holds(self, path: Path, listing: TreeListing) -> bool:
-        """True when ``path`` is still this version of the file and it holds what
-        ``listing`` would write: nothing listed or changed this cycle, the same re-stat
-        time and facts."""
-        return (
-            self.path == str(path)
-            and listing.listed == 0
-            and not listing.changed
-            and listing.restat_at_ns == self.restat_at_ns
-            and tuple(sorted(listing.meta.items())) == self.meta
-            and _file_identity(path) == self.identity
-        )
 
 
 @dataclass
@@ -303,7 +112,7 @@ class TreeListing:
         known = self.seen.get(path)
         if known is not None:
             return known  # the same directory reached twice in one cycle
-        stamp = _stamp_of(stat)
+        stamp = stamp_of(stat)
         before = self.previous.get(path)
         reusable = before is not None and not self.restat and before.stamp == stamp
         if reusable and before is not None and not before.is_racy():
@@ -391,86 +200,3 @@ class TreeListing:
         if not self.changed and any(path not in self.seen for path in self.previous):
             self.changed = True
         return self
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            # Sizes and mtimes are native 64-bit integers: another byte order reads nothing.
-            "byteorder": sys.byteorder,
-            "restat_at_ns": self.restat_at_ns,
-            "meta": self.meta,
-            "directories": {path: record.to_json() for path, record in self.seen.items()},
-        }
-
-
-def _file_identity(path: Path) -> FileIdentity | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return (stat.st_mtime_ns, stat.st_size)
-
-
-def file_identity(path: Path) -> str:
-    """Return a short text naming the file's current version (mtime and size), empty when
-    it is absent: equal texts mean the file was not replaced or edited in between."""
-    identity = _file_identity(path)
-    return "" if identity is None else f"{identity[0]}:{identity[1]}"
-
-
-def load_listing(path: Path) -> TreeListing | None:
-    """Return the listing saved at ``path``, which remembers the version of the file it
-    came from. None when absent, of another schema, or unreadable (then set aside, so the
-    next cycle lists everything)."""
-    identity = _file_identity(path)
-    if identity is None:
-        return None
-    try:
-        document = loads_json(path.read_bytes())
-        if not isinstance(document, dict):
-            raise TypeError("not a JSON object")
-        if document.get("schema_version") != SCHEMA_VERSION:
-            logger.info("The listing cache %s is of another version; listing everything.", path)
-            return None
-        if document.get("byteorder") != sys.byteorder:
-            logger.info("The listing cache %s is of another machine; listing everything.", path)
-            return None
-        seen = {
-            str(directory): DirectoryListing.from_json(item)
-            for directory, item in document["directories"].items()
-        }
-        meta = {str(key): str(value) for key, value in document.get("meta", {}).items()}
-        listing = TreeListing(seen=seen, restat_at_ns=int(document["restat_at_ns"]), meta=meta)
-    except OSError as error:
-        logger.warning("Cannot read the listing cache %s (%s); listing everything.", path, error)
-        return None
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-        set_aside_corrupt(path, f"not a listing cache: {error}")
-        return None
-    listing.source = ListingFile.of(path, identity, listing)
-    return listing
-
-
-def save_listing(path: Path, listing: TreeListing) -> None:
-    """Write ``listing`` to ``path`` unless the file already holds it: the version it was
-    loaded from (or last saved to) is still there and this cycle listed and changed
-    nothing (a cycle that listed nothing rewrites nothing). Afterwards ``listing``
-    remembers the version of the file that holds it.
-
-    Raises:
-        OSError: the file cannot be written.
-    """
-    if listing.source is not None and listing.source.holds(path, listing):
-        return
-    atomic_write_bytes(path, _dumps_compact(listing.to_json()))
-    identity = _file_identity(path)
-    listing.source = None if identity is None else ListingFile.of(path, identity, listing)
-
-
-def _dumps_compact(document: Any) -> bytes:
-    # No indentation: the document is large and read by this module only.
-    try:
-        return orjson.dumps(document)
-    except orjson.JSONEncodeError:
-        # A file name that is not UTF-8 (lone surrogates): escaped, as loads_json reads.
-        return json.dumps(document, separators=(",", ":")).encode("ascii")

@@ -45,7 +45,8 @@ from watchman.comfy.folders import (
     pack_folder_type,
 )
 from watchman.comfy.model_key import ModelKey, fold_case
-from watchman.stages.inventory.listing import TreeListing, seconds
+from watchman.stages.inventory.directory_listing import seconds
+from watchman.stages.inventory.listing import TreeListing
 from watchman.state.json_codec import dumps_json
 
 logger = logging.getLogger(__name__)
