@@ -3,13 +3,16 @@
 ``unescape_important``, the split before ``embedding:`` in ``tokenize_with_weights``, and
 ``_try_get_embedding``), character by character and recursively, with no care for speed.
 
-Used as the oracle of the property test of :mod:`watchman.comfy.prompt_tokens`: only the
-names the tokenizer tries are kept, not the tokens or the weights.
+Used as the oracle of the property tests of :mod:`watchman.comfy.prompt_tokens` and
+:mod:`watchman.comfy.prompt_segments`: only the names the tokenizer tries are kept, not the
+tokens or the weights. :data:`PIECES` are what those tests make prompts of.
 """
 
 from __future__ import annotations
 
 import re
+
+from hypothesis import strategies as st
 
 
 def escape(text: str) -> str:
@@ -106,3 +109,38 @@ def token_names(text: str) -> list[str]:
 def raises(text: str) -> bool:
     """Whether ComfyUI's tokenizer raises on the text (a token followed by no word)."""
     return any(not tries for tries in token_tries(text))
+
+
+PIECES = st.sampled_from(
+    [
+        "embedding:",
+        " embedding:",
+        "\nembedding:",
+        "EMBEDDING:",
+        "x",
+        "Neg",
+        "a/b",
+        ",",
+        ":",
+        ":1.2",
+        ":0",
+        ":x",
+        " ",
+        "\n",
+        "\t",
+        "\u3000",
+        "(",
+        ")",
+        "\\(",
+        "\\)",
+        "\0\1",
+        "1",
+        ".5",
+        "e3",
+        "_",
+        "inf",
+    ]
+)
+"""The pieces the property tests join into prompts: identifiers with and without a
+separator before them, words, commas, colons and weights, blanks, parentheses plain and
+escaped, and the NUL the escaping uses."""
