@@ -12,6 +12,7 @@ import pytest
 from watchman.comfy.workflow import parse_workflow_json
 from watchman.stages.inventory.models import ModelInventory, scan_models
 from watchman.stages.needs import WorkflowNeeds, assess_workflow
+from watchman.stages.resolve import search_request
 
 INSTALLED = {
     "Florence2ModelLoader",
@@ -152,3 +153,31 @@ def test_a_folder_of_a_type_without_recorded_model_folders_is_any_sub_folder(inv
     assert ready.status == "ready"
     missing = _needs(_api("NunchakuDepthPreprocessor", model_path="depth-other"), inventory)
     assert [(n.state, n.key.folder) for n in missing.missing_models] == [("missing", "checkpoints")]
+
+
+def test_a_folder_the_live_server_lists_is_present_unless_it_is_empty(inventory) -> None:
+    def offered(node_type: str, input_name: str) -> tuple[str, ...]:
+        return ("Florence-2-large", "Florence-2-base", "Only-On-The-Server")
+
+    def needs_of(value: str) -> WorkflowNeeds:
+        parsed = parse_workflow_json(_api("Florence2ModelLoader", model=value), "w.json")
+        return assess_workflow(parsed, inventory, INSTALLED, offered)
+
+    assert needs_of("Only-On-The-Server").status == "ready"
+    [empty] = needs_of("Florence-2-base").missing_models
+    assert empty.state == "broken"
+
+
+def test_the_resolve_stage_asks_for_a_missing_folder_as_a_folder(inventory) -> None:
+    [need] = _needs(
+        _api("Florence2ModelLoader", model="Florence-2-large-ft"), inventory
+    ).missing_models
+    request = search_request(need)
+    assert request.folder_entry and (request.folder, request.value) == (
+        "llm",
+        "Florence-2-large-ft",
+    )
+    [file_need] = _needs(
+        _api("NunchakuDepthPreprocessor", model_path="depth-other"), inventory
+    ).missing_models
+    assert search_request(file_need).folder_entry  # a folder of checkpoints, not a file

@@ -436,8 +436,15 @@ def find_model_needs(
                 needs.append(need)
             continue
         if answer == "listed":
-            # The server lists whatever file bears the name, broken or not.
-            damaged = None if broken is None else _broken_need(reference, key, inventory, broken)
+            # The server lists whatever file bears the name, broken or not (and any
+            # folder, empty or not).
+            if reference.lookup == "folder":
+                damaged = folder_need(reference, key, inventory)
+                damaged = damaged if damaged is not None and damaged.state == "broken" else None
+            else:
+                damaged = (
+                    None if broken is None else _broken_need(reference, key, inventory, broken)
+                )
             if damaged is not None:
                 needs.append(damaged)
             continue
