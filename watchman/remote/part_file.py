@@ -1,7 +1,12 @@
 """A download's part file: ``<name>.cwpart`` beside the target with ``<name>.cwpart.json``
 saying what it is a part of, and the writer thread that hashes and writes its chunks in
-order while the socket is read. The downloader (:mod:`watchman.remote.downloader`) decides
-when a part is resumed, restarted or renamed into place.
+order while the socket is read. This module only keeps the part; others decide what
+becomes of it: an earlier run's part is picked up (its description checked, its bytes
+hashed again) by :mod:`watchman.remote.download_resume`; whether an answer continues it
+or it must start from zero is judged by :mod:`watchman.remote.download_answer`; the
+downloader (:mod:`watchman.remote.downloader`) resumes it after a cut, resets it for a
+restart or discards it; and it is checked and renamed into place by
+:mod:`watchman.remote.download_verify`.
 """
 
 from __future__ import annotations
