@@ -275,9 +275,10 @@ def _run_stages(
     may_download: Callable[[], str | None] = lambda: None,
 ) -> RunOutcome:
     from watchman.comfy.loader_lookup import loader_table
+    from watchman.reporting.cycle_figures import cycle_counts, cycle_summary
     from watchman.reporting.files import write_report
     from watchman.reporting.previous import read_previous_report
-    from watchman.reporting.report import build_report, cycle_counts, cycle_summary
+    from watchman.reporting.report import build_report
     from watchman.reporting.report_index import index_path
     from watchman.stages.downloads import downloads_stage
     from watchman.stages.intake import take_intake

@@ -132,7 +132,7 @@ def test_a_bare_embedding_token_is_a_prompt_to_fix_in_the_json_too() -> None:
     assert document["summary"]["nameless_embeddings"] == 1
     assert document["summary"]["missing_models"] == 0
     # ...and in the summary the cycle records and prints.
-    from watchman.reporting.report import cycle_summary
+    from watchman.reporting.cycle_figures import cycle_summary
 
     assert (
         cycle_summary(

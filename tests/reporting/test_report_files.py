@@ -16,12 +16,13 @@ import pytest
 from tests.reporting.reports import lora, parsed, report_of
 from watchman.reporting import files
 from watchman.reporting import previous as previous_module
+from watchman.reporting.changes import changes_since
 from watchman.reporting.document import report_json
 from watchman.reporting.files import write_report
 from watchman.reporting.markdown import render_markdown
 from watchman.reporting.pieces import read_in_pieces
 from watchman.reporting.previous import PreviousReport, read_previous_report
-from watchman.reporting.report import Report, changes_since
+from watchman.reporting.report import Report
 from watchman.state.json_codec import dumps_json
 
 
@@ -130,7 +131,7 @@ def test_a_workflow_gone_since_the_last_report_is_named_below_its_folder_in_both
 
 
 def test_a_workflow_outside_every_watched_folder_is_named_by_its_path() -> None:
-    from watchman.reporting.report import Before
+    from watchman.reporting.changes import Before
 
     before = Before("2026-11-30T01:00Z", {"/elsewhere/x.json": ("0" * 64, "ready")})
     assert changes_since(before, (), ["/w"]).removed == ("/elsewhere/x.json",)

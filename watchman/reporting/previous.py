@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from watchman.reporting.changes import Before, add_workflow, time_of
 from watchman.reporting.pieces import read_in_pieces
-from watchman.reporting.report import Before, WorkflowEntry, add_workflow, time_of
+from watchman.reporting.report import WorkflowEntry
 from watchman.reporting.report_index import (
     REPORT_SCHEMA_VERSION,
     ReportIndex,

@@ -2,18 +2,20 @@
 turned into JSON (:mod:`watchman.reporting.document`) and Markdown
 (:mod:`watchman.reporting.markdown`) when written. Both render this one value, and every
 grouping in it is by :class:`~watchman.comfy.model_key.ModelKey`, so no count of one can
-disagree with a table of the other.
+disagree with a table of the other. What changed since the report before is told by
+:mod:`watchman.reporting.changes`; what a cycle records of the report, by
+:mod:`watchman.reporting.cycle_figures`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from watchman.comfy.model_key import ModelKey
+from watchman.reporting.changes import Before, Changes, changes_since
 from watchman.resolve import SearchResult, Status
 from watchman.stages.download_plan import (
     DownloadPlan,
@@ -22,7 +24,6 @@ from watchman.stages.download_plan import (
     build_plan,
     wanted_models,
 )
-from watchman.stages.intake import IntakeEntry
 from watchman.stages.needs import (
     Assessment,
     ModelNeed,
@@ -33,7 +34,6 @@ from watchman.stages.needs import (
 from watchman.stages.node_packs import PackAdvice, PackAdvices
 from watchman.stages.resolve import Resolutions
 from watchman.stages.workflows import FolderSeen
-from watchman.state.cycle_state import CycleSummary
 from watchman.state.download_log import DownloadRecord
 
 
@@ -125,119 +125,6 @@ class Summary:
     # Prompt texts whose embedding: names nothing, counted per node input (no file to
     # count: each text is fixed in its own node).
     nameless_embeddings: int = 0
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What changed since the previous report, workflows named as the report names them.
-    ``previous_generated_at`` is None when there was no previous report."""
-
-    previous_generated_at: str | None
-    new: tuple[str, ...]
-    updated: tuple[str, ...]
-    newly_ready: tuple[str, ...]
-    newly_blocked: tuple[str, ...]
-    # In the previous report, not in this one: deleted, renamed, or no longer watched.
-    removed: tuple[str, ...] = ()
-
-    @property
-    def any(self) -> bool:
-        return bool(
-            self.new or self.updated or self.newly_ready or self.newly_blocked or self.removed
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "previous_generated_at": self.previous_generated_at,
-            "new": list(self.new),
-            "updated": list(self.updated),
-            "newly_ready": list(self.newly_ready),
-            "newly_blocked": list(self.newly_blocked),
-            "removed": list(self.removed),
-        }
-
-
-@dataclass(frozen=True)
-class Before:
-    """What the report before this one said that its changes are told against: when it
-    was made (None: it does not say) and each workflow's ``(sha256, status)`` by path, as
-    its JSON gives them (text)."""
-
-    generated_at: str | None
-    workflows: Mapping[str, tuple[str, str]]
-
-    @classmethod
-    def of_document(cls, document: Mapping[str, Any]) -> Before:
-        """Read them from a report's JSON document (of any shape: what is not as written
-        is left out)."""
-        workflows: dict[str, tuple[str, str]] = {}
-        items = document.get("workflows")
-        for item in items if isinstance(items, list) else ():
-            add_workflow(workflows, item)
-        return cls(time_of(document.get("generated_at")), workflows)
-
-
-def add_workflow(workflows: dict[str, tuple[str, str]], item: object) -> None:
-    """Add one item of a report's ``workflows`` list (as read back) to ``workflows``:
-    its ``(sha256, status)`` by path, as text; an item of another shape is left out."""
-    if isinstance(item, Mapping) and isinstance(item.get("path"), str):
-        workflows[item["path"]] = (str(item.get("sha256")), str(item.get("status")))
-
-
-def time_of(generated_at: object) -> str | None:
-    """A report's ``generated_at`` as its changes name it (None: it has none)."""
-    return str(generated_at) if generated_at else None
-
-
-def changes_since(
-    previous: Mapping[str, Any] | Before | None,
-    entries: Sequence[WorkflowEntry],
-    watched_folders: Sequence[str] = (),
-) -> Changes:
-    """Compare the workflows with the previous report (its JSON document, or what was
-    kept of it; None: there was none, so every workflow is new): new and updated (by
-    sha256) workflows, those ready now that were not, those blocked now that were ready,
-    and those it listed that are gone (named below the watched folder that held them,
-    among ``watched_folders``, else by their path)."""
-    if previous is not None and not isinstance(previous, Before):
-        previous = Before.of_document(previous)
-    before = previous.workflows if previous is not None else {}
-    new: list[str] = []
-    updated: list[str] = []
-    ready: list[str] = []
-    blocked: list[str] = []
-    for entry in entries:
-        name = entry.name or entry.path
-        old = before.get(entry.path)
-        if old is None:
-            new.append(name)
-            continue
-        if old[0] != entry.sha256:
-            updated.append(name)
-        if entry.status == "ready" and old[1] != "ready":
-            ready.append(name)
-        elif entry.status != "ready" and old[1] == "ready":
-            blocked.append(name)
-    present = {entry.path for entry in entries}
-    removed = sorted(_name_below(path, watched_folders) for path in before if path not in present)
-    return Changes(
-        previous_generated_at=previous.generated_at if previous is not None else None,
-        new=tuple(new),
-        updated=tuple(updated),
-        newly_ready=tuple(ready),
-        newly_blocked=tuple(blocked),
-        removed=tuple(removed),
-    )
-
-
-def _name_below(path: str, folders: Sequence[str]) -> str:
-    # As the report names a workflow: its path below the watched folder that holds it.
-    for folder in folders:
-        try:
-            return PurePath(path).relative_to(folder).as_posix()
-        except ValueError:
-            continue
-    return path
 
 
 @dataclass(frozen=True)
@@ -411,7 +298,7 @@ def build_report(
     planned downloads (``downloads``: the downloads stage's plan; None: derived here),
     with the files ``downloaded`` since the last report, the ``watched`` folders as the
     cycle found them, the changes since the ``previous`` report (its JSON document or its
-    :class:`Before`), and the
+    :class:`~watchman.reporting.changes.Before`), and the
     backends' URLs (for the remedy of one that could not be reached)."""
     entries = tuple(
         sorted(
@@ -435,46 +322,3 @@ def build_report(
         changes=changes_since(previous, entries, [folder.path for folder in watched]),
         backend_urls=MappingProxyType(dict(backend_urls or {})),
     )
-
-
-def cycle_summary(report: Report, intake: Sequence[IntakeEntry]) -> CycleSummary:
-    """What the cycle tells the person who started it: the report's headline counts and
-    how many workflows arrived new or updated."""
-    summary = report.summary
-    return CycleSummary(
-        workflows=summary.workflows,
-        workflows_by_status=dict(summary.workflows_by_status),
-        missing_models=summary.missing_models,
-        misplaced_models=summary.misplaced_models,
-        misspelled_models=summary.misspelled_models,
-        broken_models=summary.broken_models,
-        nameless_embeddings=summary.nameless_embeddings,
-        missing_nodes=summary.missing_nodes,
-        uncertain=summary.uncertain,
-        resolutions=dict(summary.resolutions),
-        models_installed=summary.models_installed,
-        node_packs=summary.node_packs,
-        node_source=summary.node_source,
-        intake_new_or_updated=len(intake),
-    )
-
-
-def cycle_counts(
-    report: Report, resolutions: Resolutions, intake: Sequence[IntakeEntry]
-) -> dict[str, int]:
-    """The figures one cycle records (cycle state, structured log, metrics)."""
-    summary = report.summary
-    statuses = [result.status for result in resolutions.by_key.values()]
-    parse_errors = summary.workflows_by_status.get("parse_error", 0)
-    return {
-        "workflows": summary.workflows,
-        "parse_errors": parse_errors,
-        "missing_models": summary.missing_models,
-        "missing_nodes": summary.missing_nodes,
-        "uncertain": summary.uncertain,
-        "resolved": statuses.count(Status.FOUND),
-        "errors": statuses.count(Status.ERROR) + parse_errors,
-        "intake_new": sum(1 for change in intake if change.event == "new"),
-        "intake_updated": sum(1 for change in intake if change.event == "updated"),
-        "models_installed": summary.models_installed,
-    }
