@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.named_pipes import finishes, needs_fifo
 from watchman.comfy.startup_log import (
@@ -96,3 +98,13 @@ def test_a_named_pipe_under_the_log_s_name_is_skipped_not_waited_on(tmp_path: Pa
     pipe.parent.mkdir()
     os.mkfifo(pipe)
     assert finishes(lambda: read_import_failures(tmp_path), [pipe]) is None
+
+
+@given(st.binary(max_size=2_000), st.lists(st.binary(max_size=80), max_size=8))
+def test_any_bytes_read_as_a_log_give_an_answer_never_an_error(
+    noise: bytes, lines: list[bytes]
+) -> None:
+    text = noise + b"\n".join([b"Import times for custom nodes:", *lines]) if lines else noise
+    failed = failed_imports_in(text)
+    assert (failed is None) == (b"Import times for custom nodes:" not in text)
+    assert failed is None or all(name and "/" not in name and "\\" not in name for name in failed)
