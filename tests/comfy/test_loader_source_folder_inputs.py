@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from watchman.comfy.loader_lookup import bundled_loaders, loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.model_references import references_for_node
 
 from .loader_pack_sources import RAISE
 
@@ -191,3 +192,33 @@ def test_the_bundled_table_knows_the_folder_loaders_of_florence2_ella_and_ace_st
     assert downloads.model_inputs == () and downloads.folder_inputs == ()
     assert table.spec("DownloadAndLoadFlorence2Model") is not None
     assert table.spec("DownloadAndLoadFlorence2Model").model_inputs == {}  # type: ignore[union-attr]
+
+
+def test_a_folder_value_of_a_folder_type_no_table_knows_is_not_a_reference() -> None:
+    # The pack's own folder may lie outside models/ (where the inventory looks): saying
+    # its folder is missing would be a false alarm.
+    found = learned(("nodes.py", WALK_STYLE.replace("my_prompts", "x")), ("more.py", MY_DIRS))
+    assert found["PromptDirs"].folder_inputs == ("dir",)
+    table = loader_table(found.values())
+    known = references_for_node("1", "EncoderLoader", [("name", "flan-t5-xl")], False, False, table)
+    assert [(r.folder, r.lookup) for r in known] == [("ella_encoder", "folder")]
+    unknown = references_for_node("1", "PromptDirs", [("dir", "portraits")], False, False, table)
+    assert unknown == ()
+
+
+MY_DIRS = (
+    RAISE
+    + """
+import os
+import folder_paths
+
+class PromptDirs:
+    @classmethod
+    def INPUT_TYPES(cls):
+        dirs = [d for p in folder_paths.get_folder_paths("my_prompts") for d in os.listdir(p)
+                if os.path.isdir(os.path.join(p, d))]
+        return {"required": {"dir": (dirs,)}}
+
+NODE_CLASS_MAPPINGS = {"PromptDirs": PromptDirs}
+"""
+)

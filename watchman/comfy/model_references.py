@@ -276,14 +276,12 @@ def _string_value(
 def _holds_models(spec: LoaderSpec, folder: str, name: str, input_name: str) -> bool:
     """A folder a pack registers for its own files (KJNodes' fonts) is listed the same way
     as a model folder: from learned and bundled specs, a value in a folder ComfyUI does
-    not know counts only when it is a model file, or when the pack lists folders there
-    (a folder entry: a downloaded model repository)."""
-    return (
-        spec.origin == "table"
-        or folder_type(folder) is not None
-        or is_model_file_name(name)
-        or input_name in spec.folder_entries
-    )
+    not know counts only when it is a model file. A folder name there never counts: the
+    pack's folder may lie outside the models folders (Inspire's prompt folders), where the
+    inventory does not look."""
+    if input_name in spec.folder_entries:
+        return spec.origin == "table" or folder_type(folder) is not None
+    return spec.origin == "table" or folder_type(folder) is not None or is_model_file_name(name)
 
 
 def location_findings(references: Iterable[ModelReference]) -> tuple[str, ...]:
