@@ -316,13 +316,9 @@ class FileReader:
             if kind == "socket":
                 continue
             widgets.append(name)
-            if folders and inserts_text(name):
-                info.inserts_text = True
-            elif folders:
-                model_inputs.append((name, folders))
-                if local.trace.lists_folders:
-                    folder_inputs.append(name)
-            elif not inserts_text(name):
+            if _take_input(
+                info, name, folders, local.trace.lists_folders, model_inputs, folder_inputs
+            ):
                 self._defer(info, name, spec, local)
         info.widgets = tuple(widgets)
         info.model_inputs = tuple(model_inputs)
@@ -372,13 +368,10 @@ class FileReader:
                 if not is_widget:
                     continue
                 (optional if is_optional else required).append(name)
-                if folders and inserts_text(name):
-                    info.inserts_text = True
-                elif folders:
-                    model_inputs.append((name, folders))
-                    if local.trace.lists_folders:
-                        folder_inputs.append(name)
-                elif not inserts_text(name) and isinstance(item, ast.Call):
+                lists_folders = local.trace.lists_folders
+                if _take_input(
+                    info, name, folders, lists_folders, model_inputs, folder_inputs
+                ) and isinstance(item, ast.Call):
                     options = next((k.value for k in item.keywords if k.arg == "options"), None)
                     self._defer(info, name, options, local)
             info.widgets = tuple(required + optional)
@@ -461,3 +454,26 @@ def inserts_text(input_name: str) -> bool:
 def looks_like_class(name: str) -> bool:
     # Node classes are named in CapWords; lower-case names are values (device, dtype).
     return name[:1].isupper()
+
+
+def _take_input(
+    info: ClassInfo,
+    name: str,
+    folders: tuple[str, ...],
+    lists_folders: bool,
+    model_inputs: list[tuple[str, tuple[str, ...]]],
+    folder_inputs: list[str],
+) -> bool:
+    """Record one widget input of a class (classic ``INPUT_TYPES`` or V3 schema alike): a
+    prompt text that inserts files, a model input (and a folder-valued one, when its
+    listing keeps directories); return True when it names no folder and is not such a
+    text, so its folders may still come from a helper read later (the caller defers it)."""
+    if folders and inserts_text(name):
+        info.inserts_text = True
+    elif folders:
+        model_inputs.append((name, folders))
+        if lists_folders:
+            folder_inputs.append(name)
+    else:
+        return not inserts_text(name)
+    return False

@@ -23,6 +23,7 @@ import logging
 import tokenize
 from pathlib import Path
 
+from watchman.comfy.loader_scope import constant_text
 from watchman.errors import FileTooLargeError
 from watchman.regular_files import read_regular
 
@@ -249,15 +250,10 @@ class _NodeClassCollector:
         return set()
 
     def _string_of(self, node: ast.expr) -> str | None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value
-        if isinstance(node, ast.JoinedStr):
-            parts = [part.value for part in node.values if isinstance(part, ast.Constant)]
-            if len(parts) == len(node.values) and all(isinstance(part, str) for part in parts):
-                return "".join(str(part) for part in parts)  # f"Name" has no fields
-        if isinstance(node, ast.Name):
+        text = constant_text(node)  # a literal, or an f-string without fields
+        if text is None and isinstance(node, ast.Name):
             return self.strings.get(node.id)
-        return None
+        return text
 
     def _skip(self, node: ast.AST, what: str) -> None:
         logger.debug(
