@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from watchman import __version__
+from watchman.comfy.startup_log import startup_logs
 from watchman.environment import expand_user
 from watchman.errors import BackendError
 from watchman.home import Home
@@ -164,9 +165,23 @@ class CycleFingerprint:
 
 
 INPUTS_VERSION = 2
-"""Which inputs a fingerprint stamps: bump it when :func:`cycle_input_trees` stamps more,
-so a fingerprint saved before, which never stamped them, cannot pass a change off as
-"unchanged" (2: the folders of ComfyUI's start-up logs)."""
+"""Which inputs a fingerprint stands for: bump it when :func:`cycle_input_trees` stamps
+more, so a fingerprint saved before, which never stamped them, cannot pass a change off
+as "unchanged" (2: ComfyUI's start-up logs, :func:`startup_log_identity`)."""
+
+
+def startup_log_identity(comfyui_root: Path) -> list[tuple[str, int]]:
+    """Which start-up logs of ComfyUI there are (comfy/startup_log: the packs its last
+    start failed to import), each by its path and inode, newest first. ComfyUI-Manager
+    starts a new file at each ComfyUI start, so a new start changes this; the lines
+    ComfyUI appends as it runs do not (nor do ComfyUI's database writes beside them)."""
+    identity = []
+    for log in startup_logs(comfyui_root):
+        try:
+            identity.append((str(log), os.stat(log).st_ino))
+        except OSError:
+            continue
+    return identity
 
 
 def cycle_input_trees(
@@ -179,8 +194,7 @@ def cycle_input_trees(
     walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
     file suffixes to stamp in each, single files (``nodes.py``, extra_model_paths files,
     ComfyUI-Manager model lists) and single folders (the Python environments' package
-    folders, where pip installs the workflow templates and a packaged Manager; the
-    folders of ComfyUI's start-up logs)."""
+    folders, where pip installs the workflow templates and a packaged Manager)."""
     # Imported here: the resolver stack is not needed to check a fingerprint.
     from watchman.resolve.known_sources import _manager_model_lists, _site_packages
 
@@ -195,10 +209,6 @@ def cycle_input_trees(
     files += [str(path) for path in extra_model_paths]
     files += [str(path) for path in _manager_model_lists(comfyui_root)]
     folders = [str(path) for path in _site_packages(comfyui_root)]
-    # ComfyUI-Manager starts a new start-up log at each ComfyUI start (renaming the last
-    # one), which stamps the folder that holds it; the log's lines, appended as ComfyUI
-    # runs, do not (comfy/startup_log: which packs failed to import).
-    folders += [os.path.join(root, "user"), root]
     return trees, files, folders
 
 
@@ -219,6 +229,7 @@ def check_inputs(
         settings.model_dump_json(),
         fingerprint.secrets_digest(settings),
         str(root),
+        startup_log_identity(root),
     )
     saved = fingerprint.load(home.fingerprint)
     why = fingerprint.check(saved, inputs_digest, now_ns)
