@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from watchman.comfy.node_map import ExtensionNodeMap, PackCandidate, pack_for_missing_node
 from watchman.comfy.workflow_graph import is_instance_type
-from watchman.stages.inventory.nodes import NodeInventory
+from watchman.stages.inventory.nodes import NodeInventory, NodePack
 from watchman.stages.needs import NeedsResult, NodeNeed
 
 NeedIdentity = tuple[str, "str | None", "str | None"]
@@ -71,26 +71,16 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
     installed = nodes.packs_defining(need.node_type)
     failed = [pack for pack in installed if pack.path in nodes.import_failed]
     if failed:
-        return PackAdvice(
-            status="import_failed",
-            url=failed[0].git_remote,
-            title=failed[0].name,
-            candidates=(),
-            reason=f"pack {failed[0].name} is installed, but ComfyUI failed to import it "
-            "when it last started (its log says why; most often a Python package the pack "
-            "needs is missing): fix it, then restart ComfyUI",
-            path=failed[0].path,
+        return _installed(
+            "import_failed",
+            failed[0],
+            "is installed, but ComfyUI failed to import it when it last started (its log "
+            "says why; most often a Python package the pack needs is missing): fix it, "
+            "then restart ComfyUI",
         )
     disabled = [pack for pack in installed if not pack.enabled]
     if disabled:
-        return PackAdvice(
-            status="installed_disabled",
-            url=disabled[0].git_remote,
-            title=disabled[0].name,
-            candidates=(),
-            reason=f"pack {disabled[0].name} is installed but disabled: enable it",
-            path=disabled[0].path,
-        )
+        return _installed("installed_disabled", disabled[0], "is installed but disabled: enable it")
     source = pack_for_missing_node(need.node_type, need.cnr_id, need.aux_id, node_map)
     return PackAdvice(
         status=source.status,
@@ -98,6 +88,19 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
         title=source.candidates[0].title if len(source.candidates) == 1 else None,
         candidates=tuple(source.candidates),
         reason=source.reason,
+    )
+
+
+def _installed(status: str, pack: NodePack, why: str) -> PackAdvice:
+    """The advice about an installed pack that does not provide its nodes: ``why`` ends
+    the sentence that starts with the pack's name."""
+    return PackAdvice(
+        status=status,
+        url=pack.git_remote,
+        title=pack.name,
+        candidates=(),
+        reason=f"pack {pack.name} {why}",
+        path=pack.path,
     )
 
 
