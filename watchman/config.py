@@ -64,6 +64,15 @@ class ComfyUISettings(_Section):
             "More extra_model_paths.yaml files to read, besides the one next to ComfyUI's main.py."
         ),
     )
+    startup_logs: list[Path] = Field(
+        default_factory=list,
+        description=(
+            "More files holding ComfyUI's start-up output (for example one written by "
+            "`python main.py 2>&1 | tee comfy-out.txt`), read besides the log ComfyUI-Manager "
+            "keeps in user/ to learn which node packs failed to import. A relative path is "
+            "taken from the ComfyUI root."
+        ),
+    )
     url: str = Field(
         default="http://127.0.0.1:8188",
         description=(

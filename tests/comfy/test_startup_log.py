@@ -10,9 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.named_pipes import finishes, needs_fifo
+from watchman.comfy import startup_log
 from watchman.comfy.startup_log import (
-    MAX_LOG_BYTES,
+    configured_logs,
     failed_imports_in,
+    log_identity,
     read_import_failures,
     startup_logs,
 )
@@ -86,10 +88,68 @@ def test_no_log_or_one_that_is_a_folder_is_nothing_known(tmp_path: Path) -> None
     assert read_import_failures(tmp_path) is None
 
 
-def test_only_the_start_of_a_huge_log_is_read(tmp_path: Path) -> None:
-    late = b"x" * MAX_LOG_BYTES + START
-    _write(tmp_path / "user" / "comfyui.log", late, 1_000)
-    assert read_import_failures(tmp_path) is None
+def test_a_huge_log_is_read_at_its_start_and_its_end_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(startup_log, "MAX_LOG_BYTES", 4_096)
+    log = tmp_path / "user" / "comfyui.log"
+    _write(log, b"x" * 4_096 + START + b"y" * 4_096, 1_000)
+    assert read_import_failures(tmp_path) is None  # the block is in neither window
+    # A log appended start after start: the newest block is near its end.
+    all_fine = START.replace(b" (IMPORT FAILED)", b"")
+    _write(log, START + b"x" * 10_000 + all_fine, 1_000)
+    failures = read_import_failures(tmp_path)
+    assert failures is not None and failures.packs == frozenset()
+    # One long session: the block stays near the start and the end has none.
+    _write(log, START + b"x" * 10_000, 1_000)
+    failures = read_import_failures(tmp_path)
+    assert failures is not None and failures.packs == {"ComfyUI-Broken", "was-node-suite-comfyui"}
+
+
+def test_a_log_the_settings_name_counts_when_it_is_the_newest(tmp_path: Path) -> None:
+    _write(tmp_path / "user" / "comfyui.log", b"[START]\n", 1_000)
+    teed = _write(tmp_path / "logs" / "comfy-out.txt", START, 2_000)
+    home = tmp_path / "me"
+    _write(home / "other.txt", b"Import times for custom nodes:\n", 500)
+    extra = configured_logs([Path("logs/comfy-out.txt"), Path("~/other.txt")], tmp_path, home)
+    assert extra == [teed, home / "other.txt"]
+    assert startup_logs(tmp_path, extra) == [
+        teed,
+        tmp_path / "user" / "comfyui.log",
+        home / "other.txt",
+    ]
+    failures = read_import_failures(tmp_path, extra)
+    assert failures is not None and failures.log == teed
+    assert failures.packs == {"ComfyUI-Broken", "was-node-suite-comfyui"}
+    missing = configured_logs([Path("/nowhere/log.txt")], tmp_path, home)
+    assert startup_logs(tmp_path, missing) == [tmp_path / "user" / "comfyui.log"]
+
+
+def test_a_log_s_identity_changes_at_a_new_start_and_when_its_import_times_arrive(
+    tmp_path: Path,
+) -> None:
+    assert log_identity(tmp_path) == [None]
+    log = _write(tmp_path / "user" / "comfyui.log", b"[START]\n", 1_000)
+    starting = log_identity(tmp_path)
+    assert starting == [(str(log), os.stat(log).st_ino), None]
+    with log.open("ab") as appended:
+        appended.write(b"Total VRAM 24576 MB\n")
+    assert log_identity(tmp_path) == starting  # lines of the start that change nothing
+    with log.open("ab") as appended:
+        appended.write(START)
+    started = log_identity(tmp_path)
+    assert started == [
+        (str(log), os.stat(log).st_ino),
+        ["ComfyUI-Broken", "was-node-suite-comfyui"],
+    ]
+    with log.open("ab") as appended:
+        appended.write(b"got prompt\nPrompt executed in 3.1 seconds\n" * 50)
+    assert log_identity(tmp_path) == started  # ComfyUI running and writing on
+    (tmp_path / "user" / "comfyui.db-journal").write_bytes(b"")  # its database beside it
+    assert log_identity(tmp_path) == started
+    log.rename(tmp_path / "user" / "comfyui.prev.log")  # the next start
+    _write(tmp_path / "user" / "comfyui.log", b"[START]\n", 2_000)
+    assert log_identity(tmp_path) != started
 
 
 @needs_fifo

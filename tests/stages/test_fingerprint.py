@@ -92,23 +92,6 @@ def test_an_input_stamped_in_the_same_tick_as_its_change_means_work(tmp_path):
     assert "too close" in (fingerprint.check(saved, "settings-1", now + LATER) or "")
 
 
-def test_a_new_comfyui_start_is_an_input_and_its_log_growing_is_not(tmp_path):
-    from watchman.stages.fingerprint import startup_log_identity
-
-    assert startup_log_identity(tmp_path) == []
-    log = _file(tmp_path / "user" / "comfyui.log", b"[START]\n")
-    first = startup_log_identity(tmp_path)
-    assert first == [(str(log), os.stat(log).st_ino)]
-    with log.open("ab") as appended:  # ComfyUI runs and writes on
-        appended.write(b"Import times for custom nodes:\n" * 100)
-    _file(tmp_path / "user" / "comfyui.db-journal")  # its database beside it
-    assert startup_log_identity(tmp_path) == first
-    # The next start: ComfyUI-Manager moves the log aside and starts a new one.
-    log.rename(tmp_path / "user" / "comfyui.prev.log")
-    _file(tmp_path / "user" / "comfyui.log", b"[START]\n")
-    assert startup_log_identity(tmp_path) != first
-
-
 def test_a_fingerprint_that_stamped_fewer_inputs_is_not_trusted(tmp_path, monkeypatch):
     from tests.commands.test_cli import run
     from tests.demo_tree import prepare_demo

@@ -81,3 +81,33 @@ def test_a_workflow_ready_by_the_source_is_blocked_when_comfyui_could_not_import
         encoding="utf-8",
     )
     assert status_of_ready_sdxl() == ("missing_nodes", ["fix_pack_import"])
+
+
+def test_a_log_the_settings_name_is_read_and_its_import_times_arriving_rerun_the_cycle(
+    tmp_path: Path,
+) -> None:
+    from tests.commands.test_cli import run
+
+    config = prepare_demo(tmp_path / "demo")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "use_server = false", 'use_server = false\nstartup_logs = ["logs/comfy-out.txt"]'
+        ),
+        encoding="utf-8",
+    )
+    report = tmp_path / "demo" / "home" / "output" / "reports" / "status" / "master_status.json"
+    pack = tmp_path / "demo" / "ComfyUI" / "custom_nodes" / "ComfyUI-DemoUpscale"
+    teed = tmp_path / "demo" / "ComfyUI" / "logs" / "comfy-out.txt"
+    teed.parent.mkdir()
+    teed.write_text("[START] Security scan\nTotal VRAM 24576 MB\n", encoding="utf-8")
+
+    def status_of_ready_sdxl() -> str:
+        assert run("--config", str(config), "--run-cycle")[0] == 0
+        document = json.loads(report.read_bytes())
+        [entry] = [w for w in document["workflows"] if w["path"].endswith("ready_sdxl.json")]
+        return str(entry["status"])
+
+    assert status_of_ready_sdxl() == "ready"  # ComfyUI still starting: nothing known
+    with teed.open("a", encoding="utf-8") as teeing:  # its imports end, one pack failed
+        teeing.write(f"Import times for custom nodes:\n   0.0 seconds (IMPORT FAILED): {pack}\n\n")
+    assert status_of_ready_sdxl() == "missing_nodes"  # no other input changed

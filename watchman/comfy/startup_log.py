@@ -13,9 +13,12 @@ packs the running (or last run) ComfyUI has. At the end of the imports it prints
 ComfyUI keeps no log file of its own; ComfyUI-Manager copies the output to
 ``user/comfyui.log`` (``user/comfyui_<port>.log`` in some versions; older ones wrote
 ``comfyui.log`` in the folder ComfyUI ran from) and, at each start, moves the last one to
-``.prev.log``. The newest of those files is read, from its start (where the import times
-are) up to :data:`MAX_LOG_BYTES`; its last block of import times counts. Nothing here is
-fatal: no log, an unreadable one or one without the block is "nothing known".
+``.prev.log``. Output kept by other means (``python main.py | tee out.log``, a service's
+log file) is read too when the setting ``comfyui.startup_logs`` names it. The newest of
+those files is read: its first :data:`MAX_LOG_BYTES` (where a fresh log's import times
+are) and, when it is longer, its last as much (where a log appended start after start has
+its newest); the last block of import times found counts. Nothing here is fatal: no log,
+an unreadable one or one without the block is "nothing known".
 """
 
 from __future__ import annotations
@@ -23,16 +26,19 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchman.environment import expand_user
 from watchman.regular_files import open_regular
 
 logger = logging.getLogger(__name__)
 
 MAX_LOG_BYTES = 16 * 1024 * 1024
-"""How much of a log is read, from its start: ComfyUI prints the import times within its
-first seconds; a log that appends start after start past this is read only this far."""
+"""How much of a log is read from its start, and again from its end when it is longer:
+ComfyUI prints the import times within its first seconds, so a fresh log has them near
+its start and a log appended start after start has its newest near its end."""
 
 IMPORT_TIMES_HEADER = b"Import times for custom nodes:"
 _IMPORT_LINE = re.compile(rb"^\s*[0-9.]+ seconds(?P<failed> \(IMPORT FAILED\))?: (?P<path>.+?)\s*$")
@@ -52,9 +58,16 @@ class ImportFailures:
     packs: frozenset[str]
 
 
-def startup_logs(comfyui_root: Path) -> list[Path]:
-    """Return the start-up logs ComfyUI-Manager may have written for the install at
-    ``comfyui_root`` that exist, the newest first (rotated ``.prev`` copies excluded)."""
+def configured_logs(paths: Iterable[Path], comfyui_root: Path, home_dir: Path) -> list[Path]:
+    """Return the logs the setting ``comfyui.startup_logs`` names, as paths to look at:
+    ``~`` is ``home_dir``, and a relative path is taken from ``comfyui_root``."""
+    return [comfyui_root / expand_user(Path(path), home_dir) for path in paths]
+
+
+def startup_logs(comfyui_root: Path, extra: Sequence[Path] = ()) -> list[Path]:
+    """Return the start-up logs of the install at ``comfyui_root`` that exist, the newest
+    first: those ComfyUI-Manager may have written (rotated ``.prev`` copies excluded) and
+    the ``extra`` ones a setting names (:func:`configured_logs`)."""
     user = comfyui_root / "user"
     candidates = [user / "comfyui.log", comfyui_root / "comfyui.log"]
     try:
@@ -64,6 +77,7 @@ def startup_logs(comfyui_root: Path) -> list[Path]:
             ]
     except OSError:
         pass  # no user folder: no ported logs
+    candidates += [path for path in extra if path not in candidates]
     found: list[tuple[int, Path]] = []
     for path in candidates:
         try:
@@ -95,21 +109,54 @@ def _last_part(path: str) -> str:
     return re.split(r"[\\/]", path.rstrip("\\/"))[-1]
 
 
-def read_import_failures(comfyui_root: Path) -> ImportFailures | None:
+def read_import_failures(comfyui_root: Path, extra: Sequence[Path] = ()) -> ImportFailures | None:
     """Return what the newest start-up log of the install says about failed imports, or
-    None when no log names the import times (none found, unreadable, or cut before
-    them). Never raises: a log that cannot be read is logged at INFO and skipped."""
-    for log in startup_logs(comfyui_root):
+    None when it names no import times (none found, unreadable, or ComfyUI still
+    starting). ``extra``: logs a setting names, besides ComfyUI-Manager's. Never raises: a
+    log that cannot be read is logged at INFO and skipped."""
+    for log in startup_logs(comfyui_root, extra):
         try:
-            with open_regular(log) as handle:
-                written_ns = os.fstat(handle.fileno()).st_mtime_ns
-                text = handle.read(MAX_LOG_BYTES)
+            written_ns, failed = _read_log(log)
         except OSError as error:
             logger.info("ComfyUI's start-up log %s cannot be read (%s); skipped.", log, error)
             continue
-        failed = failed_imports_in(text)
         if failed is None:
             logger.debug("%s names no import times (ComfyUI still starting?).", log)
             return None  # the newest start is not over: an older log is not its truth
         return ImportFailures(log, written_ns, failed)
     return None
+
+
+def _read_log(log: Path) -> tuple[int, frozenset[str] | None]:
+    """Return a log's modification time and the failed packs of its last block of import
+    times within its first and last :data:`MAX_LOG_BYTES` (None: no block there).
+
+    Raises:
+        OSError: the log is not a regular file or cannot be read.
+    """
+    with open_regular(log) as handle:
+        status = os.fstat(handle.fileno())
+        head = handle.read(MAX_LOG_BYTES)
+        tail = b""
+        if status.st_size > len(head):
+            handle.seek(max(len(head), status.st_size - MAX_LOG_BYTES))
+            tail = handle.read(MAX_LOG_BYTES)
+    from_tail = failed_imports_in(tail) if tail else None
+    return status.st_mtime_ns, from_tail if from_tail is not None else failed_imports_in(head)
+
+
+def log_identity(comfyui_root: Path, extra: Sequence[Path] = ()) -> list[object]:
+    """What of ComfyUI's start-up logs a cycle's outcome depends on: each log by its path
+    and inode, newest first (ComfyUI-Manager starts a new file at each ComfyUI start), and
+    what the newest says about failed imports (None until ComfyUI has printed its import
+    times, so the moment it does is a change). The lines ComfyUI appends as it runs change
+    none of it. Never raises."""
+    identity: list[object] = []
+    for log in startup_logs(comfyui_root, extra):
+        try:
+            identity.append((str(log), os.stat(log).st_ino))
+        except OSError:
+            continue
+    failures = read_import_failures(comfyui_root, extra)
+    identity.append(sorted(failures.packs) if failures is not None else None)
+    return identity

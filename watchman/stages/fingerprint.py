@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from watchman import __version__
-from watchman.comfy.startup_log import startup_logs
+from watchman.comfy.startup_log import configured_logs, log_identity
 from watchman.environment import expand_user
 from watchman.errors import BackendError
 from watchman.home import Home
@@ -167,21 +167,7 @@ class CycleFingerprint:
 INPUTS_VERSION = 2
 """Which inputs a fingerprint stands for: bump it when :func:`cycle_input_trees` stamps
 more, so a fingerprint saved before, which never stamped them, cannot pass a change off
-as "unchanged" (2: ComfyUI's start-up logs, :func:`startup_log_identity`)."""
-
-
-def startup_log_identity(comfyui_root: Path) -> list[tuple[str, int]]:
-    """Which start-up logs of ComfyUI there are (comfy/startup_log: the packs its last
-    start failed to import), each by its path and inode, newest first. ComfyUI-Manager
-    starts a new file at each ComfyUI start, so a new start changes this; the lines
-    ComfyUI appends as it runs do not (nor do ComfyUI's database writes beside them)."""
-    identity = []
-    for log in startup_logs(comfyui_root):
-        try:
-            identity.append((str(log), os.stat(log).st_ino))
-        except OSError:
-            continue
-    return identity
+as "unchanged" (2: ComfyUI's start-up logs, :func:`~watchman.comfy.startup_log.log_identity`)."""
 
 
 def cycle_input_trees(
@@ -229,7 +215,10 @@ def check_inputs(
         settings.model_dump_json(),
         fingerprint.secrets_digest(settings),
         str(root),
-        startup_log_identity(root),
+        log_identity(
+            root,
+            configured_logs(settings.comfyui.startup_logs, root, services.environment.home_dir),
+        ),
     )
     saved = fingerprint.load(home.fingerprint)
     why = fingerprint.check(saved, inputs_digest, now_ns)

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from watchman.comfy.startup_log import ImportFailures, read_import_failures
+from watchman.comfy.startup_log import ImportFailures, configured_logs, read_import_failures
 from watchman.config import Settings
 from watchman.environment import Environment
 from watchman.errors import BackendError, StateError
@@ -98,7 +98,8 @@ def take_stock(
     )
     tree.finish()
     nodes = scan_node_inventory(root, _previous_node_inventory(home), stop_event)
-    return Stock(models, with_import_failures(nodes, read_import_failures(root)), tree)
+    logs = configured_logs(settings.comfyui.startup_logs, root, environment.home_dir)
+    return Stock(models, with_import_failures(nodes, read_import_failures(root, logs)), tree)
 
 
 def with_import_failures(nodes: NodeInventory, failures: ImportFailures | None) -> NodeInventory:
