@@ -108,3 +108,20 @@ def test_a_cache_whose_lines_did_not_change_is_not_rewritten(tmp_path: Path) -> 
     changed = {"/w/a.json": encode_entry("/w/a.json", entry(None, error="other"))}
     assert save_entries(cache, "v1", changed, loaded)
     assert decode_entry(load_entries(cache, "v1")["/w/a.json"]).error == "other"
+
+
+def test_workflows_unpacked_in_one_scan_share_their_equal_nodes() -> None:
+    records: dict = {}
+    first = unpack_parse(pack_parse(PARSED), records)
+    second = unpack_parse(pack_parse(PARSED), records)
+    assert first == second == PARSED
+    assert first.nodes[0] is second.nodes[0]
+
+
+def test_a_shared_node_is_never_one_whose_values_differ_only_in_type() -> None:
+    records: dict = {}
+    unpack_parse(pack_parse(PARSED), records)
+    packed = pack_parse(PARSED)
+    packed[1][1][2] = 1  # bypassed written as the number 1, not true
+    again = unpack_parse(packed, records)
+    assert again.nodes[1].bypassed == 1 and again.nodes[1].bypassed is not True

@@ -243,21 +243,32 @@ def _broken_need(
     return ModelNeed(reference, key, "broken", presence.locations[:1], problem=problem)
 
 
+KeyMemo = dict[tuple["str | None", str], ModelKey]
+"""The keys of (folder, value) pairs already seen in one needs stage: thousands of
+workflows name the same models, and building a key normalises a path."""
+
+
 def find_model_needs(
     references: Iterable[ModelReference],
     inventory: ModelInventory,
     choices: ChoicesLookup | None = None,
     broken: BrokenLookup | None = None,
+    keys: KeyMemo | None = None,
 ) -> tuple[ModelNeed, ...]:
     """Return the references whose file is missing, misplaced, misspelled or broken, in
     workflow order.
 
     ``choices`` is the live server's file list per loader input, when one answered;
-    ``broken`` says why an installed file cannot be the model (None: no file is broken).
+    ``broken`` says why an installed file cannot be the model (None: no file is broken);
+    ``keys`` remembers the keys built in this stage (None: none are remembered).
     """
     needs = []
+    keys = {} if keys is None else keys
     for reference in references:
-        key = ModelKey.of(reference.folder, reference.value)
+        pair = (reference.folder, reference.value)
+        key = keys.get(pair)
+        if key is None:
+            key = keys[pair] = ModelKey.of(reference.folder, reference.value)
         if named_in_prompt(reference):
             need = embedding_need(reference, key, inventory, broken)
             if need is not None:
@@ -332,6 +343,7 @@ def assess_workflow(
     installed_node_types: Collection[str],
     choices: ChoicesLookup | None = None,
     broken: BrokenLookup | None = None,
+    keys: KeyMemo | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -342,12 +354,13 @@ def assess_workflow(
         choices: the live server's file names per (node type, input), when it answered.
         broken: why an installed file is broken (model_health); a workflow needing a
             broken file is not ready.
+        keys: the model keys built so far in this stage (see :data:`KeyMemo`).
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
     active_nodes = [node for node in parsed.nodes if not (node.bypassed or node.muted)]
     inactive_nodes = [node for node in parsed.nodes if node.bypassed or node.muted]
-    missing_models = find_model_needs(active_refs, inventory, choices, broken)
+    missing_models = find_model_needs(active_refs, inventory, choices, broken, keys)
     missing_nodes = find_node_needs(active_nodes, installed_node_types, parsed.subgraph_ids)
     undefined = [node for node in parsed.undefined_instances if not (node.bypassed or node.muted)]
     if undefined:
@@ -371,7 +384,7 @@ def assess_workflow(
         status=status,
         missing_models=missing_models,
         missing_nodes=missing_nodes,
-        inactive_models=find_model_needs(inactive_refs, inventory, choices),
+        inactive_models=find_model_needs(inactive_refs, inventory, choices, keys=keys),
         inactive_nodes=inactive_missing,
         bypassed_node_ids=tuple(node.node_id for node in parsed.nodes if node.bypassed),
         muted_node_ids=tuple(node.node_id for node in parsed.nodes if node.muted),
@@ -441,6 +454,7 @@ def assess_all(
     """
     assessed: list[Assessment] = []
     failures: list[ReaderFailure] = []
+    keys: KeyMemo = {}
     for stored in scan.workflows:
         watched = stored.watched
         needs = None
@@ -448,7 +462,7 @@ def assess_all(
         if stored.parsed is not None:
             try:
                 needs = assess_workflow(
-                    stored.parsed, inventory, installed.types, installed.choices, broken
+                    stored.parsed, inventory, installed.types, installed.choices, broken, keys
                 )
             except Exception as surprise:
                 name = printable(str(watched.path))

@@ -161,32 +161,46 @@ def _interned(value: Any) -> Any:
     return sys.intern(value) if type(value) is str else value
 
 
-def unpack_parse(packed: Sequence[Any]) -> ParsedWorkflow:
+Records = dict[tuple[Any, ...], NodeUse]
+"""The nodes unpacked so far in one scan, by their packed values: thousands of workflows
+repeat the same node (id, type, state, pack, version), and an equal record is one frozen
+object, built and interned once (see :func:`unpack_parse`)."""
+
+
+def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> ParsedWorkflow:
     """Rebuild the ParsedWorkflow :func:`pack_parse` packed, equal to the original, with
-    its short texts interned.
+    its short texts interned. ``records`` (one per scan) shares equal nodes between the
+    workflows unpacked with it (None: nothing shared).
 
     Raises:
         ValueError, TypeError: the packed value has another shape.
     """
     kind, nodes, references, embedded, subgraph_ids, errors, undefined = packed
+    records = {} if records is None else records
     return ParsedWorkflow(
         format=_interned(kind),
-        nodes=tuple(_node(values) for values in nodes),
+        nodes=tuple(_node(values, records) for values in nodes),
         model_refs=tuple(_reference(values) for values in references),
         embedded_models=tuple(EmbeddedModel(*values) for values in embedded),
         subgraph_ids=frozenset(str(item) for item in subgraph_ids),
         errors=tuple(str(item) for item in errors),
-        undefined_instances=tuple(_node(values) for values in undefined),
+        undefined_instances=tuple(_node(values, records) for values in undefined),
     )
 
 
-def _node(values: list[Any]) -> NodeUse:
-    if len(values) != len(_NODE_FIELDS):
-        raise ValueError("a node record of another length")
-    return NodeUse(*map(_interned, values))
+def _node(values: list[Any], records: Records) -> NodeUse:
+    # The types are part of the key: True and 1 are equal keys, not equal records.
+    key = (*values, *map(type, values))
+    known = records.get(key)
+    if known is None:
+        if len(values) != len(_NODE_FIELDS):
+            raise ValueError("a node record of another length")
+        known = records[key] = NodeUse(*map(_interned, values))
+    return known
 
 
 def _reference(values: list[Any]) -> ModelReference:
+    # Not shared as nodes are: a reference names its node, so equal ones are rare.
     if len(values) != len(_REFERENCE_FIELDS):
         raise ValueError("a reference record of another length")
     # A copy: the packed parse may be written again as it was.

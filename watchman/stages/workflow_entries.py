@@ -103,13 +103,16 @@ def entry_for(
     scan_started_ns: int = 0,
     rehash: bool = False,
     table: LoaderTable | None = None,
+    records: workflow_cache.Records | None = None,
 ) -> tuple[StoredWorkflow, bytes, bool, CacheEntry | None]:
     """Return the stored workflow, its cache line, whether it was hashed, and its new
     cache entry when it was parsed this time (None: the parse was reused).
 
     Takes the file, its source label, its cache line, when this scan started (wall clock,
-    ns; recorded as the entry's ``checked_ns`` when the file is hashed) and whether to
-    hash it even when the entry is trusted.
+    ns; recorded as the entry's ``checked_ns`` when the file is hashed), whether to
+    hash it even when the entry is trusted, the loader table, and the records the scan
+    unpacked so far (shared between workflows, see
+    :func:`~watchman.stages.workflow_cache.unpack_parse`).
 
     Raises:
         OSError: the file cannot be read.
@@ -124,7 +127,7 @@ def entry_for(
             logger.info("Cache entry of %s is unusable (%s); reading it again.", path, damage)
     if cached is not None and not rehash and _trusted(cached, stat):
         try:
-            stored = _from_cache(path, source, cached)
+            stored = _from_cache(path, source, cached, records)
         except _DAMAGE as damage:
             # A damaged cache entry costs one re-read of the file, nothing more.
             logger.info("Cached parse of %s is unusable (%s); reading it again.", path, damage)
@@ -154,7 +157,7 @@ def entry_for(
             checked_ns=scan_started_ns,
         )
         try:
-            stored = _from_cache(path, source, entry)
+            stored = _from_cache(path, source, entry, records)
         except _DAMAGE as damage:
             logger.info("Cached parse of %s is unusable (%s); parsing it again.", path, damage)
         else:
@@ -195,7 +198,11 @@ def entry_for(
     )
 
 
-def _from_cache(path: Path, source: str, entry: CacheEntry) -> StoredWorkflow:
+def _from_cache(
+    path: Path, source: str, entry: CacheEntry, records: workflow_cache.Records | None
+) -> StoredWorkflow:
     watched = WatchedWorkflow(path, source, entry.size, entry.mtime_ns, entry.sha256)
-    parsed = workflow_cache.unpack_parse(entry.parsed) if entry.parsed is not None else None
+    parsed = (
+        workflow_cache.unpack_parse(entry.parsed, records) if entry.parsed is not None else None
+    )
     return StoredWorkflow(watched, parsed, entry.error)

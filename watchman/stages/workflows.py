@@ -206,6 +206,7 @@ def scan_watched_folders(
     unreadable: list[UnreadableWorkflow] = []
     failures: list[ReaderFailure] = []
     seen: list[FolderSeen] = []
+    records: workflow_cache.Records = {}  # equal nodes and references unpacked once
     for folder, source in folders:
         if folder.is_file():
             logger.warning(
@@ -236,7 +237,7 @@ def scan_watched_folders(
                 continue
             try:
                 workflow, line, was_hashed, new = entry_for(
-                    path, source, cached.get(key), started_ns, rehash_all, table
+                    path, source, cached.get(key), started_ns, rehash_all, table, records
                 )
             except OSError as error:
                 logger.warning("Cannot read workflow %s: %s", printable(key), error)

@@ -399,3 +399,11 @@ def test_a_streamed_model_cache_with_names_that_are_not_text_reads_back_the_same
     )
     document = loads_json(b"".join(inventory.cache_chunks()))
     assert document == json.loads(json.dumps(inventory.to_cache_document()))
+
+
+def test_a_key_asked_again_is_answered_from_the_first_lookup(tree):
+    inventory = _scan(tree)
+    key = ModelKey.of("checkpoints", "SHARED.safetensors")
+    first = inventory.locate(key)
+    assert inventory.locate(ModelKey.of("checkpoints", "shared.safetensors")) is first
+    assert inventory.locate(ModelKey.of("loras", "SHARED.safetensors")) is not first

@@ -129,6 +129,11 @@ class ModelInventory:
     _folders_by_path: Mapping[str, tuple[ModelFile, ...]] = field(
         init=False, repr=False, compare=False
     )
+    # locate()'s answers by key: thousands of workflows name the same few thousand models,
+    # and an inventory lives one cycle, so each distinct key is looked up once per cycle.
+    _located: dict[ModelKey, Presence] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         # Freeze the mappings and build the lookup indexes once.
@@ -173,6 +178,12 @@ class ModelInventory:
         Else misplaced when the same file name exists in another folder or subfolder, else
         missing. Embeddings may be named without extension, as prompts do. Never raises.
         """
+        known = self._located.get(key)
+        if known is None:
+            known = self._located[key] = self._locate(key)
+        return known
+
+    def _locate(self, key: ModelKey) -> Presence:
         path = key.path
         if not path:
             return Presence("missing")
