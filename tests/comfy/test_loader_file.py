@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ast
 
-from watchman.comfy.loader_file import FileReader, PackIndex, inserts_text, looks_like_class
+from watchman.comfy.loader_file import FileReader, PackIndex, looks_like_class
+from watchman.comfy.loader_inputs import inserts_text
 from watchman.comfy.python_source import syntax_nodes
 
 SOURCE = """

@@ -255,6 +255,17 @@ _TABLE: tuple[FolderType, ...] = (
         entry_folders="",
         origin="pack:ComfyUI_ACE-Step",
     ),
+    # ComfyUI_ACE-Step (billwuhao): ACELoRALoader offers every entry of the checkpoint's
+    # loras folder (os.listdir, dot-names left out) and loads <entry>/
+    # pytorch_lora_weights.safetensors, so the entries it can load are folders.
+    FolderType(
+        "ace_step_loras",
+        ("models/TTS/ACE-Step-v1-3.5B/loras",),
+        frozenset(),
+        holds_folders=True,
+        entry_folders="",
+        origin="pack:ComfyUI_ACE-Step",
+    ),
     # comfyui-inpaint-nodes (Acly): _add_folder_path("inpaint", [".pt", ".pth",
     # ".safetensors", ".patch"]); Fooocus' inpaint patch is a ``.patch`` file.
     FolderType(

@@ -18,7 +18,6 @@ from watchman.comfy.loader_scope import (
     MAX_PATHS,
     MAX_STEPS,
     SELF_NAMES,
-    DirectoriesOf,
     Function,
     Scope,
     call_name,
@@ -28,6 +27,7 @@ from watchman.comfy.loader_scope import (
     list_items,
     string_value,
 )
+from watchman.comfy.loader_trace import DIRECTORY_TESTS, DirectoriesOf
 from watchman.comfy.python_source import syntax_nodes
 
 LIST_CALLS = frozenset({"get_filename_list", "get_filename_list_"})
@@ -36,6 +36,8 @@ DIRECTORY_CALLS = frozenset({"listdir", "scandir", "walk", "glob", "iglob", "ite
 """Calls listing a directory: ``os.listdir(p)``, ``glob.glob(p)``, ``Path(p).glob(...)``."""
 PATH_CALLS = frozenset({"Path", "PurePath", "abspath", "normpath", "realpath", "expanduser", "str"})
 """Calls that give back the path they are given (as far as its directory goes)."""
+ENTRY_NAMES = frozenset({"name", "stem"})
+"""Attributes naming a listed entry (``os.DirEntry.name``, ``Path.name``)."""
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 V3_WIDGET_TYPES = frozenset({"Combo", "Int", "Float", "String", "Boolean", "MultiCombo"})
 
@@ -101,10 +103,6 @@ def v3_input(item: ast.expr, scope: Scope) -> tuple[str, bool, bool, tuple[str, 
         options = item.args[1]
     folders = folders_of(options, scope, 0) if options is not None else ()
     return name, type_name in V3_WIDGET_TYPES or bool(folders), optional, folders
-
-
-DIRECTORY_TESTS = frozenset({"isdir", "is_dir"})
-"""Calls that keep only the directories of a listing (``os.path.isdir``, ``Path.is_dir``)."""
 
 
 def _filtered(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
@@ -263,6 +261,9 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
     ):
         for bound in scope.attribute(node.attr):
             yield from folders_iter(bound, scope, depth + 1)
+    elif isinstance(node, ast.Attribute) and node.attr in ENTRY_NAMES:
+        # entry.name of a scandir / iterdir entry: the entry's listing.
+        yield from folders_iter(node.value, scope, depth + 1)
 
 
 def directory_folders(call: ast.Call, scope: Scope, depth: int) -> Iterator[str]:
@@ -296,11 +297,13 @@ def directory_folders(call: ast.Call, scope: Scope, depth: int) -> Iterator[str]
         if any(mark in part for part in parts for mark in "*?[") or not parts:
             continue
         evidence = evidence or _names_model_extension(patterns, scope)
-        if not evidence and not scope.trace.filters:
-            return
         relative = "/".join(parts)
         using = folders_using_dir(f"models/{relative}")
         folder = using[0] if using else parts[0] if len(parts) == 1 else None
+        if not evidence and not scope.trace.filters:
+            if folder is not None and not scope.trace.leading:
+                scope.trace.unproven.add(folder)  # files or folders: the node's use says
+            return
         if folder is not None:
             # A listing kept to directories lists folders, even when its function names
             # a model extension elsewhere.

@@ -23,6 +23,7 @@ from watchman.comfy.loader_expressions import (
     input_types_call,
     v3_input,
 )
+from watchman.comfy.loader_inputs import ClassInfo, opens_as_folder_in, take_input
 from watchman.comfy.loader_names import (
     TextCall,
     TextHelper,
@@ -46,26 +47,6 @@ from watchman.comfy.python_source import syntax_nodes
 
 
 @dataclass
-class ClassInfo:
-    name: str
-    source: str
-    bases: tuple[str, ...]
-    widgets: tuple[str, ...] | None  # None: no INPUT_TYPES / schema of its own
-    model_inputs: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    folder_inputs: tuple[str, ...] = ()  # model inputs listing folders, not files
-    inherits_inputs_of: str | None = None  # INPUT_TYPES built on Base.INPUT_TYPES()
-    # A folder listing only to insert text (below): known to load no file from it.
-    inserts_text: bool = False
-    # Widget inputs whose choices come from calls this file cannot follow (a helper
-    # imported from another file of the pack): input name, the calls' registry keys.
-    pending: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
-    attributes: dict[str, ast.expr] = field(default_factory=dict)
-    # Class attributes holding text, or a helper call giving it (NAME = get_name("X")),
-    # for mappings keyed by Cls.NAME.
-    texts: dict[str, str | TextCall] = field(default_factory=dict)
-
-
-@dataclass
 class PackIndex:
     classes: dict[str, list[ClassInfo]] = field(default_factory=dict)
     # (node type, class name it maps to, wrapped node type or None, source, group)
@@ -77,6 +58,9 @@ class PackIndex:
     # Pack-wide listing helpers: "helper" / "Class.method" -> the folders it lists, or
     # None when two files define the name with different folders.
     helpers: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    # The helpers above whose entries are folders, not files (their listing is kept to
+    # directories), in every file defining them.
+    folder_helpers: set[str] = field(default_factory=set)
     # Pack-wide helpers returning text (rgthree's get_name), None when ambiguous.
     text_helpers: dict[str, TextHelper | None] = field(default_factory=dict)
     # Mapping items keyed by a class attribute (Cls.NAME) this file could not read:
@@ -251,6 +235,7 @@ class FileReader:
                     continue
                 call = ast.Call(func=ast.Name(id=name), args=[], keywords=[])
                 scope.steps[0] = MAX_STEPS
+                scope.trace.reset()
                 folders = tuple(
                     dict.fromkeys(
                         listed_folder(folder)
@@ -259,8 +244,14 @@ class FileReader:
                 )
                 if folders:
                     key = prefix + name
+                    known = key in self.index.helpers
                     held = self.index.helpers.get(key, folders)
                     self.index.helpers[key] = folders if held == folders else None
+                    lists_folders = scope.trace.lists_folders
+                    if lists_folders and not known:
+                        self.index.folder_helpers.add(key)
+                    elif not lists_folders:
+                        self.index.folder_helpers.discard(key)
 
     def _node_type_of(self, name: str) -> str:
         """The node type a base class name stands for: a name bound to another pack's
@@ -316,9 +307,13 @@ class FileReader:
             if kind == "socket":
                 continue
             widgets.append(name)
-            if _take_input(
-                info, name, folders, local.trace.lists_folders, model_inputs, folder_inputs
-            ):
+            lists_folders = local.trace.lists_folders
+            if not folders and local.trace.unproven and opens_as_folder_in(scope, name):
+                # Every entry of a models directory is offered, and the node opens the
+                # value as a folder (ACE-Step's LoRAs): the entries it can load are folders.
+                folders = tuple(sorted({listed_folder(f) for f in local.trace.unproven}))
+                lists_folders = True
+            if take_input(info, name, folders, lists_folders, model_inputs, folder_inputs):
                 self._defer(info, name, spec, local)
         info.widgets = tuple(widgets)
         info.model_inputs = tuple(model_inputs)
@@ -369,7 +364,7 @@ class FileReader:
                     continue
                 (optional if is_optional else required).append(name)
                 lists_folders = local.trace.lists_folders
-                if _take_input(
+                if take_input(
                     info, name, folders, lists_folders, model_inputs, folder_inputs
                 ) and isinstance(item, ast.Call):
                     options = next((k.value for k in item.keywords if k.arg == "options"), None)
@@ -443,37 +438,6 @@ class FileReader:
         return None
 
 
-def inserts_text(input_name: str) -> bool:
-    # Impact's wildcard widgets "Select to add LoRA" (copied by Easy-Use and others) and
-    # rgthree's Power Prompt "insert_lora" / "insert_embedding" list a folder only to
-    # insert a <lora:...> or embedding: tag into the text, whose tags are read; the combo
-    # itself loads nothing and keeps a placeholder ("CHOOSE") as its value.
-    return input_name.startswith(("Select to add", "insert_"))
-
-
 def looks_like_class(name: str) -> bool:
     # Node classes are named in CapWords; lower-case names are values (device, dtype).
     return name[:1].isupper()
-
-
-def _take_input(
-    info: ClassInfo,
-    name: str,
-    folders: tuple[str, ...],
-    lists_folders: bool,
-    model_inputs: list[tuple[str, tuple[str, ...]]],
-    folder_inputs: list[str],
-) -> bool:
-    """Record one widget input of a class (classic ``INPUT_TYPES`` or V3 schema alike): a
-    prompt text that inserts files, a model input (and a folder-valued one, when its
-    listing keeps directories); return True when it names no folder and is not such a
-    text, so its folders may still come from a helper read later (the caller defers it)."""
-    if folders and inserts_text(name):
-        info.inserts_text = True
-    elif folders:
-        model_inputs.append((name, folders))
-        if lists_folders:
-            folder_inputs.append(name)
-    else:
-        return not inserts_text(name)
-    return False

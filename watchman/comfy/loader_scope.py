@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from watchman.comfy.loader_trace import DirectoriesOf, ListingTrace, keeps_directories
+
 MAX_DEPTH = 12
 """How many names, calls or bases are followed from one input before giving up."""
 MAX_PATHS = 16
@@ -305,55 +307,6 @@ def list_items(node: ast.expr | None, scope: Scope, depth: int) -> list[ast.expr
     return []
 
 
-class DirectoriesOf(ast.expr):
-    """The directories a listing yields, as a name bound by ``for root, dirs, files in
-    os.walk(p)`` holds them (``root`` and ``dirs``); never in parsed source."""
-
-    _fields = ("value",)
-
-    def __init__(self, value: ast.expr) -> None:
-        super().__init__()
-        self.value = value
-
-
-@dataclass
-class ListingTrace:
-    """What the listings met while reading one input's folders say its entries are:
-    ``filters`` counts the directory filters around the expression being read,
-    ``leading`` the leading parts of joined paths (``os.path.join(root, file)``); each
-    folder met is noted as listing ``files`` (``get_filename_list``, a models directory
-    listing naming a model extension), ``folders`` (a listing kept to directories) or
-    only its ``roots`` (``get_folder_paths``, whose entries the listing around decides)."""
-
-    filters: int = 0
-    leading: int = 0
-    files: set[str] = field(default_factory=set)
-    folders: set[str] = field(default_factory=set)
-
-    def reset(self) -> None:
-        """Forget what the previous input's reading met."""
-        self.filters = self.leading = 0
-        self.files.clear()
-        self.folders.clear()
-
-    def note(self, folder: str, listing: str) -> None:
-        """Record that ``folder`` was met as a ``files``, ``folders`` or ``roots`` listing
-        (roots inside a directory filter list folders). Nothing is noted while the leading
-        parts of a joined path are read (``leading``): they hold the entry."""
-        if self.leading:
-            return
-        if listing == "files":
-            self.files.add(folder)
-        elif listing == "folders" or self.filters:
-            self.folders.add(folder)
-
-    @property
-    def lists_folders(self) -> bool:
-        """Whether the input's values are folder names: some listing was kept to
-        directories and none listed files."""
-        return bool(self.folders) and not self.files
-
-
 def string_value(node: ast.expr, scope: Scope) -> str | None:
     text = constant_text(node)
     if text is None and isinstance(node, ast.Name):
@@ -392,9 +345,13 @@ def is_true(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
-def bind_statement(statement: ast.stmt, bindings: dict[str, list[ast.expr]]) -> None:
+def bind_statement(
+    statement: ast.stmt, bindings: dict[str, list[ast.expr]], directories: bool = False
+) -> None:
     """Record in ``bindings`` what one statement (and the blocks inside it) binds to names:
-    assignments, ``+=`` and ``.extend``/``.append``/``.insert`` calls."""
+    assignments, ``+=`` and ``.extend``/``.append``/``.insert`` calls. Inside the body of
+    an ``if`` that keeps directories (``if os.path.isdir(...): names.append(x)``, so
+    ``directories``), what is appended is held as the directories of its listing."""
     if isinstance(statement, ast.Assign):
         for target in statement.targets:
             if isinstance(target, ast.Name):
@@ -419,7 +376,8 @@ def bind_statement(statement: ast.stmt, bindings: dict[str, list[ast.expr]]) -> 
             and call.func.attr in ("extend", "append", "insert")
             and isinstance(call.func.value, ast.Name)
         ):
-            bindings.setdefault(call.func.value.id, []).extend(call.args)
+            added = [DirectoriesOf(arg) if directories else arg for arg in call.args]
+            bindings.setdefault(call.func.value.id, []).extend(added)
     elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.For)):
         if (
             isinstance(statement, ast.For)
@@ -446,12 +404,14 @@ def bind_statement(statement: ast.stmt, bindings: dict[str, list[ast.expr]]) -> 
             bindings.setdefault(statement.target.id, []).append(
                 ast.Starred(statement.iter, ast.Load())
             )
+        kept = isinstance(statement, ast.If) and keeps_directories(statement.test)
         for child in ast.iter_child_nodes(statement):
             if isinstance(child, ast.stmt):
-                bind_statement(child, bindings)
+                inside = directories or (kept and child in statement.body)
+                bind_statement(child, bindings, inside)
         for handler in getattr(statement, "handlers", ()):
             for child in handler.body:
-                bind_statement(child, bindings)
+                bind_statement(child, bindings, directories)
 
 
 def local_bindings(function: Function) -> dict[str, list[ast.expr]]:

@@ -46,11 +46,11 @@ from dataclasses import dataclass
 from watchman.comfy.loader_file import (
     LISTING_MARKERS,
     NODE_MARKERS,
-    ClassInfo,
     FileReader,
     PackIndex,
     looks_like_class,
 )
+from watchman.comfy.loader_inputs import ClassInfo
 from watchman.comfy.loader_names import (
     TextCall,
     call_text,
@@ -220,16 +220,22 @@ def _resolve_pending(index: PackIndex) -> None:
     for info in [*infos, *index.v3.values()]:
         pending, info.pending = info.pending, []
         added: list[tuple[str, tuple[str, ...]]] = []
+        folder_inputs: list[str] = []
         for name, keys in pending:
             folders: list[str] = []
-            for key in keys:
+            listing = [key for key in keys if index.helpers.get(key)]
+            for key in listing:
                 for folder in index.helpers.get(key) or ():
                     if folder not in folders:
                         folders.append(folder)
             if folders:
                 added.append((name, tuple(folders)))
+                if all(key in index.folder_helpers for key in listing):
+                    folder_inputs.append(name)  # every helper it draws on lists folders
         if added:
             info.model_inputs = (*info.model_inputs, *added)
+        if folder_inputs:
+            info.folder_inputs = tuple(sorted({*info.folder_inputs, *folder_inputs}))
 
 
 def _join(index: PackIndex) -> tuple[LearnedLoader, ...]:

@@ -1,0 +1,206 @@
+"""Folder-valued inputs built step by step: a loop that appends the directories of a
+listing, a helper of another file of the pack that lists folders, and an unfiltered
+listing whose entries the node opens as folders. Each source is written here and raises
+if imported."""
+
+from __future__ import annotations
+
+from watchman.comfy.loader_lookup import loader_table
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.model_references import references_for_node
+
+from .loader_pack_sources import RAISE
+
+# LayerStyle's VQA style: a loop over os.listdir appending the names an isdir test keeps;
+# beside it, the same loop without the test and a scandir loop on entries' names.
+LOOP_STYLE = (
+    RAISE
+    + """
+import os
+import folder_paths
+
+vqa_dir = os.path.join(folder_paths.models_dir, "VQA")
+
+def vqa_models():
+    names = []
+    for name in os.listdir(vqa_dir):
+        if os.path.isdir(os.path.join(vqa_dir, name)) and not name.startswith("."):
+            names.append(name)
+    return names
+
+class VQALoader:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model": (vqa_models(),), "precision": (["fp16", "fp32"],)}}
+
+class ScanLoader:
+    @classmethod
+    def INPUT_TYPES(cls):
+        repos = []
+        for entry in os.scandir(os.path.join(folder_paths.models_dir, "LLM")):
+            if entry.is_dir():
+                repos.append(entry.name)
+        return {"required": {"repo": (repos,)}}
+
+class EveryEntryLoader:
+    @classmethod
+    def INPUT_TYPES(cls):
+        names = []
+        for name in os.listdir(vqa_dir):
+            if not os.path.isdir(os.path.join(vqa_dir, name)):
+                names.append(name)
+            else:
+                continue
+        return {"required": {"weights": (names,)}}
+
+    FUNCTION = "load"
+
+    def load(self, weights):
+        return (os.path.join(vqa_dir, weights),)
+
+NODE_CLASS_MAPPINGS = {
+    "VQALoader": VQALoader,
+    "ScanLoader": ScanLoader,
+    "EveryEntryLoader": EveryEntryLoader,
+}
+"""
+)
+
+
+def learned(*sources: tuple[str, str]) -> dict[str, LearnedLoader]:
+    loaders, problems = learn_loaders((name, text.encode()) for name, text in sources)
+    assert problems == ()
+    return {loader.node_type: loader for loader in loaders}
+
+
+def test_a_loop_appending_the_directories_of_a_listing_lists_folders() -> None:
+    found = learned(("nodes.py", LOOP_STYLE))
+    loader = found["VQALoader"]
+    assert dict(loader.model_inputs) == {"model": ("vqa",)}
+    assert loader.folder_inputs == ("model",)
+    assert loader.widgets == ("model", "precision")
+
+
+def test_a_scandir_loop_appending_the_names_of_directory_entries_lists_folders() -> None:
+    found = learned(("nodes.py", LOOP_STYLE))
+    assert dict(found["ScanLoader"].model_inputs) == {"repo": ("llm",)}
+    assert found["ScanLoader"].folder_inputs == ("repo",)
+
+
+def test_a_loop_keeping_what_is_not_a_directory_lists_no_folders() -> None:
+    found = learned(("nodes.py", LOOP_STYLE))
+    assert "EveryEntryLoader" not in found
+
+
+# A helper of another file lists folders (a comprehension kept to directories) or files;
+# the node file imports both.
+HELPER_FILE = (
+    RAISE
+    + """
+import os
+import folder_paths
+
+def repo_folders():
+    root = os.path.join(folder_paths.models_dir, "LLM")
+    return [d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))]
+
+def gguf_files():
+    return folder_paths.get_filename_list("LLM")
+"""
+)
+NODES_FILE = (
+    RAISE
+    + """
+from .utils import repo_folders, gguf_files
+
+class RepoLoader:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"repo": (repo_folders(),), "gguf": (gguf_files(),)}}
+
+NODE_CLASS_MAPPINGS = {"RepoLoader": RepoLoader}
+"""
+)
+
+
+def test_a_helper_of_another_file_listing_folders_gives_a_folder_input() -> None:
+    found = learned(("nodes.py", NODES_FILE), ("utils.py", HELPER_FILE))
+    loader = found["RepoLoader"]
+    assert dict(loader.model_inputs) == {"repo": ("llm",), "gguf": ("llm",)}
+    assert loader.folder_inputs == ("repo",)
+
+
+# ACE-Step's LoRA style: every entry of a models directory is offered (no extension, no
+# directory test), and the node opens <value>/<weights file>; beside it, a node offering
+# the same listing that opens the value as a file.
+EVERY_ENTRY_STYLE = (
+    RAISE
+    + """
+import os
+import folder_paths
+from pathlib import Path
+
+model_path = os.path.join(folder_paths.models_dir, "TTS", "ACE-Step-v1-3.5B")
+
+class StepLoraLoader:
+    @classmethod
+    def INPUT_TYPES(cls):
+        loras_path = os.path.join(model_path, "loras")
+        models = [n for n in os.listdir(loras_path) if not n.startswith(".")]
+        return {"required": {"lora_name": (models,), "lora_weight": ("FLOAT",)}}
+
+    FUNCTION = "load"
+
+    def load(self, lora_name, lora_weight):
+        lora_path = os.path.join(model_path, "loras", lora_name)
+        return (os.path.join(lora_path, "pytorch_lora_weights.safetensors"),)
+
+class StepPathLoader(StepLoraLoader):
+    FUNCTION = "run"
+
+    def run(self, lora_name, lora_weight):
+        return (Path(model_path) / "loras" / lora_name / "adapter_config.json",)
+
+class StepFileLoader(StepLoraLoader):
+    FUNCTION = "load_file"
+
+    def load_file(self, lora_name, lora_weight):
+        return (os.path.join(model_path, "loras", lora_name),)
+
+NODE_CLASS_MAPPINGS = {
+    "StepLoraLoader": StepLoraLoader,
+    "StepPathLoader": StepPathLoader,
+    "StepFileLoader": StepFileLoader,
+}
+"""
+)
+
+
+def test_every_entry_of_a_listing_that_the_node_opens_as_a_folder_is_a_folder() -> None:
+    found = learned(("nodes.py", EVERY_ENTRY_STYLE))
+    loader = found["StepLoraLoader"]
+    assert dict(loader.model_inputs) == {"lora_name": ("ace_step_loras",)}
+    assert loader.folder_inputs == ("lora_name",)
+    assert loader.widgets == ("lora_name", "lora_weight")
+
+
+def test_a_value_joined_as_a_path_part_with_slashes_is_opened_as_a_folder_too() -> None:
+    found = learned(("nodes.py", EVERY_ENTRY_STYLE))
+    assert found["StepPathLoader"].folder_inputs == ("lora_name",)
+
+
+def test_every_entry_of_a_listing_opened_as_a_file_is_not_learned() -> None:
+    # Files or folders alike, with no model extension named: no claim is made.
+    found = learned(("nodes.py", EVERY_ENTRY_STYLE))
+    assert "StepFileLoader" not in found
+
+
+def test_the_bundled_table_knows_ace_steps_lora_loader_takes_folders() -> None:
+    spec = loader_table().spec("ACELoRALoader")
+    assert spec is not None
+    assert spec.model_inputs == {"lora_name": "ace_step_loras"}
+    assert spec.folder_entries == {"lora_name"}
+    references = references_for_node(
+        "1", "ACELoRALoader", [("lora_name", "ACE-Step-v1-chinese-rap-LoRA")], False, False
+    )
+    assert [(r.folder, r.lookup) for r in references] == [("ace_step_loras", "folder")]
