@@ -11,7 +11,6 @@ or 143 when stopped by SIGINT or SIGTERM.
 from __future__ import annotations
 
 import contextlib
-import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -30,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from watchman.clocks import Clock, utc_iso
-from watchman.commands.stopping import EXIT_AFTER
+from watchman.commands.stopping import stop_on_signals
 from watchman.config import Settings
 from watchman.errors import DownloadError
 from watchman.exit_status import ExitStatus
@@ -122,7 +121,7 @@ def run_download(
         return int(ExitStatus.SUCCESS), DownloadRun()
     home.ensure()
     stop = threading.Event()
-    with _stop_on_signals(stop) as caught, _client(client) as http:
+    with stop_on_signals(stop) as caught, _client(client) as http:
 
         def now() -> str:
             return utc_iso(clock.wall())
@@ -142,8 +141,8 @@ def run_download(
         if result.detail:
             line += f" ({result.detail})"
         console.print(line, markup=False, highlight=False)
-    if caught:
-        return EXIT_AFTER[caught[0]], run
+    if caught.exit_status is not None:
+        return caught.exit_status, run
     if run.failed:
         return int(ExitStatus.CYCLE_FAILED), run
     return int(ExitStatus.SUCCESS), run
@@ -193,28 +192,6 @@ def _run_with_bars(
             trigger="download",
             on_start=on_start,
         )
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
-    """Make SIGTERM and SIGINT set ``stop`` (main thread only); yield the signals caught."""
-    caught: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught
-        return
-
-    def request_stop(number: int, frame: object) -> None:
-        caught.append(number)
-        stop.set()
-
-    previous: dict[int, Callable[..., Any] | int | None] = {}
-    for number in (int(signal.SIGTERM), int(signal.SIGINT)):
-        previous[number] = signal.signal(number, request_stop)
-    try:
-        yield caught
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 @contextlib.contextmanager

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import logging
 import random
-import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -37,6 +36,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watchman.clocks import Clock
+from watchman.commands.stopping import stop_on_signals
 from watchman.commands.timetable import (
     CycleOutcome,
     Rules,
@@ -115,7 +115,7 @@ def run_scheduler(
         nvml=nvml,
         heartbeat_seconds=heartbeat_seconds,
     )
-    with _signals_set(stop_event, install_signal_handlers):
+    with stop_on_signals(stop_event) if install_signal_handlers else nullcontext():
         loop.run()
     return int(ExitStatus.SUCCESS)
 
@@ -398,24 +398,3 @@ def _scheduler_time(delay_seconds: float) -> datetime:
 
 def _iso(wall_seconds: float) -> str:
     return datetime.fromtimestamp(wall_seconds, timezone.utc).isoformat(timespec="seconds")
-
-
-@contextmanager
-def _signals_set(stop_event: threading.Event, install: bool) -> Iterator[None]:
-    """Make SIGTERM and SIGINT set ``stop_event`` for the duration; restore the old handlers."""
-    if not install or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def request_stop(signal_number: int, frame: object) -> None:
-        logger.info("Received %s; stopping.", signal.Signals(signal_number).name)
-        stop_event.set()
-
-    previous = {
-        number: signal.signal(number, request_stop) for number in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)

@@ -60,8 +60,8 @@ class StopRequest:
 def stop_on_signals(
     stop_event: threading.Event,
     *,
-    grace_seconds: float,
-    on_overdue: Callable[[StopRequest], None],
+    grace_seconds: float = 0.0,
+    on_overdue: Callable[[StopRequest], None] | None = None,
 ) -> Iterator[StopRequest]:
     """Make SIGINT and SIGTERM set ``stop_event`` while the block runs (main thread only;
     elsewhere signals cannot be caught and nothing is installed); restore the previous
@@ -72,7 +72,9 @@ def stop_on_signals(
         grace_seconds: how long after the first signal the block may still run before
             ``on_overdue`` is called (from a timer thread).
         on_overdue: called once, with the request, when the grace ends or a second
-            signal comes before the block ends; expected to end the process.
+            signal comes before the block ends; expected to end the process. None: a
+            signal only sets ``stop_event`` (the scheduler, which stops between cycles,
+            and ``download``, which stops between chunks).
 
     Yields:
         The request, whose ``exit_status`` says how the command should exit.
@@ -84,7 +86,7 @@ def stop_on_signals(
     overdue_once = threading.Lock()
 
     def overdue() -> None:
-        if overdue_once.acquire(blocking=False):
+        if on_overdue is not None and overdue_once.acquire(blocking=False):
             on_overdue(request)
 
     def handle(number: int, frame: Any) -> None:
@@ -94,6 +96,8 @@ def stop_on_signals(
             return
         logger.warning("Received %s; stopping.", signal.Signals(number).name)
         stop_event.set()
+        if on_overdue is None:
+            return
         timer = threading.Timer(grace_seconds, overdue)
         timer.daemon = True
         request._timer = timer
