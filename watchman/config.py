@@ -1,9 +1,9 @@
 """The one settings model: every setting, its default, its bounds and its description.
 
-Sections are pydantic models (an unknown key is an error); ``Settings`` groups them and
-reads its layers through the sources in ``watchman/config_sources.py``. Loading the layers
-(defaults, the TOML file, ``COMFYWATCHMAN_*`` variables, CLI flags) is
-``watchman/config_loading.py``'s job.
+Sections are pydantic models (an unknown key is an error); ``Settings`` groups them. It
+reads nothing on its own: merging the layers (defaults, the TOML file, ``COMFYWATCHMAN_*``
+variables, CLI flags; ``watchman/config_sources.py``) is ``watchman/config_loading.py``'s
+job.
 
 The descriptions below are the documentation: ``config/default.toml`` and
 ``docs/configuration.md`` are rendered from them (``comfywatchman config --default``) and a
@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from watchman.config_sources import MappingEnvSource, TomlSource
+from watchman.config_sources import ENV_NESTED_DELIMITER, ENV_PREFIX
 
-ENV_PREFIX = "COMFYWATCHMAN_"
-ENV_NESTED_DELIMITER = "__"
+__all__ = ["ENV_NESTED_DELIMITER", "ENV_PREFIX", "KNOWN_BACKENDS", "Settings", "iter_fields"]
 
 BackendName = Literal["qwen", "civitai", "huggingface"]
 # The one list of backend names: the settings model checks --backends, variables and the
@@ -346,15 +344,10 @@ class LoggingSettings(_Section):
     )
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Every setting of comfywatchman, grouped by section."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter=ENV_NESTED_DELIMITER,
-        extra="forbid",
-        validate_default=True,
-    )
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     paths: PathsSettings = Field(default_factory=PathsSettings)
     comfyui: ComfyUISettings = Field(default_factory=ComfyUISettings)
@@ -370,19 +363,6 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _config_source: Path | None = PrivateAttr(default=None)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Strongest first: CLI flags (init), environment, then the TOML file. The
-        # environment is the mapping handed to load_settings, never os.environ.
-        return (init_settings, MappingEnvSource(settings_cls), TomlSource(settings_cls))
 
 
 def iter_fields(

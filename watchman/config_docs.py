@@ -69,7 +69,6 @@ def _sections(
 
 
 def _pure_defaults() -> dict[str, Any]:
-    # Each section built on its own: Settings() itself would read the environment.
     return {
         name: info.get_default(call_default_factory=True)
         for name, info in Settings.model_fields.items()

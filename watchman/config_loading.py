@@ -16,18 +16,16 @@ and the form expected.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-from pydantic_settings.exceptions import SettingsError
+from pydantic import ValidationError
 
 from watchman.config import ENV_NESTED_DELIMITER, ENV_PREFIX, Settings
-from watchman.config_sources import current_environ, current_toml
+from watchman.config_sources import merged, variables_layer
 from watchman.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -143,50 +141,15 @@ def load_settings(
         init.setdefault(section, {})[key] = value
         well_known_used[(section, key)] = variable
 
-    toml_token = current_toml.set(toml_data)
-    environ_token = current_environ.set(environ)
+    layers = merged(merged(toml_data, variables_layer(environ, Settings)), init)
     try:
-        settings = Settings(**init)  # type: ignore[arg-type]
+        settings = Settings.model_validate(layers)
     except ValidationError as error:
         raise ConfigError(
             _describe_validation_error(error, path, toml_data, init, well_known_used, environ)
         ) from None
-    except SettingsError as error:
-        raise ConfigError(_describe_settings_error(error, environ)) from None
-    finally:
-        current_environ.reset(environ_token)
-        current_toml.reset(toml_token)
     settings._config_source = path
     return settings
-
-
-def _describe_settings_error(error: SettingsError, environ: Mapping[str, str]) -> str:
-    """Name the variable whose list or table value is not JSON (pydantic-settings does not)."""
-    for name, value in environ.items():
-        upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or ENV_NESTED_DELIMITER not in upper:
-            continue
-        try:
-            json.loads(value)
-        except ValueError:
-            parts = upper[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)
-            if _is_complex_field(parts):
-                return (
-                    f"Variable {name} holds a list or table, which must be written as JSON, "
-                    f'e.g. \'["qwen", "civitai"]\' (got {value!r}).'
-                )
-    return f"A COMFYWATCHMAN_ variable cannot be read: {error}."
-
-
-def _is_complex_field(parts: list[str]) -> bool:
-    model: Any = Settings
-    for part in parts:
-        fields = getattr(model, "model_fields", {})
-        if part not in fields:
-            return False
-        model = fields[part].annotation
-    origin = getattr(model, "__origin__", None)
-    return origin in (list, dict) or (isinstance(model, type) and issubclass(model, BaseModel))
 
 
 def _env_has(environ: Mapping[str, str], name: str) -> bool:

@@ -1,43 +1,103 @@
-"""The layers the settings model reads below the CLI flags: the environment and the TOML file
-of the load in progress.
+"""The layers the settings are merged from below the CLI flags: the TOML file's tables and
+the ``COMFYWATCHMAN_<SECTION>__<KEY>`` variables of the environment handed over.
 
-``load_settings`` (``watchman/config_loading.py``) sets the two context variables for the
-length of one load; ``Settings`` (``watchman/config.py``) builds these sources from them.
+Each layer is a plain nested mapping, ``{section: {key: value}}``; ``load_settings``
+(``watchman/config_loading.py``) merges them, weakest first, and the settings model
+(``watchman/config.py``) validates the result once. A variable's value is text, which the
+model converts like any other value, except where the key holds a list or a table: there
+the text must be JSON. A whole section may be given as one JSON table
+(``COMFYWATCHMAN_SCHEDULE='{"interval_minutes": 30}'``); a variable naming one key of it
+wins over that table. Names are matched without regard to case, and variables that name
+no section (``COMFYWATCHMAN_HOME``, ``COMFYWATCHMAN_CONFIG``) are not settings.
+
+This is what pydantic-settings did for the tool, in the few lines the tool needs: its
+import alone cost ~0.2 s of every start of a process (issue 14), more than the rest of an
+unchanged cycle's own work.
 """
 
 from __future__ import annotations
 
+import json
+import types
 from collections.abc import Mapping
-from contextvars import ContextVar
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
-from pydantic_settings import EnvSettingsSource, PydanticBaseSettingsSource
+from pydantic import BaseModel
 
-# The TOML data and the environment of the load in progress. Context variables rather
-# than class attributes so that two loads (tests, threads) never see each other's.
-current_toml: ContextVar[dict[str, Any] | None] = ContextVar("current_toml", default=None)
-current_environ: ContextVar[Mapping[str, str] | None] = ContextVar("current_environ", default=None)
+from watchman.errors import ConfigError
+
+ENV_PREFIX = "COMFYWATCHMAN_"
+ENV_NESTED_DELIMITER = "__"
 
 
-class MappingEnvSource(EnvSettingsSource):
-    """pydantic-settings' environment source, reading the load's mapping, not os.environ.
+def merged(weaker: Mapping[str, Any], stronger: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``weaker`` with ``stronger`` laid over it: tables are merged key by key, any
+    other value of ``stronger`` replaces the one below it."""
+    result = dict(weaker)
+    for key, value in stronger.items():
+        below = result.get(key)
+        if isinstance(below, Mapping) and isinstance(value, Mapping):
+            result[key] = merged(below, value)
+        else:
+            result[key] = value
+    return result
 
-    Outside ``load_settings`` (``Settings()`` in a test) the mapping is empty: the
-    settings model never reads the process's environment on its own.
+
+def variables_layer(environ: Mapping[str, str], model: type[BaseModel]) -> dict[str, Any]:
+    """Return the settings the ``COMFYWATCHMAN_*`` variables of ``environ`` give, as
+    ``{section: {key: value}}`` for ``model`` (the settings model).
+
+    Raises:
+        ConfigError: a variable for a list or a table does not hold JSON; the message
+            names the variable and the form expected.
     """
+    whole_sections: dict[str, Any] = {}
+    keys: dict[str, Any] = {}
+    prefix = ENV_PREFIX.lower()
+    for name, value in environ.items():
+        lowered = name.lower()
+        if not lowered.startswith(prefix):
+            continue
+        parts = lowered[len(prefix) :].split(ENV_NESTED_DELIMITER)
+        if parts[0] not in model.model_fields or not all(parts):
+            continue  # not a setting: COMFYWATCHMAN_HOME, COMFYWATCHMAN_CONFIG, ...
+        annotation = _annotation(model, parts)
+        text: Any = _json(name, value) if _holds_list_or_table(annotation) else value
+        if len(parts) == 1:
+            whole_sections[parts[0]] = text
+            continue
+        nested: Any = text
+        for part in reversed(parts[1:]):
+            nested = {part: nested}
+        keys = merged(keys, {parts[0]: nested})
+    return merged(whole_sections, keys)
 
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        environ = current_environ.get() or {}
-        return {
-            (name if self.case_sensitive else name.lower()): value
-            for name, value in environ.items()
-            if not (self.env_ignore_empty and value == "")
-        }
+
+def _annotation(model: type[BaseModel], parts: list[str]) -> Any:
+    """The declared type of the setting ``parts`` names (None: no such setting)."""
+    current: Any = model
+    for part in parts:
+        fields = getattr(current, "model_fields", None)
+        if not isinstance(fields, Mapping) or part not in fields:
+            return None
+        current = fields[part].annotation
+    return current
 
 
-class TomlSource(PydanticBaseSettingsSource):
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return (current_toml.get() or {}).get(field_name), field_name, False
+def _holds_list_or_table(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_holds_list_or_table(member) for member in get_args(annotation))
+    if origin in (list, dict, tuple, set, frozenset):
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, (BaseModel, list, dict))
 
-    def __call__(self) -> dict[str, Any]:
-        return dict(current_toml.get() or {})
+
+def _json(name: str, value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ConfigError(
+            f"Variable {name} holds a list or table, which must be written as JSON, "
+            f'e.g. \'["qwen", "civitai"]\' (got {value!r}).'
+        ) from None
