@@ -73,6 +73,23 @@ def test_two_digests_are_equal_when_the_stable_parts_are(one: dict, two: dict) -
     assert (stable_digest(one) == stable_digest(two)) == (stable_part(one) == stable_part(two))
 
 
+@given(DOCUMENTS)
+def test_an_item_hashed_as_written_gives_the_digest_of_the_document(document: dict) -> None:
+    handle = io.BytesIO()
+    assert write_document(handle, document).stable_digest == stable_digest(document)
+
+
+def test_a_value_that_reads_resolved_at_is_stable_and_a_key_so_named_is_not() -> None:
+    def digest(item: Any) -> str:
+        return write_document(io.BytesIO(), {"workflows": [item]}).stable_digest
+
+    as_text = {"note": "resolved_at", "at": ["resolved_at"]}
+    assert digest(as_text) != digest({"note": "resolved", "at": ["resolved_at"]})
+    nested = {"models": [{"name": "a", "resolved_at": "2026-01-01"}]}
+    assert digest(nested) == digest({"models": [{"name": "a", "resolved_at": "2027-05-05"}]})
+    assert digest(nested) == stable_digest({"workflows": [nested]})
+
+
 def test_the_streamed_report_is_byte_for_byte_the_whole_document() -> None:
     report = rich_report()
     parts = document_parts(report, actions(report), backend_problems(report, {}))

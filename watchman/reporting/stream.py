@@ -94,8 +94,12 @@ def _write(handle: BinaryIO, document: Mapping[str, Any], ascii_only: bool) -> W
             stable.open_list(key)
             count = 0
             for item in value:
-                write((b"[\n    " if count == 0 else b",\n    ") + _indent(dump(item), 4))
-                stable.item(key, item)
+                data = dump(item)
+                write((b"[\n    " if count == 0 else b",\n    ") + _indent(data, 4))
+                if ascii_only:
+                    stable.item(key, item)
+                else:
+                    stable.dumped_item(key, item, data)
                 count += 1
             write(b"\n  ]" if count else b"[]")
         else:
@@ -129,7 +133,8 @@ def _ordered(document: Mapping[str, Any]) -> list[str]:
 
 class StableHash:
     """The sha256 of a document's stable part, fed one top-level value or list item at a
-    time: each as canonical JSON (sorted keys, no spaces), volatile keys left out."""
+    time: each as canonical JSON (what ``dumps_json`` writes for it alone: sorted keys,
+    indented by two), volatile keys left out."""
 
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
@@ -142,6 +147,16 @@ class StableHash:
         if key not in VOLATILE_KEYS:
             self._hash.update(_canonical(_strip(item)) + b",")
 
+    def dumped_item(self, key: str, item: Any, dumped: bytes) -> None:
+        """As :meth:`item`, given the item's canonical JSON ``dumped`` (as the document
+        writes it): hashed as it is when it holds no volatile key, which is most items,
+        so the item is neither copied without them nor serialised a second time."""
+        if key in VOLATILE_KEYS:
+            return
+        if any(marker in dumped for marker in _VOLATILE_MARKERS):
+            dumped = _canonical(_strip(item))
+        self._hash.update(dumped + b",")
+
     def value(self, key: str, value: Any) -> None:
         if key not in VOLATILE_KEYS:
             self._hash.update(b"\n" + _canonical(key) + b"=" + _canonical(_strip(value)))
@@ -151,6 +166,9 @@ class StableHash:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_VOLATILE_MARKERS = tuple(b'"' + key.encode("ascii") + b'":' for key in VOLATILE_NESTED_KEYS)
+"""A volatile key as the canonical JSON writes it (a string value of that text is not
+followed by a colon)."""
 
 
 def _strip(value: Any) -> Any:
@@ -171,14 +189,14 @@ def _strip(value: Any) -> Any:
 
 
 def _canonical(value: Any) -> bytes:
+    # The very bytes the document holds for a value (_dump): an item without volatile
+    # keys is then hashed as written (StableHash.dumped_item).
     try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=json_default)
+        return orjson.dumps(value, option=_INDENTED, default=json_default)
     except orjson.JSONEncodeError:
         # A lone surrogate, or an integer beyond 64 bits in a report read back: the same
         # value always takes this way, so its digest is still its own.
-        return json.dumps(
-            value, sort_keys=True, separators=(",", ":"), default=json_default
-        ).encode("ascii")
+        return json.dumps(value, indent=2, sort_keys=True, default=json_default).encode("ascii")
 
 
 def _dump(value: Any) -> bytes:
