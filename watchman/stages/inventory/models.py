@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -41,19 +40,16 @@ from watchman.comfy.folders import (
     NON_MODEL_FOLDERS,
     FolderType,
     canonical_folder,
-    file_extension,
     pack_folder_type,
 )
 from watchman.comfy.model_key import ModelKey, fold_case
-from watchman.stages.inventory.directory_listing import seconds
 from watchman.stages.inventory.listing import TreeListing
+from watchman.stages.inventory.model_walk import RootListing, walk_root
 from watchman.state.json_codec import dumps_json
 
 logger = logging.getLogger(__name__)
 
 CACHE_SCHEMA_VERSION = 1
-EXCLUDED_FOLDER_NAMES = frozenset({".git"})
-"""Folders ComfyUI's ``recursive_search`` never enters."""
 
 PresenceState = Literal["present", "misplaced", "missing"]
 
@@ -131,7 +127,7 @@ class ModelInventory:
     )
     # locate()'s answers by key: thousands of workflows name the same few thousand models,
     # and an inventory lives one cycle, so each distinct key is looked up once per cycle.
-    _located: dict[ModelKey, Presence] = field(
+    _located: dict[tuple[str | None, str], Presence] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
 
@@ -178,9 +174,10 @@ class ModelInventory:
         Else misplaced when the same file name exists in another folder or subfolder, else
         missing. Embeddings may be named without extension, as prompts do. Never raises.
         """
-        known = self._located.get(key)
+        pair = (key.folder, key.path)  # a tuple hashes in C, a dataclass in Python
+        known = self._located.get(pair)
         if known is None:
-            known = self._located[key] = self._locate(key)
+            known = self._located[pair] = self._locate(key)
         return known
 
     def _locate(self, key: ModelKey) -> Presence:
@@ -330,7 +327,7 @@ class _Index:
     def of(cls, hashes: Sequence[int]) -> _Index:
         """Index position ``i`` under ``hashes[i]``."""
         order = sorted(range(len(hashes)), key=hashes.__getitem__)
-        return cls(array("q", (hashes[i] for i in order)), array("q", order))
+        return cls(array("q", map(hashes.__getitem__, order)), array("q", order))
 
     def hits(
         self, models: Sequence[ModelFile], key: str, key_of: Callable[[ModelFile], str]
@@ -352,90 +349,6 @@ class _Index:
                 found.append(position)
             at += 1
         return found
-
-
-@dataclass
-class _Listing:
-    """What one walk of one directory found: the wanted files in path order (relative
-    paths, sizes, mtimes in ns and extensions, as parallel sequences: 100,000 files are
-    not 100,000 tuples in a dict), the model folders by how they are found (the marker
-    file they hold, ``""`` for every first-level sub-folder; see
-    ``FolderType.entry_folders``) as relative path -> (total size, mtime), and the
-    subfolders (lower-cased relative paths)."""
-
-    paths: list[str] = field(default_factory=list)
-    sizes: array[int] = field(default_factory=lambda: array("q"))
-    mtimes_ns: array[int] = field(default_factory=lambda: array("q"))
-    extensions: list[str] = field(default_factory=list)
-    model_folders: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict)
-    subfolders: set[str] = field(default_factory=set)
-
-    def in_path_order(self) -> _Listing:
-        """The same listing with its files sorted by relative path."""
-        order = sorted(range(len(self.paths)), key=self.paths.__getitem__)
-        return _Listing(
-            [self.paths[i] for i in order],
-            array("q", (self.sizes[i] for i in order)),
-            array("q", (self.mtimes_ns[i] for i in order)),
-            [self.extensions[i] for i in order],
-            self.model_folders,
-            self.subfolders,
-        )
-
-
-def _walk(
-    root: str, wants_file: Callable[[str], bool], folder_ways: frozenset[str], tree: TreeListing
-) -> _Listing:
-    """Walk ``root`` recursively through ``tree`` (which reuses unchanged directories'
-    listings), following links without loops; see the module docstring.
-
-    Keeps the files whose extension ``wants_file`` accepts, sorted by relative path. For
-    each way of ``folder_ways`` (a marker file name, or ``""`` for every first-level
-    sub-folder) it also finds the model folders and totals the sizes of the files below
-    each (one pass over the directories' own totals: no file is looked at twice).
-    """
-    listing = _Listing()
-    direct_sizes: dict[str, int] = {}
-    found: dict[str, dict[str, float]] = {way: {} for way in folder_ways}
-    markers = [way for way in folder_ways if way]
-    intern = sys.intern
-    for _, prefix, record in tree.walk(root, EXCLUDED_FOLDER_NAMES.__contains__):
-        if prefix:
-            listing.subfolders.add(fold_case(prefix[:-1]))
-        for name, size, mtime_ns in zip(record.names, record.sizes, record.mtimes_ns, strict=True):
-            extension = file_extension(name)
-            if wants_file(extension):
-                listing.paths.append(prefix + name)
-                listing.sizes.append(size)
-                listing.mtimes_ns.append(mtime_ns)
-                listing.extensions.append(intern(extension))
-        if not folder_ways:
-            continue
-        direct_sizes[prefix] = sum(record.sizes)
-        if not prefix:
-            continue
-        if "" in found and prefix.count("/") == 1:
-            found[""][prefix] = seconds(record.stamp[2])
-        if markers:
-            names = record.names
-            for marker in markers:
-                if marker in names:
-                    found[marker][prefix] = seconds(record.stamp[2])
-    wanted = {prefix for folders in found.values() for prefix in folders}
-    if wanted:
-        totals = dict.fromkeys(wanted, 0)
-        for prefix, size in direct_sizes.items():
-            # Add each folder's own files to every wanted folder above it (or itself).
-            parts = prefix.split("/")[:-1]
-            for depth in range(1, len(parts) + 1):
-                above = "/".join(parts[:depth]) + "/"
-                if above in totals:
-                    totals[above] += size
-        for way, folders in found.items():
-            listing.model_folders[way] = {
-                prefix[:-1]: (totals[prefix], mtime) for prefix, mtime in folders.items()
-            }
-    return listing.in_path_order()
 
 
 def _scanned_folder_types(comfyui_root: Path, extra: ExtraModelPaths) -> list[FolderType]:
@@ -524,18 +437,12 @@ def scan_models(
         for root in roots[kind.name]:
             users.setdefault(root, []).append(kind)
     tree = tree if tree is not None else TreeListing()
-    listings: dict[str, _Listing] = {}
+    listings: dict[str, RootListing] = {}
     for root, kinds_here in users.items():
         accept_any = any(not k.extensions and not k.holds_folders for k in kinds_here)
         extensions = frozenset().union(*(k.extensions for k in kinds_here))
-
-        def wants_file(
-            extension: str, accept_any: bool = accept_any, wanted: frozenset[str] = extensions
-        ) -> bool:
-            return accept_any or extension in wanted
-
         ways = frozenset(k.entry_folders for k in kinds_here if k.entry_folders is not None)
-        listings[root] = _walk(root, wants_file, ways, tree)
+        listings[root] = walk_root(root, None if accept_any else extensions, ways, tree)
 
     files: dict[str, tuple[ModelFile, ...]] = {}
     folder_entries: dict[str, tuple[ModelFile, ...]] = {}
@@ -552,14 +459,24 @@ def scan_models(
             files[kind.name] = folder_entries.get(kind.name, ())
             continue
         found: list[ModelFile] = []
-        for root in roots[kind.name]:
+        name = kind.name
+        for root in roots[name]:
             listing = listings[root]
-            wanted = kind.extensions
-            for at, path in enumerate(listing.paths):
-                if not wanted or listing.extensions[at] in wanted:
-                    mtime = seconds(listing.mtimes_ns[at])
-                    found.append(ModelFile(kind.name, path, root, listing.sizes[at], mtime))
-        files[kind.name] = tuple(found)
+            paths, sizes, mtimes = listing.paths, listing.sizes, listing.mtimes_ns
+            # The mtime as directory_listing.seconds() gives it (divmod), inline.
+            found.extend(
+                [
+                    ModelFile(
+                        name,
+                        paths[at],
+                        root,
+                        sizes[at],
+                        mtimes[at] // 1_000_000_000 + mtimes[at] % 1_000_000_000 * 1e-9,
+                    )
+                    for at in listing.positions(kind.extensions)
+                ]
+            )
+        files[name] = tuple(found)
     directories = {
         kind.name: frozenset().union(*(listings[root].subfolders for root in roots[kind.name]))
         for kind in kinds
