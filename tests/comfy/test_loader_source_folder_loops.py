@@ -204,3 +204,27 @@ def test_the_bundled_table_knows_ace_steps_lora_loader_takes_folders() -> None:
         "1", "ACELoRALoader", [("lora_name", "ACE-Step-v1-chinese-rap-LoRA")], False, False
     )
     assert [(r.folder, r.lookup) for r in references] == [("ace_step_loras", "folder")]
+
+
+# VibeVoice's style: a folder beside a listed root, reached through os.path.dirname.
+BESIDE_STYLE = (
+    RAISE
+    + """
+import os
+import folder_paths
+
+class VoiceLoraNode:
+    @classmethod
+    def INPUT_TYPES(cls):
+        checkpoints = folder_paths.get_folder_paths("checkpoints")[0]
+        voice_dir = os.path.join(os.path.dirname(checkpoints), "vibevoice", "loras")
+        names = [n for n in os.listdir(voice_dir)] if os.path.isdir(voice_dir) else []
+        return {"required": {"lora_name": (["None"] + names,)}}
+
+NODE_CLASS_MAPPINGS = {"VoiceLoraNode": VoiceLoraNode}
+"""
+)
+
+
+def test_a_folder_beside_a_listed_root_is_not_that_roots_folder() -> None:
+    assert "VoiceLoraNode" not in learned(("nodes.py", BESIDE_STYLE))

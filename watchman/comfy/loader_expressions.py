@@ -36,6 +36,8 @@ DIRECTORY_CALLS = frozenset({"listdir", "scandir", "walk", "glob", "iglob", "ite
 """Calls listing a directory: ``os.listdir(p)``, ``glob.glob(p)``, ``Path(p).glob(...)``."""
 PATH_CALLS = frozenset({"Path", "PurePath", "abspath", "normpath", "realpath", "expanduser", "str"})
 """Calls that give back the path they are given (as far as its directory goes)."""
+PARENT_CALLS = frozenset({"dirname"})
+"""``os.path.dirname(get_folder_paths("checkpoints")[0])`` is models/, not checkpoints."""
 ENTRY_NAMES = frozenset({"name", "stem"})
 """Attributes naming a listed entry (``os.DirEntry.name``, ``Path.name``)."""
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
@@ -185,6 +187,8 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
             if listed:
                 yield from listed
                 return
+        if callee in PARENT_CALLS:
+            return  # the folder holding a listed root is not that root's folder type
         if callee == "join" and len(node.args) >= 2 and not node.keywords:
             # os.path.join(root, file): the entry is what its last part names; the parts
             # before it are the folders holding it, whatever listing they come from.
