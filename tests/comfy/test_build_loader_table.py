@@ -112,3 +112,41 @@ def test_a_commit_the_fork_does_not_hold_is_never_read(
 
     assert builder.snapshot(mirrors, "up/Pack") == (mirrors / "up+Pack" / "repo", older)
     assert builder.snapshot(mirrors, "absent/Pack") is None
+
+
+def test_packs_naming_their_node_types_at_import_get_the_mapping_their_rule_builds() -> None:
+    assert builder.mtb_node_type("MTB_LoadFaceSwapModel") == "Load Face Swap Model (mtb)"
+    assert builder.mtb_node_type("MTB_LoadImageFromUrl") == "Load Image From Url (mtb)"
+    assert builder.comfy3d_node_type("Load_CRM_MVDiffusion_Model") == (
+        "[Comfy3D] Load CRM MVDiffusion Model"
+    )
+    mtb_files = [
+        ("nodes/faceswap.py", b"class MTB_A: pass\nclass MTB_B: pass\n__nodes__ = [MTB_A]\n"),
+        ("utils.py", b"__nodes__ = [Elsewhere]\n"),
+        ("nodes/broken.py", b"def (:\n"),
+    ]
+    found = builder.registration_file("melMass/comfy_mtb", mtb_files)
+    assert found is not None
+    name, source = found
+    assert name == builder.REGISTRATION_FILE
+    assert source.decode() == 'NODE_CLASS_MAPPINGS = {\n    "A (mtb)": MTB_A,\n}\n'.replace(
+        '"', "'"
+    )
+    assert builder.registration_file("someone/else", mtb_files) is None
+
+
+def test_a_class_named_by_the_rule_is_learned_like_a_mapped_one() -> None:
+    files = [
+        (
+            "nodes.py",
+            b"import folder_paths\nclass Load_Thing_Model:\n    @classmethod\n"
+            b"    def INPUT_TYPES(s):\n        return {'required': {'ckpt': "
+            b"(folder_paths.get_filename_list('checkpoints'),)}}\n",
+        )
+    ]
+    registration = builder.registration_file("MrForExample/ComfyUI-3D-Pack", files)
+    assert registration is not None
+    loaders, _ = builder.learn_loaders([*files, registration])
+    assert [(loader.node_type, dict(loader.model_inputs)) for loader in loaders] == [
+        ("[Comfy3D] Load Thing Model", {"ckpt": ("checkpoints",)})
+    ]

@@ -9,8 +9,9 @@ from importlib import resources
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchman.comfy.loader_lookup import parse_bundled_table
+from watchman.comfy.loader_lookup import loader_table, parse_bundled_table
 from watchman.comfy.loader_source import learn_loaders
+from watchman.comfy.model_references import references_for_node
 from watchman.comfy.workflow import parse_workflow_json
 
 # UI widget values as the frontend stores them for each loader (first value the file).
@@ -214,3 +215,16 @@ def test_loaders_of_the_added_packs_get_their_folders_without_an_install() -> No
     for reference in parsed.model_refs:
         found[reference.node_type].append((reference.value, reference.folder))
     assert found == {name: expected for name, (_, expected) in ADDED_PACKS.items()}
+
+
+def test_loaders_that_download_their_own_weights_name_no_missing_file() -> None:
+    # joy_caption_two's loader takes Hugging Face repository ids it downloads itself, and
+    # 3D-Pack's loaders read the pack's own Checkpoints folder, fetching missing defaults.
+    table = loader_table()
+    for node_type, value in (
+        ("Joy_caption_two_load", "unsloth/Meta-Llama-3.1-8B-Instruct-bnb-4bit"),
+        ("[Comfy3D] Load CRM MVDiffusion Model", "pixel-diffusion.pth"),
+    ):
+        spec = table.spec(node_type)
+        assert spec is not None and spec.model_inputs == {}
+        assert references_for_node("1", node_type, [(None, value)], False, False, table) == ()
