@@ -23,7 +23,13 @@ from watchman.comfy.loader_expressions import (
     input_types_call,
     v3_input,
 )
-from watchman.comfy.loader_inputs import ClassInfo, opens_as_folder_in, take_input
+from watchman.comfy.loader_inputs import (
+    ClassInfo,
+    opens_as_folder_in,
+    root_helper_keys,
+    take_input,
+    takes_root_of_parameter,
+)
 from watchman.comfy.loader_names import (
     TextCall,
     TextHelper,
@@ -61,6 +67,9 @@ class PackIndex:
     # The helpers above whose entries are folders, not files (their listing is kept to
     # directories), in every file defining them.
     folder_helpers: set[str] = field(default_factory=set)
+    # Module functions whose first parameter names the folder whose root they give
+    # (comfy_mtb's get_model_path(fam): get_folder_paths(fam), else models_dir / fam).
+    root_helpers: dict[str, bool] = field(default_factory=dict)
     # Pack-wide helpers returning text (rgthree's get_name), None when ambiguous.
     text_helpers: dict[str, TextHelper | None] = field(default_factory=dict)
     # Mapping items keyed by a class attribute (Cls.NAME) this file could not read:
@@ -233,6 +242,9 @@ class FileReader:
             for name, function in methods.items():
                 if name in ("INPUT_TYPES", "define_schema") or not lists(function):
                     continue
+                if not prefix and takes_root_of_parameter(function):
+                    held_root = self.index.root_helpers.get(name, True)
+                    self.index.root_helpers[name] = held_root
                 call = ast.Call(func=ast.Name(id=name), args=[], keywords=[])
                 scope.steps[0] = MAX_STEPS
                 scope.trace.reset()
@@ -334,6 +346,7 @@ class FileReader:
                 for key in call_keys(helper):
                     if key not in scope.functions and key not in keys:
                         keys.append(key)
+        keys += [key for key in root_helper_keys(first, scope) if key not in keys]
         if keys:
             info.pending.append((name, tuple(keys)))
 

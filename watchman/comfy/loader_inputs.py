@@ -11,9 +11,20 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from watchman.comfy.folders import MODEL_EXTENSIONS
+from watchman.comfy.loader_expressions import FOLDER_PATH_CALLS, LIST_CALLS
 from watchman.comfy.loader_names import TextCall
-from watchman.comfy.loader_scope import Scope, constant_text
+from watchman.comfy.loader_scope import (
+    MAX_STEPS,
+    SELF_NAMES,
+    Scope,
+    call_name,
+    constant_text,
+    is_name,
+    last_name,
+)
 from watchman.comfy.loader_trace import opens_as_folder
+from watchman.comfy.python_source import syntax_nodes
 
 
 @dataclass
@@ -71,4 +82,86 @@ def take_input(
             folder_inputs.append(name)
     else:
         return not inserts_text(name)
+    return False
+
+
+def root_helper_keys(first: ast.expr, scope: Scope, depth: int = 3) -> list[str]:
+    """Registry keys ``"helper(folder)"`` for calls, in an input's expression or in the
+    methods and functions of this file it calls (``depth`` levels down), of a function
+    this file does not define, given a folder's name (comfy_mtb's
+    ``get_model_path("insightface")`` from its utils.py), when the code read there names
+    a model extension: the listing it builds on that root lists model files.
+    :func:`~watchman.comfy.loader_source.learn_loaders` answers them from the pack's root
+    helpers (``PackIndex.root_helpers``)."""
+    read: list[ast.AST] = [first]
+    calls: list[tuple[str, str]] = []
+    level_bodies: list[ast.AST] = [first]
+    budget = MAX_STEPS
+    for level in range(depth + 1):
+        reached: list[ast.AST] = []
+        for body in level_bodies:
+            for node in syntax_nodes(body):
+                budget -= 1
+                if budget < 0:
+                    return []
+                if not isinstance(node, ast.Call):
+                    continue
+                called = _local_callee(node, scope)
+                if called is not None:
+                    if level < depth and all(called is not done for done in read):
+                        read.append(called)
+                        reached.append(called)
+                elif isinstance(node.func, ast.Name) and node.args:
+                    folder = constant_text(node.args[0])
+                    if folder and (node.func.id, folder) not in calls:
+                        calls.append((node.func.id, folder))
+        level_bodies = reached
+    if not calls or not any(_names_model_extension(body) for body in read):
+        return []
+    return [f"{name}({folder})" for name, folder in calls]
+
+
+def _local_callee(call: ast.Call, scope: Scope) -> ast.AST | None:
+    """The module function or class method of this file a call runs, if any."""
+    if isinstance(call.func, ast.Name):
+        return scope.functions.get(call.func.id)
+    if (
+        isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id in SELF_NAMES
+    ):
+        return scope.methods.get(call.func.attr)
+    return None
+
+
+def _names_model_extension(node: ast.AST) -> bool:
+    for inner in syntax_nodes(node):
+        text = constant_text(inner) if isinstance(inner, ast.Constant) else None
+        dot = text.rfind(".") if text else -1
+        if text and dot != -1 and text[dot:].lower() in MODEL_EXTENSIONS:
+            return True
+    return False
+
+
+def takes_root_of_parameter(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function gives the root of the folder its first parameter names:
+    ``get_folder_paths(p)`` / ``get_filename_list(p)``, or ``models_dir`` joined with
+    ``p`` (``os.path.join(models_dir, p)``, ``models_dir / p``)."""
+    parameters = function.args.posonlyargs + function.args.args
+    if not parameters:
+        return False
+    first = parameters[0].arg
+    for node in syntax_nodes(function):
+        if isinstance(node, ast.Call) and node.args and is_name(node.args[-1], first):
+            if call_name(node) in LIST_CALLS | FOLDER_PATH_CALLS and len(node.args) == 1:
+                return True
+            if call_name(node) == "join" and last_name(node.args[0]) == "models_dir":
+                return True
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Div)
+            and last_name(node.left) == "models_dir"
+            and is_name(node.right, first)
+        ):
+            return True
     return False

@@ -43,6 +43,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from watchman.comfy.folders import listed_folder
 from watchman.comfy.loader_file import (
     LISTING_MARKERS,
     NODE_MARKERS,
@@ -176,7 +177,7 @@ def learn_loaders(
     # import (from .utils import get_models): read only those defining a name some
     # input still waits for.
     wanted = {
-        key.rsplit(".", 1)[-1].encode()
+        key.split("(", 1)[0].rsplit(".", 1)[-1].encode()
         for infos in (*index.classes.values(), index.v3.values())
         for info in infos
         for _, keys in info.pending
@@ -228,9 +229,17 @@ def _resolve_pending(index: PackIndex) -> None:
                 for folder in index.helpers.get(key) or ():
                     if folder not in folders:
                         folders.append(folder)
+            for key in keys:
+                helper, _, argument = key.partition("(")
+                if argument and index.root_helpers.get(helper):
+                    # get_model_path("insightface"): the files of that folder's root.
+                    folder = listed_folder(argument[:-1])
+                    if folder not in folders:
+                        folders.append(folder)
+                        listing = []  # files: a root helper's listing is not of folders
             if folders:
                 added.append((name, tuple(folders)))
-                if all(key in index.folder_helpers for key in listing):
+                if listing and all(key in index.folder_helpers for key in listing):
                     folder_inputs.append(name)  # every helper it draws on lists folders
         if added:
             info.model_inputs = (*info.model_inputs, *added)
