@@ -197,6 +197,19 @@ def webp_ifd_maze(size: int) -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(exif)) + b"WEBP" + exif
 
 
+def unterminated_escapes(size: int) -> bytes:
+    """Not JSON: a NaN (so the repair pass runs) and then quote-backslash pairs, each an
+    unterminated string to the end (quadratic for a scan that retries at every quote)."""
+    return b'{"a": NaN, "b": ' + b'"\\' * ((size - 20) // 2)
+
+
+def lora_tag_blanks(size: int) -> bytes:
+    """A LoRA-text node whose text opens ``<lora:a`` and goes on in blanks, never closing
+    the tag (quadratic for a lazy name before optional blanks)."""
+    text = "<lora:a" + " " * (size - 200) + "b"
+    return _json({"nodes": [{"id": 1, "type": "LoraLoaderFromText", "widgets_values": [text]}]})
+
+
 GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "many nodes (past the node budget)": ("json", many_nodes),
     "45k nodes with long prompts": ("json", many_nodes_within_budget),
@@ -208,6 +221,8 @@ GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "distinct embedding tokens": ("json", embedding_tokens),
     "refs x embedded models": ("json", embedded_models),
     "API prompt of many nodes": ("json", api_prompt),
+    "unterminated strings after a NaN": ("json", unterminated_escapes),
+    "an open LoRA tag then blanks": ("json", lora_tag_blanks),
     "PNG: many 64 MiB bombs of other keywords": ("png", png_many_bombs),
     "PNG: many 64 MiB workflow bombs": ("png", png_workflow_bombs),
     "PNG: one huge tEXt workflow": ("png", png_big_text),

@@ -179,3 +179,9 @@ def test_prompt_embeddings_are_references_named_as_comfyui_first_tries_them() ->
         ("y:0.5", "embeddings"),
         ("w,", "embeddings"),
     ]
+
+
+def test_a_lora_tag_s_name_is_stripped_and_a_tag_never_closed_names_nothing() -> None:
+    text = "<lora:  my style v2  :0.7> <LYCO:x> <lora:a" + " " * 100_000 + "b"
+    assert lora_tag_names(text) == ("my style v2", "x")
+    assert lora_tag_names("<lora:   >") == ()

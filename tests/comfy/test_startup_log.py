@@ -48,6 +48,21 @@ def test_the_last_start_in_a_log_counts_and_its_block_ends_at_the_first_other_li
     assert failed_imports_in(block_then_noise) == frozenset()
 
 
+def test_a_block_kept_by_a_journal_or_written_on_windows_reads_the_same() -> None:
+    journal = b"".join(
+        b"Dec 01 05:00:0" + str(number).encode() + b" box python3[812]: " + line + b"\r\n"
+        for number, line in enumerate(START.splitlines())
+    )
+    assert failed_imports_in(journal) == {"ComfyUI-Broken", "was-node-suite-comfyui"}
+
+
+def test_a_stranger_s_line_of_blanks_in_the_block_is_read_as_one_path() -> None:
+    # Linear in the line (a lazy pattern took 14 s for 40 KB of blanks).
+    line = b"   0.0 seconds (IMPORT FAILED): /c/custom_nodes/Pack" + b" " * 400_000 + b"x\n"
+    [name] = failed_imports_in(b"Import times for custom nodes:\n" + line)
+    assert name.startswith("Pack ") and name.endswith("x")
+
+
 @pytest.mark.parametrize("text", [b"", b"Total VRAM 24576 MB\n", b"\x00\xff" * 100])
 def test_a_log_without_import_times_says_nothing(text: bytes) -> None:
     assert failed_imports_in(text) is None

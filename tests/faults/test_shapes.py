@@ -11,10 +11,12 @@ import zlib
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from watchman.comfy import workflow_limits, workflow_ui
 from watchman.comfy.workflow import parse_workflow_bytes
-from watchman.comfy.workflow_json import MAX_JSON_DEPTH, decode_json, repair_json
+from watchman.comfy.workflow_json import MAX_JSON_DEPTH, decode_json
 from watchman.comfy.workflow_model import ParsedWorkflow
 from watchman.errors import WorkflowError
 
@@ -188,7 +190,48 @@ def test_a_lone_surrogate_in_a_value_is_kept_as_visible_escaped_text() -> None:
 
 def test_a_valid_surrogate_pair_and_an_escaped_backslash_stay_what_they_are() -> None:
     text = rb'["\ud83d\ude00", "\\ud800", "\\\ud800", NaN, "NaN"]'
-    assert json.loads(repair_json(text)) == ["😀", "\\ud800", "\\\\ud800", None, "NaN"]
+    assert decode_json(text, "w.json") == ["😀", "\\ud800", "\\\\ud800", None, "NaN"]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b'"\\' * 50_000, b'"\\\n' * 50_000, b'"' + b'\\"' * 50_000 + b"\\", b'"abc'],
+    ids=["quote-backslash pairs", "escaped newlines", "escaped quotes, a lone backslash", "short"],
+)
+def test_a_string_left_open_to_the_end_after_a_nan_is_not_json(tail: bytes) -> None:
+    # The second try reads such a tail once (a pattern that looked for the strings to
+    # repair kept a frame per escape: 15 s and 3 GiB for 50 MB).
+    with pytest.raises(WorkflowError, match="not valid JSON"):
+        decode_json(b'{"a": NaN, "b": ' + tail, "w.json")
+
+
+_CHARACTERS = st.sampled_from(["a", "\ud800", "\udc80", "\udfff", "é", "\\", '"']) | st.characters()
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.text(_CHARACTERS, max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(st.text(_CHARACTERS, max_size=4), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+)
+def test_json_with_nan_and_lone_surrogates_reads_as_null_and_escape_text(document: Any) -> None:
+    text = json.dumps(document)  # NaN and Infinity as bare tokens, surrogates as escapes
+    expected = json.loads(text, parse_constant=lambda _: None)
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, str):
+            return "".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+        if isinstance(value, list):
+            return [shown(item) for item in value]
+        if isinstance(value, dict):
+            return {shown(key): shown(item) for key, item in value.items()}
+        return value
+
+    assert decode_json(text.encode(), "w.json") == shown(expected)
 
 
 def test_a_python_nan_in_an_api_prompt_does_not_make_it_unreadable() -> None:

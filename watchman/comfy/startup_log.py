@@ -41,7 +41,8 @@ ComfyUI prints the import times within its first seconds, so a fresh log has the
 its start and a log appended start after start has its newest near its end."""
 
 IMPORT_TIMES_HEADER = b"Import times for custom nodes:"
-_IMPORT_LINE = re.compile(rb"^\s*[0-9.]+ seconds(?P<failed> \(IMPORT FAILED\))?: (?P<path>.+?)\s*$")
+_SECONDS = re.compile(rb"[0-9]+(?:\.[0-9]*)?")
+_FAILED_MARK = b" (IMPORT FAILED): "
 _PORTED_LOG = re.compile(r"comfyui_[0-9]{1,5}\.log")
 
 
@@ -95,13 +96,38 @@ def failed_imports_in(text: bytes) -> frozenset[str] | None:
         return None
     failed: set[str] = set()
     for line in text[start + len(IMPORT_TIMES_HEADER) :].splitlines()[1:]:
-        matched = _IMPORT_LINE.match(line)
-        if matched is None:
+        entry = _import_line(line)
+        if entry is None:
             break  # the block ends at the first line of another kind
-        if matched["failed"]:
-            failed.add(_last_part(matched["path"].decode("utf-8", "surrogateescape")))
+        path, did_fail = entry
+        if did_fail:
+            failed.add(_last_part(path.decode("utf-8", "surrogateescape")))
     failed.discard("")
     return frozenset(failed)
+
+
+def _import_line(line: bytes) -> tuple[bytes, bool] | None:
+    """Read one line of the block, ``<seconds> seconds[ (IMPORT FAILED)]: <path>``, after
+    whatever prefix a log keeper puts before it (a journal's date and process): return the
+    path and whether it failed, or None for a line of another kind. String operations
+    only: a pattern with a lazy path before optional blanks took time quadratic in a
+    stranger's line of blanks (a 40 KB line: 14 s)."""
+    line = line.strip()
+    at = line.find(b" seconds")
+    if at < 0:
+        return None
+    before = line[:at].rsplit(None, 1)
+    if not before or _SECONDS.fullmatch(before[-1]) is None:
+        return None
+    rest = line[at + len(b" seconds") :]
+    if rest.startswith(_FAILED_MARK):
+        path, did_fail = rest[len(_FAILED_MARK) :], True
+    elif rest.startswith(b": "):
+        path, did_fail = rest[2:], False
+    else:
+        return None
+    path = path.strip()
+    return (path, did_fail) if path else None
 
 
 def _last_part(path: str) -> str:

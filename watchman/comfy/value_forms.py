@@ -19,7 +19,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-_LORA_TAG = re.compile(r"<\s*(lora|lyco)\s*:\s*([^:<>\n]+?)\s*(?::[^<>\n]*)?>", re.IGNORECASE)
+# The name is taken greedily and stripped afterwards: a lazy name before optional blanks
+# made a stranger's "<lora:a" and a long run of blanks cost time quadratic in the run.
+_LORA_TAG = re.compile(r"<\s*(lora|lyco)\s*:([^:<>\n]*)(?::[^<>\n]*)?>", re.IGNORECASE)
 _WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\[^\\]+\\)")
 _FILE_NAME = re.compile(r"\.[A-Za-z0-9_]{1,16}$")
 

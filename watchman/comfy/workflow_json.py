@@ -6,15 +6,19 @@ by itself); the document is then checked against ``MAX_JSON_DEPTH`` by a scan of
 value), so nothing downstream (``str()``, ``repr()``, a log line) can exhaust the
 stack on a value from the file.
 
-Two things browsers accept and orjson refuses are repaired before a second try rather
-than reported: a lone UTF-16 surrogate escape (``"\\ud800"``, which ``JSON.parse`` keeps)
+Two things browsers accept and orjson refuses are read by a second try rather than
+reported: a lone UTF-16 surrogate escape (``"\\ud800"``, which ``JSON.parse`` keeps)
 becomes the six characters ``\\ud800`` as text, so every decoded string is printable
 UTF-8; and Python's ``NaN`` / ``Infinity`` tokens (``json.dumps`` writes them, ComfyUI
-stores prompts with it) become ``null``.
+stores prompts with it) become ``null``. The second try is the standard library's
+decoder, in C and linear in the text: a pattern that found the strings to repair kept a
+backtracking frame per escape (a stranger's 50 MB of ``"\\`` pairs after a ``NaN``:
+15 s and 3 GiB).
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import orjson
@@ -25,31 +29,47 @@ MAX_JSON_DEPTH = 100
 """Deepest nesting of arrays and objects accepted in a workflow document. Real workflows
 nest about 10 levels (subgraphs inside subgraphs add 3 each)."""
 
-_STRING_OR_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)')
-# Inside one JSON string: an escaped backslash (kept), a valid surrogate pair (kept), or a
-# lone surrogate escape (its backslash is escaped so it decodes as plain text).
-_ESCAPE = re.compile(
-    rb"(\\\\)|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-    rb"|\\(u[dD][89a-fA-F][0-9a-fA-F]{2})"
-)
+# A string runs to its closing quote or, unterminated, to the end of the data (a lone
+# backslash last included; any byte may follow a backslash): every quote then starts a
+# match, so the scan is linear. Were an unterminated string no match, the scan would
+# retry at each later quote and read to the end each time: quadratic, a 60 KB stranger's
+# file of '"\\' pairs took 18 s.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _repair_escape(match: re.Match[bytes]) -> bytes:
-    lone = match.group(2)
-    return b"\\\\" + lone if lone is not None else match.group(0)
+def _none(_: str) -> None:
+    return None
 
 
-def _repair(match: re.Match[bytes]) -> bytes:
-    if match.group(1) is not None:
-        return b"null"
-    text = match.group(0)
-    return _ESCAPE.sub(_repair_escape, text) if b"\\u" in text or b"\\U" in text else text
+def _escaped(text: str) -> str:
+    """``text`` with each lone surrogate as the six characters of its escape."""
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group(0)):04x}", text)
 
 
-def repair_json(data: bytes) -> bytes:
-    """Return ``data`` with lone surrogate escapes made literal text and bare ``NaN`` /
-    ``Infinity`` tokens made ``null``; everything else byte for byte."""
-    return _STRING_OR_TOKEN.sub(_repair, data)
+def _surrogates_as_text(document: object) -> object:
+    """Return ``document`` with every lone surrogate in its keys and strings written as
+    its escape. Iterative: the nesting is already bounded, but no recursion is needed."""
+    if isinstance(document, str):
+        return _escaped(document)
+    root: list[object] = [document]
+    pending: list[list[object] | dict[str, object]] = [root]
+    while pending:
+        container = pending.pop()
+        items = list(container.items()) if isinstance(container, dict) else enumerate(container)
+        for key, value in items:
+            if isinstance(value, str):
+                value = _escaped(value)
+            elif isinstance(value, (list, dict)):
+                pending.append(value)
+            if isinstance(container, dict):
+                assert isinstance(key, str)
+                fixed = _escaped(key)
+                if fixed != key:
+                    del container[key]
+                container[fixed] = value
+            else:
+                container[key] = value  # type: ignore[index]
+    return root[0]
 
 
 def nesting_depth(document: object, limit: int) -> int:
@@ -122,13 +142,7 @@ def decode_json(data: bytes | str, name: str) -> object:
     except orjson.JSONDecodeError as first:
         if "depth" in str(first) or "recursion" in str(first).lower():
             raise _too_deep(name) from first
-        raw = repair_json(raw)
-        try:
-            document = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            if _is_utf8(raw):
-                raise WorkflowError(f"{name} is not valid JSON ({first}).") from first
-            raise WorkflowError(f"{name} is neither UTF-8 JSON nor a PNG/WebP image.") from first
+        document = _second_try(raw, name, first)
     if text_nesting_depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise _too_deep(name)
     return document
@@ -141,9 +155,22 @@ def _too_deep(name: str) -> WorkflowError:
     )
 
 
-def _is_utf8(raw: bytes) -> bool:
+def _second_try(raw: bytes, name: str, first: orjson.JSONDecodeError) -> object:
+    """Decode what orjson refused with the standard library's decoder, which reads
+    ``NaN``/``Infinity`` (as None here) and lone surrogate escapes (as their text).
+
+    Raises:
+        WorkflowError: the data is not UTF-8, not JSON (orjson's reason), or nests
+            too deep for the decoder.
+    """
     try:
-        raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        raise WorkflowError(f"{name} is neither UTF-8 JSON nor a PNG/WebP image.") from first
+    try:
+        document = json.loads(text, parse_constant=_none)
+    except RecursionError:
+        raise _too_deep(name) from None
+    except ValueError:
+        raise WorkflowError(f"{name} is not valid JSON ({first}).") from first
+    return _surrogates_as_text(document) if "\\u" in text else document
