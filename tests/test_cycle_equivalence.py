@@ -1,6 +1,7 @@
 """Every kind of cycle gives the report a cold cycle gives on the same tree.
 
-Seeded random edits (models and workflows added, removed, renamed, rewritten in place) are
+Seeded random edits (models and workflows added, removed, renamed, rewritten in place; a
+folder named as a model; a node pack enabled or disabled) are
 applied to a copy of the demo tree between cycles of one home; after each round the
 incremental cycle's report and model cache are compared with those of a cold cycle in a
 fresh home. A model rewritten in place (same name, its folder's stamp unchanged) is seen
@@ -130,11 +131,32 @@ def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
         [
             *("add_model", "remove_model", "rename_model", "rewrite_model"),
             *("edit_workflow", "add_workflow", "remove_workflow", "rename_workflow"),
+            *("folder_named_as_model", "toggle_pack"),
         ]
     )
-    if kind == "add_model" or (not models and kind.endswith("_model")):
+    missing = [
+        (need["folder"], need["value"])
+        for entry in _report(bench.home)["workflows"]
+        for need in entry.get("missing_models", [])
+        if need.get("folder") and need.get("state") == "missing"
+    ]
+    if kind == "folder_named_as_model" and missing:
+        # Only the subfolders change (no model file): a model that is a folder is present.
+        folder, value = rng.choice(missing)
+        (bench.models / folder / value.replace("\\", "/")).mkdir(parents=True, exist_ok=True)
+    elif kind == "toggle_pack":
+        # Only the installed node types change: a pack enabled or disabled.
+        nodes = bench.root / "custom_nodes"
+        enabled, disabled = nodes / "ComfyUI-DemoSwitch", nodes / "ComfyUI-DemoSwitch.disabled"
+        if enabled.exists():
+            enabled.rename(disabled)
+        elif disabled.exists():
+            disabled.rename(enabled)
+    elif kind == "add_model" or (not models and kind.endswith("_model")):
         folder = rng.choice([p for p in bench.models.iterdir() if p.is_dir()])
         target = folder / rng.choice(names)
+        if target.is_dir():
+            return False  # a folder named as a model took the name
         existed = target.exists()
         target.write_bytes(b"model")
         return existed  # over an existing file: a rewrite in place
@@ -143,7 +165,9 @@ def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
     elif kind == "rename_model":
         model = rng.choice(models)
         folder = rng.choice([p for p in bench.models.iterdir() if p.is_dir()])
-        model.rename(folder / rng.choice(names))
+        target = folder / rng.choice(names)
+        if not target.is_dir():
+            model.rename(target)
     elif kind == "rewrite_model":
         model = rng.choice(models)
         model.write_bytes(model.read_bytes() + b"rewritten in place")

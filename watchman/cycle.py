@@ -283,16 +283,17 @@ def _run_stages(
     from watchman.stages.downloads import downloads_stage
     from watchman.stages.intake import take_intake
     from watchman.stages.inventory.model_health import (
-        broken_lookup,
         check_model_health,
         load_verdicts,
         save_health,
     )
     from watchman.stages.inventory.stock import installed_nodes, take_stock, write_caches
-    from watchman.stages.needs import assess_all
+    from watchman.stages.needs_cache import FILE_NAME as NEEDS_CACHE
+    from watchman.stages.needs_cache import assess_with_cache, context_digest
     from watchman.stages.node_packs import advise_packs
     from watchman.stages.resolve import resolve_missing_models
     from watchman.stages.watched_folders import watched_folders, workflow_suffixes
+    from watchman.stages.workflow_entries import parser_version
     from watchman.stages.workflows import read_watched_workflows
     from watchman.state.download_log import log_path, read_downloads
 
@@ -344,13 +345,14 @@ def _run_stages(
     del stock, input_tree
 
     with stages.stage("workflows") as info:
+        table = loader_table(nodes.learned_loaders())
         scan = read_watched_workflows(
             home.workflow_cache,
             folders,
             settings.workflows.include_images,
             now_ns=now_ns,
             full_rehash_hours=settings.workflows.full_rehash_hours,
-            table=loader_table(nodes.learned_loaders()),
+            table=table,
             stop_event=stages.stop_event,
         )
         if scan.next_full_rehash_ns is not None:
@@ -371,7 +373,12 @@ def _run_stages(
     with stages.stage("needs") as info:
         installed = installed_nodes(services.comfyui_server, nodes)
         cycle_fingerprint.note_node_source(installed.source, installed.types)
-        needs = assess_all(scan, models, installed, broken_lookup(health))
+        # A workflow whose bytes and every other input of its assessment are unchanged
+        # keeps its needs from the last cycle (needs_cache).
+        context = context_digest(models, home.model_cache, installed, health, parser_version(table))
+        needs = assess_with_cache(
+            home.state_dir / NEEDS_CACHE, scan, models, installed, health, context
+        )
         info.update(
             node_source=installed.source,
             assess_failures=[asdict(failure) for failure in needs.failures],

@@ -439,18 +439,25 @@ class NeedsResult:
                 )
 
 
+KnownNeeds = Callable[[str, str], "WorkflowNeeds | None"]
+"""(workflow path, sha256) -> the needs assessed for those very bytes when every other
+input of the assessment was as it is now (:mod:`watchman.stages.needs_cache`), or None."""
+
+
 def assess_all(
     scan: WorkflowScan,
     inventory: ModelInventory,
     installed: InstalledNodes,
     broken: BrokenLookup | None = None,
+    known: KnownNeeds | None = None,
 ) -> NeedsResult:
     """The needs stage: assess every workflow of the scan.
 
     Unreadable and unparsable workflows become assessments with their error; one whose
     assessment fails unexpectedly becomes a parse error of its own (the last-resort
     boundary per workflow), never the cycle's. ``broken`` says why an installed file
-    cannot be the model (model_health); None when no file is broken.
+    cannot be the model (model_health); None when no file is broken. ``known`` gives
+    the needs of a workflow that need not be assessed again (None: every workflow is).
     """
     assessed: list[Assessment] = []
     failures: list[ReaderFailure] = []
@@ -459,7 +466,9 @@ def assess_all(
         watched = stored.watched
         needs = None
         error = stored.error
-        if stored.parsed is not None:
+        if stored.parsed is not None and known is not None:
+            needs = known(str(watched.path), watched.sha256)
+        if stored.parsed is not None and needs is None:
             try:
                 needs = assess_workflow(
                     stored.parsed, inventory, installed.types, installed.choices, broken, keys

@@ -133,7 +133,7 @@ def pack_parse(parsed: ParsedWorkflow) -> list[Any]:
     return [
         parsed.format,
         [[getattr(node, name) for name in _NODE_FIELDS] for node in parsed.nodes],
-        [_pack_reference(reference) for reference in parsed.model_refs],
+        [pack_reference(reference) for reference in parsed.model_refs],
         [[getattr(model, name) for name in _EMBEDDED_FIELDS] for model in parsed.embedded_models],
         sorted(parsed.subgraph_ids),
         list(parsed.errors),
@@ -141,7 +141,8 @@ def pack_parse(parsed: ParsedWorkflow) -> list[Any]:
     ]
 
 
-def _pack_reference(reference: ModelReference) -> list[Any]:
+def pack_reference(reference: ModelReference) -> list[Any]:
+    """Return ``reference`` as a positional JSON-ready list (see :func:`unpack_reference`)."""
     values = [getattr(reference, name) for name in _REFERENCE_FIELDS]
     embedded = reference.embedded
     if embedded is not None:
@@ -180,7 +181,7 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
     return ParsedWorkflow(
         format=_interned(kind),
         nodes=tuple(_node(values, records) for values in nodes),
-        model_refs=tuple(_reference(values) for values in references),
+        model_refs=tuple(unpack_reference(values) for values in references),
         embedded_models=tuple(EmbeddedModel(*values) for values in embedded),
         subgraph_ids=frozenset(str(item) for item in subgraph_ids),
         errors=tuple(str(item) for item in errors),
@@ -199,7 +200,12 @@ def _node(values: list[Any], records: Records) -> NodeUse:
     return known
 
 
-def _reference(values: list[Any]) -> ModelReference:
+def unpack_reference(values: list[Any]) -> ModelReference:
+    """Rebuild the reference :func:`pack_reference` packed, its short texts interned.
+
+    Raises:
+        ValueError, TypeError: the packed value has another shape.
+    """
     # Not shared as nodes are: a reference names its node, so equal ones are rare.
     if len(values) != len(_REFERENCE_FIELDS):
         raise ValueError("a reference record of another length")

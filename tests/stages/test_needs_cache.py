@@ -1,0 +1,137 @@
+"""Needs kept between cycles: a workflow is assessed again unless its bytes and every
+other input of its assessment are what they were."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+
+from tests.stages.test_needs import CORE, INVENTORY, node, ref, workflow
+from watchman.comfy.workflow_model import EmbeddedModel
+from watchman.stages.intake import WatchedWorkflow
+from watchman.stages.inventory.model_health import BrokenModel, ModelHealth
+from watchman.stages.inventory.models import ModelFile
+from watchman.stages.needs import InstalledNodes, assess_workflow
+from watchman.stages.needs_cache import (
+    FILE_NAME,
+    assess_with_cache,
+    context_digest,
+    pack_needs,
+    unpack_needs,
+)
+from watchman.stages.workflow_entries import StoredWorkflow
+from watchman.stages.workflows import WorkflowScan
+
+HEALTHY = ModelHealth(broken={}, judged={})
+STATIC = InstalledNodes(frozenset(CORE), "static")
+PARSED = workflow(
+    [
+        node("1", "CheckpointLoaderSimple"),
+        node("2", "FancyNode", cnr_id="fancy"),
+        node("3", "LoraLoader", mode=4),
+    ],
+    [
+        ref("1", "CheckpointLoaderSimple", "sdxl\\BASE.safetensors", "checkpoints"),
+        ref("4", "VAELoader", "stray_vae.safetensors", "vae"),
+        replace(
+            ref("5", "Mystery", "odd.ckpt", None),
+            embedded=EmbeddedModel("odd.ckpt", "https://example.invalid/odd", None, None, None),
+        ),
+        ref("3", "LoraLoader", "gone.safetensors", "loras", mode=4),
+    ],
+)
+
+
+def scan_of(*workflows: tuple[str, str]) -> WorkflowScan:
+    stored = tuple(
+        StoredWorkflow(WatchedWorkflow(Path(path), "mine", 1, 1, sha), PARSED, None)
+        for path, sha in workflows
+    )
+    return WorkflowScan(stored, {}, 0, 0, ())
+
+
+def context(tmp_path: Path, **changes: object) -> str | None:
+    cache = tmp_path / "model_cache.json"
+    if not cache.exists():
+        cache.write_bytes(b"{}")
+    inputs: dict = dict(inventory=INVENTORY, installed=STATIC, health=HEALTHY, version="v1")
+    inputs.update(changes)
+    return context_digest(
+        inputs["inventory"], cache, inputs["installed"], inputs["health"], inputs["version"]
+    )
+
+
+def test_packed_needs_come_back_equal_through_json() -> None:
+    needs = assess_workflow(PARSED, INVENTORY, CORE)
+    assert needs.missing_models and needs.missing_nodes and needs.inactive_models
+    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
+
+
+def test_needs_made_for_the_same_bytes_and_context_are_taken_back(tmp_path: Path) -> None:
+    cache = tmp_path / FILE_NAME
+    digest = context(tmp_path)
+    first = assess_with_cache(
+        cache, scan_of(("/w/a.json", "aa")), INVENTORY, STATIC, HEALTHY, digest
+    )
+    # Prove the second answer comes from the file: its line says "ready".
+    lines = cache.read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'["missing_nodes"', b'["ready"', 1)
+    cache.write_bytes(b"\n".join(lines))
+    again = assess_with_cache(
+        cache, scan_of(("/w/a.json", "aa")), INVENTORY, STATIC, HEALTHY, digest
+    )
+    assert first.workflows[0].status == "missing_nodes"
+    assert again.workflows[0].status == "ready"
+    other_bytes = assess_with_cache(
+        cache, scan_of(("/w/a.json", "bb")), INVENTORY, STATIC, HEALTHY, digest
+    )
+    assert other_bytes.workflows[0].status == "missing_nodes"
+
+
+def test_another_context_or_a_damaged_line_assesses_again(tmp_path: Path) -> None:
+    cache = tmp_path / FILE_NAME
+    scan = scan_of(("/w/a.json", "aa"))
+    assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, "one")
+    cache.write_bytes(cache.read_bytes().replace(b'["missing_nodes"', b'["ready"', 1))
+    assert (
+        assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, "two").workflows[0].status
+        == "missing_nodes"
+    )
+    text = cache.read_bytes()
+    cache.write_bytes(text[: text.rindex(b"\t") + 1] + b"[not json\n")
+    assert (
+        assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, "two").workflows[0].status
+        == "missing_nodes"
+    )
+
+
+def test_every_input_of_an_assessment_is_in_the_context(tmp_path: Path) -> None:
+    base = context(tmp_path)
+    root = "/comfy/models/checkpoints"
+    added = ModelFile("checkpoints", "new.safetensors", root, 1, 0.0)
+    with_subfolder = replace(INVENTORY, directories={"checkpoints": frozenset({"sdxl"})})
+    broken = BrokenModel("checkpoints", "SDXL/base.safetensors", root, 1, "empty", "0 bytes")
+    variants = [
+        context(tmp_path, version="v2"),
+        context(tmp_path, installed=InstalledNodes(frozenset(CORE | {"FancyNode"}), "static")),
+        context(tmp_path, installed=InstalledNodes(frozenset(CORE), "object_info")),
+        context(
+            tmp_path,
+            health=ModelHealth(broken={f"{root}/SDXL/base.safetensors": broken}, judged={}),
+        ),
+        context(tmp_path, inventory=with_subfolder),
+        context(tmp_path, inventory=replace(INVENTORY, case_blind_roots=frozenset({root}))),
+        context(tmp_path, inventory=replace(INVENTORY, separator="\\")),
+        context(tmp_path, inventory=replace(INVENTORY, folder_entries={"diffusers": (added,)})),
+        context(tmp_path, inventory=replace(INVENTORY, roots={"checkpoints": (root,)})),
+    ]
+    assert None not in variants and len({base, *variants}) == len(variants) + 1
+    (tmp_path / "model_cache.json").write_bytes(b'{"another": "file list"}')
+    assert context(tmp_path) != base
+
+
+def test_nothing_is_reused_when_a_live_server_offers_its_file_lists(tmp_path: Path) -> None:
+    server = InstalledNodes(frozenset(CORE), "object_info", lambda node_type, name: None)
+    assert context(tmp_path, installed=server) is None
