@@ -228,3 +228,33 @@ NODE_CLASS_MAPPINGS = {"VoiceLoraNode": VoiceLoraNode}
 
 def test_a_folder_beside_a_listed_root_is_not_that_roots_folder() -> None:
     assert "VoiceLoraNode" not in learned(("nodes.py", BESIDE_STYLE))
+
+
+# Searge LLM's style: the isdir test is about the root, and the files appended are
+# filtered by a model extension.
+ROOT_TEST_STYLE = (
+    RAISE
+    + """
+import os
+import folder_paths
+
+GGUF_DIR = os.path.join(folder_paths.models_dir, "llm_gguf")
+
+class GgufLoader:
+    @classmethod
+    def INPUT_TYPES(cls):
+        options = []
+        if os.path.isdir(GGUF_DIR):
+            files = [f for f in os.listdir(GGUF_DIR) if f.endswith(".gguf")]
+            options.extend(files)
+        return {"required": {"model": (options,)}}
+
+NODE_CLASS_MAPPINGS = {"GgufLoader": GgufLoader}
+"""
+)
+
+
+def test_a_test_that_the_root_is_a_directory_keeps_the_files_listed_in_it() -> None:
+    loader = learned(("nodes.py", ROOT_TEST_STYLE))["GgufLoader"]
+    assert dict(loader.model_inputs) == {"model": ("llm_gguf",)}
+    assert loader.folder_inputs == ()

@@ -12,7 +12,12 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from watchman.comfy.loader_trace import DirectoriesOf, ListingTrace, keeps_directories
+from watchman.comfy.loader_trace import (
+    DirectoriesOf,
+    ListingTrace,
+    mentions,
+    tested_directories,
+)
 
 MAX_DEPTH = 12
 """How many names, calls or bases are followed from one input before giving up."""
@@ -346,12 +351,16 @@ def is_true(node: ast.expr) -> bool:
 
 
 def bind_statement(
-    statement: ast.stmt, bindings: dict[str, list[ast.expr]], directories: bool = False
+    statement: ast.stmt,
+    bindings: dict[str, list[ast.expr]],
+    directories: frozenset[str] = frozenset(),
 ) -> None:
     """Record in ``bindings`` what one statement (and the blocks inside it) binds to names:
     assignments, ``+=`` and ``.extend``/``.append``/``.insert`` calls. Inside the body of
-    an ``if`` that keeps directories (``if os.path.isdir(...): names.append(x)``, so
-    ``directories``), what is appended is held as the directories of its listing."""
+    an ``if`` that keeps directories (``if os.path.isdir(os.path.join(p, x)):
+    names.append(x)``: ``directories`` holds the names its test is about), a value
+    appended that reads one of them is held as the directories of its listing; the
+    root's own test (``if os.path.isdir(root): names.extend(files)``) is about no entry."""
     if isinstance(statement, ast.Assign):
         for target in statement.targets:
             if isinstance(target, ast.Name):
@@ -376,7 +385,7 @@ def bind_statement(
             and call.func.attr in ("extend", "append", "insert")
             and isinstance(call.func.value, ast.Name)
         ):
-            added = [DirectoriesOf(arg) if directories else arg for arg in call.args]
+            added = [DirectoriesOf(arg) if mentions(arg, directories) else arg for arg in call.args]
             bindings.setdefault(call.func.value.id, []).extend(added)
     elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.For)):
         if (
@@ -404,10 +413,10 @@ def bind_statement(
             bindings.setdefault(statement.target.id, []).append(
                 ast.Starred(statement.iter, ast.Load())
             )
-        kept = isinstance(statement, ast.If) and keeps_directories(statement.test)
+        kept = tested_directories(statement.test) if isinstance(statement, ast.If) else None
         for child in ast.iter_child_nodes(statement):
             if isinstance(child, ast.stmt):
-                inside = directories or (kept and child in statement.body)
+                inside = directories | kept if kept and child in statement.body else directories
                 bind_statement(child, bindings, inside)
         for handler in getattr(statement, "handlers", ()):
             for child in handler.body:

@@ -70,23 +70,35 @@ class ListingTrace:
         return bool(self.folders) and not self.files
 
 
-def keeps_directories(test: ast.expr) -> bool:
-    """Whether an ``if`` test, read alone, lets only directories through: it calls
-    ``isdir`` / ``is_dir`` outside any ``not`` (``if os.path.isdir(os.path.join(p, x))``,
-    also within ``and``). A negated test (``if not x.is_dir(): continue``) does not."""
+def tested_directories(test: ast.expr) -> frozenset[str]:
+    """The names an ``if`` test, read alone, keeps to directories: those an ``isdir`` /
+    ``is_dir`` call outside any ``not`` is about (``if os.path.isdir(os.path.join(p,
+    x))``, ``if entry.is_dir()``, also within ``and``). A negated test (``if not
+    x.is_dir(): continue``) or one joined by ``or`` keeps none."""
     negated: set[int] = set()
     for node in ast.walk(test):
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             negated.update(id(inner) for inner in ast.walk(node.operand))
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
-            return False  # "isdir(p) or p.endswith('.pth')" keeps files too
-    return any(
-        isinstance(node, ast.Call)
-        and id(node) not in negated
-        and isinstance(node.func, (ast.Name, ast.Attribute))
-        and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) in DIRECTORY_TESTS
-        for node in ast.walk(test)
-    )
+            return frozenset()  # "isdir(p) or p.endswith('.pth')" keeps files too
+    names: set[str] = set()
+    for node in ast.walk(test):
+        if not isinstance(node, ast.Call) or id(node) in negated:
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in DIRECTORY_TESTS:
+            about: list[ast.AST] = list(node.args)
+        elif isinstance(func, ast.Attribute) and func.attr in DIRECTORY_TESTS:
+            about = [*node.args, func.value]  # os.path.isdir(x), entry.is_dir()
+        else:
+            continue
+        names.update(n.id for part in about for n in ast.walk(part) if isinstance(n, ast.Name))
+    return frozenset(names)
+
+
+def mentions(node: ast.AST, names: frozenset[str]) -> bool:
+    """Whether ``node`` reads one of ``names``."""
+    return bool(names) and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
 
 
 PATH_JOINS = frozenset({"join", "joinpath"})
