@@ -184,6 +184,25 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("chflame163/ComfyUI_CatVTON_Wrapper", "ComfyUI_CatVTON_Wrapper", True),
     ("visualbruno/ComfyUI-Trellis2", "ComfyUI-Trellis2", True),
     ("if-ai/ComfyUI_HunyuanVideoFoley", "ComfyUI_HunyuanVideoFoley", True),
+    # More widely used packs with loaders over ComfyUI's folders (or their own): Searge's
+    # LLM (models/llm_gguf), MV-Adapter, StoryDiffusion, Limitex's Diffusers, Fill-Nodes,
+    # AnyText, InfiniteYou (models/infinite_you), Hunyuan3D 2.1 (visualbruno), InstantIR,
+    # and the HunyuanVideo 1.5 plugin.
+    ("SeargeDP/ComfyUI_Searge_LLM", "ComfyUI_Searge_LLM", False),
+    ("huanngzh/ComfyUI-MVAdapter", "ComfyUI-MVAdapter", False),
+    ("smthemex/ComfyUI_StoryDiffusion", "ComfyUI_StoryDiffusion", False),
+    ("Limitex/ComfyUI-Diffusers", "ComfyUI-Diffusers", False),
+    ("filliptm/ComfyUI_Fill-Nodes", "ComfyUI_Fill-Nodes", False),
+    ("zmwv823/ComfyUI_Anytext", "ComfyUI_Anytext", False),
+    ("bytedance/ComfyUI_InfiniteYou", "ComfyUI_InfiniteYou", False),
+    ("visualbruno/ComfyUI-Hunyuan3d-2-1", "ComfyUI-Hunyuan3d-2-1", False),
+    ("smthemex/ComfyUI_InstantIR_Wrapper", "ComfyUI_InstantIR_Wrapper", False),
+    ("yuanyuan-spec/comfyui_hunyuanvideo_1.5_plugin", "comfyui_hunyuanvideo_1.5_plugin", False),
+    # Fetching their own weights: kijai's Lumina wrapper (DownloadAndLoadLuminaModel),
+    # LatentSync (its checkpoints from Hugging Face) and 1038lab's OmniGen.
+    ("kijai/ComfyUI-LuminaWrapper", "ComfyUI-LuminaWrapper", True),
+    ("ShmuelRonen/ComfyUI-LatentSyncWrapper", "ComfyUI-LatentSyncWrapper", True),
+    ("1038lab/ComfyUI-OmniGen", "ComfyUI-OmniGen", True),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own
