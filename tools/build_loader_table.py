@@ -19,14 +19,13 @@ absent is reported and left out.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+from watchman.comfy.loader_registration import registration_file
 from watchman.comfy.loader_source import learn_loaders
 from watchman.comfy.python_source import node_classes_in_source
 
@@ -170,7 +169,7 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("ZHO-ZHO-ZHO/ComfyUI-APISR", "ComfyUI-APISR", False),
     # mixlab: Whisper's model folders, rembg and embeddings; its other nodes list none.
     ("shadowcz007/comfyui-mixlab-nodes", "comfyui-mixlab-nodes", False),
-    # comfy_mtb and 3D-Pack name their node types at import time (NAMED_AT_IMPORT). 3D-Pack
+    # comfy_mtb and 3D-Pack name their node types at import time (loader_registration.py). 3D-Pack
     # loads from its own Checkpoints folder and fetches a missing default from its
     # Hugging Face repository itself.
     ("melMass/comfy_mtb", "comfy_mtb", False),
@@ -217,75 +216,6 @@ UPSTREAM_IN_FORKS: dict[str, tuple[str, str]] = {
         "088128b224242e110d3906c6750e9a3a348a659b",
     ),
 }
-
-
-def mtb_node_type(class_name: str) -> str:
-    """comfy_mtb's key for a class it registers: ``get_label`` (log.py) drops ``MTB_`` and
-    puts a blank before each run of capitals, then ``__init__`` adds `` (mtb)``:
-    ``MTB_LoadFaceSwapModel`` -> ``Load Face Swap Model (mtb)``."""
-    label = class_name[4:] if class_name.startswith("MTB_") else class_name
-    return " ".join(re.sub(r"([A-Z]+)", r" \1", label).split()) + " (mtb)"
-
-
-def comfy3d_node_type(class_name: str) -> str:
-    """ComfyUI-3D-Pack's key for a class of its nodes.py (``__init__``'s loop over
-    ``inspect.getmembers``): ``Load_CRM_MVDiffusion_Model`` ->
-    ``[Comfy3D] Load CRM MVDiffusion Model``."""
-    return "[Comfy3D] " + class_name.replace("_", " ")
-
-
-def _listed_in_nodes(name: str, tree: ast.Module) -> list[str]:
-    # comfy_mtb: each module of nodes/ lists the classes it registers in __nodes__.
-    if not name.startswith("nodes/"):
-        return []
-    for statement in tree.body:
-        if (
-            isinstance(statement, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "__nodes__" for t in statement.targets)
-            and isinstance(statement.value, (ast.List, ast.Tuple))
-        ):
-            return [e.id for e in statement.value.elts if isinstance(e, ast.Name)]
-    return []
-
-
-def _classes_of_nodes_py(name: str, tree: ast.Module) -> list[str]:
-    # ComfyUI-3D-Pack: every class defined in nodes.py itself.
-    if name != "nodes.py":
-        return []
-    return [s.name for s in tree.body if isinstance(s, ast.ClassDef)]
-
-
-# Packs that build their NODE_CLASS_MAPPINGS keys at import time from their classes' names
-# (a loop no static reading follows): which classes each registers (read from its source)
-# and the rule naming them (read from its source, written here). The builder adds the
-# mapping those rules give as one more file of the pack, so the extractor joins it as if
-# the pack had written it out.
-NAMED_AT_IMPORT: dict[str, tuple[Callable[[str, ast.Module], list[str]], Callable[[str], str]]] = {
-    "melMass/comfy_mtb": (_listed_in_nodes, mtb_node_type),
-    "MrForExample/ComfyUI-3D-Pack": (_classes_of_nodes_py, comfy3d_node_type),
-}
-REGISTRATION_FILE = "(mapping built at import time).py"
-
-
-def registration_file(repo: str, files: list[tuple[str, bytes]]) -> tuple[str, bytes] | None:
-    """Return the mapping a pack of :data:`NAMED_AT_IMPORT` builds at import time, as
-    Python source the extractor reads (``NODE_CLASS_MAPPINGS = {"key": Class, ...}``),
-    or None for other packs and when no class is found."""
-    rule = NAMED_AT_IMPORT.get(repo)
-    if rule is None:
-        return None
-    registered, node_type = rule
-    classes: list[str] = []
-    for name, data in files:
-        try:
-            tree = ast.parse(data, filename=name)
-        except (SyntaxError, ValueError):
-            continue
-        classes.extend(c for c in registered(name, tree) if c not in classes)
-    if not classes:
-        return None
-    items = "".join(f"    {node_type(c)!r}: {c},\n" for c in classes)
-    return REGISTRATION_FILE, f"NODE_CLASS_MAPPINGS = {{\n{items}}}\n".encode()
 
 
 SKIPPED_PARTS = frozenset({"tests", "test", "venv", ".venv", "node_modules", "site-packages"})

@@ -338,3 +338,31 @@ def test_a_stop_ends_the_node_pack_scan_before_the_next_pack(comfyui: Path) -> N
     with pytest.raises(CycleInterrupted, match="while reading the node pack"):
         scan_node_inventory(comfyui, None, stop)
     assert scan_node_inventory(comfyui, None, threading.Event()).packs  # unset: a full scan
+
+
+def test_a_pack_naming_its_node_types_at_import_is_known_by_its_remote(tmp_path: Path) -> None:
+    # comfy_mtb registers nodes/*.py's __nodes__ under labels built at import time: the
+    # node types and the loader come from the mapping its rule builds.
+    pack = tmp_path / "custom_nodes" / "comfy_mtb"
+    write(
+        pack / "nodes" / "faceswap.py",
+        'raise RuntimeError("never imported")\nimport folder_paths\n'
+        "class MTB_LoadFaceSwapModel:\n    @classmethod\n    def INPUT_TYPES(cls):\n"
+        '        return {"required": {"m": (folder_paths.get_filename_list("insightface"),)}}\n'
+        "__nodes__ = [MTB_LoadFaceSwapModel]\n",
+    )
+    write(pack / "__init__.py", "NODE_CLASS_MAPPINGS = {}\n")
+    write(pack / ".git" / "HEAD", SHA + "\n")
+    write(
+        pack / ".git" / "config",
+        '[remote "origin"]\n\turl = git@github.com:melMass/comfy_mtb.git\n',
+    )
+    (mtb,) = scan_node_inventory(tmp_path).packs
+    assert mtb.node_classes == ("Load Face Swap Model (mtb)",)
+    assert [(loader.node_type, loader.model_inputs) for loader in mtb.loaders] == [
+        ("Load Face Swap Model (mtb)", (("m", ("insightface",)),))
+    ]
+    # Another remote: the same files name no node type.
+    write(pack / ".git" / "config", '[remote "origin"]\n\turl = https://example.com/x.git\n')
+    (other,) = scan_node_inventory(tmp_path).packs
+    assert other.node_classes == () and other.loaders == ()

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from watchman.comfy.loader_registration import registration_file, repository_of
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
-from watchman.comfy.python_source import node_classes_in_file
+from watchman.comfy.python_source import node_classes_in_file, node_classes_in_source
 from watchman.errors import CycleInterrupted, FileTooLargeError, StateError
 from watchman.regular_files import read_regular
 from watchman.stages.inventory.git_metadata import read_git_metadata
@@ -314,14 +315,22 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
     kind: PackKind = "folder" if path.is_dir() else "file"
     files = list(_python_files(path)) if kind == "folder" else [path]
     signature = _signature(path, files)
+    git = read_git_metadata(path) if kind == "folder" else None
     if earlier is not None and earlier.signature == signature and earlier.kind == kind:
         node_classes = earlier.node_classes
         loaders = earlier.loaders
     else:
-        node_classes = tuple(sorted(_classes_of(files)))
         base = path if kind == "folder" else path.parent
-        loaders = _loaders_of(base, files, _pack_name(path))
-    git = read_git_metadata(path) if kind == "folder" else None
+        classes = _classes_of(files)
+        # A pack naming its node types at import time (comfy_mtb, 3D-Pack): the mapping
+        # its rule builds counts as one more of its files.
+        registration = registration_file(
+            repository_of(git.remote_url if git else None), _sources(base, files)
+        )
+        if registration is not None:
+            classes |= node_classes_in_source(registration[1].decode(), registration[0])
+        node_classes = tuple(sorted(classes))
+        loaders = _loaders_of(base, files, _pack_name(path), registration)
     return NodePack(
         name=_pack_name(path),
         path=str(path),
@@ -375,10 +384,14 @@ def _signature(base: Path, files: Iterable[Path]) -> str:
     return digest.hexdigest()[:32]
 
 
-def _loaders_of(base: Path, files: Iterable[Path], pack: str) -> tuple[LearnedLoader, ...]:
-    """Return the loaders the files declare; unreadable or oversized files are skipped,
-    and any problem is said once per file at INFO (a pack's odd file is not an error)."""
-    loaders, problems = learn_loaders(_sources(base, files))
+def _loaders_of(
+    base: Path, files: Iterable[Path], pack: str, extra: tuple[str, bytes] | None = None
+) -> tuple[LearnedLoader, ...]:
+    """Return the loaders the files (and the ``extra`` source, a mapping built at import
+    time) declare; unreadable or oversized files are skipped, and any problem is said
+    once per file at INFO (a pack's odd file is not an error)."""
+    sources = _sources(base, files)
+    loaders, problems = learn_loaders([*sources, extra] if extra is not None else sources)
     for problem in problems:
         logger.info("Loader inputs of %s: %s", pack, problem)
     return loaders

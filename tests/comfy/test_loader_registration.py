@@ -1,0 +1,61 @@
+"""Node type names packs build at import time: the mapping their rules give, read like
+any file of the pack."""
+
+from __future__ import annotations
+
+from watchman.comfy.loader_registration import (
+    REGISTRATION_FILE,
+    comfy3d_node_type,
+    mtb_node_type,
+    registration_file,
+    repository_of,
+)
+from watchman.comfy.loader_source import learn_loaders
+
+
+def test_packs_naming_their_node_types_at_import_get_the_mapping_their_rule_builds() -> None:
+    assert mtb_node_type("MTB_LoadFaceSwapModel") == "Load Face Swap Model (mtb)"
+    assert mtb_node_type("MTB_LoadImageFromUrl") == "Load Image From Url (mtb)"
+    assert comfy3d_node_type("Load_CRM_MVDiffusion_Model") == (
+        "[Comfy3D] Load CRM MVDiffusion Model"
+    )
+    mtb_files = [
+        ("nodes/faceswap.py", b"class MTB_A: pass\nclass MTB_B: pass\n__nodes__ = [MTB_A]\n"),
+        ("utils.py", b"__nodes__ = [Elsewhere]\n"),
+        ("nodes/broken.py", b"def (:\n"),
+    ]
+    found = registration_file("melMass/comfy_mtb", mtb_files)
+    assert found is not None
+    name, source = found
+    assert name == REGISTRATION_FILE
+    assert source.decode() == 'NODE_CLASS_MAPPINGS = {\n    "A (mtb)": MTB_A,\n}\n'.replace(
+        '"', "'"
+    )
+    assert registration_file("someone/else", mtb_files) is None
+
+
+def test_a_class_named_by_the_rule_is_learned_like_a_mapped_one() -> None:
+    files = [
+        (
+            "nodes.py",
+            b"import folder_paths\nclass Load_Thing_Model:\n    @classmethod\n"
+            b"    def INPUT_TYPES(s):\n        return {'required': {'ckpt': "
+            b"(folder_paths.get_filename_list('checkpoints'),)}}\n",
+        )
+    ]
+    registration = registration_file("MrForExample/ComfyUI-3D-Pack", files)
+    assert registration is not None
+    loaders, _ = learn_loaders([*files, registration])
+    assert [(loader.node_type, dict(loader.model_inputs)) for loader in loaders] == [
+        ("[Comfy3D] Load Thing Model", {"ckpt": ("checkpoints",)})
+    ]
+
+
+def test_a_github_remote_names_its_repository_in_the_rules_spelling() -> None:
+    assert repository_of("https://github.com/melmass/Comfy_MTB.git") == "melMass/comfy_mtb"
+    assert repository_of("git@github.com:MrForExample/ComfyUI-3D-Pack") == (
+        "MrForExample/ComfyUI-3D-Pack"
+    )
+    assert repository_of("https://github.com/someone/pack/") == "someone/pack"
+    assert repository_of("https://example.com/melMass/comfy_mtb.git") is None
+    assert repository_of(None) is None

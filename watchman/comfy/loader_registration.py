@@ -1,0 +1,101 @@
+"""Node type names that packs build at import time, which no static reading follows.
+
+comfy_mtb registers each class its ``nodes/*.py`` list in ``__nodes__`` under a label
+built from the class name (``MTB_LoadFaceSwapModel`` -> ``Load Face Swap Model (mtb)``);
+ComfyUI-3D-Pack registers every class of its ``nodes.py`` as ``[Comfy3D] `` and the class
+name with blanks for underscores. Their rules are written here as data about those packs,
+and :func:`registration_file` gives the mapping they build as Python source that
+:func:`~watchman.comfy.loader_source.learn_loaders` reads like any file of the pack: the
+loader table's builder (``tools/build_loader_table.py``) and the node inventory of an
+installed pack (known by its git remote) both add it. Source is parsed, never run.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable
+
+from watchman.comfy.python_source import PARSE_ERRORS
+
+
+def mtb_node_type(class_name: str) -> str:
+    """comfy_mtb's key for a class it registers: ``get_label`` (log.py) drops ``MTB_`` and
+    puts a blank before each run of capitals, then ``__init__`` adds `` (mtb)``:
+    ``MTB_LoadFaceSwapModel`` -> ``Load Face Swap Model (mtb)``."""
+    label = class_name[4:] if class_name.startswith("MTB_") else class_name
+    return " ".join(re.sub(r"([A-Z]+)", r" \1", label).split()) + " (mtb)"
+
+
+def comfy3d_node_type(class_name: str) -> str:
+    """ComfyUI-3D-Pack's key for a class of its nodes.py (``__init__``'s loop over
+    ``inspect.getmembers``): ``Load_CRM_MVDiffusion_Model`` ->
+    ``[Comfy3D] Load CRM MVDiffusion Model``."""
+    return "[Comfy3D] " + class_name.replace("_", " ")
+
+
+def _listed_in_nodes(name: str, tree: ast.Module) -> list[str]:
+    # comfy_mtb: each module of nodes/ lists the classes it registers in __nodes__.
+    if not name.startswith("nodes/"):
+        return []
+    for statement in tree.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__nodes__" for t in statement.targets)
+            and isinstance(statement.value, (ast.List, ast.Tuple))
+        ):
+            return [e.id for e in statement.value.elts if isinstance(e, ast.Name)]
+    return []
+
+
+def _classes_of_nodes_py(name: str, tree: ast.Module) -> list[str]:
+    # ComfyUI-3D-Pack: every class defined in nodes.py itself.
+    if name != "nodes.py":
+        return []
+    return [s.name for s in tree.body if isinstance(s, ast.ClassDef)]
+
+
+# Which classes each pack registers (read from its source) and the rule naming them (read
+# from its source, written here), by repository.
+NAMED_AT_IMPORT: dict[str, tuple[Callable[[str, ast.Module], list[str]], Callable[[str], str]]] = {
+    "melMass/comfy_mtb": (_listed_in_nodes, mtb_node_type),
+    "MrForExample/ComfyUI-3D-Pack": (_classes_of_nodes_py, comfy3d_node_type),
+}
+REGISTRATION_FILE = "(mapping built at import time).py"
+
+
+def registration_file(
+    repo: str | None, files: Iterable[tuple[str, bytes]]
+) -> tuple[str, bytes] | None:
+    """Return the mapping a pack of :data:`NAMED_AT_IMPORT` builds at import time, as
+    Python source the extractor reads (``NODE_CLASS_MAPPINGS = {"key": Class, ...}``),
+    or None for other packs and when no class is found."""
+    rule = NAMED_AT_IMPORT.get(repo or "")
+    if rule is None:
+        return None
+    registered, node_type = rule
+    classes: list[str] = []
+    for name, data in files:
+        try:
+            tree = ast.parse(data, filename=name)
+        except PARSE_ERRORS:
+            continue  # the extractor says why when it reads the file
+        classes.extend(c for c in registered(name, tree) if c not in classes)
+    if not classes:
+        return None
+    items = "".join(f"    {node_type(c)!r}: {c},\n" for c in classes)
+    return REGISTRATION_FILE, f"NODE_CLASS_MAPPINGS = {{\n{items}}}\n".encode()
+
+
+_GITHUB = re.compile(r"github\.com[:/]+([^/\s]+)/([^/\s]+?)(?:\.git)?/*$", re.IGNORECASE)
+
+
+def repository_of(remote_url: str | None) -> str | None:
+    """Return ``owner/name`` of a GitHub remote URL (https or ssh), as
+    :data:`NAMED_AT_IMPORT` keys it; None for other remotes and None."""
+    match = _GITHUB.search(remote_url.strip()) if remote_url else None
+    if match is None:
+        return None
+    found = f"{match.group(1)}/{match.group(2)}"
+    # GitHub names are case-insensitive: a clone's remote may spell them otherwise.
+    return next((known for known in NAMED_AT_IMPORT if known.lower() == found.lower()), found)
