@@ -84,9 +84,21 @@ def _set(document: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 LONE_SURROGATES = st.sampled_from(["\ud800", "\udfff", "a\udc80b", "\udbff\udbff"])
+# Long runs of one unit after a prefix the readers look for: a pattern or loop that
+# re-scans a run for each start takes time quadratic in it (three such were found).
+RUNS = st.builds(
+    lambda prefix, unit, count, suffix: prefix + unit * count + suffix,
+    st.sampled_from(
+        ["", "<lora:a", "<lyco:", "embedding:", "(", "(a:", "a.safetensors", "C:\\", "http://h/"]
+    ),
+    st.sampled_from([" ", "\\", '"\\', "(", ")", ":", ".", "/", "\n", "a ", ", ", "0.", "<", "\t"]),
+    st.integers(min_value=20_000, max_value=200_000),
+    st.sampled_from(["", "b", ">", ".safetensors", ")"]),
+)
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=20),
     LONE_SURROGATES,
+    RUNS,
     st.sampled_from(
         [
             "workflow>G",
