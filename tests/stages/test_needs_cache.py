@@ -69,6 +69,15 @@ def test_packed_needs_come_back_equal_through_json() -> None:
     assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
 
 
+def test_a_need_names_its_parse_s_reference_by_position_and_gets_that_very_one() -> None:
+    needs = assess_workflow(PARSED, INVENTORY, CORE)
+    packed = orjson.loads(orjson.dumps(pack_needs(needs, PARSED.model_refs)))
+    assert all(type(need[0]) is int for need in packed[1])
+    back = unpack_needs(packed, PARSED.model_refs)
+    assert back == needs
+    assert back.missing_models[0].reference is PARSED.model_refs[0]
+
+
 def test_needs_made_for_the_same_bytes_and_context_are_taken_back(tmp_path: Path) -> None:
     cache = tmp_path / FILE_NAME
     digest = context(tmp_path)

@@ -15,7 +15,9 @@ lookups). :func:`~watchman.stages.needs.assess_workflow` is a pure function of
 
 :func:`context_digest` hashes all of those but the bytes into one digest, written as
 the cache's first line; each further line is ``<path as JSON> TAB <sha256> TAB <needs>``,
-the needs packed as positional arrays (:func:`pack_needs`). A cache of another digest is
+the needs packed as positional arrays (:func:`pack_needs`; a need's reference as its
+position in the workflow's parse, so it comes back as that very object, neither decoded
+nor kept twice). A cache of another digest is
 not read at all; a line is used only for the very bytes it was made from. With a live
 ComfyUI server the file lists it offers per loader input are an input too, and nothing is
 reused (they are a question asked of the server, not data to digest).
@@ -37,6 +39,7 @@ import orjson
 
 import watchman
 from watchman.comfy.model_key import ModelKey
+from watchman.comfy.workflow_model import ModelReference
 from watchman.stages import needs as needs_stage
 from watchman.stages.inventory.model_health import ModelHealth, broken_lookup
 from watchman.stages.inventory.models import ModelFile, ModelInventory
@@ -133,6 +136,7 @@ def assess_with_cache(
     """
     lines = load_lines(cache_path, context) if context is not None else {}
     kept: dict[str, bytes] = {}
+    parses = {str(stored.watched.path): stored.parsed for stored in scan.workflows}
 
     def known(path: str, sha256: str) -> WorkflowNeeds | None:
         line = lines.get(path)
@@ -142,8 +146,11 @@ def assess_with_cache(
         digest, _, packed = rest.partition(b"\t")
         if digest != sha256.encode("ascii", "replace"):
             return None
+        parsed = parses.get(path)
+        if parsed is None:
+            return None
         try:
-            needs = unpack_needs(loads_json(packed))
+            needs = unpack_needs(loads_json(packed), parsed.model_refs)
         except (ValueError, TypeError, KeyError, IndexError) as damage:
             logger.info("Cached needs of %s are unusable (%s); assessing again.", path, damage)
             return None
@@ -156,7 +163,12 @@ def assess_with_cache(
         return result
     entries = {
         str(assessment.path): kept.get(str(assessment.path))
-        or encode_line(str(assessment.path), assessment.sha256, assessment.needs)
+        or encode_line(
+            str(assessment.path),
+            assessment.sha256,
+            assessment.needs,
+            assessment.parsed.model_refs if assessment.parsed is not None else (),
+        )
         for assessment in result.workflows
         if assessment.needs is not None
     }
@@ -169,14 +181,17 @@ def header(context: str) -> bytes:
     return orjson.dumps({"schema_version": SCHEMA_VERSION, "context": context}) + b"\n"
 
 
-def encode_line(path: str, sha256: str, needs: WorkflowNeeds) -> bytes:
-    """The cache line of one workflow's needs (newline included)."""
+def encode_line(
+    path: str, sha256: str, needs: WorkflowNeeds, references: Sequence[ModelReference] = ()
+) -> bytes:
+    """The cache line of one workflow's needs (newline included); ``references`` are its
+    parse's, which a need names by position (see :func:`pack_needs`)."""
     return (
         _dumps(path)
         + b"\t"
         + sha256.encode("ascii", "replace")
         + b"\t"
-        + _dumps(pack_needs(needs))
+        + _dumps(pack_needs(needs, references))
         + b"\n"
     )
 
@@ -219,21 +234,30 @@ def save_lines(
     return True
 
 
-def pack_needs(needs: WorkflowNeeds) -> list[Any]:
-    """Return ``needs`` as positional JSON-ready lists (see :func:`unpack_needs`)."""
+def pack_needs(needs: WorkflowNeeds, references: Sequence[ModelReference] = ()) -> list[Any]:
+    """Return ``needs`` as positional JSON-ready lists (see :func:`unpack_needs`). A need's
+    reference that is one of ``references`` (the workflow's parse: nearly always) is
+    written as its position there, any other in full."""
+    positions = {id(reference): at for at, reference in enumerate(references)}
+
+    def model_need(need: ModelNeed) -> list[Any]:
+        at = positions.get(id(need.reference))
+        return _pack_model_need(need, at if at is not None else pack_reference(need.reference))
+
     return [
         needs.status,
-        [_pack_model_need(need) for need in needs.missing_models],
+        [model_need(need) for need in needs.missing_models],
         [_pack_node_need(need) for need in needs.missing_nodes],
-        [_pack_model_need(need) for need in needs.inactive_models],
+        [model_need(need) for need in needs.inactive_models],
         [_pack_node_need(need) for need in needs.inactive_nodes],
         list(needs.bypassed_node_ids),
         list(needs.muted_node_ids),
     ]
 
 
-def unpack_needs(packed: Sequence[Any]) -> WorkflowNeeds:
-    """Rebuild the needs :func:`pack_needs` packed, equal to the original.
+def unpack_needs(packed: Sequence[Any], references: Sequence[ModelReference] = ()) -> WorkflowNeeds:
+    """Rebuild the needs :func:`pack_needs` packed with the same ``references``, equal to
+    the original (a reference written by position is the very object of ``references``).
 
     Raises:
         ValueError, TypeError, KeyError, IndexError: the packed value has another shape.
@@ -243,18 +267,18 @@ def unpack_needs(packed: Sequence[Any]) -> WorkflowNeeds:
         raise ValueError(f"no workflow status {status!r}")
     return WorkflowNeeds(
         status=status,
-        missing_models=tuple(_model_need(values) for values in models),
+        missing_models=tuple(_model_need(values, references) for values in models),
         missing_nodes=tuple(_node_need(values) for values in nodes),
-        inactive_models=tuple(_model_need(values) for values in inactive_models),
+        inactive_models=tuple(_model_need(values, references) for values in inactive_models),
         inactive_nodes=tuple(_node_need(values) for values in inactive_nodes),
         bypassed_node_ids=_texts(bypassed),
         muted_node_ids=_texts(muted),
     )
 
 
-def _pack_model_need(need: ModelNeed) -> list[Any]:
+def _pack_model_need(need: ModelNeed, reference: int | list[Any]) -> list[Any]:
     return [
-        pack_reference(need.reference),
+        reference,
         need.key.folder,
         need.key.path,
         need.state,
@@ -265,12 +289,18 @@ def _pack_model_need(need: ModelNeed) -> list[Any]:
     ]
 
 
-def _model_need(values: Sequence[Any]) -> ModelNeed:
+def _model_need(values: Sequence[Any], references: Sequence[ModelReference]) -> ModelNeed:
     reference, folder, path, state, locations, pick, problem, rewrite = values
     if state not in ("missing", "misplaced", "misspelled", "broken", "nameless"):
         raise ValueError(f"no need state {state!r}")
+    if type(reference) is int:
+        if not 0 <= reference < len(references):
+            raise IndexError("a need names a reference the parse does not have")
+        named = references[reference]
+    else:
+        named = unpack_reference(reference)
     return ModelNeed(
-        unpack_reference(reference),
+        named,
         ModelKey(_text_or_none(folder), _text(path)),
         state,
         tuple(ModelFile(*location) for location in locations),

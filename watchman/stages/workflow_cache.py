@@ -209,14 +209,22 @@ def unpack_reference(values: list[Any]) -> ModelReference:
     # Not shared as nodes are: a reference names its node, so equal ones are rare.
     if len(values) != len(_REFERENCE_FIELDS):
         raise ValueError("a reference record of another length")
-    # A copy: the packed parse may be written again as it was.
-    fields = [
-        value if at == _WRITTEN_AS_AT else _interned(value) for at, value in enumerate(values)
-    ]
+    fields = list(values)  # a copy: the packed parse may be written again as it was
+    for at in _INTERNED_AT:
+        value = fields[at]
+        if type(value) is str:
+            fields[at] = sys.intern(value)
     embedded = fields[_EMBEDDED_AT]
     if embedded is not None:
         fields[_EMBEDDED_AT] = EmbeddedModel(*embedded)
     return ModelReference(*fields)
+
+
+_INTERNED_AT = tuple(
+    at for at, name in enumerate(_REFERENCE_FIELDS) if name not in ("written_as", "embedded")
+)
+"""The positions of a packed reference whose texts are interned: all but the text as
+written (a whole prompt or URL, rarely repeated) and the embedded metadata."""
 
 
 def load_entries(path: Path, parser_version: str) -> dict[str, bytes]:
