@@ -200,3 +200,14 @@ def test_an_earlier_versions_parse_cache_is_removed_and_said_once(
     caplog.clear()
     read_watched_workflows(state / "workflow_cache.jsonl", watched, True, now_ns=time.time_ns())
     assert not [r for r in caplog.records if "earlier version" in r.getMessage()]
+
+
+def test_a_workflow_is_named_by_its_posix_path_inside_its_watched_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "watched"
+    (folder / "sdxl" / "deep").mkdir(parents=True)
+    for relative in ("top.json", "sdxl/deep/inner.json"):
+        (folder / relative).write_text(json.dumps(API), encoding="utf-8")
+    scan = scan_watched_folders(
+        [(folder, "mine"), (Path(str(folder) + os.sep), "again")], {}, scan_started_ns=0
+    )
+    assert sorted(stored.name for stored in scan.workflows) == ["sdxl/deep/inner.json", "top.json"]

@@ -92,6 +92,13 @@ class WorkflowScan:
 
 def _name_in(path: Path, folder: Path) -> str:
     """``path`` inside the watched ``folder`` (posix), or in full when outside it."""
+    # The discovery joins names onto the folder, so the folder's text is the path's
+    # beginning: cut it, rather than ask pathlib (a third of the stage's time for 5,000
+    # files whose parse is reused).
+    text, base = str(path), str(folder)
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if len(text) > len(prefix) and text.startswith(prefix):
+        return text[len(prefix) :].replace(os.sep, "/")
     try:
         return path.relative_to(folder).as_posix()
     except ValueError:
