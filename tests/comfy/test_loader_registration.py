@@ -4,6 +4,7 @@ any file of the pack."""
 from __future__ import annotations
 
 from watchman.comfy.loader_registration import (
+    MAX_REGISTERING_BYTES,
     REGISTRATION_FILE,
     comfy3d_node_type,
     mtb_node_type,
@@ -59,3 +60,14 @@ def test_a_github_remote_names_its_repository_in_the_rules_spelling() -> None:
     assert repository_of("https://github.com/someone/pack/") == "someone/pack"
     assert repository_of("https://example.com/melMass/comfy_mtb.git") is None
     assert repository_of(None) is None
+
+
+def test_only_the_files_the_rule_names_are_read_and_within_a_bound() -> None:
+    registering = ("nodes.py", b"class Load_Model: pass\n")
+    elsewhere = ("utils/nodes.py", b"class Other_Thing: pass\n")
+    found = registration_file("MrForExample/ComfyUI-3D-Pack", [elsewhere, registering])
+    assert found is not None and b"Other" not in found[1]
+    huge = ("nodes.py", b"class A: pass\n" + b"#" * (MAX_REGISTERING_BYTES + 1))
+    assert registration_file("MrForExample/ComfyUI-3D-Pack", [huge]) is None
+    garbage = ("nodes.py", b"\xff\xfe(((" * 1000 + b"\x00")
+    assert registration_file("MrForExample/ComfyUI-3D-Pack", [garbage]) is None

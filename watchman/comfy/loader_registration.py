@@ -34,10 +34,8 @@ def comfy3d_node_type(class_name: str) -> str:
     return "[Comfy3D] " + class_name.replace("_", " ")
 
 
-def _listed_in_nodes(name: str, tree: ast.Module) -> list[str]:
+def _listed_in_nodes(tree: ast.Module) -> list[str]:
     # comfy_mtb: each module of nodes/ lists the classes it registers in __nodes__.
-    if not name.startswith("nodes/"):
-        return []
     for statement in tree.body:
         if (
             isinstance(statement, ast.Assign)
@@ -48,19 +46,25 @@ def _listed_in_nodes(name: str, tree: ast.Module) -> list[str]:
     return []
 
 
-def _classes_of_nodes_py(name: str, tree: ast.Module) -> list[str]:
+def _classes_defined(tree: ast.Module) -> list[str]:
     # ComfyUI-3D-Pack: every class defined in nodes.py itself.
-    if name != "nodes.py":
-        return []
     return [s.name for s in tree.body if isinstance(s, ast.ClassDef)]
 
 
-# Which classes each pack registers (read from its source) and the rule naming them (read
-# from its source, written here), by repository.
-NAMED_AT_IMPORT: dict[str, tuple[Callable[[str, ast.Module], list[str]], Callable[[str], str]]] = {
-    "melMass/comfy_mtb": (_listed_in_nodes, mtb_node_type),
-    "MrForExample/ComfyUI-3D-Pack": (_classes_of_nodes_py, comfy3d_node_type),
+def _in_nodes_folder(name: str) -> bool:
+    return name.startswith("nodes/") and name.count("/") == 1
+
+
+Rule = tuple[Callable[[str], bool], Callable[[ast.Module], list[str]], Callable[[str], str]]
+
+# By repository: which files register classes, which classes each registers (read from
+# its source) and the rule naming them (read from its source, written here).
+NAMED_AT_IMPORT: dict[str, Rule] = {
+    "melMass/comfy_mtb": (_in_nodes_folder, _listed_in_nodes, mtb_node_type),
+    "MrForExample/ComfyUI-3D-Pack": ("nodes.py".__eq__, _classes_defined, comfy3d_node_type),
 }
+MAX_REGISTERING_BYTES = 8 * 1024 * 1024
+"""Source parsed for the registering files of one pack at most (the rest is not read)."""
 REGISTRATION_FILE = "(mapping built at import time).py"
 
 
@@ -69,18 +73,28 @@ def registration_file(
 ) -> tuple[str, bytes] | None:
     """Return the mapping a pack of :data:`NAMED_AT_IMPORT` builds at import time, as
     Python source the extractor reads (``NODE_CLASS_MAPPINGS = {"key": Class, ...}``),
-    or None for other packs and when no class is found."""
+    or None for other packs and when no class is found.
+
+    Takes the repository (``owner/name``) and the pack's ``(relative path, source)``
+    files; only the files the rule names are parsed, :data:`MAX_REGISTERING_BYTES` at
+    most. Never raises for any content."""
     rule = NAMED_AT_IMPORT.get(repo or "")
     if rule is None:
         return None
-    registered, node_type = rule
+    registers, registered, node_type = rule
     classes: list[str] = []
+    budget = MAX_REGISTERING_BYTES
     for name, data in files:
+        if not registers(name):
+            continue
+        budget -= len(data)
+        if budget < 0:
+            break  # a pack this large is not what the rule was read from
         try:
             tree = ast.parse(data, filename=name)
         except PARSE_ERRORS:
             continue  # the extractor says why when it reads the file
-        classes.extend(c for c in registered(name, tree) if c not in classes)
+        classes.extend(c for c in registered(tree) if c not in classes)
     if not classes:
         return None
     items = "".join(f"    {node_type(c)!r}: {c},\n" for c in classes)
