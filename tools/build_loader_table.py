@@ -202,6 +202,10 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("kijai/ComfyUI-LuminaWrapper", "ComfyUI-LuminaWrapper", True),
     ("ShmuelRonen/ComfyUI-LatentSyncWrapper", "ComfyUI-LatentSyncWrapper", True),
     ("1038lab/ComfyUI-OmniGen", "ComfyUI-OmniGen", True),
+    # EasyAnimate, VideoX-Fun's predecessor (its LoRA loader lists loras); StartHua's
+    # joy_caption (Llama and CLIP repository ids, download_hg_model like EvilBT's).
+    ("aigc-apps/EasyAnimate", "EasyAnimate", False),
+    ("StartHua/Comfyui_CXH_joy_caption", "Comfyui_CXH_joy_caption", True),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own
