@@ -185,3 +185,8 @@ def test_a_lora_tag_s_name_is_stripped_and_a_tag_never_closed_names_nothing() ->
     text = "<lora:  my style v2  :0.7> <LYCO:x> <lora:a" + " " * 100_000 + "b"
     assert lora_tag_names(text) == ("my style v2", "x")
     assert lora_tag_names("<lora:   >") == ()
+
+
+def test_many_distinct_lora_tags_are_all_named_once_in_order() -> None:
+    text = " ".join(f"<lora:l{index % 60_000}>" for index in range(120_000))
+    assert lora_tag_names(text) == tuple(f"l{index}" for index in range(60_000))

@@ -169,14 +169,14 @@ class HuggingFaceBackend:
         answer = self.gateway.get_json(
             f"{self.base_url}/api/models", params={"search": term, "limit": self.max_repos}
         )
-        repos: list[str] = []
+        repos: dict[str, None] = {}  # unique in order; a server's long list stays linear
         for item in answer.data if isinstance(answer.data, list) else []:
             if not isinstance(item, dict):
                 continue
             repo = item.get("id") or item.get("modelId")
-            if isinstance(repo, str) and valid_repo_id(repo) and repo not in repos:
-                repos.append(repo)
-        return repos
+            if isinstance(repo, str) and valid_repo_id(repo):
+                repos[repo] = None
+        return list(repos)
 
     def check_repo(
         self, request: SearchRequest, repo: str, near: list[Candidate]
