@@ -353,7 +353,8 @@ def test_a_loader_that_takes_a_model_folder_finds_it_present(tmp_path: Path) -> 
 def test_a_lookup_index_keeps_only_models_whose_own_key_matches_under_a_shared_hash() -> None:
     # The indexes are keyed by the hash of the folded text; two texts sharing a hash must
     # not answer for each other. Simulated: a model filed under another text's hash.
-    from watchman.stages.inventory.models import ModelFile, _folded_name, _folded_path, _Index
+    from watchman.stages.inventory.model_index import LookupIndex as _Index
+    from watchman.stages.inventory.models import ModelFile, _folded_name, _folded_path
 
     stranger = ModelFile("loras", "Sub/Other.safetensors", "/r", 1, 0.0)
     twin = ModelFile("loras", "wanted.safetensors", "/r2", 1, 0.0)
@@ -384,6 +385,20 @@ def test_the_streamed_model_cache_is_the_document_byte_for_byte(tree) -> None:
     assert b"".join(inventory.cache_chunks()) == dumps_json(inventory.to_cache_document())
     empty = ModelInventory(roots={}, files={}, comfyui_root="/nowhere")
     assert b"".join(empty.cache_chunks()) == dumps_json(empty.to_cache_document())
+
+
+def test_a_model_cache_longer_than_a_batch_is_still_the_document_byte_for_byte() -> None:
+    from watchman.stages.inventory.model_cache_bytes import BATCH as _BATCH
+    from watchman.stages.inventory.models import ModelFile
+    from watchman.state.json_codec import dumps_json
+
+    for count in (_BATCH - 1, _BATCH, _BATCH + 1, 2 * _BATCH + 3):
+        files = tuple(
+            ModelFile("loras", f"sub/{n:05d}.safetensors", "/r/loras", n, n / 7)
+            for n in range(count)
+        )
+        inventory = ModelInventory(roots={"loras": ("/r/loras",)}, files={"loras": files})
+        assert b"".join(inventory.cache_chunks()) == dumps_json(inventory.to_cache_document())
 
 
 def test_a_streamed_model_cache_with_names_that_are_not_text_reads_back_the_same(

@@ -20,9 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -44,6 +42,8 @@ from watchman.comfy.folders import (
 )
 from watchman.comfy.model_key import ModelKey, fold_case
 from watchman.stages.inventory.listing import TreeListing
+from watchman.stages.inventory.model_cache_bytes import BATCH, batch_bytes, cache_entry, indented
+from watchman.stages.inventory.model_index import LookupIndex
 from watchman.stages.inventory.model_walk import RootListing, walk_root
 from watchman.state.json_codec import dumps_json
 
@@ -116,10 +116,10 @@ class ModelInventory:
     # The lookup indexes: folded relative path, and folded file name. Each is the sorted
     # hashes of the folded texts beside the positions of their models in ``_all``: at
     # 100,000 mixed-case names, dicts of folded copies held ~25 MiB through the cycle,
-    # these 4 MiB. A lookup folds its few candidates again to compare (see _Index).
+    # these 4 MiB. A lookup folds its few candidates again to compare (see LookupIndex).
     _all: tuple[ModelFile, ...] = field(init=False, repr=False, compare=False)
-    _by_path: _Index = field(init=False, repr=False, compare=False)
-    _by_name: _Index = field(init=False, repr=False, compare=False)
+    _by_path: LookupIndex = field(init=False, repr=False, compare=False)
+    _by_name: LookupIndex = field(init=False, repr=False, compare=False)
     _root_sets: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
     # The model folders by folded relative path (few: downloaded repositories).
     _folders_by_path: Mapping[str, tuple[ModelFile, ...]] = field(
@@ -138,9 +138,9 @@ class ModelInventory:
         every = tuple(model for folder_files in self.files.values() for model in folder_files)
         folded = [fold_case(model.relative_path) for model in every]
         object.__setattr__(self, "_all", every)
-        object.__setattr__(self, "_by_path", _Index.of([hash(key) for key in folded]))
+        object.__setattr__(self, "_by_path", LookupIndex.of([hash(key) for key in folded]))
         object.__setattr__(
-            self, "_by_name", _Index.of([hash(key.rpartition("/")[2]) for key in folded])
+            self, "_by_name", LookupIndex.of([hash(key.rpartition("/")[2]) for key in folded])
         )
         object.__setattr__(
             self, "_root_sets", {name: frozenset(paths) for name, paths in self.roots.items()}
@@ -254,15 +254,17 @@ class ModelInventory:
         else:
             yield b'  "folders": {\n'
             for position, name in enumerate(folders):
-                key = _indented(dumps_json(name).rstrip(b"\n"), 4)
+                key = indented(dumps_json(name).rstrip(b"\n"), 4)
                 models = self.files[name]
                 if not models:
                     yield b"    " + key + b": []"
                 else:
                     yield b"    " + key + b": [\n"
-                    last = len(models) - 1
-                    for at, model in enumerate(models):
-                        yield b"      " + _entry_bytes(model) + (b"\n" if at == last else b",\n")
+                    for start in range(0, len(models), BATCH):
+                        batch = models[start : start + BATCH]
+                        yield batch_bytes(batch) + (
+                            b",\n" if start + BATCH < len(models) else b"\n"
+                        )
                     yield b"    ]"
                 yield b"\n" if position == len(folders) - 1 else b",\n"
             yield b"  },\n"
@@ -281,29 +283,10 @@ class ModelInventory:
             "comfyui_root": self.comfyui_root,
             "roots": {name: list(self.roots[name]) for name in sorted(self.roots)},
             "folders": {
-                name: [_cache_entry(model) for model in self.files[name]]
+                name: [cache_entry(model) for model in self.files[name]]
                 for name in sorted(self.files)
             },
         }
-
-
-def _cache_entry(model: ModelFile) -> dict[str, Any]:
-    """One file of the model cache document."""
-    return {
-        "path": model.relative_path,
-        "root": model.root,
-        "size": model.size,
-        "mtime": model.mtime,
-    }
-
-
-def _entry_bytes(model: ModelFile) -> bytes:
-    """One file of the model cache, as ``dumps_json`` writes it six levels in."""
-    return _indented(dumps_json(_cache_entry(model)).rstrip(b"\n"), 6)
-
-
-def _indented(data: bytes, spaces: int) -> bytes:
-    return data.replace(b"\n", b"\n" + b" " * spaces)
 
 
 def _folded_path(model: ModelFile) -> str:
@@ -312,43 +295,6 @@ def _folded_path(model: ModelFile) -> str:
 
 def _folded_name(model: ModelFile) -> str:
     return fold_case(model.relative_path).rpartition("/")[2]
-
-
-@dataclass(frozen=True, slots=True)
-class _Index:
-    """A lookup from a text's hash to the positions of the models filed under it: the
-    hashes sorted, the positions beside them (ascending within one hash, so in the order
-    the models were added)."""
-
-    hashes: array[int]
-    positions: array[int]
-
-    @classmethod
-    def of(cls, hashes: Sequence[int]) -> _Index:
-        """Index position ``i`` under ``hashes[i]``."""
-        order = sorted(range(len(hashes)), key=hashes.__getitem__)
-        return cls(array("q", map(hashes.__getitem__, order)), array("q", order))
-
-    def hits(
-        self, models: Sequence[ModelFile], key: str, key_of: Callable[[ModelFile], str]
-    ) -> tuple[ModelFile, ...]:
-        """The models filed under ``key``'s hash whose own key (``key_of``) is ``key``
-        (two texts may share a hash), in the order they were added."""
-        return tuple(models[position] for position in self.where(models, key, key_of))
-
-    def where(
-        self, models: Sequence[ModelFile], key: str, key_of: Callable[[ModelFile], str]
-    ) -> list[int]:
-        """The positions in ``models`` of :meth:`hits`, ascending."""
-        wanted = hash(key)
-        found = []
-        at = bisect_left(self.hashes, wanted)
-        while at < len(self.hashes) and self.hashes[at] == wanted:
-            position = self.positions[at]
-            if key_of(models[position]) == key:
-                found.append(position)
-            at += 1
-        return found
 
 
 def _scanned_folder_types(comfyui_root: Path, extra: ExtraModelPaths) -> list[FolderType]:
