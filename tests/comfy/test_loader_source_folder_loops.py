@@ -5,6 +5,9 @@ if imported."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from watchman.comfy.loader_lookup import loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.model_references import references_for_node
@@ -258,3 +261,72 @@ def test_a_test_that_the_root_is_a_directory_keeps_the_files_listed_in_it() -> N
     loader = learned(("nodes.py", ROOT_TEST_STYLE))["GgufLoader"]
     assert dict(loader.model_inputs) == {"model": ("llm_gguf",)}
     assert loader.folder_inputs == ()
+
+
+# Statements in the styles above, nested and joined at random: whatever the mix (loops
+# appending to names they read, isdir tests about anything, helpers calling helpers,
+# paths joined on paths), the extractor answers without an exception.
+_NAMES = ("a", "b", "root", "names", "entry", "value")
+_EXPRESSIONS = (
+    "os.listdir({0})",
+    "os.scandir({0})",
+    "os.path.join({0}, {1})",
+    "os.path.join(folder_paths.models_dir, 'x', {0})",
+    "Path({0}) / {1} / 'w.safetensors'",
+    "get_model_path({0})",
+    "helper({0})",
+    "[n for n in os.listdir({0}) if os.path.isdir(os.path.join({0}, n))]",
+    "folder_paths.get_folder_paths('LLM')[0]",
+    "os.path.dirname({0})",
+    "{0}.name",
+    "'.pth'",
+)
+_STATEMENTS = (
+    "{0} = {e}",
+    "{0}.append({e})",
+    "{0}.extend({e})",
+    "for {0} in {e}:\n{body}",
+    "if os.path.isdir({e}):\n{body}",
+    "if not {0}.is_dir() or {1}:\n{body}",
+    "return {e}",
+)
+
+
+@st.composite
+def _statements(draw: st.DrawFn, depth: int = 0) -> str:
+    lines = []
+    for _ in range(draw(st.integers(1, 3))):
+        names = [draw(st.sampled_from(_NAMES)) for _ in range(2)]
+        expression = draw(st.sampled_from(_EXPRESSIONS)).format(*names)
+        template = draw(st.sampled_from(_STATEMENTS if depth < 3 else _STATEMENTS[:3]))
+        body = ""
+        if "{body}" in template:
+            inner = draw(_statements(depth + 1))
+            body = "\n".join("    " + line for line in inner.splitlines())
+        lines.append(template.format(*names, e=expression, body=body))
+    return "\n".join(lines)
+
+
+@settings(max_examples=40, deadline=None)
+@given(helper=_statements(), method=_statements(), inputs=_statements())
+def test_any_mix_of_these_styles_is_read_without_an_exception(
+    helper: str, method: str, inputs: str
+) -> None:
+    def indent(text: str, level: int) -> str:
+        return "\n".join(" " * level + line for line in text.splitlines())
+
+    source = (
+        "import os\nimport folder_paths\nfrom pathlib import Path\n"
+        "from .utils import get_model_path\n"
+        f"def helper(a, b=None):\n{indent(helper, 4)}\n"
+        "class Node:\n    FUNCTION = 'load'\n"
+        f"    def load(self, value, a=None):\n{indent(method, 8)}\n"
+        "    @classmethod\n    def INPUT_TYPES(cls):\n"
+        f"{indent(inputs, 8)}\n"
+        "        return {'required': {'value': (names,), 'a': (helper(root),)}}\n"
+        "NODE_CLASS_MAPPINGS = {'Node': Node}\n"
+    )
+    utils = f"import folder_paths\ndef get_model_path(a, b=None):\n{indent(helper, 4)}\n"
+    loaders, problems = learn_loaders([("nodes.py", source.encode()), ("utils.py", utils.encode())])
+    assert not [p for p in problems if "does not parse" in p]  # the mixes are Python
+    assert all(loader.node_type == "Node" for loader in loaders)
