@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -154,7 +155,8 @@ class StableHash:
         if key in VOLATILE_KEYS:
             return
         if any(marker in dumped for marker in _VOLATILE_MARKERS):
-            dumped = _canonical(_strip(item))
+            trimmed = _without_volatile(dumped)
+            dumped = trimmed if trimmed is not None else _canonical(_strip(item))
         self._hash.update(dumped + b",")
 
     def value(self, key: str, value: Any) -> None:
@@ -169,6 +171,36 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 _VOLATILE_MARKERS = tuple(b'"' + key.encode("ascii") + b'":' for key in VOLATILE_NESTED_KEYS)
 """A volatile key as the canonical JSON writes it (a string value of that text is not
 followed by a colon)."""
+
+
+_VOLATILE_LINE = re.compile(
+    rb'(,?)\n *"(?:'
+    + b"|".join(re.escape(key.encode("ascii")) for key in sorted(VOLATILE_NESTED_KEYS))
+    + rb')": (?:"(?:[^"\\\n]|\\.)*"|null|true|false|-?[0-9][0-9.eE+-]*)(,?)'
+)
+"""A volatile key's line in canonical JSON, with a scalar value: a raw newline is always
+between tokens (strings escape theirs), so the key is a key, not text in a string."""
+
+
+def _without_volatile(dumped: bytes) -> bytes | None:
+    """``dumped`` (canonical JSON) without the lines of its volatile keys, which is the
+    canonical JSON of the value stripped of them; None when that takes more than removing
+    lines (a volatile key whose value is an object or a list, or an object's only key)."""
+    only_key = False
+
+    def drop(line: re.Match[bytes]) -> bytes:
+        nonlocal only_key
+        before, after = line[1], line[2]
+        if after:
+            return before  # not the object's last key: the line before keeps its comma
+        if not before:
+            only_key = True  # "{" then this key alone: the object becomes "{}"
+        return b""  # the last key: the line before loses its comma
+
+    trimmed = _VOLATILE_LINE.sub(drop, dumped)
+    if only_key or any(marker in trimmed for marker in _VOLATILE_MARKERS):
+        return None
+    return trimmed
 
 
 def _strip(value: Any) -> Any:
