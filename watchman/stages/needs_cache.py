@@ -11,7 +11,7 @@ lookups). :func:`~watchman.stages.needs.assess_workflow` is a pure function of
   folders, the roots on disks that ignore case and the path separator;
 * the installed node types and where they came from;
 * the broken files and why each is broken;
-* the code of the rules themselves (every module of the package, by content).
+* the code of the rules themselves (every file of the package, by content).
 
 :func:`context_digest` hashes all of those but the bytes into one digest, written as
 the cache's first line; each further line is ``<path as JSON> TAB <sha256> TAB <needs>``,
@@ -59,13 +59,15 @@ _CODE_DIGEST: list[str] = []  # the package's code does not change under a runni
 
 
 def code_digest() -> str:
-    """The sha256 of every module of the installed package, by path and content: any
-    change of the rules (a new version, an edit) makes every assessment new. Raises
-    OSError when a module cannot be read."""
+    """The sha256 of every file of the installed package (modules and their data, not
+    the bytecode caches), by path and content: any change of the rules (a new version,
+    an edit, a new table) makes every assessment new. Raises OSError when a file cannot
+    be read."""
     if not _CODE_DIGEST:
         package = Path(watchman.__file__).parent
         digest = hashlib.sha256()
-        for path in sorted(package.rglob("*.py")):
+        files = (p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        for path in sorted(files):
             digest.update(str(path.relative_to(package)).encode("utf-8", "surrogatepass"))
             digest.update(b"\0" + path.read_bytes() + b"\0")
         _CODE_DIGEST.append(digest.hexdigest())
