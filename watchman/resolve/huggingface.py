@@ -39,7 +39,9 @@ from watchman.resolve.names import file_name_of, loose_key, name_match, search_t
 logger = logging.getLogger(__name__)
 
 NAME = "huggingface"
-_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
+# No "<" inside the brackets: each start then reads only to the next one, never to the
+# end of a hostile header of "<"s (linear, not quadratic).
+_NEXT_LINK = re.compile(r'<([^<>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
 _MAX_TREE_PAGES = 20
 # The Hub's rule for a namespace and a repository name: letters, digits, "-", "_", ".",
 # neither starting nor ending with "-" or ".", no "--" or "..", at most 96 characters.
