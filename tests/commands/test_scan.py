@@ -73,10 +73,12 @@ def test_the_json_view_has_exactly_the_issue_shape(tmp_path: Path) -> None:
         "node_types": ["LoraLoader"],
         "model_refs": [
             {
+                "node_id": "1",
                 "node_type": "LoraLoader",
                 "input": "lora_name",
                 "value": "x/ink.safetensors",
                 "folder": "loras",
+                "inferred": False,
                 "bypassed": True,
             }
         ],
@@ -98,3 +100,14 @@ def test_a_broken_file_renders_with_empty_lists_and_its_error(tmp_path: Path) ->
     make_tree(tmp_path)
     document = scan_entry_to_json(scan_paths([tmp_path / "sub" / "b.json"])[0])
     assert document["format"] is None and document["model_refs"] == [] and document["errors"]
+
+
+def test_a_folder_known_only_from_the_input_s_name_is_marked_inferred(tmp_path: Path) -> None:
+    workflow = tmp_path / "w.json"
+    workflow.write_text(
+        '{"1": {"class_type": "MyPackCheckpointWrapper",'
+        ' "inputs": {"ckpt_name": "sdxl.safetensors"}}}',
+        encoding="utf-8",
+    )
+    [reference] = scan_entry_to_json(scan_paths([workflow])[0])["model_refs"]
+    assert (reference["folder"], reference["inferred"]) == ("checkpoints", True)

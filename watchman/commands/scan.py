@@ -77,8 +77,9 @@ def scan_paths(paths: Sequence[Path], include_images: bool = True) -> tuple[Scan
 
 def scan_entry_to_json(entry: ScanEntry) -> dict[str, Any]:
     """Return the JSON object of one entry: ``path``, ``format``, ``node_types``,
-    ``model_refs`` (``node_type``, ``input``, ``value``, ``folder``, ``bypassed``),
-    ``embedded_models`` and ``errors``."""
+    ``model_refs`` (``node_id``, ``node_type``, ``input``, ``value``, ``folder``,
+    ``inferred``: the folder comes from the input's name alone, on a node no loader table
+    knows; ``bypassed``), ``embedded_models`` and ``errors``."""
     parsed = entry.parsed
     return {
         "path": printable(str(entry.path)),
@@ -86,10 +87,12 @@ def scan_entry_to_json(entry: ScanEntry) -> dict[str, Any]:
         "node_types": list(parsed.node_types) if parsed else [],
         "model_refs": [
             {
+                "node_id": reference.node_id,
                 "node_type": reference.node_type,
                 "input": reference.input,
                 "value": reference.value,
                 "folder": reference.folder,
+                "inferred": reference.inferred,
                 "bypassed": reference.bypassed,
             }
             for reference in (parsed.model_refs if parsed else ())
