@@ -178,6 +178,8 @@ def measure(config: Path, root: Path, repeat: int, only_cold_and_unchanged: bool
         finally:
             edited.write_bytes(original)
             added.unlink(missing_ok=True)
+    from watchman.stages import needs_cache  # loaded by the cycles already
+
     return {
         "figures": figures,
         "scheduler_idle_rss_mib": idle_rss,
@@ -185,6 +187,7 @@ def measure(config: Path, root: Path, repeat: int, only_cold_and_unchanged: bool
         "workflow_cache_bytes": _size(runner.home.workflow_cache),
         "listing_cache_bytes": _size(runner.home.listing_cache),
         "fingerprint_bytes": _size(runner.home.fingerprint),
+        "needs_cache_bytes": _size(runner.home.state_dir / needs_cache.FILE_NAME),
     }
 
 

@@ -326,11 +326,12 @@ def format_table(results: dict[str, Any]) -> str:
     )
     lines.append(
         "state: model cache {:.1f} MB, workflow cache {:.1f} MB, listing {:.1f} MB, "
-        "fingerprint {:.2f} MB".format(
+        "fingerprint {:.2f} MB, needs cache {:.1f} MB".format(
             results["model_cache_bytes"] / 1e6,
             results["workflow_cache_bytes"] / 1e6,
             results["listing_cache_bytes"] / 1e6,
             results["fingerprint_bytes"] / 1e6,
+            results.get("needs_cache_bytes", 0) / 1e6,
         )
     )
     growth = results.get("growth")
