@@ -29,7 +29,6 @@ added) assesses everything again, as before.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -47,8 +46,8 @@ from watchman.stages.needs import InstalledNodes, NeedsResult, NodeNeed, Workflo
 from watchman.stages.needs_model import ModelNeed
 from watchman.stages.workflow_cache import pack_reference, unpack_reference
 from watchman.stages.workflows import WorkflowScan
-from watchman.state.json_codec import loads_json
-from watchman.state.safe_files import atomic_write_bytes
+from watchman.state.json_codec import dumps_line, loads_json
+from watchman.state.path_lines import read_path_lines, write_path_lines
 
 logger = logging.getLogger(__name__)
 
@@ -189,11 +188,11 @@ def encode_line(
     """The cache line of one workflow's needs (newline included); ``references`` are its
     parse's, which a need names by position (see :func:`pack_needs`)."""
     return (
-        _dumps(path)
+        dumps_line(path)
         + b"\t"
         + sha256.encode("ascii", "replace")
         + b"\t"
-        + _dumps(pack_needs(needs, references))
+        + dumps_line(pack_needs(needs, references))
         + b"\n"
     )
 
@@ -201,24 +200,7 @@ def encode_line(
 def load_lines(path: Path, context: str) -> dict[str, bytes]:
     """The cache's lines by workflow path, undecoded; empty when the file is absent,
     unreadable or of another context."""
-    lines: dict[str, bytes] = {}
-    try:
-        with path.open("rb") as handle:
-            if handle.readline() != header(context):
-                return lines
-            for line in handle:
-                key, tab, _ = line.partition(b"\t")
-                try:
-                    name = loads_json(key) if tab else None
-                except ValueError:
-                    name = None
-                if isinstance(name, str):
-                    lines[name] = line
-    except OSError as error:
-        if not isinstance(error, FileNotFoundError):
-            logger.warning("Cannot read the needs cache %s (%s); assessing anew.", path, error)
-        return {}
-    return lines
+    return read_path_lines(path, header(context), "the needs cache") or {}
 
 
 def save_lines(
@@ -230,10 +212,7 @@ def save_lines(
     Raises:
         OSError: the file cannot be written.
     """
-    if list(lines.values()) == list(previous.values()) and path.exists():
-        return False
-    atomic_write_bytes(path, b"".join([header(context), *lines.values()]))
-    return True
+    return write_path_lines(path, header(context), lines, previous)
 
 
 def pack_needs(needs: WorkflowNeeds, references: Sequence[ModelReference] = ()) -> list[Any]:
@@ -339,13 +318,3 @@ def _text_or_none(value: Any) -> str | None:
 
 def _texts(values: Iterable[Any]) -> tuple[str, ...]:
     return tuple(_text(value) for value in values)
-
-
-def _dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError as error:
-        if "surrogates" not in str(error):
-            raise
-        # A file name that is not UTF-8 (lone surrogates): escaped, as loads_json reads.
-        return json.dumps(value, separators=(",", ":")).encode("ascii")

@@ -21,15 +21,12 @@ data model re-parses everything instead of misreading positions).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from watchman.comfy.workflow_model import (
     PARSE_SCHEMA_VERSION,
@@ -38,8 +35,8 @@ from watchman.comfy.workflow_model import (
     NodeUse,
     ParsedWorkflow,
 )
-from watchman.state.json_codec import loads_json
-from watchman.state.safe_files import atomic_write_bytes
+from watchman.state.json_codec import dumps_line, loads_json
+from watchman.state.path_lines import read_path_lines, write_path_lines
 
 logger = logging.getLogger(__name__)
 
@@ -231,23 +228,9 @@ def load_entries(path: Path, parser_version: str) -> dict[str, bytes]:
     """Return the cache's lines by workflow path, undecoded; empty when the file is
     absent, unreadable, of another version or layout (then everything is read again).
     A line without a path is skipped (that workflow is read again)."""
-    entries: dict[str, bytes] = {}
-    try:
-        with path.open("rb") as handle:
-            if handle.readline() != header(parser_version):
-                logger.info("The workflow cache %s is of another version; re-reading.", path)
-                return entries
-            for line in handle:
-                key, tab, _ = line.partition(b"\t")
-                try:
-                    name = loads_json(key) if tab else None
-                except ValueError:
-                    name = None
-                if isinstance(name, str):
-                    entries[name] = line
-    except OSError as error:
-        if not isinstance(error, FileNotFoundError):
-            logger.warning("Cannot read the workflow cache %s (%s); re-reading.", path, error)
+    entries = read_path_lines(path, header(parser_version), "the workflow cache")
+    if entries is None:
+        logger.info("The workflow cache %s is of another version; re-reading.", path)
         return {}
     return entries
 
@@ -261,17 +244,8 @@ def save_entries(
     Raises:
         OSError: the file cannot be written.
     """
-    if list(entries.values()) == list(previous.values()) and path.exists():
-        return False
-    atomic_write_bytes(path, b"".join([header(parser_version), *entries.values()]))
-    return True
+    return write_path_lines(path, header(parser_version), entries, previous)
 
 
 def _dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
-    except orjson.JSONEncodeError as error:
-        if "surrogates" not in str(error):
-            raise
-        # A file name that is not UTF-8 (lone surrogates): escaped, as loads_json reads.
-        return json.dumps(value, separators=(",", ":")).encode("ascii") + b"\n"
+    return dumps_line(value) + b"\n"
