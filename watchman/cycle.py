@@ -316,7 +316,15 @@ def _run_stages(
             cycle_fingerprint,
             restat_interval_ns,
         )
-        stock = take_stock(settings, home, root, environment, now_ns, stages.stop_event)
+        stock = take_stock(
+            settings,
+            home,
+            root,
+            environment,
+            now_ns,
+            stages.stop_event,
+            import_failures=cycle_fingerprint.import_failures,
+        )
         cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
         health = check_model_health(
             stock.models, load_verdicts(home.state_dir), stop_event=stages.stop_event

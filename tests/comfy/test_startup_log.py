@@ -14,8 +14,8 @@ from watchman.comfy import startup_log
 from watchman.comfy.startup_log import (
     configured_logs,
     failed_imports_in,
-    log_identity,
     read_import_failures,
+    read_startup_logs,
     startup_logs,
 )
 
@@ -143,28 +143,30 @@ def test_a_log_the_settings_name_counts_when_it_is_the_newest(tmp_path: Path) ->
 def test_a_log_s_identity_changes_at_a_new_start_and_when_its_import_times_arrive(
     tmp_path: Path,
 ) -> None:
-    assert log_identity(tmp_path) == [None]
+    assert read_startup_logs(tmp_path).identity() == [None]
     log = _write(tmp_path / "user" / "comfyui.log", b"[START]\n", 1_000)
-    starting = log_identity(tmp_path)
+    starting = read_startup_logs(tmp_path).identity()
     assert starting == [(str(log), os.stat(log).st_ino), None]
     with log.open("ab") as appended:
         appended.write(b"Total VRAM 24576 MB\n")
-    assert log_identity(tmp_path) == starting  # lines of the start that change nothing
+    assert (
+        read_startup_logs(tmp_path).identity() == starting
+    )  # lines of the start that change nothing
     with log.open("ab") as appended:
         appended.write(START)
-    started = log_identity(tmp_path)
+    started = read_startup_logs(tmp_path).identity()
     assert started == [
         (str(log), os.stat(log).st_ino),
         ["ComfyUI-Broken", "was-node-suite-comfyui"],
     ]
     with log.open("ab") as appended:
         appended.write(b"got prompt\nPrompt executed in 3.1 seconds\n" * 50)
-    assert log_identity(tmp_path) == started  # ComfyUI running and writing on
+    assert read_startup_logs(tmp_path).identity() == started  # ComfyUI running and writing on
     (tmp_path / "user" / "comfyui.db-journal").write_bytes(b"")  # its database beside it
-    assert log_identity(tmp_path) == started
+    assert read_startup_logs(tmp_path).identity() == started
     log.rename(tmp_path / "user" / "comfyui.prev.log")  # the next start
     _write(tmp_path / "user" / "comfyui.log", b"[START]\n", 2_000)
-    assert log_identity(tmp_path) != started
+    assert read_startup_logs(tmp_path).identity() != started
 
 
 @needs_fifo

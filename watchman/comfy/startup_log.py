@@ -69,6 +69,11 @@ def startup_logs(comfyui_root: Path, extra: Sequence[Path] = ()) -> list[Path]:
     """Return the start-up logs of the install at ``comfyui_root`` that exist, the newest
     first: those ComfyUI-Manager may have written (rotated ``.prev`` copies excluded) and
     the ``extra`` ones a setting names (:func:`configured_logs`)."""
+    return [path for path, _ in _existing_logs(comfyui_root, extra)]
+
+
+def _existing_logs(comfyui_root: Path, extra: Sequence[Path]) -> list[tuple[Path, int]]:
+    """The existing logs with their inodes, the newest first (one ``stat`` each)."""
     user = comfyui_root / "user"
     candidates = [user / "comfyui.log", comfyui_root / "comfyui.log"]
     try:
@@ -79,13 +84,15 @@ def startup_logs(comfyui_root: Path, extra: Sequence[Path] = ()) -> list[Path]:
     except OSError:
         pass  # no user folder: no ported logs
     candidates += [path for path in extra if path not in candidates]
-    found: list[tuple[int, Path]] = []
+    found: list[tuple[int, Path, int]] = []
     for path in candidates:
         try:
-            found.append((path.stat().st_mtime_ns, path))
+            status = path.stat()
         except OSError:
             continue
-    return [path for _, path in sorted(found, key=lambda item: item[0], reverse=True)]
+        found.append((status.st_mtime_ns, path, status.st_ino))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [(path, inode) for _, path, inode in found]
 
 
 def failed_imports_in(text: bytes) -> frozenset[str] | None:
@@ -135,12 +142,30 @@ def _last_part(path: str) -> str:
     return re.split(r"[\\/]", path.rstrip("\\/"))[-1]
 
 
-def read_import_failures(comfyui_root: Path, extra: Sequence[Path] = ()) -> ImportFailures | None:
-    """Return what the newest start-up log of the install says about failed imports, or
-    None when it names no import times (none found, unreadable, or ComfyUI still
-    starting). ``extra``: logs a setting names, besides ComfyUI-Manager's. Never raises: a
-    log that cannot be read is logged at INFO and skipped."""
-    for log in startup_logs(comfyui_root, extra):
+@dataclass(frozen=True)
+class StartupLogs:
+    """The start-up logs of an install as one cycle found them: each existing log with
+    its inode, the newest first, and what the newest says about failed imports (None:
+    nothing known)."""
+
+    logs: tuple[tuple[Path, int], ...]
+    failures: ImportFailures | None
+
+    def identity(self) -> list[object]:
+        """What of the logs a cycle's outcome depends on: each log by its path and inode
+        (ComfyUI-Manager starts a new file at each ComfyUI start) and the packs the newest
+        says failed (None until ComfyUI has printed its import times, so the moment it
+        does is a change). The lines ComfyUI appends as it runs change none of it."""
+        failed = sorted(self.failures.packs) if self.failures is not None else None
+        return [*((str(path), inode) for path, inode in self.logs), failed]
+
+
+def read_startup_logs(comfyui_root: Path, extra: Sequence[Path] = ()) -> StartupLogs:
+    """Find the start-up logs of the install and read the newest: see :class:`StartupLogs`.
+    ``extra``: logs a setting names, besides ComfyUI-Manager's. Never raises: a log that
+    cannot be read is logged at INFO and the next newest is read."""
+    logs = _existing_logs(comfyui_root, extra)
+    for log, _ in logs:
         try:
             written_ns, failed = _read_log(log)
         except OSError as error:
@@ -148,9 +173,14 @@ def read_import_failures(comfyui_root: Path, extra: Sequence[Path] = ()) -> Impo
             continue
         if failed is None:
             logger.debug("%s names no import times (ComfyUI still starting?).", log)
-            return None  # the newest start is not over: an older log is not its truth
-        return ImportFailures(log, written_ns, failed)
-    return None
+            break  # the newest start is not over: an older log is not its truth
+        return StartupLogs(tuple(logs), ImportFailures(log, written_ns, failed))
+    return StartupLogs(tuple(logs), None)
+
+
+def read_import_failures(comfyui_root: Path, extra: Sequence[Path] = ()) -> ImportFailures | None:
+    """What the newest start-up log says about failed imports (:func:`read_startup_logs`)."""
+    return read_startup_logs(comfyui_root, extra).failures
 
 
 def _read_log(log: Path) -> tuple[int, frozenset[str] | None]:
@@ -169,20 +199,3 @@ def _read_log(log: Path) -> tuple[int, frozenset[str] | None]:
             tail = handle.read(MAX_LOG_BYTES)
     from_tail = failed_imports_in(tail) if tail else None
     return status.st_mtime_ns, from_tail if from_tail is not None else failed_imports_in(head)
-
-
-def log_identity(comfyui_root: Path, extra: Sequence[Path] = ()) -> list[object]:
-    """What of ComfyUI's start-up logs a cycle's outcome depends on: each log by its path
-    and inode, newest first (ComfyUI-Manager starts a new file at each ComfyUI start), and
-    what the newest says about failed imports (None until ComfyUI has printed its import
-    times, so the moment it does is a change). The lines ComfyUI appends as it runs change
-    none of it. Never raises."""
-    identity: list[object] = []
-    for log in startup_logs(comfyui_root, extra):
-        try:
-            identity.append((str(log), os.stat(log).st_ino))
-        except OSError:
-            continue
-    failures = read_import_failures(comfyui_root, extra)
-    identity.append(sorted(failures.packs) if failures is not None else None)
-    return identity

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from watchman import __version__
-from watchman.comfy.startup_log import configured_logs, log_identity
+from watchman.comfy.startup_log import ImportFailures, configured_logs, read_startup_logs
 from watchman.environment import expand_user
 from watchman.errors import BackendError
 from watchman.home import Home
@@ -113,6 +113,9 @@ class CycleFingerprint:
     stamps: fingerprint.Stamps = field(default_factory=fingerprint.Stamps)
     due_at_ns: list[int] = field(default_factory=list)
     node_source: str = ""
+    import_failures: ImportFailures | None = None
+    """What ComfyUI's newest start-up log said about failed imports when the inputs were
+    checked (comfy/startup_log); the stock stage applies it rather than reading again."""
 
     def observe_inputs(
         self,
@@ -167,7 +170,7 @@ class CycleFingerprint:
 INPUTS_VERSION = 2
 """Which inputs a fingerprint stands for: bump it when :func:`cycle_input_trees` stamps
 more, so a fingerprint saved before, which never stamped them, cannot pass a change off
-as "unchanged" (2: ComfyUI's start-up logs, :func:`~watchman.comfy.startup_log.log_identity`)."""
+as "unchanged" (2: ComfyUI's start-up logs, ``StartupLogs.identity`` in comfy/startup_log)."""
 
 
 def cycle_input_trees(
@@ -209,16 +212,17 @@ def check_inputs(
     and the current wall time in ns.
     """
     settings = services.settings
+    # Read once, before any stage: the stock stage applies what this read found.
+    startup = read_startup_logs(
+        root, configured_logs(settings.comfyui.startup_logs, root, services.environment.home_dir)
+    )
     inputs_digest = fingerprint.settings_digest(
         __version__,
         INPUTS_VERSION,
         settings.model_dump_json(),
         fingerprint.secrets_digest(settings),
         str(root),
-        log_identity(
-            root,
-            configured_logs(settings.comfyui.startup_logs, root, services.environment.home_dir),
-        ),
+        startup.identity(),
     )
     saved = fingerprint.load(home.fingerprint)
     why = fingerprint.check(saved, inputs_digest, now_ns)
@@ -239,7 +243,9 @@ def check_inputs(
             log.write("stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True)
             return outcome
     logger.info("Running the cycle in full: %s.", why)
-    return CycleFingerprint(home.fingerprint, inputs_digest, now_ns)
+    return CycleFingerprint(
+        home.fingerprint, inputs_digest, now_ns, import_failures=startup.failures
+    )
 
 
 def stamp_inputs(

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from watchman.comfy.startup_log import ImportFailures, configured_logs, read_import_failures
+from watchman.comfy.startup_log import ImportFailures
 from watchman.config import Settings
 from watchman.environment import Environment
 from watchman.errors import BackendError, StateError
@@ -72,12 +72,14 @@ def take_stock(
     environment: Environment,
     now_ns: int,
     stop_event: threading.Event | None = None,
+    import_failures: ImportFailures | None = None,
 ) -> Stock:
     """Walk the install at ``root``: its models (a full re-stat every
     ``comfyui.full_restat_hours``, else unchanged directories keep their listing) and its
     node packs. ``environment`` expands ``$VARIABLES`` and ``~`` in extra_model_paths;
     ``stop_event``, once set, ends the model walk at the next folder and the node-pack
-    scan at the next pack.
+    scan at the next pack. ``import_failures``: what ComfyUI's start-up log said when the
+    cycle checked its inputs (``stages/fingerprint``), applied to the node packs.
 
     Raises:
         ConfigError: an extra_model_paths file is malformed or cannot be read.
@@ -98,8 +100,7 @@ def take_stock(
     )
     tree.finish()
     nodes = scan_node_inventory(root, _previous_node_inventory(home), stop_event)
-    logs = configured_logs(settings.comfyui.startup_logs, root, environment.home_dir)
-    return Stock(models, with_import_failures(nodes, read_import_failures(root, logs)), tree)
+    return Stock(models, with_import_failures(nodes, import_failures), tree)
 
 
 def with_import_failures(nodes: NodeInventory, failures: ImportFailures | None) -> NodeInventory:
