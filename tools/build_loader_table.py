@@ -13,7 +13,10 @@ Usage::
 
 ``MIRRORS_DIR`` holds one bare clone per pack named ``owner+name`` (with the git
 directory at ``owner+name/repo`` or ``owner+name`` itself). A pack whose snapshot is
-absent is reported and left out.
+absent is reported, and the entries the previous table (the output file, unless
+``--fresh``) holds for it are kept; so is a node type a newer snapshot of a pack no longer
+defines (workflows saved with the older pack still name it), with the commit that
+defined it. Only packs still listed in :data:`PACKS` carry entries over.
 """
 
 from __future__ import annotations
@@ -284,8 +287,11 @@ def snapshot(mirrors: Path, repo: str) -> tuple[Path, str] | None:
     return chosen
 
 
-def build(mirrors: Path) -> tuple[dict[str, object], list[str]]:
-    """Return the table document and the messages for packs left out or read in part."""
+def build(mirrors: Path, previous: object = None) -> tuple[dict[str, object], list[str]]:
+    """Return the table document and the messages for packs left out or read in part.
+
+    ``previous`` is the table document built before (or None): its entries of packs still
+    listed that this build does not produce are kept as they were."""
     entries: list[dict[str, object]] = []
     messages: list[str] = []
     for repo, pack, downloads in PACKS:
@@ -347,9 +353,12 @@ def build(mirrors: Path) -> tuple[dict[str, object], list[str]]:
         held = newest.get(key)
         if held is None or int(str(entry["_committed"])) > int(str(held["_committed"])):
             newest[key] = entry
+    kept = _carried_over(previous, set(newest))
+    if kept:
+        messages.append(f"{len(kept)} entries kept from the previous table.")
     entries = [
         {name: value for name, value in entry.items() if name != "_committed"}
-        for _, entry in sorted(newest.items())
+        for _, entry in sorted([*newest.items(), *kept.items()])
     ]
     document = {
         "schema_version": 1,
@@ -357,6 +366,22 @@ def build(mirrors: Path) -> tuple[dict[str, object], list[str]]:
         "entries": entries,
     }
     return document, messages
+
+
+def _carried_over(
+    previous: object, built: set[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, object]]:
+    """The previous table's entries of packs still listed that this build lacks."""
+    listed = {f"https://github.com/{repo}" for repo, _, _ in PACKS}
+    old = previous.get("entries") if isinstance(previous, dict) else None
+    kept: dict[tuple[str, str], dict[str, object]] = {}
+    for entry in old if isinstance(old, list) else []:
+        if not isinstance(entry, dict) or entry.get("repository") not in listed:
+            continue
+        key = (str(entry.get("node_type")), str(entry.get("pack")))
+        if key not in built and key not in kept:
+            kept[key] = entry
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -371,8 +396,16 @@ def main(argv: list[str] | None = None) -> int:
         / "data"
         / "bundled_loaders.json",
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="keep nothing of the previous table (packs without a snapshot are left out)",
+    )
     arguments = parser.parse_args(argv)
-    document, messages = build(arguments.mirrors)
+    previous = None
+    if not arguments.fresh and arguments.output.is_file():
+        previous = json.loads(arguments.output.read_text(encoding="utf-8"))
+    document, messages = build(arguments.mirrors, previous)
     for message in messages:
         print(message, file=sys.stderr)
     arguments.output.parent.mkdir(parents=True, exist_ok=True)

@@ -112,3 +112,34 @@ def test_a_commit_the_fork_does_not_hold_is_never_read(
 
     assert builder.snapshot(mirrors, "up/Pack") == (mirrors / "up+Pack" / "repo", older)
     assert builder.snapshot(mirrors, "absent/Pack") is None
+
+
+def test_entries_the_new_snapshots_lack_are_kept_from_the_previous_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work, mirrors = _repository(tmp_path)
+    _commit(work, "NewLoader", "vae", 1_700_100_000)
+    _mirror(work, mirrors, "up/Pack")
+    monkeypatch.setattr(
+        builder, "PACKS", (("up/Pack", "Pack", False), ("absent/Other", "Other", False))
+    )
+    old = {"repository": "https://github.com/up/Pack", "pack": "Pack", "commit": "c0"}
+    previous = {
+        "entries": [
+            {**old, "node_type": "NewLoader", "inputs": {"model": ["loras"]}},
+            {**old, "node_type": "RemovedLoader", "inputs": {"model": ["loras"]}},
+            {"repository": "https://github.com/absent/Other", "pack": "Other", "node_type": "O"},
+            {"repository": "https://github.com/unlisted/Gone", "pack": "Gone", "node_type": "G"},
+        ]
+    }
+
+    document, messages = builder.build(mirrors, previous)
+
+    entries = document["entries"]
+    assert isinstance(entries, list)
+    assert [(e["node_type"], e.get("inputs"), e.get("commit") == "c0") for e in entries] == [
+        ("NewLoader", {"model": ["vae"]}, False),
+        ("O", None, False),
+        ("RemovedLoader", {"model": ["loras"]}, True),
+    ]
+    assert "2 entries kept from the previous table." in messages
