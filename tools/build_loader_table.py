@@ -16,7 +16,9 @@ directory at ``owner+name/repo`` or ``owner+name`` itself). A pack whose snapsho
 absent is reported, and the entries the previous table (the output file, unless
 ``--fresh``) holds for it are kept; so is a node type a newer snapshot of a pack no longer
 defines (workflows saved with the older pack still name it), with the commit that
-defined it. Only packs still listed in :data:`PACKS` carry entries over.
+defined it. Only packs still listed in :data:`PACKS` carry entries over. A pack listed under
+several repositories (a fork and its original) needs all their snapshots at hand: the
+newest wins among those read, and the previous table's entry is not compared.
 """
 
 from __future__ import annotations
@@ -209,6 +211,37 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     # joy_caption (Llama and CLIP repository ids, download_hg_model like EvilBT's).
     ("aigc-apps/EasyAnimate", "EasyAnimate", False),
     ("StartHua/Comfyui_CXH_joy_caption", "Comfyui_CXH_joy_caption", True),
+    # Session 10: packs whose loader-like node types (extension-node-map, by stars) the
+    # table lacked: LoRA / checkpoint / VAE selectors and stacks over ComfyUI's folders,
+    # Sana (Lightning), NF4 checkpoints, Flowty's TripoSR / CRM / LDSR, Step1X-Edit, and
+    # smthemex's DiffuEraser, YuE, Sapiens and SVFR (their own folder types).
+    ("idrirap/ComfyUI-Lora-Auto-Trigger-Words", "ComfyUI-Lora-Auto-Trigger-Words", False),
+    ("civitai/civitai_comfy_nodes", "civitai_comfy_nodes", False),
+    ("CosmicLaca/ComfyUI_Primere_Nodes", "ComfyUI_Primere_Nodes", False),
+    ("chaosaiart/Chaosaiart-Nodes", "Chaosaiart-Nodes", False),
+    ("portu-sim/comfyui_bmab", "comfyui_bmab", False),
+    ("shenduldh/ComfyUI-Lightning", "ComfyUI-Lightning", False),
+    ("comfyanonymous/ComfyUI_bitsandbytes_NF4", "ComfyUI_bitsandbytes_NF4", False),
+    ("VykosX/ControlFlowUtils", "ControlFlowUtils", False),
+    ("mirabarukaso/ComfyUI_Mira", "ComfyUI_Mira", False),
+    ("facok/ComfyUI-HunyuanVideoMultiLora", "ComfyUI-HunyuanVideoMultiLora", False),
+    ("Nuked88/ComfyUI-N-Nodes", "ComfyUI-N-Nodes", False),
+    ("picturesonpictures/comfy_PoP", "comfy_PoP", False),
+    ("flowtyone/ComfyUI-Flowty-TripoSR", "ComfyUI-Flowty-TripoSR", False),
+    ("flowtyone/ComfyUI-Flowty-CRM", "ComfyUI-Flowty-CRM", False),
+    ("flowtyone/ComfyUI-Flowty-LDSR", "ComfyUI-Flowty-LDSR", False),
+    ("quank123wip/ComfyUI-Step1X-Edit", "ComfyUI-Step1X-Edit", False),
+    ("smthemex/ComfyUI_DiffuEraser", "ComfyUI_DiffuEraser", False),
+    ("smthemex/ComfyUI_YuE", "ComfyUI_YuE", False),
+    ("smthemex/ComfyUI_Sapiens", "ComfyUI_Sapiens", False),
+    ("smthemex/ComfyUI_SVFR", "ComfyUI_SVFR", False),
+    ("justUmen/Bjornulf_custom_nodes", "Bjornulf_custom_nodes", False),
+    ("chibiace/ComfyUI-Chibi-Nodes", "ComfyUI-Chibi-Nodes", False),
+    ("JPS-GER/ComfyUI_JPS-Nodes", "ComfyUI_JPS-Nodes", False),
+    ("BennyKok/comfyui-deploy", "comfyui-deploy", False),
+    ("logtd/ComfyUI-FLATTEN", "ComfyUI-FLATTEN", False),
+    ("thecooltechguy/ComfyUI-Stable-Video-Diffusion", "ComfyUI-Stable-Video-Diffusion", False),
+    ("chaojie/ComfyUI-DragNUWA", "ComfyUI-DragNUWA", False),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own
