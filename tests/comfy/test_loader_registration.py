@@ -71,3 +71,44 @@ def test_only_the_files_the_rule_names_are_read_and_within_a_bound() -> None:
     assert registration_file("MrForExample/ComfyUI-3D-Pack", [huge]) is None
     garbage = ("nodes.py", b"\xff\xfe(((" * 1000 + b"\x00")
     assert registration_file("MrForExample/ComfyUI-3D-Pack", [garbage]) is None
+
+
+MTB_INIT = b"""
+raise RuntimeError("pack sources are read, never imported")
+for node_class in __nodes__:
+    NODE_CLASS_MAPPINGS[f"{get_label(node_class.__name__)} (mtb)"] = node_class
+"""
+
+
+def test_a_pack_installed_without_git_is_known_by_its_own_registering_code() -> None:
+    files = [
+        (
+            "nodes/faceswap.py",
+            b"class MTB_LoadFaceSwapModel: pass\n__nodes__ = [MTB_LoadFaceSwapModel]\n",
+        ),
+        ("__init__.py", MTB_INIT),
+    ]
+    for remote in (None, "someone/comfy_mtb-fork"):
+        found = registration_file(remote, files)
+        assert found is not None
+        assert b"'Load Face Swap Model (mtb)': MTB_LoadFaceSwapModel" in found[1]
+    comfy3d = [
+        (
+            "__init__.py",
+            b"for name, cls in inspect.getmembers(module):\n"
+            b"    NODE_CLASS_MAPPINGS[f'[Comfy3D] {name}'] = cls\n",
+        ),
+        ("nodes.py", b"class Load_Thing: pass\n"),
+    ]
+    found = registration_file(None, comfy3d)
+    assert found is not None and b"'[Comfy3D] Load Thing': Load_Thing" in found[1]
+
+
+def test_a_pack_whose_init_lacks_a_rules_registering_code_gets_no_mapping() -> None:
+    files = [
+        ("nodes/faceswap.py", b"class MTB_A: pass\n__nodes__ = [MTB_A]\n"),
+        ("nodes.py", b"class Load_Thing: pass\n"),
+        ("__init__.py", b"NODE_CLASS_MAPPINGS = {'A (mtb)': A}  # __nodes__ elsewhere\n"),
+    ]
+    assert registration_file(None, files) is None
+    assert registration_file(None, files[:2]) is None  # no __init__.py at all

@@ -7,7 +7,8 @@ name with blanks for underscores. Their rules are written here as data about tho
 and :func:`registration_file` gives the mapping they build as Python source that
 :func:`~watchman.comfy.loader_source.learn_loaders` reads like any file of the pack: the
 loader table's builder (``tools/build_loader_table.py``) and the node inventory of an
-installed pack (known by its git remote) both add it. Source is parsed, never run.
+installed pack (known by its git remote, else by the registering code of its own
+``__init__.py``) both add it. Source is parsed, never run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from watchman.comfy.python_source import PARSE_ERRORS
 
@@ -55,13 +57,29 @@ def _in_nodes_folder(name: str) -> bool:
     return name.startswith("nodes/") and name.count("/") == 1
 
 
-Rule = tuple[Callable[[str], bool], Callable[[ast.Module], list[str]], Callable[[str], str]]
+@dataclass(frozen=True)
+class Rule:
+    """How one pack names its node types at import time."""
 
-# By repository: which files register classes, which classes each registers (read from
-# its source) and the rule naming them (read from its source, written here).
+    registers: Callable[[str], bool]
+    """Which of its files (relative path) register classes."""
+    registered: Callable[[ast.Module], list[str]]
+    """Which classes a registering file registers (read from its source)."""
+    node_type: Callable[[str], str]
+    """The key the pack builds for a class (its rule, written here)."""
+    marks: tuple[bytes, ...]
+    """Texts of the pack's own ``__init__.py`` that its registering code holds: a copy
+    installed without ``.git`` (a zip, the registry) is known by them."""
+
+
+# By repository (a clone's git remote names it).
 NAMED_AT_IMPORT: dict[str, Rule] = {
-    "melMass/comfy_mtb": (_in_nodes_folder, _listed_in_nodes, mtb_node_type),
-    "MrForExample/ComfyUI-3D-Pack": ("nodes.py".__eq__, _classes_defined, comfy3d_node_type),
+    "melMass/comfy_mtb": Rule(
+        _in_nodes_folder, _listed_in_nodes, mtb_node_type, (b"__nodes__", b"get_label(", b" (mtb)")
+    ),
+    "MrForExample/ComfyUI-3D-Pack": Rule(
+        "nodes.py".__eq__, _classes_defined, comfy3d_node_type, (b"[Comfy3D] ", b"getmembers")
+    ),
 }
 MAX_REGISTERING_BYTES = 8 * 1024 * 1024
 """Source parsed for the registering files of one pack at most (the rest is not read)."""
@@ -75,29 +93,38 @@ def registration_file(
     Python source the extractor reads (``NODE_CLASS_MAPPINGS = {"key": Class, ...}``),
     or None for other packs and when no class is found.
 
-    Takes the repository (``owner/name``) and the pack's ``(relative path, source)``
-    files; only the files the rule names are parsed, :data:`MAX_REGISTERING_BYTES` at
-    most. Never raises for any content."""
-    rule = NAMED_AT_IMPORT.get(repo or "")
-    if rule is None:
-        return None
-    registers, registered, node_type = rule
-    classes: list[str] = []
+    Takes the repository (``owner/name``, or None when the pack has no known remote) and
+    the pack's ``(relative path, source)`` files, read once. The pack follows the rule of
+    its repository; a pack whose repository names no rule (no ``.git``, a fork's remote)
+    follows the rule whose marks its own ``__init__.py`` holds. Only the files the rule
+    names are parsed, :data:`MAX_REGISTERING_BYTES` at most. Never raises for any
+    content."""
+    named = NAMED_AT_IMPORT.get(repo or "")
+    candidates = [named] if named is not None else list(NAMED_AT_IMPORT.values())
+    marked: Rule | None = None
+    held: list[tuple[str, bytes]] = []
     budget = MAX_REGISTERING_BYTES
     for name, data in files:
-        if not registers(name):
+        if named is None and name == "__init__.py":
+            marked = next((r for r in candidates if all(m in data for m in r.marks)), None)
+        if budget >= 0 and any(rule.registers(name) for rule in candidates):
+            budget -= len(data)
+            held.append((name, data))
+    rule = named or marked
+    if rule is None or budget < 0:
+        return None  # a pack this large is not what the rule was read from
+    classes: list[str] = []
+    for name, data in held:
+        if not rule.registers(name):
             continue
-        budget -= len(data)
-        if budget < 0:
-            break  # a pack this large is not what the rule was read from
         try:
             tree = ast.parse(data, filename=name)
         except PARSE_ERRORS:
             continue  # the extractor says why when it reads the file
-        classes.extend(c for c in registered(tree) if c not in classes)
+        classes.extend(c for c in rule.registered(tree) if c not in classes)
     if not classes:
         return None
-    items = "".join(f"    {node_type(c)!r}: {c},\n" for c in classes)
+    items = "".join(f"    {rule.node_type(c)!r}: {c},\n" for c in classes)
     return REGISTRATION_FILE, f"NODE_CLASS_MAPPINGS = {{\n{items}}}\n".encode()
 
 

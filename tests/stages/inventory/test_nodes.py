@@ -366,3 +366,30 @@ def test_a_pack_naming_its_node_types_at_import_is_known_by_its_remote(tmp_path:
     write(pack / ".git" / "config", '[remote "origin"]\n\turl = https://example.com/x.git\n')
     (other,) = scan_node_inventory(tmp_path).packs
     assert other.node_classes == () and other.loaders == ()
+
+
+def test_a_pack_naming_its_node_types_at_import_is_known_without_git_by_its_init(
+    tmp_path: Path,
+) -> None:
+    # comfy_mtb installed from a zip or the registry: no .git, but its own __init__.py
+    # holds the code that names its node types.
+    pack = tmp_path / "custom_nodes" / "comfy-mtb"
+    write(
+        pack / "nodes" / "faceswap.py",
+        'raise RuntimeError("never imported")\nimport folder_paths\n'
+        "class MTB_LoadFaceSwapModel:\n    @classmethod\n    def INPUT_TYPES(cls):\n"
+        '        return {"required": {"m": (folder_paths.get_filename_list("insightface"),)}}\n'
+        "__nodes__ = [MTB_LoadFaceSwapModel]\n",
+    )
+    write(
+        pack / "__init__.py",
+        'raise RuntimeError("never imported")\nNODE_CLASS_MAPPINGS = {}\n'
+        "for node_class in __nodes__:\n"
+        '    NODE_CLASS_MAPPINGS[f"{get_label(node_class.__name__)} (mtb)"] = node_class\n',
+    )
+    (mtb,) = scan_node_inventory(tmp_path).packs
+    assert mtb.git_remote is None
+    assert mtb.node_classes == ("Load Face Swap Model (mtb)",)
+    assert [(loader.node_type, loader.model_inputs) for loader in mtb.loaders] == [
+        ("Load Face Swap Model (mtb)", (("m", ("insightface",)),))
+    ]
