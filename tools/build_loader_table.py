@@ -242,6 +242,8 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("logtd/ComfyUI-FLATTEN", "ComfyUI-FLATTEN", False),
     ("thecooltechguy/ComfyUI-Stable-Video-Diffusion", "ComfyUI-Stable-Video-Diffusion", False),
     ("chaojie/ComfyUI-DragNUWA", "ComfyUI-DragNUWA", False),
+    # Chroma and FluxMod loaders, mapped by a loop over its classes (loader_mappings.py).
+    ("lodestone-rock/ComfyUI_FluxMod", "ComfyUI_FluxMod", False),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own

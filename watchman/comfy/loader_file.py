@@ -30,6 +30,7 @@ from watchman.comfy.loader_inputs import (
     take_input,
     takes_root_of_parameter,
 )
+from watchman.comfy.loader_mappings import MappingReader
 from watchman.comfy.loader_names import (
     TextCall,
     TextHelper,
@@ -44,7 +45,6 @@ from watchman.comfy.loader_scope import (
     call_name,
     constant_text,
     dict_items,
-    is_name,
     item_assignments,
     last_name,
     list_items,
@@ -86,7 +86,7 @@ NODE_MARKERS = (b"INPUT_TYPES", b"node_id", b"MAPPINGS")
 LISTING_MARKERS = (b"get_filename_list", b"get_folder_paths", b"models_dir")
 
 
-class FileReader:
+class FileReader(MappingReader):
     """Reads one syntax tree into the pack index."""
 
     def __init__(self, tree: ast.Module, source: str, index: PackIndex) -> None:
@@ -113,12 +113,12 @@ class FileReader:
                 self.index.text_helpers[name] = helper if same else None
         # One walk of the tree, not three (it was two thirds of a cold node inventory):
         # the later passes see the same nodes in the same order.
-        statements: list[ast.Assign | ast.Call | ast.Dict] = []
+        statements: list[ast.AST] = []
         listing_lines: list[int] = []
         for node in nodes:
             if isinstance(node, ast.ClassDef):
                 self.class_nodes.setdefault(node.name, node)
-            elif isinstance(node, (ast.Assign, ast.Call, ast.Dict)):
+            elif isinstance(node, (ast.Assign, ast.Call, ast.Dict, ast.For, ast.DictComp)):
                 statements.append(node)
                 if isinstance(node, ast.Call) and call_name(node) in LISTING_CALLS:
                     listing_lines.append(node.lineno)
@@ -129,29 +129,7 @@ class FileReader:
         for name, class_node in self.class_nodes.items():
             info = self._class_info(class_node)
             self.index.classes.setdefault(name, []).append(info)
-        mapping_groups: dict[str, str] = {}
-        for node in statements:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-                for target in node.targets:
-                    target_name = last_name(target)
-                    if target_name is not None and "MAPPINGS" in target_name.upper():
-                        self.index.node_groups.add(self._group(node.value))
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                owner = last_name(node.func.value) or ""
-                if node.func.attr == "update" and "MAPPINGS" in owner.upper():
-                    for argument in node.args:
-                        self.index.node_groups.add(self._group(argument))
-        for node in statements:
-            if isinstance(node, ast.Dict):
-                self._mapping_dict(node)
-            elif isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Subscript):
-                        owner = last_name(target.value) or ""
-                        group = mapping_groups.setdefault(owner, self._group(target))
-                        if "MAPPINGS" in owner.upper():
-                            self.index.node_groups.add(group)
-                        self._mapping_item(target.slice, node.value, group)
+        self.read_mappings(statements)
 
     # --- bindings -------------------------------------------------------------------
 
@@ -387,70 +365,3 @@ class FileReader:
             info.folder_inputs = tuple(sorted(folder_inputs))
             self.index.v3[node_type] = info
             return
-
-    # --- mappings -------------------------------------------------------------------
-
-    def _group(self, node: ast.AST) -> str:
-        # Unique while this file's tree is alive; the file name keeps groups of files apart.
-        return f"{self.source}:{id(node)}"
-
-    def _mapping_dict(self, node: ast.Dict) -> None:
-        for key, value in zip(node.keys, node.values, strict=True):
-            if key is not None:
-                self._mapping_item(key, value, self._group(node))
-
-    def _mapping_item(self, key: ast.expr, value: ast.expr, group: str) -> None:
-        node_type = self._key_text(key)
-        if node_type == "class":  # the inner dict of a NODE_CONFIG
-            return
-        if isinstance(value, ast.Dict):
-            # {"X": {"class": Cls, "name": "Display"}} (KJNodes' NODE_CONFIG)
-            value = next(
-                (
-                    v
-                    for k, v in zip(value.keys, value.values, strict=True)
-                    if constant_text(k) == "class"
-                ),
-                value,
-            )
-        class_name = last_name(value)
-        wrapped = None
-        if class_name is None and isinstance(value, ast.Call) and value.args:
-            argument = value.args[0]
-            if isinstance(argument, ast.Subscript):
-                wrapped = constant_text(argument.slice)
-            else:
-                wrapped = last_name(argument)
-            if wrapped is not None and not looks_like_class(wrapped):
-                wrapped = None
-        if class_name is None and wrapped is None:
-            return
-        if node_type is not None:
-            self.index.entries.append((node_type, class_name, wrapped, self.source, group))
-        elif isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name):
-            # {Cls.NAME: Cls} with Cls (or its NAME's helper) in another file.
-            self.index.attribute_keys.append(
-                (key.value.id, key.attr, class_name, wrapped, self.source, group)
-            )
-
-    def _key_text(self, key: ast.expr) -> str | None:
-        text = constant_text(key)
-        if text is not None:
-            return text
-        if isinstance(key, ast.Name):
-            bound = self.module_bindings.get(key.id)
-            return constant_text(bound[-1]) if bound else None
-        if isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name):
-            class_node = self.class_nodes.get(key.value.id)
-            if class_node is not None:
-                for statement in class_node.body:
-                    if isinstance(statement, ast.Assign) and any(
-                        is_name(t, key.attr) for t in statement.targets
-                    ):
-                        return constant_text(statement.value)
-        return None
-
-
-def looks_like_class(name: str) -> bool:
-    # Node classes are named in CapWords; lower-case names are values (device, dtype).
-    return name[:1].isupper()

@@ -49,9 +49,9 @@ from watchman.comfy.loader_file import (
     NODE_MARKERS,
     FileReader,
     PackIndex,
-    looks_like_class,
 )
 from watchman.comfy.loader_inputs import ClassInfo
+from watchman.comfy.loader_mappings import looks_like_class
 from watchman.comfy.loader_names import (
     TextCall,
     call_text,
