@@ -330,3 +330,53 @@ def test_any_mix_of_these_styles_is_read_without_an_exception(
     loaders, problems = learn_loaders([("nodes.py", source.encode()), ("utils.py", utils.encode())])
     assert not [p for p in problems if "does not parse" in p]  # the mixes are Python
     assert all(loader.node_type == "Node" for loader in loaders)
+
+
+# The same style in a v3 node: define_schema's Combo lists every entry of a models
+# directory and execute opens <value>/<weights file>.
+V3_EVERY_ENTRY_STYLE = (
+    RAISE
+    + """
+import os
+import folder_paths
+from comfy_api.latest import io
+
+model_path = os.path.join(folder_paths.models_dir, "TTS", "ACE-Step-v1-3.5B")
+
+class StepLoraLoaderV3(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        loras = os.listdir(os.path.join(model_path, "loras"))
+        return io.Schema(
+            node_id="StepLoraLoaderV3",
+            inputs=[io.Combo.Input("lora_name", options=loras), io.Float.Input("weight")],
+            outputs=[io.Model.Output()],
+        )
+
+    @classmethod
+    def execute(cls, lora_name, weight):
+        lora_path = os.path.join(model_path, "loras", lora_name)
+        return io.NodeOutput(os.path.join(lora_path, "pytorch_lora_weights.safetensors"))
+
+class StepFileLoaderV3(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        loras = os.listdir(os.path.join(model_path, "loras"))
+        return io.Schema(
+            node_id="StepFileLoaderV3", inputs=[io.Combo.Input("lora_name", options=loras)]
+        )
+
+    @classmethod
+    def execute(cls, lora_name):
+        return io.NodeOutput(os.path.join(model_path, "loras", lora_name))
+"""
+)
+
+
+def test_a_v3_node_opening_every_entry_of_its_listing_as_a_folder_takes_folders() -> None:
+    found = learned(("nodes.py", V3_EVERY_ENTRY_STYLE))
+    loader = found["StepLoraLoaderV3"]
+    assert dict(loader.model_inputs) == {"lora_name": ("ace_step_loras",)}
+    assert loader.folder_inputs == ("lora_name",)
+    assert loader.widgets == ("lora_name", "weight")
+    assert "StepFileLoaderV3" not in found or not found["StepFileLoaderV3"].model_inputs

@@ -347,6 +347,7 @@ class FileReader(MappingReader):
             model_inputs: list[tuple[str, tuple[str, ...]]] = []
             folder_inputs: list[str] = []
             for item in list_items(inputs, local, 0):
+                local.trace.reset()  # an input without options reads no listing
                 parsed = v3_input(item, local)
                 if parsed is None:
                     continue
@@ -355,6 +356,10 @@ class FileReader(MappingReader):
                     continue
                 (optional if is_optional else required).append(name)
                 lists_folders = local.trace.lists_folders
+                if not folders and local.trace.unproven and opens_as_folder_in(scope, name):
+                    # As in INPUT_TYPES: entries of a models directory opened as folders.
+                    folders = tuple(sorted({listed_folder(f) for f in local.trace.unproven}))
+                    lists_folders = True
                 if take_input(
                     info, name, folders, lists_folders, model_inputs, folder_inputs
                 ) and isinstance(item, ast.Call):

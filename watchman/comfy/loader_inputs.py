@@ -48,9 +48,11 @@ class ClassInfo:
 
 
 def opens_as_folder_in(scope: Scope, input_name: str) -> bool:
-    """Whether the class's ``FUNCTION`` method uses the input's value as a folder."""
+    """Whether the method the node runs uses the input's value as a folder: the class's
+    ``FUNCTION`` (classic nodes), else ``execute`` (v3 nodes)."""
     named = scope.class_bindings.get("FUNCTION")
-    method = scope.methods.get(constant_text(named[-1]) or "") if named else None
+    run = (constant_text(named[-1]) or "") if named else "execute"
+    method = scope.methods.get(run)
     return method is not None and opens_as_folder(method, input_name)
 
 
