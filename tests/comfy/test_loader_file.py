@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 
-from watchman.comfy.loader_file import FileReader, PackIndex, looks_like_class
+from watchman.comfy.loader_file import FileReader, PackIndex
 from watchman.comfy.loader_inputs import inserts_text
+from watchman.comfy.loader_mappings import looks_like_class
 from watchman.comfy.python_source import syntax_nodes
 
 SOURCE = """
