@@ -210,6 +210,28 @@ def lora_tag_blanks(size: int) -> bytes:
     return _json({"nodes": [{"id": 1, "type": "LoraLoaderFromText", "widgets_values": [text]}]})
 
 
+def lora_list_entries(size: int) -> bytes:
+    """A LoRA Manager loader whose list holds as many distinct active entries as fit (a
+    list's ``in`` per entry made it quadratic)."""
+    count = size // 45
+    entries = [{"name": f"l{i}", "active": True, "strength": 1} for i in range(count)]
+    return _json(
+        {"nodes": [{"id": 1, "type": "Lora Loader (LoraManager)", "widgets_values": ["", entries]}]}
+    )
+
+
+def one_name_many_directories(size: int) -> bytes:
+    """One model name embedded in as many directories as fit, and thousands of loaders of
+    it (matching each loader against every same-named entry made it quadratic)."""
+    count = size // 150
+    models = [
+        {"name": "x.safetensors", "url": f"https://h/{i}/x.safetensors", "directory": f"d{i}"}
+        for i in range(count)
+    ]
+    nodes = [_node(i, widgets_values=["x.safetensors"]) for i in range(min(count, 40_000))]
+    return _json({"nodes": nodes, "models": models})
+
+
 GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "many nodes (past the node budget)": ("json", many_nodes),
     "45k nodes with long prompts": ("json", many_nodes_within_budget),
@@ -223,6 +245,8 @@ GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "API prompt of many nodes": ("json", api_prompt),
     "unterminated strings after a NaN": ("json", unterminated_escapes),
     "an open LoRA tag then blanks": ("json", lora_tag_blanks),
+    "a LoRA Manager list of distinct entries": ("json", lora_list_entries),
+    "one model name in many directories": ("json", one_name_many_directories),
     "PNG: many 64 MiB bombs of other keywords": ("png", png_many_bombs),
     "PNG: many 64 MiB workflow bombs": ("png", png_workflow_bombs),
     "PNG: one huge tEXt workflow": ("png", png_big_text),

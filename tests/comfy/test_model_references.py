@@ -190,3 +190,42 @@ def test_a_lora_tag_s_name_is_stripped_and_a_tag_never_closed_names_nothing() ->
 def test_many_distinct_lora_tags_are_all_named_once_in_order() -> None:
     text = " ".join(f"<lora:l{index % 60_000}>" for index in range(120_000))
     assert lora_tag_names(text) == tuple(f"l{index}" for index in range(60_000))
+
+
+def test_a_tag_naming_the_loader_s_own_lora_adds_nothing_among_thousands() -> None:
+    # One reference per LoRA: the tag of the file the loader's own input names adds none,
+    # and 20,000 distinct tags each count once, in order (a scan per tag took 8 s).
+    text = " ".join(f"<lora:l{index}.safetensors>" for index in range(20_000))
+    values = [("lora_name", "l7.safetensors"), ("text", text)]
+    found = [
+        ref.value for ref in references_for_node("1", "LoraLoaderWithTags", values, False, False)
+    ]
+    assert found[0] == "l7.safetensors"
+    assert found[1:] == [f"l{index}.safetensors" for index in range(20_000) if index != 7]
+
+
+def test_a_lora_manager_list_of_thousands_names_each_active_lora_once_in_order() -> None:
+    entries = [{"name": f"l{index % 15_000}", "active": index % 2 == 0} for index in range(60_000)]
+    values = [("loras", entries)]
+    found = refs("Lora Loader (LoraManager)", values)
+    assert found == [(f"l{index}", "loras") for index in range(0, 15_000, 2)]
+
+
+def test_of_thousands_same_named_entries_the_one_in_the_loader_s_folder_is_attached() -> None:
+    # A stranger's workflow lists one name in 5,000 directories, the loader's last; every
+    # one of 2,000 loaders gets that entry (matched per loader, this took minutes).
+    models = [
+        {"name": "x.safetensors", "url": f"https://a.invalid/{index}", "directory": f"d{index}"}
+        for index in range(5_000)
+    ]
+    models.append({"name": "x.safetensors", "url": "https://a.invalid/lora", "directory": "loras"})
+    nodes = [
+        {"id": index, "type": "LoraLoader", "widgets_values": ["x.safetensors", 1, 1]}
+        for index in range(2_000)
+    ]
+    parsed = parse_workflow_json({"nodes": nodes, "links": [], "models": models}, "w.json")
+    assert len(parsed.model_refs) == 2_000
+    assert {ref.embedded.url for ref in parsed.model_refs if ref.embedded} == {
+        "https://a.invalid/lora"
+    }
+    assert parsed.errors == ()

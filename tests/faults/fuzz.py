@@ -95,6 +95,27 @@ RUNS = st.builds(
     st.integers(min_value=20_000, max_value=200_000),
     st.sampled_from(["", "b", ">", ".safetensors", ")"]),
 )
+# Long lists of one structure, each item distinct: a loop that compares each item with
+# those before it (a list's "in", a scan per item) costs their square (four such were
+# found: LoRA tags and list entries per node, same-named embedded entries, catalogue
+# entries of one name).
+MANY = st.builds(
+    lambda template, count: [template(index) for index in range(count)],
+    st.sampled_from(
+        [
+            lambda index: {"name": f"l{index}", "active": True, "strength": 1},
+            lambda index: {"on": True, "lora": f"l{index}.safetensors", "strength": 1},
+            lambda index: {
+                "name": "x.safetensors",
+                "url": f"https://h.invalid/{index}/x.safetensors",
+                "directory": f"d{index}",
+            },
+            lambda index: f"<lora:l{index}:1> embedding:e{index}",
+            lambda index: f"m{index}.safetensors",
+        ]
+    ),
+    st.integers(min_value=2_000, max_value=30_000),
+)
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=20),
     LONE_SURROGATES,
@@ -167,7 +188,7 @@ def fuzzed_workflow(draw: st.DrawFn, seeds: list[tuple[str, Any]]) -> bytes:
         path = draw(st.sampled_from(paths))
         # A copy: sampled values are shared objects, and mutating one would change what
         # later examples draw.
-        value = copy.deepcopy(draw(st.one_of(HOSTILE_VALUES, STRUCTURES)))
+        value = copy.deepcopy(draw(st.one_of(HOSTILE_VALUES, STRUCTURES, MANY)))
         try:
             document = _set(document, path, value)
         except (KeyError, IndexError, TypeError):

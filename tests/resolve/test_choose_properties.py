@@ -7,10 +7,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchman.resolve.choose import Offer, Tie, choose
+from watchman.resolve.choose import Offer, Tie, _distinct_files, choose
 from watchman.resolve.evidence import FolderClaim, contradiction
 from watchman.resolve.model import SearchRequest
 from watchman.resolve.names import is_generic_name, name_match
+from watchman.resolve.urls import same_download
 
 NAMES = [
     "x.safetensors",
@@ -107,3 +108,69 @@ def test_no_answer_with_two_different_acceptable_top_files_is_found(
         and not request.sha256  # with a hash, a different one is rejected by rule 5
     ]
     assert rivals == []
+
+
+def _one_file(left: Offer, right: Offer) -> bool:
+    """The rule, pair by pair: equal hashes when both have one, else one download."""
+    if left.sha256 and right.sha256:
+        return left.sha256 == right.sha256
+    return bool(left.url and right.url and same_download(left.url, right.url))
+
+
+def _grouped_pair_by_pair(listed: list[Offer]) -> list[list[Offer]]:
+    groups: list[list[Offer]] = []
+    for offer in listed:
+        for group in groups:
+            if any(_one_file(offer, member) for member in group):
+                group.append(offer)
+                break
+        else:
+            groups.append([offer])
+    return groups
+
+
+grouping_offers = st.builds(
+    Offer,
+    name=st.just("x.safetensors"),
+    url=st.sampled_from(
+        [
+            None,
+            "https://huggingface.co/o/r/blob/main/x.safetensors",
+            "https://huggingface.co/o/r/resolve/main/x.safetensors",
+            "https://HF.co/o/r/resolve/main/x.safetensors?download=true",
+            "https://b.invalid/x.safetensors",
+        ]
+    ),
+    source=st.just("test"),
+    claim=st.just(FolderClaim()),
+    sha256=st.sampled_from(HASHES),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(listed=st.lists(grouping_offers, max_size=12))
+def test_offers_are_grouped_into_files_as_the_pairwise_rule_groups_them(
+    listed: list[Offer],
+) -> None:
+    assert [[id(o) for o in group] for group in _distinct_files(listed)] == [
+        [id(o) for o in group] for group in _grouped_pair_by_pair(listed)
+    ]
+
+
+def test_thousands_of_same_named_files_are_one_uncertain_answer_listing_each() -> None:
+    # A stranger's catalogue of 20,000 same-named files at as many URLs: compared pair by
+    # pair this took hours; each is a candidate and none is FOUND.
+    listed = [
+        Offer(
+            name="x.safetensors",
+            url=f"https://a.invalid/{index}/x.safetensors",
+            source="test",
+            claim=FolderClaim(folders=frozenset({"loras"})),
+            tied=Tie.CATALOGUE,
+        )
+        for index in range(20_000)
+    ]
+    choice = choose(SearchRequest("x.safetensors", "loras"), listed)
+    assert choice.found is None
+    assert len(choice.candidates) == 20_000
+    assert choice.reason == "20000 different files carry this name; none is known to be the one."

@@ -255,3 +255,19 @@ def test_an_embedding_named_without_extension_gets_its_listed_file_as_a_candidat
     assert [candidate.url for candidate in result.candidates] == ["https://example.invalid/en"]
     assert "EasyNegative.safetensors" in (result.detail or "")
     assert catalogue.lookup(SearchRequest("easynegative", "loras")) is None
+
+
+def test_thousands_of_same_named_entries_are_kept_once_each_and_uncertain() -> None:
+    # A stranger's workflow embedding one name at 20,000 URLs: each is catalogued once
+    # (a scan per entry took minutes) and the name is never FOUND by catalogue alone.
+    catalogue = KnownSources()
+    for repeat in range(2):
+        added = [
+            catalogue.add_model("x.safetensors", f"https://a.invalid/{index}/x", "loras")
+            for index in range(20_000)
+        ]
+        assert all(added) if repeat == 0 else not any(added)
+    assert len(catalogue) == 20_000
+    result = catalogue.lookup(SearchRequest("x.safetensors", "loras"))
+    assert result is not None and result.status is Status.UNCERTAIN
+    assert len(result.candidates) == 20_000

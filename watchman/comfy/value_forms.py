@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -97,26 +98,28 @@ def power_lora_entry(value: object) -> str | None:
     return lora.strip() if value.get("on") is True else None
 
 
-def lora_list_entries(value: object) -> tuple[str, ...]:
-    """Return the names of the active entries of a LoRA Manager list widget.
+def lora_list_entries(value: object) -> Iterator[str]:
+    """Yield the names of the active entries of a LoRA Manager list widget, each once, in
+    order.
 
     Takes any value; only a list of dicts with a string ``name`` and an ``active`` flag
-    counts. Inactive entries are left out.
+    counts, and inactive entries are left out. One at a time, so a reader that stops at
+    a limit has not read a stranger's whole list.
     """
     if not isinstance(value, list):
-        return ()
-    names: list[str] = []
+        return
+    seen: set[str] = set()  # a list's "in" made a list of many distinct entries quadratic
     for item in value:
         if (
             isinstance(item, dict)
             and isinstance(item.get("name"), str)
             and "active" in item
             and item["active"] is True
-            and item["name"].strip()
-            and item["name"].strip() not in names
         ):
-            names.append(item["name"].strip())
-    return tuple(names)
+            name = item["name"].strip()
+            if name and name not in seen:
+                seen.add(name)
+                yield name
 
 
 def is_lora_list(value: object) -> bool:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from watchman.resolve.evidence import FolderClaim, contradiction, same_folder, ties_to_request
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
 from watchman.resolve.names import NameMatch, is_generic_name, name_match
-from watchman.resolve.urls import same_download
+from watchman.resolve.urls import download_key
 
 SEVERAL_FILES = "one of several different files of this name"
 """The note of each candidate of an answer that names different files: more answers can
@@ -133,7 +133,10 @@ def choose(request: SearchRequest, offers: Iterable[Offer]) -> Choice:
             rejected.append((offer, problem))
     preferred = _prefer(request, acceptable, wanted_hash)
     groups = _distinct_files(preferred)
-    others = [offer for offer in acceptable if offer not in preferred]
+    # By identity: an offer equal to a preferred one is preferred itself (same fields),
+    # and "in" on a list made thousands of same-named offers cost their square.
+    preferred_ids = {id(offer) for offer in preferred}
+    others = [offer for offer in acceptable if id(offer) not in preferred_ids]
     if len(groups) == 1:
         chosen = groups[0][0]
         candidates = [_candidate(o, "the same file at another URL") for o in groups[0][1:]]
@@ -200,23 +203,43 @@ def _prefer(request: SearchRequest, offers: list[Offer], wanted_hash: str | None
 
 
 def _distinct_files(offers: Sequence[Offer]) -> list[list[Offer]]:
-    """Group offers that are provably one file: the same sha256, or the same download."""
+    """Group offers that are provably one file: the same sha256 when both have one, else
+    the same download (one URL with two sizes is one file listed carelessly, not two
+    files). Each offer joins the first group holding a member it is the same file as,
+    else starts a group.
+
+    Indexed by sha256 and download key, so the work is linear: comparing each offer with
+    every member made a catalogue of 4,000 same-named entries cost a minute."""
     groups: list[list[Offer]] = []
+    first_with_sha: dict[str, int] = {}  # sha256 -> first group with a member of it
+    first_at_url: dict[str, int] = {}  # download key -> first group with a member there
+    first_unhashed_at_url: dict[str, int] = {}  # the same, members without a sha256
     for offer in offers:
-        for group in groups:
-            if any(_same_file(offer, member) for member in group):
-                group.append(offer)
-                break
+        key = download_key(offer.url) if offer.url else None
+        joins: list[int] = []
+        if offer.sha256:
+            # Two hashes decide alone; a member without one matches by download.
+            if offer.sha256 in first_with_sha:
+                joins.append(first_with_sha[offer.sha256])
+            if key is not None and key in first_unhashed_at_url:
+                joins.append(first_unhashed_at_url[key])
+        elif key is not None and key in first_at_url:
+            joins.append(first_at_url[key])
+        if joins:
+            index = min(joins)
+            groups[index].append(offer)
         else:
+            index = len(groups)
             groups.append([offer])
+        # The lowest index: a member may join an earlier group after a later one has
+        # a member with the same hash or download.
+        if offer.sha256:
+            first_with_sha[offer.sha256] = min(first_with_sha.get(offer.sha256, index), index)
+        if key is not None:
+            first_at_url[key] = min(first_at_url.get(key, index), index)
+            if not offer.sha256:
+                first_unhashed_at_url[key] = min(first_unhashed_at_url.get(key, index), index)
     return groups
-
-
-def _same_file(left: Offer, right: Offer) -> bool:
-    if left.sha256 and right.sha256:
-        return left.sha256 == right.sha256
-    # One URL with two sizes is one file listed carelessly, not two files.
-    return bool(left.url and right.url and same_download(left.url, right.url))
 
 
 def _candidate(offer: Offer, why: str) -> Candidate:
