@@ -195,10 +195,11 @@ class CivitaiBackend:
         near.extend(
             _candidate(listed, f"same sha256, listed as {listed.name}") for listed in same_bytes
         )
+        same_ids = {id(listed) for listed in same_bytes}  # a list's "in": quadratic
         near.extend(
             _candidate(listed, "same hash on Civitai")
             for listed in files
-            if listed not in same_bytes
+            if id(listed) not in same_ids
         )
         return None
 
