@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.named_pipes import finishes, needs_fifo
 from watchman.comfy.extra_model_paths import (
@@ -178,4 +180,59 @@ def test_search_order_puts_default_paths_first_and_others_last_like_comfyui():
         Path("/default/b"),
         Path("/default/a"),
         Path("/c/models/loras"),
+    )
+
+
+def _search_order_as_comfyui_replays_it(
+    default_dirs: list[Path], extra_paths: list[ExtraPath]
+) -> tuple[Path, ...]:
+    # folder_paths.add_model_folder_path, one path at a time, on a list.
+    order = list(default_dirs)
+    for extra in extra_paths:
+        if extra.path in order:
+            if extra.is_default and order[0] != extra.path:
+                order.remove(extra.path)
+                order.insert(0, extra.path)
+        elif extra.is_default:
+            order.insert(0, extra.path)
+        else:
+            order.append(extra.path)
+    return tuple(order)
+
+
+_PATHS = st.sampled_from([Path(f"/p/{letter}") for letter in "abcde"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    default_dirs=st.lists(_PATHS, max_size=3, unique=True),
+    extra=st.lists(st.tuples(_PATHS, st.booleans()), max_size=10),
+)
+def test_search_order_is_the_order_comfyui_s_one_by_one_insertions_give(
+    default_dirs: list[Path], extra: list[tuple[Path, bool]]
+) -> None:
+    extra_paths = [_extra(str(path), is_default) for path, is_default in extra]
+    assert search_order(default_dirs, extra_paths) == _search_order_as_comfyui_replays_it(
+        default_dirs, extra_paths
+    )
+
+
+def test_a_value_repeated_by_yaml_aliases_past_the_file_s_size_is_a_config_error(tmp_path):
+    # A few KiB naming one long value in thousands of sections: expanded, 800 KB made 30
+    # million paths and took minutes; blank lines make no path, but cost their reading.
+    blank_lines = "\\n" * 100_000
+    text = f'x: {{loras: &x "{blank_lines}"}}\n' + "".join(
+        f"s{index}: {{loras: *x}}\n" for index in range(100)
+    )
+    with pytest.raises(ConfigError, match="YAML aliases"):
+        _parse(tmp_path, text)
+
+
+def test_more_paths_than_any_real_configuration_adds_is_a_config_error(tmp_path):
+    lines = "\n".join(f"    l{index}" for index in range(2_001))
+    with pytest.raises(ConfigError, match="MAX_EXTRA_PATHS"):
+        _parse(tmp_path, f"s:\n  loras: |\n{lines}\n")
+    assert (
+        len(_parse(tmp_path, f"s:\n  loras: |\n{lines[: lines.rindex(chr(10))]}\n").entries)
+        == 2_000
     )

@@ -44,6 +44,11 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 """The largest extra_model_paths file read: real ones are a few KiB, and a stray huge
 file is refused rather than parsed whole."""
 
+MAX_EXTRA_PATHS = 2_000
+"""The most paths one set of extra_model_paths files may add (real ones add tens). Past it
+the files are refused: YAML aliases let a few KiB name one multi-line value in thousands
+of sections, which took minutes and gigabytes to expand (800 KB: 30 million paths)."""
+
 _SPECIAL_KEYS = frozenset({"base_path", "is_default"})
 _POSIX_VARIABLE = re.compile(r"\$(\w+)|\$\{([^}]*)\}")
 _WINDOWS_VARIABLE = re.compile(r"%([^%]+)%")
@@ -74,6 +79,14 @@ class ExtraModelPaths:
         """Return the entries for ``folder`` (any spelling; legacy names mapped), in order."""
         wanted = canonical_folder(folder)
         return tuple(entry for entry in self.entries if entry.folder == wanted)
+
+    def by_folder(self) -> dict[str, tuple[ExtraPath, ...]]:
+        """Return the entries of each folder they mention, in order: one pass, where
+        :meth:`for_folder` per folder would pass over every entry for each."""
+        grouped: dict[str, list[ExtraPath]] = {}
+        for entry in self.entries:
+            grouped.setdefault(entry.folder, []).append(entry)
+        return {folder: tuple(entries) for folder, entries in grouped.items()}
 
     def folders(self) -> tuple[str, ...]:
         """Return every folder name the entries mention, first mention first."""
@@ -150,13 +163,46 @@ def parse_extra_model_paths(
             f"checkpoints: ...}}), not a {type(document).__name__}."
         )
     entries: list[ExtraPath] = []
+    # The text of the values read, counted before each is split: aliases may repeat a
+    # value, but never make the paths longer than the file itself may be.
+    budget = _Budget(source_file)
     for section_name, section in document.items():
         if section is None:
             continue
-        entries.extend(
-            _parse_section(str(section_name), section, source_file, yaml_dir, environ, home_dir)
-        )
+        for entry in _parse_section(
+            str(section_name), section, source_file, yaml_dir, environ, home_dir, budget
+        ):
+            entries.append(entry)
+            budget.count_path()
     return ExtraModelPaths(tuple(entries))
+
+
+class _Budget:
+    """What one file's values may cost to read: ``MAX_FILE_BYTES`` of text, and
+    ``MAX_EXTRA_PATHS`` paths."""
+
+    def __init__(self, source_file: Path) -> None:
+        self.source_file = source_file
+        self.characters = 0
+        self.paths = 0
+
+    def count_text(self, value: str) -> None:
+        """Count one value's text; raise ConfigError past ``MAX_FILE_BYTES``."""
+        self.characters += len(value)
+        if self.characters > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"{self.source_file} repeats its values (YAML aliases) to more than "
+                f"{MAX_FILE_BYTES:,} characters of paths; no real configuration does: fix it."
+            )
+
+    def count_path(self) -> None:
+        """Count one path; raise ConfigError past ``MAX_EXTRA_PATHS``."""
+        self.paths += 1
+        if self.paths > MAX_EXTRA_PATHS:
+            raise ConfigError(
+                f"{self.source_file} adds more than {MAX_EXTRA_PATHS:,} model paths "
+                "(MAX_EXTRA_PATHS); real configurations add tens: fix it."
+            )
 
 
 def _parse_section(
@@ -166,6 +212,7 @@ def _parse_section(
     yaml_dir: Path,
     environ: Mapping[str, str],
     home_dir: Path,
+    budget: _Budget,
 ) -> Iterable[ExtraPath]:
     where = f"{source_file}, section '{section_name}'"
     if not isinstance(section, dict):
@@ -186,6 +233,7 @@ def _parse_section(
                 f"{where}, key '{key}' must be a path or several paths on separate lines, "
                 f"not a {type(value).__name__}."
             )
+        budget.count_text(value)
         for line in value.split("\n"):
             # ComfyUI skips empty lines; surrounding blanks are never meant as part of a path.
             line = line.strip()
@@ -256,14 +304,17 @@ def search_order(
     goes before an earlier one, as ComfyUI inserts at the front each time); a path already
     present stays once, moved to the front if it is a default one.
     """
-    order = list(default_dirs)
+    # Each path gets a rank: appended ones count up, ones put first count down, so the
+    # order is the ranks sorted (list insertions and "in" made many paths quadratic).
+    rank: dict[Path, int] = {}
+    for path in default_dirs:
+        rank.setdefault(path, len(rank))
+    front, back = 0, len(rank)
     for extra in extra_paths:
-        if extra.path in order:
-            if extra.is_default and order[0] != extra.path:
-                order.remove(extra.path)
-                order.insert(0, extra.path)
-        elif extra.is_default:
-            order.insert(0, extra.path)
-        else:
-            order.append(extra.path)
-    return tuple(order)
+        if extra.is_default:  # put first, or moved there (a no-op when first already)
+            front -= 1
+            rank[extra.path] = front
+        elif extra.path not in rank:
+            rank[extra.path] = back
+            back += 1
+    return tuple(sorted(rank, key=rank.__getitem__))

@@ -326,13 +326,14 @@ def _folder_roots(
     kinds: Sequence[FolderType], comfyui_root: Path, extra: ExtraModelPaths
 ) -> dict[str, tuple[str, ...]]:
     roots: dict[str, tuple[str, ...]] = {}
+    extra_by_folder = extra.by_folder()
     # Types that share another's directories come after it in the table, so it is ready.
     for kind in kinds:
         if kind.shares_dirs_with:
             base = [Path(path) for other in kind.shares_dirs_with for path in roots[other]]
         else:
             base = [Path(os.path.normpath(comfyui_root / d)) for d in kind.default_dirs]
-        ordered = search_order(list(dict.fromkeys(base)), extra.for_folder(kind.name))
+        ordered = search_order(list(dict.fromkeys(base)), extra_by_folder.get(kind.name, ()))
         roots[kind.name] = tuple(str(path) for path in ordered)
     return roots
 
