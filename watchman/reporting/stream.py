@@ -173,34 +173,53 @@ _VOLATILE_MARKERS = tuple(b'"' + key.encode("ascii") + b'":' for key in VOLATILE
 followed by a colon)."""
 
 
-_VOLATILE_LINE = re.compile(
-    rb'(,?)\n *"(?:'
+_VOLATILE_VALUE = re.compile(
+    rb'"(?:'
     + b"|".join(re.escape(key.encode("ascii")) for key in sorted(VOLATILE_NESTED_KEYS))
     + rb')": (?:"(?:[^"\\\n]|\\.)*"|null|true|false|-?[0-9][0-9.eE+-]*)(,?)'
 )
-"""A volatile key's line in canonical JSON, with a scalar value: a raw newline is always
-between tokens (strings escape theirs), so the key is a key, not text in a string."""
+"""A volatile key and its scalar value in canonical JSON, with the comma after it."""
 
 
 def _without_volatile(dumped: bytes) -> bytes | None:
     """``dumped`` (canonical JSON) without the lines of its volatile keys, which is the
     canonical JSON of the value stripped of them; None when that takes more than removing
-    lines (a volatile key whose value is an object or a list, or an object's only key)."""
-    only_key = False
+    lines (a volatile key whose value is an object or a list, an object's only key, or
+    two such lines that end an object together).
 
-    def drop(line: re.Match[bytes]) -> bytes:
-        nonlocal only_key
-        before, after = line[1], line[2]
-        if after:
-            return before  # not the object's last key: the line before keeps its comma
-        if not before:
-            only_key = True  # "{" then this key alone: the object becomes "{}"
-        return b""  # the last key: the line before loses its comma
+    Each key is found with ``bytes.find`` (a regular expression scanning every position
+    of 5,000 entries took 0.2 s a cycle). A raw newline is always between tokens (strings
+    escape theirs) and a string's quotes inside a string are escaped, so a marker at the
+    start of a line is a key, not text in a string."""
+    starts = sorted(at for marker in _VOLATILE_MARKERS for at in _occurrences(dumped, marker))
+    pieces = []
+    kept_from = 0
+    for at in starts:
+        line = dumped.rfind(b"\n", 0, at)
+        if line < 0 or dumped[line + 1 : at].strip(b" "):
+            return None
+        found = _VOLATILE_VALUE.match(dumped, at)
+        if found is None:
+            return None  # an object or a list: copied without it and written again
+        if found[1]:
+            start = line  # not the object's last key: the line before keeps its comma
+        elif dumped[line - 1 : line] == b",":
+            start = line - 1  # the last key: the line before loses its comma
+        else:
+            return None  # "{" then this key alone: the object becomes "{}"
+        if start < kept_from:
+            return None
+        pieces.append(dumped[kept_from:start])
+        kept_from = found.end()
+    pieces.append(dumped[kept_from:])
+    return b"".join(pieces)
 
-    trimmed = _VOLATILE_LINE.sub(drop, dumped)
-    if only_key or any(marker in trimmed for marker in _VOLATILE_MARKERS):
-        return None
-    return trimmed
+
+def _occurrences(data: bytes, marker: bytes) -> Iterator[int]:
+    at = data.find(marker)
+    while at >= 0:
+        yield at
+        at = data.find(marker, at + 1)
 
 
 def _strip(value: Any) -> Any:
