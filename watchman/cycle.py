@@ -290,6 +290,7 @@ def _run_stages(
     from watchman.stages.inventory.stock import installed_nodes, take_stock, write_caches
     from watchman.stages.needs_cache import FILE_NAME as NEEDS_CACHE
     from watchman.stages.needs_cache import assess_with_cache, context_digest
+    from watchman.stages.needs_lookups import ModelChanges
     from watchman.stages.node_packs import advise_packs
     from watchman.stages.resolve import resolve_missing_models
     from watchman.stages.watched_folders import watched_folders, workflow_suffixes
@@ -383,7 +384,16 @@ def _run_stages(
         cycle_fingerprint.note_node_source(installed.source, installed.types)
         # A workflow whose bytes and every other input of its assessment are unchanged
         # keeps its needs from the last cycle (needs_cache).
-        context = context_digest(models, home.model_cache, installed, health, parser_version(table))
+        context = context_digest(
+            models,
+            home.model_cache,
+            installed,
+            health,
+            parser_version(table),
+            None
+            if written.model_cache_before is None
+            else ModelChanges(written.model_cache_before, written.changed_names),
+        )
         needs = assess_with_cache(
             home.state_dir / NEEDS_CACHE, scan, models, installed, health, context
         )

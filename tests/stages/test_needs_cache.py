@@ -16,6 +16,7 @@ from watchman.stages.inventory.models import ModelFile
 from watchman.stages.needs import InstalledNodes, assess_workflow
 from watchman.stages.needs_cache import (
     FILE_NAME,
+    NeedsContext,
     assess_with_cache,
     context_digest,
     pack_needs,
@@ -52,7 +53,7 @@ def scan_of(*workflows: tuple[str, str]) -> WorkflowScan:
     return WorkflowScan(stored, {}, 0, 0, ())
 
 
-def context(tmp_path: Path, **changes: object) -> str | None:
+def context(tmp_path: Path, **changes: object) -> NeedsContext | None:
     cache = tmp_path / "model_cache.json"
     if not cache.exists():
         cache.write_bytes(b"{}")
@@ -102,16 +103,20 @@ def test_needs_made_for_the_same_bytes_and_context_are_taken_back(tmp_path: Path
 def test_another_context_or_a_damaged_line_assesses_again(tmp_path: Path) -> None:
     cache = tmp_path / FILE_NAME
     scan = scan_of(("/w/a.json", "aa"))
-    assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, "one")
+    assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, NeedsContext("one", "m"))
     cache.write_bytes(cache.read_bytes().replace(b'["missing_nodes"', b'["ready"', 1))
     assert (
-        assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, "two").workflows[0].status
+        assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, NeedsContext("two", "m"))
+        .workflows[0]
+        .status
         == "missing_nodes"
     )
     text = cache.read_bytes()
     cache.write_bytes(text[: text.rindex(b"\t") + 1] + b"[not json\n")
     assert (
-        assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, "two").workflows[0].status
+        assess_with_cache(cache, scan, INVENTORY, STATIC, HEALTHY, NeedsContext("two", "m"))
+        .workflows[0]
+        .status
         == "missing_nodes"
     )
 
@@ -139,6 +144,7 @@ def test_every_input_of_an_assessment_is_in_the_context(tmp_path: Path) -> None:
     assert None not in variants and len({base, *variants}) == len(variants) + 1
     (tmp_path / "model_cache.json").write_bytes(b'{"another": "file list"}')
     assert context(tmp_path) != base
+    assert context(tmp_path).inputs == base.inputs  # the model files: see needs_lookups
 
 
 def test_nothing_is_reused_when_a_live_server_offers_its_file_lists(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ from watchman.comfy.model_key import (
 )
 from watchman.comfy.prompt_tokens import EmbeddingToken, weight_outside_parentheses
 from watchman.comfy.workflow_model import ModelReference
-from watchman.stages.inventory.models import ModelFile, ModelInventory
+from watchman.stages.inventory.models import ModelFile
+from watchman.stages.needs_lookups import InventoryView
 from watchman.stages.needs_model import ModelNeed
 
 NAMELESS_RAISES = (
@@ -39,7 +40,7 @@ BrokenLookup = Callable[[ModelFile], "str | None"]
 
 
 def embedding_need(
-    reference: ModelReference, key: ModelKey, inventory: ModelInventory, broken: BrokenLookup | None
+    reference: ModelReference, key: ModelKey, inventory: InventoryView, broken: BrokenLookup | None
 ) -> ModelNeed | None:
     """The need of an embedding named in prompt text (see the module's docstring): None
     when ComfyUI's tokenizer finds a sound file, broken when a file it may load is broken,
@@ -99,13 +100,13 @@ def embedding_need(
     return ModelNeed(reference, key, presence.state, presence.locations)
 
 
-def _first_target(name: str, inventory: ModelInventory) -> str:
+def _first_target(name: str, inventory: InventoryView) -> str:
     targets = embedding_targets(name, inventory.separator)
     return targets[0] if targets else name
 
 
 def _embedding_files(
-    name: str, inventory: ModelInventory
+    name: str, inventory: InventoryView
 ) -> tuple[tuple[ModelFile, ...], tuple[ModelFile, ...]]:
     """The installed embeddings ComfyUI's ``load_embed`` finds for ``name``, and those it
     would find only in another letter case (empty when the disk ignores case, on Windows
@@ -129,12 +130,12 @@ def _embedding_files(
 
 
 def _climbing_embedding_files(
-    name: str, inventory: ModelInventory
+    name: str, inventory: InventoryView
 ) -> tuple[tuple[ModelFile, ...], tuple[ModelFile, ...]]:
     """:func:`_embedding_files` for a name that climbs (``../a``): tried from each
     directory of each root, it finds a file only where the climb comes back into that
     directory (``model_key.climbing_embedding_paths``). Rare: every file is looked at."""
-    files = inventory.files.get("embeddings", ())
+    files = inventory.folder_files("embeddings")
     directories: dict[str, set[str]] = {}
     for model in files:
         parts = model.relative_path.split("/")[:-1]

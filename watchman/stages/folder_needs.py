@@ -24,7 +24,7 @@ from __future__ import annotations
 from watchman.comfy.folders import FOLDER_TYPES
 from watchman.comfy.model_key import ModelKey, is_exact_spelling, listed_name
 from watchman.comfy.workflow_model import ModelReference
-from watchman.stages.inventory.models import ModelInventory
+from watchman.stages.needs_lookups import InventoryView
 from watchman.stages.needs_model import ModelNeed
 
 EMPTY_FOLDER = (
@@ -35,7 +35,7 @@ EMPTY_FOLDER = (
 
 
 def folder_need(
-    reference: ModelReference, key: ModelKey, inventory: ModelInventory
+    reference: ModelReference, key: ModelKey, inventory: InventoryView
 ) -> ModelNeed | None:
     """Return the need of a reference whose value names a model folder, or None when the
     loader lists it as written and it holds data.
@@ -65,7 +65,7 @@ def folder_need(
     return None
 
 
-def _elsewhere(reference: ModelReference, key: ModelKey, inventory: ModelInventory) -> ModelNeed:
+def _elsewhere(reference: ModelReference, key: ModelKey, inventory: InventoryView) -> ModelNeed:
     """Misplaced when a model folder of that path is recorded under another folder type,
     else missing."""
     others = tuple(e for e in inventory.model_folders(key.path) if e.folder != key.folder)

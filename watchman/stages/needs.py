@@ -83,6 +83,7 @@ from watchman.printable import printable
 from watchman.stages.embedding_needs import BrokenLookup, embedding_need
 from watchman.stages.folder_needs import folder_need
 from watchman.stages.inventory.models import ModelFile, ModelInventory
+from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
 from watchman.stages.workflows import ReaderFailure, WorkflowScan
 
@@ -183,7 +184,7 @@ def _spelling_need(
 
 
 def _by_name_need(
-    reference: ModelReference, key: ModelKey, inventory: ModelInventory, broken: BrokenLookup | None
+    reference: ModelReference, key: ModelKey, inventory: InventoryView, broken: BrokenLookup | None
 ) -> ModelNeed | None:
     """The need of a reference whose node looks the file up by name itself: None when it
     finds a sound file, broken when the file it finds is broken, misspelled when it would
@@ -210,18 +211,15 @@ def _by_name_need(
     return ModelNeed(reference, key, presence.state, presence.locations)
 
 
-def _by_name_candidates(
-    value: str, folder: str, inventory: ModelInventory
-) -> tuple[ModelFile, ...]:
+def _by_name_candidates(value: str, folder: str, inventory: InventoryView) -> tuple[ModelFile, ...]:
     """The files of ``folder`` a by-name lookup of ``value`` may find, in any letter case
     (:func:`watchman.comfy.model_key.by_name_file_names`), in inventory order. Testing
     every file of the folder was references x files: hours for thousands of LoRA-tag
     workflows beside 100,000 models. A folder whose files may bear any extension is
     still tested whole."""
-    files = inventory.files.get(folder, ())
     kind = FOLDER_TYPES.get(folder)
-    if kind is None or not kind.extensions or len(files) < _INDEXED_FROM:
-        return files
+    if kind is None or not kind.extensions or inventory.holds_fewer(folder, _INDEXED_FROM):
+        return inventory.folder_files(folder)
     wanted = by_name_file_names(value, inventory.separator, kind.extensions)
     return tuple(model for model in inventory.named(folder, *wanted) if model.folder == folder)
 
@@ -231,7 +229,7 @@ _INDEXED_FROM = 64
 
 
 def _broken_need(
-    reference: ModelReference, key: ModelKey, inventory: ModelInventory, broken: BrokenLookup
+    reference: ModelReference, key: ModelKey, inventory: InventoryView, broken: BrokenLookup
 ) -> ModelNeed | None:
     """A broken need when the file ComfyUI would load for ``key`` is broken, else None."""
     presence = inventory.locate(key)
@@ -250,7 +248,7 @@ workflows name the same models, and building a key normalises a path."""
 
 def find_model_needs(
     references: Iterable[ModelReference],
-    inventory: ModelInventory,
+    inventory: InventoryView,
     choices: ChoicesLookup | None = None,
     broken: BrokenLookup | None = None,
     keys: KeyMemo | None = None,
@@ -339,7 +337,7 @@ def find_node_needs(
 
 def assess_workflow(
     parsed: ParsedWorkflow,
-    inventory: ModelInventory,
+    inventory: InventoryView,
     installed_node_types: Collection[str],
     choices: ChoicesLookup | None = None,
     broken: BrokenLookup | None = None,
@@ -450,6 +448,7 @@ def assess_all(
     installed: InstalledNodes,
     broken: BrokenLookup | None = None,
     known: KnownNeeds | None = None,
+    dependences: dict[str, Dependence] | None = None,
 ) -> NeedsResult:
     """The needs stage: assess every workflow of the scan.
 
@@ -458,6 +457,8 @@ def assess_all(
     boundary per workflow), never the cycle's. ``broken`` says why an installed file
     cannot be the model (model_health); None when no file is broken. ``known`` gives
     the needs of a workflow that need not be assessed again (None: every workflow is).
+    ``dependences``, when given, receives what each workflow assessed here asked of the
+    inventory, by path (:mod:`watchman.stages.needs_lookups`).
     """
     assessed: list[Assessment] = []
     failures: list[ReaderFailure] = []
@@ -469,10 +470,18 @@ def assess_all(
         if stored.parsed is not None and known is not None:
             needs = known(str(watched.path), watched.sha256)
         if stored.parsed is not None and needs is None:
+            recorded = RecordedLookups(inventory) if dependences is not None else None
             try:
                 needs = assess_workflow(
-                    stored.parsed, inventory, installed.types, installed.choices, broken, keys
+                    stored.parsed,
+                    inventory if recorded is None else recorded,
+                    installed.types,
+                    installed.choices,
+                    broken,
+                    keys,
                 )
+                if recorded is not None and dependences is not None:
+                    dependences[str(watched.path)] = recorded.dependence()
             except Exception as surprise:
                 name = printable(str(watched.path))
                 error = str(reader_failure(name, surprise))

@@ -13,17 +13,23 @@ lookups). :func:`~watchman.stages.needs.assess_workflow` is a pure function of
 * the broken files and why each is broken;
 * the code of the rules themselves (every file of the package, by content).
 
-:func:`context_digest` hashes all of those but the bytes into one digest, written as
-the cache's first line; each further line is ``<path as JSON> TAB <sha256> TAB <needs>``,
-the needs packed as positional arrays (:func:`pack_needs`; a need's reference as its
-position in the workflow's parse, so it comes back as that very object, neither decoded
-nor kept twice). A cache of another digest is
-not read at all; a line is used only for the very bytes it was made from. With a live
-ComfyUI server the file lists it offers per loader input are an input too, and nothing is
-reused (they are a question asked of the server, not data to digest).
-
-Only the needs stage's own work is saved here: a change of any input above (one model
-added) assesses everything again, as before.
+:func:`context_digest` hashes all of those but the bytes and the model files into one
+digest, written as the cache's first line (a cache of another digest is not read at all),
+and gives the model cache's sha256 beside it. Each further line is
+``<path as JSON> TAB <sha256> TAB <models> TAB <answers> TAB <asked> TAB <needs>``: the
+workflow's bytes, the model cache's sha256 when the line was made or last confirmed,
+the digest of the inventory's answers about the folders the assessment read whole and
+what it asked of the inventory (:mod:`watchman.stages.needs_lookups`: the file names it
+looked up, those folders), then the needs packed as positional arrays
+(:func:`pack_needs`; a need's reference as its position in the workflow's parse, so it
+comes back as that very object, neither decoded nor kept twice). A line is used only
+for the very bytes it was made from. Under other model files, only when it was made
+under the model cache this cycle found, no file of a name it looked up was added,
+removed or changed since (the directory listings say which), and its folders' answers
+are the same: one model added re-assesses the workflows that looked its name up, not
+all 5,000. With a live ComfyUI server the file lists it offers per loader input are an
+input too, and nothing is reused (they are a question asked of the server, not data to
+digest).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +50,7 @@ from watchman.stages import needs as needs_stage
 from watchman.stages.inventory.model_health import ModelHealth, broken_lookup
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import InstalledNodes, NeedsResult, NodeNeed, WorkflowNeeds
+from watchman.stages.needs_lookups import Answers, Dependence, ModelChanges
 from watchman.stages.needs_model import ModelNeed
 from watchman.stages.workflow_cache import pack_reference, unpack_reference
 from watchman.stages.workflows import WorkflowScan
@@ -51,7 +59,7 @@ from watchman.state.path_lines import read_path_lines, write_path_lines
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FILE_NAME = "needs_cache.jsonl"
 """The cache's name in the state folder."""
 _CODE_DIGEST: list[str] = []  # the package's code does not change under a running process
@@ -73,19 +81,33 @@ def code_digest() -> str:
     return _CODE_DIGEST[0]
 
 
+@dataclass(frozen=True)
+class NeedsContext:
+    """What the needs cache's lines were made under: ``inputs``, the digest of every input
+    of an assessment but the workflow's bytes and the model files (the cache's header);
+    ``models``, the sha256 of the model cache (the model files); and ``changes``, how the
+    model files changed in this cycle (None: unknown, or they did not)."""
+
+    inputs: str
+    models: str
+    changes: ModelChanges | None = None
+
+
 def context_digest(
     inventory: ModelInventory,
     model_cache: Path,
     installed: InstalledNodes,
     health: ModelHealth,
     parser_version: str,
-) -> str | None:
-    """The digest of every input of an assessment but the workflow's bytes (see the
-    module's docstring), or None when the needs cannot be reused (a live server's file
-    lists are an input, or the model cache or the package's code cannot be read).
+    changes: ModelChanges | None = None,
+) -> NeedsContext | None:
+    """The digests every input of an assessment but the workflow's bytes goes into (see
+    the module's docstring), or None when the needs cannot be reused (a live server's
+    file lists are an input, or the model cache or the package's code cannot be read).
 
     Takes the inventory, the model cache file the caches stage wrote or kept for it, the
-    installed nodes, the model health and the parse cache's version.
+    installed nodes, the model health, the parse cache's version and how the model files
+    changed in this cycle (None: unknown, or they did not).
     """
     if installed.choices is not None:
         return None
@@ -96,7 +118,7 @@ def context_digest(
 
     try:
         add(SCHEMA_VERSION, code_digest(), parser_version)
-        add(_file_sha256(model_cache))
+        models = _file_sha256(model_cache)
     except OSError as error:
         logger.debug("Needs are assessed anew: %s", error)
         return None
@@ -108,7 +130,7 @@ def context_digest(
         add(folder, [_file(entry) for entry in inventory.folder_entries[folder]])
     add(installed.source, sorted(installed.types))
     add(sorted((path, b.reason, b.detail, b.size) for path, b in health.broken.items()))
-    return digest.hexdigest()
+    return NeedsContext(digest.hexdigest(), models, changes)
 
 
 def _file_sha256(path: Path) -> str:
@@ -119,80 +141,128 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_DAMAGE = (ValueError, TypeError, KeyError, IndexError)
+"""What a damaged line raises when decoded or unpacked."""
+
+
 def assess_with_cache(
     cache_path: Path,
     scan: WorkflowScan,
     inventory: ModelInventory,
     installed: InstalledNodes,
     health: ModelHealth,
-    context: str | None,
+    context: NeedsContext | None,
 ) -> NeedsResult:
     """The needs stage with the cache at ``cache_path``: a workflow whose line was made
     for its sha256 under the same ``context`` (:func:`context_digest`; None: nothing is
-    reused or saved) keeps its needs, the others are assessed; the cache is rewritten
+    reused or saved) keeps its needs, and so does one whose line was made under the model
+    files this cycle changed (``context.changes``) when no file of a name it looked up
+    changed, nor a folder it read whole; the others are assessed; the cache is rewritten
     when a line changed. A damaged line costs its workflow an assessment.
 
     Raises:
         OSError: the cache cannot be written.
     """
-    lines = load_lines(cache_path, context) if context is not None else {}
+    lines = load_lines(cache_path, context.inputs) if context is not None else {}
+    models = context.models.encode("ascii") if context is not None else b""
+    changes = context.changes if context is not None else None
     kept: dict[str, bytes] = {}
     parses = {str(stored.watched.path): stored.parsed for stored in scan.workflows}
+    answers = Answers(inventory)
 
     def known(path: str, sha256: str) -> WorkflowNeeds | None:
         line = lines.get(path)
-        if line is None:
-            return None
-        _, _, rest = line.partition(b"\t")
-        digest, _, packed = rest.partition(b"\t")
-        if digest != sha256.encode("ascii", "replace"):
-            return None
         parsed = parses.get(path)
-        if parsed is None:
+        if line is None or parsed is None:
+            return None
+        fields = line.rstrip(b"\n").split(b"\t")
+        if len(fields) != 6 or fields[1] != sha256.encode("ascii", "replace"):
             return None
         try:
-            needs = unpack_needs(loads_json(packed), parsed.model_refs)
-        except (ValueError, TypeError, KeyError, IndexError) as damage:
+            if fields[2] != models:
+                # Made under the model files before this cycle's change: still true when
+                # no file of a name it looked up changed, nor a folder it read whole.
+                if changes is None or fields[2] != changes.before.encode("ascii"):
+                    return None
+                asked = Dependence.from_json(loads_json(fields[4]))
+                if not asked.untouched_by(changes) or (
+                    answers.digest(asked).encode("ascii") != fields[3]
+                ):
+                    return None
+                fields[2] = models
+                line = b"\t".join(fields) + b"\n"
+            needs = unpack_needs(loads_json(fields[5]), parsed.model_refs)
+        except _DAMAGE as damage:
             logger.info("Cached needs of %s are unusable (%s); assessing again.", path, damage)
             return None
         kept[path] = line
         return needs
 
+    asked: dict[str, Dependence] = {}
     # Through the module: the stage's one entry point, as tests replace it.
-    result = needs_stage.assess_all(scan, inventory, installed, broken_lookup(health), known)
+    result = needs_stage.assess_all(scan, inventory, installed, broken_lookup(health), known, asked)
     if context is None:
         return result
-    entries = {
-        str(assessment.path): kept.get(str(assessment.path))
-        or encode_line(
-            str(assessment.path),
-            assessment.sha256,
-            assessment.needs,
-            assessment.parsed.model_refs if assessment.parsed is not None else (),
-        )
-        for assessment in result.workflows
-        if assessment.needs is not None
-    }
-    save_lines(cache_path, context, entries, lines)
+    entries = {}
+    for assessment in result.workflows:
+        path = str(assessment.path)
+        if assessment.needs is None:
+            continue
+        line = kept.get(path)
+        if line is None:
+            dependence = asked.get(path, Dependence())
+            line = encode_line(
+                path,
+                assessment.sha256,
+                assessment.needs,
+                assessment.parsed.model_refs if assessment.parsed is not None else (),
+                Made(context.models, answers.digest(dependence), dependence),
+            )
+        entries[path] = line
+    save_lines(cache_path, context.inputs, entries, lines)
     return result
 
 
 def header(context: str) -> bytes:
-    """The first line of a cache made under ``context``."""
+    """The first line of a cache made under ``context`` (its inputs' digest)."""
     return orjson.dumps({"schema_version": SCHEMA_VERSION, "context": context}) + b"\n"
 
 
+@dataclass(frozen=True)
+class Made:
+    """What one line's needs were made under: the model cache's sha256, the digest of
+    the inventory's answers about the folders the assessment read whole (and its
+    bounds), and what it asked."""
+
+    models: str
+    answers: str
+    dependence: Dependence
+
+
 def encode_line(
-    path: str, sha256: str, needs: WorkflowNeeds, references: Sequence[ModelReference] = ()
+    path: str,
+    sha256: str,
+    needs: WorkflowNeeds,
+    references: Sequence[ModelReference] = (),
+    made: Made | None = None,
 ) -> bytes:
-    """The cache line of one workflow's needs (newline included); ``references`` are its
-    parse's, which a need names by position (see :func:`pack_needs`)."""
+    """The cache line of one workflow's needs (newline included):
+    ``<path> TAB <sha256> TAB <models> TAB <answers> TAB <asked> TAB <needs>``.
+    ``references`` are its parse's, which a need names by position (see
+    :func:`pack_needs`); ``made``: what the needs were made under (None: nothing, a line
+    kept only under the very same model files, having asked nothing)."""
+    made = made if made is not None else Made("", "", Dependence())
     return (
-        dumps_line(path)
-        + b"\t"
-        + sha256.encode("ascii", "replace")
-        + b"\t"
-        + dumps_line(pack_needs(needs, references))
+        b"\t".join(
+            [
+                dumps_line(path),
+                sha256.encode("ascii", "replace"),
+                made.models.encode("ascii"),
+                made.answers.encode("ascii"),
+                dumps_line(made.dependence.to_json()),
+                dumps_line(pack_needs(needs, references)),
+            ]
+        )
         + b"\n"
     )
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from watchman.comfy.model_key import fold_case
 from watchman.errors import CycleInterrupted
 from watchman.stages.inventory.directory_listing import (
     DirectoryListing,
@@ -200,3 +201,24 @@ class TreeListing:
         if not self.changed and any(path not in self.seen for path in self.previous):
             self.changed = True
         return self
+
+    def changed_file_names(self) -> frozenset[str]:
+        """The case-folded names of the files added, removed or changed (size, mtime)
+        since the previous listing, in the directories walked: every name of a directory
+        that appeared or vanished, and the names a listed-again directory holds otherwise.
+        A file elsewhere keeps its name out of it. Call after :meth:`finish`."""
+        names: set[str] = set()
+        for path, record in self.seen.items():
+            before = self.previous.get(path)
+            if before is record:
+                continue  # reused as it was
+            if before is None:
+                names.update(record.names)
+            elif not before.same_entries(record):
+                now = set(zip(record.names, record.sizes, record.mtimes_ns, strict=True))
+                then = set(zip(before.names, before.sizes, before.mtimes_ns, strict=True))
+                names.update(entry[0] for entry in now ^ then)
+        for path, before in self.previous.items():
+            if path not in self.seen:
+                names.update(before.names)
+        return frozenset(fold_case(name) for name in names)

@@ -185,11 +185,7 @@ class ModelInventory:
         if not path:
             return Presence("missing")
         wanted = key.folder
-        known = None if wanted is None else FOLDER_TYPES.get(wanted)
-        # The name as written first, then with the extensions the loader adds itself.
-        keys = [path] + [
-            path + extension for extension in (known.implied_extensions if known else ())
-        ]
+        keys = _candidates(key)
         for candidate in keys:
             same_path = self._by_path.hits(self._all, candidate, _folded_path)
             if wanted is None:
@@ -209,6 +205,14 @@ class ModelInventory:
             if same_name:
                 return Presence("misplaced", same_name)
         return Presence("missing")
+
+    def folder_files(self, folder: str) -> tuple[ModelFile, ...]:
+        """Return every file of ``folder`` (empty when unknown), in inventory order."""
+        return self.files.get(folder, ())
+
+    def holds_fewer(self, folder: str, count: int) -> bool:
+        """Return whether ``folder`` holds fewer than ``count`` files."""
+        return len(self.files.get(folder, ())) < count
 
     def model_folders(self, path: str, folder: str | None = None) -> tuple[ModelFile, ...]:
         """Return the model folders (``folder_entries``) whose relative path folds to
@@ -287,6 +291,24 @@ class ModelInventory:
                 for name in sorted(self.files)
             },
         }
+
+
+def _candidates(key: ModelKey) -> list[str]:
+    # The name as written first, then with the extensions the loader adds itself.
+    known = None if key.folder is None else FOLDER_TYPES.get(key.folder)
+    return [key.path] + [
+        key.path + extension for extension in (known.implied_extensions if known else ())
+    ]
+
+
+def located_names(key: ModelKey) -> frozenset[str]:
+    """The case-folded file names whose files alone decide what
+    :meth:`ModelInventory.locate` answers for ``key`` (with the subfolders and roots):
+    a file of another name can never be among its answers, present or misplaced. Empty
+    for an empty path."""
+    if not key.path:
+        return frozenset()
+    return frozenset(fold_case(candidate.rpartition("/")[2]) for candidate in _candidates(key))
 
 
 def _folded_path(model: ModelFile) -> str:

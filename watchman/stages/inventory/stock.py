@@ -29,7 +29,11 @@ from watchman.stages.inventory.models import ModelInventory, scan_models
 from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
 from watchman.stages.needs import InstalledNodes
 from watchman.state.json_state import read_json_state, set_aside_corrupt
-from watchman.state.safe_files import write_chunks_if_changed, write_json_if_changed
+from watchman.state.safe_files import (
+    file_sha256,
+    write_chunks_if_changed,
+    write_json_if_changed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,11 @@ class CacheWrites:
 
     model_cache: bool
     custom_nodes_cache: bool
+    # The model cache's sha256 before it was rewritten (None: it was not, or could not
+    # be read), and the case-folded names of the model files changed since the listings
+    # before (see TreeListing.changed_file_names).
+    model_cache_before: str | None = None
+    changed_names: frozenset[str] = frozenset()
 
 
 def _previous_node_inventory(home: Home) -> NodeInventory | None:
@@ -146,7 +155,8 @@ def write_caches(home: Home, stock: Stock) -> CacheWrites:
     """Write the model and node caches when they changed, and save the listings.
 
     The model cache follows from the listings and the roots: when neither changed and the
-    file is the one last written, it is not rebuilt only to be found equal.
+    file is the one last written, it is not rebuilt only to be found equal. When it is
+    rewritten, the result says what it held before and which file names changed.
 
     Raises:
         OSError: a cache cannot be written.
@@ -160,12 +170,15 @@ def write_caches(home: Home, stock: Stock) -> CacheWrites:
     )
     # Streamed: the whole document (100,000 dicts, then 18 MB of bytes, then the old
     # file read back to compare) was the peak of a cycle that added one model.
+    before = file_sha256(home.model_cache) if stale else None
     model_cache = stale and write_chunks_if_changed(home.model_cache, stock.models.cache_chunks())
     tree.meta["model_roots"] = roots_digest
     tree.meta["model_cache_file"] = file_identity(home.model_cache)
     save_listing(home.listing_cache, tree)
     nodes_cache = write_json_if_changed(home.custom_nodes_cache, stock.nodes.to_cache_document())
-    return CacheWrites(model_cache, nodes_cache)
+    if not model_cache:
+        return CacheWrites(False, nodes_cache)
+    return CacheWrites(True, nodes_cache, before, tree.changed_file_names())
 
 
 def installed_nodes(server: ComfyUIServer | None, nodes: NodeInventory) -> InstalledNodes:
