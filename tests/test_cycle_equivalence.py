@@ -1,7 +1,8 @@
 """Every kind of cycle gives the report a cold cycle gives on the same tree.
 
 Seeded random edits (models and workflows added, removed, renamed, rewritten in place; a
-folder named as a model; a node pack enabled or disabled) are
+folder of models added or removed; a folder named as a model; a node pack enabled or
+disabled) are
 applied to a copy of the demo tree between cycles of one home; after each round the
 incremental cycle's report and model cache are compared with those of a cold cycle in a
 fresh home. A model rewritten in place (same name, its folder's stamp unchanged) is seen
@@ -15,6 +16,7 @@ import importlib.util
 import json
 import os
 import random
+import shutil
 import time
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from bench.generate_tree import model_body
 from tests.local_http import answering
 from watchman.config import Settings
 from watchman.config_loading import load_settings
@@ -131,7 +134,7 @@ def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
         [
             *("add_model", "remove_model", "rename_model", "rewrite_model"),
             *("edit_workflow", "add_workflow", "remove_workflow", "rename_workflow"),
-            *("folder_named_as_model", "toggle_pack"),
+            *("folder_named_as_model", "toggle_pack", "model_subfolder"),
         ]
     )
     missing = [
@@ -144,6 +147,17 @@ def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
         # Only the subfolders change (no model file): a model that is a folder is present.
         folder, value = rng.choice(missing)
         (bench.models / folder / value.replace("\\", "/")).mkdir(parents=True, exist_ok=True)
+    elif kind == "model_subfolder":
+        # A folder of models appears, or one vanishes with its files (a directory
+        # listing gone, not one listed again).
+        folders = [p for p in bench.models.glob("*/*") if p.is_dir() and any(p.iterdir())]
+        if folders:
+            shutil.rmtree(rng.choice(folders))
+        else:
+            folder = rng.choice([p for p in bench.models.iterdir() if p.is_dir()])
+            target = folder / f"sub_{rng.randrange(10**6)}" / rng.choice(names)
+            target.parent.mkdir()
+            target.write_bytes(b"model")
     elif kind == "toggle_pack":
         # Only the installed node types change: a pack enabled or disabled.
         nodes = bench.root / "custom_nodes"
@@ -218,8 +232,10 @@ def test_every_cycle_kind_reports_what_a_cold_cycle_reports(tmp_path, seed, trig
             rewritten = _edit(bench, rng, names) or rewritten
         bench.incremental()
         cold = bench.cold()
-        assert _report(bench.home) == _report(cold)
-        if rewritten:
+        if not rewritten:
+            # A file rewritten in place is not seen before the full re-stat (below).
+            assert _report(bench.home) == _report(cold)
+        else:
             # Seen only by the full re-stat: make it due.
             bench.clock.now += 25 * HOUR
             result = bench.incremental()
@@ -338,3 +354,36 @@ def test_a_bug_in_a_stage_is_recorded_as_failed_and_the_next_cycle_runs_in_full(
     assert last.outcome == "failed" and "unexpected KeyError" in (last.reason or "")
     assert not bench.home.fingerprint.exists()
     assert not _unchanged(bench.home, bench.incremental())
+
+
+def test_needs_made_before_a_failed_cycle_changed_the_models_are_assessed_after_the_next(
+    tmp_path, monkeypatch
+):
+    from watchman.stages import needs
+
+    bench = Bench(tmp_path)
+    bench.incremental()
+    folder, value = next(
+        (need["folder"], need["value"])
+        for entry in _report(bench.home)["workflows"]
+        for need in entry.get("missing_models", [])
+        if need.get("folder") and need.get("state") == "missing" and "/" not in need["value"]
+        if (bench.models / need["folder"]).is_dir()
+    )
+    # The missing model arrives; the cycle writes the model cache, then fails: the needs
+    # kept were made under the model cache before it.
+    (bench.models / folder / value).write_bytes(model_body(value))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug, not an input")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(needs, "assess_all", broken)
+        with pytest.raises(KeyError):
+            bench.incremental()
+    # Then a model nobody names: only its name changed in this cycle's listings.
+    (bench.models / folder / "nobody_names_me.safetensors").write_bytes(
+        model_body("nobody_names_me.safetensors")
+    )
+    bench.incremental()
+    assert _report(bench.home) == _report(bench.cold())

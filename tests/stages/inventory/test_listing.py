@@ -91,3 +91,31 @@ def test_a_link_loop_ends(tmp_path):
         pytest.skip("symbolic links are not allowed here")
     tree = walk_cycle(tmp_path, None, newest_mtime(tmp_path) + LATER)
     assert files_seen(tree, tmp_path) == {"a/one.safetensors": 0}
+
+
+def test_the_changed_file_names_are_those_added_removed_rewritten_or_gone_with_a_folder(
+    tmp_path,
+):
+    write_file(tmp_path / "a" / "Kept.safetensors")
+    write_file(tmp_path / "a" / "Removed.pt")
+    rewritten = write_file(tmp_path / "b" / "Rewritten.ckpt", b"x")
+    write_file(tmp_path / "b" / "beside.pt")
+    write_file(tmp_path / "gone" / "Vanished.pt")
+    write_file(tmp_path / "quiet" / "untouched.pt")
+    first = walk_cycle(tmp_path, None, newest_mtime(tmp_path) + LATER)
+    (tmp_path / "a" / "Removed.pt").unlink()
+    write_file(tmp_path / "a" / "Added.safetensors")
+    rewritten.write_bytes(b"longer")
+    (tmp_path / "gone" / "Vanished.pt").unlink()
+    (tmp_path / "gone").rmdir()
+    write_file(tmp_path / "new" / "Fresh.pt")
+    second = walk_cycle(tmp_path, first, first.restat_at_ns + DAY_NS)  # a full re-stat
+    assert second.changed_file_names() == {
+        "removed.pt",
+        "added.safetensors",
+        "rewritten.ckpt",
+        "vanished.pt",
+        "fresh.pt",
+    }
+    third = walk_cycle(tmp_path, second, second.restat_at_ns + LATER)
+    assert third.changed_file_names() == frozenset()
