@@ -7,9 +7,9 @@ only the few naming that file can change. An assessment reads the inventory thro
 remembers the questions as a :class:`Dependence`:
 
 * the case-folded file names :meth:`~InventoryView.locate` and :meth:`~InventoryView.named`
-  were asked about: each answer is made of the files of those names only (given the
-  roots and subfolders), so a change of files of other names (:class:`ModelChanges`,
-  from the directory listings) cannot change it;
+  were asked about: each answer is made of the files of those names only, or of those
+  names followed by an extension (given the roots and subfolders), so a change of files
+  of other names (:class:`ModelChanges`, from the directory listings) cannot change it;
 * the folders read whole (:meth:`~InventoryView.folder_files`: a small folder searched by
   name, embeddings named by a climbing path) and the folder sizes compared with a bound
   (:meth:`~InventoryView.holds_fewer`), whose answers :class:`Answers` digests.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from watchman.comfy.model_key import ModelKey, fold_case
@@ -72,8 +73,9 @@ class Dependence:
         return [list(self.names), list(self.folders), [list(bound) for bound in self.bounds]]
 
     def untouched_by(self, changes: ModelChanges) -> bool:
-        """Whether none of the files ``changes`` names bears a name asked about."""
-        return changes.names.isdisjoint(self.names)
+        """Whether none of the files ``changes`` names bears a name asked about, nor one
+        followed by a dot and more."""
+        return changes.stems.isdisjoint(self.names)
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Dependence:
@@ -149,6 +151,18 @@ class ModelChanges:
 
     before: str
     names: frozenset[str]
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        """Every changed name, and each of its beginnings that a dot follows: a name
+        asked about (see :func:`located_names`) is touched when it is one of them."""
+        stems = set(self.names)
+        for name in self.names:
+            at = name.find(".", 1)
+            while at > 0:
+                stems.add(name[:at])
+                at = name.find(".", at + 1)
+        return frozenset(stems)
 
 
 class Answers:

@@ -303,12 +303,17 @@ def _candidates(key: ModelKey) -> list[str]:
 
 def located_names(key: ModelKey) -> frozenset[str]:
     """The case-folded file names whose files alone decide what
-    :meth:`ModelInventory.locate` answers for ``key`` (with the subfolders and roots):
-    a file of another name can never be among its answers, present or misplaced. Empty
-    for an empty path."""
+    :meth:`ModelInventory.locate` answers for ``key`` (with the subfolders and roots): a
+    file bearing none of them, nor one of them followed by a dot and more, can never be
+    among its answers, present or misplaced. Nearly always one name: that of the key's
+    path, which the extensions the loader adds itself follow. Empty for an empty path."""
     if not key.path:
         return frozenset()
-    return frozenset(fold_case(candidate.rpartition("/")[2]) for candidate in _candidates(key))
+    names = {fold_case(candidate.rpartition("/")[2]) for candidate in _candidates(key)}
+    base = fold_case(key.path.rpartition("/")[2])
+    if all(name == base or name.startswith(base + ".") for name in names):
+        return frozenset({base})
+    return frozenset(names)
 
 
 def _folded_path(model: ModelFile) -> str:
