@@ -25,6 +25,7 @@ from watchman.comfy.loader_expressions import (
 )
 from watchman.comfy.loader_inputs import (
     ClassInfo,
+    loaded_folder_in,
     opens_as_folder_in,
     root_helper_keys,
     take_input,
@@ -303,6 +304,9 @@ class FileReader(MappingReader):
                 # value as a folder (ACE-Step's LoRAs): the entries it can load are folders.
                 folders = tuple(sorted({listed_folder(f) for f in local.trace.unproven}))
                 lists_folders = True
+            if not folders and kind == "widget" and isinstance(spec, ast.Tuple) and spec.elts:
+                # A combo of a pack's own scanner: the loading call its value goes to.
+                folders = loaded_folder_in(scope, name, spec.elts[0])
             if take_input(info, name, folders, lists_folders, model_inputs, folder_inputs):
                 self._defer(info, name, spec, local)
         info.widgets = tuple(widgets)
@@ -360,6 +364,9 @@ class FileReader(MappingReader):
                     # As in INPUT_TYPES: entries of a models directory opened as folders.
                     folders = tuple(sorted({listed_folder(f) for f in local.trace.unproven}))
                     lists_folders = True
+                if not folders and isinstance(item, ast.Call):
+                    options = next((k.value for k in item.keywords if k.arg == "options"), None)
+                    folders = loaded_folder_in(scope, name, options)
                 if take_input(
                     info, name, folders, lists_folders, model_inputs, folder_inputs
                 ) and isinstance(item, ast.Call):

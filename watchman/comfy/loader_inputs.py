@@ -24,6 +24,7 @@ from watchman.comfy.loader_scope import (
     last_name,
 )
 from watchman.comfy.loader_trace import opens_as_folder
+from watchman.comfy.loader_use import folder_loaded_as
 from watchman.comfy.python_source import syntax_nodes
 
 
@@ -47,13 +48,28 @@ class ClassInfo:
     texts: dict[str, str | TextCall] = field(default_factory=dict)
 
 
-def opens_as_folder_in(scope: Scope, input_name: str) -> bool:
-    """Whether the method the node runs uses the input's value as a folder: the class's
-    ``FUNCTION`` (classic nodes), else ``execute`` (v3 nodes)."""
+def _run_method(scope: Scope) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    # The class's FUNCTION (classic nodes), else execute (v3 nodes).
     named = scope.class_bindings.get("FUNCTION")
-    run = (constant_text(named[-1]) or "") if named else "execute"
-    method = scope.methods.get(run)
+    return scope.methods.get((constant_text(named[-1]) or "") if named else "execute")
+
+
+def opens_as_folder_in(scope: Scope, input_name: str) -> bool:
+    """Whether the method the node runs uses the input's value as a folder."""
+    method = _run_method(scope)
     return method is not None and opens_as_folder(method, input_name)
+
+
+def loaded_folder_in(scope: Scope, input_name: str, choices: ast.expr | None) -> tuple[str, ...]:
+    """The folder of a combo whose ``choices`` (an expression the extractor could not
+    read as a listing) the node's method hands to a ComfyUI loading call
+    (:func:`~watchman.comfy.loader_use.folder_loaded_as`); () for literal choices and
+    type names (``"STRING"``)."""
+    if not isinstance(choices, (ast.Name, ast.Call, ast.Attribute, ast.BinOp, ast.ListComp)):
+        return ()
+    method = _run_method(scope)
+    folder = folder_loaded_as(method, input_name) if method is not None else ""
+    return (folder,) if folder else ()
 
 
 def inserts_text(input_name: str) -> bool:

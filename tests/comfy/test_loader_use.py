@@ -1,0 +1,93 @@
+"""A combo the extractor cannot read names its folder through the ComfyUI loading call
+the node hands its value to. Each source is written here and raises if imported."""
+
+from __future__ import annotations
+
+import ast
+
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.loader_use import folder_loaded_as
+
+from .loader_pack_sources import RAISE
+
+# LoRA Manager's style: names from the pack's own scanner, loaded through ComfyUI.
+SCANNER_STYLE = (
+    RAISE
+    + """
+import comfy.sd
+from comfy_api.latest import io
+from .scanner import cached_names, absolute_path, pick
+
+class ScannedCheckpointLoader:
+    NAME = "Scanned Checkpoint Loader"
+    @classmethod
+    def INPUT_TYPES(cls):
+        names = cls._names()
+        return {"required": {"ckpt_name": (names,), "base_model": (cached_names("base"),),
+                             "config": ("STRING", {"default": ""})}}
+    FUNCTION = "load"
+
+    def load(self, ckpt_name, base_model, config):
+        pool = cached_names(base_model)
+        ckpt_name = pick(pool)
+        path, info = absolute_path(ckpt_name)
+        comfy.sd.load_checkpoint_guess_config(path, embedding_directory=config)
+
+class ScannedUnetLoader(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="Scanned Unet Loader",
+                         inputs=[io.Combo.Input("unet_name", options=cached_names("unet"))])
+
+    @classmethod
+    def execute(cls, unet_name):
+        return io.NodeOutput(comfy.sd.load_diffusion_model(absolute_path(unet_name)[0]))
+
+class ScannedOtherLoader:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"name": (cached_names("x"),), "fixed": (["a.safetensors"],)}}
+    FUNCTION = "load"
+
+    def load(self, name, fixed):
+        my_loader.load_checkpoint_guess_config(name)
+        comfy.sd.load_checkpoint_guess_config(fixed)
+
+NODE_CLASS_MAPPINGS = {
+    ScannedCheckpointLoader.NAME: ScannedCheckpointLoader,
+    "Scanned Other Loader": ScannedOtherLoader,
+}
+"""
+)
+
+
+def learned(source: str) -> dict[str, LearnedLoader]:
+    loaders, problems = learn_loaders([("nodes.py", source.encode())])
+    assert not problems
+    return {loader.node_type: loader for loader in loaders}
+
+
+def test_a_scanned_combo_handed_to_comfys_checkpoint_loader_lists_checkpoints() -> None:
+    loader = learned(SCANNER_STYLE)["Scanned Checkpoint Loader"]
+    assert dict(loader.model_inputs) == {"ckpt_name": ("checkpoints",)}
+    assert loader.widgets == ("ckpt_name", "base_model", "config")
+
+
+def test_a_v3_combo_handed_to_comfys_diffusion_model_loader_lists_diffusion_models() -> None:
+    loader = learned(SCANNER_STYLE)["Scanned Unet Loader"]
+    assert dict(loader.model_inputs) == {"unet_name": ("diffusion_models",)}
+
+
+def test_a_pack_function_of_the_same_name_and_literal_choices_say_nothing() -> None:
+    assert "Scanned Other Loader" not in learned(SCANNER_STYLE)
+
+
+def test_loading_calls_of_different_folders_say_nothing() -> None:
+    method = ast.parse(
+        "def load(self, name):\n"
+        "    comfy.sd.load_diffusion_model(name)\n"
+        "    comfy.sd.load_checkpoint_guess_config(name)\n"
+    ).body[0]
+    assert isinstance(method, ast.FunctionDef)
+    assert folder_loaded_as(method, "name") == ""
+    assert folder_loaded_as(method, "other") == ""
