@@ -16,7 +16,7 @@ from tests.stages.inventory.listings import (
     write_file,
 )
 from watchman.clocks import RACY_NANOSECONDS
-from watchman.stages.inventory.listing import TreeListing
+from watchman.stages.inventory.listing import MAX_ENTRIES_PER_FOLDER, TreeListing
 
 
 def test_an_unchanged_tree_is_not_listed_again(tmp_path):
@@ -119,3 +119,26 @@ def test_the_changed_file_names_are_those_added_removed_rewritten_or_gone_with_a
     }
     third = walk_cycle(tmp_path, second, second.restat_at_ns + LATER)
     assert third.changed_file_names() == frozenset()
+
+
+def test_links_that_fan_out_and_join_enter_each_folder_a_bounded_number_of_times(tmp_path):
+    # Two links from each level to the next, 30 levels: every path ComfyUI would list
+    # reaches the last folder 2^29 times (hours); the walk enters each folder at most
+    # MAX_ENTRIES_PER_FOLDER times, and a folder reached twice is listed under both paths.
+    levels = [tmp_path / f"d{index}" for index in range(30)]
+    write_file(levels[-1] / "x.safetensors")
+    try:
+        for level, below in zip(levels, levels[1:], strict=False):
+            level.mkdir(exist_ok=True)
+            (level / "a").symlink_to(below, target_is_directory=True)
+            (level / "b").symlink_to(below, target_is_directory=True)
+    except OSError:
+        pytest.skip("symbolic links are not allowed here")
+    tree = TreeListing.for_cycle(None, newest_mtime(tmp_path) + LATER, 0)
+    entered: dict[str, int] = {}
+    for directory, _, _ in tree.walk(str(levels[0])):
+        real = os.path.realpath(directory)
+        entered[real] = entered.get(real, 0) + 1
+    assert max(entered.values()) == MAX_ENTRIES_PER_FOLDER
+    assert entered[os.path.realpath(levels[1])] == 2
+    assert entered[os.path.realpath(levels[-1])] == MAX_ENTRIES_PER_FOLDER

@@ -40,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 200
 """Deeper folders are not entered (warned once per walk): no real tree is that deep."""
+MAX_ENTRIES_PER_FOLDER = 16
+"""How many times one walk enters one folder (by device and inode) through different
+links. ComfyUI lists a folder under every path that reaches it, and so does the walk, up
+to this: links that fan out and join again (two links to the next level, 25 levels deep)
+reach the last folder 2^25 times, which took hours; real trees reach a folder once or
+twice."""
 
 
 @dataclass
@@ -145,7 +151,8 @@ class TreeListing:
         except OSError as error:
             logger.debug("Skipping folder %s: %s", root, error)
             return
-        yield from self._visit(root, "", root_stat, set(), 0, skip_folder)
+        entered = {(root_stat.st_dev, root_stat.st_ino): 1}
+        yield from self._visit(root, "", root_stat, set(), entered, 0, skip_folder)
 
     def _visit(
         self,
@@ -153,6 +160,7 @@ class TreeListing:
         prefix: str,
         stat: os.stat_result,
         on_path: set[tuple[int, int]],
+        entered: dict[tuple[int, int], int],
         depth: int,
         skip_folder: Callable[[str], bool],
     ) -> Iterator[tuple[str, str, DirectoryListing]]:
@@ -186,11 +194,23 @@ class TreeListing:
                         record.listed_at_ns = record.stamp[2]
                         self.changed = True
                     continue
-                if (child_stat.st_dev, child_stat.st_ino) in on_path:
+                child_identity = (child_stat.st_dev, child_stat.st_ino)
+                if child_identity in on_path:
                     logger.debug("Not following %s: it loops back to a folder above it", child)
                     continue
+                times = entered.get(child_identity, 0)
+                if times >= MAX_ENTRIES_PER_FOLDER:
+                    if times == MAX_ENTRIES_PER_FOLDER:  # warned once per folder and walk
+                        logger.warning(
+                            "Not entering %s: links reach its folder more than %d times",
+                            child,
+                            MAX_ENTRIES_PER_FOLDER,
+                        )
+                        entered[child_identity] = times + 1
+                    continue
+                entered[child_identity] = times + 1
                 yield from self._visit(
-                    child, prefix + name + "/", child_stat, on_path, depth + 1, skip_folder
+                    child, prefix + name + "/", child_stat, on_path, entered, depth + 1, skip_folder
                 )
         finally:
             on_path.discard(identity)
