@@ -3,6 +3,7 @@ the scheduled full re-stat."""
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -128,7 +129,7 @@ def test_links_that_fan_out_and_join_enter_each_folder_a_bounded_number_of_times
     levels = [tmp_path / f"d{index}" for index in range(30)]
     write_file(levels[-1] / "x.safetensors")
     try:
-        for level, below in zip(levels, levels[1:], strict=False):
+        for level, below in itertools.pairwise(levels):
             level.mkdir(exist_ok=True)
             (level / "a").symlink_to(below, target_is_directory=True)
             (level / "b").symlink_to(below, target_is_directory=True)
