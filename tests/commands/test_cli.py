@@ -447,3 +447,21 @@ def test_the_cycle_summary_names_a_bare_embedding_only_when_a_prompt_has_one(
     (workflows / "bare_embedding.json").write_text(json.dumps(prompt), encoding="utf-8")
     code, out, _ = run("--config", str(config), "--run-cycle")
     assert code == 0 and "bare 'embedding:' in prompts: 1" in out
+
+
+def test_scan_shows_a_stranger_s_control_characters_escaped_never_sent_to_the_terminal(
+    tmp_path: Path,
+) -> None:
+    # A file name that clears the screen, a model value that writes the clipboard (OSC 52)
+    # and a name that reverses its own letters: shown as escapes, never acted on.
+    value = "x\x1b]52;c;ZXZpbA==\x07\u202egnp.safetensors"
+    workflow = {"nodes": [{"id": 1, "type": "LoraLoader", "widgets_values": [value, 1, 1]}]}
+    (tmp_path / "evil\x1b[2J.json").write_text(json.dumps(workflow))
+    (tmp_path / "bad\x1b[31m.json").write_text("{not json")
+    code, out, err = run("scan", str(tmp_path))
+    assert code == 1
+    for text in (out, err):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "evil\\x1b[2J.json" in out and "bad\\x1b[31m.json" in out
+    # The table folds the long value over lines: its escapes are there, in pieces.
+    assert "\\x1b]52" in out and "\\x07" in out and "\\u202e" in out

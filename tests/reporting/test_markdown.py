@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 from tests.reporting.reports import found, lora, pack, parsed, prompt_embedding, report_of
 from watchman.comfy.node_map import PackCandidate
-from watchman.reporting.markdown import render_markdown
-from watchman.resolve import SearchResult, Status
+from watchman.reporting.advice import Action
+from watchman.reporting.markdown import _action_lines, render_markdown
+from watchman.resolve import Candidate, SearchResult, Status
 
 DETAIL = ("loras", "loras\\detail.safetensors")
 # A FOUND result names the file its listing holds (trusted only when it is the one asked).
@@ -160,3 +162,42 @@ def test_a_bare_embedding_token_says_which_node_to_fix_and_how() -> None:
     assert "- 2 workflow(s): 2 missing models" in text
     assert "0 broken, 2 embedding: naming nothing" in text
     assert "by hand" not in text and "## Missing models" not in text
+
+
+def test_a_stranger_s_names_and_a_server_s_candidates_show_as_text_on_their_own_lines() -> None:
+    # A workflow's file name, a model value and a catalogue's candidate, each written to
+    # make the page say something else: break the line, open a heading, link or HTML,
+    # colour the terminal that shows the file, reverse the name's letters.
+    value = "evil\n# Heading\x1b[31m\u202egnp.safetensors"
+    candidate = Candidate(
+        "[Official download](https://evil.invalid)",
+        "https://evil.invalid/x",
+        "civitai",
+        "<img src=x onerror=alert(1)> | cell",
+    )
+    uncertain = SearchResult(
+        Status.UNCERTAIN, "civitai", "two files", "loras", candidates=(candidate,)
+    )
+    text = render_markdown(
+        report_of(
+            {"/w/a\n## Injected <b>.json": parsed([lora("3", value)])},
+            {("loras", value): uncertain},
+        )
+    )
+    assert "\x1b" not in text and "\u202e" not in text
+    assert not any(line.startswith(("# Heading", "## Injected")) for line in text.splitlines())
+    assert "\\x0a# Heading\\x1b[31m\\u202egnp.safetensors" in text
+    assert "<img" not in text.replace("\\<img", "")
+    assert "](https://evil.invalid)" not in text.replace("\\](https://evil.invalid)", "")
+    assert "- \\[Official download\\](https://evil.invalid) (https://evil.invalid/x)" in text
+
+
+def test_a_command_holding_a_control_character_is_not_offered_to_copy() -> None:
+    # An installed file's name may hold a line break: the command would run as two.
+    name = "stray\nrm -rf x.safetensors"
+    move = Action("move_file", "Move it.", ("a.json",), command=f"mv {shlex.quote(name)} x/")
+    lines = _action_lines(1, move)
+    assert not any("mv " in line for line in lines)
+    assert "   (No command to copy: a name in it holds control characters.)" in lines
+    plain = Action("move_file", "Move it.", ("a.json",), command="mv a.safetensors x/")
+    assert "   mv a.safetensors x/" in _action_lines(1, plain)

@@ -16,7 +16,7 @@ from watchman.commands.invocation import Invocation, print_json
 from watchman.config import Settings
 from watchman.exit_status import ExitStatus
 from watchman.home import Home
-from watchman.printable import printable
+from watchman.printable import visible
 from watchman.state.cycle_state import CycleSummary
 
 if TYPE_CHECKING:
@@ -136,16 +136,21 @@ def _render_cycle(invocation: Invocation, result: CycleResult, quiet: bool = Fal
         return  # --quiet: a normal outcome prints nothing (cron mails nothing)
     if record.outcome == "skipped":
         stdout.print(
-            f"Cycle skipped: {record.reason}. To run now anyway: comfywatchman --run-cycle --force",
+            f"Cycle skipped: {visible(record.reason or '')}. To run now anyway: "
+            "comfywatchman --run-cycle --force",
             markup=False,
             highlight=False,
         )
         return
     if record.outcome == "interrupted":
-        stderr.print(f"Cycle interrupted: {record.reason}.", markup=False, highlight=False)
+        stderr.print(
+            f"Cycle interrupted: {visible(record.reason or '')}.", markup=False, highlight=False
+        )
         return
     if record.outcome == "failed":
-        stderr.print(f"Cycle failed: {record.reason}.", markup=False, highlight=False)
+        stderr.print(
+            f"Cycle failed: {visible(record.reason or '')}.", markup=False, highlight=False
+        )
         return
     summary = result.summary or CycleSummary()
     table = Table(title="comfywatchman cycle", show_header=True)
@@ -226,7 +231,7 @@ def list_intake_action(invocation: Invocation, home: Home, limit: int, as_json: 
         stdout.print(f"No workflows recorded yet in {home.intake_log}.", markup=False)
         return
     base = _common_folder([entry.path for entry in entries])
-    where = f" under {printable(base)}" if base else ""
+    where = f" under {visible(base)}" if base else ""
     table = Table(title=f"Intake log (newest {len(entries)}){escape(where)}")
     for column in ("time", "event", "source", "path", "sha256"):
         table.add_column(column, overflow="fold")
@@ -234,8 +239,8 @@ def list_intake_action(invocation: Invocation, home: Home, limit: int, as_json: 
         table.add_row(
             entry.time,
             entry.event,
-            escape(printable(entry.source)),
-            escape(printable(_relative_to(entry.path, base))),
+            escape(visible(entry.source)),
+            escape(visible(_relative_to(entry.path, base))),
             entry.sha256[:12],
         )
     stdout.print(table)

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -34,6 +35,7 @@ from watchman.config import Settings
 from watchman.errors import DownloadError
 from watchman.exit_status import ExitStatus
 from watchman.home import Home
+from watchman.printable import visible
 from watchman.remote import download_task as remote
 from watchman.remote.transport import new_client
 from watchman.stages.download_plan import DownloadPlan, PlannedDownload, load_plan
@@ -62,7 +64,11 @@ def show_plan(home: Home, console: Console, as_json: bool) -> dict[str, Any] | N
         _print_tasks(plan, console)
     # Shown even when nothing is planned: a refused name is what the person must fix.
     for item in plan.not_planned:
-        console.print(f"not planned: {item.key}: {item.reason}", markup=False, highlight=False)
+        console.print(
+            f"not planned: {visible(item.key)}: {visible(item.reason)}",
+            markup=False,
+            highlight=False,
+        )
     return None
 
 
@@ -73,21 +79,25 @@ def _print_tasks(plan: DownloadPlan, console: Console) -> None:
         table.add_column(column, overflow="fold")
     for task in plan.tasks:
         table.add_row(
-            task.name + (f" (replaces a broken file: {task.replaces})" if task.replaces else ""),
+            escape(
+                visible(task.name)
+                + (f" (replaces a broken file: {visible(task.replaces)})" if task.replaces else "")
+            ),
             _size(task.size),
             (task.sha256 or "?")[:12],
-            task.source or "?",
+            escape(visible(task.source or "?")),
             task.token or "-",
-            "yes" if task.trusted else f"no: {task.why_not}",
+            "yes" if task.trusted else escape(f"no: {visible(task.why_not or '')}"),
             str(len(task.workflows)),
         )
     console.print(table)
     for task in plan.tasks:
-        console.print(f"{task.name}: {task.url}", markup=False, highlight=False)
+        console.print(f"{visible(task.name)}: {visible(task.url)}", markup=False, highlight=False)
     for task in plan.tasks:
         for leftover in task.leftovers:
             console.print(
-                f"{task.name}: another tool left an unfinished download at {leftover}; "
+                f"{visible(task.name)}: another tool left an unfinished download at "
+                f"{visible(str(leftover))}; "
                 "delete it once this file is in place.",
                 markup=False,
                 highlight=False,
@@ -137,9 +147,9 @@ def run_download(
                 tasks, downloader, log_path(home.state_dir), now, trigger="download"
             )
     for task, result in run.results:
-        line = f"{task.name}: {result.outcome}"
+        line = f"{visible(task.name)}: {result.outcome}"
         if result.detail:
-            line += f" ({result.detail})"
+            line += f" ({visible(result.detail)})"
         console.print(line, markup=False, highlight=False)
     if caught.exit_status is not None:
         return caught.exit_status, run

@@ -36,6 +36,7 @@ from watchman.errors import (
 )
 from watchman.exit_status import ExitStatus
 from watchman.home import Home, resolve_home
+from watchman.printable import visible
 from watchman.state.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -152,12 +153,12 @@ def handled_errors(invocation: Invocation) -> Iterator[None]:
     except WatchmanError as error:
         if invocation.debug:
             raise
-        invocation.err.print(f"comfywatchman: {error}", markup=False, highlight=False)
+        invocation.err.print(f"comfywatchman: {visible(str(error))}", markup=False, highlight=False)
         raise typer.Exit(int(_exit_status_for(error))) from None
     except OSError as error:
         if invocation.debug:
             raise
-        where = f" ({error.filename})" if error.filename else ""
+        where = f" ({visible(str(error.filename))})" if error.filename else ""
         invocation.err.print(
             f"comfywatchman: {error.strerror or error}{where}; {_remedy(error)}.",
             markup=False,
@@ -172,8 +173,8 @@ def handled_errors(invocation: Invocation) -> Iterator[None]:
             raise
         logger.debug("Unexpected error", exc_info=True)
         invocation.err.print(
-            f"comfywatchman: unexpected {type(error).__name__}: {error}. This is a bug; "
-            "run again with --debug for the traceback, and please report it.",
+            f"comfywatchman: unexpected {type(error).__name__}: {visible(str(error))}. This is a "
+            "bug; run again with --debug for the traceback, and please report it.",
             markup=False,
             highlight=False,
         )
@@ -215,7 +216,7 @@ def comfyui_root_if_any(invocation: Invocation, services: Services) -> Path | No
         return services.find_comfyui_root()
     except ComfyUINotFoundError as error:
         invocation.err.print(
-            f"comfywatchman: {error} Resolving without the install's known sources.",
+            f"comfywatchman: {visible(str(error))} Resolving without the install's known sources.",
             markup=False,
             highlight=False,
         )
@@ -252,7 +253,7 @@ def invocation_of(context: typer.Context) -> Invocation:
 
 
 def fail_usage(invocation: Invocation, message: str) -> NoReturn:
-    invocation.err.print(f"comfywatchman: {message}", markup=False, highlight=False)
+    invocation.err.print(f"comfywatchman: {visible(message)}", markup=False, highlight=False)
     raise typer.Exit(int(ExitStatus.USAGE))
 
 

@@ -29,7 +29,7 @@ from watchman.commands.invocation import (
     write_text,
 )
 from watchman.exit_status import ExitStatus
-from watchman.printable import printable
+from watchman.printable import visible
 
 
 def scan_command(
@@ -74,7 +74,7 @@ def scan_command(
         references = (
             "\n".join(
                 # A prompt's embedding: naming nothing has no value: show it as written.
-                f"{ref.value or ref.written_as} [{ref.folder or '?'}]"
+                f"{visible(ref.value or ref.written_as or '')} [{ref.folder or '?'}]"
                 f"{' (bypassed)' if ref.bypassed else ''}"
                 for ref in parsed.model_refs
             )
@@ -82,14 +82,14 @@ def scan_command(
             else ""
         )
         table.add_row(
-            escape(printable(_shown_path(entry.path, folders))),
+            escape(visible(_shown_path(entry.path, folders))),
             entry.format or "-",
             str(len(parsed.node_types)) if parsed else "-",
             escape(references),
-            escape("\n".join(entry.errors)),
+            escape("\n".join(visible(error) for error in entry.errors)),
         )
     if len(folders) == 1:
-        table.caption = f"paths under {printable(str(folders[0]))}"
+        table.caption = escape(f"paths under {visible(str(folders[0]))}")
     invocation.out.print(table)
     raise typer.Exit(status)
 
@@ -148,7 +148,7 @@ def resolve_command(
         print_json(invocation, result.to_json())
         raise typer.Exit(_resolve_status(result))
     stdout = invocation.out
-    table = Table(title=f"Resolution of {escape(result.file_name)}", show_header=False)
+    table = Table(title=f"Resolution of {escape(visible(result.file_name))}", show_header=False)
     table.add_column("field")
     table.add_column("value", overflow="fold")
     for label, value in (
@@ -163,12 +163,14 @@ def resolve_command(
         ("errors", ", ".join(result.errors)),
     ):
         if value not in (None, ""):
-            table.add_row(label, escape(str(value)))
+            table.add_row(label, escape(visible(str(value))))
     stdout.print(table)
     for candidate in result.candidates:
         stdout.print(
-            f"candidate: {candidate.file_name} ({candidate.source}) "
-            f"{candidate.url or '(no verified URL)'} {candidate.note or ''}".rstrip(),
+            visible(
+                f"candidate: {candidate.file_name} ({candidate.source}) "
+                f"{candidate.url or '(no verified URL)'} {candidate.note or ''}".rstrip()
+            ),
             markup=False,
             highlight=False,
         )
@@ -335,7 +337,7 @@ def status_command(
                 format_duration(record.duration_seconds),
                 record.outcome,
                 record.trigger,
-                escape(record.reason or ""),
+                escape(visible(record.reason or "")),
             )
         stdout.print(table)
     else:
@@ -347,9 +349,9 @@ def status_command(
         summary.add_column("value", overflow="fold")
         for key, value in view.report_summary.items():
             shown = orjson.dumps(value).decode() if isinstance(value, (dict, list)) else str(value)
-            summary.add_row(escape(str(key)), escape(shown))
+            summary.add_row(escape(str(key)), escape(visible(shown)))
         stdout.print(summary)
     elif view.report_problem:
-        stdout.print(f"Last report: {view.report_problem}.", markup=False, highlight=False)
+        stdout.print(f"Last report: {visible(view.report_problem)}.", markup=False, highlight=False)
     else:
         stdout.print("No report written yet.", markup=False)

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
-from watchman.printable import printable
+from watchman.printable import printable, visible
 from watchman.reporting.advice import (
     Action,
     BackendProblem,
@@ -34,12 +34,22 @@ MAX_LISTED = 8  # workflow names listed in one line before "and N more"
 
 
 def _cell(value: Any) -> str:
+    """Text on one line, shown as written: a stranger's name or a server's note must not
+    become a link, an HTML tag or a table cell of its own, nor hide what it is."""
     text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    text = visible(" ".join(text.splitlines()))
+    return text.translate(_MARKUP_ESCAPES)
+
+
+# The backslash too, so a stranger's own backslash cannot undo an escape; brackets and "<"
+# make links, images and HTML; "|" ends a table cell.
+_MARKUP_ESCAPES = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "<": "\\<", "|": "\\|"})
 
 
 def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
+    """Text in a code span, on one line (a line break in it would end the list item or
+    open a block of its own)."""
+    return "`" + visible(text).replace("`", "'") + "`"
 
 
 def _size(size: Any) -> str:
@@ -153,8 +163,11 @@ def _action_lines(number: int, action: Action) -> list[str]:
     if action.candidates:
         lines.append("   Candidates:")
         lines += [f"   - {_cell(candidate)}" for candidate in action.candidates[:MAX_LISTED]]
-    if action.command:
+    if action.command and visible(action.command) == action.command:
         lines += ["", "   ```sh", f"   {action.command}", "   ```"]
+    elif action.command:
+        # A control character in a name would break the block, or run as a second line.
+        lines.append("   (No command to copy: a name in it holds control characters.)")
     lines.append("")
     return lines
 
