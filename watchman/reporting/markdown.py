@@ -10,6 +10,7 @@ command to copy. Short lines, lists rather than wide tables, no raw JSON.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
@@ -38,12 +39,14 @@ def _cell(value: Any) -> str:
     become a link, an HTML tag or a table cell of its own, nor hide what it is."""
     text = "" if value is None else str(value)
     text = visible(" ".join(text.splitlines()))
-    return text.translate(_MARKUP_ESCAPES)
+    return _ESCAPING_BACKSLASH.sub(r"\\\\", text).translate(_MARKUP_ESCAPES)
 
 
-# The backslash too, so a stranger's own backslash cannot undo an escape; brackets and "<"
-# make links, images and HTML; "|" ends a table cell.
-_MARKUP_ESCAPES = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "<": "\\<", "|": "\\|"})
+# Brackets and "<" make links, images and HTML; "|" ends a table cell.
+_MARKUP_ESCAPES = str.maketrans({"[": "\\[", "]": "\\]", "<": "\\<", "|": "\\|"})
+# A backslash before punctuation escapes it in Markdown: doubled, so a stranger's own
+# cannot undo an escape above. Elsewhere (a Windows path) it shows as written.
+_ESCAPING_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
 
 def _code(text: str) -> str:
