@@ -91,3 +91,16 @@ def test_loading_calls_of_different_folders_say_nothing() -> None:
     assert isinstance(method, ast.FunctionDef)
     assert folder_loaded_as(method, "name") == ""
     assert folder_loaded_as(method, "other") == ""
+
+
+def test_options_handed_to_a_loading_call_are_not_its_file() -> None:
+    method = ast.parse(
+        "def load(self, clip_name, clip_type, weight_dtype):\n"
+        "    path = folder_paths.get_full_path('text_encoders', clip_name)\n"
+        "    comfy.sd.load_clip(ckpt_paths=[path], clip_type=clip_type,\n"
+        "                       model_options={'dtype': weight_dtype})\n"
+    ).body[0]
+    assert isinstance(method, ast.FunctionDef)
+    assert folder_loaded_as(method, "clip_name") == "text_encoders"
+    assert folder_loaded_as(method, "clip_type") == ""
+    assert folder_loaded_as(method, "weight_dtype") == ""

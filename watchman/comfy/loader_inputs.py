@@ -65,6 +65,10 @@ def loaded_folder_in(scope: Scope, input_name: str, choices: ast.expr | None) ->
     read as a listing) the node's method hands to a ComfyUI loading call
     (:func:`~watchman.comfy.loader_use.folder_loaded_as`); () for literal choices and
     type names (``"STRING"``)."""
+    if isinstance(choices, ast.Name):
+        bound = scope.lookup(choices.id)
+        if bound and isinstance(bound[-1], (ast.List, ast.Tuple, ast.Constant)):
+            return ()  # CLIP_TYPES = ["flux", ...]: fixed choices, no file
     if not isinstance(choices, (ast.Name, ast.Call, ast.Attribute, ast.BinOp, ast.ListComp)):
         return ()
     method = _run_method(scope)

@@ -6,9 +6,11 @@ belongs to when the node hands the value, or a path built from it, to one of Com
 own loading calls, which each read one folder type's files:
 ``comfy.sd.load_checkpoint_guess_config(path)`` a checkpoint, ``load_diffusion_model`` a
 diffusion model, ``load_clip`` text encoders, ``comfy.controlnet.load_controlnet`` a
-ControlNet. Only the method's own statements are read (the names bound from an
-expression holding the value carry it: ``path, info = lookup(value)``, but never the
-method's other parameters, which stay their inputs' own); a call of anything else is not
+ControlNet. Only the path the call takes counts (its first argument, or a path
+keyword such as ``ckpt_paths=``), never its options. Only the method's own statements
+are read (the names bound from an expression holding the value carry it: ``path, info
+= lookup(value)``, but never the method's other parameters, which stay their inputs'
+own); a call of anything else is not
 followed, and two loading calls of different folders say nothing.
 """
 
@@ -80,9 +82,15 @@ def _loading_call(call: ast.Call) -> str:
     return name if name in BARE_LOADING_CALLS else ""
 
 
+PATH_KEYWORDS = frozenset({"ckpt_path", "ckpt_paths", "unet_path", "path", "model_path"})
+"""Keywords of the loading calls that take the file's path (the rest are options)."""
+
+
 def _arguments(call: ast.Call) -> Iterator[ast.expr]:
-    yield from call.args
-    yield from (keyword.value for keyword in call.keywords)
+    # The path: the first positional argument, or a path keyword; never the options
+    # (clip_type=, model_options={"dtype": weight_dtype}).
+    yield from call.args[:1]
+    yield from (k.value for k in call.keywords if k.arg in PATH_KEYWORDS)
 
 
 def _holds(node: ast.expr, names: set[str]) -> bool:
