@@ -37,3 +37,23 @@ def test_without_any_stderr_the_log_goes_to_the_fallback_file(tmp_path: Path) ->
         root.setLevel(saved[1])
     lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert lines[-1]["message"] == "still heard"
+
+
+def test_a_terminal_is_sent_a_stranger_s_escape_sequences_escaped(tmp_path: Path) -> None:
+    target = tmp_path / "terminal.txt"
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        with target.open("w", encoding="utf-8") as terminal:
+            configure_logging("INFO", stream=terminal, json_lines=False)
+            logging.getLogger("watchman.test").warning("Cannot read %s", "x\x1b[2J\u202e.json")
+            for handler in root.handlers:
+                handler.flush()
+    finally:
+        for handler in list(root.handlers):
+            if handler not in saved[0]:
+                root.removeHandler(handler)
+        root.setLevel(saved[1])
+    assert target.read_text(encoding="utf-8") == (
+        "WARNING watchman.test: Cannot read x\\x1b[2J\\u202e.json\n"
+    )

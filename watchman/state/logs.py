@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import orjson
 
 from watchman import redaction
-from watchman.printable import printable
+from watchman.printable import printable, visible
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -34,6 +34,18 @@ class JsonLineFormatter(logging.Formatter):
         if record.exc_info:
             document["exception"] = printable(self.formatException(record.exc_info))
         return orjson.dumps(document).decode()
+
+
+class ShownOnTerminal(logging.Filter):
+    """Writes a record's message with its control characters and reordering marks
+    escaped (:func:`~watchman.printable.visible`): a message naming a stranger's file goes
+    to a terminal, which would act on an escape sequence in the name. The traceback, kept
+    apart in ``exc_info``, keeps its lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = visible(record.getMessage())
+        record.args = None
+        return True
 
 
 def configure_logging(
@@ -71,6 +83,8 @@ def configure_logging(
             handler.setFormatter(JsonLineFormatter())
         else:
             handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not json_lines:
+        handler.addFilter(ShownOnTerminal())  # JSON escapes such characters itself
     # Tokens, keys and cookies are redacted from every record, httpx's and httpcore's too.
     redaction.install()
     root = logging.getLogger()
