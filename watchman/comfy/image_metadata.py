@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import struct
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -173,10 +174,10 @@ def _exif_values(exif: bytes) -> Iterator[tuple[bytes, int, int]]:
         order = ">"
     else:
         return
-    pending = [struct.unpack(order + "I", tiff[4:8])[0]]
+    pending = deque([struct.unpack(order + "I", tiff[4:8])[0]])
     visited: set[int] = set()
     while pending and len(visited) < MAX_IFDS:
-        offset = pending.pop(0)
+        offset = pending.popleft()
         if offset in visited or offset + 2 > len(tiff):
             continue
         visited.add(offset)
