@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 
 from watchman.home import Home
 from watchman.remote.origins import host_key
-from watchman.resolve import KnownSources, SearchRequest, Status
+from watchman.resolve import KnownSources, SearchRequest, SearchResult, Status
 
 from .conftest import FAST, resolver_for, settings_for
 from .servers import LATE, ReplayServer, Reply, recording, refused_url
@@ -158,6 +159,25 @@ def test_offline_asks_no_backend_but_known_sources_still_answer(
     offline = results[SearchRequest("other.pth", None).key]
     assert (offline.status, offline.reason) == (Status.NOT_FOUND, "offline")
     assert server.count() == 0
+
+
+def test_offline_models_are_resolved_in_the_calling_thread_in_request_order(
+    server: ReplayServer, home: Home, client: httpx.Client
+) -> None:
+    settings = settings_for(civitai=server.url, qwen=f"{server.url}/v1")
+    requests = [SearchRequest(f"m{at}.pth", "loras") for at in range(6)]
+    asked_from: list[str] = []
+    with resolver_for(settings, home, client, offline=True) as resolver:
+        resolve = resolver._resolve
+
+        def watched(request: SearchRequest, order: Sequence[str]) -> SearchResult:
+            asked_from.append(threading.current_thread().name)
+            return resolve(request, order)
+
+        resolver._resolve = watched  # type: ignore[method-assign]
+        results = resolver.search_multiple_models(requests)
+    assert list(results) == [request.key for request in requests]
+    assert asked_from == [threading.current_thread().name] * 6
 
 
 def test_known_sources_answer_before_any_backend(

@@ -109,17 +109,29 @@ class Resolver:
             unique.setdefault(request.key, request)
         if not unique:
             return {}
+        results: dict[str, SearchResult] = {}
+        if self.offline or not order:
+            # Every answer is local (known sources, the offline verdict): threads would
+            # only add a hand-off per model (2,000 at 5,000 workflows).
+            for key, request in unique.items():
+                results[key] = self._resolve(request, order)
+                if on_done is not None:
+                    on_done(len(results), len(unique))
+            return self._saved(results)
         workers = min(self.max_parallel_models, len(unique))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resolve") as pool:
             futures = {
                 pool.submit(self._resolve, request, order): key for key, request in unique.items()
             }
-            results: dict[str, SearchResult] = {}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 if on_done is not None:
                     on_done(len(results), len(unique))
             results = {key: results[key] for key in unique}
+        return self._saved(results)
+
+    def _saved(self, results: dict[str, SearchResult]) -> dict[str, SearchResult]:
+        # The cache learned from this call's answers: kept for the next cycle.
         if self.cache is not None:
             try:
                 self.cache.save()
