@@ -175,7 +175,10 @@ class Answers:
 
     def digest(self, dependence: Dependence) -> str:
         """The sha256 (hex) of the files the inventory holds in ``dependence``'s folders
-        and of its bounds' answers (its names are for :class:`ModelChanges`)."""
+        and of its bounds' answers (its names are for :class:`ModelChanges`); empty when
+        it has neither (most workflows)."""
+        if not dependence.folders and not dependence.bounds:
+            return ""
         digest = hashlib.sha256()
         for folder in dependence.folders:
             known = self._folders.get(folder)

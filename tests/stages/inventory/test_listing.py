@@ -120,6 +120,9 @@ def test_the_changed_file_names_are_those_added_removed_rewritten_or_gone_with_a
     }
     third = walk_cycle(tmp_path, second, second.restat_at_ns + LATER)
     assert third.changed_file_names() == frozenset()
+    # A first walk names every file, and so do too many changes: not known, not kept.
+    assert first.changed_file_names() is None
+    assert second.changed_file_names(limit=3) is None
 
 
 def test_links_that_fan_out_and_join_enter_each_folder_a_bounded_number_of_times(tmp_path):

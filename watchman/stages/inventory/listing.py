@@ -222,11 +222,15 @@ class TreeListing:
             self.changed = True
         return self
 
-    def changed_file_names(self) -> frozenset[str]:
+    def changed_file_names(self, limit: int = 10_000) -> frozenset[str] | None:
         """The case-folded names of the files added, removed or changed (size, mtime)
         since the previous listing, in the directories walked: every name of a directory
         that appeared or vanished, and the names a listed-again directory holds otherwise.
-        A file elsewhere keeps its name out of it. Call after :meth:`finish`."""
+        A file elsewhere keeps its name out of it. None when there was no previous
+        listing or more than ``limit`` names changed (a first walk names every file: a
+        set of 100,000 names would outweigh its use). Call after :meth:`finish`."""
+        if not self.previous:
+            return None
         names: set[str] = set()
         for path, record in self.seen.items():
             before = self.previous.get(path)
@@ -238,7 +242,11 @@ class TreeListing:
                 now = set(zip(record.names, record.sizes, record.mtimes_ns, strict=True))
                 then = set(zip(before.names, before.sizes, before.mtimes_ns, strict=True))
                 names.update(entry[0] for entry in now ^ then)
+            if len(names) > limit:
+                return None
         for path, before in self.previous.items():
             if path not in self.seen:
                 names.update(before.names)
+                if len(names) > limit:
+                    return None
         return frozenset(fold_case(name) for name in names)

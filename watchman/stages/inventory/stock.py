@@ -54,9 +54,9 @@ class CacheWrites:
 
     model_cache: bool
     custom_nodes_cache: bool
-    # The model cache's sha256 before it was rewritten (None: it was not, or could not
-    # be read), and the case-folded names of the model files changed since the listings
-    # before (see TreeListing.changed_file_names).
+    # The model cache's sha256 before it was rewritten (None: it was not, could not be
+    # read, or the changed names are not known), and the case-folded names of the model
+    # files changed since the listings before (see TreeListing.changed_file_names).
     model_cache_before: str | None = None
     changed_names: frozenset[str] = frozenset()
 
@@ -176,9 +176,10 @@ def write_caches(home: Home, stock: Stock) -> CacheWrites:
     tree.meta["model_cache_file"] = file_identity(home.model_cache)
     save_listing(home.listing_cache, tree)
     nodes_cache = write_json_if_changed(home.custom_nodes_cache, stock.nodes.to_cache_document())
-    if not model_cache:
-        return CacheWrites(False, nodes_cache)
-    return CacheWrites(True, nodes_cache, before, tree.changed_file_names())
+    changed = tree.changed_file_names() if model_cache else None
+    if changed is None:
+        return CacheWrites(model_cache, nodes_cache)
+    return CacheWrites(True, nodes_cache, before, changed)
 
 
 def installed_nodes(server: ComfyUIServer | None, nodes: NodeInventory) -> InstalledNodes:
