@@ -448,7 +448,7 @@ def assess_all(
     installed: InstalledNodes,
     broken: BrokenLookup | None = None,
     known: KnownNeeds | None = None,
-    dependences: dict[str, Dependence] | None = None,
+    record: Callable[[str, Dependence], None] | None = None,
 ) -> NeedsResult:
     """The needs stage: assess every workflow of the scan.
 
@@ -457,8 +457,9 @@ def assess_all(
     boundary per workflow), never the cycle's. ``broken`` says why an installed file
     cannot be the model (model_health); None when no file is broken. ``known`` gives
     the needs of a workflow that need not be assessed again (None: every workflow is).
-    ``dependences``, when given, receives what each workflow assessed here asked of the
-    inventory, by path (:mod:`watchman.stages.needs_lookups`).
+    ``record``, when given, is told what each workflow assessed here asked of the
+    inventory, with its path, as soon as it is assessed
+    (:mod:`watchman.stages.needs_lookups`).
     """
     assessed: list[Assessment] = []
     failures: list[ReaderFailure] = []
@@ -470,7 +471,7 @@ def assess_all(
         if stored.parsed is not None and known is not None:
             needs = known(str(watched.path), watched.sha256)
         if stored.parsed is not None and needs is None:
-            recorded = RecordedLookups(inventory) if dependences is not None else None
+            recorded = RecordedLookups(inventory) if record is not None else None
             try:
                 needs = assess_workflow(
                     stored.parsed,
@@ -480,8 +481,8 @@ def assess_all(
                     broken,
                     keys,
                 )
-                if recorded is not None and dependences is not None:
-                    dependences[str(watched.path)] = recorded.dependence()
+                if recorded is not None and record is not None:
+                    record(str(watched.path), recorded.dependence())
             except Exception as surprise:
                 name = printable(str(watched.path))
                 error = str(reader_failure(name, surprise))
