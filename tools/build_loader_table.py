@@ -244,6 +244,17 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("chaojie/ComfyUI-DragNUWA", "ComfyUI-DragNUWA", False),
     # Chroma and FluxMod loaders, mapped by a loop over its classes (loader_mappings.py).
     ("lodestone-rock/ComfyUI_FluxMod", "ComfyUI_FluxMod", False),
+    # ControlNet loaders for Flux (InstantX Union, TheMisto), kijai's BrushNet and
+    # depth-fm wrappers, llama.cpp models (models/llm), utils-nodes, and InstantID
+    # faceswap; LykosAI's Inference-Core (Fooocus prompt expansion).
+    ("EeroHeikkinen/ComfyUI-eesahesNodes", "ComfyUI-eesahesNodes", False),
+    ("TheMistoAI/MistoControlNet-Flux-dev", "MistoControlNet-Flux-dev", False),
+    ("kijai/ComfyUI-BrushNet-Wrapper", "ComfyUI-BrushNet-Wrapper", False),
+    ("kijai/ComfyUI-depth-fm", "ComfyUI-depth-fm", False),
+    ("daniel-lewis-ab/ComfyUI-Llama", "ComfyUI-Llama", False),
+    ("zhangp365/ComfyUI-utils-nodes", "ComfyUI-utils-nodes", False),
+    ("nosiu/comfyui-instantId-faceswap", "comfyui-instantId-faceswap", False),
+    ("LykosAI/ComfyUI-Inference-Core-Nodes", "ComfyUI-Inference-Core-Nodes", False),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own

@@ -380,3 +380,35 @@ def test_a_v3_node_opening_every_entry_of_its_listing_as_a_folder_takes_folders(
     assert loader.folder_inputs == ("lora_name",)
     assert loader.widgets == ("lora_name", "weight")
     assert "StepFileLoaderV3" not in found or not found["StepFileLoaderV3"].model_inputs
+
+
+# The same in a module helper filling its list in a loop (VibeVoice's own code): the
+# root's get_folder_paths call in the helper's body is not what it lists.
+BESIDE_HELPER_STYLE = (
+    RAISE
+    + """
+import os
+import folder_paths
+
+def available_loras():
+    names = ["None"]
+    models_dir = folder_paths.get_folder_paths("checkpoints")[0]
+    loras_dir = os.path.join(os.path.dirname(models_dir), "vibevoice", "loras")
+    if os.path.exists(loras_dir):
+        for item in os.listdir(loras_dir):
+            if os.path.isdir(os.path.join(loras_dir, item)):
+                names.append(item)
+    return names
+
+class VoiceLoraHelperNode:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"lora_name": (available_loras(),)}}
+
+NODE_CLASS_MAPPINGS = {"VoiceLoraHelperNode": VoiceLoraHelperNode}
+"""
+)
+
+
+def test_a_helper_listing_a_folder_beside_a_root_does_not_list_that_root() -> None:
+    assert "VoiceLoraHelperNode" not in learned(("nodes.py", BESIDE_HELPER_STYLE))

@@ -27,7 +27,12 @@ from watchman.comfy.loader_scope import (
     list_items,
     string_value,
 )
-from watchman.comfy.loader_trace import DIRECTORY_TESTS, DirectoriesOf
+from watchman.comfy.loader_trace import (
+    DIRECTORY_TESTS,
+    PARENT_CALLS,
+    DirectoriesOf,
+    climbs_above,
+)
 from watchman.comfy.python_source import syntax_nodes
 
 LIST_CALLS = frozenset({"get_filename_list", "get_filename_list_"})
@@ -36,8 +41,6 @@ DIRECTORY_CALLS = frozenset({"listdir", "scandir", "walk", "glob", "iglob", "ite
 """Calls listing a directory: ``os.listdir(p)``, ``glob.glob(p)``, ``Path(p).glob(...)``."""
 PATH_CALLS = frozenset({"Path", "PurePath", "abspath", "normpath", "realpath", "expanduser", "str"})
 """Calls that give back the path they are given (as far as its directory goes)."""
-PARENT_CALLS = frozenset({"dirname"})
-"""``os.path.dirname(get_folder_paths("checkpoints")[0])`` is models/, not checkpoints."""
 ENTRY_NAMES = frozenset({"name", "stem"})
 """Attributes naming a listed entry (``os.DirEntry.name``, ``Path.name``)."""
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
@@ -412,43 +415,9 @@ def function_folders(function: Function, inner: Scope, depth: int) -> Iterator[s
         # What it returns is built step by step (a dict filled in a loop over
         # get_folder_paths(name)): the folders its own listing calls name.
         for call in body:
-            if isinstance(call, ast.Call) and call_name(call) in (
-                LIST_CALLS | FOLDER_PATH_CALLS | DIRECTORY_CALLS
+            if (
+                isinstance(call, ast.Call)
+                and call_name(call) in (LIST_CALLS | FOLDER_PATH_CALLS | DIRECTORY_CALLS)
+                and not climbs_above(call, body)
             ):
                 yield from folders_iter(call, inner, depth + 1)
-
-
-def call_keys(node: ast.AST | None, limit: int = 8) -> tuple[str, ...]:
-    """Names of the calls in an expression, as a pack-wide helper registry keys them:
-    ``helper()`` -> ``"helper"``, ``UI.CHECKPOINTS()`` -> ``"UI.CHECKPOINTS"``."""
-    keys: list[str] = []
-    for inner in syntax_nodes(node) if node is not None else ():
-        if not isinstance(inner, ast.Call):
-            continue
-        if isinstance(inner.func, ast.Name):
-            key = inner.func.id
-        elif isinstance(inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Name):
-            key = f"{inner.func.value.id}.{inner.func.attr}"
-        else:
-            continue
-        if key not in keys:
-            keys.append(key)
-        if len(keys) >= limit:
-            break
-    return tuple(keys)
-
-
-def input_types_call(node: ast.expr) -> str | None:
-    """``Base.INPUT_TYPES()`` (or ``copy.deepcopy`` of it) -> ``"Base"``."""
-    for inner in syntax_nodes(node):
-        if (
-            isinstance(inner, ast.Call)
-            and isinstance(inner.func, ast.Attribute)
-            and inner.func.attr == "INPUT_TYPES"
-        ):
-            owner = last_name(inner.func.value)
-            if isinstance(inner.func.value, ast.Call):
-                owner = last_name(inner.func.value.func)  # super().INPUT_TYPES()
-            if owner and owner not in SELF_NAMES:
-                return owner
-    return None

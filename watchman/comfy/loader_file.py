@@ -14,14 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from watchman.comfy.folders import listed_folder
+from watchman.comfy.loader_calls import call_keys, input_types_call
 from watchman.comfy.loader_expressions import (
     DIRECTORY_CALLS,
     FOLDER_PATH_CALLS,
     LIST_CALLS,
-    call_keys,
     function_folders,
     input_kind,
-    input_types_call,
     v3_input,
 )
 from watchman.comfy.loader_inputs import (

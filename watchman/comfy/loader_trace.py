@@ -102,6 +102,30 @@ def mentions(node: ast.AST, names: frozenset[str]) -> bool:
 
 
 PATH_JOINS = frozenset({"join", "joinpath"})
+PARENT_CALLS = frozenset({"dirname"})
+"""``os.path.dirname(get_folder_paths("checkpoints")[0])`` is models/, not checkpoints."""
+
+
+def climbs_above(call: ast.Call, body: list[ast.AST]) -> bool:
+    """Whether a function takes the parent directory of what its listing ``call`` gives
+    (``os.path.dirname(call)``, also through a name bound to the call): a folder beside
+    that root (VibeVoice's ``models/vibevoice/loras`` beside ``checkpoints``), not the
+    root's own folder type. Takes the call and the function's nodes."""
+    bound = {
+        target.id
+        for node in body
+        if isinstance(node, ast.Assign) and any(n is call for n in ast.walk(node.value))
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for node in body:
+        func = node.func if isinstance(node, ast.Call) else None
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name in PARENT_CALLS:
+            for inner in ast.walk(node):
+                if inner is call or (isinstance(inner, ast.Name) and inner.id in bound):
+                    return True
+    return False
 
 
 def opens_as_folder(function: ast.FunctionDef | ast.AsyncFunctionDef, parameter: str) -> bool:
