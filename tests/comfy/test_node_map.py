@@ -71,6 +71,36 @@ def test_bad_patterns_are_skipped_and_unknown_classes_are_unknown(
     assert small_map.lookup("DF_" + "x" * 300).status == "unknown"
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    ["(a+)+$", "(a|aa)*$", "(a+){20}$", "(?:a*)*!", "a?" * 30 + "a" * 30, ".*a.*b.*c"],
+)
+def test_a_pattern_that_could_backtrack_for_minutes_is_skipped(pattern: str) -> None:
+    # Each would hold the cycle far longer than its life on a 30-letter node type.
+    hostile = ExtensionNodeMap.from_document(
+        {"https://github.com/x/y": [[], {"nodename_pattern": pattern}]}
+    )
+    assert hostile.patterns == ()
+    assert hostile.lookup("a" * 30 + "!").status == "unknown"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "^DF_",
+        r" \(lab\)$",
+        "MiniMax.*BMO|BMO.*MiniMax",
+        "^(?:Prompts|Anything) Everywhere",
+        "(ab)?c",
+    ],
+)
+def test_patterns_like_the_map_s_own_are_kept(pattern: str) -> None:
+    kept = ExtensionNodeMap.from_document(
+        {"https://github.com/x/y": [[], {"nodename_pattern": pattern}]}
+    )
+    assert len(kept.patterns) == 1
+
+
 def test_a_non_object_document_gives_an_empty_map() -> None:
     assert ExtensionNodeMap.from_document([1, 2]).lookup("FaceDetailer").status == "unknown"
 
@@ -146,6 +176,15 @@ def test_the_real_map_keeps_every_definer_of_a_shared_class(corpus_map: Extensio
 
 def test_the_real_map_patterns_compile_and_match(corpus_map: ExtensionNodeMap) -> None:
     assert len(corpus_map.patterns) > 10
+    written = [
+        entry[1]["nodename_pattern"]
+        for entry in json.loads(CORPUS_MAP.read_text(encoding="utf-8")).values()
+        if isinstance(entry, list)
+        and len(entry) > 1
+        and isinstance(entry[1], dict)
+        and isinstance(entry[1].get("nodename_pattern"), str)
+    ]
+    assert len(corpus_map.patterns) == len(written)  # none of the real ones is skipped
     lookup = corpus_map.lookup("DF_Some_Future_Node")
     assert lookup.status == "uncertain"
     assert DERFUU in [c.url for c in lookup.candidates]

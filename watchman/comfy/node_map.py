@@ -168,6 +168,11 @@ def _compile_pattern(pattern: object, url: str) -> re.Pattern[str] | None:
     if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN_LENGTH:
         logger.debug("nodename_pattern of %s is empty, not text or too long; skipped.", url)
         return None
+    if not _tame(pattern):
+        logger.debug(
+            "nodename_pattern %r of %s could backtrack for minutes; skipped.", pattern, url
+        )
+        return None
     try:
         return re.compile(pattern)
     except (re.error, RecursionError, OverflowError) as error:
@@ -175,6 +180,31 @@ def _compile_pattern(pattern: object, url: str) -> re.Pattern[str] | None:
             "nodename_pattern %r of %s does not compile (%s); skipped.", pattern, url, error
         )
         return None
+
+
+_ESCAPED = re.compile(r"\\.", re.DOTALL)
+_CHARACTER_CLASS = re.compile(r"\[\^?\]?[^\]]*\]")
+_QUANTIFIED_GROUP = re.compile(r"\)[*+{]")  # "?" after a group is once or not at all
+_UNBOUNDED = re.compile(r"[*+]|\{\d*,\}")
+# A quantifier: not the "?" of "(?:" nor the "?" making one lazy.
+_QUANTIFIER = re.compile(r"(?<![(*+?}])[*+?]|\{\d*,?\d*\}")
+MAX_UNBOUNDED_REPEATS = 2
+MAX_QUANTIFIERS = 4
+
+
+def _tame(pattern: str) -> bool:
+    r"""Whether a map's ``nodename_pattern`` surely matches in time polynomial of low
+    degree. Python's regular expressions backtrack: a repeated group (``(a+)+``,
+    ``(a|a)*``, ``(a+){20}``) takes time exponential in the node type's length, and each
+    unbounded repeat (``.*``) or optional atom multiplies it by that length. Real patterns
+    (``^DF_``, `` \(lab\)$``, ``MiniMax.*BMO|BMO.*MiniMax``) repeat no group, repeat at
+    most twice and hold at most four quantifiers; a pattern that does otherwise is
+    skipped, whatever its source, since every node type of a stranger's workflow is
+    matched against it."""
+    shape = _CHARACTER_CLASS.sub("a", _ESCAPED.sub("a", pattern))
+    if _QUANTIFIED_GROUP.search(shape) or len(_QUANTIFIER.findall(shape)) > MAX_QUANTIFIERS:
+        return False  # optional atoms multiply the ways too: "a?" 30 times, then "a" 30
+    return len(_UNBOUNDED.findall(shape)) <= MAX_UNBOUNDED_REPEATS
 
 
 def _unique(candidates: Iterable[PackCandidate]) -> tuple[PackCandidate, ...]:
