@@ -118,7 +118,7 @@ class RecordedLookups:
         return self._inventory.directories
 
     def locate(self, key: ModelKey) -> Presence:
-        self._names.update(located_names(key))
+        self._names.update(located_names(key))  # one name, nearly always
         return self._inventory.locate(key)
 
     def named(self, folder: str, *file_names: str) -> tuple[ModelFile, ...]:

@@ -301,19 +301,28 @@ def _candidates(key: ModelKey) -> list[str]:
     ]
 
 
-def located_names(key: ModelKey) -> frozenset[str]:
+def located_names(key: ModelKey) -> tuple[str, ...]:
     """The case-folded file names whose files alone decide what
     :meth:`ModelInventory.locate` answers for ``key`` (with the subfolders and roots): a
     file bearing none of them, nor one of them followed by a dot and more, can never be
     among its answers, present or misplaced. Nearly always one name: that of the key's
     path, which the extensions the loader adds itself follow. Empty for an empty path."""
     if not key.path:
-        return frozenset()
-    names = {fold_case(candidate.rpartition("/")[2]) for candidate in _candidates(key)}
+        return ()
     base = fold_case(key.path.rpartition("/")[2])
-    if all(name == base or name.startswith(base + ".") for name in names):
-        return frozenset({base})
-    return frozenset(names)
+    known = None if key.folder is None else FOLDER_TYPES.get(key.folder)
+    if known is None or known.name in _DOTTED_IMPLIED:
+        return (base,)
+    return tuple(sorted({fold_case(name.rpartition("/")[2]) for name in _candidates(key)}))
+
+
+_DOTTED_IMPLIED = frozenset(
+    kind.name
+    for kind in FOLDER_TYPES.values()
+    if all(ext.startswith(".") and "/" not in ext for ext in kind.implied_extensions)
+)
+"""The folder types whose implied extensions each begin with a dot (all, today): a name
+with one of them added begins with the name and a dot."""
 
 
 def _folded_path(model: ModelFile) -> str:
