@@ -3,7 +3,10 @@
 Runs the same extractor the inventory runs on installed packs
 (``watchman.comfy.loader_source.learn_loaders``) over git snapshots of widely used packs,
 so ``scan`` without an install, and a cycle meeting a pack that is not installed, still
-know which folder each loader input lists. Every entry records its pack, repository and
+know which folder each loader input lists. Each pack is also read at its last commit
+before each date of :data:`HISTORY_BEFORE`: a node type defined there and by no newer
+commit read (renamed or removed since) keeps that commit's entry, for workflows saved
+with the older pack. Every entry records its pack, repository and
 commit. The sources are read from bare git directories (``git show``), never run, and
 never committed here: only the generated table is.
 
@@ -333,6 +336,73 @@ def snapshot(mirrors: Path, repo: str) -> tuple[Path, str] | None:
     return chosen
 
 
+HISTORY_BEFORE: tuple[str, ...] = ("2025-07-01", "2025-01-01", "2024-07-01")
+"""Besides the snapshot's commit, each pack is read at its last commit before each of
+these dates; node types defined there and no longer since keep that commit's entry."""
+
+
+def _history(git_dir: Path, commit: str) -> list[str]:
+    """The pack's last commits before :data:`HISTORY_BEFORE`'s dates, newest first,
+    each once, none the snapshot's own commit."""
+    found: list[str] = []
+    for date in HISTORY_BEFORE:
+        older = _git(git_dir, "rev-list", "-1", f"--before={date}", commit).strip()
+        if older and older != commit and older not in found:
+            found.append(older)
+    return found
+
+
+def _read_commit(
+    repo: str, pack: str, downloads: bool, git_dir: Path, commit: str
+) -> tuple[list[dict[str, object]], set[str], str]:
+    """The entries of ``repo`` at ``commit``, the node types it defines, and a message."""
+    committed = _committed(git_dir, commit)
+    files = list(_python_files(git_dir, commit))
+    registration = registration_file(repo, files)
+    if registration is not None:
+        files.append(registration)
+    loaders, problems = learn_loaders(files)
+    classes: set[str] = set()
+    for name, data in files:
+        classes |= node_classes_in_source(data.decode("utf-8", "replace"), name)
+    common = {"pack": pack, "repository": f"https://github.com/{repo}", "commit": commit}
+    entries: list[dict[str, object]] = []
+    for loader in loaders:
+        folder_inputs = {"folder_inputs": list(loader.folder_inputs)}
+        entries.append(
+            {
+                **(folder_inputs if loader.folder_inputs else {}),
+                "node_type": loader.node_type,
+                **common,
+                "widgets": list(loader.widgets),
+                "inputs": {name: list(folders) for name, folders in loader.model_inputs},
+                "wraps": loader.wraps,
+                "downloads_own_files": False,
+                "source": loader.source,
+                "_committed": committed,
+            }
+        )
+    seen = {loader.node_type for loader in loaders}
+    for node_type in sorted(classes - seen) if downloads else ():
+        entries.append(
+            {
+                "node_type": node_type,
+                **common,
+                "widgets": [],
+                "inputs": {},
+                "wraps": None,
+                "downloads_own_files": True,
+                "source": "",
+                "_committed": committed,
+            }
+        )
+    problems_said = [f"{repo}: {problem}" for problem in problems]
+    message = "\n".join(
+        [*problems_said, f"{repo}@{commit[:10]}: {len(loaders)} loaders from {len(files)} files."]
+    )
+    return entries, classes | seen, message
+
+
 def build(mirrors: Path, previous: object = None) -> tuple[dict[str, object], list[str]]:
     """Return the table document and the messages for packs left out or read in part.
 
@@ -346,52 +416,20 @@ def build(mirrors: Path, previous: object = None) -> tuple[dict[str, object], li
             messages.append(f"{repo}: no snapshot under {mirrors}; left out.")
             continue
         git_dir, commit = found
-        committed = _committed(git_dir, commit)
-        files = list(_python_files(git_dir, commit))
-        registration = registration_file(repo, files)
-        if registration is not None:
-            files.append(registration)
-        loaders, problems = learn_loaders(files)
-        messages.extend(f"{repo}: {problem}" for problem in problems)
-        seen = set()
-        for loader in loaders:
-            seen.add(loader.node_type)
-            folder_inputs = {"folder_inputs": list(loader.folder_inputs)}
-            entries.append(
-                {
-                    **(folder_inputs if loader.folder_inputs else {}),
-                    "node_type": loader.node_type,
-                    "pack": pack,
-                    "repository": f"https://github.com/{repo}",
-                    "commit": commit,
-                    "widgets": list(loader.widgets),
-                    "inputs": {name: list(folders) for name, folders in loader.model_inputs},
-                    "wraps": loader.wraps,
-                    "downloads_own_files": False,
-                    "source": loader.source,
-                    "_committed": committed,
-                }
-            )
-        if downloads:
-            classes: set[str] = set()
-            for name, data in files:
-                classes |= node_classes_in_source(data.decode("utf-8", "replace"), name)
-            for node_type in sorted(classes - seen):
-                entries.append(
-                    {
-                        "node_type": node_type,
-                        "pack": pack,
-                        "repository": f"https://github.com/{repo}",
-                        "commit": commit,
-                        "widgets": [],
-                        "inputs": {},
-                        "wraps": None,
-                        "downloads_own_files": True,
-                        "source": "",
-                        "_committed": committed,
-                    }
-                )
-        messages.append(f"{repo}@{commit[:10]}: {len(loaders)} loaders from {len(files)} files.")
+        defined: set[str] = set()  # node types a newer commit read here defines
+        for index, revision in enumerate([commit, *_history(git_dir, commit)]):
+            read, classes, message = _read_commit(repo, pack, downloads, git_dir, revision)
+            if index == 0:
+                entries.extend(read)
+                messages.append(message)
+            else:
+                # An older commit: only the node types no newer one defines (renamed or
+                # removed since; workflows saved with that version still name them).
+                gone = [e for e in read if e["node_type"] not in defined]
+                entries.extend(gone)
+                if gone:
+                    messages.append(f"{repo}@{revision[:10]}: {len(gone)} node types since gone.")
+            defined |= classes
     # Several snapshots of one pack (a fork newer than the original): the newest wins.
     newest: dict[tuple[str, str], dict[str, object]] = {}
     for entry in entries:

@@ -143,3 +143,26 @@ def test_entries_the_new_snapshots_lack_are_kept_from_the_previous_table(
         ("RemovedLoader", {"model": ["loras"]}, True),
     ]
     assert "2 entries kept from the previous table." in messages
+
+
+def test_node_types_since_gone_come_from_the_last_commit_before_a_history_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work, mirrors = _repository(tmp_path)
+    gone = (LOADER % (b"loras", b"Gone")).replace(b"Loader", b"OldNode")
+    (work / "old.py").write_bytes(gone)
+    _git(work, "add", "old.py", when=1_700_000_000)
+    old = _commit(work, "KeptLoader", "vae", 1_700_000_000)  # 2023-11
+    _git(work, "rm", "-q", "old.py", when=1_730_000_000)
+    newest = _commit(work, "KeptLoader", "checkpoints", 1_730_000_000)  # 2024-10
+    _mirror(work, mirrors, "up/Pack")
+    monkeypatch.setattr(builder, "PACKS", (("up/Pack", "Pack", False),))
+
+    document, _ = builder.build(mirrors)
+
+    entries = document["entries"]
+    assert isinstance(entries, list)
+    assert [(e["node_type"], e["inputs"], e["commit"]) for e in entries] == [
+        ("Gone", {"model": ["loras"]}, old),
+        ("KeptLoader", {"model": ["checkpoints"]}, newest),
+    ]
