@@ -8,6 +8,7 @@ from watchman.comfy.model_references import references_for_node
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import assess_workflow, count_statuses
+from watchman.stages.needs_model import MAX_LOCATIONS
 
 ROOT = "/comfy/models"
 INVENTORY = ModelInventory(
@@ -63,6 +64,26 @@ def test_a_file_in_another_folder_is_misplaced_with_where_it_is() -> None:
     [need] = needs.missing_models
     assert need.state == "misplaced"
     assert need.locations[0].folder == "checkpoints"
+
+
+def test_a_name_installed_in_thousands_of_places_lists_a_few_and_counts_the_rest() -> None:
+    # 3,000 places x 750 nodes made a 357 MB report: each need keeps MAX_LOCATIONS.
+    places = tuple(
+        ModelFile("checkpoints", f"s{index}/stray.safetensors", f"{ROOT}/checkpoints", 1, 0.0)
+        for index in range(3_000)
+    )
+    inventory = ModelInventory(
+        roots=INVENTORY.roots, files={"checkpoints": places, "vae": ()}, separator="/"
+    )
+    needs = assess_workflow(
+        workflow([node("1", "VAELoader")], [ref("1", "VAELoader", "stray.safetensors", "vae")]),
+        inventory,
+        CORE,
+    )
+    [need] = needs.missing_models
+    assert need.state == "misplaced"
+    assert need.locations == places[:MAX_LOCATIONS]
+    assert need.more_locations == 3_000 - MAX_LOCATIONS
 
 
 def test_a_missing_node_outranks_a_missing_model() -> None:

@@ -70,6 +70,17 @@ def test_packed_needs_come_back_equal_through_json() -> None:
     assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
 
 
+def test_a_need_s_count_of_further_places_comes_back_through_json() -> None:
+    needs = assess_workflow(PARSED, INVENTORY, CORE)
+    many = replace(
+        needs,
+        missing_models=tuple(
+            replace(need, more_locations=need.more_locations + 40) for need in needs.missing_models
+        ),
+    )
+    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(many)))) == many
+
+
 def test_a_need_names_its_parse_s_reference_by_position_and_gets_that_very_one() -> None:
     needs = assess_workflow(PARSED, INVENTORY, CORE)
     packed = orjson.loads(orjson.dumps(pack_needs(needs, PARSED.model_refs)))

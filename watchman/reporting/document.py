@@ -48,6 +48,8 @@ def _model_json(row: ModelRow, with_resolution: bool) -> dict[str, Any]:
             {"folder": found.folder, "path": found.relative_path, "root": found.root}
             for found in need.locations
         ]
+        if need.more_locations:
+            document["more_locations"] = need.more_locations
     if reference.embedded is not None:
         document["embedded"] = {
             "url": reference.embedded.url,

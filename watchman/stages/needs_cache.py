@@ -350,11 +350,14 @@ def _pack_model_need(need: ModelNeed, reference: int | list[Any]) -> list[Any]:
         need.pick,
         need.problem,
         need.rewrite,
+        need.more_locations,
     ]
 
 
 def _model_need(values: Sequence[Any], references: Sequence[ModelReference]) -> ModelNeed:
-    reference, folder, path, state, locations, pick, problem, rewrite = values
+    reference, folder, path, state, locations, pick, problem, rewrite, more = values
+    if type(more) is not int or more < 0:
+        raise ValueError(f"no count of more locations {more!r}")
     if state not in ("missing", "misplaced", "misspelled", "broken", "nameless"):
         raise ValueError(f"no need state {state!r}")
     if type(reference) is int:
@@ -371,6 +374,7 @@ def _model_need(values: Sequence[Any], references: Sequence[ModelReference]) -> 
         pick=_text_or_none(pick),
         problem=_text_or_none(problem),
         rewrite=_text_or_none(rewrite),
+        more_locations=more,
     )
 
 

@@ -13,6 +13,10 @@ from watchman.comfy.model_key import ModelKey
 from watchman.comfy.workflow_model import ModelReference
 from watchman.stages.inventory.models import ModelFile
 
+MAX_LOCATIONS = 16
+"""Places a need lists (the first is the one ComfyUI would load or a move would take);
+``more_locations`` counts the others."""
+
 NeedState = Literal["missing", "misplaced", "misspelled", "broken", "nameless"]
 
 
@@ -33,7 +37,8 @@ class ModelNeed:
     (``(embedding:x:1.2)``). The need is then misspelled when ``x`` is installed
     (``pick`` is its spelling, the reference's value stays ``x:1.2``), else it is for
     ``x`` itself, missing or misplaced; ``reference.written_as`` keeps the token as
-    written.
+    written. ``locations`` holds at most ``MAX_LOCATIONS`` places, ``more_locations``
+    counts the rest.
     """
 
     reference: ModelReference
@@ -43,6 +48,16 @@ class ModelNeed:
     pick: str | None = None
     problem: str | None = None
     rewrite: str | None = None
+    more_locations: int = 0
+
+    def __post_init__(self) -> None:
+        # At most MAX_LOCATIONS places are kept, the rest counted: a name installed in
+        # thousands of places, needed by thousands of nodes, made the report and the
+        # needs cache their product (3,000 places x 750 nodes: a 357 MB report).
+        if len(self.locations) > MAX_LOCATIONS:
+            extra = len(self.locations) - MAX_LOCATIONS
+            object.__setattr__(self, "more_locations", self.more_locations + extra)
+            object.__setattr__(self, "locations", self.locations[:MAX_LOCATIONS])
 
     @property
     def certain(self) -> bool:
