@@ -258,6 +258,12 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("zhangp365/ComfyUI-utils-nodes", "ComfyUI-utils-nodes", False),
     ("nosiu/comfyui-instantId-faceswap", "comfyui-instantId-faceswap", False),
     ("LykosAI/ComfyUI-Inference-Core-Nodes", "ComfyUI-Inference-Core-Nodes", False),
+    # Nunchaku Qwen-Image / Z-Image LoRA loaders and stacks, DreamO, sn0w's LoRA
+    # selectors and a video upscaler over upscale_models.
+    ("ussoewwin/ComfyUI-QwenImageLoraLoader", "ComfyUI-QwenImageLoraLoader", False),
+    ("jax-explorer/ComfyUI-DreamO", "ComfyUI-DreamO", False),
+    ("sn0w12/ComfyUI-Sn0w-Scripts", "ComfyUI-Sn0w-Scripts", False),
+    ("ShmuelRonen/ComfyUI-VideoUpscale_WithModel", "ComfyUI-VideoUpscale_WithModel", False),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own
