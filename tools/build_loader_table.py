@@ -127,7 +127,8 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("jitcoder/lora-info", "lora-info", False),
     ("LarryJane491/Lora-Training-in-Comfy", "Lora-Training-in-Comfy", False),
     ("ArtVentureX/comfyui-animatediff", "comfyui-animatediff", False),
-    ("ZHO-ZHO-ZHO/ComfyUI-PhotoMaker-ZHO", "ComfyUI-PhotoMaker-ZHO", False),
+    # PhotoMaker-ZHO fetches photomaker-v1.bin from the hub (hf_hub_download).
+    ("ZHO-ZHO-ZHO/ComfyUI-PhotoMaker-ZHO", "ComfyUI-PhotoMaker-ZHO", True),
     ("smthemex/ComfyUI_Sonic", "ComfyUI_Sonic", False),
     ("GreenLandisaLie/AuraSR-ComfyUI", "AuraSR-ComfyUI", False),
     ("kijai/ComfyUI-KwaiKolorsWrapper", "ComfyUI-KwaiKolorsWrapper", True),
@@ -196,7 +197,8 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     # AnyText, InfiniteYou (models/infinite_you), Hunyuan3D 2.1 (visualbruno), InstantIR,
     # and the HunyuanVideo 1.5 plugin.
     ("SeargeDP/ComfyUI_Searge_LLM", "ComfyUI_Searge_LLM", False),
-    ("huanngzh/ComfyUI-MVAdapter", "ComfyUI-MVAdapter", False),
+    # MV-Adapter loads its adapters and pipelines from Hugging Face repositories.
+    ("huanngzh/ComfyUI-MVAdapter", "ComfyUI-MVAdapter", True),
     ("smthemex/ComfyUI_StoryDiffusion", "ComfyUI_StoryDiffusion", False),
     ("Limitex/ComfyUI-Diffusers", "ComfyUI-Diffusers", False),
     ("filliptm/ComfyUI_Fill-Nodes", "ComfyUI_Fill-Nodes", False),
