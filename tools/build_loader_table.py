@@ -266,6 +266,16 @@ PACKS: tuple[tuple[str, str, bool], ...] = (
     ("jax-explorer/ComfyUI-DreamO", "ComfyUI-DreamO", False),
     ("sn0w12/ComfyUI-Sn0w-Scripts", "ComfyUI-Sn0w-Scripts", False),
     ("ShmuelRonen/ComfyUI-VideoUpscale_WithModel", "ComfyUI-VideoUpscale_WithModel", False),
+    # Loader-like node types of the extension-node-map, by stars: MotionCtrl (and SVD),
+    # UltraPixel, LCM Inpaint/Outpaint, Core ML suite, Stable-Makeup, PhotoDoodle, Ruyi.
+    ("chaojie/ComfyUI-MotionCtrl", "ComfyUI-MotionCtrl", False),
+    ("chaojie/ComfyUI-MotionCtrl-SVD", "ComfyUI-MotionCtrl-SVD", False),
+    ("2kpr/ComfyUI-UltraPixel", "ComfyUI-UltraPixel", False),
+    ("taabata/LCM_Inpaint_Outpaint_Comfy", "LCM_Inpaint_Outpaint_Comfy", False),
+    ("aszc-dev/ComfyUI-CoreMLSuite", "ComfyUI-CoreMLSuite", False),
+    ("smthemex/ComfyUI_Stable_Makeup", "ComfyUI_Stable_Makeup", False),
+    ("smthemex/ComfyUI_PhotoDoodle", "ComfyUI_PhotoDoodle", False),
+    ("IamCreateAI/Ruyi-Models", "Ruyi-Models", False),
 )
 
 # Upstream commits read from a fork's snapshot: where the snapshot of a pack's own
@@ -354,7 +364,9 @@ def _history(git_dir: Path, commit: str) -> list[str]:
     each once, none the snapshot's own commit."""
     found: list[str] = []
     for date in HISTORY_BEFORE:
-        older = _git(git_dir, "rev-list", "-1", f"--before={date}", commit).strip()
+        # A date alone would take the time of day the build runs (git's approxidate).
+        before = f"--before={date} 00:00:00 +0000"
+        older = _git(git_dir, "rev-list", "-1", before, commit).strip()
         if older and older != commit and older not in found:
             found.append(older)
     return found
