@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from watchman.state.logs import JsonLineFormatter, configure_logging
@@ -19,14 +21,13 @@ def test_a_record_becomes_one_json_object() -> None:
     )
 
 
-def test_without_any_stderr_the_log_goes_to_the_fallback_file(tmp_path: Path) -> None:
-    # pythonw.exe under Windows Task Scheduler has no stderr.
-    target = tmp_path / "log" / "comfywatchman.log"
+@contextmanager
+def root_logging_restored() -> Iterator[None]:
+    """Give back the root logger's handlers and level as they were, closing those added."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     try:
-        configure_logging("INFO", stream=None, json_lines=None, fallback_file=target)
-        logging.getLogger("watchman.test").warning("still heard")
+        yield
         for handler in root.handlers:
             handler.flush()
     finally:
@@ -35,25 +36,23 @@ def test_without_any_stderr_the_log_goes_to_the_fallback_file(tmp_path: Path) ->
                 root.removeHandler(handler)
                 handler.close()
         root.setLevel(saved[1])
+
+
+def test_without_any_stderr_the_log_goes_to_the_fallback_file(tmp_path: Path) -> None:
+    # pythonw.exe under Windows Task Scheduler has no stderr.
+    target = tmp_path / "log" / "comfywatchman.log"
+    with root_logging_restored():
+        configure_logging("INFO", stream=None, json_lines=None, fallback_file=target)
+        logging.getLogger("watchman.test").warning("still heard")
     lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert lines[-1]["message"] == "still heard"
 
 
 def test_a_terminal_is_sent_a_stranger_s_escape_sequences_escaped(tmp_path: Path) -> None:
     target = tmp_path / "terminal.txt"
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    try:
-        with target.open("w", encoding="utf-8") as terminal:
-            configure_logging("INFO", stream=terminal, json_lines=False)
-            logging.getLogger("watchman.test").warning("Cannot read %s", "x\x1b[2J\u202e.json")
-            for handler in root.handlers:
-                handler.flush()
-    finally:
-        for handler in list(root.handlers):
-            if handler not in saved[0]:
-                root.removeHandler(handler)
-        root.setLevel(saved[1])
+    with target.open("w", encoding="utf-8") as terminal, root_logging_restored():
+        configure_logging("INFO", stream=terminal, json_lines=False)
+        logging.getLogger("watchman.test").warning("Cannot read %s", "x\x1b[2J\u202e.json")
     assert target.read_text(encoding="utf-8") == (
         "WARNING watchman.test: Cannot read x\\x1b[2J\\u202e.json\n"
     )
