@@ -340,17 +340,20 @@ def test_a_stop_ends_the_node_pack_scan_before_the_next_pack(comfyui: Path) -> N
     assert scan_node_inventory(comfyui, None, threading.Event()).packs  # unset: a full scan
 
 
+# comfy_mtb's way: a node file lists its classes in __nodes__, named at import time.
+MTB_FACESWAP = (
+    'raise RuntimeError("never imported")\nimport folder_paths\n'
+    "class MTB_LoadFaceSwapModel:\n    @classmethod\n    def INPUT_TYPES(cls):\n"
+    '        return {"required": {"m": (folder_paths.get_filename_list("insightface"),)}}\n'
+    "__nodes__ = [MTB_LoadFaceSwapModel]\n"
+)
+
+
 def test_a_pack_naming_its_node_types_at_import_is_known_by_its_remote(tmp_path: Path) -> None:
     # comfy_mtb registers nodes/*.py's __nodes__ under labels built at import time: the
     # node types and the loader come from the mapping its rule builds.
     pack = tmp_path / "custom_nodes" / "comfy_mtb"
-    write(
-        pack / "nodes" / "faceswap.py",
-        'raise RuntimeError("never imported")\nimport folder_paths\n'
-        "class MTB_LoadFaceSwapModel:\n    @classmethod\n    def INPUT_TYPES(cls):\n"
-        '        return {"required": {"m": (folder_paths.get_filename_list("insightface"),)}}\n'
-        "__nodes__ = [MTB_LoadFaceSwapModel]\n",
-    )
+    write(pack / "nodes" / "faceswap.py", MTB_FACESWAP)
     write(pack / "__init__.py", "NODE_CLASS_MAPPINGS = {}\n")
     write(pack / ".git" / "HEAD", SHA + "\n")
     write(
@@ -374,13 +377,7 @@ def test_a_pack_naming_its_node_types_at_import_is_known_without_git_by_its_init
     # comfy_mtb installed from a zip or the registry: no .git, but its own __init__.py
     # holds the code that names its node types.
     pack = tmp_path / "custom_nodes" / "comfy-mtb"
-    write(
-        pack / "nodes" / "faceswap.py",
-        'raise RuntimeError("never imported")\nimport folder_paths\n'
-        "class MTB_LoadFaceSwapModel:\n    @classmethod\n    def INPUT_TYPES(cls):\n"
-        '        return {"required": {"m": (folder_paths.get_filename_list("insightface"),)}}\n'
-        "__nodes__ = [MTB_LoadFaceSwapModel]\n",
-    )
+    write(pack / "nodes" / "faceswap.py", MTB_FACESWAP)
     write(
         pack / "__init__.py",
         'raise RuntimeError("never imported")\nNODE_CLASS_MAPPINGS = {}\n'
