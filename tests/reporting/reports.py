@@ -58,8 +58,10 @@ def parsed(refs: list[ModelReference], extra_nodes: tuple[str, ...] = ()) -> Par
     return ParsedWorkflow("ui", tuple(nodes), tuple(refs), (), frozenset(), ())
 
 
-def assessment(path: str, workflow: ParsedWorkflow | None) -> Assessment:
-    needs = assess_workflow(workflow, INVENTORY, CORE) if workflow is not None else None
+def assessment(
+    path: str, workflow: ParsedWorkflow | None, inventory: ModelInventory = INVENTORY
+) -> Assessment:
+    needs = assess_workflow(workflow, inventory, CORE) if workflow is not None else None
     return Assessment(
         path=Path(path),
         name=Path(path).name,
@@ -75,20 +77,21 @@ def report_of(
     workflows: dict[str, ParsedWorkflow | None],
     resolutions: dict[tuple[str, str], SearchResult] | None = None,
     packs: dict[str, PackAdvice] | None = None,
+    inventory: ModelInventory = INVENTORY,
 ) -> Report:
     """A report of the given workflows (path -> parsed, None for unreadable), with the
     resolutions by (folder, value) and the pack advice by node type."""
     by_key = {ModelKey.of(folder, value): r for (folder, value), r in (resolutions or {}).items()}
     advice = {(node_type, None, None): a for node_type, a in (packs or {}).items()}
     return build_report(
-        [assessment(path, workflow) for path, workflow in workflows.items()],
+        [assessment(path, workflow, inventory) for path, workflow in workflows.items()],
         Resolutions(MappingProxyType(by_key)),
         PackAdvices(MappingProxyType(advice), node_map_used=False),
         generated_at="2026-11-30T00:00:00Z",
         cycle_id="c1",
         comfyui_root="/comfy",
         node_source="static",
-        models_installed=INVENTORY.count,
+        models_installed=inventory.count,
         node_packs=0,
         intake_new_or_updated=2,
     )

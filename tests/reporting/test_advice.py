@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.reporting.reports import lora, parsed, report_of
+from tests.reporting.reports import INVENTORY, ROOT, lora, parsed, report_of
+from watchman.reporting.advice import actions
 from watchman.reporting.document import report_json
 from watchman.reporting.markdown import render_markdown
 from watchman.resolve import Candidate, SearchResult, Status
+from watchman.stages.inventory.models import ModelFile
 from watchman.stages.workflows import FolderSeen
 
 QWEN_URL = "http://127.0.0.1:11434/v1"
@@ -140,3 +142,33 @@ def test_a_bare_embedding_token_is_a_prompt_to_fix_in_the_json_too() -> None:
         ).nameless_embeddings
         == 1
     )
+
+
+def test_a_file_installed_in_several_wrong_places_is_a_move_to_decide() -> None:
+    # Which of two same-named files the workflow means is the person's call: the command
+    # moves the first, and the action says so and lists both.
+    places = tuple(
+        ModelFile("checkpoints", f"{sub}/elsewhere.safetensors", f"{ROOT}/checkpoints", 1, 0.0)
+        for sub in ("a", "b")
+    )
+    inventory = dataclasses.replace(INVENTORY, files={**INVENTORY.files, "checkpoints": places})
+    report = report_of(
+        {"/w/a.json": parsed([lora("1", "elsewhere.safetensors")])}, inventory=inventory
+    )
+    [move] = [action for action in actions(report) if action.kind == "move_file"]
+    assert move.uncertain is not None and move.uncertain.startswith("2 files of this name")
+    assert move.candidates == (
+        "models/checkpoints/a/elsewhere.safetensors",
+        "models/checkpoints/b/elsewhere.safetensors",
+    )
+    assert move.command is not None and "a/elsewhere.safetensors" in move.command
+    assert "Decide: Move elsewhere.safetensors into models/loras." in render_markdown(report)
+    single = dataclasses.replace(INVENTORY, files={**INVENTORY.files, "checkpoints": places[:1]})
+    [alone] = [
+        action
+        for action in actions(
+            report_of({"/w/a.json": parsed([lora("1", "elsewhere.safetensors")])}, inventory=single)
+        )
+        if action.kind == "move_file"
+    ]
+    assert alone.uncertain is None and alone.candidates == ()

@@ -327,7 +327,19 @@ def _move(row: ModelRow, where: _Relative, names: tuple[str, ...]) -> Action:
         return Action("move_file", title, names)
     target = where.model_folder(reference.folder, parts.subfolder)
     command = f"mkdir -p {_q(target)} && mv {_q(where.model_file(need.locations[0]))} {_q(target)}/"
-    return Action("move_file", title, names, command=command)
+    installed = len(need.locations) + need.more_locations
+    if installed == 1:
+        return Action("move_file", title, names, command=command)
+    # Several files bear the name: which one the workflow means is the person's call.
+    return Action(
+        "move_file",
+        title,
+        names,
+        command=command,
+        uncertain=f"{installed:,} files of this name are installed elsewhere; the command "
+        "moves the first: check it is the one the workflow means",
+        candidates=tuple(where.model_file(found) for found in need.locations),
+    )
 
 
 class _Relative:
