@@ -7,7 +7,7 @@ from pathlib import Path
 
 from watchman.comfy.workflow_model import ModelReference
 from watchman.stages.inventory.models import ModelFile, ModelInventory, disk_ignores_case
-from watchman.stages.needs import find_model_needs
+from watchman.stages.model_needs import find_model_needs
 
 
 def prompt_embedding(name: str) -> ModelReference:

@@ -27,7 +27,8 @@ from watchman.reporting.report import ModelRow, NodeRow, Report, WorkflowEntry
 from watchman.resolve import Status
 from watchman.resolve.model_folders import folder_source
 from watchman.stages.inventory.models import ModelFile
-from watchman.stages.needs import ModelNeed, named_in_prompt
+from watchman.stages.model_needs import named_in_prompt
+from watchman.stages.needs import ModelNeed
 
 CORE_PACK_IDS = frozenset({"comfy-core", "comfyui", "comfy_core"})
 
