@@ -238,6 +238,23 @@ class SearchSettings(_Section):
     max_parallel_models: int = Field(
         default=4, ge=1, description="Missing models resolved at the same time."
     )
+    max_models_per_cycle: int = Field(
+        default=500,
+        ge=0,
+        description=(
+            "Missing models one cycle may ask the remote backends about, those more "
+            "workflows need first; the others wait for the next cycle. Known sources and "
+            "cached answers do not count. 0: no limit."
+        ),
+    )
+    max_minutes_per_cycle: float = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Minutes one cycle may spend asking the remote backends; models not asked by "
+            "then wait for the next cycle. 0: no limit."
+        ),
+    )
     cache_ttl: CacheTTLSettings = Field(default_factory=CacheTTLSettings)
 
 

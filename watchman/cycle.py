@@ -410,7 +410,7 @@ def _run_stages(
         resolutions = resolve_missing_models(
             services, root, needs, started_at, stages.progress("resolve")
         )
-        info["requests"] = len(resolutions.by_key)
+        info.update(requests=len(resolutions.by_key), deferred=resolutions.deferred)
 
     with stages.stage("downloads") as info:
         downloads = downloads_stage(
@@ -485,8 +485,9 @@ def _run_stages(
         outcome,
         home.resolution_cache,
     )
-    if downloads.run is not None and downloads.run.to_resume:
+    if (downloads.run is not None and downloads.run.to_resume) or resolutions.deferred:
         # A paused or cut download resumes next cycle even when no input changed (a
-        # growing part need not change its folder's stamp).
+        # growing part need not change its folder's stamp); so do the models the search
+        # budget left for the next cycle.
         fingerprint.forget(home.fingerprint)
     return outcome

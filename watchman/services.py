@@ -204,6 +204,7 @@ class Services:
             client=self.client,
             stop_event=self.stop_event,
             wall=self.environment.clock.wall,
+            monotonic=self.environment.clock.monotonic,
         )
 
     def new_run(self) -> None:

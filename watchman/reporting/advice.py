@@ -455,6 +455,19 @@ def _missing(row: ModelRow, names: tuple[str, ...], not_planned: str | None = No
             "get_model", f"Get {name} into {where}: {result.download_url}{why_not}", names
         )
     why = "no source knows it"
+    if result is not None and result.reason in ("deferred", "interrupted"):
+        # Not a verdict: the search did not reach it this cycle; the next one does.
+        return Action(
+            "find_model",
+            f"Wait for the next cycle to search for {name} ({where}): "
+            + (
+                "this cycle's search budget was spent"
+                if result.reason == "deferred"
+                else "this cycle was stopped"
+            )
+            + ", or find it by hand.",
+            names,
+        )
     if result is not None and result.status is Status.ERROR:
         why = "no source could be asked (see the backends above)"
     elif result is not None and result.status is Status.NOT_FOUND:

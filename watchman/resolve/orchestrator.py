@@ -10,7 +10,9 @@ unreachable, timed out, failing with 5xx or rate limited is marked down for the 
 the run (``health.HealthBoard``, shared with Qwen's tool calls), so a dead service costs
 one failure, not one per model. A stop event, once set, turns every model not yet resolved
 into ``ERROR interrupted`` without a request, and such a result is never cached. A
-request for a model folder asks no source at all (``model_folders``).
+search budget (``budget.SearchBudget``: models and minutes per run) turns the models past
+it into ``ERROR deferred``, never cached either. A request for a model folder asks no
+source at all (``model_folders``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime
 from types import TracebackType
 
 from watchman.errors import BackendError
+from watchman.resolve.budget import DEFERRED, SearchBudget
 from watchman.resolve.cache import ResolutionCache, backend_key
 from watchman.resolve.health import HealthBoard
 from watchman.resolve.known_sources import KnownSources
@@ -52,6 +55,7 @@ class Resolver:
         closers: Sequence[Callable[[], None]] = (),
         stop_event: threading.Event | None = None,
         health: HealthBoard | None = None,
+        budget: SearchBudget | None = None,
         now: Callable[[], datetime],
     ) -> None:
         self.known_sources = known_sources
@@ -69,6 +73,7 @@ class Resolver:
         self.stop_event = stop_event
         self._now = now
         self.health = health or HealthBoard(self.backends, now)
+        self.budget = budget
         if cache is not None:
             cache.load()
 
@@ -139,6 +144,11 @@ class Resolver:
                 logger.warning("Cannot save the resolution cache %s: %s", self.cache.path, error)
         return results
 
+    @property
+    def deferred(self) -> int:
+        """How many models the search budget held back in this resolver's run."""
+        return self.budget.deferred if self.budget is not None else 0
+
     def search(self, request: SearchRequest) -> SearchResult:
         """Resolve one request (see ``search_multiple_models``)."""
         return self.search_multiple_models([request])[request.key]
@@ -160,6 +170,9 @@ class Resolver:
             return replace(remote, candidates=remote.candidates + known.candidates)
         if remote.reason == INTERRUPTED:
             return remote
+        if remote.reason == DEFERRED:
+            # Not asked yet: the catalogues' doubt stands, with their candidates.
+            return known
         return replace(
             known,
             candidates=known.candidates + remote.candidates,
@@ -191,8 +204,14 @@ class Resolver:
             # before it again would only cost requests.
             if hit is not None and hit.status is Status.FOUND:
                 return hit
-        if self._stopped() and any(name not in cached for name in order):
+        asks = any(name not in cached for name in order)
+        if self._stopped() and asks:
             return _interrupted(request, ())
+        if asks and self.budget is not None:
+            # Spent per model, not per request: a model's backends are asked together.
+            held_back = self.budget.take()
+            if held_back is not None:
+                return result_for(request, Status.ERROR, None, reason=DEFERRED, detail=held_back)
         return self._run_backends(request, order, cached)
 
     def _cached(self, request: SearchRequest, order: Sequence[str]) -> dict[str, SearchResult]:
@@ -208,7 +227,7 @@ class Resolver:
     def _answer(self, name: str, request: SearchRequest) -> SearchResult:
         """Ask one backend and cache its own answer under its own key."""
         outcome = replace(self._ask(name, request), resolved_at=_iso_seconds(self._now()))
-        if self.cache is not None and outcome.reason != INTERRUPTED:
+        if self.cache is not None and outcome.reason not in (INTERRUPTED, DEFERRED):
             self.cache.put(
                 backend_key(request, name), outcome, not_before=self.health.retry_at(name)
             )

@@ -19,6 +19,7 @@ from watchman.remote.gateway import HttpGateway
 from watchman.remote.http_options import HttpOptions, hosts_for
 from watchman.remote.origins import credentials_key
 from watchman.remote.transport import new_client
+from watchman.resolve.budget import SearchBudget
 from watchman.resolve.cache import ResolutionCache
 from watchman.resolve.civitai import CivitaiBackend
 from watchman.resolve.health import HealthBoard
@@ -39,6 +40,7 @@ def build_resolver(
     http_options: HttpOptions | None = None,
     stop_event: threading.Event | None = None,
     wall: Callable[[], float],
+    monotonic: Callable[[], float] | None = None,
 ) -> Resolver:
     """Build a resolver from the settings. Called by ``Services.resolver`` (the one place
     that decides offline and the backend order, and adds the install's catalogues).
@@ -56,6 +58,9 @@ def build_resolver(
             not yet resolved is ``ERROR interrupted``; backoff waits end at once.
         wall: the wall clock handed down from ``main()`` (``Environment.clock.wall``):
             it dates answers and cache entries and times Retry-After waits.
+        monotonic: the clock of the run's search time (``Environment.clock.monotonic``);
+            None: the search time is not bounded (``search.max_models_per_cycle`` still
+            is).
     """
     catalogue = KnownSources()
     catalogue.merge(known_sources)
@@ -123,9 +128,15 @@ def build_resolver(
         max_tool_calls=settings.qwen.max_tool_calls,
         health=health,
     )
+    budget = SearchBudget(
+        settings.search.max_models_per_cycle,
+        settings.search.max_minutes_per_cycle * 60 if monotonic is not None else 0,
+        monotonic or (lambda: 0.0),
+    )
     return Resolver(
         known_sources=catalogue,
         backends={"civitai": civitai, "huggingface": huggingface, "qwen": qwen},
+        budget=budget,
         backend_order=order,
         cache=cache,
         max_parallel_models=settings.search.max_parallel_models,

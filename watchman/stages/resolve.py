@@ -1,8 +1,11 @@
 """The resolve stage: one request per unique missing model (by model key), known sources
-from every workflow seen, then the resolver; results keyed by model key."""
+from every workflow seen, then the resolver; results keyed by model key. The models more
+workflows need are asked first, so a cycle's search budget is spent where it unblocks
+most."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,10 +21,12 @@ OFFLINE_NOTE = "offline: only known sources were used"
 
 @dataclass(frozen=True)
 class Resolutions:
-    """Where to get each missing model, by its key, and a note on how they were found."""
+    """Where to get each missing model, by its key, and a note on how they were found.
+    ``deferred`` counts the models the cycle's search budget left for the next cycle."""
 
     by_key: Mapping[ModelKey, SearchResult]
     note: str | None = None
+    deferred: int = 0
 
     def get(self, key: ModelKey) -> SearchResult | None:
         """The result for ``key``, or None when it was not resolved."""
@@ -78,19 +83,43 @@ def resolve_missing_models(
     models come back ERROR ``interrupted`` without further requests. ``on_progress`` is
     called with (done, total) after each unique model.
     """
-    requests: dict[ModelKey, SearchRequest] = {}
-    for need in needs.missing_models():
-        requests.setdefault(need.key, search_request(need))
+    requests = _requests_most_needed_first(needs)
     if not requests:
         return Resolutions(MappingProxyType({}), None)
     with services.resolver(root, embedded_sources(needs.workflows)) as resolver:
         results = resolver.search_multiple_models(list(requests.values()), on_done=on_progress)
+        deferred = resolver.deferred
     by_key = {}
     for key, request in requests.items():
         result = results.get(request.key)
         if result is not None:
             by_key[key] = result if result.resolved_at else replace(result, resolved_at=now)
-    return Resolutions(MappingProxyType(by_key), OFFLINE_NOTE if services.offline else None)
+    note = OFFLINE_NOTE if services.offline else None
+    if deferred:
+        note = (
+            f"{deferred} of {len(requests)} missing models wait for the next cycle: this "
+            "cycle's search budget was spent (search.max_models_per_cycle, "
+            "search.max_minutes_per_cycle)"
+        )
+    return Resolutions(MappingProxyType(by_key), note, deferred)
+
+
+def _requests_most_needed_first(needs: NeedsResult) -> dict[ModelKey, SearchRequest]:
+    """One request per missing model's key, those more workflows need first (ties in the
+    order the workflows name them)."""
+    requests: dict[ModelKey, SearchRequest] = {}
+    workflows_needing: Counter[ModelKey] = Counter()
+    for assessment in needs.workflows:
+        if assessment.needs is None:
+            continue
+        keys = set()
+        for need in assessment.needs.missing_models:
+            if need.state in ("missing", "broken"):
+                requests.setdefault(need.key, search_request(need))
+                keys.add(need.key)
+        workflows_needing.update(keys)
+    ranked = sorted(requests, key=lambda key: -workflows_needing[key])
+    return {key: requests[key] for key in ranked}
 
 
 def resolve_one(
