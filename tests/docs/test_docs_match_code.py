@@ -484,7 +484,7 @@ def _paragraph_spans(text: str, opening: str) -> set[str]:
 def test_report_md_names_every_key_of_the_report_a_cycle_writes(tmp_path: Path) -> None:
     import json
 
-    from watchman.reporting.advice import Action
+    from watchman.reporting.action import Action
     from watchman.resolve.model import Candidate, SearchResult
 
     _files_a_cycle_writes(tmp_path)
@@ -512,7 +512,10 @@ def test_report_md_names_every_key_of_the_report_a_cycle_writes(tmp_path: Path) 
             assert set(need) <= node and set(need["pack"] or {}) <= node
     action_text = _paragraph_spans(doc, "An action:")
     assert set(Action("download", "t", ()).to_json()) <= action_text
-    advice = _text(REPO / "watchman" / "reporting" / "advice.py")
+    advice = "\n".join(
+        _text(REPO / "watchman" / "reporting" / name)
+        for name in ("advice.py", "node_advice.py", "model_advice.py")
+    )
     kinds = set(re.findall(r'Action\(\s*"([a-z_]+)"', advice))
     assert kinds and kinds <= action_text
     plan = json.loads((home / "state" / "download_plan.json").read_text())

@@ -7,7 +7,7 @@ import shlex
 
 from tests.reporting.reports import found, lora, pack, parsed, prompt_embedding, report_of
 from watchman.comfy.node_map import PackCandidate
-from watchman.reporting.advice import Action
+from watchman.reporting.action import Action
 from watchman.reporting.markdown import _action_lines, render_markdown
 from watchman.resolve import Candidate, SearchResult, Status
 

@@ -8,7 +8,8 @@ from pathlib import PurePath
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watchman.reporting.advice import _rel, _Relative
+from watchman.reporting.action import relative_to_root
+from watchman.reporting.model_advice import _Relative
 from watchman.stages.inventory.models import ModelFile
 
 COMFY = PurePath("/comfy")
@@ -20,7 +21,7 @@ RELATIVES = st.lists(PARTS, min_size=1, max_size=4).map("/".join)
 @given(ROOTS, RELATIVES)
 def test_a_model_file_is_named_as_pathlib_names_it(root: str, relative: str) -> None:
     found = ModelFile("loras", relative, root, 1, 0.0)
-    assert _Relative(COMFY).model_file(found) == _rel(found.full_path, COMFY)
+    assert _Relative(COMFY).model_file(found) == relative_to_root(found.full_path, COMFY)
 
 
 @given(st.sampled_from(["loras", "check points"]), st.sampled_from(["", "SD15", "a/b", "../x"]))
@@ -28,7 +29,7 @@ def test_a_target_folder_is_named_as_pathlib_names_it(folder: str, subfolder: st
     target = COMFY / "models" / folder
     if subfolder:
         target = target / subfolder
-    assert _Relative(COMFY).model_folder(folder, subfolder) == _rel(target, COMFY)
+    assert _Relative(COMFY).model_folder(folder, subfolder) == relative_to_root(target, COMFY)
 
 
 def test_a_file_under_the_comfyui_folder_is_named_from_there() -> None:

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from watchman.comfy.model_key import value_parts
-from watchman.reporting.advice import Action, BackendProblem, actions, backend_problems
+from watchman.reporting.action import Action
+from watchman.reporting.advice import BackendProblem, actions, backend_problems
 from watchman.reporting.report import (
     ModelRow,
     NodeRow,

@@ -15,13 +15,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
 from watchman.printable import printable, visible
-from watchman.reporting.advice import (
-    Action,
-    BackendProblem,
-    actions,
-    backend_problems,
-    display_name,
-)
+from watchman.reporting.action import Action, display_name
+from watchman.reporting.advice import BackendProblem, actions, backend_problems
 from watchman.reporting.report import ModelRow, Report
 
 STATUS_LABELS = {

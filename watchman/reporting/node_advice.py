@@ -1,0 +1,140 @@
+"""The advice about missing node types: one action per pack to install (a ``comfy node
+install <id>`` for a pack of the Comfy registry, else the ``git clone`` ComfyUI-Manager's
+"Install via Git URL" does) or to enable (the rename of a disabled pack), one per node
+type to decide about.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath, PurePosixPath
+
+from watchman.reporting.action import (
+    Action,
+    display_names,
+    relative_to_root,
+    shell_quote,
+    workflow_names,
+)
+from watchman.reporting.report import NodeRow, Report
+
+CORE_PACK_IDS = frozenset({"comfy-core", "comfyui", "comfy_core"})
+
+
+def node_actions(report: Report) -> list[Action]:
+    """One action per pack to install or enable (grouping its node types), one per node
+    type to decide about."""
+    install: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
+    actions: list[Action] = []
+    root = PurePath(report.comfyui_root)
+    by_path = display_names(report)
+    for row, users in report.unique_nodes().values():
+        pack = row.pack
+        status = pack.status if pack is not None else "unknown"
+        node = row.need.node_type
+        names = workflow_names(by_path, users)
+        if pack is not None and status == "found" and (pack.url or _registry_id(row)):
+            key = _registry_id(row) or str(pack.url)
+            title, url, types, workflows = install.setdefault(
+                key, (pack.title or key, pack.url, [], [])
+            )
+            types.append(node)
+            workflows.extend(name for name in names if name not in workflows)
+        elif pack is not None and status == "installed_disabled":
+            actions.append(_enable(pack.title or "?", pack.path, node, names, root))
+        elif pack is not None and status == "import_failed":
+            actions.append(
+                Action(
+                    "fix_pack_import",
+                    f"Fix the installed pack {pack.title or '?'}: ComfyUI failed to import "
+                    f"it when it last started, so {node} does not exist. Its start-up log "
+                    "(user/comfyui.log) says why, most often a Python package the pack "
+                    "needs (its requirements.txt, installed with ComfyUI's Python); then "
+                    "restart ComfyUI.",
+                    names,
+                )
+            )
+        elif status == "outdated_comfyui":
+            actions.append(
+                Action(
+                    "update_comfyui",
+                    f"Update ComfyUI: {node} is newer than this install.",
+                    names,
+                    command="git pull",
+                )
+            )
+        elif pack is not None and status == "uncertain":
+            candidates = tuple(str(c.url or c.title) for c in pack.candidates)
+            actions.append(
+                Action(
+                    "choose_pack",
+                    f"Choose the pack that provides {node}.",
+                    names,
+                    uncertain=pack.reason
+                    or f"{len(candidates)} packs may provide {node}; none is certain",
+                    candidates=candidates,
+                )
+            )
+        else:
+            reason = (pack.reason if pack is not None else None) or "no known pack provides it"
+            actions.append(
+                Action(
+                    "find_node",
+                    f"Find the pack that provides {node}: {reason}.",
+                    names,
+                    uncertain=reason,
+                )
+            )
+    for key, (title, url, types, workflows) in sorted(install.items()):
+        registry = key if key != str(url) else None
+        if registry is not None:
+            command = f"comfy node install {shell_quote(registry)}"
+        else:
+            folder = PurePosixPath(str(url).rstrip("/")).name.removesuffix(".git")
+            command = f"git clone {shell_quote(str(url))} {shell_quote('custom_nodes/' + folder)}"
+        actions.append(
+            Action(
+                "install_pack",
+                f"Install the node pack {title} ({', '.join(sorted(types))}).",
+                tuple(workflows),
+                command=command,
+            )
+        )
+    return actions
+
+
+REGISTRY_PAGE = "https://registry.comfy.org/nodes/"
+
+
+def _registry_id(row: NodeRow) -> str | None:
+    """The pack's Comfy registry id: the workflow's ``cnr_id``, or the id in a registry
+    page URL; None for a pack known only by its git URL."""
+    cnr_id = row.need.cnr_id
+    if cnr_id and cnr_id.lower() not in CORE_PACK_IDS:
+        return cnr_id
+    url = row.pack.url if row.pack is not None else None
+    if url and url.startswith(REGISTRY_PAGE):
+        return url[len(REGISTRY_PAGE) :].strip("/").split("/")[0] or None
+    return None
+
+
+def _enable(
+    name: str, path: str | None, node: str, names: tuple[str, ...], root: PurePath
+) -> Action:
+    command = None
+    if path:
+        where = PurePath(path)
+        if where.name.endswith(".disabled"):
+            enabled = where.with_name(where.name[: -len(".disabled")])
+        elif where.parent.name == ".disabled":
+            enabled = where.parent.parent / where.name
+        else:
+            enabled = None
+        if enabled is not None:
+            source, target = relative_to_root(where, root), relative_to_root(enabled, root)
+            command = f"mv {shell_quote(source)} {shell_quote(target)}"
+    return Action(
+        "enable_pack",
+        f"Enable the installed pack {name} (it provides {node}).",
+        names,
+        command=command,
+    )
