@@ -4,6 +4,7 @@ document on any document, whatever its strings hold (brackets, quotes, backslash
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import orjson
 import pytest
@@ -14,6 +15,7 @@ from watchman.comfy.workflow_json import (
     MAX_JSON_DEPTH,
     decode_json,
     nesting_depth,
+    outside_strings,
     text_nesting_depth,
 )
 from watchman.errors import WorkflowError
@@ -50,3 +52,26 @@ def test_the_limit_holds_exactly_at_its_edge(depth: int) -> None:
         with pytest.raises(WorkflowError, match="MAX_JSON_DEPTH"):
             decode_json(raw, "edge.json")
     assert text_nesting_depth(raw, MAX_JSON_DEPTH) == min(depth, MAX_JSON_DEPTH + 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="()", max_size=5), max_size=30), st.integers(1, 9))
+def test_strings_are_dropped_alike_whatever_window_cuts_them(
+    strings: list[str], window: int
+) -> None:
+    # Brackets outside strings and strings of brackets, alternating: what the scan sees.
+    skeleton = "".join(f'({text})"{text}"' for text in strings).encode()
+    expected = "".join(f"({text})" for text in strings).encode()
+    assert outside_strings(skeleton, window) == expected
+
+
+def test_millions_of_tiny_strings_cost_a_window_of_memory_not_an_object_each() -> None:
+    skeleton = b'""()' * 300_000
+    tracemalloc.start()
+    try:
+        assert outside_strings(skeleton) == b"()" * 300_000
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # One bytes object per string would be ~300,000 x 34 bytes (10 MB) and their list.
+    assert peak < 4 * 1024 * 1024

@@ -117,14 +117,33 @@ def text_nesting_depth(raw: bytes, limit: int) -> int:
         raw = raw.replace(b"\\\\", b"")
     if b'\\"' in raw:
         raw = raw.replace(b'\\"', b"")
-    skeleton = raw.translate(_BRACKETS, _NOT_BRACKET_OR_QUOTE)
-    if b'"' in skeleton:
-        skeleton = b"".join(skeleton.split(b'"')[::2])
+    skeleton = outside_strings(raw.translate(_BRACKETS, _NOT_BRACKET_OR_QUOTE))
     depth = 0
     while skeleton and depth <= limit:
         skeleton = skeleton.replace(b"()", b"")
         depth += 1
     return depth if not skeleton else limit + 1
+
+
+_WINDOW = 1 << 16
+
+
+def outside_strings(skeleton: bytes, window: int = _WINDOW) -> bytes:
+    """Return ``skeleton`` without what lies between its quote pairs (the quotes too).
+
+    Takes bytes whose quotes delimit strings exactly (escaped ones removed). Works a
+    window at a time: splitting a whole document at once makes one object per string,
+    and a 33 MB file of three million empty strings then took 370 MiB for the pieces.
+    """
+    if b'"' not in skeleton:
+        return skeleton
+    kept = []
+    inside = False
+    for start in range(0, len(skeleton), window):
+        pieces = skeleton[start : start + window].split(b'"')
+        kept.append(b"".join(pieces[1::2] if inside else pieces[::2]))
+        inside ^= bool((len(pieces) - 1) & 1)
+    return b"".join(kept)
 
 
 def decode_json(data: bytes | str, name: str) -> object:
