@@ -64,7 +64,7 @@ from watchman.stages.inventory.model_health import (  # noqa: E402
     check_model_health,
     previous_verdicts,
 )
-from watchman.stages.inventory.models import scan_models  # noqa: E402
+from watchman.stages.inventory.model_scan import scan_models  # noqa: E402
 
 RESULTS = REPOSITORY / "bench" / "results" / "download_latest.json"
 RAW_CHUNK_BYTES = 1 << 20

@@ -9,7 +9,7 @@ from watchman.comfy.folders import FOLDER_TYPES, folders_using_dir, listed_folde
 from watchman.comfy.loader_lookup import loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.model_key import ModelKey
-from watchman.stages.inventory.models import scan_models
+from watchman.stages.inventory.model_scan import scan_models
 
 from .loader_pack_sources import RAISE
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from watchman.comfy.workflow_model import ModelReference
-from watchman.stages.inventory.models import ModelFile, ModelInventory, disk_ignores_case
+from watchman.stages.inventory.model_scan import disk_ignores_case
+from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.model_needs import find_model_needs
 
 

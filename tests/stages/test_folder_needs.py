@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from watchman.comfy.workflow import parse_workflow_json
-from watchman.stages.inventory.models import ModelInventory, scan_models
+from watchman.stages.inventory.model_scan import scan_models
+from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.needs import WorkflowNeeds, assess_workflow
 from watchman.stages.resolve import search_request
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from watchman.stages.inventory.listing import TreeListing
-from watchman.stages.inventory.models import ModelInventory, scan_models
+from watchman.stages.inventory.model_scan import scan_models
+from watchman.stages.inventory.models import ModelInventory
 
 
 def _file(path: Path, size: int = 4) -> None:

@@ -16,7 +16,8 @@ from watchman.stages.inventory.model_health import (
     leftovers_beside,
     previous_verdicts,
 )
-from watchman.stages.inventory.models import ModelFile, ModelInventory, scan_models
+from watchman.stages.inventory.model_scan import scan_models
+from watchman.stages.inventory.models import ModelFile, ModelInventory
 
 GOOD = safetensors_blob(4096)
 

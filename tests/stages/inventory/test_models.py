@@ -11,7 +11,8 @@ import pytest
 from watchman.comfy.model_key import ModelKey, normalise_relative_path
 from watchman.errors import ConfigError
 from watchman.stages.inventory import listing as listing_module
-from watchman.stages.inventory.models import ModelInventory, scan_models
+from watchman.stages.inventory.model_scan import scan_models
+from watchman.stages.inventory.models import ModelInventory
 
 
 def _file(path: Path, size: int = 4) -> Path:

@@ -1,6 +1,6 @@
 """One model root walked through the cycle's directory listings: its wanted files as
 parallel sequences, its model folders and its subfolders (for
-:func:`watchman.stages.inventory.models.scan_models`).
+:func:`watchman.stages.inventory.model_scan.scan_models`).
 
 A root of 100,000 files is walked once per cycle from listings that are mostly reused
 (:mod:`watchman.stages.inventory.listing`); the files are kept as parallel sequences, not
