@@ -5,11 +5,22 @@ from __future__ import annotations
 import dataclasses
 import shlex
 
-from tests.reporting.reports import found, lora, pack, parsed, prompt_embedding, report_of
+from tests.reporting.reports import (
+    INVENTORY,
+    ROOT,
+    found,
+    lora,
+    pack,
+    parsed,
+    prompt_embedding,
+    report_of,
+)
 from watchman.comfy.node_map import PackCandidate
 from watchman.reporting.action import Action
+from watchman.reporting.document import report_json
 from watchman.reporting.markdown import _action_lines, render_markdown
 from watchman.resolve import Candidate, SearchResult, Status
+from watchman.stages.inventory.models import ModelFile
 
 DETAIL = ("loras", "loras\\detail.safetensors")
 # A FOUND result names the file its listing holds (trusted only when it is the one asked).
@@ -201,3 +212,35 @@ def test_a_command_holding_a_control_character_is_not_offered_to_copy() -> None:
     assert "   (No command to copy: a name in it holds control characters.)" in lines
     plain = Action("move_file", "Move it.", ("a.json",), command="mv a.safetensors x/")
     assert "   mv a.safetensors x/" in _action_lines(1, plain)
+
+
+def test_a_name_installed_in_more_places_than_listed_says_how_many_more() -> None:
+    # 20 same-named files: the need keeps 16 and counts 4, the page lists 8 of the 16;
+    # the 12 not listed are counted, so a reader knows the list is not all of them.
+    places = tuple(
+        ModelFile("checkpoints", f"s{i:02}/elsewhere.safetensors", f"{ROOT}/checkpoints", 1, 0.0)
+        for i in range(20)
+    )
+    inventory = dataclasses.replace(INVENTORY, files={**INVENTORY.files, "checkpoints": places})
+    report = report_of(
+        {"/w/a.json": parsed([lora("1", "elsewhere.safetensors")])}, inventory=inventory
+    )
+    [row] = report.workflows[0].models
+    assert (len(row.need.locations), row.need.more_locations) == (16, 4)
+    lines = render_markdown(report).splitlines()
+    listed = lines.index("   Candidates:")
+    assert lines[listed + 8 : listed + 10] == [
+        "   - models/checkpoints/s07/elsewhere.safetensors",
+        "   - and 12 more",
+    ]
+    [move] = [a for a in report_json(report)["actions"] if a["kind"] == "move_file"]
+    assert (len(move["candidates"]), move["more_candidates"]) == (16, 4)
+
+
+def test_candidates_past_the_listed_ones_are_counted() -> None:
+    choose = Action("choose_model", "Choose.", ("a.json",), uncertain="?", candidates=("c",) * 9)
+    assert _action_lines(1, choose)[-2:] == ["   - and 1 more", ""]
+    assert "   - and" not in "\n".join(
+        _action_lines(1, dataclasses.replace(choose, candidates=("c",) * 8))
+    )
+    assert "more_candidates" not in choose.to_json()

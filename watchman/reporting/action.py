@@ -17,7 +17,9 @@ from watchman.reporting.report import Report, WorkflowEntry
 @dataclass(frozen=True)
 class Action:
     """One thing to do: a short sentence, the workflows it unblocks, the command to copy
-    (None: none exists), and for an uncertain item what is uncertain and its candidates."""
+    (None: none exists), and for an uncertain item what is uncertain and its candidates,
+    with the count of those left out of ``candidates`` (``more_candidates``: a file name
+    installed in more places than a need keeps)."""
 
     kind: str
     title: str
@@ -25,9 +27,10 @@ class Action:
     command: str | None = None
     uncertain: str | None = None
     candidates: tuple[str, ...] = ()
+    more_candidates: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "kind": self.kind,
             "title": self.title,
             "unblocks": list(self.unblocks),
@@ -35,6 +38,9 @@ class Action:
             "uncertain": self.uncertain,
             "candidates": list(self.candidates),
         }
+        if self.more_candidates:
+            document["more_candidates"] = self.more_candidates
+        return document
 
 
 def display_name(entry: WorkflowEntry) -> str:

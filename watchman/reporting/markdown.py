@@ -26,7 +26,7 @@ STATUS_LABELS = {
     "uncertain": "uncertain",
     "parse_error": "parse error",
 }
-MAX_LISTED = 8  # workflow names listed in one line before "and N more"
+MAX_LISTED = 8  # names listed (workflows on one line, candidates one a line) before "and N more"
 
 
 def _cell(value: Any) -> str:
@@ -161,6 +161,10 @@ def _action_lines(number: int, action: Action) -> list[str]:
     if action.candidates:
         lines.append("   Candidates:")
         lines += [f"   - {_cell(candidate)}" for candidate in action.candidates[:MAX_LISTED]]
+        # Those past the page's list and those the need did not keep (more_locations).
+        more = len(action.candidates[MAX_LISTED:]) + action.more_candidates
+        if more > 0:
+            lines.append(f"   - and {more:,} more")
     if action.command and visible(action.command) == action.command:
         lines += ["", "   ```sh", f"   {action.command}", "   ```"]
     elif action.command:

@@ -169,6 +169,7 @@ def _move(row: ModelRow, where: _Relative, names: tuple[str, ...]) -> Action:
         uncertain=f"{installed:,} files of this name are installed elsewhere; the command "
         "moves the first: check it is the one the workflow means",
         candidates=tuple(where.model_file(found) for found in need.locations),
+        more_candidates=need.more_locations,
     )
 
 
