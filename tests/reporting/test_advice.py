@@ -172,3 +172,29 @@ def test_a_file_installed_in_several_wrong_places_is_a_move_to_decide() -> None:
         if action.kind == "move_file"
     ]
     assert alone.uncertain is None and alone.candidates == ()
+
+
+def _find_model_text(result: SearchResult) -> str:
+    report = report_of(
+        {"/w/a.json": parsed([lora("1", "one.safetensors")])},
+        {("loras", "one.safetensors"): result},
+    )
+    (action,) = [action for action in actions(report) if action.kind == "find_model"]
+    return action.title
+
+
+def test_a_model_not_searched_says_why_instead_of_that_no_source_has_it() -> None:
+    def result(status: Status, reason: str | None) -> SearchResult:
+        return SearchResult(status, None, "one.safetensors", "loras", reason=reason)
+
+    offline = _find_model_text(result(Status.NOT_FOUND, "offline"))
+    assert "offline no backend was asked" in offline and "no source has it" not in offline
+    no_backend = _find_model_text(result(Status.NOT_FOUND, "no backend ran"))
+    assert "search.backend_order names no backend" in no_backend
+    deferred = _find_model_text(result(Status.ERROR, "deferred"))
+    assert deferred.startswith("Wait for the next cycle to search for one.safetensors")
+    assert "search budget was spent" in deferred
+    stopped = _find_model_text(result(Status.ERROR, "interrupted"))
+    assert "this cycle was stopped" in stopped
+    searched = _find_model_text(result(Status.NOT_FOUND, None))
+    assert searched.endswith("by hand: no source has it.")

@@ -300,6 +300,10 @@ def _missing(row: ModelRow, names: tuple[str, ...], not_planned: str | None = No
         )
     if result is not None and result.status is Status.ERROR:
         why = "no source could be asked (see the backends above)"
+    elif result is not None and result.reason == "offline":
+        why = "no known source names it, and offline no backend was asked"
+    elif result is not None and result.reason == "no backend ran":
+        why = "no known source names it, and search.backend_order names no backend"
     elif result is not None and result.status is Status.NOT_FOUND:
         why = "no source has it"
     elif result is None:
