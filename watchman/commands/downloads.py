@@ -75,7 +75,13 @@ def show_plan(home: Home, console: Console, as_json: bool) -> dict[str, Any] | N
 def _print_tasks(plan: DownloadPlan, console: Console) -> None:
     """Print the planned tasks as a table, then each URL and leftover."""
     table = Table(title="Planned downloads (review, then: comfywatchman download NAME)")
-    for column in ("name", "size", "sha256", "source", "token", "auto", "workflows"):
+    # The name is what the person types after `download`: it keeps its width and the
+    # other columns fold first, as far as they can (their headers and the borders take
+    # ~86 columns; below that rich shares the width as it would).
+    longest = max((len(visible(task.name)) for task in plan.tasks), default=4)
+    room = min(longest, console.width - 86)
+    table.add_column("name", overflow="fold", min_width=room if room > 0 else None)
+    for column in ("size", "sha256", "source", "token", "auto", "workflows"):
         table.add_column(column, overflow="fold")
     for task in plan.tasks:
         table.add_row(
