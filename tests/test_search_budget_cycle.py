@@ -23,9 +23,10 @@ def api_workflow(checkpoint: str) -> str:
     )
 
 
-def run_cycle(config: Path) -> None:
+def run_cycle(config: Path) -> dict:
     result = CliRunner().invoke(app, ["--config", str(config), "--run-cycle", "--json"])
     assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 def searched_names(server: ReplayServer) -> set[str]:
@@ -55,15 +56,17 @@ def test_the_budget_asks_the_most_needed_model_first_and_the_next_cycle_asks_the
             "[civitai]",
             f'base_url = "{server.url}"',
         )
-        run_cycle(config)
+        first_cycle = run_cycle(config)
         first = searched_names(server)
         report = json.loads(home.report_json.read_text(encoding="utf-8"))
         markdown = home.report_markdown.read_text(encoding="utf-8")
         server.requests.clear()
-        run_cycle(config)  # nothing changed on disk
+        second_cycle = run_cycle(config)  # nothing changed on disk
         second = searched_names(server)
     assert any("often" in name for name in first)
     assert not any("rarely" in name for name in first)
+    assert (first_cycle["counts"]["deferred"], first_cycle["counts"]["errors"]) == (1, 0)
+    assert second_cycle["counts"]["deferred"] == 0
     assert report["resolution_note"].startswith("1 of 2 missing models wait for the next cycle")
     (rare,) = [entry for entry in report["workflows"] if entry["path"].endswith("rare.json")]
     assert rare["missing_models"][0]["resolution"]["reason"] == "deferred"

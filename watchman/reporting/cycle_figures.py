@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from watchman.reporting.report import Report
 from watchman.resolve import Status
+from watchman.resolve.budget import DEFERRED
 from watchman.stages.intake import IntakeEntry
 from watchman.stages.resolve import Resolutions
 from watchman.state.cycle_state import CycleSummary
@@ -41,7 +42,10 @@ def cycle_counts(
 ) -> dict[str, int]:
     """The figures one cycle records (cycle state, structured log, metrics)."""
     summary = report.summary
-    statuses = [result.status for result in resolutions.by_key.values()]
+    # A model the search budget left for the next cycle is not an error: it was not asked.
+    statuses = [
+        result.status for result in resolutions.by_key.values() if result.reason != DEFERRED
+    ]
     parse_errors = summary.workflows_by_status.get("parse_error", 0)
     return {
         "workflows": summary.workflows,
@@ -50,6 +54,9 @@ def cycle_counts(
         "missing_nodes": summary.missing_nodes,
         "uncertain": summary.uncertain,
         "resolved": statuses.count(Status.FOUND),
+        # Left for the next cycle by the search budget (never carried by an unchanged
+        # cycle: a cycle with deferred models forgets its fingerprint).
+        "deferred": resolutions.deferred,
         "errors": statuses.count(Status.ERROR) + parse_errors,
         "intake_new": sum(1 for change in intake if change.event == "new"),
         "intake_updated": sum(1 for change in intake if change.event == "updated"),
