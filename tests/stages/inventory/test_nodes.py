@@ -272,6 +272,29 @@ def test_installed_packs_loaders_are_learned_without_importing_them(
         assert spec.model_inputs[input_name] == folder
 
 
+def test_a_pack_cannot_replace_a_core_loader_as_comfyui_skips_the_core_names(
+    tmp_path: Path,
+) -> None:
+    from watchman.comfy.loader_lookup import loader_table
+
+    loader = """
+import folder_paths
+
+class Loader:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {{"required": {{"name": (folder_paths.get_filename_list("{folder}"),)}}}}
+
+NODE_CLASS_MAPPINGS = {{"SharedNameLoader": Loader}}
+"""
+    root = tmp_path / "ComfyUI"
+    write(root / "nodes.py", loader.format(folder="upscale_models"))
+    write(root / "custom_nodes" / "copycat" / "__init__.py", loader.format(folder="loras"))
+    table = loader_table(scan_node_inventory(root).learned_loaders())
+    spec = table.spec("SharedNameLoader")
+    assert spec is not None and spec.model_inputs["name"] == "upscale_models"
+
+
 def test_a_workflow_using_an_installed_packs_loader_gets_its_folder(
     packs_with_loaders: Path,
 ) -> None:

@@ -108,12 +108,14 @@ class NodeInventory:
         return pack.enabled and pack.path not in self.import_failed
 
     def learned_loaders(self) -> tuple[LearnedLoader, ...]:
-        """Return the loaders read from the install's source: enabled packs first (what
-        ComfyUI runs), then the core, then disabled packs (their folders still describe
-        a workflow that uses them)."""
+        """Return the loaders read from the install's source, earlier ones winning for a
+        node type defined twice: the core first (ComfyUI never lets a pack replace a core
+        node type: it skips the names the core registered), then the enabled packs (what
+        ComfyUI runs), then disabled packs (their folders still describe a workflow that
+        uses them)."""
         enabled = [loader for pack in self.packs if pack.enabled for loader in pack.loaders]
         disabled = [loader for pack in self.packs if not pack.enabled for loader in pack.loaders]
-        return (*enabled, *self.core_loaders, *disabled)
+        return (*self.core_loaders, *enabled, *disabled)
 
     def packs_defining(self, node_type: str) -> tuple[NodePack, ...]:
         """Return every pack, enabled or disabled, that declares ``node_type``."""
