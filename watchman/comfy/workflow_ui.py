@@ -31,6 +31,14 @@ from watchman.comfy.model_references import (
     references_for_node,
 )
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.subgraph_inputs import (
+    NOTHING,
+    InstanceInputs,
+    handed_down,
+    input_slots,
+    instance_inputs,
+    widget_slots,
+)
 from watchman.comfy.widget_names import named_widget_values
 from watchman.comfy.workflow_graph import (
     GROUP_NODE_PREFIXES,
@@ -101,6 +109,10 @@ class _Level:
     muted: bool
     stack: tuple[str, ...]
     position: int = 0
+    # Links leaving the level's subgraph input node, by slot, and what the instance
+    # being walked gives those slots (``subgraph_inputs``).
+    slots: dict[object, int] = field(default_factory=dict)
+    received: InstanceInputs = NOTHING
 
 
 @dataclass
@@ -122,9 +134,11 @@ class _Walk:
     findings_dropped: int = 0
     # Link origins and node types per graph definition, computed once however many
     # instances there are (keyed by the id of the definition's object, alive all walk).
-    _levels: dict[int, tuple[list[dict[str, Any]], dict[object, object], dict[object, str]]] = (
-        field(default_factory=dict)
-    )
+    _levels: dict[
+        int,
+        tuple[list[dict[str, Any]], dict[object, object], dict[object, str], dict[object, int]],
+    ] = field(default_factory=dict)
+    _widget_slots: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def finding(self, message: str) -> None:
         if len(self.errors) < MAX_FINDINGS:
@@ -161,9 +175,11 @@ class _Walk:
         bypassed: bool,
         muted: bool,
         stack: tuple[str, ...],
+        received: InstanceInputs = NOTHING,
     ) -> _Level:
         """Return the walk state of one graph level; ``key`` identifies a reusable
-        definition (None: compute afresh)."""
+        definition (None: compute afresh); ``received`` is what its instance gives the
+        subgraph's inputs."""
         cached = self._levels.get(id(key)) if key is not None else None
         if cached is None:
             node_list = (
@@ -176,11 +192,22 @@ class _Walk:
                 raw_id, raw_type = scalar_key(node.get("id")), node.get("type")
                 if raw_id is not None and isinstance(raw_type, str):
                     types[raw_id] = raw_type
-            cached = (node_list, link_origins(links), types)
+            cached = (node_list, link_origins(links), types, input_slots(links))
             if key is not None:
                 self._levels[id(key)] = cached
-        node_list, origins, types = cached
-        return _Level(node_list, origins, types, prefix, bypassed, muted, stack)
+        node_list, origins, types, slots = cached
+        return _Level(node_list, origins, types, prefix, bypassed, muted, stack, 0, slots, received)
+
+    def instance_inputs(
+        self, node: dict[str, Any], subgraph: dict[str, Any], level: _Level
+    ) -> InstanceInputs:
+        """What the instance ``node`` in ``level`` gives its subgraph's inputs."""
+        slots = self._widget_slots.get(id(subgraph))
+        if slots is None:
+            slots = self._widget_slots[id(subgraph)] = widget_slots(subgraph)
+        return instance_inputs(
+            node, subgraph, slots, level.received, level.slots, level.origins, level.types
+        )
 
     def run(self, top: _Level) -> None:
         """Walk ``top`` and every instance inside it, depth first, without recursion."""
@@ -234,6 +261,7 @@ class _Walk:
                 bypassed,
                 muted,
                 (*level.stack, node_type),
+                self.instance_inputs(node, subgraph, level),
             )
         if node_type.startswith(GROUP_NODE_PREFIXES):
             return self.group_instance(node, node_id, node_type, bypassed, muted, level.stack)
@@ -246,14 +274,18 @@ class _Walk:
         if is_frontend_only(node_type):
             return None
         self.nodes.append(_node_use(node, node_id, node_type, bypassed, muted))
-        if not could_name_models(node_type, widgets, self.table):
+        # Inside a subgraph, an input linked from the subgraph's inputs takes the
+        # instance's value (or a real node's outside), not the inner widget's copy.
+        given, fed = handed_down(node, level.received, level.slots)
+        if not given and not could_name_models(node_type, widgets, self.table):
             return None
-        stale = linked_from_real_node(node, level.origins, level.types)
+        stale = linked_from_real_node(node, level.origins, level.types) | fed
         values = [
-            (name, value)
+            (name, given.pop(name) if name in given else value)
             for name, value in named_widget_values(node_type, widgets, inputs, self.table)
             if name is None or name not in stale
         ]
+        values.extend(given.items())
         # Every embedding token in a prompt is a reference: count them before they are
         # built, so a prompt of millions of tokens is refused, not materialised.
         if len(self.references) + embedding_tokens(values) > MAX_MODEL_REFERENCES:
