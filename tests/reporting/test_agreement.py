@@ -3,12 +3,17 @@ everywhere, and every count of the summary agrees with every table of the page."
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 
-from tests.reporting.reports import found, lora, pack, parsed, report_of
+from tests.reporting.reports import INVENTORY, ROOT, found, lora, pack, parsed, report_of
+from watchman.comfy.workflow_model import ModelReference
+from watchman.reporting.advice import actions
 from watchman.reporting.document import report_json
 from watchman.reporting.markdown import render_markdown
+from watchman.resolve import Candidate, SearchResult, Status
+from watchman.stages.inventory.models import ModelFile
 
 FOO = ("loras", "SDXL/foo.safetensors")
 
@@ -91,3 +96,43 @@ def test_every_count_of_the_summary_agrees_with_every_list() -> None:
     assert len(workflow_rows) == len(document["workflows"])
     for entry, row in zip(document["workflows"], workflow_rows, strict=True):
         assert row.startswith(f"- `{entry['name']}`: ")
+
+
+def test_the_count_to_decide_is_the_number_of_actions_marked_decide() -> None:
+    places = tuple(
+        ModelFile("checkpoints", f"{sub}/twice.safetensors", f"{ROOT}/checkpoints", 1, 0.0)
+        for sub in ("a", "b")
+    )
+    inventory = dataclasses.replace(
+        INVENTORY, files={**INVENTORY.files, "checkpoints": INVENTORY.files["checkpoints"] + places}
+    )
+    unknown = ModelReference("3", "FancyNode", "x", "maybe.safetensors", None, False, False, None)
+    doubtful = SearchResult(
+        Status.UNCERTAIN,
+        "civitai",
+        "near.safetensors",
+        "loras",
+        candidates=(Candidate("near_v2.safetensors", "https://example.invalid/n", "civitai"),),
+        reason="near names only",
+    )
+    report = report_of(
+        {
+            "/w/a.json": parsed(
+                [
+                    lora("1", "twice.safetensors"),  # misplaced, two files: decide
+                    lora("2", "stray_lora.safetensors"),  # misplaced, one file: certain
+                    unknown,  # may not be a model: decide
+                    lora("4", "near.safetensors"),  # candidates only: decide
+                    lora("5", "gone.safetensors"),  # nothing known: certain
+                ],
+                ("FancyNode", "DoubtNode"),
+            ),
+        },
+        {("loras", "near.safetensors"): doubtful},
+        {"DoubtNode": pack("uncertain", reason="two packs define it")},
+        inventory=inventory,
+    )
+    marked = [action for action in actions(report) if action.uncertain is not None]
+    assert report.summary.uncertain == len(marked) == 4
+    assert report_json(report)["summary"]["uncertain"] == 4
+    assert "To decide by you: 4" in render_markdown(report)

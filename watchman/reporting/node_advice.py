@@ -75,14 +75,11 @@ def node_actions(report: Report) -> list[Action]:
                 )
             )
         else:
+            # Nothing to choose between, as for a model no source knows: a search by
+            # hand, not a decision (the reason is in the title).
             reason = (pack.reason if pack is not None else None) or "no known pack provides it"
             actions.append(
-                Action(
-                    "find_node",
-                    f"Find the pack that provides {node}: {reason}.",
-                    names,
-                    uncertain=reason,
-                )
+                Action("find_node", f"Find the pack that provides {node}: {reason}.", names)
             )
     for key, (title, url, types, workflows) in sorted(install.items()):
         registry = key if key != str(url) else None

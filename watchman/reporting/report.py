@@ -51,11 +51,18 @@ class ModelRow:
 
     @property
     def uncertain(self) -> bool:
-        """A person must decide: its resolution is UNCERTAIN (candidates, none exact), or
-        its value comes from a node whose inputs are unknown, so it may not be a model."""
+        """A person must decide (its action is marked so): its resolution is UNCERTAIN
+        (candidates, none exact), its value comes from a node whose inputs are unknown,
+        so it may not be a model, or it is misplaced and several installed files bear
+        its name (which one the workflow means is the person's call)."""
         if self.resolution is not None and self.resolution.status is Status.UNCERTAIN:
             return True
-        return self.need.state == "missing" and self.need.reference.folder is None
+        need = self.need
+        if need.state == "misplaced":
+            return (
+                need.reference.folder is not None and len(need.locations) + need.more_locations > 1
+            )
+        return need.state == "missing" and need.reference.folder is None
 
 
 @dataclass(frozen=True)
