@@ -27,7 +27,8 @@ from watchman.stages.inventory.listing import TreeListing
 from watchman.stages.inventory.listing_file import file_identity, load_listing, save_listing
 from watchman.stages.inventory.model_scan import scan_models
 from watchman.stages.inventory.models import ModelInventory
-from watchman.stages.inventory.nodes import NodeInventory, scan_node_inventory
+from watchman.stages.inventory.node_scan import scan_node_inventory
+from watchman.stages.inventory.nodes import NodeInventory
 from watchman.stages.needs import InstalledNodes
 from watchman.state.json_state import read_json_state, set_aside_corrupt
 from watchman.state.safe_files import (

@@ -1,4 +1,5 @@
-"""The node inventory of a ComfyUI tree: core classes and every custom node pack, statically."""
+"""The scan of a ComfyUI tree into its node inventory: core classes and every custom node
+pack, statically, and the inventory it gives."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 
 from watchman.comfy import python_source
 from watchman.errors import StateError
-from watchman.stages.inventory import nodes
-from watchman.stages.inventory.nodes import NodeInventory, NodePack, scan_node_inventory
+from watchman.stages.inventory import node_scan
+from watchman.stages.inventory.node_scan import scan_node_inventory
+from watchman.stages.inventory.nodes import NodeInventory, NodePack
 
 SHA = "a" * 40
 
@@ -138,7 +140,7 @@ def test_unchanged_packs_are_not_parsed_again(
         parsed.append(path)
         return python_source.node_classes_in_file(path)
 
-    monkeypatch.setattr(nodes, "node_classes_in_file", counting)
+    monkeypatch.setattr(node_scan, "node_classes_in_file", counting)
     assert scan_node_inventory(comfyui, previous) == previous
     assert parsed == []
 
@@ -181,7 +183,7 @@ def test_a_pyproject_nesting_past_the_toml_readers_stack_costs_only_the_version(
 def test_a_pack_with_too_many_files_is_read_up_to_the_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(nodes, "MAX_FILES_PER_PACK", 2)
+    monkeypatch.setattr(node_scan, "MAX_FILES_PER_PACK", 2)
     pack = tmp_path / "custom_nodes" / "big"
     for index in range(4):
         write(pack / f"f{index}.py", mapping(f"Node{index}"))
@@ -211,14 +213,14 @@ def test_a_pack_that_cannot_be_read_costs_that_pack_only(
 ) -> None:
     write(tmp_path / "custom_nodes" / "good" / "__init__.py", mapping("Good"))
     write(tmp_path / "custom_nodes" / "failing" / "__init__.py", mapping("Failing"))
-    real_metadata = nodes.read_git_metadata
+    real_metadata = node_scan.read_git_metadata
 
     def failing(path: Path) -> object:
         if path.name == "failing":
             raise failure
         return real_metadata(path)
 
-    monkeypatch.setattr(nodes, "read_git_metadata", failing)
+    monkeypatch.setattr(node_scan, "read_git_metadata", failing)
     inventory = scan_node_inventory(tmp_path)
     assert [pack.name for pack in inventory.packs] == ["good"]
     assert "Skipping node pack" in caplog.text and "failing" in caplog.text
@@ -334,7 +336,7 @@ def test_learned_loaders_are_cached_and_an_unchanged_pack_is_not_read_again(
     def must_not_read(files: object) -> object:
         raise AssertionError("an unchanged pack was read again")
 
-    monkeypatch.setattr(nodes, "learn_loaders", must_not_read)
+    monkeypatch.setattr(node_scan, "learn_loaders", must_not_read)
     again = scan_node_inventory(packs_with_loaders, cached)
     assert again.learned_loaders() == first.learned_loaders()
 

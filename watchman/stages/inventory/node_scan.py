@@ -1,0 +1,292 @@
+"""The scan of a ComfyUI install's node classes into a
+:class:`~watchman.stages.inventory.nodes.NodeInventory`: ComfyUI's core and every custom
+node pack, read statically.
+
+Custom node code is never imported (that would run it): class names come from
+``watchman.comfy.python_source``, git facts from ``watchman.stages.inventory.git_metadata`` and the
+version from ``pyproject.toml``. A pack is a folder or a single ``.py`` file in
+``custom_nodes/``; it is disabled when its name ends in ``.disabled`` or it sits in
+``custom_nodes/.disabled/`` (where ComfyUI-Manager moves disabled packs).
+
+Scale: each pack carries a signature of its Python files (paths, sizes, mtimes). Given the
+previous inventory, a pack whose signature is unchanged keeps its class names without
+re-parsing, so an unchanged tree costs a walk and a few ``stat`` calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from watchman.comfy.loader_registration import registration_file, repository_of
+from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.python_source import node_classes_in_file, node_classes_in_source
+from watchman.errors import CycleInterrupted, FileTooLargeError
+from watchman.regular_files import read_regular
+from watchman.stages.inventory.git_metadata import read_git_metadata
+from watchman.stages.inventory.nodes import NodeInventory, NodePack, PackKind
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+logger = logging.getLogger(__name__)
+
+CUSTOM_NODES_FOLDER = "custom_nodes"
+DISABLED_SUFFIX = ".disabled"
+DISABLED_FOLDER = ".disabled"
+
+# Bounds for one pack, so a pack that vendors a whole library cannot stall the cycle.
+MAX_FILES_PER_PACK = 2000
+# A pack's pyproject.toml is read for its version only; real ones are a few KiB.
+MAX_PYPROJECT_BYTES = 1 << 20
+# Folders that hold no node definitions ComfyUI loads, only tests and environments.
+SKIPPED_FOLDERS = frozenset(
+    {"__pycache__", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages"}
+)
+SKIPPED_FILES = frozenset({"example_node.py.example"})
+
+
+def scan_node_inventory(
+    comfyui_root: Path,
+    previous: NodeInventory | None = None,
+    stop_event: threading.Event | None = None,
+) -> NodeInventory:
+    """Take stock of the node classes installed in a ComfyUI tree, without importing code.
+
+    Args:
+        comfyui_root: the ComfyUI folder (holding ``nodes.py`` and ``custom_nodes/``).
+        previous: an earlier inventory of the same tree; parts whose file signature is
+            unchanged reuse its class names instead of being parsed again.
+        stop_event: once set, the scan ends before the next pack (a stop must end a
+            cycle within 2 s even among hundreds of packs).
+
+    Returns:
+        The inventory, packs sorted by name then path. Unreadable files and folders are
+        skipped with a warning; this never raises for a damaged tree.
+
+    Raises:
+        CycleInterrupted: ``stop_event`` was set during the scan.
+    """
+    core_files = list(_core_files(comfyui_root))
+    core_signature = _signature(comfyui_root, core_files)
+    if previous is not None and previous.core_signature == core_signature and core_files:
+        core_nodes = previous.core_nodes
+        core_loaders = previous.core_loaders
+    else:
+        core_nodes = _classes_of(core_files)
+        core_loaders = _loaders_of(comfyui_root, core_files, "ComfyUI")
+    earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
+    packs: list[NodePack] = []
+    for path, enabled in _pack_locations(comfyui_root / CUSTOM_NODES_FOLDER):
+        if stop_event is not None and stop_event.is_set():
+            raise CycleInterrupted(f"stop requested while reading the node pack {path.name}")
+        try:
+            packs.append(_scan_pack(path, enabled, earlier.get(str(path))))
+        except OSError as error:
+            # One unreadable pack (permissions, a vanishing folder) is not the whole tree.
+            logger.warning(
+                "Skipping node pack %s: it cannot be read (%s).", path, error.strerror or error
+            )
+        except Exception:
+            # Last-resort boundary: a pack is a stranger's files, read by parsers that may
+            # fail in ways nobody foresaw; that costs this pack, never the inventory.
+            logger.exception("Skipping node pack %s: reading it failed; please report this.", path)
+    packs.sort(key=lambda pack: (pack.name.casefold(), pack.name, pack.path))
+    return NodeInventory(
+        core_nodes=core_nodes,
+        packs=tuple(packs),
+        core_signature=core_signature,
+        core_loaders=core_loaders,
+    )
+
+
+def _core_files(comfyui_root: Path) -> Iterable[Path]:
+    main_nodes = comfyui_root / "nodes.py"
+    if main_nodes.is_file():
+        yield main_nodes
+    extras = comfyui_root / "comfy_extras"
+    if extras.is_dir():
+        yield from sorted(extras.glob("*.py"))
+    api_nodes = comfyui_root / "comfy_api_nodes"
+    if api_nodes.is_dir():
+        yield from _python_files(api_nodes)
+
+
+def _pack_locations(custom_nodes: Path) -> Iterable[tuple[Path, bool]]:
+    """Yield ``(path, enabled)`` for each pack folder or file, in name order."""
+    for entry, inside_disabled in [
+        *((entry, False) for entry in _entries(custom_nodes)),
+        *((entry, True) for entry in _entries(custom_nodes / DISABLED_FOLDER)),
+    ]:
+        name = entry.name
+        if name in SKIPPED_FILES or name == "__pycache__":
+            continue
+        if name.startswith("."):
+            # Hidden folders (.git, .disabled handled above, editor folders) are no packs.
+            continue
+        try:
+            is_folder, is_file = entry.is_dir(), entry.is_file()
+        except OSError as error:
+            logger.warning("Skipping %s: it cannot be inspected (%s).", entry, error)
+            continue
+        if is_folder:
+            yield entry, not (inside_disabled or name.endswith(DISABLED_SUFFIX))
+        elif is_file and name.endswith(".py"):
+            yield entry, not inside_disabled
+        elif is_file and name.endswith(".py" + DISABLED_SUFFIX):
+            yield entry, False
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        logger.warning("Cannot list %s (%s); its packs are not counted.", folder, error)
+        return []
+
+
+def _pack_name(path: Path) -> str:
+    name = path.name
+    if name.endswith(DISABLED_SUFFIX):
+        name = name[: -len(DISABLED_SUFFIX)]
+    if path.is_file() and name.endswith(".py"):
+        name = name[: -len(".py")]
+    return name
+
+
+def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
+    kind: PackKind = "folder" if path.is_dir() else "file"
+    files = list(_python_files(path)) if kind == "folder" else [path]
+    signature = _signature(path, files)
+    git = read_git_metadata(path) if kind == "folder" else None
+    if earlier is not None and earlier.signature == signature and earlier.kind == kind:
+        node_classes = earlier.node_classes
+        loaders = earlier.loaders
+    else:
+        base = path if kind == "folder" else path.parent
+        classes = _classes_of(files)
+        # A pack naming its node types at import time (comfy_mtb, 3D-Pack): the mapping
+        # its rule builds counts as one more of its files.
+        registration = registration_file(
+            repository_of(git.remote_url if git else None), _sources(base, files)
+        )
+        if registration is not None:
+            classes |= node_classes_in_source(registration[1].decode(), registration[0])
+        node_classes = tuple(sorted(classes))
+        loaders = _loaders_of(base, files, _pack_name(path), registration)
+    return NodePack(
+        name=_pack_name(path),
+        path=str(path),
+        kind=kind,
+        enabled=enabled,
+        git_remote=git.remote_url if git else None,
+        git_commit=git.commit if git else None,
+        version=_pyproject_version(path / "pyproject.toml") if kind == "folder" else None,
+        node_classes=node_classes,
+        signature=signature,
+        loaders=loaders,
+    )
+
+
+def _python_files(folder: Path) -> Iterable[Path]:
+    """Yield the pack's ``.py`` files in a stable order, skipping tests and environments."""
+    count = 0
+    for current, folders, files in os.walk(folder, onerror=_walk_error):
+        folders[:] = sorted(
+            name for name in folders if name not in SKIPPED_FOLDERS and not name.startswith(".")
+        )
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            count += 1
+            if count > MAX_FILES_PER_PACK:
+                logger.warning(
+                    "%s holds more than %d Python files; the rest are not read.",
+                    folder,
+                    MAX_FILES_PER_PACK,
+                )
+                return
+            yield Path(current) / name
+
+
+def _walk_error(error: OSError) -> None:
+    logger.warning("Cannot list %s (%s); skipping it.", error.filename, error.strerror)
+
+
+def _signature(base: Path, files: Iterable[Path]) -> str:
+    # Path, size and mtime of every file: cheap to compute, and any edit, addition or
+    # removal of a Python file changes it.
+    digest = hashlib.sha256()
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        relative = path.relative_to(base).as_posix() if path != base else path.name
+        digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def _loaders_of(
+    base: Path, files: Iterable[Path], pack: str, extra: tuple[str, bytes] | None = None
+) -> tuple[LearnedLoader, ...]:
+    """Return the loaders the files (and the ``extra`` source, a mapping built at import
+    time) declare; unreadable or oversized files are skipped, and any problem is said
+    once per file at INFO (a pack's odd file is not an error)."""
+    sources = _sources(base, files)
+    loaders, problems = learn_loaders([*sources, extra] if extra is not None else sources)
+    for problem in problems:
+        logger.info("Loader inputs of %s: %s", pack, problem)
+    return loaders
+
+
+def _sources(base: Path, files: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
+    for path in files:
+        try:
+            relative = path.relative_to(base).as_posix()
+        except ValueError:
+            relative = path.name
+        try:
+            data = read_regular(path, MAX_LOADER_FILE_BYTES)
+        except FileTooLargeError:
+            logger.info("Loader inputs: %s is too large to read; skipped.", path)
+            continue
+        except OSError as error:
+            # The same files were read for their class names just before, which warned.
+            logger.debug("Loader inputs: skipping %s: %s.", path, error.strerror or error)
+            continue
+        yield relative, data
+
+
+def _classes_of(files: Iterable[Path]) -> frozenset[str]:
+    classes: set[str] = set()
+    for path in files:
+        classes |= node_classes_in_file(path)
+    return frozenset(classes)
+
+
+def _pyproject_version(path: Path) -> str | None:
+    try:
+        document = tomllib.loads(read_regular(path, MAX_PYPROJECT_BYTES).decode("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
+        # tomllib parses nested arrays and tables recursively: a pack's pyproject.toml of a
+        # few KiB of brackets raises RecursionError, which costs only the version.
+        logger.debug(
+            "Cannot read a version from %s (%s).", path, getattr(error, "strerror", None) or error
+        )
+        return None
+    project = document.get("project")
+    version = project.get("version") if isinstance(project, dict) else None
+    return version if isinstance(version, str) and version.strip() else None
