@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import ast
 
-from watchman.comfy.loader_scope import (
-    DirectoriesOf,
-    Scope,
-    int_value,
-    item_assignments,
-    local_bindings,
-)
+from watchman.comfy.loader_bindings import local_bindings
+from watchman.comfy.loader_scope import Scope, int_value, item_assignments
 
 
 def _function(source: str) -> ast.FunctionDef:
@@ -42,11 +37,3 @@ def test_an_integer_is_known_through_names_and_small_arithmetic_only() -> None:
     assert int_value(ast.Name("b"), scope, {}, 0) == 10
     assert int_value(ast.Name("c"), scope, {}, 0) is None
     assert int_value(ast.Name("d"), scope, {}, 0) is None  # too large to be a count
-
-
-def test_os_walk_binds_its_root_and_dirs_to_directories_and_its_files_to_entries() -> None:
-    function = _function("def f(p):\n    for root, dirs, files in os.walk(p):\n        pass\n")
-    bindings = local_bindings(function)
-    assert isinstance(bindings["root"][0], DirectoriesOf)
-    assert isinstance(bindings["dirs"][0], DirectoriesOf)
-    assert isinstance(bindings["files"][0], ast.Starred)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ast
 
-from watchman.comfy.loader_scope import SELF_NAMES, last_name
+from watchman.comfy.loader_bindings import SELF_NAMES
 from watchman.comfy.python_source import syntax_nodes
+from watchman.comfy.syntax_literals import last_name
 
 
 def call_keys(node: ast.AST | None, limit: int = 8) -> tuple[str, ...]:

@@ -13,17 +13,12 @@ import ast
 from collections.abc import Iterator
 
 from watchman.comfy.folders import MODEL_EXTENSIONS, folders_using_dir, listed_folder
+from watchman.comfy.loader_bindings import SELF_NAMES, Function
 from watchman.comfy.loader_scope import (
     MAX_DEPTH,
     MAX_PATHS,
     MAX_STEPS,
-    SELF_NAMES,
-    Function,
     Scope,
-    call_name,
-    constant_text,
-    is_true,
-    last_name,
     list_items,
     string_value,
 )
@@ -34,6 +29,7 @@ from watchman.comfy.loader_trace import (
     climbs_above,
 )
 from watchman.comfy.python_source import syntax_nodes
+from watchman.comfy.syntax_literals import call_name, constant_text, is_true, last_name
 
 LIST_CALLS = frozenset({"get_filename_list", "get_filename_list_"})
 FOLDER_PATH_CALLS = frozenset({"get_folder_paths"})

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from watchman.comfy.folders import listed_folder
+from watchman.comfy.loader_bindings import bind_statement
 from watchman.comfy.loader_calls import call_keys, input_types_call
 from watchman.comfy.loader_expressions import (
     DIRECTORY_CALLS,
@@ -42,15 +43,12 @@ from watchman.comfy.loader_scope import (
     MAX_STEPS,
     Items,
     Scope,
-    bind_statement,
-    call_name,
-    constant_text,
     dict_items,
     item_assignments,
-    last_name,
     list_items,
 )
 from watchman.comfy.python_source import syntax_nodes
+from watchman.comfy.syntax_literals import call_name, constant_text, last_name
 
 
 @dataclass

@@ -12,20 +12,14 @@ import ast
 from dataclasses import dataclass, field
 
 from watchman.comfy.folders import MODEL_EXTENSIONS
+from watchman.comfy.loader_bindings import SELF_NAMES
 from watchman.comfy.loader_expressions import FOLDER_PATH_CALLS, LIST_CALLS
 from watchman.comfy.loader_names import TextCall
-from watchman.comfy.loader_scope import (
-    MAX_STEPS,
-    SELF_NAMES,
-    Scope,
-    call_name,
-    constant_text,
-    is_name,
-    last_name,
-)
+from watchman.comfy.loader_scope import MAX_STEPS, Scope
 from watchman.comfy.loader_trace import opens_as_folder
 from watchman.comfy.loader_use import folder_loaded_as
 from watchman.comfy.python_source import syntax_nodes
+from watchman.comfy.syntax_literals import call_name, constant_text, is_name, last_name
 
 
 @dataclass

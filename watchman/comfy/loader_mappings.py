@@ -18,7 +18,7 @@ import ast
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from watchman.comfy.loader_scope import constant_text, is_name, last_name
+from watchman.comfy.syntax_literals import constant_text, is_name, last_name
 
 if TYPE_CHECKING:
     from watchman.comfy.loader_file import PackIndex

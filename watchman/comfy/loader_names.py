@@ -16,7 +16,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from watchman.comfy.loader_scope import MAX_DEPTH, constant_text
+from watchman.comfy.loader_scope import MAX_DEPTH
+from watchman.comfy.syntax_literals import constant_text
 
 MAX_NAME = 200
 """Characters a built name may have; a longer one is not a node type."""

@@ -1,10 +1,13 @@
 """What a name means where a pack's expression is read: scopes of module, class and
-function bindings, followed statically to a bounded depth, and the small readings of
-literals (texts, integers, dict and list items) that the loader extractor builds on.
+function bindings, followed statically to a bounded depth; the items stored into dicts by
+subscript (loops over known ranges unrolled); and the readings of values through a scope
+(texts, integers, dict and list items) that the loader extractor builds on.
 
-Part of reading loaders from source (:mod:`watchman.comfy.loader_source`); which folders
-an expression lists is :mod:`watchman.comfy.loader_expressions`. Nothing is imported or
-run: only syntax trees are read.
+Part of reading loaders from source (:mod:`watchman.comfy.loader_source`); what a body
+binds is :mod:`watchman.comfy.loader_bindings`, the readings that need no scope
+:mod:`watchman.comfy.syntax_literals`, which folders an expression lists
+:mod:`watchman.comfy.loader_expressions`. Nothing is imported or run: only syntax trees
+are read.
 """
 
 from __future__ import annotations
@@ -12,20 +15,24 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from watchman.comfy.loader_trace import (
-    DirectoriesOf,
-    ListingTrace,
-    mentions,
-    tested_directories,
+from watchman.comfy.loader_bindings import (
+    ATTRIBUTE_PREFIX,
+    SELF_NAMES,
+    Function,
+    local_bindings,
 )
+from watchman.comfy.loader_trace import ListingTrace
+from watchman.comfy.syntax_literals import call_name, constant_text
 
 MAX_DEPTH = 12
 """How many names, calls or bases are followed from one input before giving up."""
 MAX_PATHS = 16
 """Paths one expression may stand for (a loop over folder names) before it is dropped."""
-SELF_NAMES = frozenset({"self", "cls", "s", "c"})
+MAX_STEPS = 4000
+"""Expressions visited while reading one input's folders (or one helper's) at most."""
+MAX_UNROLLED = 256
+"""Items one function's (or module's) loops may add before the rest are not read."""
 
-Function = ast.FunctionDef | ast.AsyncFunctionDef
 Items = dict[tuple[str, ...], list[tuple[str, ast.expr]]]
 
 
@@ -94,16 +101,6 @@ class Scope:
         )
         inner.local_items = item_assignments(function.body, inner)
         return inner
-
-
-ATTRIBUTE_PREFIX = "."
-"""Key prefix of ``self.x = ...`` bindings among a function's names (never a name)."""
-
-MAX_STEPS = 4000
-"""Expressions visited while reading one input's folders (or one helper's) at most."""
-
-MAX_UNROLLED = 256
-"""Items one function's (or module's) loops may add before the rest are not read."""
 
 
 def _parameters(function: Function, call: ast.Call, scope: Scope) -> dict[str, list[ast.expr]]:
@@ -318,114 +315,3 @@ def string_value(node: ast.expr, scope: Scope) -> str | None:
         bound = scope.lookup(node.id)
         text = constant_text(bound[-1]) if bound else None
     return text.strip() or None if text is not None else None
-
-
-def call_name(call: ast.Call) -> str | None:
-    return last_name(call.func)
-
-
-def last_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
-
-
-def is_name(node: ast.expr, name: str) -> bool:
-    return isinstance(node, ast.Name) and node.id == name
-
-
-def constant_text(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        parts = [part.value for part in node.values if isinstance(part, ast.Constant)]
-        if len(parts) == len(node.values) and all(isinstance(part, str) for part in parts):
-            return "".join(str(part) for part in parts)  # f"Name" has no fields
-    return None
-
-
-def is_true(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is True
-
-
-def bind_statement(
-    statement: ast.stmt,
-    bindings: dict[str, list[ast.expr]],
-    directories: frozenset[str] = frozenset(),
-) -> None:
-    """Record in ``bindings`` what one statement (and the blocks inside it) binds to names:
-    assignments, ``+=`` and ``.extend``/``.append``/``.insert`` calls. Inside the body of
-    an ``if`` that keeps directories (``if os.path.isdir(os.path.join(p, x)):
-    names.append(x)``: ``directories`` holds the names its test is about), a value
-    appended that reads one of them is held as the directories of its listing; the
-    root's own test (``if os.path.isdir(root): names.extend(files)``) is about no entry."""
-    if isinstance(statement, ast.Assign):
-        for target in statement.targets:
-            if isinstance(target, ast.Name):
-                bindings.setdefault(target.id, []).append(statement.value)
-            elif (
-                isinstance(target, ast.Attribute)
-                and isinstance(target.value, ast.Name)
-                and (target.value.id in SELF_NAMES or target.value.id[:1].isupper())
-            ):
-                # s.model_paths = ... (or Loader.names = ...) in INPUT_TYPES, then read
-                # as s.model_paths
-                bindings.setdefault(ATTRIBUTE_PREFIX + target.attr, []).append(statement.value)
-    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-        if isinstance(statement.target, ast.Name):
-            bindings.setdefault(statement.target.id, []).append(statement.value)
-    elif isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
-        bindings.setdefault(statement.target.id, []).append(statement.value)
-    elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-        call = statement.value
-        if (
-            isinstance(call.func, ast.Attribute)
-            and call.func.attr in ("extend", "append", "insert")
-            and isinstance(call.func.value, ast.Name)
-        ):
-            added = [DirectoriesOf(arg) if mentions(arg, directories) else arg for arg in call.args]
-            bindings.setdefault(call.func.value.id, []).extend(added)
-    elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.For)):
-        if (
-            isinstance(statement, ast.For)
-            and isinstance(statement.target, ast.Tuple)
-            and isinstance(statement.iter, ast.Call)
-            and call_name(statement.iter) == "walk"
-            and len(statement.target.elts) == 3
-        ):
-            # for root, dirs, files in os.walk(p): root and dirs hold directories.
-            for position, element in enumerate(statement.target.elts):
-                if isinstance(element, ast.Name):
-                    walked = statement.iter
-                    held: ast.expr = (
-                        DirectoriesOf(walked) if position < 2 else ast.Starred(walked, ast.Load())
-                    )
-                    bindings.setdefault(element.id, []).append(held)
-        if (
-            isinstance(statement, ast.For)
-            and isinstance(statement.target, ast.Name)
-            and isinstance(statement.iter, (ast.Name, ast.List, ast.Tuple, ast.Call))
-        ):
-            # for folder in ["insightface", "reswapper"], for x in get_models(): the
-            # variable takes each element.
-            bindings.setdefault(statement.target.id, []).append(
-                ast.Starred(statement.iter, ast.Load())
-            )
-        kept = tested_directories(statement.test) if isinstance(statement, ast.If) else None
-        for child in ast.iter_child_nodes(statement):
-            if isinstance(child, ast.stmt):
-                inside = directories | kept if kept and child in statement.body else directories
-                bind_statement(child, bindings, inside)
-        for handler in getattr(statement, "handlers", ()):
-            for child in handler.body:
-                bind_statement(child, bindings, directories)
-
-
-def local_bindings(function: Function) -> dict[str, list[ast.expr]]:
-    """Return the names a function body binds, with every value bound to each."""
-    bindings: dict[str, list[ast.expr]] = {}
-    for statement in function.body:
-        bind_statement(statement, bindings)
-    return bindings

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from watchman.comfy.loader_scope import last_name
+from watchman.comfy.syntax_literals import last_name
 
 LOADING_CALLS: dict[str, str] = {
     "load_checkpoint_guess_config": "checkpoints",

@@ -23,7 +23,7 @@ import logging
 import tokenize
 from pathlib import Path
 
-from watchman.comfy.loader_scope import constant_text
+from watchman.comfy.syntax_literals import constant_text
 from watchman.errors import FileTooLargeError
 from watchman.regular_files import read_regular
 
