@@ -1,10 +1,12 @@
-"""Reading the expressions of a node's inputs: which folder a list draws on, whether it
-lists files or folders, widget or socket.
+"""Reading the expressions of a node's inputs: which folders a list draws on, and whether
+it lists files or folders.
 
 Helpers of :mod:`watchman.comfy.loader_source`, kept apart so each module stays one
 concept: this one evaluates what an input's expression lists, over the scopes of
 :mod:`watchman.comfy.loader_scope` (names followed through module, class and function
-bindings, to a bounded depth); the other walks files, classes and mappings.
+bindings, to a bounded depth) and the directory listings of
+:mod:`watchman.comfy.loader_directories`; whether an input is a widget or a socket is
+:mod:`watchman.comfy.loader_input_kinds`.
 """
 
 from __future__ import annotations
@@ -12,16 +14,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from watchman.comfy.folders import MODEL_EXTENSIONS, folders_using_dir, listed_folder
+from watchman.comfy.folders import listed_folder
 from watchman.comfy.loader_bindings import SELF_NAMES, Function
-from watchman.comfy.loader_scope import (
-    MAX_DEPTH,
-    MAX_PATHS,
-    MAX_STEPS,
-    Scope,
-    list_items,
-    string_value,
-)
+from watchman.comfy.loader_directories import DIRECTORY_CALLS, directory_folders
+from watchman.comfy.loader_scope import MAX_DEPTH, MAX_STEPS, Scope, string_value
 from watchman.comfy.loader_trace import (
     DIRECTORY_TESTS,
     PARENT_CALLS,
@@ -29,81 +25,12 @@ from watchman.comfy.loader_trace import (
     climbs_above,
 )
 from watchman.comfy.python_source import syntax_nodes
-from watchman.comfy.syntax_literals import call_name, constant_text, is_true, last_name
+from watchman.comfy.syntax_literals import call_name, last_name
 
 LIST_CALLS = frozenset({"get_filename_list", "get_filename_list_"})
 FOLDER_PATH_CALLS = frozenset({"get_folder_paths"})
-DIRECTORY_CALLS = frozenset({"listdir", "scandir", "walk", "glob", "iglob", "iterdir", "rglob"})
-"""Calls listing a directory: ``os.listdir(p)``, ``glob.glob(p)``, ``Path(p).glob(...)``."""
-PATH_CALLS = frozenset({"Path", "PurePath", "abspath", "normpath", "realpath", "expanduser", "str"})
-"""Calls that give back the path they are given (as far as its directory goes)."""
 ENTRY_NAMES = frozenset({"name", "stem"})
 """Attributes naming a listed entry (``os.DirEntry.name``, ``Path.name``)."""
-WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
-V3_WIDGET_TYPES = frozenset({"Combo", "Int", "Float", "String", "Boolean", "MultiCombo"})
-
-
-def input_kind(spec: ast.expr, scope: Scope) -> tuple[str, tuple[str, ...]]:
-    """Return ("widget"|"socket", folders) for one INPUT_TYPES entry."""
-    if isinstance(spec, ast.Name):
-        bound = scope.lookup(spec.id)
-        if bound and isinstance(bound[0], ast.Tuple):
-            spec = bound[0]
-    if not isinstance(spec, ast.Tuple) or not spec.elts:
-        return "widget", folders_of(spec, scope, 0)
-    first = spec.elts[0]
-    options = spec.elts[1] if len(spec.elts) > 1 else None
-    if isinstance(options, ast.Dict):
-        for key, value in zip(options.keys, options.values, strict=True):
-            if constant_text(key) == "forceInput" and is_true(value):
-                return "socket", ()
-    folders = folders_of(first, scope, 0)
-    if folders:
-        return "widget", folders
-    text = constant_text(first)
-    if text is None and isinstance(first, ast.Attribute):
-        owner = first.value
-        if isinstance(owner, ast.Name) and (
-            owner.id in SELF_NAMES or owner.id in scope.class_names
-        ):
-            # (cls.modes,): a class attribute holding the choices, or the type's name.
-            bound = scope.attribute(first.attr)
-            if bound and isinstance(bound[-1], (ast.List, ast.Tuple, ast.ListComp)):
-                return "widget", ()
-            text = constant_text(bound[-1]) if bound else None
-        if text is None:
-            text = first.attr  # IO.INT, io.FLOAT, ...
-    if text is None and isinstance(first, ast.Name):
-        bound = scope.lookup(first.id)
-        if bound:
-            text = constant_text(bound[-1])
-            if text is None and isinstance(bound[-1], ast.Call):
-                callee = call_name(bound[-1]) or ""
-                if callee[:1].isupper():
-                    return "socket", ()  # AnyType("*") and friends
-    if text is not None:
-        return ("widget" if text.upper() in WIDGET_TYPES else "socket"), ()
-    return "widget", ()
-
-
-def v3_input(item: ast.expr, scope: Scope) -> tuple[str, bool, bool, tuple[str, ...]] | None:
-    if not isinstance(item, ast.Call) or not isinstance(item.func, ast.Attribute):
-        return None
-    if item.func.attr != "Input":
-        return None
-    type_name = last_name(item.func.value) or ""
-    name_node = (
-        item.args[0] if item.args else next((k.value for k in item.keywords if k.arg == "id"), None)
-    )
-    name = constant_text(name_node) if name_node is not None else None
-    if name is None:
-        return None
-    optional = any(k.arg == "optional" and is_true(k.value) for k in item.keywords)
-    options = next((k.value for k in item.keywords if k.arg == "options"), None)
-    if options is None and len(item.args) > 1:
-        options = item.args[1]
-    folders = folders_of(options, scope, 0) if options is not None else ()
-    return name, type_name in V3_WIDGET_TYPES or bool(folders), optional, folders
 
 
 def _filtered(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
@@ -267,134 +194,6 @@ def folders_iter(node: ast.expr, scope: Scope, depth: int) -> Iterator[str]:
     elif isinstance(node, ast.Attribute) and node.attr in ENTRY_NAMES:
         # entry.name of a scandir / iterdir entry: the entry's listing.
         yield from folders_iter(node.value, scope, depth + 1)
-
-
-def directory_folders(call: ast.Call, scope: Scope, depth: int) -> Iterator[str]:
-    """Folder types a directory listing under ComfyUI's models directory offers.
-
-    ``os.listdir``, ``os.scandir``, ``os.walk``, ``glob.glob`` or ``Path(...).glob`` /
-    ``.iterdir()`` of a path built from ``folder_paths.models_dir`` (``os.path.join``,
-    ``/``, ``+``, names bound to these, loops over literal folder names). The directory
-    ``models/x`` gives the folder type using it (``folders_using_dir``), else ``x`` itself,
-    as the inventory names a pack's folder; a deeper directory no type uses gives none.
-    Only a listing that names a model extension (in its glob pattern, or in the function
-    reading it) lists model files: packs also list folders of downloaded repositories.
-    """
-    method = call.func
-    on_path = isinstance(method, ast.Attribute) and not (
-        isinstance(method.value, ast.Name) and method.value.id in ("os", "glob")
-    )
-    if on_path and isinstance(method, ast.Attribute):  # Path(p).glob("*.pth"), p.iterdir()
-        target: ast.expr | None = method.value
-        patterns = [text for argument in call.args for text in string_values(argument, scope, 0)]
-    else:
-        target = call.args[0] if call.args else None
-        patterns = []
-    if target is None:
-        return
-    evidence = False
-    for path in models_paths(target, scope, 0):  # a path of its own, as deep again
-        parts = [part for part in path.split("/") if part not in ("", ".")]
-        while parts and any(mark in parts[-1] for mark in "*?["):
-            patterns.append(parts.pop())
-        if any(mark in part for part in parts for mark in "*?[") or not parts:
-            continue
-        evidence = evidence or _names_model_extension(patterns, scope)
-        relative = "/".join(parts)
-        using = folders_using_dir(f"models/{relative}")
-        folder = using[0] if using else parts[0] if len(parts) == 1 else None
-        if not evidence and not scope.trace.filters:
-            if folder is not None and not scope.trace.leading:
-                scope.trace.unproven.add(folder)  # files or folders: the node's use says
-            return
-        if folder is not None:
-            # A listing kept to directories lists folders, even when its function names
-            # a model extension elsewhere.
-            scope.trace.note(folder, "folders" if scope.trace.filters else "files")
-            yield folder
-
-
-def _names_model_extension(patterns: list[str], scope: Scope) -> bool:
-    texts = list(patterns)
-    if scope.function is not None:
-        for node in syntax_nodes(scope.function):
-            text = constant_text(node) if isinstance(node, ast.Constant) else None
-            if text is not None:
-                texts.append(text)
-            elif isinstance(node, ast.Attribute) and node.attr == "supported_pt_extensions":
-                return True
-    return any(_is_model_extension(text) for text in texts)
-
-
-def _is_model_extension(text: str) -> bool:
-    # ".pth", "*.safetensors", "pth" in endswith(("pth", ...)) is not enough: a dot.
-    dot = text.rfind(".")
-    return dot != -1 and text[dot:].lower() in MODEL_EXTENSIONS and "/" not in text[dot:]
-
-
-def models_paths(node: ast.expr, scope: Scope, depth: int) -> list[str]:
-    """The paths, relative to ComfyUI's models directory and joined by ``/``, that an
-    expression may stand for ("" for the directory itself); empty when it is not known
-    to lie under it."""
-    scope.steps[0] -= 1
-    if depth > MAX_DEPTH or scope.steps[0] < 0:
-        return []
-    if isinstance(node, ast.Attribute) and node.attr == "models_dir":
-        return [""]
-    if isinstance(node, ast.Name):
-        bound = scope.lookup(node.id)
-        if not bound:
-            return [""] if node.id == "models_dir" else []  # from folder_paths import ...
-        found: list[str] = []
-        for value in bound:
-            if value is not node:
-                found.extend(models_paths(value, scope, depth + 1))
-        return list(dict.fromkeys(found))[:MAX_PATHS]
-    bases: list[str] = []
-    tails: list[ast.expr] = []
-    if isinstance(node, ast.Call):
-        name = call_name(node)
-        if name in PATH_CALLS and node.args:
-            return models_paths(node.args[0], scope, depth + 1)
-        if name != "join" or not node.args:
-            return []
-        bases, tails = models_paths(node.args[0], scope, depth + 1), node.args[1:]
-    elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Add)):
-        bases, tails = models_paths(node.left, scope, depth + 1), [node.right]
-    paths = bases
-    for tail in tails:
-        if not paths:
-            return []
-        texts = string_values(tail, scope, depth + 1)
-        paths = [f"{path}/{text}" for path in paths for text in texts][:MAX_PATHS]
-    return paths
-
-
-def string_values(node: ast.expr, scope: Scope, depth: int) -> list[str]:
-    """The strings an expression may be: literals, names bound to them (a loop over a
-    literal list binds each), and sums of those; empty when any part is unknown."""
-    if depth > MAX_DEPTH:
-        return []
-    text = constant_text(node)
-    if text is not None:
-        return [text]
-    if isinstance(node, ast.Name):
-        found: list[str] = []
-        for value in scope.lookup(node.id):
-            if value is not node:
-                found.extend(string_values(value, scope, depth + 1))
-        return list(dict.fromkeys(found))[:MAX_PATHS]
-    if isinstance(node, ast.Starred):  # the elements a loop variable takes
-        return [
-            text
-            for element in list_items(node.value, scope, depth + 1)
-            for text in string_values(element, scope, depth + 1)
-        ][:MAX_PATHS]
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left = string_values(node.left, scope, depth + 1)
-        right = string_values(node.right, scope, depth + 1)
-        return [a + b for a in left for b in right][:MAX_PATHS]
-    return []
 
 
 def function_folders(function: Function, inner: Scope, depth: int) -> Iterator[str]:

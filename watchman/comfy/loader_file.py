@@ -16,14 +16,9 @@ from dataclasses import dataclass, field
 from watchman.comfy.folders import listed_folder
 from watchman.comfy.loader_bindings import bind_statement
 from watchman.comfy.loader_calls import call_keys, input_types_call
-from watchman.comfy.loader_expressions import (
-    DIRECTORY_CALLS,
-    FOLDER_PATH_CALLS,
-    LIST_CALLS,
-    function_folders,
-    input_kind,
-    v3_input,
-)
+from watchman.comfy.loader_directories import DIRECTORY_CALLS
+from watchman.comfy.loader_expressions import FOLDER_PATH_CALLS, LIST_CALLS, function_folders
+from watchman.comfy.loader_input_kinds import input_kind, v3_input
 from watchman.comfy.loader_inputs import (
     ClassInfo,
     loaded_folder_in,
