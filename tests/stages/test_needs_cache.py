@@ -6,21 +6,17 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import orjson
-
 from tests.stages.test_needs import CORE, INVENTORY, node, ref, workflow
 from watchman.comfy.workflow_model import EmbeddedModel
 from watchman.stages.intake import WatchedWorkflow
 from watchman.stages.inventory.model_health import BrokenModel, ModelHealth
 from watchman.stages.inventory.models import ModelFile
-from watchman.stages.needs import InstalledNodes, assess_workflow
+from watchman.stages.needs import InstalledNodes
 from watchman.stages.needs_cache import (
     FILE_NAME,
     NeedsContext,
     assess_with_cache,
     context_digest,
-    pack_needs,
-    unpack_needs,
 )
 from watchman.stages.workflow_entries import StoredWorkflow
 from watchman.stages.workflows import WorkflowScan
@@ -62,32 +58,6 @@ def context(tmp_path: Path, **changes: object) -> NeedsContext | None:
     return context_digest(
         inputs["inventory"], cache, inputs["installed"], inputs["health"], inputs["version"]
     )
-
-
-def test_packed_needs_come_back_equal_through_json() -> None:
-    needs = assess_workflow(PARSED, INVENTORY, CORE)
-    assert needs.missing_models and needs.missing_nodes and needs.inactive_models
-    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
-
-
-def test_a_need_s_count_of_further_places_comes_back_through_json() -> None:
-    needs = assess_workflow(PARSED, INVENTORY, CORE)
-    many = replace(
-        needs,
-        missing_models=tuple(
-            replace(need, more_locations=need.more_locations + 40) for need in needs.missing_models
-        ),
-    )
-    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(many)))) == many
-
-
-def test_a_need_names_its_parse_s_reference_by_position_and_gets_that_very_one() -> None:
-    needs = assess_workflow(PARSED, INVENTORY, CORE)
-    packed = orjson.loads(orjson.dumps(pack_needs(needs, PARSED.model_refs)))
-    assert all(type(need[0]) is int for need in packed[1])
-    back = unpack_needs(packed, PARSED.model_refs)
-    assert back == needs
-    assert back.missing_models[0].reference is PARSED.model_refs[0]
 
 
 def test_needs_made_for_the_same_bytes_and_context_are_taken_back(tmp_path: Path) -> None:

@@ -21,22 +21,22 @@ workflow's bytes, the model cache's sha256 when the line was made or last confir
 the digest of the inventory's answers about the folders the assessment read whole and
 what it asked of the inventory (:mod:`watchman.stages.needs_lookups`: the file names it
 looked up, those folders), then the needs packed as positional arrays
-(:func:`pack_needs`; a need's reference as its position in the workflow's parse, so it
-comes back as that very object, neither decoded nor kept twice). A line is used only
-for the very bytes it was made from. Under other model files, only when it was made
-under the model cache this cycle found, no file of a name it looked up was added,
-removed or changed since (the directory listings say which), and its folders' answers
-are the same: one model added re-assesses the workflows that looked its name up, not
-all 5,000. With a live ComfyUI server the file lists it offers per loader input are an
-input too, and nothing is reused (they are a question asked of the server, not data to
-digest).
+(:mod:`watchman.stages.packed_needs`; a need's reference as its position in the
+workflow's parse, so it comes back as that very object, neither decoded nor kept twice).
+A line is used only for the very bytes it was made from. Under other model files, only
+when it was made under the model cache this cycle found, no file of a name it looked up
+was added, removed or changed since (the directory listings say which), and its folders'
+answers are the same: one model added re-assesses the workflows that looked its name up,
+not all 5,000. With a live ComfyUI server the file lists it offers per loader input are
+an input too, and nothing is reused (they are a question asked of the server, not data
+to digest).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,15 +44,13 @@ from typing import Any
 import orjson
 
 import watchman
-from watchman.comfy.model_key import ModelKey
 from watchman.comfy.workflow_model import ModelReference
 from watchman.stages import needs as needs_stage
 from watchman.stages.inventory.model_health import ModelHealth, broken_lookup
-from watchman.stages.inventory.models import ModelFile, ModelInventory
-from watchman.stages.needs import InstalledNodes, NeedsResult, NodeNeed, WorkflowNeeds
+from watchman.stages.inventory.models import ModelInventory
+from watchman.stages.needs import InstalledNodes, NeedsResult, WorkflowNeeds
 from watchman.stages.needs_lookups import Answers, Dependence, ModelChanges
-from watchman.stages.needs_model import ModelNeed
-from watchman.stages.workflow_cache import pack_reference, unpack_reference
+from watchman.stages.packed_needs import pack_model_file, pack_needs, unpack_needs
 from watchman.stages.workflows import WorkflowScan
 from watchman.state.json_codec import dumps_line, loads_json
 from watchman.state.path_lines import read_path_lines, write_path_lines
@@ -127,7 +125,7 @@ def context_digest(
     for folder in sorted(inventory.directories):
         add(folder, sorted(inventory.directories[folder]))
     for folder in sorted(inventory.folder_entries):
-        add(folder, [_file(entry) for entry in inventory.folder_entries[folder]])
+        add(folder, [pack_model_file(entry) for entry in inventory.folder_entries[folder]])
     add(installed.source, sorted(installed.types))
     add(sorted((path, b.reason, b.detail, b.size) for path, b in health.broken.items()))
     return NeedsContext(digest.hexdigest(), models, changes)
@@ -264,9 +262,9 @@ def encode_line(
     """The cache line of one workflow's needs (newline included):
     ``<path> TAB <sha256> TAB <models> TAB <answers> TAB <asked> TAB <needs>``.
     ``references`` are its parse's, which a need names by position (see
-    :func:`pack_needs`); ``made``: the middle three fields (:func:`made_under`; by
-    default nothing, a line kept only under the very same model files, having asked
-    nothing)."""
+    :func:`~watchman.stages.packed_needs.pack_needs`); ``made``: the middle three fields
+    (:func:`made_under`; by default nothing, a line kept only under the very same model
+    files, having asked nothing)."""
     return (
         b"\t".join(
             [
@@ -296,112 +294,3 @@ def save_lines(
         OSError: the file cannot be written.
     """
     return write_path_lines(path, header(context), lines, previous)
-
-
-def pack_needs(needs: WorkflowNeeds, references: Sequence[ModelReference] = ()) -> list[Any]:
-    """Return ``needs`` as positional JSON-ready lists (see :func:`unpack_needs`). A need's
-    reference that is one of ``references`` (the workflow's parse: nearly always) is
-    written as its position there, any other in full."""
-    positions = {id(reference): at for at, reference in enumerate(references)}
-
-    def model_need(need: ModelNeed) -> list[Any]:
-        at = positions.get(id(need.reference))
-        return _pack_model_need(need, at if at is not None else pack_reference(need.reference))
-
-    return [
-        needs.status,
-        [model_need(need) for need in needs.missing_models],
-        [_pack_node_need(need) for need in needs.missing_nodes],
-        [model_need(need) for need in needs.inactive_models],
-        [_pack_node_need(need) for need in needs.inactive_nodes],
-        list(needs.bypassed_node_ids),
-        list(needs.muted_node_ids),
-    ]
-
-
-def unpack_needs(packed: Sequence[Any], references: Sequence[ModelReference] = ()) -> WorkflowNeeds:
-    """Rebuild the needs :func:`pack_needs` packed with the same ``references``, equal to
-    the original (a reference written by position is the very object of ``references``).
-
-    Raises:
-        ValueError, TypeError, KeyError, IndexError: the packed value has another shape.
-    """
-    status, models, nodes, inactive_models, inactive_nodes, bypassed, muted = packed
-    if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
-        raise ValueError(f"no workflow status {status!r}")
-    return WorkflowNeeds(
-        status=status,
-        missing_models=tuple(_model_need(values, references) for values in models),
-        missing_nodes=tuple(_node_need(values) for values in nodes),
-        inactive_models=tuple(_model_need(values, references) for values in inactive_models),
-        inactive_nodes=tuple(_node_need(values) for values in inactive_nodes),
-        bypassed_node_ids=_texts(bypassed),
-        muted_node_ids=_texts(muted),
-    )
-
-
-def _pack_model_need(need: ModelNeed, reference: int | list[Any]) -> list[Any]:
-    return [
-        reference,
-        need.key.folder,
-        need.key.path,
-        need.state,
-        [_file(model) for model in need.locations],
-        need.pick,
-        need.problem,
-        need.rewrite,
-        need.more_locations,
-    ]
-
-
-def _model_need(values: Sequence[Any], references: Sequence[ModelReference]) -> ModelNeed:
-    reference, folder, path, state, locations, pick, problem, rewrite, more = values
-    if type(more) is not int or more < 0:
-        raise ValueError(f"no count of more locations {more!r}")
-    if state not in ("missing", "misplaced", "misspelled", "broken", "nameless"):
-        raise ValueError(f"no need state {state!r}")
-    if type(reference) is int:
-        if not 0 <= reference < len(references):
-            raise IndexError("a need names a reference the parse does not have")
-        named = references[reference]
-    else:
-        named = unpack_reference(reference)
-    return ModelNeed(
-        named,
-        ModelKey(_text_or_none(folder), _text(path)),
-        state,
-        tuple(ModelFile(*location) for location in locations),
-        pick=_text_or_none(pick),
-        problem=_text_or_none(problem),
-        rewrite=_text_or_none(rewrite),
-        more_locations=more,
-    )
-
-
-def _pack_node_need(need: NodeNeed) -> list[Any]:
-    return [need.node_type, list(need.node_ids), need.cnr_id, need.aux_id]
-
-
-def _node_need(values: Sequence[Any]) -> NodeNeed:
-    node_type, node_ids, cnr_id, aux_id = values
-    return NodeNeed(
-        _text(node_type), _texts(node_ids), _text_or_none(cnr_id), _text_or_none(aux_id)
-    )
-
-
-def _file(model: ModelFile) -> list[Any]:
-    return [model.folder, model.relative_path, model.root, model.size, model.mtime]
-
-
-def _text(value: Any) -> str:
-    if type(value) is not str:
-        raise TypeError("a text is not a string")
-    return value
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _texts(values: Iterable[Any]) -> tuple[str, ...]:
-    return tuple(_text(value) for value in values)

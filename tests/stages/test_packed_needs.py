@@ -1,0 +1,38 @@
+"""A workflow's needs packed as positional arrays come back equal through JSON."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import orjson
+
+from tests.stages.test_needs import CORE, INVENTORY
+from tests.stages.test_needs_cache import PARSED
+from watchman.stages.needs import assess_workflow
+from watchman.stages.packed_needs import pack_needs, unpack_needs
+
+
+def test_packed_needs_come_back_equal_through_json() -> None:
+    needs = assess_workflow(PARSED, INVENTORY, CORE)
+    assert needs.missing_models and needs.missing_nodes and needs.inactive_models
+    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
+
+
+def test_a_need_s_count_of_further_places_comes_back_through_json() -> None:
+    needs = assess_workflow(PARSED, INVENTORY, CORE)
+    many = replace(
+        needs,
+        missing_models=tuple(
+            replace(need, more_locations=need.more_locations + 40) for need in needs.missing_models
+        ),
+    )
+    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(many)))) == many
+
+
+def test_a_need_names_its_parse_s_reference_by_position_and_gets_that_very_one() -> None:
+    needs = assess_workflow(PARSED, INVENTORY, CORE)
+    packed = orjson.loads(orjson.dumps(pack_needs(needs, PARSED.model_refs)))
+    assert all(type(need[0]) is int for need in packed[1])
+    back = unpack_needs(packed, PARSED.model_refs)
+    assert back == needs
+    assert back.missing_models[0].reference is PARSED.model_refs[0]

@@ -1,0 +1,126 @@
+"""A workflow's needs packed as positional JSON-ready arrays, and rebuilt equal: the form
+the needs cache (:mod:`watchman.stages.needs_cache`) keeps them in. A need's reference
+that is one of the workflow's parse is written as its position there, so it comes back as
+that very object, neither decoded nor kept twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from watchman.comfy.model_key import ModelKey
+from watchman.comfy.workflow_model import ModelReference
+from watchman.stages.inventory.models import ModelFile
+from watchman.stages.needs import NodeNeed, WorkflowNeeds
+from watchman.stages.needs_model import ModelNeed
+from watchman.stages.workflow_cache import pack_reference, unpack_reference
+
+
+def pack_needs(needs: WorkflowNeeds, references: Sequence[ModelReference] = ()) -> list[Any]:
+    """Return ``needs`` as positional JSON-ready lists (see :func:`unpack_needs`). A need's
+    reference that is one of ``references`` (the workflow's parse: nearly always) is
+    written as its position there, any other in full."""
+    positions = {id(reference): at for at, reference in enumerate(references)}
+
+    def model_need(need: ModelNeed) -> list[Any]:
+        at = positions.get(id(need.reference))
+        return _pack_model_need(need, at if at is not None else pack_reference(need.reference))
+
+    return [
+        needs.status,
+        [model_need(need) for need in needs.missing_models],
+        [_pack_node_need(need) for need in needs.missing_nodes],
+        [model_need(need) for need in needs.inactive_models],
+        [_pack_node_need(need) for need in needs.inactive_nodes],
+        list(needs.bypassed_node_ids),
+        list(needs.muted_node_ids),
+    ]
+
+
+def unpack_needs(packed: Sequence[Any], references: Sequence[ModelReference] = ()) -> WorkflowNeeds:
+    """Rebuild the needs :func:`pack_needs` packed with the same ``references``, equal to
+    the original (a reference written by position is the very object of ``references``).
+
+    Raises:
+        ValueError, TypeError, KeyError, IndexError: the packed value has another shape.
+    """
+    status, models, nodes, inactive_models, inactive_nodes, bypassed, muted = packed
+    if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
+        raise ValueError(f"no workflow status {status!r}")
+    return WorkflowNeeds(
+        status=status,
+        missing_models=tuple(_model_need(values, references) for values in models),
+        missing_nodes=tuple(_node_need(values) for values in nodes),
+        inactive_models=tuple(_model_need(values, references) for values in inactive_models),
+        inactive_nodes=tuple(_node_need(values) for values in inactive_nodes),
+        bypassed_node_ids=_texts(bypassed),
+        muted_node_ids=_texts(muted),
+    )
+
+
+def _pack_model_need(need: ModelNeed, reference: int | list[Any]) -> list[Any]:
+    return [
+        reference,
+        need.key.folder,
+        need.key.path,
+        need.state,
+        [pack_model_file(model) for model in need.locations],
+        need.pick,
+        need.problem,
+        need.rewrite,
+        need.more_locations,
+    ]
+
+
+def _model_need(values: Sequence[Any], references: Sequence[ModelReference]) -> ModelNeed:
+    reference, folder, path, state, locations, pick, problem, rewrite, more = values
+    if type(more) is not int or more < 0:
+        raise ValueError(f"no count of more locations {more!r}")
+    if state not in ("missing", "misplaced", "misspelled", "broken", "nameless"):
+        raise ValueError(f"no need state {state!r}")
+    if type(reference) is int:
+        if not 0 <= reference < len(references):
+            raise IndexError("a need names a reference the parse does not have")
+        named = references[reference]
+    else:
+        named = unpack_reference(reference)
+    return ModelNeed(
+        named,
+        ModelKey(_text_or_none(folder), _text(path)),
+        state,
+        tuple(ModelFile(*location) for location in locations),
+        pick=_text_or_none(pick),
+        problem=_text_or_none(problem),
+        rewrite=_text_or_none(rewrite),
+        more_locations=more,
+    )
+
+
+def _pack_node_need(need: NodeNeed) -> list[Any]:
+    return [need.node_type, list(need.node_ids), need.cnr_id, need.aux_id]
+
+
+def _node_need(values: Sequence[Any]) -> NodeNeed:
+    node_type, node_ids, cnr_id, aux_id = values
+    return NodeNeed(
+        _text(node_type), _texts(node_ids), _text_or_none(cnr_id), _text_or_none(aux_id)
+    )
+
+
+def pack_model_file(model: ModelFile) -> list[Any]:
+    return [model.folder, model.relative_path, model.root, model.size, model.mtime]
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise TypeError("a text is not a string")
+    return value
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _texts(values: Iterable[Any]) -> tuple[str, ...]:
+    return tuple(_text(value) for value in values)
