@@ -232,6 +232,28 @@ def one_name_many_directories(size: int) -> bytes:
     return _json({"nodes": nodes, "models": models})
 
 
+def subgraph_many_inputs(size: int) -> bytes:
+    """One subgraph with as many inputs as half the size allows, instantiated 20,000
+    times, each instance linking one input (reading the inputs per instance made it
+    inputs x instances)."""
+    sub = "00000000-0000-4000-8000-000000000000"
+    count = max(1, size // 2 // 40)
+    inputs = [{"name": f"i{index}", "type": "COMBO", "linkIds": []} for index in range(count)]
+    inner = [_node(1)]
+    top = [
+        {"id": index, "type": sub, "inputs": [{"name": f"i{index % count}", "link": index}]}
+        for index in range(20_000)
+    ]
+    links = [[index, 10**6, 0, index, 0, "COMBO"] for index in range(20_000)]
+    return _json(
+        {
+            "nodes": top,
+            "links": links,
+            "definitions": {"subgraphs": [{"id": sub, "inputs": inputs, "nodes": inner}]},
+        }
+    )
+
+
 GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "many nodes (past the node budget)": ("json", many_nodes),
     "45k nodes with long prompts": ("json", many_nodes_within_budget),
@@ -239,6 +261,7 @@ GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "subgraphs fanning out 40 levels": ("json", fan_out),
     "one wide subgraph instantiated often": ("json", fan_out_wide),
     "group-node chain": ("json", group_chain),
+    "a subgraph of many inputs instantiated often": ("json", subgraph_many_inputs),
     "huge string values": ("json", huge_strings),
     "distinct embedding tokens": ("json", embedding_tokens),
     "refs x embedded models": ("json", embedded_models),

@@ -13,6 +13,7 @@ from watchman.comfy.subgraph_inputs import (
     NOTHING,
     input_slots,
     instance_inputs,
+    subgraph_shape,
     widget_slots,
 )
 from watchman.comfy.workflow import parse_workflow_bytes
@@ -145,6 +146,6 @@ def test_malformed_definitions_and_instances_give_nothing_and_never_raise() -> N
     for definition in garbage:
         for instance in garbage:
             if isinstance(definition, dict) and isinstance(instance, dict):
-                slots = widget_slots(definition)
-                assert instance_inputs(instance, definition, slots, NOTHING, {}, {}, {}) is NOTHING
+                shape = subgraph_shape(definition)
+                assert instance_inputs(instance, shape, NOTHING, {}, {}, {}) is NOTHING
     assert input_slots([None, [1], [1, -10, "x"], {"id": [], "origin_id": -10}]) == {}

@@ -61,6 +61,26 @@ def input_slots(links: object) -> dict[object, int]:
     return slots
 
 
+@dataclass(frozen=True)
+class SubgraphShape:
+    """What every instance of one subgraph definition needs of it, read once however
+    many instances there are: the input slots that feed an inner widget (an instance's
+    ``widgets_values`` holds one value each, in this order) and each input's slot by name."""
+
+    widget_slots: tuple[int, ...]
+    slot_by_name: Mapping[str, int]
+
+
+def subgraph_shape(definition: Mapping[str, Any]) -> SubgraphShape:
+    """Return the :class:`SubgraphShape` of a subgraph definition. Never raises."""
+    slot_by_name: dict[str, int] = {}
+    for slot, subgraph_input in enumerate(_dicts_in_place(definition.get("inputs"))):
+        name = subgraph_input.get("name") if isinstance(subgraph_input, dict) else None
+        if isinstance(name, str):
+            slot_by_name.setdefault(name, slot)
+    return SubgraphShape(widget_slots(definition), MappingProxyType(slot_by_name))
+
+
 def widget_slots(definition: Mapping[str, Any]) -> tuple[int, ...]:
     """Return the subgraph's input slots that feed an inner node's widget: those an
     instance shows a widget for, in the order its ``widgets_values`` holds them."""
@@ -97,8 +117,7 @@ def widget_slots(definition: Mapping[str, Any]) -> tuple[int, ...]:
 
 def instance_inputs(
     instance: Mapping[str, Any],
-    definition: Mapping[str, Any],
-    slots_with_widgets: tuple[int, ...],
+    shape: SubgraphShape,
     around: InstanceInputs,
     around_slots: Mapping[object, int],
     origins: Mapping[object, object],
@@ -108,8 +127,7 @@ def instance_inputs(
 
     Args:
         instance: the instance node (its ``widgets_values`` and ``inputs``).
-        definition: its subgraph definition (the names of its ``inputs``).
-        slots_with_widgets: ``widget_slots(definition)``.
+        shape: its subgraph definition's ``subgraph_shape``.
         around: what the level the instance sits in receives itself (an instance inside
             a subgraph passes its enclosing instance's values on).
         around_slots: that level's links from its own subgraph input node.
@@ -122,13 +140,9 @@ def instance_inputs(
     """
     widgets = instance.get("widgets_values")
     values: dict[int, object] = {}
-    if isinstance(widgets, list) and widgets and len(widgets) == len(slots_with_widgets):
-        values = dict(zip(slots_with_widgets, widgets, strict=True))
-    slot_by_name: dict[str, int] = {}
-    for slot, subgraph_input in enumerate(_dicts_in_place(definition.get("inputs"))):
-        name = subgraph_input.get("name") if isinstance(subgraph_input, dict) else None
-        if isinstance(name, str):
-            slot_by_name.setdefault(name, slot)
+    if isinstance(widgets, list) and widgets and len(widgets) == len(shape.widget_slots):
+        values = dict(zip(shape.widget_slots, widgets, strict=True))
+    slot_by_name = shape.slot_by_name
     fed: set[int] = set()
     for item in _dicts(instance.get("inputs")):
         input_name, link = item.get("name"), scalar_key(item.get("link"))

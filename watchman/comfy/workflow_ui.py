@@ -34,10 +34,11 @@ from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.subgraph_inputs import (
     NOTHING,
     InstanceInputs,
+    SubgraphShape,
     handed_down,
     input_slots,
     instance_inputs,
-    widget_slots,
+    subgraph_shape,
 )
 from watchman.comfy.widget_names import named_widget_values
 from watchman.comfy.workflow_graph import (
@@ -138,7 +139,7 @@ class _Walk:
         int,
         tuple[list[dict[str, Any]], dict[object, object], dict[object, str], dict[object, int]],
     ] = field(default_factory=dict)
-    _widget_slots: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    _shapes: dict[int, SubgraphShape] = field(default_factory=dict)
 
     def finding(self, message: str) -> None:
         if len(self.errors) < MAX_FINDINGS:
@@ -202,12 +203,12 @@ class _Walk:
         self, node: dict[str, Any], subgraph: dict[str, Any], level: _Level
     ) -> InstanceInputs:
         """What the instance ``node`` in ``level`` gives its subgraph's inputs."""
-        slots = self._widget_slots.get(id(subgraph))
-        if slots is None:
-            slots = self._widget_slots[id(subgraph)] = widget_slots(subgraph)
-        return instance_inputs(
-            node, subgraph, slots, level.received, level.slots, level.origins, level.types
-        )
+        # Read once per definition: a subgraph of many inputs instantiated thousands of
+        # times must not cost inputs x instances.
+        shape = self._shapes.get(id(subgraph))
+        if shape is None:
+            shape = self._shapes[id(subgraph)] = subgraph_shape(subgraph)
+        return instance_inputs(node, shape, level.received, level.slots, level.origins, level.types)
 
     def run(self, top: _Level) -> None:
         """Walk ``top`` and every instance inside it, depth first, without recursion."""
