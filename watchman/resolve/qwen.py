@@ -10,7 +10,6 @@ UNCERTAIN with every candidate; NOT_FOUND only when it proposed nothing at all.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from typing import Any
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
@@ -29,6 +27,14 @@ from watchman.resolve.health import HealthBoard
 from watchman.resolve.huggingface import NAME as HUGGINGFACE
 from watchman.resolve.huggingface import HuggingFaceBackend, parse_resolve_url
 from watchman.resolve.model import Candidate, SearchRequest, SearchResult, Status, result_for
+from watchman.resolve.qwen_answer import (
+    QwenCandidate,
+    as_dict,
+    as_list,
+    first_message,
+    loads_object,
+    parse_answer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,41 +68,6 @@ _TOOLS = [
         ("search_huggingface", "Search Hugging Face model repositories; returns repo ids."),
     )
 ]
-
-
-class QwenCandidate(BaseModel):
-    """One proposal in Qwen's JSON answer; unknown keys are ignored, wrong types dropped."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    source: str | None = None
-    repo: str | None = None
-    model_id: int | None = None
-    query: str | None = None
-    file_name: str | None = None
-    url: str | None = None
-
-    @field_validator("source", "repo", "query", "file_name", "url", mode="before")
-    @classmethod
-    def _text_or_none(cls, value: Any) -> str | None:
-        return value.strip()[:300] if isinstance(value, str) and value.strip() else None
-
-    @field_validator("model_id", mode="before")
-    @classmethod
-    def _id_or_none(cls, value: Any) -> int | None:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip())
-        return None
-
-
-class QwenAnswer(BaseModel):
-    """The schema of Qwen's final answer."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    candidates: list[QwenCandidate] = []
 
 
 class QwenBackend:
@@ -178,9 +149,9 @@ class QwenBackend:
             if calls_left > 0:
                 body["tools"] = _TOOLS
             answer = self.gateway.post_json(self.url, body, timeout=self.timeout)
-            message = _first_message(answer.data)
+            message = first_message(answer.data)
             tool_calls = [
-                call for call in _as_list(message.get("tool_calls")) if isinstance(call, dict)
+                call for call in as_list(message.get("tool_calls")) if isinstance(call, dict)
             ]
             if tool_calls and calls_left > 0:
                 messages.append({"role": "assistant", "content": None, "tool_calls": tool_calls})
@@ -202,7 +173,7 @@ class QwenBackend:
                     # A listing already confirmed the file: the rest of the talk adds nothing.
                     return []
                 continue
-            return _parse_answer(message.get("content"))
+            return parse_answer(message.get("content"))
 
     def _run_tool(
         self,
@@ -211,9 +182,9 @@ class QwenBackend:
         verified: list[SearchResult],
         near: list[Candidate],
     ) -> Any:
-        function = _as_dict(call.get("function"))
+        function = as_dict(call.get("function"))
         name = function.get("name")
-        arguments = _loads_object(function.get("arguments"))
+        arguments = loads_object(function.get("arguments"))
         raw_query = arguments.get("query")
         query = raw_query.strip()[:120] if isinstance(raw_query, str) else ""
         if not query:
@@ -329,78 +300,3 @@ def _unverified(request: SearchRequest, proposal: QwenCandidate) -> Candidate:
         source=NAME,
         note=f"unverified Qwen proposal ({where})" if where else "unverified Qwen proposal",
     )
-
-
-def _first_message(payload: Any) -> dict[str, Any]:
-    choices = _as_list(payload.get("choices")) if isinstance(payload, dict) else []
-    first = choices[0] if choices and isinstance(choices[0], dict) else None
-    message = first.get("message") if first else None
-    if not isinstance(message, dict):
-        raise BackendError("The Qwen server answered without a chat message.", "bad_response")
-    return message
-
-
-# Reasoning models (Qwen3, DeepSeek-R1) think aloud before answering, braces and all.
-_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.IGNORECASE | re.DOTALL)
-_MAX_ANSWER_CHARS = 200_000
-_MAX_JSON_TRIES = 200
-
-
-def _parse_answer(content: Any) -> list[QwenCandidate]:
-    """Return the candidates of Qwen's final answer.
-
-    The answer may wrap its JSON in prose, code fences or ``<think>`` blocks: thinking is
-    dropped, then each ``{`` is tried in turn (a bounded number of times) until one
-    decodes to an object that follows the schema; the last such object wins, since
-    models tend to restate their final answer at the end.
-
-    Raises:
-        BackendError: (``bad_response``) no text, or no object that follows the schema.
-    """
-    if not isinstance(content, str):
-        raise BackendError("Qwen's answer had no text.", "bad_response")
-    text = _THINK.sub(" ", content[:_MAX_ANSWER_CHARS])
-    decoder = json.JSONDecoder()
-    answer: QwenAnswer | None = None
-    schema_errors = 0
-    position = text.find("{")
-    tries = 0
-    while position >= 0 and tries < _MAX_JSON_TRIES:
-        tries += 1
-        try:
-            value, end = decoder.raw_decode(text, position)
-        except (ValueError, RecursionError):
-            position = text.find("{", position + 1)
-            continue
-        if isinstance(value, dict) and "candidates" in value:
-            try:
-                answer = QwenAnswer.model_validate(value)
-            except ValidationError:
-                schema_errors += 1
-        position = text.find("{", end)
-    if answer is not None:
-        return answer.candidates
-    if schema_errors:
-        raise BackendError(
-            "Qwen's answer did not follow the schema.",
-            "bad_response",
-        )
-    raise BackendError("Qwen's answer held no JSON object with candidates.", "bad_response")
-
-
-def _loads_object(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = orjson.loads(raw) if isinstance(raw, (str, bytes)) else None
-    except orjson.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
