@@ -60,11 +60,9 @@ from watchman.remote.download_task import DownloadLimits, DownloadTask  # noqa: 
 from watchman.remote.downloader import Downloader  # noqa: E402
 from watchman.remote.gateway import HttpGateway  # noqa: E402
 from watchman.remote.transport import new_client  # noqa: E402
-from watchman.stages.inventory.model_health import (  # noqa: E402
-    check_model_health,
-    previous_verdicts,
-)
+from watchman.stages.inventory.model_health import check_model_health  # noqa: E402
 from watchman.stages.inventory.model_scan import scan_models  # noqa: E402
+from watchman.stages.inventory.model_verdicts import previous_verdicts  # noqa: E402
 
 RESULTS = REPOSITORY / "bench" / "results" / "download_latest.json"
 RAW_CHUNK_BYTES = 1 << 20

@@ -10,13 +10,9 @@ import orjson
 
 from tests.remote.blob_server import safetensors_blob
 from watchman.comfy.model_file_check import FileProblem, check_model_file
-from watchman.stages.inventory.model_health import (
-    RememberedVerdicts,
-    check_model_health,
-    leftovers_beside,
-    previous_verdicts,
-)
+from watchman.stages.inventory.model_health import check_model_health, leftovers_beside
 from watchman.stages.inventory.model_scan import scan_models
+from watchman.stages.inventory.model_verdicts import RememberedVerdicts, previous_verdicts
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 
 GOOD = safetensors_blob(4096)
