@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from watchman.comfy.model_key import fold_case, found_by_name
 from watchman.stages.inventory.models import ModelFile, ModelInventory
-from watchman.stages.model_needs import _by_name_candidates
+from watchman.stages.model_reference_needs import _by_name_candidates
 
 ROOT = "/comfy/models/loras"
 _PART = st.sampled_from(["a", "A", "style", "Style", "x.y", "v1.5", "..", "b\\c"])

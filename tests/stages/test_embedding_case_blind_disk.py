@@ -8,7 +8,7 @@ from pathlib import Path
 from watchman.comfy.workflow_model import ModelReference
 from watchman.stages.inventory.model_scan import disk_ignores_case
 from watchman.stages.inventory.models import ModelFile, ModelInventory
-from watchman.stages.model_needs import find_model_needs
+from watchman.stages.model_reference_needs import find_model_needs
 
 
 def prompt_embedding(name: str) -> ModelReference:

@@ -27,7 +27,7 @@ from watchman.reporting.report import ModelRow, Report
 from watchman.resolve import Status
 from watchman.resolve.model_folders import folder_source
 from watchman.stages.inventory.models import ModelFile
-from watchman.stages.model_needs import named_in_prompt
+from watchman.stages.model_reference_needs import named_in_prompt
 from watchman.stages.needs import ModelNeed
 
 

@@ -1,5 +1,6 @@
 """The needs of embeddings named in prompt text (``embedding:name``), read as ComfyUI's
-tokenizer and ``load_embed`` find them; see :mod:`watchman.stages.model_needs` for the rules.
+tokenizer and ``load_embed`` find them; see :mod:`watchman.stages.model_reference_needs`
+for the rules.
 
 A prompt token naming nothing is ``nameless`` (ComfyUI raises, or renders without it);
 one ComfyUI finds is sound, or broken when a file it may load is; one it finds only in

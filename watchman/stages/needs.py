@@ -25,7 +25,7 @@ Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the
 Which model references are missing, misplaced, misspelled, broken or nameless, and
 the rules that decide it (the live server's lists, spelling, embeddings named in prompt
 text, nodes that look files up by name, model folders), are
-:mod:`watchman.stages.model_needs`.
+:mod:`watchman.stages.model_reference_needs`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from watchman.comfy.workflow_model import NodeUse, ParsedWorkflow
 from watchman.printable import printable
 from watchman.stages.embedding_needs import BrokenLookup
 from watchman.stages.inventory.models import ModelInventory
-from watchman.stages.model_needs import ChoicesLookup, KeyMemo, find_model_needs
+from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_model_needs
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
 from watchman.stages.workflows import ReaderFailure, WorkflowScan
