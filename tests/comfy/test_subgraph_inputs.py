@@ -82,6 +82,18 @@ def test_without_instance_values_the_inner_values_stand() -> None:
         ]
 
 
+def test_an_instance_listing_proxy_widgets_keeps_the_inner_values() -> None:
+    # Newer frontends name promoted widgets in proxyWidgets, in an order the person may
+    # have changed, and keep their values on the inner nodes.
+    instance = {
+        "id": 9,
+        "type": SUBGRAPH,
+        "properties": {"proxyWidgets": [["-1", "seed"], ["-1", "unet_name"]]},
+        "widgets_values": [42, "picked.safetensors"],
+    }
+    assert unet_values(workflow([instance], [loader_subgraph()])) == [("9:6", "stale.safetensors")]
+
+
 def test_a_value_fed_by_a_real_node_outside_is_not_read_from_any_widget() -> None:
     picker = {"id": 3, "type": "SomePackModelPicker", "widgets_values": []}
     instance = {

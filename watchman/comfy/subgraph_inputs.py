@@ -11,7 +11,9 @@ the workflow does not use, and call it ready or missing wrongly.
 The instance's widgets are the subgraph inputs that feed an inner widget, in input order;
 its ``widgets_values`` holds one value each. Where the count differs (newer frontends keep
 promoted values on the inner nodes and save an empty list; a control value after a seed),
-nothing is taken from the instance and the inner values stand. Every field is a
+or the instance lists its promoted widgets in ``properties.proxyWidgets`` (newer
+frontends, in an order of the person's choosing), nothing is taken from the instance and
+the inner values stand. Every field is a
 stranger's and checked for its JSON type.
 """
 
@@ -140,7 +142,12 @@ def instance_inputs(
     """
     widgets = instance.get("widgets_values")
     values: dict[int, object] = {}
-    if isinstance(widgets, list) and widgets and len(widgets) == len(shape.widget_slots):
+    if (
+        isinstance(widgets, list)
+        and widgets
+        and len(widgets) == len(shape.widget_slots)
+        and not _promotes_by_proxy(instance)
+    ):
         values = dict(zip(shape.widget_slots, widgets, strict=True))
     slot_by_name = shape.slot_by_name
     fed: set[int] = set()
@@ -188,6 +195,15 @@ def handed_down(
         elif slot in received.fed:
             fed.add(name)
     return given, fed
+
+
+def _promotes_by_proxy(instance: Mapping[str, Any]) -> bool:
+    """Whether the instance names its promoted widgets in ``properties.proxyWidgets``
+    (newer frontends): their values are kept on the inner nodes, in an order the person
+    may have changed, so the instance's own values are not matched to its inputs."""
+    properties = instance.get("properties")
+    proxies = properties.get("proxyWidgets") if isinstance(properties, dict) else None
+    return isinstance(proxies, list) and bool(proxies)
 
 
 def _dicts(items: object) -> list[dict[str, Any]]:
