@@ -91,7 +91,8 @@ def test_an_instance_listing_proxy_widgets_keeps_the_inner_values() -> None:
         "properties": {"proxyWidgets": [["-1", "seed"], ["-1", "unet_name"]]},
         "widgets_values": [42, "picked.safetensors"],
     }
-    assert unet_values(workflow([instance], [loader_subgraph()])) == [("9:6", "stale.safetensors")]
+    subgraph = loader_subgraph(stale="inner.safetensors")
+    assert unet_values(workflow([instance], [subgraph])) == [("9:6", "inner.safetensors")]
 
 
 def test_a_value_fed_by_a_real_node_outside_is_not_read_from_any_widget() -> None:
