@@ -73,6 +73,67 @@ def link_origins(links: object) -> dict[object, object]:
     return origins
 
 
+PASS_THROUGH_NODES = frozenset({"Reroute"})
+"""Frontend-only nodes that hand on what their one input receives (the frontend's legacy
+reroute node; native reroutes are points on a link and change no origin)."""
+
+
+def skip_reroutes(
+    origins: dict[object, object], slots: dict[object, int], nodes: list[dict[str, Any]]
+) -> tuple[dict[object, object], dict[object, int]]:
+    """Return ``origins`` and ``slots`` with every chain of reroute nodes looked through.
+
+    Takes the level's link id -> origin node id, its link id -> subgraph input slot (links
+    from the subgraph's input node) and its nodes. A link leaving a reroute gets the
+    origin of the link entering the chain (None when the chain starts nowhere or loops),
+    and its slot when that link leaves the subgraph's input node; so a loader fed by a
+    model picker through reroutes is seen as fed by the picker. Each reroute is resolved
+    once (linear in links and nodes). Never raises.
+    """
+    feeding: dict[object, object] = {}
+    for node in nodes:
+        node_id = scalar_key(node.get("id"))
+        if node_id is None or node.get("type") not in PASS_THROUGH_NODES:
+            continue
+        inputs = node.get("inputs")
+        first = inputs[0] if isinstance(inputs, list) and inputs else None
+        feeding[node_id] = scalar_key(first.get("link")) if isinstance(first, dict) else None
+    if not feeding:
+        return origins, slots
+    # reroute id -> (origin through the chain, slot when it starts at the subgraph inputs)
+    resolved: dict[object, tuple[object, int | None]] = {}
+    for start in feeding:
+        chain: list[object] = []
+        current: object = start
+        answer: tuple[object, int | None] = (None, None)
+        while True:
+            if current in resolved:
+                answer = resolved[current]
+                break
+            if current not in feeding or current in chain:
+                # A real node (or none), or a loop of reroutes: the chain starts here.
+                answer = (None, None) if current in chain else (current, None)
+                break
+            chain.append(current)
+            upstream = feeding[current]
+            if upstream is None:
+                break
+            if upstream in slots:
+                answer = (origins.get(upstream), slots[upstream])
+                break
+            current = origins.get(upstream)
+        for reroute in chain:
+            resolved[reroute] = answer
+    looked_through = dict(origins)
+    through_slots = dict(slots)
+    for link, origin in origins.items():
+        if origin in resolved:
+            looked_through[link], slot = resolved[origin]
+            if slot is not None:
+                through_slots[link] = slot
+    return looked_through, through_slots
+
+
 def linked_from_real_node(
     node: dict[str, Any], origins: dict[object, object], level_types: dict[object, str]
 ) -> set[str]:

@@ -49,6 +49,7 @@ from watchman.comfy.workflow_graph import (
     link_origins,
     linked_from_real_node,
     scalar_key,
+    skip_reroutes,
     subgraph_definitions,
 )
 from watchman.comfy.workflow_limits import (
@@ -193,7 +194,8 @@ class _Walk:
                 raw_id, raw_type = scalar_key(node.get("id")), node.get("type")
                 if raw_id is not None and isinstance(raw_type, str):
                     types[raw_id] = raw_type
-            cached = (node_list, link_origins(links), types, input_slots(links))
+            origins, slots = skip_reroutes(link_origins(links), input_slots(links), node_list)
+            cached = (node_list, origins, types, slots)
             if key is not None:
                 self._levels[id(key)] = cached
         node_list, origins, types, slots = cached
