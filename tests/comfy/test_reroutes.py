@@ -84,10 +84,22 @@ def test_a_reroute_inside_a_subgraph_brings_the_instance_value() -> None:
     assert checkpoints(document) == ["picked.safetensors"]
 
 
-def test_a_long_chain_is_resolved_once_per_reroute() -> None:
+def test_a_long_chain_is_resolved_once_per_reroute_in_any_order() -> None:
     count = 50_000
     nodes = [{"id": 0, "type": "SomePackCheckpointPicker"}]
     nodes += [reroute(index, index) for index in range(1, count + 1)]
     links: dict[object, object] = {index: index - 1 for index in range(1, count + 2)}
-    origins, slots = skip_reroutes(links, {}, nodes)
-    assert origins[count + 1] == 0 and slots == {}
+    for ordered in (nodes, nodes[::-1]):
+        origins, slots = skip_reroutes(links, {}, ordered)
+        assert origins[count + 1] == 0 and slots == {}
+
+
+def test_nodes_whose_type_or_inputs_are_not_what_they_claim_are_no_reroutes() -> None:
+    nodes = [
+        {"id": 1, "type": {"id": 1}},
+        {"id": 2, "type": ["Reroute"]},
+        {"id": 3, "type": "Reroute", "inputs": "none"},
+        {"id": 4, "type": "Reroute", "inputs": [{"link": {"x": 1}}]},
+    ]
+    origins, slots = skip_reroutes({10: 3, 11: 4, 12: 1}, {}, nodes)
+    assert origins == {10: None, 11: None, 12: 1} and slots == {}

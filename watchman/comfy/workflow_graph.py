@@ -92,8 +92,8 @@ def skip_reroutes(
     """
     feeding: dict[object, object] = {}
     for node in nodes:
-        node_id = scalar_key(node.get("id"))
-        if node_id is None or node.get("type") not in PASS_THROUGH_NODES:
+        node_id, node_type = scalar_key(node.get("id")), node.get("type")
+        if node_id is None or not isinstance(node_type, str) or node_type not in PASS_THROUGH_NODES:
             continue
         inputs = node.get("inputs")
         first = inputs[0] if isinstance(inputs, list) and inputs else None
@@ -104,17 +104,19 @@ def skip_reroutes(
     resolved: dict[object, tuple[object, int | None]] = {}
     for start in feeding:
         chain: list[object] = []
+        on_chain: set[object] = set()
         current: object = start
         answer: tuple[object, int | None] = (None, None)
         while True:
             if current in resolved:
                 answer = resolved[current]
                 break
-            if current not in feeding or current in chain:
+            if current not in feeding or current in on_chain:
                 # A real node (or none), or a loop of reroutes: the chain starts here.
-                answer = (None, None) if current in chain else (current, None)
+                answer = (None, None) if current in on_chain else (current, None)
                 break
             chain.append(current)
+            on_chain.add(current)
             upstream = feeding[current]
             if upstream is None:
                 break
