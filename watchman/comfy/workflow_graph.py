@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.widget_names import widget_name
+from watchman.comfy.workflow_model import NodeUse
 
 MODE_MUTED = 2
 MODE_BYPASSED = 4
-GROUP_NODE_PREFIXES = ("workflow>", "workflow/")
 
 SUBGRAPH_TYPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 """A subgraph instance's type: the id of its subgraph, a UUID."""
@@ -154,3 +155,28 @@ def linked_from_real_node(
         if origin_type is not None and not is_frontend_only(origin_type):
             names.add(name)
     return names
+
+
+def node_use(
+    node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
+) -> NodeUse:
+    """Return what a cycle keeps of one node: its id and type as the walk names them, its
+    state, and the pack and version its ``properties`` claim (``cnr_id``, ``aux_id``,
+    ``ver``)."""
+    properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+    assert isinstance(properties, dict)
+    return NodeUse(
+        node_id=node_id,
+        node_type=node_type,
+        bypassed=bypassed,
+        muted=muted,
+        cnr_id=_text(properties.get("cnr_id")),
+        aux_id=_text(properties.get("aux_id")),
+        version=_text(properties.get("ver")),
+    )
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value):
+        return str(value)
+    return None

@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES, expand_group_instance, group_name
 from watchman.comfy.loader_lookup import LoaderTable
 from watchman.comfy.model_references import (
     attach_embedded,
@@ -42,12 +43,12 @@ from watchman.comfy.subgraph_inputs import (
 )
 from watchman.comfy.widget_names import named_widget_values
 from watchman.comfy.workflow_graph import (
-    GROUP_NODE_PREFIXES,
     MODE_BYPASSED,
     MODE_MUTED,
     SUBGRAPH_TYPE,
     link_origins,
     linked_from_real_node,
+    node_use,
     scalar_key,
     skip_reroutes,
     subgraph_definitions,
@@ -166,7 +167,7 @@ class _Walk:
     def undefined_instance(
         self, node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
     ) -> None:
-        self.undefined.append(_node_use(node, node_id, node_type, bypassed, muted))
+        self.undefined.append(node_use(node, node_id, node_type, bypassed, muted))
 
     def level(
         self,
@@ -276,7 +277,7 @@ class _Walk:
             return None
         if is_frontend_only(node_type):
             return None
-        self.nodes.append(_node_use(node, node_id, node_type, bypassed, muted))
+        self.nodes.append(node_use(node, node_id, node_type, bypassed, muted))
         # Inside a subgraph, an input linked from the subgraph's inputs takes the
         # instance's value (or a real node's outside), not the inner widget's copy.
         given, fed = handed_down(node, level.received, level.slots)
@@ -309,43 +310,22 @@ class _Walk:
         muted: bool,
         stack: tuple[str, ...],
     ) -> _Level | None:
-        group_name = node_type.split(">", 1)[1] if ">" in node_type else node_type.split("/", 1)[1]
-        definition = self.group_nodes.get(group_name)
+        name = group_name(node_type)
+        definition = self.group_nodes.get(name)
         if not isinstance(definition, dict) or node_type in stack:
             self.finding(
-                f"Node {node_id} is group node {shortened(group_name)!r}, which the workflow "
+                f"Node {node_id} is group node {shortened(name)!r}, which the workflow "
                 "does not define."
             )
             self.undefined_instance(node, node_id, node_type, bypassed, muted)
             return None
         if len(stack) >= MAX_NESTING:
             self.finding(
-                f"Node {node_id} is group node {shortened(group_name)!r} nested deeper than "
+                f"Node {node_id} is group node {shortened(name)!r} nested deeper than "
                 f"{MAX_NESTING} levels (MAX_NESTING); it is not followed."
             )
             return None
-        raw_inner = definition.get("nodes")
-        inner = (
-            [item for item in raw_inner if isinstance(item, dict)]
-            if isinstance(raw_inner, list)
-            else []
-        )
-        # The instance holds the live widget values: the inner nodes' values in order.
-        counts = [
-            len(item["widgets_values"]) if isinstance(item.get("widgets_values"), list) else 0
-            for item in inner
-        ]
-        instance_values = node.get("widgets_values")
-        use_instance = isinstance(instance_values, list) and sum(counts) == len(instance_values)
-        expanded = []
-        start = 0
-        for position, (item, count) in enumerate(zip(inner, counts, strict=True)):
-            copy = dict(item)
-            copy["id"] = item.get("index", position)
-            if use_instance and isinstance(instance_values, list) and count:
-                copy["widgets_values"] = instance_values[start : start + count]
-            start += count
-            expanded.append(copy)
+        expanded = expand_group_instance(node, definition)
         return self.level(
             None,
             expanded,
@@ -355,28 +335,6 @@ class _Walk:
             muted,
             (*stack, node_type),
         )
-
-
-def _node_use(
-    node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
-) -> NodeUse:
-    properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
-    assert isinstance(properties, dict)
-    return NodeUse(
-        node_id=node_id,
-        node_type=node_type,
-        bypassed=bypassed,
-        muted=muted,
-        cnr_id=_string(properties.get("cnr_id")),
-        aux_id=_string(properties.get("aux_id")),
-        version=_string(properties.get("ver")),
-    )
-
-
-def _string(value: object) -> str | None:
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value):
-        return str(value)
-    return None
 
 
 def parse_ui_workflow(
