@@ -17,17 +17,17 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from watchman.clocks import Clock, utc_iso
+from watchman.clocks import utc_iso
 from watchman.config import Settings
 from watchman.cycle_guards import GuardEvaluator, ask_guards, download_check
 from watchman.cycle_listener import CycleListener, QuietListener
 from watchman.cycle_record import CycleRecorder, CycleResult
+from watchman.cycle_stages import StageRunner
 from watchman.environment import Environment
 from watchman.errors import CycleInterrupted, WatchmanError
 from watchman.home import Home
@@ -66,45 +66,6 @@ shows while it runs."""
 def stage_label(phase: str) -> str:
     """The progress label of a stage (its name when unknown)."""
     return dict(STAGES).get(phase, phase)
-
-
-class _Stages:
-    """Times each stage and writes one structured log line per stage."""
-
-    def __init__(
-        self,
-        log: StructuredLog,
-        clock: Clock,
-        cycle_id: str,
-        stop_event: threading.Event | None,
-        listener: CycleListener,
-    ) -> None:
-        self.log = log
-        self.clock = clock
-        self.cycle_id = cycle_id
-        self.stop_event = stop_event
-        self.listener = listener
-
-    def progress(self, phase: str) -> Callable[[int, int], None]:
-        """The (done, total) callback of a stage that counts its steps."""
-        listener = self.listener
-        return lambda done, total: listener.on_progress(phase, done, total)
-
-    @contextmanager
-    def stage(self, phase: str) -> Iterator[dict[str, Any]]:
-        if self.stop_event is not None and self.stop_event.is_set():
-            raise CycleInterrupted(f"stop requested before the {phase} stage")
-        self.listener.on_stage(phase)
-        started = self.clock.monotonic()
-        extra: dict[str, Any] = {}
-        yield extra
-        self.log.write(
-            "stage",
-            cycle_id=self.cycle_id,
-            phase=phase,
-            duration_seconds=round(self.clock.monotonic() - started, 4),
-            **extra,
-        )
 
 
 def _new_cycle_id(started_at: str) -> str:
@@ -301,7 +262,9 @@ def _run_stages(
     settings = services.settings
     environment = services.environment
     log = StructuredLog(home.structured_log, environment.clock.wall)
-    stages = _Stages(log, environment.clock, cycle_id, stop_event or services.stop_event, listener)
+    stages = StageRunner(
+        log, environment.clock, cycle_id, stop_event or services.stop_event, listener
+    )
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     with stages.stage("inventory") as info:
