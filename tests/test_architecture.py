@@ -15,7 +15,7 @@ PACKAGE = REPO / "watchman"
 # only when they run one.)
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("watchman.commands", "watchman.__main__"),
-    ("watchman.cycle", "watchman.cycle_guards", "watchman.cycle_record"),
+    ("watchman.cycle", "watchman.cycle_guards", "watchman.cycle_record", "watchman.cycle_stages"),
     ("watchman.reporting",),
     ("watchman.stages",),
     ("watchman.services",),
