@@ -125,3 +125,18 @@ def test_a_shared_node_is_never_one_whose_values_differ_only_in_type() -> None:
     packed[1][1][2] = 1  # bypassed written as the number 1, not true
     again = unpack_parse(packed, records)
     assert again.nodes[1].bypassed == 1 and again.nodes[1].bypassed is not True
+
+
+def test_an_edit_of_the_readers_source_is_a_new_parser_version(tmp_path: Path) -> None:
+    from watchman.stages.workflow_entries import parser_version, reader_code, source_digest
+
+    readers = tmp_path / "comfy"
+    (readers / "data").mkdir(parents=True)
+    (readers / "workflow_ui.py").write_text("RULE = 1\n")
+    before = source_digest(readers)
+    (readers / "data" / "table.json").write_text("{}")  # data has a digest of its own
+    assert source_digest(readers) == before
+    (readers / "workflow_ui.py").write_text("RULE = 2\n")
+    assert source_digest(readers) != before
+    # The cache's version carries the installed readers' digest.
+    assert reader_code() in parser_version(None)

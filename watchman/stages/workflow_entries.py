@@ -19,6 +19,7 @@ some network mounts). A re-hash that finds the same sha256 costs no parse.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -47,13 +48,33 @@ RACY_WINDOW_NS = 2_000_000_000
 # 8: an embedding: token followed by no name is a reference (of empty value).
 # 9: prompts whose parentheses do not pair up are read exactly at any length.
 # 10: a model name with a part over 255 characters is a parse error (MAX_FILE_NAME_CHARS).
-_READER = 10
-PARSER_VERSION = f"{_READER}:{default_table().digest}"
+# 11: subgraph instances hand their values to inner loaders; reroute chains are looked
+#     through. From 11 on, any change of the readers' code (watchman/comfy) is noticed by
+#     itself as well (``reader_code``): a forgotten bump no longer keeps stale parses.
+_READER = 11
+
+
+@functools.cache
+def reader_code() -> str:
+    """The digest of the workflow readers' source, ``watchman/comfy`` (their data, the
+    loader tables, has a digest of its own). Raises OSError when a file cannot be read."""
+    return source_digest(Path(__file__).resolve().parents[1] / "comfy")
+
+
+def source_digest(folder: Path) -> str:
+    """The sha256 (12 hex digits) of the Python files under ``folder``, by relative path
+    and content. Raises OSError when a file cannot be read."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogatepass"))
+        digest.update(b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def parser_version(table: LoaderTable | None) -> str:
-    """The parse cache's version for a loader table (the install's learned loaders)."""
-    return PARSER_VERSION if table is None else f"{_READER}:{table.digest}"
+    """The parse cache's version for a loader table (the install's learned loaders; None:
+    the default table): the reader's number, its code's digest and the table's digest."""
+    return f"{_READER}.{reader_code()}:{(table or default_table()).digest}"
 
 
 @dataclass(frozen=True)
