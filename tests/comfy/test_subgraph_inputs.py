@@ -95,30 +95,25 @@ def test_an_instance_listing_proxy_widgets_keeps_the_inner_values() -> None:
     assert unet_values(workflow([instance], [subgraph])) == [("9:6", "inner.safetensors")]
 
 
-def test_a_value_fed_by_a_real_node_outside_is_not_read_from_any_widget() -> None:
-    picker = {"id": 3, "type": "SomePackModelPicker", "widgets_values": []}
+def fed_from_outside(origin: dict) -> bytes:
+    """An instance whose unet_name input is linked from ``origin`` (node 3) outside it."""
     instance = {
         "id": 9,
         "type": SUBGRAPH,
         "inputs": [{"name": "unet_name", "type": "COMBO", "link": 40}],
         "widgets_values": ["picked.safetensors", 42],
     }
-    links = [[40, 3, 0, 9, 1, "COMBO"]]
-    assert unet_values(workflow([picker, instance], [loader_subgraph()], links)) == []
+    return workflow([origin, instance], [loader_subgraph()], [[40, 3, 0, 9, 1, "COMBO"]])
+
+
+def test_a_value_fed_by_a_real_node_outside_is_not_read_from_any_widget() -> None:
+    picker = {"id": 3, "type": "SomePackModelPicker", "widgets_values": []}
+    assert unet_values(fed_from_outside(picker)) == []
 
 
 def test_a_primitive_outside_keeps_the_instance_widget_value() -> None:
     primitive = {"id": 3, "type": "PrimitiveNode", "widgets_values": ["picked.safetensors"]}
-    instance = {
-        "id": 9,
-        "type": SUBGRAPH,
-        "inputs": [{"name": "unet_name", "type": "COMBO", "link": 40}],
-        "widgets_values": ["picked.safetensors", 42],
-    }
-    links = [[40, 3, 0, 9, 1, "COMBO"]]
-    assert unet_values(workflow([primitive, instance], [loader_subgraph()], links)) == [
-        ("9:6", "picked.safetensors")
-    ]
+    assert unet_values(fed_from_outside(primitive)) == [("9:6", "picked.safetensors")]
 
 
 def test_an_enclosing_instance_hands_its_value_down_through_a_nested_one() -> None:
