@@ -11,8 +11,9 @@ import functools
 import hashlib
 import json
 import logging
+from collections import ChainMap
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from types import MappingProxyType
 
@@ -85,12 +86,51 @@ class LoaderTable:
 
     learned: Mapping[str, LearnedLoader]
     bundled: Mapping[str, LearnedLoader]
+    # Node types several packs of the bundled table define: each pack's repository
+    # ("owner/name") with its entry, so a node that names its pack gets that pack's.
+    variants: Mapping[str, tuple[tuple[str, LearnedLoader], ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     # Answers by node type: a reader asks for every node, and a learned spec is built
     # afresh from its loader on each miss. The sources are frozen, so an answer never goes
     # stale; node types are a stranger's text, so at most MAX_KEPT_ANSWERS are kept.
     _answers: dict[str, LoaderSpec | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _for_packs: dict[tuple[str, str], LoaderTable] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def for_pack(self, node_type: str, cnr_id: str | None, aux_id: str | None) -> LoaderTable:
+        """Return the table to read one node with: this one, unless the bundled table
+        holds several packs' entries for ``node_type``, no surer source knows it, and the
+        node names one of those packs (``aux_id`` "owner/name" as its repository, or
+        ``cnr_id`` as the repository's name): then a table whose entry is that pack's.
+        Two packs define ``DiffusersPipelineLoader``: ComfyUI-Diffusers' takes a
+        checkpoint file, MV-Adapter's a Hugging Face repository it downloads itself."""
+        options = self.variants.get(node_type)
+        if not options or node_type in LOADERS or node_type in self.learned:
+            return self
+        named = {text.strip().lower() for text in (cnr_id, aux_id) if text}
+        if not named:
+            return self
+        for repository, loader in options:
+            if (
+                repository.lower() not in named
+                and repository.rsplit("/", 1)[-1].lower() not in named
+            ):
+                continue
+            if loader is self.bundled.get(node_type):
+                return self
+            key = (node_type, repository)
+            table = self._for_packs.get(key)
+            if table is None:
+                # The pack's entry over the others; kept (the keys come from the table's
+                # own duplicates, a few dozen, not from the workflows' text).
+                table = replace(self, bundled=ChainMap({node_type: loader}, dict(self.bundled)))
+                self._for_packs[key] = table
+            return table
+        return self
 
     def spec(self, node_type: str) -> LoaderSpec | None:
         """Return the spec for ``node_type``, or None when no source knows it."""
@@ -133,6 +173,10 @@ class LoaderTable:
                 sorted(LOADERS.items()),
                 sorted((k, v.to_json()) for k, v in self.learned.items()),
                 sorted((k, v.to_json()) for k, v in self.bundled.items()),
+                sorted(
+                    (k, [(repository, v.to_json()) for repository, v in options])
+                    for k, options in self.variants.items()
+                ),
             )
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -144,7 +188,9 @@ def loader_table(learned: Iterable[LearnedLoader] = ()) -> LoaderTable:
     known: dict[str, LearnedLoader] = {}
     for loader in learned:
         known.setdefault(loader.node_type, loader)
-    return LoaderTable(learned=MappingProxyType(known), bundled=bundled_loaders())
+    return LoaderTable(
+        learned=MappingProxyType(known), bundled=bundled_loaders(), variants=bundled_variants()
+    )
 
 
 @functools.cache
@@ -161,6 +207,39 @@ def bundled_loaders() -> Mapping[str, LearnedLoader]:
         logger.warning("The bundled loader table cannot be read (%s); it is not used.", error)
         return MappingProxyType({})
     return MappingProxyType(parse_bundled_table(document))
+
+
+@functools.cache
+def bundled_variants() -> Mapping[str, tuple[tuple[str, LearnedLoader], ...]]:
+    """Return, for each node type several packs of the bundled table define, each pack's
+    repository ("owner/name") with its entry (read once; empty when the table cannot be
+    read)."""
+    try:
+        text = (resources.files("watchman.comfy") / "data" / BUNDLED_TABLE).read_text("utf-8")
+        document = json.loads(text)
+    except (OSError, ValueError):
+        return MappingProxyType({})
+    return MappingProxyType(parse_bundled_variants(document))
+
+
+def parse_bundled_variants(document: object) -> dict[str, tuple[tuple[str, LearnedLoader], ...]]:
+    """Return the node types of a bundled table document that several packs define, each
+    with every pack's repository path ("owner/name", from its GitHub URL) and entry."""
+    entries = document.get("entries") if isinstance(document, dict) else None
+    found: dict[str, list[tuple[str, LearnedLoader]]] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict) or not isinstance(entry.get("repository"), str):
+            continue
+        try:
+            loader = LearnedLoader.from_json(
+                {**entry, "model_inputs": entry.get("inputs"), "source": entry.get("pack")}
+            )
+        except ValueError:
+            continue
+        repository = entry["repository"].rstrip("/").removesuffix(".git")
+        path = "/".join(repository.split("/")[-2:])
+        found.setdefault(loader.node_type, []).append((path, loader))
+    return {node_type: tuple(options) for node_type, options in found.items() if len(options) > 1}
 
 
 def parse_bundled_table(document: object) -> dict[str, LearnedLoader]:
@@ -191,7 +270,9 @@ def default_table() -> LoaderTable:
     node type texts of the workflows read, and objects kept across cycles pin the pages
     they sit on, so the scheduler could not hand a cycle's memory back (+12 MiB idle).
     """
-    return LoaderTable(learned=DEFAULT_TABLE_LEARNED, bundled=bundled_loaders())
+    return LoaderTable(
+        learned=DEFAULT_TABLE_LEARNED, bundled=bundled_loaders(), variants=bundled_variants()
+    )
 
 
 def loader_spec(node_type: str, table: LoaderTable | None = None) -> LoaderSpec | None:

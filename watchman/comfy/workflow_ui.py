@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES, expand_group_instance, group_name
-from watchman.comfy.loader_lookup import LoaderTable
+from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import (
     attach_embedded,
     could_name_models,
@@ -277,16 +277,19 @@ class _Walk:
             return None
         if is_frontend_only(node_type):
             return None
-        self.nodes.append(node_use(node, node_id, node_type, bypassed, muted))
+        use = node_use(node, node_id, node_type, bypassed, muted)
+        self.nodes.append(use)
+        # A node type several packs define is read by the entry of the pack it names.
+        table = self.table.for_pack(node_type, use.cnr_id, use.aux_id) if self.table else None
         # Inside a subgraph, an input linked from the subgraph's inputs takes the
         # instance's value (or a real node's outside), not the inner widget's copy.
         given, fed = handed_down(node, level.received, level.slots)
-        if not given and not could_name_models(node_type, widgets, self.table):
+        if not given and not could_name_models(node_type, widgets, table):
             return None
         stale = linked_from_real_node(node, level.origins, level.types) | fed
         values = [
             (name, given.pop(name) if name in given else value)
-            for name, value in named_widget_values(node_type, widgets, inputs, self.table)
+            for name, value in named_widget_values(node_type, widgets, inputs, table)
             if name is None or name not in stale
         ]
         values.extend(given.items())
@@ -294,7 +297,7 @@ class _Walk:
         # built, so a prompt of millions of tokens is refused, not materialised.
         if len(self.references) + embedding_tokens(values) > MAX_MODEL_REFERENCES:
             raise too_many_references(self.name)
-        found = references_for_node(node_id, node_type, values, bypassed, muted, self.table)
+        found = references_for_node(node_id, node_type, values, bypassed, muted, table)
         check_reference_names(self.name, found)
         self.references.extend(found)
         if len(self.references) > MAX_MODEL_REFERENCES:
@@ -355,7 +358,8 @@ def parse_ui_workflow(
     group_nodes = extra.get("groupNodes") if isinstance(extra.get("groupNodes"), dict) else {}
     assert isinstance(group_nodes, dict)
     walk = _Walk(name=name, definitions=subgraph_definitions(document), group_nodes=group_nodes)
-    walk.table = table
+    # One table for the whole walk: its answers are remembered across the nodes.
+    walk.table = table or default_table()
     top_models = document.get("models")
     walk.spend(0, value_cost(top_models))
     walk.all_models.extend(embedded_models_from(top_models))
