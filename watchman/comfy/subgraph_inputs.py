@@ -13,8 +13,7 @@ its ``widgets_values`` holds one value each. Where the count differs (newer fron
 promoted values on the inner nodes and save an empty list; a control value after a seed),
 or the instance lists its promoted widgets in ``properties.proxyWidgets`` (newer
 frontends, in an order of the person's choosing), nothing is taken from the instance and
-the inner values stand. Every field is a
-stranger's and checked for its JSON type.
+the inner values stand. Every field is a stranger's and checked for its JSON type.
 """
 
 from __future__ import annotations
