@@ -28,7 +28,7 @@ from watchman.resolve import Status
 from watchman.resolve.model_folders import folder_source
 from watchman.stages.inventory.models import ModelFile
 from watchman.stages.model_reference_needs import named_in_prompt
-from watchman.stages.needs import ModelNeed
+from watchman.stages.needs_model import ModelNeed
 
 
 def model_actions(report: Report) -> list[Action]:

@@ -31,7 +31,7 @@ from watchman.remote.download_task import DownloadTask
 from watchman.remote.origins import credentials_key
 from watchman.resolve import SearchResult, Status
 from watchman.stages.inventory.model_health import leftovers_beside
-from watchman.stages.needs import ModelNeed
+from watchman.stages.needs_model import ModelNeed
 from watchman.state.json_state import read_json_state
 from watchman.state.safe_files import write_json_if_changed
 

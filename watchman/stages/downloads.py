@@ -33,7 +33,7 @@ from watchman.stages.download_plan import (
     token_services,
     wanted_models,
 )
-from watchman.stages.needs import ModelNeed
+from watchman.stages.needs_model import ModelNeed
 from watchman.state.download_log import (
     DownloadRecord,
     append_download,

@@ -14,7 +14,8 @@ from types import MappingProxyType
 from watchman.comfy.model_key import ModelKey
 from watchman.resolve import KnownSources, SearchRequest, SearchResult
 from watchman.services import Services
-from watchman.stages.needs import Assessment, ModelNeed, NeedsResult
+from watchman.stages.needs import Assessment, NeedsResult
+from watchman.stages.needs_model import ModelNeed
 
 OFFLINE_NOTE = "offline: only known sources were used"
 
