@@ -12,10 +12,11 @@ import hashlib
 import json
 import logging
 from collections import ChainMap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from types import MappingProxyType
+from typing import Any
 
 from watchman.comfy.folders import canonical_folder, folder_type
 from watchman.comfy.loader_source import LearnedLoader
@@ -200,13 +201,7 @@ def bundled_loaders() -> Mapping[str, LearnedLoader]:
     An absent or damaged table (a broken install) gives an empty mapping and a warning:
     the hand table and inference still work.
     """
-    try:
-        text = (resources.files("watchman.comfy") / "data" / BUNDLED_TABLE).read_text("utf-8")
-        document = json.loads(text)
-    except (OSError, ValueError) as error:
-        logger.warning("The bundled loader table cannot be read (%s); it is not used.", error)
-        return MappingProxyType({})
-    return MappingProxyType(parse_bundled_table(document))
+    return MappingProxyType(parse_bundled_table(_bundled_document()))
 
 
 @functools.cache
@@ -214,39 +209,25 @@ def bundled_variants() -> Mapping[str, tuple[tuple[str, LearnedLoader], ...]]:
     """Return, for each node type several packs of the bundled table define, each pack's
     repository ("owner/name") with its entry (read once; empty when the table cannot be
     read)."""
+    return MappingProxyType(parse_bundled_variants(_bundled_document()))
+
+
+@functools.cache
+def _bundled_document() -> object:
+    """The bundled table's decoded document, read once; None (and a warning) when it
+    cannot be read."""
     try:
         text = (resources.files("watchman.comfy") / "data" / BUNDLED_TABLE).read_text("utf-8")
-        document = json.loads(text)
-    except (OSError, ValueError):
-        return MappingProxyType({})
-    return MappingProxyType(parse_bundled_variants(document))
+        return json.loads(text)
+    except (OSError, ValueError) as error:
+        logger.warning("The bundled loader table cannot be read (%s); it is not used.", error)
+        return None
 
 
-def parse_bundled_variants(document: object) -> dict[str, tuple[tuple[str, LearnedLoader], ...]]:
-    """Return the node types of a bundled table document that several packs define, each
-    with every pack's repository path ("owner/name", from its GitHub URL) and entry."""
+def _bundled_entries(document: object) -> Iterator[tuple[dict[str, Any], LearnedLoader]]:
+    """Yield each well-formed entry of a bundled table document with its loader;
+    malformed entries are skipped."""
     entries = document.get("entries") if isinstance(document, dict) else None
-    found: dict[str, list[tuple[str, LearnedLoader]]] = {}
-    for entry in entries if isinstance(entries, list) else ():
-        if not isinstance(entry, dict) or not isinstance(entry.get("repository"), str):
-            continue
-        try:
-            loader = LearnedLoader.from_json(
-                {**entry, "model_inputs": entry.get("inputs"), "source": entry.get("pack")}
-            )
-        except ValueError:
-            continue
-        repository = entry["repository"].rstrip("/").removesuffix(".git")
-        path = "/".join(repository.split("/")[-2:])
-        found.setdefault(loader.node_type, []).append((path, loader))
-    return {node_type: tuple(options) for node_type, options in found.items() if len(options) > 1}
-
-
-def parse_bundled_table(document: object) -> dict[str, LearnedLoader]:
-    """Return the loaders of a bundled table document by node type; malformed entries
-    are skipped. The first entry of a node type wins (packs are sorted by name)."""
-    entries = document.get("entries") if isinstance(document, dict) else None
-    loaders: dict[str, LearnedLoader] = {}
     for entry in entries if isinstance(entries, list) else ():
         if not isinstance(entry, dict):
             continue
@@ -256,6 +237,27 @@ def parse_bundled_table(document: object) -> dict[str, LearnedLoader]:
             )
         except ValueError:
             continue
+        yield entry, loader
+
+
+def parse_bundled_variants(document: object) -> dict[str, tuple[tuple[str, LearnedLoader], ...]]:
+    """Return the node types of a bundled table document that several packs define, each
+    with every pack's repository path ("owner/name", from its GitHub URL) and entry."""
+    found: dict[str, list[tuple[str, LearnedLoader]]] = {}
+    for entry, loader in _bundled_entries(document):
+        repository = entry.get("repository")
+        if not isinstance(repository, str):
+            continue
+        path = "/".join(repository.rstrip("/").removesuffix(".git").split("/")[-2:])
+        found.setdefault(loader.node_type, []).append((path, loader))
+    return {node_type: tuple(options) for node_type, options in found.items() if len(options) > 1}
+
+
+def parse_bundled_table(document: object) -> dict[str, LearnedLoader]:
+    """Return the loaders of a bundled table document by node type; malformed entries
+    are skipped. The first entry of a node type wins (packs are sorted by name)."""
+    loaders: dict[str, LearnedLoader] = {}
+    for _, loader in _bundled_entries(document):
         loaders.setdefault(loader.node_type, loader)
     return loaders
 
