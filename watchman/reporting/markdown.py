@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from watchman.printable import printable, visible
 from watchman.reporting.action import Action, display_name
 from watchman.reporting.advice import BackendProblem, actions, backend_problems
-from watchman.reporting.report import ModelRow, Report
+from watchman.reporting.report import ModelRow, Report, resolution_status
 
 STATUS_LABELS = {
     "ready": "ready",
@@ -211,7 +211,7 @@ def _missing_models(report: Report) -> list[str]:
     lines = ["", "## Missing models", ""]
     for row, users in rows:
         result = row.resolution
-        status = result.status.value if result is not None else "unresolved"
+        status = resolution_status(result)
         if result is not None and result.reason:
             status = f"{status}, {result.reason}"
         where = row.need.reference.folder or "unknown folder"

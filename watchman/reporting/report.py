@@ -247,6 +247,19 @@ def planned_downloads(entries: Sequence[WorkflowEntry], resolutions: Resolutions
     )
 
 
+NOT_ASKED_YET = frozenset({"deferred", "interrupted"})
+"""Reasons of a result that is no answer: the search did not reach the model this cycle
+(its budget was spent, or a stop came first); the next cycle asks."""
+
+
+def resolution_status(result: SearchResult | None) -> str:
+    """The status a person reads for a missing model's resolution: the result's, or
+    ``unresolved`` when there is none or the search did not reach it this cycle."""
+    if result is None or result.reason in NOT_ASKED_YET:
+        return "unresolved"
+    return result.status.value
+
+
 def _summary(
     entries: Sequence[WorkflowEntry], models_installed: int, node_packs: int, node_source: str
 ) -> Summary:
@@ -254,8 +267,7 @@ def _summary(
     resolution_by_key: dict[ModelKey, str] = {}
     for row in rows:
         if row.need.state == "missing":
-            status = row.resolution.status.value if row.resolution is not None else "unresolved"
-            resolution_by_key[row.key] = status
+            resolution_by_key[row.key] = resolution_status(row.resolution)
     uncertain = {row.key.text for row in rows if row.uncertain} | {
         "node:" + row.need.node_type for entry in entries for row in entry.nodes if row.uncertain
     }
