@@ -82,25 +82,30 @@ def test_a_pack_function_of_the_same_name_and_literal_choices_say_nothing() -> N
     assert "Scanned Other Loader" not in learned(SCANNER_STYLE)
 
 
+def method(source: str) -> ast.FunctionDef:
+    """The one function definition ``source`` holds."""
+    parsed = ast.parse(source).body[0]
+    assert isinstance(parsed, ast.FunctionDef)
+    return parsed
+
+
 def test_loading_calls_of_different_folders_say_nothing() -> None:
-    method = ast.parse(
+    load = method(
         "def load(self, name):\n"
         "    comfy.sd.load_diffusion_model(name)\n"
         "    comfy.sd.load_checkpoint_guess_config(name)\n"
-    ).body[0]
-    assert isinstance(method, ast.FunctionDef)
-    assert folder_loaded_as(method, "name") == ""
-    assert folder_loaded_as(method, "other") == ""
+    )
+    assert folder_loaded_as(load, "name") == ""
+    assert folder_loaded_as(load, "other") == ""
 
 
 def test_options_handed_to_a_loading_call_are_not_its_file() -> None:
-    method = ast.parse(
+    load = method(
         "def load(self, clip_name, clip_type, weight_dtype):\n"
         "    path = folder_paths.get_full_path('text_encoders', clip_name)\n"
         "    comfy.sd.load_clip(ckpt_paths=[path], clip_type=clip_type,\n"
         "                       model_options={'dtype': weight_dtype})\n"
-    ).body[0]
-    assert isinstance(method, ast.FunctionDef)
-    assert folder_loaded_as(method, "clip_name") == "text_encoders"
-    assert folder_loaded_as(method, "clip_type") == ""
-    assert folder_loaded_as(method, "weight_dtype") == ""
+    )
+    assert folder_loaded_as(load, "clip_name") == "text_encoders"
+    assert folder_loaded_as(load, "clip_type") == ""
+    assert folder_loaded_as(load, "weight_dtype") == ""
