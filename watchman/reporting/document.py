@@ -58,7 +58,7 @@ def _model_json(row: ModelRow, with_resolution: bool) -> dict[str, Any]:
             "hash": reference.embedded.hash,
             "hash_type": reference.embedded.hash_type,
         }
-    if with_resolution and need.state in ("missing", "broken"):
+    if with_resolution and need.to_fetch:
         resolution = row.resolution
         document["resolution"] = resolution.to_json() if resolution else dict(UNRESOLVED)
     return document

@@ -55,7 +55,7 @@ def model_actions(report: Report) -> list[Action]:
             else ModelKey.of(row.resolution.folder if row.resolution else None, value)
         )
         plan = planned.get(key)
-        if reference.lookup == "folder" and need.state in ("missing", "broken"):
+        if reference.lookup == "folder" and need.to_fetch:
             action = _folder(row, names)
         elif need.state == "misplaced":
             action = _move(row, where, names)
@@ -157,7 +157,7 @@ def _move(row: ModelRow, where: _Relative, names: tuple[str, ...]) -> Action:
     target = where.model_folder(reference.folder, parts.subfolder)
     first = shell_quote(where.model_file(need.locations[0]))
     command = f"mkdir -p {shell_quote(target)} && mv {first} {shell_quote(target)}/"
-    installed = len(need.locations) + need.more_locations
+    installed = need.places
     if installed == 1:
         return Action("move_file", title, names, command=command)
     # Several files bear the name: which one the workflow means is the person's call.

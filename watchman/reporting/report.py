@@ -59,9 +59,7 @@ class ModelRow:
             return True
         need = self.need
         if need.state == "misplaced":
-            return (
-                need.reference.folder is not None and len(need.locations) + need.more_locations > 1
-            )
+            return need.reference.folder is not None and need.places > 1
         return need.state == "missing" and need.reference.folder is None
 
 
@@ -222,7 +220,7 @@ def workflow_entry(
         models=tuple(
             ModelRow(
                 need,
-                resolutions.get(need.key) if need.state in ("missing", "broken") else None,
+                resolutions.get(need.key) if need.to_fetch else None,
             )
             for need in needs.missing_models
         ),

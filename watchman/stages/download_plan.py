@@ -364,7 +364,7 @@ def wanted_models(workflows: Iterable[tuple[str, Iterable[ModelNeed]]]) -> list[
     found: dict[str, Wanted] = {}  # by key text
     for path, model_needs in workflows:
         for need in model_needs:
-            if need.state not in ("missing", "broken"):
+            if not need.to_fetch:
                 continue
             key = need.key
             known = found.get(key.text)

@@ -198,9 +198,7 @@ class NeedsResult:
         misplaced or misspelled."""
         for assessment in self.workflows:
             if assessment.needs is not None:
-                yield from (
-                    n for n in assessment.needs.missing_models if n.state in ("missing", "broken")
-                )
+                yield from (n for n in assessment.needs.missing_models if n.to_fetch)
 
 
 KnownNeeds = Callable[[str, str], "WorkflowNeeds | None"]

@@ -60,6 +60,17 @@ class ModelNeed:
             object.__setattr__(self, "locations", self.locations[:MAX_LOCATIONS])
 
     @property
+    def to_fetch(self) -> bool:
+        """Whether a file is to be got: missing, or broken where ComfyUI would load it
+        (what the resolver searches for and the download plan fetches)."""
+        return self.state in ("missing", "broken")
+
+    @property
+    def places(self) -> int:
+        """How many installed files bear the name: those listed and those counted."""
+        return len(self.locations) + self.more_locations
+
+    @property
     def certain(self) -> bool:
         """False for a value of unknown folder that may not be a model at all."""
         return self.reference.folder is not None

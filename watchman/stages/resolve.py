@@ -115,7 +115,7 @@ def _requests_most_needed_first(needs: NeedsResult) -> dict[ModelKey, SearchRequ
             continue
         keys = set()
         for need in assessment.needs.missing_models:
-            if need.state in ("missing", "broken"):
+            if need.to_fetch:
                 requests.setdefault(need.key, search_request(need))
                 keys.add(need.key)
         workflows_needing.update(keys)
