@@ -25,7 +25,7 @@ from typing import Any
 
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.widget_names import widget_name
-from watchman.comfy.workflow_graph import scalar_key
+from watchman.comfy.workflow_graph import link_ends, scalar_key
 
 SUBGRAPH_INPUT_NODE = -10
 """The id links inside a subgraph start from when they come from the subgraph's inputs."""
@@ -49,14 +49,8 @@ def input_slots(links: object) -> dict[object, int]:
     """Return link id -> subgraph input slot for the links leaving the subgraph's input
     node (dict links ``{"id", "origin_id": -10, "origin_slot"}`` or list links)."""
     slots: dict[object, int] = {}
-    for link in links if isinstance(links, list) else ():
-        if isinstance(link, dict):
-            key, origin, slot = link.get("id"), link.get("origin_id"), link.get("origin_slot")
-        elif isinstance(link, list) and len(link) >= 3:
-            key, origin, slot = link[0], link[1], link[2]
-        else:
-            continue
-        key, position = scalar_key(key), _index(slot)
+    for raw_key, origin, slot, _, _ in link_ends(links):
+        key, position = scalar_key(raw_key), _index(slot)
         if key is not None and origin == SUBGRAPH_INPUT_NODE and position is not None:
             slots[key] = position
     return slots
@@ -90,12 +84,10 @@ def widget_slots(definition: Mapping[str, Any]) -> tuple[int, ...]:
         for node in _dicts(definition.get("nodes"))
         if scalar_key(node.get("id")) is not None
     }
-    targets: dict[object, tuple[object, object]] = {}
-    for link in _dicts_in_place(definition.get("links")):
-        if isinstance(link, dict):
-            targets[scalar_key(link.get("id"))] = (link.get("target_id"), link.get("target_slot"))
-        elif isinstance(link, list) and len(link) >= 5:
-            targets[scalar_key(link[0])] = (link[3], link[4])
+    targets = {
+        scalar_key(key): (target, target_slot)
+        for key, _, _, target, target_slot in link_ends(definition.get("links"))
+    }
     slots = []
     for slot, subgraph_input in enumerate(_dicts_in_place(definition.get("inputs"))):
         link_ids = subgraph_input.get("linkIds") if isinstance(subgraph_input, dict) else None

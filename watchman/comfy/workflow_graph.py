@@ -8,6 +8,7 @@ walks into instances; ``workflow_ui`` does, over what these functions return.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES
@@ -57,20 +58,38 @@ def scalar_key(value: object) -> object:
     return value if isinstance(value, (str, int, float)) or value is None else None
 
 
-def link_origins(links: object) -> dict[object, object]:
-    """Return link id -> origin node id, for list links (``[id, origin, slot, ...]``) and
-    the dict links of subgraphs (``{"id", "origin_id", ...}``). Links whose ids are not
-    JSON scalars are skipped."""
-    origins: dict[object, object] = {}
+LinkEnds = tuple[object, object, object, object, object]
+"""A link's id, origin node, origin slot, target node and target slot, as written."""
+
+
+def link_ends(links: object) -> Iterator[LinkEnds]:
+    """Yield the ends of each link of a graph level: list links (``[id, origin,
+    origin_slot, target, target_slot, type]``) and the dict links of subgraphs and newer
+    frontends (``{"id", "origin_id", "origin_slot", "target_id", "target_slot"}``). A
+    field a link lacks is None; the values are the stranger's, unchecked (callers read
+    ids with ``scalar_key``). Anything else in the list is skipped."""
     for link in links if isinstance(links, list) else ():
-        if isinstance(link, list) and len(link) >= 2:
-            key, origin = scalar_key(link[0]), scalar_key(link[1])
-        elif isinstance(link, dict):
-            key, origin = scalar_key(link.get("id")), scalar_key(link.get("origin_id"))
-        else:
-            continue
+        if isinstance(link, dict):
+            yield (
+                link.get("id"),
+                link.get("origin_id"),
+                link.get("origin_slot"),
+                link.get("target_id"),
+                link.get("target_slot"),
+            )
+        elif isinstance(link, list) and len(link) >= 2:
+            padded = [*link[:5], None, None, None]
+            yield padded[0], padded[1], padded[2], padded[3], padded[4]
+
+
+def link_origins(links: object) -> dict[object, object]:
+    """Return link id -> origin node id. Links whose ids are not JSON scalars are
+    skipped."""
+    origins: dict[object, object] = {}
+    for key, origin, _, _, _ in link_ends(links):
+        key = scalar_key(key)
         if key is not None:
-            origins[key] = origin
+            origins[key] = scalar_key(origin)
     return origins
 
 
