@@ -51,6 +51,7 @@ from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.needs import InstalledNodes, NeedsResult, WorkflowNeeds
 from watchman.stages.needs_lookups import Answers, Dependence, ModelChanges
 from watchman.stages.packed_needs import pack_model_file, pack_needs, unpack_needs
+from watchman.stages.workflow_entries import source_digest
 from watchman.stages.workflows import WorkflowScan
 from watchman.state.json_codec import dumps_line, loads_json
 from watchman.state.path_lines import read_path_lines, write_path_lines
@@ -69,13 +70,7 @@ def code_digest() -> str:
     an edit, a new table) makes every assessment new. Raises OSError when a file cannot
     be read."""
     if not _CODE_DIGEST:
-        package = Path(watchman.__file__).parent
-        digest = hashlib.sha256()
-        files = (p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        for path in sorted(files):
-            digest.update(str(path.relative_to(package)).encode("utf-8", "surrogatepass"))
-            digest.update(b"\0" + path.read_bytes() + b"\0")
-        _CODE_DIGEST.append(digest.hexdigest())
+        _CODE_DIGEST.append(source_digest(Path(watchman.__file__).parent, "*"))
     return _CODE_DIGEST[0]
 
 

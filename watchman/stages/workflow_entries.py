@@ -58,17 +58,19 @@ _READER = 11
 def reader_code() -> str:
     """The digest of the workflow readers' source, ``watchman/comfy`` (their data, the
     loader tables, has a digest of its own). Raises OSError when a file cannot be read."""
-    return source_digest(Path(__file__).resolve().parents[1] / "comfy")
+    return source_digest(Path(__file__).resolve().parents[1] / "comfy")[:12]
 
 
-def source_digest(folder: Path) -> str:
-    """The sha256 (12 hex digits) of the Python files under ``folder``, by relative path
-    and content. Raises OSError when a file cannot be read."""
+def source_digest(folder: Path, pattern: str = "*.py") -> str:
+    """The sha256 of the files under ``folder`` matching ``pattern`` (bytecode caches
+    left out), by relative path and content: the digest of a body of code, for caches
+    whose entries the code made. Raises OSError when a file cannot be read."""
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*.py")):
+    files = (p for p in folder.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts)
+    for path in sorted(files):
         digest.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogatepass"))
         digest.update(b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
+    return digest.hexdigest()
 
 
 def parser_version(table: LoaderTable | None) -> str:
