@@ -2,7 +2,8 @@
 
 Each generator writes one file built to make the readers work hard (deep nesting, subgraphs
 that fan out, group-node chains, compression bombs in many PNG chunks, overlapping WebP
-EXIF values, huge strings, many embedding tokens, many embedded models). Each file is then
+EXIF values, huge strings, many embedding tokens, many embedded models, SVG, GLB and AVIF
+files whose metadata is built to cost the most). Each file is then
 read by ``scan_file`` in a fresh process, so its wall time and peak RSS are its own. The
 floor, measured in the same run, is a fresh process that reads the same file and hashes
 it. The goal (issue 9) is at most 10 s and 1 GiB per file, judged on the reader's CPU
@@ -254,6 +255,56 @@ def subgraph_many_inputs(size: int) -> bytes:
     )
 
 
+def svg_unclosed_sections(size: int) -> bytes:
+    """An SVG of ``<metadata><![CDATA[`` openings, each followed by a CDATA end that no
+    ``</metadata>`` follows (a search per opening made it quadratic)."""
+    piece = b"<metadata> <![CDATA[ ]]> <title/>"
+    return b"<svg>" + piece * (size // len(piece)) + b"</svg>"
+
+
+def glb_huge_workflow(size: int) -> bytes:
+    """A GLB whose ``asset.extras.workflow`` is a JSON text of many nodes, just under the
+    JSON chunk's limit."""
+    budget = min(size, 32 * 1024 * 1024) - 1024
+    text = many_nodes_within_budget(budget).decode()
+    document = json.dumps({"asset": {"version": "2.0", "extras": {"workflow": text}}}).encode()
+    document += b" " * (-len(document) % 4)
+    binary = b"\0" * max(0, size - len(document))
+    return (
+        struct.pack("<4sII", b"glTF", 2, 28 + len(document) + len(binary))
+        + struct.pack("<II", len(document), 0x4E4F534A)
+        + document
+        + struct.pack("<II", len(binary), 0x004E4942)
+        + binary
+    )
+
+
+def avif_overlapping_extents(size: int) -> bytes:
+    """An AVIF whose ``Exif`` item is 64 extents over one region of the file, and 4,095
+    other items listed before it (each read from the item table once)."""
+
+    def box(kind: bytes, content: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(content)) + kind + content
+
+    region = min(size, 32 * 1024 * 1024) // 64
+    infe = box(b"infe", struct.pack(">BxxxHH4s", 2, 5000, 0, b"Exif") + b"\0")
+    iinf = box(b"iinf", struct.pack(">BxxxH", 0, 1) + infe)
+    items = b"".join(struct.pack(">HHH", index, 0, 0) for index in range(1, 4096))
+    ftyp = box(b"ftyp", b"avif\0\0\0\0mif1miafavif")
+
+    def meta(offset: int) -> bytes:
+        exif_item = struct.pack(">HHH", 5000, 0, 64) + struct.pack(">II", offset, region) * 64
+        table = struct.pack(">Bxxx", 0) + bytes([0x44, 0]) + struct.pack(">H", 4096)
+        iloc = box(b"iloc", table + items + exif_item)
+        return box(b"meta", b"\0\0\0\0" + iinf + iloc)
+
+    # The sizes do not depend on the offset, so one draft gives the layout.
+    start = len(ftyp) + len(meta(0)) + 8
+    tiff = b"II*\0" + struct.pack("<IH", 8, 0) + b"\0" * 4
+    body = struct.pack(">I", 0) + tiff + b"\0" * max(0, region - 18)
+    return ftyp + meta(start) + box(b"mdat", body)
+
+
 GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "many nodes (past the node budget)": ("json", many_nodes),
     "45k nodes with long prompts": ("json", many_nodes_within_budget),
@@ -275,6 +326,9 @@ GENERATORS: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "PNG: one huge tEXt workflow": ("png", png_big_text),
     "WebP: 1,000 overlapping EXIF values": ("webp", webp_overlapping_exif),
     "WebP: a maze of IFD pointers": ("webp", webp_ifd_maze),
+    "SVG: unclosed metadata sections": ("svg", svg_unclosed_sections),
+    "GLB: a workflow text at the JSON chunk's limit": ("glb", glb_huge_workflow),
+    "AVIF: an Exif item in 64 overlapping extents": ("avif", avif_overlapping_extents),
 }
 
 # Peak RSS of this process image only: ru_maxrss would also count the parent's memory

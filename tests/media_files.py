@@ -1,4 +1,5 @@
-"""Small writers of the containers ComfyUI's video and audio savers produce, for tests.
+"""Small writers of the containers ComfyUI's video, audio, 3D and image savers produce, for
+tests.
 
 They write the structures the readers look at (box headers, EBML elements, FLAC blocks)
 and filler where the media would be; the real files PyAV writes are in
@@ -7,7 +8,22 @@ and filler where the media would be; the real files PyAV writes are in
 
 from __future__ import annotations
 
+import io
+import json
 import struct
+
+
+class CountingFile(io.BytesIO):
+    """A file that counts the bytes read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
 
 
 def box(kind: bytes, content: bytes) -> bytes:
@@ -117,3 +133,98 @@ def opus_with_comments(comments: dict[bytes, bytes]) -> bytes:
     tags += b"".join(struct.pack("<I", len(entry)) + entry for entry in entries)
     head = b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0"
     return ogg_pages(head) + ogg_pages(tags, sequence=1) + ogg_pages(b"\0" * 10, sequence=9)
+
+
+def exif_block(strings: list[bytes], byte_order: str = "<") -> bytes:
+    """A TIFF block whose IFD0 holds ``strings`` as ASCII tags 0x010F, 0x0110, ... (the
+    way ComfyUI's savers write ``workflow:{…}`` / ``prompt:{…}``)."""
+    magic = b"II*\x00" if byte_order == "<" else b"MM\x00*"
+    entries, data_area = b"", b""
+    data_start = 8 + 2 + 12 * len(strings) + 4
+    for index, text in enumerate(strings):
+        raw = text + b"\x00"
+        entries += struct.pack(
+            byte_order + "HHII", 0x010F + index, 2, len(raw), data_start + len(data_area)
+        )
+        data_area += raw
+    header = magic + struct.pack(byte_order + "I", 8) + struct.pack(byte_order + "H", len(strings))
+    return header + entries + struct.pack(byte_order + "I", 0) + data_area
+
+
+def glb_with_extras(extras: object, *, binary: bytes = b"\0" * 64) -> bytes:
+    """A GLB as ComfyUI's SaveGLB writes it: header, JSON chunk with ``asset.extras``,
+    then the binary chunk."""
+    document = {"asset": {"version": "2.0", "generator": "ComfyUI", "extras": extras}}
+    return glb_with_json(json.dumps(document).encode(), binary=binary)
+
+
+def glb_with_json(document: bytes, *, binary: bytes = b"\0" * 64) -> bytes:
+    """A GLB whose JSON chunk is ``document`` (padded with spaces), then a binary chunk."""
+    text = document + b" " * (-len(document) % 4)
+    total = 12 + 8 + len(text) + 8 + len(binary)
+    return (
+        struct.pack("<4sII", b"glTF", 2, total)
+        + struct.pack("<II", len(text), 0x4E4F534A)
+        + text
+        + struct.pack("<II", len(binary), 0x004E4942)
+        + binary
+    )
+
+
+def svg_with_metadata(
+    metadata: bytes, *, drawing: bytes = b'<rect width="8" height="8"/>'
+) -> bytes:
+    """An SVG as ComfyUI's SaveSVGNode writes it: the ``<metadata>`` CDATA right after the
+    opening ``<svg>`` tag."""
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">\n'
+        b"  <metadata>\n    <![CDATA[\n"
+        + metadata
+        + b"\n    ]]>\n  </metadata>\n"
+        + drawing
+        + b"\n</svg>\n"
+    )
+
+
+def avif_with_exif(tiff: bytes, *, inline: bool = False, iloc_version: int = 0) -> bytes:
+    """An AVIF whose ``meta`` box lists an ``av01`` picture and an ``Exif`` item (its
+    4-byte TIFF header offset, then ``tiff``), stored in ``mdat`` or, with ``inline``, in
+    the ``meta`` box's ``idat`` (construction method 1, iloc version 1)."""
+    exif = struct.pack(">I", 0) + tiff
+    picture = b"\x12\x00\x0a" + b"\0" * 29
+    infe_picture = box(b"infe", struct.pack(">BxxxHH4s", 2, 1, 0, b"av01") + b"\0")
+    infe_exif = box(b"infe", struct.pack(">BxxxHH4s", 2, 2, 0, b"Exif") + b"\0")
+    iinf = box(b"iinf", struct.pack(">BxxxH", 0, 2) + infe_picture + infe_exif)
+    version = 1 if inline else iloc_version
+
+    def iloc(offsets: tuple[int, int]) -> bytes:
+        body = struct.pack(">Bxxx", version) + bytes([0x44, 0x00])
+        body += struct.pack(">I" if version == 2 else ">H", 2)
+        for item_id, offset, length, method in (
+            (1, offsets[0], len(picture), 0),
+            (2, offsets[1], len(exif), 1 if inline else 0),
+        ):
+            body += struct.pack(">I" if version == 2 else ">H", item_id)
+            if version in (1, 2):
+                body += struct.pack(">H", method)
+            body += struct.pack(">HHII", 0, 1, offset, length)
+        return box(b"iloc", body)
+
+    ftyp = box(b"ftyp", b"avif\0\0\0\0mif1miafavif")
+    handler = box(b"hdlr", b"\0" * 8 + b"pict" + b"\0" * 13)
+
+    def meta(offsets: tuple[int, int]) -> bytes:
+        idat = box(b"idat", exif) if inline else b""
+        return box(b"meta", b"\0\0\0\0" + handler + iinf + iloc(offsets) + idat)
+
+    # Sizes do not depend on the offsets' values, so one draft gives the layout.
+    draft = meta((0, 0))
+    mdat_start = len(ftyp) + len(draft) + 8
+    if inline:
+        offsets = (mdat_start, 0)
+        mdat = box(b"mdat", picture)
+    else:
+        offsets = (mdat_start, mdat_start + len(picture))
+        mdat = box(b"mdat", picture + exif)
+    return ftyp + meta(offsets) + mdat

@@ -140,8 +140,9 @@ class WorkflowsSettings(_Section):
     include_images: bool = Field(
         default=True,
         description=(
-            "Also read workflows embedded in images (.png, .webp), videos (.mp4, .mov, "
-            ".m4v, .webm, .mkv) and audio (.flac, .mp3, .opus, .ogg)."
+            "Also read workflows embedded in images (.png, .webp, .avif, .svg), videos "
+            "(.mp4, .mov, .m4v, .webm, .mkv), audio (.flac, .mp3, .opus, .ogg) and 3D "
+            "models (.glb)."
         ),
     )
     full_rehash_hours: float = Field(

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.media_files import (
+    CountingFile,
     box,
     flac_with_comments,
     mov_with_text,
@@ -89,7 +90,7 @@ def test_a_file_of_another_kind_under_a_video_name_is_no_workflow_and_no_error(
     clip = tmp_path / "old.mp4"
     clip.write_bytes(b"RIFF\x10\0\0\0AVI LIST" + b"\0" * 64)
     with pytest.raises(
-        ImageWithoutWorkflowError, match="not an MP4, MOV, WebM, MKV, FLAC, MP3 or Ogg"
+        ImageWithoutWorkflowError, match="not an MP4, MOV, WebM, MKV, FLAC, MP3, Ogg, GLB"
     ):
         values_in(clip)
 
@@ -173,19 +174,6 @@ def test_the_first_text_of_a_key_wins_and_a_direct_key_beats_a_comment() -> None
     comment = json.dumps({"workflow": {"nodes": []}})
     found = workflow_texts_of([("comment", comment), ("workflow", "first"), ("workflow", "second")])
     assert found == {"workflow": "first"}
-
-
-class CountingFile(io.BytesIO):
-    """A file that counts the bytes read from it."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.bytes_read = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        chunk = super().read(size)
-        self.bytes_read += len(chunk)
-        return chunk
 
 
 def test_only_the_metadata_of_a_large_mp4_is_read() -> None:

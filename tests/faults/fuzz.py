@@ -302,6 +302,27 @@ def fuzzed_media(draw: st.DrawFn, seeds: list[tuple[str, Any]], suffix: str) -> 
         data = media_files.mp3_with_texts({b"workflow": workflow, b"prompt": prompt})
     elif suffix == ".opus":
         data = media_files.opus_with_comments({b"workflow": workflow, b"prompt": prompt})
+    elif suffix == ".glb":
+        data = media_files.glb_with_json(
+            b'{"asset": {"version": "2.0", "extras": {"workflow": '
+            + draw(
+                st.sampled_from(
+                    [workflow, json.dumps(workflow.decode("utf-8", "replace")).encode()]
+                )
+            )
+            + b', "prompt": '
+            + prompt
+            + b"}}}"
+        )
+    elif suffix == ".svg":
+        data = media_files.svg_with_metadata(
+            b'{"workflow": ' + workflow + b', "prompt": ' + prompt + b"}"
+        )
+    elif suffix == ".avif":
+        data = media_files.avif_with_exif(
+            media_files.exif_block([b"workflow:" + workflow, b"prompt:" + prompt]),
+            inline=draw(st.booleans()),
+        )
     else:
         data = media_files.flac_with_comments({b"workflow": workflow, b"prompt": prompt})
     mutable = bytearray(data)
@@ -314,7 +335,7 @@ def fuzzed_media(draw: st.DrawFn, seeds: list[tuple[str, Any]], suffix: str) -> 
     return bytes(mutable)
 
 
-MEDIA_FUZZ_SUFFIXES = (".mp4", ".webm", ".flac", ".mp3", ".opus")
+MEDIA_FUZZ_SUFFIXES = (".mp4", ".webm", ".flac", ".mp3", ".opus", ".glb", ".svg", ".avif")
 
 
 def reader_input(suffix: str, data: bytes) -> bytes:
@@ -330,8 +351,8 @@ def reader_input(suffix: str, data: bytes) -> bytes:
 
 
 def fuzzed_file(seeds: list[tuple[str, Any]]) -> st.SearchStrategy[tuple[str, bytes]]:
-    """A ``(suffix, bytes)`` pair: 7 in 15 JSON, 2 PNG, 1 WebP, 1 each MP4, WebM, FLAC,
-    MP3, Opus."""
+    """A ``(suffix, bytes)`` pair: 7 in 18 JSON, 2 PNG, 1 WebP, 1 each MP4, WebM, FLAC,
+    MP3, Opus, GLB, SVG, AVIF."""
     kinds = {
         ".json": fuzzed_workflow(seeds),
         ".png": fuzzed_png(seeds),

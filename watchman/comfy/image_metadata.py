@@ -226,28 +226,36 @@ def _exif_key(tiff: bytes, start: int, length: int) -> str | None:
     return key.decode("utf-8", errors="replace").strip().lower() or None
 
 
+def exif_workflow_values(exif: bytes) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(key, raw text)`` for the first ``workflow:…`` and ``prompt:…`` strings of
+    an EXIF block (keys lower-cased, the text after the colon, trailing NULs cut), as
+    ComfyUI's WebP saver writes them. No other value is copied, so overlapping entries
+    cost nothing. Never raises on content."""
+    seen: set[str] = set()
+    for tiff, start, length in _exif_values(exif):
+        key = _exif_key(tiff, start, length)
+        if key not in WORKFLOW_KEYS or key in seen:
+            continue
+        seen.add(key)
+        raw = tiff[start : start + length].rstrip(b"\x00")
+        yield key, raw[raw.index(b":") + 1 :]
+        if len(seen) == len(WORKFLOW_KEYS):
+            return
+
+
 def webp_texts(data: bytes, budget: _Budget | None = None) -> dict[str, str]:
     """Return the ``workflow`` / ``prompt`` texts of the ``key:text`` strings in a WebP's
-    EXIF chunk.
-
-    Keys are lower-cased (``Workflow:`` and ``workflow:`` alike); the first of each wins,
-    and no other value is decoded, so overlapping entries cost nothing. Never raises on
-    content.
+    EXIF chunk (:func:`exif_workflow_values`). Keys are lower-cased (``Workflow:`` and
+    ``workflow:`` alike); the first of each wins. Never raises on content.
     """
     exif = _webp_exif(data)
     texts: dict[str, str] = {}
     budget = budget or _Budget(MAX_TEXT_BYTES)
-    for tiff, start, length in _exif_values(exif) if exif else ():
-        key = _exif_key(tiff, start, length)
-        if key not in WORKFLOW_KEYS or key in texts:
-            continue
-        raw = tiff[start : start + length].rstrip(b"\x00")
-        text = _copy_text(raw[raw.index(b":") + 1 :], "utf-8", budget)
+    for key, raw in exif_workflow_values(exif) if exif else ():
+        text = _copy_text(raw, "utf-8", budget)
         if text is None:
             break
         texts[key] = text
-        if len(texts) == len(WORKFLOW_KEYS):
-            break
     return texts
 
 

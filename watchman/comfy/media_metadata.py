@@ -1,5 +1,6 @@
 """Workflows embedded in video and audio files (MP4 / MOV, WebM / MKV, FLAC, MP3, Opus /
-Ogg), read with struct only and without reading the media itself.
+Ogg), 3D models (GLB) and SVG and AVIF images, read with struct only and without reading
+the media itself.
 
 ComfyUI's own savers write the API prompt and the UI workflow as container metadata keyed
 ``prompt`` and ``workflow``: SaveVideo into an MP4's ``moov/udta/meta`` as ``mdta`` keys
@@ -21,8 +22,10 @@ the audio; an MP3's ID3v2 tag (at its start) is read alone; an Ogg file's pages 
 only until its comment packet is whole (``audio_metadata``). Boxes, blocks, pages, keys
 and tags walked are capped, every size is checked against what holds it, and all text
 taken from one file is capped at ``image_metadata.MAX_TEXT_BYTES`` (``media_texts``).
-This module tells the kinds apart, sends each to its reader, and picks the workflow texts
-out of what they found.
+SaveGLB writes them into a GLB's JSON chunk (``glb_metadata``), SaveSVGNode into an
+SVG's ``<metadata>`` (``svg_metadata``); an AVIF image keeps them in its ``Exif`` item
+(``avif_metadata``). This module tells the kinds apart, sends each to its reader, and
+picks the workflow texts out of what they found.
 
 The texts found are handed to the workflow reader as a small payload of their own
 (:func:`media_payload`), so a 2 GB video costs a few reads and its entry's sha256 is that
@@ -37,10 +40,13 @@ from typing import BinaryIO
 import orjson
 
 from watchman.comfy.audio_metadata import flac_comments, id3_frames, ogg_comments
+from watchman.comfy.avif_metadata import avif_metadata, is_avif
+from watchman.comfy.glb_metadata import GLB_MAGIC, glb_metadata
 from watchman.comfy.image_metadata import MAX_TEXT_BYTES, WORKFLOW_KEYS
 from watchman.comfy.matroska_metadata import matroska_tags
 from watchman.comfy.media_texts import MediaTexts
 from watchman.comfy.mp4_metadata import mp4_metadata
+from watchman.comfy.svg_metadata import SVG_METADATA_KEY, looks_like_svg, svg_metadata
 from watchman.errors import WorkflowError
 
 MEDIA_SUFFIXES: tuple[str, ...] = (
@@ -53,8 +59,12 @@ MEDIA_SUFFIXES: tuple[str, ...] = (
     ".mp3",
     ".opus",
     ".ogg",
+    ".glb",
+    ".svg",
+    ".avif",
 )
-"""File names read for a workflow embedded in video or audio metadata."""
+"""File names read for a workflow embedded in their metadata alone: videos, audio, 3D
+models (GLB), SVG and AVIF images."""
 
 MEDIA_KIND_LABELS = {
     "mp4": "MP4 video",
@@ -62,20 +72,32 @@ MEDIA_KIND_LABELS = {
     "flac": "FLAC audio",
     "mp3": "MP3 audio",
     "ogg": "Ogg audio",
-    "unknown": "video or audio file of a kind not read",
+    "glb": "GLB 3D model",
+    "svg": "SVG image",
+    "avif": "AVIF image",
+    "unknown": "file of a kind not read",
 }
+_AN_LABELS = ("MP4", "MP3", "Ogg", "SVG", "AVIF")
+"""Labels read with "an": the initialisms said letter by letter from a vowel sound."""
 MAX_STRING_LAYERS = 3
-COMMENT_KEYS = frozenset({"comment", "description", "desc", "©cmt", "©des"})
+COMMENT_KEYS = frozenset({"comment", "description", "desc", "©cmt", "©des", SVG_METADATA_KEY})
 """Keys whose text may be a JSON object holding ``workflow`` / ``prompt`` (Video Helper
-Suite writes ``comment``; MOV files keep it as ``©cmt`` or ``©des``)."""
+Suite writes ``comment``; MOV files keep it as ``©cmt`` or ``©des``; SaveSVGNode writes
+one in the SVG's ``<metadata>``)."""
 
 _PAYLOAD_PREFIX = b"\x00comfywatchman-media:"
 
 
+def with_article(label: str) -> str:
+    """Return ``label`` (``"SVG image"``) after its indefinite article (``"an SVG image"``)."""
+    return ("an " if label.startswith(_AN_LABELS) else "a ") + label
+
+
 def media_kind(head: bytes) -> str | None:
-    """Return ``"mp4"`` (ISO-BMFF, MOV too), ``"webm"`` (Matroska), ``"flac"``, ``"mp3"``
-    (with an ID3v2 tag) or ``"ogg"`` when the first bytes ``head`` (at least 12) start
-    such a file, else None."""
+    """Return ``"mp4"`` (ISO-BMFF, MOV too), ``"avif"`` (ISO-BMFF of an AVIF brand),
+    ``"webm"`` (Matroska), ``"flac"``, ``"mp3"`` (with an ID3v2 tag), ``"ogg"``, ``"glb"``
+    or ``"svg"`` (XML text) when the first bytes ``head`` (at least 12) start such a
+    file, else None."""
     if head.startswith(b"fLaC"):
         return "flac"
     if head.startswith(b"ID3") and head[3:4] in (b"\x02", b"\x03", b"\x04"):
@@ -84,8 +106,14 @@ def media_kind(head: bytes) -> str | None:
         return "ogg"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "webm"
+    if head.startswith(GLB_MAGIC):
+        return "glb"
+    if is_avif(head):
+        return "avif"
     if len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"wide", b"free", b"mdat", b"skip"):
         return "mp4"
+    if looks_like_svg(head):
+        return "svg"
     return None
 
 
@@ -116,6 +144,12 @@ def read_media_texts(handle: BinaryIO, size: int, name: str) -> tuple[str, dict[
             ogg_comments(handle, size, texts)
         elif kind == "webm":
             matroska_tags(handle, size, texts)
+        elif kind == "glb":
+            glb_metadata(handle, size, texts)
+        elif kind == "svg":
+            svg_metadata(handle, texts)
+        elif kind == "avif":
+            avif_metadata(handle, size, texts)
         else:
             mp4_metadata(handle, size, texts)
     except struct.error as error:

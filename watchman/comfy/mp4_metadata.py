@@ -15,7 +15,7 @@ MAX_MOOV_BYTES = 64 * 1024 * 1024
 """A larger ``moov`` box (the index of a very long video) is not read for metadata."""
 
 
-def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+def boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """Yield ``(type, content start, content end)`` of the boxes in ``data[start:end]``."""
     position = start
     for _ in range(MAX_BOXES):
@@ -34,25 +34,26 @@ def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]
         position += size
 
 
-def _child(data: bytes, start: int, end: int, wanted: bytes) -> tuple[int, int] | None:
-    for box_type, content_start, content_end in _boxes(data, start, end):
+def child_box(data: bytes, start: int, end: int, wanted: bytes) -> tuple[int, int] | None:
+    """Return ``(content start, content end)`` of the first ``wanted`` box in
+    ``data[start:end]``, or None."""
+    for box_type, content_start, content_end in boxes(data, start, end):
         if box_type == wanted:
             return content_start, content_end
     return None
 
 
-def mp4_metadata(handle: BinaryIO, size: int, texts: MediaTexts) -> None:
-    """Add to ``texts`` the metadata texts of the ISO-BMFF file ``handle`` of ``size``
-    bytes: the ``moov`` box found by walking top-level box headers, then read alone.
+def top_level_boxes(handle: BinaryIO, size: int) -> Iterator[tuple[bytes, int, int]]:
+    """Yield ``(type, content start, content length)`` of the top-level boxes of the
+    ISO-BMFF file ``handle`` of ``size`` bytes, reading their headers only (at most
+    ``MAX_BOXES``); a content length is cut at the file's end.
 
     Raises:
-        struct.error: the metadata is cut short where its sizes point (the caller makes it
-            the file's error). OSError: the file cannot be read.
+        OSError: the file cannot be read.
     """
     position = 0
-    reads_left = 4  # a file of many 'moov' boxes is not read box after box
     for _ in range(MAX_BOXES):
-        if position + 8 > size or reads_left == 0:
+        if position + 8 > size:
             return
         handle.seek(position)
         header = handle.read(16)
@@ -67,27 +68,40 @@ def mp4_metadata(handle: BinaryIO, size: int, texts: MediaTexts) -> None:
             box_size = size - position
         if box_size < header_size:
             return
-        if box_type in (b"moov", b"udta"):
-            length = min(box_size, size - position) - header_size
-            if length > MAX_MOOV_BYTES:
-                return
-            reads_left -= 1
-            handle.seek(position + header_size)
-            content = handle.read(length)
-            if box_type == b"udta":
-                _user_data(content, 0, len(content), texts)
-            else:
-                found = _child(content, 0, len(content), b"udta")
-                if found is not None:
-                    _user_data(content, *found, texts)
-            if texts.pairs:
-                return
+        yield box_type, position + header_size, min(box_size, size - position) - header_size
         position += box_size
+
+
+def mp4_metadata(handle: BinaryIO, size: int, texts: MediaTexts) -> None:
+    """Add to ``texts`` the metadata texts of the ISO-BMFF file ``handle`` of ``size``
+    bytes: the ``moov`` box found by walking top-level box headers, then read alone.
+
+    Raises:
+        struct.error: the metadata is cut short where its sizes point (the caller makes it
+            the file's error). OSError: the file cannot be read.
+    """
+    reads_left = 4  # a file of many 'moov' boxes is not read box after box
+    for box_type, start, length in top_level_boxes(handle, size):
+        if box_type not in (b"moov", b"udta"):
+            continue
+        if length > MAX_MOOV_BYTES:
+            return
+        reads_left -= 1
+        handle.seek(start)
+        content = handle.read(length)
+        if box_type == b"udta":
+            _user_data(content, 0, len(content), texts)
+        else:
+            found = child_box(content, 0, len(content), b"udta")
+            if found is not None:
+                _user_data(content, *found, texts)
+        if texts.pairs or reads_left == 0:
+            return
 
 
 def _user_data(data: bytes, start: int, end: int, texts: MediaTexts) -> None:
     """Read a ``udta`` box: its ``meta`` item list and QuickTime ``©xxx`` texts."""
-    for box_type, content_start, content_end in _boxes(data, start, end):
+    for box_type, content_start, content_end in boxes(data, start, end):
         if box_type == b"meta":
             _meta(data, content_start, content_end, texts)
         elif box_type[:1] == b"\xa9" and content_end - content_start >= 4:
@@ -112,18 +126,18 @@ def _meta(data: bytes, start: int, end: int, texts: MediaTexts) -> None:
         start += 4
     keys: dict[int, str] = {}
     item_list: tuple[int, int] | None = None
-    for box_type, content_start, content_end in _boxes(data, start, end):
+    for box_type, content_start, content_end in boxes(data, start, end):
         if box_type == b"keys":
             keys = _keys(data, content_start, content_end)
         elif box_type == b"ilst":
             item_list = (content_start, content_end)
     if item_list is None:
         return
-    for box_type, content_start, content_end in _boxes(data, *item_list):
+    for box_type, content_start, content_end in boxes(data, *item_list):
         # An item is named by its 1-based index into 'keys' (SaveVideo's 'mdta' keys) or
         # by its own type (iTunes items such as '©cmt').
         name = keys.get(int.from_bytes(box_type, "big")) or _box_name(box_type)
-        value = _child(data, content_start, content_end, b"data")
+        value = child_box(data, content_start, content_end, b"data")
         if value is not None and value[1] - value[0] >= 8:
             # 'data': 4 bytes of type indicator, 4 of locale, then the value.
             texts.add(name, data[value[0] + 8 : value[1]])

@@ -1,4 +1,5 @@
-"""Reading a workflow: sniff JSON / PNG / WebP and hand it to the right format reader.
+"""Reading a workflow: sniff JSON / PNG / WebP / a media payload and hand it to the right
+format reader.
 
 ``parse_workflow_bytes`` hands the document to the UI-format reader (``workflow_ui``) or
 the API-format reader (``workflow_api``). Both produce the same ``ParsedWorkflow``
@@ -19,7 +20,7 @@ import logging
 
 from watchman.comfy.image_metadata import image_kind, workflow_texts
 from watchman.comfy.loader_lookup import LoaderTable, default_table
-from watchman.comfy.media_metadata import MEDIA_KIND_LABELS, payload_texts
+from watchman.comfy.media_metadata import MEDIA_KIND_LABELS, payload_texts, with_article
 from watchman.comfy.workflow_api import is_api_prompt, parse_api_prompt
 from watchman.comfy.workflow_json import decode_json
 from watchman.comfy.workflow_model import ParsedWorkflow
@@ -74,7 +75,8 @@ def parse_workflow_bytes(
     data: bytes, name: str, table: LoaderTable | None = None
 ) -> ParsedWorkflow:
     """Return the parsed workflow in ``data``: JSON, a PNG / WebP image carrying one, or
-    the embedded texts of a video or audio file (``media_metadata.media_payload``).
+    the embedded texts of a video, audio, GLB, SVG or AVIF file
+    (``media_metadata.media_payload``).
 
     Takes the file's bytes and a name used in messages. Raises WorkflowError (one
     sentence naming ``name``) for invalid JSON, a document that is not a workflow, or an
@@ -84,8 +86,8 @@ def parse_workflow_bytes(
     if media is not None:
         if media[0] == "unknown":
             raise ImageWithoutWorkflowError(
-                f"{name} is not an MP4, MOV, WebM, MKV, FLAC, MP3 or Ogg file: no workflow is "
-                "read from it."
+                f"{name} is not an MP4, MOV, WebM, MKV, FLAC, MP3, Ogg, GLB, SVG or AVIF "
+                "file: no workflow is read from it."
             )
         return _from_texts(media[1], media[0], MEDIA_KIND_LABELS[media[0]], name, table)
     kind = image_kind(data)
@@ -115,10 +117,10 @@ def _from_texts(
             problems.append(f"its {key!r} text is not a workflow ({error})")
     if not problems:
         raise ImageWithoutWorkflowError(
-            f"{name} is a {label} with no 'workflow' or 'prompt' text in it."
+            f"{name} is {with_article(label)} with no 'workflow' or 'prompt' text in it."
         )
     detail = "; ".join(problems)
-    raise WorkflowError(f"{name} is a {label} without a readable workflow: {detail}.")
+    raise WorkflowError(f"{name} is {with_article(label)} without a readable workflow: {detail}.")
 
 
 def reader_failure(name: str, error: Exception) -> WorkflowError:

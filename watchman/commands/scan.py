@@ -68,7 +68,7 @@ def scan_paths(paths: Sequence[Path], include_images: bool = True) -> tuple[Scan
     """Scan files and folders (recursively) for workflows.
 
     Takes paths to files or folders; folders yield what the cycle's discovery finds in
-    them (``.json``, and images, videos and audio when ``include_images``; hidden entries
+    them (``.json``, and images, videos, audio and 3D models when ``include_images``; hidden entries
     skipped). A path that does not exist becomes an entry
     with an error. Returns one entry per file, folders' files in sorted order.
     """

@@ -41,7 +41,7 @@ def scan_command(
         False, "--json", help="Print one JSON array, an object per file."
     ),
     no_images: bool = typer.Option(
-        False, "--no-images", help="Skip images, videos and audio files (read only .json)."
+        False, "--no-images", help="Skip images, videos, audio and 3D models (read only .json)."
     ),
     debug: bool = DEBUG_AFTER,
 ) -> None:

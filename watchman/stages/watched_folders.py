@@ -31,7 +31,7 @@ IMAGE_SUFFIXES = (".png", ".webp")
 
 def workflow_suffixes(include_images: bool) -> tuple[str, ...]:
     """Return the file-name endings read for workflows: ``.json``, and with
-    ``include_images`` the images, videos and audio files that can embed one."""
+    ``include_images`` the images, videos, audio files and 3D models that can embed one."""
     return WORKFLOW_SUFFIXES + (IMAGE_SUFFIXES + MEDIA_SUFFIXES if include_images else ())
 
 
