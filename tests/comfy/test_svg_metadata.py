@@ -62,7 +62,7 @@ def test_case_white_space_and_a_byte_order_mark_do_not_matter(data: bytes) -> No
 )
 def test_other_shapes_are_no_workflow_and_no_error(content: bytes) -> None:
     data = b"<svg>" + content + b"</svg>"
-    with pytest.raises(ImageWithoutWorkflowError, match="drawing.svg is an SVG image with no"):
+    with pytest.raises(ImageWithoutWorkflowError, match=r"drawing\.svg is an SVG image with no"):
         parse_workflow_bytes(media_payload(*texts_of(data)), "drawing.svg")
 
 
