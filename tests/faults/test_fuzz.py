@@ -18,10 +18,15 @@ from watchman.state.json_codec import dumps_json
 # The fuzzed values include 100 kB strings; Hypothesis warns that their repr is long.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 SEEDS = fuzz.seed_documents()
+# Seeded, yet the examples drawn also depend on the modules imported before: Hypothesis
+# mixes in constants it finds in the project's loaded modules. A failure therefore prints
+# its @reproduce_failure blob (the choices themselves), which replays it exactly when the
+# test is run alone.
 QUICK = settings(
     max_examples=60,
     deadline=None,
     database=None,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
