@@ -160,3 +160,31 @@ def test_an_unreachable_server_is_one_log_line_that_says_the_fallback_once(
     assert installed.source == "static"
     [line] = [r.getMessage() for r in caplog.records if "ComfyUI server not used" in r.getMessage()]
     assert line.count("static node inventory") == 1, line
+
+
+def test_a_live_server_keeps_the_packs_frontend_only_nodes(replay: tuple[Replay, str]) -> None:
+    # /object_info lists what Python registers; KJNodes' SetNode lives on the page alone.
+    from watchman.stages.inventory.nodes import NodeInventory, NodePack
+    from watchman.stages.inventory.stock import installed_nodes
+
+    _, url = replay
+    kj = NodePack(
+        "ComfyUI-KJNodes",
+        "/c/KJ",
+        "folder",
+        True,
+        None,
+        None,
+        None,
+        (),
+        frontend_nodes=("SetNode",),
+    )
+    off = NodePack(
+        "Off", "/c/Off.disabled", "folder", False, None, None, None, (), frontend_nodes=("Gone",)
+    )
+    with httpx.Client() as client:
+        server = ComfyUIServer(server_gateway(client, 5), url, timeout=5)
+        installed = installed_nodes(server, NodeInventory(frozenset(), (kj, off)))
+    assert installed.source == "object_info"
+    assert {"KSampler", "SetNode"} <= installed.types
+    assert "Gone" not in installed.types

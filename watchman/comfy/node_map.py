@@ -2,9 +2,11 @@
 
 Evidence, strongest first: the workflow's own ``properties.cnr_id`` (the pack's id in the
 Comfy registry) or ``aux_id`` (``owner/repo`` on GitHub); then an exact class match in
-ComfyUI-Manager's ``extension-node-map.json``; then that map's ``nodename_pattern``
-regexes. A class several packs define, or one only a pattern matches, is UNCERTAIN with
-every candidate: guessing would send a user to install the wrong pack.
+ComfyUI-Manager's ``extension-node-map.json``; then the packs known to register the
+node type in their frontend alone (``frontend_nodes``: the map lists Python node types
+only); then that map's ``nodename_pattern`` regexes. A class several packs define, or
+one only a pattern matches, is UNCERTAIN with every candidate: guessing would send a user
+to install the wrong pack.
 
 The map (``{repo_url: [[class names...], {"title_aux": ..., "nodename_pattern": ...,
 "preemptions": [...]}]}``) is found by ``watchman.remote.node_map`` (an installed
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
+
+from watchman.comfy.frontend_nodes import pack_registering
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +143,13 @@ class ExtensionNodeMap:
             if preferred_url is not None and any(c.url == preferred_url for c in exact):
                 reason += f"; ComfyUI-Manager prefers {preferred_url}"
             return PackLookup("uncertain", tuple(ordered), reason)
+        frontend = pack_registering(node_type)
+        if frontend is not None:
+            # The map lists Python node types only; this one lives in the pack's frontend.
+            candidate = PackCandidate(frontend, frontend.rsplit("/", 1)[-1])
+            return PackLookup(
+                "found", (candidate,), f"only {candidate.title} registers {node_type}"
+            )
         matched = self._pattern_matches(node_type)
         if matched:
             return PackLookup(
@@ -264,9 +275,12 @@ def pack_for_missing_node(
             f"the workflow names repository {aux} for {node_type}",
         )
     if lookup is None:
-        return MissingNodeSource(
-            "unknown", None, (), f"no extension-node-map is available to look {node_type} up"
-        )
+        lookup = ExtensionNodeMap.from_document({}).lookup(node_type)  # known frontend nodes
+        if lookup.status == "unknown":
+            return MissingNodeSource(
+                "unknown", None, (), f"no extension-node-map is available to look {node_type} up"
+            )
+        exact = lookup.candidates
     if any(candidate.url in CORE_REPOSITORIES for candidate in exact):
         return MissingNodeSource(
             "outdated_comfyui",

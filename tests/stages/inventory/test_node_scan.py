@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from watchman.comfy import python_source
+from watchman.comfy.pack_node_types import pack_node_types
 from watchman.errors import StateError
 from watchman.stages.inventory import node_scan
 from watchman.stages.inventory.node_scan import scan_node_inventory
@@ -134,13 +134,13 @@ def test_unchanged_packs_are_not_parsed_again(
     comfyui: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     previous = scan_node_inventory(comfyui)
-    parsed: list[Path] = []
+    parsed: list[str] = []
 
-    def counting(path: Path) -> frozenset[str]:
-        parsed.append(path)
-        return python_source.node_classes_in_file(path)
+    def counting(sources: list[tuple[str, bytes]]) -> frozenset[str]:
+        parsed.extend(path for path, _ in sources)
+        return pack_node_types(sources)
 
-    monkeypatch.setattr(node_scan, "node_classes_in_file", counting)
+    monkeypatch.setattr(node_scan, "pack_node_types", counting)
     assert scan_node_inventory(comfyui, previous) == previous
     assert parsed == []
 
@@ -148,7 +148,7 @@ def test_unchanged_packs_are_not_parsed_again(
     changed.write_text(mapping("SingleNode", "AddedNode"))
     os.utime(changed, ns=(1, 1))
     again = scan_node_inventory(comfyui, previous)
-    assert parsed == [changed]
+    assert parsed == [changed.name]
     assert "AddedNode" in again.enabled_classes()
 
 
@@ -415,3 +415,63 @@ def test_a_pack_naming_its_node_types_at_import_is_known_without_git_by_its_init
     assert [(loader.node_type, loader.model_inputs) for loader in mtb.loaders] == [
         ("Load Face Swap Model (mtb)", (("m", ("insightface",)),))
     ]
+
+
+def test_a_pack_spreading_its_mappings_over_modules_provides_every_node_type(
+    tmp_path: Path,
+) -> None:
+    # Before, only mappings written in one file counted: an installed ComfyUI_essentials,
+    # SeargeSDXL, KJNodes, rgthree or LoRA Manager left its workflows "missing nodes".
+    root = tmp_path / "ComfyUI"
+    write(root / "nodes.py", mapping("KSampler"))
+    pack = root / "custom_nodes" / "ComfyUI_essentials"
+    write(
+        pack / "__init__.py",
+        "from .image import IMAGE_MAPS\nNODE_CLASS_MAPPINGS = {}\n"
+        "NODE_CLASS_MAPPINGS.update(IMAGE_MAPS)\n",
+    )
+    write(pack / "image.py", 'IMAGE_MAPS = {"GetImageSize+": object}\n')
+    named = root / "custom_nodes" / "rgthree-comfy"
+    write(
+        named / "__init__.py",
+        "from .py.seed import Seed\nNODE_CLASS_MAPPINGS = {Seed.NAME: Seed}\n",
+    )
+    write(
+        named / "py" / "seed.py",
+        'def get_name(n):\n    return f"{n} (rgthree)"\n'
+        "class Seed:\n    NAME = get_name('Seed')\n",
+    )
+    classes = scan_node_inventory(root).enabled_classes()
+    assert {"GetImageSize+", "Seed (rgthree)"} <= classes
+
+
+def test_nodes_a_pack_registers_in_its_frontend_alone_are_installed_with_it(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "ComfyUI"
+    write(root / "nodes.py", mapping("KSampler"))
+    kj = root / "custom_nodes" / "ComfyUI-KJNodes"
+    write(kj / "__init__.py", mapping("ImageResizeKJ") + 'WEB_DIRECTORY = "./web"\n')
+    write(kj / "web" / "js" / "setget.js", 'LiteGraph.registerNodeType("SetNode", S);\n')
+    write(kj / "node_modules" / "lib.js", 'LiteGraph.registerNodeType("FromALibrary", L);\n')
+    rgthree = root / "custom_nodes" / "rgthree-comfy.disabled"
+    write(rgthree / "__init__.py", mapping("Seed (rgthree)"))
+    inventory = scan_node_inventory(root)
+    packs = {pack.name: pack for pack in inventory.packs}
+    # Its scripts say SetNode; GetNode is known for the pack (the same folder name).
+    assert packs["ComfyUI-KJNodes"].frontend_nodes == ("GetNode", "SetNode")
+    assert {"SetNode", "GetNode", "ImageResizeKJ"} <= inventory.enabled_classes()
+    assert inventory.frontend_classes() == {"GetNode", "SetNode"}
+    # A disabled pack provides none, but is found as the one to enable.
+    assert "Fast Groups Bypasser (rgthree)" not in inventory.enabled_classes()
+    [owner] = inventory.packs_defining("Fast Groups Bypasser (rgthree)")
+    assert owner.name == "rgthree-comfy"
+
+
+def test_a_cache_written_before_frontend_nodes_were_read_reads_each_pack_again(
+    comfyui: Path,
+) -> None:
+    document = scan_node_inventory(comfyui).to_cache_document()
+    for pack in document["packs"]:
+        del pack["frontend_nodes"]
+    assert all(pack.signature == "" for pack in NodeInventory.from_cache_document(document).packs)

@@ -23,9 +23,17 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from watchman.comfy.frontend_nodes import (
+    MAX_SCRIPT_BYTES,
+    MAX_SCRIPTS,
+    SCRIPT_SUFFIXES,
+    known_for_pack,
+    registered_in_script,
+)
 from watchman.comfy.loader_registration import registration_file, repository_of
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.pack_node_types import pack_node_types
 from watchman.comfy.python_source import node_classes_in_file, node_classes_in_source
 from watchman.errors import CycleInterrupted, FileTooLargeError
 from watchman.regular_files import read_regular
@@ -82,7 +90,7 @@ def scan_node_inventory(
         core_loaders = previous.core_loaders
     else:
         core_nodes = _classes_of(core_files)
-        core_loaders = _loaders_of(comfyui_root, core_files, "ComfyUI")
+        core_loaders = _loaders_of(list(_sources(comfyui_root, core_files)), "ComfyUI")
     earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
     packs: list[NodePack] = []
     for path, enabled in _pack_locations(comfyui_root / CUSTOM_NODES_FOLDER):
@@ -117,7 +125,7 @@ def _core_files(comfyui_root: Path) -> Iterable[Path]:
         yield from sorted(extras.glob("*.py"))
     api_nodes = comfyui_root / "comfy_api_nodes"
     if api_nodes.is_dir():
-        yield from _python_files(api_nodes)
+        yield from _pack_files(api_nodes, (".py",), MAX_FILES_PER_PACK)
 
 
 def _pack_locations(custom_nodes: Path) -> Iterable[tuple[Path, bool]]:
@@ -166,57 +174,80 @@ def _pack_name(path: Path) -> str:
 
 def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
     kind: PackKind = "folder" if path.is_dir() else "file"
-    files = list(_python_files(path)) if kind == "folder" else [path]
-    signature = _signature(path, files)
+    files = list(_pack_files(path, (".py",), MAX_FILES_PER_PACK)) if kind == "folder" else [path]
+    scripts = list(_pack_files(path, SCRIPT_SUFFIXES, MAX_SCRIPTS)) if kind == "folder" else []
+    signature = _signature(path, [*files, *scripts])
     git = read_git_metadata(path) if kind == "folder" else None
+    remote = git.remote_url if git else None
     if earlier is not None and earlier.signature == signature and earlier.kind == kind:
         node_classes = earlier.node_classes
         loaders = earlier.loaders
+        frontend_nodes = earlier.frontend_nodes
     else:
         base = path if kind == "folder" else path.parent
-        classes = _classes_of(files)
+        sources = list(_sources(base, files))  # read once for the three readings below
+        # Followed across the pack's modules: mappings imported from one another, keys
+        # that are class attributes, mappings built from a config dict.
+        classes = set(pack_node_types(sources))
         # A pack naming its node types at import time (comfy_mtb, 3D-Pack): the mapping
         # its rule builds counts as one more of its files.
-        registration = registration_file(
-            repository_of(git.remote_url if git else None), _sources(base, files)
-        )
+        registration = registration_file(repository_of(remote), sources)
         if registration is not None:
             classes |= node_classes_in_source(registration[1].decode(), registration[0])
         node_classes = tuple(sorted(classes))
-        loaders = _loaders_of(base, files, _pack_name(path), registration)
+        loaders = _loaders_of(sources, _pack_name(path), registration)
+        frontend = set(known_for_pack((remote, _pack_name(path))))
+        for script in scripts:
+            frontend |= registered_in_script(_script_text(script))
+        frontend_nodes = tuple(sorted(frontend - classes))
     return NodePack(
         name=_pack_name(path),
         path=str(path),
         kind=kind,
         enabled=enabled,
-        git_remote=git.remote_url if git else None,
+        git_remote=remote,
         git_commit=git.commit if git else None,
         version=_pyproject_version(path / "pyproject.toml") if kind == "folder" else None,
         node_classes=node_classes,
         signature=signature,
         loaders=loaders,
+        frontend_nodes=frontend_nodes,
     )
 
 
-def _python_files(folder: Path) -> Iterable[Path]:
-    """Yield the pack's ``.py`` files in a stable order, skipping tests and environments."""
+def _pack_files(folder: Path, suffixes: tuple[str, ...], limit: int) -> Iterable[Path]:
+    """Yield the pack's files ending in ``suffixes`` in a stable order, skipping tests and
+    environments, at most ``limit`` of them."""
     count = 0
     for current, folders, files in os.walk(folder, onerror=_walk_error):
         folders[:] = sorted(
             name for name in folders if name not in SKIPPED_FOLDERS and not name.startswith(".")
         )
         for name in sorted(files):
-            if not name.endswith(".py"):
+            if not name.endswith(suffixes):
                 continue
             count += 1
-            if count > MAX_FILES_PER_PACK:
+            if count > limit:
                 logger.warning(
-                    "%s holds more than %d Python files; the rest are not read.",
+                    "%s holds more than %d %s files; the rest are not read.",
                     folder,
-                    MAX_FILES_PER_PACK,
+                    limit,
+                    "/".join(suffixes),
                 )
                 return
             yield Path(current) / name
+
+
+def _script_text(path: Path) -> bytes:
+    """A pack script's bytes, or nothing when it is too large or unreadable (a bundled
+    library, not where a pack registers its nodes)."""
+    try:
+        return read_regular(path, MAX_SCRIPT_BYTES)
+    except FileTooLargeError:
+        return b""
+    except OSError as error:
+        logger.debug("Skipping %s: %s.", path, error.strerror or error)
+        return b""
 
 
 def _walk_error(error: OSError) -> None:
@@ -238,12 +269,11 @@ def _signature(base: Path, files: Iterable[Path]) -> str:
 
 
 def _loaders_of(
-    base: Path, files: Iterable[Path], pack: str, extra: tuple[str, bytes] | None = None
+    sources: list[tuple[str, bytes]], pack: str, extra: tuple[str, bytes] | None = None
 ) -> tuple[LearnedLoader, ...]:
-    """Return the loaders the files (and the ``extra`` source, a mapping built at import
-    time) declare; unreadable or oversized files are skipped, and any problem is said
-    once per file at INFO (a pack's odd file is not an error)."""
-    sources = _sources(base, files)
+    """Return the loaders the pack's ``(relative path, source)`` files (and the ``extra``
+    source, a mapping built at import time) declare; unreadable files were skipped, and
+    any problem is said once per file at INFO (a pack's odd file is not an error)."""
     loaders, problems = learn_loaders([*sources, extra] if extra is not None else sources)
     for problem in problems:
         logger.info("Loader inputs of %s: %s", pack, problem)
@@ -259,11 +289,10 @@ def _sources(base: Path, files: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
         try:
             data = read_regular(path, MAX_LOADER_FILE_BYTES)
         except FileTooLargeError:
-            logger.info("Loader inputs: %s is too large to read; skipped.", path)
+            logger.info("%s is too large to read as node source; skipped.", path)
             continue
         except OSError as error:
-            # The same files were read for their class names just before, which warned.
-            logger.debug("Loader inputs: skipping %s: %s.", path, error.strerror or error)
+            logger.warning("Skipping %s: %s.", path, error.strerror or error)
             continue
         yield relative, data
 

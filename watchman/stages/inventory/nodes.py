@@ -34,6 +34,9 @@ class NodePack:
     node_classes: tuple[str, ...]
     signature: str = ""
     loaders: tuple[LearnedLoader, ...] = ()
+    # Node types its JavaScript registers in the frontend alone (KJNodes' SetNode):
+    # never sent to the server, so no /object_info lists them (frontend_nodes.py).
+    frontend_nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class NodeInventory:
     def __post_init__(self) -> None:
         index: dict[str, list[NodePack]] = {}
         for pack in self.packs:
-            for node_class in pack.node_classes:
+            for node_class in (*pack.node_classes, *pack.frontend_nodes):
                 index.setdefault(node_class, []).append(pack)
         object.__setattr__(self, "_by_class", {k: tuple(v) for k, v in index.items()})
 
@@ -65,7 +68,18 @@ class NodeInventory:
         for pack in self.packs:
             if self.loads(pack):
                 classes.update(pack.node_classes)
+                classes.update(pack.frontend_nodes)
         return frozenset(classes)
+
+    def frontend_classes(self) -> frozenset[str]:
+        """Return the node types the loaded packs register in the frontend alone: a live
+        server's ``/object_info`` never lists them, yet ComfyUI's page has them."""
+        return frozenset(
+            node_type
+            for pack in self.packs
+            if self.loads(pack)
+            for node_type in pack.frontend_nodes
+        )
 
     def loads(self, pack: NodePack) -> bool:
         """Whether ComfyUI loads ``pack``: it is enabled and did not fail to import."""
@@ -105,6 +119,7 @@ class NodeInventory:
                     "node_classes": list(pack.node_classes),
                     "signature": pack.signature,
                     "loaders": [loader.to_json() for loader in pack.loaders],
+                    "frontend_nodes": list(pack.frontend_nodes),
                 }
                 for pack in self.packs
             ],
@@ -133,10 +148,16 @@ class NodeInventory:
                     git_commit=_optional_text(item.get("git_commit")),
                     version=_optional_text(item.get("version")),
                     node_classes=tuple(str(name) for name in item["node_classes"]),
-                    # A cache written before loaders were learned has none: an empty
+                    # A cache written before loaders (or frontend nodes, or node types
+                    # followed across modules) were read has no such key: an empty
                     # signature makes the next scan read the pack again.
-                    signature=str(item.get("signature", "")) if "loaders" in item else "",
+                    signature=(
+                        str(item.get("signature", ""))
+                        if "loaders" in item and "frontend_nodes" in item
+                        else ""
+                    ),
                     loaders=tuple(LearnedLoader.from_json(x) for x in item.get("loaders", ())),
+                    frontend_nodes=tuple(str(name) for name in item.get("frontend_nodes", ())),
                 )
                 for item in document["packs"]
             )

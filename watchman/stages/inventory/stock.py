@@ -194,5 +194,7 @@ def installed_nodes(server: ComfyUIServer | None, nodes: NodeInventory) -> Insta
         except BackendError as error:
             logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
         else:
-            return InstalledNodes(frozenset(info.node_types), "object_info", info.choices_for)
+            # The packs' frontend-only nodes are on ComfyUI's page, not in /object_info.
+            node_types = frozenset(info.node_types) | nodes.frontend_classes()
+            return InstalledNodes(node_types, "object_info", info.choices_for)
     return InstalledNodes(nodes.enabled_classes(), "static")

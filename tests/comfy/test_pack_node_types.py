@@ -1,0 +1,193 @@
+"""A pack's node types are followed across its modules, the ways real packs spread them,
+without running a line of it, and only what can be shown is counted."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchman.comfy import pack_node_types as module
+from watchman.comfy.pack_node_types import pack_node_types
+
+
+def test_mappings_imported_from_other_modules_are_followed() -> None:
+    # ComfyUI_essentials: one mapping per module, merged by update() in __init__.
+    found = pack_node_types(
+        [
+            (
+                "__init__.py",
+                b"from .image import IMAGE_CLASS_MAPPINGS\n"
+                b"from .mask import MASK_CLASS_MAPPINGS as MASKS\n"
+                b"NODE_CLASS_MAPPINGS = {}\n"
+                b"NODE_CLASS_MAPPINGS.update(IMAGE_CLASS_MAPPINGS)\n"
+                b"NODE_CLASS_MAPPINGS.update(MASKS)\n",
+            ),
+            ("image.py", b'IMAGE_CLASS_MAPPINGS = {"GetImageSize+": A, "ImageResize+": B}\n'),
+            ("mask.py", b'MASK_CLASS_MAPPINGS = {"MaskBlur+": C}\n'),
+        ]
+    )
+    assert found == {"GetImageSize+", "ImageResize+", "MaskBlur+"}
+
+
+def test_a_union_of_imported_mappings_is_followed() -> None:
+    # SeargeSDXL: NODE_CLASS_MAPPINGS = SEARGE_CLASS_MAPPINGS | LEGACY_CLASS_MAPPINGS.
+    found = pack_node_types(
+        [
+            (
+                "__init__.py",
+                b"from .modules._legacy import LEGACY\nfrom .searge import SEARGE\n"
+                b"NODE_CLASS_MAPPINGS = SEARGE | LEGACY\n",
+            ),
+            ("searge.py", b'SEARGE = {"SeargeSamplerInputs": A}\n'),
+            ("modules/_legacy.py", b'LEGACY = dict(SeargeInput1=B, **{"SeargeOutput1": C})\n'),
+        ]
+    )
+    assert found == {"SeargeSamplerInputs", "SeargeInput1", "SeargeOutput1"}
+
+
+def test_keys_that_are_class_attributes_are_read_from_the_class() -> None:
+    # LoRA Manager: {LoraLoaderLM.NAME: LoraLoaderLM}, NAME a literal in another module.
+    found = pack_node_types(
+        [
+            (
+                "__init__.py",
+                b"from .py.nodes.lora_loader import LoraLoaderLM\n"
+                b"NODE_CLASS_MAPPINGS = {LoraLoaderLM.NAME: LoraLoaderLM, Local.NAME: Local}\n"
+                b"class Local:\n    NAME = f'Local (LoraManager)'\n",
+            ),
+            (
+                "py/nodes/lora_loader.py",
+                b'class LoraLoaderLM:\n    NAME = "Lora Loader (LoraManager)"\n',
+            ),
+        ]
+    )
+    assert found == {"Lora Loader (LoraManager)", "Local (LoraManager)"}
+
+
+def test_names_made_by_a_small_function_of_strings_are_evaluated() -> None:
+    # rgthree: NAME = get_name("Seed"), get_name returning "{} ({})".format(name, NAMESPACE).
+    found = pack_node_types(
+        [
+            (
+                "__init__.py",
+                b"from .py.seed import RgthreeSeed\nfrom .py.context import Ctx\n"
+                b"NODE_CLASS_MAPPINGS = {RgthreeSeed.NAME: RgthreeSeed, Ctx.NAME: Ctx}\n",
+            ),
+            (
+                "py/constants.py",
+                b'NAMESPACE = "rgthree"\n\ndef get_name(name):\n'
+                b'    """The node type."""\n    return "{} ({})".format(name, NAMESPACE)\n\n'
+                b"def add(name):\n    return name + ' (' + NAMESPACE + ')'\n",
+            ),
+            (
+                "py/seed.py",
+                b"from .constants import get_name\nclass RgthreeSeed:\n"
+                b"    NAME = get_name('Seed')\n",
+            ),
+            (
+                "py/context.py",
+                b"from .constants import *\nclass Ctx:\n    NAME = add(f'Context')\n",
+            ),
+        ]
+    )
+    assert found == {"Seed (rgthree)", "Context (rgthree)"}
+
+
+def test_a_mapping_built_from_a_config_dict_takes_its_keys() -> None:
+    # KJNodes: NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = generate(NODE_CONFIG).
+    found = pack_node_types(
+        [
+            (
+                "__init__.py",
+                b'NODE_CONFIG = {"SetShape": {"class": A, "name": "Set"},\n'
+                b'               "INTConstant": {"class": B}}\n'
+                b"NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = generate(NODE_CONFIG)\n",
+            ),
+            (
+                "other/__init__.py",
+                b'CONFIG = {"Other": {"class": C}}\n'
+                b'NODE_CLASS_MAPPINGS = {name: info["class"] for name, info in CONFIG.items()}\n',
+            ),
+        ]
+    )
+    assert found == {"SetShape", "INTConstant", "Other"}
+
+
+def test_what_only_running_the_pack_would_tell_is_left_out() -> None:
+    found = pack_node_types(
+        [
+            (
+                "__init__.py",
+                b"import random\nfrom .missing import GONE\n"
+                b"NODE_CLASS_MAPPINGS = {}\n"
+                b"NODE_CLASS_MAPPINGS.update(GONE)\n"
+                b"NODE_CLASS_MAPPINGS.update(build_at_runtime())\n"
+                b'NODE_CLASS_MAPPINGS[random.choice(["a", "b"])] = A\n'
+                b"NODE_CLASS_MAPPINGS[Cls.__name__] = Cls\n"
+                b'NODE_CLASS_MAPPINGS["{0.__class__}".format(x)] = B\n'
+                b"NODE_CLASS_MAPPINGS[name_of(1)] = C\n"
+                b'NODE_CLASS_MAPPINGS["Known"] = D\n',
+            ),
+        ]
+    )
+    assert found == {"Known"}
+
+
+def test_a_package_wins_over_a_module_file_of_the_same_name() -> None:
+    found = pack_node_types(
+        [
+            ("__init__.py", b"from .nodes import MAPS\nNODE_CLASS_MAPPINGS = MAPS\n"),
+            ("nodes.py", b'MAPS = {"FromTheFile": A}\n'),
+            ("nodes/__init__.py", b'MAPS = {"FromThePackage": A}\n'),
+        ]
+    )
+    assert found == {"FromThePackage"}
+
+
+def test_cycles_and_self_references_end() -> None:
+    found = pack_node_types(
+        [
+            ("__init__.py", b"from .a import A\nNODE_CLASS_MAPPINGS = {**A, 'Top': T}\n"),
+            ("a.py", b"from . import B\nfrom .b import B\nA = {**B, 'FromA': X}\n"),
+            ("b.py", b"from .a import A\nB = {**A, 'FromB': Y}\nSELF = {**SELF}\n"),
+        ]
+    )
+    assert found == {"Top", "FromA", "FromB"}
+
+
+def test_merges_that_double_at_every_level_cost_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    levels = "\n".join(f"M{n} = {{**M{n + 1}, **M{n + 1}, 'N{n}': A}}" for n in range(60))
+    text = f"M60 = {{'Deepest': A}}\n{levels}\nNODE_CLASS_MAPPINGS = M0\n".encode()
+    monkeypatch.setattr(module, "MAX_DEPTH", 200)
+    found = pack_node_types([("__init__.py", text)])
+    assert {"N0", "N59", "Deepest"} <= found
+
+
+def test_an_evaluation_past_the_budget_stops_without_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(module, "MAX_STEPS", 10)
+    keys = ", ".join(f"'N{n}': A" for n in range(50))
+    found = pack_node_types([("__init__.py", f"NODE_CLASS_MAPPINGS = {{{keys}}}\n".encode())])
+    assert len(found) < 50
+
+
+def test_files_that_do_not_parse_or_decode_are_skipped() -> None:
+    found = pack_node_types(
+        [
+            ("__init__.py", b"NODE_CLASS_MAPPINGS = {'Good': A}\n"),
+            ("broken.py", b"NODE_CLASS_MAPPINGS = {'Bad': (\n"),
+            ("latin.py", b"# -*- coding: klingon -*-\nNODE_CLASS_MAPPINGS = {'Odd': A}\n"),
+            ("deep.py", b"NODE_CLASS_MAPPINGS = " + b"[" * 5_000 + b"]" * 5_000 + b"\n"),
+        ]
+    )
+    assert found == {"Good"}
+
+
+def test_v3_schema_node_ids_are_read() -> None:
+    found = pack_node_types(
+        [
+            (
+                "nodes.py",
+                b"ID = 'SchemaNode'\nio.Schema(node_id=ID, inputs=[])\nio.Schema(node_id=f'Two')\n",
+            )
+        ]
+    )
+    assert found == {"SchemaNode", "Two"}
