@@ -135,6 +135,7 @@ def test_missing_nodes_become_one_action_per_pack_with_its_command() -> None:
         "CannyEdge": aux,
         "DepthMap": aux,
         "Switch": pack("installed_disabled", title="DemoSwitch"),
+        "Toggle": pack("installed_disabled", title="DemoSwitch"),
         "NewCore": pack("outdated_comfyui"),
         "Shared": pack(
             "uncertain",
@@ -148,12 +149,13 @@ def test_missing_nodes_become_one_action_per_pack_with_its_command() -> None:
     text = render_markdown(report_of({"/w/a.json": parsed([], tuple(packs))}, packs=packs))
     assert "Install the node pack Aux (CannyEdge, DepthMap)." in text
     assert "git clone https://example.invalid/aux.git custom_nodes/aux" in text
-    assert "Enable the installed pack DemoSwitch" in text
+    assert "Enable the installed pack DemoSwitch (it provides Switch, Toggle)." in text
     assert "Update ComfyUI: NewCore" in text
     assert "**Decide: Choose the pack that provides Shared.**" in text
     assert "   - https://example.invalid/a\n   - https://example.invalid/b" in text
     assert "Find the pack that provides Nowhere: no pack known." in text
-    assert text.count("Unblocks: `a.json`") == 5  # the two Aux types are one action
+    # The two Aux types are one action, the two DemoSwitch types too.
+    assert text.count("Unblocks: `a.json`") == 5
 
 
 def test_a_bare_embedding_token_says_which_node_to_fix_and_how() -> None:

@@ -24,6 +24,7 @@ def node_actions(report: Report) -> list[Action]:
     """One action per pack to install or enable (grouping its node types), one per node
     type to decide about."""
     install: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
+    enable: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
     actions: list[Action] = []
     root = PurePath(report.comfyui_root)
     by_path = display_names(report)
@@ -40,7 +41,12 @@ def node_actions(report: Report) -> list[Action]:
             types.append(node)
             workflows.extend(name for name in names if name not in workflows)
         elif pack is not None and status == "installed_disabled":
-            actions.append(_enable(pack.title or "?", pack.path, node, names, root))
+            key = pack.path or pack.title or "?"
+            title, path, types, workflows = enable.setdefault(
+                key, (pack.title or "?", pack.path, [], [])
+            )
+            types.append(node)
+            workflows.extend(name for name in names if name not in workflows)
         elif pack is not None and status == "import_failed":
             actions.append(
                 Action(
@@ -81,6 +87,8 @@ def node_actions(report: Report) -> list[Action]:
             actions.append(
                 Action("find_node", f"Find the pack that provides {node}: {reason}.", names)
             )
+    for title, path, types, workflows in (enable[key] for key in sorted(enable)):
+        actions.append(_enable(title, path, ", ".join(sorted(types)), tuple(workflows), root))
     for key, (title, url, types, workflows) in sorted(install.items()):
         registry = key if key != str(url) else None
         if registry is not None:
