@@ -246,3 +246,16 @@ def test_candidates_past_the_listed_ones_are_counted() -> None:
         _action_lines(1, dataclasses.replace(choose, candidates=("c",) * 8))
     )
     assert "more_candidates" not in choose.to_json()
+
+
+def test_an_installed_pack_older_than_the_workflow_is_one_update_with_its_pull() -> None:
+    old = pack("outdated_pack", title="ComfyUI-KJNodes", path="/c/custom_nodes/ComfyUI-KJNodes")
+    packs = {"NewA": old, "NewB": old}
+    report = report_of({"/w/a.json": parsed([], tuple(packs))}, packs=packs)
+    text = render_markdown(report)
+    assert (
+        "Update the installed pack ComfyUI-KJNodes: this version does not provide NewA, NewB; "
+        "the workflow was made with a newer one." in text
+    )
+    assert "git -C /c/custom_nodes/ComfyUI-KJNodes pull" in text
+    assert "Install the node pack" not in text

@@ -1,7 +1,7 @@
 """The advice about missing node types: one action per pack to install (a ``comfy node
 install <id>`` for a pack of the Comfy registry, else the ``git clone`` ComfyUI-Manager's
-"Install via Git URL" does) or to enable (the rename of a disabled pack), one per node
-type to decide about.
+"Install via Git URL" does), to enable (the rename of a disabled pack) or to update (an
+installed pack older than the workflow), one per node type to decide about.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def node_actions(report: Report) -> list[Action]:
     type to decide about."""
     install: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
     enable: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
+    update: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
     actions: list[Action] = []
     root = PurePath(report.comfyui_root)
     by_path = display_names(report)
@@ -40,9 +41,10 @@ def node_actions(report: Report) -> list[Action]:
             )
             types.append(node)
             workflows.extend(name for name in names if name not in workflows)
-        elif pack is not None and status == "installed_disabled":
+        elif pack is not None and status in ("installed_disabled", "outdated_pack"):
+            group = enable if status == "installed_disabled" else update
             key = pack.path or pack.title or "?"
-            title, path, types, workflows = enable.setdefault(
+            title, path, types, workflows = group.setdefault(
                 key, (pack.title or "?", pack.path, [], [])
             )
             types.append(node)
@@ -89,6 +91,20 @@ def node_actions(report: Report) -> list[Action]:
             )
     for title, path, types, workflows in (enable[key] for key in sorted(enable)):
         actions.append(_enable(title, path, ", ".join(sorted(types)), tuple(workflows), root))
+    for title, path, types, workflows in (update[key] for key in sorted(update)):
+        command = None
+        if path:
+            folder = relative_to_root(PurePath(path), root)
+            command = f"git -C {shell_quote(folder)} pull"
+        actions.append(
+            Action(
+                "update_pack",
+                f"Update the installed pack {title}: this version does not provide "
+                f"{', '.join(sorted(types))}; the workflow was made with a newer one.",
+                tuple(workflows),
+                command=command,
+            )
+        )
     for key, (title, url, types, workflows) in sorted(install.items()):
         registry = key if key != str(url) else None
         if registry is not None:

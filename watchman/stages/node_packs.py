@@ -21,7 +21,9 @@ class PackAdvice:
 
     ``status``: ``found`` (install ``url``), ``installed_disabled`` (enable the pack named
     ``title``), ``import_failed`` (the pack ``title`` is installed and enabled, but
-    ComfyUI's last start failed to import it), ``outdated_comfyui``, ``uncertain``
+    ComfyUI's last start failed to import it), ``outdated_pack`` (the pack that provides
+    it is installed and enabled, but its source does not register the node type: a newer
+    version does), ``outdated_comfyui``, ``uncertain``
     (choose among ``candidates``), ``undefined_in_workflow`` or ``unknown``; ``reason``
     says why in a sentence.
     """
@@ -82,6 +84,17 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
     if disabled:
         return _installed("installed_disabled", disabled[0], "is installed but disabled: enable it")
     source = pack_for_missing_node(need.node_type, need.cnr_id, need.aux_id, node_map)
+    if source.status == "found" and source.pack is not None:
+        present = _installed_pack(source.pack, nodes)
+        if present is not None:
+            # "Install X" would send a person to a pack they have: the workflow was made
+            # with a newer version of it.
+            return _installed(
+                "outdated_pack",
+                present,
+                f"is installed, but this version of it does not register {need.node_type} "
+                "(the workflow was made with a newer one): update it",
+            )
     return PackAdvice(
         status=source.status,
         url=source.pack,
@@ -89,6 +102,25 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
         candidates=tuple(source.candidates),
         reason=source.reason,
     )
+
+
+def _installed_pack(url: str, nodes: NodeInventory) -> NodePack | None:
+    """The installed, enabled pack that is the repository or registry pack ``url``, by its
+    git remote or its folder name (a registry install's folder is the pack id)."""
+    wanted = _repository_name(url)
+    for pack in nodes.packs:
+        if not pack.enabled or pack.path in nodes.import_failed:
+            continue
+        remote = _repository_name(pack.git_remote) if pack.git_remote else None
+        if wanted in (remote, pack.name.lower()):
+            return pack
+    return None
+
+
+def _repository_name(url: str) -> str:
+    """``https://github.com/kijai/ComfyUI-KJNodes.git`` -> ``comfyui-kjnodes``; a registry
+    page ``https://registry.comfy.org/nodes/comfyui-kjnodes`` gives its id."""
+    return url.strip().rstrip("/").removesuffix(".git").rsplit("/", 1)[-1].lower()
 
 
 def _installed(status: str, pack: NodePack, why: str) -> PackAdvice:
