@@ -112,3 +112,25 @@ def test_a_pack_whose_init_lacks_a_rules_registering_code_gets_no_mapping() -> N
     ]
     assert registration_file(None, files) is None
     assert registration_file(None, files[:2]) is None  # no __init__.py at all
+
+
+def test_jovimetrix_registers_each_core_class_under_its_name_even_in_newer_syntax() -> None:
+    files = [
+        ("__init__.py", b'from cozy_comfyui.node import loader\nN = loader(ROOT, "J", "core")\n'),
+        ("core/adjust.py", b'class AdjustBlurNode(Base):\n    NAME = "ADJUST: BLUR (JOV)"\n'),
+        # An f-string with nested quotes (Python 3.12) does not parse here: read by line.
+        (
+            "core/calc.py",
+            b'class LerpNode(Base):\n    """Lerp."""\n    NAME = "LERP (JOV) \\u200d"\n'
+            b'    TIP = f"the {"TYPE"} input"\n\nHELPER = 1\n    NAME = "NOT A CLASS"\n'
+            b"class Plain:\n    pass\n",
+        ),
+        ("web/other.py", b'class Elsewhere:\n    NAME = "OUTSIDE CORE"\n'),
+    ]
+    # Installed without .git: known by the registering code of its own __init__.py.
+    found = registration_file(None, files)
+    assert found is not None
+    mapping = found[1].decode()
+    assert "'ADJUST: BLUR (JOV)': AdjustBlurNode" in mapping
+    assert "LerpNode" in mapping and "LERP (JOV)" in mapping
+    assert "NOT A CLASS" not in mapping and "OUTSIDE CORE" not in mapping

@@ -3,8 +3,10 @@
 comfy_mtb registers each class its ``nodes/*.py`` list in ``__nodes__`` under a label
 built from the class name (``MTB_LoadFaceSwapModel`` -> ``Load Face Swap Model (mtb)``);
 ComfyUI-3D-Pack registers every class of its ``nodes.py`` as ``[Comfy3D] `` and the class
-name with blanks for underscores. Their rules are written here as data about those packs,
-and :func:`registration_file` gives the mapping they build as Python source that
+name with blanks for underscores; Jovimetrix (cozy_comfyui's ``loader`` over its ``core/``
+folder) registers every class of it under the literal ``NAME`` its body gives. Their
+rules are written here as data about those packs, and :func:`registration_file` gives the
+mapping they build as Python source that
 :func:`~watchman.comfy.loader_source.learn_loaders` reads like any file of the pack: the
 loader table's builder (``tools/build_loader_table.py``) and the node inventory of an
 installed pack (known by its git remote, else by the registering code of its own
@@ -57,28 +59,98 @@ def _in_nodes_folder(name: str) -> bool:
     return name.startswith("nodes/") and name.count("/") == 1
 
 
+def _in_core_folder(name: str) -> bool:
+    return name.startswith("core/")
+
+
+def _named_classes(tree: ast.Module) -> list[tuple[str, str]]:
+    # Jovimetrix (cozy_comfyui's loader over its core/ folder): every class whose body
+    # gives NAME a literal text is registered under that text.
+    found = []
+    for statement in tree.body:
+        if not isinstance(statement, ast.ClassDef):
+            continue
+        for item in statement.body:
+            if (
+                isinstance(item, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "NAME" for t in item.targets)
+                and isinstance(item.value, ast.Constant)
+                and isinstance(item.value.value, str)
+            ):
+                found.append((statement.name, item.value.value))
+    return found
+
+
+_CLASS_LINE = re.compile(rb"class\s+(\w+)\b")
+_NAME_LINE = re.compile(rb"\s+NAME\s*=\s*((\"|')(?:[^\"'\\\r\n]|\\.)+\2)\s*(?:#.*)?$")
+
+
+def _named_classes_by_line(data: bytes) -> list[tuple[str, str]]:
+    """``_named_classes`` read line by line, for a file this Python cannot parse
+    (Jovimetrix writes f-strings with nested quotes, Python 3.12 syntax): a ``NAME = "…"``
+    line indented under the last ``class`` line at the margin."""
+    found = []
+    current: str | None = None
+    for line in data.splitlines():
+        opened = _CLASS_LINE.match(line)
+        if opened is not None:
+            current = opened.group(1).decode("ascii", "replace")
+            continue
+        if line[:1] not in (b" ", b"\t", b"") and not line.startswith(b"#"):
+            current = None  # a statement at the margin ends the class
+            continue
+        named = _NAME_LINE.match(line)
+        if current is not None and named is not None:
+            try:  # a string literal alone, its escapes read as Python reads them
+                text = ast.literal_eval(named.group(1).decode("utf-8", "replace"))
+            except (ValueError, SyntaxError):
+                continue
+            found.append((current, str(text)))
+            current = None
+    return found
+
+
+def _keyed(
+    listed: Callable[[ast.Module], list[str]], key: Callable[[str], str]
+) -> Callable[[ast.Module], list[tuple[str, str]]]:
+    """A rule's reading for packs whose key is a function of the class name."""
+    return lambda tree: [(name, key(name)) for name in listed(tree)]
+
+
 @dataclass(frozen=True)
 class Rule:
     """How one pack names its node types at import time."""
 
     registers: Callable[[str], bool]
     """Which of its files (relative path) register classes."""
-    registered: Callable[[ast.Module], list[str]]
-    """Which classes a registering file registers (read from its source)."""
-    node_type: Callable[[str], str]
-    """The key the pack builds for a class (its rule, written here)."""
+    registered: Callable[[ast.Module], list[tuple[str, str]]]
+    """Which classes a registering file registers (read from its source), each with the
+    key the pack builds for it (its rule, written here)."""
     marks: tuple[bytes, ...]
     """Texts of the pack's own ``__init__.py`` that its registering code holds: a copy
     installed without ``.git`` (a zip, the registry) is known by them."""
+    by_line: Callable[[bytes], list[tuple[str, str]]] | None = None
+    """The same reading line by line, for a registering file this Python cannot parse
+    (written for a newer one)."""
 
 
 # By repository (a clone's git remote names it).
 NAMED_AT_IMPORT: dict[str, Rule] = {
     "melMass/comfy_mtb": Rule(
-        _in_nodes_folder, _listed_in_nodes, mtb_node_type, (b"__nodes__", b"get_label(", b" (mtb)")
+        _in_nodes_folder,
+        _keyed(_listed_in_nodes, mtb_node_type),
+        (b"__nodes__", b"get_label(", b" (mtb)"),
     ),
     "MrForExample/ComfyUI-3D-Pack": Rule(
-        "nodes.py".__eq__, _classes_defined, comfy3d_node_type, (b"[Comfy3D] ", b"getmembers")
+        "nodes.py".__eq__,
+        _keyed(_classes_defined, comfy3d_node_type),
+        (b"[Comfy3D] ", b"getmembers"),
+    ),
+    "Amorano/Jovimetrix": Rule(
+        _in_core_folder,
+        _named_classes,
+        (b"cozy_comfyui", b'"core"', b"loader("),
+        _named_classes_by_line,
     ),
 }
 MAX_REGISTERING_BYTES = 8 * 1024 * 1024
@@ -113,18 +185,20 @@ def registration_file(
     rule = named or marked
     if rule is None or budget < 0:
         return None  # a pack this large is not what the rule was read from
-    classes: list[str] = []
+    classes: dict[str, str] = {}  # class name -> its key, the first reading winning
     for name, data in held:
         if not rule.registers(name):
             continue
         try:
-            tree = ast.parse(data, filename=name)
+            registered = rule.registered(ast.parse(data, filename=name))
         except PARSE_ERRORS:
-            continue  # the extractor says why when it reads the file
-        classes.extend(c for c in rule.registered(tree) if c not in classes)
+            # The extractor says why when it reads the file.
+            registered = rule.by_line(data) if rule.by_line is not None else []
+        for class_name, key in registered:
+            classes.setdefault(class_name, key)
     if not classes:
         return None
-    items = "".join(f"    {rule.node_type(c)!r}: {c},\n" for c in classes)
+    items = "".join(f"    {key!r}: {class_name},\n" for class_name, key in classes.items())
     return REGISTRATION_FILE, f"NODE_CLASS_MAPPINGS = {{\n{items}}}\n".encode()
 
 
