@@ -4,6 +4,8 @@ without running a line of it, and only what can be shown is counted."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watchman.comfy import pack_node_types as module
 from watchman.comfy.pack_node_types import pack_node_types
@@ -191,3 +193,52 @@ def test_v3_schema_node_ids_are_read() -> None:
         ]
     )
     assert found == {"SchemaNode", "Two"}
+
+
+NAMES = ("A", "B", "NODE_CLASS_MAPPINGS", "NAME", "get_name", "Cls", "CONFIG")
+TEXTS = ('"K"', "'{} ({})'", 'f"{A}"', "A + B", "A.NAME", "get_name(A)", '"{0.x}".format(A)')
+
+
+@st.composite
+def statements(draw: st.DrawFn) -> str:
+    """One line of a module, from the forms the reader follows, mixed and wrongly nested."""
+    name, other = draw(st.sampled_from(NAMES)), draw(st.sampled_from(NAMES))
+    text = draw(st.sampled_from(TEXTS))
+    module = draw(st.sampled_from([".a", ".b", "..c", ".", ".a.b"]))
+    return draw(
+        st.sampled_from(
+            [
+                f"{name} = {{{text}: {other}, **{other}}}",
+                f"{name} = {other} | {name}",
+                f"{name}.update({other})",
+                f"{name}[{text}] = {other}",
+                f"from {module} import {name} as {other}",
+                f"from {module} import *",
+                f"class {name}:\n    NAME = {text}",
+                f"def {name}({other}):\n    return {text}",
+                f"{name}, X = build({other})",
+                f"{name} = {{k: v for k, v in {other}.items()}}",
+                f"{name} = {text}",
+                f"io.Schema(node_id={text})",
+                f"{name} |= {other}",
+            ]
+        )
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    files=st.lists(
+        st.tuples(
+            st.sampled_from(["__init__.py", "a.py", "b.py", "a/__init__.py", "a/b.py", "c.py"]),
+            st.lists(statements(), max_size=12),
+        ),
+        max_size=6,
+    )
+)
+def test_any_mix_of_the_followed_forms_is_read_without_error(
+    files: list[tuple[str, list[str]]],
+) -> None:
+    sources = [(path, "\n".join(lines).encode()) for path, lines in files]
+    found = pack_node_types(sources)
+    assert all(isinstance(name, str) for name in found)
