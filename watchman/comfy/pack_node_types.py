@@ -96,6 +96,41 @@ def pack_node_types(sources: Iterable[tuple[str, bytes]]) -> frozenset[str]:
     return frozenset(found)
 
 
+CONDITIONAL_CALLS = frozenset({"register_and_count"})
+"""Calls that register a mapping only when another pack is installed: MultiGPU's
+``register_and_count(["ComfyUI-GGUF", "comfyui-gguf"], gguf_nodes)`` (a dict, or a
+function returning one), checked against the folders of ``custom_nodes``."""
+
+ConditionalTypes = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+"""``((folder names, node types), ...)``: the node types registered when any of the
+folder names is an installed pack's folder."""
+
+
+def conditional_node_types(sources: Iterable[tuple[str, bytes]]) -> ConditionalTypes:
+    """Return the node types the pack registers only when another pack is installed.
+
+    Takes the pack's ``(relative path, source)`` Python files; only files calling one of
+    :data:`CONDITIONAL_CALLS` are parsed. Never raises for any content.
+    """
+    files = dict(sources)
+    reader = _PackReader(files)
+    groups: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for path, data in files.items():
+        if not any(call.encode() in data for call in CONDITIONAL_CALLS):
+            continue
+        module = reader.file_module(path)
+        if module is None:
+            continue
+        for node in module.statements:
+            try:
+                group = reader.conditional(module, node)
+            except (RecursionError, _OutOfBudget):
+                continue
+            if group is not None:
+                groups.append(group)
+    return tuple(groups)
+
+
 def _module_name(path: str) -> str:
     """``py/nodes/lora.py`` -> ``py.nodes.lora``; a package's ``__init__.py`` names it."""
     parts = path.removesuffix(".py").split("/")
@@ -228,6 +263,37 @@ class _PackReader:
                 found |= self.keys(module, argument, 0) or set()
             found |= {keyword.arg for keyword in call.keywords if keyword.arg}
         return found
+
+    def conditional(
+        self, module: _Module, node: ast.AST
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The folder names and node types of one call of :data:`CONDITIONAL_CALLS`."""
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in CONDITIONAL_CALLS
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.List | ast.Tuple)
+        ):
+            return None
+        folders = [self.text(module, item, 0) for item in node.args[0].elts]
+        names = tuple(folder for folder in folders if folder)
+        keys = self.keys(module, node.args[1], 0)
+        if keys is None and isinstance(node.args[1], ast.Name):
+            keys = self._returned_keys(module, node.args[1].id)
+        if not names or not keys:
+            return None
+        return names, tuple(sorted(keys))
+
+    def _returned_keys(self, module: _Module, name: str) -> set[str] | None:
+        """The keys of the dict a module function returns (its last statement)."""
+        definition = module.functions.get(name)
+        if definition is None or not definition.body:
+            return None
+        last = definition.body[-1]
+        if not isinstance(last, ast.Return) or last.value is None:
+            return None
+        return self.keys(module, last.value, 1)
 
     def _keys_of_arguments(self, module: _Module, call: ast.Call, depth: int) -> set[str]:
         found: set[str] = set()

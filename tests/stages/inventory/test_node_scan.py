@@ -475,3 +475,30 @@ def test_a_cache_written_before_frontend_nodes_were_read_reads_each_pack_again(
     for pack in document["packs"]:
         del pack["frontend_nodes"]
     assert all(pack.signature == "" for pack in NodeInventory.from_cache_document(document).packs)
+
+
+def test_node_types_registered_when_another_pack_is_there_follow_that_pack(tmp_path: Path) -> None:
+    # MultiGPU wraps GGUF's loaders only when a ComfyUI-GGUF folder is in custom_nodes.
+    root = tmp_path / "ComfyUI"
+    write(root / "nodes.py", mapping("KSampler"))
+    multigpu = root / "custom_nodes" / "ComfyUI-MultiGPU"
+    write(
+        multigpu / "__init__.py",
+        mapping("DeviceSelectorMultiGPU")
+        + 'gguf_nodes = {"UnetLoaderGGUFMultiGPU": A}\n'
+        + 'register_and_count(["ComfyUI-GGUF", "comfyui-gguf"], gguf_nodes)\n'
+        + "def _wan():\n    from .wan import X\n    return {'WanVideoModelLoaderMultiGPU': X}\n"
+        + 'register_and_count(["ComfyUI-WanVideoWrapper"], _wan)\n',
+    )
+    without = scan_node_inventory(root).enabled_classes()
+    assert "DeviceSelectorMultiGPU" in without
+    assert "UnetLoaderGGUFMultiGPU" not in without
+    write(root / "custom_nodes" / "comfyui_gguf" / "__init__.py", mapping("UnetLoaderGGUF"))
+    (root / "custom_nodes" / "ComfyUI-WanVideoWrapper.disabled").mkdir()
+    inventory = scan_node_inventory(root)
+    # Compared as MultiGPU compares: case, dashes and underscores aside; a disabled
+    # folder's name is another name.
+    assert "UnetLoaderGGUFMultiGPU" in inventory.enabled_classes()
+    assert "WanVideoModelLoaderMultiGPU" not in inventory.enabled_classes()
+    again = NodeInventory.from_cache_document(inventory.to_cache_document())
+    assert again.enabled_classes() == inventory.enabled_classes()

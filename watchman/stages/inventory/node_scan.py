@@ -33,7 +33,7 @@ from watchman.comfy.frontend_nodes import (
 from watchman.comfy.loader_registration import registration_file, repository_of
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
-from watchman.comfy.pack_node_types import pack_node_types
+from watchman.comfy.pack_node_types import conditional_node_types, pack_node_types
 from watchman.comfy.python_source import node_classes_in_file, node_classes_in_source
 from watchman.errors import CycleInterrupted, FileTooLargeError
 from watchman.regular_files import read_regular
@@ -183,6 +183,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         node_classes = earlier.node_classes
         loaders = earlier.loaders
         frontend_nodes = earlier.frontend_nodes
+        conditional = earlier.conditional_nodes
     else:
         base = path if kind == "folder" else path.parent
         sources = list(_sources(base, files))  # read once for the three readings below
@@ -195,6 +196,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         if registration is not None:
             classes |= node_classes_in_source(registration[1].decode(), registration[0])
         node_classes = tuple(sorted(classes))
+        conditional = conditional_node_types(sources)
         loaders = _loaders_of(sources, _pack_name(path), registration)
         frontend = set(known_for_pack((remote, _pack_name(path))))
         for script in scripts:
@@ -212,6 +214,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         signature=signature,
         loaders=loaders,
         frontend_nodes=frontend_nodes,
+        conditional_nodes=conditional,
     )
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal, cast
 
 from watchman.comfy.loader_source import LearnedLoader
+from watchman.comfy.pack_node_types import ConditionalTypes
 from watchman.errors import StateError
 
 CACHE_SCHEMA_VERSION = 1
@@ -37,6 +39,18 @@ class NodePack:
     # Node types its JavaScript registers in the frontend alone (KJNodes' SetNode):
     # never sent to the server, so no /object_info lists them (frontend_nodes.py).
     frontend_nodes: tuple[str, ...] = ()
+    # Node types registered only when another pack's folder is installed (MultiGPU's
+    # wrappers of GGUF or WanVideoWrapper nodes): ((folder names, node types), ...).
+    conditional_nodes: ConditionalTypes = ()
+
+    def installed_folder_key(self) -> str | None:
+        """The pack's folder name as MultiGPU compares installed folders (lower case,
+        letters and digits only), or None for a single-file pack or one kept in
+        ``custom_nodes/.disabled``."""
+        where = PurePath(self.path)
+        if self.kind != "folder" or where.parent.name == ".disabled":
+            return None
+        return folder_key(where.name)
 
 
 @dataclass(frozen=True)
@@ -56,9 +70,14 @@ class NodeInventory:
 
     def __post_init__(self) -> None:
         index: dict[str, list[NodePack]] = {}
+        folders = {pack.installed_folder_key() for pack in self.packs}
         for pack in self.packs:
             for node_class in (*pack.node_classes, *pack.frontend_nodes):
                 index.setdefault(node_class, []).append(pack)
+            for names, types in pack.conditional_nodes:
+                if any(folder_key(name) in folders for name in names):
+                    for node_class in types:
+                        index.setdefault(node_class, []).append(pack)
         object.__setattr__(self, "_by_class", {k: tuple(v) for k, v in index.items()})
 
     def enabled_classes(self) -> frozenset[str]:
@@ -69,7 +88,18 @@ class NodeInventory:
             if self.loads(pack):
                 classes.update(pack.node_classes)
                 classes.update(pack.frontend_nodes)
+                classes.update(self.conditional_classes(pack))
         return frozenset(classes)
+
+    def conditional_classes(self, pack: NodePack) -> frozenset[str]:
+        """The node types ``pack`` registers because another pack's folder is there."""
+        folders = {other.installed_folder_key() for other in self.packs}
+        return frozenset(
+            node_class
+            for names, types in pack.conditional_nodes
+            if any(folder_key(name) in folders for name in names)
+            for node_class in types
+        )
 
     def frontend_classes(self) -> frozenset[str]:
         """Return the node types the loaded packs register in the frontend alone: a live
@@ -120,6 +150,9 @@ class NodeInventory:
                     "signature": pack.signature,
                     "loaders": [loader.to_json() for loader in pack.loaders],
                     "frontend_nodes": list(pack.frontend_nodes),
+                    "conditional_nodes": [
+                        [list(names), list(types)] for names, types in pack.conditional_nodes
+                    ],
                 }
                 for pack in self.packs
             ],
@@ -158,6 +191,10 @@ class NodeInventory:
                     ),
                     loaders=tuple(LearnedLoader.from_json(x) for x in item.get("loaders", ())),
                     frontend_nodes=tuple(str(name) for name in item.get("frontend_nodes", ())),
+                    conditional_nodes=tuple(
+                        (tuple(str(n) for n in names), tuple(str(t) for t in types))
+                        for names, types in item.get("conditional_nodes", ())
+                    ),
                 )
                 for item in document["packs"]
             )
@@ -176,6 +213,12 @@ class NodeInventory:
             core_signature=core_signature if "core_loaders" in document else "",
             core_loaders=core_loaders,
         )
+
+
+def folder_key(name: str) -> str:
+    """``ComfyUI-GGUF`` -> ``comfyuigguf``: a folder name as MultiGPU's
+    ``check_module_exists`` compares it."""
+    return "".join(char for char in name.lower() if char.isalnum())
 
 
 def _pack_kind(value: object) -> PackKind:
