@@ -35,7 +35,7 @@ from pathlib import Path
 
 from watchman.comfy.loader_registration import registration_file
 from watchman.comfy.loader_source import learn_loaders
-from watchman.comfy.python_source import node_classes_in_source
+from watchman.comfy.pack_node_types import node_classes_in_source
 
 # (owner/name, what the pack is called, whether the pack downloads its own model files
 # into its own folder instead of listing a ComfyUI models folder)

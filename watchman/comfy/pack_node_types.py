@@ -27,15 +27,21 @@ import logging
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from watchman.comfy.python_source import (
     MAPPING_NAME,
+    MARKERS,
     MAX_SOURCE_BYTES,
     NODE_ID_KEYWORD,
     PARSE_ERRORS,
     decode_source,
+    is_mapping_name,
+    parse_failure,
     syntax_nodes,
 )
+from watchman.errors import FileTooLargeError
+from watchman.regular_files import read_regular
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +52,6 @@ MAX_STEPS = 200_000
 MAX_PACK_SOURCE_BYTES = 64 * 1024 * 1024
 """Source parsed per pack at most (the files that declare nodes and those they import),
 the files naming ``NODE_CLASS_MAPPINGS`` first."""
-_MARKERS = (MAPPING_NAME.encode(), NODE_ID_KEYWORD.encode())
 
 
 class _OutOfBudget(Exception):
@@ -80,7 +85,7 @@ def pack_node_types(sources: Iterable[tuple[str, bytes]]) -> frozenset[str]:
     files = dict(sources)
     reader = _PackReader(files)
     found: set[str] = set()
-    declaring = [path for path, data in files.items() if any(m in data for m in _MARKERS)]
+    declaring = [path for path, data in files.items() if any(m in data for m in MARKERS)]
     # The package's own __init__ and the files naming the mapping first: a pack of many
     # vendored files spends the budget on what registers its nodes.
     declaring.sort(key=lambda path: (path.count("/"), MAPPING_NAME.encode() not in files[path]))
@@ -129,6 +134,56 @@ def conditional_node_types(sources: Iterable[tuple[str, bytes]]) -> ConditionalT
             if group is not None:
                 groups.append(group)
     return tuple(groups)
+
+
+def node_classes_in_source(text: str, filename: str) -> frozenset[str]:
+    """Return the node types one Python source text declares (the file read alone, as
+    :func:`pack_node_types` reads a pack).
+
+    Takes the source and where it came from (for messages). Returns the names found;
+    empty when the text does not parse (a warning is logged).
+    """
+    try:
+        ast.parse(text, filename=filename)
+    except PARSE_ERRORS as error:
+        logger.warning(
+            "Skipping %s: it does not parse as Python (%s).", filename, parse_failure(error)
+        )
+        return frozenset()
+    reader = _PackReader({})
+    module = _Module(_module_name(Path(filename).name), False)
+    _index(module, ast.parse(text, filename=filename))
+    try:
+        return frozenset(reader.declared(module))
+    except _OutOfBudget:
+        return frozenset()
+
+
+def node_classes_in_file(path: Path) -> frozenset[str]:
+    """Return the node types one Python file declares, read alone.
+
+    Takes a ``.py`` file. Returns the names found; empty when the file is unreadable, too
+    large, not decodable or not valid Python (a warning is logged in each case).
+    """
+    try:
+        data = read_regular(path, MAX_SOURCE_BYTES)
+    except FileTooLargeError as error:
+        logger.warning(
+            "Skipping %s: %d bytes is over the %d-byte limit for node source files.",
+            path,
+            error.size,
+            MAX_SOURCE_BYTES,
+        )
+        return frozenset()
+    except OSError as error:
+        logger.warning("Skipping %s: %s.", path, error.strerror or error)
+        return frozenset()
+    if not any(marker in data for marker in MARKERS):
+        return frozenset()
+    text = decode_source(data, str(path))
+    if text is None:
+        return frozenset()
+    return node_classes_in_source(text, str(path))
 
 
 def _module_name(path: str) -> str:
@@ -225,21 +280,26 @@ class _PackReader:
             for target in targets:
                 found |= self._assigned(module, target, node.value)
             return found
-        if isinstance(node, ast.AugAssign) and _is_mapping(node.target):
+        if isinstance(node, ast.AugAssign) and is_mapping_name(node.target):
             return self.keys(module, node.value, 0) or set()
         if isinstance(node, ast.Call):
             return self._called(module, node)
         return set()
 
     def _assigned(self, module: _Module, target: ast.expr, value: ast.expr) -> set[str]:
-        if _is_mapping(target):
-            return self.keys(module, value, 0) or set()
-        if isinstance(target, ast.Subscript) and _is_mapping(target.value):
+        if is_mapping_name(target):
+            keys = self.keys(module, value, 0)
+            if keys is None:
+                _skipped(module, value, "a mapping that is not followed statically")
+            return keys or set()
+        if isinstance(target, ast.Subscript) and is_mapping_name(target.value):
             key = self.text(module, target.slice, 0)
+            if key is None:
+                _skipped(module, target, "an item assignment with a non-literal key")
             return {key} if key is not None else set()
         if (
             isinstance(target, ast.Tuple)
-            and any(_is_mapping(item) for item in target.elts)
+            and any(is_mapping_name(item) for item in target.elts)
             and isinstance(value, ast.Call)
         ):
             # NODE_CLASS_MAPPINGS, NAMES = build(CONFIG): the config's keys.
@@ -257,11 +317,15 @@ class _PackReader:
         if (
             isinstance(function, ast.Attribute)
             and function.attr == "update"
-            and _is_mapping(function.value)
+            and is_mapping_name(function.value)
         ):
             for argument in call.args:
                 found |= self.keys(module, argument, 0) or set()
-            found |= {keyword.arg for keyword in call.keywords if keyword.arg}
+            for keyword in call.keywords:
+                if keyword.arg is None:  # .update(**other)
+                    found |= self.keys(module, keyword.value, 0) or set()
+                else:
+                    found.add(keyword.arg)
         return found
 
     def conditional(
@@ -575,10 +639,13 @@ def _index_import(module: _Module, node: ast.ImportFrom) -> None:
             )
 
 
-def _is_mapping(node: ast.expr) -> bool:
-    if isinstance(node, ast.Name):
-        return node.id == MAPPING_NAME
-    return isinstance(node, ast.Attribute) and node.attr == MAPPING_NAME
+def _skipped(module: _Module, node: ast.AST, what: str) -> None:
+    logger.debug(
+        "%s:%s: %s; not counted (only what reading can show is).",
+        module.name or "__init__",
+        getattr(node, "lineno", "?"),
+        what,
+    )
 
 
 def _is_docstring(statement: ast.stmt) -> bool:

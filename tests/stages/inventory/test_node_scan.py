@@ -27,6 +27,13 @@ def mapping(*names: str) -> str:
     return "NODE_CLASS_MAPPINGS = {" + ", ".join(f'"{n}": object' for n in names) + "}\n"
 
 
+def core_only(tmp_path: Path) -> Path:
+    """A ComfyUI tree whose core has one node type and no pack yet."""
+    root = tmp_path / "ComfyUI"
+    write(root / "nodes.py", mapping("KSampler"))
+    return root
+
+
 @pytest.fixture
 def comfyui(tmp_path: Path) -> Path:
     """A small ComfyUI tree covering each kind of pack and each core location."""
@@ -422,8 +429,7 @@ def test_a_pack_spreading_its_mappings_over_modules_provides_every_node_type(
 ) -> None:
     # Before, only mappings written in one file counted: an installed ComfyUI_essentials,
     # SeargeSDXL, KJNodes, rgthree or LoRA Manager left its workflows "missing nodes".
-    root = tmp_path / "ComfyUI"
-    write(root / "nodes.py", mapping("KSampler"))
+    root = core_only(tmp_path)
     pack = root / "custom_nodes" / "ComfyUI_essentials"
     write(
         pack / "__init__.py",
@@ -448,8 +454,7 @@ def test_a_pack_spreading_its_mappings_over_modules_provides_every_node_type(
 def test_nodes_a_pack_registers_in_its_frontend_alone_are_installed_with_it(
     tmp_path: Path,
 ) -> None:
-    root = tmp_path / "ComfyUI"
-    write(root / "nodes.py", mapping("KSampler"))
+    root = core_only(tmp_path)
     kj = root / "custom_nodes" / "ComfyUI-KJNodes"
     write(kj / "__init__.py", mapping("ImageResizeKJ") + 'WEB_DIRECTORY = "./web"\n')
     write(kj / "web" / "js" / "setget.js", 'LiteGraph.registerNodeType("SetNode", S);\n')
@@ -479,8 +484,7 @@ def test_a_cache_written_before_frontend_nodes_were_read_reads_each_pack_again(
 
 def test_node_types_registered_when_another_pack_is_there_follow_that_pack(tmp_path: Path) -> None:
     # MultiGPU wraps GGUF's loaders only when a ComfyUI-GGUF folder is in custom_nodes.
-    root = tmp_path / "ComfyUI"
-    write(root / "nodes.py", mapping("KSampler"))
+    root = core_only(tmp_path)
     multigpu = root / "custom_nodes" / "ComfyUI-MultiGPU"
     write(
         multigpu / "__init__.py",

@@ -33,8 +33,12 @@ from watchman.comfy.frontend_nodes import (
 from watchman.comfy.loader_registration import registration_file, repository_of
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
-from watchman.comfy.pack_node_types import conditional_node_types, pack_node_types
-from watchman.comfy.python_source import node_classes_in_file, node_classes_in_source
+from watchman.comfy.pack_node_types import (
+    conditional_node_types,
+    node_classes_in_file,
+    node_classes_in_source,
+    pack_node_types,
+)
 from watchman.errors import CycleInterrupted, FileTooLargeError
 from watchman.regular_files import read_regular
 from watchman.stages.inventory.git_metadata import read_git_metadata
