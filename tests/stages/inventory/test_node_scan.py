@@ -194,8 +194,12 @@ def test_a_pack_with_too_many_files_is_read_up_to_the_bound(
     pack = tmp_path / "custom_nodes" / "big"
     for index in range(4):
         write(pack / f"f{index}.py", mapping(f"Node{index}"))
+    monkeypatch.setattr(node_scan, "MAX_SCRIPTS", 1)
+    write(pack / "web" / "a.js", 'registerNodeType("FromA", A);\n')
+    write(pack / "web" / "b.js", 'registerNodeType("FromB", B);\n')
     (only,) = scan_node_inventory(tmp_path).packs
     assert only.node_classes == ("Node0", "Node1")
+    assert only.frontend_nodes == ("FromA",)
 
 
 def test_a_node_pack_is_plain_frozen_data() -> None:

@@ -129,7 +129,7 @@ def _core_files(comfyui_root: Path) -> Iterable[Path]:
         yield from sorted(extras.glob("*.py"))
     api_nodes = comfyui_root / "comfy_api_nodes"
     if api_nodes.is_dir():
-        yield from _pack_files(api_nodes, (".py",), MAX_FILES_PER_PACK)
+        yield from _pack_files(api_nodes)[0]
 
 
 def _pack_locations(custom_nodes: Path) -> Iterable[tuple[Path, bool]]:
@@ -178,8 +178,7 @@ def _pack_name(path: Path) -> str:
 
 def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
     kind: PackKind = "folder" if path.is_dir() else "file"
-    files = list(_pack_files(path, (".py",), MAX_FILES_PER_PACK)) if kind == "folder" else [path]
-    scripts = list(_pack_files(path, SCRIPT_SUFFIXES, MAX_SCRIPTS)) if kind == "folder" else []
+    files, scripts = _pack_files(path) if kind == "folder" else ([path], [])
     signature = _signature(path, [*files, *scripts])
     git = read_git_metadata(path) if kind == "folder" else None
     remote = git.remote_url if git else None
@@ -222,27 +221,31 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
     )
 
 
-def _pack_files(folder: Path, suffixes: tuple[str, ...], limit: int) -> Iterable[Path]:
-    """Yield the pack's files ending in ``suffixes`` in a stable order, skipping tests and
-    environments, at most ``limit`` of them."""
-    count = 0
+def _pack_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Return the pack's Python files (at most ``MAX_FILES_PER_PACK``) and scripts (at most
+    ``MAX_SCRIPTS``), each in a stable order, from one walk that skips tests and
+    environments."""
+    found: dict[tuple[str, ...], list[Path]] = {(".py",): [], SCRIPT_SUFFIXES: []}
+    limits = {(".py",): MAX_FILES_PER_PACK, SCRIPT_SUFFIXES: MAX_SCRIPTS}
     for current, folders, files in os.walk(folder, onerror=_walk_error):
         folders[:] = sorted(
             name for name in folders if name not in SKIPPED_FOLDERS and not name.startswith(".")
         )
         for name in sorted(files):
-            if not name.endswith(suffixes):
-                continue
-            count += 1
-            if count > limit:
-                logger.warning(
-                    "%s holds more than %d %s files; the rest are not read.",
-                    folder,
-                    limit,
-                    "/".join(suffixes),
-                )
-                return
-            yield Path(current) / name
+            for suffixes, kept in found.items():
+                if not name.endswith(suffixes):
+                    continue
+                if len(kept) == limits[suffixes]:
+                    logger.warning(
+                        "%s holds more than %d %s files; the rest are not read.",
+                        folder,
+                        limits[suffixes],
+                        "/".join(suffixes),
+                    )
+                    limits[suffixes] = -1  # said once
+                elif limits[suffixes] > 0:
+                    kept.append(Path(current) / name)
+    return found[(".py",)], found[SCRIPT_SUFFIXES]
 
 
 def _script_text(path: Path) -> bytes:
