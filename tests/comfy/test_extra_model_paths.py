@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tests.named_pipes import finishes, needs_fifo
 from watchman.comfy.extra_model_paths import (
     ExtraPath,
+    custom_nodes_folders,
     expand_path_text,
     load_extra_model_paths,
     parse_extra_model_paths,
@@ -235,4 +236,26 @@ def test_more_paths_than_any_real_configuration_adds_is_a_config_error(tmp_path)
     assert (
         len(_parse(tmp_path, f"s:\n  loras: |\n{lines[: lines.rindex(chr(10))]}\n").entries)
         == 2_000
+    )
+
+
+def test_node_pack_folders_are_comfyuis_own_and_the_custom_nodes_paths_in_its_order(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "ComfyUI"
+    root.mkdir()
+    (root / "extra_model_paths.yaml").write_text(
+        "shared:\n  base_path: /srv/ai\n  custom_nodes: nodes_a\n  checkpoints: ckpt\n"
+        "first:\n  base_path: /opt\n  is_default: true\n  custom_nodes: |\n    nodes_b\n"
+    )
+    more = tmp_path / "more.yaml"
+    more.write_text("late:\n  custom_nodes: /elsewhere/nodes_c\n")
+    assert custom_nodes_folders(root, [more], {}, tmp_path) == (
+        Path("/opt/nodes_b"),
+        root / "custom_nodes",
+        Path("/srv/ai/nodes_a"),
+        Path("/elsewhere/nodes_c"),
+    )
+    assert custom_nodes_folders(tmp_path / "bare", [], {}, tmp_path) == (
+        tmp_path / "bare" / "custom_nodes",
     )

@@ -110,3 +110,13 @@ def test_a_fingerprint_that_stamped_fewer_inputs_is_not_trusted(tmp_path, monkey
     monkeypatch.setattr(stage, "INPUTS_VERSION", stage.INPUTS_VERSION + 1)
     assert run("--config", str(config), "--run-cycle")[0] == 0
     assert unchanged_cycles() == 1  # ran in full
+
+
+def test_the_node_pack_folders_extra_model_paths_adds_are_stamped_too(tmp_path):
+    from watchman.stages.fingerprint import PACK_FILE_SUFFIXES, cycle_input_trees
+
+    root = tmp_path / "ComfyUI"
+    shared = tmp_path / "shared_nodes"
+    trees, _, _ = cycle_input_trees(root, [], (".json",), [], [root / "custom_nodes", shared])
+    stamped = [path for path, suffixes, _ in trees if suffixes == PACK_FILE_SUFFIXES]
+    assert stamped == [str(root / "custom_nodes"), str(shared)]

@@ -14,7 +14,8 @@ The format, as ComfyUI's ``utils/extra_config.py`` reads it::
 
 Each path is joined to ``base_path``; without a base_path a relative path is taken from
 the YAML file's folder. Keys that are not model folders (``custom_nodes``,
-``download_model_base``) are kept as entries too; the inventory skips them.
+``download_model_base``) are kept as entries too; the model inventory skips them, and the
+node inventory reads the ``custom_nodes`` ones (:func:`custom_nodes_folders`).
 
 Parsing is static (``yaml.safe_load``). Paths that do not exist are kept: the scanner skips
 them, since a missing drive is not a configuration error.
@@ -318,3 +319,22 @@ def search_order(
             rank[extra.path] = back
             back += 1
     return tuple(sorted(rank, key=rank.__getitem__))
+
+
+def custom_nodes_folders(
+    comfyui_root: Path,
+    extra_yaml_files: Sequence[Path],
+    environ: Mapping[str, str],
+    home_dir: Path,
+) -> tuple[Path, ...]:
+    """Return the folders ComfyUI loads node packs from, in its order: its own
+    ``custom_nodes`` and the ``custom_nodes`` paths of ``extra_model_paths.yaml`` (next to
+    ``main.py``, when present) and of ``extra_yaml_files``, an ``is_default`` one first.
+
+    Raises:
+        ConfigError: an extra_model_paths file is malformed or cannot be read.
+    """
+    own_file = comfyui_root / EXTRA_MODEL_PATHS_FILE_NAME
+    files = ([own_file] if own_file.is_file() else []) + list(extra_yaml_files)
+    extra = load_extra_model_paths(files, environ, home_dir)
+    return search_order([comfyui_root / "custom_nodes"], extra.for_folder("custom_nodes"))

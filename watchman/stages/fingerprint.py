@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from watchman import __version__
 from watchman.comfy.startup_log import ImportFailures, configured_logs, read_startup_logs
 from watchman.environment import expand_user
-from watchman.errors import BackendError
+from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
 from watchman.stages.inventory.listing import TreeListing
 from watchman.stages.inventory.listing_file import load_listing, save_listing
@@ -178,12 +178,14 @@ def cycle_input_trees(
     watched_folders: Sequence[Path],
     workflow_suffixes: Sequence[str],
     extra_model_paths: Sequence[Path],
+    custom_nodes: Sequence[Path] = (),
 ) -> tuple[list[tuple[str, Sequence[str], bool]], list[str], list[str]]:
     """Return what stands for a cycle's inputs besides the model folders: the trees to
     walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
     file suffixes to stamp in each, single files (``nodes.py``, extra_model_paths files,
     ComfyUI-Manager model lists) and single folders (the Python environments' package
-    folders, where pip installs the workflow templates and a packaged Manager)."""
+    folders, where pip installs the workflow templates and a packaged Manager).
+    ``custom_nodes``: the node pack folders extra_model_paths adds beside ComfyUI's own."""
     # Imported here: the resolver stack is not needed to check a fingerprint.
     from watchman.resolve.known_sources import _manager_model_lists, _site_packages
 
@@ -192,6 +194,8 @@ def cycle_input_trees(
         (str(folder), tuple(workflow_suffixes), True) for folder in watched_folders
     ]
     trees.append((os.path.join(root, "custom_nodes"), PACK_FILE_SUFFIXES, True))
+    own = os.path.join(root, "custom_nodes")
+    trees += [(str(path), PACK_FILE_SUFFIXES, True) for path in custom_nodes if str(path) != own]
     trees.append((os.path.join(root, "comfy_extras"), (".py",), True))
     trees.append((os.path.join(root, "comfy_api_nodes"), (".py",), True))
     files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
@@ -269,17 +273,22 @@ def stamp_inputs(
         restat_interval_ns,
         services.stop_event,  # a stop ends the walk of a huge tree at the next folder
     )
+    # Imported here: YAML is not needed to check a fingerprint, only to fill one.
+    from watchman.comfy.extra_model_paths import custom_nodes_folders
+
+    extra_files = [
+        expand_user(path, services.environment.home_dir)
+        for path in services.settings.comfyui.extra_model_paths
+    ]
+    try:
+        custom_nodes = custom_nodes_folders(
+            root, extra_files, services.environment.environ, services.environment.home_dir
+        )
+    except ConfigError:
+        custom_nodes = ()  # the stock stage says why; the cycle fails and stamps nothing
     cycle_fingerprint.observe_inputs(
         input_tree,
-        *cycle_input_trees(
-            root,
-            watched,
-            workflow_suffixes,
-            [
-                expand_user(path, services.environment.home_dir)
-                for path in services.settings.comfyui.extra_model_paths
-            ],
-        ),
+        *cycle_input_trees(root, watched, workflow_suffixes, extra_files, custom_nodes),
     )
     save_listing(home.input_listing_cache, input_tree.finish())
     return input_tree

@@ -510,3 +510,18 @@ def test_node_types_registered_when_another_pack_is_there_follow_that_pack(tmp_p
     assert "WanVideoModelLoaderMultiGPU" not in inventory.enabled_classes()
     again = NodeInventory.from_cache_document(inventory.to_cache_document())
     assert again.enabled_classes() == inventory.enabled_classes()
+
+
+def test_packs_in_every_custom_nodes_folder_comfyui_loads_from_are_installed(
+    tmp_path: Path,
+) -> None:
+    root = core_only(tmp_path)
+    write(root / "custom_nodes" / "Own" / "__init__.py", mapping("OwnNode"))
+    shared = tmp_path / "shared_nodes"
+    write(shared / "Shared" / "__init__.py", mapping("SharedNode"))
+    write(shared / "Off.disabled" / "__init__.py", mapping("OffNode"))
+    inventory = scan_node_inventory(root, custom_nodes=[root / "custom_nodes", shared])
+    assert {"OwnNode", "SharedNode"} <= inventory.enabled_classes()
+    assert "OffNode" not in inventory.enabled_classes()
+    assert [pack.name for pack in inventory.packs_defining("OffNode")] == ["Off"]
+    assert "SharedNode" not in scan_node_inventory(root).enabled_classes()

@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from watchman.comfy.frontend_nodes import (
@@ -70,6 +70,7 @@ def scan_node_inventory(
     comfyui_root: Path,
     previous: NodeInventory | None = None,
     stop_event: threading.Event | None = None,
+    custom_nodes: Sequence[Path] | None = None,
 ) -> NodeInventory:
     """Take stock of the node classes installed in a ComfyUI tree, without importing code.
 
@@ -79,6 +80,9 @@ def scan_node_inventory(
             unchanged reuse its class names instead of being parsed again.
         stop_event: once set, the scan ends before the next pack (a stop must end a
             cycle within 2 s even among hundreds of packs).
+        custom_nodes: the folders ComfyUI loads packs from, in its order (its own
+            ``custom_nodes`` and those extra_model_paths add,
+            ``extra_model_paths.custom_nodes_folders``); by default its own alone.
 
     Returns:
         The inventory, packs sorted by name then path. Unreadable files and folders are
@@ -97,7 +101,9 @@ def scan_node_inventory(
         core_loaders = _loaders_of(list(_sources(comfyui_root, core_files)), "ComfyUI")
     earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
     packs: list[NodePack] = []
-    for path, enabled in _pack_locations(comfyui_root / CUSTOM_NODES_FOLDER):
+    folders = custom_nodes if custom_nodes is not None else [comfyui_root / CUSTOM_NODES_FOLDER]
+    locations = [location for folder in folders for location in _pack_locations(folder)]
+    for path, enabled in locations:
         if stop_event is not None and stop_event.is_set():
             raise CycleInterrupted(f"stop requested while reading the node pack {path.name}")
         try:

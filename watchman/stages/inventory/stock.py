@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from watchman.comfy.extra_model_paths import custom_nodes_folders
 from watchman.comfy.startup_log import ImportFailures
 from watchman.config import Settings
 from watchman.environment import Environment
@@ -110,7 +111,13 @@ def take_stock(
         tree=tree,
     )
     tree.finish()
-    nodes = scan_node_inventory(root, _previous_node_inventory(home), stop_event)
+    custom_nodes = custom_nodes_folders(
+        root,
+        settings.comfyui.extra_model_paths,
+        environment.environ,
+        environment.home_dir,
+    )
+    nodes = scan_node_inventory(root, _previous_node_inventory(home), stop_event, custom_nodes)
     return Stock(models, with_import_failures(nodes, import_failures), tree)
 
 
