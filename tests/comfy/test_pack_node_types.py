@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchman.comfy import pack_node_types as module
+from watchman.comfy import pack_evaluation as module
 from watchman.comfy.pack_node_types import pack_node_types
 
 
