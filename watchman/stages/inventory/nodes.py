@@ -67,10 +67,15 @@ class NodeInventory:
     _by_class: Mapping[str, tuple[NodePack, ...]] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
+    # The packs' folder names as MultiGPU compares them (NodePack.installed_folder_key).
+    _folders: frozenset[str | None] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=frozenset
+    )
 
     def __post_init__(self) -> None:
         index: dict[str, list[NodePack]] = {}
-        folders = {pack.installed_folder_key() for pack in self.packs}
+        folders = frozenset(pack.installed_folder_key() for pack in self.packs)
+        object.__setattr__(self, "_folders", folders)
         for pack in self.packs:
             for node_class in (*pack.node_classes, *pack.frontend_nodes):
                 index.setdefault(node_class, []).append(pack)
@@ -93,11 +98,10 @@ class NodeInventory:
 
     def conditional_classes(self, pack: NodePack) -> frozenset[str]:
         """The node types ``pack`` registers because another pack's folder is there."""
-        folders = {other.installed_folder_key() for other in self.packs}
         return frozenset(
             node_class
             for names, types in pack.conditional_nodes
-            if any(folder_key(name) in folders for name in names)
+            if any(folder_key(name) in self._folders for name in names)
             for node_class in types
         )
 
