@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+from typing import Any
 
 
 class CountingFile(io.BytesIO):
@@ -24,6 +25,17 @@ class CountingFile(io.BytesIO):
         chunk = super().read(size)
         self.bytes_read += len(chunk)
         return chunk
+
+
+def workflow_read_from(data: bytes, name: str) -> tuple[Any, int]:
+    """The workflow the media reader finds in ``data`` (decoded JSON, None when absent)
+    and how many bytes it read to find it."""
+    from watchman.comfy.media_metadata import read_media_texts
+
+    handle = CountingFile(data)
+    _, texts = read_media_texts(handle, len(data), name)
+    workflow = json.loads(texts["workflow"]) if "workflow" in texts else None
+    return workflow, handle.bytes_read
 
 
 def box(kind: bytes, content: bytes) -> bytes:

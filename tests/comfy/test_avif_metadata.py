@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_files import CountingFile, avif_with_exif, exif_block
+from tests.media_files import avif_with_exif, exif_block, workflow_read_from
 from watchman.comfy import avif_metadata
 from watchman.comfy.media_metadata import media_payload, read_media_texts
 from watchman.comfy.workflow import parse_workflow_bytes
@@ -54,10 +54,9 @@ def test_every_way_an_exif_item_is_stored_is_read(data: bytes) -> None:
 def test_only_the_meta_box_and_the_exif_item_are_read() -> None:
     data = avif_with_exif(exif_block(STRINGS)) + struct.pack(">I4s", 8 + 5_000_000, b"free")
     data += b"\0" * 5_000_000
-    handle = CountingFile(data)
-    _, texts = read_media_texts(handle, len(data), "big.avif")
-    assert json.loads(texts["workflow"]) == WORKFLOW
-    assert handle.bytes_read < 2_000
+    workflow, bytes_read = workflow_read_from(data, "big.avif")
+    assert workflow == WORKFLOW
+    assert bytes_read < 2_000
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_files import CountingFile, glb_with_extras
+from tests.media_files import CountingFile, glb_with_extras, workflow_read_from
 from watchman.comfy import glb_metadata
 from watchman.comfy.media_metadata import media_payload, read_media_texts
 from watchman.comfy.workflow import parse_workflow_bytes
@@ -42,10 +42,9 @@ def test_extras_kept_as_objects_are_read_too() -> None:
 
 def test_only_the_header_and_the_json_chunk_are_read() -> None:
     data = glb_with_extras({"workflow": json.dumps(WORKFLOW)}, binary=b"\0" * 5_000_000)
-    handle = CountingFile(data)
-    _, texts = read_media_texts(handle, len(data), "big.glb")
-    assert json.loads(texts["workflow"]) == WORKFLOW
-    assert handle.bytes_read < 1_000
+    workflow, bytes_read = workflow_read_from(data, "big.glb")
+    assert workflow == WORKFLOW
+    assert bytes_read < 1_000
 
 
 @pytest.mark.parametrize(
