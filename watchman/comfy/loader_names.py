@@ -168,6 +168,16 @@ def _format(call: ast.Call, env: Mapping[str, str], depth: int) -> str | None:
         return None
     positional = [evaluate_text(argument, env, depth + 1) for argument in call.args]
     named = {k.arg: evaluate_text(k.value, env, depth + 1) for k in call.keywords if k.arg}
+    return substitute_fields(template, positional, named)
+
+
+def substitute_fields(
+    template: str, positional: list[str | None], named: Mapping[str, str | None]
+) -> str | None:
+    """``template.format(*positional, **named)`` when every field is a plain ``{}``,
+    ``{0}`` or ``{name}`` and every value it reads is known; else None. Substituted here:
+    ``str.format`` itself would obey a stranger's specs (``{:>999999999}``) and attribute
+    fields (``{0.__class__}``)."""
     pieces: list[str] = []
     at = 0
     automatic = 0

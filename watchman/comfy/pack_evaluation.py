@@ -9,9 +9,9 @@ never guessed.
 from __future__ import annotations
 
 import ast
-import string
 from collections.abc import Mapping
 
+from watchman.comfy.loader_names import MAX_NAME, substitute_fields
 from watchman.comfy.pack_modules import PackModule, index_module, is_docstring, module_name
 from watchman.comfy.python_source import MAX_SOURCE_BYTES, PARSE_ERRORS, decode_source
 
@@ -170,7 +170,12 @@ class PackReader:
         return self.keys(module, source, depth + 1)
 
     def text(self, module: PackModule, node: ast.expr, depth: int) -> str | None:
-        """The string an expression evaluates to, or None when it cannot be known."""
+        """The string an expression evaluates to, or None when it cannot be known or is
+        longer than a node type name can be (``loader_names.MAX_NAME``)."""
+        text = self._text(module, node, depth)
+        return text if text is None or len(text) <= MAX_NAME else None
+
+    def _text(self, module: PackModule, node: ast.expr, depth: int) -> str | None:
         self.step(depth)
         if isinstance(node, ast.Constant):
             return node.value if isinstance(node.value, str) else None
@@ -224,10 +229,15 @@ class PackReader:
         function = call.func
         if isinstance(function, ast.Attribute) and function.attr == "format":
             template = self.text(module, function.value, depth + 1)
-            if template is None or call.keywords:
+            if template is None:
                 return None
-            values = [self.text(module, argument, depth + 1) for argument in call.args]
-            return _formatted(template, values)
+            positional = [self.text(module, argument, depth + 1) for argument in call.args]
+            named = {
+                keyword.arg: self.text(module, keyword.value, depth + 1)
+                for keyword in call.keywords
+                if keyword.arg
+            }
+            return substitute_fields(template, positional, named)
         if not isinstance(function, ast.Name) or call.keywords:
             return None
         owner: PackModule | None = module
@@ -264,30 +274,3 @@ class PackReader:
             dict(zip(parameters, values, strict=True)),  # type: ignore[arg-type]
         )
         return self.text(scope, body[0].value, depth + 1)
-
-
-def _formatted(template: str, values: list[str | None]) -> str | None:
-    """``template.format(*values)`` when every field is a plain ``{}`` or ``{n}`` and every
-    value is known; else None (a field such as ``{0.__class__}`` is never evaluated)."""
-    pieces = []
-    automatic = 0
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError:
-        return None
-    for literal, field_name, spec, conversion in parsed:
-        pieces.append(literal)
-        if field_name is None:
-            continue
-        if spec or conversion:
-            return None
-        if field_name == "":
-            index, automatic = automatic, automatic + 1
-        elif field_name.isdigit():
-            index = int(field_name)
-        else:
-            return None
-        if index >= len(values) or values[index] is None:
-            return None
-        pieces.append(values[index] or "")
-    return "".join(pieces)
