@@ -36,7 +36,6 @@ from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.pack_node_types import (
     conditional_node_types,
     node_classes_in_file,
-    node_classes_in_source,
     pack_node_types,
 )
 from watchman.errors import CycleInterrupted, FileTooLargeError
@@ -195,18 +194,17 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         conditional = earlier.conditional_nodes
     else:
         base = path if kind == "folder" else path.parent
-        sources = list(_sources(base, files))  # read once for the three readings below
+        sources = list(_sources(base, files))  # read once for every reading below
+        # A pack naming its node types at import time (comfy_mtb, 3D-Pack, Jovimetrix):
+        # the mapping its rule builds counts as one more of its files.
+        registration = registration_file(repository_of(remote), sources)
+        readable = [*sources, registration] if registration is not None else sources
         # Followed across the pack's modules: mappings imported from one another, keys
         # that are class attributes, mappings built from a config dict.
-        classes = set(pack_node_types(sources))
-        # A pack naming its node types at import time (comfy_mtb, 3D-Pack): the mapping
-        # its rule builds counts as one more of its files.
-        registration = registration_file(repository_of(remote), sources)
-        if registration is not None:
-            classes |= node_classes_in_source(registration[1].decode(), registration[0])
+        classes = set(pack_node_types(readable))
         node_classes = tuple(sorted(classes))
         conditional = conditional_node_types(sources)
-        loaders = _loaders_of(sources, _pack_name(path), registration)
+        loaders = _loaders_of(readable, _pack_name(path))
         frontend = set(known_for_pack((remote, _pack_name(path))))
         for script in scripts:
             frontend |= registered_in_script(_script_text(script))
@@ -284,13 +282,11 @@ def _signature(base: Path, files: Iterable[Path]) -> str:
     return digest.hexdigest()[:32]
 
 
-def _loaders_of(
-    sources: list[tuple[str, bytes]], pack: str, extra: tuple[str, bytes] | None = None
-) -> tuple[LearnedLoader, ...]:
-    """Return the loaders the pack's ``(relative path, source)`` files (and the ``extra``
-    source, a mapping built at import time) declare; unreadable files were skipped, and
-    any problem is said once per file at INFO (a pack's odd file is not an error)."""
-    loaders, problems = learn_loaders([*sources, extra] if extra is not None else sources)
+def _loaders_of(sources: list[tuple[str, bytes]], pack: str) -> tuple[LearnedLoader, ...]:
+    """Return the loaders the pack's ``(relative path, source)`` files declare (a mapping
+    a registration rule builds among them); unreadable files were skipped, and any problem
+    is said once per file at INFO (a pack's odd file is not an error)."""
+    loaders, problems = learn_loaders(sources)
     for problem in problems:
         logger.info("Loader inputs of %s: %s", pack, problem)
     return loaders
