@@ -84,16 +84,19 @@ def registered_in_script(data: bytes) -> set[str]:
     }
 
 
+def repository_name(identity: str) -> str:
+    """The lower-case name a pack is known by across its spellings: a repository URL
+    (``https://github.com/kijai/ComfyUI-KJNodes.git`` -> ``comfyui-kjnodes``), a registry
+    page (its pack id) or a folder name (a registry install's folder is the pack id)."""
+    return identity.strip().rstrip("/").removesuffix(".git").rsplit("/", 1)[-1].lower()
+
+
 def known_for_pack(identities: Iterable[str | None]) -> tuple[str, ...]:
     """Return the known frontend node types of the pack whose repository URL or folder
-    name is among ``identities`` (compared by the repository's name, in any case)."""
-    names = {
-        identity.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1].lower()
-        for identity in identities
-        if identity
-    }
+    name is among ``identities`` (compared by :func:`repository_name`)."""
+    names = {repository_name(identity) for identity in identities if identity}
     for url, types in KNOWN_FRONTEND_NODES.items():
-        if url.rsplit("/", 1)[-1].lower() in names:
+        if repository_name(url) in names:
             return types
     return ()
 

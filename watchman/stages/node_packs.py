@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from watchman.comfy.frontend_nodes import repository_name
 from watchman.comfy.node_map import ExtensionNodeMap, PackCandidate, pack_for_missing_node
 from watchman.comfy.workflow_graph import is_instance_type
 from watchman.stages.inventory.nodes import NodeInventory, NodePack
@@ -107,20 +108,14 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
 def _installed_pack(url: str, nodes: NodeInventory) -> NodePack | None:
     """The installed, enabled pack that is the repository or registry pack ``url``, by its
     git remote or its folder name (a registry install's folder is the pack id)."""
-    wanted = _repository_name(url)
+    wanted = repository_name(url)
     for pack in nodes.packs:
         if not pack.enabled or pack.path in nodes.import_failed:
             continue
-        remote = _repository_name(pack.git_remote) if pack.git_remote else None
-        if wanted in (remote, pack.name.lower()):
+        remote = repository_name(pack.git_remote) if pack.git_remote else None
+        if wanted in (remote, repository_name(pack.name)):
             return pack
     return None
-
-
-def _repository_name(url: str) -> str:
-    """``https://github.com/kijai/ComfyUI-KJNodes.git`` -> ``comfyui-kjnodes``; a registry
-    page ``https://registry.comfy.org/nodes/comfyui-kjnodes`` gives its id."""
-    return url.strip().rstrip("/").removesuffix(".git").rsplit("/", 1)[-1].lower()
 
 
 def _installed(status: str, pack: NodePack, why: str) -> PackAdvice:
