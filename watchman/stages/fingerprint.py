@@ -193,8 +193,8 @@ def cycle_input_trees(
     trees: list[tuple[str, Sequence[str], bool]] = [
         (str(folder), tuple(workflow_suffixes), True) for folder in watched_folders
     ]
-    trees.append((os.path.join(root, "custom_nodes"), PACK_FILE_SUFFIXES, True))
     own = os.path.join(root, "custom_nodes")
+    trees.append((own, PACK_FILE_SUFFIXES, True))
     trees += [(str(path), PACK_FILE_SUFFIXES, True) for path in custom_nodes if str(path) != own]
     trees.append((os.path.join(root, "comfy_extras"), (".py",), True))
     trees.append((os.path.join(root, "comfy_api_nodes"), (".py",), True))
