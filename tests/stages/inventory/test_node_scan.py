@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from watchman.comfy import pack_files
 from watchman.comfy.pack_node_types import pack_node_types
 from watchman.errors import StateError
 from watchman.stages.inventory import node_scan
@@ -190,11 +191,11 @@ def test_a_pyproject_nesting_past_the_toml_readers_stack_costs_only_the_version(
 def test_a_pack_with_too_many_files_is_read_up_to_the_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(node_scan, "MAX_FILES_PER_PACK", 2)
+    monkeypatch.setattr(pack_files, "MAX_PYTHON_FILES", 2)
     pack = tmp_path / "custom_nodes" / "big"
     for index in range(4):
         write(pack / f"f{index}.py", mapping(f"Node{index}"))
-    monkeypatch.setattr(node_scan, "MAX_SCRIPTS", 1)
+    monkeypatch.setattr(pack_files, "MAX_SCRIPTS", 1)
     write(pack / "web" / "a.js", 'registerNodeType("FromA", A);\n')
     write(pack / "web" / "b.js", 'registerNodeType("FromB", B);\n')
     (only,) = scan_node_inventory(tmp_path).packs

@@ -23,16 +23,16 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from watchman.comfy.frontend_nodes import (
-    MAX_SCRIPT_BYTES,
-    MAX_SCRIPTS,
-    SCRIPT_SUFFIXES,
-    known_for_pack,
-    registered_in_script,
-)
+from watchman.comfy.frontend_nodes import MAX_SCRIPT_BYTES, known_for_pack, registered_in_script
 from watchman.comfy.loader_registration import registration_file, repository_of
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.pack_files import (
+    DISABLED_FOLDER,
+    is_pack_entry,
+    reads_folder,
+    select_pack_files,
+)
 from watchman.comfy.pack_node_types import (
     conditional_node_types,
     node_classes_in_file,
@@ -52,17 +52,9 @@ logger = logging.getLogger(__name__)
 
 CUSTOM_NODES_FOLDER = "custom_nodes"
 DISABLED_SUFFIX = ".disabled"
-DISABLED_FOLDER = ".disabled"
 
-# Bounds for one pack, so a pack that vendors a whole library cannot stall the cycle.
-MAX_FILES_PER_PACK = 2000
 # A pack's pyproject.toml is read for its version only; real ones are a few KiB.
 MAX_PYPROJECT_BYTES = 1 << 20
-# Folders that hold no node definitions ComfyUI loads, only tests and environments.
-SKIPPED_FOLDERS = frozenset(
-    {"__pycache__", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages"}
-)
-SKIPPED_FILES = frozenset({"example_node.py.example"})
 
 
 def scan_node_inventory(
@@ -144,11 +136,8 @@ def _pack_locations(custom_nodes: Path) -> Iterable[tuple[Path, bool]]:
         *((entry, True) for entry in _entries(custom_nodes / DISABLED_FOLDER)),
     ]:
         name = entry.name
-        if name in SKIPPED_FILES or name == "__pycache__":
-            continue
-        if name.startswith("."):
-            # Hidden folders (.git, .disabled handled above, editor folders) are no packs.
-            continue
+        if not is_pack_entry(name):
+            continue  # hidden folders (.git, .disabled handled above), caches
         try:
             is_folder, is_file = entry.is_dir(), entry.is_file()
         except OSError as error:
@@ -226,30 +215,16 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
 
 
 def _pack_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """Return the pack's Python files (at most ``MAX_FILES_PER_PACK``) and scripts (at most
-    ``MAX_SCRIPTS``), each in a stable order, from one walk that skips tests and
-    environments."""
-    found: dict[tuple[str, ...], list[Path]] = {(".py",): [], SCRIPT_SUFFIXES: []}
-    limits = {(".py",): MAX_FILES_PER_PACK, SCRIPT_SUFFIXES: MAX_SCRIPTS}
+    """Return the pack's Python files and scripts that are read, each in a stable order,
+    from one walk (``pack_files``: the rule the cycle fingerprint stamps by too)."""
+    walked: list[tuple[str, list[str]]] = []
     for current, folders, files in os.walk(folder, onerror=_walk_error):
-        folders[:] = sorted(
-            name for name in folders if name not in SKIPPED_FOLDERS and not name.startswith(".")
-        )
-        for name in sorted(files):
-            for suffixes, kept in found.items():
-                if not name.endswith(suffixes):
-                    continue
-                if len(kept) == limits[suffixes]:
-                    logger.warning(
-                        "%s holds more than %d %s files; the rest are not read.",
-                        folder,
-                        limits[suffixes],
-                        "/".join(suffixes),
-                    )
-                    limits[suffixes] = -1  # said once
-                elif limits[suffixes] > 0:
-                    kept.append(Path(current) / name)
-    return found[(".py",)], found[SCRIPT_SUFFIXES]
+        folders[:] = sorted(name for name in folders if reads_folder(name))
+        walked.append((current, sorted(files)))
+    selected = select_pack_files(walked)
+    for kind in selected.over_bound:
+        logger.warning("%s holds more %s files than are read; the rest are not.", folder, kind)
+    return [Path(path) for path in selected.python], [Path(path) for path in selected.scripts]
 
 
 def _script_text(path: Path) -> bytes:
