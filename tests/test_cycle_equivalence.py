@@ -7,7 +7,8 @@ applied to a copy of the demo tree between cycles of one home; after each round 
 incremental cycle's report and model cache are compared with those of a cold cycle in a
 fresh home. A model rewritten in place (same name, its folder's stamp unchanged) is seen
 at the next full re-stat, which the clock then makes due; an unchanged cycle stops at the
-fingerprint and leaves the report as it was.
+fingerprint and leaves the report as it was. A pack script rewritten in place to register
+a node type a workflow uses makes the next cycle run in full.
 """
 
 from __future__ import annotations
@@ -387,3 +388,34 @@ def test_needs_made_before_a_failed_cycle_changed_the_models_are_assessed_after_
     )
     bench.incremental()
     assert _report(bench.home) == _report(bench.cold())
+
+
+def _status(home: Home, name: str) -> str:
+    """The status the report gives the workflow named ``name``."""
+    (entry,) = [item for item in _report(home)["workflows"] if item["name"] == name]
+    return str(entry["status"])
+
+
+def test_a_node_type_a_pack_script_gains_in_place_is_seen_by_the_next_one_shot_cycle(tmp_path):
+    bench = Bench(tmp_path)
+    # A pack's frontend script, and a workflow using a node type nobody registers yet.
+    script = bench.root / "custom_nodes" / "ComfyUI-DemoUpscale" / "web" / "nodes.js"
+    script.parent.mkdir()
+    script.write_text("// registers nothing yet\n", encoding="utf-8")
+    node = {"id": 1, "type": "DemoFrontendNote", "mode": 0, "widgets_values": []}
+    workflow = {"last_node_id": 1, "nodes": [node], "links": []}
+    (bench.workflows / "frontend_note.json").write_text(json.dumps(workflow), encoding="utf-8")
+    bench.incremental()
+    before = _status(bench.home, "frontend_note.json")
+    assert _unchanged(bench.home, bench.incremental())
+    # Rewritten in place (an editor saving over it): its folder's stamp holds.
+    script.write_text(
+        'app.registerExtension({ setup() { LiteGraph.registerNodeType("DemoFrontendNote", N) } })',
+        encoding="utf-8",
+    )
+    again = bench.incremental()
+    assert not _unchanged(bench.home, again)  # ran in full
+    cold = bench.cold()
+    assert _status(bench.home, "frontend_note.json") == _status(cold, "frontend_note.json")
+    assert _status(cold, "frontend_note.json") != before
+    assert _report(bench.home) == _report(cold)

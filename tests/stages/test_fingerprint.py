@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from watchman.stages.fingerprint import CycleFingerprint, RunOutcome
+from watchman.stages.fingerprint import CycleFingerprint, InputTree, RunOutcome
 from watchman.stages.inventory.listing import TreeListing
 from watchman.state import fingerprint
 from watchman.state.cycle_state import CycleSummary
@@ -26,7 +26,7 @@ def _saved_after_cycle(tmp_path: Path, now_ns: int, due_in: int = 10 * LATER) ->
     cycle = CycleFingerprint(state, "settings-1", now_ns)
     cycle.observe_inputs(
         TreeListing.for_cycle(None, now_ns, 0),
-        [(str(tmp_path / "workflows"), (".json",), True)],
+        [InputTree(str(tmp_path / "workflows"), (".json",))],
         [str(tmp_path / "nodes.py"), str(tmp_path / "extra_model_paths.yaml")],
         [],
     )
@@ -113,10 +113,76 @@ def test_a_fingerprint_that_stamped_fewer_inputs_is_not_trusted(tmp_path, monkey
 
 
 def test_the_node_pack_folders_extra_model_paths_adds_are_stamped_too(tmp_path):
-    from watchman.stages.fingerprint import PACK_FILE_SUFFIXES, cycle_input_trees
+    from watchman.stages.fingerprint import cycle_input_trees
 
     root = tmp_path / "ComfyUI"
     shared = tmp_path / "shared_nodes"
     trees, _, _ = cycle_input_trees(root, [], (".json",), [], [root / "custom_nodes", shared])
-    stamped = [path for path, suffixes, _ in trees if suffixes == PACK_FILE_SUFFIXES]
+    stamped = [tree.folder for tree in trees if tree.packs]
     assert stamped == [str(root / "custom_nodes"), str(shared)]
+
+
+def _stamped_in_packs(custom_nodes: Path) -> list[str]:
+    from watchman.stages.fingerprint import PACK_FILE_SUFFIXES, input_paths
+
+    tree = TreeListing.for_cycle(None, 0, 0)
+    roots = [InputTree(str(custom_nodes), PACK_FILE_SUFFIXES, packs=True)]
+    _, stamped = input_paths(tree, roots, [])
+    return [Path(path).relative_to(custom_nodes).as_posix() for path in stamped]
+
+
+def test_the_scripts_the_frontend_reader_reads_are_stamped_and_no_others(tmp_path):
+    nodes = tmp_path / "custom_nodes"
+    for name in (
+        "Pack/__init__.py",
+        "Pack/web/nodes.js",
+        "Pack/web/extra.mjs",
+        "Pack/web/style.css",
+        "Pack/node_modules/lib/index.js",
+        "Pack/.hidden/tool.js",
+        "Pack/tests/test.js",
+        ".disabled/Off/web/off.js",
+        "Off2.disabled/off2.js",
+        "loose.js",
+    ):
+        _file(nodes / name, b"x")
+    stamped = _stamped_in_packs(nodes)
+    scripts = sorted(path for path in stamped if path.endswith(("js",)))
+    assert scripts == [
+        ".disabled/Off/web/off.js",
+        "Off2.disabled/off2.js",
+        "Pack/web/extra.mjs",
+        "Pack/web/nodes.js",
+    ]
+
+
+def test_a_pack_over_the_script_bound_is_stamped_up_to_the_script_read_last(tmp_path, monkeypatch):
+    from watchman.comfy import pack_files
+
+    monkeypatch.setattr(pack_files, "MAX_SCRIPTS", 2)
+    nodes = tmp_path / "custom_nodes"
+    for name in ("Big/a.js", "Big/web/b.js", "Big/web/c.js", "Small/z.js"):
+        _file(nodes / name, b"x")
+    scripts = [path for path in _stamped_in_packs(nodes) if path.endswith(".js")]
+    assert scripts == ["Big/a.js", "Big/web/b.js", "Small/z.js"]
+
+
+def test_a_pack_script_rewritten_in_place_is_a_change(tmp_path):
+    from watchman.stages.fingerprint import PACK_FILE_SUFFIXES
+
+    script = _file(tmp_path / "custom_nodes" / "Pack" / "web" / "nodes.js", b"// none yet")
+    now = max(os.stat(p).st_mtime_ns for p in tmp_path.rglob("*")) + LATER
+    state = tmp_path / "state" / "fingerprint.json"
+    cycle = CycleFingerprint(state, "settings-1", now)
+    cycle.observe_inputs(
+        TreeListing.for_cycle(None, now, 0),
+        [InputTree(str(tmp_path / "custom_nodes"), PACK_FILE_SUFFIXES, packs=True)],
+        [],
+        [],
+    )
+    cycle.due_at_ns.append(now + 10 * LATER)
+    cycle.finish([], RunOutcome(counts={}, summary=CycleSummary()), tmp_path / "none.json")
+    saved = fingerprint.load(state)
+    assert fingerprint.check(saved, "settings-1", now + LATER) is None
+    script.write_bytes(b'LiteGraph.registerNodeType("X", X);')  # its folder's stamp holds
+    assert fingerprint.check(saved, "settings-1", now + LATER) == "an input changed"

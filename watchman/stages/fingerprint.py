@@ -19,10 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from watchman import __version__
+from watchman.comfy.pack_files import (
+    DISABLED_FOLDER,
+    SKIPPED_FOLDERS,
+    is_pack_entry,
+    reads_folder,
+    select_pack_files,
+)
 from watchman.comfy.startup_log import ImportFailures, configured_logs, read_startup_logs
 from watchman.environment import expand_user
 from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
+from watchman.stages.inventory.directory_listing import DirectoryListing
 from watchman.stages.inventory.listing import TreeListing
 from watchman.stages.inventory.listing_file import load_listing, save_listing
 from watchman.state import fingerprint
@@ -34,12 +42,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# File names a pack's node inventory or the known sources read (besides .py files).
+# File names a pack's node inventory or the known sources read (besides .py files); its
+# scripts are stamped as the frontend reader selects them (comfy/pack_files).
 PACK_FILE_SUFFIXES = (".py", ".toml", ".json")
-# Folders neither the node inventory nor ComfyUI reads node definitions from.
-SKIPPED_PACK_FOLDERS = frozenset(
-    {"__pycache__", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages"}
-)
 
 
 @dataclass(frozen=True)
@@ -61,40 +66,86 @@ def add_listing(stamps: fingerprint.Stamps, tree: TreeListing) -> None:
         stamps.add(path, "d", (device, inode, 0, mtime, ctime), record.is_racy())
 
 
+@dataclass(frozen=True)
+class InputTree:
+    """A folder whose files stand for a cycle's inputs.
+
+    ``suffixes``: the endings (case-blind) of the files stamped; ``skip_hidden``: hidden
+    folders are not walked. ``packs``: a ``custom_nodes`` folder, whose packs are walked
+    as the node scan walks them and whose scripts the frontend reader reads are stamped
+    too (``comfy/pack_files``).
+    """
+
+    folder: str
+    suffixes: tuple[str, ...]
+    skip_hidden: bool = True
+    packs: bool = False
+
+
 def input_paths(
-    tree: TreeListing,
-    roots: Sequence[tuple[str, Sequence[str], bool]],
-    files: Sequence[str],
+    tree: TreeListing, roots: Sequence[InputTree], files: Sequence[str]
 ) -> tuple[list[str], list[str]]:
     """Walk the input trees through ``tree`` (reusing unchanged folders' listings) and
     return the folders walked and the files whose stamps stand for the inputs.
 
     Args:
         tree: the listing of the input trees for this cycle.
-        roots: ``(folder, file suffixes to stamp, hidden folders skipped)`` per tree.
+        roots: the trees to walk.
         files: single files to stamp (absent ones count: their appearance is a change).
     """
     folders: list[str] = []
     stamped: list[str] = list(files)
-    for root, suffixes, skip_hidden in roots:
-        folders.append(root)  # its absence is stamped too
+    for root in roots:
+        folders.append(root.folder)  # its absence is stamped too
+        if root.packs:
+            _pack_paths(tree, root, folders, stamped)
+            continue
 
-        def skip(name: str, skip_hidden: bool = skip_hidden) -> bool:
-            if name in SKIPPED_PACK_FOLDERS:
+        def skip(name: str, skip_hidden: bool = root.skip_hidden) -> bool:
+            if name in SKIPPED_FOLDERS:
                 return True
-            return skip_hidden and name.startswith(".") and name != ".disabled"
+            return skip_hidden and name.startswith(".") and name != DISABLED_FOLDER
 
-        for directory, _, record in tree.walk(root, skip):
-            folders.append(directory)
-            for name in record.names:
-                if name.lower().endswith(tuple(suffixes)) and not name.startswith("."):
-                    stamped.append(os.path.join(directory, name))
-            if ".git" in record.subfolders:
-                # A pack's git facts: HEAD names the checked-out commit or branch.
-                git = os.path.join(directory, ".git")
-                folders.append(git)
-                stamped.append(os.path.join(git, "HEAD"))
+        for directory, _, record in tree.walk(root.folder, skip):
+            _add_folder(directory, record, root.suffixes, folders, stamped)
     return list(dict.fromkeys(folders)), stamped
+
+
+def _pack_paths(tree: TreeListing, root: InputTree, folders: list[str], stamped: list[str]) -> None:
+    """Add the paths of a ``custom_nodes`` folder: its own files (single-file packs) and
+    those of its ``.disabled`` folder, and each pack folder walked as the node scan walks
+    it, with the scripts the frontend reader reads (its bound counts per pack)."""
+    for directory, _, record in tree.walk(root.folder, lambda name: name != DISABLED_FOLDER):
+        _add_folder(directory, record, root.suffixes, folders, stamped)
+        for name in record.subfolders:
+            if not is_pack_entry(name):
+                continue
+            walked = list(tree.walk(os.path.join(directory, name), lambda n: not reads_folder(n)))
+            for folder, _, listing in walked:
+                _add_folder(folder, listing, root.suffixes, folders, stamped)
+            # What the frontend reader reads of them (node types registered in scripts).
+            stamped += select_pack_files(
+                (path, listing.names) for path, _, listing in walked
+            ).scripts
+
+
+def _add_folder(
+    directory: str,
+    record: DirectoryListing,
+    suffixes: Sequence[str],
+    folders: list[str],
+    stamped: list[str],
+) -> None:
+    """Add one walked folder and the files of it whose names end in ``suffixes``."""
+    folders.append(directory)
+    for name in record.names:
+        if name.lower().endswith(tuple(suffixes)) and not name.startswith("."):
+            stamped.append(os.path.join(directory, name))
+    if ".git" in record.subfolders:
+        # A pack's git facts: HEAD names the checked-out commit or branch.
+        git = os.path.join(directory, ".git")
+        folders.append(git)
+        stamped.append(os.path.join(git, "HEAD"))
 
 
 @dataclass
@@ -120,7 +171,7 @@ class CycleFingerprint:
     def observe_inputs(
         self,
         tree: TreeListing,
-        roots: Sequence[tuple[str, Sequence[str], bool]],
+        roots: Sequence[InputTree],
         files: Sequence[str],
         extra_folders: Sequence[str],
     ) -> None:
@@ -167,10 +218,11 @@ class CycleFingerprint:
         )
 
 
-INPUTS_VERSION = 2
+INPUTS_VERSION = 3
 """Which inputs a fingerprint stands for: bump it when :func:`cycle_input_trees` stamps
 more, so a fingerprint saved before, which never stamped them, cannot pass a change off
-as "unchanged" (2: ComfyUI's start-up logs, ``StartupLogs.identity`` in comfy/startup_log)."""
+as "unchanged" (2: ComfyUI's start-up logs, ``StartupLogs.identity`` in comfy/startup_log;
+3: the packs' scripts the frontend reader reads, comfy/pack_files)."""
 
 
 def cycle_input_trees(
@@ -179,7 +231,7 @@ def cycle_input_trees(
     workflow_suffixes: Sequence[str],
     extra_model_paths: Sequence[Path],
     custom_nodes: Sequence[Path] = (),
-) -> tuple[list[tuple[str, Sequence[str], bool]], list[str], list[str]]:
+) -> tuple[list[InputTree], list[str], list[str]]:
     """Return what stands for a cycle's inputs besides the model folders: the trees to
     walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
     file suffixes to stamp in each, single files (``nodes.py``, extra_model_paths files,
@@ -190,14 +242,16 @@ def cycle_input_trees(
     from watchman.resolve.known_sources import _manager_model_lists, _site_packages
 
     root = str(comfyui_root)
-    trees: list[tuple[str, Sequence[str], bool]] = [
-        (str(folder), tuple(workflow_suffixes), True) for folder in watched_folders
-    ]
+    trees = [InputTree(str(folder), tuple(workflow_suffixes)) for folder in watched_folders]
     own = os.path.join(root, "custom_nodes")
-    trees.append((own, PACK_FILE_SUFFIXES, True))
-    trees += [(str(path), PACK_FILE_SUFFIXES, True) for path in custom_nodes if str(path) != own]
-    trees.append((os.path.join(root, "comfy_extras"), (".py",), True))
-    trees.append((os.path.join(root, "comfy_api_nodes"), (".py",), True))
+    trees.append(InputTree(own, PACK_FILE_SUFFIXES, packs=True))
+    trees += [
+        InputTree(str(path), PACK_FILE_SUFFIXES, packs=True)
+        for path in custom_nodes
+        if str(path) != own
+    ]
+    trees.append(InputTree(os.path.join(root, "comfy_extras"), (".py",)))
+    trees.append(InputTree(os.path.join(root, "comfy_api_nodes"), (".py",)))
     files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
     files += [str(path) for path in extra_model_paths]
     files += [str(path) for path in _manager_model_lists(comfyui_root)]
