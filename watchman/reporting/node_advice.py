@@ -1,7 +1,8 @@
 """The advice about missing node types: one action per pack to install (a ``comfy node
 install <id>`` for a pack of the Comfy registry, else the ``git clone`` ComfyUI-Manager's
-"Install via Git URL" does), to enable (the rename of a disabled pack) or to update (an
-installed pack older than the workflow), one per node type to decide about.
+"Install via Git URL" does), to enable (the rename of a disabled pack), to update (an
+installed pack older than the workflow) or both (a disabled pack older than the workflow),
+one per node type to decide about.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ def node_actions(report: Report) -> list[Action]:
     install: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
     enable: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
     update: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
+    enable_update: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
+    installed = {
+        "installed_disabled": enable,
+        "outdated_pack": update,
+        "disabled_outdated_pack": enable_update,
+    }
     actions: list[Action] = []
     root = PurePath(report.comfyui_root)
     by_path = display_names(report)
@@ -41,8 +48,8 @@ def node_actions(report: Report) -> list[Action]:
             )
             types.append(node)
             workflows.extend(name for name in names if name not in workflows)
-        elif pack is not None and status in ("installed_disabled", "outdated_pack"):
-            group = enable if status == "installed_disabled" else update
+        elif pack is not None and status in installed:
+            group = installed[status]
             key = pack.path or pack.title or "?"
             title, path, types, workflows = group.setdefault(
                 key, (pack.title or "?", pack.path, [], [])
@@ -91,11 +98,12 @@ def node_actions(report: Report) -> list[Action]:
             )
     for title, path, types, workflows in (enable[key] for key in sorted(enable)):
         actions.append(_enable(title, path, ", ".join(sorted(types)), tuple(workflows), root))
+    for title, path, types, workflows in (enable_update[key] for key in sorted(enable_update)):
+        actions.append(
+            _enable_and_update(title, path, ", ".join(sorted(types)), tuple(workflows), root)
+        )
     for title, path, types, workflows in (update[key] for key in sorted(update)):
-        command = None
-        if path:
-            folder = relative_to_root(PurePath(path), root)
-            command = f"git -C {shell_quote(folder)} pull"
+        command = _pull(relative_to_root(PurePath(path), root)) if path else None
         actions.append(
             Action(
                 "update_pack",
@@ -138,24 +146,57 @@ def _registry_id(row: NodeRow) -> str | None:
     return None
 
 
+def _enabled_folder(where: PurePath) -> PurePath | None:
+    """Where the disabled pack at ``where`` goes to be enabled (its name without
+    ``.disabled``, or out of the ``.disabled`` folder), or None when neither applies."""
+    if where.name.endswith(".disabled"):
+        return where.with_name(where.name[: -len(".disabled")])
+    if where.parent.name == ".disabled":
+        return where.parent.parent / where.name
+    return None
+
+
+def _move(path: str | None, root: PurePath) -> tuple[str, str] | None:
+    """The ``mv`` that enables the disabled pack at ``path`` and the folder it makes, both
+    relative to ``root``; None when there is no such rename."""
+    if not path:
+        return None
+    where = PurePath(path)
+    enabled = _enabled_folder(where)
+    if enabled is None:
+        return None
+    source, target = relative_to_root(where, root), relative_to_root(enabled, root)
+    return f"mv {shell_quote(source)} {shell_quote(target)}", target
+
+
+def _pull(folder: str) -> str:
+    """The command that updates the git checkout of a pack in ``folder``."""
+    return f"git -C {shell_quote(folder)} pull"
+
+
 def _enable(
     name: str, path: str | None, node: str, names: tuple[str, ...], root: PurePath
 ) -> Action:
-    command = None
-    if path:
-        where = PurePath(path)
-        if where.name.endswith(".disabled"):
-            enabled = where.with_name(where.name[: -len(".disabled")])
-        elif where.parent.name == ".disabled":
-            enabled = where.parent.parent / where.name
-        else:
-            enabled = None
-        if enabled is not None:
-            source, target = relative_to_root(where, root), relative_to_root(enabled, root)
-            command = f"mv {shell_quote(source)} {shell_quote(target)}"
+    move = _move(path, root)
+    command = move[0] if move is not None else None
     return Action(
         "enable_pack",
         f"Enable the installed pack {name} (it provides {node}).",
+        names,
+        command=command,
+    )
+
+
+def _enable_and_update(
+    name: str, path: str | None, node: str, names: tuple[str, ...], root: PurePath
+) -> Action:
+    """Enable a disabled pack older than the workflow, then update it where it now is."""
+    move = _move(path, root)
+    command = f"{move[0]} && {_pull(move[1])}" if move is not None else None
+    return Action(
+        "enable_update_pack",
+        f"Enable the installed pack {name} and update it: it is disabled, and this version "
+        f"does not provide {node}; the workflow was made with a newer one.",
         names,
         command=command,
     )
