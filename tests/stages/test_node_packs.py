@@ -1,5 +1,5 @@
-"""A missing node type whose pack is installed and enabled is advice to update that pack,
-never to install it again."""
+"""A missing node type whose pack is installed is advice to update that pack (and to
+enable it first when it is disabled), never to install it again."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ NODE_MAP = ExtensionNodeMap.from_document(
 
 
 def kj_pack(
-    name: str = "ComfyUI-KJNodes", remote: str | None = KJ_URL + ".git", enabled: bool = True
+    name: str = "ComfyUI-KJNodes",
+    remote: str | None = KJ_URL + ".git",
+    enabled: bool = True,
+    path: str | None = None,
 ) -> NodePack:
-    return NodePack(
-        name, f"/c/custom_nodes/{name}", "folder", enabled, remote, None, None, ("ImageResizeKJ",)
-    )
+    folder = path or f"/c/custom_nodes/{name}"
+    return NodePack(name, folder, "folder", enabled, remote, None, None, ("ImageResizeKJ",))
 
 
 def test_a_node_type_newer_than_the_installed_pack_is_an_update() -> None:
@@ -37,8 +39,42 @@ def test_the_installed_pack_is_recognised_by_its_folder_or_its_registry_id() -> 
     assert by_map.status == by_registry.status == "outdated_pack"
 
 
-def test_a_pack_not_installed_or_disabled_keeps_its_own_advice() -> None:
+def test_a_pack_not_installed_keeps_its_own_advice() -> None:
     elsewhere = NodeInventory(frozenset(), (kj_pack("Other", remote="https://x.invalid/o"),))
     assert advise(NodeNeed("NewKJNode", ("7",), None, None), elsewhere, NODE_MAP).status == "found"
-    off = NodeInventory(frozenset(), (kj_pack(enabled=False),))
-    assert advise(NodeNeed("NewKJNode", ("7",), None, None), off, NODE_MAP).status == "found"
+
+
+def test_a_disabled_pack_older_than_the_workflow_is_to_enable_and_update() -> None:
+    off = kj_pack(enabled=False, path="/c/custom_nodes/ComfyUI-KJNodes.disabled")
+    advice = advise(
+        NodeNeed("NewKJNode", ("7",), None, None), NodeInventory(frozenset(), (off,)), NODE_MAP
+    )
+    assert (advice.status, advice.title) == ("disabled_outdated_pack", "ComfyUI-KJNodes")
+    assert advice.path == "/c/custom_nodes/ComfyUI-KJNodes.disabled"
+    assert "disabled" in str(advice.reason) and "does not register NewKJNode" in str(advice.reason)
+
+
+def test_a_disabled_registry_install_is_recognised_by_the_node_s_cnr_id() -> None:
+    # ComfyUI-Manager moved it into custom_nodes/.disabled/, under its pack id.
+    off = kj_pack(
+        "comfyui-kjnodes",
+        remote=None,
+        enabled=False,
+        path="/c/custom_nodes/.disabled/comfyui-kjnodes",
+    )
+    nodes = NodeInventory(frozenset(), (off,))
+    advice = advise(NodeNeed("Unlisted", ("8",), "comfyui-kjnodes", None), nodes, NODE_MAP)
+    assert advice.status == "disabled_outdated_pack"
+
+
+def test_a_disabled_pack_that_registers_the_node_type_is_only_to_enable() -> None:
+    nodes = NodeInventory(frozenset(), (kj_pack(enabled=False),))
+    advice = advise(NodeNeed("ImageResizeKJ", ("7",), None, None), nodes, NODE_MAP)
+    assert advice.status == "installed_disabled"
+
+
+def test_an_enabled_copy_beside_a_disabled_one_is_the_one_to_update() -> None:
+    off = kj_pack(enabled=False, path="/c/custom_nodes/.disabled/ComfyUI-KJNodes")
+    nodes = NodeInventory(frozenset(), (off, kj_pack()))
+    advice = advise(NodeNeed("NewKJNode", ("7",), None, None), nodes, NODE_MAP)
+    assert (advice.status, advice.path) == ("outdated_pack", "/c/custom_nodes/ComfyUI-KJNodes")

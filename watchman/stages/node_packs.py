@@ -24,7 +24,8 @@ class PackAdvice:
     ``title``), ``import_failed`` (the pack ``title`` is installed and enabled, but
     ComfyUI's last start failed to import it), ``outdated_pack`` (the pack that provides
     it is installed and enabled, but its source does not register the node type: a newer
-    version does), ``outdated_comfyui``, ``uncertain``
+    version does), ``disabled_outdated_pack`` (that pack is installed but disabled, and
+    older than the workflow too: enable it and update it), ``outdated_comfyui``, ``uncertain``
     (choose among ``candidates``), ``undefined_in_workflow`` or ``unknown``; ``reason``
     says why in a sentence.
     """
@@ -61,7 +62,8 @@ def _identity(need: NodeNeed) -> NeedIdentity:
 def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | None) -> PackAdvice:
     """Return the advice for one missing node type: undefined in the workflow, installed
     but failed to import at ComfyUI's last start, installed but disabled, or what the
-    workflow's ``cnr_id``/``aux_id`` and ComfyUI-Manager's map say."""
+    workflow's ``cnr_id``/``aux_id`` and ComfyUI-Manager's map say (a pack they name that
+    is installed, enabled or disabled, is older than the workflow)."""
     if is_instance_type(need.node_type):
         return PackAdvice(
             status="undefined_in_workflow",
@@ -96,6 +98,17 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
                 f"is installed, but this version of it does not register {need.node_type} "
                 "(the workflow was made with a newer one): update it",
             )
+        dormant = _installed_pack(source.pack, nodes, enabled=False)
+        if dormant is not None:
+            # Installing it again would leave the disabled copy beside a second one;
+            # enabling it alone would still lack the node type.
+            return _installed(
+                "disabled_outdated_pack",
+                dormant,
+                f"is installed but disabled, and this version of it does not register "
+                f"{need.node_type} (the workflow was made with a newer one): enable it and "
+                "update it",
+            )
     return PackAdvice(
         status=source.status,
         url=source.pack,
@@ -105,12 +118,14 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
     )
 
 
-def _installed_pack(url: str, nodes: NodeInventory) -> NodePack | None:
-    """The installed, enabled pack that is the repository or registry pack ``url``, by its
-    git remote or its folder name (a registry install's folder is the pack id)."""
+def _installed_pack(url: str, nodes: NodeInventory, enabled: bool = True) -> NodePack | None:
+    """The installed pack that is the repository or registry pack ``url``, by its git
+    remote or its folder name (a registry install's folder is the pack id; a disabled
+    pack's name is its folder's without ``.disabled``): an enabled one that imported, or
+    with ``enabled=False`` a disabled one. None when there is none."""
     wanted = repository_name(url)
     for pack in nodes.packs:
-        if not pack.enabled or pack.path in nodes.import_failed:
+        if pack.enabled != enabled or pack.path in nodes.import_failed:
             continue
         remote = repository_name(pack.git_remote) if pack.git_remote else None
         if wanted in (remote, repository_name(pack.name)):
