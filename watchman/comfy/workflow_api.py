@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from watchman.comfy.input_files import InputFileReference, file_inputs, references_for_inputs
 from watchman.comfy.loader_lookup import LoaderTable
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
@@ -71,6 +72,7 @@ def parse_api_prompt(
         )
     nodes: list[NodeUse] = []
     references: list[ModelReference] = []
+    files: list[InputFileReference] = []
     for raw_id, entry in document.items():
         node_id = str(raw_id)
         node_type = entry["class_type"]
@@ -88,6 +90,10 @@ def parse_api_prompt(
             )
         )
         inputs = entry.get("inputs")
+        named = file_inputs(node_type)
+        if named and isinstance(inputs, dict):
+            given = {key: value for key, value in inputs.items() if not _is_link(value)}
+            files.extend(references_for_inputs(node_id, node_type, named, given, False, False))
         values = [
             (str(name), value)
             for name, value in (inputs.items() if isinstance(inputs, dict) else ())
@@ -107,4 +113,5 @@ def parse_api_prompt(
         embedded_models=(),
         subgraph_ids=frozenset(),
         errors=location_findings(references),
+        input_files=tuple(files),
     )

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.model_key import NodeLookup
 from watchman.errors import StateError
 
-PARSE_SCHEMA_VERSION = 2
+PARSE_SCHEMA_VERSION = 3
 """Version of ``ParsedWorkflow.to_json``; a cache entry of another version is re-parsed."""
 
 
@@ -68,7 +69,7 @@ class NodeUse:
     version: str | None
 
 
-def _fields(record: NodeUse | EmbeddedModel) -> dict[str, Any]:
+def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, Any]:
     # dataclasses.asdict deep-copies every value (a quarter of a cold cycle's parse time
     # at 5,000 workflows); these records hold only strings, booleans and None.
     return {name: getattr(record, name) for name in record.__slots__}
@@ -94,6 +95,8 @@ class ParsedWorkflow:
     # Subgraph or group-node instances whose definition the workflow lacks: ComfyUI cannot
     # run them, so they count as missing nodes; never among ``nodes`` or ``node_types``.
     undefined_instances: tuple[NodeUse, ...] = ()
+    # Files named in ComfyUI's input (or output, temp) folder: LoadImage's image...
+    input_files: tuple[InputFileReference, ...] = ()
 
     @property
     def node_types(self) -> tuple[str, ...]:
@@ -111,6 +114,7 @@ class ParsedWorkflow:
             "subgraph_ids": sorted(self.subgraph_ids),
             "errors": list(self.errors),
             "undefined_instances": [_fields(node) for node in self.undefined_instances],
+            "input_files": [_fields(reference) for reference in self.input_files],
         }
 
     @classmethod
@@ -141,6 +145,9 @@ class ParsedWorkflow:
                 errors=tuple(str(item) for item in data["errors"]),
                 undefined_instances=tuple(
                     NodeUse(**node) for node in data.get("undefined_instances", ())
+                ),
+                input_files=tuple(
+                    InputFileReference(**reference) for reference in data.get("input_files", ())
                 ),
             )
         except (KeyError, TypeError, AttributeError) as error:

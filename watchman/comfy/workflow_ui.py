@@ -25,6 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES, expand_group_instance, group_name
+from watchman.comfy.input_files import (
+    FileInputs,
+    InputFileReference,
+    file_inputs,
+    references_for_inputs,
+    widget_values_by_name,
+)
 from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import (
     attach_embedded,
@@ -127,6 +134,7 @@ class _Walk:
     group_nodes: dict[str, Any]
     nodes: list[NodeUse] = field(default_factory=list)
     references: list[ModelReference] = field(default_factory=list)
+    input_files: list[InputFileReference] = field(default_factory=list)
     own_models: dict[str, tuple[EmbeddedModel, ...]] = field(default_factory=dict)
     all_models: list[EmbeddedModel] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -281,6 +289,9 @@ class _Walk:
         self.nodes.append(use)
         # A node type several packs define is read by the entry of the pack it names.
         table = self.table.for_pack(node_type, use.cnr_id, use.aux_id) if self.table else None
+        files = file_inputs(node_type)
+        if files:
+            self.file_references(node, node_id, node_type, files, bypassed, muted, level)
         # Inside a subgraph, an input linked from the subgraph's inputs takes the
         # instance's value (or a real node's outside), not the inner widget's copy.
         given, fed = handed_down(node, level.received, level.slots)
@@ -303,6 +314,24 @@ class _Walk:
         if len(self.references) > MAX_MODEL_REFERENCES:
             raise too_many_references(self.name)
         return None
+
+    def file_references(
+        self,
+        node: dict[str, Any],
+        node_id: str,
+        node_type: str,
+        files: FileInputs,
+        bypassed: bool,
+        muted: bool,
+        level: _Level,
+    ) -> None:
+        """Record the files a node names in ComfyUI's input folder (LoadImage's image)."""
+        given, fed = handed_down(node, level.received, level.slots)
+        linked = linked_from_real_node(node, level.origins, level.types) | fed
+        values = widget_values_by_name(files, node.get("widgets_values"), given, linked)
+        self.input_files.extend(
+            references_for_inputs(node_id, node_type, files, values, bypassed, muted)
+        )
 
     def group_instance(
         self,
@@ -377,4 +406,5 @@ def parse_ui_workflow(
         subgraph_ids=frozenset(walk.definitions),
         errors=tuple(walk.errors) + attach_errors,
         undefined_instances=tuple(walk.undefined),
+        input_files=tuple(walk.input_files),
     )

@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.workflow_model import (
     PARSE_SCHEMA_VERSION,
     EmbeddedModel,
@@ -44,8 +45,17 @@ SCHEMA_VERSION = 2
 _NODE_FIELDS = tuple(field.name for field in fields(NodeUse))
 _REFERENCE_FIELDS = tuple(field.name for field in fields(ModelReference))
 _EMBEDDED_FIELDS = tuple(field.name for field in fields(EmbeddedModel))
+_INPUT_FILE_FIELDS = tuple(field.name for field in fields(InputFileReference))
 RECORD_LAYOUT = hashlib.sha256(
-    repr((PARSE_SCHEMA_VERSION, _NODE_FIELDS, _REFERENCE_FIELDS, _EMBEDDED_FIELDS)).encode()
+    repr(
+        (
+            PARSE_SCHEMA_VERSION,
+            _NODE_FIELDS,
+            _REFERENCE_FIELDS,
+            _EMBEDDED_FIELDS,
+            _INPUT_FILE_FIELDS,
+        )
+    ).encode()
 ).hexdigest()[:12]
 """Names the positions of a packed parse; another data model reads nothing back."""
 
@@ -135,6 +145,7 @@ def pack_parse(parsed: ParsedWorkflow) -> list[Any]:
         sorted(parsed.subgraph_ids),
         list(parsed.errors),
         [[getattr(node, name) for name in _NODE_FIELDS] for node in parsed.undefined_instances],
+        [[getattr(file, name) for name in _INPUT_FILE_FIELDS] for file in parsed.input_files],
     ]
 
 
@@ -173,7 +184,7 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
     Raises:
         ValueError, TypeError: the packed value has another shape.
     """
-    kind, nodes, references, embedded, subgraph_ids, errors, undefined = packed
+    kind, nodes, references, embedded, subgraph_ids, errors, undefined, input_files = packed
     records = {} if records is None else records
     return ParsedWorkflow(
         format=_interned(kind),
@@ -183,7 +194,14 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
         subgraph_ids=frozenset(str(item) for item in subgraph_ids),
         errors=tuple(str(item) for item in errors),
         undefined_instances=tuple(_node(values, records) for values in undefined),
+        input_files=tuple(_input_file(values) for values in input_files),
     )
+
+
+def _input_file(values: list[Any]) -> InputFileReference:
+    if len(values) != len(_INPUT_FILE_FIELDS):
+        raise ValueError("an input file record of another length")
+    return InputFileReference(*map(_interned, values))
 
 
 def _node(values: list[Any], records: Records) -> NodeUse:
