@@ -135,7 +135,7 @@ def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
         [
             *("add_model", "remove_model", "rename_model", "rewrite_model"),
             *("edit_workflow", "add_workflow", "remove_workflow", "rename_workflow"),
-            *("folder_named_as_model", "toggle_pack", "model_subfolder"),
+            *("folder_named_as_model", "toggle_pack", "model_subfolder", "input_file"),
         ]
     )
     missing = [
@@ -144,7 +144,14 @@ def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
         for need in entry.get("missing_models", [])
         if need.get("folder") and need.get("state") == "missing"
     ]
-    if kind == "folder_named_as_model" and missing:
+    if kind == "input_file":
+        # Only ComfyUI's input folder changes: the image a workflow names comes or goes.
+        image = bench.root / "input" / "portrait.png"
+        if image.exists():
+            image.rename(image.with_name("elsewhere.png"))
+        else:
+            (bench.root / "input" / "elsewhere.png").rename(image)
+    elif kind == "folder_named_as_model" and missing:
         # Only the subfolders change (no model file): a model that is a folder is present.
         folder, value = rng.choice(missing)
         (bench.models / folder / value.replace("\\", "/")).mkdir(parents=True, exist_ok=True)
@@ -419,3 +426,25 @@ def test_a_node_type_a_pack_script_gains_in_place_is_seen_by_the_next_one_shot_c
     assert _status(bench.home, "frontend_note.json") == _status(cold, "frontend_note.json")
     assert _status(cold, "frontend_note.json") != before
     assert _report(bench.home) == _report(cold)
+
+
+def test_an_image_put_in_the_input_folder_makes_the_next_cycle_run_and_the_workflow_ready(
+    tmp_path,
+):
+    bench = Bench(tmp_path)
+    image = bench.root / "input" / "portrait.png"
+    image.unlink()
+    bench.incremental()
+    entry = next(
+        e for e in _report(bench.home)["workflows"] if e["name"] == "uncertain_sharpen.json"
+    )
+    assert [need["value"] for need in entry["missing_inputs"]] == ["portrait.png"]
+    assert _unchanged(bench.home, bench.incremental())
+    image.write_bytes(b"png")
+    result = bench.incremental()
+    assert not _unchanged(bench.home, result)
+    entry = next(
+        e for e in _report(bench.home)["workflows"] if e["name"] == "uncertain_sharpen.json"
+    )
+    assert entry["missing_inputs"] == []
+    assert _report(bench.home) == _report(bench.cold())

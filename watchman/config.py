@@ -71,6 +71,14 @@ class ComfyUISettings(_Section):
             "taken from the ComfyUI root."
         ),
     )
+    input_folder: Path | None = Field(
+        default=None,
+        description=(
+            "ComfyUI's input folder, where LoadImage and other loaders look for the files a "
+            "workflow names; set it when ComfyUI runs with --input-directory. A relative "
+            "path is taken from the ComfyUI root. Unset: input/ in the ComfyUI root."
+        ),
+    )
     url: str = Field(
         default="http://127.0.0.1:8188",
         description=(
@@ -143,6 +151,15 @@ class WorkflowsSettings(_Section):
             "Also read workflows embedded in images (.png, .webp, .avif, .svg), videos "
             "(.mp4, .mov, .m4v, .webm, .mkv), audio (.flac, .mp3, .opus, .ogg) and 3D "
             "models (.glb)."
+        ),
+    )
+    check_input_files: bool = Field(
+        default=True,
+        description=(
+            "Check the files workflows name in ComfyUI's input folder (LoadImage's image, "
+            "LoadAudio's audio, Video Helper Suite's video...): ComfyUI refuses a workflow "
+            "whose file is not there, so it is `uncertain` until the person provides the "
+            "file or picks one of theirs. false: such files are not checked."
         ),
     )
     full_rehash_hours: float = Field(

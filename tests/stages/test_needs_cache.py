@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.stages.test_needs import CORE, INVENTORY, node, ref, workflow
 from watchman.comfy.workflow_model import EmbeddedModel
+from watchman.stages.input_needs import InputFolder
 from watchman.stages.intake import WatchedWorkflow
 from watchman.stages.inventory.model_health import BrokenModel, ModelHealth
 from watchman.stages.inventory.models import ModelFile
@@ -56,7 +57,12 @@ def context(tmp_path: Path, **changes: object) -> NeedsContext | None:
     inputs: dict = dict(inventory=INVENTORY, installed=STATIC, health=HEALTHY, version="v1")
     inputs.update(changes)
     return context_digest(
-        inputs["inventory"], cache, inputs["installed"], inputs["health"], inputs["version"]
+        inputs["inventory"],
+        cache,
+        inputs["installed"],
+        inputs["health"],
+        inputs["version"],
+        inputs=inputs.get("inputs"),
     )
 
 
@@ -121,6 +127,8 @@ def test_every_input_of_an_assessment_is_in_the_context(tmp_path: Path) -> None:
         context(tmp_path, inventory=replace(INVENTORY, separator="\\")),
         context(tmp_path, inventory=replace(INVENTORY, folder_entries={"diffusers": (added,)})),
         context(tmp_path, inventory=replace(INVENTORY, roots={"checkpoints": (root,)})),
+        context(tmp_path, inputs=InputFolder(tmp_path / "input", "one")),
+        context(tmp_path, inputs=InputFolder(tmp_path / "input", "two")),
     ]
     assert None not in variants and len({base, *variants}) == len(variants) + 1
     (tmp_path / "model_cache.json").write_bytes(b'{"another": "file list"}')

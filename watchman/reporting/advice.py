@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from watchman.reporting.action import Action, display_name
+from watchman.reporting.input_advice import input_actions
 from watchman.reporting.model_advice import model_actions, prompt_actions
 from watchman.reporting.node_advice import node_actions
 from watchman.reporting.report import Report
@@ -81,6 +82,7 @@ def actions(report: Report) -> list[Action]:
     """Everything to do, most certain first: packs, models, then items to decide, then
     unreadable workflows."""
     found = node_actions(report) + model_actions(report) + prompt_actions(report)
+    found += input_actions(report)
     found += [
         Action(
             "fix_workflow",

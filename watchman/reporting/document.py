@@ -100,6 +100,7 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             error=entry.error,
             missing_models=[],
             missing_nodes=[],
+            missing_inputs=[],
             uncertain_count=0,
             last_resolved_at=None,
         )
@@ -107,6 +108,16 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
     document.update(
         missing_models=[_model_json(row, True) for row in entry.models],
         missing_nodes=[_node_json(row) for row in entry.nodes],
+        missing_inputs=[
+            {
+                "node_id": need.reference.node_id,
+                "node_type": need.reference.node_type,
+                "input": need.reference.input,
+                "value": need.reference.value,
+                "state": need.state,
+            }
+            for need in entry.inputs
+        ],
         uncertain_count=entry.uncertain_count,
         last_resolved_at=entry.last_resolved_at,
         inactive={
@@ -130,6 +141,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "broken_models": summary.broken_models,
         "nameless_embeddings": summary.nameless_embeddings,
         "missing_nodes": summary.missing_nodes,
+        "missing_input_files": summary.missing_input_files,
         "uncertain": summary.uncertain,
         "resolutions": dict(summary.resolutions),
         "models_installed": summary.models_installed,

@@ -118,6 +118,11 @@ def _summary(report: Report) -> list[str]:
             else ""
         ),
         f"- Node types missing: {summary.missing_nodes}",
+        *(
+            [f"- Input files not in ComfyUI's input folder: {summary.missing_input_files}"]
+            if summary.missing_input_files
+            else []
+        ),
         f"- To decide by you: {summary.uncertain} (marked “decide” below)",
         f"- Installed: {summary.models_installed} model files, {summary.node_packs} node "
         f"packs (node types from {summary.node_source})",
@@ -254,6 +259,8 @@ def _workflows(report: Report) -> list[str]:
             detail.append(f"{len(workflow.models)} model(s)")
         if workflow.nodes:
             detail.append(f"{len(workflow.nodes)} node type(s)")
+        if workflow.inputs:
+            detail.append(f"{len(workflow.inputs)} input file(s)")
         if workflow.uncertain_count:
             detail.append(f"{workflow.uncertain_count} to decide")
         extra = f" ({', '.join(detail)})" if detail else ""

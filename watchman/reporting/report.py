@@ -24,6 +24,7 @@ from watchman.stages.download_plan import (
     build_plan,
     wanted_models,
 )
+from watchman.stages.input_needs import InputFileNeed
 from watchman.stages.needs import (
     Assessment,
     ModelNeed,
@@ -94,11 +95,18 @@ class WorkflowEntry:
     bypassed_node_ids: tuple[str, ...]
     muted_node_ids: tuple[str, ...]
     findings: tuple[str, ...]  # non-fatal notes from the reader
+    # Files named in ComfyUI's input folder that are not there: each is the person's call
+    # (provide that very file, or pick one of theirs).
+    inputs: tuple[InputFileNeed, ...] = ()
 
     @property
     def uncertain_count(self) -> int:
         """The things in this workflow a person must decide."""
-        return sum(row.uncertain for row in self.models) + sum(row.uncertain for row in self.nodes)
+        return (
+            sum(row.uncertain for row in self.models)
+            + sum(row.uncertain for row in self.nodes)
+            + len(self.inputs)
+        )
 
     @property
     def last_resolved_at(self) -> str | None:
@@ -130,6 +138,8 @@ class Summary:
     # Prompt texts whose embedding: names nothing, counted per node input (no file to
     # count: each text is fixed in its own node).
     nameless_embeddings: int = 0
+    # Distinct names of files the workflows need in ComfyUI's input folder and lack.
+    missing_input_files: int = 0
 
 
 @dataclass(frozen=True)
@@ -230,6 +240,7 @@ def workflow_entry(
         bypassed_node_ids=needs.bypassed_node_ids,
         muted_node_ids=needs.muted_node_ids,
         findings=parsed.errors if parsed is not None else (),
+        inputs=needs.missing_inputs,
     )
 
 
@@ -266,9 +277,17 @@ def _summary(
     for row in rows:
         if row.need.state == "missing":
             resolution_by_key[row.key] = resolution_status(row.resolution)
-    uncertain = {row.key.text for row in rows if row.uncertain} | {
-        "node:" + row.need.node_type for entry in entries for row in entry.nodes if row.uncertain
-    }
+    inputs = {need.reference.value for entry in entries for need in entry.inputs}
+    uncertain = (
+        {row.key.text for row in rows if row.uncertain}
+        | {
+            "node:" + row.need.node_type
+            for entry in entries
+            for row in entry.nodes
+            if row.uncertain
+        }
+        | {"input:" + value for value in inputs}
+    )
     return Summary(
         workflows=len(entries),
         workflows_by_status=MappingProxyType(dict(count_statuses(e.status for e in entries))),
@@ -279,8 +298,9 @@ def _summary(
         nameless_embeddings=sum(1 for row in rows if row.need.state == "nameless"),
         missing_nodes=len({row.need.node_type for entry in entries for row in entry.nodes}),
         # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
-        # nodes that may be models, node types several packs may provide.
+        # nodes that may be models, node types several packs may provide, input files.
         uncertain=len(uncertain),
+        missing_input_files=len(inputs),
         resolutions=MappingProxyType(
             {
                 status: sum(1 for value in resolution_by_key.values() if value == status)

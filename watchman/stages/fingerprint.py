@@ -231,13 +231,16 @@ def cycle_input_trees(
     workflow_suffixes: Sequence[str],
     extra_model_paths: Sequence[Path],
     custom_nodes: Sequence[Path] = (),
+    input_folder: Path | None = None,
 ) -> tuple[list[InputTree], list[str], list[str]]:
     """Return what stands for a cycle's inputs besides the model folders: the trees to
     walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
     file suffixes to stamp in each, single files (``nodes.py``, extra_model_paths files,
     ComfyUI-Manager model lists) and single folders (the Python environments' package
     folders, where pip installs the workflow templates and a packaged Manager).
-    ``custom_nodes``: the node pack folders extra_model_paths adds beside ComfyUI's own."""
+    ``custom_nodes``: the node pack folders extra_model_paths adds beside ComfyUI's own;
+    ``input_folder``: ComfyUI's input folder, whose folders are stamped (a file added or
+    removed changes its folder's stamp), None when input files are not checked."""
     # Imported here: the resolver stack is not needed to check a fingerprint.
     from watchman.resolve.known_sources import _manager_model_lists, _site_packages
 
@@ -252,6 +255,8 @@ def cycle_input_trees(
     ]
     trees.append(InputTree(os.path.join(root, "comfy_extras"), (".py",)))
     trees.append(InputTree(os.path.join(root, "comfy_api_nodes"), (".py",)))
+    if input_folder is not None:
+        trees.append(InputTree(str(input_folder), (), skip_hidden=False))
     files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
     files += [str(path) for path in extra_model_paths]
     files += [str(path) for path in _manager_model_lists(comfyui_root)]
@@ -329,6 +334,7 @@ def stamp_inputs(
     )
     # Imported here: YAML is not needed to check a fingerprint, only to fill one.
     from watchman.comfy.extra_model_paths import custom_nodes_folders
+    from watchman.stages.input_needs import input_folder_path
 
     extra_files = [
         expand_user(path, services.environment.home_dir)
@@ -340,9 +346,17 @@ def stamp_inputs(
         )
     except ConfigError:
         custom_nodes = ()  # the stock stage says why; the cycle fails and stamps nothing
+    settings = services.settings
+    input_folder = (
+        input_folder_path(settings.comfyui.input_folder, root, services.environment.home_dir)
+        if settings.workflows.check_input_files
+        else None
+    )
     cycle_fingerprint.observe_inputs(
         input_tree,
-        *cycle_input_trees(root, watched, workflow_suffixes, extra_files, custom_nodes),
+        *cycle_input_trees(
+            root, watched, workflow_suffixes, extra_files, custom_nodes, input_folder
+        ),
     )
     save_listing(home.input_listing_cache, input_tree.finish())
     return input_tree

@@ -17,7 +17,9 @@ Workflow status, by precedence (the first that applies wins):
    text).
 4. ``uncertain``: nothing is certainly missing, but a value that looks like a model file,
    on a node whose inputs are not known, is not installed anywhere: it may be a model,
-   or a file the node fetches itself.
+   or a file the node fetches itself; or a node names a file in ComfyUI's input folder
+   that is not there (``LoadImage``'s image: ComfyUI refuses the prompt until the person
+   provides that file or picks one of theirs; :mod:`watchman.stages.input_needs`).
 5. ``ready``: everything the active nodes need is installed.
 
 Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the status.
@@ -40,6 +42,7 @@ from watchman.comfy.workflow import reader_failure
 from watchman.comfy.workflow_model import NodeUse, ParsedWorkflow
 from watchman.printable import printable
 from watchman.stages.embedding_needs import BrokenLookup
+from watchman.stages.input_needs import InputFileNeed, InputFolder, find_input_needs
 from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_model_needs
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
@@ -77,6 +80,7 @@ class WorkflowNeeds:
     inactive_nodes: tuple[NodeNeed, ...]
     bypassed_node_ids: tuple[str, ...]
     muted_node_ids: tuple[str, ...]
+    missing_inputs: tuple[InputFileNeed, ...] = ()  # files the input folder lacks
 
 
 def find_node_needs(
@@ -108,6 +112,7 @@ def assess_workflow(
     choices: ChoicesLookup | None = None,
     broken: BrokenLookup | None = None,
     keys: KeyMemo | None = None,
+    inputs: InputFolder | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -119,6 +124,7 @@ def assess_workflow(
         broken: why an installed file is broken (model_health); a workflow needing a
             broken file is not ready.
         keys: the model keys built so far in this stage (see :data:`KeyMemo`).
+        inputs: ComfyUI's input folder (None: input files are not checked).
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
@@ -130,6 +136,7 @@ def assess_workflow(
     if undefined:
         # The definition is absent from the file: no install can provide it.
         missing_nodes = missing_nodes + find_node_needs(undefined, frozenset(), frozenset())
+    missing_inputs = find_input_needs(parsed.input_files, inputs) if inputs is not None else ()
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
         need
@@ -140,7 +147,7 @@ def assess_workflow(
         status: WorkflowStatus = "missing_nodes"
     elif any(need.certain for need in missing_models):
         status = "missing_models"
-    elif missing_models:
+    elif missing_models or missing_inputs:
         status = "uncertain"
     else:
         status = "ready"
@@ -152,6 +159,7 @@ def assess_workflow(
         inactive_nodes=inactive_missing,
         bypassed_node_ids=tuple(node.node_id for node in parsed.nodes if node.bypassed),
         muted_node_ids=tuple(node.node_id for node in parsed.nodes if node.muted),
+        missing_inputs=missing_inputs,
     )
 
 
@@ -213,6 +221,7 @@ def assess_all(
     broken: BrokenLookup | None = None,
     known: KnownNeeds | None = None,
     record: Callable[[str, Dependence], None] | None = None,
+    inputs: InputFolder | None = None,
 ) -> NeedsResult:
     """The needs stage: assess every workflow of the scan.
 
@@ -223,7 +232,8 @@ def assess_all(
     the needs of a workflow that need not be assessed again (None: every workflow is).
     ``record``, when given, is told what each workflow assessed here asked of the
     inventory, with its path, as soon as it is assessed
-    (:mod:`watchman.stages.needs_lookups`).
+    (:mod:`watchman.stages.needs_lookups`). ``inputs`` is ComfyUI's input folder (None:
+    the files workflows name there are not checked).
     """
     assessed: list[Assessment] = []
     failures: list[ReaderFailure] = []
@@ -244,6 +254,7 @@ def assess_all(
                     installed.choices,
                     broken,
                     keys,
+                    inputs,
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())

@@ -44,8 +44,10 @@ from typing import Any
 import orjson
 
 import watchman
+from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.workflow_model import ModelReference
 from watchman.stages import needs as needs_stage
+from watchman.stages.input_needs import InputFolder
 from watchman.stages.inventory.model_health import ModelHealth, broken_lookup
 from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.needs import InstalledNodes, NeedsResult, WorkflowNeeds
@@ -93,6 +95,7 @@ def context_digest(
     health: ModelHealth,
     parser_version: str,
     changes: ModelChanges | None = None,
+    inputs: InputFolder | None = None,
 ) -> NeedsContext | None:
     """The digests every input of an assessment but the workflow's bytes goes into (see
     the module's docstring), or None when the needs cannot be reused (a live server's
@@ -100,7 +103,8 @@ def context_digest(
 
     Takes the inventory, the model cache file the caches stage wrote or kept for it, the
     installed nodes, the model health, the parse cache's version and how the model files
-    changed in this cycle (None: unknown, or they did not).
+    changed in this cycle (None: unknown, or they did not), and ComfyUI's input folder
+    (None: not checked).
     """
     if installed.choices is not None:
         return None
@@ -123,6 +127,7 @@ def context_digest(
         add(folder, [pack_model_file(entry) for entry in inventory.folder_entries[folder]])
     add(installed.source, sorted(installed.types))
     add(sorted((path, b.reason, b.detail, b.size) for path, b in health.broken.items()))
+    add(None if inputs is None else (str(inputs.path), inputs.digest))
     return NeedsContext(digest.hexdigest(), models, changes)
 
 
@@ -145,6 +150,7 @@ def assess_with_cache(
     installed: InstalledNodes,
     health: ModelHealth,
     context: NeedsContext | None,
+    inputs: InputFolder | None = None,
 ) -> NeedsResult:
     """The needs stage with the cache at ``cache_path``: a workflow whose line was made
     for its sha256 under the same ``context`` (:func:`context_digest`; None: nothing is
@@ -184,7 +190,7 @@ def assess_with_cache(
                     return None
                 fields[2] = models
                 line = b"\t".join(fields) + b"\n"
-            needs = unpack_needs(loads_json(fields[5]), parsed.model_refs)
+            needs = unpack_needs(loads_json(fields[5]), parsed.model_refs, parsed.input_files)
         except _DAMAGE as damage:
             logger.info("Cached needs of %s are unusable (%s); assessing again.", path, damage)
             return None
@@ -206,6 +212,7 @@ def assess_with_cache(
         broken_lookup(health),
         known,
         record if context is not None else None,
+        inputs=inputs,
     )
     if context is None:
         return result
@@ -223,6 +230,7 @@ def assess_with_cache(
                 assessment.needs,
                 assessment.parsed.model_refs if assessment.parsed is not None else (),
                 under + asked.get(path, _NOTHING_ASKED),
+                assessment.parsed.input_files if assessment.parsed is not None else (),
             )
         entries[path] = line
     save_lines(cache_path, context.inputs, entries, lines)
@@ -253,10 +261,11 @@ def encode_line(
     needs: WorkflowNeeds,
     references: Sequence[ModelReference] = (),
     made: bytes = _NOTHING_ASKED,
+    files: Sequence[InputFileReference] = (),
 ) -> bytes:
     """The cache line of one workflow's needs (newline included):
     ``<path> TAB <sha256> TAB <models> TAB <answers> TAB <asked> TAB <needs>``.
-    ``references`` are its parse's, which a need names by position (see
+    ``references`` and ``files`` are its parse's, which a need names by position (see
     :func:`~watchman.stages.packed_needs.pack_needs`); ``made``: the middle three fields
     (:func:`made_under`; by default nothing, a line kept only under the very same model
     files, having asked nothing)."""
@@ -266,7 +275,7 @@ def encode_line(
                 dumps_line(path),
                 sha256.encode("ascii", "replace"),
                 made,
-                dumps_line(pack_needs(needs, references)),
+                dumps_line(pack_needs(needs, references, files)),
             ]
         )
         + b"\n"

@@ -9,19 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.model_key import ModelKey
 from watchman.comfy.workflow_model import ModelReference
+from watchman.stages.input_needs import InputFileNeed
 from watchman.stages.inventory.models import ModelFile
 from watchman.stages.needs import NodeNeed, WorkflowNeeds
 from watchman.stages.needs_model import ModelNeed
 from watchman.stages.workflow_cache import pack_reference, unpack_reference
 
 
-def pack_needs(needs: WorkflowNeeds, references: Sequence[ModelReference] = ()) -> list[Any]:
+def pack_needs(
+    needs: WorkflowNeeds,
+    references: Sequence[ModelReference] = (),
+    files: Sequence[InputFileReference] = (),
+) -> list[Any]:
     """Return ``needs`` as positional JSON-ready lists (see :func:`unpack_needs`). A need's
     reference that is one of ``references`` (the workflow's parse: nearly always) is
-    written as its position there, any other in full."""
+    written as its position there, any other in full; an input file need, by its
+    position in ``files`` (the parse's input files: always)."""
     positions = {id(reference): at for at, reference in enumerate(references)}
+    file_positions = {id(reference): at for at, reference in enumerate(files)}
 
     def model_need(need: ModelNeed) -> list[Any]:
         at = positions.get(id(need.reference))
@@ -35,17 +43,23 @@ def pack_needs(needs: WorkflowNeeds, references: Sequence[ModelReference] = ()) 
         [_pack_node_need(need) for need in needs.inactive_nodes],
         list(needs.bypassed_node_ids),
         list(needs.muted_node_ids),
+        [[file_positions[id(need.reference)], need.state] for need in needs.missing_inputs],
     ]
 
 
-def unpack_needs(packed: Sequence[Any], references: Sequence[ModelReference] = ()) -> WorkflowNeeds:
-    """Rebuild the needs :func:`pack_needs` packed with the same ``references``, equal to
-    the original (a reference written by position is the very object of ``references``).
+def unpack_needs(
+    packed: Sequence[Any],
+    references: Sequence[ModelReference] = (),
+    files: Sequence[InputFileReference] = (),
+) -> WorkflowNeeds:
+    """Rebuild the needs :func:`pack_needs` packed with the same ``references`` and
+    ``files``, equal to the original (a reference written by position is the very object
+    of ``references`` or ``files``).
 
     Raises:
         ValueError, TypeError, KeyError, IndexError: the packed value has another shape.
     """
-    status, models, nodes, inactive_models, inactive_nodes, bypassed, muted = packed
+    status, models, nodes, inactive_models, inactive_nodes, bypassed, muted, inputs = packed
     if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
         raise ValueError(f"no workflow status {status!r}")
     return WorkflowNeeds(
@@ -56,7 +70,17 @@ def unpack_needs(packed: Sequence[Any], references: Sequence[ModelReference] = (
         inactive_nodes=tuple(_node_need(values) for values in inactive_nodes),
         bypassed_node_ids=_texts(bypassed),
         muted_node_ids=_texts(muted),
+        missing_inputs=tuple(_input_need(values, files) for values in inputs),
     )
+
+
+def _input_need(values: Sequence[Any], files: Sequence[InputFileReference]) -> InputFileNeed:
+    at, state = values
+    if type(at) is not int or not 0 <= at < len(files):
+        raise IndexError("an input need names a file the parse does not have")
+    if state not in ("missing", "outside"):
+        raise ValueError(f"no input need state {state!r}")
+    return InputFileNeed(files[at], state)
 
 
 def _pack_model_need(need: ModelNeed, reference: int | list[Any]) -> list[Any]:

@@ -1,0 +1,105 @@
+"""An input file the input folder lacks is one thing to decide, said once per file name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+from tests.reporting.reports import CORE, INVENTORY, parsed
+from watchman.comfy.input_files import InputFileReference
+from watchman.reporting.advice import actions
+from watchman.reporting.document import report_json
+from watchman.reporting.markdown import render_markdown
+from watchman.reporting.report import Report, build_report
+from watchman.stages.input_needs import observe_input_folder
+from watchman.stages.needs import Assessment, assess_workflow
+from watchman.stages.node_packs import PackAdvices
+from watchman.stages.resolve import Resolutions
+
+
+def image(node_id: str, value: str) -> InputFileReference:
+    return InputFileReference(node_id, "LoadImage", "image", value, "input", False, False)
+
+
+def report_with_images(tmp_path: Path, workflows: dict[str, tuple[str, ...]]) -> Report:
+    """A report of workflows (path -> the images their LoadImage nodes name), against an
+    input folder holding only ``mine.png``."""
+    folder = tmp_path / "input"
+    folder.mkdir()
+    (folder / "mine.png").write_bytes(b"png")
+    inputs = observe_input_folder(folder, 0)
+    assessments = []
+    for path, images in workflows.items():
+        workflow = replace(
+            parsed([]), input_files=tuple(image(str(at), name) for at, name in enumerate(images))
+        )
+        assessments.append(
+            Assessment(
+                Path(path),
+                Path(path).name,
+                "comfyui",
+                "0" * 64,
+                workflow,
+                assess_workflow(workflow, INVENTORY, CORE, inputs=inputs),
+                None,
+            )
+        )
+    return build_report(
+        assessments,
+        Resolutions(MappingProxyType({})),
+        PackAdvices(MappingProxyType({}), node_map_used=False),
+        generated_at="2026-12-01T00:00:00Z",
+        cycle_id="c1",
+        comfyui_root="/comfy",
+        node_source="static",
+        models_installed=INVENTORY.count,
+        node_packs=0,
+        intake_new_or_updated=0,
+    )
+
+
+def test_a_workflow_naming_its_author_s_image_is_uncertain_with_one_thing_to_decide(
+    tmp_path: Path,
+) -> None:
+    report = report_with_images(
+        tmp_path, {"/w/a.json": ("author.png",), "/w/b.json": ("mine.png",)}
+    )
+    document = report_json(report)
+    by_name = {entry["name"]: entry for entry in document["workflows"]}
+    assert by_name["a.json"]["status"] == "uncertain"
+    assert by_name["a.json"]["uncertain_count"] == 1
+    assert by_name["a.json"]["missing_inputs"] == [
+        {
+            "node_id": "0",
+            "node_type": "LoadImage",
+            "input": "image",
+            "value": "author.png",
+            "state": "missing",
+        }
+    ]
+    assert by_name["b.json"]["status"] == "ready" and by_name["b.json"]["missing_inputs"] == []
+    assert document["summary"]["missing_input_files"] == 1
+    assert document["summary"]["uncertain"] == 1
+
+
+def test_one_file_named_by_several_workflows_is_one_action_unblocking_them_all(
+    tmp_path: Path,
+) -> None:
+    report = report_with_images(
+        tmp_path, {"/w/a.json": ("author.png",), "/w/b.json": ("author.png", "../up.png")}
+    )
+    found = [action for action in actions(report) if action.kind == "provide_input"]
+    assert len(found) == 2
+    provide = next(action for action in found if "author.png" in action.title)
+    assert provide.unblocks == ("a.json", "b.json") and provide.uncertain
+    outside = next(action for action in found if "up.png" in action.title)
+    assert "outside ComfyUI's input folder" in outside.title
+    assert report.summary.uncertain == 2
+
+
+def test_the_markdown_counts_input_files_and_lists_them_to_decide(tmp_path: Path) -> None:
+    markdown = render_markdown(report_with_images(tmp_path, {"/w/a.json": ("author.png",)}))
+    assert "Input files not in ComfyUI's input folder: 1" in markdown
+    assert "Provide author.png in ComfyUI's input folder" in markdown
+    assert "a.json`: uncertain (1 input file(s), 1 to decide)" in markdown

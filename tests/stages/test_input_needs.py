@@ -1,0 +1,164 @@
+"""Input files ComfyUI would not find make a workflow uncertain, never more, never less."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.stages.test_needs import CORE, INVENTORY, node, ref, workflow
+from watchman.comfy.input_files import MAX_INPUT_NAME_CHARS, InputFileReference
+from watchman.stages.input_needs import (
+    InputFolder,
+    find_input_needs,
+    input_folder_path,
+    observe_input_folder,
+    stays_inside,
+)
+from watchman.stages.needs import assess_workflow
+from watchman.stages.packed_needs import pack_needs, unpack_needs
+
+LONG_AGO = 0  # a wall clock far from every stamp: nothing is racy
+
+
+def image(
+    value: str, node_id: str = "5", mode: int = 0, folder: str = "input"
+) -> InputFileReference:
+    return InputFileReference(node_id, "LoadImage", "image", value, folder, mode == 4, mode == 2)  # type: ignore[arg-type]
+
+
+def folder_with(tmp_path: Path, *names: str) -> InputFolder:
+    root = tmp_path / "input"
+    root.mkdir(exist_ok=True)
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"png")
+    return observe_input_folder(root, LONG_AGO)
+
+
+def test_a_file_the_input_folder_has_is_no_need_and_one_it_lacks_is_missing(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, "cat.png", "pasted/dog.png")
+    needs = find_input_needs(
+        [image("cat.png"), image("pasted/dog.png"), image("author's.png")], folder
+    )
+    assert [(need.reference.value, need.state) for need in needs] == [("author's.png", "missing")]
+
+
+def test_output_and_temp_files_and_inactive_nodes_are_not_checked(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path)
+    references = [
+        image("render.png", folder="output"),
+        image("preview.png", folder="temp"),
+        image("bypassed.png", mode=4),
+        image("muted.png", mode=2),
+    ]
+    assert find_input_needs(references, folder) == ()
+
+
+def test_a_path_that_leaves_the_folder_is_outside_and_never_looked_at(tmp_path: Path) -> None:
+    (tmp_path / "secret.png").write_bytes(b"there, but outside")
+    folder = folder_with(tmp_path)
+    values = ["../secret.png", str(tmp_path / "secret.png"), "C:\\x.png", "a\\..\\..\\b.png"]
+    needs = find_input_needs([image(value) for value in values], folder)
+    assert [need.state for need in needs] == ["outside"] * 4
+    assert folder._answers == {}  # nothing was asked of the file system
+
+
+def test_a_name_the_system_refuses_is_missing_not_an_error(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path)
+    values = ["nul\0byte.png", "x" * 300 + ".png", "y" * MAX_INPUT_NAME_CHARS]
+    needs = find_input_needs([image(value) for value in values], folder)
+    assert [need.state for need in needs] == ["missing"] * 3
+
+
+def test_each_distinct_name_is_asked_once_per_cycle(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, "cat.png")
+    find_input_needs([image("cat.png"), image("cat.png", node_id="9")], folder)
+    (tmp_path / "input" / "cat.png").unlink()
+    assert find_input_needs([image("cat.png")], folder) == ()  # the cycle's answer stands
+
+
+@given(st.text(max_size=40))
+def test_a_name_that_stays_inside_never_climbs_out(name: str) -> None:
+    if stays_inside(name):
+        assert not os.path.isabs(name)
+        assert ".." not in name.replace("\\", "/").split("/")
+
+
+def test_adding_removing_or_renaming_a_file_changes_the_folder_s_digest(tmp_path: Path) -> None:
+    root = tmp_path / "input"
+    (root / "sub").mkdir(parents=True)
+    digests = [observe_input_folder(root, LONG_AGO).digest]
+
+    def later(change: object) -> None:
+        time.sleep(0.01)  # a new mtime even where the clock is coarse within a second
+        digests.append(observe_input_folder(root, LONG_AGO).digest)
+
+    later((root / "a.png").write_bytes(b"1"))
+    later((root / "sub" / "b.png").write_bytes(b"2"))
+    later((root / "a.png").rename(root / "c.png"))
+    later((root / "sub" / "b.png").unlink())
+    assert len(set(digests)) == len(digests)
+    assert observe_input_folder(root, LONG_AGO).digest == digests[-1]
+
+
+def test_an_absent_folder_has_a_digest_and_lacks_everything(tmp_path: Path) -> None:
+    folder = observe_input_folder(tmp_path / "nowhere", LONG_AGO)
+    assert folder.digest and not folder.has("cat.png")
+
+
+def test_a_folder_changed_just_now_matches_no_later_digest(tmp_path: Path) -> None:
+    root = tmp_path / "input"
+    root.mkdir()
+    now = time.time_ns()
+    assert observe_input_folder(root, now).digest != observe_input_folder(root, now + 1).digest
+    far = now + 10 * 10**9
+    assert observe_input_folder(root, far).digest == observe_input_folder(root, far + 1).digest
+
+
+def test_the_input_folder_is_the_root_s_unless_configured(tmp_path: Path) -> None:
+    root = tmp_path / "ComfyUI"
+    assert input_folder_path(None, root, tmp_path) == root / "input"
+    assert input_folder_path(Path("my_inputs"), root, tmp_path) == root / "my_inputs"
+    assert input_folder_path(Path("~/pics"), root, tmp_path / "me") == tmp_path / "me" / "pics"
+    assert input_folder_path(tmp_path / "abs", root, tmp_path) == tmp_path / "abs"
+
+
+def test_a_missing_input_makes_an_otherwise_ready_workflow_uncertain(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path)
+    parsed = workflow(
+        [node("1", "CheckpointLoaderSimple"), node("5", "LoadImage")],
+        [ref("1", "CheckpointLoaderSimple", "SDXL/base.safetensors", "checkpoints")],
+    )
+    with_image = replace(parsed, input_files=(image("author.png"),))
+    assert assess_workflow(with_image, INVENTORY, CORE | {"LoadImage"}).status == "ready"
+    needs = assess_workflow(with_image, INVENTORY, CORE | {"LoadImage"}, inputs=folder)
+    assert needs.status == "uncertain"
+    assert [need.reference.value for need in needs.missing_inputs] == ["author.png"]
+
+
+def test_a_missing_model_still_wins_over_a_missing_input(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path)
+    parsed = workflow(
+        [node("1", "CheckpointLoaderSimple"), node("5", "LoadImage")],
+        [ref("1", "CheckpointLoaderSimple", "absent.safetensors", "checkpoints")],
+    )
+    with_image = replace(parsed, input_files=(image("author.png"),))
+    needs = assess_workflow(with_image, INVENTORY, CORE | {"LoadImage"}, inputs=folder)
+    assert needs.status == "missing_models" and len(needs.missing_inputs) == 1
+
+
+def test_input_needs_come_back_through_the_needs_cache_s_packing(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path)
+    files = (image("a.png"), image("../b.png", node_id="6"))
+    parsed = workflow([node("5", "LoadImage")], [])
+    with_images = replace(parsed, input_files=files)
+    needs = assess_workflow(with_images, INVENTORY, CORE | {"LoadImage"}, inputs=folder)
+    packed = orjson.loads(orjson.dumps(pack_needs(needs, (), files)))
+    back = unpack_needs(packed, (), files)
+    assert back == needs and back.missing_inputs[0].reference is files[0]

@@ -1,0 +1,160 @@
+"""Which files a workflow names in ComfyUI's input folder are not there.
+
+ComfyUI checks each such value before it runs anything (``VALIDATE_INPUTS`` calls
+``folder_paths.exists_annotated_filepath``): a ``LoadImage`` whose image is absent makes
+the whole prompt fail with "Invalid image file". The check here asks the same question of
+the same folder, ``os.path.exists`` of the name joined to it, so case and symbolic links
+count as they do for ComfyUI, and reads no file.
+
+What is not checked, and why:
+
+* a value annotated ``[output]`` or ``[temp]``: those folders change with every render
+  (and ``temp`` is emptied at each start), so an answer would be stale by the next one;
+* a value that is an absolute path or climbs out with ``..``: it names a file outside the
+  input folder, which this tool does not look at; the need says so and is ``outside``.
+
+The needs cache (:mod:`watchman.stages.needs_cache`) keeps a workflow's needs while their
+inputs are unchanged; :attr:`InputFolder.digest` (the stamps of the input folder and its
+subfolders: adding, removing or renaming a file changes its folder's) is one of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from watchman.comfy.input_files import MAX_INPUT_NAME_CHARS, InputFileReference
+from watchman.environment import expand_user
+
+logger = logging.getLogger(__name__)
+
+MAX_INPUT_FOLDERS = 10_000
+"""Subfolders of the input folder stamped at most (the rest are not watched for changes)."""
+MAX_INPUT_DEPTH = 16
+"""Levels of subfolders below the input folder that are stamped."""
+RACY_WINDOW_NS = 2_000_000_000
+"""A folder changed this recently may change again within its timestamp's granularity
+unseen (git's racy rule): a digest taken then matches no later one."""
+
+InputState = Literal["missing", "outside"]
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class InputFileNeed:
+    """A file a workflow names in ComfyUI's input folder that ComfyUI will not find.
+
+    ``missing``: no such file (or folder) in the input folder. ``outside``: the value is
+    an absolute path or climbs out of the folder; it is not looked at, a person decides.
+    """
+
+    reference: InputFileReference
+    state: InputState
+
+
+@dataclass
+class InputFolder:
+    """ComfyUI's input folder as one cycle sees it: where it is, the digest of its
+    folders' stamps, and the answers given so far (one ``stat`` per distinct name)."""
+
+    path: Path
+    digest: str
+    _answers: dict[str, bool] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        """Whether ComfyUI would find ``name`` (relative, already checked to stay inside)
+        in the folder. Never raises: a name the system refuses (a NUL byte, too long)
+        names nothing."""
+        known = self._answers.get(name)
+        if known is None:
+            try:
+                known = os.path.exists(os.path.join(self.path, name))
+            except (ValueError, OSError):
+                known = False
+            self._answers[name] = known
+        return known
+
+
+def input_folder_path(configured: Path | None, comfyui_root: Path, home_dir: Path) -> Path:
+    """The input folder ComfyUI reads: ``configured`` (``comfyui.input_folder``; ``~``
+    expanded, a relative path taken from the root), else ``input`` in the root."""
+    if configured is None:
+        return comfyui_root / "input"
+    return comfyui_root / expand_user(configured, home_dir)
+
+
+def observe_input_folder(path: Path, now_ns: int) -> InputFolder:
+    """Return the input folder with the digest of its and its subfolders' stamps (device,
+    inode, mtime, ctime; an absent folder has a digest too). Symbolic links to folders
+    are stamped, not entered. At most ``MAX_INPUT_FOLDERS`` folders, ``MAX_INPUT_DEPTH``
+    levels deep. A folder changed within ``RACY_WINDOW_NS`` of ``now_ns`` (wall clock)
+    makes the digest one of its own, so needs assessed now are not kept on its word.
+    Never raises: a folder that cannot be read is stamped as unreadable."""
+    digest = hashlib.sha256()
+    pending: list[tuple[str, int]] = [("", 0)]
+    stamped = 0
+    while pending and stamped < MAX_INPUT_FOLDERS:
+        relative, depth = pending.pop()
+        folder = os.path.join(path, relative) if relative else str(path)
+        stamped += 1
+        try:
+            info = os.stat(folder)
+            stamp = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+        except OSError as error:
+            digest.update(f"{relative}\0{error.errno}\n".encode("utf-8", "surrogatepass"))
+            continue
+        digest.update(f"{relative}\0{stamp}\n".encode("utf-8", "surrogatepass"))
+        if info.st_mtime_ns >= now_ns - RACY_WINDOW_NS:
+            digest.update(f"racy at {now_ns}\n".encode())
+        if depth >= MAX_INPUT_DEPTH:
+            continue
+        try:
+            with os.scandir(folder) as entries:
+                names = sorted(
+                    entry.name for entry in entries if entry.is_dir(follow_symlinks=False)
+                )
+        except OSError as error:
+            logger.info("The input folder %s cannot be listed (%s).", folder, error.strerror)
+            continue
+        pending.extend((os.path.join(relative, name), depth + 1) for name in reversed(names))
+    if pending:
+        logger.info(
+            "The input folder %s has more than %d subfolders; the rest are not watched.",
+            path,
+            MAX_INPUT_FOLDERS,
+        )
+    return InputFolder(path, digest.hexdigest())
+
+
+def stays_inside(name: str) -> bool:
+    """Whether ``name`` is a relative path that does not climb out of its folder (no
+    absolute path, drive letter or ``..`` part, with either separator)."""
+    if not name or name.startswith(("/", "\\")) or _DRIVE.match(name):
+        return False
+    return ".." not in re.split(r"[/\\]", name)
+
+
+def find_input_needs(
+    references: Iterable[InputFileReference], folder: InputFolder
+) -> tuple[InputFileNeed, ...]:
+    """Return the input files of active nodes that ComfyUI would not find in ``folder``.
+
+    Takes the workflow's input-file references (those of bypassed or muted nodes and
+    those annotated ``[output]`` or ``[temp]`` are not checked) and the input folder.
+    """
+    needs = []
+    for reference in references:
+        if reference.bypassed or reference.muted or reference.folder != "input":
+            continue
+        if not stays_inside(reference.value):
+            needs.append(InputFileNeed(reference, "outside"))
+        elif len(reference.value) >= MAX_INPUT_NAME_CHARS or not folder.has(reference.value):
+            needs.append(InputFileNeed(reference, "missing"))
+    return tuple(needs)
