@@ -186,3 +186,17 @@ def test_a_pack_script_rewritten_in_place_is_a_change(tmp_path):
     assert fingerprint.check(saved, "settings-1", now + LATER) is None
     script.write_bytes(b'LiteGraph.registerNodeType("X", X);')  # its folder's stamp holds
     assert fingerprint.check(saved, "settings-1", now + LATER) == "an input changed"
+
+
+def test_every_folder_of_comfyui_s_input_folder_is_stamped_whatever_its_name(tmp_path):
+    from watchman.stages.fingerprint import cycle_input_trees, input_paths
+
+    root = tmp_path / "ComfyUI"
+    for name in ("tests", "node_modules", ".hidden", "pasted"):
+        (root / "input" / name).mkdir(parents=True)
+    trees, _, _ = cycle_input_trees(root, [], (".json",), [], input_folder=root / "input")
+    folders, _ = input_paths(TreeListing.for_cycle(None, 0, 0), trees, [])
+    inside = {Path(folder).name for folder in folders if Path(folder).parent == root / "input"}
+    assert inside == {"tests", "node_modules", ".hidden", "pasted"}
+    without, _, _ = cycle_input_trees(root, [], (".json",), [])
+    assert str(root / "input") not in {tree.folder for tree in without}

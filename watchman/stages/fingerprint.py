@@ -71,15 +71,18 @@ class InputTree:
     """A folder whose files stand for a cycle's inputs.
 
     ``suffixes``: the endings (case-blind) of the files stamped; ``skip_hidden``: hidden
-    folders are not walked. ``packs``: a ``custom_nodes`` folder, whose packs are walked
-    as the node scan walks them and whose scripts the frontend reader reads are stamped
-    too (``comfy/pack_files``).
+    folders are not walked; ``skipped``: folder names never walked (virtual environments,
+    tests, ``node_modules``: none of a cycle's inputs live there, except in the input
+    folder, where any name is ComfyUI's to look up). ``packs``: a ``custom_nodes``
+    folder, whose packs are walked as the node scan walks them and whose scripts the
+    frontend reader reads are stamped too (``comfy/pack_files``).
     """
 
     folder: str
     suffixes: tuple[str, ...]
     skip_hidden: bool = True
     packs: bool = False
+    skipped: frozenset[str] = SKIPPED_FOLDERS
 
 
 def input_paths(
@@ -101,9 +104,10 @@ def input_paths(
             _pack_paths(tree, root, folders, stamped)
             continue
 
-        def skip(name: str, skip_hidden: bool = root.skip_hidden) -> bool:
-            if name in SKIPPED_FOLDERS:
+        def skip(name: str, root: InputTree = root) -> bool:
+            if name in root.skipped:
                 return True
+            skip_hidden = root.skip_hidden
             return skip_hidden and name.startswith(".") and name != DISABLED_FOLDER
 
         for directory, _, record in tree.walk(root.folder, skip):
@@ -256,7 +260,7 @@ def cycle_input_trees(
     trees.append(InputTree(os.path.join(root, "comfy_extras"), (".py",)))
     trees.append(InputTree(os.path.join(root, "comfy_api_nodes"), (".py",)))
     if input_folder is not None:
-        trees.append(InputTree(str(input_folder), (), skip_hidden=False))
+        trees.append(InputTree(str(input_folder), (), skip_hidden=False, skipped=frozenset()))
     files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
     files += [str(path) for path in extra_model_paths]
     files += [str(path) for path in _manager_model_lists(comfyui_root)]
