@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from watchman.stages.fingerprint import CycleFingerprint, InputTree, RunOutcome
 from watchman.stages.inventory.listing import TreeListing
@@ -200,3 +203,79 @@ def test_every_folder_of_comfyui_s_input_folder_is_stamped_whatever_its_name(tmp
     assert inside == {"tests", "node_modules", ".hidden", "pasted"}
     without, _, _ = cycle_input_trees(root, [], (".json",), [])
     assert str(root / "input") not in {tree.folder for tree in without}
+
+
+def _scan_and_stamp(root: Path, monkeypatch) -> tuple[set[str], set[str]]:
+    """Return the files the node scan reads of ``root`` (every file it signs: its core
+    files, each pack's Python files and scripts) and the files the fingerprint stamps."""
+    from watchman.stages.fingerprint import cycle_input_trees, input_paths
+    from watchman.stages.inventory import node_scan
+
+    read: set[str] = set()
+    signature = node_scan._signature
+
+    def recording(base: Path, files: Any) -> str:
+        files = list(files)
+        read.update(str(path) for path in files)
+        return signature(base, files)
+
+    monkeypatch.setattr(node_scan, "_signature", recording)
+    node_scan.scan_node_inventory(root)
+    trees, files, _ = cycle_input_trees(root, [], (".json",), [])
+    _, stamped = input_paths(TreeListing.for_cycle(None, 0, 0), trees, files)
+    return read, set(stamped)
+
+
+def test_the_fingerprint_stamps_every_file_the_node_scan_reads(tmp_path, monkeypatch):
+    from watchman.comfy import pack_files
+
+    monkeypatch.setattr(pack_files, "MAX_SCRIPTS", 2)
+    root = tmp_path / "ComfyUI"
+    for name in (
+        "nodes.py",
+        "comfy_extras/nodes_a.py",
+        "comfy_extras/.hidden.py",
+        "comfy_api_nodes/.hidden.py",
+        "comfy_api_nodes/apis/client.py",
+        "custom_nodes/Pack/__init__.py",
+        "custom_nodes/Pack/.hidden.py",
+        "custom_nodes/Pack/web/.hidden.js",
+        "custom_nodes/single.py",
+        "custom_nodes/off.py.disabled",
+        "custom_nodes/.disabled/off2.py.disabled",
+        "custom_nodes/.disabled/off3.py",
+        # Scripts past the bound: the scan does not enter the linked folder (a_link), so
+        # it reads b/3.js; a walk entering it would stamp 1.js and 2.js instead.
+        "custom_nodes/Big/__init__.py",
+        "custom_nodes/Big/b/3.js",
+        "elsewhere/1.js",
+        "elsewhere/2.js",
+    ):
+        _file(root / name, b"x = 1")
+    (root / "custom_nodes" / "Big" / "a_link").symlink_to(root / "elsewhere")
+    read, stamped = _scan_and_stamp(root, monkeypatch)
+    assert str(root / "custom_nodes" / "Big" / "b" / "3.js") in read
+    assert str(root / "custom_nodes" / "off.py.disabled") in read
+    assert read - stamped == set()
+    assert not any("elsewhere" in path or "a_link" in path for path in stamped)
+
+
+@pytest.mark.parametrize(
+    "name", ["custom_nodes/off.py.disabled", "custom_nodes/Pack/.hidden.py", "comfy_extras/.x.py"]
+)
+def test_a_file_the_node_scan_reads_rewritten_in_place_is_a_change(tmp_path, name):
+    from watchman.stages.fingerprint import cycle_input_trees
+
+    root = tmp_path / "ComfyUI"
+    _file(root / "custom_nodes" / "Pack" / "__init__.py", b"NODE_CLASS_MAPPINGS = {}")
+    edited = _file(root / name, b"NODE_CLASS_MAPPINGS = {}")
+    now = max(os.stat(p).st_mtime_ns for p in tmp_path.rglob("*")) + LATER
+    state = tmp_path / "state" / "fingerprint.json"
+    cycle = CycleFingerprint(state, "settings-1", now)
+    cycle.observe_inputs(TreeListing.for_cycle(None, now, 0), *cycle_input_trees(root, [], (), []))
+    cycle.due_at_ns.append(now + 10 * LATER)
+    cycle.finish([], RunOutcome(counts={}, summary=CycleSummary()), tmp_path / "none.json")
+    saved = fingerprint.load(state)
+    assert fingerprint.check(saved, "settings-1", now + LATER) is None
+    edited.write_bytes(b'NODE_CLASS_MAPPINGS = {"Gained": Gained}')  # its folder's stamp holds
+    assert fingerprint.check(saved, "settings-1", now + LATER) == "an input changed"

@@ -3,8 +3,11 @@ static readers read: one rule for the node scan, which reads them, and the cycle
 fingerprint, which stamps them so that a change to any file read makes the next cycle run
 in full (issue 14: every cycle kind gives a cold cycle's report).
 
-A pack folder is walked depth first in name order, each folder's files in name order,
-leaving out tests, environments, caches and hidden folders (:func:`reads_folder`). Its
+A ``custom_nodes`` folder holds pack folders and single-file packs
+(:func:`is_single_file_pack`). A pack folder is walked depth first in name order, each
+folder's files in name order, leaving out tests, environments, caches, hidden folders
+(:func:`reads_folder`) and linked folders (a link inside a pack is not entered; a link
+that is the pack itself is). Its
 Python files (at most :data:`MAX_PYTHON_FILES`) and its scripts (``SCRIPT_SUFFIXES``, at
 most ``MAX_SCRIPTS``, :mod:`watchman.comfy.frontend_nodes`) are kept in that order
 (:func:`select_pack_files`), so a pack over a bound is read, and stamped, up to the same
@@ -31,6 +34,8 @@ SKIPPED_FILES = frozenset({"example_node.py.example"})
 """Entries of ``custom_nodes`` that are not packs although they look like one."""
 DISABLED_FOLDER = ".disabled"
 """The folder of ``custom_nodes`` ComfyUI-Manager moves disabled packs into."""
+DISABLED_SUFFIX = ".disabled"
+"""The ending ComfyUI-Manager gives a disabled pack's folder or file."""
 
 
 def reads_folder(name: str) -> bool:
@@ -43,6 +48,13 @@ def is_pack_entry(name: str) -> bool:
     folder) may be a pack: hidden entries (``.git``, ``.disabled`` itself, editor folders)
     and caches are not. Whether it is a folder or a ``.py`` file is the caller's to ask."""
     return name not in SKIPPED_FILES and name != "__pycache__" and not name.startswith(".")
+
+
+def is_single_file_pack(name: str) -> bool:
+    """Whether a file named ``name`` in ``custom_nodes`` (or its ``.disabled`` folder) is
+    a single-file pack the node scan reads: ``foo.py``, or ``foo.py.disabled`` when
+    disabled."""
+    return is_pack_entry(name) and name.endswith((".py", ".py" + DISABLED_SUFFIX))
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,8 @@ def select_pack_files(folders: Iterable[tuple[str, Iterable[str]]]) -> PackFiles
     """Return the Python files and scripts of a pack that its readers read.
 
     Takes the pack's folders in walk order (depth first in name order, only those
-    :func:`reads_folder` lets in), each with the names of its files sorted. Returns their
+    :func:`reads_folder` lets in, no linked folder entered), each with the names of its
+    files sorted. Hidden files count like any other. Returns their
     paths (folder joined with name) within :data:`MAX_PYTHON_FILES` and ``MAX_SCRIPTS``;
     never raises.
     """

@@ -23,6 +23,7 @@ from watchman.comfy.pack_files import (
     DISABLED_FOLDER,
     SKIPPED_FOLDERS,
     is_pack_entry,
+    is_single_file_pack,
     reads_folder,
     select_pack_files,
 )
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# File names a pack's node inventory or the known sources read (besides .py files); its
-# scripts are stamped as the frontend reader selects them (comfy/pack_files).
+# File names a pack's node inventory or the known sources read; its Python files and
+# scripts are stamped as the node scan selects them (comfy/pack_files), hidden ones too.
 PACK_FILE_SUFFIXES = (".py", ".toml", ".json")
 
 
@@ -73,9 +74,12 @@ class InputTree:
     ``suffixes``: the endings (case-blind) of the files stamped; ``skip_hidden``: hidden
     folders are not walked; ``skipped``: folder names never walked (virtual environments,
     tests, ``node_modules``: none of a cycle's inputs live there, except in the input
-    folder, where any name is ComfyUI's to look up). ``packs``: a ``custom_nodes``
-    folder, whose packs are walked as the node scan walks them and whose scripts the
-    frontend reader reads are stamped too (``comfy/pack_files``).
+    folder, where any name is ComfyUI's to look up); ``hidden_files``: hidden files are
+    stamped too (the node scan reads ``comfy_extras/.x.py``; the workflow walk skips
+    hidden files). ``packs``: a ``custom_nodes`` folder, whose single-file packs are
+    stamped and whose pack folders are walked as the node scan walks them, their Python
+    files and scripts stamped as it selects them (``comfy/pack_files``); ``pack``: a
+    folder read as one pack (``comfy_api_nodes``).
     """
 
     folder: str
@@ -83,6 +87,8 @@ class InputTree:
     skip_hidden: bool = True
     packs: bool = False
     skipped: frozenset[str] = SKIPPED_FOLDERS
+    pack: bool = False
+    hidden_files: bool = False
 
 
 def input_paths(
@@ -103,6 +109,9 @@ def input_paths(
         if root.packs:
             _pack_paths(tree, root, folders, stamped)
             continue
+        if root.pack:
+            _one_pack(tree, root.folder, root.suffixes, folders, stamped)
+            continue
 
         def skip(name: str, root: InputTree = root) -> bool:
             if name in root.skipped:
@@ -111,26 +120,39 @@ def input_paths(
             return skip_hidden and name.startswith(".") and name != DISABLED_FOLDER
 
         for directory, _, record in tree.walk(root.folder, skip):
-            _add_folder(directory, record, root.suffixes, folders, stamped)
-    return list(dict.fromkeys(folders)), stamped
+            _add_folder(directory, record, root.suffixes, folders, stamped, root.hidden_files)
+    # A file may be stamped twice (a pack's .py by suffix and as selected): once will do.
+    return list(dict.fromkeys(folders)), list(dict.fromkeys(stamped))
 
 
 def _pack_paths(tree: TreeListing, root: InputTree, folders: list[str], stamped: list[str]) -> None:
-    """Add the paths of a ``custom_nodes`` folder: its own files (single-file packs) and
-    those of its ``.disabled`` folder, and each pack folder walked as the node scan walks
-    it, with the scripts the frontend reader reads (its bound counts per pack)."""
+    """Add the paths of a ``custom_nodes`` folder: its single-file packs and those of its
+    ``.disabled`` folder (``foo.py``, ``foo.py.disabled``), and each pack folder as
+    :func:`_one_pack` stamps it."""
     for directory, _, record in tree.walk(root.folder, lambda name: name != DISABLED_FOLDER):
         _add_folder(directory, record, root.suffixes, folders, stamped)
+        stamped += [os.path.join(directory, n) for n in record.names if is_single_file_pack(n)]
         for name in record.subfolders:
-            if not is_pack_entry(name):
-                continue
-            walked = list(tree.walk(os.path.join(directory, name), lambda n: not reads_folder(n)))
-            for folder, _, listing in walked:
-                _add_folder(folder, listing, root.suffixes, folders, stamped)
-            # What the frontend reader reads of them (node types registered in scripts).
-            stamped += select_pack_files(
-                (path, listing.names) for path, _, listing in walked
-            ).scripts
+            if is_pack_entry(name):
+                _one_pack(tree, os.path.join(directory, name), root.suffixes, folders, stamped)
+
+
+def _one_pack(
+    tree: TreeListing,
+    pack: str,
+    suffixes: Sequence[str],
+    folders: list[str],
+    stamped: list[str],
+) -> None:
+    """Add the paths of one pack folder, walked as the node scan walks it (no linked folder
+    inside it entered): its folders, its files ending in ``suffixes``, its git HEAD, and
+    the Python files and scripts the scan reads, chosen by the same rule (hidden files
+    and the bounds per pack included)."""
+    walked = list(tree.walk(pack, lambda name: not reads_folder(name), follow_links=False))
+    for folder, _, listing in walked:
+        _add_folder(folder, listing, suffixes, folders, stamped)
+    selected = select_pack_files((path, listing.names) for path, _, listing in walked)
+    stamped += [*selected.python, *selected.scripts]
 
 
 def _add_folder(
@@ -139,11 +161,13 @@ def _add_folder(
     suffixes: Sequence[str],
     folders: list[str],
     stamped: list[str],
+    hidden_files: bool = False,
 ) -> None:
-    """Add one walked folder and the files of it whose names end in ``suffixes``."""
+    """Add one walked folder and the files of it whose names end in ``suffixes`` (hidden
+    ones only when ``hidden_files``)."""
     folders.append(directory)
     for name in record.names:
-        if name.lower().endswith(tuple(suffixes)) and not name.startswith("."):
+        if name.lower().endswith(tuple(suffixes)) and (hidden_files or not name.startswith(".")):
             stamped.append(os.path.join(directory, name))
     if ".git" in record.subfolders:
         # A pack's git facts: HEAD names the checked-out commit or branch.
@@ -222,11 +246,12 @@ class CycleFingerprint:
         )
 
 
-INPUTS_VERSION = 3
+INPUTS_VERSION = 4
 """Which inputs a fingerprint stands for: bump it when :func:`cycle_input_trees` stamps
 more, so a fingerprint saved before, which never stamped them, cannot pass a change off
 as "unchanged" (2: ComfyUI's start-up logs, ``StartupLogs.identity`` in comfy/startup_log;
-3: the packs' scripts the frontend reader reads, comfy/pack_files)."""
+3: the packs' scripts the frontend reader reads, comfy/pack_files; 4: hidden Python files
+and disabled single-file packs the node scan reads, no linked folder inside a pack)."""
 
 
 def cycle_input_trees(
@@ -257,8 +282,10 @@ def cycle_input_trees(
         for path in custom_nodes
         if str(path) != own
     ]
-    trees.append(InputTree(os.path.join(root, "comfy_extras"), (".py",)))
-    trees.append(InputTree(os.path.join(root, "comfy_api_nodes"), (".py",)))
+    # Read by the node scan as its core: comfy_extras' .py files (hidden ones too), and
+    # comfy_api_nodes as one pack.
+    trees.append(InputTree(os.path.join(root, "comfy_extras"), (".py",), hidden_files=True))
+    trees.append(InputTree(os.path.join(root, "comfy_api_nodes"), (".py",), pack=True))
     if input_folder is not None:
         trees.append(InputTree(str(input_folder), (), skip_hidden=False, skipped=frozenset()))
     files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat as stat_module
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -134,11 +135,16 @@ class TreeListing:
         return record
 
     def walk(
-        self, root: str, skip_folder: Callable[[str], bool] = lambda name: False
+        self,
+        root: str,
+        skip_folder: Callable[[str], bool] = lambda name: False,
+        follow_links: bool = True,
     ) -> Iterator[tuple[str, str, DirectoryListing]]:
         """Yield ``(directory, relative prefix, listing)`` for ``root`` and every folder
         below it, depth first in name order, following links but never a folder already on
-        the current path (a link loop ends). ``skip_folder(name)`` keeps a subfolder out.
+        the current path (a link loop ends). ``skip_folder(name)`` keeps a subfolder out;
+        ``follow_links`` False keeps out every linked folder below ``root`` (as ``os.walk``
+        does; ``root`` itself is entered even when it is a link).
 
         The prefix is the directory's path relative to ``root`` with a trailing ``/``
         (empty for the root). A folder that cannot be read is logged and left out.
@@ -152,7 +158,7 @@ class TreeListing:
             logger.debug("Skipping folder %s: %s", root, error)
             return
         entered = {(root_stat.st_dev, root_stat.st_ino): 1}
-        yield from self._visit(root, "", root_stat, set(), entered, 0, skip_folder)
+        yield from self._visit(root, "", root_stat, set(), entered, 0, skip_folder, follow_links)
 
     def _visit(
         self,
@@ -163,6 +169,7 @@ class TreeListing:
         entered: dict[tuple[int, int], int],
         depth: int,
         skip_folder: Callable[[str], bool],
+        follow_links: bool,
     ) -> Iterator[tuple[str, str, DirectoryListing]]:
         if self.stop_event is not None and self.stop_event.is_set():
             raise CycleInterrupted(f"stop requested while listing {path}")
@@ -184,7 +191,7 @@ class TreeListing:
                 child = os.path.join(path, name)
                 try:
                     # os.stat, not DirEntry.stat: the latter has no inode on Windows.
-                    child_stat = os.stat(child)
+                    child_stat = os.stat(child) if follow_links else os.lstat(child)
                 except OSError as error:
                     # Vanished since the listing, or a link that loops or leads nowhere.
                     logger.debug("Skipping %s: %s", child, error)
@@ -193,6 +200,8 @@ class TreeListing:
                         # the link stayed. List this directory again next cycle.
                         record.listed_at_ns = record.stamp[2]
                         self.changed = True
+                    continue
+                if not follow_links and stat_module.S_ISLNK(child_stat.st_mode):
                     continue
                 child_identity = (child_stat.st_dev, child_stat.st_ino)
                 if child_identity in on_path:
@@ -210,7 +219,14 @@ class TreeListing:
                     continue
                 entered[child_identity] = times + 1
                 yield from self._visit(
-                    child, prefix + name + "/", child_stat, on_path, entered, depth + 1, skip_folder
+                    child,
+                    prefix + name + "/",
+                    child_stat,
+                    on_path,
+                    entered,
+                    depth + 1,
+                    skip_folder,
+                    follow_links,
                 )
         finally:
             on_path.discard(identity)

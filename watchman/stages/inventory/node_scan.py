@@ -29,7 +29,9 @@ from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.pack_files import (
     DISABLED_FOLDER,
+    DISABLED_SUFFIX,
     is_pack_entry,
+    is_single_file_pack,
     reads_folder,
     select_pack_files,
 )
@@ -51,7 +53,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 logger = logging.getLogger(__name__)
 
 CUSTOM_NODES_FOLDER = "custom_nodes"
-DISABLED_SUFFIX = ".disabled"
 
 # A pack's pyproject.toml is read for its version only; real ones are a few KiB.
 MAX_PYPROJECT_BYTES = 1 << 20
@@ -145,10 +146,8 @@ def _pack_locations(custom_nodes: Path) -> Iterable[tuple[Path, bool]]:
             continue
         if is_folder:
             yield entry, not (inside_disabled or name.endswith(DISABLED_SUFFIX))
-        elif is_file and name.endswith(".py"):
-            yield entry, not inside_disabled
-        elif is_file and name.endswith(".py" + DISABLED_SUFFIX):
-            yield entry, False
+        elif is_file and is_single_file_pack(name):
+            yield entry, not (inside_disabled or name.endswith(DISABLED_SUFFIX))
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -218,6 +217,8 @@ def _pack_files(folder: Path) -> tuple[list[Path], list[Path]]:
     """Return the pack's Python files and scripts that are read, each in a stable order,
     from one walk (``pack_files``: the rule the cycle fingerprint stamps by too)."""
     walked: list[tuple[str, list[str]]] = []
+    # Links inside the pack are not entered (os.walk's default); the fingerprint's walk
+    # leaves them out too, so both pick the same files under the bounds.
     for current, folders, files in os.walk(folder, onerror=_walk_error):
         folders[:] = sorted(name for name in folders if reads_folder(name))
         walked.append((current, sorted(files)))
