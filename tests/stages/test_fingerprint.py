@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from watchman.stages.fingerprint import CycleFingerprint, InputTree, RunOutcome
+from watchman.stages.fingerprint import CycleFingerprint, RunOutcome
+from watchman.stages.fingerprint_inputs import InputTree
 from watchman.stages.inventory.listing import TreeListing
 from watchman.state import fingerprint
 from watchman.state.cycle_state import CycleSummary
@@ -126,7 +127,7 @@ def test_the_node_pack_folders_extra_model_paths_adds_are_stamped_too(tmp_path):
 
 
 def _stamped_in_packs(custom_nodes: Path) -> list[str]:
-    from watchman.stages.fingerprint import PACK_FILE_SUFFIXES, input_paths
+    from watchman.stages.fingerprint_inputs import PACK_FILE_SUFFIXES, input_paths
 
     tree = TreeListing.for_cycle(None, 0, 0)
     roots = [InputTree(str(custom_nodes), PACK_FILE_SUFFIXES, packs=True)]
@@ -171,7 +172,7 @@ def test_a_pack_over_the_script_bound_is_stamped_up_to_the_script_read_last(tmp_
 
 
 def test_a_pack_script_rewritten_in_place_is_a_change(tmp_path):
-    from watchman.stages.fingerprint import PACK_FILE_SUFFIXES
+    from watchman.stages.fingerprint_inputs import PACK_FILE_SUFFIXES
 
     script = _file(tmp_path / "custom_nodes" / "Pack" / "web" / "nodes.js", b"// none yet")
     now = max(os.stat(p).st_mtime_ns for p in tmp_path.rglob("*")) + LATER
@@ -192,7 +193,8 @@ def test_a_pack_script_rewritten_in_place_is_a_change(tmp_path):
 
 
 def test_every_folder_of_comfyui_s_input_folder_is_stamped_whatever_its_name(tmp_path):
-    from watchman.stages.fingerprint import cycle_input_trees, input_paths
+    from watchman.stages.fingerprint import cycle_input_trees
+    from watchman.stages.fingerprint_inputs import input_paths
 
     root = tmp_path / "ComfyUI"
     for name in ("tests", "node_modules", ".hidden", "pasted"):
@@ -208,7 +210,8 @@ def test_every_folder_of_comfyui_s_input_folder_is_stamped_whatever_its_name(tmp
 def _scan_and_stamp(root: Path, monkeypatch) -> tuple[set[str], set[str]]:
     """Return the files the node scan reads of ``root`` (every file it signs: its core
     files, each pack's Python files and scripts) and the files the fingerprint stamps."""
-    from watchman.stages.fingerprint import cycle_input_trees, input_paths
+    from watchman.stages.fingerprint import cycle_input_trees
+    from watchman.stages.fingerprint_inputs import input_paths
     from watchman.stages.inventory import node_scan
 
     read: set[str] = set()
