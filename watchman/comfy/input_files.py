@@ -26,7 +26,9 @@ from typing import Literal
 AnnotatedFolder = Literal["input", "output", "temp"]
 
 FileInputs = tuple[tuple[str, int], ...]
-"""A node's inputs that name a file: ``(input name, position among its widgets)``."""
+"""A node's inputs that name a file: ``(input name, position among its widgets)``; a
+position of -1 is not known for sure, and such an input is read by name only (from an API
+prompt, or widget values stored as a dict)."""
 
 KNOWN_INPUT_FILES: Mapping[str, FileInputs] = {
     # ComfyUI: nodes.py, comfy_extras/nodes_audio.py, nodes_video.py.
@@ -81,16 +83,6 @@ def annotated(value: str) -> tuple[str, AnnotatedFolder]:
     return value, "input"
 
 
-def file_inputs(node_type: str, learned: Mapping[str, FileInputs] | None = None) -> FileInputs:
-    """The inputs of ``node_type`` that name an input file (empty: none known). ``learned``
-    holds what the installed packs' sources say, which wins over the known facts."""
-    if learned is not None:
-        found = learned.get(node_type)
-        if found is not None:
-            return found
-    return KNOWN_INPUT_FILES.get(node_type, ())
-
-
 def references_for_inputs(
     node_id: str,
     node_type: str,
@@ -135,6 +127,6 @@ def widget_values_by_name(
             continue
         elif isinstance(widgets_values, dict):
             values[name] = widgets_values.get(name)
-        elif isinstance(widgets_values, list) and position < len(widgets_values):
+        elif isinstance(widgets_values, list) and 0 <= position < len(widgets_values):
             values[name] = widgets_values[position]
     return values

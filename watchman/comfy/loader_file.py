@@ -44,6 +44,7 @@ from watchman.comfy.loader_scope import (
 )
 from watchman.comfy.python_source import syntax_nodes
 from watchman.comfy.syntax_literals import call_name, constant_text, last_name
+from watchman.comfy.validated_inputs import VALIDATION_METHODS, validated_input_files
 
 
 @dataclass
@@ -173,6 +174,9 @@ class FileReader(MappingReader):
             methods,
             module_items=self.module_items,
         )
+        validation = next((methods[n] for n in VALIDATION_METHODS if n in methods), None)
+        if validation is not None:
+            info.input_files = validated_input_files(validation)
         if "INPUT_TYPES" in methods:
             self._read_input_types(methods["INPUT_TYPES"], info, scope)
         elif "define_schema" in methods:

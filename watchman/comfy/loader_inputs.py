@@ -33,6 +33,8 @@ class ClassInfo:
     inherits_inputs_of: str | None = None  # INPUT_TYPES built on Base.INPUT_TYPES()
     # A folder listing only to insert text (below): known to load no file from it.
     inserts_text: bool = False
+    # Inputs its validation resolves in ComfyUI's input folder (comfy/validated_inputs).
+    input_files: tuple[str, ...] = ()
     # Widget inputs whose choices come from calls this file cannot follow (a helper
     # imported from another file of the pack): input name, the calls' registry keys.
     pending: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

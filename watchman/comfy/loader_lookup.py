@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from watchman.comfy.folders import canonical_folder, folder_type
+from watchman.comfy.input_files import KNOWN_INPUT_FILES, FileInputs
 from watchman.comfy.loader_source import LearnedLoader
 from watchman.comfy.loaders import LOADERS, LoaderSpec
 
@@ -143,6 +144,22 @@ class LoaderTable:
             answers[node_type] = found
         return found
 
+    def input_files(self, node_type: str) -> FileInputs:
+        """Return the inputs of ``node_type`` that name a file in ComfyUI's input folder,
+        each with its position among the node's widgets (-1: not known for sure, read by
+        name only): what an installed pack's or the bundled table's validation says,
+        else the known facts (:data:`~watchman.comfy.input_files.KNOWN_INPUT_FILES`)."""
+        for source in (self.learned, self.bundled):
+            loader = source.get(node_type)
+            if loader is not None and loader.input_files:
+                # Only the first widget's position is sure: an upload button or a
+                # control_after_generate value the frontend adds would shift later ones.
+                return tuple(
+                    (name, 0 if loader.widgets[:1] == (name,) else -1)
+                    for name in loader.input_files
+                )
+        return KNOWN_INPUT_FILES.get(node_type, ())
+
     def _spec(self, node_type: str, depth: int) -> LoaderSpec | None:
         table = LOADERS.get(node_type)
         if table is not None:
@@ -150,6 +167,10 @@ class LoaderTable:
         for origin, source in (("learned", self.learned), ("bundled", self.bundled)):
             loader = source.get(node_type)
             if loader is None:
+                continue
+            if loader.input_files and not loader.model_inputs and loader.wraps is None:
+                # Known only for its input files: as to model files, the node stays
+                # unknown (its inputs' names may still say which folder they read).
                 continue
             if loader.model_inputs or loader.wraps is None:
                 return learned_spec(loader, origin)

@@ -83,7 +83,9 @@ class LearnedLoader:
     ``source``: the file (relative to the pack) that declared the inputs.
     ``folder_inputs``: the model inputs whose values name a folder, not a file (the
     listing keeps directories only: ``os.listdir`` filtered by ``isdir``, the folders
-    ``os.walk`` finds), sorted.
+    ``os.walk`` finds), sorted. ``input_files``: the inputs the node's validation
+    resolves in ComfyUI's input folder (``LoadImage``'s ``image``:
+    :mod:`watchman.comfy.validated_inputs`), in parameter order.
     """
 
     node_type: str
@@ -92,10 +94,11 @@ class LearnedLoader:
     wraps: str | None = None
     source: str = ""
     folder_inputs: tuple[str, ...] = ()
+    input_files: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """Return a JSON-ready dict that :meth:`from_json` reads back (``folder_inputs``
-        only when there are some, so older documents read the same)."""
+        and ``input_files`` only when there are some, so older documents read the same)."""
         document: dict[str, object] = {
             "node_type": self.node_type,
             "widgets": list(self.widgets),
@@ -105,6 +108,8 @@ class LearnedLoader:
         }
         if self.folder_inputs:
             document["folder_inputs"] = list(self.folder_inputs)
+        if self.input_files:
+            document["input_files"] = list(self.input_files)
         return document
 
     @classmethod
@@ -118,7 +123,8 @@ class LearnedLoader:
             raise ValueError(f"learned loader {data['node_type']!r} is malformed")
         wraps = data.get("wraps")
         folder_inputs = data.get("folder_inputs") or []
-        if not isinstance(folder_inputs, list):
+        input_files = data.get("input_files") or []
+        if not isinstance(folder_inputs, list) or not isinstance(input_files, list):
             raise ValueError(f"learned loader {data['node_type']!r} is malformed")
         return cls(
             node_type=data["node_type"],
@@ -131,6 +137,7 @@ class LearnedLoader:
             wraps=wraps if isinstance(wraps, str) else None,
             source=str(data.get("source") or ""),
             folder_inputs=tuple(sorted({name for name in folder_inputs if isinstance(name, str)})),
+            input_files=tuple(dict.fromkeys(n for n in input_files if isinstance(n, str))),
         )
 
 
@@ -252,7 +259,7 @@ def _join(index: PackIndex) -> tuple[LearnedLoader, ...]:
     _resolve_attribute_keys(index)
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
-        if info.model_inputs or info.inserts_text:
+        if info.model_inputs or info.inserts_text or info.input_files:
             loaders[node_type] = _loader(node_type, info)
     node_groups = set(index.node_groups)
     for _, class_name, wrapped, _, group in index.entries:
@@ -328,6 +335,7 @@ def _loader(node_type: str, info: ClassInfo) -> LearnedLoader:
         wraps=None,
         source=info.source,
         folder_inputs=info.folder_inputs,
+        input_files=info.input_files,
     )
 
 
@@ -342,7 +350,7 @@ def _from_class(
     # The same class name in several files: prefer one that declares model inputs.
     info = next((c for c in candidates if c.model_inputs), None) or candidates[0]
     if info.widgets is not None:
-        if info.model_inputs or info.inserts_text:
+        if info.model_inputs or info.inserts_text or info.input_files:
             return _loader(node_type, info)
         if info.inherits_inputs_of is not None:
             base = _from_class(node_type, info.inherits_inputs_of, index, depth + 1)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from watchman.comfy.input_files import InputFileReference, file_inputs, references_for_inputs
-from watchman.comfy.loader_lookup import LoaderTable
+from watchman.comfy.input_files import InputFileReference, references_for_inputs
+from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow_limits import (
@@ -90,7 +90,7 @@ def parse_api_prompt(
             )
         )
         inputs = entry.get("inputs")
-        named = file_inputs(node_type)
+        named = (table or default_table()).input_files(node_type)
         if named and isinstance(inputs, dict):
             given = {key: value for key, value in inputs.items() if not _is_link(value)}
             files.extend(references_for_inputs(node_id, node_type, named, given, False, False))

@@ -28,7 +28,6 @@ from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES, expand_group_instanc
 from watchman.comfy.input_files import (
     FileInputs,
     InputFileReference,
-    file_inputs,
     references_for_inputs,
     widget_values_by_name,
 )
@@ -289,7 +288,7 @@ class _Walk:
         self.nodes.append(use)
         # A node type several packs define is read by the entry of the pack it names.
         table = self.table.for_pack(node_type, use.cnr_id, use.aux_id) if self.table else None
-        files = file_inputs(node_type)
+        files = (table or default_table()).input_files(node_type)
         if files:
             self.file_references(node, node_id, node_type, files, bypassed, muted, level)
         # Inside a subgraph, an input linked from the subgraph's inputs takes the

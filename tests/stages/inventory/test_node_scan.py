@@ -365,6 +365,22 @@ def test_a_cache_written_before_loaders_were_learned_makes_packs_be_read_again(
     assert scan_node_inventory(packs_with_loaders, old).learned_loaders() != ()
 
 
+def test_packs_read_by_another_version_of_the_readers_are_read_again(
+    comfyui: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    previous = scan_node_inventory(comfyui)
+    parsed: list[str] = []
+
+    def counting(sources: list[tuple[str, bytes]]) -> frozenset[str]:
+        parsed.extend(path for path, _ in sources)
+        return pack_node_types(sources)
+
+    monkeypatch.setattr(node_scan, "pack_node_types", counting)
+    monkeypatch.setattr(node_scan, "reader_code", lambda: "a newer reader")
+    again = scan_node_inventory(comfyui, previous)
+    assert parsed and again.core_signature != previous.core_signature
+
+
 def test_a_stop_ends_the_node_pack_scan_before_the_next_pack(comfyui: Path) -> None:
     import threading
 

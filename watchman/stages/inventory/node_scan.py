@@ -44,6 +44,7 @@ from watchman.errors import CycleInterrupted, FileTooLargeError
 from watchman.regular_files import read_regular
 from watchman.stages.inventory.git_metadata import read_git_metadata
 from watchman.stages.inventory.nodes import NodeInventory, NodePack, PackKind
+from watchman.stages.workflow_entries import reader_code
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -246,8 +247,9 @@ def _walk_error(error: OSError) -> None:
 
 def _signature(base: Path, files: Iterable[Path]) -> str:
     # Path, size and mtime of every file: cheap to compute, and any edit, addition or
-    # removal of a Python file changes it.
-    digest = hashlib.sha256()
+    # removal of a Python file changes it. The readers' code too: a reader that learned
+    # something new (the inputs a node's validation checks) reads every pack again.
+    digest = hashlib.sha256(reader_code().encode())
     for path in files:
         try:
             stat = path.stat()
