@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 
 from tests.reporting.reports import pack, parsed, report_of
+from watchman.reporting.action import Action
 from watchman.reporting.markdown import render_markdown
 from watchman.reporting.node_advice import node_actions
 
@@ -61,3 +62,47 @@ def test_without_a_folder_to_rename_the_action_has_no_command() -> None:
     packs = {"New": pack("disabled_outdated_pack", title="Gone", path=None)}
     [action] = node_actions(report_of({"/w/a.json": parsed([], tuple(packs))}, packs=packs))
     assert action.kind == "enable_update_pack" and action.command is None
+
+
+FILE_URL = "https://raw.githubusercontent.com/someone/nodes/main/ratio.py"
+
+
+def _single(status: str, path: str | None, url: str | None = FILE_URL) -> Action:
+    packs = {"New": pack(status, title="ratio", path=path, url=url, single_file=True)}
+    [action] = node_actions(report_of({"/w/a.json": parsed([], tuple(packs))}, packs=packs))
+    return action
+
+
+def test_a_single_file_pack_is_replaced_not_pulled() -> None:
+    action = _single("outdated_pack", "/comfy/custom_nodes/ratio.py")
+    assert action.kind == "update_pack" and action.command is None
+    assert action.title == (
+        "Update the installed pack ratio: this version does not provide New; the workflow "
+        "was made with a newer one. It is a single file, not a git checkout: replace "
+        f"custom_nodes/ratio.py with a newer version of it from {FILE_URL}."
+    )
+
+
+def test_a_single_file_pack_of_unknown_origin_is_replaced_from_where_it_came_from() -> None:
+    action = _single("outdated_pack", "/comfy/custom_nodes/ratio.py", url=None)
+    assert action.command is None
+    assert action.title.endswith(
+        "replace custom_nodes/ratio.py with a newer version of it from where it came from."
+    )
+
+
+def test_a_disabled_single_file_pack_is_replaced_under_its_enabled_name() -> None:
+    action = _single("disabled_outdated_pack", "/comfy/custom_nodes/ratio.py.disabled")
+    assert action.kind == "enable_update_pack" and action.command is None
+    assert "pull" not in action.title
+    assert action.title.endswith(
+        "It is a single file, not a git checkout: replace custom_nodes/ratio.py.disabled "
+        f"with a newer version of it from {FILE_URL}, saved as custom_nodes/ratio.py."
+    )
+    text = render_markdown(
+        report_of(
+            {"/w/a.json": parsed([], ("New",))},
+            packs={"New": pack("disabled_outdated_pack", title="ratio", single_file=True)},
+        )
+    )
+    assert "git -C" not in text and "a newer version of it from where it came from" in text

@@ -78,3 +78,22 @@ def test_an_enabled_copy_beside_a_disabled_one_is_the_one_to_update() -> None:
     nodes = NodeInventory(frozenset(), (off, kj_pack()))
     advice = advise(NodeNeed("NewKJNode", ("7",), None, None), nodes, NODE_MAP)
     assert (advice.status, advice.path) == ("outdated_pack", "/c/custom_nodes/ComfyUI-KJNodes")
+
+
+FILE_URL = "https://raw.githubusercontent.com/someone/nodes/main/AspectRatio.py"
+
+
+def test_a_single_file_pack_is_known_by_its_file_s_url_and_keeps_it() -> None:
+    node_map = ExtensionNodeMap.from_document({FILE_URL: [["Old", "NewRatio"], {}]})
+    single = NodePack(
+        "AspectRatio", "/c/custom_nodes/AspectRatio.py", "file", True, None, None, None, ("Old",)
+    )
+    nodes = NodeInventory(frozenset(), (single,))
+    advice = advise(NodeNeed("NewRatio", ("7",), None, None), nodes, node_map)
+    assert (advice.status, advice.single_file, advice.url) == ("outdated_pack", True, FILE_URL)
+
+
+def test_a_folder_pack_is_no_single_file() -> None:
+    nodes = NodeInventory(frozenset(), (kj_pack(),))
+    advice = advise(NodeNeed("NewKJNode", ("7",), None, None), nodes, NODE_MAP)
+    assert advice.single_file is False and advice.url == KJ_URL + ".git"

@@ -17,6 +17,7 @@ from watchman.reporting.action import (
     workflow_names,
 )
 from watchman.reporting.report import NodeRow, Report
+from watchman.stages.node_packs import PackAdvice
 
 CORE_PACK_IDS = frozenset({"comfy-core", "comfyui", "comfy_core"})
 
@@ -25,9 +26,9 @@ def node_actions(report: Report) -> list[Action]:
     """One action per pack to install or enable (grouping its node types), one per node
     type to decide about."""
     install: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
-    enable: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
-    update: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
-    enable_update: dict[str, tuple[str, str | None, list[str], list[str]]] = {}
+    enable: dict[str, tuple[PackAdvice, list[str], list[str]]] = {}
+    update: dict[str, tuple[PackAdvice, list[str], list[str]]] = {}
+    enable_update: dict[str, tuple[PackAdvice, list[str], list[str]]] = {}
     installed = {
         "installed_disabled": enable,
         "outdated_pack": update,
@@ -51,9 +52,7 @@ def node_actions(report: Report) -> list[Action]:
         elif pack is not None and status in installed:
             group = installed[status]
             key = pack.path or pack.title or "?"
-            title, path, types, workflows = group.setdefault(
-                key, (pack.title or "?", pack.path, [], [])
-            )
+            _, types, workflows = group.setdefault(key, (pack, [], []))
             types.append(node)
             workflows.extend(name for name in names if name not in workflows)
         elif pack is not None and status == "import_failed":
@@ -96,23 +95,26 @@ def node_actions(report: Report) -> list[Action]:
             actions.append(
                 Action("find_node", f"Find the pack that provides {node}: {reason}.", names)
             )
-    for title, path, types, workflows in (enable[key] for key in sorted(enable)):
+    for advice, types, workflows in (enable[key] for key in sorted(enable)):
+        title, path = advice.title or "?", advice.path
         actions.append(_enable(title, path, ", ".join(sorted(types)), tuple(workflows), root))
-    for title, path, types, workflows in (enable_update[key] for key in sorted(enable_update)):
-        actions.append(
-            _enable_and_update(title, path, ", ".join(sorted(types)), tuple(workflows), root)
+    for advice, types, workflows in (enable_update[key] for key in sorted(enable_update)):
+        actions.append(_enable_and_update(advice, ", ".join(sorted(types)), tuple(workflows), root))
+    for advice, types, workflows in (update[key] for key in sorted(update)):
+        title, path = advice.title or "?", advice.path
+        sentence = (
+            f"Update the installed pack {title}: this version does not provide "
+            f"{', '.join(sorted(types))}; the workflow was made with a newer one."
         )
-    for title, path, types, workflows in (update[key] for key in sorted(update)):
-        command = _pull(relative_to_root(PurePath(path), root)) if path else None
-        actions.append(
-            Action(
-                "update_pack",
-                f"Update the installed pack {title}: this version does not provide "
-                f"{', '.join(sorted(types))}; the workflow was made with a newer one.",
-                tuple(workflows),
-                command=command,
+        if advice.single_file:
+            # No git checkout to pull: the file itself is replaced.
+            where = relative_to_root(PurePath(path), root) if path else None
+            actions.append(
+                Action("update_pack", sentence + _replace_file(where, advice.url), tuple(workflows))
             )
-        )
+            continue
+        command = _pull(relative_to_root(PurePath(path), root)) if path else None
+        actions.append(Action("update_pack", sentence, tuple(workflows), command=command))
     for key, (title, url, types, workflows) in sorted(install.items()):
         registry = key if key != str(url) else None
         if registry is not None:
@@ -188,15 +190,33 @@ def _enable(
 
 
 def _enable_and_update(
-    name: str, path: str | None, node: str, names: tuple[str, ...], root: PurePath
+    advice: PackAdvice, node: str, names: tuple[str, ...], root: PurePath
 ) -> Action:
-    """Enable a disabled pack older than the workflow, then update it where it now is."""
-    move = _move(path, root)
+    """Enable a disabled pack older than the workflow, then update it where it now is (a
+    single-file pack: replace it by a newer file under its enabled name, no command)."""
+    sentence = (
+        f"Enable the installed pack {advice.title or '?'} and update it: it is disabled, and "
+        f"this version does not provide {node}; the workflow was made with a newer one."
+    )
+    move = _move(advice.path, root)
+    if advice.single_file:
+        where = relative_to_root(PurePath(advice.path), root) if advice.path else None
+        saved_as = move[1] if move is not None else None
+        return Action(
+            "enable_update_pack", sentence + _replace_file(where, advice.url, saved_as), names
+        )
     command = f"{move[0]} && {_pull(move[1])}" if move is not None else None
-    return Action(
-        "enable_update_pack",
-        f"Enable the installed pack {name} and update it: it is disabled, and this version "
-        f"does not provide {node}; the workflow was made with a newer one.",
-        names,
-        command=command,
+    return Action("enable_update_pack", sentence, names, command=command)
+
+
+def _replace_file(where: str | None, url: str | None, saved_as: str | None = None) -> str:
+    """The sentence that says to replace a single-file pack (at ``where``, relative to
+    ComfyUI's folder) with a newer version from ``url`` (or from where it came from, when
+    unknown), saved as ``saved_as`` when that name differs (a disabled pack enabled)."""
+    source = url if url else "where it came from"
+    file = where if where is not None else "it"
+    saved = f", saved as {saved_as}" if saved_as is not None and saved_as != where else ""
+    return (
+        f" It is a single file, not a git checkout: replace {file} with a newer version "
+        f"of it from {source}{saved}."
     )

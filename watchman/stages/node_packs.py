@@ -36,6 +36,10 @@ class PackAdvice:
     candidates: tuple[PackCandidate, ...]
     reason: str | None
     path: str | None = None  # an installed pack's folder (disabled: for the rename)
+    single_file: bool = False
+    """The installed pack at ``path`` is one Python file (``custom_nodes/foo.py``), not a
+    folder: no git checkout to pull, the file is replaced by a newer one (``url``: where
+    it comes from, when known)."""
 
     @property
     def uncertain(self) -> bool:
@@ -97,6 +101,7 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
                 present,
                 f"is installed, but this version of it does not register {need.node_type} "
                 "(the workflow was made with a newer one): update it",
+                source.pack,
             )
         dormant = _installed_pack(source.pack, nodes, enabled=False)
         if dormant is not None:
@@ -108,6 +113,7 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
                 f"is installed but disabled, and this version of it does not register "
                 f"{need.node_type} (the workflow was made with a newer one): enable it and "
                 "update it",
+                source.pack,
             )
     return PackAdvice(
         status=source.status,
@@ -128,21 +134,27 @@ def _installed_pack(url: str, nodes: NodeInventory, enabled: bool = True) -> Nod
         if pack.enabled != enabled or pack.path in nodes.import_failed:
             continue
         remote = repository_name(pack.git_remote) if pack.git_remote else None
-        if wanted in (remote, repository_name(pack.name)):
+        # A single-file pack is also known by its file's URL (ComfyUI-Manager's map names
+        # such a pack by the URL of its .py file).
+        file_name = repository_name(pack.name + ".py") if pack.kind == "file" else None
+        if wanted in (remote, repository_name(pack.name), file_name):
             return pack
     return None
 
 
-def _installed(status: str, pack: NodePack, why: str) -> PackAdvice:
+def _installed(status: str, pack: NodePack, why: str, source: str | None = None) -> PackAdvice:
     """The advice about an installed pack that does not provide its nodes: ``why`` ends
-    the sentence that starts with the pack's name."""
+    the sentence that starts with the pack's name. ``source``: the URL the map or the
+    workflow gives the pack, its ``url`` when it is a single file (no git remote)."""
+    single_file = pack.kind == "file"
     return PackAdvice(
         status=status,
-        url=pack.git_remote,
+        url=pack.git_remote or (source if single_file else None),
         title=pack.name,
         candidates=(),
         reason=f"pack {pack.name} {why}",
         path=pack.path,
+        single_file=single_file,
     )
 
 
