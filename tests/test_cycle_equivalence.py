@@ -448,3 +448,30 @@ def test_an_image_put_in_the_input_folder_makes_the_next_cycle_run_and_the_workf
     )
     assert entry["missing_inputs"] == []
     assert _report(bench.home) == _report(bench.cold())
+
+
+def test_the_input_folder_comfyui_s_last_start_names_is_where_images_are_looked_for(tmp_path):
+    bench = Bench(tmp_path)
+    (bench.root / "input" / "portrait.png").unlink()
+    desktop = tmp_path / "desktop" / "input"
+    desktop.mkdir(parents=True)
+    (desktop / "portrait.png").write_bytes(b"png")
+    log = bench.root / "user" / "comfyui.log"
+    log.write_text(
+        f"Setting input directory to: {desktop}\n"
+        "Import times for custom nodes:\n"
+        "   0.0 seconds: /x/custom_nodes/websocket_image_save.py\n",
+        encoding="utf-8",
+    )
+    bench.incremental()
+    entry = next(
+        e for e in _report(bench.home)["workflows"] if e["name"] == "uncertain_sharpen.json"
+    )
+    assert entry["missing_inputs"] == []
+    # The image leaves that folder: the next cycle runs and says so.
+    (desktop / "portrait.png").unlink()
+    assert not _unchanged(bench.home, bench.incremental())
+    entry = next(
+        e for e in _report(bench.home)["workflows"] if e["name"] == "uncertain_sharpen.json"
+    )
+    assert [need["value"] for need in entry["missing_inputs"]] == ["portrait.png"]

@@ -75,8 +75,9 @@ class ComfyUISettings(_Section):
         default=None,
         description=(
             "ComfyUI's input folder, where LoadImage and other loaders look for the files a "
-            "workflow names; set it when ComfyUI runs with --input-directory. A relative "
-            "path is taken from the ComfyUI root. Unset: input/ in the ComfyUI root."
+            "workflow names. A relative path is taken from the ComfyUI root. Unset: the "
+            "folder ComfyUI's newest start-up log says it was given (--input-directory, as "
+            "the desktop app starts it) when that folder exists, else input/ in the root."
         ),
     )
     url: str = Field(

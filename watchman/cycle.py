@@ -242,7 +242,7 @@ def _run_stages(
     from watchman.reporting.report import build_report
     from watchman.reporting.report_index import index_path
     from watchman.stages.downloads import downloads_stage
-    from watchman.stages.input_needs import input_folder_path, observe_input_folder
+    from watchman.stages.input_needs import observe_input_folder
     from watchman.stages.intake import take_intake
     from watchman.stages.inventory.model_health import (
         check_model_health,
@@ -291,14 +291,8 @@ def _run_stages(
             import_failures=cycle_fingerprint.import_failures,
         )
         cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
-        inputs = (
-            observe_input_folder(
-                input_folder_path(settings.comfyui.input_folder, root, environment.home_dir),
-                now_ns,
-            )
-            if settings.workflows.check_input_files
-            else None
-        )
+        input_folder = cycle_fingerprint.input_folder(settings, root, environment.home_dir)
+        inputs = observe_input_folder(input_folder, now_ns) if input_folder else None
         health = check_model_health(
             stock.models, load_verdicts(home.state_dir), stop_event=stages.stop_event
         )

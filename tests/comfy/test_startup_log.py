@@ -14,6 +14,7 @@ from watchman.comfy import startup_log
 from watchman.comfy.startup_log import (
     configured_logs,
     failed_imports_in,
+    input_directory_in,
     read_import_failures,
     read_startup_logs,
     startup_logs,
@@ -143,10 +144,10 @@ def test_a_log_the_settings_name_counts_when_it_is_the_newest(tmp_path: Path) ->
 def test_a_log_s_identity_changes_at_a_new_start_and_when_its_import_times_arrive(
     tmp_path: Path,
 ) -> None:
-    assert read_startup_logs(tmp_path).identity() == [None]
+    assert read_startup_logs(tmp_path).identity() == [None, None]
     log = _write(tmp_path / "user" / "comfyui.log", b"[START]\n", 1_000)
     starting = read_startup_logs(tmp_path).identity()
-    assert starting == [(str(log), os.stat(log).st_ino), None]
+    assert starting == [(str(log), os.stat(log).st_ino), None, None]
     with log.open("ab") as appended:
         appended.write(b"Total VRAM 24576 MB\n")
     assert (
@@ -158,6 +159,7 @@ def test_a_log_s_identity_changes_at_a_new_start_and_when_its_import_times_arriv
     assert started == [
         (str(log), os.stat(log).st_ino),
         ["ComfyUI-Broken", "was-node-suite-comfyui"],
+        None,
     ]
     with log.open("ab") as appended:
         appended.write(b"got prompt\nPrompt executed in 3.1 seconds\n" * 50)
@@ -177,11 +179,36 @@ def test_a_named_pipe_under_the_log_s_name_is_skipped_not_waited_on(tmp_path: Pa
     assert finishes(lambda: read_import_failures(tmp_path), [pipe]) is None
 
 
+def test_the_input_folder_a_start_was_given_is_that_start_s_own() -> None:
+    given = b"[2026-12-01 09:00:00.1] Setting input directory to: /data/comfy/input\r\n"
+    assert input_directory_in(given + START) == "/data/comfy/input"
+    assert input_directory_in(START) is None
+    # A later start without the option uses the default: the earlier line is not its.
+    assert input_directory_in(given + START + START) is None
+    assert input_directory_in(given) is None  # no import times yet: that start is not over
+    too_long = b"Setting input directory to: /" + b"x" * 5000 + b"\n"
+    assert input_directory_in(too_long + START) is None
+
+
+def test_a_logged_input_folder_counts_only_where_it_exists_and_the_setting_wins(
+    tmp_path: Path,
+) -> None:
+    from watchman.stages.input_needs import input_folder_path
+
+    root, there = tmp_path / "ComfyUI", tmp_path / "desktop" / "input"
+    there.mkdir(parents=True)
+    assert input_folder_path(None, root, tmp_path, str(there)) == there
+    assert input_folder_path(None, root, tmp_path, "/in/a/container/input") == root / "input"
+    assert input_folder_path(Path("mine"), root, tmp_path, str(there)) == root / "mine"
+
+
 @given(st.binary(max_size=2_000), st.lists(st.binary(max_size=80), max_size=8))
 def test_any_bytes_read_as_a_log_give_an_answer_never_an_error(
     noise: bytes, lines: list[bytes]
 ) -> None:
     text = noise + b"\n".join([b"Import times for custom nodes:", *lines]) if lines else noise
     failed = failed_imports_in(text)
+    folder = input_directory_in(text)
+    assert folder is None or (folder and "\n" not in folder)
     assert (failed is None) == (b"Import times for custom nodes:" not in text)
     assert failed is None or all(name and "/" not in name and "\\" not in name for name in failed)

@@ -19,6 +19,10 @@ those files is read: its first :data:`MAX_LOG_BYTES` (where a fresh log's import
 are) and, when it is longer, its last as much (where a log appended start after start has
 its newest); the last block of import times found counts. Nothing here is fatal: no log,
 an unreadable one or one without the block is "nothing known".
+
+The same start says where its input folder is when ComfyUI was given one
+(``--input-directory``, as the desktop app starts it): ``Setting input directory to:
+<path>``, read with the block (:func:`input_directory_in`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ ComfyUI prints the import times within its first seconds, so a fresh log has the
 its start and a log appended start after start has its newest near its end."""
 
 IMPORT_TIMES_HEADER = b"Import times for custom nodes:"
+INPUT_DIRECTORY_MARK = b"Setting input directory to: "
+"""What ComfyUI prints when started with ``--input-directory`` (as the desktop app starts
+it): where LoadImage and the other loaders of uploaded files look."""
+MAX_PATH_BYTES = 4096
 _SECONDS = re.compile(rb"[0-9]+(?:\.[0-9]*)?")
 _FAILED_MARK = b" (IMPORT FAILED): "
 _PORTED_LOG = re.compile(r"comfyui_[0-9]{1,5}\.log")
@@ -51,12 +59,15 @@ class ImportFailures:
     """The packs the last start of ComfyUI could not import, as its log names them.
 
     ``log``: the file read; ``written_ns``: its modification time; ``packs``: the folder
-    (or single ``.py`` file) names of the packs that failed, as under ``custom_nodes``.
+    (or single ``.py`` file) names of the packs that failed, as under ``custom_nodes``;
+    ``input_directory``: the input folder that start was given (``--input-directory``),
+    None when it printed none (ComfyUI's default, ``input/`` in its folder).
     """
 
     log: Path
     written_ns: int
     packs: frozenset[str]
+    input_directory: str | None = None
 
 
 def configured_logs(paths: Iterable[Path], comfyui_root: Path, home_dir: Path) -> list[Path]:
@@ -113,6 +124,23 @@ def failed_imports_in(text: bytes) -> frozenset[str] | None:
     return frozenset(failed)
 
 
+def input_directory_in(text: bytes) -> str | None:
+    """Return the input folder the start whose import times end ``text`` was given: the
+    last ``Setting input directory to: <path>`` line after the block of import times
+    before (an earlier start's), or None when that start printed none."""
+    end = text.rfind(IMPORT_TIMES_HEADER)
+    if end < 0:
+        return None
+    start = text.rfind(IMPORT_TIMES_HEADER, 0, end)
+    at = text.rfind(INPUT_DIRECTORY_MARK, max(start, 0), end)
+    if at < 0:
+        return None
+    line = text[at + len(INPUT_DIRECTORY_MARK) : end].split(b"\n", 1)[0].strip()
+    if not line or len(line) > MAX_PATH_BYTES:
+        return None
+    return line.decode("utf-8", "surrogateescape")
+
+
 def _import_line(line: bytes) -> tuple[bytes, bool] | None:
     """Read one line of the block, ``<seconds> seconds[ (IMPORT FAILED)]: <path>``, after
     whatever prefix a log keeper puts before it (a journal's date and process): return the
@@ -157,7 +185,8 @@ class StartupLogs:
         says failed (None until ComfyUI has printed its import times, so the moment it
         does is a change). The lines ComfyUI appends as it runs change none of it."""
         failed = sorted(self.failures.packs) if self.failures is not None else None
-        return [*((str(path), inode) for path, inode in self.logs), failed]
+        folder = self.failures.input_directory if self.failures is not None else None
+        return [*((str(path), inode) for path, inode in self.logs), failed, folder]
 
 
 def read_startup_logs(comfyui_root: Path, extra: Sequence[Path] = ()) -> StartupLogs:
@@ -167,14 +196,14 @@ def read_startup_logs(comfyui_root: Path, extra: Sequence[Path] = ()) -> Startup
     logs = _existing_logs(comfyui_root, extra)
     for log, _ in logs:
         try:
-            written_ns, failed = _read_log(log)
+            written_ns, failed, input_directory = _read_log(log)
         except OSError as error:
             logger.info("ComfyUI's start-up log %s cannot be read (%s); skipped.", log, error)
             continue
         if failed is None:
             logger.debug("%s names no import times (ComfyUI still starting?).", log)
             break  # the newest start is not over: an older log is not its truth
-        return StartupLogs(tuple(logs), ImportFailures(log, written_ns, failed))
+        return StartupLogs(tuple(logs), ImportFailures(log, written_ns, failed, input_directory))
     return StartupLogs(tuple(logs), None)
 
 
@@ -183,9 +212,10 @@ def read_import_failures(comfyui_root: Path, extra: Sequence[Path] = ()) -> Impo
     return read_startup_logs(comfyui_root, extra).failures
 
 
-def _read_log(log: Path) -> tuple[int, frozenset[str] | None]:
-    """Return a log's modification time and the failed packs of its last block of import
-    times within its first and last :data:`MAX_LOG_BYTES` (None: no block there).
+def _read_log(log: Path) -> tuple[int, frozenset[str] | None, str | None]:
+    """Return a log's modification time, the failed packs of its last block of import
+    times within its first and last :data:`MAX_LOG_BYTES` (None: no block there), and the
+    input folder that start was given (:func:`input_directory_in`).
 
     Raises:
         OSError: the log is not a regular file or cannot be read.
@@ -198,4 +228,6 @@ def _read_log(log: Path) -> tuple[int, frozenset[str] | None]:
             handle.seek(max(len(head), status.st_size - MAX_LOG_BYTES))
             tail = handle.read(MAX_LOG_BYTES)
     from_tail = failed_imports_in(tail) if tail else None
-    return status.st_mtime_ns, from_tail if from_tail is not None else failed_imports_in(head)
+    if from_tail is not None:
+        return status.st_mtime_ns, from_tail, input_directory_in(tail)
+    return status.st_mtime_ns, failed_imports_in(head), input_directory_in(head)

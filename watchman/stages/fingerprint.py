@@ -25,6 +25,7 @@ from watchman.environment import expand_user
 from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
 from watchman.stages.fingerprint_inputs import PACK_FILE_SUFFIXES, InputTree, input_paths
+from watchman.stages.input_needs import input_folder_path
 from watchman.stages.inventory.listing import TreeListing
 from watchman.stages.inventory.listing_file import load_listing, save_listing
 from watchman.state import fingerprint
@@ -32,6 +33,7 @@ from watchman.state.cycle_state import CycleSummary
 from watchman.state.structured_log import StructuredLog
 
 if TYPE_CHECKING:
+    from watchman.config import Settings
     from watchman.services import Services
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,15 @@ class CycleFingerprint:
     import_failures: ImportFailures | None = None
     """What ComfyUI's newest start-up log said about failed imports when the inputs were
     checked (comfy/startup_log); the stock stage applies it rather than reading again."""
+
+    def input_folder(self, settings: Settings, root: Path, home_dir: Path) -> Path | None:
+        """ComfyUI's input folder as this cycle takes it (the setting, else the one the
+        newest start-up log names, else ``input/`` in the root), None when input files
+        are not checked (:func:`~watchman.stages.input_needs.input_folder_path`)."""
+        if not settings.workflows.check_input_files:
+            return None
+        logged = self.import_failures.input_directory if self.import_failures else None
+        return input_folder_path(settings.comfyui.input_folder, root, home_dir, logged)
 
     def observe_inputs(
         self,
@@ -245,7 +256,6 @@ def stamp_inputs(
     )
     # Imported here: YAML is not needed to check a fingerprint, only to fill one.
     from watchman.comfy.extra_model_paths import custom_nodes_folders
-    from watchman.stages.input_needs import input_folder_path
 
     extra_files = [
         expand_user(path, services.environment.home_dir)
@@ -257,11 +267,8 @@ def stamp_inputs(
         )
     except ConfigError:
         custom_nodes = ()  # the stock stage says why; the cycle fails and stamps nothing
-    settings = services.settings
-    input_folder = (
-        input_folder_path(settings.comfyui.input_folder, root, services.environment.home_dir)
-        if settings.workflows.check_input_files
-        else None
+    input_folder = cycle_fingerprint.input_folder(
+        services.settings, root, services.environment.home_dir
     )
     cycle_fingerprint.observe_inputs(
         input_tree,

@@ -82,12 +82,19 @@ class InputFolder:
         return known
 
 
-def input_folder_path(configured: Path | None, comfyui_root: Path, home_dir: Path) -> Path:
+def input_folder_path(
+    configured: Path | None, comfyui_root: Path, home_dir: Path, logged: str | None = None
+) -> Path:
     """The input folder ComfyUI reads: ``configured`` (``comfyui.input_folder``; ``~``
-    expanded, a relative path taken from the root), else ``input`` in the root."""
-    if configured is None:
-        return comfyui_root / "input"
-    return comfyui_root / expand_user(configured, home_dir)
+    expanded, a relative path taken from the root), else the one ComfyUI's last start
+    printed (``logged``: ``--input-directory``, as the desktop app starts it; only when
+    that folder exists here: a log written inside a container names its own paths), else
+    ``input`` in the root."""
+    if configured is not None:
+        return comfyui_root / expand_user(configured, home_dir)
+    if logged is not None and os.path.isdir(logged):
+        return Path(logged)
+    return comfyui_root / "input"
 
 
 def observe_input_folder(path: Path, now_ns: int) -> InputFolder:
