@@ -6,7 +6,8 @@ resolve -> downloads -> report -> state. Each stage is a function of ``watchman.
 calls them in order and times them. The guards are asked by :mod:`watchman.cycle_guards`
 and the cycle is recorded by :mod:`watchman.cycle_record`, however it ends. One workflow
 that cannot be read, or one backend that fails, becomes a recorded error inside its stage
-and the cycle goes on.
+and the cycle goes on; so does a cache that cannot be written
+(:mod:`watchman.stages.cache_failures`), after which the next cycle runs in full.
 """
 
 from __future__ import annotations
@@ -219,7 +220,8 @@ def run_cycle(
                 # cycle outlives it: the next one reads the directory listings back from
                 # their file (~0.2 s).
                 release_memory()
-        return finish("ran", None, ran)
+        # A cycle that ran may still say what went wrong (a cache it could not write).
+        return finish("ran", " ".join(ran.warnings) or None, ran)
 
 
 def _run_stages(
@@ -241,10 +243,12 @@ def _run_stages(
     from watchman.reporting.previous import read_previous_report
     from watchman.reporting.report import build_report
     from watchman.reporting.report_index import index_path
+    from watchman.stages.cache_failures import CacheFailures
     from watchman.stages.downloads import downloads_stage
     from watchman.stages.input_needs import observe_input_folder
     from watchman.stages.intake import take_intake
     from watchman.stages.inventory.model_health import (
+        HEALTH_FILE_NAME,
         check_model_health,
         load_verdicts,
         save_health,
@@ -268,6 +272,8 @@ def _run_stages(
     )
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
+    # A cache that cannot be written is a warning, not the cycle's end (cache_failures).
+    caches = CacheFailures()
     with stages.stage("inventory") as info:
         folders = watched_folders(
             [(f.path, f.source) for f in settings.workflows.folders], root, environment.home_dir
@@ -280,6 +286,7 @@ def _run_stages(
             workflow_suffixes(settings.workflows.include_images),
             cycle_fingerprint,
             restat_interval_ns,
+            caches,
         )
         stock = take_stock(
             settings,
@@ -304,13 +311,20 @@ def _run_stages(
             fingerprint_paths=len(cycle_fingerprint.stamps.paths),
             model_files_checked=health.opened,
             broken_models=len(health.broken),
+            **caches.new_sentences(),
         )
 
     with stages.stage("caches") as info:
-        written = write_caches(home, stock)
+        written = write_caches(home, stock, caches)
         info["model_cache_rewritten"] = written.model_cache
         info["custom_nodes_cache_rewritten"] = written.custom_nodes_cache
-        info["model_health_rewritten"] = save_health(home.state_dir, health)
+        info["model_health_rewritten"] = caches.write(
+            "model health verdicts",
+            home.state_dir / HEALTH_FILE_NAME,
+            lambda: save_health(home.state_dir, health),
+            False,
+        )
+        info.update(caches.new_sentences())
     # Saved: from here on the cycle needs the inventories and the broken files, not the
     # directory listings nor the verdict on every file. Letting them go now keeps ~25 MiB
     # at 100k models out of the later stages, where the cycle's peak is (issue 14); the
@@ -329,6 +343,7 @@ def _run_stages(
             full_rehash_hours=settings.workflows.full_rehash_hours,
             table=table,
             stop_event=stages.stop_event,
+            failures=caches,
         )
         if scan.next_full_rehash_ns is not None:
             # An unchanged cycle stops at the fingerprint: the re-hash must wake it.
@@ -343,30 +358,41 @@ def _run_stages(
             intake=len(intake),
             reader_failures=[asdict(failure) for failure in scan.failures],
             full_rehash=scan.full_rehash,
+            **caches.new_sentences(),
         )
 
     with stages.stage("needs") as info:
         installed = installed_nodes(services.comfyui_server, nodes)
         cycle_fingerprint.note_node_source(installed.source, installed.types)
         # A workflow whose bytes and every other input of its assessment are unchanged
-        # keeps its needs from the last cycle (needs_cache).
-        context = context_digest(
-            models,
-            home.model_cache,
-            installed,
-            health,
-            parser_version(table),
+        # keeps its needs from the last cycle (needs_cache); not when the model cache, which
+        # stands for the models they were made under, could not be written.
+        changes = (
             None
             if written.model_cache_before is None
-            else ModelChanges(written.model_cache_before, written.changed_names),
-            inputs,
+            else ModelChanges(written.model_cache_before, written.changed_names)
+        )
+        context = (
+            context_digest(
+                models, home.model_cache, installed, health, parser_version(table), changes, inputs
+            )
+            if written.model_cache_current
+            else None
         )
         needs = assess_with_cache(
-            home.state_dir / NEEDS_CACHE, scan, models, installed, health, context, inputs
+            home.state_dir / NEEDS_CACHE,
+            scan,
+            models,
+            installed,
+            health,
+            context,
+            inputs,
+            caches,
         )
         info.update(
             node_source=installed.source,
             assess_failures=[asdict(failure) for failure in needs.failures],
+            **caches.new_sentences(),
         )
 
     with stages.stage("node_packs") as info:
@@ -437,7 +463,12 @@ def _run_stages(
     outcome = RunOutcome(
         counts={**cycle_counts(report, resolutions, intake), **downloads.counts()},
         summary=cycle_summary(report, intake),
+        warnings=caches.sentences(),
     )
+    if caches.failures:
+        # What was not saved must not pass for unchanged: the next cycle runs in full.
+        fingerprint.forget(home.fingerprint)
+        return outcome
     cycle_fingerprint.finish(
         [
             home.model_cache,

@@ -24,6 +24,7 @@ from watchman.comfy.startup_log import ImportFailures, configured_logs, read_sta
 from watchman.environment import expand_user
 from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
+from watchman.stages.cache_failures import CacheFailures, write_cache
 from watchman.stages.fingerprint_inputs import PACK_FILE_SUFFIXES, InputTree, input_paths
 from watchman.stages.input_needs import input_folder_path
 from watchman.stages.inventory.listing import TreeListing
@@ -41,10 +42,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a cycle that ran all its stages hands to its record: its counts and summary."""
+    """What a cycle that ran all its stages hands to its record: its counts and summary,
+    and the warnings its record keeps as its reason (caches it could not write)."""
 
     counts: Mapping[str, int]
     summary: CycleSummary
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {"counts": dict(self.counts), "summary": self.summary.to_json()}
@@ -241,12 +244,14 @@ def stamp_inputs(
     workflow_suffixes: Sequence[str],
     cycle_fingerprint: CycleFingerprint,
     restat_interval_ns: int,
+    failures: CacheFailures | None = None,
 ) -> TreeListing:
     """Stamp the cycle's inputs before any stage reads them, so a change made meanwhile
-    shows next time; return the listing of the input trees (saved).
+    shows next time; return the listing of the input trees (saved; ``failures``: where
+    it is said when it cannot be, ``stages/cache_failures``).
 
     Raises:
-        OSError: the listing cannot be saved.
+        OSError: the listing cannot be saved and ``failures`` is None.
     """
     input_tree = TreeListing.for_cycle(
         load_listing(home.input_listing_cache),
@@ -276,7 +281,14 @@ def stamp_inputs(
             root, watched, workflow_suffixes, extra_files, custom_nodes, input_folder
         ),
     )
-    save_listing(home.input_listing_cache, input_tree.finish())
+    listing = home.input_listing_cache
+    write_cache(
+        failures,
+        "listing of the input folders",
+        listing,
+        lambda: save_listing(listing, input_tree.finish()),
+        None,
+    )
     return input_tree
 
 

@@ -47,6 +47,7 @@ import watchman
 from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.workflow_model import ModelReference
 from watchman.stages import needs as needs_stage
+from watchman.stages.cache_failures import CacheFailures, write_cache
 from watchman.stages.input_needs import InputFolder
 from watchman.stages.inventory.model_health import ModelHealth, broken_lookup
 from watchman.stages.inventory.models import ModelInventory
@@ -151,16 +152,19 @@ def assess_with_cache(
     health: ModelHealth,
     context: NeedsContext | None,
     inputs: InputFolder | None = None,
+    failures: CacheFailures | None = None,
 ) -> NeedsResult:
     """The needs stage with the cache at ``cache_path``: a workflow whose line was made
     for its sha256 under the same ``context`` (:func:`context_digest`; None: nothing is
     reused or saved) keeps its needs, and so does one whose line was made under the model
     files this cycle changed (``context.changes``) when no file of a name it looked up
     changed, nor a folder it read whole; the others are assessed; the cache is rewritten
-    when a line changed. A damaged line costs its workflow an assessment.
+    when a line changed. A damaged line costs its workflow an assessment. ``failures``:
+    where a cache that cannot be written is said (``stages/cache_failures``; the old
+    file, whole, stays).
 
     Raises:
-        OSError: the cache cannot be written.
+        OSError: the cache cannot be written and ``failures`` is None.
     """
     lines = load_lines(cache_path, context.inputs) if context is not None else {}
     models = context.models.encode("ascii") if context is not None else b""
@@ -233,7 +237,13 @@ def assess_with_cache(
                 assessment.parsed.input_files if assessment.parsed is not None else (),
             )
         entries[path] = line
-    save_lines(cache_path, context.inputs, entries, lines)
+    write_cache(
+        failures,
+        "needs cache",
+        cache_path,
+        lambda: save_lines(cache_path, context.inputs, entries, lines),
+        False,
+    )
     return result
 
 

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from watchman.comfy.loader_lookup import LoaderTable
@@ -25,6 +26,7 @@ from watchman.comfy.workflow import reader_failure
 from watchman.errors import CycleInterrupted
 from watchman.printable import printable
 from watchman.stages import workflow_cache
+from watchman.stages.cache_failures import CacheFailures, write_cache
 from watchman.stages.watched_folders import (
     FolderProblem,
     WatchedFolder,
@@ -134,6 +136,7 @@ def read_watched_workflows(
     full_rehash_hours: float = 0,
     table: LoaderTable | None = None,
     stop_event: threading.Event | None = None,
+    failures: CacheFailures | None = None,
 ) -> WorkflowScan:
     """The workflows stage: walk the watched folders with the parse cache at
     ``cache_path``, and rewrite that cache when it changed.
@@ -141,10 +144,12 @@ def read_watched_workflows(
     Takes the wall-clock time of the scan's start (ns, from the process's clock), the
     reference of the racy rule, and ``workflows.full_rehash_hours``: when that long has
     passed since the last full re-hash (the mtime of ``REHASH_STAMP`` beside the cache),
-    every file is hashed again and the stamp is set to ``now_ns``.
+    every file is hashed again and the stamp is set to ``now_ns`` (only once the cache
+    is written: a re-hash not saved is not done). ``failures``: where a cache that cannot
+    be written is said (``stages/cache_failures``).
 
     Raises:
-        OSError: the cache cannot be written.
+        OSError: the cache cannot be written and ``failures`` is None.
         CycleInterrupted: ``stop_event`` was set during the walk (nothing written).
     """
     stamp = cache_path.with_name(REHASH_STAMP)
@@ -159,8 +164,9 @@ def read_watched_workflows(
         table=table,
         stop_event=stop_event,
     )
-    workflow_cache.save_entries(cache_path, parser_version(table), scan.entries, cached)
-    del cached
+    save = partial(workflow_cache.save_entries, cache_path, parser_version(table), scan.entries)
+    saved = write_cache(failures, "workflow parse cache", cache_path, partial(save, cached), None)
+    del cached, save
     # Earlier versions kept the cache as one JSON document (43 MB at 5,000 workflows):
     # nothing reads it now. Said once, when it goes, so the space coming back is explained.
     old_cache = cache_path.with_name("workflow_cache.json")
@@ -168,7 +174,7 @@ def read_watched_workflows(
         if old_cache.is_file():
             old_cache.unlink()
             logger.info("Removed %s, the parse cache of an earlier version.", old_cache)
-    if rehash_all:
+    if rehash_all and saved is not None:
         try:
             stamp.touch()
             os.utime(stamp, ns=(now_ns, now_ns))

@@ -31,7 +31,7 @@ class CycleRecord:
     started_at: str  # ISO 8601, UTC
     duration_seconds: float
     outcome: Outcome
-    reason: str | None = None  # why it was skipped or failed
+    reason: str | None = None  # why it was skipped or failed; a run's warnings (caches)
     counts: dict[str, int] = field(default_factory=dict)
     trigger: str = "run-cycle"  # "run-cycle" or "scheduler"
 

@@ -24,6 +24,7 @@ from watchman.environment import Environment
 from watchman.errors import BackendError, StateError
 from watchman.home import Home
 from watchman.remote.comfyui_server import ComfyUIServer
+from watchman.stages.cache_failures import CacheFailures, write_cache
 from watchman.stages.inventory.listing import TreeListing
 from watchman.stages.inventory.listing_file import file_identity, load_listing, save_listing
 from watchman.stages.inventory.model_scan import scan_models
@@ -62,6 +63,10 @@ class CacheWrites:
     # files changed since the listings before (see TreeListing.changed_file_names).
     model_cache_before: str | None = None
     changed_names: frozenset[str] = frozenset()
+    # False when the model cache could not be written: the file then stands for the
+    # models of an earlier cycle, and nothing made under it (the needs cache) is to be
+    # reused in this one.
+    model_cache_current: bool = True
 
 
 def _previous_node_inventory(home: Home) -> NodeInventory | None:
@@ -160,15 +165,19 @@ def _changed_since(pack_path: str, written_ns: int) -> bool:
     return False
 
 
-def write_caches(home: Home, stock: Stock) -> CacheWrites:
+def write_caches(home: Home, stock: Stock, failures: CacheFailures | None = None) -> CacheWrites:
     """Write the model and node caches when they changed, and save the listings.
 
     The model cache follows from the listings and the roots: when neither changed and the
     file is the one last written, it is not rebuilt only to be found equal. When it is
     rewritten, the result says what it held before and which file names changed.
+    ``failures``: where a cache that cannot be written is said (``stages/cache_failures``);
+    when the model cache cannot be, the listings are not saved either, so that the next
+    cycle finds the files it stands for changed since the listings beside it and writes
+    it, with the names changed since the cache it replaces.
 
     Raises:
-        OSError: a cache cannot be written.
+        OSError: a cache cannot be written and ``failures`` is None.
     """
     tree = stock.tree
     roots_digest = stock.models.roots_digest()
@@ -180,14 +189,35 @@ def write_caches(home: Home, stock: Stock) -> CacheWrites:
     # Streamed: the whole document (100,000 dicts, then 18 MB of bytes, then the old
     # file read back to compare) was the peak of a cycle that added one model.
     before = file_sha256(home.model_cache) if stale else None
-    model_cache = stale and write_chunks_if_changed(home.model_cache, stock.models.cache_chunks())
-    tree.meta["model_roots"] = roots_digest
-    tree.meta["model_cache_file"] = file_identity(home.model_cache)
-    save_listing(home.listing_cache, tree)
-    nodes_cache = write_json_if_changed(home.custom_nodes_cache, stock.nodes.to_cache_document())
-    changed = tree.changed_file_names() if model_cache else None
+    written = stale and write_cache(
+        failures,
+        "model cache",
+        home.model_cache,
+        lambda: write_chunks_if_changed(home.model_cache, stock.models.cache_chunks()),
+        None,
+    )
+    if written is not None:
+        tree.meta["model_roots"] = roots_digest
+        tree.meta["model_cache_file"] = file_identity(home.model_cache)
+        write_cache(
+            failures,
+            "listing of the model folders",
+            home.listing_cache,
+            lambda: save_listing(home.listing_cache, tree),
+            None,
+        )
+    nodes_cache = write_cache(
+        failures,
+        "custom-nodes cache",
+        home.custom_nodes_cache,
+        lambda: write_json_if_changed(home.custom_nodes_cache, stock.nodes.to_cache_document()),
+        False,
+    )
+    if written is None:
+        return CacheWrites(False, nodes_cache, model_cache_current=False)
+    changed = tree.changed_file_names() if written else None
     if changed is None:
-        return CacheWrites(model_cache, nodes_cache)
+        return CacheWrites(written, nodes_cache)
     return CacheWrites(True, nodes_cache, before, changed)
 
 
