@@ -162,3 +162,19 @@ def test_input_needs_come_back_through_the_needs_cache_s_packing(tmp_path: Path)
     packed = orjson.loads(orjson.dumps(pack_needs(needs, (), files)))
     back = unpack_needs(packed, (), files)
     assert back == needs and back.missing_inputs[0].reference is files[0]
+
+
+def test_a_linked_folder_is_followed_once_and_a_file_added_there_changes_the_digest(
+    tmp_path: Path,
+) -> None:
+    root, elsewhere = tmp_path / "input", tmp_path / "nas" / "pictures"
+    root.mkdir()
+    elsewhere.mkdir(parents=True)
+    (root / "pictures").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(root, target_is_directory=True)  # ends, never spins
+    before = observe_input_folder(root, LONG_AGO).digest
+    time.sleep(0.01)
+    (elsewhere / "cat.png").write_bytes(b"png")
+    after = observe_input_folder(root, LONG_AGO)
+    assert after.digest != before
+    assert after.has("pictures/cat.png")

@@ -99,13 +99,15 @@ def input_folder_path(
 
 def observe_input_folder(path: Path, now_ns: int) -> InputFolder:
     """Return the input folder with the digest of its and its subfolders' stamps (device,
-    inode, mtime, ctime; an absent folder has a digest too). Symbolic links to folders
-    are stamped, not entered. At most ``MAX_INPUT_FOLDERS`` folders, ``MAX_INPUT_DEPTH``
-    levels deep. A folder changed within ``RACY_WINDOW_NS`` of ``now_ns`` (wall clock)
-    makes the digest one of its own, so needs assessed now are not kept on its word.
-    Never raises: a folder that cannot be read is stamped as unreadable."""
+    inode, mtime, ctime; an absent folder has a digest too). Linked folders are followed,
+    as ComfyUI follows them, each folder entered once (a link loop ends). At most
+    ``MAX_INPUT_FOLDERS`` folders, ``MAX_INPUT_DEPTH`` levels deep. A folder changed
+    within ``RACY_WINDOW_NS`` of ``now_ns`` (wall clock) makes the digest one of its own,
+    so needs assessed now are not kept on its word. Never raises: a folder that cannot
+    be read is stamped as unreadable."""
     digest = hashlib.sha256()
     pending: list[tuple[str, int]] = [("", 0)]
+    entered: set[tuple[int, int]] = set()
     stamped = 0
     while pending and stamped < MAX_INPUT_FOLDERS:
         relative, depth = pending.pop()
@@ -113,20 +115,19 @@ def observe_input_folder(path: Path, now_ns: int) -> InputFolder:
         stamped += 1
         try:
             info = os.stat(folder)
-            stamp = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
         except OSError as error:
             digest.update(f"{relative}\0{error.errno}\n".encode("utf-8", "surrogatepass"))
             continue
+        stamp = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
         digest.update(f"{relative}\0{stamp}\n".encode("utf-8", "surrogatepass"))
         if info.st_mtime_ns >= now_ns - RACY_WINDOW_NS:
             digest.update(f"racy at {now_ns}\n".encode())
-        if depth >= MAX_INPUT_DEPTH:
+        if depth >= MAX_INPUT_DEPTH or (info.st_dev, info.st_ino) in entered:
             continue
+        entered.add((info.st_dev, info.st_ino))
         try:
             with os.scandir(folder) as entries:
-                names = sorted(
-                    entry.name for entry in entries if entry.is_dir(follow_symlinks=False)
-                )
+                names = sorted(entry.name for entry in entries if _is_folder(entry))
         except OSError as error:
             logger.info("The input folder %s cannot be listed (%s).", folder, error.strerror)
             continue
@@ -138,6 +139,13 @@ def observe_input_folder(path: Path, now_ns: int) -> InputFolder:
             MAX_INPUT_FOLDERS,
         )
     return InputFolder(path, digest.hexdigest())
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # a link to a folder counts, as it does for ComfyUI
+    except OSError:
+        return False
 
 
 def stays_inside(name: str) -> bool:
