@@ -49,6 +49,7 @@ def test_scan_prints_one_json_object_per_file_in_the_documented_shape() -> None:
             "format",
             "node_types",
             "model_refs",
+            "input_files",
             "embedded_models",
             "errors",
         }

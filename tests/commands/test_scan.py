@@ -82,6 +82,7 @@ def test_the_json_view_has_exactly_the_issue_shape(tmp_path: Path) -> None:
                 "bypassed": True,
             }
         ],
+        "input_files": [],
         "embedded_models": [
             {
                 "name": "ink.safetensors",
@@ -94,6 +95,34 @@ def test_the_json_view_has_exactly_the_issue_shape(tmp_path: Path) -> None:
         "errors": [],
     }
     json.dumps(document)
+
+
+def test_the_files_a_workflow_names_in_comfyui_s_input_folder_are_listed(tmp_path: Path) -> None:
+    workflow = tmp_path / "img2img.json"
+    nodes = [
+        {"id": 3, "type": "LoadImage", "widgets_values": ["their photo.png", "image"]},
+        {"id": 4, "type": "LoadImageOutput", "mode": 2, "widgets_values": ["r.png [output]"]},
+    ]
+    workflow.write_text(json.dumps({"nodes": nodes, "links": []}), encoding="utf-8")
+    files = scan_entry_to_json(scan_paths([workflow])[0])["input_files"]
+    assert files == [
+        {
+            "node_id": "3",
+            "node_type": "LoadImage",
+            "input": "image",
+            "value": "their photo.png",
+            "folder": "input",
+            "bypassed": False,
+        },
+        {
+            "node_id": "4",
+            "node_type": "LoadImageOutput",
+            "input": "image",
+            "value": "r.png",
+            "folder": "output",
+            "bypassed": True,
+        },
+    ]
 
 
 def test_a_broken_file_renders_with_empty_lists_and_its_error(tmp_path: Path) -> None:

@@ -79,7 +79,10 @@ def scan_entry_to_json(entry: ScanEntry) -> dict[str, Any]:
     """Return the JSON object of one entry: ``path``, ``format``, ``node_types``,
     ``model_refs`` (``node_id``, ``node_type``, ``input``, ``value``, ``folder``,
     ``inferred``: the folder comes from the input's name alone, on a node no loader table
-    knows; ``bypassed``), ``embedded_models`` and ``errors``."""
+    knows; ``bypassed``), ``input_files`` (the files nodes such as ``LoadImage`` name in
+    ComfyUI's input folder: ``node_id``, ``node_type``, ``input``, ``value``, ``folder``:
+    ``input``, or ``output``/``temp`` as annotated; ``bypassed``), ``embedded_models`` and
+    ``errors``."""
     parsed = entry.parsed
     return {
         "path": printable(str(entry.path)),
@@ -96,6 +99,17 @@ def scan_entry_to_json(entry: ScanEntry) -> dict[str, Any]:
                 "bypassed": reference.bypassed,
             }
             for reference in (parsed.model_refs if parsed else ())
+        ],
+        "input_files": [
+            {
+                "node_id": reference.node_id,
+                "node_type": reference.node_type,
+                "input": reference.input,
+                "value": reference.value,
+                "folder": reference.folder,
+                "bypassed": reference.bypassed or reference.muted,
+            }
+            for reference in (parsed.input_files if parsed else ())
         ],
         "embedded_models": [asdict(model) for model in (parsed.embedded_models if parsed else ())],
         "errors": list(entry.errors),

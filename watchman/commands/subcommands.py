@@ -67,16 +67,24 @@ def scan_command(
         raise typer.Exit(status)
     folders = [path for path in paths if path.is_dir()]
     table = Table(title=f"{len(entries)} workflow file(s)")
-    for column in ("file", "format", "nodes", "model references", "problems"):
+    for column in ("file", "format", "nodes", "files named", "problems"):
         table.add_column(column, overflow="fold")
     for entry in entries:
         parsed = entry.parsed
         references = (
             "\n".join(
-                # A prompt's embedding: naming nothing has no value: show it as written.
-                f"{visible(ref.value or ref.written_as or '')} [{ref.folder or '?'}]"
-                f"{' (bypassed)' if ref.bypassed else ''}"
-                for ref in parsed.model_refs
+                [
+                    # A prompt's embedding: naming nothing has no value: show it as written.
+                    f"{visible(ref.value or ref.written_as or '')} [{ref.folder or '?'}]"
+                    f"{' (bypassed)' if ref.bypassed else ''}"
+                    for ref in parsed.model_refs
+                ]
+                + [
+                    # A picture or video the workflow's author used, in an input folder.
+                    f"{visible(file.value)} [{file.folder}]"
+                    f"{' (bypassed)' if file.bypassed or file.muted else ''}"
+                    for file in parsed.input_files
+                ]
             )
             if parsed
             else ""
