@@ -106,3 +106,43 @@ def test_a_disabled_single_file_pack_is_replaced_under_its_enabled_name() -> Non
         )
     )
     assert "git -C" not in text and "a newer version of it from where it came from" in text
+
+
+def _install(url: str) -> Action:
+    packs = {"Ratio": pack("found", title="SDXL sizing", url=url)}
+    [action] = node_actions(report_of({"/w/a.json": parsed([], tuple(packs))}, packs=packs))
+    return action
+
+
+def test_a_single_file_pack_is_downloaded_into_custom_nodes_not_cloned() -> None:
+    action = _install(FILE_URL)
+    assert action.kind == "install_pack"
+    assert shlex.split(str(action.command)) == [
+        *("curl", "-fL", "-o", "custom_nodes/ratio.py", FILE_URL)
+    ]
+    assert action.title == (
+        "Install the node pack SDXL sizing (Ratio). It is a single Python file, not a git "
+        f"repository: download it from {FILE_URL} into custom_nodes as ratio.py."
+    )
+
+
+def test_a_single_file_is_saved_under_the_name_its_url_ends_in_as_written() -> None:
+    # ComfyUI-Manager saves the file under the URL's last part as written; the node
+    # packs stage recognises the installed file by that name.
+    url = "https://github.com/someone/nodes/raw/refs/heads/main/Load%20Model%20GPUs.py?x=1"
+    action = _install(url)
+    assert shlex.split(str(action.command)) == [
+        *("curl", "-fL", "-o", "custom_nodes/Load%20Model%20GPUs.py", url)
+    ]
+
+
+def test_a_single_file_over_plain_http_gets_no_command_but_the_sentence() -> None:
+    url = "http://example.invalid/nodes/ratio.py"
+    action = _install(url)
+    assert action.command is None
+    assert action.title.endswith(f"download it from {url} into custom_nodes as ratio.py.")
+
+
+def test_a_repository_is_still_cloned() -> None:
+    for url in ("https://github.com/someone/ratio.py", "https://github.com/someone/nodes.git"):
+        assert str(_install(url).command).startswith("git clone ")

@@ -1,14 +1,16 @@
 """The advice about missing node types: one action per pack to install (a ``comfy node
-install <id>`` for a pack of the Comfy registry, else the ``git clone`` ComfyUI-Manager's
-"Install via Git URL" does), to enable (the rename of a disabled pack), to update (an
-installed pack older than the workflow) or both (a disabled pack older than the workflow),
-one per node type to decide about.
+install <id>`` for a pack of the Comfy registry, a download of the file for a single-file
+pack, else the ``git clone`` ComfyUI-Manager's "Install via Git URL" does), to enable
+(the rename of a disabled pack), to update (an installed pack older than the workflow) or
+both (a disabled pack older than the workflow), one per node type to decide about.
 """
 
 from __future__ import annotations
 
 from pathlib import PurePath, PurePosixPath
+from urllib.parse import urlsplit
 
+from watchman.comfy.pack_files import is_single_file_pack
 from watchman.reporting.action import (
     Action,
     display_names,
@@ -117,23 +119,55 @@ def node_actions(report: Report) -> list[Action]:
         actions.append(Action("update_pack", sentence, tuple(workflows), command=command))
     for key, (title, url, types, workflows) in sorted(install.items()):
         registry = key if key != str(url) else None
+        sentence = f"Install the node pack {title} ({', '.join(sorted(types))})."
+        file_name = single_file_name(str(url)) if registry is None else None
         if registry is not None:
             command = f"comfy node install {shell_quote(registry)}"
+        elif file_name is not None:
+            # A .py file is no repository to clone: it is downloaded into custom_nodes.
+            sentence += (
+                " It is a single Python file, not a git repository: download it from "
+                f"{url} into custom_nodes as {file_name}."
+            )
+            command = _download_file(str(url), file_name)
         else:
             folder = PurePosixPath(str(url).rstrip("/")).name.removesuffix(".git")
             command = f"git clone {shell_quote(str(url))} {shell_quote('custom_nodes/' + folder)}"
-        actions.append(
-            Action(
-                "install_pack",
-                f"Install the node pack {title} ({', '.join(sorted(types))}).",
-                tuple(workflows),
-                command=command,
-            )
-        )
+        actions.append(Action("install_pack", sentence, tuple(workflows), command=command))
     return actions
 
 
+def single_file_name(url: str) -> str | None:
+    """The file a single-file pack's URL is saved as in ``custom_nodes``: the last part of
+    the URL's path as written (ComfyUI-Manager saves it so, and the node packs stage
+    recognises the installed file by that name), when it names a ``.py`` file the node
+    scan would read as a pack; None for any other URL (a repository)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    path = parts.path.rstrip("/")
+    if parts.hostname in REPOSITORY_HOSTS and path.count("/") <= 2:
+        return None  # github.com/owner/name.py is a repository whose name ends in .py
+    name = path.rsplit("/", 1)[-1]
+    if not name.endswith(".py") or "\\" in name or not is_single_file_pack(name):
+        return None
+    return name
+
+
+def _download_file(url: str, file_name: str) -> str | None:
+    """The command that downloads a single-file pack from ``url`` into
+    ``custom_nodes/<file_name>``, failing on an HTTP error instead of saving the error
+    page; None unless ``url`` is https (a plain http download is not one to copy)."""
+    if not url.lower().startswith("https://"):
+        return None
+    target = shell_quote(f"custom_nodes/{file_name}")
+    return f"curl -fL -o {target} {shell_quote(url)}"
+
+
 REGISTRY_PAGE = "https://registry.comfy.org/nodes/"
+REPOSITORY_HOSTS = frozenset({"github.com", "gitlab.com", "codeberg.org", "bitbucket.org"})
+"""Hosts whose ``/<owner>/<name>`` URLs are repositories, whatever the name ends in."""
 
 
 def _registry_id(row: NodeRow) -> str | None:
