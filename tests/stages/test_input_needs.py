@@ -178,3 +178,13 @@ def test_a_linked_folder_is_followed_once_and_a_file_added_there_changes_the_dig
     after = observe_input_folder(root, LONG_AGO)
     assert after.digest != before
     assert after.has("pictures/cat.png")
+
+
+@given(st.lists(st.text(max_size=300), max_size=8))
+def test_any_text_a_stranger_writes_is_found_missing_or_outside_never_an_error(
+    values: list[str],
+) -> None:
+    folder = InputFolder(Path("/nonexistent-input-folder-for-tests"), "digest")
+    needs = find_input_needs([image(value) for value in values], folder)
+    assert len(needs) == len(values)  # that folder has nothing
+    assert all(need.state in ("missing", "outside") for need in needs)
