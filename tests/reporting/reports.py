@@ -9,6 +9,7 @@ from watchman.comfy.model_key import ModelKey
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.reporting.report import Report, build_report
 from watchman.resolve import SearchResult, Status
+from watchman.stages.input_needs import InputFolder
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import Assessment, assess_workflow
 from watchman.stages.node_packs import PackAdvice, PackAdvices
@@ -59,9 +60,14 @@ def parsed(refs: list[ModelReference], extra_nodes: tuple[str, ...] = ()) -> Par
 
 
 def assessment(
-    path: str, workflow: ParsedWorkflow | None, inventory: ModelInventory = INVENTORY
+    path: str,
+    workflow: ParsedWorkflow | None,
+    inventory: ModelInventory = INVENTORY,
+    inputs: InputFolder | None = None,
 ) -> Assessment:
-    needs = assess_workflow(workflow, inventory, CORE) if workflow is not None else None
+    needs = (
+        assess_workflow(workflow, inventory, CORE, inputs=inputs) if workflow is not None else None
+    )
     return Assessment(
         path=Path(path),
         name=Path(path).name,
@@ -78,13 +84,15 @@ def report_of(
     resolutions: dict[tuple[str, str], SearchResult] | None = None,
     packs: dict[str, PackAdvice] | None = None,
     inventory: ModelInventory = INVENTORY,
+    inputs: InputFolder | None = None,
 ) -> Report:
     """A report of the given workflows (path -> parsed, None for unreadable), with the
-    resolutions by (folder, value) and the pack advice by node type."""
+    resolutions by (folder, value), the pack advice by node type, and ComfyUI's input
+    folder (None: input files not checked)."""
     by_key = {ModelKey.of(folder, value): r for (folder, value), r in (resolutions or {}).items()}
     advice = {(node_type, None, None): a for node_type, a in (packs or {}).items()}
     return build_report(
-        [assessment(path, workflow, inventory) for path, workflow in workflows.items()],
+        [assessment(path, workflow, inventory, inputs) for path, workflow in workflows.items()],
         Resolutions(MappingProxyType(by_key)),
         PackAdvices(MappingProxyType(advice), node_map_used=False),
         generated_at="2026-11-30T00:00:00Z",

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 
-from tests.reporting.reports import CORE, INVENTORY, parsed
+from tests.reporting.reports import parsed, report_of
 from watchman.comfy.input_files import InputFileReference
 from watchman.reporting.advice import actions
 from watchman.reporting.document import report_json
 from watchman.reporting.markdown import render_markdown
-from watchman.reporting.report import Report, build_report
+from watchman.reporting.report import Report
 from watchman.stages.input_needs import observe_input_folder
-from watchman.stages.needs import Assessment, assess_workflow
-from watchman.stages.node_packs import PackAdvices
-from watchman.stages.resolve import Resolutions
 
 
 def image(node_id: str, value: str) -> InputFileReference:
@@ -28,35 +24,13 @@ def report_with_images(tmp_path: Path, workflows: dict[str, tuple[str, ...]]) ->
     folder = tmp_path / "input"
     folder.mkdir()
     (folder / "mine.png").write_bytes(b"png")
-    inputs = observe_input_folder(folder, 0)
-    assessments = []
-    for path, images in workflows.items():
-        workflow = replace(
+    parses = {
+        path: replace(
             parsed([]), input_files=tuple(image(str(at), name) for at, name in enumerate(images))
         )
-        assessments.append(
-            Assessment(
-                Path(path),
-                Path(path).name,
-                "comfyui",
-                "0" * 64,
-                workflow,
-                assess_workflow(workflow, INVENTORY, CORE, inputs=inputs),
-                None,
-            )
-        )
-    return build_report(
-        assessments,
-        Resolutions(MappingProxyType({})),
-        PackAdvices(MappingProxyType({}), node_map_used=False),
-        generated_at="2026-12-01T00:00:00Z",
-        cycle_id="c1",
-        comfyui_root="/comfy",
-        node_source="static",
-        models_installed=INVENTORY.count,
-        node_packs=0,
-        intake_new_or_updated=0,
-    )
+        for path, images in workflows.items()
+    }
+    return report_of(dict(parses), inputs=observe_input_folder(folder, 0))
 
 
 def test_a_workflow_naming_its_author_s_image_is_uncertain_with_one_thing_to_decide(

@@ -138,10 +138,8 @@ def test_a_foreign_or_malformed_cache_document_is_a_state_error() -> None:
         NodeInventory.from_cache_document({"schema_version": 1, "core_nodes": [], "packs": [{}]})
 
 
-def test_unchanged_packs_are_not_parsed_again(
-    comfyui: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    previous = scan_node_inventory(comfyui)
+def _count_pack_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files the node scan parses from now on, in order (the list fills as it reads)."""
     parsed: list[str] = []
 
     def counting(sources: list[tuple[str, bytes]]) -> frozenset[str]:
@@ -149,6 +147,14 @@ def test_unchanged_packs_are_not_parsed_again(
         return pack_node_types(sources)
 
     monkeypatch.setattr(node_scan, "pack_node_types", counting)
+    return parsed
+
+
+def test_unchanged_packs_are_not_parsed_again(
+    comfyui: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    previous = scan_node_inventory(comfyui)
+    parsed = _count_pack_reads(monkeypatch)
     assert scan_node_inventory(comfyui, previous) == previous
     assert parsed == []
 
@@ -369,13 +375,7 @@ def test_packs_read_by_another_version_of_the_readers_are_read_again(
     comfyui: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     previous = scan_node_inventory(comfyui)
-    parsed: list[str] = []
-
-    def counting(sources: list[tuple[str, bytes]]) -> frozenset[str]:
-        parsed.extend(path for path, _ in sources)
-        return pack_node_types(sources)
-
-    monkeypatch.setattr(node_scan, "pack_node_types", counting)
+    parsed = _count_pack_reads(monkeypatch)
     monkeypatch.setattr(node_scan, "reader_code", lambda: "a newer reader")
     again = scan_node_inventory(comfyui, previous)
     assert parsed and again.core_signature != previous.core_signature
