@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bench.generate_tree import model_body
-from tests.test_cycle_equivalence import Bench, _model_cache, _report, _unchanged
+from tests.test_cycle_equivalence import Bench, _model_cache, _report, _unchanged, missing_model
 from watchman.home import Home
 from watchman.state.cycle_state import load_cycle_state
 
@@ -36,13 +36,7 @@ CACHES = {
 def _change_inputs(bench: Bench, edit: bool = True) -> None:
     """A missing model arrives and (``edit``) a workflow is edited: every cache has news
     to keep."""
-    folder, value = next(
-        (need["folder"], need["value"])
-        for entry in _report(bench.home)["workflows"]
-        for need in entry.get("missing_models", [])
-        if need.get("folder") and need.get("state") == "missing" and "/" not in need["value"]
-        if (bench.models / need["folder"]).is_dir()
-    )
+    folder, value = missing_model(bench)
     (bench.models / folder / value).write_bytes(model_body(value))
     if not edit:
         return

@@ -115,6 +115,18 @@ class Bench:
         return home
 
 
+def missing_model(bench: Bench) -> tuple[str, str]:
+    """The folder and name of a model the last report says is missing, one that can
+    simply be put in its folder (no subfolder, the folder exists)."""
+    return next(
+        (need["folder"], need["value"])
+        for entry in _report(bench.home)["workflows"]
+        for need in entry.get("missing_models", [])
+        if need.get("folder") and need.get("state") == "missing" and "/" not in need["value"]
+        if (bench.models / need["folder"]).is_dir()
+    )
+
+
 def _report(home: Home) -> dict[str, Any]:
     return stable_part(json.loads(home.report_json.read_text(encoding="utf-8")))
 
@@ -371,13 +383,7 @@ def test_needs_made_before_a_failed_cycle_changed_the_models_are_assessed_after_
 
     bench = Bench(tmp_path)
     bench.incremental()
-    folder, value = next(
-        (need["folder"], need["value"])
-        for entry in _report(bench.home)["workflows"]
-        for need in entry.get("missing_models", [])
-        if need.get("folder") and need.get("state") == "missing" and "/" not in need["value"]
-        if (bench.models / need["folder"]).is_dir()
-    )
+    folder, value = missing_model(bench)
     # The missing model arrives; the cycle writes the model cache, then fails: the needs
     # kept were made under the model cache before it.
     (bench.models / folder / value).write_bytes(model_body(value))
