@@ -114,6 +114,34 @@ def test_a_mapping_built_from_a_config_dict_takes_its_keys() -> None:
     assert found == {"SetShape", "INTConstant", "Other"}
 
 
+def test_a_config_dict_grown_after_its_binding_gives_every_key_it_gains() -> None:
+    # KJNodes adds groups to NODE_CONFIG in try blocks (their imports may fail).
+    found = pack_node_types(
+        [
+            (
+                "__init__.py",
+                b"from .config import SHARED\n"
+                b'NODE_CONFIG = {"Base": {"class": A}}\n'
+                b"try:\n"
+                b"    from .nodes.ltxv import B\n"
+                b'    NODE_CONFIG.update({"Updated": {"class": B}}, Keyword={"class": B})\n'
+                b"except Exception:\n"
+                b"    pass\n"
+                b'NODE_CONFIG["Assigned"] = {"class": C}\n'
+                b'NODE_CONFIG |= {"Merged": {"class": D}}\n'
+                b'SHARED.update({"Here": {"class": E}})\n'
+                b"NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = generate(NODE_CONFIG)\n"
+                b'NODE_CLASS_MAPPINGS.update({k: v["class"] for k, v in SHARED.items()})\n',
+            ),
+            ("config.py", b'SHARED = {"There": {"class": F}}\nSHARED["AlsoThere"] = {}\n'),
+        ]
+    )
+    assert found == {
+        *("Base", "Updated", "Keyword", "Assigned", "Merged"),
+        *("There", "AlsoThere", "Here"),
+    }
+
+
 def test_what_only_running_the_pack_would_tell_is_left_out() -> None:
     found = pack_node_types(
         [

@@ -140,16 +140,60 @@ class PackReader:
         return None
 
     def _name_keys(self, module: PackModule, name: str, depth: int) -> set[str] | None:
+        # A dict bound once, then grown (a config dict KJNodes updates in try blocks):
+        # its keys are the binding's and those its updates add, wherever they stand.
         bound = module.bindings.get(name)
         if bound is not None:
-            return self.keys(module, bound, depth + 1)
+            keys = self.keys(module, bound, depth + 1)
+            return None if keys is None else keys | self._added_keys(module, name, depth)
         source = self._imported(module, name)
         if source is not None:
             other, original = source
             bound = other.bindings.get(original)
             if bound is not None:
-                return self.keys(other, bound, depth + 1)
+                keys = self.keys(other, bound, depth + 1)
+                if keys is None:
+                    return None
+                added = self._added_keys(other, original, depth)
+                return keys | added | self._added_keys(module, name, depth)
         return None
+
+    def _added_keys(self, module: PackModule, name: str, depth: int) -> set[str]:
+        """The keys ``module``'s statements add to the dict bound to ``name``:
+        ``name.update(...)``, ``name["key"] = ...``, ``name |= {...}``."""
+        added: set[str] = set()
+        for node in module.statements:
+            if isinstance(node, ast.Call):
+                function = node.func
+                if (
+                    isinstance(function, ast.Attribute)
+                    and function.attr == "update"
+                    and isinstance(function.value, ast.Name)
+                    and function.value.id == name
+                ):
+                    self.step(depth)
+                    added |= self.keys_of_arguments(module, node, depth)
+                    added |= {keyword.arg for keyword in node.keywords if keyword.arg}
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if (
+                        isinstance(target, ast.Subscript)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == name
+                    ):
+                        self.step(depth)
+                        text = self.text(module, target.slice, depth + 1)
+                        if text is not None:
+                            added.add(text)
+            elif (
+                isinstance(node, ast.AugAssign)
+                and isinstance(node.op, ast.BitOr)
+                and isinstance(node.target, ast.Name)
+                and node.target.id == name
+            ):
+                self.step(depth)
+                added |= self.keys(module, node.value, depth + 1) or set()
+        return added
 
     def _comprehension_keys(
         self, module: PackModule, comp: ast.DictComp, depth: int
