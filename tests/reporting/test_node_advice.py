@@ -146,3 +146,33 @@ def test_a_single_file_over_plain_http_gets_no_command_but_the_sentence() -> Non
 def test_a_repository_is_still_cloned() -> None:
     for url in ("https://github.com/someone/ratio.py", "https://github.com/someone/nodes.git"):
         assert str(_install(url).command).startswith("git clone ")
+
+
+def _installed(status: str, path: str, **fields: object) -> Action:
+    url = "https://github.com/kijai/kj"
+    packs = {"New": pack(status, title="KJNodes", url=url, path=path, **fields)}
+    [action] = node_actions(report_of({"/w/a.json": parsed([], tuple(packs))}, packs=packs))
+    return action
+
+
+def test_a_registry_install_is_updated_by_comfy_cli_not_git() -> None:
+    fields = {"without_git": True, "registry_id": "comfyui-kjnodes"}
+    action = _installed("outdated_pack", "/comfy/custom_nodes/kj", **fields)
+    assert action.command == "comfy node update comfyui-kjnodes"
+    assert action.title.endswith(
+        "It was installed from the Comfy registry, not with git: comfy-cli updates it."
+    )
+    both = _installed("disabled_outdated_pack", "/comfy/custom_nodes/.disabled/kj", **fields)
+    assert both.command == "mv custom_nodes/.disabled/kj custom_nodes/kj && " + action.command
+
+
+def test_a_folder_without_git_is_replaced_from_its_url_without_a_command() -> None:
+    action = _installed("outdated_pack", "/comfy/custom_nodes/kj", without_git=True)
+    assert action.command is None
+    assert action.title.endswith(
+        "It is a folder without git (a copy, or installed from a zip): replace "
+        "custom_nodes/kj with a newer version of it from https://github.com/kijai/kj."
+    )
+    both = _installed("disabled_outdated_pack", "/comfy/custom_nodes/kj.disabled", without_git=True)
+    assert both.command is None and "pull" not in both.title
+    assert both.title.endswith("github.com/kijai/kj, saved as custom_nodes/kj.")

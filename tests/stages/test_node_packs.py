@@ -3,6 +3,8 @@ enable it first when it is disabled), never to install it again."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from watchman.comfy.node_map import ExtensionNodeMap
 from watchman.stages.inventory.nodes import NodeInventory, NodePack
 from watchman.stages.needs import NodeNeed
@@ -97,3 +99,30 @@ def test_a_folder_pack_is_no_single_file() -> None:
     nodes = NodeInventory(frozenset(), (kj_pack(),))
     advice = advise(NodeNeed("NewKJNode", ("7",), None, None), nodes, NODE_MAP)
     assert advice.single_file is False and advice.url == KJ_URL + ".git"
+
+
+def test_a_folder_without_git_is_advised_as_such_with_the_map_s_url() -> None:
+    copy = kj_pack(remote=None)
+    advice = advise(
+        NodeNeed("NewKJNode", ("7",), None, None), NodeInventory(frozenset(), (copy,)), NODE_MAP
+    )
+    assert (advice.status, advice.without_git, advice.registry_id) == (
+        "outdated_pack",
+        True,
+        None,
+    )
+    assert advice.url == KJ_URL  # where a newer copy comes from
+
+
+def test_a_registry_install_carries_its_registry_id() -> None:
+    installed = replace(kj_pack("kjnodes-folder", remote=None), registry_id="comfyui-kjnodes")
+    nodes = NodeInventory(frozenset(), (installed,))
+    # Recognised by its registry id although its folder has another name.
+    advice = advise(NodeNeed("Unlisted", ("8",), "comfyui-kjnodes", None), nodes, NODE_MAP)
+    assert (advice.status, advice.registry_id) == ("outdated_pack", "comfyui-kjnodes")
+
+
+def test_a_git_checkout_is_not_without_git() -> None:
+    nodes = NodeInventory(frozenset(), (kj_pack(),))
+    advice = advise(NodeNeed("NewKJNode", ("7",), None, None), nodes, NODE_MAP)
+    assert advice.without_git is False and advice.registry_id is None

@@ -103,20 +103,13 @@ def node_actions(report: Report) -> list[Action]:
     for advice, types, workflows in (enable_update[key] for key in sorted(enable_update)):
         actions.append(_enable_and_update(advice, ", ".join(sorted(types)), tuple(workflows), root))
     for advice, types, workflows in (update[key] for key in sorted(update)):
-        title, path = advice.title or "?", advice.path
         sentence = (
-            f"Update the installed pack {title}: this version does not provide "
+            f"Update the installed pack {advice.title or '?'}: this version does not provide "
             f"{', '.join(sorted(types))}; the workflow was made with a newer one."
         )
-        if advice.single_file:
-            # No git checkout to pull: the file itself is replaced.
-            where = relative_to_root(PurePath(path), root) if path else None
-            actions.append(
-                Action("update_pack", sentence + _replace_file(where, advice.url), tuple(workflows))
-            )
-            continue
-        command = _pull(relative_to_root(PurePath(path), root)) if path else None
-        actions.append(Action("update_pack", sentence, tuple(workflows), command=command))
+        where = relative_to_root(PurePath(advice.path), root) if advice.path else None
+        how, command = _update_step(advice, where)
+        actions.append(Action("update_pack", sentence + how, tuple(workflows), command=command))
     for key, (title, url, types, workflows) in sorted(install.items()):
         registry = key if key != str(url) else None
         sentence = f"Install the node pack {title} ({', '.join(sorted(types))})."
@@ -226,31 +219,49 @@ def _enable(
 def _enable_and_update(
     advice: PackAdvice, node: str, names: tuple[str, ...], root: PurePath
 ) -> Action:
-    """Enable a disabled pack older than the workflow, then update it where it now is (a
-    single-file pack: replace it by a newer file under its enabled name, no command)."""
+    """Enable a disabled pack older than the workflow, then update it where it now is
+    (:func:`_update_step`; a command only when both steps have one)."""
     sentence = (
         f"Enable the installed pack {advice.title or '?'} and update it: it is disabled, and "
         f"this version does not provide {node}; the workflow was made with a newer one."
     )
     move = _move(advice.path, root)
+    where = relative_to_root(PurePath(advice.path), root) if advice.path else None
+    how, update = _update_step(advice, where, move[1] if move is not None else None)
+    command = f"{move[0]} && {update}" if move is not None and update is not None else None
+    return Action("enable_update_pack", sentence + how, names, command=command)
+
+
+def _update_step(
+    advice: PackAdvice, where: str | None, enabled_at: str | None = None
+) -> tuple[str, str | None]:
+    """How the installed pack at ``where`` (relative to ComfyUI's folder; ``enabled_at``:
+    where enabling it puts it) is updated, as what the action's title adds and the command
+    (None: none to copy): a git checkout is pulled, a registry install updated by
+    comfy-cli; a single file or a folder without git is replaced by a newer copy from its
+    URL (or from where it came from), with no command."""
+    at = enabled_at or where
     if advice.single_file:
-        where = relative_to_root(PurePath(advice.path), root) if advice.path else None
-        saved_as = move[1] if move is not None else None
-        return Action(
-            "enable_update_pack", sentence + _replace_file(where, advice.url, saved_as), names
+        # No git checkout to pull: the file itself is replaced.
+        return _replace(" It is a single file, not a git checkout", where, advice.url, at), None
+    if advice.registry_id is not None:
+        return (
+            " It was installed from the Comfy registry, not with git: comfy-cli updates it.",
+            f"comfy node update {shell_quote(advice.registry_id)}",
         )
-    command = f"{move[0]} && {_pull(move[1])}" if move is not None else None
-    return Action("enable_update_pack", sentence, names, command=command)
+    if advice.without_git:
+        # git -C <folder> pull fails in a folder that is no checkout.
+        lead = " It is a folder without git (a copy, or installed from a zip)"
+        return _replace(lead, where, advice.url, at), None
+    return "", _pull(at) if at is not None else None
 
 
-def _replace_file(where: str | None, url: str | None, saved_as: str | None = None) -> str:
-    """The sentence that says to replace a single-file pack (at ``where``, relative to
-    ComfyUI's folder) with a newer version from ``url`` (or from where it came from, when
-    unknown), saved as ``saved_as`` when that name differs (a disabled pack enabled)."""
+def _replace(lead: str, where: str | None, url: str | None, saved_as: str | None) -> str:
+    """The sentence, after ``lead``, that says to replace the pack at ``where`` (relative
+    to ComfyUI's folder) with a newer version from ``url`` (or from where it came from,
+    when unknown), saved as ``saved_as`` when that name differs (a disabled pack
+    enabled)."""
     source = url if url else "where it came from"
     file = where if where is not None else "it"
     saved = f", saved as {saved_as}" if saved_as is not None and saved_as != where else ""
-    return (
-        f" It is a single file, not a git checkout: replace {file} with a newer version "
-        f"of it from {source}{saved}."
-    )
+    return f"{lead}: replace {file} with a newer version of it from {source}{saved}."

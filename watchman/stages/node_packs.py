@@ -40,6 +40,12 @@ class PackAdvice:
     """The installed pack at ``path`` is one Python file (``custom_nodes/foo.py``), not a
     folder: no git checkout to pull, the file is replaced by a newer one (``url``: where
     it comes from, when known)."""
+    without_git: bool = False
+    """The installed pack at ``path`` is a folder with no git checkout (installed from the
+    registry or a zip, or copied): no ``git pull`` updates it."""
+    registry_id: str | None = None
+    """Such a folder's Comfy registry id, when it was installed from the registry: comfy-cli
+    updates it (``comfy node update <id>``)."""
 
     @property
     def uncertain(self) -> bool:
@@ -126,8 +132,8 @@ def advise(need: NodeNeed, nodes: NodeInventory, node_map: ExtensionNodeMap | No
 
 def _installed_pack(url: str, nodes: NodeInventory, enabled: bool = True) -> NodePack | None:
     """The installed pack that is the repository or registry pack ``url``, by its git
-    remote or its folder name (a registry install's folder is the pack id; a disabled
-    pack's name is its folder's without ``.disabled``): an enabled one that imported, or
+    remote, its registry id or its folder name (a registry install's folder is the pack id;
+    a disabled pack's name is its folder's without ``.disabled``): an enabled one that imported, or
     with ``enabled=False`` a disabled one. None when there is none."""
     wanted = repository_name(url)
     for pack in nodes.packs:
@@ -137,7 +143,8 @@ def _installed_pack(url: str, nodes: NodeInventory, enabled: bool = True) -> Nod
         # A single-file pack is also known by its file's URL (ComfyUI-Manager's map names
         # such a pack by the URL of its .py file).
         file_name = repository_name(pack.name + ".py") if pack.kind == "file" else None
-        if wanted in (remote, repository_name(pack.name), file_name):
+        registry = repository_name(pack.registry_id) if pack.registry_id else None
+        if wanted in (remote, repository_name(pack.name), file_name, registry):
             return pack
     return None
 
@@ -145,16 +152,19 @@ def _installed_pack(url: str, nodes: NodeInventory, enabled: bool = True) -> Nod
 def _installed(status: str, pack: NodePack, why: str, source: str | None = None) -> PackAdvice:
     """The advice about an installed pack that does not provide its nodes: ``why`` ends
     the sentence that starts with the pack's name. ``source``: the URL the map or the
-    workflow gives the pack, its ``url`` when it is a single file (no git remote)."""
+    workflow gives the pack, its ``url`` when it has no git remote (a single file, a
+    folder copied or installed from the registry)."""
     single_file = pack.kind == "file"
     return PackAdvice(
         status=status,
-        url=pack.git_remote or (source if single_file else None),
+        url=pack.git_remote or source,
         title=pack.name,
         candidates=(),
         reason=f"pack {pack.name} {why}",
         path=pack.path,
         single_file=single_file,
+        without_git=not single_file and not pack.git_checkout,
+        registry_id=pack.registry_id,
     )
 
 

@@ -542,3 +542,34 @@ def test_packs_in_every_custom_nodes_folder_comfyui_loads_from_are_installed(
     assert "OffNode" not in inventory.enabled_classes()
     assert [pack.name for pack in inventory.packs_defining("OffNode")] == ["Off"]
     assert "SharedNode" not in scan_node_inventory(root).enabled_classes()
+
+
+def _registry_install(root: Path, tracking: bool = True, git: bool = False) -> NodePack:
+    pack = root / "custom_nodes" / "ComfyUI-KJNodes"
+    write(pack / "__init__.py", mapping("ImageResizeKJ"))
+    write(pack / "pyproject.toml", '[project]\nname = "ComfyUI-KJNodes "\nversion = "1.1.0"\n')
+    if tracking:
+        write(pack / ".tracking", "__init__.py\npyproject.toml\n")
+    if git:
+        write(pack / ".git" / "HEAD", SHA + "\n")
+    [only] = scan_node_inventory(root).packs
+    return only
+
+
+def test_a_registry_install_is_known_by_its_tracking_file_and_project_name(
+    tmp_path: Path,
+) -> None:
+    # As ComfyUI-Manager tells one (read_cnr_info): the project's name, trimmed and lower.
+    installed = _registry_install(core_only(tmp_path))
+    assert (installed.registry_id, installed.version) == ("comfyui-kjnodes", "1.1.0")
+    assert installed.git_checkout is False
+    document = NodeInventory(frozenset(), (installed,)).to_cache_document()
+    [back] = NodeInventory.from_cache_document({**document, "core_nodes": []}).packs
+    assert back.registry_id == "comfyui-kjnodes"
+
+
+def test_a_copy_or_a_checkout_is_no_registry_install(tmp_path: Path) -> None:
+    copy = _registry_install(core_only(tmp_path / "a"), tracking=False)
+    assert copy.registry_id is None and copy.git_checkout is False
+    checkout = _registry_install(core_only(tmp_path / "b"), git=True)
+    assert checkout.registry_id is None and checkout.git_checkout is True

@@ -3,8 +3,9 @@
 node pack, read statically.
 
 Custom node code is never imported (that would run it): class names come from
-``watchman.comfy.python_source``, git facts from ``watchman.stages.inventory.git_metadata`` and the
-version from ``pyproject.toml``. A pack is a folder or a single ``.py`` file in
+``watchman.comfy.python_source``, git facts from ``watchman.stages.inventory.git_metadata``,
+the version from ``pyproject.toml`` and, for a folder installed from the Comfy registry,
+its registry id. A pack is a folder or a single ``.py`` file in
 ``custom_nodes/``; it is disabled when its name ends in ``.disabled`` or it sits in
 ``custom_nodes/.disabled/`` (where ComfyUI-Manager moves disabled packs).
 
@@ -21,6 +22,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from watchman.comfy.frontend_nodes import MAX_SCRIPT_BYTES, known_for_pack, registered_in_script
@@ -176,6 +178,8 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
     signature = _signature(path, [*files, *scripts])
     git = read_git_metadata(path) if kind == "folder" else None
     remote = git.remote_url if git else None
+    checkout = git is not None and (git.remote_url is not None or git.commit is not None)
+    project = _project(path, checkout) if kind == "folder" else Project(None, None)
     if earlier is not None and earlier.signature == signature and earlier.kind == kind:
         node_classes = earlier.node_classes
         loaders = earlier.loaders
@@ -205,7 +209,8 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         enabled=enabled,
         git_remote=remote,
         git_commit=git.commit if git else None,
-        version=_pyproject_version(path / "pyproject.toml") if kind == "folder" else None,
+        version=project.version,
+        registry_id=project.registry_id,
         node_classes=node_classes,
         signature=signature,
         loaders=loaders,
@@ -294,18 +299,49 @@ def _classes_of(files: Iterable[Path]) -> frozenset[str]:
     return frozenset(classes)
 
 
-def _pyproject_version(path: Path) -> str | None:
+@dataclass(frozen=True)
+class Project:
+    """What a pack folder's ``pyproject.toml`` tells: its version, and its Comfy registry
+    id when the folder was installed from the registry."""
+
+    version: str | None
+    registry_id: str | None
+
+
+def _project(folder: Path, checkout: bool) -> Project:
+    """Read ``folder``'s ``pyproject.toml`` (never raises): its ``[project]`` version, and
+    its name as the registry id when the folder is a registry install as ComfyUI-Manager
+    tells one (``read_cnr_info``): no git checkout (``checkout``: one was read), a
+    ``.tracking`` file (the files the install put there), a name and a version."""
+    project = _project_table(folder / "pyproject.toml")
+    version, name = project.get("version"), project.get("name")
+    version = version if isinstance(version, str) and version.strip() else None
+    named = isinstance(name, str) and bool(name.strip())
+    registry = not checkout and version is not None and named and _is_file(folder / ".tracking")
+    return Project(version, str(name).strip().lower() if registry else None)
+
+
+def _is_file(path: Path) -> bool:
+    # Path.is_file raises on some errors (a name too long); an unreadable path is absent.
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _project_table(path: Path) -> dict[str, object]:
+    """The ``[project]`` table of the ``pyproject.toml`` at ``path``; empty when there is
+    none or it cannot be read (said at DEBUG: it costs only the version)."""
     try:
         document = tomllib.loads(read_regular(path, MAX_PYPROJECT_BYTES).decode("utf-8"))
     except FileNotFoundError:
-        return None
+        return {}
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
         # tomllib parses nested arrays and tables recursively: a pack's pyproject.toml of a
         # few KiB of brackets raises RecursionError, which costs only the version.
         logger.debug(
             "Cannot read a version from %s (%s).", path, getattr(error, "strerror", None) or error
         )
-        return None
+        return {}
     project = document.get("project")
-    version = project.get("version") if isinstance(project, dict) else None
-    return version if isinstance(version, str) and version.strip() else None
+    return project if isinstance(project, dict) else {}

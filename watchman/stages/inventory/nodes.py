@@ -42,6 +42,16 @@ class NodePack:
     # Node types registered only when another pack's folder is installed (MultiGPU's
     # wrappers of GGUF or WanVideoWrapper nodes): ((folder names, node types), ...).
     conditional_nodes: ConditionalTypes = ()
+    # The Comfy registry id of a folder installed from the registry (no git checkout; a
+    # .tracking file and pyproject.toml's [project] name, as ComfyUI-Manager tells one):
+    # comfy-cli updates it, not git.
+    registry_id: str | None = None
+
+    @property
+    def git_checkout(self) -> bool:
+        """Whether the pack is a git checkout whose facts were read (its remote or its
+        commit): one ``git pull`` can update."""
+        return self.git_remote is not None or self.git_commit is not None
 
     def installed_folder_key(self) -> str | None:
         """The pack's folder name as MultiGPU compares installed folders (lower case,
@@ -157,6 +167,7 @@ class NodeInventory:
                     "conditional_nodes": [
                         [list(names), list(types)] for names, types in pack.conditional_nodes
                     ],
+                    "registry_id": pack.registry_id,
                 }
                 for pack in self.packs
             ],
@@ -199,6 +210,7 @@ class NodeInventory:
                         (tuple(str(n) for n in names), tuple(str(t) for t in types))
                         for names, types in item.get("conditional_nodes", ())
                     ),
+                    registry_id=_optional_text(item.get("registry_id")),
                 )
                 for item in document["packs"]
             )
