@@ -481,3 +481,18 @@ def test_the_input_folder_comfyui_s_last_start_names_is_where_images_are_looked_
         e for e in _report(bench.home)["workflows"] if e["name"] == "uncertain_sharpen.json"
     )
     assert [need["value"] for need in entry["missing_inputs"]] == ["portrait.png"]
+
+
+def test_an_image_beside_its_workflow_is_offered_as_a_copy_into_the_input_folder(tmp_path):
+    bench = Bench(tmp_path)
+    (bench.root / "input" / "portrait.png").unlink()
+    bench.incremental()
+    kinds = {action["kind"] for action in _report(bench.home)["actions"]}
+    assert "provide_input" in kinds and "copy_input" not in kinds
+    (bench.workflows / "portrait.png").write_bytes(b"png")
+    assert not _unchanged(bench.home, bench.incremental())
+    (copy,) = [a for a in _report(bench.home)["actions"] if a["kind"] == "copy_input"]
+    assert copy["command"] == (
+        "mkdir -p input && cp user/default/workflows/portrait.png input/portrait.png"
+    )
+    assert _report(bench.home) == _report(bench.cold())

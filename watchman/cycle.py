@@ -245,7 +245,7 @@ def _run_stages(
     from watchman.reporting.report_index import index_path
     from watchman.stages.cache_failures import CacheFailures
     from watchman.stages.downloads import downloads_stage
-    from watchman.stages.input_needs import observe_input_folder
+    from watchman.stages.input_needs import files_beside, observe_input_folder
     from watchman.stages.intake import take_intake
     from watchman.stages.inventory.model_health import (
         HEALTH_FILE_NAME,
@@ -455,6 +455,10 @@ def _run_stages(
                 "civitai": settings.civitai.base_url,
                 "huggingface": settings.huggingface.base_url,
             },
+            input_folder=str(input_folder) if input_folder is not None else None,
+            inputs_beside=files_beside(
+                (str(a.path), a.needs.missing_inputs) for a in needs.workflows if a.needs
+            ),
         )
         info["rewritten"] = write_report(
             home.report_json, home.report_markdown, report, index=report_index, previous=previous

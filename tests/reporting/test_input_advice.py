@@ -77,3 +77,33 @@ def test_the_markdown_counts_input_files_and_lists_them_to_decide(tmp_path: Path
     assert "Input files not in ComfyUI's input folder: 1" in markdown
     assert "Provide author.png in ComfyUI's input folder" in markdown
     assert "a.json`: uncertain (1 input file(s), 1 to decide)" in markdown
+
+
+def test_a_file_beside_its_workflow_is_a_copy_to_run_still_marked_to_decide(
+    tmp_path: Path,
+) -> None:
+    report = replace(
+        report_with_images(tmp_path, {"/comfy/user/w/a.json": ("girl.png",)}),
+        input_folder="/comfy/input",
+        inputs_beside={("/comfy/user/w/a.json", "girl.png"): "/comfy/user/w/girl.png"},
+    )
+    (copy,) = [action for action in actions(report) if action.kind == "copy_input"]
+    assert copy.command == "mkdir -p input && cp user/w/girl.png input/girl.png"
+    assert copy.uncertain and copy.unblocks == ("a.json",)
+    assert report.summary.uncertain == 1  # one thing to decide, as before
+
+
+def test_two_workflows_with_their_own_file_of_one_name_list_both_as_candidates(
+    tmp_path: Path,
+) -> None:
+    report = replace(
+        report_with_images(tmp_path, {"/c/a/w.json": ("x.png",), "/c/b/w.json": ("x.png",)}),
+        input_folder="/c/input",
+        inputs_beside={
+            ("/c/a/w.json", "x.png"): "/c/a/x.png",
+            ("/c/b/w.json", "x.png"): "/c/b/x.png",
+        },
+    )
+    (copy,) = [action for action in actions(report) if action.kind == "copy_input"]
+    assert copy.candidates == ("/c/a/x.png", "/c/b/x.png")
+    assert "2 workflows" in (copy.uncertain or "")

@@ -188,3 +188,21 @@ def test_any_text_a_stranger_writes_is_found_missing_or_outside_never_an_error(
     needs = find_input_needs([image(value) for value in values], folder)
     assert len(needs) == len(values)  # that folder has nothing
     assert all(need.state in ("missing", "outside") for need in needs)
+
+
+def test_a_missing_input_file_lying_beside_its_workflow_is_found_there(tmp_path: Path) -> None:
+    from watchman.stages.input_needs import InputFileNeed, files_beside
+
+    (tmp_path / "bundle").mkdir()
+    workflow = str(tmp_path / "bundle" / "img2img.json")
+    (tmp_path / "bundle" / "girl.png").write_bytes(b"png")
+    needs = [
+        InputFileNeed(image("girl.png"), "missing"),
+        InputFileNeed(image("pasted/girl.png"), "missing"),  # its last part is there
+        InputFileNeed(image("other.png"), "missing"),
+        InputFileNeed(image("../girl.png"), "outside"),
+    ]
+    assert files_beside([(workflow, needs)]) == {
+        (workflow, "girl.png"): str(tmp_path / "bundle" / "girl.png"),
+        (workflow, "pasted/girl.png"): str(tmp_path / "bundle" / "girl.png"),
+    }

@@ -158,6 +158,10 @@ class Report:
     not_planned: tuple[NotPlanned, ...] = ()
     # The download log's lines since the report before this one (stages.downloads).
     downloaded: tuple[DownloadRecord, ...] = ()
+    # ComfyUI's input folder, and for a (workflow path, input file name) it lacks, the
+    # file of that name beside the workflow (stages.input_needs.files_beside).
+    input_folder: str | None = None
+    inputs_beside: Mapping[tuple[str, str], str] = field(default_factory=dict)
     watched: tuple[FolderSeen, ...] = ()  # each watched folder: files, problems
     changes: Changes | None = None  # since the previous report (None: not compared)
     backend_urls: Mapping[str, str] = field(default_factory=dict)  # for remedies
@@ -330,13 +334,16 @@ def build_report(
     watched: Sequence[FolderSeen] = (),
     previous: Mapping[str, Any] | Before | None = None,
     backend_urls: Mapping[str, str] | None = None,
+    input_folder: str | None = None,
+    inputs_beside: Mapping[tuple[str, str], str] | None = None,
 ) -> Report:
     """The report stage: every workflow's entry (sorted by path), the summary and the
     planned downloads (``downloads``: the downloads stage's plan; None: derived here),
     with the files ``downloaded`` since the last report, the ``watched`` folders as the
     cycle found them, the changes since the ``previous`` report (its JSON document or its
     :class:`~watchman.reporting.changes.Before`), and the
-    backends' URLs (for the remedy of one that could not be reached)."""
+    backends' URLs (for the remedy of one that could not be reached), ComfyUI's input
+    folder and the missing input files found beside their workflows."""
     entries = tuple(
         sorted(
             (workflow_entry(a, resolutions, packs) for a in assessments),
@@ -358,4 +365,6 @@ def build_report(
         watched=tuple(watched),
         changes=changes_since(previous, entries, [folder.path for folder in watched]),
         backend_urls=MappingProxyType(dict(backend_urls or {})),
+        input_folder=input_folder,
+        inputs_beside=MappingProxyType(dict(inputs_beside or {})),
     )

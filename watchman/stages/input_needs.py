@@ -24,7 +24,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -173,3 +173,34 @@ def find_input_needs(
         elif len(reference.value) >= MAX_INPUT_NAME_CHARS or not folder.has(reference.value):
             needs.append(InputFileNeed(reference, "missing"))
     return tuple(needs)
+
+
+def files_beside(
+    needs: Iterable[tuple[str, Iterable[InputFileNeed]]],
+) -> Mapping[tuple[str, str], str]:
+    """Return, for each (workflow path, missing input name), the file of that name in the
+    workflow's own folder: the picture a shared workflow's author put beside it (a pack's
+    example folder, an unzipped bundle). Takes each workflow's path with its input needs;
+    the name as written (with its subfolders) is tried, then its last part. One ``stat``
+    per distinct path; never raises."""
+    found: dict[tuple[str, str], str] = {}
+    answers: dict[str, bool] = {}
+    for workflow, workflow_needs in needs:
+        folder = os.path.dirname(workflow)
+        for need in workflow_needs:
+            value = need.reference.value
+            if need.state != "missing" or not stays_inside(value):
+                continue
+            last = re.split(r"[/\\]", value)[-1]
+            for candidate in dict.fromkeys((value, last)):
+                path = os.path.join(folder, candidate)
+                there = answers.get(path)
+                if there is None:
+                    try:
+                        there = answers[path] = os.path.exists(path)
+                    except (ValueError, OSError):
+                        there = answers[path] = False
+                if there:
+                    found[(workflow, value)] = path
+                    break
+    return found
