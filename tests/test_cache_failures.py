@@ -30,6 +30,7 @@ CACHES = {
     "model health verdicts": lambda home: home.state_dir / "model_health.json",
     "listing of the model folders": lambda home: home.listing_cache,
     "listing of the input folders": lambda home: home.input_listing_cache,
+    "resolution cache": lambda home: home.resolution_cache,
 }
 
 

@@ -401,9 +401,13 @@ def _run_stages(
 
     with stages.stage("resolve") as info:
         resolutions = resolve_missing_models(
-            services, root, needs, started_at, stages.progress("resolve")
+            services, root, needs, started_at, stages.progress("resolve"), caches
         )
-        info.update(requests=len(resolutions.by_key), deferred=resolutions.deferred)
+        info.update(
+            requests=len(resolutions.by_key),
+            deferred=resolutions.deferred,
+            **caches.new_sentences(),
+        )
 
     with stages.stage("downloads") as info:
         downloads = downloads_stage(

@@ -97,6 +97,7 @@ class Resolver:
         self,
         requests: Sequence[SearchRequest],
         on_done: Callable[[int, int], None] | None = None,
+        save_cache: bool = True,
     ) -> dict[str, SearchResult]:
         """Resolve each unique request (by ``request.key``), several at a time.
 
@@ -104,6 +105,9 @@ class Resolver:
             requests: the missing models; repeats of a key are resolved once.
             on_done: called (from the calling thread) with how many unique requests are
                 done and how many there are, after each one (a progress display).
+            save_cache: save the resolution cache afterwards (a failure is logged);
+                False: the caller saves it (``cache.save``), to record a failure its
+                own way (the cycle: ``stages/cache_failures``).
 
         Returns:
             ``{request.key: SearchResult}``.
@@ -122,7 +126,7 @@ class Resolver:
                 results[key] = self._resolve(request, order)
                 if on_done is not None:
                     on_done(len(results), len(unique))
-            return self._saved(results)
+            return self._saved(results, save_cache)
         workers = min(self.max_parallel_models, len(unique))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resolve") as pool:
             futures = {
@@ -133,11 +137,11 @@ class Resolver:
                 if on_done is not None:
                     on_done(len(results), len(unique))
             results = {key: results[key] for key in unique}
-        return self._saved(results)
+        return self._saved(results, save_cache)
 
-    def _saved(self, results: dict[str, SearchResult]) -> dict[str, SearchResult]:
+    def _saved(self, results: dict[str, SearchResult], save: bool) -> dict[str, SearchResult]:
         # The cache learned from this call's answers: kept for the next cycle.
-        if self.cache is not None:
+        if self.cache is not None and save:
             try:
                 self.cache.save()
             except OSError as error:

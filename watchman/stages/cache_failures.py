@@ -2,10 +2,11 @@
 
 Caches only save work; the report and the intake log are the product. Each cache a cycle
 writes (the listings, the model and node caches, the model health verdicts, the workflow
-parse cache, the needs cache) is written through :meth:`CacheFailures.write`: an
-``OSError`` (a full disk, a folder that is not writable, a folder where the file goes)
-becomes one warning sentence, logged, kept for the stage's structured log line and the
-cycle's record (``status`` shows it), and the cycle goes on without that cache.
+parse cache, the needs cache, the resolution cache) is written through
+:meth:`CacheFailures.write`: an ``OSError`` (a full disk, a folder that is not writable, a
+folder where the file goes) becomes one warning sentence, logged, kept for the stage's
+structured log line and the cycle's record (``status`` shows it), and the cycle goes on
+without that cache.
 
 What was not saved is not trusted afterwards: the cycle forgets its fingerprint, so the
 next one runs in full (:mod:`watchman.cycle`). Every cache file is written atomically (a

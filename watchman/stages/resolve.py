@@ -14,6 +14,7 @@ from types import MappingProxyType
 from watchman.comfy.model_key import ModelKey
 from watchman.resolve import KnownSources, SearchRequest, SearchResult
 from watchman.services import Services
+from watchman.stages.cache_failures import CacheFailures
 from watchman.stages.needs import Assessment, NeedsResult
 from watchman.stages.needs_model import ModelNeed
 
@@ -74,6 +75,7 @@ def resolve_missing_models(
     needs: NeedsResult,
     now: str,
     on_progress: Callable[[int, int], None] | None = None,
+    failures: CacheFailures | None = None,
 ) -> Resolutions:
     """The resolve stage: resolve each unique missing model (by key) once, through the
     resolver ``services`` builds (the install's known sources, the URLs the workflows
@@ -82,14 +84,21 @@ def resolve_missing_models(
     Results answered locally this cycle (a known source, offline) carry no time of their
     own: they are stamped ``now``. A set stop event ends resolution early: unresolved
     models come back ERROR ``interrupted`` without further requests. ``on_progress`` is
-    called with (done, total) after each unique model.
+    called with (done, total) after each unique model. The resolution cache is saved
+    through ``failures`` (``stages/cache_failures``: a failure is the cycle's warning);
+    without it, a failure is only logged.
     """
     requests = _requests_most_needed_first(needs)
     if not requests:
         return Resolutions(MappingProxyType({}), None)
     with services.resolver(root, embedded_sources(needs.workflows)) as resolver:
-        results = resolver.search_multiple_models(list(requests.values()), on_done=on_progress)
+        results = resolver.search_multiple_models(
+            list(requests.values()), on_done=on_progress, save_cache=failures is None
+        )
         deferred = resolver.deferred
+        cache = resolver.cache
+        if failures is not None and cache is not None:
+            failures.write("resolution cache", cache.path, cache.save, False)
     by_key = {}
     for key, request in requests.items():
         result = results.get(request.key)
