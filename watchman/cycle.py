@@ -253,7 +253,12 @@ def _run_stages(
         load_verdicts,
         save_health,
     )
-    from watchman.stages.inventory.stock import installed_nodes, take_stock, write_caches
+    from watchman.stages.inventory.stock import (
+        installed_nodes,
+        read_extra_paths,
+        take_stock,
+        write_caches,
+    )
     from watchman.stages.needs_cache import FILE_NAME as NEEDS_CACHE
     from watchman.stages.needs_cache import assess_with_cache, context_digest
     from watchman.stages.needs_lookups import ModelChanges
@@ -278,6 +283,8 @@ def _run_stages(
         folders = watched_folders(
             [(f.path, f.source) for f in settings.workflows.folders], root, environment.home_dir
         )
+        # Read once for the fingerprint's stamps, the model walk and the node scan.
+        extra_paths = read_extra_paths(settings, root, environment)
         input_tree = stamp_inputs(
             home,
             services,
@@ -286,6 +293,7 @@ def _run_stages(
             workflow_suffixes(settings.workflows.include_images),
             cycle_fingerprint,
             restat_interval_ns,
+            extra_paths,
             caches,
         )
         stock = take_stock(
@@ -296,6 +304,7 @@ def _run_stages(
             now_ns,
             stages.stop_event,
             import_failures=cycle_fingerprint.import_failures,
+            extra_paths=extra_paths,
         )
         cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
         input_folder = cycle_fingerprint.input_folder(settings, root, environment.home_dir)

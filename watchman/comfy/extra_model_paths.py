@@ -15,7 +15,8 @@ The format, as ComfyUI's ``utils/extra_config.py`` reads it::
 Each path is joined to ``base_path``; without a base_path a relative path is taken from
 the YAML file's folder. Keys that are not model folders (``custom_nodes``,
 ``download_model_base``) are kept as entries too; the model inventory skips them, and the
-node inventory reads the ``custom_nodes`` ones (:func:`custom_nodes_folders`).
+node inventory reads the ``custom_nodes`` ones (:meth:`InstallExtraPaths.custom_nodes`). A
+cycle reads an install's files once (:func:`read_install_extra_paths`) for all three users.
 
 Parsing is static (``yaml.safe_load``). Paths that do not exist are kept: the scanner skips
 them, since a missing drive is not a configuration error.
@@ -33,6 +34,7 @@ from pathlib import Path
 import yaml
 
 from watchman.comfy.folders import canonical_folder
+from watchman.environment import expand_user
 from watchman.errors import ConfigError
 from watchman.regular_files import read_regular
 
@@ -321,20 +323,79 @@ def search_order(
     return tuple(sorted(rank, key=rank.__getitem__))
 
 
+@dataclass(frozen=True)
+class InstallExtraPaths:
+    """An install's extra_model_paths files, read once per cycle for the three that use
+    them: the fingerprint (which files to stamp, and the ``custom_nodes`` folders to walk),
+    the model scan and the node scan.
+
+    ``configured``: the files the settings name (``~`` expanded), stamped whether or not
+    they exist; ``extra``: the entries of ComfyUI's own file (when present) and of those,
+    in that order, or None when one could not be read, ``error`` then saying why (raised
+    by the users that need the entries, as reading them would have).
+    """
+
+    comfyui_root: Path
+    configured: tuple[Path, ...]
+    extra: ExtraModelPaths | None
+    error: ConfigError | None = None
+
+    def entries(self) -> ExtraModelPaths:
+        """Every entry, in the order ComfyUI reads them.
+
+        Raises:
+            ConfigError: an extra_model_paths file is malformed or cannot be read.
+        """
+        if self.extra is None:
+            assert self.error is not None
+            raise self.error
+        return self.extra
+
+    def custom_nodes(self) -> tuple[Path, ...]:
+        """The folders ComfyUI loads node packs from, in its order: its own
+        ``custom_nodes`` and the files' ``custom_nodes`` paths, an ``is_default`` one first.
+
+        Raises:
+            ConfigError: an extra_model_paths file is malformed or cannot be read.
+        """
+        return search_order(
+            [self.comfyui_root / "custom_nodes"], self.entries().for_folder("custom_nodes")
+        )
+
+
+def read_install_extra_paths(
+    comfyui_root: Path,
+    configured: Sequence[Path],
+    environ: Mapping[str, str],
+    home_dir: Path,
+) -> InstallExtraPaths:
+    """Read the extra_model_paths files of the install at ``comfyui_root``: the
+    ``extra_model_paths.yaml`` next to ``main.py`` when present, then ``configured`` (a
+    leading ``~`` is ``home_dir``); ``environ`` and ``home_dir`` expand their paths. Never
+    raises a ``ConfigError``: it is kept in the result (:class:`InstallExtraPaths`)."""
+    files = tuple(expand_user(Path(path), home_dir) for path in configured)
+    own_file = Path(os.path.abspath(comfyui_root)) / EXTRA_MODEL_PATHS_FILE_NAME
+    read = ([own_file] if own_file.is_file() else []) + list(files)
+    try:
+        extra = load_extra_model_paths(read, environ, home_dir)
+    except ConfigError as error:
+        return InstallExtraPaths(comfyui_root, files, None, error)
+    return InstallExtraPaths(comfyui_root, files, extra)
+
+
 def custom_nodes_folders(
     comfyui_root: Path,
     extra_yaml_files: Sequence[Path],
     environ: Mapping[str, str],
     home_dir: Path,
 ) -> tuple[Path, ...]:
-    """Return the folders ComfyUI loads node packs from, in its order: its own
-    ``custom_nodes`` and the ``custom_nodes`` paths of ``extra_model_paths.yaml`` (next to
-    ``main.py``, when present) and of ``extra_yaml_files``, an ``is_default`` one first.
+    """Return the folders ComfyUI loads node packs from, in its order
+    (:meth:`InstallExtraPaths.custom_nodes`), reading the files
+    (:func:`read_install_extra_paths`).
 
     Raises:
         ConfigError: an extra_model_paths file is malformed or cannot be read.
     """
-    own_file = comfyui_root / EXTRA_MODEL_PATHS_FILE_NAME
-    files = ([own_file] if own_file.is_file() else []) + list(extra_yaml_files)
-    extra = load_extra_model_paths(files, environ, home_dir)
-    return search_order([comfyui_root / "custom_nodes"], extra.for_folder("custom_nodes"))
+    return read_install_extra_paths(
+        comfyui_root, extra_yaml_files, environ, home_dir
+    ).custom_nodes()

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from watchman import __version__
 from watchman.comfy.startup_log import ImportFailures, configured_logs, read_startup_logs
-from watchman.environment import expand_user
 from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
 from watchman.stages.cache_failures import CacheFailures, write_cache
@@ -34,6 +33,8 @@ from watchman.state.cycle_state import CycleSummary
 from watchman.state.structured_log import StructuredLog
 
 if TYPE_CHECKING:
+    # Type only: YAML is not needed to check a fingerprint, only to fill one.
+    from watchman.comfy.extra_model_paths import InstallExtraPaths
     from watchman.config import Settings
     from watchman.services import Services
 
@@ -244,11 +245,15 @@ def stamp_inputs(
     workflow_suffixes: Sequence[str],
     cycle_fingerprint: CycleFingerprint,
     restat_interval_ns: int,
+    extra_paths: InstallExtraPaths,
     failures: CacheFailures | None = None,
 ) -> TreeListing:
     """Stamp the cycle's inputs before any stage reads them, so a change made meanwhile
     shows next time; return the listing of the input trees (saved; ``failures``: where
-    it is said when it cannot be, ``stages/cache_failures``).
+    it is said when it cannot be, ``stages/cache_failures``). ``extra_paths``: the
+    install's extra_model_paths files as this cycle read them (after its fingerprint was
+    checked, so an edit since is racy and seen next time): the files and the
+    ``custom_nodes`` folders they add are stamped.
 
     Raises:
         OSError: the listing cannot be saved and ``failures`` is None.
@@ -259,17 +264,8 @@ def stamp_inputs(
         restat_interval_ns,
         services.stop_event,  # a stop ends the walk of a huge tree at the next folder
     )
-    # Imported here: YAML is not needed to check a fingerprint, only to fill one.
-    from watchman.comfy.extra_model_paths import custom_nodes_folders
-
-    extra_files = [
-        expand_user(path, services.environment.home_dir)
-        for path in services.settings.comfyui.extra_model_paths
-    ]
     try:
-        custom_nodes = custom_nodes_folders(
-            root, extra_files, services.environment.environ, services.environment.home_dir
-        )
+        custom_nodes = extra_paths.custom_nodes()
     except ConfigError:
         custom_nodes = ()  # the stock stage says why; the cycle fails and stamps nothing
     input_folder = cycle_fingerprint.input_folder(
@@ -278,7 +274,7 @@ def stamp_inputs(
     cycle_fingerprint.observe_inputs(
         input_tree,
         *cycle_input_trees(
-            root, watched, workflow_suffixes, extra_files, custom_nodes, input_folder
+            root, watched, workflow_suffixes, extra_paths.configured, custom_nodes, input_folder
         ),
     )
     listing = home.input_listing_cache

@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from watchman.comfy.extra_model_paths import (
-    EXTRA_MODEL_PATHS_FILE_NAME,
     ExtraModelPaths,
-    load_extra_model_paths,
+    InstallExtraPaths,
+    read_install_extra_paths,
     search_order,
 )
 from watchman.comfy.folders import (
@@ -105,6 +105,7 @@ def scan_models(
     environ: Mapping[str, str],
     home_dir: Path,
     tree: TreeListing | None = None,
+    extra_paths: InstallExtraPaths | None = None,
 ) -> ModelInventory:
     """Walk the model folders of the ComfyUI install at ``comfyui_root``.
 
@@ -114,14 +115,16 @@ def scan_models(
     directories are skipped; unreadable ones are logged and skipped. ``tree`` holds the
     previous cycle's directory listings to reuse (see
     :mod:`watchman.stages.inventory.listing`); without it every directory is listed.
+    ``extra_paths``: those files as the cycle read them already (then
+    ``extra_yaml_files`` is not read again).
 
     Raises:
         ConfigError: an extra_model_paths file is malformed or cannot be read.
     """
+    if extra_paths is None:
+        extra_paths = read_install_extra_paths(comfyui_root, extra_yaml_files, environ, home_dir)
+    extra = extra_paths.entries()
     comfyui_root = Path(os.path.abspath(comfyui_root))
-    own_file = comfyui_root / EXTRA_MODEL_PATHS_FILE_NAME
-    yaml_files = ([own_file] if own_file.is_file() else []) + list(extra_yaml_files)
-    extra = load_extra_model_paths(yaml_files, environ, home_dir)
     kinds = _scanned_folder_types(comfyui_root, extra)
     roots = _folder_roots(kinds, comfyui_root, extra)
 

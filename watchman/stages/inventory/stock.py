@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from watchman.comfy.extra_model_paths import custom_nodes_folders
+from watchman.comfy.extra_model_paths import InstallExtraPaths, read_install_extra_paths
 from watchman.comfy.startup_log import ImportFailures
 from watchman.config import Settings
 from watchman.environment import Environment
@@ -90,6 +90,7 @@ def take_stock(
     now_ns: int,
     stop_event: threading.Event | None = None,
     import_failures: ImportFailures | None = None,
+    extra_paths: InstallExtraPaths | None = None,
 ) -> Stock:
     """Walk the install at ``root``: its models (a full re-stat every
     ``comfyui.full_restat_hours``, else unchanged directories keep their listing) and its
@@ -97,6 +98,8 @@ def take_stock(
     ``stop_event``, once set, ends the model walk at the next folder and the node-pack
     scan at the next pack. ``import_failures``: what ComfyUI's start-up log said when the
     cycle checked its inputs (``stages/fingerprint``), applied to the node packs.
+    ``extra_paths``: the install's extra_model_paths files as the cycle read them (by
+    default read here, :func:`read_extra_paths`), for the model walk and the node scan.
 
     Raises:
         ConfigError: an extra_model_paths file is malformed or cannot be read.
@@ -108,22 +111,29 @@ def take_stock(
         int(settings.comfyui.full_restat_hours * 3600e9),
         stop_event,
     )
+    if extra_paths is None:
+        extra_paths = read_extra_paths(settings, root, environment)
     models = scan_models(
         root,
-        settings.comfyui.extra_model_paths,
         environ=environment.environ,
         home_dir=environment.home_dir,
         tree=tree,
+        extra_paths=extra_paths,
     )
     tree.finish()
-    custom_nodes = custom_nodes_folders(
-        root,
-        settings.comfyui.extra_model_paths,
-        environment.environ,
-        environment.home_dir,
-    )
+    custom_nodes = extra_paths.custom_nodes()
     nodes = scan_node_inventory(root, _previous_node_inventory(home), stop_event, custom_nodes)
     return Stock(models, with_import_failures(nodes, import_failures), tree)
+
+
+def read_extra_paths(settings: Settings, root: Path, environment: Environment) -> InstallExtraPaths:
+    """The install's extra_model_paths files (ComfyUI's own, then ``comfyui.extra_model_paths``),
+    read once per cycle: the fingerprint stamps them and the ``custom_nodes`` folders they
+    add, the model walk and the node scan use their entries. A file that cannot be read is
+    kept as its error, raised by :func:`take_stock`."""
+    return read_install_extra_paths(
+        root, settings.comfyui.extra_model_paths, environment.environ, environment.home_dir
+    )
 
 
 def with_import_failures(nodes: NodeInventory, failures: ImportFailures | None) -> NodeInventory:
