@@ -59,7 +59,8 @@ class ComfyUISettings(_Section):
     extra_model_paths: list[Path] = Field(
         default_factory=list,
         description=(
-            "More extra_model_paths.yaml files to read, besides the one next to ComfyUI's main.py."
+            "More extra_model_paths.yaml files to read, besides the one next to ComfyUI's "
+            "main.py. A leading ~ is your home folder."
         ),
     )
     startup_logs: list[Path] = Field(
