@@ -237,7 +237,7 @@ def _run_stages(
     auto_download: bool = False,
     may_download: Callable[[], str | None] = lambda: None,
 ) -> RunOutcome:
-    from watchman.comfy.loader_lookup import loader_table
+    from watchman.comfy.loader_lookup import default_table, loader_table
     from watchman.reporting.cycle_figures import cycle_counts, cycle_summary
     from watchman.reporting.files import write_report
     from watchman.reporting.previous import read_previous_report
@@ -265,12 +265,18 @@ def _run_stages(
     from watchman.stages.node_packs import advise_packs
     from watchman.stages.resolve import resolve_missing_models
     from watchman.stages.watched_folders import watched_folders, workflow_suffixes
-    from watchman.stages.workflow_entries import parser_version
+    from watchman.stages.workflow_entries import parser_version, reader_code
     from watchman.stages.workflows import read_watched_workflows
     from watchman.state.download_log import log_path, read_downloads
 
     settings = services.settings
     environment = services.environment
+    # The process-wide tables (the bundled loader table, the readers' code digest) are
+    # built before the stages' transient objects: made in the middle of a cycle, their
+    # thousands of small objects pin the heap pages around them, and the scheduler kept
+    # ~15 MiB more between cycles (issue 14's resident goal).
+    default_table()
+    reader_code()
     log = StructuredLog(home.structured_log, environment.clock.wall)
     stages = StageRunner(
         log, environment.clock, cycle_id, stop_event or services.stop_event, listener
