@@ -496,3 +496,40 @@ def test_an_image_beside_its_workflow_is_offered_as_a_copy_into_the_input_folder
         "mkdir -p input && cp user/default/workflows/portrait.png input/portrait.png"
     )
     assert _report(bench.home) == _report(bench.cold())
+
+
+def test_a_linked_input_file_whose_target_vanishes_is_missing_at_the_next_cycle(tmp_path):
+    bench = Bench(tmp_path)
+    image = bench.root / "input" / "portrait.png"
+    target = tmp_path / "photos" / "portrait.png"
+    target.parent.mkdir()
+    image.rename(target)
+    image.symlink_to(target)
+    bench.incremental()
+    target.unlink()  # no folder of the input tree changes
+    assert not _unchanged(bench.home, bench.incremental())
+    entry = next(
+        e for e in _report(bench.home)["workflows"] if e["name"] == "uncertain_sharpen.json"
+    )
+    assert [need["value"] for need in entry["missing_inputs"]] == ["portrait.png"]
+    assert _report(bench.home) == _report(bench.cold())
+
+
+def test_an_input_folder_named_by_the_last_start_that_appears_later_is_looked_in(tmp_path):
+    bench = Bench(tmp_path)
+    (bench.root / "input" / "portrait.png").unlink()
+    desktop = tmp_path / "desktop" / "input"
+    (bench.root / "user" / "comfyui.log").write_text(
+        f"Setting input directory to: {desktop}\n"
+        "Import times for custom nodes:\n"
+        "   0.0 seconds: /x/custom_nodes/websocket_image_save.py\n",
+        encoding="utf-8",
+    )
+    bench.incremental()  # that folder is absent: input/ in the root, which lacks the image
+    desktop.mkdir(parents=True)  # the drive is mounted
+    (desktop / "portrait.png").write_bytes(b"png")
+    assert not _unchanged(bench.home, bench.incremental())
+    entry = next(
+        e for e in _report(bench.home)["workflows"] if e["name"] == "uncertain_sharpen.json"
+    )
+    assert entry["missing_inputs"] == []

@@ -315,6 +315,8 @@ def _run_stages(
         cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
         input_folder = cycle_fingerprint.input_folder(settings, root, environment.home_dir)
         inputs = observe_input_folder(input_folder, now_ns) if input_folder else None
+        if inputs is not None:
+            cycle_fingerprint.add_input_links(inputs.linked_files)
         health = check_model_health(
             stock.models, load_verdicts(home.state_dir), stop_event=stages.stop_event
         )

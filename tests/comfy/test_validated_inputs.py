@@ -108,6 +108,45 @@ def test_a_validation_that_lets_some_values_through_names_no_input_file() -> Non
     assert all(not loader.input_files for loader in found.values())
 
 
+def test_a_resolution_that_refuses_nothing_names_no_input_file() -> None:
+    body = """
+    class LoadAny:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"image": (files,)}}
+
+        @classmethod
+        def VALIDATE_INPUTS(s, image):
+            path = folder_paths.get_annotated_filepath(image)
+            print(path)
+            return True
+
+    class LoadOrUrl:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"image": (files,)}}
+
+        @classmethod
+        def VALIDATE_INPUTS(s, image):
+            if folder_paths.exists_annotated_filepath(image):
+                return True
+            return image.startswith("https://")
+
+    class JustSays:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"image": (files,)}}
+
+        @classmethod
+        def VALIDATE_INPUTS(s, image):
+            if not folder_paths.exists_annotated_filepath(image):
+                print("not there, loading it later")
+            return True
+    """
+    found = learned(body, '{"A": LoadAny, "U": LoadOrUrl, "J": JustSays}')
+    assert all(not loader.input_files for loader in found.values())
+
+
 def test_a_v3_node_s_validate_inputs_counts_too() -> None:
     body = """
     class LoadMovie(io.ComfyNode):

@@ -23,7 +23,7 @@ from watchman.stages.input_needs import (
 from watchman.stages.needs import assess_workflow
 from watchman.stages.packed_needs import pack_needs, unpack_needs
 
-LONG_AGO = 0  # a wall clock far from every stamp: nothing is racy
+AN_HOUR_ON = time.time_ns() + 3600 * 10**9  # a wall clock well after every stamp: none racy
 
 
 def image(
@@ -38,7 +38,7 @@ def folder_with(tmp_path: Path, *names: str) -> InputFolder:
     for name in names:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b"png")
-    return observe_input_folder(root, LONG_AGO)
+    return observe_input_folder(root, AN_HOUR_ON)
 
 
 def test_a_file_the_input_folder_has_is_no_need_and_one_it_lacks_is_missing(tmp_path: Path) -> None:
@@ -93,22 +93,22 @@ def test_a_name_that_stays_inside_never_climbs_out(name: str) -> None:
 def test_adding_removing_or_renaming_a_file_changes_the_folder_s_digest(tmp_path: Path) -> None:
     root = tmp_path / "input"
     (root / "sub").mkdir(parents=True)
-    digests = [observe_input_folder(root, LONG_AGO).digest]
+    digests = [observe_input_folder(root, AN_HOUR_ON).digest]
 
     def later(change: object) -> None:
         time.sleep(0.01)  # a new mtime even where the clock is coarse within a second
-        digests.append(observe_input_folder(root, LONG_AGO).digest)
+        digests.append(observe_input_folder(root, AN_HOUR_ON).digest)
 
     later((root / "a.png").write_bytes(b"1"))
     later((root / "sub" / "b.png").write_bytes(b"2"))
     later((root / "a.png").rename(root / "c.png"))
     later((root / "sub" / "b.png").unlink())
     assert len(set(digests)) == len(digests)
-    assert observe_input_folder(root, LONG_AGO).digest == digests[-1]
+    assert observe_input_folder(root, AN_HOUR_ON).digest == digests[-1]
 
 
 def test_an_absent_folder_has_a_digest_and_lacks_everything(tmp_path: Path) -> None:
-    folder = observe_input_folder(tmp_path / "nowhere", LONG_AGO)
+    folder = observe_input_folder(tmp_path / "nowhere", AN_HOUR_ON)
     assert folder.digest and not folder.has("cat.png")
 
 
@@ -172,10 +172,10 @@ def test_a_linked_folder_is_followed_once_and_a_file_added_there_changes_the_dig
     elsewhere.mkdir(parents=True)
     (root / "pictures").symlink_to(elsewhere, target_is_directory=True)
     (elsewhere / "loop").symlink_to(root, target_is_directory=True)  # ends, never spins
-    before = observe_input_folder(root, LONG_AGO).digest
+    before = observe_input_folder(root, AN_HOUR_ON).digest
     time.sleep(0.01)
     (elsewhere / "cat.png").write_bytes(b"png")
-    after = observe_input_folder(root, LONG_AGO)
+    after = observe_input_folder(root, AN_HOUR_ON)
     assert after.digest != before
     assert after.has("pictures/cat.png")
 
@@ -206,3 +206,28 @@ def test_a_missing_input_file_lying_beside_its_workflow_is_found_there(tmp_path:
         (workflow, "girl.png"): str(tmp_path / "bundle" / "girl.png"),
         (workflow, "pasted/girl.png"): str(tmp_path / "bundle" / "girl.png"),
     }
+
+
+def test_a_walk_its_bounds_cut_short_matches_no_later_digest(tmp_path: Path) -> None:
+    from watchman.stages.input_needs import MAX_INPUT_DEPTH
+
+    root = tmp_path / "input"
+    deep = root.joinpath(*(f"l{level}" for level in range(MAX_INPUT_DEPTH + 2)))
+    deep.mkdir(parents=True)
+    later = observe_input_folder(root, AN_HOUR_ON + 1).digest
+    assert observe_input_folder(root, AN_HOUR_ON).digest != later
+    shallow = tmp_path / "shallow"
+    (shallow / "a").mkdir(parents=True)
+    shallow_later = observe_input_folder(shallow, AN_HOUR_ON + 1).digest
+    assert observe_input_folder(shallow, AN_HOUR_ON).digest == shallow_later
+
+
+def test_a_linked_file_whose_target_vanishes_changes_the_digest(tmp_path: Path) -> None:
+    root, target = tmp_path / "input", tmp_path / "elsewhere.png"
+    root.mkdir()
+    target.write_bytes(b"png")
+    (root / "portrait.png").symlink_to(target)
+    before = observe_input_folder(root, AN_HOUR_ON)
+    assert before.linked_files == (str(root / "portrait.png"),)
+    target.unlink()
+    assert observe_input_folder(root, AN_HOUR_ON).digest != before.digest

@@ -18,68 +18,103 @@ import ast
 VALIDATION_METHODS = ("VALIDATE_INPUTS", "validate_inputs")
 """The method ComfyUI calls to validate a classic node's inputs, and a v3 node's."""
 
-_ANNOTATED_CALLS = frozenset({"exists_annotated_filepath", "get_annotated_filepath"})
 MAX_WRAPPING = 4
 """Calls around the input's name followed at most (``strip_path(str(video))``)."""
 
 
 def validated_input_files(method: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
-    """Return the parameters a validation method always resolves in ComfyUI's input
-    folder, in the order of its parameters. Takes the method's syntax tree; never raises.
+    """Return the parameters a validation method refuses when ComfyUI's input folder lacks
+    them, in the order of its parameters. Takes the method's syntax tree; never raises.
 
-    Only a resolution every call makes counts: one in a statement of the method's own
-    body (an ``if`` testing the call alone, or its negation; an assignment, expression
-    or ``return`` without ``and``/``or``/``x if c else y``), before any statement that may
-    return first. A validation that lets some values through (Impact's ``"#DATA"``, a
-    node switched off by another input) cannot be read without running it, and a file
-    it might not ask for is never reported missing.
+    Two forms count, in statements of the method's own body before any that may return
+    first: ``if not exists_annotated_filepath(x): return <a refusal>`` (anything but
+    ``True``), and ``path = get_annotated_filepath(x)`` whose ``path`` a later ``return``
+    hands to a call (Video Helper Suite's ``return validate_path(path)``) or a later
+    ``if not <call>(path): return <a refusal>`` tests. A resolution that refuses nothing
+    (``if exists(x): return True`` then a URL fallback; a path resolved and ``True``
+    returned), or one some values skip (Impact's ``"#DATA"``, a node switched off by
+    another input, a test joined with ``and``/``or``), cannot be read without running
+    the code, and a file the node might not ask for is never reported missing.
     """
     parameters = [argument.arg for argument in [*method.args.args, *method.args.kwonlyargs]]
     parameters = parameters[1:] if method.args.args else parameters  # s / cls
     wanted = set(parameters)
     if not wanted:
         return ()
+    resolved: dict[str, str] = {}  # a local name bound to get_annotated_filepath(param)
     local: dict[str, str] = {}  # a local name bound to an expression over one parameter
     found: set[str] = set()
     for statement in method.body:
         if isinstance(statement, ast.If):
-            test = statement.test
-            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-                test = test.operand
-            name = _resolved(test, wanted, local)
+            name = _refused_unless(statement, wanted, local, resolved)
             if name is not None:
                 found.add(name)
             elif any(isinstance(node, ast.Return) for node in ast.walk(statement)):
                 break  # some values may return before what follows
             continue
-        if not isinstance(statement, (ast.Assign, ast.Expr, ast.Return)):
+        if isinstance(statement, ast.Return):
+            value = statement.value
+            if isinstance(value, ast.Call) and not _has_condition(value):
+                for argument in value.args:
+                    if isinstance(argument, ast.Name) and argument.id in resolved:
+                        found.add(resolved[argument.id])
+            break
+        if not isinstance(statement, (ast.Assign, ast.Expr)):
             if any(isinstance(node, ast.Return) for node in ast.walk(statement)):
                 break
             continue
-        nodes = list(ast.walk(statement))
-        if any(isinstance(node, (ast.BoolOp, ast.IfExp)) for node in nodes):
-            if isinstance(statement, ast.Return):
-                break
+        if _has_condition(statement):
             continue
-        for node in nodes:
-            name = _resolved(node, wanted, local)
-            if name is not None:
-                found.add(name)
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
             target = statement.targets[0]
+            if not isinstance(target, ast.Name):
+                continue
+            call = statement.value
+            if (
+                isinstance(call, ast.Call)
+                and _called_name(call.func) == "get_annotated_filepath"
+                and call.args
+            ):
+                name = _parameter_in(call.args[0], wanted, local)
+                if name is not None:
+                    resolved[target.id] = name
+                    continue
             name = _parameter_in(statement.value, wanted, local)
-            if isinstance(target, ast.Name) and name is not None and target.id not in wanted:
+            if name is not None and target.id not in wanted:
                 local[target.id] = name
-        if isinstance(statement, ast.Return):
-            break
     return tuple(name for name in parameters if name in found)
 
 
-def _resolved(node: ast.AST, wanted: set[str], local: dict[str, str]) -> str | None:
-    """The parameter ``node`` resolves in the input folder, when it is such a call."""
-    if isinstance(node, ast.Call) and _called_name(node.func) in _ANNOTATED_CALLS and node.args:
-        return _parameter_in(node.args[0], wanted, local)
+def _refused_unless(
+    statement: ast.If, wanted: set[str], local: dict[str, str], resolved: dict[str, str]
+) -> str | None:
+    """The parameter ``if not <check>(...): return <refusal>`` refuses, else None."""
+    test = statement.test
+    if not (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)):
+        return None
+    if not (
+        statement.body
+        and isinstance(statement.body[0], ast.Return)
+        and not _is_true(statement.body[0].value)
+    ):
+        return None
+    check = test.operand
+    if not isinstance(check, ast.Call) or not check.args:
+        return None
+    if _called_name(check.func) == "exists_annotated_filepath":
+        return _parameter_in(check.args[0], wanted, local)
+    first = check.args[0]
+    if isinstance(first, ast.Name) and first.id in resolved:
+        return resolved[first.id]  # if not os.path.exists(path): return "..."
     return None
+
+
+def _is_true(value: ast.expr | None) -> bool:
+    return isinstance(value, ast.Constant) and value.value is True
+
+
+def _has_condition(node: ast.AST) -> bool:
+    return any(isinstance(inner, (ast.BoolOp, ast.IfExp)) for inner in ast.walk(node))
 
 
 def _called_name(function: ast.expr) -> str | None:

@@ -91,6 +91,11 @@ class CycleFingerprint:
         logged = self.import_failures.input_directory if self.import_failures else None
         return input_folder_path(settings.comfyui.input_folder, root, home_dir, logged)
 
+    def add_input_links(self, links: Sequence[str]) -> None:
+        """Stamp the links to files in ComfyUI's input folder, following them: their
+        targets can vanish while every folder stamp holds."""
+        self.stamps.take(links, "f", self.now_ns)
+
     def observe_inputs(
         self,
         tree: TreeListing,
@@ -271,12 +276,15 @@ def stamp_inputs(
     input_folder = cycle_fingerprint.input_folder(
         services.settings, root, services.environment.home_dir
     )
-    cycle_fingerprint.observe_inputs(
-        input_tree,
-        *cycle_input_trees(
-            root, watched, workflow_suffixes, extra_paths.configured, custom_nodes, input_folder
-        ),
+    trees, files, folders = cycle_input_trees(
+        root, watched, workflow_suffixes, extra_paths.configured, custom_nodes, input_folder
     )
+    logged = cycle_fingerprint.import_failures
+    if input_folder is not None and logged is not None and logged.input_directory:
+        # The folder ComfyUI's start names, also while absent (a drive not mounted yet):
+        # its appearance makes the next cycle look there.
+        folders.append(logged.input_directory)
+    cycle_fingerprint.observe_inputs(input_tree, trees, files, folders)
     listing = home.input_listing_cache
     write_cache(
         failures,

@@ -35,9 +35,10 @@ from watchman.environment import expand_user
 logger = logging.getLogger(__name__)
 
 MAX_INPUT_FOLDERS = 10_000
-"""Subfolders of the input folder stamped at most (the rest are not watched for changes)."""
+"""Subfolders of the input folder stamped at most (past it, needs naming input files are
+assessed again every cycle)."""
 MAX_INPUT_DEPTH = 16
-"""Levels of subfolders below the input folder that are stamped."""
+"""Levels of subfolders below the input folder that are stamped (deeper: as above)."""
 RACY_WINDOW_NS = 2_000_000_000
 """A folder changed this recently may change again within its timestamp's granularity
 unseen (git's racy rule): a digest taken then matches no later one."""
@@ -66,6 +67,9 @@ class InputFolder:
 
     path: Path
     digest: str
+    # Links to files in the folder: their targets can vanish while every folder stamp
+    # holds, so the fingerprint stamps them one by one (following them).
+    linked_files: tuple[str, ...] = ()
     _answers: dict[str, bool] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
@@ -99,17 +103,23 @@ def input_folder_path(
 
 def observe_input_folder(path: Path, now_ns: int) -> InputFolder:
     """Return the input folder with the digest of its and its subfolders' stamps (device,
-    inode, mtime, ctime; an absent folder has a digest too). Linked folders are followed,
-    as ComfyUI follows them, each folder entered once (a link loop ends). At most
-    ``MAX_INPUT_FOLDERS`` folders, ``MAX_INPUT_DEPTH`` levels deep. A folder changed
-    within ``RACY_WINDOW_NS`` of ``now_ns`` (wall clock) makes the digest one of its own,
-    so needs assessed now are not kept on its word. Never raises: a folder that cannot
-    be read is stamped as unreadable."""
+    inode, mtime, ctime; an absent folder has a digest too) and of its links to files
+    (their targets' stamps: a target deleted changes no folder). Linked folders are
+    followed, as ComfyUI follows them, each folder entered once (a link loop ends). At
+    most ``MAX_INPUT_FOLDERS`` folders, ``MAX_INPUT_DEPTH`` levels deep; a folder changed
+    within ``RACY_WINDOW_NS`` of ``now_ns`` (wall clock), or a walk those bounds cut
+    short, makes the digest one of its own, so needs assessed now are not kept on its
+    word. Never raises: a folder that cannot be read is stamped as unreadable."""
     digest = hashlib.sha256()
     pending: list[tuple[str, int]] = [("", 0)]
     entered: set[tuple[int, int]] = set()
+    links: list[str] = []
     stamped = 0
-    while pending and stamped < MAX_INPUT_FOLDERS:
+    cut_short = False
+    while pending:
+        if stamped >= MAX_INPUT_FOLDERS:
+            cut_short = True
+            break
         relative, depth = pending.pop()
         folder = os.path.join(path, relative) if relative else str(path)
         stamped += 1
@@ -122,23 +132,46 @@ def observe_input_folder(path: Path, now_ns: int) -> InputFolder:
         digest.update(f"{relative}\0{stamp}\n".encode("utf-8", "surrogatepass"))
         if info.st_mtime_ns >= now_ns - RACY_WINDOW_NS:
             digest.update(f"racy at {now_ns}\n".encode())
-        if depth >= MAX_INPUT_DEPTH or (info.st_dev, info.st_ino) in entered:
+        if (info.st_dev, info.st_ino) in entered:
             continue
         entered.add((info.st_dev, info.st_ino))
         try:
             with os.scandir(folder) as entries:
-                names = sorted(entry.name for entry in entries if _is_folder(entry))
+                listed = [(entry.name, _is_folder(entry), entry.is_symlink()) for entry in entries]
         except OSError as error:
             logger.info("The input folder %s cannot be listed (%s).", folder, error.strerror)
             continue
+        names = sorted(name for name, is_folder, _ in listed if is_folder)
+        if names and depth >= MAX_INPUT_DEPTH:
+            cut_short = True
+            continue
+        for name in sorted(
+            name for name, is_folder, is_link in listed if is_link and not is_folder
+        ):
+            link = os.path.join(folder, name)
+            links.append(link)
+            digest.update(
+                f"{relative}/{name}\0{_target_stamp(link)}\n".encode("utf-8", "surrogatepass")
+            )
         pending.extend((os.path.join(relative, name), depth + 1) for name in reversed(names))
-    if pending:
+    if cut_short:
         logger.info(
-            "The input folder %s has more than %d subfolders; the rest are not watched.",
+            "The input folder %s has more than %d subfolders or is deeper than %d levels; "
+            "needs naming files in it are assessed again every cycle.",
             path,
             MAX_INPUT_FOLDERS,
+            MAX_INPUT_DEPTH,
         )
-    return InputFolder(path, digest.hexdigest())
+        digest.update(f"cut short at {now_ns}\n".encode())
+    return InputFolder(path, digest.hexdigest(), tuple(links))
+
+
+def _target_stamp(link: str) -> tuple[int, ...] | int:
+    try:
+        info = os.stat(link)
+    except OSError as error:
+        return error.errno or -1
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:
