@@ -4,6 +4,7 @@ cycle has any work."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,22 +172,27 @@ def test_a_pack_over_the_script_bound_is_stamped_up_to_the_script_read_last(tmp_
     assert scripts == ["Big/a.js", "Big/web/b.js", "Small/z.js"]
 
 
+def _saved_fingerprint(
+    tmp_path: Path, trees: list[InputTree], files: list[str], folders: Sequence[str] = ()
+) -> tuple[fingerprint.Saved | None, int]:
+    """Observe the inputs under ``tmp_path`` as a full cycle does, a while after their
+    last change, save the fingerprint and load it back; returns it and that moment."""
+    now = max(os.stat(p).st_mtime_ns for p in tmp_path.rglob("*")) + LATER
+    state = tmp_path / "state" / "fingerprint.json"
+    cycle = CycleFingerprint(state, "settings-1", now)
+    cycle.observe_inputs(TreeListing.for_cycle(None, now, 0), trees, files, list(folders))
+    cycle.due_at_ns.append(now + 10 * LATER)
+    cycle.finish([], RunOutcome(counts={}, summary=CycleSummary()), tmp_path / "none.json")
+    return fingerprint.load(state), now
+
+
 def test_a_pack_script_rewritten_in_place_is_a_change(tmp_path):
     from watchman.stages.fingerprint_inputs import PACK_FILE_SUFFIXES
 
     script = _file(tmp_path / "custom_nodes" / "Pack" / "web" / "nodes.js", b"// none yet")
-    now = max(os.stat(p).st_mtime_ns for p in tmp_path.rglob("*")) + LATER
-    state = tmp_path / "state" / "fingerprint.json"
-    cycle = CycleFingerprint(state, "settings-1", now)
-    cycle.observe_inputs(
-        TreeListing.for_cycle(None, now, 0),
-        [InputTree(str(tmp_path / "custom_nodes"), PACK_FILE_SUFFIXES, packs=True)],
-        [],
-        [],
+    saved, now = _saved_fingerprint(
+        tmp_path, [InputTree(str(tmp_path / "custom_nodes"), PACK_FILE_SUFFIXES, packs=True)], []
     )
-    cycle.due_at_ns.append(now + 10 * LATER)
-    cycle.finish([], RunOutcome(counts={}, summary=CycleSummary()), tmp_path / "none.json")
-    saved = fingerprint.load(state)
     assert fingerprint.check(saved, "settings-1", now + LATER) is None
     script.write_bytes(b'LiteGraph.registerNodeType("X", X);')  # its folder's stamp holds
     assert fingerprint.check(saved, "settings-1", now + LATER) == "an input changed"
@@ -272,13 +278,8 @@ def test_a_file_the_node_scan_reads_rewritten_in_place_is_a_change(tmp_path, nam
     root = tmp_path / "ComfyUI"
     _file(root / "custom_nodes" / "Pack" / "__init__.py", b"NODE_CLASS_MAPPINGS = {}")
     edited = _file(root / name, b"NODE_CLASS_MAPPINGS = {}")
-    now = max(os.stat(p).st_mtime_ns for p in tmp_path.rglob("*")) + LATER
-    state = tmp_path / "state" / "fingerprint.json"
-    cycle = CycleFingerprint(state, "settings-1", now)
-    cycle.observe_inputs(TreeListing.for_cycle(None, now, 0), *cycle_input_trees(root, [], (), []))
-    cycle.due_at_ns.append(now + 10 * LATER)
-    cycle.finish([], RunOutcome(counts={}, summary=CycleSummary()), tmp_path / "none.json")
-    saved = fingerprint.load(state)
+    trees, files, folders = cycle_input_trees(root, [], (), [])
+    saved, now = _saved_fingerprint(tmp_path, trees, files, folders)
     assert fingerprint.check(saved, "settings-1", now + LATER) is None
     edited.write_bytes(b'NODE_CLASS_MAPPINGS = {"Gained": Gained}')  # its folder's stamp holds
     assert fingerprint.check(saved, "settings-1", now + LATER) == "an input changed"
