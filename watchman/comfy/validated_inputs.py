@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ast
 
+from watchman.comfy.syntax_literals import last_name
+
 VALIDATION_METHODS = ("VALIDATE_INPUTS", "validate_inputs")
 """The method ComfyUI calls to validate a classic node's inputs, and a v3 node's."""
 
@@ -72,7 +74,7 @@ def validated_input_files(method: ast.FunctionDef | ast.AsyncFunctionDef) -> tup
             call = statement.value
             if (
                 isinstance(call, ast.Call)
-                and _called_name(call.func) == "get_annotated_filepath"
+                and last_name(call.func) == "get_annotated_filepath"
                 and call.args
             ):
                 name = _parameter_in(call.args[0], wanted, local)
@@ -101,7 +103,7 @@ def _refused_unless(
     check = test.operand
     if not isinstance(check, ast.Call) or not check.args:
         return None
-    if _called_name(check.func) == "exists_annotated_filepath":
+    if last_name(check.func) == "exists_annotated_filepath":
         return _parameter_in(check.args[0], wanted, local)
     first = check.args[0]
     if isinstance(first, ast.Name) and first.id in resolved:
@@ -115,14 +117,6 @@ def _is_true(value: ast.expr | None) -> bool:
 
 def _has_condition(node: ast.AST) -> bool:
     return any(isinstance(inner, (ast.BoolOp, ast.IfExp)) for inner in ast.walk(node))
-
-
-def _called_name(function: ast.expr) -> str | None:
-    if isinstance(function, ast.Attribute):
-        return function.attr
-    if isinstance(function, ast.Name):
-        return function.id
-    return None
 
 
 def _parameter_in(expression: ast.expr, wanted: set[str], local: dict[str, str]) -> str | None:
