@@ -90,15 +90,16 @@ def parse_api_prompt(
             )
         )
         inputs = entry.get("inputs")
-        named = (table or default_table()).input_files(node_type)
-        if named and isinstance(inputs, dict):
-            given = {key: value for key, value in inputs.items() if not _is_link(value)}
-            files.extend(references_for_inputs(node_id, node_type, named, given, False, False))
         values = [
             (str(name), value)
             for name, value in (inputs.items() if isinstance(inputs, dict) else ())
             if not _is_link(value)
         ]
+        named = (table or default_table()).input_files(node_type)
+        if named:
+            files.extend(
+                references_for_inputs(node_id, node_type, named, dict(values), False, False)
+            )
         if len(references) + embedding_tokens(values) > MAX_MODEL_REFERENCES:
             raise too_many_references(name)
         found = references_for_node(node_id, node_type, values, False, False, table)
