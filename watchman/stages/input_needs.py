@@ -78,12 +78,17 @@ class InputFolder:
         names nothing."""
         known = self._answers.get(name)
         if known is None:
-            try:
-                known = os.path.exists(os.path.join(self.path, name))
-            except (ValueError, OSError):
-                known = False
-            self._answers[name] = known
+            known = self._answers[name] = _exists(os.path.join(self.path, name))
         return known
+
+
+def _exists(path: str) -> bool:
+    """``os.path.exists``, ComfyUI's own question; a path the system refuses (a NUL byte,
+    a lone surrogate, too long) names nothing."""
+    try:
+        return os.path.exists(path)
+    except (ValueError, OSError):
+        return False
 
 
 def input_folder_path(
@@ -229,10 +234,7 @@ def files_beside(
                 path = os.path.join(folder, candidate)
                 there = answers.get(path)
                 if there is None:
-                    try:
-                        there = answers[path] = os.path.exists(path)
-                    except (ValueError, OSError):
-                        there = answers[path] = False
+                    there = answers[path] = _exists(path)
                 if there:
                     found[(workflow, value)] = path
                     break
