@@ -284,6 +284,58 @@ def test_a_live_comfyui_server_is_the_truth_for_nodes_and_file_names(demo: Path)
     assert "never_published_lora.safetensors" in lora_values
 
 
+def test_a_value_the_live_servers_list_lacks_makes_a_ready_workflow_uncertain(
+    demo: Path,
+) -> None:
+    object_info: dict = {
+        name: {"input": {"required": {}}}
+        for name in (
+            "CheckpointLoaderSimple", "CLIPTextEncode", "EmptyLatentImage", "VAEDecode",
+            "SaveImage", "VAELoader", "CLIPLoader", "DemoSharpen", "LoraLoader",
+        )
+    }  # fmt: skip
+    object_info["KSampler"] = {
+        "input": {
+            "required": {
+                "model": ["MODEL"],
+                "seed": ["INT", {"control_after_generate": True}],
+                "steps": ["INT", {}],
+                "cfg": ["FLOAT", {}],
+                "sampler_name": [["euler", "dpmpp_2m"], {}],
+                "scheduler": [["simple", "karras"], {}],
+                "positive": ["CONDITIONING"],
+                "negative": ["CONDITIONING"],
+                "latent_image": ["LATENT"],
+                "denoise": ["FLOAT", {}],
+            }
+        }
+    }
+    body = json.dumps(object_info).encode()
+
+    def respond(path: str) -> tuple[int, bytes]:
+        return (200, body) if path == "/object_info" else (404, b"{}")
+
+    with answering(respond) as server:
+        text = demo.read_text(encoding="utf-8").replace(
+            "use_server = false", f'use_server = true\nurl = "{server.url}"'
+        )
+        demo.write_text(text, encoding="utf-8")
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+    document = report(demo)
+    entries = {Path(e["path"]).name: e for e in document["workflows"]}
+    sdxl = entries["ready_sdxl.json"]
+    assert sdxl["status"] == "uncertain"
+    assert [(v["node_type"], v["input"], v["value"]) for v in sdxl["unlisted_values"]] == [
+        ("KSampler", "scheduler", "normal")
+    ]
+    assert entries["api_format_flux.json"]["unlisted_values"] == []  # "simple" is listed
+    assert document["summary"]["unlisted_values"] == 1
+    picks = [a for a in document["actions"] if a["kind"] == "pick_value"]
+    assert len(picks) == 1 and "scheduler" in picks[0]["title"]
+    markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
+    assert "Values ComfyUI's lists do not offer: 1" in markdown
+
+
 def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path) -> None:
     import threading
 

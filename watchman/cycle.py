@@ -380,7 +380,9 @@ def _run_stages(
 
     with stages.stage("needs") as info:
         installed = installed_nodes(services.comfyui_server, nodes)
-        cycle_fingerprint.note_node_source(installed.source, installed.types)
+        cycle_fingerprint.note_node_source(
+            installed.source, installed.types, installed.lists_digest
+        )
         # A workflow whose bytes and every other input of its assessment are unchanged
         # keeps its needs from the last cycle (needs_cache); not when the model cache, which
         # stands for the models they were made under, could not be written.
@@ -405,6 +407,7 @@ def _run_stages(
             context,
             inputs,
             caches,
+            table.validates,
         )
         info.update(
             node_source=installed.source,

@@ -199,3 +199,31 @@ def test_a_workflow_s_node_of_an_installed_pack_names_its_input_file() -> None:
     document = {"nodes": [behind], "links": []}
     parsed = parse_workflow_bytes(json.dumps(document).encode(), "the workflow", table)
     assert [(r.node_type, r.value) for r in parsed.input_files] == [("LoadPicture", "theirs.png")]
+
+
+MODE_PICKER = """
+class ModePicker:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"mode": (["a", "b"],)}}
+
+    @classmethod
+    def VALIDATE_INPUTS(s, **kwargs):
+        return True
+
+class PlainPicker:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"mode": (["a", "b"],)}}
+"""
+
+
+def test_a_node_with_its_own_validation_is_known_to_validate_and_nothing_more() -> None:
+    loaders = learned(MODE_PICKER, '{"ModePicker": ModePicker, "Plain": PlainPicker}')
+    assert loaders["ModePicker"].validates and "Plain" not in loaders
+    back = LearnedLoader.from_json(json.loads(json.dumps(loaders["ModePicker"].to_json())))
+    assert back == loaders["ModePicker"]
+    table = loader_table(loaders.values())
+    assert table.validates("ModePicker") and not table.validates("Plain")
+    # Known for its validation only: as to model files, the node stays unknown.
+    assert table.spec("ModePicker") is None

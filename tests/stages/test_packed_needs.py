@@ -10,6 +10,7 @@ from tests.stages.test_needs import CORE, INVENTORY
 from tests.stages.test_needs_cache import PARSED
 from watchman.stages.needs import assess_workflow
 from watchman.stages.packed_needs import pack_needs, unpack_needs
+from watchman.stages.value_needs import UnlistedValue
 
 
 def test_packed_needs_come_back_equal_through_json() -> None:
@@ -36,3 +37,11 @@ def test_a_need_names_its_parse_s_reference_by_position_and_gets_that_very_one()
     back = unpack_needs(packed, PARSED.model_refs)
     assert back == needs
     assert back.missing_models[0].reference is PARSED.model_refs[0]
+
+
+def test_unlisted_values_come_back_through_json() -> None:
+    needs = replace(
+        assess_workflow(PARSED, INVENTORY, CORE),
+        unlisted_values=(UnlistedValue("5", "KSampler", "scheduler", "beta57", 3, ("beta",)),),
+    )
+    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
+
+import orjson
 
 from watchman.comfy.workflow_model import EmbeddedModel, ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.workflow_cache import (
@@ -37,6 +40,15 @@ PARSED = ParsedWorkflow(
     errors=("a finding",),
     undefined_instances=(NodeUse("9", "sg-3", False, True, None, None, None),),
 )
+WITH_VALUES = replace(
+    PARSED,
+    nodes=(
+        NodeUse(
+            "5", "KSampler", False, False, None, None, None,
+            ("euler", 0, 1, 2, 3, 4), (("scheduler", "karras"),), ("seed",),
+        ),
+    ),
+)  # fmt: skip
 
 
 def entry(parsed: ParsedWorkflow | None = PARSED, **changes: object) -> CacheEntry:
@@ -51,6 +63,14 @@ def test_a_packed_parse_comes_back_equal() -> None:
     back = decode_entry(line)
     assert back == entry()
     assert back.parsed is not None and unpack_parse(back.parsed) == PARSED
+
+
+def test_a_nodes_kept_values_come_back_equal_through_the_line_and_the_json_form() -> None:
+    back = decode_entry(encode_entry("/w/a.json", entry(WITH_VALUES)))
+    assert back.parsed is not None and unpack_parse(back.parsed) == WITH_VALUES
+    assert ParsedWorkflow.from_json(orjson.loads(orjson.dumps(WITH_VALUES.to_json()))) == (
+        WITH_VALUES
+    )
 
 
 def test_unpacking_leaves_the_packed_parse_as_it_was_for_writing_again() -> None:

@@ -176,6 +176,7 @@ class FileReader(MappingReader):
         )
         validation = next((methods[n] for n in VALIDATION_METHODS if n in methods), None)
         if validation is not None:
+            info.validates = True
             info.input_files = validated_input_files(validation)
         if "INPUT_TYPES" in methods:
             self._read_input_types(methods["INPUT_TYPES"], info, scope)

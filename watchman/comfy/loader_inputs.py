@@ -35,6 +35,8 @@ class ClassInfo:
     inserts_text: bool = False
     # Inputs its validation resolves in ComfyUI's input folder (comfy/validated_inputs).
     input_files: tuple[str, ...] = ()
+    # It has a validation method: ComfyUI then leaves its list inputs' check to it.
+    validates: bool = False
     # Widget inputs whose choices come from calls this file cannot follow (a helper
     # imported from another file of the pack): input name, the calls' registry keys.
     pending: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

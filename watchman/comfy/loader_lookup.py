@@ -160,6 +160,15 @@ class LoaderTable:
                 )
         return KNOWN_INPUT_FILES.get(node_type, ())
 
+    def validates(self, node_type: str) -> bool:
+        """Whether ``node_type`` has a validation method of its own (``VALIDATE_INPUTS``,
+        v3 ``validate_inputs``), as an installed pack's or the bundled table's source
+        says: ComfyUI then leaves the check of its list inputs to it."""
+        return any(
+            loader is not None and loader.validates
+            for loader in (self.learned.get(node_type), self.bundled.get(node_type))
+        )
+
     def _spec(self, node_type: str, depth: int) -> LoaderSpec | None:
         table = LOADERS.get(node_type)
         if table is not None:
@@ -168,9 +177,14 @@ class LoaderTable:
             loader = source.get(node_type)
             if loader is None:
                 continue
-            if loader.input_files and not loader.model_inputs and loader.wraps is None:
-                # Known only for its input files: as to model files, the node stays
-                # unknown (its inputs' names may still say which folder they read).
+            if (
+                (loader.input_files or loader.validates)
+                and not loader.model_inputs
+                and loader.wraps is None
+            ):
+                # Known only for its input files or its own validation: as to model
+                # files, the node stays unknown (its inputs' names may still say which
+                # folder they read).
                 continue
             if loader.model_inputs or loader.wraps is None:
                 return learned_spec(loader, origin)

@@ -85,7 +85,9 @@ class LearnedLoader:
     listing keeps directories only: ``os.listdir`` filtered by ``isdir``, the folders
     ``os.walk`` finds), sorted. ``input_files``: the inputs the node's validation
     resolves in ComfyUI's input folder (``LoadImage``'s ``image``:
-    :mod:`watchman.comfy.validated_inputs`), in parameter order.
+    :mod:`watchman.comfy.validated_inputs`), in parameter order. ``validates``: the node
+    has a validation method (``VALIDATE_INPUTS``, v3 ``validate_inputs``), which takes
+    ComfyUI's check of its list inputs over (:mod:`watchman.stages.value_needs`).
     """
 
     node_type: str
@@ -95,10 +97,11 @@ class LearnedLoader:
     source: str = ""
     folder_inputs: tuple[str, ...] = ()
     input_files: tuple[str, ...] = ()
+    validates: bool = False
 
     def to_json(self) -> dict[str, object]:
         """Return a JSON-ready dict that :meth:`from_json` reads back (``folder_inputs``
-        and ``input_files`` only when there are some, so older documents read the same)."""
+        ``input_files`` and ``validates`` only when set, so older documents read the same)."""
         document: dict[str, object] = {
             "node_type": self.node_type,
             "widgets": list(self.widgets),
@@ -110,6 +113,8 @@ class LearnedLoader:
             document["folder_inputs"] = list(self.folder_inputs)
         if self.input_files:
             document["input_files"] = list(self.input_files)
+        if self.validates:
+            document["validates"] = True
         return document
 
     @classmethod
@@ -138,6 +143,7 @@ class LearnedLoader:
             source=str(data.get("source") or ""),
             folder_inputs=tuple(sorted({name for name in folder_inputs if isinstance(name, str)})),
             input_files=tuple(dict.fromkeys(n for n in input_files if isinstance(n, str))),
+            validates=data.get("validates") is True,
         )
 
 
@@ -259,7 +265,7 @@ def _join(index: PackIndex) -> tuple[LearnedLoader, ...]:
     _resolve_attribute_keys(index)
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
-        if info.model_inputs or info.inserts_text or info.input_files:
+        if info.model_inputs or info.inserts_text or info.input_files or info.validates:
             loaders[node_type] = _loader(node_type, info)
     node_groups = set(index.node_groups)
     for _, class_name, wrapped, _, group in index.entries:
@@ -336,6 +342,7 @@ def _loader(node_type: str, info: ClassInfo) -> LearnedLoader:
         source=info.source,
         folder_inputs=info.folder_inputs,
         input_files=info.input_files,
+        validates=info.validates,
     )
 
 
@@ -350,7 +357,7 @@ def _from_class(
     # The same class name in several files: prefer one that declares model inputs.
     info = next((c for c in candidates if c.model_inputs), None) or candidates[0]
     if info.widgets is not None:
-        if info.model_inputs or info.inserts_text or info.input_files:
+        if info.model_inputs or info.inserts_text or info.input_files or info.validates:
             return _loader(node_type, info)
         if info.inherits_inputs_of is not None:
             base = _from_class(node_type, info.inherits_inputs_of, index, depth + 1)

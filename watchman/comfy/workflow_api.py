@@ -9,12 +9,14 @@ embedded model metadata.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from watchman.comfy.input_files import InputFileReference, references_for_inputs
 from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.widget_values import named_texts
 from watchman.comfy.workflow_limits import (
     MAX_EXPANDED_NODES,
     MAX_MODEL_REFERENCES,
@@ -78,6 +80,12 @@ def parse_api_prompt(
         node_type = entry["class_type"]
         if is_frontend_only(node_type):
             continue
+        inputs = entry.get("inputs")
+        pairs = [
+            (str(name), value)
+            for name, value in (inputs.items() if isinstance(inputs, dict) else ())
+        ]
+        values = [(name, value) for name, value in pairs if not _is_link(value)]
         nodes.append(
             NodeUse(
                 node_id=node_id,
@@ -87,14 +95,10 @@ def parse_api_prompt(
                 cnr_id=None,
                 aux_id=None,
                 version=None,
+                named=named_texts(values),
+                linked=tuple(sorted(sys.intern(name) for name, value in pairs if _is_link(value))),
             )
         )
-        inputs = entry.get("inputs")
-        values = [
-            (str(name), value)
-            for name, value in (inputs.items() if isinstance(inputs, dict) else ())
-            if not _is_link(value)
-        ]
         named = (table or default_table()).input_files(node_type)
         if named:
             files.extend(

@@ -14,6 +14,7 @@ from typing import Any
 from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.widget_names import widget_name
+from watchman.comfy.widget_values import NamedTexts, WidgetKinds
 from watchman.comfy.workflow_model import NodeUse
 
 MODE_MUTED = 2
@@ -177,11 +178,18 @@ def linked_from_real_node(
 
 
 def node_use(
-    node: dict[str, Any], node_id: str, node_type: str, bypassed: bool, muted: bool
+    node: dict[str, Any],
+    node_id: str,
+    node_type: str,
+    bypassed: bool,
+    muted: bool,
+    widgets: WidgetKinds = (),
+    named: NamedTexts = (),
+    linked: tuple[str, ...] = (),
 ) -> NodeUse:
     """Return what a cycle keeps of one node: its id and type as the walk names them, its
-    state, and the pack and version its ``properties`` claim (``cnr_id``, ``aux_id``,
-    ``ver``)."""
+    state, the pack and version its ``properties`` claim (``cnr_id``, ``aux_id``,
+    ``ver``), and its values as :mod:`watchman.comfy.widget_values` keeps them."""
     properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
     assert isinstance(properties, dict)
     return NodeUse(
@@ -192,6 +200,9 @@ def node_use(
         cnr_id=_text(properties.get("cnr_id")),
         aux_id=_text(properties.get("aux_id")),
         version=_text(properties.get("ver")),
+        widgets=widgets,
+        named=named,
+        linked=linked,
     )
 
 

@@ -14,7 +14,7 @@ from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.model_key import NodeLookup
 from watchman.errors import StateError
 
-PARSE_SCHEMA_VERSION = 3
+PARSE_SCHEMA_VERSION = 4
 """Version of ``ParsedWorkflow.to_json``; a cache entry of another version is re-parsed."""
 
 
@@ -58,7 +58,13 @@ class ModelReference:
 
 @dataclass(frozen=True, slots=True)
 class NodeUse:
-    """One real node of the workflow, with its state and the pack ids it records."""
+    """One real node of the workflow, with its state and the pack ids it records.
+
+    ``widgets``, ``named`` and ``linked`` keep what a live server's input lists are
+    checked against (:mod:`watchman.comfy.widget_values`): the UI's ``widgets_values``
+    list in compact form, values known by input name (an API prompt's, a dict of widget
+    values, a subgraph instance's), and the widget inputs a link feeds.
+    """
 
     node_id: str
     node_type: str
@@ -67,12 +73,39 @@ class NodeUse:
     cnr_id: str | None
     aux_id: str | None
     version: str | None
+    widgets: tuple[str | int, ...] = ()
+    named: tuple[tuple[str, str], ...] = ()
+    linked: tuple[str, ...] = ()
 
 
 def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, Any]:
     # dataclasses.asdict deep-copies every value (a quarter of a cold cycle's parse time
     # at 5,000 workflows); these records hold only strings, booleans and None.
     return {name: getattr(record, name) for name in record.__slots__}
+
+
+_NODE_VALUES = ("widgets", "named", "linked")
+
+
+def _node_fields(node: NodeUse) -> dict[str, Any]:
+    # The value fields only when set: most nodes have none, and the cache stays small.
+    fields = _fields(node)
+    for name in _NODE_VALUES:
+        if not fields[name]:
+            del fields[name]
+    return fields
+
+
+def _node_from_json(data: dict[str, Any]) -> NodeUse:
+    # JSON gives lists where the record holds tuples (equal records, hashable values).
+    return NodeUse(
+        **{
+            **data,
+            "widgets": tuple(data.get("widgets", ())),
+            "named": tuple((str(name), str(value)) for name, value in data.get("named", ())),
+            "linked": tuple(data.get("linked", ())),
+        }
+    )
 
 
 def _reference_fields(reference: ModelReference) -> dict[str, Any]:
@@ -108,12 +141,12 @@ class ParsedWorkflow:
         return {
             "schema_version": PARSE_SCHEMA_VERSION,
             "format": self.format,
-            "nodes": [_fields(node) for node in self.nodes],
+            "nodes": [_node_fields(node) for node in self.nodes],
             "model_refs": [_reference_fields(reference) for reference in self.model_refs],
             "embedded_models": [_fields(model) for model in self.embedded_models],
             "subgraph_ids": sorted(self.subgraph_ids),
             "errors": list(self.errors),
-            "undefined_instances": [_fields(node) for node in self.undefined_instances],
+            "undefined_instances": [_node_fields(node) for node in self.undefined_instances],
             "input_files": [_fields(reference) for reference in self.input_files],
         }
 
@@ -128,7 +161,7 @@ class ParsedWorkflow:
         try:
             return cls(
                 format=str(data["format"]),
-                nodes=tuple(NodeUse(**node) for node in data["nodes"]),
+                nodes=tuple(_node_from_json(node) for node in data["nodes"]),
                 model_refs=tuple(
                     ModelReference(
                         **{
@@ -144,13 +177,13 @@ class ParsedWorkflow:
                 subgraph_ids=frozenset(str(item) for item in data["subgraph_ids"]),
                 errors=tuple(str(item) for item in data["errors"]),
                 undefined_instances=tuple(
-                    NodeUse(**node) for node in data.get("undefined_instances", ())
+                    _node_from_json(node) for node in data.get("undefined_instances", ())
                 ),
                 input_files=tuple(
                     InputFileReference(**reference) for reference in data.get("input_files", ())
                 ),
             )
-        except (KeyError, TypeError, AttributeError) as error:
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise StateError(f"The cached workflow parse is malformed ({error}).") from error
 
 

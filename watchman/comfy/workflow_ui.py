@@ -48,6 +48,7 @@ from watchman.comfy.subgraph_inputs import (
     subgraph_shape,
 )
 from watchman.comfy.widget_names import named_widget_values
+from watchman.comfy.widget_values import ui_values
 from watchman.comfy.workflow_graph import (
     MODE_BYPASSED,
     MODE_MUTED,
@@ -284,16 +285,17 @@ class _Walk:
             return None
         if is_frontend_only(node_type):
             return None
-        use = node_use(node, node_id, node_type, bypassed, muted)
+        # Inside a subgraph, an input linked from the subgraph's inputs takes the
+        # instance's value (or a real node's outside), not the inner widget's copy.
+        given, fed = handed_down(node, level.received, level.slots)
+        kinds, named, linked = ui_values(node, given, fed)
+        use = node_use(node, node_id, node_type, bypassed, muted, kinds, named, linked)
         self.nodes.append(use)
         # A node type several packs define is read by the entry of the pack it names.
         table = self.table.for_pack(node_type, use.cnr_id, use.aux_id) if self.table else None
         files = (table or default_table()).input_files(node_type)
         if files:
             self.file_references(node, node_id, node_type, files, bypassed, muted, level)
-        # Inside a subgraph, an input linked from the subgraph's inputs takes the
-        # instance's value (or a real node's outside), not the inner widget's copy.
-        given, fed = handed_down(node, level.received, level.slots)
         if not given and not could_name_models(node_type, widgets, table):
             return None
         stale = linked_from_real_node(node, level.origins, level.types) | fed

@@ -7,15 +7,18 @@ waits long: a box without a running ComfyUI falls back to the static inventory a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import httpx
+import orjson
 
+from watchman.comfy.widget_layout import Layout, widget_layout
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
 from watchman.remote.http_options import HttpOptions
@@ -34,10 +37,17 @@ class ObjectInfo:
 
     node_types: frozenset[str]
     input_choices: Mapping[str, Mapping[str, tuple[str, ...]]]
+    layouts: Mapping[str, Layout] = field(default_factory=dict)
+    lists_digest: str = ""  # of every node's inputs and lists, in the server's order
 
     def choices_for(self, node_type: str, input_name: str) -> tuple[str, ...] | None:
         """Return the valid values of one combo input, or None when it is not a combo."""
         return self.input_choices.get(node_type, {}).get(input_name)
+
+    def layout_for(self, node_type: str) -> Layout | None:
+        """Return the widget slots of ``node_type`` (:mod:`watchman.comfy.widget_layout`),
+        or None when the server does not define it."""
+        return self.layouts.get(node_type)
 
 
 class ComfyUIServer:
@@ -134,12 +144,20 @@ def parse_object_info(document: Mapping[str, Any]) -> ObjectInfo:
     Returns:
         Every node type, and for each node the combo inputs with their string choices, in
         both the old form ``[["a", "b"], {...}]`` and the COMBO form
-        ``["COMBO", {"options": ["a", "b"]}]``. Malformed node entries keep their type but
-        contribute no choices.
+        ``["COMBO", {"options": ["a", "b"]}]``, and its widget layout. Malformed node
+        entries keep their type but contribute no choices and no layout.
     """
     choices: dict[str, Mapping[str, tuple[str, ...]]] = {}
+    layouts: dict[str, Layout] = {}
+    lists = hashlib.sha256()
     for node_type, node_info in document.items():
+        layout = widget_layout(node_info)
+        # The definition as the server wrote it (its lists in its order): linear in the
+        # answer, which decoding it already was.
         inputs = node_info.get("input") if isinstance(node_info, dict) else None
+        lists.update(f"\0{node_type}\0".encode("utf-8", "replace") + _json_bytes(inputs))
+        if layout is not None:
+            layouts[str(node_type)] = layout
         if not isinstance(inputs, dict):
             continue
         node_choices: dict[str, tuple[str, ...]] = {}
@@ -156,7 +174,17 @@ def parse_object_info(document: Mapping[str, Any]) -> ObjectInfo:
     return ObjectInfo(
         node_types=frozenset(str(name) for name in document),
         input_choices=MappingProxyType(choices),
+        layouts=MappingProxyType(layouts),
+        lists_digest=lists.hexdigest()[:16],
     )
+
+
+def _json_bytes(value: object) -> bytes:
+    # orjson, not repr: a stranger's nesting a thousand deep is an error here, not a crash.
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: too deep, or not JSON
+        return b"?"
 
 
 def combo_values(spec: object) -> tuple[str, ...] | None:

@@ -7,7 +7,9 @@ and, where one exists, a command to copy: for missing node types, the pack to in
 enable (:mod:`watchman.reporting.node_advice`); for missing model files, the file to
 move, rename, replace, download or find, and the prompt text to fix
 (:mod:`watchman.reporting.model_advice`); for workflows that cannot be read, the file to
-fix. A backend that could not answer gets one line with its remedy.
+fix; for list values the running ComfyUI does not offer, the value to pick again
+(:mod:`watchman.reporting.value_advice`). A backend that could not answer gets one line
+with its remedy.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from watchman.reporting.input_advice import input_actions
 from watchman.reporting.model_advice import model_actions, prompt_actions
 from watchman.reporting.node_advice import node_actions
 from watchman.reporting.report import Report
+from watchman.reporting.value_advice import value_actions
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def actions(report: Report) -> list[Action]:
     """Everything to do, most certain first: packs, models, then items to decide, then
     unreadable workflows."""
     found = node_actions(report) + model_actions(report) + prompt_actions(report)
-    found += input_actions(report)
+    found += input_actions(report) + value_actions(report)
     found += [
         Action(
             "fix_workflow",

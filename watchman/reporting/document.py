@@ -101,6 +101,7 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             missing_models=[],
             missing_nodes=[],
             missing_inputs=[],
+            unlisted_values=[],
             uncertain_count=0,
             last_resolved_at=None,
         )
@@ -117,6 +118,17 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
                 "state": need.state,
             }
             for need in entry.inputs
+        ],
+        unlisted_values=[
+            {
+                "node_id": value.node_id,
+                "node_type": value.node_type,
+                "input": value.input,
+                "value": value.value,
+                "offered": value.offered,
+                "closest": list(value.closest),
+            }
+            for value in entry.values
         ],
         uncertain_count=entry.uncertain_count,
         last_resolved_at=entry.last_resolved_at,
@@ -142,6 +154,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "nameless_embeddings": summary.nameless_embeddings,
         "missing_nodes": summary.missing_nodes,
         "missing_input_files": summary.missing_input_files,
+        "unlisted_values": summary.unlisted_values,
         "uncertain": summary.uncertain,
         "resolutions": dict(summary.resolutions),
         "models_installed": summary.models_installed,

@@ -123,6 +123,11 @@ def _summary(report: Report) -> list[str]:
             if summary.missing_input_files
             else []
         ),
+        *(
+            [f"- Values ComfyUI's lists do not offer: {summary.unlisted_values}"]
+            if summary.unlisted_values
+            else []
+        ),
         f"- To decide by you: {summary.uncertain} (marked “decide” below)",
         f"- Installed: {summary.models_installed} model files, {summary.node_packs} node "
         f"packs (node types from {summary.node_source})",
@@ -261,6 +266,8 @@ def _workflows(report: Report) -> list[str]:
             detail.append(f"{len(workflow.nodes)} node type(s)")
         if workflow.inputs:
             detail.append(f"{len(workflow.inputs)} input file(s)")
+        if workflow.values:
+            detail.append(f"{len(workflow.values)} value(s) not in list")
         if workflow.uncertain_count:
             detail.append(f"{workflow.uncertain_count} to decide")
         extra = f" ({', '.join(detail)})" if detail else ""

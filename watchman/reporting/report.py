@@ -34,6 +34,7 @@ from watchman.stages.needs import (
 )
 from watchman.stages.node_packs import PackAdvice, PackAdvices
 from watchman.stages.resolve import Resolutions
+from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflows import FolderSeen
 from watchman.state.download_log import DownloadRecord
 
@@ -98,6 +99,9 @@ class WorkflowEntry:
     # Files named in ComfyUI's input folder that are not there: each is the person's call
     # (provide that very file, or pick one of theirs).
     inputs: tuple[InputFileNeed, ...] = ()
+    # List values the live ComfyUI does not offer (a scheduler it lacks): the person's
+    # call too (pick another, or update what would add it).
+    values: tuple[UnlistedValue, ...] = ()
 
     @property
     def uncertain_count(self) -> int:
@@ -106,6 +110,7 @@ class WorkflowEntry:
             sum(row.uncertain for row in self.models)
             + sum(row.uncertain for row in self.nodes)
             + len(self.inputs)
+            + len(self.values)
         )
 
     @property
@@ -140,6 +145,8 @@ class Summary:
     nameless_embeddings: int = 0
     # Distinct names of files the workflows need in ComfyUI's input folder and lack.
     missing_input_files: int = 0
+    # Distinct (node type, input, value) a live ComfyUI's lists do not offer.
+    unlisted_values: int = 0
 
 
 @dataclass(frozen=True)
@@ -245,6 +252,7 @@ def workflow_entry(
         muted_node_ids=needs.muted_node_ids,
         findings=parsed.errors if parsed is not None else (),
         inputs=needs.missing_inputs,
+        values=needs.unlisted_values,
     )
 
 
@@ -282,6 +290,9 @@ def _summary(
         if row.need.state == "missing":
             resolution_by_key[row.key] = resolution_status(row.resolution)
     inputs = {need.reference.value for entry in entries for need in entry.inputs}
+    values = {
+        (value.node_type, value.input, value.value) for entry in entries for value in entry.values
+    }
     uncertain = (
         {row.key.text for row in rows if row.uncertain}
         | {
@@ -291,6 +302,7 @@ def _summary(
             if row.uncertain
         }
         | {"input:" + value for value in inputs}
+        | {"value:" + "\0".join(value) for value in values}
     )
     return Summary(
         workflows=len(entries),
@@ -302,9 +314,11 @@ def _summary(
         nameless_embeddings=sum(1 for row in rows if row.need.state == "nameless"),
         missing_nodes=len({row.need.node_type for entry in entries for row in entry.nodes}),
         # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
-        # nodes that may be models, node types several packs may provide, input files.
+        # nodes that may be models, node types several packs may provide, input files,
+        # list values the server does not offer.
         uncertain=len(uncertain),
         missing_input_files=len(inputs),
+        unlisted_values=len(values),
         resolutions=MappingProxyType(
             {
                 status: sum(1 for value in resolution_by_key.values() if value == status)

@@ -122,9 +122,9 @@ class CycleFingerprint:
         else:
             self.due_at_ns.append(self.now_ns)  # every cycle lists everything
 
-    def note_node_source(self, source: str, installed: frozenset[str]) -> None:
+    def note_node_source(self, source: str, installed: frozenset[str], lists: str = "") -> None:
         """Remember what the installed node types came from (see :func:`node_source_digest`)."""
-        self.node_source = node_source_digest(source, installed)
+        self.node_source = node_source_digest(source, installed, lists)
 
     def finish(
         self, own_files: Sequence[Path], outcome: RunOutcome, resolution_cache: Path
@@ -304,15 +304,16 @@ def _server_digest(services: Services) -> str:
     except BackendError as error:
         logger.info("ComfyUI server not used (%s); using the static node inventory", error)
         return "static"
-    return node_source_digest("object_info", frozenset(info.node_types))
+    return node_source_digest("object_info", frozenset(info.node_types), info.lists_digest)
 
 
-def node_source_digest(node_source: str, installed: frozenset[str]) -> str:
+def node_source_digest(node_source: str, installed: frozenset[str], lists: str = "") -> str:
     """What the installed node types came from: the static inventory (its files are
-    stamped) or a server's answer (digested, since the server can change at any time)."""
+    stamped) or a server's answer (digested, since the server can change at any time),
+    with the digest of its input lists (``lists``: a new scheduler changes it)."""
     if node_source == "static":
         return "static"
-    return fingerprint.settings_digest(node_source, sorted(installed))
+    return fingerprint.settings_digest(node_source, sorted(installed), lists)
 
 
 def _unchanged(saved: fingerprint.Saved) -> RunOutcome:

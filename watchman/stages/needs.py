@@ -19,7 +19,9 @@ Workflow status, by precedence (the first that applies wins):
    on a node whose inputs are not known, is not installed anywhere: it may be a model,
    or a file the node fetches itself; or a node names a file in ComfyUI's input folder
    that is not there (``LoadImage``'s image: ComfyUI refuses the prompt until the person
-   provides that file or picks one of theirs; :mod:`watchman.stages.input_needs`).
+   provides that file or picks one of theirs; :mod:`watchman.stages.input_needs`); or,
+   when a live server answered, a list input's value is not among its choices (a
+   scheduler this ComfyUI lacks: ``Value not in list``; :mod:`watchman.stages.value_needs`).
 5. ``ready``: everything the active nodes need is installed.
 
 Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the status.
@@ -47,6 +49,12 @@ from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_model_needs
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
+from watchman.stages.value_needs import (
+    LayoutLookup,
+    UnlistedValue,
+    ValidatesLookup,
+    find_unlisted_values,
+)
 from watchman.stages.workflows import ReaderFailure, WorkflowScan
 
 WorkflowStatus = Literal["ready", "missing_models", "missing_nodes", "uncertain", "parse_error"]
@@ -81,6 +89,7 @@ class WorkflowNeeds:
     bypassed_node_ids: tuple[str, ...]
     muted_node_ids: tuple[str, ...]
     missing_inputs: tuple[InputFileNeed, ...] = ()  # files the input folder lacks
+    unlisted_values: tuple[UnlistedValue, ...] = ()  # values the server's lists lack
 
 
 def find_node_needs(
@@ -113,6 +122,8 @@ def assess_workflow(
     broken: BrokenLookup | None = None,
     keys: KeyMemo | None = None,
     inputs: InputFolder | None = None,
+    layouts: LayoutLookup | None = None,
+    validates: ValidatesLookup | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -125,6 +136,9 @@ def assess_workflow(
             broken file is not ready.
         keys: the model keys built so far in this stage (see :data:`KeyMemo`).
         inputs: ComfyUI's input folder (None: input files are not checked).
+        layouts: the live server's widget slots per node type (None: no server answered,
+            list values are not checked).
+        validates: which node types validate their inputs themselves (None: none known).
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
@@ -137,6 +151,17 @@ def assess_workflow(
         # The definition is absent from the file: no install can provide it.
         missing_nodes = missing_nodes + find_node_needs(undefined, frozenset(), frozenset())
     missing_inputs = find_input_needs(parsed.input_files, inputs) if inputs is not None else ()
+    unlisted = (
+        find_unlisted_values(
+            active_nodes,
+            layouts,
+            validates or _validates_nothing,
+            parsed.model_refs,
+            parsed.input_files,
+        )
+        if layouts is not None
+        else ()
+    )
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
         need
@@ -147,7 +172,7 @@ def assess_workflow(
         status: WorkflowStatus = "missing_nodes"
     elif any(need.certain for need in missing_models):
         status = "missing_models"
-    elif missing_models or missing_inputs:
+    elif missing_models or missing_inputs or unlisted:
         status = "uncertain"
     else:
         status = "ready"
@@ -160,18 +185,25 @@ def assess_workflow(
         bypassed_node_ids=tuple(node.node_id for node in parsed.nodes if node.bypassed),
         muted_node_ids=tuple(node.node_id for node in parsed.nodes if node.muted),
         missing_inputs=missing_inputs,
+        unlisted_values=unlisted,
     )
+
+
+def _validates_nothing(node_type: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
 class InstalledNodes:
     """The node types the install provides, where that came from (``object_info`` from a
-    live server, else ``static`` from reading the packs), and the server's file names per
-    loader input when it answered."""
+    live server, else ``static`` from reading the packs), and when the server answered,
+    its file names per loader input and its widget slots per node type."""
 
     types: frozenset[str]
     source: Literal["object_info", "static"]
     choices: ChoicesLookup | None = None
+    layouts: LayoutLookup | None = None
+    lists_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -222,6 +254,7 @@ def assess_all(
     known: KnownNeeds | None = None,
     record: Callable[[str, Dependence], None] | None = None,
     inputs: InputFolder | None = None,
+    validates: ValidatesLookup | None = None,
 ) -> NeedsResult:
     """The needs stage: assess every workflow of the scan.
 
@@ -233,7 +266,8 @@ def assess_all(
     ``record``, when given, is told what each workflow assessed here asked of the
     inventory, with its path, as soon as it is assessed
     (:mod:`watchman.stages.needs_lookups`). ``inputs`` is ComfyUI's input folder (None:
-    the files workflows name there are not checked).
+    the files workflows name there are not checked). ``validates`` says which node types
+    validate their own inputs (their list values are not checked against the server's).
     """
     assessed: list[Assessment] = []
     failures: list[ReaderFailure] = []
@@ -255,6 +289,8 @@ def assess_all(
                     broken,
                     keys,
                     inputs,
+                    installed.layouts,
+                    validates,
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())

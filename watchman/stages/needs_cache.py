@@ -54,6 +54,7 @@ from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.needs import InstalledNodes, NeedsResult, WorkflowNeeds
 from watchman.stages.needs_lookups import Answers, Dependence, ModelChanges
 from watchman.stages.packed_needs import pack_model_file, pack_needs, unpack_needs
+from watchman.stages.value_needs import ValidatesLookup
 from watchman.stages.workflow_entries import source_digest
 from watchman.stages.workflows import WorkflowScan
 from watchman.state.json_codec import dumps_line, loads_json
@@ -153,6 +154,7 @@ def assess_with_cache(
     context: NeedsContext | None,
     inputs: InputFolder | None = None,
     failures: CacheFailures | None = None,
+    validates: ValidatesLookup | None = None,
 ) -> NeedsResult:
     """The needs stage with the cache at ``cache_path``: a workflow whose line was made
     for its sha256 under the same ``context`` (:func:`context_digest`; None: nothing is
@@ -161,7 +163,8 @@ def assess_with_cache(
     changed, nor a folder it read whole; the others are assessed; the cache is rewritten
     when a line changed. A damaged line costs its workflow an assessment. ``failures``:
     where a cache that cannot be written is said (``stages/cache_failures``; the old
-    file, whole, stays).
+    file, whole, stays). ``validates``: which node types validate their own inputs
+    (:func:`watchman.stages.needs.assess_all`).
 
     Raises:
         OSError: the cache cannot be written and ``failures`` is None.
@@ -217,6 +220,7 @@ def assess_with_cache(
         known,
         record if context is not None else None,
         inputs=inputs,
+        validates=validates,
     )
     if context is None:
         return result

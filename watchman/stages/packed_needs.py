@@ -16,6 +16,7 @@ from watchman.stages.input_needs import InputFileNeed
 from watchman.stages.inventory.models import ModelFile
 from watchman.stages.needs import NodeNeed, WorkflowNeeds
 from watchman.stages.needs_model import ModelNeed
+from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflow_cache import pack_reference, unpack_reference
 
 
@@ -44,6 +45,7 @@ def pack_needs(
         list(needs.bypassed_node_ids),
         list(needs.muted_node_ids),
         [[file_positions[id(need.reference)], need.state] for need in needs.missing_inputs],
+        [_pack_unlisted(value) for value in needs.unlisted_values],
     ]
 
 
@@ -59,7 +61,9 @@ def unpack_needs(
     Raises:
         ValueError, TypeError, KeyError, IndexError: the packed value has another shape.
     """
-    status, models, nodes, inactive_models, inactive_nodes, bypassed, muted, inputs = packed
+    status, models, nodes, inactive_models, inactive_nodes, bypassed, muted, inputs, unlisted = (
+        packed
+    )
     if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
         raise ValueError(f"no workflow status {status!r}")
     return WorkflowNeeds(
@@ -71,7 +75,21 @@ def unpack_needs(
         bypassed_node_ids=_texts(bypassed),
         muted_node_ids=_texts(muted),
         missing_inputs=tuple(_input_need(values, files) for values in inputs),
+        unlisted_values=tuple(_unlisted(values) for values in unlisted),
     )
+
+
+def _pack_unlisted(value: UnlistedValue) -> list[Any]:
+    return [value.node_id, value.node_type, value.input, value.value, value.offered,
+            list(value.closest)]  # fmt: skip
+
+
+def _unlisted(values: Sequence[Any]) -> UnlistedValue:
+    node_id, node_type, input_name, value, offered, closest = values
+    texts = (node_id, node_type, input_name, value, *closest)
+    if not all(isinstance(text, str) for text in texts) or type(offered) is not int:
+        raise TypeError("an unlisted value of another shape")
+    return UnlistedValue(node_id, node_type, input_name, value, offered, tuple(closest))
 
 
 def _input_need(values: Sequence[Any], files: Sequence[InputFileReference]) -> InputFileNeed:

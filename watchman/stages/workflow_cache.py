@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 _NODE_FIELDS = tuple(field.name for field in fields(NodeUse))
+_VALUES_AT = _NODE_FIELDS.index("widgets")
+"""Where a packed node's kept values begin: widgets, named and linked, in that order."""
 _REFERENCE_FIELDS = tuple(field.name for field in fields(ModelReference))
 _EMBEDDED_FIELDS = tuple(field.name for field in fields(EmbeddedModel))
 _INPUT_FILE_FIELDS = tuple(field.name for field in fields(InputFileReference))
@@ -139,14 +141,20 @@ def pack_parse(parsed: ParsedWorkflow) -> list[Any]:
     """Return ``parsed`` as positional JSON-ready lists (see :func:`unpack_parse`)."""
     return [
         parsed.format,
-        [[getattr(node, name) for name in _NODE_FIELDS] for node in parsed.nodes],
+        [_pack_node(node) for node in parsed.nodes],
         [pack_reference(reference) for reference in parsed.model_refs],
         [[getattr(model, name) for name in _EMBEDDED_FIELDS] for model in parsed.embedded_models],
         sorted(parsed.subgraph_ids),
         list(parsed.errors),
-        [[getattr(node, name) for name in _NODE_FIELDS] for node in parsed.undefined_instances],
+        [_pack_node(node) for node in parsed.undefined_instances],
         [[getattr(file, name) for name in _INPUT_FILE_FIELDS] for file in parsed.input_files],
     ]
+
+
+def _pack_node(node: NodeUse) -> list[Any]:
+    # Lists, as JSON gives them back: a packed parse compares equal to its decoded line.
+    head = [getattr(node, name) for name in _NODE_FIELDS[:_VALUES_AT]]
+    return [*head, list(node.widgets), [list(pair) for pair in node.named], list(node.linked)]
 
 
 def pack_reference(reference: ModelReference) -> list[Any]:
@@ -205,13 +213,23 @@ def _input_file(values: list[Any]) -> InputFileReference:
 
 
 def _node(values: list[Any], records: Records) -> NodeUse:
+    if len(values) != len(_NODE_FIELDS):
+        raise ValueError("a node record of another length")
+    head = values[:_VALUES_AT]
+    widgets, named, linked = values[_VALUES_AT:]
+    kinds = tuple(map(_interned, widgets))
+    if not all(type(kind) in (str, int) for kind in kinds):
+        raise TypeError("a kept widget value is neither a text nor a kind")
+    pairs = tuple((sys.intern(name), sys.intern(value)) for name, value in named)
+    links = tuple(sys.intern(name) for name in linked)
     # The types are part of the key: True and 1 are equal keys, not equal records.
-    key = (*values, *map(type, values))
+    key = (*head, *map(type, head), kinds, tuple(map(type, kinds)), pairs, links)
     known = records.get(key)
     if known is None:
-        if len(values) != len(_NODE_FIELDS):
-            raise ValueError("a node record of another length")
-        known = records[key] = NodeUse(*map(_interned, values))
+        node_id, node_type, bypassed, muted, cnr_id, aux_id, version = map(_interned, head)
+        known = records[key] = NodeUse(
+            node_id, node_type, bypassed, muted, cnr_id, aux_id, version, kinds, pairs, links
+        )
     return known
 
 

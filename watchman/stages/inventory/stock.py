@@ -243,5 +243,7 @@ def installed_nodes(server: ComfyUIServer | None, nodes: NodeInventory) -> Insta
         else:
             # The packs' frontend-only nodes are on ComfyUI's page, not in /object_info.
             node_types = frozenset(info.node_types) | nodes.frontend_classes()
-            return InstalledNodes(node_types, "object_info", info.choices_for)
+            return InstalledNodes(
+                node_types, "object_info", info.choices_for, info.layout_for, info.lists_digest
+            )
     return InstalledNodes(nodes.enabled_classes(), "static")

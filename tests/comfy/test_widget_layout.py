@@ -1,0 +1,145 @@
+"""Which input each stored widget value holds, from a live server's node definition: a
+layout is accepted for a node only when every value fits it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from watchman.comfy.widget_layout import MAX_LAYOUT_INPUTS, place_values, widget_layout
+from watchman.comfy.widget_values import LONG_TEXT, widget_kinds
+
+KSAMPLER: dict[str, Any] = {
+    "input": {
+        "required": {
+            "model": ["MODEL"],
+            "seed": ["INT", {"default": 0, "control_after_generate": True}],
+            "steps": ["INT", {"default": 20}],
+            "cfg": ["FLOAT", {"default": 8.0}],
+            "sampler_name": [["euler", "euler_ancestral", "dpmpp_2m"], {}],
+            "scheduler": [["normal", "karras", "simple"], {}],
+            "positive": ["CONDITIONING"],
+            "negative": ["CONDITIONING"],
+            "latent_image": ["LATENT"],
+            "denoise": ["FLOAT", {"default": 1.0}],
+        }
+    }
+}
+
+LOAD_IMAGE: dict[str, Any] = {
+    "input": {"required": {"image": [["a.png", "b.png"], {"image_upload": True}]}}
+}
+
+
+def placed(definition: dict[str, Any], values: list[Any]) -> dict[str, str] | None:
+    layout = widget_layout(definition)
+    assert layout is not None
+    return place_values(layout, widget_kinds(values))
+
+
+def test_a_ksamplers_values_are_placed_with_its_control_value() -> None:
+    values = [42, "randomize", 20, 7.0, "euler", "normal", 1.0]
+    assert placed(KSAMPLER, values) == {"sampler_name": "euler", "scheduler": "normal"}
+
+
+def test_an_older_frontend_without_the_control_value_still_places_the_lists() -> None:
+    assert placed(KSAMPLER, [42, 20, 7.0, "dpmpp_2m", "karras", 1.0]) == {
+        "sampler_name": "dpmpp_2m",
+        "scheduler": "karras",
+    }
+
+
+def test_a_value_left_over_or_missing_places_nothing() -> None:
+    assert placed(KSAMPLER, [42, "randomize", 20, 7.0, "euler", "normal", 1.0, "x"]) is None
+    assert placed(KSAMPLER, [42, "randomize", 20, 7.0, "euler", "normal"]) is None
+
+
+def test_a_value_of_the_wrong_kind_places_nothing() -> None:
+    # A pack's script added a text widget before the sampler: the lists would shift.
+    assert placed(KSAMPLER, [42, "randomize", 20, "7", "euler", "normal", 1.0]) is None
+    assert placed(KSAMPLER, [42, "randomize", 20, 7.0, 3, "normal", 1.0]) is None
+
+
+def test_an_upload_buttons_value_is_taken_when_stored_and_skipped_when_not() -> None:
+    assert placed(LOAD_IMAGE, ["a.png", "image"]) == {"image": "a.png"}
+    assert placed(LOAD_IMAGE, ["a.png"]) == {"image": "a.png"}
+    assert placed(LOAD_IMAGE, ["a.png", "something else"]) is None
+
+
+def test_input_order_is_the_definitions_order_when_it_names_the_same_inputs() -> None:
+    definition = {
+        "input": {"required": {"b": [["x", "y"], {}], "a": ["INT", {}]}},
+        "input_order": {"required": ["a", "b"]},
+    }
+    assert placed(definition, [1, "x"]) == {"b": "x"}
+    definition["input_order"] = {"required": ["a", "b", "c"]}  # names another input
+    assert placed(definition, ["x", 1]) == {"b": "x"}
+
+
+def test_a_forced_input_is_a_socket_not_a_widget() -> None:
+    definition = {
+        "input": {"required": {"n": ["INT", {"forceInput": True}], "mode": [["a", "b"], {}]}}
+    }
+    assert placed(definition, ["b"]) == {"mode": "b"}
+
+
+def test_the_combo_form_and_optional_inputs_are_laid_out() -> None:
+    definition = {
+        "input": {
+            "required": {"mode": ["COMBO", {"options": ["fast", "slow"]}]},
+            "optional": {"label": ["STRING", {}], "on": ["BOOLEAN", {}]},
+        }
+    }
+    layout = widget_layout(definition)
+    assert layout is not None
+    assert [(slot.name, slot.kind) for slot in layout] == [
+        ("mode", "combo"),
+        ("label", "text"),
+        ("on", "boolean"),
+    ]
+    assert layout[0].choices == frozenset({"fast", "slow"})
+    assert place_values(layout, widget_kinds(["slow", "x" * 500, True])) == {"mode": "slow"}
+    assert widget_kinds(["x" * 500]) == (LONG_TEXT,)
+
+
+def test_lists_that_are_not_all_texts_or_are_filled_at_run_time_have_no_choices() -> None:
+    definition = {
+        "input": {
+            "required": {
+                "numbers": [[1, 2, 4], {}],
+                "remote": ["COMBO", {"remote": {"route": "/x"}}],
+                "empty": [[], {}],
+                "many": ["COMBO", {"options": ["a", "b"], "multiselect": True}],
+            }
+        }
+    }
+    layout = widget_layout(definition)
+    assert layout is not None
+    assert [slot.choices for slot in layout] == [None, None, None, None]
+
+
+def test_malformed_or_oversized_definitions_have_no_layout() -> None:
+    assert widget_layout("KSampler") is None
+    assert widget_layout({"input": []}) is None
+    too_many = {f"i{n}": ["INT", {}] for n in range(MAX_LAYOUT_INPUTS + 1)}
+    assert widget_layout({"input": {"required": too_many}}) is None
+    # A malformed spec is no widget, never an error.
+    assert widget_layout({"input": {"required": {"a": 3, "b": [], "c": [None]}}}) == ()
+
+
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)
+)
+
+
+@given(st.lists(JSON_SCALARS, max_size=10))
+def test_placing_any_values_on_a_layout_gives_names_and_texts_or_nothing(
+    values: list[Any],
+) -> None:
+    result = placed(KSAMPLER, values)
+    assert result is None or (
+        set(result) <= {"sampler_name", "scheduler"}
+        and all(isinstance(v, str) for v in result.values())
+    )

@@ -1,0 +1,153 @@
+"""List values a live ComfyUI would refuse (Value not in list): found where the server's
+list lacks them, and never where ComfyUI would not check, or checks elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from watchman.comfy.input_files import InputFileReference
+from watchman.comfy.widget_layout import Layout, widget_layout
+from watchman.comfy.widget_values import widget_kinds
+from watchman.comfy.workflow_api import parse_api_prompt
+from watchman.comfy.workflow_model import ModelReference, NodeUse
+from watchman.comfy.workflow_ui import parse_ui_workflow
+from watchman.stages.value_needs import find_unlisted_values
+
+DEFINITIONS: dict[str, Any] = {
+    "KSampler": {
+        "input": {
+            "required": {
+                "seed": ["INT", {"control_after_generate": True}],
+                "steps": ["INT", {}],
+                "cfg": ["FLOAT", {}],
+                "sampler_name": [["euler", "euler_ancestral", "dpmpp_2m"], {}],
+                "scheduler": [["normal", "karras", "simple"], {}],
+                "denoise": ["FLOAT", {}],
+            }
+        }
+    },
+    "PackLoader": {"input": {"required": {"file": [["a.safetensors"], {}]}}},
+}
+LAYOUTS: dict[str, Layout] = {
+    name: layout
+    for name, definition in DEFINITIONS.items()
+    if (layout := widget_layout(definition)) is not None
+}
+
+
+def nothing_validates(node_type: str) -> bool:
+    return False
+
+
+def ksampler(values: list[Any], **fields: Any) -> NodeUse:
+    return NodeUse("5", "KSampler", False, False, None, None, None, widget_kinds(values), **fields)
+
+
+def unlisted(*nodes: NodeUse, validates: Any = nothing_validates, **others: Any) -> list[Any]:
+    found = find_unlisted_values(nodes, LAYOUTS.get, validates, **others)
+    return [(value.node_id, value.input, value.value) for value in found]
+
+
+def test_a_scheduler_the_server_does_not_list_is_found_with_its_nearest_choices() -> None:
+    node = ksampler([1, "fixed", 20, 7.0, "euler", "beta57", 1.0])
+    found = find_unlisted_values([node], LAYOUTS.get, nothing_validates)
+    assert [(v.input, v.value, v.offered) for v in found] == [("scheduler", "beta57", 3)]
+    misspelled = ksampler([1, "fixed", 20, 7.0, "euler_ancestrall", "normal", 1.0])
+    (value,) = find_unlisted_values([misspelled], LAYOUTS.get, nothing_validates)
+    assert value.closest[0] == "euler_ancestral"
+
+
+def test_listed_values_and_unknown_node_types_are_fine() -> None:
+    assert unlisted(ksampler([1, "fixed", 20, 7.0, "euler", "karras", 1.0])) == []
+    other = NodeUse("9", "Unknown", False, False, None, None, None, ("nope",))
+    assert unlisted(other) == []
+
+
+def test_values_whose_place_is_not_sure_are_not_checked() -> None:
+    # One value more than the definition has: a pack's widget, or another version.
+    assert unlisted(ksampler([1, "fixed", 20, 7.0, "euler", "beta57", 1.0, 5])) == []
+
+
+def test_a_value_a_link_feeds_is_not_the_widgets() -> None:
+    node = ksampler([1, "fixed", 20, 7.0, "euler", "beta57", 1.0], linked=("scheduler",))
+    assert unlisted(node) == []
+
+
+def test_a_value_given_by_name_stands_over_a_linked_widgets_copy() -> None:
+    node = ksampler(
+        [1, "fixed", 20, 7.0, "euler", "normal", 1.0],
+        named=(("scheduler", "beta57"),),
+        linked=("scheduler",),
+    )
+    assert unlisted(node) == [("5", "scheduler", "beta57")]
+
+
+def test_a_node_that_validates_itself_is_left_to_its_validation() -> None:
+    node = ksampler([1, "fixed", 20, 7.0, "euler", "beta57", 1.0])
+    assert unlisted(node, validates=lambda node_type: node_type == "KSampler") == []
+
+
+def test_inputs_read_as_model_files_or_input_files_are_checked_elsewhere() -> None:
+    loader = NodeUse("3", "PackLoader", False, False, None, None, None, ("b.safetensors",))
+    by_input = ModelReference(
+        "3", "PackLoader", "file", "b.safetensors", None, False, False, None, True
+    )
+    by_value = ModelReference(
+        "3", "PackLoader", None, "b.safetensors", None, False, False, None, True
+    )
+    assert unlisted(loader) == [("3", "file", "b.safetensors")]
+    assert unlisted(loader, model_refs=[by_input]) == []
+    assert unlisted(loader, model_refs=[by_value]) == []
+    as_input = InputFileReference("3", "PackLoader", "file", "b.safetensors", "input", False, False)
+    assert unlisted(loader, input_files=[as_input]) == []
+
+
+def test_a_ui_workflow_and_an_api_prompt_are_read_to_the_same_finding() -> None:
+    ui = {
+        "nodes": [
+            {
+                "id": 5,
+                "type": "KSampler",
+                "mode": 0,
+                "inputs": [{"name": "model", "type": "MODEL", "link": None}],
+                "widgets_values": [1, "randomize", 20, 7.0, "euler", "beta57", 1.0],
+            }
+        ],
+        "links": [],
+    }
+    api = {
+        "5": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 1,
+                "sampler_name": "euler",
+                "scheduler": "beta57",
+                "model": ["4", 0],
+            },
+        }
+    }
+    for parsed in (parse_ui_workflow(ui), parse_api_prompt(api)):
+        assert unlisted(*parsed.nodes) == [("5", "scheduler", "beta57")]
+
+
+def test_a_ui_widget_converted_to_an_input_and_linked_is_not_checked() -> None:
+    ui = {
+        "nodes": [
+            {
+                "id": 5,
+                "type": "KSampler",
+                "inputs": [
+                    {
+                        "name": "scheduler",
+                        "type": "COMBO",
+                        "widget": {"name": "scheduler"},
+                        "link": 1,
+                    }
+                ],
+                "widgets_values": [1, "randomize", 20, 7.0, "euler", "beta57", 1.0],
+            },
+            {"id": 6, "type": "SchedulerPicker", "outputs": [{"links": [1]}]},
+        ],
+        "links": [[1, 6, 0, 5, 0, "COMBO"]],
+    }
+    assert unlisted(*parse_ui_workflow(ui).nodes) == []

@@ -1,0 +1,164 @@
+"""Which input each widget value of a UI node holds, from a live ComfyUI's node definition.
+
+The frontend makes one widget per input whose type is a widget type (a list or COMBO,
+INT, FLOAT, STRING, BOOLEAN; not ``forceInput``), required inputs first, in the order
+``/object_info`` gives them, and stores their values as a bare list. It adds values of
+its own: a ``control_after_generate`` choice after a number or list that asks for one
+(and after ``seed``-like numbers in older frontends), a filter text after such a list in
+newer ones, and an upload button's value after a list with an ``*_upload`` option. Packs'
+scripts may add or hide widgets too, and an older workflow lacks inputs added since.
+
+So a layout is only a hypothesis: :func:`place_values` accepts it for a node only when
+every stored value fits its slot's kind and none is left over; otherwise the node's
+values are not named at all. A value is never checked against the wrong input's list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from watchman.comfy.loaders import CONTROL_VALUES
+from watchman.comfy.widget_values import BOOLEAN, LONG_TEXT, NULL, NUMBER, WidgetKinds
+
+SlotKind = Literal["combo", "number", "boolean", "text", "control", "filter", "upload", "any"]
+
+MAX_LAYOUT_INPUTS = 256
+"""A definition with more inputs is not laid out (its nodes' values are not named)."""
+
+SEED_NAMES = frozenset({"seed", "noise_seed"})
+"""Numbers older frontends gave a ``control_after_generate`` value without being asked."""
+
+UPLOAD_VALUES = frozenset({"image", "video", "audio", "file", "model"})
+"""What an upload button stores as its value (the kind of file it takes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetSlot:
+    """One stored widget value: the input it belongs to (None for a value the frontend
+    adds), its kind, a list's choices when they are all texts (None: not checked), and
+    whether some frontends leave it out."""
+
+    name: str | None
+    kind: SlotKind
+    choices: frozenset[str] | None = None
+    optional: bool = False
+
+
+Layout = tuple[WidgetSlot, ...]
+
+
+def widget_layout(node_info: object) -> Layout | None:
+    """Return the widget slots of one ``/object_info`` node definition, or None when the
+    definition is malformed or has more than :data:`MAX_LAYOUT_INPUTS` inputs. Never
+    raises."""
+    if not isinstance(node_info, Mapping):
+        return None
+    inputs = node_info.get("input")
+    if not isinstance(inputs, Mapping):
+        return None
+    order = node_info.get("input_order")
+    slots: list[WidgetSlot] = []
+    count = 0
+    for section in ("required", "optional"):
+        specs = inputs.get(section)
+        if not isinstance(specs, Mapping):
+            continue
+        names = _ordered_names(specs, order.get(section) if isinstance(order, Mapping) else None)
+        for name in names:
+            count += 1
+            if count > MAX_LAYOUT_INPUTS:
+                return None
+            slots.extend(_slots(name, specs[name]))
+    return tuple(slots)
+
+
+def _ordered_names(specs: Mapping[object, object], order: object) -> list[str]:
+    # input_order (newer ComfyUI) is the definition's own order; without it, or when it
+    # does not name exactly the same inputs, the document's order stands.
+    names = [name for name in specs if isinstance(name, str)]
+    if isinstance(order, list) and sorted(map(str, order)) == sorted(names):
+        return [str(name) for name in order]
+    return names
+
+
+def _slots(name: str, spec: object) -> list[WidgetSlot]:
+    if not isinstance(spec, (list, tuple)) or not spec:
+        return []
+    head = spec[0]
+    options = spec[1] if len(spec) > 1 and isinstance(spec[1], Mapping) else {}
+    if options.get("forceInput"):
+        return []
+    controlled = bool(options.get("control_after_generate"))
+    if isinstance(head, list) or head == "COMBO":
+        listed = head if isinstance(head, list) else options.get("options")
+        choices = _text_choices(listed) if not options.get("multiselect") else None
+        kind: SlotKind = "any" if options.get("multiselect") else "combo"
+        slots = [WidgetSlot(name, kind, choices)]
+        if controlled:
+            slots.append(WidgetSlot(None, "control", optional=True))
+            slots.append(WidgetSlot(None, "filter", optional=True))
+        if any(str(key).endswith("_upload") and value for key, value in options.items()):
+            slots.append(WidgetSlot(None, "upload", optional=True))
+        return slots
+    if head in ("INT", "FLOAT"):
+        slots = [WidgetSlot(name, "number")]
+        if controlled or name in SEED_NAMES:
+            slots.append(WidgetSlot(None, "control", optional=True))
+        return slots
+    if head == "STRING":
+        return [WidgetSlot(name, "text")]
+    if head == "BOOLEAN":
+        return [WidgetSlot(name, "boolean")]
+    return []  # a socket (MODEL, IMAGE, ...) or a pack's own type
+
+
+def _text_choices(listed: object) -> frozenset[str] | None:
+    """The choices when every one is a text and there is at least one; else None (a
+    list of numbers compares otherwise, an empty or remote list is filled at run time)."""
+    if not isinstance(listed, list) or not listed:
+        return None
+    if not all(isinstance(choice, str) for choice in listed):
+        return None
+    return frozenset(listed)
+
+
+def _fits(slot: WidgetSlot, value: str | int) -> bool:
+    kind = slot.kind
+    if kind == "any":
+        return True
+    if kind == "combo":
+        return isinstance(value, str) or (slot.choices is None and value == NUMBER)
+    if kind == "number":
+        return value == NUMBER
+    if kind == "boolean":
+        return value == BOOLEAN
+    if kind in ("text", "filter"):
+        return isinstance(value, str) or value == LONG_TEXT
+    if kind == "control":
+        return isinstance(value, str) and value in CONTROL_VALUES
+    return value == NULL or (isinstance(value, str) and value in UPLOAD_VALUES)  # upload
+
+
+def place_values(layout: Layout, kinds: WidgetKinds) -> dict[str, str] | None:
+    """Return the list values of a node's stored widget values by input name, or None
+    when ``kinds`` (:func:`~watchman.comfy.widget_values.widget_kinds`) does not fit the
+    layout exactly: a value of the wrong kind, one missing or one left over.
+
+    A slot some frontends leave out takes the next value only when that value fits it.
+    Only the values of ``combo`` slots are returned (the ones checked against lists).
+    """
+    placed: dict[str, str] = {}
+    position = 0
+    for slot in layout:
+        fits = position < len(kinds) and _fits(slot, kinds[position])
+        if not fits:
+            if slot.optional:
+                continue
+            return None
+        value = kinds[position]
+        position += 1
+        if slot.kind == "combo" and slot.name is not None and isinstance(value, str):
+            placed[slot.name] = value
+    return placed if position == len(kinds) else None

@@ -1,0 +1,91 @@
+"""What a cycle keeps of a node's widget values, so a live ComfyUI's input lists can be
+checked against them later (:mod:`watchman.stages.value_needs`) without the workflow.
+
+A UI node's ``widgets_values`` list is kept position by position: a text of at most
+:data:`MAX_KEPT_TEXT` characters as itself, anything else as the kind of value it is
+(:data:`NUMBER`, :data:`BOOLEAN`, :data:`NULL`, :data:`LONG_TEXT`, :data:`OTHER`). The
+check needs the texts (a combo's value) and every kind (to be sure which input each
+position holds). Values known by name (an API prompt's inputs, a dict of widget values, a
+subgraph instance's) are kept as name and text, and the widget inputs a link feeds by name.
+Texts are interned: thousands of workflows repeat the same few sampler names.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from watchman.comfy.widget_names import widget_name
+
+NUMBER = 0
+BOOLEAN = 1
+NULL = 2
+LONG_TEXT = 3
+OTHER = 4
+"""The kinds of a kept position that is not a short text."""
+
+MAX_KEPT_TEXT = 160
+"""Longer texts are prompts or notes, never a list's choice: kept as LONG_TEXT."""
+
+MAX_KEPT_VALUES = 128
+"""A node with more widget values is not kept (and its values not checked)."""
+
+WidgetKinds = tuple[str | int, ...]
+NamedTexts = tuple[tuple[str, str], ...]
+
+
+def _kind(value: object) -> str | int:
+    if isinstance(value, str):
+        return sys.intern(value) if len(value) <= MAX_KEPT_TEXT else LONG_TEXT
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, (int, float)):
+        return NUMBER
+    if value is None:
+        return NULL
+    return OTHER
+
+
+def widget_kinds(values: object) -> WidgetKinds:
+    """Return a ``widgets_values`` list in kept form; () for anything else (a dict is
+    named: :func:`named_texts`) or a list longer than :data:`MAX_KEPT_VALUES`."""
+    if not isinstance(values, list) or len(values) > MAX_KEPT_VALUES:
+        return ()
+    return tuple(_kind(value) for value in values)
+
+
+def named_texts(pairs: Iterable[tuple[object, object]]) -> NamedTexts:
+    """Return the pairs whose name and value are texts (the value at most
+    :data:`MAX_KEPT_TEXT` characters), at most :data:`MAX_KEPT_VALUES` of them."""
+    kept: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if isinstance(name, str) and isinstance(value, str) and len(value) <= MAX_KEPT_TEXT:
+            kept.append((sys.intern(name), sys.intern(value)))
+            if len(kept) >= MAX_KEPT_VALUES:
+                break
+    return tuple(kept)
+
+
+def linked_widgets(inputs: object, fed: Iterable[str] = ()) -> tuple[str, ...]:
+    """Return the widget inputs of a UI node that a link feeds (whatever is at its other
+    end: the widget's own value is then not what ComfyUI receives), with ``fed``."""
+    names = set(fed)
+    for item in inputs if isinstance(inputs, list) else ():
+        if isinstance(item, dict) and item.get("link") is not None:
+            name = widget_name(item)
+            if name is not None:
+                names.add(sys.intern(name))
+    return tuple(sorted(names))
+
+
+def ui_values(
+    node: Mapping[str, Any], given: Mapping[str, object], fed: Iterable[str]
+) -> tuple[WidgetKinds, NamedTexts, tuple[str, ...]]:
+    """Return what is kept of one UI node's values: its ``widgets_values`` list, its
+    named values (a dict of widget values, then what its subgraph instance hands it:
+    ``given``) and its linked widget inputs (``fed``: those a real node outside feeds)."""
+    values = node.get("widgets_values")
+    named = list(values.items()) if isinstance(values, dict) else []
+    named.extend(given.items())
+    return widget_kinds(values), named_texts(named), linked_widgets(node.get("inputs"), fed)

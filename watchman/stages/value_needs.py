@@ -1,0 +1,112 @@
+"""Values a live ComfyUI would refuse: a list input (a sampler, a scheduler, a mode) whose
+value the server's list does not offer. A pure stage part: data in, data out.
+
+ComfyUI checks every list input of the nodes it runs against the list its definition
+gives (``Value not in list``) and refuses the prompt's outputs that need that node, unless
+the node validates its inputs itself (``VALIDATE_INPUTS``, v3 ``validate_inputs``: then
+ComfyUI leaves the list to it). A value a workflow's author picked from a newer ComfyUI
+or from a pack that adds choices (a scheduler) is refused by an install that lacks them.
+
+Only a live server's ``/object_info`` gives the lists this install offers, so nothing is
+checked without one. Model files and input-folder files are left to their own checks
+(:mod:`watchman.stages.model_reference_needs`, :mod:`watchman.stages.input_needs`). A UI
+node's values are checked only when :func:`~watchman.comfy.widget_layout.place_values`
+is sure which input each holds; a value a link feeds is not the widget's.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import islice
+
+from watchman.comfy.input_files import InputFileReference
+from watchman.comfy.widget_layout import Layout, place_values
+from watchman.comfy.workflow_model import ModelReference, NodeUse
+
+LayoutLookup = Callable[[str], "Layout | None"]
+"""node type -> its widget slots on the live server (None: the server does not define it)."""
+
+ValidatesLookup = Callable[[str], bool]
+"""node type -> whether its own validation takes over ComfyUI's list check."""
+
+MAX_CLOSE_CHOICES = 5_000
+"""Choices compared for near spellings (a list of every file of a folder can be longer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnlistedValue:
+    """A list input whose value the live server does not offer: the node, the input, the
+    value as written, how many choices the list has and up to three of them spelled
+    nearly alike (a renamed or misspelled choice)."""
+
+    node_id: str
+    node_type: str
+    input: str
+    value: str
+    offered: int
+    closest: tuple[str, ...]
+
+
+def find_unlisted_values(
+    nodes: Iterable[NodeUse],
+    layouts: LayoutLookup,
+    validates: ValidatesLookup,
+    model_refs: Iterable[ModelReference] = (),
+    input_files: Iterable[InputFileReference] = (),
+) -> tuple[UnlistedValue, ...]:
+    """Return the values of ``nodes`` (active ones: the caller filters) the live server's
+    lists do not offer, in node order.
+
+    Takes the nodes with their kept values, the server's layouts, which node types
+    validate themselves, and the workflow's model references and input files (their
+    inputs are checked elsewhere and skipped here). Never raises.
+    """
+    elsewhere = {(ref.node_id, ref.input) for ref in model_refs if ref.input is not None}
+    elsewhere.update((file.node_id, file.input) for file in input_files)
+    # A reference whose input is not known by name: its value, on its node.
+    unnamed = {(ref.node_id, ref.value) for ref in model_refs if ref.input is None}
+    found: list[UnlistedValue] = []
+    for node in nodes:
+        if not (node.widgets or node.named):
+            continue
+        layout = layouts(node.node_type)
+        if not layout or validates(node.node_type):
+            continue
+        values = _named_values(node, layout)
+        for slot in layout:
+            if slot.kind != "combo" or slot.name is None or not slot.choices:
+                continue
+            value = values.get(slot.name)
+            if value is None or value in slot.choices:
+                continue
+            if (node.node_id, slot.name) in elsewhere or (node.node_id, value) in unnamed:
+                continue
+            found.append(
+                UnlistedValue(
+                    node_id=node.node_id,
+                    node_type=node.node_type,
+                    input=slot.name,
+                    value=value,
+                    offered=len(slot.choices),
+                    closest=_closest(value, slot.choices),
+                )
+            )
+    return tuple(found)
+
+
+def _named_values(node: NodeUse, layout: Layout) -> dict[str, str]:
+    """The node's list values by input: its widget list placed on the layout (nothing
+    when the layout does not fit it), without the inputs a link feeds, then the values
+    it has by name (an API prompt's, a subgraph instance's), which stand."""
+    placed = place_values(layout, node.widgets) if node.widgets else None
+    linked = set(node.linked)
+    values = {name: value for name, value in (placed or {}).items() if name not in linked}
+    values.update(node.named)
+    return values
+
+
+def _closest(value: str, choices: frozenset[str]) -> tuple[str, ...]:
+    candidates = sorted(islice(choices, MAX_CLOSE_CHOICES))
+    return tuple(difflib.get_close_matches(value, candidates, n=3, cutoff=0.6))
