@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from watchman.comfy.widget_layout import MAX_LAYOUT_INPUTS, place_values, widget_layout
-from watchman.comfy.widget_values import LONG_TEXT, widget_kinds
+from watchman.comfy.widget_values import LONG_TEXT, REFERENCE, widget_kinds
 
 KSAMPLER: dict[str, Any] = {
     "input": {
@@ -143,3 +143,10 @@ def test_placing_any_values_on_a_layout_gives_names_and_texts_or_nothing(
         set(result) <= {"sampler_name", "scheduler"}
         and all(isinstance(v, str) for v in result.values())
     )
+
+
+def test_a_model_reference_kept_by_the_parse_fits_a_list_and_is_not_returned() -> None:
+    loader = {"input": {"required": {"ckpt_name": [["a.safetensors"], {}]}}}
+    layout = widget_layout(loader)
+    assert layout is not None
+    assert place_values(layout, (REFERENCE,)) == {}

@@ -11,10 +11,12 @@ from watchman.comfy.widget_values import (
     NULL,
     NUMBER,
     OTHER,
+    REFERENCE,
     linked_widgets,
     named_texts,
     ui_values,
     widget_kinds,
+    without_texts,
 )
 
 
@@ -53,3 +55,10 @@ def test_a_ui_node_keeps_its_list_its_named_values_and_what_its_instance_gives()
     assert kinds == ()
     assert named == (("video", "clip.mp4"), ("scheduler", "karras"))
     assert linked == ()
+
+
+def test_a_model_references_text_is_kept_once_and_a_node_without_texts_keeps_nothing() -> None:
+    kinds = widget_kinds(["sd.safetensors", 0.5, "euler"])
+    assert without_texts(kinds, {"sd.safetensors"}) == (REFERENCE, NUMBER, "euler")
+    assert without_texts(widget_kinds(["sd.safetensors", 0.5]), {"sd.safetensors"}) == ()
+    assert ui_values({"widgets_values": [1024, 1024, 1]}, {}, ())[0] == ()

@@ -7,7 +7,7 @@ from typing import Any
 
 from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.widget_layout import Layout, widget_layout
-from watchman.comfy.widget_values import widget_kinds
+from watchman.comfy.widget_values import NUMBER, REFERENCE, widget_kinds
 from watchman.comfy.workflow_api import parse_api_prompt
 from watchman.comfy.workflow_model import ModelReference, NodeUse
 from watchman.comfy.workflow_ui import parse_ui_workflow
@@ -151,3 +151,16 @@ def test_a_ui_widget_converted_to_an_input_and_linked_is_not_checked() -> None:
         "links": [[1, 6, 0, 5, 0, "COMBO"]],
     }
     assert unlisted(*parse_ui_workflow(ui).nodes) == []
+
+
+def test_a_ui_loaders_file_name_is_kept_in_its_reference_not_twice() -> None:
+    ui = {
+        "nodes": [
+            {"id": 1, "type": "CheckpointLoaderSimple", "widgets_values": ["sd.safetensors"]},
+            {"id": 2, "type": "LoraLoader", "widgets_values": ["x.safetensors", 1.0, "mode"]},
+        ],
+        "links": [],
+    }
+    parsed = parse_ui_workflow(ui)
+    assert [ref.value for ref in parsed.model_refs] == ["sd.safetensors", "x.safetensors"]
+    assert [node.widgets for node in parsed.nodes] == [(), (REFERENCE, NUMBER, "mode")]

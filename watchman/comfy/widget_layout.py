@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from watchman.comfy.loaders import CONTROL_VALUES
-from watchman.comfy.widget_values import BOOLEAN, LONG_TEXT, NULL, NUMBER, WidgetKinds
+from watchman.comfy.widget_values import (
+    BOOLEAN,
+    LONG_TEXT,
+    NULL,
+    NUMBER,
+    REFERENCE,
+    WidgetKinds,
+)
 
 SlotKind = Literal["combo", "number", "boolean", "text", "control", "filter", "upload", "any"]
 
@@ -129,13 +136,17 @@ def _fits(slot: WidgetSlot, value: str | int) -> bool:
     if kind == "any":
         return True
     if kind == "combo":
-        return isinstance(value, str) or (slot.choices is None and value == NUMBER)
+        return (
+            isinstance(value, str)
+            or value == REFERENCE
+            or (slot.choices is None and value == NUMBER)
+        )
     if kind == "number":
         return value == NUMBER
     if kind == "boolean":
         return value == BOOLEAN
     if kind in ("text", "filter"):
-        return isinstance(value, str) or value == LONG_TEXT
+        return isinstance(value, str) or value in (LONG_TEXT, REFERENCE)
     if kind == "control":
         return isinstance(value, str) and value in CONTROL_VALUES
     return value == NULL or (isinstance(value, str) and value in UPLOAD_VALUES)  # upload

@@ -13,7 +13,7 @@ Texts are interned: thousands of workflows repeat the same few sampler names.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from watchman.comfy.widget_names import widget_name
@@ -23,7 +23,9 @@ BOOLEAN = 1
 NULL = 2
 LONG_TEXT = 3
 OTHER = 4
-"""The kinds of a kept position that is not a short text."""
+REFERENCE = 5
+"""The kinds of a kept position that is not a short text (``REFERENCE``: a text the
+parse read as a model reference, kept there and checked by the model checks)."""
 
 MAX_KEPT_TEXT = 160
 """Longer texts are prompts or notes, never a list's choice: kept as LONG_TEXT."""
@@ -79,6 +81,14 @@ def linked_widgets(inputs: object, fed: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def without_texts(kinds: WidgetKinds, texts: Collection[str]) -> WidgetKinds:
+    """Return ``kinds`` with each text among ``texts`` (a node's model references) as
+    :data:`REFERENCE`: each is kept once, in the reference, and checked there. () when no
+    text is left: with no text to check, nothing of the node need be kept."""
+    kept = tuple(REFERENCE if type(kind) is str and kind in texts else kind for kind in kinds)
+    return kept if any(type(kind) is str for kind in kept) else ()
+
+
 def ui_values(
     node: Mapping[str, Any], given: Mapping[str, object], fed: Iterable[str]
 ) -> tuple[WidgetKinds, NamedTexts, tuple[str, ...]]:
@@ -88,4 +98,7 @@ def ui_values(
     values = node.get("widgets_values")
     named = list(values.items()) if isinstance(values, dict) else []
     named.extend(given.items())
-    return widget_kinds(values), named_texts(named), linked_widgets(node.get("inputs"), fed)
+    kinds = widget_kinds(values)
+    if not any(type(kind) is str for kind in kinds):
+        kinds = ()  # numbers only (a size, a seed): no list value to check
+    return kinds, named_texts(named), linked_widgets(node.get("inputs"), fed)
