@@ -8,7 +8,7 @@ import shlex
 from tests.reporting.reports import pack, parsed, report_of
 from watchman.reporting.action import Action
 from watchman.reporting.markdown import render_markdown
-from watchman.reporting.node_advice import node_actions
+from watchman.reporting.node_advice import node_actions, raw_file_url
 
 
 def test_a_disabled_pack_older_than_the_workflow_is_one_action_to_enable_and_update_it() -> None:
@@ -176,3 +176,11 @@ def test_a_folder_without_git_is_replaced_from_its_url_without_a_command() -> No
     both = _installed("disabled_outdated_pack", "/comfy/custom_nodes/kj.disabled", without_git=True)
     assert both.command is None and "pull" not in both.title
     assert both.title.endswith("github.com/kijai/kj, saved as custom_nodes/kj.")
+
+
+def test_a_github_blob_page_is_fetched_as_its_raw_file_not_as_html() -> None:
+    page = "https://github.com/someone/tools/blob/main/nodes/ratio.py"
+    assert raw_file_url(page) == "https://github.com/someone/tools/raw/main/nodes/ratio.py"
+    raw = "https://raw.githubusercontent.com/someone/tools/main/ratio.py"
+    assert raw_file_url(raw) == raw
+    assert raw_file_url("https://github.com/someone/blob") == "https://github.com/someone/blob"

@@ -8,7 +8,7 @@ both (a disabled pack older than the workflow), one per node type to decide abou
 from __future__ import annotations
 
 from pathlib import PurePath, PurePosixPath
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from watchman.comfy.pack_files import is_single_file_pack
 from watchman.reporting.action import (
@@ -155,7 +155,19 @@ def _download_file(url: str, file_name: str) -> str | None:
     if not url.lower().startswith("https://"):
         return None
     target = shell_quote(f"custom_nodes/{file_name}")
-    return f"curl -fL -o {target} {shell_quote(url)}"
+    return f"curl -fL -o {target} {shell_quote(raw_file_url(url))}"
+
+
+def raw_file_url(url: str) -> str:
+    """``url`` as the file's bytes: a GitHub ``/<owner>/<name>/blob/<ref>/<path>`` page is
+    HTML, which curl would save as the pack; its ``/raw/`` twin is the file. Any other
+    URL is returned as it is."""
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    if parts.hostname == "github.com" and len(segments) > 4 and segments[3] == "blob":
+        segments[3] = "raw"
+        return urlunsplit(parts._replace(path="/".join(segments)))
+    return url
 
 
 REGISTRY_PAGE = "https://registry.comfy.org/nodes/"
