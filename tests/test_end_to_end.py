@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -334,6 +335,37 @@ def test_a_value_the_live_servers_list_lacks_makes_a_ready_workflow_uncertain(
     assert len(picks) == 1 and "scheduler" in picks[0]["title"]
     markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
     assert "Values ComfyUI's lists do not offer: 1" in markdown
+
+
+def test_offline_a_value_the_installs_own_source_does_not_list_is_found(demo: Path) -> None:
+    nodes = demo.parent / "ComfyUI" / "nodes.py"
+    sampler = textwrap.dedent(
+        """
+        class KSampler:
+            @classmethod
+            def INPUT_TYPES(s):
+                return {"required": {
+                    "model": ("MODEL",),
+                    "seed": ("INT", {"control_after_generate": True}),
+                    "steps": ("INT",), "cfg": ("FLOAT",),
+                    "sampler_name": (comfy.samplers.KSampler.SAMPLERS,),
+                    "scheduler": (["simple", "karras"],),
+                    "positive": ("CONDITIONING",), "negative": ("CONDITIONING",),
+                    "latent_image": ("LATENT",), "denoise": ("FLOAT",)}}
+
+
+        """
+    )
+    text = nodes.read_text(encoding="utf-8")
+    text = text.replace("NODE_CLASS_MAPPINGS = {", sampler + "NODE_CLASS_MAPPINGS = {")
+    nodes.write_text(text.replace('"KSampler": _DemoNode', '"KSampler": KSampler'), "utf-8")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    document = report(demo)
+    assert document["summary"]["node_source"] == "static"
+    entries = {Path(e["path"]).name: e for e in document["workflows"]}
+    assert entries["ready_sdxl.json"]["status"] == "uncertain"
+    assert [v["value"] for v in entries["ready_sdxl.json"]["unlisted_values"]] == ["normal"]
+    assert entries["api_format_flux.json"]["unlisted_values"] == []
 
 
 def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path) -> None:

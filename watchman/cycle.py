@@ -379,7 +379,7 @@ def _run_stages(
         )
 
     with stages.stage("needs") as info:
-        installed = installed_nodes(services.comfyui_server, nodes)
+        installed = installed_nodes(services.comfyui_server, nodes, table.layout)
         cycle_fingerprint.note_node_source(
             installed.source, installed.types, installed.lists_digest
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+from watchman.comfy.loader_lookup import loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 from watchman.comfy.loader_use import folder_loaded_as
 
@@ -79,7 +80,10 @@ def test_a_v3_combo_handed_to_comfys_diffusion_model_loader_lists_diffusion_mode
 
 
 def test_a_pack_function_of_the_same_name_and_literal_choices_say_nothing() -> None:
-    assert "Scanned Other Loader" not in learned(SCANNER_STYLE)
+    # Kept for its written list (the offline check of list values), never as a loader.
+    other = learned(SCANNER_STYLE)["Scanned Other Loader"]
+    assert other.model_inputs == () and other.layout
+    assert loader_table([other]).spec("Scanned Other Loader") is None
 
 
 def method(source: str) -> ast.FunctionDef:

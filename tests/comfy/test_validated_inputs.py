@@ -211,19 +211,37 @@ class ModePicker:
     def VALIDATE_INPUTS(s, **kwargs):
         return True
 
-class PlainPicker:
+class MaskLoader:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"image": (sorted(files),), "channel": (["alpha", "red"],)}}
+
+    @classmethod
+    def VALIDATE_INPUTS(s, image):
+        return True
+
+class Helper:
     @classmethod
     def INPUT_TYPES(s):
         return {"required": {"mode": (["a", "b"],)}}
+
+    def validate_inputs(self, mode):  # a classic node's own helper, not ComfyUI's hook
+        return True
 """
 
 
-def test_a_node_with_its_own_validation_is_known_to_validate_and_nothing_more() -> None:
-    loaders = learned(MODE_PICKER, '{"ModePicker": ModePicker, "Plain": PlainPicker}')
-    assert loaders["ModePicker"].validates and "Plain" not in loaders
-    back = LearnedLoader.from_json(json.loads(json.dumps(loaders["ModePicker"].to_json())))
-    assert back == loaders["ModePicker"]
+def test_a_nodes_validation_takes_over_the_list_check_of_exactly_the_inputs_it_takes() -> None:
+    loaders = learned(
+        MODE_PICKER, '{"ModePicker": ModePicker, "MaskLoader": MaskLoader, "Helper": Helper}'
+    )
+    assert loaders["ModePicker"].validated == ("**",)
+    assert loaders["MaskLoader"].validated == ("image",)
+    assert loaders["Helper"].validated == ()
+    for loader in loaders.values():
+        assert LearnedLoader.from_json(json.loads(json.dumps(loader.to_json()))) == loader
     table = loader_table(loaders.values())
-    assert table.validates("ModePicker") and not table.validates("Plain")
+    assert table.validates("ModePicker", "mode")
+    assert table.validates("MaskLoader", "image") and not table.validates("MaskLoader", "channel")
+    assert not table.validates("Helper", "mode")
     # Known for its validation only: as to model files, the node stays unknown.
     assert table.spec("ModePicker") is None

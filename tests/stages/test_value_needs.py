@@ -3,15 +3,16 @@ list lacks them, and never where ComfyUI would not check, or checks elsewhere.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from watchman.comfy.input_files import InputFileReference
-from watchman.comfy.widget_layout import Layout, widget_layout
+from watchman.comfy.widget_layout import Layout, WidgetSlot, widget_layout
 from watchman.comfy.widget_values import NUMBER, REFERENCE, widget_kinds
 from watchman.comfy.workflow_api import parse_api_prompt
 from watchman.comfy.workflow_model import ModelReference, NodeUse
 from watchman.comfy.workflow_ui import parse_ui_workflow
-from watchman.stages.value_needs import find_unlisted_values
+from watchman.stages.value_needs import MAX_SUGGESTED, find_unlisted_values
 
 DEFINITIONS: dict[str, Any] = {
     "KSampler": {
@@ -35,7 +36,7 @@ LAYOUTS: dict[str, Layout] = {
 }
 
 
-def nothing_validates(node_type: str) -> bool:
+def nothing_validates(node_type: str, input_name: str) -> bool:
     return False
 
 
@@ -82,9 +83,12 @@ def test_a_value_given_by_name_stands_over_a_linked_widgets_copy() -> None:
     assert unlisted(node) == [("5", "scheduler", "beta57")]
 
 
-def test_a_node_that_validates_itself_is_left_to_its_validation() -> None:
+def test_an_input_the_nodes_own_validation_takes_is_left_to_it_and_only_that_one() -> None:
     node = ksampler([1, "fixed", 20, 7.0, "euler", "beta57", 1.0])
-    assert unlisted(node, validates=lambda node_type: node_type == "KSampler") == []
+    assert unlisted(node, validates=lambda node_type, name: name == "scheduler") == []
+    assert unlisted(node, validates=lambda node_type, name: name == "sampler_name") == [
+        ("5", "scheduler", "beta57")
+    ]
 
 
 def test_inputs_read_as_model_files_or_input_files_are_checked_elsewhere() -> None:
@@ -164,3 +168,42 @@ def test_a_ui_loaders_file_name_is_kept_in_its_reference_not_twice() -> None:
     parsed = parse_ui_workflow(ui)
     assert [ref.value for ref in parsed.model_refs] == ["sd.safetensors", "x.safetensors"]
     assert [node.widgets for node in parsed.nodes] == [(), (REFERENCE, NUMBER, "mode")]
+
+
+def test_what_the_frontend_mends_as_it_loads_is_not_held_against_the_workflow() -> None:
+    # An early ComfyUI's sampler name, a true/false control value, a null list value.
+    old = ksampler([1, True, 20, 7.0, "sample_euler", None, 1.0])
+    assert unlisted(old) == []
+    assert unlisted(ksampler([1, False, 20, 7.0, "sample_lms", "normal", 1.0])) == [
+        ("5", "sampler_name", "lms")
+    ]
+
+
+def test_a_dict_of_widget_values_keeps_no_stale_copy_of_a_linked_input() -> None:
+    ui = {
+        "nodes": [
+            {
+                "id": 5,
+                "type": "KSampler",
+                "inputs": [
+                    {"name": "scheduler", "widget": {"name": "scheduler"}, "link": 9},
+                ],
+                "widgets_values": {"scheduler": "beta57", "sampler_name": "nope"},
+            }
+        ],
+        "links": [],
+    }
+    assert unlisted(*parse_ui_workflow(ui).nodes) == [("5", "sampler_name", "nope")]
+
+
+def test_near_spellings_are_few_the_same_every_run_and_shared_across_workflows() -> None:
+    choices = frozenset(f"model_{n:05d}.safetensors" for n in range(6000))
+    layouts = {"Pick": (WidgetSlot("m", "combo", choices),)}
+    node = NodeUse("1", "Pick", False, False, None, None, None, ("model_05999.safetensor",))
+    memo: dict = {}
+    (value,) = find_unlisted_values([node], layouts.get, nothing_validates, memo=memo)
+    assert value.closest[0] == "model_05999.safetensors"
+    assert memo == {(choices, "model_05999.safetensor"): value.closest}
+    many = [replace(node, node_id=str(n), widgets=(f"x{n}",)) for n in range(30)]
+    found = find_unlisted_values(many, layouts.get, nothing_validates)
+    assert len(found) == 30 and all(v.closest == () for v in found[MAX_SUGGESTED:])

@@ -43,8 +43,14 @@ from watchman.comfy.loader_scope import (
     list_items,
 )
 from watchman.comfy.python_source import syntax_nodes
+from watchman.comfy.static_layout import attribute_list, static_slots, surely_socket
 from watchman.comfy.syntax_literals import call_name, constant_text, last_name
-from watchman.comfy.validated_inputs import VALIDATION_METHODS, validated_input_files
+from watchman.comfy.validated_inputs import (
+    validated_input_files,
+    validation_method,
+    validation_parameters,
+)
+from watchman.comfy.widget_layout import WidgetSlot
 
 
 @dataclass
@@ -174,9 +180,9 @@ class FileReader(MappingReader):
             methods,
             module_items=self.module_items,
         )
-        validation = next((methods[n] for n in VALIDATION_METHODS if n in methods), None)
+        validation = validation_method(methods)
         if validation is not None:
-            info.validates = True
+            info.validated = validation_parameters(validation)
             info.input_files = validated_input_files(validation)
         if "INPUT_TYPES" in methods:
             self._read_input_types(methods["INPUT_TYPES"], info, scope)
@@ -297,13 +303,22 @@ class FileReader(MappingReader):
         widgets: list[str] = []
         model_inputs: list[tuple[str, tuple[str, ...]]] = []
         folder_inputs: list[str] = []
+        slots: list[WidgetSlot] = []
+        sure = True  # every entry's place in the layout is known
         for name, spec in [*sections["required"], *sections["optional"]]:
             if name in widgets:
                 continue
             kind, folders = input_kind(spec, local)
             if kind == "socket":
+                if attribute_list(spec):
+                    # A list of a module's class (KSampler's samplers): a widget, though
+                    # not one whose value names a model.
+                    slots.append(WidgetSlot(name, "combo"))
+                else:
+                    sure = sure and surely_socket(spec)
                 continue
             widgets.append(name)
+            slots.extend(static_slots(name, spec))
             lists_folders = local.trace.lists_folders
             if not folders and local.trace.unproven and opens_as_folder_in(scope, name):
                 # Every entry of a models directory is offered, and the node opens the
@@ -318,6 +333,10 @@ class FileReader(MappingReader):
         info.widgets = tuple(widgets)
         info.model_inputs = tuple(model_inputs)
         info.folder_inputs = tuple(sorted(folder_inputs))
+        if sure and info.inherits_inputs_of is None and any(slot.choices for slot in slots):
+            # Only a layout with a written list is worth keeping; one built on another
+            # class's inputs is not whole.
+            info.layout = tuple(slots)
 
     def _defer(self, info: ClassInfo, name: str, spec: ast.expr | None, scope: Scope) -> None:
         # Calls of names this file does not define: a helper of another file may list a

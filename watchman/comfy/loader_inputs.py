@@ -20,6 +20,7 @@ from watchman.comfy.loader_trace import opens_as_folder
 from watchman.comfy.loader_use import folder_loaded_as
 from watchman.comfy.python_source import syntax_nodes
 from watchman.comfy.syntax_literals import call_name, constant_text, is_name, last_name
+from watchman.comfy.widget_layout import WidgetSlot
 
 
 @dataclass
@@ -35,8 +36,12 @@ class ClassInfo:
     inserts_text: bool = False
     # Inputs its validation resolves in ComfyUI's input folder (comfy/validated_inputs).
     input_files: tuple[str, ...] = ()
-    # It has a validation method: ComfyUI then leaves its list inputs' check to it.
-    validates: bool = False
+    # The inputs its validation method takes ("**": all): ComfyUI leaves their list
+    # check to it (comfy/validated_inputs).
+    validated: tuple[str, ...] = ()
+    # Its widget layout, when a list input's choices are written in INPUT_TYPES
+    # (comfy/static_layout): the offline check of list values.
+    layout: tuple[WidgetSlot, ...] = ()
     # Widget inputs whose choices come from calls this file cannot follow (a helper
     # imported from another file of the pack): input name, the calls' registry keys.
     pending: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

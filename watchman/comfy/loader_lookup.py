@@ -22,6 +22,8 @@ from watchman.comfy.folders import canonical_folder, folder_type
 from watchman.comfy.input_files import KNOWN_INPUT_FILES, FileInputs
 from watchman.comfy.loader_source import LearnedLoader
 from watchman.comfy.loaders import LOADERS, LoaderSpec
+from watchman.comfy.validated_inputs import ANY_INPUT
+from watchman.comfy.widget_layout import Layout
 
 logger = logging.getLogger(__name__)
 
@@ -160,14 +162,27 @@ class LoaderTable:
                 )
         return KNOWN_INPUT_FILES.get(node_type, ())
 
-    def validates(self, node_type: str) -> bool:
-        """Whether ``node_type`` has a validation method of its own (``VALIDATE_INPUTS``,
-        v3 ``validate_inputs``), as an installed pack's or the bundled table's source
-        says: ComfyUI then leaves the check of its list inputs to it."""
-        return any(
-            loader is not None and loader.validates
-            for loader in (self.learned.get(node_type), self.bundled.get(node_type))
-        )
+    def layout(self, node_type: str) -> Layout | None:
+        """Return the widget slots an installed pack's (or the bundled table's) source
+        writes for ``node_type`` with a list's choices in it
+        (:mod:`watchman.comfy.static_layout`), or None: the offline check's layout."""
+        for source in (self.learned, self.bundled):
+            loader = source.get(node_type)
+            if loader is not None and loader.layout:
+                return loader.layout
+        return None
+
+    def validates(self, node_type: str, input_name: str) -> bool:
+        """Whether ``node_type``'s own validation method (``VALIDATE_INPUTS``, v3
+        ``validate_inputs``) takes ``input_name``, by name or as ``**kwargs``, as an
+        installed pack's or the bundled table's source says: ComfyUI then leaves the
+        check of that input's list to it."""
+        for loader in (self.learned.get(node_type), self.bundled.get(node_type)):
+            if loader is not None and (
+                input_name in loader.validated or ANY_INPUT in loader.validated
+            ):
+                return True
+        return False
 
     def _spec(self, node_type: str, depth: int) -> LoaderSpec | None:
         table = LOADERS.get(node_type)
@@ -178,13 +193,13 @@ class LoaderTable:
             if loader is None:
                 continue
             if (
-                (loader.input_files or loader.validates)
+                (loader.input_files or loader.validated or loader.layout)
                 and not loader.model_inputs
                 and loader.wraps is None
             ):
-                # Known only for its input files or its own validation: as to model
-                # files, the node stays unknown (its inputs' names may still say which
-                # folder they read).
+                # Known only for its input files, its own validation or its lists: as to
+                # model files, the node stays unknown (its inputs' names may still say
+                # which folder they read).
                 continue
             if loader.model_inputs or loader.wraps is None:
                 return learned_spec(loader, origin)
@@ -220,10 +235,19 @@ class LoaderTable:
 
 def loader_table(learned: Iterable[LearnedLoader] = ()) -> LoaderTable:
     """Return the table for an install: the learned loaders (earlier ones win for a node
-    type defined twice) over the bundled table."""
+    type defined twice) over the bundled table.
+
+    Of a node type two packs define (a fork beside its original), which one ComfyUI runs
+    depends on the order it loads them in: the kept entry then has no layout when theirs
+    differ (its list values are not checked offline), and its validation takes the inputs
+    either's does."""
     known: dict[str, LearnedLoader] = {}
     for loader in learned:
-        known.setdefault(loader.node_type, loader)
+        kept = known.setdefault(loader.node_type, loader)
+        if kept is not loader and (kept.layout != loader.layout or loader.validated):
+            validated = tuple(dict.fromkeys((*kept.validated, *loader.validated)))
+            layout = kept.layout if kept.layout == loader.layout else ()
+            known[loader.node_type] = replace(kept, layout=layout, validated=validated)
     return LoaderTable(
         learned=MappingProxyType(known), bundled=bundled_loaders(), variants=bundled_variants()
     )

@@ -60,6 +60,7 @@ from watchman.comfy.loader_scope import (
     MAX_DEPTH,
 )
 from watchman.comfy.python_source import PARSE_ERRORS, parse_failure, syntax_nodes
+from watchman.comfy.widget_layout import WidgetSlot, layout_from_json, slot_json
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +86,12 @@ class LearnedLoader:
     listing keeps directories only: ``os.listdir`` filtered by ``isdir``, the folders
     ``os.walk`` finds), sorted. ``input_files``: the inputs the node's validation
     resolves in ComfyUI's input folder (``LoadImage``'s ``image``:
-    :mod:`watchman.comfy.validated_inputs`), in parameter order. ``validates``: the node
-    has a validation method (``VALIDATE_INPUTS``, v3 ``validate_inputs``), which takes
-    ComfyUI's check of its list inputs over (:mod:`watchman.stages.value_needs`).
+    :mod:`watchman.comfy.validated_inputs`), in parameter order. ``validated``: the
+    inputs its validation method (``VALIDATE_INPUTS``, v3 ``validate_inputs``) takes,
+    ``**`` for all, whose list check ComfyUI leaves to it
+    (:mod:`watchman.stages.value_needs`).
+    ``layout``: its widget slots when a list's choices are written in its source
+    (:mod:`watchman.comfy.static_layout`), else ().
     """
 
     node_type: str
@@ -97,11 +101,13 @@ class LearnedLoader:
     source: str = ""
     folder_inputs: tuple[str, ...] = ()
     input_files: tuple[str, ...] = ()
-    validates: bool = False
+    validated: tuple[str, ...] = ()
+    layout: tuple[WidgetSlot, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """Return a JSON-ready dict that :meth:`from_json` reads back (``folder_inputs``
-        ``input_files`` and ``validates`` only when set, so older documents read the same)."""
+        ``input_files``, ``validated`` and ``layout`` only when set, so older documents
+        read the same)."""
         document: dict[str, object] = {
             "node_type": self.node_type,
             "widgets": list(self.widgets),
@@ -113,8 +119,10 @@ class LearnedLoader:
             document["folder_inputs"] = list(self.folder_inputs)
         if self.input_files:
             document["input_files"] = list(self.input_files)
-        if self.validates:
-            document["validates"] = True
+        if self.validated:
+            document["validated"] = list(self.validated)
+        if self.layout:
+            document["layout"] = [slot_json(slot) for slot in self.layout]
         return document
 
     @classmethod
@@ -143,8 +151,13 @@ class LearnedLoader:
             source=str(data.get("source") or ""),
             folder_inputs=tuple(sorted({name for name in folder_inputs if isinstance(name, str)})),
             input_files=tuple(dict.fromkeys(n for n in input_files if isinstance(n, str))),
-            validates=data.get("validates") is True,
+            validated=_texts(data.get("validated")),
+            layout=layout_from_json(data.get("layout")),
         )
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
 
 class _Budget:
@@ -265,7 +278,13 @@ def _join(index: PackIndex) -> tuple[LearnedLoader, ...]:
     _resolve_attribute_keys(index)
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
-        if info.model_inputs or info.inserts_text or info.input_files or info.validates:
+        if (
+            info.model_inputs
+            or info.inserts_text
+            or info.input_files
+            or info.validated
+            or info.layout
+        ):
             loaders[node_type] = _loader(node_type, info)
     node_groups = set(index.node_groups)
     for _, class_name, wrapped, _, group in index.entries:
@@ -333,6 +352,14 @@ def _is_node_class(name: str, index: PackIndex, depth: int) -> bool:
     return False
 
 
+def _worth_keeping(info: ClassInfo) -> bool:
+    """Whether a class says anything a table keeps: model inputs, text insertion, input
+    files, its own validation, or a layout with written lists."""
+    return bool(
+        info.model_inputs or info.inserts_text or info.input_files or info.validated or info.layout
+    )
+
+
 def _loader(node_type: str, info: ClassInfo) -> LearnedLoader:
     return LearnedLoader(
         node_type,
@@ -342,7 +369,8 @@ def _loader(node_type: str, info: ClassInfo) -> LearnedLoader:
         source=info.source,
         folder_inputs=info.folder_inputs,
         input_files=info.input_files,
-        validates=info.validates,
+        validated=info.validated,
+        layout=info.layout,
     )
 
 
@@ -357,7 +385,13 @@ def _from_class(
     # The same class name in several files: prefer one that declares model inputs.
     info = next((c for c in candidates if c.model_inputs), None) or candidates[0]
     if info.widgets is not None:
-        if info.model_inputs or info.inserts_text or info.input_files or info.validates:
+        if (
+            info.model_inputs
+            or info.inserts_text
+            or info.input_files
+            or info.validated
+            or info.layout
+        ):
             return _loader(node_type, info)
         if info.inherits_inputs_of is not None:
             base = _from_class(node_type, info.inherits_inputs_of, index, depth + 1)

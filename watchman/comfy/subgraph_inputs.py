@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.widget_names import widget_name
+from watchman.comfy.widget_values import widget_name
 from watchman.comfy.workflow_graph import link_ends, scalar_key
 
 SUBGRAPH_INPUT_NODE = -10

@@ -17,11 +17,32 @@ import ast
 
 from watchman.comfy.syntax_literals import last_name
 
-VALIDATION_METHODS = ("VALIDATE_INPUTS", "validate_inputs")
-"""The method ComfyUI calls to validate a classic node's inputs, and a v3 node's."""
-
 MAX_WRAPPING = 4
 """Calls around the input's name followed at most (``strip_path(str(video))``)."""
+
+
+ANY_INPUT = "**"
+"""In :func:`validation_parameters`: the method takes ``**kwargs``, so every input."""
+
+
+def validation_parameters(method: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+    """Return the inputs a validation method takes (its parameters after ``s`` / ``cls``,
+    and :data:`ANY_INPUT` when it takes ``**kwargs``): ComfyUI leaves the list and range
+    checks of exactly those inputs to it. Never raises."""
+    names = [argument.arg for argument in [*method.args.args, *method.args.kwonlyargs]]
+    names = names[1:] if method.args.args else names
+    return (*names, ANY_INPUT) if method.args.kwarg is not None else tuple(names)
+
+
+def validation_method(
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
+) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """Return the method ComfyUI calls to validate a node of a class with ``methods``:
+    ``VALIDATE_INPUTS`` for a classic node, ``validate_inputs`` for a v3 one (a schema and
+    no ``INPUT_TYPES``); a classic node's own ``validate_inputs`` is a helper of its own."""
+    if "define_schema" in methods and "INPUT_TYPES" not in methods:
+        return methods.get("validate_inputs")
+    return methods.get("VALIDATE_INPUTS")
 
 
 def validated_input_files(method: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:

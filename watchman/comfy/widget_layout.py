@@ -55,6 +55,43 @@ class WidgetSlot:
 
 Layout = tuple[WidgetSlot, ...]
 
+SLOT_KINDS: frozenset[str] = frozenset(
+    {"combo", "number", "boolean", "text", "control", "filter", "upload", "any"}
+)
+
+
+def slot_json(slot: WidgetSlot) -> list[object]:
+    """Return ``slot`` as a JSON-ready list (choices sorted: a set has no order)."""
+    choices = sorted(slot.choices) if slot.choices is not None else None
+    return [slot.name, slot.kind, choices, slot.optional]
+
+
+def layout_from_json(data: object) -> Layout:
+    """Return the layout :func:`slot_json` wrote, slot by slot; () when ``data`` is absent
+    or any slot is malformed (a layout is used whole or not at all). Never raises."""
+    if not isinstance(data, list):
+        return ()
+    slots = []
+    for item in data:
+        if not (isinstance(item, list) and len(item) == 4):
+            return ()
+        name, kind, choices, optional = item
+        if not (name is None or isinstance(name, str)) or kind not in SLOT_KINDS:
+            return ()
+        if choices is not None and not (
+            isinstance(choices, list) and all(isinstance(choice, str) for choice in choices)
+        ):
+            return ()
+        slots.append(
+            WidgetSlot(
+                name,
+                kind,
+                frozenset(choices) if choices is not None else None,
+                optional is True,
+            )
+        )
+    return tuple(slots)
+
 
 def widget_layout(node_info: object) -> Layout | None:
     """Return the widget slots of one ``/object_info`` node definition, or None when the
@@ -136,9 +173,10 @@ def _fits(slot: WidgetSlot, value: str | int) -> bool:
     if kind == "any":
         return True
     if kind == "combo":
+        # null: the frontend puts the list's first choice in its place when it loads.
         return (
             isinstance(value, str)
-            or value == REFERENCE
+            or value in (REFERENCE, NULL)
             or (slot.choices is None and value == NUMBER)
         )
     if kind == "number":
@@ -148,7 +186,8 @@ def _fits(slot: WidgetSlot, value: str | int) -> bool:
     if kind in ("text", "filter"):
         return isinstance(value, str) or value in (LONG_TEXT, REFERENCE)
     if kind == "control":
-        return isinstance(value, str) and value in CONTROL_VALUES
+        # true / false: what older frontends stored (now read as randomize / fixed).
+        return (isinstance(value, str) and value in CONTROL_VALUES) or value == BOOLEAN
     return value == NULL or (isinstance(value, str) and value in UPLOAD_VALUES)  # upload
 
 

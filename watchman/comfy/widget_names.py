@@ -8,21 +8,10 @@ allowing for the ``control_after_generate`` value the frontend adds after seed-l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from watchman.comfy.loader_lookup import LoaderTable, loader_spec
 from watchman.comfy.loaders import CONTROL_AFTER_GENERATE, CONTROL_VALUES
-
-
-def widget_name(item: dict[str, Any]) -> str | None:
-    """Return the widget name of one ``inputs`` entry (text or a number), else None."""
-    widget = item.get("widget")
-    name = widget.get("name") if isinstance(widget, dict) else None
-    if isinstance(name, str):
-        return name
-    if isinstance(name, (int, float)) and not isinstance(name, bool):
-        return str(name)
-    return None
+from watchman.comfy.widget_values import widget_name
 
 
 def named_widget_values(

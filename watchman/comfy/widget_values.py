@@ -16,8 +16,6 @@ import sys
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from watchman.comfy.widget_names import widget_name
-
 NUMBER = 0
 BOOLEAN = 1
 NULL = 2
@@ -35,6 +33,17 @@ MAX_KEPT_VALUES = 128
 
 WidgetKinds = tuple[str | int, ...]
 NamedTexts = tuple[tuple[str, str], ...]
+
+
+def widget_name(item: dict[str, Any]) -> str | None:
+    """Return the widget name of one ``inputs`` entry (text or a number), else None."""
+    widget = item.get("widget")
+    name = widget.get("name") if isinstance(widget, dict) else None
+    if isinstance(name, str):
+        return name
+    if isinstance(name, (int, float)) and not isinstance(name, bool):
+        return str(name)
+    return None
 
 
 def _kind(value: object) -> str | int:
@@ -96,9 +105,14 @@ def ui_values(
     named values (a dict of widget values, then what its subgraph instance hands it:
     ``given``) and its linked widget inputs (``fed``: those a real node outside feeds)."""
     values = node.get("widgets_values")
-    named = list(values.items()) if isinstance(values, dict) else []
+    linked = linked_widgets(node.get("inputs"), fed)
+    # A dict's value of a linked input is a stale copy, as a list's is; what the
+    # instance hands down is the value ComfyUI gets.
+    named = (
+        [(k, v) for k, v in values.items() if k not in linked] if isinstance(values, dict) else []
+    )
     named.extend(given.items())
     kinds = widget_kinds(values)
     if not any(type(kind) is str for kind in kinds):
         kinds = ()  # numbers only (a size, a seed): no list value to check
-    return kinds, named_texts(named), linked_widgets(node.get("inputs"), fed)
+    return kinds, named_texts(named), linked

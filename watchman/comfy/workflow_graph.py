@@ -13,8 +13,7 @@ from typing import Any
 
 from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.widget_names import widget_name
-from watchman.comfy.widget_values import NamedTexts, WidgetKinds
+from watchman.comfy.widget_values import NamedTexts, WidgetKinds, widget_name
 from watchman.comfy.workflow_model import NodeUse
 
 MODE_MUTED = 2

@@ -1,4 +1,4 @@
-"""The advice about list values a live ComfyUI does not offer
+"""The advice about list values the install does not offer
 (:mod:`watchman.stages.value_needs`): one action per node type, input and value, to decide.
 
 Such a value was picked from a list this install lacks: a newer ComfyUI's sampler or
@@ -32,8 +32,8 @@ def value_actions(report: Report) -> list[Action]:
         )
         title = (
             f"Pick another {input_name} in the {shortened(node_type)} node{nearest}, or update "
-            f"ComfyUI or the pack that adds {shortened(value)!r}: the running ComfyUI does not "
-            "offer it and refuses the workflow (Value not in list)."
+            f"ComfyUI or the pack that adds {shortened(value)!r}: this install does not offer "
+            "it and ComfyUI refuses the workflow (Value not in list)."
         )
         found.append(
             Action(

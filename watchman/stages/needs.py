@@ -19,9 +19,10 @@ Workflow status, by precedence (the first that applies wins):
    on a node whose inputs are not known, is not installed anywhere: it may be a model,
    or a file the node fetches itself; or a node names a file in ComfyUI's input folder
    that is not there (``LoadImage``'s image: ComfyUI refuses the prompt until the person
-   provides that file or picks one of theirs; :mod:`watchman.stages.input_needs`); or,
-   when a live server answered, a list input's value is not among its choices (a
-   scheduler this ComfyUI lacks: ``Value not in list``; :mod:`watchman.stages.value_needs`).
+   provides that file or picks one of theirs; :mod:`watchman.stages.input_needs`); or a
+   list input's value is not among the choices the live server, or the node's source,
+   offers (a CLIP type this ComfyUI lacks: ``Value not in list``;
+   :mod:`watchman.stages.value_needs`).
 5. ``ready``: everything the active nodes need is installed.
 
 Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the status.
@@ -50,6 +51,7 @@ from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_m
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
 from watchman.stages.value_needs import (
+    CloseMemo,
     LayoutLookup,
     UnlistedValue,
     ValidatesLookup,
@@ -124,6 +126,7 @@ def assess_workflow(
     inputs: InputFolder | None = None,
     layouts: LayoutLookup | None = None,
     validates: ValidatesLookup | None = None,
+    close: CloseMemo | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -136,9 +139,11 @@ def assess_workflow(
             broken file is not ready.
         keys: the model keys built so far in this stage (see :data:`KeyMemo`).
         inputs: ComfyUI's input folder (None: input files are not checked).
-        layouts: the live server's widget slots per node type (None: no server answered,
+        layouts: the widget slots per node type, the live server's or the source's (None:
             list values are not checked).
-        validates: which node types validate their inputs themselves (None: none known).
+        validates: which inputs of which node types their own validation takes (None:
+            none known).
+        close: the near spellings of unlisted values found so far in this stage.
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
@@ -158,6 +163,7 @@ def assess_workflow(
             validates or _validates_nothing,
             parsed.model_refs,
             parsed.input_files,
+            close,
         )
         if layouts is not None
         else ()
@@ -189,7 +195,7 @@ def assess_workflow(
     )
 
 
-def _validates_nothing(node_type: str) -> bool:
+def _validates_nothing(node_type: str, input_name: str) -> bool:
     return False
 
 
@@ -272,6 +278,7 @@ def assess_all(
     assessed: list[Assessment] = []
     failures: list[ReaderFailure] = []
     keys: KeyMemo = {}
+    close: CloseMemo = {}
     for stored in scan.workflows:
         watched = stored.watched
         needs = None
@@ -291,6 +298,7 @@ def assess_all(
                     inputs,
                     installed.layouts,
                     validates,
+                    close,
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())

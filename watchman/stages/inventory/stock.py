@@ -32,6 +32,7 @@ from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.inventory.node_scan import scan_node_inventory
 from watchman.stages.inventory.nodes import NodeInventory
 from watchman.stages.needs import InstalledNodes
+from watchman.stages.value_needs import LayoutLookup
 from watchman.state.json_state import read_json_state, set_aside_corrupt
 from watchman.state.safe_files import (
     file_sha256,
@@ -231,10 +232,15 @@ def write_caches(home: Home, stock: Stock, failures: CacheFailures | None = None
     return CacheWrites(True, nodes_cache, before, changed)
 
 
-def installed_nodes(server: ComfyUIServer | None, nodes: NodeInventory) -> InstalledNodes:
+def installed_nodes(
+    server: ComfyUIServer | None,
+    nodes: NodeInventory,
+    static_layouts: LayoutLookup | None = None,
+) -> InstalledNodes:
     """The node types the install provides: a live server's ``/object_info`` when one is
-    configured (``server``) and answers (with its file lists per loader input), else the
-    static inventory's enabled classes."""
+    configured (``server``) and answers (with its file lists per loader input and its
+    widget layouts), else the static inventory's enabled classes, with the layouts their
+    source writes (``static_layouts``: the loader table's)."""
     if server is not None:
         try:
             info = server.object_info()
@@ -246,4 +252,4 @@ def installed_nodes(server: ComfyUIServer | None, nodes: NodeInventory) -> Insta
             return InstalledNodes(
                 node_types, "object_info", info.choices_for, info.layout_for, info.lists_digest
             )
-    return InstalledNodes(nodes.enabled_classes(), "static")
+    return InstalledNodes(nodes.enabled_classes(), "static", layouts=static_layouts)

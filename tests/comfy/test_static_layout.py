@@ -1,0 +1,116 @@
+"""A node's widget layout read from its own source, for checking list values offline:
+kept only when a list's choices are written there and every entry's place is sure."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from watchman.comfy.loader_lookup import loader_table
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.widget_layout import place_values
+from watchman.comfy.widget_values import widget_kinds
+
+CLIP_LOADER = """
+import folder_paths
+
+class CLIPLoader:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"clip_name": (folder_paths.get_filename_list("text_encoders"),),
+                             "type": (["stable_diffusion", "sd3", "wan"],)},
+                "optional": {"device": (["default", "cpu"], {"advanced": True})}}
+
+class Sampler:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"model": ("MODEL",),
+                             "seed": ("INT", {"control_after_generate": True}),
+                             "cfg": ("FLOAT",),
+                             "sampler_name": (SAMPLERS,),
+                             "scheduler": (["normal", "karras"],),
+                             "positive": (IO.CONDITIONING,),
+                             "denoise": ("FLOAT", {"default": 1.0})}}
+
+class Styler:
+    @classmethod
+    def INPUT_TYPES(self):
+        self.styles = load_styles()
+        return {"required": {"text": ("STRING",), "style": ((self.styles),),
+                             "log_prompt": (["No", "Yes"],)}}
+
+class Plain:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"image": ("IMAGE",), "steps": ("INT",)}}
+
+NODE_CLASS_MAPPINGS = {"CLIPLoader": CLIPLoader, "Sampler": Sampler, "Styler": Styler,
+                       "Plain": Plain}
+"""
+
+
+def learned(source: str = CLIP_LOADER) -> dict[str, LearnedLoader]:
+    loaders, _ = learn_loaders([("nodes.py", textwrap.dedent(source).encode())])
+    return {loader.node_type: loader for loader in loaders}
+
+
+def test_a_written_list_gives_the_layout_with_its_choices() -> None:
+    layout = learned()["CLIPLoader"].layout
+    assert [(slot.name, slot.kind) for slot in layout] == [
+        ("clip_name", "combo"),
+        ("type", "combo"),
+        ("device", "combo"),
+    ]
+    assert layout[0].choices is None  # a folder's files: not written here
+    assert layout[1].choices == frozenset({"stable_diffusion", "sd3", "wan"})
+    assert place_values(layout, widget_kinds(["t5.safetensors", "wan", "default"])) == {
+        "clip_name": "t5.safetensors",
+        "type": "wan",
+        "device": "default",
+    }
+
+
+def test_a_seed_keeps_its_control_value_and_sockets_are_left_out() -> None:
+    layout = learned()["Sampler"].layout
+    values = [5, "fixed", 7.0, "euler", "karras", 1.0]
+    assert place_values(layout, widget_kinds(values)) == {
+        "sampler_name": "euler",
+        "scheduler": "karras",
+    }
+
+
+def test_a_type_read_off_the_node_itself_makes_the_layout_unsure_and_unkept() -> None:
+    loaders = learned()
+    assert "Styler" not in loaders or loaders["Styler"].layout == ()
+    assert "Plain" not in loaders  # no written list: nothing worth keeping
+
+
+def test_the_layout_survives_the_tables_json() -> None:
+    loader = learned()["CLIPLoader"]
+    assert LearnedLoader.from_json(json.loads(json.dumps(loader.to_json()))) == loader
+
+
+def test_two_packs_defining_one_node_type_differently_leave_it_unchecked() -> None:
+    first = learned()["CLIPLoader"]
+    fork = learned(CLIP_LOADER.replace('"wan"]', '"wan", "qwen_image"]'))["CLIPLoader"]
+    assert loader_table([first]).layout("CLIPLoader") == first.layout
+    assert loader_table([first, first]).layout("CLIPLoader") == first.layout
+    assert loader_table([first, fork]).layout("CLIPLoader") is None
+
+
+def test_a_list_of_a_modules_class_is_a_widget_and_an_io_type_a_socket() -> None:
+    source = """
+    class Pick:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"model": (comfy_types.IO.MODEL,),
+                                 "sampler_name": (comfy.samplers.KSampler.SAMPLERS,),
+                                 "mode": (["a", "b"],)}}
+
+    NODE_CLASS_MAPPINGS = {"Pick": Pick}
+    """
+    layout = learned(source)["Pick"].layout
+    assert [(slot.name, slot.kind) for slot in layout] == [
+        ("sampler_name", "combo"),
+        ("mode", "combo"),
+    ]

@@ -1,0 +1,145 @@
+"""A node's widget layout read from its source, never run: the offline twin of the layout
+a live server's ``/object_info`` gives (:mod:`watchman.comfy.widget_layout`).
+
+Read from a classic node's ``INPUT_TYPES`` entries, in the order the pack reader finds
+them (required, then optional). A list's choices are kept only when they are written in
+the entry itself, every one a text (``"type": (["stable_diffusion", "sd3", ...],)``, as
+ComfyUI's own ``CLIPLoader`` writes it): a list built elsewhere (a folder's files, a
+module's list a pack may extend at import) is a list of unknown choices, never checked.
+An entry of a type the reader cannot tell takes any value in its place, so the layout
+still has to fit every stored value exactly.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from watchman.comfy.syntax_literals import constant_text
+from watchman.comfy.widget_layout import SEED_NAMES, SlotKind, WidgetSlot
+
+MAX_LITERAL_CHOICES = 1_000
+"""A written list longer than this keeps no choices (its place is still laid out)."""
+
+CORE_SOCKET_TYPES = frozenset(
+    {
+        "MODEL", "CLIP", "VAE", "CONDITIONING", "LATENT", "IMAGE", "MASK", "CONTROL_NET",
+        "STYLE_MODEL", "CLIP_VISION", "CLIP_VISION_OUTPUT", "UPSCALE_MODEL", "SAMPLER",
+        "SIGMAS", "NOISE", "GUIDER", "AUDIO", "VIDEO", "GLIGEN", "LATENT_UPSCALE_MODEL",
+        "HOOKS", "WEBCAM", "ANY",
+    }
+)  # fmt: skip
+"""ComfyUI's own socket types: ``Alias.IMAGE`` names one of these."""
+
+_KINDS: dict[str, SlotKind] = {
+    "INT": "number",
+    "FLOAT": "number",
+    "STRING": "text",
+    "BOOLEAN": "boolean",
+    "COMBO": "combo",
+}
+
+
+def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
+    """Return the widget slots of one widget input (the reader already knows it is no
+    socket): ``spec`` is its ``INPUT_TYPES`` entry, ``(type_or_list, {options})``."""
+    if not isinstance(spec, ast.Tuple) or not spec.elts:
+        return [WidgetSlot(name, "any")]
+    first = spec.elts[0]
+    options = _options(spec.elts[1] if len(spec.elts) > 1 else None)
+    text = constant_text(first)
+    if text is None and isinstance(first, ast.Attribute):
+        text = first.attr if first.attr in _KINDS else None  # IO.INT, io.FLOAT
+    if isinstance(first, (ast.List, ast.Tuple)):
+        kind: SlotKind = "combo"
+        choices = _written_choices(first)
+    elif text is not None and text.upper() in _KINDS:
+        kind = _KINDS[text.upper()]
+        listed = options.get("options")
+        choices = _written_choices(listed) if kind == "combo" and listed is not None else None
+    else:
+        # A list from a call, a name or an attribute: a combo of choices not written here.
+        kind = "combo" if isinstance(first, (ast.Call, ast.Name, ast.Attribute)) else "any"
+        choices = None
+    if kind == "combo" and _is_true(options.get("multiselect")):
+        kind, choices = "any", None
+    slots = [WidgetSlot(name, kind, choices)]
+    controlled = _is_true(options.get("control_after_generate"))
+    if kind == "combo":
+        if controlled:
+            slots += [WidgetSlot(None, "control", optional=True)]
+            slots += [WidgetSlot(None, "filter", optional=True)]
+        if any(key.endswith("_upload") and _is_true(value) for key, value in options.items()):
+            slots.append(WidgetSlot(None, "upload", optional=True))
+    elif kind == "number" and (controlled or name in SEED_NAMES):
+        slots.append(WidgetSlot(None, "control", optional=True))
+    return slots
+
+
+def surely_socket(spec: ast.expr) -> bool:
+    """Whether an entry the reader took for a socket surely is one: a written type name
+    (``("MODEL",)``, ``(IO.IMAGE,)``) or ``forceInput``. A type read off the node itself
+    (``(self.styles,)``, a list built in ``INPUT_TYPES``) may be a list: a layout that
+    left it out could shift every later value, so such a layout is not kept."""
+    if not isinstance(spec, ast.Tuple) or not spec.elts:
+        return False
+    if _is_true(_options(spec.elts[1] if len(spec.elts) > 1 else None).get("forceInput")):
+        return True
+    first = spec.elts[0]
+    if constant_text(first) is not None:
+        return True
+    parts = _attribute_parts(first)
+    if parts is None:
+        return False
+    if any(part in ("IO", "io") for part in parts):
+        return True
+    # ``Types.IMAGE``: a pack's own alias of a core type (``KSampler.SAMPLERS`` is a list).
+    return len(parts) == 2 and parts[1] in CORE_SOCKET_TYPES
+
+
+def _attribute_parts(node: ast.expr) -> list[str] | None:
+    """``a.b.C`` as ``["a", "b", "C"]``; None for anything but names and attributes."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or not parts:
+        return None
+    parts.append(node.id)
+    return parts[::-1]
+
+
+def attribute_list(spec: ast.expr) -> bool:
+    """Whether an entry the reader took for a socket is a list held by a module's class:
+    ``(comfy.samplers.KSampler.SAMPLERS,)``, a chain of two or more attributes without an
+    ``IO`` in it (socket types are written ``IO.MODEL``, ``comfy_types.IO.IMAGE``)."""
+    if not isinstance(spec, ast.Tuple) or not spec.elts:
+        return False
+    parts = _attribute_parts(spec.elts[0])
+    return parts is not None and len(parts) > 2 and not any(p in ("IO", "io") for p in parts)
+
+
+def _options(node: ast.expr | None) -> dict[str, ast.expr]:
+    if not isinstance(node, ast.Dict):
+        return {}
+    found = {}
+    for key, value in zip(node.keys, node.values, strict=True):
+        text = constant_text(key) if key is not None else None
+        if text is not None:
+            found[text] = value
+    return found
+
+
+def _is_true(node: ast.expr | None) -> bool:
+    # A written True or 1; anything computed counts as not set.
+    return isinstance(node, ast.Constant) and node.value in (True, 1)
+
+
+def _written_choices(node: ast.expr) -> frozenset[str] | None:
+    if not isinstance(node, (ast.List, ast.Tuple)) or not node.elts:
+        return None
+    if len(node.elts) > MAX_LITERAL_CHOICES:
+        return None
+    texts = [constant_text(element) for element in node.elts]
+    if any(text is None for text in texts):
+        return None
+    return frozenset(text for text in texts if text is not None)
