@@ -246,6 +246,21 @@ def test_a_node_cache_of_the_right_version_but_wrong_shape_is_set_aside(demo: Pa
     assert isinstance(json.loads(cache.read_text(encoding="utf-8"))["packs"], list)
 
 
+def run_cycle_beside_server(config: Path, object_info: dict) -> None:
+    """Run one cycle of ``config`` with a local ComfyUI answering ``object_info``."""
+    body = json.dumps(object_info).encode()
+
+    def respond(path: str) -> tuple[int, bytes]:
+        return (200, body) if path == "/object_info" else (404, b"{}")
+
+    with answering(respond) as server:
+        text = config.read_text(encoding="utf-8").replace(
+            "use_server = false", f'use_server = true\nurl = "{server.url}"'
+        )
+        config.write_text(text, encoding="utf-8")
+        assert run("--config", str(config), "--run-cycle")[0] == 0
+
+
 def test_a_live_comfyui_server_is_the_truth_for_nodes_and_file_names(demo: Path) -> None:
     object_info = {
         name: {"input": {"required": {}}}
@@ -264,17 +279,7 @@ def test_a_live_comfyui_server_is_the_truth_for_nodes_and_file_names(demo: Path)
     object_info["LoraLoader"] = {
         "input": {"required": {"lora_name": [["pixel_art_xl_v2.safetensors"], {}]}}
     }
-    body = json.dumps(object_info).encode()
-
-    def respond(path: str) -> tuple[int, bytes]:
-        return (200, body) if path == "/object_info" else (404, b"{}")
-
-    with answering(respond) as server:
-        text = demo.read_text(encoding="utf-8").replace(
-            "use_server = false", f'use_server = true\nurl = "{server.url}"'
-        )
-        demo.write_text(text, encoding="utf-8")
-        assert run("--config", str(demo), "--run-cycle")[0] == 0
+    run_cycle_beside_server(demo, object_info)
     document = report(demo)
     assert document["summary"]["node_source"] == "object_info"
     entries = {Path(e["path"]).name: e for e in document["workflows"]}
@@ -311,17 +316,7 @@ def test_a_value_the_live_servers_list_lacks_makes_a_ready_workflow_uncertain(
             }
         }
     }
-    body = json.dumps(object_info).encode()
-
-    def respond(path: str) -> tuple[int, bytes]:
-        return (200, body) if path == "/object_info" else (404, b"{}")
-
-    with answering(respond) as server:
-        text = demo.read_text(encoding="utf-8").replace(
-            "use_server = false", f'use_server = true\nurl = "{server.url}"'
-        )
-        demo.write_text(text, encoding="utf-8")
-        assert run("--config", str(demo), "--run-cycle")[0] == 0
+    run_cycle_beside_server(demo, object_info)
     document = report(demo)
     entries = {Path(e["path"]).name: e for e in document["workflows"]}
     sdxl = entries["ready_sdxl.json"]

@@ -278,13 +278,7 @@ def _join(index: PackIndex) -> tuple[LearnedLoader, ...]:
     _resolve_attribute_keys(index)
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
-        if (
-            info.model_inputs
-            or info.inserts_text
-            or info.input_files
-            or info.validated
-            or info.layout
-        ):
+        if _worth_keeping(info):
             loaders[node_type] = _loader(node_type, info)
     node_groups = set(index.node_groups)
     for _, class_name, wrapped, _, group in index.entries:
@@ -385,13 +379,7 @@ def _from_class(
     # The same class name in several files: prefer one that declares model inputs.
     info = next((c for c in candidates if c.model_inputs), None) or candidates[0]
     if info.widgets is not None:
-        if (
-            info.model_inputs
-            or info.inserts_text
-            or info.input_files
-            or info.validated
-            or info.layout
-        ):
+        if _worth_keeping(info):
             return _loader(node_type, info)
         if info.inherits_inputs_of is not None:
             base = _from_class(node_type, info.inherits_inputs_of, index, depth + 1)
