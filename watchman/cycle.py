@@ -393,7 +393,13 @@ def _run_stages(
         )
         context = (
             context_digest(
-                models, home.model_cache, installed, health, parser_version(table), changes, inputs
+                models,
+                home.model_cache,
+                installed,
+                health,
+                f"{parser_version(table)}:{table.checks_digest}",
+                changes,
+                inputs,
             )
             if written.model_cache_current
             else None

@@ -114,3 +114,10 @@ def test_a_list_of_a_modules_class_is_a_widget_and_an_io_type_a_socket() -> None
         ("sampler_name", "combo"),
         ("mode", "combo"),
     ]
+
+
+def test_a_new_list_choice_changes_what_the_needs_read_not_what_a_parse_reads() -> None:
+    before = loader_table(learned().values())
+    after = loader_table(learned(CLIP_LOADER.replace('"wan"]', '"wan", "flux2"]')).values())
+    assert before.digest == after.digest  # no workflow parses again
+    assert before.checks_digest != after.checks_digest  # every needs is assessed again

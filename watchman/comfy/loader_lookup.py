@@ -218,12 +218,15 @@ class LoaderTable:
 
     @property
     def digest(self) -> str:
-        """A short digest of everything the table knows, for parse caches."""
+        """A short digest of everything the table knows that a parse reads, for parse
+        caches: not the layouts and validated inputs (:attr:`checks_digest`), which only
+        the needs read, so a pack's new list choice does not make every workflow parse
+        again."""
         text = repr(
             (
                 sorted(LOADERS.items()),
-                sorted((k, v.to_json()) for k, v in self.learned.items()),
-                sorted((k, v.to_json()) for k, v in self.bundled.items()),
+                sorted((k, _parse_part(v)) for k, v in self.learned.items() if _parsed_by(v)),
+                sorted((k, _parse_part(v)) for k, v in self.bundled.items() if _parsed_by(v)),
                 sorted(
                     (k, [(repository, v.to_json()) for repository, v in options])
                     for k, options in self.variants.items()
@@ -231,6 +234,35 @@ class LoaderTable:
             )
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def checks_digest(self) -> str:
+        """A short digest of the layouts and validated inputs the table knows, which the
+        check of list values reads (part of the needs cache's context)."""
+        text = repr(
+            sorted(
+                (k, v.to_json().get("layout"), v.validated)
+                for source in (self.learned, self.bundled)
+                for k, v in source.items()
+                if v.layout or v.validated
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _parsed_by(loader: LearnedLoader) -> bool:
+    # As spec() reads the table: an entry known only for its input files, validation or
+    # lists says nothing of model files (its input files are part of it, kept).
+    return bool(loader.model_inputs or loader.input_files or loader.wraps is not None) or not (
+        loader.validated or loader.layout
+    )
+
+
+def _parse_part(loader: LearnedLoader) -> dict[str, object]:
+    document = loader.to_json()
+    document.pop("layout", None)
+    document.pop("validated", None)
+    return document
 
 
 def loader_table(learned: Iterable[LearnedLoader] = ()) -> LoaderTable:
