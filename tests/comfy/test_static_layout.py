@@ -121,3 +121,64 @@ def test_a_new_list_choice_changes_what_the_needs_read_not_what_a_parse_reads() 
     after = loader_table(learned(CLIP_LOADER.replace('"wan"]', '"wan", "flux2"]')).values())
     assert before.digest == after.digest  # no workflow parses again
     assert before.checks_digest != after.checks_digest  # every needs is assessed again
+
+
+def layout_of(source: str, node_type: str = "Foo", *others: tuple[str, str]) -> object:
+    files = [("nodes.py", textwrap.dedent(source).encode())]
+    files += [(name, textwrap.dedent(text).encode()) for name, text in others]
+    loaders, _ = learn_loaders(files)
+    found = {loader.node_type: loader for loader in loaders}.get(node_type)
+    return found.layout if found is not None else ()
+
+
+PLAIN = """
+class Foo:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"mode": (["a", "b"],), "strength": ("FLOAT",)}}
+
+NODE_CLASS_MAPPINGS = {"Foo": Foo}
+"""
+
+
+def test_a_plain_class_returning_one_written_dict_has_its_layout() -> None:
+    assert layout_of(PLAIN)
+
+
+def test_inputs_not_all_written_in_one_returned_dict_keep_no_layout() -> None:
+    variants = {
+        "an input named twice": '{"required": {"mode": (["a"],), "mode": (["a", "c"],)}}',
+        "a spread section": '{"required": {**BASE, "mode": (["a", "b"],)}}',
+        "a spread dict": '{**EXTRA, "required": {"mode": (["a", "b"],)}}',
+        "a name": "INPUTS",
+    }
+    for why, returned in variants.items():
+        source = PLAIN.replace(
+            'return {"required": {"mode": (["a", "b"],), "strength": ("FLOAT",)}}',
+            f"return {returned}",
+        )
+        assert layout_of(source) == (), why
+    two_returns = PLAIN.replace(
+        "        return {",
+        '        if fp8():\n            return {"required": {"mode": (["a", "b", "c"],)}}\n'
+        "        return {",
+    )
+    assert layout_of(two_returns) == ()
+
+
+def test_a_class_comfyui_may_run_otherwise_than_its_body_says_keeps_no_layout() -> None:
+    variants = {
+        "a base": PLAIN.replace("class Foo:", "class Foo(Base):"),
+        "a decorator": PLAIN.replace("class Foo:", "@variant\nclass Foo:"),
+        "defined twice": PLAIN.replace("class Foo:", "class Foo:\n    pass\n\nclass Foo:"),
+        "patched": PLAIN + "\nFoo.VALIDATE_INPUTS = classmethod(lambda cls, **kw: True)\n",
+        "set": PLAIN + '\nsetattr(Foo, "VALIDATE_INPUTS", check)\n',
+    }
+    for why, source in variants.items():
+        assert layout_of(source) == (), why
+    assert layout_of(PLAIN.replace("class Foo:", "class Foo(object):"))
+    # Another file of the pack patching it, or defining a class of the same name.
+    patch = ("patches.py", "from .nodes import Foo\nFoo.INPUT_TYPES = classmethod(wider)\n")
+    assert layout_of(PLAIN, "Foo", patch) == ()
+    other = ("legacy.py", PLAIN.replace('"b"]', '"b", "c"]').replace("NODE_CLASS", "OLD"))
+    assert layout_of(PLAIN, "Foo", other) == ()

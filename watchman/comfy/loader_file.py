@@ -43,7 +43,12 @@ from watchman.comfy.loader_scope import (
     list_items,
 )
 from watchman.comfy.python_source import syntax_nodes
-from watchman.comfy.static_layout import attribute_list, static_slots, surely_socket
+from watchman.comfy.static_layout import (
+    attribute_list,
+    static_slots,
+    surely_socket,
+    written_sections,
+)
 from watchman.comfy.syntax_literals import call_name, constant_text, last_name
 from watchman.comfy.validated_inputs import (
     validated_input_files,
@@ -78,6 +83,9 @@ class PackIndex:
     attribute_keys: list[tuple[str, str, str | None, str | None, str, str]] = field(
         default_factory=list
     )
+    # Class names some file of the pack assigns INPUT_TYPES or a validation method to, or
+    # hands to setattr: their source's layout may not be what ComfyUI runs.
+    patched: set[str] = field(default_factory=set)
 
 
 LISTING_CALLS = LIST_CALLS | FOLDER_PATH_CALLS | DIRECTORY_CALLS
@@ -117,9 +125,11 @@ class FileReader(MappingReader):
         # the later passes see the same nodes in the same order.
         statements: list[ast.AST] = []
         listing_lines: list[int] = []
+        defined: dict[str, int] = {}
         for node in nodes:
             if isinstance(node, ast.ClassDef):
                 self.class_nodes.setdefault(node.name, node)
+                defined[node.name] = defined.get(node.name, 0) + 1
             elif isinstance(node, (ast.Assign, ast.Call, ast.Dict, ast.For, ast.DictComp)):
                 statements.append(node)
                 if isinstance(node, ast.Call) and call_name(node) in LISTING_CALLS:
@@ -132,6 +142,8 @@ class FileReader(MappingReader):
         self._register_helpers(module_scope, listing_lines)
         for name, class_node in self.class_nodes.items():
             info = self._class_info(class_node)
+            if defined[name] > 1:
+                info.layout = ()  # Python keeps the last definition; the reader, the first
             self.index.classes.setdefault(name, []).append(info)
         self.read_mappings(statements)
 
@@ -180,12 +192,21 @@ class FileReader(MappingReader):
             methods,
             module_items=self.module_items,
         )
+        # A layout is read only off a plain class: no decorator, no base but object, and
+        # INPUT_TYPES bound once, as a method (a base's or decorator's validation, or an
+        # INPUT_TYPES assigned, would make ComfyUI see another one).
+        plain = (
+            not class_node.decorator_list
+            and all(last_name(base) == "object" for base in class_node.bases)
+            and len(class_bindings.get("INPUT_TYPES", ())) <= 1
+            and isinstance(methods.get("INPUT_TYPES"), ast.FunctionDef)
+        )
         validation = validation_method(methods)
         if validation is not None:
             info.validated = validation_parameters(validation)
             info.input_files = validated_input_files(validation)
         if "INPUT_TYPES" in methods:
-            self._read_input_types(methods["INPUT_TYPES"], info, scope)
+            self._read_input_types(methods["INPUT_TYPES"], info, scope, plain)
         elif "define_schema" in methods:
             self._read_schema(methods["define_schema"], info, scope)
         return info
@@ -267,7 +288,11 @@ class FileReader(MappingReader):
         return name
 
     def _read_input_types(
-        self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: ClassInfo, scope: Scope
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        info: ClassInfo,
+        scope: Scope,
+        plain: bool = False,
     ) -> None:
         local = scope.inside(function)
         returned = [
@@ -333,7 +358,13 @@ class FileReader(MappingReader):
         info.widgets = tuple(widgets)
         info.model_inputs = tuple(model_inputs)
         info.folder_inputs = tuple(sorted(folder_inputs))
-        if sure and info.inherits_inputs_of is None and any(slot.choices for slot in slots):
+        if (
+            plain
+            and sure
+            and written_sections(function) is not None
+            and info.inherits_inputs_of is None
+            and any(slot.choices for slot in slots)
+        ):
             # Only a layout with a written list is worth keeping; one built on another
             # class's inputs is not whole.
             info.layout = tuple(slots)

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from watchman.comfy.folders import listed_folder
 from watchman.comfy.loader_file import (
@@ -156,6 +157,22 @@ class LearnedLoader:
         )
 
 
+_PATCHES = re.compile(
+    rb"\b([A-Za-z_]\w*)\s*\.\s*(?:INPUT_TYPES|VALIDATE_INPUTS|validate_inputs)\s*=(?!=)"
+    rb"|\bsetattr\(\s*([A-Za-z_]\w*)"
+)
+
+
+def patched_classes(data: bytes) -> set[str]:
+    """The names a file assigns ``INPUT_TYPES`` or a validation method to
+    (``Node.VALIDATE_INPUTS = check``), or hands to ``setattr``: what such a class runs
+    is not what its body says."""
+    return {
+        (match.group(1) or match.group(2)).decode("ascii", "replace")
+        for match in _PATCHES.finditer(data)
+    }
+
+
 def _texts(value: object) -> tuple[str, ...]:
     return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
@@ -192,6 +209,7 @@ def learn_loaders(
         if total > MAX_PACK_BYTES:
             index.problems.append(f"{relative}: the pack's source limit was reached; not read.")
             break
+        index.patched.update(patched_classes(data))
         if any(marker in data for marker in NODE_MARKERS):
             if not _read_file(relative, data, index, budget):
                 break
@@ -378,6 +396,9 @@ def _from_class(
         return None
     # The same class name in several files: prefer one that declares model inputs.
     info = next((c for c in candidates if c.model_inputs), None) or candidates[0]
+    if info.layout and (len(candidates) > 1 or class_name in index.patched):
+        # Which of the definitions ComfyUI runs, or what a patch changes, is not read.
+        info = replace(info, layout=())
     if info.widgets is not None:
         if _worth_keeping(info):
             return _loader(node_type, info)

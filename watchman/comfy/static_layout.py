@@ -75,6 +75,34 @@ def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
     return slots
 
 
+def written_sections(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str] | None:
+    """Return the input names of an ``INPUT_TYPES`` that returns one dict written in
+    place, required then optional, or None when it does anything else: several returns
+    (a conditional list), a name or a call returned, a section built with ``**``, ``|``
+    or a call, or an input named twice (Python keeps the last). Only then is the layout
+    read from the source the one ComfyUI gets."""
+    returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+    if len(returns) != 1 or not isinstance(returns[0].value, ast.Dict):
+        return None
+    names: list[str] = []
+    found: dict[str, ast.Dict] = {}
+    for key, value in zip(returns[0].value.keys, returns[0].value.values, strict=True):
+        section = constant_text(key) if key is not None else None
+        if section is None:
+            return None  # **spread: the sections are not all written here
+        if section in ("required", "optional"):
+            if not isinstance(value, ast.Dict) or section in found:
+                return None
+            found[section] = value
+    for section in ("required", "optional"):
+        for key in found[section].keys if section in found else ():
+            name = constant_text(key) if key is not None else None
+            if name is None or name in names:
+                return None
+            names.append(name)
+    return names
+
+
 def surely_socket(spec: ast.expr) -> bool:
     """Whether an entry the reader took for a socket surely is one: a written type name
     (``("MODEL",)``, ``(IO.IMAGE,)``) or ``forceInput``. A type read off the node itself

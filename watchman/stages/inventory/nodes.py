@@ -9,7 +9,7 @@ which reads the install statically (custom node code is never imported).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any, Literal, cast
 
@@ -134,9 +134,34 @@ class NodeInventory:
         node type defined twice: the core first (ComfyUI never lets a pack replace a core
         node type: it skips the names the core registered), then the enabled packs (what
         ComfyUI runs), then disabled packs (their folders still describe a workflow that
-        uses them)."""
-        enabled = [loader for pack in self.packs if pack.enabled for loader in pack.loaders]
-        disabled = [loader for pack in self.packs if not pack.enabled for loader in pack.loaders]
+        uses them).
+
+        A pack's loader keeps its widget layout (the offline check of list values) only
+        when ComfyUI surely runs that class: its pack is enabled, the core does not define
+        the node type, and no other enabled pack registers it (the last one ComfyUI loads
+        would win)."""
+        registered: dict[str, int] = {}
+        for pack in self.packs:
+            if pack.enabled:
+                for node_type in set(pack.node_classes):
+                    registered[node_type] = registered.get(node_type, 0) + 1
+        core = set(self.core_nodes)
+
+        def runs(loader: LearnedLoader, enabled: bool) -> LearnedLoader:
+            sure = enabled and loader.node_type not in core
+            if loader.layout and not (sure and registered.get(loader.node_type, 0) <= 1):
+                return replace(loader, layout=())
+            return loader
+
+        enabled = [
+            runs(loader, True) for pack in self.packs if pack.enabled for loader in pack.loaders
+        ]
+        disabled = [
+            runs(loader, False)
+            for pack in self.packs
+            if not pack.enabled
+            for loader in pack.loaders
+        ]
         return (*self.core_loaders, *enabled, *disabled)
 
     def packs_defining(self, node_type: str) -> tuple[NodePack, ...]:
