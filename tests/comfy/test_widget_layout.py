@@ -150,3 +150,8 @@ def test_a_model_reference_kept_by_the_parse_fits_a_list_and_is_not_returned() -
     layout = widget_layout(loader)
     assert layout is not None
     assert place_values(layout, (REFERENCE,)) == {}
+
+
+def test_a_lists_wrapping_control_value_is_a_control_value() -> None:
+    definition = {"input": {"required": {"pick": [["a", "b"], {"control_after_generate": True}]}}}
+    assert placed(definition, ["b", "increment-wrap", ""]) == {"pick": "b"}

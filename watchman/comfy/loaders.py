@@ -21,7 +21,10 @@ from types import MappingProxyType
 CONTROL_AFTER_GENERATE = "control_after_generate"
 """Pseudo widget the frontend adds after seed-like INT widgets (fixed/increment/...)."""
 
-CONTROL_VALUES: frozenset[str] = frozenset({"fixed", "increment", "decrement", "randomize"})
+CONTROL_VALUES: frozenset[str] = frozenset(
+    {"fixed", "increment", "increment-wrap", "decrement", "randomize"}
+)
+"""What a control widget stores (``increment-wrap``: a list's, wrapping to its first choice)."""
 
 
 @dataclass(frozen=True)
