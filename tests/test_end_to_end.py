@@ -332,7 +332,8 @@ def test_a_value_the_live_servers_list_lacks_makes_a_ready_workflow_uncertain(
     assert "Values ComfyUI's lists do not offer: 1" in markdown
 
 
-def test_offline_a_value_the_installs_own_source_does_not_list_is_found(demo: Path) -> None:
+def write_core_ksampler(demo: Path) -> None:
+    """Give the demo's core a KSampler whose scheduler list is written in its source."""
     nodes = demo.parent / "ComfyUI" / "nodes.py"
     sampler = textwrap.dedent(
         """
@@ -354,6 +355,10 @@ def test_offline_a_value_the_installs_own_source_does_not_list_is_found(demo: Pa
     text = nodes.read_text(encoding="utf-8")
     text = text.replace("NODE_CLASS_MAPPINGS = {", sampler + "NODE_CLASS_MAPPINGS = {")
     nodes.write_text(text.replace('"KSampler": _DemoNode', '"KSampler": KSampler'), "utf-8")
+
+
+def test_offline_a_value_the_installs_own_source_does_not_list_is_found(demo: Path) -> None:
+    write_core_ksampler(demo)
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     document = report(demo)
     assert document["summary"]["node_source"] == "static"
@@ -361,6 +366,17 @@ def test_offline_a_value_the_installs_own_source_does_not_list_is_found(demo: Pa
     assert entries["ready_sdxl.json"]["status"] == "uncertain"
     assert [v["value"] for v in entries["ready_sdxl.json"]["unlisted_values"]] == ["normal"]
     assert entries["api_format_flux.json"]["unlisted_values"] == []
+
+
+def test_the_check_of_list_values_can_be_turned_off(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_core_ksampler(demo)
+    monkeypatch.setenv("COMFYWATCHMAN_WORKFLOWS__CHECK_LIST_VALUES", "false")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert entries["ready_sdxl.json"]["status"] == "ready"
+    assert entries["ready_sdxl.json"]["unlisted_values"] == []
 
 
 def test_a_stop_request_ends_the_cycle_at_a_stage_boundary_as_skipped(demo: Path) -> None:

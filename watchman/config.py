@@ -164,6 +164,15 @@ class WorkflowsSettings(_Section):
             "file or picks one of theirs. false: such files are not checked."
         ),
     )
+    check_list_values: bool = Field(
+        default=True,
+        description=(
+            "Check list values (a CLIP type, a scheduler, a mode) against the lists the "
+            "install offers, a running ComfyUI's (`comfyui.use_server`) or those its nodes' "
+            "source writes: ComfyUI refuses a value not in its list, so the workflow is "
+            "`uncertain` until the person picks another. false: list values are not checked."
+        ),
+    )
     full_rehash_hours: float = Field(
         default=24,
         ge=0,

@@ -19,7 +19,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -379,7 +379,12 @@ def _run_stages(
         )
 
     with stages.stage("needs") as info:
-        installed = installed_nodes(services.comfyui_server, nodes, table.layout)
+        check_lists = settings.workflows.check_list_values
+        installed = installed_nodes(
+            services.comfyui_server, nodes, table.layout if check_lists else None
+        )
+        if not check_lists:
+            installed = replace(installed, layouts=None)
         cycle_fingerprint.note_node_source(
             installed.source, installed.types, installed.lists_digest
         )
@@ -397,7 +402,7 @@ def _run_stages(
                 home.model_cache,
                 installed,
                 health,
-                f"{parser_version(table)}:{table.checks_digest}",
+                f"{parser_version(table)}:{table.checks_digest if check_lists else 'off'}",
                 changes,
                 inputs,
             )
