@@ -7,7 +7,7 @@ import json
 import textwrap
 
 from watchman.comfy.loader_lookup import loader_table
-from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders, patched_classes
 from watchman.comfy.widget_layout import place_values
 from watchman.comfy.widget_values import widget_kinds
 
@@ -182,3 +182,13 @@ def test_a_class_comfyui_may_run_otherwise_than_its_body_says_keeps_no_layout() 
     assert layout_of(PLAIN, "Foo", patch) == ()
     other = ("legacy.py", PLAIN.replace('"b"]', '"b", "c"]').replace("NODE_CLASS", "OLD"))
     assert layout_of(PLAIN, "Foo", other) == ()
+
+
+def test_patches_are_found_from_the_attributes_name_outwards() -> None:
+    source = b"""
+Foo.INPUT_TYPES = classmethod(wide)
+Bar . VALIDATE_INPUTS=check
+if Baz.VALIDATE_INPUTS == other: pass
+setattr( Qux, "validate_inputs", check)
+"""
+    assert patched_classes(source) == {"Foo", "Bar", "Qux"}

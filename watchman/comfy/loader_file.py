@@ -361,9 +361,9 @@ class FileReader(MappingReader):
         if (
             plain
             and sure
-            and written_sections(function) is not None
             and info.inherits_inputs_of is None
             and any(slot.choices for slot in slots)
+            and written_sections(function) is not None  # last: it walks the method
         ):
             # Only a layout with a written list is worth keeping; one built on another
             # class's inputs is not whole.
