@@ -3,7 +3,10 @@ list lacks them, and never where ComfyUI would not check, or checks elsewhere.""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from watchman.comfy.input_files import InputFileReference
@@ -207,3 +210,27 @@ def test_near_spellings_are_few_the_same_every_run_and_shared_across_workflows()
     many = [replace(node, node_id=str(n), widgets=(f"x{n}",)) for n in range(30)]
     found = find_unlisted_values(many, layouts.get, nothing_validates)
     assert len(found) == 30 and all(v.closest == () for v in found[MAX_SUGGESTED:])
+
+
+def test_near_spellings_do_not_depend_on_the_processs_hash_seed() -> None:
+    script = (
+        "from watchman.comfy.widget_layout import WidgetSlot\n"
+        "from watchman.comfy.workflow_model import NodeUse\n"
+        "from watchman.stages.value_needs import find_unlisted_values\n"
+        "choices = frozenset(f'model_{n:05d}.safetensors' for n in range(6000))\n"
+        "node = NodeUse('1', 'Pick', False, False, None, None, None, ('model_03000.safetensor',))\n"
+        "layouts = {'Pick': (WidgetSlot('m', 'combo', choices),)}\n"
+        "(value,) = find_unlisted_values([node], layouts.get, lambda t, i: False)\n"
+        "print(value.closest)\n"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={"PYTHONHASHSEED": seed, "PYTHONPATH": str(Path(__file__).parents[2])},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(answers) == 1 and "model_03000.safetensors" in answers.pop()
