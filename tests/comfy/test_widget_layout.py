@@ -8,7 +8,12 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watchman.comfy.widget_layout import MAX_LAYOUT_INPUTS, place_values, widget_layout
+from watchman.comfy.widget_layout import (
+    MAX_CHECKED_CHOICES,
+    MAX_LAYOUT_INPUTS,
+    place_values,
+    widget_layout,
+)
 from watchman.comfy.widget_values import LONG_TEXT, REFERENCE, widget_kinds
 
 KSAMPLER: dict[str, Any] = {
@@ -155,3 +160,9 @@ def test_a_model_reference_kept_by_the_parse_fits_a_list_and_is_not_returned() -
 def test_a_lists_wrapping_control_value_is_a_control_value() -> None:
     definition = {"input": {"required": {"pick": [["a", "b"], {"control_after_generate": True}]}}}
     assert placed(definition, ["b", "increment-wrap", ""]) == {"pick": "b"}
+
+
+def test_a_list_of_thousands_of_files_keeps_no_choices_to_spare_the_memory() -> None:
+    files = [f"m{n}.safetensors" for n in range(MAX_CHECKED_CHOICES + 1)]
+    layout = widget_layout({"input": {"required": {"ckpt_name": [files, {}]}}})
+    assert layout is not None and layout[0].choices is None

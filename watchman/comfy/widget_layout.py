@@ -37,6 +37,11 @@ MAX_LAYOUT_INPUTS = 256
 SEED_NAMES = frozenset({"seed", "noise_seed"})
 """Numbers older frontends gave a ``control_after_generate`` value without being asked."""
 
+MAX_CHECKED_CHOICES = 4_096
+"""A longer list (a loader's every file, at 100,000 models) keeps no choices: as a set per
+node type and input it would cost a live server's answer hundreds of MiB, and its files
+are the model checks' to judge."""
+
 UPLOAD_VALUES = frozenset({"image", "video", "audio", "file", "model"})
 """What an upload button stores as its value (the kind of file it takes)."""
 
@@ -159,9 +164,10 @@ def _slots(name: str, spec: object) -> list[WidgetSlot]:
 
 
 def _text_choices(listed: object) -> frozenset[str] | None:
-    """The choices when every one is a text and there is at least one; else None (a
-    list of numbers compares otherwise, an empty or remote list is filled at run time)."""
-    if not isinstance(listed, list) or not listed:
+    """The choices when every one is a text and there are 1 to :data:`MAX_CHECKED_CHOICES`
+    of them; else None (a list of numbers compares otherwise, an empty or remote list is
+    filled at run time)."""
+    if not isinstance(listed, list) or not listed or len(listed) > MAX_CHECKED_CHOICES:
         return None
     if not all(isinstance(choice, str) for choice in listed):
         return None
