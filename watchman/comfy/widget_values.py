@@ -1,5 +1,6 @@
-"""What a cycle keeps of a node's widget values, so a live ComfyUI's input lists can be
-checked against them later (:mod:`watchman.stages.value_needs`) without the workflow.
+"""What a cycle keeps of a node's widget values, so the install's input lists (a live
+server's or its source's) can be checked against them later
+(:mod:`watchman.stages.value_needs`) without the workflow.
 
 A UI node's ``widgets_values`` list is kept position by position: a text of at most
 :data:`MAX_KEPT_TEXT` characters as itself, anything else as the kind of value it is
@@ -94,8 +95,14 @@ def without_texts(kinds: WidgetKinds, texts: Collection[str]) -> WidgetKinds:
     """Return ``kinds`` with each text among ``texts`` (a node's model references) as
     :data:`REFERENCE`: each is kept once, in the reference, and checked there. () when no
     text is left: with no text to check, nothing of the node need be kept."""
-    kept = tuple(REFERENCE if type(kind) is str and kind in texts else kind for kind in kinds)
-    return kept if any(type(kind) is str for kind in kept) else ()
+    return _with_texts(
+        tuple(REFERENCE if type(kind) is str and kind in texts else kind for kind in kinds)
+    )
+
+
+def _with_texts(kinds: WidgetKinds) -> WidgetKinds:
+    # Numbers only (a size, a seed): no list value to check, nothing worth keeping.
+    return kinds if any(type(kind) is str for kind in kinds) else ()
 
 
 def ui_values(
@@ -112,7 +119,4 @@ def ui_values(
         [(k, v) for k, v in values.items() if k not in linked] if isinstance(values, dict) else []
     )
     named.extend(given.items())
-    kinds = widget_kinds(values)
-    if not any(type(kind) is str for kind in kinds):
-        kinds = ()  # numbers only (a size, a seed): no list value to check
-    return kinds, named_texts(named), linked
+    return _with_texts(widget_kinds(values)), named_texts(named), linked

@@ -94,9 +94,7 @@ def find_unlisted_values(
         for slot in layout:
             if slot.kind != "combo" or slot.name is None or not slot.choices:
                 continue
-            value = values.get(slot.name)
-            if value is not None and node.node_type in SAMPLER_PREFIX_NODES:
-                value = value.removeprefix("sample_") if slot.name == "sampler_name" else value
+            value = _as_loaded(node.node_type, slot.name, values.get(slot.name))
             if value is None or value in slot.choices:
                 continue
             if validates(node.node_type, slot.name):
@@ -116,6 +114,14 @@ def find_unlisted_values(
                 )
             )
     return tuple(found)
+
+
+def _as_loaded(node_type: str, input_name: str, value: str | None) -> str | None:
+    """``value`` as the frontend leaves it when it loads the workflow: an early ComfyUI's
+    ``sample_euler`` is ``euler`` on a KSampler."""
+    if value is not None and input_name == "sampler_name" and node_type in SAMPLER_PREFIX_NODES:
+        return value.removeprefix("sample_")
+    return value
 
 
 def _named_values(node: NodeUse, layout: Layout) -> dict[str, str]:
