@@ -368,6 +368,62 @@ def test_offline_a_value_the_installs_own_source_does_not_list_is_found(demo: Pa
     assert entries["api_format_flux.json"]["unlisted_values"] == []
 
 
+def write_core_samplers(demo: Path, schedulers: list[str]) -> Path:
+    """Give the demo's core a KSampler taking ComfyUI's own sampler and scheduler lists,
+    and the ``comfy/samplers.py`` that writes them; return that file."""
+    write_core_ksampler(demo)
+    root = demo.parent / "ComfyUI"
+    nodes = root / "nodes.py"
+    nodes.write_text(
+        nodes.read_text("utf-8").replace(
+            '"scheduler": (["simple", "karras"],)',
+            '"scheduler": (comfy.samplers.KSampler.SCHEDULERS,)',
+        ),
+        "utf-8",
+    )
+    samplers = root / "comfy" / "samplers.py"
+    samplers.write_text(
+        f"KSAMPLER_NAMES = ['euler', 'dpmpp_2m']\n"
+        f"SCHEDULER_HANDLERS = {{{', '.join(f'{n!r}: handler' for n in schedulers)}}}\n"
+        "SCHEDULER_NAMES = list(SCHEDULER_HANDLERS)\n"
+        "SAMPLER_NAMES = KSAMPLER_NAMES + ['ddim', 'uni_pc']\n"
+        "class KSampler:\n"
+        "    SCHEDULERS = SCHEDULER_NAMES\n"
+        "    SAMPLERS = SAMPLER_NAMES\n",
+        "utf-8",
+    )
+    return samplers
+
+
+def test_offline_a_scheduler_the_installs_samplers_file_lacks_is_found_until_it_has_it(
+    demo: Path,
+) -> None:
+    samplers = write_core_samplers(demo, ["simple", "karras"])
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert entries["ready_sdxl.json"]["status"] == "uncertain"
+    assert [(v["input"], v["value"]) for v in entries["ready_sdxl.json"]["unlisted_values"]] == [
+        ("scheduler", "normal")
+    ]
+    assert entries["api_format_flux.json"]["unlisted_values"] == []  # euler, simple
+    # ComfyUI updated: its samplers.py now lists the scheduler; the next cycle sees it.
+    samplers.write_text(samplers.read_text("utf-8").replace("'karras'", "'karras', 'normal'"))
+    os.utime(samplers, ns=(1, 1))
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert entries["ready_sdxl.json"]["status"] == "ready"
+
+
+def test_offline_sampler_lists_a_pack_changes_at_import_are_not_checked(demo: Path) -> None:
+    write_core_samplers(demo, ["simple", "karras"])
+    pack = demo.parent / "ComfyUI" / "custom_nodes" / "ComfyUI-DemoUpscale" / "schedulers.py"
+    pack.write_text("import comfy.samplers\ncomfy.samplers.SCHEDULER_NAMES.append('normal')\n")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert entries["ready_sdxl.json"]["status"] == "ready"
+    assert entries["ready_sdxl.json"]["unlisted_values"] == []
+
+
 def test_the_check_of_list_values_can_be_turned_off(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -351,7 +351,7 @@ def _run_stages(
     del stock, input_tree
 
     with stages.stage("workflows") as info:
-        table = loader_table(nodes.learned_loaders())
+        table = loader_table(nodes.learned_loaders(), nodes.checked_sampler_lists())
         scan = read_watched_workflows(
             home.workflow_cache,
             folders,

@@ -183,3 +183,22 @@ def test_helpers_calling_helpers_many_times_are_read_within_a_step_bound() -> No
     assert [loader.node_type for loader in loaders] == ["Deep"]
     assert dict(loaders[0].model_inputs) == {"vae": ("vae",)}
     assert problems == ()
+
+
+def test_a_pack_is_read_for_whether_it_changes_the_sampler_lists_in_any_of_its_files() -> None:
+    from watchman.comfy.loader_source import MAX_FILE_BYTES, read_pack
+
+    node = b'class N:\n    pass\nNODE_CLASS_MAPPINGS = {"N": N}\n'
+    adds = b'import comfy.samplers\ncomfy.samplers.KSAMPLER_NAMES.append("mine")\n'
+    reads = b"import comfy.samplers\nNAMES = comfy.samplers.KSampler.SAMPLERS + ['x']\n"
+    assert not read_pack([("nodes.py", node)]).changes_sampler_lists
+    assert not read_pack([("nodes.py", node), ("util.py", reads)]).changes_sampler_lists
+    # In a file without nodes (a pack's __init__), and in a node file itself.
+    assert read_pack([("nodes.py", node), ("__init__.py", adds)]).changes_sampler_lists
+    assert read_pack([("nodes.py", node + adds)]).changes_sampler_lists
+    # A file left unread for a bound that names the lists may change them.
+    huge = adds + b"#" * MAX_FILE_BYTES
+    assert read_pack([("nodes.py", node), ("big.py", huge)]).changes_sampler_lists
+    assert not read_pack(
+        [("nodes.py", node), ("big.py", b"#" * (MAX_FILE_BYTES + 1))]
+    ).changes_sampler_lists

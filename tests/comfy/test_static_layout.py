@@ -192,3 +192,60 @@ if Baz.VALIDATE_INPUTS == other: pass
 setattr( Qux, "validate_inputs", check)
 """
     assert patched_classes(source) == {"Foo", "Bar", "Qux"}
+
+
+KSAMPLER = """
+class KSampler:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"model": ("MODEL",),
+                             "seed": ("INT", {"control_after_generate": True}),
+                             "steps": ("INT",), "cfg": ("FLOAT",),
+                             "sampler_name": (comfy.samplers.KSampler.SAMPLERS,),
+                             "scheduler": (comfy.samplers.KSampler.SCHEDULERS, {"tooltip": "t"}),
+                             "positive": ("CONDITIONING",), "latent_image": ("LATENT",),
+                             "denoise": ("FLOAT",)}}
+
+NODE_CLASS_MAPPINGS = {"KSampler": KSampler}
+"""
+
+SAMPLER_LISTS = {
+    "KSampler.SAMPLERS": frozenset({"euler", "dpmpp_2m"}),
+    "KSampler.SCHEDULERS": frozenset({"simple", "karras"}),
+}
+
+
+def test_comfyuis_sampler_lists_are_kept_by_name_and_take_the_installs_choices() -> None:
+    loader = learned(KSAMPLER)["KSampler"]  # kept though no list is written in it
+    assert [(slot.name, slot.shared) for slot in loader.layout if slot.shared] == [
+        ("sampler_name", "KSampler.SAMPLERS"),
+        ("scheduler", "KSampler.SCHEDULERS"),
+    ]
+    assert all(slot.choices is None for slot in loader.layout)  # the pack cache keeps names
+    assert LearnedLoader.from_json(json.loads(json.dumps(loader.to_json()))) == loader
+    layout = loader_table([loader], SAMPLER_LISTS).layout("KSampler")
+    assert layout is not None
+    choices = {slot.name: slot.choices for slot in layout if slot.shared}
+    assert choices == {
+        "sampler_name": {"euler", "dpmpp_2m"},
+        "scheduler": {"simple", "karras"},
+    }
+    values = [1, "randomize", 20, 8.0, "res_multistep", "karras", 1.0]
+    assert place_values(layout, widget_kinds(values)) is not None
+
+
+def test_without_the_installs_sampler_lists_their_inputs_are_not_checked() -> None:
+    loader = learned(KSAMPLER)["KSampler"]
+    layout = loader_table([loader]).layout("KSampler")
+    assert layout is not None
+    assert all(slot.choices is None for slot in layout if slot.shared)
+
+
+def test_a_change_of_the_sampler_lists_changes_what_the_needs_read() -> None:
+    loader = learned(KSAMPLER)["KSampler"]
+    before = loader_table([loader], SAMPLER_LISTS)
+    wider = {**SAMPLER_LISTS, "KSampler.SCHEDULERS": frozenset({"simple", "karras", "beta"})}
+    after = loader_table([loader], wider)
+    assert before.digest == after.digest
+    assert before.checks_digest != after.checks_digest
+    assert loader_table([loader]).checks_digest != before.checks_digest

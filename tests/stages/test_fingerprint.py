@@ -242,6 +242,7 @@ def test_the_fingerprint_stamps_every_file_the_node_scan_reads(tmp_path, monkeyp
     root = tmp_path / "ComfyUI"
     for name in (
         "nodes.py",
+        "comfy/samplers.py",
         "comfy_extras/nodes_a.py",
         "comfy_extras/.hidden.py",
         "comfy_api_nodes/.hidden.py",
@@ -270,7 +271,13 @@ def test_the_fingerprint_stamps_every_file_the_node_scan_reads(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize(
-    "name", ["custom_nodes/off.py.disabled", "custom_nodes/Pack/.hidden.py", "comfy_extras/.x.py"]
+    "name",
+    [
+        "custom_nodes/off.py.disabled",
+        "custom_nodes/Pack/.hidden.py",
+        "comfy_extras/.x.py",
+        "comfy/samplers.py",
+    ],
 )
 def test_a_file_the_node_scan_reads_rewritten_in_place_is_a_change(tmp_path, name):
     from watchman.stages.fingerprint import cycle_input_trees

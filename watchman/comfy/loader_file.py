@@ -43,6 +43,7 @@ from watchman.comfy.loader_scope import (
     list_items,
 )
 from watchman.comfy.python_source import syntax_nodes
+from watchman.comfy.sampler_lists import shared_list_key
 from watchman.comfy.static_layout import (
     attribute_list,
     static_slots,
@@ -86,6 +87,8 @@ class PackIndex:
     # Class names some file of the pack assigns INPUT_TYPES or a validation method to, or
     # hands to setattr: their source's layout may not be what ComfyUI runs.
     patched: set[str] = field(default_factory=set)
+    # Whether some file may change ComfyUI's sampler or scheduler lists (sampler_lists.py).
+    changes_sampler_lists: bool = False
 
 
 LISTING_CALLS = LIST_CALLS | FOLDER_PATH_CALLS | DIRECTORY_CALLS
@@ -337,8 +340,10 @@ class FileReader(MappingReader):
             if kind == "socket":
                 if attribute_list(spec):
                     # A list of a module's class (KSampler's samplers): a widget, though
-                    # not one whose value names a model.
-                    slots.append(WidgetSlot(name, "combo"))
+                    # not one whose value names a model; ComfyUI's own sampler and
+                    # scheduler lists are the install's (sampler_lists.py).
+                    shared = shared_list_key(spec.elts[0]) if isinstance(spec, ast.Tuple) else None
+                    slots.append(WidgetSlot(name, "combo", shared=shared))
                 else:
                     sure = sure and surely_socket(spec)
                 continue
@@ -362,11 +367,11 @@ class FileReader(MappingReader):
             plain
             and sure
             and info.inherits_inputs_of is None
-            and any(slot.choices for slot in slots)
+            and any(slot.choices or slot.shared for slot in slots)
             and written_sections(function) is not None  # last: it walks the method
         ):
-            # Only a layout with a written list is worth keeping; one built on another
-            # class's inputs is not whole.
+            # Only a layout with a written or shared list is worth keeping; one built on
+            # another class's inputs is not whole.
             info.layout = tuple(slots)
 
     def _defer(self, info: ClassInfo, name: str, spec: ast.expr | None, scope: Scope) -> None:

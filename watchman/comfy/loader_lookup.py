@@ -23,7 +23,7 @@ from watchman.comfy.input_files import KNOWN_INPUT_FILES, FileInputs
 from watchman.comfy.loader_source import LearnedLoader
 from watchman.comfy.loaders import LOADERS, LoaderSpec
 from watchman.comfy.validated_inputs import ANY_INPUT
-from watchman.comfy.widget_layout import Layout
+from watchman.comfy.widget_layout import Layout, with_shared_lists
 
 logger = logging.getLogger(__name__)
 
@@ -265,16 +265,24 @@ def _parse_part(loader: LearnedLoader) -> dict[str, object]:
     return document
 
 
-def loader_table(learned: Iterable[LearnedLoader] = ()) -> LoaderTable:
+def loader_table(
+    learned: Iterable[LearnedLoader] = (),
+    sampler_lists: Mapping[str, frozenset[str]] | None = None,
+) -> LoaderTable:
     """Return the table for an install: the learned loaders (earlier ones win for a node
-    type defined twice) over the bundled table.
+    type defined twice) over the bundled table. ``sampler_lists`` are the install's
+    sampler and scheduler lists (:mod:`watchman.comfy.sampler_lists`; none: their inputs
+    are not checked), given to the layouts whose lists are those.
 
     Of a node type two packs define (a fork beside its original), which one ComfyUI runs
     depends on the order it loads them in: the kept entry then has no layout when theirs
     differ (its list values are not checked offline), and its validation takes the inputs
     either's does."""
     known: dict[str, LearnedLoader] = {}
+    lists = sampler_lists or {}
     for loader in learned:
+        if loader.layout:
+            loader = replace(loader, layout=with_shared_lists(loader.layout, lists))
         kept = known.setdefault(loader.node_type, loader)
         if kept is not loader and (kept.layout != loader.layout or loader.validated):
             validated = tuple(dict.fromkeys((*kept.validated, *loader.validated)))

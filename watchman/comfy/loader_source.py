@@ -61,6 +61,7 @@ from watchman.comfy.loader_scope import (
     MAX_DEPTH,
 )
 from watchman.comfy.python_source import PARSE_ERRORS, parse_failure, syntax_nodes
+from watchman.comfy.sampler_lists import changes_sampler_lists, mentions_sampler_lists
 from watchman.comfy.widget_layout import WidgetSlot, layout_from_json, slot_json
 
 logger = logging.getLogger(__name__)
@@ -199,16 +200,36 @@ class _Budget:
         return self.left >= 0
 
 
+@dataclass(frozen=True)
+class PackReading:
+    """What a pack's source says: its loaders, the problems met reading it, and whether
+    it may change ComfyUI's sampler or scheduler lists
+    (:func:`~watchman.comfy.sampler_lists.changes_sampler_lists`; a file not read for a
+    bound that names one of them counts as changing them)."""
+
+    loaders: tuple[LearnedLoader, ...]
+    problems: tuple[str, ...]
+    changes_sampler_lists: bool
+
+
 def learn_loaders(
     files: Iterable[tuple[str, bytes]],
 ) -> tuple[tuple[LearnedLoader, ...], tuple[str, ...]]:
-    """Return the loaders a pack's Python files declare, and the problems met.
+    """Return the loaders a pack's Python files declare, and the problems met
+    (:func:`read_pack` without the rest)."""
+    reading = read_pack(files)
+    return reading.loaders, reading.problems
+
+
+def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
+    """Read a pack's Python files.
 
     Takes ``(relative path, source bytes)`` pairs of one pack (read lazily, in order).
     Returns the learned loaders sorted by node type (only node types with at least one
     input listing a model folder, or one listing it only to insert text, which load no
-    file, or wrapping another node type) and one sentence per
-    file that could not be read or per bound reached. Never raises for any content.
+    file, or wrapping another node type), one sentence per file that could not be read
+    or per bound reached, and whether it may change the sampler lists. Never raises for
+    any content.
     """
     index = PackIndex()
     budget = _Budget(MAX_SYNTAX_NODES)
@@ -217,16 +238,23 @@ def learn_loaders(
     for relative, data in files:
         if len(data) > MAX_FILE_BYTES:
             index.problems.append(f"{relative}: {len(data)} bytes is over the file limit.")
+            _unread(index, [data])
             continue
         total += len(data)
         if total > MAX_PACK_BYTES:
             index.problems.append(f"{relative}: the pack's source limit was reached; not read.")
+            _unread(index, [data, *(rest for _, rest in files)])
             break
         index.patched.update(patched_classes(data))
         if any(marker in data for marker in NODE_MARKERS):
             if not _read_file(relative, data, index, budget):
+                _unread(index, [data, *(rest for _, rest in files)])
                 break
-        elif any(marker in data for marker in LISTING_MARKERS):
+            continue
+        if mentions_sampler_lists(data) and not index.changes_sampler_lists:
+            # No node here, but maybe the lists changed (a pack's __init__, a patch file).
+            _check_sampler_lists(relative, data, index, budget)
+        if any(marker in data for marker in LISTING_MARKERS):
             helper_files.append((relative, data))
         elif len(data) <= MAX_TEXT_HELPER_FILE_BYTES and b"return" in data:
             helper_files.append((relative, data))  # may define a name-building helper
@@ -251,7 +279,26 @@ def learn_loaders(
         needed = any(b"def " + name in data for name in wanted)
         if needed and not _read_file(relative, data, index, budget):
             break
-    return _join(index), tuple(index.problems)
+    return PackReading(_join(index), tuple(index.problems), index.changes_sampler_lists)
+
+
+def _unread(index: PackIndex, files: Iterable[bytes]) -> None:
+    # A file left unread for a bound may still change the sampler lists: one naming them
+    # is taken to (a bound is rare, and a wrong list check worse than none).
+    if any(mentions_sampler_lists(data) for data in files):
+        index.changes_sampler_lists = True
+
+
+def _check_sampler_lists(relative: str, data: bytes, index: PackIndex, budget: _Budget) -> None:
+    """Read a file without nodes for whether it changes the sampler lists alone."""
+    try:
+        tree = ast.parse(data, filename=relative)
+    except PARSE_ERRORS:
+        return  # Python cannot compile it either: ComfyUI never runs it
+    if not budget.spend(len(syntax_nodes(tree))):
+        index.changes_sampler_lists = True
+        return
+    index.changes_sampler_lists = changes_sampler_lists(tree)
 
 
 def _read_file(relative: str, data: bytes, index: PackIndex, budget: _Budget) -> bool:
@@ -267,8 +314,11 @@ def _read_file(relative: str, data: bytes, index: PackIndex, budget: _Budget) ->
         return False
     try:
         FileReader(tree, relative, index).read(nodes)
+        if not index.changes_sampler_lists and mentions_sampler_lists(data):
+            index.changes_sampler_lists = changes_sampler_lists(tree)
     except (RecursionError, MemoryError) as error:
         index.problems.append(f"{relative}: too deeply nested to read ({error!r}).")
+        index.changes_sampler_lists = index.changes_sampler_lists or mentions_sampler_lists(data)
     return True
 
 

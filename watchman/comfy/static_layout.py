@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 
+from watchman.comfy.sampler_lists import shared_list_key
 from watchman.comfy.syntax_literals import constant_text
 from watchman.comfy.widget_layout import SEED_NAMES, SlotKind, WidgetSlot
 
@@ -49,6 +50,7 @@ def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
     text = constant_text(first)
     if text is None and isinstance(first, ast.Attribute):
         text = first.attr if first.attr in _KINDS else None  # IO.INT, io.FLOAT
+    shared: str | None = None
     if isinstance(first, (ast.List, ast.Tuple)):
         kind: SlotKind = "combo"
         choices = _written_choices(first)
@@ -57,12 +59,14 @@ def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
         listed = options.get("options")
         choices = _written_choices(listed) if kind == "combo" and listed is not None else None
     else:
-        # A list from a call, a name or an attribute: a combo of choices not written here.
+        # A list from a call, a name or an attribute: a combo of choices not written here
+        # (but for ComfyUI's own sampler and scheduler lists, the install's).
         kind = "combo" if isinstance(first, (ast.Call, ast.Name, ast.Attribute)) else "any"
         choices = None
+        shared = shared_list_key(first)
     if kind == "combo" and _is_true(options.get("multiselect")):
-        kind, choices = "any", None
-    slots = [WidgetSlot(name, kind, choices)]
+        kind, choices, shared = "any", None, None
+    slots = [WidgetSlot(name, kind, choices, shared=shared if kind == "combo" else None)]
     controlled = _is_true(options.get("control_after_generate"))
     if kind == "combo":
         if controlled:

@@ -16,7 +16,7 @@ values are not named at all. A value is never checked against the wrong input's 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from watchman.comfy.loaders import CONTROL_VALUES
@@ -49,13 +49,16 @@ UPLOAD_VALUES = frozenset({"image", "video", "audio", "file", "model"})
 @dataclass(frozen=True, slots=True)
 class WidgetSlot:
     """One stored widget value: the input it belongs to (None for a value the frontend
-    adds), its kind, a list's choices when they are all texts (None: not checked), and
-    whether some frontends leave it out."""
+    adds), its kind, a list's choices when they are all texts (None: not checked),
+    whether some frontends leave it out, and for a list the node takes from
+    ``comfy.samplers``, which one (:mod:`watchman.comfy.sampler_lists`): its choices are
+    the install's, filled in by :func:`with_shared_lists`."""
 
     name: str | None
     kind: SlotKind
     choices: frozenset[str] | None = None
     optional: bool = False
+    shared: str | None = None
 
 
 Layout = tuple[WidgetSlot, ...]
@@ -66,9 +69,22 @@ SLOT_KINDS: frozenset[str] = frozenset(
 
 
 def slot_json(slot: WidgetSlot) -> list[object]:
-    """Return ``slot`` as a JSON-ready list (choices sorted: a set has no order)."""
+    """Return ``slot`` as a JSON-ready list (choices sorted: a set has no order; the
+    shared list's key, fifth, only when there is one)."""
     choices = sorted(slot.choices) if slot.choices is not None else None
-    return [slot.name, slot.kind, choices, slot.optional]
+    document: list[object] = [slot.name, slot.kind, choices, slot.optional]
+    return [*document, slot.shared] if slot.shared is not None else document
+
+
+def with_shared_lists(layout: Layout, lists: Mapping[str, frozenset[str]]) -> Layout:
+    """Return ``layout`` with the choices of each slot naming a shared list taken from
+    ``lists`` (None where ``lists`` lacks it: not checked)."""
+    if not any(slot.shared is not None for slot in layout):
+        return layout
+    return tuple(
+        slot if slot.shared is None else replace(slot, choices=lists.get(slot.shared))
+        for slot in layout
+    )
 
 
 def layout_from_json(data: object) -> Layout:
@@ -78,10 +94,13 @@ def layout_from_json(data: object) -> Layout:
         return ()
     slots = []
     for item in data:
-        if not (isinstance(item, list) and len(item) == 4):
+        if not (isinstance(item, list) and len(item) in (4, 5)):
             return ()
-        name, kind, choices, optional = item
+        name, kind, choices, optional, *rest = item
+        shared = rest[0] if rest else None
         if not (name is None or isinstance(name, str)) or kind not in SLOT_KINDS:
+            return ()
+        if not (shared is None or isinstance(shared, str)):
             return ()
         if choices is not None and not (
             isinstance(choices, list) and all(isinstance(choice, str) for choice in choices)
@@ -93,6 +112,7 @@ def layout_from_json(data: object) -> Layout:
                 kind,
                 frozenset(choices) if choices is not None else None,
                 optional is True,
+                shared,
             )
         )
     return tuple(slots)

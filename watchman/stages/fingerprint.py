@@ -189,6 +189,7 @@ def cycle_input_trees(
     if input_folder is not None:
         trees.append(InputTree(str(input_folder), (), skip_hidden=False, skipped=frozenset()))
     files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
+    files.append(os.path.join(root, "comfy", "samplers.py"))  # the sampler lists
     files += [str(path) for path in extra_model_paths]
     files += [str(path) for path in _manager_model_lists(comfyui_root)]
     folders = [str(path) for path in _site_packages(comfyui_root)]

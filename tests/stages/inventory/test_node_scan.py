@@ -354,7 +354,7 @@ def test_learned_loaders_are_cached_and_an_unchanged_pack_is_not_read_again(
     def must_not_read(files: object) -> object:
         raise AssertionError("an unchanged pack was read again")
 
-    monkeypatch.setattr(node_scan, "learn_loaders", must_not_read)
+    monkeypatch.setattr(node_scan, "read_pack", must_not_read)
     again = scan_node_inventory(packs_with_loaders, cached)
     assert again.learned_loaders() == first.learned_loaders()
 
@@ -573,3 +573,73 @@ def test_a_copy_or_a_checkout_is_no_registry_install(tmp_path: Path) -> None:
     assert copy.registry_id is None and copy.git_checkout is False
     checkout = _registry_install(core_only(tmp_path / "b"), git=True)
     assert checkout.registry_id is None and checkout.git_checkout is True
+
+
+SAMPLERS_PY = """
+KSAMPLER_NAMES = ["euler", "dpmpp_2m"]
+SCHEDULER_NAMES = ["simple", "karras"]
+SAMPLER_NAMES = KSAMPLER_NAMES + ["ddim"]
+
+class KSampler:
+    SCHEDULERS = SCHEDULER_NAMES
+    SAMPLERS = SAMPLER_NAMES
+"""
+
+ADDS_A_SCHEDULER = """
+from comfy.samplers import SCHEDULER_NAMES
+SCHEDULER_NAMES.append("beta57")
+"""
+
+
+def test_the_cores_sampler_lists_are_read_from_comfy_samplers_py(tmp_path: Path) -> None:
+    root = core_only(tmp_path)
+    write(root / "comfy" / "samplers.py", SAMPLERS_PY)
+    lists = scan_node_inventory(root).checked_sampler_lists()
+    assert lists["KSampler.SAMPLERS"] == {"euler", "dpmpp_2m", "ddim"}
+    assert lists["KSampler.SCHEDULERS"] == {"simple", "karras"}
+    assert scan_node_inventory(core_only(tmp_path / "bare")).checked_sampler_lists() == {}
+
+
+def test_an_enabled_pack_that_changes_the_lists_makes_them_unknown_a_disabled_one_not(
+    tmp_path: Path,
+) -> None:
+    root = core_only(tmp_path)
+    write(root / "comfy" / "samplers.py", SAMPLERS_PY)
+    # A pack's __init__ without a node of its own still runs at import.
+    write(root / "custom_nodes" / "RES4LYF" / "__init__.py", ADDS_A_SCHEDULER)
+    write(root / "custom_nodes" / "RES4LYF" / "nodes.py", mapping("ClownSampler"))
+    inventory = scan_node_inventory(root)
+    assert [p.changes_sampler_lists for p in inventory.packs] == [True]
+    assert inventory.checked_sampler_lists() == {}
+    (root / "custom_nodes" / ".disabled").mkdir()
+    (root / "custom_nodes" / "RES4LYF").rename(root / "custom_nodes" / ".disabled" / "RES4LYF")
+    assert scan_node_inventory(root).checked_sampler_lists()["KSampler.SCHEDULERS"] == {
+        "simple",
+        "karras",
+    }
+
+
+def test_the_sampler_lists_and_the_packs_changing_them_survive_the_cache(tmp_path: Path) -> None:
+    root = core_only(tmp_path)
+    write(root / "comfy" / "samplers.py", SAMPLERS_PY)
+    write(root / "custom_nodes" / "adds.py", ADDS_A_SCHEDULER + mapping("Adds"))
+    first = scan_node_inventory(root)
+    cached = NodeInventory.from_cache_document(first.to_cache_document())
+    assert cached == first
+    assert cached.packs[0].changes_sampler_lists
+    # A cache from before the lists were read reads the core and the packs again.
+    document = first.to_cache_document()
+    del document["sampler_lists"]
+    del document["packs"][0]["changes_sampler_lists"]
+    older = NodeInventory.from_cache_document(document)
+    assert older.core_signature == "" and older.packs[0].signature == ""
+
+
+def test_an_edit_of_the_samplers_file_makes_the_core_be_read_again(tmp_path: Path) -> None:
+    root = core_only(tmp_path)
+    samplers = write(root / "comfy" / "samplers.py", SAMPLERS_PY)
+    first = scan_node_inventory(root)
+    samplers.write_text(SAMPLERS_PY.replace('"karras"]', '"karras", "beta"]'))
+    os.utime(samplers, ns=(1, 1))  # a stamp unlike the first one's, however fast the disk
+    again = scan_node_inventory(root, first)
+    assert again.checked_sampler_lists()["SCHEDULER_NAMES"] == {"simple", "karras", "beta"}

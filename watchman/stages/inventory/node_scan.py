@@ -28,7 +28,7 @@ from pathlib import Path
 from watchman.comfy.frontend_nodes import MAX_SCRIPT_BYTES, known_for_pack, registered_in_script
 from watchman.comfy.loader_registration import registration_file, repository_of
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
-from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.loader_source import PackReading, read_pack
 from watchman.comfy.pack_files import (
     DISABLED_FOLDER,
     DISABLED_SUFFIX,
@@ -42,10 +42,11 @@ from watchman.comfy.pack_node_types import (
     node_classes_in_file,
     pack_node_types,
 )
+from watchman.comfy.sampler_lists import read_sampler_lists
 from watchman.errors import CycleInterrupted, FileTooLargeError
 from watchman.regular_files import read_regular
 from watchman.stages.inventory.git_metadata import read_git_metadata
-from watchman.stages.inventory.nodes import NodeInventory, NodePack, PackKind
+from watchman.stages.inventory.nodes import NodeInventory, NodePack, PackKind, SamplerListsValue
 from watchman.stages.workflow_entries import reader_code
 
 if sys.version_info >= (3, 11):
@@ -56,6 +57,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 logger = logging.getLogger(__name__)
 
 CUSTOM_NODES_FOLDER = "custom_nodes"
+SAMPLERS_FILE = "comfy/samplers.py"
+"""Where ComfyUI writes its sampler and scheduler lists (read, never run)."""
 
 # A pack's pyproject.toml is read for its version only; real ones are a few KiB.
 MAX_PYPROJECT_BYTES = 1 << 20
@@ -87,13 +90,17 @@ def scan_node_inventory(
         CycleInterrupted: ``stop_event`` was set during the scan.
     """
     core_files = list(_core_files(comfyui_root))
-    core_signature = _signature(comfyui_root, core_files)
+    samplers = comfyui_root / SAMPLERS_FILE
+    core_signature = _signature(comfyui_root, [*core_files, samplers])
     if previous is not None and previous.core_signature == core_signature and core_files:
         core_nodes = previous.core_nodes
         core_loaders = previous.core_loaders
+        sampler_lists = previous.sampler_lists
     else:
         core_nodes = _classes_of(core_files)
-        core_loaders = _loaders_of(list(_sources(comfyui_root, core_files)), "ComfyUI")
+        core = _read_source(list(_sources(comfyui_root, core_files)), "ComfyUI")
+        core_loaders = core.loaders
+        sampler_lists = () if core.changes_sampler_lists else _sampler_lists(samplers)
     earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
     packs: list[NodePack] = []
     folders = custom_nodes if custom_nodes is not None else [comfyui_root / CUSTOM_NODES_FOLDER]
@@ -118,6 +125,7 @@ def scan_node_inventory(
         packs=tuple(packs),
         core_signature=core_signature,
         core_loaders=core_loaders,
+        sampler_lists=sampler_lists,
     )
 
 
@@ -183,6 +191,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
     if earlier is not None and earlier.signature == signature and earlier.kind == kind:
         node_classes = earlier.node_classes
         loaders = earlier.loaders
+        changes_sampler_lists = earlier.changes_sampler_lists
         frontend_nodes = earlier.frontend_nodes
         conditional = earlier.conditional_nodes
     else:
@@ -197,7 +206,9 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         classes = set(pack_node_types(readable))
         node_classes = tuple(sorted(classes))
         conditional = conditional_node_types(sources)
-        loaders = _loaders_of(readable, _pack_name(path))
+        reading = _read_source(readable, _pack_name(path))
+        loaders = reading.loaders
+        changes_sampler_lists = reading.changes_sampler_lists
         frontend = set(known_for_pack((remote, _pack_name(path))))
         for script in scripts:
             frontend |= registered_in_script(_script_text(script))
@@ -216,6 +227,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         loaders=loaders,
         frontend_nodes=frontend_nodes,
         conditional_nodes=conditional,
+        changes_sampler_lists=changes_sampler_lists,
     )
 
 
@@ -265,14 +277,29 @@ def _signature(base: Path, files: Iterable[Path]) -> str:
     return digest.hexdigest()[:32]
 
 
-def _loaders_of(sources: list[tuple[str, bytes]], pack: str) -> tuple[LearnedLoader, ...]:
-    """Return the loaders the pack's ``(relative path, source)`` files declare (a mapping
-    a registration rule builds among them); unreadable files were skipped, and any problem
-    is said once per file at INFO (a pack's odd file is not an error)."""
-    loaders, problems = learn_loaders(sources)
-    for problem in problems:
+def _read_source(sources: list[tuple[str, bytes]], pack: str) -> PackReading:
+    """Return what the pack's ``(relative path, source)`` files say (a mapping a
+    registration rule builds among them): its loaders and whether it may change the
+    sampler lists. Unreadable files were skipped, and any problem is said once per file
+    at INFO (a pack's odd file is not an error)."""
+    reading = read_pack(sources)
+    for problem in reading.problems:
         logger.info("Loader inputs of %s: %s", pack, problem)
-    return loaders
+    return reading
+
+
+def _sampler_lists(path: Path) -> SamplerListsValue:
+    """The sampler and scheduler lists ``comfy/samplers.py`` writes (sorted pairs), or
+    none when it is missing, unreadable or builds them otherwise."""
+    try:
+        data = read_regular(path, MAX_LOADER_FILE_BYTES)
+    except FileNotFoundError:
+        return ()
+    except (FileTooLargeError, OSError) as error:
+        logger.info("The sampler lists of %s are not read (%s).", path, error)
+        return ()
+    found = read_sampler_lists(data)
+    return tuple(sorted((key, tuple(sorted(choices))) for key, choices in found.items()))
 
 
 def _sources(base: Path, files: Iterable[Path]) -> Iterator[tuple[str, bytes]]:

@@ -19,6 +19,13 @@ from watchman.errors import StateError
 
 CACHE_SCHEMA_VERSION = 1
 
+SamplerListsValue = tuple[tuple[str, tuple[str, ...]], ...]
+"""The sampler and scheduler lists as sorted ``(key, sorted choices)`` pairs: frozen and
+equal for equal files (keys as :data:`watchman.comfy.sampler_lists.SharedLists`)."""
+
+# A cached pack lacking any of these was read by an older reader: it is read again.
+_PACK_READ_KEYS = ("loaders", "frontend_nodes", "changes_sampler_lists")
+
 PackKind = Literal["folder", "file"]
 
 
@@ -46,6 +53,9 @@ class NodePack:
     # .tracking file and pyproject.toml's [project] name, as ComfyUI-Manager tells one):
     # comfy-cli updates it, not git.
     registry_id: str | None = None
+    # Whether its source may change ComfyUI's sampler or scheduler lists (RES4LYF adds
+    # samplers at import): then the install's lists are not known offline.
+    changes_sampler_lists: bool = False
 
     @property
     def git_checkout(self) -> bool:
@@ -71,6 +81,8 @@ class NodeInventory:
     packs: tuple[NodePack, ...]
     core_signature: str = ""
     core_loaders: tuple[LearnedLoader, ...] = ()
+    # The lists comfy/samplers.py writes, as sorted (key, choices) pairs (sampler_lists.py).
+    sampler_lists: SamplerListsValue = ()
     # The paths of enabled packs ComfyUI failed to import at its last start (its log, read
     # each cycle: never cached); their node types do not exist for it.
     import_failed: frozenset[str] = frozenset()
@@ -164,6 +176,14 @@ class NodeInventory:
         ]
         return (*self.core_loaders, *enabled, *disabled)
 
+    def checked_sampler_lists(self) -> dict[str, frozenset[str]]:
+        """Return the sampler and scheduler lists ComfyUI validates against, as
+        ``comfy/samplers.py`` writes them, or none when an enabled pack may change them
+        (one that failed to import too: it may have changed them before it failed)."""
+        if any(pack.enabled and pack.changes_sampler_lists for pack in self.packs):
+            return {}
+        return {key: frozenset(choices) for key, choices in self.sampler_lists}
+
     def packs_defining(self, node_type: str) -> tuple[NodePack, ...]:
         """Return every pack, enabled or disabled, that declares ``node_type``."""
         return self._by_class.get(node_type, ())
@@ -176,6 +196,7 @@ class NodeInventory:
             "core_nodes": sorted(self.core_nodes),
             "core_signature": self.core_signature,
             "core_loaders": [loader.to_json() for loader in self.core_loaders],
+            "sampler_lists": {key: list(choices) for key, choices in self.sampler_lists},
             "packs": [
                 {
                     "name": pack.name,
@@ -193,6 +214,7 @@ class NodeInventory:
                         [list(names), list(types)] for names, types in pack.conditional_nodes
                     ],
                     "registry_id": pack.registry_id,
+                    "changes_sampler_lists": pack.changes_sampler_lists,
                 }
                 for pack in self.packs
             ],
@@ -226,7 +248,7 @@ class NodeInventory:
                     # signature makes the next scan read the pack again.
                     signature=(
                         str(item.get("signature", ""))
-                        if "loaders" in item and "frontend_nodes" in item
+                        if all(key in item for key in _PACK_READ_KEYS)
                         else ""
                     ),
                     loaders=tuple(LearnedLoader.from_json(x) for x in item.get("loaders", ())),
@@ -236,6 +258,7 @@ class NodeInventory:
                         for names, types in item.get("conditional_nodes", ())
                     ),
                     registry_id=_optional_text(item.get("registry_id")),
+                    changes_sampler_lists=item.get("changes_sampler_lists") is True,
                 )
                 for item in document["packs"]
             )
@@ -243,6 +266,7 @@ class NodeInventory:
             core_loaders = tuple(
                 LearnedLoader.from_json(x) for x in document.get("core_loaders", ())
             )
+            sampler_lists = _sampler_lists(document.get("sampler_lists"))
         except (KeyError, TypeError, ValueError) as error:
             raise StateError(
                 f"Node inventory cache is malformed ({error!r}); it will be rebuilt."
@@ -251,9 +275,24 @@ class NodeInventory:
         return cls(
             core_nodes=core,
             packs=packs,
-            core_signature=core_signature if "core_loaders" in document else "",
+            core_signature=(
+                core_signature if "core_loaders" in document and sampler_lists is not None else ""
+            ),
             core_loaders=core_loaders,
+            sampler_lists=sampler_lists or (),
         )
+
+
+def _sampler_lists(value: object) -> SamplerListsValue | None:
+    """The cached sampler lists, or None when absent or malformed (the core is read again)."""
+    if not isinstance(value, dict):
+        return None
+    pairs = []
+    for key, choices in value.items():
+        if not (isinstance(choices, list) and all(isinstance(c, str) for c in choices)):
+            return None
+        pairs.append((str(key), tuple(sorted(choices))))
+    return tuple(sorted(pairs))
 
 
 def folder_key(name: str) -> str:

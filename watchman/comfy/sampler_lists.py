@@ -1,0 +1,307 @@
+"""ComfyUI's sampler and scheduler lists, read from the install's ``comfy/samplers.py``,
+and whether any code ComfyUI loads changes them: the offline check of a KSampler's
+``sampler_name`` and ``scheduler`` values.
+
+Nodes take those lists from ``comfy.samplers`` (``(comfy.samplers.KSampler.SAMPLERS,)``)
+rather than writing them, and ComfyUI validates a prompt against the lists as they are
+once every pack has been imported. A pack may add to them at import (RES4LYF inserts its
+samplers into ``KSampler.SAMPLERS`` and appends ``beta57`` to ``SCHEDULER_NAMES``) or swap
+them at run time (efficiency-nodes assigns ``KSampler.SCHEDULERS``). So the lists read
+from ``samplers.py`` are used only when no file ComfyUI loads is seen to change them
+(:func:`changes_sampler_lists`); the reading is a syntax tree's, nothing is run.
+
+What counts as a change is deliberately broad: an attribute of one of those names
+assigned (``self.SAMPLERS = ...`` too), one of them or a name bound to one of them
+extended in place (``+=``, ``.append``, ``.insert``, item assignment, ...) or handed to a
+function that is not a known reader, and their names passed as text (``setattr``,
+``getattr``). A pack that only reads them, or builds its own list from them
+(``SCHEDULERS = comfy.samplers.KSampler.SCHEDULERS + ["AYS SDXL"]``, as Impact Pack
+does), changes nothing. A change written in a way no reading of the source can see
+(``exec``, a list handed back by a function and changed by its caller) is not found.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+
+from watchman.comfy.python_source import PARSE_ERRORS
+from watchman.comfy.syntax_literals import constant_text, last_name
+
+SHARED_LISTS = ("KSAMPLER_NAMES", "SAMPLER_NAMES", "SCHEDULER_NAMES")
+"""The module lists of ``comfy.samplers`` nodes take as their choices."""
+SHARED_CLASS_LISTS = ("SAMPLERS", "SCHEDULERS")
+"""The lists ``comfy.samplers.KSampler`` holds (the same objects, in ComfyUI)."""
+
+SharedLists = Mapping[str, frozenset[str]]
+"""Choices by key: a module list's name, or ``KSampler.SAMPLERS``/``KSampler.SCHEDULERS``."""
+
+_WATCHED = frozenset({*SHARED_LISTS, *SHARED_CLASS_LISTS, "SCHEDULER_HANDLERS"})
+# An attribute of these names assigned replaces a list, or the class holding two of them.
+_REPLACED = _WATCHED | {"KSampler"}
+_BY_NAME = frozenset({"setattr", "getattr", "delattr", "__setattr__"})
+_MENTIONS = (b"SAMPLER", b"SCHEDULER", b"KSampler")
+_MUTATORS = frozenset(
+    {
+        "append", "insert", "extend", "remove", "pop", "popitem", "clear", "sort",
+        "reverse", "update", "setdefault", "__setitem__", "__delitem__", "__iadd__",
+    }
+)  # fmt: skip
+# Calls that only read what they are given (the list is not kept by something that may
+# change it later): built-ins, and the v3 schema's inputs (``io.Combo.Input(options=...)``).
+_READERS = frozenset(
+    {
+        "list", "tuple", "set", "frozenset", "sorted", "len", "enumerate", "iter",
+        "reversed", "zip", "str", "repr", "print", "any", "all", "max", "min", "map",
+        "filter", "isinstance", "join", "index", "count", "copy", "deepcopy", "fromkeys",
+        "format", "choice", "get_close_matches", "Input", "Combo", "info", "debug",
+        "warning", "error",
+    }
+)  # fmt: skip
+_KEYWORD_READERS = frozenset({"options", "choices", "default"})
+MAX_ALIAS_ROUNDS = 4
+"""Names bound to a name bound to a list are followed this many steps (``a = b = x``)."""
+MAX_LIST_CHOICES = 1_000
+"""A list read longer than this is not kept (a real one has a few dozen)."""
+
+
+def shared_list_key(node: ast.expr) -> str | None:
+    """Return which list of ``comfy.samplers`` an input's type expression is, written
+    from the module down (``comfy.samplers.KSampler.SAMPLERS`` -> ``KSampler.SAMPLERS``,
+    ``comfy.samplers.SCHEDULER_NAMES`` -> ``SCHEDULER_NAMES``), or None. A shorter
+    spelling (``KSampler.SAMPLERS`` after ``from comfy.samplers import KSampler``) could
+    be a pack's own class: not taken."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    parts.reverse()
+    if parts[:2] != ["comfy", "samplers"]:
+        return None
+    rest = parts[2:]
+    if len(rest) == 1 and rest[0] in SHARED_LISTS:
+        return rest[0]
+    if len(rest) == 2 and rest[0] == "KSampler" and rest[1] in SHARED_CLASS_LISTS:
+        return "KSampler." + rest[1]
+    return None
+
+
+def mentions_sampler_lists(data: bytes) -> bool:
+    """Whether a file's bytes name any of the lists at all (the cheap test before its
+    syntax tree is read for :func:`changes_sampler_lists`)."""
+    return any(marker in data for marker in _MENTIONS)
+
+
+def changes_sampler_lists(tree: ast.AST) -> bool:
+    """Whether the module ``tree`` may change ComfyUI's sampler or scheduler lists (the
+    rules are the module's docstring). A name bound to a list inside a function is that
+    function's own; one bound in a module or class body holds everywhere. Never raises
+    for any tree."""
+    scopes = _scopes(tree)
+    shared = _aliases(scopes[0], frozenset())
+    for index, scope in enumerate(scopes):
+        aliases = shared if index == 0 else _aliases(scope, shared)
+        if any(_changes(node, aliases) for node in scope):
+            return True
+    return False
+
+
+def _scopes(tree: ast.AST) -> list[list[ast.AST]]:
+    """The tree's nodes by scope: the module's (class bodies included) first, then each
+    function's own, without the functions nested in it."""
+    scopes: list[list[ast.AST]] = []
+    roots: list[ast.AST] = [tree]
+    while roots:
+        root = roots.pop()
+        own: list[ast.AST] = []
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            own.append(node)
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                    roots.append(child)
+                else:
+                    stack.append(child)
+        scopes.append(own)
+    return scopes
+
+
+def read_sampler_lists(data: bytes) -> dict[str, frozenset[str]]:
+    """Return the lists ``comfy/samplers.py``'s bytes write, by key (see
+    :data:`SharedLists`): a list written in place, a name bound once to one, two of them
+    added, or the keys of a dict written in place (``list(SCHEDULER_HANDLERS)``). A list
+    built any other way, a name bound twice, or a file that changes its own lists gives
+    nothing for that key (or at all). Never raises."""
+    try:
+        tree = ast.parse(data)
+    except PARSE_ERRORS:
+        return {}
+    if changes_sampler_lists(tree):
+        return {}
+    module: dict[str, list[ast.expr]] = {}
+    classes: dict[str, list[ast.ClassDef]] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef):
+            classes.setdefault(statement.name, []).append(statement)
+            module.setdefault(statement.name, []).append(_UNKNOWN)
+            continue  # what its body binds is the class's, read below
+        for name, value in _bindings(statement):
+            module.setdefault(name, []).append(value)
+    found: dict[str, frozenset[str]] = {}
+    for name in SHARED_LISTS:
+        choices = _evaluate(ast.Name(id=name), module, 0)
+        if choices is not None:
+            found[name] = frozenset(choices)
+    ksampler = classes.get("KSampler", [])
+    if len(ksampler) == 1 and len(module["KSampler"]) == 1:
+        attributes: dict[str, list[ast.expr]] = {}
+        for statement in ksampler[0].body:
+            for name, value in _bindings(statement):
+                attributes.setdefault(name, []).append(value)
+        for name in SHARED_CLASS_LISTS:
+            bound = attributes.get(name, [])
+            choices = _evaluate(bound[0], module, 0) if len(bound) == 1 else None
+            if choices is not None:
+                found["KSampler." + name] = frozenset(choices)
+    return found
+
+
+def _bindings(statement: ast.stmt) -> Iterable[tuple[str, ast.expr]]:
+    # Every name a statement binds; a value only for ``name = value``, else a marker that
+    # makes the name unreadable (bound by a loop, an import, a def, ``a, b = ...``). A
+    # function's own names count too: one may rebind a module name (``global``).
+    if isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                yield target.id, statement.value
+            else:
+                yield from ((name, _UNKNOWN) for name in _stored_names(target))
+    elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+        if statement.value is not None:
+            yield statement.target.id, statement.value
+    else:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                yield node.id, _UNKNOWN
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                yield node.name, _UNKNOWN
+            elif isinstance(node, ast.alias):
+                yield (node.asname or node.name.split(".")[0]), _UNKNOWN
+
+
+_UNKNOWN: ast.expr = ast.Constant(value=None)
+
+
+def _stored_names(target: ast.expr) -> Iterable[str]:
+    for node in ast.walk(target):
+        if isinstance(node, ast.Name):
+            yield node.id
+
+
+def _evaluate(node: ast.expr, module: Mapping[str, list[ast.expr]], depth: int) -> list[str] | None:
+    if depth > 8:
+        return None
+    if isinstance(node, (ast.List, ast.Tuple)):
+        texts = [constant_text(element) for element in node.elts]
+        if len(texts) > MAX_LIST_CHOICES or any(text is None for text in texts):
+            return None
+        return [text for text in texts if text is not None]
+    if isinstance(node, ast.Dict):
+        keys = [constant_text(key) if key is not None else None for key in node.keys]
+        if len(keys) > MAX_LIST_CHOICES or any(key is None for key in keys):
+            return None
+        return [key for key in keys if key is not None]
+    if isinstance(node, ast.Name):
+        bound = module.get(node.id, [])
+        return _evaluate(bound[0], module, depth + 1) if len(bound) == 1 else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _evaluate(node.left, module, depth + 1)
+        right = _evaluate(node.right, module, depth + 1)
+        return left + right if left is not None and right is not None else None
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("list", "tuple")
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        return _evaluate(node.args[0], module, depth + 1)
+    return None
+
+
+def _watched(node: ast.AST, aliases: frozenset[str]) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in _WATCHED or node.id in aliases
+    if isinstance(node, ast.Attribute):
+        return node.attr in _WATCHED or node.attr in aliases
+    return False
+
+
+def _aliases(nodes: list[ast.AST], known_before: frozenset[str]) -> frozenset[str]:
+    """The names (and attribute names) bound to one of the lists as it is, not a copy:
+    ``names = comfy.samplers.KSAMPLER_NAMES`` then ``names.append(...)`` changes it."""
+    aliases: set[str] = set(known_before)
+    for _ in range(MAX_ALIAS_ROUNDS):
+        known = frozenset(aliases)
+        for node in nodes:
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+                value = node.value
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if value is not None and _watched(value, known):
+                    for target in targets:
+                        name = last_name(target)
+                        if name is not None:
+                            aliases.add(name)
+        if aliases == known:
+            break
+    return frozenset(aliases)
+
+
+def _targets(targets: Iterable[ast.expr]) -> Iterable[ast.expr]:
+    # What an assignment stores into, unpacking ``a, b.c = ...`` (a method patched on the
+    # class, ``KSampler.sample = ...``, stores into ``sample``: not a list).
+    for target in targets:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            yield from _targets(target.elts)
+        elif isinstance(target, ast.Starred):
+            yield from _targets([target.value])
+        else:
+            yield target
+
+
+def _changes(node: ast.AST, aliases: frozenset[str]) -> bool:
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+        for target in _targets(targets):
+            if isinstance(target, ast.Attribute) and target.attr in _REPLACED:
+                return True  # comfy.samplers.KSampler.SCHEDULERS = ...
+            if isinstance(target, ast.Subscript) and _watched(target.value, aliases):
+                return True  # SCHEDULER_HANDLERS["beta57"] = ...
+            if isinstance(node, ast.AugAssign) and _watched(target, aliases):
+                return True  # a list's += extends it in place
+        return False
+    if not isinstance(node, ast.Call):
+        return False
+    function = node.func
+    if (
+        isinstance(function, ast.Attribute)
+        and function.attr in _MUTATORS
+        and _watched(function.value, aliases)
+    ):
+        return True
+    called = last_name(function)
+    if called in _BY_NAME and any(constant_text(a) in _REPLACED for a in node.args):
+        return True  # setattr(comfy.samplers.KSampler, "SAMPLERS", ...), getattr(...)
+    reader = called in _READERS
+    for argument in node.args:
+        target = argument.value if isinstance(argument, ast.Starred) else argument
+        if _watched(target, aliases) and not reader:
+            return True  # handed to code that may keep and change it
+    for keyword in node.keywords:
+        if _watched(keyword.value, aliases) and not (reader or keyword.arg in _KEYWORD_READERS):
+            return True
+    return False
