@@ -212,6 +212,14 @@ def test_near_spellings_are_few_the_same_every_run_and_shared_across_workflows()
     assert len(found) == 30 and all(v.closest == () for v in found[MAX_SUGGESTED:])
 
 
+def test_a_short_list_is_compared_whole_so_a_first_letter_slip_still_finds_its_choice() -> None:
+    choices = frozenset({"euler", *(f"sampler_{n:03d}" for n in range(200))})
+    layouts = {"Pick": (WidgetSlot("m", "combo", choices),)}
+    node = NodeUse("1", "Pick", False, False, None, None, None, ("xuler",))
+    (value,) = find_unlisted_values([node], layouts.get, nothing_validates)
+    assert value.closest == ("euler",)
+
+
 def test_near_spellings_do_not_depend_on_the_processs_hash_seed() -> None:
     script = (
         "from watchman.comfy.widget_layout import WidgetSlot\n"

@@ -37,6 +37,10 @@ MAX_CLOSE_CANDIDATES = 50
 """Choices a value is compared with for near spellings, those nearest it in sorted order:
 a list of every file of a folder runs to thousands, and difflib costs each one."""
 
+MAX_COMPARED_WHOLE = 256
+"""A list of at most this many choices (samplers, schedulers, modes) is compared whole: a
+value misspelled in its first letter (``xuler``) sorts far from the choice it means."""
+
 MAX_SUGGESTED = 10
 """Unlisted values of one workflow given near spellings; the others get none."""
 
@@ -137,16 +141,20 @@ def _named_values(node: NodeUse, layout: Layout) -> dict[str, str]:
 
 def _closest(value: str, choices: frozenset[str], memo: CloseMemo) -> tuple[str, ...]:
     """Up to three choices spelled nearly like ``value``, the same whatever the process's
-    hash seed: compared with the :data:`MAX_CLOSE_CANDIDATES` choices around it in
-    case-blind order (those sharing the longest beginning with it)."""
+    hash seed: compared with every choice of a short list, else with the
+    :data:`MAX_CLOSE_CANDIDATES` choices around it in case-blind order (those sharing the
+    longest beginning with it)."""
     key = (choices, value)
     known = memo.get(key)
     if known is not None:
         return known
     ordered = sorted(choices, key=lambda choice: (choice.casefold(), choice))
-    at = bisect_left([choice.casefold() for choice in ordered], value.casefold())
-    half = MAX_CLOSE_CANDIDATES // 2
-    candidates = ordered[max(0, at - half) : at + half]
+    if len(ordered) <= MAX_COMPARED_WHOLE:
+        candidates = ordered
+    else:
+        at = bisect_left([choice.casefold() for choice in ordered], value.casefold())
+        half = MAX_CLOSE_CANDIDATES // 2
+        candidates = ordered[max(0, at - half) : at + half]
     found = tuple(difflib.get_close_matches(value, candidates, n=3, cutoff=0.6))
     memo[key] = found
     return found
