@@ -249,3 +249,86 @@ def test_a_change_of_the_sampler_lists_changes_what_the_needs_read() -> None:
     assert before.digest == after.digest
     assert before.checks_digest != after.checks_digest
     assert loader_table([loader]).checks_digest != before.checks_digest
+
+
+V3_NODES = """
+from comfy_api.latest import io
+import comfy.samplers
+
+class KSamplerSelect(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="KSamplerSelect",
+            category="sampling/custom_sampling/samplers",
+            inputs=[io.Combo.Input("sampler_name", options=comfy.samplers.SAMPLER_NAMES)],
+            outputs=[io.Sampler.Output()],
+        )
+
+class ModelSamplingPick(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ModelSamplingPick",
+            inputs=[
+                io.Model.Input("model"),
+                io.Int.Input("seed", control_after_generate=True),
+                io.Combo.Input("sampling", options=["eps", "v_prediction", "lcm"]),
+                io.Boolean.Input("zsnr", default=False, optional=True),
+                io.Float.Input("shift", default=1.0),
+                io.Image.Input("image", optional=True),
+            ],
+            outputs=[io.Model.Output()],
+        )
+"""
+
+
+def test_a_v3_schemas_inputs_give_the_layout_required_then_optional() -> None:
+    loaders = learned(V3_NODES)
+    layout = loaders["ModelSamplingPick"].layout
+    assert [(slot.name, slot.kind) for slot in layout] == [
+        ("seed", "number"),
+        (None, "control"),
+        ("sampling", "combo"),
+        ("shift", "number"),
+        ("zsnr", "boolean"),
+    ]
+    assert layout[2].choices == {"eps", "v_prediction", "lcm"}
+    values = [5, "fixed", "eps", 1.0, False]
+    assert place_values(layout, widget_kinds(values)) == {"sampling": "eps"}
+    (select,) = loaders["KSamplerSelect"].layout
+    assert (select.name, select.kind, select.shared) == ("sampler_name", "combo", "SAMPLER_NAMES")
+
+
+def test_a_v3_schema_whose_place_of_an_input_is_not_sure_gives_no_layout() -> None:
+    plain = V3_NODES.split("class ModelSamplingPick")[1]
+    source = "class ModelSamplingPick" + plain
+    for unsure in (
+        'io.Custom("STYLE").Input("style"),',  # a type of the pack's own: socket or widget?
+        'io.DynamicCombo.Input("mode", options=[]),',
+        'io.Float.Input("strength", optional=flag),',
+        'io.Float.Input("seed"),',  # an input named twice
+        "*more_inputs,",
+    ):
+        changed = source.replace('io.Model.Input("model"),', 'io.Model.Input("model"), ' + unsure)
+        assert (
+            "ModelSamplingPick" not in learned(changed)
+            or not learned(changed)["ModelSamplingPick"].layout
+        ), unsure
+
+
+def test_a_v3_layout_is_kept_only_off_a_plain_comfynode_with_one_schema() -> None:
+    source = "class ModelSamplingPick" + V3_NODES.split("class ModelSamplingPick")[1]
+    assert learned(source)["ModelSamplingPick"].layout
+    for changed in (
+        source.replace("(io.ComfyNode)", "(MyBase)"),
+        "@register\n" + source,
+        source.replace(
+            "        return io.Schema(",
+            "        if x:\n            return None\n        return io.Schema(",
+        ),
+        source + "\nModelSamplingPick.define_schema = other\n",
+        source + "\nclass Again(io.ComfyNode):\n" + source.split("(io.ComfyNode):\n")[1],
+    ):
+        loaders = learned(changed)
+        assert "ModelSamplingPick" not in loaders or not loaders["ModelSamplingPick"].layout

@@ -48,6 +48,7 @@ from watchman.comfy.static_layout import (
     attribute_list,
     static_slots,
     surely_socket,
+    v3_layout,
     written_sections,
 )
 from watchman.comfy.syntax_literals import call_name, constant_text, last_name
@@ -87,6 +88,8 @@ class PackIndex:
     # Class names some file of the pack assigns INPUT_TYPES or a validation method to, or
     # hands to setattr: their source's layout may not be what ComfyUI runs.
     patched: set[str] = field(default_factory=set)
+    # How many classes of the pack define each v3 node_id (one layout only for one).
+    v3_defined: dict[str, int] = field(default_factory=dict)
     # Whether some file may change ComfyUI's sampler or scheduler lists (sampler_lists.py).
     changes_sampler_lists: bool = False
 
@@ -211,7 +214,14 @@ class FileReader(MappingReader):
         if "INPUT_TYPES" in methods:
             self._read_input_types(methods["INPUT_TYPES"], info, scope, plain)
         elif "define_schema" in methods:
-            self._read_schema(methods["define_schema"], info, scope)
+            # As for INPUT_TYPES, a v3 layout is read only off a plain ComfyNode class.
+            plain_v3 = (
+                not class_node.decorator_list
+                and [last_name(base) for base in class_node.bases] == ["ComfyNode"]
+                and len(class_bindings.get("define_schema", ())) <= 1
+                and isinstance(methods.get("define_schema"), ast.FunctionDef)
+            )
+            self._read_schema(methods["define_schema"], info, scope, plain_v3)
         return info
 
     def _register_helpers(self, module_scope: Scope, listing_lines: list[int]) -> None:
@@ -394,10 +404,16 @@ class FileReader(MappingReader):
             info.pending.append((name, tuple(keys)))
 
     def _read_schema(
-        self, function: ast.FunctionDef | ast.AsyncFunctionDef, info: ClassInfo, scope: Scope
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        info: ClassInfo,
+        scope: Scope,
+        plain: bool = False,
     ) -> None:
         local = scope.inside(function)
-        for node in syntax_nodes(function):
+        nodes = syntax_nodes(function)
+        returns = [node for node in nodes if isinstance(node, ast.Return)]
+        for node in nodes:
             if not isinstance(node, ast.Call):
                 continue
             node_id = next((k.value for k in node.keywords if k.arg == "node_id"), None)
@@ -436,5 +452,12 @@ class FileReader(MappingReader):
             info.widgets = tuple(required + optional)
             info.model_inputs = tuple(model_inputs)
             info.folder_inputs = tuple(sorted(folder_inputs))
+            if plain and len(returns) == 1 and returns[0].value is node:
+                # One return of the schema written in place: the layout ComfyUI converts
+                # for the frontend, kept when it has a list worth checking.
+                slots = v3_layout(inputs)
+                if slots and any(slot.choices or slot.shared for slot in slots):
+                    info.layout = tuple(slots)
             self.index.v3[node_type] = info
+            self.index.v3_defined[node_type] = self.index.v3_defined.get(node_type, 0) + 1
             return

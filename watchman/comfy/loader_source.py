@@ -158,15 +158,15 @@ class LearnedLoader:
         )
 
 
-_PATCHED_NAMES = (b"INPUT_TYPES", b"VALIDATE_INPUTS", b"validate_inputs")
+_PATCHED_NAMES = (b"INPUT_TYPES", b"VALIDATE_INPUTS", b"validate_inputs", b"define_schema")
 _OWNER_BEFORE = re.compile(rb"([A-Za-z_]\w*)\s*\.\s*$")
 _ASSIGNED_AFTER = re.compile(rb"\s*=(?!=)")
 _SETATTR_OWNER = re.compile(rb"\s*([A-Za-z_]\w*)")
 
 
 def patched_classes(data: bytes) -> set[str]:
-    """The names a file assigns ``INPUT_TYPES`` or a validation method to
-    (``Node.VALIDATE_INPUTS = check``), or hands to ``setattr``: what such a class runs
+    """The names a file assigns ``INPUT_TYPES``, a v3 ``define_schema`` or a validation
+    method to (``Node.VALIDATE_INPUTS = check``), or hands to ``setattr``: what such a class runs
     is not what its body says. Found from the attribute's name outwards (a pattern
     starting at every identifier cost seconds over a few hundred packs)."""
     found: set[str] = set()
@@ -359,6 +359,9 @@ def _join(index: PackIndex) -> tuple[LearnedLoader, ...]:
     _resolve_attribute_keys(index)
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
+        if info.layout and (index.v3_defined.get(node_type, 0) > 1 or info.name in index.patched):
+            # Which class ComfyUI registers, or what a patch changes, is not read.
+            info = replace(info, layout=())
         if _worth_keeping(info):
             loaders[node_type] = _loader(node_type, info)
     node_groups = set(index.node_groups)

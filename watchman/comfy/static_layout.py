@@ -175,3 +175,100 @@ def _written_choices(node: ast.expr) -> frozenset[str] | None:
     if any(text is None for text in texts):
         return None
     return frozenset(text for text in texts if text is not None)
+
+
+V3_SOCKET_TYPES = frozenset(
+    {
+        "Model", "Clip", "Vae", "Conditioning", "Latent", "Image", "Mask", "ControlNet",
+        "StyleModel", "ClipVision", "ClipVisionOutput", "UpscaleModel", "Sampler", "Sigmas",
+        "Noise", "Guider", "Audio", "Video", "Gligen", "LatentUpscaleModel", "Hooks",
+    }
+)  # fmt: skip
+"""The v3 schema's socket types (``io.Image.Input``): ComfyUI's own, as CORE_SOCKET_TYPES."""
+
+_V3_KINDS: dict[str, SlotKind] = {
+    "Int": "number",
+    "Float": "number",
+    "String": "text",
+    "Boolean": "boolean",
+    "Combo": "combo",
+}
+
+
+def v3_layout(inputs: ast.expr | None) -> list[WidgetSlot] | None:
+    """Return the widget slots of a v3 schema's ``inputs=[...]``, required then optional
+    (as ComfyUI's v1 conversion orders them for the frontend), or None unless every input
+    is written in place as ``io.<Type>.Input("name", ...)`` of a type whose place is
+    known: a widget type, or one of :data:`V3_SOCKET_TYPES` (a custom or dynamic type,
+    ``optional`` or ``force_input`` computed, an input list built elsewhere: None)."""
+    if not isinstance(inputs, ast.List):
+        return None
+    required: list[WidgetSlot] = []
+    optional: list[WidgetSlot] = []
+    names: set[str] = set()
+    for item in inputs.elts:
+        read = _v3_input(item)
+        if read is None:
+            return None
+        name, slots, is_optional = read
+        if name in names:
+            return None  # the second would replace the first in ComfyUI's dict
+        names.add(name)
+        (optional if is_optional else required).extend(slots)
+    return required + optional
+
+
+def _v3_input(item: ast.expr) -> tuple[str, list[WidgetSlot], bool] | None:
+    if not (
+        isinstance(item, ast.Call)
+        and isinstance(item.func, ast.Attribute)
+        and item.func.attr == "Input"
+        and isinstance(item.func.value, ast.Attribute)  # io.Int, not a Custom("X") call
+    ):
+        return None
+    type_name = item.func.value.attr
+    keywords = {keyword.arg: keyword.value for keyword in item.keywords}
+    if None in keywords:
+        return None  # **extra: what it sets is not read
+    name = constant_text(item.args[0] if item.args else keywords.get("id"))
+    if name is None:
+        return None
+    flags = []
+    for flag in ("optional", "force_input"):
+        value = keywords.get(flag)
+        if value is not None and not (
+            isinstance(value, ast.Constant) and value.value in (True, False, None)
+        ):
+            return None
+        flags.append(_is_true(value))
+    is_optional, forced = flags
+    if type_name in V3_SOCKET_TYPES or (forced and type_name in _V3_KINDS):
+        return name, [], is_optional
+    if type_name == "MultiCombo":
+        return name, [WidgetSlot(name, "any")], is_optional  # a list of picks
+    kind = _V3_KINDS.get(type_name)
+    if kind is None:
+        return None
+    slots = [WidgetSlot(name, kind)]
+    controlled = _v3_set(keywords.get("control_after_generate"))
+    if kind == "combo":
+        options = keywords.get("options", item.args[1] if len(item.args) > 1 else None)
+        shared = shared_list_key(options) if options is not None else None
+        choices = None
+        if options is not None and keywords.get("remote") is None:
+            choices = _written_choices(options)
+        slots = [WidgetSlot(name, "combo", choices, shared=shared)]
+        if controlled:
+            slots += [WidgetSlot(None, "control", optional=True)]
+            slots += [WidgetSlot(None, "filter", optional=True)]
+        if _v3_set(keywords.get("upload")):
+            slots.append(WidgetSlot(None, "upload", optional=True))
+    elif kind == "number" and (controlled or name in SEED_NAMES):
+        slots.append(WidgetSlot(None, "control", optional=True))
+    return name, slots, is_optional
+
+
+def _v3_set(node: ast.expr | None) -> bool:
+    # A keyword given any value but a written None or False (``True``,
+    # ``io.ControlAfterGenerate.randomize``, ``io.UploadType.image``).
+    return node is not None and not (isinstance(node, ast.Constant) and node.value in (None, False))
