@@ -202,3 +202,17 @@ def test_a_pack_is_read_for_whether_it_changes_the_sampler_lists_in_any_of_its_f
     assert not read_pack(
         [("nodes.py", node), ("big.py", b"#" * (MAX_FILE_BYTES + 1))]
     ).changes_sampler_lists
+
+
+def test_a_file_this_python_cannot_parse_that_names_the_lists_may_change_them() -> None:
+    from watchman.comfy.loader_source import read_pack
+
+    node = b'class N:\n    pass\nNODE_CLASS_MAPPINGS = {"N": N}\n'
+    newer = (
+        b'print(f"{d["a"]}")\nimport comfy.samplers\ncomfy.samplers.KSAMPLER_NAMES.append("x")\n'
+    )
+    broken_plain = b'print(f"{d["a"]}")\n'
+    # Python 3.12 reads that f-string, an older one does not: either way it counts.
+    assert read_pack([("nodes.py", node), ("init.py", newer)]).changes_sampler_lists
+    assert read_pack([("nodes.py", node + newer)]).changes_sampler_lists
+    assert not read_pack([("nodes.py", node), ("init.py", broken_plain)]).changes_sampler_lists

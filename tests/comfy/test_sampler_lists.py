@@ -177,6 +177,39 @@ def changes(source: str) -> bool:
         "comfy.samplers.KSampler = MyKSampler",
         "register_samplers(comfy.samplers.KSAMPLER_NAMES)",  # may keep and change it
         "register(names=comfy.samplers.KSAMPLER_NAMES)",
+        # Ways to reach a list that a second engineer's review found unseen at first.
+        "from comfy.samplers import KSAMPLER_NAMES as names\nnames.append('mine')",
+        "def add():\n    from comfy.samplers import SCHEDULER_NAMES as n\n    n.append('x')",
+        "for lst in (comfy.samplers.KSAMPLER_NAMES, comfy.samplers.SAMPLER_NAMES):\n"
+        "    lst.append('mine')",
+        "targets = {'s': comfy.samplers.SAMPLER_NAMES}\ntargets['s'].append('mine')",
+        "a, b = comfy.samplers.KSAMPLER_NAMES, comfy.samplers.SAMPLER_NAMES\nb.append('x')",
+        """
+        class Adder:
+            def __init__(self):
+                self.names = comfy.samplers.KSAMPLER_NAMES
+            def add(self):
+                self.names.append("mine")
+        """,
+        """
+        def outer():
+            names = comfy.samplers.KSAMPLER_NAMES
+            def inner():
+                names.append("mine")
+            inner()
+        """,
+        """
+        def bind():
+            global names
+            names = comfy.samplers.KSAMPLER_NAMES
+        def add():
+            names.append("mine")
+        """,
+        "def add(n, names=comfy.samplers.KSAMPLER_NAMES):\n    names.append(n)",
+        "vars(comfy.samplers)['SCHEDULER_NAMES'].append('mine')",
+        "getattr(comfy.samplers, which).append('mine')",
+        "comfy.samplers = my_samplers",
+        "sys.modules['comfy.samplers'] = my_samplers",
     ],
 )
 def test_a_change_of_the_lists_is_seen(source: str) -> None:
@@ -212,6 +245,12 @@ def test_a_change_of_the_lists_is_seen(source: str) -> None:
         """,
         "x = comfy.samplers.KSampler(model, steps=steps, sampler=name, scheduler=other)",
         "KSampler = NODE_CLASS_MAPPINGS['KSampler']\nrun(KSampler)",
+        # Iterating a list gives its texts, not the list.
+        "for name in comfy.samplers.KSAMPLER_NAMES:\n    register(name)",
+        "node = comfy.samplers.KSampler(model, sampler=comfy.samplers.KSampler.SAMPLERS[0])",
+        "from comfy.samplers import KSAMPLER_NAMES\nprint(sorted(KSAMPLER_NAMES))",
+        "self.samplers = build()",
+        "setattr(self, key, value)",
     ],
 )
 def test_reading_or_copying_the_lists_is_no_change(source: str) -> None:

@@ -332,3 +332,14 @@ def test_a_v3_layout_is_kept_only_off_a_plain_comfynode_with_one_schema() -> Non
     ):
         loaders = learned(changed)
         assert "ModelSamplingPick" not in loaders or not loaders["ModelSamplingPick"].layout
+
+
+def test_a_combo_whose_options_are_comfyuis_sampler_list_takes_the_installs_choices() -> None:
+    source = KSAMPLER.replace(
+        '"scheduler": (comfy.samplers.KSampler.SCHEDULERS, {"tooltip": "t"})',
+        '"scheduler": ("COMBO", {"options": comfy.samplers.SCHEDULER_NAMES})',
+    )
+    loader = learned(source)["KSampler"]
+    assert [slot.shared for slot in loader.layout if slot.name == "scheduler"] == [
+        "SCHEDULER_NAMES"
+    ]

@@ -212,6 +212,18 @@ def test_near_spellings_are_few_the_same_every_run_and_shared_across_workflows()
     assert len(found) == 30 and all(v.closest == () for v in found[MAX_SUGGESTED:])
 
 
+def test_a_sample_prefixed_sampler_an_early_comfyuis_own_list_holds_is_listed() -> None:
+    early = {"KSampler": replace_choices(LAYOUTS["KSampler"], "sampler_name", {"sample_euler"})}
+    node = ksampler([1, "fixed", 20, 7.0, "sample_euler", "normal", 1.0])
+    assert find_unlisted_values([node], early.get, nothing_validates) == ()
+
+
+def replace_choices(layout: Any, name: str, choices: set[str]) -> Any:
+    return tuple(
+        replace(slot, choices=frozenset(choices)) if slot.name == name else slot for slot in layout
+    )
+
+
 def test_a_short_list_is_compared_whole_so_a_first_letter_slip_still_finds_its_choice() -> None:
     choices = frozenset({"euler", *(f"sampler_{n:03d}" for n in range(200))})
     layouts = {"Pick": (WidgetSlot("m", "combo", choices),)}

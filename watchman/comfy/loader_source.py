@@ -161,7 +161,7 @@ class LearnedLoader:
 _PATCHED_NAMES = (b"INPUT_TYPES", b"VALIDATE_INPUTS", b"validate_inputs", b"define_schema")
 _OWNER_BEFORE = re.compile(rb"([A-Za-z_]\w*)\s*\.\s*$")
 _ASSIGNED_AFTER = re.compile(rb"\s*=(?!=)")
-_SETATTR_OWNER = re.compile(rb"\s*([A-Za-z_]\w*)")
+_SETATTR_OWNER = re.compile(rb"\s*(?:[A-Za-z_]\w*\s*\.\s*)*([A-Za-z_]\w*)")
 
 
 def patched_classes(data: bytes) -> set[str]:
@@ -210,6 +210,9 @@ class PackReading:
     loaders: tuple[LearnedLoader, ...]
     problems: tuple[str, ...]
     changes_sampler_lists: bool
+    # The class names its files patch (patched_classes): another pack's or ComfyUI's
+    # class of that name may not run as its source says.
+    patched: tuple[str, ...] = ()
 
 
 def learn_loaders(
@@ -279,7 +282,12 @@ def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
         needed = any(b"def " + name in data for name in wanted)
         if needed and not _read_file(relative, data, index, budget):
             break
-    return PackReading(_join(index), tuple(index.problems), index.changes_sampler_lists)
+    return PackReading(
+        _join(index),
+        tuple(index.problems),
+        index.changes_sampler_lists,
+        tuple(sorted(index.patched)),
+    )
 
 
 def _unread(index: PackIndex, files: Iterable[bytes]) -> None:
@@ -294,7 +302,9 @@ def _check_sampler_lists(relative: str, data: bytes, index: PackIndex, budget: _
     try:
         tree = ast.parse(data, filename=relative)
     except PARSE_ERRORS:
-        return  # Python cannot compile it either: ComfyUI never runs it
+        # Maybe only this Python's parser: ComfyUI's may be newer. It names the lists.
+        index.changes_sampler_lists = True
+        return
     if not budget.spend(len(syntax_nodes(tree))):
         index.changes_sampler_lists = True
         return
@@ -307,6 +317,9 @@ def _read_file(relative: str, data: bytes, index: PackIndex, budget: _Budget) ->
         tree = ast.parse(data, filename=relative)
     except PARSE_ERRORS as error:
         index.problems.append(f"{relative}: does not parse as Python ({parse_failure(error)}).")
+        # A newer Python than this one may run it (an f-string of 3.12): if it names the
+        # sampler lists, it may change them.
+        index.changes_sampler_lists = index.changes_sampler_lists or mentions_sampler_lists(data)
         return True
     nodes = syntax_nodes(tree)  # counted for the budget, then read (one walk)
     if not budget.spend(len(nodes)):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from watchman.comfy.python_source import PARSE_ERRORS
 from watchman.comfy.syntax_literals import constant_text, last_name
@@ -98,24 +99,39 @@ def mentions_sampler_lists(data: bytes) -> bool:
 def changes_sampler_lists(tree: ast.AST) -> bool:
     """Whether the module ``tree`` may change ComfyUI's sampler or scheduler lists (the
     rules are the module's docstring). A name bound to a list inside a function is that
-    function's own; one bound in a module or class body holds everywhere. Never raises
-    for any tree."""
+    function's own (and its nested functions'); one bound in a module or class body, an
+    attribute (``self.names = ...``), an import's ``as`` name and a name the function
+    declares ``global`` hold everywhere. Never raises for any tree."""
     scopes = _scopes(tree)
-    shared = _aliases(scopes[0], frozenset())
-    for index, scope in enumerate(scopes):
-        aliases = shared if index == 0 else _aliases(scope, shared)
-        if any(_changes(node, aliases) for node in scope):
-            return True
-    return False
+    shared = _Aliases(frozenset(), frozenset())
+    for _ in range(MAX_ALIAS_ROUNDS):
+        by_scope: list[_Aliases] = []
+        widened = shared
+        for nodes, parent in scopes:
+            inherited = by_scope[parent] if parent is not None else shared
+            found = _aliases(nodes, inherited)
+            by_scope.append(found)
+            promoted = _promoted(nodes, found) if parent is not None else found
+            widened = widened.union(promoted)
+        if widened == shared:
+            return any(
+                _changes(node, aliases)
+                for (nodes, _), aliases in zip(scopes, by_scope, strict=True)
+                for node in nodes
+            )
+        shared = widened
+    return True  # aliases of aliases past the bound: taken to change them
 
 
-def _scopes(tree: ast.AST) -> list[list[ast.AST]]:
-    """The tree's nodes by scope: the module's (class bodies included) first, then each
-    function's own, without the functions nested in it."""
-    scopes: list[list[ast.AST]] = []
-    roots: list[ast.AST] = [tree]
+def _scopes(tree: ast.AST) -> list[tuple[list[ast.AST], int | None]]:
+    """The tree's nodes by scope, each with its enclosing scope's index: the module's
+    (class bodies included) first, then each function's own (its signature included),
+    without the functions nested in it, enclosing ones before nested ones."""
+    scopes: list[tuple[list[ast.AST], int | None]] = []
+    roots: list[tuple[ast.AST, int | None]] = [(tree, None)]
     while roots:
-        root = roots.pop()
+        root, parent = roots.pop(0)
+        index = len(scopes)
         own: list[ast.AST] = []
         stack = [root]
         while stack:
@@ -123,10 +139,10 @@ def _scopes(tree: ast.AST) -> list[list[ast.AST]]:
             own.append(node)
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                    roots.append(child)
+                    roots.append((child, index))
                 else:
                     stack.append(child)
-        scopes.append(own)
+        scopes.append((own, parent))
     return scopes
 
 
@@ -233,32 +249,114 @@ def _evaluate(node: ast.expr, module: Mapping[str, list[ast.expr]], depth: int) 
     return None
 
 
-def _watched(node: ast.AST, aliases: frozenset[str]) -> bool:
+@dataclass(frozen=True)
+class _Aliases:
+    """Names bound to one of the lists as it is (``lists``: ``names = ...KSAMPLER_NAMES``,
+    then ``names.append(...)`` changes it), and names bound to a tuple, list or dict
+    holding one (``containers``: ``for names in (a, b)``, ``d["s"].append``)."""
+
+    lists: frozenset[str]
+    containers: frozenset[str]
+
+    def union(self, other: _Aliases) -> _Aliases:
+        return _Aliases(self.lists | other.lists, self.containers | other.containers)
+
+
+def _watched(node: ast.AST, aliases: _Aliases) -> bool:
+    """Whether ``node`` is one of the lists: by name, by an alias, or as an item of a
+    container alias or of a module's namespace (``vars(comfy.samplers)["SAMPLER_NAMES"]``)."""
     if isinstance(node, ast.Name):
-        return node.id in _WATCHED or node.id in aliases
+        return node.id in _WATCHED or node.id in aliases.lists
     if isinstance(node, ast.Attribute):
-        return node.attr in _WATCHED or node.attr in aliases
+        return node.attr in _WATCHED or node.attr in aliases.lists
+    if isinstance(node, ast.Subscript):
+        if constant_text(node.slice) in _WATCHED:
+            return True
+        owner = last_name(node.value)
+        return owner is not None and owner in aliases.containers
     return False
 
 
-def _aliases(nodes: list[ast.AST], known_before: frozenset[str]) -> frozenset[str]:
-    """The names (and attribute names) bound to one of the lists as it is, not a copy:
-    ``names = comfy.samplers.KSAMPLER_NAMES`` then ``names.append(...)`` changes it."""
-    aliases: set[str] = set(known_before)
+def _holds(node: ast.AST, aliases: _Aliases) -> bool:
+    """Whether a display (tuple, list, set, dict) written in place holds one of the lists."""
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return any(_watched(e, aliases) or _holds(e, aliases) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return any(_watched(v, aliases) or _holds(v, aliases) for v in node.values)
+    return False
+
+
+def _aliases(nodes: list[ast.AST], inherited: _Aliases) -> _Aliases:
+    """The aliases a scope's ``nodes`` bind, with those it sees from outside."""
+    lists: set[str] = set(inherited.lists)
+    containers: set[str] = set(inherited.containers)
     for _ in range(MAX_ALIAS_ROUNDS):
-        known = frozenset(aliases)
+        known = _Aliases(frozenset(lists), frozenset(containers))
         for node in nodes:
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
-                value = node.value
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if value is not None and _watched(value, known):
-                    for target in targets:
-                        name = last_name(target)
-                        if name is not None:
-                            aliases.add(name)
-        if aliases == known:
+            for name, is_container in _bindings_of_lists(node, known):
+                (containers if is_container else lists).add(name)
+        if len(lists) == len(known.lists) and len(containers) == len(known.containers):
             break
-    return frozenset(aliases)
+    return _Aliases(frozenset(lists), frozenset(containers))
+
+
+def _bindings_of_lists(node: ast.AST, known: _Aliases) -> Iterable[tuple[str, bool]]:
+    """The names ``node`` binds to a list (False) or to a display holding one (True)."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+        value = node.value
+        if value is None:
+            return
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if _watched(value, known) or _holds(value, known):
+            # ``a, b = KSAMPLER_NAMES, SAMPLER_NAMES`` binds both; a display to one name
+            # makes it a container.
+            whole = _watched(value, known)
+            for target in targets:
+                unpacked = isinstance(target, (ast.Tuple, ast.List))
+                for part in _targets([target]):
+                    name = last_name(part)
+                    if name is not None:
+                        yield name, not whole and not unpacked
+    elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+        iterated = node.iter
+        owner = last_name(iterated) if isinstance(iterated, (ast.Name, ast.Attribute)) else None
+        if _holds(iterated, known) or (owner is not None and owner in known.containers):
+            for part in _targets([node.target]):
+                name = last_name(part)
+                if name is not None:
+                    yield name, False
+    elif isinstance(node, ast.alias):
+        if node.name.rsplit(".", 1)[-1] in _WATCHED and node.asname:
+            yield node.asname, False  # from comfy.samplers import KSAMPLER_NAMES as names
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        # A parameter whose default is a list: ``def add(n, names=KSAMPLER_NAMES)``.
+        arguments = node.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        # The parser pairs defaults with the last parameters (strict=False: never raise).
+        defaulted = positional[max(0, len(positional) - len(arguments.defaults)) :]
+        pairs = list(zip(defaulted, arguments.defaults, strict=False))
+        keywords = zip(arguments.kwonlyargs, arguments.kw_defaults, strict=False)
+        pairs += [(a, d) for a, d in keywords if d is not None]
+        for argument, default in pairs:
+            if _watched(default, known):
+                yield argument.arg, False
+
+
+def _promoted(nodes: list[ast.AST], found: _Aliases) -> _Aliases:
+    """What a function's aliases make true everywhere: attributes it binds
+    (``self.names = ...``), imports' ``as`` names and names it declares ``global``."""
+    declared = {name for node in nodes if isinstance(node, ast.Global) for name in node.names}
+    bound_attributes: set[str] = set()
+    for node in nodes:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound_attributes.update(
+                part.attr for part in _targets(targets) if isinstance(part, ast.Attribute)
+            )
+        elif isinstance(node, ast.alias) and node.asname:
+            declared.add(node.asname)
+    keep = declared | bound_attributes
+    return _Aliases(found.lists & keep, found.containers & keep)
 
 
 def _targets(targets: Iterable[ast.expr]) -> Iterable[ast.expr]:
@@ -273,13 +371,32 @@ def _targets(targets: Iterable[ast.expr]) -> Iterable[ast.expr]:
             yield target
 
 
-def _changes(node: ast.AST, aliases: frozenset[str]) -> bool:
+def _is_samplers_module(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "samplers"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "comfy"
+    )
+
+
+def _owns_lists(node: ast.AST) -> bool:
+    # The module or class holding the lists: comfy.samplers, samplers, KSampler.
+    return last_name(node) in ("samplers", "KSampler") if isinstance(node, ast.expr) else False
+
+
+def _changes(node: ast.AST, aliases: _Aliases) -> bool:
     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
         targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
         for target in _targets(targets):
             if isinstance(target, ast.Attribute) and target.attr in _REPLACED:
                 return True  # comfy.samplers.KSampler.SCHEDULERS = ...
-            if isinstance(target, ast.Subscript) and _watched(target.value, aliases):
+            if _is_samplers_module(target):
+                return True  # comfy.samplers = my_module
+            if isinstance(target, ast.Subscript) and (
+                _watched(target.value, aliases)
+                or constant_text(target.slice) == "comfy.samplers"  # sys.modules[...]
+            ):
                 return True  # SCHEDULER_HANDLERS["beta57"] = ...
             if isinstance(node, ast.AugAssign) and _watched(target, aliases):
                 return True  # a list's += extends it in place
@@ -296,6 +413,13 @@ def _changes(node: ast.AST, aliases: frozenset[str]) -> bool:
     called = last_name(function)
     if called in _BY_NAME and any(constant_text(a) in _REPLACED for a in node.args):
         return True  # setattr(comfy.samplers.KSampler, "SAMPLERS", ...), getattr(...)
+    if (
+        called in _BY_NAME
+        and len(node.args) > 1
+        and _owns_lists(node.args[0])
+        and constant_text(node.args[1]) is None
+    ):
+        return True  # getattr(comfy.samplers, name): any of them
     reader = called in _READERS
     for argument in node.args:
         target = argument.value if isinstance(argument, ast.Starred) else argument

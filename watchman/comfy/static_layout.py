@@ -58,6 +58,8 @@ def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
         kind = _KINDS[text.upper()]
         listed = options.get("options")
         choices = _written_choices(listed) if kind == "combo" and listed is not None else None
+        if kind == "combo" and listed is not None:
+            shared = shared_list_key(listed)  # ("COMBO", {"options": comfy.samplers...})
     else:
         # A list from a call, a name or an attribute: a combo of choices not written here
         # (but for ComfyUI's own sampler and scheduler lists, the install's).

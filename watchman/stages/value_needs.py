@@ -98,9 +98,10 @@ def find_unlisted_values(
         for slot in layout:
             if slot.kind != "combo" or slot.name is None or not slot.choices:
                 continue
-            value = _as_loaded(node.node_type, slot.name, values.get(slot.name))
-            if value is None or value in slot.choices:
-                continue
+            written = values.get(slot.name)
+            value = _as_loaded(node.node_type, slot.name, written)
+            if value is None or value in slot.choices or written in slot.choices:
+                continue  # (an early ComfyUI's own list held "sample_euler")
             if validates(node.node_type, slot.name):
                 continue
             if (node.node_id, slot.name) in elsewhere or (node.node_id, value) in unnamed:

@@ -643,3 +643,42 @@ def test_an_edit_of_the_samplers_file_makes_the_core_be_read_again(tmp_path: Pat
     os.utime(samplers, ns=(1, 1))  # a stamp unlike the first one's, however fast the disk
     again = scan_node_inventory(root, first)
     assert again.checked_sampler_lists()["SCHEDULER_NAMES"] == {"simple", "karras", "beta"}
+
+
+def test_a_pack_file_too_large_to_read_that_names_the_lists_may_change_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(node_scan, "MAX_LOADER_FILE_BYTES", 1_000)
+    monkeypatch.setattr(node_scan, "SCAN_CHUNK_BYTES", 64)  # the name cut between chunks
+    root = core_only(tmp_path)
+    write(root / "comfy" / "samplers.py", SAMPLERS_PY)
+    pack = root / "custom_nodes" / "Big"
+    write(pack / "nodes.py", mapping("BigNode"))
+    write(pack / "vendored.py", "# padding\n" * 200 + "print(1)\n")
+    assert scan_node_inventory(root).checked_sampler_lists()
+    write(pack / "vendored.py", "# padding\n" * 195 + "x = 1; " + ADDS_A_SCHEDULER)
+    assert scan_node_inventory(root).checked_sampler_lists() == {}
+
+
+def test_a_pack_patching_a_core_class_leaves_that_node_types_list_unchecked(
+    tmp_path: Path,
+) -> None:
+    root = core_only(tmp_path)
+    (root / "nodes.py").write_text(
+        "class CLIPLoader:\n"
+        "    @classmethod\n"
+        "    def INPUT_TYPES(s):\n"
+        '        return {"required": {"type": (["sd3", "flux"],)}}\n'
+        'NODE_CLASS_MAPPINGS = {"CLIPLoader": CLIPLoader}\n'
+    )
+    assert [loader.layout != () for loader in scan_node_inventory(root).learned_loaders()] == [True]
+    write(
+        root / "custom_nodes" / "more_types.py",
+        "import nodes\nnodes.CLIPLoader.INPUT_TYPES = classmethod(more_types)\n"
+        + mapping("MoreTypes"),
+    )
+    inventory = scan_node_inventory(root)
+    assert "CLIPLoader" in inventory.packs[0].patched_classes
+    assert [loader.layout for loader in inventory.learned_loaders()] == [()]
+    cached = NodeInventory.from_cache_document(inventory.to_cache_document())
+    assert cached.packs[0].patched_classes == inventory.packs[0].patched_classes

@@ -42,9 +42,9 @@ from watchman.comfy.pack_node_types import (
     node_classes_in_file,
     pack_node_types,
 )
-from watchman.comfy.sampler_lists import read_sampler_lists
+from watchman.comfy.sampler_lists import mentions_sampler_lists, read_sampler_lists
 from watchman.errors import CycleInterrupted, FileTooLargeError
-from watchman.regular_files import read_regular
+from watchman.regular_files import open_regular, read_regular
 from watchman.stages.inventory.git_metadata import read_git_metadata
 from watchman.stages.inventory.nodes import NodeInventory, NodePack, PackKind, SamplerListsValue
 from watchman.stages.workflow_entries import reader_code
@@ -57,6 +57,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 logger = logging.getLogger(__name__)
 
 CUSTOM_NODES_FOLDER = "custom_nodes"
+MAX_SCANNED_BYTES = 64 * 1024 * 1024
+"""A source file too large to read is searched this far for the sampler lists' names."""
+SCAN_CHUNK_BYTES = 1024 * 1024
 SAMPLERS_FILE = "comfy/samplers.py"
 """Where ComfyUI writes its sampler and scheduler lists (read, never run)."""
 
@@ -98,9 +101,11 @@ def scan_node_inventory(
         sampler_lists = previous.sampler_lists
     else:
         core_nodes = _classes_of(core_files)
-        core = _read_source(list(_sources(comfyui_root, core_files)), "ComfyUI")
+        too_large: list[Path] = []
+        core = _read_source(list(_sources(comfyui_root, core_files, too_large)), "ComfyUI")
         core_loaders = core.loaders
-        sampler_lists = () if core.changes_sampler_lists else _sampler_lists(samplers)
+        changed = core.changes_sampler_lists or _any_mentions(too_large)
+        sampler_lists = () if changed else _sampler_lists(samplers)
     earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
     packs: list[NodePack] = []
     folders = custom_nodes if custom_nodes is not None else [comfyui_root / CUSTOM_NODES_FOLDER]
@@ -192,11 +197,13 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         node_classes = earlier.node_classes
         loaders = earlier.loaders
         changes_sampler_lists = earlier.changes_sampler_lists
+        patched = earlier.patched_classes
         frontend_nodes = earlier.frontend_nodes
         conditional = earlier.conditional_nodes
     else:
         base = path if kind == "folder" else path.parent
-        sources = list(_sources(base, files))  # read once for every reading below
+        too_large: list[Path] = []
+        sources = list(_sources(base, files, too_large))  # read once for every reading below
         # A pack naming its node types at import time (comfy_mtb, 3D-Pack, Jovimetrix):
         # the mapping its rule builds counts as one more of its files.
         registration = registration_file(repository_of(remote), sources)
@@ -208,7 +215,8 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         conditional = conditional_node_types(sources)
         reading = _read_source(readable, _pack_name(path))
         loaders = reading.loaders
-        changes_sampler_lists = reading.changes_sampler_lists
+        changes_sampler_lists = reading.changes_sampler_lists or _any_mentions(too_large)
+        patched = reading.patched
         frontend = set(known_for_pack((remote, _pack_name(path))))
         for script in scripts:
             frontend |= registered_in_script(_script_text(script))
@@ -228,6 +236,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         frontend_nodes=frontend_nodes,
         conditional_nodes=conditional,
         changes_sampler_lists=changes_sampler_lists,
+        patched_classes=patched,
     )
 
 
@@ -288,6 +297,28 @@ def _read_source(sources: list[tuple[str, bytes]], pack: str) -> PackReading:
     return reading
 
 
+def _any_mentions(paths: Iterable[Path]) -> bool:
+    """Whether any of these files, too large to read as node source, names the sampler
+    lists (then it may change them): read in chunks up to :data:`MAX_SCANNED_BYTES`; a
+    larger or unreadable one counts as naming them."""
+    for path in paths:
+        try:
+            with open_regular(path) as file:
+                carried = b""
+                for _ in range(MAX_SCANNED_BYTES // SCAN_CHUNK_BYTES):
+                    chunk = file.read(SCAN_CHUNK_BYTES)
+                    if not chunk:
+                        break
+                    if mentions_sampler_lists(carried + chunk):
+                        return True
+                    carried = chunk[-16:]  # a name cut between two chunks
+                else:
+                    return True
+        except OSError:
+            return True
+    return False
+
+
 def _sampler_lists(path: Path) -> SamplerListsValue:
     """The sampler and scheduler lists ``comfy/samplers.py`` writes (sorted pairs), or
     none when it is missing, unreadable or builds them otherwise."""
@@ -302,7 +333,11 @@ def _sampler_lists(path: Path) -> SamplerListsValue:
     return tuple(sorted((key, tuple(sorted(choices))) for key, choices in found.items()))
 
 
-def _sources(base: Path, files: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
+def _sources(
+    base: Path, files: Iterable[Path], too_large: list[Path] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(relative path, bytes)`` of each readable file; one over the bound is left
+    out (and added to ``too_large`` when given)."""
     for path in files:
         try:
             relative = path.relative_to(base).as_posix()
@@ -312,6 +347,8 @@ def _sources(base: Path, files: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
             data = read_regular(path, MAX_LOADER_FILE_BYTES)
         except FileTooLargeError:
             logger.info("%s is too large to read as node source; skipped.", path)
+            if too_large is not None:
+                too_large.append(path)
             continue
         except OSError as error:
             logger.warning("Skipping %s: %s.", path, error.strerror or error)

@@ -24,7 +24,7 @@ SamplerListsValue = tuple[tuple[str, tuple[str, ...]], ...]
 equal for equal files (keys as :data:`watchman.comfy.sampler_lists.SharedLists`)."""
 
 # A cached pack lacking any of these was read by an older reader: it is read again.
-_PACK_READ_KEYS = ("loaders", "frontend_nodes", "changes_sampler_lists")
+_PACK_READ_KEYS = ("loaders", "frontend_nodes", "changes_sampler_lists", "patched_classes")
 
 PackKind = Literal["folder", "file"]
 
@@ -56,6 +56,9 @@ class NodePack:
     # Whether its source may change ComfyUI's sampler or scheduler lists (RES4LYF adds
     # samplers at import): then the install's lists are not known offline.
     changes_sampler_lists: bool = False
+    # Class names its source patches (``nodes.KSampler.INPUT_TYPES = ...``): a loader of
+    # that node type, ComfyUI's or another pack's, may not run as its source says.
+    patched_classes: tuple[str, ...] = ()
 
     @property
     def git_checkout(self) -> bool:
@@ -151,17 +154,26 @@ class NodeInventory:
         A pack's loader keeps its widget layout (the offline check of list values) only
         when ComfyUI surely runs that class: its pack is enabled, the core does not define
         the node type, and no other enabled pack registers it (the last one ComfyUI loads
-        would win)."""
+        would win). No loader keeps its layout when an enabled pack patches a class of
+        its node type's name (``nodes.CLIPLoader.INPUT_TYPES = ...``)."""
         registered: dict[str, int] = {}
+        patched: set[str] = set()
         for pack in self.packs:
             if pack.enabled:
                 for node_type in set(pack.node_classes):
                     registered[node_type] = registered.get(node_type, 0) + 1
+                patched.update(pack.patched_classes)
         core = set(self.core_nodes)
 
         def runs(loader: LearnedLoader, enabled: bool) -> LearnedLoader:
             sure = enabled and loader.node_type not in core
             if loader.layout and not (sure and registered.get(loader.node_type, 0) <= 1):
+                return replace(loader, layout=())
+            return loader
+
+        def unpatched(loader: LearnedLoader) -> LearnedLoader:
+            # A pack patching another's (or ComfyUI's) class: its list is not read.
+            if loader.layout and loader.node_type in patched:
                 return replace(loader, layout=())
             return loader
 
@@ -174,7 +186,7 @@ class NodeInventory:
             if not pack.enabled
             for loader in pack.loaders
         ]
-        return (*self.core_loaders, *enabled, *disabled)
+        return tuple(unpatched(loader) for loader in (*self.core_loaders, *enabled, *disabled))
 
     def checked_sampler_lists(self) -> dict[str, frozenset[str]]:
         """Return the sampler and scheduler lists ComfyUI validates against, as
@@ -215,6 +227,7 @@ class NodeInventory:
                     ],
                     "registry_id": pack.registry_id,
                     "changes_sampler_lists": pack.changes_sampler_lists,
+                    "patched_classes": list(pack.patched_classes),
                 }
                 for pack in self.packs
             ],
@@ -259,6 +272,7 @@ class NodeInventory:
                     ),
                     registry_id=_optional_text(item.get("registry_id")),
                     changes_sampler_lists=item.get("changes_sampler_lists") is True,
+                    patched_classes=tuple(str(n) for n in item.get("patched_classes", ())),
                 )
                 for item in document["packs"]
             )
