@@ -188,3 +188,14 @@ def test_a_live_server_keeps_the_packs_frontend_only_nodes(replay: tuple[Replay,
     assert installed.source == "object_info"
     assert {"KSampler", "SetNode"} <= installed.types
     assert "Gone" not in installed.types
+
+
+def test_inputs_listing_the_same_files_share_one_kept_list() -> None:
+    files = [f"model_{n}.safetensors" for n in range(100)]
+    document = {
+        f"Loader{k}": {"input": {"required": {"lora_name": [list(files), {}]}}} for k in range(5)
+    }
+    info = parse_object_info(document)
+    kept = {id(info.choices_for(f"Loader{k}", "lora_name")) for k in range(5)}
+    assert len(kept) == 1
+    assert info.choices_for("Loader3", "lora_name") == tuple(files)

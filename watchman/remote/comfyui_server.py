@@ -148,6 +148,9 @@ def parse_object_info(document: Mapping[str, Any]) -> ObjectInfo:
         entries keep their type but contribute no choices and no layout.
     """
     choices: dict[str, Mapping[str, tuple[str, ...]]] = {}
+    # One copy of each list: at 100,000 models every loader input (a LoRA stacker has
+    # dozens) lists the same folder's files, and each copy would be kept whole.
+    distinct: dict[tuple[str, ...], tuple[str, ...]] = {}
     layouts: dict[str, Layout] = {}
     lists = hashlib.sha256()
     for node_type, node_info in document.items():
@@ -168,7 +171,7 @@ def parse_object_info(document: Mapping[str, Any]) -> ObjectInfo:
             for input_name, spec in specs.items():
                 values = combo_values(spec)
                 if values is not None:
-                    node_choices[str(input_name)] = values
+                    node_choices[str(input_name)] = distinct.setdefault(values, values)
         if node_choices:
             choices[str(node_type)] = MappingProxyType(node_choices)
     return ObjectInfo(
