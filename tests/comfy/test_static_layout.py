@@ -343,3 +343,36 @@ def test_a_combo_whose_options_are_comfyuis_sampler_list_takes_the_installs_choi
     assert [slot.shared for slot in loader.layout if slot.name == "scheduler"] == [
         "SCHEDULER_NAMES"
     ]
+
+
+def test_a_v3_input_whose_flags_are_not_read_by_place_or_by_name_gives_no_layout() -> None:
+    source = "class ModelSamplingPick" + V3_NODES.split("class ModelSamplingPick")[1]
+    for unsure in (
+        'io.String.Input("prefix", extra_dict={"forceInput": True}),',  # a socket after all
+        'io.Combo.Input("opt_mode", ["x", "y"], "Optional mode", True),',  # optional=True
+        'io.Int.Input("steps", "Steps"),',
+    ):
+        changed = source.replace('io.Model.Input("model"),', 'io.Model.Input("model"), ' + unsure)
+        loaders = learned(changed)
+        assert "ModelSamplingPick" not in loaders or not loaders["ModelSamplingPick"].layout, unsure
+
+
+def test_only_comfyuis_own_comfynode_makes_a_v3_class_plain() -> None:
+    body = V3_NODES.split("class ModelSamplingPick(io.ComfyNode)")[1]
+    imported = "from comfy_api.latest.io import ComfyNode\nclass ModelSamplingPick(ComfyNode)"
+    assert learned(imported + body)["ModelSamplingPick"].layout
+    own = "from .base import ComfyNode\nclass ModelSamplingPick(ComfyNode)"
+    loaders = learned(own + body)
+    assert "ModelSamplingPick" not in loaders or not loaders["ModelSamplingPick"].layout
+
+
+def test_a_v3_node_subclassed_anywhere_in_its_pack_keeps_no_layout() -> None:
+    source = textwrap.dedent(V3_NODES).encode()
+    subclass = (
+        b"from .nodes import ModelSamplingPick\n\nclass Lenient(ModelSamplingPick):\n    pass\n"
+    )
+    alone, _ = learn_loaders([("nodes.py", source)])
+    assert {loader.node_type: loader for loader in alone}["ModelSamplingPick"].layout
+    both, _ = learn_loaders([("nodes.py", source), ("lenient.py", subclass)])
+    found = {loader.node_type: loader for loader in both}
+    assert "ModelSamplingPick" not in found or not found["ModelSamplingPick"].layout

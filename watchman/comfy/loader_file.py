@@ -88,6 +88,8 @@ class PackIndex:
     # Class names some file of the pack assigns INPUT_TYPES or a validation method to, or
     # hands to setattr: their source's layout may not be what ComfyUI runs.
     patched: set[str] = field(default_factory=set)
+    # Names any class of the pack derives from (a v3 node's subclass shares its node_id).
+    subclassed: set[str] = field(default_factory=set)
     # How many classes of the pack define each v3 node_id (one layout only for one).
     v3_defined: dict[str, int] = field(default_factory=dict)
     # Whether some file may change ComfyUI's sampler or scheduler lists (sampler_lists.py).
@@ -217,12 +219,42 @@ class FileReader(MappingReader):
             # As for INPUT_TYPES, a v3 layout is read only off a plain ComfyNode class.
             plain_v3 = (
                 not class_node.decorator_list
-                and [last_name(base) for base in class_node.bases] == ["ComfyNode"]
+                and len(class_node.bases) == 1
+                and self._is_comfy_node(class_node.bases[0])
                 and len(class_bindings.get("define_schema", ())) <= 1
                 and isinstance(methods.get("define_schema"), ast.FunctionDef)
             )
             self._read_schema(methods["define_schema"], info, scope, plain_v3)
         return info
+
+    def _is_comfy_node(self, base: ast.expr) -> bool:
+        """Whether a base is ComfyUI's own ``io.ComfyNode`` (``io.ComfyNode``, or
+        ``ComfyNode`` imported from ``comfy_api``): a pack's own class of that name may add
+        a validation this reading does not see."""
+        if isinstance(base, ast.Attribute):
+            return base.attr == "ComfyNode" and last_name(base.value) == "io"
+        if not (isinstance(base, ast.Name) and base.id == "ComfyNode"):
+            return False
+        imported = [
+            statement
+            for statement in self.tree.body
+            if isinstance(statement, ast.ImportFrom)
+            and any((alias.asname or alias.name) == "ComfyNode" for alias in statement.names)
+        ]
+        return (
+            bool(imported)
+            and all(
+                (statement.module or "").startswith("comfy_api")
+                and not statement.level
+                and all(
+                    alias.name == "ComfyNode"
+                    for alias in statement.names
+                    if (alias.asname or alias.name) == "ComfyNode"
+                )
+                for statement in imported
+            )
+            and "ComfyNode" not in self.class_nodes
+        )
 
     def _register_helpers(self, module_scope: Scope, listing_lines: list[int]) -> None:
         """Record what this file's module functions and class methods list, for inputs

@@ -187,6 +187,22 @@ def patched_classes(data: bytes) -> set[str]:
     return found
 
 
+_CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+_LAST_NAME = re.compile(rb"([A-Za-z_]\w*)\s*$")
+
+
+def subclassed_names(data: bytes) -> set[str]:
+    """The names a file's classes are derived from (``class B(pkg.A):`` gives ``A``): a
+    v3 node's subclass inherits its ``node_id`` and may validate otherwise."""
+    found: set[str] = set()
+    for match in _CLASS_BASES.finditer(data):
+        for part in match.group(1).split(b","):
+            name = _LAST_NAME.search(part.strip())
+            if name is not None:
+                found.add(name.group(1).decode("ascii", "replace"))
+    return found
+
+
 def _texts(value: object) -> tuple[str, ...]:
     return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
@@ -249,6 +265,7 @@ def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
             _unread(index, [data, *(rest for _, rest in files)])
             break
         index.patched.update(patched_classes(data))
+        index.subclassed.update(subclassed_names(data))
         if any(marker in data for marker in NODE_MARKERS):
             if not _read_file(relative, data, index, budget):
                 _unread(index, [data, *(rest for _, rest in files)])
@@ -372,8 +389,13 @@ def _join(index: PackIndex) -> tuple[LearnedLoader, ...]:
     _resolve_attribute_keys(index)
     loaders: dict[str, LearnedLoader] = {}
     for node_type, info in index.v3.items():
-        if info.layout and (index.v3_defined.get(node_type, 0) > 1 or info.name in index.patched):
-            # Which class ComfyUI registers, or what a patch changes, is not read.
+        if info.layout and (
+            index.v3_defined.get(node_type, 0) > 1
+            or info.name in index.patched
+            or info.name in index.subclassed
+        ):
+            # Which class ComfyUI registers, what a patch changes, or what a subclass
+            # registered with the same node_id validates, is not read.
             info = replace(info, layout=())
         if _worth_keeping(info):
             loaders[node_type] = _loader(node_type, info)

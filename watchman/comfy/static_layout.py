@@ -230,8 +230,10 @@ def _v3_input(item: ast.expr) -> tuple[str, list[WidgetSlot], bool] | None:
         return None
     type_name = item.func.value.attr
     keywords = {keyword.arg: keyword.value for keyword in item.keywords}
-    if None in keywords:
-        return None  # **extra: what it sets is not read
+    if None in keywords or not _is_none(keywords.get("extra_dict")):
+        return None  # **extra, extra_dict={"forceInput": True}: what it sets is not read
+    if len(item.args) > (2 if type_name in ("Combo", "MultiCombo") else 1):
+        return None  # (id, options, display_name, optional, ...): flags not read by place
     name = constant_text(item.args[0] if item.args else keywords.get("id"))
     if name is None:
         return None
@@ -268,6 +270,10 @@ def _v3_input(item: ast.expr) -> tuple[str, list[WidgetSlot], bool] | None:
     elif kind == "number" and (controlled or name in SEED_NAMES):
         slots.append(WidgetSlot(None, "control", optional=True))
     return name, slots, is_optional
+
+
+def _is_none(node: ast.expr | None) -> bool:
+    return node is None or (isinstance(node, ast.Constant) and node.value is None)
 
 
 def _v3_set(node: ast.expr | None) -> bool:
