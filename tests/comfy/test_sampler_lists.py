@@ -267,3 +267,84 @@ def test_a_file_that_never_names_the_lists_is_not_parsed_for_them() -> None:
 def test_any_bytes_as_a_samplers_file_never_raise(data: bytes) -> None:
     lists = read_sampler_lists(data)
     assert all(isinstance(choices, frozenset) for choices in lists.values())
+
+
+# A property over generated programs: whatever mix of binding, copying, reading and
+# changing they make, a program that changes a list when run (here, against a stand-in
+# comfy.samplers; these are the test's own programs, not a pack's) is seen to change it.
+_LISTS = (
+    "comfy.samplers.KSAMPLER_NAMES",
+    "comfy.samplers.SAMPLER_NAMES",
+    "comfy.samplers.KSampler.SCHEDULERS",
+    "comfy.samplers.SCHEDULER_HANDLERS",
+)
+_VALUES = (*_LISTS, "list({0})", "{0} + ['w']", "({1}, {2})", "{{'k': {1}}}", "{0}", "len({0})")
+_CHANGES = (
+    "{0} = {v}",
+    "{0}, {1} = {v}, {w}",
+    "{0}.append('x')",
+    "{0} += ['x']",
+    "{0}['k'].append('x')",
+    "{0}['k'] = 1",
+    "for {1} in ({v}, {w}):\n    {1}.append('y')",
+    "def f({1}={v}):\n    {1}.append('z')\nf()",
+    "print(len({0}))",
+    "{0} = sorted({v})",
+)
+
+
+def _stand_in() -> object:
+    import types
+
+    samplers = types.ModuleType("comfy.samplers")
+    samplers.KSAMPLER_NAMES = ["euler"]  # type: ignore[attr-defined]
+    samplers.SAMPLER_NAMES = ["euler", "ddim"]  # type: ignore[attr-defined]
+    samplers.SCHEDULER_NAMES = ["simple"]  # type: ignore[attr-defined]
+    samplers.SCHEDULER_HANDLERS = {"simple": None}  # type: ignore[attr-defined]
+    samplers.KSampler = type(  # type: ignore[attr-defined]
+        "KSampler", (), {"SAMPLERS": samplers.SAMPLER_NAMES, "SCHEDULERS": samplers.SCHEDULER_NAMES}
+    )
+    comfy = types.ModuleType("comfy")
+    comfy.samplers = samplers  # type: ignore[attr-defined]
+    return comfy
+
+
+def _state(comfy: object) -> object:
+    samplers = comfy.samplers  # type: ignore[attr-defined]
+    return (
+        list(samplers.KSAMPLER_NAMES),
+        list(samplers.SAMPLER_NAMES),
+        list(samplers.SCHEDULER_NAMES),
+        dict(samplers.SCHEDULER_HANDLERS),
+        list(samplers.KSampler.SAMPLERS),
+        list(samplers.KSampler.SCHEDULERS),
+    )
+
+
+@st.composite
+def _programs(draw: st.DrawFn) -> str:
+    lines = []
+    for _ in range(draw(st.integers(1, 5))):
+        names = [draw(st.sampled_from(("a", "b", "c"))) for _ in range(2)]
+        value, other = (
+            draw(st.sampled_from(_VALUES)).format(
+                draw(st.sampled_from(("a", "b", *_LISTS))),
+                draw(st.sampled_from(_LISTS)),
+                draw(st.sampled_from(_LISTS)),
+            )
+            for _ in range(2)
+        )
+        statement = draw(st.sampled_from(_CHANGES)).format(*names, v=value, w=other)
+        body = "\n".join("    " + line for line in statement.splitlines())
+        lines.append(f"try:\n{body}\nexcept Exception:\n    pass")
+    return "\n".join(lines)
+
+
+@settings(max_examples=600, deadline=None)
+@given(program=_programs())
+def test_a_generated_program_that_changes_a_list_when_run_is_seen_to(program: str) -> None:
+    comfy = _stand_in()
+    before = _state(comfy)
+    exec(compile(program, "generated", "exec"), {"comfy": comfy})  # the test's own code
+    if _state(comfy) != before:
+        assert changes_sampler_lists(ast.parse(program)), program

@@ -307,16 +307,8 @@ def _bindings_of_lists(node: ast.AST, known: _Aliases) -> Iterable[tuple[str, bo
         if value is None:
             return
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if _watched(value, known) or _holds(value, known):
-            # ``a, b = KSAMPLER_NAMES, SAMPLER_NAMES`` binds both; a display to one name
-            # makes it a container.
-            whole = _watched(value, known)
-            for target in targets:
-                unpacked = isinstance(target, (ast.Tuple, ast.List))
-                for part in _targets([target]):
-                    name = last_name(part)
-                    if name is not None:
-                        yield name, not whole and not unpacked
+        for target in targets:
+            yield from _bound_to(target, value, known)
     elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
         iterated = node.iter
         owner = last_name(iterated) if isinstance(iterated, (ast.Name, ast.Attribute)) else None
@@ -324,7 +316,8 @@ def _bindings_of_lists(node: ast.AST, known: _Aliases) -> Iterable[tuple[str, bo
             for part in _targets([node.target]):
                 name = last_name(part)
                 if name is not None:
-                    yield name, False
+                    yield name, False  # an item may be a list, or a display holding one
+                    yield name, True
     elif isinstance(node, ast.alias):
         if node.name.rsplit(".", 1)[-1] in _WATCHED and node.asname:
             yield node.asname, False  # from comfy.samplers import KSAMPLER_NAMES as names
@@ -340,6 +333,32 @@ def _bindings_of_lists(node: ast.AST, known: _Aliases) -> Iterable[tuple[str, bo
         for argument, default in pairs:
             if _watched(default, known):
                 yield argument.arg, False
+
+
+def _bound_to(target: ast.expr, value: ast.expr, known: _Aliases) -> Iterable[tuple[str, bool]]:
+    """What ``target = value`` binds: a list alias (False) or a container (True); both
+    when an unpacking leaves it unsure which item a name gets."""
+    if (
+        isinstance(target, (ast.Tuple, ast.List))
+        and isinstance(value, (ast.Tuple, ast.List))
+        and len(target.elts) == len(value.elts)
+        and not any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts))
+    ):
+        for part, item in zip(target.elts, value.elts, strict=True):
+            yield from _bound_to(part, item, known)
+        return
+    whole = _watched(value, known)
+    if not (whole or _holds(value, known)):
+        return
+    unpacked = isinstance(target, (ast.Tuple, ast.List, ast.Starred))
+    for part in _targets([target]):
+        name = last_name(part)
+        if name is None:
+            continue
+        if unpacked or whole:
+            yield name, False
+        if unpacked or not whole:
+            yield name, True
 
 
 def _promoted(nodes: list[ast.AST], found: _Aliases) -> _Aliases:
