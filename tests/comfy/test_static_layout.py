@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import textwrap
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from watchman.comfy.loader_lookup import loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders, patched_classes
 from watchman.comfy.widget_layout import place_values
@@ -376,3 +379,78 @@ def test_a_v3_node_subclassed_anywhere_in_its_pack_keeps_no_layout() -> None:
     both, _ = learn_loaders([("nodes.py", source), ("lenient.py", subclass)])
     found = {loader.node_type: loader for loader in both}
     assert "ModelSamplingPick" not in found or not found["ModelSamplingPick"].layout
+
+
+# A property: the layout read from a class's source, when the reader gives one, is the
+# layout a live server's definition of that same class gives. The classes are the test's
+# own, run here (never a pack's) to get the definition ComfyUI would send.
+_ENTRIES = (
+    '("MODEL",)',
+    '("IMAGE", {"tooltip": "t"})',
+    '("INT", {"default": 1})',
+    '("INT", {"control_after_generate": True})',
+    '("FLOAT", {"min": 0.0})',
+    '("STRING", {"multiline": True})',
+    '("STRING", {"forceInput": True})',
+    '("BOOLEAN", {"default": False})',
+    '(["a", "b", "c"],)',
+    '(["x", "y"], {"default": "x"})',
+    '(["img.png"], {"image_upload": True})',
+    '("COMBO", {"options": ["p", "q"]})',
+    '("COMBO", {"options": ["p"], "control_after_generate": True})',
+    "(comfy.samplers.KSampler.SAMPLERS,)",
+    '(comfy.samplers.KSampler.SCHEDULERS, {"tooltip": "s"})',
+    "([1, 2, 3],)",
+)
+_NAMES = ("seed", "steps", "mode", "image", "text", "clip", "strength", "noise_seed", "pick")
+
+
+@st.composite
+def _node_sources(draw: st.DrawFn) -> str:
+    sections = []
+    for section in ("required", "optional"):
+        count = draw(st.integers(0 if section == "optional" else 1, 4))
+        names = draw(st.lists(st.sampled_from(_NAMES), min_size=count, max_size=count, unique=True))
+        entries = ", ".join(f'"{name}": {draw(st.sampled_from(_ENTRIES))}' for name in names)
+        sections.append(f'"{section}": {{{entries}}}')
+    return (
+        "class Generated:\n"
+        "    @classmethod\n"
+        "    def INPUT_TYPES(s):\n"
+        f"        return {{{', '.join(sections)}}}\n"
+        'NODE_CLASS_MAPPINGS = {"Generated": Generated}\n'
+    )
+
+
+def _served_layout(source: str) -> object:
+    import types
+
+    from watchman.comfy.widget_layout import widget_layout
+
+    samplers = types.SimpleNamespace(
+        KSampler=types.SimpleNamespace(SAMPLERS=["euler", "ddim"], SCHEDULERS=["simple"])
+    )
+    namespace: dict[str, object] = {"comfy": types.SimpleNamespace(samplers=samplers)}
+    exec(compile(source, "generated", "exec"), namespace)  # the test's own class
+    inputs = namespace["Generated"].INPUT_TYPES()  # type: ignore[attr-defined]
+    order = {section: list(specs) for section, specs in inputs.items()}
+    return widget_layout({"input": inputs, "input_order": order})
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=_node_sources())
+def test_a_layout_read_from_source_is_the_layout_the_server_would_give(source: str) -> None:
+    lists = {
+        "KSampler.SAMPLERS": frozenset({"euler", "ddim"}),
+        "KSampler.SCHEDULERS": frozenset({"simple"}),
+    }
+    loaders, _ = learn_loaders([("nodes.py", source.encode())])
+    found = {loader.node_type: loader for loader in loaders}.get("Generated")
+    if found is None or not found.layout:
+        return  # not laid out offline: never checked, nothing to compare
+    static = loader_table([found], lists).layout("Generated")
+    served = _served_layout(source)
+    assert static is not None and served is not None
+    assert [(s.name, s.kind, s.choices, s.optional) for s in static] == [
+        (s.name, s.kind, s.choices, s.optional) for s in served
+    ], source
