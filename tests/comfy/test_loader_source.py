@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from watchman.comfy.loader_lookup import LoaderTable, loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders
 
@@ -216,3 +218,18 @@ def test_a_file_this_python_cannot_parse_that_names_the_lists_may_change_them() 
     assert read_pack([("nodes.py", node), ("init.py", newer)]).changes_sampler_lists
     assert read_pack([("nodes.py", node + newer)]).changes_sampler_lists
     assert not read_pack([("nodes.py", node), ("init.py", broken_plain)]).changes_sampler_lists
+
+
+def test_a_pack_over_its_source_bound_is_judged_by_the_files_left_unread_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from watchman.comfy import loader_source
+
+    monkeypatch.setattr(loader_source, "MAX_PACK_BYTES", 200)
+    reads = b"import comfy.samplers\nNAMES = comfy.samplers.KSampler.SAMPLERS + ['x']\n"
+    padding = b"#" * 150 + b"\n"
+    files = [("a.py", reads), ("b.py", padding), ("c.py", b"x = 1\n")]
+    assert not loader_source.read_pack(files).changes_sampler_lists  # a.py was read
+    adds = b"import comfy.samplers\ncomfy.samplers.KSAMPLER_NAMES.append('x')\n"
+    files = [("a.py", reads), ("b.py", padding), ("c.py", adds)]
+    assert loader_source.read_pack(files).changes_sampler_lists  # c.py was not

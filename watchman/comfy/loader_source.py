@@ -254,7 +254,8 @@ def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
     budget = _Budget(MAX_SYNTAX_NODES)
     total = 0
     helper_files: list[tuple[str, bytes]] = []
-    for relative, data in files:
+    remaining = iter(files)  # a bound reached: the files not yet read are these
+    for relative, data in remaining:
         if len(data) > MAX_FILE_BYTES:
             index.problems.append(f"{relative}: {len(data)} bytes is over the file limit.")
             _unread(index, [data])
@@ -262,13 +263,13 @@ def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
         total += len(data)
         if total > MAX_PACK_BYTES:
             index.problems.append(f"{relative}: the pack's source limit was reached; not read.")
-            _unread(index, [data, *(rest for _, rest in files)])
+            _unread(index, [data, *(rest for _, rest in remaining)])
             break
         index.patched.update(patched_classes(data))
         index.subclassed.update(subclassed_names(data))
         if any(marker in data for marker in NODE_MARKERS):
             if not _read_file(relative, data, index, budget):
-                _unread(index, [data, *(rest for _, rest in files)])
+                _unread(index, [data, *(rest for _, rest in remaining)])
                 break
             continue
         if mentions_sampler_lists(data) and not index.changes_sampler_lists:
