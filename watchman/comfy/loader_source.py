@@ -187,7 +187,10 @@ def patched_classes(data: bytes) -> set[str]:
     return found
 
 
-_CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+# Unanchored, so the search jumps from one "class" to the next (anchored at every line it
+# cost 1.4 s over 228 packs' 153 MB, this 0.14 s); a match in a comment adds a name, which
+# only leaves a layout out.
+_CLASS_BASES = re.compile(rb"class[ \t]+\w+[ \t]*\(([^)]*)\)")
 _LAST_NAME = re.compile(rb"([A-Za-z_]\w*)\s*$")
 
 

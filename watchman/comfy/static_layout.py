@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 
 from watchman.comfy.sampler_lists import shared_list_key
-from watchman.comfy.syntax_literals import constant_text
+from watchman.comfy.syntax_literals import attribute_parts, constant_text
 from watchman.comfy.widget_layout import SEED_NAMES, SlotKind, WidgetSlot
 
 MAX_LITERAL_CHOICES = 1_000
@@ -121,7 +121,7 @@ def surely_socket(spec: ast.expr) -> bool:
     first = spec.elts[0]
     if constant_text(first) is not None:
         return True
-    parts = _attribute_parts(first)
+    parts = attribute_parts(first)
     if parts is None:
         return False
     if any(part in ("IO", "io") for part in parts):
@@ -130,25 +130,13 @@ def surely_socket(spec: ast.expr) -> bool:
     return len(parts) == 2 and parts[1] in CORE_SOCKET_TYPES
 
 
-def _attribute_parts(node: ast.expr) -> list[str] | None:
-    """``a.b.C`` as ``["a", "b", "C"]``; None for anything but names and attributes."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name) or not parts:
-        return None
-    parts.append(node.id)
-    return parts[::-1]
-
-
 def attribute_list(spec: ast.expr) -> bool:
     """Whether an entry the reader took for a socket is a list held by a module's class:
     ``(comfy.samplers.KSampler.SAMPLERS,)``, a chain of two or more attributes without an
     ``IO`` in it (socket types are written ``IO.MODEL``, ``comfy_types.IO.IMAGE``)."""
     if not isinstance(spec, ast.Tuple) or not spec.elts:
         return False
-    parts = _attribute_parts(spec.elts[0])
+    parts = attribute_parts(spec.elts[0])
     return parts is not None and len(parts) > 2 and not any(p in ("IO", "io") for p in parts)
 
 

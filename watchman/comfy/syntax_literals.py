@@ -39,3 +39,15 @@ def constant_text(node: ast.expr | None) -> str | None:
 
 def is_true(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
+
+
+def attribute_parts(node: ast.expr) -> list[str] | None:
+    """``a.b.C`` as ``["a", "b", "C"]``; None for anything but names and attributes."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or not parts:
+        return None
+    parts.append(node.id)
+    return parts[::-1]

@@ -280,7 +280,7 @@ class NodeInventory:
             core_loaders = tuple(
                 LearnedLoader.from_json(x) for x in document.get("core_loaders", ())
             )
-            sampler_lists = _sampler_lists(document.get("sampler_lists"))
+            sampler_lists = _cached_sampler_lists(document.get("sampler_lists"))
         except (KeyError, TypeError, ValueError) as error:
             raise StateError(
                 f"Node inventory cache is malformed ({error!r}); it will be rebuilt."
@@ -297,7 +297,7 @@ class NodeInventory:
         )
 
 
-def _sampler_lists(value: object) -> SamplerListsValue | None:
+def _cached_sampler_lists(value: object) -> SamplerListsValue | None:
     """The cached sampler lists, or None when absent or malformed (the core is read again)."""
     if not isinstance(value, dict):
         return None
