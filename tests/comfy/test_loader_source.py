@@ -195,6 +195,11 @@ def test_a_pack_is_read_for_whether_it_changes_the_sampler_lists_in_any_of_its_f
     reads = b"import comfy.samplers\nNAMES = comfy.samplers.KSampler.SAMPLERS + ['x']\n"
     assert not read_pack([("nodes.py", node)]).changes_sampler_lists
     assert not read_pack([("nodes.py", node), ("util.py", reads)]).changes_sampler_lists
+    # A file naming only the module, not a list, is read too.
+    by_name = b"import comfy.samplers\ngetattr(comfy.samplers, which).append('x')\n"
+    assert read_pack([("nodes.py", node), ("patch.py", by_name)]).changes_sampler_lists
+    replaced = b"from comfy import samplers\nimport comfy\ncomfy.samplers = mine\n"
+    assert read_pack([("nodes.py", node), ("patch.py", replaced)]).changes_sampler_lists
     # In a file without nodes (a pack's __init__), and in a node file itself.
     assert read_pack([("nodes.py", node), ("__init__.py", adds)]).changes_sampler_lists
     assert read_pack([("nodes.py", node + adds)]).changes_sampler_lists

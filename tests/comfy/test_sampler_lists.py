@@ -208,6 +208,7 @@ def changes(source: str) -> bool:
         "def add(n, names=comfy.samplers.KSAMPLER_NAMES):\n    names.append(n)",
         "vars(comfy.samplers)['SCHEDULER_NAMES'].append('mine')",
         "getattr(comfy.samplers, which).append('mine')",
+        "from comfy import samplers\ngetattr(samplers, which).append('mine')",
         "comfy.samplers = my_samplers",
         "sys.modules['comfy.samplers'] = my_samplers",
     ],
@@ -251,6 +252,8 @@ def test_a_change_of_the_lists_is_seen(source: str) -> None:
         "from comfy.samplers import KSAMPLER_NAMES\nprint(sorted(KSAMPLER_NAMES))",
         "self.samplers = build()",
         "setattr(self, key, value)",
+        # A pack's own module named samplers (TRELLIS's) is not ComfyUI's.
+        "from . import samplers\nsampler = getattr(samplers, name)(**args)",
     ],
 )
 def test_reading_or_copying_the_lists_is_no_change(source: str) -> None:

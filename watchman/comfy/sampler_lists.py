@@ -23,11 +23,12 @@ does), changes nothing. A change written in a way no reading of the source can s
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from watchman.comfy.python_source import PARSE_ERRORS
-from watchman.comfy.syntax_literals import constant_text, last_name
+from watchman.comfy.syntax_literals import attribute_parts, constant_text, last_name
 
 SHARED_LISTS = ("KSAMPLER_NAMES", "SAMPLER_NAMES", "SCHEDULER_NAMES")
 """The module lists of ``comfy.samplers`` nodes take as their choices."""
@@ -41,7 +42,9 @@ _WATCHED = frozenset({*SHARED_LISTS, *SHARED_CLASS_LISTS, "SCHEDULER_HANDLERS"})
 # An attribute of these names assigned replaces a list, or the class holding two of them.
 _REPLACED = _WATCHED | {"KSampler"}
 _BY_NAME = frozenset({"setattr", "getattr", "delattr", "__setattr__"})
-_MENTIONS = (b"SAMPLER", b"SCHEDULER", b"KSampler")
+# Any of the lists by name, or the module itself (``getattr(comfy.samplers, name)``,
+# ``comfy.samplers = ...``, ``from comfy import samplers``).
+_MENTIONS = (b"SAMPLER", b"SCHEDULER", b"KSampler", b"comfy.samplers", b"import samplers")
 _MUTATORS = frozenset(
     {
         "append", "insert", "extend", "remove", "pop", "popitem", "clear", "sort",
@@ -72,15 +75,8 @@ def shared_list_key(node: ast.expr) -> str | None:
     ``comfy.samplers.SCHEDULER_NAMES`` -> ``SCHEDULER_NAMES``), or None. A shorter
     spelling (``KSampler.SAMPLERS`` after ``from comfy.samplers import KSampler``) could
     be a pack's own class: not taken."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    parts.reverse()
-    if parts[:2] != ["comfy", "samplers"]:
+    parts = attribute_parts(node)
+    if parts is None or parts[:2] != ["comfy", "samplers"]:
         return None
     rest = parts[2:]
     if len(rest) == 1 and rest[0] in SHARED_LISTS:
@@ -114,8 +110,9 @@ def changes_sampler_lists(tree: ast.AST) -> bool:
             promoted = _promoted(nodes, found) if parent is not None else found
             widened = widened.union(promoted)
         if widened == shared:
+            owners = _imported_owners(tree)
             return any(
-                _changes(node, aliases)
+                _changes(node, aliases, owners)
                 for (nodes, _), aliases in zip(scopes, by_scope, strict=True)
                 for node in nodes
             )
@@ -128,9 +125,9 @@ def _scopes(tree: ast.AST) -> list[tuple[list[ast.AST], int | None]]:
     (class bodies included) first, then each function's own (its signature included),
     without the functions nested in it, enclosing ones before nested ones."""
     scopes: list[tuple[list[ast.AST], int | None]] = []
-    roots: list[tuple[ast.AST, int | None]] = [(tree, None)]
+    roots: deque[tuple[ast.AST, int | None]] = deque([(tree, None)])
     while roots:
-        root, parent = roots.pop(0)
+        root, parent = roots.popleft()
         index = len(scopes)
         own: list[ast.AST] = []
         stack = [root]
@@ -399,12 +396,33 @@ def _is_samplers_module(node: ast.AST) -> bool:
     )
 
 
-def _owns_lists(node: ast.AST) -> bool:
-    # The module or class holding the lists: comfy.samplers, samplers, KSampler.
-    return last_name(node) in ("samplers", "KSampler") if isinstance(node, ast.expr) else False
+def _owns_lists(node: ast.AST, imported: frozenset[str]) -> bool:
+    """Whether ``node`` is the module or class holding the lists: ``comfy.samplers``,
+    ``comfy.samplers.KSampler``, or a name ``imported`` from ComfyUI for them (a pack's
+    own ``samplers`` module is not)."""
+    parts = attribute_parts(node) if isinstance(node, ast.Attribute) else None
+    if isinstance(node, ast.Name):
+        parts = [node.id]
+    if not parts:
+        return False
+    return parts[:2] == ["comfy", "samplers"] or (len(parts) <= 2 and parts[0] in imported)
 
 
-def _changes(node: ast.AST, aliases: _Aliases) -> bool:
+def _imported_owners(tree: ast.AST) -> frozenset[str]:
+    """The names a module binds to ``comfy.samplers`` or its ``KSampler`` by import."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            for alias in node.names:
+                if (node.module, alias.name) in (
+                    ("comfy", "samplers"),
+                    ("comfy.samplers", "KSampler"),
+                ):
+                    names.add(alias.asname or alias.name)
+    return frozenset(names)
+
+
+def _changes(node: ast.AST, aliases: _Aliases, owners: frozenset[str]) -> bool:
     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
         targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
         for target in _targets(targets):
@@ -435,7 +453,7 @@ def _changes(node: ast.AST, aliases: _Aliases) -> bool:
     if (
         called in _BY_NAME
         and len(node.args) > 1
-        and _owns_lists(node.args[0])
+        and _owns_lists(node.args[0], owners)
         and constant_text(node.args[1]) is None
     ):
         return True  # getattr(comfy.samplers, name): any of them
