@@ -539,3 +539,57 @@ def test_a_value_in_another_spelling_is_not_ready_and_the_report_says_what_to_pi
     assert report(demo)["summary"]["misspelled_models"] == 1
     markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
     assert "node, pick SDXL/demo_sdxl_base.safetensors instead of SDXL\\demo_sdxl_base" in markdown
+
+
+def _age(tree: Path) -> None:
+    """Move every time in ``tree`` a minute back: stamps taken within the file system's
+    granularity of a change are not trusted, and the next cycles may stop at the
+    fingerprint only once they are old enough."""
+    for folder, _, files in os.walk(tree):
+        for name in [*files, "."]:
+            path = os.path.join(folder, name)
+            stat = os.stat(path)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 60 * 10**9))
+
+
+def _fingerprint_lines(config: Path) -> list[dict]:
+    log = home_of(config) / "log" / "structured.log"
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    return [line for line in lines if line.get("phase") == "fingerprint"]
+
+
+def test_a_cycle_beside_an_unchanged_server_stops_at_the_fingerprint(demo: Path) -> None:
+    # A pack whose page registers a node of its own: beside a server, the installed
+    # types are the server's and these, and both must count as unchanged.
+    custom_nodes = next(path for path in demo.parent.rglob("custom_nodes") if path.is_dir())
+    pack = custom_nodes / "ComfyUI-PageNotes"
+    (pack / "js").mkdir(parents=True)
+    (pack / "__init__.py").write_text("NODE_CLASS_MAPPINGS = {}\n", encoding="utf-8")
+    (pack / "js" / "notes.js").write_text('app.registerNodeType("PageNote", {});\n')
+    object_info = {"KSampler": {"input": {"required": {"seed": ["INT", {}]}}}}
+    asked: list[str] = []
+
+    def respond(path: str) -> tuple[int, bytes]:
+        asked.append(path)
+        return 200, json.dumps(object_info).encode()
+
+    with answering(respond) as server:
+        text = demo.read_text(encoding="utf-8").replace(
+            "use_server = false", f'use_server = true\nurl = "{server.url}"'
+        )
+        demo.write_text(text, encoding="utf-8")
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+        _age(demo.parent)
+        assert run("--config", str(demo), "--run-cycle")[0] == 0  # the aged stamps
+        asked.clear()
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+        assert _fingerprint_lines(demo)[-1].get("unchanged") is True
+        assert asked == ["/object_info"]  # once, for its digest
+
+        object_info["LoraLoader"] = {"input": {"required": {"lora_name": [["a.pt"], {}]}}}
+        asked.clear()
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert asked == ["/object_info", "/object_info"]  # the digest, then the full read
+    assert len(_fingerprint_lines(demo)) == 1  # only the unchanged cycle wrote one
+    document = report(demo)
+    assert document["summary"]["node_source"] == "object_info"

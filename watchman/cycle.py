@@ -385,9 +385,7 @@ def _run_stages(
         )
         if not check_lists:
             installed = replace(installed, layouts=None)
-        cycle_fingerprint.note_node_source(
-            installed.source, installed.types, installed.lists_digest
-        )
+        cycle_fingerprint.note_node_source(installed.source, installed.answer_digest)
         # A workflow whose bytes and every other input of its assessment are unchanged
         # keeps its needs from the last cycle (needs_cache); not when the model cache, which
         # stands for the models they were made under, could not be written.

@@ -199,3 +199,49 @@ def test_inputs_listing_the_same_files_share_one_kept_list() -> None:
     kept = {id(info.choices_for(f"Loader{k}", "lora_name")) for k in range(5)}
     assert len(kept) == 1
     assert info.choices_for("Loader3", "lora_name") == tuple(files)
+
+
+def test_the_answer_digest_is_the_one_a_full_read_gives_and_follows_the_answer(
+    replay: tuple[Replay, str],
+) -> None:
+    state, url = replay
+    with httpx.Client() as client:
+        server = ComfyUIServer(server_gateway(client, 5), url, timeout=5)
+        digest = server.answer_digest()
+        assert server.object_info().answer_digest == digest
+        assert len(digest) == 16
+        state.body = state.body.replace(b"4x.pth", b"8x.pth")
+        assert server.answer_digest() != digest
+
+
+def test_an_answer_python_wrote_with_infinity_is_read(replay: tuple[Replay, str]) -> None:
+    # ComfyUI answers with Python's json.dumps: a float default of inf is "Infinity".
+    state, url = replay
+    state.body = b'{"Clamp": {"input": {"required": {"high": ["FLOAT", {"max": Infinity}]}}}}'
+    with httpx.Client() as client:
+        info = ComfyUIServer(server_gateway(client, 5), url, timeout=5).object_info()
+    assert info.node_types == {"Clamp"}
+
+
+def test_an_answer_over_the_size_cap_is_a_bad_response(
+    replay: tuple[Replay, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchman.remote import comfyui_server
+
+    _, url = replay
+    monkeypatch.setattr(comfyui_server, "MAX_OBJECT_INFO_BYTES", 100)
+    with httpx.Client() as client, pytest.raises(BackendError) as raised:
+        ComfyUIServer(server_gateway(client, 5), url, timeout=5).object_info()
+    assert raised.value.reason == "bad_response"
+    assert "bytes" in str(raised.value)
+
+
+def test_a_later_entry_of_a_node_type_replaces_the_earlier(replay: tuple[Replay, str]) -> None:
+    state, url = replay
+    state.body = (
+        b'{"L": {"input": {"required": {"n": [["old.pt"], {}]}}},'
+        b' "L": {"input": {"required": {"n": [["new.pt"], {}]}}}}'
+    )
+    with httpx.Client() as client:
+        info = ComfyUIServer(server_gateway(client, 5), url, timeout=5).object_info()
+    assert info.choices_for("L", "n") == ("new.pt",)

@@ -41,7 +41,6 @@ def test_any_object_info_reads_without_error_into_layouts_that_place_or_refuse(
         assert all(slot.kind in SLOT_KINDS for slot in layout)
         placed = place_values(layout, widget_kinds(stored))
         assert placed is None or all(isinstance(value, str) for value in placed.values())
-    assert len(info.lists_digest) == 16
 
 
 @settings(max_examples=300, deadline=None)

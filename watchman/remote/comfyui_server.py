@@ -10,18 +10,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import httpx
-import orjson
 
 from watchman.comfy.widget_layout import Layout, widget_layout
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
 from watchman.remote.http_options import HttpOptions
+from watchman.remote.json_members import MalformedJsonError, object_members
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ class ObjectInfo:
     node_types: frozenset[str]
     input_choices: Mapping[str, Mapping[str, tuple[str, ...]]]
     layouts: Mapping[str, Layout] = field(default_factory=dict)
-    lists_digest: str = ""  # of every node's inputs and lists, in the server's order
+    # The first 16 hex digits of the sha256 of the server's whole answer: a new scheduler,
+    # file or node type changes it.
+    answer_digest: str = ""
 
     def choices_for(self, node_type: str, input_name: str) -> tuple[str, ...] | None:
         """Return the valid values of one combo input, or None when it is not a combo."""
@@ -66,10 +69,12 @@ class ComfyUIServer:
         self.timeout = timeout
 
     def object_info(self) -> ObjectInfo:
-        """Fetch and read ``GET /object_info``.
+        """Fetch and read ``GET /object_info``, one node's entry at a time (an answer of
+        hundreds of MB is never decoded whole: :mod:`watchman.remote.json_members`).
 
         Returns:
-            The node types and combo choices of the running server.
+            The node types and combo choices of the running server, with the digest of
+            its whole answer.
 
         Raises:
             BackendError: reason ``timeout`` when the server is too slow, ``unreachable``
@@ -77,41 +82,79 @@ class ComfyUIServer:
                 an error status, a body too large, or a body that is not an object_info
                 document.
         """
+        reading = ObjectInfoReading()
+        with self._answer() as body:
+            digest = hashlib.sha256()
+            for node_type, node_info in object_members(_hashed(body, digest)):
+                reading.add(node_type, node_info)
+        info = reading.finish(digest.hexdigest()[:16])
+        logger.debug("ComfyUI at %s reports %d node types.", self.base_url, len(info.node_types))
+        return info
+
+    def answer_digest(self) -> str:
+        """Return the digest :meth:`object_info` would give its answer now, without
+        decoding it: what the cycle's fingerprint compares (see ``ObjectInfo``).
+
+        Raises:
+            BackendError: as :meth:`object_info`, save that a body that is not JSON still
+                has a digest.
+        """
+        with self._answer() as body:
+            digest = hashlib.sha256()
+            for _ in _hashed(body, digest):
+                pass
+        return digest.hexdigest()[:16]
+
+    @contextmanager
+    def _answer(self) -> Iterator[Iterator[bytes]]:
+        """Ask for ``/object_info`` and yield its body's chunks, to be read in the block;
+        the gateway's failures, there or while the body is read, and a body that is not a
+        JSON object (``MalformedJsonError``) become one sentence about this server."""
         url = self.base_url + OBJECT_INFO_PATH
         try:
-            response = self.gateway.get_json(
+            with self.gateway.stream(
+                "GET",
                 url,
                 timeout=httpx.Timeout(self.timeout),
                 deadline_seconds=deadline_for(self.timeout),
                 max_bytes=MAX_OBJECT_INFO_BYTES,
-            )
-        except BackendError as error:
-            if error.reason == "timeout":
-                raise BackendError(
-                    f"ComfyUI at {self.base_url} did not answer within {self.timeout:g} s",
-                    reason="timeout",
-                ) from None
-            if error.reason in ("unreachable", "interrupted"):
-                raise BackendError(
-                    f"ComfyUI at {self.base_url} is not reachable ({error}); start it or "
-                    "check comfyui.url",
-                    reason=error.reason,
-                ) from None
+            ) as response:
+                if response.status_code != 200:
+                    raise BackendError(f"it answered HTTP {response.status_code}", "bad_response")
+                yield response.iter_bytes()
+        except MalformedJsonError as error:
             raise BackendError(
-                f"ComfyUI at {self.base_url} did not answer {OBJECT_INFO_PATH} as ComfyUI "
-                f"does ({error}); check comfyui.url points at ComfyUI.",
+                f"ComfyUI at {self.base_url} sent {OBJECT_INFO_PATH} that is not an "
+                f"object_info document ({error}); check comfyui.url points at ComfyUI.",
                 reason="bad_response",
             ) from None
-        document = response.data
-        if not isinstance(document, dict):
-            raise BackendError(
-                f"ComfyUI at {self.base_url} sent {OBJECT_INFO_PATH} that is not an object; "
-                "check comfyui.url points at ComfyUI.",
-                reason="bad_response",
+        except BackendError as error:
+            raise self._explained(error) from None
+
+    def _explained(self, error: BackendError) -> BackendError:
+        if error.reason == "timeout":
+            return BackendError(
+                f"ComfyUI at {self.base_url} did not answer within {self.timeout:g} s",
+                reason="timeout",
             )
-        info = parse_object_info(document)
-        logger.debug("ComfyUI at %s reports %d node types.", self.base_url, len(info.node_types))
-        return info
+        if error.reason in ("unreachable", "interrupted"):
+            return BackendError(
+                f"ComfyUI at {self.base_url} is not reachable ({error}); start it or "
+                "check comfyui.url",
+                reason=error.reason,
+            )
+        return BackendError(
+            f"ComfyUI at {self.base_url} did not answer {OBJECT_INFO_PATH} as ComfyUI "
+            f"does ({error}); check comfyui.url points at ComfyUI.",
+            reason="bad_response",
+        )
+
+
+def _hashed(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
+    """Yield ``chunks`` as they are, each added to ``digest`` (a hashlib object) first."""
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
 
 
 def server_gateway(
@@ -135,34 +178,45 @@ def deadline_for(timeout: float) -> float:
     return max(10.0, 5 * timeout)
 
 
-def parse_object_info(document: Mapping[str, Any]) -> ObjectInfo:
-    """Read an ``/object_info`` document leniently.
-
-    Args:
-        document: ``{node_type: {"input": {"required": {...}, "optional": {...}}, ...}}``.
-
-    Returns:
-        Every node type, and for each node the combo inputs with their string choices, in
-        both the old form ``[["a", "b"], {...}]`` and the COMBO form
-        ``["COMBO", {"options": ["a", "b"]}]``, and its widget layout. Malformed node
-        entries keep their type but contribute no choices and no layout.
-    """
-    choices: dict[str, Mapping[str, tuple[str, ...]]] = {}
-    # One copy of each list: at 100,000 models every loader input (a LoRA stacker has
-    # dozens) lists the same folder's files, and each copy would be kept whole.
-    distinct: dict[tuple[str, ...], tuple[str, ...]] = {}
-    layouts: dict[str, Layout] = {}
-    lists = hashlib.sha256()
+def parse_object_info(document: Mapping[str, Any], answer_digest: str = "") -> ObjectInfo:
+    """Read an ``/object_info`` document already decoded (see :class:`ObjectInfoReading`);
+    ``answer_digest``: that of the answer it came from."""
+    reading = ObjectInfoReading()
     for node_type, node_info in document.items():
+        reading.add(node_type, node_info)
+    return reading.finish(answer_digest)
+
+
+class ObjectInfoReading:
+    """An ``/object_info`` document read leniently, one node's entry at a time.
+
+    Each entry is ``node_type: {"input": {"required": {...}, "optional": {...}}, ...}``.
+    Every node type is kept, and for each node the combo inputs with their string
+    choices, in both the old form ``[["a", "b"], {...}]`` and the COMBO form
+    ``["COMBO", {"options": ["a", "b"]}]``, and its widget layout. Malformed node
+    entries keep their type but contribute no choices and no layout.
+    """
+
+    def __init__(self) -> None:
+        self._node_types: set[str] = set()
+        self._choices: dict[str, Mapping[str, tuple[str, ...]]] = {}
+        # One copy of each list: at 100,000 models every loader input (a LoRA stacker has
+        # dozens) lists the same folder's files, and each copy would be kept whole.
+        self._distinct: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._layouts: dict[str, Layout] = {}
+
+    def add(self, node_type: object, node_info: object) -> None:
+        """Read one node's entry (a later entry of the same type replaces an earlier)."""
+        name = str(node_type)
+        self._node_types.add(name)
+        self._choices.pop(name, None)
+        self._layouts.pop(name, None)
         layout = widget_layout(node_info)
-        # The definition as the server wrote it (its lists in its order): linear in the
-        # answer, which decoding it already was.
-        inputs = node_info.get("input") if isinstance(node_info, dict) else None
-        lists.update(f"\0{node_type}\0".encode("utf-8", "replace") + _json_bytes(inputs))
         if layout is not None:
-            layouts[str(node_type)] = layout
+            self._layouts[name] = layout
+        inputs = node_info.get("input") if isinstance(node_info, dict) else None
         if not isinstance(inputs, dict):
-            continue
+            return
         node_choices: dict[str, tuple[str, ...]] = {}
         for section in _INPUT_SECTIONS:
             specs = inputs.get(section)
@@ -171,23 +225,18 @@ def parse_object_info(document: Mapping[str, Any]) -> ObjectInfo:
             for input_name, spec in specs.items():
                 values = combo_values(spec)
                 if values is not None:
-                    node_choices[str(input_name)] = distinct.setdefault(values, values)
+                    node_choices[str(input_name)] = self._distinct.setdefault(values, values)
         if node_choices:
-            choices[str(node_type)] = MappingProxyType(node_choices)
-    return ObjectInfo(
-        node_types=frozenset(str(name) for name in document),
-        input_choices=MappingProxyType(choices),
-        layouts=MappingProxyType(layouts),
-        lists_digest=lists.hexdigest()[:16],
-    )
+            self._choices[name] = MappingProxyType(node_choices)
 
-
-def _json_bytes(value: object) -> bytes:
-    # orjson, not repr: a stranger's nesting a thousand deep is an error here, not a crash.
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError: too deep, or not JSON
-        return b"?"
+    def finish(self, answer_digest: str) -> ObjectInfo:
+        """Return what was read, with ``answer_digest`` (that of the whole answer)."""
+        return ObjectInfo(
+            node_types=frozenset(self._node_types),
+            input_choices=MappingProxyType(self._choices),
+            layouts=MappingProxyType(self._layouts),
+            answer_digest=answer_digest,
+        )
 
 
 def combo_values(spec: object) -> tuple[str, ...] | None:

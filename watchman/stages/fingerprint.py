@@ -122,9 +122,9 @@ class CycleFingerprint:
         else:
             self.due_at_ns.append(self.now_ns)  # every cycle lists everything
 
-    def note_node_source(self, source: str, installed: frozenset[str], lists: str = "") -> None:
+    def note_node_source(self, source: str, answer_digest: str = "") -> None:
         """Remember what the installed node types came from (see :func:`node_source_digest`)."""
-        self.node_source = node_source_digest(source, installed, lists)
+        self.node_source = node_source_digest(source, answer_digest)
 
     def finish(
         self, own_files: Sequence[Path], outcome: RunOutcome, resolution_cache: Path
@@ -301,20 +301,24 @@ def _server_digest(services: Services) -> str:
     """The digest :func:`node_source_digest` gives for what the server says now."""
     assert services.comfyui_server is not None
     try:
-        info = services.comfyui_server.object_info()
+        answer = services.comfyui_server.answer_digest()
     except BackendError as error:
         logger.info("ComfyUI server not used (%s); using the static node inventory", error)
         return "static"
-    return node_source_digest("object_info", frozenset(info.node_types), info.lists_digest)
+    return node_source_digest("object_info", answer)
 
 
-def node_source_digest(node_source: str, installed: frozenset[str], lists: str = "") -> str:
+def node_source_digest(node_source: str, answer_digest: str = "") -> str:
     """What the installed node types came from: the static inventory (its files are
-    stamped) or a server's answer (digested, since the server can change at any time),
-    with the digest of its input lists (``lists``: a new scheduler changes it)."""
+    stamped) or a server's answer, by the digest of its whole body (``answer_digest``:
+    the server can change at any time, and a new node type, file or scheduler changes it).
+
+    Only the server's answer goes in: the packs' frontend-only node types, which join the
+    installed ones beside a server, come from pack files the fingerprint stamps already;
+    counted here they made every cycle beside a server run in full."""
     if node_source == "static":
         return "static"
-    return fingerprint.settings_digest(node_source, sorted(installed), lists)
+    return fingerprint.settings_digest(node_source, answer_digest)
 
 
 def _unchanged(saved: fingerprint.Saved) -> RunOutcome:

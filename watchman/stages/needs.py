@@ -209,7 +209,7 @@ class InstalledNodes:
     source: Literal["object_info", "static"]
     choices: ChoicesLookup | None = None
     layouts: LayoutLookup | None = None
-    lists_digest: str = ""
+    answer_digest: str = ""  # of the live server's answer (``ObjectInfo.answer_digest``)
 
 
 @dataclass(frozen=True)
