@@ -593,3 +593,62 @@ def test_a_cycle_beside_an_unchanged_server_stops_at_the_fingerprint(demo: Path)
     assert len(_fingerprint_lines(demo)) == 1  # only the unchanged cycle wrote one
     document = report(demo)
     assert document["summary"]["node_source"] == "object_info"
+
+
+def test_needs_kept_beside_a_server_give_the_report_a_cold_cycle_gives(demo: Path) -> None:
+    # Beside a server the needs are kept per workflow under the digest of its answer: a
+    # cycle after an edit, or after the server's answer changed, must say what a cycle
+    # in a fresh home says.
+    object_info: dict = {
+        name: {"input": {"required": {}}}
+        for name in ("KSampler", "CheckpointLoaderSimple", "CLIPTextEncode", "VAEDecode")
+    }
+    object_info["LoraLoader"] = {
+        "input": {"required": {"lora_name": [["pixel_art_xl_v2.safetensors"], {}]}}
+    }
+
+    def respond(path: str) -> tuple[int, bytes]:
+        return 200, json.dumps(object_info).encode()
+
+    def needs(document: dict) -> dict:
+        return {
+            Path(entry["path"]).name: (
+                entry["status"],
+                sorted(m["value"] for m in entry["missing_models"]),
+                sorted(n["node_type"] for n in entry["missing_nodes"]),
+            )
+            for entry in document["workflows"]
+        }
+
+    def cold_cycle(text: str, name: str) -> dict:
+        config = demo.with_name(f"{name}.toml")
+        home = demo.parent / name
+        config.write_text(text.replace(str(home_of(demo)), str(home)), encoding="utf-8")
+        assert run("--config", str(config), "--run-cycle")[0] == 0
+        status = home / "output" / "reports" / "status" / "master_status.json"
+        return needs(json.loads(status.read_text(encoding="utf-8")))
+
+    edited = demo.parent / "ComfyUI" / "user" / "default" / "workflows" / "missing_lora.json"
+    with answering(respond) as server:
+        text = demo.read_text(encoding="utf-8").replace(
+            "use_server = false", f'use_server = true\nurl = "{server.url}"'
+        )
+        demo.write_text(text, encoding="utf-8")
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+        cache = home_of(demo) / "state" / "needs_cache.jsonl"
+        assert len(cache.read_bytes().splitlines()) > 2  # the context, and a line each
+
+        edited.write_text(
+            edited.read_text(encoding="utf-8").replace(
+                "never_published_lora.safetensors", "pixel_art_xl_v2.safetensors"
+            ),
+            encoding="utf-8",
+        )
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+        assert needs(report(demo)) == cold_cycle(text, "cold_after_edit")
+        assert "never_published" not in str(needs(report(demo))["missing_lora.json"])
+
+        del object_info["LoraLoader"]
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+        assert needs(report(demo)) == cold_cycle(text, "cold_after_answer")
+    assert "LoraLoader" in needs(report(demo))["missing_lora.json"][2]

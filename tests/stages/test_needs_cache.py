@@ -136,6 +136,20 @@ def test_every_input_of_an_assessment_is_in_the_context(tmp_path: Path) -> None:
     assert context(tmp_path).inputs == base.inputs  # the model files: see needs_lookups
 
 
-def test_nothing_is_reused_when_a_live_server_offers_its_file_lists(tmp_path: Path) -> None:
-    server = InstalledNodes(frozenset(CORE), "object_info", lambda node_type, name: None)
-    assert context(tmp_path, installed=server) is None
+def test_a_live_server_s_lists_are_in_the_context_by_the_digest_of_its_answer(
+    tmp_path: Path,
+) -> None:
+    def server(answer: str) -> InstalledNodes:
+        return InstalledNodes(
+            frozenset(CORE), "object_info", lambda node_type, name: None, answer_digest=answer
+        )
+
+    one, other = (
+        context(tmp_path, installed=server("one")),
+        context(tmp_path, installed=server("two")),
+    )
+    assert one is not None and other is not None
+    assert one.inputs != other.inputs
+    assert one == context(tmp_path, installed=server("one"))
+    # Lists of unknown origin cannot be told apart: nothing is reused.
+    assert context(tmp_path, installed=server("")) is None

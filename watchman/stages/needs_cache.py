@@ -27,9 +27,10 @@ A line is used only for the very bytes it was made from. Under other model files
 when it was made under the model cache this cycle found, no file of a name it looked up
 was added, removed or changed since (the directory listings say which), and its folders'
 answers are the same: one model added re-assesses the workflows that looked its name up,
-not all 5,000. With a live ComfyUI server the file lists it offers per loader input are
-an input too, and nothing is reused (they are a question asked of the server, not data
-to digest).
+not all 5,000. With a live ComfyUI server, the file lists and widget layouts it offers
+are inputs too: they follow from its answer, whose digest
+(``InstalledNodes.answer_digest``) goes into the context; an answer without one reuses
+nothing.
 """
 
 from __future__ import annotations
@@ -101,14 +102,15 @@ def context_digest(
 ) -> NeedsContext | None:
     """The digests every input of an assessment but the workflow's bytes goes into (see
     the module's docstring), or None when the needs cannot be reused (a live server's
-    file lists are an input, or the model cache or the package's code cannot be read).
+    lists without the digest of its answer, or the model cache or the package's code
+    cannot be read).
 
     Takes the inventory, the model cache file the caches stage wrote or kept for it, the
     installed nodes, the model health, the parse cache's version and how the model files
     changed in this cycle (None: unknown, or they did not), and ComfyUI's input folder
     (None: not checked).
     """
-    if installed.choices is not None:
+    if installed.choices is not None and not installed.answer_digest:
         return None
     digest = hashlib.sha256()
 
@@ -127,7 +129,7 @@ def context_digest(
         add(folder, sorted(inventory.directories[folder]))
     for folder in sorted(inventory.folder_entries):
         add(folder, [pack_model_file(entry) for entry in inventory.folder_entries[folder]])
-    add(installed.source, sorted(installed.types))
+    add(installed.source, sorted(installed.types), installed.answer_digest)
     add(sorted((path, b.reason, b.detail, b.size) for path, b in health.broken.items()))
     add(None if inputs is None else (str(inputs.path), inputs.digest))
     return NeedsContext(digest.hexdigest(), models, changes)
