@@ -13,13 +13,14 @@ and the cycle goes on; so does a cache that cannot be written
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import os
 import secrets
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ from watchman.cycle_stages import StageRunner
 from watchman.environment import Environment
 from watchman.errors import CycleInterrupted, WatchmanError
 from watchman.home import Home
-from watchman.stages.fingerprint import CycleFingerprint, RunOutcome, check_inputs, stamp_inputs
+from watchman.stages.fingerprint import CycleFingerprint, RunOutcome, check_inputs
 from watchman.state import fingerprint
 from watchman.state.cycle_state import running_marker
 from watchman.state.memory import release_memory
@@ -245,27 +246,15 @@ def _run_stages(
     from watchman.reporting.report_index import index_path
     from watchman.stages.cache_failures import CacheFailures
     from watchman.stages.downloads import downloads_stage
-    from watchman.stages.input_needs import files_beside, observe_input_folder
+    from watchman.stages.input_needs import files_beside
     from watchman.stages.intake import take_intake
-    from watchman.stages.inventory.model_health import (
-        HEALTH_FILE_NAME,
-        check_model_health,
-        load_verdicts,
-        save_health,
-    )
-    from watchman.stages.inventory.stock import (
-        installed_nodes,
-        read_extra_paths,
-        take_stock,
-        write_caches,
-    )
-    from watchman.stages.needs_cache import FILE_NAME as NEEDS_CACHE
-    from watchman.stages.needs_cache import assess_with_cache, context_digest
-    from watchman.stages.needs_lookups import ModelChanges
+    from watchman.stages.inventory.model_health import HEALTH_FILE_NAME, save_health
+    from watchman.stages.inventory.stock import write_caches
+    from watchman.stages.needs_stage import assess_needs
     from watchman.stages.node_packs import advise_packs
     from watchman.stages.resolve import resolve_missing_models
-    from watchman.stages.watched_folders import watched_folders, workflow_suffixes
-    from watchman.stages.workflow_entries import parser_version, reader_code
+    from watchman.stages.survey import survey_install
+    from watchman.stages.workflow_entries import reader_code
     from watchman.stages.workflows import read_watched_workflows
     from watchman.state.download_log import log_path, read_downloads
 
@@ -282,63 +271,20 @@ def _run_stages(
         log, environment.clock, cycle_id, stop_event or services.stop_event, listener
     )
     now_ns = cycle_fingerprint.now_ns
-    restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     # A cache that cannot be written is a warning, not the cycle's end (cache_failures).
     caches = CacheFailures()
     with stages.stage("inventory") as info:
-        folders = watched_folders(
-            [(f.path, f.source) for f in settings.workflows.folders], root, environment.home_dir
-        )
-        # Read once for the fingerprint's stamps, the model walk and the node scan.
-        extra_paths = read_extra_paths(settings, root, environment)
-        input_tree = stamp_inputs(
-            home,
-            services,
-            root,
-            [folder.path for folder in folders],
-            workflow_suffixes(settings.workflows.include_images),
-            cycle_fingerprint,
-            restat_interval_ns,
-            extra_paths,
-            caches,
-        )
-        stock = take_stock(
-            settings,
-            home,
-            root,
-            environment,
-            now_ns,
-            stages.stop_event,
-            import_failures=cycle_fingerprint.import_failures,
-            extra_paths=extra_paths,
-        )
-        cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
-        input_folder = cycle_fingerprint.input_folder(settings, root, environment.home_dir)
-        inputs = observe_input_folder(input_folder, now_ns) if input_folder else None
-        if inputs is not None:
-            cycle_fingerprint.add_input_links(inputs.linked_files)
-        health = check_model_health(
-            stock.models, load_verdicts(home.state_dir), stop_event=stages.stop_event
-        )
-        info.update(
-            models=stock.models.count,
-            node_packs=len(stock.nodes.packs),
-            folders_listed=stock.tree.listed + input_tree.listed,
-            full_restat=stock.tree.restat,
-            fingerprint_paths=len(cycle_fingerprint.stamps.paths),
-            model_files_checked=health.opened,
-            broken_models=len(health.broken),
-            **caches.new_sentences(),
-        )
+        survey = survey_install(home, root, services, cycle_fingerprint, stages.stop_event, caches)
+        info.update(survey.figures(len(cycle_fingerprint.stamps.paths)), **caches.new_sentences())
 
     with stages.stage("caches") as info:
-        written = write_caches(home, stock, caches)
+        written = write_caches(home, survey.stock, caches)
         info["model_cache_rewritten"] = written.model_cache
         info["custom_nodes_cache_rewritten"] = written.custom_nodes_cache
         info["model_health_rewritten"] = caches.write(
             "model health verdicts",
             home.state_dir / HEALTH_FILE_NAME,
-            lambda: save_health(home.state_dir, health),
+            functools.partial(save_health, home.state_dir, survey.health),
             False,
         )
         info.update(caches.new_sentences())
@@ -346,9 +292,10 @@ def _run_stages(
     # directory listings nor the verdict on every file. Letting them go now keeps ~25 MiB
     # at 100k models out of the later stages, where the cycle's peak is (issue 14); the
     # next full cycle reads the listings back from their file (~0.2 s).
-    models, nodes = stock.models, stock.nodes
-    health = health.broken_only()
-    del stock, input_tree
+    models, nodes = survey.stock.models, survey.stock.nodes
+    health = survey.health.broken_only()
+    folders, inputs, input_folder = survey.folders, survey.inputs, survey.input_folder
+    del survey
 
     with stages.stage("workflows") as info:
         table = loader_table(nodes.learned_loaders(), nodes.checked_sampler_lists())
@@ -379,45 +326,21 @@ def _run_stages(
         )
 
     with stages.stage("needs") as info:
-        check_lists = settings.workflows.check_list_values
-        installed = installed_nodes(
-            services.comfyui_server, nodes, table.layout if check_lists else None
-        )
-        if not check_lists:
-            installed = replace(installed, layouts=None)
-        cycle_fingerprint.note_node_source(installed.source, installed.answer_digest)
-        # A workflow whose bytes and every other input of its assessment are unchanged
-        # keeps its needs from the last cycle (needs_cache); not when the model cache, which
-        # stands for the models they were made under, could not be written.
-        changes = (
-            None
-            if written.model_cache_before is None
-            else ModelChanges(written.model_cache_before, written.changed_names)
-        )
-        context = (
-            context_digest(
-                models,
-                home.model_cache,
-                installed,
-                health,
-                f"{parser_version(table)}:{table.checks_digest if check_lists else 'off'}",
-                changes,
-                inputs,
-            )
-            if written.model_cache_current
-            else None
-        )
-        needs = assess_with_cache(
-            home.state_dir / NEEDS_CACHE,
+        assessed = assess_needs(
+            settings,
+            home,
+            services.comfyui_server,
             scan,
             models,
-            installed,
+            nodes,
             health,
-            context,
+            table,
+            written,
             inputs,
             caches,
-            table.validates,
         )
+        installed, needs = assessed.installed, assessed.needs
+        cycle_fingerprint.note_node_source(installed.source, installed.answer_digest)
         info.update(
             node_source=installed.source,
             assess_failures=[asdict(failure) for failure in needs.failures],
