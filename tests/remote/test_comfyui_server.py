@@ -245,3 +245,27 @@ def test_a_later_entry_of_a_node_type_replaces_the_earlier(replay: tuple[Replay,
     with httpx.Client() as client:
         info = ComfyUIServer(server_gateway(client, 5), url, timeout=5).object_info()
     assert info.choices_for("L", "n") == ("new.pt",)
+
+
+def test_inputs_read_one_at_a_time_share_one_list_and_rebuild_the_document() -> None:
+    from watchman.remote.comfyui_server import node_entries
+    from watchman.remote.json_members import object_leaves
+
+    files = [f"lora_{n}.safetensors" for n in range(50)]
+    document = {
+        "Stacker": {
+            "input": {
+                "required": {f"lora_{n}": [list(files), {}] for n in range(3)},
+                "optional": {"more": ["COMBO", {"options": list(files)}]},
+            },
+            "input_order": {"required": ["lora_0", "lora_1", "lora_2"]},
+        },
+        "Broken": "not a dict",
+        "Empty": {},
+    }
+    entries = dict(node_entries(object_leaves([json.dumps(document).encode()], 4)))
+    assert entries == document
+    inputs = entries["Stacker"]["input"]
+    kept = {id(inputs["required"][f"lora_{n}"][0]) for n in range(3)}
+    kept.add(id(inputs["optional"]["more"][1]["options"]))
+    assert len(kept) == 1

@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchman.remote.json_members import MalformedJsonError, object_members
+from watchman.remote.json_members import (
+    OBJECT_BEGINS,
+    MalformedJsonError,
+    object_leaves,
+    object_members,
+)
 
 SCALARS = st.one_of(
     st.none(),
@@ -113,3 +118,35 @@ def test_the_members_before_a_break_are_given_before_the_error() -> None:
     assert next(members) == ("a", 1)
     with pytest.raises(MalformedJsonError):
         next(members)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    document=st.dictionaries(st.text(max_size=8), JSON, max_size=6),
+    depth=st.integers(min_value=1, max_value=5),
+    cuts=st.lists(st.integers(min_value=0, max_value=10**6), max_size=8),
+)
+def test_any_object_read_to_any_depth_gives_back_its_members_in_order(
+    document: dict[str, Any], depth: int, cuts: list[int]
+) -> None:
+    body = json.dumps(document).encode()
+    rebuilt: dict[str, Any] = {}
+    for path, value in object_leaves(pieces(body, cuts), depth):
+        assert 1 <= len(path) <= depth
+        parent = rebuilt
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = {} if value is OBJECT_BEGINS else value
+    assert json.dumps(rebuilt) == json.dumps(document)
+
+
+def test_only_objects_above_the_depth_are_gone_into() -> None:
+    body = b'{"N": {"input": {"required": {"a": [["x"], {}]}}, "output": ["IMAGE"]}, "M": 3}'
+    assert list(object_leaves([body], 4)) == [
+        (("N",), OBJECT_BEGINS),
+        (("N", "input"), OBJECT_BEGINS),
+        (("N", "input", "required"), OBJECT_BEGINS),
+        (("N", "input", "required", "a"), [["x"], {}]),
+        (("N", "output"), ["IMAGE"]),
+        (("M",), 3),
+    ]

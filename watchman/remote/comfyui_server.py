@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,7 +22,7 @@ from watchman.comfy.widget_layout import Layout, widget_layout
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
 from watchman.remote.http_options import HttpOptions
-from watchman.remote.json_members import MalformedJsonError, object_members
+from watchman.remote.json_members import OBJECT_BEGINS, MalformedJsonError, object_leaves
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ OBJECT_INFO_PATH = "/object_info"
 # object_info of an install with hundreds of packs runs to tens of MiB; bound it well above.
 MAX_OBJECT_INFO_BYTES = 256 * 1024 * 1024
 _INPUT_SECTIONS = ("required", "optional")
+# node type -> "input" -> "required" / "optional" -> input name: one input's definition.
+_SPEC_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,8 @@ class ComfyUIServer:
         self.timeout = timeout
 
     def object_info(self) -> ObjectInfo:
-        """Fetch and read ``GET /object_info``, one node's entry at a time (an answer of
-        hundreds of MB is never decoded whole: :mod:`watchman.remote.json_members`).
+        """Fetch and read ``GET /object_info``, one input's definition at a time (an answer
+        of hundreds of MB is never decoded whole: :func:`node_entries`).
 
         Returns:
             The node types and combo choices of the running server, with the digest of
@@ -85,7 +87,8 @@ class ComfyUIServer:
         reading = ObjectInfoReading()
         with self._answer() as body:
             digest = hashlib.sha256()
-            for node_type, node_info in object_members(_hashed(body, digest)):
+            events = object_leaves(_hashed(body, digest), _SPEC_DEPTH)
+            for node_type, node_info in node_entries(events):
                 reading.add(node_type, node_info)
         info = reading.finish(digest.hexdigest()[:16])
         logger.debug("ComfyUI at %s reports %d node types.", self.base_url, len(info.node_types))
@@ -148,6 +151,58 @@ class ComfyUIServer:
             f"does ({error}); check comfyui.url points at ComfyUI.",
             reason="bad_response",
         )
+
+
+def node_entries(
+    events: Iterable[tuple[tuple[str, ...], Any]],
+) -> Iterator[tuple[str, Any]]:
+    """Rebuild each node's entry of ``/object_info`` from ``object_leaves(…, 4)``.
+
+    Each input's definition arrives decoded on its own; the list of choices in it is
+    replaced by the first equal list seen, so the thirty inputs of a LoRA stacker that
+    each list 100,000 files hold one list between them, not thirty (the others are
+    dropped as soon as they are decoded). Yields ``(node_type, entry)`` in the answer's
+    order, a repeated node type again.
+    """
+    shared: dict[tuple[Any, ...], list[Any]] = {}
+    name: str | None = None
+    entry: Any = None
+    for path, value in events:
+        if len(path) == 1:
+            if name is not None:
+                yield name, entry
+            name, entry = path[0], ({} if value is OBJECT_BEGINS else value)
+            continue
+        parent = entry
+        for key in path[1:-1]:  # every parent's OBJECT_BEGINS came before its members
+            parent = parent[key]
+        if value is OBJECT_BEGINS:
+            value = {}
+        elif len(path) == _SPEC_DEPTH and path[1] == "input":
+            value = _with_shared_list(value, shared)
+        parent[path[-1]] = value
+    if name is not None:
+        yield name, entry
+
+
+def _with_shared_list(spec: Any, shared: dict[tuple[Any, ...], list[Any]]) -> Any:
+    """``spec`` with its list of choices (``[[…], {…}]`` or ``["COMBO", {"options": […]}]``)
+    replaced by the equal one in ``shared``, which keeps the first of each."""
+    if not isinstance(spec, list) or not spec:
+        return spec
+    if isinstance(spec[0], list):
+        spec[0] = _shared(spec[0], shared)
+    elif len(spec) > 1 and isinstance(spec[1], dict) and isinstance(spec[1].get("options"), list):
+        spec[1]["options"] = _shared(spec[1]["options"], shared)
+    return spec
+
+
+def _shared(listed: list[Any], shared: dict[tuple[Any, ...], list[Any]]) -> list[Any]:
+    key = tuple(listed)
+    try:
+        return shared.setdefault(key, listed)
+    except TypeError:  # a list holding lists or objects: kept as it is
+        return listed
 
 
 def _hashed(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:

@@ -1,15 +1,16 @@
-"""One large JSON object read member by member as its bytes arrive.
+"""One large JSON object read piece by piece as its bytes arrive.
 
 A running ComfyUI's ``/object_info`` is one object of a member per node type; at 100,000
-model files every loader's member lists them all, and the whole answer runs to hundreds of
+model files every loader input lists them all, and the whole answer runs to hundreds of
 MB. Decoded at once it became ~4x its size in Python objects (800 MiB for a 198 MB answer),
-most of them thrown away after reading. Read here, only one member's objects are alive at a
-time, and only the text not yet decoded is held.
+most of them thrown away after reading. Read here (:func:`object_leaves`), the objects of
+the first levels are gone into rather than decoded, so only one value below them (one
+input's definition) is alive at a time, and only the text not yet decoded is held.
 
-Each member's value is decoded by the standard library's C scanner (``raw_decode``), as
-fast as orjson on text of this kind. Where a member is not complete in the text read so
-far, more is read until the pending text has doubled, so a large member is tried a
-logarithmic number of times, never once per chunk.
+Each value is decoded by the standard library's C scanner (``raw_decode``), as fast as
+orjson on text of this kind. Where a value is not complete in the text read so far, more
+is read until the pending text has doubled (or passed the longest value so far), so a
+large value is tried a logarithmic number of times, never once per chunk.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from watchman.errors import WatchmanError
@@ -33,6 +34,10 @@ class MalformedJsonError(WatchmanError):
     """The bytes are not one JSON object (or not UTF-8, or nested too deep to read)."""
 
 
+OBJECT_BEGINS = object()
+"""What :func:`object_leaves` yields for an object it goes into: its members follow."""
+
+
 def object_members(chunks: Iterable[bytes]) -> Iterator[tuple[str, Any]]:
     """Yield each ``(key, value)`` of the one JSON object ``chunks`` make, in order.
 
@@ -46,15 +51,44 @@ def object_members(chunks: Iterable[bytes]) -> Iterator[tuple[str, Any]]:
             carry anything but whitespace after it, are not UTF-8, or nest deeper than
             the interpreter's recursion limit lets the scanner go.
     """
+    for path, value in object_leaves(chunks, 1):
+        yield path[0], value
+
+
+def object_leaves(chunks: Iterable[bytes], depth: int) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Yield the one JSON object ``chunks`` make as ``(path, value)`` pairs, in order,
+    going into the objects of the first ``depth - 1`` levels rather than decoding them.
+
+    ``path`` is the keys from the top (1 to ``depth`` of them). An object it goes into is
+    yielded as :data:`OBJECT_BEGINS`, its members after it; any other value, and every
+    value at ``depth``, is decoded whole (as :func:`object_members` decodes them). So only
+    one such value's objects are alive at a time: a node of ``/object_info`` whose thirty
+    inputs each list 100,000 files is read one input at a time.
+
+    Raises:
+        MalformedJsonError: as :func:`object_members`.
+    """
     text = _Text(chunks)
     scanner = json.JSONDecoder()
     position = text.skip_whitespace(0)
     if text.char(position) != "{":
         raise MalformedJsonError("the answer is not a JSON object")
+    position = yield from _members(text, scanner, position, (), depth)
+    text.expect_end(position)
+
+
+def _members(
+    text: _Text,
+    scanner: json.JSONDecoder,
+    position: int,
+    path: tuple[str, ...],
+    depth: int,
+) -> Generator[tuple[tuple[str, ...], Any], None, int]:
+    """Yield the members of the object at ``position`` (its ``{``) under ``path``;
+    return the position after its ``}``."""
     position = text.skip_whitespace(position + 1)
     if text.char(position) == "}":
-        text.expect_end(position + 1)
-        return
+        return position + 1
     while True:
         key, position = text.decode(scanner, position)
         if not isinstance(key, str):
@@ -63,13 +97,17 @@ def object_members(chunks: Iterable[bytes]) -> Iterator[tuple[str, Any]]:
         if text.char(position) != ":":
             raise MalformedJsonError(f"no ':' after the key {key[:80]!r}")
         position = text.skip_whitespace(position + 1)
-        value, position = text.decode(scanner, position)
-        yield key, value
+        here = (*path, key)
+        if len(here) < depth and text.char(position) == "{":
+            yield here, OBJECT_BEGINS
+            position = yield from _members(text, scanner, position, here, depth)
+        else:
+            value, position = text.decode(scanner, position)
+            yield here, value
         position = text.skip_whitespace(position)
         mark = text.char(position)
         if mark == "}":
-            text.expect_end(position + 1)
-            return
+            return position + 1
         if mark != ",":
             raise MalformedJsonError(f"no ',' or '}}' after the member {key[:80]!r}")
         position = text.skip_whitespace(position + 1)
