@@ -150,3 +150,9 @@ def test_only_objects_above_the_depth_are_gone_into() -> None:
         (("N", "output"), ["IMAGE"]),
         (("M",), 3),
     ]
+
+
+def test_whitespace_running_over_many_pieces_is_skipped() -> None:
+    padding = b" \n\t\r" * 100_000
+    body = b"{" + padding + b'"a"' + padding + b":" + padding + b"1" + padding + b"}" + padding
+    assert list(object_members(pieces(body, list(range(0, len(body), 5_000))))) == [("a", 1)]
