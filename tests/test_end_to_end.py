@@ -589,7 +589,8 @@ def test_a_cycle_beside_an_unchanged_server_stops_at_the_fingerprint(demo: Path)
         object_info["LoraLoader"] = {"input": {"required": {"lora_name": [["a.pt"], {}]}}}
         asked.clear()
         assert run("--config", str(demo), "--run-cycle")[0] == 0
-    assert asked == ["/object_info", "/object_info"]  # the digest, then the full read
+    # The answer's digest, its content (both changed), then the full cycle's own read.
+    assert asked == ["/object_info"] * 3
     assert len(_fingerprint_lines(demo)) == 1  # only the unchanged cycle wrote one
     document = report(demo)
     assert document["summary"]["node_source"] == "object_info"
@@ -652,3 +653,32 @@ def test_needs_kept_beside_a_server_give_the_report_a_cold_cycle_gives(demo: Pat
         assert run("--config", str(demo), "--run-cycle")[0] == 0
         assert needs(report(demo)) == cold_cycle(text, "cold_after_answer")
     assert "LoraLoader" in needs(report(demo))["missing_lora.json"][2]
+
+
+def test_a_server_drawing_a_new_default_on_every_request_is_still_unchanged(
+    demo: Path,
+) -> None:
+    # WAS Node Suite's cache node draws a random default each time ComfyUI is asked.
+    asked: list[str] = []
+
+    def respond(path: str) -> tuple[int, bytes]:
+        asked.append(path)
+        suffix = ["STRING", {"default": f"{len(asked)}_cache"}]
+        object_info = {
+            "KSampler": {"input": {"required": {"seed": ["INT", {}]}}},
+            "Cache Node": {"input": {"required": {"latent_suffix": suffix}}},
+        }
+        return 200, json.dumps(object_info).encode()
+
+    with answering(respond) as server:
+        text = demo.read_text(encoding="utf-8").replace(
+            "use_server = false", f'use_server = true\nurl = "{server.url}"'
+        )
+        demo.write_text(text, encoding="utf-8")
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+        _age(demo.parent)
+        assert run("--config", str(demo), "--run-cycle")[0] == 0  # the aged stamps
+        asked.clear()
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert _fingerprint_lines(demo)[-1].get("unchanged") is True
+    assert asked == ["/object_info", "/object_info"]  # the answer differed; its content not

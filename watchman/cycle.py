@@ -340,7 +340,9 @@ def _run_stages(
             caches,
         )
         installed, needs = assessed.installed, assessed.needs
-        cycle_fingerprint.note_node_source(installed.source, installed.answer_digest)
+        cycle_fingerprint.note_node_source(
+            installed.source, installed.content_digest, installed.answer_digest
+        )
         info.update(
             node_source=installed.source,
             assess_failures=[asdict(failure) for failure in needs.failures],

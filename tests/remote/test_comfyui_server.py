@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -269,3 +270,19 @@ def test_inputs_read_one_at_a_time_share_one_list_and_rebuild_the_document() -> 
     kept = {id(inputs["required"][f"lora_{n}"][0]) for n in range(3)}
     kept.add(id(inputs["optional"]["more"][1]["options"]))
     assert len(kept) == 1
+
+
+def test_the_content_digest_follows_lists_and_layouts_not_defaults() -> None:
+    def info(default: str, choices: list[str]) -> Any:
+        return parse_object_info(
+            {
+                "Cache": {"input": {"required": {"suffix": ["STRING", {"default": default}]}}},
+                "Loader": {"input": {"required": {"name": [choices, {}]}}},
+            }
+        )
+
+    base = info("1_cache", ["a.pt"])
+    assert base.content_digest == info("2_cache", ["a.pt"]).content_digest
+    assert base.content_digest != info("1_cache", ["a.pt", "b.pt"]).content_digest
+    assert base.content_digest != parse_object_info({"Cache": {}}).content_digest
+    assert len(base.content_digest) == 16

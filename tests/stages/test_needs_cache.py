@@ -141,7 +141,7 @@ def test_a_live_server_s_lists_are_in_the_context_by_the_digest_of_its_answer(
 ) -> None:
     def server(answer: str) -> InstalledNodes:
         return InstalledNodes(
-            frozenset(CORE), "object_info", lambda node_type, name: None, answer_digest=answer
+            frozenset(CORE), "object_info", lambda node_type, name: None, content_digest=answer
         )
 
     one, other = (

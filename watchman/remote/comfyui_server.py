@@ -8,6 +8,7 @@ waits long: a box without a running ComfyUI falls back to the static inventory a
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from watchman.comfy.widget_layout import Layout, widget_layout
+from watchman.comfy.widget_layout import Layout, slot_json, widget_layout
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
 from watchman.remote.http_options import HttpOptions
@@ -41,9 +42,12 @@ class ObjectInfo:
     node_types: frozenset[str]
     input_choices: Mapping[str, Mapping[str, tuple[str, ...]]]
     layouts: Mapping[str, Layout] = field(default_factory=dict)
-    # The first 16 hex digits of the sha256 of the server's whole answer: a new scheduler,
-    # file or node type changes it.
+    # The first 16 hex digits of the sha256 of the server's whole answer, as it came.
     answer_digest: str = ""
+    # Of what the answer says that an assessment uses: the node types, each combo's
+    # choices and each node's widget layout. A default that changes on every request
+    # (WAS Node Suite draws random ones) changes the answer, not this.
+    content_digest: str = ""
 
     def choices_for(self, node_type: str, input_name: str) -> tuple[str, ...] | None:
         """Return the valid values of one combo input, or None when it is not a combo."""
@@ -285,13 +289,33 @@ class ObjectInfoReading:
             self._choices[name] = MappingProxyType(node_choices)
 
     def finish(self, answer_digest: str) -> ObjectInfo:
-        """Return what was read, with ``answer_digest`` (that of the whole answer)."""
+        """Return what was read, with ``answer_digest`` (that of the whole answer) and the
+        digest of its content (``ObjectInfo.content_digest``)."""
         return ObjectInfo(
             node_types=frozenset(self._node_types),
             input_choices=MappingProxyType(self._choices),
             layouts=MappingProxyType(self._layouts),
             answer_digest=answer_digest,
+            content_digest=self._content_digest(),
         )
+
+    def _content_digest(self) -> str:
+        digest = hashlib.sha256()
+        # Each distinct list is hashed once: a LoRA stacker's thirty inputs share one.
+        lists: dict[int, bytes] = {}
+        for name in sorted(self._node_types):
+            digest.update(b"\0node\0" + _text_bytes(name))
+            for input_name, values in self._choices.get(name, {}).items():
+                listed = lists.get(id(values))
+                if listed is None:
+                    listed = hashlib.sha256(_text_bytes("\0".join(values))).digest()
+                    lists[id(values)] = listed
+                digest.update(b"\0input\0" + _text_bytes(input_name) + listed)
+            layout = self._layouts.get(name)
+            if layout is not None:
+                slots = json.dumps([slot_json(slot) for slot in layout])
+                digest.update(b"\0layout\0" + slots.encode("ascii"))
+        return digest.hexdigest()[:16]
 
 
 def combo_values(spec: object) -> tuple[str, ...] | None:
@@ -312,6 +336,11 @@ def combo_values(spec: object) -> tuple[str, ...] | None:
         # rather than () so no caller reads it as "no value is valid".
         return None
     return None
+
+
+def _text_bytes(text: str) -> bytes:
+    # surrogatepass: a document read by another path may hold a lone surrogate.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _is_choice(value: object) -> bool:

@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from watchman import __version__
 from watchman.comfy.startup_log import ImportFailures, configured_logs, read_startup_logs
@@ -78,6 +78,7 @@ class CycleFingerprint:
     stamps: fingerprint.Stamps = field(default_factory=fingerprint.Stamps)
     due_at_ns: list[int] = field(default_factory=list)
     node_source: str = ""
+    server_answer: str = ""  # the digest of the server's whole answer, when one was used
     import_failures: ImportFailures | None = None
     """What ComfyUI's newest start-up log said about failed imports when the inputs were
     checked (comfy/startup_log); the stock stage applies it rather than reading again."""
@@ -122,9 +123,13 @@ class CycleFingerprint:
         else:
             self.due_at_ns.append(self.now_ns)  # every cycle lists everything
 
-    def note_node_source(self, source: str, answer_digest: str = "") -> None:
-        """Remember what the installed node types came from (see :func:`node_source_digest`)."""
-        self.node_source = node_source_digest(source, answer_digest)
+    def note_node_source(
+        self, source: str, content_digest: str = "", answer_digest: str = ""
+    ) -> None:
+        """Remember what the installed node types came from (see :func:`node_source_digest`)
+        and, beside a server, the digest of its whole answer (``ObjectInfo``)."""
+        self.node_source = node_source_digest(source, content_digest)
+        self.server_answer = answer_digest
 
     def finish(
         self, own_files: Sequence[Path], outcome: RunOutcome, resolution_cache: Path
@@ -142,7 +147,11 @@ class CycleFingerprint:
             self.stamps,
             self.settings,
             min(due) if due else self.now_ns,
-            {**outcome.to_json(), "node_source": self.node_source},
+            {
+                **outcome.to_json(),
+                "node_source": self.node_source,
+                "server_answer": self.server_answer,
+            },
         )
 
 
@@ -226,7 +235,7 @@ def check_inputs(
         why is None
         and saved is not None
         and services.comfyui_server is not None
-        and _server_digest(services) != saved.outcome.get("node_source")
+        and not _server_unchanged(services, saved.outcome)
     ):
         why = "the ComfyUI server's node types changed"
     if why is None and saved is not None:
@@ -297,28 +306,38 @@ def stamp_inputs(
     return input_tree
 
 
-def _server_digest(services: Services) -> str:
-    """The digest :func:`node_source_digest` gives for what the server says now."""
-    assert services.comfyui_server is not None
+def _server_unchanged(services: Services, outcome: Mapping[str, Any]) -> bool:
+    """Whether the server says what it said in the last full cycle (``outcome``).
+
+    The whole answer's digest is looked at first (one request, hashed as it arrives). When
+    it differs, the answer is read and its content compared (a second request): some packs
+    draw a random default on every request, which changes the answer and nothing an
+    assessment uses. A server that does not answer now is unchanged only if none did then.
+    """
+    server = services.comfyui_server
+    assert server is not None
     try:
-        answer = services.comfyui_server.answer_digest()
+        if server.answer_digest() == outcome.get("server_answer"):
+            return True
+        info = server.object_info()
     except BackendError as error:
         logger.info("ComfyUI server not used (%s); using the static node inventory", error)
-        return "static"
-    return node_source_digest("object_info", answer)
+        return outcome.get("node_source") == "static"
+    return node_source_digest("object_info", info.content_digest) == outcome.get("node_source")
 
 
-def node_source_digest(node_source: str, answer_digest: str = "") -> str:
+def node_source_digest(node_source: str, content_digest: str = "") -> str:
     """What the installed node types came from: the static inventory (its files are
-    stamped) or a server's answer, by the digest of its whole body (``answer_digest``:
-    the server can change at any time, and a new node type, file or scheduler changes it).
+    stamped) or a server's answer, by the digest of its content (``content_digest``,
+    ``ObjectInfo``: the server can change at any time, and a new node type, file or
+    scheduler changes it).
 
     Only the server's answer goes in: the packs' frontend-only node types, which join the
     installed ones beside a server, come from pack files the fingerprint stamps already;
     counted here they made every cycle beside a server run in full."""
     if node_source == "static":
         return "static"
-    return fingerprint.settings_digest(node_source, answer_digest)
+    return fingerprint.settings_digest(node_source, content_digest)
 
 
 def _unchanged(saved: fingerprint.Saved) -> RunOutcome:

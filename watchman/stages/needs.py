@@ -209,7 +209,10 @@ class InstalledNodes:
     source: Literal["object_info", "static"]
     choices: ChoicesLookup | None = None
     layouts: LayoutLookup | None = None
-    answer_digest: str = ""  # of the live server's answer (``ObjectInfo.answer_digest``)
+    # Beside a live server, the digests of its answer's content and of the whole answer
+    # (``ObjectInfo.content_digest``, ``ObjectInfo.answer_digest``).
+    content_digest: str = ""
+    answer_digest: str = ""
 
 
 @dataclass(frozen=True)

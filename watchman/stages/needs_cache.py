@@ -28,9 +28,9 @@ when it was made under the model cache this cycle found, no file of a name it lo
 was added, removed or changed since (the directory listings say which), and its folders'
 answers are the same: one model added re-assesses the workflows that looked its name up,
 not all 5,000. With a live ComfyUI server, the file lists and widget layouts it offers
-are inputs too: they follow from its answer, whose digest
-(``InstalledNodes.answer_digest``) goes into the context; an answer without one reuses
-nothing.
+are inputs too: the digest of its answer's content (``InstalledNodes.content_digest``:
+the node types, lists and layouts, not a default drawn anew on each request) goes into
+the context; an answer without one reuses nothing.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def context_digest(
     changed in this cycle (None: unknown, or they did not), and ComfyUI's input folder
     (None: not checked).
     """
-    if installed.choices is not None and not installed.answer_digest:
+    if installed.choices is not None and not installed.content_digest:
         return None
     digest = hashlib.sha256()
 
@@ -129,7 +129,7 @@ def context_digest(
         add(folder, sorted(inventory.directories[folder]))
     for folder in sorted(inventory.folder_entries):
         add(folder, [pack_model_file(entry) for entry in inventory.folder_entries[folder]])
-    add(installed.source, sorted(installed.types), installed.answer_digest)
+    add(installed.source, sorted(installed.types), installed.content_digest)
     add(sorted((path, b.reason, b.detail, b.size) for path, b in health.broken.items()))
     add(None if inputs is None else (str(inputs.path), inputs.digest))
     return NeedsContext(digest.hexdigest(), models, changes)

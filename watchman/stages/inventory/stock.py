@@ -250,6 +250,11 @@ def installed_nodes(
             # The packs' frontend-only nodes are on ComfyUI's page, not in /object_info.
             node_types = frozenset(info.node_types) | nodes.frontend_classes()
             return InstalledNodes(
-                node_types, "object_info", info.choices_for, info.layout_for, info.answer_digest
+                node_types,
+                "object_info",
+                info.choices_for,
+                info.layout_for,
+                content_digest=info.content_digest,
+                answer_digest=info.answer_digest,
             )
     return InstalledNodes(nodes.enabled_classes(), "static", layouts=static_layouts)
