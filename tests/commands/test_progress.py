@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tests.demo_tree import prepare_demo
 from watchman.commands.cli import app
-from watchman.commands.progress import LineProgress
+from watchman.commands.progress import LOG_INTERVAL_SECONDS, LineProgress
 from watchman.state.structured_log import StructuredLog
 
 
@@ -71,3 +71,22 @@ def test_a_cycle_run_without_a_terminal_logs_its_progress_under_its_own_id(
         ]
         assert started and started == stages
     assert all(line.get("cycle_id") in cycles for line in lines if line["event"] == "progress")
+
+
+def test_the_log_keeps_a_stage_s_first_and_last_step_and_one_a_second_the_stream_all(
+    tmp_path: Path,
+) -> None:
+    log = StructuredLog(tmp_path / "structured.log", lambda: 0.0)
+    stderr = io.StringIO()
+    now = [100.0]
+    progress = LineProgress(stderr, log, lambda: now[0])
+    progress.on_cycle_start("one")
+    progress.on_stage("resolve")
+    for done in range(1, 2001):
+        if done == 1000:
+            now[0] += LOG_INTERVAL_SECONDS
+        progress.on_progress("resolve", done, 2000)
+    logged = [line.get("done") for line in _lines(log.path)]
+    assert logged == [None, 1, 1000, 2000]
+    shown = [json.loads(line).get("done") for line in stderr.getvalue().splitlines()]
+    assert shown == [None, *range(1, 2001)]

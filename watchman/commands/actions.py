@@ -73,6 +73,7 @@ def run_cycle_action(
                 None
                 if environment.interactive
                 else StructuredLog(home.structured_log, environment.clock.wall),
+                environment.clock.monotonic,
             )
         result = run_cycle(
             settings,
@@ -184,7 +185,7 @@ def scheduler_action(settings: Settings, home: Home, invocation: Invocation) -> 
     clock = invocation.environment.clock
     # A service has no terminal: each cycle's progress goes to the structured log, as a
     # --run-cycle's does without one (`tail -f log/structured.log` follows it).
-    progress = LineProgress(None, StructuredLog(home.structured_log, clock.wall))
+    progress = LineProgress(None, StructuredLog(home.structured_log, clock.wall), clock.monotonic)
     # One stop event: SIGTERM both ends the scheduler and cuts the requests under way.
     stop_event = threading.Event()
     with invocation.services(settings, home, stop_event) as services:

@@ -7,6 +7,7 @@ The core only calls the two callbacks; rendering lives here."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from types import TracebackType
 from typing import TextIO
 
@@ -71,28 +72,47 @@ class TerminalProgress:
         self._progress.refresh()
 
 
+LOG_INTERVAL_SECONDS = 1.0
+"""The least time between two counted steps of one stage in the structured log (the
+first and the last step are always there): a cycle resolving 2,000 models wrote and
+synced 2,000 lines."""
+
+
 class LineProgress:
     """One JSON object a line per step: ``{"event": "progress", "cycle_id": ..., "phase":
     ..., "done": N, "total": M}`` (``done``/``total`` only for counted steps), appended to
     the structured log (``log``) and written to ``stream`` (stderr with ``--progress``),
     each when given. ``cycle_id`` is the one :meth:`on_cycle_start` last heard (the
     scheduler runs one cycle at a time), so a cycle's lines group with its stage and cycle
-    lines."""
+    lines.
 
-    def __init__(self, stream: TextIO | None, log: StructuredLog | None = None) -> None:
+    The stream gets every step. The log gets every stage, and of a stage's counted steps
+    the first, the last and one per :data:`LOG_INTERVAL_SECONDS` of ``monotonic`` (None:
+    every one); its progress lines are not fsynced.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None,
+        log: StructuredLog | None = None,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self._stream = stream
         self._log = log
         self._cycle_id: str | None = None
+        self._monotonic = monotonic
+        self._logged_at: dict[str, float] = {}
 
     def on_cycle_start(self, cycle_id: str) -> None:
         """Take the id of the cycle whose steps the next lines tell."""
         self._cycle_id = cycle_id
+        self._logged_at.clear()
 
-    def _write(self, document: dict[str, object]) -> None:
+    def _write(self, document: dict[str, object], logged: bool = True) -> None:
         if self._cycle_id is not None:
             document = {"cycle_id": self._cycle_id, **document}
-        if self._log is not None:
-            self._log.write("progress", **document)  # never raises
+        if self._log is not None and logged:
+            self._log.write("progress", sync=False, **document)  # never raises
         if self._stream is None:
             return
         document = {"event": "progress", **document}
@@ -102,8 +122,21 @@ class LineProgress:
         except (OSError, ValueError):
             pass  # a closed or broken stderr never stops the cycle
 
+    def _worth_logging(self, phase: str, done: int, total: int) -> bool:
+        if self._monotonic is None:
+            return True
+        now = self._monotonic()
+        last = self._logged_at.get(phase)
+        if last is not None and now - last < LOG_INTERVAL_SECONDS and done < total:
+            return False
+        self._logged_at[phase] = now
+        return True
+
     def on_stage(self, phase: str) -> None:
         self._write({"phase": phase})
 
     def on_progress(self, phase: str, done: int, total: int) -> None:
-        self._write({"phase": phase, "done": done, "total": total})
+        self._write(
+            {"phase": phase, "done": done, "total": total},
+            logged=self._worth_logging(phase, done, total),
+        )

@@ -14,8 +14,8 @@ from watchman.state.json_codec import dumps_line, loads_json
 logger = logging.getLogger(__name__)
 
 
-def append_jsonl(path: Path, record: Any) -> None:
-    """Append one JSON object as a line, flushed and fsynced.
+def append_jsonl(path: Path, record: Any, *, sync: bool = True) -> None:
+    """Append one JSON object as a line, flushed and (``sync``) fsynced.
 
     A torn last line left by an earlier crash is closed off first, so the new record is
     never glued onto it.
@@ -23,14 +23,15 @@ def append_jsonl(path: Path, record: Any) -> None:
     Raises:
         OSError: the file cannot be written.
     """
-    append_jsonl_lines(path, [record])
+    append_jsonl_lines(path, [record], sync=sync)
 
 
-def append_jsonl_lines(path: Path, records: Sequence[Any]) -> None:
+def append_jsonl_lines(path: Path, records: Sequence[Any], *, sync: bool = True) -> None:
     """Append JSON objects one a line with one write and one fsync for them all (a cycle
-    that takes in 5,000 workflows syncs the log once, not 5,000 times). Nothing is
-    written for no records. A crash mid-write leaves whole lines and at most one torn
-    last line, which readers skip.
+    that takes in 5,000 workflows syncs the log once, not 5,000 times); ``sync`` False:
+    flushed to the system, not synced (a line worth less than a disk flush, such as a
+    progress line). Nothing is written for no records. A crash mid-write leaves whole
+    lines and at most one torn last line, which readers skip.
 
     Raises:
         OSError: the file cannot be written.
@@ -47,7 +48,8 @@ def append_jsonl_lines(path: Path, records: Sequence[Any]) -> None:
                 line = b"\n" + line
         handle.write(line)
         handle.flush()
-        os.fsync(handle.fileno())
+        if sync:
+            os.fsync(handle.fileno())
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

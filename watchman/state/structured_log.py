@@ -28,8 +28,9 @@ class StructuredLog:
     path: Path
     wall: Callable[[], float]
 
-    def write(self, event: str, **fields: Any) -> None:
-        """Append one structured event (``stage``, ``cycle``, ``download``…) with ``fields``.
+    def write(self, event: str, *, sync: bool = True, **fields: Any) -> None:
+        """Append one structured event (``stage``, ``cycle``, ``download``…) with ``fields``;
+        ``sync`` False: not fsynced (a progress line, worth less than a disk flush).
 
         Never raises: a log that cannot be written must not end a cycle, so the failure is
         reported through ``logging`` instead.
@@ -41,6 +42,6 @@ class StructuredLog:
             **fields,
         }
         try:
-            append_jsonl(self.path, record)
+            append_jsonl(self.path, record, sync=sync)
         except OSError as error:
             logger.warning("Cannot write %s: %s", self.path, error)
