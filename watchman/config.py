@@ -388,6 +388,15 @@ class LoggingSettings(_Section):
             "log/structured.log records every stage and cycle whatever the level."
         ),
     )
+    structured_log_max_mb: float = Field(
+        default=16.0,
+        ge=0,
+        description=(
+            "At the start of a cycle, log/structured.log larger than this many MB is "
+            "renamed structured.log.1 (the one before to .2, and so on; three are kept) "
+            "and a new one begun. 0: never."
+        ),
+    )
 
 
 class Settings(BaseModel):

@@ -39,7 +39,7 @@ from watchman.state.cycle_state import running_marker
 from watchman.state.memory import release_memory
 from watchman.state.run_lock import RunLock
 from watchman.state.stale_temp_files import remove_stale_temp_files
-from watchman.state.structured_log import StructuredLog
+from watchman.state.structured_log import StructuredLog, rotate
 
 if TYPE_CHECKING:
     # The stages are imported where a cycle runs in full (_run_stages): a cycle whose
@@ -164,6 +164,7 @@ def run_cycle(
         finish = CycleRecorder(
             home, settings.metrics.textfile, cycle_id, started_at, trigger, clock
         ).finish
+        rotate(home.structured_log, int(settings.logging.structured_log_max_mb * 1e6))
         log = StructuredLog(home.structured_log, clock.wall)
         verdict = ask_guards(settings, home, log, cycle_id, guard_evaluator, clock)
         if not verdict.allowed and force:

@@ -7,6 +7,7 @@ cycle do and how long did each stage take".
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,3 +46,33 @@ class StructuredLog:
             append_jsonl(self.path, record, sync=sync)
         except OSError as error:
             logger.warning("Cannot write %s: %s", self.path, error)
+
+
+KEPT_GENERATIONS = 3
+"""How many earlier structured logs :func:`rotate` keeps (``structured.log.1`` … ``.3``)."""
+
+
+def rotate(path: Path, max_bytes: int) -> bool:
+    """Rename ``path`` to ``path.1`` (``.1`` to ``.2`` … the oldest dropped) when it is
+    larger than ``max_bytes`` (0: never), so the next line begins a new file; return
+    whether it did. Each writer opens the file per line, so none keeps writing to the
+    renamed one.
+
+    Never raises: a log that cannot be rotated is said through ``logging`` and kept.
+    """
+    if max_bytes <= 0:
+        return False
+    try:
+        if path.stat().st_size <= max_bytes:
+            return False
+        for generation in range(KEPT_GENERATIONS - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{generation}")
+            if older.exists():
+                os.replace(older, path.with_name(f"{path.name}.{generation + 1}"))
+        os.replace(path, path.with_name(f"{path.name}.1"))
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        logger.warning("Cannot rotate %s: %s", path, error)
+        return False
+    return True
