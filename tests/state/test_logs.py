@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from watchman.state.logs import JsonLineFormatter, configure_logging
 
 
@@ -56,3 +58,19 @@ def test_a_terminal_is_sent_a_stranger_s_escape_sequences_escaped(tmp_path: Path
     assert target.read_text(encoding="utf-8") == (
         "WARNING watchman.test: Cannot read x\\x1b[2J\\u202e.json\n"
     )
+
+
+def test_the_fallback_file_is_rotated_past_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchman.state import logs
+
+    monkeypatch.setattr(logs, "FALLBACK_MAX_BYTES", 2_000)
+    target = tmp_path / "log" / "comfywatchman.log"
+    with root_logging_restored():
+        configure_logging("INFO", stream=None, json_lines=None, fallback_file=target)
+        for number in range(100):
+            logging.getLogger("watchman.test").warning("line %d", number)
+    names = sorted(path.name for path in target.parent.iterdir())
+    assert names == ["comfywatchman.log", *(f"comfywatchman.log.{n}" for n in (1, 2, 3))]
+    assert all(path.stat().st_size <= 2_000 for path in target.parent.iterdir())

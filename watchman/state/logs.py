@@ -8,6 +8,7 @@ journal and log shippers keep intact.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -48,6 +49,12 @@ class ShownOnTerminal(logging.Filter):
         return True
 
 
+FALLBACK_MAX_BYTES = 16 * 1000 * 1000
+"""Past this size the fallback log file is renamed ``.1`` and a new one begun."""
+FALLBACK_KEPT = 3
+"""How many earlier fallback log files are kept."""
+
+
 def configure_logging(
     level: str,
     *,
@@ -73,7 +80,13 @@ def configure_logging(
         if fallback_file is None:
             return  # nowhere to write; logging's last resort would fail as well
         fallback_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(fallback_file, encoding="utf-8")
+        # Bounded as the structured log is: the daemon runs for months with no one reading.
+        handler = logging.handlers.RotatingFileHandler(
+            fallback_file,
+            maxBytes=FALLBACK_MAX_BYTES,
+            backupCount=FALLBACK_KEPT,
+            encoding="utf-8",
+        )
         handler.setFormatter(JsonLineFormatter())
     if json_lines is None:
         json_lines = stream is None or not stream.isatty()
