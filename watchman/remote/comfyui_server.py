@@ -79,8 +79,8 @@ class ComfyUIServer:
         of hundreds of MB is never decoded whole: :func:`node_entries`).
 
         Returns:
-            The node types and combo choices of the running server, with the digest of
-            its whole answer.
+            The node types, combo choices and widget layouts of the running server, with
+            the digests of its whole answer and of that content.
 
         Raises:
             BackendError: reason ``timeout`` when the server is too slow, ``unreachable``
