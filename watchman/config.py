@@ -92,7 +92,17 @@ class ComfyUISettings(_Section):
         default=True, description="Ask the ComfyUI server at `url` for /object_info."
     )
     timeout_seconds: float = Field(
-        default=2.0, gt=0, description="How long to wait for the ComfyUI server."
+        default=2.0, gt=0, description="How long to wait to connect to the ComfyUI server."
+    )
+    answer_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How long a running ComfyUI may take to start its /object_info answer, and "
+            "then each read of it. ComfyUI builds the whole answer first, listing every "
+            "model file for each loader input: seconds at 100,000 files. A whole answer "
+            "may take twice this."
+        ),
     )
     full_restat_hours: float = Field(
         default=24,

@@ -110,9 +110,15 @@ class Services:
         from watchman.remote.comfyui_server import ComfyUIServer, server_gateway
 
         return ComfyUIServer(
-            server_gateway(self.client, comfyui.timeout_seconds, self.stop_event),
+            server_gateway(
+                self.client,
+                comfyui.timeout_seconds,
+                self.stop_event,
+                comfyui.answer_timeout_seconds,
+            ),
             comfyui.url,
             comfyui.timeout_seconds,
+            comfyui.answer_timeout_seconds,
         )
 
     @cached_property

@@ -54,6 +54,7 @@ class Replay:
         self.body = json.dumps(OBJECT_INFO).encode()
         self.stall = threading.Event()
         self.stalling = False
+        self.delay = 0.0
         self.paths: list[str] = []
 
 
@@ -63,6 +64,8 @@ def replay() -> Iterator[tuple[Replay, str]]:
 
     def respond(path: str) -> tuple[int, bytes]:
         state.paths.append(path)
+        if state.delay:
+            state.stall.wait(state.delay)  # ComfyUI building its answer
         if state.stalling:
             # Hold the answer until the test ends, so the client's timeout fires first.
             state.stall.wait(10)
@@ -286,3 +289,18 @@ def test_the_content_digest_follows_lists_and_layouts_not_defaults() -> None:
     assert base.content_digest != info("1_cache", ["a.pt", "b.pt"]).content_digest
     assert base.content_digest != parse_object_info({"Cache": {}}).content_digest
     assert len(base.content_digest) == 16
+
+
+def test_a_server_slow_to_build_its_answer_is_waited_for_as_long_as_the_setting_says(
+    replay: tuple[Replay, str],
+) -> None:
+    state, url = replay
+    state.delay = 0.6
+    with httpx.Client() as client:
+        patient = ComfyUIServer(server_gateway(client, 0.2, None, 5), url, 0.2, 5)
+        assert "KSampler" in patient.object_info().node_types
+        hasty = ComfyUIServer(server_gateway(client, 0.2, None, 0.3), url, 0.2, 0.3)
+        with pytest.raises(BackendError) as raised:
+            hasty.object_info()
+    assert raised.value.reason == "timeout"
+    assert "within 0.3 s (comfyui.answer_timeout_seconds)" in str(raised.value)

@@ -66,13 +66,23 @@ class ComfyUIServer:
         gateway: the HTTP path; build it with no retries (``server_gateway``): a box
             without a running ComfyUI falls back to the static inventory at once.
         base_url: the server, e.g. ``http://127.0.0.1:8188``.
-        timeout: seconds to wait for connecting and for each read of the answer.
+        timeout: seconds to wait for connecting (and sending).
+        answer_timeout: seconds to wait for each read of the answer, its first byte
+            included: ComfyUI builds the whole answer before sending any of it, seconds
+            at 100,000 model files. None: ``timeout``.
     """
 
-    def __init__(self, gateway: HttpGateway, base_url: str, timeout: float) -> None:
+    def __init__(
+        self,
+        gateway: HttpGateway,
+        base_url: str,
+        timeout: float,
+        answer_timeout: float | None = None,
+    ) -> None:
         self.gateway = gateway
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.answer_timeout = answer_timeout if answer_timeout is not None else timeout
 
     def object_info(self) -> ObjectInfo:
         """Fetch and read ``GET /object_info``, one input's definition at a time (an answer
@@ -122,8 +132,8 @@ class ComfyUIServer:
             with self.gateway.stream(
                 "GET",
                 url,
-                timeout=httpx.Timeout(self.timeout),
-                deadline_seconds=deadline_for(self.timeout),
+                timeout=httpx.Timeout(self.timeout, read=self.answer_timeout),
+                deadline_seconds=deadline_for(self.timeout, self.answer_timeout),
                 max_bytes=MAX_OBJECT_INFO_BYTES,
             ) as response:
                 if response.status_code != 200:
@@ -141,7 +151,8 @@ class ComfyUIServer:
     def _explained(self, error: BackendError) -> BackendError:
         if error.reason == "timeout":
             return BackendError(
-                f"ComfyUI at {self.base_url} did not answer within {self.timeout:g} s",
+                f"ComfyUI at {self.base_url} did not answer within {self.answer_timeout:g} s "
+                "(comfyui.answer_timeout_seconds)",
                 reason="timeout",
             )
         if error.reason in ("unreachable", "interrupted"):
@@ -217,24 +228,29 @@ def _hashed(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
 
 
 def server_gateway(
-    client: httpx.Client, timeout: float, stop_event: threading.Event | None = None
+    client: httpx.Client,
+    timeout: float,
+    stop_event: threading.Event | None = None,
+    answer_timeout: float | None = None,
 ) -> HttpGateway:
     """Return the gateway for a ComfyUI server: no retries (a server that is not there is
-    not asked twice), reads of ``timeout`` seconds, a whole call bounded by
-    ``deadline_for(timeout)``."""
+    not asked twice), connections of ``timeout`` seconds, a whole call bounded by
+    ``deadline_for(timeout, answer_timeout)``."""
     options = HttpOptions(
         timeout_seconds=timeout,
         max_retries=0,
-        total_deadline_seconds=deadline_for(timeout),
+        total_deadline_seconds=deadline_for(timeout, answer_timeout),
         max_response_bytes=MAX_OBJECT_INFO_BYTES,
     )
     return HttpGateway(client, options, stop_event=stop_event)
 
 
-def deadline_for(timeout: float) -> float:
-    """The longest a whole /object_info call may take: building the answer for hundreds of
-    packs takes ComfyUI a few seconds even when each read is quick."""
-    return max(10.0, 5 * timeout)
+def deadline_for(timeout: float, answer_timeout: float | None = None) -> float:
+    """The longest a whole /object_info call may take: twice the wait for the answer's
+    first byte (ComfyUI builds it whole first; then hundreds of MB follow), and never
+    under 10 s or five connection timeouts."""
+    reading = answer_timeout if answer_timeout is not None else timeout
+    return max(10.0, 5 * timeout, 2 * reading)
 
 
 def parse_object_info(document: Mapping[str, Any], answer_digest: str = "") -> ObjectInfo:
