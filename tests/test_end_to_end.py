@@ -552,6 +552,19 @@ def _age(tree: Path) -> None:
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 60 * 10**9))
 
 
+def _settle_beside(config: Path, url: str) -> None:
+    """Point ``config`` at the ComfyUI server at ``url`` and run the two cycles after which
+    the next may stop at the fingerprint: the first, and the one that sees the aged stamps
+    (:func:`_age`)."""
+    text = config.read_text(encoding="utf-8").replace(
+        "use_server = false", f'use_server = true\nurl = "{url}"'
+    )
+    config.write_text(text, encoding="utf-8")
+    assert run("--config", str(config), "--run-cycle")[0] == 0
+    _age(config.parent)
+    assert run("--config", str(config), "--run-cycle")[0] == 0
+
+
 def _fingerprint_lines(config: Path) -> list[dict]:
     log = home_of(config) / "log" / "structured.log"
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
@@ -574,13 +587,7 @@ def test_a_cycle_beside_an_unchanged_server_stops_at_the_fingerprint(demo: Path)
         return 200, json.dumps(object_info).encode()
 
     with answering(respond) as server:
-        text = demo.read_text(encoding="utf-8").replace(
-            "use_server = false", f'use_server = true\nurl = "{server.url}"'
-        )
-        demo.write_text(text, encoding="utf-8")
-        assert run("--config", str(demo), "--run-cycle")[0] == 0
-        _age(demo.parent)
-        assert run("--config", str(demo), "--run-cycle")[0] == 0  # the aged stamps
+        _settle_beside(demo, server.url)
         asked.clear()
         assert run("--config", str(demo), "--run-cycle")[0] == 0
         assert _fingerprint_lines(demo)[-1].get("unchanged") is True
@@ -671,13 +678,7 @@ def test_a_server_drawing_a_new_default_on_every_request_is_still_unchanged(
         return 200, json.dumps(object_info).encode()
 
     with answering(respond) as server:
-        text = demo.read_text(encoding="utf-8").replace(
-            "use_server = false", f'use_server = true\nurl = "{server.url}"'
-        )
-        demo.write_text(text, encoding="utf-8")
-        assert run("--config", str(demo), "--run-cycle")[0] == 0
-        _age(demo.parent)
-        assert run("--config", str(demo), "--run-cycle")[0] == 0  # the aged stamps
+        _settle_beside(demo, server.url)
         asked.clear()
         assert run("--config", str(demo), "--run-cycle")[0] == 0
     assert _fingerprint_lines(demo)[-1].get("unchanged") is True
