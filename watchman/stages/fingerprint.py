@@ -237,7 +237,7 @@ def check_inputs(
         and services.comfyui_server is not None
         and not _server_unchanged(services, saved.outcome)
     ):
-        why = "the ComfyUI server's node types changed"
+        why = "what the ComfyUI server offers (node types, lists, widget layouts) changed"
     if why is None and saved is not None:
         try:
             outcome = _unchanged(saved)
