@@ -332,6 +332,77 @@ def test_a_value_the_live_servers_list_lacks_makes_a_ready_workflow_uncertain(
     assert "Values ComfyUI's lists do not offer: 1" in markdown
 
 
+def _socket(name: str, kind: str, link: int | None) -> dict:
+    return {"name": name, "type": kind, "link": link}
+
+
+def test_a_required_input_nothing_feeds_makes_a_workflow_uncertain_beside_a_server(
+    demo: Path,
+) -> None:
+    wired = {
+        "nodes": [
+            {"id": 1, "type": "CheckpointLoaderSimple", "mode": 0,
+             "widgets_values": ["SDXL/demo_sdxl_base.safetensors"]},
+            {"id": 2, "type": "CLIPTextEncode", "mode": 0,
+             "inputs": [_socket("clip", "CLIP", 11)], "widgets_values": ["a cat"]},
+            {"id": 3, "type": "CLIPTextEncode", "mode": 2,  # muted: feeds nothing
+             "inputs": [_socket("clip", "CLIP", 12)], "widgets_values": ["blurry"]},
+            {"id": 4, "type": "EmptyLatentImage", "mode": 0, "widgets_values": [1024, 1024, 1]},
+            {"id": 5, "type": "KSampler", "mode": 0, "inputs": [
+                _socket("model", "MODEL", 10), _socket("positive", "CONDITIONING", 13),
+                _socket("negative", "CONDITIONING", 14), _socket("latent_image", "LATENT", 15)],
+             "widgets_values": [1, "fixed", 20, 7, "euler", "simple", 1]},
+            {"id": 6, "type": "VAEDecode", "mode": 0,
+             "inputs": [_socket("samples", "LATENT", 16), _socket("vae", "VAE", None)]},
+            {"id": 7, "type": "SaveImage", "mode": 0,
+             "inputs": [_socket("images", "IMAGE", 17)], "widgets_values": ["out"]},
+            # A stray decoder no output needs: ComfyUI does not check it.
+            {"id": 8, "type": "VAEDecode", "mode": 0,
+             "inputs": [_socket("samples", "LATENT", None), _socket("vae", "VAE", None)]},
+        ],
+        "links": [
+            [10, 1, 0, 5, 0, "MODEL"], [11, 1, 1, 2, 0, "CLIP"], [12, 1, 1, 3, 0, "CLIP"],
+            [13, 2, 0, 5, 1, "CONDITIONING"], [14, 3, 0, 5, 2, "CONDITIONING"],
+            [15, 4, 0, 5, 3, "LATENT"], [16, 5, 0, 6, 0, "LATENT"], [17, 6, 0, 7, 0, "IMAGE"],
+        ],
+    }  # fmt: skip
+    workflows = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
+    (workflows / "wired_sdxl.json").write_text(json.dumps(wired), encoding="utf-8")
+    no_inputs: dict = {"input": {"required": {}}}
+    object_info: dict = {
+        name: no_inputs
+        for name in ("CheckpointLoaderSimple", "EmptyLatentImage", "VAELoader", "CLIPLoader",
+                     "DemoSharpen", "LoraLoader")
+    }  # fmt: skip
+    object_info |= {
+        "CLIPTextEncode": {"input": {"required": {"text": ["STRING", {}], "clip": ["CLIP"]}}},
+        "KSampler": {"input": {"required": {
+            "model": ["MODEL"], "positive": ["CONDITIONING"], "negative": ["CONDITIONING"],
+            "latent_image": ["LATENT"], "seed": ["INT", {"control_after_generate": True}],
+            "steps": ["INT", {}], "cfg": ["FLOAT", {}],
+            "sampler_name": [["euler"], {}], "scheduler": [["simple", "normal"], {}],
+            "denoise": ["FLOAT", {}]}}},
+        "VAEDecode": {"input": {"required": {"samples": ["LATENT"], "vae": ["VAE"]}}},
+        "SaveImage": {"output_node": True, "input": {"required": {
+            "images": ["IMAGE"], "filename_prefix": ["STRING", {}]}}},
+    }  # fmt: skip
+    run_cycle_beside_server(demo, object_info)
+    document = report(demo)
+    entries = {Path(e["path"]).name: e for e in document["workflows"]}
+    wired_entry = entries["wired_sdxl.json"]
+    assert wired_entry["status"] == "uncertain"
+    assert wired_entry["unlinked_inputs"] == [
+        {"node_id": "5", "node_type": "KSampler", "inputs": ["negative"]},
+        {"node_id": "6", "node_type": "VAEDecode", "inputs": ["vae"]},
+    ]
+    assert entries["ready_sdxl.json"]["unlinked_inputs"] == []  # it lists no sockets
+    assert document["summary"]["unlinked_inputs"] == 2
+    connects = [a for a in document["actions"] if a["kind"] == "connect_inputs"]
+    assert len(connects) == 1 and "KSampler (node 5: negative)" in connects[0]["title"]
+    markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
+    assert "Nodes with required inputs nothing feeds: 2" in markdown
+
+
 def write_core_ksampler(demo: Path) -> None:
     """Give the demo's core a KSampler whose scheduler list is written in its source."""
     nodes = demo.parent / "ComfyUI" / "nodes.py"

@@ -291,6 +291,28 @@ def test_the_content_digest_follows_lists_and_layouts_not_defaults() -> None:
     assert len(base.content_digest) == 16
 
 
+def test_each_nodes_required_sockets_and_output_flag_are_read_and_digested() -> None:
+    def info(required: dict[str, Any], output: bool) -> Any:
+        return parse_object_info(
+            {
+                "Decode": {"input": {"required": required}, "output_node": False},
+                "Save": {"input": {"required": {"images": ["IMAGE"]}}, "output_node": output},
+            }
+        )
+
+    base = info({"samples": ["LATENT"], "vae": ["VAE"]}, True)
+    decode = base.sockets_for("Decode")
+    assert decode is not None and decode.required == {"samples", "vae"} and not decode.output
+    save = base.sockets_for("Save")
+    assert save is not None and save.output
+    assert base.sockets_for("Elsewhere") is None
+    assert base.content_digest == info({"vae": ["VAE"], "samples": ["LATENT"]}, True).content_digest
+    assert base.content_digest != info({"samples": ["LATENT"]}, True).content_digest
+    assert (
+        base.content_digest != info({"samples": ["LATENT"], "vae": ["VAE"]}, False).content_digest
+    )
+
+
 def test_a_server_slow_to_build_its_answer_is_waited_for_as_long_as_the_setting_says(
     replay: tuple[Replay, str],
 ) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from watchman.comfy.model_references import references_for_node
+from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import assess_workflow, count_statuses
 from watchman.stages.needs_model import MAX_LOCATIONS
+from watchman.stages.socket_needs import UnlinkedInput
 
 ROOT = "/comfy/models"
 INVENTORY = ModelInventory(
@@ -490,3 +492,18 @@ def test_a_bare_embedding_token_on_a_bypassed_node_does_not_change_the_status() 
     needs = assess_workflow(_encoded(ui, "ui.json"), embeddings(), CORE | {"CLIPTextEncode"})
     assert needs.status == "ready"
     assert [need.state for need in needs.inactive_models] == ["nameless"]
+
+
+def test_a_required_input_nothing_feeds_makes_the_workflow_uncertain_beside_a_server() -> None:
+    decode = replace(node("3", "VAEDecode"), open_inputs=("vae",), reaches=("SaveImage",))
+    parsed = workflow([decode, node("4", "SaveImage")], [])
+    rules = {
+        "VAEDecode": SocketRules(frozenset({"samples", "vae"}), False),
+        "SaveImage": SocketRules(frozenset({"images"}), True),
+    }
+    installed = CORE | {"VAEDecode", "SaveImage"}
+    beside = assess_workflow(parsed, INVENTORY, installed, sockets=rules.get)
+    assert beside.status == "uncertain"
+    assert beside.unlinked_inputs == (UnlinkedInput("3", "VAEDecode", ("vae",)),)
+    # Without a server's definitions nothing is judged.
+    assert assess_workflow(parsed, INVENTORY, installed).status == "ready"

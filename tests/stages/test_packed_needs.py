@@ -10,6 +10,7 @@ from tests.stages.test_needs import CORE, INVENTORY
 from tests.stages.test_needs_cache import PARSED
 from watchman.stages.needs import assess_workflow
 from watchman.stages.packed_needs import pack_needs, unpack_needs
+from watchman.stages.socket_needs import UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
 
 
@@ -43,5 +44,13 @@ def test_unlisted_values_come_back_through_json() -> None:
     needs = replace(
         assess_workflow(PARSED, INVENTORY, CORE),
         unlisted_values=(UnlistedValue("5", "KSampler", "scheduler", "beta57", 3, ("beta",)),),
+    )
+    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
+
+
+def test_unlinked_inputs_come_back_through_json() -> None:
+    needs = replace(
+        assess_workflow(PARSED, INVENTORY, CORE),
+        unlinked_inputs=(UnlinkedInput("7", "VAEDecode", ("samples", "vae")),),
     )
     assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs

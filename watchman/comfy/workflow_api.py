@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 from typing import Any
 
 from watchman.comfy.input_files import InputFileReference, references_for_inputs
 from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.socket_links import NodeKey, reached_types
 from watchman.comfy.widget_values import named_texts
 from watchman.comfy.workflow_limits import (
     MAX_EXPANDED_NODES,
@@ -75,6 +77,7 @@ def parse_api_prompt(
     nodes: list[NodeUse] = []
     references: list[ModelReference] = []
     files: list[InputFileReference] = []
+    targets: dict[NodeKey, list[NodeKey]] = {}
     for raw_id, entry in document.items():
         node_id = str(raw_id)
         node_type = entry["class_type"]
@@ -86,6 +89,9 @@ def parse_api_prompt(
             for name, value in (inputs.items() if isinstance(inputs, dict) else ())
         ]
         values = [(name, value) for name, value in pairs if not _is_link(value)]
+        for _, value in pairs:
+            if _is_link(value):
+                targets.setdefault(str(value[0]), []).append(node_id)
         nodes.append(
             NodeUse(
                 node_id=node_id,
@@ -97,6 +103,7 @@ def parse_api_prompt(
                 version=None,
                 named=named_texts(values),
                 linked=tuple(sorted(sys.intern(name) for name, value in pairs if _is_link(value))),
+                given=tuple(sorted(sys.intern(name) for name, _ in pairs)),
             )
         )
         named = (table or default_table()).input_files(node_type)
@@ -113,10 +120,33 @@ def parse_api_prompt(
             raise too_many_references(name)
     return ParsedWorkflow(
         format=file_format,
-        nodes=tuple(nodes),
+        nodes=_with_reaches(nodes, document, targets),
         model_refs=tuple(references),
         embedded_models=(),
         subgraph_ids=frozenset(),
         errors=location_findings(references),
         input_files=tuple(files),
+    )
+
+
+def _with_reaches(
+    nodes: list[NodeUse], document: dict[str, Any], targets: dict[NodeKey, list[NodeKey]]
+) -> tuple[NodeUse, ...]:
+    """``nodes`` each with the node types its outputs reach: any of them may lack an
+    input its definition requires (:mod:`watchman.comfy.socket_links`)."""
+
+    def type_of(node_id: NodeKey) -> str | None:
+        entry = document.get(str(node_id))
+        node_type = entry.get("class_type") if isinstance(entry, dict) else None
+        if not isinstance(node_type, str) or is_frontend_only(node_type):
+            return None
+        return node_type
+
+    def passable(node_id: NodeKey) -> bool:
+        return str(node_id) in document
+
+    memo: dict[NodeKey, tuple[str, ...]] = {}
+    return tuple(
+        replace(node, reaches=reached_types(node.node_id, targets, type_of, passable, memo))
+        for node in nodes
     )

@@ -14,7 +14,7 @@ from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.model_key import NodeLookup
 from watchman.errors import StateError
 
-PARSE_SCHEMA_VERSION = 4
+PARSE_SCHEMA_VERSION = 5
 """Version of ``ParsedWorkflow.to_json``; a cache entry of another version is re-parsed."""
 
 
@@ -64,6 +64,12 @@ class NodeUse:
     checked against (:mod:`watchman.comfy.widget_values`): the UI's ``widgets_values``
     list in compact form, values known by input name (an API prompt's, a dict of widget
     values, a subgraph instance's), and the widget inputs a link feeds.
+
+    ``open_inputs``, ``given`` and ``reaches`` keep what tells a required input left
+    unconnected (:mod:`watchman.comfy.socket_links`): a UI node's socket inputs nothing
+    feeds; an API node's every input name (None for a UI node, whose saved ``inputs``
+    say which are open); and, for a node that may lack an input, the node types its
+    outputs reach, its own included.
     """
 
     node_id: str
@@ -76,6 +82,9 @@ class NodeUse:
     widgets: tuple[str | int, ...] = ()
     named: tuple[tuple[str, str], ...] = ()
     linked: tuple[str, ...] = ()
+    open_inputs: tuple[str, ...] = ()
+    given: tuple[str, ...] | None = None
+    reaches: tuple[str, ...] = ()
 
 
 def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, Any]:
@@ -84,7 +93,7 @@ def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, A
     return {name: getattr(record, name) for name in record.__slots__}
 
 
-_NODE_VALUES = ("widgets", "named", "linked")
+_NODE_VALUES = ("widgets", "named", "linked", "open_inputs", "reaches")
 
 
 def _node_fields(node: NodeUse) -> dict[str, Any]:
@@ -93,6 +102,8 @@ def _node_fields(node: NodeUse) -> dict[str, Any]:
     for name in _NODE_VALUES:
         if not fields[name]:
             del fields[name]
+    if fields["given"] is None:
+        del fields["given"]
     return fields
 
 
@@ -104,6 +115,9 @@ def _node_from_json(data: dict[str, Any]) -> NodeUse:
             "widgets": tuple(data.get("widgets", ())),
             "named": tuple((str(name), str(value)) for name, value in data.get("named", ())),
             "linked": tuple(data.get("linked", ())),
+            "open_inputs": tuple(data.get("open_inputs", ())),
+            "given": tuple(data["given"]) if data.get("given") is not None else None,
+            "reaches": tuple(data.get("reaches", ())),
         }
     )
 

@@ -38,6 +38,15 @@ from watchman.comfy.model_references import (
     references_for_node,
 )
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.socket_links import (
+    LevelLinks,
+    broadcasts,
+    level_links,
+    open_sockets,
+    reached_types,
+    ui_passable,
+    ui_type_of,
+)
 from watchman.comfy.subgraph_inputs import (
     NOTHING,
     InstanceInputs,
@@ -53,6 +62,7 @@ from watchman.comfy.workflow_graph import (
     MODE_BYPASSED,
     MODE_MUTED,
     SUBGRAPH_TYPE,
+    is_instance_type,
     link_origins,
     linked_from_real_node,
     node_use,
@@ -123,6 +133,10 @@ class _Level:
     # being walked gives those slots (``subgraph_inputs``).
     slots: dict[object, int] = field(default_factory=dict)
     received: InstanceInputs = NOTHING
+    # The level's nodes by id and its links both ways (``socket_links``); None where its
+    # open inputs are not judged: a group node's inner nodes are fed from outside links
+    # the definition does not hold.
+    links: LevelLinks | None = None
 
 
 @dataclass
@@ -143,6 +157,9 @@ class _Walk:
     values_read: int = 0
     table: LoaderTable | None = None
     findings_dropped: int = 0
+    # A node that feeds unconnected inputs as the prompt is queued (Use Everywhere):
+    # then no input is judged open.
+    broadcasting: bool = False
     # Link origins and node types per graph definition, computed once however many
     # instances there are (keyed by the id of the definition's object, alive all walk).
     _levels: dict[
@@ -150,6 +167,7 @@ class _Walk:
         tuple[list[dict[str, Any]], dict[object, object], dict[object, str], dict[object, int]],
     ] = field(default_factory=dict)
     _shapes: dict[int, SubgraphShape] = field(default_factory=dict)
+    _links: dict[int, LevelLinks] = field(default_factory=dict)
 
     def finding(self, message: str) -> None:
         if len(self.errors) < MAX_FINDINGS:
@@ -187,10 +205,11 @@ class _Walk:
         muted: bool,
         stack: tuple[str, ...],
         received: InstanceInputs = NOTHING,
+        judged: bool = True,
     ) -> _Level:
         """Return the walk state of one graph level; ``key`` identifies a reusable
         definition (None: compute afresh); ``received`` is what its instance gives the
-        subgraph's inputs."""
+        subgraph's inputs; ``judged``: whether its nodes' open inputs are read."""
         cached = self._levels.get(id(key)) if key is not None else None
         if cached is None:
             node_list = (
@@ -208,7 +227,16 @@ class _Walk:
             if key is not None:
                 self._levels[id(key)] = cached
         node_list, origins, types, slots = cached
-        return _Level(node_list, origins, types, prefix, bypassed, muted, stack, 0, slots, received)
+        graph = None
+        if judged:
+            graph = self._links.get(id(key)) if key is not None else None
+            if graph is None:
+                graph = level_links(node_list, links)
+                if key is not None:
+                    self._links[id(key)] = graph
+        return _Level(
+            node_list, origins, types, prefix, bypassed, muted, stack, 0, slots, received, graph
+        )
 
     def instance_inputs(
         self, node: dict[str, Any], subgraph: dict[str, Any], level: _Level
@@ -248,6 +276,8 @@ class _Walk:
         if not isinstance(node_type, str) or not node_type:
             self.finding(f"Node {node_id} has no type and is ignored.")
             return None
+        if broadcasts(node_type):
+            self.broadcasting = True
         mode = node.get("mode")
         bypassed = level.bypassed or mode == MODE_BYPASSED
         muted = level.muted or mode == MODE_MUTED
@@ -290,6 +320,8 @@ class _Walk:
         given, fed = handed_down(node, level.received, level.slots)
         kinds, named, linked = ui_values(node, given, fed)
         use = node_use(node, node_id, node_type, bypassed, muted, kinds, named, linked)
+        if level.links is not None and not (bypassed or muted):
+            use = self.with_open_inputs(use, node, level, level.links)
         self.nodes.append(use)
         # A node type several packs define is read by the entry of the pack it names.
         table = self.table.for_pack(node_type, use.cnr_id, use.aux_id) if self.table else None
@@ -322,6 +354,32 @@ class _Walk:
             }
             self.nodes[-1] = replace(use, widgets=without_texts(use.widgets, texts))
         return None
+
+    def with_open_inputs(
+        self, use: NodeUse, node: dict[str, Any], level: _Level, graph: LevelLinks
+    ) -> NodeUse:
+        """``use`` with the socket inputs nothing feeds and, when there are any, the
+        node types its outputs reach (:mod:`watchman.comfy.socket_links`)."""
+        opened = open_sockets(node, level.origins, level.slots, graph)
+        if not opened:
+            return use
+        reaches = reached_types(
+            scalar_key(node.get("id")),
+            graph.targets,
+            ui_type_of(graph, self.hands_on),
+            ui_passable(graph),
+            graph.reached,
+        )
+        return replace(use, open_inputs=opened, reaches=reaches)
+
+    def hands_on(self, node_type: str) -> bool:
+        """Whether a node of ``node_type`` runs nothing of its own for what reaches it: a
+        frontend-only node or an instance (whose inner nodes are judged on their own)."""
+        return (
+            is_frontend_only(node_type)
+            or node_type in self.definitions
+            or is_instance_type(node_type)
+        )
 
     def file_references(
         self,
@@ -374,6 +432,7 @@ class _Walk:
             bypassed,
             muted,
             (*stack, node_type),
+            judged=False,
         )
 
 
@@ -406,9 +465,12 @@ def parse_ui_workflow(
             f"{walk.findings_dropped} further findings are not listed (MAX_FINDINGS)."
         )
     references, attach_errors = attach_embedded(walk.references, walk.own_models, walk.all_models)
+    nodes = walk.nodes
+    if walk.broadcasting:
+        nodes = [replace(node, open_inputs=(), reaches=()) for node in nodes]
     return ParsedWorkflow(
         format=file_format,
-        nodes=tuple(walk.nodes),
+        nodes=tuple(nodes),
         model_refs=references,
         embedded_models=unique_models(walk.all_models),
         subgraph_ids=frozenset(walk.definitions),

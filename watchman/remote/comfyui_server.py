@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from watchman.comfy.node_sockets import SocketRules, socket_rules
 from watchman.comfy.widget_layout import Layout, slot_json, widget_layout
 from watchman.errors import BackendError
 from watchman.remote.gateway import HttpGateway
@@ -42,10 +43,12 @@ class ObjectInfo:
     node_types: frozenset[str]
     input_choices: Mapping[str, Mapping[str, tuple[str, ...]]]
     layouts: Mapping[str, Layout] = field(default_factory=dict)
+    # Per node type, its required sockets and whether it is an output node.
+    sockets: Mapping[str, SocketRules] = field(default_factory=dict)
     # The first 16 hex digits of the sha256 of the server's whole answer, as it came.
     answer_digest: str = ""
     # Of what the answer says that an assessment uses: the node types, each combo's
-    # choices and each node's widget layout. A default that changes on every request
+    # choices, each node's widget layout and socket rules. A default that changes on every request
     # (WAS Node Suite draws random ones) changes the answer, not this.
     content_digest: str = ""
 
@@ -57,6 +60,12 @@ class ObjectInfo:
         """Return the widget slots of ``node_type`` (:mod:`watchman.comfy.widget_layout`),
         or None when the server does not define it."""
         return self.layouts.get(node_type)
+
+    def sockets_for(self, node_type: str) -> SocketRules | None:
+        """Return the required sockets and output flag of ``node_type``
+        (:mod:`watchman.comfy.node_sockets`), or None when the server does not define it
+        or its definition is malformed."""
+        return self.sockets.get(node_type)
 
 
 class ComfyUIServer:
@@ -268,8 +277,9 @@ class ObjectInfoReading:
     Each entry is ``node_type: {"input": {"required": {...}, "optional": {...}}, ...}``.
     Every node type is kept, and for each node the combo inputs with their string
     choices, in both the old form ``[["a", "b"], {...}]`` and the COMBO form
-    ``["COMBO", {"options": ["a", "b"]}]``, and its widget layout. Malformed node
-    entries keep their type but contribute no choices and no layout.
+    ``["COMBO", {"options": ["a", "b"]}]``, its widget layout and its required
+    sockets and output flag (:mod:`watchman.comfy.node_sockets`). Malformed node entries
+    keep their type but contribute no choices, no layout and no rules.
     """
 
     def __init__(self) -> None:
@@ -279,6 +289,9 @@ class ObjectInfoReading:
         # dozens) lists the same folder's files, and each copy would be kept whole.
         self._distinct: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._layouts: dict[str, Layout] = {}
+        self._sockets: dict[str, SocketRules] = {}
+        # One record per distinct rule: most nodes share theirs with others.
+        self._distinct_rules: dict[SocketRules, SocketRules] = {}
 
     def add(self, node_type: object, node_info: object) -> None:
         """Read one node's entry (a later entry of the same type replaces an earlier)."""
@@ -286,9 +299,13 @@ class ObjectInfoReading:
         self._node_types.add(name)
         self._choices.pop(name, None)
         self._layouts.pop(name, None)
+        self._sockets.pop(name, None)
         layout = widget_layout(node_info)
         if layout is not None:
             self._layouts[name] = layout
+        rules = socket_rules(node_info)
+        if rules is not None:
+            self._sockets[name] = self._distinct_rules.setdefault(rules, rules)
         inputs = node_info.get("input") if isinstance(node_info, dict) else None
         if not isinstance(inputs, dict):
             return
@@ -311,6 +328,7 @@ class ObjectInfoReading:
             node_types=frozenset(self._node_types),
             input_choices=MappingProxyType(self._choices),
             layouts=MappingProxyType(self._layouts),
+            sockets=MappingProxyType(self._sockets),
             answer_digest=answer_digest,
             content_digest=self._content_digest(),
         )
@@ -331,6 +349,10 @@ class ObjectInfoReading:
             if layout is not None:
                 slots = json.dumps([slot_json(slot) for slot in layout])
                 digest.update(b"\0layout\0" + slots.encode("ascii"))
+            rules = self._sockets.get(name)
+            if rules is not None:
+                sockets = json.dumps([sorted(rules.required), rules.output])
+                digest.update(b"\0sockets\0" + sockets.encode("ascii"))
         return digest.hexdigest()[:16]
 
 

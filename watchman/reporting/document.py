@@ -102,6 +102,7 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             missing_nodes=[],
             missing_inputs=[],
             unlisted_values=[],
+            unlinked_inputs=[],
             uncertain_count=0,
             last_resolved_at=None,
         )
@@ -130,6 +131,10 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             }
             for value in entry.values
         ],
+        unlinked_inputs=[
+            {"node_id": node.node_id, "node_type": node.node_type, "inputs": list(node.inputs)}
+            for node in entry.unlinked
+        ],
         uncertain_count=entry.uncertain_count,
         last_resolved_at=entry.last_resolved_at,
         inactive={
@@ -155,6 +160,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "missing_nodes": summary.missing_nodes,
         "missing_input_files": summary.missing_input_files,
         "unlisted_values": summary.unlisted_values,
+        "unlinked_inputs": summary.unlinked_inputs,
         "uncertain": summary.uncertain,
         "resolutions": dict(summary.resolutions),
         "models_installed": summary.models_installed,

@@ -128,6 +128,11 @@ def _summary(report: Report) -> list[str]:
             if summary.unlisted_values
             else []
         ),
+        *(
+            [f"- Nodes with required inputs nothing feeds: {summary.unlinked_inputs}"]
+            if summary.unlinked_inputs
+            else []
+        ),
         f"- To decide by you: {summary.uncertain} (marked “decide” below)",
         f"- Installed: {summary.models_installed} model files, {summary.node_packs} node "
         f"packs (node types from {summary.node_source})",
@@ -268,6 +273,8 @@ def _workflows(report: Report) -> list[str]:
             detail.append(f"{len(workflow.inputs)} input file(s)")
         if workflow.values:
             detail.append(f"{len(workflow.values)} value(s) not in list")
+        if workflow.unlinked:
+            detail.append(f"{len(workflow.unlinked)} node(s) with inputs unconnected")
         if workflow.uncertain_count:
             detail.append(f"{workflow.uncertain_count} to decide")
         extra = f" ({', '.join(detail)})" if detail else ""

@@ -34,6 +34,7 @@ from watchman.stages.needs import (
 )
 from watchman.stages.node_packs import PackAdvice, PackAdvices
 from watchman.stages.resolve import Resolutions
+from watchman.stages.socket_needs import UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflows import FolderSeen
 from watchman.state.download_log import DownloadRecord
@@ -102,6 +103,9 @@ class WorkflowEntry:
     # List values the live ComfyUI does not offer (a scheduler it lacks): the person's
     # call too (pick another, or update what would add it).
     values: tuple[UnlistedValue, ...] = ()
+    # Nodes an output needs whose required inputs nothing feeds: ComfyUI refuses the
+    # workflow until they are connected (or the nodes bypassed).
+    unlinked: tuple[UnlinkedInput, ...] = ()
 
     @property
     def uncertain_count(self) -> int:
@@ -111,6 +115,7 @@ class WorkflowEntry:
             + sum(row.uncertain for row in self.nodes)
             + len(self.inputs)
             + len(self.values)
+            + len(self.unlinked)
         )
 
     @property
@@ -147,6 +152,8 @@ class Summary:
     missing_input_files: int = 0
     # Distinct (node type, input, value) a live ComfyUI's lists do not offer.
     unlisted_values: int = 0
+    # Nodes (per workflow) an output needs whose required inputs nothing feeds.
+    unlinked_inputs: int = 0
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,7 @@ def workflow_entry(
         findings=parsed.errors if parsed is not None else (),
         inputs=needs.missing_inputs,
         values=needs.unlisted_values,
+        unlinked=needs.unlinked_inputs,
     )
 
 
@@ -303,6 +311,7 @@ def _summary(
         }
         | {"input:" + value for value in inputs}
         | {"value:" + "\0".join(value) for value in values}
+        | {f"unlinked:{entry.path}\0{node.node_id}" for entry in entries for node in entry.unlinked}
     )
     return Summary(
         workflows=len(entries),
@@ -315,10 +324,11 @@ def _summary(
         missing_nodes=len({row.need.node_type for entry in entries for row in entry.nodes}),
         # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
         # nodes that may be models, node types several packs may provide, input files,
-        # list values the server does not offer.
+        # list values the server does not offer, nodes left with open required inputs.
         uncertain=len(uncertain),
         missing_input_files=len(inputs),
         unlisted_values=len(values),
+        unlinked_inputs=sum(len(entry.unlinked) for entry in entries),
         resolutions=MappingProxyType(
             {
                 status: sum(1 for value in resolution_by_key.values() if value == status)

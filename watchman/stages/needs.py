@@ -22,7 +22,9 @@ Workflow status, by precedence (the first that applies wins):
    provides that file or picks one of theirs; :mod:`watchman.stages.input_needs`); or a
    list input's value is not among the choices the live server, or the node's source,
    offers (a CLIP type this ComfyUI lacks: ``Value not in list``;
-   :mod:`watchman.stages.value_needs`).
+   :mod:`watchman.stages.value_needs`); or a node an output needs leaves an input its
+   definition requires unconnected, or fed only by a muted node (``Required input is
+   missing``; judged beside a live server: :mod:`watchman.stages.socket_needs`).
 5. ``ready``: everything the active nodes need is installed.
 
 Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the status.
@@ -50,6 +52,7 @@ from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_model_needs
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
+from watchman.stages.socket_needs import SocketLookup, UnlinkedInput, find_unlinked_inputs
 from watchman.stages.value_needs import (
     CloseMemo,
     LayoutLookup,
@@ -92,6 +95,7 @@ class WorkflowNeeds:
     muted_node_ids: tuple[str, ...]
     missing_inputs: tuple[InputFileNeed, ...] = ()  # files the input folder lacks
     unlisted_values: tuple[UnlistedValue, ...] = ()  # values the server's lists lack
+    unlinked_inputs: tuple[UnlinkedInput, ...] = ()  # required inputs nothing feeds
 
 
 def find_node_needs(
@@ -127,6 +131,7 @@ def assess_workflow(
     layouts: LayoutLookup | None = None,
     validates: ValidatesLookup | None = None,
     close: CloseMemo | None = None,
+    sockets: SocketLookup | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -144,6 +149,8 @@ def assess_workflow(
         validates: which inputs of which node types their own validation takes (None:
             none known).
         close: the near spellings of unlisted values found so far in this stage.
+        sockets: the required sockets and output flag per node type, a live server's
+            (None: unconnected inputs are not judged).
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
@@ -168,6 +175,7 @@ def assess_workflow(
         if layouts is not None
         else ()
     )
+    unlinked = find_unlinked_inputs(active_nodes, sockets) if sockets is not None else ()
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
         need
@@ -178,7 +186,7 @@ def assess_workflow(
         status: WorkflowStatus = "missing_nodes"
     elif any(need.certain for need in missing_models):
         status = "missing_models"
-    elif missing_models or missing_inputs or unlisted:
+    elif missing_models or missing_inputs or unlisted or unlinked:
         status = "uncertain"
     else:
         status = "ready"
@@ -192,6 +200,7 @@ def assess_workflow(
         muted_node_ids=tuple(node.node_id for node in parsed.nodes if node.muted),
         missing_inputs=missing_inputs,
         unlisted_values=unlisted,
+        unlinked_inputs=unlinked,
     )
 
 
@@ -203,12 +212,14 @@ def _validates_nothing(node_type: str, input_name: str) -> bool:
 class InstalledNodes:
     """The node types the install provides, where that came from (``object_info`` from a
     live server, else ``static`` from reading the packs), and when the server answered,
-    its file names per loader input and its widget slots per node type."""
+    its file names per loader input, its widget slots and its socket rules per node
+    type."""
 
     types: frozenset[str]
     source: Literal["object_info", "static"]
     choices: ChoicesLookup | None = None
     layouts: LayoutLookup | None = None
+    sockets: SocketLookup | None = None
     # Beside a live server, the digests of its answer's content and of the whole answer
     # (``ObjectInfo.content_digest``, ``ObjectInfo.answer_digest``).
     content_digest: str = ""
@@ -302,6 +313,7 @@ def assess_all(
                     installed.layouts,
                     validates,
                     close,
+                    installed.sockets,
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())

@@ -16,6 +16,7 @@ from watchman.stages.input_needs import InputFileNeed
 from watchman.stages.inventory.models import ModelFile
 from watchman.stages.needs import NodeNeed, WorkflowNeeds
 from watchman.stages.needs_model import ModelNeed
+from watchman.stages.socket_needs import UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflow_cache import pack_reference, unpack_reference
 
@@ -46,6 +47,7 @@ def pack_needs(
         list(needs.muted_node_ids),
         [[file_positions[id(need.reference)], need.state] for need in needs.missing_inputs],
         [_pack_unlisted(value) for value in needs.unlisted_values],
+        [[node.node_id, node.node_type, list(node.inputs)] for node in needs.unlinked_inputs],
     ]
 
 
@@ -61,9 +63,18 @@ def unpack_needs(
     Raises:
         ValueError, TypeError, KeyError, IndexError: the packed value has another shape.
     """
-    status, models, nodes, inactive_models, inactive_nodes, bypassed, muted, inputs, unlisted = (
-        packed
-    )
+    (
+        status,
+        models,
+        nodes,
+        inactive_models,
+        inactive_nodes,
+        bypassed,
+        muted,
+        inputs,
+        unlisted,
+        unlinked,
+    ) = packed
     if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
         raise ValueError(f"no workflow status {status!r}")
     return WorkflowNeeds(
@@ -76,6 +87,7 @@ def unpack_needs(
         muted_node_ids=_texts(muted),
         missing_inputs=tuple(_input_need(values, files) for values in inputs),
         unlisted_values=tuple(_unlisted(values) for values in unlisted),
+        unlinked_inputs=tuple(_unlinked(values) for values in unlinked),
     )
 
 
@@ -90,6 +102,13 @@ def _unlisted(values: Sequence[Any]) -> UnlistedValue:
     if not all(isinstance(text, str) for text in texts) or type(offered) is not int:
         raise TypeError("an unlisted value of another shape")
     return UnlistedValue(node_id, node_type, input_name, value, offered, tuple(closest))
+
+
+def _unlinked(values: Sequence[Any]) -> UnlinkedInput:
+    node_id, node_type, inputs = values
+    if not all(isinstance(text, str) for text in (node_id, node_type, *inputs)):
+        raise TypeError("an unlinked input of another shape")
+    return UnlinkedInput(node_id, node_type, tuple(inputs))
 
 
 def _input_need(values: Sequence[Any], files: Sequence[InputFileReference]) -> InputFileNeed:

@@ -45,6 +45,9 @@ SCHEMA_VERSION = 2
 _NODE_FIELDS = tuple(field.name for field in fields(NodeUse))
 _VALUES_AT = _NODE_FIELDS.index("widgets")
 """Where a packed node's kept values begin: widgets, named and linked, in that order."""
+_LINKS_AT = _NODE_FIELDS.index("open_inputs")
+"""Where a packed node's link facts begin: open inputs, given inputs and reached types,
+in that order, each left out at the end when empty (most nodes have none)."""
 _REFERENCE_FIELDS = tuple(field.name for field in fields(ModelReference))
 _EMBEDDED_FIELDS = tuple(field.name for field in fields(EmbeddedModel))
 _INPUT_FILE_FIELDS = tuple(field.name for field in fields(InputFileReference))
@@ -154,7 +157,15 @@ def pack_parse(parsed: ParsedWorkflow) -> list[Any]:
 def _pack_node(node: NodeUse) -> list[Any]:
     # Lists, as JSON gives them back: a packed parse compares equal to its decoded line.
     head = [getattr(node, name) for name in _NODE_FIELDS[:_VALUES_AT]]
-    return [*head, list(node.widgets), [list(pair) for pair in node.named], list(node.linked)]
+    packed = [*head, list(node.widgets), [list(pair) for pair in node.named], list(node.linked)]
+    tail = [
+        list(node.open_inputs),
+        list(node.given) if node.given is not None else None,
+        list(node.reaches),
+    ]
+    while tail and not tail[-1]:
+        tail.pop()
+    return packed + tail
 
 
 def pack_reference(reference: ModelReference) -> list[Any]:
@@ -213,22 +224,52 @@ def _input_file(values: list[Any]) -> InputFileReference:
 
 
 def _node(values: list[Any], records: Records) -> NodeUse:
-    if len(values) != len(_NODE_FIELDS):
+    if not _LINKS_AT <= len(values) <= len(_NODE_FIELDS):
         raise ValueError("a node record of another length")
     head = values[:_VALUES_AT]
-    widgets, named, linked = values[_VALUES_AT:]
+    widgets, named, linked = values[_VALUES_AT:_LINKS_AT]
+    tail = [*values[_LINKS_AT:], [], None, []][:3]
+    if not (
+        type(tail[0]) is list and type(tail[2]) is list and type(tail[1]) in (list, type(None))
+    ):
+        raise TypeError("a node's link facts are not lists")
+    opened = tuple(map(sys.intern, tail[0]))
+    given = tuple(map(sys.intern, tail[1])) if tail[1] is not None else None
+    reaches = tuple(map(sys.intern, tail[2]))
     kinds = tuple(map(_interned, widgets))
     if not all(type(kind) in (str, int) for kind in kinds):
         raise TypeError("a kept widget value is neither a text nor a kind")
     pairs = tuple((sys.intern(name), sys.intern(value)) for name, value in named)
     links = tuple(sys.intern(name) for name in linked)
     # The types are part of the key: True and 1 are equal keys, not equal records.
-    key = (*head, *map(type, head), kinds, tuple(map(type, kinds)), pairs, links)
+    key = (
+        *head,
+        *map(type, head),
+        kinds,
+        tuple(map(type, kinds)),
+        pairs,
+        links,
+        opened,
+        given,
+        reaches,
+    )
     known = records.get(key)
     if known is None:
         node_id, node_type, bypassed, muted, cnr_id, aux_id, version = map(_interned, head)
         known = records[key] = NodeUse(
-            node_id, node_type, bypassed, muted, cnr_id, aux_id, version, kinds, pairs, links
+            node_id,
+            node_type,
+            bypassed,
+            muted,
+            cnr_id,
+            aux_id,
+            version,
+            kinds,
+            pairs,
+            links,
+            opened,
+            given,
+            reaches,
         )
     return known
 

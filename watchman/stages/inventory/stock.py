@@ -254,6 +254,7 @@ def installed_nodes(
                 "object_info",
                 info.choices_for,
                 info.layout_for,
+                info.sockets_for,
                 content_digest=info.content_digest,
                 answer_digest=info.answer_digest,
             )

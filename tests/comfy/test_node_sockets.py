@@ -1,0 +1,43 @@
+"""Which inputs of a node only a link can give, and whether it is an output node."""
+
+from __future__ import annotations
+
+from watchman.comfy.node_sockets import SocketRules, is_socket, socket_rules
+
+
+def test_required_sockets_and_the_output_flag_are_read_from_a_definition() -> None:
+    sampler = {
+        "input": {
+            "required": {
+                "model": ["MODEL"],
+                "seed": ["INT", {"default": 0}],
+                "sampler_name": [["euler", "dpmpp_2m"], {}],
+                "scheduler": ["COMBO", {"options": ["normal"]}],
+                "positive": ["CONDITIONING", {}],
+            },
+            "optional": {"mask": ["MASK"]},
+        },
+        "output_node": False,
+    }
+    assert socket_rules(sampler) == SocketRules(frozenset({"model", "positive"}), False)
+    save = {"input": {"required": {"images": ["IMAGE"]}}, "output_node": True}
+    assert socket_rules(save) == SocketRules(frozenset({"images"}), True)
+
+
+def test_a_widget_type_marked_force_input_is_a_socket() -> None:
+    assert is_socket(["STRING", {"forceInput": True}])
+    assert not is_socket(["STRING", {"multiline": True}])
+    assert is_socket(["INT,FLOAT"])  # a joined type has no widget
+    assert is_socket(["*"])
+
+
+def test_what_is_not_a_spec_is_not_judged_a_socket() -> None:
+    for spec in (None, [], "MODEL", [None], [""], [3], {"type": "MODEL"}):
+        assert not is_socket(spec)
+
+
+def test_a_malformed_definition_gives_no_rules_and_an_output_flag_must_be_true() -> None:
+    assert socket_rules(None) is None
+    assert socket_rules({"input": "nope"}) is None
+    assert socket_rules({"input": {}, "output_node": "yes"}) == SocketRules(frozenset(), False)
+    assert socket_rules({"input": {"required": ["MODEL"]}}) == SocketRules(frozenset(), False)

@@ -1,0 +1,66 @@
+"""Which inputs of a node ComfyUI requires a link for, and whether it is an output node,
+from a live server's ``/object_info`` definition.
+
+ComfyUI runs a prompt from its output nodes (``"output_node": true``) back through the
+nodes they need, and refuses an output whose nodes lack a required input (``Required input
+is missing``). A widget's value (a number, a text, a list choice) is always sent by the
+frontend; a socket's (a ``MODEL``, an ``IMAGE``, a pack's own type, or a widget type
+marked ``forceInput``) only when a link brings it. So the inputs that can be missing are
+the required sockets, and what is read here is those and the output flag.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+"""Input types the frontend makes a widget for (a list of choices is one too)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SocketRules:
+    """Of one node type: its required inputs that only a link can give, and whether it is
+    an output node (ComfyUI runs the prompt from those)."""
+
+    required: frozenset[str]
+    output: bool
+
+
+def socket_rules(node_info: object) -> SocketRules | None:
+    """Return the :class:`SocketRules` of one ``/object_info`` node definition; None when
+    the definition has no input section (malformed: nothing is judged). Never raises."""
+    if not isinstance(node_info, Mapping):
+        return None
+    inputs = node_info.get("input")
+    if not isinstance(inputs, Mapping):
+        return None
+    required = inputs.get("required")
+    names = (
+        frozenset(
+            sys.intern(name)
+            for name, spec in required.items()
+            if isinstance(name, str) and is_socket(spec)
+        )
+        if isinstance(required, Mapping)
+        else frozenset()
+    )
+    return SocketRules(names, node_info.get("output_node") is True)
+
+
+def is_socket(spec: object) -> bool:
+    """Return whether an input spec (``[type, {options}]``) can only be given by a link:
+    not a list of choices, and of a widget type only when marked ``forceInput``. A spec
+    that is not a list at all is not judged a socket."""
+    if not isinstance(spec, (list, tuple)) or not spec:
+        return False
+    head = spec[0]
+    if isinstance(head, (list, tuple)):
+        return False
+    if not isinstance(head, str) or not head:
+        return False
+    if head in WIDGET_TYPES:
+        options = spec[1] if len(spec) > 1 and isinstance(spec[1], Mapping) else {}
+        return options.get("forceInput") is True
+    return True

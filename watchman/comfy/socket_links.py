@@ -1,0 +1,225 @@
+"""Which socket inputs of a node nothing feeds, and which node types its outputs reach:
+what tells a required input left unconnected (ComfyUI's ``Required input is missing``)
+from one that is fed.
+
+The frontend turns the graph into the prompt it queues. A muted node is left out, and so
+is every input it feeds. A bypassed node hands each of its outputs the input of the same
+type (none, or one not linked: the input it feeds is left out). A reroute hands on what
+enters it. ComfyUI then checks, for every output node and each node it needs, that every
+required input is given, and refuses that output otherwise. Which inputs are required and
+which node types are outputs is the install's to say (a live server's ``/object_info``:
+:mod:`watchman.stages.socket_needs`); what is read here is what the workflow says:
+
+- per UI node, its socket inputs (an ``inputs`` entry without a ``widget``: a widget's
+  value is sent whether or not it has a socket) that nothing reaches, as far as the file
+  shows: no link, a chain of reroutes that starts nowhere, a muted source, a bypassed
+  source with no linked input of that type. A link whose ends the file does not show
+  (a link id absent from ``links``, a source id no node has, a subgraph's input) counts
+  as fed: the check never calls an input open on evidence it lacks;
+- per node that has such an input (every node of an API prompt, whose absent inputs the
+  definitions tell), the node types its outputs reach, its own included, through
+  bypassed nodes and reroutes but not through muted ones.
+
+Every field is a stranger's, and the work is linear in the level's nodes and links.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from watchman.comfy.workflow_graph import MODE_BYPASSED, MODE_MUTED, link_ends, scalar_key
+
+MAX_PASSED_THROUGH = 64
+"""Bypassed sources followed back for one input; a longer chain counts as fed."""
+
+MAX_REACHED_TYPES = 64
+"""Node types kept of what one node reaches; past this, the first in sorted order."""
+
+BROADCASTING_MARK = "Everywhere"
+"""In the type of a node that feeds unconnected inputs as the prompt is queued
+(cg-use-everywhere's ``Anything Everywhere``, ``Prompts Everywhere``, ``Seed
+Everywhere``...): in a workflow holding one, an open input is not judged."""
+
+NodeKey = object
+"""A node id as the file writes it (a JSON scalar)."""
+
+TypeOf = Callable[[NodeKey], "str | None"]
+"""node id -> the type it adds to what a node reaches (None: it adds none: muted,
+bypassed, frontend-only, an instance, or absent)."""
+
+
+def broadcasts(node_type: str) -> bool:
+    """Return whether ``node_type`` feeds unconnected inputs itself (see
+    :data:`BROADCASTING_MARK`)."""
+    return BROADCASTING_MARK in node_type
+
+
+@dataclass
+class LevelLinks:
+    """One UI graph level's nodes by id and its links' sources and targets, read once per
+    level (mutable only while a walk fills its memo of reached types)."""
+
+    nodes: dict[NodeKey, dict[str, Any]]
+    origin_slots: dict[NodeKey, object]
+    targets: dict[NodeKey, list[NodeKey]]
+    reached: dict[NodeKey, tuple[str, ...]] = field(default_factory=dict)
+
+
+def level_links(nodes: Iterable[dict[str, Any]], links: object) -> LevelLinks:
+    """Return the links of one level of ``nodes`` (dicts) and ``links`` (list or dict
+    links, as ``workflow_graph.link_ends`` reads them). Never raises."""
+    by_id: dict[NodeKey, dict[str, Any]] = {}
+    for node in nodes:
+        node_id = scalar_key(node.get("id"))
+        if node_id is not None:
+            by_id.setdefault(node_id, node)
+    origin_slots: dict[NodeKey, object] = {}
+    targets: dict[NodeKey, list[NodeKey]] = {}
+    for key, origin, slot, target, _ in link_ends(links):
+        key, origin, target = scalar_key(key), scalar_key(origin), scalar_key(target)
+        if key is not None:
+            origin_slots[key] = slot
+        if origin is not None and target is not None:
+            targets.setdefault(origin, []).append(target)
+    return LevelLinks(by_id, origin_slots, targets)
+
+
+def open_sockets(
+    node: Mapping[str, Any],
+    origins: Mapping[NodeKey, NodeKey],
+    subgraph_slots: Mapping[NodeKey, int],
+    graph: LevelLinks,
+) -> tuple[str, ...]:
+    """Return the names of the socket inputs of UI ``node`` that nothing feeds.
+
+    Takes the node, its level's link id -> source node id with reroutes looked through
+    (``workflow_graph.skip_reroutes``: None where a chain starts nowhere), the level's
+    links from its subgraph's inputs, and the level's :class:`LevelLinks`.
+    """
+    inputs = node.get("inputs")
+    names: list[str] = []
+    for item in inputs if isinstance(inputs, list) else ():
+        if not isinstance(item, dict) or "widget" in item:
+            continue
+        name = item.get("name")
+        if isinstance(name, str) and name and not _fed(item, origins, subgraph_slots, graph):
+            names.append(sys.intern(name))
+    return tuple(dict.fromkeys(names))
+
+
+def _fed(
+    item: Mapping[str, Any],
+    origins: Mapping[NodeKey, NodeKey],
+    subgraph_slots: Mapping[NodeKey, int],
+    graph: LevelLinks,
+) -> bool:
+    link = scalar_key(item.get("link"))
+    socket_type = item.get("type")
+    for _ in range(MAX_PASSED_THROUGH):
+        if link is None:
+            return False
+        if link in subgraph_slots or link not in origins:
+            return True  # the instance's input, or a link the file does not show
+        source_id = origins[link]
+        if source_id is None:
+            return False  # reroutes from nowhere
+        source = graph.nodes.get(source_id)
+        if source is None:
+            return True
+        mode = source.get("mode")
+        if mode == MODE_MUTED:
+            return False
+        if mode != MODE_BYPASSED:
+            return True
+        link = _passed_through(source, socket_type, graph.origin_slots.get(link))
+    return True
+
+
+def _passed_through(source: Mapping[str, Any], socket_type: object, slot: object) -> NodeKey:
+    """The link a bypassed ``source`` hands on for an output of ``socket_type``: that of
+    its input at the output's slot when of that type, else of its first input of that
+    type (the frontend's order); None when it has none."""
+    inputs = source.get("inputs")
+    if not isinstance(inputs, list) or not isinstance(socket_type, str):
+        return None
+    order = list(range(len(inputs)))
+    if isinstance(slot, int) and not isinstance(slot, bool) and 0 <= slot < len(inputs):
+        order.insert(0, slot)
+    for position in order:
+        candidate = inputs[position]
+        if isinstance(candidate, dict) and candidate.get("type") == socket_type:
+            return scalar_key(candidate.get("link"))
+    return None
+
+
+def ui_type_of(graph: LevelLinks, passes: Callable[[str], bool]) -> TypeOf:
+    """Return the :data:`TypeOf` of a UI level: a node's type when it runs (not muted,
+    not bypassed, not a node ``passes`` says hands its input on: frontend-only nodes and
+    instances)."""
+
+    def type_of(node_id: NodeKey) -> str | None:
+        node = graph.nodes.get(node_id)
+        if node is None:
+            return None
+        node_type = node.get("type")
+        if not isinstance(node_type, str) or node.get("mode") in (MODE_MUTED, MODE_BYPASSED):
+            return None
+        return None if passes(node_type) else node_type
+
+    return type_of
+
+
+def ui_passable(graph: LevelLinks) -> Callable[[NodeKey], bool]:
+    """Return whether a UI node's outputs are followed: it is on the level and not muted
+    (a muted node runs nothing, so nothing after it runs for it)."""
+
+    def passable(node_id: NodeKey) -> bool:
+        node = graph.nodes.get(node_id)
+        return node is not None and node.get("mode") != MODE_MUTED
+
+    return passable
+
+
+def reached_types(
+    start: NodeKey,
+    targets: Mapping[NodeKey, list[NodeKey]],
+    type_of: TypeOf,
+    passable: Callable[[NodeKey], bool],
+    memo: dict[NodeKey, tuple[str, ...]],
+) -> tuple[str, ...]:
+    """Return the types of the nodes ``start``'s outputs reach, its own included, sorted.
+
+    Follows ``targets`` (node -> the nodes its links go to) through each node
+    ``passable`` allows, adding the type :data:`TypeOf` gives each. ``memo`` keeps each
+    node's answer for the next call, so a level costs its nodes and links once. In a
+    cycle (a stranger's file), a node's answer may lack what only the cycle leads back
+    to. At most :data:`MAX_REACHED_TYPES` types are kept. Never recursive.
+    """
+    stack: list[tuple[NodeKey, bool]] = [(start, False)]
+    on_path: set[NodeKey] = set()
+    while stack:
+        node_id, expanded = stack.pop()
+        if node_id in memo:
+            continue
+        if expanded:
+            on_path.discard(node_id)
+            found: set[str] = set()
+            own = type_of(node_id)
+            if own is not None:
+                found.add(own)
+            for target in targets.get(node_id, ()):
+                found.update(memo.get(target, ()))
+            kept = sorted(found)[:MAX_REACHED_TYPES]
+            memo[node_id] = tuple(sys.intern(name) for name in kept)
+            continue
+        if node_id in on_path:
+            continue
+        on_path.add(node_id)
+        stack.append((node_id, True))
+        for target in targets.get(node_id, ()):
+            if target not in memo and target not in on_path and passable(target):
+                stack.append((target, False))
+    return memo.get(start, ())

@@ -1,0 +1,44 @@
+"""The advice about required inputs nothing feeds (:mod:`watchman.stages.socket_needs`):
+one action per workflow, naming each node and its open inputs.
+
+ComfyUI refuses the outputs that need such a node (``Required input is missing``; the
+whole prompt when no output is left) until each input is connected, or the node is
+bypassed or removed. Which source the author meant is not in
+the file, so every action is marked to decide.
+"""
+
+from __future__ import annotations
+
+from watchman.printable import shortened
+from watchman.reporting.action import Action, display_name
+from watchman.reporting.report import Report
+
+MAX_NAMED_NODES = 5
+"""Nodes an action's sentence names; it counts the rest."""
+
+
+def link_actions(report: Report) -> list[Action]:
+    """One ``connect_inputs`` action per workflow with nodes an output needs whose
+    required inputs nothing feeds."""
+    found = []
+    for entry in report.workflows:
+        if not entry.unlinked:
+            continue
+        named = [
+            f"{shortened(node.node_type)} (node {shortened(node.node_id)}: "
+            f"{', '.join(shortened(name) for name in node.inputs)})"
+            for node in entry.unlinked[:MAX_NAMED_NODES]
+        ]
+        more = len(entry.unlinked) - len(named)
+        listing = "; ".join(named) + (f"; and {more} more node(s)" if more > 0 else "")
+        found.append(
+            Action(
+                "connect_inputs",
+                f"Connect the inputs nothing feeds in {display_name(entry)}, or bypass "
+                f"those nodes: {listing}. ComfyUI refuses the outputs that need them until "
+                "then (Required input is missing).",
+                (display_name(entry),),
+                uncertain="which node should feed each input is the workflow author's choice",
+            )
+        )
+    return found
