@@ -59,32 +59,59 @@ def broadcasts(node_type: str) -> bool:
 
 @dataclass
 class LevelLinks:
-    """One UI graph level's nodes by id and its links' sources and targets, read once per
-    level (mutable only while a walk fills its memo of reached types)."""
+    """What one UI graph level says about its links, read once per level: its node types
+    by id (every node it has), its muted and bypassed nodes by id, and, made on first use
+    (most levels never need them), its links' source slots and each node's targets; with
+    the memo of reached types a walk fills."""
 
-    nodes: dict[NodeKey, dict[str, Any]]
-    origin_slots: dict[NodeKey, object]
-    targets: dict[NodeKey, list[NodeKey]]
+    types: Mapping[NodeKey, str]
+    inactive: dict[NodeKey, Mapping[str, Any]]
+    links: object
     reached: dict[NodeKey, tuple[str, ...]] = field(default_factory=dict)
+    _origin_slots: dict[NodeKey, object] | None = None
+    _targets: dict[NodeKey, list[NodeKey]] | None = None
+
+    @property
+    def origin_slots(self) -> dict[NodeKey, object]:
+        """link id -> the slot of its source it leaves from, as written."""
+        if self._origin_slots is None:
+            self._read_links()
+        assert self._origin_slots is not None
+        return self._origin_slots
+
+    @property
+    def targets(self) -> dict[NodeKey, list[NodeKey]]:
+        """node id -> the nodes its links go to."""
+        if self._targets is None:
+            self._read_links()
+        assert self._targets is not None
+        return self._targets
+
+    def _read_links(self) -> None:
+        origin_slots: dict[NodeKey, object] = {}
+        targets: dict[NodeKey, list[NodeKey]] = {}
+        for key, origin, slot, target, _ in link_ends(self.links):
+            key, origin, target = scalar_key(key), scalar_key(origin), scalar_key(target)
+            if key is not None:
+                origin_slots[key] = slot
+            if origin is not None and target is not None:
+                targets.setdefault(origin, []).append(target)
+        self._origin_slots, self._targets = origin_slots, targets
 
 
-def level_links(nodes: Iterable[dict[str, Any]], links: object) -> LevelLinks:
-    """Return the links of one level of ``nodes`` (dicts) and ``links`` (list or dict
-    links, as ``workflow_graph.link_ends`` reads them). Never raises."""
-    by_id: dict[NodeKey, dict[str, Any]] = {}
+def level_links(
+    nodes: Iterable[Mapping[str, Any]], links: object, types: Mapping[NodeKey, str]
+) -> LevelLinks:
+    """Return the :class:`LevelLinks` of one level: its ``nodes`` (dicts), ``links``
+    (list or dict links, as ``workflow_graph.link_ends`` reads them) and its node types by
+    id. Never raises."""
+    inactive: dict[NodeKey, Mapping[str, Any]] = {}
     for node in nodes:
-        node_id = scalar_key(node.get("id"))
-        if node_id is not None:
-            by_id.setdefault(node_id, node)
-    origin_slots: dict[NodeKey, object] = {}
-    targets: dict[NodeKey, list[NodeKey]] = {}
-    for key, origin, slot, target, _ in link_ends(links):
-        key, origin, target = scalar_key(key), scalar_key(origin), scalar_key(target)
-        if key is not None:
-            origin_slots[key] = slot
-        if origin is not None and target is not None:
-            targets.setdefault(origin, []).append(target)
-    return LevelLinks(by_id, origin_slots, targets)
+        if node.get("mode") in (MODE_MUTED, MODE_BYPASSED):
+            node_id = scalar_key(node.get("id"))
+            if node_id is not None:
+                inactive.setdefault(node_id, node)
+    return LevelLinks(types, inactive, links)
 
 
 def open_sockets(
@@ -126,14 +153,11 @@ def _fed(
         source_id = origins[link]
         if source_id is None:
             return False  # reroutes from nowhere
-        source = graph.nodes.get(source_id)
+        source = graph.inactive.get(source_id)
         if source is None:
-            return True
-        mode = source.get("mode")
-        if mode == MODE_MUTED:
+            return True  # a running node, or one the level does not have
+        if source.get("mode") == MODE_MUTED:
             return False
-        if mode != MODE_BYPASSED:
-            return True
         link = _passed_through(source, socket_type, graph.origin_slots.get(link))
     return True
 
@@ -161,13 +185,10 @@ def ui_type_of(graph: LevelLinks, passes: Callable[[str], bool]) -> TypeOf:
     instances)."""
 
     def type_of(node_id: NodeKey) -> str | None:
-        node = graph.nodes.get(node_id)
-        if node is None:
+        node_type = graph.types.get(node_id)
+        if node_type is None or node_id in graph.inactive or passes(node_type):
             return None
-        node_type = node.get("type")
-        if not isinstance(node_type, str) or node.get("mode") in (MODE_MUTED, MODE_BYPASSED):
-            return None
-        return None if passes(node_type) else node_type
+        return node_type
 
     return type_of
 
@@ -177,8 +198,10 @@ def ui_passable(graph: LevelLinks) -> Callable[[NodeKey], bool]:
     (a muted node runs nothing, so nothing after it runs for it)."""
 
     def passable(node_id: NodeKey) -> bool:
-        node = graph.nodes.get(node_id)
-        return node is not None and node.get("mode") != MODE_MUTED
+        if node_id not in graph.types:
+            return False
+        node = graph.inactive.get(node_id)
+        return node is None or node.get("mode") != MODE_MUTED
 
     return passable
 

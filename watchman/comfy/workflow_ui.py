@@ -231,7 +231,7 @@ class _Walk:
         if judged:
             graph = self._links.get(id(key)) if key is not None else None
             if graph is None:
-                graph = level_links(node_list, links)
+                graph = level_links(node_list, links, types)
                 if key is not None:
                     self._links[id(key)] = graph
         return _Level(
