@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -754,3 +755,71 @@ def test_a_server_drawing_a_new_default_on_every_request_is_still_unchanged(
         assert run("--config", str(demo), "--run-cycle")[0] == 0
     assert _fingerprint_lines(demo)[-1].get("unchanged") is True
     assert asked == ["/object_info", "/object_info"]  # the answer differed; its content not
+
+
+def test_with_a_base_directory_models_nodes_workflows_and_inputs_are_read_there(
+    demo: Path,
+) -> None:
+    comfy = demo.parent / "ComfyUI"
+    base = demo.parent / "comfy-data"
+    base.mkdir()
+    for name in ("models", "custom_nodes", "user", "input"):
+        shutil.move(comfy / name, base / name)
+    # A file left in the root's own models/ is not ComfyUI's under --base-directory: the
+    # demo's VAE stays misplaced, not found there.
+    (comfy / "models" / "vae").mkdir(parents=True)
+    shutil.copy(base / "models" / "checkpoints" / "demo_vae.safetensors", comfy / "models/vae")
+    text = demo.read_text(encoding="utf-8").replace(
+        "[comfyui]\n", '[comfyui]\nbase_directory = "../comfy-data"\n'
+    )
+    demo.write_text(text, encoding="utf-8")
+    code, _, err = run("--config", str(demo), "--run-cycle")
+    assert code == 0, err
+    statuses = {Path(e["path"]).name: e["status"] for e in report(demo)["workflows"]}
+    assert statuses == EXPECTED_STATUSES
+    # Unchanged, the next cycle stops at its fingerprint; a model added in the base
+    # directory is seen by the one after.
+    _age(demo.parent)
+    assert run("--config", str(demo), "--run-cycle")[0] == 0  # sees the aged stamps
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert _fingerprint_lines(demo)[-1].get("unchanged") is True
+    lora = base / "models" / "loras" / "never_published_lora.safetensors"
+    lora.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(base / "models" / "checkpoints" / "demo_vae.safetensors", lora)
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}
+    assert "never_published_lora.safetensors" not in values
+
+
+def test_a_base_directory_that_does_not_exist_exits_2_naming_the_setting(demo: Path) -> None:
+    text = demo.read_text(encoding="utf-8").replace(
+        "[comfyui]\n", '[comfyui]\nbase_directory = "../nowhere"\n'
+    )
+    demo.write_text(text, encoding="utf-8")
+    code, _, err = run("--config", str(demo), "--run-cycle")
+    assert code == 2
+    assert "comfyui.base_directory" in err
+
+
+def test_a_model_folder_created_since_the_last_cycle_is_seen_by_the_next(demo: Path) -> None:
+    comfy = demo.parent / "ComfyUI"
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    _age(demo.parent)
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert _fingerprint_lines(demo)[-1].get("unchanged") is True
+    # models/loras did not exist: no listing of it stood for it, its absence did.
+    lora = comfy / "models" / "loras" / "never_published_lora.safetensors"
+    lora.parent.mkdir()
+    shutil.copy(comfy / "models" / "checkpoints" / "demo_vae.safetensors", lora)
+    # And a pack's folder type, a folder of models/ no loader table names.
+    (comfy / "models" / "fancy_pack_models").mkdir()
+    (comfy / "models" / "fancy_pack_models" / "weights.safetensors").write_bytes(b"x")
+    before = report(demo)["summary"]["models_installed"]
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    document = report(demo)
+    entries = {Path(e["path"]).name: e for e in document["workflows"]}
+    values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}
+    assert "never_published_lora.safetensors" not in values
+    assert document["summary"]["models_installed"] == before + 2

@@ -56,6 +56,16 @@ class ComfyUISettings(_Section):
             "then common folders."
         ),
     )
+    base_directory: Path | None = Field(
+        default=None,
+        description=(
+            "The folder ComfyUI is started with --base-directory: its models/, "
+            "custom_nodes/, input/ and user/ (the workflows, ComfyUI-Manager's log) are "
+            "there, not beside main.py. Nix's ComfyUI package defaults to "
+            "~/.local/share/comfyui. A relative path is taken from the ComfyUI root; a "
+            "leading ~ is your home folder. Unset: the ComfyUI root itself."
+        ),
+    )
     extra_model_paths: list[Path] = Field(
         default_factory=list,
         description=(
@@ -76,9 +86,11 @@ class ComfyUISettings(_Section):
         default=None,
         description=(
             "ComfyUI's input folder, where LoadImage and other loaders look for the files a "
-            "workflow names. A relative path is taken from the ComfyUI root. Unset: the "
-            "folder ComfyUI's newest start-up log says it was given (--input-directory, as "
-            "the desktop app starts it) when that folder exists, else input/ in the root."
+            "workflow names. A relative path is taken from the base directory (the ComfyUI "
+            "root unless comfyui.base_directory says otherwise). Unset: the folder "
+            "ComfyUI's newest start-up log says it was given (--input-directory, as the "
+            "desktop app starts it) when that folder exists, else input/ in the base "
+            "directory."
         ),
     )
     url: str = Field(
@@ -154,7 +166,7 @@ class WorkflowsSettings(_Section):
         description=(
             "Watched workflow folders, each with a source label (default: the folder's "
             "name; a bare path string is also accepted). A relative path is taken from the "
-            "ComfyUI root."
+            "base directory: the ComfyUI root unless comfyui.base_directory says otherwise."
         ),
     )
     include_images: bool = Field(

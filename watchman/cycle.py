@@ -351,7 +351,9 @@ def _run_stages(
         )
 
     with stages.stage("node_packs") as info:
-        packs = advise_packs(needs, nodes, lambda: services.node_map.load(root))
+        packs = advise_packs(
+            needs, nodes, lambda: services.node_map.load(root, services.base_directory(root))
+        )
         info["node_map"] = packs.node_map_used
 
     with stages.stage("resolve") as info:

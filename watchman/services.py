@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from watchman import __version__
-from watchman.comfy.install import find_comfyui_root
+from watchman.comfy.install import base_directory, find_comfyui_root
 from watchman.config import SearchSettings, Settings
 from watchman.environment import Environment
 from watchman.errors import ConfigError
@@ -177,6 +177,18 @@ class Services:
             platform=environment.platform,
         )
 
+    def base_directory(self, comfyui_root: Path) -> Path:
+        """Return where the install at ``comfyui_root`` keeps models/, custom_nodes/,
+        input/ and user/: ``comfyui.base_directory`` (ComfyUI's ``--base-directory``),
+        else the root.
+
+        Raises:
+            ComfyUINotFoundError: the configured base directory does not exist.
+        """
+        return base_directory(
+            self.settings.comfyui.base_directory, comfyui_root, self.environment.home_dir
+        )
+
     def install_sources(self, comfyui_root: Path) -> KnownSources:
         """The known sources installed with ComfyUI (ComfyUI-Manager's model list, the
         workflow template packages), read once per root for the life of these services."""
@@ -184,7 +196,8 @@ class Services:
 
         key = comfyui_root.resolve()
         if key not in self._known:
-            self._known[key] = KnownSources.from_comfyui(comfyui_root)
+            base = self.base_directory(comfyui_root)
+            self._known[key] = KnownSources.from_comfyui(comfyui_root, base)
         return self._known[key]
 
     def resolver(

@@ -9,6 +9,7 @@ import pytest
 
 from tests.named_pipes import finishes, needs_fifo
 from watchman.comfy.install import (
+    base_directory,
     comfy_cli_config_files,
     comfy_cli_workspaces,
     find_comfyui_root,
@@ -150,3 +151,21 @@ def test_nothing_found_says_how_to_set_the_root(home, elsewhere):
         find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux")
     assert "No ComfyUI install was found" in str(raised.value)
     assert "--comfyui-root" in str(raised.value)
+
+
+def test_the_base_directory_is_the_root_unless_one_is_set(tmp_path: Path) -> None:
+    root = tmp_path / "ComfyUI"
+    (root / "data").mkdir(parents=True)
+    (tmp_path / "home" / "comfy-data").mkdir(parents=True)
+    assert base_directory(None, root, tmp_path / "home") == root
+    assert base_directory(Path("data"), root, tmp_path / "home") == root / "data"
+    assert base_directory(Path("../ComfyUI/data"), root, tmp_path) == root / "data"
+    home_base = base_directory(Path("~/comfy-data"), root, tmp_path / "home")
+    assert home_base == tmp_path / "home" / "comfy-data"
+
+
+def test_a_base_directory_that_does_not_exist_says_so_and_what_to_set(tmp_path: Path) -> None:
+    with pytest.raises(ComfyUINotFoundError) as raised:
+        base_directory(Path("nowhere"), tmp_path, tmp_path)
+    assert "comfyui.base_directory" in str(raised.value)
+    assert str(tmp_path / "nowhere") in str(raised.value)

@@ -332,13 +332,22 @@ class InstallExtraPaths:
     ``configured``: the files the settings name (``~`` expanded), stamped whether or not
     they exist; ``extra``: the entries of ComfyUI's own file (when present) and of those,
     in that order, or None when one could not be read, ``error`` then saying why (raised
-    by the users that need the entries, as reading them would have).
+    by the users that need the entries, as reading them would have); ``base``: the folder
+    ComfyUI is started with ``--base-directory`` (None: ``comfyui_root``), where its own
+    ``models`` and ``custom_nodes`` are.
     """
 
     comfyui_root: Path
     configured: tuple[Path, ...]
     extra: ExtraModelPaths | None
     error: ConfigError | None = None
+    base: Path | None = None
+
+    @property
+    def data_root(self) -> Path:
+        """Where ComfyUI's own ``models`` and ``custom_nodes`` are: the base directory,
+        else the root."""
+        return self.base if self.base is not None else self.comfyui_root
 
     def entries(self) -> ExtraModelPaths:
         """Every entry, in the order ComfyUI reads them.
@@ -359,7 +368,7 @@ class InstallExtraPaths:
             ConfigError: an extra_model_paths file is malformed or cannot be read.
         """
         return search_order(
-            [self.comfyui_root / "custom_nodes"], self.entries().for_folder("custom_nodes")
+            [self.data_root / "custom_nodes"], self.entries().for_folder("custom_nodes")
         )
 
 
@@ -368,19 +377,21 @@ def read_install_extra_paths(
     configured: Sequence[Path],
     environ: Mapping[str, str],
     home_dir: Path,
+    base: Path | None = None,
 ) -> InstallExtraPaths:
     """Read the extra_model_paths files of the install at ``comfyui_root``: the
     ``extra_model_paths.yaml`` next to ``main.py`` when present, then ``configured`` (a
-    leading ``~`` is ``home_dir``); ``environ`` and ``home_dir`` expand their paths. Never
-    raises a ``ConfigError``: it is kept in the result (:class:`InstallExtraPaths`)."""
+    leading ``~`` is ``home_dir``); ``environ`` and ``home_dir`` expand their paths.
+    ``base``: the install's base directory (None: the root). Never raises a
+    ``ConfigError``: it is kept in the result (:class:`InstallExtraPaths`)."""
     files = tuple(expand_user(Path(path), home_dir) for path in configured)
     own_file = Path(os.path.abspath(comfyui_root)) / EXTRA_MODEL_PATHS_FILE_NAME
     read = ([own_file] if own_file.is_file() else []) + list(files)
     try:
         extra = load_extra_model_paths(read, environ, home_dir)
     except ConfigError as error:
-        return InstallExtraPaths(comfyui_root, files, None, error)
-    return InstallExtraPaths(comfyui_root, files, extra)
+        return InstallExtraPaths(comfyui_root, files, None, error, base)
+    return InstallExtraPaths(comfyui_root, files, extra, None, base)
 
 
 def custom_nodes_folders(

@@ -163,6 +163,25 @@ def find_comfyui_root(
     return root
 
 
+def base_directory(configured: Path | None, comfyui_root: Path, home_dir: Path) -> Path:
+    """Return the folder ComfyUI keeps models/, custom_nodes/, input/ and user/ in: the
+    one it is started with ``--base-directory`` (``configured``: relative to
+    ``comfyui_root``, ``~`` is ``home_dir``), else ``comfyui_root`` itself (absolute).
+
+    Raises:
+        ComfyUINotFoundError: the configured folder does not exist.
+    """
+    if configured is None:
+        return comfyui_root
+    base = Path(os.path.abspath(comfyui_root / expand_user(Path(configured), home_dir)))
+    if not base.is_dir():
+        raise ComfyUINotFoundError(
+            f"The base directory {base} does not exist; set comfyui.base_directory to the "
+            "folder ComfyUI is started with --base-directory, or leave it unset."
+        )
+    return base
+
+
 def detect_comfyui_root(
     environ: Mapping[str, str], home_dir: Path, *, cwd: Path, platform: str = sys.platform
 ) -> tuple[Path, str] | None:

@@ -307,10 +307,12 @@ def _aux_url(aux_id: str | None) -> str | None:
     return None
 
 
-def installed_map_paths(comfyui_root: Path) -> list[Path]:
-    """Return the ``extension-node-map.json`` files of installed ComfyUI-Managers, best first."""
+def installed_map_paths(comfyui_root: Path, base: Path | None = None) -> list[Path]:
+    """Return the ``extension-node-map.json`` files of installed ComfyUI-Managers, best
+    first; ``base``: the base directory ComfyUI is started with, where its
+    ``custom_nodes`` is (None: the root)."""
     found: list[Path] = []
-    custom_nodes = comfyui_root / "custom_nodes"
+    custom_nodes = (base if base is not None else comfyui_root) / "custom_nodes"
     try:
         entries = sorted(custom_nodes.iterdir())
     except OSError:
@@ -323,11 +325,11 @@ def installed_map_paths(comfyui_root: Path) -> list[Path]:
                 found.append(candidate)
     # ComfyUI-Manager installed as the `comfyui_manager` pip package in ComfyUI's venv, or
     # the Windows portable build's python_embeded beside the ComfyUI folder.
-    for environment in (
-        comfyui_root / "venv",
-        comfyui_root / ".venv",
-        comfyui_root.parent / "python_embeded",
-    ):
+    environments = [comfyui_root / "venv", comfyui_root / ".venv"]
+    environments.append(comfyui_root.parent / "python_embeded")
+    if base is not None and base != comfyui_root:
+        environments += [base / "venv", base / ".venv"]
+    for environment in environments:
         package_paths = [environment / "Lib" / "site-packages" / "comfyui_manager"]
         package_paths += sorted(
             (environment / "lib").glob("python3*/site-packages/comfyui_manager")

@@ -76,16 +76,21 @@ def configured_logs(paths: Iterable[Path], comfyui_root: Path, home_dir: Path) -
     return [comfyui_root / expand_user(Path(path), home_dir) for path in paths]
 
 
-def startup_logs(comfyui_root: Path, extra: Sequence[Path] = ()) -> list[Path]:
+def startup_logs(
+    comfyui_root: Path, extra: Sequence[Path] = (), base: Path | None = None
+) -> list[Path]:
     """Return the start-up logs of the install at ``comfyui_root`` that exist, the newest
-    first: those ComfyUI-Manager may have written (rotated ``.prev`` copies excluded) and
+    first: those ComfyUI-Manager may have written in its user folder (in ``base``, the
+    base directory it is started with, when given; rotated ``.prev`` copies excluded) and
     the ``extra`` ones a setting names (:func:`configured_logs`)."""
-    return [path for path, _ in _existing_logs(comfyui_root, extra)]
+    return [path for path, _ in _existing_logs(comfyui_root, extra, base)]
 
 
-def _existing_logs(comfyui_root: Path, extra: Sequence[Path]) -> list[tuple[Path, int]]:
+def _existing_logs(
+    comfyui_root: Path, extra: Sequence[Path], base: Path | None = None
+) -> list[tuple[Path, int]]:
     """The existing logs with their inodes, the newest first (one ``stat`` each)."""
-    user = comfyui_root / "user"
+    user = (base if base is not None else comfyui_root) / "user"
     candidates = [user / "comfyui.log", comfyui_root / "comfyui.log"]
     try:
         with os.scandir(user) as entries:
@@ -189,11 +194,14 @@ class StartupLogs:
         return [*((str(path), inode) for path, inode in self.logs), failed, folder]
 
 
-def read_startup_logs(comfyui_root: Path, extra: Sequence[Path] = ()) -> StartupLogs:
+def read_startup_logs(
+    comfyui_root: Path, extra: Sequence[Path] = (), base: Path | None = None
+) -> StartupLogs:
     """Find the start-up logs of the install and read the newest: see :class:`StartupLogs`.
-    ``extra``: logs a setting names, besides ComfyUI-Manager's. Never raises: a log that
-    cannot be read is logged at INFO and the next newest is read."""
-    logs = _existing_logs(comfyui_root, extra)
+    ``extra``: logs a setting names, besides ComfyUI-Manager's; ``base``: the base
+    directory ComfyUI is started with (its user folder is there; None: the root). Never
+    raises: a log that cannot be read is logged at INFO and the next newest is read."""
+    logs = _existing_logs(comfyui_root, extra, base)
     for log, _ in logs:
         try:
             written_ns, failed, input_directory = _read_log(log)

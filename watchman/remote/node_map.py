@@ -48,12 +48,13 @@ class NodeMapSource:
     state_path: Path
     clock: Clock
 
-    def load(self, comfyui_root: Path) -> ExtensionNodeMap | None:
-        """Return the map for ``comfyui_root``, or None when no source gave one.
+    def load(self, comfyui_root: Path, base: Path | None = None) -> ExtensionNodeMap | None:
+        """Return the map for ``comfyui_root`` (``base``: its base directory, where its
+        ``custom_nodes`` is; None: the root), or None when no source gave one.
 
         Never raises: each failure is logged and the next source is tried.
         """
-        for path in installed_map_paths(comfyui_root):
+        for path in installed_map_paths(comfyui_root, base):
             loaded = read_map(path)
             if loaded is not None:
                 return loaded

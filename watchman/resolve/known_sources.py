@@ -223,16 +223,17 @@ class KnownSources:
         )
 
     @classmethod
-    def from_comfyui(cls, comfyui_root: Path) -> KnownSources:
+    def from_comfyui(cls, comfyui_root: Path, base: Path | None = None) -> KnownSources:
         """Read the catalogues installed with a ComfyUI: template packages in its Python
-        environment and ComfyUI-Manager's ``model-list.json``. Unreadable files are skipped
-        with a warning."""
+        environment and ComfyUI-Manager's ``model-list.json`` (its ``custom_nodes`` in
+        ``base``, the base directory it is started with, when given). Unreadable files are
+        skipped with a warning."""
         catalogue = cls()
         catalogue.comfyui_roots.add(comfyui_root.resolve())
-        for package in _template_packages(comfyui_root):
+        for package in _template_packages(comfyui_root, base):
             for path in sorted(package.rglob("*.json")):
                 catalogue.add_workflow_file(path, f"{TEMPLATE_SOURCE_PREFIX}{package.name}")
-        for model_list in _manager_model_lists(comfyui_root):
+        for model_list in _manager_model_lists(comfyui_root, base):
             catalogue.add_model_list(model_list)
         return catalogue
 
@@ -299,8 +300,10 @@ def _models_entries(document: Any) -> Iterator[dict[str, Any]]:
             stack.extend(node)
 
 
-def _python_environments(comfyui_root: Path) -> list[Path]:
-    return [
+def python_environments(comfyui_root: Path, base: Path | None = None) -> list[Path]:
+    """The folders ComfyUI's Python environment may be in: beside or above its root, or
+    in its base directory (the desktop app keeps its ``.venv`` there)."""
+    found = [
         comfyui_root / "venv",
         comfyui_root / ".venv",
         comfyui_root / "python_embeded",
@@ -308,11 +311,14 @@ def _python_environments(comfyui_root: Path) -> list[Path]:
         comfyui_root.parent / "venv",
         comfyui_root.parent / ".venv",
     ]
+    if base is not None and base != comfyui_root:
+        found += [base / "venv", base / ".venv"]
+    return found
 
 
-def _site_packages(comfyui_root: Path) -> list[Path]:
+def _site_packages(comfyui_root: Path, base: Path | None = None) -> list[Path]:
     found: list[Path] = []
-    for environment in _python_environments(comfyui_root):
+    for environment in python_environments(comfyui_root, base):
         if not environment.is_dir():
             continue
         candidates = [environment / "Lib" / "site-packages"]
@@ -321,9 +327,9 @@ def _site_packages(comfyui_root: Path) -> list[Path]:
     return found
 
 
-def _template_packages(comfyui_root: Path) -> list[Path]:
+def _template_packages(comfyui_root: Path, base: Path | None = None) -> list[Path]:
     packages: list[Path] = []
-    for site_packages in _site_packages(comfyui_root):
+    for site_packages in _site_packages(comfyui_root, base):
         packages += sorted(
             path
             for path in site_packages.glob("comfyui_workflow_templates*")
@@ -332,16 +338,16 @@ def _template_packages(comfyui_root: Path) -> list[Path]:
     return packages
 
 
-def _manager_model_lists(comfyui_root: Path) -> list[Path]:
+def _manager_model_lists(comfyui_root: Path, base: Path | None = None) -> list[Path]:
     lists: list[Path] = []
-    custom_nodes = comfyui_root / "custom_nodes"
+    custom_nodes = (base if base is not None else comfyui_root) / "custom_nodes"
     if custom_nodes.is_dir():
         lists += sorted(
             folder / "model-list.json"
             for folder in custom_nodes.iterdir()
             if folder.name.lower() == "comfyui-manager" and (folder / "model-list.json").is_file()
         )
-    for site_packages in _site_packages(comfyui_root):
+    for site_packages in _site_packages(comfyui_root, base):
         candidate = site_packages / "comfyui_manager" / "model-list.json"
         if candidate.is_file():
             lists.append(candidate)

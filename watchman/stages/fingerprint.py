@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from watchman import __version__
+from watchman.comfy.install import base_directory
 from watchman.comfy.startup_log import ImportFailures, configured_logs, read_startup_logs
 from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
@@ -85,7 +86,8 @@ class CycleFingerprint:
 
     def input_folder(self, settings: Settings, root: Path, home_dir: Path) -> Path | None:
         """ComfyUI's input folder as this cycle takes it (the setting, else the one the
-        newest start-up log names, else ``input/`` in the root), None when input files
+        newest start-up log names, else ``input/`` in ``root``: the install's base
+        directory), None when input files
         are not checked (:func:`~watchman.stages.input_needs.input_folder_path`)."""
         if not settings.workflows.check_input_files:
             return None
@@ -115,9 +117,20 @@ class CycleFingerprint:
         )
         self.stamps.take(stamped, "f", self.now_ns)
 
-    def add_models(self, tree: TreeListing, restat_interval_ns: int) -> None:
-        """Add the model folders as listed this cycle, and when the next re-stat is due."""
+    def add_models(
+        self, tree: TreeListing, restat_interval_ns: int, folders: Sequence[str] = ()
+    ) -> None:
+        """Add the model folders as listed this cycle, and when the next re-stat is due.
+        ``folders``: the model roots and the ``models`` folders whose entries are folder
+        types; each the walk did not list (absent, or not a root) is stamped as it is, so
+        one created, or a folder type added, makes the next cycle run in full."""
         add_listing(self.stamps, tree)
+        walked = set(tree.seen)
+        self.stamps.take(
+            [folder for folder in dict.fromkeys(folders) if folder not in walked],
+            "d",
+            self.now_ns,
+        )
         if restat_interval_ns > 0:
             self.due_at_ns.append(tree.restat_at_ns + restat_interval_ns)
         else:
@@ -170,6 +183,7 @@ def cycle_input_trees(
     extra_model_paths: Sequence[Path],
     custom_nodes: Sequence[Path] = (),
     input_folder: Path | None = None,
+    base: Path | None = None,
 ) -> tuple[list[InputTree], list[str], list[str]]:
     """Return what stands for a cycle's inputs besides the model folders: the trees to
     walk (watched workflow folders, ``custom_nodes``, ComfyUI's own node folders) with the
@@ -178,13 +192,16 @@ def cycle_input_trees(
     folders, where pip installs the workflow templates and a packaged Manager).
     ``custom_nodes``: the node pack folders extra_model_paths adds beside ComfyUI's own;
     ``input_folder``: ComfyUI's input folder, whose folders are stamped (a file added or
-    removed changes its folder's stamp), None when input files are not checked."""
+    removed changes its folder's stamp), None when input files are not checked;
+    ``base``: the install's base directory, where its own ``custom_nodes`` is (None: the
+    root)."""
     # Imported here: the resolver stack is not needed to check a fingerprint.
     from watchman.resolve.known_sources import _manager_model_lists, _site_packages
 
     root = str(comfyui_root)
+    data_root = base if base is not None else comfyui_root
     trees = [InputTree(str(folder), tuple(workflow_suffixes)) for folder in watched_folders]
-    own = os.path.join(root, "custom_nodes")
+    own = os.path.join(data_root, "custom_nodes")
     trees.append(InputTree(own, PACK_FILE_SUFFIXES, packs=True))
     trees += [
         InputTree(str(path), PACK_FILE_SUFFIXES, packs=True)
@@ -200,8 +217,8 @@ def cycle_input_trees(
     files = [os.path.join(root, "nodes.py"), os.path.join(root, "extra_model_paths.yaml")]
     files.append(os.path.join(root, "comfy", "samplers.py"))  # the sampler lists
     files += [str(path) for path in extra_model_paths]
-    files += [str(path) for path in _manager_model_lists(comfyui_root)]
-    folders = [str(path) for path in _site_packages(comfyui_root)]
+    files += [str(path) for path in _manager_model_lists(comfyui_root, base)]
+    folders = [str(path) for path in _site_packages(comfyui_root, base)]
     return trees, files, folders
 
 
@@ -216,9 +233,12 @@ def check_inputs(
     and the current wall time in ns.
     """
     settings = services.settings
+    home_dir = services.environment.home_dir
     # Read once, before any stage: the stock stage applies what this read found.
     startup = read_startup_logs(
-        root, configured_logs(settings.comfyui.startup_logs, root, services.environment.home_dir)
+        root,
+        configured_logs(settings.comfyui.startup_logs, root, home_dir),
+        base_directory(settings.comfyui.base_directory, root, home_dir),
     )
     inputs_digest = fingerprint.settings_digest(
         __version__,
@@ -283,11 +303,18 @@ def stamp_inputs(
         custom_nodes = extra_paths.custom_nodes()
     except ConfigError:
         custom_nodes = ()  # the stock stage says why; the cycle fails and stamps nothing
+    base = extra_paths.data_root
     input_folder = cycle_fingerprint.input_folder(
-        services.settings, root, services.environment.home_dir
+        services.settings, base, services.environment.home_dir
     )
     trees, files, folders = cycle_input_trees(
-        root, watched, workflow_suffixes, extra_paths.configured, custom_nodes, input_folder
+        root,
+        watched,
+        workflow_suffixes,
+        extra_paths.configured,
+        custom_nodes,
+        input_folder,
+        base,
     )
     logged = cycle_fingerprint.import_failures
     if input_folder is not None and logged is not None and logged.input_directory:

@@ -80,11 +80,14 @@ def survey_install(
     settings, environment = services.settings, services.environment
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
-    folders = watched_folders(
-        [(f.path, f.source) for f in settings.workflows.folders], root, environment.home_dir
-    )
     # Read once for the fingerprint's stamps, the model walk and the node scan.
     extra_paths = read_extra_paths(settings, root, environment)
+    # ComfyUI's user/ and input/ are in its base directory (--base-directory), by
+    # default the root.
+    base = extra_paths.data_root
+    folders = watched_folders(
+        [(f.path, f.source) for f in settings.workflows.folders], base, environment.home_dir
+    )
     input_tree = stamp_inputs(
         home,
         services,
@@ -106,8 +109,10 @@ def survey_install(
         import_failures=cycle_fingerprint.import_failures,
         extra_paths=extra_paths,
     )
-    cycle_fingerprint.add_models(stock.tree, restat_interval_ns)
-    input_folder = cycle_fingerprint.input_folder(settings, root, environment.home_dir)
+    model_roots = [root for roots in stock.models.roots.values() for root in roots]
+    model_roots.append(str(base / "models"))
+    cycle_fingerprint.add_models(stock.tree, restat_interval_ns, model_roots)
+    input_folder = cycle_fingerprint.input_folder(settings, base, environment.home_dir)
     inputs = observe_input_folder(input_folder, now_ns) if input_folder else None
     if inputs is not None:
         cycle_fingerprint.add_input_links(inputs.linked_files)

@@ -124,7 +124,8 @@ def scan_models(
     if extra_paths is None:
         extra_paths = read_install_extra_paths(comfyui_root, extra_yaml_files, environ, home_dir)
     extra = extra_paths.entries()
-    comfyui_root = Path(os.path.abspath(comfyui_root))
+    # ComfyUI's own models/ is in its base directory (--base-directory), by default the root.
+    comfyui_root = Path(os.path.abspath(extra_paths.data_root))
     kinds = _scanned_folder_types(comfyui_root, extra)
     roots = _folder_roots(kinds, comfyui_root, extra)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from watchman.comfy.extra_model_paths import InstallExtraPaths, read_install_extra_paths
+from watchman.comfy.install import base_directory
 from watchman.comfy.startup_log import ImportFailures
 from watchman.config import Settings
 from watchman.environment import Environment
@@ -131,9 +132,17 @@ def read_extra_paths(settings: Settings, root: Path, environment: Environment) -
     """The install's extra_model_paths files (ComfyUI's own, then ``comfyui.extra_model_paths``),
     read once per cycle: the fingerprint stamps them and the ``custom_nodes`` folders they
     add, the model walk and the node scan use their entries. A file that cannot be read is
-    kept as its error, raised by :func:`take_stock`."""
+    kept as its error, raised by :func:`take_stock`.
+
+    Raises:
+        ComfyUINotFoundError: ``comfyui.base_directory`` names no folder.
+    """
     return read_install_extra_paths(
-        root, settings.comfyui.extra_model_paths, environment.environ, environment.home_dir
+        root,
+        settings.comfyui.extra_model_paths,
+        environment.environ,
+        environment.home_dir,
+        base_directory(settings.comfyui.base_directory, root, environment.home_dir),
     )
 
 
