@@ -239,3 +239,11 @@ def test_the_link_facts_survive_the_parse_cache_and_its_json() -> None:
     for workflow in (parsed, api):
         assert ParsedWorkflow.from_json(workflow.to_json()) == workflow
         assert unpack_parse(pack_parse(workflow), {}) == workflow
+
+
+def test_an_api_input_linked_from_a_node_the_prompt_lacks_is_not_given() -> None:
+    prompt = {
+        "1": {"class_type": "VAEDecode", "inputs": {"samples": ["7", 0], "vae": ["2", 0]}},
+        "2": {"class_type": "VAELoader", "inputs": {"vae_name": "a.safetensors"}},
+    }
+    assert by_id(parse_api_prompt(prompt), "1").given == ("vae",)

@@ -103,7 +103,15 @@ def parse_api_prompt(
                 version=None,
                 named=named_texts(values),
                 linked=tuple(sorted(sys.intern(name) for name, value in pairs if _is_link(value))),
-                given=tuple(sorted(sys.intern(name) for name, _ in pairs)),
+                # A link from a node the prompt lacks gives nothing: ComfyUI fails
+                # validating it.
+                given=tuple(
+                    sorted(
+                        sys.intern(name)
+                        for name, value in pairs
+                        if not _is_link(value) or str(value[0]) in document
+                    )
+                ),
             )
         )
         named = (table or default_table()).input_files(node_type)
