@@ -247,3 +247,54 @@ def test_an_api_input_linked_from_a_node_the_prompt_lacks_is_not_given() -> None
         "2": {"class_type": "VAELoader", "inputs": {"vae_name": "a.safetensors"}},
     }
     assert by_id(parse_api_prompt(prompt), "1").given == ("vae",)
+
+
+def nested_sampler(outer_nodes: list[dict[str, Any]], outer_links: list[list[Any]]) -> NodeUse:
+    """The inner sampler of a subgraph whose output leaves through the subgraph's output,
+    its instance (id 9) placed among ``outer_nodes``."""
+    subgraph_id = "22222222-3333-4444-8555-666666666666"
+    definition = {
+        "id": subgraph_id,
+        "nodes": [
+            node(1, "KSampler", socket("model", "MODEL", None)),
+            node(2, "VAEDecode", socket("samples", "LATENT", 30)),
+        ],
+        "links": [
+            {"id": 30, "origin_id": 1, "origin_slot": 0, "target_id": 2, "target_slot": 0},
+            {"id": 31, "origin_id": 2, "origin_slot": 0, "target_id": -20, "target_slot": 0},
+        ],
+    }
+    nodes = [node(9, subgraph_id), *outer_nodes]
+    parsed = ui(nodes, outer_links, definitions={"subgraphs": [definition]})
+    return by_id(parsed, "9:1")
+
+
+def test_inside_a_subgraph_what_leaves_through_its_outputs_reaches_what_its_instance_does() -> None:
+    saved = nested_sampler(
+        [node(5, "SaveImage", socket("images", "IMAGE", 40))], [link(40, 9, 5, "IMAGE")]
+    )
+    assert saved.open_inputs == ("model",)
+    assert saved.reaches == ("KSampler", "SaveImage", "VAEDecode")
+    unused = nested_sampler([node(5, "SaveImage", socket("images", "IMAGE", None))], [])
+    assert unused.reaches == ("KSampler", "VAEDecode")
+    muted = nested_sampler(
+        [node(5, "SaveImage", socket("images", "IMAGE", 40), mode=MUTED)], [link(40, 9, 5, "IMAGE")]
+    )
+    assert muted.reaches == ("KSampler", "VAEDecode")
+
+
+def test_two_instances_of_one_subgraph_each_reach_their_own_surroundings() -> None:
+    subgraph_id = "33333333-4444-4555-8666-777777777777"
+    definition = {
+        "id": subgraph_id,
+        "nodes": [node(1, "VAEDecode", socket("samples", "LATENT", None))],
+        "links": [{"id": 31, "origin_id": 1, "origin_slot": 0, "target_id": -20, "target_slot": 0}],
+    }
+    nodes = [
+        node(8, subgraph_id),
+        node(9, subgraph_id),
+        node(5, "PreviewImage", socket("images", "IMAGE", 40)),
+    ]
+    parsed = ui(nodes, [link(40, 9, 5, "IMAGE")], definitions={"subgraphs": [definition]})
+    assert by_id(parsed, "8:1").reaches == ("VAEDecode",)
+    assert by_id(parsed, "9:1").reaches == ("PreviewImage", "VAEDecode")

@@ -18,7 +18,8 @@ which node types are outputs is the install's to say (a live server's ``/object_
   as fed: the check never calls an input open on evidence it lacks;
 - per node that has such an input (every node of an API prompt, whose absent inputs the
   definitions tell), the node types its outputs reach, its own included, through
-  bypassed nodes and reroutes but not through muted ones.
+  bypassed nodes and reroutes but not through muted ones; inside a subgraph, what reaches
+  the subgraph's outputs reaches what its instance's outputs reach.
 
 Every field is a stranger's, and the work is linear in the level's nodes and links.
 """
@@ -42,6 +43,13 @@ BROADCASTING_MARK = "Everywhere"
 """In the type of a node that feeds unconnected inputs as the prompt is queued
 (cg-use-everywhere's ``Anything Everywhere``, ``Prompts Everywhere``, ``Seed
 Everywhere``...): in a workflow holding one, an open input is not judged."""
+
+SUBGRAPH_OUTPUT_NODE = -20
+"""The id links inside a subgraph end at when they go to the subgraph's outputs."""
+
+BEYOND = "\0beyond"
+"""Stands, among a subgraph's reached types, for what its instance reaches outside
+(:func:`beyond`): the same definition serves every instance."""
 
 NodeKey = object
 """A node id as the file writes it (a JSON scalar)."""
@@ -185,6 +193,8 @@ def ui_type_of(graph: LevelLinks, passes: Callable[[str], bool]) -> TypeOf:
     instances)."""
 
     def type_of(node_id: NodeKey) -> str | None:
+        if node_id == SUBGRAPH_OUTPUT_NODE:
+            return BEYOND
         node_type = graph.types.get(node_id)
         if node_type is None or node_id in graph.inactive or passes(node_type):
             return None
@@ -198,6 +208,8 @@ def ui_passable(graph: LevelLinks) -> Callable[[NodeKey], bool]:
     (a muted node runs nothing, so nothing after it runs for it)."""
 
     def passable(node_id: NodeKey) -> bool:
+        if node_id == SUBGRAPH_OUTPUT_NODE:
+            return True
         if node_id not in graph.types:
             return False
         node = graph.inactive.get(node_id)
@@ -246,3 +258,13 @@ def reached_types(
             if target not in memo and target not in on_path and passable(target):
                 stack.append((target, False))
     return memo.get(start, ())
+
+
+def beyond(reached: tuple[str, ...], outside: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+    """Return ``reached`` with :data:`BEYOND` replaced by what ``outside`` gives (the
+    types a subgraph's instance reaches in the graph around it), sorted, at most
+    :data:`MAX_REACHED_TYPES`."""
+    if BEYOND not in reached:
+        return reached
+    found = {name for name in reached if name != BEYOND} | set(outside())
+    return tuple(sorted(found)[:MAX_REACHED_TYPES])

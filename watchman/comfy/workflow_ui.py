@@ -21,6 +21,7 @@ links) is read by ``workflow_graph``, which input each widget value is by
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,6 +41,7 @@ from watchman.comfy.model_references import (
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.socket_links import (
     LevelLinks,
+    beyond,
     broadcasts,
     level_links,
     open_sockets,
@@ -137,6 +139,9 @@ class _Level:
     # open inputs are not judged: a group node's inner nodes are fed from outside links
     # the definition does not hold.
     links: LevelLinks | None = None
+    # What the instance whose inner nodes these are reaches in the graph around it (the
+    # top level: nothing), asked only for a node with an open input.
+    outside: Callable[[], tuple[str, ...]] = lambda: ()
 
 
 @dataclass
@@ -295,7 +300,7 @@ class _Walk:
                 )
                 return None
             subgraph = self.definitions[node_type]
-            return self.level(
+            inner = self.level(
                 subgraph,
                 subgraph.get("nodes"),
                 subgraph.get("links"),
@@ -305,6 +310,8 @@ class _Walk:
                 (*level.stack, node_type),
                 self.instance_inputs(node, subgraph, level),
             )
+            inner.outside = self.reached_from(scalar_key(node.get("id")), level)
+            return inner
         if node_type.startswith(GROUP_NODE_PREFIXES):
             return self.group_instance(node, node_id, node_type, bypassed, muted, level.stack)
         if SUBGRAPH_TYPE.match(node_type):
@@ -363,14 +370,31 @@ class _Walk:
         opened = open_sockets(node, level.origins, level.slots, graph)
         if not opened:
             return use
-        reaches = reached_types(
-            scalar_key(node.get("id")),
-            graph.targets,
-            ui_type_of(graph, self.hands_on),
-            ui_passable(graph),
-            graph.reached,
-        )
+        reaches = self.reached_from(scalar_key(node.get("id")), level)()
         return replace(use, open_inputs=opened, reaches=reaches)
+
+    def reached_from(self, node_id: object, level: _Level) -> Callable[[], tuple[str, ...]]:
+        """Return what asks, once, for the node types the node ``node_id`` of ``level``
+        reaches (:mod:`watchman.comfy.socket_links`); through its subgraph's outputs,
+        what its instance reaches around it."""
+        graph = level.links
+        answer: list[tuple[str, ...]] = []
+
+        def reached() -> tuple[str, ...]:
+            if graph is None:
+                return ()
+            if not answer:
+                found = reached_types(
+                    node_id,
+                    graph.targets,
+                    ui_type_of(graph, self.hands_on),
+                    ui_passable(graph),
+                    graph.reached,
+                )
+                answer.append(beyond(found, level.outside))
+            return answer[0]
+
+        return reached
 
     def hands_on(self, node_type: str) -> bool:
         """Whether a node of ``node_type`` runs nothing of its own for what reaches it: a
