@@ -176,7 +176,7 @@ def test_a_workflow_with_a_node_that_feeds_open_inputs_itself_judges_none() -> N
     assert all(use.open_inputs == () and use.reaches == () for use in parsed.nodes)
 
 
-def test_inside_a_subgraph_an_input_from_the_subgraphs_inputs_counts_as_fed() -> None:
+def test_an_input_from_the_subgraphs_inputs_counts_as_fed_unless_its_instance_says_otherwise() -> None:
     subgraph_id = "11111111-2222-4333-8444-555555555555"
     definition = {
         "id": subgraph_id,
@@ -298,3 +298,30 @@ def test_two_instances_of_one_subgraph_each_reach_their_own_surroundings() -> No
     parsed = ui(nodes, [link(40, 9, 5, "IMAGE")], definitions={"subgraphs": [definition]})
     assert by_id(parsed, "8:1").reaches == ("VAEDecode",)
     assert by_id(parsed, "9:1").reaches == ("PreviewImage", "VAEDecode")
+
+
+def fed_through_the_subgraph(
+    instance_input: dict[str, Any], outer: list[dict[str, Any]]
+) -> NodeUse:
+    """The inner sampler of a subgraph whose ``model`` comes from the subgraph's input
+    ``model``, its instance (id 9) given ``instance_input`` among ``outer`` nodes."""
+    subgraph_id = "44444444-5555-4666-8777-888888888888"
+    definition = {
+        "id": subgraph_id,
+        "inputs": [{"name": "model", "type": "MODEL", "linkIds": [50]}],
+        "nodes": [node(1, "KSampler", socket("model", "MODEL", 50))],
+        "links": [{"id": 50, "origin_id": -10, "origin_slot": 0, "target_id": 1, "target_slot": 0}],
+    }
+    nodes = [node(9, subgraph_id, instance_input), *outer]
+    links = [link(60, 4, 9, "MODEL")]
+    parsed = ui(nodes, links, definitions={"subgraphs": [definition]})
+    return by_id(parsed, "9:1")
+
+
+def test_an_input_from_the_subgraphs_inputs_is_open_when_its_instance_leaves_it_open() -> None:
+    loader = node(4, "CheckpointLoaderSimple")
+    assert fed_through_the_subgraph(socket("model", "MODEL", 60), [loader]).open_inputs == ()
+    left_open = fed_through_the_subgraph(socket("model", "MODEL", None), [loader])
+    assert left_open.open_inputs == ("model",)
+    muted = node(4, "CheckpointLoaderSimple", mode=MUTED)
+    assert fed_through_the_subgraph(socket("model", "MODEL", 60), [muted]).open_inputs == ("model",)

@@ -15,7 +15,8 @@ which node types are outputs is the install's to say (a live server's ``/object_
   shows: no link, a chain of reroutes that starts nowhere, a muted source, a bypassed
   source with no linked input of that type. A link whose ends the file does not show
   (a link id absent from ``links``, a source id no node has, a subgraph's input) counts
-  as fed: the check never calls an input open on evidence it lacks;
+  as fed, save a link from a subgraph's input whose instance leaves that input open
+  itself: the check never calls an input open on evidence it lacks;
 - per node that has such an input (every node of an API prompt, whose absent inputs the
   definitions tell), the node types its outputs reach, its own included, through
   bypassed nodes and reroutes but not through muted ones; inside a subgraph, what reaches
@@ -127,12 +128,14 @@ def open_sockets(
     origins: Mapping[NodeKey, NodeKey],
     subgraph_slots: Mapping[NodeKey, int],
     graph: LevelLinks,
+    open_slots: frozenset[int] = frozenset(),
 ) -> tuple[str, ...]:
     """Return the names of the socket inputs of UI ``node`` that nothing feeds.
 
     Takes the node, its level's link id -> source node id with reroutes looked through
     (``workflow_graph.skip_reroutes``: None where a chain starts nowhere), the level's
-    links from its subgraph's inputs, and the level's :class:`LevelLinks`.
+    links from its subgraph's inputs (link id -> slot), the level's :class:`LevelLinks`
+    and the slots of its subgraph's inputs the instance leaves open (:func:`open_slots`).
     """
     inputs = node.get("inputs")
     names: list[str] = []
@@ -140,7 +143,11 @@ def open_sockets(
         if not isinstance(item, dict) or "widget" in item:
             continue
         name = item.get("name")
-        if isinstance(name, str) and name and not _fed(item, origins, subgraph_slots, graph):
+        if (
+            isinstance(name, str)
+            and name
+            and not _fed(item, origins, subgraph_slots, graph, open_slots)
+        ):
             names.append(sys.intern(name))
     return tuple(dict.fromkeys(names))
 
@@ -150,14 +157,17 @@ def _fed(
     origins: Mapping[NodeKey, NodeKey],
     subgraph_slots: Mapping[NodeKey, int],
     graph: LevelLinks,
+    open_slots: frozenset[int] = frozenset(),
 ) -> bool:
     link = scalar_key(item.get("link"))
     socket_type = item.get("type")
     for _ in range(MAX_PASSED_THROUGH):
         if link is None:
             return False
-        if link in subgraph_slots or link not in origins:
-            return True  # the instance's input, or a link the file does not show
+        if link in subgraph_slots:
+            return subgraph_slots[link] not in open_slots  # what the instance gives
+        if link not in origins:
+            return True  # a link the file does not show
         source_id = origins[link]
         if source_id is None:
             return False  # reroutes from nowhere
@@ -168,6 +178,22 @@ def _fed(
             return False
         link = _passed_through(source, socket_type, graph.origin_slots.get(link))
     return True
+
+
+def open_slots(
+    instance: Mapping[str, Any],
+    slot_by_name: Mapping[str, int],
+    origins: Mapping[NodeKey, NodeKey],
+    subgraph_slots: Mapping[NodeKey, int],
+    graph: LevelLinks,
+    around: frozenset[int] = frozenset(),
+) -> frozenset[int]:
+    """Return the input slots of a subgraph that its ``instance`` leaves open: the
+    instance's socket inputs nothing feeds (:func:`open_sockets`, over the level the
+    instance sits in, ``around`` being that level's own open slots), by the subgraph
+    input of that name (``slot_by_name``)."""
+    names = open_sockets(instance, origins, subgraph_slots, graph, around)
+    return frozenset(slot_by_name[name] for name in names if name in slot_by_name)
 
 
 def _passed_through(source: Mapping[str, Any], socket_type: object, slot: object) -> NodeKey:

@@ -44,6 +44,7 @@ from watchman.comfy.socket_links import (
     beyond,
     broadcasts,
     level_links,
+    open_slots,
     open_sockets,
     reached_types,
     ui_passable,
@@ -142,6 +143,8 @@ class _Level:
     # What the instance whose inner nodes these are reaches in the graph around it (the
     # top level: nothing), asked only for a node with an open input.
     outside: Callable[[], tuple[str, ...]] = lambda: ()
+    # The slots of the subgraph's inputs its instance leaves open (``socket_links``).
+    open_slots: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -311,6 +314,15 @@ class _Walk:
                 self.instance_inputs(node, subgraph, level),
             )
             inner.outside = self.reached_from(scalar_key(node.get("id")), level)
+            if level.links is not None and not (bypassed or muted):
+                inner.open_slots = open_slots(
+                    node,
+                    self._shapes[id(subgraph)].slot_by_name,
+                    level.origins,
+                    level.slots,
+                    level.links,
+                    level.open_slots,
+                )
             return inner
         if node_type.startswith(GROUP_NODE_PREFIXES):
             return self.group_instance(node, node_id, node_type, bypassed, muted, level.stack)
@@ -367,7 +379,7 @@ class _Walk:
     ) -> NodeUse:
         """``use`` with the socket inputs nothing feeds and, when there are any, the
         node types its outputs reach (:mod:`watchman.comfy.socket_links`)."""
-        opened = open_sockets(node, level.origins, level.slots, graph)
+        opened = open_sockets(node, level.origins, level.slots, graph, level.open_slots)
         if not opened:
             return use
         reaches = self.reached_from(scalar_key(node.get("id")), level)()
