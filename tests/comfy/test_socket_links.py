@@ -176,7 +176,7 @@ def test_a_workflow_with_a_node_that_feeds_open_inputs_itself_judges_none() -> N
     assert all(use.open_inputs == () and use.reaches == () for use in parsed.nodes)
 
 
-def test_an_input_from_the_subgraphs_inputs_counts_as_fed_unless_its_instance_says_otherwise() -> None:
+def test_a_subgraph_input_counts_as_fed_unless_its_instance_says_otherwise() -> None:
     subgraph_id = "11111111-2222-4333-8444-555555555555"
     definition = {
         "id": subgraph_id,
