@@ -823,3 +823,46 @@ def test_a_model_folder_created_since_the_last_cycle_is_seen_by_the_next(demo: P
     values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}
     assert "never_published_lora.safetensors" not in values
     assert document["summary"]["models_installed"] == before + 2
+
+
+def test_comfyui_inside_the_desktop_app_is_read_as_the_app_starts_it(demo: Path) -> None:
+    from watchman.config_loading import load_settings
+    from watchman.cycle import run_cycle
+    from watchman.home import resolve_home
+
+    # The app's layout: ComfyUI's code inside the app, the person's files in a folder of
+    # their choosing, and the app's data folder naming that folder.
+    code = demo.parent / "app" / "resources" / "ComfyUI"
+    code.parent.mkdir(parents=True)
+    shutil.move(demo.parent / "ComfyUI", code)
+    files = demo.parent / "Documents" / "ComfyUI"
+    files.mkdir(parents=True)
+    for name in ("models", "custom_nodes", "user", "input"):
+        shutil.move(code / name, files / name)
+    extra = code / "extra_model_paths.yaml"
+    extra.write_text(
+        extra.read_text(encoding="utf-8").replace(
+            "../demo-extra-models", (demo.parent / "demo-extra-models").as_posix()
+        ),
+        encoding="utf-8",
+    )
+    person = demo.parent / "person"
+    app_data = person / ".config" / "ComfyUI"
+    app_data.mkdir(parents=True)
+    (app_data / "extra_models_config.yaml").write_text(
+        f"comfyui:\n  base_path: {files.as_posix()}\n  is_default: true\n"
+        "  checkpoints: models/checkpoints/\n  custom_nodes: custom_nodes/\n",
+        encoding="utf-8",
+    )
+    (app_data / "config.json").write_text(json.dumps({"basePath": str(files)}), "utf-8")
+    text = demo.read_text(encoding="utf-8").replace(
+        (demo.parent / "ComfyUI").as_posix(), code.as_posix()
+    )
+    demo.write_text(text, encoding="utf-8")
+    settings = load_settings(demo, environ={})
+    environment = Environment(environ={}, home_dir=person, cwd=demo.parent, platform="linux")
+    home = resolve_home(settings, Environment(environ={}, home_dir=demo.parent, cwd=demo.parent))
+    result = run_cycle(settings, home, environment=environment)
+    assert result.record.outcome == "ran"
+    statuses = {Path(e["path"]).name: e["status"] for e in report(demo)["workflows"]}
+    assert statuses == EXPECTED_STATUSES

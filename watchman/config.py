@@ -53,7 +53,7 @@ class ComfyUISettings(_Section):
         description=(
             "The ComfyUI install (the folder holding main.py, nodes.py and comfy/). "
             "Also read from COMFYUI_ROOT. Unset: detected from comfy-cli's config.ini, "
-            "then common folders."
+            "then common folders, then the ComfyUI desktop app's installation."
         ),
     )
     base_directory: Path | None = Field(
@@ -63,7 +63,9 @@ class ComfyUISettings(_Section):
             "custom_nodes/, input/ and user/ (the workflows, ComfyUI-Manager's log) are "
             "there, not beside main.py. Nix's ComfyUI package defaults to "
             "~/.local/share/comfyui. A relative path is taken from the ComfyUI root; a "
-            "leading ~ is your home folder. Unset: the ComfyUI root itself."
+            "leading ~ is your home folder. Unset: for ComfyUI inside the desktop app, the "
+            "folder the app keeps your files in (its extra_models_config.yaml is read "
+            "too); else the ComfyUI root itself."
         ),
     )
     extra_model_paths: list[Path] = Field(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from watchman import __version__
-from watchman.comfy.install import base_directory, find_comfyui_root
+from watchman.comfy.install import find_comfyui_root, install_layout
 from watchman.config import SearchSettings, Settings
 from watchman.environment import Environment
 from watchman.errors import ConfigError
@@ -180,14 +180,20 @@ class Services:
     def base_directory(self, comfyui_root: Path) -> Path:
         """Return where the install at ``comfyui_root`` keeps models/, custom_nodes/,
         input/ and user/: ``comfyui.base_directory`` (ComfyUI's ``--base-directory``),
-        else the root.
+        else the desktop app's folder for its code inside the app, else the root.
 
         Raises:
             ComfyUINotFoundError: the configured base directory does not exist.
         """
-        return base_directory(
-            self.settings.comfyui.base_directory, comfyui_root, self.environment.home_dir
-        )
+        environment = self.environment
+        return install_layout(
+            comfyui_root,
+            self.settings.comfyui.base_directory,
+            self.settings.comfyui.extra_model_paths,
+            environment.environ,
+            environment.home_dir,
+            environment.platform,
+        ).base
 
     def install_sources(self, comfyui_root: Path) -> KnownSources:
         """The known sources installed with ComfyUI (ComfyUI-Manager's model list, the

@@ -17,9 +17,16 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from watchman.comfy.desktop import (
+    app_code_folders,
+    app_data_folder,
+    is_app_code_folder,
+    read_desktop_install,
+)
 from watchman.environment import expand_user
 from watchman.errors import ComfyUINotFoundError
 from watchman.regular_files import open_regular
@@ -121,6 +128,8 @@ def _candidates(
             yield workspace / "ComfyUI", f"comfy-cli config {config_file}"
     for location in common_locations(home_dir, cwd):
         yield location, "common location"
+    for location in app_code_folders(environ, home_dir, platform):
+        yield location, "the ComfyUI desktop app"
 
 
 def find_comfyui_root(
@@ -180,6 +189,50 @@ def base_directory(configured: Path | None, comfyui_root: Path, home_dir: Path) 
             "folder ComfyUI is started with --base-directory, or leave it unset."
         )
     return base
+
+
+@dataclass(frozen=True)
+class InstallLayout:
+    """Where an install keeps what the code folder does not: ``base``, the folder of its
+    models/, custom_nodes/, input/ and user/; ``extra_model_paths``, the extra model
+    paths files to read besides the one next to ``main.py`` (the settings' first);
+    ``desktop``: the desktop app's data folder when the layout is the app's, else None."""
+
+    base: Path
+    extra_model_paths: tuple[Path, ...]
+    desktop: Path | None = None
+
+
+def install_layout(
+    comfyui_root: Path,
+    configured_base: Path | None,
+    configured_extra: Sequence[Path],
+    environ: Mapping[str, str],
+    home_dir: Path,
+    platform: str = sys.platform,
+) -> InstallLayout:
+    """Return the :class:`InstallLayout` of the install at ``comfyui_root``.
+
+    ``configured_base`` (``comfyui.base_directory``) wins; else, for ComfyUI's code inside
+    the desktop app, the folder the app keeps its files in, and the extra model paths
+    file it starts ComfyUI with, added after ``configured_extra``
+    (:mod:`watchman.comfy.desktop`); else the root.
+
+    Raises:
+        ComfyUINotFoundError: the configured base directory does not exist.
+    """
+    extra = tuple(configured_extra)
+    if configured_base is not None:
+        return InstallLayout(base_directory(configured_base, comfyui_root, home_dir), extra)
+    if is_app_code_folder(comfyui_root):
+        data_folder = app_data_folder(environ, home_dir, platform)
+        desktop = read_desktop_install(data_folder, environ, home_dir)
+        if desktop is not None:
+            configured = {Path(os.path.abspath(expand_user(path, home_dir))) for path in extra}
+            if desktop.model_config not in configured:
+                extra += (desktop.model_config,)
+            return InstallLayout(desktop.base, extra, data_folder)
+    return InstallLayout(comfyui_root, extra)
 
 
 def detect_comfyui_root(

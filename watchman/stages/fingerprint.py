@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from watchman import __version__
-from watchman.comfy.install import base_directory
 from watchman.comfy.startup_log import ImportFailures, configured_logs, read_startup_logs
 from watchman.errors import BackendError, ConfigError
 from watchman.home import Home
@@ -238,7 +237,7 @@ def check_inputs(
     startup = read_startup_logs(
         root,
         configured_logs(settings.comfyui.startup_logs, root, home_dir),
-        base_directory(settings.comfyui.base_directory, root, home_dir),
+        services.base_directory(root),
     )
     inputs_digest = fingerprint.settings_digest(
         __version__,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from watchman.comfy.extra_model_paths import InstallExtraPaths, read_install_extra_paths
-from watchman.comfy.install import base_directory
+from watchman.comfy.install import install_layout
 from watchman.comfy.startup_log import ImportFailures
 from watchman.config import Settings
 from watchman.environment import Environment
@@ -137,12 +137,16 @@ def read_extra_paths(settings: Settings, root: Path, environment: Environment) -
     Raises:
         ComfyUINotFoundError: ``comfyui.base_directory`` names no folder.
     """
-    return read_install_extra_paths(
+    layout = install_layout(
         root,
+        settings.comfyui.base_directory,
         settings.comfyui.extra_model_paths,
         environment.environ,
         environment.home_dir,
-        base_directory(settings.comfyui.base_directory, root, environment.home_dir),
+        environment.platform,
+    )
+    return read_install_extra_paths(
+        root, layout.extra_model_paths, environment.environ, environment.home_dir, layout.base
     )
 
 
