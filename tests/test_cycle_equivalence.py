@@ -148,6 +148,7 @@ def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
             *("add_model", "remove_model", "rename_model", "rewrite_model"),
             *("edit_workflow", "add_workflow", "remove_workflow", "rename_workflow"),
             *("folder_named_as_model", "toggle_pack", "model_subfolder", "input_file"),
+            "model_folder",
         ]
     )
     missing = [
@@ -156,7 +157,21 @@ def _edit(bench: Bench, rng: random.Random, names: list[str]) -> bool:
         for need in entry.get("missing_models", [])
         if need.get("folder") and need.get("state") == "missing"
     ]
-    if kind == "input_file":
+    if kind == "model_folder":
+        # A whole model folder appears (one of ComfyUI's, or a pack's models/<name>) with
+        # a model in it, or one vanishes: no listing of it stood for it before.
+        absent = [
+            name
+            for name in ("loras", "vae", "controlnet", "ipadapter", "pack_models")
+            if not (bench.models / name).exists()
+        ]
+        if absent and rng.random() < 0.7:
+            folder = bench.models / rng.choice(absent)
+            folder.mkdir()
+            (folder / rng.choice(names)).write_bytes(b"model")
+        else:
+            shutil.rmtree(rng.choice([p for p in bench.models.iterdir() if p.is_dir()]))
+    elif kind == "input_file":
         # Only ComfyUI's input folder changes: the image a workflow names comes or goes.
         image = bench.root / "input" / "portrait.png"
         if image.exists():
