@@ -292,6 +292,22 @@ def test_config_shows_where_each_value_came_from_and_the_home_and_comfyui(
     assert "max_retries = 3  # default" in out
     assert f"# home: {tmp_path / 'demo' / 'home'} (file: paths.home)" in out
     assert f"# ComfyUI: {tmp_path / 'demo' / 'ComfyUI'} (file)" in out
+    assert "# ComfyUI's files" not in out  # the root holds them
+
+
+def test_config_shows_where_comfyuis_files_are_when_not_in_its_folder(tmp_path: Path) -> None:
+    config = prepare_demo(tmp_path / "demo", "")
+    (tmp_path / "demo" / "data").mkdir()
+    text = config.read_text().replace("[comfyui]\n", '[comfyui]\nbase_directory = "../data"\n')
+    config.write_text(text)
+    result = CliRunner().invoke(app, ["config", "--config", str(config)])
+    assert result.exit_code == 0, result.stderr
+    data = tmp_path / "demo" / "data"
+    assert f"# ComfyUI's files: {data} (comfyui.base_directory)" in result.stdout
+    shown = json.loads(
+        CliRunner().invoke(app, ["config", "--json", "--config", str(config)]).stdout
+    )
+    assert shown["comfyui_root"]["files"] == str(data)
 
 
 def _comfyui(folder: Path) -> Path:

@@ -161,6 +161,10 @@ class ConfigView:
     comfyui_root: Path | None
     comfyui_from: Origin
     comfyui_problem: str | None = None
+    # Where the install keeps its models, custom nodes, inputs and workflows when that
+    # is not the root, and why (comfyui.base_directory, or the desktop app's layout).
+    comfyui_files: Path | None = None
+    comfyui_files_from: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         path = config_source(self.settings)
@@ -171,6 +175,11 @@ class ConfigView:
                 "path": str(self.comfyui_root) if self.comfyui_root is not None else None,
                 **self.comfyui_from.to_json(),
                 **({"problem": self.comfyui_problem} if self.comfyui_problem else {}),
+                **(
+                    {"files": str(self.comfyui_files), "files_from": self.comfyui_files_from}
+                    if self.comfyui_files is not None
+                    else {}
+                ),
             },
             "settings": self.settings.model_dump(mode="json"),
             "sources": nested({key: origin.to_json() for key, origin in self.sources.items()}),
@@ -185,6 +194,8 @@ def render_config(view: ConfigView) -> Iterator[str]:
     yield f"# home: {view.home} ({view.home_from.phrase()})"
     if view.comfyui_root is not None:
         yield f"# ComfyUI: {view.comfyui_root} ({view.comfyui_from.phrase()})"
+        if view.comfyui_files is not None:
+            yield f"# ComfyUI's files: {view.comfyui_files} ({view.comfyui_files_from})"
     else:
         yield f"# ComfyUI: not usable ({view.comfyui_from.phrase()}): {view.comfyui_problem}"
     document = view.settings.model_dump(mode="json")
@@ -201,7 +212,7 @@ def render_config(view: ConfigView) -> Iterator[str]:
 def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
     """What ``config`` shows: each value's origin, and the home and ComfyUI folder a
     cycle would use, with where each came from."""
-    from watchman.comfy.install import detect_comfyui_root
+    from watchman.comfy.install import detect_comfyui_root, install_layout
 
     environment = invocation.environment
     sources = value_sources(settings, invocation.flag_overrides(), environment.environ)
@@ -218,6 +229,27 @@ def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
                 platform=environment.platform,
             ),
         )
+    files, files_from = None, None
+    if root is not None:
+        try:
+            layout = install_layout(
+                root,
+                settings.comfyui.base_directory,
+                settings.comfyui.extra_model_paths,
+                environment.environ,
+                environment.home_dir,
+                environment.platform,
+            )
+        except ComfyUINotFoundError as error:
+            problem = str(error)
+        else:
+            if layout.base != root:
+                files = layout.base
+                files_from = (
+                    "comfyui.base_directory"
+                    if settings.comfyui.base_directory is not None
+                    else f"the desktop app's {layout.desktop}"
+                )
     return ConfigView(
         settings,
         sources,
@@ -226,4 +258,6 @@ def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
         root,
         root_from,
         problem,
+        files,
+        files_from,
     )
