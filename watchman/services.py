@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from watchman import __version__
-from watchman.comfy.install import find_comfyui_root, install_layout
+from watchman.comfy.install import InstallLayout, find_comfyui_root
 from watchman.config import SearchSettings, Settings
 from watchman.environment import Environment
 from watchman.errors import ConfigError
@@ -185,15 +185,18 @@ class Services:
         Raises:
             ComfyUINotFoundError: the configured base directory does not exist.
         """
-        environment = self.environment
-        return install_layout(
-            comfyui_root,
-            self.settings.comfyui.base_directory,
-            self.settings.comfyui.extra_model_paths,
-            environment.environ,
-            environment.home_dir,
-            environment.platform,
-        ).base
+        return self.install_layout(comfyui_root).base
+
+    def install_layout(self, comfyui_root: Path) -> InstallLayout:
+        """Return where the install at ``comfyui_root`` keeps its files and which extra
+        model paths files it reads (``comfy/install.py``).
+
+        Raises:
+            ComfyUINotFoundError: the configured base directory does not exist.
+        """
+        from watchman.stages.inventory.stock import install_layout_of
+
+        return install_layout_of(self.settings, comfyui_root, self.environment)
 
     def install_sources(self, comfyui_root: Path) -> KnownSources:
         """The known sources installed with ComfyUI (ComfyUI-Manager's model list, the

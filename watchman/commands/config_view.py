@@ -212,7 +212,7 @@ def render_config(view: ConfigView) -> Iterator[str]:
 def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
     """What ``config`` shows: each value's origin, and the home and ComfyUI folder a
     cycle would use, with where each came from."""
-    from watchman.comfy.install import detect_comfyui_root, install_layout
+    from watchman.comfy.install import detect_comfyui_root
 
     environment = invocation.environment
     sources = value_sources(settings, invocation.flag_overrides(), environment.environ)
@@ -229,27 +229,20 @@ def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
                 platform=environment.platform,
             ),
         )
-    files, files_from = None, None
-    if root is not None:
-        try:
-            layout = install_layout(
-                root,
-                settings.comfyui.base_directory,
-                settings.comfyui.extra_model_paths,
-                environment.environ,
-                environment.home_dir,
-                environment.platform,
-            )
-        except ComfyUINotFoundError as error:
-            problem = str(error)
-        else:
-            if layout.base != root:
-                files = layout.base
-                files_from = (
-                    "comfyui.base_directory"
-                    if settings.comfyui.base_directory is not None
-                    else f"the desktop app's {layout.desktop}"
-                )
+        files, files_from = None, None
+        if root is not None:
+            try:
+                layout = services.install_layout(root)
+            except ComfyUINotFoundError as error:
+                problem = str(error)
+            else:
+                if layout.base != root:
+                    files = layout.base
+                    files_from = (
+                        "comfyui.base_directory"
+                        if settings.comfyui.base_directory is not None
+                        else f"the desktop app's {layout.desktop}"
+                    )
     return ConfigView(
         settings,
         sources,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from watchman.comfy.extra_model_paths import InstallExtraPaths, read_install_extra_paths
-from watchman.comfy.install import install_layout
+from watchman.comfy.install import InstallLayout, install_layout
 from watchman.comfy.startup_log import ImportFailures
 from watchman.config import Settings
 from watchman.environment import Environment
@@ -137,16 +137,26 @@ def read_extra_paths(settings: Settings, root: Path, environment: Environment) -
     Raises:
         ComfyUINotFoundError: ``comfyui.base_directory`` names no folder.
     """
-    layout = install_layout(
+    layout = install_layout_of(settings, root, environment)
+    return read_install_extra_paths(
+        root, layout.extra_model_paths, environment.environ, environment.home_dir, layout.base
+    )
+
+
+def install_layout_of(settings: Settings, root: Path, environment: Environment) -> InstallLayout:
+    """Where the install at ``root`` keeps its files and which extra model paths files it
+    reads, as the settings and the environment say (:func:`install_layout`).
+
+    Raises:
+        ComfyUINotFoundError: ``comfyui.base_directory`` names no folder.
+    """
+    return install_layout(
         root,
         settings.comfyui.base_directory,
         settings.comfyui.extra_model_paths,
         environment.environ,
         environment.home_dir,
         environment.platform,
-    )
-    return read_install_extra_paths(
-        root, layout.extra_model_paths, environment.environ, environment.home_dir, layout.base
     )
 
 
