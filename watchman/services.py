@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from watchman import __version__
-from watchman.comfy.install import InstallLayout, find_comfyui_root
+from watchman.comfy.install import InstallLayout, find_comfyui_root, install_layout
 from watchman.config import SearchSettings, Settings
 from watchman.environment import Environment
 from watchman.errors import ConfigError
@@ -194,9 +194,15 @@ class Services:
         Raises:
             ComfyUINotFoundError: the configured base directory does not exist.
         """
-        from watchman.stages.inventory.stock import install_layout_of
-
-        return install_layout_of(self.settings, comfyui_root, self.environment)
+        environment = self.environment
+        return install_layout(
+            comfyui_root,
+            self.settings.comfyui.base_directory,
+            self.settings.comfyui.extra_model_paths,
+            environment.environ,
+            environment.home_dir,
+            environment.platform,
+        )
 
     def install_sources(self, comfyui_root: Path) -> KnownSources:
         """The known sources installed with ComfyUI (ComfyUI-Manager's model list, the

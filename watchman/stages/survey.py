@@ -81,7 +81,7 @@ def survey_install(
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     # Read once for the fingerprint's stamps, the model walk and the node scan.
-    extra_paths = read_extra_paths(settings, root, environment)
+    extra_paths = read_extra_paths(root, services.install_layout(root), environment)
     # ComfyUI's user/ and input/ are in its base directory (--base-directory), by
     # default the root.
     base = extra_paths.data_root
@@ -105,9 +105,9 @@ def survey_install(
         root,
         environment,
         now_ns,
+        extra_paths,
         stop_event,
         import_failures=cycle_fingerprint.import_failures,
-        extra_paths=extra_paths,
     )
     model_roots = [root for roots in stock.models.roots.values() for root in roots]
     model_roots.append(str(base / "models"))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from watchman.comfy.extra_model_paths import InstallExtraPaths, read_install_extra_paths
-from watchman.comfy.install import InstallLayout, install_layout
+from watchman.comfy.install import InstallLayout
 from watchman.comfy.startup_log import ImportFailures
 from watchman.config import Settings
 from watchman.environment import Environment
@@ -90,9 +90,9 @@ def take_stock(
     root: Path,
     environment: Environment,
     now_ns: int,
+    extra_paths: InstallExtraPaths,
     stop_event: threading.Event | None = None,
     import_failures: ImportFailures | None = None,
-    extra_paths: InstallExtraPaths | None = None,
 ) -> Stock:
     """Walk the install at ``root``: its models (a full re-stat every
     ``comfyui.full_restat_hours``, else unchanged directories keep their listing) and its
@@ -100,8 +100,8 @@ def take_stock(
     ``stop_event``, once set, ends the model walk at the next folder and the node-pack
     scan at the next pack. ``import_failures``: what ComfyUI's start-up log said when the
     cycle checked its inputs (``stages/fingerprint``), applied to the node packs.
-    ``extra_paths``: the install's extra_model_paths files as the cycle read them (by
-    default read here, :func:`read_extra_paths`), for the model walk and the node scan.
+    ``extra_paths``: the install's extra_model_paths files as the cycle read them
+    (:func:`read_extra_paths`), for the model walk and the node scan.
 
     Raises:
         ConfigError: an extra_model_paths file is malformed or cannot be read.
@@ -113,8 +113,6 @@ def take_stock(
         int(settings.comfyui.full_restat_hours * 3600e9),
         stop_event,
     )
-    if extra_paths is None:
-        extra_paths = read_extra_paths(settings, root, environment)
     models = scan_models(
         root,
         environ=environment.environ,
@@ -128,35 +126,17 @@ def take_stock(
     return Stock(models, with_import_failures(nodes, import_failures), tree)
 
 
-def read_extra_paths(settings: Settings, root: Path, environment: Environment) -> InstallExtraPaths:
-    """The install's extra_model_paths files (ComfyUI's own, then ``comfyui.extra_model_paths``),
-    read once per cycle: the fingerprint stamps them and the ``custom_nodes`` folders they
-    add, the model walk and the node scan use their entries. A file that cannot be read is
-    kept as its error, raised by :func:`take_stock`.
-
-    Raises:
-        ComfyUINotFoundError: ``comfyui.base_directory`` names no folder.
-    """
-    layout = install_layout_of(settings, root, environment)
+def read_extra_paths(
+    root: Path, layout: InstallLayout, environment: Environment
+) -> InstallExtraPaths:
+    """The install's extra_model_paths files (ComfyUI's own, then those of ``layout``:
+    ``comfyui.extra_model_paths`` and the desktop app's), read once per cycle with where
+    the install keeps its files (``Services.install_layout``): the fingerprint stamps them
+    and the ``custom_nodes`` folders they add, the model walk and the node scan use their
+    entries. A file that cannot be read is kept as its error, raised by
+    :func:`take_stock`."""
     return read_install_extra_paths(
         root, layout.extra_model_paths, environment.environ, environment.home_dir, layout.base
-    )
-
-
-def install_layout_of(settings: Settings, root: Path, environment: Environment) -> InstallLayout:
-    """Where the install at ``root`` keeps its files and which extra model paths files it
-    reads, as the settings and the environment say (:func:`install_layout`).
-
-    Raises:
-        ComfyUINotFoundError: ``comfyui.base_directory`` names no folder.
-    """
-    return install_layout(
-        root,
-        settings.comfyui.base_directory,
-        settings.comfyui.extra_model_paths,
-        environment.environ,
-        environment.home_dir,
-        environment.platform,
     )
 
 
