@@ -210,3 +210,15 @@ def test_an_installed_manager_folder_or_package_is_found(tmp_path: Path) -> None
         tmp_path / "python_embeded/Lib/site-packages/comfyui_manager/extension-node-map.json", {}
     )
     assert installed_map_paths(root) == [folder, package, portable]
+
+
+def test_with_a_base_directory_its_manager_comes_first_and_the_roots_still_counts(
+    tmp_path: Path,
+) -> None:
+    root, base = tmp_path / "app" / "ComfyUI", tmp_path / "files"
+    shipped = write_map(root / "custom_nodes" / "ComfyUI-Manager" / "extension-node-map.json", {})
+    own = write_map(base / "custom_nodes" / "comfyui-manager" / "extension-node-map.json", {})
+    in_base_venv = write_map(
+        base / ".venv/lib/python3.12/site-packages/comfyui_manager/extension-node-map.json", {}
+    )
+    assert installed_map_paths(root, base) == [own, shipped, in_base_venv]

@@ -138,6 +138,18 @@ def test_template_packages_and_the_manager_model_list_beside_comfyui_are_read(
     assert canny is not None and canny.folder == "controlnet"
 
 
+def test_with_a_base_directory_the_catalogues_of_the_code_folder_still_count(
+    tmp_path: Path,
+) -> None:
+    # The desktop app ships ComfyUI-Manager and its venv beside the code; the person's
+    # folder holds the rest. Catalogues are not installed packs: both are read.
+    write_fake_comfyui(tmp_path / "app" / "ComfyUI")
+    (tmp_path / "files").mkdir()
+    catalogue = KnownSources.from_comfyui(tmp_path / "app" / "ComfyUI", tmp_path / "files")
+    assert catalogue.lookup(SearchRequest("4x-UltraSharp.pth", None)) is not None
+    assert catalogue.lookup(SearchRequest("template_unet.safetensors", None)) is not None
+
+
 def test_a_comfyui_without_catalogues_gives_an_empty_one(tmp_path: Path) -> None:
     assert len(KnownSources.from_comfyui(tmp_path)) == 0
 

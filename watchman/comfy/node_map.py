@@ -16,6 +16,7 @@ answers from it: no network, no state written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -310,13 +311,14 @@ def _aux_url(aux_id: str | None) -> str | None:
 def installed_map_paths(comfyui_root: Path, base: Path | None = None) -> list[Path]:
     """Return the ``extension-node-map.json`` files of installed ComfyUI-Managers, best
     first; ``base``: the base directory ComfyUI is started with, where its
-    ``custom_nodes`` is (None: the root)."""
+    ``custom_nodes`` is (None: the root). The map is a catalogue, not an installed pack:
+    one in the root's ``custom_nodes`` (the desktop app ships ComfyUI-Manager there)
+    counts after the base's."""
     found: list[Path] = []
-    custom_nodes = (base if base is not None else comfyui_root) / "custom_nodes"
-    try:
-        entries = sorted(custom_nodes.iterdir())
-    except OSError:
-        entries = []
+    entries: list[Path] = []
+    for folder in dict.fromkeys(path for path in (base, comfyui_root) if path is not None):
+        with contextlib.suppress(OSError):  # no custom_nodes there: no Manager
+            entries += sorted((folder / "custom_nodes").iterdir())
     for entry in entries:
         name = entry.name.lower()
         if name.startswith("comfyui-manager") and not name.endswith(".disabled"):

@@ -340,13 +340,16 @@ def _template_packages(comfyui_root: Path, base: Path | None = None) -> list[Pat
 
 def _manager_model_lists(comfyui_root: Path, base: Path | None = None) -> list[Path]:
     lists: list[Path] = []
-    custom_nodes = (base if base is not None else comfyui_root) / "custom_nodes"
-    if custom_nodes.is_dir():
-        lists += sorted(
-            folder / "model-list.json"
-            for folder in custom_nodes.iterdir()
-            if folder.name.lower() == "comfyui-manager" and (folder / "model-list.json").is_file()
-        )
+    # The list is a catalogue, not an installed pack: one in the root's custom_nodes
+    # (the desktop app ships ComfyUI-Manager there) counts beside the base's.
+    for folder in dict.fromkeys(path for path in (base, comfyui_root) if path is not None):
+        custom_nodes = folder / "custom_nodes"
+        if custom_nodes.is_dir():
+            lists += sorted(
+                pack / "model-list.json"
+                for pack in custom_nodes.iterdir()
+                if pack.name.lower() == "comfyui-manager" and (pack / "model-list.json").is_file()
+            )
     for site_packages in _site_packages(comfyui_root, base):
         candidate = site_packages / "comfyui_manager" / "model-list.json"
         if candidate.is_file():
