@@ -86,8 +86,8 @@ class CycleFingerprint:
     def input_folder(self, settings: Settings, root: Path, home_dir: Path) -> Path | None:
         """ComfyUI's input folder as this cycle takes it (the setting, else the one the
         newest start-up log names, else ``input/`` in ``root``: the install's base
-        directory), None when input files
-        are not checked (:func:`~watchman.stages.input_needs.input_folder_path`)."""
+        directory), None when input files are not checked
+        (:func:`~watchman.stages.input_needs.input_folder_path`)."""
         if not settings.workflows.check_input_files:
             return None
         logged = self.import_failures.input_directory if self.import_failures else None
