@@ -851,7 +851,11 @@ def test_comfyui_inside_the_desktop_app_is_read_as_the_app_starts_it(demo: Path)
     app_data.mkdir(parents=True)
     (app_data / "extra_models_config.yaml").write_text(
         f"comfyui:\n  base_path: {files.as_posix()}\n  is_default: true\n"
-        "  checkpoints: models/checkpoints/\n  custom_nodes: custom_nodes/\n",
+        + "".join(
+            f"  {folder}: models/{folder}/\n"
+            for folder in ("checkpoints", "clip", "embeddings", "loras", "upscale_models", "vae")
+        )
+        + "  custom_nodes: custom_nodes/\n",
         encoding="utf-8",
     )
     (app_data / "config.json").write_text(json.dumps({"basePath": str(files)}), "utf-8")
@@ -866,3 +870,11 @@ def test_comfyui_inside_the_desktop_app_is_read_as_the_app_starts_it(demo: Path)
     assert result.record.outcome == "ran"
     statuses = {Path(e["path"]).name: e["status"] for e in report(demo)["workflows"]}
     assert statuses == EXPECTED_STATUSES
+    # The app does not move ComfyUI's own models/: it searches it after the person's.
+    lora = code / "models" / "loras" / "never_published_lora.safetensors"
+    lora.parent.mkdir(parents=True)
+    shutil.copy(files / "models" / "checkpoints" / "demo_vae.safetensors", lora)
+    assert run_cycle(settings, home, environment=environment).record.outcome == "ran"
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}
+    assert "never_published_lora.safetensors" not in values

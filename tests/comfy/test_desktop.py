@@ -116,14 +116,15 @@ def test_an_install_inside_the_app_is_laid_out_as_the_app_starts_it(tmp_path: Pa
     assert layout.base == base
     assert layout.extra_model_paths == (mine, data / "extra_models_config.yaml")
     assert layout.desktop == data
+    # The app does not move ComfyUI's own models/ and custom_nodes/ (no --base-directory).
+    assert layout.models_root == root
     # Named in the settings already: read once.
     named = install_layout(root, None, [data / "extra_models_config.yaml"], {}, home, "linux")
     assert named.extra_model_paths == (data / "extra_models_config.yaml",)
     # A base directory set by hand wins; a plain install keeps its own folder.
     (tmp_path / "elsewhere").mkdir()
-    assert install_layout(root, tmp_path / "elsewhere", [], {}, home, "linux").base == (
-        tmp_path / "elsewhere"
-    )
+    by_hand = install_layout(root, tmp_path / "elsewhere", [], {}, home, "linux")
+    assert by_hand.base == by_hand.models_root == tmp_path / "elsewhere"
     plain = tmp_path / "ComfyUI"
     assert install_layout(plain, None, [], {}, home, "linux") == install_layout(
         plain, None, [], {}, tmp_path / "nobody", "linux"

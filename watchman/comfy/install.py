@@ -194,13 +194,23 @@ def base_directory(configured: Path | None, comfyui_root: Path, home_dir: Path) 
 @dataclass(frozen=True)
 class InstallLayout:
     """Where an install keeps what the code folder does not: ``base``, the folder of its
-    models/, custom_nodes/, input/ and user/; ``extra_model_paths``, the extra model
-    paths files to read besides the one next to ``main.py`` (the settings' first);
-    ``desktop``: the desktop app's data folder when the layout is the app's, else None."""
+    input/ and user/ (the workflows, ComfyUI-Manager's log); ``extra_model_paths``, the
+    extra model paths files to read besides the one next to ``main.py`` (the settings'
+    first); ``desktop``: the desktop app's data folder when the layout is the app's, else
+    None; ``models_base``: the folder whose models/ and custom_nodes/ ComfyUI searches
+    first of its own (``--base-directory`` moves them; the desktop app leaves them in the
+    code folder and adds the person's through its extra model paths file). None: ``base``.
+    """
 
     base: Path
     extra_model_paths: tuple[Path, ...]
     desktop: Path | None = None
+    models_base: Path | None = None
+
+    @property
+    def models_root(self) -> Path:
+        """The folder of ComfyUI's own models/ and custom_nodes/ (see ``models_base``)."""
+        return self.models_base if self.models_base is not None else self.base
 
 
 def install_layout(
@@ -231,7 +241,7 @@ def install_layout(
             configured = {Path(os.path.abspath(expand_user(path, home_dir))) for path in extra}
             if desktop.model_config not in configured:
                 extra += (desktop.model_config,)
-            return InstallLayout(desktop.base, extra, data_folder)
+            return InstallLayout(desktop.base, extra, data_folder, comfyui_root)
     return InstallLayout(comfyui_root, extra)
 
 

@@ -302,7 +302,7 @@ def stamp_inputs(
         custom_nodes = extra_paths.custom_nodes()
     except ConfigError:
         custom_nodes = ()  # the stock stage says why; the cycle fails and stamps nothing
-    base = extra_paths.data_root
+    base = services.base_directory(root)
     input_folder = cycle_fingerprint.input_folder(
         services.settings, base, services.environment.home_dir
     )

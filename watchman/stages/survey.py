@@ -81,10 +81,11 @@ def survey_install(
     now_ns = cycle_fingerprint.now_ns
     restat_interval_ns = int(settings.comfyui.full_restat_hours * 3600e9)
     # Read once for the fingerprint's stamps, the model walk and the node scan.
-    extra_paths = read_extra_paths(root, services.install_layout(root), environment)
-    # ComfyUI's user/ and input/ are in its base directory (--base-directory), by
-    # default the root.
-    base = extra_paths.data_root
+    layout = services.install_layout(root)
+    extra_paths = read_extra_paths(root, layout, environment)
+    # ComfyUI's user/ and input/ are in its base directory (--base-directory, or the
+    # desktop app's folder), by default the root.
+    base = layout.base
     folders = watched_folders(
         [(f.path, f.source) for f in settings.workflows.folders], base, environment.home_dir
     )
@@ -110,7 +111,7 @@ def survey_install(
         import_failures=cycle_fingerprint.import_failures,
     )
     model_roots = [root for roots in stock.models.roots.values() for root in roots]
-    model_roots.append(str(base / "models"))
+    model_roots.append(str(extra_paths.data_root / "models"))
     cycle_fingerprint.add_models(stock.tree, restat_interval_ns, model_roots)
     input_folder = cycle_fingerprint.input_folder(settings, base, environment.home_dir)
     inputs = observe_input_folder(input_folder, now_ns) if input_folder else None

@@ -136,7 +136,11 @@ def read_extra_paths(
     entries. A file that cannot be read is kept as its error, raised by
     :func:`take_stock`."""
     return read_install_extra_paths(
-        root, layout.extra_model_paths, environment.environ, environment.home_dir, layout.base
+        root,
+        layout.extra_model_paths,
+        environment.environ,
+        environment.home_dir,
+        layout.models_root,
     )
 
 
