@@ -337,38 +337,40 @@ def _socket(name: str, kind: str, link: int | None) -> dict:
     return {"name": name, "type": kind, "link": link}
 
 
+WIRED_SDXL = {
+    "nodes": [
+        {"id": 1, "type": "CheckpointLoaderSimple", "mode": 0,
+         "widgets_values": ["SDXL/demo_sdxl_base.safetensors"]},
+        {"id": 2, "type": "CLIPTextEncode", "mode": 0,
+         "inputs": [_socket("clip", "CLIP", 11)], "widgets_values": ["a cat"]},
+        {"id": 3, "type": "CLIPTextEncode", "mode": 2,  # muted: feeds nothing
+         "inputs": [_socket("clip", "CLIP", 12)], "widgets_values": ["blurry"]},
+        {"id": 4, "type": "EmptyLatentImage", "mode": 0, "widgets_values": [1024, 1024, 1]},
+        {"id": 5, "type": "KSampler", "mode": 0, "inputs": [
+            _socket("model", "MODEL", 10), _socket("positive", "CONDITIONING", 13),
+            _socket("negative", "CONDITIONING", 14), _socket("latent_image", "LATENT", 15)],
+         "widgets_values": [1, "fixed", 20, 7, "euler", "simple", 1]},
+        {"id": 6, "type": "VAEDecode", "mode": 0,
+         "inputs": [_socket("samples", "LATENT", 16), _socket("vae", "VAE", None)]},
+        {"id": 7, "type": "SaveImage", "mode": 0,
+         "inputs": [_socket("images", "IMAGE", 17)], "widgets_values": ["out"]},
+        # A stray decoder no output needs: ComfyUI does not check it.
+        {"id": 8, "type": "VAEDecode", "mode": 0,
+         "inputs": [_socket("samples", "LATENT", None), _socket("vae", "VAE", None)]},
+    ],
+    "links": [
+        [10, 1, 0, 5, 0, "MODEL"], [11, 1, 1, 2, 0, "CLIP"], [12, 1, 1, 3, 0, "CLIP"],
+        [13, 2, 0, 5, 1, "CONDITIONING"], [14, 3, 0, 5, 2, "CONDITIONING"],
+        [15, 4, 0, 5, 3, "LATENT"], [16, 5, 0, 6, 0, "LATENT"], [17, 6, 0, 7, 0, "IMAGE"],
+    ],
+}  # fmt: skip
+
+
 def test_a_required_input_nothing_feeds_makes_a_workflow_uncertain_beside_a_server(
     demo: Path,
 ) -> None:
-    wired = {
-        "nodes": [
-            {"id": 1, "type": "CheckpointLoaderSimple", "mode": 0,
-             "widgets_values": ["SDXL/demo_sdxl_base.safetensors"]},
-            {"id": 2, "type": "CLIPTextEncode", "mode": 0,
-             "inputs": [_socket("clip", "CLIP", 11)], "widgets_values": ["a cat"]},
-            {"id": 3, "type": "CLIPTextEncode", "mode": 2,  # muted: feeds nothing
-             "inputs": [_socket("clip", "CLIP", 12)], "widgets_values": ["blurry"]},
-            {"id": 4, "type": "EmptyLatentImage", "mode": 0, "widgets_values": [1024, 1024, 1]},
-            {"id": 5, "type": "KSampler", "mode": 0, "inputs": [
-                _socket("model", "MODEL", 10), _socket("positive", "CONDITIONING", 13),
-                _socket("negative", "CONDITIONING", 14), _socket("latent_image", "LATENT", 15)],
-             "widgets_values": [1, "fixed", 20, 7, "euler", "simple", 1]},
-            {"id": 6, "type": "VAEDecode", "mode": 0,
-             "inputs": [_socket("samples", "LATENT", 16), _socket("vae", "VAE", None)]},
-            {"id": 7, "type": "SaveImage", "mode": 0,
-             "inputs": [_socket("images", "IMAGE", 17)], "widgets_values": ["out"]},
-            # A stray decoder no output needs: ComfyUI does not check it.
-            {"id": 8, "type": "VAEDecode", "mode": 0,
-             "inputs": [_socket("samples", "LATENT", None), _socket("vae", "VAE", None)]},
-        ],
-        "links": [
-            [10, 1, 0, 5, 0, "MODEL"], [11, 1, 1, 2, 0, "CLIP"], [12, 1, 1, 3, 0, "CLIP"],
-            [13, 2, 0, 5, 1, "CONDITIONING"], [14, 3, 0, 5, 2, "CONDITIONING"],
-            [15, 4, 0, 5, 3, "LATENT"], [16, 5, 0, 6, 0, "LATENT"], [17, 6, 0, 7, 0, "IMAGE"],
-        ],
-    }  # fmt: skip
     workflows = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
-    (workflows / "wired_sdxl.json").write_text(json.dumps(wired), encoding="utf-8")
+    (workflows / "wired_sdxl.json").write_text(json.dumps(WIRED_SDXL), encoding="utf-8")
     no_inputs: dict = {"input": {"required": {}}}
     object_info: dict = {
         name: no_inputs
@@ -878,3 +880,87 @@ def test_comfyui_inside_the_desktop_app_is_read_as_the_app_starts_it(demo: Path)
     entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
     values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}
     assert "never_published_lora.safetensors" not in values
+
+
+OFFLINE_CORE = """
+# A stand-in for ComfyUI's nodes.py, written as ComfyUI writes its nodes.
+import comfy.samplers
+
+class KSampler:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {
+            "model": ("MODEL",), "seed": ("INT", {"default": 0}),
+            "steps": ("INT", {"default": 20}), "cfg": ("FLOAT", {"default": 8.0}),
+            "sampler_name": (comfy.samplers.KSampler.SAMPLERS,),
+            "scheduler": (comfy.samplers.KSampler.SCHEDULERS,),
+            "positive": ("CONDITIONING",), "negative": ("CONDITIONING",),
+            "latent_image": ("LATENT",), "denoise": ("FLOAT", {"default": 1.0}),
+        }}
+
+class CLIPTextEncode:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"text": ("STRING", {"multiline": True}), "clip": ("CLIP",)}}
+
+class VAEDecode:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"samples": ("LATENT",), "vae": ("VAE",)}}
+
+class SaveImage:
+    OUTPUT_NODE = True
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"images": ("IMAGE",), "filename_prefix": ("STRING", {})}}
+
+class PreviewImage(SaveImage):
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"images": ("IMAGE",)}}
+
+class _DemoNode:
+    pass
+
+NODE_CLASS_MAPPINGS = {
+    "KSampler": KSampler, "CLIPTextEncode": CLIPTextEncode, "VAEDecode": VAEDecode,
+    "SaveImage": SaveImage, "PreviewImage": PreviewImage,
+    "CheckpointLoaderSimple": _DemoNode, "VAELoader": _DemoNode, "LoraLoader": _DemoNode,
+    "EmptyLatentImage": _DemoNode, "LoadImage": _DemoNode, "CLIPLoader": _DemoNode,
+    "UpscaleModelLoader": _DemoNode,
+}
+"""
+
+
+def test_without_a_server_the_cores_source_tells_the_required_inputs_nothing_feeds(
+    demo: Path,
+) -> None:
+    comfyui = demo.parent / "ComfyUI"
+    (comfyui / "nodes.py").write_text(OFFLINE_CORE, encoding="utf-8")
+    previewed = json.loads(json.dumps(WIRED_SDXL))
+    previewed["nodes"][6]["type"] = "PreviewImage"  # an output by its base's flag
+    workflows = comfyui / "user" / "default" / "workflows"
+    (workflows / "wired_sdxl.json").write_text(json.dumps(WIRED_SDXL), encoding="utf-8")
+    (workflows / "previewed_sdxl.json").write_text(json.dumps(previewed), encoding="utf-8")
+    code, _, err = run("--config", str(demo), "--run-cycle")
+    assert code == 0, err
+    document = report(demo)
+    entries = {Path(e["path"]).name: e for e in document["workflows"]}
+    expected = [
+        {"node_id": "5", "node_type": "KSampler", "inputs": ["negative"]},
+        {"node_id": "6", "node_type": "VAEDecode", "inputs": ["vae"]},
+    ]
+    for name in ("wired_sdxl.json", "previewed_sdxl.json"):
+        assert entries[name]["status"] == "uncertain"
+        assert entries[name]["unlinked_inputs"] == expected
+    assert entries["ready_sdxl.json"]["status"] == "ready"
+    assert document["summary"]["unlinked_inputs"] == 4
+    # The core now makes the decoder's VAE optional: the kept needs are judged again.
+    relaxed = OFFLINE_CORE.replace(
+        '{"required": {"samples": ("LATENT",), "vae": ("VAE",)}}',
+        '{"required": {"samples": ("LATENT",)}, "optional": {"vae": ("VAE",)}}',
+    )
+    (comfyui / "nodes.py").write_text(relaxed, encoding="utf-8")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert entries["wired_sdxl.json"]["unlinked_inputs"] == expected[:1]

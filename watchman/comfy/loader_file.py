@@ -51,6 +51,7 @@ from watchman.comfy.static_layout import (
     v3_layout,
     written_sections,
 )
+from watchman.comfy.static_sockets import v3_sockets, written_output, written_sockets
 from watchman.comfy.syntax_literals import call_name, constant_text, last_name
 from watchman.comfy.validated_inputs import (
     validated_input_files,
@@ -151,7 +152,8 @@ class FileReader(MappingReader):
         for name, class_node in self.class_nodes.items():
             info = self._class_info(class_node)
             if defined[name] > 1:
-                info.layout = ()  # Python keeps the last definition; the reader, the first
+                # Python keeps the last definition; the reader, the first.
+                info.layout, info.sockets, info.output_node = (), None, None
             self.index.classes.setdefault(name, []).append(info)
         self.read_mappings(statements)
 
@@ -186,6 +188,14 @@ class FileReader(MappingReader):
             attributes=attributes,
             texts=texts,
         )
+        info.output_node = written_output(attributes.get("OUTPUT_NODE"))
+        # The required sockets are read off the class's own INPUT_TYPES (a base's may
+        # read the subclass's attributes), bound once, under no class decorator.
+        own_input_types = (
+            not class_node.decorator_list
+            and len(class_bindings.get("INPUT_TYPES", ())) <= 1
+            and isinstance(methods.get("INPUT_TYPES"), ast.FunctionDef)
+        )
         for base_name in info.bases:
             base_node = self.class_nodes.get(base_name)
             for statement in base_node.body if base_node is not None else ():
@@ -215,6 +225,8 @@ class FileReader(MappingReader):
             info.input_files = validated_input_files(validation)
         if "INPUT_TYPES" in methods:
             self._read_input_types(methods["INPUT_TYPES"], info, scope, plain)
+            if own_input_types:
+                info.sockets = written_sockets(methods["INPUT_TYPES"])
         elif "define_schema" in methods:
             # As for INPUT_TYPES, a v3 layout is read only off a plain ComfyNode class.
             plain_v3 = (
@@ -490,6 +502,10 @@ class FileReader(MappingReader):
                 slots = v3_layout(inputs)
                 if slots and any(slot.choices or slot.shared for slot in slots):
                     info.layout = tuple(slots)
+                info.sockets = v3_sockets(inputs)
+                info.output_node = written_output(
+                    next((k.value for k in node.keywords if k.arg == "is_output_node"), None)
+                )
             self.index.v3[node_type] = info
             self.index.v3_defined[node_type] = self.index.v3_defined.get(node_type, 0) + 1
             return

@@ -42,6 +42,11 @@ class ClassInfo:
     # Its widget layout, when a list input's choices are written in INPUT_TYPES
     # (comfy/static_layout): the offline check of list values.
     layout: tuple[WidgetSlot, ...] = ()
+    # The required inputs only a link can give, when INPUT_TYPES or the schema writes
+    # them in place (comfy/static_sockets; None: not known), and what its own
+    # OUTPUT_NODE or is_output_node says (None: not written).
+    sockets: frozenset[str] | None = None
+    output_node: bool | None = None
     # Widget inputs whose choices come from calls this file cannot follow (a helper
     # imported from another file of the pack): input name, the calls' registry keys.
     pending: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

@@ -60,8 +60,10 @@ from watchman.comfy.loader_names import (
 from watchman.comfy.loader_scope import (
     MAX_DEPTH,
 )
+from watchman.comfy.pack_sockets import pack_sockets
 from watchman.comfy.python_source import PARSE_ERRORS, parse_failure, syntax_nodes
 from watchman.comfy.sampler_lists import changes_sampler_lists, mentions_sampler_lists
+from watchman.comfy.static_sockets import StaticSockets
 from watchman.comfy.widget_layout import WidgetSlot, layout_from_json, slot_json
 
 logger = logging.getLogger(__name__)
@@ -232,6 +234,8 @@ class PackReading:
     # The class names its files patch (patched_classes): another pack's or ComfyUI's
     # class of that name may not run as its source says.
     patched: tuple[str, ...] = ()
+    # The socket rules its classes write, by node type (comfy/pack_sockets).
+    sockets: StaticSockets = ()
 
 
 def learn_loaders(
@@ -250,8 +254,9 @@ def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
     Returns the learned loaders sorted by node type (only node types with at least one
     input listing a model folder, or one listing it only to insert text, which load no
     file, or wrapping another node type), one sentence per file that could not be read
-    or per bound reached, and whether it may change the sampler lists. Never raises for
-    any content.
+    or per bound reached, whether it may change the sampler lists, the class names it
+    patches, and the socket rules its classes write (:mod:`watchman.comfy.pack_sockets`).
+    Never raises for any content.
     """
     index = PackIndex()
     budget = _Budget(MAX_SYNTAX_NODES)
@@ -308,6 +313,7 @@ def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
         tuple(index.problems),
         index.changes_sampler_lists,
         tuple(sorted(index.patched)),
+        pack_sockets(index),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from watchman.comfy.static_sockets import sockets_digest
 from watchman.stages.inventory.stock import CacheWrites, installed_nodes
 from watchman.stages.needs import InstalledNodes, NeedsResult
 from watchman.stages.needs_cache import FILE_NAME, assess_with_cache, context_digest
@@ -63,7 +64,10 @@ def assess_needs(
         CycleInterrupted: a stop was asked for.
     """
     check_lists = settings.workflows.check_list_values
-    installed = installed_nodes(server, nodes, table.layout if check_lists else None)
+    static_sockets = nodes.static_sockets()
+    installed = installed_nodes(
+        server, nodes, table.layout if check_lists else None, static_sockets
+    )
     if not check_lists:
         installed = replace(installed, layouts=None)
     # A workflow whose bytes and every other input of its assessment are unchanged keeps
@@ -80,7 +84,8 @@ def assess_needs(
             home.model_cache,
             installed,
             health,
-            f"{parser_version(table)}:{table.checks_digest if check_lists else 'off'}",
+            f"{parser_version(table)}:{table.checks_digest if check_lists else 'off'}"
+            f":{sockets_digest(static_sockets) if installed.source == 'static' else ''}",
             changes,
             inputs,
         )

@@ -98,12 +98,14 @@ def scan_node_inventory(
     if previous is not None and previous.core_signature == core_signature and core_files:
         core_nodes = previous.core_nodes
         core_loaders = previous.core_loaders
+        core_sockets = previous.core_sockets
         sampler_lists = previous.sampler_lists
     else:
         core_nodes = _classes_of(core_files)
         too_large: list[Path] = []
         core = _read_source(list(_sources(comfyui_root, core_files, too_large)), "ComfyUI")
         core_loaders = core.loaders
+        core_sockets = core.sockets
         changed = core.changes_sampler_lists or _any_mentions(too_large)
         sampler_lists = () if changed else _sampler_lists(samplers)
     earlier = {pack.path: pack for pack in previous.packs} if previous is not None else {}
@@ -131,6 +133,7 @@ def scan_node_inventory(
         core_signature=core_signature,
         core_loaders=core_loaders,
         sampler_lists=sampler_lists,
+        core_sockets=core_sockets,
     )
 
 
@@ -198,6 +201,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         loaders = earlier.loaders
         changes_sampler_lists = earlier.changes_sampler_lists
         patched = earlier.patched_classes
+        sockets = earlier.sockets
         frontend_nodes = earlier.frontend_nodes
         conditional = earlier.conditional_nodes
     else:
@@ -217,6 +221,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         loaders = reading.loaders
         changes_sampler_lists = reading.changes_sampler_lists or _any_mentions(too_large)
         patched = reading.patched
+        sockets = reading.sockets
         frontend = set(known_for_pack((remote, _pack_name(path))))
         for script in scripts:
             frontend |= registered_in_script(_script_text(script))
@@ -237,6 +242,7 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         conditional_nodes=conditional,
         changes_sampler_lists=changes_sampler_lists,
         patched_classes=patched,
+        sockets=sockets,
     )
 
 
@@ -288,9 +294,9 @@ def _signature(base: Path, files: Iterable[Path]) -> str:
 
 def _read_source(sources: list[tuple[str, bytes]], pack: str) -> PackReading:
     """Return what the pack's ``(relative path, source)`` files say (a mapping a
-    registration rule builds among them): its loaders and whether it may change the
-    sampler lists. Unreadable files were skipped, and any problem is said once per file
-    at INFO (a pack's odd file is not an error)."""
+    registration rule builds among them): its loaders, whether it may change the
+    sampler lists, and its socket rules. Unreadable files were skipped, and any problem
+    is said once per file at INFO (a pack's odd file is not an error)."""
     reading = read_pack(sources)
     for problem in reading.problems:
         logger.info("Loader inputs of %s: %s", pack, problem)

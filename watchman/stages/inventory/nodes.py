@@ -14,7 +14,9 @@ from pathlib import PurePath
 from typing import Any, Literal, cast
 
 from watchman.comfy.loader_source import LearnedLoader
+from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.pack_node_types import ConditionalTypes
+from watchman.comfy.static_sockets import StaticSockets, sockets_from_json, sockets_json
 from watchman.errors import StateError
 
 CACHE_SCHEMA_VERSION = 1
@@ -24,7 +26,13 @@ SamplerListsValue = tuple[tuple[str, tuple[str, ...]], ...]
 equal for equal files (keys as :data:`watchman.comfy.sampler_lists.SharedLists`)."""
 
 # A cached pack lacking any of these was read by an older reader: it is read again.
-_PACK_READ_KEYS = ("loaders", "frontend_nodes", "changes_sampler_lists", "patched_classes")
+_PACK_READ_KEYS = (
+    "loaders",
+    "frontend_nodes",
+    "changes_sampler_lists",
+    "patched_classes",
+    "sockets",
+)
 
 PackKind = Literal["folder", "file"]
 
@@ -59,6 +67,9 @@ class NodePack:
     # Class names its source patches (``nodes.KSampler.INPUT_TYPES = ...``): a loader of
     # that node type, ComfyUI's or another pack's, may not run as its source says.
     patched_classes: tuple[str, ...] = ()
+    # The socket rules its classes' source writes, by node type (comfy/pack_sockets):
+    # the offline check of required inputs left open.
+    sockets: StaticSockets = ()
 
     @property
     def git_checkout(self) -> bool:
@@ -86,6 +97,8 @@ class NodeInventory:
     core_loaders: tuple[LearnedLoader, ...] = ()
     # The lists comfy/samplers.py writes, as sorted (key, choices) pairs (sampler_lists.py).
     sampler_lists: SamplerListsValue = ()
+    # The socket rules the core's source writes, by node type (comfy/pack_sockets).
+    core_sockets: StaticSockets = ()
     # The paths of enabled packs ComfyUI failed to import at its last start (its log, read
     # each cycle: never cached); their node types do not exist for it.
     import_failed: frozenset[str] = frozenset()
@@ -188,6 +201,35 @@ class NodeInventory:
         ]
         return tuple(unpatched(loader) for loader in (*self.core_loaders, *enabled, *disabled))
 
+    def static_sockets(self) -> dict[str, SocketRules]:
+        """Return the socket rules ComfyUI surely runs, by node type, as the source
+        writes them: the core's, then those of enabled packs it loads for node types the
+        core does not define and no other enabled pack registers. None of a node type an
+        enabled pack patches (``nodes.SaveImage.INPUT_TYPES = ...``), since what it
+        runs is not what the source says. Disabled packs' node types are not installed."""
+        registered: dict[str, int] = {}
+        patched: set[str] = set()
+        for pack in self.packs:
+            if pack.enabled:
+                for node_type in set(pack.node_classes):
+                    registered[node_type] = registered.get(node_type, 0) + 1
+                patched.update(pack.patched_classes)
+        found = {
+            node_type: rules for node_type, rules in self.core_sockets if node_type not in patched
+        }
+        for pack in self.packs:
+            if not self.loads(pack):
+                continue
+            for node_type, rules in pack.sockets:
+                if (
+                    node_type not in self.core_nodes
+                    and node_type not in found
+                    and registered.get(node_type, 0) <= 1
+                    and node_type not in patched
+                ):
+                    found.setdefault(node_type, rules)
+        return found
+
     def checked_sampler_lists(self) -> dict[str, frozenset[str]]:
         """Return the sampler and scheduler lists ComfyUI validates against, as
         ``comfy/samplers.py`` writes them, or none when an enabled pack may change them
@@ -209,6 +251,7 @@ class NodeInventory:
             "core_signature": self.core_signature,
             "core_loaders": [loader.to_json() for loader in self.core_loaders],
             "sampler_lists": {key: list(choices) for key, choices in self.sampler_lists},
+            "core_sockets": sockets_json(self.core_sockets),
             "packs": [
                 {
                     "name": pack.name,
@@ -228,6 +271,7 @@ class NodeInventory:
                     "registry_id": pack.registry_id,
                     "changes_sampler_lists": pack.changes_sampler_lists,
                     "patched_classes": list(pack.patched_classes),
+                    "sockets": sockets_json(pack.sockets),
                 }
                 for pack in self.packs
             ],
@@ -273,6 +317,7 @@ class NodeInventory:
                     registry_id=_optional_text(item.get("registry_id")),
                     changes_sampler_lists=item.get("changes_sampler_lists") is True,
                     patched_classes=tuple(str(n) for n in item.get("patched_classes", ())),
+                    sockets=sockets_from_json(item.get("sockets", {})),
                 )
                 for item in document["packs"]
             )
@@ -281,6 +326,7 @@ class NodeInventory:
                 LearnedLoader.from_json(x) for x in document.get("core_loaders", ())
             )
             sampler_lists = _cached_sampler_lists(document.get("sampler_lists"))
+            core_sockets = sockets_from_json(document.get("core_sockets", {}))
         except (KeyError, TypeError, ValueError) as error:
             raise StateError(
                 f"Node inventory cache is malformed ({error!r}); it will be rebuilt."
@@ -290,9 +336,14 @@ class NodeInventory:
             core_nodes=core,
             packs=packs,
             core_signature=(
-                core_signature if "core_loaders" in document and sampler_lists is not None else ""
+                core_signature
+                if "core_loaders" in document
+                and "core_sockets" in document
+                and sampler_lists is not None
+                else ""
             ),
             core_loaders=core_loaders,
+            core_sockets=core_sockets,
             sampler_lists=sampler_lists or (),
         )
 

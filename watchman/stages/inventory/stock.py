@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from watchman.comfy.extra_model_paths import InstallExtraPaths, read_install_extra_paths
 from watchman.comfy.install import InstallLayout
+from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.startup_log import ImportFailures
 from watchman.config import Settings
 from watchman.environment import Environment
@@ -243,11 +245,13 @@ def installed_nodes(
     server: ComfyUIServer | None,
     nodes: NodeInventory,
     static_layouts: LayoutLookup | None = None,
+    static_sockets: Mapping[str, SocketRules] | None = None,
 ) -> InstalledNodes:
     """The node types the install provides: a live server's ``/object_info`` when one is
     configured (``server``) and answers (with its file lists per loader input and its
-    widget layouts), else the static inventory's enabled classes, with the layouts their
-    source writes (``static_layouts``: the loader table's)."""
+    widget layouts), else the static inventory's enabled classes, with the layouts and
+    socket rules their source writes (``static_layouts``: the loader table's;
+    ``static_sockets``: :meth:`NodeInventory.static_sockets`; None: not judged)."""
     if server is not None:
         try:
             info = server.object_info()
@@ -265,4 +269,9 @@ def installed_nodes(
                 content_digest=info.content_digest,
                 answer_digest=info.answer_digest,
             )
-    return InstalledNodes(nodes.enabled_classes(), "static", layouts=static_layouts)
+    return InstalledNodes(
+        nodes.enabled_classes(),
+        "static",
+        layouts=static_layouts,
+        sockets=static_sockets.get if static_sockets is not None else None,
+    )

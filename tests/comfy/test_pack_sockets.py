@@ -1,0 +1,169 @@
+"""A pack's socket rules by node type: kept only for the class the pack surely runs."""
+
+from __future__ import annotations
+
+import textwrap
+
+from watchman.comfy.loader_source import read_pack
+from watchman.comfy.node_sockets import SocketRules
+
+
+def rules(*files: tuple[str, str]) -> dict[str, SocketRules]:
+    reading = read_pack((name, textwrap.dedent(text).encode()) for name, text in files)
+    return dict(reading.sockets)
+
+
+SAVERS = """
+class Sampler:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"model": ("MODEL",), "latent": ("LATENT",), "steps": ("INT", {})}}
+
+class Save:
+    OUTPUT_NODE = True
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"images": ("IMAGE",), "prefix": ("STRING", {})}}
+
+class Preview(Save):
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"images": ("IMAGE",)}}
+
+class Quiet(Save):
+    OUTPUT_NODE = False
+
+class Helper:
+    pass
+
+NODE_CLASS_MAPPINGS = {
+    "Sampler": Sampler, "Save": Save, "Preview": Preview, "Quiet": Quiet, "Helper": Helper,
+}
+"""
+
+
+def test_a_pack_gives_each_mapped_class_its_required_sockets_and_output_flag() -> None:
+    found = rules(("nodes.py", SAVERS))
+    assert found["Sampler"] == SocketRules(frozenset({"model", "latent"}), False)
+    assert found["Save"] == SocketRules(frozenset({"images"}), True)
+    assert "Helper" not in found  # says nothing
+
+
+def test_an_output_flag_is_inherited_from_a_base_of_the_pack_unless_overridden() -> None:
+    found = rules(("nodes.py", SAVERS))
+    assert found["Preview"] == SocketRules(frozenset({"images"}), True)
+    # Its INPUT_TYPES is its base's: not read as its own, and it is no output.
+    assert "Quiet" not in found
+
+
+def test_a_base_from_elsewhere_leaves_the_output_flag_unknown() -> None:
+    source = """
+    from nodes import SaveImage
+    class MySave(SaveImage):
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"images": ("IMAGE",)}}
+    class Flagged:
+        OUTPUT_NODE = True
+    class Mixed(SaveImage, Flagged):
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"images": ("IMAGE",)}}
+    NODE_CLASS_MAPPINGS = {"MySave": MySave, "Mixed": Mixed}
+    """
+    found = rules(("nodes.py", source))
+    assert found["MySave"] == SocketRules(frozenset({"images"}), False)
+    # SaveImage comes first in the lookup, and what it writes is not known here.
+    assert found["Mixed"] == SocketRules(frozenset({"images"}), False)
+
+
+def test_a_class_defined_twice_patched_or_mapped_to_two_classes_keeps_no_rules() -> None:
+    twice = """
+    class Twice:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"model": ("MODEL",)}}
+    class Twice:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"clip": ("CLIP",)}}
+    class Patched:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"model": ("MODEL",)}}
+    class Other:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"vae": ("VAE",)}}
+    Patched.INPUT_TYPES = lambda: {"required": {}}
+    NODE_CLASS_MAPPINGS = {"Twice": Twice, "Patched": Patched, "Shared": Other}
+    """
+    later = """
+    class Another:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"vae": ("VAE",)}}
+    NODE_CLASS_MAPPINGS = {"Shared": Another}
+    """
+    found = rules(("a.py", twice), ("b.py", later))
+    assert "Twice" not in found
+    assert "Patched" not in found
+    assert "Shared" not in found
+
+
+def test_a_decorated_class_or_an_assigned_input_types_keeps_no_sockets() -> None:
+    source = """
+    @register
+    class Decorated:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"model": ("MODEL",)}}
+    def shared_inputs(s):
+        return {"required": {"model": ("MODEL",)}}
+    class Assigned:
+        INPUT_TYPES = classmethod(shared_inputs)
+    NODE_CLASS_MAPPINGS = {"Decorated": Decorated, "Assigned": Assigned}
+    """
+    found = rules(("nodes.py", source))
+    assert "Decorated" not in found
+    assert "Assigned" not in found
+
+
+V3 = """
+from comfy_api.latest import io
+
+class Combine(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="Combine",
+            inputs=[io.Image.Input("image"), io.Mask.Input("mask", optional=True),
+                    io.Int.Input("count")],
+            outputs=[io.Image.Output()],
+        )
+
+class Store(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="Store",
+            inputs=[io.Audio.Input("audio")],
+            is_output_node=True,
+        )
+"""
+
+
+def test_a_v3_schema_gives_its_required_sockets_and_output_flag() -> None:
+    found = rules(("nodes_v3.py", V3))
+    assert found["Combine"] == SocketRules(frozenset({"image"}), False)
+    assert found["Store"] == SocketRules(frozenset({"audio"}), True)
+
+
+def test_a_v3_id_two_classes_define_or_one_subclassed_keeps_no_rules() -> None:
+    subclass = """
+    class Louder(Store):
+        pass
+    """
+    found = rules(("nodes_v3.py", V3), ("more.py", V3.replace("Combine", "Again")))
+    assert "Store" not in found  # defined twice
+    assert "Store" not in rules(("nodes_v3.py", V3), ("sub.py", subclass))

@@ -1,0 +1,153 @@
+"""Required sockets and output flags read from a node's source, never run."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from watchman.comfy.node_sockets import SocketRules
+from watchman.comfy.static_sockets import (
+    is_written_socket,
+    rules_of,
+    sockets_digest,
+    sockets_from_json,
+    sockets_json,
+    v3_sockets,
+    written_output,
+    written_sockets,
+)
+
+
+def input_types(body: str) -> ast.FunctionDef:
+    source = "def INPUT_TYPES(s):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    function = ast.parse(source).body[0]
+    assert isinstance(function, ast.FunctionDef)
+    return function
+
+
+def entry(text: str) -> ast.expr:
+    return ast.parse(text, mode="eval").body
+
+
+def schema_inputs(text: str) -> ast.expr:
+    return ast.parse(text, mode="eval").body
+
+
+def test_written_socket_types_are_sockets_and_widget_types_are_not() -> None:
+    assert is_written_socket(entry('("MODEL",)'))
+    assert is_written_socket(entry('("WANVIDEOMODEL", {"tooltip": "x"})'))
+    assert is_written_socket(entry('("*",)'))
+    assert is_written_socket(entry("(IO.IMAGE,)"))
+    assert is_written_socket(entry("(comfy_types.IO.LATENT,)"))
+    assert is_written_socket(entry("(Types.VAE,)"))  # a pack's alias of a core type
+    assert not is_written_socket(entry('("INT", {"default": 1})'))
+    assert not is_written_socket(entry('("STRING", {"multiline": True})'))
+    assert not is_written_socket(entry("(IO.INT, {})"))
+    assert not is_written_socket(entry('(["euler", "ddim"],)'))
+    assert not is_written_socket(entry("(comfy.samplers.KSampler.SAMPLERS,)"))
+
+
+def test_a_widget_forced_to_a_socket_is_one_only_when_written_true() -> None:
+    assert is_written_socket(entry('("STRING", {"forceInput": True})'))
+    assert is_written_socket(entry('("INT", {"forceInput": 1})'))
+    assert not is_written_socket(entry('("STRING", {"forceInput": False})'))
+    assert not is_written_socket(entry('("STRING", {"forceInput": flag})'))
+
+
+def test_a_type_held_elsewhere_is_never_taken_for_a_socket() -> None:
+    assert not is_written_socket(entry("(any_type,)"))
+    assert not is_written_socket(entry("(s.styles,)"))
+    assert not is_written_socket(entry("(get_type(),)"))
+    assert not is_written_socket(entry('"MODEL"'))  # not an entry at all
+    assert not is_written_socket(entry('("",)'))
+
+
+def test_only_the_required_section_of_a_written_dict_gives_sockets() -> None:
+    function = input_types("""
+        return {
+            "required": {
+                "model": ("MODEL",),
+                "seed": ("INT", {}),
+                "text": ("STRING", {"forceInput": True}),
+            },
+            "optional": {"mask": ("MASK",)},
+            "hidden": {"prompt": "PROMPT"},
+        }
+    """)
+    assert written_sockets(function) == {"model", "text"}
+
+
+def test_a_dict_without_a_required_section_requires_nothing() -> None:
+    assert written_sockets(input_types('return {"optional": {"mask": ("MASK",)}}')) == set()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'if s.advanced:\n    return {"required": {"a": ("MODEL",)}}\nreturn {"required": {}}',
+        'inputs = {"required": {"a": ("MODEL",)}}\nreturn inputs',
+        'return {"required": {"a": ("MODEL",)}, **more}',
+        'return {"required": {"a": ("MODEL",), **more}}',
+        'return {"required": base() | {"a": ("MODEL",)}}',
+        'return {"required": {"a": ("MODEL",), "a": ("INT", {})}}',
+    ],
+)
+def test_input_types_built_any_other_way_leave_the_sockets_unknown(body: str) -> None:
+    assert written_sockets(input_types(body)) is None
+
+
+def test_v3_inputs_of_core_socket_types_that_are_not_optional_are_required_sockets() -> None:
+    inputs = schema_inputs("""[
+        io.Model.Input("model"),
+        io.Image.Input(id="image"),
+        io.Mask.Input("mask", optional=True),
+        io.Latent.Input("latent", optional=False),
+        io.Int.Input("steps", default=20),
+        io.String.Input("text", force_input=True),
+        io.Custom("WANVIDEOMODEL").Input("wan"),
+        io.Autogrow.Input("images", template=t),
+        io.MatchType.Input("any", template=t),
+        io.Vae.Input("vae", optional=is_optional),
+        io.Clip.Input("clip", **extra),
+        io.Conditioning.Input("positive", "Positive", True),
+    ]""")
+    assert v3_sockets(inputs) == {"model", "image", "latent", "text", "wan"}
+
+
+def test_v3_inputs_built_elsewhere_leave_the_sockets_unknown() -> None:
+    assert v3_sockets(schema_inputs("make_inputs()")) is None
+    assert v3_sockets(None) is None
+
+
+def test_an_output_flag_is_read_only_when_written() -> None:
+    assert written_output(entry("True")) is True
+    assert written_output(entry("False")) is False
+    assert written_output(entry("flag")) is None
+    assert written_output(None) is None
+
+
+def test_rules_are_kept_for_a_required_socket_or_an_output() -> None:
+    assert rules_of(None, None) is None
+    assert rules_of(frozenset(), False) is None
+    assert rules_of(frozenset({"a"}), None) == SocketRules(frozenset({"a"}), False)
+    assert rules_of(None, True) == SocketRules(frozenset(), True)
+
+
+def test_rules_survive_a_json_round_trip_and_malformed_ones_are_refused() -> None:
+    sockets = (
+        ("KSampler", SocketRules(frozenset({"model", "positive"}), False)),
+        ("SaveImage", SocketRules(frozenset({"images"}), True)),
+    )
+    assert sockets_from_json(sockets_json(sockets)) == sockets
+    for malformed in ([], {"A": ["model", True]}, {"A": [["model"], "yes"]}, {"A": [[1], True]}):
+        with pytest.raises(ValueError):
+            sockets_from_json(malformed)
+
+
+def test_the_digest_changes_with_a_required_socket_or_an_output_flag() -> None:
+    base = {"A": SocketRules(frozenset({"model"}), False)}
+    assert sockets_digest(base) == sockets_digest(dict(base))
+    assert sockets_digest(base) != sockets_digest({"A": SocketRules(frozenset({"vae"}), False)})
+    assert sockets_digest(base) != sockets_digest({"A": SocketRules(frozenset({"model"}), True)})

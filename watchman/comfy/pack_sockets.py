@@ -1,0 +1,71 @@
+"""A pack's socket rules by node type, from what its classes' source writes
+(:mod:`watchman.comfy.static_sockets`), once every file of the pack is read.
+
+A node type keeps rules only when the pack surely runs the class read for it: one class
+of that name in the pack, nothing of the pack patching it, one mapping of the node type
+to it (a v3 id defined once and subclassed by nothing). Whether ComfyUI runs this pack's
+class at all (the core's, another pack's, a patch from elsewhere) is the node inventory's
+to rule on (:meth:`watchman.stages.inventory.nodes.NodeInventory.static_sockets`).
+"""
+
+from __future__ import annotations
+
+from watchman.comfy.loader_file import PackIndex
+from watchman.comfy.loader_inputs import ClassInfo
+from watchman.comfy.node_sockets import SocketRules
+from watchman.comfy.static_sockets import StaticSockets, rules_of
+
+MAX_BASE_DEPTH = 16
+"""Bases followed up for an inherited ``OUTPUT_NODE``."""
+
+_PLAIN_BASES = frozenset({"object", "ABC", "ComfyNode"})
+"""Bases that write no ``OUTPUT_NODE``."""
+
+
+def pack_sockets(index: PackIndex) -> StaticSockets:
+    """Return the socket rules of the node types the pack's mappings and v3 schemas
+    name, sorted by node type. Never raises."""
+    found: dict[str, SocketRules] = {}
+    for node_type, info in index.v3.items():
+        if (
+            index.v3_defined.get(node_type, 0) > 1
+            or info.name in index.patched
+            or info.name in index.subclassed
+        ):
+            continue
+        rules = rules_of(info.sockets, info.output_node)
+        if rules is not None:
+            found[node_type] = rules
+    classes: dict[str, str | None] = {}
+    for node_type, class_name, _, _, _ in index.entries:
+        if node_type in index.v3:
+            continue
+        if classes.setdefault(node_type, class_name) != class_name:
+            classes[node_type] = None  # mapped to two classes: which one runs is not read
+    for node_type, class_name in classes.items():
+        candidates = index.classes.get(class_name or "", ())
+        if len(candidates) != 1 or class_name in index.patched:
+            continue
+        info = candidates[0]
+        rules = rules_of(info.sockets, _output_of(info, index, 0))
+        if rules is not None:
+            found[node_type] = rules
+    return tuple(sorted(found.items()))
+
+
+def _output_of(info: ClassInfo, index: PackIndex, depth: int) -> bool | None:
+    """What ``OUTPUT_NODE`` the class writes, else what its bases write, first base
+    first, as Python looks it up; None when a base this pack does not define once comes
+    before one that writes it."""
+    if info.output_node is not None or depth >= MAX_BASE_DEPTH:
+        return info.output_node
+    for base in info.bases:
+        if base in _PLAIN_BASES:
+            continue
+        candidates = index.classes.get(base, ())
+        if base == info.name or len(candidates) != 1:
+            return None  # a base of elsewhere, or defined twice, may write one
+        found = _output_of(candidates[0], index, depth + 1)
+        if found is not None:
+            return found
+    return None

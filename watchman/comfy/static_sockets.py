@@ -1,0 +1,190 @@
+"""Which inputs of a node ComfyUI requires a link for, and whether it is an output node,
+read from its source, never run: the offline twin of :mod:`watchman.comfy.node_sockets`.
+
+Only what the source writes in place is read, and anything else is left unknown, so an
+input is never called required on a guess:
+
+- a classic node's required sockets, when its own ``INPUT_TYPES`` returns one dict
+  written in place (:func:`~watchman.comfy.static_layout.written_sections`). An entry
+  counts when its type is written as text, as ``IO.<TYPE>`` or as an alias of a core type,
+  and is not a widget type; or when ``forceInput`` is set to a written True. An entry of a
+  type held in a variable (``(any_type,)``) is left out, as are lists of choices.
+- a v3 node's required sockets, when its schema's ``inputs=[...]`` is a written list. An
+  item counts when it is ``io.<Type>.Input("name")`` of a core socket type, or
+  ``io.Custom("T").Input("name")``, or any type with ``force_input=True``, and is not
+  ``optional``. Dynamic inputs (``Autogrow``, ``DynamicCombo``, ``MatchType``) are left
+  out.
+- whether it is an output node: a written ``OUTPUT_NODE = True`` (``False``), the class's
+  own or a base's of the same pack, or a v3 schema's ``is_output_node=True``.
+
+Which class ComfyUI runs for a node type (two packs defining it, a patch, a subclass
+sharing a v3 id) is the pack reader's and the node inventory's to rule on: they drop
+the rules they cannot be sure of.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+from collections.abc import Mapping
+
+from watchman.comfy.node_sockets import WIDGET_TYPES, SocketRules
+from watchman.comfy.static_layout import CORE_SOCKET_TYPES, V3_SOCKET_TYPES, written_sections
+from watchman.comfy.syntax_literals import attribute_parts, constant_text
+
+V3_WIDGET_TYPES = frozenset({"Int", "Float", "String", "Boolean", "Combo", "MultiCombo"})
+"""v3 input types the frontend makes a widget for; a socket only with ``force_input``."""
+
+StaticSockets = tuple[tuple[str, SocketRules], ...]
+"""Socket rules by node type, sorted by node type: a pack's, frozen and comparable."""
+
+
+def written_sockets(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str] | None:
+    """Return the required sockets an ``INPUT_TYPES`` writes, or None when it does not
+    return one dict written in place (the sockets are then unknown). Never raises."""
+    if written_sections(function) is None:
+        return None
+    returned = next(node for node in ast.walk(function) if isinstance(node, ast.Return))
+    assert isinstance(returned.value, ast.Dict)  # written_sections checked it
+    for key, value in zip(returned.value.keys, returned.value.values, strict=True):
+        if constant_text(key) == "required" and isinstance(value, ast.Dict):
+            return frozenset(
+                sys.intern(name)
+                for name_node, spec in zip(value.keys, value.values, strict=True)
+                if (name := constant_text(name_node)) is not None and is_written_socket(spec)
+            )
+    return frozenset()
+
+
+def is_written_socket(spec: ast.expr) -> bool:
+    """Return whether a classic input entry is surely a socket: ``("MODEL",)``,
+    ``(IO.IMAGE,)``, ``(Types.LATENT,)`` or any entry with ``forceInput`` written True.
+    A widget type, a list, or a type the source holds elsewhere is not."""
+    if not isinstance(spec, ast.Tuple) or not spec.elts:
+        return False
+    if len(spec.elts) > 1 and _is_true(_option(spec.elts[1], "forceInput")):
+        return True
+    first = spec.elts[0]
+    text = constant_text(first)
+    if text is not None:
+        return bool(text) and text not in WIDGET_TYPES
+    parts = attribute_parts(first)
+    if parts is None or len(parts) < 2:
+        return False
+    if any(part in ("IO", "io") for part in parts[:-1]):
+        return parts[-1] not in WIDGET_TYPES and parts[-1].isupper()
+    return len(parts) == 2 and parts[1] in CORE_SOCKET_TYPES
+
+
+def v3_sockets(inputs: ast.expr | None) -> frozenset[str] | None:
+    """Return the required sockets of a v3 schema's ``inputs=[...]``, or None when it is
+    not a list written in place. An item this reading cannot tell is left out. Never
+    raises."""
+    if not isinstance(inputs, ast.List):
+        return None
+    found: set[str] = set()
+    for item in inputs.elts:
+        name = _v3_required_socket(item)
+        if name is not None:
+            found.add(sys.intern(name))
+    return frozenset(found)
+
+
+def _v3_required_socket(item: ast.expr) -> str | None:
+    if not (
+        isinstance(item, ast.Call)
+        and isinstance(item.func, ast.Attribute)
+        and item.func.attr == "Input"
+        and len(item.args) <= 1
+    ):
+        return None  # (id, display_name, optional, ...) by place: not read
+    keywords = {keyword.arg: keyword.value for keyword in item.keywords}
+    if None in keywords:
+        return None  # **options: what it sets is not read
+    optional = keywords.get("optional")
+    if optional is not None and not _is_false(optional):
+        return None  # optional, or computed
+    owner = item.func.value
+    if isinstance(owner, ast.Attribute):
+        type_name = owner.attr
+        if type_name in V3_WIDGET_TYPES:
+            if not _is_true(keywords.get("force_input")):
+                return None
+        elif type_name not in V3_SOCKET_TYPES:
+            return None  # Autogrow, DynamicCombo, MatchType, AnyType: not read
+    elif not (
+        isinstance(owner, ast.Call)
+        and isinstance(owner.func, ast.Attribute)
+        and owner.func.attr == "Custom"
+        and len(owner.args) == 1
+        and constant_text(owner.args[0])
+    ):
+        return None
+    return constant_text(item.args[0] if item.args else keywords.get("id"))
+
+
+def written_output(value: ast.expr | None) -> bool | None:
+    """Return what a written ``OUTPUT_NODE`` / ``is_output_node`` value says (a written
+    True or False), or None when it is absent or computed."""
+    if isinstance(value, ast.Constant) and value.value in (True, False, 0, 1):
+        return bool(value.value)
+    return None
+
+
+def rules_of(required: frozenset[str] | None, output: bool | None) -> SocketRules | None:
+    """Return the :class:`SocketRules` of what a class's source says, or None when it
+    says nothing worth keeping (no required socket it is sure of, and not an output)."""
+    if not required and not output:
+        return None
+    return SocketRules(required or frozenset(), output is True)
+
+
+def sockets_json(sockets: StaticSockets) -> dict[str, list[object]]:
+    """Return the JSON form of ``sockets``: node type -> [sorted required, output]."""
+    return {node_type: [sorted(rules.required), rules.output] for node_type, rules in sockets}
+
+
+def sockets_from_json(data: object) -> StaticSockets:
+    """Rebuild :func:`sockets_json` output. Raises ValueError when malformed."""
+    if not isinstance(data, Mapping):
+        raise ValueError("socket rules are not a mapping")
+    found: list[tuple[str, SocketRules]] = []
+    for node_type, value in data.items():
+        if not (
+            isinstance(node_type, str)
+            and isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], list)
+            and all(isinstance(name, str) for name in value[0])
+            and isinstance(value[1], bool)
+        ):
+            raise ValueError(f"socket rules of {node_type!r} are malformed")
+        required = frozenset(sys.intern(name) for name in value[0])
+        found.append((sys.intern(node_type), SocketRules(required, value[1])))
+    return tuple(sorted(found, key=lambda pair: pair[0]))
+
+
+def sockets_digest(sockets: Mapping[str, SocketRules]) -> str:
+    """Return a short digest of socket rules by node type (part of the needs cache's
+    context: a pack's new required input judges every workflow again)."""
+    text = repr(sorted((k, sorted(v.required), v.output) for k, v in sockets.items()))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _option(node: ast.expr, key: str) -> ast.expr | None:
+    if not isinstance(node, ast.Dict):
+        return None
+    for name, value in zip(node.keys, node.values, strict=True):
+        if name is not None and constant_text(name) == key:
+            return value
+    return None
+
+
+def _is_true(node: ast.expr | None) -> bool:
+    # A written True or 1; anything computed counts as not set.
+    return isinstance(node, ast.Constant) and node.value in (True, 1)
+
+
+def _is_false(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value in (False, None, 0)
