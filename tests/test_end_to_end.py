@@ -942,6 +942,16 @@ def test_without_a_server_the_cores_source_tells_the_required_inputs_nothing_fee
     workflows = comfyui / "user" / "default" / "workflows"
     (workflows / "wired_sdxl.json").write_text(json.dumps(WIRED_SDXL), encoding="utf-8")
     (workflows / "previewed_sdxl.json").write_text(json.dumps(previewed), encoding="utf-8")
+    # Saved from a decoder that had no VAE input: the install's decoder requires one.
+    stale = json.loads(json.dumps(WIRED_SDXL))
+    stale["nodes"][5]["inputs"] = [_socket("samples", "LATENT", 16)]
+    (workflows / "stale_sdxl.json").write_text(json.dumps(stale), encoding="utf-8")
+    complete = json.loads(json.dumps(WIRED_SDXL))
+    complete["nodes"][2]["mode"] = 0  # the negative prompt runs
+    complete["nodes"][5]["inputs"][1]["link"] = 18  # the checkpoint's VAE
+    complete["nodes"].pop()  # no stray decoder
+    complete["links"].append([18, 1, 2, 6, 1, "VAE"])
+    (workflows / "complete_sdxl.json").write_text(json.dumps(complete), encoding="utf-8")
     code, _, err = run("--config", str(demo), "--run-cycle")
     assert code == 0, err
     document = report(demo)
@@ -950,11 +960,11 @@ def test_without_a_server_the_cores_source_tells_the_required_inputs_nothing_fee
         {"node_id": "5", "node_type": "KSampler", "inputs": ["negative"]},
         {"node_id": "6", "node_type": "VAEDecode", "inputs": ["vae"]},
     ]
-    for name in ("wired_sdxl.json", "previewed_sdxl.json"):
+    for name in ("wired_sdxl.json", "previewed_sdxl.json", "stale_sdxl.json"):
         assert entries[name]["status"] == "uncertain"
         assert entries[name]["unlinked_inputs"] == expected
-    assert entries["ready_sdxl.json"]["status"] == "ready"
-    assert document["summary"]["unlinked_inputs"] == 4
+    assert entries["complete_sdxl.json"]["unlinked_inputs"] == []
+    assert entries["complete_sdxl.json"]["status"] == "ready"
     # The core now makes the decoder's VAE optional: the kept needs are judged again.
     relaxed = OFFLINE_CORE.replace(
         '{"required": {"samples": ("LATENT",), "vae": ("VAE",)}}',
@@ -964,3 +974,4 @@ def test_without_a_server_the_cores_source_tells_the_required_inputs_nothing_fee
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
     assert entries["wired_sdxl.json"]["unlinked_inputs"] == expected[:1]
+    assert entries["stale_sdxl.json"]["unlinked_inputs"] == expected[:1]

@@ -299,7 +299,9 @@ def _run_stages(
     del survey
 
     with stages.stage("workflows") as info:
-        table = loader_table(nodes.learned_loaders(), nodes.checked_sampler_lists())
+        table = loader_table(
+            nodes.learned_loaders(), nodes.checked_sampler_lists(), nodes.listed_sockets()
+        )
         scan = read_watched_workflows(
             home.workflow_cache,
             folders,

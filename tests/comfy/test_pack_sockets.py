@@ -8,6 +8,13 @@ from watchman.comfy.loader_source import read_pack
 from watchman.comfy.node_sockets import SocketRules
 
 
+def socket_rules(required: set[str], output: bool, listed: set[str] | None = None) -> SocketRules:
+    """Rules whose required inputs are all of core types unless ``listed`` says."""
+    return SocketRules(
+        frozenset(required), output, frozenset(required if listed is None else listed)
+    )
+
+
 def rules(*files: tuple[str, str]) -> dict[str, SocketRules]:
     reading = read_pack((name, textwrap.dedent(text).encode()) for name, text in files)
     return dict(reading.sockets)
@@ -44,14 +51,14 @@ NODE_CLASS_MAPPINGS = {
 
 def test_a_pack_gives_each_mapped_class_its_required_sockets_and_output_flag() -> None:
     found = rules(("nodes.py", SAVERS))
-    assert found["Sampler"] == SocketRules(frozenset({"model", "latent"}), False)
-    assert found["Save"] == SocketRules(frozenset({"images"}), True)
+    assert found["Sampler"] == socket_rules({"model", "latent"}, False)
+    assert found["Save"] == socket_rules({"images"}, True)
     assert "Helper" not in found  # says nothing
 
 
 def test_an_output_flag_is_inherited_from_a_base_of_the_pack_unless_overridden() -> None:
     found = rules(("nodes.py", SAVERS))
-    assert found["Preview"] == SocketRules(frozenset({"images"}), True)
+    assert found["Preview"] == socket_rules({"images"}, True)
     # Its INPUT_TYPES is its base's: not read as its own, and it is no output.
     assert "Quiet" not in found
 
@@ -72,9 +79,9 @@ def test_a_base_from_elsewhere_leaves_the_output_flag_unknown() -> None:
     NODE_CLASS_MAPPINGS = {"MySave": MySave, "Mixed": Mixed}
     """
     found = rules(("nodes.py", source))
-    assert found["MySave"] == SocketRules(frozenset({"images"}), False)
+    assert found["MySave"] == socket_rules({"images"}, False)
     # SaveImage comes first in the lookup, and what it writes is not known here.
-    assert found["Mixed"] == SocketRules(frozenset({"images"}), False)
+    assert found["Mixed"] == socket_rules({"images"}, False)
 
 
 def test_a_class_defined_twice_patched_or_mapped_to_two_classes_keeps_no_rules() -> None:
@@ -155,8 +162,8 @@ class Store(io.ComfyNode):
 
 def test_a_v3_schema_gives_its_required_sockets_and_output_flag() -> None:
     found = rules(("nodes_v3.py", V3))
-    assert found["Combine"] == SocketRules(frozenset({"image"}), False)
-    assert found["Store"] == SocketRules(frozenset({"audio"}), True)
+    assert found["Combine"] == socket_rules({"image"}, False)
+    assert found["Store"] == socket_rules({"audio"}, True)
 
 
 def test_a_v3_id_two_classes_define_or_one_subclassed_keeps_no_rules() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from watchman.comfy.loader_lookup import loader_table
 from watchman.comfy.socket_links import MAX_PASSED_THROUGH, reached_types
 from watchman.comfy.workflow_api import parse_api_prompt
 from watchman.comfy.workflow_model import NodeUse, ParsedWorkflow
@@ -325,3 +326,35 @@ def test_an_input_from_the_subgraphs_inputs_is_open_when_its_instance_leaves_it_
     assert left_open.open_inputs == ("model",)
     muted = node(4, "CheckpointLoaderSimple", mode=MUTED)
     assert fed_through_the_subgraph(socket("model", "MODEL", 60), [muted]).open_inputs == ("model",)
+
+
+def test_a_required_input_of_a_listed_type_a_saved_node_lacks_is_open() -> None:
+    # Saved before the sampler's definition had a "model" input (the install's source
+    # now writes it); a node saving its "cfg" widget as an input lists that one.
+    table = loader_table(listed_sockets={"KSampler": frozenset({"model", "positive"})})
+    nodes = sampler_feeding_save(
+        socket("positive", "CONDITIONING", 12),
+        {"name": "cfg", "type": "FLOAT", "widget": {"name": "cfg"}, "link": None},
+        extra=(node(4, "CLIPTextEncode"),),
+    )
+    links = [*SAMPLER_LINKS, link(12, 4, 1, "CONDITIONING")]
+    parsed = parse_ui_workflow({"nodes": nodes, "links": links}, table=table)
+    assert by_id(parsed, "1").open_inputs == ("model",)
+    assert "SaveImage" in by_id(parsed, "1").reaches
+
+
+def test_a_node_saving_no_inputs_list_or_of_a_type_without_listed_inputs_is_not_judged() -> None:
+    table = loader_table(listed_sockets={"KSampler": frozenset({"model"})})
+    bare = {"id": 1, "type": "KSampler", "mode": 0}
+    nodes = [bare, *sampler_feeding_save()[1:]]
+    parsed = parse_ui_workflow({"nodes": nodes, "links": SAMPLER_LINKS}, table=table)
+    assert by_id(parsed, "1").open_inputs == ()
+    assert by_id(parsed, "2").open_inputs == ()  # VAEDecode: nothing listed for it
+
+
+def test_a_listed_input_the_node_lists_is_judged_by_its_link() -> None:
+    table = loader_table(listed_sockets={"KSampler": frozenset({"model"})})
+    nodes = sampler_feeding_save(socket("model", "MODEL", 12), extra=(node(4, "Loader"),))
+    links = [*SAMPLER_LINKS, link(12, 4, 1, "MODEL")]
+    parsed = parse_ui_workflow({"nodes": nodes, "links": links}, table=table)
+    assert by_id(parsed, "1").open_inputs == ()

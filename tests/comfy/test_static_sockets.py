@@ -17,6 +17,7 @@ from watchman.comfy.static_sockets import (
     v3_sockets,
     written_output,
     written_sockets,
+    written_type,
 )
 
 
@@ -33,6 +34,14 @@ def entry(text: str) -> ast.expr:
 
 def schema_inputs(text: str) -> ast.expr:
     return ast.parse(text, mode="eval").body
+
+
+def test_a_written_type_is_read_as_text_whichever_way_it_is_written() -> None:
+    assert written_type(entry('("MODEL",)')) == "MODEL"
+    assert written_type(entry("(IO.MODEL,)")) == "MODEL"
+    assert written_type(entry("(Types.MODEL,)")) == "MODEL"
+    assert written_type(entry("(any_type,)")) is None
+    assert written_type(entry("(comfy.samplers.KSampler.SAMPLERS,)")) is None
 
 
 def test_written_socket_types_are_sockets_and_widget_types_are_not() -> None:
@@ -76,11 +85,15 @@ def test_only_the_required_section_of_a_written_dict_gives_sockets() -> None:
             "hidden": {"prompt": "PROMPT"},
         }
     """)
-    assert written_sockets(function) == {"model", "text"}
+    # The forced widget is required, though not of a type every frontend lists.
+    assert written_sockets(function) == ({"model", "text"}, {"model"})
 
 
 def test_a_dict_without_a_required_section_requires_nothing() -> None:
-    assert written_sockets(input_types('return {"optional": {"mask": ("MASK",)}}')) == set()
+    assert written_sockets(input_types('return {"optional": {"mask": ("MASK",)}}')) == (
+        set(),
+        set(),
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +126,10 @@ def test_v3_inputs_of_core_socket_types_that_are_not_optional_are_required_socke
         io.Clip.Input("clip", **extra),
         io.Conditioning.Input("positive", "Positive", True),
     ]""")
-    assert v3_sockets(inputs) == {"model", "image", "latent", "text", "wan"}
+    assert v3_sockets(inputs) == (
+        {"model", "image", "latent", "text", "wan"},
+        {"model", "image", "latent"},  # of core types, which every frontend lists
+    )
 
 
 def test_v3_inputs_built_elsewhere_leave_the_sockets_unknown() -> None:
@@ -129,19 +145,28 @@ def test_an_output_flag_is_read_only_when_written() -> None:
 
 
 def test_rules_are_kept_for_a_required_socket_or_an_output() -> None:
+    nothing: frozenset[str] = frozenset()
     assert rules_of(None, None) is None
-    assert rules_of(frozenset(), False) is None
-    assert rules_of(frozenset({"a"}), None) == SocketRules(frozenset({"a"}), False)
-    assert rules_of(None, True) == SocketRules(frozenset(), True)
+    assert rules_of((nothing, nothing), False) is None
+    assert rules_of((frozenset({"a"}), nothing), None) == SocketRules(frozenset({"a"}), False)
+    assert rules_of(None, True) == SocketRules(nothing, True)
+    written = (frozenset({"a", "b"}), frozenset({"a"}))
+    assert rules_of(written, True) == SocketRules(frozenset({"a", "b"}), True, frozenset({"a"}))
 
 
 def test_rules_survive_a_json_round_trip_and_malformed_ones_are_refused() -> None:
     sockets = (
-        ("KSampler", SocketRules(frozenset({"model", "positive"}), False)),
+        ("KSampler", SocketRules(frozenset({"model", "seed"}), False, frozenset({"model"}))),
         ("SaveImage", SocketRules(frozenset({"images"}), True)),
     )
     assert sockets_from_json(sockets_json(sockets)) == sockets
-    for malformed in ([], {"A": ["model", True]}, {"A": [["model"], "yes"]}, {"A": [[1], True]}):
+    for malformed in (
+        [],
+        {"A": ["model", True, []]},
+        {"A": [["model"], "yes", []]},
+        {"A": [[1], True, []]},
+        {"A": [["model"], True]},  # written before the listed inputs were read
+    ):
         with pytest.raises(ValueError):
             sockets_from_json(malformed)
 
@@ -151,3 +176,5 @@ def test_the_digest_changes_with_a_required_socket_or_an_output_flag() -> None:
     assert sockets_digest(base) == sockets_digest(dict(base))
     assert sockets_digest(base) != sockets_digest({"A": SocketRules(frozenset({"vae"}), False)})
     assert sockets_digest(base) != sockets_digest({"A": SocketRules(frozenset({"model"}), True)})
+    listed = {"A": SocketRules(frozenset({"model"}), False, frozenset({"model"}))}
+    assert sockets_digest(base) != sockets_digest(listed)

@@ -19,6 +19,7 @@ from watchman.comfy.loader_scope import MAX_STEPS, Scope
 from watchman.comfy.loader_trace import opens_as_folder
 from watchman.comfy.loader_use import folder_loaded_as
 from watchman.comfy.python_source import syntax_nodes
+from watchman.comfy.static_sockets import WrittenSockets
 from watchman.comfy.syntax_literals import call_name, constant_text, is_name, last_name
 from watchman.comfy.widget_layout import WidgetSlot
 
@@ -42,10 +43,10 @@ class ClassInfo:
     # Its widget layout, when a list input's choices are written in INPUT_TYPES
     # (comfy/static_layout): the offline check of list values.
     layout: tuple[WidgetSlot, ...] = ()
-    # The required inputs only a link can give, when INPUT_TYPES or the schema writes
-    # them in place (comfy/static_sockets; None: not known), and what its own
-    # OUTPUT_NODE or is_output_node says (None: not written).
-    sockets: frozenset[str] | None = None
+    # The required inputs only a link can give, and those of a listed type, when
+    # INPUT_TYPES or the schema writes them in place (comfy/static_sockets; None: not
+    # known), and what its own OUTPUT_NODE or is_output_node says (None: not written).
+    sockets: WrittenSockets | None = None
     output_node: bool | None = None
     # Widget inputs whose choices come from calls this file cannot follow (a helper
     # imported from another file of the pack): input name, the calls' registry keys.

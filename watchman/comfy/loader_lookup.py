@@ -95,6 +95,11 @@ class LoaderTable:
     variants: Mapping[str, tuple[tuple[str, LearnedLoader], ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # Per node type, its required inputs of a type every frontend lists in a saved node
+    # (SocketRules.listed, from the install's source): one a saved node lacks is open.
+    listed_sockets: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     # Answers by node type: a reader asks for every node, and a learned spec is built
     # afresh from its loader on each miss. The sources are frozen, so an answer never goes
     # stale; node types are a stranger's text, so at most MAX_KEPT_ANSWERS are kept.
@@ -231,6 +236,7 @@ class LoaderTable:
                     (k, [(repository, v.to_json()) for repository, v in options])
                     for k, options in self.variants.items()
                 ),
+                sorted((k, sorted(v)) for k, v in self.listed_sockets.items()),
             )
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -268,11 +274,14 @@ def _parse_part(loader: LearnedLoader) -> dict[str, object]:
 def loader_table(
     learned: Iterable[LearnedLoader] = (),
     sampler_lists: Mapping[str, frozenset[str]] | None = None,
+    listed_sockets: Mapping[str, frozenset[str]] | None = None,
 ) -> LoaderTable:
     """Return the table for an install: the learned loaders (earlier ones win for a node
     type defined twice) over the bundled table. ``sampler_lists`` are the install's
     sampler and scheduler lists (:mod:`watchman.comfy.sampler_lists`; none: their inputs
-    are not checked), given to the layouts whose lists are those.
+    are not checked), given to the layouts whose lists are those. ``listed_sockets``
+    are the required inputs a saved node of each type lists
+    (:meth:`~watchman.stages.inventory.nodes.NodeInventory.listed_sockets`).
 
     Of a node type two packs define (a fork beside its original), which one ComfyUI runs
     depends on the order it loads them in: the kept entry then has no layout when theirs
@@ -289,7 +298,10 @@ def loader_table(
             layout = kept.layout if kept.layout == loader.layout else ()
             known[loader.node_type] = replace(kept, layout=layout, validated=validated)
     return LoaderTable(
-        learned=MappingProxyType(known), bundled=bundled_loaders(), variants=bundled_variants()
+        learned=MappingProxyType(known),
+        bundled=bundled_loaders(),
+        variants=bundled_variants(),
+        listed_sockets=MappingProxyType(dict(listed_sockets or {})),
     )
 
 

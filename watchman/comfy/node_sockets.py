@@ -21,11 +21,16 @@ WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 
 @dataclass(frozen=True, slots=True)
 class SocketRules:
-    """Of one node type: its required inputs that only a link can give, and whether it is
-    an output node (ComfyUI runs the prompt from those)."""
+    """Of one node type: its required inputs that only a link can give, whether it is an
+    output node (ComfyUI runs the prompt from those), and, where its source was read
+    (:mod:`watchman.comfy.static_sockets`), which of the required inputs are of a data
+    type every frontend lists in a saved node's ``inputs`` (``MODEL``, ``IMAGE``...): a
+    saved node lacking one was made from another definition, and ComfyUI gets no value
+    for it."""
 
     required: frozenset[str]
     output: bool
+    listed: frozenset[str] = frozenset()
 
 
 def socket_rules(node_info: object) -> SocketRules | None:

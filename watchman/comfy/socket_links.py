@@ -13,7 +13,9 @@ which node types are outputs is the install's to say (a live server's ``/object_
 - per UI node, its socket inputs (an ``inputs`` entry without a ``widget``: a widget's
   value is sent whether or not it has a socket) that nothing reaches, as far as the file
   shows: no link, a chain of reroutes that starts nowhere, a muted source, a bypassed
-  source with no linked input of that type. A link whose ends the file does not show
+  source with no linked input of that type; and the required inputs of a data type its
+  install's source writes (``MODEL``, ``IMAGE``...: every frontend lists those) that its
+  ``inputs`` lack (:func:`absent_sockets`). A link whose ends the file does not show
   (a link id absent from ``links``, a source id no node has, a subgraph's input) counts
   as fed, save a link from a subgraph's input whose instance leaves that input open
   itself: the check never calls an input open on evidence it lacks;
@@ -150,6 +152,18 @@ def open_sockets(
         ):
             names.append(sys.intern(name))
     return tuple(dict.fromkeys(names))
+
+
+def absent_sockets(node: Mapping[str, Any], listed: frozenset[str]) -> tuple[str, ...]:
+    """Return the names of ``listed`` (required inputs of a type every frontend lists in
+    a saved node's ``inputs``) that UI ``node`` does not list, sorted: it was saved from
+    another definition of its type, and the prompt gets no value for them. A node
+    saving no ``inputs`` list at all is not judged."""
+    inputs = node.get("inputs")
+    if not isinstance(inputs, list):
+        return ()
+    names = {item.get("name") for item in inputs if isinstance(item, dict)}
+    return tuple(sorted(name for name in listed if name not in names))
 
 
 def _fed(

@@ -36,25 +36,51 @@ from watchman.comfy.syntax_literals import attribute_parts, constant_text
 V3_WIDGET_TYPES = frozenset({"Int", "Float", "String", "Boolean", "Combo", "MultiCombo"})
 """v3 input types the frontend makes a widget for; a socket only with ``force_input``."""
 
+LISTED_TYPES = CORE_SOCKET_TYPES - {"WEBCAM", "ANY"}
+"""ComfyUI's data types no frontend makes a widget for (its webcam capture is a widget,
+and ``*`` takes anything): a saved node lists every input of these in its ``inputs``."""
+
+WrittenSockets = tuple[frozenset[str], frozenset[str]]
+"""A class's required sockets, and those of them of a :data:`LISTED_TYPES` type."""
+
 StaticSockets = tuple[tuple[str, SocketRules], ...]
 """Socket rules by node type, sorted by node type: a pack's, frozen and comparable."""
 
 
-def written_sockets(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str] | None:
-    """Return the required sockets an ``INPUT_TYPES`` writes, or None when it does not
-    return one dict written in place (the sockets are then unknown). Never raises."""
+def written_sockets(function: ast.FunctionDef | ast.AsyncFunctionDef) -> WrittenSockets | None:
+    """Return the required sockets an ``INPUT_TYPES`` writes and those of them of a
+    listed type, or None when it does not return one dict written in place (the sockets
+    are then unknown). Never raises."""
     if written_sections(function) is None:
         return None
     returned = next(node for node in ast.walk(function) if isinstance(node, ast.Return))
     assert isinstance(returned.value, ast.Dict)  # written_sections checked it
+    required: set[str] = set()
+    listed: set[str] = set()
     for key, value in zip(returned.value.keys, returned.value.values, strict=True):
-        if constant_text(key) == "required" and isinstance(value, ast.Dict):
-            return frozenset(
-                sys.intern(name)
-                for name_node, spec in zip(value.keys, value.values, strict=True)
-                if (name := constant_text(name_node)) is not None and is_written_socket(spec)
-            )
-    return frozenset()
+        if constant_text(key) != "required" or not isinstance(value, ast.Dict):
+            continue
+        for name_node, spec in zip(value.keys, value.values, strict=True):
+            name = constant_text(name_node)
+            if name is None or not is_written_socket(spec):
+                continue
+            required.add(sys.intern(name))
+            if written_type(spec) in LISTED_TYPES:
+                listed.add(sys.intern(name))
+    return frozenset(required), frozenset(listed)
+
+
+def written_type(spec: ast.expr) -> str | None:
+    """Return the type a classic input entry writes (``"MODEL"``, ``IO.MODEL``,
+    ``Types.MODEL`` all give ``MODEL``), or None when it writes none as text."""
+    if not isinstance(spec, ast.Tuple) or not spec.elts:
+        return None
+    first = spec.elts[0]
+    text = constant_text(first)
+    if text is not None:
+        return text
+    parts = attribute_parts(first)
+    return parts[-1] if parts is not None and len(parts) == 2 else None
 
 
 def is_written_socket(spec: ast.expr) -> bool:
@@ -77,21 +103,26 @@ def is_written_socket(spec: ast.expr) -> bool:
     return len(parts) == 2 and parts[1] in CORE_SOCKET_TYPES
 
 
-def v3_sockets(inputs: ast.expr | None) -> frozenset[str] | None:
-    """Return the required sockets of a v3 schema's ``inputs=[...]``, or None when it is
-    not a list written in place. An item this reading cannot tell is left out. Never
+def v3_sockets(inputs: ast.expr | None) -> WrittenSockets | None:
+    """Return the required sockets of a v3 schema's ``inputs=[...]`` and those of them
+    of a listed type (every core type a v3 input is written as), or None when it is not
+    a list written in place. An item this reading cannot tell is left out. Never
     raises."""
     if not isinstance(inputs, ast.List):
         return None
-    found: set[str] = set()
+    required: set[str] = set()
+    listed: set[str] = set()
     for item in inputs.elts:
-        name = _v3_required_socket(item)
-        if name is not None:
-            found.add(sys.intern(name))
-    return frozenset(found)
+        read = _v3_required_socket(item)
+        if read is not None:
+            name, of_core_type = read
+            required.add(sys.intern(name))
+            if of_core_type:
+                listed.add(sys.intern(name))
+    return frozenset(required), frozenset(listed)
 
 
-def _v3_required_socket(item: ast.expr) -> str | None:
+def _v3_required_socket(item: ast.expr) -> tuple[str, bool] | None:
     if not (
         isinstance(item, ast.Call)
         and isinstance(item.func, ast.Attribute)
@@ -106,12 +137,15 @@ def _v3_required_socket(item: ast.expr) -> str | None:
     if optional is not None and not _is_false(optional):
         return None  # optional, or computed
     owner = item.func.value
+    of_core_type = False
     if isinstance(owner, ast.Attribute):
         type_name = owner.attr
         if type_name in V3_WIDGET_TYPES:
             if not _is_true(keywords.get("force_input")):
                 return None
-        elif type_name not in V3_SOCKET_TYPES:
+        elif type_name in V3_SOCKET_TYPES:
+            of_core_type = True
+        else:
             return None  # Autogrow, DynamicCombo, MatchType, AnyType: not read
     elif not (
         isinstance(owner, ast.Call)
@@ -121,7 +155,8 @@ def _v3_required_socket(item: ast.expr) -> str | None:
         and constant_text(owner.args[0])
     ):
         return None
-    return constant_text(item.args[0] if item.args else keywords.get("id"))
+    name = constant_text(item.args[0] if item.args else keywords.get("id"))
+    return (name, of_core_type) if name is not None else None
 
 
 def written_output(value: ast.expr | None) -> bool | None:
@@ -132,17 +167,22 @@ def written_output(value: ast.expr | None) -> bool | None:
     return None
 
 
-def rules_of(required: frozenset[str] | None, output: bool | None) -> SocketRules | None:
+def rules_of(sockets: WrittenSockets | None, output: bool | None) -> SocketRules | None:
     """Return the :class:`SocketRules` of what a class's source says, or None when it
     says nothing worth keeping (no required socket it is sure of, and not an output)."""
+    required, listed = sockets if sockets is not None else (frozenset(), frozenset())
     if not required and not output:
         return None
-    return SocketRules(required or frozenset(), output is True)
+    return SocketRules(required, output is True, listed)
 
 
 def sockets_json(sockets: StaticSockets) -> dict[str, list[object]]:
-    """Return the JSON form of ``sockets``: node type -> [sorted required, output]."""
-    return {node_type: [sorted(rules.required), rules.output] for node_type, rules in sockets}
+    """Return the JSON form of ``sockets``: node type -> [sorted required, output,
+    sorted listed]."""
+    return {
+        node_type: [sorted(rules.required), rules.output, sorted(rules.listed)]
+        for node_type, rules in sockets
+    }
 
 
 def sockets_from_json(data: object) -> StaticSockets:
@@ -154,22 +194,28 @@ def sockets_from_json(data: object) -> StaticSockets:
         if not (
             isinstance(node_type, str)
             and isinstance(value, list)
-            and len(value) == 2
-            and isinstance(value[0], list)
-            and all(isinstance(name, str) for name in value[0])
+            and len(value) == 3
+            and all(_texts(value[index]) for index in (0, 2))
             and isinstance(value[1], bool)
         ):
             raise ValueError(f"socket rules of {node_type!r} are malformed")
         required = frozenset(sys.intern(name) for name in value[0])
-        found.append((sys.intern(node_type), SocketRules(required, value[1])))
+        listed = frozenset(sys.intern(name) for name in value[2])
+        found.append((sys.intern(node_type), SocketRules(required, value[1], listed)))
     return tuple(sorted(found, key=lambda pair: pair[0]))
 
 
 def sockets_digest(sockets: Mapping[str, SocketRules]) -> str:
     """Return a short digest of socket rules by node type (part of the needs cache's
     context: a pack's new required input judges every workflow again)."""
-    text = repr(sorted((k, sorted(v.required), v.output) for k, v in sockets.items()))
+    text = repr(
+        sorted((k, sorted(v.required), v.output, sorted(v.listed)) for k, v in sockets.items())
+    )
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _texts(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) for name in value)
 
 
 def _option(node: ast.expr, key: str) -> ast.expr | None:

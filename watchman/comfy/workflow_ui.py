@@ -41,6 +41,7 @@ from watchman.comfy.model_references import (
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.socket_links import (
     LevelLinks,
+    absent_sockets,
     beyond,
     broadcasts,
     level_links,
@@ -377,9 +378,15 @@ class _Walk:
     def with_open_inputs(
         self, use: NodeUse, node: dict[str, Any], level: _Level, graph: LevelLinks
     ) -> NodeUse:
-        """``use`` with the socket inputs nothing feeds and, when there are any, the
-        node types its outputs reach (:mod:`watchman.comfy.socket_links`)."""
+        """``use`` with the socket inputs nothing feeds (those it lists, and the listed
+        ones it lacks) and, when there are any, the node types its outputs reach
+        (:mod:`watchman.comfy.socket_links`)."""
         opened = open_sockets(node, level.origins, level.slots, graph, level.open_slots)
+        listed = self.table.listed_sockets.get(use.node_type) if self.table else None
+        if listed:
+            absent = absent_sockets(node, listed)
+            if absent:
+                opened = tuple(dict.fromkeys((*opened, *absent)))
         if not opened:
             return use
         reaches = self.reached_from(scalar_key(node.get("id")), level)()

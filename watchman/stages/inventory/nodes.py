@@ -230,6 +230,15 @@ class NodeInventory:
                     found.setdefault(node_type, rules)
         return found
 
+    def listed_sockets(self) -> dict[str, frozenset[str]]:
+        """Return, per node type of :meth:`static_sockets`, its required inputs of a type
+        every frontend lists in a saved node (``SocketRules.listed``), where it has any."""
+        return {
+            node_type: rules.listed
+            for node_type, rules in self.static_sockets().items()
+            if rules.listed
+        }
+
     def checked_sampler_lists(self) -> dict[str, frozenset[str]]:
         """Return the sampler and scheduler lists ComfyUI validates against, as
         ``comfy/samplers.py`` writes them, or none when an enabled pack may change them

@@ -7,7 +7,7 @@ from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.static_sockets import StaticSockets
 from watchman.stages.inventory.nodes import NodeInventory, NodePack
 
-SAMPLER = SocketRules(frozenset({"model", "latent"}), False)
+SAMPLER = SocketRules(frozenset({"model", "latent"}), False, frozenset({"model"}))
 SAVER = SocketRules(frozenset({"images"}), True)
 
 
@@ -85,3 +85,12 @@ def test_a_cache_written_before_the_rules_were_read_makes_the_next_scan_read_aga
     again = NodeInventory.from_cache_document(document)
     assert again.core_signature == ""
     assert again.packs[0].signature == ""
+
+
+def test_the_inputs_a_saved_node_lists_are_those_of_the_rules_judged_by() -> None:
+    nodes = NodeInventory(
+        frozenset({"KSampler"}),
+        (pack("a", (("Saver", SAVER),)),),
+        core_sockets=(("KSampler", SAMPLER),),
+    )
+    assert nodes.listed_sockets() == {"KSampler": frozenset({"model"})}
