@@ -365,8 +365,10 @@ def _ui_nodes(pairs: Sequence[tuple[str, list[Any]]]) -> tuple[list[Any], list[A
         inputs = []
         if number > 1:
             link_id = len(links) + 1
-            links.append([link_id, number - 1, 0, number, 0, "*"])
-            inputs.append({"name": "input", "type": "*", "link": link_id})
+            # Named as the bench packs' nodes name their one required socket: a frontend
+            # lists every socket of a node's definition in its saved inputs.
+            links.append([link_id, number - 1, 0, number, 0, "IMAGE"])
+            inputs.append({"name": "image", "type": "IMAGE", "link": link_id})
             nodes[-1]["outputs"][0]["links"] = [link_id]
         nodes.append(
             {
