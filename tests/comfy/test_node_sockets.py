@@ -41,3 +41,17 @@ def test_a_malformed_definition_gives_no_rules_and_an_output_flag_must_be_true()
     assert socket_rules({"input": "nope"}) is None
     assert socket_rules({"input": {}, "output_node": "yes"}) == SocketRules(frozenset(), False)
     assert socket_rules({"input": {"required": ["MODEL"]}}) == SocketRules(frozenset(), False)
+
+
+def test_a_dynamic_v3_input_is_not_judged_a_socket_its_members_have_other_names() -> None:
+    grown = {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "image_"}}
+    node = {
+        "input": {
+            "required": {
+                "images": ["COMFY_AUTOGROW_V3", grown],
+                "model": ["COMFY_DYNAMICCOMBO_V3", {"options": []}],
+                "vae": ["VAE"],
+            }
+        }
+    }
+    assert socket_rules(node) == SocketRules(frozenset({"vae"}), False)

@@ -18,6 +18,11 @@ from dataclasses import dataclass
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 """Input types the frontend makes a widget for (a list of choices is one too)."""
 
+DYNAMIC_TYPE_PREFIX, DYNAMIC_TYPE_SUFFIX = "COMFY_", "_V3"
+"""A v3 node's dynamic input kinds (``COMFY_AUTOGROW_V3``, ``COMFY_DYNAMICCOMBO_V3``...):
+the prompt gives them under other names (``images.image_0``), and ComfyUI checks the
+inputs they expand to, which the definition does not list: not judged."""
+
 
 @dataclass(frozen=True, slots=True)
 class SocketRules:
@@ -56,14 +61,16 @@ def socket_rules(node_info: object) -> SocketRules | None:
 
 def is_socket(spec: object) -> bool:
     """Return whether an input spec (``[type, {options}]``) can only be given by a link:
-    not a list of choices, and of a widget type only when marked ``forceInput``. A spec
-    that is not a list at all is not judged a socket."""
+    not a list of choices, not a dynamic v3 kind, and of a widget type only when marked
+    ``forceInput``. A spec that is not a list at all is not judged a socket."""
     if not isinstance(spec, (list, tuple)) or not spec:
         return False
     head = spec[0]
     if isinstance(head, (list, tuple)):
         return False
     if not isinstance(head, str) or not head:
+        return False
+    if head.startswith(DYNAMIC_TYPE_PREFIX) and head.endswith(DYNAMIC_TYPE_SUFFIX):
         return False
     if head in WIDGET_TYPES:
         options = spec[1] if len(spec) > 1 and isinstance(spec[1], Mapping) else {}
