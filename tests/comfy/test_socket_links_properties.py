@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from watchman.comfy.loader_lookup import loader_table
 from watchman.comfy.socket_links import BEYOND, MAX_REACHED_TYPES
 from watchman.comfy.workflow import parse_workflow_bytes
 from watchman.comfy.workflow_api import parse_api_prompt
@@ -137,3 +138,27 @@ def test_any_api_prompt_gives_names_it_holds_and_reaches_its_own_type(prompt: An
         assert set(node.given) <= set(prompt[node.node_id]["inputs"])
         assert node.node_type in node.reaches
         assert list(node.reaches) == sorted(set(node.reaches))
+
+
+LISTED = {
+    "KSampler": frozenset({"model", "latent_image"}),
+    "VAEDecode": frozenset({"samples", "vae"}),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(graphs())
+def test_an_input_a_node_does_not_list_is_open_only_when_its_type_must_list_it(
+    graph: Any,
+) -> None:
+    nodes, links = graph
+    document = {"nodes": nodes, "links": links}
+    table = loader_table(listed_sockets=LISTED)
+    try:
+        parsed = parse_workflow_bytes(json.dumps(document).encode(), "w.json", table=table)
+    except WorkflowError:
+        return
+    listed = socket_names(document)
+    for node in parsed.nodes:
+        unlisted = set(node.open_inputs) - listed
+        assert unlisted <= LISTED.get(node.node_type, frozenset())

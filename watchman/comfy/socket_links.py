@@ -162,7 +162,11 @@ def absent_sockets(node: Mapping[str, Any], listed: frozenset[str]) -> tuple[str
     inputs = node.get("inputs")
     if not isinstance(inputs, list):
         return ()
-    names = {item.get("name") for item in inputs if isinstance(item, dict)}
+    names = {
+        name
+        for item in inputs
+        if isinstance(item, dict) and isinstance(name := item.get("name"), str)
+    }
     return tuple(sorted(name for name in listed if name not in names))
 
 
