@@ -3,7 +3,8 @@ one action per workflow, naming each node and its open inputs.
 
 ComfyUI refuses the outputs that need such a node (``Required input is missing``; the
 whole prompt when no output is left) until each input is connected, or the node is
-bypassed or removed. Which source the author meant is not in
+bypassed or removed. An input the saved node does not list at all cannot be connected
+until the node is made anew from its definition. Which source the author meant is not in
 the file, so every action is marked to decide.
 """
 
@@ -36,7 +37,9 @@ def link_actions(report: Report) -> list[Action]:
                 "connect_inputs",
                 f"Connect the inputs nothing feeds in {display_name(entry)}, or bypass "
                 f"those nodes: {listing}. ComfyUI refuses the outputs that need them until "
-                "then (Required input is missing).",
+                "then (Required input is missing). An input the node does not show was "
+                "added to its definition after the workflow was saved: replace the node "
+                "with a new one of its type to get it.",
                 (display_name(entry),),
                 uncertain="which node should feed each input is the workflow author's choice",
             )
