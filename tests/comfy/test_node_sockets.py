@@ -55,3 +55,10 @@ def test_a_dynamic_v3_input_is_not_judged_a_socket_its_members_have_other_names(
         }
     }
     assert socket_rules(node) == SocketRules(frozenset({"vae"}), False)
+
+
+def test_comfyuis_own_widgets_of_other_types_are_not_sockets() -> None:
+    recorder = {"input": {"required": {"audio": ["AUDIO_RECORD", {}], "clip": ["CLIP"]}}}
+    webcam = {"input": {"required": {"image": ["WEBCAM", {}]}}}
+    assert socket_rules(recorder) == SocketRules(frozenset({"clip"}), False)
+    assert socket_rules(webcam) == SocketRules(frozenset(), False)

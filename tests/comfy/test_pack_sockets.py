@@ -174,3 +174,49 @@ def test_a_v3_id_two_classes_define_or_one_subclassed_keeps_no_rules() -> None:
     found = rules(("nodes_v3.py", V3), ("more.py", V3.replace("Combine", "Again")))
     assert "Store" not in found  # defined twice
     assert "Store" not in rules(("nodes_v3.py", V3), ("sub.py", subclass))
+
+
+CAPITAL_IO = """
+from comfy_api.latest import ComfyExtension, IO
+
+class Crop(IO.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return IO.Schema(node_id="Crop", inputs=[IO.Image.Input("image"), IO.Int.Input("x")])
+
+class SaveWebp(IO.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return IO.Schema(
+            node_id="SaveWebp", inputs=[IO.Image.Input("images")], is_output_node=True
+        )
+"""
+
+
+def test_a_v3_node_written_on_comfy_apis_capital_io_is_read() -> None:
+    found = rules(("nodes_images.py", CAPITAL_IO))
+    assert found["Crop"] == socket_rules({"image"}, False)
+    assert found["SaveWebp"] == socket_rules({"images"}, True)
+
+
+def test_an_io_of_the_packs_own_gives_no_v3_rules() -> None:
+    own = CAPITAL_IO.replace(
+        "from comfy_api.latest import ComfyExtension, IO", "from .io import IO"
+    )
+    assert rules(("nodes_images.py", own)) == {}
+
+
+def test_a_class_derived_from_comfyuis_library_class_of_a_nodes_name_leaves_the_node_be() -> None:
+    guider = """
+    import comfy.samplers
+    from comfy_api.latest import io
+
+    class Guider_Basic(comfy.samplers.CFGGuider):
+        pass
+
+    class CFGGuider(io.ComfyNode):
+        @classmethod
+        def define_schema(cls):
+            return io.Schema(node_id="CFGGuider", inputs=[io.Model.Input("model")])
+    """
+    assert rules(("nodes_custom_sampler.py", guider))["CFGGuider"] == socket_rules({"model"}, False)

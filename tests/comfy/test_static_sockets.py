@@ -52,6 +52,7 @@ def test_written_socket_types_are_sockets_and_widget_types_are_not() -> None:
     assert is_written_socket(entry("(comfy_types.IO.LATENT,)"))
     assert is_written_socket(entry("(Types.VAE,)"))  # a pack's alias of a core type
     assert not is_written_socket(entry('("INT", {"default": 1})'))
+    assert not is_written_socket(entry('("AUDIO_RECORD", {})'))  # ComfyUI's recorder widget
     assert not is_written_socket(entry('("STRING", {"multiline": True})'))
     assert not is_written_socket(entry("(IO.INT, {})"))
     assert not is_written_socket(entry('(["euler", "ddim"],)'))

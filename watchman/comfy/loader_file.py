@@ -196,7 +196,10 @@ class FileReader(MappingReader):
             and len(class_bindings.get("INPUT_TYPES", ())) <= 1
             and isinstance(methods.get("INPUT_TYPES"), ast.FunctionDef)
         )
-        for base_name in info.bases:
+        # Only a base written as a bare name can be this file's class: a dotted one
+        # (``comfy.samplers.CFGGuider``) is a module's, whatever its last name.
+        local_bases = [base.id for base in class_node.bases if isinstance(base, ast.Name)]
+        for base_name in local_bases:
             base_node = self.class_nodes.get(base_name)
             for statement in base_node.body if base_node is not None else ():
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -240,18 +243,27 @@ class FileReader(MappingReader):
         return info
 
     def _is_comfy_node(self, base: ast.expr) -> bool:
-        """Whether a base is ComfyUI's own ``io.ComfyNode`` (``io.ComfyNode``, or
-        ``ComfyNode`` imported from ``comfy_api``): a pack's own class of that name may add
-        a validation this reading does not see."""
+        """Whether a base is ComfyUI's own ``io.ComfyNode`` (``io.ComfyNode``,
+        ``IO.ComfyNode`` with ``IO`` imported from ``comfy_api`` as ComfyUI's own image
+        nodes write it, or ``ComfyNode`` imported from there): a pack's own class of that
+        name may add a validation this reading does not see."""
         if isinstance(base, ast.Attribute):
-            return base.attr == "ComfyNode" and last_name(base.value) == "io"
+            owner = last_name(base.value)
+            return base.attr == "ComfyNode" and (
+                owner == "io" or (owner == "IO" and self._from_comfy_api("IO"))
+            )
         if not (isinstance(base, ast.Name) and base.id == "ComfyNode"):
             return False
+        return self._from_comfy_api("ComfyNode")
+
+    def _from_comfy_api(self, name: str) -> bool:
+        """Whether the module binds ``name`` only by importing ComfyUI's ``comfy_api``
+        object of that very name, and defines no class of that name."""
         imported = [
             statement
             for statement in self.tree.body
             if isinstance(statement, ast.ImportFrom)
-            and any((alias.asname or alias.name) == "ComfyNode" for alias in statement.names)
+            and any((alias.asname or alias.name) == name for alias in statement.names)
         ]
         return (
             bool(imported)
@@ -259,13 +271,13 @@ class FileReader(MappingReader):
                 (statement.module or "").startswith("comfy_api")
                 and not statement.level
                 and all(
-                    alias.name == "ComfyNode"
+                    alias.name == name
                     for alias in statement.names
-                    if (alias.asname or alias.name) == "ComfyNode"
+                    if (alias.asname or alias.name) == name
                 )
                 for statement in imported
             )
-            and "ComfyNode" not in self.class_nodes
+            and name not in self.class_nodes
         )
 
     def _register_helpers(self, module_scope: Scope, listing_lines: list[int]) -> None:

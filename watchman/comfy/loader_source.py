@@ -198,11 +198,16 @@ _LAST_NAME = re.compile(rb"([A-Za-z_]\w*)\s*$")
 
 def subclassed_names(data: bytes) -> set[str]:
     """The names a file's classes are derived from (``class B(pkg.A):`` gives ``A``): a
-    v3 node's subclass inherits its ``node_id`` and may validate otherwise."""
+    v3 node's subclass inherits its ``node_id`` and may validate otherwise. A class of
+    ComfyUI's library (``comfy.samplers.CFGGuider``) is no node: ``comfy.`` bases are
+    left out, so a node sharing its name keeps what its source says."""
     found: set[str] = set()
     for match in _CLASS_BASES.finditer(data):
         for part in match.group(1).split(b","):
-            name = _LAST_NAME.search(part.strip())
+            part = part.strip()
+            if part.startswith(b"comfy."):
+                continue
+            name = _LAST_NAME.search(part)
             if name is not None:
                 found.add(name.group(1).decode("ascii", "replace"))
     return found

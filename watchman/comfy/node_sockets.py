@@ -15,7 +15,14 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+WIDGET_TYPES = frozenset(
+    {
+        *("INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"),
+        # ComfyUI's own frontend widgets of other types: a webcam capture, an audio
+        # recorder, the upload buttons of older definitions.
+        *("WEBCAM", "AUDIO_RECORD", "IMAGEUPLOAD", "AUDIOUPLOAD", "VIDEOUPLOAD"),
+    }
+)
 """Input types the frontend makes a widget for (a list of choices is one too)."""
 
 DYNAMIC_TYPE_PREFIX, DYNAMIC_TYPE_SUFFIX = "COMFY_", "_V3"
