@@ -25,6 +25,7 @@ the rules they cannot be sure of.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import sys
 from collections.abc import Mapping
@@ -42,6 +43,9 @@ and ``*`` takes anything): a saved node lists every input of these in its ``inpu
 
 WrittenSockets = tuple[frozenset[str], frozenset[str]]
 """A class's required sockets, and those of them of a :data:`LISTED_TYPES` type."""
+
+MAX_SHARED_RULES = 4_096
+"""Distinct rules held for sharing; past this, new ones are built each time."""
 
 StaticSockets = tuple[tuple[str, SocketRules], ...]
 """Socket rules by node type, sorted by node type: a pack's, frozen and comparable."""
@@ -173,7 +177,18 @@ def rules_of(sockets: WrittenSockets | None, output: bool | None) -> SocketRules
     required, listed = sockets if sockets is not None else (frozenset(), frozenset())
     if not required and not output:
         return None
-    return SocketRules(required, output is True, listed)
+    return shared_rules(tuple(sorted(required)), output is True, tuple(sorted(listed)))
+
+
+@functools.lru_cache(maxsize=MAX_SHARED_RULES)
+def shared_rules(required: tuple[str, ...], output: bool, listed: tuple[str, ...]) -> SocketRules:
+    """Return the one :class:`SocketRules` of these names and flag: thousands of node
+    types share a few rules (``image`` required, no output), held once."""
+    return SocketRules(
+        frozenset(sys.intern(name) for name in required),
+        output,
+        frozenset(sys.intern(name) for name in listed),
+    )
 
 
 def sockets_json(sockets: StaticSockets) -> dict[str, list[object]]:
@@ -199,9 +214,8 @@ def sockets_from_json(data: object) -> StaticSockets:
             and isinstance(value[1], bool)
         ):
             raise ValueError(f"socket rules of {node_type!r} are malformed")
-        required = frozenset(sys.intern(name) for name in value[0])
-        listed = frozenset(sys.intern(name) for name in value[2])
-        found.append((sys.intern(node_type), SocketRules(required, value[1], listed)))
+        rules = shared_rules(tuple(sorted(value[0])), value[1], tuple(sorted(value[2])))
+        found.append((sys.intern(node_type), rules))
     return tuple(sorted(found, key=lambda pair: pair[0]))
 
 

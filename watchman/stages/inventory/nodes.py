@@ -169,13 +169,7 @@ class NodeInventory:
         the node type, and no other enabled pack registers it (the last one ComfyUI loads
         would win). No loader keeps its layout when an enabled pack patches a class of
         its node type's name (``nodes.CLIPLoader.INPUT_TYPES = ...``)."""
-        registered: dict[str, int] = {}
-        patched: set[str] = set()
-        for pack in self.packs:
-            if pack.enabled:
-                for node_type in set(pack.node_classes):
-                    registered[node_type] = registered.get(node_type, 0) + 1
-                patched.update(pack.patched_classes)
+        registered, patched = self._enabled_registrations()
         core = set(self.core_nodes)
 
         def runs(loader: LearnedLoader, enabled: bool) -> LearnedLoader:
@@ -201,12 +195,9 @@ class NodeInventory:
         ]
         return tuple(unpatched(loader) for loader in (*self.core_loaders, *enabled, *disabled))
 
-    def static_sockets(self) -> dict[str, SocketRules]:
-        """Return the socket rules ComfyUI surely runs, by node type, as the source
-        writes them: the core's, then those of enabled packs it loads for node types the
-        core does not define and no other enabled pack registers. None of a node type an
-        enabled pack patches (``nodes.SaveImage.INPUT_TYPES = ...``), since what it
-        runs is not what the source says. Disabled packs' node types are not installed."""
+    def _enabled_registrations(self) -> tuple[dict[str, int], set[str]]:
+        """Return how many enabled packs register each node type, and the class names
+        enabled packs patch."""
         registered: dict[str, int] = {}
         patched: set[str] = set()
         for pack in self.packs:
@@ -214,6 +205,15 @@ class NodeInventory:
                 for node_type in set(pack.node_classes):
                     registered[node_type] = registered.get(node_type, 0) + 1
                 patched.update(pack.patched_classes)
+        return registered, patched
+
+    def static_sockets(self) -> dict[str, SocketRules]:
+        """Return the socket rules ComfyUI surely runs, by node type, as the source
+        writes them: the core's, then those of enabled packs it loads for node types the
+        core does not define and no other enabled pack registers. None of a node type an
+        enabled pack patches (``nodes.SaveImage.INPUT_TYPES = ...``), since what it
+        runs is not what the source says. Disabled packs' node types are not installed."""
+        registered, patched = self._enabled_registrations()
         found = {
             node_type: rules for node_type, rules in self.core_sockets if node_type not in patched
         }
