@@ -65,14 +65,14 @@ def test_an_output_flag_is_inherited_from_a_base_of_the_pack_unless_overridden()
 
 def test_a_base_from_elsewhere_leaves_the_output_flag_unknown() -> None:
     source = """
-    from nodes import SaveImage
-    class MySave(SaveImage):
+    from .base import Saver
+    class MySave(Saver):
         @classmethod
         def INPUT_TYPES(s):
             return {"required": {"images": ("IMAGE",)}}
     class Flagged:
         OUTPUT_NODE = True
-    class Mixed(SaveImage, Flagged):
+    class Mixed(Saver, Flagged):
         @classmethod
         def INPUT_TYPES(s):
             return {"required": {"images": ("IMAGE",)}}
@@ -80,7 +80,7 @@ def test_a_base_from_elsewhere_leaves_the_output_flag_unknown() -> None:
     """
     found = rules(("nodes.py", source))
     assert found["MySave"] == socket_rules({"images"}, False)
-    # SaveImage comes first in the lookup, and what it writes is not known here.
+    # Saver comes first in the lookup, and what it writes is not known here.
     assert found["Mixed"] == socket_rules({"images"}, False)
 
 
@@ -220,3 +220,47 @@ def test_a_class_derived_from_comfyuis_library_class_of_a_nodes_name_leaves_the_
             return io.Schema(node_id="CFGGuider", inputs=[io.Model.Input("model")])
     """
     assert rules(("nodes_custom_sampler.py", guider))["CFGGuider"] == socket_rules({"model"}, False)
+
+
+def test_a_preview_derived_from_comfyuis_own_output_class_is_an_output() -> None:
+    source = """
+    import nodes
+    from nodes import SaveImage
+
+    class MaskPreview(SaveImage):
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"mask": ("MASK",)}}
+
+    class Chooser(nodes.PreviewImage):
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"images": ("IMAGE",)}}
+
+    class Quiet(SaveImage):
+        OUTPUT_NODE = False
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"images": ("IMAGE",)}}
+
+    NODE_CLASS_MAPPINGS = {"MaskPreview": MaskPreview, "Chooser": Chooser, "Quiet": Quiet}
+    """
+    found = rules(("nodes.py", source))
+    assert found["MaskPreview"] == socket_rules({"mask"}, True)
+    assert found["Chooser"] == socket_rules({"images"}, True)
+    assert found["Quiet"] == socket_rules({"images"}, False)
+
+
+def test_a_pack_defining_its_own_class_of_that_name_is_read_as_its_own() -> None:
+    source = """
+    class SaveImage:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"images": ("IMAGE",)}}
+
+    class Mine(SaveImage):
+        pass
+
+    NODE_CLASS_MAPPINGS = {"Mine": Mine}
+    """
+    assert "Mine" not in rules(("nodes.py", source))

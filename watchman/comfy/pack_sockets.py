@@ -21,6 +21,12 @@ MAX_BASE_DEPTH = 16
 _PLAIN_BASES = frozenset({"object", "ABC", "ComfyNode"})
 """Bases that write no ``OUTPUT_NODE``."""
 
+CORE_OUTPUT_CLASSES = frozenset({"SaveImage", "PreviewImage", "SaveLatent"})
+"""ComfyUI's own classic output nodes (``nodes.py`` writes ``OUTPUT_NODE = True`` on
+``SaveImage`` and ``SaveLatent``; ``PreviewImage`` inherits it), which packs subclass
+for their previews (``class MaskPreview(SaveImage)``): a base of this name the pack does
+not define is ComfyUI's."""
+
 
 def pack_sockets(index: PackIndex) -> StaticSockets:
     """Return the socket rules of the node types the pack's mappings and v3 schemas
@@ -63,6 +69,8 @@ def _output_of(info: ClassInfo, index: PackIndex, depth: int) -> bool | None:
         if base in _PLAIN_BASES:
             continue
         candidates = index.classes.get(base, ())
+        if not candidates and base in CORE_OUTPUT_CLASSES:
+            return True
         if base == info.name or len(candidates) != 1:
             return None  # a base of elsewhere, or defined twice, may write one
         found = _output_of(candidates[0], index, depth + 1)

@@ -15,7 +15,9 @@ input is never called required on a guess:
   ``optional``. Dynamic inputs (``Autogrow``, ``DynamicCombo``, ``MatchType``) are left
   out.
 - whether it is an output node: a written ``OUTPUT_NODE = True`` (``False``), the class's
-  own or a base's of the same pack, or a v3 schema's ``is_output_node=True``.
+  own or a base's of the same pack (or ComfyUI's own ``SaveImage``, ``PreviewImage``,
+  ``SaveLatent``: :data:`watchman.comfy.pack_sockets.CORE_OUTPUT_CLASSES`), or a v3
+  schema's ``is_output_node=True``.
 
 Which class ComfyUI runs for a node type (two packs defining it, a patch, a subclass
 sharing a v3 id) is the pack reader's and the node inventory's to rule on: they drop
