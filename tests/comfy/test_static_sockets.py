@@ -53,6 +53,8 @@ def test_written_socket_types_are_sockets_and_widget_types_are_not() -> None:
     assert is_written_socket(entry("(Types.VAE,)"))  # a pack's alias of a core type
     assert not is_written_socket(entry('("INT", {"default": 1})'))
     assert not is_written_socket(entry('("AUDIO_RECORD", {})'))  # ComfyUI's recorder widget
+    assert not is_written_socket(entry("(Types.WEBCAM,)"))
+    assert not is_written_socket(entry('("LOAD_3D", {})'))  # the frontend's 3D viewer
     assert not is_written_socket(entry('("STRING", {"multiline": True})'))
     assert not is_written_socket(entry("(IO.INT, {})"))
     assert not is_written_socket(entry('(["euler", "ddim"],)'))
@@ -126,9 +128,11 @@ def test_v3_inputs_of_core_socket_types_that_are_not_optional_are_required_socke
         io.Vae.Input("vae", optional=is_optional),
         io.Clip.Input("clip", **extra),
         io.Conditioning.Input("positive", "Positive", True),
+        io.SVG.Input("svg"),
+        io.Load3D.Input("viewer"),
     ]""")
     assert v3_sockets(inputs) == (
-        {"model", "image", "latent", "text", "wan"},
+        {"model", "image", "latent", "text", "wan", "svg"},
         {"model", "image", "latent"},  # of core types, which every frontend lists
     )
 

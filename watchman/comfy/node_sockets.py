@@ -19,8 +19,9 @@ WIDGET_TYPES = frozenset(
     {
         *("INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"),
         # ComfyUI's own frontend widgets of other types: a webcam capture, an audio
-        # recorder, the upload buttons of older definitions.
-        *("WEBCAM", "AUDIO_RECORD", "IMAGEUPLOAD", "AUDIOUPLOAD", "VIDEOUPLOAD"),
+        # recorder, the 3D viewer, the upload buttons of older definitions.
+        *("WEBCAM", "AUDIO_RECORD", "LOAD_3D", "LOAD_3D_ANIMATION"),
+        *("IMAGEUPLOAD", "AUDIOUPLOAD", "VIDEOUPLOAD"),
     }
 )
 """Input types the frontend makes a widget for (a list of choices is one too)."""

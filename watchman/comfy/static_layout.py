@@ -167,14 +167,25 @@ def _written_choices(node: ast.expr) -> frozenset[str] | None:
     return frozenset(text for text in texts if text is not None)
 
 
-V3_SOCKET_TYPES = frozenset(
+V3_CORE_SOCKET_TYPES = frozenset(
     {
         "Model", "Clip", "Vae", "Conditioning", "Latent", "Image", "Mask", "ControlNet",
         "StyleModel", "ClipVision", "ClipVisionOutput", "UpscaleModel", "Sampler", "Sigmas",
         "Noise", "Guider", "Audio", "Video", "Gligen", "LatentUpscaleModel", "Hooks",
     }
 )  # fmt: skip
-"""The v3 schema's socket types (``io.Image.Input``): ComfyUI's own, as CORE_SOCKET_TYPES."""
+"""The v3 schema's types of ComfyUI's own data (``io.Image.Input``), as CORE_SOCKET_TYPES."""
+
+V3_SOCKET_TYPES = V3_CORE_SOCKET_TYPES | frozenset(
+    {
+        "SVG", "LoraModel", "LossMap", "Voxel", "Mesh", "HookKeyframes", "TimestepsRange",
+        "LatentOperation", "Photomaker", "FaceAnalysis", "BBOX", "SEGS", "MODEL_PATCH",
+        "AudioEncoder", "AudioEncoderOutput", "WanCameraEmbedding", "Tracks", "Load3DCamera",
+    }
+)  # fmt: skip
+"""Every v3 type that is only ever linked (``comfy_api``'s ``ComfyTypeIO`` types with a
+plain input); not ``Load3D``, which the frontend shows as a widget, nor the dynamic
+kinds (``Autogrow``, ``DynamicCombo``, ``MatchType``...)."""
 
 _V3_KINDS: dict[str, SlotKind] = {
     "Int": "number",

@@ -10,7 +10,7 @@ input is never called required on a guess:
   and is not a widget type; or when ``forceInput`` is set to a written True. An entry of a
   type held in a variable (``(any_type,)``) is left out, as are lists of choices.
 - a v3 node's required sockets, when its schema's ``inputs=[...]`` is a written list. An
-  item counts when it is ``io.<Type>.Input("name")`` of a core socket type, or
+  item counts when it is ``io.<Type>.Input("name")`` of a link-only type, or
   ``io.Custom("T").Input("name")``, or any type with ``force_input=True``, and is not
   ``optional``. Dynamic inputs (``Autogrow``, ``DynamicCombo``, ``MatchType``) are left
   out.
@@ -33,7 +33,12 @@ import sys
 from collections.abc import Mapping
 
 from watchman.comfy.node_sockets import WIDGET_TYPES, SocketRules
-from watchman.comfy.static_layout import CORE_SOCKET_TYPES, V3_SOCKET_TYPES, written_sections
+from watchman.comfy.static_layout import (
+    CORE_SOCKET_TYPES,
+    V3_CORE_SOCKET_TYPES,
+    V3_SOCKET_TYPES,
+    written_sections,
+)
 from watchman.comfy.syntax_literals import attribute_parts, constant_text
 
 V3_WIDGET_TYPES = frozenset({"Int", "Float", "String", "Boolean", "Combo", "MultiCombo"})
@@ -106,7 +111,7 @@ def is_written_socket(spec: ast.expr) -> bool:
         return False
     if any(part in ("IO", "io") for part in parts[:-1]):
         return parts[-1] not in WIDGET_TYPES and parts[-1].isupper()
-    return len(parts) == 2 and parts[1] in CORE_SOCKET_TYPES
+    return len(parts) == 2 and parts[1] in CORE_SOCKET_TYPES and parts[1] not in WIDGET_TYPES
 
 
 def v3_sockets(inputs: ast.expr | None) -> WrittenSockets | None:
@@ -150,7 +155,7 @@ def _v3_required_socket(item: ast.expr) -> tuple[str, bool] | None:
             if not _is_true(keywords.get("force_input")):
                 return None
         elif type_name in V3_SOCKET_TYPES:
-            of_core_type = True
+            of_core_type = type_name in V3_CORE_SOCKET_TYPES
         else:
             return None  # Autogrow, DynamicCombo, MatchType, AnyType: not read
     elif not (
