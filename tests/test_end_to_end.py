@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -975,3 +976,44 @@ def test_without_a_server_the_cores_source_tells_the_required_inputs_nothing_fee
     entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
     assert entries["wired_sdxl.json"]["unlinked_inputs"] == expected[:1]
     assert entries["stale_sdxl.json"]["unlinked_inputs"] == expected[:1]
+
+
+def test_beside_a_server_an_input_a_saved_node_lacks_is_judged_by_the_servers_definition(
+    demo: Path,
+) -> None:
+    # The source on disk requires the decoder's VAE; the running ComfyUI (loaded before
+    # an update, say) makes it optional: what ComfyUI runs decides.
+    comfyui = demo.parent / "ComfyUI"
+    (comfyui / "nodes.py").write_text(OFFLINE_CORE, encoding="utf-8")
+    stale = json.loads(json.dumps(WIRED_SDXL))
+    stale["nodes"][2]["mode"] = 0  # the negative prompt runs
+    stale["nodes"].pop()  # no stray decoder
+    stale["nodes"][5]["inputs"] = [_socket("samples", "LATENT", 16)]
+    workflows = comfyui / "user" / "default" / "workflows"
+    (workflows / "stale_sdxl.json").write_text(json.dumps(stale), encoding="utf-8")
+    no_inputs: dict = {"input": {"required": {}}}
+    object_info: dict = {
+        name: no_inputs
+        for name in ("CheckpointLoaderSimple", "EmptyLatentImage", "VAELoader", "CLIPLoader",
+                     "DemoSharpen", "LoraLoader", "CLIPTextEncode", "KSampler")
+    }  # fmt: skip
+    object_info |= {
+        "VAEDecode": {"input": {"required": {"samples": ["LATENT"]},
+                                "optional": {"vae": ["VAE"]}}},
+        "SaveImage": {"output_node": True, "input": {"required": {"images": ["IMAGE"]}}},
+    }  # fmt: skip
+    run_cycle_beside_server(demo, object_info)
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert entries["stale_sdxl.json"]["unlinked_inputs"] == []
+    # The server requiring it, the same workflow is judged open.
+    object_info["VAEDecode"] = {"input": {"required": {"samples": ["LATENT"], "vae": ["VAE"]}}}
+    config_text = demo.read_text(encoding="utf-8")
+    demo.write_text(
+        re.sub(r'use_server = true\nurl = "[^"]*"', "use_server = false", config_text),
+        encoding="utf-8",
+    )
+    run_cycle_beside_server(demo, object_info)
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    assert entries["stale_sdxl.json"]["unlinked_inputs"] == [
+        {"node_id": "6", "node_type": "VAEDecode", "inputs": ["vae"]}
+    ]
