@@ -46,7 +46,7 @@ def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
     if not isinstance(spec, ast.Tuple) or not spec.elts:
         return [WidgetSlot(name, "any")]
     first = spec.elts[0]
-    options = _options(spec.elts[1] if len(spec.elts) > 1 else None)
+    options = written_options(spec.elts[1] if len(spec.elts) > 1 else None)
     text = constant_text(first)
     if text is None and isinstance(first, ast.Attribute):
         text = first.attr if first.attr in _KINDS else None  # IO.INT, io.FLOAT
@@ -66,15 +66,15 @@ def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
         kind = "combo" if isinstance(first, (ast.Call, ast.Name, ast.Attribute)) else "any"
         choices = None
         shared = shared_list_key(first)
-    if kind == "combo" and _is_true(options.get("multiselect")):
+    if kind == "combo" and written_true(options.get("multiselect")):
         kind, choices, shared = "any", None, None
     slots = [WidgetSlot(name, kind, choices, shared=shared if kind == "combo" else None)]
-    controlled = _is_true(options.get("control_after_generate"))
+    controlled = written_true(options.get("control_after_generate"))
     if kind == "combo":
         if controlled:
             slots += [WidgetSlot(None, "control", optional=True)]
             slots += [WidgetSlot(None, "filter", optional=True)]
-        if any(key.endswith("_upload") and _is_true(value) for key, value in options.items()):
+        if any(key.endswith("_upload") and written_true(value) for key, value in options.items()):
             slots.append(WidgetSlot(None, "upload", optional=True))
     elif kind == "number" and (controlled or name in SEED_NAMES):
         slots.append(WidgetSlot(None, "control", optional=True))
@@ -116,7 +116,9 @@ def surely_socket(spec: ast.expr) -> bool:
     left it out could shift every later value, so such a layout is not kept."""
     if not isinstance(spec, ast.Tuple) or not spec.elts:
         return False
-    if _is_true(_options(spec.elts[1] if len(spec.elts) > 1 else None).get("forceInput")):
+    if written_true(
+        written_options(spec.elts[1] if len(spec.elts) > 1 else None).get("forceInput")
+    ):
         return True
     first = spec.elts[0]
     if constant_text(first) is not None:
@@ -140,7 +142,9 @@ def attribute_list(spec: ast.expr) -> bool:
     return parts is not None and len(parts) > 2 and not any(p in ("IO", "io") for p in parts)
 
 
-def _options(node: ast.expr | None) -> dict[str, ast.expr]:
+def written_options(node: ast.expr | None) -> dict[str, ast.expr]:
+    """Return an entry's options dict by its keys written as text ({} for anything but
+    a written dict)."""
     if not isinstance(node, ast.Dict):
         return {}
     found = {}
@@ -151,8 +155,9 @@ def _options(node: ast.expr | None) -> dict[str, ast.expr]:
     return found
 
 
-def _is_true(node: ast.expr | None) -> bool:
-    # A written True or 1; anything computed counts as not set.
+def written_true(node: ast.expr | None) -> bool:
+    """Return whether a flag is a written True or 1 (anything computed counts as not
+    set)."""
     return isinstance(node, ast.Constant) and node.value in (True, 1)
 
 
@@ -243,7 +248,7 @@ def _v3_input(item: ast.expr) -> tuple[str, list[WidgetSlot], bool] | None:
             isinstance(value, ast.Constant) and value.value in (True, False, None)
         ):
             return None
-        flags.append(_is_true(value))
+        flags.append(written_true(value))
     is_optional, forced = flags
     if type_name in V3_SOCKET_TYPES or (forced and type_name in _V3_KINDS):
         return name, [], is_optional

@@ -37,7 +37,9 @@ from watchman.comfy.static_layout import (
     CORE_SOCKET_TYPES,
     V3_CORE_SOCKET_TYPES,
     V3_SOCKET_TYPES,
+    written_options,
     written_sections,
+    written_true,
 )
 from watchman.comfy.syntax_literals import attribute_parts, constant_text
 
@@ -100,7 +102,7 @@ def is_written_socket(spec: ast.expr) -> bool:
     A widget type, a list, or a type the source holds elsewhere is not."""
     if not isinstance(spec, ast.Tuple) or not spec.elts:
         return False
-    if len(spec.elts) > 1 and _is_true(_option(spec.elts[1], "forceInput")):
+    if len(spec.elts) > 1 and written_true(written_options(spec.elts[1]).get("forceInput")):
         return True
     first = spec.elts[0]
     text = constant_text(first)
@@ -152,7 +154,7 @@ def _v3_required_socket(item: ast.expr) -> tuple[str, bool] | None:
     if isinstance(owner, ast.Attribute):
         type_name = owner.attr
         if type_name in V3_WIDGET_TYPES:
-            if not _is_true(keywords.get("force_input")):
+            if not written_true(keywords.get("force_input")):
                 return None
         elif type_name in V3_SOCKET_TYPES:
             of_core_type = type_name in V3_CORE_SOCKET_TYPES
@@ -237,20 +239,6 @@ def sockets_digest(sockets: Mapping[str, SocketRules]) -> str:
 
 def _texts(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(name, str) for name in value)
-
-
-def _option(node: ast.expr, key: str) -> ast.expr | None:
-    if not isinstance(node, ast.Dict):
-        return None
-    for name, value in zip(node.keys, node.values, strict=True):
-        if name is not None and constant_text(name) == key:
-            return value
-    return None
-
-
-def _is_true(node: ast.expr | None) -> bool:
-    # A written True or 1; anything computed counts as not set.
-    return isinstance(node, ast.Constant) and node.value in (True, 1)
 
 
 def _is_false(node: ast.expr) -> bool:
