@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watchman.comfy import pack_evaluation as module
-from watchman.comfy.pack_node_types import pack_node_types
+from watchman.comfy.loader_source import read_pack
+from watchman.comfy.pack_node_types import DeclaringModules, pack_node_types
 
 
 def test_mappings_imported_from_other_modules_are_followed() -> None:
@@ -270,3 +271,34 @@ def test_any_mix_of_the_followed_forms_is_read_without_error(
     sources = [(path, "\n".join(lines).encode()) for path, lines in files]
     found = pack_node_types(sources)
     assert all(isinstance(name, str) for name in found)
+
+
+def test_modules_indexed_from_the_loader_readings_parse_are_not_parsed_again() -> None:
+    # The loader reading parses every file that declares nodes; the node types are read
+    # from those same trees. Only a file no reading parsed (image.py, no node markers)
+    # is parsed here.
+    files = [
+        (
+            "__init__.py",
+            b"from .image import IMAGE_CLASS_MAPPINGS\n"
+            b'NODE_CLASS_MAPPINGS = {"Own": A}\n'
+            b"NODE_CLASS_MAPPINGS.update(IMAGE_CLASS_MAPPINGS)\n",
+        ),
+        ("image.py", b'IMAGE_CLASS_MAPPINGS = {"GetImageSize+": B}\n'),
+    ]
+    declaring = DeclaringModules()
+    read_pack(files, declaring.add)
+    assert set(declaring.modules) == {"__init__.py"}  # image.py names no mapping
+    # The indexed module stands for the file: its bytes are not read again.
+    replaced = [("__init__.py", b"NODE_CLASS_MAPPINGS = (  # not python"), files[1]]
+    assert pack_node_types(replaced, declaring) == {"Own", "GetImageSize+"}
+    assert pack_node_types(files) == {"Own", "GetImageSize+"}
+
+
+def test_a_file_that_names_no_mapping_is_not_indexed_for_the_node_types() -> None:
+    declaring = DeclaringModules()
+    read_pack(
+        [("nodes.py", b"class A:\n    @classmethod\n    def INPUT_TYPES(s):\n        return {}\n")],
+        declaring.add,
+    )
+    assert declaring.modules == {}

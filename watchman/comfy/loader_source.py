@@ -41,7 +41,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from watchman.comfy.folders import listed_folder
@@ -252,10 +252,16 @@ def learn_loaders(
     return reading.loaders, reading.problems
 
 
-def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
+ParsedFile = Callable[[str, bytes, ast.Module, list[ast.AST]], None]
+"""Told of each file :func:`read_pack` parsed: its relative path, bytes, syntax tree and
+the tree's :func:`syntax_nodes`, so another reading of the pack needs no parse of its own."""
+
+
+def read_pack(files: Iterable[tuple[str, bytes]], parsed: ParsedFile | None = None) -> PackReading:
     """Read a pack's Python files.
 
-    Takes ``(relative path, source bytes)`` pairs of one pack (read lazily, in order).
+    Takes ``(relative path, source bytes)`` pairs of one pack (read lazily, in order), and
+    optionally a :data:`ParsedFile` to tell of each file parsed (before it is read).
     Returns the learned loaders sorted by node type (only node types with at least one
     input listing a model folder, or one listing it only to insert text, which load no
     file, or wrapping another node type), one sentence per file that could not be read
@@ -281,7 +287,7 @@ def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
         index.patched.update(patched_classes(data))
         index.subclassed.update(subclassed_names(data))
         if any(marker in data for marker in NODE_MARKERS):
-            if not _read_file(relative, data, index, budget):
+            if not _read_file(relative, data, index, budget, parsed):
                 _unread(index, [data, *(rest for _, rest in remaining)])
                 break
             continue
@@ -311,7 +317,7 @@ def read_pack(files: Iterable[tuple[str, bytes]]) -> PackReading:
     }
     for relative, data in helper_files:
         needed = any(b"def " + name in data for name in wanted)
-        if needed and not _read_file(relative, data, index, budget):
+        if needed and not _read_file(relative, data, index, budget, parsed):
             break
     return PackReading(
         _join(index),
@@ -343,8 +349,11 @@ def _check_sampler_lists(relative: str, data: bytes, index: PackIndex, budget: _
     index.changes_sampler_lists = changes_sampler_lists(tree)
 
 
-def _read_file(relative: str, data: bytes, index: PackIndex, budget: _Budget) -> bool:
-    """Read one file into ``index``; False when the pack's syntax budget is spent."""
+def _read_file(
+    relative: str, data: bytes, index: PackIndex, budget: _Budget, parsed: ParsedFile | None
+) -> bool:
+    """Read one file into ``index`` (telling ``parsed`` of its tree); False when the
+    pack's syntax budget is spent."""
     try:
         tree = ast.parse(data, filename=relative)
     except PARSE_ERRORS as error:
@@ -358,6 +367,8 @@ def _read_file(relative: str, data: bytes, index: PackIndex, budget: _Budget) ->
         index.problems.append(f"{relative}: the pack's syntax budget was spent; not read.")
         return False
     try:
+        if parsed is not None:
+            parsed(relative, data, tree, nodes)
         FileReader(tree, relative, index).read(nodes)
         if not index.changes_sampler_lists and mentions_sampler_lists(data):
             index.changes_sampler_lists = changes_sampler_lists(tree)

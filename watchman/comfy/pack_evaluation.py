@@ -12,7 +12,7 @@ import ast
 from collections.abc import Mapping
 
 from watchman.comfy.loader_names import MAX_NAME, substitute_fields
-from watchman.comfy.pack_modules import PackModule, index_module, is_docstring, module_name
+from watchman.comfy.pack_modules import PackModule, indexed_module, is_docstring, module_name
 from watchman.comfy.python_source import MAX_SOURCE_BYTES, PARSE_ERRORS, decode_source
 
 MAX_DEPTH = 24
@@ -31,8 +31,13 @@ class OutOfBudget(Exception):
 class PackReader:
     """Parses a pack's modules on demand and evaluates what their declarations need."""
 
-    def __init__(self, files: Mapping[str, bytes]) -> None:
+    def __init__(
+        self, files: Mapping[str, bytes], indexed: Mapping[str, PackModule] | None = None
+    ) -> None:
+        """Take the pack's ``(relative path: source)`` files and the modules of some of
+        them indexed already from a parse made for another reading (never parsed twice)."""
         self.files = files
+        self.indexed = indexed or {}
         # A module's file: a package's __init__ wins over a module file of the same name,
         # as in Python's import system.
         self.paths: dict[str, str] = {}
@@ -58,17 +63,16 @@ class PackReader:
         if len(data) > min(self.budget, MAX_SOURCE_BYTES):
             return None
         self.budget -= len(data)
-        text = decode_source(data, path)
-        if text is None:
-            return None
-        try:
-            tree = ast.parse(text, filename=path)
-        except PARSE_ERRORS:
-            return None  # python_source says why when it reads the same file
-        module = PackModule(
-            module_name(path), path.endswith("__init__.py") or path == "__init__.py"
-        )
-        index_module(module, tree)
+        module = self.indexed.get(path)
+        if module is None:
+            text = decode_source(data, path)
+            if text is None:
+                return None
+            try:
+                tree = ast.parse(text, filename=path)
+            except PARSE_ERRORS:
+                return None  # python_source says why when it reads the same file
+            module = indexed_module(path, tree)
         self.parsed[path] = module
         return module
 

@@ -36,8 +36,18 @@ def module_name(path: str) -> str:
     return ".".join(parts)
 
 
-def index_module(module: PackModule, tree: ast.Module) -> None:
-    """Fill ``module`` with the file's bindings, imports, classes and functions."""
+def indexed_module(path: str, tree: ast.Module, nodes: list[ast.AST] | None = None) -> PackModule:
+    """Return the module in file ``path`` (relative to the pack) with ``tree`` indexed;
+    ``nodes`` is the tree's :func:`syntax_nodes` when the caller walked it already."""
+    is_package = path.endswith("__init__.py") or path == "__init__.py"
+    module = PackModule(module_name(path), is_package)
+    index_module(module, tree, nodes)
+    return module
+
+
+def index_module(module: PackModule, tree: ast.Module, nodes: list[ast.AST] | None = None) -> None:
+    """Fill ``module`` with the file's bindings, imports, classes and functions; ``nodes``
+    is the tree's :func:`syntax_nodes` when the caller has them (else walked here)."""
     for statement in _module_level(tree.body):
         if isinstance(statement, ast.ClassDef):
             attributes: dict[str, ast.expr] = {}
@@ -71,7 +81,7 @@ def index_module(module: PackModule, tree: ast.Module) -> None:
     # Declarations may sit anywhere, a function that registers included.
     module.statements = [
         node
-        for node in syntax_nodes(tree)
+        for node in (nodes if nodes is not None else syntax_nodes(tree))
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Call)
     ]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from watchman.comfy import pack_files
-from watchman.comfy.pack_node_types import pack_node_types
+from watchman.comfy.pack_node_types import DeclaringModules, pack_node_types
 from watchman.errors import StateError
 from watchman.stages.inventory import node_scan
 from watchman.stages.inventory.node_scan import scan_node_inventory
@@ -142,9 +142,11 @@ def _count_pack_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files the node scan parses from now on, in order (the list fills as it reads)."""
     parsed: list[str] = []
 
-    def counting(sources: list[tuple[str, bytes]]) -> frozenset[str]:
+    def counting(
+        sources: list[tuple[str, bytes]], indexed: DeclaringModules | None = None
+    ) -> frozenset[str]:
         parsed.extend(path for path, _ in sources)
-        return pack_node_types(sources)
+        return pack_node_types(sources, indexed)
 
     monkeypatch.setattr(node_scan, "pack_node_types", counting)
     return parsed

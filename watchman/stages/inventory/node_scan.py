@@ -28,7 +28,7 @@ from pathlib import Path
 from watchman.comfy.frontend_nodes import MAX_SCRIPT_BYTES, known_for_pack, registered_in_script
 from watchman.comfy.loader_registration import registration_file, repository_of
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
-from watchman.comfy.loader_source import PackReading, read_pack
+from watchman.comfy.loader_source import PackReading, ParsedFile, read_pack
 from watchman.comfy.pack_files import (
     DISABLED_FOLDER,
     DISABLED_SUFFIX,
@@ -38,6 +38,7 @@ from watchman.comfy.pack_files import (
     select_pack_files,
 )
 from watchman.comfy.pack_node_types import (
+    DeclaringModules,
     conditional_node_types,
     node_classes_in_file,
     pack_node_types,
@@ -214,10 +215,12 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         readable = [*sources, registration] if registration is not None else sources
         # Followed across the pack's modules: mappings imported from one another, keys
         # that are class attributes, mappings built from a config dict.
-        classes = set(pack_node_types(readable))
+        declaring = DeclaringModules()  # one parse per file for both readings below
+        reading = _read_source(readable, _pack_name(path), declaring.add)
+        classes = set(pack_node_types(readable, declaring))
+        del declaring
         node_classes = tuple(sorted(classes))
         conditional = conditional_node_types(sources)
-        reading = _read_source(readable, _pack_name(path))
         loaders = reading.loaders
         changes_sampler_lists = reading.changes_sampler_lists or _any_mentions(too_large)
         patched = reading.patched
@@ -292,12 +295,14 @@ def _signature(base: Path, files: Iterable[Path]) -> str:
     return digest.hexdigest()[:32]
 
 
-def _read_source(sources: list[tuple[str, bytes]], pack: str) -> PackReading:
+def _read_source(
+    sources: list[tuple[str, bytes]], pack: str, parsed: ParsedFile | None = None
+) -> PackReading:
     """Return what the pack's ``(relative path, source)`` files say (a mapping a
     registration rule builds among them): its loaders, whether it may change the
     sampler lists, and its socket rules. Unreadable files were skipped, and any problem
     is said once per file at INFO (a pack's odd file is not an error)."""
-    reading = read_pack(sources)
+    reading = read_pack(sources, parsed)
     for problem in reading.problems:
         logger.info("Loader inputs of %s: %s", pack, problem)
     return reading
