@@ -43,6 +43,9 @@ def folder_loaded_as(function: ast.FunctionDef | ast.AsyncFunctionDef, parameter
     ``parameter``'s value to, or "" when it hands it to none, or to calls of different
     folders."""
     nodes = list(_bounded(function))
+    calls = [node for node in nodes if isinstance(node, ast.Call) and _loading_call(node)]
+    if not calls:
+        return ""  # most methods load nothing: their names need no following
     # Another input's own value, even re-bound from this one (a random pick filtered by
     # it), stays that input's.
     others = {a.arg for a in function.args.args + function.args.kwonlyargs} - {parameter}
@@ -57,11 +60,9 @@ def folder_loaded_as(function: ast.FunctionDef | ast.AsyncFunctionDef, parameter
                         if isinstance(n, ast.Name) and n.id not in others
                     )
     folders = {
-        LOADING_CALLS[name]
-        for node in nodes
-        if isinstance(node, ast.Call)
-        and (name := _loading_call(node))
-        and any(_holds(argument, carried) for argument in _arguments(node))
+        LOADING_CALLS[_loading_call(call)]
+        for call in calls
+        if any(_holds(argument, carried) for argument in _arguments(call))
     }
     return folders.pop() if len(folders) == 1 else ""
 
