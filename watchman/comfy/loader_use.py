@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from watchman.comfy.python_source import syntax_nodes
 from watchman.comfy.syntax_literals import last_name
 
 LOADING_CALLS: dict[str, str] = {
@@ -42,7 +43,7 @@ def folder_loaded_as(function: ast.FunctionDef | ast.AsyncFunctionDef, parameter
     """Return the folder type of the ComfyUI loading call the node's method hands
     ``parameter``'s value to, or "" when it hands it to none, or to calls of different
     folders."""
-    nodes = list(_bounded(function))
+    nodes = syntax_nodes(function, MAX_STATEMENTS)
     calls = [node for node in nodes if isinstance(node, ast.Call) and _loading_call(node)]
     if not calls:
         return ""  # most methods load nothing: their names need no following
@@ -65,13 +66,6 @@ def folder_loaded_as(function: ast.FunctionDef | ast.AsyncFunctionDef, parameter
         if any(_holds(argument, carried) for argument in _arguments(call))
     }
     return folders.pop() if len(folders) == 1 else ""
-
-
-def _bounded(function: ast.AST) -> Iterator[ast.AST]:
-    for count, node in enumerate(ast.walk(function)):
-        if count >= MAX_STATEMENTS:
-            return
-        yield node
 
 
 def _loading_call(call: ast.Call) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 
+from watchman.comfy.python_source import syntax_nodes
 from watchman.comfy.sampler_lists import shared_list_key
 from watchman.comfy.syntax_literals import attribute_parts, constant_text
 from watchman.comfy.widget_layout import SEED_NAMES, SlotKind, WidgetSlot
@@ -87,7 +88,7 @@ def written_sections(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[s
     (a conditional list), a name or a call returned, a section built with ``**``, ``|``
     or a call, or an input named twice (Python keeps the last). Only then is the layout
     read from the source the one ComfyUI gets."""
-    returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+    returns = [node for node in syntax_nodes(function) if isinstance(node, ast.Return)]
     if len(returns) != 1 or not isinstance(returns[0].value, ast.Dict):
         return None
     names: list[str] = []
