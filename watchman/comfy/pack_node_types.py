@@ -189,7 +189,7 @@ def declared(reader: PackReader, module: PackModule) -> set[str]:
 
 
 def _declared_by(reader: PackReader, module: PackModule, node: ast.AST) -> set[str]:
-    if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         found: set[str] = set()
         for target in targets:
