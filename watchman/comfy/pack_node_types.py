@@ -62,6 +62,20 @@ class DeclaringModules:
             self.modules[path] = indexed_module(path, tree, nodes)
 
 
+class FileDeclarations:
+    """The node types each file declares read alone (ComfyUI's own files), from the
+    syntax trees another reading parsed (:data:`~watchman.comfy.loader_source.ParsedFile`):
+    each core file was parsed three times in a first inventory."""
+
+    def __init__(self) -> None:
+        self.by_file: dict[str, frozenset[str]] = {}
+
+    def add(self, path: str, data: bytes, tree: ast.Module, nodes: list[ast.AST]) -> None:
+        """Keep the node types file ``path`` declares, when it names a marker at all."""
+        if any(marker in data for marker in MARKERS):
+            self.by_file[path] = node_classes_in_tree(tree, path, nodes)
+
+
 def pack_node_types(
     sources: Iterable[tuple[str, bytes]], indexed: DeclaringModules | None = None
 ) -> frozenset[str]:
@@ -135,15 +149,24 @@ def node_classes_in_source(text: str, filename: str) -> frozenset[str]:
     empty when the text does not parse (a warning is logged).
     """
     try:
-        ast.parse(text, filename=filename)
+        tree = ast.parse(text, filename=filename)
     except PARSE_ERRORS as error:
         logger.warning(
             "Skipping %s: it does not parse as Python (%s).", filename, parse_failure(error)
         )
         return frozenset()
+    return node_classes_in_tree(tree, filename)
+
+
+def node_classes_in_tree(
+    tree: ast.Module, filename: str, nodes: list[ast.AST] | None = None
+) -> frozenset[str]:
+    """Return the node types the syntax ``tree`` of file ``filename`` declares, read
+    alone; ``nodes`` is the tree's walk when the caller has it. Never raises for any
+    tree."""
     reader = PackReader({})
     module = PackModule(module_name(Path(filename).name), False)
-    index_module(module, ast.parse(text, filename=filename))
+    index_module(module, tree, nodes)
     try:
         return frozenset(declared(reader, module))
     except OutOfBudget:

@@ -3,6 +3,7 @@ pack, statically, and the inventory it gives."""
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -684,3 +685,25 @@ def test_a_pack_patching_a_core_class_leaves_that_node_types_list_unchecked(
     assert [loader.layout for loader in inventory.learned_loaders()] == [()]
     cached = NodeInventory.from_cache_document(inventory.to_cache_document())
     assert cached.packs[0].patched_classes == inventory.packs[0].patched_classes
+
+
+def test_each_file_is_parsed_once_for_all_its_readings(
+    comfyui: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loader, node-type and socket readings share one parse of each file: the first
+    # inventory of a real install is mostly parsing.
+    parsed: list[tuple[str, str]] = []
+    parse = ast.parse
+
+    def counting(source: str | bytes, filename: str = "<unknown>", **options: object) -> object:
+        text = source.decode() if isinstance(source, bytes) else source
+        parsed.append((filename, text))  # packs share relative names (__init__.py)
+        return parse(source, filename, **options)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(ast, "parse", counting)
+    inventory = scan_node_inventory(comfyui, None)
+    monkeypatch.undo()  # pytest's own reporting parses too
+    assert {"KSampler", "LatentAdd", "EmptyHunyuanLatentVideo"} <= inventory.core_nodes
+    assert {"SAMLoader", "FaceDetailer"} <= inventory.enabled_classes()
+    assert parsed, "the scan parsed nothing: the count would prove nothing"
+    assert sorted(parsed) == sorted(set(parsed))

@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from watchman.comfy.pack_files import (
 )
 from watchman.comfy.pack_node_types import (
     DeclaringModules,
+    FileDeclarations,
     conditional_node_types,
     node_classes_in_file,
     pack_node_types,
@@ -102,9 +103,11 @@ def scan_node_inventory(
         core_sockets = previous.core_sockets
         sampler_lists = previous.sampler_lists
     else:
-        core_nodes = _classes_of(core_files)
         too_large: list[Path] = []
-        core = _read_source(list(_sources(comfyui_root, core_files, too_large)), "ComfyUI")
+        declared = FileDeclarations()  # one parse per core file for both readings
+        sources = list(_sources(comfyui_root, core_files, too_large))
+        core = _read_source(sources, "ComfyUI", declared.add)
+        core_nodes = _classes_of(comfyui_root, core_files, declared.by_file)
         core_loaders = core.loaders
         core_sockets = core.sockets
         changed = core.changes_sampler_lists or _any_mentions(too_large)
@@ -367,10 +370,19 @@ def _sources(
         yield relative, data
 
 
-def _classes_of(files: Iterable[Path]) -> frozenset[str]:
+def _classes_of(
+    base: Path, files: Iterable[Path], declared: Mapping[str, frozenset[str]]
+) -> frozenset[str]:
+    """The node types ``files`` declare, each read alone: as ``declared`` by relative
+    path where a reading already parsed the file, else read and parsed here."""
     classes: set[str] = set()
     for path in files:
-        classes |= node_classes_in_file(path)
+        try:
+            relative = path.relative_to(base).as_posix()
+        except ValueError:
+            relative = path.name
+        found = declared.get(relative)
+        classes |= found if found is not None else node_classes_in_file(path)
     return frozenset(classes)
 
 
