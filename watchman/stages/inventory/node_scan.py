@@ -120,7 +120,7 @@ def scan_node_inventory(
         if stop_event is not None and stop_event.is_set():
             raise CycleInterrupted(f"stop requested while reading the node pack {path.name}")
         try:
-            packs.append(_scan_pack(path, enabled, earlier.get(str(path))))
+            packs.append(scan_pack(path, enabled, earlier.get(str(path))))
         except OSError as error:
             # One unreadable pack (permissions, a vanishing folder) is not the whole tree.
             logger.warning(
@@ -192,7 +192,10 @@ def _pack_name(path: Path) -> str:
     return name
 
 
-def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
+def scan_pack(path: Path, enabled: bool, earlier: NodePack | None = None) -> NodePack:
+    """Return the pack folder or file ``path`` as a :class:`NodePack`: ``earlier``'s
+    readings when its signature is unchanged, else every file read again (statically).
+    Raises OSError when the pack cannot be read."""
     kind: PackKind = "folder" if path.is_dir() else "file"
     files, scripts = _pack_files(path) if kind == "folder" else ([path], [])
     signature = _signature(path, [*files, *scripts])
@@ -250,6 +253,11 @@ def _scan_pack(path: Path, enabled: bool, earlier: NodePack | None) -> NodePack:
         patched_classes=patched,
         sockets=sockets,
     )
+
+
+def pack_python_files(path: Path) -> list[Path]:
+    """The Python files of pack folder or file ``path`` that its reading takes."""
+    return _pack_files(path)[0] if path.is_dir() else [path]
 
 
 def _pack_files(folder: Path) -> tuple[list[Path], list[Path]]:
