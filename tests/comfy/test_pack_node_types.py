@@ -273,6 +273,23 @@ def test_any_mix_of_the_followed_forms_is_read_without_error(
     assert all(isinstance(name, str) for name in found)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    files=st.dictionaries(
+        st.sampled_from(["__init__.py", "a.py", "b.py", "a/__init__.py", "a/b.py", "c.py"]),
+        st.lists(statements(), max_size=12),
+        max_size=6,
+    )
+)
+def test_node_types_read_from_the_shared_parse_equal_those_of_a_parse_of_their_own(
+    files: dict[str, list[str]],
+) -> None:
+    sources = [(path, "\n".join(lines).encode()) for path, lines in files.items()]
+    declaring = DeclaringModules()
+    read_pack(sources, declaring.add)
+    assert pack_node_types(sources, declaring) == pack_node_types(sources)
+
+
 def test_modules_indexed_from_the_loader_readings_parse_are_not_parsed_again() -> None:
     # The loader reading parses every file that declares nodes; the node types are read
     # from those same trees. Only a file no reading parsed (image.py, no node markers)
