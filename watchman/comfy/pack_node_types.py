@@ -50,7 +50,7 @@ class DeclaringModules:
     """The modules of a pack's files that may declare node types (they name
     ``NODE_CLASS_MAPPINGS`` or a v3 ``node_id``), indexed from the syntax trees another
     reading of the pack parsed (:data:`~watchman.comfy.loader_source.ParsedFile`): a
-    cold inventory parsed each such file twice, a fifth of its time on real packs."""
+    cold inventory parsed each such file twice, a third of its time on real packs."""
 
     def __init__(self) -> None:
         self.modules: dict[str, PackModule] = {}
