@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from watchman.comfy import pack_node_types, python_source
 from watchman.comfy.pack_node_types import node_classes_in_file, node_classes_in_source
+from watchman.comfy.python_source import syntax_nodes
 
 
 def classes(text: str) -> frozenset[str]:
@@ -169,3 +171,25 @@ def test_a_file_is_read_not_executed(tmp_path: Path) -> None:
 
 def test_a_missing_file_gives_nothing(tmp_path: Path) -> None:
     assert node_classes_in_file(tmp_path / "absent.py") == frozenset()
+
+
+SOURCE = """
+import comfy.sd
+class Loader:
+    def load(self, ckpt_name, strength=1.0):
+        path = folder_paths.get_full_path("checkpoints", ckpt_name)
+        return (comfy.sd.load_checkpoint_guess_config(path, output_vae=[strength, {"a": 1}]),)
+NODE_CLASS_MAPPINGS = {"Loader": Loader, **{k: v for k, v in OTHER.items()}}
+"""
+
+
+def test_the_list_walk_gives_ast_walks_nodes_in_its_order() -> None:
+    tree = ast.parse(SOURCE)
+    assert syntax_nodes(tree) == list(ast.walk(tree))
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 7, 40, 10_000])
+def test_a_limited_walk_gives_the_first_nodes_of_the_whole_walk(limit: int) -> None:
+    tree = ast.parse(SOURCE)
+    whole = list(ast.walk(tree))
+    assert syntax_nodes(tree, limit) == whole[:limit]
