@@ -671,9 +671,15 @@ def test_a_cycle_beside_an_unchanged_server_stops_at_the_fingerprint(demo: Path)
         object_info["LoraLoader"] = {"input": {"required": {"lora_name": [["a.pt"], {}]}}}
         asked.clear()
         assert run("--config", str(demo), "--run-cycle")[0] == 0
-    # The answer's digest, its content (both changed), then the full cycle's own read.
-    assert asked == ["/object_info"] * 3
-    assert len(_fingerprint_lines(demo)) == 1  # only the unchanged cycle wrote one
+        # The answer's digest, then its content (both changed), which the full cycle
+        # then uses: the server is not asked a third time.
+        assert asked == ["/object_info"] * 2
+        assert len(_fingerprint_lines(demo)) == 1  # only the unchanged cycle wrote one
+        # The full cycle recorded the changed answer: the next cycle finds it unchanged.
+        asked.clear()
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+        assert _fingerprint_lines(demo)[-1].get("unchanged") is True
+        assert asked == ["/object_info"]
     document = report(demo)
     assert document["summary"]["node_source"] == "object_info"
 

@@ -341,6 +341,7 @@ def _run_stages(
             written,
             inputs,
             caches,
+            cycle_fingerprint.take_server_reading(),
         )
         installed, needs = assessed.installed, assessed.needs
         cycle_fingerprint.note_node_source(

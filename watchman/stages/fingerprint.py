@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     # Type only: YAML is not needed to check a fingerprint, only to fill one.
     from watchman.comfy.extra_model_paths import InstallExtraPaths
     from watchman.config import Settings
+    from watchman.remote.comfyui_server import ObjectInfo
     from watchman.services import Services
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,15 @@ class CycleFingerprint:
     import_failures: ImportFailures | None = None
     """What ComfyUI's newest start-up log said about failed imports when the inputs were
     checked (comfy/startup_log); the stock stage applies it rather than reading again."""
+    server_reading: ObjectInfo | None = None
+    """The live server's answer as the inputs check read it, when its content had changed:
+    the needs stage takes it (:meth:`take_server_reading`) rather than asking again."""
+
+    def take_server_reading(self) -> ObjectInfo | None:
+        """Return the server's answer the inputs check read, once (it is let go here: an
+        answer of 100,000 listed files is tens of MiB)."""
+        reading, self.server_reading = self.server_reading, None
+        return reading
 
     def input_folder(self, settings: Settings, root: Path, home_dir: Path) -> Path | None:
         """ComfyUI's input folder as this cycle takes it (the setting, else the one the
@@ -250,13 +260,11 @@ def check_inputs(
     saved = fingerprint.load(home.fingerprint)
     why = fingerprint.check(saved, inputs_digest, now_ns)
     # A live server is an input no file stamp stands for: ask it (one request).
-    if (
-        why is None
-        and saved is not None
-        and services.comfyui_server is not None
-        and not _server_unchanged(services, saved.outcome)
-    ):
-        why = "what the ComfyUI server offers (node types, lists, widget layouts) changed"
+    reading: ObjectInfo | None = None
+    if why is None and saved is not None and services.comfyui_server is not None:
+        unchanged, reading = _server_unchanged(services, saved.outcome)
+        if not unchanged:
+            why = "what the ComfyUI server offers (node types, lists, widget layouts) changed"
     if why is None and saved is not None:
         try:
             outcome = _unchanged(saved)
@@ -267,7 +275,11 @@ def check_inputs(
             return outcome
     logger.info("Running the cycle in full: %s.", why)
     return CycleFingerprint(
-        home.fingerprint, inputs_digest, now_ns, import_failures=startup.failures
+        home.fingerprint,
+        inputs_digest,
+        now_ns,
+        import_failures=startup.failures,
+        server_reading=reading,
     )
 
 
@@ -332,8 +344,12 @@ def stamp_inputs(
     return input_tree
 
 
-def _server_unchanged(services: Services, outcome: Mapping[str, Any]) -> bool:
-    """Whether the server says what it said in the last full cycle (``outcome``).
+def _server_unchanged(
+    services: Services, outcome: Mapping[str, Any]
+) -> tuple[bool, ObjectInfo | None]:
+    """Return whether the server says what it said in the last full cycle (``outcome``),
+    and its answer when it was read and says something else (the full cycle's own, so
+    the server is not asked a third time).
 
     The whole answer's digest is looked at first (one request, hashed as it arrives). When
     it differs, the answer is read and its content compared (a second request): some packs
@@ -344,12 +360,14 @@ def _server_unchanged(services: Services, outcome: Mapping[str, Any]) -> bool:
     assert server is not None
     try:
         if server.answer_digest() == outcome.get("server_answer"):
-            return True
+            return True, None
         info = server.object_info()
     except BackendError as error:
         logger.info("ComfyUI server not used (%s); using the static node inventory", error)
-        return outcome.get("node_source") == "static"
-    return node_source_digest("object_info", info.content_digest) == outcome.get("node_source")
+        return outcome.get("node_source") == "static", None
+    if node_source_digest("object_info", info.content_digest) == outcome.get("node_source"):
+        return True, None
+    return False, info
 
 
 def node_source_digest(node_source: str, content_digest: str = "") -> str:

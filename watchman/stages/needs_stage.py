@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from watchman.comfy.loader_lookup import LoaderTable
     from watchman.config import Settings
     from watchman.home import Home
-    from watchman.remote.comfyui_server import ComfyUIServer
+    from watchman.remote.comfyui_server import ComfyUIServer, ObjectInfo
     from watchman.stages.cache_failures import CacheFailures
     from watchman.stages.input_needs import InputFolder
     from watchman.stages.inventory.model_health import ModelHealth
@@ -47,6 +47,7 @@ def assess_needs(
     written: CacheWrites,
     inputs: InputFolder | None,
     caches: CacheFailures,
+    server_reading: ObjectInfo | None = None,
 ) -> Assessed:
     """Assess every workflow of ``scan`` against the install.
 
@@ -54,8 +55,9 @@ def assess_needs(
     the live ComfyUI server if one is used, the workflows read, the model and node
     inventories, the broken model files, the loader table the workflows were read with,
     what the caches stage wrote (the model cache stands for the models the kept needs
-    were made under), ComfyUI's input folder (None: not checked) and where a cache that
-    cannot be written is said.
+    were made under), ComfyUI's input folder (None: not checked), where a cache that
+    cannot be written is said, and the server's answer when this cycle read it already
+    (its inputs check: then the server is not asked again).
 
     Returns:
         The installed node types and the needs.
@@ -66,7 +68,7 @@ def assess_needs(
     check_lists = settings.workflows.check_list_values
     static_sockets = nodes.static_sockets()
     installed = installed_nodes(
-        server, nodes, table.layout if check_lists else None, static_sockets
+        server, nodes, table.layout if check_lists else None, static_sockets, server_reading
     )
     if not check_lists:
         installed = replace(installed, layouts=None)

@@ -26,7 +26,7 @@ from watchman.config import Settings
 from watchman.environment import Environment
 from watchman.errors import BackendError, StateError
 from watchman.home import Home
-from watchman.remote.comfyui_server import ComfyUIServer
+from watchman.remote.comfyui_server import ComfyUIServer, ObjectInfo
 from watchman.stages.cache_failures import CacheFailures, write_cache
 from watchman.stages.inventory.listing import TreeListing
 from watchman.stages.inventory.listing_file import file_identity, load_listing, save_listing
@@ -246,15 +246,18 @@ def installed_nodes(
     nodes: NodeInventory,
     static_layouts: LayoutLookup | None = None,
     static_sockets: Mapping[str, SocketRules] | None = None,
+    reading: ObjectInfo | None = None,
 ) -> InstalledNodes:
     """The node types the install provides: a live server's ``/object_info`` when one is
     configured (``server``) and answers (with its file lists per loader input and its
     widget layouts), else the static inventory's enabled classes, with the layouts and
     socket rules their source writes (``static_layouts``: the loader table's;
-    ``static_sockets``: :meth:`NodeInventory.static_sockets`; None: not judged)."""
+    ``static_sockets``: :meth:`NodeInventory.static_sockets`; None: not judged).
+    ``reading``: the server's answer as this cycle already read it (then not asked
+    again)."""
     if server is not None:
         try:
-            info = server.object_info()
+            info = reading if reading is not None else server.object_info()
         except BackendError as error:
             logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
         else:
