@@ -16,6 +16,7 @@ from tests.demo_tree import prepare_demo
 from tests.local_http import answering
 from watchman.commands.cli import app
 from watchman.environment import Environment
+from watchman.stages import fingerprint as fingerprint_stage
 from watchman.state.run_lock import RunLock
 
 EXPECTED_STATUSES = {
@@ -638,6 +639,28 @@ def _settle_beside(config: Path, url: str) -> None:
     assert run("--config", str(config), "--run-cycle")[0] == 0
     _age(config.parent)
     assert run("--config", str(config), "--run-cycle")[0] == 0
+
+
+def test_a_large_changed_answer_is_asked_for_again_rather_than_held(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kept from the inputs check, a reading of hundreds of MB would sit under the model
+    # walk's peak: past the bound, the needs stage asks for it again.
+    monkeypatch.setattr(fingerprint_stage, "MAX_KEPT_ANSWER_BYTES", 10)
+    object_info = {"KSampler": {"input": {"required": {"seed": ["INT", {}]}}}}
+    asked: list[str] = []
+
+    def respond(path: str) -> tuple[int, bytes]:
+        asked.append(path)
+        return 200, json.dumps(object_info).encode()
+
+    with answering(respond) as server:
+        _settle_beside(demo, server.url)
+        object_info["LoraLoader"] = {"input": {"required": {"lora_name": [["a.pt"], {}]}}}
+        asked.clear()
+        assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert asked == ["/object_info"] * 3
+    assert report(demo)["summary"]["node_source"] == "object_info"
 
 
 def _fingerprint_lines(config: Path) -> list[dict]:

@@ -212,7 +212,9 @@ def test_the_answer_digest_is_the_one_a_full_read_gives_and_follows_the_answer(
     with httpx.Client() as client:
         server = ComfyUIServer(server_gateway(client, 5), url, timeout=5)
         digest = server.answer_digest()
-        assert server.object_info().answer_digest == digest
+        info = server.object_info()
+        assert info.answer_digest == digest
+        assert info.answer_bytes == len(state.body)
         assert len(digest) == 16
         state.body = state.body.replace(b"4x.pth", b"8x.pth")
         assert server.answer_digest() != digest

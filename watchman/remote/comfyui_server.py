@@ -51,6 +51,8 @@ class ObjectInfo:
     # choices, each node's widget layout and socket rules. A default that changes on every request
     # (WAS Node Suite draws random ones) changes the answer, not this.
     content_digest: str = ""
+    # The whole answer's length in bytes, as it came.
+    answer_bytes: int = 0
 
     def choices_for(self, node_type: str, input_name: str) -> tuple[str, ...] | None:
         """Return the valid values of one combo input, or None when it is not a combo."""
@@ -109,11 +111,11 @@ class ComfyUIServer:
         """
         reading = ObjectInfoReading()
         with self._answer() as body:
-            digest = hashlib.sha256()
-            events = object_leaves(_hashed(body, digest), _SPEC_DEPTH)
+            tally = _Tally()
+            events = object_leaves(tally.passing(body), _SPEC_DEPTH)
             for node_type, node_info in node_entries(events):
                 reading.add(node_type, node_info)
-        info = reading.finish(digest.hexdigest()[:16])
+        info = reading.finish(tally.hexdigest(), tally.size)
         logger.debug("ComfyUI at %s reports %d node types.", self.base_url, len(info.node_types))
         return info
 
@@ -126,10 +128,10 @@ class ComfyUIServer:
                 has a digest.
         """
         with self._answer() as body:
-            digest = hashlib.sha256()
-            for _ in _hashed(body, digest):
+            tally = _Tally()
+            for _ in tally.passing(body):
                 pass
-        return digest.hexdigest()[:16]
+        return tally.hexdigest()
 
     @contextmanager
     def _answer(self) -> Iterator[Iterator[bytes]]:
@@ -229,11 +231,23 @@ def _shared(listed: list[Any], shared: dict[tuple[Any, ...], list[Any]]) -> list
         return listed
 
 
-def _hashed(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
-    """Yield ``chunks`` as they are, each added to ``digest`` (a hashlib object) first."""
-    for chunk in chunks:
-        digest.update(chunk)
-        yield chunk
+class _Tally:
+    """The sha256 and the length of an answer, taken as its chunks stream past."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def passing(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """Yield ``chunks`` as they are, each counted and hashed first."""
+        for chunk in chunks:
+            self.digest.update(chunk)
+            self.size += len(chunk)
+            yield chunk
+
+    def hexdigest(self) -> str:
+        """The first 16 hex digits of the sha256 (``ObjectInfo.answer_digest``)."""
+        return self.digest.hexdigest()[:16]
 
 
 def server_gateway(
@@ -321,9 +335,10 @@ class ObjectInfoReading:
         if node_choices:
             self._choices[name] = MappingProxyType(node_choices)
 
-    def finish(self, answer_digest: str) -> ObjectInfo:
-        """Return what was read, with ``answer_digest`` (that of the whole answer) and the
-        digest of its content (``ObjectInfo.content_digest``)."""
+    def finish(self, answer_digest: str, answer_bytes: int = 0) -> ObjectInfo:
+        """Return what was read, with ``answer_digest`` and ``answer_bytes`` (the whole
+        answer's digest and length) and the digest of its content
+        (``ObjectInfo.content_digest``)."""
         return ObjectInfo(
             node_types=frozenset(self._node_types),
             input_choices=MappingProxyType(self._choices),
@@ -331,6 +346,7 @@ class ObjectInfoReading:
             sockets=MappingProxyType(self._sockets),
             answer_digest=answer_digest,
             content_digest=self._content_digest(),
+            answer_bytes=answer_bytes,
         )
 
     def _content_digest(self) -> str:

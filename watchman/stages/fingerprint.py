@@ -177,6 +177,10 @@ class CycleFingerprint:
         )
 
 
+MAX_KEPT_ANSWER_BYTES = 32 * 1024 * 1024
+"""A changed server answer up to this long, read by the inputs check, is the one the full
+cycle uses (a few MB for most installs); a longer one is asked for again when needed."""
+
 INPUTS_VERSION = 4
 """Which inputs a fingerprint stands for: bump it when :func:`cycle_input_trees` stamps
 more, so a fingerprint saved before, which never stamped them, cannot pass a change off
@@ -367,7 +371,10 @@ def _server_unchanged(
         return outcome.get("node_source") == "static", None
     if node_source_digest("object_info", info.content_digest) == outcome.get("node_source"):
         return True, None
-    return False, info
+    # A large answer is asked for again in the needs stage instead: kept from here, its
+    # reading (about 40% of the answer's size) would sit under the model walk's and the
+    # workflow parse's own peaks.
+    return False, info if info.answer_bytes <= MAX_KEPT_ANSWER_BYTES else None
 
 
 def node_source_digest(node_source: str, content_digest: str = "") -> str:
