@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -641,6 +642,19 @@ def _settle_beside(config: Path, url: str) -> None:
     assert run("--config", str(config), "--run-cycle")[0] == 0
 
 
+def _counted_answers(
+    object_info: dict,
+) -> tuple[list[str], Callable[[str], tuple[int, bytes]]]:
+    """A server's answers: ``object_info`` as it is at each request; and the paths asked."""
+    asked: list[str] = []
+
+    def respond(path: str) -> tuple[int, bytes]:
+        asked.append(path)
+        return 200, json.dumps(object_info).encode()
+
+    return asked, respond
+
+
 def test_a_large_changed_answer_is_asked_for_again_rather_than_held(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -648,11 +662,7 @@ def test_a_large_changed_answer_is_asked_for_again_rather_than_held(
     # walk's peak: past the bound, the needs stage asks for it again.
     monkeypatch.setattr(fingerprint_stage, "MAX_KEPT_ANSWER_BYTES", 10)
     object_info = {"KSampler": {"input": {"required": {"seed": ["INT", {}]}}}}
-    asked: list[str] = []
-
-    def respond(path: str) -> tuple[int, bytes]:
-        asked.append(path)
-        return 200, json.dumps(object_info).encode()
+    asked, respond = _counted_answers(object_info)
 
     with answering(respond) as server:
         _settle_beside(demo, server.url)
@@ -678,11 +688,7 @@ def test_a_cycle_beside_an_unchanged_server_stops_at_the_fingerprint(demo: Path)
     (pack / "__init__.py").write_text("NODE_CLASS_MAPPINGS = {}\n", encoding="utf-8")
     (pack / "js" / "notes.js").write_text('app.registerNodeType("PageNote", {});\n')
     object_info = {"KSampler": {"input": {"required": {"seed": ["INT", {}]}}}}
-    asked: list[str] = []
-
-    def respond(path: str) -> tuple[int, bytes]:
-        asked.append(path)
-        return 200, json.dumps(object_info).encode()
+    asked, respond = _counted_answers(object_info)
 
     with answering(respond) as server:
         _settle_beside(demo, server.url)
