@@ -197,7 +197,7 @@ def scan_pack(path: Path, enabled: bool, earlier: NodePack | None = None) -> Nod
     readings when its signature is unchanged, else every file read again (statically).
     Raises OSError when the pack cannot be read."""
     kind: PackKind = "folder" if path.is_dir() else "file"
-    files, scripts = _pack_files(path) if kind == "folder" else ([path], [])
+    files, scripts = _read_files(path, kind)
     signature = _signature(path, [*files, *scripts])
     git = read_git_metadata(path) if kind == "folder" else None
     remote = git.remote_url if git else None
@@ -224,7 +224,7 @@ def scan_pack(path: Path, enabled: bool, earlier: NodePack | None = None) -> Nod
         declaring = DeclaringModules()  # one parse per file for both readings below
         reading = _read_source(readable, _pack_name(path), declaring.add)
         classes = set(pack_node_types(readable, declaring))
-        del declaring
+        del declaring  # its modules hold syntax trees: let them go before the rest
         node_classes = tuple(sorted(classes))
         conditional = conditional_node_types(sources)
         loaders = reading.loaders
@@ -257,7 +257,12 @@ def scan_pack(path: Path, enabled: bool, earlier: NodePack | None = None) -> Nod
 
 def pack_python_files(path: Path) -> list[Path]:
     """The Python files of pack folder or file ``path`` that its reading takes."""
-    return _pack_files(path)[0] if path.is_dir() else [path]
+    return _read_files(path, "folder" if path.is_dir() else "file")[0]
+
+
+def _read_files(path: Path, kind: PackKind) -> tuple[list[Path], list[Path]]:
+    """The Python files and scripts a pack of ``kind`` at ``path`` is read from."""
+    return _pack_files(path) if kind == "folder" else ([path], [])
 
 
 def _pack_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -361,10 +366,7 @@ def _sources(
     """Yield ``(relative path, bytes)`` of each readable file; one over the bound is left
     out (and added to ``too_large`` when given)."""
     for path in files:
-        try:
-            relative = path.relative_to(base).as_posix()
-        except ValueError:
-            relative = path.name
+        relative = _relative(base, path)
         try:
             data = read_regular(path, MAX_LOADER_FILE_BYTES)
         except FileTooLargeError:
@@ -378,6 +380,14 @@ def _sources(
         yield relative, data
 
 
+def _relative(base: Path, path: Path) -> str:
+    """``path`` as the readings name it: relative to ``base``, else its bare name."""
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.name
+
+
 def _classes_of(
     base: Path, files: Iterable[Path], declared: Mapping[str, frozenset[str]]
 ) -> frozenset[str]:
@@ -385,11 +395,7 @@ def _classes_of(
     path where a reading already parsed the file, else read and parsed here."""
     classes: set[str] = set()
     for path in files:
-        try:
-            relative = path.relative_to(base).as_posix()
-        except ValueError:
-            relative = path.name
-        found = declared.get(relative)
+        found = declared.get(_relative(base, path))
         classes |= found if found is not None else node_classes_in_file(path)
     return frozenset(classes)
 
