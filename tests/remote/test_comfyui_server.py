@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -9,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.local_http import answering, refused_url
 from watchman.errors import BackendError
@@ -328,3 +331,34 @@ def test_a_server_slow_to_build_its_answer_is_waited_for_as_long_as_the_setting_
             hasty.object_info()
     assert raised.value.reason == "timeout"
     assert "within 0.3 s (comfyui.answer_timeout_seconds)" in str(raised.value)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=2048),
+        st.builds(
+            lambda d: json.dumps(d).encode(),
+            st.dictionaries(st.text(max_size=6), st.dictionaries(st.just("input"), st.just({}))),
+        ),
+    )
+)
+def test_any_answer_is_counted_and_hashed_whole_or_refused_as_a_backend_error(
+    replay: tuple[Replay, str], body: bytes
+) -> None:
+    # A stranger's server: whatever bytes it sends, the digest and the length a read
+    # records are the whole answer's (a changed answer is kept by its length), and a
+    # body that is not an object_info document is a BackendError, never anything else.
+    state, url = replay
+    state.body = body
+    expected = hashlib.sha256(body).hexdigest()[:16]
+    with httpx.Client() as client:
+        server = ComfyUIServer(server_gateway(client, 5), url, timeout=5)
+        assert server.answer_digest() == expected
+        try:
+            info = server.object_info()
+        except BackendError:
+            return
+    assert (info.answer_digest, info.answer_bytes) == (expected, len(body))
