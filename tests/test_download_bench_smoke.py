@@ -16,7 +16,10 @@ def test_the_download_benchmark_measures_every_figure(tmp_path: Path) -> None:
          "--output", str(output)]
     )  # fmt: skip
     assert json.loads(output.read_text()) == results
-    assert results["throughput"]["ratio_to_raw"] > 0
+    throughput = results["throughput"]
+    assert throughput["ratio_to_raw"] > 0
+    assert throughput["ratio_of_medians_to_raw_hashed"] > 0
+    assert throughput["raw_hashed"]["seconds"]["min"] > 0
     health = results["health"]
     assert health["cold"]["opened"] == 30
     assert health["unchanged"]["opened"] == 0
