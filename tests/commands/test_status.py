@@ -33,14 +33,19 @@ def home(tmp_path: Path) -> Home:
     return home
 
 
+SUMMARY = {
+    "workflows": 4,
+    "missing_models": 2,
+    "workflows_by_status": {"parse_error": 0, "ready": 1, "missing_models": 3},
+}
+
+
 def write_history(home: Home) -> None:
     append_record(home.cycle_state, cycle(1))
     append_record(home.cycle_state, cycle(2, "failed", "ComfyUI folder vanished"))
     append_record(home.cycle_state, cycle(3, "skipped", "vram: no GPU has 4 GiB free"))
     update_next_run(home.cycle_state, "2026-01-03T10:10:00+00:00")
-    home.report_json.write_text(
-        json.dumps({"schema_version": 1, "summary": {"workflows": 4, "missing_models": 2}})
-    )
+    home.report_json.write_text(json.dumps({"schema_version": 1, "summary": SUMMARY}))
     home.report_markdown.write_text("# Status\n")
 
 
@@ -59,7 +64,7 @@ def test_the_status_lists_the_newest_cycles_first_with_the_next_run_and_summary(
     assert [record.cycle_id for record in view.cycles] == ["cycle-3", "cycle-2"]
     assert view.cycles[0].reason == "vram: no GPU has 4 GiB free"
     assert view.next_run == "2026-01-03T10:10:00+00:00"
-    assert view.report_summary == {"workflows": 4, "missing_models": 2}
+    assert view.report_summary == SUMMARY
     assert view.report_markdown == home.report_markdown
     assert view.last_success is None  # cycle 1, the last that ran, is beyond the limit
     assert collect_status(home).last_success == cycle(1)
@@ -72,7 +77,7 @@ def test_the_json_form_carries_every_field(home: Home) -> None:
     assert document["cycles"][0]["outcome"] == "skipped"
     assert document["cycles"][0]["duration_seconds"] == 4.5
     assert document["last_success"]["cycle_id"] == "cycle-1"
-    assert document["report"]["summary"] == {"workflows": 4, "missing_models": 2}
+    assert document["report"]["summary"] == SUMMARY
     json.dumps(document)  # JSON-ready as it is
 
 
@@ -127,6 +132,11 @@ def test_the_status_command_prints_tables_for_a_person(home: Home, tmp_path: Pat
     assert "next run: due now (was planned for 2026-01-03T10:10:00+00:00)" in output
     assert "vram: no GPU has 4 GiB free" in output
     assert "missing_models" in output
+    # A count per status, largest first, one per line: not a JSON string to decipher.
+    statuses = output[output.index("workflows_by_status") :]
+    assert "missing_models: 3" in statuses and "ready: 1" in statuses
+    assert statuses.index("missing_models: 3") < statuses.index("ready: 1")
+    assert "{" not in statuses.split("\n")[0]
 
 
 def test_the_status_command_on_a_fresh_home_says_nothing_happened_yet(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -356,10 +355,27 @@ def status_command(
         summary.add_column("item")
         summary.add_column("value", overflow="fold")
         for key, value in view.report_summary.items():
-            shown = orjson.dumps(value).decode() if isinstance(value, (dict, list)) else str(value)
-            summary.add_row(escape(str(key)), escape(visible(shown)))
+            # Each line made visible on its own: a name in a stranger's workflow may hold
+            # control characters, the line breaks between counts are ours.
+            shown = "\n".join(escape(visible(line)) for line in _summary_lines(value))
+            summary.add_row(escape(visible(str(key))), shown)
         stdout.print(summary)
     elif view.report_problem:
         stdout.print(f"Last report: {visible(view.report_problem)}.", markup=False, highlight=False)
     else:
         stdout.print("No report written yet.", markup=False)
+
+
+def _summary_lines(value: object) -> list[str]:
+    """Return one report summary value as a person reads it: a count per kind, one per
+    line (``ready: 358``), the largest first; a list joined; anything else as text."""
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda item: (-_count(item[1]), str(item[0])))
+        return [f"{key}: {', '.join(_summary_lines(inner))}" for key, inner in items] or ["none"]
+    if isinstance(value, list):
+        return [", ".join(line for item in value for line in _summary_lines(item)) or "none"]
+    return [str(value)]
+
+
+def _count(value: object) -> float:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
