@@ -53,7 +53,10 @@ class ComfyUISettings(_Section):
         description=(
             "The ComfyUI install (the folder holding main.py, nodes.py and comfy/). "
             "Also read from COMFYUI_ROOT. Unset: detected from comfy-cli's config.ini, "
-            "then common folders, then the ComfyUI desktop app's installation."
+            "then common folders, then the ComfyUI desktop app's installation, then the "
+            "installs ComfyUI Desktop 2.0 (its primary one first) and Stability Matrix (its "
+            "selected ComfyUI package first) list; the first found is used, and `config` "
+            "names the others."
         ),
     )
     base_directory: Path | None = Field(
@@ -72,7 +75,9 @@ class ComfyUISettings(_Section):
         default_factory=list,
         description=(
             "More extra_model_paths.yaml files to read, besides the one next to ComfyUI's "
-            "main.py. A leading ~ is your home folder."
+            "main.py and the one a launcher starts it with (the desktop app's "
+            "extra_models_config.yaml, ComfyUI Desktop 2.0's shared_model_paths.yaml), "
+            "which are read without being named here. A leading ~ is your home folder."
         ),
     )
     startup_logs: list[Path] = Field(

@@ -28,6 +28,11 @@ class ComfyUINotFoundError(WatchmanError):
     """No ComfyUI install could be found or the given folder is not one."""
 
 
+class LauncherFileError(WatchmanError):
+    """A launcher's file (its list of installs, its settings) exists but cannot be used.
+    Detection keeps the sentence as that launcher's problem and goes on."""
+
+
 class LockHeldError(WatchmanError):
     """Another cycle holds the run lock."""
 

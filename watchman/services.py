@@ -162,7 +162,8 @@ class Services:
 
     def find_comfyui_root(self, explicit: Path | None = None) -> Path:
         """Return the ComfyUI install: ``explicit``, else ``comfyui.root``, else detected
-        from the environment (comfy-cli's config, then common folders).
+        from the environment (comfy-cli's config, common folders, the desktop app, then
+        the installs launchers list; ``comfy/install.py``).
 
         Raises:
             ComfyUINotFoundError: no install there, or none found; the message says how

@@ -53,6 +53,7 @@ def test_the_apps_folders_on_each_platform(tmp_path: Path) -> None:
         app_data_folder({}, tmp_path, "darwin") == tmp_path / "Library/Application Support/ComfyUI"
     )
     assert app_data_folder({}, tmp_path, "linux") == tmp_path / ".config/ComfyUI"
+    assert app_data_folder({"XDG_CONFIG_HOME": "/conf"}, tmp_path, "linux") == Path("/conf/ComfyUI")
     windows = app_code_folders(environ, tmp_path, "win32")
     assert windows[0] == Path(
         "C:/Users/me/AppData/Local/Programs/@comfyorgcomfyui-electron/resources/ComfyUI"

@@ -369,6 +369,45 @@ def test_config_names_the_detected_comfyui_folder_and_the_platform_home(tmp_path
     assert shown["home"]["path"] == str(tmp_path / "user" / ".local" / "state" / "comfywatchman")
 
 
+def test_config_names_every_install_found_the_launchers_shared_models_and_its_notes(
+    tmp_path: Path,
+) -> None:
+    user = tmp_path / "user"
+    listed = _comfyui(user / "ComfyUI-Installs" / "Main" / "ComfyUI")
+    data = user / ".local" / "share" / "comfyui-desktop-2"
+    data.mkdir(parents=True)
+    entry = {"id": "i", "name": "Main", "installPath": str(listed.parent), "sourceId": "standalone"}
+    (data / "installations.json").write_text(json.dumps([entry]), encoding="utf-8")
+    shared = data / "shared_model_paths.yaml"
+    shared.write_text("comfyui_desktop_2_0:\n  base_path: /shared\n", encoding="utf-8")
+    library_file = user / ".config" / "StabilityMatrix" / "library.json"
+    library_file.parent.mkdir(parents=True)
+    library_file.write_text("{", encoding="utf-8")
+    origin = f"ComfyUI Desktop 2.0's installation 'Main' in {data / 'installations.json'}"
+    note = f"Stability Matrix's library.json {library_file} is not JSON; its entries are not read."
+    shown = _config_json(tmp_path)["comfyui_root"]
+    assert shown == {
+        "path": str(listed),
+        "from": "detected",
+        "detail": origin,
+        "launcher_model_paths": [str(shared)],
+        "notes": [note],
+    }
+    # An install the earlier rules find is used; the launcher's is named beside it.
+    mine = _comfyui(tmp_path / "ComfyUI")
+    shown = _config_json(tmp_path)["comfyui_root"]
+    assert shown["path"] == str(mine) and shown["detail"] == "common location"
+    assert shown["also_found"] == [{"path": str(listed), "detail": origin}]
+    out = io.StringIO()
+    environment = Environment(environ={}, home_dir=user, cwd=tmp_path, platform="linux", stdout=out)
+    result = CliRunner().invoke(app, ["config"], obj=environment)
+    assert result.exit_code == 0, result.stderr
+    text = out.getvalue()
+    assert f"# ComfyUI: {mine} (detected: common location)" in text
+    assert f"also found: {listed} ({origin})" in text
+    assert f"# note: {note}" in text
+
+
 def test_config_says_why_a_configured_comfyui_folder_cannot_be_used(tmp_path: Path) -> None:
     shown = _config_json(tmp_path, COMFYUI_ROOT=str(tmp_path / "nowhere"))
     root = shown["comfyui_root"]

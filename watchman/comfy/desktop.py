@@ -1,7 +1,7 @@
 """The ComfyUI desktop app's layout: its code inside the app, its files in a folder of the
 person's choosing.
 
-The desktop app (Comfy-Org/desktop, Windows and macOS) ships ComfyUI's code inside the
+The desktop app (Comfy-Org/desktop, released for Windows and macOS) ships ComfyUI's code inside the
 application (``resources/ComfyUI``) and keeps models, custom nodes, inputs, outputs and
 workflows in the folder the person picked at installation (``basePath``). It starts
 ComfyUI with ``--user-directory``, ``--input-directory`` and ``--output-directory`` in that
@@ -51,13 +51,18 @@ class DesktopInstall:
 def app_data_folder(environ: Mapping[str, str], home_dir: Path, platform: str) -> Path:
     """Return the desktop app's own data folder (Electron's ``userData``):
     ``%APPDATA%\\ComfyUI`` on Windows, ``~/Library/Application Support/ComfyUI`` on
-    macOS, ``~/.config/ComfyUI`` elsewhere. It need not exist."""
+    macOS, ``$XDG_CONFIG_HOME/ComfyUI`` (``~/.config/ComfyUI``) elsewhere. It need not
+    exist."""
     if platform.startswith("win"):
         roaming = environ.get("APPDATA")
         base = Path(roaming) if roaming else home_dir / "AppData" / "Roaming"
         return base / "ComfyUI"
     if platform == "darwin":
         return home_dir / "Library" / "Application Support" / "ComfyUI"
+    # Electron's appData on Linux: $XDG_CONFIG_HOME when set (and absolute), else ~/.config.
+    config_home = environ.get("XDG_CONFIG_HOME", "")
+    if config_home and os.path.isabs(config_home):
+        return Path(config_home) / "ComfyUI"
     return home_dir / ".config" / "ComfyUI"
 
 

@@ -1,9 +1,14 @@
-"""Finding the ComfyUI install: an explicit root, comfy-cli's workspace, common folders.
+"""Finding the ComfyUI install: an explicit root, comfy-cli's workspace, common folders,
+the desktop app, and the installs launchers list.
 
 The caller merges ``--comfyui-root``, ``COMFYUI_ROOT`` and ``comfyui.root`` into one
 explicit path. Without one, detection tries comfy-cli's ``config.ini`` (the
-``default_workspace``, then the ``recent_workspace`` key of its ``[DEFAULT]`` section) and
-then the folders people usually install ComfyUI in. comfy-cli keeps that file in
+``default_workspace``, then the ``recent_workspace`` key of its ``[DEFAULT]`` section),
+then the folders people usually install ComfyUI in, then the desktop app's code folder,
+then the installs ComfyUI Desktop 2.0 and Stability Matrix list
+(:mod:`watchman.comfy.comfy_launcher`, :mod:`watchman.comfy.stability_matrix`). The first
+install found is used; the others found are named beside it, so the choice can be seen
+and changed. comfy-cli keeps that file in
 ``~/.config/comfy-cli`` on Linux, ``~/Library/Application Support/comfy-cli`` on macOS and
 ``~/AppData/Local/comfy-cli`` on Windows (``comfy_cli/constants.py``, ``DEFAULT_CONFIG``);
 ``$XDG_CONFIG_HOME/comfy-cli`` and ``%LOCALAPPDATA%\\comfy-cli`` are checked as well, since
@@ -21,12 +26,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchman.comfy.comfy_launcher import scan_comfy_launcher, shared_model_paths_for
 from watchman.comfy.desktop import (
     app_code_folders,
     app_data_folder,
     is_app_code_folder,
     read_desktop_install,
 )
+from watchman.comfy.launcher_files import LauncherScan
+from watchman.comfy.stability_matrix import scan_stability_matrix
 from watchman.environment import expand_user
 from watchman.errors import ComfyUINotFoundError
 from watchman.regular_files import open_regular
@@ -164,11 +172,22 @@ def find_comfyui_root(
                 f"{HOW_TO_SET_ROOT}."
             )
         return root
-    detected = detect_comfyui_root(environ, home_dir, cwd=cwd, platform=platform)
-    if detected is None:
-        raise ComfyUINotFoundError(f"No ComfyUI install was found; {HOW_TO_SET_ROOT}.")
-    root, origin = detected
+    detection = detect_comfyui_installs(environ, home_dir, cwd=cwd, platform=platform)
+    for problem in detection.problems:
+        logger.info("%s", problem)
+    if not detection.found:
+        raise ComfyUINotFoundError(
+            " ".join((f"No ComfyUI install was found; {HOW_TO_SET_ROOT}.", *detection.problems))
+        )
+    root, origin = detection.found[0]
     logger.info("Found ComfyUI at %s (%s)", root, origin)
+    if len(detection.found) > 1:
+        logger.info(
+            "%s is used as the first install detection finds; also found: %s. Set "
+            "comfyui.root to use another.",
+            root,
+            "; ".join(f"{path} ({rule})" for path, rule in detection.found[1:]),
+        )
     return root
 
 
@@ -200,12 +219,15 @@ class InstallLayout:
     None; ``models_base``: the folder whose models/ and custom_nodes/ ComfyUI searches
     first of its own (``--base-directory`` moves them; the desktop app leaves them in the
     code folder and adds the person's through its extra model paths file). None: ``base``.
+    ``launcher_model_paths``: the files among ``extra_model_paths`` that a launcher
+    listing the install starts it with (ComfyUI Desktop 2.0's shared model folders).
     """
 
     base: Path
     extra_model_paths: tuple[Path, ...]
     desktop: Path | None = None
     models_base: Path | None = None
+    launcher_model_paths: tuple[Path, ...] = ()
 
     @property
     def models_root(self) -> Path:
@@ -226,32 +248,90 @@ def install_layout(
     ``configured_base`` (``comfyui.base_directory``) wins; else, for ComfyUI's code inside
     the desktop app, the folder the app keeps its files in, and the extra model paths
     file it starts ComfyUI with, added after ``configured_extra``
-    (:mod:`watchman.comfy.desktop`); else the root.
+    (:mod:`watchman.comfy.desktop`); else the root. For an install ComfyUI Desktop 2.0
+    lists, the shared model paths file it starts it with is added after
+    ``configured_extra`` (:mod:`watchman.comfy.comfy_launcher`).
 
     Raises:
         ComfyUINotFoundError: the configured base directory does not exist.
     """
     extra = tuple(configured_extra)
+    configured = {Path(os.path.abspath(expand_user(path, home_dir))) for path in extra}
+    launcher = tuple(
+        path
+        for path in shared_model_paths_for(comfyui_root, environ, home_dir, platform)
+        if path not in configured
+    )
     if configured_base is not None:
-        return InstallLayout(base_directory(configured_base, comfyui_root, home_dir), extra)
+        base = base_directory(configured_base, comfyui_root, home_dir)
+        return InstallLayout(base, extra + launcher, launcher_model_paths=launcher)
     if is_app_code_folder(comfyui_root):
         data_folder = app_data_folder(environ, home_dir, platform)
         desktop = read_desktop_install(data_folder, environ, home_dir)
         if desktop is not None:
-            configured = {Path(os.path.abspath(expand_user(path, home_dir))) for path in extra}
             if desktop.model_config not in configured:
                 extra += (desktop.model_config,)
             return InstallLayout(desktop.base, extra, data_folder, comfyui_root)
-    return InstallLayout(comfyui_root, extra)
+    return InstallLayout(comfyui_root, extra + launcher, launcher_model_paths=launcher)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What detection finds: ``found``, every ComfyUI install (absolute) with the rule
+    that found it, in detection order (the first is used); ``problems``, one sentence for
+    each launcher file that could not be read and each listed install that is not there."""
+
+    found: tuple[tuple[Path, str], ...]
+    problems: tuple[str, ...] = ()
+
+
+def launcher_installs(
+    environ: Mapping[str, str], home_dir: Path, platform: str, cwd: Path
+) -> LauncherScan:
+    """Return the installs launchers list: ComfyUI Desktop 2.0's, then Stability
+    Matrix's (:class:`LauncherScan`). Never raises."""
+    return scan_comfy_launcher(environ, home_dir, platform) + scan_stability_matrix(
+        environ, home_dir, platform, cwd
+    )
+
+
+def detect_comfyui_installs(
+    environ: Mapping[str, str], home_dir: Path, *, cwd: Path, platform: str = sys.platform
+) -> Detection:
+    """Return every ComfyUI install detection finds (:class:`Detection`), in the order
+    its rules are tried: comfy-cli's workspaces, common folders, the desktop app, then
+    the installs launchers list. Takes what :func:`find_comfyui_root` takes, less the
+    explicit root. Never raises."""
+    found: dict[Path, str] = {}
+    for candidate, origin in _candidates(environ, home_dir, cwd, platform):
+        if is_comfyui_root(candidate):
+            found.setdefault(Path(os.path.abspath(candidate)), origin)
+    scan = launcher_installs(environ, home_dir, platform, cwd)
+    problems = list(scan.problems)
+    for install in scan.installs:
+        if is_comfyui_root(install.root):
+            found.setdefault(Path(os.path.abspath(install.root)), install.origin)
+        else:
+            where = _not_an_install(install.root)
+            problems.append(f"{install.origin} is at {install.root}, {where}.")
+    return Detection(tuple(found.items()), tuple(problems))
+
+
+def _not_an_install(folder: Path) -> str:
+    try:
+        if not folder.is_dir():
+            return "which no longer exists"
+        return f"which is not a ComfyUI install (it has no {', '.join(_missing_parts(folder))})"
+    except OSError as error:
+        return f"which cannot be read ({error.strerror or error.__class__.__name__})"
 
 
 def detect_comfyui_root(
     environ: Mapping[str, str], home_dir: Path, *, cwd: Path, platform: str = sys.platform
 ) -> tuple[Path, str] | None:
     """Return the first ComfyUI install detection finds (absolute) and the rule that
-    found it (``comfy-cli config <file>`` or ``common location``), or None: none found.
-    Takes what :func:`find_comfyui_root` takes, less the explicit root."""
-    for candidate, origin in _candidates(environ, home_dir, cwd, platform):
-        if is_comfyui_root(candidate):
-            return Path(os.path.abspath(candidate)), origin
-    return None
+    found it (``comfy-cli config <file>``, ``common location``, ``the ComfyUI desktop
+    app`` or a launcher's entry), or None: none found. Takes what
+    :func:`find_comfyui_root` takes, less the explicit root."""
+    found = detect_comfyui_installs(environ, home_dir, cwd=cwd, platform=platform).found
+    return found[0] if found else None

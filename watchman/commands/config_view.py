@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
-from watchman.comfy.install import HOW_TO_SET_ROOT
+from watchman.comfy.install import HOW_TO_SET_ROOT, Detection
 from watchman.config import ENV_NESTED_DELIMITER, ENV_PREFIX, Settings, iter_fields
 from watchman.config_loading import WELL_KNOWN_ENV, config_source, read_toml_file
 from watchman.errors import ComfyUINotFoundError
+from watchman.printable import visible
 
 if TYPE_CHECKING:
     from watchman.commands.invocation import Invocation
@@ -102,24 +103,27 @@ def comfyui_origin(
     settings: Settings,
     root_source: Origin,
     find: Callable[[], Path],
-    detect: Callable[[], tuple[Path, str] | None],
+    detect: Callable[[], Detection],
 ) -> tuple[Path | None, Origin, str | None]:
     """The ComfyUI folder a cycle would use, where it came from, and why it cannot be
     used (None when it can).
 
     Takes where ``comfyui.root`` came from, ``find`` (the cycle's own lookup of a set
     root, raising ComfyUINotFoundError when it is not an install) and ``detect`` (the
-    detection, None when nothing is found).
+    detection: every install found, first the one used, and what it could not read).
     """
     if settings.comfyui.root is not None:
         try:
             return find(), root_source, None
         except ComfyUINotFoundError as error:
             return None, root_source, str(error)
-    detected = detect()
-    if detected is None:
-        return None, Origin("detected"), f"No ComfyUI install was found; {HOW_TO_SET_ROOT}."
-    root, rule = detected
+    detection = detect()
+    if not detection.found:
+        problem = " ".join(
+            (f"No ComfyUI install was found; {HOW_TO_SET_ROOT}.", *detection.problems)
+        )
+        return None, Origin("detected"), problem
+    root, rule = detection.found[0]
     return root, Origin("detected", rule), None
 
 
@@ -165,6 +169,12 @@ class ConfigView:
     # is not the root, and why (comfyui.base_directory, or the desktop app's layout).
     comfyui_files: Path | None = None
     comfyui_files_from: str | None = None
+    # When detected: the other installs found, with the rule that found each (the first
+    # found is used), and what detection could not read (a launcher's broken file).
+    comfyui_also_found: tuple[tuple[Path, str], ...] = ()
+    comfyui_notes: tuple[str, ...] = ()
+    # The extra model paths files a launcher starts the install with (shared models).
+    comfyui_launcher_model_paths: tuple[Path, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         path = config_source(self.settings)
@@ -180,6 +190,26 @@ class ConfigView:
                     if self.comfyui_files is not None
                     else {}
                 ),
+                **(
+                    {
+                        "also_found": [
+                            {"path": str(path), "detail": rule}
+                            for path, rule in self.comfyui_also_found
+                        ]
+                    }
+                    if self.comfyui_also_found
+                    else {}
+                ),
+                **(
+                    {
+                        "launcher_model_paths": [
+                            str(path) for path in self.comfyui_launcher_model_paths
+                        ]
+                    }
+                    if self.comfyui_launcher_model_paths
+                    else {}
+                ),
+                **({"notes": list(self.comfyui_notes)} if self.comfyui_notes else {}),
             },
             "settings": self.settings.model_dump(mode="json"),
             "sources": nested({key: origin.to_json() for key, origin in self.sources.items()}),
@@ -194,10 +224,23 @@ def render_config(view: ConfigView) -> Iterator[str]:
     yield f"# home: {view.home} ({view.home_from.phrase()})"
     if view.comfyui_root is not None:
         yield f"# ComfyUI: {view.comfyui_root} ({view.comfyui_from.phrase()})"
+        if view.comfyui_also_found:
+            others = "; ".join(f"{path} ({rule})" for path, rule in view.comfyui_also_found)
+            yield visible(
+                f"#   used as the first install detection finds; also found: {others} "
+                "(set comfyui.root to use another)"
+            )
         if view.comfyui_files is not None:
             yield f"# ComfyUI's files: {view.comfyui_files} ({view.comfyui_files_from})"
+        for path in view.comfyui_launcher_model_paths:
+            yield visible(
+                f"# ComfyUI's shared model paths: {path} (its launcher starts it with "
+                "--extra-model-paths-config)"
+            )
     else:
         yield f"# ComfyUI: not usable ({view.comfyui_from.phrase()}): {view.comfyui_problem}"
+    for note in view.comfyui_notes:
+        yield visible(f"# note: {note}")
     document = view.settings.model_dump(mode="json")
     section = None
     for key, origin in view.sources.items():
@@ -212,30 +255,32 @@ def render_config(view: ConfigView) -> Iterator[str]:
 def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
     """What ``config`` shows: each value's origin, and the home and ComfyUI folder a
     cycle would use, with where each came from."""
-    from watchman.comfy.install import detect_comfyui_root
+    from watchman.comfy.install import detect_comfyui_installs
 
     environment = invocation.environment
     sources = value_sources(settings, invocation.flag_overrides(), environment.environ)
     home = invocation.home(settings)
+    detection = Detection(())
+    if settings.comfyui.root is None:
+        detection = detect_comfyui_installs(
+            environment.environ,
+            environment.home_dir,
+            cwd=environment.cwd,
+            platform=environment.platform,
+        )
     with invocation.services(settings, home) as services:
         root, root_from, problem = comfyui_origin(
-            settings,
-            sources[("comfyui", "root")],
-            services.find_comfyui_root,
-            lambda: detect_comfyui_root(
-                environment.environ,
-                environment.home_dir,
-                cwd=environment.cwd,
-                platform=environment.platform,
-            ),
+            settings, sources[("comfyui", "root")], services.find_comfyui_root, lambda: detection
         )
         files, files_from = None, None
+        launcher_files: tuple[Path, ...] = ()
         if root is not None:
             try:
                 layout = services.install_layout(root)
             except ComfyUINotFoundError as error:
                 problem = str(error)
             else:
+                launcher_files = layout.launcher_model_paths
                 if layout.base != root:
                     files = layout.base
                     files_from = (
@@ -253,4 +298,7 @@ def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
         problem,
         files,
         files_from,
+        detection.found[1:],
+        detection.problems if detection.found else (),
+        launcher_files,
     )

@@ -132,11 +132,11 @@ def read_extra_paths(
     root: Path, layout: InstallLayout, environment: Environment
 ) -> InstallExtraPaths:
     """The install's extra_model_paths files (ComfyUI's own, then those of ``layout``:
-    ``comfyui.extra_model_paths`` and the desktop app's), read once per cycle with where
-    the install keeps its files (``Services.install_layout``): the fingerprint stamps them
-    and the ``custom_nodes`` folders they add, the model walk and the node scan use their
-    entries. A file that cannot be read is kept as its error, raised by
-    :func:`take_stock`."""
+    ``comfyui.extra_model_paths``, the desktop app's and a launcher's), read once per
+    cycle with where the install keeps its files (``Services.install_layout``): the
+    fingerprint stamps them and the ``custom_nodes`` folders they add, the model walk and
+    the node scan use their entries. A file that cannot be read is kept as its error,
+    raised by :func:`take_stock`."""
     return read_install_extra_paths(
         root,
         layout.extra_model_paths,
