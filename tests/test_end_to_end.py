@@ -1113,3 +1113,50 @@ def test_beside_a_server_an_input_a_saved_node_lacks_is_judged_by_the_servers_de
     assert entries["stale_sdxl.json"]["unlinked_inputs"] == [
         {"node_id": "6", "node_type": "VAEDecode", "inputs": ["vae"]}
     ]
+
+
+SWITCHED_OFF_SAVE = {
+    "nodes": [
+        {"id": 1, "type": "EmptyLatentImage", "mode": 0, "widgets_values": [512, 512, 1]},
+        {"id": 2, "type": "Note", "mode": 0, "widgets_values": ["Enable the save when done."]},
+        {"id": 3, "type": "SaveImage", "mode": 4, "widgets_values": ["ComfyUI"],
+         "inputs": [_socket("images", "IMAGE", None)]},
+    ],
+    "links": [],
+}  # fmt: skip
+
+
+def test_a_workflow_with_no_active_output_is_uncertain_beside_a_server(demo: Path) -> None:
+    workflows = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
+    (workflows / "switched_off_save.json").write_text(
+        json.dumps(SWITCHED_OFF_SAVE), encoding="utf-8"
+    )
+    object_info: dict = {
+        name: {"input": {"required": {}}, "output_node": False}
+        for name in ("CheckpointLoaderSimple", "CLIPTextEncode", "EmptyLatentImage", "KSampler",
+                     "VAEDecode", "VAELoader", "CLIPLoader", "DemoSharpen", "LoraLoader")
+    }  # fmt: skip
+    object_info["SaveImage"] = {"input": {"required": {}}, "output_node": True}
+    run_cycle_beside_server(demo, object_info)
+    document = report(demo)
+    entries = {Path(e["path"]).name: e for e in document["workflows"]}
+    switched_off = entries["switched_off_save.json"]
+    assert switched_off["status"] == "uncertain"
+    assert switched_off["no_output"] == {
+        "inactive_outputs": [{"node_id": "3", "node_type": "SaveImage", "state": "bypassed"}]
+    }
+    assert entries["ready_sdxl.json"]["no_output"] is None  # it saves its image
+    # The demo's API prompt has no output node either; its missing model comes first.
+    flux = entries["api_format_flux.json"]
+    assert flux["status"] == "missing_models"
+    assert flux["no_output"] == {"inactive_outputs": []}
+    assert document["summary"]["workflows_without_output"] == 2
+    add_output = {
+        a["unblocks"][0]: a["title"] for a in document["actions"] if a["kind"] == "add_output"
+    }
+    assert "Prompt has no outputs" in add_output["switched_off_save.json"]
+    assert "SaveImage (node 3, bypassed)" in add_output["switched_off_save.json"]
+    assert "add an output node" in add_output["api_format_flux.json"]
+    markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
+    assert "Workflows with no output node: 2" in markdown
+    assert "no output node" in markdown

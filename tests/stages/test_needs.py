@@ -10,7 +10,7 @@ from watchman.comfy.workflow_model import ModelReference, NodeUse, ParsedWorkflo
 from watchman.stages.inventory.models import ModelFile, ModelInventory
 from watchman.stages.needs import assess_workflow, count_statuses
 from watchman.stages.needs_model import MAX_LOCATIONS
-from watchman.stages.socket_needs import UnlinkedInput
+from watchman.stages.socket_needs import InactiveOutput, NoOutput, UnlinkedInput, output_flags
 
 ROOT = "/comfy/models"
 INVENTORY = ModelInventory(
@@ -507,3 +507,31 @@ def test_a_required_input_nothing_feeds_makes_the_workflow_uncertain_beside_a_se
     assert beside.unlinked_inputs == (UnlinkedInput("3", "VAEDecode", ("vae",)),)
     # Without a server's definitions nothing is judged.
     assert assess_workflow(parsed, INVENTORY, installed).status == "ready"
+
+
+def test_a_workflow_with_no_active_output_is_uncertain_beside_a_server() -> None:
+    parsed = workflow([node("3", "VAEDecode"), replace(node("4", "SaveImage"), bypassed=True)], [])
+    rules = {
+        "VAEDecode": SocketRules(frozenset({"samples", "vae"}), False),
+        "SaveImage": SocketRules(frozenset({"images"}), True),
+    }
+    installed = CORE | {"VAEDecode", "SaveImage"}
+    outputs = output_flags(rules.get, frozenset())
+    beside = assess_workflow(parsed, INVENTORY, installed, outputs=outputs)
+    assert beside.status == "uncertain"
+    assert beside.no_output == NoOutput((InactiveOutput("4", "SaveImage", "bypassed"),))
+    # Offline, where a flag may be unwritten or inherited, nothing is said.
+    assert assess_workflow(parsed, INVENTORY, installed).status == "ready"
+    # With the output enabled it is ready.
+    enabled = workflow([node("3", "VAEDecode"), node("4", "SaveImage")], [])
+    assert assess_workflow(enabled, INVENTORY, installed, outputs=outputs).status == "ready"
+
+
+def test_a_workflow_missing_nodes_is_not_said_to_lack_an_output() -> None:
+    # The missing node may be its output: once installed, the workflow may have one.
+    parsed = workflow([node("3", "VAEDecode"), node("9", "FancySaver")], [])
+    rules = {"VAEDecode": SocketRules(frozenset({"samples", "vae"}), False)}
+    needs = assess_workflow(
+        parsed, INVENTORY, CORE | {"VAEDecode"}, outputs=output_flags(rules.get, frozenset())
+    )
+    assert needs.status == "missing_nodes" and needs.no_output is None

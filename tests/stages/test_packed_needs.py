@@ -10,7 +10,7 @@ from tests.stages.test_needs import CORE, INVENTORY
 from tests.stages.test_needs_cache import PARSED
 from watchman.stages.needs import assess_workflow
 from watchman.stages.packed_needs import pack_needs, unpack_needs
-from watchman.stages.socket_needs import UnlinkedInput
+from watchman.stages.socket_needs import InactiveOutput, NoOutput, UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
 
 
@@ -54,3 +54,16 @@ def test_unlinked_inputs_come_back_through_json() -> None:
         unlinked_inputs=(UnlinkedInput("7", "VAEDecode", ("samples", "vae")),),
     )
     assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
+
+
+def test_a_missing_output_comes_back_through_json() -> None:
+    base = assess_workflow(PARSED, INVENTORY, CORE)
+    for no_output in (
+        NoOutput(()),
+        NoOutput(
+            (InactiveOutput("9", "SaveImage", "bypassed"), InactiveOutput("10", "X", "muted"))
+        ),
+    ):
+        needs = replace(base, no_output=no_output)
+        assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
+    assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(base)))).no_output is None

@@ -9,7 +9,8 @@ move, rename, replace, download or find, and the prompt text to fix
 (:mod:`watchman.reporting.model_advice`); for workflows that cannot be read, the file to
 fix; for list values the running ComfyUI does not offer, the value to pick again
 (:mod:`watchman.reporting.value_advice`); for required inputs nothing feeds, the nodes
-to connect (:mod:`watchman.reporting.link_advice`). A backend that could not answer gets one line
+to connect, and for a workflow with no active output, the output to add or enable
+(:mod:`watchman.reporting.link_advice`). A backend that could not answer gets one line
 with its remedy.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 from watchman.reporting.action import Action, display_name
 from watchman.reporting.input_advice import input_actions
-from watchman.reporting.link_advice import link_actions
+from watchman.reporting.link_advice import link_actions, output_actions
 from watchman.reporting.model_advice import model_actions, prompt_actions
 from watchman.reporting.node_advice import node_actions
 from watchman.reporting.report import Report
@@ -88,6 +89,7 @@ def actions(report: Report) -> list[Action]:
     unreadable workflows."""
     found = node_actions(report) + model_actions(report) + prompt_actions(report)
     found += input_actions(report) + value_actions(report) + link_actions(report)
+    found += output_actions(report)
     found += [
         Action(
             "fix_workflow",

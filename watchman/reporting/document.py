@@ -103,6 +103,7 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             missing_inputs=[],
             unlisted_values=[],
             unlinked_inputs=[],
+            no_output=None,
             uncertain_count=0,
             last_resolved_at=None,
         )
@@ -135,6 +136,16 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             {"node_id": node.node_id, "node_type": node.node_type, "inputs": list(node.inputs)}
             for node in entry.unlinked
         ],
+        no_output=(
+            None
+            if entry.no_output is None
+            else {
+                "inactive_outputs": [
+                    {"node_id": node.node_id, "node_type": node.node_type, "state": node.state}
+                    for node in entry.no_output.inactive
+                ]
+            }
+        ),
         uncertain_count=entry.uncertain_count,
         last_resolved_at=entry.last_resolved_at,
         inactive={
@@ -161,6 +172,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "missing_input_files": summary.missing_input_files,
         "unlisted_values": summary.unlisted_values,
         "unlinked_inputs": summary.unlinked_inputs,
+        "workflows_without_output": summary.workflows_without_output,
         "uncertain": summary.uncertain,
         "resolutions": dict(summary.resolutions),
         "models_installed": summary.models_installed,

@@ -1,5 +1,6 @@
 """The advice about required inputs nothing feeds (:mod:`watchman.stages.socket_needs`):
-one action per workflow, naming each node and its open inputs.
+one action per workflow, naming each node and its open inputs; and about a workflow with
+no active output node, naming the outputs that are bypassed or muted.
 
 ComfyUI refuses the outputs that need such a node (``Required input is missing``; the
 whole prompt when no output is left) until each input is connected, or the node is
@@ -42,6 +43,41 @@ def link_actions(report: Report) -> list[Action]:
                 "with a new one of its type to get it.",
                 (display_name(entry),),
                 uncertain="which node should feed each input is the workflow author's choice",
+            )
+        )
+    return found
+
+
+def output_actions(report: Report) -> list[Action]:
+    """One ``add_output`` action per workflow with no active output node: ComfyUI
+    refuses the whole prompt (``Prompt has no outputs``) until one is added or enabled."""
+    found = []
+    for entry in report.workflows:
+        if entry.no_output is None:
+            continue
+        inactive = entry.no_output.inactive
+        if inactive:
+            named = "; ".join(
+                f"{shortened(node.node_type)} (node {shortened(node.node_id)}, {node.state})"
+                for node in inactive[:MAX_NAMED_NODES]
+            )
+            more = len(inactive) - min(len(inactive), MAX_NAMED_NODES)
+            fix = f"enable one of its output nodes, now switched off: {named}" + (
+                f"; and {more} more" if more > 0 else ""
+            )
+        else:
+            fix = (
+                "add an output node (Save Image, Preview Image, a video or audio save) where "
+                "its result should go; a subgraph blueprint saved alone is used as a node "
+                "inside another workflow instead"
+            )
+        found.append(
+            Action(
+                "add_output",
+                f"{display_name(entry)} has no active output node, so ComfyUI refuses to run "
+                f"it (Prompt has no outputs): {fix}.",
+                (display_name(entry),),
+                uncertain="which result the workflow should save or show is its author's choice",
             )
         )
     return found

@@ -133,6 +133,11 @@ def _summary(report: Report) -> list[str]:
             if summary.unlinked_inputs
             else []
         ),
+        *(
+            [f"- Workflows with no output node: {summary.workflows_without_output}"]
+            if summary.workflows_without_output
+            else []
+        ),
         f"- To decide by you: {summary.uncertain} (marked “decide” below)",
         f"- Installed: {summary.models_installed} model files, {summary.node_packs} node "
         f"packs (node types from {summary.node_source})",
@@ -275,6 +280,8 @@ def _workflows(report: Report) -> list[str]:
             detail.append(f"{len(workflow.values)} value(s) not in list")
         if workflow.unlinked:
             detail.append(f"{len(workflow.unlinked)} node(s) with inputs unconnected")
+        if workflow.no_output is not None:
+            detail.append("no output node")
         if workflow.uncertain_count:
             detail.append(f"{workflow.uncertain_count} to decide")
         extra = f" ({', '.join(detail)})" if detail else ""

@@ -34,7 +34,7 @@ from watchman.stages.needs import (
 )
 from watchman.stages.node_packs import PackAdvice, PackAdvices
 from watchman.stages.resolve import Resolutions
-from watchman.stages.socket_needs import UnlinkedInput
+from watchman.stages.socket_needs import NoOutput, UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflows import FolderSeen
 from watchman.state.download_log import DownloadRecord
@@ -106,6 +106,9 @@ class WorkflowEntry:
     # Nodes an output needs whose required inputs nothing feeds: ComfyUI refuses the
     # workflow until they are connected (or the nodes bypassed).
     unlinked: tuple[UnlinkedInput, ...] = ()
+    # No active output node: ComfyUI refuses the whole prompt until one is added or
+    # enabled (beside a live server only, where every node type's flag is known).
+    no_output: NoOutput | None = None
 
     @property
     def uncertain_count(self) -> int:
@@ -116,6 +119,7 @@ class WorkflowEntry:
             + len(self.inputs)
             + len(self.values)
             + len(self.unlinked)
+            + (self.no_output is not None)
         )
 
     @property
@@ -154,6 +158,8 @@ class Summary:
     unlisted_values: int = 0
     # Nodes (per workflow) an output needs whose required inputs nothing feeds.
     unlinked_inputs: int = 0
+    # Workflows with no active output node (ComfyUI: "Prompt has no outputs").
+    workflows_without_output: int = 0
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,7 @@ def workflow_entry(
         inputs=needs.missing_inputs,
         values=needs.unlisted_values,
         unlinked=needs.unlinked_inputs,
+        no_output=needs.no_output,
     )
 
 
@@ -312,6 +319,7 @@ def _summary(
         | {"input:" + value for value in inputs}
         | {"value:" + "\0".join(value) for value in values}
         | {f"unlinked:{entry.path}\0{node.node_id}" for entry in entries for node in entry.unlinked}
+        | {f"no_output:{entry.path}" for entry in entries if entry.no_output is not None}
     )
     return Summary(
         workflows=len(entries),
@@ -324,11 +332,13 @@ def _summary(
         missing_nodes=len({row.need.node_type for entry in entries for row in entry.nodes}),
         # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
         # nodes that may be models, node types several packs may provide, input files,
-        # list values the server does not offer, nodes left with open required inputs.
+        # list values the server does not offer, nodes left with open required inputs,
+        # workflows with no output.
         uncertain=len(uncertain),
         missing_input_files=len(inputs),
         unlisted_values=len(values),
         unlinked_inputs=sum(len(entry.unlinked) for entry in entries),
+        workflows_without_output=sum(entry.no_output is not None for entry in entries),
         resolutions=MappingProxyType(
             {
                 status: sum(1 for value in resolution_by_key.values() if value == status)

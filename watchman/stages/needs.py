@@ -52,7 +52,14 @@ from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_model_needs
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
-from watchman.stages.socket_needs import SocketLookup, UnlinkedInput, find_unlinked_inputs
+from watchman.stages.socket_needs import (
+    NoOutput,
+    OutputLookup,
+    SocketLookup,
+    UnlinkedInput,
+    find_no_output,
+    find_unlinked_inputs,
+)
 from watchman.stages.value_needs import (
     CloseMemo,
     LayoutLookup,
@@ -96,6 +103,7 @@ class WorkflowNeeds:
     missing_inputs: tuple[InputFileNeed, ...] = ()  # files the input folder lacks
     unlisted_values: tuple[UnlistedValue, ...] = ()  # values the server's lists lack
     unlinked_inputs: tuple[UnlinkedInput, ...] = ()  # required inputs nothing feeds
+    no_output: NoOutput | None = None  # no active output node: the prompt is refused
 
 
 def find_node_needs(
@@ -132,6 +140,7 @@ def assess_workflow(
     validates: ValidatesLookup | None = None,
     close: CloseMemo | None = None,
     sockets: SocketLookup | None = None,
+    outputs: OutputLookup | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -151,6 +160,8 @@ def assess_workflow(
         close: the near spellings of unlisted values found so far in this stage.
         sockets: the required sockets and output flag per node type, a live server's
             (None: unconnected inputs are not judged).
+        outputs: which node types are output nodes, where every type's flag is known (a
+            live server's; None: a workflow without an output is not judged).
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
@@ -176,6 +187,13 @@ def assess_workflow(
         else ()
     )
     unlinked = find_unlinked_inputs(active_nodes, sockets) if sockets is not None else ()
+    # A missing node may be the output: only a workflow whose nodes are all installed is
+    # judged (its status says it is missing nodes anyway).
+    no_output = (
+        find_no_output(parsed.nodes, outputs, parsed.subgraph_ids)
+        if outputs is not None and not missing_nodes
+        else None
+    )
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
         need
@@ -186,7 +204,7 @@ def assess_workflow(
         status: WorkflowStatus = "missing_nodes"
     elif any(need.certain for need in missing_models):
         status = "missing_models"
-    elif missing_models or missing_inputs or unlisted or unlinked:
+    elif missing_models or missing_inputs or unlisted or unlinked or no_output:
         status = "uncertain"
     else:
         status = "ready"
@@ -201,6 +219,7 @@ def assess_workflow(
         missing_inputs=missing_inputs,
         unlisted_values=unlisted,
         unlinked_inputs=unlinked,
+        no_output=no_output,
     )
 
 
@@ -220,6 +239,7 @@ class InstalledNodes:
     choices: ChoicesLookup | None = None
     layouts: LayoutLookup | None = None
     sockets: SocketLookup | None = None
+    outputs: OutputLookup | None = None  # only where every flag is known: a live server's
     # Beside a live server, the digests of its answer's content and of the whole answer
     # (``ObjectInfo.content_digest``, ``ObjectInfo.answer_digest``).
     content_digest: str = ""
@@ -314,6 +334,7 @@ def assess_all(
                     validates,
                     close,
                     installed.sockets,
+                    installed.outputs,
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())

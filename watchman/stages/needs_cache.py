@@ -63,7 +63,7 @@ from watchman.state.path_lines import read_path_lines, write_path_lines
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FILE_NAME = "needs_cache.jsonl"
 """The cache's name in the state folder."""
 _CODE_DIGEST: list[str] = []  # the package's code does not change under a running process

@@ -16,7 +16,7 @@ from watchman.stages.input_needs import InputFileNeed
 from watchman.stages.inventory.models import ModelFile
 from watchman.stages.needs import NodeNeed, WorkflowNeeds
 from watchman.stages.needs_model import ModelNeed
-from watchman.stages.socket_needs import UnlinkedInput
+from watchman.stages.socket_needs import InactiveOutput, NoOutput, UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflow_cache import pack_reference, unpack_reference
 
@@ -48,6 +48,7 @@ def pack_needs(
         [[file_positions[id(need.reference)], need.state] for need in needs.missing_inputs],
         [_pack_unlisted(value) for value in needs.unlisted_values],
         [[node.node_id, node.node_type, list(node.inputs)] for node in needs.unlinked_inputs],
+        _pack_no_output(needs.no_output),
     ]
 
 
@@ -74,6 +75,7 @@ def unpack_needs(
         inputs,
         unlisted,
         unlinked,
+        no_output,
     ) = packed
     if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
         raise ValueError(f"no workflow status {status!r}")
@@ -88,6 +90,7 @@ def unpack_needs(
         missing_inputs=tuple(_input_need(values, files) for values in inputs),
         unlisted_values=tuple(_unlisted(values) for values in unlisted),
         unlinked_inputs=tuple(_unlinked(values) for values in unlinked),
+        no_output=_no_output(no_output),
     )
 
 
@@ -109,6 +112,25 @@ def _unlinked(values: Sequence[Any]) -> UnlinkedInput:
     if not all(isinstance(text, str) for text in (node_id, node_type, *inputs)):
         raise TypeError("an unlinked input of another shape")
     return UnlinkedInput(node_id, node_type, tuple(inputs))
+
+
+def _pack_no_output(no_output: NoOutput | None) -> list[Any] | None:
+    if no_output is None:
+        return None
+    return [[node.node_id, node.node_type, node.state] for node in no_output.inactive]
+
+
+def _no_output(values: Sequence[Any] | None) -> NoOutput | None:
+    if values is None:
+        return None
+    inactive = []
+    for node_id, node_type, state in values:
+        if not (isinstance(node_id, str) and isinstance(node_type, str)):
+            raise TypeError("an inactive output of another shape")
+        if state not in ("bypassed", "muted"):
+            raise ValueError(f"no node state {state!r}")
+        inactive.append(InactiveOutput(node_id, node_type, state))
+    return NoOutput(tuple(inactive))
 
 
 def _input_need(values: Sequence[Any], files: Sequence[InputFileReference]) -> InputFileNeed:

@@ -8,18 +8,27 @@ is judged. What the workflow leaves open is read with it
 API node's inputs that are absent. A node is judged only when one of the node types its
 outputs reach (its own included) is an output node: ComfyUI checks nothing else, and a
 stray node left unconnected does not stop a render.
+
+A workflow with no active output node at all is refused whole (``Prompt has no
+outputs``): :func:`find_no_output` tells it, only where every node type's output flag is
+known (a live server's answer), since a node of unknown kind may be the output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
+from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.workflow_model import NodeUse
 
 SocketLookup = Callable[[str], "SocketRules | None"]
 """node type -> its required sockets and output flag (None: not known)."""
+
+OutputLookup = Callable[[str], "bool | None"]
+"""node type -> whether it is an output node (None: not known, so it may be one)."""
 
 MAX_UNLINKED = 50
 """Nodes with open required inputs listed per workflow; a workflow with more is still
@@ -34,6 +43,72 @@ class UnlinkedInput:
     node_id: str
     node_type: str
     inputs: tuple[str, ...]
+
+
+MAX_INACTIVE_OUTPUTS = 10
+"""Bypassed or muted output nodes named when a workflow has no active one."""
+
+
+@dataclass(frozen=True, slots=True)
+class InactiveOutput:
+    """An output node that is bypassed or muted: its id, its type and which."""
+
+    node_id: str
+    node_type: str
+    state: Literal["bypassed", "muted"]
+
+
+@dataclass(frozen=True, slots=True)
+class NoOutput:
+    """A workflow with no active output node: ComfyUI refuses the whole prompt. Its output
+    nodes that are bypassed or muted, at most :data:`MAX_INACTIVE_OUTPUTS` (none: it has
+    no output node at all, as a subgraph blueprint or a fragment saved alone)."""
+
+    inactive: tuple[InactiveOutput, ...] = ()
+
+
+def output_flags(sockets: SocketLookup, virtual: Collection[str]) -> OutputLookup:
+    """Return an :data:`OutputLookup` over a live server's socket rules: a frontend-only
+    node (ComfyUI's own ``Note`` or ``Reroute``, a pack's in ``virtual``) never reaches the
+    server and is no output; a type the server defines says its flag; any other is not
+    known."""
+
+    def is_output(node_type: str) -> bool | None:
+        if node_type in virtual or is_frontend_only(node_type):
+            return False
+        rules = sockets(node_type)
+        return None if rules is None else rules.output
+
+    return is_output
+
+
+def find_no_output(
+    nodes: Iterable[NodeUse], outputs: OutputLookup, subgraph_ids: Collection[str] = ()
+) -> NoOutput | None:
+    """Return why ComfyUI would find no output in the workflow whose nodes are ``nodes``,
+    or None when it has one or that is not known.
+
+    Takes every real node of the workflow (bypassed and muted ones included: they are
+    named when they are the outputs), the output flags, and the subgraph ids (an
+    instance is no node of its own: its inner nodes are among ``nodes``). Judged only
+    when every active node's flag is known; a workflow with no node at all is not judged.
+    """
+    inactive: list[InactiveOutput] = []
+    judged = False
+    for node in nodes:
+        if node.node_type in subgraph_ids:
+            continue
+        flag = outputs(node.node_type)
+        if node.bypassed or node.muted:
+            if flag and len(inactive) < MAX_INACTIVE_OUTPUTS:
+                state: Literal["bypassed", "muted"] = "muted" if node.muted else "bypassed"
+                inactive.append(InactiveOutput(node.node_id, node.node_type, state))
+            judged = True
+            continue
+        if flag is None or flag:
+            return None  # an output, or a node that may be one
+        judged = True
+    return NoOutput(tuple(inactive)) if judged else None
 
 
 def find_unlinked_inputs(

@@ -35,6 +35,7 @@ from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.inventory.node_scan import scan_node_inventory
 from watchman.stages.inventory.nodes import NodeInventory
 from watchman.stages.needs import InstalledNodes
+from watchman.stages.socket_needs import output_flags
 from watchman.stages.value_needs import LayoutLookup
 from watchman.state.json_state import read_json_state, set_aside_corrupt
 from watchman.state.safe_files import (
@@ -262,13 +263,17 @@ def installed_nodes(
             logger.info("ComfyUI server not used (%s); using the static node inventory.", error)
         else:
             # The packs' frontend-only nodes are on ComfyUI's page, not in /object_info.
-            node_types = frozenset(info.node_types) | nodes.frontend_classes()
+            virtual = nodes.frontend_classes()
+            node_types = frozenset(info.node_types) | virtual
             return InstalledNodes(
                 node_types,
                 "object_info",
                 info.choices_for,
                 info.layout_for,
                 info.sockets_for,
+                # The server flags every node type it defines: a workflow with no output
+                # can be told (offline, a pack's flag may be unwritten or inherited).
+                output_flags(info.sockets_for, virtual),
                 content_digest=info.content_digest,
                 answer_digest=info.answer_digest,
             )
