@@ -67,6 +67,7 @@ def test_one_cycle_on_the_demo_tree_shows_every_status(demo: Path) -> None:
     assert code == 0, err
     assert "master_status.md" in out
     document = report(demo)
+    assert document["comfyui_found_by"] == "set"
     statuses = {Path(entry["path"]).name: entry["status"] for entry in document["workflows"]}
     assert statuses == EXPECTED_STATUSES
     names = {entry["name"] for entry in document["workflows"]}
@@ -943,7 +944,7 @@ def test_an_install_comfyui_desktop_2_lists_is_read_with_its_shared_model_folder
             [
                 {
                     "id": "inst-1",
-                    "name": "Main",
+                    "name": "Main [site](http://x)",
                     "installPath": str(install),
                     "sourceId": "standalone",
                 }
@@ -967,12 +968,86 @@ def test_an_install_comfyui_desktop_2_lists_is_read_with_its_shared_model_folder
     assert result.record.outcome == "ran"
     document = report(demo)
     assert document["comfyui_root"] == str(install / "ComfyUI")
+    # The report says how the folder was chosen; the entry's name is a stranger's text.
+    listing = data / "installations.json"
+    assert document["comfyui_found_by"] == (
+        f"detected: ComfyUI Desktop 2.0's installation 'Main [site](http://x)' in {listing}"
+    )
+    markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
+    assert "installation 'Main \\[site\\](http://x)'" in markdown
     statuses = {Path(e["path"]).name: e["status"] for e in document["workflows"]}
     # The checkpoints are only in the shared folder, and count as present.
     assert statuses == EXPECTED_STATUSES
     lora = shared / "loras" / "never_published_lora.safetensors"
     lora.parent.mkdir()
     shutil.copy(shared / "checkpoints" / "demo_vae.safetensors", lora)
+    assert run_cycle(settings, home, environment=environment).record.outcome == "ran"
+    entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
+    values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}
+    assert "never_published_lora.safetensors" not in values
+
+
+def test_a_comfyui_package_of_stability_matrix_is_read_with_its_shared_models(
+    demo: Path,
+) -> None:
+    from watchman.config_loading import load_settings
+    from watchman.cycle import run_cycle
+    from watchman.home import resolve_home
+
+    # Stability Matrix's library: the package under Packages/, the shared models under
+    # Models/ with its own folder names, wired in by the section it writes into the
+    # package's extra_model_paths.yaml (literal blocks of absolute paths).
+    person = demo.parent / "person"
+    library = person / "StabilityMatrix"
+    package = library / "Packages" / "ComfyUI"
+    package.parent.mkdir(parents=True)
+    shutil.move(demo.parent / "ComfyUI", package)
+    shutil.move(demo.parent / "demo-extra-models", library / "Packages" / "demo-extra-models")
+    models = library / "Models"
+    models.mkdir()
+    shutil.move(package / "models" / "checkpoints", models / "StableDiffusion")
+    (models / "Lora").mkdir()
+    with (package / "extra_model_paths.yaml").open("a", encoding="utf-8") as file:
+        file.write(
+            "stability_matrix:\n"
+            f"  checkpoints: |-\n    {(models / 'StableDiffusion').as_posix()}\n"
+            f"  loras: |-\n    {(models / 'Lora').as_posix()}\n"
+            f"    {(models / 'LyCORIS').as_posix()}\n"
+        )
+    (library / "settings.json").write_text(
+        json.dumps(
+            {
+                "InstalledPackages": [
+                    {
+                        "Id": "5d3c",
+                        "DisplayName": "ComfyUI",
+                        "PackageName": "ComfyUI",
+                        "LibraryPath": "Packages/ComfyUI",
+                        "PreferredSharedFolderMethod": "Configuration",
+                    }
+                ],
+                "ActiveInstalledPackage": "5d3c",
+            }
+        ),
+        encoding="utf-8",
+    )
+    library_file = person / ".config" / "StabilityMatrix" / "library.json"
+    library_file.parent.mkdir(parents=True)
+    library_file.write_text(json.dumps({"LibraryPath": str(library)}), encoding="utf-8")
+    text = demo.read_text(encoding="utf-8")
+    demo.write_text(re.sub(r"(?m)^root = .*\n", "", text), encoding="utf-8")
+    settings = load_settings(demo, environ={})
+    environment = Environment(environ={}, home_dir=person, cwd=demo.parent, platform="linux")
+    home = resolve_home(settings, Environment(environ={}, home_dir=demo.parent, cwd=demo.parent))
+    assert run_cycle(settings, home, environment=environment).record.outcome == "ran"
+    document = report(demo)
+    assert document["comfyui_root"] == str(package)
+    statuses = {Path(e["path"]).name: e["status"] for e in document["workflows"]}
+    assert statuses == EXPECTED_STATUSES
+    shutil.copy(
+        models / "StableDiffusion" / "demo_vae.safetensors",
+        models / "Lora" / "never_published_lora.safetensors",
+    )
     assert run_cycle(settings, home, environment=environment).record.outcome == "ran"
     entries = {Path(e["path"]).name: e for e in report(demo)["workflows"]}
     values = {m["value"] for m in entries["missing_lora.json"]["missing_models"]}

@@ -159,7 +159,7 @@ def run_cycle(
         running.enter_context(running_marker(home.state_dir, started_at, os.getpid()))
         cycle_id = _new_cycle_id(started_at)
         listener.on_cycle_start(cycle_id)
-        root = services.find_comfyui_root(comfyui_root)
+        root, root_found_by = services.locate_comfyui_root(comfyui_root)
 
         finish = CycleRecorder(
             home, settings.metrics.textfile, cycle_id, started_at, trigger, clock
@@ -195,6 +195,7 @@ def run_cycle(
                 cycle_fingerprint=cycle_fingerprint,
                 auto_download=auto_download or settings.downloads.auto_download,
                 may_download=may_download,
+                root_found_by=root_found_by,
             )
         except CycleInterrupted as error:
             # A requested stop is not a failure: nothing was half-written (the report is
@@ -238,6 +239,7 @@ def _run_stages(
     cycle_fingerprint: CycleFingerprint,
     auto_download: bool = False,
     may_download: Callable[[], str | None] = lambda: None,
+    root_found_by: str = "",
 ) -> RunOutcome:
     from watchman.comfy.loader_lookup import default_table, loader_table
     from watchman.reporting.cycle_figures import cycle_counts, cycle_summary
@@ -406,6 +408,7 @@ def _run_stages(
             generated_at=started_at,
             cycle_id=cycle_id,
             comfyui_root=str(root),
+            comfyui_found_by=root_found_by,
             node_source=installed.source,
             models_installed=models.count,
             node_packs=len(nodes.packs),

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from watchman import __version__
-from watchman.comfy.install import InstallLayout, find_comfyui_root, install_layout
+from watchman.comfy.install import InstallLayout, install_layout, locate_comfyui_root
 from watchman.config import SearchSettings, Settings
 from watchman.environment import Environment
 from watchman.errors import ConfigError
@@ -169,8 +169,18 @@ class Services:
             ComfyUINotFoundError: no install there, or none found; the message says how
                 to set it.
         """
+        return self.locate_comfyui_root(explicit)[0]
+
+    def locate_comfyui_root(self, explicit: Path | None = None) -> tuple[Path, str]:
+        """Return the ComfyUI install as :meth:`find_comfyui_root` does, with how it was
+        chosen (``set``, or ``detected: <rule>`` naming the other installs found).
+
+        Raises:
+            ComfyUINotFoundError: no install there, or none found; the message says how
+                to set it.
+        """
         environment = self.environment
-        return find_comfyui_root(
+        return locate_comfyui_root(
             explicit or self.settings.comfyui.root,
             environment.environ,
             environment.home_dir,

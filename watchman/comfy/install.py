@@ -148,7 +148,25 @@ def find_comfyui_root(
     cwd: Path,
     platform: str = sys.platform,
 ) -> Path:
-    """Return the ComfyUI install folder (absolute).
+    """Return the ComfyUI install folder (absolute): :func:`locate_comfyui_root`'s root.
+
+    Raises:
+        ComfyUINotFoundError: as :func:`locate_comfyui_root`.
+    """
+    return locate_comfyui_root(explicit, environ, home_dir, cwd=cwd, platform=platform)[0]
+
+
+def locate_comfyui_root(
+    explicit: Path | None,
+    environ: Mapping[str, str],
+    home_dir: Path,
+    *,
+    cwd: Path,
+    platform: str = sys.platform,
+) -> tuple[Path, str]:
+    """Return the ComfyUI install folder (absolute) and how it was chosen, one phrase:
+    ``set`` for an explicit root, else ``detected: <rule>``, naming the other installs
+    detection found (the first found is used).
 
     Takes the explicit root (flag, ``COMFYUI_ROOT`` and config already merged by the
     caller; None when unset), the environment, the home folder (for ``~``), the folder
@@ -157,7 +175,8 @@ def find_comfyui_root(
 
     Raises:
         ComfyUINotFoundError: the explicit folder is not a ComfyUI install (the message
-            says what it lacks), or nothing was found; the message says how to set it.
+            says what it lacks), or nothing was found; the message says how to set it
+            and what detection could not read.
     """
     if explicit is not None:
         root = Path(os.path.abspath(cwd / expand_user(Path(explicit), home_dir)))
@@ -171,7 +190,7 @@ def find_comfyui_root(
                 f"{root} is not a ComfyUI install (it has no {', '.join(missing)}); "
                 f"{HOW_TO_SET_ROOT}."
             )
-        return root
+        return root, "set"
     detection = detect_comfyui_installs(environ, home_dir, cwd=cwd, platform=platform)
     for problem in detection.problems:
         logger.info("%s", problem)
@@ -181,14 +200,17 @@ def find_comfyui_root(
         )
     root, origin = detection.found[0]
     logger.info("Found ComfyUI at %s (%s)", root, origin)
+    found_by = f"detected: {origin}"
     if len(detection.found) > 1:
+        others = "; ".join(f"{path} ({rule})" for path, rule in detection.found[1:])
         logger.info(
             "%s is used as the first install detection finds; also found: %s. Set "
             "comfyui.root to use another.",
             root,
-            "; ".join(f"{path} ({rule})" for path, rule in detection.found[1:]),
+            others,
         )
-    return root
+        found_by += f", the first of the installs found; also found: {others}"
+    return root, found_by
 
 
 def base_directory(configured: Path | None, comfyui_root: Path, home_dir: Path) -> Path:

@@ -202,6 +202,7 @@ def document_parts(
         # What this cycle saw arrive; the rest of the document is the standing status.
         "cycle": {"intake_new_or_updated": report.intake_new_or_updated},
         "comfyui_root": report.comfyui_root,
+        "comfyui_found_by": report.comfyui_found_by,
         "watched_folders": [
             {
                 "path": folder.path,

@@ -50,6 +50,12 @@ def _code(text: str) -> str:
     return "`" + visible(text).replace("`", "'") + "`"
 
 
+def _found_by(found_by: str) -> str:
+    """How the ComfyUI folder was chosen, after it (`` (set)``), or nothing when unsaid.
+    It may name a launcher's entries: shown as a stranger's text."""
+    return f" ({_cell(found_by)})" if found_by else ""
+
+
 def _size(size: Any) -> str:
     if not isinstance(size, (int, float)) or size <= 0:
         return "?"
@@ -88,7 +94,7 @@ def _header(report: Report) -> list[str]:
         "",
         f"Generated {report.generated_at} (cycle {report.cycle_id}).",
         "",
-        f"ComfyUI: {_code(report.comfyui_root)}",
+        f"ComfyUI: {_code(report.comfyui_root)}{_found_by(report.comfyui_found_by)}",
         "",
         "Watched folders:",
         "",

@@ -178,6 +178,9 @@ class Report:
     not_planned: tuple[NotPlanned, ...] = ()
     # The download log's lines since the report before this one (stages.downloads).
     downloaded: tuple[DownloadRecord, ...] = ()
+    # How the ComfyUI folder was chosen: "set", or "detected: <rule>" naming the other
+    # installs detection found (comfy/install.py); empty when not said.
+    comfyui_found_by: str = ""
     # ComfyUI's input folder, and for a (workflow path, input file name) it lacks, the
     # file of that name beside the workflow (stages.input_needs.files_beside).
     input_folder: str | None = None
@@ -359,6 +362,7 @@ def build_report(
     generated_at: str,
     cycle_id: str,
     comfyui_root: str,
+    comfyui_found_by: str = "",
     node_source: str,
     models_installed: int,
     node_packs: int,
@@ -390,6 +394,7 @@ def build_report(
         cycle_id=cycle_id,
         intake_new_or_updated=intake_new_or_updated,
         comfyui_root=comfyui_root,
+        comfyui_found_by=comfyui_found_by,
         resolution_note=resolutions.note,
         summary=_summary(entries, models_installed, node_packs, node_source),
         downloads=plan.tasks,
