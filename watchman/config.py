@@ -202,6 +202,15 @@ class WorkflowsSettings(_Section):
             "`uncertain` until the person picks another. false: list values are not checked."
         ),
     )
+    check_value_ranges: bool = Field(
+        default=True,
+        description=(
+            "Check number values (a size, a strength, a seed) against the min and max the "
+            "install allows, a running ComfyUI's (`comfyui.use_server`) or those its nodes' "
+            "source writes: ComfyUI refuses a value outside them, so the workflow is "
+            "`uncertain` until the person changes it. false: ranges are not checked."
+        ),
+    )
     full_rehash_hours: float = Field(
         default=24,
         ge=0,

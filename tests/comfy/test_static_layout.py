@@ -401,6 +401,9 @@ _ENTRIES = (
     "(comfy.samplers.KSampler.SAMPLERS,)",
     '(comfy.samplers.KSampler.SCHEDULERS, {"tooltip": "s"})',
     "([1, 2, 3],)",
+    '("INT", {"min": 1, "max": 10000})',
+    '("FLOAT", {"min": -1.5, "max": LIMIT, "step": 0.5})',
+    '("INT", {"min": 0, "control_after_generate": True})',
 )
 _NAMES = ("seed", "steps", "mode", "image", "text", "clip", "strength", "noise_seed", "pick")
 
@@ -414,6 +417,7 @@ def _node_sources(draw: st.DrawFn) -> str:
         entries = ", ".join(f'"{name}": {draw(st.sampled_from(_ENTRIES))}' for name in names)
         sections.append(f'"{section}": {{{entries}}}')
     return (
+        "LIMIT = 8.0\n"
         "class Generated:\n"
         "    @classmethod\n"
         "    def INPUT_TYPES(s):\n"
@@ -451,6 +455,6 @@ def test_a_layout_read_from_source_is_the_layout_the_server_would_give(source: s
     static = loader_table([found], lists).layout("Generated")
     served = _served_layout(source)
     assert static is not None and served is not None
-    assert [(s.name, s.kind, s.choices, s.optional) for s in static] == [
-        (s.name, s.kind, s.choices, s.optional) for s in served
+    assert [(s.name, s.kind, s.choices, s.optional, s.range) for s in static] == [
+        (s.name, s.kind, s.choices, s.optional, s.range) for s in served
     ], source

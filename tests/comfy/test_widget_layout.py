@@ -3,15 +3,20 @@ layout is accepted for a node only when every value fits it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from watchman.comfy.number_ranges import NumberRange
 from watchman.comfy.widget_layout import (
     MAX_CHECKED_CHOICES,
     MAX_LAYOUT_INPUTS,
+    layout_from_json,
+    place_numbers,
     place_values,
+    slot_json,
     widget_layout,
 )
 from watchman.comfy.widget_values import LONG_TEXT, REFERENCE, widget_kinds
@@ -166,3 +171,57 @@ def test_a_list_of_thousands_of_files_keeps_no_choices_to_spare_the_memory() -> 
     files = [f"m{n}.safetensors" for n in range(MAX_CHECKED_CHOICES + 1)]
     layout = widget_layout({"input": {"required": {"ckpt_name": [files, {}]}}})
     assert layout is not None and layout[0].choices is None
+
+
+RANGED: dict[str, Any] = {
+    "input": {
+        "required": {
+            "seed": ["INT", {"min": 0, "max": 2**64 - 1, "control_after_generate": True}],
+            "mode": [["a", "b"], {}],
+            "strength": ["FLOAT", {"min": -2.0, "max": 2.0}],
+            "steps": ["INT", {"default": 20}],
+        }
+    }
+}
+
+
+def test_a_number_input_carries_the_range_its_definition_gives() -> None:
+    layout = widget_layout(RANGED)
+    assert layout is not None
+    ranges = {slot.name: slot.range for slot in layout if slot.name is not None}
+    assert ranges == {
+        "seed": NumberRange(True, 0, 2**64 - 1),
+        "mode": None,
+        "strength": NumberRange(False, -2.0, 2.0),
+        "steps": None,
+    }
+
+
+def test_numbers_are_placed_by_their_place_among_the_kept_numbers() -> None:
+    layout = widget_layout(RANGED)
+    assert layout is not None
+    # The control value is no number; steps has no range, so is not returned.
+    assert place_numbers(layout, widget_kinds([5, "fixed", "a", 0.5, 20])) == {
+        "seed": 0,
+        "strength": 1,
+    }
+    assert place_numbers(layout, widget_kinds([5, "a", 0.5, 20])) == {"seed": 0, "strength": 1}
+    assert place_numbers(layout, widget_kinds([5, "a", 0.5])) is None
+
+
+def test_a_number_no_double_holds_fits_a_number_place_but_is_not_placed() -> None:
+    layout = widget_layout(RANGED)
+    assert layout is not None
+    kinds = widget_kinds([10**400, "a", float("nan"), 20])
+    assert place_numbers(layout, kinds) == {}
+    assert place_values(layout, kinds) == {"mode": "a"}
+
+
+def test_a_layout_with_ranges_survives_its_json_and_a_malformed_range_spoils_it() -> None:
+    layout = widget_layout(RANGED)
+    assert layout is not None
+    written = json.loads(json.dumps([slot_json(slot) for slot in layout]))
+    assert layout_from_json(written) == layout
+    assert written[0][5] == [True, 0, 2**64 - 1]
+    assert layout_from_json([["x", "number", None, False, None, [True, "0", None]]]) == ()
+    assert layout_from_json([["x", "text", None, False, None, [True, 0, 1]]]) == ()

@@ -1,7 +1,11 @@
 """What a cycle keeps of a node's widget values: short texts as themselves, the rest as
-their kind, values by name, and the widget inputs a link feeds."""
+their kind, values by name, the widget inputs a link feeds, and the numbers apart."""
 
 from __future__ import annotations
+
+import math
+
+import pytest
 
 from watchman.comfy.widget_values import (
     BOOLEAN,
@@ -10,12 +14,18 @@ from watchman.comfy.widget_values import (
     MAX_KEPT_VALUES,
     NULL,
     NUMBER,
+    ODD_NUMBER,
     OTHER,
     REFERENCE,
     linked_widgets,
+    named_numbers,
     named_texts,
+    number_count,
+    packed_numbers,
     ui_values,
+    unpacked_numbers,
     widget_kinds,
+    widget_numbers,
     without_texts,
 )
 
@@ -51,14 +61,46 @@ def test_a_widget_input_with_a_link_is_linked_whatever_feeds_it() -> None:
 
 def test_a_ui_node_keeps_its_list_its_named_values_and_what_its_instance_gives() -> None:
     node = {"widgets_values": {"video": "clip.mp4", "frames": 8}, "inputs": []}
-    kinds, named, linked = ui_values(node, {"scheduler": "karras"}, ())
+    kinds, named, linked, numbered, numbers = ui_values(node, {"scheduler": "karras"}, ())
     assert kinds == ()
     assert named == (("video", "clip.mp4"), ("scheduler", "karras"))
     assert linked == ()
+    assert (numbered, numbers) == (("frames",), [8.0])
 
 
-def test_a_model_references_text_is_kept_once_and_a_node_without_texts_keeps_nothing() -> None:
+def test_a_references_text_is_kept_once_and_a_node_of_no_text_or_number_keeps_nothing() -> None:
     kinds = widget_kinds(["sd.safetensors", 0.5, "euler"])
     assert without_texts(kinds, {"sd.safetensors"}) == (REFERENCE, NUMBER, "euler")
-    assert without_texts(widget_kinds(["sd.safetensors", 0.5]), {"sd.safetensors"}) == ()
-    assert ui_values({"widgets_values": [1024, 1024, 1]}, {}, ())[0] == ()
+    assert without_texts(widget_kinds(["sd.safetensors", True]), {"sd.safetensors"}) == ()
+    assert ui_values({"widgets_values": [True, None]}, {}, ())[0] == ()
+
+
+def test_a_node_of_numbers_only_keeps_their_places_and_their_values_apart() -> None:
+    kinds, _, _, numbered, numbers = ui_values({"widgets_values": [1024, 1024, 1]}, {}, ())
+    assert kinds == (NUMBER, NUMBER, NUMBER)
+    assert numbered == ()
+    assert numbers == [1024.0, 1024.0, 1.0]
+    assert number_count(kinds) == len(numbers)
+
+
+def test_a_number_no_double_holds_keeps_its_place_but_no_value() -> None:
+    values = [math.nan, math.inf, 10**400, True, 7]
+    assert widget_kinds(values) == (ODD_NUMBER, ODD_NUMBER, ODD_NUMBER, BOOLEAN, NUMBER)
+    assert widget_numbers(values) == [7.0]
+    assert named_numbers([("a", math.nan), ("b", 10**400), ("c", False), ("d", -2)]) == (
+        ("d",),
+        [-2.0],
+    )
+
+
+def test_kept_numbers_pack_as_doubles_and_come_back_equal() -> None:
+    numbers = [0.0, -1.5, 2**53 + 2.0, 1e308]
+    assert unpacked_numbers(packed_numbers(numbers)) == tuple(numbers)
+    with pytest.raises(ValueError, match="another length"):
+        unpacked_numbers(b"\0" * 9)
+
+
+def test_nodes_of_numbers_only_share_one_kept_list_of_each_shape() -> None:
+    first = ui_values({"widgets_values": [1024, 1024, 1]}, {}, ())[0]
+    second = ui_values({"widgets_values": [512, 768, 4]}, {}, ())[0]
+    assert first is second

@@ -362,3 +362,13 @@ def test_any_answer_is_counted_and_hashed_whole_or_refused_as_a_backend_error(
         except BackendError:
             return
     assert (info.answer_digest, info.answer_bytes) == (expected, len(body))
+
+
+def test_the_content_digest_follows_a_number_inputs_range() -> None:
+    def info(maximum: int) -> Any:
+        return parse_object_info(
+            {"Latent": {"input": {"required": {"width": ["INT", {"min": 16, "max": maximum}]}}}}
+        )
+
+    assert info(16384).content_digest == info(16384).content_digest
+    assert info(16384).content_digest != info(32768).content_digest

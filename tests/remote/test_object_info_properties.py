@@ -3,13 +3,14 @@ nothing, never an error; and any layout it gives places any stored values or ref
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watchman.comfy.widget_layout import SLOT_KINDS, place_values
-from watchman.comfy.widget_values import ui_values, widget_kinds
+from watchman.comfy.widget_values import number_count, ui_values, widget_kinds
 from watchman.remote.comfyui_server import parse_object_info
 
 SCALARS = st.one_of(
@@ -46,7 +47,10 @@ def test_any_object_info_reads_without_error_into_layouts_that_place_or_refuse(
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["widgets_values", "inputs", "x"]), JSON, max_size=3))
 def test_any_ui_node_keeps_texts_kinds_and_names_or_nothing(node: dict[str, Any]) -> None:
-    kinds, named, linked = ui_values(node, {}, ())
+    kinds, named, linked, numbered, numbers = ui_values(node, {}, ())
     assert all(type(kind) in (str, int) for kind in kinds)
     assert all(isinstance(name, str) and isinstance(value, str) for name, value in named)
     assert all(isinstance(name, str) for name in linked)
+    assert all(isinstance(name, str) for name in numbered)
+    assert len(numbers) == number_count(kinds) + len(numbered)
+    assert all(isinstance(number, float) and math.isfinite(number) for number in numbers)

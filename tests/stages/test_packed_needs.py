@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import orjson
+import pytest
 
 from tests.stages.test_needs import CORE, INVENTORY
 from tests.stages.test_needs_cache import PARSED
 from watchman.stages.needs import assess_workflow
 from watchman.stages.packed_needs import pack_needs, unpack_needs
+from watchman.stages.range_needs import OutOfRangeValue
 from watchman.stages.socket_needs import InactiveOutput, NoOutput, UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
 
@@ -67,3 +69,18 @@ def test_a_missing_output_comes_back_through_json() -> None:
         needs = replace(base, no_output=no_output)
         assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(needs)))) == needs
     assert unpack_needs(orjson.loads(orjson.dumps(pack_needs(base)))).no_output is None
+
+
+def test_numbers_out_of_range_come_back_through_json_and_a_malformed_one_is_refused() -> None:
+    needs = replace(
+        assess_workflow(PARSED, INVENTORY, CORE),
+        out_of_range=(
+            OutOfRangeValue("3", "KSampler", "steps", 20000, "above", 1, 10000),
+            OutOfRangeValue("4", "Strength", "strength", -2.5, "below", -2.0, None),
+        ),
+    )
+    packed = orjson.loads(orjson.dumps(pack_needs(needs)))
+    assert unpack_needs(packed) == needs
+    packed[-1][0][4] = "beside"
+    with pytest.raises(ValueError, match="another shape"):
+        unpack_needs(packed)

@@ -7,7 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import orjson
+import pytest
 
+from watchman.comfy.widget_values import packed_numbers
 from watchman.comfy.workflow_model import EmbeddedModel, ModelReference, NodeUse, ParsedWorkflow
 from watchman.stages.workflow_cache import (
     CacheEntry,
@@ -46,8 +48,10 @@ WITH_VALUES = replace(
         NodeUse(
             "5", "KSampler", False, False, None, None, None,
             ("euler", 0, 1, 2, 3, 4), (("scheduler", "karras"),), ("seed",),
+            numbered=("frames",),
         ),
     ),
+    numbers=packed_numbers([2.0**60 + 1.0, 0.1]),
 )  # fmt: skip
 
 
@@ -71,6 +75,17 @@ def test_a_nodes_kept_values_come_back_equal_through_the_line_and_the_json_form(
     assert ParsedWorkflow.from_json(orjson.loads(orjson.dumps(WITH_VALUES.to_json()))) == (
         WITH_VALUES
     )
+    assert unpack_parse(back.parsed).node_numbers() == [(2.0**60 + 1.0, 0.1)]
+
+
+def test_kept_numbers_that_are_not_finite_numbers_spoil_the_entry() -> None:
+    packed = pack_parse(WITH_VALUES)
+    packed[-1] = [1, "2"]
+    with pytest.raises(ValueError, match="finite number"):
+        unpack_parse(packed)
+    packed[-1] = [float("nan")]
+    with pytest.raises(ValueError, match="finite number"):
+        unpack_parse(packed)
 
 
 def test_unpacking_leaves_the_packed_parse_as_it_was_for_writing_again() -> None:

@@ -42,10 +42,12 @@ from watchman.comfy.loader_scope import (
     item_assignments,
     list_items,
 )
+from watchman.comfy.number_ranges import Bound
 from watchman.comfy.python_source import syntax_nodes
 from watchman.comfy.sampler_lists import shared_list_key
 from watchman.comfy.static_layout import (
     attribute_list,
+    module_constants,
     static_slots,
     surely_socket,
     v3_layout,
@@ -116,6 +118,8 @@ class FileReader(MappingReader):
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.class_nodes: dict[str, ast.ClassDef] = {}
         self.class_names: frozenset[str] = frozenset()
+        # Names bound once to a written number: the bounds a number input may name.
+        self.constants: dict[str, Bound] = {}
 
     def read(self, nodes: Iterable[ast.AST]) -> None:
         """Read the tree's classes and node mappings; ``nodes`` are all of its nodes in
@@ -135,8 +139,11 @@ class FileReader(MappingReader):
         statements: list[ast.AST] = []
         listing_lines: list[int] = []
         defined: dict[str, int] = {}
+        rebound: set[str] = set()
         for node in nodes:
-            if isinstance(node, ast.ClassDef):
+            if isinstance(node, ast.Global):
+                rebound.update(node.names)
+            elif isinstance(node, ast.ClassDef):
                 self.class_nodes.setdefault(node.name, node)
                 defined[node.name] = defined.get(node.name, 0) + 1
             elif isinstance(node, (ast.Assign, ast.Call, ast.Dict, ast.For, ast.DictComp)):
@@ -145,6 +152,7 @@ class FileReader(MappingReader):
                     listing_lines.append(node.lineno)
         # Once per file: a set per class made a file of many classes cost their square.
         self.class_names = frozenset(self.class_nodes)
+        self.constants = module_constants(self.tree, self.module_bindings, rebound)
         module_scope = Scope(self.module_bindings, self.functions, self.class_names)
         self.module_items = item_assignments(self.tree.body, module_scope)
         module_scope.module_items = self.module_items
@@ -398,6 +406,7 @@ class FileReader(MappingReader):
         model_inputs: list[tuple[str, tuple[str, ...]]] = []
         folder_inputs: list[str] = []
         slots: list[WidgetSlot] = []
+        constants = self._unshadowed(function, local)
         sure = True  # every entry's place in the layout is known
         for name, spec in [*sections["required"], *sections["optional"]]:
             if name in widgets:
@@ -414,7 +423,7 @@ class FileReader(MappingReader):
                     sure = sure and surely_socket(spec)
                 continue
             widgets.append(name)
-            slots.extend(static_slots(name, spec))
+            slots.extend(static_slots(name, spec, constants))
             lists_folders = local.trace.lists_folders
             if not folders and local.trace.unproven and opens_as_folder_in(scope, name):
                 # Every entry of a models directory is offered, and the node opens the
@@ -433,12 +442,30 @@ class FileReader(MappingReader):
             plain
             and sure
             and info.inherits_inputs_of is None
-            and any(slot.choices or slot.shared for slot in slots)
+            and any(slot.choices or slot.shared or slot.range for slot in slots)
             and written_sections(function) is not None  # last: it walks the method
         ):
-            # Only a layout with a written or shared list is worth keeping; one built on
-            # another class's inputs is not whole.
+            # Only a layout with a written or shared list, or a range, is worth keeping;
+            # one built on another class's inputs is not whole.
             info.layout = tuple(slots)
+
+    def _unshadowed(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, local: Scope
+    ) -> dict[str, Bound]:
+        """The module's constants a method's body reads as such: not those it binds
+        itself, nor its parameters."""
+        if not self.constants:
+            return self.constants
+        arguments = function.args
+        parameters = {
+            argument.arg
+            for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+        }
+        return {
+            name: value
+            for name, value in self.constants.items()
+            if name not in local.local_bindings and name not in parameters
+        }
 
     def _defer(self, info: ClassInfo, name: str, spec: ast.expr | None, scope: Scope) -> None:
         # Calls of names this file does not define: a helper of another file may list a
@@ -511,8 +538,8 @@ class FileReader(MappingReader):
             if plain and len(returns) == 1 and returns[0].value is node:
                 # One return of the schema written in place: the layout ComfyUI converts
                 # for the frontend, kept when it has a list worth checking.
-                slots = v3_layout(inputs)
-                if slots and any(slot.choices or slot.shared for slot in slots):
+                slots = v3_layout(inputs, self._unshadowed(function, local))
+                if slots and any(slot.choices or slot.shared or slot.range for slot in slots):
                     info.layout = tuple(slots)
                 info.sockets = v3_sockets(inputs)
                 info.output_node = written_output(

@@ -8,12 +8,20 @@ ComfyUI's own ``CLIPLoader`` writes it): a list built elsewhere (a folder's file
 module's list a pack may extend at import) is a list of unknown choices, never checked.
 An entry of a type the reader cannot tell takes any value in its place, so the layout
 still has to fit every stored value exactly.
+
+A number's range is kept when its ``min`` or ``max`` is written in place: a number, a
+negative one, or a name of the module bound once, at its top level, to such a number
+(ComfyUI's ``MAX_RESOLUTION`` in ``nodes.py``), which nothing in the file rebinds (no
+``global``, no import of that name, no second binding) and the method does not shadow. A
+bound of any other writing leaves that side open.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection, Mapping
 
+from watchman.comfy.number_ranges import Bound, NumberRange, bound, number_range
 from watchman.comfy.python_source import syntax_nodes
 from watchman.comfy.sampler_lists import shared_list_key
 from watchman.comfy.syntax_literals import attribute_parts, constant_text
@@ -41,9 +49,78 @@ _KINDS: dict[str, SlotKind] = {
 }
 
 
-def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
+Constants = Mapping[str, Bound]
+"""A module's names bound once to a written number (:func:`module_constants`)."""
+
+
+def module_constants(
+    tree: ast.Module, bindings: Mapping[str, list[ast.expr]], rebound: Collection[str]
+) -> dict[str, Bound]:
+    """Return the names the module ``tree`` binds once, at its top level, to a written
+    number (``MAX_RESOLUTION = 16384``), given every binding of its names (``bindings``,
+    blocks included) and the names something else may rebind (``rebound``: those a
+    ``global`` statement names). An imported name is none."""
+    found: dict[str, Bound] = {}
+    for statement in tree.body:
+        if not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            continue
+        name = statement.targets[0].id
+        if name in rebound or len(bindings.get(name, ())) != 1:
+            continue
+        number = written_number(statement.value, {})
+        if number is not None:
+            found[name] = number
+    if found:
+        for name in _imported_names(tree.body):
+            found.pop(name, None)
+    return found
+
+
+def _imported_names(body: list[ast.stmt]) -> set[str]:
+    """The names the module's imports bind (in its blocks too, not in its functions)."""
+    names: set[str] = set()
+    for statement in body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in statement.names)
+        elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            blocks = [getattr(statement, field, []) for field in ("body", "orelse", "finalbody")]
+            blocks += [handler.body for handler in getattr(statement, "handlers", [])]
+            for block in blocks:
+                names |= _imported_names(block)
+    return names
+
+
+def written_number(node: ast.expr | None, constants: Constants) -> Bound | None:
+    """Return the number ``node`` writes: a number, a negative one, or a name of
+    ``constants``; None for anything else (a boolean is no number)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = written_number(node.operand, {})
+        return bound(-inner) if inner is not None else None
+    if isinstance(node, ast.Constant):
+        return bound(node.value)
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    return None
+
+
+def written_range(
+    integer: bool, minimum: ast.expr | None, maximum: ast.expr | None, constants: Constants
+) -> NumberRange | None:
+    """Return the range of a number input whose ``min`` and ``max`` are ``minimum`` and
+    ``maximum`` (None: not given), each side open when it is not written in place."""
+    return number_range(
+        integer, written_number(minimum, constants), written_number(maximum, constants)
+    )
+
+
+def static_slots(name: str, spec: ast.expr, constants: Constants | None = None) -> list[WidgetSlot]:
     """Return the widget slots of one widget input (the reader already knows it is no
-    socket): ``spec`` is its ``INPUT_TYPES`` entry, ``(type_or_list, {options})``."""
+    socket): ``spec`` is its ``INPUT_TYPES`` entry, ``(type_or_list, {options})``;
+    ``constants``: the module's names a bound may be written with."""
     if not isinstance(spec, ast.Tuple) or not spec.elts:
         return [WidgetSlot(name, "any")]
     first = spec.elts[0]
@@ -69,7 +146,14 @@ def static_slots(name: str, spec: ast.expr) -> list[WidgetSlot]:
         shared = shared_list_key(first)
     if kind == "combo" and written_true(options.get("multiselect")):
         kind, choices, shared = "any", None, None
-    slots = [WidgetSlot(name, kind, choices, shared=shared if kind == "combo" else None)]
+    allowed = None
+    if kind == "number" and text is not None:
+        allowed = written_range(
+            text.upper() == "INT", options.get("min"), options.get("max"), constants or {}
+        )
+    slots = [
+        WidgetSlot(name, kind, choices, shared=shared if kind == "combo" else None, range=allowed)
+    ]
     controlled = written_true(options.get("control_after_generate"))
     if kind == "combo":
         if controlled:
@@ -202,7 +286,9 @@ _V3_KINDS: dict[str, SlotKind] = {
 }
 
 
-def v3_layout(inputs: ast.expr | None) -> list[WidgetSlot] | None:
+def v3_layout(
+    inputs: ast.expr | None, constants: Constants | None = None
+) -> list[WidgetSlot] | None:
     """Return the widget slots of a v3 schema's ``inputs=[...]``, required then optional
     (as ComfyUI's v1 conversion orders them for the frontend), or None unless every input
     is written in place as ``io.<Type>.Input("name", ...)`` of a type whose place is
@@ -214,7 +300,7 @@ def v3_layout(inputs: ast.expr | None) -> list[WidgetSlot] | None:
     optional: list[WidgetSlot] = []
     names: set[str] = set()
     for item in inputs.elts:
-        read = _v3_input(item)
+        read = _v3_input(item, constants or {})
         if read is None:
             return None
         name, slots, is_optional = read
@@ -225,7 +311,7 @@ def v3_layout(inputs: ast.expr | None) -> list[WidgetSlot] | None:
     return required + optional
 
 
-def _v3_input(item: ast.expr) -> tuple[str, list[WidgetSlot], bool] | None:
+def _v3_input(item: ast.expr, constants: Constants) -> tuple[str, list[WidgetSlot], bool] | None:
     if not (
         isinstance(item, ast.Call)
         and isinstance(item.func, ast.Attribute)
@@ -258,7 +344,12 @@ def _v3_input(item: ast.expr) -> tuple[str, list[WidgetSlot], bool] | None:
     kind = _V3_KINDS.get(type_name)
     if kind is None:
         return None
-    slots = [WidgetSlot(name, kind)]
+    allowed = None
+    if kind == "number":
+        allowed = written_range(
+            type_name == "Int", keywords.get("min"), keywords.get("max"), constants
+        )
+    slots = [WidgetSlot(name, kind, range=allowed)]
     controlled = _v3_set(keywords.get("control_after_generate"))
     if kind == "combo":
         options = keywords.get("options", item.args[1] if len(item.args) > 1 else None)

@@ -20,11 +20,13 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from watchman.comfy.loaders import CONTROL_VALUES
+from watchman.comfy.number_ranges import NumberRange, range_from_json, range_from_options
 from watchman.comfy.widget_values import (
     BOOLEAN,
     LONG_TEXT,
     NULL,
     NUMBER,
+    ODD_NUMBER,
     REFERENCE,
     WidgetKinds,
 )
@@ -52,13 +54,15 @@ class WidgetSlot:
     adds), its kind, a list's choices when they are all texts (None: not checked),
     whether some frontends leave it out, and for a list the node takes from
     ``comfy.samplers``, which one (:mod:`watchman.comfy.sampler_lists`): its choices are
-    the install's, filled in by :func:`with_shared_lists`."""
+    the install's, filled in by :func:`with_shared_lists`; for a number, the range its
+    definition allows (None: not known, or open both ways)."""
 
     name: str | None
     kind: SlotKind
     choices: frozenset[str] | None = None
     optional: bool = False
     shared: str | None = None
+    range: NumberRange | None = None
 
 
 Layout = tuple[WidgetSlot, ...]
@@ -70,9 +74,12 @@ SLOT_KINDS: frozenset[str] = frozenset(
 
 def slot_json(slot: WidgetSlot) -> list[object]:
     """Return ``slot`` as a JSON-ready list (choices sorted: a set has no order; the
-    shared list's key, fifth, only when there is one)."""
+    shared list's key, fifth, only when there is one or a range follows; a number's
+    range, sixth, only when it has one)."""
     choices = sorted(slot.choices) if slot.choices is not None else None
     document: list[object] = [slot.name, slot.kind, choices, slot.optional]
+    if slot.range is not None:
+        return [*document, slot.shared, slot.range.to_json()]
     return [*document, slot.shared] if slot.shared is not None else document
 
 
@@ -94,10 +101,13 @@ def layout_from_json(data: object) -> Layout:
         return ()
     slots = []
     for item in data:
-        if not (isinstance(item, list) and len(item) in (4, 5)):
+        if not (isinstance(item, list) and len(item) in (4, 5, 6)):
             return ()
         name, kind, choices, optional, *rest = item
         shared = rest[0] if rest else None
+        allowed = range_from_json(rest[1]) if len(rest) > 1 else None
+        if len(rest) > 1 and (allowed is None or kind != "number"):
+            return ()
         if not (name is None or isinstance(name, str)) or kind not in SLOT_KINDS:
             return ()
         if not (shared is None or isinstance(shared, str)):
@@ -113,6 +123,7 @@ def layout_from_json(data: object) -> Layout:
                 frozenset(choices) if choices is not None else None,
                 optional is True,
                 shared,
+                allowed,
             )
         )
     return tuple(slots)
@@ -172,7 +183,7 @@ def _slots(name: str, spec: object) -> list[WidgetSlot]:
             slots.append(WidgetSlot(None, "upload", optional=True))
         return slots
     if head in ("INT", "FLOAT"):
-        slots = [WidgetSlot(name, "number")]
+        slots = [WidgetSlot(name, "number", range=range_from_options(head, options))]
         if controlled or name in SEED_NAMES:
             slots.append(WidgetSlot(None, "control", optional=True))
         return slots
@@ -203,10 +214,10 @@ def _fits(slot: WidgetSlot, value: str | int) -> bool:
         return (
             isinstance(value, str)
             or value in (REFERENCE, NULL)
-            or (slot.choices is None and value == NUMBER)
+            or (slot.choices is None and value in (NUMBER, ODD_NUMBER))
         )
     if kind == "number":
-        return value == NUMBER
+        return value in (NUMBER, ODD_NUMBER)
     if kind == "boolean":
         return value == BOOLEAN
     if kind in ("text", "filter"):
@@ -217,15 +228,15 @@ def _fits(slot: WidgetSlot, value: str | int) -> bool:
     return value == NULL or (isinstance(value, str) and value in UPLOAD_VALUES)  # upload
 
 
-def place_values(layout: Layout, kinds: WidgetKinds) -> dict[str, str] | None:
-    """Return the list values of a node's stored widget values by input name, or None
-    when ``kinds`` (:func:`~watchman.comfy.widget_values.widget_kinds`) does not fit the
-    layout exactly: a value of the wrong kind, one missing or one left over.
+def placed_slots(layout: Layout, kinds: WidgetKinds) -> list[tuple[WidgetSlot, int]] | None:
+    """Return each slot of ``layout`` that takes one of a node's stored widget values,
+    with that value's position in ``kinds``
+    (:func:`~watchman.comfy.widget_values.widget_kinds`), or None when ``kinds`` does not
+    fit the layout exactly: a value of the wrong kind, one missing or one left over.
 
     A slot some frontends leave out takes the next value only when that value fits it.
-    Only the values of ``combo`` slots are returned (the ones checked against lists).
     """
-    placed: dict[str, str] = {}
+    placed: list[tuple[WidgetSlot, int]] = []
     position = 0
     for slot in layout:
         fits = position < len(kinds) and _fits(slot, kinds[position])
@@ -233,8 +244,40 @@ def place_values(layout: Layout, kinds: WidgetKinds) -> dict[str, str] | None:
             if slot.optional:
                 continue
             return None
-        value = kinds[position]
+        placed.append((slot, position))
         position += 1
-        if slot.kind == "combo" and slot.name is not None and isinstance(value, str):
-            placed[slot.name] = value
     return placed if position == len(kinds) else None
+
+
+def place_values(layout: Layout, kinds: WidgetKinds) -> dict[str, str] | None:
+    """Return the list values of a node's stored widget values by input name, or None
+    when ``kinds`` does not fit the layout exactly (:func:`placed_slots`). Only the
+    values of ``combo`` slots are returned (the ones checked against lists)."""
+    placed = placed_slots(layout, kinds)
+    if placed is None:
+        return None
+    found: dict[str, str] = {}
+    for slot, position in placed:
+        value = kinds[position]
+        if slot.kind == "combo" and slot.name is not None and isinstance(value, str):
+            found[slot.name] = value
+    return found
+
+
+def place_numbers(layout: Layout, kinds: WidgetKinds) -> dict[str, int] | None:
+    """Return, by input name, which of a node's kept numbers (the values of its
+    :data:`~watchman.comfy.widget_values.NUMBER` positions, in order) each number slot
+    with a range holds, or None when ``kinds`` does not fit the layout exactly."""
+    placed = placed_slots(layout, kinds)
+    if placed is None:
+        return None
+    found: dict[str, int] = {}
+    numbers = 0
+    for slot, position in placed:
+        value = kinds[position]
+        if type(value) is not int or value != NUMBER:
+            continue
+        if slot.kind == "number" and slot.name is not None and slot.range is not None:
+            found[slot.name] = numbers
+        numbers += 1
+    return found

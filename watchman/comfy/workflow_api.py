@@ -18,7 +18,7 @@ from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.socket_links import NodeKey, reached_types
-from watchman.comfy.widget_values import named_texts
+from watchman.comfy.widget_values import named_numbers, named_texts, packed_numbers
 from watchman.comfy.workflow_limits import (
     MAX_EXPANDED_NODES,
     MAX_MODEL_REFERENCES,
@@ -75,6 +75,7 @@ def parse_api_prompt(
             "(MAX_EXPANDED_NODES)."
         )
     nodes: list[NodeUse] = []
+    numbers: list[float] = []
     references: list[ModelReference] = []
     files: list[InputFileReference] = []
     targets: dict[NodeKey, list[NodeKey]] = {}
@@ -92,6 +93,8 @@ def parse_api_prompt(
         for _, value in pairs:
             if _is_link(value):
                 targets.setdefault(str(value[0]), []).append(node_id)
+        numbered, node_numbers = named_numbers(values)
+        numbers.extend(node_numbers)
         nodes.append(
             NodeUse(
                 node_id=node_id,
@@ -102,6 +105,7 @@ def parse_api_prompt(
                 aux_id=None,
                 version=None,
                 named=named_texts(values),
+                numbered=numbered,
                 linked=tuple(sorted(sys.intern(name) for name, value in pairs if _is_link(value))),
                 # A link from a node the prompt lacks gives nothing: ComfyUI fails
                 # validating it.
@@ -134,6 +138,7 @@ def parse_api_prompt(
         subgraph_ids=frozenset(),
         errors=location_findings(references),
         input_files=tuple(files),
+        numbers=packed_numbers(numbers),
     )
 
 

@@ -6,15 +6,23 @@ Nothing here reads files or knows a format; the readers (``workflow_ui``, ``work
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.model_key import NodeLookup
+from watchman.comfy.number_ranges import EXACT_INTEGERS
+from watchman.comfy.widget_values import (
+    number_count,
+    number_value,
+    packed_numbers,
+    unpacked_numbers,
+)
 from watchman.errors import StateError
 
-PARSE_SCHEMA_VERSION = 5
+PARSE_SCHEMA_VERSION = 6
 """Version of ``ParsedWorkflow.to_json``; a cache entry of another version is re-parsed."""
 
 
@@ -70,6 +78,10 @@ class NodeUse:
     feeds; an API node's every input name (None for a UI node, whose saved ``inputs``
     say which are open); and, for a node that may lack an input, the node types its
     outputs reach, its own included.
+
+    ``numbered`` names the inputs whose value, known by name, is a number: their values
+    are kept in the workflow's ``numbers`` (:attr:`ParsedWorkflow.numbers`), after those
+    of the node's ``widgets`` list.
     """
 
     node_id: str
@@ -85,6 +97,7 @@ class NodeUse:
     open_inputs: tuple[str, ...] = ()
     given: tuple[str, ...] | None = None
     reaches: tuple[str, ...] = ()
+    numbered: tuple[str, ...] = ()
 
 
 def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, Any]:
@@ -93,7 +106,7 @@ def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, A
     return {name: getattr(record, name) for name in record.__slots__}
 
 
-_NODE_VALUES = ("widgets", "named", "linked", "open_inputs", "reaches")
+_NODE_VALUES = ("widgets", "named", "linked", "open_inputs", "reaches", "numbered")
 
 
 def _node_fields(node: NodeUse) -> dict[str, Any]:
@@ -118,6 +131,7 @@ def _node_from_json(data: dict[str, Any]) -> NodeUse:
             "open_inputs": tuple(data.get("open_inputs", ())),
             "given": tuple(data["given"]) if data.get("given") is not None else None,
             "reaches": tuple(data.get("reaches", ())),
+            "numbered": tuple(data.get("numbered", ())),
         }
     )
 
@@ -129,7 +143,7 @@ def _reference_fields(reference: ModelReference) -> dict[str, Any]:
     return fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedWorkflow:
     """Everything the daemon needs to know about one workflow."""
 
@@ -144,6 +158,25 @@ class ParsedWorkflow:
     undefined_instances: tuple[NodeUse, ...] = ()
     # Files named in ComfyUI's input (or output, temp) folder: LoadImage's image...
     input_files: tuple[InputFileReference, ...] = ()
+    # The nodes' numbers, node by node as ``nodes`` lists them: the values of each one's
+    # NUMBER widget positions, then of its ``numbered`` inputs, as one run of doubles
+    # (:func:`~watchman.comfy.widget_values.packed_numbers`; see :meth:`node_numbers`).
+    numbers: bytes = b""
+
+    def node_numbers(self) -> list[tuple[float, ...]]:
+        """Return each node's numbers, as ``nodes`` lists them (a node the numbers do
+        not reach, in a parse whose numbers are short, has none). Never raises."""
+        try:
+            values = unpacked_numbers(self.numbers)
+        except ValueError:
+            values = ()
+        found: list[tuple[float, ...]] = []
+        at = 0
+        for node in self.nodes:
+            count = number_count(node.widgets) + len(node.numbered)
+            found.append(values[at : at + count] if at + count <= len(values) else ())
+            at += count
+        return found
 
     @property
     def node_types(self) -> tuple[str, ...]:
@@ -162,6 +195,7 @@ class ParsedWorkflow:
             "errors": list(self.errors),
             "undefined_instances": [_node_fields(node) for node in self.undefined_instances],
             "input_files": [_fields(reference) for reference in self.input_files],
+            "numbers": numbers_json(self.numbers),
         }
 
     @classmethod
@@ -196,9 +230,35 @@ class ParsedWorkflow:
                 input_files=tuple(
                     InputFileReference(**reference) for reference in data.get("input_files", ())
                 ),
+                numbers=numbers_from_json(data.get("numbers", [])),
             )
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise StateError(f"The cached workflow parse is malformed ({error}).") from error
+
+
+def numbers_json(packed: bytes) -> list[int | float]:
+    """Return kept numbers as a JSON list (an integral one as an integer: shorter; not
+    -0.0, which would come back as 0.0)."""
+    return [
+        int(number)
+        if number.is_integer() and abs(number) < EXACT_INTEGERS and math.copysign(1, number) > 0
+        else number
+        for number in unpacked_numbers(packed)
+    ]
+
+
+def numbers_from_json(data: object) -> bytes:
+    """Return the numbers :func:`numbers_json` wrote, packed again.
+
+    Raises:
+        ValueError: ``data`` is not a list of finite numbers.
+    """
+    if not isinstance(data, list):
+        raise ValueError("kept numbers are not a list")
+    numbers = [number_value(item) for item in data]
+    if any(number is None for number in numbers):
+        raise ValueError("a kept number is not a finite number")
+    return packed_numbers([number for number in numbers if number is not None])
 
 
 def _text_or_none(value: object) -> str | None:

@@ -61,7 +61,7 @@ from watchman.comfy.subgraph_inputs import (
     subgraph_shape,
 )
 from watchman.comfy.widget_names import named_widget_values
-from watchman.comfy.widget_values import ui_values, without_texts
+from watchman.comfy.widget_values import packed_numbers, ui_values, without_texts
 from watchman.comfy.workflow_graph import (
     MODE_BYPASSED,
     MODE_MUTED,
@@ -156,6 +156,8 @@ class _Walk:
     definitions: dict[str, dict[str, Any]]
     group_nodes: dict[str, Any]
     nodes: list[NodeUse] = field(default_factory=list)
+    # The nodes' numbers, node after node (ParsedWorkflow.numbers).
+    numbers: list[float] = field(default_factory=list)
     references: list[ModelReference] = field(default_factory=list)
     input_files: list[InputFileReference] = field(default_factory=list)
     own_models: dict[str, tuple[EmbeddedModel, ...]] = field(default_factory=dict)
@@ -338,11 +340,14 @@ class _Walk:
         # Inside a subgraph, an input linked from the subgraph's inputs takes the
         # instance's value (or a real node's outside), not the inner widget's copy.
         given, fed = handed_down(node, level.received, level.slots)
-        kinds, named, linked = ui_values(node, given, fed)
+        kinds, named, linked, numbered, numbers = ui_values(node, given, fed)
         use = node_use(node, node_id, node_type, bypassed, muted, kinds, named, linked)
+        if numbered:
+            use = replace(use, numbered=numbered)
         if level.links is not None and not (bypassed or muted):
             use = self.with_open_inputs(use, node, level, level.links)
         self.nodes.append(use)
+        self.numbers.extend(numbers)
         # A node type several packs define is read by the entry of the pack it names.
         table = self.table.for_pack(node_type, use.cnr_id, use.aux_id) if self.table else None
         files = (table or default_table()).input_files(node_type)
@@ -520,4 +525,5 @@ def parse_ui_workflow(
         errors=tuple(walk.errors) + attach_errors,
         undefined_instances=tuple(walk.undefined),
         input_files=tuple(walk.input_files),
+        numbers=packed_numbers(walk.numbers),
     )

@@ -102,6 +102,7 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             missing_nodes=[],
             missing_inputs=[],
             unlisted_values=[],
+            out_of_range_values=[],
             unlinked_inputs=[],
             no_output=None,
             uncertain_count=0,
@@ -131,6 +132,18 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
                 "closest": list(value.closest),
             }
             for value in entry.values
+        ],
+        out_of_range_values=[
+            {
+                "node_id": value.node_id,
+                "node_type": value.node_type,
+                "input": value.input,
+                "value": value.value,
+                "side": value.side,
+                "min": value.minimum,
+                "max": value.maximum,
+            }
+            for value in entry.ranges
         ],
         unlinked_inputs=[
             {"node_id": node.node_id, "node_type": node.node_type, "inputs": list(node.inputs)}
@@ -171,6 +184,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "missing_nodes": summary.missing_nodes,
         "missing_input_files": summary.missing_input_files,
         "unlisted_values": summary.unlisted_values,
+        "values_out_of_range": summary.values_out_of_range,
         "unlinked_inputs": summary.unlinked_inputs,
         "workflows_without_output": summary.workflows_without_output,
         "uncertain": summary.uncertain,

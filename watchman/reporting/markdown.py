@@ -135,6 +135,11 @@ def _summary(report: Report) -> list[str]:
             else []
         ),
         *(
+            [f"- Numbers outside the range ComfyUI allows: {summary.values_out_of_range}"]
+            if summary.values_out_of_range
+            else []
+        ),
+        *(
             [f"- Nodes with required inputs nothing feeds: {summary.unlinked_inputs}"]
             if summary.unlinked_inputs
             else []
@@ -284,6 +289,8 @@ def _workflows(report: Report) -> list[str]:
             detail.append(f"{len(workflow.inputs)} input file(s)")
         if workflow.values:
             detail.append(f"{len(workflow.values)} value(s) not in list")
+        if workflow.ranges:
+            detail.append(f"{len(workflow.ranges)} number(s) out of range")
         if workflow.unlinked:
             detail.append(f"{len(workflow.unlinked)} node(s) with inputs unconnected")
         if workflow.no_output is not None:

@@ -33,6 +33,7 @@ from watchman.stages.needs import (
     count_statuses,
 )
 from watchman.stages.node_packs import PackAdvice, PackAdvices
+from watchman.stages.range_needs import OutOfRangeValue
 from watchman.stages.resolve import Resolutions
 from watchman.stages.socket_needs import NoOutput, UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
@@ -109,6 +110,9 @@ class WorkflowEntry:
     # No active output node: ComfyUI refuses the whole prompt until one is added or
     # enabled (beside a live server only, where every node type's flag is known).
     no_output: NoOutput | None = None
+    # Numbers outside the range the install allows: the person's call (change the value,
+    # or update what would allow it).
+    ranges: tuple[OutOfRangeValue, ...] = ()
 
     @property
     def uncertain_count(self) -> int:
@@ -120,6 +124,7 @@ class WorkflowEntry:
             + len(self.values)
             + len(self.unlinked)
             + (self.no_output is not None)
+            + len(self.ranges)
         )
 
     @property
@@ -160,6 +165,8 @@ class Summary:
     unlinked_inputs: int = 0
     # Workflows with no active output node (ComfyUI: "Prompt has no outputs").
     workflows_without_output: int = 0
+    # Distinct (node type, input, value) outside the range the install allows.
+    values_out_of_range: int = 0
 
 
 @dataclass(frozen=True)
@@ -271,6 +278,7 @@ def workflow_entry(
         values=needs.unlisted_values,
         unlinked=needs.unlinked_inputs,
         no_output=needs.no_output,
+        ranges=needs.out_of_range,
     )
 
 
@@ -311,6 +319,11 @@ def _summary(
     values = {
         (value.node_type, value.input, value.value) for entry in entries for value in entry.values
     }
+    ranges = {
+        (value.node_type, value.input, repr(value.value))
+        for entry in entries
+        for value in entry.ranges
+    }
     uncertain = (
         {row.key.text for row in rows if row.uncertain}
         | {
@@ -321,6 +334,7 @@ def _summary(
         }
         | {"input:" + value for value in inputs}
         | {"value:" + "\0".join(value) for value in values}
+        | {"range:" + "\0".join(value) for value in ranges}
         | {f"unlinked:{entry.path}\0{node.node_id}" for entry in entries for node in entry.unlinked}
         | {f"no_output:{entry.path}" for entry in entries if entry.no_output is not None}
     )
@@ -342,6 +356,7 @@ def _summary(
         unlisted_values=len(values),
         unlinked_inputs=sum(len(entry.unlinked) for entry in entries),
         workflows_without_output=sum(entry.no_output is not None for entry in entries),
+        values_out_of_range=len(ranges),
         resolutions=MappingProxyType(
             {
                 status: sum(1 for value in resolution_by_key.values() if value == status)

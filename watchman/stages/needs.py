@@ -22,9 +22,11 @@ Workflow status, by precedence (the first that applies wins):
    provides that file or picks one of theirs; :mod:`watchman.stages.input_needs`); or a
    list input's value is not among the choices the live server, or the node's source,
    offers (a CLIP type this ComfyUI lacks: ``Value not in list``;
-   :mod:`watchman.stages.value_needs`); or a node an output needs leaves an input its
-   definition requires unconnected, or fed only by a muted node (``Required input is
-   missing``; judged beside a live server: :mod:`watchman.stages.socket_needs`).
+   :mod:`watchman.stages.value_needs`); or a number input's value lies outside the range
+   they allow (``Value 0 smaller than min of 1``; :mod:`watchman.stages.range_needs`);
+   or a node an output needs leaves an input its definition requires unconnected, or fed
+   only by a muted node (``Required input is missing``; judged beside a live server:
+   :mod:`watchman.stages.socket_needs`).
 5. ``ready``: everything the active nodes need is installed.
 
 Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the status.
@@ -52,6 +54,7 @@ from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_model_needs
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
+from watchman.stages.range_needs import OutOfRangeValue, find_out_of_range_values
 from watchman.stages.socket_needs import (
     NoOutput,
     OutputLookup,
@@ -104,6 +107,7 @@ class WorkflowNeeds:
     unlisted_values: tuple[UnlistedValue, ...] = ()  # values the server's lists lack
     unlinked_inputs: tuple[UnlinkedInput, ...] = ()  # required inputs nothing feeds
     no_output: NoOutput | None = None  # no active output node: the prompt is refused
+    out_of_range: tuple[OutOfRangeValue, ...] = ()  # numbers outside their ranges
 
 
 def find_node_needs(
@@ -141,6 +145,7 @@ def assess_workflow(
     close: CloseMemo | None = None,
     sockets: SocketLookup | None = None,
     outputs: OutputLookup | None = None,
+    ranges: LayoutLookup | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -162,6 +167,8 @@ def assess_workflow(
             (None: unconnected inputs are not judged).
         outputs: which node types are output nodes, where every type's flag is known (a
             live server's; None: a workflow without an output is not judged).
+        ranges: the widget slots per node type whose number ranges are checked, the
+            live server's or the source's (None: ranges are not checked).
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
@@ -194,6 +201,19 @@ def assess_workflow(
         if outputs is not None and not missing_nodes
         else None
     )
+    out_of_range = (
+        find_out_of_range_values(
+            (
+                (node, numbers)
+                for node, numbers in zip(parsed.nodes, parsed.node_numbers(), strict=True)
+                if not (node.bypassed or node.muted)
+            ),
+            ranges,
+            validates or _validates_nothing,
+        )
+        if ranges is not None
+        else ()
+    )
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
         need
@@ -204,7 +224,7 @@ def assess_workflow(
         status: WorkflowStatus = "missing_nodes"
     elif any(need.certain for need in missing_models):
         status = "missing_models"
-    elif missing_models or missing_inputs or unlisted or unlinked or no_output:
+    elif missing_models or missing_inputs or unlisted or unlinked or no_output or out_of_range:
         status = "uncertain"
     else:
         status = "ready"
@@ -220,6 +240,7 @@ def assess_workflow(
         unlisted_values=unlisted,
         unlinked_inputs=unlinked,
         no_output=no_output,
+        out_of_range=out_of_range,
     )
 
 
@@ -240,6 +261,9 @@ class InstalledNodes:
     layouts: LayoutLookup | None = None
     sockets: SocketLookup | None = None
     outputs: OutputLookup | None = None  # only where every flag is known: a live server's
+    # The layouts whose number ranges are checked (None: not checked); ``layouts`` are
+    # those whose lists are.
+    ranges: LayoutLookup | None = None
     # Beside a live server, the digests of its answer's content and of the whole answer
     # (``ObjectInfo.content_digest``, ``ObjectInfo.answer_digest``).
     content_digest: str = ""
@@ -335,6 +359,7 @@ def assess_all(
                     close,
                     installed.sockets,
                     installed.outputs,
+                    installed.ranges,
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())

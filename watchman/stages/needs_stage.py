@@ -51,13 +51,13 @@ def assess_needs(
 ) -> Assessed:
     """Assess every workflow of ``scan`` against the install.
 
-    Takes the settings (whether list values are checked), the home (the needs cache),
-    the live ComfyUI server if one is used, the workflows read, the model and node
-    inventories, the broken model files, the loader table the workflows were read with,
-    what the caches stage wrote (the model cache stands for the models the kept needs
-    were made under), ComfyUI's input folder (None: not checked), where a cache that
-    cannot be written is said, and the server's answer when this cycle read it already
-    (its inputs check: then the server is not asked again).
+    Takes the settings (whether list values and number ranges are checked), the home (the
+    needs cache), the live ComfyUI server if one is used, the workflows read, the model and
+    node inventories, the broken model files, the loader table the workflows were read with,
+    what the caches stage wrote (the model cache stands for the models the kept needs were
+    made under), ComfyUI's input folder (None: not checked), where a cache that cannot be
+    written is said, and the server's answer when this cycle read it already (its inputs
+    check: then the server is not asked again).
 
     Returns:
         The installed node types and the needs.
@@ -66,12 +66,17 @@ def assess_needs(
         CycleInterrupted: a stop was asked for.
     """
     check_lists = settings.workflows.check_list_values
+    check_ranges = settings.workflows.check_value_ranges
+    checks = check_lists or check_ranges
     static_sockets = nodes.static_sockets()
     installed = installed_nodes(
-        server, nodes, table.layout if check_lists else None, static_sockets, server_reading
+        server, nodes, table.layout if checks else None, static_sockets, server_reading
     )
-    if not check_lists:
-        installed = replace(installed, layouts=None)
+    installed = replace(
+        installed,
+        layouts=installed.layouts if check_lists else None,
+        ranges=installed.layouts if check_ranges else None,
+    )
     # A workflow whose bytes and every other input of its assessment are unchanged keeps
     # its needs from the last cycle; not when the model cache, which stands for the
     # models they were made under, could not be written.
@@ -86,7 +91,8 @@ def assess_needs(
             home.model_cache,
             installed,
             health,
-            f"{parser_version(table)}:{table.checks_digest if check_lists else 'off'}"
+            f"{parser_version(table)}:{table.checks_digest if checks else 'off'}"
+            f":{int(check_lists)}{int(check_ranges)}"
             f":{sockets_digest(static_sockets) if installed.source == 'static' else ''}",
             changes,
             inputs,

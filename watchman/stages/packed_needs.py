@@ -11,11 +11,13 @@ from typing import Any
 
 from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.model_key import ModelKey
+from watchman.comfy.number_ranges import bound
 from watchman.comfy.workflow_model import ModelReference
 from watchman.stages.input_needs import InputFileNeed
 from watchman.stages.inventory.models import ModelFile
 from watchman.stages.needs import NodeNeed, WorkflowNeeds
 from watchman.stages.needs_model import ModelNeed
+from watchman.stages.range_needs import OutOfRangeValue
 from watchman.stages.socket_needs import InactiveOutput, NoOutput, UnlinkedInput
 from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflow_cache import pack_reference, unpack_reference
@@ -49,6 +51,7 @@ def pack_needs(
         [_pack_unlisted(value) for value in needs.unlisted_values],
         [[node.node_id, node.node_type, list(node.inputs)] for node in needs.unlinked_inputs],
         _pack_no_output(needs.no_output),
+        [_pack_out_of_range(value) for value in needs.out_of_range],
     ]
 
 
@@ -76,6 +79,7 @@ def unpack_needs(
         unlisted,
         unlinked,
         no_output,
+        out_of_range,
     ) = packed
     if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
         raise ValueError(f"no workflow status {status!r}")
@@ -91,6 +95,7 @@ def unpack_needs(
         unlisted_values=tuple(_unlisted(values) for values in unlisted),
         unlinked_inputs=tuple(_unlinked(values) for values in unlinked),
         no_output=_no_output(no_output),
+        out_of_range=tuple(_out_of_range(values) for values in out_of_range),
     )
 
 
@@ -105,6 +110,22 @@ def _unlisted(values: Sequence[Any]) -> UnlistedValue:
     if not all(isinstance(text, str) for text in texts) or type(offered) is not int:
         raise TypeError("an unlisted value of another shape")
     return UnlistedValue(node_id, node_type, input_name, value, offered, tuple(closest))
+
+
+def _pack_out_of_range(value: OutOfRangeValue) -> list[Any]:
+    return [value.node_id, value.node_type, value.input, value.value, value.side,
+            value.minimum, value.maximum]  # fmt: skip
+
+
+def _out_of_range(values: Sequence[Any]) -> OutOfRangeValue:
+    node_id, node_type, input_name, value, side, minimum, maximum = values
+    if not all(isinstance(text, str) for text in (node_id, node_type, input_name)):
+        raise TypeError("a value out of range of another shape")
+    if bound(value) is None or side not in ("below", "above"):
+        raise ValueError("a value out of range of another shape")
+    if any(limit is not None and bound(limit) is None for limit in (minimum, maximum)):
+        raise ValueError("a range of another shape")
+    return OutOfRangeValue(node_id, node_type, input_name, value, side, minimum, maximum)
 
 
 def _unlinked(values: Sequence[Any]) -> UnlinkedInput:

@@ -35,6 +35,8 @@ from watchman.comfy.workflow_model import (
     ModelReference,
     NodeUse,
     ParsedWorkflow,
+    numbers_from_json,
+    numbers_json,
 )
 from watchman.state.json_codec import dumps_line, loads_json
 from watchman.state.path_lines import read_path_lines, write_path_lines
@@ -47,7 +49,8 @@ _VALUES_AT = _NODE_FIELDS.index("widgets")
 """Where a packed node's kept values begin: widgets, named and linked, in that order."""
 _LINKS_AT = _NODE_FIELDS.index("open_inputs")
 """Where a packed node's link facts begin: open inputs, given inputs and reached types,
-in that order, each left out at the end when empty (most nodes have none)."""
+in that order, then the names of its numbers known by name, each left out at the end when
+empty (most nodes have none)."""
 _REFERENCE_FIELDS = tuple(field.name for field in fields(ModelReference))
 _EMBEDDED_FIELDS = tuple(field.name for field in fields(EmbeddedModel))
 _INPUT_FILE_FIELDS = tuple(field.name for field in fields(InputFileReference))
@@ -151,6 +154,7 @@ def pack_parse(parsed: ParsedWorkflow) -> list[Any]:
         list(parsed.errors),
         [_pack_node(node) for node in parsed.undefined_instances],
         [[getattr(file, name) for name in _INPUT_FILE_FIELDS] for file in parsed.input_files],
+        numbers_json(parsed.numbers),
     ]
 
 
@@ -162,6 +166,7 @@ def _pack_node(node: NodeUse) -> list[Any]:
         list(node.open_inputs),
         list(node.given) if node.given is not None else None,
         list(node.reaches),
+        list(node.numbered),
     ]
     while tail and not tail[-1]:
         tail.pop()
@@ -203,7 +208,17 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
     Raises:
         ValueError, TypeError: the packed value has another shape.
     """
-    kind, nodes, references, embedded, subgraph_ids, errors, undefined, input_files = packed
+    (
+        kind,
+        nodes,
+        references,
+        embedded,
+        subgraph_ids,
+        errors,
+        undefined,
+        input_files,
+        numbers,
+    ) = packed
     records = {} if records is None else records
     return ParsedWorkflow(
         format=_interned(kind),
@@ -214,6 +229,7 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
         errors=tuple(str(item) for item in errors),
         undefined_instances=tuple(_node(values, records) for values in undefined),
         input_files=tuple(_input_file(values) for values in input_files),
+        numbers=numbers_from_json(numbers),
     )
 
 
@@ -228,14 +244,18 @@ def _node(values: list[Any], records: Records) -> NodeUse:
         raise ValueError("a node record of another length")
     head = values[:_VALUES_AT]
     widgets, named, linked = values[_VALUES_AT:_LINKS_AT]
-    tail = [*values[_LINKS_AT:], [], None, []][:3]
+    tail = [*values[_LINKS_AT:], *[[], None, [], []][len(values) - _LINKS_AT :]]
     if not (
-        type(tail[0]) is list and type(tail[2]) is list and type(tail[1]) in (list, type(None))
+        type(tail[0]) is list
+        and type(tail[2]) is list
+        and type(tail[3]) is list
+        and type(tail[1]) in (list, type(None))
     ):
         raise TypeError("a node's link facts are not lists")
     opened = tuple(map(sys.intern, tail[0]))
     given = tuple(map(sys.intern, tail[1])) if tail[1] is not None else None
     reaches = tuple(map(sys.intern, tail[2]))
+    numbered = tuple(map(sys.intern, tail[3]))
     kinds = tuple(map(_interned, widgets))
     if not all(type(kind) in (str, int) for kind in kinds):
         raise TypeError("a kept widget value is neither a text nor a kind")
@@ -252,6 +272,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
         opened,
         given,
         reaches,
+        numbered,
     )
     known = records.get(key)
     if known is None:
@@ -270,6 +291,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
             opened,
             given,
             reaches,
+            numbered,
         )
     return known
 

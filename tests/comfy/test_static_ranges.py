@@ -1,0 +1,145 @@
+"""A number input's range read from its node's source, never run: kept where its min
+and max are written in place (a number, a negative one, or a module's name bound once to
+one, as ComfyUI's MAX_RESOLUTION), under the same trust as a written list."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from watchman.comfy.loader_lookup import loader_table
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.number_ranges import NumberRange
+from watchman.comfy.widget_layout import place_numbers
+from watchman.comfy.widget_values import widget_kinds
+from watchman.stages.inventory.nodes import NodeInventory, NodePack
+
+LATENT = """
+MAX_RESOLUTION = 16384
+
+class EmptyLatentImage:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"width": ("INT", {"default": 1024, "min": 16, "max": MAX_RESOLUTION}),
+                             "height": ("INT", {"min": 16, "max": MAX_RESOLUTION, "step": 8}),
+                             "shift": ("FLOAT", {"min": -10.5, "max": 10.5}),
+                             "batch_size": ("INT", {"default": 1, "min": 1, "max": 4096})}}
+
+NODE_CLASS_MAPPINGS = {"EmptyLatentImage": EmptyLatentImage}
+"""
+
+
+def ranges_of(source: str, node_type: str = "EmptyLatentImage") -> dict[str, object]:
+    loaders, _ = learn_loaders([("nodes.py", textwrap.dedent(source).encode())])
+    found = {loader.node_type: loader for loader in loaders}.get(node_type)
+    layout = found.layout if found is not None else ()
+    return {slot.name: slot.range for slot in layout if slot.name is not None}
+
+
+def test_a_written_number_a_negative_one_and_a_module_constant_give_the_range() -> None:
+    assert ranges_of(LATENT) == {
+        "width": NumberRange(True, 16, 16384),
+        "height": NumberRange(True, 16, 16384),
+        "shift": NumberRange(False, -10.5, 10.5),
+        "batch_size": NumberRange(True, 1, 4096),
+    }
+
+
+def test_a_node_with_ranges_and_no_list_keeps_its_layout_and_places_its_numbers() -> None:
+    loaders, _ = learn_loaders([("nodes.py", LATENT.encode())])
+    [loader] = loaders
+    assert place_numbers(loader.layout, widget_kinds([8, 1024, 0.5, 1])) == {
+        "width": 0,
+        "height": 1,
+        "shift": 2,
+        "batch_size": 3,
+    }
+    assert LearnedLoader.from_json(json.loads(json.dumps(loader.to_json()))) == loader
+
+
+def test_a_constant_not_surely_bound_once_leaves_its_side_open() -> None:
+    variants = {
+        "bound twice": LATENT.replace(
+            "MAX_RESOLUTION = 16384", "MAX_RESOLUTION = 8192\nMAX_RESOLUTION = 16384"
+        ),
+        "imported too": LATENT + "\nfrom nodes_extra import MAX_RESOLUTION\n",
+        "rebound by global": (
+            LATENT + "\ndef widen():\n    global MAX_RESOLUTION\n    MAX_RESOLUTION = 32768\n"
+        ),
+        "computed": LATENT.replace("MAX_RESOLUTION = 16384", "MAX_RESOLUTION = 8192 * 2"),
+        "shadowed": LATENT.replace(
+            "        return {", "        MAX_RESOLUTION = s.limit\n        return {"
+        ),
+    }
+    for why, source in variants.items():
+        assert ranges_of(source)["width"] == NumberRange(True, 16, None), why
+
+
+def test_a_bound_of_any_other_writing_is_open_and_a_range_open_both_ways_is_none() -> None:
+    source = LATENT.replace('"min": -10.5, "max": 10.5', '"min": lo(), "max": nodes.MAX')
+    assert ranges_of(source)["shift"] is None
+    source = LATENT.replace('"min": 1, "max": 4096', '"min": True, "max": 1e999')
+    assert ranges_of(source)["batch_size"] is None
+
+
+V3 = """
+from comfy_api.latest import io
+
+MAX_FRAMES = 1024
+
+class WanLength(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="WanLength",
+            inputs=[
+                io.Int.Input("length", default=81, min=1, max=MAX_FRAMES, step=4),
+                io.Float.Input("strength", default=1.0, min=-2.0),
+                io.Combo.Input("mode", options=["a", "b"]),
+            ],
+            outputs=[io.Latent.Output()],
+        )
+"""
+
+
+def test_a_v3_number_input_gives_its_range() -> None:
+    assert ranges_of(V3, "WanLength") == {
+        "length": NumberRange(True, 1, 1024),
+        "strength": NumberRange(False, -2.0, None),
+        "mode": None,
+    }
+
+
+def test_a_patched_or_unsure_class_keeps_no_range() -> None:
+    patched = LATENT + "\nEmptyLatentImage.INPUT_TYPES = classmethod(wider)\n"
+    assert ranges_of(patched) == {}
+    based = LATENT.replace("class EmptyLatentImage:", "class EmptyLatentImage(Base):")
+    assert ranges_of(based) == {}
+
+
+def test_a_class_another_enabled_pack_patches_keeps_no_range_in_the_table() -> None:
+    loaders, _ = learn_loaders([("nodes.py", LATENT.encode())])
+    patcher = NodePack(
+        "Wider",
+        "custom_nodes/Wider",
+        "folder",
+        True,
+        None,
+        None,
+        None,
+        (),
+        patched_classes=("EmptyLatentImage",),
+    )
+    core = frozenset({"EmptyLatentImage"})
+    inventory = NodeInventory(core, (patcher,), core_loaders=tuple(loaders))
+    assert loader_table(inventory.learned_loaders()).layout("EmptyLatentImage") is None
+    alone = NodeInventory(core, (), core_loaders=tuple(loaders))
+    assert loader_table(alone.learned_loaders()).layout("EmptyLatentImage") is not None
+
+
+def test_a_changed_range_changes_what_the_needs_read_not_what_a_parse_reads() -> None:
+    wider = LATENT.replace("MAX_RESOLUTION = 16384", "MAX_RESOLUTION = 32768")
+    before = loader_table(learn_loaders([("nodes.py", LATENT.encode())])[0])
+    after = loader_table(learn_loaders([("nodes.py", wider.encode())])[0])
+    assert before.digest == after.digest
+    assert before.checks_digest != after.checks_digest

@@ -1,0 +1,89 @@
+"""A number outside its range is one thing to decide per workflow, with an action naming
+each node, input, value and the range the install allows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+from tests.reporting.reports import assessment, parsed
+from watchman.reporting.advice import actions
+from watchman.reporting.document import report_json
+from watchman.reporting.markdown import render_markdown
+from watchman.reporting.range_advice import MAX_NAMED_VALUES, allowed_text
+from watchman.reporting.report import Report, build_report
+from watchman.stages.node_packs import PackAdvices
+from watchman.stages.range_needs import OutOfRangeValue
+from watchman.stages.resolve import Resolutions
+
+STEPS = OutOfRangeValue("3", "KSampler", "steps", 20000, "above", 1, 10000)
+START = OutOfRangeValue("23", "InfiniteYouApply", "start_at", 1.0000000000000002, "above", 0.0, 1.0)
+
+
+def report_with(values: dict[str, tuple[OutOfRangeValue, ...]]) -> Report:
+    assessments = []
+    for path, found in values.items():
+        plain = assessment(path, parsed([]))
+        assert plain.needs is not None
+        status = "uncertain" if found else plain.needs.status
+        needs = replace(plain.needs, out_of_range=found, status=status)
+        assessments.append(replace(plain, needs=needs))
+    return build_report(
+        assessments,
+        Resolutions(MappingProxyType({})),
+        PackAdvices(MappingProxyType({}), node_map_used=False),
+        generated_at="2026-12-02T00:00:00Z",
+        cycle_id="c1",
+        comfyui_root="/comfy",
+        node_source="static",
+        models_installed=0,
+        node_packs=0,
+        intake_new_or_updated=0,
+    )
+
+
+def test_a_workflow_with_a_number_out_of_range_gets_one_action_naming_it() -> None:
+    report = report_with({"/w/a.json": (STEPS, START), "/w/b.json": ()})
+    [action] = [action for action in actions(report) if action.kind == "set_value"]
+    assert action.unblocks == ("a.json",)
+    assert "steps of KSampler (node 3) is 20000, over the 1 to 10000 it allows" in action.title
+    assert "start_at of InfiniteYouApply (node 23) is 1.0000000000000002" in action.title
+    assert "0.0 to 1.0" in action.title
+    assert action.uncertain
+
+
+def test_the_report_lists_each_value_and_counts_distinct_ones() -> None:
+    report = report_with({"/w/a.json": (STEPS,), "/w/b.json": (replace(STEPS, node_id="9"),)})
+    document = report_json(report)
+    by_name = {entry["name"]: entry for entry in document["workflows"]}
+    assert by_name["a.json"]["status"] == "uncertain"
+    assert by_name["a.json"]["uncertain_count"] == 1
+    assert by_name["a.json"]["out_of_range_values"] == [
+        {
+            "node_id": "3",
+            "node_type": "KSampler",
+            "input": "steps",
+            "value": 20000,
+            "side": "above",
+            "min": 1,
+            "max": 10000,
+        }
+    ]
+    assert document["summary"]["values_out_of_range"] == 1
+    assert document["summary"]["uncertain"] == 1
+    markdown = render_markdown(report)
+    assert "Numbers outside the range ComfyUI allows: 1" in markdown
+    assert "1 number(s) out of range" in markdown
+
+
+def test_a_long_list_of_values_is_named_in_part_and_counted() -> None:
+    many = tuple(replace(STEPS, node_id=str(n)) for n in range(MAX_NAMED_VALUES + 2))
+    [action] = [
+        action for action in actions(report_with({"/w/a.json": many})) if action.kind == "set_value"
+    ]
+    assert "and 2 more value(s)" in action.title
+
+
+def test_an_open_side_is_said_as_at_least_or_at_most() -> None:
+    assert allowed_text(0, None) == "at least 0"
+    assert allowed_text(None, 1.5) == "at most 1.5"

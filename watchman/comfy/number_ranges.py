@@ -1,0 +1,114 @@
+"""The range an INT or FLOAT input allows, and whether a value lies outside it, as ComfyUI
+judges it before it runs a prompt.
+
+ComfyUI's ``validate_inputs`` converts a widget value with ``int()`` (an INT input) or
+``float()`` (a FLOAT input), then refuses it when it is below the input's ``min`` ("Value
+0 smaller than min of 1") or above its ``max`` ("Value 1.0000000000000002 bigger than
+max of 1.0"), comparing with the bounds exactly as the definition gives them; an input
+the node's own ``VALIDATE_INPUTS`` takes is left to it.
+
+A kept value is a double (:mod:`watchman.comfy.widget_values`): exact for every value a
+workflow can hold but an integer of more than 53 bits. Such a one is judged only when the
+rounded value is past the rounded bound: rounding keeps order, so the integer is past the
+bound too; at the bound itself it is not judged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Bound = int | float
+
+EXACT_INTEGERS = 2**53
+"""Every integer below this in magnitude is a double exactly."""
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRange:
+    """What an INT (``integer``) or FLOAT input allows: its ``min`` and ``max`` as the
+    definition writes them (None: that side is open)."""
+
+    integer: bool
+    minimum: Bound | None
+    maximum: Bound | None
+
+    def to_json(self) -> list[object]:
+        """Return the range as ``[integer, min, max]``."""
+        return [self.integer, self.minimum, self.maximum]
+
+
+def bound(value: object) -> Bound | None:
+    """Return ``value`` when it is a finite number a bound can be (an int whose double is
+    finite, or a finite float; never a boolean), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return value if math.isfinite(float(value)) else None
+    except OverflowError:
+        return None
+
+
+def number_range(integer: bool, minimum: object, maximum: object) -> NumberRange | None:
+    """Return the range of the bounds given (a bound that is no finite number is open),
+    or None when both are open (nothing to check)."""
+    low, high = bound(minimum), bound(maximum)
+    if low is None and high is None:
+        return None
+    return NumberRange(integer, low, high)
+
+
+def range_from_options(head: object, options: Mapping[object, object]) -> NumberRange | None:
+    """Return the range of an ``/object_info`` input whose type is ``head`` (``"INT"`` or
+    ``"FLOAT"``; anything else has none) from its options' ``min`` and ``max``."""
+    if head not in ("INT", "FLOAT"):
+        return None
+    return number_range(head == "INT", options.get("min"), options.get("max"))
+
+
+def range_from_json(data: object) -> NumberRange | None:
+    """Return the range :meth:`NumberRange.to_json` wrote, or None when ``data`` is not
+    one. Never raises."""
+    if not (isinstance(data, list) and len(data) == 3 and isinstance(data[0], bool)):
+        return None
+    return number_range(data[0], data[1], data[2])
+
+
+Side = Literal["below", "above"]
+
+
+def outside(value: float, allowed: NumberRange) -> Side | None:
+    """Return on which side of ``allowed`` ComfyUI finds ``value`` (a kept double), or
+    None when it is inside, or when that cannot be told (not finite, or an integer past
+    :data:`EXACT_INTEGERS` that rounds onto the bound)."""
+    if not math.isfinite(value):
+        return None
+    low, high = allowed.minimum, allowed.maximum
+    if abs(value) >= EXACT_INTEGERS:
+        # The kept double may be a rounded integer: compare rounded with rounded.
+        if low is not None and value < float(low):
+            return "below"
+        if high is not None and value > float(high):
+            return "above"
+        return None
+    read: Bound = int(value) if allowed.integer else value  # int() truncates, as ComfyUI's
+    if low is not None and read < low:
+        return "below"
+    if high is not None and read > high:
+        return "above"
+    return None
+
+
+def read_text(text: str, integer: bool) -> float | None:
+    """Return the number ComfyUI's ``int()`` or ``float()`` reads from a text value (an
+    API prompt's ``"20"``) as a double, or None when it reads none (ComfyUI then refuses
+    the value as of another type, which this check does not judge) or one no double
+    holds."""
+    try:
+        number: Bound = int(text) if integer else float(text)
+        result = float(number)
+    except (ValueError, OverflowError):
+        return None
+    return result if math.isfinite(result) else None
