@@ -8,7 +8,7 @@ import json
 import textwrap
 
 from watchman.comfy.loader_lookup import loader_table
-from watchman.comfy.loader_source import LearnedLoader, learn_loaders
+from watchman.comfy.loader_source import LearnedLoader, learn_loaders, read_pack
 from watchman.comfy.number_ranges import NumberRange
 from watchman.comfy.widget_layout import place_numbers
 from watchman.comfy.widget_values import widget_kinds
@@ -143,3 +143,37 @@ def test_a_changed_range_changes_what_the_needs_read_not_what_a_parse_reads() ->
     after = loader_table(learn_loaders([("nodes.py", wider.encode())])[0])
     assert before.digest == after.digest
     assert before.checks_digest != after.checks_digest
+
+
+EXTRA = """
+import nodes
+from comfy_api.latest import io
+
+class EmptyWanLatent(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="EmptyWanLatent",
+            inputs=[io.Int.Input("width", default=832, min=16, max=nodes.MAX_RESOLUTION, step=16)],
+            outputs=[io.Latent.Output()],
+        )
+"""
+
+
+def core_ranges(files: list[tuple[str, str]], core: bool = True) -> object:
+    reading = read_pack([(name, text.encode()) for name, text in files], core=core)
+    found = {loader.node_type: loader for loader in reading.loaders}.get("EmptyWanLatent")
+    return found.layout[0].range if found is not None else None
+
+
+def test_comfyuis_own_files_read_nodes_constants_through_import_nodes() -> None:
+    files = [("nodes.py", LATENT), ("comfy_extras/nodes_wan.py", EXTRA)]
+    assert core_ranges(files) == NumberRange(True, 16, 16384)
+    # A pack's own nodes.py is not ComfyUI's; nor is nodes read after, or imported as
+    # another name.
+    assert core_ranges(files, core=False) == NumberRange(True, 16, None)
+    assert core_ranges(files[::-1]) == NumberRange(True, 16, None)
+    aliased = EXTRA.replace("import nodes\n", "import nodes as n\n").replace("nodes.MAX", "n.MAX")
+    assert core_ranges([files[0], ("comfy_extras/a.py", aliased)]) == NumberRange(True, 16, None)
+    rebound = EXTRA + "\nnodes = None\n"
+    assert core_ranges([files[0], ("comfy_extras/a.py", rebound)]) == NumberRange(True, 16, None)

@@ -46,8 +46,10 @@ from watchman.comfy.number_ranges import Bound
 from watchman.comfy.python_source import syntax_nodes
 from watchman.comfy.sampler_lists import shared_list_key
 from watchman.comfy.static_layout import (
+    CORE_NODES_FILE,
     attribute_list,
     module_constants,
+    plainly_imported,
     static_slots,
     surely_socket,
     v3_layout,
@@ -97,6 +99,10 @@ class PackIndex:
     v3_defined: dict[str, int] = field(default_factory=dict)
     # Whether some file may change ComfyUI's sampler or scheduler lists (sampler_lists.py).
     changes_sampler_lists: bool = False
+    # Whether the files are ComfyUI's own (nodes.py, comfy_extras...): there ``import
+    # nodes`` is ComfyUI's nodes.py, whose constants (MAX_RESOLUTION) a bound may name.
+    core: bool = False
+    core_constants: dict[str, Bound] = field(default_factory=dict)
 
 
 LISTING_CALLS = LIST_CALLS | FOLDER_PATH_CALLS | DIRECTORY_CALLS
@@ -153,6 +159,14 @@ class FileReader(MappingReader):
         # Once per file: a set per class made a file of many classes cost their square.
         self.class_names = frozenset(self.class_nodes)
         self.constants = module_constants(self.tree, self.module_bindings, rebound)
+        if self.index.core and self.source == CORE_NODES_FILE:
+            self.index.core_constants = dict(self.constants)
+        elif self.index.core_constants and plainly_imported(
+            self.tree, "nodes", self.module_bindings, rebound
+        ):
+            # comfy_extras' ``"max": nodes.MAX_RESOLUTION``, read after nodes.py.
+            for name, value in self.index.core_constants.items():
+                self.constants["nodes." + name] = value
         module_scope = Scope(self.module_bindings, self.functions, self.class_names)
         self.module_items = item_assignments(self.tree.body, module_scope)
         module_scope.module_items = self.module_items
@@ -464,7 +478,7 @@ class FileReader(MappingReader):
         return {
             name: value
             for name, value in self.constants.items()
-            if name not in local.local_bindings and name not in parameters
+            if (owner := name.split(".")[0]) not in local.local_bindings and owner not in parameters
         }
 
     def _defer(self, info: ClassInfo, name: str, spec: ast.expr | None, scope: Scope) -> None:

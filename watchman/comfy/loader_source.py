@@ -257,11 +257,15 @@ ParsedFile = Callable[[str, bytes, ast.Module, list[ast.AST]], None]
 the tree's :func:`syntax_nodes`, so another reading of the pack needs no parse of its own."""
 
 
-def read_pack(files: Iterable[tuple[str, bytes]], parsed: ParsedFile | None = None) -> PackReading:
+def read_pack(
+    files: Iterable[tuple[str, bytes]], parsed: ParsedFile | None = None, core: bool = False
+) -> PackReading:
     """Read a pack's Python files.
 
     Takes ``(relative path, source bytes)`` pairs of one pack (read lazily, in order), and
-    optionally a :data:`ParsedFile` to tell of each file parsed (before it is read).
+    optionally a :data:`ParsedFile` to tell of each file parsed (before it is read), and
+    whether the files are ComfyUI's own (``core``: its nodes.py, read first, is the
+    ``nodes`` its other files import).
     Returns the learned loaders sorted by node type (only node types with at least one
     input listing a model folder, or one listing it only to insert text, which load no
     file, or wrapping another node type), one sentence per file that could not be read
@@ -269,7 +273,7 @@ def read_pack(files: Iterable[tuple[str, bytes]], parsed: ParsedFile | None = No
     patches, and the socket rules its classes write (:mod:`watchman.comfy.pack_sockets`).
     Never raises for any content.
     """
-    index = PackIndex()
+    index = PackIndex(core=core)
     budget = _Budget(MAX_SYNTAX_NODES)
     total = 0
     helper_files: list[tuple[str, bytes]] = []

@@ -50,7 +50,11 @@ _KINDS: dict[str, SlotKind] = {
 
 
 Constants = Mapping[str, Bound]
-"""A module's names bound once to a written number (:func:`module_constants`)."""
+"""A module's names bound once to a written number (:func:`module_constants`), and in
+ComfyUI's own files those of its nodes.py as ``nodes.NAME``."""
+
+CORE_NODES_FILE = "nodes.py"
+"""ComfyUI's module ``nodes``, as the core's reading names it."""
 
 
 def module_constants(
@@ -80,6 +84,28 @@ def module_constants(
     return found
 
 
+def plainly_imported(
+    tree: ast.Module, module: str, bindings: Mapping[str, list[ast.expr]], rebound: Collection[str]
+) -> bool:
+    """Whether the module ``tree`` binds the name ``module`` only by ``import module`` at
+    its top level (no alias, no other binding, no ``global``)."""
+    imports = [
+        alias
+        for statement in tree.body
+        if isinstance(statement, ast.Import)
+        for alias in statement.names
+        if (alias.asname or alias.name).split(".")[0] == module
+    ]
+    if not imports or any(alias.name != module or alias.asname for alias in imports):
+        return False
+    if module in bindings or module in rebound:
+        return False
+    others = _imported_names(
+        [statement for statement in tree.body if not isinstance(statement, ast.Import)]
+    )
+    return module not in others
+
+
 def _imported_names(body: list[ast.stmt]) -> set[str]:
     """The names the module's imports bind (in its blocks too, not in its functions)."""
     names: set[str] = set()
@@ -95,8 +121,8 @@ def _imported_names(body: list[ast.stmt]) -> set[str]:
 
 
 def written_number(node: ast.expr | None, constants: Constants) -> Bound | None:
-    """Return the number ``node`` writes: a number, a negative one, or a name of
-    ``constants``; None for anything else (a boolean is no number)."""
+    """Return the number ``node`` writes: a number, a negative one, or a name (or
+    ``module.NAME``) of ``constants``; None for anything else (a boolean is no number)."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         inner = written_number(node.operand, {})
         return bound(-inner) if inner is not None else None
@@ -104,6 +130,8 @@ def written_number(node: ast.expr | None, constants: Constants) -> Bound | None:
         return bound(node.value)
     if isinstance(node, ast.Name):
         return constants.get(node.id)
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return constants.get(f"{node.value.id}.{node.attr}")
     return None
 
 

@@ -106,7 +106,7 @@ def scan_node_inventory(
         too_large: list[Path] = []
         declared = FileDeclarations()  # one parse per core file for both readings
         sources = list(_sources(comfyui_root, core_files, too_large))
-        core = _read_source(sources, "ComfyUI", declared.add)
+        core = _read_source(sources, "ComfyUI", declared.add, core=True)
         core_nodes = _classes_of(comfyui_root, core_files, declared.by_file)
         core_loaders = core.loaders
         core_sockets = core.sockets
@@ -312,13 +312,17 @@ def _signature(base: Path, files: Iterable[Path]) -> str:
 
 
 def _read_source(
-    sources: list[tuple[str, bytes]], pack: str, parsed: ParsedFile | None = None
+    sources: list[tuple[str, bytes]],
+    pack: str,
+    parsed: ParsedFile | None = None,
+    core: bool = False,
 ) -> PackReading:
     """Return what the pack's ``(relative path, source)`` files say (a mapping a
     registration rule builds among them): its loaders, whether it may change the
     sampler lists, and its socket rules. Unreadable files were skipped, and any problem
-    is said once per file at INFO (a pack's odd file is not an error)."""
-    reading = read_pack(sources, parsed)
+    is said once per file at INFO (a pack's odd file is not an error). ``core``: the
+    files are ComfyUI's own."""
+    reading = read_pack(sources, parsed, core)
     for problem in reading.problems:
         logger.info("Loader inputs of %s: %s", pack, problem)
     return reading
