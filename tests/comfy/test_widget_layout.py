@@ -225,3 +225,15 @@ def test_a_layout_with_ranges_survives_its_json_and_a_malformed_range_spoils_it(
     assert written[0][5] == [True, 0, 2**64 - 1]
     assert layout_from_json([["x", "number", None, False, None, [True, "0", None]]]) == ()
     assert layout_from_json([["x", "text", None, False, None, [True, 0, 1]]]) == ()
+
+
+def test_equal_slots_of_different_node_types_are_one_object() -> None:
+    first = widget_layout(RANGED)
+    second = widget_layout({"input": {"required": {"seed": RANGED["input"]["required"]["seed"]}}})
+    assert first is not None and second is not None
+    assert first[0] is second[0]  # the seed with its range, made once
+    back = layout_from_json(json.loads(json.dumps([slot_json(slot) for slot in first])))
+    assert back[0] is first[0]
+    float_bounds = widget_layout({"input": {"required": {"seed": ["INT", {"min": 0.0}]}}})
+    assert float_bounds is not None and float_bounds[0].range is not None
+    assert type(float_bounds[0].range.minimum) is float  # "min of 0.0", not of 0

@@ -62,7 +62,7 @@ from watchman.comfy.validated_inputs import (
     validation_method,
     validation_parameters,
 )
-from watchman.comfy.widget_layout import WidgetSlot
+from watchman.comfy.widget_layout import WidgetSlot, shared_slot
 
 
 @dataclass
@@ -461,7 +461,7 @@ class FileReader(MappingReader):
         ):
             # Only a layout with a written or shared list, or a range, is worth keeping;
             # one built on another class's inputs is not whole.
-            info.layout = tuple(slots)
+            info.layout = tuple(map(shared_slot, slots))
 
     def _unshadowed(
         self, function: ast.FunctionDef | ast.AsyncFunctionDef, local: Scope
@@ -554,7 +554,7 @@ class FileReader(MappingReader):
                 # for the frontend, kept when it has a list worth checking.
                 slots = v3_layout(inputs, self._unshadowed(function, local))
                 if slots and any(slot.choices or slot.shared or slot.range for slot in slots):
-                    info.layout = tuple(slots)
+                    info.layout = tuple(map(shared_slot, slots))
                 info.sockets = v3_sockets(inputs)
                 info.output_node = written_output(
                     next((k.value for k in node.keywords if k.arg == "is_output_node"), None)

@@ -51,13 +51,27 @@ def bound(value: object) -> Bound | None:
         return None
 
 
+MAX_SHARED_RANGES = 4_096
+"""Distinct ranges kept as one object each (see :func:`number_range`)."""
+
+_SHARED_RANGES: dict[tuple[bool, type, Bound | None, type, Bound | None], NumberRange] = {}
+
+
 def number_range(integer: bool, minimum: object, maximum: object) -> NumberRange | None:
     """Return the range of the bounds given (a bound that is no finite number is open),
-    or None when both are open (nothing to check)."""
+    or None when both are open (nothing to check). Thousands of inputs share a few
+    ranges (a seed's, a size's, a strength's): an equal one is the same object."""
     low, high = bound(minimum), bound(maximum)
     if low is None and high is None:
         return None
-    return NumberRange(integer, low, high)
+    # The types are part of the key: 1 and 1.0 are equal, but ComfyUI says "min of 1.0".
+    key = (integer, type(low), low, type(high), high)
+    known = _SHARED_RANGES.get(key)
+    if known is None:
+        known = NumberRange(integer, low, high)
+        if len(_SHARED_RANGES) < MAX_SHARED_RANGES:
+            _SHARED_RANGES[key] = known
+    return known
 
 
 def range_from_options(head: object, options: Mapping[object, object]) -> NumberRange | None:

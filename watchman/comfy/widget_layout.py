@@ -67,6 +67,32 @@ class WidgetSlot:
 
 Layout = tuple[WidgetSlot, ...]
 
+MAX_SHARED_SLOTS = 4_096
+"""Distinct slots without choices kept as one object each (see :func:`shared_slot`)."""
+
+_SHARED_SLOTS: dict[tuple[object, ...], WidgetSlot] = {}
+
+
+def shared_slot(slot: WidgetSlot) -> WidgetSlot:
+    """Return ``slot``, or an equal one made before: the layouts of thousands of node
+    types repeat the same few number, text and control slots (a seed with its range).
+    A slot with choices is its own: a list of choices is kept by its layout alone."""
+    if slot.choices is not None:
+        return slot
+    bounds = slot.range
+    key = (
+        slot.name, slot.kind, slot.optional, slot.shared,
+        None if bounds is None else (bounds.integer, type(bounds.minimum), bounds.minimum,
+                                     type(bounds.maximum), bounds.maximum),
+    )  # fmt: skip
+    known = _SHARED_SLOTS.get(key)
+    if known is None:
+        known = slot
+        if len(_SHARED_SLOTS) < MAX_SHARED_SLOTS:
+            _SHARED_SLOTS[key] = slot
+    return known
+
+
 SLOT_KINDS: frozenset[str] = frozenset(
     {"combo", "number", "boolean", "text", "control", "filter", "upload", "any"}
 )
@@ -117,13 +143,15 @@ def layout_from_json(data: object) -> Layout:
         ):
             return ()
         slots.append(
-            WidgetSlot(
-                name,
-                kind,
-                frozenset(choices) if choices is not None else None,
-                optional is True,
-                shared,
-                allowed,
+            shared_slot(
+                WidgetSlot(
+                    name,
+                    kind,
+                    frozenset(choices) if choices is not None else None,
+                    optional is True,
+                    shared,
+                    allowed,
+                )
             )
         )
     return tuple(slots)
@@ -151,7 +179,7 @@ def widget_layout(node_info: object) -> Layout | None:
             if count > MAX_LAYOUT_INPUTS:
                 return None
             slots.extend(_slots(name, specs[name]))
-    return tuple(slots)
+    return tuple(map(shared_slot, slots))
 
 
 def _ordered_names(specs: Mapping[object, object], order: object) -> list[str]:
