@@ -10,8 +10,8 @@ import pytest
 
 from watchman.comfy.comfy_launcher import (
     launcher_folders,
+    listed_install,
     scan_comfy_launcher,
-    shared_model_paths_for,
 )
 from watchman.comfy.install import (
     detect_comfyui_installs,
@@ -236,8 +236,11 @@ def test_the_shared_model_paths_file_is_read_for_the_installs_started_with_it(
     own_install = make_comfyui(home / "Installs" / "Own" / "ComfyUI")
     own = record("o", "Own", own_install.parent) | {"useSharedPaths": False}
     write_list(data, record("s", "Shared", shared_install.parent), own)
-    assert shared_model_paths_for(shared_install, {}, home, "linux") == (shared,)
-    assert shared_model_paths_for(own_install, {}, home, "linux") == ()
+    listed = listed_install(shared_install, {}, home, "linux")
+    assert listed is not None and listed.extra_model_paths == (shared,)
+    unshared = listed_install(own_install, {}, home, "linux")
+    assert unshared is not None and unshared.extra_model_paths == ()
+    assert listed_install(home / "elsewhere", {}, home, "linux") is None
     layout = install_layout(shared_install, None, [], {}, home, "linux")
     assert layout.extra_model_paths == (shared,)
     assert layout.launcher_model_paths == (shared,)
@@ -263,3 +266,45 @@ def test_a_hostile_name_is_shown_escaped_and_cut(home: Path) -> None:
     write_list(linux_data(home), record("m", "evil\x1b[2J" + "x" * 200, listed.parent))
     (install,) = scan_comfy_launcher({}, home, "linux").installs
     assert "\x1b" not in install.origin and "x" * 81 not in install.origin
+
+
+def test_an_installs_own_launch_arguments_are_read_before_the_shared_file(home: Path) -> None:
+    data = linux_data(home)
+    shared = write_shared_yaml(data, home / "ComfyUI-Shared" / "models")
+    install = home / "Installs" / "Main"
+    root = make_comfyui(install / "ComfyUI")
+    (install / "more paths.yaml").write_text("more:\n  loras: /loras\n", encoding="utf-8")
+    (install / "files").mkdir()
+    arguments = (
+        "--enable-manager --extra-model-paths-config 'more paths.yaml' --base-directory=files"
+    )
+    write_list(data, record("m", "Main", install) | {"launchArgs": arguments})
+    layout = install_layout(root, None, [], {}, home, "linux")
+    # Relative to the folder a standalone install is started in: the install's.
+    assert layout.extra_model_paths == (install / "more paths.yaml", shared)
+    assert layout.launcher_model_paths == layout.extra_model_paths
+    assert layout.base == install / "files"
+    assert layout.launcher is not None and "installation 'Main'" in layout.launcher
+    # comfyui.base_directory still wins.
+    assert install_layout(root, root, [], {}, home, "linux").base == root
+
+
+def test_a_missing_file_in_the_launch_arguments_is_said_not_read(home: Path, cwd: Path) -> None:
+    install = home / "Installs" / "Main"
+    root = make_comfyui(install / "ComfyUI")
+    entry = record("m", "Main", install) | {"launchArgs": "--extra-model-paths-config gone.yaml"}
+    write_list(linux_data(home), entry)
+    detection = detect_comfyui_installs({}, home, cwd=cwd, platform="linux")
+    assert [path for path, _ in detection.found] == [root]
+    (problem,) = detection.problems
+    assert f"--extra-model-paths-config {install / 'gone.yaml'}, which is not a file" in problem
+    assert install_layout(root, None, [], {}, home, "linux").extra_model_paths == ()
+
+
+def test_a_base_directory_that_does_not_exist_leaves_the_files_in_the_root(home: Path) -> None:
+    install = home / "Installs" / "Main"
+    root = make_comfyui(install / "ComfyUI")
+    write_list(
+        linux_data(home), record("m", "Main", install) | {"launchArgs": "--base-directory x"}
+    )
+    assert install_layout(root, None, [], {}, home, "linux").base == root

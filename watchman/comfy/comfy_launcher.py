@@ -21,12 +21,16 @@ Read from its source (``src/main/installations.ts``, ``lib/paths.ts``, ``lib/mod
   folder holding ``python_embeded`` (``installPath`` or one of its sub-folders) for
   ``portable`` ones. ``desktop`` entries are the older desktop app (found by its own rules),
   ``cloud`` and ``remote`` ones are servers elsewhere: none is a local install.
-- Unless an install says ``useSharedPaths: false``, it is started with
+- An install is started with its own arguments (``launchArgs``; their
+  ``--extra-model-paths-config`` and ``--base-directory`` are read,
+  :mod:`watchman.comfy.launch_arguments`, relative to the folder it is started in: the
+  install's for ``standalone``, the portable root, the code folder for ``git``) and,
+  unless it says ``useSharedPaths: false``, then with
   ``--extra-model-paths-config <data folder>/shared_model_paths.yaml``, a file the launcher
   rewrites at each start from its ``modelsDirs`` setting (``~/ComfyUI-Shared/models`` by
   default, the first one ``is_default``), and with ``--input-directory`` and
   ``--output-directory`` in its shared folder. That file, as it was last written, is read
-  the way ComfyUI reads it; an install's own launch arguments are not read.
+  the way ComfyUI reads it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchman.comfy.launch_arguments import FolderOptions, folder_options, split_launch_arguments
 from watchman.comfy.launcher_files import (
     MAX_LISTED_INSTALLS,
     LauncherInstall,
@@ -149,8 +154,33 @@ def _install(
         return None
     kind = "primary installation" if is_primary else "installation"
     origin = f"{LAUNCHER}'s {kind} {name} in {listing}"
-    extra = (shared,) if entry.get("useSharedPaths") is not False and shared.is_file() else ()
-    return LauncherInstall(_code_folder(source, install_path), origin, extra)
+    code = _code_folder(source, install_path)
+    # The folder ComfyUI is started in, from which relative paths in its arguments count.
+    started_in = {"standalone": install_path, "portable": code.parent}.get(source, code)
+    options = _folder_options(entry.get("launchArgs"))
+    extra = []
+    for written_file in options.extra_model_paths:
+        config = Path(os.path.normpath(os.path.join(started_in, written_file)))
+        if config.is_file():
+            extra.append(config)
+        else:
+            problems.append(
+                f"{origin} is started with --extra-model-paths-config {config}, which is not "
+                "a file (ComfyUI started so stops at it); it is not read."
+            )
+    if entry.get("useSharedPaths") is not False and shared.is_file():
+        extra.append(shared)  # the launcher adds it after the install's own arguments
+    base = None
+    if options.base_directory is not None:
+        base = Path(os.path.normpath(os.path.join(started_in, options.base_directory)))
+    return LauncherInstall(code, origin, tuple(extra), base)
+
+
+def _folder_options(arguments: object) -> FolderOptions:
+    # An install without launchArgs gets its source's defaults, which name no folder.
+    if not isinstance(arguments, str):
+        return FolderOptions()
+    return folder_options(split_launch_arguments(arguments))
 
 
 def _code_folder(source: str, install_path: Path) -> Path:
@@ -208,13 +238,13 @@ def _xdg(environ: Mapping[str, str], name: str, default: Path) -> Path:
     return Path(value) if value and os.path.isabs(value) else default
 
 
-def shared_model_paths_for(
+def listed_install(
     root: Path, environ: Mapping[str, str], home_dir: Path, platform: str
-) -> tuple[Path, ...]:
-    """Return the shared model paths files ComfyUI Desktop 2.0 starts the install at
-    ``root`` (ComfyUI's code folder) with, when it lists that install; else ``()``.
-    Never raises."""
+) -> LauncherInstall | None:
+    """Return ComfyUI Desktop 2.0's entry for the install whose code folder is ``root``
+    (:class:`LauncherInstall`: the extra model paths files and base directory it is
+    started with), or None when the launcher does not list it. Never raises."""
     for install in scan_comfy_launcher(environ, home_dir, platform).installs:
-        if install.extra_model_paths and same_folder(install.root, root):
-            return install.extra_model_paths
-    return ()
+        if same_folder(install.root, root):
+            return install
+    return None

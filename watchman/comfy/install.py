@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchman.comfy.comfy_launcher import scan_comfy_launcher, shared_model_paths_for
+from watchman.comfy.comfy_launcher import listed_install, scan_comfy_launcher
 from watchman.comfy.desktop import (
     app_code_folders,
     app_data_folder,
@@ -242,7 +242,9 @@ class InstallLayout:
     first of its own (``--base-directory`` moves them; the desktop app leaves them in the
     code folder and adds the person's through its extra model paths file). None: ``base``.
     ``launcher_model_paths``: the files among ``extra_model_paths`` that a launcher
-    listing the install starts it with (ComfyUI Desktop 2.0's shared model folders).
+    listing the install starts it with (ComfyUI Desktop 2.0's shared model folders, and
+    those of the install's own launch arguments); ``launcher``: that launcher's entry for
+    the install (its origin phrase), when it is one (None: not listed).
     """
 
     base: Path
@@ -250,6 +252,7 @@ class InstallLayout:
     desktop: Path | None = None
     models_base: Path | None = None
     launcher_model_paths: tuple[Path, ...] = ()
+    launcher: str | None = None
 
     @property
     def models_root(self) -> Path:
@@ -270,23 +273,27 @@ def install_layout(
     ``configured_base`` (``comfyui.base_directory``) wins; else, for ComfyUI's code inside
     the desktop app, the folder the app keeps its files in, and the extra model paths
     file it starts ComfyUI with, added after ``configured_extra``
-    (:mod:`watchman.comfy.desktop`); else the root. For an install ComfyUI Desktop 2.0
-    lists, the shared model paths file it starts it with is added after
-    ``configured_extra`` (:mod:`watchman.comfy.comfy_launcher`).
+    (:mod:`watchman.comfy.desktop`); else, for an install ComfyUI Desktop 2.0 lists, the
+    ``--base-directory`` it is started with when that folder exists; else the root. For
+    such an install, the extra model paths files it is started with (its own arguments',
+    then the launcher's shared one) are added after ``configured_extra``
+    (:mod:`watchman.comfy.comfy_launcher`).
 
     Raises:
         ComfyUINotFoundError: the configured base directory does not exist.
     """
     extra = tuple(configured_extra)
     configured = {Path(os.path.abspath(expand_user(path, home_dir))) for path in extra}
-    launcher = tuple(
-        path
-        for path in shared_model_paths_for(comfyui_root, environ, home_dir, platform)
-        if path not in configured
+    listed = listed_install(comfyui_root, environ, home_dir, platform)
+    launcher = (
+        ()
+        if listed is None
+        else tuple(path for path in listed.extra_model_paths if path not in configured)
     )
+    origin = listed.origin if listed is not None else None
     if configured_base is not None:
         base = base_directory(configured_base, comfyui_root, home_dir)
-        return InstallLayout(base, extra + launcher, launcher_model_paths=launcher)
+        return InstallLayout(base, extra + launcher, launcher_model_paths=launcher, launcher=origin)
     if is_app_code_folder(comfyui_root):
         data_folder = app_data_folder(environ, home_dir, platform)
         desktop = read_desktop_install(data_folder, environ, home_dir)
@@ -294,7 +301,19 @@ def install_layout(
             if desktop.model_config not in configured:
                 extra += (desktop.model_config,)
             return InstallLayout(desktop.base, extra, data_folder, comfyui_root)
-    return InstallLayout(comfyui_root, extra + launcher, launcher_model_paths=launcher)
+    base = comfyui_root
+    if listed is not None and listed.base_directory is not None:
+        if listed.base_directory.is_dir():
+            base = listed.base_directory
+        else:
+            logger.info(
+                "%s is started with --base-directory %s, which does not exist; its files "
+                "are looked for in %s.",
+                listed.origin,
+                listed.base_directory,
+                comfyui_root,
+            )
+    return InstallLayout(base, extra + launcher, launcher_model_paths=launcher, launcher=origin)
 
 
 @dataclass(frozen=True)

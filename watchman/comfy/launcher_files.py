@@ -36,12 +36,14 @@ class LauncherInstall:
     ``root``: the folder holding ComfyUI's ``main.py`` (absolute; not checked to be one);
     ``origin``: why it is a candidate, as one phrase naming the launcher, the entry and
     its file; ``extra_model_paths``: the extra model paths files the launcher starts it
-    with (``--extra-model-paths-config``), besides the one next to ``main.py``.
+    with (``--extra-model-paths-config``), besides the one next to ``main.py``;
+    ``base_directory``: the folder it is started with ``--base-directory`` (None: none).
     """
 
     root: Path
     origin: str
     extra_model_paths: tuple[Path, ...] = ()
+    base_directory: Path | None = None
 
 
 @dataclass(frozen=True)

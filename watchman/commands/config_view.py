@@ -283,11 +283,14 @@ def config_view_for(invocation: Invocation, settings: Settings) -> ConfigView:
                 launcher_files = layout.launcher_model_paths
                 if layout.base != root:
                     files = layout.base
-                    files_from = (
-                        "comfyui.base_directory"
-                        if settings.comfyui.base_directory is not None
-                        else f"the desktop app's {layout.desktop}"
-                    )
+                    if settings.comfyui.base_directory is not None:
+                        files_from = "comfyui.base_directory"
+                    elif layout.desktop is not None:
+                        files_from = f"the desktop app's {layout.desktop}"
+                    else:
+                        files_from = (
+                            f"--base-directory in the launch arguments of {layout.launcher}"
+                        )
     return ConfigView(
         settings,
         sources,
