@@ -376,7 +376,14 @@ def test_config_names_every_install_found_the_launchers_shared_models_and_its_no
     listed = _comfyui(user / "ComfyUI-Installs" / "Main" / "ComfyUI")
     data = user / ".local" / "share" / "comfyui-desktop-2"
     data.mkdir(parents=True)
-    entry = {"id": "i", "name": "Main", "installPath": str(listed.parent), "sourceId": "standalone"}
+    entry = {
+        "id": "i",
+        "name": "Main",
+        "installPath": str(listed.parent),
+        "sourceId": "standalone",
+        "launchArgs": "--base-directory files",
+    }
+    (listed.parent / "files").mkdir()
     (data / "installations.json").write_text(json.dumps([entry]), encoding="utf-8")
     shared = data / "shared_model_paths.yaml"
     shared.write_text("comfyui_desktop_2_0:\n  base_path: /shared\n", encoding="utf-8")
@@ -390,6 +397,8 @@ def test_config_names_every_install_found_the_launchers_shared_models_and_its_no
         "path": str(listed),
         "from": "detected",
         "detail": origin,
+        "files": str(listed.parent / "files"),
+        "files_from": f"--base-directory in the launch arguments of {origin}",
         "launcher_model_paths": [str(shared)],
         "notes": [note],
     }
