@@ -18,6 +18,7 @@ from tests.local_http import answering
 from watchman.commands.cli import app
 from watchman.environment import Environment
 from watchman.stages import fingerprint as fingerprint_stage
+from watchman.stages.inventory.nodes import CACHE_SCHEMA_VERSION
 from watchman.state.run_lock import RunLock
 
 EXPECTED_STATUSES = {
@@ -245,7 +246,9 @@ def test_each_cycle_writes_structured_log_lines(demo: Path) -> None:
 def test_a_node_cache_of_the_right_version_but_wrong_shape_is_set_aside(demo: Path) -> None:
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     cache = home_of(demo) / "state" / "custom_nodes_cache.json"
-    cache.write_text('{"schema_version": 1, "packs": "nonsense"}', encoding="utf-8")
+    cache.write_text(
+        json.dumps({"schema_version": CACHE_SCHEMA_VERSION, "packs": "nonsense"}), encoding="utf-8"
+    )
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     assert list(cache.parent.glob("custom_nodes_cache.json.corrupt-*"))
     assert isinstance(json.loads(cache.read_text(encoding="utf-8"))["packs"], list)
@@ -1235,3 +1238,21 @@ def test_a_workflow_with_no_active_output_is_uncertain_beside_a_server(demo: Pat
     markdown = (home_of(demo) / "output/reports/status/master_status.md").read_text("utf-8")
     assert "Workflows with no output node: 2" in markdown
     assert "no output node" in markdown
+
+
+def test_offline_the_install_s_source_tells_a_workflow_with_no_active_output(demo: Path) -> None:
+    workflows = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
+    (workflows / "switched_off_save.json").write_text(
+        json.dumps(SWITCHED_OFF_SAVE), encoding="utf-8"
+    )
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    document = report(demo)
+    assert document["summary"]["node_source"] == "static"
+    entries = {Path(e["path"]).name: e for e in document["workflows"]}
+    switched_off = entries["switched_off_save.json"]
+    assert switched_off["status"] == "uncertain"
+    assert switched_off["no_output"] == {
+        "inactive_outputs": [{"node_id": "3", "node_type": "SaveImage", "state": "bypassed"}]
+    }
+    # The demo core's nodes.py writes OUTPUT_NODE on SaveImage, as ComfyUI's does.
+    assert entries["misplaced_vae.json"]["no_output"] is None

@@ -6,6 +6,11 @@ class _DemoNode:
     pass
 
 
+class SaveImage:
+    # As ComfyUI's own: the node a prompt is run from.
+    OUTPUT_NODE = True
+
+
 NODE_CLASS_MAPPINGS = {
     "KSampler": _DemoNode,
     "CheckpointLoaderSimple": _DemoNode,
@@ -14,7 +19,7 @@ NODE_CLASS_MAPPINGS = {
     "VAELoader": _DemoNode,
     "LoraLoader": _DemoNode,
     "EmptyLatentImage": _DemoNode,
-    "SaveImage": _DemoNode,
+    "SaveImage": SaveImage,
     "LoadImage": _DemoNode,
     "CLIPLoader": _DemoNode,
     "UpscaleModelLoader": _DemoNode,

@@ -8,10 +8,13 @@ from watchman.comfy.loader_source import read_pack
 from watchman.comfy.node_sockets import SocketRules
 
 
-def socket_rules(required: set[str], output: bool, listed: set[str] | None = None) -> SocketRules:
-    """Rules whose required inputs are all of core types unless ``listed`` says."""
+def socket_rules(
+    required: set[str], output: bool, listed: set[str] | None = None, *, known: bool = True
+) -> SocketRules:
+    """Rules whose required inputs are all of core types unless ``listed`` says, and
+    whose output flag is known unless ``known`` says."""
     return SocketRules(
-        frozenset(required), output, frozenset(required if listed is None else listed)
+        frozenset(required), output, frozenset(required if listed is None else listed), known
     )
 
 
@@ -53,14 +56,15 @@ def test_a_pack_gives_each_mapped_class_its_required_sockets_and_output_flag() -
     found = rules(("nodes.py", SAVERS))
     assert found["Sampler"] == socket_rules({"model", "latent"}, False)
     assert found["Save"] == socket_rules({"images"}, True)
-    assert "Helper" not in found  # says nothing
+    # It requires nothing and writes no OUTPUT_NODE, nor does any base: surely no output.
+    assert found["Helper"] == socket_rules(set(), False)
 
 
 def test_an_output_flag_is_inherited_from_a_base_of_the_pack_unless_overridden() -> None:
     found = rules(("nodes.py", SAVERS))
     assert found["Preview"] == socket_rules({"images"}, True)
-    # Its INPUT_TYPES is its base's: not read as its own, and it is no output.
-    assert "Quiet" not in found
+    # Its INPUT_TYPES is its base's: not read as its own; it writes that it is no output.
+    assert found["Quiet"] == socket_rules(set(), False)
 
 
 def test_a_base_from_elsewhere_leaves_the_output_flag_unknown() -> None:
@@ -79,9 +83,9 @@ def test_a_base_from_elsewhere_leaves_the_output_flag_unknown() -> None:
     NODE_CLASS_MAPPINGS = {"MySave": MySave, "Mixed": Mixed}
     """
     found = rules(("nodes.py", source))
-    assert found["MySave"] == socket_rules({"images"}, False)
+    assert found["MySave"] == socket_rules({"images"}, False, known=False)
     # Saver comes first in the lookup, and what it writes is not known here.
-    assert found["Mixed"] == socket_rules({"images"}, False)
+    assert found["Mixed"] == socket_rules({"images"}, False, known=False)
 
 
 def test_a_class_defined_twice_patched_or_mapped_to_two_classes_keeps_no_rules() -> None:
@@ -132,8 +136,9 @@ def test_a_decorated_class_or_an_assigned_input_types_keeps_no_sockets() -> None
     NODE_CLASS_MAPPINGS = {"Decorated": Decorated, "Assigned": Assigned}
     """
     found = rules(("nodes.py", source))
-    assert "Decorated" not in found
-    assert "Assigned" not in found
+    assert "Decorated" not in found  # no sockets, and the decorator may make it an output
+    # Its inputs are not read as its own, but nothing makes it an output.
+    assert found["Assigned"] == socket_rules(set(), False)
 
 
 V3 = """
@@ -263,4 +268,73 @@ def test_a_pack_defining_its_own_class_of_that_name_is_read_as_its_own() -> None
 
     NODE_CLASS_MAPPINGS = {"Mine": Mine}
     """
-    assert "Mine" not in rules(("nodes.py", source))
+    # The pack's own SaveImage writes no OUTPUT_NODE: Mine is surely no output.
+    assert rules(("nodes.py", source))["Mine"] == socket_rules(set(), False)
+
+
+def test_an_output_flag_is_unknown_where_the_body_is_not_all_the_class_holds() -> None:
+    source = """
+    import random
+    class Computed:
+        OUTPUT_NODE = random.random() > 0.5
+    class WithMeta(metaclass=Registry):
+        pass
+    class Twice:
+        pass
+    class Twice:
+        OUTPUT_NODE = True
+    class ChildOfTwice(Twice):
+        pass
+    class Patched:
+        pass
+    Patched.OUTPUT_NODE = True
+    NODE_CLASS_MAPPINGS = {"Computed": Computed, "WithMeta": WithMeta, "Twice": Twice,
+                           "ChildOfTwice": ChildOfTwice, "Patched": Patched}
+    """
+    found = rules(("nodes.py", source))
+    for node_type in ("Computed", "WithMeta", "Twice", "ChildOfTwice", "Patched"):
+        assert node_type not in found, node_type
+
+
+def test_comfyui_s_own_node_bases_write_no_output_flag_unless_the_pack_defines_them() -> None:
+    core_bases = """
+    from comfy.comfy_types.node_typing import ComfyNodeABC
+    class Encode(ComfyNodeABC):
+        pass
+    NODE_CLASS_MAPPINGS = {"Encode": Encode}
+    """
+    assert rules(("nodes.py", core_bases))["Encode"] == socket_rules(set(), False)
+    own_base = """
+    class ComfyNodeABC:
+        OUTPUT_NODE = True
+    class Encode(ComfyNodeABC):
+        pass
+    NODE_CLASS_MAPPINGS = {"Encode": Encode}
+    """
+    assert rules(("nodes.py", own_base))["Encode"] == socket_rules(set(), True)
+
+
+def test_a_v3_schema_without_an_output_flag_is_no_output_unless_options_may_set_it() -> None:
+    source = """
+    from comfy_api.latest import io
+    class Plain(io.ComfyNode):
+        @classmethod
+        def define_schema(cls):
+            return io.Schema(node_id="Plain", inputs=[io.Int.Input("count")])
+    class Spread(io.ComfyNode):
+        @classmethod
+        def define_schema(cls):
+            return io.Schema(node_id="Spread", inputs=[io.Int.Input("count")], **OPTIONS)
+    class Computed(io.ComfyNode):
+        @classmethod
+        def define_schema(cls):
+            return io.Schema(node_id="Computed", inputs=[], is_output_node=SAVES)
+    class Saver(io.ComfyNode):
+        @classmethod
+        def define_schema(cls):
+            return io.Schema(node_id="Saver", inputs=[], is_output_node=True)
+    """
+    found = rules(("nodes.py", source))
+    assert found["Plain"] == socket_rules(set(), False)
+    assert "Spread" not in found and "Computed" not in found
+    assert found["Saver"] == socket_rules(set(), True)

@@ -149,11 +149,14 @@ def test_an_output_flag_is_read_only_when_written() -> None:
     assert written_output(None) is None
 
 
-def test_rules_are_kept_for_a_required_socket_or_an_output() -> None:
+def test_rules_are_kept_for_a_required_socket_or_a_known_output_flag() -> None:
     nothing: frozenset[str] = frozenset()
     assert rules_of(None, None) is None
-    assert rules_of((nothing, nothing), False) is None
-    assert rules_of((frozenset({"a"}), nothing), None) == SocketRules(frozenset({"a"}), False)
+    assert rules_of((nothing, nothing), None) is None
+    assert rules_of((nothing, nothing), False) == SocketRules(nothing, False)
+    assert rules_of((frozenset({"a"}), nothing), None) == SocketRules(
+        frozenset({"a"}), False, output_known=False
+    )
     assert rules_of(None, True) == SocketRules(nothing, True)
     written = (frozenset({"a", "b"}), frozenset({"a"}))
     assert rules_of(written, True) == SocketRules(frozenset({"a", "b"}), True, frozenset({"a"}))
@@ -162,9 +165,12 @@ def test_rules_are_kept_for_a_required_socket_or_an_output() -> None:
 def test_rules_survive_a_json_round_trip_and_malformed_ones_are_refused() -> None:
     sockets = (
         ("KSampler", SocketRules(frozenset({"model", "seed"}), False, frozenset({"model"}))),
+        ("Note", SocketRules(frozenset(), False)),
+        ("Preview", SocketRules(frozenset({"images"}), False, output_known=False)),
         ("SaveImage", SocketRules(frozenset({"images"}), True)),
     )
     assert sockets_from_json(sockets_json(sockets)) == sockets
+    assert sockets_json(sockets)["Preview"][1] is None  # not known: null
     for malformed in (
         [],
         {"A": ["model", True, []]},
@@ -183,3 +189,5 @@ def test_the_digest_changes_with_a_required_socket_or_an_output_flag() -> None:
     assert sockets_digest(base) != sockets_digest({"A": SocketRules(frozenset({"model"}), True)})
     listed = {"A": SocketRules(frozenset({"model"}), False, frozenset({"model"}))}
     assert sockets_digest(base) != sockets_digest(listed)
+    unsure = {"A": SocketRules(frozenset({"model"}), False, output_known=False)}
+    assert sockets_digest(base) != sockets_digest(unsure)

@@ -18,6 +18,7 @@ from watchman.stages.socket_needs import (
     find_no_output,
     find_unlinked_inputs,
     output_flags,
+    source_output_flags,
 )
 
 RULES = {
@@ -221,3 +222,21 @@ def test_a_ui_workflow_of_notes_and_loaders_has_no_output() -> None:
     parsed = parse_ui_workflow(ui)
     found = find_no_output(parsed.nodes, output_flags(sockets, frozenset()), parsed.subgraph_ids)
     assert found == NoOutput((InactiveOutput("3", "SaveImage", "bypassed"),))
+
+
+def test_the_source_s_flags_are_used_only_when_they_find_saveimage_an_output() -> None:
+    read = {
+        "SaveImage": SocketRules(frozenset({"images"}), True),
+        "KSampler": SocketRules(frozenset({"model"}), False),
+        "Preview": SocketRules(frozenset({"images"}), False, output_known=False),
+    }
+    is_output = source_output_flags(read, frozenset())
+    assert is_output is not None
+    assert is_output("SaveImage") is True and is_output("KSampler") is False
+    assert is_output("Preview") is None  # its flag is not known from the source
+    # A reading that finds SaveImage no output, or does not know it, misreads the core.
+    misread = dict(read, SaveImage=SocketRules(frozenset({"images"}), False))
+    assert source_output_flags(misread, frozenset()) is None
+    unsure = dict(read, SaveImage=SocketRules(frozenset(), False, output_known=False))
+    assert source_output_flags(unsure, frozenset()) is None
+    assert source_output_flags({"KSampler": read["KSampler"]}, frozenset()) is None

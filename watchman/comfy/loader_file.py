@@ -176,6 +176,7 @@ class FileReader(MappingReader):
             if defined[name] > 1:
                 # Python keeps the last definition; the reader, the first.
                 info.layout, info.sockets, info.output_node = (), None, None
+                info.body_unsure = True
             self.index.classes.setdefault(name, []).append(info)
         self.read_mappings(statements)
 
@@ -211,6 +212,7 @@ class FileReader(MappingReader):
             texts=texts,
         )
         info.output_node = written_output(attributes.get("OUTPUT_NODE"))
+        info.body_unsure = bool(class_node.decorator_list or class_node.keywords)
         # The required sockets are read off the class's own INPUT_TYPES (a base's may
         # read the subclass's attributes), bound once, under no class decorator.
         own_input_types = (
@@ -556,9 +558,11 @@ class FileReader(MappingReader):
                 if slots and any(slot.choices or slot.shared or slot.range for slot in slots):
                     info.layout = tuple(map(shared_slot, slots))
                 info.sockets = v3_sockets(inputs)
-                info.output_node = written_output(
-                    next((k.value for k in node.keywords if k.arg == "is_output_node"), None)
-                )
+                flag = next((k for k in node.keywords if k.arg == "is_output_node"), None)
+                if flag is not None:
+                    info.output_node = written_output(flag.value)
+                elif all(k.arg is not None for k in node.keywords):
+                    info.output_node = False  # the Schema's default; no **options to set it
             self.index.v3[node_type] = info
             self.index.v3_defined[node_type] = self.index.v3_defined.get(node_type, 0) + 1
             return

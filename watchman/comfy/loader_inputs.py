@@ -48,6 +48,10 @@ class ClassInfo:
     # known), and what its own OUTPUT_NODE or is_output_node says (None: not written).
     sockets: WrittenSockets | None = None
     output_node: bool | None = None
+    # What the class holds is more than its body read here writes: a class decorator or
+    # a metaclass may set attributes, or the name is defined twice (Python keeps the
+    # last, the reader the first). Its OUTPUT_NODE is then not known from the body.
+    body_unsure: bool = False
     # Widget inputs whose choices come from calls this file cannot follow (a helper
     # imported from another file of the pack): input name, the calls' registry keys.
     pending: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

@@ -160,15 +160,22 @@ class LearnedLoader:
         )
 
 
-_PATCHED_NAMES = (b"INPUT_TYPES", b"VALIDATE_INPUTS", b"validate_inputs", b"define_schema")
+_PATCHED_NAMES = (
+    b"INPUT_TYPES",
+    b"VALIDATE_INPUTS",
+    b"validate_inputs",
+    b"define_schema",
+    b"OUTPUT_NODE",
+)
 _OWNER_BEFORE = re.compile(rb"([A-Za-z_]\w*)\s*\.\s*$")
 _ASSIGNED_AFTER = re.compile(rb"\s*=(?!=)")
 _SETATTR_OWNER = re.compile(rb"\s*(?:[A-Za-z_]\w*\s*\.\s*)*([A-Za-z_]\w*)")
 
 
 def patched_classes(data: bytes) -> set[str]:
-    """The names a file assigns ``INPUT_TYPES``, a v3 ``define_schema`` or a validation
-    method to (``Node.VALIDATE_INPUTS = check``), or hands to ``setattr``: what such a class runs
+    """The names a file assigns ``INPUT_TYPES``, a v3 ``define_schema``, a validation
+    method (``Node.VALIDATE_INPUTS = check``) or ``OUTPUT_NODE`` to, or hands to ``setattr``:
+    what such a class runs
     is not what its body says. Found from the attribute's name outwards (a pattern
     starting at every identifier cost seconds over a few hundred packs)."""
     found: set[str] = set()

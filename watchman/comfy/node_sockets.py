@@ -39,11 +39,13 @@ class SocketRules:
     (:mod:`watchman.comfy.static_sockets`), which of the required inputs are of a data
     type every frontend lists in a saved node's ``inputs`` (``MODEL``, ``IMAGE``...): a
     saved node lacking one was made from another definition, and ComfyUI gets no value
-    for it."""
+    for it. ``output_known`` is False where the source leaves the flag unsure (a base
+    read elsewhere may set it): ``output`` is then False only for want of evidence."""
 
     required: frozenset[str]
     output: bool
     listed: frozenset[str] = frozenset()
+    output_known: bool = True
 
 
 def socket_rules(node_info: object) -> SocketRules | None:

@@ -18,8 +18,10 @@ from watchman.comfy.static_sockets import StaticSockets, rules_of
 MAX_BASE_DEPTH = 16
 """Bases followed up for an inherited ``OUTPUT_NODE``."""
 
-_PLAIN_BASES = frozenset({"object", "ABC", "ComfyNode"})
-"""Bases that write no ``OUTPUT_NODE``."""
+_PLAIN_BASES = frozenset({"object", "ABC", "ComfyNode", "ComfyNodeABC"})
+"""Bases that write no ``OUTPUT_NODE`` when the pack defines no class of that name:
+Python's, and ComfyUI's own node bases (``io.ComfyNode``; ``ComfyNodeABC``, which
+``nodes.py`` derives ``CLIPTextEncode`` from, only annotates it)."""
 
 CORE_OUTPUT_CLASSES = frozenset({"SaveImage", "PreviewImage", "SaveLatent"})
 """ComfyUI's own classic output nodes (``nodes.py`` writes ``OUTPUT_NODE = True`` on
@@ -39,7 +41,9 @@ def pack_sockets(index: PackIndex) -> StaticSockets:
             or info.name in index.subclassed
         ):
             continue
-        rules = rules_of(info.sockets, info.output_node)
+        # A metaclass may set what the schema does not write: its False is then unsure.
+        output = None if info.output_node is False and info.body_unsure else info.output_node
+        rules = rules_of(info.sockets, output)
         if rules is not None:
             found[node_type] = rules
     classes: dict[str, str | None] = {}
@@ -61,19 +65,29 @@ def pack_sockets(index: PackIndex) -> StaticSockets:
 
 def _output_of(info: ClassInfo, index: PackIndex, depth: int) -> bool | None:
     """What ``OUTPUT_NODE`` the class writes, else what its bases write, first base
-    first, as Python looks it up; None when a base this pack does not define once comes
-    before one that writes it."""
-    if info.output_node is not None or depth >= MAX_BASE_DEPTH:
-        return info.output_node
+    first, as Python looks it up: False when neither it nor any base writes one (every
+    base read: this pack's, defined once, or plain); None when that is unsure (a value
+    computed, a class decorator or metaclass, the class or a base defined twice or
+    elsewhere)."""
+    if info.output_node is True:
+        return True
+    if depth >= MAX_BASE_DEPTH:
+        return None
+    if info.body_unsure:
+        return None  # a decorator, a metaclass or a second definition may set it
+    if info.output_node is False:
+        return False
+    if "OUTPUT_NODE" in info.attributes:
+        return None  # written but computed, or set by what the class is made with
     for base in info.bases:
-        if base in _PLAIN_BASES:
-            continue
         candidates = index.classes.get(base, ())
+        if base in _PLAIN_BASES and not candidates:
+            continue
         if not candidates and base in CORE_OUTPUT_CLASSES:
             return True
         if base == info.name or len(candidates) != 1:
             return None  # a base of elsewhere, or defined twice, may write one
         found = _output_of(candidates[0], index, depth + 1)
-        if found is not None:
-            return found
-    return None
+        if found is not False:
+            return found  # written by the base, or unsure
+    return False

@@ -181,30 +181,40 @@ def written_output(value: ast.expr | None) -> bool | None:
 
 
 def rules_of(sockets: WrittenSockets | None, output: bool | None) -> SocketRules | None:
-    """Return the :class:`SocketRules` of what a class's source says, or None when it
-    says nothing worth keeping (no required socket it is sure of, and not an output)."""
+    """Return the :class:`SocketRules` of what a class's source says (``output``: True,
+    False, or None when unsure), or None when it says nothing worth keeping (no required
+    socket it is sure of, and whether it is an output is not known)."""
     required, listed = sockets if sockets is not None else (frozenset(), frozenset())
-    if not required and not output:
+    if not required and output is None:
         return None
-    return shared_rules(tuple(sorted(required)), output is True, tuple(sorted(listed)))
+    return shared_rules(
+        tuple(sorted(required)), output is True, tuple(sorted(listed)), output is not None
+    )
 
 
 @functools.lru_cache(maxsize=MAX_SHARED_RULES)
-def shared_rules(required: tuple[str, ...], output: bool, listed: tuple[str, ...]) -> SocketRules:
-    """Return the one :class:`SocketRules` of these names and flag: thousands of node
+def shared_rules(
+    required: tuple[str, ...], output: bool, listed: tuple[str, ...], output_known: bool = True
+) -> SocketRules:
+    """Return the one :class:`SocketRules` of these names and flags: thousands of node
     types share a few rules (``image`` required, no output), held once."""
     return SocketRules(
         frozenset(sys.intern(name) for name in required),
         output,
         frozenset(sys.intern(name) for name in listed),
+        output_known,
     )
 
 
 def sockets_json(sockets: StaticSockets) -> dict[str, list[object]]:
-    """Return the JSON form of ``sockets``: node type -> [sorted required, output,
-    sorted listed]."""
+    """Return the JSON form of ``sockets``: node type -> [sorted required, output (null
+    when not known), sorted listed]."""
     return {
-        node_type: [sorted(rules.required), rules.output, sorted(rules.listed)]
+        node_type: [
+            sorted(rules.required),
+            rules.output if rules.output_known else None,
+            sorted(rules.listed),
+        ]
         for node_type, rules in sockets
     }
 
@@ -220,10 +230,12 @@ def sockets_from_json(data: object) -> StaticSockets:
             and isinstance(value, list)
             and len(value) == 3
             and all(_texts(value[index]) for index in (0, 2))
-            and isinstance(value[1], bool)
+            and (value[1] is None or isinstance(value[1], bool))
         ):
             raise ValueError(f"socket rules of {node_type!r} are malformed")
-        rules = shared_rules(tuple(sorted(value[0])), value[1], tuple(sorted(value[2])))
+        rules = shared_rules(
+            tuple(sorted(value[0])), value[1] is True, tuple(sorted(value[2])), value[1] is not None
+        )
         found.append((sys.intern(node_type), rules))
     return tuple(sorted(found, key=lambda pair: pair[0]))
 
@@ -232,7 +244,10 @@ def sockets_digest(sockets: Mapping[str, SocketRules]) -> str:
     """Return a short digest of socket rules by node type (part of the needs cache's
     context: a pack's new required input judges every workflow again)."""
     text = repr(
-        sorted((k, sorted(v.required), v.output, sorted(v.listed)) for k, v in sockets.items())
+        sorted(
+            (k, sorted(v.required), v.output, sorted(v.listed), v.output_known)
+            for k, v in sockets.items()
+        )
     )
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 

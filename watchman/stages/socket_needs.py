@@ -10,13 +10,14 @@ outputs reach (its own included) is an output node: ComfyUI checks nothing else,
 stray node left unconnected does not stop a render.
 
 A workflow with no active output node at all is refused whole (``Prompt has no
-outputs``): :func:`find_no_output` tells it, only where every node type's output flag is
-known (a live server's answer), since a node of unknown kind may be the output.
+outputs``): :func:`find_no_output` tells it, only where every active node type's output
+flag is known (a live server's answer, or what the source surely writes), since a node
+of unknown kind may be the output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,18 +69,35 @@ class NoOutput:
 
 
 def output_flags(sockets: SocketLookup, virtual: Collection[str]) -> OutputLookup:
-    """Return an :data:`OutputLookup` over a live server's socket rules: a frontend-only
-    node (ComfyUI's own ``Note`` or ``Reroute``, a pack's in ``virtual``) never reaches the
-    server and is no output; a type the server defines says its flag; any other is not
-    known."""
+    """Return an :data:`OutputLookup` over socket rules (a live server's, or those the
+    install's source surely writes): a frontend-only node (ComfyUI's own ``Note`` or
+    ``Reroute``, a pack's in ``virtual``) never reaches the server and is no output; a
+    type with rules whose flag is known says it; any other is not known."""
 
     def is_output(node_type: str) -> bool | None:
         if node_type in virtual or is_frontend_only(node_type):
             return False
         rules = sockets(node_type)
-        return None if rules is None else rules.output
+        return None if rules is None or not rules.output_known else rules.output
 
     return is_output
+
+
+SURE_OUTPUT = "SaveImage"
+"""A node type every ComfyUI defines as an output node: a reading of the install's source
+that says otherwise misreads this install, and its flags are not used."""
+
+
+def source_output_flags(
+    sockets: Mapping[str, SocketRules], virtual: Collection[str]
+) -> OutputLookup | None:
+    """Return :func:`output_flags` over the rules the install's source surely writes, or
+    None when that reading does not find ComfyUI's own ``SaveImage`` an output node (a
+    core laid out otherwise than read: no workflow is then judged for want of one)."""
+    save = sockets.get(SURE_OUTPUT)
+    if save is None or not (save.output_known and save.output):
+        return None
+    return output_flags(sockets.get, virtual)
 
 
 def find_no_output(

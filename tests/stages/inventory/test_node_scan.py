@@ -14,7 +14,7 @@ from watchman.comfy.pack_node_types import DeclaringModules, pack_node_types
 from watchman.errors import StateError
 from watchman.stages.inventory import node_scan
 from watchman.stages.inventory.node_scan import scan_node_inventory
-from watchman.stages.inventory.nodes import NodeInventory, NodePack
+from watchman.stages.inventory.nodes import CACHE_SCHEMA_VERSION, NodeInventory, NodePack
 
 SHA = "a" * 40
 
@@ -125,7 +125,7 @@ def test_packs_defining_a_class_include_disabled_ones(comfyui: Path) -> None:
 def test_the_cache_document_round_trips_and_is_stable(comfyui: Path) -> None:
     first = scan_node_inventory(comfyui)
     document = first.to_cache_document()
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == CACHE_SCHEMA_VERSION
     assert document["core_node_count"] == 5
     assert document["core_nodes"] == sorted(first.core_nodes)
     assert scan_node_inventory(comfyui).to_cache_document() == document

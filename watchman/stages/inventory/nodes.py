@@ -19,7 +19,7 @@ from watchman.comfy.pack_node_types import ConditionalTypes
 from watchman.comfy.static_sockets import StaticSockets, sockets_from_json, sockets_json
 from watchman.errors import StateError
 
-CACHE_SCHEMA_VERSION = 1
+CACHE_SCHEMA_VERSION = 2  # 2: socket rules say when an output flag is not known
 
 SamplerListsValue = tuple[tuple[str, tuple[str, ...]], ...]
 """The sampler and scheduler lists as sorted ``(key, sorted choices)`` pairs: frozen and

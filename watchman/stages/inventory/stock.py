@@ -33,9 +33,9 @@ from watchman.stages.inventory.listing_file import file_identity, load_listing, 
 from watchman.stages.inventory.model_scan import scan_models
 from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.inventory.node_scan import scan_node_inventory
-from watchman.stages.inventory.nodes import NodeInventory
+from watchman.stages.inventory.nodes import CACHE_SCHEMA_VERSION, NodeInventory
 from watchman.stages.needs import InstalledNodes
-from watchman.stages.socket_needs import output_flags
+from watchman.stages.socket_needs import output_flags, source_output_flags
 from watchman.stages.value_needs import LayoutLookup
 from watchman.state.json_state import read_json_state, set_aside_corrupt
 from watchman.state.safe_files import (
@@ -76,7 +76,7 @@ class CacheWrites:
 
 def _previous_node_inventory(home: Home) -> NodeInventory | None:
     """The last node inventory, to reuse unchanged packs; None when absent or unusable."""
-    document = read_json_state(home.custom_nodes_cache, 1)
+    document = read_json_state(home.custom_nodes_cache, CACHE_SCHEMA_VERSION)
     if document is None:
         return None
     try:
@@ -282,4 +282,11 @@ def installed_nodes(
         "static",
         layouts=static_layouts,
         sockets=static_sockets.get if static_sockets is not None else None,
+        # Offline, a flag is known only where the source surely writes it (or its
+        # absence): a type read elsewhere, or computed, leaves the workflow unjudged.
+        outputs=(
+            source_output_flags(static_sockets, nodes.frontend_classes())
+            if static_sockets is not None
+            else None
+        ),
     )
