@@ -34,7 +34,10 @@ def workflow(lora: str, url: str) -> str:
             "last_link_id": 0,
             "nodes": [
                 {"id": 1, "type": "LoraLoader", "mode": 0, "inputs": [], "outputs": [],
-                 "properties": {}, "widgets_values": [lora, 1.0, 1.0]}
+                 "properties": {}, "widgets_values": [lora, 1.0, 1.0]},
+                # An output: ComfyUI runs nothing from a prompt without one.
+                {"id": 2, "type": "SaveImage", "mode": 0, "inputs": [], "outputs": [],
+                 "properties": {}, "widgets_values": ["ComfyUI"]},
             ],
             "links": [],
             "models": [
