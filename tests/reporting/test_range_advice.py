@@ -10,7 +10,7 @@ from tests.reporting.reports import assessment, parsed
 from watchman.reporting.advice import actions
 from watchman.reporting.document import report_json
 from watchman.reporting.markdown import render_markdown
-from watchman.reporting.range_advice import MAX_NAMED_VALUES, allowed_text
+from watchman.reporting.range_advice import MAX_NAMED_NODES, allowed_text
 from watchman.reporting.report import Report, build_report
 from watchman.stages.node_packs import PackAdvices
 from watchman.stages.range_needs import OutOfRangeValue
@@ -42,14 +42,22 @@ def report_with(values: dict[str, tuple[OutOfRangeValue, ...]]) -> Report:
     )
 
 
-def test_a_workflow_with_a_number_out_of_range_gets_one_action_naming_it() -> None:
-    report = report_with({"/w/a.json": (STEPS, START), "/w/b.json": ()})
-    [action] = [action for action in actions(report) if action.kind == "set_value"]
-    assert action.unblocks == ("a.json",)
-    assert "steps of KSampler (node 3) is 20000, over the 1 to 10000 it allows" in action.title
-    assert "start_at of InfiniteYouApply (node 23) is 1.0000000000000002" in action.title
-    assert "0.0 to 1.0" in action.title
-    assert action.uncertain
+def test_each_value_out_of_range_gets_one_action_naming_its_nodes_and_range() -> None:
+    report = report_with(
+        {
+            "/w/a.json": (STEPS, START),
+            "/w/b.json": (replace(STEPS, node_id="7"),),
+            "/w/c.json": (),
+        }
+    )
+    found = [action for action in actions(report) if action.kind == "set_value"]
+    assert [action.unblocks for action in found] == [("a.json", "b.json"), ("a.json",)]
+    steps, start = (action.title for action in found)
+    assert steps.startswith("Set steps of KSampler (nodes 3, 7) within 1 to 10000: it is 20000")
+    assert "start_at of InfiniteYouApply (node 23) within 0.0 to 1.0" in start
+    assert "it is 1.0000000000000002, over what this install allows" in start
+    assert all(action.uncertain for action in found)
+    assert report.summary.uncertain == len(found) == 2
 
 
 def test_the_report_lists_each_value_and_counts_distinct_ones() -> None:
@@ -76,12 +84,10 @@ def test_the_report_lists_each_value_and_counts_distinct_ones() -> None:
     assert "1 number(s) out of range" in markdown
 
 
-def test_a_long_list_of_values_is_named_in_part_and_counted() -> None:
-    many = tuple(replace(STEPS, node_id=str(n)) for n in range(MAX_NAMED_VALUES + 2))
-    [action] = [
-        action for action in actions(report_with({"/w/a.json": many})) if action.kind == "set_value"
-    ]
-    assert "and 2 more value(s)" in action.title
+def test_many_nodes_holding_one_value_are_named_in_part_and_counted() -> None:
+    many = tuple(replace(STEPS, node_id=str(n)) for n in range(MAX_NAMED_NODES + 2))
+    [action] = [a for a in actions(report_with({"/w/a.json": many})) if a.kind == "set_value"]
+    assert "(nodes 0, 1, 2, 3, 4 and 2 more)" in action.title
 
 
 def test_an_open_side_is_said_as_at_least_or_at_most() -> None:

@@ -1,6 +1,7 @@
 """The advice about numbers outside the range the install allows
-(:mod:`watchman.stages.range_needs`): one action per workflow, naming each node, input,
-value and the range its input allows.
+(:mod:`watchman.stages.range_needs`): one action per node type, input and value, naming
+the nodes that hold it, the value, the range its input allows and the workflows it
+unblocks.
 
 ComfyUI refuses the outputs that need such a node (``Value 0 smaller than min of 1``,
 ``Value 2.0 bigger than max of 1.0``). The value may be the author's slip, a range a newer
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 from watchman.comfy.number_ranges import Bound
 from watchman.printable import shortened
-from watchman.reporting.action import Action, display_name
+from watchman.reporting.action import Action, display_names, workflow_names
 from watchman.reporting.report import Report
 from watchman.stages.range_needs import OutOfRangeValue
 
-MAX_NAMED_VALUES = 5
-"""Values an action's sentence names; it counts the rest."""
+MAX_NAMED_NODES = 5
+"""Node ids an action's sentence names; it counts the rest."""
+
+
+_Held = tuple[OutOfRangeValue, dict[str, None], dict[str, None]]
 
 
 def allowed_text(minimum: Bound | None, maximum: Bound | None) -> str:
@@ -29,33 +33,39 @@ def allowed_text(minimum: Bound | None, maximum: Bound | None) -> str:
     return f"at most {maximum!r}"
 
 
-def value_text(value: OutOfRangeValue) -> str:
-    """One value in words: its input, node, value and the range allowed."""
-    return (
-        f"{shortened(value.input)} of {shortened(value.node_type)} (node "
-        f"{shortened(value.node_id)}) is {value.value!r}, "
-        f"{'under' if value.side == 'below' else 'over'} the "
-        f"{allowed_text(value.minimum, value.maximum)} it allows"
-    )
+def value_key(value: OutOfRangeValue) -> tuple[str, str, str]:
+    """What one action is about: the node type, the input and the value as written in
+    the report (``1`` and ``1.0`` are two values: ComfyUI says which it read)."""
+    return (value.node_type, value.input, repr(value.value))
 
 
 def range_actions(report: Report) -> list[Action]:
-    """One ``set_value`` action per workflow with numbers outside their ranges."""
-    found = []
+    """One ``set_value`` action per (node type, input, value) the workflows hold outside
+    the input's range, naming the nodes, the range and the workflows it unblocks."""
+    by_path = display_names(report)
+    # Per value: its first finding (type, input, value, range), its nodes, its workflows.
+    grouped: dict[tuple[str, str, str], _Held] = {}
     for entry in report.workflows:
-        if not entry.ranges:
-            continue
-        named = [value_text(value) for value in entry.ranges[:MAX_NAMED_VALUES]]
-        more = len(entry.ranges) - len(named)
-        listing = "; ".join(named) + (f"; and {more} more value(s)" if more > 0 else "")
+        for value in entry.ranges:
+            _, nodes, paths = grouped.setdefault(value_key(value), (value, {}, {}))
+            nodes[value.node_id] = None
+            paths[entry.path] = None
+    found = []
+    for value, nodes, paths in grouped.values():
+        ids = list(nodes)
+        named = ", ".join(shortened(node_id) for node_id in ids[:MAX_NAMED_NODES])
+        more = f" and {len(ids) - MAX_NAMED_NODES} more" if len(ids) > MAX_NAMED_NODES else ""
+        where = f"node{'s' if len(ids) > 1 else ''} {named}{more}"
+        past = "under" if value.side == "below" else "over"
         found.append(
             Action(
                 "set_value",
-                f"Set the numbers this install does not allow in {display_name(entry)}: "
-                f"{listing}. ComfyUI refuses the outputs that need those nodes until each "
-                "value is within its range (Value smaller than min, Value bigger than max), "
-                "or update ComfyUI or the pack whose newer range allows it.",
-                (display_name(entry),),
+                f"Set {shortened(value.input)} of {shortened(value.node_type)} ({where}) "
+                f"within {allowed_text(value.minimum, value.maximum)}: it is "
+                f"{value.value!r}, {past} what this install allows, and ComfyUI refuses the "
+                "workflow (Value smaller than min, Value bigger than max). Or update ComfyUI "
+                "or the pack whose newer range allows it.",
+                workflow_names(by_path, paths),
                 uncertain=(
                     "whether the value or the install's range is the one to change is yours to say"
                 ),
