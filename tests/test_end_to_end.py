@@ -940,6 +940,8 @@ def test_an_install_comfyui_desktop_2_lists_is_read_with_its_shared_model_folder
     shared = person / "ComfyUI-Shared" / "models"
     shared.mkdir(parents=True)
     shutil.move(install / "ComfyUI" / "models" / "checkpoints", shared / "checkpoints")
+    # Its shared input folder (the default one) is where LoadImage looks.
+    shutil.move(install / "ComfyUI" / "input", person / "ComfyUI-Shared" / "input")
     data = person / ".local" / "share" / "comfyui-desktop-2"
     data.mkdir(parents=True)
     (data / "installations.json").write_text(
@@ -981,6 +983,8 @@ def test_an_install_comfyui_desktop_2_lists_is_read_with_its_shared_model_folder
     statuses = {Path(e["path"]).name: e["status"] for e in document["workflows"]}
     # The checkpoints are only in the shared folder, and count as present.
     assert statuses == EXPECTED_STATUSES
+    sharpen = next(e for e in document["workflows"] if e["path"].endswith("uncertain_sharpen.json"))
+    assert sharpen["missing_inputs"] == []
     lora = shared / "loras" / "never_published_lora.safetensors"
     lora.parent.mkdir()
     shutil.copy(shared / "checkpoints" / "demo_vae.safetensors", lora)

@@ -96,8 +96,9 @@ class ComfyUISettings(_Section):
             "workflow names. A relative path is taken from the base directory (the ComfyUI "
             "root unless comfyui.base_directory says otherwise). Unset: the folder "
             "ComfyUI's newest start-up log says it was given (--input-directory, as the "
-            "desktop app starts it) when that folder exists, else input/ in the base "
-            "directory."
+            "desktop app starts it) when that folder exists, else the one its launcher "
+            "starts it with (ComfyUI Desktop 2.0's shared input folder), else input/ in the "
+            "base directory."
         ),
     )
     url: str = Field(

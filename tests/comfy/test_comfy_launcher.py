@@ -308,3 +308,33 @@ def test_a_base_directory_that_does_not_exist_leaves_the_files_in_the_root(home:
         linux_data(home), record("m", "Main", install) | {"launchArgs": "--base-directory x"}
     )
     assert install_layout(root, None, [], {}, home, "linux").base == root
+
+
+def test_the_shared_input_folder_is_the_launchers_unless_the_install_keeps_its_own(
+    home: Path,
+) -> None:
+    data = linux_data(home)
+    shared_user = make_comfyui(home / "Installs" / "Shared" / "ComfyUI")
+    own = make_comfyui(home / "Installs" / "Own" / "ComfyUI")
+    plain = make_comfyui(home / "Installs" / "Plain" / "ComfyUI")
+    own_entry = record("o", "Own", own.parent) | {
+        "useSharedPaths": False,
+        "launchArgs": "--input-directory pictures",
+    }
+    plain_entry = record("p", "Plain", plain.parent) | {"useSharedPaths": False}
+    # The launcher's own --input-directory comes last and wins over the install's.
+    shared_entry = record("s", "Shared", shared_user.parent) | {"launchArgs": "--input-directory x"}
+    write_list(data, shared_entry, own_entry, plain_entry)
+
+    def input_of(root: Path) -> Path | None:
+        return install_layout(root, None, [], {}, home, "linux").input_directory
+
+    assert input_of(shared_user) == home / "ComfyUI-Shared" / "input"
+    assert input_of(own) == own.parent / "pictures"
+    assert input_of(plain) is None
+    settings = home / ".config" / "comfyui-desktop-2" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"inputDir": str(home / "pics")}), encoding="utf-8")
+    assert input_of(shared_user) == home / "pics"
+    settings.write_text(json.dumps({"inputDir": "relative/pics"}), encoding="utf-8")
+    assert input_of(shared_user) is None

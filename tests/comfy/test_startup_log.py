@@ -200,6 +200,12 @@ def test_a_logged_input_folder_counts_only_where_it_exists_and_the_setting_wins(
     assert input_folder_path(None, root, tmp_path, str(there)) == there
     assert input_folder_path(None, root, tmp_path, "/in/a/container/input") == root / "input"
     assert input_folder_path(Path("mine"), root, tmp_path, str(there)) == root / "mine"
+    # The launcher's folder counts after the log (what the last start used), even before
+    # the launcher made it.
+    shared = tmp_path / "ComfyUI-Shared" / "input"
+    assert input_folder_path(None, root, tmp_path, str(there), shared) == there
+    assert input_folder_path(None, root, tmp_path, None, shared) == shared
+    assert input_folder_path(Path("mine"), root, tmp_path, None, shared) == root / "mine"
 
 
 @given(st.binary(max_size=2_000), st.lists(st.binary(max_size=80), max_size=8))

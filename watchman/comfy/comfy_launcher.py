@@ -29,8 +29,9 @@ Read from its source (``src/main/installations.ts``, ``lib/paths.ts``, ``lib/mod
   ``--extra-model-paths-config <data folder>/shared_model_paths.yaml``, a file the launcher
   rewrites at each start from its ``modelsDirs`` setting (``~/ComfyUI-Shared/models`` by
   default, the first one ``is_default``), and with ``--input-directory`` and
-  ``--output-directory`` in its shared folder. That file, as it was last written, is read
-  the way ComfyUI reads it.
+  ``--output-directory`` in its shared folder (``settings.json``'s ``inputDir``, by default
+  ``~/ComfyUI-Shared/input``). That file, as it was last written, is read the way ComfyUI
+  reads it, and that input folder is where input files are looked for.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ XDG_NAME = "comfyui-desktop-2"
 INSTALLATIONS_NAME = "installations.json"
 SETTINGS_NAME = "settings.json"
 SHARED_MODEL_PATHS_NAME = "shared_model_paths.yaml"
+SHARED_FOLDER_NAME = "ComfyUI-Shared"
+"""The launcher's shared folder in the home folder: models/, input/ and output/ by default."""
 _LOCAL_SOURCES = frozenset({"standalone", "git", "portable"})
 _MAX_PORTABLE_CHILDREN = 1_000
 
@@ -71,6 +74,16 @@ class LauncherFolder:
 
     data: Path
     settings: Path
+
+
+@dataclass(frozen=True)
+class SharedFolders:
+    """What the launcher starts every install that uses its shared folders with:
+    ``model_paths``, its ``shared_model_paths.yaml`` (read only when it exists), and
+    ``input_directory``, its input folder (None: not known)."""
+
+    model_paths: Path
+    input_directory: Path | None
 
 
 def launcher_folders(
@@ -120,11 +133,12 @@ def _scan_folder(folder: LauncherFolder, home_dir: Path) -> LauncherScan:
     if not isinstance(document, list):
         return LauncherScan(problems=(f"{what} {listing} is not a JSON list of installations.",))
     problems: list[str] = []
-    primary = _primary_id(folder.settings, problems)
+    settings = _read_settings(folder.settings, problems)
+    primary = string_field(settings, "primaryInstallId")
     records = [entry for entry in document[:MAX_LISTED_INSTALLS] if isinstance(entry, dict)]
     # The primary install first; the rest keep the list's order.
     records.sort(key=lambda entry: primary is None or entry.get("id") != primary)
-    shared = folder.data / SHARED_MODEL_PATHS_NAME
+    shared = SharedFolders(folder.data / SHARED_MODEL_PATHS_NAME, _input_dir(settings, home_dir))
     installs = []
     for entry in records:
         install = _install(entry, listing, shared, home_dir, entry.get("id") == primary, problems)
@@ -136,7 +150,7 @@ def _scan_folder(folder: LauncherFolder, home_dir: Path) -> LauncherScan:
 def _install(
     entry: Mapping[str, object],
     listing: Path,
-    shared: Path,
+    shared: SharedFolders,
     home_dir: Path,
     is_primary: bool,
     problems: list[str],
@@ -168,12 +182,20 @@ def _install(
                 f"{origin} is started with --extra-model-paths-config {config}, which is not "
                 "a file (ComfyUI started so stops at it); it is not read."
             )
-    if entry.get("useSharedPaths") is not False and shared.is_file():
-        extra.append(shared)  # the launcher adds it after the install's own arguments
-    base = None
-    if options.base_directory is not None:
-        base = Path(os.path.normpath(os.path.join(started_in, options.base_directory)))
-    return LauncherInstall(code, origin, tuple(extra), base)
+    uses_shared = entry.get("useSharedPaths") is not False
+    if uses_shared and shared.model_paths.is_file():
+        extra.append(shared.model_paths)  # passed after the install's own arguments
+    base = _started_path(started_in, options.base_directory)
+    # The launcher's --input-directory comes last, so it wins over the install's own.
+    given_input = _started_path(started_in, options.input_directory)
+    input_directory = shared.input_directory if uses_shared else given_input
+    return LauncherInstall(code, origin, tuple(extra), base, input_directory)
+
+
+def _started_path(started_in: Path, written: str | None) -> Path | None:
+    if written is None:
+        return None
+    return Path(os.path.normpath(os.path.join(started_in, written)))
 
 
 def _folder_options(arguments: object) -> FolderOptions:
@@ -217,15 +239,25 @@ def _sorted_children(folder: Path) -> Iterator[Path]:
         yield folder / name
 
 
-def _primary_id(settings: Path, problems: list[str]) -> str | None:
+def _read_settings(settings: Path, problems: list[str]) -> Mapping[str, object]:
     try:
         document = read_json_file(settings, f"{LAUNCHER}'s settings")
     except LauncherFileError as error:
-        problems.append(f"{error} Its installations are taken in their listed order.")
-        return None
-    if not isinstance(document, dict):
-        return None
-    return string_field(document, "primaryInstallId")
+        problems.append(
+            f"{error} Its installations are taken in their listed order, with its default "
+            "shared input folder."
+        )
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _input_dir(settings: Mapping[str, object], home_dir: Path) -> Path | None:
+    # The launcher's inputDir, else its default; one written relative names a folder
+    # relative to wherever the launcher ran, which cannot be known.
+    written = string_field(settings, "inputDir")
+    if written is None:
+        return home_dir / SHARED_FOLDER_NAME / "input"
+    return absolute_folder(written, home_dir)
 
 
 def _app_folder(folder: Path) -> LauncherFolder:

@@ -244,7 +244,9 @@ class InstallLayout:
     ``launcher_model_paths``: the files among ``extra_model_paths`` that a launcher
     listing the install starts it with (ComfyUI Desktop 2.0's shared model folders, and
     those of the install's own launch arguments); ``launcher``: that launcher's entry for
-    the install (its origin phrase), when it is one (None: not listed).
+    the install (its origin phrase), when it is one (None: not listed);
+    ``input_directory``: the ``--input-directory`` that launcher starts it with (None:
+    none, or not known).
     """
 
     base: Path
@@ -253,6 +255,7 @@ class InstallLayout:
     models_base: Path | None = None
     launcher_model_paths: tuple[Path, ...] = ()
     launcher: str | None = None
+    input_directory: Path | None = None
 
     @property
     def models_root(self) -> Path:
@@ -291,9 +294,16 @@ def install_layout(
         else tuple(path for path in listed.extra_model_paths if path not in configured)
     )
     origin = listed.origin if listed is not None else None
+    given_input = listed.input_directory if listed is not None else None
     if configured_base is not None:
         base = base_directory(configured_base, comfyui_root, home_dir)
-        return InstallLayout(base, extra + launcher, launcher_model_paths=launcher, launcher=origin)
+        return InstallLayout(
+            base,
+            extra + launcher,
+            launcher_model_paths=launcher,
+            launcher=origin,
+            input_directory=given_input,
+        )
     if is_app_code_folder(comfyui_root):
         data_folder = app_data_folder(environ, home_dir, platform)
         desktop = read_desktop_install(data_folder, environ, home_dir)
@@ -313,7 +323,13 @@ def install_layout(
                 listed.base_directory,
                 comfyui_root,
             )
-    return InstallLayout(base, extra + launcher, launcher_model_paths=launcher, launcher=origin)
+    return InstallLayout(
+        base,
+        extra + launcher,
+        launcher_model_paths=launcher,
+        launcher=origin,
+        input_directory=given_input,
+    )
 
 
 @dataclass(frozen=True)

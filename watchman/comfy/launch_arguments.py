@@ -4,8 +4,9 @@ ComfyUI Desktop 2.0 keeps each install's extra arguments as one string (``launch
 and splits it as its ``parseArgs`` does (``src/main/lib/util.ts``): at blanks, with single
 or double quotes grouping a part, no escapes. ComfyUI's ``comfy/cli_args.py`` then reads
 ``--extra-model-paths-config PATH [PATH ...]`` (``nargs='+'``, ``action='append'``: every
-occurrence adds its files) and ``--base-directory PATH`` (the last one wins); either may
-be written ``--option=value``. Abbreviated option names are not read.
+occurrence adds its files), ``--base-directory PATH`` and ``--input-directory PATH`` (the
+last one wins); each may be written ``--option=value``. Abbreviated option names are not
+read.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 EXTRA_CONFIG_OPTION = "--extra-model-paths-config"
 BASE_DIRECTORY_OPTION = "--base-directory"
+INPUT_DIRECTORY_OPTION = "--input-directory"
 MAX_ARGUMENT_CHARACTERS = 64 * 1024
 """The longest argument string read: a command line is a few hundred characters."""
 
@@ -22,11 +24,12 @@ MAX_ARGUMENT_CHARACTERS = 64 * 1024
 @dataclass(frozen=True)
 class FolderOptions:
     """The folder options of one command line, as written (relative paths are taken
-    from the folder ComfyUI is started in): ``extra_model_paths``, in order, and
-    ``base_directory`` (None: not given)."""
+    from the folder ComfyUI is started in): ``extra_model_paths``, in order,
+    ``base_directory`` and ``input_directory`` (None: not given)."""
 
     extra_model_paths: tuple[str, ...] = ()
     base_directory: str | None = None
+    input_directory: str | None = None
 
 
 def split_launch_arguments(text: str) -> list[str]:
@@ -62,7 +65,7 @@ def folder_options(arguments: Sequence[str]) -> FolderOptions:
     """Return the folder options among ``arguments`` (:class:`FolderOptions`), read as
     ComfyUI's argument parser reads them. Never raises."""
     extra: list[str] = []
-    base: str | None = None
+    single: dict[str, str] = {}
     index = 0
     while index < len(arguments):
         argument = arguments[index]
@@ -76,10 +79,14 @@ def folder_options(arguments: Sequence[str]) -> FolderOptions:
             while index < len(arguments) and not arguments[index].startswith("-"):
                 extra.append(arguments[index])
                 index += 1
-        elif name == BASE_DIRECTORY_OPTION:
+        elif name in (BASE_DIRECTORY_OPTION, INPUT_DIRECTORY_OPTION):
             if equals:
-                base = value
+                single[name] = value
             elif index < len(arguments) and not arguments[index].startswith("-"):
-                base = arguments[index]
+                single[name] = arguments[index]
                 index += 1
-    return FolderOptions(tuple(path for path in extra if path), base or None)
+    return FolderOptions(
+        tuple(path for path in extra if path),
+        single.get(BASE_DIRECTORY_OPTION) or None,
+        single.get(INPUT_DIRECTORY_OPTION) or None,
+    )

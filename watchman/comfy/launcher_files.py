@@ -37,13 +37,15 @@ class LauncherInstall:
     ``origin``: why it is a candidate, as one phrase naming the launcher, the entry and
     its file; ``extra_model_paths``: the extra model paths files the launcher starts it
     with (``--extra-model-paths-config``), besides the one next to ``main.py``;
-    ``base_directory``: the folder it is started with ``--base-directory`` (None: none).
+    ``base_directory`` and ``input_directory``: the folders it is started with
+    ``--base-directory`` and ``--input-directory`` (None: none, or not known).
     """
 
     root: Path
     origin: str
     extra_model_paths: tuple[Path, ...] = ()
     base_directory: Path | None = None
+    input_directory: Path | None = None
 
 
 @dataclass(frozen=True)

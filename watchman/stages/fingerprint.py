@@ -93,15 +93,17 @@ class CycleFingerprint:
         reading, self.server_reading = self.server_reading, None
         return reading
 
-    def input_folder(self, settings: Settings, root: Path, home_dir: Path) -> Path | None:
+    def input_folder(
+        self, settings: Settings, root: Path, home_dir: Path, launched: Path | None = None
+    ) -> Path | None:
         """ComfyUI's input folder as this cycle takes it (the setting, else the one the
-        newest start-up log names, else ``input/`` in ``root``: the install's base
-        directory), None when input files are not checked
-        (:func:`~watchman.stages.input_needs.input_folder_path`)."""
+        newest start-up log names, else the one its launcher starts it with, ``launched``,
+        else ``input/`` in ``root``: the install's base directory), None when input files
+        are not checked (:func:`~watchman.stages.input_needs.input_folder_path`)."""
         if not settings.workflows.check_input_files:
             return None
         logged = self.import_failures.input_directory if self.import_failures else None
-        return input_folder_path(settings.comfyui.input_folder, root, home_dir, logged)
+        return input_folder_path(settings.comfyui.input_folder, root, home_dir, logged, launched)
 
     def add_input_links(self, links: Sequence[str]) -> None:
         """Stamp the links to files in ComfyUI's input folder, following them: their
@@ -318,9 +320,9 @@ def stamp_inputs(
         custom_nodes = extra_paths.custom_nodes()
     except ConfigError:
         custom_nodes = ()  # the stock stage says why; the cycle fails and stamps nothing
-    base = services.base_directory(root)
+    layout = services.install_layout(root)
     input_folder = cycle_fingerprint.input_folder(
-        services.settings, base, services.environment.home_dir
+        services.settings, layout.base, services.environment.home_dir, layout.input_directory
     )
     trees, files, folders = cycle_input_trees(
         root,
@@ -329,7 +331,7 @@ def stamp_inputs(
         extra_paths.configured,
         custom_nodes,
         input_folder,
-        base,
+        layout.base,
     )
     logged = cycle_fingerprint.import_failures
     if input_folder is not None and logged is not None and logged.input_directory:

@@ -92,17 +92,24 @@ def _exists(path: str) -> bool:
 
 
 def input_folder_path(
-    configured: Path | None, comfyui_root: Path, home_dir: Path, logged: str | None = None
+    configured: Path | None,
+    comfyui_root: Path,
+    home_dir: Path,
+    logged: str | None = None,
+    launched: Path | None = None,
 ) -> Path:
     """The input folder ComfyUI reads: ``configured`` (``comfyui.input_folder``; ``~``
     expanded, a relative path taken from the root), else the one ComfyUI's last start
     printed (``logged``: ``--input-directory``, as the desktop app starts it; only when
     that folder exists here: a log written inside a container names its own paths), else
-    ``input`` in the root."""
+    the one its launcher starts it with (``launched``: ComfyUI Desktop 2.0's shared input
+    folder), else ``input`` in the root."""
     if configured is not None:
         return comfyui_root / expand_user(configured, home_dir)
     if logged is not None and os.path.isdir(logged):
         return Path(logged)
+    if launched is not None:
+        return launched
     return comfyui_root / "input"
 
 

@@ -113,7 +113,9 @@ def survey_install(
     model_roots = [root for roots in stock.models.roots.values() for root in roots]
     model_roots.append(str(extra_paths.data_root / "models"))
     cycle_fingerprint.add_models(stock.tree, restat_interval_ns, model_roots)
-    input_folder = cycle_fingerprint.input_folder(settings, base, environment.home_dir)
+    input_folder = cycle_fingerprint.input_folder(
+        settings, base, environment.home_dir, layout.input_directory
+    )
     inputs = observe_input_folder(input_folder, now_ns) if input_folder else None
     if inputs is not None:
         cycle_fingerprint.add_input_links(inputs.linked_files)
