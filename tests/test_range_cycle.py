@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.local_http import answering
-from tests.test_end_to_end import demo, report, run
+from tests.test_end_to_end import demo, home_of, report, run
 
 __all__ = ["demo"]  # the fixture, used by name
 
@@ -123,3 +123,38 @@ def test_a_servers_range_is_judged_and_a_change_of_it_runs_the_next_cycle_in_ful
     assert narrow["ready_sdxl.json"]["status"] == "uncertain"
     flux = narrow["api_format_flux.json"]["out_of_range_values"]
     assert [(v["input"], v["max"]) for v in flux] == [("width", 1000), ("height", 1000)]
+
+
+NOISE = textwrap.dedent(
+    """
+    class KSamplerAdvanced:
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {
+                "noise_seed": ("INT", {"default": 0, "min": -0xffffffffffffffff,
+                                       "max": 0xffffffffffffffff}),
+                "steps": ("INT", {"default": 20, "min": 1, "max": 10000})}}
+
+
+    """
+)
+
+
+def test_a_bound_past_64_bits_as_comfyui_writes_one_does_not_stop_the_cycle(demo: Path) -> None:
+    # ComfyUI's own source writes such a minimum; the node cache keeps it as a double.
+    nodes = demo.parent / "ComfyUI" / "nodes.py"
+    text = nodes.read_text(encoding="utf-8")
+    text = text.replace("NODE_CLASS_MAPPINGS = {", NOISE + "NODE_CLASS_MAPPINGS = {")
+    nodes.write_text(
+        text.replace(
+            "NODE_CLASS_MAPPINGS = {",
+            """NODE_CLASS_MAPPINGS = {
+    "KSamplerAdvanced": KSamplerAdvanced,""",
+            1,
+        ),
+        "utf-8",
+    )
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert run("--config", str(demo), "--run-cycle")[0] == 0  # and from the cache
+    cache = json.loads((home_of(demo) / "state" / "custom_nodes_cache.json").read_text())
+    assert "-1.8446744073709552e+19" in json.dumps(cache)

@@ -15,6 +15,7 @@ from watchman.comfy.number_ranges import (
     range_from_options,
     read_text,
 )
+from watchman.state.json_codec import dumps_json, loads_json
 
 STEPS = NumberRange(integer=True, minimum=1, maximum=10000)
 START_AT = NumberRange(integer=False, minimum=0.0, maximum=1.0)
@@ -60,6 +61,10 @@ def test_bounds_are_finite_numbers_and_an_open_range_is_none() -> None:
     assert bound(10**400) is None
     assert bound("1") is None
     assert bound(-3) == -3
+    # Past what the state files keep as an integer (ComfyUI's own seed minimum): a double.
+    assert bound(-0xFFFFFFFFFFFFFFFF) == float(-0xFFFFFFFFFFFFFFFF)
+    assert type(bound(-0xFFFFFFFFFFFFFFFF)) is float
+    assert bound(0xFFFFFFFFFFFFFFFF) == 0xFFFFFFFFFFFFFFFF  # still an integer
     assert number_range(True, None, "x") is None
     assert number_range(False, None, 2.5) == NumberRange(False, None, 2.5)
 
@@ -85,3 +90,9 @@ def test_a_text_is_read_as_comfyuis_int_and_float_read_it() -> None:
     assert read_text("nan", integer=False) is None
     assert read_text("9" * 400, integer=True) is None
     assert read_text("abc", integer=False) is None
+
+
+def test_a_range_past_64_bits_comes_back_equal_through_the_state_files() -> None:
+    seed = number_range(True, -0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
+    assert seed is not None
+    assert range_from_json(loads_json(dumps_json(seed.to_json()))) == seed

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from watchman.state.json_codec import dumps_json, dumps_line, loads_json
 from watchman.state.json_state import read_json_state
 from watchman.state.safe_files import (
     atomic_write_json,
@@ -102,3 +103,9 @@ def test_an_atomic_write_gives_the_file_the_usual_mode_not_owner_only(tmp_path: 
     target = tmp_path / "metrics.prom"
     atomic_write_json(target, {"a": 1})
     assert target.stat().st_mode & 0o777 == 0o666 & ~current
+
+
+def test_an_integer_past_64_bits_is_written_and_read_back_as_a_double() -> None:
+    # orjson refuses it; a stranger's number must not stop a state file or a log line.
+    assert loads_json(dumps_json({"n": -(2**70)})) == {"n": float(-(2**70))}
+    assert loads_json(dumps_line([2**64])) == [float(2**64)]

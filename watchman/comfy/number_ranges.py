@@ -40,15 +40,27 @@ class NumberRange:
         return [self.integer, self.minimum, self.maximum]
 
 
+JSON_INTEGERS = (-(2**63), 2**64)
+"""The integers the state files keep as integers (orjson writes no other, and reads a
+longer one back as a double)."""
+
+
 def bound(value: object) -> Bound | None:
     """Return ``value`` when it is a finite number a bound can be (an int whose double is
-    finite, or a finite float; never a boolean), else None."""
+    finite, or a finite float; never a boolean), else None. An int past
+    :data:`JSON_INTEGERS` (ComfyUI's own ``-0xffffffffffffffff``) is its double, as the
+    state files read it back: kept values are doubles, so the comparison is the same."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
-        return value if math.isfinite(float(value)) else None
+        as_double = float(value)
     except OverflowError:
         return None
+    if not math.isfinite(as_double):
+        return None
+    if isinstance(value, int) and not JSON_INTEGERS[0] <= value < JSON_INTEGERS[1]:
+        return as_double
+    return value
 
 
 MAX_SHARED_RANGES = 4_096

@@ -26,7 +26,7 @@ def dumps_json(document: Any) -> bytes:
             default=json_default,
         )
     except orjson.JSONEncodeError as error:
-        if "surrogates" not in str(error):
+        if not _stdlib_writes(error):
             raise
         text = json.dumps(document, indent=2, sort_keys=True, default=json_default)
         return (text + "\n").encode("ascii")
@@ -38,9 +38,16 @@ def dumps_line(record: Any) -> bytes:
     try:
         return orjson.dumps(record, default=json_default)
     except orjson.JSONEncodeError as error:
-        if "surrogates" not in str(error):
+        if not _stdlib_writes(error):
             raise
         return json.dumps(record, separators=(",", ":"), default=json_default).encode("ascii")
+
+
+def _stdlib_writes(error: orjson.JSONEncodeError) -> bool:
+    # What orjson refuses and the standard library writes: lone surrogates, and an
+    # integer past 64 bits (a stranger's file may hold one; read back as a double).
+    message = str(error)
+    return "surrogates" in message or "64-bit" in message
 
 
 def loads_json(data: bytes) -> Any:
