@@ -54,9 +54,9 @@ class ComfyUISettings(_Section):
             "The ComfyUI install (the folder holding main.py, nodes.py and comfy/). "
             "Also read from COMFYUI_ROOT. Unset: detected from comfy-cli's config.ini, "
             "then common folders, then the ComfyUI desktop app's installation, then the "
-            "installs ComfyUI Desktop 2.0 (its primary one first) and Stability Matrix (its "
-            "selected ComfyUI package first) list; the first found is used, and `config` "
-            "names the others."
+            "installs ComfyUI Desktop 2.0 (its primary one first), Stability Matrix (its "
+            "selected ComfyUI package first) and Pinokio list; the first found is used, and "
+            "`config` names the others."
         ),
     )
     base_directory: Path | None = Field(

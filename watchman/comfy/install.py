@@ -5,8 +5,9 @@ The caller merges ``--comfyui-root``, ``COMFYUI_ROOT`` and ``comfyui.root`` into
 explicit path. Without one, detection tries comfy-cli's ``config.ini`` (the
 ``default_workspace``, then the ``recent_workspace`` key of its ``[DEFAULT]`` section),
 then the folders people usually install ComfyUI in, then the desktop app's code folder,
-then the installs ComfyUI Desktop 2.0 and Stability Matrix list
-(:mod:`watchman.comfy.comfy_launcher`, :mod:`watchman.comfy.stability_matrix`). The first
+then the installs ComfyUI Desktop 2.0, Stability Matrix and Pinokio list
+(:mod:`watchman.comfy.comfy_launcher`, :mod:`watchman.comfy.stability_matrix`,
+:mod:`watchman.comfy.pinokio`). The first
 install found is used; the others found are named beside it, so the choice can be seen
 and changed. comfy-cli keeps that file in
 ``~/.config/comfy-cli`` on Linux, ``~/Library/Application Support/comfy-cli`` on macOS and
@@ -34,6 +35,7 @@ from watchman.comfy.desktop import (
     read_desktop_install,
 )
 from watchman.comfy.launcher_files import LauncherScan
+from watchman.comfy.pinokio import scan_pinokio
 from watchman.comfy.stability_matrix import scan_stability_matrix
 from watchman.environment import expand_user
 from watchman.errors import ComfyUINotFoundError
@@ -346,9 +348,11 @@ def launcher_installs(
     environ: Mapping[str, str], home_dir: Path, platform: str, cwd: Path
 ) -> LauncherScan:
     """Return the installs launchers list: ComfyUI Desktop 2.0's, then Stability
-    Matrix's (:class:`LauncherScan`). Never raises."""
-    return scan_comfy_launcher(environ, home_dir, platform) + scan_stability_matrix(
-        environ, home_dir, platform, cwd
+    Matrix's, then Pinokio's apps (:class:`LauncherScan`). Never raises."""
+    return (
+        scan_comfy_launcher(environ, home_dir, platform)
+        + scan_stability_matrix(environ, home_dir, platform, cwd)
+        + scan_pinokio(environ, home_dir)
     )
 
 
@@ -368,7 +372,7 @@ def detect_comfyui_installs(
     for install in scan.installs:
         if is_comfyui_root(install.root):
             found.setdefault(Path(os.path.abspath(install.root)), install.origin)
-        else:
+        elif install.is_listed_as_comfyui:
             where = _not_an_install(install.root)
             problems.append(f"{install.origin} is at {install.root}, {where}.")
     return Detection(tuple(found.items()), tuple(problems))

@@ -38,7 +38,9 @@ class LauncherInstall:
     its file; ``extra_model_paths``: the extra model paths files the launcher starts it
     with (``--extra-model-paths-config``), besides the one next to ``main.py``;
     ``base_directory`` and ``input_directory``: the folders it is started with
-    ``--base-directory`` and ``--input-directory`` (None: none, or not known).
+    ``--base-directory`` and ``--input-directory`` (None: none, or not known);
+    ``is_listed_as_comfyui``: the launcher's entry says it is ComfyUI (False: a folder
+    only looked in, which is not worth a word when it holds something else).
     """
 
     root: Path
@@ -46,6 +48,7 @@ class LauncherInstall:
     extra_model_paths: tuple[Path, ...] = ()
     base_directory: Path | None = None
     input_directory: Path | None = None
+    is_listed_as_comfyui: bool = True
 
 
 @dataclass(frozen=True)
