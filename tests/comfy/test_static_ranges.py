@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 import textwrap
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from watchman.comfy.loader_lookup import loader_table
 from watchman.comfy.loader_source import LearnedLoader, learn_loaders, read_pack
 from watchman.comfy.number_ranges import NumberRange
 from watchman.comfy.widget_layout import place_numbers
 from watchman.comfy.widget_values import widget_kinds
 from watchman.stages.inventory.nodes import NodeInventory, NodePack
+from watchman.state.json_codec import dumps_json, loads_json
 
 LATENT = """
 MAX_RESOLUTION = 16384
@@ -177,3 +181,36 @@ def test_comfyuis_own_files_read_nodes_constants_through_import_nodes() -> None:
     assert core_ranges([files[0], ("comfy_extras/a.py", aliased)]) == NumberRange(True, 16, None)
     rebound = EXTRA + "\nnodes = None\n"
     assert core_ranges([files[0], ("comfy_extras/a.py", rebound)]) == NumberRange(True, 16, None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    low=st.one_of(
+        st.sampled_from([-0xFFFFFFFFFFFFFFFF, -(2**63) - 1, -(2**200)]),
+        st.integers(-(2**80), 2**80),
+        st.floats(allow_nan=False, allow_infinity=False),
+    ),
+    high=st.one_of(
+        st.sampled_from([0xFFFFFFFFFFFFFFFF, 2**64, 10**30]),
+        st.integers(-(2**80), 2**80),
+        st.floats(allow_nan=False, allow_infinity=False),
+    ),
+)
+def test_whatever_bounds_a_pack_writes_its_reading_goes_through_the_state_files(
+    low: int | float, high: int | float
+) -> None:
+    source = f"""
+class Node:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {{"required": {{"value": ("INT", {{"min": {low!r}, "max": {high!r}}}),
+                             "mode": (["a", "b"],)}}}}
+
+NODE_CLASS_MAPPINGS = {{"Node": Node}}
+"""
+    loaders, _ = learn_loaders([("nodes.py", source.encode())])
+    assert [loader.node_type for loader in loaders] == ["Node"]  # laid out: its list
+    for loader in loaders:
+        document = loads_json(dumps_json(loader.to_json()))
+        again = LearnedLoader.from_json(document)
+        assert loads_json(dumps_json(again.to_json())) == document
