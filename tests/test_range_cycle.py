@@ -158,3 +158,17 @@ def test_a_bound_past_64_bits_as_comfyui_writes_one_does_not_stop_the_cycle(demo
     assert run("--config", str(demo), "--run-cycle")[0] == 0  # and from the cache
     cache = json.loads((home_of(demo) / "state" / "custom_nodes_cache.json").read_text())
     assert "-1.8446744073709552e+19" in json.dumps(cache)
+
+
+def test_a_huge_number_in_a_workflow_is_reported_and_does_not_stop_the_cycle(demo: Path) -> None:
+    write_core_latent(demo)
+    workflow = demo.parent / "ComfyUI" / "user" / "default" / "workflows" / "ready_sdxl.json"
+    document = json.loads(workflow.read_text(encoding="utf-8"))
+    for node in document["nodes"]:
+        if node["type"] == "EmptyLatentImage":
+            node["widgets_values"] = [10**30, 512, 1]
+    workflow.write_text(json.dumps(document), encoding="utf-8")
+    assert run("--config", str(demo), "--run-cycle")[0] == 0
+    assert run("--config", str(demo), "--run-cycle", "--force")[0] == 0  # and from the caches
+    [value] = entries(demo)["ready_sdxl.json"]["out_of_range_values"]
+    assert (value["input"], value["value"], value["side"]) == ("width", 1e30, "above")

@@ -164,9 +164,8 @@ def test_hostile_values_are_judged_only_where_comfyui_reads_a_number() -> None:
     # NaN and an integer no double holds keep their places (the node still fits) but
     # are not judged; a huge integer a double holds is.
     assert found(ui((4, "EmptyLatentImage", [math.nan, 10**400, 1]))) == []
-    assert found(ui((4, "EmptyLatentImage", [10**300, 64, 1]))) == [
-        ("4", "width", int(1e300), "above")
-    ]
+    # Past a double's exact integers, an INT input's value is reported as the double.
+    assert found(ui((4, "EmptyLatentImage", [10**300, 64, 1]))) == [("4", "width", 1e300, "above")]
     api = parse_api_prompt(
         {
             "4": {

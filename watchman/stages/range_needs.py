@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from watchman.comfy.number_ranges import Bound, Side, outside, read_text
+from watchman.comfy.number_ranges import EXACT_INTEGERS, Bound, Side, outside, read_text
 from watchman.comfy.widget_layout import Layout, place_numbers
 from watchman.comfy.widget_values import number_count
 from watchman.comfy.workflow_model import NodeUse
@@ -120,5 +120,8 @@ def _numbers_by_input(
 
 
 def _as_read(value: float, integer: bool) -> Bound:
-    """``value`` as ComfyUI reads it: ``int()`` of an INT input's, else the double."""
-    return int(value) if integer else value
+    """``value`` as ComfyUI reads it: ``int()`` of an INT input's, else the double. An
+    integer past :data:`~watchman.comfy.number_ranges.EXACT_INTEGERS` stays the double
+    kept (its digits beyond a double's say nothing, and the report and the needs cache
+    keep no integer of more than 64 bits)."""
+    return int(value) if integer and abs(value) < EXACT_INTEGERS else value
