@@ -338,3 +338,17 @@ def test_the_shared_input_folder_is_the_launchers_unless_the_install_keeps_its_o
     assert input_of(shared_user) == home / "pics"
     settings.write_text(json.dumps({"inputDir": "relative/pics"}), encoding="utf-8")
     assert input_of(shared_user) is None
+
+
+def test_paths_no_file_can_have_are_refused_not_raised(home: Path, cwd: Path) -> None:
+    kept = make_comfyui(home / "Installs" / "Kept" / "ComfyUI")
+    write_list(
+        linux_data(home),
+        record("n", "Nul", Path("/"), "portable") | {"installPath": "/tmp/a\0b"},
+        record("s", "Surrogate", Path("/"), "git") | {"installPath": "/tmp/\ud800"},
+        record("k", "Kept", kept.parent) | {"launchArgs": "--extra-model-paths-config a\0b"},
+    )
+    detection = detect_comfyui_installs({}, home, cwd=cwd, platform="linux")
+    assert [path for path, _ in detection.found] == [kept]
+    assert len(detection.problems) == 3
+    assert all("names no absolute installPath" in p for p in detection.problems[:2])

@@ -76,3 +76,9 @@ def test_a_broken_settings_file_or_a_relative_home_is_one_sentence(home: Path) -
         f"Pinokio's home in {settings} is not an absolute folder.",
     )
     assert scan_pinokio({}, home / "nobody").problems == ()
+
+
+def test_a_home_no_folder_can_have_is_refused_not_raised(home: Path) -> None:
+    write_settings(home, json.dumps({"home": "/pinokio\u0000home"}))
+    (problem,) = scan_pinokio({}, home).problems
+    assert "is not an absolute folder" in problem

@@ -47,6 +47,7 @@ from watchman.comfy.launcher_files import (
     LauncherInstall,
     LauncherScan,
     absolute_folder,
+    can_name_a_file,
     read_json_file,
     same_folder,
     shown_name,
@@ -193,7 +194,7 @@ def _install(
 
 
 def _started_path(started_in: Path, written: str | None) -> Path | None:
-    if written is None:
+    if written is None or not can_name_a_file(written):
         return None
     return Path(os.path.normpath(os.path.join(started_in, written)))
 

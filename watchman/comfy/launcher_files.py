@@ -107,13 +107,26 @@ def shown_name(name: str | None) -> str:
 
 def absolute_folder(text: str, home_dir: Path) -> Path | None:
     """Return the folder a launcher file names, absolute, or None when the text is not
-    an absolute path (a relative one would depend on the folder the launcher ran in).
+    an absolute path (a relative one would depend on the folder the launcher ran in) or
+    cannot name a file (a NUL character, a lone surrogate: the system would refuse it).
     A leading ``~`` is ``home_dir``."""
     if text == "~" or text.startswith(("~/", "~\\")):
         text = str(home_dir) + text[1:]
-    if not os.path.isabs(text):
+    if not can_name_a_file(text) or not os.path.isabs(text):
         return None
     return Path(os.path.normpath(text))
+
+
+def can_name_a_file(text: str) -> bool:
+    """Return whether the system could take ``text`` as a path: no NUL character, and
+    encodable as file names are (no lone surrogate)."""
+    if "\0" in text:
+        return False
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        return False
+    return True
 
 
 def same_folder(first: Path, second: Path) -> bool:

@@ -35,6 +35,7 @@ from watchman.comfy.launcher_files import (
     LauncherInstall,
     LauncherScan,
     absolute_folder,
+    can_name_a_file,
     read_json_file,
     shown_name,
     string_field,
@@ -133,7 +134,7 @@ def _package_folder(entry: Mapping[str, object], library: Path) -> Path | None:
     if relative is not None:
         # Written on Windows with backslashes; a path leaving the library is not one.
         parts = [part for part in relative.replace("\\", "/").split("/") if part not in ("", ".")]
-        if not parts or ".." in parts or os.path.isabs(relative):
+        if not parts or ".." in parts or os.path.isabs(relative) or not can_name_a_file(relative):
             return None
         return library.joinpath(*parts)
     # Versions before LibraryPath wrote the package's absolute folder as Path.
