@@ -60,20 +60,6 @@ def write_shared_yaml(data_folder: Path, models: Path) -> Path:
     return shared
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    folder = tmp_path / "home"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    folder = tmp_path / "cwd"
-    folder.mkdir()
-    return folder
-
-
 def test_the_launchers_folders_on_each_platform(home: Path) -> None:
     linux = launcher_folders({}, home, "linux")
     assert linux[0].data == home / ".local/share/comfyui-desktop-2"

@@ -31,20 +31,6 @@ def _write_comfy_cli_config(config_file: Path, **keys: str) -> None:
     config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    folder = tmp_path / "home"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def elsewhere(tmp_path: Path) -> Path:
-    folder = tmp_path / "cwd"
-    folder.mkdir()
-    return folder
-
-
 def test_a_root_needs_main_py_nodes_py_and_the_comfy_package(tmp_path):
     root = _make_comfyui(tmp_path / "ComfyUI")
     assert is_comfyui_root(root)
@@ -53,48 +39,48 @@ def test_a_root_needs_main_py_nodes_py_and_the_comfy_package(tmp_path):
     assert not is_comfyui_root(tmp_path / "absent")
 
 
-def test_an_explicit_root_is_used_when_it_is_comfyui(tmp_path, home, elsewhere):
+def test_an_explicit_root_is_used_when_it_is_comfyui(tmp_path, home, cwd):
     root = _make_comfyui(tmp_path / "mine")
     _make_comfyui(home / "ComfyUI")
-    assert find_comfyui_root(root, {}, home, cwd=elsewhere) == root
+    assert find_comfyui_root(root, {}, home, cwd=cwd) == root
 
 
 def test_an_explicit_folder_that_is_not_comfyui_says_what_it_lacks_and_how_to_set_it(
-    tmp_path, home, elsewhere
+    tmp_path, home, cwd
 ):
     not_comfy = tmp_path / "not_comfy"
     (not_comfy / "comfy").mkdir(parents=True)
     _make_comfyui(home / "ComfyUI")  # detection must not paper over a wrong explicit root
     with pytest.raises(ComfyUINotFoundError) as raised:
-        find_comfyui_root(not_comfy, {}, home, cwd=elsewhere)
+        find_comfyui_root(not_comfy, {}, home, cwd=cwd)
     message = str(raised.value)
     assert "main.py, nodes.py" in message
     assert "--comfyui-root" in message and "COMFYUI_ROOT" in message
     assert "comfyui.root" in message
 
 
-def test_an_explicit_folder_that_does_not_exist_is_an_error(tmp_path, home, elsewhere):
+def test_an_explicit_folder_that_does_not_exist_is_an_error(tmp_path, home, cwd):
     with pytest.raises(ComfyUINotFoundError, match="does not exist"):
-        find_comfyui_root(tmp_path / "nowhere", {}, home, cwd=elsewhere)
+        find_comfyui_root(tmp_path / "nowhere", {}, home, cwd=cwd)
 
 
-def test_comfy_cli_default_workspace_is_found_on_linux(tmp_path, home, elsewhere):
+def test_comfy_cli_default_workspace_is_found_on_linux(tmp_path, home, cwd):
     workspace = _make_comfyui(tmp_path / "ws" / "ComfyUI")
     _make_comfyui(home / "ComfyUI")
     _write_comfy_cli_config(
         home / ".config" / "comfy-cli" / "config.ini", default_workspace=str(workspace)
     )
-    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == workspace
+    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == workspace
 
 
-def test_a_comfy_cli_workspace_may_be_the_folder_above_comfyui(tmp_path, home, elsewhere):
+def test_a_comfy_cli_workspace_may_be_the_folder_above_comfyui(tmp_path, home, cwd):
     workspace = tmp_path / "ws"
     _make_comfyui(workspace / "ComfyUI")
     _write_comfy_cli_config(
         home / "Library" / "Application Support" / "comfy-cli" / "config.ini",
         recent_workspace=str(workspace),
     )
-    found = find_comfyui_root(None, {}, home, cwd=elsewhere, platform="darwin")
+    found = find_comfyui_root(None, {}, home, cwd=cwd, platform="darwin")
     assert found == workspace / "ComfyUI"
 
 
@@ -113,13 +99,13 @@ def test_xdg_config_home_is_also_searched_on_linux(tmp_path, home):
     )
 
 
-def test_a_broken_comfy_cli_config_is_ignored(tmp_path, home, elsewhere):
+def test_a_broken_comfy_cli_config_is_ignored(tmp_path, home, cwd):
     config_file = home / ".config" / "comfy-cli" / "config.ini"
     config_file.parent.mkdir(parents=True)
     config_file.write_text("default_workspace = no section header\n", encoding="utf-8")
     assert comfy_cli_workspaces(config_file) == ()
     root = _make_comfyui(home / "ComfyUI")
-    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == root
+    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == root
 
 
 @needs_fifo
@@ -133,22 +119,22 @@ def test_a_pipe_in_place_of_the_comfy_cli_config_is_ignored_at_once(tmp_path):
     "relative",
     ["ComfyUI", "comfy/ComfyUI", "Documents/ComfyUI", "ComfyUI_windows_portable/ComfyUI"],
 )
-def test_common_home_folders_are_detected(home, elsewhere, relative):
+def test_common_home_folders_are_detected(home, cwd, relative):
     root = _make_comfyui(home / relative)
-    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == root
+    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == root
 
 
-def test_the_current_folder_and_its_comfyui_child_come_first(home, elsewhere):
+def test_the_current_folder_and_its_comfyui_child_come_first(home, cwd):
     _make_comfyui(home / "ComfyUI")
-    child = _make_comfyui(elsewhere / "ComfyUI")
-    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == child
-    _make_comfyui(elsewhere)
-    assert find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux") == elsewhere
+    child = _make_comfyui(cwd / "ComfyUI")
+    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == child
+    _make_comfyui(cwd)
+    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == cwd
 
 
-def test_nothing_found_says_how_to_set_the_root(home, elsewhere):
+def test_nothing_found_says_how_to_set_the_root(home, cwd):
     with pytest.raises(ComfyUINotFoundError) as raised:
-        find_comfyui_root(None, {}, home, cwd=elsewhere, platform="linux")
+        find_comfyui_root(None, {}, home, cwd=cwd, platform="linux")
     assert "No ComfyUI install was found" in str(raised.value)
     assert "--comfyui-root" in str(raised.value)
 

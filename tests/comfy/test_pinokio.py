@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from watchman.comfy.install import detect_comfyui_installs, install_layout
 from watchman.comfy.pinokio import scan_pinokio
 
@@ -23,20 +21,6 @@ def write_settings(home: Path, text: str) -> Path:
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text(text, encoding="utf-8")
     return settings
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    folder = tmp_path / "home"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    folder = tmp_path / "cwd"
-    folder.mkdir()
-    return folder
 
 
 def test_comfyui_apps_are_found_in_the_home_its_settings_name_and_others_pass_silently(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from watchman.comfy.install import detect_comfyui_installs, install_layout
 from watchman.comfy.stability_matrix import library_json_file, scan_stability_matrix
 
@@ -35,20 +33,6 @@ def write_settings(library: Path, *packages: dict[str, object], active: str | No
 
 def package(identifier: str, name: str, folder: str, kind: str = "ComfyUI") -> dict[str, object]:
     return {"Id": identifier, "DisplayName": name, "PackageName": kind, "LibraryPath": folder}
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    folder = tmp_path / "home"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    folder = tmp_path / "cwd"
-    folder.mkdir()
-    return folder
 
 
 def test_library_json_is_in_dotnets_application_data_folder(home: Path) -> None:
