@@ -288,11 +288,16 @@ def test_an_output_flag_is_unknown_where_the_body_is_not_all_the_class_holds() -
     class Patched:
         pass
     Patched.OUTPUT_NODE = True
+    class Either:
+        if SAVES:
+            OUTPUT_NODE = True
+        else:
+            OUTPUT_NODE = False
     NODE_CLASS_MAPPINGS = {"Computed": Computed, "WithMeta": WithMeta, "Twice": Twice,
-                           "ChildOfTwice": ChildOfTwice, "Patched": Patched}
+                           "ChildOfTwice": ChildOfTwice, "Patched": Patched, "Either": Either}
     """
     found = rules(("nodes.py", source))
-    for node_type in ("Computed", "WithMeta", "Twice", "ChildOfTwice", "Patched"):
+    for node_type in ("Computed", "WithMeta", "Twice", "ChildOfTwice", "Patched", "Either"):
         assert node_type not in found, node_type
 
 

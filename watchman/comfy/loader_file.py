@@ -211,7 +211,9 @@ class FileReader(MappingReader):
             attributes=attributes,
             texts=texts,
         )
-        info.output_node = written_output(attributes.get("OUTPUT_NODE"))
+        # Bound more than once (in an if and its else, say): which one holds is not read.
+        if len(class_bindings.get("OUTPUT_NODE", ())) == 1:
+            info.output_node = written_output(attributes["OUTPUT_NODE"])
         info.body_unsure = bool(class_node.decorator_list or class_node.keywords)
         # The required sockets are read off the class's own INPUT_TYPES (a base's may
         # read the subclass's attributes), bound once, under no class decorator.
