@@ -36,7 +36,7 @@ from watchman.home import Home
 from watchman.stages.fingerprint import CycleFingerprint, RunOutcome, check_inputs
 from watchman.state import fingerprint
 from watchman.state.cycle_state import running_marker
-from watchman.state.memory import release_memory
+from watchman.state.memory import release_memory, trim_heap
 from watchman.state.run_lock import RunLock
 from watchman.state.stale_temp_files import remove_stale_temp_files
 from watchman.state.structured_log import StructuredLog, rotate
@@ -299,6 +299,7 @@ def _run_stages(
     health = survey.health.broken_only()
     folders, inputs, input_folder = survey.folders, survey.inputs, survey.input_folder
     del survey
+    trim_heap()
 
     with stages.stage("workflows") as info:
         table = loader_table(
@@ -330,6 +331,7 @@ def _run_stages(
             **caches.new_sentences(),
         )
 
+    trim_heap()  # the workflows' bytes and documents, read and parsed, are gone now
     with stages.stage("needs") as info:
         assessed = assess_needs(
             settings,

@@ -4,7 +4,10 @@ A cycle that ran in full builds large short-lived structures (inventories, parse
 workflows, documents). Python returns freed small objects to its own pools, not to the
 system, and glibc keeps freed heap pages; the resident daemon sits beside renders that need
 the RAM. After each cycle the scheduler collects garbage once and, on glibc, asks
-``malloc_trim(0)`` to hand free heap pages back.
+``malloc_trim(0)`` to hand free heap pages back. Within a full cycle, once a stage's large
+structures are let go, :func:`trim_heap` hands their pages back without a collection:
+the next stage then builds in fresh pages instead of around the holes the last one left,
+which kept a cycle's peak about 20 MiB higher at 100,000 models (issue 14).
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ def release_memory() -> None:
     """Collect garbage and return free heap pages to the system where the C library
     allows it. Never raises."""
     gc.collect()
+    trim_heap()
+
+
+def trim_heap() -> None:
+    """Return free heap pages to the system where the C library allows it (glibc's
+    ``malloc_trim``); no garbage collection, so it costs a walk of the heap only. Never
+    raises."""
     trim = _malloc_trim()
     if trim is None:
         return
