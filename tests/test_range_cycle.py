@@ -33,15 +33,22 @@ LATENT = textwrap.dedent(
 )
 
 
-def write_core_latent(demo: Path) -> None:
-    """Give the demo's core an EmptyLatentImage allowing sizes up to 512 only."""
+def write_core_class(demo: Path, source: str, node_type: str) -> None:
+    """Give the demo's core the class ``source`` writes, named ``node_type`` and mapped
+    to it (in place of the demo's stand-in when it maps that type)."""
     nodes = demo.parent / "ComfyUI" / "nodes.py"
     text = nodes.read_text(encoding="utf-8")
-    text = text.replace("NODE_CLASS_MAPPINGS = {", LATENT + "NODE_CLASS_MAPPINGS = {")
-    nodes.write_text(
-        text.replace('"EmptyLatentImage": _DemoNode', '"EmptyLatentImage": EmptyLatentImage'),
-        "utf-8",
+    text = text.replace(f'    "{node_type}": _DemoNode,\n', "")
+    text = text.replace(
+        "NODE_CLASS_MAPPINGS = {",
+        f'{source}NODE_CLASS_MAPPINGS = {{\n    "{node_type}": {node_type},',
     )
+    nodes.write_text(text, "utf-8")
+
+
+def write_core_latent(demo: Path) -> None:
+    """Give the demo's core an EmptyLatentImage allowing sizes up to 512 only."""
+    write_core_class(demo, LATENT, "EmptyLatentImage")
 
 
 def entries(demo: Path) -> dict[str, dict]:
@@ -142,18 +149,7 @@ NOISE = textwrap.dedent(
 
 def test_a_bound_past_64_bits_as_comfyui_writes_one_does_not_stop_the_cycle(demo: Path) -> None:
     # ComfyUI's own source writes such a minimum; the node cache keeps it as a double.
-    nodes = demo.parent / "ComfyUI" / "nodes.py"
-    text = nodes.read_text(encoding="utf-8")
-    text = text.replace("NODE_CLASS_MAPPINGS = {", NOISE + "NODE_CLASS_MAPPINGS = {")
-    nodes.write_text(
-        text.replace(
-            "NODE_CLASS_MAPPINGS = {",
-            """NODE_CLASS_MAPPINGS = {
-    "KSamplerAdvanced": KSamplerAdvanced,""",
-            1,
-        ),
-        "utf-8",
-    )
+    write_core_class(demo, NOISE, "KSamplerAdvanced")
     assert run("--config", str(demo), "--run-cycle")[0] == 0
     assert run("--config", str(demo), "--run-cycle")[0] == 0  # and from the cache
     cache = json.loads((home_of(demo) / "state" / "custom_nodes_cache.json").read_text())
