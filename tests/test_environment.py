@@ -14,6 +14,7 @@ import platformdirs
 import pytest
 from typer.testing import CliRunner
 
+from tests.comfy.test_install import root_of
 from watchman.commands.cli import app
 from watchman.environment import Environment, expand_user, user_folders
 
@@ -99,15 +100,13 @@ def test_the_cli_reads_settings_and_writes_output_through_the_environment_it_is_
 def test_a_tilde_or_relative_comfyui_root_is_taken_from_the_environment_given(
     tmp_path: Path,
 ) -> None:
-    from watchman.comfy.install import find_comfyui_root
-
     home = tmp_path / "given-home"
     root = home / "apps" / "ComfyUI"
     (root / "comfy").mkdir(parents=True)
     (root / "main.py").write_text("", encoding="utf-8")
     (root / "nodes.py").write_text("", encoding="utf-8")
-    assert find_comfyui_root(Path("~/apps/ComfyUI"), {}, home, cwd=tmp_path) == root
-    assert find_comfyui_root(Path("ComfyUI"), {}, home, cwd=home / "apps") == root
+    assert root_of(Path("~/apps/ComfyUI"), {}, home, cwd=tmp_path) == root
+    assert root_of(Path("ComfyUI"), {}, home, cwd=home / "apps") == root
 
 
 # Reading the process's surroundings is main()'s job (Environment.from_process). What is

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.comfy.test_install import root_of
 from watchman.comfy.comfy_launcher import (
     launcher_folders,
     listed_install,
@@ -16,7 +17,6 @@ from watchman.comfy.comfy_launcher import (
 from watchman.comfy.install import (
     detect_comfyui_installs,
     detect_comfyui_root,
-    find_comfyui_root,
     install_layout,
 )
 from watchman.comfy.launcher_files import MAX_LAUNCHER_FILE_BYTES
@@ -101,7 +101,7 @@ def test_the_primary_install_comes_first_and_the_rest_keep_the_lists_order(
     )
     assert detection.found[1][1] == f"ComfyUI Desktop 2.0's installation 'First' in {listing}"
     assert detection.problems == ()
-    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == second
+    assert root_of(None, {}, home, cwd=cwd, platform="linux") == second
 
 
 def test_the_existing_rules_still_come_before_a_launchers_installs(home: Path, cwd: Path) -> None:
@@ -171,7 +171,7 @@ def test_a_huge_list_is_refused_unread(home: Path, cwd: Path) -> None:
     (problem,) = scan_comfy_launcher({}, home, "linux").problems
     assert problem.startswith(f"ComfyUI Desktop 2.0's installation list {listing} cannot be read")
     with pytest.raises(ComfyUINotFoundError, match="cannot be read"):
-        find_comfyui_root(None, {}, home, cwd=cwd, platform="linux")
+        root_of(None, {}, home, cwd=cwd, platform="linux")
 
 
 @pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")

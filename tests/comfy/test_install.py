@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,8 @@ from watchman.comfy.install import (
     base_directory,
     comfy_cli_config_files,
     comfy_cli_workspaces,
-    find_comfyui_root,
     is_comfyui_root,
+    locate_comfyui_root,
 )
 from watchman.errors import ComfyUINotFoundError
 
@@ -42,7 +43,7 @@ def test_a_root_needs_main_py_nodes_py_and_the_comfy_package(tmp_path):
 def test_an_explicit_root_is_used_when_it_is_comfyui(tmp_path, home, cwd):
     root = _make_comfyui(tmp_path / "mine")
     _make_comfyui(home / "ComfyUI")
-    assert find_comfyui_root(root, {}, home, cwd=cwd) == root
+    assert root_of(root, {}, home, cwd=cwd) == root
 
 
 def test_an_explicit_folder_that_is_not_comfyui_says_what_it_lacks_and_how_to_set_it(
@@ -52,7 +53,7 @@ def test_an_explicit_folder_that_is_not_comfyui_says_what_it_lacks_and_how_to_se
     (not_comfy / "comfy").mkdir(parents=True)
     _make_comfyui(home / "ComfyUI")  # detection must not paper over a wrong explicit root
     with pytest.raises(ComfyUINotFoundError) as raised:
-        find_comfyui_root(not_comfy, {}, home, cwd=cwd)
+        root_of(not_comfy, {}, home, cwd=cwd)
     message = str(raised.value)
     assert "main.py, nodes.py" in message
     assert "--comfyui-root" in message and "COMFYUI_ROOT" in message
@@ -61,7 +62,7 @@ def test_an_explicit_folder_that_is_not_comfyui_says_what_it_lacks_and_how_to_se
 
 def test_an_explicit_folder_that_does_not_exist_is_an_error(tmp_path, home, cwd):
     with pytest.raises(ComfyUINotFoundError, match="does not exist"):
-        find_comfyui_root(tmp_path / "nowhere", {}, home, cwd=cwd)
+        root_of(tmp_path / "nowhere", {}, home, cwd=cwd)
 
 
 def test_comfy_cli_default_workspace_is_found_on_linux(tmp_path, home, cwd):
@@ -70,7 +71,7 @@ def test_comfy_cli_default_workspace_is_found_on_linux(tmp_path, home, cwd):
     _write_comfy_cli_config(
         home / ".config" / "comfy-cli" / "config.ini", default_workspace=str(workspace)
     )
-    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == workspace
+    assert root_of(None, {}, home, cwd=cwd, platform="linux") == workspace
 
 
 def test_a_comfy_cli_workspace_may_be_the_folder_above_comfyui(tmp_path, home, cwd):
@@ -80,7 +81,7 @@ def test_a_comfy_cli_workspace_may_be_the_folder_above_comfyui(tmp_path, home, c
         home / "Library" / "Application Support" / "comfy-cli" / "config.ini",
         recent_workspace=str(workspace),
     )
-    found = find_comfyui_root(None, {}, home, cwd=cwd, platform="darwin")
+    found = root_of(None, {}, home, cwd=cwd, platform="darwin")
     assert found == workspace / "ComfyUI"
 
 
@@ -105,7 +106,7 @@ def test_a_broken_comfy_cli_config_is_ignored(tmp_path, home, cwd):
     config_file.write_text("default_workspace = no section header\n", encoding="utf-8")
     assert comfy_cli_workspaces(config_file) == ()
     root = _make_comfyui(home / "ComfyUI")
-    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == root
+    assert root_of(None, {}, home, cwd=cwd, platform="linux") == root
 
 
 @needs_fifo
@@ -121,20 +122,20 @@ def test_a_pipe_in_place_of_the_comfy_cli_config_is_ignored_at_once(tmp_path):
 )
 def test_common_home_folders_are_detected(home, cwd, relative):
     root = _make_comfyui(home / relative)
-    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == root
+    assert root_of(None, {}, home, cwd=cwd, platform="linux") == root
 
 
 def test_the_current_folder_and_its_comfyui_child_come_first(home, cwd):
     _make_comfyui(home / "ComfyUI")
     child = _make_comfyui(cwd / "ComfyUI")
-    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == child
+    assert root_of(None, {}, home, cwd=cwd, platform="linux") == child
     _make_comfyui(cwd)
-    assert find_comfyui_root(None, {}, home, cwd=cwd, platform="linux") == cwd
+    assert root_of(None, {}, home, cwd=cwd, platform="linux") == cwd
 
 
 def test_nothing_found_says_how_to_set_the_root(home, cwd):
     with pytest.raises(ComfyUINotFoundError) as raised:
-        find_comfyui_root(None, {}, home, cwd=cwd, platform="linux")
+        root_of(None, {}, home, cwd=cwd, platform="linux")
     assert "No ComfyUI install was found" in str(raised.value)
     assert "--comfyui-root" in str(raised.value)
 
@@ -155,3 +156,8 @@ def test_a_base_directory_that_does_not_exist_says_so_and_what_to_set(tmp_path: 
         base_directory(Path("nowhere"), tmp_path, tmp_path)
     assert "comfyui.base_directory" in str(raised.value)
     assert str(tmp_path / "nowhere") in str(raised.value)
+
+
+def root_of(*arguments: Any, **options: Any) -> Path:
+    """The root :func:`locate_comfyui_root` chooses (how it chose is tested apart)."""
+    return locate_comfyui_root(*arguments, **options)[0]

@@ -142,22 +142,6 @@ def _candidates(
         yield location, "the ComfyUI desktop app"
 
 
-def find_comfyui_root(
-    explicit: Path | None,
-    environ: Mapping[str, str],
-    home_dir: Path,
-    *,
-    cwd: Path,
-    platform: str = sys.platform,
-) -> Path:
-    """Return the ComfyUI install folder (absolute): :func:`locate_comfyui_root`'s root.
-
-    Raises:
-        ComfyUINotFoundError: as :func:`locate_comfyui_root`.
-    """
-    return locate_comfyui_root(explicit, environ, home_dir, cwd=cwd, platform=platform)[0]
-
-
 def locate_comfyui_root(
     explicit: Path | None,
     environ: Mapping[str, str],
@@ -361,7 +345,7 @@ def detect_comfyui_installs(
 ) -> Detection:
     """Return every ComfyUI install detection finds (:class:`Detection`), in the order
     its rules are tried: comfy-cli's workspaces, common folders, the desktop app, then
-    the installs launchers list. Takes what :func:`find_comfyui_root` takes, less the
+    the installs launchers list. Takes what :func:`locate_comfyui_root` takes, less the
     explicit root. Never raises."""
     found: dict[Path, str] = {}
     for candidate, origin in _candidates(environ, home_dir, cwd, platform):
@@ -393,6 +377,6 @@ def detect_comfyui_root(
     """Return the first ComfyUI install detection finds (absolute) and the rule that
     found it (``comfy-cli config <file>``, ``common location``, ``the ComfyUI desktop
     app`` or a launcher's entry), or None: none found. Takes what
-    :func:`find_comfyui_root` takes, less the explicit root."""
+    :func:`locate_comfyui_root` takes, less the explicit root."""
     found = detect_comfyui_installs(environ, home_dir, cwd=cwd, platform=platform).found
     return found[0] if found else None
