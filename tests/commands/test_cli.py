@@ -518,6 +518,22 @@ def test_the_cycle_summary_names_a_bare_embedding_only_when_a_prompt_has_one(
     assert code == 0 and "bare 'embedding:' in prompts: 1" in out
 
 
+def test_without_a_terminal_the_cycle_summary_is_plain_lines_one_fact_each(
+    tmp_path: Path,
+) -> None:
+    config = prepare_demo(tmp_path / "demo")
+    code, out, _ = run("--config", str(config), "--run-cycle")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "comfywatchman cycle"
+    assert not any(set(line) & set("\u2500\u2502\u250f\u2501\u2503") for line in lines)
+    report = Path(next(line for line in lines if line.startswith("json:")).split(None, 1)[1])
+    by_status = json.loads(report.read_text(encoding="utf-8"))["summary"]["workflows_by_status"]
+    assert sorted(line for line in lines if line.startswith("workflows ")) == sorted(
+        f"workflows {status}: {count}" for status, count in by_status.items()
+    )
+    assert "missing models: " in out and f"report: {report.with_suffix('.md')}" in lines
+
+
 def test_scan_shows_a_stranger_s_control_characters_escaped_never_sent_to_the_terminal(
     tmp_path: Path,
 ) -> None:

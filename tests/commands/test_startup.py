@@ -2,7 +2,7 @@
 
 Checked the way issue 14 asks, with ``python -X importtime``: the second cycle of a real
 process stops at the fingerprint and never imports the HTTP stack, the resolver, the
-workflow readers or the report.
+workflow readers, the report, or rich (no person watches it).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from watchman.home import Home
 
 NOT_NEEDED = (
     "httpx",
+    "rich",  # no person watches cron: plain lines, no tables
+    "psutil",  # asked only about a temporary file a writer left
     "watchman.resolve.orchestrator",
     "watchman.comfy.workflow_ui",
     "watchman.reporting.report",

@@ -9,10 +9,7 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rich.markup import escape
-from rich.table import Table
-
-from watchman.commands.invocation import Invocation, print_json
+from watchman.commands.invocation import Invocation, print_json, write_text
 from watchman.config import Settings
 from watchman.exit_status import ExitStatus
 from watchman.home import Home
@@ -131,50 +128,60 @@ def _record_overdue_stop(
 
 
 def _render_cycle(invocation: Invocation, result: CycleResult, quiet: bool = False) -> None:
-    stdout, stderr = invocation.out, invocation.err
     record = result.record
     if quiet and record.outcome in ("ran", "skipped"):
         return  # --quiet: a normal outcome prints nothing (cron mails nothing)
     if record.outcome == "skipped":
-        stdout.print(
+        write_text(
+            invocation,
             f"Cycle skipped: {visible(record.reason or '')}. To run now anyway: "
-            "comfywatchman --run-cycle --force",
+            "comfywatchman --run-cycle --force\n",
+        )
+        return
+    if record.outcome in ("interrupted", "failed"):
+        invocation.err.print(
+            f"Cycle {record.outcome}: {visible(record.reason or '')}.",
             markup=False,
             highlight=False,
         )
         return
-    if record.outcome == "interrupted":
-        stderr.print(
-            f"Cycle interrupted: {visible(record.reason or '')}.", markup=False, highlight=False
-        )
-        return
-    if record.outcome == "failed":
-        stderr.print(
-            f"Cycle failed: {visible(record.reason or '')}.", markup=False, highlight=False
-        )
-        return
     summary = result.summary or CycleSummary()
-    table = Table(title="comfywatchman cycle", show_header=True)
-    table.add_column("status")
-    table.add_column("workflows", justify="right")
-    for status, count in summary.workflows_by_status.items():
-        table.add_row(status, str(count))
-    stdout.print(table)
-    for label, count, always in (
-        ("missing models", summary.missing_models, True),
-        ("misplaced models", summary.misplaced_models, True),
-        ("misspelled models", summary.misspelled_models, False),
-        ("broken model files", summary.broken_models, False),
-        ("bare 'embedding:' in prompts", summary.nameless_embeddings, False),
-        ("uncertain (a person must decide)", summary.uncertain, True),
-        ("missing node types", summary.missing_nodes, True),
-        ("new or updated workflows", summary.intake_new_or_updated, True),
-    ):
+    lines = [
+        f"{label}: {count}"
+        for label, count, always in (
+            ("missing models", summary.missing_models, True),
+            ("misplaced models", summary.misplaced_models, True),
+            ("misspelled models", summary.misspelled_models, False),
+            ("broken model files", summary.broken_models, False),
+            ("bare 'embedding:' in prompts", summary.nameless_embeddings, False),
+            ("uncertain (a person must decide)", summary.uncertain, True),
+            ("missing node types", summary.missing_nodes, True),
+            ("new or updated workflows", summary.intake_new_or_updated, True),
+        )
         # The rarer findings show only when there are some: each then blocks a workflow.
-        if always or count:
-            stdout.print(f"{label}: {count}", markup=False, highlight=False)
-    stdout.print(f"report: {result.report_markdown}", markup=False, highlight=False)
-    stdout.print(f"json:   {result.report_json}", markup=False, highlight=False)
+        if always or count
+    ]
+    lines += [f"report: {result.report_markdown}", f"json:   {result.report_json}"]
+    if invocation.environment.interactive:
+        # A person is watching: the counts by status as a table.
+        from rich.table import Table
+
+        table = Table(title="comfywatchman cycle", show_header=True)
+        table.add_column("status")
+        table.add_column("workflows", justify="right")
+        for status, count in summary.workflows_by_status.items():
+            table.add_row(status, str(count))
+        invocation.out.print(table)
+        for line in lines:
+            invocation.out.print(line, markup=False, highlight=False)
+        return
+    # cron, a service, a pipe: plain lines, one fact each (greppable in a log), and the
+    # command spares rich's import (a fresh process's start-up is most of what an unchanged
+    # cycle costs).
+    by_status = [
+        f"workflows {status}: {count}" for status, count in summary.workflows_by_status.items()
+    ]
+    write_text(invocation, "\n".join(["comfywatchman cycle", *by_status, *lines]) + "\n")
 
 
 def scheduler_action(settings: Settings, home: Home, invocation: Invocation) -> int:
@@ -231,6 +238,9 @@ def list_intake_action(invocation: Invocation, home: Home, limit: int, as_json: 
     if not entries:
         stdout.print(f"No workflows recorded yet in {home.intake_log}.", markup=False)
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     base = _common_folder([entry.path for entry in entries])
     where = f" under {visible(base)}" if base else ""
     table = Table(title=f"Intake log (newest {len(entries)}){escape(where)}")

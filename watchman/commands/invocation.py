@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import orjson
 import typer
-from rich.console import Console
 
 from watchman.commands.usage import cancelled
 from watchman.config import Settings
@@ -40,6 +39,8 @@ from watchman.printable import visible
 from watchman.state.logs import configure_logging
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from watchman.services import Services
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ BACKENDS_HELP = "The backend order, e.g. qwen,civitai,huggingface."
 
 
 def console_on(stream: TextIO | None) -> Console:
+    """A rich console on ``stream``, imported only when a command has something to draw."""
+    from rich.console import Console
+
     # No stream at all (pythonw.exe under Task Scheduler): output goes nowhere, quietly.
     return Console(file=stream if stream is not None else io.StringIO(), soft_wrap=True)
 

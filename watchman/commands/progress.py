@@ -9,18 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from types import TracebackType
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING, TextIO
 
 from watchman.state.structured_log import StructuredLog
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 STEP_LABELS = {"resolve": "Resolving missing models"}
 
@@ -33,6 +27,9 @@ class TerminalProgress:
     meanwhile never sits under a stale label."""
 
     def __init__(self, console: Console, stage_label: dict[str, str]) -> None:
+        # Imported here: without a person watching, a cycle never loads rich.
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         self._labels = stage_label
         self._progress = Progress(
             SpinnerColumn(),

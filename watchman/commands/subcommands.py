@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from watchman.commands.invocation import (
     BACKENDS_HELP,
@@ -64,6 +62,10 @@ def scan_command(
     if json_output:
         print_json(invocation, [scan_entry_to_json(entry) for entry in entries])
         raise typer.Exit(status)
+    # rich only once there is a table to draw (as in every command here).
+    from rich.markup import escape
+    from rich.table import Table
+
     folders = [path for path in paths if path.is_dir()]
     table = Table(title=f"{len(entries)} workflow file(s)")
     for column in ("file", "format", "nodes", "files named", "problems"):
@@ -154,6 +156,9 @@ def resolve_command(
     if json_output:
         print_json(invocation, result.to_json())
         raise typer.Exit(_resolve_status(result))
+    from rich.markup import escape
+    from rich.table import Table
+
     stdout = invocation.out
     table = Table(title=f"Resolution of {escape(visible(result.file_name))}", show_header=False)
     table.add_column("field")
@@ -329,6 +334,9 @@ def status_command(
     if json_output:
         print_json(invocation, status_to_json(view))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     stdout = invocation.out
     stdout.print(f"home: {view.home}", markup=False, highlight=False)
     stdout.print(
