@@ -55,7 +55,7 @@ def test_values_no_check_can_read_are_not_judged() -> None:
     assert outside(math.inf, STEPS) is None
 
 
-def test_bounds_are_finite_numbers_and_an_open_range_is_none() -> None:
+def test_bounds_are_finite_numbers_and_a_range_open_both_ways_keeps_its_type() -> None:
     assert bound(True) is None
     assert bound(math.inf) is None
     assert bound(10**400) is None
@@ -65,7 +65,7 @@ def test_bounds_are_finite_numbers_and_an_open_range_is_none() -> None:
     assert bound(-0xFFFFFFFFFFFFFFFF) == float(-0xFFFFFFFFFFFFFFFF)
     assert type(bound(-0xFFFFFFFFFFFFFFFF)) is float
     assert bound(0xFFFFFFFFFFFFFFFF) == 0xFFFFFFFFFFFFFFFF  # still an integer
-    assert number_range(True, None, "x") is None
+    assert number_range(True, None, "x") == NumberRange(True, None, None)
     assert number_range(False, None, 2.5) == NumberRange(False, None, 2.5)
 
 
@@ -73,12 +73,15 @@ def test_a_servers_options_give_the_range_of_int_and_float_inputs_only() -> None
     assert range_from_options("INT", {"min": 1, "max": 10000, "step": 1}) == STEPS
     assert range_from_options("FLOAT", {"min": 0.0}) == NumberRange(False, 0.0, None)
     assert range_from_options("STRING", {"min": 1}) is None
-    assert range_from_options("INT", {"min": "1", "max": None}) is None
+    assert range_from_options("INT", {"min": "1", "max": None}) == NumberRange(True, None, None)
+    assert range_from_options("int", {"min": 1}) is None  # ComfyUI compares "INT" exactly
 
 
 def test_a_range_comes_back_from_its_json_and_nothing_else_does() -> None:
     assert range_from_json(STEPS.to_json()) == STEPS
     assert range_from_json([1, 0, 1]) is None
+    assert range_from_json([True, "0", None]) is None
+    assert range_from_json([False, None, None]) == NumberRange(False, None, None)
     assert range_from_json("junk") is None
 
 

@@ -45,7 +45,7 @@ class Styler:
 class Plain:
     @classmethod
     def INPUT_TYPES(s):
-        return {"required": {"image": ("IMAGE",), "steps": ("INT",)}}
+        return {"required": {"image": ("IMAGE",), "text": ("STRING",)}}
 
 NODE_CLASS_MAPPINGS = {"CLIPLoader": CLIPLoader, "Sampler": Sampler, "Styler": Styler,
                        "Plain": Plain}
@@ -85,7 +85,12 @@ def test_a_seed_keeps_its_control_value_and_sockets_are_left_out() -> None:
 def test_a_type_read_off_the_node_itself_makes_the_layout_unsure_and_unkept() -> None:
     loaders = learned()
     assert "Styler" not in loaders or loaders["Styler"].layout == ()
-    assert "Plain" not in loaders  # no written list: nothing worth keeping
+    assert "Plain" not in loaders  # no written list nor number: nothing worth keeping
+
+
+def test_a_number_input_alone_makes_the_layout_worth_keeping_for_its_type() -> None:
+    loaders = learned(CLIP_LOADER.replace('"text": ("STRING",)', '"steps": ("INT",)'))
+    assert [slot.name for slot in loaders["Plain"].layout] == ["steps"]
 
 
 def test_the_layout_survives_the_tables_json() -> None:

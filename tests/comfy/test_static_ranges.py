@@ -79,10 +79,15 @@ def test_a_constant_not_surely_bound_once_leaves_its_side_open() -> None:
         assert ranges_of(source)["width"] == NumberRange(True, 16, None), why
 
 
-def test_a_bound_of_any_other_writing_is_open_and_a_range_open_both_ways_is_none() -> None:
+def test_a_bound_of_any_other_writing_is_open_and_the_type_stays_known() -> None:
     source = LATENT.replace('"min": -10.5, "max": 10.5', '"min": lo(), "max": nodes.MAX')
-    assert ranges_of(source)["shift"] is None
+    assert ranges_of(source)["shift"] == NumberRange(False, None, None)
     source = LATENT.replace('"min": 1, "max": 4096', '"min": True, "max": 1e999')
+    assert ranges_of(source)["batch_size"] == NumberRange(True, None, None)
+
+
+def test_a_number_type_spelled_otherwise_than_comfyui_compares_it_keeps_no_type() -> None:
+    source = LATENT.replace('("INT", {"default": 1, "min": 1', '("int", {"default": 1, "min": 1')
     assert ranges_of(source)["batch_size"] is None
 
 

@@ -13,6 +13,7 @@ from watchman.comfy.number_ranges import NumberRange
 from watchman.comfy.widget_layout import (
     MAX_CHECKED_CHOICES,
     MAX_LAYOUT_INPUTS,
+    WidgetSlot,
     layout_from_json,
     place_numbers,
     place_values,
@@ -185,7 +186,7 @@ RANGED: dict[str, Any] = {
 }
 
 
-def test_a_number_input_carries_the_range_its_definition_gives() -> None:
+def test_a_number_input_carries_its_type_and_the_range_its_definition_gives() -> None:
     layout = widget_layout(RANGED)
     assert layout is not None
     ranges = {slot.name: slot.range for slot in layout if slot.name is not None}
@@ -193,19 +194,21 @@ def test_a_number_input_carries_the_range_its_definition_gives() -> None:
         "seed": NumberRange(True, 0, 2**64 - 1),
         "mode": None,
         "strength": NumberRange(False, -2.0, 2.0),
-        "steps": None,
+        "steps": NumberRange(True, None, None),  # no bounds: still an INT
     }
 
 
 def test_numbers_are_placed_by_their_place_among_the_kept_numbers() -> None:
     layout = widget_layout(RANGED)
     assert layout is not None
-    # The control value is no number; steps has no range, so is not returned.
+    # The control value is no number.
     assert place_numbers(layout, widget_kinds([5, "fixed", "a", 0.5, 20])) == {
         "seed": 0,
         "strength": 1,
+        "steps": 2,
     }
-    assert place_numbers(layout, widget_kinds([5, "a", 0.5, 20])) == {"seed": 0, "strength": 1}
+    placed = place_numbers(layout, widget_kinds([5, "a", 0.5, 20]))
+    assert placed == {"seed": 0, "strength": 1, "steps": 2}
     assert place_numbers(layout, widget_kinds([5, "a", 0.5])) is None
 
 
@@ -213,7 +216,7 @@ def test_a_number_no_double_holds_fits_a_number_place_but_is_not_placed() -> Non
     layout = widget_layout(RANGED)
     assert layout is not None
     kinds = widget_kinds([10**400, "a", float("nan"), 20])
-    assert place_numbers(layout, kinds) == {}
+    assert place_numbers(layout, kinds) == {"steps": 0}  # the one number kept
     assert place_values(layout, kinds) == {"mode": "a"}
 
 
@@ -225,6 +228,9 @@ def test_a_layout_with_ranges_survives_its_json_and_a_malformed_range_spoils_it(
     assert written[0][5] == [True, 0, 2**64 - 1]
     assert layout_from_json([["x", "number", None, False, None, [True, "0", None]]]) == ()
     assert layout_from_json([["x", "text", None, False, None, [True, 0, 1]]]) == ()
+    assert layout_from_json([["x", "number", None, False, None, [True, None, None]]]) == (
+        WidgetSlot("x", "number", range=NumberRange(True, None, None)),
+    )
 
 
 def test_equal_slots_of_different_node_types_are_one_object() -> None:

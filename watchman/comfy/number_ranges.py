@@ -1,5 +1,6 @@
 """The range an INT or FLOAT input allows, and whether a value lies outside it, as ComfyUI
-judges it before it runs a prompt.
+judges it before it runs a prompt. A range open both ways still says which of the two
+types the input declares (what :mod:`watchman.comfy.value_conversion` needs).
 
 ComfyUI's ``validate_inputs`` converts a widget value with ``int()`` (an INT input) or
 ``float()`` (a FLOAT input), then refuses it when it is below the input's ``min`` ("Value
@@ -29,7 +30,7 @@ EXACT_INTEGERS = 2**53
 @dataclass(frozen=True, slots=True)
 class NumberRange:
     """What an INT (``integer``) or FLOAT input allows: its ``min`` and ``max`` as the
-    definition writes them (None: that side is open)."""
+    definition writes them (None: that side is open; both may be)."""
 
     integer: bool
     minimum: Bound | None
@@ -69,13 +70,11 @@ MAX_SHARED_RANGES = 4_096
 _SHARED_RANGES: dict[tuple[bool, type, Bound | None, type, Bound | None], NumberRange] = {}
 
 
-def number_range(integer: bool, minimum: object, maximum: object) -> NumberRange | None:
-    """Return the range of the bounds given (a bound that is no finite number is open),
-    or None when both are open (nothing to check). Thousands of inputs share a few
-    ranges (a seed's, a size's, a strength's): an equal one is the same object."""
+def number_range(integer: bool, minimum: object, maximum: object) -> NumberRange:
+    """Return the range of the bounds given (a bound that is no finite number is open;
+    both open: only the input's type is known). Thousands of inputs share a few ranges (a
+    seed's, a size's, a strength's): an equal one is the same object."""
     low, high = bound(minimum), bound(maximum)
-    if low is None and high is None:
-        return None
     # The types are part of the key: 1 and 1.0 are equal, but ComfyUI says "min of 1.0".
     key = (integer, type(low), low, type(high), high)
     known = _SHARED_RANGES.get(key)
@@ -88,17 +87,20 @@ def number_range(integer: bool, minimum: object, maximum: object) -> NumberRange
 
 def range_from_options(head: object, options: Mapping[object, object]) -> NumberRange | None:
     """Return the range of an ``/object_info`` input whose type is ``head`` (``"INT"`` or
-    ``"FLOAT"``; anything else has none) from its options' ``min`` and ``max``."""
+    ``"FLOAT"``, spelled exactly as ComfyUI compares it; anything else has none) from its
+    options' ``min`` and ``max``."""
     if head not in ("INT", "FLOAT"):
         return None
     return number_range(head == "INT", options.get("min"), options.get("max"))
 
 
 def range_from_json(data: object) -> NumberRange | None:
-    """Return the range :meth:`NumberRange.to_json` wrote, or None when ``data`` is not
-    one. Never raises."""
+    """Return the range :meth:`NumberRange.to_json` wrote (``[true, null, null]``: an
+    INT input with no bounds), or None when ``data`` is not one. Never raises."""
     if not (isinstance(data, list) and len(data) == 3 and isinstance(data[0], bool)):
         return None
+    if any(side is not None and bound(side) is None for side in data[1:]):
+        return None  # a bound of another kind: not what to_json wrote
     return number_range(data[0], data[1], data[2])
 
 
@@ -130,7 +132,7 @@ def outside(value: float, allowed: NumberRange) -> Side | None:
 def read_text(text: str, integer: bool) -> float | None:
     """Return the number ComfyUI's ``int()`` or ``float()`` reads from a text value (an
     API prompt's ``"20"``) as a double, or None when it reads none (ComfyUI then refuses
-    the value as of another type, which this check does not judge) or one no double
+    the value as of another type: :mod:`watchman.stages.type_needs`) or one no double
     holds."""
     try:
         number: Bound = int(text) if integer else float(text)

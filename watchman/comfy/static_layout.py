@@ -9,11 +9,12 @@ module's list a pack may extend at import) is a list of unknown choices, never c
 An entry of a type the reader cannot tell takes any value in its place, so the layout
 still has to fit every stored value exactly.
 
-A number's range is kept when its ``min`` or ``max`` is written in place: a number, a
-negative one, or a name of the module bound once, at its top level, to such a number
-(ComfyUI's ``MAX_RESOLUTION`` in ``nodes.py``), which nothing in the file rebinds (no
-``global``, no import of that name, no second binding) and the method does not shadow. A
-bound of any other writing leaves that side open.
+A number input spelled ``"INT"`` or ``"FLOAT"`` (``IO.INT``, v3 ``io.Int``) keeps its
+type and range; a bound is kept when it is written in place: a number, a negative one,
+or a name of the module bound once, at its top level, to such a number (ComfyUI's
+``MAX_RESOLUTION`` in ``nodes.py``), which nothing in the file rebinds (no ``global``, no
+import of that name, no second binding) and the method does not shadow. A bound of any
+other writing leaves that side open.
 """
 
 from __future__ import annotations
@@ -175,9 +176,11 @@ def static_slots(name: str, spec: ast.expr, constants: Constants | None = None) 
     if kind == "combo" and written_true(options.get("multiselect")):
         kind, choices, shared = "any", None, None
     allowed = None
-    if kind == "number" and text is not None:
+    if kind == "number" and text in ("INT", "FLOAT"):
+        # Spelled as ComfyUI compares it: an "int" input is neither converted nor given a
+        # widget of the kind, so what it takes is not known.
         allowed = written_range(
-            text.upper() == "INT", options.get("min"), options.get("max"), constants or {}
+            text == "INT", options.get("min"), options.get("max"), constants or {}
         )
     slots = [
         WidgetSlot(name, kind, choices, shared=shared if kind == "combo" else None, range=allowed)

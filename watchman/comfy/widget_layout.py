@@ -309,3 +309,13 @@ def place_numbers(layout: Layout, kinds: WidgetKinds) -> dict[str, int] | None:
             found[slot.name] = numbers
         numbers += 1
     return found
+
+
+def number_types(layout: Layout) -> dict[str, bool]:
+    """Return, by input name, whether each number input of ``layout`` whose type is known
+    is an INT (True) or a FLOAT (False)."""
+    return {
+        slot.name: slot.range.integer
+        for slot in layout
+        if slot.range is not None and slot.name is not None
+    }

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from watchman.comfy.number_ranges import EXACT_INTEGERS, Bound, Side, outside, read_text
-from watchman.comfy.widget_layout import Layout, place_numbers
+from watchman.comfy.widget_layout import Layout, number_types, place_numbers
 from watchman.comfy.widget_values import number_count
 from watchman.comfy.workflow_model import NodeUse
 from watchman.stages.value_needs import LayoutLookup, ValidatesLookup
@@ -103,7 +103,7 @@ def _numbers_by_input(
         if name not in linked:
             values[name] = numbers[at]
     texts = dict(node.named)
-    integers = {slot.name: slot.range.integer for slot in layout if slot.range is not None}
+    integers = number_types(layout)
     for name, text in texts.items():
         integer = integers.get(name)
         if integer is not None:
