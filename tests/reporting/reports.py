@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -108,3 +109,27 @@ def report_of(
 def pack(status: str = "found", **fields: object) -> PackAdvice:
     values: dict = {"url": None, "title": None, "candidates": (), "reason": None, **fields}
     return PackAdvice(status=status, **values)
+
+
+def report_with_findings(field: str, findings: dict[str, tuple[object, ...]]) -> Report:
+    """A report of plain workflows (path -> findings), each with its findings set as the
+    needs' ``field`` (``out_of_range``, ``wrong_type``) and uncertain when it has any."""
+    assessments = []
+    for path, found in findings.items():
+        plain = assessment(path, parsed([]))
+        assert plain.needs is not None
+        status = "uncertain" if found else plain.needs.status
+        needs = replace(plain.needs, **{field: found, "status": status})
+        assessments.append(replace(plain, needs=needs))
+    return build_report(
+        assessments,
+        Resolutions(MappingProxyType({})),
+        PackAdvices(MappingProxyType({}), node_map_used=False),
+        generated_at="2026-12-02T00:00:00Z",
+        cycle_id="c1",
+        comfyui_root="/comfy",
+        node_source="static",
+        models_installed=0,
+        node_packs=0,
+        intake_new_or_updated=0,
+    )

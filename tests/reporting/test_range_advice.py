@@ -4,42 +4,22 @@ each node, input, value and the range the install allows."""
 from __future__ import annotations
 
 from dataclasses import replace
-from types import MappingProxyType
 
-from tests.reporting.reports import assessment, parsed
+from tests.reporting.reports import report_with_findings
 from watchman.reporting.advice import actions
 from watchman.reporting.document import report_json
 from watchman.reporting.markdown import render_markdown
-from watchman.reporting.range_advice import MAX_NAMED_NODES, allowed_text
-from watchman.reporting.report import Report, build_report
-from watchman.stages.node_packs import PackAdvices
+from watchman.reporting.range_advice import allowed_text
+from watchman.reporting.report import Report
+from watchman.reporting.value_groups import MAX_NAMED_NODES
 from watchman.stages.range_needs import OutOfRangeValue
-from watchman.stages.resolve import Resolutions
 
 STEPS = OutOfRangeValue("3", "KSampler", "steps", 20000, "above", 1, 10000)
 START = OutOfRangeValue("23", "InfiniteYouApply", "start_at", 1.0000000000000002, "above", 0.0, 1.0)
 
 
 def report_with(values: dict[str, tuple[OutOfRangeValue, ...]]) -> Report:
-    assessments = []
-    for path, found in values.items():
-        plain = assessment(path, parsed([]))
-        assert plain.needs is not None
-        status = "uncertain" if found else plain.needs.status
-        needs = replace(plain.needs, out_of_range=found, status=status)
-        assessments.append(replace(plain, needs=needs))
-    return build_report(
-        assessments,
-        Resolutions(MappingProxyType({})),
-        PackAdvices(MappingProxyType({}), node_map_used=False),
-        generated_at="2026-12-02T00:00:00Z",
-        cycle_id="c1",
-        comfyui_root="/comfy",
-        node_source="static",
-        models_installed=0,
-        node_packs=0,
-        intake_new_or_updated=0,
-    )
+    return report_with_findings("out_of_range", dict(values))
 
 
 def test_each_value_out_of_range_gets_one_action_naming_its_nodes_and_range() -> None:

@@ -15,13 +15,8 @@ from watchman.comfy.number_ranges import Bound
 from watchman.printable import shortened
 from watchman.reporting.action import Action, display_names, workflow_names
 from watchman.reporting.report import Report
+from watchman.reporting.value_groups import grouped_findings, nodes_phrase
 from watchman.stages.range_needs import OutOfRangeValue
-
-MAX_NAMED_NODES = 5
-"""Node ids an action's sentence names; it counts the rest."""
-
-
-_Held = tuple[OutOfRangeValue, dict[str, None], dict[str, None]]
 
 
 def allowed_text(minimum: Bound | None, maximum: Bound | None) -> str:
@@ -43,24 +38,14 @@ def range_actions(report: Report) -> list[Action]:
     """One ``set_value`` action per (node type, input, value) the workflows hold outside
     the input's range, naming the nodes, the range and the workflows it unblocks."""
     by_path = display_names(report)
-    # Per value: its first finding (type, input, value, range), its nodes, its workflows.
-    grouped: dict[tuple[str, str, str], _Held] = {}
-    for entry in report.workflows:
-        for value in entry.ranges:
-            _, nodes, paths = grouped.setdefault(value_key(value), (value, {}, {}))
-            nodes[value.node_id] = None
-            paths[entry.path] = None
     found = []
-    for value, nodes, paths in grouped.values():
-        ids = list(nodes)
-        named = ", ".join(shortened(node_id) for node_id in ids[:MAX_NAMED_NODES])
-        more = f" and {len(ids) - MAX_NAMED_NODES} more" if len(ids) > MAX_NAMED_NODES else ""
-        where = f"node{'s' if len(ids) > 1 else ''} {named}{more}"
+    for value, nodes, paths in grouped_findings(report, lambda entry: entry.ranges, value_key):
         past = "under" if value.side == "below" else "over"
         found.append(
             Action(
                 "set_value",
-                f"Set {shortened(value.input)} of {shortened(value.node_type)} ({where}) "
+                f"Set {shortened(value.input)} of {shortened(value.node_type)} "
+                f"({nodes_phrase(nodes)}) "
                 f"within {allowed_text(value.minimum, value.maximum)}: it is "
                 f"{value.value!r}, {past} what this install allows, and ComfyUI refuses the "
                 "workflow (Value smaller than min, Value bigger than max). Or update ComfyUI "
