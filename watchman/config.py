@@ -212,6 +212,16 @@ class WorkflowsSettings(_Section):
             "`uncertain` until the person changes it. false: ranges are not checked."
         ),
     )
+    check_value_types: bool = Field(
+        default=True,
+        description=(
+            "Check that values of number inputs are numbers ComfyUI can read (a text such "
+            "as `auto`, or `1.5` where a whole number goes, is not), by the input types "
+            "the install declares, a running ComfyUI's (`comfyui.use_server`) or its "
+            "nodes' source's: ComfyUI refuses such a value (`invalid_input_type`), so the "
+            "workflow is `uncertain` until the person changes it. false: not checked."
+        ),
+    )
     full_rehash_hours: float = Field(
         default=24,
         ge=0,

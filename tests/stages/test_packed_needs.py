@@ -13,6 +13,7 @@ from watchman.stages.needs import assess_workflow
 from watchman.stages.packed_needs import pack_needs, unpack_needs
 from watchman.stages.range_needs import OutOfRangeValue
 from watchman.stages.socket_needs import InactiveOutput, NoOutput, UnlinkedInput
+from watchman.stages.type_needs import WrongTypeValue
 from watchman.stages.value_needs import UnlistedValue
 
 
@@ -81,6 +82,25 @@ def test_numbers_out_of_range_come_back_through_json_and_a_malformed_one_is_refu
     )
     packed = orjson.loads(orjson.dumps(pack_needs(needs)))
     assert unpack_needs(packed) == needs
-    packed[-1][0][4] = "beside"
+    packed[-2][0][4] = "beside"
     with pytest.raises(ValueError, match="another shape"):
+        unpack_needs(packed)
+
+
+def test_values_of_another_type_come_back_through_json_and_a_malformed_one_is_refused() -> None:
+    needs = replace(
+        assess_workflow(PARSED, INVENTORY, CORE),
+        wrong_type=(
+            WrongTypeValue("3", "KSampler", "steps", "1.5", "INT"),
+            WrongTypeValue("4", "Strength", "strength", "", "FLOAT"),
+        ),
+    )
+    packed = orjson.loads(orjson.dumps(pack_needs(needs)))
+    assert unpack_needs(packed) == needs
+    packed[-1][0][4] = "STRING"
+    with pytest.raises(ValueError, match="no number type"):
+        unpack_needs(packed)
+    packed[-1][0][4] = "INT"
+    packed[-1][0][3] = 1.5
+    with pytest.raises(TypeError, match="another shape"):
         unpack_needs(packed)

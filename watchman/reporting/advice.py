@@ -28,6 +28,7 @@ from watchman.reporting.model_advice import model_actions, prompt_actions
 from watchman.reporting.node_advice import node_actions
 from watchman.reporting.range_advice import range_actions
 from watchman.reporting.report import Report
+from watchman.reporting.type_advice import type_actions
 from watchman.reporting.value_advice import value_actions
 
 
@@ -91,6 +92,7 @@ def actions(report: Report) -> list[Action]:
     unreadable workflows."""
     found = node_actions(report) + model_actions(report) + prompt_actions(report)
     found += input_actions(report) + value_actions(report) + range_actions(report)
+    found += type_actions(report)
     found += link_actions(report) + output_actions(report)
     found += [
         Action(

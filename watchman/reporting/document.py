@@ -103,6 +103,7 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             missing_inputs=[],
             unlisted_values=[],
             out_of_range_values=[],
+            wrong_type_values=[],
             unlinked_inputs=[],
             no_output=None,
             uncertain_count=0,
@@ -145,6 +146,16 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             }
             for value in entry.ranges
         ],
+        wrong_type_values=[
+            {
+                "node_id": value.node_id,
+                "node_type": value.node_type,
+                "input": value.input,
+                "value": value.value,
+                "type": value.expected,
+            }
+            for value in entry.wrong_types
+        ],
         unlinked_inputs=[
             {"node_id": node.node_id, "node_type": node.node_type, "inputs": list(node.inputs)}
             for node in entry.unlinked
@@ -185,6 +196,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "missing_input_files": summary.missing_input_files,
         "unlisted_values": summary.unlisted_values,
         "values_out_of_range": summary.values_out_of_range,
+        "values_of_wrong_type": summary.values_of_wrong_type,
         "unlinked_inputs": summary.unlinked_inputs,
         "workflows_without_output": summary.workflows_without_output,
         "uncertain": summary.uncertain,

@@ -140,6 +140,11 @@ def _summary(report: Report) -> list[str]:
             else []
         ),
         *(
+            [f"- Values ComfyUI cannot read as their inputs' type: {summary.values_of_wrong_type}"]
+            if summary.values_of_wrong_type
+            else []
+        ),
+        *(
             [f"- Nodes with required inputs nothing feeds: {summary.unlinked_inputs}"]
             if summary.unlinked_inputs
             else []
@@ -291,6 +296,8 @@ def _workflows(report: Report) -> list[str]:
             detail.append(f"{len(workflow.values)} value(s) not in list")
         if workflow.ranges:
             detail.append(f"{len(workflow.ranges)} number(s) out of range")
+        if workflow.wrong_types:
+            detail.append(f"{len(workflow.wrong_types)} value(s) of another type")
         if workflow.unlinked:
             detail.append(f"{len(workflow.unlinked)} node(s) with inputs unconnected")
         if workflow.no_output is not None:

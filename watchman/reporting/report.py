@@ -36,6 +36,7 @@ from watchman.stages.node_packs import PackAdvice, PackAdvices
 from watchman.stages.range_needs import OutOfRangeValue
 from watchman.stages.resolve import Resolutions
 from watchman.stages.socket_needs import NoOutput, UnlinkedInput
+from watchman.stages.type_needs import WrongTypeValue
 from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflows import FolderSeen
 from watchman.state.download_log import DownloadRecord
@@ -113,6 +114,9 @@ class WorkflowEntry:
     # Numbers outside the range the install allows: the person's call (change the value,
     # or update what would allow it).
     ranges: tuple[OutOfRangeValue, ...] = ()
+    # Values ComfyUI cannot convert to their inputs' types (a text on an INT input): the
+    # person's call (which number was meant).
+    wrong_types: tuple[WrongTypeValue, ...] = ()
 
     @property
     def uncertain_count(self) -> int:
@@ -125,6 +129,7 @@ class WorkflowEntry:
             + len(self.unlinked)
             + (self.no_output is not None)
             + len(self.ranges)
+            + len(self.wrong_types)
         )
 
     @property
@@ -167,6 +172,8 @@ class Summary:
     workflows_without_output: int = 0
     # Distinct (node type, input, value) outside the range the install allows.
     values_out_of_range: int = 0
+    # Distinct (node type, input, value) ComfyUI cannot convert to the input's type.
+    values_of_wrong_type: int = 0
 
 
 @dataclass(frozen=True)
@@ -279,6 +286,7 @@ def workflow_entry(
         unlinked=needs.unlinked_inputs,
         no_output=needs.no_output,
         ranges=needs.out_of_range,
+        wrong_types=needs.wrong_type,
     )
 
 
@@ -324,6 +332,11 @@ def _summary(
         for entry in entries
         for value in entry.ranges
     }
+    wrong_types = {
+        (value.node_type, value.input, value.value)
+        for entry in entries
+        for value in entry.wrong_types
+    }
     uncertain = (
         {row.key.text for row in rows if row.uncertain}
         | {
@@ -335,6 +348,7 @@ def _summary(
         | {"input:" + value for value in inputs}
         | {"value:" + "\0".join(value) for value in values}
         | {"range:" + "\0".join(value) for value in ranges}
+        | {"type:" + "\0".join(value) for value in wrong_types}
         | {f"unlinked:{entry.path}\0{node.node_id}" for entry in entries for node in entry.unlinked}
         | {f"no_output:{entry.path}" for entry in entries if entry.no_output is not None}
     )
@@ -357,6 +371,7 @@ def _summary(
         unlinked_inputs=sum(len(entry.unlinked) for entry in entries),
         workflows_without_output=sum(entry.no_output is not None for entry in entries),
         values_out_of_range=len(ranges),
+        values_of_wrong_type=len(wrong_types),
         resolutions=MappingProxyType(
             {
                 status: sum(1 for value in resolution_by_key.values() if value == status)

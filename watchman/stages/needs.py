@@ -63,6 +63,7 @@ from watchman.stages.socket_needs import (
     find_no_output,
     find_unlinked_inputs,
 )
+from watchman.stages.type_needs import WrongTypeValue, find_wrong_type_values
 from watchman.stages.value_needs import (
     CloseMemo,
     LayoutLookup,
@@ -108,6 +109,7 @@ class WorkflowNeeds:
     unlinked_inputs: tuple[UnlinkedInput, ...] = ()  # required inputs nothing feeds
     no_output: NoOutput | None = None  # no active output node: the prompt is refused
     out_of_range: tuple[OutOfRangeValue, ...] = ()  # numbers outside their ranges
+    wrong_type: tuple[WrongTypeValue, ...] = ()  # values their inputs' types refuse
 
 
 def find_node_needs(
@@ -146,6 +148,7 @@ def assess_workflow(
     sockets: SocketLookup | None = None,
     outputs: OutputLookup | None = None,
     ranges: LayoutLookup | None = None,
+    value_types: LayoutLookup | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -169,6 +172,8 @@ def assess_workflow(
             live server's; None: a workflow without an output is not judged).
         ranges: the widget slots per node type whose number ranges are checked, the
             live server's or the source's (None: ranges are not checked).
+        value_types: the widget slots per node type whose number inputs' types are checked
+            (None: values of another type are not judged).
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
@@ -214,6 +219,9 @@ def assess_workflow(
         if ranges is not None
         else ()
     )
+    wrong_type = (
+        find_wrong_type_values(active_nodes, value_types) if value_types is not None else ()
+    )
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
         need
@@ -224,7 +232,15 @@ def assess_workflow(
         status: WorkflowStatus = "missing_nodes"
     elif any(need.certain for need in missing_models):
         status = "missing_models"
-    elif missing_models or missing_inputs or unlisted or unlinked or no_output or out_of_range:
+    elif (
+        missing_models
+        or missing_inputs
+        or unlisted
+        or unlinked
+        or no_output
+        or out_of_range
+        or wrong_type
+    ):
         status = "uncertain"
     else:
         status = "ready"
@@ -241,6 +257,7 @@ def assess_workflow(
         unlinked_inputs=unlinked,
         no_output=no_output,
         out_of_range=out_of_range,
+        wrong_type=wrong_type,
     )
 
 
@@ -262,8 +279,9 @@ class InstalledNodes:
     sockets: SocketLookup | None = None
     outputs: OutputLookup | None = None  # only where every flag is known: a live server's
     # The layouts whose number ranges are checked (None: not checked); ``layouts`` are
-    # those whose lists are.
+    # those whose lists are, ``value_types`` those whose number inputs' types are.
     ranges: LayoutLookup | None = None
+    value_types: LayoutLookup | None = None
     # Beside a live server, the digests of its answer's content and of the whole answer
     # (``ObjectInfo.content_digest``, ``ObjectInfo.answer_digest``).
     content_digest: str = ""
@@ -360,6 +378,7 @@ def assess_all(
                     installed.sockets,
                     installed.outputs,
                     installed.ranges,
+                    installed.value_types,
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())

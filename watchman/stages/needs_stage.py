@@ -51,7 +51,7 @@ def assess_needs(
 ) -> Assessed:
     """Assess every workflow of ``scan`` against the install.
 
-    Takes the settings (whether list values and number ranges are checked), the home (the
+    Takes the settings (whether list values, number ranges and types are checked), the home (the
     needs cache), the live ComfyUI server if one is used, the workflows read, the model and
     node inventories, the broken model files, the loader table the workflows were read with,
     what the caches stage wrote (the model cache stands for the models the kept needs were
@@ -67,7 +67,8 @@ def assess_needs(
     """
     check_lists = settings.workflows.check_list_values
     check_ranges = settings.workflows.check_value_ranges
-    checks = check_lists or check_ranges
+    check_types = settings.workflows.check_value_types
+    checks = check_lists or check_ranges or check_types
     static_sockets = nodes.static_sockets()
     installed = installed_nodes(
         server, nodes, table.layout if checks else None, static_sockets, server_reading
@@ -76,6 +77,7 @@ def assess_needs(
         installed,
         layouts=installed.layouts if check_lists else None,
         ranges=installed.layouts if check_ranges else None,
+        value_types=installed.layouts if check_types else None,
     )
     # A workflow whose bytes and every other input of its assessment are unchanged keeps
     # its needs from the last cycle; not when the model cache, which stands for the
@@ -92,7 +94,7 @@ def assess_needs(
             installed,
             health,
             f"{parser_version(table)}:{table.checks_digest if checks else 'off'}"
-            f":{int(check_lists)}{int(check_ranges)}"
+            f":{int(check_lists)}{int(check_ranges)}{int(check_types)}"
             f":{sockets_digest(static_sockets) if installed.source == 'static' else ''}",
             changes,
             inputs,

@@ -19,6 +19,7 @@ from watchman.stages.needs import NodeNeed, WorkflowNeeds
 from watchman.stages.needs_model import ModelNeed
 from watchman.stages.range_needs import OutOfRangeValue
 from watchman.stages.socket_needs import InactiveOutput, NoOutput, UnlinkedInput
+from watchman.stages.type_needs import WrongTypeValue
 from watchman.stages.value_needs import UnlistedValue
 from watchman.stages.workflow_cache import pack_reference, unpack_reference
 
@@ -52,6 +53,7 @@ def pack_needs(
         [[node.node_id, node.node_type, list(node.inputs)] for node in needs.unlinked_inputs],
         _pack_no_output(needs.no_output),
         [_pack_out_of_range(value) for value in needs.out_of_range],
+        [_pack_wrong_type(value) for value in needs.wrong_type],
     ]
 
 
@@ -80,6 +82,7 @@ def unpack_needs(
         unlinked,
         no_output,
         out_of_range,
+        wrong_type,
     ) = packed
     if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
         raise ValueError(f"no workflow status {status!r}")
@@ -96,6 +99,7 @@ def unpack_needs(
         unlinked_inputs=tuple(_unlinked(values) for values in unlinked),
         no_output=_no_output(no_output),
         out_of_range=tuple(_out_of_range(values) for values in out_of_range),
+        wrong_type=tuple(_wrong_type(values) for values in wrong_type),
     )
 
 
@@ -126,6 +130,19 @@ def _out_of_range(values: Sequence[Any]) -> OutOfRangeValue:
     if any(limit is not None and bound(limit) is None for limit in (minimum, maximum)):
         raise ValueError("a range of another shape")
     return OutOfRangeValue(node_id, node_type, input_name, value, side, minimum, maximum)
+
+
+def _pack_wrong_type(value: WrongTypeValue) -> list[Any]:
+    return [value.node_id, value.node_type, value.input, value.value, value.expected]
+
+
+def _wrong_type(values: Sequence[Any]) -> WrongTypeValue:
+    node_id, node_type, input_name, value, expected = values
+    if not all(isinstance(text, str) for text in (node_id, node_type, input_name, value)):
+        raise TypeError("a value of another type of another shape")
+    if expected not in ("INT", "FLOAT"):
+        raise ValueError(f"no number type {expected!r}")
+    return WrongTypeValue(node_id, node_type, input_name, value, expected)
 
 
 def _unlinked(values: Sequence[Any]) -> UnlinkedInput:
