@@ -304,6 +304,22 @@ def reached_types(
     return memo.get(start, ())
 
 
+def reached_in(
+    graph: LevelLinks,
+    start: NodeKey,
+    passes: Callable[[str], bool],
+    outside: Callable[[], tuple[str, ...]],
+) -> tuple[str, ...]:
+    """Return the node types the node ``start`` of the UI level ``graph`` reaches
+    (:func:`reached_types` over its links, remembered in ``graph.reached``), with what
+    ``outside`` gives for what leaves the level (:func:`beyond`); ``passes`` tells a
+    node type that runs nothing of its own (see :func:`ui_type_of`)."""
+    found = reached_types(
+        start, graph.targets, ui_type_of(graph, passes), ui_passable(graph), graph.reached
+    )
+    return beyond(found, outside)
+
+
 def beyond(reached: tuple[str, ...], outside: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
     """Return ``reached`` with :data:`BEYOND` replaced by what ``outside`` gives (the
     types a subgraph's instance reaches in the graph around it), sorted, at most

@@ -42,14 +42,11 @@ from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.socket_links import (
     LevelLinks,
     absent_sockets,
-    beyond,
     broadcasts,
     level_links,
     open_slots,
     open_sockets,
-    reached_types,
-    ui_passable,
-    ui_type_of,
+    reached_in,
 )
 from watchman.comfy.subgraph_inputs import (
     NOTHING,
@@ -408,14 +405,7 @@ class _Walk:
             if graph is None:
                 return ()
             if not answer:
-                found = reached_types(
-                    node_id,
-                    graph.targets,
-                    ui_type_of(graph, self.hands_on),
-                    ui_passable(graph),
-                    graph.reached,
-                )
-                answer.append(beyond(found, level.outside))
+                answer.append(reached_in(graph, node_id, self.hands_on, level.outside))
             return answer[0]
 
         return reached
