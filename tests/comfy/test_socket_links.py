@@ -201,15 +201,6 @@ def test_a_subgraph_input_counts_as_fed_unless_its_instance_says_otherwise() -> 
     assert inner.reaches == ("KSampler", "PreviewImage")
 
 
-def test_a_group_nodes_inner_nodes_are_not_judged() -> None:
-    definition = {
-        "nodes": [{"type": "KSampler", "index": 0, "inputs": [socket("model", "MODEL", None)]}],
-        "links": [],
-    }
-    parsed = ui([node(1, "workflow>Group")], [], extra={"groupNodes": {"Group": definition}})
-    assert [use.open_inputs for use in parsed.nodes] == [()]
-
-
 def test_an_api_prompt_keeps_every_input_name_and_what_each_node_reaches() -> None:
     prompt = {
         "1": {"class_type": "KSampler", "inputs": {"model": ["2", 0], "seed": 5}},

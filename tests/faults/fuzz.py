@@ -54,7 +54,7 @@ def seed_documents() -> list[tuple[str, Any]]:
     return seeds
 
 
-def _paths(document: Any, limit: int = 5_000) -> list[tuple[Any, ...]]:
+def document_paths(document: Any, limit: int = 5_000) -> list[tuple[Any, ...]]:
     """Every path (keys and indexes) into ``document``, breadth first, at most ``limit``."""
     paths: list[tuple[Any, ...]] = [()]
     pending: list[tuple[tuple[Any, ...], Any]] = [((), document)]
@@ -73,7 +73,7 @@ def _paths(document: Any, limit: int = 5_000) -> list[tuple[Any, ...]]:
     return paths
 
 
-def _set(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+def set_at(document: Any, path: tuple[Any, ...], value: Any) -> Any:
     if not path:
         return value
     holder = document
@@ -183,17 +183,17 @@ def fuzzed_workflow(draw: st.DrawFn, seeds: list[tuple[str, Any]]) -> bytes:
     document = json.loads(json.dumps(seed))
     if draw(st.booleans()):
         document = _graft(document)
-    paths = _paths(document)
+    paths = document_paths(document)
     for _ in range(draw(st.integers(min_value=1, max_value=4))):
         path = draw(st.sampled_from(paths))
         # A copy: sampled values are shared objects, and mutating one would change what
         # later examples draw.
         value = copy.deepcopy(draw(st.one_of(HOSTILE_VALUES, STRUCTURES, MANY)))
         try:
-            document = _set(document, path, value)
+            document = set_at(document, path, value)
         except (KeyError, IndexError, TypeError):
             continue
-        paths = _paths(document)
+        paths = document_paths(document)
     data = _serialise(document)
     damage = draw(st.sampled_from(["none"] * 6 + ["truncate", "flip", "bom"]))
     if damage == "truncate" and data:

@@ -320,6 +320,16 @@ def reached_in(
     return beyond(found, outside)
 
 
+def known_links(
+    types: Mapping[NodeKey, str],
+    inactive: dict[NodeKey, Mapping[str, Any]],
+    targets: dict[NodeKey, list[NodeKey]],
+) -> LevelLinks:
+    """Return the :class:`LevelLinks` of a level whose links are already read as node ->
+    the nodes they go to (a group definition's, written in another form)."""
+    return LevelLinks(types, inactive, None, _origin_slots={}, _targets=targets)
+
+
 def beyond(reached: tuple[str, ...], outside: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
     """Return ``reached`` with :data:`BEYOND` replaced by what ``outside`` gives (the
     types a subgraph's instance reaches in the graph around it), sorted, at most

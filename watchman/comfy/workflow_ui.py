@@ -15,7 +15,9 @@ minutes.
 
 This module walks the graph; what one level holds (modes, instance types, definitions,
 links) is read by ``workflow_graph``, which input each widget value is by
-``widget_names``, and the limits shared with the API reader live in ``workflow_limits``.
+``widget_names``, which socket inputs nothing feeds by ``socket_links`` (inside a group
+node, ``group_inputs``), and the limits shared with the API reader live in
+``workflow_limits``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from watchman.comfy.group_inputs import GroupJudge, GroupShape, group_feeds, group_shape
 from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES, expand_group_instance, group_name
 from watchman.comfy.input_files import (
     FileInputs,
@@ -135,9 +138,10 @@ class _Level:
     slots: dict[object, int] = field(default_factory=dict)
     received: InstanceInputs = NOTHING
     # The level's nodes by id and its links both ways (``socket_links``); None where its
-    # open inputs are not judged: a group node's inner nodes are fed from outside links
-    # the definition does not hold.
+    # open inputs are not judged so: a group node's inner nodes are fed through its
+    # instance's inputs, which ``group`` reads (``group_inputs``) when it can.
     links: LevelLinks | None = None
+    group: GroupJudge | None = None
     # What the instance whose inner nodes these are reaches in the graph around it (the
     # top level: nothing), asked only for a node with an open input.
     outside: Callable[[], tuple[str, ...]] = lambda: ()
@@ -176,6 +180,7 @@ class _Walk:
     ] = field(default_factory=dict)
     _shapes: dict[int, SubgraphShape] = field(default_factory=dict)
     _links: dict[int, LevelLinks] = field(default_factory=dict)
+    _groups: dict[int, GroupShape | None] = field(default_factory=dict)
 
     def finding(self, message: str) -> None:
         if len(self.errors) < MAX_FINDINGS:
@@ -325,7 +330,7 @@ class _Walk:
                 )
             return inner
         if node_type.startswith(GROUP_NODE_PREFIXES):
-            return self.group_instance(node, node_id, node_type, bypassed, muted, level.stack)
+            return self.group_instance(node, node_id, node_type, bypassed, muted, level)
         if SUBGRAPH_TYPE.match(node_type):
             self.finding(
                 f"Node {node_id} uses subgraph {node_type}, which the workflow does not define."
@@ -343,6 +348,8 @@ class _Walk:
             use = replace(use, numbered=numbered)
         if level.links is not None and not (bypassed or muted):
             use = self.with_open_inputs(use, node, level, level.links)
+        elif level.group is not None and not (bypassed or muted):
+            use = level.group.judged(use, position)
         self.nodes.append(use)
         self.numbers.extend(numbers)
         # A node type several packs define is read by the entry of the pack it names.
@@ -444,9 +451,12 @@ class _Walk:
         node_type: str,
         bypassed: bool,
         muted: bool,
-        stack: tuple[str, ...],
+        level: _Level,
     ) -> _Level | None:
-        name = group_name(node_type)
+        """Return the level of a group node instance's inner nodes, judged for open
+        inputs where the instance's level is and its definition reads surely; None (a
+        finding) when it is undefined or nested too deep."""
+        name, stack = group_name(node_type), level.stack
         definition = self.group_nodes.get(name)
         if not isinstance(definition, dict) or node_type in stack:
             self.finding(
@@ -462,7 +472,7 @@ class _Walk:
             )
             return None
         expanded = expand_group_instance(node, definition)
-        return self.level(
+        inner = self.level(
             None,
             expanded,
             definition.get("links"),
@@ -472,6 +482,28 @@ class _Walk:
             (*stack, node_type),
             judged=False,
         )
+        if level.links is not None and not (bypassed or muted):
+            inner.group = self.group_judge(node, definition, level, level.links)
+        return inner
+
+    def group_judge(
+        self, node: dict[str, Any], definition: dict[str, Any], level: _Level, graph: LevelLinks
+    ) -> GroupJudge | None:
+        """The judge of the group node instance ``node`` of ``definition`` in ``level``
+        (:mod:`watchman.comfy.group_inputs`), or None where it is not read surely."""
+        if id(definition) not in self._groups:
+            listed = self.table.listed_sockets.get if self.table else lambda _: None
+            nested = lambda kind: kind in self.definitions or is_instance_type(kind)  # noqa: E731
+            self._groups[id(definition)] = group_shape(definition, nested, listed)
+        shape = self._groups[id(definition)]
+        if shape is None:
+            return None
+        opened = open_sockets(node, level.origins, level.slots, graph, level.open_slots)
+        feeds = group_feeds(node, shape, opened)
+        if feeds is None:
+            return None
+        outside = self.reached_from(scalar_key(node.get("id")), level)
+        return GroupJudge(shape, feeds, outside, self.hands_on)
 
 
 def parse_ui_workflow(
