@@ -58,6 +58,20 @@ def test_no_subgraph_id_or_frontend_only_type_is_ever_a_node_type(
             assert not node_type.startswith(("workflow>", "workflow/")), (name, node_type)
 
 
+def test_a_real_group_nodes_inputs_line_up_as_its_frontend_names_them(
+    parsed_corpus: dict[str, tuple[str, ParsedWorkflow]],
+) -> None:
+    # The frontend's own file: a KSamplerAdvanced and a KSampler, whose inputs the group
+    # shows as "model"... and, the names being taken, "KSampler model"...; nothing is
+    # linked, and no output leaves the group, so each sampler reaches only itself.
+    parsed = parsed_corpus["comfyui-frontend__legacy_group_node.json"][1]
+    sockets = ("model", "positive", "negative", "latent_image")
+    assert {use.node_id: (use.open_inputs, use.reaches) for use in parsed.nodes} == {
+        "15:0": (sockets, ("KSamplerAdvanced",)),
+        "15:1": (sockets, ("KSampler",)),
+    }
+
+
 def test_known_cases_read_as_their_sources_describe(
     parsed_corpus: dict[str, tuple[str, ParsedWorkflow]],
 ) -> None:
