@@ -31,15 +31,15 @@ LATENT = textwrap.dedent(
 PROMPT = {
     "5": {
         "class_type": "EmptyLatentImage",
-        "inputs": {"width": "auto", "height": "512", "batch_size": 1},
+        "inputs": {"width": "auto", "height": "512", "batch_size": None},
     },
     "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "x"}},
 }
 
 
 def write_prompt(demo: Path) -> None:
-    """Put an API prompt whose width is a text no int() reads among the demo's
-    workflows."""
+    """Put an API prompt whose width is a text no int() reads, and whose batch size is
+    null, among the demo's workflows."""
     folder = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
     (folder / "typed_latent.json").write_text(json.dumps(PROMPT), encoding="utf-8")
 
@@ -62,10 +62,17 @@ def test_offline_a_text_where_the_source_declares_an_int_is_found(demo: Path) ->
             "input": "width",
             "value": "auto",
             "type": "INT",
-        }
+        },
+        {
+            "node_id": "5",
+            "node_type": "EmptyLatentImage",
+            "input": "batch_size",
+            "value": None,
+            "type": "INT",
+        },
     ]
     document = report(demo)
-    assert document["summary"]["values_of_wrong_type"] == 1
+    assert document["summary"]["values_of_wrong_type"] == 2
     assert any(
         action["kind"] == "set_value" and "width of EmptyLatentImage" in action["title"]
         for action in document["actions"]
@@ -90,7 +97,7 @@ def test_beside_a_server_its_declared_types_are_the_ones_judged(demo: Path) -> N
                 "required": {
                     "width": ["STRING", {}],  # this server takes a text there
                     "height": ["FLOAT", {}],
-                    "batch_size": ["INT", {"min": 1}],
+                    "batch_size": ["FLOAT", {"min": 1}],  # null: maybe a NaN
                 }
             },
         },

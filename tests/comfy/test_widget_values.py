@@ -18,6 +18,7 @@ from watchman.comfy.widget_values import (
     OTHER,
     REFERENCE,
     linked_widgets,
+    named_nulls,
     named_numbers,
     named_texts,
     number_count,
@@ -61,7 +62,7 @@ def test_a_widget_input_with_a_link_is_linked_whatever_feeds_it() -> None:
 
 def test_a_ui_node_keeps_its_list_its_named_values_and_what_its_instance_gives() -> None:
     node = {"widgets_values": {"video": "clip.mp4", "frames": 8}, "inputs": []}
-    kinds, named, linked, numbered, numbers = ui_values(node, {"scheduler": "karras"}, ())
+    kinds, named, linked, numbered, numbers, _ = ui_values(node, {"scheduler": "karras"}, ())
     assert kinds == ()
     assert named == (("video", "clip.mp4"), ("scheduler", "karras"))
     assert linked == ()
@@ -76,7 +77,7 @@ def test_a_references_text_is_kept_once_and_a_node_of_no_text_or_number_keeps_no
 
 
 def test_a_node_of_numbers_only_keeps_their_places_and_their_values_apart() -> None:
-    kinds, _, _, numbered, numbers = ui_values({"widgets_values": [1024, 1024, 1]}, {}, ())
+    kinds, _, _, numbered, numbers, _ = ui_values({"widgets_values": [1024, 1024, 1]}, {}, ())
     assert kinds == (NUMBER, NUMBER, NUMBER)
     assert numbered == ()
     assert numbers == [1024.0, 1024.0, 1.0]
@@ -104,3 +105,22 @@ def test_nodes_of_numbers_only_share_one_kept_list_of_each_shape() -> None:
     first = ui_values({"widgets_values": [1024, 1024, 1]}, {}, ())[0]
     second = ui_values({"widgets_values": [512, 768, 4]}, {}, ())[0]
     assert first is second
+
+
+def test_named_nulls_are_kept_bare_or_in_the_wrapper_comfyui_takes_off() -> None:
+    pairs = [
+        ("seed", None),
+        ("steps", {"__value__": None}),
+        ("cfg", {"__value__": 7}),
+        ("extra", {"other": None}),
+        (5, None),
+        ("note", "null"),
+    ]
+    assert named_nulls(pairs) == ("seed", "steps")
+    many = [(f"n{index}", None) for index in range(MAX_KEPT_VALUES + 5)]
+    assert len(named_nulls(many)) == MAX_KEPT_VALUES
+
+
+def test_a_ui_node_keeps_the_names_of_its_null_values_and_those_its_instance_gives() -> None:
+    node = {"widgets_values": {"frames": None, "video": "a.mp4"}, "inputs": []}
+    assert ui_values(node, {"seed": None}, ())[5] == ("frames", "seed")

@@ -47,7 +47,7 @@ def test_any_object_info_reads_without_error_into_layouts_that_place_or_refuse(
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["widgets_values", "inputs", "x"]), JSON, max_size=3))
 def test_any_ui_node_keeps_texts_kinds_and_names_or_nothing(node: dict[str, Any]) -> None:
-    kinds, named, linked, numbered, numbers = ui_values(node, {}, ())
+    kinds, named, linked, numbered, numbers, _ = ui_values(node, {}, ())
     assert all(type(kind) in (str, int) for kind in kinds)
     assert all(isinstance(name, str) and isinstance(value, str) for name, value in named)
     assert all(isinstance(name, str) for name in linked)

@@ -68,6 +68,19 @@ def test_many_nodes_holding_one_value_are_named_in_part_and_counted() -> None:
     assert "(nodes 0, 1, 2, 3, 4 and 2 more)" in action.title
 
 
+def test_a_null_is_said_as_null_and_counted_apart_from_the_text_null() -> None:
+    null = replace(STEPS, value=None)
+    report = report_with({"/w/a.json": (null, replace(STEPS, value="null"))})
+    titles = [a.title for a in actions(report) if a.kind == "set_value"]
+    assert [title.split(",")[0] for title in titles] == [
+        "Set steps of KSampler (node 3) to a whole number: it is null",
+        "Set steps of KSampler (node 3) to a whole number: it is 'null'",
+    ]
+    assert report.summary.values_of_wrong_type == 2
+    entry = report_json(report)["workflows"][0]
+    assert entry["wrong_type_values"][0]["value"] is None
+
+
 def test_a_long_value_is_shortened_in_the_sentence() -> None:
     long = replace(STEPS, value="x" * 150)
     [action] = [a for a in actions(report_with({"/w/a.json": (long,)})) if a.kind == "set_value"]

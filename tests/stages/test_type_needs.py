@@ -161,6 +161,33 @@ def test_types_are_not_checked_when_the_check_is_off() -> None:
     assert needs.wrong_type == ()
 
 
+def test_a_null_on_an_int_input_is_found_bare_or_wrapped() -> None:
+    assert found(api({"seed": None, "steps": {"__value__": None}})) == [
+        ("seed", None, "INT"),
+        ("steps", None, "INT"),
+    ]
+    assert found(ui({"steps": None})) == [("steps", None, "INT")]
+    assert found(api({"steps": {"__value__": 20}})) == []
+
+
+def test_a_null_on_a_float_input_is_not_judged() -> None:
+    # The reader reads Python's NaN and Infinity tokens as null, and float() takes them.
+    assert found(api({"cfg": None, "denoise": {"__value__": None}})) == []
+
+
+def test_a_null_on_an_input_of_no_number_type_is_not_a_type_refusal() -> None:
+    assert found(api({"note": None, "tiled": None, "sampler_name": None})) == []
+    assert found(api({"steps": None}, node_type="Unknown")) == []
+
+
+def test_an_input_named_both_as_a_null_and_as_a_text_is_not_judged() -> None:
+    node = NodeUse(
+        "3", "Sampler", False, False, None, None, None,
+        named=(("steps", "auto"),), nulls=("steps",),
+    )  # fmt: skip
+    assert find_wrong_type_values([node], LAYOUTS.get) == ()
+
+
 def _int_reads(text: str) -> bool:
     try:
         int(text)

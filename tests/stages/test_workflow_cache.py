@@ -49,6 +49,7 @@ WITH_VALUES = replace(
             "5", "KSampler", False, False, None, None, None,
             ("euler", 0, 1, 2, 3, 4), (("scheduler", "karras"),), ("seed",),
             numbered=("frames",),
+            nulls=("seed",),
         ),
     ),
     numbers=packed_numbers([2.0**60 + 1.0, 0.1]),

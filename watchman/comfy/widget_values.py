@@ -148,6 +148,22 @@ def named_texts(pairs: Iterable[tuple[object, object]]) -> NamedTexts:
     return tuple(kept)
 
 
+def named_nulls(pairs: Iterable[tuple[object, object]]) -> tuple[str, ...]:
+    """Return the names whose value is null, bare or in the ``{"__value__": null}`` wrapper
+    ComfyUI takes off before it reads a value, at most :data:`MAX_KEPT_VALUES` of them. A
+    null is also what the reader makes of Python's ``NaN`` and ``Infinity`` tokens
+    (:mod:`watchman.comfy.workflow_json`)."""
+    names: list[str] = []
+    for name, value in pairs:
+        if isinstance(value, dict) and "__value__" in value:
+            value = value["__value__"]
+        if isinstance(name, str) and value is None:
+            names.append(sys.intern(name))
+            if len(names) >= MAX_KEPT_VALUES:
+                break
+    return tuple(names)
+
+
 def linked_widgets(inputs: object, fed: Iterable[str] = ()) -> tuple[str, ...]:
     """Return the widget inputs of a UI node that a link feeds (whatever is at its other
     end: the widget's own value is then not what ComfyUI receives), with ``fed``."""
@@ -192,12 +208,12 @@ def _with_texts(kinds: WidgetKinds) -> WidgetKinds:
 
 def ui_values(
     node: Mapping[str, Any], given: Mapping[str, object], fed: Iterable[str]
-) -> tuple[WidgetKinds, NamedTexts, tuple[str, ...], tuple[str, ...], list[float]]:
+) -> tuple[WidgetKinds, NamedTexts, tuple[str, ...], tuple[str, ...], list[float], tuple[str, ...]]:
     """Return what is kept of one UI node's values: its ``widgets_values`` list, its
     named values (a dict of widget values, then what its subgraph instance hands it:
     ``given``), its linked widget inputs (``fed``: those a real node outside feeds), the
-    names of its named numbers, and its numbers (those of the list's :data:`NUMBER`
-    positions, then the named ones)."""
+    names of its named numbers, its numbers (those of the list's :data:`NUMBER`
+    positions, then the named ones) and the names of its named nulls."""
     values = node.get("widgets_values")
     linked = linked_widgets(node.get("inputs"), fed)
     # A dict's value of a linked input is a stale copy, as a list's is; what the
@@ -209,4 +225,4 @@ def ui_values(
     kinds = _with_texts(widget_kinds(values))
     numbered, by_name = named_numbers(named)
     numbers = widget_numbers(values) if kinds else []
-    return kinds, named_texts(named), linked, numbered, numbers + by_name
+    return kinds, named_texts(named), linked, numbered, numbers + by_name, named_nulls(named)

@@ -18,7 +18,7 @@ from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.socket_links import NodeKey, reached_types
-from watchman.comfy.widget_values import named_numbers, named_texts, packed_numbers
+from watchman.comfy.widget_values import named_nulls, named_numbers, named_texts, packed_numbers
 from watchman.comfy.workflow_limits import (
     MAX_EXPANDED_NODES,
     MAX_MODEL_REFERENCES,
@@ -106,6 +106,7 @@ def parse_api_prompt(
                 version=None,
                 named=named_texts(values),
                 numbered=numbered,
+                nulls=named_nulls(values),
                 linked=tuple(sorted(sys.intern(name) for name, value in pairs if _is_link(value))),
                 # A link from a node the prompt lacks gives nothing: ComfyUI fails
                 # validating it.

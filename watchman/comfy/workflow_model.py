@@ -81,7 +81,8 @@ class NodeUse:
 
     ``numbered`` names the inputs whose value, known by name, is a number: their values
     are kept in the workflow's ``numbers`` (:attr:`ParsedWorkflow.numbers`), after those
-    of the node's ``widgets`` list.
+    of the node's ``widgets`` list. ``nulls`` names those whose value, known by name, is
+    null (:func:`~watchman.comfy.widget_values.named_nulls`).
     """
 
     node_id: str
@@ -98,6 +99,7 @@ class NodeUse:
     given: tuple[str, ...] | None = None
     reaches: tuple[str, ...] = ()
     numbered: tuple[str, ...] = ()
+    nulls: tuple[str, ...] = ()
 
 
 def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, Any]:
@@ -106,7 +108,7 @@ def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, A
     return {name: getattr(record, name) for name in record.__slots__}
 
 
-_NODE_VALUES = ("widgets", "named", "linked", "open_inputs", "reaches", "numbered")
+_NODE_VALUES = ("widgets", "named", "linked", "open_inputs", "reaches", "numbered", "nulls")
 
 
 def _node_fields(node: NodeUse) -> dict[str, Any]:
@@ -132,6 +134,7 @@ def _node_from_json(data: dict[str, Any]) -> NodeUse:
             "given": tuple(data["given"]) if data.get("given") is not None else None,
             "reaches": tuple(data.get("reaches", ())),
             "numbered": tuple(data.get("numbered", ())),
+            "nulls": tuple(data.get("nulls", ())),
         }
     )
 

@@ -342,10 +342,10 @@ class _Walk:
         # Inside a subgraph, an input linked from the subgraph's inputs takes the
         # instance's value (or a real node's outside), not the inner widget's copy.
         given, fed = handed_down(node, level.received, level.slots)
-        kinds, named, linked, numbered, numbers = ui_values(node, given, fed)
+        kinds, named, linked, numbered, numbers, nulls = ui_values(node, given, fed)
         use = node_use(node, node_id, node_type, bypassed, muted, kinds, named, linked)
-        if numbered:
-            use = replace(use, numbered=numbered)
+        if numbered or nulls:
+            use = replace(use, numbered=numbered, nulls=nulls)
         if level.links is not None and not (bypassed or muted):
             use = self.with_open_inputs(use, node, level, level.links)
         elif level.group is not None and not (bypassed or muted):

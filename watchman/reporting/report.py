@@ -333,7 +333,7 @@ def _summary(
         for value in entry.ranges
     }
     wrong_types = {
-        (value.node_type, value.input, value.value)
+        (value.node_type, value.input, repr(value.value))  # a text, or None for null
         for entry in entries
         for value in entry.wrong_types
     }

@@ -22,7 +22,12 @@ WANTED = {"INT": "a whole number", "FLOAT": "a number"}
 
 
 def _key(value: WrongTypeValue) -> tuple[str, str, str]:
-    return (value.node_type, value.input, value.value)
+    return (value.node_type, value.input, repr(value.value))  # a text, or None for null
+
+
+def _written(value: str | None) -> str:
+    """The value as the sentence says it: a text quoted and shortened, or null."""
+    return "null" if value is None else repr(shortened(value))
 
 
 def type_actions(report: Report) -> list[Action]:
@@ -37,7 +42,7 @@ def type_actions(report: Report) -> list[Action]:
                 "set_value",
                 f"Set {shortened(value.input)} of {shortened(value.node_type)} "
                 f"({nodes_phrase(nodes)}) to {WANTED[value.expected]}: it is "
-                f"{shortened(value.value)!r}, which ComfyUI cannot read as the "
+                f"{_written(value.value)}, which ComfyUI cannot read as the "
                 f"{value.expected} this install declares, and it refuses the workflow "
                 f"(Failed to convert an input value to a {value.expected} value).",
                 workflow_names(by_path, paths),

@@ -138,7 +138,9 @@ def _pack_wrong_type(value: WrongTypeValue) -> list[Any]:
 
 def _wrong_type(values: Sequence[Any]) -> WrongTypeValue:
     node_id, node_type, input_name, value, expected = values
-    if not all(isinstance(text, str) for text in (node_id, node_type, input_name, value)):
+    if not all(isinstance(text, str) for text in (node_id, node_type, input_name)) or not (
+        value is None or isinstance(value, str)
+    ):
         raise TypeError("a value of another type of another shape")
     if expected not in ("INT", "FLOAT"):
         raise ValueError(f"no number type {expected!r}")

@@ -1,6 +1,6 @@
 """Values ComfyUI would refuse as of another type: a text on an INT or FLOAT input that
-``int()`` or ``float()`` cannot read (``"auto"``, ``"1.5"`` on an INT, ``""``). A pure
-stage part: data in, data out.
+``int()`` or ``float()`` cannot read (``"auto"``, ``"1.5"`` on an INT, ``""``), and a
+null on an INT input. A pure stage part: data in, data out.
 
 ComfyUI converts every input value that is not a link to the type its input declares
 before anything else, and refuses the outputs that need a node whose value does not
@@ -15,8 +15,12 @@ list is placed on its inputs only when every value fits its slot's kind
 (:func:`~watchman.comfy.widget_layout.placed_slots`), and a text does not fit a number's
 slot: a list whose text sits where the layout puts a number says the layout may not be
 the one the frontend built, so no value of it is judged. A value a link feeds is not
-the widget's; an input named both as a text and as a number is left out (which one the
-node gets is not sure); bypassed and muted nodes are not run (the caller filters).
+the widget's; an input named with values of two kinds is left out (which one the node
+gets is not sure); bypassed and muted nodes are not run (the caller filters).
+
+A null is judged on an INT input only: ``int(None)`` raises, and so do ``int()`` of NaN
+and of an infinity, which the reader also reads as null; ``float()`` takes those two,
+so on a FLOAT input a null may be a value ComfyUI accepts.
 """
 
 from __future__ import annotations
@@ -33,12 +37,13 @@ from watchman.stages.value_needs import LayoutLookup
 @dataclass(frozen=True, slots=True)
 class WrongTypeValue:
     """An input value ComfyUI cannot convert to the input's type: the node, the input,
-    the value as written and the type the install declares (``INT`` or ``FLOAT``)."""
+    the value as written (a text, or None for null) and the type the install declares
+    (``INT`` or ``FLOAT``)."""
 
     node_id: str
     node_type: str
     input: str
-    value: str
+    value: str | None
     expected: NumberType
 
 
@@ -53,25 +58,26 @@ def find_wrong_type_values(
     """
     found: list[WrongTypeValue] = []
     for node in nodes:
-        if not node.named:
+        if not (node.named or node.nulls):
             continue
         layout = layouts(node.node_type)
         types = number_types(layout) if layout else {}
         if not types:
             continue
-        unsure = set(node.numbered) | set(node.linked)
         # The last value of a name stands: a subgraph instance's, after the node's own.
-        for name, text in dict(node.named).items():
+        texts = dict(node.named)
+        unsure = set(node.numbered) | set(node.linked)
+        for name, text in texts.items():
             integer = types.get(name)
-            if integer is None or name in unsure or text_converts(text, integer):
+            if integer is None or name in unsure or name in node.nulls:
                 continue
-            found.append(
-                WrongTypeValue(
-                    node_id=node.node_id,
-                    node_type=node.node_type,
-                    input=name,
-                    value=text,
-                    expected=number_type(integer),
-                )
-            )
+            if not text_converts(text, integer):
+                found.append(_wrong(node, name, text, integer))
+        for name in dict.fromkeys(node.nulls):
+            if types.get(name) is True and name not in unsure and name not in texts:
+                found.append(_wrong(node, name, None, True))
     return tuple(found)
+
+
+def _wrong(node: NodeUse, name: str, value: str | None, integer: bool) -> WrongTypeValue:
+    return WrongTypeValue(node.node_id, node.node_type, name, value, number_type(integer))

@@ -167,6 +167,7 @@ def _pack_node(node: NodeUse) -> list[Any]:
         list(node.given) if node.given is not None else None,
         list(node.reaches),
         list(node.numbered),
+        list(node.nulls),
     ]
     while tail and not tail[-1]:
         tail.pop()
@@ -244,11 +245,12 @@ def _node(values: list[Any], records: Records) -> NodeUse:
         raise ValueError("a node record of another length")
     head = values[:_VALUES_AT]
     widgets, named, linked = values[_VALUES_AT:_LINKS_AT]
-    tail = [*values[_LINKS_AT:], *[[], None, [], []][len(values) - _LINKS_AT :]]
+    tail = [*values[_LINKS_AT:], *[[], None, [], [], []][len(values) - _LINKS_AT :]]
     if not (
         type(tail[0]) is list
         and type(tail[2]) is list
         and type(tail[3]) is list
+        and type(tail[4]) is list
         and type(tail[1]) in (list, type(None))
     ):
         raise TypeError("a node's link facts are not lists")
@@ -256,6 +258,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
     given = tuple(map(sys.intern, tail[1])) if tail[1] is not None else None
     reaches = tuple(map(sys.intern, tail[2]))
     numbered = tuple(map(sys.intern, tail[3]))
+    nulls = tuple(map(sys.intern, tail[4]))
     kinds = tuple(map(_interned, widgets))
     if not all(type(kind) in (str, int) for kind in kinds):
         raise TypeError("a kept widget value is neither a text nor a kind")
@@ -273,6 +276,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
         given,
         reaches,
         numbered,
+        nulls,
     )
     known = records.get(key)
     if known is None:
@@ -292,6 +296,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
             given,
             reaches,
             numbered,
+            nulls,
         )
     return known
 
