@@ -124,6 +124,40 @@ def test_a_text_in_a_ui_nodes_widget_list_where_a_number_goes_is_not_judged() ->
     assert found(ui([5, "fixed", 20, 7.0, "euler", "note", False, 1.0])) == []
 
 
+SUBGRAPH = "11111111-2222-4333-8444-555555555555"
+
+
+def with_subgraph(instance_values: list[Any]) -> ParsedWorkflow:
+    """A UI workflow whose subgraph instance hands its value to the seed of a Sampler
+    inside, whose own widget list keeps a stale seed."""
+    inner = {
+        "id": 7,
+        "type": "Sampler",
+        "inputs": [{"name": "seed", "widget": {"name": "seed"}, "link": 3}],
+        "widgets_values": [1, "fixed", 20, 8.0, "euler", "note", False, 1.0],
+    }
+    subgraph = {
+        "id": SUBGRAPH,
+        "inputs": [{"name": "seed", "type": "INT", "linkIds": [3]}],
+        "nodes": [inner],
+        "links": [{"id": 3, "origin_id": -10, "origin_slot": 0, "target_id": 7, "target_slot": 0}],
+    }
+    return parse_ui_workflow(
+        {
+            "nodes": [{"id": 9, "type": SUBGRAPH, "widgets_values": instance_values}],
+            "links": [],
+            "definitions": {"subgraphs": [subgraph]},
+        }
+    )
+
+
+def test_what_a_subgraph_instance_hands_its_inner_node_is_judged() -> None:
+    [value] = find_wrong_type_values(with_subgraph(["auto"]).nodes, LAYOUTS.get)
+    assert value == WrongTypeValue("9:7", "Sampler", "seed", "auto", "INT")
+    assert found(with_subgraph([None])) == [("seed", None, "INT")]
+    assert found(with_subgraph([42])) == []
+
+
 def test_an_input_named_both_as_a_text_and_as_a_number_is_not_judged() -> None:
     node = NodeUse(
         "3", "Sampler", False, False, None, None, None,

@@ -66,7 +66,9 @@ def find_wrong_type_values(
             continue
         # The last value of a name stands: a subgraph instance's, after the node's own.
         texts = dict(node.named)
-        unsure = set(node.numbered) | set(node.linked)
+        # No link is among them: the parse leaves a linked widget's stale copy out, and
+        # what a subgraph instance hands an inner node's linked widget is what it gets.
+        unsure = set(node.numbered)
         for name, text in texts.items():
             integer = types.get(name)
             if integer is None or name in unsure or name in node.nulls:
