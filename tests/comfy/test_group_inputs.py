@@ -213,14 +213,108 @@ def test_an_inner_socket_of_a_widget_type_is_not_judged() -> None:
     assert opened(workflow(group, definition)) == {}
 
 
-@pytest.mark.parametrize("node_type", ["Reroute", "PrimitiveNode", "workflow>Other"])
-def test_a_definition_holding_a_reroute_a_primitive_or_another_group_is_not_judged(
-    node_type: str,
-) -> None:
+@pytest.mark.parametrize("node_type", ["workflow>Other", "11111111-2222-4333-8444-555555555555"])
+def test_a_definition_holding_another_group_or_a_subgraph_is_not_judged(node_type: str) -> None:
     definition = decode_and_save()
     definition["nodes"].append(inner(node_type))
     group = instance(socket("samples", "LATENT"), socket("vae", "VAE"))
     assert opened(workflow(group, definition)) == {}
+
+
+def reroute(kind: str = "*", *links: int) -> dict[str, Any]:
+    return inner(
+        "Reroute", socket("", "*"), outputs=({"name": "", "type": kind, "links": list(links)},)
+    )
+
+
+def primitive(kind: str) -> dict[str, Any]:
+    value = {"name": "connect to widget input", "type": kind, "links": [], "widget": {"name": "x"}}
+    return {"type": "PrimitiveNode", "mode": 0, "outputs": [value]}
+
+
+TILED = inner(
+    "VAEDecodeTiled",
+    socket("samples", "LATENT"),
+    socket("vae", "VAE"),
+    socket("tile_size", "INT", widget={"name": "tile_size"}),
+    outputs=(output("IMAGE"),),
+)
+
+
+def test_a_primitive_feeding_an_inner_widget_is_the_groups_widget_not_a_socket() -> None:
+    definition = {"nodes": [primitive("INT"), TILED], "links": [[0, 0, 1, 2, 8, "INT"]]}
+    group = instance(
+        socket("samples", "LATENT", 10), socket("vae", "VAE"), outputs=(output("IMAGE"),)
+    )
+    assert opened(workflow(group, definition, *LATENT_AND_VAE, links=FEEDING_LINKS[:1])) == {
+        "5:1": ("vae",)
+    }
+    # A primitive nothing uses is left out; one named with a type no widget is made for
+    # is not read surely.
+    unused = {"nodes": [primitive("INT"), TILED], "links": []}
+    assert opened(workflow(group, unused, *LATENT_AND_VAE, links=FEEDING_LINKS[:1])) == {
+        "5:1": ("vae",)
+    }
+    odd = {"nodes": [primitive("VAE"), TILED], "links": [[0, 0, 1, 2, 8, "VAE"]]}
+    assert opened(workflow(group, odd, *LATENT_AND_VAE, links=FEEDING_LINKS[:1])) == {}
+
+
+def test_a_reroute_used_inside_hands_on_what_enters_it() -> None:
+    # An inner loader feeds the decoder's vae through a reroute: fed, unless it is muted.
+    loader = inner("VAELoader", outputs=(output("VAE", 1),))
+    links = [[0, 0, 1, 0, 8, "VAE"], [1, 0, 2, 1, 9, "VAE"], [2, 0, 3, 0, 10, "IMAGE"]]
+    save = inner("SaveImage", socket("images", "IMAGE"))
+    decoder = decode_and_save()["nodes"][0]
+    group = instance(socket("samples", "LATENT", 10))
+    for mode, expected in ((0, {}), (MUTED, {"5:2": ("vae",)})):
+        definition = {"nodes": [{**loader, "mode": mode}, reroute("VAE", 2), decoder, save]}
+        parsed = workflow(
+            group, {**definition, "links": links}, *LATENT_AND_VAE, links=FEEDING_LINKS[:1]
+        )
+        assert opened(parsed) == expected, mode
+
+
+def test_a_reroute_fed_from_outside_is_a_group_input_named_by_its_type() -> None:
+    # The reroute came first, and its link from outside made it the group's "VAE" input;
+    # the decoder's vae, fed by it inside, is no input of the group.
+    definition = {
+        "nodes": [reroute("VAE", 2), *decode_and_save()["nodes"]],
+        "links": [[None, 0, 0, 0, 4, "VAE"], [0, 0, 1, 1, 8, "VAE"], [1, 0, 2, 0, 9, "IMAGE"]],
+    }
+    links = ([10, 1, 0, INSTANCE, 1, "LATENT"], [11, 2, 0, INSTANCE, 0, "VAE"])
+    for vae, expected in ((11, {}), (None, {"5:1": ("vae",)})):
+        group = instance(socket("VAE", "VAE", vae), socket("samples", "LATENT", 10))
+        parsed = workflow(group, definition, *LATENT_AND_VAE, links=links)
+        assert opened(parsed) == expected, vae
+    # Linked outside too when the group was made, its output is the group's, of its type.
+    definition["external"] = [[0, 0, "VAE"]]
+    assert opened(workflow(group, definition, *LATENT_AND_VAE, links=links)) == {}
+    group["outputs"] = [output("VAE")]
+    parsed = workflow(group, definition, *LATENT_AND_VAE, links=links)
+    assert opened(parsed) == {"5:1": ("vae",)}
+
+
+def test_a_reroute_whose_type_is_not_read_surely_leaves_the_group_unjudged() -> None:
+    # Feeding a widget, it makes a widget of the group; alone, an input typed "*".
+    into_widget = {"nodes": [reroute("INT", 2), TILED], "links": [[0, 0, 1, 2, 8, "INT"]]}
+    group = instance(socket("samples", "LATENT"), socket("vae", "VAE"), outputs=(output("IMAGE"),))
+    assert opened(workflow(group, into_widget)) == {}
+    pack_widget = socket("size", "PACK_SIZE", widget={"name": "size"})
+    tiled = {**TILED, "inputs": [*TILED["inputs"][:2], pack_widget]}
+    into_pack_widget = {"nodes": [reroute("PACK_SIZE", 2), tiled], "links": [[0, 0, 1, 2, 8, "X"]]}
+    # Even where the instance shows a socket of that name and type in its place.
+    shown = instance(
+        socket("PACK_SIZE", "PACK_SIZE"),
+        socket("samples", "LATENT"),
+        socket("vae", "VAE"),
+        outputs=(output("IMAGE"),),
+    )
+    assert opened(workflow(shown, into_pack_widget)) == {}
+    alone = decode_and_save()
+    alone["nodes"].append(reroute())
+    assert (
+        opened(workflow(instance(socket("samples", "LATENT"), socket("vae", "VAE")), alone)) == {}
+    )
 
 
 def test_a_note_in_the_definition_changes_nothing() -> None:

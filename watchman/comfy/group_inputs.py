@@ -3,27 +3,25 @@
 The frontend that made group nodes (ComfyUI's ``web/extensions/core/groupNode.js``, then
 ComfyUI_frontend's ``src/extensions/core/groupNode.ts``) builds the group's inputs from
 its definition (``extra.groupNodes[name]``) as the workflow loads: inner node after inner
-node, in the definition's order, each socket input (one without a ``widget``) that no link
-*inside* the definition feeds becomes the next input of the group, unless the
-definition's ``config`` hides it; widgets converted to inputs follow, after every socket
-of every inner node. When the prompt is queued, an inner socket so exposed takes what is
-linked to the instance's input at that position (the position in the instance's own
-``inputs``), a socket linked inside takes its inner source, and a hidden one takes
-nothing. The definition's links are ``[source position, source slot, target position,
-target slot, ...]``, a source of null being a link from outside when the group was made
-(that socket became a group input). An inner output linked only inside is not shown on
-the instance; the others are its outputs, in the same order.
+node, in the definition's order, each socket the builder gives it
+(:mod:`watchman.comfy.group_definition`) that no link *inside* the definition feeds
+becomes the next input of the group, unless the definition's ``config`` hides it;
+widgets converted to inputs follow, after every socket of every inner node. When the
+prompt is queued, an inner socket so exposed takes what is linked to the instance's
+input at that position (the position in the instance's own ``inputs``), a socket linked
+inside takes its inner source (through reroutes, what enters them), and a hidden one
+takes nothing. The inner outputs not linked only inside are the group's outputs, in the
+same order.
 
 What is read here is judged only where the saved workflow lines up with those rules: the
 instance's inputs at the exposed positions are sockets of the inner socket's type named
 as the frontend names them (the input's label or name, or that name after a node title),
-the inputs after them are converted widgets, its outputs match the shown inner outputs in
-number and type, and every inner node's sockets come before its widget inputs. A
-definition holding a reroute or primitive node, an instance of a subgraph or of another
-group, a socket of a widget type, or an inner node lacking a socket its install lists, is
-not judged: the frontend reads those from the install's definitions, which the file does
-not hold. A socket whose inner source is bypassed is not judged either; a muted inner
-source feeds nothing. Every field is a stranger's; nothing here raises.
+the inputs after them are converted widgets, and its outputs match the shown inner
+outputs in number and type. A definition the builder reads from the install's
+definitions in a way the file cannot show (see ``group_definition``), or holding an
+instance of a subgraph or of another group, is not judged. A socket whose inner source
+is bypassed is not judged either; a muted inner source feeds nothing. Every field is a
+stranger's; nothing here raises.
 """
 
 from __future__ import annotations
@@ -32,24 +30,15 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from watchman.comfy.group_definition import Slot, inner_part, read_links
 from watchman.comfy.node_kinds import is_frontend_only
-from watchman.comfy.node_sockets import WIDGET_TYPES
-from watchman.comfy.socket_links import (
-    SUBGRAPH_OUTPUT_NODE,
-    LevelLinks,
-    absent_sockets,
-    known_links,
-    reached_in,
-)
+from watchman.comfy.socket_links import SUBGRAPH_OUTPUT_NODE, LevelLinks, known_links, reached_in
 from watchman.comfy.workflow_graph import MODE_BYPASSED, MODE_MUTED
 from watchman.comfy.workflow_model import NodeUse
 
 INSIDE, OPEN, UNSURE = -1, -2, -3
 """How an inner socket is fed, besides by the instance's input at a position (>= 0): by a
 running inner node, by nothing, or not known (counted as fed)."""
-
-PASSED_ON = frozenset({"Reroute", "PrimitiveNode"})
-"""Frontend-only nodes the group's builder gives inputs of its own making."""
 
 
 @dataclass(frozen=True)
@@ -78,59 +67,67 @@ def group_shape(
     surely (see the module's docstring). ``is_instance`` tells a subgraph or group type;
     ``listed`` gives the sockets every frontend lists of a node type (None: not known)."""
     nodes, config = definition.get("nodes"), definition.get("config", {})
-    inner = _inner_links(definition.get("links", []), nodes)
-    external = _pairs(definition.get("external", []))
-    if inner is None or external is None or not isinstance(config, dict):
+    links = read_links(definition)
+    if links is None or not isinstance(config, dict):
         return None
     assert isinstance(nodes, list)
-    links_to, links_from = inner
-    feeds: list[tuple[tuple[str, int], ...]] = []
+    feeds: list[list[tuple[str, int]]] = []
+    through: dict[Slot, int] = {}  # sockets fed by a reroute: the reroute's position
     exposed: list[tuple[str, str, str]] = []
     exported: list[tuple[int, str]] = []
     types: dict[object, str] = {}
     inactive: dict[object, Mapping[str, Any]] = {}
     for position, node in enumerate(nodes):
-        node_type, outputs = node.get("type"), node.get("outputs", [])
-        if not isinstance(node_type, str) or is_instance(node_type) or node_type in PASSED_ON:
+        node_type = node.get("type")
+        part = inner_part(position, nodes, links, listed)
+        custom = _custom(config, position)
+        if part is None or custom is None or not isinstance(node_type, str):
+            return None
+        if is_instance(node_type):
             return None
         types[position] = node_type
         if node.get("mode") in (MODE_MUTED, MODE_BYPASSED):
             inactive[position] = node
-        sockets = _sockets(node, listed(node_type))
-        custom = _custom(config, position)
-        if sockets is None or custom is None or not isinstance(outputs, list):
-            return None
-        if is_frontend_only(node_type):
-            # A note: the builder skips it. One with sockets is a node it may not skip.
-            if sockets or outputs:
-                return None
-            feeds.append(())
-            continue
         fed: list[tuple[str, int]] = []
-        for slot, (name, kind, label) in enumerate(sockets):
-            source = links_to.get((position, slot))
+        for slot, (name, kind, label) in enumerate(part.sockets):
+            source = links.into.get((position, slot))
             shown = custom[0].get(name, {})
             if source is not None:
-                fed.append((name, _inner_feed(nodes[source])))
+                fed.append((name, _inner_feed(nodes[source[0]])))
+                if nodes[source[0]].get("type") == "Reroute":
+                    through[(position, slot)] = source[0]
+            elif not part.built:
+                fed.append((name, UNSURE))
             elif shown.get("visible") is False:
                 fed.append((name, OPEN))
             else:
                 fed.append((name, len(exposed)))
                 base = shown.get("name")
                 exposed.append((kind, name, base if isinstance(base, str) else label))
-        feeds.append(tuple(fed))
-        for slot, output in enumerate(outputs):
-            output_type = output.get("type") if isinstance(output, dict) else None
-            hidden = (position, slot) in links_from and (position, slot) not in external
+        feeds.append(fed)
+        for slot, output_type in enumerate(part.outputs if part.built else ()):
             visible = custom[1].get(str(slot), {}).get("visible")
-            if not isinstance(output_type, str) or not isinstance(visible, (bool, type(None))):
+            if not isinstance(visible, (bool, type(None))):
                 return None
-            if visible or (visible is None and not hidden):
+            if visible or (visible is None and not links.only_inside((position, slot))):
                 exported.append((position, output_type))
+    for (position, slot), reroute in through.items():
+        feeds[position][slot] = (feeds[position][slot][0], _through(reroute, feeds, through))
     targets: dict[int, tuple[int, ...]] = {}
-    for (source, _), ends in links_from.items():
-        targets[source] = (*targets.get(source, ()), *ends)
-    return GroupShape(tuple(feeds), tuple(exposed), tuple(exported), targets, types, inactive)
+    for (origin, _), ends in links.out.items():
+        targets[origin] = (*targets.get(origin, ()), *(target for target, _ in ends))
+    frozen = tuple(tuple(fed) for fed in feeds)
+    return GroupShape(frozen, tuple(exposed), tuple(exported), targets, types, inactive)
+
+
+def _through(reroute: int, feeds: list[list[tuple[str, int]]], through: dict[Slot, int]) -> int:
+    """The feed of what enters ``reroute``, through a chain of reroutes (a loop of them
+    is not judged)."""
+    for _ in range(len(feeds)):
+        if (reroute, 0) not in through:
+            return feeds[reroute][0][1] if feeds[reroute] else UNSURE
+        reroute = through[(reroute, 0)]
+    return UNSURE
 
 
 @dataclass(frozen=True)
@@ -215,77 +212,16 @@ class GroupJudge:
 
 
 def _inner_feed(source: Mapping[str, Any]) -> int:
+    """How a socket linked inside from ``source`` is fed (a reroute's is what enters it,
+    read after every node's)."""
     mode, source_type = source.get("mode"), source.get("type")
+    if source_type == "Reroute":
+        return UNSURE
     if isinstance(source_type, str) and is_frontend_only(source_type):
-        return UNSURE  # a note has no output to feed from
+        return UNSURE  # a primitive feeds widgets, a note nothing
     if mode == MODE_MUTED:
         return OPEN  # left out of the prompt, and every input it feeds with it
     return UNSURE if mode == MODE_BYPASSED else INSIDE
-
-
-def _inner_links(
-    links: object, nodes: object
-) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], list[int]]] | None:
-    """(target position, slot) -> source position, and (source position, slot) -> the
-    target positions, of a definition's links; None when a link or node is malformed."""
-    if not isinstance(links, list) or not isinstance(nodes, list):
-        return None
-    if not all(isinstance(node, dict) for node in nodes):
-        return None
-    links_to: dict[tuple[int, int], int] = {}
-    links_from: dict[tuple[int, int], list[int]] = {}
-    for link in links:
-        if not isinstance(link, list) or len(link) < 4:
-            return None
-        if link[0] is None:
-            continue  # from outside when the group was made: that socket is the group's
-        source, source_slot, target, target_slot = (_index(value) for value in link[:4])
-        if source is None or source_slot is None or target is None or target_slot is None:
-            return None
-        if source >= len(nodes) or target >= len(nodes):
-            return None
-        links_to[(target, target_slot)] = source
-        links_from.setdefault((source, source_slot), []).append(target)
-    return links_to, links_from
-
-
-def _pairs(external: object) -> set[tuple[int, int]] | None:
-    """The (position, slot) of a definition's ``external`` entries (outputs also linked
-    outside when the group was made); None when one is malformed."""
-    if not isinstance(external, list):
-        return None
-    pairs = set()
-    for entry in external:
-        if not isinstance(entry, list) or len(entry) < 2:
-            return None
-        position, slot = _index(entry[0]), _index(entry[1])
-        if position is None or slot is None:
-            return None
-        pairs.add((position, slot))
-    return pairs
-
-
-def _sockets(
-    node: Mapping[str, Any], listed: frozenset[str] | None
-) -> list[tuple[str, str, str]] | None:
-    """The (name, type, label) of an inner node's sockets in slot order; None when they
-    do not come first, one is of a widget type, or the node lacks one ``listed``."""
-    inputs = node.get("inputs", [])
-    if not isinstance(inputs, list) or (listed and absent_sockets(node, listed)):
-        return None
-    sockets: list[tuple[str, str, str]] = []
-    for position, item in enumerate(inputs):
-        if not isinstance(item, dict):
-            return None
-        if "widget" in item:
-            continue
-        name, kind, label = item.get("name"), item.get("type"), item.get("label")
-        if len(sockets) != position or not isinstance(name, str) or not name:
-            return None
-        if not isinstance(kind, str) or kind in WIDGET_TYPES:
-            return None
-        sockets.append((name, kind, label if isinstance(label, str) else name))
-    return sockets
 
 
 def _custom(
