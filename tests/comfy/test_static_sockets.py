@@ -83,17 +83,33 @@ def test_only_the_required_section_of_a_written_dict_gives_sockets() -> None:
                 "model": ("MODEL",),
                 "seed": ("INT", {}),
                 "text": ("STRING", {"forceInput": True}),
+                "wan": ("WANVIDEOMODEL",),
+                "colour": ("COLOR",),
+                "mixed": ("MyModel",),
+                "lazy": ("WANVAE", {"lazy": True, "tooltip": "the VAE"}),
+                "styled": ("STYLE_SPEC", {"widgetType": "STRING"}),
+                "opened": ("STYLE_SPEC", {**base_options}),
+                "held": ("STYLE_SPEC", options),
             },
-            "optional": {"mask": ("MASK",)},
+            "optional": {"mask": ("MASK",), "extra": ("EXTRA_TYPE",)},
             "hidden": {"prompt": "PROMPT"},
         }
     """)
-    # The forced widget is required, though not of a type every frontend lists.
-    assert written_sockets(function) == ({"model", "text"}, {"model"})
+    # The forced widget is required, though not of a type every frontend lists; a pack's
+    # own type in capitals is kept with its type, unless the frontend makes a widget of
+    # it (COLOR) or it is not written as packs write a data type.
+    # An option the frontend may make a widget of (widgetType), or options not written
+    # in place, keep a pack type from being judged.
+    assert written_sockets(function) == (
+        {"model", "text", "wan", "colour", "mixed", "lazy", "styled", "opened", "held"},
+        {"model"},
+        {("wan", "WANVIDEOMODEL"), ("lazy", "WANVAE")},
+    )
 
 
 def test_a_dict_without_a_required_section_requires_nothing() -> None:
     assert written_sockets(input_types('return {"optional": {"mask": ("MASK",)}}')) == (
+        set(),
         set(),
         set(),
     )
@@ -123,6 +139,10 @@ def test_v3_inputs_of_core_socket_types_that_are_not_optional_are_required_socke
         io.Int.Input("steps", default=20),
         io.String.Input("text", force_input=True),
         io.Custom("WANVIDEOMODEL").Input("wan"),
+        io.Custom("COMFY_AUTOGROW_V3").Input("grown"),
+        io.Custom("WANVIDEOMODEL").Input("spare", optional=True),
+        io.Custom("WANVAE").Input("vae2", tooltip="t", lazy=True),
+        io.Custom("STYLE_SPEC").Input("styled", extra_dict={"widgetType": "STRING"}),
         io.Autogrow.Input("images", template=t),
         io.MatchType.Input("any", template=t),
         io.Vae.Input("vae", optional=is_optional),
@@ -132,8 +152,9 @@ def test_v3_inputs_of_core_socket_types_that_are_not_optional_are_required_socke
         io.Load3D.Input("viewer"),
     ]""")
     assert v3_sockets(inputs) == (
-        {"model", "image", "latent", "text", "wan", "svg"},
+        {"model", "image", "latent", "text", "wan", "grown", "vae2", "styled", "svg"},
         {"model", "image", "latent"},  # of core types, which every frontend lists
+        {("wan", "WANVIDEOMODEL"), ("vae2", "WANVAE")},  # listed unless a script names it
     )
 
 
@@ -152,14 +173,17 @@ def test_an_output_flag_is_read_only_when_written() -> None:
 def test_rules_are_kept_for_a_required_socket_or_a_known_output_flag() -> None:
     nothing: frozenset[str] = frozenset()
     assert rules_of(None, None) is None
-    assert rules_of((nothing, nothing), None) is None
-    assert rules_of((nothing, nothing), False) == SocketRules(nothing, False)
-    assert rules_of((frozenset({"a"}), nothing), None) == SocketRules(
+    no_types: frozenset[tuple[str, str]] = frozenset()
+    assert rules_of((nothing, nothing, no_types), None) is None
+    assert rules_of((nothing, nothing, no_types), False) == SocketRules(nothing, False)
+    assert rules_of((frozenset({"a"}), nothing, no_types), None) == SocketRules(
         frozenset({"a"}), False, output_known=False
     )
     assert rules_of(None, True) == SocketRules(nothing, True)
-    written = (frozenset({"a", "b"}), frozenset({"a"}))
-    assert rules_of(written, True) == SocketRules(frozenset({"a", "b"}), True, frozenset({"a"}))
+    written = (frozenset({"a", "b", "c"}), frozenset({"a"}), frozenset({("c", "MY_TYPE")}))
+    assert rules_of(written, True) == SocketRules(
+        frozenset({"a", "b", "c"}), True, frozenset({"a"}), typed=(("c", "MY_TYPE"),)
+    )
 
 
 def test_rules_survive_a_json_round_trip_and_malformed_ones_are_refused() -> None:
@@ -168,6 +192,7 @@ def test_rules_survive_a_json_round_trip_and_malformed_ones_are_refused() -> Non
         ("Note", SocketRules(frozenset(), False)),
         ("Preview", SocketRules(frozenset({"images"}), False, output_known=False)),
         ("SaveImage", SocketRules(frozenset({"images"}), True)),
+        ("WanSampler", SocketRules(frozenset({"wan"}), False, typed=(("wan", "WANVIDEOMODEL"),))),
     )
     assert sockets_from_json(sockets_json(sockets)) == sockets
     assert sockets_json(sockets)["Preview"][1] is None  # not known: null
@@ -177,6 +202,8 @@ def test_rules_survive_a_json_round_trip_and_malformed_ones_are_refused() -> Non
         {"A": [["model"], "yes", []]},
         {"A": [[1], True, []]},
         {"A": [["model"], True]},  # written before the listed inputs were read
+        {"A": [["model"], True, []]},  # written before a pack's own types were read
+        {"A": [["model"], True, [], [["wan"]]]},
     ):
         with pytest.raises(ValueError):
             sockets_from_json(malformed)
@@ -191,3 +218,5 @@ def test_the_digest_changes_with_a_required_socket_or_an_output_flag() -> None:
     assert sockets_digest(base) != sockets_digest(listed)
     unsure = {"A": SocketRules(frozenset({"model"}), False, output_known=False)}
     assert sockets_digest(base) != sockets_digest(unsure)
+    typed = {"A": SocketRules(frozenset({"model"}), False, typed=(("model", "MY_MODEL"),))}
+    assert sockets_digest(base) != sockets_digest(typed)

@@ -40,12 +40,16 @@ class SocketRules:
     type every frontend lists in a saved node's ``inputs`` (``MODEL``, ``IMAGE``...): a
     saved node lacking one was made from another definition, and ComfyUI gets no value
     for it. ``output_known`` is False where the source leaves the flag unsure (a base
-    read elsewhere may set it): ``output`` is then False only for want of evidence."""
+    read elsewhere may set it): ``output`` is then False only for want of evidence.
+    ``typed``: the required inputs of a pack's own data type, as sorted (input, type)
+    pairs: listed too unless a script may make the type a widget
+    (:mod:`watchman.comfy.frontend_words`)."""
 
     required: frozenset[str]
     output: bool
     listed: frozenset[str] = frozenset()
     output_known: bool = True
+    typed: tuple[tuple[str, str], ...] = ()
 
 
 def socket_rules(node_info: object) -> SocketRules | None:

@@ -32,6 +32,7 @@ import hashlib
 import sys
 from collections.abc import Mapping
 
+from watchman.comfy.frontend_words import pack_data_type
 from watchman.comfy.node_sockets import WIDGET_TYPES, SocketRules
 from watchman.comfy.static_layout import (
     CORE_SOCKET_TYPES,
@@ -50,8 +51,23 @@ LISTED_TYPES = CORE_SOCKET_TYPES - {"WEBCAM", "ANY"}
 """ComfyUI's data types no frontend makes a widget for (its webcam capture is a widget,
 and ``*`` takes anything): a saved node lists every input of these in its ``inputs``."""
 
-WrittenSockets = tuple[frozenset[str], frozenset[str]]
-"""A class's required sockets, and those of them of a :data:`LISTED_TYPES` type."""
+Typed = frozenset[tuple[str, str]]
+"""Required sockets of a pack's own data type, as (input, type)."""
+
+PLAIN_OPTIONS = frozenset({"tooltip", "lazy", "rawLink", "forceInput", "defaultInput", "advanced"})
+"""Options of an input entry that leave it a socket; any other (the frontend's
+``widgetType``, ``hidden``, one it may add) keeps a pack type's input from being judged."""
+
+PLAIN_V3_KEYWORDS = frozenset(
+    {"id", "display_name", "optional", "tooltip", "lazy", "raw_link", "advanced"}
+)
+"""The v3 ``Input(...)`` keywords that leave it a socket (``extra_dict`` may carry any
+option)."""
+
+WrittenSockets = tuple[frozenset[str], frozenset[str], Typed]
+"""A class's required sockets, those of them of a :data:`LISTED_TYPES` type, and those of
+a pack's own data type with their type (listed unless a script may make it a widget:
+:mod:`watchman.comfy.frontend_words`)."""
 
 MAX_SHARED_RULES = 4_096
 """Distinct rules held for sharing; past this, new ones are built each time."""
@@ -70,6 +86,7 @@ def written_sockets(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Written
     assert isinstance(returned.value, ast.Dict)  # written_sections checked it
     required: set[str] = set()
     listed: set[str] = set()
+    typed: set[tuple[str, str]] = set()
     for key, value in zip(returned.value.keys, returned.value.values, strict=True):
         if constant_text(key) != "required" or not isinstance(value, ast.Dict):
             continue
@@ -78,9 +95,30 @@ def written_sockets(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Written
             if name is None or not is_written_socket(spec):
                 continue
             required.add(sys.intern(name))
-            if written_type(spec) in LISTED_TYPES:
+            kind = written_type(spec)
+            if kind in LISTED_TYPES:
                 listed.add(sys.intern(name))
-    return frozenset(required), frozenset(listed)
+            elif (
+                kind is not None
+                and kind not in CORE_SOCKET_TYPES
+                and pack_data_type(kind)
+                and _plain_entry(spec)
+            ):
+                typed.add((sys.intern(name), sys.intern(kind)))
+    return frozenset(required), frozenset(listed), frozenset(typed)
+
+
+def _plain_entry(spec: ast.expr) -> bool:
+    """Whether a classic input entry is ``(TYPE,)`` or ``(TYPE, {options})`` whose
+    options are all written and :data:`PLAIN_OPTIONS`."""
+    if not isinstance(spec, ast.Tuple) or len(spec.elts) > 2:
+        return False
+    if len(spec.elts) == 1:
+        return True
+    options = spec.elts[1]
+    return isinstance(options, ast.Dict) and all(
+        key is not None and constant_text(key) in PLAIN_OPTIONS for key in options.keys
+    )
 
 
 def written_type(spec: ast.expr) -> str | None:
@@ -125,17 +163,22 @@ def v3_sockets(inputs: ast.expr | None) -> WrittenSockets | None:
         return None
     required: set[str] = set()
     listed: set[str] = set()
+    typed: set[tuple[str, str]] = set()
     for item in inputs.elts:
         read = _v3_required_socket(item)
         if read is not None:
-            name, of_core_type = read
+            name, of_core_type, custom = read
             required.add(sys.intern(name))
             if of_core_type:
                 listed.add(sys.intern(name))
-    return frozenset(required), frozenset(listed)
+            elif custom is not None and custom not in CORE_SOCKET_TYPES and pack_data_type(custom):
+                typed.add((sys.intern(name), sys.intern(custom)))
+    return frozenset(required), frozenset(listed), frozenset(typed)
 
 
-def _v3_required_socket(item: ast.expr) -> tuple[str, bool] | None:
+def _v3_required_socket(item: ast.expr) -> tuple[str, bool, str | None] | None:
+    """(input, of a core type, the type an ``io.Custom("T")`` names) of a required v3
+    socket, or None."""
     if not (
         isinstance(item, ast.Call)
         and isinstance(item.func, ast.Attribute)
@@ -151,6 +194,7 @@ def _v3_required_socket(item: ast.expr) -> tuple[str, bool] | None:
         return None  # optional, or computed
     owner = item.func.value
     of_core_type = False
+    custom = None
     if isinstance(owner, ast.Attribute):
         type_name = owner.attr
         if type_name in V3_WIDGET_TYPES:
@@ -160,16 +204,20 @@ def _v3_required_socket(item: ast.expr) -> tuple[str, bool] | None:
             of_core_type = type_name in V3_CORE_SOCKET_TYPES
         else:
             return None  # Autogrow, DynamicCombo, MatchType, AnyType: not read
-    elif not (
+    elif (
         isinstance(owner, ast.Call)
         and isinstance(owner.func, ast.Attribute)
         and owner.func.attr == "Custom"
         and len(owner.args) == 1
         and constant_text(owner.args[0])
     ):
+        custom = constant_text(owner.args[0])
+    else:
         return None
+    if custom is not None and not keywords.keys() <= PLAIN_V3_KEYWORDS:
+        custom = None  # an option the frontend may make a widget of: not judged as typed
     name = constant_text(item.args[0] if item.args else keywords.get("id"))
-    return (name, of_core_type) if name is not None else None
+    return (name, of_core_type, custom) if name is not None else None
 
 
 def written_output(value: ast.expr | None) -> bool | None:
@@ -184,17 +232,27 @@ def rules_of(sockets: WrittenSockets | None, output: bool | None) -> SocketRules
     """Return the :class:`SocketRules` of what a class's source says (``output``: True,
     False, or None when unsure), or None when it says nothing worth keeping (no required
     socket it is sure of, and whether it is an output is not known)."""
-    required, listed = sockets if sockets is not None else (frozenset(), frozenset())
+    required, listed, typed = (
+        sockets if sockets is not None else (frozenset(), frozenset(), frozenset())
+    )
     if not required and output is None:
         return None
     return shared_rules(
-        tuple(sorted(required)), output is True, tuple(sorted(listed)), output is not None
+        tuple(sorted(required)),
+        output is True,
+        tuple(sorted(listed)),
+        output is not None,
+        tuple(sorted(typed)),
     )
 
 
 @functools.lru_cache(maxsize=MAX_SHARED_RULES)
 def shared_rules(
-    required: tuple[str, ...], output: bool, listed: tuple[str, ...], output_known: bool = True
+    required: tuple[str, ...],
+    output: bool,
+    listed: tuple[str, ...],
+    output_known: bool = True,
+    typed: tuple[tuple[str, str], ...] = (),
 ) -> SocketRules:
     """Return the one :class:`SocketRules` of these names and flags: thousands of node
     types share a few rules (``image`` required, no output), held once."""
@@ -203,17 +261,19 @@ def shared_rules(
         output,
         frozenset(sys.intern(name) for name in listed),
         output_known,
+        tuple((sys.intern(name), sys.intern(kind)) for name, kind in typed),
     )
 
 
 def sockets_json(sockets: StaticSockets) -> dict[str, list[object]]:
     """Return the JSON form of ``sockets``: node type -> [sorted required, output (null
-    when not known), sorted listed]."""
+    when not known), sorted listed, sorted [input, type] of a pack's own type]."""
     return {
         node_type: [
             sorted(rules.required),
             rules.output if rules.output_known else None,
             sorted(rules.listed),
+            [list(pair) for pair in rules.typed],
         ]
         for node_type, rules in sockets
     }
@@ -228,13 +288,19 @@ def sockets_from_json(data: object) -> StaticSockets:
         if not (
             isinstance(node_type, str)
             and isinstance(value, list)
-            and len(value) == 3
+            and len(value) == 4
             and all(_texts(value[index]) for index in (0, 2))
             and (value[1] is None or isinstance(value[1], bool))
+            and isinstance(value[3], list)
+            and all(_texts(pair) and len(pair) == 2 for pair in value[3])
         ):
             raise ValueError(f"socket rules of {node_type!r} are malformed")
         rules = shared_rules(
-            tuple(sorted(value[0])), value[1] is True, tuple(sorted(value[2])), value[1] is not None
+            tuple(sorted(value[0])),
+            value[1] is True,
+            tuple(sorted(value[2])),
+            value[1] is not None,
+            tuple(sorted((name, kind) for name, kind in value[3])),
         )
         found.append((sys.intern(node_type), rules))
     return tuple(sorted(found, key=lambda pair: pair[0]))
@@ -245,7 +311,7 @@ def sockets_digest(sockets: Mapping[str, SocketRules]) -> str:
     context: a pack's new required input judges every workflow again)."""
     text = repr(
         sorted(
-            (k, sorted(v.required), v.output, sorted(v.listed), v.output_known)
+            (k, sorted(v.required), v.output, sorted(v.listed), v.output_known, v.typed)
             for k, v in sockets.items()
         )
     )

@@ -11,13 +11,22 @@ SAMPLER = SocketRules(frozenset({"model", "latent"}), False, frozenset({"model"}
 SAVER = SocketRules(frozenset({"images"}), True)
 
 
+WAN_SAMPLER = SocketRules(
+    frozenset({"model", "wan"}), False, frozenset({"model"}), typed=(("wan", "WANVIDEOMODEL"),)
+)
+
+
 def pack(
-    name: str, sockets: StaticSockets, enabled: bool = True, patches: tuple[str, ...] = ()
+    name: str,
+    sockets: StaticSockets,
+    enabled: bool = True,
+    patches: tuple[str, ...] = (),
+    words: tuple[str, ...] | None = (),
 ) -> NodePack:
     types = tuple(node_type for node_type, _ in sockets)
     return NodePack(
         name, f"/c/custom_nodes/{name}", "folder", enabled, None, None, None, types,
-        sockets=sockets, patched_classes=patches,
+        sockets=sockets, patched_classes=patches, frontend_words=words,
     )  # fmt: skip
 
 
@@ -94,3 +103,37 @@ def test_the_inputs_a_saved_node_lists_are_those_of_the_rules_judged_by() -> Non
         core_sockets=(("KSampler", SAMPLER),),
     )
     assert nodes.listed_sockets() == {"KSampler": frozenset({"model"})}
+
+
+def test_a_pack_s_own_type_no_script_names_is_listed_too() -> None:
+    nodes = NodeInventory(frozenset(), (pack("wan", (("WanSampler", WAN_SAMPLER),)),))
+    assert nodes.listed_sockets() == {"WanSampler": frozenset({"model", "wan"})}
+
+
+def test_a_pack_type_an_enabled_pack_s_script_names_may_be_a_widget_and_is_not_listed() -> None:
+    colours = pack("colours", (), words=("LINK_COLORS", "WANVIDEOMODEL"))
+    nodes = NodeInventory(frozenset(), (pack("wan", (("WanSampler", WAN_SAMPLER),)), colours))
+    assert nodes.listed_sockets() == {"WanSampler": frozenset({"model"})}
+
+
+def test_no_pack_type_is_listed_while_one_enabled_pack_s_scripts_are_not_known() -> None:
+    unread = pack("bundle", (), words=None)
+    nodes = NodeInventory(frozenset(), (pack("wan", (("WanSampler", WAN_SAMPLER),)), unread))
+    assert nodes.listed_sockets() == {"WanSampler": frozenset({"model"})}
+    # A disabled pack's scripts are never loaded by the frontend.
+    disabled = pack("bundle", (), enabled=False, words=None)
+    nodes = NodeInventory(frozenset(), (pack("wan", (("WanSampler", WAN_SAMPLER),)), disabled))
+    assert nodes.listed_sockets() == {"WanSampler": frozenset({"model", "wan"})}
+
+
+def test_the_cache_document_keeps_a_pack_s_script_words_and_their_absence() -> None:
+    nodes = NodeInventory(
+        frozenset(),
+        (
+            pack("a", (("WanSampler", WAN_SAMPLER),), words=("MY_WIDGET",)),
+            pack("b", (), words=None),
+        ),
+    )
+    again = NodeInventory.from_cache_document(nodes.to_cache_document())
+    assert [p.frontend_words for p in again.packs] == [("MY_WIDGET",), None]
+    assert again.static_sockets() == nodes.static_sockets()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watchman.comfy.frontend_nodes import MAX_SCRIPT_BYTES, known_for_pack, registered_in_script
+from watchman.comfy.frontend_words import ScriptWords
 from watchman.comfy.loader_registration import registration_file, repository_of
 from watchman.comfy.loader_source import MAX_FILE_BYTES as MAX_LOADER_FILE_BYTES
 from watchman.comfy.loader_source import PackReading, ParsedFile, read_pack
@@ -197,7 +198,7 @@ def scan_pack(path: Path, enabled: bool, earlier: NodePack | None = None) -> Nod
     readings when its signature is unchanged, else every file read again (statically).
     Raises OSError when the pack cannot be read."""
     kind: PackKind = "folder" if path.is_dir() else "file"
-    files, scripts = _read_files(path, kind)
+    files, scripts, all_scripts = _read_files(path, kind)
     signature = _signature(path, [*files, *scripts])
     git = read_git_metadata(path) if kind == "folder" else None
     remote = git.remote_url if git else None
@@ -211,6 +212,7 @@ def scan_pack(path: Path, enabled: bool, earlier: NodePack | None = None) -> Nod
         sockets = earlier.sockets
         frontend_nodes = earlier.frontend_nodes
         conditional = earlier.conditional_nodes
+        words = earlier.frontend_words
     else:
         base = path if kind == "folder" else path.parent
         too_large: list[Path] = []
@@ -232,9 +234,16 @@ def scan_pack(path: Path, enabled: bool, earlier: NodePack | None = None) -> Nod
         patched = reading.patched
         sockets = reading.sockets
         frontend = set(known_for_pack((remote, _pack_name(path))))
+        # A script left unread may name any type: then none of the install's is judged.
+        gathered = ScriptWords()
+        if not all_scripts:
+            gathered.add(None)
         for script in scripts:
-            frontend |= registered_in_script(_script_text(script))
+            text = _script_text(script)
+            frontend |= registered_in_script(text or b"")
+            gathered.add(text)
         frontend_nodes = tuple(sorted(frontend - classes))
+        words = gathered.result()
     return NodePack(
         name=_pack_name(path),
         path=str(path),
@@ -252,6 +261,7 @@ def scan_pack(path: Path, enabled: bool, earlier: NodePack | None = None) -> Nod
         changes_sampler_lists=changes_sampler_lists,
         patched_classes=patched,
         sockets=sockets,
+        frontend_words=words,
     )
 
 
@@ -260,14 +270,16 @@ def pack_python_files(path: Path) -> list[Path]:
     return _read_files(path, "folder" if path.is_dir() else "file")[0]
 
 
-def _read_files(path: Path, kind: PackKind) -> tuple[list[Path], list[Path]]:
-    """The Python files and scripts a pack of ``kind`` at ``path`` is read from."""
-    return _pack_files(path) if kind == "folder" else ([path], [])
+def _read_files(path: Path, kind: PackKind) -> tuple[list[Path], list[Path], bool]:
+    """The Python files and scripts a pack of ``kind`` at ``path`` is read from, and
+    whether those are all its scripts."""
+    return _pack_files(path) if kind == "folder" else ([path], [], True)
 
 
-def _pack_files(folder: Path) -> tuple[list[Path], list[Path]]:
+def _pack_files(folder: Path) -> tuple[list[Path], list[Path], bool]:
     """Return the pack's Python files and scripts that are read, each in a stable order,
-    from one walk (``pack_files``: the rule the cycle fingerprint stamps by too)."""
+    from one walk (``pack_files``: the rule the cycle fingerprint stamps by too), and
+    whether the scripts are all it holds (none over the bound)."""
     walked: list[tuple[str, list[str]]] = []
     # Links inside the pack are not entered (os.walk's default); the fingerprint's walk
     # leaves them out too, so both pick the same files under the bounds.
@@ -277,19 +289,23 @@ def _pack_files(folder: Path) -> tuple[list[Path], list[Path]]:
     selected = select_pack_files(walked)
     for kind in selected.over_bound:
         logger.warning("%s holds more %s files than are read; the rest are not.", folder, kind)
-    return [Path(path) for path in selected.python], [Path(path) for path in selected.scripts]
+    return (
+        [Path(path) for path in selected.python],
+        [Path(path) for path in selected.scripts],
+        "script" not in selected.over_bound,
+    )
 
 
-def _script_text(path: Path) -> bytes:
-    """A pack script's bytes, or nothing when it is too large or unreadable (a bundled
+def _script_text(path: Path) -> bytes | None:
+    """A pack script's bytes, or None when it is too large or unreadable (a bundled
     library, not where a pack registers its nodes)."""
     try:
         return read_regular(path, MAX_SCRIPT_BYTES)
     except FileTooLargeError:
-        return b""
+        return None
     except OSError as error:
         logger.debug("Skipping %s: %s.", path, error.strerror or error)
-        return b""
+        return None
 
 
 def _walk_error(error: OSError) -> None:

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any, Literal, cast
 
+from watchman.comfy.frontend_words import Words, named_in_scripts
 from watchman.comfy.loader_source import LearnedLoader
 from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.pack_node_types import ConditionalTypes
 from watchman.comfy.static_sockets import StaticSockets, sockets_from_json, sockets_json
 from watchman.errors import StateError
 
-CACHE_SCHEMA_VERSION = 2  # 2: socket rules say when an output flag is not known
+CACHE_SCHEMA_VERSION = 3  # 3: sockets of a pack's own type, and its scripts' words
 
 SamplerListsValue = tuple[tuple[str, tuple[str, ...]], ...]
 """The sampler and scheduler lists as sorted ``(key, sorted choices)`` pairs: frozen and
@@ -32,6 +33,7 @@ _PACK_READ_KEYS = (
     "changes_sampler_lists",
     "patched_classes",
     "sockets",
+    "frontend_words",
 )
 
 PackKind = Literal["folder", "file"]
@@ -70,6 +72,9 @@ class NodePack:
     # The socket rules its classes' source writes, by node type (comfy/pack_sockets):
     # the offline check of required inputs left open.
     sockets: StaticSockets = ()
+    # The capital words its scripts write (a type one names may be a custom widget),
+    # None when its scripts could not all be read (comfy/frontend_words).
+    frontend_words: Words = ()
 
     @property
     def git_checkout(self) -> bool:
@@ -232,12 +237,20 @@ class NodeInventory:
 
     def listed_sockets(self) -> dict[str, frozenset[str]]:
         """Return, per node type of :meth:`static_sockets`, its required inputs of a type
-        every frontend lists in a saved node (``SocketRules.listed``), where it has any."""
-        return {
-            node_type: rules.listed
-            for node_type, rules in self.static_sockets().items()
-            if rules.listed
-        }
+        every frontend lists in a saved node, where it has any: those of ComfyUI's own
+        data types (``SocketRules.listed``), and those of a pack's own data type that no
+        enabled pack's script names, so none may make it a widget (none at all when one
+        pack's scripts are not known: :mod:`watchman.comfy.frontend_words`)."""
+        named = named_in_scripts(pack.frontend_words for pack in self.packs if pack.enabled)
+        found = {}
+        for node_type, rules in self.static_sockets().items():
+            listed = rules.listed
+            if rules.typed and named is not None:
+                sockets = {name for name, kind in rules.typed if kind not in named}
+                listed = listed | sockets if sockets else listed
+            if listed:
+                found[node_type] = listed
+        return found
 
     def checked_sampler_lists(self) -> dict[str, frozenset[str]]:
         """Return the sampler and scheduler lists ComfyUI validates against, as
@@ -281,6 +294,9 @@ class NodeInventory:
                     "changes_sampler_lists": pack.changes_sampler_lists,
                     "patched_classes": list(pack.patched_classes),
                     "sockets": sockets_json(pack.sockets),
+                    "frontend_words": (
+                        None if pack.frontend_words is None else list(pack.frontend_words)
+                    ),
                 }
                 for pack in self.packs
             ],
@@ -327,6 +343,7 @@ class NodeInventory:
                     changes_sampler_lists=item.get("changes_sampler_lists") is True,
                     patched_classes=tuple(str(n) for n in item.get("patched_classes", ())),
                     sockets=sockets_from_json(item.get("sockets", {})),
+                    frontend_words=_cached_words(item.get("frontend_words")),
                 )
                 for item in document["packs"]
             )
@@ -355,6 +372,15 @@ class NodeInventory:
             core_sockets=core_sockets,
             sampler_lists=sampler_lists or (),
         )
+
+
+def _cached_words(value: object) -> Words:
+    """A pack's cached script words (None: not known). Raises TypeError when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(word, str) for word in value):
+        raise TypeError("a pack's script words are not a list of texts")
+    return tuple(value)
 
 
 def _cached_sampler_lists(value: object) -> SamplerListsValue | None:
