@@ -234,3 +234,45 @@ def _int_reads(text: str) -> bool:
 def test_an_api_prompts_text_is_found_exactly_when_int_cannot_read_it(text: str) -> None:
     expected = [] if _int_reads(text) else [("steps", text, "INT")]
     assert found(api({"steps": text})) == expected
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["__value__", "x"]), inner, max_size=2)
+    ),
+    max_leaves=6,
+)
+
+
+def comfyui_refuses(value: Any, integer: bool) -> bool:
+    """What ComfyUI's validate_inputs does with a value that is no link: take the
+    __value__ wrapper off, then int() or float() it (a list is read as a link)."""
+    if isinstance(value, list):
+        return False  # a link, or a bad one: another error, not this check's
+    if isinstance(value, dict) and "__value__" in value:
+        value = value["__value__"]
+    try:
+        int(value) if integer else float(value)
+    except Exception:
+        return True
+    return False
+
+
+def is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and value.get("__value__", 0) is None)
+
+
+@given(JSON_VALUES, JSON_VALUES)
+def test_a_value_is_found_only_where_comfyui_refuses_it(seed: Any, cfg: Any) -> None:
+    reported = {name for name, _, _ in found(api({"seed": seed, "cfg": cfg}))}
+    assert "seed" not in reported or comfyui_refuses(seed, integer=True)
+    assert "cfg" not in reported or comfyui_refuses(cfg, integer=False)
+    # A bare text on either, and a null on the INT input, are always judged.
+    if isinstance(seed, str):
+        assert ("seed" in reported) == comfyui_refuses(seed, integer=True)
+    if isinstance(cfg, str):
+        assert ("cfg" in reported) == comfyui_refuses(cfg, integer=False)
+    if is_null(seed):
+        assert "seed" in reported
