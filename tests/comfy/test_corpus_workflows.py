@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.cycle_reader import read_as_the_cycle_does
+from watchman.comfy.group_inputs import group_shape
 from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.workflow_graph import is_instance_type
 from watchman.comfy.workflow_model import ParsedWorkflow
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "workflows"
@@ -70,6 +72,31 @@ def test_a_real_group_nodes_inputs_line_up_as_its_frontend_names_them(
         "15:0": (sockets, ("KSamplerAdvanced",)),
         "15:1": (sockets, ("KSampler",)),
     }
+
+
+def test_every_real_group_definition_reads_as_the_frontends_builder_reads_it(
+    parsed_corpus: dict[str, tuple[str, ParsedWorkflow]],
+) -> None:
+    # The group inputs each definition gives (their custom or first names), in order.
+    # IPAdapter plus's IP2PSampler feeds its samplers through reroutes whose inputs the
+    # definition's config names "model", "positive" and "negative"; the primitives of
+    # the EmptyLatentImage groups feed widgets and make no input.
+    def inputs(name: str, group: str) -> list[str] | None:
+        definition = json.loads(parsed_corpus[name][0])["extra"]["groupNodes"][group]
+        shape = group_shape(definition, is_instance_type, lambda _: None)
+        return None if shape is None else [base for _, _, base in shape.exposed]
+
+    sampler = ["model", "positive", "negative", "latent_image"]
+    assert inputs("comfyui-frontend__legacy_group_node.json", "hello") == sampler * 2
+    assert inputs("ipadapter-plus__ipadapter_cosxl_edit.json", "IP2PSampler") == [
+        "model",
+        "positive",
+        "negative",
+        "vae",
+        "pixels",
+    ]
+    for name in ("gguf-comfy__gguf-workflow.json", "lora-manager__nunchaku-flux.1-dev.json"):
+        assert inputs(name, "EmptyLatentImage") == [], name
 
 
 def test_known_cases_read_as_their_sources_describe(

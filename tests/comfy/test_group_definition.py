@@ -94,3 +94,17 @@ def test_sockets_keep_their_label_and_must_come_before_widget_inputs() -> None:
     widget = port("seed", "INT", widget={"name": "seed"})
     late = node("KSampler", (widget, port("model", "MODEL")))
     assert part({"nodes": [late], "links": []}, 0) is None
+
+
+def test_an_external_entry_naming_a_node_matches_no_output_as_in_the_frontend() -> None:
+    # One real definition (IPAdapter plus's CosXL edit example) names a whole node where
+    # the position belongs; the builder's table then has a key no position matches.
+    loader = node("VAELoader", outputs=(port("VAE", "VAE"),))
+    definition = {
+        "nodes": [loader, node("VAEDecode", (port("vae", "VAE"),))],
+        "links": [[0, 0, 1, 0, 7, "VAE"]],
+        "external": [[{"type": "VAELoader"}, 0, "VAE"], [0, None, "VAE"]],
+    }
+    links = read_links(definition)
+    assert links is not None and links.only_inside((0, 0))
+    assert read_links({**definition, "external": [["0", 0, "VAE"]]}) is None

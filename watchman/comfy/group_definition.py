@@ -204,6 +204,10 @@ def _external(entries: object) -> dict[Slot, object] | None:
     for entry in entries:
         if not isinstance(entry, list) or len(entry) < 2:
             return None
+        if any(isinstance(key, dict | bool) or key is None for key in entry[:2]):
+            # The builder keys its table by these: an object, a boolean or null makes a
+            # key no position matches (one real definition names a whole node there).
+            continue
         position, slot = _index(entry[0]), _index(entry[1])
         if position is None or slot is None:
             return None
