@@ -55,6 +55,13 @@ from watchman.comfy.static_layout import (
     v3_layout,
     written_sections,
 )
+from watchman.comfy.static_link_types import (
+    takes_input_types,
+    v3_inputs,
+    v3_outputs,
+    written_inputs,
+    written_outputs,
+)
 from watchman.comfy.static_sockets import v3_sockets, written_output, written_sockets
 from watchman.comfy.syntax_literals import call_name, constant_text, last_name
 from watchman.comfy.validated_inputs import (
@@ -176,6 +183,7 @@ class FileReader(MappingReader):
             if defined[name] > 1:
                 # Python keeps the last definition; the reader, the first.
                 info.layout, info.sockets, info.output_node = (), None, None
+                info.return_types = info.input_types = None
                 info.body_unsure = True
             self.index.classes.setdefault(name, []).append(info)
         self.read_mappings(statements)
@@ -250,12 +258,17 @@ class FileReader(MappingReader):
         )
         validation = validation_method(methods)
         if validation is not None:
+            info.validates_types = takes_input_types(validation)
             info.validated = validation_parameters(validation)
             info.input_files = validated_input_files(validation)
+        if "define_schema" not in methods and not class_node.decorator_list:
+            # A classic class's outputs, also a base's that declares no inputs.
+            info.return_types = written_outputs(class_bindings.get("RETURN_TYPES"))
         if "INPUT_TYPES" in methods:
             self._read_input_types(methods["INPUT_TYPES"], info, scope, plain)
             if own_input_types:
                 info.sockets = written_sockets(methods["INPUT_TYPES"])
+                info.input_types = written_inputs(methods["INPUT_TYPES"])
         elif "define_schema" in methods:
             # As for INPUT_TYPES, a v3 layout is read only off a plain ComfyNode class.
             plain_v3 = (
@@ -560,6 +573,9 @@ class FileReader(MappingReader):
                 if slots and any(slot.choices or slot.shared or slot.range for slot in slots):
                     info.layout = tuple(map(shared_slot, slots))
                 info.sockets = v3_sockets(inputs)
+                info.input_types = v3_inputs(inputs)
+                outputs = next((k.value for k in node.keywords if k.arg == "outputs"), None)
+                info.return_types = v3_outputs(outputs, node.keywords)
                 flag = next((k for k in node.keywords if k.arg == "is_output_node"), None)
                 if flag is not None:
                     info.output_node = written_output(flag.value)

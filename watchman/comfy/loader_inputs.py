@@ -48,6 +48,13 @@ class ClassInfo:
     # known), and what its own OUTPUT_NODE or is_output_node says (None: not written).
     sockets: WrittenSockets | None = None
     output_node: bool | None = None
+    # What its links carry, as its own body writes it (comfy/static_link_types): its
+    # outputs' types (None: not written, or not read), its inputs' declared types (None:
+    # its INPUT_TYPES or schema is not written in place), and whether its own validation
+    # takes input_types (None: it has no validation of its own).
+    return_types: tuple[str, ...] | None = None
+    input_types: tuple[tuple[str, str], ...] | None = None
+    validates_types: bool | None = None
     # What the class holds is more than its body read here writes: a class decorator or
     # a metaclass may set attributes, or the name is defined twice (Python keeps the
     # last, the reader the first). Its OUTPUT_NODE is then not known from the body.

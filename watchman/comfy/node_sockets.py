@@ -1,5 +1,5 @@
-"""Which inputs of a node ComfyUI requires a link for, and whether it is an output node,
-from a live server's ``/object_info`` definition.
+"""Which inputs of a node ComfyUI requires a link for, whether it is an output node, and
+what its links carry, from a live server's ``/object_info`` definition.
 
 ComfyUI runs a prompt from its output nodes (``"output_node": true``) back through the
 nodes they need, and refuses an output whose nodes lack a required input (``Required input
@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from watchman.comfy.link_types import LinkTypes, link_types_of
 
 WIDGET_TYPES = frozenset(
     {
@@ -43,13 +45,15 @@ class SocketRules:
     read elsewhere may set it): ``output`` is then False only for want of evidence.
     ``typed``: the required inputs of a pack's own data type, as sorted (input, type)
     pairs: listed too unless a script may make the type a widget
-    (:mod:`watchman.comfy.frontend_words`)."""
+    (:mod:`watchman.comfy.frontend_words`). ``types`` are what its links carry
+    (:mod:`watchman.comfy.link_types`; None: not known)."""
 
     required: frozenset[str]
     output: bool
     listed: frozenset[str] = frozenset()
     output_known: bool = True
     typed: tuple[tuple[str, str], ...] = ()
+    types: LinkTypes | None = None
 
 
 def socket_rules(node_info: object) -> SocketRules | None:
@@ -70,7 +74,7 @@ def socket_rules(node_info: object) -> SocketRules | None:
         if isinstance(required, Mapping)
         else frozenset()
     )
-    return SocketRules(names, node_info.get("output_node") is True)
+    return SocketRules(names, node_info.get("output_node") is True, types=link_types_of(node_info))
 
 
 def is_socket(spec: object) -> bool:

@@ -10,6 +10,9 @@ to rule on (:meth:`watchman.stages.inventory.nodes.NodeInventory.static_sockets`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from watchman.comfy.link_types import LinkTypes
 from watchman.comfy.loader_file import PackIndex
 from watchman.comfy.loader_inputs import ClassInfo
 from watchman.comfy.node_sockets import SocketRules
@@ -43,7 +46,7 @@ def pack_sockets(index: PackIndex) -> StaticSockets:
             continue
         # A metaclass may set what the schema does not write: its False is then unsure.
         output = None if info.output_node is False and info.body_unsure else info.output_node
-        rules = rules_of(info.sockets, output)
+        rules = rules_of(info.sockets, output, _v3_types(info))
         if rules is not None:
             found[node_type] = rules
     classes: dict[str, str | None] = {}
@@ -57,7 +60,7 @@ def pack_sockets(index: PackIndex) -> StaticSockets:
         if len(candidates) != 1 or class_name in index.patched:
             continue
         info = candidates[0]
-        rules = rules_of(info.sockets, _output_of(info, index, 0))
+        rules = rules_of(info.sockets, _output_of(info, index, 0), _classic_types(info, index))
         if rules is not None:
             found[node_type] = rules
     return tuple(sorted(found.items()))
@@ -91,3 +94,68 @@ def _output_of(info: ClassInfo, index: PackIndex, depth: int) -> bool | None:
         if found is not False:
             return found  # written by the base, or unsure
     return False
+
+
+_ABSENT = object()
+"""What a class neither writes nor leaves unsure (a base may write it)."""
+
+
+def _v3_types(info: ClassInfo) -> LinkTypes | None:
+    """What a v3 class's links carry: its schema's, read only off a plain class (whose
+    one base, ``io.ComfyNode``, takes no ``input_types``)."""
+    if info.body_unsure or (info.return_types is None and info.input_types is None):
+        return None
+    checks = info.validates_types if info.validates_types is not None else False
+    return LinkTypes(info.return_types, info.input_types or (), checks)
+
+
+def _classic_types(info: ClassInfo, index: PackIndex) -> LinkTypes | None:
+    """What a classic class's links carry: its ``RETURN_TYPES`` and validation, its own
+    or a base's (:func:`_inherited`), and its own ``INPUT_TYPES``' declared types."""
+    outputs = _inherited(info, index, _own_outputs, 0)
+    checks = _inherited(info, index, _own_check, 0)
+    if outputs is _ABSENT:
+        outputs = None  # no RETURN_TYPES read anywhere: not known
+    if checks is _ABSENT:
+        checks = False  # no validation anywhere: ComfyUI compares every link
+    assert outputs is None or isinstance(outputs, tuple)
+    assert checks is None or isinstance(checks, bool)
+    if outputs is None and info.input_types is None:
+        return None
+    return LinkTypes(outputs, info.input_types or (), checks)
+
+
+def _own_outputs(info: ClassInfo) -> object:
+    if info.return_types is not None:
+        return info.return_types
+    return None if "RETURN_TYPES" in info.attributes else _ABSENT
+
+
+def _own_check(info: ClassInfo) -> object:
+    if info.validates_types is not None:
+        return info.validates_types
+    return None if "VALIDATE_INPUTS" in info.attributes else _ABSENT
+
+
+def _inherited(
+    info: ClassInfo, index: PackIndex, own: Callable[[ClassInfo], object], depth: int
+) -> object:
+    """What ``own`` reads off the class, else off its bases, first base first, as Python
+    looks an attribute up: :data:`_ABSENT` when neither it nor any base (every one read:
+    this pack's, defined once, or plain) writes it; None when that is unsure (a
+    decorator or metaclass, a patch, a base defined twice or elsewhere)."""
+    if depth >= MAX_BASE_DEPTH or info.body_unsure or info.name in index.patched:
+        return None
+    found = own(info)
+    if found is not _ABSENT:
+        return found
+    for base in info.bases:
+        candidates = index.classes.get(base, ())
+        if base in _PLAIN_BASES and not candidates:
+            continue
+        if base == info.name or len(candidates) != 1:
+            return None  # a base of elsewhere, or defined twice, may write it
+        found = _inherited(candidates[0], index, own, depth + 1)
+        if found is not _ABSENT:
+            return found
+    return _ABSENT

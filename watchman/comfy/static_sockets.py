@@ -33,6 +33,7 @@ import sys
 from collections.abc import Mapping
 
 from watchman.comfy.frontend_words import pack_data_type
+from watchman.comfy.link_types import LinkTypes, link_types_from_json, link_types_json
 from watchman.comfy.node_sockets import WIDGET_TYPES, SocketRules
 from watchman.comfy.static_layout import (
     CORE_SOCKET_TYPES,
@@ -228,14 +229,17 @@ def written_output(value: ast.expr | None) -> bool | None:
     return None
 
 
-def rules_of(sockets: WrittenSockets | None, output: bool | None) -> SocketRules | None:
+def rules_of(
+    sockets: WrittenSockets | None, output: bool | None, types: LinkTypes | None = None
+) -> SocketRules | None:
     """Return the :class:`SocketRules` of what a class's source says (``output``: True,
-    False, or None when unsure), or None when it says nothing worth keeping (no required
-    socket it is sure of, and whether it is an output is not known)."""
+    False, or None when unsure; ``types``: what its links carry, None when not known),
+    or None when it says nothing worth keeping (no required socket it is sure of,
+    whether it is an output is not known, and no link type)."""
     required, listed, typed = (
         sockets if sockets is not None else (frozenset(), frozenset(), frozenset())
     )
-    if not required and output is None:
+    if not required and output is None and types is None:
         return None
     return shared_rules(
         tuple(sorted(required)),
@@ -243,6 +247,7 @@ def rules_of(sockets: WrittenSockets | None, output: bool | None) -> SocketRules
         tuple(sorted(listed)),
         output is not None,
         tuple(sorted(typed)),
+        types,
     )
 
 
@@ -253,6 +258,7 @@ def shared_rules(
     listed: tuple[str, ...],
     output_known: bool = True,
     typed: tuple[tuple[str, str], ...] = (),
+    types: LinkTypes | None = None,
 ) -> SocketRules:
     """Return the one :class:`SocketRules` of these names and flags: thousands of node
     types share a few rules (``image`` required, no output), held once."""
@@ -262,18 +268,21 @@ def shared_rules(
         frozenset(sys.intern(name) for name in listed),
         output_known,
         tuple((sys.intern(name), sys.intern(kind)) for name, kind in typed),
+        types,
     )
 
 
 def sockets_json(sockets: StaticSockets) -> dict[str, list[object]]:
     """Return the JSON form of ``sockets``: node type -> [sorted required, output (null
-    when not known), sorted listed, sorted [input, type] of a pack's own type]."""
+    when not known), sorted listed, sorted [input, type] of a pack's own type, link types
+    (:func:`link_types_json`; null when not known)]."""
     return {
         node_type: [
             sorted(rules.required),
             rules.output if rules.output_known else None,
             sorted(rules.listed),
             [list(pair) for pair in rules.typed],
+            link_types_json(rules.types),
         ]
         for node_type, rules in sockets
     }
@@ -288,7 +297,7 @@ def sockets_from_json(data: object) -> StaticSockets:
         if not (
             isinstance(node_type, str)
             and isinstance(value, list)
-            and len(value) == 4
+            and len(value) == 5
             and all(_texts(value[index]) for index in (0, 2))
             and (value[1] is None or isinstance(value[1], bool))
             and isinstance(value[3], list)
@@ -301,6 +310,7 @@ def sockets_from_json(data: object) -> StaticSockets:
             tuple(sorted(value[2])),
             value[1] is not None,
             tuple(sorted((name, kind) for name, kind in value[3])),
+            link_types_from_json(value[4]),
         )
         found.append((sys.intern(node_type), rules))
     return tuple(sorted(found, key=lambda pair: pair[0]))
@@ -311,7 +321,7 @@ def sockets_digest(sockets: Mapping[str, SocketRules]) -> str:
     context: a pack's new required input judges every workflow again)."""
     text = repr(
         sorted(
-            (k, sorted(v.required), v.output, sorted(v.listed), v.output_known, v.typed)
+            (k, sorted(v.required), v.output, sorted(v.listed), v.output_known, v.typed, v.types)
             for k, v in sockets.items()
         )
     )

@@ -20,7 +20,7 @@ from watchman.comfy.pack_node_types import ConditionalTypes
 from watchman.comfy.static_sockets import StaticSockets, sockets_from_json, sockets_json
 from watchman.errors import StateError
 
-CACHE_SCHEMA_VERSION = 3  # 3: sockets of a pack's own type, and its scripts' words
+CACHE_SCHEMA_VERSION = 4  # 3: sockets of a pack's own type, and its scripts' words; 4: link types
 
 SamplerListsValue = tuple[tuple[str, tuple[str, ...]], ...]
 """The sampler and scheduler lists as sorted ``(key, sorted choices)`` pairs: frozen and
