@@ -81,6 +81,7 @@ class LevelLinks:
     reached: dict[NodeKey, tuple[str, ...]] = field(default_factory=dict)
     _origin_slots: dict[NodeKey, object] | None = None
     _targets: dict[NodeKey, list[NodeKey]] | None = None
+    _ends: dict[NodeKey, tuple[NodeKey, object, NodeKey] | None] | None = None
 
     @property
     def origin_slots(self) -> dict[NodeKey, object]:
@@ -98,16 +99,27 @@ class LevelLinks:
         assert self._targets is not None
         return self._targets
 
+    @property
+    def ends(self) -> dict[NodeKey, tuple[NodeKey, object, NodeKey] | None]:
+        """link id -> its source node, the slot it leaves from (as written) and its
+        target node; None for an id the level holds twice."""
+        if self._ends is None:
+            self._read_links()
+        assert self._ends is not None
+        return self._ends
+
     def _read_links(self) -> None:
         origin_slots: dict[NodeKey, object] = {}
         targets: dict[NodeKey, list[NodeKey]] = {}
+        ends: dict[NodeKey, tuple[NodeKey, object, NodeKey] | None] = {}
         for key, origin, slot, target, _ in link_ends(self.links):
             key, origin, target = scalar_key(key), scalar_key(origin), scalar_key(target)
             if key is not None:
                 origin_slots[key] = slot
+                ends[key] = None if key in ends else (origin, slot, target)
             if origin is not None and target is not None:
                 targets.setdefault(origin, []).append(target)
-        self._origin_slots, self._targets = origin_slots, targets
+        self._origin_slots, self._targets, self._ends = origin_slots, targets, ends
 
 
 def level_links(
@@ -327,7 +339,7 @@ def known_links(
 ) -> LevelLinks:
     """Return the :class:`LevelLinks` of a level whose links are already read as node ->
     the nodes they go to (a group definition's, written in another form)."""
-    return LevelLinks(types, inactive, None, _origin_slots={}, _targets=targets)
+    return LevelLinks(types, inactive, None, _origin_slots={}, _targets=targets, _ends={})
 
 
 def beyond(reached: tuple[str, ...], outside: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:

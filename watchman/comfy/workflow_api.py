@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from watchman.comfy.input_files import InputFileReference, references_for_inputs
+from watchman.comfy.link_sources import api_fed_inputs
 from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import location_findings, references_for_node
 from watchman.comfy.node_kinds import is_frontend_only
@@ -117,6 +118,7 @@ def parse_api_prompt(
                         if not _is_link(value) or str(value[0]) in document
                     )
                 ),
+                fed_by=api_fed_inputs(dict(pairs), document),
             )
         )
         named = (table or default_table()).input_files(node_type)

@@ -7,6 +7,7 @@ Nothing here reads files or knows a format; the readers (``workflow_ui``, ``work
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from watchman.comfy.widget_values import (
 )
 from watchman.errors import StateError
 
-PARSE_SCHEMA_VERSION = 6
+PARSE_SCHEMA_VERSION = 7
 """Version of ``ParsedWorkflow.to_json``; a cache entry of another version is re-parsed."""
 
 
@@ -64,6 +65,10 @@ class ModelReference:
     lookup: NodeLookup = "list"
 
 
+FedInput = tuple[str, str, str, int]
+"""An input a link feeds: its name, the source node's id and type, the source's slot."""
+
+
 @dataclass(frozen=True, slots=True)
 class NodeUse:
     """One real node of the workflow, with its state and the pack ids it records.
@@ -83,6 +88,9 @@ class NodeUse:
     are kept in the workflow's ``numbers`` (:attr:`ParsedWorkflow.numbers`), after those
     of the node's ``widgets`` list. ``nulls`` names those whose value, known by name, is
     null (:func:`~watchman.comfy.widget_values.named_nulls`).
+    ``fed_by`` holds, per input a link surely feeds from a running node (see
+    :mod:`watchman.comfy.link_sources`), the input's name, that node's id and type, and
+    the output slot the link leaves from: what ComfyUI compares the types of.
     """
 
     node_id: str
@@ -100,6 +108,31 @@ class NodeUse:
     reaches: tuple[str, ...] = ()
     numbered: tuple[str, ...] = ()
     nulls: tuple[str, ...] = ()
+    fed_by: tuple[FedInput, ...] = ()
+
+
+def fed_inputs(data: object) -> tuple[FedInput, ...]:
+    """Return the :data:`FedInput` records of their JSON form (lists of four), interned.
+
+    Raises:
+        TypeError: a record has another shape.
+    """
+    if not isinstance(data, (list, tuple)):
+        raise TypeError("fed inputs are not a list")
+    found: list[FedInput] = []
+    for item in data:
+        if not (isinstance(item, (list, tuple)) and len(item) == 4):
+            raise TypeError("a fed input is not a list of four")
+        name, source_id, source_type, slot = item
+        if not (
+            type(name) is str
+            and type(source_id) is str
+            and type(source_type) is str
+            and type(slot) is int
+        ):
+            raise TypeError("a fed input's fields are of other types")
+        found.append((sys.intern(name), sys.intern(source_id), sys.intern(source_type), slot))
+    return tuple(found)
 
 
 def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, Any]:
@@ -108,7 +141,9 @@ def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, A
     return {name: getattr(record, name) for name in record.__slots__}
 
 
-_NODE_VALUES = ("widgets", "named", "linked", "open_inputs", "reaches", "numbered", "nulls")
+_NODE_VALUES = (
+    "widgets", "named", "linked", "open_inputs", "reaches", "numbered", "nulls", "fed_by",
+)  # fmt: skip
 
 
 def _node_fields(node: NodeUse) -> dict[str, Any]:
@@ -135,6 +170,7 @@ def _node_from_json(data: dict[str, Any]) -> NodeUse:
             "reaches": tuple(data.get("reaches", ())),
             "numbered": tuple(data.get("numbered", ())),
             "nulls": tuple(data.get("nulls", ())),
+            "fed_by": fed_inputs(data.get("fed_by", [])),
         }
     )
 

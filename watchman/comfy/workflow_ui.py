@@ -35,6 +35,7 @@ from watchman.comfy.input_files import (
     references_for_inputs,
     widget_values_by_name,
 )
+from watchman.comfy.link_sources import ui_fed_inputs
 from watchman.comfy.loader_lookup import LoaderTable, default_table
 from watchman.comfy.model_references import (
     attach_embedded,
@@ -388,7 +389,8 @@ class _Walk:
         self, use: NodeUse, node: dict[str, Any], level: _Level, graph: LevelLinks
     ) -> NodeUse:
         """``use`` with the socket inputs nothing feeds (those it lists, and the listed
-        ones it lacks) and, when there are any, the node types its outputs reach
+        ones it lacks), the inputs a link surely feeds (:mod:`watchman.comfy.link_sources`)
+        and, when there are any, the node types its outputs reach
         (:mod:`watchman.comfy.socket_links`)."""
         opened = open_sockets(node, level.origins, level.slots, graph, level.open_slots)
         listed = self.table.listed_sockets.get(use.node_type) if self.table else None
@@ -396,10 +398,11 @@ class _Walk:
             absent = absent_sockets(node, listed)
             if absent:
                 opened = tuple(dict.fromkeys((*opened, *absent)))
-        if not opened:
+        fed = ui_fed_inputs(node, graph, level.prefix, self.hands_on)
+        if not opened and not fed:
             return use
         reaches = self.reached_from(scalar_key(node.get("id")), level)()
-        return replace(use, open_inputs=opened, reaches=reaches)
+        return replace(use, open_inputs=opened, reaches=reaches, fed_by=fed)
 
     def reached_from(self, node_id: object, level: _Level) -> Callable[[], tuple[str, ...]]:
         """Return what asks, once, for the node types the node ``node_id`` of ``level``
@@ -537,7 +540,7 @@ def parse_ui_workflow(
     references, attach_errors = attach_embedded(walk.references, walk.own_models, walk.all_models)
     nodes = walk.nodes
     if walk.broadcasting:
-        nodes = [replace(node, open_inputs=(), reaches=()) for node in nodes]
+        nodes = [replace(node, open_inputs=(), reaches=(), fed_by=()) for node in nodes]
     return ParsedWorkflow(
         format=file_format,
         nodes=tuple(nodes),

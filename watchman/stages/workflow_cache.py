@@ -35,6 +35,7 @@ from watchman.comfy.workflow_model import (
     ModelReference,
     NodeUse,
     ParsedWorkflow,
+    fed_inputs,
     numbers_from_json,
     numbers_json,
 )
@@ -49,8 +50,8 @@ _VALUES_AT = _NODE_FIELDS.index("widgets")
 """Where a packed node's kept values begin: widgets, named and linked, in that order."""
 _LINKS_AT = _NODE_FIELDS.index("open_inputs")
 """Where a packed node's link facts begin: open inputs, given inputs and reached types,
-in that order, then the names of its numbers known by name, each left out at the end when
-empty (most nodes have none)."""
+in that order, then the names of its numbers and of its nulls known by name, and its fed
+inputs, each left out at the end when empty (most nodes have none)."""
 _REFERENCE_FIELDS = tuple(field.name for field in fields(ModelReference))
 _EMBEDDED_FIELDS = tuple(field.name for field in fields(EmbeddedModel))
 _INPUT_FILE_FIELDS = tuple(field.name for field in fields(InputFileReference))
@@ -168,6 +169,7 @@ def _pack_node(node: NodeUse) -> list[Any]:
         list(node.reaches),
         list(node.numbered),
         list(node.nulls),
+        [list(fed) for fed in node.fed_by],
     ]
     while tail and not tail[-1]:
         tail.pop()
@@ -245,7 +247,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
         raise ValueError("a node record of another length")
     head = values[:_VALUES_AT]
     widgets, named, linked = values[_VALUES_AT:_LINKS_AT]
-    tail = [*values[_LINKS_AT:], *[[], None, [], [], []][len(values) - _LINKS_AT :]]
+    tail = [*values[_LINKS_AT:], *[[], None, [], [], [], []][len(values) - _LINKS_AT :]]
     if not (
         type(tail[0]) is list
         and type(tail[2]) is list
@@ -259,6 +261,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
     reaches = tuple(map(sys.intern, tail[2]))
     numbered = tuple(map(sys.intern, tail[3]))
     nulls = tuple(map(sys.intern, tail[4]))
+    fed_by = fed_inputs(tail[5])
     kinds = tuple(map(_interned, widgets))
     if not all(type(kind) in (str, int) for kind in kinds):
         raise TypeError("a kept widget value is neither a text nor a kind")
@@ -277,6 +280,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
         reaches,
         numbered,
         nulls,
+        fed_by,
     )
     known = records.get(key)
     if known is None:
@@ -297,6 +301,7 @@ def _node(values: list[Any], records: Records) -> NodeUse:
             reaches,
             numbered,
             nulls,
+            fed_by,
         )
     return known
 

@@ -1,0 +1,114 @@
+"""Which running node and output slot feed each linked input of a node, where the
+workflow says so surely: what ComfyUI compares the types of
+(:mod:`watchman.comfy.link_types`).
+
+The frontend sends a UI node's linked input as ``[source id, source slot]``, the slot as
+the link records it: ComfyUI then looks the type up in the source's *current* outputs,
+whatever the saved link's ``type`` says. Only a link read without doubt is kept:
+
+- UI: the input lists a link id that one entry of its level's ``links`` holds, going
+  to this very node, from a node of the level that runs (neither muted nor bypassed,
+  and not a frontend-only node, a reroute, a subgraph or group instance: those hand on
+  what reaches them, which the frontend resolves by rules not judged here), from a
+  slot that is a whole number of at least 0. An input named twice is not kept.
+- API: an input written ``[id, slot]`` whose id is a node of the prompt and whose slot
+  is a whole number of at least 0.
+
+Every field is a stranger's; the work is linear in the node's inputs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from watchman.comfy.node_kinds import is_frontend_only
+from watchman.comfy.socket_links import LevelLinks, NodeKey
+from watchman.comfy.workflow_graph import scalar_key
+from watchman.comfy.workflow_model import FedInput
+
+MAX_SOURCE_ID = 64
+"""Characters of a source's id kept; a longer id is not judged."""
+
+
+def ui_fed_inputs(
+    node: Mapping[str, Any],
+    graph: LevelLinks,
+    prefix: str,
+    hands_on: Callable[[str], bool],
+) -> tuple[FedInput, ...]:
+    """Return the inputs of UI ``node`` a link surely feeds from a running node of its
+    level (see the module's rules), in the node's order.
+
+    Takes the node, its level's :class:`LevelLinks`, the prefix of the level's node ids
+    (``"12:"`` inside instance 12) and what tells a node type that runs nothing of its
+    own (frontend-only nodes, instances). Never raises.
+    """
+    inputs = node.get("inputs")
+    if not isinstance(inputs, list):
+        return ()
+    target = scalar_key(node.get("id"))
+    names = [item.get("name") if isinstance(item, dict) else None for item in inputs]
+    counts = Counter(name for name in names if isinstance(name, str))
+    found: list[FedInput] = []
+    for item, name in zip(inputs, names, strict=True):
+        if not isinstance(name, str) or not name or counts[name] > 1:
+            continue
+        link = scalar_key(item.get("link"))
+        ends = graph.ends.get(link) if link is not None else None
+        if ends is None:
+            continue  # no link, one the level lacks, or one it holds twice
+        origin, slot, to = ends
+        source_type = graph.types.get(origin)
+        source_id = _id_text(origin)
+        if (
+            to != target
+            or source_type is None
+            or source_id is None
+            or origin in graph.inactive
+            or hands_on(source_type)
+            or not _is_slot(slot)
+        ):
+            continue
+        assert isinstance(slot, int)
+        found.append((sys.intern(name), prefix + source_id, source_type, slot))
+    return tuple(found)
+
+
+def api_fed_inputs(
+    inputs: Mapping[str, object], document: Mapping[str, Any]
+) -> tuple[FedInput, ...]:
+    """Return the inputs of an API prompt's node (``inputs``: name -> value) written as
+    ``[id, slot]`` of a node of the prompt ``document`` and a slot of at least 0, in the
+    node's order. Never raises."""
+    found: list[FedInput] = []
+    for name, value in inputs.items():
+        if not (isinstance(value, list) and len(value) == 2 and isinstance(name, str)):
+            continue
+        origin, slot = value
+        entry = document.get(origin) if isinstance(origin, str) else None
+        source_type = entry.get("class_type") if isinstance(entry, dict) else None
+        if (
+            not isinstance(source_type, str)
+            or is_frontend_only(source_type)
+            or not _is_slot(slot)
+            or len(origin) > MAX_SOURCE_ID
+        ):
+            continue
+        assert isinstance(slot, int)
+        found.append((sys.intern(name), sys.intern(origin), sys.intern(source_type), slot))
+    return tuple(found)
+
+
+def _is_slot(slot: object) -> bool:
+    return isinstance(slot, int) and not isinstance(slot, bool) and slot >= 0
+
+
+def _id_text(origin: NodeKey) -> str | None:
+    if isinstance(origin, int) and not isinstance(origin, bool):
+        return str(origin)
+    if isinstance(origin, str) and 0 < len(origin) <= MAX_SOURCE_ID:
+        return origin
+    return None
