@@ -9,6 +9,7 @@ import pytest
 
 from tests.stages.test_needs import CORE, INVENTORY
 from tests.stages.test_needs_cache import PARSED
+from watchman.stages.link_type_needs import MismatchedLink
 from watchman.stages.needs import assess_workflow
 from watchman.stages.packed_needs import pack_needs, unpack_needs
 from watchman.stages.range_needs import OutOfRangeValue
@@ -82,7 +83,7 @@ def test_numbers_out_of_range_come_back_through_json_and_a_malformed_one_is_refu
     )
     packed = orjson.loads(orjson.dumps(pack_needs(needs)))
     assert unpack_needs(packed) == needs
-    packed[-2][0][4] = "beside"
+    packed[-3][0][4] = "beside"
     with pytest.raises(ValueError, match="another shape"):
         unpack_needs(packed)
 
@@ -97,10 +98,29 @@ def test_values_of_another_type_come_back_through_json_and_a_malformed_one_is_re
     )
     packed = orjson.loads(orjson.dumps(pack_needs(needs)))
     assert unpack_needs(packed) == needs
-    packed[-1][0][4] = "STRING"
+    packed[-2][0][4] = "STRING"
     with pytest.raises(ValueError, match="no number type"):
         unpack_needs(packed)
-    packed[-1][0][4] = "INT"
-    packed[-1][0][3] = 1.5
+    packed[-2][0][4] = "INT"
+    packed[-2][0][3] = 1.5
     with pytest.raises(TypeError, match="another shape"):
+        unpack_needs(packed)
+
+
+def test_mismatched_links_come_back_through_json_and_a_malformed_one_is_refused() -> None:
+    needs = replace(
+        assess_workflow(PARSED, INVENTORY, CORE),
+        mismatched_links=(
+            MismatchedLink("7", "SaveImage", "images", "4", "LoadImage", 1, "MASK", "IMAGE"),
+            MismatchedLink("8", "PreviewImage", "images", "4", "LoadImage", 5, None, "IMAGE"),
+        ),
+    )
+    packed = orjson.loads(orjson.dumps(pack_needs(needs)))
+    assert unpack_needs(packed) == needs
+    packed[-1][0][5] = "1"
+    with pytest.raises(TypeError, match="another shape"):
+        unpack_needs(packed)
+    packed[-1][0][5] = 1
+    packed[-1][0][6] = 3
+    with pytest.raises(TypeError, match="not a text"):
         unpack_needs(packed)

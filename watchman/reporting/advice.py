@@ -9,10 +9,11 @@ move, rename, replace, download or find, and the prompt text to fix
 (:mod:`watchman.reporting.model_advice`); for workflows that cannot be read, the file to
 fix; for list values the running ComfyUI does not offer, the value to pick again
 (:mod:`watchman.reporting.value_advice`); for numbers outside their range, the values
-to set (:mod:`watchman.reporting.range_advice`); for required inputs nothing feeds, the
-nodes to connect, and for a workflow with no active output, the output to add or enable
-(:mod:`watchman.reporting.link_advice`). A backend that could not answer gets one line
-with its remedy.
+to set (:mod:`watchman.reporting.range_advice`); for links whose source's type the
+input does not take, the links to reconnect (:mod:`watchman.reporting.link_type_advice`);
+for required inputs nothing feeds, the nodes to connect, and for a workflow with no
+active output, the output to add or enable (:mod:`watchman.reporting.link_advice`). A
+backend that could not answer gets one line with its remedy.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from watchman.reporting.action import Action, display_name
 from watchman.reporting.input_advice import input_actions
 from watchman.reporting.link_advice import link_actions, output_actions
+from watchman.reporting.link_type_advice import link_type_actions
 from watchman.reporting.model_advice import model_actions, prompt_actions
 from watchman.reporting.node_advice import node_actions
 from watchman.reporting.range_advice import range_actions
@@ -93,7 +95,7 @@ def actions(report: Report) -> list[Action]:
     found = node_actions(report) + model_actions(report) + prompt_actions(report)
     found += input_actions(report) + value_actions(report) + range_actions(report)
     found += type_actions(report)
-    found += link_actions(report) + output_actions(report)
+    found += link_type_actions(report) + link_actions(report) + output_actions(report)
     found += [
         Action(
             "fix_workflow",

@@ -104,6 +104,7 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             unlisted_values=[],
             out_of_range_values=[],
             wrong_type_values=[],
+            mismatched_links=[],
             unlinked_inputs=[],
             no_output=None,
             uncertain_count=0,
@@ -156,6 +157,19 @@ def workflow_json(entry: WorkflowEntry) -> dict[str, Any]:
             }
             for value in entry.wrong_types
         ],
+        mismatched_links=[
+            {
+                "node_id": link.node_id,
+                "node_type": link.node_type,
+                "input": link.input,
+                "source_id": link.source_id,
+                "source_type": link.source_type,
+                "slot": link.slot,
+                "received": link.received,
+                "expected": link.expected,
+            }
+            for link in entry.mismatched
+        ],
         unlinked_inputs=[
             {"node_id": node.node_id, "node_type": node.node_type, "inputs": list(node.inputs)}
             for node in entry.unlinked
@@ -197,6 +211,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "unlisted_values": summary.unlisted_values,
         "values_out_of_range": summary.values_out_of_range,
         "values_of_wrong_type": summary.values_of_wrong_type,
+        "mismatched_links": summary.mismatched_links,
         "unlinked_inputs": summary.unlinked_inputs,
         "workflows_without_output": summary.workflows_without_output,
         "uncertain": summary.uncertain,

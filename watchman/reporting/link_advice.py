@@ -26,13 +26,15 @@ def link_actions(report: Report) -> list[Action]:
     for entry in report.workflows:
         if not entry.unlinked:
             continue
-        named = [
-            f"{shortened(node.node_type)} (node {shortened(node.node_id)}: "
-            f"{', '.join(shortened(name) for name in node.inputs)})"
-            for node in entry.unlinked[:MAX_NAMED_NODES]
-        ]
-        more = len(entry.unlinked) - len(named)
-        listing = "; ".join(named) + (f"; and {more} more node(s)" if more > 0 else "")
+        listing = named_in_part(
+            [
+                f"{shortened(node.node_type)} (node {shortened(node.node_id)}: "
+                f"{', '.join(shortened(name) for name in node.inputs)})"
+                for node in entry.unlinked[:MAX_NAMED_NODES]
+            ],
+            len(entry.unlinked),
+            "node(s)",
+        )
         found.append(
             Action(
                 "connect_inputs",
@@ -46,6 +48,13 @@ def link_actions(report: Report) -> list[Action]:
             )
         )
     return found
+
+
+def named_in_part(named: list[str], total: int, noun: str) -> str:
+    """The phrases ``named`` (the first of ``total`` things) joined, with a count of the
+    rest: ``"a; b; and 3 more node(s)"``."""
+    more = total - len(named)
+    return "; ".join(named) + (f"; and {more} more {noun}" if more > 0 else "")
 
 
 def output_actions(report: Report) -> list[Action]:

@@ -145,6 +145,11 @@ def _summary(report: Report) -> list[str]:
             else []
         ),
         *(
+            [f"- Links whose source's type the input does not take: {summary.mismatched_links}"]
+            if summary.mismatched_links
+            else []
+        ),
+        *(
             [f"- Nodes with required inputs nothing feeds: {summary.unlinked_inputs}"]
             if summary.unlinked_inputs
             else []
@@ -298,6 +303,8 @@ def _workflows(report: Report) -> list[str]:
             detail.append(f"{len(workflow.ranges)} number(s) out of range")
         if workflow.wrong_types:
             detail.append(f"{len(workflow.wrong_types)} value(s) of another type")
+        if workflow.mismatched:
+            detail.append(f"{len(workflow.mismatched)} link(s) of mismatched types")
         if workflow.unlinked:
             detail.append(f"{len(workflow.unlinked)} node(s) with inputs unconnected")
         if workflow.no_output is not None:

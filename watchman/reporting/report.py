@@ -25,6 +25,7 @@ from watchman.stages.download_plan import (
     wanted_models,
 )
 from watchman.stages.input_needs import InputFileNeed
+from watchman.stages.link_type_needs import MismatchedLink
 from watchman.stages.needs import (
     Assessment,
     ModelNeed,
@@ -117,6 +118,9 @@ class WorkflowEntry:
     # Values ComfyUI cannot convert to their inputs' types (a text on an INT input): the
     # person's call (which number was meant).
     wrong_types: tuple[WrongTypeValue, ...] = ()
+    # Links whose source's output the input does not take (or a slot the source no
+    # longer has): the person's call (reconnect, or replace the node).
+    mismatched: tuple[MismatchedLink, ...] = ()
 
     @property
     def uncertain_count(self) -> int:
@@ -130,6 +134,7 @@ class WorkflowEntry:
             + (self.no_output is not None)
             + len(self.ranges)
             + len(self.wrong_types)
+            + len(self.mismatched)
         )
 
     @property
@@ -174,6 +179,8 @@ class Summary:
     values_out_of_range: int = 0
     # Distinct (node type, input, value) ComfyUI cannot convert to the input's type.
     values_of_wrong_type: int = 0
+    # Links whose source's output type the input they feed does not take.
+    mismatched_links: int = 0
 
 
 @dataclass(frozen=True)
@@ -287,6 +294,7 @@ def workflow_entry(
         no_output=needs.no_output,
         ranges=needs.out_of_range,
         wrong_types=needs.wrong_type,
+        mismatched=needs.mismatched_links,
     )
 
 
@@ -351,6 +359,11 @@ def _summary(
         | {"type:" + "\0".join(value) for value in wrong_types}
         | {f"unlinked:{entry.path}\0{node.node_id}" for entry in entries for node in entry.unlinked}
         | {f"no_output:{entry.path}" for entry in entries if entry.no_output is not None}
+        | {
+            f"link:{entry.path}\0{link.node_id}\0{link.input}"
+            for entry in entries
+            for link in entry.mismatched
+        }
     )
     return Summary(
         workflows=len(entries),
@@ -364,7 +377,7 @@ def _summary(
         # Unique items the tool cannot decide: UNCERTAIN resolutions, values of unknown
         # nodes that may be models, node types several packs may provide, input files,
         # list values the server does not offer, nodes left with open required inputs,
-        # workflows with no output.
+        # workflows with no output, links of mismatched types.
         uncertain=len(uncertain),
         missing_input_files=len(inputs),
         unlisted_values=len(values),
@@ -372,6 +385,7 @@ def _summary(
         workflows_without_output=sum(entry.no_output is not None for entry in entries),
         values_out_of_range=len(ranges),
         values_of_wrong_type=len(wrong_types),
+        mismatched_links=sum(len(entry.mismatched) for entry in entries),
         resolutions=MappingProxyType(
             {
                 status: sum(1 for value in resolution_by_key.values() if value == status)

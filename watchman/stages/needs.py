@@ -26,7 +26,10 @@ Workflow status, by precedence (the first that applies wins):
    they allow (``Value 0 smaller than min of 1``; :mod:`watchman.stages.range_needs`);
    or a node an output needs leaves an input its definition requires unconnected, or fed
    only by a muted node (``Required input is missing``; judged beside a live server:
-   :mod:`watchman.stages.socket_needs`).
+   :mod:`watchman.stages.socket_needs`); or a link into such a node leaves from an
+   output whose type does not fit the input, or from a slot its source no longer has
+   (``Return type mismatch between linked nodes``;
+   :mod:`watchman.stages.link_type_needs`).
 5. ``ready``: everything the active nodes need is installed.
 
 Bypassed (mode 4) and muted (mode 2) nodes are listed apart and never change the status.
@@ -51,6 +54,7 @@ from watchman.printable import printable
 from watchman.stages.embedding_needs import BrokenLookup
 from watchman.stages.input_needs import InputFileNeed, InputFolder, find_input_needs
 from watchman.stages.inventory.models import ModelInventory
+from watchman.stages.link_type_needs import MismatchedLink, TypesLookup, find_mismatched_links
 from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_model_needs
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
@@ -110,6 +114,7 @@ class WorkflowNeeds:
     no_output: NoOutput | None = None  # no active output node: the prompt is refused
     out_of_range: tuple[OutOfRangeValue, ...] = ()  # numbers outside their ranges
     wrong_type: tuple[WrongTypeValue, ...] = ()  # values their inputs' types refuse
+    mismatched_links: tuple[MismatchedLink, ...] = ()  # links their inputs' types refuse
 
 
 def find_node_needs(
@@ -149,6 +154,7 @@ def assess_workflow(
     outputs: OutputLookup | None = None,
     ranges: LayoutLookup | None = None,
     value_types: LayoutLookup | None = None,
+    link_types: TypesLookup | None = None,
 ) -> WorkflowNeeds:
     """Work out what one parsed workflow is missing and its status.
 
@@ -174,6 +180,8 @@ def assess_workflow(
             live server's or the source's (None: ranges are not checked).
         value_types: the widget slots per node type whose number inputs' types are checked
             (None: values of another type are not judged).
+        link_types: what each node type's links carry (None, or without ``sockets``:
+            links are not judged).
     """
     active_refs = [ref for ref in parsed.model_refs if not (ref.bypassed or ref.muted)]
     inactive_refs = [ref for ref in parsed.model_refs if ref.bypassed or ref.muted]
@@ -222,6 +230,11 @@ def assess_workflow(
     wrong_type = (
         find_wrong_type_values(active_nodes, value_types) if value_types is not None else ()
     )
+    mismatched = (
+        find_mismatched_links(active_nodes, link_types, sockets)
+        if link_types is not None and sockets is not None
+        else ()
+    )
     active_types = {node.node_type for node in active_nodes}
     inactive_missing = tuple(
         need
@@ -240,6 +253,7 @@ def assess_workflow(
         or no_output
         or out_of_range
         or wrong_type
+        or mismatched
     ):
         status = "uncertain"
     else:
@@ -258,6 +272,7 @@ def assess_workflow(
         no_output=no_output,
         out_of_range=out_of_range,
         wrong_type=wrong_type,
+        mismatched_links=mismatched,
     )
 
 
@@ -282,6 +297,7 @@ class InstalledNodes:
     # those whose lists are, ``value_types`` those whose number inputs' types are.
     ranges: LayoutLookup | None = None
     value_types: LayoutLookup | None = None
+    link_types: TypesLookup | None = None  # what each node type's links carry
     # Beside a live server, the digests of its answer's content and of the whole answer
     # (``ObjectInfo.content_digest``, ``ObjectInfo.answer_digest``).
     content_digest: str = ""
@@ -379,6 +395,7 @@ def assess_all(
                     installed.outputs,
                     installed.ranges,
                     installed.value_types,
+                    installed.link_types,
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())

@@ -95,7 +95,7 @@ def assess_needs(
             health,
             f"{parser_version(table)}:{table.checks_digest if checks else 'off'}"
             f":{int(check_lists)}{int(check_ranges)}{int(check_types)}"
-            f":{sockets_digest(static_sockets) if installed.source == 'static' else ''}",
+            f":{sockets_digest(static_sockets)}",
             changes,
             inputs,
         )

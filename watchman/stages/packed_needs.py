@@ -15,6 +15,7 @@ from watchman.comfy.number_ranges import bound
 from watchman.comfy.workflow_model import ModelReference
 from watchman.stages.input_needs import InputFileNeed
 from watchman.stages.inventory.models import ModelFile
+from watchman.stages.link_type_needs import MismatchedLink
 from watchman.stages.needs import NodeNeed, WorkflowNeeds
 from watchman.stages.needs_model import ModelNeed
 from watchman.stages.range_needs import OutOfRangeValue
@@ -54,6 +55,7 @@ def pack_needs(
         _pack_no_output(needs.no_output),
         [_pack_out_of_range(value) for value in needs.out_of_range],
         [_pack_wrong_type(value) for value in needs.wrong_type],
+        [_pack_mismatched(link) for link in needs.mismatched_links],
     ]
 
 
@@ -83,6 +85,7 @@ def unpack_needs(
         no_output,
         out_of_range,
         wrong_type,
+        mismatched,
     ) = packed
     if status not in ("ready", "missing_models", "missing_nodes", "uncertain"):
         raise ValueError(f"no workflow status {status!r}")
@@ -100,6 +103,7 @@ def unpack_needs(
         no_output=_no_output(no_output),
         out_of_range=tuple(_out_of_range(values) for values in out_of_range),
         wrong_type=tuple(_wrong_type(values) for values in wrong_type),
+        mismatched_links=tuple(_mismatched(values) for values in mismatched),
     )
 
 
@@ -145,6 +149,23 @@ def _wrong_type(values: Sequence[Any]) -> WrongTypeValue:
     if expected not in ("INT", "FLOAT"):
         raise ValueError(f"no number type {expected!r}")
     return WrongTypeValue(node_id, node_type, input_name, value, expected)
+
+
+def _pack_mismatched(link: MismatchedLink) -> list[Any]:
+    return [link.node_id, link.node_type, link.input, link.source_id, link.source_type,
+            link.slot, link.received, link.expected]  # fmt: skip
+
+
+def _mismatched(values: Sequence[Any]) -> MismatchedLink:
+    node_id, node_type, input_name, source_id, source_type, slot, received, expected = values
+    texts = (node_id, node_type, input_name, source_id, source_type, expected)
+    if not all(isinstance(text, str) for text in texts) or type(slot) is not int:
+        raise TypeError("a mismatched link of another shape")
+    if not (received is None or isinstance(received, str)):
+        raise TypeError("a mismatched link's received type is not a text")
+    return MismatchedLink(
+        node_id, node_type, input_name, source_id, source_type, slot, received, expected
+    )
 
 
 def _unlinked(values: Sequence[Any]) -> UnlinkedInput:

@@ -151,14 +151,15 @@ def find_unlinked_inputs(
             missing = sorted(rules.required.difference(node.given))
         else:
             missing = sorted(rules.required.intersection(node.open_inputs))
-        if missing and _reaches_an_output(node.reaches, sockets):
+        if missing and reaches_an_output(node.reaches, sockets):
             found.append(UnlinkedInput(node.node_id, node.node_type, tuple(missing)))
             if len(found) >= MAX_UNLINKED:
                 break
     return tuple(found)
 
 
-def _reaches_an_output(reached: Iterable[str], sockets: SocketLookup) -> bool:
+def reaches_an_output(reached: Iterable[str], sockets: SocketLookup) -> bool:
+    """Return whether one of the node types ``reached`` is surely an output node."""
     for node_type in reached:
         rules = sockets(node_type)
         if rules is not None and rules.output:

@@ -34,6 +34,7 @@ from watchman.stages.inventory.model_scan import scan_models
 from watchman.stages.inventory.models import ModelInventory
 from watchman.stages.inventory.node_scan import scan_node_inventory
 from watchman.stages.inventory.nodes import CACHE_SCHEMA_VERSION, NodeInventory
+from watchman.stages.link_type_needs import link_types_lookup
 from watchman.stages.needs import InstalledNodes
 from watchman.stages.socket_needs import output_flags, source_output_flags
 from watchman.stages.value_needs import LayoutLookup
@@ -274,6 +275,7 @@ def installed_nodes(
                 # The server flags every node type it defines: a workflow with no output
                 # can be told (offline, a pack's flag may be unwritten or inherited).
                 output_flags(info.sockets_for, virtual),
+                link_types=link_types_lookup(info.sockets_for, static_sockets),
                 content_digest=info.content_digest,
                 answer_digest=info.answer_digest,
             )
@@ -289,4 +291,5 @@ def installed_nodes(
             if static_sockets is not None
             else None
         ),
+        link_types=link_types_lookup(static_sockets.get) if static_sockets is not None else None,
     )

@@ -1,0 +1,98 @@
+"""Links whose source's output the input they feed does not take: found where both
+types are surely known and ComfyUI would compare them, never on a guess."""
+
+from __future__ import annotations
+
+from watchman.comfy.link_types import CHOICES, LinkTypes
+from watchman.comfy.node_sockets import SocketRules
+from watchman.comfy.workflow_model import FedInput, NodeUse
+from watchman.stages.link_type_needs import (
+    MAX_MISMATCHED,
+    MismatchedLink,
+    find_mismatched_links,
+    link_types_lookup,
+)
+
+TYPES = {
+    "LoadImage": LinkTypes(("IMAGE", "MASK"), (), False),
+    "SaveImage": LinkTypes((), (("images", "IMAGE"),), False),
+    "Upscale": LinkTypes(("IMAGE",), (("image", "IMAGE,MASK"), ("method", CHOICES)), False),
+    "Switch": LinkTypes(("*",), (("on_true", "IMAGE"),), True),
+    "Unsure": LinkTypes(("IMAGE",), (("image", "IMAGE"),), None),
+    "Computed": LinkTypes(None, (), False),
+}
+OUTPUTS = {"SaveImage"}
+
+
+def sockets(node_type: str) -> SocketRules | None:
+    return SocketRules(frozenset(), node_type in OUTPUTS, types=TYPES.get(node_type))
+
+
+def fed(node_id: str, node_type: str, *links: FedInput, reaches: str = "SaveImage") -> NodeUse:
+    return NodeUse(
+        node_id, node_type, False, False, None, None, None, fed_by=links, reaches=(reaches,)
+    )
+
+
+def find(*nodes: NodeUse) -> tuple[MismatchedLink, ...]:
+    return find_mismatched_links(nodes, TYPES.get, sockets)
+
+
+def test_a_mask_fed_where_an_image_is_declared_is_found() -> None:
+    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 1))) == (
+        MismatchedLink("3", "SaveImage", "images", "4", "LoadImage", 1, "MASK", "IMAGE"),
+    )
+
+
+def test_a_slot_the_source_no_longer_has_is_found_with_no_received_type() -> None:
+    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 2))) == (
+        MismatchedLink("3", "SaveImage", "images", "4", "LoadImage", 2, None, "IMAGE"),
+    )
+
+
+def test_a_fitting_link_a_union_and_a_star_pass() -> None:
+    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 0))) == ()
+    assert find(fed("5", "Upscale", ("image", "4", "LoadImage", 1))) == ()
+    assert find(fed("3", "SaveImage", ("images", "6", "Switch", 0))) == ()
+
+
+def test_a_list_of_choices_fed_a_text_type_is_found_and_named_in_words() -> None:
+    [found] = find(fed("5", "Upscale", ("method", "4", "LoadImage", 0)))
+    assert (found.received, found.expected) == ("IMAGE", "a list of choices")
+
+
+def test_a_node_whose_validation_takes_the_types_or_may_is_not_judged() -> None:
+    assert find(fed("6", "Switch", ("on_true", "4", "LoadImage", 1))) == ()
+    assert find(fed("7", "Unsure", ("image", "4", "LoadImage", 1))) == ()
+
+
+def test_unknown_outputs_unknown_inputs_and_unknown_types_are_not_judged() -> None:
+    assert find(fed("3", "SaveImage", ("images", "8", "Computed", 0))) == ()
+    assert find(fed("3", "SaveImage", ("images", "8", "Elsewhere", 0))) == ()
+    assert find(fed("3", "SaveImage", ("prefix", "4", "LoadImage", 1))) == ()
+    assert find(fed("9", "Elsewhere", ("images", "4", "LoadImage", 1))) == ()
+
+
+def test_a_node_that_reaches_no_output_or_does_not_run_is_not_judged() -> None:
+    link = ("image", "4", "LoadImage", 1)
+    assert find(fed("5", "Upscale", ("method", *link[1:]), reaches="Upscale")) == ()
+    muted = NodeUse("3", "SaveImage", False, True, None, None, None, fed_by=(link,))
+    assert find(muted) == ()
+
+
+def test_at_most_the_bound_is_listed() -> None:
+    nodes = [fed(str(n), "SaveImage", ("images", "4", "LoadImage", 1)) for n in range(60)]
+    assert len(find(*nodes)) == MAX_MISMATCHED
+
+
+def test_beside_a_server_whether_a_node_checks_its_links_comes_from_the_source() -> None:
+    served = {"SaveImage": LinkTypes((), (("images", "IMAGE"),), None)}
+
+    def server(node_type: str) -> SocketRules | None:
+        found = served.get(node_type)
+        return SocketRules(frozenset(), True, types=found) if found else None
+
+    read = {"SaveImage": SocketRules(frozenset(), True, types=TYPES["SaveImage"])}
+    assert link_types_lookup(server, read)("SaveImage") == TYPES["SaveImage"]
+    assert link_types_lookup(server, {})("SaveImage") == served["SaveImage"]
+    assert link_types_lookup(server)("Elsewhere") is None
