@@ -20,7 +20,7 @@ def mask_into_save(*, source_mode: int = 0, slot: Any = 1, **more: Any) -> Parse
 
 
 def test_a_link_from_a_running_node_names_its_source_and_slot() -> None:
-    assert by_id(mask_into_save(), "3").fed_by == (("images", "4", "LoadImage", 1),)
+    assert by_id(mask_into_save(), "3").fed_by == (("images", "4", "LoadImage", 1, "IMAGE"),)
 
 
 def test_the_node_fed_knows_what_its_outputs_reach() -> None:
@@ -44,6 +44,15 @@ def test_a_link_id_the_level_holds_twice_or_one_going_elsewhere_is_not_judged() 
     absent = ui(nodes, [])
     for parsed in (twice, elsewhere, absent):
         assert by_id(parsed, "3").fed_by == ()
+
+
+def test_a_link_going_to_another_place_of_the_node_or_an_input_saved_untyped_is_not_judged() -> (
+    None
+):
+    nodes = [node(4, "LoadImage"), node(3, "SaveImage", socket("images", "IMAGE", 20))]
+    assert by_id(ui(nodes, [[20, 4, 1, 3, 1, "IMAGE"]]), "3").fed_by == ()
+    untyped = [node(4, "LoadImage"), node(3, "SaveImage", {"name": "images", "link": 20})]
+    assert by_id(ui(untyped, [[20, 4, 1, 3, 0, "IMAGE"]]), "3").fed_by == ()
 
 
 def test_an_input_named_twice_is_not_judged() -> None:
@@ -74,7 +83,7 @@ def test_a_widget_input_a_running_node_feeds_is_judged_as_sent() -> None:
         node(7, "ImageScale", {**socket("width", "INT", 22), "widget": {"name": "width"}}),
     ]
     parsed = ui(nodes, [[22, 4, 0, 7, 0, "INT"]])
-    assert by_id(parsed, "7").fed_by == (("width", "4", "LoadImage", 0),)
+    assert by_id(parsed, "7").fed_by == (("width", "4", "LoadImage", 0, "INT"),)
 
 
 def test_inside_a_subgraph_an_inner_link_is_named_by_the_inner_ids() -> None:
@@ -87,7 +96,7 @@ def test_inside_a_subgraph_an_inner_link_is_named_by_the_inner_ids() -> None:
         ],
     }
     parsed = ui([node(9, subgraph_id)], [], definitions={"subgraphs": [definition]})
-    assert by_id(parsed, "9:2").fed_by == (("images", "9:1", "LoadImage", 1),)
+    assert by_id(parsed, "9:2").fed_by == (("images", "9:1", "LoadImage", 1, "IMAGE"),)
 
 
 def test_a_link_from_the_subgraphs_inputs_is_not_judged() -> None:
@@ -123,6 +132,6 @@ def test_an_api_prompt_names_each_link_to_a_node_it_holds() -> None:
         "6": {"class_type": "PreviewImage", "inputs": {"images": ["4", -1]}},
     }
     parsed = parse_api_prompt(prompt)
-    assert by_id(parsed, "3").fed_by == (("images", "4", "LoadImage", 1),)
+    assert by_id(parsed, "3").fed_by == (("images", "4", "LoadImage", 1, ""),)
     assert by_id(parsed, "5").fed_by == ()  # ComfyUI looks "4" up, not 4
     assert by_id(parsed, "6").fed_by == ()  # -1 is Python's last: not judged

@@ -39,49 +39,57 @@ def find(*nodes: NodeUse) -> tuple[MismatchedLink, ...]:
 
 
 def test_a_mask_fed_where_an_image_is_declared_is_found() -> None:
-    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 1))) == (
+    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 1, ""))) == (
         MismatchedLink("3", "SaveImage", "images", "4", "LoadImage", 1, "MASK", "IMAGE"),
     )
 
 
 def test_a_slot_the_source_no_longer_has_is_found_with_no_received_type() -> None:
-    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 2))) == (
+    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 2, ""))) == (
         MismatchedLink("3", "SaveImage", "images", "4", "LoadImage", 2, None, "IMAGE"),
     )
 
 
 def test_a_fitting_link_a_union_and_a_star_pass() -> None:
-    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 0))) == ()
-    assert find(fed("5", "Upscale", ("image", "4", "LoadImage", 1))) == ()
-    assert find(fed("3", "SaveImage", ("images", "6", "Switch", 0))) == ()
+    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 0, ""))) == ()
+    assert find(fed("5", "Upscale", ("image", "4", "LoadImage", 1, ""))) == ()
+    assert find(fed("3", "SaveImage", ("images", "6", "Switch", 0, ""))) == ()
 
 
 def test_a_list_of_choices_fed_a_text_type_is_found_and_named_in_words() -> None:
-    [found] = find(fed("5", "Upscale", ("method", "4", "LoadImage", 0)))
+    [found] = find(fed("5", "Upscale", ("method", "4", "LoadImage", 0, "")))
     assert (found.received, found.expected) == ("IMAGE", "a list of choices")
 
 
+def test_a_ui_input_saved_with_another_type_than_declared_now_is_not_judged() -> None:
+    assert find(fed("3", "SaveImage", ("images", "4", "LoadImage", 1, "LATENT"))) == ()
+    [found] = find(fed("3", "SaveImage", ("images", "4", "LoadImage", 1, "IMAGE")))
+    assert found.received == "MASK"
+    [listed] = find(fed("5", "Upscale", ("method", "4", "LoadImage", 0, "COMBO")))
+    assert listed.expected == "a list of choices"
+
+
 def test_a_node_whose_validation_takes_the_types_or_may_is_not_judged() -> None:
-    assert find(fed("6", "Switch", ("on_true", "4", "LoadImage", 1))) == ()
-    assert find(fed("7", "Unsure", ("image", "4", "LoadImage", 1))) == ()
+    assert find(fed("6", "Switch", ("on_true", "4", "LoadImage", 1, ""))) == ()
+    assert find(fed("7", "Unsure", ("image", "4", "LoadImage", 1, ""))) == ()
 
 
 def test_unknown_outputs_unknown_inputs_and_unknown_types_are_not_judged() -> None:
-    assert find(fed("3", "SaveImage", ("images", "8", "Computed", 0))) == ()
-    assert find(fed("3", "SaveImage", ("images", "8", "Elsewhere", 0))) == ()
-    assert find(fed("3", "SaveImage", ("prefix", "4", "LoadImage", 1))) == ()
-    assert find(fed("9", "Elsewhere", ("images", "4", "LoadImage", 1))) == ()
+    assert find(fed("3", "SaveImage", ("images", "8", "Computed", 0, ""))) == ()
+    assert find(fed("3", "SaveImage", ("images", "8", "Elsewhere", 0, ""))) == ()
+    assert find(fed("3", "SaveImage", ("prefix", "4", "LoadImage", 1, ""))) == ()
+    assert find(fed("9", "Elsewhere", ("images", "4", "LoadImage", 1, ""))) == ()
 
 
 def test_a_node_that_reaches_no_output_or_does_not_run_is_not_judged() -> None:
-    link = ("image", "4", "LoadImage", 1)
+    link = ("image", "4", "LoadImage", 1, "")
     assert find(fed("5", "Upscale", ("method", *link[1:]), reaches="Upscale")) == ()
     muted = NodeUse("3", "SaveImage", False, True, None, None, None, fed_by=(link,))
     assert find(muted) == ()
 
 
 def test_at_most_the_bound_is_listed() -> None:
-    nodes = [fed(str(n), "SaveImage", ("images", "4", "LoadImage", 1)) for n in range(60)]
+    nodes = [fed(str(n), "SaveImage", ("images", "4", "LoadImage", 1, "")) for n in range(60)]
     assert len(find(*nodes)) == MAX_MISMATCHED
 
 

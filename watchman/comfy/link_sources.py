@@ -7,10 +7,13 @@ the link records it: ComfyUI then looks the type up in the source's *current* ou
 whatever the saved link's ``type`` says. Only a link read without doubt is kept:
 
 - UI: the input lists a link id that one entry of its level's ``links`` holds, going
-  to this very node, from a node of the level that runs (neither muted nor bypassed,
-  and not a frontend-only node, a reroute, a subgraph or group instance: those hand on
-  what reaches them, which the frontend resolves by rules not judged here), from a
-  slot that is a whole number of at least 0. An input named twice is not kept.
+  to this very node at this input's place (a file whose link and input disagree may be
+  mended by the frontend's link fixer as it loads), from a node of the level that runs
+  (neither muted nor bypassed, and not a frontend-only node, a reroute, a subgraph or
+  group instance: those hand on what reaches them, which the frontend resolves by rules
+  not judged here), from a slot that is a whole number of at least 0. The input's saved
+  type is kept (its declared type may have changed since). An input named twice is not
+  kept.
 - API: an input written ``[id, slot]`` whose id is a node of the prompt and whose slot
   is a whole number of at least 0.
 
@@ -31,6 +34,9 @@ from watchman.comfy.workflow_model import FedInput
 
 MAX_SOURCE_ID = 64
 """Characters of a source's id kept; a longer id is not judged."""
+
+MAX_SAVED_TYPE = 256
+"""Characters of an input's saved type kept; a longer one is not judged."""
 
 
 def ui_fed_inputs(
@@ -53,18 +59,23 @@ def ui_fed_inputs(
     names = [item.get("name") if isinstance(item, dict) else None for item in inputs]
     counts = Counter(name for name in names if isinstance(name, str))
     found: list[FedInput] = []
-    for item, name in zip(inputs, names, strict=True):
+    for position, (item, name) in enumerate(zip(inputs, names, strict=True)):
         if not isinstance(name, str) or not name or counts[name] > 1:
             continue
         link = scalar_key(item.get("link"))
         ends = graph.ends.get(link) if link is not None else None
         if ends is None:
             continue  # no link, one the level lacks, or one it holds twice
-        origin, slot, to = ends
+        origin, slot, to, to_slot = ends
+        saved = item.get("type")
         source_type = graph.types.get(origin)
         source_id = _id_text(origin)
         if (
             to != target
+            or not _is_slot(to_slot)
+            or to_slot != position
+            or not isinstance(saved, str)
+            or len(saved) > MAX_SAVED_TYPE
             or source_type is None
             or source_id is None
             or origin in graph.inactive
@@ -73,7 +84,7 @@ def ui_fed_inputs(
         ):
             continue
         assert isinstance(slot, int)
-        found.append((sys.intern(name), prefix + source_id, source_type, slot))
+        found.append((sys.intern(name), prefix + source_id, source_type, slot, sys.intern(saved)))
     return tuple(found)
 
 
@@ -98,7 +109,7 @@ def api_fed_inputs(
         ):
             continue
         assert isinstance(slot, int)
-        found.append((sys.intern(name), sys.intern(origin), sys.intern(source_type), slot))
+        found.append((sys.intern(name), sys.intern(origin), sys.intern(source_type), slot, ""))
     return tuple(found)
 
 

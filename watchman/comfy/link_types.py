@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 ANY_TYPE = "*"
 MATCH_TYPE = "COMFY_MATCHTYPE_V3"
+COMBO = "COMBO"
+"""The type the frontend gives a list input's socket."""
 
 CHOICES = "\0choices"
 """Stands for a declared type that is a list of choices (a classic combo input)."""

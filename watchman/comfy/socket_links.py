@@ -81,7 +81,7 @@ class LevelLinks:
     reached: dict[NodeKey, tuple[str, ...]] = field(default_factory=dict)
     _origin_slots: dict[NodeKey, object] | None = None
     _targets: dict[NodeKey, list[NodeKey]] | None = None
-    _ends: dict[NodeKey, tuple[NodeKey, object, NodeKey] | None] | None = None
+    _ends: dict[NodeKey, tuple[NodeKey, object, NodeKey, object] | None] | None = None
 
     @property
     def origin_slots(self) -> dict[NodeKey, object]:
@@ -100,9 +100,9 @@ class LevelLinks:
         return self._targets
 
     @property
-    def ends(self) -> dict[NodeKey, tuple[NodeKey, object, NodeKey] | None]:
-        """link id -> its source node, the slot it leaves from (as written) and its
-        target node; None for an id the level holds twice."""
+    def ends(self) -> dict[NodeKey, tuple[NodeKey, object, NodeKey, object] | None]:
+        """link id -> its source node, the slot it leaves from, its target node and the
+        slot it goes to (slots as written); None for an id the level holds twice."""
         if self._ends is None:
             self._read_links()
         assert self._ends is not None
@@ -111,12 +111,12 @@ class LevelLinks:
     def _read_links(self) -> None:
         origin_slots: dict[NodeKey, object] = {}
         targets: dict[NodeKey, list[NodeKey]] = {}
-        ends: dict[NodeKey, tuple[NodeKey, object, NodeKey] | None] = {}
-        for key, origin, slot, target, _ in link_ends(self.links):
+        ends: dict[NodeKey, tuple[NodeKey, object, NodeKey, object] | None] = {}
+        for key, origin, slot, target, target_slot in link_ends(self.links):
             key, origin, target = scalar_key(key), scalar_key(origin), scalar_key(target)
             if key is not None:
                 origin_slots[key] = slot
-                ends[key] = None if key in ends else (origin, slot, target)
+                ends[key] = None if key in ends else (origin, slot, target, target_slot)
             if origin is not None and target is not None:
                 targets.setdefault(origin, []).append(target)
         self._origin_slots, self._targets, self._ends = origin_slots, targets, ends

@@ -65,8 +65,9 @@ class ModelReference:
     lookup: NodeLookup = "list"
 
 
-FedInput = tuple[str, str, str, int]
-"""An input a link feeds: its name, the source node's id and type, the source's slot."""
+FedInput = tuple[str, str, str, int, str]
+"""An input a link feeds: its name, the source node's id and type, the source's slot, and
+the type a UI node saved for the input ("" in an API prompt, which saves none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ class NodeUse:
     null (:func:`~watchman.comfy.widget_values.named_nulls`).
     ``fed_by`` holds, per input a link surely feeds from a running node (see
     :mod:`watchman.comfy.link_sources`), the input's name, that node's id and type, and
-    the output slot the link leaves from: what ComfyUI compares the types of.
+    the output slot the link leaves from, and the input's type as saved: what ComfyUI
+    compares the types of.
     """
 
     node_id: str
@@ -112,7 +114,7 @@ class NodeUse:
 
 
 def fed_inputs(data: object) -> tuple[FedInput, ...]:
-    """Return the :data:`FedInput` records of their JSON form (lists of four), interned.
+    """Return the :data:`FedInput` records of their JSON form (lists of five), interned.
 
     Raises:
         TypeError: a record has another shape.
@@ -121,17 +123,21 @@ def fed_inputs(data: object) -> tuple[FedInput, ...]:
         raise TypeError("fed inputs are not a list")
     found: list[FedInput] = []
     for item in data:
-        if not (isinstance(item, (list, tuple)) and len(item) == 4):
-            raise TypeError("a fed input is not a list of four")
-        name, source_id, source_type, slot = item
-        if not (
-            type(name) is str
-            and type(source_id) is str
-            and type(source_type) is str
-            and type(slot) is int
-        ):
+        if not (isinstance(item, (list, tuple)) and len(item) == 5):
+            raise TypeError("a fed input is not a list of five")
+        name, source_id, source_type, slot, saved = item
+        texts = (name, source_id, source_type, saved)
+        if not (all(type(text) is str for text in texts) and type(slot) is int):
             raise TypeError("a fed input's fields are of other types")
-        found.append((sys.intern(name), sys.intern(source_id), sys.intern(source_type), slot))
+        found.append(
+            (
+                sys.intern(name),
+                sys.intern(source_id),
+                sys.intern(source_type),
+                slot,
+                sys.intern(saved),
+            )
+        )
     return tuple(found)
 
 

@@ -9,8 +9,10 @@ the saved link still leaves from slot 1, which returned an ``IMAGE`` then and re
 (:mod:`watchman.comfy.link_types`: a live server's ``/object_info``, or what the source
 surely writes); which input each link feeds and from which slot is the workflow's
 (:mod:`watchman.comfy.link_sources`). A link is judged only when the source's outputs
-and the input's declared type are both known, the target node's own validation surely
-does not take ``input_types`` (ComfyUI then compares none of its links, and a live
+and the input's declared type are both known, a UI node saved the input with the type
+it declares now (an input whose type changed since may be fed otherwise by the frontend
+that loads it: not judged), the target node's own validation surely does not take
+``input_types`` (ComfyUI then compares none of its links, and a live
 server does not say so: the source is asked), and the node reaches an output node.
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from watchman.comfy.link_types import CHOICES, LinkTypes, fits
+from watchman.comfy.link_types import CHOICES, COMBO, LinkTypes, fits
 from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.workflow_model import NodeUse
 from watchman.stages.socket_needs import SocketLookup, reaches_an_output
@@ -88,11 +90,13 @@ def find_mismatched_links(
             continue
         if not reaches_an_output(node.reaches, sockets):
             continue
-        for name, source_id, source_type, slot in node.fed_by:
+        for name, source_id, source_type, slot, saved in node.fed_by:
             expected = target.declared(name)
             source = types(source_type)
             if expected is None or source is None or source.outputs is None:
                 continue
+            if saved and saved != (COMBO if expected == CHOICES else expected):
+                continue  # the input changed since: which one the frontend feeds is unsure
             received = source.outputs[slot] if slot < len(source.outputs) else None
             if received is not None and fits(received, expected):
                 continue
