@@ -23,8 +23,15 @@ def test_a_link_from_a_running_node_names_its_source_and_slot() -> None:
     assert by_id(mask_into_save(), "3").fed_by == (("images", "4", "LoadImage", 1, "IMAGE"),)
 
 
-def test_the_node_fed_knows_what_its_outputs_reach() -> None:
-    assert by_id(mask_into_save(), "3").reaches == ("SaveImage",)
+def test_what_a_node_reaches_is_kept_only_when_an_input_of_it_is_open() -> None:
+    # Kept for every linked node, the sets were a fifth of a cold cycle's peak.
+    assert by_id(mask_into_save(), "3").reaches == ()
+    nodes = [
+        node(4, "LoadImage"),
+        node(3, "SaveImage", socket("images", "IMAGE", 20), socket("mask", "MASK", None)),
+    ]
+    fed_and_open = by_id(ui(nodes, [[20, 4, 1, 3, 0, "IMAGE"]]), "3")
+    assert fed_and_open.reaches == ("SaveImage",) and fed_and_open.fed_by != ()
 
 
 def test_a_muted_or_bypassed_source_is_not_judged_the_frontend_resolves_it() -> None:

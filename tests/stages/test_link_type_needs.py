@@ -88,6 +88,14 @@ def test_a_node_that_reaches_no_output_or_does_not_run_is_not_judged() -> None:
     assert find(muted) == ()
 
 
+def test_a_ui_node_fed_by_links_alone_keeps_no_reach_and_is_judged_all_the_same() -> None:
+    link = ("image", "4", "LoadImage", 1, "")
+    kept_no_reach = NodeUse(
+        "5", "Upscale", False, False, None, None, None, fed_by=(("method", *link[1:]),)
+    )
+    assert [found.input for found in find(kept_no_reach)] == ["method"]
+
+
 def test_at_most_the_bound_is_listed() -> None:
     nodes = [fed(str(n), "SaveImage", ("images", "4", "LoadImage", 1, "")) for n in range(60)]
     assert len(find(*nodes)) == MAX_MISMATCHED

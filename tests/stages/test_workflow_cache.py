@@ -176,3 +176,34 @@ def test_an_edit_of_the_readers_source_is_a_new_parser_version(tmp_path: Path) -
     assert source_digest(readers) != before
     # The cache's version carries the installed readers' digest.
     assert reader_code() in parser_version(None)
+
+
+def test_each_set_of_reached_types_is_written_once_per_workflow_and_named_by_place() -> None:
+    reaching = ("SaveImage", "VAEDecode")
+    fed = (("model", "4", "CheckpointLoaderSimple", 0, "MODEL"),)
+    samplers = [
+        NodeUse(str(index), "KSampler", False, False, None, None, None,
+                reaches=reaching, fed_by=fed)
+        for index in range(3)
+    ]  # fmt: skip
+    decoder = NodeUse("9", "VAEDecode", False, False, None, None, None, reaches=("SaveImage",))
+    nodes = (*samplers, decoder)
+    parsed = replace(PARSED, nodes=nodes)
+    line = encode_entry("/w/a.json", entry(parsed))
+    assert line.count(b'"VAEDecode"') == 2  # the last node's type, and the table's one set
+    back = decode_entry(line)
+    assert back.parsed is not None
+    unpacked = unpack_parse(back.parsed)
+    assert unpacked == parsed
+    assert unpacked.nodes[0].reaches is unpacked.nodes[2].reaches  # one tuple, shared
+
+
+def test_a_place_outside_the_workflow_s_table_of_reached_types_spoils_the_entry() -> None:
+    node = NodeUse("1", "KSampler", False, False, None, None, None, reaches=("SaveImage",))
+    parsed = replace(PARSED, nodes=(node,))
+    packed = pack_parse(parsed)
+    assert unpack_parse(packed) == parsed  # the first place, 0, is kept at the end too
+    for place in (5, -1, "0"):
+        packed[1][0][len(packed[1][0]) - 1] = place
+        with pytest.raises((IndexError, TypeError)):
+            unpack_parse(packed)

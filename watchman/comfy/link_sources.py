@@ -30,7 +30,7 @@ from typing import Any
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.socket_links import LevelLinks, NodeKey
 from watchman.comfy.workflow_graph import scalar_key
-from watchman.comfy.workflow_model import FedInput
+from watchman.comfy.workflow_model import FedInput, shared_fed
 
 MAX_SOURCE_ID = 64
 """Characters of a source's id kept; a longer id is not judged."""
@@ -84,8 +84,10 @@ def ui_fed_inputs(
         ):
             continue
         assert isinstance(slot, int)
-        found.append((sys.intern(name), prefix + source_id, source_type, slot, sys.intern(saved)))
-    return tuple(found)
+        found.append(
+            (sys.intern(name), sys.intern(prefix + source_id), source_type, slot, sys.intern(saved))
+        )
+    return shared_fed(found)
 
 
 def api_fed_inputs(
@@ -110,7 +112,7 @@ def api_fed_inputs(
             continue
         assert isinstance(slot, int)
         found.append((sys.intern(name), sys.intern(origin), sys.intern(source_type), slot, ""))
-    return tuple(found)
+    return shared_fed(found)
 
 
 def _is_slot(slot: object) -> bool:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from watchman.comfy.value_pool import ValuePool
 from watchman.comfy.workflow_graph import MODE_BYPASSED, MODE_MUTED, link_ends, scalar_key
 
 MAX_PASSED_THROUGH = 64
@@ -41,6 +42,10 @@ MAX_PASSED_THROUGH = 64
 
 MAX_REACHED_TYPES = 64
 """Node types kept of what one node reaches; past this, the first in sorted order."""
+
+REACHED: ValuePool[tuple[str, ...]] = ValuePool(8_192)
+"""The reached types' tuples, shared: most nodes of a collection reach one of a few sets
+(a sampler, a decoder, a save), and a parse keeps one per node a link feeds."""
 
 BROADCASTING_MARK = "Everywhere"
 """In the type of a node that feeds unconnected inputs as the prompt is queued
@@ -304,7 +309,7 @@ def reached_types(
             for target in targets.get(node_id, ()):
                 found.update(memo.get(target, ()))
             kept = sorted(found)[:MAX_REACHED_TYPES]
-            memo[node_id] = tuple(sys.intern(name) for name in kept)
+            memo[node_id] = REACHED.shared(tuple(sys.intern(name) for name in kept))
             continue
         if node_id in on_path:
             continue

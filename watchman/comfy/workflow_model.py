@@ -15,6 +15,7 @@ from typing import Any
 from watchman.comfy.input_files import InputFileReference
 from watchman.comfy.model_key import NodeLookup
 from watchman.comfy.number_ranges import EXACT_INTEGERS
+from watchman.comfy.value_pool import ValuePool
 from watchman.comfy.widget_values import (
     number_count,
     number_value,
@@ -68,6 +69,16 @@ class ModelReference:
 FedInput = tuple[str, str, str, int, str]
 """An input a link feeds: its name, the source node's id and type, the source's slot, and
 the type a UI node saved for the input ("" in an API prompt, which saves none)."""
+
+FED_INPUTS: ValuePool[FedInput] = ValuePool(16_384)
+FED_LISTS: ValuePool[tuple[FedInput, ...]] = ValuePool(8_192)
+"""The fed inputs, and a node's tuple of them, shared: a collection's nodes repeat the
+same links (a sampler fed by its loader), and a parse keeps them for every linked node."""
+
+
+def shared_fed(found: Iterable[FedInput]) -> tuple[FedInput, ...]:
+    """Return ``found`` as one tuple, each record and the tuple shared with equal ones."""
+    return FED_LISTS.shared(tuple(FED_INPUTS.shared(record) for record in found))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +149,7 @@ def fed_inputs(data: object) -> tuple[FedInput, ...]:
                 sys.intern(saved),
             )
         )
-    return tuple(found)
+    return shared_fed(found)
 
 
 def _fields(record: NodeUse | EmbeddedModel | InputFileReference) -> dict[str, Any]:

@@ -13,7 +13,12 @@ and the input's declared type are both known, a UI node saved the input with the
 it declares now (an input whose type changed since may be fed otherwise by the frontend
 that loads it: not judged), the target node's own validation surely does not take
 ``input_types`` (ComfyUI then compares none of its links, and a live
-server does not say so: the source is asked), and the node reaches an output node.
+server does not say so: the source is asked), and, where the parse kept what the node's
+outputs reach (every node of an API prompt, a UI node with an input open), it reaches an
+output node. A UI node fed by links alone is judged whether its outputs reach one or
+not: a mismatch there is shown even where ComfyUI would not check the node (a branch no
+output needs), since keeping what every linked node reaches cost a fifth of a cold
+cycle's memory.
 """
 
 from __future__ import annotations
@@ -88,8 +93,8 @@ def find_mismatched_links(
         target = types(node.node_type)
         if target is None or target.checks_itself is not False:
             continue
-        if not reaches_an_output(node.reaches, sockets):
-            continue
+        if node.reaches and not reaches_an_output(node.reaches, sockets):
+            continue  # an empty reach was not kept (a UI node fed by links alone)
         for name, source_id, source_type, slot, saved in node.fed_by:
             expected = target.declared(name)
             source = types(source_type)
