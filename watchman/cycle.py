@@ -242,6 +242,7 @@ def _run_stages(
     root_found_by: str = "",
 ) -> RunOutcome:
     from watchman.comfy.loader_lookup import default_table, loader_table
+    from watchman.comfy.value_pool import release_pools
     from watchman.reporting.cycle_figures import cycle_counts, cycle_summary
     from watchman.reporting.files import write_report
     from watchman.reporting.previous import read_previous_report
@@ -331,6 +332,9 @@ def _run_stages(
             **caches.new_sentences(),
         )
 
+    # The parses hold what the pools shared; held past the cycle, the pools' values
+    # would pin the heap pages around them while the scheduler idles.
+    release_pools()
     trim_heap()  # the workflows' bytes and documents, read and parsed, are gone now
     with stages.stage("needs") as info:
         assessed = assess_needs(

@@ -11,6 +11,7 @@ import pytest
 from watchman.state.json_codec import dumps_json, dumps_line, loads_json
 from watchman.state.json_state import read_json_state
 from watchman.state.safe_files import (
+    atomic_write_chunks,
     atomic_write_json,
     write_chunks_if_changed,
     write_json_if_changed,
@@ -67,6 +68,23 @@ def test_a_stream_that_fails_midway_keeps_the_old_file(tmp_path: Path) -> None:
         write_chunks_if_changed(target, failing())
     assert target.read_bytes() == b"old"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["x.json"]
+
+
+def test_chunks_are_written_in_order_and_a_failure_midway_keeps_the_old_file(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "cache.jsonl"
+    atomic_write_chunks(target, (line for line in (b"header\n", b"a\n", b"b\n")))
+    assert target.read_bytes() == b"header\na\nb\n"
+
+    def failing():
+        yield b"new\n"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        atomic_write_chunks(target, failing())
+    assert target.read_bytes() == b"header\na\nb\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache.jsonl"]
 
 
 def test_concurrent_cycle_state_updates_lose_no_write(tmp_path: Path) -> None:

@@ -8,12 +8,13 @@ lines under another header are never read.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 from watchman.state.json_codec import loads_json
-from watchman.state.safe_files import atomic_write_bytes
+from watchman.state.safe_files import atomic_write_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -53,5 +54,5 @@ def write_path_lines(
     """
     if list(lines.values()) == list(previous.values()) and path.exists():
         return False
-    atomic_write_bytes(path, b"".join([header, *lines.values()]))
+    atomic_write_chunks(path, itertools.chain((header,), lines.values()))
     return True

@@ -39,8 +39,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     Raises:
         OSError: the folder is not writable or the disk is full; ``path`` is untouched.
     """
+    atomic_write_chunks(path, (data,))
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write the bytes ``chunks`` make, one after another, to ``path`` atomically (as
+    :func:`atomic_write_bytes`), never joined in memory: a cache of many lines would
+    otherwise be held twice as it is written (21 MB more at a full re-hash of 5,000
+    workflows).
+
+    Raises:
+        OSError: the folder is not writable or the disk is full; ``path`` is untouched.
+    """
     with temporary_beside(path) as (handle, temporary):
-        handle.write(data)
+        for chunk in chunks:
+            handle.write(chunk)
         handle.flush()
         os.fsync(handle.fileno())
         handle.close()
