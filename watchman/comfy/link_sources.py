@@ -57,15 +57,19 @@ def ui_fed_inputs(
         return ()
     target = scalar_key(node.get("id"))
     names = [item.get("name") if isinstance(item, dict) else None for item in inputs]
-    counts = Counter(name for name in names if isinstance(name, str))
+    texts = [name for name in names if isinstance(name, str)]
+    # Counted only when a name repeats (rare): a Counter per node was a tenth of a parse.
+    counts = Counter(texts) if len(set(texts)) < len(texts) else None
     found: list[FedInput] = []
     for position, (item, name) in enumerate(zip(inputs, names, strict=True)):
-        if not isinstance(name, str) or not name or counts[name] > 1:
+        if not isinstance(name, str) or not name:
             continue
         link = scalar_key(item.get("link"))
         ends = graph.ends.get(link) if link is not None else None
         if ends is None:
             continue  # no link, one the level lacks, or one it holds twice
+        if counts is not None and counts[name] > 1:
+            continue
         origin, slot, to, to_slot = ends
         saved = item.get("type")
         source_type = graph.types.get(origin)

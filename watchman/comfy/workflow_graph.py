@@ -14,7 +14,7 @@ from typing import Any
 from watchman.comfy.group_nodes import GROUP_NODE_PREFIXES
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.widget_values import NamedTexts, WidgetKinds, widget_name
-from watchman.comfy.workflow_model import NodeUse
+from watchman.comfy.workflow_model import FedInput, NodeUse
 
 MODE_MUTED = 2
 MODE_BYPASSED = 4
@@ -185,10 +185,16 @@ def node_use(
     widgets: WidgetKinds = (),
     named: NamedTexts = (),
     linked: tuple[str, ...] = (),
+    *,
+    numbered: tuple[str, ...] = (),
+    nulls: tuple[str, ...] = (),
+    fed_by: tuple[FedInput, ...] = (),
 ) -> NodeUse:
     """Return what a cycle keeps of one node: its id and type as the walk names them, its
     state, the pack and version its ``properties`` claim (``cnr_id``, ``aux_id``,
-    ``ver``), and its values as :mod:`watchman.comfy.widget_values` keeps them."""
+    ``ver``), its values as :mod:`watchman.comfy.widget_values` keeps them and the inputs
+    a link feeds (:mod:`watchman.comfy.link_sources`): built once (a frozen record
+    rebuilt for each of them was a tenth of a parse)."""
     properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
     assert isinstance(properties, dict)
     return NodeUse(
@@ -202,6 +208,9 @@ def node_use(
         widgets=widgets,
         named=named,
         linked=linked,
+        numbered=numbered,
+        nulls=nulls,
+        fed_by=fed_by,
     )
 
 

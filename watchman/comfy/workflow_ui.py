@@ -346,10 +346,17 @@ class _Walk:
         # instance's value (or a real node's outside), not the inner widget's copy.
         given, fed = handed_down(node, level.received, level.slots)
         kinds, named, linked, numbered, numbers, nulls = ui_values(node, given, fed)
-        use = node_use(node, node_id, node_type, bypassed, muted, kinds, named, linked)
-        if numbered or nulls:
-            use = replace(use, numbered=numbered, nulls=nulls)
-        if level.links is not None and not (bypassed or muted):
+        runs_linked = level.links is not None and not (bypassed or muted)
+        fed_by = (
+            ui_fed_inputs(node, level.links, level.prefix, self.hands_on)
+            if runs_linked and level.links is not None
+            else ()
+        )
+        use = node_use(
+            node, node_id, node_type, bypassed, muted, kinds, named, linked,
+            numbered=numbered, nulls=nulls, fed_by=fed_by,
+        )  # fmt: skip
+        if runs_linked and level.links is not None:
             use = self.with_open_inputs(use, node, level, level.links)
         elif level.group is not None and not (bypassed or muted):
             use = level.group.judged(use, position)
@@ -391,8 +398,7 @@ class _Walk:
         self, use: NodeUse, node: dict[str, Any], level: _Level, graph: LevelLinks
     ) -> NodeUse:
         """``use`` with the socket inputs nothing feeds (those it lists, and the listed
-        ones it lacks), the inputs a link surely feeds (:mod:`watchman.comfy.link_sources`)
-        and, when an input is open, the node types its outputs reach
+        ones it lacks) and, when there are any, the node types its outputs reach
         (:mod:`watchman.comfy.socket_links`)."""
         opened = open_sockets(node, level.origins, level.slots, graph, level.open_slots)
         listed = self.table.listed_sockets.get(use.node_type) if self.table else None
@@ -400,13 +406,12 @@ class _Walk:
             absent = absent_sockets(node, listed)
             if absent:
                 opened = tuple(dict.fromkeys((*opened, *absent)))
-        fed = ui_fed_inputs(node, graph, level.prefix, self.hands_on)
         if not opened:
             # What a node reaches is kept only for an open input: kept for every linked
             # node too, the sets were a fifth of a cold cycle's peak at 5,000 workflows.
-            return replace(use, fed_by=fed) if fed else use
+            return use
         reaches = self.reached_from(scalar_key(node.get("id")), level)()
-        return replace(use, open_inputs=opened, reaches=reaches, fed_by=fed)
+        return replace(use, open_inputs=opened, reaches=reaches)
 
     def reached_from(self, node_id: object, level: _Level) -> Callable[[], tuple[str, ...]]:
         """Return what asks, once, for the node types the node ``node_id`` of ``level``
