@@ -129,7 +129,9 @@ def ogg_comments(handle: BinaryIO, size: int, texts: MediaTexts) -> None:
     """
     handle.seek(0)
     packets: list[bytes] = []
-    current = b""
+    # A bytearray: a packet over thousands of 255-byte segments, joined with bytes' +=,
+    # was copied whole at each one (a 5.7 MB comment packet took 13 s).
+    current = bytearray()
     serial: bytes | None = None
     limit = min(size, MAX_TEXT_BYTES + 1_048_576)
     read = 0
@@ -153,8 +155,8 @@ def ogg_comments(handle: BinaryIO, size: int, texts: MediaTexts) -> None:
             current += body[offset : offset + length]
             offset += length
             if length < 255:  # a lacing value under 255 ends a packet
-                packets.append(current)
-                current = b""
+                packets.append(bytes(current))
+                current = bytearray()
                 if len(packets) == 2:
                     _comment_packet(packets[1], texts)
                     return
