@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from watchman.clocks import utc_iso
-from watchman.config import Settings
 from watchman.cycle_guards import GuardEvaluator, ask_guards, download_check
 from watchman.cycle_listener import CycleListener, QuietListener
 from watchman.cycle_record import CycleRecorder, CycleResult
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     # does not pay for importing the readers, the resolver and the report.
     import httpx
 
+    from watchman.config import Settings
     from watchman.services import Services
 
 logger = logging.getLogger(__name__)

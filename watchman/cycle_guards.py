@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watchman.clocks import Clock
-from watchman.config import ScheduleSettings, Settings
 from watchman.home import Home
 from watchman.stages.guards import GuardVerdict, evaluate_guards
 from watchman.state.cycle_state import load_cycle_state, update_guard_memory
 from watchman.state.structured_log import StructuredLog
 
-GuardEvaluator = Callable[[ScheduleSettings, Mapping[str, Any]], GuardVerdict]
+if TYPE_CHECKING:
+    from watchman.config import ScheduleSettings, Settings
+
+GuardEvaluator = Callable[["ScheduleSettings", Mapping[str, Any]], GuardVerdict]
 """Answers the guards from the schedule settings and their memory: the real guards
 (:func:`watchman.stages.guards.evaluate_guards`) or a test's, or the scheduler's."""
 

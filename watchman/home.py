@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from watchman.config import Settings
 from watchman.environment import Environment, expand_user
+
+if TYPE_CHECKING:
+    from watchman.config import Settings
 
 
 @dataclass(frozen=True)

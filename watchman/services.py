@@ -19,11 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from watchman import __version__
 from watchman.comfy.install import InstallLayout, install_layout, locate_comfyui_root
-from watchman.config import SearchSettings, Settings
 from watchman.environment import Environment
 from watchman.errors import ConfigError
 from watchman.home import Home
@@ -33,6 +30,7 @@ if TYPE_CHECKING:
     # cycle whose inputs did not change, started fresh by cron, never needs them.
     import httpx
 
+    from watchman.config import Settings
     from watchman.remote.comfyui_server import ComfyUIServer
     from watchman.remote.node_map import NodeMapSource
     from watchman.resolve import KnownSources, Resolver
@@ -57,6 +55,11 @@ def with_overrides(
         update["backend_order"] = list(backends)
     if not update:
         return settings
+    # Imported here: a cycle that stops at its fingerprint never validates settings.
+    from pydantic import ValidationError
+
+    from watchman.config import SearchSettings
+
     try:
         search = SearchSettings.model_validate({**settings.search.model_dump(), **update})
     except ValidationError as error:

@@ -66,3 +66,21 @@ def test_a_cycle_summary_reads_back_what_it_wrote():
 def test_a_damaged_cycle_summary_is_refused(damaged):
     with pytest.raises((TypeError, ValueError)):
         CycleSummary.from_json(damaged)
+
+
+def test_a_stamp_beyond_64_bits_still_has_a_digest_of_its_own() -> None:
+    # Inodes of some file systems (ReFS) do not fit orjson's integers: repr takes over.
+    paths = ["a", "b"]
+    huge = fingerprint.digest_of(paths, [(1, 2**70, 3, 4, 5), fingerprint.MISSING])
+    other = fingerprint.digest_of(paths, [(1, 2**70 + 1, 3, 4, 5), fingerprint.MISSING])
+    assert huge != other
+    assert huge == fingerprint.digest_of(paths, [(1, 2**70, 3, 4, 5), fingerprint.MISSING])
+
+
+def test_the_digest_tells_every_part_of_a_stamp_apart() -> None:
+    paths = ["a"]
+    digests = {
+        fingerprint.digest_of(paths, [value])
+        for value in [(1, 2, 3, 4, 5), (1, 2, 3, 4, 6), (2, 1, 3, 4, 5), fingerprint.MISSING]
+    }
+    assert len(digests) == 4

@@ -10,7 +10,6 @@ import threading
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from watchman.commands.invocation import Invocation, print_json, write_text
-from watchman.config import Settings
 from watchman.exit_status import ExitStatus
 from watchman.home import Home
 from watchman.printable import visible
@@ -18,6 +17,7 @@ from watchman.state.cycle_state import CycleSummary
 
 if TYPE_CHECKING:
     from watchman.clocks import Clock
+    from watchman.config import Settings
     from watchman.cycle_record import CycleResult
 
 

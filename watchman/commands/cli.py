@@ -22,15 +22,17 @@ from typer.core import TyperCommand
 
 from watchman import __version__
 from watchman.commands.actions import list_intake_action, run_cycle_action, scheduler_action
+from watchman.commands.command_line import (
+    environment_of,
+    fail_usage,
+    handled_errors,
+    invocation_of,
+)
 from watchman.commands.invocation import (
     CONFIG_HELP,
     ROOT_HELP,
     Invocation,
     configure_logging_early,
-    environment_of,
-    fail_usage,
-    handled_errors,
-    invocation_of,
     parse_backends,
     terminal_log_handler,
 )

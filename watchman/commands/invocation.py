@@ -2,29 +2,26 @@
 its consoles, and how its errors become one sentence and an exit status.
 
 Shared by :mod:`watchman.commands.cli` and :mod:`watchman.commands.subcommands` (which
-parse) and the actions they call.
+parse, with typer's glue in :mod:`watchman.commands.command_line`), by
+:mod:`watchman.commands.quick_cycle` (a cron ``--run-cycle`` parsed without typer) and by
+the actions they call. Neither typer nor pydantic is imported here: a cron cycle whose
+inputs did not change needs neither (issue 14).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
-import typer
 
-from watchman.commands.usage import cancelled
-from watchman.config import Settings
-from watchman.config_loading import load_settings
 from watchman.environment import Environment
 from watchman.errors import (
     ComfyUINotFoundError,
@@ -41,6 +38,7 @@ from watchman.state.logs import configure_logging
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from watchman.config import Settings
     from watchman.services import Services
 
 logger = logging.getLogger(__name__)
@@ -48,8 +46,6 @@ logger = logging.getLogger(__name__)
 # The help of the options every command that reads the config takes.
 CONFIG_HELP = "The TOML config file (else COMFYWATCHMAN_CONFIG, else the user's file)."
 ROOT_HELP = "The ComfyUI install folder (else COMFYUI_ROOT, else comfyui.root, else detected)."
-# --debug after a command: the same as before it.
-DEBUG_AFTER = typer.Option(False, "--debug", help="Log at DEBUG and show tracebacks.")
 OFFLINE_HELP = "Ask no remote backend; use known sources only."
 BACKENDS_HELP = "The backend order, e.g. qwen,civitai,huggingface."
 
@@ -129,6 +125,8 @@ class Invocation:
 
     def settings(self) -> Settings:
         """Load the settings with this invocation's flags as the strongest layer."""
+        from watchman.config_loading import load_settings
+
         return load_settings(
             self.config_path,
             self.flag_overrides(),
@@ -149,40 +147,30 @@ def _exit_status_for(error: WatchmanError) -> ExitStatus:
     return ExitStatus.CYCLE_FAILED
 
 
-@contextlib.contextmanager
-def handled_errors(invocation: Invocation) -> Iterator[None]:
-    """Turn our own errors into one sentence on stderr and the matching exit status."""
-    try:
-        yield
-    except WatchmanError as error:
-        if invocation.debug:
-            raise
+def say_error(invocation: Invocation, error: Exception) -> int:
+    """Say ``error`` in one sentence on stderr and return the exit status it means: our
+    own errors and file errors by their kind; anything else is a bug (one sentence and the
+    way to its traceback). The callers re-raise instead when ``--debug`` was given."""
+    if isinstance(error, WatchmanError):
         invocation.err.print(f"comfywatchman: {visible(str(error))}", markup=False, highlight=False)
-        raise typer.Exit(int(_exit_status_for(error))) from None
-    except OSError as error:
-        if invocation.debug:
-            raise
+        return int(_exit_status_for(error))
+    if isinstance(error, OSError):
         where = f" ({visible(str(error.filename))})" if error.filename else ""
         invocation.err.print(
             f"comfywatchman: {error.strerror or error}{where}; {_remedy(error)}.",
             markup=False,
             highlight=False,
         )
-        raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
-    except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
-        raise  # the command line's own ways out (exit statuses, usage errors)
-    except Exception as error:
-        # Last resort (a bug, not an input): one sentence and the way to the traceback.
-        if invocation.debug:
-            raise
-        logger.debug("Unexpected error", exc_info=True)
-        invocation.err.print(
-            f"comfywatchman: unexpected {type(error).__name__}: {visible(str(error))}. This is a "
-            "bug; run again with --debug for the traceback, and please report it.",
-            markup=False,
-            highlight=False,
-        )
-        raise typer.Exit(int(ExitStatus.CYCLE_FAILED)) from None
+        return int(ExitStatus.CYCLE_FAILED)
+    # Last resort (a bug, not an input): one sentence and the way to the traceback.
+    logger.debug("Unexpected error", exc_info=error)
+    invocation.err.print(
+        f"comfywatchman: unexpected {type(error).__name__}: {visible(str(error))}. This is a "
+        "bug; run again with --debug for the traceback, and please report it.",
+        markup=False,
+        highlight=False,
+    )
+    return int(ExitStatus.CYCLE_FAILED)
 
 
 _REMEDIES = {
@@ -242,61 +230,6 @@ def write_text(invocation: Invocation, text: str) -> None:
     if stream is not None:
         stream.write(text)
         stream.flush()
-
-
-def environment_of(context: typer.Context) -> Environment:
-    """The environment ``main()`` handed over (as the context object); else the process's
-    own, read here, at the entry (``app`` invoked directly, as by click's test runner)."""
-    given = context.find_object(Environment)
-    return given if given is not None else Environment.from_process()
-
-
-def invocation_of(context: typer.Context) -> Invocation:
-    found = context.find_object(Invocation)
-    return found if found is not None else Invocation(environment_of(context))
-
-
-def fail_usage(invocation: Invocation, message: str) -> NoReturn:
-    invocation.err.print(f"comfywatchman: {visible(message)}", markup=False, highlight=False)
-    raise typer.Exit(int(ExitStatus.USAGE))
-
-
-def subcommand_invocation(
-    context: typer.Context,
-    config: Path | None = None,
-    comfyui_root: Path | None = None,
-    json_output: bool = False,
-    debug: bool = False,
-    *,
-    backends: str | None = None,
-    offline: bool = False,
-    auto_download: bool = False,
-) -> tuple[Invocation, bool]:
-    """The invocation with the options given after the subcommand added (paths taken
-    from where the command was started; the setting flags the same overrides as before
-    the command), and whether JSON was asked for, before or after the subcommand.
-
-    Raises:
-        typer.Exit: (usage) one setting flag, before or after, cancels another.
-    """
-    invocation = invocation_of(context)
-    if debug and not invocation.debug:
-        invocation.debug = True
-        configure_logging_early(invocation)
-    cwd = invocation.environment.cwd
-    if config is not None:
-        invocation.config_path = cwd / config
-    if comfyui_root is not None:
-        invocation.comfyui_root = cwd / comfyui_root
-    if backends is not None:
-        invocation.backends = parse_backends(backends)
-    invocation.offline = invocation.offline or offline
-    if auto_download:
-        invocation.overrides.setdefault("downloads", {})["auto_download"] = True
-    problem = cancelled({flag: flag for flag in invocation.setting_flags()})
-    if problem is not None:
-        fail_usage(invocation, problem)
-    return invocation, json_output or invocation.json_output
 
 
 def configure_logging_early(invocation: Invocation) -> None:

@@ -13,16 +13,18 @@ from typing import Any
 
 import typer
 
+from watchman.commands.command_line import (
+    DEBUG_AFTER,
+    fail_usage,
+    subcommand_invocation,
+)
 from watchman.commands.invocation import (
     BACKENDS_HELP,
     CONFIG_HELP,
-    DEBUG_AFTER,
     OFFLINE_HELP,
     ROOT_HELP,
     comfyui_root_if_any,
-    fail_usage,
     print_json,
-    subcommand_invocation,
     write_text,
 )
 from watchman.exit_status import ExitStatus

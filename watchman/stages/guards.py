@@ -27,10 +27,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from watchman.clocks import Clock, SystemClock
-from watchman.config import ScheduleSettings
+
+if TYPE_CHECKING:
+    from watchman.config import ScheduleSettings
 
 logger = logging.getLogger(__name__)
 

@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from watchman.clocks import RACY_NANOSECONDS
 from watchman.state.json_codec import dumps_json, loads_json
 from watchman.state.json_state import read_json_state
@@ -93,7 +95,11 @@ def digest_of(paths: Sequence[str], values: Sequence[tuple[int, ...]]) -> str:
     if len(paths) != len(values):
         raise ValueError("paths and stamps differ in length")
     digest = hashlib.sha256("\0".join(paths).encode("utf-8", "surrogatepass"))
-    digest.update(repr(values).encode())
+    try:
+        # orjson writes the ~25,000 stamps in ~5 ms where repr took ~30 (issue 14).
+        digest.update(orjson.dumps(values))
+    except orjson.JSONEncodeError:
+        digest.update(repr(values).encode())  # a number beyond 64 bits (an exotic inode)
     return digest.hexdigest()
 
 
