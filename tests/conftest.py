@@ -13,6 +13,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No test asserts a timing: Hypothesis's per-example deadline (200 ms by default) is one,
+# and it failed a property test once on a machine busy with another suite.
+settings.register_profile("comfywatchman", deadline=None)
+settings.load_profile("comfywatchman")
 
 # Variables the tool, or a library it uses, reads to find a user's config, state or tokens.
 _READ_BY_THE_TOOL = (
