@@ -1,6 +1,6 @@
 """Allow ``python -m watchman``."""
 
-from watchman.commands.cli import main
+from watchman.commands.entry import main
 
 if __name__ == "__main__":
     main()

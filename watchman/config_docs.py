@@ -16,7 +16,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
 from watchman.config import ENV_NESTED_DELIMITER, ENV_PREFIX, Settings
-from watchman.config_loading import WELL_KNOWN_ENV
+from watchman.config_sources import WELL_KNOWN_ENV
 
 # The setting a well-known variable sets -> that variable: the loader's one table, so the
 # documents name exactly the variables that are read.

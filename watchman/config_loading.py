@@ -16,91 +16,28 @@ and the form expected.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
 
 from watchman.config import ENV_NESTED_DELIMITER, ENV_PREFIX, Settings
-from watchman.config_sources import merged, variables_layer
+from watchman.config_sources import (
+    WELL_KNOWN_ENV,
+    config_file_path,
+    merged,
+    read_toml_file,
+    variables_layer,
+)
 from watchman.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
-CONFIG_FILE_NAME = "config.toml"
 # The flag behind each setting a command-line flag overrides, to name it in an error.
 FLAG_FOR_SETTING: dict[tuple[str, str], str] = {
     ("search", "backend_order"): "--backends",
     ("search", "offline"): "--offline",
     ("comfyui", "root"): "--comfyui-root",
 }
-
-WELL_KNOWN_ENV: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "COMFYUI_ROOT": ("comfyui", "root"),
-        "CIVITAI_API_TOKEN": ("civitai", "api_token"),
-        "HF_TOKEN": ("huggingface", "token"),
-    }
-)
-"""Well-known variables read at the environment layer, below their COMFYWATCHMAN_
-spelling: variable -> (section, key). ``config --show-origin`` reads the same table."""
-
-
-def config_file_path(
-    explicit: Path | None, environ: Mapping[str, str], config_dir: Path | None = None
-) -> Path | None:
-    """Return the config file to read.
-
-    Args:
-        explicit: the ``--config`` flag, if given.
-        environ: the environment (``COMFYWATCHMAN_CONFIG`` is read from it).
-        config_dir: the user's config folder (``Environment.user_config_dir``); None
-            looks for no user file at all.
-
-    Returns:
-        The explicit file, else the one ``COMFYWATCHMAN_CONFIG`` names (both must exist
-        when read), else ``config.toml`` in ``config_dir`` if it exists, else None.
-    """
-    if explicit is not None:
-        return explicit
-    from_env = environ.get(f"{ENV_PREFIX}CONFIG")
-    if from_env:
-        return Path(from_env)
-    if config_dir is None:
-        return None
-    candidate = config_dir / CONFIG_FILE_NAME
-    return candidate if candidate.is_file() else None
-
-
-def read_toml_file(path: Path) -> dict[str, Any]:
-    """Read a TOML config file.
-
-    Raises:
-        ConfigError: the file is missing, unreadable or not valid TOML.
-    """
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(
-            f"Config file {path} does not exist; create it (see config/default.toml) "
-            "or point --config / COMFYWATCHMAN_CONFIG elsewhere."
-        ) from None
-    except OSError as error:
-        raise ConfigError(f"Config file {path} cannot be read: {error.strerror}.") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"Config file {path} is not valid TOML: {error}.") from None
-    except RecursionError:
-        # tomllib reads nested arrays and inline tables recursively.
-        raise ConfigError(
-            f"Config file {path} nests arrays or tables too deeply to be read; fix it."
-        ) from None
 
 
 def load_settings(

@@ -37,6 +37,7 @@ from watchman.state import fingerprint
 from watchman.state.cycle_state import running_marker
 from watchman.state.memory import release_memory, trim_heap
 from watchman.state.run_lock import RunLock
+from watchman.state.settings_memo import SettingsNeeded, SettingsView
 from watchman.state.stale_temp_files import remove_stale_temp_files
 from watchman.state.structured_log import StructuredLog, rotate
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     # does not pay for importing the readers, the resolver and the report.
     import httpx
 
+    from watchman.clocks import Clock
     from watchman.config import Settings
     from watchman.services import Services
 
@@ -153,6 +155,13 @@ def run_cycle(
     listener = listener if listener is not None else QuietListener()
     clock = services.environment.clock
     with RunLock(home.lock_file), contextlib.ExitStack() as running:
+        early: RunOutcome | None = None
+        if isinstance(settings, SettingsView):
+            # Settings read back from their memo (a cron cycle, state/settings_memo.py)
+            # serve a cycle that stops at its fingerprint, and nothing else: the inputs
+            # are checked first, before anything is written, and a change hands the cycle
+            # back to the command, which validates the settings and starts it again.
+            early = _unchanged_or_hand_back(services, home, comfyui_root, clock)
         remove_stale_temp_files(home.root, now=clock.wall())
         started_at = utc_iso(clock.wall())
         # `status` says "running now" from this marker, never by touching the lock.
@@ -172,8 +181,13 @@ def run_cycle(
         elif not verdict.allowed:
             logger.info("Cycle skipped: %s (--force runs anyway)", verdict.reason)
             return finish("skipped", verdict.reason)
-        checked = check_inputs(services, home, root, log, cycle_id, int(clock.wall() * 1e9))
+        checked = (
+            early
+            if early is not None
+            else check_inputs(services, home, root, int(clock.wall() * 1e9))
+        )
         if isinstance(checked, RunOutcome):
+            log.write("stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True)
             return finish("ran", None, checked)
         cycle_fingerprint = checked
         # The inventory keeps ~100k small objects alive through the cycle; the cyclic
@@ -225,6 +239,21 @@ def run_cycle(
                 release_memory()
         # A cycle that ran may still say what went wrong (a cache it could not write).
         return finish("ran", " ".join(ran.warnings) or None, ran)
+
+
+def _unchanged_or_hand_back(
+    services: Services, home: Home, comfyui_root: Path | None, clock: Clock
+) -> RunOutcome:
+    """Return the last outcome when the cycle's inputs did not change.
+
+    Raises:
+        SettingsNeeded: they changed; the cycle runs in full on validated settings.
+    """
+    root, _ = services.locate_comfyui_root(comfyui_root)
+    checked = check_inputs(services, home, root, int(clock.wall() * 1e9))
+    if not isinstance(checked, RunOutcome):
+        raise SettingsNeeded("an input of the cycle changed since the last one")
+    return checked
 
 
 def _run_stages(

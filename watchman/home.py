@@ -120,14 +120,20 @@ def resolve_home(settings: Settings, environment: Environment) -> Home:
     Returns:
         The home (not created; ``Home.ensure`` creates it).
     """
+    return home_for(settings.paths.home, environment)
+
+
+def home_for(configured: Path | None, environment: Environment) -> Home:
+    """Return the home :func:`resolve_home` chooses when ``paths.home`` is ``configured``
+    (None: not set)."""
     environ = environment.environ
     chosen: Path
     from_env = environ.get("COMFYWATCHMAN_HOME", "").strip()
     systemd = environ.get("STATE_DIRECTORY", "").split(":")[0].strip()
     if from_env:
         chosen = Path(from_env)
-    elif settings.paths.home is not None:
-        chosen = settings.paths.home
+    elif configured is not None:
+        chosen = configured
     elif systemd:
         chosen = Path(systemd)
     else:

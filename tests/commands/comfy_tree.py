@@ -43,6 +43,17 @@ def write_config(path: Path, home: Home, root: Path, *more: str) -> Path:
     return path
 
 
+def age_tree(folder: Path, seconds: int = 60) -> None:
+    """Move every time under ``folder`` ``seconds`` back: stamps taken within the file
+    system's granularity of a change are not trusted, so a cycle after this one may stop
+    at its fingerprint."""
+    for parent, _, files in os.walk(folder):
+        for name in [*files, "."]:
+            path = os.path.join(parent, name)
+            stat = os.stat(path)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - seconds * 10**9))
+
+
 def child_environment(*python_path: Path) -> dict[str, str]:
     """This process's environment for a ``python -m watchman`` child: no
     ``COMFYWATCHMAN_*`` variable of the person running the tests, the project (after

@@ -12,7 +12,6 @@ is :mod:`watchman.commands.actions`.
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,9 @@ from watchman.commands.invocation import (
     CONFIG_HELP,
     ROOT_HELP,
     Invocation,
+    configure_command_logging,
     configure_logging_early,
     parse_backends,
-    terminal_log_handler,
 )
 from watchman.commands.subcommands import (
     config_command,
@@ -54,7 +53,6 @@ from watchman.commands.usage import (
 )
 from watchman.environment import Environment
 from watchman.exit_status import ExitStatus
-from watchman.state.logs import configure_logging
 
 # Before a command, these two say where they mean something (the table in usage.py).
 _CONFIG_HELP_HERE = option_help("--config", CONFIG_HELP)
@@ -261,16 +259,7 @@ def main_callback(
             raise typer.Exit(int(ExitStatus.SUCCESS))
         settings = invocation.settings()
         home = invocation.home(settings)
-        level = settings.logging.level
-        if quiet and logging.getLevelName(level) < logging.WARNING:
-            level = "WARNING"
-        configure_logging(
-            "DEBUG" if debug else level,
-            stream=invocation.environment.stderr,
-            json_lines=None if scheduler else False,
-            handler=None if scheduler else terminal_log_handler(invocation),
-            fallback_file=home.log_dir / "comfywatchman.log",
-        )
+        configure_command_logging(invocation, settings, home, quiet=quiet, scheduler=scheduler)
         if run_cycle:
             if quiet and progress is None:
                 progress = False
@@ -292,6 +281,12 @@ app.command("status", cls=Subcommand)(status_command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: reads the process's surroundings once, here, and hands
-    them to every command as an ``Environment``."""
-    app(args=argv, prog_name="comfywatchman", obj=Environment.from_process())
+    """Run the full command line on ``argv`` in the process's surroundings (the console
+    script is :func:`watchman.commands.entry.main`, which tries the cron cycle's quick
+    start first)."""
+    run_app(argv, Environment.from_process())
+
+
+def run_app(argv: list[str] | None, environment: Environment) -> None:
+    """Run the full command line on ``argv``; ``environment`` is handed to every command."""
+    app(args=argv, prog_name="comfywatchman", obj=environment)

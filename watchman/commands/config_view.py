@@ -14,7 +14,8 @@ import tomli_w
 
 from watchman.comfy.install import HOW_TO_SET_ROOT, Detection
 from watchman.config import ENV_NESTED_DELIMITER, ENV_PREFIX, Settings, iter_fields
-from watchman.config_loading import WELL_KNOWN_ENV, config_source, read_toml_file
+from watchman.config_loading import config_source
+from watchman.config_sources import WELL_KNOWN_ENV, read_toml_file
 from watchman.errors import ComfyUINotFoundError
 from watchman.printable import visible
 

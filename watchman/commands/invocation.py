@@ -232,6 +232,24 @@ def write_text(invocation: Invocation, text: str) -> None:
         stream.flush()
 
 
+def configure_command_logging(
+    invocation: Invocation, settings: Settings, home: Home, *, quiet: bool, scheduler: bool
+) -> None:
+    """Log as a contract flag's command does: at ``logging.level`` (WARNING at most with
+    ``--quiet``, DEBUG with ``--debug``); JSON lines for the scheduler, plain lines
+    otherwise; a file in the home's log folder when stderr is gone."""
+    level = settings.logging.level
+    if quiet and logging.getLevelName(level) < logging.WARNING:
+        level = "WARNING"
+    configure_logging(
+        "DEBUG" if invocation.debug else level,
+        stream=invocation.environment.stderr,
+        json_lines=None if scheduler else False,
+        handler=None if scheduler else terminal_log_handler(invocation),
+        fallback_file=home.log_dir / "comfywatchman.log",
+    )
+
+
 def configure_logging_early(invocation: Invocation) -> None:
     configure_logging(
         "DEBUG" if invocation.debug else "WARNING",

@@ -30,7 +30,7 @@ from watchman.stages.inventory.listing import TreeListing
 from watchman.stages.inventory.listing_file import load_listing, save_listing
 from watchman.state import fingerprint
 from watchman.state.cycle_state import CycleSummary
-from watchman.state.structured_log import StructuredLog
+from watchman.state.settings_memo import settings_identity
 
 if TYPE_CHECKING:
     # Type only: YAML is not needed to check a fingerprint, only to fill one.
@@ -238,14 +238,14 @@ def cycle_input_trees(
 
 
 def check_inputs(
-    services: Services, home: Home, root: Path, log: StructuredLog, cycle_id: str, now_ns: int
+    services: Services, home: Home, root: Path, now_ns: int
 ) -> RunOutcome | CycleFingerprint:
     """Return the last outcome when none of the cycle's inputs changed since the last full
-    cycle (nothing read beyond the fingerprint), else the fingerprint the full cycle fills.
+    cycle (nothing read beyond the fingerprint, nothing written), else the fingerprint the
+    full cycle fills.
 
     Takes the wired services (settings, the live ComfyUI server if used), the home, the
-    ComfyUI root, the structured log and the cycle id (for its line when nothing changed)
-    and the current wall time in ns.
+    ComfyUI root and the current wall time in ns.
     """
     settings = services.settings
     home_dir = services.environment.home_dir
@@ -258,8 +258,7 @@ def check_inputs(
     inputs_digest = fingerprint.settings_digest(
         __version__,
         INPUTS_VERSION,
-        settings.model_dump_json(),
-        fingerprint.secrets_digest(settings),
+        settings_identity(settings),  # the same from validated settings and their memo
         str(root),
         startup.identity(),
     )
@@ -277,7 +276,6 @@ def check_inputs(
         except (TypeError, ValueError) as error:
             why = f"the saved outcome is unusable ({error})"
         else:
-            log.write("stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True)
             return outcome
     logger.info("Running the cycle in full: %s.", why)
     return CycleFingerprint(
