@@ -389,6 +389,13 @@ def _run_stages(
             assess_failures=[asdict(failure) for failure in needs.failures],
             **caches.new_sentences(),
         )
+    # From here on a workflow's parse is asked only for its format, findings and embedded
+    # models: the nodes and references, which a cold cycle holds fresh from the readers
+    # (~50 MB at 5,000 workflows), go before the report, where its peak was (issue 14).
+    needs = needs.with_gists()
+    watched = scan.folders
+    del assessed, scan
+    trim_heap()
 
     with stages.stage("node_packs") as info:
         packs = advise_packs(
@@ -450,7 +457,7 @@ def _run_stages(
             intake_new_or_updated=len(intake),
             downloads=downloads.plan,
             downloaded=list(read_downloads(log_path(home.state_dir), previous.generated_at)),
-            watched=scan.folders,
+            watched=watched,
             previous=previous.before,
             backend_urls={
                 "qwen": settings.qwen.base_url,

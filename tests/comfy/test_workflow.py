@@ -272,6 +272,34 @@ def test_embedded_models_attach_to_the_reference_with_the_same_base_name() -> No
     assert len(parsed.embedded_models) == 2 and parsed.errors == ()
 
 
+def test_a_parse_s_gist_keeps_its_format_findings_and_embedded_models_and_nothing_else() -> None:
+    own = {"name": "base.safetensors", "url": "https://h/base", "directory": "checkpoints"}
+    parsed = parse(
+        {
+            "nodes": [
+                node(
+                    1, "CheckpointLoaderSimple", ["base.safetensors"], properties={"models": [own]}
+                ),
+                node(2, "workflow>ghost"),
+            ],
+            "extra": {"groupNodes": {}},
+        }
+    )
+    gist = parsed.gist()
+    assert (gist.format, gist.errors, gist.embedded_models) == (
+        parsed.format,
+        parsed.errors,
+        parsed.embedded_models,
+    )
+    assert parsed.nodes and parsed.model_refs and parsed.errors and parsed.embedded_models
+    assert (gist.nodes, gist.model_refs, gist.undefined_instances, gist.numbers) == (
+        (),
+        (),
+        (),
+        b"",
+    )
+
+
 def test_an_embedded_directory_that_contradicts_the_loader_is_reported_and_the_loader_wins() -> (
     None
 ):

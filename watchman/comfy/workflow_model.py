@@ -234,6 +234,19 @@ class ParsedWorkflow:
             at += count
         return found
 
+    def gist(self) -> ParsedWorkflow:
+        """Return this parse with only what is asked of it once its needs are assessed:
+        its format, its findings and the models it embeds (no nodes, references or
+        numbers, which are most of a parse's memory)."""
+        return ParsedWorkflow(
+            format=self.format,
+            nodes=(),
+            model_refs=(),
+            embedded_models=self.embedded_models,
+            subgraph_ids=frozenset(),
+            errors=self.errors,
+        )
+
     @property
     def node_types(self) -> tuple[str, ...]:
         """The node types used, sorted and unique (instance types never among them)."""

@@ -43,7 +43,7 @@ text, nodes that look files up by name, model folders), are
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -330,6 +330,17 @@ class NeedsResult:
 
     workflows: tuple[Assessment, ...]
     failures: tuple[ReaderFailure, ...] = ()
+
+    def with_gists(self) -> NeedsResult:
+        """Return these needs with each workflow's parse cut to its gist
+        (:meth:`ParsedWorkflow.gist`): all the stages after the needs ask of it."""
+        return replace(
+            self,
+            workflows=tuple(
+                replace(a, parsed=a.parsed.gist()) if a.parsed is not None else a
+                for a in self.workflows
+            ),
+        )
 
     def missing_models(self) -> Iterator[ModelNeed]:
         """Every active need whose file is missing or broken (a file to fetch), not those
