@@ -190,6 +190,7 @@ def run_cycle(
             log.write("stage", cycle_id=cycle_id, phase="fingerprint", unchanged=True)
             return finish("ran", None, checked)
         cycle_fingerprint = checked
+        logger.info("Running the cycle in full: %s.", checked.why)
         # The inventory keeps ~100k small objects alive through the cycle; the cyclic
         # collector would rescan them on every allocation burst (a third of an idle
         # cycle's time at 100k models). Nothing here builds reference cycles worth

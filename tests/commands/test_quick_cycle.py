@@ -161,9 +161,10 @@ def test_a_changed_input_runs_in_full_on_validated_settings_and_records_one_cycl
     tree.quick()
     validations.clear()
     tree.add_workflow("second.json", "c.safetensors")
-    status, out, _ = tree.quick()
+    status, out, err = tree.quick()
     assert status == 0 and len(validations) == 1
     assert "missing models: 2" in out
+    assert err.count("Running the cycle in full") == 1  # said once, by the cycle that ran
     intake = tree.home.intake_log.read_text(encoding="utf-8")
     assert "second.json" in intake
     # The cycle handed back before writing anything: every cycle asked the guards once,

@@ -128,6 +128,8 @@ def test_a_setting_the_memo_lacks_means_validating_and_the_view_is_read_only(
         _ = view.schedule.a_setting_of_a_later_version
     with pytest.raises(AttributeError):
         view.schedule.min_vram_gb = 0
+    # A protocol's question (copy, pickle) is no setting: answered as on any object.
+    assert not hasattr(view.schedule, "__deepcopy__")
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,8 @@ class CycleFingerprint:
     server_reading: ObjectInfo | None = None
     """The live server's answer as the inputs check read it, when its content had changed:
     the needs stage takes it (:meth:`take_server_reading`) rather than asking again."""
+    why: str = ""
+    """Why the cycle runs in full (the inputs check's finding), for its log line."""
 
     def take_server_reading(self) -> ObjectInfo | None:
         """Return the server's answer the inputs check read, once (it is let go here: an
@@ -277,13 +279,13 @@ def check_inputs(
             why = f"the saved outcome is unusable ({error})"
         else:
             return outcome
-    logger.info("Running the cycle in full: %s.", why)
     return CycleFingerprint(
         home.fingerprint,
         inputs_digest,
         now_ns,
         import_failures=startup.failures,
         server_reading=reading,
+        why=why or "",
     )
 
 

@@ -261,6 +261,9 @@ class SettingsView:
         try:
             return self._values[name]
         except KeyError:
+            if name.startswith("_"):
+                # Not a setting: a protocol's question (copy, pickle), answered as usual.
+                raise AttributeError(name) from None
             # A setting the memo does not have: written by a version without it. The
             # settings are validated again, and the memo rewritten with it.
             raise SettingsNeeded(f"{self._name}.{name} is not in the memo") from None
