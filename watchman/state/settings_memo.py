@@ -128,11 +128,12 @@ def read_sources(
     return Sources(digest.hexdigest(), home_for(_configured_home(table, environ), environment))
 
 
-def _read_bounded(path: Path) -> bytes:
+def _read_bounded(path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """Return the bytes of ``path``; raises ValueError past ``limit`` (read no further)."""
     with path.open("rb") as handle:
-        data = handle.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ValueError("the config file is too large to digest")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path.name} is larger than {limit} bytes")
     return data
 
 
@@ -196,11 +197,7 @@ def read_memo(sources: Sources) -> SettingsView | None:
     sources, or None (no memo, another digest, another home, a damaged file)."""
     path = sources.home.state_dir / FILE_NAME
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_MEMO_BYTES + 1)
-        if len(data) > MAX_MEMO_BYTES:
-            return None
-        document = orjson.loads(data)
+        document = orjson.loads(_read_bounded(path, MAX_MEMO_BYTES))
         if (
             not isinstance(document, dict)
             or document.get("schema_version") != SCHEMA_VERSION
