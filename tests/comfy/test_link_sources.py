@@ -3,6 +3,7 @@ surely; every doubtful link is left out."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from tests.comfy.test_socket_links import BYPASSED, MUTED, by_id, node, socket, ui
@@ -70,18 +71,120 @@ def test_an_input_named_twice_is_not_judged() -> None:
     assert by_id(ui(nodes, [[20, 4, 1, 3, 0, "IMAGE"]]), "3").fed_by == ()
 
 
-def test_a_reroute_or_primitive_source_is_not_judged() -> None:
+def test_a_primitive_source_is_not_judged() -> None:
     nodes = [
-        node(4, "LoadImage"),
-        node(5, "Reroute", socket("", "*", 21)),
         node(6, "PrimitiveNode"),
-        node(3, "SaveImage", socket("images", "IMAGE", 20)),
         node(7, "ImageScale", {**socket("width", "INT", 22), "widget": {"name": "width"}}),
     ]
-    links = [[21, 4, 1, 5, 0, "IMAGE"], [20, 5, 0, 3, 0, "IMAGE"], [22, 6, 0, 7, 0, "INT"]]
+    assert by_id(ui(nodes, [[22, 6, 0, 7, 0, "INT"]]), "7").fed_by == ()
+
+
+def rerouted(
+    *reroutes: dict[str, Any], source: dict[str, Any] | None = None, slot: Any = 1
+) -> ParsedWorkflow:
+    """LoadImage (4, or ``source``) leaving ``slot`` by link 21 into the first of
+    ``reroutes``, the last of which feeds SaveImage (3) by link 20; the links between
+    reroutes (ids 22 on) are made from each reroute's input."""
+    origin = source or node(4, "LoadImage")
+    links = [[21, origin["id"], slot, reroutes[0]["id"], 0, "IMAGE"]]
+    for before, after in pairwise(reroutes):
+        links.append([after["inputs"][0]["link"], before["id"], 0, after["id"], 0, "*"])
+    links.append([20, reroutes[-1]["id"], 0, 3, 0, "*"])
+    nodes = [origin, *reroutes, node(3, "SaveImage", socket("images", "IMAGE", 20))]
+    return ui(nodes, links)
+
+
+def reroute(node_id: int, link: int | None, mode: int = 0) -> dict[str, Any]:
+    return node(node_id, "Reroute", socket("", "*", link), mode=mode)
+
+
+MASK_FROM_LOADER = (("images", "4", "LoadImage", 1, "IMAGE"),)
+
+
+def test_through_a_reroute_the_node_and_slot_entering_it_are_named() -> None:
+    # The frontend sends [4, 1] for the input: ComfyUI checks LoadImage's slot 1.
+    assert by_id(rerouted(reroute(5, 21)), "3").fed_by == MASK_FROM_LOADER
+
+
+def test_through_a_chain_of_reroutes_the_link_entering_the_chain_is_named() -> None:
+    two = rerouted(reroute(5, 21), reroute(6, 22))
+    assert by_id(two, "3").fed_by == MASK_FROM_LOADER
+    three = rerouted(reroute(5, 21), reroute(6, 22), reroute(7, 23))
+    assert by_id(three, "3").fed_by == MASK_FROM_LOADER
+
+
+def test_a_muted_reroute_is_looked_through_as_the_frontend_does() -> None:
+    assert by_id(rerouted(reroute(5, 21, mode=MUTED)), "3").fed_by == MASK_FROM_LOADER
+
+
+def test_a_bypassed_reroute_is_not_judged_its_bypass_rules_are_the_frontends() -> None:
+    assert by_id(rerouted(reroute(5, 21, mode=BYPASSED), reroute(6, 22)), "3").fed_by == ()
+
+
+def test_reroutes_fed_by_a_muted_bypassed_or_frontend_only_node_are_not_judged() -> None:
+    for mode in (MUTED, BYPASSED):
+        fed = rerouted(reroute(5, 21), source=node(4, "LoadImage", mode=mode))
+        assert by_id(fed, "3").fed_by == ()
+    primitive = rerouted(reroute(5, 21), source=node(4, "PrimitiveNode"), slot=0)
+    assert by_id(primitive, "3").fed_by == ()
+
+
+def test_a_chain_entered_from_a_slot_that_is_no_whole_number_of_at_least_zero_is_not_judged() -> (
+    None
+):
+    for slot in (-1, True, "1", None):
+        assert by_id(rerouted(reroute(5, 21), reroute(6, 22), slot=slot), "3").fed_by == ()
+
+
+def test_reroutes_in_a_loop_or_fed_by_nothing_are_not_judged() -> None:
+    nodes = [
+        reroute(5, 22),
+        reroute(6, 21),
+        node(3, "SaveImage", socket("images", "IMAGE", 20)),
+    ]
+    looped = [[21, 5, 0, 6, 0, "*"], [22, 6, 0, 5, 0, "*"], [20, 6, 0, 3, 0, "*"]]
+    assert by_id(ui(nodes, looped), "3").fed_by == ()
+    save = node(3, "SaveImage", socket("images", "IMAGE", 20))
+    assert by_id(ui([reroute(5, None), save], [[20, 5, 0, 3, 0, "*"]]), "3").fed_by == ()
+    # The reroute's input names link 21, which the level does not hold.
+    assert by_id(ui([reroute(5, 21), save], [[20, 5, 0, 3, 0, "*"]]), "3").fed_by == ()
+
+
+def test_a_chain_whose_links_disagree_with_its_reroutes_is_not_judged() -> None:
+    loader = node(4, "LoadImage")
+    save = node(3, "SaveImage", socket("images", "IMAGE", 20))
+    entering_elsewhere = [[21, 4, 1, 9, 0, "IMAGE"], [20, 5, 0, 3, 0, "*"]]
+    assert by_id(ui([loader, reroute(5, 21), save], entering_elsewhere), "3").fed_by == ()
+    leaving_another_slot = [[21, 4, 1, 5, 0, "IMAGE"], [20, 5, 1, 3, 0, "*"]]
+    assert by_id(ui([loader, reroute(5, 21), save], leaving_another_slot), "3").fed_by == ()
+    between_from_another_slot = [
+        [21, 4, 1, 5, 0, "IMAGE"],
+        [22, 5, 1, 6, 0, "*"],
+        [20, 6, 0, 3, 0, "*"],
+    ]
+    chain = [loader, reroute(5, 21), reroute(6, 22), save]
+    assert by_id(ui(chain, between_from_another_slot), "3").fed_by == ()
+    twice = [loader, reroute(5, 21), reroute(5, 21), save]
+    assert by_id(ui(twice, [[21, 4, 1, 5, 0, "IMAGE"], [20, 5, 0, 3, 0, "*"]]), "3").fed_by == ()
+
+
+def test_one_reroute_feeding_several_inputs_names_its_source_for_each() -> None:
+    nodes = [
+        node(4, "LoadImage"),
+        reroute(5, 21),
+        node(3, "SaveImage", socket("images", "IMAGE", 20)),
+        node(8, "PreviewImage", socket("images", "IMAGE", 23)),
+    ]
+    links = [[21, 4, 0, 5, 0, "IMAGE"], [20, 5, 0, 3, 0, "*"], [23, 5, 0, 8, 0, "*"]]
     parsed = ui(nodes, links)
-    assert by_id(parsed, "3").fed_by == ()
-    assert by_id(parsed, "7").fed_by == ()
+    assert by_id(parsed, "3").fed_by == (("images", "4", "LoadImage", 0, "IMAGE"),)
+    assert by_id(parsed, "8").fed_by == (("images", "4", "LoadImage", 0, "IMAGE"),)
+
+
+def test_a_long_chain_of_reroutes_is_looked_through_without_recursion() -> None:
+    length = 5_000  # past Python's recursion limit: a recursive walk would fail
+    chain = [reroute(100 + n, 21 if n == 0 else 1_000 + n) for n in range(length)]
+    assert by_id(rerouted(*chain), "3").fed_by == MASK_FROM_LOADER
 
 
 def test_a_widget_input_a_running_node_feeds_is_judged_as_sent() -> None:
@@ -104,6 +207,39 @@ def test_inside_a_subgraph_an_inner_link_is_named_by_the_inner_ids() -> None:
     }
     parsed = ui([node(9, subgraph_id)], [], definitions={"subgraphs": [definition]})
     assert by_id(parsed, "9:2").fed_by == (("images", "9:1", "LoadImage", 1, "IMAGE"),)
+
+
+def test_inside_a_subgraph_a_chain_of_reroutes_is_named_by_the_inner_ids() -> None:
+    subgraph_id = "22222222-3333-4444-8555-666666666666"
+    definition = {
+        "id": subgraph_id,
+        "nodes": [
+            node(1, "LoadImage"),
+            reroute(3, 31),
+            node(2, "SaveImage", socket("images", "IMAGE", 30)),
+        ],
+        "links": [
+            {"id": 31, "origin_id": 1, "origin_slot": 1, "target_id": 3, "target_slot": 0},
+            {"id": 30, "origin_id": 3, "origin_slot": 0, "target_id": 2, "target_slot": 0},
+        ],
+    }
+    parsed = ui([node(9, subgraph_id)], [], definitions={"subgraphs": [definition]})
+    assert by_id(parsed, "9:2").fed_by == (("images", "9:1", "LoadImage", 1, "IMAGE"),)
+
+
+def test_a_chain_of_reroutes_from_the_subgraphs_inputs_is_not_judged_as_a_direct_link() -> None:
+    subgraph_id = "22222222-3333-4444-8555-666666666666"
+    definition = {
+        "id": subgraph_id,
+        "nodes": [reroute(3, 31), node(2, "SaveImage", socket("images", "IMAGE", 30))],
+        "links": [
+            {"id": 31, "origin_id": -10, "origin_slot": 0, "target_id": 3, "target_slot": 0},
+            {"id": 30, "origin_id": 3, "origin_slot": 0, "target_id": 2, "target_slot": 0},
+        ],
+    }
+    outer = [node(4, "LoadImage"), {**node(9, subgraph_id), "inputs": [socket("i", "MASK", 40)]}]
+    parsed = ui(outer, [[40, 4, 1, 9, 0, "MASK"]], definitions={"subgraphs": [definition]})
+    assert by_id(parsed, "9:2").fed_by == ()
 
 
 def test_a_link_from_the_subgraphs_inputs_is_not_judged() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from watchman.comfy.loader_lookup import loader_table
-from watchman.comfy.socket_links import MAX_PASSED_THROUGH, reached_types
+from watchman.comfy.socket_links import MAX_PASSED_THROUGH, LevelLinks, reached_types
 from watchman.comfy.workflow_api import parse_api_prompt
 from watchman.comfy.workflow_model import NodeUse, ParsedWorkflow
 from watchman.comfy.workflow_ui import parse_ui_workflow
@@ -348,3 +348,25 @@ def test_a_listed_input_the_node_lists_is_judged_by_its_link() -> None:
     links = [*SAMPLER_LINKS, link(12, 4, 1, "MODEL")]
     parsed = parse_ui_workflow({"nodes": nodes, "links": links}, table=table)
     assert by_id(parsed, "1").open_inputs == ()
+
+
+class CountedEnds(dict[object, Any]):
+    """A level's link ends that count how often one is looked up."""
+
+    looked_up = 0
+
+    def get(self, key: object, default: Any = None) -> Any:
+        self.looked_up += 1
+        return super().get(key, default)
+
+
+def test_each_reroute_of_a_chain_is_resolved_once_however_many_links_leave_it() -> None:
+    # Reroute n takes link n from reroute n - 1; link 1 leaves node 0 (a loader) at slot 2.
+    length = 200
+    ends = CountedEnds({n: ((n - 1), (2 if n == 1 else 0), n, 0) for n in range(1, length + 1)})
+    types = {0: "LoadImage", **{n: "Reroute" for n in range(1, length + 1)}}
+    graph = LevelLinks(types, {}, None, reroutes={n: n for n in range(1, length + 1)}, _ends=ends)
+    # From the chain's end, then from every reroute in turn: one walk, then the memo.
+    answers = [graph.through_reroutes(n, 0) for n in (length, *range(1, length + 1))]
+    assert answers == [(0, 2)] * (length + 1)
+    assert ends.looked_up == length  # a walk per call would be length * length / 2

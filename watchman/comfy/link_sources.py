@@ -4,20 +4,29 @@ workflow says so surely: what ComfyUI compares the types of
 
 The frontend sends a UI node's linked input as ``[source id, source slot]``, the slot as
 the link records it: ComfyUI then looks the type up in the source's *current* outputs,
-whatever the saved link's ``type`` says. Only a link read without doubt is kept:
+whatever the saved link's ``type`` says. A link leaving a legacy ``Reroute`` node is sent
+as the link entering its chain of reroutes: the node and slot that link leaves from
+(native reroutes, points on a link, change no source). Only a link read without doubt is
+kept:
 
 - UI: the input lists a link id that one entry of its level's ``links`` holds, going
   to this very node at this input's place (a file whose link and input disagree may be
   mended by the frontend's link fixer as it loads), from a node of the level that runs
-  (neither muted nor bypassed, and not a frontend-only node, a reroute, a subgraph or
-  group instance: those hand on what reaches them, which the frontend resolves by rules
-  not judged here), from a slot that is a whole number of at least 0. The input's saved
-  type is kept (its declared type may have changed since). An input named twice is not
-  kept.
+  (neither muted nor bypassed, and not a frontend-only node, a subgraph or group
+  instance: those hand on what reaches them, which the frontend resolves by rules not
+  judged here), from a slot that is a whole number of at least 0. Through legacy
+  reroutes, that node and slot are those of the link entering the chain, read as surely
+  (:meth:`~watchman.comfy.socket_links.LevelLinks.through_reroutes`: each link of the
+  chain going to the reroute whose input lists it, leaving a reroute from its one
+  slot); a chain that loops, starts nowhere or passes a bypassed reroute is not kept,
+  nor one from the subgraph's inputs, as a direct link from them is not. The input's
+  saved type is kept (its declared type may have changed since). An input named twice
+  is not kept.
 - API: an input written ``[id, slot]`` whose id is a node of the prompt and whose slot
   is a whole number of at least 0.
 
-Every field is a stranger's; the work is linear in the node's inputs.
+Every field is a stranger's; the work is linear in the node's inputs, and each reroute
+of a level is looked through once, however many links leave it.
 """
 
 from __future__ import annotations
@@ -50,7 +59,8 @@ def ui_fed_inputs(
 
     Takes the node, its level's :class:`LevelLinks`, the prefix of the level's node ids
     (``"12:"`` inside instance 12) and what tells a node type that runs nothing of its
-    own (frontend-only nodes, instances). Never raises.
+    own (frontend-only nodes, instances). An input fed through legacy reroutes names the
+    node and slot that enter their chain. Never raises.
     """
     inputs = node.get("inputs")
     if not isinstance(inputs, list):
@@ -71,6 +81,13 @@ def ui_fed_inputs(
         if counts is not None and counts[name] > 1:
             continue
         origin, slot, to, to_slot = ends
+        if origin in graph.reroutes:
+            # The frontend sends what enters the chain of reroutes, and ComfyUI checks
+            # that source's output: judged as a direct link from it would be.
+            entering = graph.through_reroutes(origin, slot)
+            if entering is None:
+                continue
+            origin, slot = entering
         saved = item.get("type")
         source_type = graph.types.get(origin)
         source_id = _id_text(origin)

@@ -35,7 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchman.comfy.value_pool import ValuePool
-from watchman.comfy.workflow_graph import MODE_BYPASSED, MODE_MUTED, link_ends, scalar_key
+from watchman.comfy.workflow_graph import (
+    MODE_BYPASSED,
+    MODE_MUTED,
+    PASS_THROUGH_NODES,
+    link_ends,
+    scalar_key,
+)
 
 MAX_PASSED_THROUGH = 64
 """Bypassed sources followed back for one input; a longer chain counts as fed."""
@@ -78,15 +84,19 @@ class LevelLinks:
     """What one UI graph level says about its links, read once per level: its node types
     by id (every node it has), its muted and bypassed nodes by id, and, made on first use
     (most levels never need them), its links' source slots and each node's targets; with
-    the memo of reached types a walk fills."""
+    the memo of reached types a walk fills, its legacy reroute nodes by id (the link id
+    their one input lists, None when it lists none or the id is a reroute's twice) and
+    the memo of what enters their chains (:meth:`through_reroutes`)."""
 
     types: Mapping[NodeKey, str]
     inactive: dict[NodeKey, Mapping[str, Any]]
     links: object
     reached: dict[NodeKey, tuple[str, ...]] = field(default_factory=dict)
+    reroutes: dict[NodeKey, object] = field(default_factory=dict)
     _origin_slots: dict[NodeKey, object] | None = None
     _targets: dict[NodeKey, list[NodeKey]] | None = None
     _ends: dict[NodeKey, tuple[NodeKey, object, NodeKey, object] | None] | None = None
+    _entering: dict[NodeKey, tuple[NodeKey, object] | None] = field(default_factory=dict)
 
     @property
     def origin_slots(self) -> dict[NodeKey, object]:
@@ -126,6 +136,57 @@ class LevelLinks:
                 targets.setdefault(origin, []).append(target)
         self._origin_slots, self._targets, self._ends = origin_slots, targets, ends
 
+    def through_reroutes(self, reroute: NodeKey, slot: object) -> tuple[NodeKey, object] | None:
+        """Return the source node and slot (as written) of the link entering the chain of
+        legacy reroutes a link leaving ``reroute`` from ``slot`` comes through: what the
+        frontend sends in its stead, ``[source id, source slot]``.
+
+        Takes a node id of :attr:`reroutes` and the slot the link leaves it from. Returns
+        None when that slot is not 0 (a reroute's one output: the frontend finds no input
+        to follow and sends nothing), or the chain loops, starts nowhere (a reroute
+        whose input lists no link, or one the level lacks or holds twice), passes a
+        bypassed reroute (the frontend's bypass rules are not judged here) or a link
+        that goes elsewhere than the reroute listing it or leaves a reroute from another
+        slot than 0. A muted reroute is followed, as the frontend does: it runs nothing
+        either way. The source may be any node id, the subgraph's input node included:
+        the caller judges it as the source of a direct link. Each reroute is resolved
+        once per level (linear in its reroutes). Never raises.
+        """
+        if not _is_first(slot):
+            return None
+        chain: list[NodeKey] = []
+        on_chain: set[NodeKey] = set()
+        current = reroute
+        answer: tuple[NodeKey, object] | None = None
+        while True:
+            if current in self._entering:
+                answer = self._entering[current]
+                break
+            if current in on_chain:
+                break  # a loop: nothing enters it
+            chain.append(current)
+            on_chain.add(current)
+            node = self.inactive.get(current)
+            if node is not None and node.get("mode") == MODE_BYPASSED:
+                break
+            ends = self.ends.get(self.reroutes.get(current))
+            if ends is None:
+                break
+            origin, origin_slot, target, target_slot = ends
+            if target != current or not _is_first(target_slot):
+                break
+            if origin not in self.reroutes:
+                answer = (origin, origin_slot)
+                break
+            if not _is_first(origin_slot):
+                break
+            current = origin
+        # Every reroute walked leads to the same answer: the next link ending there stops
+        # at once, so a level's chains cost their reroutes once.
+        for walked in chain:
+            self._entering[walked] = answer
+        return answer
+
 
 def level_links(
     nodes: Iterable[Mapping[str, Any]], links: object, types: Mapping[NodeKey, str]
@@ -134,12 +195,31 @@ def level_links(
     (list or dict links, as ``workflow_graph.link_ends`` reads them) and its node types by
     id. Never raises."""
     inactive: dict[NodeKey, Mapping[str, Any]] = {}
+    reroutes: dict[NodeKey, object] = {}
     for node in nodes:
         if node.get("mode") in (MODE_MUTED, MODE_BYPASSED):
             node_id = scalar_key(node.get("id"))
             if node_id is not None:
                 inactive.setdefault(node_id, node)
-    return LevelLinks(types, inactive, links)
+        node_type = node.get("type")
+        if isinstance(node_type, str) and node_type in PASS_THROUGH_NODES:
+            node_id = scalar_key(node.get("id"))
+            if node_id is not None:
+                # Two reroutes of one id: which one a link leaves is unsure.
+                reroutes[node_id] = None if node_id in reroutes else _first_link(node)
+    return LevelLinks(types, inactive, links, reroutes=reroutes)
+
+
+def _first_link(node: Mapping[str, Any]) -> object:
+    """The link id a reroute's one input lists (None when it lists none)."""
+    inputs = node.get("inputs")
+    first = inputs[0] if isinstance(inputs, list) and inputs else None
+    return scalar_key(first.get("link")) if isinstance(first, dict) else None
+
+
+def _is_first(slot: object) -> bool:
+    """Whether ``slot`` is written as the first slot, 0 (not ``false`` or ``0.0``)."""
+    return type(slot) is int and slot == 0
 
 
 def open_sockets(
