@@ -64,12 +64,29 @@ def ui_workflow(slot: int) -> dict:
     }
 
 
+def rerouted_workflow(slot: int) -> dict:
+    """:func:`ui_workflow` with its link led through two legacy ``Reroute`` nodes."""
+    document = ui_workflow(slot)
+    document["nodes"][1:1] = [
+        {"id": 5, "type": "Reroute", "mode": 0, "inputs": [{"name": "", "type": "*", "link": 21}]},
+        {"id": 6, "type": "Reroute", "mode": 0, "inputs": [{"name": "", "type": "*", "link": 22}]},
+    ]
+    document["links"] = [
+        [21, 4, slot, 5, 0, "IMAGE"],
+        [22, 5, 0, 6, 0, "IMAGE"],
+        [20, 6, 0, 3, 0, "IMAGE"],
+    ]
+    return document
+
+
 def write_workflows(demo: Path) -> None:
-    """Put a UI workflow feeding SaveImage the mask (``mask_saved``), one feeding it the
-    image (``image_saved``), and an API prompt feeding it a slot SplitImage lacks."""
+    """Put a UI workflow feeding SaveImage the mask (``mask_saved``), the same through two
+    reroutes (``mask_rerouted``), one feeding it the image (``image_saved``), and an API
+    prompt feeding it a slot SplitImage lacks."""
     folder = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
     for name, document in (
         ("mask_saved.json", ui_workflow(1)),
+        ("mask_rerouted.json", rerouted_workflow(1)),
         ("image_saved.json", ui_workflow(0)),
         (
             "gone_saved.json",
@@ -108,12 +125,15 @@ def test_offline_a_mask_linked_where_the_source_declares_an_image_is_found(demo:
     found = entries(demo)
     assert found["mask_saved.json"]["status"] == "uncertain"
     assert found["mask_saved.json"]["mismatched_links"] == [MASK_LINK]
+    # ComfyUI is sent the link entering the reroutes: the same mask, the same refusal.
+    assert found["mask_rerouted.json"]["status"] == "uncertain"
+    assert found["mask_rerouted.json"]["mismatched_links"] == [MASK_LINK]
     assert found["image_saved.json"]["status"] == "ready"
     assert found["image_saved.json"]["mismatched_links"] == []
     [gone] = found["gone_saved.json"]["mismatched_links"]
     assert (gone["slot"], gone["received"]) == (5, None)
     document = report(demo)
-    assert document["summary"]["mismatched_links"] == 2
+    assert document["summary"]["mismatched_links"] == 3
     assert any(
         action["kind"] == "reconnect_links" and "mask_saved.json" in action["unblocks"]
         for action in document["actions"]
@@ -136,6 +156,7 @@ def test_beside_a_server_its_outputs_and_declared_types_are_the_ones_judged(demo
     # This server's SplitImage returns two images: the second is no mismatch.
     assert found["mask_saved.json"]["mismatched_links"] == []
     assert found["mask_saved.json"]["status"] == "ready"
+    assert found["mask_rerouted.json"]["mismatched_links"] == []
     assert [link["slot"] for link in found["gone_saved.json"]["mismatched_links"]] == [5]
 
 

@@ -3,6 +3,8 @@ types are surely known and ComfyUI would compare them, never on a guess."""
 
 from __future__ import annotations
 
+from tests.comfy.test_link_sources import reroute, rerouted
+from tests.comfy.test_socket_links import by_id
 from watchman.comfy.link_types import CHOICES, LinkTypes
 from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.workflow_model import FedInput, NodeUse
@@ -112,3 +114,15 @@ def test_beside_a_server_whether_a_node_checks_its_links_comes_from_the_source()
     assert link_types_lookup(server, read)("SaveImage") == TYPES["SaveImage"]
     assert link_types_lookup(server, {})("SaveImage") == served["SaveImage"]
     assert link_types_lookup(server)("Elsewhere") is None
+
+
+def test_a_mask_fed_through_a_reroute_or_a_chain_of_two_is_found() -> None:
+    # LoadImage's slot 1 (a mask) enters the chain; SaveImage declares an image.
+    expected = MismatchedLink("3", "SaveImage", "images", "4", "LoadImage", 1, "MASK", "IMAGE")
+    for parsed in (rerouted(reroute(5, 21)), rerouted(reroute(5, 21), reroute(6, 22))):
+        assert find(by_id(parsed, "3")) == (expected,)
+
+
+def test_an_image_fed_through_a_reroute_fits_and_a_bypassed_reroute_is_not_judged() -> None:
+    assert find(by_id(rerouted(reroute(5, 21), slot=0), "3")) == ()
+    assert find(by_id(rerouted(reroute(5, 21, mode=4)), "3")) == ()
