@@ -275,3 +275,36 @@ def test_the_health_kept_for_the_rest_of_a_cycle_still_knows_every_broken_file(
     slim = health.broken_only()
     assert slim.broken == health.broken and not slim.judged
     assert reasons(slim) == {"empty.safetensors": "empty"}
+
+
+def test_a_slow_disk_gives_the_same_verdicts_with_each_file_opened_once(tmp_path: Path) -> None:
+    import threading
+
+    loras = tmp_path / "loras"
+    loras.mkdir()
+    models = []
+    for number in range(900):  # past the first two runs, so the rest goes to threads
+        body = b"" if number % 97 == 0 else GOOD[: 100 + number] if number % 89 == 0 else GOOD
+        (loras / f"l{number}.safetensors").write_bytes(body)
+        models.append(ModelFile("loras", f"l{number}.safetensors", str(loras), len(body), 1.0))
+    # The same files also listed as another folder type: each is still opened once.
+    inventory = ModelInventory(
+        {"loras": (str(loras),), "lycoris": (str(loras),)},
+        {"loras": tuple(models), "lycoris": tuple(models)},
+    )
+    opened: dict[str, set[str]] = {}
+    lock = threading.Lock()
+
+    def counting(path: str, size: int | None = None) -> FileProblem | None:
+        with lock:
+            opened.setdefault(path, set()).add(threading.current_thread().name)
+        return check_model_file(path, size)
+
+    clock = iter(range(10**6))
+    slow = check_model_health(inventory, check=counting, timer=lambda: float(next(clock)))
+    threads = set().union(*opened.values())
+    assert len(opened) == 900 and slow.opened == 900
+    assert any(name.startswith("file-judging") for name in threads)
+    fast = check_model_health(inventory, timer=lambda: 0.0)
+    assert slow.broken == fast.broken and len(slow.broken) == 10 + 10
+    assert slow.to_state_document() == fast.to_state_document()

@@ -26,7 +26,7 @@ from typing import Any
 
 from watchman.comfy.folders import FOLDER_TYPES
 from watchman.comfy.model_file_check import FileProblem, check_model_file
-from watchman.errors import CycleInterrupted
+from watchman.stages.inventory.file_judging import judge_all
 from watchman.stages.inventory.model_verdicts import (
     HEALTH_SCHEMA_VERSION,
     Flaw,
@@ -181,6 +181,7 @@ def check_model_health(
     *,
     check: Callable[..., FileProblem | None] = check_model_file,
     stop_event: threading.Event | None = None,
+    timer: Callable[[], float] | None = None,
 ) -> ModelHealth:
     """Check every model file of ``inventory`` that is new or changed since ``previous``.
 
@@ -189,54 +190,81 @@ def check_model_health(
     a new or changed file (tests count the files it opens). The files of one folder type
     under one root whose paths, sizes and mtimes are all as remembered keep their verdicts
     at the cost of three comparisons, without a look at each file; elsewhere each file is
-    compared to its remembered size and mtime and only a new or changed one is opened.
-    Folder models (diffusers) are not files and are skipped. An unreadable file is
-    broken with reason ``unreadable``. ``stop_event``, once set, ends the check before the
-    next file it would open (a cold cycle opens every model file).
+    compared to its remembered size and mtime and only a new or changed one is opened,
+    once even when two folder types list it: one at a time while the disk answers fast,
+    several at once while it makes each wait (:mod:`file_judging`; ``timer``, for tests,
+    is the clock that tells). Folder models (diffusers) are not files and are skipped. An
+    unreadable file is broken with reason ``unreadable``. ``stop_event``, once set, ends
+    the check before the next file it would open (a cold cycle opens every model file).
 
     Raises:
         CycleInterrupted: ``stop_event`` was set during the check.
     """
     previous = previous if previous is not None else RememberedVerdicts()
-    judged: dict[str, Judged] = {}
-    broken: dict[str, BrokenModel] = {}
-    seen: dict[str, Problem | None] = {}  # full path: a file under two folder types is read once
-    opened = 0
+    # First what to open, then the opening, then the records: the opening can then keep
+    # several files in flight whatever folder type and root they belong to.
+    runs: list[_RootRun] = []
+    to_open: dict[str, int] = {}  # full path -> its place in ``opening``
+    opening: list[tuple[str, ModelFile]] = []
     changed = False
     for folder, models in inventory.files.items():
         kind = FOLDER_TYPES.get(folder)
         if kind is not None and kind.holds_folders:
             continue
         for root, run in _by_root(models):
-            key = f"{folder}:{root}"
             now = Judged.stamps_of(run)
-            before = previous.get(key)
+            before = previous.get(f"{folder}:{root}")
             if before is not None and before.same_files(now):
-                problems = before.problems
-            else:
-                changed = True
-                fresh, problems = _changed_files(now, before)
-                for index in fresh:
-                    model = run[index]
-                    path = file_key(model)
-                    if path in seen:
-                        problem = seen[path]
-                    else:
-                        if stop_event is not None and stop_event.is_set():
-                            raise CycleInterrupted(f"stop requested while checking {path}")
-                        opened += 1
-                        problem = seen[path] = _judge(model, path, check)
-                    if problem is not None:
-                        problems[model.relative_path] = (model.size, *problem)
-            judged[key] = Judged(now.paths, now.sizes, now.mtimes, problems)
-            for relative, (size, reason, detail) in problems.items():
-                broken.setdefault(
-                    f"{root}/{relative}", BrokenModel(folder, relative, root, size, reason, detail)
-                )
+                runs.append(_RootRun(folder, root, run, now, dict(before.problems), ()))
+                continue
+            changed = True
+            fresh, problems = _changed_files(now, before)
+            for index in fresh:
+                path = file_key(run[index])
+                if path not in to_open:
+                    to_open[path] = len(opening)
+                    opening.append((path, run[index]))
+            runs.append(_RootRun(folder, root, run, now, problems, fresh))
+    verdicts = judge_all(
+        opening,
+        lambda model, path: _judge(model, path, check),
+        stop_event=stop_event,
+        timer=timer,
+    )
+    del opening
+    judged: dict[str, Judged] = {}
+    broken: dict[str, BrokenModel] = {}
+    for found in runs:
+        problems = found.problems
+        for index in found.fresh:
+            model = found.run[index]
+            problem = verdicts[to_open[file_key(model)]]
+            if problem is not None:
+                problems[model.relative_path] = (model.size, *problem)
+        now = found.now
+        judged[f"{found.folder}:{found.root}"] = Judged(now.paths, now.sizes, now.mtimes, problems)
+        for relative, (size, reason, detail) in problems.items():
+            broken.setdefault(
+                f"{found.root}/{relative}",
+                BrokenModel(found.folder, relative, found.root, size, reason, detail),
+            )
     if broken:
         logger.warning("%d model files are present but broken", len(broken))
     changed = changed or set(judged) != previous.keys()
-    return ModelHealth(broken=broken, judged=judged, opened=opened, changed=changed)
+    return ModelHealth(broken=broken, judged=judged, opened=len(verdicts), changed=changed)
+
+
+@dataclass(frozen=True, slots=True)
+class _RootRun:
+    """One folder type's files under one root, as the check goes: their stamps now, the
+    problems known so far (kept or remembered) and the places of the files to open."""
+
+    folder: str
+    root: str
+    run: Sequence[ModelFile]
+    now: Judged
+    problems: dict[str, Flaw]
+    fresh: Sequence[int]
 
 
 def leftovers_beside(roots: Iterable[str], relative: str) -> tuple[Path, ...]:
