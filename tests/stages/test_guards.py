@@ -150,6 +150,29 @@ def test_any_gpu_with_enough_free_memory_qualifies_by_default() -> None:
     assert "GPU 1 (RTX 1): 10.0 GiB" in verdict.checks[1].detail
 
 
+class UnaskedNvml:
+    """A GPU reader that must not be asked."""
+
+    def read(self) -> NvmlReading:
+        raise AssertionError("NVML was started though nothing asks for a GPU")
+
+
+def test_with_no_floor_no_gpu_required_and_none_listed_nvml_is_not_started() -> None:
+    verdict = evaluate_guards(schedule(min_vram_gb=0), {}, clock=FakeClock(), nvml=UnaskedNvml())
+    assert verdict.allowed
+    assert verdict.checks[1].detail == "no VRAM floor set (schedule.min_vram_gb = 0)"
+
+
+def test_a_required_or_listed_gpu_is_still_looked_for_with_no_floor() -> None:
+    required = evaluate_guards(
+        schedule(min_vram_gb=0, require_gpu=True), {}, clock=FakeClock(), nvml=NO_GPU
+    )
+    assert not required.allowed and "require_gpu" in (required.reason or "")
+    nvml = FakeNvml(NvmlReading(gpus=(gpu(0, 1.0),)))
+    listed = evaluate_guards(schedule(min_vram_gb=0, gpus=[3]), {}, clock=FakeClock(), nvml=nvml)
+    assert not listed.allowed and "GPU 3 in schedule.gpus not found" in (listed.reason or "")
+
+
 def test_every_gpu_short_of_memory_skips_the_cycle_by_default() -> None:
     nvml = FakeNvml(NvmlReading(gpus=(gpu(0, 1.0), gpu(1, 3.5))))
     verdict = evaluate_guards(schedule(min_vram_gb=4), {}, clock=FakeClock(), nvml=nvml)

@@ -167,7 +167,9 @@ def evaluate_guards(
     new_memory = observe_suspend(memory, clock)
     checks = (
         awake_check(schedule, new_memory, clock),
-        vram_check(schedule, (nvml or SystemNvmlReader()).read()),
+        vram_check(schedule, (nvml or SystemNvmlReader()).read())
+        if asks_the_gpus(schedule)
+        else GuardCheck("vram", True, "no VRAM floor set (schedule.min_vram_gb = 0)"),
     )
     failed = next((check for check in checks if not check.passed), None)
     reason = f"{failed.name}: {failed.detail}" if failed else None
@@ -261,6 +263,13 @@ def awake_check(
             "awake", True, f"up {_duration(uptime)}, awake {_duration(awake_for)} since resume"
         )
     return GuardCheck("awake", True, f"up {_duration(uptime)}")
+
+
+def asks_the_gpus(schedule: ScheduleSettings) -> bool:
+    """Return whether the VRAM guard has anything to judge: a floor above zero, a GPU
+    required or GPUs listed. Without, NVML is not started (on a GPU machine that is tens
+    of milliseconds of every cron start, and a driver call during a render)."""
+    return schedule.min_vram_gb > 0 or schedule.require_gpu or bool(schedule.gpus)
 
 
 def vram_check(schedule: ScheduleSettings, reading: NvmlReading) -> GuardCheck:
