@@ -9,8 +9,8 @@ disk, a network share), each file waits on the device, and a handful of opens in
 let it serve them together: half the time on this project's VM with the page cache
 dropped. So the files are judged in the calling thread by runs of
 :data:`PROBE_FILES`, and when :data:`SLOW_RUNS` runs in a row took longer per file than
-:data:`SLOW_FILE_SECONDS` the rest goes to :data:`FILES_IN_FLIGHT` threads. The verdicts do not depend on which
-way a file was judged.
+:data:`SLOW_FILE_SECONDS` the rest goes to :data:`FILES_IN_FLIGHT` threads. The
+verdicts do not depend on which way a file was judged.
 """
 
 from __future__ import annotations
