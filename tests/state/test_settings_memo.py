@@ -165,6 +165,30 @@ def test_flags_and_the_file_chosen_are_sources_too(tmp_path: Path) -> None:
     assert len({plain.digest, flagged.digest, elsewhere.digest}) == 3
 
 
+def test_an_edited_settings_module_is_another_digest_though_the_version_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A working copy's settings default changes without a version bump."""
+    schema = tmp_path / "config.py"
+    schema.write_text("min_vram_gb = 4.0\n")
+    monkeypatch.setattr(settings_memo, "SCHEMA_SOURCE", schema)
+    config = _config(tmp_path)
+    before = read_sources(config, {}, _environment(tmp_path))
+    schema.write_text("min_vram_gb = 8.0\n")
+    os.utime(schema, ns=(1, 1))
+    after = read_sources(config, {}, _environment(tmp_path))
+    monkeypatch.setattr(settings_memo, "SCHEMA_SOURCE", tmp_path / "absent.py")
+    unseen = read_sources(config, {}, _environment(tmp_path))
+    assert before is not None and after is not None and unseen is not None
+    assert len({before.digest, after.digest, unseen.digest}) == 3
+
+
+def test_the_settings_module_looked_at_is_the_one_defining_the_settings() -> None:
+    import watchman.config
+
+    assert Path(watchman.config.__file__).resolve() == settings_memo.SCHEMA_SOURCE
+
+
 def test_a_variable_the_tool_does_not_read_changes_nothing(tmp_path: Path) -> None:
     config = _config(tmp_path)
     quiet = read_sources(config, {}, _environment(tmp_path))

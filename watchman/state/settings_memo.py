@@ -4,11 +4,12 @@ cron ``--run-cycle`` so that a cycle whose inputs did not change starts without 
 Cron starts a new process for every cycle, and validating the settings costs that process
 ~0.2 s of imports (pydantic) before anything else: more than the whole unchanged cycle
 after it (issue 14). So once a cron cycle has validated them, it writes what they came to
-into ``state/settings_memo.json``, with a digest of every source they came from (the tool's
-version, the config file's path and bytes, the variables the loader reads, the flags that
-override settings). The next process with the same sources reads the memo back as a
-read-only :class:`SettingsView` instead of validating; any other digest, or a memo that
-cannot be read, and the settings are validated again (and the memo rewritten).
+into ``state/settings_memo.json``, with a digest of every source they came from (the
+tool's version and the stamp of the module defining the settings, the config file's path
+and bytes, the variables the loader reads, the flags that override settings). The next
+process with the same sources reads the memo back as a read-only :class:`SettingsView`
+instead of validating; any other digest, or a memo that cannot be read, and the settings
+are validated again (and the memo rewritten).
 
 Secrets (tokens, API keys) are never written: the memo keeps only a digest of them, inside
 the settings' identity (:func:`settings_identity`, what the cycle fingerprint compares).
@@ -118,6 +119,7 @@ def read_sources(
     digest = hashlib.sha256()
     for part in (
         __version__,
+        _schema_stamp(),
         str(path) if path is not None else "",
         hashlib.sha256(data).hexdigest(),
         orjson.dumps(variables).decode(),
@@ -126,6 +128,25 @@ def read_sources(
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return Sources(digest.hexdigest(), home_for(_configured_home(table, environ), environment))
+
+
+SCHEMA_SOURCE = Path(__file__).resolve().parent.parent / "config.py"
+"""The module that defines the settings, their defaults and their checks."""
+
+
+def _schema_stamp() -> str:
+    """Return the size and mtime of :data:`SCHEMA_SOURCE`, or "" when it cannot be seen
+    (an install without source files).
+
+    The version alone would not tell a settings default or check changed in a working
+    copy or an editable install, where the code moves on and the version stays: a memo
+    would then hand the old value on until the config changed. One stat tells it.
+    """
+    try:
+        stat = os.stat(SCHEMA_SOURCE)
+    except OSError:
+        return ""
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _read_bounded(path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
