@@ -163,6 +163,40 @@ def test_a_shared_node_is_never_one_whose_values_differ_only_in_type() -> None:
     assert again.nodes[1].bypassed == 1 and again.nodes[1].bypassed is not True
 
 
+def test_a_node_met_before_in_a_scan_is_found_by_its_text_without_decoding_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from watchman.stages import workflow_cache
+
+    decoded: list[object] = []
+    decode = workflow_cache._decoded_node
+
+    def counting(values, records, reached):  # type: ignore[no-untyped-def]
+        decoded.append(values[0])
+        return decode(values, records, reached)
+
+    monkeypatch.setattr(workflow_cache, "_decoded_node", counting)
+    records: dict = {}
+    workflows = [unpack_parse(pack_parse(PARSED), records) for _ in range(5)]
+    assert all(workflow == PARSED for workflow in workflows)
+    assert sorted(decoded) == ["1", "2:5", "9"]  # each record once, not five times
+    assert workflows[4].undefined_instances[0] is workflows[0].undefined_instances[0]
+
+
+def test_equal_node_texts_that_reach_other_types_are_other_nodes() -> None:
+    def reaching(types: tuple[str, ...]) -> ParsedWorkflow:
+        node = NodeUse("1", "KSampler", False, False, None, None, None, reaches=types)
+        return replace(PARSED, nodes=(node,))
+
+    records: dict = {}
+    to_save = unpack_parse(pack_parse(reaching(("SaveImage",))), records)
+    to_preview = unpack_parse(pack_parse(reaching(("PreviewImage",))), records)
+    # Both records are written alike (place 0 of their own table); the tables differ.
+    assert pack_parse(reaching(("SaveImage",)))[1] == pack_parse(reaching(("PreviewImage",)))[1]
+    assert to_save.nodes[0].reaches == ("SaveImage",)
+    assert to_preview.nodes[0].reaches == ("PreviewImage",)
+
+
 def test_an_edit_of_the_readers_source_is_a_new_parser_version(tmp_path: Path) -> None:
     from watchman.stages.workflow_entries import parser_version, reader_code, source_digest
 
