@@ -95,8 +95,17 @@ def _judge_run(
     judge: Callable[[Item, str], Verdict],
     verdicts: list[Verdict],
     stop_event: threading.Event | None,
+    halt: threading.Event | None = None,
 ) -> None:
+    """Judge ``run`` in order, appending to ``verdicts``; stop early, quietly, once
+    ``halt`` is set (the threads' way out), and loudly once ``stop_event`` is.
+
+    Raises:
+        CycleInterrupted: ``stop_event`` was set before a file was opened.
+    """
     for path, item in run:
+        if halt is not None and halt.is_set():
+            return
         if stop_event is not None and stop_event.is_set():
             raise CycleInterrupted(f"stop requested while checking {path}")
         verdicts.append(judge(item, path))
@@ -120,12 +129,7 @@ def _judge_in_threads(
 
     def batch(part: Sequence[tuple[str, Item]]) -> list[Verdict]:
         found: list[Verdict] = []
-        for path, item in part:
-            if halt.is_set():
-                break
-            if stop_event is not None and stop_event.is_set():
-                raise CycleInterrupted(f"stop requested while checking {path}")
-            found.append(judge(item, path))
+        _judge_run(part, judge, found, stop_event, halt)
         return found
 
     pool = ThreadPoolExecutor(FILES_IN_FLIGHT, thread_name_prefix="file-judging")
