@@ -173,3 +173,58 @@ def test_without_its_source_a_servers_types_judge_nothing(demo: Path) -> None:
     run_cycle_beside_server(demo, object_info)
     # Whether SaveImage's validation takes input_types only its source says.
     assert entries(demo)["mask_saved.json"]["mismatched_links"] == []
+
+
+BLUR = textwrap.dedent(
+    """
+    class Blur:
+        RETURN_TYPES = ("IMAGE",)
+        @classmethod
+        def INPUT_TYPES(s):
+            return {"required": {"image": ("IMAGE",)}}
+
+
+    """
+)
+
+
+def with_dead_branch(document: dict) -> dict:
+    """``document`` with SplitImage's mask also led into a Blur whose output goes nowhere:
+    a branch no output needs, which ComfyUI neither checks nor runs."""
+    document["nodes"].append(
+        {
+            "id": 7,
+            "type": "Blur",
+            "mode": 0,
+            "inputs": [{"name": "image", "type": "IMAGE", "link": 30}],
+            "outputs": [],
+        }
+    )
+    document["links"].append([30, 4, 1, 7, 0, "IMAGE"])
+    return document
+
+
+def test_a_mismatch_on_a_branch_no_output_needs_does_not_make_a_workflow_uncertain(
+    demo: Path,
+) -> None:
+    write_core(demo)
+    write_core_class(demo, BLUR, "Blur")
+    folder = demo.parent / "ComfyUI" / "user" / "default" / "workflows"
+    (folder / "dead_branch.json").write_text(json.dumps(with_dead_branch(ui_workflow(0))))
+    (folder / "live_branch.json").write_text(json.dumps(with_dead_branch(ui_workflow(1))))
+    object_info = {
+        "SplitImage": {"input": {"required": {}}, "output": ["IMAGE", "MASK"]},
+        "SaveImage": {
+            "input": {"required": {"images": ["IMAGE"], "filename_prefix": ["STRING", {}]}},
+            "output": [],
+            "output_node": True,
+        },
+        "Blur": {"input": {"required": {"image": ["IMAGE"]}}, "output": ["IMAGE"]},
+    }
+    run_cycle_beside_server(demo, object_info)
+    found = entries(demo)
+    assert found["dead_branch.json"]["mismatched_links"] == []
+    assert found["dead_branch.json"]["status"] == "ready"
+    # Where the output needs the mask, the refusal is still found (the blur's is not).
+    assert found["live_branch.json"]["mismatched_links"] == [MASK_LINK]
+    assert found["live_branch.json"]["status"] == "uncertain"

@@ -6,6 +6,9 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
+from tests.comfy.test_group_inputs import decode_and_save
+from tests.comfy.test_group_inputs import instance as group_instance
+from tests.comfy.test_group_inputs import workflow as group_workflow
 from tests.comfy.test_socket_links import BYPASSED, MUTED, by_id, node, socket, ui
 from watchman.comfy.workflow_api import parse_api_prompt
 from watchman.comfy.workflow_model import ParsedWorkflow
@@ -278,3 +281,44 @@ def test_an_api_prompt_names_each_link_to_a_node_it_holds() -> None:
     assert by_id(parsed, "3").fed_by == (("images", "4", "LoadImage", 1, ""),)
     assert by_id(parsed, "5").fed_by == ()  # ComfyUI looks "4" up, not 4
     assert by_id(parsed, "6").fed_by == ()  # -1 is Python's last: not judged
+
+
+def test_links_all_recorded_are_whole_with_muted_sources_and_primitives_left_out() -> None:
+    assert mask_into_save().links_whole
+    assert rerouted(reroute(5, 21), reroute(6, 22)).links_whole
+    # A muted node is left out by the frontend, link and all; a primitive sends a value.
+    assert mask_into_save(source_mode=MUTED).links_whole
+    nodes = [
+        node(6, "PrimitiveNode"),
+        node(7, "ImageScale", {**socket("width", "INT", 22), "widget": {"name": "width"}}),
+    ]
+    assert ui(nodes, [[22, 6, 0, 7, 0, "INT"]]).links_whole
+
+
+def test_a_link_that_may_reach_comfyui_unrecorded_makes_the_links_not_whole() -> None:
+    nodes = [node(4, "LoadImage"), node(3, "SaveImage", socket("images", "IMAGE", 20))]
+    in_doubt = [
+        mask_into_save(source_mode=BYPASSED),  # the frontend passes an input through
+        mask_into_save(slot=-1),
+        ui(nodes, [[20, 4, 1, 3, 0, "IMAGE"], [20, 4, 0, 3, 0, "IMAGE"]]),  # held twice
+        ui(nodes, [[20, 4, 1, 9, 0, "IMAGE"]]),  # going elsewhere
+        ui(nodes, []),  # a link the level lacks
+        rerouted(reroute(5, 21, mode=BYPASSED)),  # a reroute chain not followed
+        # A legacy group node: its inner nodes are fed through the instance's inputs.
+        group_workflow(group_instance(), decode_and_save()),
+    ]
+    for parsed in in_doubt:
+        assert not parsed.links_whole
+
+
+def test_a_node_that_sends_to_inputs_no_link_names_makes_the_links_not_whole() -> None:
+    nodes = [node(4, "LoadImage"), node(9, "Anything Everywhere", socket("anything", "*", 20))]
+    assert not ui(nodes, [[20, 4, 0, 9, 0, "IMAGE"]]).links_whole
+
+
+def test_an_api_prompt_never_claims_whole_links_its_nodes_keep_their_reach() -> None:
+    prompt = {
+        "4": {"class_type": "LoadImage", "inputs": {}},
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["4", 1]}},
+    }
+    assert not parse_api_prompt(prompt).links_whole

@@ -13,6 +13,7 @@ from watchman.stages.link_type_needs import (
     MismatchedLink,
     find_mismatched_links,
     link_types_lookup,
+    needed_by_outputs,
 )
 
 TYPES = {
@@ -126,3 +127,71 @@ def test_a_mask_fed_through_a_reroute_or_a_chain_of_two_is_found() -> None:
 def test_an_image_fed_through_a_reroute_fits_and_a_bypassed_reroute_is_not_judged() -> None:
     assert find(by_id(rerouted(reroute(5, 21), slot=0), "3")) == ()
     assert find(by_id(rerouted(reroute(5, 21, mode=4)), "3")) == ()
+
+
+def plain(node_id: str, node_type: str, *links: FedInput, mode: str = "") -> NodeUse:
+    """A UI node fed by links alone: it keeps no reach."""
+    return NodeUse(
+        node_id, node_type, mode == "bypassed", mode == "muted", None, None, None, fed_by=links
+    )
+
+
+def output_flag(node_type: str) -> bool | None:
+    return {"SaveImage": True, "LoadImage": False, "Upscale": False}.get(node_type)
+
+
+# LoadImage 4 -> Upscale 5 -> SaveImage 3, and a branch no output needs: 4's mask into
+# Upscale 6, whose output goes nowhere.
+LIVE = plain("5", "Upscale", ("image", "4", "LoadImage", 0, ""))
+SAVE = plain("3", "SaveImage", ("images", "5", "Upscale", 0, ""))
+DEAD = plain("6", "Upscale", ("method", "4", "LoadImage", 1, ""))
+WORKFLOW = (plain("4", "LoadImage"), LIVE, SAVE, DEAD)
+
+
+def test_what_the_outputs_need_is_followed_back_through_the_links() -> None:
+    assert needed_by_outputs(WORKFLOW, output_flag) == frozenset({"3", "5", "4"})
+
+
+def test_a_mismatch_no_output_needs_is_not_judged_where_the_links_are_whole() -> None:
+    needed = needed_by_outputs(WORKFLOW, output_flag)
+    assert find_mismatched_links(WORKFLOW, TYPES.get, sockets, needed) == ()
+    # Without knowing what is needed (links not whole), it is shown, as before.
+    [shown] = find_mismatched_links(WORKFLOW, TYPES.get, sockets)
+    assert shown.node_id == "6"
+
+
+def test_a_mismatch_on_the_branch_an_output_needs_is_still_found() -> None:
+    wrong = plain("5", "Upscale", ("method", "4", "LoadImage", 1, ""))
+    nodes = (plain("4", "LoadImage"), wrong, SAVE, DEAD)
+    needed = needed_by_outputs(nodes, output_flag)
+    assert [link.node_id for link in find_mismatched_links(nodes, TYPES.get, sockets, needed)] == [
+        "5"
+    ]
+
+
+def test_a_node_of_unknown_kind_may_be_an_output_and_keeps_its_sources_needed() -> None:
+    mystery = plain("7", "MysteryPreview", ("image", "6", "Upscale", 0, ""))
+    needed = needed_by_outputs((*WORKFLOW, mystery), output_flag)
+    assert needed is not None and {"6", "7"} <= needed
+    assert find_mismatched_links((*WORKFLOW, mystery), TYPES.get, sockets, needed) != ()
+
+
+def test_a_muted_or_bypassed_output_needs_nothing() -> None:
+    for mode in ("muted", "bypassed"):
+        save = plain("3", "SaveImage", ("images", "5", "Upscale", 0, ""), mode=mode)
+        needed = needed_by_outputs((plain("4", "LoadImage"), LIVE, save), output_flag)
+        assert needed == frozenset()
+
+
+def test_records_that_do_not_hold_together_need_everything_judged() -> None:
+    stranger = plain("3", "SaveImage", ("images", "99", "Upscale", 0, ""))
+    assert needed_by_outputs((plain("4", "LoadImage"), stranger), output_flag) is None
+    twice = (plain("4", "LoadImage"), plain("4", "Upscale"), SAVE)
+    assert needed_by_outputs(twice, output_flag) is None
+
+
+def test_a_loop_of_links_is_followed_once() -> None:
+    first = plain("1", "Upscale", ("image", "2", "Upscale", 0, ""))
+    second = plain("2", "Upscale", ("image", "1", "Upscale", 0, ""))
+    save = plain("3", "SaveImage", ("images", "1", "Upscale", 0, ""))
+    assert needed_by_outputs((first, second, save), output_flag) == frozenset({"1", "2", "3"})

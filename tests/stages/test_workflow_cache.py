@@ -81,11 +81,21 @@ def test_a_nodes_kept_values_come_back_equal_through_the_line_and_the_json_form(
 
 def test_kept_numbers_that_are_not_finite_numbers_spoil_the_entry() -> None:
     packed = pack_parse(WITH_VALUES)
-    packed[-1] = [1, "2"]
+    packed[-2] = [1, "2"]  # the numbers, before whether the links are whole
     with pytest.raises(ValueError, match="finite number"):
         unpack_parse(packed)
-    packed[-1] = [float("nan")]
+    packed[-2] = [float("nan")]
     with pytest.raises(ValueError, match="finite number"):
+        unpack_parse(packed)
+
+
+def test_whether_the_links_are_whole_comes_back_and_must_be_true_or_false() -> None:
+    whole = replace(PARSED, links_whole=True)
+    assert unpack_parse(pack_parse(whole)).links_whole is True
+    assert unpack_parse(pack_parse(PARSED)).links_whole is False
+    packed = pack_parse(whole)
+    packed[-1] = 1
+    with pytest.raises(TypeError, match="whole"):
         unpack_parse(packed)
 
 

@@ -38,11 +38,14 @@ from typing import Any
 
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.socket_links import LevelLinks, NodeKey
-from watchman.comfy.workflow_graph import scalar_key
+from watchman.comfy.workflow_graph import MODE_MUTED, scalar_key
 from watchman.comfy.workflow_model import FedInput, shared_fed
 
 MAX_SOURCE_ID = 64
 """Characters of a source's id kept; a longer id is not judged."""
+
+PRIMITIVE_NODE = "PrimitiveNode"
+"""The frontend's primitive: it sends its value as the value of the inputs it feeds."""
 
 MAX_SAVED_TYPE = 256
 """Characters of an input's saved type kept; a longer one is not judged."""
@@ -53,14 +56,19 @@ def ui_fed_inputs(
     graph: LevelLinks,
     prefix: str,
     hands_on: Callable[[str], bool],
+    unsure: Callable[[], object] | None = None,
 ) -> tuple[FedInput, ...]:
     """Return the inputs of UI ``node`` a link surely feeds from a running node of its
     level (see the module's rules), in the node's order.
 
     Takes the node, its level's :class:`LevelLinks`, the prefix of the level's node ids
-    (``"12:"`` inside instance 12) and what tells a node type that runs nothing of its
-    own (frontend-only nodes, instances). An input fed through legacy reroutes names the
-    node and slot that enter their chain. Never raises.
+    (``"12:"`` inside instance 12), what tells a node type that runs nothing of its own
+    (frontend-only nodes, instances) and, optionally, what to call when a link is left
+    out that may still reach ComfyUI as one (from a bypassed node, an instance, through
+    a chain of reroutes not followed, or a link in doubt): a link from a muted node
+    (the frontend leaves it out) or a primitive (sent as the input's value) is not such
+    a link. An input fed through legacy reroutes names the node and slot that enter
+    their chain. Never raises.
     """
     inputs = node.get("inputs")
     if not isinstance(inputs, list):
@@ -75,10 +83,12 @@ def ui_fed_inputs(
         if not isinstance(name, str) or not name:
             continue
         link = scalar_key(item.get("link"))
-        ends = graph.ends.get(link) if link is not None else None
-        if ends is None:
-            continue  # no link, one the level lacks, or one it holds twice
-        if counts is not None and counts[name] > 1:
+        if link is None:
+            continue
+        ends = graph.ends.get(link)
+        if ends is None or (counts is not None and counts[name] > 1):
+            if unsure is not None:
+                unsure()  # a link the level lacks or holds twice, or an input named twice
             continue
         origin, slot, to, to_slot = ends
         if origin in graph.reroutes:
@@ -86,11 +96,18 @@ def ui_fed_inputs(
             # that source's output: judged as a direct link from it would be.
             entering = graph.through_reroutes(origin, slot)
             if entering is None:
+                if unsure is not None:
+                    unsure()
                 continue
             origin, slot = entering
         saved = item.get("type")
         source_type = graph.types.get(origin)
         source_id = _id_text(origin)
+        left_out = graph.inactive.get(origin)
+        if (left_out is not None and left_out.get("mode") == MODE_MUTED) or (
+            source_type == PRIMITIVE_NODE
+        ):
+            continue  # no link reaches ComfyUI: the node is left out, or sends a value
         if (
             to != target
             or not _is_slot(to_slot)
@@ -103,6 +120,8 @@ def ui_fed_inputs(
             or hands_on(source_type)
             or not _is_slot(slot)
         ):
+            if unsure is not None:
+                unsure()
             continue
         assert isinstance(slot, int)
         found.append(

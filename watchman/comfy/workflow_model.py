@@ -24,7 +24,7 @@ from watchman.comfy.widget_values import (
 )
 from watchman.errors import StateError
 
-PARSE_SCHEMA_VERSION = 7
+PARSE_SCHEMA_VERSION = 8
 """Version of ``ParsedWorkflow.to_json``; a cache entry of another version is re-parsed."""
 
 
@@ -218,6 +218,12 @@ class ParsedWorkflow:
     # NUMBER widget positions, then of its ``numbered`` inputs, as one run of doubles
     # (:func:`~watchman.comfy.widget_values.packed_numbers`; see :meth:`node_numbers`).
     numbers: bytes = b""
+    # Whether ``fed_by`` holds every link between running nodes ComfyUI would receive
+    # (:mod:`watchman.comfy.link_sources`): then what an output needs follows from them
+    # alone. False wherever a link may reach ComfyUI by a way not recorded (a bypassed
+    # node, a subgraph's edge, a virtual node other than a primitive, a link in doubt),
+    # and for API prompts, whose nodes keep what they reach themselves.
+    links_whole: bool = False
 
     def node_numbers(self) -> list[tuple[float, ...]]:
         """Return each node's numbers, as ``nodes`` lists them (a node the numbers do
@@ -265,6 +271,7 @@ class ParsedWorkflow:
             "undefined_instances": [_node_fields(node) for node in self.undefined_instances],
             "input_files": [_fields(reference) for reference in self.input_files],
             "numbers": numbers_json(self.numbers),
+            "links_whole": self.links_whole,
         }
 
     @classmethod
@@ -300,6 +307,7 @@ class ParsedWorkflow:
                     InputFileReference(**reference) for reference in data.get("input_files", ())
                 ),
                 numbers=numbers_from_json(data.get("numbers", [])),
+                links_whole=data.get("links_whole", False) is True,
             )
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise StateError(f"The cached workflow parse is malformed ({error}).") from error

@@ -174,6 +174,9 @@ class _Walk:
     # A node that feeds unconnected inputs as the prompt is queued (Use Everywhere):
     # then no input is judged open.
     broadcasting: bool = False
+    # Whether every link between running nodes ComfyUI would receive is in the nodes'
+    # ``fed_by`` (ParsedWorkflow.links_whole): cleared by the first link in doubt.
+    links_whole: bool = True
     # Link origins and node types per graph definition, computed once however many
     # instances there are (keyed by the id of the definition's object, alive all walk).
     _levels: dict[
@@ -183,6 +186,10 @@ class _Walk:
     _shapes: dict[int, SubgraphShape] = field(default_factory=dict)
     _links: dict[int, LevelLinks] = field(default_factory=dict)
     _groups: dict[int, GroupShape | None] = field(default_factory=dict)
+
+    def link_in_doubt(self) -> None:
+        """A link may reach ComfyUI by a way ``fed_by`` does not record."""
+        self.links_whole = False
 
     def finding(self, message: str) -> None:
         if len(self.errors) < MAX_FINDINGS:
@@ -347,8 +354,10 @@ class _Walk:
         given, fed = handed_down(node, level.received, level.slots)
         kinds, named, linked, numbered, numbers, nulls = ui_values(node, given, fed)
         runs_linked = level.links is not None and not (bypassed or muted)
+        if level.links is None and not (bypassed or muted):
+            self.links_whole = False  # a level whose links are not read (a group node's)
         fed_by = (
-            ui_fed_inputs(node, level.links, level.prefix, self.hands_on)
+            ui_fed_inputs(node, level.links, level.prefix, self.hands_on, self.link_in_doubt)
             if runs_linked and level.links is not None
             else ()
         )
@@ -560,4 +569,6 @@ def parse_ui_workflow(
         undefined_instances=tuple(walk.undefined),
         input_files=tuple(walk.input_files),
         numbers=packed_numbers(walk.numbers),
+        # Use Everywhere feeds inputs no saved link names: the links are not all known.
+        links_whole=walk.links_whole and not walk.broadcasting,
     )

@@ -15,21 +15,23 @@ that loads it: not judged), the target node's own validation surely does not tak
 ``input_types`` (ComfyUI then compares none of its links, and a live
 server does not say so: the source is asked), and, where the parse kept what the node's
 outputs reach (every node of an API prompt, a UI node with an input open), it reaches an
-output node. A UI node fed by links alone is judged whether its outputs reach one or
-not: a mismatch there is shown even where ComfyUI would not check the node (a branch no
-output needs), since keeping what every linked node reaches cost a fifth of a cold
-cycle's memory.
+output node. A UI node fed by links alone keeps no reach (keeping one for every linked
+node cost a fifth of a cold cycle's memory): where the parse found every link between
+running nodes recorded (``ParsedWorkflow.links_whole``), what the outputs need is
+followed back from them through those links (:func:`needed_by_outputs`, as ComfyUI's
+validation walks), and a node outside it is not judged; elsewhere such a node is judged
+whether an output needs it or not (a mismatch on a branch no output needs is then shown).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from watchman.comfy.link_types import CHOICES, COMBO, LinkTypes, fits
 from watchman.comfy.node_sockets import SocketRules
 from watchman.comfy.workflow_model import NodeUse
-from watchman.stages.socket_needs import SocketLookup, reaches_an_output
+from watchman.stages.socket_needs import OutputLookup, SocketLookup, reaches_an_output
 
 TypesLookup = Callable[[str], "LinkTypes | None"]
 """node type -> what its links carry (None: not known)."""
@@ -77,19 +79,56 @@ def link_types_lookup(
     return types_of
 
 
+def needed_by_outputs(nodes: Sequence[NodeUse], outputs: OutputLookup) -> frozenset[str] | None:
+    """Return the ids of the nodes an output needs: the active nodes that are or may be
+    output nodes, and every node their recorded links come from, followed back.
+
+    Takes every node of a workflow whose links are whole (``ParsedWorkflow.links_whole``)
+    and the output flags (None: not known, so the node may be an output). Returns None,
+    so that every node is judged, when the records do not hold together: two nodes of one
+    id, or a link from an id no node has. Linear in nodes and links; never raises.
+    """
+    by_id: dict[str, NodeUse] = {}
+    for node in nodes:
+        if node.node_id in by_id:
+            return None
+        by_id[node.node_id] = node
+    waiting = [
+        node.node_id
+        for node in nodes
+        if not (node.bypassed or node.muted) and outputs(node.node_type) is not False
+    ]
+    needed = set(waiting)
+    while waiting:
+        for fed in by_id[waiting.pop()].fed_by:
+            source = fed[1]
+            if source not in by_id:
+                return None
+            if source not in needed:
+                needed.add(source)
+                waiting.append(source)
+    return frozenset(needed)
+
+
 def find_mismatched_links(
-    nodes: Iterable[NodeUse], types: TypesLookup, sockets: SocketLookup
+    nodes: Iterable[NodeUse],
+    types: TypesLookup,
+    sockets: SocketLookup,
+    needed: Collection[str] | None = None,
 ) -> tuple[MismatchedLink, ...]:
     """Return the links into the active nodes of ``nodes`` ComfyUI would refuse, at most
     :data:`MAX_MISMATCHED`, in the workflow's order.
 
-    Takes the workflow's nodes, what each node type's links carry and the socket rules
-    (which node types are outputs). Never raises.
+    Takes the workflow's nodes, what each node type's links carry, the socket rules
+    (which node types are outputs) and, where known, the ids of the nodes an output
+    needs (:func:`needed_by_outputs`; None: not known). Never raises.
     """
     found: list[MismatchedLink] = []
     for node in nodes:
         if node.bypassed or node.muted or not node.fed_by:
             continue
+        if needed is not None and node.node_id not in needed:
+            continue  # no output needs it: ComfyUI neither checks nor runs it
         target = types(node.node_type)
         if target is None or target.checks_itself is not False:
             continue

@@ -54,7 +54,12 @@ from watchman.printable import printable
 from watchman.stages.embedding_needs import BrokenLookup
 from watchman.stages.input_needs import InputFileNeed, InputFolder, find_input_needs
 from watchman.stages.inventory.models import ModelInventory
-from watchman.stages.link_type_needs import MismatchedLink, TypesLookup, find_mismatched_links
+from watchman.stages.link_type_needs import (
+    MismatchedLink,
+    TypesLookup,
+    find_mismatched_links,
+    needed_by_outputs,
+)
 from watchman.stages.model_reference_needs import ChoicesLookup, KeyMemo, find_model_needs
 from watchman.stages.needs_lookups import Dependence, InventoryView, RecordedLookups
 from watchman.stages.needs_model import ModelNeed
@@ -231,7 +236,14 @@ def assess_workflow(
         find_wrong_type_values(active_nodes, value_types) if value_types is not None else ()
     )
     mismatched = (
-        find_mismatched_links(active_nodes, link_types, sockets)
+        find_mismatched_links(
+            active_nodes,
+            link_types,
+            sockets,
+            needed_by_outputs(parsed.nodes, outputs)
+            if parsed.links_whole and outputs is not None
+            else None,
+        )
         if link_types is not None and sockets is not None
         else ()
     )

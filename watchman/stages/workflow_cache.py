@@ -47,7 +47,7 @@ from watchman.state.path_lines import read_path_lines, write_path_lines
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 3: reached types written once per workflow, named by place
+SCHEMA_VERSION = 4  # 3: reached types written once per workflow, named by place; 4: links_whole
 _NODE_FIELDS = tuple(field.name for field in fields(NodeUse))
 _VALUES_AT = _NODE_FIELDS.index("widgets")
 """Where a packed node's kept values begin: widgets, named and linked, in that order."""
@@ -167,6 +167,7 @@ def pack_parse(parsed: ParsedWorkflow) -> list[Any]:
         [[getattr(file, name) for name in _INPUT_FILE_FIELDS] for file in parsed.input_files],
         [list(types) for types in reached],
         numbers_json(parsed.numbers),
+        parsed.links_whole,
     ]
 
 
@@ -233,7 +234,10 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
         input_files,
         reached_table,
         numbers,
+        links_whole,
     ) = packed
+    if type(links_whole) is not bool:
+        raise TypeError("whether the links are whole is not true or false")
     records = {} if records is None else records
     reached = [REACHED.shared(tuple(map(sys.intern, types))) for types in reached_table]
     return ParsedWorkflow(
@@ -246,6 +250,7 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
         undefined_instances=tuple(_node(values, records, reached) for values in undefined),
         input_files=tuple(_input_file(values) for values in input_files),
         numbers=numbers_from_json(numbers),
+        links_whole=links_whole,
     )
 
 
