@@ -149,11 +149,11 @@ WORKFLOW = (plain("4", "LoadImage"), LIVE, SAVE, DEAD)
 
 
 def test_what_the_outputs_need_is_followed_back_through_the_links() -> None:
-    assert needed_by_outputs(WORKFLOW, output_flag) == frozenset({"3", "5", "4"})
+    assert needed_by_outputs(WORKFLOW, output_flag, sockets) == frozenset({"3", "5", "4"})
 
 
 def test_a_mismatch_no_output_needs_is_not_judged_where_the_links_are_whole() -> None:
-    needed = needed_by_outputs(WORKFLOW, output_flag)
+    needed = needed_by_outputs(WORKFLOW, output_flag, sockets)
     assert find_mismatched_links(WORKFLOW, TYPES.get, sockets, needed) == ()
     # Without knowing what is needed (links not whole), it is shown, as before.
     [shown] = find_mismatched_links(WORKFLOW, TYPES.get, sockets)
@@ -163,7 +163,7 @@ def test_a_mismatch_no_output_needs_is_not_judged_where_the_links_are_whole() ->
 def test_a_mismatch_on_the_branch_an_output_needs_is_still_found() -> None:
     wrong = plain("5", "Upscale", ("method", "4", "LoadImage", 1, ""))
     nodes = (plain("4", "LoadImage"), wrong, SAVE, DEAD)
-    needed = needed_by_outputs(nodes, output_flag)
+    needed = needed_by_outputs(nodes, output_flag, sockets)
     assert [link.node_id for link in find_mismatched_links(nodes, TYPES.get, sockets, needed)] == [
         "5"
     ]
@@ -171,7 +171,7 @@ def test_a_mismatch_on_the_branch_an_output_needs_is_still_found() -> None:
 
 def test_a_node_of_unknown_kind_may_be_an_output_and_keeps_its_sources_needed() -> None:
     mystery = plain("7", "MysteryPreview", ("image", "6", "Upscale", 0, ""))
-    needed = needed_by_outputs((*WORKFLOW, mystery), output_flag)
+    needed = needed_by_outputs((*WORKFLOW, mystery), output_flag, sockets)
     assert needed is not None and {"6", "7"} <= needed
     assert find_mismatched_links((*WORKFLOW, mystery), TYPES.get, sockets, needed) != ()
 
@@ -179,19 +179,45 @@ def test_a_node_of_unknown_kind_may_be_an_output_and_keeps_its_sources_needed() 
 def test_a_muted_or_bypassed_output_needs_nothing() -> None:
     for mode in ("muted", "bypassed"):
         save = plain("3", "SaveImage", ("images", "5", "Upscale", 0, ""), mode=mode)
-        needed = needed_by_outputs((plain("4", "LoadImage"), LIVE, save), output_flag)
+        needed = needed_by_outputs((plain("4", "LoadImage"), LIVE, save), output_flag, sockets)
         assert needed == frozenset()
 
 
 def test_records_that_do_not_hold_together_need_everything_judged() -> None:
     stranger = plain("3", "SaveImage", ("images", "99", "Upscale", 0, ""))
-    assert needed_by_outputs((plain("4", "LoadImage"), stranger), output_flag) is None
+    assert needed_by_outputs((plain("4", "LoadImage"), stranger), output_flag, sockets) is None
     twice = (plain("4", "LoadImage"), plain("4", "Upscale"), SAVE)
-    assert needed_by_outputs(twice, output_flag) is None
+    assert needed_by_outputs(twice, output_flag, sockets) is None
 
 
 def test_a_loop_of_links_is_followed_once() -> None:
     first = plain("1", "Upscale", ("image", "2", "Upscale", 0, ""))
     second = plain("2", "Upscale", ("image", "1", "Upscale", 0, ""))
     save = plain("3", "SaveImage", ("images", "1", "Upscale", 0, ""))
-    assert needed_by_outputs((first, second, save), output_flag) == frozenset({"1", "2", "3"})
+    assert needed_by_outputs((first, second, save), output_flag, sockets) == frozenset(
+        {"1", "2", "3"}
+    )
+
+
+def test_a_packs_virtual_node_the_frontend_links_through_needs_everything_judged() -> None:
+    """LoadImage 4's mask -> Upscale 5 -> SetNode 8; GetNode 9 -> SaveImage 3: the frontend
+    sends 5's output to 3, a link no record shows. 5's input must still be judged."""
+
+    def flag(node_type: str) -> bool | None:
+        return False if node_type in ("SetNode", "GetNode") else output_flag(node_type)
+
+    nodes = (
+        plain("4", "LoadImage"),
+        plain("5", "Upscale", ("method", "4", "LoadImage", 1, "")),
+        plain("8", "SetNode", ("value", "5", "Upscale", 0, "")),
+        plain("9", "GetNode"),
+        plain("3", "SaveImage", ("images", "9", "GetNode", 0, "")),
+    )
+
+    def known(node_type: str) -> SocketRules | None:
+        return sockets(node_type) if node_type in TYPES else None  # no backend class
+
+    assert needed_by_outputs(nodes, flag, known) is None
+    # Known to the backend, the same nodes would leave 5 outside: the guard is what judges it.
+    assert needed_by_outputs(nodes, flag, sockets) == frozenset({"3", "9"})
+    assert [link.node_id for link in find_mismatched_links(nodes, TYPES.get, sockets)] == ["5"]

@@ -79,18 +79,26 @@ def link_types_lookup(
     return types_of
 
 
-def needed_by_outputs(nodes: Sequence[NodeUse], outputs: OutputLookup) -> frozenset[str] | None:
+def needed_by_outputs(
+    nodes: Sequence[NodeUse], outputs: OutputLookup, sockets: SocketLookup
+) -> frozenset[str] | None:
     """Return the ids of the nodes an output needs: the active nodes that are or may be
     output nodes, and every node their recorded links come from, followed back.
 
-    Takes every node of a workflow whose links are whole (``ParsedWorkflow.links_whole``)
-    and the output flags (None: not known, so the node may be an output). Returns None,
-    so that every node is judged, when the records do not hold together: two nodes of one
-    id, or a link from an id no node has. Linear in nodes and links; never raises.
+    Takes every node of a workflow whose links are whole (``ParsedWorkflow.links_whole``),
+    the output flags (None: not known, so the node may be an output) and the socket rules
+    (None: the backend does not know the type). Returns None, so that every node is
+    judged, when the records do not hold together (two nodes of one id, a link from an id
+    no node has) or a node is a pack's virtual node: said to be no output yet unknown to
+    the backend (KJNodes' SetNode and GetNode...), the frontend links through it by its
+    pack's rules, which the links recorded do not show. Linear in nodes and links; never
+    raises.
     """
     by_id: dict[str, NodeUse] = {}
     for node in nodes:
         if node.node_id in by_id:
+            return None
+        if outputs(node.node_type) is False and sockets(node.node_type) is None:
             return None
         by_id[node.node_id] = node
     waiting = [

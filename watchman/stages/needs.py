@@ -240,7 +240,7 @@ def assess_workflow(
             active_nodes,
             link_types,
             sockets,
-            needed_by_outputs(parsed.nodes, outputs)
+            needed_by_outputs(parsed.nodes, outputs, sockets)
             if parsed.links_whole and outputs is not None
             else None,
         )
