@@ -219,26 +219,30 @@ def check_model_health(
                 continue
             changed = True
             fresh, problems = _changed_files(now, before)
+            places = []  # each fresh file's place among the verdicts: its key made once
             for index in fresh:
                 path = file_key(run[index])
-                if path not in to_open:
-                    to_open[path] = len(opening)
+                place = to_open.setdefault(path, len(opening))
+                if place == len(opening):
                     opening.append((path, run[index]))
-            runs.append(_RootRun(folder, root, run, now, problems, fresh))
+                places.append(place)
+            runs.append(
+                _RootRun(folder, root, run, now, problems, tuple(zip(fresh, places, strict=True)))
+            )
     verdicts = judge_all(
         opening,
         lambda model, path: _judge(model, path, check),
         stop_event=stop_event,
         timer=timer,
     )
-    del opening
+    del opening, to_open
     judged: dict[str, Judged] = {}
     broken: dict[str, BrokenModel] = {}
     for found in runs:
         problems = found.problems
-        for index in found.fresh:
+        for index, place in found.fresh:
             model = found.run[index]
-            problem = verdicts[to_open[file_key(model)]]
+            problem = verdicts[place]
             if problem is not None:
                 problems[model.relative_path] = (model.size, *problem)
         now = found.now
@@ -257,14 +261,15 @@ def check_model_health(
 @dataclass(frozen=True, slots=True)
 class _RootRun:
     """One folder type's files under one root, as the check goes: their stamps now, the
-    problems known so far (kept or remembered) and the places of the files to open."""
+    problems known so far (kept or remembered) and, for each file to open, its index in
+    ``run`` and its place among the verdicts."""
 
     folder: str
     root: str
     run: Sequence[ModelFile]
     now: Judged
     problems: dict[str, Flaw]
-    fresh: Sequence[int]
+    fresh: Sequence[tuple[int, int]]
 
 
 def leftovers_beside(roots: Iterable[str], relative: str) -> tuple[Path, ...]:
