@@ -63,5 +63,9 @@ def test_the_runner_completes_at_a_tiny_size_and_prints_every_figure_as_a_ratio(
     assert by_name["unchanged cycle, scheduler"]["stages"] == {"unchanged": True}
     assert by_name["one workflow edited"]["stages"]["parsed"] == 1
     assert by_name["one model added"]["stages"]["parsed"] == 0
+    # The cold cycle's least reads: every workflow decoded, every model file opened.
+    assert results["least_cold_reads"]["workflows_decoded"] == 8
+    assert results["least_cold_reads"]["model_files_opened"] > 0
+    assert "least a cold cycle reads" in printed
     assert [row["models"] for row in results["growth"]["rows"]] == [100, 200]
     assert set(results["growth"]["log_log_slopes"]) >= {"floor", "cold cycle"}
