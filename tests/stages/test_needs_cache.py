@@ -3,6 +3,9 @@ other input of its assessment are what they were."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from watchman.stages.needs_cache import (
     context_digest,
 )
 from watchman.stages.workflow_entries import StoredWorkflow
-from watchman.stages.workflows import WorkflowScan
+from watchman.stages.workflows import WorkflowScan, scan_watched_folders
 
 HEALTHY = ModelHealth(broken={}, judged={})
 STATIC = InstalledNodes(frozenset(CORE), "static")
@@ -153,3 +156,32 @@ def test_a_live_server_s_lists_are_in_the_context_by_the_digest_of_its_answer(
     assert one == context(tmp_path, installed=server("one"))
     # Lists of unknown origin cannot be told apart: nothing is reused.
     assert context(tmp_path, installed=server("")) is None
+
+
+def test_a_workflow_whose_needs_are_kept_never_has_its_cached_nodes_unpacked(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    for name in ("a", "b"):
+        (folder / f"{name}.json").write_text(
+            json.dumps({"1": {"class_type": "FancyNode", "inputs": {"seed": len(name)}}}),
+            encoding="utf-8",
+        )
+        os.utime(folder / f"{name}.json", ns=(5_000_000_000, 5_000_000_000))
+    cache = tmp_path / FILE_NAME
+    digest = context(tmp_path)
+    first = scan_watched_folders([(folder, "mine")], {}, scan_started_ns=time.time_ns())
+    assess_with_cache(cache, first, INVENTORY, STATIC, HEALTHY, digest)
+    (folder / "b.json").write_text(json.dumps({"1": {"class_type": "OtherNode", "inputs": {}}}))
+    os.utime(folder / "b.json", ns=(6_000_000_000, 6_000_000_000))
+
+    again = scan_watched_folders([(folder, "mine")], first.entries, scan_started_ns=time.time_ns())
+    needs = assess_with_cache(cache, again, INVENTORY, STATIC, HEALTHY, digest)
+
+    kept, edited = again.workflows
+    assert kept.cached is not None and not kept.cached.unpacked
+    assert edited.fresh is not None  # parsed again, and assessed from its nodes
+    assert [a.status for a in needs.workflows] == ["missing_nodes", "missing_nodes"]
+    assert needs.workflows[1].needs is not None
+    assert {n.node_type for n in needs.workflows[1].needs.missing_nodes} == {"OtherNode"}

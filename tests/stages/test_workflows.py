@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from watchman.commands.scan import scan_paths
+from watchman.errors import WorkflowError
 from watchman.stages import watched_folders as watched_folders_module
 from watchman.stages.workflow_cache import CacheEntry, decode_entry, encode_entry
 from watchman.stages.workflow_cache import header as cache_header
@@ -121,6 +122,72 @@ def test_a_damaged_cache_entry_costs_one_re_read(tmp_path: Path) -> None:
     again = scan_watched_folders([(tmp_path, "mine")], entries, scan_started_ns=time.time_ns())
     assert again.files_parsed == 1
     assert again.workflows[0].parsed.model_refs[0].value == "a.safetensors"
+
+
+UI = {
+    "nodes": [
+        {"id": 1, "type": "CheckpointLoaderSimple", "widgets_values": ["a.safetensors"]},
+        {"id": 2, "type": "KSampler", "inputs": [{"name": "model", "type": "MODEL", "link": 1}]},
+    ],
+    "links": [[1, 1, 0, 2, 0, "MODEL"]],
+}
+
+
+def scanned_twice(folder: Path) -> tuple:
+    """A first scan of ``folder`` (parsing) and a second from its cache (reusing)."""
+    for written in folder.iterdir():  # older than the scan, or the racy rule re-hashes
+        os.utime(written, ns=(5_000_000_000, 5_000_000_000))
+    first = scan_watched_folders([(folder, "mine")], {}, scan_started_ns=time.time_ns())
+    again = scan_watched_folders([(folder, "mine")], first.entries, scan_started_ns=time.time_ns())
+    return first, again
+
+
+def test_a_cached_parse_keeps_its_nodes_packed_until_they_are_asked_for(tmp_path: Path) -> None:
+    (tmp_path / "w.json").write_text(json.dumps(UI), encoding="utf-8")
+    first, again = scanned_twice(tmp_path)
+    fresh, cached = first.workflows[0], again.workflows[0]
+
+    assert again.files_parsed == 0 and cached.cached is not None
+    assert not cached.cached.unpacked
+    # The outline holds what kept needs point at, and no node.
+    assert cached.outline.nodes == () and cached.outline.model_refs == fresh.parsed.model_refs
+    assert cached.has_parse and not cached.cached.unpacked
+    assert cached.parsed == fresh.parsed
+    assert cached.cached.unpacked and cached.parsed is cached.parsed  # unpacked once
+
+
+def test_a_damaged_node_record_found_when_asked_costs_one_parse_of_the_file(
+    tmp_path: Path,
+) -> None:
+    workflow = tmp_path / "w.json"
+    workflow.write_text(json.dumps(UI), encoding="utf-8")
+    first, _ = scanned_twice(tmp_path)
+    entry = decode_entry(first.entries[str(workflow)])
+    assert entry.parsed is not None
+    damaged = [*entry.parsed]
+    damaged[1] = [["not", "a", "node"]]  # the outline stays whole
+    entries = {str(workflow): encode_entry(str(workflow), replace(entry, parsed=damaged))}
+    again = scan_watched_folders([(tmp_path, "mine")], entries, scan_started_ns=time.time_ns())
+
+    assert again.files_parsed == 0
+    assert again.workflows[0].parsed == first.workflows[0].parsed
+
+
+def test_a_damaged_node_record_of_a_file_gone_since_is_that_workflows_error(
+    tmp_path: Path,
+) -> None:
+    workflow = tmp_path / "w.json"
+    workflow.write_text(json.dumps(UI), encoding="utf-8")
+    first, _ = scanned_twice(tmp_path)
+    entry = decode_entry(first.entries[str(workflow)])
+    assert entry.parsed is not None
+    damaged = [entry.parsed[0], [["not", "a", "node"]], *entry.parsed[2:]]
+    entries = {str(workflow): encode_entry(str(workflow), replace(entry, parsed=damaged))}
+    again = scan_watched_folders([(tmp_path, "mine")], entries, scan_started_ns=time.time_ns())
+    workflow.unlink()
+
+    with pytest.raises(WorkflowError, match="cannot be read again"):
+        _ = again.workflows[0].parsed
 
 
 def test_a_watched_path_that_is_a_file_is_skipped_with_a_warning(tmp_path: Path, caplog) -> None:

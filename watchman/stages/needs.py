@@ -50,6 +50,7 @@ from typing import Literal
 from watchman.comfy.node_kinds import is_frontend_only
 from watchman.comfy.workflow import reader_failure
 from watchman.comfy.workflow_model import NodeUse, ParsedWorkflow
+from watchman.errors import WorkflowError
 from watchman.printable import printable
 from watchman.stages.embedding_needs import BrokenLookup
 from watchman.stages.input_needs import InputFileNeed, InputFolder, find_input_needs
@@ -398,13 +399,18 @@ def assess_all(
         watched = stored.watched
         needs = None
         error = stored.error
-        if stored.parsed is not None and known is not None:
+        # A workflow whose needs are kept is asked only what its outline holds: the nodes
+        # of a cached parse are unpacked for the workflows assessed again alone.
+        parsed = stored.outline
+        if parsed is not None and known is not None:
             needs = known(str(watched.path), watched.sha256)
-        if stored.parsed is not None and needs is None:
+        if parsed is not None and needs is None:
             recorded = RecordedLookups(inventory) if record is not None else None
             try:
+                parsed = stored.parsed
+                assert parsed is not None
                 needs = assess_workflow(
-                    stored.parsed,
+                    parsed,
                     inventory if recorded is None else recorded,
                     installed.types,
                     installed.choices,
@@ -422,6 +428,8 @@ def assess_all(
                 )
                 if recorded is not None and record is not None:
                     record(str(watched.path), recorded.dependence())
+            except WorkflowError as problem:
+                error = str(problem)  # a damaged cached parse whose file is now unreadable
             except Exception as surprise:
                 name = printable(str(watched.path))
                 error = str(reader_failure(name, surprise))
@@ -432,7 +440,7 @@ def assess_all(
                 name=stored.name or str(watched.path),
                 source=watched.source,
                 sha256=watched.sha256,
-                parsed=stored.parsed if needs is not None else None,
+                parsed=parsed if needs is not None else None,
                 needs=needs,
                 error=error,
             )

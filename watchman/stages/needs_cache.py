@@ -175,7 +175,8 @@ def assess_with_cache(
     models = context.models.encode("ascii") if context is not None else b""
     changes = context.changes if context is not None else None
     kept: dict[str, bytes] = {}
-    parses = {str(stored.watched.path): stored.parsed for stored in scan.workflows}
+    # Outlines: the references a kept line's needs point at, without unpacking any nodes.
+    parses = {str(stored.watched.path): stored.outline for stored in scan.workflows}
     answers = Answers(inventory)
 
     def known(path: str, sha256: str) -> WorkflowNeeds | None:

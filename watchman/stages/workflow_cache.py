@@ -24,7 +24,7 @@ import hashlib
 import logging
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +223,27 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
     Raises:
         ValueError, TypeError: the packed value has another shape.
     """
+    outline = unpack_outline(packed)
+    nodes, undefined, reached_table, numbers = packed[1], packed[6], packed[8], packed[9]
+    records = {} if records is None else records
+    reached = [REACHED.shared(tuple(map(sys.intern, types))) for types in reached_table]
+    return replace(
+        outline,
+        nodes=tuple(_node(values, records, reached) for values in nodes),
+        undefined_instances=tuple(_node(values, records, reached) for values in undefined),
+        numbers=numbers_from_json(numbers),
+    )
+
+
+def unpack_outline(packed: Sequence[Any]) -> ParsedWorkflow:
+    """Rebuild of the parse :func:`pack_parse` packed all but its nodes and numbers: its
+    format, model references, embedded models, subgraph ids, findings, input files and
+    whether its links are whole. That is all a workflow whose needs are kept is asked
+    (:mod:`watchman.stages.needs_cache`), and the nodes are most of an unpacking's cost.
+
+    Raises:
+        ValueError, TypeError: the packed value has another shape.
+    """
     (
         kind,
         nodes,
@@ -233,23 +254,21 @@ def unpack_parse(packed: Sequence[Any], records: Records | None = None) -> Parse
         undefined,
         input_files,
         reached_table,
-        numbers,
+        _numbers,
         links_whole,
     ) = packed
     if type(links_whole) is not bool:
         raise TypeError("whether the links are whole is not true or false")
-    records = {} if records is None else records
-    reached = [REACHED.shared(tuple(map(sys.intern, types))) for types in reached_table]
+    if not (type(nodes) is list and type(undefined) is list and type(reached_table) is list):
+        raise TypeError("a parse's nodes or reached types are not lists")
     return ParsedWorkflow(
         format=_interned(kind),
-        nodes=tuple(_node(values, records, reached) for values in nodes),
+        nodes=(),
         model_refs=tuple(unpack_reference(values) for values in references),
         embedded_models=tuple(EmbeddedModel(*values) for values in embedded),
         subgraph_ids=frozenset(str(item) for item in subgraph_ids),
         errors=tuple(str(item) for item in errors),
-        undefined_instances=tuple(_node(values, records, reached) for values in undefined),
         input_files=tuple(_input_file(values) for values in input_files),
-        numbers=numbers_from_json(numbers),
         links_whole=links_whole,
     )
 

@@ -79,16 +79,111 @@ def parser_version(table: LoaderTable | None) -> str:
     return f"{_READER}.{reader_code()}:{(table or default_table()).digest}"
 
 
+class CachedParse:
+    """The parse the workflow cache holds for one workflow of a scan: its outline
+    (:func:`~watchman.stages.workflow_cache.unpack_outline`) unpacked at once, its nodes
+    when first asked. A cycle after one change asks for the nodes of the workflows it
+    assesses again, not of the thousands whose needs it keeps: unpacking them all was most
+    of such a cycle's workflows stage.
+
+    Takes the cache line (kept by the scan anyway, to write the cache back), its outline,
+    the scan's shared records, and the file and loader table, for a node record found
+    damaged: that costs the workflow a fresh read and parse of its file, as a damaged
+    line does in the scan.
+    """
+
+    __slots__ = ("_line", "_path", "_records", "_table", "_whole", "outline")
+
+    def __init__(
+        self,
+        line: bytes,
+        outline: ParsedWorkflow,
+        records: workflow_cache.Records | None,
+        path: Path,
+        table: LoaderTable | None,
+    ) -> None:
+        self.outline = outline
+        self._line = line
+        self._records = records
+        self._path = path
+        self._table = table
+        self._whole: ParsedWorkflow | None = None
+
+    @property
+    def unpacked(self) -> bool:
+        """Whether the whole parse was asked for (and is now kept)."""
+        return self._whole is not None
+
+    def whole(self) -> ParsedWorkflow:
+        """Return the whole parse, unpacked on the first call (then kept).
+
+        Raises:
+            WorkflowError: a node record is damaged and the file cannot be parsed again.
+        """
+        if self._whole is None:
+            try:
+                packed = workflow_cache.decode_entry(self._line).parsed
+                if packed is None:
+                    raise ValueError("the cached parse is gone")
+                self._whole = workflow_cache.unpack_parse(packed, self._records)
+            except _DAMAGE as damage:
+                logger.info(
+                    "Cached parse of %s is unusable (%s); parsing it again.", self._path, damage
+                )
+                self._whole = self._parsed_again()
+            self._line = b""  # the scan keeps its own reference to write the cache
+        return self._whole
+
+    def _parsed_again(self) -> ParsedWorkflow:
+        name = printable(str(self._path))
+        try:
+            data = read_workflow_bytes(self._path, self._path.stat().st_size)
+            return parse_workflow_bytes(data, name, self._table)
+        except OSError as error:
+            raise WorkflowError(
+                f"{name} cannot be read again after its cached parse was found damaged: "
+                f"{error.strerror or error}."
+            ) from error
+
+
 @dataclass(frozen=True)
 class StoredWorkflow:
     """A watched workflow with its parse result, or the error that stopped the parse.
 
-    ``name`` is its path inside the watched folder holding it (posix), for people."""
+    ``fresh`` is a parse made in this scan; ``cached`` one the cache holds, unpacked as
+    asked (:attr:`parsed`, :attr:`outline`). ``name`` is its path inside the watched
+    folder holding it (posix), for people."""
 
     watched: WatchedWorkflow
-    parsed: ParsedWorkflow | None
+    fresh: ParsedWorkflow | None
     error: str | None
     name: str = ""
+    cached: CachedParse | None = None
+
+    @property
+    def has_parse(self) -> bool:
+        """Whether the workflow was parsed (now or before), without unpacking anything."""
+        return self.fresh is not None or self.cached is not None
+
+    @property
+    def parsed(self) -> ParsedWorkflow | None:
+        """The whole parse, None when there is none; a cached one is unpacked on the first
+        ask (:meth:`CachedParse.whole`).
+
+        Raises:
+            WorkflowError: its cached parse is damaged and the file cannot be read again.
+        """
+        if self.fresh is not None:
+            return self.fresh
+        return self.cached.whole() if self.cached is not None else None
+
+    @property
+    def outline(self) -> ParsedWorkflow | None:
+        """The parse without its nodes and numbers (the whole one when fresh), None when
+        there is none: never unpacks a cached parse's nodes."""
+        if self.fresh is not None:
+            return self.fresh
+        return self.cached.outline if self.cached is not None else None
 
 
 def load_workflow_cache(path: Path, table: LoaderTable | None = None) -> dict[str, bytes]:
@@ -149,8 +244,9 @@ def entry_for(
         except _DAMAGE as damage:
             logger.info("Cache entry of %s is unusable (%s); reading it again.", path, damage)
     if cached is not None and not rehash and _trusted(cached, stat):
+        assert cached_line is not None
         try:
-            stored = _from_cache(path, source, cached, records)
+            stored = _from_cache(path, source, cached, cached_line, records, table)
         except _DAMAGE as damage:
             # A damaged cache entry costs one re-read of the file, nothing more.
             logger.info("Cached parse of %s is unusable (%s); reading it again.", path, damage)
@@ -179,12 +275,13 @@ def entry_for(
             ctime_ns=_ctime_ns(stat),
             checked_ns=scan_started_ns,
         )
+        line = workflow_cache.encode_entry(key, entry)
         try:
-            stored = _from_cache(path, source, entry, records)
+            stored = _from_cache(path, source, entry, line, records, table)
         except _DAMAGE as damage:
             logger.info("Cached parse of %s is unusable (%s); parsing it again.", path, damage)
         else:
-            return stored, workflow_cache.encode_entry(key, entry), True, None
+            return stored, line, True, None
     parsed: ParsedWorkflow | None = None
     error: str | None = refusal
     failure_kind = None
@@ -222,10 +319,18 @@ def entry_for(
 
 
 def _from_cache(
-    path: Path, source: str, entry: CacheEntry, records: workflow_cache.Records | None
+    path: Path,
+    source: str,
+    entry: CacheEntry,
+    line: bytes,
+    records: workflow_cache.Records | None,
+    table: LoaderTable | None,
 ) -> StoredWorkflow:
+    """The stored workflow of a cache entry (``line`` its encoded form), its parse's nodes
+    left packed until asked. Raises what a damaged outline raises (``_DAMAGE``)."""
     watched = WatchedWorkflow(path, source, entry.size, entry.mtime_ns, entry.sha256)
-    parsed = (
-        workflow_cache.unpack_parse(entry.parsed, records) if entry.parsed is not None else None
-    )
-    return StoredWorkflow(watched, parsed, entry.error)
+    if entry.parsed is None:
+        return StoredWorkflow(watched, None, entry.error)
+    outline = workflow_cache.unpack_outline(entry.parsed)
+    cached = CachedParse(line, outline, records, path, table)
+    return StoredWorkflow(watched, None, entry.error, cached=cached)

@@ -279,7 +279,7 @@ def scan_watched_folders(
             hashed += was_hashed
             parsed += new is not None
             entries[key] = line
-            if workflow.parsed is None and workflow.error is None:
+            if not workflow.has_parse and workflow.error is None:
                 continue  # a picture with no workflow in it
             stored.append(replace(workflow, name=_name_in(path, folder)))
     return WorkflowScan(
