@@ -77,6 +77,12 @@ def walked_folders(root: Path) -> list[Path]:
 def floor_walk(folders: Sequence[Path]) -> int:
     """The floor: an ``os.scandir`` walk collecting each file's name, size and mtime.
     Returns the number of files."""
+    return len(stat_walk(folders))
+
+
+def stat_walk(folders: Sequence[Path]) -> list[tuple[str, int, float]]:
+    """Walk ``folders`` with ``os.scandir``: each file's path (its name in its folder, made
+    by the walk anyway), size and mtime."""
     collected: list[tuple[str, int, float]] = []
     stack = [str(folder) for folder in folders]
     while stack:
@@ -86,8 +92,8 @@ def floor_walk(folders: Sequence[Path]) -> int:
                     stack.append(entry.path)
                 else:
                     stat = entry.stat()
-                    collected.append((entry.name, stat.st_size, stat.st_mtime))
-    return len(collected)
+                    collected.append((entry.path, stat.st_size, stat.st_mtime))
+    return collected
 
 
 def bare_walk(folders: Sequence[Path]) -> int:
@@ -100,16 +106,7 @@ def least_cold_reads(folders: Sequence[Path], workflows: Path) -> tuple[int, int
     watched workflow read and decoded (orjson, the fastest decoder there is), and the
     first bytes of every model file read (a health check's least: ``SNIFF_BYTES``, one
     bare descriptor each). Returns the workflows decoded and the model files opened."""
-    collected: list[tuple[str, int, float]] = []
-    stack = [str(folder) for folder in folders]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    stack.append(entry.path)
-                else:
-                    stat = entry.stat()
-                    collected.append((entry.path, stat.st_size, stat.st_mtime))
+    collected = stat_walk(folders)
     decoded = opened = 0
     watched = str(workflows) + os.sep
     for path, size, _ in collected:

@@ -156,18 +156,24 @@ def test_a_cached_parse_keeps_its_nodes_packed_until_they_are_asked_for(tmp_path
     assert cached.cached.unpacked and cached.parsed is cached.parsed  # unpacked once
 
 
+def scanned_with_a_damaged_node_record(folder: Path) -> tuple:
+    """A first scan of the UI workflow ``folder/w.json``, and a second from a cache whose
+    entry has a damaged node record beside a whole outline."""
+    workflow = folder / "w.json"
+    workflow.write_text(json.dumps(UI), encoding="utf-8")
+    first, _ = scanned_twice(folder)
+    entry = decode_entry(first.entries[str(workflow)])
+    assert entry.parsed is not None
+    damaged = [entry.parsed[0], [["not", "a", "node"]], *entry.parsed[2:]]
+    entries = {str(workflow): encode_entry(str(workflow), replace(entry, parsed=damaged))}
+    again = scan_watched_folders([(folder, "mine")], entries, scan_started_ns=time.time_ns())
+    return first, again
+
+
 def test_a_damaged_node_record_found_when_asked_costs_one_parse_of_the_file(
     tmp_path: Path,
 ) -> None:
-    workflow = tmp_path / "w.json"
-    workflow.write_text(json.dumps(UI), encoding="utf-8")
-    first, _ = scanned_twice(tmp_path)
-    entry = decode_entry(first.entries[str(workflow)])
-    assert entry.parsed is not None
-    damaged = [*entry.parsed]
-    damaged[1] = [["not", "a", "node"]]  # the outline stays whole
-    entries = {str(workflow): encode_entry(str(workflow), replace(entry, parsed=damaged))}
-    again = scan_watched_folders([(tmp_path, "mine")], entries, scan_started_ns=time.time_ns())
+    first, again = scanned_with_a_damaged_node_record(tmp_path)
 
     assert again.files_parsed == 0
     assert again.workflows[0].parsed == first.workflows[0].parsed
@@ -176,15 +182,8 @@ def test_a_damaged_node_record_found_when_asked_costs_one_parse_of_the_file(
 def test_a_damaged_node_record_of_a_file_gone_since_is_that_workflows_error(
     tmp_path: Path,
 ) -> None:
-    workflow = tmp_path / "w.json"
-    workflow.write_text(json.dumps(UI), encoding="utf-8")
-    first, _ = scanned_twice(tmp_path)
-    entry = decode_entry(first.entries[str(workflow)])
-    assert entry.parsed is not None
-    damaged = [entry.parsed[0], [["not", "a", "node"]], *entry.parsed[2:]]
-    entries = {str(workflow): encode_entry(str(workflow), replace(entry, parsed=damaged))}
-    again = scan_watched_folders([(tmp_path, "mine")], entries, scan_started_ns=time.time_ns())
-    workflow.unlink()
+    _, again = scanned_with_a_damaged_node_record(tmp_path)
+    (tmp_path / "w.json").unlink()
 
     with pytest.raises(WorkflowError, match="cannot be read again"):
         _ = again.workflows[0].parsed
